@@ -1,0 +1,28 @@
+# The two commands of the README quickstart:
+#   make run   installs llmops into .venv and validates the bundled environments/
+#   make test  installs llmops with its test extras into .venv and runs every test (what CI runs)
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: run test bench schemas clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/llmops validate .
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/bench_validate.py
+
+schemas: $(BIN)/.installed
+	$(BIN)/llmops schema
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Checks: schema validation and the rules that run on a resolved estate."""

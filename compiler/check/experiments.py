@@ -1,0 +1,82 @@
+"""Prompt templates and A/B experiments (code family X)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from compiler.check.rule import Finding, RelatedPlace, rule
+from compiler.diagnostics import Severity
+from compiler.resolve.environment import ResolvedEnvironment
+from compiler.resolve.manifest import Manifest
+
+E, W = Severity.ERROR, Severity.WARNING
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def is_running(experiment: Manifest) -> bool:
+    return experiment.spec.winner_template_id is None
+
+
+@rule("X001", "experiment-same-template", E, "An experiment compares a template with itself.")
+def experiment_same_template(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """An A/B experiment needs two different templates; A = B measures nothing. Fix: name a second template."""
+    for experiment in env.of_kind("PromptExperiment"):
+        if experiment.spec.template_a_id == experiment.spec.template_b_id:
+            yield Finding(experiment, ("spec", "templateBId"), f"templateBId is the same as templateAId "
+                          f"(\"{experiment.spec.template_a_id}\")", "name a different template for variant B")
+
+
+@rule("X002", "winner-not-in-experiment", E, "winnerTemplateId is neither template A nor template B.")
+def winner_not_in_experiment(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """Concluding an experiment (the seeds' conclude body) picks one of its two templates. Fix: set
+    winnerTemplateId to templateAId or templateBId."""
+    for experiment in env.of_kind("PromptExperiment"):
+        spec = experiment.spec
+        if spec.winner_template_id is not None and spec.winner_template_id not in (spec.template_a_id,
+                                                                                   spec.template_b_id):
+            yield Finding(experiment, ("spec", "winnerTemplateId"), f"winner \"{spec.winner_template_id}\" is "
+                          "not one of the experiment's templates",
+                          f"choose \"{spec.template_a_id}\" or \"{spec.template_b_id}\"")
+
+
+@rule("X003", "template-placeholder-undeclared", E, "A template uses a `{{ placeholder }}` it does not declare.")
+def template_placeholder_undeclared(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """Every `{{ name }}` in a template must be declared in `variables` (with its default), or the proxy
+    would send the braces to the model verbatim. Fix: declare it, or correct the spelling."""
+    for template in env.of_kind("PromptTemplate"):
+        declared = template.spec.variables
+        for name in sorted(set(PLACEHOLDER.findall(template.spec.template)) - set(declared)):
+            yield Finding(template, ("spec", "template"), f"placeholder {{{{ {name} }}}} is not declared in "
+                          "variables", f"add `{name}: <default>` under variables")
+
+
+@rule("X004", "experiment-without-endpoint", W, "A running experiment is attached to no endpoint.")
+def experiment_without_endpoint(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """The seeds' experiment body does not say where it runs; without `endpoint` the proxy never applies it.
+    Fix: add `endpoint: <ServingEndpoint name>`."""
+    for experiment in env.of_kind("PromptExperiment"):
+        if is_running(experiment) and experiment.spec.endpoint is None:
+            yield Finding(experiment, ("spec",), "this experiment names no endpoint, so it never runs",
+                          "add endpoint: <ServingEndpoint name>")
+
+
+@rule("X005", "concurrent-experiments", E, "Two running experiments on one endpoint.")
+def concurrent_experiments(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """One endpoint runs at most one experiment at a time; two would split traffic in ways neither
+    measures. Fix: conclude one (set winnerTemplateId) or move it to another endpoint."""
+    running: dict[str, Manifest] = {}
+    for experiment in env.of_kind("PromptExperiment"):
+        endpoint = experiment.spec.endpoint
+        if endpoint is None or not is_running(experiment):
+            continue
+        if endpoint in running:
+            yield Finding(experiment, ("spec", "endpoint"), f"endpoint `{endpoint}` already runs "
+                          f"{running[endpoint].subject}", "conclude one experiment first",
+                          related=(RelatedPlace(running[endpoint], ("spec", "endpoint"), "the other experiment"),))
+        else:
+            running[endpoint] = experiment
+
+
+CHECKS = (experiment_same_template, winner_not_in_experiment, template_placeholder_undeclared,
+          experiment_without_endpoint, concurrent_experiments)

@@ -1,0 +1,145 @@
+"""Kubernetes names and routes (code family K): what the cluster will accept, checked before it sees it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from compiler import naming
+from compiler.check.rule import Finding, RelatedPlace, rule
+from compiler.diagnostics import Severity
+from compiler.load.estate import is_valid_environment_name
+from compiler.resolve.environment import ResolvedEnvironment
+from compiler.resolve.manifest import Manifest
+from compiler.spec.serving import ROUTE_PREFIX
+
+E = Severity.ERROR
+# InferenceServices must be DNS-1035 labels (KServe's webhook); the rest DNS-1123 labels.
+_NEEDS_DNS1035 = frozenset({"ServingEndpoint"})
+
+
+def _name_problem(manifest: Manifest) -> str | None:
+    name = manifest.name
+    if len(name) > naming.MAX_LABEL:
+        return f"is {len(name)} characters; the limit is {naming.MAX_LABEL}"
+    if manifest.kind in _NEEDS_DNS1035 and not naming.DNS1035_LABEL.match(name):
+        return "must start with a lowercase letter and contain only lowercase letters, digits and '-'"
+    if not naming.DNS1123_LABEL.match(name):
+        return "may contain only lowercase letters, digits and '-', and must start and end with a letter or digit"
+    return None
+
+
+def _suggest(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+    while "--" in cleaned:
+        cleaned = cleaned.replace("--", "-")
+    if cleaned and not cleaned[0].isalpha():
+        cleaned = "x-" + cleaned
+    return cleaned[: naming.MAX_LABEL].rstrip("-") or "name"
+
+
+@rule("K001", "invalid-name", E, "metadata.name is not a valid Kubernetes name.")
+def invalid_name(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """Names become Kubernetes object names and labels: lowercase letters, digits and '-', at most 63
+    characters, starting and ending with a letter or digit (a letter first for ServingEndpoints, which
+    KServe requires). Fix: rename, e.g. as the hint suggests."""
+    for manifest in env.manifests:
+        problem = _name_problem(manifest)
+        if problem is not None:
+            yield Finding(manifest, ("metadata", "name"), f"name \"{manifest.name}\" {problem}",
+                          f"e.g. \"{_suggest(manifest.name)}\"")
+
+
+@rule("K002", "derived-name-too-long", E, "A name the renderer derives would exceed 63 characters.")
+def derived_name_too_long(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """KServe names the predictor `<name>-predictor` and its host `<name>-<namespace>.<domain>`; a training
+    Job carries a content hash (`<name>-<8 hex>`). Each must fit in one DNS label (63 characters), or the
+    cluster rejects the object after the merge. Fix: shorten the name (or the namespace)."""
+    for manifest in env.manifests:
+        if _name_problem(manifest) is not None:
+            continue
+        for what, derived in naming.derived_label_names(manifest.kind, manifest.name, env.namespace):
+            if len(derived) > naming.MAX_LABEL:
+                yield Finding(manifest, ("metadata", "name"), f"the {what} \"{derived}\" would be {len(derived)} "
+                              f"characters; the limit is {naming.MAX_LABEL}",
+                              f"shorten the name by {len(derived) - naming.MAX_LABEL} characters or more")
+
+
+def route_name(route: str) -> str | None:
+    """The `<name>` of a well-formed `/llm-ops/v1/serve/<name>` route, else None."""
+    if not route.startswith(ROUTE_PREFIX):
+        return None
+    name = route[len(ROUTE_PREFIX):]
+    if len(name) > naming.MAX_LABEL or not naming.DNS1123_LABEL.match(name):
+        return None
+    return name
+
+
+@rule("K003", "invalid-route", E, "A route is not `/llm-ops/v1/serve/<name>`.")
+def invalid_route(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """The proxy serves every endpoint at `/llm-ops/v1/serve/<name>` (the seeds' route format), where
+    `<name>` is a DNS label. Fix: write the route in that form."""
+    for endpoint in env.of_kind("ServingEndpoint"):
+        if route_name(endpoint.spec.route) is None:
+            yield Finding(endpoint, ("spec", "route"), f"route \"{endpoint.spec.route}\" is not of the form "
+                          f"{ROUTE_PREFIX}<name>", f"e.g. {ROUTE_PREFIX}{endpoint.name}")
+
+
+@rule("K004", "duplicate-route", E, "Two endpoints of one environment share a route.")
+def duplicate_route(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """Each route maps to one endpoint; two endpoints on one route would make the proxy's choice
+    arbitrary. Fix: give each endpoint its own route."""
+    seen: dict[str, Manifest] = {}
+    for endpoint in env.of_kind("ServingEndpoint"):
+        route = endpoint.spec.route.rstrip("/")
+        if route in seen:
+            yield Finding(endpoint, ("spec", "route"), f"route {route} is already used by "
+                          f"{seen[route].subject}", f"e.g. {ROUTE_PREFIX}{endpoint.name}",
+                          related=(RelatedPlace(seen[route], ("spec", "route"), "first used here"),))
+        else:
+            seen[route] = endpoint
+
+
+@rule("K005", "invalid-namespace", E, "The environment's folder name or namespace is not a valid name.")
+def invalid_namespace(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """Environment folders name the default namespace (`llm-ops-<env>`) and labels; namespaces are DNS
+    labels of at most 63 characters. Fix: rename the folder or set a valid `namespace`."""
+    anchor = env.settings_manifest or (env.manifests[0] if env.manifests else None)
+    if anchor is None:
+        return
+    if not is_valid_environment_name(env.name):
+        yield Finding(anchor, ("metadata", "name"), f"environment folder `{env.name}` is not a valid name",
+                      "use lowercase letters, digits and '-'")
+    elif len(env.namespace) > naming.MAX_LABEL or not naming.DNS1123_LABEL.match(env.namespace):
+        path = ("spec", "namespace") if env.settings.namespace else ("metadata", "name")
+        yield Finding(anchor, path, f"namespace \"{env.namespace}\" is not a valid Kubernetes namespace",
+                      "lowercase letters, digits and '-', at most 63 characters")
+
+
+def label_key_problem(key: str) -> str | None:
+    prefix, slash, name = key.rpartition("/")
+    if slash and (len(prefix) > naming.MAX_SUBDOMAIN or not naming.DNS1123_SUBDOMAIN.match(prefix)):
+        return f"prefix \"{prefix}\" is not a DNS subdomain"
+    if not name or len(name) > naming.MAX_LABEL or not naming.LABEL_NAME.match(name):
+        return "must be at most 63 characters of letters, digits, '-', '_' and '.', starting and ending " \
+               "with a letter or digit"
+    return None
+
+
+@rule("K006", "invalid-label", E, "A label or annotation key, or a label value, is not valid in Kubernetes.")
+def invalid_label(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """Labels and annotations are copied onto rendered objects; the API server rejects malformed keys and
+    label values (at most 63 characters of letters, digits, '-', '_', '.'). Fix: correct the key or value."""
+    for manifest in env.manifests:
+        for field in ("labels", "annotations"):
+            for key, value in getattr(manifest.model.metadata, field).items():
+                problem = label_key_problem(key)
+                if problem is not None:
+                    yield Finding(manifest, ("metadata", field, key), f"{field[:-1]} key \"{key}\" {problem}",
+                                  key=True)
+                elif field == "labels" and value and (len(value) > naming.MAX_LABEL
+                                                      or not naming.LABEL_NAME.match(value)):
+                    yield Finding(manifest, ("metadata", field, key), f"label value \"{value}\" is not valid: "
+                                  "at most 63 characters of letters, digits, '-', '_' and '.'")
+
+
+CHECKS = (invalid_name, derived_name_too_long, invalid_route, duplicate_route, invalid_namespace, invalid_label)

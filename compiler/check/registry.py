@@ -1,0 +1,22 @@
+"""Every rule, in one readable list: loader (Y), schema (S), and the checks on resolved environments."""
+
+from __future__ import annotations
+
+from compiler.check import approvals, datasets, experiments, names, policy, references, serving
+from compiler.check.rule import CheckFunction
+from compiler.check.schema_rules import SCHEMA_RULES
+from compiler.diagnostics import Rule
+from compiler.load.rules import LOADER_RULES
+
+CHECKS: tuple[CheckFunction, ...] = (
+    *references.CHECKS,
+    *approvals.CHECKS,
+    *policy.CHECKS,
+    *serving.CHECKS,
+    *names.CHECKS,
+    *datasets.CHECKS,
+    *experiments.CHECKS,
+)
+
+ALL_RULES: tuple[Rule, ...] = (*LOADER_RULES, *SCHEMA_RULES, *(check.rule for check in CHECKS))
+RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in ALL_RULES}

@@ -1,0 +1,51 @@
+"""How a rule is declared: a generator over one environment, yielding findings with manifest paths."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from compiler.diagnostics import Rule, Severity
+from compiler.positions import Path, Span
+from compiler.resolve.environment import ResolvedEnvironment
+from compiler.resolve.manifest import Manifest
+
+
+@dataclass(frozen=True)
+class RelatedPlace:
+    manifest: Manifest
+    path: Path
+    message: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a rule reports. The runner turns ``path`` into a file position; rules never count lines."""
+
+    manifest: Manifest
+    path: Path
+    message: str
+    hint: str | None = None
+    key: bool = False  # point at the key rather than the value (unknown or duplicated entries)
+    related: tuple[RelatedPlace, ...] = ()
+    span: Span | None = None  # an explicit place, for findings inside non-manifest files
+
+
+class CheckFunction(Protocol):
+    rule: Rule
+
+    def __call__(self, env: ResolvedEnvironment) -> Iterator[Finding]: ...
+
+
+def rule(code: str, name: str, severity: Severity, summary: str) -> Callable[
+        [Callable[[ResolvedEnvironment], Iterator[Finding]]], CheckFunction]:
+    """Declare a check. Its docstring is the rule's explanation in `llmops rules CODE` and the README."""
+
+    def decorate(function: Callable[[ResolvedEnvironment], Iterator[Finding]]) -> CheckFunction:
+        explanation = inspect.cleandoc(function.__doc__ or "")
+        function.rule = Rule(code, name, severity, summary, explanation)  # type: ignore[attr-defined]
+        return function  # type: ignore[return-value]
+
+    return decorate

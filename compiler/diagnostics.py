@@ -1,0 +1,114 @@
+"""Diagnostics and rules: the one record every stage produces and every output format reads."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+
+from compiler.positions import Path, Span
+
+CODE_PATTERN = re.compile(r"^[A-Z][0-9]{3}$")
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A stable rule: its code never changes meaning and is never reused."""
+
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    explanation: str = ""
+
+    def __post_init__(self) -> None:
+        if not CODE_PATTERN.match(self.code):
+            raise ValueError(f"rule code {self.code!r} must be one capital letter and three digits")
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """Another place that explains a diagnostic, e.g. the first of two duplicates."""
+
+    span: Span
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    span: Span
+    path: Path = ()
+    hint: str | None = None
+    related: tuple[Related, ...] = ()
+    subject: str | None = None
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.span.file, self.span.line, self.span.column, self.code, self.message)
+
+
+def make_diagnostic(
+    rule: Rule,
+    message: str,
+    span: Span,
+    *,
+    path: Path = (),
+    hint: str | None = None,
+    related: tuple[Related, ...] = (),
+    subject: str | None = None,
+) -> Diagnostic:
+    """Build a diagnostic carrying the rule's code, name and default severity."""
+    return Diagnostic(
+        code=rule.code,
+        name=rule.name,
+        severity=rule.severity,
+        message=message,
+        span=span,
+        path=path,
+        hint=hint,
+        related=related,
+        subject=subject,
+    )
+
+
+@dataclass
+class DiagnosticSet:
+    """Collects diagnostics, drops exact repeats (a shared manifest is checked once per environment)."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+    _seen: set[tuple[str, str, int, int, str]] = field(default_factory=set)
+
+    def add(self, diagnostic: Diagnostic) -> None:
+        key = (diagnostic.code, diagnostic.span.file, diagnostic.span.line, diagnostic.span.column,
+               diagnostic.message)
+        if key not in self._seen:
+            self._seen.add(key)
+            self.items.append(diagnostic)
+
+    def extend(self, diagnostics: list[Diagnostic]) -> None:
+        for diagnostic in diagnostics:
+            self.add(diagnostic)
+
+    def sorted(self) -> list[Diagnostic]:
+        return sorted(self.items, key=lambda d: d.sort_key)
+
+
+def count_by_severity(diagnostics: list[Diagnostic]) -> dict[Severity, int]:
+    counts = {severity: 0 for severity in Severity}
+    for diagnostic in diagnostics:
+        counts[diagnostic.severity] += 1
+    return counts

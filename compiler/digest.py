@@ -1,0 +1,23 @@
+"""The digest an Approval pins: what the approver saw of the model, in canonical form."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from compiler.spec.model import ModelManifest
+
+DIGEST_EXCLUDED_FIELDS = frozenset({"status"})
+
+
+def model_digest(model: ModelManifest) -> str:
+    """sha256 over the model's kind, name and spec (without `status`), as canonical JSON.
+
+    Formatting, comments, key order and labels do not change it; any change to what would be
+    deployed does. `status` is left out so that marking an approved model `approved` does not
+    invalidate its own approval.
+    """
+    spec = model.spec.model_dump(mode="json", by_alias=True, exclude=set(DIGEST_EXCLUDED_FIELDS))
+    canonical = json.dumps({"kind": "Model", "name": model.metadata.name, "spec": spec},
+                           sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()

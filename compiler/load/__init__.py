@@ -1,0 +1,1 @@
+"""Reading repositories: files, bytes, YAML, positions."""

@@ -1,0 +1,93 @@
+"""Discover and read an estate: ``environments/<env>/**/*.y{a,}ml`` plus ``environments/_shared``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from compiler.diagnostics import Diagnostic, make_diagnostic
+from compiler.errors import LlmopsError
+from compiler.load.document import SourceFile
+from compiler.load.text import decode_utf8
+from compiler.load.tree import FileProblem, RepoTree
+from compiler.load.yaml_strict import parse_documents
+from compiler.positions import Span
+
+ENVIRONMENTS_DIR = "environments"
+SHARED_ENV = "_shared"
+MAX_MANIFEST_BYTES = 1024 * 1024
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+_ENV_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+@dataclass
+class LoadedEstate:
+    """Every manifest file of the selected environments, parsed, with the loader's diagnostics."""
+
+    environments: list[str]
+    files: dict[str, SourceFile] = field(default_factory=dict)
+    origin: dict[str, str] = field(default_factory=dict)  # file -> environment name or "_shared"
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def files_of(self, origin: str) -> list[SourceFile]:
+        return [source for path, source in self.files.items() if self.origin[path] == origin]
+
+
+def list_environments(tree: RepoTree) -> list[str]:
+    """Environment folder names, sorted; folders starting with ``.`` or ``_`` are not environments."""
+    if not tree.is_dir(ENVIRONMENTS_DIR):
+        raise LlmopsError(f"no `{ENVIRONMENTS_DIR}/` directory here: this is not an llmops estate",
+                          hint="run `llmops init` to create one, or pass the repository path")
+    return [name for name in tree.list_dir(ENVIRONMENTS_DIR)
+            if not name.startswith((".", "_")) and tree.is_dir(f"{ENVIRONMENTS_DIR}/{name}")]
+
+
+def select_environments(available: list[str], only: str | None) -> list[str]:
+    if only is None:
+        return available
+    if only not in available:
+        known = ", ".join(available) or "none"
+        raise LlmopsError(f"environment `{only}` does not exist (environments: {known})")
+    return [only]
+
+
+def load_estate(tree: RepoTree, only_env: str | None = None) -> LoadedEstate:
+    """Read the manifests of every environment (or just ``only_env``) and of ``_shared``.
+
+    Raises ``LlmopsError`` only when the repository itself is unusable; everything wrong inside a
+    file becomes a diagnostic.
+    """
+    environments = select_environments(list_environments(tree), only_env)
+    estate = LoadedEstate(environments=environments)
+    origins = list(environments)
+    if tree.is_dir(f"{ENVIRONMENTS_DIR}/{SHARED_ENV}"):
+        origins.insert(0, SHARED_ENV)
+    for origin in origins:
+        paths, problems = tree.walk_files(f"{ENVIRONMENTS_DIR}/{origin}")
+        for path, problem in problems:
+            estate.diagnostics.append(_problem_diagnostic(path, problem))
+        for path in paths:
+            if path.endswith(MANIFEST_SUFFIXES):
+                estate.origin[path] = origin
+                estate.files[path] = _read_manifest_file(tree, path, estate.diagnostics)
+    return estate
+
+
+def _problem_diagnostic(path: str, problem: FileProblem) -> Diagnostic:
+    return make_diagnostic(problem.rule, problem.message, Span(path, problem.line, problem.column),
+                           hint=problem.hint)
+
+
+def _read_manifest_file(tree: RepoTree, path: str, diagnostics: list[Diagnostic]) -> SourceFile:
+    try:
+        text = decode_utf8(tree.read_bytes(path, MAX_MANIFEST_BYTES))
+    except FileProblem as problem:
+        diagnostics.append(_problem_diagnostic(path, problem))
+        return SourceFile(path=path, text="")
+    documents, problems = parse_documents(path, text)
+    diagnostics.extend(problems)
+    return SourceFile(path=path, text=text, documents=documents)
+
+
+def is_valid_environment_name(name: str) -> bool:
+    return len(name) <= 63 and bool(_ENV_NAME.match(name))

@@ -1,0 +1,149 @@
+"""Read-only access to a repository's files, refusing anything that leaves the repository.
+
+The loader only sees a ``RepoTree``; the working tree is one implementation, and a git commit
+can be another, so the same compiler runs on any revision without touching a checkout.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from compiler.diagnostics import Rule
+from compiler.load import rules
+
+
+@dataclass(frozen=True)
+class FileProblem(Exception):
+    """Why a path could not be read; becomes a diagnostic at whoever asked for it."""
+
+    rule: Rule
+    message: str
+    hint: str | None = None
+    line: int = 1
+    column: int = 1
+
+
+class RepoTree(Protocol):
+    """The repository as the compiler sees it: repo-relative POSIX paths, bytes, no writes."""
+
+    def is_dir(self, path: str) -> bool: ...
+
+    def list_dir(self, path: str) -> list[str]:
+        """Names of the entries of a directory, sorted."""
+        ...
+
+    def walk_files(self, path: str) -> tuple[list[str], list[tuple[str, FileProblem]]]:
+        """Every regular file below ``path`` (sorted), and the entries that could not be followed."""
+        ...
+
+    def read_bytes(self, path: str, limit: int) -> bytes:
+        """The file's bytes; raises ``FileProblem`` if it is missing, escapes, or exceeds ``limit``."""
+        ...
+
+
+def normalize_repo_path(path: str) -> str:
+    """A user-written repo-relative path in canonical form; raises ``FileProblem`` if it escapes."""
+    if not path or "\x00" in path:
+        raise FileProblem(rules.PATH_ESCAPES_REPO, "the path is empty or contains a NUL byte")
+    if path.startswith(("/", "\\")) or (len(path) > 1 and path[1] == ":"):
+        raise FileProblem(rules.PATH_ESCAPES_REPO, f"`{path}` is an absolute path",
+                          "write the path relative to the repository root")
+    normal = posixpath.normpath(path.replace("\\", "/"))
+    if normal == ".." or normal.startswith("../"):
+        raise FileProblem(rules.PATH_ESCAPES_REPO, f"`{path}` points outside the repository",
+                          "keep referenced files inside the repository")
+    return normal
+
+
+def _format_size(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MiB" if size >= 1024 * 1024 else f"{size / 1024:.1f} KiB"
+
+
+class DirectoryTree:
+    """A repository checked out on disk. Symlinks are followed only while they stay inside it."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._real_root = os.path.realpath(root)
+
+    def _inside(self, real: str) -> bool:
+        return real == self._real_root or real.startswith(self._real_root + os.sep)
+
+    def _resolve(self, path: str) -> str:
+        real = os.path.realpath(os.path.join(self._real_root, path))
+        if not self._inside(real):
+            raise FileProblem(rules.PATH_ESCAPES_REPO,
+                              f"`{path}` is a link to a place outside the repository",
+                              "replace the link with the file itself")
+        return real
+
+    def is_dir(self, path: str) -> bool:
+        try:
+            return os.path.isdir(self._resolve(path))
+        except FileProblem:
+            return False
+
+    def list_dir(self, path: str) -> list[str]:
+        return sorted(os.listdir(self._resolve(path)))
+
+    def walk_files(self, path: str) -> tuple[list[str], list[tuple[str, FileProblem]]]:
+        found: list[str] = []
+        problems: list[tuple[str, FileProblem]] = []
+        seen_dirs: set[str] = set()
+
+        def visit(relative: str) -> None:
+            try:
+                real = self._resolve(relative)
+            except FileProblem as problem:
+                problems.append((relative, problem))
+                return
+            if real in seen_dirs:
+                return
+            seen_dirs.add(real)
+            try:
+                names = sorted(os.listdir(real))
+            except OSError as error:
+                problems.append((relative, FileProblem(rules.UNREADABLE_FILE, f"cannot list: {error.strerror}")))
+                return
+            for name in names:
+                if name.startswith("."):
+                    continue
+                child = f"{relative}/{name}"
+                try:
+                    child_real = self._resolve(child)
+                except FileProblem as problem:
+                    problems.append((child, problem))
+                    continue
+                try:
+                    mode = os.stat(child_real).st_mode
+                except OSError:
+                    problems.append((child, FileProblem(rules.UNREADABLE_FILE, "a broken link")))
+                    continue
+                if stat.S_ISDIR(mode):
+                    visit(child)
+                elif stat.S_ISREG(mode):
+                    found.append(child)
+
+        visit(path)
+        return sorted(found), problems
+
+    def read_bytes(self, path: str, limit: int) -> bytes:
+        real = self._resolve(path)
+        try:
+            size = os.path.getsize(real)
+            if not os.path.isfile(real):
+                raise FileProblem(rules.UNREADABLE_FILE, f"`{path}` is not a regular file")
+            if size > limit:
+                raise FileProblem(rules.FILE_TOO_LARGE,
+                                  f"the file is {_format_size(size)}; the limit is {_format_size(limit)}")
+            with open(real, "rb") as handle:
+                return handle.read(limit + 1)
+        except FileNotFoundError:
+            raise FileProblem(rules.UNREADABLE_FILE, f"`{path}` does not exist") from None
+        except OSError as error:
+            raise FileProblem(rules.UNREADABLE_FILE, f"cannot read `{path}`: {error.strerror}") from None

@@ -1,0 +1,51 @@
+"""Names of rendered Kubernetes objects, shared by the renderer and the name checks.
+
+Keeping them in one place means `validate` measures exactly the names `render` will create.
+"""
+
+from __future__ import annotations
+
+import re
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+MAX_LABEL = 63
+MAX_SUBDOMAIN = 253
+CONTENT_HASH_LENGTH = 8
+PROXY_NAME = "llmops-proxy"
+
+
+def inference_service_name(endpoint: str) -> str:
+    return endpoint
+
+
+def predictor_name(endpoint: str) -> str:
+    """KServe names the predictor Deployment and Service `<isvc>-predictor` in Standard mode."""
+    return f"{inference_service_name(endpoint)}-predictor"
+
+
+def kserve_host_label(endpoint: str, namespace: str) -> str:
+    """KServe's default domain template makes `<isvc>-<namespace>` the first DNS label of the host."""
+    return f"{inference_service_name(endpoint)}-{namespace}"
+
+
+def ingress_name(endpoint: str) -> str:
+    """Our Ingress; KServe's own Ingress takes the InferenceService name, so ours must differ."""
+    return f"{endpoint}-llmops"
+
+
+def training_job_name(job: str, content_hash: str) -> str:
+    """A Job's pod template is immutable, so the name carries a hash of its content."""
+    return f"{job}-{content_hash[:CONTENT_HASH_LENGTH]}"
+
+
+def derived_label_names(kind: str, name: str, namespace: str) -> list[tuple[str, str]]:
+    """(what, name) pairs of derived names that must fit in one DNS label (63 characters)."""
+    if kind == "ServingEndpoint":
+        return [("KServe predictor name", predictor_name(name)),
+                ("KServe host label (<name>-<namespace>)", kserve_host_label(name, namespace))]
+    if kind == "TrainingJob":
+        return [("training Job name (with content hash)", training_job_name(name, "0" * CONTENT_HASH_LENGTH))]
+    return []

@@ -1,0 +1,69 @@
+"""The compiler's front half: load → spec → resolve → check. Pure: it reads only through a RepoTree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from compiler.check.runner import run_checks
+from compiler.check.schema import validate_document
+from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity
+from compiler.load.estate import LoadedEstate, load_estate
+from compiler.load.tree import RepoTree
+from compiler.resolve.estate import ResolvedEstate, resolve_estate
+from compiler.resolve.manifest import Identity, Manifest, raw_identity
+from compiler.spec.kinds import KINDS
+
+
+@dataclass
+class ValidationResult:
+    loaded: LoadedEstate
+    estate: ResolvedEstate
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def error_count(self) -> int:
+        return sum(1 for d in self.diagnostics if d.severity is Severity.ERROR)
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return {path: source.text for path, source in self.loaded.files.items()}
+
+
+def validate_manifests(loaded: LoadedEstate) -> tuple[list[Manifest], dict[str, list[Identity]], list[Diagnostic]]:
+    """Validate every document; return the typed manifests and, per origin, the identities that failed."""
+    manifests: list[Manifest] = []
+    broken: dict[str, list[Identity]] = {}
+    diagnostics: list[Diagnostic] = []
+    for path, source in loaded.files.items():
+        origin = loaded.origin[path]
+        for document in source.documents:
+            model, problems = validate_document(document)
+            diagnostics.extend(problems)
+            if model is None:
+                identity = raw_identity(document)
+                if identity is not None:
+                    broken.setdefault(origin, []).append(identity)
+                continue
+            kind = document.data["kind"]
+            version = model.spec.version if KINDS[kind].versioned else None  # type: ignore[attr-defined]
+            manifests.append(Manifest(kind=kind, name=model.metadata.name, version=version, model=model,
+                                      document=document, origin=origin))
+    return manifests, broken, diagnostics
+
+
+def validate_repository(tree: RepoTree, only_env: str | None = None) -> ValidationResult:
+    """Load, validate, resolve and check an estate.
+
+    **Parameters:** ``tree`` the repository; ``only_env`` restricts the work to one environment
+    (plus ``_shared``).
+    **Returns:** the resolved estate and every diagnostic, sorted and without repeats.
+    **Raises:** ``LlmopsError`` when the repository is not an estate or the environment is unknown.
+    """
+    loaded = load_estate(tree, only_env)
+    manifests, broken, schema_diagnostics = validate_manifests(loaded)
+    estate = resolve_estate(tree, loaded.environments, manifests, broken)
+    collected = DiagnosticSet()
+    collected.extend(loaded.diagnostics)
+    collected.extend(schema_diagnostics)
+    collected.extend(run_checks(estate))
+    return ValidationResult(loaded=loaded, estate=estate, diagnostics=collected.sorted())

@@ -1,0 +1,51 @@
+"""What every output format receives, and the table of formats."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from compiler.diagnostics import Diagnostic
+
+TOOL_NAME = "llmops"
+TOOL_URI = "https://github.com/llmops/llmops"
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """Everything a formatter may need besides the diagnostics. Formatters return text; they never print."""
+
+    sources: Mapping[str, str] = field(default_factory=dict)  # file -> text, for source lines and carets
+    files_checked: int = 0
+    environments: tuple[str, ...] = ()
+    tool_version: str = "0"
+    color: bool = False
+    rules: Mapping[str, str] = field(default_factory=dict)  # code -> one-line summary (SARIF rule metadata)
+
+
+Formatter = Callable[[list[Diagnostic], ReportContext], str]
+
+# format name -> module under compiler.report exposing `format_report`
+FORMAT_MODULES: dict[str, str] = {
+    "text": "text",
+    "json": "json_format",
+    "github": "github",
+    "sarif": "sarif",
+    "junit": "junit",
+}
+
+
+def get_formatter(name: str) -> Formatter:
+    """Import only the chosen format's module."""
+    module = importlib.import_module(f"compiler.report.{FORMAT_MODULES[name]}")
+    formatter: Formatter = module.format_report
+    return formatter
+
+
+def source_line(context: ReportContext, file: str, line: int) -> str | None:
+    text = context.sources.get(file)
+    if text is None:
+        return None
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else None

@@ -1,0 +1,44 @@
+"""JSON: `{"diagnostics": [...], "summary": {...}}`, stable key order, 1-based positions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from compiler.diagnostics import Diagnostic, Severity, count_by_severity
+from compiler.report.base import ReportContext
+
+
+def diagnostic_to_dict(diagnostic: Diagnostic) -> dict[str, Any]:
+    span = diagnostic.span
+    return {
+        "code": diagnostic.code,
+        "name": diagnostic.name,
+        "severity": diagnostic.severity.value,
+        "file": span.file,
+        "line": span.line,
+        "column": span.column,
+        "end_line": span.end_line,
+        "end_column": span.end_column,
+        "message": diagnostic.message,
+        "hint": diagnostic.hint,
+        "path": list(diagnostic.path),
+        "subject": diagnostic.subject,
+        "related": [{"file": r.span.file, "line": r.span.line, "column": r.span.column, "message": r.message}
+                    for r in diagnostic.related],
+    }
+
+
+def format_report(diagnostics: list[Diagnostic], context: ReportContext) -> str:
+    counts = count_by_severity(diagnostics)
+    document = {
+        "diagnostics": [diagnostic_to_dict(d) for d in diagnostics],
+        "summary": {
+            "errors": counts[Severity.ERROR],
+            "warnings": counts[Severity.WARNING],
+            "infos": counts[Severity.INFO],
+            "files": context.files_checked,
+            "environments": list(context.environments),
+        },
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

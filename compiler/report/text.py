@@ -1,0 +1,59 @@
+"""Compiler-style text: `path:line:col: severity[CODE]: message`, the source line, a caret, the hint."""
+
+from __future__ import annotations
+
+from compiler.diagnostics import Diagnostic, Severity, count_by_severity
+from compiler.report.base import ReportContext, source_line
+
+_COLORS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36"}
+
+
+def _paint(text: str, code: str, enabled: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if enabled else text
+
+
+def _caret(line: str, column: int, end_column: int | None, same_line: bool) -> str:
+    start = max(column - 1, 0)
+    width = (end_column - column) if (same_line and end_column and end_column > column) else 1
+    width = max(1, min(width, max(len(line) - start, 1)))
+    prefix = "".join("\t" if ch == "\t" else " " for ch in line[:start])
+    return prefix + "^" * width
+
+
+def format_diagnostic(diagnostic: Diagnostic, context: ReportContext) -> str:
+    span = diagnostic.span
+    color = context.color
+    severity = _paint(diagnostic.severity.value, "1;" + _COLORS[diagnostic.severity], color)
+    head = (f"{_paint(f'{span.file}:{span.line}:{span.column}', '1', color)}: {severity}"
+            f"[{diagnostic.code}]: {diagnostic.message}  ({diagnostic.name})")
+    out = [head]
+    line = source_line(context, span.file, span.line)
+    if line is not None:
+        gutter = str(span.line)
+        pad = " " * len(gutter)
+        caret = _caret(line, span.column, span.end_column, span.end_line in (None, span.line))
+        out.append(f" {gutter} | {line}")
+        out.append(f" {pad} | {_paint(caret, _COLORS[diagnostic.severity], color)}")
+    if diagnostic.hint:
+        out.append(f"  {_paint('hint', '1;32', color)}: {diagnostic.hint}")
+    for related in diagnostic.related:
+        r = related.span
+        out.append(f"  note: {r.file}:{r.line}:{r.column}: {related.message}")
+    return "\n".join(out)
+
+
+def summary_line(diagnostics: list[Diagnostic], context: ReportContext) -> str:
+    counts = count_by_severity(diagnostics)
+    scope = f"{context.files_checked} file{'s' if context.files_checked != 1 else ''}"
+    if context.environments:
+        scope += f", environments: {', '.join(context.environments)}"
+    if not diagnostics:
+        return f"no problems ({scope})"
+    parts = [f"{counts[s]} {s.value}{'s' if counts[s] != 1 else ''}" for s in Severity if counts[s]]
+    return f"{', '.join(parts)} ({scope})"
+
+
+def format_report(diagnostics: list[Diagnostic], context: ReportContext) -> str:
+    blocks = [format_diagnostic(diagnostic, context) for diagnostic in diagnostics]
+    blocks.append(summary_line(diagnostics, context))
+    return "\n\n".join(blocks) + "\n"

@@ -1,0 +1,1 @@
+"""Resolution: environments after the `_shared` merge, and reference lookup."""

@@ -1,0 +1,51 @@
+"""One environment after the `_shared` merge: its settings, manifests and indexes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from compiler.load.tree import RepoTree
+from compiler.resolve.manifest import Manifest
+from compiler.resolve.refs import RefResult, VersionedIndex
+from compiler.spec.environment import EnvironmentSpec
+
+
+@dataclass
+class ResolvedEnvironment:
+    """What one environment deploys. ``manifests`` are in file order; ``_shared`` ones are included
+    unless the environment defines the same identity itself."""
+
+    name: str
+    tree: RepoTree
+    settings: EnvironmentSpec
+    settings_manifest: Manifest | None
+    manifests: list[Manifest]
+    duplicates: list[tuple[Manifest, Manifest]] = field(default_factory=list)
+    misplaced: list[Manifest] = field(default_factory=list)  # kinds that cannot come from _shared
+    models: VersionedIndex = field(default_factory=VersionedIndex)
+    datasets: VersionedIndex = field(default_factory=VersionedIndex)
+    named: dict[str, dict[str, Manifest]] = field(default_factory=dict)  # kind -> name -> manifest
+    broken_names: dict[str, set[str]] = field(default_factory=dict)  # kind -> names that failed validation
+    cache: dict[Any, Any] = field(default_factory=dict)  # shared by all environments of one run
+
+    @property
+    def namespace(self) -> str:
+        return self.settings.namespace or f"llm-ops-{self.name}"
+
+    def of_kind(self, kind: str) -> list[Manifest]:
+        return [manifest for manifest in self.manifests if manifest.kind == kind]
+
+    def resolve_model(self, reference: str) -> RefResult:
+        return self.models.resolve(reference)
+
+    def resolve_dataset(self, reference: str) -> RefResult:
+        return self.datasets.resolve(reference)
+
+    def resolve_named(self, kind: str, name: str) -> RefResult:
+        found = self.named.get(kind, {}).get(name)
+        if found is not None:
+            return RefResult("found", found)
+        if name in self.broken_names.get(kind, set()):
+            return RefResult("broken")
+        return RefResult("missing", None, tuple(sorted(self.named.get(kind, {}))))

@@ -1,0 +1,82 @@
+"""Build every environment from the validated manifests.
+
+Merge rule for `environments/_shared/`: a shared manifest belongs to every environment unless
+that environment has a manifest of the same identity (kind + name, + version for Model and
+Dataset), which then replaces it whole. There is no field-level merging: what an environment
+deploys is always one complete manifest you can read in one file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from compiler.load.estate import SHARED_ENV
+from compiler.load.tree import RepoTree
+from compiler.resolve.environment import ResolvedEnvironment
+from compiler.resolve.manifest import Identity, Manifest
+from compiler.spec.environment import EnvironmentSpec
+
+ENV_ONLY_KINDS = frozenset({"Environment", "Approval"})
+
+
+@dataclass
+class ResolvedEstate:
+    environments: list[ResolvedEnvironment]
+
+
+def _dedupe(manifests: list[Manifest]) -> tuple[dict[Identity, Manifest], list[tuple[Manifest, Manifest]]]:
+    first: dict[Identity, Manifest] = {}
+    duplicates: list[tuple[Manifest, Manifest]] = []
+    for manifest in manifests:
+        identity = manifest.identity
+        if manifest.kind == "Environment":
+            identity = ("Environment", "", None)  # one per environment, whatever its name
+        if identity in first:
+            duplicates.append((first[identity], manifest))
+        else:
+            first[identity] = manifest
+    return first, duplicates
+
+
+def resolve_environment(name: str, tree: RepoTree, shared: list[Manifest], own: list[Manifest],
+                        broken: list[Identity], cache: dict[Any, Any]) -> ResolvedEnvironment:
+    """Merge ``_shared`` into one environment and index what references need."""
+    misplaced = [manifest for manifest in shared if manifest.kind in ENV_ONLY_KINDS]
+    shared_ok = [manifest for manifest in shared if manifest.kind not in ENV_ONLY_KINDS]
+    shared_by_id, shared_duplicates = _dedupe(shared_ok)
+    own_by_id, own_duplicates = _dedupe(own)
+    effective = [m for identity, m in shared_by_id.items() if identity not in own_by_id] + list(own_by_id.values())
+    effective.sort(key=lambda m: (m.file, m.document.index))
+    settings_manifest = own_by_id.get(("Environment", "", None))
+    settings = settings_manifest.spec if settings_manifest is not None else EnvironmentSpec()
+    env = ResolvedEnvironment(name=name, tree=tree, settings=settings, settings_manifest=settings_manifest,
+                              manifests=effective, duplicates=shared_duplicates + own_duplicates,
+                              misplaced=misplaced, cache=cache)
+    for manifest in effective:
+        if manifest.kind == "Model":
+            env.models.add(manifest)
+        elif manifest.kind == "Dataset":
+            env.datasets.add(manifest)
+        else:
+            env.named.setdefault(manifest.kind, {})[manifest.name] = manifest
+    for kind, broken_name, version in broken:
+        if kind == "Model":
+            env.models.add_broken(broken_name, version)
+        elif kind == "Dataset":
+            env.datasets.add_broken(broken_name, version)
+        else:
+            env.broken_names.setdefault(kind, set()).add(broken_name)
+    return env
+
+
+def resolve_estate(tree: RepoTree, environments: list[str], manifests: list[Manifest],
+                   broken: dict[str, list[Identity]]) -> ResolvedEstate:
+    shared = [manifest for manifest in manifests if manifest.origin == SHARED_ENV]
+    resolved = []
+    cache: dict[Any, Any] = {}
+    for name in environments:
+        own = [manifest for manifest in manifests if manifest.origin == name]
+        resolved.append(resolve_environment(name, tree, shared, own,
+                                            broken.get(SHARED_ENV, []) + broken.get(name, []), cache))
+    return ResolvedEstate(environments=resolved)

@@ -1,0 +1,56 @@
+"""Resolve `name@version` and `name-version` references against one environment's manifests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from compiler.resolve.manifest import Manifest
+from compiler.spec.references import VersionedName, dashed_form, split_at_form
+
+RefStatus = Literal["found", "missing", "broken", "ambiguous"]
+
+
+@dataclass(frozen=True)
+class RefResult:
+    status: RefStatus
+    manifest: Manifest | None = None
+    candidates: tuple[str, ...] = ()  # for "ambiguous", and close names for "missing"
+
+
+@dataclass
+class VersionedIndex:
+    """Manifests of one versioned kind, findable by both spellings of their identity."""
+
+    by_identity: dict[tuple[str, str], Manifest] = field(default_factory=dict)
+    by_dashed: dict[str, list[Manifest]] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)  # both spellings of identities that failed validation
+
+    def add(self, manifest: Manifest) -> None:
+        assert manifest.version is not None
+        self.by_identity[(manifest.name, manifest.version)] = manifest
+        key = dashed_form(VersionedName(manifest.name, manifest.version))
+        self.by_dashed.setdefault(key, []).append(manifest)
+
+    def add_broken(self, name: str, version: str | None) -> None:
+        self.broken.add(name)
+        if version is not None:
+            self.broken.add(f"{name}@{version}")
+            self.broken.add(dashed_form(VersionedName(name, version)))
+
+    def resolve(self, reference: str) -> RefResult:
+        at_form = split_at_form(reference)
+        if at_form is not None:
+            found = self.by_identity.get((at_form.name, at_form.version))
+            if found is not None:
+                return RefResult("found", found)
+        else:
+            matches = self.by_dashed.get(reference, [])
+            if len(matches) == 1:
+                return RefResult("found", matches[0])
+            if len(matches) > 1:
+                return RefResult("ambiguous", None, tuple(sorted(str(m.subject) for m in matches)))
+        if reference in self.broken:
+            return RefResult("broken")
+        known = sorted(f"{name}@{version}" for name, version in self.by_identity)
+        return RefResult("missing", None, tuple(known))

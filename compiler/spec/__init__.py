@@ -1,0 +1,1 @@
+"""Manifest models: the single source of truth for what a manifest may contain."""

@@ -1,0 +1,30 @@
+"""The manifest envelope and the strict base every spec model shares."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+API_VERSION = "llmops.io/v1"
+Quantity = str  # a Kubernetes quantity such as "8Gi" or "500m", checked by pattern where used
+QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
+URI_PATTERN = r"^[a-z][a-z0-9+.-]*://\S+$"
+
+
+class StrictModel(BaseModel):
+    """Unknown fields are errors and no value is coerced: a number is never silently a string."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=False)
+
+
+class Metadata(StrictModel):
+    name: str = Field(description="Name of the object; unique per kind (and version) in an environment. "
+                                  "A Kubernetes DNS label: lowercase letters, digits and '-'.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Copied onto rendered objects.")
+    annotations: dict[str, str] = Field(default_factory=dict, description="Free-form notes for people and tools.")
+
+
+class Envelope(StrictModel):
+    api_version: Literal["llmops.io/v1"] = Field(alias="apiVersion", description="Always `llmops.io/v1`.")
+    metadata: Metadata

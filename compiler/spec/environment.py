@@ -1,0 +1,66 @@
+"""Environment: per-environment settings and policy (`environments/<env>/environment.yaml`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from compiler.spec.base import Envelope, StrictModel
+
+DEFAULT_APPROVER_ROLE = "admin"
+SUPPORTED_KSERVE_VERSIONS = ("0.14", "0.15", "0.16", "0.17", "0.18", "0.19", "0.20")
+
+
+class IngressSettings(StrictModel):
+    host: str | None = Field(None, description="Host name, e.g. `dev.llm-ops.local`; default `<env>.llm-ops.local`.")
+    class_name: str = Field("nginx", alias="className", description="IngressClass name.")
+    tls_secret_name: str | None = Field(None, alias="tlsSecretName", description="Serve TLS with this Secret.")
+
+
+class GpuPolicy(StrictModel):
+    allowed: bool = Field(True, description="Whether endpoints and jobs may request GPUs.")
+    required: bool = Field(False, description="Whether every endpoint must run on GPUs.")
+    max_per_endpoint: int = Field(8, alias="maxPerEndpoint", ge=0, description="GPUs one replica may request.")
+    node_selector: dict[str, str] = Field(default_factory=dict, alias="nodeSelector",
+                                          description="Node labels that select GPU nodes.")
+    resource_name: str = Field("nvidia.com/gpu", alias="resourceName", description="Extended resource name.")
+
+
+class ApprovalPolicy(StrictModel):
+    roles: list[str] = Field(default_factory=lambda: [DEFAULT_APPROVER_ROLE],
+                             description="Roles allowed to approve models.")
+    min_approvers: int = Field(1, alias="minApprovers", ge=1, description="Distinct approvers a model needs.")
+
+
+class ReplicaPolicy(StrictModel):
+    min: int = Field(0, ge=0, description="Every endpoint's minReplicas must be at least this.")
+
+
+class KServeSettings(StrictModel):
+    version: str = Field("0.15", description="KServe minor version the cluster runs, e.g. `0.15` (quoted).")
+    deployment_mode: Literal["Standard", "RawDeployment"] = Field(
+        "Standard", alias="deploymentMode", description="Standard (raw Kubernetes deployment) mode.")
+
+
+class ArgoCDSettings(StrictModel):
+    namespace: str = Field("argocd", description="Namespace Argo CD runs in.")
+    project: str = Field("llmops", description="AppProject name.")
+    server: str = Field("https://kubernetes.default.svc", description="Destination cluster API server.")
+    repo_url: str | None = Field(None, alias="repoURL", description="Git repository Argo CD reads.")
+    target_revision: str = Field("HEAD", alias="targetRevision")
+
+
+class EnvironmentSpec(StrictModel):
+    namespace: str | None = Field(None, description="Kubernetes namespace; default `llm-ops-<env>`.")
+    ingress: IngressSettings = Field(default_factory=IngressSettings)
+    gpu: GpuPolicy = Field(default_factory=GpuPolicy)
+    approval: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
+    replicas: ReplicaPolicy = Field(default_factory=ReplicaPolicy)
+    kserve: KServeSettings = Field(default_factory=KServeSettings)
+    argocd: ArgoCDSettings = Field(default_factory=ArgoCDSettings)
+
+
+class EnvironmentManifest(Envelope):
+    kind: Literal["Environment"]
+    spec: EnvironmentSpec = Field(default_factory=EnvironmentSpec)

@@ -1,0 +1,40 @@
+"""Every manifest kind, in one readable table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from compiler.spec.approval import ApprovalManifest
+from compiler.spec.base import Envelope
+from compiler.spec.dataset import DatasetManifest
+from compiler.spec.environment import EnvironmentManifest
+from compiler.spec.model import ModelManifest
+from compiler.spec.prompt import PromptExperimentManifest, PromptTemplateManifest
+from compiler.spec.serving import ServingEndpointManifest
+from compiler.spec.training import TrainingJobManifest
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    kind: str
+    model: type[Envelope]
+    versioned: bool  # identity is name + spec.version (Model, Dataset) rather than name alone
+    summary: str
+
+
+KINDS: dict[str, KindInfo] = {
+    info.kind: info
+    for info in (
+        KindInfo("Environment", EnvironmentManifest, False, "Namespace, ingress, GPU, approval and KServe settings."),
+        KindInfo("Dataset", DatasetManifest, True, "A training dataset (the seeds' dataset create body)."),
+        KindInfo("Model", ModelManifest, True, "A model version (the seeds' model create body)."),
+        KindInfo("Approval", ApprovalManifest, False, "One person's approval of one model manifest for one "
+                 "environment."),
+        KindInfo("TrainingJob", TrainingJobManifest, False, "A fine-tuning job (the seeds' training job body)."),
+        KindInfo("ServingEndpoint", ServingEndpointManifest, False, "A served model (the seeds' endpoint deploy "
+                 "body with DeploymentSpec)."),
+        KindInfo("PromptTemplate", PromptTemplateManifest, False, "A system prompt for A/B experiments."),
+        KindInfo("PromptExperiment", PromptExperimentManifest, False, "An A/B test of two templates (the seeds' "
+                 "experiment body and its conclusion)."),
+    )
+}

@@ -1,0 +1,51 @@
+"""Model: the seeds' `POST /catalog/models` body, plus the facts capacity checks need."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from compiler.spec.base import URI_PATTERN, Envelope, StrictModel
+
+ModelStatus = Literal["draft", "approved", "deprecated", "rejected"]
+Dtype = Literal["float32", "fp32", "bfloat16", "bf16", "float16", "fp16", "fp8", "int8", "int4"]
+PARAMETERS_PATTERN = r"^[0-9]+(\.[0-9]+)?[KMBT]$"
+
+
+class ModelMetadata(StrictModel):
+    architecture: str | None = Field(None, description="e.g. `transformer`.")
+    parameters: int | str | None = Field(None, description="Parameter count: an integer or the seeds' form "
+                                         "such as `7B`, `1.5B`, `350M`.")
+    framework: str | None = Field(None, description="e.g. `pytorch`.")
+    model_family: str | None = Field(None, description="e.g. `llama`, `mistral`, `qwen2`. Endpoints and training "
+                                     "jobs that name a family must agree with it.")
+    description: str | None = Field(None, description="Free text for people.")
+    context_length: int | None = Field(None, gt=0, description="Maximum sequence length in tokens the model "
+                                       "supports; input plus output tokens of an endpoint must fit in it.")
+    dtype: Dtype | None = Field(None, description="Weight data type when served.")
+    quantization: Literal["none", "fp8", "int8", "int4", "awq", "gptq"] | None = Field(
+        None, description="Weight quantization, if any.")
+    num_layers: int | None = Field(None, gt=0, description="Transformer layers (for capacity estimates).")
+    num_attention_heads: int | None = Field(None, gt=0, description="Attention heads.")
+    num_kv_heads: int | None = Field(None, gt=0, description="Key/value heads (grouped-query attention).")
+    head_dim: int | None = Field(None, gt=0, description="Size of one attention head.")
+    hidden_size: int | None = Field(None, gt=0, description="Model width; head_dim = hidden_size / heads if "
+                                    "head_dim is not given.")
+
+
+class ModelSpec(StrictModel):
+    name: str | None = Field(None, description="Seeds' model name; when given it must equal metadata.name.")
+    version: str = Field(description="Model version, e.g. `1.0` (quoted). With the name it identifies the model.")
+    type: Literal["base", "finetuned", "adapter", "embedding"] = Field(description="What the model is.")
+    owner_team: str | None = Field(None, alias="ownerTeam", description="Team that owns the model.")
+    metadata: ModelMetadata = Field(default_factory=ModelMetadata, description="Descriptive and capacity facts.")
+    storage_uri: str = Field(alias="storageUri", pattern=URI_PATTERN,
+                             description="Where the weights live, e.g. `s3://models/name/1.0/`.")
+    status: ModelStatus = Field("draft", description="`approved` is only valid with a matching Approval in "
+                                "the environment.")
+
+
+class ModelManifest(Envelope):
+    kind: Literal["Model"]
+    spec: ModelSpec

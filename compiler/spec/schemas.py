@@ -1,0 +1,46 @@
+"""JSON Schemas generated from the spec models: one per kind, and one for any manifest."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from compiler.spec.kinds import KINDS
+
+SCHEMA_BASE_URI = "https://llmops.io/schemas/v1"
+ANY_MANIFEST_FILE = "manifest.schema.json"
+
+
+def schema_file_name(kind: str) -> str:
+    return f"{kind.lower()}.schema.json"
+
+
+def _kind_schema(kind: str) -> dict[str, Any]:
+    info = KINDS[kind]
+    schema = info.model.model_json_schema(by_alias=True, mode="validation")
+    schema["title"] = kind
+    schema["description"] = info.summary
+    return {"$schema": "http://json-schema.org/draft-07/schema#", "$id": f"{SCHEMA_BASE_URI}/{schema_file_name(kind)}",
+            **schema}
+
+
+def _any_manifest_schema() -> dict[str, Any]:
+    from typing import Annotated, Union
+
+    from pydantic import Field
+
+    models = tuple(info.model for info in KINDS.values())
+    adapter: TypeAdapter[Any] = TypeAdapter(Annotated[Union[models], Field(discriminator="kind")])  # type: ignore[valid-type]
+    schema = adapter.json_schema(by_alias=True, mode="validation")
+    return {"$schema": "http://json-schema.org/draft-07/schema#", "$id": f"{SCHEMA_BASE_URI}/{ANY_MANIFEST_FILE}",
+            "title": "llmops manifest", "description": "Any llmops.io/v1 manifest; `kind` selects the schema.",
+            **schema}
+
+
+def generate_schemas() -> dict[str, str]:
+    """File name -> JSON text, deterministic (the same models always give the same bytes)."""
+    files = {schema_file_name(kind): _kind_schema(kind) for kind in KINDS}
+    files[ANY_MANIFEST_FILE] = _any_manifest_schema()
+    return {name: json.dumps(schema, indent=2, ensure_ascii=False) + "\n" for name, schema in sorted(files.items())}

@@ -1,0 +1,60 @@
+"""ServingEndpoint: the seeds' `POST /serving/endpoints` body with its DeploymentSpec."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from compiler.spec.base import QUANTITY_PATTERN, Envelope, StrictModel
+
+ROUTE_PREFIX = "/llm-ops/v1/serve/"
+
+
+class AutoscalePolicy(StrictModel):
+    cpu_utilization: int = Field(alias="cpuUtilization", description="Target average CPU utilization, percent "
+                                 "(1-100).")
+
+
+class DeploymentResources(StrictModel):
+    gpus: int = Field(0, ge=0, description="GPUs per replica; 0 means CPU-only.")
+    gpu_memory_gb: int | float | None = Field(None, gt=0, description="Memory of one GPU in GiB.")
+    cpu: str | None = Field(None, pattern=QUANTITY_PATTERN, description="CPU per replica (request and limit).")
+    memory: str | None = Field(None, pattern=QUANTITY_PATTERN, description="Memory per replica, e.g. `16Gi`.")
+
+
+class RuntimeLimits(StrictModel):
+    max_concurrent_requests: int = Field(gt=0, description="Requests in flight per endpoint before 429.")
+    max_input_tokens: int = Field(gt=0, description="Longest accepted prompt, in tokens.")
+    max_output_tokens: int = Field(gt=0, description="Longest generation, in tokens.")
+
+
+class DeploymentSpec(StrictModel):
+    model_ref: str | None = Field(None, description="`name@version` or `name-version`; the same model as modelId.")
+    model_family: str | None = Field(None, description="Must agree with the model's metadata.model_family.")
+    job_type: str | None = Field(None, description="How the served model was trained, e.g. `SFT`.")
+    serve_target: Literal["GENERATION", "EMBEDDING"] = Field("GENERATION", description="What the endpoint serves.")
+    resources: DeploymentResources = Field(default_factory=DeploymentResources)
+    runtime: RuntimeLimits | None = None
+    use_gpu: bool | None = Field(None, description="Must agree with useGpu and resources.gpus.")
+
+
+class ServingEndpointSpec(StrictModel):
+    name: str | None = Field(None, description="When given, must equal metadata.name.")
+    model_id: str = Field(alias="modelId", description="The served model: `name@version` or `name-version`; it "
+                          "must be approved for this environment.")
+    environment: str | None = Field(None, description="When given, must equal the environment folder.")
+    route: str = Field(description="Public path, `/llm-ops/v1/serve/<route-name>`; unique per environment.")
+    min_replicas: int = Field(1, alias="minReplicas", ge=0)
+    max_replicas: int = Field(1, alias="maxReplicas", ge=0)
+    autoscale_policy: AutoscalePolicy | None = Field(None, alias="autoscalePolicy")
+    use_gpu: bool = Field(False, alias="useGpu")
+    deployment_spec: DeploymentSpec | None = Field(None, alias="deploymentSpec")
+    allowed_roles: list[str] = Field(default_factory=list, alias="allowedRoles",
+                                     description="Roles (besides llm-ops-user) allowed to call the endpoint "
+                                                 "through the proxy; empty means any llm-ops-user.")
+
+
+class ServingEndpointManifest(Envelope):
+    kind: Literal["ServingEndpoint"]
+    spec: ServingEndpointSpec

@@ -1,0 +1,54 @@
+"""TrainingJob: the seeds' `POST /training/jobs` body."""
+
+from __future__ import annotations
+
+from typing import Literal, Union
+
+from pydantic import Field
+
+from compiler.spec.base import QUANTITY_PATTERN, Envelope, StrictModel
+
+TrainingDatasetType = Literal["instruction", "chat", "preference", "text"]
+HyperparameterValue = Union[bool, int, float, str]
+
+
+class ResourceProfile(StrictModel):
+    cpu_cores: int | float = Field(alias="cpuCores", gt=0, description="CPU cores requested.")
+    memory: str = Field(pattern=QUANTITY_PATTERN, description="Memory, a Kubernetes quantity such as `8Gi`.")
+    max_duration: int = Field(alias="maxDuration", gt=0, description="Time limit in minutes.")
+
+
+class TrainingResources(StrictModel):
+    gpus: int = Field(0, ge=0, description="GPUs for the job; 0 means CPU-only.")
+    gpu_memory_gb: int | float | None = Field(None, gt=0, description="Memory of one GPU in GiB.")
+
+
+class TrainJobSpec(StrictModel):
+    model_ref: str | None = Field(None, description="Base model: `name@version` or `name-version`; must be the "
+                                  "same model as modelId.")
+    model_family: str | None = Field(None, description="Must agree with the model's metadata.model_family.")
+    job_type: Literal["SFT", "DPO", "RLHF", "PRETRAIN"] = Field("SFT", description="Training method.")
+    dataset_ref: str | None = Field(None, description="Dataset: `name@version` or `name-version`; must be the "
+                                    "same dataset as datasetId.")
+    dataset_type: TrainingDatasetType | None = Field(None, description="How the job reads the dataset; must fit "
+                                                     "the dataset's type (an sft_pair dataset trains as instruction).")
+    resources: TrainingResources = Field(default_factory=TrainingResources)
+    hyperparameters: dict[str, HyperparameterValue] = Field(default_factory=dict,
+                                                            description="Passed to the trainer as JSON.")
+    use_gpu: bool | None = Field(None, description="Must agree with useGpu and resources.gpus.")
+
+
+class TrainingJobSpec(StrictModel):
+    model_id: str = Field(alias="modelId", description="Base model: `name@version` or `name-version`.")
+    dataset_id: str = Field(alias="datasetId", description="Dataset: `name@version` or `name-version`.")
+    job_type: Literal["finetune", "pretrain", "distillation"] = Field(alias="jobType")
+    use_gpu: bool = Field(False, alias="useGpu", description="Whether the job runs on GPUs.")
+    resource_profile: ResourceProfile | None = Field(None, alias="resourceProfile")
+    train_job_spec: TrainJobSpec | None = Field(None, alias="trainJobSpec")
+    image: str | None = Field(None, description="Trainer container image (the environment's default otherwise).")
+    command: list[str] | None = Field(None, description="Trainer command (the image's entrypoint otherwise).")
+
+
+class TrainingJobManifest(Envelope):
+    kind: Literal["TrainingJob"]
+    spec: TrainingJobSpec

@@ -1,0 +1,35 @@
+"""`llmops schema`: write the JSON Schemas editors use (or check that the committed ones are current)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from compiler.spec.schemas import generate_schemas
+from llmops.cli import exit_codes
+from llmops.manifest_files import write_atomically
+
+
+def schema(output: str, check: bool) -> int:
+    directory = Path(output)
+    wanted = generate_schemas()
+    existing = {path.name for path in directory.glob("*.schema.json")} if directory.is_dir() else set()
+    stale = sorted(name for name, text in wanted.items()
+                   if not (directory / name).is_file() or (directory / name).read_text(encoding="utf-8") != text)
+    extra = sorted(existing - set(wanted))
+    if check:
+        for name in stale:
+            print(f"{directory / name}: out of date", file=sys.stderr)
+        for name in extra:
+            print(f"{directory / name}: no longer generated", file=sys.stderr)
+        if stale or extra:
+            print("run `llmops schema` to regenerate", file=sys.stderr)
+            return exit_codes.FAILED
+        print(f"{len(wanted)} schemas in {directory} are up to date")
+        return exit_codes.OK
+    for name in stale:
+        write_atomically(directory / name, wanted[name])
+    for name in extra:
+        (directory / name).unlink()
+    print(f"wrote {len(stale)} of {len(wanted)} schemas to {directory}" + (f", removed {len(extra)}" if extra else ""))
+    return exit_codes.OK

@@ -1,0 +1,1 @@
+"""Builders shared by the tests: temporary estates and in-process CLI runs."""
