@@ -48,17 +48,17 @@ class ArgoCDSettings(StrictModel):
     project: str = Field("llmops", description="AppProject name.")
     server: str = Field("https://kubernetes.default.svc", description="Destination cluster API server.")
     repo_url: str | None = Field(None, alias="repoURL", description="Git repository Argo CD reads.")
-    target_revision: str = Field("HEAD", alias="targetRevision")
+    target_revision: str = Field("HEAD", alias="targetRevision", description="Branch, tag or commit to deploy.")
 
 
 class EnvironmentSpec(StrictModel):
     namespace: str | None = Field(None, description="Kubernetes namespace; default `llm-ops-<env>`.")
-    ingress: IngressSettings = Field(default_factory=IngressSettings)
-    gpu: GpuPolicy = Field(default_factory=GpuPolicy)
-    approval: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
-    replicas: ReplicaPolicy = Field(default_factory=ReplicaPolicy)
-    kserve: KServeSettings = Field(default_factory=KServeSettings)
-    argocd: ArgoCDSettings = Field(default_factory=ArgoCDSettings)
+    ingress: IngressSettings = Field(default_factory=IngressSettings, description="How endpoints are exposed.")
+    gpu: GpuPolicy = Field(default_factory=GpuPolicy, description="GPU policy.")
+    approval: ApprovalPolicy = Field(default_factory=ApprovalPolicy, description="Who approves models, and how many.")
+    replicas: ReplicaPolicy = Field(default_factory=ReplicaPolicy, description="Availability policy.")
+    kserve: KServeSettings = Field(default_factory=KServeSettings, description="The KServe the cluster runs.")
+    argocd: ArgoCDSettings = Field(default_factory=ArgoCDSettings, description="How Argo CD deploys the environment.")
 
 
 class EnvironmentManifest(Envelope):

@@ -12,7 +12,7 @@ from compiler.spec.base import Envelope, StrictModel
 class PromptTemplateSpec(StrictModel):
     name: str | None = Field(None, description="When given, must equal metadata.name.")
     version: str | None = Field(None, description="Free-form version label.")
-    description: str | None = None
+    description: str | None = Field(None, description="Free text for people.")
     template: str = Field(description="The system prompt text. `{{ name }}` placeholders are filled from "
                                       "`variables`.")
     variables: dict[str, str] = Field(default_factory=dict, description="Placeholder names and default values.")

@@ -34,8 +34,8 @@ class DeploymentSpec(StrictModel):
     model_family: str | None = Field(None, description="Must agree with the model's metadata.model_family.")
     job_type: str | None = Field(None, description="How the served model was trained, e.g. `SFT`.")
     serve_target: Literal["GENERATION", "EMBEDDING"] = Field("GENERATION", description="What the endpoint serves.")
-    resources: DeploymentResources = Field(default_factory=DeploymentResources)
-    runtime: RuntimeLimits | None = None
+    resources: DeploymentResources = Field(default_factory=DeploymentResources, description="Per replica.")
+    runtime: RuntimeLimits | None = Field(None, description="Limits the proxy and the runtime enforce.")
     use_gpu: bool | None = Field(None, description="Must agree with useGpu and resources.gpus.")
 
 
@@ -45,11 +45,13 @@ class ServingEndpointSpec(StrictModel):
                           "must be approved for this environment.")
     environment: str | None = Field(None, description="When given, must equal the environment folder.")
     route: str = Field(description="Public path, `/llm-ops/v1/serve/<route-name>`; unique per environment.")
-    min_replicas: int = Field(1, alias="minReplicas", ge=0)
-    max_replicas: int = Field(1, alias="maxReplicas", ge=0)
-    autoscale_policy: AutoscalePolicy | None = Field(None, alias="autoscalePolicy")
-    use_gpu: bool = Field(False, alias="useGpu")
-    deployment_spec: DeploymentSpec | None = Field(None, alias="deploymentSpec")
+    min_replicas: int = Field(1, alias="minReplicas", ge=0, description="Replicas kept running.")
+    max_replicas: int = Field(1, alias="maxReplicas", ge=0, description="Upper bound for the autoscaler.")
+    autoscale_policy: AutoscalePolicy | None = Field(None, alias="autoscalePolicy",
+                                                     description="When to add replicas.")
+    use_gpu: bool = Field(False, alias="useGpu", description="Whether replicas run on GPUs.")
+    deployment_spec: DeploymentSpec | None = Field(None, alias="deploymentSpec",
+                                                   description="The seeds' DeploymentSpec: how to serve.")
     allowed_roles: list[str] = Field(default_factory=list, alias="allowedRoles",
                                      description="Roles (besides llm-ops-user) allowed to call the endpoint "
                                                  "through the proxy; empty means any llm-ops-user.")

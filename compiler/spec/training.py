@@ -32,7 +32,7 @@ class TrainJobSpec(StrictModel):
                                     "same dataset as datasetId.")
     dataset_type: TrainingDatasetType | None = Field(None, description="How the job reads the dataset; must fit "
                                                      "the dataset's type (an sft_pair dataset trains as instruction).")
-    resources: TrainingResources = Field(default_factory=TrainingResources)
+    resources: TrainingResources = Field(default_factory=TrainingResources, description="GPUs of the job.")
     hyperparameters: dict[str, HyperparameterValue] = Field(default_factory=dict,
                                                             description="Passed to the trainer as JSON.")
     use_gpu: bool | None = Field(None, description="Must agree with useGpu and resources.gpus.")
@@ -41,10 +41,13 @@ class TrainJobSpec(StrictModel):
 class TrainingJobSpec(StrictModel):
     model_id: str = Field(alias="modelId", description="Base model: `name@version` or `name-version`.")
     dataset_id: str = Field(alias="datasetId", description="Dataset: `name@version` or `name-version`.")
-    job_type: Literal["finetune", "pretrain", "distillation"] = Field(alias="jobType")
+    job_type: Literal["finetune", "pretrain", "distillation"] = Field(alias="jobType", description="What kind of "
+                                                                      "training this is.")
     use_gpu: bool = Field(False, alias="useGpu", description="Whether the job runs on GPUs.")
-    resource_profile: ResourceProfile | None = Field(None, alias="resourceProfile")
-    train_job_spec: TrainJobSpec | None = Field(None, alias="trainJobSpec")
+    resource_profile: ResourceProfile | None = Field(None, alias="resourceProfile",
+                                                     description="CPU, memory and time limit of the job.")
+    train_job_spec: TrainJobSpec | None = Field(None, alias="trainJobSpec",
+                                                description="The seeds' TrainJobSpec: what to train and how.")
     image: str | None = Field(None, description="Trainer container image (the environment's default otherwise).")
     command: list[str] | None = Field(None, description="Trainer command (the image's entrypoint otherwise).")
 

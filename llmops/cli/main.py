@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from llmops import __version__
 from llmops.cli import exit_codes
@@ -18,37 +18,73 @@ def _add_repo(parser: argparse.ArgumentParser) -> None:
                         help="the estate (a directory with environments/); default: the nearest one upward")
 
 
+def _validate_parser(parser: argparse.ArgumentParser) -> None:
+    _add_repo(parser)
+    parser.add_argument("--env", help="only this environment (plus _shared)")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument("--warnings-as-errors", action="store_true", help="fail on warnings too")
+
+
+def _approve_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL@VERSION")
+    parser.add_argument("--env", required=True)
+    parser.add_argument("--by", required=True, help="the approver's user id")
+    parser.add_argument("--role", required=True, help="the approver's role")
+    parser.add_argument("--notes", help="why it was approved")
+    _add_repo(parser)
+
+
+def _init_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("directory", nargs="?", default=".", metavar="DIR")
+
+
+def _schema_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output", default="schemas", metavar="DIR", help="default: schemas")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if DIR is out of date")
+
+
+def _rules_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("code", nargs="?", metavar="CODE")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+
+
+# name -> (one-line help, function adding the arguments); the order is the order of `llmops --help`.
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "validate": ("check manifests: schemas, references, approvals, policy", _validate_parser),
+    "approve": ("write an Approval of a model for an environment", _approve_parser),
+    "init": ("create a new estate with dev, stg and prod", _init_parser),
+    "schema": ("write the JSON Schemas of every manifest kind", _schema_parser),
+    "rules": ("list the rules, or explain one", _rules_parser),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="llmops", description="A declarative GitOps compiler for LLM operations.")
+    listing = "\n".join(f"  {name:<10} {help_text}" for name, (help_text, _) in COMMANDS.items())
+    parser = argparse.ArgumentParser(prog="llmops", description="A declarative GitOps compiler for LLM operations.",
+                                     epilog=f"commands:\n{listing}\n\n`llmops COMMAND --help` for details.",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"llmops {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    validate = commands.add_parser("validate", help="check manifests: schemas, references, policy")
-    _add_repo(validate)
-    validate.add_argument("--env", help="only this environment (plus _shared)")
-    validate.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
-    validate.add_argument("--warnings-as-errors", action="store_true", help="fail on warnings too")
-
-    approve = commands.add_parser("approve", help="write an Approval of a model for an environment")
-    approve.add_argument("model", metavar="MODEL@VERSION")
-    approve.add_argument("--env", required=True)
-    approve.add_argument("--by", required=True, help="the approver's user id")
-    approve.add_argument("--role", required=True, help="the approver's role")
-    approve.add_argument("--notes", help="why it was approved")
-    _add_repo(approve)
-
-    init = commands.add_parser("init", help="create a new estate with dev, stg and prod")
-    init.add_argument("directory", nargs="?", default=".", metavar="DIR")
-
-    schema = commands.add_parser("schema", help="write the JSON Schemas of every manifest kind")
-    schema.add_argument("--output", default="schemas", metavar="DIR", help="default: schemas")
-    schema.add_argument("--check", action="store_true", help="write nothing; exit 1 if DIR is out of date")
-
-    rules = commands.add_parser("rules", help="list the rules, or explain one")
-    rules.add_argument("code", nargs="?", metavar="CODE")
-    rules.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    parser.add_argument("command", choices=list(COMMANDS), metavar="COMMAND")
     return parser
+
+
+def command_parser(name: str) -> argparse.ArgumentParser:
+    """A parser per command, so options and positionals may come in any order (`approve M --env E REPO`)."""
+    help_text, add_arguments = COMMANDS[name]
+    parser = argparse.ArgumentParser(prog=f"llmops {name}", description=help_text)
+    add_arguments(parser)
+    return parser
+
+
+def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
+    arguments = list(argv)
+    top = build_parser()
+    position = next((i for i, arg in enumerate(arguments) if not arg.startswith("-")), len(arguments))
+    namespace = top.parse_args(arguments[: position + 1])
+    command = command_parser(namespace.command).parse_intermixed_args(arguments[position + 1:])
+    command.command, command.debug = namespace.command, namespace.debug
+    return command
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,9 +113,8 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command in-process and return its exit code (tests call this directly)."""
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parse_arguments(sys.argv[1:] if argv is None else argv)
     except SystemExit as stop:  # argparse: --help, --version, or a usage error
         return int(stop.code or 0)
     from compiler.errors import LlmopsError

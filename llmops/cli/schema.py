@@ -1,10 +1,11 @@
-"""`llmops schema`: write the JSON Schemas editors use (or check that the committed ones are current)."""
+"""`llmops schema`: write the JSON Schemas editors use and the field reference (or check they are current)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+from compiler.spec.reference import REFERENCE_FILE, generate_reference
 from compiler.spec.schemas import generate_schemas
 from llmops.cli import exit_codes
 from llmops.manifest_files import write_atomically
@@ -12,7 +13,7 @@ from llmops.manifest_files import write_atomically
 
 def schema(output: str, check: bool) -> int:
     directory = Path(output)
-    wanted = generate_schemas()
+    wanted = {**generate_schemas(), REFERENCE_FILE: generate_reference()}
     existing = {path.name for path in directory.glob("*.schema.json")} if directory.is_dir() else set()
     stale = sorted(name for name, text in wanted.items()
                    if not (directory / name).is_file() or (directory / name).read_text(encoding="utf-8") != text)

@@ -1,0 +1,209 @@
+"""The command line as users and CI scripts rely on it: exit codes, streams, formats, colour."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from compiler.spec.schemas import generate_schemas
+from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate, run_cli, validate, write_files
+
+ENDPOINT = "environments/dev/serving/example-model.yaml"
+
+
+def test_errors_exit_1_with_compiler_style_text(tmp_path: Path) -> None:
+    root = copy_bundled_estate(tmp_path)
+    path = root / ENDPOINT
+    path.write_text(path.read_text().replace("maxReplicas: 3", "maxReplica: 3"))
+    result = run_cli("validate", str(root), "--env", "dev")
+    assert result.exit_code == 1
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0] == (f"{ENDPOINT}:11:3: error[S001]: unknown field `maxReplica` in spec  (unknown-field)")
+    assert lines[1] == " 11 |   maxReplica: 3"
+    assert lines[2] == "    |   ^^^^^^^^^^"
+    assert lines[3] == "  hint: did you mean `maxReplicas`?"
+    assert lines[-1] == "1 error (7 files, environments: dev)"
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert run_cli("validate", str(tmp_path)).exit_code == 2  # no environments/
+    assert "not an llmops estate" in run_cli("validate", str(tmp_path)).stderr
+    assert run_cli("validate", str(PROJECT_ROOT), "--env", "qa").exit_code == 2
+    assert run_cli("validate", str(tmp_path / "nope")).exit_code == 2
+    assert run_cli("validate", "--format", "yaml").exit_code == 2
+    assert run_cli("frobnicate").exit_code == 2
+
+
+def test_warnings_pass_unless_warnings_as_errors(tmp_path: Path) -> None:
+    root = copy_bundled_estate(tmp_path)
+    experiment = root / "environments/_shared/prompts/support-templates.yaml"
+    experiment.write_text(experiment.read_text().replace("  endpoint: example-model\n", ""))
+    relaxed = run_cli("validate", str(root))
+    assert relaxed.exit_code == 0
+    assert "warning[X004]" in relaxed.stdout
+    strict = run_cli("validate", str(root), "--warnings-as-errors")
+    assert strict.exit_code == 1
+    assert "error[X004]" in strict.stdout
+
+
+def test_json_format_carries_positions_relative_to_the_repo(tmp_path: Path) -> None:
+    root = copy_bundled_estate(tmp_path)
+    path = root / ENDPOINT
+    path.write_text(path.read_text().replace("useGpu: false", "useGpu: true"))
+    result = run_cli("validate", str(root), "--format", "json")
+    assert result.exit_code == 1
+    items = json.loads(result.stdout)["diagnostics"]
+    gpu = [item for item in items if item["code"] == "E001"]
+    assert gpu and gpu[0]["file"] == ENDPOINT
+    assert {"code", "severity", "file", "line", "column", "message"} <= set(gpu[0])
+    assert gpu[0]["line"] >= 1 and gpu[0]["column"] >= 1
+
+
+def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import io
+
+    from llmops.cli.validate import use_color
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert use_color(Terminal()) is True
+    assert use_color(io.StringIO()) is False
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert use_color(Terminal()) is False
+
+
+def test_internal_errors_are_one_line_exit_3(monkeypatch: pytest.MonkeyPatch) -> None:
+    import llmops.cli.validate as validate_module
+
+    def explode(*_args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(validate_module, "validate_repository", explode)
+    result = run_cli("validate", str(PROJECT_ROOT))
+    assert result.exit_code == 3
+    assert "Traceback" not in result.stderr
+    assert "internal error (RuntimeError: boom)" in result.stderr
+
+
+def test_approval_is_voided_by_a_model_edit_and_restored_by_approve(tmp_path: Path) -> None:
+    root = copy_bundled_estate(tmp_path)
+    model = root / "environments/_shared/catalog/example-base-model.yaml"
+    model.write_text(model.read_text().replace("s3://models/example-base-model/1.0/",
+                                               "s3://models/other-weights/1.0/"))
+    codes = {d.code for d in validate(root, "dev").diagnostics}
+    assert codes == {"P001", "P002"}
+    result = run_cli("approve", "example-base-model@1.0", "--env", "dev", "--by", "admin", "--role", "admin",
+                     str(root))
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "environments/dev/approvals/example-base-model-1-0-admin.yaml"  # updated in place
+    assert validate(root, "dev").diagnostics == []
+
+
+def test_status_only_edit_keeps_the_approval(tmp_path: Path) -> None:
+    root = copy_bundled_estate(tmp_path)
+    model = root / "environments/_shared/catalog/example-base-model.yaml"
+    model.write_text(model.read_text().replace('"status": "draft"', '"status": "approved"'))
+    assert validate(root).diagnostics == []
+
+
+def test_approve_refuses_unknown_model_and_disallowed_role(tmp_path: Path) -> None:
+    root = copy_bundled_estate(tmp_path)
+    unknown = run_cli("approve", "nope@1", "--env", "dev", "--by", "a", "--role", "admin", str(root))
+    assert unknown.exit_code == 2 and "does not exist" in unknown.stderr
+    role = run_cli("approve", "example-base-model@1.0", "--env", "prod", "--by", "a", "--role", "guest", str(root))
+    assert role.exit_code == 2 and "allowed roles: admin, ml-lead" in role.stderr
+
+
+def test_two_approvers_needed_in_prod(tmp_path: Path) -> None:
+    root = copy_bundled_estate(tmp_path)
+    next((root / "environments/prod/approvals").glob("*bob*")).unlink()
+    messages = [d.message for d in validate(root, "prod").diagnostics]
+    assert messages == ["Model/example-base-model@1.0 is not approved for environment `prod`: "
+                        "1 of 2 required approvals (alice)"]
+
+
+def test_init_creates_an_estate_that_validates(tmp_path: Path) -> None:
+    result = run_cli("init", str(tmp_path / "new"))
+    assert result.exit_code == 0
+    assert validate(tmp_path / "new").diagnostics == []
+    assert run_cli("init", str(tmp_path / "new")).exit_code == 2  # never overwrites
+
+
+def test_committed_schemas_are_in_sync_with_the_models() -> None:
+    directory = PROJECT_ROOT / "schemas"
+    from compiler.spec.reference import REFERENCE_FILE, generate_reference
+
+    committed = {path.name: path.read_text(encoding="utf-8") for path in directory.iterdir()}
+    assert committed == {**generate_schemas(), REFERENCE_FILE: generate_reference()}, \
+        "schemas/ is stale: run `llmops schema`"
+
+
+def test_schema_check_detects_a_stale_file(tmp_path: Path) -> None:
+    assert run_cli("schema", "--output", str(tmp_path)).exit_code == 0
+    assert run_cli("schema", "--output", str(tmp_path), "--check").exit_code == 0
+    (tmp_path / "model.schema.json").write_text("{}\n")
+    stale = run_cli("schema", "--output", str(tmp_path), "--check")
+    assert stale.exit_code == 1 and "model.schema.json: out of date" in stale.stderr
+
+
+def test_schemas_accept_the_bundled_manifests() -> None:
+    import jsonschema
+    import yaml
+
+    schema = json.loads((PROJECT_ROOT / "schemas/manifest.schema.json").read_text())
+    validator = jsonschema.Draft7Validator(schema)
+    count = 0
+    for path in sorted((PROJECT_ROOT / "environments").rglob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            # PyYAML reads 2e-5 as a string (YAML 1.1); editors using the schema see JSON numbers.
+            if document["kind"] == "TrainingJob":
+                document["spec"]["trainJobSpec"]["hyperparameters"]["learning_rate"] = 2e-5
+            errors = list(validator.iter_errors(document))
+            assert errors == [], f"{path}: {errors[0].message}"
+            count += 1
+    assert count >= 12
+
+
+def test_rules_table_in_readme_is_current() -> None:
+    from llmops.cli.rules import rules_markdown
+
+    assert rules_markdown() in (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_rules_explains_one_rule() -> None:
+    result = run_cli("rules", "p002")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("P002 approval-digest-stale (error)")
+    assert run_cli("rules", "Z999").exit_code == 2
+
+
+def test_spec_accepts_the_seed_payloads_verbatim(tmp_path: Path) -> None:
+    """The exact JSON bodies of the seeds' POST requests, pasted into spec."""
+    root = copy_bundled_estate(tmp_path)
+    write_files(root, {"environments/dev/serving/seed-body.yaml": """
+        apiVersion: llmops.io/v1
+        kind: ServingEndpoint
+        metadata: {name: chat-model}
+        spec: {
+            "modelId": "example-base-model-1.0",
+            "environment": "dev",
+            "route": "/llm-ops/v1/serve/chat-model",
+            "minReplicas": 1,
+            "maxReplicas": 3,
+            "autoscalePolicy": {"cpuUtilization": 70}
+          }
+        ---
+        apiVersion: llmops.io/v1
+        kind: PromptExperiment
+        metadata: {name: concluded}
+        spec: {"templateAId": "support-concise", "templateBId": "support-friendly", "allocation": 50,
+               "metric": "latency_ms", "winnerTemplateId": "support-concise",
+               "notes": "Template A가 더 낮은 지연시간을 보여주어 선택되었습니다."}
+        """})
+    assert validate(root, "dev").diagnostics == []

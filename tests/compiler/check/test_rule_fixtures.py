@@ -1,0 +1,72 @@
+"""Every rule has a failing and a passing fixture; the failing one's full text output is a snapshot.
+
+Layout: ``tests/fixtures/rules/<CODE>/{bad,good}/`` is a repository root (``environments/...`` plus
+any data files). ``bad/expected.txt`` is the exact ``llmops validate --format text`` output. A
+fixture may hold ``generate.py`` with ``generate(root: Path) -> None`` to create what git should not
+store (a 2 MiB file, a link leaving the repository). Regenerate snapshots explicitly with
+``LLMOPS_UPDATE_SNAPSHOTS=1 pytest tests/compiler/check/test_rule_fixtures.py``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from compiler.check.registry import ALL_RULES, RULES_BY_CODE
+from tests.helpers.estate import run_cli
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "rules"
+SPECIAL_FILES = {"expected.txt", "generate.py"}
+CODES = [rule.code for rule in ALL_RULES]
+
+
+def materialize(fixture: Path, destination: Path) -> Path:
+    """Copy a fixture to a private directory and run its generate.py there."""
+    root = destination / "repo"
+    shutil.copytree(fixture, root, ignore=lambda _dir, names: [n for n in names if n in SPECIAL_FILES])
+    generator = fixture / "generate.py"
+    if generator.exists():
+        spec = importlib.util.spec_from_file_location(f"fixture_{fixture.parent.name}_{fixture.name}", generator)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.generate(root)
+    return root
+
+
+def test_every_rule_has_both_fixtures_and_every_fixture_names_a_rule() -> None:
+    present = {path.name for path in FIXTURES.iterdir() if path.is_dir()}
+    assert sorted(present - set(RULES_BY_CODE)) == [], "fixture directories for codes that do not exist"
+    missing = [code for code in CODES if not ((FIXTURES / code / "bad").is_dir() and (FIXTURES / code / "good").is_dir())]
+    assert missing == [], f"rules without bad/ and good/ fixtures: {missing}"
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_bad_fixture_reports_the_rule(code: str, tmp_path: Path) -> None:
+    fixture = FIXTURES / code / "bad"
+    if not fixture.is_dir():
+        pytest.fail(f"no fixture {fixture}")
+    result = run_cli("validate", str(materialize(fixture, tmp_path)))
+    assert f"[{code}]" in result.stdout, result.stdout
+    assert result.stderr == ""
+    rule = RULES_BY_CODE[code]
+    assert result.exit_code == (1 if rule.severity.value == "error" else result.exit_code)
+    expected = fixture / "expected.txt"
+    if os.environ.get("LLMOPS_UPDATE_SNAPSHOTS"):
+        expected.write_text(result.stdout, encoding="utf-8")
+    assert expected.exists(), f"missing snapshot {expected}; set LLMOPS_UPDATE_SNAPSHOTS=1 to create it"
+    assert result.stdout == expected.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_good_fixture_is_clean(code: str, tmp_path: Path) -> None:
+    fixture = FIXTURES / code / "good"
+    if not fixture.is_dir():
+        pytest.fail(f"no fixture {fixture}")
+    result = run_cli("validate", str(materialize(fixture, tmp_path)))
+    assert result.exit_code == 0, result.stdout
+    assert "no problems" in result.stdout, result.stdout

@@ -1,0 +1,129 @@
+"""The strict loader: every YAML trap is a positioned diagnostic, and YAML 1.2 values are read faithfully."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from compiler.load.yaml_strict import MAX_NODES_PER_FILE, parse_documents
+
+
+def load(text: str) -> tuple[list[object], list[tuple[str, int, int]]]:
+    documents, diagnostics = parse_documents("f.yaml", text)
+    return [d.data for d in documents], [(d.code, d.span.line, d.span.column) for d in diagnostics]
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("x: 2e-5", 2e-5),          # the seeds' learning rate is a number (PyYAML makes it a string)
+    ("x: 1.10", 1.1),
+    ("x: 0o17", 15),
+    ("x: 0x1F", 31),
+    ("x: -3", -3),
+    ("x: .inf", math.inf),
+    ("x: 2025-01-15", "2025-01-15"),  # YAML 1.2 has no timestamps
+    ("x: null", None),
+    ("x: ~", None),
+    ("x: True", True),
+    ("x: '1.10'", "1.10"),
+    ("x: !!str 1.5", "1.5"),
+])
+def test_scalars_follow_yaml_1_2(text: str, value: object) -> None:
+    data, diagnostics = load(text)
+    assert diagnostics == []
+    assert data == [{"x": value}]
+
+
+def test_duplicate_key_points_at_second_and_relates_first() -> None:
+    documents, diagnostics = parse_documents("f.yaml", "a: 1\nb:\n  c: 1\n  c: 2\n")
+    assert [(d.code, d.span.line, d.span.column) for d in diagnostics] == [("Y002", 4, 3)]
+    assert diagnostics[0].related[0].span.line == 3
+    assert documents[0].data == {"a": 1, "b": {"c": 1}}  # nothing silently replaced
+
+
+@pytest.mark.parametrize("word", ["yes", "No", "ON", "off"])
+def test_yaml11_booleans_are_errors(word: str) -> None:
+    data, diagnostics = load(f"enabled: {word}\n")
+    assert diagnostics == [("Y009", 1, 10)]
+    assert data == [{"enabled": word}]
+
+
+def test_quoted_yaml11_boolean_is_fine() -> None:
+    assert load('enabled: "yes"\n')[1] == []
+
+
+@pytest.mark.parametrize("text", ["x: 0755", "x: 1_000", "x: 1:30", "x: 0b101"])
+def test_yaml11_numbers_warn(text: str) -> None:
+    assert [code for code, _, _ in load(text)[1]] == ["Y010"]
+
+
+def test_tab_indentation_has_its_own_code() -> None:
+    _, diagnostics = load("a:\n\tb: 1\n")
+    assert diagnostics == [("Y003", 2, 1)]
+
+
+def test_unknown_tags_are_refused() -> None:
+    _, diagnostics = load("a: !!python/object:os.system ls\nb: !custom x\nc: !!binary aGk=\n")
+    assert [code for code, _, _ in diagnostics] == ["Y004", "Y004", "Y004"]
+
+
+def test_merge_key_is_refused() -> None:
+    _, diagnostics = load("base: &b {x: 1}\nother:\n  <<: *b\n")
+    assert diagnostics == [("Y011", 3, 3)]
+
+
+def test_alias_bomb_is_bounded() -> None:
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for index in range(1, 9):
+        previous, current = chr(96 + index), chr(97 + index)
+        lines.append(f"{current}: &{current} [" + ", ".join([f"*{previous}"] * 10) + "]")
+    data, diagnostics = load("\n".join(lines) + "\n")
+    assert [code for code, _, _ in diagnostics] == ["Y005"]
+    assert data == []
+    assert MAX_NODES_PER_FILE < 10 ** 9
+
+
+def test_small_aliases_are_expanded() -> None:
+    data, diagnostics = load("a: &x {k: v}\nb: *x\n")
+    assert diagnostics == []
+    assert data == [{"a": {"k": "v"}, "b": {"k": "v"}}]
+
+
+def test_recursive_alias_is_refused() -> None:
+    assert [code for code, _, _ in load("a: &a [1, *a]\n")[1]] == ["Y006"]
+
+
+def test_deep_nesting_is_refused_without_crashing() -> None:
+    _, diagnostics = load("x: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert [code for code, _, _ in diagnostics] == ["Y016"]
+
+
+def test_non_string_keys_are_refused() -> None:
+    _, diagnostics = load("1: a\ntrue: b\n? [x]\n: c\n")
+    assert [code for code, _, _ in diagnostics] == ["Y013", "Y013", "Y013"]
+
+
+def test_syntax_error_keeps_the_documents_before_it() -> None:
+    data, diagnostics = load("a: 1\n---\nb: [\n")
+    assert data == [{"a": 1}]
+    assert [code for code, _, _ in diagnostics] == ["Y001"]
+
+
+def test_several_documents_and_empty_ones() -> None:
+    data, diagnostics = load("---\na: 1\n---\n---\nb: 2\n...\n")
+    assert diagnostics == []
+    assert data == [{"a": 1}, {"b": 2}]
+
+
+def test_non_mapping_document_is_refused() -> None:
+    assert load("- a\n- b\n")[1] == [("Y014", 1, 1)]
+
+
+def test_every_value_and_key_keeps_its_position() -> None:
+    documents, _ = parse_documents("f.yaml", "spec:\n  list:\n    - name: a\n      size: 3\n")
+    document = documents[0]
+    assert document.span_of(("spec", "list", 0, "size")).line == 4
+    assert document.span_of(("spec", "list", 0, "size")).column == 13
+    assert document.span_of(("spec", "list", 0, "size"), key=True).column == 7
+    assert document.span_of(("spec", "missing", "deeper")).line == 1  # nearest written ancestor: spec
+    assert document.plain_scalars[("spec", "list", 0, "size")] == "3"
