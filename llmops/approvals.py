@@ -45,7 +45,7 @@ def plan_approval(env: ResolvedEnvironment, model_reference: str, approver: str,
                             "approvedBy": approver, "role": role, "modelDigest": model_digest(model.model)}
     if notes:
         spec["notes"] = notes
-    document = {"apiVersion": API_VERSION, "kind": "Approval", "metadata": {"name": name}, "spec": spec}
+    document: dict[str, Any] = {"apiVersion": API_VERSION, "kind": "Approval", "metadata": {"name": name}, "spec": spec}
     existing = [approval for approval in env.of_kind("Approval")
                 if approval.origin == env.name and approval.spec.approved_by == approver
                 and env.resolve_model(approval.spec.model_id).manifest is model]

@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from compiler.diagnostics import Diagnostic
+from compiler.diagnostics import Diagnostic, Rule
 
 TOOL_NAME = "llmops"
 TOOL_URI = "https://github.com/llmops/llmops"
@@ -21,7 +21,7 @@ class ReportContext:
     environments: tuple[str, ...] = ()
     tool_version: str = "0"
     color: bool = False
-    rules: Mapping[str, str] = field(default_factory=dict)  # code -> one-line summary (SARIF rule metadata)
+    rules: Mapping[str, Rule] = field(default_factory=dict)  # code -> rule (SARIF rule metadata)
 
 
 Formatter = Callable[[list[Diagnostic], ReportContext], str]

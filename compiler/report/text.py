@@ -24,9 +24,10 @@ def format_diagnostic(diagnostic: Diagnostic, context: ReportContext) -> str:
     span = diagnostic.span
     color = context.color
     severity = _paint(diagnostic.severity.value, "1;" + _COLORS[diagnostic.severity], color)
+    first, *rest = diagnostic.message.splitlines() or [""]
     head = (f"{_paint(f'{span.file}:{span.line}:{span.column}', '1', color)}: {severity}"
-            f"[{diagnostic.code}]: {diagnostic.message}  ({diagnostic.name})")
-    out = [head]
+            f"[{diagnostic.code}]: {first}  ({diagnostic.name})")
+    out = [head, *(f"  {line}" for line in rest)]
     line = source_line(context, span.file, span.line)
     if line is not None:
         gutter = str(span.line)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -27,12 +29,12 @@ def _kind_schema(kind: str) -> dict[str, Any]:
 
 
 def _any_manifest_schema() -> dict[str, Any]:
-    from typing import Annotated, Union
+    from typing import Annotated
 
     from pydantic import Field
 
-    models = tuple(info.model for info in KINDS.values())
-    adapter: TypeAdapter[Any] = TypeAdapter(Annotated[Union[models], Field(discriminator="kind")])  # type: ignore[valid-type]
+    union: Any = functools.reduce(operator.or_, (info.model for info in KINDS.values()))
+    adapter: TypeAdapter[Any] = TypeAdapter(Annotated[union, Field(discriminator="kind")])
     schema = adapter.json_schema(by_alias=True, mode="validation")
     return {"$schema": "http://json-schema.org/draft-07/schema#", "$id": f"{SCHEMA_BASE_URI}/{ANY_MANIFEST_FILE}",
             "title": "llmops manifest", "description": "Any llmops.io/v1 manifest; `kind` selects the schema.",

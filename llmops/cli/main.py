@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return exit_codes.OK
-    except Exception as error:  # noqa: BLE001 - the last line of defence: no traceback for users
+    except Exception as error:
         if args.debug or os.environ.get("LLMOPS_DEBUG"):
             raise
         print(f"llmops: internal error ({type(error).__name__}: {error}). This is a bug in llmops; "
@@ -140,7 +140,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_codes.BUG
 
 
+def _use_utf8_streams() -> None:
+    """Manifests are UTF-8; never crash printing them on a console configured for another encoding."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8", errors="replace")
+
+
 def entrypoint() -> None:
+    _use_utf8_streams()
     raise SystemExit(main())
 
 

@@ -31,7 +31,7 @@ def report_context(result: ValidationResult, color: bool) -> ReportContext:
 
     return ReportContext(sources=result.sources, files_checked=len(result.loaded.files),
                          environments=tuple(result.loaded.environments), tool_version=__version__, color=color,
-                         rules={code: rule.summary for code, rule in RULES_BY_CODE.items()})
+                         rules=RULES_BY_CODE)
 
 
 def print_report(diagnostics: list[Diagnostic], result: ValidationResult, output_format: str,
