@@ -1,6 +1,6 @@
 # The two commands of the README quickstart:
 #   make run   installs llmops into .venv and validates the bundled environments/
-#   make test  installs llmops with its test extras into .venv and runs every test (what CI runs)
+#   make test  installs llmops with its test extras into .venv, lints, type-checks and runs every test (CI)
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -16,6 +16,9 @@ run: $(BIN)/.installed
 	$(BIN)/llmops validate .
 
 test: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/llmops schema --check
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/.installed

@@ -11,7 +11,7 @@ from compiler.positions import Path, Span
 CODE_PATTERN = re.compile(r"^[A-Z][0-9]{3}$")
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"

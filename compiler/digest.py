@@ -5,18 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 
+from compiler.spec.base import Envelope
 from compiler.spec.model import ModelManifest
 
 DIGEST_EXCLUDED_FIELDS = frozenset({"status"})
 
 
-def model_digest(model: ModelManifest) -> str:
+def model_digest(model: Envelope) -> str:
     """sha256 over the model's kind, name and spec (without `status`), as canonical JSON.
 
     Formatting, comments, key order and labels do not change it; any change to what would be
     deployed does. `status` is left out so that marking an approved model `approved` does not
     invalidate its own approval.
     """
+    if not isinstance(model, ModelManifest):
+        raise TypeError(f"only Model manifests have a digest, not {type(model).__name__}")
     spec = model.spec.model_dump(mode="json", by_alias=True, exclude=set(DIGEST_EXCLUDED_FIELDS))
     canonical = json.dumps({"kind": "Model", "name": model.metadata.name, "spec": spec},
                            sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from compiler.check.runner import run_checks
@@ -59,11 +62,30 @@ def validate_repository(tree: RepoTree, only_env: str | None = None) -> Validati
     **Returns:** the resolved estate and every diagnostic, sorted and without repeats.
     **Raises:** ``LlmopsError`` when the repository is not an estate or the environment is unknown.
     """
-    loaded = load_estate(tree, only_env)
-    manifests, broken, schema_diagnostics = validate_manifests(loaded)
-    estate = resolve_estate(tree, loaded.environments, manifests, broken)
-    collected = DiagnosticSet()
-    collected.extend(loaded.diagnostics)
-    collected.extend(schema_diagnostics)
-    collected.extend(run_checks(estate))
-    return ValidationResult(loaded=loaded, estate=estate, diagnostics=collected.sorted())
+    with _collector_paused():
+        loaded = load_estate(tree, only_env)
+        manifests, broken, schema_diagnostics = validate_manifests(loaded)
+        estate = resolve_estate(tree, loaded.environments, manifests, broken)
+        collected = DiagnosticSet()
+        collected.extend(loaded.diagnostics)
+        collected.extend(schema_diagnostics)
+        collected.extend(run_checks(estate))
+        return ValidationResult(loaded=loaded, estate=estate, diagnostics=collected.sorted())
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the estate is built.
+
+    What a run allocates is either kept (documents, manifests, diagnostics) or freed by reference
+    counting (YAML node graphs), so the collector's passes over the growing heap find nothing, yet
+    they cost a quarter of a large run (0.34 s of 1.27 s for 1,000 endpoints in one environment).
+    Any cycle (a recursive alias) is only collected later, once the collector is resumed.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
-PathSegment = Union[str, int]
+PathSegment = str | int
 Path = tuple[PathSegment, ...]
 
 

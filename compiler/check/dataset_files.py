@@ -24,7 +24,9 @@ class SampleFile:
     unreadable: FileProblem | None = None
     parse_error: str | None = None
     error_line: int = 1
+    error_column: int = 1
     missing_by_line: dict[str, int] = field(default_factory=dict)  # column -> first line lacking it
+    first_record_line: int = 1  # where a column missing from the first record is first missing
 
 
 def _read_csv(sample: SampleFile, text: str) -> None:
@@ -49,19 +51,23 @@ def _read_csv(sample: SampleFile, text: str) -> None:
 
 def _read_jsonl(sample: SampleFile, text: str) -> None:
     common: set[str] | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Split on "\n" only: str.splitlines() also breaks at U+2028, U+0085 and others, which JSON allows raw in strings.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
             sample.parse_error, sample.error_line = f"not valid JSON: {error.msg}", number
+            sample.error_column = error.colno
             return
         if not isinstance(record, dict):
             sample.parse_error, sample.error_line = "each line must be a JSON object", number
             return
         keys = set(record)
-        if common is not None:
+        if common is None:
+            sample.first_record_line = number
+        else:
             for missing in common - keys:
                 sample.missing_by_line.setdefault(missing, number)
         common = keys if common is None else common & keys

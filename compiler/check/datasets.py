@@ -40,7 +40,10 @@ def dataset_file_unreadable(env: ResolvedEnvironment) -> Iterator[Finding]:
     Fix: correct the path or commit the file."""
     for dataset, index, sample in _samples(env):
         if sample.unreadable is not None:
-            yield Finding(dataset, ("spec", "files", index), sample.unreadable.message, sample.unreadable.hint
+            message = sample.unreadable.message
+            if f"`{sample.path}`" not in message and f"`{dataset.spec.files[index]}`" not in message:
+                message = f"{sample.path}: {message}"  # e.g. an encoding problem, whose line is in the data file
+            yield Finding(dataset, ("spec", "files", index), message, sample.unreadable.hint
                           or "paths are relative to the repository root")
 
 
@@ -51,10 +54,19 @@ def dataset_file_unparseable(env: ResolvedEnvironment) -> Iterator[Finding]:
     Fix: repair the file."""
     for dataset, index, sample in _samples(env):
         if sample.unreadable is None and sample.parse_error is not None:
-            supported = sample.path.endswith((".csv", ".jsonl"))
-            span = Span(sample.path, sample.error_line, 1) if supported else None
-            yield Finding(dataset, ("spec", "files", index), f"{sample.path}: {sample.parse_error}", span=span,
-                          related=(RelatedPlace(dataset, ("spec", "files", index), "listed here"),) if span else ())
+            if sample.path.endswith(".csv"):
+                hint = "every row needs the header's number of fields; quote fields that contain commas or " \
+                       "line breaks, doubling any \" inside them"
+            elif sample.path.endswith(".jsonl"):
+                hint = "JSONL holds one complete JSON object per line"
+            else:
+                hint = None
+            if hint is None:  # not a data file we read: the only place to point at is the `files` entry
+                yield Finding(dataset, ("spec", "files", index), f"{sample.path}: {sample.parse_error}")
+                continue
+            yield Finding(dataset, ("spec", "files", index), sample.parse_error, hint,
+                          span=Span(sample.path, sample.error_line, sample.error_column),
+                          related=(RelatedPlace(dataset, ("spec", "files", index), "listed here"),))
 
 
 @rule("D003", "dataset-columns-missing", E, "A sample file lacks columns its dataset type needs.")
@@ -67,11 +79,18 @@ def dataset_columns_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
             continue
         missing = [column for column in REQUIRED_COLUMNS[dataset.spec.type] if column not in sample.columns]
         if missing:
-            line = min((sample.missing_by_line.get(column, 1) for column in missing), default=1)
-            yield Finding(dataset, ("spec", "files", index), f"{sample.path} lacks column(s) {', '.join(missing)} "
-                          f"that a `{dataset.spec.type}` dataset needs (it has: "
-                          f"{', '.join(sorted(sample.columns)) or 'none'})",
-                          f"a {dataset.spec.type} dataset needs: {', '.join(REQUIRED_COLUMNS[dataset.spec.type])}",
+            line = min((sample.missing_by_line.get(column, sample.first_record_line) for column in missing),
+                       default=1)
+            present = ", ".join(sorted(sample.columns)) or "none"
+            if sample.path.endswith(".jsonl"):
+                problem = f"not every record has the key(s) {', '.join(missing)}"
+                present = f"keys in every record: {present}"
+            else:
+                problem = f"the header lacks the column(s) {', '.join(missing)}"
+                present = f"it has: {present}"
+            yield Finding(dataset, ("spec", "files", index), f"{problem}, which `{dataset.spec.type}` datasets "
+                          f"need ({present})",
+                          f"`{dataset.spec.type}` datasets need: {', '.join(REQUIRED_COLUMNS[dataset.spec.type])}",
                           span=Span(sample.path, line, 1),
                           related=(RelatedPlace(dataset, ("spec", "type"), "the dataset's type"),))
 
@@ -90,7 +109,7 @@ def dataset_type_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
             fits = sorted(kind for kind, sources in TRAINABLE_AS.items() if dataset.spec.type in sources)
             yield Finding(job, ("spec", "trainJobSpec", "dataset_type"), f"dataset_type is {inner.dataset_type} "
                           f"but {dataset.subject} is of type {dataset.spec.type}",
-                          f"a {dataset.spec.type} dataset trains as: {', '.join(fits)}" if fits
+                          f"`{dataset.spec.type}` datasets train as: {', '.join(fits)}" if fits
                           else f"{dataset.spec.type} datasets cannot be used for training",
                           related=(RelatedPlace(dataset, ("spec", "type"), "the dataset's type"),))
 
@@ -100,7 +119,8 @@ def dataset_file_empty(env: ResolvedEnvironment) -> Iterator[Finding]:
     """A sample with a header and no rows checks nothing. Fix: add a few representative records."""
     for dataset, index, sample in _samples(env):
         if sample.unreadable is None and sample.parse_error is None and sample.records == 0:
-            yield Finding(dataset, ("spec", "files", index), f"{sample.path} has no records")
+            yield Finding(dataset, ("spec", "files", index), f"{sample.path} has no records",
+                          "add a few representative records, or remove the file from `files`")
 
 
 CHECKS = (dataset_file_unreadable, dataset_file_unparseable, dataset_columns_missing, dataset_type_mismatch,

@@ -7,6 +7,10 @@ from collections.abc import Iterator
 
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Severity
+from compiler.load.estate import MAX_MANIFEST_BYTES
+from compiler.load.text import decode_utf8
+from compiler.load.tree import FileProblem
+from compiler.positions import Span
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 
@@ -40,6 +44,31 @@ def winner_not_in_experiment(env: ResolvedEnvironment) -> Iterator[Finding]:
                           f"choose \"{spec.template_a_id}\" or \"{spec.template_b_id}\"")
 
 
+def _placeholder_span(env: ResolvedEnvironment, template: Manifest, name: str) -> Span | None:
+    """Where `{{ name }}` is first written inside `spec.template`, so a long prompt points at its line."""
+    value = template.document.values.get(("spec", "template"))
+    if value is None:
+        return None
+    key = ("source-lines", template.file)
+    if key not in env.cache:
+        try:
+            text = decode_utf8(env.tree.read_bytes(template.file, MAX_MANIFEST_BYTES))
+            env.cache[key] = [line.rstrip("\r") for line in text.split("\n")]
+        except FileProblem:
+            env.cache[key] = []
+    lines: list[str] = env.cache[key]
+    pattern = re.compile(r"\{\{\s*" + re.escape(name) + r"\s*\}\}")
+    last = value.end_line or value.line
+    for number in range(value.line, min(last, len(lines)) + 1):
+        line = lines[number - 1]
+        if number == last and value.end_column is not None:
+            line = line[:value.end_column - 1]
+        found = pattern.search(line, value.column - 1 if number == value.line else 0)
+        if found:
+            return Span(template.file, number, found.start() + 1, number, found.end() + 1)
+    return None  # written in a way the raw text does not show (escapes, a line break inside the braces)
+
+
 @rule("X003", "template-placeholder-undeclared", E, "A template uses a `{{ placeholder }}` it does not declare.")
 def template_placeholder_undeclared(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Every `{{ name }}` in a template must be declared in `variables` (with its default), or the proxy
@@ -48,7 +77,8 @@ def template_placeholder_undeclared(env: ResolvedEnvironment) -> Iterator[Findin
         declared = template.spec.variables
         for name in sorted(set(PLACEHOLDER.findall(template.spec.template)) - set(declared)):
             yield Finding(template, ("spec", "template"), f"placeholder {{{{ {name} }}}} is not declared in "
-                          "variables", f"add `{name}: <default>` under variables")
+                          "variables", f"add `{name}: <default>` under variables",
+                          span=_placeholder_span(env, template, name))
 
 
 @rule("X004", "experiment-without-endpoint", W, "A running experiment is attached to no endpoint.")
@@ -57,8 +87,12 @@ def experiment_without_endpoint(env: ResolvedEnvironment) -> Iterator[Finding]:
     Fix: add `endpoint: <ServingEndpoint name>`."""
     for experiment in env.of_kind("PromptExperiment"):
         if is_running(experiment) and experiment.spec.endpoint is None:
-            yield Finding(experiment, ("spec",), "this experiment names no endpoint, so it never runs",
-                          "add endpoint: <ServingEndpoint name>")
+            endpoints = sorted(endpoint.name for endpoint in env.of_kind("ServingEndpoint"))
+            hint = "add endpoint: <ServingEndpoint name> under spec"
+            if endpoints:
+                hint += f"; endpoints here: {', '.join(endpoints[:5])}" + (" …" if len(endpoints) > 5 else "")
+            yield Finding(experiment, ("spec",), "this experiment names no endpoint, so it never runs", hint,
+                          key=True)
 
 
 @rule("X005", "concurrent-experiments", E, "Two running experiments on one endpoint.")
@@ -71,8 +105,9 @@ def concurrent_experiments(env: ResolvedEnvironment) -> Iterator[Finding]:
         if endpoint is None or not is_running(experiment):
             continue
         if endpoint in running:
-            yield Finding(experiment, ("spec", "endpoint"), f"endpoint `{endpoint}` already runs "
-                          f"{running[endpoint].subject}", "conclude one experiment first",
+            yield Finding(experiment, ("spec", "endpoint"), f"{running[endpoint].subject} is also running on "
+                          f"endpoint `{endpoint}`", "conclude one of the two (set winnerTemplateId) or move it "
+                          "to another endpoint",
                           related=(RelatedPlace(running[endpoint], ("spec", "endpoint"), "the other experiment"),))
         else:
             running[endpoint] = experiment

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from compiler import naming
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Severity
-from compiler.load.estate import is_valid_environment_name
+from compiler.load.estate import ENVIRONMENTS_DIR, is_valid_environment_name
+from compiler.positions import Span
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.spec.serving import ROUTE_PREFIX
@@ -28,11 +29,11 @@ def _name_problem(manifest: Manifest) -> str | None:
     return None
 
 
-def _suggest(name: str) -> str:
-    cleaned = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+def _suggest(name: str, letter_first: bool) -> str:
+    cleaned = "".join(c if c.isascii() and c.isalnum() else "-" for c in name.lower()).strip("-")
     while "--" in cleaned:
         cleaned = cleaned.replace("--", "-")
-    if cleaned and not cleaned[0].isalpha():
+    if cleaned and letter_first and not cleaned[0].isalpha():
         cleaned = "x-" + cleaned
     return cleaned[: naming.MAX_LABEL].rstrip("-") or "name"
 
@@ -46,7 +47,7 @@ def invalid_name(env: ResolvedEnvironment) -> Iterator[Finding]:
         problem = _name_problem(manifest)
         if problem is not None:
             yield Finding(manifest, ("metadata", "name"), f"name \"{manifest.name}\" {problem}",
-                          f"e.g. \"{_suggest(manifest.name)}\"")
+                          f"e.g. \"{_suggest(manifest.name, manifest.kind in _NEEDS_DNS1035)}\"")
 
 
 @rule("K002", "derived-name-too-long", E, "A name the renderer derives would exceed 63 characters.")
@@ -92,9 +93,14 @@ def duplicate_route(env: ResolvedEnvironment) -> Iterator[Finding]:
     for endpoint in env.of_kind("ServingEndpoint"):
         route = endpoint.spec.route.rstrip("/")
         if route in seen:
-            yield Finding(endpoint, ("spec", "route"), f"route {route} is already used by "
-                          f"{seen[route].subject}", f"e.g. {ROUTE_PREFIX}{endpoint.name}",
-                          related=(RelatedPlace(seen[route], ("spec", "route"), "first used here"),))
+            # Report the endpoint the route is not named after (file order is arbitrary); the other keeps it.
+            reported, kept = endpoint, seen[route]
+            if route_name(route) == endpoint.name:
+                reported, kept = kept, endpoint
+                seen[route] = endpoint
+            yield Finding(reported, ("spec", "route"), f"route {route} is already used by "
+                          f"{kept.subject}", f"e.g. {ROUTE_PREFIX}{reported.name}",
+                          related=(RelatedPlace(kept, ("spec", "route"), "also used here"),))
         else:
             seen[route] = endpoint
 
@@ -103,22 +109,29 @@ def duplicate_route(env: ResolvedEnvironment) -> Iterator[Finding]:
 def invalid_namespace(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Environment folders name the default namespace (`llm-ops-<env>`) and labels; namespaces are DNS
     labels of at most 63 characters. Fix: rename the folder or set a valid `namespace`."""
-    anchor = env.settings_manifest or (env.manifests[0] if env.manifests else None)
+    own = [manifest for manifest in env.manifests if manifest.origin == env.name]
+    anchor = env.settings_manifest or (own[0] if own else None) or (env.manifests[0] if env.manifests else None)
     if anchor is None:
         return
+    # A manifest from _shared says nothing about this folder: point at the folder itself instead.
+    span = None if anchor.origin == env.name else Span(f"{ENVIRONMENTS_DIR}/{env.name}", 1, 1)
     if not is_valid_environment_name(env.name):
         yield Finding(anchor, ("metadata", "name"), f"environment folder `{env.name}` is not a valid name",
-                      "use lowercase letters, digits and '-'")
+                      "use lowercase letters, digits and '-'", span=span)
     elif len(env.namespace) > naming.MAX_LABEL or not naming.DNS1123_LABEL.match(env.namespace):
         path = ("spec", "namespace") if env.settings.namespace else ("metadata", "name")
-        yield Finding(anchor, path, f"namespace \"{env.namespace}\" is not a valid Kubernetes namespace",
-                      "lowercase letters, digits and '-', at most 63 characters")
+        default = "" if env.settings.namespace else " (the default, llm-ops-<folder>)"
+        hint = "lowercase letters, digits and '-', at most 63 characters"
+        if not env.settings.namespace:
+            hint += "; shorten the folder name or set spec.namespace in environment.yaml"
+        yield Finding(anchor, path, f"namespace \"{env.namespace}\"{default} is not a valid Kubernetes namespace",
+                      hint, span=span)
 
 
 def label_key_problem(key: str) -> str | None:
     prefix, slash, name = key.rpartition("/")
     if slash and (len(prefix) > naming.MAX_SUBDOMAIN or not naming.DNS1123_SUBDOMAIN.match(prefix)):
-        return f"prefix \"{prefix}\" is not a DNS subdomain"
+        return f"has the prefix \"{prefix}\", which is not a DNS subdomain (lowercase letters, digits, '-' and '.')"
     if not name or len(name) > naming.MAX_LABEL or not naming.LABEL_NAME.match(name):
         return "must be at most 63 characters of letters, digits, '-', '_' and '.', starting and ending " \
                "with a letter or digit"
@@ -139,7 +152,9 @@ def invalid_label(env: ResolvedEnvironment) -> Iterator[Finding]:
                 elif field == "labels" and value and (len(value) > naming.MAX_LABEL
                                                       or not naming.LABEL_NAME.match(value)):
                     yield Finding(manifest, ("metadata", field, key), f"label value \"{value}\" is not valid: "
-                                  "at most 63 characters of letters, digits, '-', '_' and '.'")
+                                  "at most 63 characters of letters, digits, '-', '_' and '.', starting and "
+                                  "ending with a letter or digit",
+                                  "labels hold short identifiers; put free text under metadata.annotations")
 
 
 CHECKS = (invalid_name, derived_name_too_long, invalid_route, duplicate_route, invalid_namespace, invalid_label)

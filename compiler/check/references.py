@@ -34,10 +34,12 @@ def dataset_references(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, Pat
             yield manifest, ("spec", "trainJobSpec", "dataset_ref"), spec.train_job_spec.dataset_ref
 
 
-def _missing_hint(result: RefResult, noun: str) -> str:
+def _missing_hint(result: RefResult, noun: str, versioned: bool = True) -> str:
     if not result.candidates:
         return f"no {noun} is defined in this environment (or _shared)"
     shown = ", ".join(result.candidates[:5]) + (" …" if len(result.candidates) > 5 else "")
+    if not versioned:  # templates and endpoints are named by metadata.name alone
+        return f"{noun}s here: {shown}"
     return f"write `name@version` or `name-version`; {noun}s here: {shown}"
 
 
@@ -74,7 +76,7 @@ def unresolved_template_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
             result = env.resolve_named("PromptTemplate", reference)
             if result.status == "missing":
                 yield Finding(manifest, ("spec", field), f"prompt template `{reference}` does not exist in "
-                              f"environment `{env.name}`", _missing_hint(result, "template"))
+                              f"environment `{env.name}`", _missing_hint(result, "template", versioned=False))
 
 
 @rule("R004", "unresolved-endpoint-ref", E, "An experiment names a ServingEndpoint that does not exist.")
@@ -87,7 +89,7 @@ def unresolved_endpoint_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
             result = env.resolve_named("ServingEndpoint", endpoint)
             if result.status == "missing":
                 yield Finding(manifest, ("spec", "endpoint"), f"serving endpoint `{endpoint}` does not exist in "
-                              f"environment `{env.name}`", _missing_hint(result, "endpoint"))
+                              f"environment `{env.name}`", _missing_hint(result, "endpoint", versioned=False))
 
 
 @rule("R005", "duplicate-identity", E, "Two manifests of one environment have the same identity.")
@@ -107,20 +109,20 @@ def references_disagree(env: ResolvedEnvironment) -> Iterator[Finding]:
     """The seeds' bodies name the model twice (`modelId` and `deploymentSpec.model_ref` or
     `trainJobSpec.model_ref`) and the dataset twice (`datasetId` and `trainJobSpec.dataset_ref`). Both
     must resolve to the same manifest. Fix: make them name the same version."""
-    pairs: list[tuple[str, str, Path, str, Path, str]] = []
+    pairs: list[tuple[str, str, Path, str, Path]] = []
     for manifest in env.manifests:
         spec = manifest.spec
         if manifest.kind == "ServingEndpoint" and spec.deployment_spec and spec.deployment_spec.model_ref:
             pairs.append(("model", spec.model_id, ("spec", "modelId"), spec.deployment_spec.model_ref,
-                          ("spec", "deploymentSpec", "model_ref"), manifest.name))
+                          ("spec", "deploymentSpec", "model_ref")))
         if manifest.kind == "TrainingJob" and spec.train_job_spec:
             if spec.train_job_spec.model_ref:
                 pairs.append(("model", spec.model_id, ("spec", "modelId"), spec.train_job_spec.model_ref,
-                              ("spec", "trainJobSpec", "model_ref"), manifest.name))
+                              ("spec", "trainJobSpec", "model_ref")))
             if spec.train_job_spec.dataset_ref:
                 pairs.append(("dataset", spec.dataset_id, ("spec", "datasetId"), spec.train_job_spec.dataset_ref,
-                              ("spec", "trainJobSpec", "dataset_ref"), manifest.name))
-        for noun, first, first_path, second, second_path, name in pairs:
+                              ("spec", "trainJobSpec", "dataset_ref")))
+        for noun, first, first_path, second, second_path in pairs:
             resolve = env.resolve_model if noun == "model" else env.resolve_dataset
             a, b = resolve(first), resolve(second)
             if a.manifest is not None and b.manifest is not None and a.manifest is not b.manifest:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import typing
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -95,7 +96,8 @@ def _error_diagnostic(document: SourceDocument, model: type[Envelope], error: An
         suggestion = _closest(key, known)
         hint = f"did you mean `{suggestion}`?" if suggestion else (
             f"known fields here: {', '.join(known)}" if known else None)
-        return make_diagnostic(rules.UNKNOWN_FIELD, f"unknown field `{key}` in {format_path(path[:-1]) or 'the manifest'}",
+        where_key = format_path(path[:-1]) or "the manifest"
+        return make_diagnostic(rules.UNKNOWN_FIELD, f"unknown field `{key}` in {where_key}",
                                document.span_of(path, key=True), path=path, hint=hint, subject=subject)
     if kind == "missing":
         parent = format_path(path[:-1]) or "the manifest"
@@ -132,6 +134,23 @@ def _error_diagnostic(document: SourceDocument, model: type[Envelope], error: An
                            f"{describe_value(value)})", span, path=path, hint=hint, subject=subject)
 
 
+def _merge_misspelt_required(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """One mistake, one diagnostic: `storageURI` for `storageUri` is an unknown field whose suggestion is
+    exactly the missing required field, so the missing-field error is dropped and the hint says so."""
+    missing = {d.path: d for d in diagnostics if d.code == rules.MISSING_FIELD.code}
+    merged: list[Diagnostic] = []
+    absorbed: set[Path] = set()
+    for diagnostic in diagnostics:
+        if diagnostic.code == rules.UNKNOWN_FIELD.code and diagnostic.hint:
+            suggestion = diagnostic.hint.removeprefix("did you mean `").removesuffix("`?")
+            twin = (*diagnostic.path[:-1], suggestion)
+            if twin in missing:
+                absorbed.add(twin)
+                diagnostic = replace(diagnostic, hint=f"did you mean `{suggestion}`? (it is required and missing)")
+        merged.append(diagnostic)
+    return [d for d in merged if not (d.code == rules.MISSING_FIELD.code and d.path in absorbed)]
+
+
 def validate_document(document: SourceDocument) -> tuple[Envelope | None, list[Diagnostic]]:
     """Validate one document against its kind. Returns the typed manifest, or None with diagnostics."""
     data = document.data
@@ -144,7 +163,7 @@ def validate_document(document: SourceDocument) -> tuple[Envelope | None, list[D
                                       path=("apiVersion",), hint=f"apiVersion: {API_VERSION}")]
     if not isinstance(kind, str) or kind not in KINDS:
         suggestion = _closest(kind, list(KINDS)) if isinstance(kind, str) else None
-        message = "missing `kind`" if kind is None else f"unknown kind {describe_value(kind)}"
+        message = "missing `kind`" if kind is None else f"kind is {describe_value(kind)}, not an llmops kind"
         hint = f"did you mean `{suggestion}`?" if suggestion else f"kinds: {', '.join(KINDS)}"
         return None, [make_diagnostic(rules.UNKNOWN_KIND, message, document.span_of(("kind",)), path=("kind",),
                                       hint=hint)]
@@ -152,8 +171,9 @@ def validate_document(document: SourceDocument) -> tuple[Envelope | None, list[D
     try:
         manifest = model.model_validate(data)
     except ValidationError as error:
-        return None, [_error_diagnostic(document, model, item) for item in error.errors()]
-    spec_name = getattr(manifest.spec, "name", None)
+        return None, _merge_misspelt_required(
+            [_error_diagnostic(document, model, item) for item in error.errors()])
+    spec_name = getattr(getattr(manifest, "spec", None), "name", None)
     if spec_name is not None and spec_name != manifest.metadata.name:
         return manifest, [make_diagnostic(
             rules.SPEC_NAME_MISMATCH, f"spec.name \"{spec_name}\" differs from metadata.name "

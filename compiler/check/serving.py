@@ -33,10 +33,18 @@ def gpu_count(manifest: Manifest) -> int:
     return inner.resources.gpus if inner is not None else 0
 
 
-def _describe(path: Path, uses: bool) -> str:
+def _top_level_written(manifest: Manifest) -> bool:
+    return "use_gpu" in manifest.spec.model_fields_set
+
+
+def _describe(manifest: Manifest, path: Path, uses: bool) -> str:
+    """What one GPU setting says, as written: `deploymentSpec.resources.gpus is 2`, `useGpu is false`."""
+    field = ".".join(str(p) for p in path[1:])
     if path[-1] == "gpus":
-        return f"{'.'.join(str(p) for p in path[1:])} is {'above' if uses else ''} 0".replace("  ", " ")
-    return f"{'.'.join(str(p) for p in path[1:])} is {str(uses).lower()}"
+        return f"{field} is {gpu_count(manifest)}"
+    if path == ("spec", "useGpu") and not _top_level_written(manifest):
+        return "useGpu is not set (so false)"
+    return f"{field} is {str(uses).lower()}"
 
 
 @rule("E001", "gpu-flags-disagree", E, "`useGpu`, `use_gpu` and `resources.gpus` disagree.")
@@ -49,10 +57,13 @@ def gpu_flags_disagree(env: ResolvedEnvironment) -> Iterator[Finding]:
         first_path, first = settings[0]
         for path, uses in settings[1:]:
             if uses != first:
-                yield Finding(manifest, path, f"{_describe(path, uses)} but {_describe(first_path, first)}",
+                yield Finding(manifest, path, f"{_describe(manifest, path, uses)} but "
+                              f"{_describe(manifest, first_path, first)}",
                               "use GPUs everywhere (useGpu: true, use_gpu: true, gpus >= 1) or nowhere "
                               "(false, false, 0)",
-                              related=(RelatedPlace(manifest, first_path, "the top-level flag"),))
+                              related=(RelatedPlace(manifest, first_path, "the top-level flag"
+                                                    if _top_level_written(manifest)
+                                                    else "the top-level flag is missing here"),))
 
 
 @rule("E002", "replica-bounds-invalid", E, "minReplicas is greater than maxReplicas, or maxReplicas is 0.")
@@ -64,8 +75,9 @@ def replica_bounds_invalid(env: ResolvedEnvironment) -> Iterator[Finding]:
             yield Finding(endpoint, ("spec", "maxReplicas"), "maxReplicas is 0, so the endpoint can never serve",
                           "set maxReplicas to 1 or more")
         elif low > high:
+            default = "" if "max_replicas" in endpoint.spec.model_fields_set else ", the default"
             yield Finding(endpoint, ("spec", "minReplicas"), f"minReplicas ({low}) is greater than maxReplicas "
-                          f"({high})", f"set minReplicas <= {high} or maxReplicas >= {low}",
+                          f"({high}{default})", f"set minReplicas <= {high} or maxReplicas >= {low}",
                           related=(RelatedPlace(endpoint, ("spec", "maxReplicas"), "maxReplicas"),))
 
 
@@ -95,10 +107,13 @@ def context_exceeds_model(env: ResolvedEnvironment) -> Iterator[Finding]:
         runtime = deployment.runtime
         total = runtime.max_input_tokens + runtime.max_output_tokens
         if context is not None and total > context:
+            room = context - runtime.max_output_tokens
+            hint = (f"set max_input_tokens <= {room}" if room >= 1 else
+                    f"max_output_tokens alone fills the context; lower it so that input + output <= {context}")
             yield Finding(endpoint, ("spec", "deploymentSpec", "runtime", "max_input_tokens"),
                           f"max_input_tokens + max_output_tokens = {runtime.max_input_tokens} + "
                           f"{runtime.max_output_tokens} = {total}, more than {model.subject}'s context of "
-                          f"{context} tokens", f"set max_input_tokens <= {max(context - runtime.max_output_tokens, 0)}",
+                          f"{context} tokens", hint,
                           related=(RelatedPlace(model, ("spec", "metadata", "context_length"), "the model's context"),))
 
 

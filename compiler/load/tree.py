@@ -121,8 +121,13 @@ class DirectoryTree:
                     continue
                 try:
                     mode = os.stat(child_real).st_mode
-                except OSError:
-                    problems.append((child, FileProblem(rules.UNREADABLE_FILE, "a broken link")))
+                except OSError as error:
+                    target = os.path.relpath(child_real, self._real_root).replace(os.sep, "/")
+                    reason = "does not exist" if isinstance(error, FileNotFoundError) else \
+                        f"cannot be read ({error.strerror})"
+                    problems.append((child, FileProblem(
+                        rules.UNREADABLE_FILE, f"a broken link: its target `{target}` {reason}",
+                        "restore the target, or replace the link with the file itself")))
                     continue
                 if stat.S_ISDIR(mode):
                     visit(child)

@@ -30,6 +30,16 @@ _ALLOWED_EXPLICIT_TAGS = frozenset({
     "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null",
 })
 _IMPLICIT_RESOLVER = yaml.resolver.Resolver()
+_TYPE_WORDS = {int: "a number", float: "a number", bool: "a boolean", type(None): "null", str: "a string",
+               list: "a list", dict: "a mapping"}
+# libyaml errors whose context mark (not the problem mark) is where the user made the mistake
+_CONTEXT_IS_THE_MISTAKE = frozenset({"while scanning a simple key", "while scanning a quoted scalar"})
+
+
+def _implicit_tag(text: str) -> str:
+    """The tag YAML 1.1 resolution gives a plain scalar; a different tag on the node was written explicitly."""
+    tag: str = _IMPLICIT_RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    return tag
 
 
 class _Abort(Exception):
@@ -45,6 +55,8 @@ class _DocumentBuilder:
         self.budget = budget
         self.diagnostics = diagnostics
         self.active: set[int] = set()
+        self.seen: set[int] = set()  # nodes already built once: meeting one again means an alias
+        self.open: list[tuple[Path, bool]] = []  # the collections being built: (path, reached by an alias)
 
     def span(self, node: yaml.Node) -> Span:
         start, end = node.start_mark, node.end_mark
@@ -61,11 +73,25 @@ class _DocumentBuilder:
             self.document.data = None
         return self.document
 
+    def alias_site(self, path: Path) -> Span:
+        """Where the alias that produced the value at ``path`` is written.
+
+        The composer shares the anchored node, so its own position is the anchor's; the alias is written
+        as the value of ``path``'s key, or as an item of the collection containing ``path``.
+        """
+        if path and isinstance(path[-1], str) and path in self.document.keys:
+            return self.document.keys[path]
+        return self.document.values.get(path[:-1], self.document.start)
+
     def value(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        aliased = id(node) in self.seen
+        self.seen.add(id(node))
         self.budget[0] -= 1
         if self.budget[0] < 0:
+            outermost_alias = next((p for p, by_alias in (*self.open, (path, aliased)) if by_alias), None)
+            span = self.span(node) if outermost_alias is None else self.alias_site(outermost_alias)
             self.report(rules.ALIAS_BOMB,
-                        f"this file expands to more than {MAX_NODES_PER_FILE:,} values", self.span(node), path,
+                        f"this file expands to more than {MAX_NODES_PER_FILE:,} values", span, path,
                         "write the values out instead of aliasing large anchors repeatedly")
             raise _Abort
         if depth > MAX_DEPTH:
@@ -77,16 +103,19 @@ class _DocumentBuilder:
             return self.scalar(node, path)
         if id(node) in self.active:
             self.report(rules.RECURSIVE_ALIAS, "this alias refers to a node that contains it",
-                        self.span(node), path)
+                        self.alias_site(path), path)
             raise _Abort
         self.active.add(id(node))
+        self.open.append((path, aliased))
         try:
             self.check_collection_tag(node, path)
             if isinstance(node, yaml.SequenceNode):
                 return [self.value(child, (*path, i), depth + 1) for i, child in enumerate(node.value)]
+            assert isinstance(node, yaml.MappingNode)
             return self.mapping(node, path, depth)
         finally:
             self.active.discard(id(node))
+            self.open.pop()
 
     def check_collection_tag(self, node: yaml.Node, path: Path) -> None:
         expected = _SEQ if isinstance(node, yaml.SequenceNode) else _MAP
@@ -102,7 +131,7 @@ class _DocumentBuilder:
                 self.report(rules.UNKNOWN_TAG, f"tag {node.tag!r} is not accepted", self.span(node), path,
                             "remove the tag")
             return text
-        implicit = _IMPLICIT_RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
+        implicit = _implicit_tag(text)
         if node.tag != implicit:
             if node.tag not in _ALLOWED_EXPLICIT_TAGS:
                 self.report(rules.UNKNOWN_TAG, f"tag {node.tag!r} is not accepted", self.span(node), path,
@@ -142,7 +171,7 @@ class _DocumentBuilder:
             value = resolve_plain_scalar(node.value)
             if isinstance(value, str):
                 return value
-            self.report(rules.NON_STRING_KEY, f"key `{node.value}` is read as {type(value).__name__}, "
+            self.report(rules.NON_STRING_KEY, f"key `{node.value}` is read as {_TYPE_WORDS[type(value)]}, "
                         "not a string", self.span(node), path, f"quote it: \"{node.value}\"")
             return None
         self.report(rules.NON_STRING_KEY, "a mapping or list cannot be a key", self.span(node), path)
@@ -167,7 +196,20 @@ class _DocumentBuilder:
         return result
 
 
+def _reader_diagnostic(file: str, text: str, error: yaml.reader.ReaderError) -> Diagnostic:
+    """libyaml's reader refuses control characters; its position is a UTF-8 byte offset (C loader)."""
+    prefix = text.encode("utf-8")[: error.position].decode("utf-8", errors="ignore")
+    line = prefix.count("\n") + 1
+    column = len(prefix) - (prefix.rfind("\n") + 1) + 1
+    character = error.character if isinstance(error.character, int) else ord(error.character or "\0")
+    return make_diagnostic(rules.YAML_SYNTAX, f"the control character U+{character:04X} is not allowed in YAML",
+                           Span(file, line, column), hint="remove it, or write it as an escape (\\uXXXX) inside "
+                           "a double-quoted string")
+
+
 def _syntax_diagnostic(file: str, text: str, error: yaml.YAMLError) -> Diagnostic:
+    if isinstance(error, yaml.reader.ReaderError):
+        return _reader_diagnostic(file, text, error)
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     problem = getattr(error, "problem", None) or str(error)
@@ -177,7 +219,13 @@ def _syntax_diagnostic(file: str, text: str, error: yaml.YAMLError) -> Diagnosti
         return make_diagnostic(rules.TAB_INDENTATION, "a tab is used where YAML needs spaces", span,
                                hint="indent with spaces only")
     message = f"{context}, {problem}" if context else problem
+    context_mark = getattr(error, "context_mark", None)
+    if context in _CONTEXT_IS_THE_MISTAKE and context_mark is not None:
+        # libyaml notices a key without `:` or an unclosed quote only where it gives up (the next line,
+        # or the end of the file); the key or the opening quote is what the user has to fix.
+        span = Span(file, context_mark.line + 1, context_mark.column + 1)
     return make_diagnostic(rules.YAML_SYNTAX, message, span)
+
 
 
 def _char_at(text: str, line: int, column: int) -> str:
@@ -193,8 +241,8 @@ def parse_documents(file: str, text: str) -> tuple[list[SourceDocument], list[Di
     diagnostics: list[Diagnostic] = []
     roots: list[yaml.Node | None] = []
     try:
-        for root in yaml.compose_all(text, Loader=_Loader):
-            roots.append(root)
+        for composed in yaml.compose_all(text, Loader=_Loader):
+            roots.append(composed)
     except yaml.YAMLError as error:
         diagnostics.append(_syntax_diagnostic(file, text, error))
     except (RecursionError, MemoryError):
@@ -212,8 +260,9 @@ def parse_documents(file: str, text: str) -> tuple[list[SourceDocument], list[Di
             continue
         if not isinstance(document.data, dict):
             diagnostics.append(make_diagnostic(
-                rules.NOT_A_MAPPING, f"document {index + 1} is a {type(document.data).__name__}, not a mapping",
-                document.start, hint="each document must be a manifest with apiVersion, kind, metadata, spec"))
+                rules.NOT_A_MAPPING,
+                f"document {index + 1} is {_TYPE_WORDS[type(document.data)]}, not a mapping", document.start,
+                hint="each document must be a manifest with apiVersion, kind, metadata, spec"))
             continue
         documents.append(document)
     return documents, diagnostics

@@ -28,13 +28,19 @@ class ResolvedEnvironment:
     named: dict[str, dict[str, Manifest]] = field(default_factory=dict)  # kind -> name -> manifest
     broken_names: dict[str, set[str]] = field(default_factory=dict)  # kind -> names that failed validation
     cache: dict[Any, Any] = field(default_factory=dict)  # shared by all environments of one run
+    _by_kind: dict[str, list[Manifest]] | None = field(default=None, repr=False)
 
     @property
     def namespace(self) -> str:
         return self.settings.namespace or f"llm-ops-{self.name}"
 
     def of_kind(self, kind: str) -> list[Manifest]:
-        return [manifest for manifest in self.manifests if manifest.kind == kind]
+        """Manifests of one kind in file order (indexed once: every rule asks for its kinds)."""
+        if self._by_kind is None:
+            self._by_kind = {}
+            for manifest in self.manifests:
+                self._by_kind.setdefault(manifest.kind, []).append(manifest)
+        return self._by_kind.get(kind, [])
 
     def resolve_model(self, reference: str) -> RefResult:
         return self.models.resolve(reference)

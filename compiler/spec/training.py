@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal, Union
+from typing import Literal
 
 from pydantic import Field
 
 from compiler.spec.base import QUANTITY_PATTERN, Envelope, StrictModel
 
 TrainingDatasetType = Literal["instruction", "chat", "preference", "text"]
-HyperparameterValue = Union[bool, int, float, str]
+HyperparameterValue = bool | int | float | str
 
 
 class ResourceProfile(StrictModel):

@@ -41,7 +41,8 @@ def materialize(fixture: Path, destination: Path) -> Path:
 def test_every_rule_has_both_fixtures_and_every_fixture_names_a_rule() -> None:
     present = {path.name for path in FIXTURES.iterdir() if path.is_dir()}
     assert sorted(present - set(RULES_BY_CODE)) == [], "fixture directories for codes that do not exist"
-    missing = [code for code in CODES if not ((FIXTURES / code / "bad").is_dir() and (FIXTURES / code / "good").is_dir())]
+    missing = [code for code in CODES
+               if not ((FIXTURES / code / "bad").is_dir() and (FIXTURES / code / "good").is_dir())]
     assert missing == [], f"rules without bad/ and good/ fixtures: {missing}"
 
 

@@ -127,3 +127,15 @@ def test_every_value_and_key_keeps_its_position() -> None:
     assert document.span_of(("spec", "list", 0, "size"), key=True).column == 7
     assert document.span_of(("spec", "missing", "deeper")).line == 1  # nearest written ancestor: spec
     assert document.plain_scalars[("spec", "list", 0, "size")] == "3"
+
+
+@pytest.mark.parametrize(("text", "line", "column", "codepoint"), [
+    ("kind: Model\nmetadata:\n  name: x\x00y\n", 3, 10, "U+0000"),
+    ("a: éé\nb: x\x07\n", 2, 5, "U+0007"),  # the parser counts bytes; positions count characters
+    ("a: \x1b[31m\n", 1, 4, "U+001B"),
+])
+def test_control_characters_point_at_themselves(text: str, line: int, column: int, codepoint: str) -> None:
+    _, diagnostics = parse_documents("f.yaml", text)
+    assert [(d.code, d.span.line, d.span.column) for d in diagnostics] == [("Y001", line, column)]
+    assert codepoint in diagnostics[0].message
+    assert "\n" not in diagnostics[0].message

@@ -1,0 +1,1 @@
+"""Benchmarks of `llmops validate` and the synthetic estates they run on."""
