@@ -9,6 +9,7 @@ from pydantic import Field
 from compiler.spec.base import Envelope, StrictModel
 
 DEFAULT_APPROVER_ROLE = "admin"
+DEFAULT_IMAGE_TAG = "0.1.0"  # the llmops release whose proxy and trainer images are used by default
 SUPPORTED_KSERVE_VERSIONS = ("0.14", "0.15", "0.16", "0.17", "0.18", "0.19", "0.20")
 
 
@@ -25,6 +26,9 @@ class GpuPolicy(StrictModel):
     node_selector: dict[str, str] = Field(default_factory=dict, alias="nodeSelector",
                                           description="Node labels that select GPU nodes.")
     resource_name: str = Field("nvidia.com/gpu", alias="resourceName", description="Extended resource name.")
+    spare_gpus: int = Field(0, alias="spareGpus", ge=0, description="GPUs kept free for rolling updates. With "
+                            "fewer spare GPUs than one replica needs, GPU endpoints roll without surge (one replica "
+                            "down at a time) instead of waiting forever for a GPU.")
 
 
 class ApprovalPolicy(StrictModel):
@@ -38,17 +42,33 @@ class ReplicaPolicy(StrictModel):
 
 
 class KServeSettings(StrictModel):
-    version: str = Field("0.15", description="KServe minor version the cluster runs, e.g. `0.15` (quoted).")
-    deployment_mode: Literal["Standard", "RawDeployment"] = Field(
-        "Standard", alias="deploymentMode", description="Standard (raw Kubernetes deployment) mode.")
+    version: str = Field("0.15", description="KServe minor version the cluster runs, e.g. `0.15` (quoted). "
+                         "InferenceServices are rendered for Standard (raw Deployment) mode, whose annotation value "
+                         "is `RawDeployment` before 0.16 and `Standard` from 0.16 on.")
 
 
 class ArgoCDSettings(StrictModel):
     namespace: str = Field("argocd", description="Namespace Argo CD runs in.")
     project: str = Field("llmops", description="AppProject name.")
     server: str = Field("https://kubernetes.default.svc", description="Destination cluster API server.")
-    repo_url: str | None = Field(None, alias="repoURL", description="Git repository Argo CD reads.")
+    repo_url: str | None = Field(None, alias="repoURL", description="Git repository Argo CD reads; without it "
+                                 "no Argo CD objects are rendered.")
+    path: str = Field(".", description="Path of the estate inside the repository.")
     target_revision: str = Field("HEAD", alias="targetRevision", description="Branch, tag or commit to deploy.")
+
+
+class ProxySettings(StrictModel):
+    image: str = Field(f"ghcr.io/llmops/llmops:{DEFAULT_IMAGE_TAG}", description="Image running `llmops proxy`.")
+    replicas: int = Field(2, ge=1, description="Proxy replicas.")
+    token_secret_name: str | None = Field(None, alias="tokenSecretName", description="Secret whose `token` key "
+                                          "callers must send as a bearer token with their X-User headers.")
+
+
+class TrainingSettings(StrictModel):
+    backend: Literal["job", "trainjob"] = Field("job", description="Render training jobs as batch/v1 Jobs, or "
+                                                "as Kubeflow Trainer TrainJobs.")
+    image: str = Field(f"ghcr.io/llmops/trainer:{DEFAULT_IMAGE_TAG}", description="Default trainer image.")
+    runtime: str = Field("torch-distributed", description="ClusterTrainingRuntime of TrainJobs.")
 
 
 class EnvironmentSpec(StrictModel):
@@ -59,6 +79,8 @@ class EnvironmentSpec(StrictModel):
     replicas: ReplicaPolicy = Field(default_factory=ReplicaPolicy, description="Availability policy.")
     kserve: KServeSettings = Field(default_factory=KServeSettings, description="The KServe the cluster runs.")
     argocd: ArgoCDSettings = Field(default_factory=ArgoCDSettings, description="How Argo CD deploys the environment.")
+    proxy: ProxySettings = Field(default_factory=ProxySettings, description="The llmops proxy serving the routes.")
+    training: TrainingSettings = Field(default_factory=TrainingSettings, description="How training jobs run.")
 
 
 class EnvironmentManifest(Envelope):

@@ -25,6 +25,18 @@ def _validate_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warnings-as-errors", action="store_true", help="fail on warnings too")
 
 
+def _render_parser(parser: argparse.ArgumentParser) -> None:
+    _add_repo(parser)
+    parser.add_argument("--env", help="only this environment (no Argo CD objects)")
+    parser.add_argument("-o", "--output", metavar="DIR", help="write one file per object under DIR/<env>/")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if DIR differs")
+
+
+def _cmp_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("generate",), help="generate: print the environment's objects")
+    _add_repo(parser)
+
+
 def _approve_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL@VERSION")
     parser.add_argument("--env", required=True)
@@ -51,10 +63,12 @@ def _rules_parser(parser: argparse.ArgumentParser) -> None:
 # name -> (one-line help, function adding the arguments); the order is the order of `llmops --help`.
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "validate": ("check manifests: schemas, references, approvals, policy", _validate_parser),
+    "render": ("render Kubernetes objects (KServe, Ingress, Jobs, Argo CD)", _render_parser),
     "approve": ("write an Approval of a model for an environment", _approve_parser),
     "init": ("create a new estate with dev, stg and prod", _init_parser),
     "schema": ("write the JSON Schemas of every manifest kind", _schema_parser),
     "rules": ("list the rules, or explain one", _rules_parser),
+    "cmp": ("Argo CD config-management plugin (generate)", _cmp_parser),
 }
 
 
@@ -92,6 +106,14 @@ def run(args: argparse.Namespace) -> int:
         from llmops.cli.validate import validate
 
         return validate(args.repo, args.env, args.format, args.warnings_as_errors)
+    if args.command == "render":
+        from llmops.cli.render import render
+
+        return render(args.repo, args.env, args.output, args.check)
+    if args.command == "cmp":
+        from llmops.cli.cmp import cmp_generate
+
+        return cmp_generate(args.repo)
     if args.command == "approve":
         from llmops.cli.approve import approve
 

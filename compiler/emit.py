@@ -1,0 +1,139 @@
+"""Deterministic YAML: the only place that decides the bytes of rendered output.
+
+Objects are plain dicts from the render backends. Strings are written plain only when every YAML
+reader (1.1 as PyYAML, kubectl and Go tooling read it, and 1.2) reads them back as the same string;
+otherwise they are double-quoted with escapes, or written as literal blocks when that is provably
+safe. No user text can therefore change the structure of a document. PyYAML's dumper would do the
+same job but costs about 0.3 ms per object, too slow for estates with thousands of objects.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import yaml
+
+from compiler.load.scalars import resolve_plain_scalar
+
+_PLAIN = re.compile(r"^[A-Za-z0-9_/][A-Za-z0-9_./-]*$")
+# What YAML may hold unescaped: printable characters, minus those YAML 1.1 treats as line breaks.
+_NEEDS_ESCAPE = re.compile("[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_LITERAL_UNSAFE = re.compile("[\t\r]|[ ]\n|[ ]$")
+_IMPLICIT_11 = yaml.resolver.Resolver()
+_STR_TAG = "tag:yaml.org,2002:str"
+
+# Kubernetes convention: the envelope first, then what the object is.
+_TOP_KEYS = ("apiVersion", "kind", "metadata", "immutable", "spec", "data", "stringData", "type")
+
+
+@functools.lru_cache(maxsize=65536)
+def is_plain_safe(text: str) -> bool:
+    """True when `text` reads back as this same string unquoted, in YAML 1.1 and 1.2 alike."""
+    if not _PLAIN.match(text) or text[-1] in "./-":
+        return False
+    if resolve_plain_scalar(text) != text:
+        return False
+    tag: str = _IMPLICIT_11.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    return tag == _STR_TAG
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def quote(text: str) -> str:
+    """A double-quoted YAML scalar (JSON escapes are YAML escapes; the rest are escaped too)."""
+    return _NEEDS_ESCAPE.sub(_escape, json.dumps(text, ensure_ascii=False))
+
+
+def _literal_block(text: str, indent: str) -> str | None:
+    """`|` / `|-` block for readable multi-line text, only when it reads back exactly."""
+    if "\n" not in text or text.startswith((" ", "\n")) or text.endswith("\n\n"):
+        return None
+    if _LITERAL_UNSAFE.search(text) or _NEEDS_ESCAPE.search(text):
+        return None
+    body, chomp = (text[:-1], "|") if text.endswith("\n") else (text, "|-")
+    lines = "\n".join(f"{indent}{line}" if line else "" for line in body.split("\n"))
+    return f"{chomp}\n{lines}"
+
+
+def scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("NaN and infinity have no place in Kubernetes objects")
+        return repr(value)
+    if isinstance(value, str):
+        return value if value and is_plain_safe(value) else quote(value)
+    raise TypeError(f"cannot emit {type(value).__name__}")
+
+
+def _key(key: str) -> str:
+    return key if key and is_plain_safe(key) else quote(key)
+
+
+def _emit_mapping(mapping: dict[str, Any], indent: str, out: list[str]) -> None:
+    for key, value in mapping.items():
+        _emit_entry(f"{indent}{_key(key)}:", value, indent, out)
+
+
+def _emit_entry(prefix: str, value: Any, indent: str, out: list[str]) -> None:
+    """`prefix` is `key:` or `-`; nested collections go on the following lines."""
+    child = indent + "  "
+    if isinstance(value, dict):
+        if not value:
+            out.append(f"{prefix} {{}}\n")
+        else:
+            out.append(f"{prefix}\n")
+            _emit_mapping(value, child, out)
+    elif isinstance(value, list):
+        if not value:
+            out.append(f"{prefix} []\n")
+        else:
+            out.append(f"{prefix}\n")
+            _emit_sequence(value, child, out)
+    elif isinstance(value, str) and "\n" in value and (block := _literal_block(value, child)) is not None:
+        out.append(f"{prefix} {block}\n")
+    else:
+        out.append(f"{prefix} {scalar(value)}\n")
+
+
+def _emit_sequence(items: list[Any], indent: str, out: list[str]) -> None:
+    for item in items:
+        if isinstance(item, dict) and item:
+            first = True
+            for key, value in item.items():
+                lead = f"{indent}- " if first else f"{indent}  "
+                _emit_entry(f"{lead}{_key(key)}:", value, indent + "  ", out)
+                first = False
+        else:
+            _emit_entry(f"{indent}-", item, indent, out)
+
+
+def _ordered(obj: dict[str, Any]) -> dict[str, Any]:
+    head = {key: obj[key] for key in _TOP_KEYS if key in obj}
+    return {**head, **{key: value for key, value in obj.items() if key not in head}}
+
+
+def emit_document(obj: dict[str, Any]) -> str:
+    """One Kubernetes object as block YAML, ending in a newline."""
+    out: list[str] = []
+    _emit_mapping(_ordered(obj), "", out)
+    return "".join(out)
+
+
+def emit_stream(objects: Iterable[dict[str, Any]]) -> str:
+    """A multi-document stream; every document starts with `---`."""
+    return "".join(f"---\n{emit_document(obj)}" for obj in objects)

@@ -1,0 +1,1 @@
+"""Rendering: resolved environments to Kubernetes objects (plain dicts), one small backend per target."""

@@ -1,0 +1,63 @@
+"""Render a resolved estate: each environment's objects, plus the Argo CD objects that deploy them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from compiler.render import ingress, kserve, namespace, proxy, proxy_config, training
+from compiler.render.argocd import render_argocd
+from compiler.render.context import RenderContext
+from compiler.resolve.environment import ResolvedEnvironment
+from compiler.resolve.estate import ResolvedEstate
+
+ARGOCD_GROUP = "_argocd"
+# The order objects are written in: what must exist first comes first (the same as the sync waves).
+KIND_ORDER = ("Namespace", "ConfigMap", "Service", "Deployment", "InferenceService", "Job", "TrainJob",
+              "Ingress", "AppProject", "Application")
+
+
+@dataclass
+class RenderedEstate:
+    """Objects per group: one group per environment, and `_argocd` for the Argo CD objects."""
+
+    groups: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def _order(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rank = {kind: index for index, kind in enumerate(KIND_ORDER)}
+    return sorted(objects, key=lambda o: (rank.get(o["kind"], len(rank)), o["metadata"].get("namespace", ""),
+                                          o["metadata"]["name"]))
+
+
+def render_environment(env: ResolvedEnvironment) -> list[dict[str, Any]]:
+    """Every object of one environment, in apply order. The environment must have validated cleanly."""
+    ctx = RenderContext(env)
+    objects: list[dict[str, Any]] = [namespace.render_namespace(ctx)]
+    served = []
+    for endpoint in env.of_kind("ServingEndpoint"):
+        model = env.resolve_model(endpoint.spec.model_id).manifest
+        assert model is not None, "render needs a validated estate"
+        served.append((endpoint, model))
+        objects.append(kserve.render_inference_service(ctx, endpoint, model))
+        objects.append(ingress.render_endpoint_ingress(ctx, endpoint))
+    for job in env.of_kind("TrainingJob"):
+        model = env.resolve_model(job.spec.model_id).manifest
+        dataset = env.resolve_dataset(job.spec.dataset_id).manifest
+        assert model is not None and dataset is not None, "render needs a validated estate"
+        objects.extend(training.render_training_job(ctx, job, model, dataset))
+    config_text = proxy_config.proxy_config_text(proxy_config.proxy_config(ctx, served))
+    objects.extend(proxy.render_proxy(ctx, config_text))
+    objects.append(ingress.render_platform_ingress(ctx))
+    return _order(objects)
+
+
+def render_estate(estate: ResolvedEstate, *, include_argocd: bool = True) -> RenderedEstate:
+    rendered = RenderedEstate()
+    for env in estate.environments:
+        rendered.groups[env.name] = render_environment(env)
+    if include_argocd:
+        argocd_objects = render_argocd(estate.environments)
+        if argocd_objects:
+            rendered.groups[ARGOCD_GROUP] = _order(argocd_objects)
+    return rendered

@@ -1,0 +1,39 @@
+"""Ingress: each endpoint's public route, served by the llmops proxy (never by KServe's own Ingress)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compiler import naming
+from compiler.render.context import RenderContext
+from compiler.render.templating import render_template
+from compiler.resolve.manifest import Manifest
+
+PROXY_SERVICE_PORT = 80
+PLATFORM_PATHS = ("/llm-ops/v1/health", "/llm-ops/v1/serving", "/llm-ops/v1/prompts", "/metrics")
+
+
+def ingress_host(ctx: RenderContext) -> str:
+    return ctx.env.settings.ingress.host or f"{ctx.name}.llm-ops.local"
+
+
+def _ingress(ctx: RenderContext, name: str, paths: list[str], source: Manifest | None,
+             labels: dict[str, str]) -> dict[str, Any]:
+    settings = ctx.env.settings.ingress
+    tls = [{"hosts": [ingress_host(ctx)], "secretName": settings.tls_secret_name}] if settings.tls_secret_name else []
+    return render_template(
+        "kubernetes/ingress.json.j2",
+        metadata=ctx.metadata("Ingress", name, source, labels=labels),
+        class_name=settings.class_name, host=ingress_host(ctx), tls=tls, paths=paths,
+        service=naming.PROXY_NAME, port=PROXY_SERVICE_PORT)
+
+
+def render_endpoint_ingress(ctx: RenderContext, endpoint: Manifest) -> dict[str, Any]:
+    """Named `<endpoint>-llmops`: KServe's own Ingress takes the InferenceService's name."""
+    return _ingress(ctx, naming.ingress_name(endpoint.name), [endpoint.spec.route.rstrip("/")], endpoint,
+                    {"endpoint": endpoint.name})
+
+
+def render_platform_ingress(ctx: RenderContext) -> dict[str, Any]:
+    """The proxy's own API: health, endpoint listing, experiments, metrics."""
+    return _ingress(ctx, naming.PROXY_NAME, list(PLATFORM_PATHS), None, {"component": "proxy"})

@@ -1,0 +1,144 @@
+"""ServingEndpoint -> KServe InferenceService (v1beta1, `spec.predictor.model`, raw-Deployment mode)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from compiler import naming
+from compiler.render.context import RenderContext
+from compiler.render.kserve_versions import (
+    AUTOSCALER_CLASS_ANNOTATION,
+    DEPLOYMENT_MODE_ANNOTATION,
+    raw_deployment_mode,
+)
+from compiler.render.templating import render_template
+from compiler.resolve.manifest import Manifest
+
+RUNTIME = "kserve-huggingfaceserver"  # pinned: another runtime also claims the huggingface format
+MODEL_PORT = 8080
+OPENAI_PREFIX = "/openai/v1"  # KServe's Hugging Face server mounts the OpenAI routes here
+CLUSTER_LOCAL = {"networking.kserve.io/visibility": "cluster-local"}
+DEFAULT_RESOURCES = {False: {"cpu": "4", "memory": "16Gi"}, True: {"cpu": "8", "memory": "32Gi"}}
+DEFAULT_SCALE_TARGET = 80  # KServe's own default CPU target, written out so the live object matches
+PROBE_PERIOD_SECONDS = 10
+STARTUP_BUDGET_SECONDS = 30 * 60  # pulling and loading weights: generous, a slow start is not a failure
+DTYPE_ARGUMENT = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16",
+                  "fp32": "float32", "float32": "float32"}
+VLLM_QUANTIZATION = frozenset({"awq", "gptq", "fp8"})
+
+
+def gpu_count(endpoint: Manifest) -> int:
+    deployment = endpoint.spec.deployment_spec
+    return deployment.resources.gpus if deployment is not None else 0
+
+
+def served_model_name(endpoint: Manifest) -> str:
+    """The name the model server answers to (KServe's runtime uses the InferenceService name too)."""
+    return naming.inference_service_name(endpoint.name)
+
+
+def is_embedding(endpoint: Manifest) -> bool:
+    deployment = endpoint.spec.deployment_spec
+    return deployment is not None and deployment.serve_target == "EMBEDDING"
+
+
+def backend_name(endpoint: Manifest) -> str:
+    """vLLM on GPUs; the plain Hugging Face backend on CPU and for embeddings (whose vLLM task flag has
+    changed between vLLM releases, while `--task=text_embedding` is stable)."""
+    return "vllm" if gpu_count(endpoint) > 0 and not is_embedding(endpoint) else "huggingface"
+
+
+def model_args(endpoint: Manifest, model: Manifest) -> list[str]:
+    args = [f"--model_name={served_model_name(endpoint)}", f"--backend={backend_name(endpoint)}"]
+    deployment = endpoint.spec.deployment_spec
+    if deployment is not None and deployment.runtime is not None:
+        runtime = deployment.runtime
+        args.append(f"--max_model_len={runtime.max_input_tokens + runtime.max_output_tokens}")
+    if is_embedding(endpoint):
+        args.append("--task=text_embedding")
+    facts = model.spec.metadata
+    if facts.dtype in DTYPE_ARGUMENT:
+        args.append(f"--dtype={DTYPE_ARGUMENT[facts.dtype]}")
+    if backend_name(endpoint) == "vllm":
+        if facts.quantization in VLLM_QUANTIZATION:
+            args.append(f"--quantization={facts.quantization}")
+        if gpu_count(endpoint) > 1:
+            args.append(f"--tensor-parallel-size={gpu_count(endpoint)}")  # vLLM's dashed spelling
+    return args
+
+
+def resources(ctx: RenderContext, endpoint: Manifest) -> dict[str, dict[str, str]]:
+    """Requests equal limits (a guaranteed pod); GPUs only when used, equal in both."""
+    gpus = gpu_count(endpoint)
+    deployment = endpoint.spec.deployment_spec
+    defaults = DEFAULT_RESOURCES[gpus > 0]
+    amounts = {
+        "cpu": (deployment.resources.cpu if deployment and deployment.resources.cpu else defaults["cpu"]),
+        "memory": (deployment.resources.memory if deployment and deployment.resources.memory else defaults["memory"]),
+    }
+    if gpus > 0:
+        amounts[ctx.env.settings.gpu.resource_name] = str(gpus)
+    return {"requests": dict(amounts), "limits": dict(amounts)}
+
+
+def autoscaling(endpoint: Manifest) -> tuple[str, dict[str, Any]]:
+    """The autoscaler class and the predictor fields that go with it."""
+    spec = endpoint.spec
+    if spec.autoscale_policy is not None:
+        return "hpa", {"scaleMetric": "cpu", "scaleTarget": spec.autoscale_policy.cpu_utilization}
+    if spec.min_replicas == spec.max_replicas:
+        return "none", {}  # a fixed size: KServe creates no HPA and runs minReplicas
+    return "hpa", {"scaleMetric": "cpu", "scaleTarget": DEFAULT_SCALE_TARGET}
+
+
+def rollout_strategy(ctx: RenderContext, endpoint: Manifest) -> dict[str, Any] | None:
+    """A rollout that never waits for a GPU the cluster does not have.
+
+    A surge pod needs a whole replica's GPUs; with fewer spare GPUs the rollout would hang with the
+    new pod Pending. Then replace one replica at a time instead (a brief capacity dip, no deadlock).
+    """
+    gpus = gpu_count(endpoint)
+    if gpus == 0:
+        return None
+    if ctx.env.settings.gpu.spare_gpus >= gpus:
+        return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
+
+
+def startup_failure_threshold() -> int:
+    return math.ceil(STARTUP_BUDGET_SECONDS / PROBE_PERIOD_SECONDS)
+
+
+def render_inference_service(ctx: RenderContext, endpoint: Manifest, model: Manifest) -> dict[str, Any]:
+    autoscaler_class, scaling = autoscaling(endpoint)
+    gpus = gpu_count(endpoint)
+    metadata = ctx.metadata(
+        "InferenceService", naming.inference_service_name(endpoint.name), endpoint,
+        labels={"endpoint": endpoint.name, "model": model.name},
+        annotations={DEPLOYMENT_MODE_ANNOTATION: raw_deployment_mode(ctx.env.settings.kserve.version),
+                     AUTOSCALER_CLASS_ANNOTATION: autoscaler_class,
+                     "llmops.io/model-version": str(model.version)})
+    metadata["labels"].update(CLUSTER_LOCAL)
+    return render_template(
+        "kserve/inferenceservice.json.j2",
+        metadata=metadata,
+        min_replicas=endpoint.spec.min_replicas,
+        max_replicas=endpoint.spec.max_replicas,
+        scaling=scaling,
+        strategy=rollout_strategy(ctx, endpoint),
+        node_selector=dict(ctx.env.settings.gpu.node_selector) if gpus > 0 else {},
+        runtime=RUNTIME,
+        storage_uri=model.spec.storage_uri,
+        args=model_args(endpoint, model),
+        resources=resources(ctx, endpoint),
+        probe_path=f"/v1/models/{served_model_name(endpoint)}",
+        port=MODEL_PORT,
+        period=PROBE_PERIOD_SECONDS,
+        startup_failure_threshold=startup_failure_threshold(),
+    )
+
+
+def backend_url(ctx: RenderContext, endpoint: Manifest) -> str:
+    """The predictor Service KServe creates in raw mode (port 80 -> the model server's 8080)."""
+    return f"http://{naming.predictor_name(endpoint.name)}.{ctx.namespace}.svc.cluster.local"

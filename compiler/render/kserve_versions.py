@@ -1,0 +1,26 @@
+"""What differs between KServe releases, as small named functions keyed by version."""
+
+from __future__ import annotations
+
+import re
+
+DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+AUTOSCALER_CLASS_ANNOTATION = "serving.kserve.io/autoscalerClass"
+FIRST_STANDARD_MODE_RELEASE = (0, 16)
+
+
+def parse_minor(version: str) -> tuple[int, int] | None:
+    """`0.15`, `v0.16.1` -> (0, 15), (0, 16); None for anything else."""
+    match = re.fullmatch(r"v?(\d+)\.(\d+)(\.\d+)?", version.strip())
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def raw_deployment_mode(version: str) -> str:
+    """The annotation value of raw-Deployment ("Standard") mode.
+
+    KServe renamed `RawDeployment` to `Standard` in 0.16. Newer webhooks only apply the HPA and
+    rollout validation to the literal `Standard`, and never let the mode change on an existing
+    object, so the value must match the cluster's release exactly.
+    """
+    minor = parse_minor(version)
+    return "Standard" if minor is None or minor >= FIRST_STANDARD_MODE_RELEASE else "RawDeployment"

@@ -1,0 +1,49 @@
+"""The one Jinja2 environment. Templates produce JSON text; every value goes through the `json` filter.
+
+JSON is YAML, and a value inserted with `| json` is always one JSON value, so no string a user writes
+can add a key, a document or a line to the result; the text is parsed straight back into a dict.
+Undefined variables are errors. Jinja2 is imported here only, on first use (it costs ~90 ms).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import jinja2
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+
+def _to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+        auto_reload=False,
+    )
+    environment.filters["json"] = _to_json
+    return environment
+
+
+@cache
+def _template(name: str) -> jinja2.Template:
+    return _environment().get_template(name)
+
+
+def render_template(name: str, **values: Any) -> dict[str, Any]:
+    """Render `templates/<name>` with `values` and parse the JSON it produces."""
+    text = _template(name).render(**values)
+    obj: dict[str, Any] = json.loads(text)
+    return obj

@@ -1,0 +1,112 @@
+"""TrainingJob -> batch/v1 Job (+ its hyperparameters as an immutable ConfigMap), or a Kubeflow TrainJob.
+
+A Job's pod template is immutable, so the name carries a hash of everything the Job runs: a changed
+spec becomes a new Job instead of a failed sync. No `ttlSecondsAfterFinished`: a Job that deleted
+itself would look Missing to Argo CD, which would create it again and retrain, forever.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from compiler import naming
+from compiler.render.context import RenderContext
+from compiler.render.templating import render_template
+from compiler.resolve.manifest import Manifest
+
+CONFIG_MOUNT = "/etc/llmops/training"
+DEFAULT_RESOURCES = {"cpu": "2", "memory": "8Gi"}
+BACKOFF_LIMIT = 2
+
+
+def _gpus(job: Manifest) -> int:
+    inner = job.spec.train_job_spec
+    return inner.resources.gpus if inner is not None else 0
+
+
+def cpu_quantity(cores: int | float) -> str:
+    """Kubernetes CPU as a string: `4`, or millicores for fractions (`0.5` -> `500m`); never a float."""
+    if isinstance(cores, int) or cores.is_integer():
+        return str(int(cores))
+    return f"{round(cores * 1000)}m"
+
+
+def _resources(ctx: RenderContext, job: Manifest) -> dict[str, dict[str, str]]:
+    profile = job.spec.resource_profile
+    amounts = dict(DEFAULT_RESOURCES)
+    if profile is not None:
+        amounts = {"cpu": cpu_quantity(profile.cpu_cores), "memory": profile.memory}
+    if _gpus(job) > 0:
+        amounts[ctx.env.settings.gpu.resource_name] = str(_gpus(job))
+    return {"requests": dict(amounts), "limits": dict(amounts)}
+
+
+def _job_config(job: Manifest, model: Manifest, dataset: Manifest) -> dict[str, Any]:
+    """What the trainer reads from its mounted config: the whole request, resolved."""
+    spec = job.spec
+    inner = spec.train_job_spec
+    return {
+        "job": job.name,
+        "jobType": spec.job_type,
+        "method": inner.job_type if inner else "SFT",
+        "baseModel": {"id": f"{model.name}@{model.version}", "storageUri": model.spec.storage_uri,
+                      "family": model.spec.metadata.model_family},
+        "dataset": {"id": f"{dataset.name}@{dataset.version}", "storageUri": dataset.spec.storage_uri,
+                    "type": dataset.spec.type, "readAs": inner.dataset_type if inner else None},
+        "hyperparameters": dict(inner.hyperparameters) if inner else {},
+    }
+
+
+def _environment_variables(config: dict[str, Any]) -> list[dict[str, str]]:
+    return [
+        {"name": "LLMOPS_BASE_MODEL_URI", "value": config["baseModel"]["storageUri"]},
+        {"name": "LLMOPS_DATASET_URI", "value": config["dataset"]["storageUri"]},
+        {"name": "LLMOPS_TRAINING_METHOD", "value": config["method"]},
+        {"name": "LLMOPS_TRAINING_CONFIG", "value": f"{CONFIG_MOUNT}/job.json"},
+        {"name": "LLMOPS_HYPERPARAMETERS", "value": f"{CONFIG_MOUNT}/hyperparameters.json"},
+    ]
+
+
+def content_hash(*parts: Any) -> str:
+    canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def render_training_job(ctx: RenderContext, job: Manifest, model: Manifest, dataset: Manifest) -> list[dict[str, Any]]:
+    settings = ctx.env.settings
+    config = _job_config(job, model, dataset)
+    image = job.spec.image or settings.training.image
+    command = list(job.spec.command) if job.spec.command else []
+    resources = _resources(ctx, job)
+    node_selector = dict(settings.gpu.node_selector) if _gpus(job) > 0 else {}
+    deadline = job.spec.resource_profile.max_duration * 60 if job.spec.resource_profile else None
+    files = {"job.json": json.dumps(config, indent=2, ensure_ascii=False) + "\n",
+             "hyperparameters.json": json.dumps(config["hyperparameters"], indent=2, ensure_ascii=False) + "\n"}
+    backend = settings.training.backend
+    digest = content_hash(backend, config, image, command, resources, node_selector, deadline,
+                          settings.training.runtime if backend == "trainjob" else None)
+    name = naming.training_job_name(job.name, digest)
+    labels = {"training-job": job.name, "model": model.name, "dataset": dataset.name}
+    annotations = {"llmops.io/content-sha256": digest}
+    environment = _environment_variables(config)
+    if backend == "trainjob":
+        # Trainer pods get no ConfigMap mount: the configuration travels as environment variables.
+        environment = [*environment[:3], {"name": "LLMOPS_TRAINING_CONFIG_JSON", "value": files["job.json"]}]
+        return [render_template(
+            "training/trainjob.json.j2",
+            metadata=ctx.metadata("TrainJob", name, job, labels=labels, annotations=annotations),
+            runtime=settings.training.runtime, image=image, command=command, env=environment,
+            resources=resources)]
+    config_name = f"{name}-config"
+    config_map = render_template("training/configmap.json.j2",
+                                 metadata=ctx.metadata("ConfigMap", config_name, job, labels=labels),
+                                 files=files)
+    job_object = render_template(
+        "training/job.json.j2",
+        metadata=ctx.metadata("Job", name, job, labels=labels, annotations=annotations),
+        pod_labels=ctx.labels(job, **labels), deadline=deadline, backoff_limit=BACKOFF_LIMIT,
+        node_selector=node_selector, image=image, command=command, env=environment, resources=resources,
+        config_name=config_name, mount=CONFIG_MOUNT)
+    return [config_map, job_object]

@@ -1,0 +1,64 @@
+"""`llmops render`: validated manifests to Kubernetes objects, on stdout or as files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from compiler.diagnostics import Severity
+from compiler.emit import emit_stream
+from compiler.layout import layout_group
+from compiler.load.tree import DirectoryTree
+from compiler.pipeline import ValidationResult, validate_repository
+from compiler.render.estate import RenderedEstate, render_estate
+from llmops.cli import exit_codes
+from llmops.cli.repo import find_estate_root
+from llmops.cli.validate import print_report
+from llmops.render_output import OutputPlan, compare_output, write_output
+
+
+def validated_render(repo: str | None, env: str | None) -> tuple[ValidationResult, RenderedEstate | None]:
+    """Validate first; render only an estate without errors. Diagnostics go to stderr (stdout is output)."""
+    result = validate_repository(DirectoryTree(find_estate_root(repo)), env)
+    if result.diagnostics:
+        print_report(result.diagnostics, result, "text", sys.stderr)
+    if any(d.severity is Severity.ERROR for d in result.diagnostics):
+        return result, None
+    return result, render_estate(result.estate, include_argocd=env is None)
+
+
+def output_plan(rendered: RenderedEstate) -> OutputPlan:
+    plan = OutputPlan(directories=list(rendered.groups))
+    for group, objects in rendered.groups.items():
+        for name, text in layout_group(objects).items():
+            plan.files[f"{group}/{name}"] = text
+    return plan
+
+
+def render(repo: str | None, env: str | None, output: str | None, check: bool) -> int:
+    _, rendered = validated_render(repo, env)
+    if rendered is None:
+        return exit_codes.FAILED
+    if output is None:
+        if check:
+            print("llmops: --check needs -o DIR (the directory to compare)", file=sys.stderr)
+            return exit_codes.USAGE
+        sys.stdout.write("".join(emit_stream(objects) for objects in rendered.groups.values()))
+        return exit_codes.OK
+    plan = output_plan(rendered)
+    root = Path(output)
+    if check:
+        difference = compare_output(root, plan)
+        for label, paths in (("differs", difference.changed), ("missing", difference.missing),
+                             ("not rendered any more", difference.stale)):
+            for path in paths:
+                print(f"{root / path}: {label}", file=sys.stderr)
+        if difference.any:
+            print("run `llmops render -o DIR` to update it", file=sys.stderr)
+            return exit_codes.FAILED
+        print(f"{len(plan.files)} files in {root} are up to date")
+        return exit_codes.OK
+    difference = write_output(root, plan)
+    print(f"rendered {sum(len(o) for o in rendered.groups.values())} objects into {root} "
+          f"({len(difference.missing)} new, {len(difference.changed)} changed, {len(difference.stale)} removed)")
+    return exit_codes.OK
