@@ -1,5 +1,5 @@
 # The two commands of the README quickstart:
-#   make run   installs llmops into .venv and validates the bundled environments/
+#   make run   installs llmops into .venv, validates the bundled environments/ and renders them into out/
 #   make test  installs llmops with its test extras into .venv, lints, type-checks and runs every test (CI)
 PYTHON ?= python3
 VENV ?= .venv
@@ -14,6 +14,7 @@ $(BIN)/.installed: pyproject.toml
 
 run: $(BIN)/.installed
 	$(BIN)/llmops validate .
+	$(BIN)/llmops render -o out .
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -19,7 +19,7 @@ PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
 def is_running(experiment: Manifest) -> bool:
-    return experiment.spec.winner_template_id is None
+    return bool(experiment.spec.is_running)
 
 
 @rule("X001", "experiment-same-template", E, "An experiment compares a template with itself.")

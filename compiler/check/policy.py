@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.check.serving import gpu_count
 from compiler.diagnostics import Severity
+from compiler.kserve_versions import NEWEST_KSERVE, OLDEST_KSERVE, parse_minor
 from compiler.resolve.environment import ResolvedEnvironment
 
 E = Severity.ERROR
@@ -76,4 +77,21 @@ def replicas_below_policy(env: ResolvedEnvironment) -> Iterator[Finding]:
                           related=_policy_place(env, "replicas", "min"))
 
 
-CHECKS = (gpu_not_allowed, gpus_over_limit, gpu_required, replicas_below_policy)
+@rule("P011", "unsupported-kserve-version", E, "The environment names a KServe version llmops cannot render for.")
+def unsupported_kserve_version(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """InferenceServices are rendered for one KServe release's webhook and mode names. `kserve.version`
+    must be a minor version (`"0.15"`, `"v0.16.1"`) between 0.13 (the first with the Hugging Face server)
+    and the newest release llmops knows (0.20). Fix: write the cluster's KServe version, quoted."""
+    settings = env.settings_manifest
+    if settings is None:
+        return
+    version = env.settings.kserve.version
+    minor = parse_minor(version)
+    if minor is None or not OLDEST_KSERVE <= minor <= NEWEST_KSERVE:
+        yield Finding(settings, ("spec", "kserve", "version"),
+                      f"KServe version \"{version}\" is not one llmops renders for",
+                      f"use a version from {OLDEST_KSERVE[0]}.{OLDEST_KSERVE[1]} to "
+                      f"{NEWEST_KSERVE[0]}.{NEWEST_KSERVE[1]}, quoted, e.g. \"0.16\"")
+
+
+CHECKS = (gpu_not_allowed, gpus_over_limit, gpu_required, replicas_below_policy, unsupported_kserve_version)

@@ -6,12 +6,12 @@ import math
 from typing import Any
 
 from compiler import naming
-from compiler.render.context import RenderContext
-from compiler.render.kserve_versions import (
+from compiler.kserve_versions import (
     AUTOSCALER_CLASS_ANNOTATION,
     DEPLOYMENT_MODE_ANNOTATION,
     raw_deployment_mode,
 )
+from compiler.render.context import RenderContext
 from compiler.render.templating import render_template
 from compiler.resolve.manifest import Manifest
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from compiler.check.experiments import is_running
 from compiler.render import kserve
 from compiler.render.context import RenderContext
 from compiler.resolve.manifest import Manifest
@@ -48,7 +47,7 @@ def _experiment(experiment: Manifest) -> dict[str, Any]:
     spec = experiment.spec
     return {"id": experiment.name, "endpoint": spec.endpoint, "templateAId": spec.template_a_id,
             "templateBId": spec.template_b_id, "allocation": spec.allocation, "metric": spec.metric,
-            "status": "running" if is_running(experiment) else "concluded",
+            "status": "running" if spec.is_running else "concluded",
             "winnerTemplateId": spec.winner_template_id, "notes": spec.notes}
 
 

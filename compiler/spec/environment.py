@@ -10,7 +10,6 @@ from compiler.spec.base import Envelope, StrictModel
 
 DEFAULT_APPROVER_ROLE = "admin"
 DEFAULT_IMAGE_TAG = "0.1.0"  # the llmops release whose proxy and trainer images are used by default
-SUPPORTED_KSERVE_VERSIONS = ("0.14", "0.15", "0.16", "0.17", "0.18", "0.19", "0.20")
 
 
 class IngressSettings(StrictModel):

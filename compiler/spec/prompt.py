@@ -29,6 +29,11 @@ class PromptExperimentSpec(StrictModel):
                                            description="The seeds' conclude body: set to end the experiment.")
     notes: str | None = Field(None, description="Why the winner won.")
 
+    @property
+    def is_running(self) -> bool:
+        """An experiment runs until it is concluded with a winner."""
+        return self.winner_template_id is None
+
 
 class PromptTemplateManifest(Envelope):
     kind: Literal["PromptTemplate"]

@@ -1,4 +1,4 @@
-"""What differs between KServe releases, as small named functions keyed by version."""
+"""What differs between KServe releases, as small named functions keyed by version (shared by check and render)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import re
 DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 AUTOSCALER_CLASS_ANNOTATION = "serving.kserve.io/autoscalerClass"
 FIRST_STANDARD_MODE_RELEASE = (0, 16)
+OLDEST_KSERVE = (0, 13)  # the first release with the Hugging Face model server
+NEWEST_KSERVE = (0, 20)  # the newest release whose CRDs and webhook llmops was checked against
 
 
 def parse_minor(version: str) -> tuple[int, int] | None:
