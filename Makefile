@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test bench schemas clean
+.PHONY: run test bench bench-render schemas clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ test: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_validate.py
+
+bench-render: $(BIN)/.installed
+	$(BIN)/python benchmarks/bench_render.py
 
 schemas: $(BIN)/.installed
 	$(BIN)/llmops schema

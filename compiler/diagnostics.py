@@ -32,7 +32,7 @@ class Rule:
     explanation: str = ""
 
     def __post_init__(self) -> None:
-        if not CODE_PATTERN.match(self.code):
+        if not CODE_PATTERN.fullmatch(self.code):
             raise ValueError(f"rule code {self.code!r} must be one capital letter and three digits")
 
 

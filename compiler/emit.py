@@ -30,10 +30,37 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _TOP_KEYS = ("apiVersion", "kind", "metadata", "immutable", "spec", "data", "stringData", "type")
 
 
+# go-yaml v2 (kubectl, Argo CD) reads these plain words as booleans, beyond YAML 1.1's list.
+_GO_YAML_BOOLEANS = frozenset({"y", "Y", "n", "N"})
+MAX_IMPLICIT_KEY = 1000  # YAML limits implicit keys to 1024 characters; longer ones use `? key`
+
+
+def _go_yaml_reads_a_number(text: str) -> bool:
+    """go-yaml v2 drops underscores and parses with Go's base-0 integers (0x, 0X, 0o, 0B, leading-0
+    octal) and floats; anything that starts like a number and parses so is not a string to it."""
+    if text[0] not in "0123456789+-.":
+        return False
+    digits = text.replace("_", "")
+    try:
+        int(digits, 0)
+        return True
+    except ValueError:
+        pass
+    if digits.lstrip("+-").isdigit():
+        return True  # leading-zero octal such as 0755
+    try:
+        float(digits)
+        return True
+    except ValueError:
+        return False
+
+
 @functools.lru_cache(maxsize=65536)
 def is_plain_safe(text: str) -> bool:
-    """True when `text` reads back as this same string unquoted, in YAML 1.1 and 1.2 alike."""
-    if not _PLAIN.match(text) or text[-1] in "./-":
+    """True when `text` reads back as this same string unquoted: YAML 1.1, 1.2 and go-yaml v2 alike."""
+    if not _PLAIN.fullmatch(text) or text[-1] in "./-":
+        return False
+    if text in _GO_YAML_BOOLEANS or _go_yaml_reads_a_number(text):
         return False
     if resolve_plain_scalar(text) != text:
         return False
@@ -74,7 +101,11 @@ def scalar(value: Any) -> str:
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError("NaN and infinity have no place in Kubernetes objects")
-        return repr(value)
+        text = repr(value)
+        if "e" in text and "." not in text:  # YAML 1.1 floats need a dot: 1e-05 -> 1.0e-05
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa}.0e{exponent}"
+        return text
     if isinstance(value, str):
         return value if value and is_plain_safe(value) else quote(value)
     raise TypeError(f"cannot emit {type(value).__name__}")
@@ -86,7 +117,12 @@ def _key(key: str) -> str:
 
 def _emit_mapping(mapping: dict[str, Any], indent: str, out: list[str]) -> None:
     for key, value in mapping.items():
-        _emit_entry(f"{indent}{_key(key)}:", value, indent, out)
+        written = _key(key)
+        if len(written) > MAX_IMPLICIT_KEY:
+            out.append(f"{indent}? {written}\n")
+            _emit_entry(f"{indent}:", value, indent, out)
+        else:
+            _emit_entry(f"{indent}{written}:", value, indent, out)
 
 
 def _emit_entry(prefix: str, value: Any, indent: str, out: list[str]) -> None:
@@ -122,6 +158,84 @@ def _emit_sequence(items: list[Any], indent: str, out: list[str]) -> None:
             _emit_entry(f"{indent}-", item, indent, out)
 
 
+# -- the same bytes, faster ---------------------------------------------------------------------------
+# `_emit_mapping`, `_emit_entry` and `_emit_sequence` above define the output. The functions below
+# write exactly the same bytes (tests/compiler/test_emit_fast.py compares them) for what rendered
+# objects are made of: exact dicts, lists, strs and ints, with how a string or a key is written looked
+# up by its text. Anything else, at any depth, is handed to `_emit_entry`.
+
+_STRINGS: dict[str, str] = {}  # text -> `scalar(text)`
+_KEYS: dict[str, str] = {}  # key -> `_key(key)`
+_CACHE_LIMIT = 1 << 16  # each, bounded: a long-running process renders many estates
+
+
+def _string(value: str) -> str:
+    written = _STRINGS.get(value)
+    if written is None:
+        written = scalar(value)
+        if len(_STRINGS) < _CACHE_LIMIT:
+            _STRINGS[value] = written
+    return written
+
+
+def _fast_mapping(mapping: dict[str, Any], indent: str, out: list[str], item: bool) -> None:
+    """`_emit_mapping(mapping, indent, out)`; or, with ``item``, the entries of a non-empty mapping that
+    is an item of a list at ``indent[:-2]`` (the first on the `- ` line), as `_emit_sequence` writes them."""
+    append = out.append
+    known_keys, known_strings = _KEYS, _STRINGS
+    child = indent + "  "
+    lead = f"{indent[:-2]}- " if item else indent
+    for key, value in mapping.items():
+        written_key = known_keys.get(key)  # only str keys short enough for `key:` are remembered
+        if written_key is None:
+            written_key = _key(key)
+            if len(written_key) > MAX_IMPLICIT_KEY:
+                if not item:  # as `_emit_mapping` writes a long key
+                    append(f"{indent}? {written_key}\n")
+                    _emit_entry(f"{indent}:", value, indent, out)
+                    lead = indent
+                    continue
+            elif key.__class__ is str and len(known_keys) < _CACHE_LIMIT:
+                known_keys[key] = written_key
+        kind = value.__class__
+        if kind is str:
+            if "\n" in value and (block := _literal_block(value, child)) is not None:
+                append(f"{lead}{written_key}: {block}\n")
+            else:
+                append(f"{lead}{written_key}: {known_strings.get(value) or _string(value)}\n")
+        elif kind is dict:
+            if value:
+                append(f"{lead}{written_key}:\n")
+                _fast_mapping(value, child, out, False)
+            else:
+                append(f"{lead}{written_key}: {{}}\n")
+        elif kind is int:
+            append(f"{lead}{written_key}: {int.__repr__(value)}\n")
+        elif kind is list:
+            if value:
+                append(f"{lead}{written_key}:\n")
+                _fast_sequence(value, child, out)
+            else:
+                append(f"{lead}{written_key}: []\n")
+        else:
+            _emit_entry(f"{lead}{written_key}:", value, indent, out)
+        lead = indent
+
+
+def _fast_sequence(items: list[Any], indent: str, out: list[str]) -> None:
+    """`_emit_sequence(items, indent, out)`."""
+    append = out.append
+    item_indent = indent + "  "
+    for item in items:
+        kind = item.__class__
+        if kind is str and "\n" not in item:
+            append(f"{indent}- {_string(item)}\n")
+        elif kind is dict and item:
+            _fast_mapping(item, item_indent, out, True)
+        else:
+            _emit_sequence([item], indent, out)
+
+
 def _ordered(obj: dict[str, Any]) -> dict[str, Any]:
     head = {key: obj[key] for key in _TOP_KEYS if key in obj}
     return {**head, **{key: value for key, value in obj.items() if key not in head}}
@@ -130,7 +244,7 @@ def _ordered(obj: dict[str, Any]) -> dict[str, Any]:
 def emit_document(obj: dict[str, Any]) -> str:
     """One Kubernetes object as block YAML, ending in a newline."""
     out: list[str] = []
-    _emit_mapping(_ordered(obj), "", out)
+    _fast_mapping(_ordered(obj), "", out, False)
     return "".join(out)
 
 

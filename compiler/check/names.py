@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 from compiler import naming
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Severity
 from compiler.load.estate import ENVIRONMENTS_DIR, is_valid_environment_name
-from compiler.positions import Span
+from compiler.positions import Path, Span
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.spec.serving import ROUTE_PREFIX
@@ -22,9 +23,9 @@ def _name_problem(manifest: Manifest) -> str | None:
     name = manifest.name
     if len(name) > naming.MAX_LABEL:
         return f"is {len(name)} characters; the limit is {naming.MAX_LABEL}"
-    if manifest.kind in _NEEDS_DNS1035 and not naming.DNS1035_LABEL.match(name):
+    if manifest.kind in _NEEDS_DNS1035 and not naming.DNS1035_LABEL.fullmatch(name):
         return "must start with a lowercase letter and contain only lowercase letters, digits and '-'"
-    if not naming.DNS1123_LABEL.match(name):
+    if not naming.DNS1123_LABEL.fullmatch(name):
         return "may contain only lowercase letters, digits and '-', and must start and end with a letter or digit"
     return None
 
@@ -70,7 +71,7 @@ def route_name(route: str) -> str | None:
     if not route.startswith(ROUTE_PREFIX):
         return None
     name = route[len(ROUTE_PREFIX):]
-    if len(name) > naming.MAX_LABEL or not naming.DNS1123_LABEL.match(name):
+    if len(name) > naming.MAX_LABEL or not naming.DNS1123_LABEL.fullmatch(name):
         return None
     return name
 
@@ -118,7 +119,7 @@ def invalid_namespace(env: ResolvedEnvironment) -> Iterator[Finding]:
     if not is_valid_environment_name(env.name):
         yield Finding(anchor, ("metadata", "name"), f"environment folder `{env.name}` is not a valid name",
                       "use lowercase letters, digits and '-'", span=span)
-    elif len(env.namespace) > naming.MAX_LABEL or not naming.DNS1123_LABEL.match(env.namespace):
+    elif len(env.namespace) > naming.MAX_LABEL or not naming.DNS1123_LABEL.fullmatch(env.namespace):
         path = ("spec", "namespace") if env.settings.namespace else ("metadata", "name")
         default = "" if env.settings.namespace else " (the default, llm-ops-<folder>)"
         hint = "lowercase letters, digits and '-', at most 63 characters"
@@ -130,9 +131,9 @@ def invalid_namespace(env: ResolvedEnvironment) -> Iterator[Finding]:
 
 def label_key_problem(key: str) -> str | None:
     prefix, slash, name = key.rpartition("/")
-    if slash and (len(prefix) > naming.MAX_SUBDOMAIN or not naming.DNS1123_SUBDOMAIN.match(prefix)):
+    if slash and (len(prefix) > naming.MAX_SUBDOMAIN or not naming.DNS1123_SUBDOMAIN.fullmatch(prefix)):
         return f"has the prefix \"{prefix}\", which is not a DNS subdomain (lowercase letters, digits, '-' and '.')"
-    if not name or len(name) > naming.MAX_LABEL or not naming.LABEL_NAME.match(name):
+    if not name or len(name) > naming.MAX_LABEL or not naming.LABEL_NAME.fullmatch(name):
         return "must be at most 63 characters of letters, digits, '-', '_' and '.', starting and ending " \
                "with a letter or digit"
     return None
@@ -142,19 +143,22 @@ def label_key_problem(key: str) -> str | None:
 def invalid_label(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Labels and annotations are copied onto rendered objects; the API server rejects malformed keys and
     label values (at most 63 characters of letters, digits, '-', '_', '.'). Fix: correct the key or value."""
-    for manifest in env.manifests:
-        for field in ("labels", "annotations"):
-            for key, value in getattr(manifest.model.metadata, field).items():
-                problem = label_key_problem(key)
-                if problem is not None:
-                    yield Finding(manifest, ("metadata", field, key), f"{field[:-1]} key \"{key}\" {problem}",
-                                  key=True)
-                elif field == "labels" and value and (len(value) > naming.MAX_LABEL
-                                                      or not naming.LABEL_NAME.match(value)):
-                    yield Finding(manifest, ("metadata", field, key), f"label value \"{value}\" is not valid: "
-                                  "at most 63 characters of letters, digits, '-', '_' and '.', starting and "
-                                  "ending with a letter or digit",
-                                  "labels hold short identifiers; put free text under metadata.annotations")
+    places: list[tuple[Manifest, Path, dict[str, str], bool]] = [
+        (manifest, ("metadata", field), getattr(manifest.model.metadata, field), field == "labels")
+        for manifest in env.manifests for field in ("labels", "annotations")]
+    if env.settings_manifest is not None:  # node selectors match node labels
+        places.append((env.settings_manifest, ("spec", "gpu", "nodeSelector"), env.settings.gpu.node_selector, True))
+    for manifest, path, entries, is_label in places:
+        what = "label" if is_label else "annotation"
+        for key, value in entries.items():
+            problem = label_key_problem(key)
+            if problem is not None:
+                yield Finding(manifest, (*path, key), f"{what} key {json.dumps(key)} {problem}", key=True)
+            elif is_label and value and (len(value) > naming.MAX_LABEL or not naming.LABEL_NAME.fullmatch(value)):
+                yield Finding(manifest, (*path, key), f"label value {json.dumps(value)} is not valid: "
+                              "at most 63 characters of letters, digits, '-', '_' and '.', starting and "
+                              "ending with a letter or digit",
+                              "labels hold short identifiers; put free text under metadata.annotations")
 
 
 CHECKS = (invalid_name, derived_name_too_long, invalid_route, duplicate_route, invalid_namespace, invalid_label)

@@ -90,4 +90,4 @@ def _read_manifest_file(tree: RepoTree, path: str, diagnostics: list[Diagnostic]
 
 
 def is_valid_environment_name(name: str) -> bool:
-    return len(name) <= 63 and bool(_ENV_NAME.match(name))
+    return len(name) <= 63 and bool(_ENV_NAME.fullmatch(name))

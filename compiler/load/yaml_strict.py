@@ -7,17 +7,18 @@ duplicate keys, YAML 1.1 booleans, foreign tags, alias bombs and recursive alias
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import yaml
 
 from compiler.diagnostics import Diagnostic, Related, Rule, make_diagnostic
 from compiler.load import rules
-from compiler.load.document import SourceDocument
+from compiler.load.document import PositionMap, SourceDocument
 from compiler.load.scalars import YAML11_BOOLEANS, resolve_plain_scalar, yaml11_number_reading
 from compiler.positions import Path, Span, format_path
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_NODES_PER_FILE = 200_000
 MAX_DEPTH = 64
@@ -25,6 +26,8 @@ MAX_DEPTH = 64
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
+# The tag the composer gives a scalar it would resolve implicitly (see `_Loader.resolve`).
+_IMPLICIT = "llmops:implicit"
 _ALLOWED_EXPLICIT_TAGS = frozenset({
     _STR, _MAP, _SEQ, "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
     "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null",
@@ -34,6 +37,42 @@ _TYPE_WORDS = {int: "a number", float: "a number", bool: "a boolean", type(None)
                list: "a list", dict: "a mapping"}
 # libyaml errors whose context mark (not the problem mark) is where the user made the mistake
 _CONTEXT_IS_THE_MISTAKE = frozenset({"while scanning a simple key", "while scanning a quoted scalar"})
+_ScalarNode = yaml.ScalarNode
+_SequenceNode = yaml.SequenceNode
+_MappingNode = yaml.MappingNode
+# Positions are stored as the nodes themselves, bypassing PositionMap's reading methods.
+_store: Callable[[dict[Any, Any], Any, Any], None] = dict.__setitem__
+
+# What a plain scalar reads as, by its text: (value, whether its source text is kept in
+# `plain_scalars`). Only texts that need no diagnostic are remembered; so are plain keys that are
+# ordinary strings. Both are bounded and hold only what any run would compute again.
+_PLAIN_VALUES: dict[str, tuple[Any, bool]] = {}
+_PLAIN_KEYS: set[str] = set()
+_CACHE_LIMIT = 1 << 17
+
+
+class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """The C composer without its per-node tag resolution in Python.
+
+    The composer asks `resolve` for the tag of every node written without one (or with the
+    non-specific `!`); the builder below does YAML 1.2 resolution itself, so a plain scalar that
+    would be resolved implicitly is marked `_IMPLICIT` and resolved (YAML 1.1, for the tag checks)
+    only when its tag matters. No path resolvers are registered, so descending and ascending do
+    nothing, as in the base class.
+    """
+
+    def resolve(self, kind: type[yaml.Node], value: str | None, implicit: Any) -> str:
+        if kind is _ScalarNode:
+            # The base resolver only runs its implicit resolvers for a plain-implicit scalar, and
+            # gives every other scalar the default string tag.
+            return _IMPLICIT if implicit[0] else _STR
+        return _SEQ if kind is _SequenceNode else _MAP
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
 
 
 def _implicit_tag(text: str) -> str:
@@ -42,12 +81,23 @@ def _implicit_tag(text: str) -> str:
     return tag
 
 
+def _node_span(file: str, node: yaml.Node) -> Span:
+    start, end = node.start_mark, node.end_mark
+    return Span(file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
 class _Abort(Exception):
     """Stops reading one document after a diagnostic that makes the rest meaningless."""
 
 
 class _DocumentBuilder:
-    """Turns one composed node graph into values, recording positions and diagnostics."""
+    """Turns one composed node graph into values, recording positions and diagnostics.
+
+    Positions are recorded as the nodes themselves (`PositionMap` makes a `Span` of one when it is
+    read). Most documents are read by `_FastReader` instead, which records nothing; this builder
+    reads those that have something to report (or aliases, tags, duplicates), and gives the others
+    their positions if they are ever asked for (`_LazyPositions`).
+    """
 
     def __init__(self, file: str, index: int, budget: list[int], diagnostics: list[Diagnostic]):
         self.document = SourceDocument(file=file, index=index, data=None)
@@ -57,10 +107,12 @@ class _DocumentBuilder:
         self.active: set[int] = set()
         self.seen: set[int] = set()  # nodes already built once: meeting one again means an alias
         self.open: list[tuple[Path, bool]] = []  # the collections being built: (path, reached by an alias)
+        self.values = self.document.values
+        self.keys = self.document.keys
+        self.plain_scalars = self.document.plain_scalars
 
     def span(self, node: yaml.Node) -> Span:
-        start, end = node.start_mark, node.end_mark
-        return Span(self.file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+        return _node_span(self.file, node)
 
     def report(self, rule: Rule, message: str, span: Span, path: Path, hint: str | None = None,
                related: tuple[Related, ...] = ()) -> None:
@@ -81,13 +133,17 @@ class _DocumentBuilder:
         """
         if path and isinstance(path[-1], str) and path in self.document.keys:
             return self.document.keys[path]
-        return self.document.values.get(path[:-1], self.document.start)
+        site: Span = self.document.values.get(path[:-1], self.document.start)
+        return site
 
     def value(self, node: yaml.Node, path: Path, depth: int) -> Any:
-        aliased = id(node) in self.seen
-        self.seen.add(id(node))
-        self.budget[0] -= 1
-        if self.budget[0] < 0:
+        node_id = id(node)
+        seen = self.seen
+        aliased = node_id in seen
+        seen.add(node_id)
+        budget = self.budget
+        budget[0] -= 1
+        if budget[0] < 0:
             outermost_alias = next((p for p, by_alias in (*self.open, (path, aliased)) if by_alias), None)
             span = self.span(node) if outermost_alias is None else self.alias_site(outermost_alias)
             self.report(rules.ALIAS_BOMB,
@@ -98,27 +154,28 @@ class _DocumentBuilder:
             self.report(rules.TOO_DEEP, f"values are nested more than {MAX_DEPTH} levels deep",
                         self.span(node), path)
             raise _Abort
-        self.document.values[path] = self.span(node)
-        if isinstance(node, yaml.ScalarNode):
-            return self.scalar(node, path)
-        if id(node) in self.active:
+        _store(self.values, path, node)
+        node_type = node.__class__
+        if node_type is _ScalarNode:
+            return self.scalar(node, path)  # type: ignore[arg-type]
+        if node_id in self.active:
             self.report(rules.RECURSIVE_ALIAS, "this alias refers to a node that contains it",
                         self.alias_site(path), path)
             raise _Abort
-        self.active.add(id(node))
+        self.active.add(node_id)
         self.open.append((path, aliased))
         try:
             self.check_collection_tag(node, path)
-            if isinstance(node, yaml.SequenceNode):
-                return [self.value(child, (*path, i), depth + 1) for i, child in enumerate(node.value)]
-            assert isinstance(node, yaml.MappingNode)
-            return self.mapping(node, path, depth)
+            if node_type is _MappingNode:
+                return self.mapping(node, path, depth)  # type: ignore[arg-type]
+            value = self.value
+            return [value(child, (*path, i), depth + 1) for i, child in enumerate(node.value)]
         finally:
-            self.active.discard(id(node))
+            self.active.discard(node_id)
             self.open.pop()
 
     def check_collection_tag(self, node: yaml.Node, path: Path) -> None:
-        expected = _SEQ if isinstance(node, yaml.SequenceNode) else _MAP
+        expected = _SEQ if node.__class__ is _SequenceNode else _MAP
         if node.tag != expected:
             self.report(rules.UNKNOWN_TAG, f"tag {node.tag!r} is not accepted", self.span(node), path,
                         "remove the tag; manifests use plain mappings, lists and scalars")
@@ -126,19 +183,30 @@ class _DocumentBuilder:
 
     def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
         text: str = node.value
+        tag = node.tag
         if node.style:  # quoted or block scalar: always a string
-            if node.tag != _STR and node.tag not in _ALLOWED_EXPLICIT_TAGS:
-                self.report(rules.UNKNOWN_TAG, f"tag {node.tag!r} is not accepted", self.span(node), path,
-                            "remove the tag")
+            if tag != _STR:
+                if tag == _IMPLICIT:  # the non-specific tag `!`: the base resolver resolved it implicitly
+                    tag = _implicit_tag(text)
+                if tag != _STR and tag not in _ALLOWED_EXPLICIT_TAGS:
+                    self.report(rules.UNKNOWN_TAG, f"tag {tag!r} is not accepted", self.span(node), path,
+                                "remove the tag")
             return text
-        implicit = _implicit_tag(text)
-        if node.tag != implicit:
-            if node.tag not in _ALLOWED_EXPLICIT_TAGS:
-                self.report(rules.UNKNOWN_TAG, f"tag {node.tag!r} is not accepted", self.span(node), path,
-                            "remove the tag; quote the value if a string is meant")
-                return text
-            if node.tag == _STR:
-                return text
+        if tag == _IMPLICIT:
+            known = _PLAIN_VALUES.get(text)
+            if known is not None:
+                if known[1]:
+                    self.plain_scalars[path] = text
+                return known[0]
+        else:
+            implicit = _implicit_tag(text)
+            if tag != implicit:
+                if tag not in _ALLOWED_EXPLICIT_TAGS:
+                    self.report(rules.UNKNOWN_TAG, f"tag {tag!r} is not accepted", self.span(node), path,
+                                "remove the tag; quote the value if a string is meant")
+                    return text
+                if tag == _STR:
+                    return text
         if text in YAML11_BOOLEANS:
             self.report(rules.YAML11_BOOLEAN,
                         f"`{text}` is a boolean in YAML 1.1 but the string \"{text}\" in YAML 1.2",
@@ -147,12 +215,15 @@ class _DocumentBuilder:
                         f"or \"{text}\" for a string")
             return text
         value = resolve_plain_scalar(text)
-        if isinstance(value, (bool, int, float)):
-            self.document.plain_scalars[path] = text
+        keep_text = isinstance(value, (bool, int, float))
+        if keep_text:
+            self.plain_scalars[path] = text
         reading = yaml11_number_reading(text)
         if reading is not None:
             self.report(rules.YAML11_NUMBER, f"`{text}` is {reading}", self.span(node), path,
                         f"quote it (\"{text}\") if a string is meant")
+        elif len(_PLAIN_VALUES) < _CACHE_LIMIT:
+            _PLAIN_VALUES[text] = (value, keep_text)
         return value
 
     def key(self, node: yaml.Node, path: Path) -> str | None:
@@ -170,6 +241,8 @@ class _DocumentBuilder:
                 return str(node.value)
             value = resolve_plain_scalar(node.value)
             if isinstance(value, str):
+                if len(_PLAIN_KEYS) < _CACHE_LIMIT:
+                    _PLAIN_KEYS.add(value)
                 return value
             self.report(rules.NON_STRING_KEY, f"key `{node.value}` is read as {_TYPE_WORDS[type(value)]}, "
                         "not a string", self.span(node), path, f"quote it: \"{node.value}\"")
@@ -179,21 +252,134 @@ class _DocumentBuilder:
 
     def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
+        keys = self.keys
+        value = self.value
+        plain_keys = _PLAIN_KEYS
+        depth += 1
         for key_node, value_node in node.value:
-            key = self.key(key_node, path)
-            if key is None:
-                continue
+            # A plain key already known to be an ordinary string needs no checks (see `key`).
+            if key_node.__class__ is _ScalarNode and not key_node.style and key_node.value in plain_keys:
+                key = key_node.value
+            else:
+                key = self.key(key_node, path)
+                if key is None:
+                    continue
             child = (*path, key)
-            key_span = self.span(key_node)
             if key in result:
-                first = self.document.keys[child]
+                first = keys[child]
                 self.report(rules.DUPLICATE_KEY, f"key `{key}` appears twice in {format_path(path) or 'the document'}",
-                            key_span, child, "keep one of the two entries",
+                            self.span(key_node), child, "keep one of the two entries",
                             (Related(first, f"`{key}` is first defined here"),))
                 continue
-            self.document.keys[child] = key_span
-            result[key] = self.value(value_node, child, depth + 1)
+            _store(keys, child, key_node)
+            result[key] = value(value_node, child, depth)
         return result
+
+
+class _Unclean(Exception):
+    """`_FastReader` met something that `_DocumentBuilder` reports or treats specially."""
+
+
+class _FastReader:
+    """The values of a document that `_DocumentBuilder` would read without a single diagnostic,
+    the same values, without recording positions or paths; raises `_Unclean` at anything else
+    (including any alias of a collection and any explicit tag), and the builder reads it instead.
+    ``budget`` counts the nodes visited exactly as the builder does."""
+
+    __slots__ = ("budget", "seen")
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.seen: set[int] = set()
+
+    def value(self, node: yaml.Node, depth: int) -> Any:
+        self.budget -= 1
+        if self.budget < 0 or depth > MAX_DEPTH:
+            raise _Unclean
+        node_type = node.__class__
+        if node_type is _ScalarNode:
+            return _fast_scalar(node)  # type: ignore[arg-type]
+        node_id = id(node)
+        if node_id in self.seen:
+            raise _Unclean
+        self.seen.add(node_id)
+        if node_type is _MappingNode and node.tag == _MAP:
+            return self.mapping(node, depth + 1)  # type: ignore[arg-type]
+        if node_type is _SequenceNode and node.tag == _SEQ:
+            value = self.value
+            depth += 1
+            return [value(child, depth) for child in node.value]
+        raise _Unclean
+
+    def mapping(self, node: yaml.MappingNode, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        value = self.value
+        plain_keys = _PLAIN_KEYS
+        for key_node, value_node in node.value:
+            if key_node.__class__ is not _ScalarNode:
+                raise _Unclean
+            key = key_node.value
+            if not key_node.style and key not in plain_keys:
+                if key == "<<" or key in YAML11_BOOLEANS or not isinstance(resolve_plain_scalar(key), str):
+                    raise _Unclean
+                if len(plain_keys) < _CACHE_LIMIT:
+                    plain_keys.add(key)
+            if key in result:
+                raise _Unclean
+            result[key] = value(value_node, depth)
+        return result
+
+
+def _fast_scalar(node: yaml.ScalarNode) -> Any:
+    """`_DocumentBuilder.scalar` for a scalar it reads without a diagnostic and without a tag."""
+    text: str = node.value
+    if node.style:
+        if node.tag == _STR:
+            return text
+        raise _Unclean
+    if node.tag != _IMPLICIT:
+        raise _Unclean
+    known = _PLAIN_VALUES.get(text)
+    if known is not None:
+        return known[0]
+    if text in YAML11_BOOLEANS or yaml11_number_reading(text) is not None:
+        raise _Unclean
+    value = resolve_plain_scalar(text)
+    if len(_PLAIN_VALUES) < _CACHE_LIMIT:
+        _PLAIN_VALUES[text] = (value, isinstance(value, (bool, int, float)))
+    return value
+
+
+class _LazyPositions:
+    """The positions of a file's documents that `_FastReader` read: when one of them is asked for
+    its positions, the file is composed again and `_DocumentBuilder` records them for all of them."""
+
+    def __init__(self, file: str, text: str):
+        self.file = file
+        self.text = text
+        self.waiting: dict[int, SourceDocument] = {}
+
+    def add(self, file: str, index: int, data: Any) -> SourceDocument:
+        document = SourceDocument(file, index, data, fill=self.fill)
+        self.waiting[index] = document
+        return document
+
+    def fill(self, document: SourceDocument) -> None:
+        waiting, self.waiting = self.waiting, {}
+        text, self.text = self.text, ""
+        try:
+            for index, root in enumerate(yaml.compose_all(text, Loader=_Loader)):
+                target = waiting.pop(index, None)
+                if target is not None:
+                    builder = _DocumentBuilder(self.file, index, [MAX_NODES_PER_FILE], [])
+                    builder.build(root)
+                    target.set_positions(builder.values, builder.keys, builder.plain_scalars)
+                if not waiting:
+                    break
+        except (yaml.YAMLError, RecursionError, MemoryError):  # after these documents, as when first read
+            pass
+        for target in waiting.values():  # cannot happen: every document waiting was composed before
+            target.set_positions(PositionMap(self.file), PositionMap(self.file), {})
 
 
 def _reader_diagnostic(file: str, text: str, error: yaml.reader.ReaderError) -> Diagnostic:
@@ -250,12 +436,24 @@ def parse_documents(file: str, text: str) -> tuple[list[SourceDocument], list[Di
                                            Span.file_start(file)))
     budget = [MAX_NODES_PER_FILE]
     documents: list[SourceDocument] = []
+    lazy: _LazyPositions | None = None
     for index, root in enumerate(roots):
         if root is None:
             continue
         if isinstance(root, yaml.ScalarNode) and not root.style and root.value in ("", "~", "null"):
             continue  # an empty document (e.g. after a trailing ---)
-        document = _DocumentBuilder(file, index, budget, diagnostics).build(root)
+        reader = _FastReader(budget[0])
+        try:
+            data = reader.value(root, 0)
+        except _Unclean:
+            document = _DocumentBuilder(file, index, budget, diagnostics).build(root)
+        else:
+            if isinstance(data, dict):
+                budget[0] = reader.budget
+                lazy = lazy or _LazyPositions(file, text)
+                documents.append(lazy.add(file, index, data))
+                continue
+            document = _DocumentBuilder(file, index, budget, diagnostics).build(root)
         if document.data is None:
             continue
         if not isinstance(document.data, dict):

@@ -18,6 +18,8 @@ NAMESPACED_KINDS = (("", "ConfigMap"), ("", "Service"), ("apps", "Deployment"), 
 CLUSTER_KINDS = (("", "Namespace"),)
 # KServe's webhook mutates InferenceServices; the server-side diff includes what it adds.
 COMPARE_OPTIONS = "ServerSideDiff=true,IncludeMutationWebhook=true"
+# Deleting an Application deletes its resources (cascade) instead of orphaning them.
+RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 
 
 def application_name(env: ResolvedEnvironment) -> str:
@@ -45,6 +47,7 @@ def render_argocd(environments: list[ResolvedEnvironment]) -> list[dict[str, Any
         objects.append(render_template(
             "argocd/application.json.j2",
             metadata={"name": application_name(env), "namespace": settings.namespace,
+                      "finalizers": [RESOURCES_FINALIZER],
                       "labels": {**MANAGED_BY, "llmops.io/environment": env.name},
                       "annotations": {"argocd.argoproj.io/compare-options": COMPARE_OPTIONS}},
             project=settings.project, repo=settings.repo_url, revision=settings.target_revision, path=settings.path,

@@ -14,9 +14,10 @@ SOURCE_ANNOTATION = "llmops.io/source"
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 
 # Argo CD applies lower waves first and waits for them to be healthy: namespace and configuration,
-# then the proxy, then models and jobs, and the public Ingress last.
+# then the proxy, the models, their public Ingress, and training last (a run that takes an hour, or
+# fails, must not hold back a serving change in the same sync).
 WAVES = {"Namespace": "-2", "ConfigMap": "-1", "Secret": "-1", "Service": "0", "Deployment": "0",
-         "InferenceService": "1", "Job": "1", "TrainJob": "1", "Ingress": "2"}
+         "InferenceService": "1", "Ingress": "2", "Job": "3", "TrainJob": "3"}
 # Keys Argo CD writes itself; rendering them would fight its resource tracking.
 FORBIDDEN_KEYS = frozenset({"argocd.argoproj.io/tracking-id", "argocd.argoproj.io/installation-id",
                             "app.kubernetes.io/instance"})

@@ -13,8 +13,8 @@ from compiler.resolve.estate import ResolvedEstate
 
 ARGOCD_GROUP = "_argocd"
 # The order objects are written in: what must exist first comes first (the same as the sync waves).
-KIND_ORDER = ("Namespace", "ConfigMap", "Service", "Deployment", "InferenceService", "Job", "TrainJob",
-              "Ingress", "AppProject", "Application")
+KIND_ORDER = ("Namespace", "ConfigMap", "Service", "Deployment", "InferenceService", "Ingress", "Job",
+              "TrainJob", "AppProject", "Application")
 
 
 @dataclass

@@ -10,7 +10,11 @@ from compiler.render.templating import render_template
 from compiler.resolve.manifest import Manifest
 
 PROXY_SERVICE_PORT = 80
-PLATFORM_PATHS = ("/llm-ops/v1/health", "/llm-ops/v1/serving", "/llm-ops/v1/prompts", "/metrics")
+PLATFORM_PATHS = ("/llm-ops/v1/health", "/llm-ops/v1/serving", "/llm-ops/v1/prompts")  # /metrics stays inside
+# ingress-nginx defaults (60 s reads, buffered responses) cut long generations and hold back streams.
+NGINX_STREAMING = {"nginx.ingress.kubernetes.io/proxy-read-timeout": "600",
+                   "nginx.ingress.kubernetes.io/proxy-send-timeout": "600",
+                   "nginx.ingress.kubernetes.io/proxy-buffering": "off"}
 
 
 def ingress_host(ctx: RenderContext) -> str:
@@ -23,7 +27,8 @@ def _ingress(ctx: RenderContext, name: str, paths: list[str], source: Manifest |
     tls = [{"hosts": [ingress_host(ctx)], "secretName": settings.tls_secret_name}] if settings.tls_secret_name else []
     return render_template(
         "kubernetes/ingress.json.j2",
-        metadata=ctx.metadata("Ingress", name, source, labels=labels),
+        metadata=ctx.metadata("Ingress", name, source, labels=labels,
+                              annotations=NGINX_STREAMING if settings.class_name == "nginx" else None),
         class_name=settings.class_name, host=ingress_host(ctx), tls=tls, paths=paths,
         service=naming.PROXY_NAME, port=PROXY_SERVICE_PORT)
 

@@ -106,6 +106,11 @@ def rollout_strategy(ctx: RenderContext, endpoint: Manifest) -> dict[str, Any] |
     return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
 
 
+def gpu_tolerations(ctx: RenderContext) -> list[dict[str, str]]:
+    """The environment's GPU tolerations as Kubernetes writes them (unset fields left out)."""
+    return [toleration.model_dump(exclude_none=True) for toleration in ctx.env.settings.gpu.tolerations]
+
+
 def startup_failure_threshold() -> int:
     return math.ceil(STARTUP_BUDGET_SECONDS / PROBE_PERIOD_SECONDS)
 
@@ -128,6 +133,8 @@ def render_inference_service(ctx: RenderContext, endpoint: Manifest, model: Mani
         scaling=scaling,
         strategy=rollout_strategy(ctx, endpoint),
         node_selector=dict(ctx.env.settings.gpu.node_selector) if gpus > 0 else {},
+        tolerations=gpu_tolerations(ctx) if gpus > 0 else [],
+        service_account=ctx.env.settings.service_account_name,
         runtime=RUNTIME,
         storage_uri=model.spec.storage_uri,
         args=model_args(endpoint, model),

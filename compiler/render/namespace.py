@@ -7,10 +7,18 @@ from typing import Any
 from compiler.render.context import RenderContext
 from compiler.render.templating import render_template
 
+SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+# Model servers and the proxy run unprivileged; `baseline` refuses privileged pods and host access.
+POD_SECURITY = {"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "baseline"}
+
 
 def render_namespace(ctx: RenderContext) -> dict[str, Any]:
     metadata = ctx.metadata("Namespace", ctx.namespace)
     del metadata["namespace"]  # cluster-scoped
+    metadata["labels"].update(POD_SECURITY)
+    # Renaming the namespace or dropping the environment must not delete what people created in it
+    # by hand (TLS and token Secrets): Argo CD neither prunes it nor deletes it with the Application.
+    metadata["annotations"][SYNC_OPTIONS] = "Prune=false,Delete=false"
     source = ctx.env.settings_manifest
     if source is not None:
         metadata["annotations"]["llmops.io/source"] = source.file

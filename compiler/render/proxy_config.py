@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from compiler.render import kserve
 from compiler.render.context import RenderContext
+from compiler.render.json_text import indented_json
 from compiler.resolve.manifest import Manifest
 
 PROXY_CONFIG_VERSION = 1
@@ -67,4 +67,4 @@ def proxy_config(ctx: RenderContext, endpoints: list[tuple[Manifest, Manifest]])
 
 def proxy_config_text(config: dict[str, Any]) -> str:
     """Stable, readable JSON: the ConfigMap's content and the input of the pods' config checksum."""
-    return json.dumps(config, indent=2, ensure_ascii=False) + "\n"
+    return indented_json(config) + "\n"

@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import jinja2
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+def _templates_dir() -> Path:
+    """Where the templates are: inside the package when installed from a wheel (pyproject.toml maps the
+    top-level templates/ folder to `compiler.templates`), else templates/ beside compiler/ (a source
+    checkout or an editable install)."""
+    here = Path(__file__).resolve()
+    packaged, checkout = here.parents[1] / "templates", here.parents[2] / "templates"
+    return packaged if packaged.is_dir() else checkout
+
+
+TEMPLATES_DIR = _templates_dir()
 
 
 def _to_json(value: Any) -> str:
@@ -26,6 +36,8 @@ def _to_json(value: Any) -> str:
 def _environment() -> jinja2.Environment:
     import jinja2
 
+    if not TEMPLATES_DIR.is_dir():
+        raise FileNotFoundError(f"llmops templates not found at {TEMPLATES_DIR}: the installation is incomplete")
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         undefined=jinja2.StrictUndefined,

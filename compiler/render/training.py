@@ -13,6 +13,8 @@ from typing import Any
 
 from compiler import naming
 from compiler.render.context import RenderContext
+from compiler.render.json_text import indented_json
+from compiler.render.kserve import gpu_tolerations
 from compiler.render.templating import render_template
 from compiler.resolve.manifest import Manifest
 
@@ -69,6 +71,21 @@ def _environment_variables(config: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
+def _config_files(ctx: RenderContext, job: Manifest, model: Manifest,
+                  dataset: Manifest) -> tuple[dict[str, Any], dict[str, str]]:
+    """The trainer's configuration and the files it is mounted as. They depend on the three manifests
+    only, so a job from `_shared` gets them once per run, not once per environment (read-only: the
+    environments share them)."""
+    key = ("render-training-config", job, model, dataset)
+    cached: tuple[dict[str, Any], dict[str, str]] | None = ctx.env.cache.get(key)
+    if cached is None:
+        config = _job_config(job, model, dataset)
+        files = {"job.json": indented_json(config) + "\n",
+                 "hyperparameters.json": indented_json(config["hyperparameters"]) + "\n"}
+        cached = ctx.env.cache[key] = (config, files)
+    return cached
+
+
 def content_hash(*parts: Any) -> str:
     canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -76,16 +93,16 @@ def content_hash(*parts: Any) -> str:
 
 def render_training_job(ctx: RenderContext, job: Manifest, model: Manifest, dataset: Manifest) -> list[dict[str, Any]]:
     settings = ctx.env.settings
-    config = _job_config(job, model, dataset)
+    config, files = _config_files(ctx, job, model, dataset)
     image = job.spec.image or settings.training.image
     command = list(job.spec.command) if job.spec.command else []
     resources = _resources(ctx, job)
     node_selector = dict(settings.gpu.node_selector) if _gpus(job) > 0 else {}
+    tolerations = gpu_tolerations(ctx) if _gpus(job) > 0 else []
     deadline = job.spec.resource_profile.max_duration * 60 if job.spec.resource_profile else None
-    files = {"job.json": json.dumps(config, indent=2, ensure_ascii=False) + "\n",
-             "hyperparameters.json": json.dumps(config["hyperparameters"], indent=2, ensure_ascii=False) + "\n"}
     backend = settings.training.backend
-    digest = content_hash(backend, config, image, command, resources, node_selector, deadline,
+    digest = content_hash(backend, config, image, command, resources, node_selector, tolerations, deadline,
+                          settings.service_account_name,
                           settings.training.runtime if backend == "trainjob" else None)
     name = naming.training_job_name(job.name, digest)
     labels = {"training-job": job.name, "model": model.name, "dataset": dataset.name}
@@ -98,7 +115,7 @@ def render_training_job(ctx: RenderContext, job: Manifest, model: Manifest, data
             "training/trainjob.json.j2",
             metadata=ctx.metadata("TrainJob", name, job, labels=labels, annotations=annotations),
             runtime=settings.training.runtime, image=image, command=command, env=environment,
-            resources=resources)]
+            resources=resources, deadline=deadline)]
     config_name = f"{name}-config"
     config_map = render_template("training/configmap.json.j2",
                                  metadata=ctx.metadata("ConfigMap", config_name, job, labels=labels),
@@ -107,6 +124,7 @@ def render_training_job(ctx: RenderContext, job: Manifest, model: Manifest, data
         "training/job.json.j2",
         metadata=ctx.metadata("Job", name, job, labels=labels, annotations=annotations),
         pod_labels=ctx.labels(job, **labels), deadline=deadline, backoff_limit=BACKOFF_LIMIT,
-        node_selector=node_selector, image=image, command=command, env=environment, resources=resources,
+        node_selector=node_selector, tolerations=tolerations, service_account=settings.service_account_name,
+        image=image, command=command, env=environment, resources=resources,
         config_name=config_name, mount=CONFIG_MOUNT)
     return [config_map, job_object]

@@ -25,20 +25,31 @@ class VersionedIndex:
     by_identity: dict[tuple[str, str], Manifest] = field(default_factory=dict)
     by_dashed: dict[str, list[Manifest]] = field(default_factory=dict)
     broken: set[str] = field(default_factory=set)  # both spellings of identities that failed validation
+    # reference -> its result: every check and the renderer resolve the same references again
+    _resolved: dict[str, RefResult] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, manifest: Manifest) -> None:
         assert manifest.version is not None
         self.by_identity[(manifest.name, manifest.version)] = manifest
         key = dashed_form(VersionedName(manifest.name, manifest.version))
         self.by_dashed.setdefault(key, []).append(manifest)
+        self._resolved.clear()
 
     def add_broken(self, name: str, version: str | None) -> None:
         self.broken.add(name)
         if version is not None:
             self.broken.add(f"{name}@{version}")
             self.broken.add(dashed_form(VersionedName(name, version)))
+        self._resolved.clear()
 
     def resolve(self, reference: str) -> RefResult:
+        """What ``reference`` names (remembered: the index only changes through `add` and `add_broken`)."""
+        result = self._resolved.get(reference)
+        if result is None:
+            result = self._resolved[reference] = self._resolve(reference)
+        return result
+
+    def _resolve(self, reference: str) -> RefResult:
         at_form = split_at_form(reference)
         if at_form is not None:
             found = self.by_identity.get((at_form.name, at_form.version))

@@ -18,6 +18,14 @@ class IngressSettings(StrictModel):
     tls_secret_name: str | None = Field(None, alias="tlsSecretName", description="Serve TLS with this Secret.")
 
 
+class Toleration(StrictModel):
+    key: str | None = Field(None, description="Taint key, e.g. `nvidia.com/gpu`.")
+    operator: Literal["Exists", "Equal"] = Field("Exists", description="`Exists`, or `Equal` with a value.")
+    value: str | None = Field(None, description="Taint value (with `Equal`).")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(None, description="Taint "
+                                                                                   "effect; empty matches all.")
+
+
 class GpuPolicy(StrictModel):
     allowed: bool = Field(True, description="Whether endpoints and jobs may request GPUs.")
     required: bool = Field(False, description="Whether every endpoint must run on GPUs.")
@@ -25,6 +33,8 @@ class GpuPolicy(StrictModel):
     node_selector: dict[str, str] = Field(default_factory=dict, alias="nodeSelector",
                                           description="Node labels that select GPU nodes.")
     resource_name: str = Field("nvidia.com/gpu", alias="resourceName", description="Extended resource name.")
+    tolerations: list[Toleration] = Field(default_factory=list, description="Tolerations for tainted GPU nodes, "
+                                          "added to GPU pods (endpoints and training).")
     spare_gpus: int = Field(0, alias="spareGpus", ge=0, description="GPUs kept free for rolling updates. With "
                             "fewer spare GPUs than one replica needs, GPU endpoints roll without surge (one replica "
                             "down at a time) instead of waiting forever for a GPU.")
@@ -72,6 +82,9 @@ class TrainingSettings(StrictModel):
 
 class EnvironmentSpec(StrictModel):
     namespace: str | None = Field(None, description="Kubernetes namespace; default `llm-ops-<env>`.")
+    service_account_name: str | None = Field(None, alias="serviceAccountName", description="ServiceAccount of "
+                                             "model servers and training pods, carrying the storage credentials "
+                                             "for `storageUri` (e.g. S3 keys, or a cloud workload identity).")
     ingress: IngressSettings = Field(default_factory=IngressSettings, description="How endpoints are exposed.")
     gpu: GpuPolicy = Field(default_factory=GpuPolicy, description="GPU policy.")
     approval: ApprovalPolicy = Field(default_factory=ApprovalPolicy, description="Who approves models, and how many.")

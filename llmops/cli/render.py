@@ -9,7 +9,7 @@ from compiler.diagnostics import Severity
 from compiler.emit import emit_stream
 from compiler.layout import layout_group
 from compiler.load.tree import DirectoryTree
-from compiler.pipeline import ValidationResult, validate_repository
+from compiler.pipeline import ValidationResult, collector_paused, validate_repository
 from compiler.render.estate import RenderedEstate, render_estate
 from llmops.cli import exit_codes
 from llmops.cli.repo import find_estate_root
@@ -36,6 +36,11 @@ def output_plan(rendered: RenderedEstate) -> OutputPlan:
 
 
 def render(repo: str | None, env: str | None, output: str | None, check: bool) -> int:
+    with collector_paused():  # see there: rendering, too, only allocates what it keeps or frees at once
+        return _render(repo, env, output, check)
+
+
+def _render(repo: str | None, env: str | None, output: str | None, check: bool) -> int:
     _, rendered = validated_render(repo, env)
     if rendered is None:
         return exit_codes.FAILED
@@ -45,8 +50,8 @@ def render(repo: str | None, env: str | None, output: str | None, check: bool) -
             return exit_codes.USAGE
         sys.stdout.write("".join(emit_stream(objects) for objects in rendered.groups.values()))
         return exit_codes.OK
-    plan = output_plan(rendered)
     root = Path(output)
+    plan = output_plan(rendered)
     if check:
         difference = compare_output(root, plan)
         for label, paths in (("differs", difference.changed), ("missing", difference.missing),

@@ -1,0 +1,63 @@
+"""llmops/render_output.py: what `render -o` leaves on disk, and that a failure leaves nothing half-written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import llmops.render_output as render_output
+from llmops.render_output import OutputPlan, compare_output, write_output
+
+GROUPS = {
+    "dev": {f"v1_configmap_c{index}.yaml": f"index: {index}\ntext: é\n" for index in range(40)},
+    "prod": {"a.yaml": "a: 1\n", "b.yaml": "b: 2\n", "kustomization.yaml": "resources: []\n"},
+}
+
+
+def plan_of(groups: dict[str, dict[str, str]]) -> OutputPlan:
+    files = {f"{group}/{name}": text for group, members in groups.items() for name, text in members.items()}
+    return OutputPlan(files=files, directories=list(groups))
+
+
+def tree(root: Path) -> dict[str, str]:
+    return {path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")
+            for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+def test_new_and_existing_directories_end_exactly_as_planned(tmp_path: Path) -> None:
+    (tmp_path / "prod").mkdir()
+    (tmp_path / "prod" / "a.yaml").write_text("a: 1\n")  # unchanged
+    (tmp_path / "prod" / "b.yaml").write_text("b: old\n")  # changed
+    (tmp_path / "prod" / "gone.yaml").write_text("x\n")  # no longer rendered
+    (tmp_path / "prod" / "notes.txt").write_text("kept\n")  # not ours: left alone
+    difference = write_output(tmp_path, plan_of(GROUPS))
+    assert difference.changed == ["prod/b.yaml"]
+    assert difference.stale == ["prod/gone.yaml"]
+    assert len(difference.missing) == 41  # 40 in the new dev directory, prod's index
+    expected = {**plan_of(GROUPS).files, "prod/notes.txt": "kept\n"}
+    assert tree(tmp_path) == expected
+    assert not [path for path in tmp_path.rglob(".*")], "no temporary files or directories are left"
+    assert not compare_output(tmp_path, plan_of(GROUPS)).any
+
+
+def test_a_failure_in_a_new_directory_leaves_no_part_of_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    written: list[str] = []
+    real_write = render_output._write_new_file
+
+    def fail_on_the_tenth(path: str, data: bytes) -> None:
+        if len(written) == 9:
+            raise OSError(28, "No space left on device")
+        written.append(path)
+        real_write(path, data)
+
+    monkeypatch.setattr(render_output, "_write_new_file", fail_on_the_tenth)
+    with pytest.raises(OSError, match="No space left"):
+        write_output(tmp_path, plan_of({"dev": GROUPS["dev"]}))
+    assert list(tmp_path.iterdir()) == [], "neither dev/ nor its hidden staging directory remains"
+
+
+def test_files_written_with_crlf_line_ends_still_count_as_up_to_date(tmp_path: Path) -> None:
+    write_output(tmp_path, plan_of({"prod": GROUPS["prod"]}))
+    (tmp_path / "prod" / "a.yaml").write_bytes(b"a: 1\r\n")  # a checkout with autocrlf
+    assert not compare_output(tmp_path, plan_of({"prod": GROUPS["prod"]})).any

@@ -1,0 +1,131 @@
+"""A regular (non-editable) install, as the Docker image makes one, carries the Jinja2 templates.
+
+The templates live in the top-level templates/ folder; pyproject.toml maps it into the package as
+`compiler.templates`, and compiler/render/templating.py looks there first. Docker is not needed to
+check this: the wheel is built from exactly the files the Dockerfile copies, and run unpacked.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate
+
+TEMPLATES = sorted(path.relative_to(PROJECT_ROOT / "templates").as_posix()
+                   for path in (PROJECT_ROOT / "templates").rglob("*") if path.is_file())
+
+
+def pyproject() -> dict[str, Any]:
+    with (PROJECT_ROOT / "pyproject.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def test_every_package_folder_is_listed() -> None:
+    """The package list is explicit (a mapped package cannot be found); a new folder must be added."""
+    setuptools = pyproject()["tool"]["setuptools"]
+    found = {".".join(path.parent.relative_to(PROJECT_ROOT).parts)
+             for top in ("compiler", "llmops") for path in (PROJECT_ROOT / top).rglob("*.py")
+             if "__pycache__" not in path.parts}
+    assert set(setuptools["packages"]) == found | {"compiler.templates"}
+
+
+def test_templates_are_package_data() -> None:
+    setuptools = pyproject()["tool"]["setuptools"]
+    assert setuptools["package-dir"] == {"compiler.templates": "templates"}
+    assert setuptools["package-data"] == {"compiler.templates": ["**/*.j2"]}
+    assert TEMPLATES and all(name.endswith(".j2") for name in TEMPLATES)
+
+
+def dockerfile_sources() -> list[str]:
+    """What the Dockerfile's build stage copies from the context (`COPY src... dest`, no --from)."""
+    sources = []
+    for line in (PROJECT_ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines():
+        words = line.split()
+        if words[:1] == ["COPY"] and not any(word.startswith("--from") for word in words):
+            sources.extend(word.rstrip("/") for word in words[1:-1])
+    return sources
+
+
+def test_dockerignore_lets_the_sources_in() -> None:
+    lines = [line.strip() for line in (PROJECT_ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()]
+    assert "*" in lines
+    for source in dockerfile_sources():
+        assert f"!{source}" in lines or f"!{source}/" in lines, source
+
+
+def _build_wheel(source: Path, out: Path) -> Path:
+    """`pip wheel` the project; without build isolation when this environment can build it itself."""
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q", "-w", str(out)]
+    try:
+        setuptools_version = tuple(int(part) for part in importlib.metadata.version("setuptools").split(".")[:2])
+        can_build = setuptools_version >= (70, 1) or (
+            setuptools_version >= (68, 0) and importlib.util.find_spec("wheel") is not None)
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        can_build = False
+    if can_build:
+        command.append("--no-build-isolation")
+    done = subprocess.run([*command, str(source)], capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (wheel,) = out.glob("llmops-*.whl")
+    return wheel
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    source = tmp_path_factory.mktemp("context")
+    for name in dockerfile_sources():
+        path = PROJECT_ROOT / name
+        if path.is_dir():
+            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(path, source / name)
+    return _build_wheel(source, tmp_path_factory.mktemp("dist"))
+
+
+@pytest.mark.slow
+def test_wheel_contains_the_templates(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        entry_points = next(archive.read(name).decode() for name in names
+                            if name.endswith(".dist-info/entry_points.txt"))
+    packaged = sorted(name.removeprefix("compiler/templates/") for name in names
+                      if name.startswith("compiler/templates/"))
+    assert packaged == TEMPLATES
+    assert "compiler/render/templating.py" in names
+    assert "llmops = llmops.cli.main:entrypoint" in entry_points
+    assert not any(name.startswith(("templates/", "tests/", "environments/")) for name in names)
+
+
+@pytest.mark.slow
+def test_unpacked_wheel_renders_without_the_source_checkout(wheel: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    estate = copy_bundled_estate(tmp_path / "estate")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(site)  # ahead of site-packages, where an editable install of this checkout may be
+    probe = subprocess.run(
+        [sys.executable, "-c", "import compiler.render.templating as t, llmops; print(t.TEMPLATES_DIR); "
+                               "print(llmops.__file__)"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert probe.returncode == 0, probe.stderr
+    templates_dir, llmops_file = probe.stdout.splitlines()
+    assert Path(templates_dir) == site / "compiler" / "templates"
+    assert Path(llmops_file).is_relative_to(site)
+    done = subprocess.run([sys.executable, "-m", "llmops.cli.main", "render", "--env", "dev", str(estate)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    kinds = {doc["kind"] for doc in yaml.safe_load_all(done.stdout) if doc}
+    assert {"Namespace", "InferenceService", "Ingress", "Deployment"} <= kinds
