@@ -61,7 +61,6 @@ TARGET_RATIO = 5.0  # objects/s of render -o over objects/s of kustomize, 1,000 
 TARGET_SIZE = 1000
 ONE_ENV_SHARE = (0.25, 0.45)  # --env prod / all three: "about a third"
 STAGES = ("import", "load", "schema", "resolve", "checks", "render", "emit/layout", "write")
-OVERLAPPED = "emit+write"  # as the command runs them: at the same time
 
 
 @dataclass(frozen=True)
@@ -300,14 +299,8 @@ def print_table(results: list[SizeResult], runs: int, kustomize_runs: int) -> No
 
 # -- per-stage breakdown, measured in a fresh child process (``--stages-of``) ------------------------
 
-def _stages_child(root: Path, out: Path, env: str | None, overlapped: bool) -> dict[str, float]:
-    """Time each stage of `llmops render -o` once, cold.
-
-    The command emits and writes at the same time (a forked process creates the files of a new
-    directory while the rest is emitted): with ``overlapped`` that is timed as it runs, as one stage;
-    without, emitting (`output_plan`) and writing (`write_output`, in-process) are timed one after the
-    other, to show what each costs.
-    """
+def _stages_child(root: Path, out: Path, env: str | None) -> dict[str, float]:
+    """Time each stage of `llmops render -o` once, cold, in the order the command runs them."""
     times: dict[str, float] = {}
 
     def timed(stage: str, call: Callable[[], Any]) -> Any:
@@ -318,17 +311,15 @@ def _stages_child(root: Path, out: Path, env: str | None, overlapped: bool) -> d
 
     start = time.perf_counter()
     from compiler.check.runner import run_checks
-    from compiler.layout import iter_layout_group
     from compiler.load.estate import load_estate
     from compiler.load.tree import DirectoryTree
     from compiler.pipeline import validate_manifests
     from compiler.render.estate import render_estate
     from compiler.resolve.estate import resolve_estate
     from llmops.cli.render import output_plan
-    from llmops.render_output import start_file_writer, write_groups, write_output
+    from llmops.render_output import write_output
     times["import"] = time.perf_counter() - start
 
-    writer = start_file_writer() if overlapped else None  # forked first, as the command does
     tree = DirectoryTree(root)
     gc.disable()  # as `llmops render` runs: the collector is paused while the estate is built and rendered
     loaded = timed("load", lambda: load_estate(tree, env))
@@ -338,32 +329,24 @@ def _stages_child(root: Path, out: Path, env: str | None, overlapped: bool) -> d
     if loaded.diagnostics or schema_diagnostics or diagnostics:
         raise SystemExit(f"{root}: the estate has diagnostics; the benchmark needs a clean one")
     rendered = timed("render", lambda: render_estate(estate, include_argocd=env is None))
-    if writer is not None:
-        groups = {group: iter_layout_group(objects) for group, objects in rendered.groups.items()}
-        timed(OVERLAPPED, lambda: write_groups(out, groups, writer))
-        writer.close()
-    else:
-        plan = timed("emit/layout", lambda: output_plan(rendered))
-        timed("write", lambda: write_output(out, plan))
+    plan = timed("emit/layout", lambda: output_plan(rendered))
+    timed("write", lambda: write_output(out, plan))
     gc.enable()
     times["objects"] = float(sum(len(objects) for objects in rendered.groups.values()))
     return times
 
 
 def stage_breakdown(root: Path, env: str | None, runs: int, scratch: Path, settle: float) -> dict[str, float]:
-    """Per stage, the fastest of ``runs`` fresh processes (each writing into a new directory), and the
-    fastest of as many with emitting and writing overlapped, as the command runs them."""
+    """Per stage, the fastest of ``runs`` fresh processes (each writing into a new directory)."""
     best: dict[str, float] = {}
     scratch = scratch / ("stages-" + (env or "all"))
     scratch.mkdir()
     wait_for_file_creation(scratch, settle)
-    for run in range(2 * runs + 1):  # the first run warms the .pyc and file caches and is not counted
+    for run in range(runs + 1):  # the first run warms the .pyc and file caches and is not counted
         argv = [sys.executable, str(Path(__file__).resolve()), "--stages-of", str(root),
                 "--out", str(scratch / f"out-{run}")]
         if env:
             argv += ["--env", env]
-        if run % 2:
-            argv.append("--overlapped")
         child = subprocess.run(argv, capture_output=True, text=True, env=child_environment(), cwd=PROJECT_ROOT)
         if child.returncode != 0:
             raise SystemExit(f"stage breakdown failed:\n{child.stdout}{child.stderr}")
@@ -391,10 +374,6 @@ def print_stages(size: int, stages: dict[str, float], startup: float) -> None:
     for stage in STAGES:
         print(f"  {stage:<12} {stages[stage]:>7.3f} s  {100 * stages[stage] / total:>5.1f} %")
     print(f"  {'total':<12} {total:>7.3f} s  (plus {startup:.3f} s interpreter start-up)")
-    overlapped = stages[OVERLAPPED]
-    print(f"  as the command runs them, emit/layout and write overlap (a forked process creates the files):\n"
-          f"  {OVERLAPPED:<12} {overlapped:>7.3f} s  instead of {stages['emit/layout'] + stages['write']:.3f} s, "
-          f"so {total - stages['emit/layout'] - stages['write'] + overlapped:.3f} s in total")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -419,10 +398,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stages-of", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--env", help=argparse.SUPPRESS)
-    parser.add_argument("--overlapped", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.stages_of is not None:
-        print(json.dumps(_stages_child(args.stages_of, args.out, args.env, args.overlapped)))
+        print(json.dumps(_stages_child(args.stages_of, args.out, args.env)))
         return 0
 
     def sizes_of(text: str) -> list[int]:

@@ -28,8 +28,8 @@ def _templates_dir() -> Path:
 TEMPLATES_DIR = _templates_dir()
 
 
-def _to_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+# One encoder for every value: `json.dumps` would build a new one per call (thousands per render).
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @lru_cache(maxsize=1)
