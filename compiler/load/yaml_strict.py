@@ -146,9 +146,10 @@ class _DocumentBuilder:
         if budget[0] < 0:
             outermost_alias = next((p for p, by_alias in (*self.open, (path, aliased)) if by_alias), None)
             span = self.span(node) if outermost_alias is None else self.alias_site(outermost_alias)
-            self.report(rules.ALIAS_BOMB,
-                        f"this file expands to more than {MAX_NODES_PER_FILE:,} values", span, path,
-                        "write the values out instead of aliasing large anchors repeatedly")
+            hint = ("write the values out instead of aliasing large anchors repeatedly" if outermost_alias is not None
+                    else "split the manifests over several files; no single manifest needs this many values")
+            self.report(rules.ALIAS_BOMB, f"this file expands to more than {MAX_NODES_PER_FILE:,} values", span,
+                        path, hint)
             raise _Abort
         if depth > MAX_DEPTH:
             self.report(rules.TOO_DEEP, f"values are nested more than {MAX_DEPTH} levels deep",

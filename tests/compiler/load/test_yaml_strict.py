@@ -139,3 +139,9 @@ def test_control_characters_point_at_themselves(text: str, line: int, column: in
     assert [(d.code, d.span.line, d.span.column) for d in diagnostics] == [("Y001", line, column)]
     assert codepoint in diagnostics[0].message
     assert "\n" not in diagnostics[0].message
+
+
+def test_a_huge_file_without_aliases_is_bounded_with_a_fitting_hint() -> None:
+    _, diagnostics = parse_documents("f.yaml", "values: [" + ", ".join(["1"] * (MAX_NODES_PER_FILE + 10)) + "]\n")
+    assert [d.code for d in diagnostics] == ["Y005"]
+    assert diagnostics[0].hint is not None and "alias" not in diagnostics[0].hint
