@@ -32,6 +32,14 @@ def _render_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if DIR differs")
 
 
+def _diff_parser(parser: argparse.ArgumentParser) -> None:
+    _add_repo(parser)
+    parser.add_argument("--base", required=True, metavar="REV", help="the revision to compare against")
+    parser.add_argument("--head", metavar="REV", help="default: the working tree")
+    parser.add_argument("--env", help="only this environment")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+
+
 def _cmp_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("generate",), help="generate: print the environment's objects")
     _add_repo(parser)
@@ -64,6 +72,7 @@ def _rules_parser(parser: argparse.ArgumentParser) -> None:
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "validate": ("check manifests: schemas, references, approvals, policy", _validate_parser),
     "render": ("render Kubernetes objects (KServe, Ingress, Jobs, Argo CD)", _render_parser),
+    "diff": ("what a change does to the cluster (exit 1 when something changes)", _diff_parser),
     "approve": ("write an Approval of a model for an environment", _approve_parser),
     "init": ("create a new estate with dev, stg and prod", _init_parser),
     "schema": ("write the JSON Schemas of every manifest kind", _schema_parser),
@@ -110,6 +119,10 @@ def run(args: argparse.Namespace) -> int:
         from llmops.cli.render import render
 
         return render(args.repo, args.env, args.output, args.check)
+    if args.command == "diff":
+        from llmops.cli.diff import diff
+
+        return diff(args.repo, args.base, args.head, args.env, args.format)
     if args.command == "cmp":
         from llmops.cli.cmp import cmp_generate
 

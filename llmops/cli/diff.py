@@ -1,0 +1,57 @@
+"""`llmops diff`: what a change does to the cluster, rendered from both revisions.
+
+The base is read from git objects (the checkout is never touched); the head is the working tree
+unless `--head` names a revision. Either side failing validation is reported, never hidden.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from compiler.diagnostics import Severity
+from compiler.diff import Side, diff_estates
+from compiler.diff_format import FORMATTERS
+from compiler.errors import LlmopsError
+from compiler.load.tree import DirectoryTree, RepoTree
+from compiler.pipeline import collector_paused, validate_repository
+from compiler.render.estate import RenderedEstate, render_estate
+from compiler.resolve.estate import ResolvedEstate
+from llmops.cli import exit_codes
+from llmops.cli.repo import find_estate_root
+from llmops.cli.validate import print_report
+
+
+def _render_side(label: str, tree: RepoTree, env: str | None) -> Side | None:
+    """The side's estate and objects; None (after reporting why) when it has errors."""
+    try:
+        result = validate_repository(tree, env)
+    except LlmopsError:
+        # No estate (or not this environment) on this side: everything on the other side is new.
+        return ResolvedEstate(environments=[]), RenderedEstate()
+    errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]
+    if errors:
+        print(f"llmops: the {label} has {len(errors)} error(s); nothing was compared", file=sys.stderr)
+        print_report(errors, result, "text", sys.stderr)
+        return None
+    return result.estate, render_estate(result.estate, include_argocd=env is None)
+
+
+def diff(repo: str | None, base: str, head: str | None, env: str | None, output_format: str) -> int:
+    with collector_paused():  # as in render: two estates are built and compared, nothing to collect
+        return _diff(repo, base, head, env, output_format)
+
+
+def _diff(repo: str | None, base: str, head: str | None, env: str | None, output_format: str) -> int:
+    from llmops.gitops.tree import GitTree, open_repository, resolve_commit
+
+    root = find_estate_root(repo)
+    git_repo, prefix = open_repository(root)
+    base_tree = GitTree(resolve_commit(git_repo, base), prefix)
+    head_tree: RepoTree = DirectoryTree(root) if head is None else GitTree(resolve_commit(git_repo, head), prefix)
+    base_side = _render_side(f"base ({base})", base_tree, env)
+    head_side = _render_side(f"head ({head or 'working tree'})", head_tree, env)
+    if base_side is None or head_side is None:
+        return exit_codes.USAGE
+    result = diff_estates(base_side, head_side)
+    sys.stdout.write(FORMATTERS[output_format](result))
+    return exit_codes.OK if result.empty else exit_codes.FAILED

@@ -1,0 +1,122 @@
+"""A commit as a `RepoTree`: the compiler reads any revision from git objects, never from the checkout."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from compiler.errors import LlmopsError
+from compiler.load import rules
+from compiler.load.tree import FileProblem
+
+if TYPE_CHECKING:
+    import git
+
+_SYMLINK_MODE = 0o120000
+_MAX_LINK_HOPS = 8
+
+
+def open_repository(estate_root: Path) -> tuple[git.Repo, str]:
+    """The git repository holding the estate, and the estate's path inside it ('' at the top)."""
+    import git
+
+    try:
+        repo = git.Repo(estate_root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise LlmopsError(f"{estate_root} is not inside a git repository") from None
+    top = Path(str(repo.working_tree_dir)).resolve()
+    prefix = os.path.relpath(estate_root.resolve(), top).replace(os.sep, "/")
+    return repo, "" if prefix == "." else prefix
+
+
+def resolve_commit(repo: git.Repo, revision: str) -> git.Commit:
+    import git
+
+    try:
+        return repo.commit(revision)
+    except (git.BadName, git.BadObject, ValueError):
+        raise LlmopsError(f"unknown revision `{revision}`", hint="give a commit, branch or tag") from None
+
+
+class GitTree:
+    """The estate as it is in one commit. Paths are relative to the estate root, as for `DirectoryTree`."""
+
+    def __init__(self, commit: git.Commit, prefix: str = ""):
+        self.commit = commit
+        self.prefix = prefix
+        self._index: dict[str, Any] | None = None
+
+    def _entries(self) -> dict[str, Any]:
+        """Every object of the commit by repository path, from one traversal (GitPython's `tree / path`
+        parses the trees again on every call)."""
+        if self._index is None:
+            self._index = {"": self.commit.tree}
+            for item in self.commit.tree.traverse():
+                self._index[item.path] = item
+        return self._index
+
+    def _full(self, path: str) -> str:
+        return posixpath.normpath(posixpath.join(self.prefix, path)) if self.prefix else posixpath.normpath(path)
+
+    def _lookup(self, full: str) -> Any:
+        """The git object at `full` (a repository path), following links inside the repository."""
+        entries = self._entries()
+        for _ in range(_MAX_LINK_HOPS):
+            entry = entries.get("" if full == "." else full)
+            if entry is None:
+                return None
+            if getattr(entry, "mode", 0) & 0o170000 != _SYMLINK_MODE:
+                return entry
+            target = entry.data_stream.read().decode("utf-8", errors="replace")
+            joined = posixpath.normpath(posixpath.join(posixpath.dirname(full), target))
+            if target.startswith("/") or joined == ".." or joined.startswith("../"):
+                raise FileProblem(rules.PATH_ESCAPES_REPO, f"`{full}` is a link to a place outside the repository",
+                                  "replace the link with the file itself")
+            full = joined
+        raise FileProblem(rules.UNREADABLE_FILE, f"`{full}`: too many levels of links")
+
+    def is_dir(self, path: str) -> bool:
+        try:
+            entry = self._lookup(self._full(path))
+        except FileProblem:
+            return False
+        return entry is not None and entry.type == "tree"
+
+    def list_dir(self, path: str) -> list[str]:
+        entry = self._lookup(self._full(path))
+        return sorted(child.name for child in entry) if entry is not None and entry.type == "tree" else []
+
+    def walk_files(self, path: str) -> tuple[list[str], list[tuple[str, FileProblem]]]:
+        found: list[str] = []
+        problems: list[tuple[str, FileProblem]] = []
+
+        def visit(relative: str) -> None:
+            for name in self.list_dir(relative):
+                if name.startswith("."):
+                    continue
+                child = f"{relative}/{name}"
+                try:
+                    entry = self._lookup(self._full(child))
+                except FileProblem as problem:
+                    problems.append((child, problem))
+                    continue
+                if entry is None:
+                    problems.append((child, FileProblem(rules.UNREADABLE_FILE, "a broken link")))
+                elif entry.type == "tree":
+                    visit(child)
+                elif entry.type == "blob":
+                    found.append(child)
+
+        visit(path)
+        return sorted(found), problems
+
+    def read_bytes(self, path: str, limit: int) -> bytes:
+        entry = self._lookup(self._full(path))
+        if entry is None or entry.type != "blob":
+            raise FileProblem(rules.UNREADABLE_FILE, f"`{path}` does not exist in {self.commit.hexsha[:12]}")
+        if entry.size > limit:
+            raise FileProblem(rules.FILE_TOO_LARGE, f"the file is {entry.size:,} bytes; the limit is {limit:,}")
+        data: bytes = entry.data_stream.read()
+        return data
