@@ -1,0 +1,33 @@
+"""The shipped GitHub Actions example only runs llmops commands that exist, with options that parse."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import yaml
+
+from llmops.cli.main import parse_arguments
+from tests.helpers.estate import PROJECT_ROOT
+
+WORKFLOW = PROJECT_ROOT / "examples" / "ci" / "llmops-pull-request.yml"
+
+
+def llmops_commands() -> list[list[str]]:
+    steps = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))["jobs"]["review"]["steps"]
+    commands = []
+    for step in steps:
+        for line in str(step.get("run", "")).splitlines():
+            line = re.sub(r"\$\{\{[^}]*\}\}", "main", line.split(" > ")[0].split(" || ")[0]).strip()
+            if line.startswith("llmops "):
+                commands.append(shlex.split(line)[1:])
+    return commands
+
+
+def test_workflow_runs_validate_render_check_and_diff() -> None:
+    commands = llmops_commands()
+    assert [command[0] for command in commands] == ["validate", "validate", "render", "diff"]
+    for command in commands:
+        parse_arguments(command)  # raises SystemExit on an unknown command or option
+    assert commands[1][1:3] == ["--format", "sarif"]
+    assert "--check" in commands[2] and "markdown" in commands[3]
