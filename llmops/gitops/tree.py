@@ -51,10 +51,13 @@ class GitTree:
     def _entries(self) -> dict[str, Any]:
         """Every object of the commit by repository path, from one traversal (GitPython's `tree / path`
         parses the trees again on every call)."""
+        import git
+
         if self._index is None:
             self._index = {"": self.commit.tree}
             for item in self.commit.tree.traverse():
-                self._index[item.path] = item
+                if isinstance(item, (git.Blob, git.Tree)):  # a submodule has no content in this commit
+                    self._index[str(item.path)] = item
         return self._index
 
     def _full(self, path: str) -> str:
