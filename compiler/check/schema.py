@@ -124,6 +124,8 @@ def _error_diagnostic(document: SourceDocument, model: type[Envelope], error: An
     message = str(error.get("msg", "invalid value"))
     if kind == "string_pattern_mismatch":
         message = "not in the expected format"
+    elif kind == "value_error" and "error" in error.get("ctx", {}):
+        message = str(error["ctx"]["error"])  # a validator's own sentence, without pydantic's prefix
     hint = None
     field_model = _model_at(model, path[:-1])
     if field_model is not None and path:

@@ -29,9 +29,6 @@ class LoadedEstate:
     origin: dict[str, str] = field(default_factory=dict)  # file -> environment name or "_shared"
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
-    def files_of(self, origin: str) -> list[SourceFile]:
-        return [source for path, source in self.files.items() if self.origin[path] == origin]
-
 
 def list_environments(tree: RepoTree) -> list[str]:
     """Environment folder names, sorted; folders starting with ``.`` or ``_`` are not environments."""

@@ -7,7 +7,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 API_VERSION = "llmops.io/v1"
-Quantity = str  # a Kubernetes quantity such as "8Gi" or "500m", checked by pattern where used
 QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
 URI_PATTERN = r"^[a-z][a-z0-9+.-]*://\S+$"
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from compiler.spec.base import URI_PATTERN, Envelope, StrictModel
 
 ModelStatus = Literal["draft", "approved", "deprecated", "rejected"]
 Dtype = Literal["float32", "fp32", "bfloat16", "bf16", "float16", "fp16", "fp8", "int8", "int4"]
-PARAMETERS_PATTERN = r"^[0-9]+(\.[0-9]+)?[KMBT]$"
+PARAMETERS_FORM = re.compile(r"[0-9]+(\.[0-9]+)?[KMBT]")
 
 
 class ModelMetadata(StrictModel):
@@ -32,6 +33,15 @@ class ModelMetadata(StrictModel):
     head_dim: int | None = Field(None, gt=0, description="Size of one attention head.")
     hidden_size: int | None = Field(None, gt=0, description="Model width; head_dim = hidden_size / heads if "
                                     "head_dim is not given.")
+
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameter_count_form(cls, value: int | str | None) -> int | str | None:
+        """One clear error for `parameters: banana` (a union would report both of its branches)."""
+        if isinstance(value, str) and not PARAMETERS_FORM.fullmatch(value):
+            raise ValueError("write a number of parameters such as 7B, 1.5B, 350M or 7000000000")
+        return value
 
 
 class ModelSpec(StrictModel):

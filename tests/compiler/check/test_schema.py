@@ -36,3 +36,12 @@ def test_unrelated_unknown_and_missing_fields_stay_two() -> None:
 def test_number_for_a_string_suggests_the_quoted_source_text() -> None:
     assert diagnose(MODEL.format(version="1.10", storage_key="storageUri")) == [
         ("S003", 5, 12, 'quote it to keep it as written: "1.10"')]
+
+
+def test_parameter_count_accepts_the_seeds_form_and_explains_a_bad_one() -> None:
+    base = MODEL.format(version='"1"', storage_key="storageUri") + "  metadata:\n    parameters: "
+    assert diagnose(base + "7B\n") == []
+    assert diagnose(base + "7000000000\n") == []
+    ((code, line, column, hint),) = diagnose(base + "banana\n")
+    assert (code, line, column) == ("S005", 9, 17)
+    assert hint is not None and "7B" in hint
