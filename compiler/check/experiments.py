@@ -18,10 +18,6 @@ E, W = Severity.ERROR, Severity.WARNING
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
-def is_running(experiment: Manifest) -> bool:
-    return bool(experiment.spec.is_running)
-
-
 @rule("X001", "experiment-same-template", E, "An experiment compares a template with itself.")
 def experiment_same_template(env: ResolvedEnvironment) -> Iterator[Finding]:
     """An A/B experiment needs two different templates; A = B measures nothing. Fix: name a second template."""
@@ -86,7 +82,7 @@ def experiment_without_endpoint(env: ResolvedEnvironment) -> Iterator[Finding]:
     """The seeds' experiment body does not say where it runs; without `endpoint` the proxy never applies it.
     Fix: add `endpoint: <ServingEndpoint name>`."""
     for experiment in env.of_kind("PromptExperiment"):
-        if is_running(experiment) and experiment.spec.endpoint is None:
+        if experiment.spec.is_running and experiment.spec.endpoint is None:
             endpoints = sorted(endpoint.name for endpoint in env.of_kind("ServingEndpoint"))
             hint = "add endpoint: <ServingEndpoint name> under spec"
             if endpoints:
@@ -102,7 +98,7 @@ def concurrent_experiments(env: ResolvedEnvironment) -> Iterator[Finding]:
     running: dict[str, Manifest] = {}
     for experiment in env.of_kind("PromptExperiment"):
         endpoint = experiment.spec.endpoint
-        if endpoint is None or not is_running(experiment):
+        if endpoint is None or not experiment.spec.is_running:
             continue
         if endpoint in running:
             yield Finding(experiment, ("spec", "endpoint"), f"{running[endpoint].subject} is also running on "

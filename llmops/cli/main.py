@@ -167,6 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return exit_codes.OK
+    except OSError as error:  # the file system refused (a path that is a file, permissions, a full disk)
+        where = f" {error.filename}" if error.filename else ""
+        print(f"llmops: error: cannot use{where}: {error.strerror or error}", file=sys.stderr)
+        return exit_codes.USAGE
     except Exception as error:
         if args.debug or os.environ.get("LLMOPS_DEBUG"):
             raise

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from compiler.layout import INDEX_FILE
-from tests.helpers.estate import copy_bundled_estate, run_cli, write_files
+from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate, run_cli, write_files
 
 ENVS = ("dev", "prod", "stg")
 FILE_NAME = re.compile(r"(?:(?P<group>[a-z0-9.-]+)_)?(?P<version>v[0-9a-z]+)_(?P<kind>[a-z]+)"
@@ -312,3 +312,10 @@ def test_argocd_tracking_keys_are_never_rendered(estate: Path) -> None:
     (job,) = find(objects, "Job", "llm-ops-dev")
     assert job["spec"]["template"]["metadata"]["labels"]["team"] == "ml"
     assert "app.kubernetes.io/instance" not in job["spec"]["template"]["metadata"]["labels"]
+
+
+def test_an_output_path_the_file_system_refuses_is_a_clear_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a directory\n")
+    result = run_cli("render", str(PROJECT_ROOT), "-o", str(tmp_path / "a-file" / "out"))
+    assert result.exit_code == 2
+    assert result.stderr == f"llmops: error: cannot use {tmp_path / 'a-file' / 'out'}: Not a directory\n"
