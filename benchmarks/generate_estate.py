@@ -14,7 +14,6 @@ import argparse
 import csv
 import io
 import re
-import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -233,7 +232,11 @@ def generate_estate(root: Path, endpoints: int, environments: tuple[str, ...] = 
     approvals = 0
     for env in environments:
         (envs_dir / env).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(BUNDLED_ENVIRONMENTS / env / "environment.yaml", envs_dir / env / "environment.yaml")
+        settings = yaml.safe_load((BUNDLED_ENVIRONMENTS / env / "environment.yaml").read_text(encoding="utf-8"))
+        required = settings["spec"].get("promotion", {}).get("requires")
+        if required is not None and required not in environments:
+            del settings["spec"]["promotion"]  # promotion order needs the environment it names
+        _dump(envs_dir / env / "environment.yaml", [settings], f"the bundled {env} settings")
         files += 1
     for group, indexes in enumerate(_groups(endpoints)):
         sample = f"examples/datasets/bench-group-{group:04d}.csv"

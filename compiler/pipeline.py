@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from compiler.check.runner import run_checks
 from compiler.check.schema import validate_document
 from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity
+from compiler.errors import LlmopsError
 from compiler.load.estate import LoadedEstate, load_estate
 from compiler.load.tree import RepoTree
 from compiler.resolve.estate import ResolvedEstate, resolve_estate
@@ -66,11 +67,29 @@ def validate_repository(tree: RepoTree, only_env: str | None = None) -> Validati
         loaded = load_estate(tree, only_env)
         manifests, broken, schema_diagnostics = validate_manifests(loaded)
         estate = resolve_estate(tree, loaded.environments, manifests, broken)
+        if only_env is not None:
+            _add_required_peers(tree, estate)
         collected = DiagnosticSet()
         collected.extend(loaded.diagnostics)
         collected.extend(schema_diagnostics)
         collected.extend(run_checks(estate))
         return ValidationResult(loaded=loaded, estate=estate, diagnostics=collected.sorted())
+
+
+def _add_required_peers(tree: RepoTree, estate: ResolvedEstate) -> None:
+    """`validate --env prod` still sees the environment prod's promotion policy names (read only as
+    context: its own problems are reported when it is validated itself)."""
+    for env in estate.environments:
+        peer_name = env.settings.promotion.requires
+        if peer_name is None or peer_name in env.peers or peer_name == env.name:
+            continue
+        try:
+            loaded = load_estate(tree, peer_name)
+        except LlmopsError:
+            continue  # an unknown environment: the policy rule reports it
+        manifests, broken, _ = validate_manifests(loaded)
+        for peer in resolve_estate(tree, loaded.environments, manifests, broken).environments:
+            env.peers[peer.name] = peer
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compiler.check import approvals, datasets, experiments, names, policy, references, serving
+from compiler.check import approvals, audit, datasets, experiments, names, policy, promotion, references, serving
 from compiler.check.rule import CheckFunction
 from compiler.check.schema_rules import SCHEMA_RULES
 from compiler.diagnostics import Rule
@@ -12,10 +12,12 @@ CHECKS: tuple[CheckFunction, ...] = (
     *references.CHECKS,
     *approvals.CHECKS,
     *policy.CHECKS,
+    *promotion.CHECKS,
     *serving.CHECKS,
     *names.CHECKS,
     *datasets.CHECKS,
     *experiments.CHECKS,
+    *audit.CHECKS,
 )
 
 ALL_RULES: tuple[Rule, ...] = (*LOADER_RULES, *SCHEMA_RULES, *(check.rule for check in CHECKS))

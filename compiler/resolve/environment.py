@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.load.tree import RepoTree
+from compiler.provenance import Provenance
 from compiler.resolve.manifest import Manifest
 from compiler.resolve.refs import RefResult, VersionedIndex
 from compiler.spec.environment import EnvironmentSpec
@@ -28,6 +29,8 @@ class ResolvedEnvironment:
     named: dict[str, dict[str, Manifest]] = field(default_factory=dict)  # kind -> name -> manifest
     broken_names: dict[str, set[str]] = field(default_factory=dict)  # kind -> names that failed validation
     cache: dict[Any, Any] = field(default_factory=dict)  # shared by all environments of one run
+    provenance: Provenance | None = None  # git authorship, only for `validate --audit`
+    peers: dict[str, ResolvedEnvironment] = field(default_factory=dict, repr=False)  # the run's other environments
     _by_kind: dict[str, list[Manifest]] | None = field(default=None, repr=False)
 
     @property

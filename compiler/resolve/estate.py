@@ -79,4 +79,6 @@ def resolve_estate(tree: RepoTree, environments: list[str], manifests: list[Mani
         own = [manifest for manifest in manifests if manifest.origin == name]
         resolved.append(resolve_environment(name, tree, shared, own,
                                             broken.get(SHARED_ENV, []) + broken.get(name, []), cache))
+    for env in resolved:
+        env.peers = {other.name: other for other in resolved if other is not env}
     return ResolvedEstate(environments=resolved)

@@ -44,6 +44,16 @@ class ApprovalPolicy(StrictModel):
     roles: list[str] = Field(default_factory=lambda: [DEFAULT_APPROVER_ROLE],
                              description="Roles allowed to approve models.")
     min_approvers: int = Field(1, alias="minApprovers", ge=1, description="Distinct approvers a model needs.")
+    identities: dict[str, list[str]] = Field(
+        default_factory=dict, description="Approver user id -> the git author e-mails that are that person, for "
+        "`llmops validate --audit`. Without an entry, an author matches a user id by e-mail local part or name.")
+    signed_commits: bool = Field(False, alias="signedCommits", description="With `--audit`: the commit that "
+                                 "last changed an Approval must carry a signature.")
+
+
+class PromotionPolicy(StrictModel):
+    requires: str | None = Field(None, description="Another environment, e.g. `stg`: every model version served "
+                                 "here must be served there too, with the same digest, at the same revision.")
 
 
 class ReplicaPolicy(StrictModel):
@@ -93,6 +103,8 @@ class EnvironmentSpec(StrictModel):
     argocd: ArgoCDSettings = Field(default_factory=ArgoCDSettings, description="How Argo CD deploys the environment.")
     proxy: ProxySettings = Field(default_factory=ProxySettings, description="The llmops proxy serving the routes.")
     training: TrainingSettings = Field(default_factory=TrainingSettings, description="How training jobs run.")
+    promotion: PromotionPolicy = Field(default_factory=PromotionPolicy, description="The order models move "
+                                       "through environments.")
 
 
 class EnvironmentManifest(Envelope):

@@ -23,6 +23,13 @@ def _validate_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", help="only this environment (plus _shared)")
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     parser.add_argument("--warnings-as-errors", action="store_true", help="fail on warnings too")
+    parser.add_argument("--audit", action="store_true",
+                        help="also audit approvals against git history (rules G001-G004)")
+
+
+def _audit_parser(parser: argparse.ArgumentParser) -> None:
+    _validate_parser(parser)
+    parser.set_defaults(audit=True)
 
 
 def _render_parser(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +45,43 @@ def _diff_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--head", metavar="REV", help="default: the working tree")
     parser.add_argument("--env", help="only this environment")
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+
+
+def _history_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("endpoint", metavar="ENDPOINT")
+    parser.add_argument("--env", required=True)
+    _add_repo(parser)
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("-n", "--max-count", type=_positive, metavar="N", help="show at most N commits")
+
+
+def _rollback_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("endpoint", metavar="ENDPOINT")
+    parser.add_argument("--env", required=True)
+    _add_repo(parser)
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--to", metavar="REV", help="restore the endpoint as it was at REV")
+    target.add_argument("--steps", type=_positive, default=1, metavar="N",
+                        help="undo the endpoint's last N manifest changes (default: 1)")
+    parser.add_argument("--dry-run", action="store_true", help="show what would change; commit nothing")
+
+
+def _promote_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("endpoint", metavar="ENDPOINT")
+    parser.add_argument("--from", dest="source", required=True, metavar="ENV")
+    parser.add_argument("--to", dest="target", required=True, metavar="ENV")
+    _add_repo(parser)
+    parser.add_argument("--branch", metavar="NAME", help="default: promote/ENDPOINT-FROM-to-TO")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
 
 
 def _cmp_parser(parser: argparse.ArgumentParser) -> None:
@@ -71,8 +115,12 @@ def _rules_parser(parser: argparse.ArgumentParser) -> None:
 # name -> (one-line help, function adding the arguments); the order is the order of `llmops --help`.
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "validate": ("check manifests: schemas, references, approvals, policy", _validate_parser),
+    "audit": ("validate, and audit approvals against git history (= validate --audit)", _audit_parser),
     "render": ("render Kubernetes objects (KServe, Ingress, Jobs, Argo CD)", _render_parser),
     "diff": ("what a change does to the cluster (exit 1 when something changes)", _diff_parser),
+    "history": ("the commits that changed an endpoint or what it depends on", _history_parser),
+    "rollback": ("commit an endpoint's manifest as it was before its last change", _rollback_parser),
+    "promote": ("prepare a branch promoting an endpoint to another environment", _promote_parser),
     "approve": ("write an Approval of a model for an environment", _approve_parser),
     "init": ("create a new estate with dev, stg and prod", _init_parser),
     "schema": ("write the JSON Schemas of every manifest kind", _schema_parser),
@@ -111,10 +159,10 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.command == "validate":
+    if args.command in ("validate", "audit"):
         from llmops.cli.validate import validate
 
-        return validate(args.repo, args.env, args.format, args.warnings_as_errors)
+        return validate(args.repo, args.env, args.format, args.warnings_as_errors, args.audit)
     if args.command == "render":
         from llmops.cli.render import render
 
@@ -123,6 +171,18 @@ def run(args: argparse.Namespace) -> int:
         from llmops.cli.diff import diff
 
         return diff(args.repo, args.base, args.head, args.env, args.format)
+    if args.command == "history":
+        from llmops.cli.history import history
+
+        return history(args.repo, args.endpoint, args.env, args.format, args.max_count)
+    if args.command == "rollback":
+        from llmops.cli.rollback import rollback
+
+        return rollback(args.repo, args.endpoint, args.env, args.to, args.steps, args.dry_run)
+    if args.command == "promote":
+        from llmops.cli.promote import promote
+
+        return promote(args.repo, args.endpoint, args.source, args.target, args.branch)
     if args.command == "cmp":
         from llmops.cli.cmp import cmp_generate
 

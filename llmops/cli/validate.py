@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import TextIO
 
-from compiler.diagnostics import Diagnostic, Severity
+from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import ValidationResult, validate_repository
 from compiler.report.base import ReportContext, get_formatter
@@ -40,9 +41,35 @@ def print_report(diagnostics: list[Diagnostic], result: ValidationResult, output
     stream.write(formatter(diagnostics, report_context(result, use_color(stream) and output_format == "text")))
 
 
-def validate(repo: str | None, env: str | None, output_format: str, warnings_as_errors: bool) -> int:
+def audit_diagnostics(root: Path, result: ValidationResult) -> list[Diagnostic]:
+    """The approval audit: attach git authorship to every environment, then run the G rules."""
+    from compiler.check.audit import CHECKS
+    from compiler.check.runner import finding_to_diagnostic
+    from llmops.gitops.audit import environment_provenance
+    from llmops.gitops.commits import current_commit
+    from llmops.gitops.snapshots import EstateSnapshots
+    from llmops.gitops.tree import open_repository
+
+    repo, prefix = open_repository(root)
+    head = current_commit(repo)
+    snapshots = EstateSnapshots(repo, prefix)
+    diagnostics: list[Diagnostic] = []
+    for env in result.estate.environments:
+        env.provenance = environment_provenance(snapshots, head, env, from_working_tree=True)
+        for check in CHECKS:
+            diagnostics.extend(finding_to_diagnostic(check.rule, finding, env) for finding in check(env))
+    return diagnostics
+
+
+def validate(repo: str | None, env: str | None, output_format: str, warnings_as_errors: bool,
+             audit: bool = False) -> int:
     root = find_estate_root(repo)
     result = validate_repository(DirectoryTree(root), env)
+    if audit:
+        collected = DiagnosticSet()
+        collected.extend(result.diagnostics)
+        collected.extend(audit_diagnostics(root, result))
+        result.diagnostics = collected.sorted()
     diagnostics = promote_warnings(result.diagnostics) if warnings_as_errors else result.diagnostics
     print_report(diagnostics, result, output_format, sys.stdout)
     failed = any(d.severity is Severity.ERROR for d in diagnostics)

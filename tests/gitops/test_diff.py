@@ -70,6 +70,8 @@ def test_new_endpoint_model_version_and_approvals_between_two_revisions(estate: 
             assert run_cli("approve", "example-base-model@1.1", "--env", env, "--by", person, "--role", "admin",
                            str(estate)).exit_code == 0
     edit(estate, PROD_ENDPOINT, "example-base-model@1.0", "example-base-model@1.1")
+    # prod serves only what stg serves (promotion order): stg moves too
+    edit(estate, "environments/stg/serving/example-model.yaml", "example-base-model@1.0", "example-base-model@1.1")
     dev_endpoint = (estate / "environments/dev/serving/example-model.yaml").read_text()
     write_files(estate, {"environments/dev/serving/second.yaml": dev_endpoint.replace(
         "name: example-model", "name: second").replace("serve/example-model", "serve/second")})

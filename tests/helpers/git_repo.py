@@ -21,3 +21,33 @@ def init_repository(root: Path) -> git.Repo:
 def commit_all(repo: git.Repo, message: str, author: git.Actor = AUTHOR) -> str:
     repo.git.add(A=True)
     return repo.index.commit(message, author=author, committer=author).hexsha
+
+
+FIXED_TIME = 1767225600  # 2026-01-01T00:00:00Z: fixed dates give the same commit ids on every run
+# A signature block as git stores it in a commit header. The audit checks that a signature is present
+# (verifying it against trusted keys is the forge's job), so fixtures need no private key.
+SIGNATURE = ("-----BEGIN SSH SIGNATURE-----\nU1NIU0lHAAAAAQAAADMAAAALc3NoLWVkMjU1MTkAAAAgZml4dHVyZS1rZXk=\n"
+             "-----END SSH SIGNATURE-----")
+
+
+def commit_paths(repo: git.Repo, paths: list[str], message: str, author: git.Actor, signed: bool = False) -> str:
+    """Commit exactly `paths` (added or changed) as `author`, at a fixed time, optionally with a signature."""
+    from io import BytesIO
+
+    from gitdb import IStream  # type: ignore[import-untyped]
+
+    repo.index.add(paths)
+    tree = repo.index.write_tree()
+    parents = [repo.head.commit] if repo.head.is_valid() else []
+    commit = git.Commit(repo, git.Commit.NULL_BIN_SHA, tree, author, FIXED_TIME, 0, author, FIXED_TIME, 0,
+                        message, parents, "UTF-8", gpgsig=SIGNATURE if signed else None)
+    stream = BytesIO()
+    commit._serialize(stream)
+    data = stream.getvalue()
+    commit.binsha = repo.odb.store(IStream(git.Commit.type, len(data), BytesIO(data))).binsha
+    repo.git.update_ref("HEAD", commit.hexsha)  # also on an unborn branch, which GitPython cannot move
+    return commit.hexsha
+
+
+def root_of(repo: git.Repo) -> Path:
+    return Path(str(repo.working_tree_dir))

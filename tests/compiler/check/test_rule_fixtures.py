@@ -3,7 +3,8 @@
 Layout: ``tests/fixtures/rules/<CODE>/{bad,good}/`` is a repository root (``environments/...`` plus
 any data files). ``bad/expected.txt`` is the exact ``llmops validate --format text`` output. A
 fixture may hold ``generate.py`` with ``generate(root: Path) -> None`` to create what git should not
-store (a 2 MiB file, a link leaving the repository). Regenerate snapshots explicitly with
+store (a 2 MiB file, a link leaving the repository, a git history for the audit rules), and ``ARGS``,
+extra ``validate`` arguments (``--audit``). Regenerate snapshots explicitly with
 ``LLMOPS_UPDATE_SNAPSHOTS=1 pytest tests/compiler/check/test_rule_fixtures.py``.
 """
 
@@ -24,8 +25,8 @@ SPECIAL_FILES = {"expected.txt", "generate.py"}
 CODES = [rule.code for rule in ALL_RULES]
 
 
-def materialize(fixture: Path, destination: Path) -> Path:
-    """Copy a fixture to a private directory and run its generate.py there."""
+def materialize(fixture: Path, destination: Path) -> tuple[str, ...]:
+    """Copy a fixture to a private directory and run its generate.py there; the `validate` arguments."""
     root = destination / "repo"
     shutil.copytree(fixture, root, ignore=lambda _dir, names: [n for n in names if n in SPECIAL_FILES])
     generator = fixture / "generate.py"
@@ -35,7 +36,8 @@ def materialize(fixture: Path, destination: Path) -> Path:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         module.generate(root)
-    return root
+        return (str(root), *getattr(module, "ARGS", ()))
+    return (str(root),)
 
 
 def test_every_rule_has_both_fixtures_and_every_fixture_names_a_rule() -> None:
@@ -51,7 +53,7 @@ def test_bad_fixture_reports_the_rule(code: str, tmp_path: Path) -> None:
     fixture = FIXTURES / code / "bad"
     if not fixture.is_dir():
         pytest.fail(f"no fixture {fixture}")
-    result = run_cli("validate", str(materialize(fixture, tmp_path)))
+    result = run_cli("validate", *materialize(fixture, tmp_path))
     assert f"[{code}]" in result.stdout, result.stdout
     assert result.stderr == ""
     rule = RULES_BY_CODE[code]
@@ -68,6 +70,6 @@ def test_good_fixture_is_clean(code: str, tmp_path: Path) -> None:
     fixture = FIXTURES / code / "good"
     if not fixture.is_dir():
         pytest.fail(f"no fixture {fixture}")
-    result = run_cli("validate", str(materialize(fixture, tmp_path)))
+    result = run_cli("validate", *materialize(fixture, tmp_path))
     assert result.exit_code == 0, result.stdout
     assert "no problems" in result.stdout, result.stdout

@@ -1,0 +1,58 @@
+"""Promotion order (code family P, continued): production serves only what staging already runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from compiler.check.approvals import current_digest
+from compiler.check.rule import Finding, RelatedPlace, rule
+from compiler.diagnostics import Severity
+from compiler.resolve.environment import ResolvedEnvironment
+
+E = Severity.ERROR
+
+
+def _served_digests(env: ResolvedEnvironment) -> dict[str, str]:
+    """Digest -> `name@version` of every model version an endpoint of `env` serves."""
+    served: dict[str, str] = {}
+    for endpoint in env.of_kind("ServingEndpoint"):
+        model = env.resolve_model(endpoint.spec.model_id).manifest
+        if model is not None:
+            served[current_digest(env, model)] = f"{model.name}@{model.version}"
+    return served
+
+
+@rule("P012", "promotion-order", E, "An endpoint serves a model version the required earlier environment "
+      "does not serve.")
+def promotion_order(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """With `promotion.requires: stg`, every model version an endpoint serves here must also be served by
+    an endpoint in stg, with the same manifest digest, in the same revision of the repository: a model
+    reaches production only after it ran in staging, and unchanged. Fix: promote the model to the
+    required environment first (`llmops promote ENDPOINT --from dev --to stg`), or serve what it serves."""
+    required = env.settings.promotion.requires
+    settings = env.settings_manifest
+    if required is None or settings is None or required == env.name:
+        return
+    policy_place = (RelatedPlace(settings, ("spec", "promotion", "requires"), "the environment's policy"),)
+    peer = env.peers.get(required)
+    if peer is None:
+        yield Finding(settings, ("spec", "promotion", "requires"), f"promotion requires environment "
+                      f"`{required}`, which does not exist", "name an existing environment folder")
+        return
+    served = _served_digests(peer)
+    for endpoint in env.of_kind("ServingEndpoint"):
+        model = env.resolve_model(endpoint.spec.model_id).manifest
+        if model is None:
+            continue  # R001 reports it
+        identity = f"{model.name}@{model.version}"
+        if current_digest(env, model) in served:
+            continue
+        same_name = [ident for ident in served.values() if ident == identity]
+        why = (f"{required} serves {identity} with a different manifest (digest)" if same_name else
+               f"no endpoint in {required} serves {identity}")
+        yield Finding(endpoint, ("spec", "modelId"), f"{env.name} may only serve what {required} serves; {why}",
+                      f"promote it to {required} first: llmops promote {endpoint.name} --from <env> --to {required}",
+                      related=policy_place)
+
+
+CHECKS = (promotion_order,)

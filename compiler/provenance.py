@@ -1,0 +1,44 @@
+"""Who last changed a manifest, as git recorded it: the facts the approval audit judges.
+
+The edge (`llmops.gitops.audit`) reads them from history; the rules here only compare them, so the
+audit's logic stays pure and testable like every other rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# origin (environment folder or _shared), kind, name, version
+DocumentKey = tuple[str, str, str, str | None]
+
+
+@dataclass(frozen=True)
+class Authorship:
+    revision: str
+    author_name: str
+    author_email: str
+    signed: bool
+    subject: str
+
+    @property
+    def author(self) -> str:
+        return f"{self.author_name} <{self.author_email}>"
+
+
+@dataclass
+class Provenance:
+    """Per document: the commit that added or last changed it; None when the checkout differs from HEAD
+    (an uncommitted change has no author yet)."""
+
+    last_change: dict[DocumentKey, Authorship | None] = field(default_factory=dict)
+
+
+def is_person(authorship: Authorship, user: str, identities: dict[str, list[str]]) -> bool:
+    """Whether the commit's author is `user`: by the environment's e-mail list for that user when it has one,
+    else by the e-mail's local part or the author's name (case-insensitive)."""
+    email = authorship.author_email.strip().lower()
+    known = identities.get(user)
+    if known is not None:
+        return email in {address.strip().lower() for address in known}
+    wanted = user.strip().lower()
+    return email.split("@", 1)[0] == wanted or authorship.author_name.strip().lower() == wanted

@@ -1,0 +1,99 @@
+"""`llmops rollback`: one new commit that puts an endpoint's manifest back as it was; history is kept."""
+
+from __future__ import annotations
+
+import posixpath
+import sys
+from typing import TYPE_CHECKING
+
+from compiler.diagnostics import Severity
+from compiler.diff import diff_estates
+from compiler.diff_format import FORMATTERS
+from compiler.pipeline import collector_paused, validate_repository
+from compiler.render.estate import render_estate
+from llmops.cli import exit_codes
+from llmops.cli.repo import find_estate_root
+from llmops.cli.validate import print_report
+from llmops.gitops.commits import subject
+
+if TYPE_CHECKING:
+    from llmops.rollback import RollbackPlan
+
+TRAILER_TARGET = "Rollback-Target"
+TRAILER_REVERTS = "Reverts"
+
+
+def commit_message(plan: RollbackPlan) -> str:
+    """Says what was rolled back, to where, and which changes it undoes; trailers carry the revisions."""
+    target = plan.target
+    where = target.hexsha[:12] if target is not None else "before it existed"
+    lines = [f"Roll back ServingEndpoint {plan.endpoint} in {plan.env} to {where}", ""]
+    if plan.removes:
+        lines.append(f"Removes the endpoint: it did not exist at {where}.")
+    elif target is not None:
+        lines.append(f'Restores the endpoint\'s manifest as it was at {target.hexsha[:12]} ("{subject(target)}").')
+    if plan.reverted:
+        lines.append("Undoes:")
+        for change in plan.reverted:
+            detail = "; ".join(change.lines)
+            lines.append(f"- {change.commit.hexsha[:12]} {subject(change.commit)}" + (f" ({detail})" if detail else ""))
+    lines.append("")
+    if target is not None:
+        lines.append(f"{TRAILER_TARGET}: {target.hexsha}")
+    lines.extend(f"{TRAILER_REVERTS}: {change.commit.hexsha}" for change in plan.reverted)
+    return "\n".join(lines) + "\n"
+
+
+def _rendered_diff(plan: RollbackPlan) -> str | None:
+    from llmops.gitops.tree import GitTree
+
+    before = validate_repository(GitTree(plan.head, plan.prefix), plan.env)
+    after = validate_repository(plan.tree, plan.env)
+    if before.error_count:
+        return None
+    sides = [(result.estate, render_estate(result.estate, include_argocd=False)) for result in (before, after)]
+    return FORMATTERS["text"](diff_estates(sides[0], sides[1]))
+
+
+def rollback(repo: str | None, endpoint: str, env: str, to: str | None, steps: int, dry_run: bool) -> int:
+    with collector_paused():
+        return _rollback(repo, endpoint, env, to, steps, dry_run)
+
+
+def _rollback(repo: str | None, endpoint: str, env: str, to: str | None, steps: int, dry_run: bool) -> int:
+    from llmops.gitops.commits import advance_branch, build_commit, current_branch, require_clean
+    from llmops.gitops.tree import open_repository
+    from llmops.rollback import plan_rollback
+
+    root = find_estate_root(repo)
+    git_repo, prefix = open_repository(root)
+    branch = current_branch(git_repo)
+    if not dry_run:
+        require_clean(git_repo, prefix)
+    plan = plan_rollback(git_repo, prefix, env, endpoint, branch.commit, to=to, steps=steps)
+    if not plan.changes:
+        where = plan.target.hexsha[:12] if plan.target is not None else "the start of history"
+        print(f"nothing to roll back: `{endpoint}` in {env} is already as it was at {where}")
+        return exit_codes.OK
+    result = validate_repository(plan.tree, env)
+    if result.error_count:
+        print(f"llmops: rolling back `{endpoint}` would leave {env} with {result.error_count} error(s); "
+              "nothing was changed", file=sys.stderr)
+        print_report([d for d in result.diagnostics if d.severity is Severity.ERROR], result, "text", sys.stderr)
+        return exit_codes.FAILED
+    for action in plan.actions:
+        print(f"  {action}")
+    rendered = _rendered_diff(plan)
+    if dry_run:
+        print(f"dry run: nothing committed. The commit would be:\n\n{commit_message(plan)}")
+    else:
+        changes = {posixpath.join(prefix, path) if prefix else path: content
+                   for path, content in plan.changes.items()}
+        commit = build_commit(git_repo, plan.head, changes, commit_message(plan))
+        advance_branch(git_repo, branch, commit, changes, logmsg=f"llmops rollback {endpoint} --env {env}")
+        print(f"rolled back `{endpoint}` in {env}: new commit {commit.hexsha[:12]} on {branch.name} (not pushed)")
+    if rendered is None:
+        print("(HEAD does not validate, so there is no rendered diff)")
+    else:
+        sys.stdout.write(rendered)
+    return exit_codes.OK

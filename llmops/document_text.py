@@ -1,0 +1,77 @@
+"""Edit one document of a YAML file as text, leaving every other byte of the file as it was.
+
+Rollback and promotion replace or remove a single manifest in files that may hold several; the
+neighbours (and their comments) must come through untouched, so the file is cut at document
+boundaries found by the YAML parser, never re-serialized.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from compiler.errors import LlmopsError
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MARKER = "---"
+
+
+def _chunks(text: str, file: str) -> list[str]:
+    """The file cut into one piece per document; joined they give the file back exactly."""
+    starts: list[int] = []
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.DocumentStartEvent):
+                index = event.start_mark.index if event.start_mark is not None else 0
+                starts.append(0 if not starts else text.rfind("\n", 0, index) + 1)
+    except yaml.YAMLError as error:
+        raise LlmopsError(f"{file} is not valid YAML, so it cannot be edited: {error}".splitlines()[0]) from None
+    if not starts:
+        return [text]
+    bounds = [*starts[1:], len(text)]
+    return [text[start:end] for start, end in zip(starts, bounds, strict=True)]
+
+
+def _body(chunk: str) -> str:
+    """A document's text without a leading `---` line, ending in a newline."""
+    lines = chunk.splitlines(keepends=True)
+    while lines and lines[0].strip() == "":
+        lines.pop(0)
+    if lines and lines[0].rstrip() == _MARKER:
+        lines.pop(0)
+    body = "".join(lines)
+    return body if body.endswith("\n") or not body else body + "\n"
+
+
+def document_text(text: str, index: int, file: str) -> str:
+    """The text of document `index` (0-based, as the loader counts), without its `---` line."""
+    chunks = _chunks(text, file)
+    if index >= len(chunks):
+        raise LlmopsError(f"{file} has no document {index + 1}")
+    return _body(chunks[index])
+
+
+def document_count(text: str, file: str) -> int:
+    return len(_chunks(text, file)) if text.strip() else 0
+
+
+def replace_document(text: str, index: int, new_body: str | None, file: str) -> str:
+    """The file with document `index` replaced by `new_body` (None: removed)."""
+    chunks = _chunks(text, file)
+    if index >= len(chunks):
+        raise LlmopsError(f"{file} has no document {index + 1}")
+    if new_body is None:
+        del chunks[index]
+        if chunks and index == 0:
+            chunks[0] = _body(chunks[0])
+    else:
+        keeps_marker = index > 0 or chunks[index].lstrip().startswith(_MARKER)
+        chunks[index] = (f"{_MARKER}\n" if keeps_marker else "") + _body(new_body)
+    return "".join(chunks)
+
+
+def append_document(text: str, body: str) -> str:
+    """The file with one more document at its end."""
+    if not text.strip():
+        return _body(body)
+    separator = "" if text.endswith("\n") else "\n"
+    return f"{text}{separator}{_MARKER}\n{_body(body)}"

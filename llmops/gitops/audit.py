@@ -1,0 +1,67 @@
+"""Read, from git history, who last changed each Approval and each approved Model (for `--audit`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from compiler.provenance import Authorship, DocumentKey, Provenance
+from compiler.resolve.environment import ResolvedEnvironment
+from compiler.resolve.manifest import Manifest
+from llmops.gitops.commits import subject
+from llmops.gitops.snapshots import EstateSnapshots, document_digest
+
+if TYPE_CHECKING:
+    import git
+
+
+def _key(manifest: Manifest) -> DocumentKey:
+    return (manifest.origin, manifest.kind, manifest.name, manifest.version)
+
+
+def _authorship(commit: git.Commit) -> Authorship:
+    return Authorship(revision=commit.hexsha, author_name=str(commit.author.name or ""),
+                      author_email=str(commit.author.email or ""), signed=bool(commit.gpgsig),
+                      subject=subject(commit))
+
+
+def _audited(env: ResolvedEnvironment) -> list[Manifest]:
+    """The environment's Approvals and the models they approve."""
+    manifests: dict[int, Manifest] = {}
+    for approval in env.of_kind("Approval"):
+        manifests[id(approval)] = approval
+        model = env.resolve_model(approval.spec.model_id).manifest
+        if model is not None:
+            manifests[id(model)] = model
+    return list(manifests.values())
+
+
+def environment_provenance(snapshots: EstateSnapshots, head: git.Commit, env: ResolvedEnvironment,
+                           from_working_tree: bool) -> Provenance:
+    """For each audited document, the newest commit (reachable from `head`) whose version of it differs from
+    every parent's version, i.e. the commit that added or last changed it. A document whose checked-out
+    content differs from `head` (when validating the working tree) gets None: it has no author yet."""
+    provenance = Provenance()
+    pending: dict[DocumentKey, str] = {}
+    for manifest in _audited(env):
+        key = _key(manifest)
+        committed = snapshots.folder(head, manifest.origin).get(key[1:])
+        if committed is None or (from_working_tree and committed.digest != document_digest(manifest.document.data)):
+            provenance.last_change[key] = None
+        else:
+            pending[key] = committed.digest
+    if not pending:
+        return provenance
+    for commit in snapshots.commits(head, env.name):
+        for key in list(pending):
+            origin, identity = key[0], key[1:]
+            here = snapshots.folder(commit, origin).get(identity)
+            digest = here.digest if here is not None else None
+            parents = [snapshots.folder(parent, origin).get(identity) for parent in commit.parents]
+            if digest != pending[key]:
+                continue  # a version that is not the one HEAD has (e.g. on a side branch a merge did not take)
+            if all(state is None or state.digest != digest for state in parents):
+                provenance.last_change[key] = _authorship(commit)
+                del pending[key]
+        if not pending:
+            break
+    return provenance

@@ -1,0 +1,153 @@
+"""Plan a rollback: the endpoint's manifest as it was at a target revision, written into today's files.
+
+Only the endpoint's own document changes; other documents in the same files, and other changes made in
+the same commits, stay. The plan is validated as a whole estate before anything is written.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from compiler.errors import LlmopsError
+from compiler.load.estate import ENVIRONMENTS_DIR, SHARED_ENV, list_environments
+from compiler.load.overlay import OverlayTree
+from compiler.load.text import decode_utf8
+from compiler.load.tree import FileProblem
+from llmops.document_text import append_document, document_count, document_text, replace_document
+from llmops.gitops.history import EndpointChange, EndpointHistory
+from llmops.gitops.snapshots import DocumentState, EstateSnapshots
+from llmops.gitops.tree import GitTree, resolve_commit
+
+if TYPE_CHECKING:
+    import git
+
+_FILE_LIMIT = 1024 * 1024
+
+
+@dataclass
+class RollbackPlan:
+    endpoint: str
+    env: str
+    head: git.Commit
+    target: git.Commit | None  # None: before the endpoint existed
+    reverted: list[EndpointChange]
+    prefix: str = ""  # the estate's folder in the repository
+    removes: bool = False  # the endpoint did not exist at the target
+    changes: dict[str, bytes | None] = field(default_factory=dict)  # estate-relative path -> content
+    actions: list[str] = field(default_factory=list)  # for people: what happens to which file
+
+    @property
+    def tree(self) -> OverlayTree:
+        """The estate as the rollback leaves it."""
+        return OverlayTree(GitTree(self.head, self.prefix), self.changes)
+
+
+def _file_text(commit: git.Commit, prefix: str, path: str) -> str | None:
+    try:
+        return decode_utf8(GitTree(commit, prefix).read_bytes(path, _FILE_LIMIT))
+    except FileProblem:
+        return None
+
+
+def _mirror(path: str, env: str) -> str:
+    """The path in `env` that corresponds to a path under _shared."""
+    relative = posixpath.relpath(path, f"{ENVIRONMENTS_DIR}/{SHARED_ENV}")
+    return f"{ENVIRONMENTS_DIR}/{env}/{relative}"
+
+
+def _targets(history: EndpointHistory, head: git.Commit, steps: int) -> tuple[git.Commit | None, list[EndpointChange]]:
+    """The revision before the endpoint's last `steps` manifest changes, and those changes."""
+    reverted: list[EndpointChange] = []
+    for change in history.changes(head):
+        if change.manifest_changed:
+            reverted.append(change)
+            if len(reverted) == steps:
+                parents = change.commit.parents
+                return (parents[0] if parents else None), reverted
+    if not reverted:
+        raise LlmopsError(f"the manifest of `{history.endpoint}` in {history.env} has never changed in the "
+                          "history of HEAD", hint="there is nothing to roll back to")
+    raise LlmopsError(f"`{history.endpoint}` in {history.env} has changed only {len(reverted)} time(s); "
+                      f"--steps {steps} goes back further", hint=f"use --steps {len(reverted)} or less, or --to REV")
+
+
+def _reverted_since(repo: git.Repo, history: EndpointHistory, head: git.Commit,
+                    target: git.Commit) -> list[EndpointChange]:
+    return [change for change in history.changes(head)
+            if change.manifest_changed and not repo.is_ancestor(change.commit, target)]
+
+
+def plan_rollback(repo: git.Repo, prefix: str, env: str, endpoint: str, head: git.Commit,
+                  to: str | None = None, steps: int = 1) -> RollbackPlan:
+    if env not in list_environments(GitTree(head, prefix)):
+        raise LlmopsError(f"environment `{env}` does not exist at HEAD")
+    snapshots = EstateSnapshots(repo, prefix)
+    history = EndpointHistory(snapshots, env, endpoint)
+    key = ("ServingEndpoint", endpoint, None)
+    now = snapshots.effective(head, env).get(key)
+    if to is not None:
+        target: git.Commit | None = resolve_commit(repo, to)
+        assert target is not None
+        reverted = _reverted_since(repo, history, head, target)
+    else:
+        if now is None and not any(True for _ in history.changes(head)):
+            _unknown_endpoint(snapshots, head, env, endpoint)
+        target, reverted = _targets(history, head, steps)
+    then = snapshots.effective(target, env).get(key) if target is not None else None
+    if now is None and then is None:
+        _unknown_endpoint(snapshots, head, env, endpoint)
+    plan = RollbackPlan(endpoint, env, head, target, reverted, prefix)
+    if now is not None and then is not None and now.digest == then.digest:
+        return plan  # already as it was: nothing to change
+    body = None if then is None else _body_of(then, target, prefix)
+    plan.removes = body is None
+    if now is None:
+        assert then is not None and body is not None
+        path = then.file if then.origin == env else _mirror(then.file, env)
+        _add_document(plan, head, prefix, path, body)
+        plan.actions.append(f"{path}: restored (the endpoint was deleted after {_short(target)})")
+    elif now.origin != env:
+        if then is None:
+            raise LlmopsError(f"`{endpoint}` comes from {now.file}, shared by every environment, and did not "
+                              f"exist at {_short(target)}; removing it from {env} alone is not possible",
+                              hint="delete it from _shared (it then leaves every environment) with a normal commit")
+        assert body is not None
+        path = _mirror(now.file, env)
+        _add_document(plan, head, prefix, path, body)
+        plan.actions.append(f"{path}: the endpoint as at {_short(target)}, overriding {now.file} in {env} only")
+    else:
+        text = _file_text(head, prefix, now.file)
+        assert text is not None
+        updated = replace_document(text, now.index, body, now.file)
+        plan.changes[now.file] = updated.encode() if updated.strip() else None
+        if body is None:
+            plan.actions.append(f"{now.file}: " + ("deleted" if not updated.strip() else "endpoint removed")
+                                + f" (it did not exist at {_short(target)})")
+        else:
+            plan.actions.append(f"{now.file}: restored as at {_short(target)}")
+    return plan
+
+
+def _body_of(state: DocumentState, commit: git.Commit | None, prefix: str) -> str:
+    assert commit is not None
+    text = _file_text(commit, prefix, state.file)
+    assert text is not None
+    return document_text(text, state.index, state.file)
+
+
+def _add_document(plan: RollbackPlan, head: git.Commit, prefix: str, path: str, body: str) -> None:
+    existing = _file_text(head, prefix, path)
+    text = body if existing is None or document_count(existing, path) == 0 else append_document(existing, body)
+    plan.changes[path] = text.encode()
+
+
+def _short(commit: git.Commit | None) -> str:
+    return commit.hexsha[:12] if commit is not None else "the start of history"
+
+
+def _unknown_endpoint(snapshots: EstateSnapshots, head: git.Commit, env: str, endpoint: str) -> None:
+    known = sorted(name for kind, name, _ in snapshots.effective(head, env) if kind == "ServingEndpoint")
+    raise LlmopsError(f"no endpoint `{endpoint}` in {env}, now or in its history",
+                      hint=f"endpoints in {env}: {', '.join(known) or 'none'}")

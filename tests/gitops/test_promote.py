@@ -1,0 +1,93 @@
+"""`llmops promote` on real repositories: a branch with one commit, the checkout untouched."""
+
+from __future__ import annotations
+
+import git
+import yaml
+
+from tests.helpers.estate import run_cli, validate, write_files
+from tests.helpers.git_repo import commit_all, root_of
+
+DEV_ENDPOINT = "environments/dev/serving/example-model.yaml"
+STG_ENDPOINT = "environments/stg/serving/example-model.yaml"
+
+
+
+def blob_text(repo: git.Repo, revision: str, path: str) -> str:
+    return repo.commit(revision).tree[path].data_stream.read().decode()
+
+
+def test_promotion_keeps_the_targets_capacity_and_leaves_the_checkout_alone(repo: git.Repo) -> None:
+    root = root_of(repo)
+    text = (root / DEV_ENDPOINT).read_text().replace("max_output_tokens: 1024", "max_output_tokens: 512")
+    (root / DEV_ENDPOINT).write_text(text)
+    commit_all(repo, "dev: shorter answers")
+    head = repo.head.commit.hexsha
+
+    result = run_cli("promote", "example-model", "--from", "dev", "--to", "stg", str(root))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "created branch promote/example-model-dev-to-stg" in result.stdout
+    assert repo.head.commit.hexsha == head and repo.active_branch.name == "main"
+    assert not repo.is_dirty(untracked_files=True)
+
+    commit = repo.commit("promote/example-model-dev-to-stg")
+    assert commit.parents[0].hexsha == head and list(commit.stats.files) == [STG_ENDPOINT]
+    promoted = yaml.safe_load(blob_text(repo, commit.hexsha, STG_ENDPOINT))
+    original = yaml.safe_load(blob_text(repo, head, STG_ENDPOINT))
+    spec, deployment = promoted["spec"], promoted["spec"]["deploymentSpec"]
+    assert deployment["runtime"]["max_output_tokens"] == 512  # promoted
+    assert deployment["resources"] == original["spec"]["deploymentSpec"]["resources"]  # stg's GPUs kept
+    assert (spec["minReplicas"], spec["maxReplicas"], spec["useGpu"], spec["environment"]) == \
+        (original["spec"]["minReplicas"], original["spec"]["maxReplicas"], True, "stg")
+    assert spec["modelId"] == original["spec"]["modelId"]  # same model: stg's spelling is kept
+    assert "Promoted-From: dev@" in str(commit.message)
+
+
+def test_promotion_copies_a_missing_model_and_names_the_approvals_needed(repo: git.Repo) -> None:
+    root = root_of(repo)
+    model = (root / "environments/_shared/catalog/example-base-model.yaml").read_text()
+    model = model.replace('"version": "1.0"', '"version": "2.0"').replace("/1.0/", "/2.0/")
+    write_files(root, {"environments/dev/models/example-base-model-2.yaml": model})
+    text = (root / DEV_ENDPOINT).read_text().replace("example-base-model-1.0", "example-base-model@2.0")
+    (root / DEV_ENDPOINT).write_text(text)
+    assert run_cli("approve", "example-base-model@2.0", "--env", "dev", "--by", "admin", "--role", "admin",
+                   str(root)).exit_code == 0
+    commit_all(repo, "dev serves 2.0")
+
+    skipping = run_cli("promote", "example-model", "--from", "dev", "--to", "prod", str(root))
+    assert skipping.exit_code == 1 and "[P012]" in skipping.stderr  # prod requires stg to serve it first
+    assert "promote/example-model-dev-to-prod" not in [head.name for head in repo.heads]
+
+    result = run_cli("promote", "example-model", "--from", "dev", "--to", "stg", str(root))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    commit = repo.commit("promote/example-model-dev-to-stg")
+    assert sorted(commit.stats.files) == ["environments/stg/models/example-base-model-2.yaml",
+                                          "environments/stg/serving/example-model.yaml"]
+    assert "stg needs 1 more approval(s) of example-base-model@2.0" in result.stdout
+    assert "llmops approve example-base-model@2.0 --env stg --by <user-id> --role <admin | ml-lead>" in result.stdout
+
+    # On the branch, the approval is the only thing missing.
+    repo.git.switch("promote/example-model-dev-to-stg")
+    assert validate(root, "stg").error_count > 0
+    assert run_cli("approve", "example-base-model@2.0", "--env", "stg", "--by", "carol", "--role", "admin",
+                   str(root)).exit_code == 0
+    assert validate(root, "stg").error_count == 0
+
+
+def test_promoting_twice_refuses_to_move_an_existing_branch(repo: git.Repo) -> None:
+    root = root_of(repo)
+    (root / DEV_ENDPOINT).write_text((root / DEV_ENDPOINT).read_text().replace("1024", "512"))
+    commit_all(repo, "dev change")
+    assert run_cli("promote", "example-model", "--from", "dev", "--to", "stg", str(root)).exit_code == 0
+    again = run_cli("promote", "example-model", "--from", "dev", "--to", "stg", str(root))
+    assert again.exit_code == 2 and "branch `promote/example-model-dev-to-stg` already exists" in again.stderr
+
+
+def test_nothing_to_promote_and_unknown_names(repo: git.Repo) -> None:
+    root = root_of(repo)
+    same = run_cli("promote", "example-model", "--from", "stg", "--to", "stg", str(root))
+    assert same.exit_code == 2
+    unknown = run_cli("promote", "nope", "--from", "dev", "--to", "stg", str(root))
+    assert unknown.exit_code == 2 and "no endpoint `nope` in dev" in unknown.stderr
+    missing_env = run_cli("promote", "example-model", "--from", "dev", "--to", "qa", str(root))
+    assert missing_env.exit_code == 2 and "environment `qa` does not exist" in missing_env.stderr
