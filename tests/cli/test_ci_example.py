@@ -29,5 +29,5 @@ def test_workflow_runs_validate_render_check_and_diff() -> None:
     assert [command[0] for command in commands] == ["validate", "validate", "render", "diff"]
     for command in commands:
         parse_arguments(command)  # raises SystemExit on an unknown command or option
-    assert commands[1][1:3] == ["--format", "sarif"]
+    assert commands[1][1:4] == ["--audit", "--format", "sarif"] and "--audit" in commands[0]
     assert "--check" in commands[2] and "markdown" in commands[3]
