@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from compiler.diagnostics import Severity
 from compiler.diff import diff_estates
 from compiler.diff_format import FORMATTERS
-from compiler.pipeline import collector_paused, validate_repository
+from compiler.pipeline import ValidationResult, collector_paused, validate_repository
 from compiler.render.estate import render_estate
 from llmops.cli import exit_codes
 from llmops.cli.repo import find_estate_root
@@ -44,11 +44,10 @@ def commit_message(plan: RollbackPlan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _rendered_diff(plan: RollbackPlan) -> str | None:
+def _rendered_diff(plan: RollbackPlan, after: ValidationResult) -> str | None:
     from llmops.gitops.tree import GitTree
 
     before = validate_repository(GitTree(plan.head, plan.prefix), plan.env)
-    after = validate_repository(plan.tree, plan.env)
     if before.error_count:
         return None
     sides = [(result.estate, render_estate(result.estate, include_argocd=False)) for result in (before, after)]
@@ -83,7 +82,7 @@ def _rollback(repo: str | None, endpoint: str, env: str, to: str | None, steps: 
         return exit_codes.FAILED
     for action in plan.actions:
         print(f"  {action}")
-    rendered = _rendered_diff(plan)
+    rendered = _rendered_diff(plan, result)
     if dry_run:
         print(f"dry run: nothing committed. The commit would be:\n\n{commit_message(plan)}")
     else:
