@@ -112,6 +112,25 @@ def _rules_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
 
 
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 86400:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and less than 86400 seconds, not {text}")
+    return value
+
+
+def _status_parser(parser: argparse.ArgumentParser) -> None:
+    _add_repo(parser)
+    parser.add_argument("--env", help="only this environment")
+    parser.add_argument("--kubeconfig", metavar="PATH", help="default: KUBECONFIG, else ~/.kube/config")
+    parser.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current one)")
+    parser.add_argument("-o", "--output", choices=("table", "json"), default="table", help="default: table")
+    parser.add_argument("--watch", action="store_true", help="poll again every --interval seconds until Ctrl-C")
+    parser.add_argument("--interval", type=_positive_seconds, default=5.0, metavar="SECONDS",
+                        help="with --watch (default: 5)")
+    parser.add_argument("--watch-count", type=_positive, help=argparse.SUPPRESS)  # stop after N polls (tests)
+
+
 # name -> (one-line help, function adding the arguments); the order is the order of `llmops --help`.
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "validate": ("check manifests: schemas, references, approvals, policy", _validate_parser),
@@ -121,6 +140,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "history": ("the commits that changed an endpoint or what it depends on", _history_parser),
     "rollback": ("commit an endpoint's manifest as it was before its last change", _rollback_parser),
     "promote": ("prepare a branch promoting an endpoint to another environment", _promote_parser),
+    "status": ("live status of endpoints, training jobs and Argo CD (exit 1 if Degraded or Missing)",
+               _status_parser),
     "approve": ("write an Approval of a model for an environment", _approve_parser),
     "init": ("create a new estate with dev, stg and prod", _init_parser),
     "schema": ("write the JSON Schemas of every manifest kind", _schema_parser),
@@ -187,6 +208,11 @@ def run(args: argparse.Namespace) -> int:
         from llmops.cli.cmp import cmp_generate
 
         return cmp_generate(args.repo)
+    if args.command == "status":
+        from llmops.cli.status import status
+
+        return status(args.repo, args.env, args.kubeconfig, args.context, args.output, args.watch, args.interval,
+                      args.watch_count)
     if args.command == "approve":
         from llmops.cli.approve import approve
 

@@ -7,13 +7,16 @@ process has imported half of them already.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from llmops import __version__
 from tests.helpers.estate import PROJECT_ROOT
+from tests.test_architecture import imports_of
 
 FORBIDDEN = ("jinja2", "jsonschema", "kubernetes", "git", "httpx", "fastapi", "openai", "kserve", "click")
 
@@ -54,3 +57,36 @@ def test_version_runs_as_a_module() -> None:
     child = _run("-m", "llmops.cli.main", "--version")
     assert child.returncode == 0, child.stderr
     assert child.stdout.strip() == f"llmops {__version__}"
+
+
+CLUSTER_CLIENT = "llmops.cluster.client"
+
+
+def _source_files() -> list[Path]:
+    return sorted([*(PROJECT_ROOT / "llmops").rglob("*.py"), *(PROJECT_ROOT / "compiler").rglob("*.py")])
+
+
+def _module_level_imports(path: Path) -> set[str]:
+    """Imports a module runs when it is imported (not those inside function bodies)."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_only_the_cluster_client_imports_kubernetes() -> None:
+    importers = [path.relative_to(PROJECT_ROOT).as_posix() for path in _source_files()
+                 if any(name == "kubernetes" or name.startswith("kubernetes.") for name in imports_of(path))]
+    assert importers == ["llmops/cluster/client.py"]
+
+
+def test_the_cluster_client_is_imported_only_when_a_command_runs() -> None:
+    """`llmops status` imports it inside the command; no module pulls it (and kubernetes) in on import."""
+    eager = [path.relative_to(PROJECT_ROOT).as_posix() for path in _source_files()
+             if CLUSTER_CLIENT in _module_level_imports(path)]
+    assert eager == []
+    lazy = [path.relative_to(PROJECT_ROOT).as_posix() for path in _source_files() if CLUSTER_CLIENT in imports_of(path)]
+    assert lazy == ["llmops/cli/status.py"]

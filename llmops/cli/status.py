@@ -1,0 +1,119 @@
+"""`llmops status`: is each endpoint really serving what the current revision says?
+
+The estate is validated and rendered once (the working tree is the revision compared against);
+then each poll reads the rendered objects' live counterparts and judges them. One poll, or with
+`--watch` one per interval until Ctrl-C (exit 130, as everywhere in the CLI).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TextIO
+
+from compiler.diagnostics import Severity
+from compiler.errors import LlmopsError
+from compiler.load.tree import DirectoryTree
+from compiler.pipeline import validate_repository
+from llmops.cli import exit_codes
+from llmops.cli.repo import find_estate_root
+from llmops.cli.validate import print_report
+from llmops.status.collect import collect_status
+from llmops.status.model import StatusReport
+from llmops.status.output import format_json, format_table
+from llmops.status.targets import EnvironmentTarget, estate_targets
+
+DEFAULT_INTERVAL_SECONDS = 5.0
+CLEAR_SCREEN = "\x1b[H\x1b[2J"
+
+
+def _colour(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def report_exit_code(report: StatusReport) -> int:
+    return exit_codes.FAILED if report.failing else exit_codes.OK
+
+
+def _targets(repo: str | None, env: str | None) -> list[EnvironmentTarget] | None:
+    """What the working tree renders; None (after printing the diagnostics) when it has errors."""
+    result = validate_repository(DirectoryTree(find_estate_root(repo)), env)
+    errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]
+    if errors:
+        print_report(result.diagnostics, result, "text", sys.stderr)
+        print(f"llmops: the estate has {len(errors)} error(s); status compares the cluster with what a valid "
+              "revision renders", file=sys.stderr)
+        return None
+    return estate_targets(result.estate)
+
+
+def _show(report: StatusReport, output_format: str, watching: bool, interval: float) -> None:
+    out = sys.stdout
+    if output_format == "json":
+        out.write(format_json(report, compact=watching))
+    else:
+        colour = _colour(out)
+        if watching:
+            out.write(CLEAR_SCREEN if out.isatty() else "")
+            out.write(f"every {interval:g}s: llmops status  {datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z}"
+                      "  (Ctrl-C to stop)\n\n")
+        out.write(format_table(report, colour=colour))
+        if watching and not out.isatty():
+            out.write("\n")
+    out.flush()
+
+
+def watch_loop(poll: Callable[[], StatusReport], show: Callable[[StatusReport], None], interval: float,
+               count: int | None, sleep: Callable[[float], None] = time.sleep) -> int:
+    """Poll, show, sleep, until ``count`` polls (None: until Ctrl-C). The exit code is the last poll's.
+
+    A cluster error on the first poll ends the command (the configuration is wrong); on a later
+    poll it is printed and the watch goes on (the cluster may be back at the next interval).
+    """
+    from llmops.cluster.client import ClusterError
+
+    polls, code = 0, exit_codes.OK
+    while True:
+        try:
+            report = poll()
+        except ClusterError as error:
+            if polls == 0:
+                raise
+            print(f"llmops: error: {error.message}", file=sys.stderr)
+            code = exit_codes.USAGE
+        else:
+            show(report)
+            code = report_exit_code(report)
+        polls += 1
+        if count is not None and polls >= count:
+            return code
+        sleep(interval)
+
+
+def status(repo: str | None, env: str | None, kubeconfig: str | None, context: str | None, output_format: str,
+           watch: bool = False, interval: float = DEFAULT_INTERVAL_SECONDS, watch_count: int | None = None) -> int:
+    targets = _targets(repo, env)
+    if targets is None:
+        return exit_codes.USAGE
+    try:
+        from llmops.cluster.client import connect
+    except ModuleNotFoundError as error:  # installed without the `status` extra
+        if (error.name or "").partition(".")[0] != "kubernetes":
+            raise
+        raise LlmopsError("llmops status needs the `kubernetes` package",
+                          hint="install llmops with its `status` extra: pip install 'llmops[status]'") from error
+    cluster = connect(kubeconfig, context)
+    try:
+        def poll() -> StatusReport:
+            return collect_status(targets, cluster.read)
+
+        if not watch:
+            report = poll()
+            _show(report, output_format, False, interval)
+            return report_exit_code(report)
+        return watch_loop(poll, lambda report: _show(report, output_format, True, interval), interval, watch_count)
+    finally:
+        cluster.close()

@@ -1,0 +1,190 @@
+"""A read-only Kubernetes API client from a kubeconfig (or the pod's service account), and object reads.
+
+The only module that imports the `kubernetes` package. Every failure of the client becomes a
+`ClusterError` with one line saying what went wrong (exit code 2), never a traceback; a 404 is not
+a failure but a `Lookup` saying what is missing. Objects are returned as the JSON the API server
+sent (no model classes in between), so drift is judged against exactly what is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import urllib3
+import yaml
+from kubernetes import client, config
+from kubernetes.config.config_exception import ConfigException
+from kubernetes.config.kube_config import KubeConfigMerger
+
+from compiler.errors import LlmopsError
+from llmops.status.model import Lookup, ObjectRef
+
+DEFAULT_KUBECONFIG = "~/.kube/config"
+IN_CLUSTER_VARIABLE = "KUBERNETES_SERVICE_HOST"  # set in every pod
+CONNECT_TIMEOUT_SECONDS = 5.0
+READ_TIMEOUT_SECONDS = 30.0
+RETRIES = 1  # one retry of a failed connection, so an unreachable cluster fails in seconds
+# Who serves each API group, to say what is not installed when the API server does not know a kind.
+GROUP_OWNERS = {"serving.kserve.io": "KServe", "argoproj.io": "Argo CD", "trainer.kubeflow.org": "Kubeflow Trainer",
+                "batch": "Kubernetes"}
+REQUIRED_PERMISSIONS = ("llmops status needs `get` on inferenceservices.serving.kserve.io, jobs.batch "
+                        "(or trainjobs.trainer.kubeflow.org) and applications.argoproj.io")
+
+
+class ClusterError(LlmopsError):
+    """The cluster cannot be read: no or bad kubeconfig, unknown context, unreachable, access refused."""
+
+
+@dataclass
+class Cluster:
+    """A connected client. ``api`` is a `kubernetes.client.ApiClient`; ``server`` its address."""
+
+    api: Any
+    server: str
+
+    def read(self, ref: ObjectRef) -> Lookup:
+        """The live object, or a Lookup saying why there is none. Raises ClusterError otherwise."""
+        timeout = (CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)
+        try:
+            if ref.kind == "Job":
+                response = client.BatchV1Api(self.api).read_namespaced_job(
+                    ref.name, ref.namespace, _preload_content=False, _request_timeout=timeout)
+            else:
+                response = client.CustomObjectsApi(self.api).get_namespaced_custom_object(
+                    ref.group, ref.version, ref.namespace, ref.plural, ref.name,
+                    _preload_content=False, _request_timeout=timeout)
+        except client.ApiException as error:
+            if error.status == 404:
+                return Lookup(None, _not_found(ref, error.body))
+            raise self._refused(ref, error) from error
+        except urllib3.exceptions.HTTPError as error:
+            raise ClusterError(f"cannot reach the cluster at {self.server}: {_why(error)}") from error
+        return Lookup(self._decode(ref, response.data))
+
+    def close(self) -> None:
+        self.api.close()
+
+    def _decode(self, ref: ObjectRef, data: bytes) -> dict[str, Any]:
+        try:
+            obj = json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            obj = None
+        if not isinstance(obj, dict):
+            raise ClusterError(f"the cluster at {self.server} answered the read of {ref} with something that is not "
+                               "a Kubernetes object")
+        return obj
+
+    def _refused(self, ref: ObjectRef, error: Any) -> ClusterError:
+        message = _status_message(error.body)
+        if error.status == 401:
+            return ClusterError(f"the cluster at {self.server} rejected the credentials (401 Unauthorized)",
+                                hint="log in again, or refresh the token of this kubeconfig context")
+        if error.status == 403:
+            return ClusterError(f"not allowed to read {ref} (403 Forbidden)" + (f": {message}" if message else ""),
+                                hint=REQUIRED_PERMISSIONS)
+        if not error.status:  # the client's own failures (TLS) carry status 0 and the reason as text
+            first_line = str(error.reason or "").strip().splitlines()
+            return ClusterError(f"cannot talk to the cluster at {self.server}: {' '.join(first_line[:2])}")
+        return ClusterError(f"the cluster at {self.server} answered {error.status} {error.reason or ''} reading "
+                            f"{ref}".replace("  ", " ") + (f": {message}" if message else ""))
+
+
+def _status_message(body: Any) -> str:
+    """The `message` of a Kubernetes Status body, if the body is one."""
+    try:
+        status = json.loads(body) if body else None
+    except (TypeError, ValueError):
+        return ""
+    return str(status.get("message", "")) if isinstance(status, dict) else ""
+
+
+def _not_found(ref: ObjectRef, body: Any) -> str:
+    """A missing object, or a kind the API server does not serve (its plain `404 page not found`)."""
+    try:
+        status = json.loads(body) if body else None
+    except (TypeError, ValueError):
+        status = None
+    details = status.get("details") if isinstance(status, dict) else None
+    if isinstance(details, dict) and details.get("name") == ref.name:
+        return f"{ref} not found"
+    owner = GROUP_OWNERS.get(ref.group, ref.group)
+    return (f"{ref} not found: the cluster does not serve {ref.plural}.{ref.group}/{ref.version} "
+            f"(is {owner} installed?)")
+
+
+def _why(error: Exception) -> str:
+    """urllib3's reason without the connection object it names first."""
+    text = str(getattr(error, "reason", None) or error)
+    return text.rsplit("): ", 1)[-1] if "): " in text else text
+
+
+def _config_problem(error: Exception) -> str:
+    """What is wrong with a kubeconfig, on one line."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"not valid YAML (line {mark.line + 1}, column {mark.column + 1}: {error.problem})"
+    text = " ".join(str(error).removeprefix("Invalid kube-config file. ").split())
+    return text or type(error).__name__
+
+
+def _kubeconfig_paths(kubeconfig: str | None) -> tuple[str, list[Path]]:
+    """The kubeconfig setting (``--kubeconfig``, else KUBECONFIG, else ~/.kube/config) and its existing files."""
+    setting = kubeconfig or os.environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG
+    files = [Path(part).expanduser() for part in setting.split(os.pathsep) if part]
+    return setting, [path for path in files if path.is_file()]
+
+
+def _contexts(setting: str, files: list[Path]) -> tuple[list[str], str | None]:
+    """The context names and the current context of the (merged) kubeconfig files."""
+    for path in files:  # the client's own checks fail on other shapes with messages about Python types
+        if not isinstance(yaml.safe_load(path.read_text(encoding="utf-8")), dict):
+            raise ClusterError(f"kubeconfig {path} is not a kubeconfig",
+                               hint="expected a YAML mapping with clusters, contexts, users and current-context")
+    merged = KubeConfigMerger(setting).config
+    value = merged.value if merged is not None else None
+    if not isinstance(value, dict):
+        raise ConfigException("no configuration found")
+    names = [str(node.value.get("name")) for node in value.get("contexts") or []
+             if isinstance(getattr(node, "value", None), dict)]
+    current = value.get("current-context")
+    return names, str(current) if current else None
+
+
+def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluster:
+    """**Parameters:** ``kubeconfig`` a path (or several, joined as in KUBECONFIG), default KUBECONFIG or
+    ~/.kube/config; ``context`` default the current context. Inside a pod with no kubeconfig, the pod's
+    service account is used. **Raises:** ClusterError when no usable configuration is found."""
+    setting, files = _kubeconfig_paths(kubeconfig)
+    configuration = client.Configuration()
+    configuration.retries = RETRIES
+    if not files:
+        if kubeconfig is not None:
+            raise ClusterError(f"kubeconfig {kubeconfig} does not exist")
+        if os.environ.get(IN_CLUSTER_VARIABLE) and context is None:
+            try:
+                config.load_incluster_config(client_configuration=configuration)
+            except ConfigException as error:
+                raise ClusterError(f"cannot use the pod's service account: {error}") from error
+            return Cluster(client.ApiClient(configuration), configuration.host)
+        raise ClusterError(f"no kubeconfig at {setting}", hint="pass --kubeconfig PATH, or set KUBECONFIG")
+    try:
+        names, current = _contexts(setting, files)
+        if context is not None and context not in names:
+            raise ClusterError(f"context `{context}` is not in kubeconfig {setting}",
+                               hint=f"its contexts: {', '.join(names) or 'none'}")
+        if context is None and not current:
+            raise ClusterError(f"kubeconfig {setting} sets no current-context", hint="pass --context NAME")
+        if context is None and current not in names:
+            raise ClusterError(f"the current-context `{current}` of kubeconfig {setting} is not one of its contexts",
+                               hint=f"its contexts: {', '.join(names) or 'none'}; pass --context NAME")
+        api = config.new_client_from_config(config_file=setting, context=context, persist_config=False,
+                                            client_configuration=configuration)
+    except ClusterError:
+        raise
+    except (ConfigException, yaml.YAMLError, OSError, TypeError, KeyError, AttributeError, ValueError) as error:
+        raise ClusterError(f"cannot use kubeconfig {setting}: {_config_problem(error)}") from error
+    return Cluster(api, str(api.configuration.host))

@@ -1,0 +1,66 @@
+"""Which live objects to read: the InferenceServices, training Jobs and Argo CD Application that the
+current revision renders, found in the rendered objects themselves so the names always agree with
+`llmops render` (content-hashed Job names, the training backend, the Application's namespace)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from compiler.render.argocd import render_argocd
+from compiler.render.estate import render_environment
+from compiler.resolve.environment import ResolvedEnvironment
+from compiler.resolve.estate import ResolvedEstate
+from llmops.status.model import ObjectRef
+
+ENDPOINT_LABEL = "llmops.io/endpoint"
+TRAINING_JOB_LABEL = "llmops.io/training-job"
+TRAINING_KINDS = ("Job", "TrainJob")
+
+
+@dataclass(frozen=True)
+class EndpointTarget:
+    name: str
+    object: ObjectRef
+    rendered: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TrainingJobTarget:
+    name: str
+    object: ObjectRef
+
+
+@dataclass
+class EnvironmentTarget:
+    name: str
+    namespace: str
+    application: ObjectRef | None  # None: the environment names no Argo CD repository
+    endpoints: list[EndpointTarget] = field(default_factory=list)
+    training_jobs: list[TrainingJobTarget] = field(default_factory=list)
+
+
+def object_ref(obj: dict[str, Any]) -> ObjectRef:
+    metadata = obj["metadata"]
+    return ObjectRef(api_version=obj["apiVersion"], kind=obj["kind"], namespace=metadata["namespace"],
+                     name=metadata["name"])
+
+
+def environment_target(env: ResolvedEnvironment) -> EnvironmentTarget:
+    """What to read for one environment. It must have validated cleanly (rendering needs that)."""
+    objects = render_environment(env)
+    application = next((object_ref(obj) for obj in render_argocd([env]) if obj["kind"] == "Application"), None)
+    target = EnvironmentTarget(name=env.name, namespace=env.namespace, application=application)
+    for obj in objects:
+        labels = obj["metadata"].get("labels", {})
+        if obj["kind"] == "InferenceService":
+            target.endpoints.append(EndpointTarget(labels[ENDPOINT_LABEL], object_ref(obj), obj))
+        elif obj["kind"] in TRAINING_KINDS:
+            target.training_jobs.append(TrainingJobTarget(labels[TRAINING_JOB_LABEL], object_ref(obj)))
+    target.endpoints.sort(key=lambda e: e.name)
+    target.training_jobs.sort(key=lambda j: j.name)
+    return target
+
+
+def estate_targets(estate: ResolvedEstate) -> list[EnvironmentTarget]:
+    return [environment_target(env) for env in estate.environments]
