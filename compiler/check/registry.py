@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from compiler.check import approvals, datasets, experiments, names, policy, references, serving
+from compiler.check import (
+    approvals,
+    capacity,
+    datasets,
+    experiments,
+    names,
+    policy,
+    references,
+    rollout,
+    serving,
+    training_capacity,
+)
 from compiler.check.rule import CheckFunction
 from compiler.check.schema_rules import SCHEMA_RULES
 from compiler.diagnostics import Rule
@@ -13,9 +24,12 @@ CHECKS: tuple[CheckFunction, ...] = (
     *approvals.CHECKS,
     *policy.CHECKS,
     *serving.CHECKS,
+    *rollout.CHECKS,
     *names.CHECKS,
     *datasets.CHECKS,
     *experiments.CHECKS,
+    *capacity.CHECKS,
+    *training_capacity.CHECKS,
 )
 
 ALL_RULES: tuple[Rule, ...] = (*LOADER_RULES, *SCHEMA_RULES, *(check.rule for check in CHECKS))
