@@ -32,7 +32,10 @@ from compiler.spec.model import ModelManifest  # noqa: E402
 
 BUNDLED_ENVIRONMENTS = PROJECT_ROOT / "environments"
 GROUP_SIZE = 10
-FAMILIES = ("llama", "mistral", "qwen2")
+FAMILIES = ("llama", "qwen2", "gemma")
+# Small public models (preset, parameters): large enough to exercise every capacity check, small enough
+# that the dev endpoints (CPU) and the CPU training jobs fit, so the estate stays clean.
+MODEL_SIZES = {"llama": ("llama-3.2-1b", "1.2B"), "qwen2": ("qwen2.5-1.5b", "1.5B"), "gemma": ("gemma-2-2b", "2.6B")}
 SAMPLE_HEADER = ("instruction", "input", "output")
 
 _Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -105,12 +108,13 @@ def model_document(i: int) -> dict[str, Any]:
         "ownerTeam": f"team-{i % 7}",
         "metadata": {
             "architecture": "transformer",
-            "parameters": ("7B", "13B", "1.5B")[i % 3],
+            "parameters": MODEL_SIZES[FAMILIES[i % len(FAMILIES)]][1],
             "framework": "pytorch",
             "model_family": FAMILIES[i % len(FAMILIES)],
             "description": f"Synthetic benchmark model {i}",
             "context_length": 8192,
             "dtype": "bf16",
+            "preset": MODEL_SIZES[FAMILIES[i % len(FAMILIES)]][0],
         },
         "storageUri": f"s3://models/{name}/{version}/",
         "status": "draft",
@@ -147,6 +151,7 @@ def training_job_document(i: int) -> dict[str, Any]:
             "job_type": "SFT",
             "dataset_ref": dataset,
             "dataset_type": "instruction",
+            "finetuning_type": "lora",
             "resources": {"gpus": 0},
             "hyperparameters": {"learning_rate": 2e-5, "batch_size": 4, "num_epochs": 1 + i % 3},
             "use_gpu": False,

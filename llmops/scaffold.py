@@ -18,7 +18,7 @@ def environment_manifest(env: str) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "namespace": f"llm-ops-{env}",
         "ingress": {"host": f"{env}.llm-ops.local", "className": "nginx"},
-        "gpu": {"allowed": env != "dev", "required": production},
+        "gpu": {"allowed": env != "dev", "required": production, **({"product": "A100-80GB"} if env != "dev" else {})},
         "approval": {"roles": ["admin"], "minApprovers": 2 if production else 1},
         "kserve": {"version": "0.16"},
     }
@@ -32,7 +32,8 @@ def shared_manifests() -> dict[str, list[dict[str, Any]]]:
     model = _manifest("Model", "my-model", {
         "version": "1.0", "type": "base", "ownerTeam": "my-team",
         "metadata": {"architecture": "transformer", "parameters": "7B", "framework": "pytorch",
-                     "model_family": "llama", "description": "Replace with your model", "context_length": 8192},
+                     "model_family": "llama", "description": "Replace with your model", "context_length": 8192,
+                     "dtype": "bf16", "preset": "llama-3-8b"},
         "storageUri": "s3://models/my-model/1.0/", "status": "draft"})
     return {"models/my-model.yaml": [model]}
 

@@ -15,6 +15,7 @@ FORBIDDEN = {
     "compiler/load": ("compiler.spec", "compiler.resolve", "compiler.check", "compiler.render", "compiler.report"),
     "compiler/spec": ("compiler.resolve", "compiler.check", "compiler.render", "compiler.report"),
     "compiler/resolve": ("compiler.check", "compiler.render", "compiler.report"),
+    "compiler/capacity": ("compiler.check", "compiler.render", "compiler.report"),
     "compiler/check": ("compiler.render", "compiler.report"),
     "compiler/render": ("compiler.check", "compiler.report"),
     "compiler/report": ("compiler.load", "compiler.spec", "compiler.resolve", "compiler.check", "compiler.render"),

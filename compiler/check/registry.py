@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from compiler.check import approvals, audit, datasets, experiments, names, policy, promotion, references, serving
+from compiler.check import (
+    approvals,
+    audit,
+    capacity,
+    datasets,
+    experiments,
+    names,
+    policy,
+    promotion,
+    references,
+    rollout,
+    serving,
+    training_capacity,
+)
 from compiler.check.rule import CheckFunction
 from compiler.check.schema_rules import SCHEMA_RULES
 from compiler.diagnostics import Rule
@@ -14,9 +27,12 @@ CHECKS: tuple[CheckFunction, ...] = (
     *policy.CHECKS,
     *promotion.CHECKS,
     *serving.CHECKS,
+    *rollout.CHECKS,
     *names.CHECKS,
     *datasets.CHECKS,
     *experiments.CHECKS,
+    *capacity.CHECKS,
+    *training_capacity.CHECKS,
     *audit.CHECKS,
 )
 

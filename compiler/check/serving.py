@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from compiler.capacity.facts import cached_model_facts
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Severity
 from compiler.positions import Path
@@ -95,18 +96,19 @@ def autoscale_target_out_of_range(env: ResolvedEnvironment) -> Iterator[Finding]
 
 @rule("E004", "context-exceeds-model", E, "max_input_tokens + max_output_tokens exceed the model's context.")
 def context_exceeds_model(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """When the model's `metadata.context_length` is known, one request's input plus output must fit in it;
-    the runtime refuses to start with a longer `--max-model-len`. Fix: lower the limits or serve a model
-    with a longer context."""
+    """When the model's context is known (`metadata.context_length`, or its `preset`'s), one request's input
+    plus output must fit in it; the runtime refuses to start with a longer `--max-model-len`. Fix: lower the
+    limits or serve a model with a longer context."""
     for endpoint in env.of_kind("ServingEndpoint"):
         deployment = endpoint.spec.deployment_spec
         model = env.resolve_model(endpoint.spec.model_id).manifest
         if deployment is None or deployment.runtime is None or model is None:
             continue
-        context = model.spec.metadata.context_length
+        known = cached_model_facts(env, model).context_length
+        context = known.value if known is not None else None
         runtime = deployment.runtime
         total = runtime.max_input_tokens + runtime.max_output_tokens
-        if context is not None and total > context:
+        if known is not None and context is not None and total > context:
             room = context - runtime.max_output_tokens
             hint = (f"set max_input_tokens <= {room}" if room >= 1 else
                     f"max_output_tokens alone fills the context; lower it so that input + output <= {context}")
@@ -114,7 +116,9 @@ def context_exceeds_model(env: ResolvedEnvironment) -> Iterator[Finding]:
                           f"max_input_tokens + max_output_tokens = {runtime.max_input_tokens} + "
                           f"{runtime.max_output_tokens} = {total}, more than {model.subject}'s context of "
                           f"{context} tokens", hint,
-                          related=(RelatedPlace(model, ("spec", "metadata", "context_length"), "the model's context"),))
+                          related=(RelatedPlace(model, known.origin.path, "the model's context"
+                                                + (f" ({known.origin.note})" if known.origin.note.startswith("preset")
+                                                   else "")),))
 
 
 CHECKS = (gpu_flags_disagree, replica_bounds_invalid, autoscale_target_out_of_range, context_exceeds_model)

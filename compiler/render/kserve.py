@@ -14,12 +14,13 @@ from compiler.kserve_versions import (
 from compiler.render.context import RenderContext
 from compiler.render.templating import render_template
 from compiler.resolve.manifest import Manifest
+from compiler.resources import ENDPOINT_DEFAULT_RESOURCES
 
 RUNTIME = "kserve-huggingfaceserver"  # pinned: another runtime also claims the huggingface format
 MODEL_PORT = 8080
 OPENAI_PREFIX = "/openai/v1"  # KServe's Hugging Face server mounts the OpenAI routes here
 CLUSTER_LOCAL = {"networking.kserve.io/visibility": "cluster-local"}
-DEFAULT_RESOURCES = {False: {"cpu": "4", "memory": "16Gi"}, True: {"cpu": "8", "memory": "32Gi"}}
+DEFAULT_RESOURCES = ENDPOINT_DEFAULT_RESOURCES
 DEFAULT_SCALE_TARGET = 80  # KServe's own default CPU target, written out so the live object matches
 PROBE_PERIOD_SECONDS = 10
 STARTUP_BUDGET_SECONDS = 30 * 60  # pulling and loading weights: generous, a slow start is not a failure

@@ -17,9 +17,10 @@ from compiler.render.json_text import indented_json
 from compiler.render.kserve import gpu_tolerations
 from compiler.render.templating import render_template
 from compiler.resolve.manifest import Manifest
+from compiler.resources import TRAINING_DEFAULT_RESOURCES
 
 CONFIG_MOUNT = "/etc/llmops/training"
-DEFAULT_RESOURCES = {"cpu": "2", "memory": "8Gi"}
+DEFAULT_RESOURCES = TRAINING_DEFAULT_RESOURCES
 BACKOFF_LIMIT = 2
 
 
@@ -49,7 +50,7 @@ def _job_config(job: Manifest, model: Manifest, dataset: Manifest) -> dict[str, 
     """What the trainer reads from its mounted config: the whole request, resolved."""
     spec = job.spec
     inner = spec.train_job_spec
-    return {
+    config: dict[str, Any] = {
         "job": job.name,
         "jobType": spec.job_type,
         "method": inner.job_type if inner else "SFT",
@@ -59,6 +60,9 @@ def _job_config(job: Manifest, model: Manifest, dataset: Manifest) -> dict[str, 
                     "type": dataset.spec.type, "readAs": inner.dataset_type if inner else None},
         "hyperparameters": dict(inner.hyperparameters) if inner else {},
     }
+    if inner is not None and inner.finetuning_type is not None:  # only when set: other jobs keep their hash
+        config["finetuningType"] = inner.finetuning_type
+    return config
 
 
 def _environment_variables(config: dict[str, Any]) -> list[dict[str, str]]:

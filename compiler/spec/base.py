@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -9,6 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 API_VERSION = "llmops.io/v1"
 QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
 URI_PATTERN = r"^[a-z][a-z0-9+.-]*://\S+$"
+
+
+def closest_choice(word: str, choices: list[str]) -> str | None:
+    """The known name a misspelling most likely meant (for a validator's "did you mean")."""
+    lowered = {choice.lower(): choice for choice in choices}
+    matches = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[matches[0]] if matches else None
 
 
 class StrictModel(BaseModel):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from compiler.spec.base import Envelope, StrictModel
+from compiler.capacity.gpus import GPU_PRODUCTS_MIB
+from compiler.spec.base import Envelope, StrictModel, closest_choice
 
 DEFAULT_APPROVER_ROLE = "admin"
 DEFAULT_IMAGE_TAG = "0.1.0"  # the llmops release whose proxy and trainer images are used by default
@@ -38,6 +39,21 @@ class GpuPolicy(StrictModel):
     spare_gpus: int = Field(0, alias="spareGpus", ge=0, description="GPUs kept free for rolling updates. With "
                             "fewer spare GPUs than one replica needs, GPU endpoints roll without surge (one replica "
                             "down at a time) instead of waiting forever for a GPU.")
+    memory_gib: int | float | None = Field(None, alias="memoryGiB", gt=0, description="Memory of one GPU in GiB, "
+                                           "as the driver reports it (nvidia-smi's total / 1024). Capacity checks "
+                                           "use it; it wins over `product` and over an endpoint's gpu_memory_gb.")
+    product: str | None = Field(None, json_schema_extra={"enum": [*GPU_PRODUCTS_MIB, None]}, description=(
+        "The GPU model, for its memory when memoryGiB is not given: " + ", ".join(
+            f"{name} ({mib / 1024:.1f} GiB)" for name, mib in GPU_PRODUCTS_MIB.items()) + "."))
+
+    @field_validator("product")
+    @classmethod
+    def _known_product(cls, value: str | None) -> str | None:
+        if value is not None and value not in GPU_PRODUCTS_MIB:
+            suggestion = closest_choice(value, list(GPU_PRODUCTS_MIB))
+            raise ValueError(f"unknown GPU product `{value}`" + (f"; did you mean `{suggestion}`?" if suggestion
+                                                                 else "; write gpu.memoryGiB instead"))
+        return value
 
 
 class ApprovalPolicy(StrictModel):

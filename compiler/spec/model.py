@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from compiler.spec.base import URI_PATTERN, Envelope, StrictModel
+from compiler.capacity.presets import PRESETS
+from compiler.spec.base import URI_PATTERN, Envelope, StrictModel, closest_choice
 
 ModelStatus = Literal["draft", "approved", "deprecated", "rejected"]
 Dtype = Literal["float32", "fp32", "bfloat16", "bf16", "float16", "fp16", "fp8", "int8", "int4"]
@@ -21,19 +22,34 @@ class ModelMetadata(StrictModel):
     framework: str | None = Field(None, description="e.g. `pytorch`.")
     model_family: str | None = Field(None, description="e.g. `llama`, `mistral`, `qwen2`. Endpoints and training "
                                      "jobs that name a family must agree with it.")
+    preset: str | None = Field(None, json_schema_extra={"enum": [*PRESETS, None]}, description=(
+        "A well-known public model this one is or derives from (family and size), whose published config.json "
+        "supplies the capacity facts not written here: parameters, layers, attention and KV heads, head size, "
+        "context length. Facts written here win; `llmops explain` shows where each one came from. One of: "
+        + ", ".join(PRESETS) + "."))
     description: str | None = Field(None, description="Free text for people.")
     context_length: int | None = Field(None, gt=0, description="Maximum sequence length in tokens the model "
                                        "supports; input plus output tokens of an endpoint must fit in it.")
     dtype: Dtype | None = Field(None, description="Weight data type when served.")
     quantization: Literal["none", "fp8", "int8", "int4", "awq", "gptq"] | None = Field(
         None, description="Weight quantization, if any.")
-    num_layers: int | None = Field(None, gt=0, description="Transformer layers (for capacity estimates).")
-    num_attention_heads: int | None = Field(None, gt=0, description="Attention heads.")
-    num_kv_heads: int | None = Field(None, gt=0, description="Key/value heads (grouped-query attention).")
+    num_layers: int | None = Field(None, gt=0, description="Transformer layers (config.json `num_hidden_layers`).")
+    num_attention_heads: int | None = Field(None, gt=0, description="Attention heads; the GPUs of one replica "
+                                            "(the tensor-parallel size) must divide them.")
+    num_kv_heads: int | None = Field(None, gt=0, description="Key/value heads (`num_key_value_heads`; fewer than "
+                                     "the attention heads with grouped-query attention). Sizes the KV cache.")
     head_dim: int | None = Field(None, gt=0, description="Size of one attention head.")
     hidden_size: int | None = Field(None, gt=0, description="Model width; head_dim = hidden_size / heads if "
                                     "head_dim is not given.")
 
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str | None) -> str | None:
+        if value is not None and value not in PRESETS:
+            suggestion = closest_choice(value, list(PRESETS))
+            raise ValueError(f"unknown preset `{value}`" + (f"; did you mean `{suggestion}`?" if suggestion else
+                                                              "; leave it out and write the facts instead"))
+        return value
 
     @field_validator("parameters")
     @classmethod

@@ -18,7 +18,9 @@ class AutoscalePolicy(StrictModel):
 
 class DeploymentResources(StrictModel):
     gpus: int = Field(0, ge=0, description="GPUs per replica; 0 means CPU-only.")
-    gpu_memory_gb: int | float | None = Field(None, gt=0, description="Memory of one GPU in GiB.")
+    gpu_memory_gb: int | float | None = Field(None, gt=0, description=(
+        "Memory of one GPU in GiB; the capacity checks use it when the environment names neither "
+        "gpu.memoryGiB nor gpu.product."))
     cpu: str | None = Field(None, pattern=QUANTITY_PATTERN, description="CPU per replica (request and limit).")
     memory: str | None = Field(None, pattern=QUANTITY_PATTERN, description="Memory per replica, e.g. `16Gi`.")
 

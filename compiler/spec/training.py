@@ -20,7 +20,9 @@ class ResourceProfile(StrictModel):
 
 class TrainingResources(StrictModel):
     gpus: int = Field(0, ge=0, description="GPUs for the job; 0 means CPU-only.")
-    gpu_memory_gb: int | float | None = Field(None, gt=0, description="Memory of one GPU in GiB.")
+    gpu_memory_gb: int | float | None = Field(None, gt=0, description=(
+        "Memory of one GPU in GiB; the capacity checks use it when the environment names neither "
+        "gpu.memoryGiB nor gpu.product."))
 
 
 class TrainJobSpec(StrictModel):
@@ -33,6 +35,9 @@ class TrainJobSpec(StrictModel):
     dataset_type: TrainingDatasetType | None = Field(None, description="How the job reads the dataset; must fit "
                                                      "the dataset's type (an sft_pair dataset trains as instruction).")
     resources: TrainingResources = Field(default_factory=TrainingResources, description="GPUs of the job.")
+    finetuning_type: Literal["full", "lora", "qlora"] | None = Field(None, description=(
+        "Which weights train: `full` (every weight, AdamW), `lora` (adapters on frozen 16-bit weights) or "
+        "`qlora` (adapters on 4-bit weights). Sizes the memory estimate; not set means full fine-tuning."))
     hyperparameters: dict[str, HyperparameterValue] = Field(default_factory=dict,
                                                             description="Passed to the trainer as JSON.")
     use_gpu: bool | None = Field(None, description="Must agree with useGpu and resources.gpus.")

@@ -84,6 +84,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _explain_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("endpoint", metavar="ENDPOINT", help="the ServingEndpoint's name")
+    parser.add_argument("--env", required=True, help="the environment it is deployed in")
+    _add_repo(parser)
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+
+
 def _cmp_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("generate",), help="generate: print the environment's objects")
     _add_repo(parser)
@@ -146,6 +153,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "init": ("create a new estate with dev, stg and prod", _init_parser),
     "schema": ("write the JSON Schemas of every manifest kind", _schema_parser),
     "rules": ("list the rules, or explain one", _rules_parser),
+    "explain": ("an endpoint's capacity arithmetic and where each input came from", _explain_parser),
     "cmp": ("Argo CD config-management plugin (generate)", _cmp_parser),
 }
 
@@ -229,6 +237,10 @@ def run(args: argparse.Namespace) -> int:
         from llmops.cli.rules import rules
 
         return rules(args.code, args.format)
+    if args.command == "explain":
+        from llmops.cli.explain import explain
+
+        return explain(args.endpoint, args.env, args.repo, args.format)
     raise AssertionError(f"command {args.command!r} has no handler")
 
 

@@ -96,7 +96,7 @@ EMBEDDING_ENDPOINT = """\
       allowedRoles: [search]
       deploymentSpec:
         serve_target: EMBEDDING
-        resources: {gpus: 0, cpu: "2", memory: 4Gi}
+        resources: {gpus: 0, cpu: "2", memory: 16Gi}  # a 7B model in bf16 needs 14.3 GiB (C006)
     """
 GPU_TRAINING_JOB = """\
     apiVersion: llmops.io/v1
@@ -115,6 +115,7 @@ GPU_TRAINING_JOB = """\
         model_family: llama
         job_type: DPO
         dataset_type: instruction
+        finetuning_type: lora  # full fine-tuning of 7B parameters needs 104-117 GiB, more than one GPU (C008)
         resources: {gpus: 1}
         hyperparameters: {learning_rate: 1.0e-6, beta: 0.1, lora: true, scheduler: cosine}
         use_gpu: true
@@ -165,7 +166,7 @@ def test_fixed_size_cpu_embedding_endpoint(variant: RenderedEstate) -> None:
     assert "scaleMetric" not in predictor and "deploymentStrategy" not in predictor
     assert "--task=text_embedding" in predictor["model"]["args"]
     assert "--backend=huggingface" in predictor["model"]["args"]
-    assert predictor["model"]["resources"]["limits"] == {"cpu": "2", "memory": "4Gi"}
+    assert predictor["model"]["resources"]["limits"] == {"cpu": "2", "memory": "16Gi"}
 
 
 def test_gpu_training_job(variant: RenderedEstate) -> None:

@@ -1,0 +1,210 @@
+"""`llmops explain`'s content: one endpoint's capacity inputs (with where each came from) and arithmetic.
+
+Built from the same `EndpointCapacity` the rules use, plus the diagnostics validation reported for
+the endpoint, and rendered as text or as a JSON-ready mapping. Pure: the CLI only prints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compiler.capacity.endpoint import EndpointCapacity
+from compiler.capacity.facts import Fact, Origin
+from compiler.capacity.serving import (
+    GIB,
+    GPU_MEMORY_UTILIZATION,
+    RUNTIME_OVERHEAD_GIB,
+    WEIGHT_OVERHEAD,
+    cpu_weights_bytes,
+    gib,
+    kib,
+)
+from compiler.diagnostics import Diagnostic, Severity
+from compiler.positions import format_path
+
+# Which codes mean what for the endpoint, most serious first.
+WILL_NOT_START = ("C002", "C003", "C005", "C006", "E004")
+WILL_QUEUE = ("C004",)
+CAPACITY_CODES = frozenset((*WILL_NOT_START, *WILL_QUEUE, "C001", "C007"))
+
+
+def origin_json(origin: Origin) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if origin.manifest is not None:
+        span = origin.manifest.document.span_of(origin.path)
+        out.update(file=span.file, line=span.line, field=format_path(origin.path))
+    if origin.note:
+        out["note"] = origin.note
+    if origin.reference:
+        out["reference"] = origin.reference
+    return out
+
+
+def _input(name: str, fact: Fact[Any] | None, unit: str = "") -> dict[str, Any]:
+    if fact is None:
+        return {"name": name, "value": None, "source": {"note": "missing"}}
+    return {"name": name, "value": fact.value, "unit": unit, "source": origin_json(fact.origin)}
+
+
+def _verdict(diagnostics: list[Diagnostic]) -> str:
+    codes = {d.code for d in diagnostics}
+    if codes & set(WILL_NOT_START):
+        return "will not start"
+    if codes & set(WILL_QUEUE):
+        return "starts; requests will queue"
+    if "C001" in codes:
+        return "not checked: facts are missing"
+    return "fits"
+
+
+def explain(capacity: EndpointCapacity, diagnostics: list[Diagnostic]) -> dict[str, Any]:
+    """The explanation as plain data (the JSON output)."""
+    facts = capacity.facts
+    deployment = capacity.endpoint.spec.deployment_spec
+    runtime = deployment.runtime if deployment is not None else None
+    inputs = [
+        _input("parameters", facts.parameters),
+        _input("bytes per parameter", capacity.weight_bytes, "bytes"),
+        _input("layers", facts.layers),
+        _input("attention heads", facts.attention_heads),
+        _input("KV heads", facts.kv_heads),
+        _input("head size", facts.head_dim),
+        _input("KV bytes per element", capacity.kv_bytes, "bytes"),
+        _input("model context", facts.context_length, "tokens"),
+        _input("GPUs per replica", capacity.gpus),
+    ]
+    if capacity.on_gpu:
+        inputs.append(_input("GPU memory", capacity.gpu_memory_gib, "GiB"))
+    else:
+        inputs.append(_input("replica memory", capacity.memory_bytes, "bytes"))
+    inputs.append(_input("tokens per sequence", capacity.sequence_tokens, "tokens"))
+    if runtime is not None:
+        inputs.append({"name": "max_concurrent_requests", "value": runtime.max_concurrent_requests,
+                       "source": origin_json(Origin("", capacity.endpoint, ("spec", "deploymentSpec", "runtime",
+                                                                              "max_concurrent_requests")))})
+    inputs.append({"name": "minReplicas", "value": capacity.endpoint.spec.min_replicas,
+                   "source": origin_json(Origin("", capacity.endpoint, ("spec", "minReplicas")))})
+    own = [d for d in diagnostics if d.code in CAPACITY_CODES]
+    return {
+        "endpoint": capacity.endpoint.name,
+        "environment": capacity.env.name,
+        "model": capacity.model.subject.removeprefix("Model/"),
+        "constants": {"weight_overhead": WEIGHT_OVERHEAD, "gpu_memory_utilization": GPU_MEMORY_UTILIZATION,
+                      "runtime_overhead_gib": RUNTIME_OVERHEAD_GIB},
+        "inputs": inputs,
+        "missing": capacity.missing,
+        "results": _results(capacity),
+        "verdict": _verdict(own),
+        "diagnostics": [{"code": d.code, "severity": d.severity.value, "message": d.message, "hint": d.hint,
+                         "file": d.span.file, "line": d.span.line} for d in own],
+    }
+
+
+def _results(capacity: EndpointCapacity) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    sequence = capacity.sequence_tokens.value if capacity.sequence_tokens else None
+    serving = capacity.gpu
+    if serving is not None:
+        out.update(weights_bytes=serving.weights_bytes, weights_bytes_per_gpu=serving.weights_bytes_per_gpu,
+                   kv_bytes_per_token=serving.kv_bytes_per_token,
+                   usable_bytes_per_gpu=serving.usable_bytes_per_gpu,
+                   kv_budget_bytes_per_gpu=serving.kv_budget_bytes_per_gpu, kv_tokens=serving.kv_tokens)
+        if sequence:
+            per_replica = serving.sequences(sequence)
+            out.update(sequence_tokens=sequence, sequences_per_replica=per_replica,
+                       sequences_at_min_replicas=per_replica * capacity.min_replicas)
+    elif not capacity.on_gpu and capacity.facts.parameters is not None:
+        weights = cpu_weights_bytes(capacity.facts.parameters.value, capacity.weight_bytes.value)
+        out.update(weights_bytes=weights, kv_bytes_for_one_sequence=capacity.cpu_kv_bytes(),
+                   memory_bytes=capacity.memory_bytes.value if capacity.memory_bytes else None)
+    return out
+
+
+def _value_text(row: dict[str, Any]) -> str:
+    value = row["value"]
+    if value is None:
+        return "?"
+    if row["name"] == "replica memory":
+        return f"{value / GIB:g} GiB"
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = f"{value:,}"
+    else:
+        text = f"{value:g}" if isinstance(value, float) else str(value)
+    unit = row.get("unit", "")
+    return f"{text} {unit}".rstrip() if unit in ("GiB", "bytes") else text
+
+
+def _source_text(source: dict[str, Any]) -> str:
+    """`file:line field (note)`, or the note alone for a value no manifest wrote."""
+    if "file" not in source:
+        return str(source.get("note", ""))
+    text = f"{source['file']}:{source['line']} {source['field']}"
+    return f"{text} ({source['note']})" if source.get("note") else text
+
+
+def format_text(explanation: dict[str, Any], capacity: EndpointCapacity) -> str:
+    lines = [f"ServingEndpoint/{explanation['endpoint']} in {explanation['environment']}, serving "
+             f"Model/{explanation['model']}", "", "inputs"]
+    width = max(len(row["name"]) for row in explanation["inputs"])
+    for row in explanation["inputs"]:
+        lines.append(f"  {row['name']:<{width}}  {_value_text(row):>14}  {_source_text(row['source'])}")
+    for row in explanation["inputs"]:
+        if row["source"].get("reference"):
+            lines.append(f"  (preset values from {row['source']['reference']})")
+            break
+    lines += ["", "arithmetic", *_arithmetic_lines(capacity), "", f"verdict: {explanation['verdict']}"]
+    for diagnostic in explanation["diagnostics"]:
+        lines.append(f"  {diagnostic['severity']}[{diagnostic['code']}] {diagnostic['file']}:{diagnostic['line']}: "
+                     f"{diagnostic['message']}")
+        if diagnostic["hint"]:
+            lines.append(f"    hint: {diagnostic['hint']}")
+    return "\n".join(lines) + "\n"
+
+
+def _arithmetic_lines(capacity: EndpointCapacity) -> list[str]:
+    if capacity.missing:
+        return [f"  not computed: missing {', '.join(capacity.missing)}"]
+    serving = capacity.gpu
+    sequence = capacity.sequence_tokens.value if capacity.sequence_tokens else None
+    context = capacity.facts.context_length.value if capacity.facts.context_length else None
+    if serving is None:
+        return _cpu_lines(capacity)
+    inputs = serving.inputs
+    split = f" / {inputs.gpus} GPUs = {gib(serving.weights_bytes_per_gpu)} per GPU" if inputs.gpus > 1 else ""
+    lines = [
+        f"  weights             {inputs.parameters:,} x {inputs.weight_bytes:g} B x {WEIGHT_OVERHEAD} = "
+        f"{gib(serving.weights_bytes)}{split}",
+        f"  KV cache per token  2 x {inputs.layers} layers x {inputs.kv_heads} KV heads x {inputs.head_dim} x "
+        f"{inputs.kv_bytes} B = {kib(serving.kv_bytes_per_token)}",
+        f"  usable per GPU      {inputs.gpu_memory_gib:g} GiB x {GPU_MEMORY_UTILIZATION} - "
+        f"{RUNTIME_OVERHEAD_GIB:g} GiB runtime overhead = {gib(serving.usable_bytes_per_gpu)}",
+        f"  KV budget per GPU   {gib(serving.usable_bytes_per_gpu)} - {gib(serving.weights_bytes_per_gpu)} weights = "
+        f"{gib(serving.kv_budget_bytes_per_gpu)}",
+        f"  KV cache holds      {serving.kv_tokens:,} tokens per replica",
+    ]
+    if sequence is not None:
+        allowed = f" (the model allows {context:,})" if context else ""
+        lines.append(f"  max context         {sequence:,} tokens per sequence{allowed}")
+        per_replica = serving.sequences(sequence)
+        lines.append(f"  sequences           {per_replica:,} at full context per replica, "
+                     f"{per_replica * capacity.min_replicas:,} at minReplicas {capacity.min_replicas}")
+    return lines
+
+
+def _cpu_lines(capacity: EndpointCapacity) -> list[str]:
+    parameters = capacity.facts.parameters
+    if parameters is None:
+        return ["  not computed: missing parameters"]
+    weights = cpu_weights_bytes(parameters.value, capacity.weight_bytes.value)
+    cache = capacity.cpu_kv_bytes()
+    memory = capacity.memory_bytes.value if capacity.memory_bytes else 0.0
+    lines = [f"  weights (CPU)       {parameters.value:,} x {capacity.weight_bytes.value:g} B x {WEIGHT_OVERHEAD} = "
+             f"{gib(weights)}"]
+    if cache:
+        lines.append(f"  KV cache            {gib(cache)} for one full sequence")
+    lines.append(f"  replica memory      {gib(memory)} ({gib(memory - weights - cache)} left)")
+    return lines
+
+
+def is_error(explanation: dict[str, Any]) -> bool:
+    return any(d["severity"] == Severity.ERROR.value for d in explanation["diagnostics"])

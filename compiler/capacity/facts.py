@@ -1,0 +1,167 @@
+"""The facts capacity needs, each with where it came from: a manifest field, a preset, or a runtime default.
+
+Precedence, per fact: what the Model writes, then its `preset`'s row. Nothing is guessed: a fact
+neither gives is missing, and the checks say so. The byte sizes of weights and KV cache follow the
+model's `quantization` and `dtype`; without a dtype they are what KServe's Hugging Face server picks
+for `--dtype auto`, float16 on GPUs and float32 on CPUs (`huggingfaceserver/__main__.py`), because
+llmops renders `--dtype` only when the Model names one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from compiler.capacity.gpus import product_memory_gib
+from compiler.capacity.presets import PRESETS, ModelPreset
+from compiler.positions import Path
+from compiler.resolve.environment import ResolvedEnvironment
+from compiler.resolve.manifest import Manifest
+
+T = TypeVar("T")
+
+METADATA = ("spec", "metadata")
+_SCALE = {"K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
+# Bytes per weight, by dtype and by quantization (awq and gptq are 4-bit formats).
+DTYPE_BYTES = {"float32": 4.0, "fp32": 4.0, "bfloat16": 2.0, "bf16": 2.0, "float16": 2.0, "fp16": 2.0,
+               "fp8": 1.0, "int8": 1.0, "int4": 0.5}
+QUANTIZATION_BYTES = {"fp8": 1.0, "int8": 1.0, "int4": 0.5, "awq": 0.5, "gptq": 0.5}
+# What `--dtype auto` loads in KServe's Hugging Face server: float16 on GPUs, float32 on CPUs.
+RUNTIME_DEFAULT_BYTES = {True: 2, False: 4}
+LARGE_MODEL_PARAMETERS = 7 * 10**9
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a fact came from. With a manifest, ``path`` is the field that says it (or names the preset)."""
+
+    note: str = ""
+    manifest: Manifest | None = None
+    path: Path = ()
+    reference: str = ""  # the public source of a table value (a preset's config.json)
+
+
+@dataclass(frozen=True, slots=True)
+class Fact(Generic[T]):
+    value: T
+    origin: Origin
+
+
+def parameter_count(value: int | str) -> int:
+    """`7B` -> 7000000000, `1.5B` -> 1500000000, `350M`, or an integer as is (the spec checked the form)."""
+    if isinstance(value, int):
+        return value
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([KMBT])", value)
+    if match is None:
+        raise ValueError(f"not a parameter count: {value!r}")
+    return round(float(match.group(1)) * _SCALE[match.group(2)])
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    model: Manifest
+    preset: ModelPreset | None
+    parameters: Fact[int] | None
+    layers: Fact[int] | None
+    attention_heads: Fact[int] | None
+    kv_heads: Fact[int] | None
+    head_dim: Fact[int] | None
+    context_length: Fact[int] | None
+
+    def missing_for_gpu(self) -> list[str]:
+        """The Model fields a GPU capacity check lacks, as the manifest spells them."""
+        wanted = (("parameters", self.parameters), ("num_layers", self.layers),
+                  ("num_kv_heads", self.kv_heads), ("head_dim (or hidden_size)", self.head_dim))
+        return [name for name, fact in wanted if fact is None]
+
+
+def _written(model: Manifest, field: str, value: int | None) -> Fact[int] | None:
+    return None if value is None else Fact(value, Origin("", model, (*METADATA, field)))
+
+
+def model_facts(model: Manifest) -> ModelFacts:
+    """The Model's capacity facts: its own fields first, then its preset's row."""
+    meta = model.spec.metadata
+    preset = PRESETS.get(meta.preset) if meta.preset else None
+
+    def pick(field: str, own: int | None, from_preset: int | None) -> Fact[int] | None:
+        written = _written(model, field, own)
+        if written is not None or preset is None or from_preset is None:
+            return written
+        return Fact(from_preset, Origin(f"preset {preset.name}", model, (*METADATA, "preset"), preset.source))
+
+    parameters = None if meta.parameters is None else parameter_count(meta.parameters)
+    attention_heads = pick("num_attention_heads", meta.num_attention_heads,
+                           preset.attention_heads if preset else None)
+    head_dim = pick("head_dim", meta.head_dim, None)
+    if head_dim is None and meta.hidden_size is not None and attention_heads is not None \
+            and meta.hidden_size % attention_heads.value == 0:
+        head_dim = Fact(meta.hidden_size // attention_heads.value,
+                        Origin("hidden_size / attention heads", model, (*METADATA, "hidden_size")))
+    if head_dim is None:
+        head_dim = pick("head_dim", None, preset.head_dim if preset else None)
+    return ModelFacts(
+        model=model, preset=preset,
+        parameters=pick("parameters", parameters, preset.parameters if preset else None),
+        layers=pick("num_layers", meta.num_layers, preset.layers if preset else None),
+        attention_heads=attention_heads,
+        kv_heads=pick("num_kv_heads", meta.num_kv_heads, preset.kv_heads if preset else None),
+        head_dim=head_dim,
+        context_length=pick("context_length", meta.context_length, preset.context_length if preset else None),
+    )
+
+
+def cached_model_facts(env: ResolvedEnvironment, model: Manifest) -> ModelFacts:
+    """`model_facts`, once per run: a `_shared` model is served and trained in every environment."""
+    key = ("model-facts", model)
+    facts: ModelFacts | None = env.cache.get(key)
+    if facts is None:
+        facts = env.cache[key] = model_facts(model)
+    return facts
+
+
+def weight_bytes(model: Manifest, on_gpu: bool) -> Fact[float]:
+    """Bytes per parameter as loaded: the quantization's, else the dtype's, else the runtime default."""
+    meta = model.spec.metadata
+    if meta.quantization in QUANTIZATION_BYTES:
+        return Fact(QUANTIZATION_BYTES[meta.quantization], Origin(f"quantization {meta.quantization}", model,
+                                                                  (*METADATA, "quantization")))
+    if meta.dtype is not None:
+        return Fact(DTYPE_BYTES[meta.dtype], Origin(f"dtype {meta.dtype}", model, (*METADATA, "dtype")))
+    default = _runtime_default(on_gpu)
+    return Fact(float(default.value), default.origin)
+
+
+def kv_bytes(model: Manifest, on_gpu: bool) -> Fact[int]:
+    """Bytes per KV cache element: the activation dtype (16 or 32 bits; quantized weights keep 16-bit
+    activations, so an 8- or 4-bit dtype leaves the runtime default)."""
+    dtype = model.spec.metadata.dtype
+    if dtype is not None and DTYPE_BYTES[dtype] >= 2:
+        return Fact(int(DTYPE_BYTES[dtype]), Origin(f"dtype {dtype}", model, (*METADATA, "dtype")))
+    return _runtime_default(on_gpu)
+
+
+def _runtime_default(on_gpu: bool) -> Fact[int]:
+    kind = "float16 on GPUs" if on_gpu else "float32 on CPUs"
+    return Fact(RUNTIME_DEFAULT_BYTES[on_gpu], Origin(f"no dtype: the runtime's --dtype auto loads {kind}"))
+
+
+def gpu_memory_gib(env: ResolvedEnvironment, workload: Manifest, workload_path: Path,
+                   workload_value: int | float | None) -> Fact[float] | None:
+    """Memory of one GPU: the environment's (it describes the hardware), else what the workload says."""
+    gpu = env.settings.gpu
+    settings = env.settings_manifest
+    if gpu.memory_gib is not None:
+        return Fact(float(gpu.memory_gib), Origin(f"environment {env.name}", settings,
+                                                  ("spec", "gpu", "memoryGiB") if settings else ()))
+    if gpu.product is not None:
+        return Fact(product_memory_gib(gpu.product), Origin(f"{gpu.product}, as nvidia-smi reports it", settings,
+                                                            ("spec", "gpu", "product") if settings else ()))
+    if workload_value is not None:
+        return Fact(float(workload_value), Origin("", workload, workload_path))
+    return None
+
+
+GPU_MEMORY_MISSING = ("the GPUs' memory (gpu.memoryGiB or gpu.product in the environment's environment.yaml, "
+                      "or resources.gpu_memory_gb)")

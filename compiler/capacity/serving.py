@@ -1,0 +1,122 @@
+"""Serving arithmetic: do the weights fit, and how many tokens of KV cache are left on a replica's GPUs.
+
+The model, per GPU of one replica (vLLM with tensor parallelism over ``gpus`` GPUs):
+
+- weights = parameters x bytes per parameter x 1.02, split evenly over the GPUs. KAITO's estimator
+  measured loaded weights at about 102 % of the checkpoint size (KAITO, "Model SKU Requirements
+  Calculation Guide", vLLM 0.10.1).
+- usable memory = GPU memory x 0.9 - 2.3 GiB. 0.9 is vLLM's default `--gpu-memory-utilization`, the
+  fraction of the GPU vLLM may take; 2.3 GiB is what KAITO measured vLLM to hold per GPU besides
+  weights and KV cache: at most 1.7 GiB of activations and 0.6 GiB of non-PyTorch memory (CUDA context).
+- KV cache per token = 2 (keys and values) x layers x KV heads x head size x bytes per element. With
+  tensor parallelism each GPU holds ``max(1, kv_heads // gpus)`` of the KV heads (vLLM replicates a KV
+  head that cannot be split).
+- tokens that fit = (usable memory - weights per GPU) / KV cache per token per GPU.
+
+vLLM refuses to start when one sequence of `--max-model-len` tokens does not fit in the KV cache, and
+queues requests beyond the sequences that fit. Worked example (tests/compiler/capacity): Llama-3.1-8B
+in bf16 needs 128 KiB of KV cache per token; one 24 GiB GPU leaves room for about 33,000 tokens
+(22,000 on a 24 GB-class A10G or L4, which reports 22.5 GiB), so its 131,072-token context cannot
+start, while an 80 GiB GPU holds about 446,000 tokens, the whole context 3.4 times over.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+GIB = 1024**3
+WEIGHT_OVERHEAD = 1.02
+GPU_MEMORY_UTILIZATION = 0.9
+ACTIVATION_RESERVE_GIB = 1.7
+NON_TORCH_RESERVE_GIB = 0.6
+RUNTIME_OVERHEAD_GIB = ACTIVATION_RESERVE_GIB + NON_TORCH_RESERVE_GIB
+
+
+@dataclass(frozen=True)
+class GpuServingInputs:
+    """The numbers one replica's capacity depends on."""
+
+    parameters: int
+    weight_bytes: float  # per parameter
+    layers: int
+    kv_heads: int
+    head_dim: int
+    kv_bytes: int  # per cached element
+    gpus: int
+    gpu_memory_gib: float
+
+
+@dataclass(frozen=True)
+class GpuServing:
+    inputs: GpuServingInputs
+    weights_bytes: float  # all GPUs together
+    kv_bytes_per_token: int  # the whole model's, all GPUs together
+    kv_bytes_per_token_per_gpu: int
+    usable_bytes_per_gpu: float
+    kv_budget_bytes_per_gpu: float  # negative when the weights do not fit
+
+    @property
+    def weights_bytes_per_gpu(self) -> float:
+        return self.weights_bytes / self.inputs.gpus
+
+    @property
+    def weights_fit(self) -> bool:
+        return self.kv_budget_bytes_per_gpu > 0
+
+    @property
+    def kv_tokens(self) -> int:
+        """Tokens of KV cache a replica holds (0 when the weights leave no room)."""
+        if not self.weights_fit:
+            return 0
+        return math.floor(self.kv_budget_bytes_per_gpu / self.kv_bytes_per_token_per_gpu)
+
+    def sequences(self, tokens_per_sequence: int) -> int:
+        """Sequences of ``tokens_per_sequence`` tokens the replica holds at once."""
+        return self.kv_tokens // tokens_per_sequence
+
+
+def gpu_serving(inputs: GpuServingInputs) -> GpuServing:
+    weights = inputs.parameters * inputs.weight_bytes * WEIGHT_OVERHEAD
+    kv_per_token = 2 * inputs.layers * inputs.kv_heads * inputs.head_dim * inputs.kv_bytes
+    kv_heads_per_gpu = max(1, inputs.kv_heads // inputs.gpus)
+    kv_per_token_per_gpu = 2 * inputs.layers * kv_heads_per_gpu * inputs.head_dim * inputs.kv_bytes
+    usable = (inputs.gpu_memory_gib * GPU_MEMORY_UTILIZATION - RUNTIME_OVERHEAD_GIB) * GIB
+    return GpuServing(inputs=inputs, weights_bytes=weights, kv_bytes_per_token=kv_per_token,
+                      kv_bytes_per_token_per_gpu=kv_per_token_per_gpu, usable_bytes_per_gpu=usable,
+                      kv_budget_bytes_per_gpu=usable - weights / inputs.gpus)
+
+
+def tensor_parallel_ok(gpus: int, attention_heads: int | None, kv_heads: int | None) -> bool:
+    """vLLM splits attention heads evenly over the GPUs, and KV heads evenly or by replication."""
+    if attention_heads is not None and attention_heads % gpus:
+        return False
+    if kv_heads is not None:
+        return kv_heads % gpus == 0 if kv_heads >= gpus else gpus % kv_heads == 0
+    return True
+
+
+def valid_gpu_counts(attention_heads: int | None, kv_heads: int | None, limit: int) -> list[int]:
+    return [count for count in range(1, limit + 1) if tensor_parallel_ok(count, attention_heads, kv_heads)]
+
+
+def gpus_needed(inputs: GpuServingInputs, tokens: int, attention_heads: int | None, limit: int) -> int | None:
+    """The fewest GPUs per replica (a valid tensor-parallel size, at most ``limit``) that hold ``tokens``."""
+    for count in valid_gpu_counts(attention_heads, inputs.kv_heads, limit):
+        candidate = gpu_serving(GpuServingInputs(**{**inputs.__dict__, "gpus": count}))
+        if candidate.kv_tokens >= tokens:
+            return count
+    return None
+
+
+def cpu_weights_bytes(parameters: int, weight_bytes: float) -> float:
+    return parameters * weight_bytes * WEIGHT_OVERHEAD
+
+
+def gib(value: float) -> str:
+    """Bytes as GiB for messages: `15.26 GiB`."""
+    return f"{value / GIB:.2f} GiB"
+
+
+def kib(value: float) -> str:
+    return f"{value / 1024:g} KiB"

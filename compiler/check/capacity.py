@@ -1,0 +1,287 @@
+"""Serving capacity (code family C): will the model fit on the endpoint's GPUs, and how much will queue.
+
+The arithmetic and its constants live in `compiler/capacity/` (shared with `llmops explain`); these
+rules turn its results into findings at the field to change, with the numbers in the message.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from compiler.capacity.endpoint import RESOURCES, RUNTIME, EndpointCapacity, endpoint_capacity
+from compiler.capacity.facts import LARGE_MODEL_PARAMETERS, Fact
+from compiler.capacity.serving import (
+    GIB,
+    GPU_MEMORY_UTILIZATION,
+    RUNTIME_OVERHEAD_GIB,
+    WEIGHT_OVERHEAD,
+    GpuServing,
+    gib,
+    gpus_needed,
+    kib,
+    tensor_parallel_ok,
+    valid_gpu_counts,
+)
+from compiler.capacity.training import training_capacity
+from compiler.check.rule import Finding, RelatedPlace, rule
+from compiler.diagnostics import Severity
+from compiler.positions import Path
+from compiler.resolve.environment import ResolvedEnvironment
+from compiler.resolve.manifest import Manifest
+
+E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+
+def count(parameters: int) -> str:
+    """7000000000 -> `7B`, 8030000000 -> `8.03B`, 494000000 -> `494M`."""
+    if parameters >= 10**9:
+        return f"{parameters / 10**9:g}B"
+    return f"{parameters / 10**6:g}M"
+
+
+def related(fact: Fact[Any] | None, label: str) -> tuple[RelatedPlace, ...]:
+    """Where a fact was written, as a note on the diagnostic (nothing for a runtime default)."""
+    origin = fact.origin if fact is not None else None
+    if origin is None or origin.manifest is None:
+        return ()
+    note = label if origin.note in ("", label) else f"{label} ({origin.note})"
+    return (RelatedPlace(origin.manifest, origin.path, note),)
+
+
+def _capacities(env: ResolvedEnvironment) -> Iterator[EndpointCapacity]:
+    for endpoint in env.of_kind("ServingEndpoint"):
+        capacity = endpoint_capacity(env, endpoint)
+        if capacity is not None:
+            yield capacity
+
+
+def _gpu_limit(env: ResolvedEnvironment, gpus: int) -> int:
+    return max(env.settings.gpu.max_per_endpoint, gpus)
+
+
+def _either(options: list[str]) -> str:
+    """`a`, `a or b`, `a, b or c`."""
+    return options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"
+
+
+def _on(capacity: EndpointCapacity) -> str:
+    memory = capacity.gpu_memory_gib.value if capacity.gpu_memory_gib else 0.0
+    gpus = capacity.gpus.value
+    return f"{gpus} x {memory:g} GiB GPU{'s' if gpus > 1 else ''}"
+
+
+@rule("C001", "capacity-facts-missing", INFO, "A GPU workload's capacity cannot be checked: facts are missing.")
+def capacity_facts_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """A GPU endpoint or training job is checked against its GPUs only when llmops knows the model's
+    parameters, layers, KV heads and head size (written on the Model, or from its `preset`) and the
+    memory of the environment's GPUs. When one is missing nothing is guessed; this says what to add.
+    Fix: name the model's `preset` (e.g. `preset: llama-3.1-8b`) or write the numbers from its
+    config.json, and give the environment `gpu.memoryGiB` or `gpu.product`. Nothing is reported where
+    the environment allows no GPUs (P007 reports the GPU request itself)."""
+    if not env.settings.gpu.allowed:
+        return
+    for capacity in _capacities(env):
+        if not capacity.on_gpu or not capacity.missing:
+            continue
+        yield from _missing_findings(env, capacity.endpoint, capacity.model, capacity.missing,
+                                     capacity.facts.missing_for_gpu(), RESOURCES)
+    for job in env.of_kind("TrainingJob"):
+        training = training_capacity(env, job)
+        if training is not None and training.gpus > 0 and training.missing:
+            yield from _missing_findings(env, job, training.model, training.missing,
+                                         [m for m in training.missing if m == "parameters"],
+                                         ("spec", "trainJobSpec", "resources"))
+
+
+def _missing_findings(env: ResolvedEnvironment, workload: Manifest, model: Manifest, missing: list[str],
+                      model_missing: list[str], resources: Path) -> Iterator[Finding]:
+    where = f"{workload.subject} on GPUs in `{env.name}`"
+    if model_missing:
+        yield Finding(model, ("spec", "metadata"), f"{model.subject} has no {', '.join(model_missing)}, so the "
+                      f"capacity of {where} cannot be checked",
+                      "name the public model it is or derives from (e.g. `preset: llama-3.1-8b`; the presets are "
+                      "listed under spec.metadata.preset in schemas/manifest-reference.md) or write the missing "
+                      "numbers from its config.json",
+                      key=True, related=(RelatedPlace(workload, ("spec", "modelId"), "served or trained here"),))
+    if len(missing) > len(model_missing):
+        settings = f"environments/{env.name}/environment.yaml"
+        yield Finding(workload, resources, f"the memory of environment `{env.name}`'s GPUs is not known, so the "
+                      f"capacity of {where} cannot be checked",
+                      f"set gpu.memoryGiB or gpu.product in {settings}, or gpu_memory_gb here", key=True)
+
+
+def _weights_text(serving: GpuServing) -> str:
+    inputs = serving.inputs
+    split = f" / {inputs.gpus} GPUs" if inputs.gpus > 1 else ""
+    return f"{count(inputs.parameters)} parameters x {inputs.weight_bytes:g} bytes x {WEIGHT_OVERHEAD}{split}"
+
+
+def _usable_text(serving: GpuServing) -> str:
+    return (f"{serving.inputs.gpu_memory_gib:g} GiB x {GPU_MEMORY_UTILIZATION} - {RUNTIME_OVERHEAD_GIB:g} GiB "
+            f"runtime overhead = {gib(serving.usable_bytes_per_gpu)}")
+
+
+def _more_gpus(capacity: EndpointCapacity, serving: GpuServing, tokens: int) -> str | None:
+    limit = capacity.env.settings.gpu.max_per_endpoint
+    attention = capacity.facts.attention_heads.value if capacity.facts.attention_heads else None
+    needed = gpus_needed(serving.inputs, tokens, attention, limit) if capacity.env.settings.gpu.allowed else None
+    if needed is None or needed <= serving.inputs.gpus:
+        return None
+    return f"use {needed} GPUs per replica"
+
+
+@rule("C002", "weights-exceed-gpu-memory", E, "The model's weights do not fit on the endpoint's GPUs.")
+def weights_exceed_gpu_memory(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """vLLM loads the whole model onto a replica's GPUs (split over them by tensor parallelism) before
+    anything else. Weights = parameters x bytes per parameter x 1.02; each GPU offers its memory x 0.9
+    (vLLM's default `gpu_memory_utilization`) less 2.3 GiB of runtime overhead (KAITO's measurements).
+    When the weights take all of it the pod crash-loops with an out-of-memory error. Fix: more GPUs per
+    replica, GPUs with more memory, or a quantized model (`quantization: awq`)."""
+    for capacity in _capacities(env):
+        serving = capacity.gpu
+        if serving is None or serving.weights_fit:
+            continue
+        options = [option for option in (_more_gpus(capacity, serving, 1),) if option]
+        options += ["GPUs with more memory", "a quantized model (quantization: awq)"]
+        yield Finding(capacity.endpoint, (*RESOURCES, "gpus"),
+                      f"the weights need {gib(serving.weights_bytes_per_gpu)} per GPU ({_weights_text(serving)}) but "
+                      f"each GPU has {_usable_text(serving)} for them", _either(options),
+                      related=(*related(capacity.facts.parameters, "parameters"),
+                               *related(capacity.gpu_memory_gib, "GPU memory")))
+
+
+@rule("C003", "sequence-exceeds-kv-cache", E, "One full-length sequence does not fit in the KV cache.")
+def sequence_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """vLLM reserves what is left after the weights for the KV cache, and refuses to start when one
+    sequence of `--max_model_len` tokens (`max_input_tokens + max_output_tokens`, or the model's whole
+    context when no runtime limits are set) does not fit: KV cache per token = 2 x layers x KV heads x
+    head size x bytes. Fix: shorter limits, or more GPUs per replica."""
+    for capacity in _capacities(env):
+        serving, sequence = capacity.gpu, capacity.sequence_tokens
+        if serving is None or not serving.weights_fit or sequence is None or serving.kv_tokens >= sequence.value:
+            continue
+        deployment = capacity.endpoint.spec.deployment_spec
+        runtime = deployment.runtime if deployment is not None else None
+        options = []
+        if runtime is not None:
+            room = serving.kv_tokens - runtime.max_output_tokens
+            options.append(f"set max_input_tokens <= {room}" if room >= 1 else
+                           f"lower max_input_tokens + max_output_tokens to <= {serving.kv_tokens}")
+        else:
+            options.append(f"set deploymentSpec.runtime limits with max_input_tokens + max_output_tokens <= "
+                           f"{serving.kv_tokens}")
+        more = _more_gpus(capacity, serving, sequence.value)
+        if more:
+            options.append(more)
+        path = (*RUNTIME, "max_input_tokens") if runtime is not None else (*RESOURCES, "gpus")
+        yield Finding(capacity.endpoint, path,
+                      f"one sequence of {sequence.value:,} tokens needs "
+                      f"{gib(sequence.value * serving.kv_bytes_per_token)} of KV cache "
+                      f"({kib(serving.kv_bytes_per_token)} per token) but a replica on {_on(capacity)} has room "
+                      f"for {serving.kv_tokens:,} tokens after the weights; vLLM will not start",
+                      _either(options),
+                      related=(*related(capacity.gpu_memory_gib, "GPU memory"),
+                               *related(capacity.facts.layers, "layers")))
+
+
+@rule("C004", "concurrency-exceeds-kv-cache", W, "More concurrent requests than full-length sequences fit.")
+def concurrency_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """The proxy lets `max_concurrent_requests` requests through to the endpoint, but its replicas
+    (counted at `minReplicas`) hold only so many sequences of full length in their KV cache at once;
+    vLLM queues the rest, so at full length they wait. Fix: lower max_concurrent_requests or the token
+    limits, or add GPUs or replicas."""
+    for capacity in _capacities(env):
+        serving, sequence = capacity.gpu, capacity.sequence_tokens
+        deployment = capacity.endpoint.spec.deployment_spec
+        if serving is None or sequence is None or deployment is None or deployment.runtime is None:
+            continue
+        per_replica = serving.sequences(sequence.value)
+        replicas = capacity.min_replicas
+        wanted = deployment.runtime.max_concurrent_requests
+        if per_replica == 0 or wanted <= per_replica * replicas:
+            continue
+        total = per_replica * replicas
+        yield Finding(capacity.endpoint, (*RUNTIME, "max_concurrent_requests"),
+                      f"max_concurrent_requests is {wanted} but {replicas} replica{'s' if replicas > 1 else ''} "
+                      f"(minReplicas) {'have' if replicas > 1 else 'has'} room for {total} sequence"
+                      f"{'s' if total > 1 else ''} of {sequence.value:,} tokens at once ({per_replica} per replica: "
+                      f"{serving.kv_tokens:,} tokens of KV cache on {_on(capacity)}); the rest queue",
+                      f"set max_concurrent_requests <= {total}, or lower the token limits, or add GPUs or replicas",
+                      related=(RelatedPlace(capacity.endpoint, ("spec", "minReplicas"), "minReplicas"),))
+
+
+@rule("C005", "gpus-do-not-divide-heads", E, "The GPU count does not divide the model's attention heads.")
+def gpus_do_not_divide_heads(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """KServe's Hugging Face runtime makes a replica's GPU count vLLM's tensor-parallel size, and vLLM
+    splits the attention heads evenly over the GPUs (KV heads evenly, or replicated when there are fewer
+    KV heads than GPUs); any other count fails at start-up. Fix: one of the GPU counts listed."""
+    for capacity in _capacities(env):
+        gpus = capacity.gpus.value
+        facts = capacity.facts
+        attention = facts.attention_heads.value if facts.attention_heads else None
+        kv = facts.kv_heads.value if facts.kv_heads else None
+        if gpus < 2 or (attention is None and kv is None) or tensor_parallel_ok(gpus, attention, kv):
+            continue
+        heads = " and ".join(part for part in (f"{attention} attention heads" if attention else "",
+                                               f"{kv} KV heads" if kv else "") if part)
+        valid = valid_gpu_counts(attention, kv, _gpu_limit(env, gpus))
+        yield Finding(capacity.endpoint, (*RESOURCES, "gpus"),
+                      f"{gpus} GPUs per replica cannot split {capacity.model.subject}'s {heads} evenly "
+                      "(vLLM's tensor-parallel size must divide them)",
+                      f"use {_either([str(n) for n in valid])} GPUs per replica",
+                      related=(*related(facts.attention_heads, "attention heads"),))
+
+
+@rule("C006", "cpu-memory-below-model", E, "A CPU-only endpoint has less memory than its model needs.")
+def cpu_memory_below_model(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """On CPU the whole model sits in the pod's memory: parameters x bytes per parameter x 1.02 (float32,
+    4 bytes, unless the Model names a dtype), plus the KV cache of one full-length sequence when the
+    model's shape is known. A smaller memory limit gets the pod OOM-killed while loading. Fix: raise
+    deploymentSpec.resources.memory or name a smaller dtype."""
+    for capacity in _capacities(env):
+        weights = capacity.cpu_weights_bytes()
+        memory = capacity.memory_bytes
+        if capacity.on_gpu or weights is None or memory is None:
+            continue
+        cache = capacity.cpu_kv_bytes()
+        needed = weights + cache
+        if needed <= memory.value:
+            continue
+        parameters = capacity.facts.parameters
+        assert parameters is not None
+        parts = f"{count(parameters.value)} parameters x {capacity.weight_bytes.value:g} bytes x {WEIGHT_OVERHEAD}"
+        if cache and capacity.sequence_tokens:
+            parts += f" + {gib(cache)} KV cache for {capacity.sequence_tokens.value:,} tokens"
+        yield Finding(capacity.endpoint, (*RESOURCES, "memory"),
+                      f"the model needs at least {gib(needed)} ({parts}) but a replica has {gib(memory.value)} "
+                      f"({memory.origin.note})",
+                      f"set resources.memory: {math.ceil(needed / GIB)}Gi or more, or "
+                      + ("serve the model in a smaller dtype (dtype: bf16)" if capacity.weight_bytes.value > 2
+                         else "serve a smaller model"),
+                      related=(*related(capacity.facts.parameters, "parameters"),
+                               *related(capacity.weight_bytes, "bytes per parameter")))
+
+
+@rule("C007", "large-model-on-cpu", W, "A model of 7B parameters or more is served on CPU where GPUs are allowed.")
+def large_model_on_cpu(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """Served on CPU, a model of 7 billion parameters or more answers at seconds per token: fine to try
+    a deployment, not for users. Reported where the environment allows GPUs; an environment without
+    them (`gpu.allowed: false`, such as a CPU-only dev cluster) is a test bed with no other choice.
+    Fix: serve it on GPUs where people depend on it."""
+    if not env.settings.gpu.allowed:
+        return
+    for capacity in _capacities(env):
+        parameters = capacity.facts.parameters
+        if capacity.on_gpu or parameters is None or parameters.value < LARGE_MODEL_PARAMETERS:
+            continue
+        yield Finding(capacity.endpoint, (*RESOURCES, "gpus"),
+                      f"{capacity.model.subject} has {count(parameters.value)} parameters; on CPU it generates "
+                      "at seconds per token, for testing only",
+                      "serve it on GPUs (useGpu: true, gpus >= 1) where users depend on it",
+                      related=related(parameters, "parameters"))
+
+
+CHECKS = (capacity_facts_missing, weights_exceed_gpu_memory, sequence_exceeds_kv_cache, concurrency_exceeds_kv_cache,
+          gpus_do_not_divide_heads, cpu_memory_below_model, large_model_on_cpu)

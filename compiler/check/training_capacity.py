@@ -1,0 +1,92 @@
+"""Training feasibility (code family C, continued): does a fine-tuning method fit in the job's memory.
+
+The bytes-per-parameter ranges and their sources are in `compiler/capacity/training.py`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from compiler.capacity.serving import GIB
+from compiler.capacity.training import BYTES_PER_PARAMETER, METHOD_NAMES, TrainingCapacity, training_capacity
+from compiler.check.capacity import count, related
+from compiler.check.rule import Finding, rule
+from compiler.diagnostics import Severity
+from compiler.positions import Path
+from compiler.resolve.environment import ResolvedEnvironment
+
+E, W = Severity.ERROR, Severity.WARNING
+
+
+def _estimates(env: ResolvedEnvironment) -> Iterator[tuple[TrainingCapacity, float, float, float]]:
+    """Jobs whose estimate can be made, with (low, high, available) bytes."""
+    for job in env.of_kind("TrainingJob"):
+        capacity = training_capacity(env, job)
+        if capacity is None or capacity.needed_bytes is None or capacity.available_bytes is None:
+            continue
+        low, high = capacity.needed_bytes
+        yield capacity, low, high, capacity.available_bytes
+
+
+def _place(capacity: TrainingCapacity) -> Path:
+    if capacity.gpus > 0:
+        return ("spec", "trainJobSpec", "resources", "gpus")
+    return ("spec", "resourceProfile", "memory")
+
+
+def _need_text(capacity: TrainingCapacity, low: float, high: float) -> str:
+    assert capacity.parameters is not None
+    low_bytes, high_bytes = BYTES_PER_PARAMETER[capacity.method.value]
+    method = METHOD_NAMES[capacity.method.value]
+    if capacity.method.origin.manifest is None:
+        method += " (finetuning_type not set)"
+    return (f"{method} of {count(capacity.parameters.value)} parameters needs about {low / GIB:.1f}-"
+            f"{high / GIB:.1f} GiB ({low_bytes:g}-{high_bytes:g} bytes per parameter, activations not counted)")
+
+
+def _options(env: ResolvedEnvironment, capacity: TrainingCapacity, available: float) -> str:
+    """Ways out, each sized: a lighter method, more GPUs, or more memory."""
+    assert capacity.parameters is not None
+    options = []
+    for method, (_, high) in BYTES_PER_PARAMETER.items():
+        needed = capacity.parameters.value * high
+        if high < BYTES_PER_PARAMETER[capacity.method.value][1] and needed <= available:
+            options.append(f"set trainJobSpec.finetuning_type: {method} (about {needed / GIB:.1f} GiB)")
+            break
+    high_total = capacity.parameters.value * BYTES_PER_PARAMETER[capacity.method.value][1]
+    if capacity.gpus > 0 and capacity.gpu_memory_gib is not None:
+        gpus = math.ceil(high_total / (capacity.gpu_memory_gib.value * GIB))
+        if gpus <= env.settings.gpu.max_per_endpoint:
+            options.append(f"use {gpus} GPUs")
+    elif capacity.gpus == 0:
+        options.append(f"set resourceProfile.memory: {math.ceil(high_total / GIB)}Gi")
+    return " or ".join(options) if options else "train a smaller model, or with QLoRA"
+
+
+@rule("C008", "training-memory-insufficient", E, "A training job cannot fit its model in its memory.")
+def training_memory_insufficient(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """Even the low end of the estimate for the job's fine-tuning method exceeds the memory of its GPUs
+    (or, CPU-only, its resourceProfile.memory): full fine-tuning with AdamW needs 16-18 bytes per
+    parameter, LoRA 2-2.22, QLoRA 0.52-0.74. The job would fail with an out-of-memory error. Fix: a
+    lighter method (`trainJobSpec.finetuning_type: lora`), more GPUs, or more memory."""
+    for capacity, low, high, available in _estimates(env):
+        if low > available:
+            yield Finding(capacity.job, _place(capacity), f"{_need_text(capacity, low, high)} but the job has "
+                          f"{capacity.describe_available()}", _options(env, capacity, available),
+                          related=related(capacity.parameters, "parameters"))
+
+
+@rule("C009", "training-memory-marginal", W, "A training job's memory barely fits its model.")
+def training_memory_marginal(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """The job's memory covers the low end of the estimate for its fine-tuning method but not the high
+    end, and activations come on top: it may run out of memory with larger batches or sequences. Fix:
+    the same as C008, or a small batch size with gradient checkpointing."""
+    for capacity, low, high, available in _estimates(env):
+        if low <= available < high:
+            yield Finding(capacity.job, _place(capacity), f"{_need_text(capacity, low, high)} and the job has "
+                          f"{capacity.describe_available()}: little or no room for activations",
+                          _options(env, capacity, available), related=related(capacity.parameters, "parameters"))
+
+
+CHECKS = (training_memory_insufficient, training_memory_marginal)

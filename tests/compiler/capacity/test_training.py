@@ -1,0 +1,109 @@
+"""Training estimates against numbers worked out by hand.
+
+7B parameters: full fine-tuning 7e9 x 16 = 112e9 bytes = 104.31 GiB to 7e9 x 18 = 126e9 bytes = 117.35 GiB;
+LoRA 7e9 x 2 = 13.04 GiB to 7e9 x 2.22 = 14.47 GiB; QLoRA 7e9 x 0.52 = 3.39 GiB to 7e9 x 0.74 = 4.82 GiB.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compiler.capacity.serving import GIB
+from compiler.capacity.training import training_capacity
+from tests.helpers.estate import validate, write_files
+
+
+def job_estate(root: Path, parameters: str, job_resources: str, profile: str = "",
+               finetuning: str = "", environment: str = "memoryGiB: 80") -> Path:
+    return write_files(root, {
+        "environments/stg/environment.yaml": f"""
+            apiVersion: llmops.io/v1
+            kind: Environment
+            metadata: {{name: stg}}
+            spec:
+              gpu: {{{environment}}}
+            """,
+        "environments/stg/catalog.yaml": f"""
+            apiVersion: llmops.io/v1
+            kind: Model
+            metadata: {{name: m}}
+            spec:
+              version: "1.0"
+              type: base
+              storageUri: s3://models/m/1.0/
+              metadata: {{parameters: {parameters}}}
+            ---
+            apiVersion: llmops.io/v1
+            kind: Dataset
+            metadata: {{name: d}}
+            spec: {{version: "1", type: sft_pair, storage_uri: "s3://datasets/d/1/"}}
+            """,
+        "environments/stg/job.yaml": f"""
+            apiVersion: llmops.io/v1
+            kind: TrainingJob
+            metadata: {{name: j}}
+            spec:
+              modelId: m@1.0
+              datasetId: d@1
+              jobType: finetune
+              {profile}
+              trainJobSpec:
+                resources: {{{job_resources}}}
+                {finetuning}
+            """,
+    })
+
+
+def codes_and_hints(root: Path) -> list[tuple[str, str | None]]:
+    return [(d.code, d.hint) for d in validate(root).diagnostics if d.code.startswith("C")]
+
+
+@pytest.mark.parametrize(("finetuning", "low", "high"), [("", 104.31, 117.35),
+                                                         ("finetuning_type: lora", 13.04, 14.47),
+                                                         ("finetuning_type: qlora", 3.39, 4.82)])
+def test_estimates_per_method(tmp_path: Path, finetuning: str, low: float, high: float) -> None:
+    root = job_estate(tmp_path, "7B", "gpus: 1", finetuning=finetuning)
+    env = validate(root).estate.environments[0]
+    capacity = training_capacity(env, env.of_kind("TrainingJob")[0])
+    assert capacity is not None and capacity.needed_bytes is not None
+    assert [round(value / GIB, 2) for value in capacity.needed_bytes] == [low, high]
+
+
+def test_full_fine_tuning_of_7b_on_one_80_gib_gpu_is_impossible(tmp_path: Path) -> None:
+    """104.31 GiB > 80 GiB: an error; LoRA's 14.5 GiB fits, and 117.35 / 80 -> 2 GPUs."""
+    root = job_estate(tmp_path, "7B", "gpus: 1")
+    assert codes_and_hints(root) == [("C008", "set trainJobSpec.finetuning_type: lora (about 14.5 GiB) or use 2 GPUs")]
+
+
+def test_two_gpus_share_the_state(tmp_path: Path) -> None:
+    """2 x 80 = 160 GiB holds the 117.35 GiB of full fine-tuning."""
+    assert codes_and_hints(job_estate(tmp_path, "7B", "gpus: 2")) == []
+
+
+def test_marginal_is_a_warning(tmp_path: Path) -> None:
+    """5B: 74.51-83.82 GiB against 80 GiB."""
+    assert [code for code, _ in codes_and_hints(job_estate(tmp_path, "5B", "gpus: 1"))] == ["C009"]
+
+
+def test_a_cpu_job_is_held_to_its_memory(tmp_path: Path) -> None:
+    """LoRA of 7B on 8Gi: 13.04 GiB > 8 GiB; QLoRA's 4.8 GiB fits; LoRA's 14.47 GiB needs 15Gi."""
+    root = job_estate(tmp_path, "7B", "gpus: 0", finetuning="finetuning_type: lora",
+                      profile="resourceProfile: {cpuCores: 4, memory: 8Gi, maxDuration: 60}")
+    assert codes_and_hints(root) == [("C008", "set trainJobSpec.finetuning_type: qlora (about 4.8 GiB) or set "
+                                              "resourceProfile.memory: 15Gi")]
+
+
+def test_without_a_resource_profile_the_rendered_8gi_counts(tmp_path: Path) -> None:
+    root = job_estate(tmp_path, "1B", "gpus: 0", finetuning="finetuning_type: lora")  # 1.86-2.07 GiB
+    assert codes_and_hints(root) == []
+    root = job_estate(tmp_path / "big", "7B", "gpus: 0", finetuning="finetuning_type: lora")
+    assert [code for code, _ in codes_and_hints(root)] == ["C008"]
+
+
+def test_unknown_gpu_memory_is_reported_not_guessed(tmp_path: Path) -> None:
+    root = job_estate(tmp_path, "7B", "gpus: 1", environment="allowed: true")
+    diagnostics = [d for d in validate(root).diagnostics if d.code.startswith("C")]
+    assert [(d.code, d.severity.value) for d in diagnostics] == [("C001", "info")]
+    assert "memory of environment `stg`'s GPUs is not known" in diagnostics[0].message
