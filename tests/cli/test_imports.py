@@ -15,7 +15,8 @@ import sys
 from llmops import __version__
 from tests.helpers.estate import PROJECT_ROOT
 
-FORBIDDEN = ("jinja2", "jsonschema", "kubernetes", "git", "httpx", "fastapi", "openai", "kserve", "click")
+FORBIDDEN = ("jinja2", "jsonschema", "kubernetes", "git", "httpx", "fastapi", "openai", "kserve", "click",
+             "aiohttp", "prometheus_client", "uvloop", "multidict", "yarl")  # the last five: `llmops proxy`
 
 _VALIDATE_AND_LIST_MODULES = """
 import contextlib, io, json, runpy, sys
