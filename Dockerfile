@@ -14,7 +14,8 @@ COPY compiler ./compiler
 COPY llmops ./llmops
 COPY templates ./templates
 # A regular (non-editable) install: the templates travel inside the package (compiler/templates).
-RUN pip install --no-cache-dir --prefix=/install .
+# With the proxy extra: the rendered llmops-proxy Deployment runs `llmops proxy` from this image too.
+RUN pip install --no-cache-dir --prefix=/install ".[proxy]"
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -7,6 +7,7 @@ from typing import Any
 from compiler.render import kserve
 from compiler.render.context import RenderContext
 from compiler.render.json_text import indented_json
+from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 
 PROXY_CONFIG_VERSION = 1
@@ -63,6 +64,21 @@ def proxy_config(ctx: RenderContext, endpoints: list[tuple[Manifest, Manifest]])
         "templates": [_template(t) for t in ctx.env.of_kind("PromptTemplate")],
         "experiments": [_experiment(e) for e in ctx.env.of_kind("PromptExperiment")],
     }
+
+
+def served_endpoints(env: ResolvedEnvironment) -> list[tuple[Manifest, Manifest]]:
+    """(endpoint, model) pairs in render order. The environment must have validated cleanly."""
+    served = []
+    for endpoint in env.of_kind("ServingEndpoint"):
+        model = env.resolve_model(endpoint.spec.model_id).manifest
+        assert model is not None, "render needs a validated estate"
+        served.append((endpoint, model))
+    return served
+
+
+def environment_proxy_config(env: ResolvedEnvironment) -> dict[str, Any]:
+    """What the environment's ConfigMap carries, for `llmops proxy` rendering it in-process."""
+    return proxy_config(RenderContext(env), served_endpoints(env))
 
 
 def proxy_config_text(config: dict[str, Any]) -> str:

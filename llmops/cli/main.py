@@ -138,6 +138,36 @@ def _status_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--watch-count", type=_positive, help=argparse.SUPPRESS)  # stop after N polls (tests)
 
 
+def _proxy_parser(parser: argparse.ArgumentParser) -> None:
+    _add_repo(parser)
+    parser.add_argument("--env", help="the environment to serve (rendered from the manifests)")
+    parser.add_argument("--config", metavar="PATH", help="serve this proxy.json (the rendered ConfigMap's file) "
+                        "instead of rendering the manifests")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default: 8000)")
+    parser.add_argument("--backend", action="append", default=[], metavar="NAME=URL",
+                        help="send endpoint NAME to URL instead of its in-cluster address (repeatable; also "
+                             "LLMOPS_PROXY_BACKEND_<NAME>=URL)")
+    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="longest wait for a whole answer or a stream's start (default: 300)")
+    parser.add_argument("--stream-idle-timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="longest pause inside a stream (default: 60)")
+
+
+def _chat_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("endpoint", metavar="ENDPOINT", help="the endpoint's route name")
+    parser.add_argument("message", metavar="MESSAGE")
+    parser.add_argument("--env", required=True, help="the environment the proxy must be serving")
+    parser.add_argument("--url", help="the proxy (default: $LLM_OPS_API_BASE_URL or http://127.0.0.1:8000)")
+    parser.add_argument("--user", help="X-User-Id (default: $LLM_OPS_USER_ID or admin)")
+    parser.add_argument("--roles", help="X-User-Roles (default: $LLM_OPS_USER_ROLES or admin,llm-ops-user)")
+    parser.add_argument("--system", help="a system message to send first")
+    parser.add_argument("--max-tokens", type=int)
+    parser.add_argument("--temperature", type=float)
+    parser.add_argument("--stream", action="store_true", help="print the answer as it is generated")
+    parser.add_argument("--json", action="store_true", help="print the whole chat completion as JSON")
+
+
 # name -> (one-line help, function adding the arguments); the order is the order of `llmops --help`.
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "validate": ("check manifests: schemas, references, approvals, policy", _validate_parser),
@@ -155,6 +185,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "rules": ("list the rules, or explain one", _rules_parser),
     "explain": ("an endpoint's capacity arithmetic and where each input came from", _explain_parser),
     "cmp": ("Argo CD config-management plugin (generate)", _cmp_parser),
+    "proxy": ("serve the platform API for one environment (chat, endpoints, A/B)", _proxy_parser),
+    "chat": ("send one chat message through a running proxy", _chat_parser),
 }
 
 
@@ -241,6 +273,19 @@ def run(args: argparse.Namespace) -> int:
         from llmops.cli.explain import explain
 
         return explain(args.endpoint, args.env, args.repo, args.format)
+
+
+    if args.command == "proxy":
+        from llmops.cli.proxy import proxy
+
+        return proxy(args.repo, args.env, args.config, args.host, args.port, args.backend, args.timeout,
+                     args.stream_idle_timeout)
+    if args.command == "chat":
+        from llmops.cli.chat import ChatRequest, chat
+
+        return chat(ChatRequest(endpoint=args.endpoint, env=args.env, message=args.message, url=args.url,
+                                user=args.user, roles=args.roles, system=args.system, max_tokens=args.max_tokens,
+                                temperature=args.temperature, stream=args.stream, raw=args.json))
     raise AssertionError(f"command {args.command!r} has no handler")
 
 

@@ -18,7 +18,8 @@ from llmops import __version__
 from tests.helpers.estate import PROJECT_ROOT
 from tests.test_architecture import imports_of
 
-FORBIDDEN = ("jinja2", "jsonschema", "kubernetes", "git", "httpx", "fastapi", "openai", "kserve", "click")
+FORBIDDEN = ("jinja2", "jsonschema", "kubernetes", "git", "httpx", "fastapi", "openai", "kserve", "click",
+             "aiohttp", "prometheus_client", "uvloop", "multidict", "yarl")  # the last five: `llmops proxy`
 
 _VALIDATE_AND_LIST_MODULES = """
 import contextlib, io, json, runpy, sys

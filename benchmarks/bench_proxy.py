@@ -1,0 +1,265 @@
+"""What the llmops proxy adds: the same load against a model server directly and through the proxy.
+
+Three processes on this machine: a minimal OpenAI-style model server (aiohttp on uvloop, answering at
+once: a chat completion, or a stream of 8 chunks and `data: [DONE]`), `llmops proxy --config` in front
+of it (governance headers, runtime limits and metrics all active), and this script as the load
+generator (aiohttp on uvloop, one connection per concurrent client, keep-alive). For each concurrency
+(1 and 32) and kind of request (whole answer, stream), each round runs the same requests directly
+(`/openai/v1/chat/completions`), through the OpenAI passthrough, and, for whole answers, through the
+seeds' `/chat` (which wraps the answer in the envelope); rounds alternate between the paths so drift
+on a shared machine hits all alike. Latency is until the answer or stream has been read completely.
+The table gives the median over rounds of p50 and p99, the added milliseconds (proxy minus direct),
+and requests per second.
+
+Then memory: 10,000 requests through the proxy at concurrency 32, half of them streamed, with the
+proxy's resident set size (VmRSS) read every 1,000 requests; it should stay flat.
+
+Targets (from the issue): at most 1 ms added at p50 and 5 ms at p99, at concurrency 1 and 32.
+
+Usage: ``python benchmarks/bench_proxy.py [--requests 3000] [--rounds 3] [--soak 10000] [--check]``
+(``make bench-proxy`` runs the defaults). ``--check`` exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+if str(PROJECT_ROOT) not in sys.path:  # run as a script from a checkout without `pip install -e`
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+TARGET_P50_MS = 1.0
+TARGET_P99_MS = 5.0
+HEADERS = {"Content-Type": "application/json", "X-User-Id": "bench", "X-User-Roles": "llm-ops-user"}
+MESSAGES = [{"role": "system", "content": "You are a helpful assistant."},
+            {"role": "user", "content": "Hello! Can you help me?"}]
+ANSWER = json.dumps({"id": "c1", "object": "chat.completion", "created": 1, "model": "bench",
+                     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Sure, happy to help. " * 8},
+                                  "finish_reason": "stop"}],
+                     "usage": {"prompt_tokens": 12, "completion_tokens": 40, "total_tokens": 52}}).encode()
+CHUNK = (b'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"bench","choices":'
+         b'[{"index":0,"delta":{"content":"word "},"finish_reason":null}]}\n\n')
+
+
+# ---- the model server (run as `bench_proxy.py --serve-backend PORT`) ----
+
+def serve_backend(port: int) -> None:
+    import uvloop
+    from aiohttp import web
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        if not body.get("stream"):
+            return web.Response(body=ANSWER, content_type="application/json")
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for _ in range(8):
+            await response.write(CHUNK)
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+    async def ready(request: web.Request) -> web.Response:
+        return web.json_response({"name": "bench", "ready": True})
+
+    app = web.Application()
+    app.router.add_post("/openai/v1/chat/completions", chat)
+    app.router.add_get("/v1/models/{name}", ready)
+    uvloop.install()
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+# ---- processes ----
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def proxy_config(backend_url: str) -> dict[str, Any]:
+    return {"version": 1, "environment": "bench", "access": {"requiredRole": "llm-ops-user"},
+            "endpoints": [{"name": "bench", "route": "/llm-ops/v1/serve/bench", "environment": "bench",
+                           "modelId": "bench@1", "model": {"name": "bench", "version": "1"},
+                           "backend": {"url": backend_url, "api": "kserve-openai", "servedModelName": "bench"},
+                           "limits": {"maxConcurrentRequests": 256, "maxInputTokens": 4096,
+                                      "maxOutputTokens": 1024}}]}
+
+
+def wait_for(url: str, seconds: float = 30) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+# ---- load ----
+
+@dataclass
+class Run:
+    latencies_ms: list[float]
+    seconds: float
+
+    def percentile(self, fraction: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+    @property
+    def per_second(self) -> float:
+        return len(self.latencies_ms) / self.seconds
+
+
+async def load(url: str, body: bytes, count: int, concurrency: int, on_progress: Any = None) -> Run:
+    import aiohttp
+
+    latencies: list[float] = []
+    remaining = iter(range(count))
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def client() -> None:
+            for index in remaining:
+                started = time.perf_counter()
+                async with session.post(url, data=body, headers=HEADERS) as response:
+                    await response.read()
+                    if response.status != 200:
+                        raise SystemExit(f"{url} answered {response.status}")
+                latencies.append((time.perf_counter() - started) * 1000)
+                if on_progress is not None:
+                    on_progress(index)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        return Run(latencies, time.perf_counter() - started)
+
+
+def request_body(stream: bool) -> bytes:
+    return json.dumps({"model": "bench", "messages": MESSAGES, "max_tokens": 64, "stream": stream}).encode()
+
+
+def measure(paths: dict[str, str], args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = []
+    for concurrency in (1, 32):
+        for stream in (False, True):
+            targets = {name: url for name, url in paths.items() if not (stream and name == "seeds /chat")}
+            body = request_body(stream)
+            runs: dict[str, list[Run]] = {name: [] for name in targets}
+            for url in targets.values():  # warm-up: connections, caches
+                asyncio.run(load(url, body, min(300, args.requests), concurrency))
+            for _ in range(args.rounds):
+                for name, url in targets.items():
+                    runs[name].append(asyncio.run(load(url, body, args.requests, concurrency)))
+            direct_p50 = statistics.median(r.percentile(0.5) for r in runs["direct"])
+            direct_p99 = statistics.median(r.percentile(0.99) for r in runs["direct"])
+            for name, name_runs in runs.items():
+                p50 = statistics.median(r.percentile(0.5) for r in name_runs)
+                p99 = statistics.median(r.percentile(0.99) for r in name_runs)
+                rows.append({"concurrency": concurrency, "kind": "stream" if stream else "whole", "path": name,
+                             "p50": p50, "p99": p99, "added_p50": p50 - direct_p50, "added_p99": p99 - direct_p99,
+                             "per_second": statistics.median(r.per_second for r in name_runs)})
+    return rows
+
+
+def soak(url: str, pid: int, total: int) -> list[tuple[int, int]]:
+    """RSS after every 1,000 requests (half streamed), concurrency 32."""
+    samples = [(0, rss_kib(pid))]
+    step = 1000
+
+    async def run() -> None:
+        done = 0
+        while done < total:
+            size = min(step, total - done)
+            await asyncio.gather(load(url, request_body(False), size // 2, 16),
+                                 load(url, request_body(True), size - size // 2, 16))
+            done += size
+            samples.append((done, rss_kib(pid)))
+
+    asyncio.run(run())
+    return samples
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=3000, help="requests per path and round (default 3000)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--soak", type=int, default=10_000, help="requests of the memory run (default 10000)")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a latency target is missed")
+    parser.add_argument("--serve-backend", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_backend:
+        serve_backend(args.serve_backend)
+        return 0
+
+    import uvloop
+
+    uvloop.install()
+    backend_port, proxy_port = free_port(), free_port()
+    backend_url = f"http://127.0.0.1:{backend_port}"
+    processes = []
+    with tempfile.TemporaryDirectory() as scratch:
+        config = Path(scratch) / "proxy.json"
+        config.write_text(json.dumps(proxy_config(backend_url)), encoding="utf-8")
+        env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+        try:
+            processes.append(subprocess.Popen([sys.executable, __file__, "--serve-backend", str(backend_port)]))
+            processes.append(subprocess.Popen([sys.executable, "-m", "llmops.cli.main", "proxy", "--config",
+                                               str(config), "--port", str(proxy_port)], env=env,
+                                              stdout=subprocess.DEVNULL))
+            proxy_url = f"http://127.0.0.1:{proxy_port}"
+            wait_for(f"{backend_url}/v1/models/bench")
+            wait_for(f"{proxy_url}/llm-ops/v1/health")
+            paths = {"direct": f"{backend_url}/openai/v1/chat/completions",
+                     "proxy passthrough": f"{proxy_url}/llm-ops/v1/serve/bench/v1/chat/completions",
+                     "seeds /chat": f"{proxy_url}/llm-ops/v1/serve/bench/chat"}
+            print(f"{os.cpu_count()} CPUs; {args.requests} requests per path, {args.rounds} rounds; medians over "
+                  "rounds; latency in ms\n")
+            rows = measure(paths, args)
+            samples = soak(paths["proxy passthrough"], processes[1].pid, args.soak)
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=15)
+    print(f"{'conc':>4} {'kind':<6} {'path':<18} {'p50':>7} {'p99':>7} {'+p50':>7} {'+p99':>7} {'req/s':>7}")
+    for row in rows:
+        added = "" if row["path"] == "direct" else f"{row['added_p50']:>7.3f} {row['added_p99']:>7.3f}"
+        print(f"{row['concurrency']:>4} {row['kind']:<6} {row['path']:<18} {row['p50']:>7.3f} {row['p99']:>7.3f} "
+              f"{added:>15} {row['per_second']:>7.0f}")
+    print("\nproxy RSS (MiB) after N requests at concurrency 32, half streamed:")
+    print("  " + "  ".join(f"{n}: {kib / 1024:.1f}" for n, kib in samples))
+    growth = (samples[-1][1] - samples[1][1]) / 1024 if len(samples) > 2 else 0.0
+    print(f"  growth after the first 1,000: {growth:+.1f} MiB")
+    missed = [row for row in rows if row["path"] != "direct"
+              and (row["added_p50"] > TARGET_P50_MS or row["added_p99"] > TARGET_P99_MS)]
+    print(f"\ntargets (added p50 <= {TARGET_P50_MS} ms, p99 <= {TARGET_P99_MS} ms): "
+          + ("met" if not missed else "missed for " + ", ".join(
+              f"c={r['concurrency']} {r['kind']} {r['path']}" for r in missed)))
+    return 1 if args.check and missed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

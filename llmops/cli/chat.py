@@ -1,0 +1,157 @@
+"""`llmops chat`: one message to an endpoint through a running proxy, for a quick test from a terminal.
+
+Uses only the standard library (no proxy extra needed). Defaults follow the seeds' environment
+variables: `LLM_OPS_API_BASE_URL`, `LLM_OPS_USER_ID`, `LLM_OPS_USER_ROLES`; the shared token comes
+from `LLMOPS_PROXY_TOKEN`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from compiler.errors import LlmopsError
+from llmops.cli import exit_codes
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+API_SUFFIX = "/llm-ops/v1"
+TIMEOUT_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    endpoint: str
+    env: str
+    message: str
+    url: str | None = None
+    user: str | None = None
+    roles: str | None = None
+    system: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    stream: bool = False
+    raw: bool = False
+
+
+class ProxyRefused(Exception):
+    """The proxy answered with an error envelope."""
+
+
+def base_url(given: str | None) -> str:
+    url = (given or os.environ.get("LLM_OPS_API_BASE_URL") or DEFAULT_URL).rstrip("/")
+    return url[: -len(API_SUFFIX)] if url.endswith(API_SUFFIX) else url
+
+
+def _headers(request: ChatRequest) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+               "X-User-Id": request.user or os.environ.get("LLM_OPS_USER_ID", "admin"),
+               "X-User-Roles": request.roles or os.environ.get("LLM_OPS_USER_ROLES", "admin,llm-ops-user")}
+    token = os.environ.get("LLMOPS_PROXY_TOKEN")
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+def _open(url: str, headers: dict[str, str], body: dict[str, Any] | None = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers=headers, method="GET" if body is None else "POST")
+    try:
+        return urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS)
+    except urllib.error.HTTPError as error:
+        raise ProxyRefused(_error_message(error.code, error.read())) from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise LlmopsError(f"cannot reach the proxy at {url}: {reason}",
+                          hint="start it with `llmops proxy --env ENV`, or pass --url") from None
+
+
+def _error_message(status: int, body: bytes) -> str:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return f"HTTP {status}: {body[:200].decode('utf-8', 'replace')}"
+    if isinstance(document, dict) and isinstance(document.get("message"), str):
+        return f"HTTP {status}: {document['message']}"
+    return f"HTTP {status}: {json.dumps(document)[:200]}"
+
+
+def _check_environment(base: str, request: ChatRequest) -> None:
+    with _open(f"{base}{API_SUFFIX}/health", _headers(request)) as response:
+        document = json.loads(response.read())
+    served = (document.get("data") or {}).get("environment") if isinstance(document, dict) else None
+    if served != request.env:
+        raise LlmopsError(f"the proxy at {base} serves {served!r}, not {request.env!r}",
+                          hint="pass the --url of the proxy serving that environment")
+
+
+def _messages(request: ChatRequest) -> list[dict[str, str]]:
+    messages = [{"role": "system", "content": request.system}] if request.system else []
+    return [*messages, {"role": "user", "content": request.message}]
+
+
+def _body(request: ChatRequest) -> dict[str, Any]:
+    body: dict[str, Any] = {"messages": _messages(request)}
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        body["max_tokens"] = request.max_tokens
+    return body
+
+
+def _sse_data(lines: Iterator[bytes]) -> Iterator[Any]:
+    for line in lines:
+        text = line.decode("utf-8", "replace").strip()
+        if not text.startswith("data:"):
+            continue
+        payload = text[len("data:"):].strip()
+        if payload == "[DONE]":
+            return
+        yield json.loads(payload)
+
+
+def _stream(base: str, request: ChatRequest) -> int:
+    url = f"{base}{API_SUFFIX}/serve/{quote(request.endpoint)}/v1/chat/completions"
+    with _open(url, _headers(request), {**_body(request), "stream": True}) as response:
+        for event in _sse_data(iter(response.readline, b"")):
+            if isinstance(event, dict) and event.get("error"):
+                sys.stdout.write("\n")
+                raise ProxyRefused(str(event["error"].get("message", event["error"])))
+            for choice in event.get("choices", []) if isinstance(event, dict) else []:
+                sys.stdout.write((choice.get("delta") or {}).get("content") or "")
+                sys.stdout.flush()
+    sys.stdout.write("\n")
+    return exit_codes.OK
+
+
+def _whole(base: str, request: ChatRequest) -> int:
+    url = f"{base}{API_SUFFIX}/serve/{quote(request.endpoint)}/chat"
+    with _open(url, _headers(request), _body(request)) as response:
+        document = json.loads(response.read())
+    data: Any = document.get("data") if isinstance(document, dict) else None
+    if request.raw:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return exit_codes.OK
+    try:
+        print(data["choices"][0]["message"]["content"])
+    except (KeyError, IndexError, TypeError):
+        raise ProxyRefused(f"the answer has no choices[0].message.content: {json.dumps(data)[:200]}") from None
+    return exit_codes.OK
+
+
+def chat(request: ChatRequest) -> int:
+    """Send one message; print the answer (as it streams, with ``stream``). Exit 1 when the proxy or
+    the model refuses, 2 when the proxy cannot be reached or serves another environment."""
+    base = base_url(request.url)
+    try:
+        _check_environment(base, request)
+        return _stream(base, request) if request.stream else _whole(base, request)
+    except ProxyRefused as refused:
+        print(f"llmops: error: {refused}", file=sys.stderr)
+        return exit_codes.FAILED

@@ -1,0 +1,37 @@
+"""The seeds' response envelope, `{status, message, data}`, for every answer of the platform API.
+
+Errors on the OpenAI-compatible routes carry the envelope plus OpenAI's `error` object, so the
+official `openai` client shows the message in its exception.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+JSON = "application/json"
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def success(data: Any, message: str = "", headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=dumps({"status": "success", "message": message, "data": data}),
+                        content_type=JSON, headers=headers)
+
+
+def failure(status: int, message: str, *, data: Any = None, openai: bool = False,
+            headers: dict[str, str] | None = None) -> web.Response:
+    document: dict[str, Any] = {"status": "error", "message": message, "data": data}
+    if openai:
+        document["error"] = {"message": message, "type": error_type(status), "code": status}
+    return web.Response(status=status, body=dumps(document), content_type=JSON, headers=headers)
+
+
+def error_type(status: int) -> str:
+    return {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+            404: "not_found_error", 413: "invalid_request_error", 429: "rate_limit_error",
+            502: "upstream_error", 504: "upstream_timeout"}.get(status, "api_error")

@@ -1,0 +1,36 @@
+"""Settings of a running proxy that are not part of the estate: secrets, timeouts, size bounds."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+TOKEN_ENV = "LLMOPS_PROXY_TOKEN"  # the proxy Deployment fills it from `proxy.tokenSecretName`
+
+
+@dataclass(frozen=True)
+class ProxyOptions:
+    """Every wait and every buffer is bounded.
+
+    - ``connect_timeout``: reaching the model server.
+    - ``response_timeout``: a whole non-streamed answer (generation on a CPU can take minutes), and
+      the wait for a stream's first bytes.
+    - ``stream_idle_timeout``: the longest gap between two pieces of a stream.
+    - ``stream_timeout``: a whole stream.
+    - ``health_timeout``: a readiness probe of a model server.
+    - ``max_request_bytes`` / ``max_response_bytes``: request bodies and non-streamed answers held in
+      memory; streams are relayed piece by piece and never held.
+    """
+
+    token: str | None = None
+    connect_timeout: float = 5.0
+    response_timeout: float = 300.0
+    stream_idle_timeout: float = 60.0
+    stream_timeout: float = 1800.0
+    health_timeout: float = 2.0
+    max_request_bytes: int = 4 * 1024 * 1024
+    max_response_bytes: int = 32 * 1024 * 1024
+
+    @classmethod
+    def from_environment(cls, **overrides: float) -> ProxyOptions:
+        return cls(token=os.environ.get(TOKEN_ENV) or None, **overrides)  # type: ignore[arg-type]

@@ -1,0 +1,60 @@
+"""What a running proxy holds: its configuration, one runtime record per endpoint, and shared clients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+
+from llmops.proxy.backends import openai_base
+from llmops.proxy.config import Endpoint, ProxyConfig
+from llmops.proxy.experiments import ExperimentRun
+from llmops.proxy.limits import ConcurrencyGate
+from llmops.proxy.metrics import ProxyMetrics
+from llmops.proxy.options import ProxyOptions
+
+
+@dataclass
+class EndpointRuntime:
+    endpoint: Endpoint
+    openai_base: str
+    gate: ConcurrencyGate
+    experiment: ExperimentRun | None
+
+    @property
+    def who(self) -> str:
+        """How error messages name the model server."""
+        return f"the model server of {self.endpoint.name} ({self.endpoint.backend.url})"
+
+
+@dataclass
+class ProxyState:
+    config: ProxyConfig
+    options: ProxyOptions
+    metrics: ProxyMetrics = field(default_factory=ProxyMetrics)
+    by_route: dict[str, EndpointRuntime] = field(default_factory=dict)
+    experiments: dict[str, ExperimentRun] = field(default_factory=dict)
+    session: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def build(cls, config: ProxyConfig, options: ProxyOptions) -> ProxyState:
+        state = cls(config=config, options=options)
+        templates = {template.name: template for template in config.templates}
+        state.experiments = {e.id: ExperimentRun(e, templates) for e in config.experiments}
+        for endpoint in config.endpoints:
+            # One running experiment per endpoint (rule X005); a concluded one changes nothing.
+            running = next((run for run in state.experiments.values()
+                            if run.experiment.endpoint == endpoint.name and run.experiment.is_running), None)
+            limit = endpoint.limits.max_concurrent_requests if endpoint.limits else None
+            state.by_route[endpoint.route_name] = EndpointRuntime(endpoint, openai_base(endpoint.backend),
+                                                                  ConcurrencyGate(limit), running)
+        return state
+
+    @property
+    def client(self) -> aiohttp.ClientSession:
+        assert self.session is not None, "the client session is opened when the app starts"
+        return self.session
+
+
+STATE = web.AppKey("llmops_proxy_state", ProxyState)

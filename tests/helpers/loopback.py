@@ -1,0 +1,183 @@
+"""Real HTTP servers on 127.0.0.1 for proxy tests: a scriptable OpenAI-style model server that can
+misbehave on purpose, a plain HTTP client, and a free port with nothing listening."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+CHUNK = ('data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"%s","choices":'
+         '[{"index":0,"delta":{"content":"%s"},"finish_reason":null}]}\n\n')
+
+
+def free_port() -> int:
+    """A port nothing listens on (bound once, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class FakeModelServer:
+    """An OpenAI-compatible model server with KServe's (`/openai/v1`, `/v1/models/<name>`) and vLLM's
+    (`/v1`, `/health`) routes. ``mode`` says how it answers:
+
+    ok · slow (waits ``delay`` s) · error500 · bad_json · reject (400 with an OpenAI error) ·
+    cut (a stream cut off mid-way) · no_done (a stream ending without [DONE]) · stall (a stream that
+    stops sending) · drip (a long stream, one chunk every 50 ms) · not_ready (readiness says no)
+    """
+
+    mode: str = "ok"
+    delay: float = 0.0
+    url: str = ""
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[CIMultiDict[str]] = field(default_factory=list)  # case-insensitive, as HTTP
+    cancelled: list[float] = field(default_factory=list)  # when a handler was cut off by its client
+
+    async def _completion(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.requests.append(body)
+        self.headers.append(CIMultiDict(request.headers))
+        try:
+            return await self._answer(request, body)
+        except (asyncio.CancelledError, ConnectionResetError):
+            self.cancelled.append(time.monotonic())
+            raise
+
+    async def _answer(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        model = body.get("model", "")
+        if self.mode == "slow":
+            await asyncio.sleep(self.delay)
+        if self.mode == "error500":
+            return web.Response(status=500, text="boom: out of memory")
+        if self.mode == "bad_json":
+            return web.Response(text="this is {not json", content_type="application/json")
+        if self.mode == "reject":
+            return web.json_response({"error": {"message": "the model refuses this"}}, status=400)
+        if body.get("stream"):
+            return await self._stream(request, model)
+        if request.path.endswith("/embeddings"):
+            return web.json_response({"object": "list", "model": model,
+                                      "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}]})
+        messages = body.get("messages") or []
+        system = next((m["content"] for m in messages if m.get("role") == "system"), None)
+        text = f"system={system!r} user={messages[-1]['content'] if messages else body.get('prompt')!r}"
+        return web.json_response({
+            "id": "c1", "object": "chat.completion", "created": 1, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 7, "total_tokens": 10}})
+
+    async def _stream(self, request: web.Request, model: str) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        count = 200 if self.mode == "drip" else 3
+        for index in range(count):
+            await response.write((CHUNK % (model, f"w{index} ")).encode())
+            if self.mode == "drip":
+                await asyncio.sleep(0.05)
+            if index == 1 and self.mode == "cut":
+                assert request.transport is not None
+                request.transport.abort()  # the connection drops mid-stream, chunked body unfinished
+                return response
+            if index == 0 and self.mode == "stall":
+                await asyncio.sleep(3600)
+        if self.mode != "no_done":
+            await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": "served", "object": "model", "created": 1,
+                                                              "owned_by": ""}]})
+
+    async def _ready(self, request: web.Request) -> web.Response:
+        ready = self.mode != "not_ready"
+        if request.path == "/health":
+            return web.Response(status=200 if ready else 503)
+        return web.json_response({"name": request.match_info["name"], "ready": ready})
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        for prefix in ("/openai/v1", "/v1"):
+            app.router.add_post(prefix + "/{path:chat/completions|completions|embeddings}", self._completion)
+            app.router.add_get(prefix + "/models", self._models)
+        app.router.add_get("/v1/models/{name}", self._ready)
+        app.router.add_get("/health", self._ready)
+        return app
+
+
+@contextlib.contextmanager
+def serving(server: FakeModelServer) -> Iterator[FakeModelServer]:
+    """Run ``server`` on a free loopback port in a background thread while the block runs."""
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder: dict[str, Any] = {}
+
+    async def start() -> web.AppRunner:
+        runner = web.AppRunner(server.app(), handler_cancellation=True, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        server.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        return runner
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        holder["runner"] = loop.run_until_complete(start())
+        started.set()
+        loop.run_forever()
+        loop.run_until_complete(holder["runner"].cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(10), "the fake model server did not start"
+    try:
+        yield server
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
+         timeout: float = 30.0) -> Reply:
+    """One HTTP request; error statuses are returned, not raised."""
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return Reply(response.status, dict(response.headers), response.read())
+    except urllib.error.HTTPError as error:
+        return Reply(error.code, dict(error.headers), error.read())
+
+
+def wait_until(condition: Any, timeout: float = 5.0, interval: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return bool(condition())

@@ -1,0 +1,42 @@
+"""The token estimate errs high for typical text, and never exceeds the text's UTF-8 length (which lets
+the proxy skip counting bodies shorter than the limit)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from llmops.proxy.tokens import MESSAGE_OVERHEAD, estimate_messages, estimate_text, estimate_value
+
+
+def test_english_is_overestimated_modestly() -> None:
+    text = "Hello! Can you help me reset the password of my account, please?"
+    # 14 words; GPT- and Llama-style tokenizers give about 15-16 tokens
+    assert 16 <= estimate_text(text) <= 24
+
+
+def test_digits_and_punctuation_count_one_each() -> None:
+    assert estimate_text("2025-01-15") == 10
+    assert estimate_text("...") == 3
+
+
+def test_korean_counts_two_per_syllable() -> None:
+    assert estimate_text("안녕하세요") == 10
+
+
+def test_whitespace_is_free() -> None:
+    assert estimate_text("   \n\t ") == 0
+    assert estimate_text("abc   abc") == 2
+
+
+def test_values_and_messages() -> None:
+    assert estimate_value([1, 2, 3]) == 3  # token ids
+    assert estimate_value(["abc", "abc"]) == 2
+    assert estimate_value([{"type": "text", "text": "abcdef"}, {"type": "image_url"}]) == 2
+    assert estimate_messages([{"role": "user", "content": "abc"}, {"role": "assistant", "content": None}]) == \
+        2 * MESSAGE_OVERHEAD + 1
+
+
+@given(st.text())
+def test_never_above_utf8_length(text: str) -> None:
+    assert estimate_text(text) <= len(text.encode("utf-8", "surrogatepass"))
