@@ -11,12 +11,17 @@ output reads as a tutorial; any unexpected exit code stops the walkthrough with 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import git
@@ -117,8 +122,65 @@ def run(root: Path) -> None:
     print(walk.repo.head.commit.message, flush=True)
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"walkthrough: the model server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("walkthrough: the model server did not become ready")
+
+
+@contextlib.contextmanager
+def _running(command: list[str], cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def chat_through_proxy(walk: Walkthrough) -> None:
-    """Filled in by the proxy's walkthrough step."""
+    """The seeds' chat test on a laptop: KServe's own model server with a deterministic model stands in
+    for the cluster's InferenceService, and `llmops proxy` serves the platform API in front of it."""
+    kserve_python = PROJECT / ".venv-kserve" / "bin" / "python"
+    if not kserve_python.exists():
+        print("building the KServe sandbox virtualenv (make kserve-venv, once)", flush=True)
+        subprocess.run(["make", "-s", "kserve-venv"], cwd=PROJECT, check=True)
+    port = _free_port()
+    model_url = f"http://127.0.0.1:{port}"
+    print(f"$ make sandbox-backend   # KServe ModelServer with examples/sandbox/echo_model.py on {model_url}")
+    server = [str(kserve_python), str(PROJECT / "examples/sandbox/echo_model.py"), "--model_name", "example-model",
+              "--http_port", str(port)]
+    with _running(server, PROJECT) as model:
+        _wait_ready(f"{model_url}/v1/models/example-model", model)
+        proxy_args = ["proxy", "--env", "dev", "--port", "0", "--backend", f"example-model={model_url}"]
+        print(f"$ llmops {shlex.join(proxy_args)} &", flush=True)
+        with _running([sys.executable, "-m", "llmops.cli.main", *proxy_args], walk.root) as proxy:
+            assert proxy.stdout is not None
+            first_line = proxy.stdout.readline().decode().strip()
+            print(first_line, flush=True)
+            proxy_url = first_line.rsplit(" ", 1)[-1]
+            if not proxy_url.startswith("http://"):
+                raise SystemExit(f"walkthrough: the proxy did not start: {first_line!r}")
+            walk.llmops("chat", "example-model", "--env", "dev", "Hello! Can you help me?", "--url", proxy_url)
 
 
 def main() -> int:

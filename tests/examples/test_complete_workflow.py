@@ -20,7 +20,8 @@ def test_walkthrough_runs_every_step(tmp_path_factory: pytest.TempPathFactory) -
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     out = result.stdout
     for expected in ("$ llmops validate --audit\nno problems", "endpoints added: example-model",
-                     "    maxReplicas 3 -> 5", "Rollback-Target: ", "walkthrough complete"):
+                     "    maxReplicas 3 -> 5", "Rollback-Target: ", "walkthrough complete",
+                     "echo: Hello! Can you help me?"):
         assert expected in out
     assert "Traceback" not in out + result.stderr
     import git
