@@ -11,6 +11,7 @@ from compiler.capacity.facts import kv_bytes, model_facts, parameter_count, weig
 from compiler.capacity.presets import PRESETS
 from compiler.digest import model_digest
 from compiler.resolve.manifest import Manifest
+from tests.helpers.capacity_estate import environment_and_model
 from tests.helpers.estate import copy_bundled_estate, validate, write_files
 
 # Gemma uses 256-wide heads that do not multiply out to its hidden size; every other row does.
@@ -20,23 +21,7 @@ HEAD_SIZE_NOT_HIDDEN_OVER_HEADS = {"gemma-7b", "gemma-2-2b", "gemma-2-9b", "gemm
 def estate(tmp_path: Path, metadata: str, endpoint_resources: str = "gpus: 1",
            environment: str = "memoryGiB: 80") -> tuple[Path, str]:
     write_files(tmp_path, {
-        "environments/stg/environment.yaml": f"""
-            apiVersion: llmops.io/v1
-            kind: Environment
-            metadata: {{name: stg}}
-            spec:
-              gpu: {{{environment}}}
-            """,
-        "environments/stg/model.yaml": f"""
-            apiVersion: llmops.io/v1
-            kind: Model
-            metadata: {{name: m}}
-            spec:
-              version: "1.0"
-              type: base
-              storageUri: s3://models/m/1.0/
-              metadata: {{{metadata}}}
-            """,
+        **environment_and_model(environment, metadata),
         "environments/stg/endpoint.yaml": f"""
             apiVersion: llmops.io/v1
             kind: ServingEndpoint

@@ -12,33 +12,19 @@ import pytest
 
 from compiler.capacity.serving import GIB
 from compiler.capacity.training import training_capacity
+from tests.helpers.capacity_estate import environment_and_model
 from tests.helpers.estate import validate, write_files
 
 
 def job_estate(root: Path, parameters: str, job_resources: str, profile: str = "",
                finetuning: str = "", environment: str = "memoryGiB: 80") -> Path:
     return write_files(root, {
-        "environments/stg/environment.yaml": f"""
-            apiVersion: llmops.io/v1
-            kind: Environment
-            metadata: {{name: stg}}
-            spec:
-              gpu: {{{environment}}}
-            """,
-        "environments/stg/catalog.yaml": f"""
-            apiVersion: llmops.io/v1
-            kind: Model
-            metadata: {{name: m}}
-            spec:
-              version: "1.0"
-              type: base
-              storageUri: s3://models/m/1.0/
-              metadata: {{parameters: {parameters}}}
-            ---
+        **environment_and_model(environment, f"parameters: {parameters}"),
+        "environments/stg/dataset.yaml": """
             apiVersion: llmops.io/v1
             kind: Dataset
-            metadata: {{name: d}}
-            spec: {{version: "1", type: sft_pair, storage_uri: "s3://datasets/d/1/"}}
+            metadata: {name: d}
+            spec: {version: "1", type: sft_pair, storage_uri: "s3://datasets/d/1/"}
             """,
         "environments/stg/job.yaml": f"""
             apiVersion: llmops.io/v1

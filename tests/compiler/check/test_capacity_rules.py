@@ -5,28 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from compiler.diagnostics import Diagnostic
+from tests.helpers.capacity_estate import environment_and_model
 from tests.helpers.estate import validate, write_files
 
 
 def estate(root: Path, model: str, endpoint: str, gpu: str = "memoryGiB: 24") -> list[Diagnostic]:
     write_files(root, {
-        "environments/stg/environment.yaml": f"""
-            apiVersion: llmops.io/v1
-            kind: Environment
-            metadata: {{name: stg}}
-            spec:
-              gpu: {{{gpu}}}
-            """,
-        "environments/stg/model.yaml": f"""
-            apiVersion: llmops.io/v1
-            kind: Model
-            metadata: {{name: m}}
-            spec:
-              version: "1.0"
-              type: base
-              storageUri: s3://models/m/1.0/
-              metadata: {{{model}}}
-            """,
+        **environment_and_model(gpu, model),
         "environments/stg/endpoint.yaml": f"""
             apiVersion: llmops.io/v1
             kind: ServingEndpoint
