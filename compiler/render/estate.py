@@ -34,11 +34,8 @@ def render_environment(env: ResolvedEnvironment) -> list[dict[str, Any]]:
     """Every object of one environment, in apply order. The environment must have validated cleanly."""
     ctx = RenderContext(env)
     objects: list[dict[str, Any]] = [namespace.render_namespace(ctx)]
-    served = []
-    for endpoint in env.of_kind("ServingEndpoint"):
-        model = env.resolve_model(endpoint.spec.model_id).manifest
-        assert model is not None, "render needs a validated estate"
-        served.append((endpoint, model))
+    served = proxy_config.served_endpoints(env)
+    for endpoint, model in served:
         objects.append(kserve.render_inference_service(ctx, endpoint, model))
         objects.append(ingress.render_endpoint_ingress(ctx, endpoint))
     for job in env.of_kind("TrainingJob"):
