@@ -39,10 +39,10 @@ def render_environment(env: ResolvedEnvironment) -> list[dict[str, Any]]:
         objects.append(kserve.render_inference_service(ctx, endpoint, model))
         objects.append(ingress.render_endpoint_ingress(ctx, endpoint))
     for job in env.of_kind("TrainingJob"):
-        model = env.resolve_model(job.spec.model_id).manifest
+        base = env.resolve_model(job.spec.model_id).manifest
         dataset = env.resolve_dataset(job.spec.dataset_id).manifest
-        assert model is not None and dataset is not None, "render needs a validated estate"
-        objects.extend(training.render_training_job(ctx, job, model, dataset))
+        assert base is not None and dataset is not None, "render needs a validated estate"
+        objects.extend(training.render_training_job(ctx, job, base, dataset))
     config_text = proxy_config.proxy_config_text(proxy_config.proxy_config(ctx, served))
     objects.extend(proxy.render_proxy(ctx, config_text))
     objects.append(ingress.render_platform_ingress(ctx))
