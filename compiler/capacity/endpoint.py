@@ -100,11 +100,7 @@ def _cpu_memory(endpoint: Manifest) -> Fact[float]:
 
 def endpoint_capacity(env: ResolvedEnvironment, endpoint: Manifest) -> EndpointCapacity | None:
     """The endpoint's capacity, or None when its model does not resolve (other rules report that)."""
-    key = ("endpoint-capacity", env.name, endpoint)
-    if key not in env.cache:
-        env.cache[key] = _compute(env, endpoint)
-    found: EndpointCapacity | None = env.cache[key]
-    return found
+    return env.remember(("endpoint-capacity", env.name, endpoint), lambda: _compute(env, endpoint))
 
 
 def _compute(env: ResolvedEnvironment, endpoint: Manifest) -> EndpointCapacity | None:

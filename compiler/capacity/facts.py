@@ -114,11 +114,7 @@ def model_facts(model: Manifest) -> ModelFacts:
 
 def cached_model_facts(env: ResolvedEnvironment, model: Manifest) -> ModelFacts:
     """`model_facts`, once per run: a `_shared` model is served and trained in every environment."""
-    key = ("model-facts", model)
-    facts: ModelFacts | None = env.cache.get(key)
-    if facts is None:
-        facts = env.cache[key] = model_facts(model)
-    return facts
+    return env.remember(("model-facts", model), lambda: model_facts(model))
 
 
 def weight_bytes(model: Manifest, on_gpu: bool) -> Fact[float]:

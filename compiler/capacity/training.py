@@ -65,11 +65,7 @@ class TrainingCapacity:
 
 def training_capacity(env: ResolvedEnvironment, job: Manifest) -> TrainingCapacity | None:
     """The job's estimate, or None when its base model does not resolve (other rules report that)."""
-    key = ("training-capacity", env.name, job)
-    if key not in env.cache:
-        env.cache[key] = _compute(env, job)
-    found: TrainingCapacity | None = env.cache[key]
-    return found
+    return env.remember(("training-capacity", env.name, job), lambda: _compute(env, job))
 
 
 def _compute(env: ResolvedEnvironment, job: Manifest) -> TrainingCapacity | None:

@@ -34,16 +34,15 @@ def approvals_by_model(env: ResolvedEnvironment) -> dict[Manifest, list[Manifest
     Built once per environment (cached): looking the approvals up per endpoint made validation
     quadratic, several seconds for 1,000 endpoints.
     """
-    key = ("approvals-by-model", env.name)
-    index: dict[Manifest, list[Manifest]] | None = env.cache.get(key)
-    if index is None:
-        index = {}
+    def build() -> dict[Manifest, list[Manifest]]:
+        index: dict[Manifest, list[Manifest]] = {}
         for approval in env.of_kind("Approval"):
             model = env.resolve_model(approval.spec.model_id).manifest
             if model is not None:
                 index.setdefault(model, []).append(approval)
-        env.cache[key] = index
-    return index
+        return index
+
+    return env.remember(("approvals-by-model", env.name), build)
 
 
 def approval_state(env: ResolvedEnvironment, model: Manifest) -> ApprovalState:
@@ -70,11 +69,7 @@ def approve_command(model: Manifest, env: str, who: str = "<user>", role: str = 
 
 def current_digest(env: ResolvedEnvironment, model: Manifest) -> str:
     """The model's digest, computed once per run (a shared model is checked in every environment)."""
-    key = ("model-digest", model)
-    if key not in env.cache:
-        env.cache[key] = model_digest(model.model)
-    digest: str = env.cache[key]
-    return digest
+    return env.remember(("model-digest", model), lambda: model_digest(model.model))
 
 
 def _summary(state: ApprovalState) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 from compiler.check.dataset_files import SampleFile, read_sample_file
@@ -27,10 +28,8 @@ TRAINABLE_AS: dict[str, frozenset[str]] = {
 def _samples(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, int, SampleFile]]:
     for dataset in env.of_kind("Dataset"):
         for index, written in enumerate(dataset.spec.files):
-            key = ("dataset-file", written)
-            if key not in env.cache:
-                env.cache[key] = read_sample_file(env.tree, written)
-            yield dataset, index, env.cache[key]
+            yield dataset, index, env.remember(("dataset-file", written),
+                                               functools.partial(read_sample_file, env.tree, written))
 
 
 @rule("D001", "dataset-file-unreadable", E, "A dataset's sample file is missing, outside the repo or unreadable.")

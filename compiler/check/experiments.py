@@ -45,14 +45,14 @@ def _placeholder_span(env: ResolvedEnvironment, template: Manifest, name: str) -
     value = template.document.values.get(("spec", "template"))
     if value is None:
         return None
-    key = ("source-lines", template.file)
-    if key not in env.cache:
+    def read_lines() -> list[str]:
         try:
             text = decode_utf8(env.tree.read_bytes(template.file, MAX_MANIFEST_BYTES))
-            env.cache[key] = [line.rstrip("\r") for line in text.split("\n")]
         except FileProblem:
-            env.cache[key] = []
-    lines: list[str] = env.cache[key]
+            return []
+        return [line.rstrip("\r") for line in text.split("\n")]
+
+    lines = env.remember(("source-lines", template.file), read_lines)
     pattern = re.compile(r"\{\{\s*" + re.escape(name) + r"\s*\}\}")
     last = value.end_line or value.line
     for number in range(value.line, min(last, len(lines)) + 1):

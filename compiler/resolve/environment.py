@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from compiler.load.tree import RepoTree
 from compiler.provenance import Provenance
 from compiler.resolve.manifest import Manifest
 from compiler.resolve.refs import RefResult, VersionedIndex
 from compiler.spec.environment import EnvironmentSpec
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -44,6 +47,14 @@ class ResolvedEnvironment:
             for manifest in self.manifests:
                 self._by_kind.setdefault(manifest.kind, []).append(manifest)
         return self._by_kind.get(kind, [])
+
+    def remember(self, key: Any, compute: Callable[[], T]) -> T:
+        """`compute()` once per run and key (the cache is shared by the run's environments, so a key
+        naming a `_shared` manifest is computed once for all of them)."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        value: T = self.cache[key]
+        return value
 
     def resolve_model(self, reference: str) -> RefResult:
         return self.models.resolve(reference)
