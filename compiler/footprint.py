@@ -8,7 +8,7 @@ asked of any revision cheaply, without validating the whole estate at every comm
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from compiler.diff import field_changes
@@ -85,7 +85,7 @@ def _approver(name: str, data: Any) -> str:
 
 
 def _named_changes(label: str, before: dict[str, Any], after: dict[str, Any],
-                   describe: Any = None) -> list[str]:
+                   describe: Callable[[str, Any], str] | None = None) -> list[str]:
     lines = []
     for name in sorted(set(before) | set(after)):
         old, new = before.get(name), after.get(name)

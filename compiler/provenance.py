@@ -7,6 +7,10 @@ audit's logic stays pure and testable like every other rule.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from compiler.resolve.manifest import Manifest
 
 # origin (environment folder or _shared), kind, name, version
 DocumentKey = tuple[str, str, str, str | None]
@@ -31,6 +35,10 @@ class Provenance:
     (an uncommitted change has no author yet)."""
 
     last_change: dict[DocumentKey, Authorship | None] = field(default_factory=dict)
+
+
+def document_key(manifest: Manifest) -> DocumentKey:
+    return (manifest.origin, manifest.kind, manifest.name, manifest.version)
 
 
 def is_person(authorship: Authorship, user: str, identities: dict[str, list[str]]) -> bool:

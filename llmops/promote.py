@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,8 @@ TARGET_OWNED_PATHS: tuple[tuple[str, ...], ...] = (
     ("spec", "deploymentSpec", "use_gpu"),
     ("spec", "deploymentSpec", "runtime", "max_concurrent_requests"),
 )
+_MISSING = object()
+Reader = Callable[[str], str | None]  # a file's current text, or None when there is no such file
 
 
 @dataclass
@@ -69,8 +72,6 @@ def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
         data[path[-1]] = value
 
 
-_MISSING = object()
-
 
 def merged_endpoint(source: dict[str, Any], target: dict[str, Any] | None, target_env: str) -> dict[str, Any]:
     """The source endpoint, with the target's own values where the target already has the endpoint."""
@@ -102,7 +103,7 @@ def _mirror(path: str, target: str) -> str:
 class _Writer:
     """Accumulates edits to files, reading each file once (from the plan when already edited)."""
 
-    def __init__(self, plan: PromotionPlan, read: Any):
+    def __init__(self, plan: PromotionPlan, read: Reader):
         self.plan = plan
         self.read = read
 
@@ -115,12 +116,15 @@ class _Writer:
         self.plan.write(path, text, action)
 
 
-def _source_body(manifest: Manifest, read: Any) -> str:
-    return document_text(read(manifest.file), manifest.document.index, manifest.file)
+def _source_body(manifest: Manifest, read: Reader) -> str:
+    text = read(manifest.file)
+    if text is None:
+        raise LlmopsError(f"cannot read {manifest.file} (missing, over 1 MiB or not UTF-8)")
+    return document_text(text, manifest.document.index, manifest.file)
 
 
 def plan_promotion(source: ResolvedEnvironment, target: ResolvedEnvironment, endpoint: str,
-                   read: Any) -> PromotionPlan:
+                   read: Reader) -> PromotionPlan:
     """`read(path)` gives a file's current text (or None). Raises LlmopsError for what cannot be promoted."""
     found = source.resolve_named("ServingEndpoint", endpoint).manifest
     if found is None:

@@ -13,18 +13,14 @@ from typing import TYPE_CHECKING
 from compiler.errors import LlmopsError
 from compiler.load.estate import ENVIRONMENTS_DIR, SHARED_ENV, list_environments
 from compiler.load.overlay import OverlayTree
-from compiler.load.text import decode_utf8
-from compiler.load.tree import FileProblem
+from compiler.load.text import manifest_text
 from llmops.document_text import append_document, document_count, document_text, replace_document
-from llmops.gitops.history import EndpointChange, EndpointHistory
+from llmops.gitops.history import EndpointChange, EndpointHistory, unknown_endpoint
 from llmops.gitops.snapshots import DocumentState, EstateSnapshots
 from llmops.gitops.tree import GitTree, resolve_commit
 
 if TYPE_CHECKING:
     import git
-
-_FILE_LIMIT = 1024 * 1024
-
 
 @dataclass
 class RollbackPlan:
@@ -45,10 +41,7 @@ class RollbackPlan:
 
 
 def _file_text(commit: git.Commit, prefix: str, path: str) -> str | None:
-    try:
-        return decode_utf8(GitTree(commit, prefix).read_bytes(path, _FILE_LIMIT))
-    except FileProblem:
-        return None
+    return manifest_text(GitTree(commit, prefix), path)
 
 
 def _mirror(path: str, env: str) -> str:
@@ -93,11 +86,11 @@ def plan_rollback(repo: git.Repo, prefix: str, env: str, endpoint: str, head: gi
         reverted = _reverted_since(repo, history, head, target)
     else:
         if now is None and not any(True for _ in history.changes(head)):
-            _unknown_endpoint(snapshots, head, env, endpoint)
+            raise unknown_endpoint(snapshots, head, env, endpoint)
         target, reverted = _targets(history, head, steps)
     then = snapshots.effective(target, env).get(key) if target is not None else None
     if now is None and then is None:
-        _unknown_endpoint(snapshots, head, env, endpoint)
+        raise unknown_endpoint(snapshots, head, env, endpoint)
     plan = RollbackPlan(endpoint, env, head, target, reverted, prefix)
     if now is not None and then is not None and now.digest == then.digest:
         return plan  # already as it was: nothing to change
@@ -146,8 +139,3 @@ def _add_document(plan: RollbackPlan, head: git.Commit, prefix: str, path: str, 
 def _short(commit: git.Commit | None) -> str:
     return commit.hexsha[:12] if commit is not None else "the start of history"
 
-
-def _unknown_endpoint(snapshots: EstateSnapshots, head: git.Commit, env: str, endpoint: str) -> None:
-    known = sorted(name for kind, name, _ in snapshots.effective(head, env) if kind == "ServingEndpoint")
-    raise LlmopsError(f"no endpoint `{endpoint}` in {env}, now or in its history",
-                      hint=f"endpoints in {env}: {', '.join(known) or 'none'}")

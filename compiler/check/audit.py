@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Severity
-from compiler.provenance import Authorship, DocumentKey, is_person
+from compiler.provenance import Authorship, document_key, is_person
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 
@@ -18,16 +18,12 @@ E = Severity.ERROR
 W = Severity.WARNING
 
 
-def _key(manifest: Manifest) -> DocumentKey:
-    return (manifest.origin, manifest.kind, manifest.name, manifest.version)
-
-
 def _approvals(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, Authorship]]:
     """Approvals whose last change is committed, with that change."""
     if env.provenance is None:
         return
     for approval in env.of_kind("Approval"):
-        authorship = env.provenance.last_change.get(_key(approval))
+        authorship = env.provenance.last_change.get(document_key(approval))
         if authorship is not None:
             yield approval, authorship
 
@@ -59,7 +55,7 @@ def approver_changed_model(env: ResolvedEnvironment) -> Iterator[Finding]:
         model = env.resolve_model(approval.spec.model_id).manifest
         if model is None:
             continue
-        changed = env.provenance.last_change.get(_key(model))
+        changed = env.provenance.last_change.get(document_key(model))
         approver = approval.spec.approved_by
         if changed is not None and is_person(changed, approver, identities):
             yield Finding(approval, ("spec", "approvedBy"), f"`{approver}` approves {model.name}@{model.version}, "
@@ -91,7 +87,8 @@ def approval_not_committed(env: ResolvedEnvironment) -> Iterator[Finding]:
     if env.provenance is None:
         return
     for approval in env.of_kind("Approval"):
-        if _key(approval) in env.provenance.last_change and env.provenance.last_change[_key(approval)] is None:
+        key = document_key(approval)
+        if key in env.provenance.last_change and env.provenance.last_change[key] is None:
             yield Finding(approval, ("spec", "approvedBy"), "this approval is not committed yet; the audit "
                           "cannot tell who wrote it", "commit it, then audit again")
 

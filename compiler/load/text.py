@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from compiler.load import rules
-from compiler.load.tree import FileProblem
+from compiler.load.tree import FileProblem, RepoTree
+
+
+def manifest_text(tree: RepoTree, path: str) -> str | None:
+    """A manifest file's text for editing it, or None when it is missing, too large or not UTF-8."""
+    from compiler.load.estate import MAX_MANIFEST_BYTES
+
+    try:
+        return decode_utf8(tree.read_bytes(path, MAX_MANIFEST_BYTES))
+    except FileProblem:
+        return None
 
 
 def decode_utf8(data: bytes) -> str:

@@ -23,9 +23,7 @@ def _entry(change: EndpointChange) -> dict[str, Any]:
             "changes": list(change.lines), "manifestChanged": change.manifest_changed}
 
 
-def _text(entries: list[dict[str, Any]], endpoint: str, env: str) -> str:
-    if not entries:
-        return f"no commit changed `{endpoint}` in {env}\n"
+def _text(entries: list[dict[str, Any]]) -> str:
     lines = []
     for entry in entries:
         date = entry["date"][:16].replace("T", " ")
@@ -36,7 +34,7 @@ def _text(entries: list[dict[str, Any]], endpoint: str, env: str) -> str:
 
 def history(repo: str | None, endpoint: str, env: str, output_format: str, limit: int | None) -> int:
     from llmops.gitops.commits import current_commit
-    from llmops.gitops.history import EndpointHistory
+    from llmops.gitops.history import EndpointHistory, unknown_endpoint
     from llmops.gitops.snapshots import EstateSnapshots
     from llmops.gitops.tree import GitTree, open_repository
 
@@ -45,20 +43,16 @@ def history(repo: str | None, endpoint: str, env: str, output_format: str, limit
     head = current_commit(git_repo)
     if env not in list_environments(GitTree(head, prefix)):
         raise LlmopsError(f"environment `{env}` does not exist at HEAD ({head.hexsha[:12]})")
-    changes = EndpointHistory(EstateSnapshots(git_repo, prefix), env, endpoint).changes(head)
+    snapshots = EstateSnapshots(git_repo, prefix)
     entries = []
-    for change in changes:
+    for change in EndpointHistory(snapshots, env, endpoint).changes(head):
         entries.append(_entry(change))
         if limit is not None and len(entries) >= limit:
             break
     if not entries:
-        known = sorted(name for kind, name, _ in EstateSnapshots(git_repo, prefix).effective(head, env)
-                       if kind == "ServingEndpoint")
-        if endpoint not in known:
-            raise LlmopsError(f"no endpoint `{endpoint}` in {env}, now or in its history",
-                              hint=f"endpoints in {env}: {', '.join(known) or 'none'}")
+        raise unknown_endpoint(snapshots, head, env, endpoint)
     if output_format == "json":
         sys.stdout.write(json.dumps({"endpoint": endpoint, "environment": env, "commits": entries}, indent=2) + "\n")
     else:
-        sys.stdout.write(_text(entries, endpoint, env))
+        sys.stdout.write(_text(entries))
     return exit_codes.OK

@@ -9,8 +9,7 @@ from compiler.diagnostics import Severity
 from compiler.digest import model_digest
 from compiler.errors import LlmopsError
 from compiler.load.overlay import OverlayTree
-from compiler.load.text import decode_utf8
-from compiler.load.tree import FileProblem, RepoTree
+from compiler.load.text import manifest_text
 from compiler.pipeline import collector_paused, validate_repository
 from compiler.resolve.environment import ResolvedEnvironment
 from llmops.cli import exit_codes
@@ -18,19 +17,8 @@ from llmops.cli.repo import find_estate_root
 from llmops.cli.validate import print_report
 from llmops.promote import PromotionPlan
 
-_FILE_LIMIT = 1024 * 1024
 _ORDER_RULE = "P012"
 _APPROVAL_RULES = frozenset({"P001", "P002", "P003", "P004", "P005", "P006"})
-
-
-def _reader(tree: RepoTree) -> object:
-    def read(path: str) -> str | None:
-        try:
-            return decode_utf8(tree.read_bytes(path, _FILE_LIMIT))
-        except FileProblem:
-            return None
-
-    return read
 
 
 def approvals_needed(env: ResolvedEnvironment, model_id: str) -> tuple[int, list[str]]:
@@ -82,7 +70,8 @@ def _promote(repo: str | None, endpoint: str, source: str, target: str, branch: 
               file=sys.stderr)
         print_report(source_errors, before, "text", sys.stderr)
         return exit_codes.FAILED
-    plan = plan_promotion(environments[source], environments[target], endpoint, _reader(tree))
+    plan = plan_promotion(environments[source], environments[target], endpoint,
+                          lambda path: manifest_text(tree, path))
     if not plan.files:
         print(f"nothing to promote: {target} already runs `{endpoint}` as {source} does")
         return exit_codes.OK

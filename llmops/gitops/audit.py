@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from compiler.provenance import Authorship, DocumentKey, Provenance
+from compiler.provenance import Authorship, DocumentKey, Provenance, document_key
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from llmops.gitops.commits import subject
@@ -12,10 +12,6 @@ from llmops.gitops.snapshots import EstateSnapshots, document_digest
 
 if TYPE_CHECKING:
     import git
-
-
-def _key(manifest: Manifest) -> DocumentKey:
-    return (manifest.origin, manifest.kind, manifest.name, manifest.version)
 
 
 def _authorship(commit: git.Commit) -> Authorship:
@@ -43,7 +39,7 @@ def environment_provenance(snapshots: EstateSnapshots, head: git.Commit, env: Re
     provenance = Provenance()
     pending: dict[DocumentKey, str] = {}
     for manifest in _audited(env):
-        key = _key(manifest)
+        key = document_key(manifest)
         committed = snapshots.folder(head, manifest.origin).get(key[1:])
         if committed is None or (from_working_tree and committed.digest != document_digest(manifest.document.data)):
             provenance.last_change[key] = None

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from compiler.errors import LlmopsError
 from compiler.footprint import Footprint, describe_changes, endpoint_footprint
 from llmops.gitops.snapshots import EstateSnapshots
 
@@ -20,6 +21,13 @@ class EndpointChange:
     manifest_changed: bool  # the endpoint's own manifest changed (what rollback undoes)
     before: Footprint | None
     after: Footprint | None
+
+
+def unknown_endpoint(snapshots: EstateSnapshots, head: git.Commit, env: str, endpoint: str) -> LlmopsError:
+    """The error for an endpoint that is neither at HEAD nor in its history, naming the ones that are."""
+    known = sorted(name for kind, name, _ in snapshots.effective(head, env) if kind == "ServingEndpoint")
+    return LlmopsError(f"no endpoint `{endpoint}` in {env}, now or in its history",
+                       hint=f"endpoints in {env}: {', '.join(known) or 'none'}")
 
 
 class EndpointHistory:

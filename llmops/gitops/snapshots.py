@@ -14,17 +14,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from compiler.load.estate import ENVIRONMENTS_DIR, MANIFEST_SUFFIXES, SHARED_ENV
+from compiler.load.estate import ENVIRONMENTS_DIR, MANIFEST_SUFFIXES, MAX_MANIFEST_BYTES, SHARED_ENV
 from compiler.load.text import decode_utf8
 from compiler.load.tree import FileProblem
 from compiler.load.yaml_strict import parse_documents
 from compiler.resolve.estate import ENV_ONLY_KINDS
+from compiler.spec.kinds import KINDS
 
 if TYPE_CHECKING:
     import git
 
 Key = tuple[str, str, str | None]  # kind, name, version
-_BLOB_LIMIT = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,8 @@ def _key(data: Any) -> Key | None:
     version = spec.get("version") if isinstance(spec, dict) else None
     if not isinstance(kind, str) or not isinstance(name, str):
         return None
-    return (kind, name, None if version is None or kind not in ("Model", "Dataset") else str(version))
+    versioned = kind in KINDS and KINDS[kind].versioned
+    return (kind, name, str(version) if versioned and version is not None else None)
 
 
 class EstateSnapshots:
@@ -73,7 +74,7 @@ class EstateSnapshots:
         cached = self._blobs.get(blob.hexsha)
         if cached is None:
             cached = []
-            if blob.size <= _BLOB_LIMIT:
+            if blob.size <= MAX_MANIFEST_BYTES:
                 try:
                     text = decode_utf8(blob.data_stream.read())
                 except FileProblem:

@@ -19,6 +19,7 @@ import yaml
 from tests.deploy.argocd_lua import run_health_check
 from tests.deploy.embedded import EMBEDDED
 from tests.helpers.estate import PROJECT_ROOT, SHARED_DIR
+from tests.helpers.live_objects import T0, T1, T2, condition
 
 SCRIPT_PATH = PROJECT_ROOT / "deploy" / "argocd" / "health" / "inferenceservice.lua"
 CONFIGMAP_PATH = PROJECT_ROOT / "deploy" / "argocd" / "argocd-cm-health.yaml"
@@ -47,18 +48,7 @@ def upstream_script() -> str:
 
 # --- InferenceServices as KServe writes them -------------------------------------------------------------
 
-T0, T1, T2 = "2026-08-20T09:58:11Z", "2026-08-20T10:04:37Z", "2026-08-20T10:15:02Z"
 POD = "llama3-8b-predictor-6c9f7d5b8-x2k4q"
-
-
-def condition(type_: str, status: str, reason: str = "", message: str = "", when: str = T1,
-              severity: str = "") -> dict[str, Any]:
-    """A knative apis.Condition as serialised: empty reason, message and severity are left out."""
-    value: dict[str, Any] = {"lastTransitionTime": when, "status": status, "type": type_}
-    for key, item in (("reason", reason), ("message", message), ("severity", severity)):
-        if item:
-            value[key] = item
-    return value
 
 
 def isvc(*, generation: int = 1, status: dict[str, Any] | None = None) -> dict[str, Any]:
