@@ -134,7 +134,12 @@ def create_branch(repo: git.Repo, name: str, commit: git.Commit) -> git.Head:
 
     if name in [head.name for head in repo.heads]:
         raise LlmopsError(f"branch `{name}` already exists", hint="delete or rename it, or pick another name")
+    naming_hint = "a branch name like promote/chat-stg-to-prod: no spaces, `..`, `~^:?*[\\`, leading `-` or `/`"
+    if name.startswith("-"):
+        raise LlmopsError(f"`{name}` is not a valid branch name", hint=naming_hint)
     try:
         return repo.create_head(name, commit)
+    except ValueError as error:  # GitPython checks git's reference-name rules
+        raise LlmopsError(f"`{name}` is not a valid branch name: {error}", hint=naming_hint) from None
     except gitmodule.GitCommandError as error:
         raise LlmopsError(f"cannot create branch `{name}`: {error.stderr.strip() or error}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import git
+import pytest
 import yaml
 
 from tests.helpers.estate import run_cli, validate, write_files
@@ -91,3 +92,14 @@ def test_nothing_to_promote_and_unknown_names(repo: git.Repo) -> None:
     assert unknown.exit_code == 2 and "no endpoint `nope` in dev" in unknown.stderr
     missing_env = run_cli("promote", "example-model", "--from", "dev", "--to", "qa", str(root))
     assert missing_env.exit_code == 2 and "environment `qa` does not exist" in missing_env.stderr
+
+
+@pytest.mark.parametrize("name", ["bad..name", "with space", "/leading", "a.lock", "-dash"])
+def test_an_invalid_branch_name_is_a_usage_error_and_creates_nothing(repo: git.Repo, name: str) -> None:
+    root = root_of(repo)
+    (root / DEV_ENDPOINT).write_text((root / DEV_ENDPOINT).read_text().replace("1024", "512"))
+    commit_all(repo, "dev change")
+    result = run_cli("promote", "example-model", "--from", "dev", "--to", "stg", str(root), f"--branch={name}")
+    assert result.exit_code == 2, result.stderr
+    assert "is not a valid branch name" in result.stderr and "internal error" not in result.stderr
+    assert [head.name for head in repo.heads] == ["main"]
