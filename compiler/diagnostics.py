@@ -21,6 +21,24 @@ class Severity(enum.StrEnum):
         return {"error": 0, "warning": 1, "info": 2}[self.value]
 
 
+class Category(enum.StrEnum):
+    """What a rule is about. Commands derive their code sets from it (never from hand-kept code lists)."""
+
+    SYNTAX = "syntax"  # the file cannot be read as YAML the same way by every tool
+    SCHEMA = "schema"  # a manifest does not match its kind's model
+    REFERENCE = "reference"  # a name points at nothing, or at two things
+    APPROVAL = "approval"  # whether a model may be served in an environment
+    PLACEMENT = "placement"  # a manifest sits in the wrong folder or names the wrong environment
+    POLICY = "policy"  # an environment's limits on GPUs, replicas and versions
+    PROMOTION = "promotion"  # the order environments must serve a model version in
+    SERVING = "serving"  # an endpoint's own settings contradict each other or KServe
+    NAMING = "naming"  # names, routes and labels Kubernetes would refuse
+    DATASET = "dataset"  # sample data files
+    EXPERIMENT = "experiment"  # prompt templates and A/B experiments
+    CAPACITY = "capacity"  # whether a workload fits its memory and GPUs
+    AUDIT = "audit"  # who committed approvals, read from git history
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """A stable rule: its code never changes meaning and is never reused."""
@@ -30,6 +48,7 @@ class Rule:
     severity: Severity
     summary: str
     explanation: str = ""
+    category: Category = field(kw_only=True)
 
     def __post_init__(self) -> None:
         if not CODE_PATTERN.fullmatch(self.code):

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from compiler.check.rule import Finding, RelatedPlace, rule
-from compiler.diagnostics import Severity
+from compiler.diagnostics import Category, Severity
 from compiler.digest import model_digest
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
@@ -82,7 +82,8 @@ def _summary(state: ApprovalState) -> str:
     return text
 
 
-@rule("P001", "model-not-approved", E, "An endpoint serves a model that is not approved for its environment.")
+@rule("P001", "model-not-approved", E, "An endpoint serves a model that is not approved for its environment.",
+      category=Category.APPROVAL)
 def model_not_approved(env: ResolvedEnvironment) -> Iterator[Finding]:
     """As in the seeds, only approved models may be served. A model counts as approved in an environment
     when enough distinct people (the environment's `approval.minApprovers`, default 1) with an allowed role
@@ -98,7 +99,8 @@ def model_not_approved(env: ResolvedEnvironment) -> Iterator[Finding]:
                           f"`{env.name}`: {_summary(state)}", approve_command(model, env.name))
 
 
-@rule("P002", "approval-digest-stale", E, "An approval is for an earlier version of the model manifest.")
+@rule("P002", "approval-digest-stale", E, "An approval is for an earlier version of the model manifest.",
+      category=Category.APPROVAL)
 def approval_digest_stale(env: ResolvedEnvironment) -> Iterator[Finding]:
     """An Approval pins the digest of the model manifest the approver saw. Any later edit to the model
     (storage URI, parameters, anything but `status`) changes the digest and voids the approval, so a model
@@ -115,7 +117,8 @@ def approval_digest_stale(env: ResolvedEnvironment) -> Iterator[Finding]:
                           related=(RelatedPlace(model, ("metadata", "name"), "the model as it is now"),))
 
 
-@rule("P003", "approver-role-not-allowed", E, "An approval was given with a role that may not approve.")
+@rule("P003", "approver-role-not-allowed", E, "An approval was given with a role that may not approve.",
+      category=Category.APPROVAL)
 def approver_role_not_allowed(env: ResolvedEnvironment) -> Iterator[Finding]:
     """The environment's `approval.roles` (default `admin`, as in the seeds) lists who may approve models.
     Fix: have someone with an allowed role approve, or change the policy in environment.yaml."""
@@ -126,7 +129,8 @@ def approver_role_not_allowed(env: ResolvedEnvironment) -> Iterator[Finding]:
                           f"environment `{env.name}`", f"allowed roles: {', '.join(roles)}")
 
 
-@rule("P004", "approved-status-without-approval", E, "A model says `status: approved` without valid approvals.")
+@rule("P004", "approved-status-without-approval", E, "A model says `status: approved` without valid approvals.",
+      category=Category.APPROVAL)
 def approved_status_without_approval(env: ResolvedEnvironment) -> Iterator[Finding]:
     """`status: approved` on a Model is a claim; the Approvals are the proof. A model whose status says
     approved must have enough valid Approvals in each environment that deploys it. Fix: approve it, or
@@ -139,7 +143,7 @@ def approved_status_without_approval(env: ResolvedEnvironment) -> Iterator[Findi
                               f"{model.subject} has {_summary(state)}", approve_command(model, env.name))
 
 
-@rule("P005", "environment-mismatch", E, "A spec's `environment` differs from its folder.")
+@rule("P005", "environment-mismatch", E, "A spec's `environment` differs from its folder.", category=Category.PLACEMENT)
 def environment_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
     """The seeds' endpoint body names its environment; in git the folder decides. Where `environment` is
     written it must equal the folder (`environments/<env>/`), so a copied file cannot silently deploy to
@@ -155,7 +159,7 @@ def environment_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
 
 
 @rule("P006", "misplaced-manifest", E, "An Environment or Approval is in `_shared/`, or an Environment is "
-      "misnamed.")
+      "misnamed.", category=Category.PLACEMENT)
 def misplaced_manifest(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Environment settings and approvals belong to one environment: they cannot live in `_shared/`. An
     Environment's `metadata.name` must be its folder's name. Fix: move the file into

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from compiler.check.rule import Finding, RelatedPlace, rule
-from compiler.diagnostics import Severity
+from compiler.diagnostics import Category, Severity
 from compiler.provenance import Authorship, document_key, is_person
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
@@ -28,7 +28,8 @@ def _approvals(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, Authorship]
             yield approval, authorship
 
 
-@rule("G001", "approval-not-by-approver", E, "An Approval was committed by someone other than the approver.")
+@rule("G001", "approval-not-by-approver", E, "An Approval was committed by someone other than the approver.",
+      category=Category.AUDIT)
 def approval_not_by_approver(env: ResolvedEnvironment) -> Iterator[Finding]:
     """An Approval says `approvedBy: alice`; the commit that added or last changed it must be authored by
     alice, or anyone could approve in her name. An author is alice when their e-mail is listed under
@@ -44,7 +45,8 @@ def approval_not_by_approver(env: ResolvedEnvironment) -> Iterator[Finding]:
                           f"{approver}'s address, list it under approval.identities.{approver}")
 
 
-@rule("G002", "approver-changed-model", E, "The approver also made the last change to the approved model.")
+@rule("G002", "approver-changed-model", E, "The approver also made the last change to the approved model.",
+      category=Category.AUDIT)
 def approver_changed_model(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Four eyes: whoever last changed a Model manifest must not be the one approving it, or a single
     person could ship any change. Fix: another person from the approver roles reviews and approves."""
@@ -65,7 +67,7 @@ def approver_changed_model(env: ResolvedEnvironment) -> Iterator[Finding]:
 
 
 @rule("G003", "approval-commit-unsigned", E, "The environment requires signed approval commits; this one "
-      "is not signed.")
+      "is not signed.", category=Category.AUDIT)
 def approval_commit_unsigned(env: ResolvedEnvironment) -> Iterator[Finding]:
     """With `approval.signedCommits: true`, the commit that added or last changed an Approval must carry a
     signature (GPG, SSH or X.509). The audit checks that a signature is present; verifying it against
@@ -80,7 +82,8 @@ def approval_commit_unsigned(env: ResolvedEnvironment) -> Iterator[Finding]:
                           "re-commit it signed (git commit -S)")
 
 
-@rule("G004", "approval-not-committed", W, "An Approval differs from the committed one, so it cannot be audited.")
+@rule("G004", "approval-not-committed", W, "An Approval differs from the committed one, so it cannot be audited.",
+      category=Category.AUDIT)
 def approval_not_committed(env: ResolvedEnvironment) -> Iterator[Finding]:
     """The audit judges commits. An Approval that is new or changed in the working tree has no author yet;
     it is audited once committed (CI audits the commit itself). Fix: commit it."""

@@ -26,7 +26,7 @@ from compiler.capacity.serving import (
 )
 from compiler.capacity.training import training_capacity
 from compiler.check.rule import Finding, RelatedPlace, rule
-from compiler.diagnostics import Severity
+from compiler.diagnostics import Category, Severity
 from compiler.positions import Path
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
@@ -72,7 +72,8 @@ def _on(capacity: EndpointCapacity) -> str:
     return f"{gpus} x {memory:g} GiB GPU{'s' if gpus > 1 else ''}"
 
 
-@rule("C001", "capacity-facts-missing", INFO, "A GPU workload's capacity cannot be checked: facts are missing.")
+@rule("C001", "capacity-facts-missing", INFO, "A GPU workload's capacity cannot be checked: facts are missing.",
+      category=Category.CAPACITY)
 def capacity_facts_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
     """A GPU endpoint or training job is checked against its GPUs only when llmops knows the model's
     parameters, layers, KV heads and head size (written on the Model, or from its `preset`) and the
@@ -132,7 +133,8 @@ def _more_gpus(capacity: EndpointCapacity, serving: GpuServing, tokens: int) -> 
     return f"use {needed} GPUs per replica"
 
 
-@rule("C002", "weights-exceed-gpu-memory", E, "The model's weights do not fit on the endpoint's GPUs.")
+@rule("C002", "weights-exceed-gpu-memory", E, "The model's weights do not fit on the endpoint's GPUs.",
+      category=Category.CAPACITY)
 def weights_exceed_gpu_memory(env: ResolvedEnvironment) -> Iterator[Finding]:
     """vLLM loads the whole model onto a replica's GPUs (split over them by tensor parallelism) before
     anything else. Weights = parameters x bytes per parameter x 1.02; each GPU offers its memory x 0.9
@@ -152,7 +154,8 @@ def weights_exceed_gpu_memory(env: ResolvedEnvironment) -> Iterator[Finding]:
                                *related(capacity.gpu_memory_gib, "GPU memory")))
 
 
-@rule("C003", "sequence-exceeds-kv-cache", E, "One full-length sequence does not fit in the KV cache.")
+@rule("C003", "sequence-exceeds-kv-cache", E, "One full-length sequence does not fit in the KV cache.",
+      category=Category.CAPACITY)
 def sequence_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
     """vLLM reserves what is left after the weights for the KV cache, and refuses to start when one
     sequence of `--max_model_len` tokens (`max_input_tokens + max_output_tokens`, or the model's whole
@@ -186,7 +189,8 @@ def sequence_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
                                *related(capacity.facts.layers, "layers")))
 
 
-@rule("C004", "concurrency-exceeds-kv-cache", W, "More concurrent requests than full-length sequences fit.")
+@rule("C004", "concurrency-exceeds-kv-cache", W, "More concurrent requests than full-length sequences fit.",
+      category=Category.CAPACITY)
 def concurrency_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
     """The proxy lets `max_concurrent_requests` requests through to the endpoint, but its replicas
     (counted at `minReplicas`) hold only so many sequences of full length in their KV cache at once;
@@ -212,7 +216,8 @@ def concurrency_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
                       related=(RelatedPlace(capacity.endpoint, ("spec", "minReplicas"), "minReplicas"),))
 
 
-@rule("C005", "gpus-do-not-divide-heads", E, "The GPU count does not divide the model's attention heads.")
+@rule("C005", "gpus-do-not-divide-heads", E, "The GPU count does not divide the model's attention heads.",
+      category=Category.CAPACITY)
 def gpus_do_not_divide_heads(env: ResolvedEnvironment) -> Iterator[Finding]:
     """KServe's Hugging Face runtime makes a replica's GPU count vLLM's tensor-parallel size, and vLLM
     splits the attention heads evenly over the GPUs (KV heads evenly, or replicated when there are fewer
@@ -234,7 +239,8 @@ def gpus_do_not_divide_heads(env: ResolvedEnvironment) -> Iterator[Finding]:
                       related=(*related(facts.attention_heads, "attention heads"),))
 
 
-@rule("C006", "cpu-memory-below-model", E, "A CPU-only endpoint has less memory than its model needs.")
+@rule("C006", "cpu-memory-below-model", E, "A CPU-only endpoint has less memory than its model needs.",
+      category=Category.CAPACITY)
 def cpu_memory_below_model(env: ResolvedEnvironment) -> Iterator[Finding]:
     """On CPU the whole model sits in the pod's memory: parameters x bytes per parameter x 1.02 (float32,
     4 bytes, unless the Model names a dtype), plus the KV cache of one full-length sequence when the
@@ -264,7 +270,8 @@ def cpu_memory_below_model(env: ResolvedEnvironment) -> Iterator[Finding]:
                                *related(capacity.weight_bytes, "bytes per parameter")))
 
 
-@rule("C007", "large-model-on-cpu", W, "A model of 7B parameters or more is served on CPU where GPUs are allowed.")
+@rule("C007", "large-model-on-cpu", W, "A model of 7B parameters or more is served on CPU where GPUs are allowed.",
+      category=Category.CAPACITY)
 def large_model_on_cpu(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Served on CPU, a model of 7 billion parameters or more answers at seconds per token: fine to try
     a deployment, not for users. Reported where the environment allows GPUs; an environment without

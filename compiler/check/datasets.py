@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from compiler.check.dataset_files import SampleFile, read_sample_file
 from compiler.check.rule import Finding, RelatedPlace, rule
-from compiler.diagnostics import Severity
+from compiler.diagnostics import Category, Severity
 from compiler.positions import Span
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
@@ -32,7 +32,8 @@ def _samples(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, int, SampleFi
                                                functools.partial(read_sample_file, env.tree, written))
 
 
-@rule("D001", "dataset-file-unreadable", E, "A dataset's sample file is missing, outside the repo or unreadable.")
+@rule("D001", "dataset-file-unreadable", E, "A dataset's sample file is missing, outside the repo or unreadable.",
+      category=Category.DATASET)
 def dataset_file_unreadable(env: ResolvedEnvironment) -> Iterator[Finding]:
     """`files` lists repository-relative paths of sample files. Each must exist inside the repository (no
     absolute paths, no `..` or links leading out), be UTF-8, and stay under the size limit.
@@ -46,7 +47,8 @@ def dataset_file_unreadable(env: ResolvedEnvironment) -> Iterator[Finding]:
                           or "paths are relative to the repository root")
 
 
-@rule("D002", "dataset-file-unparseable", E, "A dataset's sample file is not valid CSV or JSONL.")
+@rule("D002", "dataset-file-unparseable", E, "A dataset's sample file is not valid CSV or JSONL.",
+      category=Category.DATASET)
 def dataset_file_unparseable(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Sample files must parse: CSV with a header row and the same number of fields in every row, or JSONL
     with one JSON object per line. The diagnostic points at the bad line of the data file.
@@ -68,7 +70,8 @@ def dataset_file_unparseable(env: ResolvedEnvironment) -> Iterator[Finding]:
                           related=(RelatedPlace(dataset, ("spec", "files", index), "listed here"),))
 
 
-@rule("D003", "dataset-columns-missing", E, "A sample file lacks columns its dataset type needs.")
+@rule("D003", "dataset-columns-missing", E, "A sample file lacks columns its dataset type needs.",
+      category=Category.DATASET)
 def dataset_columns_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Each dataset type needs certain columns (CSV header) or keys (every JSONL record): sft_pair and
     instruction need instruction and output; chat needs messages; preference needs prompt, chosen and
@@ -94,7 +97,8 @@ def dataset_columns_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
                           related=(RelatedPlace(dataset, ("spec", "type"), "the dataset's type"),))
 
 
-@rule("D004", "dataset-type-mismatch", E, "A training job reads a dataset as a type it is not.")
+@rule("D004", "dataset-type-mismatch", E, "A training job reads a dataset as a type it is not.",
+      category=Category.DATASET)
 def dataset_type_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
     """`trainJobSpec.dataset_type` says how the trainer reads records; it must fit the dataset's `type`.
     An sft_pair or instruction dataset trains as instruction or chat; chat as chat; preference as
@@ -113,7 +117,7 @@ def dataset_type_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
                           related=(RelatedPlace(dataset, ("spec", "type"), "the dataset's type"),))
 
 
-@rule("D005", "dataset-file-empty", W, "A sample file has no records.")
+@rule("D005", "dataset-file-empty", W, "A sample file has no records.", category=Category.DATASET)
 def dataset_file_empty(env: ResolvedEnvironment) -> Iterator[Finding]:
     """A sample with a header and no rows checks nothing. Fix: add a few representative records."""
     for dataset, index, sample in _samples(env):

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from compiler.check.rule import Finding, RelatedPlace, rule
-from compiler.diagnostics import Severity
+from compiler.diagnostics import Category, Severity
 from compiler.load.estate import MAX_MANIFEST_BYTES
 from compiler.load.text import decode_utf8
 from compiler.load.tree import FileProblem
@@ -18,7 +18,8 @@ E, W = Severity.ERROR, Severity.WARNING
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
-@rule("X001", "experiment-same-template", E, "An experiment compares a template with itself.")
+@rule("X001", "experiment-same-template", E, "An experiment compares a template with itself.",
+      category=Category.EXPERIMENT)
 def experiment_same_template(env: ResolvedEnvironment) -> Iterator[Finding]:
     """An A/B experiment needs two different templates; A = B measures nothing. Fix: name a second template."""
     for experiment in env.of_kind("PromptExperiment"):
@@ -27,7 +28,8 @@ def experiment_same_template(env: ResolvedEnvironment) -> Iterator[Finding]:
                           f"(\"{experiment.spec.template_a_id}\")", "name a different template for variant B")
 
 
-@rule("X002", "winner-not-in-experiment", E, "winnerTemplateId is neither template A nor template B.")
+@rule("X002", "winner-not-in-experiment", E, "winnerTemplateId is neither template A nor template B.",
+      category=Category.EXPERIMENT)
 def winner_not_in_experiment(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Concluding an experiment (the seeds' conclude body) picks one of its two templates. Fix: set
     winnerTemplateId to templateAId or templateBId."""
@@ -65,7 +67,8 @@ def _placeholder_span(env: ResolvedEnvironment, template: Manifest, name: str) -
     return None  # written in a way the raw text does not show (escapes, a line break inside the braces)
 
 
-@rule("X003", "template-placeholder-undeclared", E, "A template uses a `{{ placeholder }}` it does not declare.")
+@rule("X003", "template-placeholder-undeclared", E, "A template uses a `{{ placeholder }}` it does not declare.",
+      category=Category.EXPERIMENT)
 def template_placeholder_undeclared(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Every `{{ name }}` in a template must be declared in `variables` (with its default), or the proxy
     would send the braces to the model verbatim. Fix: declare it, or correct the spelling."""
@@ -77,7 +80,8 @@ def template_placeholder_undeclared(env: ResolvedEnvironment) -> Iterator[Findin
                           span=_placeholder_span(env, template, name))
 
 
-@rule("X004", "experiment-without-endpoint", W, "A running experiment is attached to no endpoint.")
+@rule("X004", "experiment-without-endpoint", W, "A running experiment is attached to no endpoint.",
+      category=Category.EXPERIMENT)
 def experiment_without_endpoint(env: ResolvedEnvironment) -> Iterator[Finding]:
     """The seeds' experiment body does not say where it runs; without `endpoint` the proxy never applies it.
     Fix: add `endpoint: <ServingEndpoint name>`."""
@@ -91,7 +95,7 @@ def experiment_without_endpoint(env: ResolvedEnvironment) -> Iterator[Finding]:
                           key=True)
 
 
-@rule("X005", "concurrent-experiments", E, "Two running experiments on one endpoint.")
+@rule("X005", "concurrent-experiments", E, "Two running experiments on one endpoint.", category=Category.EXPERIMENT)
 def concurrent_experiments(env: ResolvedEnvironment) -> Iterator[Finding]:
     """One endpoint runs at most one experiment at a time; two would split traffic in ways neither
     measures. Fix: conclude one (set winnerTemplateId) or move it to another endpoint."""

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from compiler import naming
 from compiler.check.rule import Finding, RelatedPlace, rule
-from compiler.diagnostics import Severity
+from compiler.diagnostics import Category, Severity
 from compiler.load.estate import ENVIRONMENTS_DIR, is_valid_environment_name
 from compiler.positions import Path, Span
 from compiler.resolve.environment import ResolvedEnvironment
@@ -39,7 +39,7 @@ def _suggest(name: str, letter_first: bool) -> str:
     return cleaned[: naming.MAX_LABEL].rstrip("-") or "name"
 
 
-@rule("K001", "invalid-name", E, "metadata.name is not a valid Kubernetes name.")
+@rule("K001", "invalid-name", E, "metadata.name is not a valid Kubernetes name.", category=Category.NAMING)
 def invalid_name(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Names become Kubernetes object names and labels: lowercase letters, digits and '-', at most 63
     characters, starting and ending with a letter or digit (a letter first for ServingEndpoints, which
@@ -51,7 +51,8 @@ def invalid_name(env: ResolvedEnvironment) -> Iterator[Finding]:
                           f"e.g. \"{_suggest(manifest.name, manifest.kind in _NEEDS_DNS1035)}\"")
 
 
-@rule("K002", "derived-name-too-long", E, "A name the renderer derives would exceed 63 characters.")
+@rule("K002", "derived-name-too-long", E, "A name the renderer derives would exceed 63 characters.",
+      category=Category.NAMING)
 def derived_name_too_long(env: ResolvedEnvironment) -> Iterator[Finding]:
     """KServe names the predictor `<name>-predictor` and its host `<name>-<namespace>.<domain>`; a training
     Job carries a content hash (`<name>-<8 hex>`). Each must fit in one DNS label (63 characters), or the
@@ -76,7 +77,7 @@ def route_name(route: str) -> str | None:
     return name
 
 
-@rule("K003", "invalid-route", E, "A route is not `/llm-ops/v1/serve/<name>`.")
+@rule("K003", "invalid-route", E, "A route is not `/llm-ops/v1/serve/<name>`.", category=Category.NAMING)
 def invalid_route(env: ResolvedEnvironment) -> Iterator[Finding]:
     """The proxy serves every endpoint at `/llm-ops/v1/serve/<name>` (the seeds' route format), where
     `<name>` is a DNS label. Fix: write the route in that form."""
@@ -86,7 +87,7 @@ def invalid_route(env: ResolvedEnvironment) -> Iterator[Finding]:
                           f"{ROUTE_PREFIX}<name>", f"e.g. {ROUTE_PREFIX}{endpoint.name}")
 
 
-@rule("K004", "duplicate-route", E, "Two endpoints of one environment share a route.")
+@rule("K004", "duplicate-route", E, "Two endpoints of one environment share a route.", category=Category.NAMING)
 def duplicate_route(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Each route maps to one endpoint; two endpoints on one route would make the proxy's choice
     arbitrary. Fix: give each endpoint its own route."""
@@ -106,7 +107,8 @@ def duplicate_route(env: ResolvedEnvironment) -> Iterator[Finding]:
             seen[route] = endpoint
 
 
-@rule("K005", "invalid-namespace", E, "The environment's folder name or namespace is not a valid name.")
+@rule("K005", "invalid-namespace", E, "The environment's folder name or namespace is not a valid name.",
+      category=Category.NAMING)
 def invalid_namespace(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Environment folders name the default namespace (`llm-ops-<env>`) and labels; namespaces are DNS
     labels of at most 63 characters. Fix: rename the folder or set a valid `namespace`."""
@@ -139,7 +141,8 @@ def label_key_problem(key: str) -> str | None:
     return None
 
 
-@rule("K006", "invalid-label", E, "A label or annotation key, or a label value, is not valid in Kubernetes.")
+@rule("K006", "invalid-label", E, "A label or annotation key, or a label value, is not valid in Kubernetes.",
+      category=Category.NAMING)
 def invalid_label(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Labels and annotations are copied onto rendered objects; the API server rejects malformed keys and
     label values (at most 63 characters of letters, digits, '-', '_', '.'). Fix: correct the key or value."""

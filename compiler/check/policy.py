@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.check.serving import gpu_count
-from compiler.diagnostics import Severity
+from compiler.diagnostics import Category, Severity
 from compiler.kserve_versions import NEWEST_KSERVE, OLDEST_KSERVE, parse_minor
 from compiler.resolve.environment import ResolvedEnvironment
 
@@ -23,7 +23,8 @@ def _policy_place(env: ResolvedEnvironment, *path: str) -> tuple[RelatedPlace, .
     return (RelatedPlace(env.settings_manifest, ("spec", *path), "the environment's policy"),)
 
 
-@rule("P007", "gpu-not-allowed", E, "A workload requests GPUs in an environment that allows none.")
+@rule("P007", "gpu-not-allowed", E, "A workload requests GPUs in an environment that allows none.",
+      category=Category.POLICY)
 def gpu_not_allowed(env: ResolvedEnvironment) -> Iterator[Finding]:
     """An environment with `gpu.allowed: false` (e.g. a CPU-only dev cluster) cannot schedule GPU pods;
     they would stay Pending. Fix: set the workload CPU-only, or allow GPUs in environment.yaml."""
@@ -36,7 +37,8 @@ def gpu_not_allowed(env: ResolvedEnvironment) -> Iterator[Finding]:
                           related=_policy_place(env, "gpu", "allowed"))
 
 
-@rule("P008", "gpus-over-limit", E, "A workload requests more GPUs than the environment allows per replica.")
+@rule("P008", "gpus-over-limit", E, "A workload requests more GPUs than the environment allows per replica.",
+      category=Category.POLICY)
 def gpus_over_limit(env: ResolvedEnvironment) -> Iterator[Finding]:
     """`gpu.maxPerEndpoint` caps the GPUs of one replica or job (default 8, one node). Fix: request fewer
     GPUs or raise the limit."""
@@ -51,7 +53,7 @@ def gpus_over_limit(env: ResolvedEnvironment) -> Iterator[Finding]:
                           related=_policy_place(env, "gpu", "maxPerEndpoint"))
 
 
-@rule("P009", "gpu-required", E, "A CPU-only endpoint in an environment that requires GPUs.")
+@rule("P009", "gpu-required", E, "A CPU-only endpoint in an environment that requires GPUs.", category=Category.POLICY)
 def gpu_required(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Production environments can require GPU serving (`gpu.required: true`): a CPU-only LLM endpoint
     there is far too slow to serve users. Fix: give the endpoint GPUs."""
@@ -65,7 +67,7 @@ def gpu_required(env: ResolvedEnvironment) -> Iterator[Finding]:
                           related=_policy_place(env, "gpu", "required"))
 
 
-@rule("P010", "replicas-below-policy", E, "minReplicas is below the environment's minimum.")
+@rule("P010", "replicas-below-policy", E, "minReplicas is below the environment's minimum.", category=Category.POLICY)
 def replicas_below_policy(env: ResolvedEnvironment) -> Iterator[Finding]:
     """`replicas.min` sets the availability floor (e.g. 2 in prod, so one pod can fail or roll). Fix: raise
     minReplicas."""
@@ -77,7 +79,8 @@ def replicas_below_policy(env: ResolvedEnvironment) -> Iterator[Finding]:
                           related=_policy_place(env, "replicas", "min"))
 
 
-@rule("P011", "unsupported-kserve-version", E, "The environment names a KServe version llmops cannot render for.")
+@rule("P011", "unsupported-kserve-version", E, "The environment names a KServe version llmops cannot render for.",
+      category=Category.POLICY)
 def unsupported_kserve_version(env: ResolvedEnvironment) -> Iterator[Finding]:
     """InferenceServices are rendered for one KServe release's webhook and mode names. `kserve.version`
     must be a minor version (`"0.15"`, `"v0.16.1"`) between 0.13 (the first with the Hugging Face server)

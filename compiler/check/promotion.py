@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from compiler.check.approvals import current_digest
 from compiler.check.rule import Finding, RelatedPlace, rule
-from compiler.diagnostics import Severity
+from compiler.diagnostics import Category, Severity
 from compiler.resolve.environment import ResolvedEnvironment
 
 E = Severity.ERROR
@@ -23,7 +23,7 @@ def _served_digests(env: ResolvedEnvironment) -> dict[str, str]:
 
 
 @rule("P012", "promotion-order", E, "An endpoint serves a model version the required earlier environment "
-      "does not serve.")
+      "does not serve.", category=Category.PROMOTION)
 def promotion_order(env: ResolvedEnvironment) -> Iterator[Finding]:
     """With `promotion.requires: stg`, every model version an endpoint serves here must also be served by
     an endpoint in stg, with the same manifest digest, in the same revision of the repository: a model

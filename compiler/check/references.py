@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from compiler.check.rule import Finding, RelatedPlace, rule
-from compiler.diagnostics import Severity
+from compiler.diagnostics import Category, Severity
 from compiler.positions import Path
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
@@ -43,7 +43,8 @@ def _missing_hint(result: RefResult, noun: str, versioned: bool = True) -> str:
     return f"write `name@version` or `name-version`; {noun}s here: {shown}"
 
 
-@rule("R001", "unresolved-model-ref", E, "A model reference names no Model in the environment.")
+@rule("R001", "unresolved-model-ref", E, "A model reference names no Model in the environment.",
+      category=Category.REFERENCE)
 def unresolved_model_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
     """A `modelId` or `model_ref` must name a Model (by `name@version` or `name-version`) defined in the
     environment or in `_shared`. Otherwise the endpoint, job or approval points at nothing.
@@ -55,7 +56,8 @@ def unresolved_model_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
                           _missing_hint(result, "model"))
 
 
-@rule("R002", "unresolved-dataset-ref", E, "A dataset reference names no Dataset in the environment.")
+@rule("R002", "unresolved-dataset-ref", E, "A dataset reference names no Dataset in the environment.",
+      category=Category.REFERENCE)
 def unresolved_dataset_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
     """A training job's `datasetId` and `dataset_ref` must name a Dataset defined in the environment or in
     `_shared`. Failing: `datasetId: support@v9`. Fix: reference an existing dataset version."""
@@ -66,7 +68,8 @@ def unresolved_dataset_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
                           _missing_hint(result, "dataset"))
 
 
-@rule("R003", "unresolved-template-ref", E, "An experiment names a PromptTemplate that does not exist.")
+@rule("R003", "unresolved-template-ref", E, "An experiment names a PromptTemplate that does not exist.",
+      category=Category.REFERENCE)
 def unresolved_template_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
     """`templateAId` and `templateBId` must name PromptTemplates of the environment. Failing:
     `templateAId: greeting-v3` with no such template. Fix: add the template or correct the name."""
@@ -79,7 +82,8 @@ def unresolved_template_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
                               f"environment `{env.name}`", _missing_hint(result, "template", versioned=False))
 
 
-@rule("R004", "unresolved-endpoint-ref", E, "An experiment names a ServingEndpoint that does not exist.")
+@rule("R004", "unresolved-endpoint-ref", E, "An experiment names a ServingEndpoint that does not exist.",
+      category=Category.REFERENCE)
 def unresolved_endpoint_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
     """A PromptExperiment's `endpoint` must name a ServingEndpoint of the environment, or the experiment
     can never run. Fix: correct the name or add the endpoint."""
@@ -92,7 +96,8 @@ def unresolved_endpoint_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
                               f"environment `{env.name}`", _missing_hint(result, "endpoint", versioned=False))
 
 
-@rule("R005", "duplicate-identity", E, "Two manifests of one environment have the same identity.")
+@rule("R005", "duplicate-identity", E, "Two manifests of one environment have the same identity.",
+      category=Category.REFERENCE)
 def duplicate_identity(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Within one folder (an environment, or `_shared`), a kind and name (and version for Model and Dataset)
     may be defined once; an environment has at most one Environment manifest. Otherwise which one wins
@@ -104,7 +109,8 @@ def duplicate_identity(env: ResolvedEnvironment) -> Iterator[Finding]:
                       related=(RelatedPlace(first, ("metadata", "name"), "first defined here"),))
 
 
-@rule("R006", "references-disagree", E, "Two fields that must name the same thing name different things.")
+@rule("R006", "references-disagree", E, "Two fields that must name the same thing name different things.",
+      category=Category.REFERENCE)
 def references_disagree(env: ResolvedEnvironment) -> Iterator[Finding]:
     """The seeds' bodies name the model twice (`modelId` and `deploymentSpec.model_ref` or
     `trainJobSpec.model_ref`) and the dataset twice (`datasetId` and `trainJobSpec.dataset_ref`). Both
@@ -132,7 +138,8 @@ def references_disagree(env: ResolvedEnvironment) -> Iterator[Finding]:
         pairs.clear()
 
 
-@rule("R007", "model-family-mismatch", E, "A spec's model_family differs from the model's.")
+@rule("R007", "model-family-mismatch", E, "A spec's model_family differs from the model's.",
+      category=Category.REFERENCE)
 def model_family_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
     """`deploymentSpec.model_family` and `trainJobSpec.model_family` select runtime and trainer settings;
     they must agree with the referenced model's `metadata.model_family`. Fix: correct the family."""
@@ -154,7 +161,8 @@ def model_family_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
                           related=(RelatedPlace(model, ("spec", "metadata", "model_family"), "the model's family"),))
 
 
-@rule("R008", "ambiguous-reference", E, "A `name-version` reference matches more than one manifest.")
+@rule("R008", "ambiguous-reference", E, "A `name-version` reference matches more than one manifest.",
+      category=Category.REFERENCE)
 def ambiguous_reference(env: ResolvedEnvironment) -> Iterator[Finding]:
     """The seeds' `name-version` form can be ambiguous (`a-b` + `1.0` and `a` + `b-1.0`). Write
     `name@version` instead, which never is."""

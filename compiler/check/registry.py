@@ -18,7 +18,7 @@ from compiler.check import (
 )
 from compiler.check.rule import CheckFunction
 from compiler.check.schema_rules import SCHEMA_RULES
-from compiler.diagnostics import Rule
+from compiler.diagnostics import Category, Rule
 from compiler.load.rules import LOADER_RULES
 
 CHECKS: tuple[CheckFunction, ...] = (
@@ -38,3 +38,8 @@ CHECKS: tuple[CheckFunction, ...] = (
 
 ALL_RULES: tuple[Rule, ...] = (*LOADER_RULES, *SCHEMA_RULES, *(check.rule for check in CHECKS))
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in ALL_RULES}
+
+
+def codes_in(*categories: Category) -> frozenset[str]:
+    """The codes of every rule in the given categories: the one way commands pick a family of rules."""
+    return frozenset(rule.code for rule in ALL_RULES if rule.category in categories)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.check.serving import gpu_count
-from compiler.diagnostics import Severity
+from compiler.diagnostics import Category, Severity
 from compiler.kserve_versions import AUTOSCALER_CLASS_ANNOTATION, DEPLOYMENT_MODE_ANNOTATION, raw_deployment_mode
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
@@ -27,7 +27,8 @@ DEPRECATED_SCALING_ANNOTATIONS = frozenset({"serving.kserve.io/metrics",
                                             "serving.kserve.io/targetUtilizationPercentage"})
 
 
-@rule("E005", "single-replica-gpu-in-production", W, "A production GPU endpoint runs a single replica.")
+@rule("E005", "single-replica-gpu-in-production", W, "A production GPU endpoint runs a single replica.",
+      category=Category.SERVING)
 def single_replica_gpu_in_production(env: ResolvedEnvironment) -> Iterator[Finding]:
     """In an environment named `prod` or `production`, a GPU endpoint with `minReplicas` below 2 is down
     whenever its one pod is: on every rollout when the environment keeps fewer `gpu.spareGpus` than a
@@ -47,7 +48,8 @@ def single_replica_gpu_in_production(env: ResolvedEnvironment) -> Iterator[Findi
                       "set minReplicas: 2 (and maxReplicas >= 2)")
 
 
-@rule("E006", "annotation-ignored-by-kserve", W, "An endpoint annotation that KServe ignores or llmops replaces.")
+@rule("E006", "annotation-ignored-by-kserve", W, "An endpoint annotation that KServe ignores or llmops replaces.",
+      category=Category.SERVING)
 def annotation_ignored_by_kserve(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Endpoint annotations are copied onto the InferenceService. In Standard (raw Deployment) mode KServe
     runs no Knative, so `autoscaling.knative.dev/*` (scale bounds, concurrency targets, the autoscaler

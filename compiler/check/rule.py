@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from compiler.diagnostics import Rule, Severity
+from compiler.diagnostics import Category, Rule, Severity
 from compiler.positions import Path, Span
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
@@ -39,13 +39,13 @@ class CheckFunction(Protocol):
     def __call__(self, env: ResolvedEnvironment) -> Iterator[Finding]: ...
 
 
-def rule(code: str, name: str, severity: Severity, summary: str) -> Callable[
+def rule(code: str, name: str, severity: Severity, summary: str, *, category: Category) -> Callable[
         [Callable[[ResolvedEnvironment], Iterator[Finding]]], CheckFunction]:
     """Declare a check. Its docstring is the rule's explanation in `llmops rules CODE` and the README."""
 
     def decorate(function: Callable[[ResolvedEnvironment], Iterator[Finding]]) -> CheckFunction:
         explanation = inspect.cleandoc(function.__doc__ or "")
-        function.rule = Rule(code, name, severity, summary, explanation)  # type: ignore[attr-defined]
+        function.rule = Rule(code, name, severity, summary, explanation, category=category)  # type: ignore[attr-defined]
         return function  # type: ignore[return-value]
 
     return decorate

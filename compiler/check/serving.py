@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from compiler.capacity.facts import cached_model_facts
 from compiler.check.rule import Finding, RelatedPlace, rule
-from compiler.diagnostics import Severity
+from compiler.diagnostics import Category, Severity
 from compiler.positions import Path
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
@@ -48,7 +48,7 @@ def _describe(manifest: Manifest, path: Path, uses: bool) -> str:
     return f"{field} is {str(uses).lower()}"
 
 
-@rule("E001", "gpu-flags-disagree", E, "`useGpu`, `use_gpu` and `resources.gpus` disagree.")
+@rule("E001", "gpu-flags-disagree", E, "`useGpu`, `use_gpu` and `resources.gpus` disagree.", category=Category.SERVING)
 def gpu_flags_disagree(env: ResolvedEnvironment) -> Iterator[Finding]:
     """The seeds' bodies say three times whether a workload uses GPUs: `useGpu`, the inner spec's `use_gpu`,
     and `resources.gpus` (0 for CPU-only). A disagreement means the renderer would have to guess.
@@ -67,7 +67,8 @@ def gpu_flags_disagree(env: ResolvedEnvironment) -> Iterator[Finding]:
                                                     else "the top-level flag is missing here"),))
 
 
-@rule("E002", "replica-bounds-invalid", E, "minReplicas is greater than maxReplicas, or maxReplicas is 0.")
+@rule("E002", "replica-bounds-invalid", E, "minReplicas is greater than maxReplicas, or maxReplicas is 0.",
+      category=Category.SERVING)
 def replica_bounds_invalid(env: ResolvedEnvironment) -> Iterator[Finding]:
     """The autoscaler needs `0 <= minReplicas <= maxReplicas` and `maxReplicas >= 1`. Fix: correct the bounds."""
     for endpoint in env.of_kind("ServingEndpoint"):
@@ -82,7 +83,8 @@ def replica_bounds_invalid(env: ResolvedEnvironment) -> Iterator[Finding]:
                           related=(RelatedPlace(endpoint, ("spec", "maxReplicas"), "maxReplicas"),))
 
 
-@rule("E003", "autoscale-target-out-of-range", E, "autoscalePolicy.cpuUtilization is not between 1 and 100.")
+@rule("E003", "autoscale-target-out-of-range", E, "autoscalePolicy.cpuUtilization is not between 1 and 100.",
+      category=Category.SERVING)
 def autoscale_target_out_of_range(env: ResolvedEnvironment) -> Iterator[Finding]:
     """A CPU utilization target is a percentage of the requested CPU: 0 would scale forever and values
     above 100 can never be reached with limits equal to requests. Fix: choose 1-100 (70 is common)."""
@@ -94,7 +96,8 @@ def autoscale_target_out_of_range(env: ResolvedEnvironment) -> Iterator[Finding]
                           "70 is a common target")
 
 
-@rule("E004", "context-exceeds-model", E, "max_input_tokens + max_output_tokens exceed the model's context.")
+@rule("E004", "context-exceeds-model", E, "max_input_tokens + max_output_tokens exceed the model's context.",
+      category=Category.SERVING)
 def context_exceeds_model(env: ResolvedEnvironment) -> Iterator[Finding]:
     """When the model's context is known (`metadata.context_length`, or its `preset`'s), one request's input
     plus output must fit in it; the runtime refuses to start with a longer `--max-model-len`. Fix: lower the

@@ -12,7 +12,7 @@ from compiler.capacity.serving import GIB
 from compiler.capacity.training import BYTES_PER_PARAMETER, METHOD_NAMES, TrainingCapacity, training_capacity
 from compiler.check.capacity import count, related
 from compiler.check.rule import Finding, rule
-from compiler.diagnostics import Severity
+from compiler.diagnostics import Category, Severity
 from compiler.positions import Path
 from compiler.resolve.environment import ResolvedEnvironment
 
@@ -64,7 +64,8 @@ def _options(env: ResolvedEnvironment, capacity: TrainingCapacity, available: fl
     return " or ".join(options) if options else "train a smaller model, or with QLoRA"
 
 
-@rule("C008", "training-memory-insufficient", E, "A training job cannot fit its model in its memory.")
+@rule("C008", "training-memory-insufficient", E, "A training job cannot fit its model in its memory.",
+      category=Category.CAPACITY)
 def training_memory_insufficient(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Even the low end of the estimate for the job's fine-tuning method exceeds the memory of its GPUs
     (or, CPU-only, its resourceProfile.memory): full fine-tuning with AdamW needs 16-18 bytes per
@@ -77,7 +78,8 @@ def training_memory_insufficient(env: ResolvedEnvironment) -> Iterator[Finding]:
                           related=related(capacity.parameters, "parameters"))
 
 
-@rule("C009", "training-memory-marginal", W, "A training job's memory barely fits its model.")
+@rule("C009", "training-memory-marginal", W, "A training job's memory barely fits its model.",
+      category=Category.CAPACITY)
 def training_memory_marginal(env: ResolvedEnvironment) -> Iterator[Finding]:
     """The job's memory covers the low end of the estimate for its fine-tuning method but not the high
     end, and activations come on top: it may run out of memory with larger batches or sequences. Fix:

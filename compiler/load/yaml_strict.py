@@ -402,6 +402,11 @@ def _syntax_diagnostic(file: str, text: str, error: yaml.YAMLError) -> Diagnosti
     problem = getattr(error, "problem", None) or str(error)
     context = getattr(error, "context", None)
     span = Span(file, line, column)
+    if "nesting depth" in problem or "flow level" in (context or ""):
+        # libyaml since 0.2.5 (bundled with PyYAML 6.0.4 wheels) stops deep nesting itself; older
+        # versions leave it to our depth limit. Either way it is the same mistake, with one code.
+        return make_diagnostic(rules.TOO_DEEP, "values are nested too deeply for the YAML parser", span,
+                               hint=f"no manifest needs more than {MAX_DEPTH} levels of nesting")
     if _char_at(text, line, column) == "\t":
         return make_diagnostic(rules.TAB_INDENTATION, "a tab is used where YAML needs spaces", span,
                                hint="indent with spaces only")
@@ -412,7 +417,6 @@ def _syntax_diagnostic(file: str, text: str, error: yaml.YAMLError) -> Diagnosti
         # or the end of the file); the key or the opening quote is what the user has to fix.
         span = Span(file, context_mark.line + 1, context_mark.column + 1)
     return make_diagnostic(rules.YAML_SYNTAX, message, span)
-
 
 
 def _char_at(text: str, line: int, column: int) -> str:

@@ -20,7 +20,8 @@ def rules_markdown() -> str:
 
 
 def _explain(rule: Rule) -> str:
-    return f"{rule.code} {rule.name} ({rule.severity.value})\n\n{rule.summary}\n\n{rule.explanation}\n"
+    heading = f"{rule.code} {rule.name} ({rule.severity.value}, {rule.category.value})"
+    return f"{heading}\n\n{rule.summary}\n\n{rule.explanation}\n"
 
 
 def rules(code: str | None, output_format: str) -> int:
@@ -32,7 +33,8 @@ def rules(code: str | None, output_format: str) -> int:
     else:
         chosen = ALL_RULES
     if output_format == "json":
-        print(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity.value, "summary": r.summary,
+        print(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity.value,
+                           "category": r.category.value, "summary": r.summary,
                            "explanation": r.explanation} for r in chosen], indent=2))
     elif output_format == "markdown":
         print(rules_markdown(), end="")

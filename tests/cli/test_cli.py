@@ -179,7 +179,7 @@ def test_rules_table_in_readme_is_current() -> None:
 def test_rules_explains_one_rule() -> None:
     result = run_cli("rules", "p002")
     assert result.exit_code == 0
-    assert result.stdout.startswith("P002 approval-digest-stale (error)")
+    assert result.stdout.startswith("P002 approval-digest-stale (error, approval)")
     assert run_cli("rules", "Z999").exit_code == 2
 
 
