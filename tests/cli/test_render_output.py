@@ -8,6 +8,7 @@ import pytest
 
 import llmops.render_output as render_output
 from llmops.render_output import OutputPlan, compare_output, write_output
+from llmops.render_record import RECORD_FILE, digest, read_record
 
 GROUPS = {
     "dev": {f"v1_configmap_c{index}.yaml": f"index: {index}\ntext: é\n" for index in range(40)},
@@ -26,18 +27,18 @@ def tree(root: Path) -> dict[str, str]:
 
 
 def test_new_and_existing_directories_end_exactly_as_planned(tmp_path: Path) -> None:
-    (tmp_path / "prod").mkdir()
-    (tmp_path / "prod" / "a.yaml").write_text("a: 1\n")  # unchanged
-    (tmp_path / "prod" / "b.yaml").write_text("b: old\n")  # changed
-    (tmp_path / "prod" / "gone.yaml").write_text("x\n")  # no longer rendered
+    write_output(tmp_path, plan_of({"prod": {"a.yaml": "a: 1\n", "b.yaml": "b: old\n", "gone.yaml": "x\n"}}))
     (tmp_path / "prod" / "notes.txt").write_text("kept\n")  # not ours: left alone
+    (tmp_path / "prod" / "mine.yaml").write_text("mine\n")  # not ours: left alone
     difference = write_output(tmp_path, plan_of(GROUPS))
     assert difference.changed == ["prod/b.yaml"]
-    assert difference.stale == ["prod/gone.yaml"]
+    assert difference.stale == ["prod/gone.yaml"]  # written by llmops, no longer planned: removed
+    assert difference.foreign == ["prod/mine.yaml"]
     assert len(difference.missing) == 41  # 40 in the new dev directory, prod's index
-    expected = {**plan_of(GROUPS).files, "prod/notes.txt": "kept\n"}
-    assert tree(tmp_path) == expected
-    assert not [path for path in tmp_path.rglob(".*")], "no temporary files or directories are left"
+    expected = {**plan_of(GROUPS).files, "prod/notes.txt": "kept\n", "prod/mine.yaml": "mine\n"}
+    assert {path: text for path, text in tree(tmp_path).items() if path != RECORD_FILE} == expected
+    assert read_record(tmp_path) == {path: digest(text.encode()) for path, text in plan_of(GROUPS).files.items()}
+    assert [path.name for path in tmp_path.rglob(".*")] == [RECORD_FILE], "no temporary files or directories"
     assert not compare_output(tmp_path, plan_of(GROUPS)).any
 
 
@@ -54,7 +55,7 @@ def test_a_failure_in_a_new_directory_leaves_no_part_of_it(tmp_path: Path, monke
     monkeypatch.setattr(render_output, "_write_new_file", fail_on_the_tenth)
     with pytest.raises(OSError, match="No space left"):
         write_output(tmp_path, plan_of({"dev": GROUPS["dev"]}))
-    assert list(tmp_path.iterdir()) == [], "neither dev/ nor its hidden staging directory remains"
+    assert [path.name for path in tmp_path.iterdir()] == [RECORD_FILE], "neither dev/ nor its staging directory"
 
 
 def test_files_written_with_crlf_line_ends_still_count_as_up_to_date(tmp_path: Path) -> None:
