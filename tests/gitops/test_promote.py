@@ -131,7 +131,8 @@ def test_a_result_the_targets_policy_forbids_creates_no_branch(repo: git.Repo) -
 def test_an_error_outside_the_approval_rules_in_the_target_refuses(repo: git.Repo) -> None:
     root = root_of(repo)
     approval = root / "environments/prod/approvals/example-base-model-1-0-alice.yaml"
-    approval.write_text(approval.read_text().replace("  status: approved\n", "  status: approved\n  environment: stg\n"))
+    text = approval.read_text().replace("  status: approved\n", "  status: approved\n  environment: stg\n")
+    approval.write_text(text)
     commit_all(repo, "prod: an approval names the wrong environment (P005)")
     (root / STG_ENDPOINT).write_text((root / STG_ENDPOINT).read_text().replace("1024", "512"))
     commit_all(repo, "stg change")
