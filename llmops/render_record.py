@@ -20,7 +20,7 @@ from compiler.printable import escape_controls
 RECORD_FILE = ".llmops-rendered.json"
 _RECORD_VERSION = 1
 _ENTRY = re.compile(r"[^/\\]+/[^/\\]+")  # <group>/<file>: one folder deep, as render writes
-_MANIFEST = re.compile(rb"^apiVersion:[ \t]*[\"']?llmops\.io/", re.MULTILINE)
+_MANIFEST = re.compile(rb"apiVersion[\"']?[ \t]*:[ \t]*[\"']?llmops\.io/")  # block or JSON style
 _MANIFEST_SUFFIXES = (".yaml", ".yml")
 
 Record = dict[str, str]  # relative path -> sha256 of the bytes written

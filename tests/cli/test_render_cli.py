@@ -171,9 +171,10 @@ def test_a_file_llmops_did_not_write_is_never_overwritten(estate: Path, tmp_path
     assert run_cli("render", str(estate), "-o", str(out)).exit_code == 0 and (out / RECORD_FILE).is_file()
 
 
-@pytest.mark.parametrize("output", ["environments", "environments/dev", "environments/new", "manifests"])
+@pytest.mark.parametrize("output", ["environments", "environments/dev", "environments/new", "manifests", "pasted"])
 def test_render_refuses_a_folder_holding_manifests(estate: Path, output: str) -> None:
-    write_files(estate, {"manifests/dev/environment.yaml": (estate / "environments/dev/environment.yaml").read_text()})
+    write_files(estate, {"manifests/dev/environment.yaml": (estate / "environments/dev/environment.yaml").read_text(),
+                         "pasted/body.yaml": '{"apiVersion": "llmops.io/v1", "kind": "Dataset"}\n'})
     before = snapshot(estate)
     result = run_cli("render", str(estate), "-o", str(estate / output))
     assert result.exit_code == 2, result.stdout + result.stderr
