@@ -5,9 +5,9 @@ from __future__ import annotations
 import posixpath
 import sys
 
+from compiler.check.approvals import approval_state
 from compiler.check.registry import codes_in
 from compiler.diagnostics import Category, Diagnostic, Severity
-from compiler.digest import model_digest
 from compiler.errors import LlmopsError
 from compiler.load.overlay import OverlayTree
 from compiler.load.text import manifest_text
@@ -26,15 +26,13 @@ APPROVAL_RULES = codes_in(Category.APPROVAL)
 
 
 def approvals_needed(env: ResolvedEnvironment, model_id: str) -> tuple[int, list[str]]:
-    """How many more distinct approvers the model needs in `env`, and who approved it already."""
+    """How many more distinct approvers the model needs in `env`, and who approved it already (counted
+    as the approval rules count them: current digest, allowed role)."""
     model = env.resolve_model(model_id).manifest
     if model is None:
         return env.settings.approval.min_approvers, []
-    digest = model_digest(model.model)
-    approvers = sorted({a.spec.approved_by for a in env.of_kind("Approval")
-                        if a.spec.status == "approved" and a.spec.model_digest == digest
-                        and env.resolve_model(a.spec.model_id).manifest is model})
-    return max(0, env.settings.approval.min_approvers - len(approvers)), approvers
+    state = approval_state(env, model)
+    return max(0, state.needed - len(state.valid_approvers)), list(state.valid_approvers)
 
 
 def commit_message(plan: PromotionPlan, head: str) -> str:
