@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from compiler.errors import LlmopsError
 from compiler.printable import escape_controls
 from llmops.gitops.branch_names import check_branch_name
-from llmops.gitops.plumbing import run_git
+from llmops.gitops.plumbing import GitRefused, run_git
 from llmops.write_guard import confined_path
 
 if TYPE_CHECKING:
@@ -116,8 +116,13 @@ def build_commit(repo: git.Repo, parent: git.Commit, changes: Changes, message: 
         run_git(repo, "update-index", "-z", "--index-info", stdin=b"\0".join(records) + b"\0", env=private,
                 what="cannot build the commit")
         tree = run_git(repo, "write-tree", env=private, what="cannot build the commit").strip()
-    sha = run_git(repo, "commit-tree", tree, "-p", parent.hexsha, "-F", "-", stdin=message.encode("utf-8"),
-                  what="cannot build the commit").strip()
+    try:
+        sha = run_git(repo, "commit-tree", tree, "-p", parent.hexsha, "-F", "-", stdin=message.encode("utf-8"),
+                      what="cannot build the commit").strip()
+    except GitRefused as refused:
+        refused.hint = "git records your identity in each commit: git config user.name \"...\"; " \
+                       "git config user.email \"...\""
+        raise
     return repo.commit(sha)
 
 

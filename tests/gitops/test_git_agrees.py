@@ -4,6 +4,8 @@ llmops committed (a stale cached tree in the index once made it write the rolled
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import git
 import pytest
 
@@ -140,3 +142,22 @@ def test_revisions_git_resolves_still_work(repo: git.Repo) -> None:
         result = run_cli("diff", "--base", revision, "--head", "HEAD", str(root))
         assert result.exit_code == 1, (revision, result.stderr)  # one change: maxReplicas 4 -> 5
         assert "4 -> 5" in result.stdout
+
+
+def test_without_a_git_identity_rollback_is_a_usage_error_and_changes_nothing(
+        repo: git.Repo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    root = root_of(repo)
+    change(repo, DEV_ENDPOINT, "maxReplicas: 3", "maxReplicas: 5", "five")
+    head = git_cli(root, "rev-parse", "HEAD").stdout.strip()
+    git_cli(root, "config", "--unset", "user.name")
+    git_cli(root, "config", "--unset", "user.email")
+    for variable in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no global identity either
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    git_cli(root, "config", "user.useConfigOnly", "true")  # git may not guess one from the host name
+    result = run_cli("rollback", "example-model", "--env", "dev", str(root))
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert "cannot build the commit" in result.stderr and "git config user.email" in result.stderr
+    assert git_cli(root, "rev-parse", "HEAD").stdout.strip() == head
+    assert git_cli(root, "status", "--porcelain").stdout == ""
