@@ -120,8 +120,9 @@ def build_commit(repo: git.Repo, parent: git.Commit, changes: Changes, message: 
         sha = run_git(repo, "commit-tree", tree, "-p", parent.hexsha, "-F", "-", stdin=message.encode("utf-8"),
                       what="cannot build the commit").strip()
     except GitRefused as refused:
-        refused.hint = "git records your identity in each commit: git config user.name \"...\"; " \
-                       "git config user.email \"...\""
+        if any(word in refused.words for word in ("ident", "email", "name")):
+            refused.hint = "git records your identity in each commit: git config user.name \"...\"; " \
+                           "git config user.email \"...\""
         raise
     return repo.commit(sha)
 
