@@ -1,4 +1,6 @@
-"""`llmops diff` output: text for terminals, Markdown for a pull-request comment, JSON for tools."""
+"""`llmops diff` output: text for terminals, Markdown for a pull-request comment, JSON for tools.
+
+Text and Markdown carry names and values from the manifests: their control characters are escaped."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import json
 from typing import Any
 
 from compiler.diff import EnvironmentSummary, EstateDiff, FieldChange, ObjectChange
+from compiler.printable import escape_controls
 
 _MARK = {"added": "+", "removed": "-", "changed": "~"}
 _MAX_VALUE = 120
@@ -61,7 +64,7 @@ def format_text(diff: EstateDiff) -> str:
             out += [f"      {_field_line(field)}" for field in change.fields]
     counts = {status: sum(1 for c in diff.changes if c.status == status) for status in _MARK}
     out.append(f"{counts['added']} added, {counts['changed']} changed, {counts['removed']} removed")
-    return "\n".join(out) + "\n"
+    return escape_controls("\n".join(out), keep_newlines=True) + "\n"
 
 
 def format_markdown(diff: EstateDiff) -> str:
@@ -81,7 +84,7 @@ def format_markdown(diff: EstateDiff) -> str:
             out.append(f"{_MARK[change.status]} {change.title}")
             out += [f"~     {_field_line(field)}" for field in change.fields]
         out += ["```", "", "</details>", ""]
-    return "\n".join(out) + "\n"
+    return escape_controls("\n".join(out), keep_newlines=True) + "\n"
 
 
 def _escape(text: str) -> str:

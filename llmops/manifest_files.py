@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from llmops.write_guard import confined_path
+
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -19,9 +21,12 @@ def dump_manifests(documents: list[dict[str, Any]], header: str | None = None) -
     return (f"# {header}\n" if header else "") + body
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
+def write_atomically(base: Path, relative: str, text: str) -> Path:
+    """Write `base/relative` via a temporary file and rename, so a reader never sees half a file; the path
+    must resolve inside `base` (see write_guard). Returns the path written."""
+    path = confined_path(base, relative)
     write_atomically_bytes(path, text.encode("utf-8"))
+    return path
 
 
 def _mode_for(path: Path) -> int:
@@ -35,6 +40,7 @@ def _mode_for(path: Path) -> int:
 
 
 def write_atomically_bytes(path: Path, data: bytes) -> None:
+    """Only for a path `confined_path` has checked."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -1,4 +1,5 @@
-"""Writing rendered files: atomic per file, stale files removed, and a read-only comparison for --check.
+"""Writing rendered files: atomic per file, stale files llmops wrote removed (see render_record), and a
+read-only comparison for --check.
 
 A directory that does not exist yet is written whole into a hidden sibling and renamed into place, so
 a reader sees all of it or none of it; in a directory that exists, each new or changed file is written
@@ -14,10 +15,16 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compiler.errors import LlmopsError
+from compiler.printable import escape_controls
+from llmops.render_record import RECORD_FILE, Record, digest, read_record, record_text, unchanged_since_written
+from llmops.write_guard import confined_path
+
 RENDERED_SUFFIX = ".yaml"
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _FILE_MODE = 0o600  # what `tempfile.mkstemp`, which wrote rendered files before, gives them
 _DIRECTORY_MODE = 0o777  # less the umask, as `Path.mkdir` creates directories
+_MAX_LISTED = 5
 
 
 @dataclass
@@ -32,7 +39,10 @@ class OutputPlan:
 class OutputDifference:
     changed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
-    stale: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)  # written by llmops, no longer rendered: removed
+    kept: list[str] = field(default_factory=list)  # no longer rendered, but changed since written: left alone
+    foreign: list[str] = field(default_factory=list)  # .yaml files llmops did not write: left alone
+    conflicts: list[str] = field(default_factory=list)  # to be written, but not llmops's file to overwrite
 
     @property
     def any(self) -> bool:
@@ -40,14 +50,15 @@ class OutputDifference:
 
 
 def _existing(root: Path, directories: list[str]) -> set[str]:
-    """The rendered files already in the plan's directories (only .yaml files; anything else is left alone)."""
+    """The regular .yaml files already in the plan's directories (links and anything else are not files
+    render wrote)."""
     found: set[str] = set()
     for directory in directories:
         folder = root / directory
         if folder.is_dir():
             with os.scandir(folder) as entries:
                 found.update(f"{directory}/{entry.name}" for entry in entries
-                             if entry.name.endswith(RENDERED_SUFFIX) and entry.is_file())
+                             if entry.name.endswith(RENDERED_SUFFIX) and entry.is_file(follow_symlinks=False))
     return found
 
 
@@ -57,27 +68,38 @@ def _same_content(path: Path, data: bytes, text: str) -> bool:
         written = handle.read()
     if written == data:
         return True
-    return written.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n") == text
+    return written.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n") == text
 
 
 def _encoded(plan: OutputPlan) -> dict[str, bytes]:
     return {relative: text.encode("utf-8") for relative, text in plan.files.items()}
 
 
-def _difference(root: Path, plan: OutputPlan, encoded: dict[str, bytes]) -> OutputDifference:
+def _difference(root: Path, plan: OutputPlan, encoded: dict[str, bytes], record: Record) -> OutputDifference:
     difference = OutputDifference()
     existing = _existing(root, plan.directories)
+    present_directories = {directory for directory in plan.directories if os.path.lexists(root / directory)}
     for relative in sorted(plan.files):
         if relative not in existing:
             difference.missing.append(relative)
+            if relative.rpartition("/")[0] in present_directories and os.path.lexists(root / relative):
+                difference.conflicts.append(relative)  # a link or a folder where the file goes
         elif not _same_content(root / relative, encoded[relative], plan.files[relative]):
             difference.changed.append(relative)
-    difference.stale = sorted(existing - set(plan.files))
+            if relative not in record:
+                difference.conflicts.append(relative)
+    for relative in sorted(existing - set(plan.files)):
+        if relative not in record:
+            difference.foreign.append(relative)
+        elif unchanged_since_written(root / relative, record[relative]):
+            difference.stale.append(relative)
+        else:
+            difference.kept.append(relative)
     return difference
 
 
 def compare_output(root: Path, plan: OutputPlan) -> OutputDifference:
-    return _difference(root, plan, _encoded(plan))
+    return _difference(root, plan, _encoded(plan), read_record(root))
 
 
 def _write_new_file(path: str, data: bytes) -> None:
@@ -146,11 +168,30 @@ def _write_new_directory(folder: Path, files: dict[str, bytes]) -> None:
         raise
 
 
+def _refuse_conflicts(root: Path, conflicts: list[str]) -> None:
+    listed = ", ".join(escape_controls(str(root / relative)) for relative in conflicts[:_MAX_LISTED])
+    more = f" and {len(conflicts) - _MAX_LISTED} more" if len(conflicts) > _MAX_LISTED else ""
+    raise LlmopsError(f"cannot render into {escape_controls(str(root))}: {listed}{more} would be overwritten, "
+                      f"and {RECORD_FILE} does not show llmops wrote them; nothing was written",
+                      hint="move those files away, or render into a folder of its own")
+
+
 def write_output(root: Path, plan: OutputPlan) -> OutputDifference:
-    """Write what changed (each file atomically; a new directory all at once) and remove files no
-    longer rendered."""
+    """Write what changed (each file atomically; a new directory all at once), then remove the files
+    llmops wrote before that are no longer rendered and unchanged since. Files llmops did not write are
+    never overwritten or removed; every path is checked to stay inside `root`."""
+    record = read_record(root)
     encoded = _encoded(plan)
-    difference = _difference(root, plan, encoded)
+    difference = _difference(root, plan, encoded, record)
+    if difference.conflicts:
+        _refuse_conflicts(root, difference.conflicts)
+    for directory in plan.directories:
+        confined_path(root, directory)
+    for relative in difference.stale:
+        confined_path(root, relative, what="cannot delete")
+    written = {relative: digest(data) for relative, data in encoded.items()}
+    record_path = confined_path(root, RECORD_FILE)
+    _write_record(record_path, record, {**record, **written})  # first: a crash loses no proof
     whole: dict[str, dict[str, bytes]] = {}  # directories that do not exist: written whole
     for directory in plan.directories:
         if not os.path.lexists(root / directory):
@@ -166,4 +207,12 @@ def write_output(root: Path, plan: OutputPlan) -> OutputDifference:
             _write_new_directory(root / directory, files)
     for relative in difference.stale:
         (root / relative).unlink()
+    rendered = set(plan.directories)
+    kept = {relative: value for relative, value in record.items() if relative.partition("/")[0] not in rendered}
+    _write_record(record_path, {**record, **written}, {**kept, **written})
     return difference
+
+
+def _write_record(path: Path, current: Record, wanted: Record) -> None:
+    if wanted != current or not path.is_file():
+        _replace_file(path, record_text(wanted).encode())

@@ -16,8 +16,10 @@ from compiler.load.overlay import OverlayTree
 from compiler.load.text import manifest_text
 from llmops.document_text import append_document, document_count, document_text, replace_document
 from llmops.gitops.history import EndpointChange, EndpointHistory, unknown_endpoint
+from llmops.gitops.plumbing import resolve_commit
+from llmops.gitops.rollback_marks import marked_changes
 from llmops.gitops.snapshots import DocumentState, EstateSnapshots
-from llmops.gitops.tree import GitTree, resolve_commit
+from llmops.gitops.tree import GitTree
 
 if TYPE_CHECKING:
     import git
@@ -51,19 +53,29 @@ def _mirror(path: str, env: str) -> str:
 
 
 def _targets(history: EndpointHistory, head: git.Commit, steps: int) -> tuple[git.Commit | None, list[EndpointChange]]:
-    """The revision before the endpoint's last `steps` manifest changes, and those changes."""
+    """The revision before the endpoint's last `steps` live manifest changes, and those changes. Changes
+    earlier rollbacks undid, and those rollbacks, are stepped over (see rollback_marks)."""
     reverted: list[EndpointChange] = []
-    for change in history.changes(head):
-        if change.manifest_changed:
-            reverted.append(change)
-            if len(reverted) == steps:
-                parents = change.commit.parents
-                return (parents[0] if parents else None), reverted
+    rolled_back = 0
+    for marked in marked_changes(history.changes(head)):
+        if not marked.change.manifest_changed:
+            continue
+        if not marked.is_version:
+            rolled_back += marked.rollback is not None and marked.undone_by is None
+            continue
+        reverted.append(marked.change)
+        if len(reverted) == steps:
+            parents = marked.change.commit.parents
+            return (parents[0] if parents else None), reverted
+    where = f"`{history.endpoint}` in {history.env}"
+    if not reverted and rolled_back:
+        raise LlmopsError(f"{where} has no earlier version: its earlier changes have been rolled back already",
+                          hint="`llmops history` lists them; `--to REV` restores the endpoint as at any revision")
     if not reverted:
-        raise LlmopsError(f"the manifest of `{history.endpoint}` in {history.env} has never changed in the "
-                          "history of HEAD", hint="there is nothing to roll back to")
-    raise LlmopsError(f"`{history.endpoint}` in {history.env} has changed only {len(reverted)} time(s); "
-                      f"--steps {steps} goes back further", hint=f"use --steps {len(reverted)} or less, or --to REV")
+        raise LlmopsError(f"the manifest of {where} has never changed in the history of HEAD",
+                          hint="there is nothing to roll back to")
+    raise LlmopsError(f"{where} has only {len(reverted)} change(s) that are not rolled back yet; --steps {steps} "
+                      "goes back further", hint=f"use --steps {len(reverted)} or less, or --to REV")
 
 
 def _reverted_since(repo: git.Repo, history: EndpointHistory, head: git.Commit,

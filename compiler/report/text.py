@@ -1,8 +1,13 @@
-"""Compiler-style text: `path:line:col: severity[CODE]: message`, the source line, a caret, the hint."""
+"""Compiler-style text: `path:line:col: severity[CODE]: message`, the source line, a caret, the hint.
+
+Everything here that comes from the estate (file names, messages quoting values, source lines, hints)
+has its control characters escaped: the only escape sequences the terminal receives are our colours.
+"""
 
 from __future__ import annotations
 
 from compiler.diagnostics import Diagnostic, Severity, count_by_severity
+from compiler.printable import escape_controls
 from compiler.report.base import ReportContext, source_line
 
 _COLORS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36"}
@@ -13,33 +18,34 @@ def _paint(text: str, code: str, enabled: bool) -> str:
 
 
 def _caret(line: str, column: int, end_column: int | None, same_line: bool) -> str:
+    """The caret under the escaped source line: each character before it counts as wide as its escape."""
     start = max(column - 1, 0)
     width = (end_column - column) if (same_line and end_column and end_column > column) else 1
     width = max(1, min(width, max(len(line) - start, 1)))
-    prefix = "".join("\t" if ch == "\t" else " " for ch in line[:start])
-    return prefix + "^" * width
+    prefix = "".join("\t" if ch == "\t" else " " * len(escape_controls(ch)) for ch in line[:start])
+    return prefix + "^" * len(escape_controls(line[start:start + width]) or " ")
 
 
 def format_diagnostic(diagnostic: Diagnostic, context: ReportContext) -> str:
     span = diagnostic.span
     color = context.color
     severity = _paint(diagnostic.severity.value, "1;" + _COLORS[diagnostic.severity], color)
-    first, *rest = diagnostic.message.splitlines() or [""]
-    head = (f"{_paint(f'{span.file}:{span.line}:{span.column}', '1', color)}: {severity}"
-            f"[{diagnostic.code}]: {first}  ({diagnostic.name})")
+    first, *rest = escape_controls(diagnostic.message, keep_newlines=True).splitlines() or [""]
+    place = escape_controls(f"{span.file}:{span.line}:{span.column}")
+    head = f"{_paint(place, '1', color)}: {severity}[{diagnostic.code}]: {first}  ({diagnostic.name})"
     out = [head, *(f"  {line}" for line in rest)]
     line = source_line(context, span.file, span.line)
     if line is not None:
         gutter = str(span.line)
         pad = " " * len(gutter)
         caret = _caret(line, span.column, span.end_column, span.end_line in (None, span.line))
-        out.append(f" {gutter} | {line}")
+        out.append(f" {gutter} | {escape_controls(line)}")
         out.append(f" {pad} | {_paint(caret, _COLORS[diagnostic.severity], color)}")
     if diagnostic.hint:
-        out.append(f"  {_paint('hint', '1;32', color)}: {diagnostic.hint}")
+        out.append(f"  {_paint('hint', '1;32', color)}: {escape_controls(diagnostic.hint, keep_newlines=True)}")
     for related in diagnostic.related:
         r = related.span
-        out.append(f"  note: {r.file}:{r.line}:{r.column}: {related.message}")
+        out.append(escape_controls(f"  note: {r.file}:{r.line}:{r.column}: {related.message}"))
     return "\n".join(out)
 
 
@@ -47,7 +53,7 @@ def summary_line(diagnostics: list[Diagnostic], context: ReportContext) -> str:
     counts = count_by_severity(diagnostics)
     scope = f"{context.files_checked} file{'s' if context.files_checked != 1 else ''}"
     if context.environments:
-        scope += f", environments: {', '.join(context.environments)}"
+        scope += f", environments: {escape_controls(', '.join(context.environments))}"
     if not diagnostics:
         return f"no problems ({scope})"
     parts = [f"{counts[s]} {s.value}{'s' if counts[s] != 1 else ''}" for s in Severity if counts[s]]

@@ -5,20 +5,22 @@ from __future__ import annotations
 from compiler.errors import LlmopsError
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import validate_repository
+from compiler.printable import escape_controls
 from llmops.approvals import approval_exists_elsewhere, plan_approval
 from llmops.cli import exit_codes
 from llmops.cli.repo import find_estate_root
 from llmops.manifest_files import dump_manifests, write_atomically
+from llmops.write_guard import confined_path
 
 
 def approve(repo: str | None, model: str, env: str, approver: str, role: str, notes: str | None) -> int:
     root = find_estate_root(repo)
     result = validate_repository(DirectoryTree(root), env)
     plan = plan_approval(result.estate.environments[0], model, approver, role, notes)
+    confined_path(root, plan.path)
     if approval_exists_elsewhere(root, plan):
         raise LlmopsError(f"{plan.path} already exists and is not {approver}'s approval of this model",
                           hint="move or rename that file first")
-    write_atomically(root / plan.path, dump_manifests([plan.document], header="written by `llmops approve`; "
-                                                      "commit it"))
-    print(plan.path)
+    write_atomically(root, plan.path, dump_manifests([plan.document], header="written by `llmops approve`; commit it"))
+    print(escape_controls(plan.path))
     return exit_codes.OK

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from compiler.errors import LlmopsError
+from compiler.printable import escape_controls
 from llmops.cli import exit_codes
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -124,7 +125,7 @@ def _stream(base: str, request: ChatRequest) -> int:
                 sys.stdout.write("\n")
                 raise ProxyRefused(str(event["error"].get("message", event["error"])))
             for choice in event.get("choices", []) if isinstance(event, dict) else []:
-                sys.stdout.write((choice.get("delta") or {}).get("content") or "")
+                sys.stdout.write(escape_controls((choice.get("delta") or {}).get("content") or "", keep_newlines=True))
                 sys.stdout.flush()
     sys.stdout.write("\n")
     return exit_codes.OK
@@ -139,7 +140,7 @@ def _whole(base: str, request: ChatRequest) -> int:
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return exit_codes.OK
     try:
-        print(data["choices"][0]["message"]["content"])
+        print(escape_controls(str(data["choices"][0]["message"]["content"]), keep_newlines=True))
     except (KeyError, IndexError, TypeError):
         raise ProxyRefused(f"the answer has no choices[0].message.content: {json.dumps(data)[:200]}") from None
     return exit_codes.OK
@@ -153,5 +154,5 @@ def chat(request: ChatRequest) -> int:
         _check_environment(base, request)
         return _stream(base, request) if request.stream else _whole(base, request)
     except ProxyRefused as refused:
-        print(f"llmops: error: {refused}", file=sys.stderr)
+        print(escape_controls(f"llmops: error: {refused}", keep_newlines=True), file=sys.stderr)
         return exit_codes.FAILED

@@ -42,7 +42,8 @@ def diff(repo: str | None, base: str, head: str | None, env: str | None, output_
 
 
 def _diff(repo: str | None, base: str, head: str | None, env: str | None, output_format: str) -> int:
-    from llmops.gitops.tree import GitTree, open_repository, resolve_commit
+    from llmops.gitops.plumbing import resolve_commit
+    from llmops.gitops.tree import GitTree, open_repository
 
     root = find_estate_root(repo)
     git_repo, prefix = open_repository(root)

@@ -11,6 +11,7 @@ from compiler.capacity.explain import format_text, is_error
 from compiler.errors import LlmopsError
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import validate_repository
+from compiler.printable import escape_controls
 from llmops.cli import exit_codes
 from llmops.cli.repo import find_estate_root
 
@@ -35,5 +36,5 @@ def explain(endpoint_name: str, env_name: str, repo: str | None, output_format: 
     if output_format == "json":
         sys.stdout.write(json.dumps(explanation, indent=2) + "\n")
     else:
-        sys.stdout.write(format_text(explanation, capacity))
+        sys.stdout.write(escape_controls(format_text(explanation, capacity), keep_newlines=True))
     return exit_codes.FAILED if is_error(explanation) else exit_codes.OK

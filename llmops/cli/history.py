@@ -8,33 +8,49 @@ from typing import TYPE_CHECKING, Any
 
 from compiler.errors import LlmopsError
 from compiler.load.estate import list_environments
+from compiler.printable import escape_controls
 from llmops.cli import exit_codes
 from llmops.cli.repo import find_estate_root
 from llmops.gitops.commits import subject
 
 if TYPE_CHECKING:
-    from llmops.gitops.history import EndpointChange
+    from llmops.gitops.rollback_marks import MarkedChange
 
 
-def _entry(change: EndpointChange) -> dict[str, Any]:
+def _entry(marked: MarkedChange) -> dict[str, Any]:
+    change = marked.change
     commit = change.commit
+    rollback = None if marked.rollback is None else {"target": marked.rollback.target,
+                                                     "reverts": list(marked.rollback.reverts)}
     return {"revision": commit.hexsha, "author": commit.author.name, "email": commit.author.email,
             "date": commit.authored_datetime.isoformat(), "subject": subject(commit),
-            "changes": list(change.lines), "manifestChanged": change.manifest_changed}
+            "changes": list(change.lines), "manifestChanged": change.manifest_changed,
+            "rollback": rollback, "undoneBy": marked.undone_by}
 
 
 def _text(entries: list[dict[str, Any]]) -> str:
+    """One line per commit, then what changed; rollbacks and what they undid are marked. Every text from
+    a commit or a manifest is shown with its control characters escaped."""
     lines = []
     for entry in entries:
         date = entry["date"][:16].replace("T", " ")
-        lines.append(f"{entry['revision'][:12]}  {date}  {entry['author']}  {entry['subject']}")
-        lines.extend(f"    {line}" for line in entry["changes"])
+        mark = "[rollback] " if entry["rollback"] is not None else ""
+        lines.append(escape_controls(f"{entry['revision'][:12]}  {date}  {entry['author']}  {mark}{entry['subject']}"))
+        lines.extend(f"    {escape_controls(line)}" for line in entry["changes"])
+        if entry["rollback"] is not None:
+            undone = ", ".join(sha[:12] for sha in entry["rollback"]["reverts"])
+            target = entry["rollback"]["target"]
+            lines.append(f"    rollback: undoes {undone}; " + (f"restores the endpoint as at {target[:12]}" if target
+                                                                else "removes the endpoint"))
+        if entry["undoneBy"] is not None:
+            lines.append(f"    rolled back by {entry['undoneBy'][:12]}")
     return "\n".join(lines) + "\n"
 
 
 def history(repo: str | None, endpoint: str, env: str, output_format: str, limit: int | None) -> int:
     from llmops.gitops.commits import current_commit
     from llmops.gitops.history import EndpointHistory, unknown_endpoint
+    from llmops.gitops.rollback_marks import marked_changes
     from llmops.gitops.snapshots import EstateSnapshots
     from llmops.gitops.tree import GitTree, open_repository
 
@@ -42,11 +58,11 @@ def history(repo: str | None, endpoint: str, env: str, output_format: str, limit
     git_repo, prefix = open_repository(root)
     head = current_commit(git_repo)
     if env not in list_environments(GitTree(head, prefix)):
-        raise LlmopsError(f"environment `{env}` does not exist at HEAD ({head.hexsha[:12]})")
+        raise LlmopsError(f"environment `{escape_controls(env)}` does not exist at HEAD ({head.hexsha[:12]})")
     snapshots = EstateSnapshots(git_repo, prefix)
     entries = []
-    for change in EndpointHistory(snapshots, env, endpoint).changes(head):
-        entries.append(_entry(change))
+    for marked in marked_changes(EndpointHistory(snapshots, env, endpoint).changes(head)):
+        entries.append(_entry(marked))
         if limit is not None and len(entries) >= limit:
             break
     if not entries:

@@ -296,13 +296,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:  # argparse: --help, --version, or a usage error
         return int(stop.code or 0)
     from compiler.errors import LlmopsError
+    from compiler.printable import escape_controls
 
     try:
         return run(args)
     except LlmopsError as error:
-        print(f"llmops: error: {error.message}", file=sys.stderr)
+        print(f"llmops: error: {escape_controls(error.message, keep_newlines=True)}", file=sys.stderr)
         if error.hint:
-            print(f"  hint: {error.hint}", file=sys.stderr)
+            print(f"  hint: {escape_controls(error.hint, keep_newlines=True)}", file=sys.stderr)
         return exit_codes.USAGE
     except KeyboardInterrupt:
         print("llmops: interrupted", file=sys.stderr)
@@ -312,13 +313,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_codes.OK
     except OSError as error:  # the file system refused (a path that is a file, permissions, a full disk)
         where = f" {error.filename}" if error.filename else ""
-        print(f"llmops: error: cannot use{where}: {error.strerror or error}", file=sys.stderr)
+        print(escape_controls(f"llmops: error: cannot use{where}: {error.strerror or error}"), file=sys.stderr)
         return exit_codes.USAGE
     except Exception as error:
         if args.debug or os.environ.get("LLMOPS_DEBUG"):
             raise
-        print(f"llmops: internal error ({type(error).__name__}: {error}). This is a bug in llmops; "
-              "rerun with --debug for the traceback and report it.", file=sys.stderr)
+        print(escape_controls(f"llmops: internal error ({type(error).__name__}: {error}). This is a bug in llmops; "
+                              "rerun with --debug for the traceback and report it.", keep_newlines=True),
+              file=sys.stderr)
         return exit_codes.BUG
 
 

@@ -5,45 +5,58 @@ from __future__ import annotations
 import posixpath
 import sys
 
-from compiler.diagnostics import Severity
-from compiler.digest import model_digest
+from compiler.check.approvals import approval_state
+from compiler.check.registry import codes_in
+from compiler.diagnostics import Category, Diagnostic, Severity
 from compiler.errors import LlmopsError
 from compiler.load.overlay import OverlayTree
 from compiler.load.text import manifest_text
-from compiler.pipeline import collector_paused, validate_repository
+from compiler.pipeline import ValidationResult, collector_paused, validate_repository
+from compiler.printable import escape_controls
 from compiler.resolve.environment import ResolvedEnvironment
 from llmops.cli import exit_codes
 from llmops.cli.repo import find_estate_root
 from llmops.cli.validate import print_report
 from llmops.promote import PromotionPlan
+from llmops.write_guard import confined_path
 
-_ORDER_RULE = "P012"
-_APPROVAL_RULES = frozenset({"P001", "P002", "P003", "P004", "P005", "P006"})
+# Errors a promotion may leave in the target: approvals of the promoted model, which can only be given on
+# the branch (an approval pins the digest of the model as the branch has it). Any other error refuses.
+APPROVAL_RULES = codes_in(Category.APPROVAL)
 
 
 def approvals_needed(env: ResolvedEnvironment, model_id: str) -> tuple[int, list[str]]:
-    """How many more distinct approvers the model needs in `env`, and who approved it already."""
+    """How many more distinct approvers the model needs in `env`, and who approved it already (counted
+    as the approval rules count them: current digest, allowed role)."""
     model = env.resolve_model(model_id).manifest
     if model is None:
         return env.settings.approval.min_approvers, []
-    digest = model_digest(model.model)
-    approvers = sorted({a.spec.approved_by for a in env.of_kind("Approval")
-                        if a.spec.status == "approved" and a.spec.model_digest == digest
-                        and env.resolve_model(a.spec.model_id).manifest is model})
-    return max(0, env.settings.approval.min_approvers - len(approvers)), approvers
+    state = approval_state(env, model)
+    return max(0, state.needed - len(state.valid_approvers)), list(state.valid_approvers)
 
 
 def commit_message(plan: PromotionPlan, head: str) -> str:
+    """Names what moved where; every name and path from the estate is copied with controls escaped."""
     lines = [f"Promote ServingEndpoint {plan.endpoint} from {plan.source} to {plan.target}", "",
              f"Serves {plan.model_id}. Changes:"]
     lines.extend(f"- {action}" for action in plan.actions)
     lines.extend(["", f"Promoted-From: {plan.source}@{head}"])
-    return "\n".join(lines) + "\n"
+    return "\n".join(escape_controls(line) for line in lines) + "\n"
 
 
 def promote(repo: str | None, endpoint: str, source: str, target: str, branch: str | None) -> int:
     with collector_paused():
         return _promote(repo, endpoint, source, target, branch)
+
+
+def _errors(result: ValidationResult) -> list[Diagnostic]:
+    return [d for d in result.diagnostics if d.severity is Severity.ERROR]
+
+
+def _refuse(message: str, diagnostics: list[Diagnostic], result: ValidationResult) -> int:
+    print(f"llmops: {message}; nothing was created", file=sys.stderr)
+    print_report(diagnostics, result, "text", sys.stderr)
+    return exit_codes.FAILED
 
 
 def _promote(repo: str | None, endpoint: str, source: str, target: str, branch: str | None) -> int:
@@ -57,50 +70,41 @@ def _promote(repo: str | None, endpoint: str, source: str, target: str, branch: 
     git_repo, prefix = open_repository(root)
     head = current_commit(git_repo)
     tree = GitTree(head, prefix)
-    before = validate_repository(tree)
-    environments = {env.name: env for env in before.estate.environments}
-    for name in (source, target):
-        if name not in environments:
-            raise LlmopsError(f"environment `{name}` does not exist at HEAD",
-                              hint=f"environments: {', '.join(environments)}")
-    source_errors = [d for d in before.diagnostics if d.severity is Severity.ERROR
-                     and d.span.file.startswith((f"environments/{source}/", "environments/_shared/"))]
-    if source_errors:
-        print(f"llmops: {source} has {len(source_errors)} error(s) at HEAD; fix them before promoting from it",
-              file=sys.stderr)
-        print_report(source_errors, before, "text", sys.stderr)
-        return exit_codes.FAILED
-    plan = plan_promotion(environments[source], environments[target], endpoint,
+    shown = {name: escape_controls(name) for name in (endpoint, source, target)}
+    before = {name: validate_repository(tree, name) for name in (source, target)}
+    for name, role in ((source, "promoting from it"), (target, "promoting into it")):
+        if _errors(before[name]):
+            return _refuse(f"{shown[name]} has {len(_errors(before[name]))} error(s) at HEAD; fix them before {role}",
+                           _errors(before[name]), before[name])
+    plan = plan_promotion(before[source].estate.environments[0], before[target].estate.environments[0], endpoint,
                           lambda path: manifest_text(tree, path))
     if not plan.files:
-        print(f"nothing to promote: {target} already runs `{endpoint}` as {source} does")
+        print(f"nothing to promote: {shown[target]} already runs `{shown[endpoint]}` as {shown[source]} does")
         return exit_codes.OK
-    branch_name = branch or f"promote/{endpoint}-{source}-to-{target}"
+    branch_name = branch if branch is not None else f"promote/{endpoint}-{source}-to-{target}"
     changes = {path: text.encode() for path, text in plan.files.items()}
+    for path in changes:
+        confined_path(root, path)  # where the branch's checkout will write
     after = validate_repository(OverlayTree(tree, changes), target)
-    out_of_order = [d for d in after.diagnostics if d.code == _ORDER_RULE]
-    if out_of_order:
-        print(f"llmops: {target} only serves what its promotion policy's environment serves; nothing was created",
-              file=sys.stderr)
-        print_report(out_of_order, after, "text", sys.stderr)
-        return exit_codes.FAILED
+    target_env = after.estate.environments[0]
+    missing, approvers = approvals_needed(target_env, plan.model_id)
+    blocking = [d for d in _errors(after) if d.code not in APPROVAL_RULES or not missing]
+    if blocking:
+        return _refuse(f"{shown[target]}'s policy forbids the promoted result ({len(blocking)} error(s) that "
+                       "approvals do not fix)", blocking, after)
     commit = build_commit(git_repo, head, {posixpath.join(prefix, p) if prefix else p: c for p, c in changes.items()},
                           commit_message(plan, head.hexsha))
     create_branch(git_repo, branch_name, commit)
-    print(f"created branch {branch_name} at {commit.hexsha[:12]} (not pushed; your checkout is unchanged)")
+    print(f"created branch {escape_controls(branch_name)} at {commit.hexsha[:12]} (not pushed; your checkout is "
+          "unchanged)")
     for action in plan.actions:
-        print(f"  {action}")
-    missing, approvers = approvals_needed(after.estate.environments[0], plan.model_id)
-    settings = after.estate.environments[0].settings.approval
+        print(f"  {escape_controls(action)}")
     if missing:
+        settings = target_env.settings.approval
         role = settings.roles[0] if len(settings.roles) == 1 else f"<{' | '.join(settings.roles)}>"
         already = f" (approved so far by {', '.join(approvers)})" if approvers else ""
-        print(f"\n{target} needs {missing} more approval(s) of {plan.model_id}{already}; each approver runs, "
-              f"on the branch:\n  git switch {branch_name}")
-        print(f"  llmops approve {plan.model_id} --env {target} --by <user-id> --role {role}")
-    others = [d for d in after.diagnostics if d.severity is Severity.ERROR and d.code not in _APPROVAL_RULES]
-    if others:
-        print(f"\n{target} has {len(others)} other error(s) to fix on the branch before merging:")
-        print_report(others, after, "text", sys.stdout)
-        return exit_codes.FAILED
+        print(escape_controls(f"\n{target} needs {missing} more approval(s) of {plan.model_id}{already}; each "
+                              f"approver runs, on the branch:\n  git switch {branch_name}\n"
+                              f"  llmops approve {plan.model_id} --env {target} --by <user-id> --role {role}",
+                              keep_newlines=True))
     return exit_codes.OK

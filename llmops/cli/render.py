@@ -10,11 +10,13 @@ from compiler.emit import emit_stream
 from compiler.layout import layout_group
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import ValidationResult, collector_paused, validate_repository
+from compiler.printable import escape_controls
 from compiler.render.estate import RenderedEstate, render_estate
 from llmops.cli import exit_codes
 from llmops.cli.repo import find_estate_root
 from llmops.cli.validate import print_report
 from llmops.render_output import OutputPlan, compare_output, write_output
+from llmops.render_record import read_record, refuse_estate_folders
 
 
 def validated_render(repo: str | None, env: str | None) -> tuple[ValidationResult, RenderedEstate | None]:
@@ -57,13 +59,21 @@ def _render(repo: str | None, env: str | None, output: str | None, check: bool) 
         for label, paths in (("differs", difference.changed), ("missing", difference.missing),
                              ("not rendered any more", difference.stale)):
             for path in paths:
-                print(f"{root / path}: {label}", file=sys.stderr)
+                print(escape_controls(f"{root / path}: {label}"), file=sys.stderr)
         if difference.any:
             print("run `llmops render -o DIR` to update it", file=sys.stderr)
             return exit_codes.FAILED
-        print(f"{len(plan.files)} files in {root} are up to date")
+        print(escape_controls(f"{len(plan.files)} files in {root} are up to date"))
         return exit_codes.OK
+    refuse_estate_folders(root, find_estate_root(repo), plan.directories, read_record(root))
     difference = write_output(root, plan)
-    print(f"rendered {sum(len(o) for o in rendered.groups.values())} objects into {root} "
+    shown = escape_controls(str(root))
+    print(f"rendered {sum(len(o) for o in rendered.groups.values())} objects into {shown} "
           f"({len(difference.missing)} new, {len(difference.changed)} changed, {len(difference.stale)} removed)")
+    for path in difference.kept:
+        print(escape_controls(f"{root / path}: not rendered any more, but changed since llmops wrote it: left alone"),
+              file=sys.stderr)
+    if difference.foreign:
+        print(f"{len(difference.foreign)} file(s) in {shown} that llmops did not write were left alone",
+              file=sys.stderr)
     return exit_codes.OK

@@ -9,6 +9,7 @@ from compiler.spec.reference import REFERENCE_FILE, generate_reference
 from compiler.spec.schemas import generate_schemas
 from llmops.cli import exit_codes
 from llmops.manifest_files import write_atomically
+from llmops.write_guard import confined_path
 
 
 def schema(output: str, check: bool) -> int:
@@ -29,8 +30,8 @@ def schema(output: str, check: bool) -> int:
         print(f"{len(wanted)} schemas in {directory} are up to date")
         return exit_codes.OK
     for name in stale:
-        write_atomically(directory / name, wanted[name])
+        write_atomically(directory, name, wanted[name])
     for name in extra:
-        (directory / name).unlink()
+        confined_path(directory, name, what="cannot delete").unlink()
     print(f"wrote {len(stale)} of {len(wanted)} schemas to {directory}" + (f", removed {len(extra)}" if extra else ""))
     return exit_codes.OK

@@ -18,6 +18,7 @@ from compiler.diagnostics import Severity
 from compiler.errors import LlmopsError
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import validate_repository
+from compiler.printable import escape_controls
 from llmops.cli import exit_codes
 from llmops.cli.repo import find_estate_root
 from llmops.cli.validate import print_report
@@ -82,7 +83,7 @@ def watch_loop(poll: Callable[[], StatusReport], show: Callable[[StatusReport], 
         except ClusterError as error:
             if polls == 0:
                 raise
-            print(f"llmops: error: {error.message}", file=sys.stderr)
+            print(escape_controls(f"llmops: error: {error.message}", keep_newlines=True), file=sys.stderr)
             code = exit_codes.USAGE
         else:
             show(report)

@@ -1,20 +1,24 @@
 """Making commits safely: checks on the checkout, commits built from objects, all-or-nothing updates.
 
 A commit is first built from git objects alone (nothing the user sees changes); only then are the
-working tree, the branch and the index moved to it, and a failure on the way puts back what was done.
+index and the working tree moved to it (by git itself), then the branch, and a failure on the way puts
+back what was done.
 History is never rewritten: a branch only ever moves forward to a child of where it was.
 """
 
 from __future__ import annotations
 
-import io
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from compiler.errors import LlmopsError
-from llmops.manifest_files import write_atomically_bytes
+from compiler.printable import escape_controls
+from llmops.gitops.branch_names import check_branch_name
+from llmops.gitops.plumbing import GitRefused, run_git
+from llmops.write_guard import confined_path
 
 if TYPE_CHECKING:
     import git
@@ -22,6 +26,9 @@ if TYPE_CHECKING:
 Changes = Mapping[str, bytes | None]  # repository path -> new content, or None to delete
 
 _REGULAR_FILE = 0o100644
+_SYMLINK = 0o120000
+_NULL_SHA = "0" * 40
+_LINK_HINT = "llmops writes only real files in real folders of the repository; replace the link with them"
 _MAX_LISTED = 5
 
 
@@ -64,82 +71,88 @@ def require_clean(repo: git.Repo, prefix: str) -> None:
                       hint="commit or stash them first (git stash --include-untracked)")
 
 
-def build_commit(repo: git.Repo, parent: git.Commit, changes: Changes, message: str) -> git.Commit:
-    """A commit object on top of `parent` with `changes` applied; no reference, index or file is touched."""
-    import git as gitmodule
-    from git.index.typ import BaseIndexEntry, IndexEntry
-    from gitdb import IStream  # type: ignore[import-untyped]
+def _mode_for_write(parent: git.Commit, path: str) -> int:
+    """The file mode `path` gets in a child of `parent`: its present mode, or a regular file's.
+    Refuses a path that runs through a link or a file of the commit, or that is a link, a folder or a
+    submodule itself: git would silently replace them (and a link in the checkout leads elsewhere)."""
+    parts = path.split("/")
+    shown = escape_controls(path)
+    if any(part in ("", ".", "..", ".git") for part in parts):
+        raise LlmopsError(f"cannot write `{shown}`: not a plain path in the repository")
+    tree = parent.tree
+    for depth, name in enumerate(parts):
+        entry = next((item for item in tree if item.name == name), None)
+        if entry is None:
+            return _REGULAR_FILE
+        here = "/".join(parts[: depth + 1])
+        if depth < len(parts) - 1:
+            if entry.type != "tree":
+                kind = "a link" if entry.mode == _SYMLINK else "not a folder"
+                raise LlmopsError(f"cannot write `{shown}`: `{escape_controls(here)}` is {kind} in "
+                                  f"{parent.hexsha[:12]}", hint=_LINK_HINT)
+            tree = entry
+        elif entry.type != "blob" or entry.mode == _SYMLINK:
+            kind = "a link" if entry.mode == _SYMLINK else f"a {entry.type}"
+            raise LlmopsError(f"cannot write `{shown}`: it is {kind} in {parent.hexsha[:12]}", hint=_LINK_HINT)
+        else:
+            return int(entry.mode)
+    return _REGULAR_FILE
 
-    index = gitmodule.IndexFile.from_tree(repo, parent.tree)
+
+def build_commit(repo: git.Repo, parent: git.Commit, changes: Changes, message: str) -> git.Commit:
+    """A commit object on top of `parent` with `changes` applied, built by git in a private index file:
+    no reference, index or file of the checkout is touched, and a held `index.lock` does not matter."""
+    records: list[bytes] = []
     for path, content in sorted(changes.items()):
-        existing = index.entries.get((path, 0))
+        mode = _mode_for_write(parent, path)
         if content is None:
-            index.entries.pop((path, 0), None)
-            continue
-        stored = repo.odb.store(IStream(gitmodule.Blob.type, len(content), io.BytesIO(content)))
-        mode = existing.mode if existing is not None else _REGULAR_FILE
-        index.entries[(path, 0)] = IndexEntry.from_base(BaseIndexEntry((mode, stored.binsha, 0, path)))
-    tree = index.write_tree()
-    return gitmodule.Commit.create_from_tree(repo, tree, message, parent_commits=[parent], head=False)
+            records.append(f"0 {_NULL_SHA}\t{path}".encode())
+        else:
+            blob = run_git(repo, "hash-object", "-w", "--stdin", stdin=content, what="cannot store a file").strip()
+            records.append(f"{mode:o} {blob}\t{path}".encode())
+    with tempfile.TemporaryDirectory(prefix="llmops-index-") as folder:
+        private = {"GIT_INDEX_FILE": os.path.join(folder, "index")}
+        run_git(repo, "read-tree", parent.hexsha, env=private, what="cannot build the commit")
+        run_git(repo, "update-index", "-z", "--index-info", stdin=b"\0".join(records) + b"\0", env=private,
+                what="cannot build the commit")
+        tree = run_git(repo, "write-tree", env=private, what="cannot build the commit").strip()
+    try:
+        sha = run_git(repo, "commit-tree", tree, "-p", parent.hexsha, "-F", "-", stdin=message.encode("utf-8"),
+                      what="cannot build the commit").strip()
+    except GitRefused as refused:
+        if any(word in refused.words for word in ("ident", "email", "name")):
+            refused.hint = "git records your identity in each commit: git config user.name \"...\"; " \
+                           "git config user.email \"...\""
+        raise
+    return repo.commit(sha)
 
 
 def advance_branch(repo: git.Repo, branch: git.Head, commit: git.Commit, changes: Changes, logmsg: str) -> None:
-    """Move `branch` (checked out, clean) to its child `commit`: files first, then the branch, then the index.
-    Anything that fails puts the files back and leaves the branch where it was."""
+    """Move `branch` (checked out, clean) to its child `commit`. git moves the index and the files
+    together (`read-tree -m -u`, which keeps the index's cached trees right and never writes through a
+    link); then the branch moves only if it is still at the parent. A failure puts the checkout back."""
     parent = commit.parents[0]
     if branch.commit != parent:
         raise LlmopsError(f"{branch.name} moved while llmops was working", hint="run the command again")
     root = Path(str(repo.working_tree_dir))
-    previous: dict[Path, bytes | None] = {}
+    for path in changes:
+        confined_path(root, path)
+    run_git(repo, "read-tree", "-m", "-u", parent.hexsha, commit.hexsha, what="cannot update the checkout")
     try:
-        for path, content in sorted(changes.items()):
-            target = root / path
-            previous[target] = target.read_bytes() if target.exists() else None
-            if content is None:
-                if target.exists():
-                    target.unlink()
-            else:
-                write_atomically_bytes(target, content)
-        branch.set_commit(commit, logmsg=logmsg)
-        try:
-            repo.index.reset(commit, paths=list(changes) or None)
-        except Exception:
-            branch.set_commit(parent, logmsg=f"{logmsg} (undone)")
-            raise
+        run_git(repo, "update-ref", "-m", logmsg, branch.path, commit.hexsha, parent.hexsha,
+                what=f"cannot move {branch.name}")
     except BaseException:
-        for target, content in previous.items():
-            if content is None:
-                if target.exists():
-                    target.unlink()
-            else:
-                write_atomically_bytes(target, content)
+        run_git(repo, "read-tree", "-m", "-u", commit.hexsha, parent.hexsha, what="cannot restore the checkout")
         raise
-    _remove_empty_folders(root, changes)
-
-
-def _remove_empty_folders(root: Path, changes: Changes) -> None:
-    """Git does not track folders: a folder emptied by a deletion would only clutter the checkout."""
-    for path, content in changes.items():
-        if content is not None:
-            continue
-        folder = (root / path).parent
-        while folder != root and folder.is_dir() and not any(folder.iterdir()):
-            os.rmdir(folder)
-            folder = folder.parent
 
 
 def create_branch(repo: git.Repo, name: str, commit: git.Commit) -> git.Head:
-    """A new branch at `commit`; never moves an existing one."""
+    """A new branch at `commit`; never moves an existing one. The name must pass `check_branch_name`."""
     import git as gitmodule
 
+    check_branch_name(repo, name)
     if name in [head.name for head in repo.heads]:
         raise LlmopsError(f"branch `{name}` already exists", hint="delete or rename it, or pick another name")
-    naming_hint = "a branch name like promote/chat-stg-to-prod: no spaces, `..`, `~^:?*[\\`, leading `-` or `/`"
-    if name.startswith("-"):
-        raise LlmopsError(f"`{name}` is not a valid branch name", hint=naming_hint)
-    try:
-        return repo.create_head(name, commit)
-    except ValueError as error:  # GitPython checks git's reference-name rules
-        raise LlmopsError(f"`{name}` is not a valid branch name: {error}", hint=naming_hint) from None
-    except gitmodule.GitCommandError as error:
-        raise LlmopsError(f"cannot create branch `{name}`: {error.stderr.strip() or error}") from None
+    run_git(repo, "update-ref", "-m", f"llmops: branch {name}", f"refs/heads/{name}", commit.hexsha, "",
+            what=f"cannot create branch `{name}`")
+    return gitmodule.Head(repo, f"refs/heads/{name}")

@@ -31,15 +31,6 @@ def open_repository(estate_root: Path) -> tuple[git.Repo, str]:
     return repo, "" if prefix == "." else prefix
 
 
-def resolve_commit(repo: git.Repo, revision: str) -> git.Commit:
-    import git
-
-    try:
-        return repo.commit(revision)
-    except (git.BadName, git.BadObject, ValueError):
-        raise LlmopsError(f"unknown revision `{revision}`", hint="give a commit, branch or tag") from None
-
-
 class GitTree:
     """The estate as it is in one commit. Paths are relative to the estate root, as for `DirectoryTree`."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from compiler.printable import escape_controls
 from llmops.status.model import EndpointStatus, StatusReport, TrainingJobStatus, Verdict
 
 COLOURS = {Verdict.HEALTHY: "32", Verdict.PROGRESSING: "33", Verdict.DEGRADED: "31", Verdict.MISSING: "31"}
@@ -27,7 +28,8 @@ def _paint(text: str, verdict: Verdict | None, colour: bool) -> str:
 def _table(headers: list[str], rows: list[tuple[list[str], Verdict | None]], verdict_column: int,
            colour: bool) -> list[str]:
     """Columns padded to the widest cell; the verdict cell coloured after padding, so colour never
-    shifts the alignment."""
+    shifts the alignment. Cells (names and states from the cluster) have their control characters escaped."""
+    rows = [([escape_controls(cell) for cell in cells], verdict) for cells, verdict in rows]
     widths = [max(len(headers[i]), *(len(cells[i]) for cells, _ in rows)) for i in range(len(headers))]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     for cells, verdict in rows:
@@ -105,7 +107,7 @@ def _reasons(report: StatusReport) -> list[str]:
             for difference in item.drift if isinstance(item, EndpointStatus) else []:
                 live = _value(difference.live) if difference.in_live else "(absent)"
                 lines.append(f"  drift {difference.path}: rendered {_value(difference.rendered)}, live {live}")
-    return lines
+    return [escape_controls(line) for line in lines]
 
 
 def _plural(count: int, noun: str) -> str:

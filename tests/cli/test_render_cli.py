@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from compiler.layout import INDEX_FILE
+from llmops.render_record import RECORD_FILE
 from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate, run_cli, write_files
 
 ENVS = ("dev", "prod", "stg")
@@ -85,7 +86,7 @@ def test_env_prod_renders_only_prod_and_no_argocd(estate: Path, tmp_path: Path) 
     assert not find(objects, "Application")
     out = tmp_path / "out"
     assert run_cli("render", str(estate), "--env", "prod", "-o", str(out)).exit_code == 0
-    assert sorted(path.name for path in out.iterdir()) == ["prod"]
+    assert sorted(path.name for path in out.iterdir()) == [RECORD_FILE, "prod"]
 
 
 # -- -o DIR ------------------------------------------------------------------------------------------
@@ -94,10 +95,10 @@ def test_output_directory_files_and_index(estate: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run_cli("render", str(estate), "-o", str(out))
     assert result.exit_code == 0, result.stderr
-    assert sorted(path.name for path in out.iterdir()) == ["_argocd", "dev", "prod", "stg"]
+    assert sorted(path.name for path in out.iterdir()) == [RECORD_FILE, "_argocd", "dev", "prod", "stg"]
     stream = render_stdout(str(estate))
     seen = []
-    for group in out.iterdir():
+    for group in (path for path in out.iterdir() if path.is_dir()):
         files = sorted(path.name for path in group.iterdir())
         assert INDEX_FILE in files
         index_text = (group / INDEX_FILE).read_text(encoding="utf-8")
@@ -128,18 +129,68 @@ def test_second_run_changes_nothing(estate: Path, tmp_path: Path) -> None:
     assert snapshot(out) == before  # not even rewritten with the same bytes
 
 
-def test_stale_yaml_is_removed_other_files_are_kept(estate: Path, tmp_path: Path) -> None:
+def test_stale_files_llmops_wrote_are_removed_and_nothing_else(estate: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run_cli("render", str(estate), "-o", str(out)).exit_code == 0
-    write_files(out, {"dev/v1_configmap_old.yaml": "apiVersion: v1\n", "dev/README.md": "# notes\n",
-                      "dev/notes.txt": "keep\n", "elsewhere/v1_configmap_x.yaml": "x: 1\n"})
+    old_job = next(path.name for path in (out / "dev").iterdir() if path.name.startswith("batch_v1_job_"))
+    handwritten = {"dev/my-patch.yaml": "apiVersion: v1\nkind: ConfigMap\n", "dev/v1_configmap_old.yaml": "x: 1\n",
+                   "dev/README.md": "# notes\n", "elsewhere/v1_configmap_x.yaml": "x: 1\n"}
+    write_files(out, handwritten)
+    set_learning_rate(estate, 3e-5)  # the job's name follows its content: the old Job file is stale
     result = run_cli("render", str(estate), "-o", str(out))
-    assert result.exit_code == 0
-    assert "(0 new, 0 changed, 1 removed)" in result.stdout
-    assert not (out / "dev" / "v1_configmap_old.yaml").exists()
-    assert (out / "dev" / "README.md").read_text() == "# notes\n"
-    assert (out / "dev" / "notes.txt").exists()
-    assert (out / "elsewhere" / "v1_configmap_x.yaml").exists()  # not a rendered directory
+    assert result.exit_code == 0, result.stderr
+    assert "(2 new, 1 changed, 2 removed)" in result.stdout  # the Job and its ConfigMap; the index
+    assert not (out / "dev" / old_job).exists()
+    for relative, text in handwritten.items():
+        assert (out / relative).read_text() == text  # never llmops's to delete
+    assert "2 file(s) in" in result.stderr and "llmops did not write were left alone" in result.stderr
+
+
+def test_a_stale_file_edited_since_it_was_written_is_kept(estate: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_cli("render", str(estate), "-o", str(out)).exit_code == 0
+    old_job = next(path for path in (out / "dev").iterdir() if path.name.startswith("batch_v1_job_"))
+    old_job.write_text(old_job.read_text() + "# my note\n")
+    set_learning_rate(estate, 3e-5)
+    result = run_cli("render", str(estate), "-o", str(out))
+    assert result.exit_code == 0 and old_job.read_text().endswith("# my note\n")
+    assert f"{old_job}: not rendered any more, but changed since llmops wrote it: left alone" in result.stderr
+
+
+def test_a_file_llmops_did_not_write_is_never_overwritten(estate: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_cli("render", str(estate), "-o", str(out)).exit_code == 0
+    index = out / "dev" / INDEX_FILE
+    (out / RECORD_FILE).unlink()  # no proof of what llmops wrote
+    index.write_text("# mine\n")
+    before = snapshot(out)
+    result = run_cli("render", str(estate), "-o", str(out))
+    assert result.exit_code == 2 and f"{index}" in result.stderr and "nothing was written" in result.stderr
+    assert snapshot(out) == before
+    index.unlink()  # files identical to what render writes are taken over
+    assert run_cli("render", str(estate), "-o", str(out)).exit_code == 0 and (out / RECORD_FILE).is_file()
+
+
+@pytest.mark.parametrize("output", ["environments", "environments/dev", "environments/new", "manifests", "pasted"])
+def test_render_refuses_a_folder_holding_manifests(estate: Path, output: str) -> None:
+    write_files(estate, {"manifests/dev/environment.yaml": (estate / "environments/dev/environment.yaml").read_text(),
+                         "pasted/body.yaml": '{"apiVersion": "llmops.io/v1", "kind": "Dataset"}\n'})
+    before = snapshot(estate)
+    result = run_cli("render", str(estate), "-o", str(estate / output))
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert "cannot render into" in result.stderr
+    assert snapshot(estate) == before  # not a file of the estate was written or deleted
+
+
+def test_render_never_writes_through_a_link_leaving_the_output_folder(estate: Path, tmp_path: Path) -> None:
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.yaml").write_text("keep: me\n")
+    out.mkdir()
+    (out / "dev").symlink_to(outside, target_is_directory=True)
+    result = run_cli("render", str(estate), "-o", str(out))
+    assert result.exit_code == 2 and "outside" in result.stderr, result.stderr
+    assert sorted(path.name for path in outside.iterdir()) == ["precious.yaml"]
 
 
 # -- --check -----------------------------------------------------------------------------------------
@@ -156,7 +207,7 @@ def test_check_in_sync_then_out_of_sync(estate: Path, tmp_path: Path) -> None:
     edit_yaml(estate / "environments/dev/serving/example-model.yaml",
               lambda d: d["spec"].update(maxReplicas=4))
     set_learning_rate(estate, 3e-5)
-    write_files(out, {"stg/v1_configmap_stale.yaml": "apiVersion: v1\n"})
+    write_files(out, {"stg/v1_configmap_mine.yaml": "apiVersion: v1\n"})  # not written by llmops: not stale
     before = snapshot(out)
     stale = run_cli("render", str(estate), "-o", str(out), "--check")
     assert stale.exit_code == 1
@@ -165,7 +216,7 @@ def test_check_in_sync_then_out_of_sync(estate: Path, tmp_path: Path) -> None:
     assert f"{out / 'dev' / 'serving.kserve.io_v1beta1_inferenceservice_example-model.yaml'}: differs" in lines
     assert f"{out / 'dev' / 'v1_configmap_llmops-proxy-config.yaml'}: differs" in lines
     assert f"{out / 'dev' / old_job}: not rendered any more" in lines
-    assert f"{out / 'stg' / 'v1_configmap_stale.yaml'}: not rendered any more" in lines
+    assert "v1_configmap_mine.yaml" not in stale.stderr
     assert any(line.endswith(": missing") and "/dev/batch_v1_job_customer-support-sft-" in line for line in lines)
     assert "README.md" not in stale.stderr
     assert lines[-1] == "run `llmops render -o DIR` to update it"

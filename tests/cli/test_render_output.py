@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import llmops.render_output as render_output
+from compiler.errors import LlmopsError
 from llmops.render_output import OutputPlan, compare_output, write_output
+from llmops.render_record import RECORD_FILE, digest, read_record
 
 GROUPS = {
     "dev": {f"v1_configmap_c{index}.yaml": f"index: {index}\ntext: é\n" for index in range(40)},
@@ -26,18 +32,18 @@ def tree(root: Path) -> dict[str, str]:
 
 
 def test_new_and_existing_directories_end_exactly_as_planned(tmp_path: Path) -> None:
-    (tmp_path / "prod").mkdir()
-    (tmp_path / "prod" / "a.yaml").write_text("a: 1\n")  # unchanged
-    (tmp_path / "prod" / "b.yaml").write_text("b: old\n")  # changed
-    (tmp_path / "prod" / "gone.yaml").write_text("x\n")  # no longer rendered
+    write_output(tmp_path, plan_of({"prod": {"a.yaml": "a: 1\n", "b.yaml": "b: old\n", "gone.yaml": "x\n"}}))
     (tmp_path / "prod" / "notes.txt").write_text("kept\n")  # not ours: left alone
+    (tmp_path / "prod" / "mine.yaml").write_text("mine\n")  # not ours: left alone
     difference = write_output(tmp_path, plan_of(GROUPS))
     assert difference.changed == ["prod/b.yaml"]
-    assert difference.stale == ["prod/gone.yaml"]
+    assert difference.stale == ["prod/gone.yaml"]  # written by llmops, no longer planned: removed
+    assert difference.foreign == ["prod/mine.yaml"]
     assert len(difference.missing) == 41  # 40 in the new dev directory, prod's index
-    expected = {**plan_of(GROUPS).files, "prod/notes.txt": "kept\n"}
-    assert tree(tmp_path) == expected
-    assert not [path for path in tmp_path.rglob(".*")], "no temporary files or directories are left"
+    expected = {**plan_of(GROUPS).files, "prod/notes.txt": "kept\n", "prod/mine.yaml": "mine\n"}
+    assert {path: text for path, text in tree(tmp_path).items() if path != RECORD_FILE} == expected
+    assert read_record(tmp_path) == {path: digest(text.encode()) for path, text in plan_of(GROUPS).files.items()}
+    assert [path.name for path in tmp_path.rglob(".*")] == [RECORD_FILE], "no temporary files or directories"
     assert not compare_output(tmp_path, plan_of(GROUPS)).any
 
 
@@ -54,10 +60,65 @@ def test_a_failure_in_a_new_directory_leaves_no_part_of_it(tmp_path: Path, monke
     monkeypatch.setattr(render_output, "_write_new_file", fail_on_the_tenth)
     with pytest.raises(OSError, match="No space left"):
         write_output(tmp_path, plan_of({"dev": GROUPS["dev"]}))
-    assert list(tmp_path.iterdir()) == [], "neither dev/ nor its hidden staging directory remains"
+    assert [path.name for path in tmp_path.iterdir()] == [RECORD_FILE], "neither dev/ nor its staging directory"
 
 
 def test_files_written_with_crlf_line_ends_still_count_as_up_to_date(tmp_path: Path) -> None:
     write_output(tmp_path, plan_of({"prod": GROUPS["prod"]}))
     (tmp_path / "prod" / "a.yaml").write_bytes(b"a: 1\r\n")  # a checkout with autocrlf
     assert not compare_output(tmp_path, plan_of({"prod": GROUPS["prod"]})).any
+
+
+NAMES = ["a.yaml", "b.yaml", "kustomization.yaml", "mine.yaml", "old.yaml", "notes.txt"]
+PLANNED = {"prod/a.yaml": "a: 1\n", "prod/b.yaml": "b: 2\n", "prod/kustomization.yaml": "resources: []\n"}
+
+
+@st.composite
+def existing_output(draw: st.DrawFn) -> tuple[dict[str, str], dict[str, str], set[str]]:
+    """Files already in DIR/prod, which of them the record lists (with the right or a wrong digest),
+    and which are links to a file outside DIR."""
+    files = draw(st.dictionaries(st.sampled_from(NAMES).map(lambda name: f"prod/{name}"),
+                                 st.sampled_from(["a: 1\n", "b: 2\n", "b: old\n", "x\n", "resources: []\n"]),
+                                 max_size=6))
+    record = {path: digest(text.encode()) if draw(st.booleans()) else digest(b"something else")
+              for path, text in files.items() if draw(st.booleans())}
+    record.update({"prod/../escape.yaml": digest(b"victim\n")} if draw(st.booleans()) else {})
+    links = {path for path in files if draw(st.integers(0, 4)) == 0}
+    return files, record, links
+
+
+@settings(max_examples=150, deadline=None)
+@given(existing_output())
+def test_render_never_overwrites_or_removes_what_it_cannot_prove_it_wrote(
+        state: tuple[dict[str, str], dict[str, str], set[str]]) -> None:
+    files, record, links = state
+    with tempfile.TemporaryDirectory() as folder:
+        base = Path(folder)
+        root, victim = base / "out", base / "victim.yaml"
+        victim.write_text("victim\n")
+        (root / "prod").mkdir(parents=True)
+        for relative, text in files.items():
+            if relative in links:
+                (root / relative).symlink_to(victim)
+            else:
+                (root / relative).write_text(text)
+        (root / RECORD_FILE).write_text(json.dumps({"version": 1, "files": record}))
+        before = {relative: (root / relative).read_text() for relative in files if relative not in links}
+        try:
+            write_output(root, plan_of({"prod": {name.split("/")[1]: text for name, text in PLANNED.items()}}))
+            refused = False
+        except LlmopsError:
+            refused = True
+        assert victim.read_text() == "victim\n"
+        for relative, text in before.items():
+            provably_ours = relative in record and record[relative] == digest(text.encode())
+            if refused:
+                assert (root / relative).read_text() == text
+            elif relative in PLANNED:
+                assert (root / relative).read_text() == PLANNED[relative]
+                assert text == PLANNED[relative] or relative in record  # overwritten only when llmops wrote it
+            elif not provably_ours:
+                assert (root / relative).read_text() == text  # never removed
+        assert refused == any(relative in PLANNED and (relative in links or (relative not in record and
+                                                                           before[relative] != PLANNED[relative]))
+                              for relative in files)

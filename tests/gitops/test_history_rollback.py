@@ -174,13 +174,21 @@ def test_an_endpoint_that_did_not_exist_is_removed_and_a_deleted_one_restored(re
     text = (root / DEV_ENDPOINT).read_text().replace("name: example-model", "name: extra") \
         .replace("/serve/example-model", "/serve/extra")
     write_files(root, {extra: text})
-    commit_all(repo, "Add extra")
+    added = commit_all(repo, "Add extra")
     assert run_cli("rollback", "extra", "--env", "dev", str(root)).exit_code == 0
     assert not (root / extra).exists()
     assert "Removes the endpoint" in str(repo.head.commit.message)
 
-    result = run_cli("rollback", "extra", "--env", "dev", str(root))  # undo the removal: it comes back
+    # A second rollback goes further back, not forward again: before its first version there is nothing.
+    again = run_cli("rollback", "extra", "--env", "dev", str(root))
+    assert again.exit_code == 2 and "has no earlier version" in again.stderr and "--to REV" in again.stderr
+    result = run_cli("rollback", "extra", "--env", "dev", str(root), "--to", added)  # named: it comes back
     assert result.exit_code == 0, result.stderr
+    assert (root / extra).read_text() == text
+
+    (root / extra).unlink()
+    commit_all(repo, "Delete extra by hand")
+    assert run_cli("rollback", "extra", "--env", "dev", str(root)).exit_code == 0  # a deletion is undone
     assert (root / extra).read_text() == text
 
 

@@ -103,3 +103,64 @@ def test_an_invalid_branch_name_is_a_usage_error_and_creates_nothing(repo: git.R
     assert result.exit_code == 2, result.stderr
     assert "is not a valid branch name" in result.stderr and "internal error" not in result.stderr
     assert [head.name for head in repo.heads] == ["main"]
+
+
+def add_stg_endpoint(repo: git.Repo, name: str) -> None:
+    """A second stg endpoint serving the model prod already approves: only prod's policy can object."""
+    root = root_of(repo)
+    text = (root / STG_ENDPOINT).read_text().replace("name: example-model", f"name: {name}") \
+        .replace("/serve/example-model", f"/serve/{name}")
+    write_files(root, {f"environments/stg/serving/{name}.yaml": text})
+    commit_all(repo, f"stg: {name}")
+
+
+def branches(repo: git.Repo) -> list[str]:
+    return sorted(head.name for head in repo.heads)
+
+
+def test_a_result_the_targets_policy_forbids_creates_no_branch(repo: git.Repo) -> None:
+    add_stg_endpoint(repo, "chat")  # one replica: prod requires two (P010), and two approvers
+    head = repo.head.commit.hexsha
+    result = run_cli("promote", "chat", "--from", "stg", "--to", "prod", str(root_of(repo)))
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert "[P010]" in result.stderr and "nothing was created" in result.stderr
+    assert "created branch" not in result.stdout
+    assert branches(repo) == ["main"] and repo.head.commit.hexsha == head
+
+
+def test_an_error_outside_the_approval_rules_in_the_target_refuses(repo: git.Repo) -> None:
+    root = root_of(repo)
+    approval = root / "environments/prod/approvals/example-base-model-1-0-alice.yaml"
+    text = approval.read_text().replace("  status: approved\n", "  status: approved\n  environment: stg\n")
+    approval.write_text(text)
+    commit_all(repo, "prod: an approval names the wrong environment (P005)")
+    (root / STG_ENDPOINT).write_text((root / STG_ENDPOINT).read_text().replace("1024", "512"))
+    commit_all(repo, "stg change")
+    result = run_cli("promote", "example-model", "--from", "stg", "--to", "prod", str(root))
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert "[P005]" in result.stderr and "prod has 1 error(s) at HEAD" in result.stderr
+    assert branches(repo) == ["main"]
+
+
+def test_only_missing_approvals_leave_a_useful_branch(repo: git.Repo) -> None:
+    root = root_of(repo)
+    add_stg_endpoint(repo, "chat")
+    text = (root / "environments/stg/serving/chat.yaml").read_text().replace("minReplicas: 1", "minReplicas: 2")
+    write_files(root, {"environments/stg/serving/chat.yaml": text})
+    model = (root / "environments/_shared/catalog/example-base-model.yaml").read_text()
+    write_files(root, {"environments/stg/models/base-2.yaml": model.replace('"version": "1.0"', '"version": "2.0"')
+                       .replace("/1.0/", "/2.0/")})
+    write_files(root, {"environments/stg/serving/chat.yaml": text.replace("example-base-model@1.0",
+                                                                         "example-base-model@2.0")})
+    assert run_cli("approve", "example-base-model@2.0", "--env", "stg", "--by", "admin", "--role", "admin",
+                   str(root)).exit_code == 0
+    commit_all(repo, "stg: chat serves 2.0 on two replicas")
+    result = run_cli("promote", "chat", "--from", "stg", "--to", "prod", str(root))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "prod needs 2 more approval(s) of example-base-model@2.0" in result.stdout
+    assert branches(repo) == ["main", "promote/chat-stg-to-prod"]
+    repo.git.switch("promote/chat-stg-to-prod")
+    for who in ("alice", "bob"):
+        assert run_cli("approve", "example-base-model@2.0", "--env", "prod", "--by", who, "--role", "admin",
+                       str(root)).exit_code == 0
+    assert validate(root, "prod").error_count == 0

@@ -1,7 +1,9 @@
-"""Real temporary git repositories for tests (GitPython, never parsed porcelain)."""
+"""Real temporary git repositories for tests: built with GitPython, checked with the real git binary."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import git
@@ -51,3 +53,22 @@ def commit_paths(repo: git.Repo, paths: list[str], message: str, author: git.Act
 
 def root_of(repo: git.Repo) -> Path:
     return Path(str(repo.working_tree_dir))
+
+
+def git_cli(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The real git binary (not GitPython), in `root`, with a fixed identity for any commit it makes."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": AUTHOR.name, "GIT_AUTHOR_EMAIL": str(AUTHOR.email),
+           "GIT_COMMITTER_NAME": AUTHOR.name, "GIT_COMMITTER_EMAIL": str(AUTHOR.email), "LC_ALL": "C"}
+    completed = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=env, check=False)
+    if check:
+        assert completed.returncode == 0, f"git {' '.join(args)}: {completed.stderr}"
+    return completed
+
+
+def assert_git_agrees(root: Path) -> None:
+    """What the git binary sees after llmops moved the checkout: the index holds exactly HEAD's tree (so
+    the next `git commit` changes nothing), nothing is modified or untracked, and the objects are sound."""
+    assert git_cli(root, "write-tree").stdout.strip() == git_cli(root, "rev-parse", "HEAD^{tree}").stdout.strip()
+    assert git_cli(root, "status", "--porcelain", "--untracked-files=all").stdout == ""
+    fsck = git_cli(root, "fsck", "--strict", "--no-dangling", "--no-progress", check=False)
+    assert fsck.returncode == 0 and fsck.stdout.strip() == "" and "error" not in fsck.stderr, fsck.stderr

@@ -11,12 +11,14 @@ and commit the golden files with the change that caused them.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import shutil
 from pathlib import Path
 
 from compiler.render.estate import render_estate
 from llmops.cli.render import output_plan
+from llmops.render_record import RECORD_FILE
 from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate, run_cli, validate
 
 GOLDEN = PROJECT_ROOT / "tests" / "golden" / "render"
@@ -28,9 +30,13 @@ def files_under(root: Path) -> dict[str, bytes]:
 
 
 def render_to(directory: Path, estate: Path) -> dict[str, bytes]:
+    """The rendered files (the record of what was written is checked, then left out: it is not output)."""
     result = run_cli("render", str(estate), "-o", str(directory))
     assert result.exit_code == 0, result.stderr
-    return files_under(directory)
+    written = files_under(directory)
+    record = json.loads(written.pop(RECORD_FILE))["files"]
+    assert sorted(record) == sorted(written)
+    return written
 
 
 def test_render_output_matches_the_golden_files(tmp_path: Path) -> None:

@@ -1,0 +1,33 @@
+"""Text from users made safe to show: manifest values, file names, commit subjects and git's own messages
+reach terminals and commit messages, and a raw control character there is an instruction to the terminal
+(`ESC [2J` clears the screen, `ESC ]52` writes the clipboard, a bidi override reorders what is read).
+
+Every such character is written as a visible escape (`\\x1b`, `\\u202e`) instead; tabs stay, and newlines
+stay only where the text is meant to span lines.
+"""
+
+from __future__ import annotations
+
+_C0 = range(0x00, 0x20)
+_C1 = range(0x7F, 0xA0)  # DEL and the C1 controls (0x9b is a one-byte CSI on some terminals)
+# Invisible formatting: zero-width characters, bidi marks, embeddings, overrides and isolates, the
+# line and paragraph separators, the byte-order mark.
+_FORMAT = (0x061C, *range(0x200B, 0x2010), *range(0x2028, 0x202F), *range(0x2060, 0x2070), 0xFEFF)
+
+
+def _escape_of(code: int) -> str:
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+_TABLE: dict[int, str] = {code: _escape_of(code) for code in (*_C0, *_C1, *_FORMAT) if code != 0x09}
+_TABLE_KEEPING_NEWLINES: dict[int, str] = {code: escape for code, escape in _TABLE.items() if code != 0x0A}
+
+
+def escape_controls(text: str, *, keep_newlines: bool = False) -> str:
+    """`text` with every control and invisible formatting character written as an escape."""
+    return text.translate(_TABLE_KEEPING_NEWLINES if keep_newlines else _TABLE)
+
+
+def has_controls(text: str) -> bool:
+    """Whether `escape_controls` would change `text` (newlines count)."""
+    return any(ord(char) in _TABLE for char in text)

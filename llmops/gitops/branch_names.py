@@ -1,0 +1,61 @@
+"""Which branch names llmops creates: what `git check-ref-format --branch` accepts, less the names git
+reads as something else.
+
+`refs/heads/HEAD` is a valid reference, but afterwards every `git` command warns or picks the wrong one;
+`@{-1}` is the previous branch, `-x` an option, `FETCH_HEAD` a pseudo-reference, `tags/v1` a tag's short
+name, and forty hex digits a commit id.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from compiler.errors import LlmopsError
+from compiler.printable import escape_controls
+from llmops.gitops.plumbing import GitRefused, run_git
+
+if TYPE_CHECKING:
+    import git
+
+_PSEUDO_REFERENCE = re.compile(r"[A-Z_]+")  # HEAD, FETCH_HEAD, ORIG_HEAD, MERGE_HEAD, AUTO_MERGE...
+_OBJECT_ID = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
+_SHADOWED_PREFIXES = ("refs", "heads", "tags", "remotes")  # git's short-name rules look there first
+_HINT = "a branch name like promote/chat-stg-to-prod: no spaces, `..`, `~^:?*[\\`, leading `-` or `/`"
+
+
+def special_name_reason(name: str) -> str | None:
+    """Why git would read `name` as something other than a new branch, or None."""
+    if not name:
+        return "it is empty"
+    if name.startswith("-"):
+        return "it starts with `-`, which git reads as an option"
+    if name.startswith("@") or "@{" in name:
+        return "git reads `@` as HEAD and `@{...}` as a reflog or previous-branch selector"
+    if _PSEUDO_REFERENCE.fullmatch(name) or name.rsplit("/", 1)[-1] == "HEAD":
+        return "git treats HEAD and all-capital names such as FETCH_HEAD, ORIG_HEAD and MERGE_HEAD specially"
+    if name.split("/", 1)[0] in _SHADOWED_PREFIXES:
+        return f"`{name.split('/', 1)[0]}/...` would be read as another kind of reference"
+    if _OBJECT_ID.fullmatch(name):
+        return "it looks like a commit id"
+    return None
+
+
+def check_branch_name(repo: git.Repo, name: str) -> None:
+    """Refuse, as a usage error, a name git refuses or would read as something else."""
+    shown = escape_controls(name)
+    reason = special_name_reason(name)
+    if reason is None and "\0" in name:
+        reason = "it contains a NUL character"
+    if reason is None:
+        try:
+            normalized = run_git(repo, "check-ref-format", "--branch", name).rstrip("\n")
+        except GitRefused as refused:
+            reason = refused.words
+        else:
+            if normalized != name:
+                reason = f"git reads it as `{escape_controls(normalized)}`"
+    if reason is None and run_git(repo, "for-each-ref", "--count=1", f"refs/tags/{name}").strip():
+        reason = "a tag of that name exists"
+    if reason is not None:
+        raise LlmopsError(f"`{shown}` is not a valid branch name: {reason}", hint=_HINT)

@@ -1,0 +1,74 @@
+"""Rollback commits, read back from their trailers, and which changes they undid.
+
+`llmops rollback` writes `Rollback-Target: <sha>` (the revision restored; absent when the endpoint did
+not exist then) and one `Reverts: <sha>` per manifest change it undoes. Reading an endpoint's history
+newest first, a rollback commit marks the changes it reverts as undone; a rollback that a later rollback
+undid marks nothing. What is left, the live changes, are the endpoint's versions: the next rollback goes
+back past the newest live one, so rolling back twice goes two versions back instead of undoing itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from llmops.gitops.history import EndpointChange
+
+if TYPE_CHECKING:
+    import git
+
+TRAILER_TARGET = "Rollback-Target"
+TRAILER_REVERTS = "Reverts"
+_TRAILER = re.compile(rf"({TRAILER_TARGET}|{TRAILER_REVERTS}):[ \t]*([0-9a-f]{{40}})[ \t]*")
+
+
+@dataclass(frozen=True)
+class RollbackMarks:
+    target: str | None  # the revision restored; None: the endpoint was removed
+    reverts: tuple[str, ...]
+
+
+def rollback_marks(commit: git.Commit) -> RollbackMarks | None:
+    """The trailers of a rollback commit (in the message's last paragraph), or None for other commits."""
+    message = commit.message.decode("utf-8", "replace") if isinstance(commit.message, bytes) else commit.message
+    paragraphs = [part for part in re.split(r"\n[ \t]*\n", message.strip()) if part.strip()]
+    if len(paragraphs) < 2:
+        return None
+    target: str | None = None
+    reverts: list[str] = []
+    for line in paragraphs[-1].splitlines():
+        match = _TRAILER.fullmatch(line)
+        if match is None:
+            continue
+        if match.group(1) == TRAILER_TARGET:
+            target = match.group(2)
+        else:
+            reverts.append(match.group(2))
+    return RollbackMarks(target, tuple(reverts)) if reverts else None
+
+
+@dataclass(frozen=True)
+class MarkedChange:
+    change: EndpointChange
+    rollback: RollbackMarks | None  # set when this change is a rollback of the endpoint
+    undone_by: str | None  # the rollback commit that undid this change (a rollback can be undone too)
+
+    @property
+    def is_version(self) -> bool:
+        """A live change of the endpoint's own manifest: what the next rollback steps back over."""
+        return self.change.manifest_changed and self.rollback is None and self.undone_by is None
+
+
+def marked_changes(changes: Iterable[EndpointChange]) -> Iterator[MarkedChange]:
+    """`changes` (newest first) with their rollback marks; see the module's docstring for the rule."""
+    undone: dict[str, str] = {}
+    for change in changes:
+        sha = change.commit.hexsha
+        undone_by = undone.get(sha)
+        marks = rollback_marks(change.commit) if change.manifest_changed else None
+        if marks is not None and undone_by is None:
+            for reverted in marks.reverts:
+                undone.setdefault(reverted, sha)
+        yield MarkedChange(change, marks, undone_by)

@@ -1,0 +1,91 @@
+"""What `render -o DIR` wrote: `DIR/.llmops-rendered.json` lists every file with the sha256 of what was
+written, so a later render removes only files llmops provably wrote and that nobody changed since.
+
+Anything else in DIR (a hand-written patch, an estate's manifests, a file edited after rendering) is
+never deleted, and a file llmops did not write is never overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from compiler.errors import LlmopsError
+from compiler.printable import escape_controls
+
+RECORD_FILE = ".llmops-rendered.json"
+_RECORD_VERSION = 1
+_ENTRY = re.compile(r"[^/\\]+/[^/\\]+")  # <group>/<file>: one folder deep, as render writes
+_MANIFEST = re.compile(rb"apiVersion[\"']?[ \t]*:[ \t]*[\"']?llmops\.io/")  # block or JSON style
+_MANIFEST_SUFFIXES = (".yaml", ".yml")
+
+Record = dict[str, str]  # relative path -> sha256 of the bytes written
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _plain_entry(relative: str) -> bool:
+    return bool(_ENTRY.fullmatch(relative)) and not any(part in (".", "..") for part in relative.split("/"))
+
+
+def read_record(root: Path) -> Record:
+    """The record in `root`; empty when there is none or it is not one llmops wrote (then nothing counts
+    as written by llmops, and nothing is deleted)."""
+    try:
+        data: Any = json.loads((root / RECORD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    files = data.get("files") if isinstance(data, dict) and data.get("version") == _RECORD_VERSION else None
+    if not isinstance(files, dict):
+        return {}
+    return {path: value for path, value in files.items()
+            if isinstance(path, str) and isinstance(value, str) and _plain_entry(path)}
+
+
+def record_text(record: Record) -> str:
+    return json.dumps({"version": _RECORD_VERSION, "writtenBy": "llmops render", "files": dict(sorted(record.items()))},
+                      indent=1, ensure_ascii=True) + "\n"
+
+
+def unchanged_since_written(path: Path, recorded: str) -> bool:
+    """Whether the regular file at `path` still holds what the record says was written (a checkout that
+    turned the line ends into CRLF counts as unchanged)."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    data = path.read_bytes()
+    return digest(data) == recorded or digest(data.replace(b"\r\n", b"\n")) == recorded
+
+
+def is_manifest_file(path: Path) -> bool:
+    """An llmops manifest (apiVersion llmops.io/...): the sign of an estate, which render never writes into."""
+    if not path.name.endswith(_MANIFEST_SUFFIXES) or path.is_symlink() or not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        return bool(_MANIFEST.search(handle.read(1 << 16)))
+
+
+def refuse_estate_folders(root: Path, estate_root: Path, directories: list[str], record: Record) -> None:
+    """Refuse an output folder inside the estate's `environments/`, or one whose top or rendered folders
+    hold llmops manifests: rendering there would overwrite or prune the estate itself. (Files the record
+    lists are rendered objects and are not read again.)"""
+    environments = os.path.realpath(estate_root / "environments")
+    output = os.path.realpath(root)
+    shown = escape_controls(str(root))
+    if output == environments or output.startswith(environments.rstrip(os.sep) + os.sep):
+        raise LlmopsError(f"cannot render into {shown}: it is inside the estate's environments/ folder",
+                          hint="render into a folder of its own, e.g. `-o out`")
+    for prefix, folder in (("", root), *((f"{directory}/", root / directory) for directory in directories)):
+        if folder.is_dir() and not folder.is_symlink():
+            with os.scandir(folder) as entries:
+                manifest = next((entry.name for entry in entries if prefix + entry.name not in record
+                                 and is_manifest_file(Path(entry.path))), None)
+            if manifest is not None:
+                raise LlmopsError(f"cannot render into {shown}: {escape_controls(str(folder / manifest))} is an "
+                                  "llmops manifest, so this folder holds an estate",
+                                  hint="render into a folder of its own, e.g. `-o out`")
