@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.capacity.endpoint import EndpointCapacity
-from compiler.capacity.facts import Fact, Origin
+from compiler.capacity.facts import Fact, Origin, assumptions_of
 from compiler.capacity.serving import (
     GIB,
     GPU_MEMORY_UTILIZATION,
@@ -19,7 +19,7 @@ from compiler.capacity.serving import (
     gib,
     kib,
 )
-from compiler.diagnostics import Diagnostic, Severity
+from compiler.diagnostics import Assumption, Diagnostic, Severity
 from compiler.positions import format_path
 
 # Which codes mean what for the endpoint, most serious first.
@@ -37,6 +37,8 @@ def origin_json(origin: Origin) -> dict[str, Any]:
         out["note"] = origin.note
     if origin.reference:
         out["reference"] = origin.reference
+    if origin.assumption is not None:
+        out["assumed"] = True
     return out
 
 
@@ -48,8 +50,11 @@ def _input(name: str, fact: Fact[Any] | None, unit: str = "") -> dict[str, Any]:
 
 def _verdict(diagnostics: list[Diagnostic]) -> str:
     codes = {d.code for d in diagnostics}
-    if codes & set(WILL_NOT_START):
+    errors = {d.code for d in diagnostics if d.severity is Severity.ERROR}
+    if errors & set(WILL_NOT_START):
         return "will not start"
+    if codes & set(WILL_NOT_START):
+        return "may not start: a finding rests on what llmops assumed (see assumptions)"
     if codes & set(WILL_QUEUE):
         return "starts; requests will queue"
     if "C001" in codes:
@@ -92,12 +97,21 @@ def explain(capacity: EndpointCapacity, diagnostics: list[Diagnostic]) -> dict[s
         "constants": {"weight_overhead": WEIGHT_OVERHEAD, "gpu_memory_utilization": GPU_MEMORY_UTILIZATION,
                       "runtime_overhead_gib": RUNTIME_OVERHEAD_GIB},
         "inputs": inputs,
+        "assumptions": [{"assumed": assumption.what, "state_it": assumption.state_it}
+                        for assumption in _assumptions(capacity)],
         "missing": capacity.missing,
         "results": _results(capacity),
         "verdict": _verdict(own),
         "diagnostics": [{"code": d.code, "severity": d.severity.value, "message": d.message, "hint": d.hint,
                          "file": d.span.file, "line": d.span.line} for d in own],
     }
+
+
+def _assumptions(capacity: EndpointCapacity) -> tuple[Assumption, ...]:
+    """What llmops assumed for this endpoint's numbers: an inferred preset, a default derived from it."""
+    facts = capacity.facts
+    return assumptions_of(facts.parameters, facts.layers, facts.attention_heads, facts.kv_heads, facts.head_dim,
+                          facts.context_length, capacity.memory_bytes, capacity.sequence_tokens)
 
 
 def _results(capacity: EndpointCapacity) -> dict[str, Any]:
@@ -113,6 +127,10 @@ def _results(capacity: EndpointCapacity) -> dict[str, Any]:
             per_replica = serving.sequences(sequence)
             out.update(sequence_tokens=sequence, sequences_per_replica=per_replica,
                        sequences_at_min_replicas=per_replica * capacity.min_replicas)
+    elif capacity.gpu_weights is not None:
+        weights = capacity.gpu_weights
+        out.update(weights_bytes=weights.weights_bytes, weights_bytes_per_gpu=weights.weights_bytes_per_gpu,
+                   usable_bytes_per_gpu=weights.usable_bytes_per_gpu)
     elif not capacity.on_gpu and capacity.facts.parameters is not None:
         weights = cpu_weights_bytes(capacity.facts.parameters.value, capacity.weight_bytes.value)
         out.update(weights_bytes=weights, kv_bytes_for_one_sequence=capacity.cpu_kv_bytes(),
@@ -152,6 +170,10 @@ def format_text(explanation: dict[str, Any], capacity: EndpointCapacity) -> str:
         if row["source"].get("reference"):
             lines.append(f"  (preset values from {row['source']['reference']})")
             break
+    if explanation["assumptions"]:
+        lines += ["", "assumptions"]
+        for assumption in explanation["assumptions"]:
+            lines += [f"  {assumption['assumed']}", f"    to state it: {assumption['state_it']}"]
     lines += ["", "arithmetic", *_arithmetic_lines(capacity), "", f"verdict: {explanation['verdict']}"]
     for diagnostic in explanation["diagnostics"]:
         lines.append(f"  {diagnostic['severity']}[{diagnostic['code']}] {diagnostic['file']}:{diagnostic['line']}: "
@@ -162,6 +184,14 @@ def format_text(explanation: dict[str, Any], capacity: EndpointCapacity) -> str:
 
 
 def _arithmetic_lines(capacity: EndpointCapacity) -> list[str]:
+    weights = capacity.gpu_weights
+    if capacity.missing and weights is not None:  # the weights are checked; the KV cache is not
+        split = f" / {weights.gpus} GPUs = {gib(weights.weights_bytes_per_gpu)} per GPU" if weights.gpus > 1 else ""
+        return [f"  weights             {weights.parameters:,} x {weights.weight_bytes:g} B x {WEIGHT_OVERHEAD} = "
+                f"{gib(weights.weights_bytes)}{split}",
+                f"  usable per GPU      {weights.gpu_memory_gib:g} GiB x {GPU_MEMORY_UTILIZATION} - "
+                f"{RUNTIME_OVERHEAD_GIB:g} GiB runtime overhead = {gib(weights.usable_bytes_per_gpu)}",
+                f"  KV cache            not computed: missing {', '.join(capacity.missing)}"]
     if capacity.missing:
         return [f"  not computed: missing {', '.join(capacity.missing)}"]
     serving = capacity.gpu

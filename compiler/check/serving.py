@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler.capacity.facts import cached_model_facts
+from compiler.capacity.facts import assumptions_of, cached_model_facts
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Category, Severity
 from compiler.positions import Path
@@ -100,7 +100,8 @@ def autoscale_target_out_of_range(env: ResolvedEnvironment) -> Iterator[Finding]
       category=Category.SERVING)
 def context_exceeds_model(env: ResolvedEnvironment) -> Iterator[Finding]:
     """When the model's context is known (`metadata.context_length`, or its `preset`'s), one request's input
-    plus output must fit in it; the runtime refuses to start with a longer `--max-model-len`. Fix: lower the
+    plus output must fit in it; the runtime refuses to start with a longer `--max-model-len`. A warning when
+    the context comes from a preset llmops inferred from `model_family` and `parameters`. Fix: lower the
     limits or serve a model with a longer context."""
     for endpoint in env.of_kind("ServingEndpoint"):
         deployment = endpoint.spec.deployment_spec
@@ -121,7 +122,8 @@ def context_exceeds_model(env: ResolvedEnvironment) -> Iterator[Finding]:
                           f"{context} tokens", hint,
                           related=(RelatedPlace(model, known.origin.path, "the model's context"
                                                 + (f" ({known.origin.note})" if known.origin.note.startswith("preset")
-                                                   else "")),))
+                                                   else "")),),
+                          assumptions=assumptions_of(known))
 
 
 CHECKS = (gpu_flags_disagree, replica_bounds_invalid, autoscale_target_out_of_range, context_exceeds_model)
