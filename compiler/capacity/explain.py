@@ -128,9 +128,9 @@ def _results(capacity: EndpointCapacity) -> dict[str, Any]:
             out.update(sequence_tokens=sequence, sequences_per_replica=per_replica,
                        sequences_at_min_replicas=per_replica * capacity.min_replicas)
     elif capacity.gpu_weights is not None:
-        weights = capacity.gpu_weights
-        out.update(weights_bytes=weights.weights_bytes, weights_bytes_per_gpu=weights.weights_bytes_per_gpu,
-                   usable_bytes_per_gpu=weights.usable_bytes_per_gpu)
+        loaded = capacity.gpu_weights
+        out.update(weights_bytes=loaded.weights_bytes, weights_bytes_per_gpu=loaded.weights_bytes_per_gpu,
+                   usable_bytes_per_gpu=loaded.usable_bytes_per_gpu)
     elif not capacity.on_gpu and capacity.facts.parameters is not None:
         weights = cpu_weights_bytes(capacity.facts.parameters.value, capacity.weight_bytes.value)
         out.update(weights_bytes=weights, kv_bytes_for_one_sequence=capacity.cpu_kv_bytes(),
