@@ -1,4 +1,5 @@
-"""`llmops init [DIR]`: start a new estate with dev, stg and prod that validates as created."""
+"""`llmops init [DIR]`: start a new estate with dev, stg and prod that validates, and passes the audit, as
+created (see `llmops/scaffold.py`)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,7 @@ from pathlib import Path
 
 from compiler.errors import LlmopsError
 from compiler.load.estate import ENVIRONMENTS_DIR, SHARED_ENV
-from compiler.load.tree import DirectoryTree
-from compiler.pipeline import validate_repository
 from llmops import scaffold
-from llmops.approvals import plan_approval
 from llmops.cli import exit_codes
 from llmops.manifest_files import dump_manifests, write_atomically
 
@@ -26,15 +24,12 @@ def init(directory: str) -> int:
     for env in scaffold.ENVIRONMENTS:
         written.append(estate / env / "environment.yaml")
         write_atomically(written[-1], dump_manifests([scaffold.environment_manifest(env)]))
-        written.append(estate / env / "serving" / "my-model.yaml")
+        written.append(estate / scaffold.example_endpoint_file(env))
         write_atomically(written[-1], dump_manifests([scaffold.endpoint_manifest(env)]))
-    for env in scaffold.ENVIRONMENTS:
-        resolved = validate_repository(DirectoryTree(root), env).estate.environments[0]
-        for person in scaffold.approvers(env):
-            plan = plan_approval(resolved, "my-model@1.0", person, "admin", "created by llmops init")
-            written.append(root / plan.path)
-            write_atomically(written[-1], dump_manifests([plan.document]))
+    written.append(estate / "README.md")
+    write_atomically(written[-1], scaffold.README)
     for path in written:
         print(path)
-    print(f"created an estate with {', '.join(scaffold.ENVIRONMENTS)}; check it with `llmops validate {directory}`")
+    print(f"created an estate with {', '.join(scaffold.ENVIRONMENTS)}; check it with `llmops validate {directory}`; "
+          f"{estate / 'README.md'} says how to approve and serve the model")
     return exit_codes.OK

@@ -46,7 +46,7 @@ of memory (assuming full fine-tuning, as trainJobSpec.finetuning_type is not set
 (QLoRA needs GPUs)
   note: environments/_shared/catalog/example-base-model.yaml:12:21: parameters
 
-2 warnings (16 files, environments: dev, prod, stg)
+2 warnings (9 files, environments: dev, prod, stg)
 """
 
 
@@ -96,7 +96,7 @@ def test_following_the_warnings_hints_leaves_no_warning(tmp_path: Path) -> None:
     assert run_cli("approve", "example-base-model@1.0", "--env", "dev", "--by", "admin", "--role", "admin",
                    str(root)).exit_code == 0
     result = run_cli("validate", str(root))
-    assert (result.exit_code, result.stdout) == (0, "no problems (16 files, environments: dev, prod, stg)\n")
+    assert (result.exit_code, result.stdout) == (0, "no problems (9 files, environments: dev, prod, stg)\n")
 
 
 def test_the_rendered_cpu_memory_is_what_the_model_needs(tmp_path: Path) -> None:
