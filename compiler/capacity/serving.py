@@ -23,6 +23,7 @@ start, while an 80 GiB GPU holds about 446,000 tokens, the whole context 3.4 tim
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -35,6 +36,7 @@ RUNTIME_OVERHEAD_GIB = ACTIVATION_RESERVE_GIB + NON_TORCH_RESERVE_GIB
 
 
 TENSOR_PARALLEL_SEARCH_LIMIT = 1024
+MAX_WRITTEN_BITS = 13_000  # about 3,900 decimal digits, below Python's 4,300-digit limit for integer text
 
 
 def as_float(value: int | float) -> float:
@@ -117,7 +119,9 @@ class GpuServing:
         if not self.weights_fit:
             return 0
         tokens = self.kv_budget_bytes_per_gpu / as_float(self.kv_bytes_per_token_per_gpu)
-        return math.floor(tokens) if math.isfinite(tokens) else 0
+        if math.isnan(tokens):  # an infinite budget over an infinite size: say nothing fits
+            return 0
+        return math.floor(min(tokens, sys.float_info.max))  # an infinite budget holds "as many as a float says"
 
     def sequences(self, tokens_per_sequence: int) -> int:
         """Sequences of ``tokens_per_sequence`` tokens the replica holds at once."""
@@ -186,10 +190,25 @@ def cpu_weights_bytes(parameters: int, weight_bytes: float) -> float:
     return as_float(parameters) * weight_bytes * WEIGHT_OVERHEAD
 
 
+def grouped(count: int) -> str:
+    """`462,034`; a count too long for Python to write as text (its 4,300-digit limit) is described instead."""
+    return f"{count:,}" if count.bit_length() <= MAX_WRITTEN_BITS else "more than 10^3900"
+
+
+def plain(count: int) -> str:
+    """`5120` (a sum or difference of written numbers, which may be too long to write: then described)."""
+    return str(count) if count.bit_length() <= MAX_WRITTEN_BITS else "more than 10^3900"
+
+
+def json_count(count: int) -> int | None:
+    """A count for JSON output: as is, or null when it is too long to write as a number."""
+    return count if count.bit_length() <= MAX_WRITTEN_BITS else None
+
+
 def gib(value: float) -> str:
     """Bytes as GiB for messages: `15.26 GiB`."""
-    return f"{value / GIB:.2f} GiB"
+    return f"{as_float(value) / GIB:.2f} GiB"
 
 
 def kib(value: float) -> str:
-    return f"{value / 1024:g} KiB"
+    return f"{as_float(value) / 1024:g} KiB"

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from compiler.capacity.facts import GPU_MEMORY_MISSING, Fact, Origin, cached_model_facts, gpu_memory_gib
-from compiler.capacity.serving import GIB
+from compiler.capacity.serving import GIB, as_float
 from compiler.diagnostics import Assumption
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
@@ -53,13 +53,13 @@ class TrainingCapacity:
         if self.parameters is None:
             return None
         low, high = BYTES_PER_PARAMETER[self.method.value]
-        return self.parameters.value * low, self.parameters.value * high
+        return as_float(self.parameters.value) * low, as_float(self.parameters.value) * high
 
     @property
     def available_bytes(self) -> float | None:
         if self.gpus == 0:
             return self.cpu_memory_bytes.value if self.cpu_memory_bytes else None
-        return self.gpus * self.gpu_memory_gib.value * GIB if self.gpu_memory_gib else None
+        return as_float(self.gpus) * self.gpu_memory_gib.value * GIB if self.gpu_memory_gib else None
 
     def describe_available(self) -> str:
         if self.gpus == 0:

@@ -32,7 +32,9 @@ from compiler.capacity.serving import (
     gib,
     gpus_for_weights,
     gpus_needed,
+    grouped,
     kib,
+    plain,
     tensor_parallel_ok,
     valid_gpu_counts,
 )
@@ -212,7 +214,7 @@ def sequence_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
         options = []
         if runtime is not None:
             room = serving.kv_tokens - runtime.max_output_tokens
-            options.append(f"set max_input_tokens <= {room}" if room >= 1 else
+            options.append(f"set max_input_tokens <= {plain(room)}" if room >= 1 else
                            f"lower max_input_tokens + max_output_tokens to <= {serving.kv_tokens}")
         else:
             options.append(f"set deploymentSpec.runtime limits with max_input_tokens + max_output_tokens <= "
@@ -222,10 +224,10 @@ def sequence_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
             options.append(more)
         path = (*RUNTIME, "max_input_tokens") if runtime is not None else (*RESOURCES, "gpus")
         yield Finding(capacity.endpoint, path,
-                      f"one sequence of {sequence.value:,} tokens needs "
+                      f"one sequence of {grouped(sequence.value)} tokens needs "
                       f"{gib(sequence.value * serving.kv_bytes_per_token)} of KV cache "
                       f"({kib(serving.kv_bytes_per_token)} per token) but a replica on {_on(capacity)} has room "
-                      f"for {serving.kv_tokens:,} tokens after the weights; vLLM will not start",
+                      f"for {grouped(serving.kv_tokens)} tokens after the weights; vLLM will not start",
                       _either(options),
                       related=(*related(capacity.gpu_memory_gib, "GPU memory"),
                                *related(capacity.facts.layers, "layers")),
@@ -253,8 +255,8 @@ def concurrency_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
         yield Finding(capacity.endpoint, (*RUNTIME, "max_concurrent_requests"),
                       f"max_concurrent_requests is {wanted} but {replicas} replica{'s' if replicas > 1 else ''} "
                       f"(minReplicas) {'have' if replicas > 1 else 'has'} room for {total} sequence"
-                      f"{'s' if total > 1 else ''} of {sequence.value:,} tokens at once ({per_replica} per replica: "
-                      f"{serving.kv_tokens:,} tokens of KV cache on {_on(capacity)}); the rest queue",
+                      f"{'s' if total > 1 else ''} of {grouped(sequence.value)} tokens at once ({per_replica} per "
+                      f"replica: {grouped(serving.kv_tokens)} tokens of KV cache on {_on(capacity)}); the rest queue",
                       f"set max_concurrent_requests <= {total}, or lower the token limits, or add GPUs or replicas",
                       related=(RelatedPlace(capacity.endpoint, ("spec", "minReplicas"), "minReplicas"),),
                       assumptions=_shape_assumptions(capacity))
@@ -307,7 +309,7 @@ def cpu_memory_below_model(env: ResolvedEnvironment) -> Iterator[Finding]:
         assert parameters is not None
         parts = f"{count(parameters.value)} parameters x {capacity.weight_bytes.value:g} bytes x {WEIGHT_OVERHEAD}"
         if cache and capacity.sequence_tokens:
-            parts += f" + {gib(cache)} KV cache for {capacity.sequence_tokens.value:,} tokens"
+            parts += f" + {gib(cache)} KV cache for {grouped(capacity.sequence_tokens.value)} tokens"
             if capacity.facts.preset_assumption is not None and capacity.facts.preset is not None:
                 parts += f" in the shape of preset {capacity.facts.preset.name}, assumed"
         derived = derived_cpu_memory(weights, cache)

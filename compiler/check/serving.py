@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from compiler.capacity.facts import assumptions_of, cached_model_facts
+from compiler.capacity.serving import plain
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Category, Severity
 from compiler.positions import Path
@@ -114,11 +115,11 @@ def context_exceeds_model(env: ResolvedEnvironment) -> Iterator[Finding]:
         total = runtime.max_input_tokens + runtime.max_output_tokens
         if known is not None and context is not None and total > context:
             room = context - runtime.max_output_tokens
-            hint = (f"set max_input_tokens <= {room}" if room >= 1 else
+            hint = (f"set max_input_tokens <= {plain(room)}" if room >= 1 else
                     f"max_output_tokens alone fills the context; lower it so that input + output <= {context}")
             yield Finding(endpoint, ("spec", "deploymentSpec", "runtime", "max_input_tokens"),
                           f"max_input_tokens + max_output_tokens = {runtime.max_input_tokens} + "
-                          f"{runtime.max_output_tokens} = {total}, more than {model.subject}'s context of "
+                          f"{runtime.max_output_tokens} = {plain(total)}, more than {model.subject}'s context of "
                           f"{context} tokens", hint,
                           related=(RelatedPlace(model, known.origin.path, "the model's context"
                                                 + (f" ({known.origin.note})" if known.origin.note.startswith("preset")

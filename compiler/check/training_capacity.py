@@ -9,7 +9,7 @@ import math
 from collections.abc import Iterator
 
 from compiler.capacity.facts import assumptions_of
-from compiler.capacity.serving import GIB
+from compiler.capacity.serving import GIB, as_float
 from compiler.capacity.training import (
     BYTES_PER_PARAMETER,
     METHOD_NAMES,
@@ -53,7 +53,7 @@ def _need_text(capacity: TrainingCapacity, low: float, high: float) -> str:
 def _options(env: ResolvedEnvironment, capacity: TrainingCapacity, available: float) -> str:
     """Ways out, each sized: a lighter method the job can run, more GPUs, or more memory."""
     assert capacity.parameters is not None
-    parameters = capacity.parameters.value
+    parameters = as_float(capacity.parameters.value)
     current_high = BYTES_PER_PARAMETER[capacity.method.value][1]
     lighter = [method for method in methods_for(capacity.gpus) if BYTES_PER_PARAMETER[method][1] < current_high]
     options = []
@@ -133,7 +133,7 @@ def qlora_without_gpus(env: ResolvedEnvironment) -> Iterator[Finding]:
             continue
         lora = ""
         if capacity.parameters is not None:
-            memory = _ceil_ratio(capacity.parameters.value * BYTES_PER_PARAMETER["lora"][1], GIB)
+            memory = _ceil_ratio(as_float(capacity.parameters.value) * BYTES_PER_PARAMETER["lora"][1], GIB)
             lora = f" with resourceProfile.memory: {memory}Gi or more" if memory is not None else ""
         yield Finding(job, ("spec", "trainJobSpec", "finetuning_type"),
                       "QLoRA's 4-bit weights need GPUs (bitsandbytes' 4-bit kernels), but this job runs on CPU only",
