@@ -61,7 +61,8 @@ def parameter_count(value: int | str) -> int:
     match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([KMBT])", value)
     if match is None:
         raise ValueError(f"not a parameter count: {value!r}")
-    return round(float(match.group(1)) * _SCALE[match.group(2)])
+    # Decimal, not float: exact for any written form, and no overflow for a count of any length.
+    return round(Decimal(match.group(1)) * _SCALE[match.group(2)])
 
 
 @dataclass(frozen=True)

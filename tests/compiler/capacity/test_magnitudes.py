@@ -44,6 +44,9 @@ CASES = {  # id -> (environment gpu settings, Model metadata, endpoint deploymen
               f"num_kv_heads: {HUGE}, head_dim: {HUGE}, context_length: {HUGE}", "{resources: {gpus: 7}}"),
     "parameters": (f"memoryGiB: 80, {LIMITLESS}", f"model_family: llama, parameters: {HUGE}T",
                    "{resources: {gpus: 1}}"),
+    "parameters written too long for a float": (f"memoryGiB: 80, {LIMITLESS}",
+                                                f"model_family: llama, parameters: {'9' * 400}B",
+                                                "{resources: {gpus: 1}}"),
     "parameters on CPU": ("allowed: true", f"model_family: llama, parameters: {HUGE}T", "{resources: {gpus: 0}}"),
     "GPU memory": ("memoryGiB: 1.0e+300", LLAMA_7B, "{resources: {gpus: 1}}"),
     "token limits": (f"memoryGiB: 80, {LIMITLESS}", LLAMA_7B, f"{{resources: {{gpus: 1}}, runtime: "
