@@ -56,6 +56,18 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class Assumption:
+    """Something llmops assumed because a manifest does not say it, and how the manifest can say it.
+
+    A verdict that rests on an assumption is a warning, never an error (the runner lowers it): the
+    manifest's own facts did not decide it, so the message names the assumption and the hint how to state it.
+    """
+
+    what: str  # "full fine-tuning, as trainJobSpec.finetuning_type is not set"
+    state_it: str  # "set trainJobSpec.finetuning_type: full, lora or qlora"
+
+
+@dataclass(frozen=True, slots=True)
 class Related:
     """Another place that explains a diagnostic, e.g. the first of two duplicates."""
 

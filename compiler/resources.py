@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-# Per replica of a serving endpoint, keyed by "uses GPUs".
+# Per replica of a serving endpoint, keyed by "uses GPUs". A CPU replica's memory is the model's need when
+# its size is known (compiler/capacity/endpoint.py: derived_cpu_memory); this 16Gi only when it is not.
 ENDPOINT_DEFAULT_RESOURCES = {False: {"cpu": "4", "memory": "16Gi"}, True: {"cpu": "8", "memory": "32Gi"}}
 TRAINING_DEFAULT_RESOURCES = {"cpu": "2", "memory": "8Gi"}
 

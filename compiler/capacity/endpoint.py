@@ -6,6 +6,7 @@ always rest on the same numbers.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from compiler.capacity.facts import (
@@ -13,12 +14,24 @@ from compiler.capacity.facts import (
     Fact,
     ModelFacts,
     Origin,
+    assumptions_of,
     cached_model_facts,
     gpu_memory_gib,
     kv_bytes,
     weight_bytes,
 )
-from compiler.capacity.serving import GpuServing, GpuServingInputs, cpu_weights_bytes, gpu_serving
+from compiler.capacity.serving import (
+    GIB,
+    RUNTIME_OVERHEAD_GIB,
+    GpuServing,
+    GpuServingInputs,
+    GpuWeights,
+    as_float,
+    cpu_weights_bytes,
+    gib,
+    gpu_serving,
+)
+from compiler.diagnostics import Assumption
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.resources import ENDPOINT_DEFAULT_RESOURCES, memory_bytes
@@ -26,6 +39,10 @@ from compiler.resources import ENDPOINT_DEFAULT_RESOURCES, memory_bytes
 DEPLOYMENT = ("spec", "deploymentSpec")
 RESOURCES = (*DEPLOYMENT, "resources")
 RUNTIME = (*DEPLOYMENT, "runtime")
+# What a CPU replica holds besides weights and KV cache (the Python process, the model server, activations):
+# the 2.3 GiB KAITO measured besides weights and KV cache per GPU (compiler/capacity/serving.py).
+CPU_RUNTIME_OVERHEAD_GIB = RUNTIME_OVERHEAD_GIB
+LARGEST_QUANTITY_BYTES = 2**63 - 1  # Kubernetes stores quantities as 64-bit integers
 
 
 @dataclass(frozen=True)
@@ -40,7 +57,8 @@ class EndpointCapacity:
     gpu_memory_gib: Fact[float] | None = None
     memory_bytes: Fact[float] | None = None  # of a CPU replica
     missing: list[str] = field(default_factory=list)
-    gpu: GpuServing | None = None  # computed when on GPUs and nothing is missing
+    gpu_weights: GpuWeights | None = None  # on GPUs, when the parameters and the GPUs' memory are known
+    gpu: GpuServing | None = None  # on GPUs, when nothing is missing
 
     @property
     def model(self) -> Manifest:
@@ -55,17 +73,26 @@ class EndpointCapacity:
         replicas: int = self.endpoint.spec.min_replicas
         return max(1, replicas)
 
-    def cpu_weights_bytes(self) -> float | None:
-        parameters = self.facts.parameters
-        return None if parameters is None else cpu_weights_bytes(parameters.value, self.weight_bytes.value)
+    def cpu_weights_bytes(self, weight_bytes: float | None = None) -> float | None:
+        """The weights in a CPU replica's memory (at ``weight_bytes`` per parameter instead, when given)."""
+        return _cpu_weights(self.facts, weight_bytes if weight_bytes is not None else self.weight_bytes.value)
 
-    def cpu_kv_bytes(self) -> float:
+    def cpu_kv_bytes(self, kv_bytes: int | None = None) -> float:
         """KV cache of one full sequence on CPU, when its shape is known (0 otherwise)."""
-        layers, kv_heads, head_dim = self.facts.layers, self.facts.kv_heads, self.facts.head_dim
-        if layers is None or kv_heads is None or head_dim is None or self.sequence_tokens is None:
-            return 0.0
-        per_token = 2 * layers.value * kv_heads.value * head_dim.value * self.kv_bytes.value
-        return float(per_token * self.sequence_tokens.value)
+        return _cpu_kv(self.facts, self.sequence_tokens, kv_bytes if kv_bytes is not None else self.kv_bytes.value)
+
+
+def _cpu_weights(facts: ModelFacts, weight_bytes: float) -> float | None:
+    parameters = facts.parameters
+    return None if parameters is None else cpu_weights_bytes(parameters.value, weight_bytes)
+
+
+def _cpu_kv(facts: ModelFacts, sequence: Fact[int] | None, kv_bytes: int) -> float:
+    layers, kv_heads, head_dim = facts.layers, facts.kv_heads, facts.head_dim
+    if layers is None or kv_heads is None or head_dim is None or sequence is None:
+        return 0.0
+    per_token = 2 * layers.value * kv_heads.value * head_dim.value * kv_bytes
+    return as_float(per_token) * as_float(sequence.value)
 
 
 def _sequence_tokens(endpoint: Manifest, facts: ModelFacts) -> Fact[int] | None:
@@ -89,13 +116,46 @@ def _gpus(endpoint: Manifest) -> Fact[int]:
                 else Origin("no resources.gpus: CPU-only"))
 
 
-def _cpu_memory(endpoint: Manifest) -> Fact[float]:
+def _cpu_memory(endpoint: Manifest, weights: float | None, cache: float,
+                assumptions: tuple[Assumption, ...]) -> Fact[float]:
+    """A CPU replica's memory: as written, else what llmops renders: enough for the model (its weights
+    and one full sequence of KV cache, plus the runtime's overhead, rounded up to whole GiB), or the
+    fixed default when the model's size is not known."""
     deployment = endpoint.spec.deployment_spec
     written = deployment.resources.memory if deployment is not None else None
     if written is not None:
         return Fact(memory_bytes(written), Origin(f"memory {written}", endpoint, (*RESOURCES, "memory")))
-    default = ENDPOINT_DEFAULT_RESOURCES[False]["memory"]
-    return Fact(memory_bytes(default), Origin(f"no resources.memory: llmops renders {default}"))
+    derived = derived_cpu_memory(weights, cache)
+    if derived is None:
+        default = ENDPOINT_DEFAULT_RESOURCES[False]["memory"]
+        return Fact(memory_bytes(default), Origin(f"no resources.memory and no model size: llmops renders {default}"))
+    assert weights is not None
+    parts = f"{gib(weights)} weights + " + (f"{gib(cache)} KV cache + " if cache else "")
+    return Fact(memory_bytes(derived), Origin(
+        f"no resources.memory: llmops renders {derived}, {parts}{CPU_RUNTIME_OVERHEAD_GIB:g} GiB runtime overhead "
+        "rounded up", assumption=assumptions[0] if assumptions else None))
+
+
+def derived_cpu_memory(weights: float | None, cache: float) -> str | None:
+    """The memory llmops renders for a CPU replica whose manifest names none, or None when the model's
+    size is unknown (or beyond what a Kubernetes quantity holds)."""
+    if weights is None:
+        return None
+    total = weights + cache + CPU_RUNTIME_OVERHEAD_GIB * GIB
+    if not math.isfinite(total) or total > LARGEST_QUANTITY_BYTES:
+        return None
+    return f"{math.ceil(total / GIB)}Gi"
+
+
+def rendered_cpu_memory(env: ResolvedEnvironment, endpoint: Manifest) -> str | None:
+    """The memory the renderer writes for a CPU-only endpoint that names none (None: use the fixed default)."""
+    capacity = endpoint_capacity(env, endpoint)
+    if capacity is None or capacity.on_gpu:
+        return None
+    deployment = endpoint.spec.deployment_spec
+    if deployment is not None and deployment.resources.memory is not None:
+        return None
+    return derived_cpu_memory(capacity.cpu_weights_bytes(), capacity.cpu_kv_bytes())
 
 
 def endpoint_capacity(env: ResolvedEnvironment, endpoint: Manifest) -> EndpointCapacity | None:
@@ -113,19 +173,25 @@ def _compute(env: ResolvedEnvironment, endpoint: Manifest) -> EndpointCapacity |
     weights, cache = weight_bytes(model, on_gpu), kv_bytes(model, on_gpu)
     sequence = _sequence_tokens(endpoint, facts)
     if not on_gpu:
-        return EndpointCapacity(env, endpoint, facts, gpus, weights, cache, sequence,
-                                memory_bytes=_cpu_memory(endpoint),
+        cpu_cache = _cpu_kv(facts, sequence, cache.value)
+        memory = _cpu_memory(endpoint, _cpu_weights(facts, weights.value), cpu_cache,
+                             assumptions_of(facts.layers) if cpu_cache else ())
+        return EndpointCapacity(env, endpoint, facts, gpus, weights, cache, sequence, memory_bytes=memory,
                                 missing=[] if facts.parameters else ["parameters"])
     deployment = endpoint.spec.deployment_spec
-    memory = gpu_memory_gib(env, endpoint, (*RESOURCES, "gpu_memory_gb"),
-                            deployment.resources.gpu_memory_gb if deployment is not None else None)
-    missing = facts.missing_for_gpu() + ([] if memory is not None else [GPU_MEMORY_MISSING])
-    if missing or memory is None or not (facts.parameters and facts.layers and facts.kv_heads and facts.head_dim):
-        return EndpointCapacity(env, endpoint, facts, gpus, weights, cache, sequence, gpu_memory_gib=memory,
+    memory_gib = gpu_memory_gib(env, endpoint, (*RESOURCES, "gpu_memory_gb"),
+                                deployment.resources.gpu_memory_gb if deployment is not None else None)
+    missing = facts.missing_for_gpu() + ([] if memory_gib is not None else [GPU_MEMORY_MISSING])
+    if facts.parameters is None or memory_gib is None:
+        return EndpointCapacity(env, endpoint, facts, gpus, weights, cache, sequence, gpu_memory_gib=memory_gib,
                                 missing=missing)
+    loaded = GpuWeights(facts.parameters.value, weights.value, gpus.value, memory_gib.value)
+    if missing or not (facts.layers and facts.kv_heads and facts.head_dim):
+        return EndpointCapacity(env, endpoint, facts, gpus, weights, cache, sequence, gpu_memory_gib=memory_gib,
+                                missing=missing, gpu_weights=loaded)
     serving = gpu_serving(GpuServingInputs(
         parameters=facts.parameters.value, weight_bytes=weights.value, layers=facts.layers.value,
         kv_heads=facts.kv_heads.value, head_dim=facts.head_dim.value, kv_bytes=cache.value, gpus=gpus.value,
-        gpu_memory_gib=memory.value))
-    return EndpointCapacity(env, endpoint, facts, gpus, weights, cache, sequence, gpu_memory_gib=memory,
-                            gpu=serving)
+        gpu_memory_gib=memory_gib.value))
+    return EndpointCapacity(env, endpoint, facts, gpus, weights, cache, sequence, gpu_memory_gib=memory_gib,
+                            gpu_weights=loaded, gpu=serving)

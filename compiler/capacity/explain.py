@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.capacity.endpoint import EndpointCapacity
-from compiler.capacity.facts import Fact, Origin
+from compiler.capacity.facts import Fact, Origin, assumptions_of
 from compiler.capacity.serving import (
     GIB,
     GPU_MEMORY_UTILIZATION,
@@ -17,9 +17,11 @@ from compiler.capacity.serving import (
     WEIGHT_OVERHEAD,
     cpu_weights_bytes,
     gib,
+    grouped,
+    json_count,
     kib,
 )
-from compiler.diagnostics import Diagnostic, Severity
+from compiler.diagnostics import Assumption, Diagnostic, Severity
 from compiler.positions import format_path
 
 # Which codes mean what for the endpoint, most serious first.
@@ -37,19 +39,25 @@ def origin_json(origin: Origin) -> dict[str, Any]:
         out["note"] = origin.note
     if origin.reference:
         out["reference"] = origin.reference
+    if origin.assumption is not None:
+        out["assumed"] = True
     return out
 
 
 def _input(name: str, fact: Fact[Any] | None, unit: str = "") -> dict[str, Any]:
     if fact is None:
         return {"name": name, "value": None, "source": {"note": "missing"}}
-    return {"name": name, "value": fact.value, "unit": unit, "source": origin_json(fact.origin)}
+    value = json_count(fact.value) if isinstance(fact.value, int) and not isinstance(fact.value, bool) else fact.value
+    return {"name": name, "value": value, "unit": unit, "source": origin_json(fact.origin)}
 
 
 def _verdict(diagnostics: list[Diagnostic]) -> str:
     codes = {d.code for d in diagnostics}
-    if codes & set(WILL_NOT_START):
+    errors = {d.code for d in diagnostics if d.severity is Severity.ERROR}
+    if errors & set(WILL_NOT_START):
         return "will not start"
+    if codes & set(WILL_NOT_START):
+        return "may not start: a finding rests on what llmops assumed (see assumptions)"
     if codes & set(WILL_QUEUE):
         return "starts; requests will queue"
     if "C001" in codes:
@@ -92,6 +100,8 @@ def explain(capacity: EndpointCapacity, diagnostics: list[Diagnostic]) -> dict[s
         "constants": {"weight_overhead": WEIGHT_OVERHEAD, "gpu_memory_utilization": GPU_MEMORY_UTILIZATION,
                       "runtime_overhead_gib": RUNTIME_OVERHEAD_GIB},
         "inputs": inputs,
+        "assumptions": [{"assumed": assumption.what, "state_it": assumption.state_it}
+                        for assumption in _assumptions(capacity)],
         "missing": capacity.missing,
         "results": _results(capacity),
         "verdict": _verdict(own),
@@ -100,19 +110,30 @@ def explain(capacity: EndpointCapacity, diagnostics: list[Diagnostic]) -> dict[s
     }
 
 
+def _assumptions(capacity: EndpointCapacity) -> tuple[Assumption, ...]:
+    """What llmops assumed for this endpoint's numbers: an inferred preset, a default derived from it."""
+    facts = capacity.facts
+    return assumptions_of(facts.parameters, facts.layers, facts.attention_heads, facts.kv_heads, facts.head_dim,
+                          facts.context_length, capacity.memory_bytes, capacity.sequence_tokens)
+
+
 def _results(capacity: EndpointCapacity) -> dict[str, Any]:
     out: dict[str, Any] = {}
     sequence = capacity.sequence_tokens.value if capacity.sequence_tokens else None
     serving = capacity.gpu
     if serving is not None:
         out.update(weights_bytes=serving.weights_bytes, weights_bytes_per_gpu=serving.weights_bytes_per_gpu,
-                   kv_bytes_per_token=serving.kv_bytes_per_token,
+                   kv_bytes_per_token=json_count(serving.kv_bytes_per_token),
                    usable_bytes_per_gpu=serving.usable_bytes_per_gpu,
                    kv_budget_bytes_per_gpu=serving.kv_budget_bytes_per_gpu, kv_tokens=serving.kv_tokens)
         if sequence:
             per_replica = serving.sequences(sequence)
-            out.update(sequence_tokens=sequence, sequences_per_replica=per_replica,
-                       sequences_at_min_replicas=per_replica * capacity.min_replicas)
+            out.update(sequence_tokens=json_count(sequence), sequences_per_replica=per_replica,
+                       sequences_at_min_replicas=json_count(per_replica * capacity.min_replicas))
+    elif capacity.gpu_weights is not None:
+        loaded = capacity.gpu_weights
+        out.update(weights_bytes=loaded.weights_bytes, weights_bytes_per_gpu=loaded.weights_bytes_per_gpu,
+                   usable_bytes_per_gpu=loaded.usable_bytes_per_gpu)
     elif not capacity.on_gpu and capacity.facts.parameters is not None:
         weights = cpu_weights_bytes(capacity.facts.parameters.value, capacity.weight_bytes.value)
         out.update(weights_bytes=weights, kv_bytes_for_one_sequence=capacity.cpu_kv_bytes(),
@@ -127,7 +148,7 @@ def _value_text(row: dict[str, Any]) -> str:
     if row["name"] == "replica memory":
         return f"{value / GIB:g} GiB"
     if isinstance(value, int) and not isinstance(value, bool):
-        text = f"{value:,}"
+        text = grouped(value)
     else:
         text = f"{value:g}" if isinstance(value, float) else str(value)
     unit = row.get("unit", "")
@@ -152,6 +173,10 @@ def format_text(explanation: dict[str, Any], capacity: EndpointCapacity) -> str:
         if row["source"].get("reference"):
             lines.append(f"  (preset values from {row['source']['reference']})")
             break
+    if explanation["assumptions"]:
+        lines += ["", "assumptions"]
+        for assumption in explanation["assumptions"]:
+            lines += [f"  {assumption['assumed']}", f"    to state it: {assumption['state_it']}"]
     lines += ["", "arithmetic", *_arithmetic_lines(capacity), "", f"verdict: {explanation['verdict']}"]
     for diagnostic in explanation["diagnostics"]:
         lines.append(f"  {diagnostic['severity']}[{diagnostic['code']}] {diagnostic['file']}:{diagnostic['line']}: "
@@ -162,6 +187,14 @@ def format_text(explanation: dict[str, Any], capacity: EndpointCapacity) -> str:
 
 
 def _arithmetic_lines(capacity: EndpointCapacity) -> list[str]:
+    weights = capacity.gpu_weights
+    if capacity.missing and weights is not None:  # the weights are checked; the KV cache is not
+        split = f" / {weights.gpus} GPUs = {gib(weights.weights_bytes_per_gpu)} per GPU" if weights.gpus > 1 else ""
+        return [f"  weights             {grouped(weights.parameters)} x {weights.weight_bytes:g} B x "
+                f"{WEIGHT_OVERHEAD} = {gib(weights.weights_bytes)}{split}",
+                f"  usable per GPU      {weights.gpu_memory_gib:g} GiB x {GPU_MEMORY_UTILIZATION} - "
+                f"{RUNTIME_OVERHEAD_GIB:g} GiB runtime overhead = {gib(weights.usable_bytes_per_gpu)}",
+                f"  KV cache            not computed: missing {', '.join(capacity.missing)}"]
     if capacity.missing:
         return [f"  not computed: missing {', '.join(capacity.missing)}"]
     serving = capacity.gpu
@@ -172,7 +205,7 @@ def _arithmetic_lines(capacity: EndpointCapacity) -> list[str]:
     inputs = serving.inputs
     split = f" / {inputs.gpus} GPUs = {gib(serving.weights_bytes_per_gpu)} per GPU" if inputs.gpus > 1 else ""
     lines = [
-        f"  weights             {inputs.parameters:,} x {inputs.weight_bytes:g} B x {WEIGHT_OVERHEAD} = "
+        f"  weights             {grouped(inputs.parameters)} x {inputs.weight_bytes:g} B x {WEIGHT_OVERHEAD} = "
         f"{gib(serving.weights_bytes)}{split}",
         f"  KV cache per token  2 x {inputs.layers} layers x {inputs.kv_heads} KV heads x {inputs.head_dim} x "
         f"{inputs.kv_bytes} B = {kib(serving.kv_bytes_per_token)}",
@@ -180,14 +213,14 @@ def _arithmetic_lines(capacity: EndpointCapacity) -> list[str]:
         f"{RUNTIME_OVERHEAD_GIB:g} GiB runtime overhead = {gib(serving.usable_bytes_per_gpu)}",
         f"  KV budget per GPU   {gib(serving.usable_bytes_per_gpu)} - {gib(serving.weights_bytes_per_gpu)} weights = "
         f"{gib(serving.kv_budget_bytes_per_gpu)}",
-        f"  KV cache holds      {serving.kv_tokens:,} tokens per replica",
+        f"  KV cache holds      {grouped(serving.kv_tokens)} tokens per replica",
     ]
     if sequence is not None:
-        allowed = f" (the model allows {context:,})" if context else ""
-        lines.append(f"  max context         {sequence:,} tokens per sequence{allowed}")
+        allowed = f" (the model allows {grouped(context)})" if context else ""
+        lines.append(f"  max context         {grouped(sequence)} tokens per sequence{allowed}")
         per_replica = serving.sequences(sequence)
-        lines.append(f"  sequences           {per_replica:,} at full context per replica, "
-                     f"{per_replica * capacity.min_replicas:,} at minReplicas {capacity.min_replicas}")
+        lines.append(f"  sequences           {grouped(per_replica)} at full context per replica, "
+                     f"{grouped(per_replica * capacity.min_replicas)} at minReplicas {capacity.min_replicas}")
     return lines
 
 
@@ -198,8 +231,8 @@ def _cpu_lines(capacity: EndpointCapacity) -> list[str]:
     weights = cpu_weights_bytes(parameters.value, capacity.weight_bytes.value)
     cache = capacity.cpu_kv_bytes()
     memory = capacity.memory_bytes.value if capacity.memory_bytes else 0.0
-    lines = [f"  weights (CPU)       {parameters.value:,} x {capacity.weight_bytes.value:g} B x {WEIGHT_OVERHEAD} = "
-             f"{gib(weights)}"]
+    lines = [f"  weights (CPU)       {grouped(parameters.value)} x {capacity.weight_bytes.value:g} B x "
+             f"{WEIGHT_OVERHEAD} = {gib(weights)}"]
     if cache:
         lines.append(f"  KV cache            {gib(cache)} for one full sequence")
     lines.append(f"  replica memory      {gib(memory)} ({gib(memory - weights - cache)} left)")

@@ -1,7 +1,10 @@
 """The facts capacity needs, each with where it came from: a manifest field, a preset, or a runtime default.
 
-Precedence, per fact: what the Model writes, then its `preset`'s row. Nothing is guessed: a fact
-neither gives is missing, and the checks say so. The byte sizes of weights and KV cache follow the
+Precedence, per fact: what the Model writes, then its `preset`'s row. A Model that names no preset
+but whose `model_family` and `parameters` match exactly one preset (llama and 7B: `llama-2-7b`) gets
+that one, as an assumption: every fact it supplies says so, and a verdict resting on one is a warning
+that names the preset and how to pin it. Nothing else is guessed: a fact none of these gives is
+missing, and the checks say so. The byte sizes of weights and KV cache follow the
 model's `quantization` and `dtype`; without a dtype they are what KServe's Hugging Face server picks
 for `--dtype auto`, float16 on GPUs and float32 on CPUs (`huggingfaceserver/__main__.py`), because
 llmops renders `--dtype` only when the Model names one.
@@ -11,10 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
 
 from compiler.capacity.gpus import product_memory_gib
-from compiler.capacity.presets import PRESETS, ModelPreset
+from compiler.capacity.presets import PRESETS, ModelPreset, presets_matching
+from compiler.diagnostics import Assumption
 from compiler.positions import Path
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
@@ -40,6 +45,7 @@ class Origin:
     manifest: Manifest | None = None
     path: Path = ()
     reference: str = ""  # the public source of a table value (a preset's config.json)
+    assumption: Assumption | None = None  # set when the value rests on something llmops assumed
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +61,8 @@ def parameter_count(value: int | str) -> int:
     match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([KMBT])", value)
     if match is None:
         raise ValueError(f"not a parameter count: {value!r}")
-    return round(float(match.group(1)) * _SCALE[match.group(2)])
+    # Decimal, not float: exact for any written form, and no overflow for a count of any length.
+    return round(Decimal(match.group(1)) * _SCALE[match.group(2)])
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,8 @@ class ModelFacts:
     kv_heads: Fact[int] | None
     head_dim: Fact[int] | None
     context_length: Fact[int] | None
+    preset_assumption: Assumption | None = None  # the preset was inferred, not named
+    preset_candidates: tuple[str, ...] = ()  # presets model_family and parameters match, when not exactly one
 
     def missing_for_gpu(self) -> list[str]:
         """The Model fields a GPU capacity check lacks, as the manifest spells them."""
@@ -81,24 +90,38 @@ def _written(model: Manifest, field: str, value: int | None) -> Fact[int] | None
 
 
 def model_facts(model: Manifest) -> ModelFacts:
-    """The Model's capacity facts: its own fields first, then its preset's row."""
+    """The Model's capacity facts: its own fields first, then its preset's row (named, or inferred)."""
     meta = model.spec.metadata
+    parameters = None if meta.parameters is None else parameter_count(meta.parameters)
     preset = PRESETS.get(meta.preset) if meta.preset else None
+    candidates: tuple[str, ...] = ()
+    assumption = None
+    origin = Origin()
+    if preset is not None:
+        origin = Origin(f"preset {preset.name}", model, (*METADATA, "preset"), preset.source)
+    elif meta.model_family and parameters is not None:
+        candidates = tuple(match.name for match in presets_matching(meta.model_family, parameters))
+        if len(candidates) == 1:
+            preset = PRESETS[candidates[0]]
+            assumption = inferred_preset_assumption(preset.name, meta.model_family, parameters)
+            origin = Origin(f"preset {preset.name}, assumed from model_family and parameters", model,
+                            (*METADATA, "model_family"), preset.source, assumption)
+            candidates = ()
 
     def pick(field: str, own: int | None, from_preset: int | None) -> Fact[int] | None:
         written = _written(model, field, own)
         if written is not None or preset is None or from_preset is None:
             return written
-        return Fact(from_preset, Origin(f"preset {preset.name}", model, (*METADATA, "preset"), preset.source))
+        return Fact(from_preset, origin)
 
-    parameters = None if meta.parameters is None else parameter_count(meta.parameters)
     attention_heads = pick("num_attention_heads", meta.num_attention_heads,
                            preset.attention_heads if preset else None)
     head_dim = pick("head_dim", meta.head_dim, None)
     if head_dim is None and meta.hidden_size is not None and attention_heads is not None \
             and meta.hidden_size % attention_heads.value == 0:
         head_dim = Fact(meta.hidden_size // attention_heads.value,
-                        Origin("hidden_size / attention heads", model, (*METADATA, "hidden_size")))
+                        Origin("hidden_size / attention heads", model, (*METADATA, "hidden_size"),
+                               assumption=attention_heads.origin.assumption))
     if head_dim is None:
         head_dim = pick("head_dim", None, preset.head_dim if preset else None)
     return ModelFacts(
@@ -109,7 +132,33 @@ def model_facts(model: Manifest) -> ModelFacts:
         kv_heads=pick("num_kv_heads", meta.num_kv_heads, preset.kv_heads if preset else None),
         head_dim=head_dim,
         context_length=pick("context_length", meta.context_length, preset.context_length if preset else None),
+        preset_assumption=assumption, preset_candidates=candidates,
     )
+
+
+def inferred_preset_assumption(preset: str, model_family: str, parameters: int) -> Assumption:
+    return Assumption(
+        what=f"the model is preset {preset}, the only preset matching model_family {model_family} and "
+             f"{short_count(parameters)} parameters",
+        state_it=f"pin it with spec.metadata.preset: {preset}, name another preset, or write the model's own "
+                 "context_length, num_layers, num_attention_heads, num_kv_heads and head_dim from its config.json")
+
+
+def short_count(parameters: int) -> str:
+    """7000000000 -> `7B`, 8030000000 -> `8.03B`, 494000000 -> `494M` (a count too large for a float
+    in decimal: `1E+391B`)."""
+    unit, scale = ("B", 10**9) if parameters >= 10**9 else ("M", 10**6)
+    ratio = parameters / scale if parameters < 10**300 else Decimal(parameters) / scale
+    return f"{ratio:g}{unit}"
+
+
+def assumptions_of(*facts: Fact[Any] | None) -> tuple[Assumption, ...]:
+    """The distinct assumptions the given facts rest on, in order."""
+    found: list[Assumption] = []
+    for fact in facts:
+        if fact is not None and fact.origin.assumption is not None and fact.origin.assumption not in found:
+            found.append(fact.origin.assumption)
+    return tuple(found)
 
 
 def cached_model_facts(env: ResolvedEnvironment, model: Manifest) -> ModelFacts:

@@ -16,6 +16,7 @@ A Model's own metadata always wins over its preset (`compiler/capacity/facts.py`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -68,3 +69,44 @@ _ROWS = (
 )
 
 PRESETS: dict[str, ModelPreset] = {row[0]: ModelPreset(*row) for row in _ROWS}
+
+
+def preset_family(preset: ModelPreset) -> tuple[str, str]:
+    """The family and generation in a preset's name: `llama-3.1-8b` -> (`llama`, `3.1`), `mistral-7b` ->
+    (`mistral`, ``), `qwen2.5-7b` -> (`qwen`, `2.5`)."""
+    first, *rest = preset.name.split("-")
+    family, version = _family_and_version(first)
+    if not version and len(rest) > 1 and re.fullmatch(r"[0-9]+(?:\.[0-9]+)*", rest[0]):
+        version = rest[0]
+    return family, version
+
+
+def nominal_parameters(preset: ModelPreset) -> int | None:
+    """The size in the preset's name (`llama-2-7b` -> 7e9), which model cards call it by; None without one."""
+    match = re.search(r"-([0-9]+(?:\.[0-9]+)?)b$", preset.name)
+    return None if match is None else round(float(match.group(1)) * 10**9)
+
+
+def presets_matching(model_family: str, parameters: int) -> list[ModelPreset]:
+    """The presets a Model naming no preset may be: its `model_family` (`llama`, or with a generation,
+    `llama3`, `qwen2.5`) and its size, either the one in the preset's name (`7B` for `llama-2-7b`) or
+    within 1 % of the preset's exact count."""
+    family, version = _family_and_version(model_family)
+    if not family:
+        return []
+    matches = []
+    for preset in PRESETS.values():
+        preset_name, preset_version = preset_family(preset)
+        if preset_name != family or (version and preset_version != version
+                                     and not preset_version.startswith(version + ".")):
+            continue
+        if nominal_parameters(preset) == parameters or abs(preset.parameters - parameters) * 100 <= preset.parameters:
+            matches.append(preset)
+    return matches
+
+
+def _family_and_version(text: str) -> tuple[str, str]:
+    """`Llama 3.1` -> (`llama`, `3.1`); `qwen2` -> (`qwen`, `2`); `mistral` -> (`mistral`, ``)."""
+    match = re.match(r"([a-z]*)[\s_-]*([0-9]+(?:\.[0-9]+)*)?", text.strip().lower())
+    assert match is not None  # every part of the pattern may be empty
+    return match.group(1), match.group(2) or ""

@@ -12,6 +12,10 @@ sequence length, so the top of the range is the "marginal" line, not a guarantee
   0.22 byte per parameter for adapters, their optimizer state and activations.
 - LoRA: 2.0 to 2.22: frozen 16-bit weights (2 bytes) plus the same 0.22 allowance.
 
+Without `finetuning_type` llmops passes no method to the trainer; the estimate then assumes full
+fine-tuning, and says so (a verdict on it is a warning). QLoRA's 4-bit weights need GPUs (bitsandbytes'
+4-bit kernels), so it is never suggested for a CPU-only job.
+
 Several GPUs are assumed to shard weights and optimizer state (FSDP or DeepSpeed ZeRO-3), so the
 job's memory is the sum over its GPUs; plain data parallelism needs the whole estimate on every GPU.
 A CPU-only job has its `resourceProfile.memory` (8Gi when not set, as rendered).
@@ -22,7 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from compiler.capacity.facts import GPU_MEMORY_MISSING, Fact, Origin, cached_model_facts, gpu_memory_gib
-from compiler.capacity.serving import GIB
+from compiler.capacity.serving import GIB, as_float
+from compiler.diagnostics import Assumption
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.resources import TRAINING_DEFAULT_RESOURCES, memory_bytes
@@ -48,19 +53,32 @@ class TrainingCapacity:
         if self.parameters is None:
             return None
         low, high = BYTES_PER_PARAMETER[self.method.value]
-        return self.parameters.value * low, self.parameters.value * high
+        return as_float(self.parameters.value) * low, as_float(self.parameters.value) * high
 
     @property
     def available_bytes(self) -> float | None:
         if self.gpus == 0:
             return self.cpu_memory_bytes.value if self.cpu_memory_bytes else None
-        return self.gpus * self.gpu_memory_gib.value * GIB if self.gpu_memory_gib else None
+        return as_float(self.gpus) * self.gpu_memory_gib.value * GIB if self.gpu_memory_gib else None
 
     def describe_available(self) -> str:
         if self.gpus == 0:
             return f"{self.available_bytes / GIB:.2f} GiB of memory" if self.available_bytes else "unknown memory"
         memory = self.gpu_memory_gib.value if self.gpu_memory_gib else 0.0
         return f"{self.gpus} x {memory:g} GiB GPU{'s' if self.gpus > 1 else ''}"
+
+
+def methods_for(gpus: int) -> tuple[str, ...]:
+    """The fine-tuning methods a job can run: QLoRA's 4-bit weights (bitsandbytes) need GPUs."""
+    return tuple(method for method in BYTES_PER_PARAMETER if gpus > 0 or method != "qlora")
+
+
+def method_assumption(gpus: int) -> Assumption:
+    """Unset, llmops passes no method to the trainer, which picks its own; the estimate assumes the heaviest."""
+    methods = methods_for(gpus)
+    listed = f"{', '.join(methods[:-1])} or {methods[-1]}"
+    return Assumption("full fine-tuning, as trainJobSpec.finetuning_type is not set",
+                      f"set trainJobSpec.finetuning_type: {listed}" + ("" if gpus else " (QLoRA needs GPUs)"))
 
 
 def training_capacity(env: ResolvedEnvironment, job: Manifest) -> TrainingCapacity | None:
@@ -73,11 +91,11 @@ def _compute(env: ResolvedEnvironment, job: Manifest) -> TrainingCapacity | None
     if model is None:
         return None
     inner = job.spec.train_job_spec
+    gpus = inner.resources.gpus if inner is not None else 0
     method = (Fact(inner.finetuning_type, Origin("finetuning_type", job, (*TRAIN_JOB, "finetuning_type")))
               if inner is not None and inner.finetuning_type is not None
-              else Fact("full", Origin("no finetuning_type: full fine-tuning")))
+              else Fact("full", Origin("no finetuning_type: full fine-tuning", assumption=method_assumption(gpus))))
     parameters = cached_model_facts(env, model).parameters
-    gpus = inner.resources.gpus if inner is not None else 0
     missing = [] if parameters else ["parameters"]
     gpu_memory = cpu_memory = None
     if gpus > 0:

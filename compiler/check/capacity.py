@@ -6,27 +6,41 @@ rules turn its results into findings at the field to change, with the numbers in
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
-from compiler.capacity.endpoint import RESOURCES, RUNTIME, EndpointCapacity, endpoint_capacity
-from compiler.capacity.facts import LARGE_MODEL_PARAMETERS, Fact
+from compiler.capacity.endpoint import (
+    CPU_RUNTIME_OVERHEAD_GIB,
+    RESOURCES,
+    RUNTIME,
+    EndpointCapacity,
+    derived_cpu_memory,
+    endpoint_capacity,
+)
+from compiler.capacity.facts import (
+    LARGE_MODEL_PARAMETERS,
+    Fact,
+    assumptions_of,
+    short_count,
+)
 from compiler.capacity.serving import (
-    GIB,
     GPU_MEMORY_UTILIZATION,
     RUNTIME_OVERHEAD_GIB,
     WEIGHT_OVERHEAD,
     GpuServing,
+    GpuWeights,
     gib,
+    gpus_for_weights,
     gpus_needed,
+    grouped,
     kib,
+    plain,
     tensor_parallel_ok,
     valid_gpu_counts,
 )
 from compiler.capacity.training import training_capacity
 from compiler.check.rule import Finding, RelatedPlace, rule
-from compiler.diagnostics import Category, Severity
+from compiler.diagnostics import Assumption, Category, Severity
 from compiler.positions import Path
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
@@ -34,11 +48,11 @@ from compiler.resolve.manifest import Manifest
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
-def count(parameters: int) -> str:
-    """7000000000 -> `7B`, 8030000000 -> `8.03B`, 494000000 -> `494M`."""
-    if parameters >= 10**9:
-        return f"{parameters / 10**9:g}B"
-    return f"{parameters / 10**6:g}M"
+count = short_count
+# The fewest bytes a parameter loads in without quantization (16-bit): a verdict that holds even then
+# does not rest on the dtype llmops assumed for a Model that names none.
+UNQUANTIZED_FLOOR_BYTES = 2
+HINTED_GPU_COUNTS = 8  # a hint lists at most this many valid GPU counts, the nearest to the one written
 
 
 def related(fact: Fact[Any] | None, label: str) -> tuple[RelatedPlace, ...]:
@@ -75,36 +89,45 @@ def _on(capacity: EndpointCapacity) -> str:
 @rule("C001", "capacity-facts-missing", INFO, "A GPU workload's capacity cannot be checked: facts are missing.",
       category=Category.CAPACITY)
 def capacity_facts_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """A GPU endpoint or training job is checked against its GPUs only when llmops knows the model's
-    parameters, layers, KV heads and head size (written on the Model, or from its `preset`) and the
-    memory of the environment's GPUs. When one is missing nothing is guessed; this says what to add.
-    Fix: name the model's `preset` (e.g. `preset: llama-3.1-8b`) or write the numbers from its
-    config.json, and give the environment `gpu.memoryGiB` or `gpu.product`. Nothing is reported where
-    the environment allows no GPUs (P007 reports the GPU request itself)."""
+    """A GPU endpoint's weights are checked against its GPUs when llmops knows the model's parameters and
+    the memory of the environment's GPUs; its KV cache when it also knows the layers, KV heads and head
+    size (written on the Model, or from its `preset`; a Model naming no preset whose `model_family` and
+    `parameters` match exactly one preset gets that one, as a stated assumption). When one is missing
+    nothing is guessed; this says what to add (and which presets match, when several do). Fix: name the
+    model's `preset` (e.g. `preset: llama-3.1-8b`) or write the numbers from its config.json, and give
+    the environment `gpu.memoryGiB` or `gpu.product`. Nothing is reported where the environment allows
+    no GPUs (P007 reports the GPU request itself)."""
     if not env.settings.gpu.allowed:
         return
     for capacity in _capacities(env):
         if not capacity.on_gpu or not capacity.missing:
             continue
         yield from _missing_findings(env, capacity.endpoint, capacity.model, capacity.missing,
-                                     capacity.facts.missing_for_gpu(), RESOURCES)
+                                     capacity.facts.missing_for_gpu(), RESOURCES, capacity.facts.preset_candidates)
     for job in env.of_kind("TrainingJob"):
         training = training_capacity(env, job)
         if training is not None and training.gpus > 0 and training.missing:
             yield from _missing_findings(env, job, training.model, training.missing,
                                          [m for m in training.missing if m == "parameters"],
-                                         ("spec", "trainJobSpec", "resources"))
+                                         ("spec", "trainJobSpec", "resources"), ())
 
 
 def _missing_findings(env: ResolvedEnvironment, workload: Manifest, model: Manifest, missing: list[str],
-                      model_missing: list[str], resources: Path) -> Iterator[Finding]:
+                      model_missing: list[str], resources: Path, candidates: tuple[str, ...]) -> Iterator[Finding]:
     where = f"{workload.subject} on GPUs in `{env.name}`"
     if model_missing:
+        unchecked = "capacity" if "parameters" in model_missing else "KV cache"
+        if candidates:
+            meta = model.spec.metadata
+            hint = (f"model_family {meta.model_family} and {meta.parameters} parameters match the presets "
+                    f"{_either(list(candidates))}: name the one it is (e.g. `preset: {candidates[0]}`) or write the "
+                    "missing numbers from its config.json")
+        else:
+            hint = ("name the public model it is or derives from (e.g. `preset: llama-3.1-8b`; the presets are "
+                    "listed under spec.metadata.preset in schemas/manifest-reference.md) or write the missing "
+                    "numbers from its config.json")
         yield Finding(model, ("spec", "metadata"), f"{model.subject} has no {', '.join(model_missing)}, so the "
-                      f"capacity of {where} cannot be checked",
-                      "name the public model it is or derives from (e.g. `preset: llama-3.1-8b`; the presets are "
-                      "listed under spec.metadata.preset in schemas/manifest-reference.md) or write the missing "
-                      "numbers from its config.json",
+                      f"{unchecked} of {where} cannot be checked", hint,
                       key=True, related=(RelatedPlace(workload, ("spec", "modelId"), "served or trained here"),))
     if len(missing) > len(model_missing):
         settings = f"environments/{env.name}/environment.yaml"
@@ -113,15 +136,26 @@ def _missing_findings(env: ResolvedEnvironment, workload: Manifest, model: Manif
                       f"set gpu.memoryGiB or gpu.product in {settings}, or gpu_memory_gb here", key=True)
 
 
-def _weights_text(serving: GpuServing) -> str:
-    inputs = serving.inputs
-    split = f" / {inputs.gpus} GPUs" if inputs.gpus > 1 else ""
-    return f"{count(inputs.parameters)} parameters x {inputs.weight_bytes:g} bytes x {WEIGHT_OVERHEAD}{split}"
+def _weights_text(weights: GpuWeights) -> str:
+    split = f" / {weights.gpus} GPUs" if weights.gpus > 1 else ""
+    return f"{count(weights.parameters)} parameters x {weights.weight_bytes:g} bytes x {WEIGHT_OVERHEAD}{split}"
 
 
-def _usable_text(serving: GpuServing) -> str:
-    return (f"{serving.inputs.gpu_memory_gib:g} GiB x {GPU_MEMORY_UTILIZATION} - {RUNTIME_OVERHEAD_GIB:g} GiB "
-            f"runtime overhead = {gib(serving.usable_bytes_per_gpu)}")
+def _usable_text(weights: GpuWeights) -> str:
+    return (f"{weights.gpu_memory_gib:g} GiB x {GPU_MEMORY_UTILIZATION} - {RUNTIME_OVERHEAD_GIB:g} GiB "
+            f"runtime overhead = {gib(weights.usable_bytes_per_gpu)}")
+
+
+def _heads(capacity: EndpointCapacity) -> tuple[int | None, int | None]:
+    facts = capacity.facts
+    return (facts.attention_heads.value if facts.attention_heads else None,
+            facts.kv_heads.value if facts.kv_heads else None)
+
+
+def _shape_assumptions(capacity: EndpointCapacity) -> tuple[Assumption, ...]:
+    """What a KV-cache verdict rests on besides the manifests: an inferred preset's shape or context."""
+    facts = capacity.facts
+    return assumptions_of(facts.parameters, facts.layers, facts.kv_heads, facts.head_dim, capacity.sequence_tokens)
 
 
 def _more_gpus(capacity: EndpointCapacity, serving: GpuServing, tokens: int) -> str | None:
@@ -133,25 +167,35 @@ def _more_gpus(capacity: EndpointCapacity, serving: GpuServing, tokens: int) -> 
     return f"use {needed} GPUs per replica"
 
 
+def _more_gpus_for_weights(capacity: EndpointCapacity, weights: GpuWeights) -> str | None:
+    if not capacity.env.settings.gpu.allowed:
+        return None
+    attention, kv = _heads(capacity)
+    needed = gpus_for_weights(weights, attention, kv, capacity.env.settings.gpu.max_per_endpoint)
+    return f"use {needed} GPUs per replica" if needed is not None and needed > weights.gpus else None
+
+
 @rule("C002", "weights-exceed-gpu-memory", E, "The model's weights do not fit on the endpoint's GPUs.",
       category=Category.CAPACITY)
 def weights_exceed_gpu_memory(env: ResolvedEnvironment) -> Iterator[Finding]:
     """vLLM loads the whole model onto a replica's GPUs (split over them by tensor parallelism) before
     anything else. Weights = parameters x bytes per parameter x 1.02; each GPU offers its memory x 0.9
     (vLLM's default `gpu_memory_utilization`) less 2.3 GiB of runtime overhead (KAITO's measurements).
-    When the weights take all of it the pod crash-loops with an out-of-memory error. Fix: more GPUs per
+    When the weights take all of it the pod crash-loops with an out-of-memory error. Checked whenever the
+    parameter count and the GPUs' memory are known (the model's shape is not needed). Fix: more GPUs per
     replica, GPUs with more memory, or a quantized model (`quantization: awq`)."""
     for capacity in _capacities(env):
-        serving = capacity.gpu
-        if serving is None or serving.weights_fit:
+        weights = capacity.gpu_weights
+        if weights is None or weights.weights_fit:
             continue
-        options = [option for option in (_more_gpus(capacity, serving, 1),) if option]
+        options = [option for option in (_more_gpus_for_weights(capacity, weights),) if option]
         options += ["GPUs with more memory", "a quantized model (quantization: awq)"]
         yield Finding(capacity.endpoint, (*RESOURCES, "gpus"),
-                      f"the weights need {gib(serving.weights_bytes_per_gpu)} per GPU ({_weights_text(serving)}) but "
-                      f"each GPU has {_usable_text(serving)} for them", _either(options),
+                      f"the weights need {gib(weights.weights_bytes_per_gpu)} per GPU ({_weights_text(weights)}) but "
+                      f"each GPU has {_usable_text(weights)} for them", _either(options),
                       related=(*related(capacity.facts.parameters, "parameters"),
-                               *related(capacity.gpu_memory_gib, "GPU memory")))
+                               *related(capacity.gpu_memory_gib, "GPU memory")),
+                      assumptions=assumptions_of(capacity.facts.parameters))
 
 
 @rule("C003", "sequence-exceeds-kv-cache", E, "One full-length sequence does not fit in the KV cache.",
@@ -170,7 +214,7 @@ def sequence_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
         options = []
         if runtime is not None:
             room = serving.kv_tokens - runtime.max_output_tokens
-            options.append(f"set max_input_tokens <= {room}" if room >= 1 else
+            options.append(f"set max_input_tokens <= {plain(room)}" if room >= 1 else
                            f"lower max_input_tokens + max_output_tokens to <= {serving.kv_tokens}")
         else:
             options.append(f"set deploymentSpec.runtime limits with max_input_tokens + max_output_tokens <= "
@@ -180,13 +224,14 @@ def sequence_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
             options.append(more)
         path = (*RUNTIME, "max_input_tokens") if runtime is not None else (*RESOURCES, "gpus")
         yield Finding(capacity.endpoint, path,
-                      f"one sequence of {sequence.value:,} tokens needs "
+                      f"one sequence of {grouped(sequence.value)} tokens needs "
                       f"{gib(sequence.value * serving.kv_bytes_per_token)} of KV cache "
                       f"({kib(serving.kv_bytes_per_token)} per token) but a replica on {_on(capacity)} has room "
-                      f"for {serving.kv_tokens:,} tokens after the weights; vLLM will not start",
+                      f"for {grouped(serving.kv_tokens)} tokens after the weights; vLLM will not start",
                       _either(options),
                       related=(*related(capacity.gpu_memory_gib, "GPU memory"),
-                               *related(capacity.facts.layers, "layers")))
+                               *related(capacity.facts.layers, "layers")),
+                      assumptions=_shape_assumptions(capacity))
 
 
 @rule("C004", "concurrency-exceeds-kv-cache", W, "More concurrent requests than full-length sequences fit.",
@@ -210,10 +255,11 @@ def concurrency_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
         yield Finding(capacity.endpoint, (*RUNTIME, "max_concurrent_requests"),
                       f"max_concurrent_requests is {wanted} but {replicas} replica{'s' if replicas > 1 else ''} "
                       f"(minReplicas) {'have' if replicas > 1 else 'has'} room for {total} sequence"
-                      f"{'s' if total > 1 else ''} of {sequence.value:,} tokens at once ({per_replica} per replica: "
-                      f"{serving.kv_tokens:,} tokens of KV cache on {_on(capacity)}); the rest queue",
+                      f"{'s' if total > 1 else ''} of {grouped(sequence.value)} tokens at once ({per_replica} per "
+                      f"replica: {grouped(serving.kv_tokens)} tokens of KV cache on {_on(capacity)}); the rest queue",
                       f"set max_concurrent_requests <= {total}, or lower the token limits, or add GPUs or replicas",
-                      related=(RelatedPlace(capacity.endpoint, ("spec", "minReplicas"), "minReplicas"),))
+                      related=(RelatedPlace(capacity.endpoint, ("spec", "minReplicas"), "minReplicas"),),
+                      assumptions=_shape_assumptions(capacity))
 
 
 @rule("C005", "gpus-do-not-divide-heads", E, "The GPU count does not divide the model's attention heads.",
@@ -225,18 +271,19 @@ def gpus_do_not_divide_heads(env: ResolvedEnvironment) -> Iterator[Finding]:
     for capacity in _capacities(env):
         gpus = capacity.gpus.value
         facts = capacity.facts
-        attention = facts.attention_heads.value if facts.attention_heads else None
-        kv = facts.kv_heads.value if facts.kv_heads else None
+        attention, kv = _heads(capacity)
         if gpus < 2 or (attention is None and kv is None) or tensor_parallel_ok(gpus, attention, kv):
             continue
         heads = " and ".join(part for part in (f"{attention} attention heads" if attention else "",
                                                f"{kv} KV heads" if kv else "") if part)
-        valid = valid_gpu_counts(attention, kv, _gpu_limit(env, gpus))
+        valid = sorted(sorted(valid_gpu_counts(attention, kv, _gpu_limit(env, gpus)),
+                              key=lambda n: abs(n - gpus))[:HINTED_GPU_COUNTS])
         yield Finding(capacity.endpoint, (*RESOURCES, "gpus"),
                       f"{gpus} GPUs per replica cannot split {capacity.model.subject}'s {heads} evenly "
                       "(vLLM's tensor-parallel size must divide them)",
                       f"use {_either([str(n) for n in valid])} GPUs per replica",
-                      related=(*related(facts.attention_heads, "attention heads"),))
+                      related=(*related(facts.attention_heads, "attention heads"),),
+                      assumptions=assumptions_of(facts.attention_heads, facts.kv_heads))
 
 
 @rule("C006", "cpu-memory-below-model", E, "A CPU-only endpoint has less memory than its model needs.",
@@ -244,8 +291,11 @@ def gpus_do_not_divide_heads(env: ResolvedEnvironment) -> Iterator[Finding]:
 def cpu_memory_below_model(env: ResolvedEnvironment) -> Iterator[Finding]:
     """On CPU the whole model sits in the pod's memory: parameters x bytes per parameter x 1.02 (float32,
     4 bytes, unless the Model names a dtype), plus the KV cache of one full-length sequence when the
-    model's shape is known. A smaller memory limit gets the pod OOM-killed while loading. Fix: raise
-    deploymentSpec.resources.memory or name a smaller dtype."""
+    model's shape is known. A smaller memory limit gets the pod OOM-killed while loading. Without
+    `resources.memory` llmops renders that need plus 2.3 GiB of runtime overhead, so only a written
+    memory can be too small. A warning when only the assumed float32 makes it too small (the model names
+    no dtype and would fit in 16 bits). Fix: raise deploymentSpec.resources.memory (or remove it), or
+    name a smaller dtype."""
     for capacity in _capacities(env):
         weights = capacity.cpu_weights_bytes()
         memory = capacity.memory_bytes
@@ -259,15 +309,37 @@ def cpu_memory_below_model(env: ResolvedEnvironment) -> Iterator[Finding]:
         assert parameters is not None
         parts = f"{count(parameters.value)} parameters x {capacity.weight_bytes.value:g} bytes x {WEIGHT_OVERHEAD}"
         if cache and capacity.sequence_tokens:
-            parts += f" + {gib(cache)} KV cache for {capacity.sequence_tokens.value:,} tokens"
+            parts += f" + {gib(cache)} KV cache for {grouped(capacity.sequence_tokens.value)} tokens"
+            if capacity.facts.preset_assumption is not None and capacity.facts.preset is not None:
+                parts += f" in the shape of preset {capacity.facts.preset.name}, assumed"
+        derived = derived_cpu_memory(weights, cache)
+        raise_it = (f"set resources.memory: {derived} (what llmops renders without it: this need plus "
+                    f"{CPU_RUNTIME_OVERHEAD_GIB:g} GiB runtime overhead)" if derived else "raise resources.memory")
         yield Finding(capacity.endpoint, (*RESOURCES, "memory"),
                       f"the model needs at least {gib(needed)} ({parts}) but a replica has {gib(memory.value)} "
                       f"({memory.origin.note})",
-                      f"set resources.memory: {math.ceil(needed / GIB)}Gi or more, or "
-                      + ("serve the model in a smaller dtype (dtype: bf16)" if capacity.weight_bytes.value > 2
-                         else "serve a smaller model"),
+                      f"{raise_it}, or " + ("serve the model in a smaller dtype (dtype: bf16)"
+                                            if capacity.weight_bytes.value > UNQUANTIZED_FLOOR_BYTES
+                                            else "serve a smaller model"),
                       related=(*related(capacity.facts.parameters, "parameters"),
-                               *related(capacity.weight_bytes, "bytes per parameter")))
+                               *related(capacity.weight_bytes, "bytes per parameter")),
+                      assumptions=_cpu_assumptions(capacity, memory.value))
+
+
+def _cpu_assumptions(capacity: EndpointCapacity, memory: float) -> tuple[Assumption, ...]:
+    """What a CPU memory verdict rests on: none when the replica is too small even for what is certain
+    (the weights in 16 bits when no dtype is named; the KV cache only when the Model's own fields give
+    its shape), else the assumed dtype and the assumed shape."""
+    facts = capacity.facts
+    dtype_assumed = capacity.weight_bytes.origin.manifest is None
+    shape = assumptions_of(facts.layers, facts.kv_heads, facts.head_dim, capacity.sequence_tokens)
+    floor_bytes = UNQUANTIZED_FLOOR_BYTES if dtype_assumed else None
+    certain = (capacity.cpu_weights_bytes(floor_bytes) or 0.0) + (0.0 if shape else capacity.cpu_kv_bytes(floor_bytes))
+    if certain > memory:
+        return ()
+    dtype = (Assumption(f"float32 weights: the Model names no dtype, and {capacity.weight_bytes.origin.note}",
+                        "write spec.metadata.dtype (bf16, fp16 or fp32)"),) if dtype_assumed else ()
+    return (*dtype, *(shape if capacity.cpu_kv_bytes() else ()))
 
 
 @rule("C007", "large-model-on-cpu", W, "A model of 7B parameters or more is served on CPU where GPUs are allowed.",

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from compiler.diagnostics import Category, Rule, Severity
+from compiler.diagnostics import Assumption, Category, Rule, Severity
 from compiler.positions import Path, Span
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
@@ -31,6 +31,7 @@ class Finding:
     key: bool = False  # point at the key rather than the value (unknown or duplicated entries)
     related: tuple[RelatedPlace, ...] = ()
     span: Span | None = None  # an explicit place, for findings inside non-manifest files
+    assumptions: tuple[Assumption, ...] = ()  # what the verdict rests on besides the manifests' facts
 
 
 class CheckFunction(Protocol):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler.capacity.facts import cached_model_facts
+from compiler.capacity.facts import assumptions_of, cached_model_facts
+from compiler.capacity.serving import plain
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Category, Severity
 from compiler.positions import Path
@@ -100,7 +101,8 @@ def autoscale_target_out_of_range(env: ResolvedEnvironment) -> Iterator[Finding]
       category=Category.SERVING)
 def context_exceeds_model(env: ResolvedEnvironment) -> Iterator[Finding]:
     """When the model's context is known (`metadata.context_length`, or its `preset`'s), one request's input
-    plus output must fit in it; the runtime refuses to start with a longer `--max-model-len`. Fix: lower the
+    plus output must fit in it; the runtime refuses to start with a longer `--max-model-len`. A warning when
+    the context comes from a preset llmops inferred from `model_family` and `parameters`. Fix: lower the
     limits or serve a model with a longer context."""
     for endpoint in env.of_kind("ServingEndpoint"):
         deployment = endpoint.spec.deployment_spec
@@ -113,15 +115,16 @@ def context_exceeds_model(env: ResolvedEnvironment) -> Iterator[Finding]:
         total = runtime.max_input_tokens + runtime.max_output_tokens
         if known is not None and context is not None and total > context:
             room = context - runtime.max_output_tokens
-            hint = (f"set max_input_tokens <= {room}" if room >= 1 else
+            hint = (f"set max_input_tokens <= {plain(room)}" if room >= 1 else
                     f"max_output_tokens alone fills the context; lower it so that input + output <= {context}")
             yield Finding(endpoint, ("spec", "deploymentSpec", "runtime", "max_input_tokens"),
                           f"max_input_tokens + max_output_tokens = {runtime.max_input_tokens} + "
-                          f"{runtime.max_output_tokens} = {total}, more than {model.subject}'s context of "
+                          f"{runtime.max_output_tokens} = {plain(total)}, more than {model.subject}'s context of "
                           f"{context} tokens", hint,
                           related=(RelatedPlace(model, known.origin.path, "the model's context"
                                                 + (f" ({known.origin.note})" if known.origin.note.startswith("preset")
-                                                   else "")),))
+                                                   else "")),),
+                          assumptions=assumptions_of(known))
 
 
 CHECKS = (gpu_flags_disagree, replica_bounds_invalid, autoscale_target_out_of_range, context_exceeds_model)

@@ -8,8 +8,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from compiler.capacity.serving import GIB
-from compiler.capacity.training import BYTES_PER_PARAMETER, METHOD_NAMES, TrainingCapacity, training_capacity
+from compiler.capacity.facts import assumptions_of
+from compiler.capacity.serving import GIB, as_float
+from compiler.capacity.training import (
+    BYTES_PER_PARAMETER,
+    METHOD_NAMES,
+    TrainingCapacity,
+    methods_for,
+    training_capacity,
+)
 from compiler.check.capacity import count, related
 from compiler.check.rule import Finding, rule
 from compiler.diagnostics import Category, Severity
@@ -39,29 +46,47 @@ def _need_text(capacity: TrainingCapacity, low: float, high: float) -> str:
     assert capacity.parameters is not None
     low_bytes, high_bytes = BYTES_PER_PARAMETER[capacity.method.value]
     method = METHOD_NAMES[capacity.method.value]
-    if capacity.method.origin.manifest is None:
-        method += " (finetuning_type not set)"
     return (f"{method} of {count(capacity.parameters.value)} parameters needs about {low / GIB:.1f}-"
             f"{high / GIB:.1f} GiB ({low_bytes:g}-{high_bytes:g} bytes per parameter, activations not counted)")
 
 
 def _options(env: ResolvedEnvironment, capacity: TrainingCapacity, available: float) -> str:
-    """Ways out, each sized: a lighter method, more GPUs, or more memory."""
+    """Ways out, each sized: a lighter method the job can run, more GPUs, or more memory."""
     assert capacity.parameters is not None
+    parameters = as_float(capacity.parameters.value)
+    current_high = BYTES_PER_PARAMETER[capacity.method.value][1]
+    lighter = [method for method in methods_for(capacity.gpus) if BYTES_PER_PARAMETER[method][1] < current_high]
     options = []
-    for method, (_, high) in BYTES_PER_PARAMETER.items():
-        needed = capacity.parameters.value * high
-        if high < BYTES_PER_PARAMETER[capacity.method.value][1] and needed <= available:
+    for method in lighter:
+        needed = parameters * BYTES_PER_PARAMETER[method][1]
+        if needed <= available:
             options.append(f"set trainJobSpec.finetuning_type: {method} (about {needed / GIB:.1f} GiB)")
             break
-    high_total = capacity.parameters.value * BYTES_PER_PARAMETER[capacity.method.value][1]
+    high_total = parameters * current_high
     if capacity.gpus > 0 and capacity.gpu_memory_gib is not None:
-        gpus = math.ceil(high_total / (capacity.gpu_memory_gib.value * GIB))
-        if gpus <= env.settings.gpu.max_per_endpoint:
+        gpus = _ceil_ratio(high_total, capacity.gpu_memory_gib.value * GIB)
+        if gpus is not None and gpus <= env.settings.gpu.max_per_endpoint:
             options.append(f"use {gpus} GPUs")
     elif capacity.gpus == 0:
-        options.append(f"set resourceProfile.memory: {math.ceil(high_total / GIB)}Gi")
-    return " or ".join(options) if options else "train a smaller model, or with QLoRA"
+        if not options and lighter:
+            lightest = lighter[-1]
+            memory = _ceil_ratio(parameters * BYTES_PER_PARAMETER[lightest][1], GIB)
+            if memory is not None:
+                options.append(f"set trainJobSpec.finetuning_type: {lightest} with resourceProfile.memory: "
+                               f"{memory}Gi")
+        memory = _ceil_ratio(high_total, GIB)
+        if memory is not None:
+            assumed = capacity.method.origin.assumption is not None
+            options.append(f"set resourceProfile.memory: {memory}Gi"
+                           + (f" for {METHOD_NAMES[capacity.method.value]}" if assumed else ""))
+    return " or ".join(options) if options else "train a smaller model" + (", or with QLoRA" if capacity.gpus
+                                                                             else "")
+
+
+def _ceil_ratio(numerator: float, denominator: float) -> int | None:
+    """ceil(numerator / denominator), or None when it is not a finite number."""
+    ratio = numerator / denominator
+    return math.ceil(ratio) if math.isfinite(ratio) else None
 
 
 @rule("C008", "training-memory-insufficient", E, "A training job cannot fit its model in its memory.",
@@ -69,13 +94,16 @@ def _options(env: ResolvedEnvironment, capacity: TrainingCapacity, available: fl
 def training_memory_insufficient(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Even the low end of the estimate for the job's fine-tuning method exceeds the memory of its GPUs
     (or, CPU-only, its resourceProfile.memory): full fine-tuning with AdamW needs 16-18 bytes per
-    parameter, LoRA 2-2.22, QLoRA 0.52-0.74. The job would fail with an out-of-memory error. Fix: a
-    lighter method (`trainJobSpec.finetuning_type: lora`), more GPUs, or more memory."""
+    parameter, LoRA 2-2.22, QLoRA 0.52-0.74. The job would fail with an out-of-memory error. A warning
+    when `finetuning_type` is not set: the estimate then assumes full fine-tuning, which the manifest
+    does not say. Fix: a lighter method (`trainJobSpec.finetuning_type: lora`; QLoRA only on GPUs), more
+    GPUs, or more memory."""
     for capacity, low, high, available in _estimates(env):
         if low > available:
             yield Finding(capacity.job, _place(capacity), f"{_need_text(capacity, low, high)} but the job has "
                           f"{capacity.describe_available()}", _options(env, capacity, available),
-                          related=related(capacity.parameters, "parameters"))
+                          related=related(capacity.parameters, "parameters"),
+                          assumptions=assumptions_of(capacity.method, capacity.parameters))
 
 
 @rule("C009", "training-memory-marginal", W, "A training job's memory barely fits its model.",
@@ -88,7 +116,28 @@ def training_memory_marginal(env: ResolvedEnvironment) -> Iterator[Finding]:
         if low <= available < high:
             yield Finding(capacity.job, _place(capacity), f"{_need_text(capacity, low, high)} and the job has "
                           f"{capacity.describe_available()}: little or no room for activations",
-                          _options(env, capacity, available), related=related(capacity.parameters, "parameters"))
+                          _options(env, capacity, available), related=related(capacity.parameters, "parameters"),
+                          assumptions=assumptions_of(capacity.method, capacity.parameters))
 
 
-CHECKS = (training_memory_insufficient, training_memory_marginal)
+@rule("C010", "qlora-without-gpus", W, "A CPU-only training job is set to QLoRA, whose 4-bit weights need GPUs.",
+      category=Category.CAPACITY)
+def qlora_without_gpus(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """QLoRA trains adapters on weights quantized to 4 bits by bitsandbytes, whose 4-bit kernels run on
+    GPUs: a CPU-only job set to `finetuning_type: qlora` fails or falls back to something else, and its
+    memory estimate (0.52-0.74 bytes per parameter) does not hold. Fix: LoRA on CPU, with the memory it
+    needs, or QLoRA on GPUs."""
+    for job in env.of_kind("TrainingJob"):
+        capacity = training_capacity(env, job)
+        if capacity is None or capacity.gpus > 0 or capacity.method.value != "qlora":
+            continue
+        lora = ""
+        if capacity.parameters is not None:
+            memory = _ceil_ratio(as_float(capacity.parameters.value) * BYTES_PER_PARAMETER["lora"][1], GIB)
+            lora = f" with resourceProfile.memory: {memory}Gi or more" if memory is not None else ""
+        yield Finding(job, ("spec", "trainJobSpec", "finetuning_type"),
+                      "QLoRA's 4-bit weights need GPUs (bitsandbytes' 4-bit kernels), but this job runs on CPU only",
+                      f"set finetuning_type: lora{lora}, or run the job on GPUs (trainJobSpec.resources.gpus >= 1)")
+
+
+CHECKS = (training_memory_insufficient, training_memory_marginal, qlora_without_gpus)

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from compiler import naming
+from compiler.capacity.endpoint import rendered_cpu_memory
 from compiler.kserve_versions import (
     AUTOSCALER_CLASS_ANNOTATION,
     DEPLOYMENT_MODE_ANNOTATION,
@@ -70,13 +71,16 @@ def model_args(endpoint: Manifest, model: Manifest) -> list[str]:
 
 
 def resources(ctx: RenderContext, endpoint: Manifest) -> dict[str, dict[str, str]]:
-    """Requests equal limits (a guaranteed pod); GPUs only when used, equal in both."""
+    """Requests equal limits (a guaranteed pod); GPUs only when used, equal in both. A CPU replica whose
+    manifest names no memory gets what its model needs (`compiler/capacity/endpoint.py`), so the default
+    passes the capacity checks."""
     gpus = gpu_count(endpoint)
     deployment = endpoint.spec.deployment_spec
     defaults = DEFAULT_RESOURCES[gpus > 0]
+    written = deployment.resources.memory if deployment else None
     amounts = {
         "cpu": (deployment.resources.cpu if deployment and deployment.resources.cpu else defaults["cpu"]),
-        "memory": (deployment.resources.memory if deployment and deployment.resources.memory else defaults["memory"]),
+        "memory": written or rendered_cpu_memory(ctx.env, endpoint) or defaults["memory"],
     }
     if gpus > 0:
         amounts[ctx.env.settings.gpu.resource_name] = str(gpus)

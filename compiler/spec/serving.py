@@ -22,7 +22,9 @@ class DeploymentResources(StrictModel):
         "Memory of one GPU in GiB; the capacity checks use it when the environment names neither "
         "gpu.memoryGiB nor gpu.product."))
     cpu: str | None = Field(None, pattern=QUANTITY_PATTERN, description="CPU per replica (request and limit).")
-    memory: str | None = Field(None, pattern=QUANTITY_PATTERN, description="Memory per replica, e.g. `16Gi`.")
+    memory: str | None = Field(None, pattern=QUANTITY_PATTERN, description="Memory per replica, e.g. `16Gi`. "
+                        "Not set: on CPU what the model needs (weights, one sequence of KV cache and 2.3 GiB "
+                        "runtime overhead; `llmops explain` shows it), on GPUs 32Gi.")
 
 
 class RuntimeLimits(StrictModel):

@@ -37,7 +37,8 @@ class TrainJobSpec(StrictModel):
     resources: TrainingResources = Field(default_factory=TrainingResources, description="GPUs of the job.")
     finetuning_type: Literal["full", "lora", "qlora"] | None = Field(None, description=(
         "Which weights train: `full` (every weight, AdamW), `lora` (adapters on frozen 16-bit weights) or "
-        "`qlora` (adapters on 4-bit weights). Sizes the memory estimate; not set means full fine-tuning."))
+        "`qlora` (adapters on 4-bit weights; needs GPUs). Sizes the memory estimate; not set, llmops passes no "
+        "method to the trainer and the estimate assumes full fine-tuning (its findings are then warnings)."))
     hyperparameters: dict[str, HyperparameterValue] = Field(default_factory=dict,
                                                             description="Passed to the trainer as JSON.")
     use_gpu: bool | None = Field(None, description="Must agree with useGpu and resources.gpus.")

@@ -1,4 +1,5 @@
-"""`llmops init [DIR]`: start a new estate with dev, stg and prod that validates as created."""
+"""`llmops init [DIR]`: start a new estate with dev, stg and prod that validates, and passes the audit, as
+created (see `llmops/scaffold.py`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,8 @@ from pathlib import Path
 
 from compiler.errors import LlmopsError
 from compiler.load.estate import ENVIRONMENTS_DIR, SHARED_ENV
-from compiler.load.tree import DirectoryTree
-from compiler.pipeline import validate_repository
 from compiler.printable import escape_controls
 from llmops import scaffold
-from llmops.approvals import plan_approval
 from llmops.cli import exit_codes
 from llmops.manifest_files import dump_manifests, write_atomically
 
@@ -27,15 +25,12 @@ def init(directory: str) -> int:
     for env in scaffold.ENVIRONMENTS:
         written.append(write_atomically(root, f"{ENVIRONMENTS_DIR}/{env}/environment.yaml",
                                         dump_manifests([scaffold.environment_manifest(env)])))
-        written.append(write_atomically(root, f"{ENVIRONMENTS_DIR}/{env}/serving/my-model.yaml",
+        written.append(write_atomically(root, f"{ENVIRONMENTS_DIR}/{scaffold.example_endpoint_file(env)}",
                                         dump_manifests([scaffold.endpoint_manifest(env)])))
-    for env in scaffold.ENVIRONMENTS:
-        resolved = validate_repository(DirectoryTree(root), env).estate.environments[0]
-        for person in scaffold.approvers(env):
-            plan = plan_approval(resolved, "my-model@1.0", person, "admin", "created by llmops init")
-            written.append(write_atomically(root, plan.path, dump_manifests([plan.document])))
+    written.append(write_atomically(root, f"{ENVIRONMENTS_DIR}/README.md", scaffold.README))
     for path in written:
         print(escape_controls(str(path)))
     print(f"created an estate with {', '.join(scaffold.ENVIRONMENTS)}; check it with "
-          f"`llmops validate {escape_controls(directory)}`")
+          f"`llmops validate {escape_controls(directory)}`; "
+          f"{escape_controls(str(estate / 'README.md'))} says how to approve and serve the model")
     return exit_codes.OK

@@ -59,8 +59,20 @@ def test_estimates_per_method(tmp_path: Path, finetuning: str, low: float, high:
 
 def test_full_fine_tuning_of_7b_on_one_80_gib_gpu_is_impossible(tmp_path: Path) -> None:
     """104.31 GiB > 80 GiB: an error; LoRA's 14.5 GiB fits, and 117.35 / 80 -> 2 GPUs."""
-    root = job_estate(tmp_path, "7B", "gpus: 1")
+    root = job_estate(tmp_path, "7B", "gpus: 1", finetuning="finetuning_type: full")
     assert codes_and_hints(root) == [("C008", "set trainJobSpec.finetuning_type: lora (about 14.5 GiB) or use 2 GPUs")]
+    assert [d.severity.value for d in validate(root).diagnostics if d.code == "C008"] == ["error"]
+
+
+def test_an_unset_method_is_an_assumption_so_a_warning_that_says_how_to_state_it(tmp_path: Path) -> None:
+    """Without finetuning_type llmops passes no method to the trainer: the full fine-tuning verdict is assumed."""
+    root = job_estate(tmp_path, "7B", "gpus: 1")
+    (diagnostic,) = [d for d in validate(root).diagnostics if d.code.startswith("C")]
+    assert (diagnostic.code, diagnostic.severity.value) == ("C008", "warning")
+    assert diagnostic.message.endswith("but the job has 1 x 80 GiB GPU (assuming full fine-tuning, as "
+                                       "trainJobSpec.finetuning_type is not set)")
+    assert diagnostic.hint == ("set trainJobSpec.finetuning_type: lora (about 14.5 GiB) or use 2 GPUs; to state what "
+                               "llmops assumed, set trainJobSpec.finetuning_type: full, lora or qlora")
 
 
 def test_two_gpus_share_the_state(tmp_path: Path) -> None:
@@ -73,12 +85,24 @@ def test_marginal_is_a_warning(tmp_path: Path) -> None:
     assert [code for code, _ in codes_and_hints(job_estate(tmp_path, "5B", "gpus: 1"))] == ["C009"]
 
 
-def test_a_cpu_job_is_held_to_its_memory(tmp_path: Path) -> None:
-    """LoRA of 7B on 8Gi: 13.04 GiB > 8 GiB; QLoRA's 4.8 GiB fits; LoRA's 14.47 GiB needs 15Gi."""
+def test_a_cpu_job_is_held_to_its_memory_and_never_told_to_use_qlora(tmp_path: Path) -> None:
+    """LoRA of 7B on 8Gi: 13.04 GiB > 8 GiB; LoRA's 14.47 GiB needs 15Gi. QLoRA would fit in 4.8 GiB, but
+    its 4-bit weights need GPUs, so it is not offered."""
     root = job_estate(tmp_path, "7B", "gpus: 0", finetuning="finetuning_type: lora",
                       profile="resourceProfile: {cpuCores: 4, memory: 8Gi, maxDuration: 60}")
-    assert codes_and_hints(root) == [("C008", "set trainJobSpec.finetuning_type: qlora (about 4.8 GiB) or set "
-                                              "resourceProfile.memory: 15Gi")]
+    assert codes_and_hints(root) == [("C008", "set resourceProfile.memory: 15Gi")]
+
+
+def test_a_cpu_job_set_to_qlora_is_warned(tmp_path: Path) -> None:
+    root = job_estate(tmp_path, "7B", "gpus: 0", finetuning="finetuning_type: qlora",
+                      profile="resourceProfile: {cpuCores: 4, memory: 8Gi, maxDuration: 60}")
+    (diagnostic,) = [d for d in validate(root).diagnostics if d.code.startswith("C")]
+    assert (diagnostic.code, diagnostic.severity.value) == ("C010", "warning")
+    assert diagnostic.path == ("spec", "trainJobSpec", "finetuning_type")
+    assert diagnostic.hint == ("set finetuning_type: lora with resourceProfile.memory: 15Gi or more, or run the job "
+                               "on GPUs (trainJobSpec.resources.gpus >= 1)")
+    gpu = job_estate(tmp_path / "gpu", "7B", "gpus: 1", finetuning="finetuning_type: qlora")
+    assert codes_and_hints(gpu) == []
 
 
 def test_without_a_resource_profile_the_rendered_8gi_counts(tmp_path: Path) -> None:
