@@ -12,7 +12,9 @@ def _loader_rule(code: str, name: str, severity: Severity, summary: str, explana
 
 
 YAML_SYNTAX = _loader_rule("Y001", "yaml-syntax-error", E, "The file is not valid YAML.",
-                           "The YAML parser stopped at this position. Nothing after it in the document was read.")
+                           "The message names the mistake in plain words (a key indented more or less than its "
+                           "siblings, no space after `:`, a list item at the wrong level, an unclosed quote or "
+                           "bracket) and points at the line to change. Nothing after it in the file was read.")
 DUPLICATE_KEY = _loader_rule("Y002", "duplicate-key", E, "A mapping has the same key twice.",
                              "Most YAML tools keep the last value silently, so one of the two values is lost "
                              "without notice. Remove or rename one of them.")

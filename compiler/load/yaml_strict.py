@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from compiler.diagnostics import Diagnostic, Related, Rule, make_diagnostic
-from compiler.load import rules
+from compiler.load import rules, yaml_syntax
 from compiler.load.document import PositionMap, SourceDocument
 from compiler.load.scalars import YAML11_BOOLEANS, resolve_plain_scalar, yaml11_number_reading
 from compiler.positions import Path, Span, format_path
@@ -410,13 +410,26 @@ def _syntax_diagnostic(file: str, text: str, error: yaml.YAMLError) -> Diagnosti
     if _char_at(text, line, column) == "\t":
         return make_diagnostic(rules.TAB_INDENTATION, "a tab is used where YAML needs spaces", span,
                                hint="indent with spaces only")
+    explained = _explained(text, error) if isinstance(error, yaml.MarkedYAMLError) else None
+    if explained is not None:
+        related = tuple(Related(Span(file, line, column), what) for line, column, what in explained.related)
+        return make_diagnostic(rules.YAML_SYNTAX, explained.message, Span(file, explained.line, explained.column),
+                               hint=explained.hint, related=related)
     message = f"{context}, {problem}" if context else problem
     context_mark = getattr(error, "context_mark", None)
     if context in _CONTEXT_IS_THE_MISTAKE and context_mark is not None:
         # libyaml notices a key without `:` or an unclosed quote only where it gives up (the next line,
         # or the end of the file); the key or the opening quote is what the user has to fix.
         span = Span(file, context_mark.line + 1, context_mark.column + 1)
-    return make_diagnostic(rules.YAML_SYNTAX, message, span)
+    return make_diagnostic(rules.YAML_SYNTAX, message, span,
+                           hint="check the indentation and quoting of this line and of the line above it")
+
+
+def _explained(text: str, error: yaml.MarkedYAMLError) -> yaml_syntax.SyntaxProblem | None:
+    try:
+        return yaml_syntax.explain(text, error)
+    except Exception:  # an explanation is a courtesy: a file it cannot explain gets libyaml's words
+        return None
 
 
 def _char_at(text: str, line: int, column: int) -> str:
