@@ -323,8 +323,8 @@ def _stages_child(root: Path, out: Path, env: str | None) -> dict[str, float]:
     tree = DirectoryTree(root)
     gc.disable()  # as `llmops render` runs: the collector is paused while the estate is built and rendered
     loaded = timed("load", lambda: load_estate(tree, env))
-    manifests, broken, schema_diagnostics = timed("schema", lambda: validate_manifests(loaded))
-    estate = timed("resolve", lambda: resolve_estate(tree, loaded.environments, manifests, broken))
+    manifests, broken, gaps, schema_diagnostics = timed("schema", lambda: validate_manifests(loaded))
+    estate = timed("resolve", lambda: resolve_estate(tree, loaded.environments, manifests, broken, gaps))
     diagnostics = timed("checks", lambda: run_checks(estate))
     if loaded.diagnostics or schema_diagnostics or diagnostics:
         raise SystemExit(f"{root}: the estate has diagnostics; the benchmark needs a clean one")

@@ -159,8 +159,8 @@ def _stages_child(root: Path, env: str | None) -> dict[str, float]:
     tree = DirectoryTree(root)
     gc.disable()  # as compiler.pipeline.validate_repository does
     loaded = timed("load", lambda: load_estate(tree, env))
-    manifests, broken, schema_diagnostics = timed("schema", lambda: validate_manifests(loaded))
-    estate = timed("resolve", lambda: resolve_estate(tree, loaded.environments, manifests, broken))
+    manifests, broken, gaps, schema_diagnostics = timed("schema", lambda: validate_manifests(loaded))
+    estate = timed("resolve", lambda: resolve_estate(tree, loaded.environments, manifests, broken, gaps))
     check_diagnostics = timed("checks", lambda: run_checks(estate))
     collected = DiagnosticSet()
     for group in (loaded.diagnostics, schema_diagnostics, check_diagnostics):

@@ -11,9 +11,11 @@ from compiler.check.runner import run_checks
 from compiler.check.schema import validate_document
 from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity
 from compiler.errors import LlmopsError
+from compiler.load.document import SourceDocument
 from compiler.load.estate import LoadedEstate, load_estate
 from compiler.load.tree import RepoTree
 from compiler.resolve.estate import ResolvedEstate, resolve_estate
+from compiler.resolve.gaps import Gap, kinds_written, unread_gap
 from compiler.resolve.manifest import Identity, Manifest, raw_identity
 from compiler.spec.kinds import KINDS
 
@@ -33,10 +35,13 @@ class ValidationResult:
         return {path: source.text for path, source in self.loaded.files.items()}
 
 
-def validate_manifests(loaded: LoadedEstate) -> tuple[list[Manifest], dict[str, list[Identity]], list[Diagnostic]]:
-    """Validate every document; return the typed manifests and, per origin, the identities that failed."""
+def validate_manifests(loaded: LoadedEstate) -> tuple[list[Manifest], dict[str, list[Identity]], list[Gap],
+                                                      list[Diagnostic]]:
+    """Validate every document; return the typed manifests, per origin the identities that failed, the
+    gaps (manifests that may exist but could not be read), and the diagnostics."""
     manifests: list[Manifest] = []
     broken: dict[str, list[Identity]] = {}
+    gaps = [unread_gap(part, loaded.origin[part.file]) for part in loaded.unread]
     diagnostics: list[Diagnostic] = []
     for path, source in loaded.files.items():
         origin = loaded.origin[path]
@@ -47,12 +52,29 @@ def validate_manifests(loaded: LoadedEstate) -> tuple[list[Manifest], dict[str, 
                 identity = raw_identity(document)
                 if identity is not None:
                     broken.setdefault(origin, []).append(identity)
+                gap = _identity_gap(document, identity, origin)
+                if gap is not None:
+                    gaps.append(gap)
                 continue
             kind = document.data["kind"]
             version = model.spec.version if KINDS[kind].versioned else None  # type: ignore[attr-defined]
             manifests.append(Manifest(kind=kind, name=model.metadata.name, version=version, model=model,
                                       document=document, origin=origin))
-    return manifests, broken, diagnostics
+    return manifests, broken, gaps, diagnostics
+
+
+def _identity_gap(document: SourceDocument, identity: Identity | None, origin: str) -> Gap | None:
+    """An invalid document whose identity is not known, or an invalid Environment (whose settings are lost).
+    Other invalid documents are known by name and resolve as broken references."""
+    line = document.start.line
+    if identity is not None and identity[0] == "Environment":
+        return Gap(document.file, line, origin, frozenset({"Environment"}),
+                   f"holds an Environment that is not valid (line {line})")
+    if identity is not None and identity[0] in KINDS:
+        return None
+    written = document.data.get("kind")
+    kinds = kinds_written((frozenset({written}),) if isinstance(written, str) else None)
+    return Gap(document.file, line, origin, kinds, f"holds a document whose kind or name is not valid (line {line})")
 
 
 def validate_repository(tree: RepoTree, only_env: str | None = None) -> ValidationResult:
@@ -65,8 +87,8 @@ def validate_repository(tree: RepoTree, only_env: str | None = None) -> Validati
     """
     with collector_paused():
         loaded = load_estate(tree, only_env)
-        manifests, broken, schema_diagnostics = validate_manifests(loaded)
-        estate = resolve_estate(tree, loaded.environments, manifests, broken)
+        manifests, broken, gaps, schema_diagnostics = validate_manifests(loaded)
+        estate = resolve_estate(tree, loaded.environments, manifests, broken, gaps)
         if only_env is not None:
             _add_required_peers(tree, estate)
         collected = DiagnosticSet()
@@ -87,8 +109,8 @@ def _add_required_peers(tree: RepoTree, estate: ResolvedEstate) -> None:
             loaded = load_estate(tree, peer_name)
         except LlmopsError:
             continue  # an unknown environment: the policy rule reports it
-        manifests, broken, _ = validate_manifests(loaded)
-        for peer in resolve_estate(tree, loaded.environments, manifests, broken).environments:
+        manifests, broken, gaps, _ = validate_manifests(loaded)
+        for peer in resolve_estate(tree, loaded.environments, manifests, broken, gaps).environments:
             env.peers[peer.name] = peer
 
 

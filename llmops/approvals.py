@@ -15,6 +15,11 @@ from compiler.resolve.manifest import Manifest
 from compiler.spec.base import API_VERSION
 
 
+def approvals_folder(env: str) -> str:
+    """Where `llmops approve` writes an environment's approvals, relative to the estate."""
+    return f"{ENVIRONMENTS_DIR}/{env}/approvals"
+
+
 @dataclass(frozen=True)
 class ApprovalPlan:
     path: str  # repo-relative
@@ -56,7 +61,7 @@ def plan_approval(env: ResolvedEnvironment, model_reference: str, approver: str,
                               hint="update its modelDigest by hand, or move it to a file of its own")
         document["metadata"]["name"] = target.name
         return ApprovalPlan(path=target.file, document=document, replaces=True)
-    return ApprovalPlan(path=f"{ENVIRONMENTS_DIR}/{env.name}/approvals/{name}.yaml", document=document,
+    return ApprovalPlan(path=f"{approvals_folder(env.name)}/{name}.yaml", document=document,
                         replaces=False)
 
 

@@ -83,7 +83,7 @@ def _summary(state: ApprovalState) -> str:
 
 
 @rule("P001", "model-not-approved", E, "An endpoint serves a model that is not approved for its environment.",
-      category=Category.APPROVAL)
+      category=Category.APPROVAL, needs=frozenset({"Approval"}))
 def model_not_approved(env: ResolvedEnvironment) -> Iterator[Finding]:
     """As in the seeds, only approved models may be served. A model counts as approved in an environment
     when enough distinct people (the environment's `approval.minApprovers`, default 1) with an allowed role
@@ -130,7 +130,7 @@ def approver_role_not_allowed(env: ResolvedEnvironment) -> Iterator[Finding]:
 
 
 @rule("P004", "approved-status-without-approval", E, "A model says `status: approved` without valid approvals.",
-      category=Category.APPROVAL)
+      category=Category.APPROVAL, needs=frozenset({"Approval"}))
 def approved_status_without_approval(env: ResolvedEnvironment) -> Iterator[Finding]:
     """`status: approved` on a Model is a claim; the Approvals are the proof. A model whose status says
     approved must have enough valid Approvals in each environment that deploys it. Fix: approve it, or

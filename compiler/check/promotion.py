@@ -10,6 +10,7 @@ from compiler.diagnostics import Category, Severity
 from compiler.resolve.environment import ResolvedEnvironment
 
 E = Severity.ERROR
+_SERVED = frozenset({"ServingEndpoint", "Model"})  # what decides which model versions an environment serves
 
 
 def _served_digests(env: ResolvedEnvironment) -> dict[str, str]:
@@ -39,6 +40,8 @@ def promotion_order(env: ResolvedEnvironment) -> Iterator[Finding]:
         yield Finding(settings, ("spec", "promotion", "requires"), f"promotion requires environment "
                       f"`{required}`, which does not exist", "name an existing environment folder")
         return
+    if peer.settings_gap is not None or peer.gaps_holding(_SERVED):
+        return  # what the required environment serves may be in a file that could not be read (its note says so)
     served = _served_digests(peer)
     for endpoint in env.of_kind("ServingEndpoint"):
         model = env.resolve_model(endpoint.spec.model_id).manifest

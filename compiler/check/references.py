@@ -44,7 +44,7 @@ def _missing_hint(result: RefResult, noun: str, versioned: bool = True) -> str:
 
 
 @rule("R001", "unresolved-model-ref", E, "A model reference names no Model in the environment.",
-      category=Category.REFERENCE)
+      category=Category.REFERENCE, needs=frozenset({"Model"}))
 def unresolved_model_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
     """A `modelId` or `model_ref` must name a Model (by `name@version` or `name-version`) defined in the
     environment or in `_shared`. Otherwise the endpoint, job or approval points at nothing.
@@ -57,7 +57,7 @@ def unresolved_model_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
 
 
 @rule("R002", "unresolved-dataset-ref", E, "A dataset reference names no Dataset in the environment.",
-      category=Category.REFERENCE)
+      category=Category.REFERENCE, needs=frozenset({"Dataset"}))
 def unresolved_dataset_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
     """A training job's `datasetId` and `dataset_ref` must name a Dataset defined in the environment or in
     `_shared`. Failing: `datasetId: support@v9`. Fix: reference an existing dataset version."""
@@ -69,7 +69,7 @@ def unresolved_dataset_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
 
 
 @rule("R003", "unresolved-template-ref", E, "An experiment names a PromptTemplate that does not exist.",
-      category=Category.REFERENCE)
+      category=Category.REFERENCE, needs=frozenset({"PromptTemplate"}))
 def unresolved_template_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
     """`templateAId` and `templateBId` must name PromptTemplates of the environment. Failing:
     `templateAId: greeting-v3` with no such template. Fix: add the template or correct the name."""
@@ -83,7 +83,7 @@ def unresolved_template_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
 
 
 @rule("R004", "unresolved-endpoint-ref", E, "An experiment names a ServingEndpoint that does not exist.",
-      category=Category.REFERENCE)
+      category=Category.REFERENCE, needs=frozenset({"ServingEndpoint"}))
 def unresolved_endpoint_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
     """A PromptExperiment's `endpoint` must name a ServingEndpoint of the environment, or the experiment
     can never run. Fix: correct the name or add the endpoint."""

@@ -36,17 +36,24 @@ class Finding:
 
 class CheckFunction(Protocol):
     rule: Rule
+    needs: frozenset[str]  # kinds it must see every manifest of (it concludes from their absence)
 
     def __call__(self, env: ResolvedEnvironment) -> Iterator[Finding]: ...
 
 
-def rule(code: str, name: str, severity: Severity, summary: str, *, category: Category) -> Callable[
+def rule(code: str, name: str, severity: Severity, summary: str, *, category: Category,
+         needs: frozenset[str] = frozenset()) -> Callable[
         [Callable[[ResolvedEnvironment], Iterator[Finding]]], CheckFunction]:
-    """Declare a check. Its docstring is the rule's explanation in `llmops rules CODE` and the README."""
+    """Declare a check. Its docstring is the rule's explanation in `llmops rules CODE` and the README.
+
+    ``needs``: the kinds a finding rests on the absence of (a reference rule needs every manifest of the
+    kind it resolves). Where a file that could not be read may hold one, the findings are withheld.
+    """
 
     def decorate(function: Callable[[ResolvedEnvironment], Iterator[Finding]]) -> CheckFunction:
         explanation = inspect.cleandoc(function.__doc__ or "")
         function.rule = Rule(code, name, severity, summary, explanation, category=category)  # type: ignore[attr-defined]
+        function.needs = needs  # type: ignore[attr-defined]
         return function  # type: ignore[return-value]
 
     return decorate

@@ -7,8 +7,11 @@ from dataclasses import replace
 from compiler.check.registry import CHECKS
 from compiler.check.rule import Finding
 from compiler.diagnostics import Assumption, Diagnostic, Related, Rule, Severity, make_diagnostic
+from compiler.load.rules import CHECKS_SKIPPED
+from compiler.positions import Span
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.estate import ResolvedEstate
+from compiler.resolve.gaps import Gap, describe_kinds
 
 
 def finding_to_diagnostic(rule: Rule, finding: Finding, env: ResolvedEnvironment) -> Diagnostic:
@@ -34,10 +37,51 @@ def with_assumptions(message: str, hint: str | None, assumptions: tuple[Assumpti
     return f"{message} (assuming {assumed})", f"{hint}; to state what llmops assumed, {state}" if hint else state
 
 
+class _Skipped:
+    """Which checks each gap made skip in which environments, for one note per gap."""
+
+    def __init__(self) -> None:
+        self.codes: dict[Gap, dict[str, list[str]]] = {}  # gap -> environment -> codes
+        self.unchecked: dict[Gap, list[str]] = {}  # gap -> environments whose settings it may hold
+
+    def add(self, gap: Gap, env: str, code: str) -> None:
+        self.codes.setdefault(gap, {}).setdefault(env, []).append(code)
+
+    def notes(self) -> list[Diagnostic]:
+        hint = "fix the problem reported in this file; then every check runs"
+        notes = [make_diagnostic(CHECKS_SKIPPED, f"environment `{env}` was checked only against the schemas: its "
+                                 f"settings may be in this file, which {gap.why}", Span(gap.file, gap.line, 1),
+                                 hint=hint)
+                 for gap, envs in self.unchecked.items() for env in envs]
+        for gap, by_env in self.codes.items():
+            codes = sorted({code for env_codes in by_env.values() for code in env_codes})
+            envs = ", ".join(f"`{env}`" for env in by_env)
+            noun = "environment" if len(by_env) == 1 else "environments"
+            they = "it needs" if len(codes) == 1 else "they need"
+            notes.append(make_diagnostic(
+                CHECKS_SKIPPED, f"{', '.join(codes)} not checked in {noun} {envs}: {they} every "
+                f"{describe_kinds(gap.kinds)} there, and this file may hold more but {gap.why}",
+                Span(gap.file, gap.line, 1), hint=hint))
+        return notes
+
+
 def run_checks(estate: ResolvedEstate) -> list[Diagnostic]:
+    """Every check's findings, except where a file that could not be read may change the verdict: then
+    the findings are withheld (they may be false) and a note says which checks stood aside."""
     diagnostics: list[Diagnostic] = []
+    skipped = _Skipped()
     for env in estate.environments:
         for check in CHECKS:
-            for finding in check(env):
-                diagnostics.append(finding_to_diagnostic(check.rule, finding, env))
-    return diagnostics
+            findings = list(check(env))
+            if not findings:
+                continue
+            if env.settings_gap is not None:  # every check may rest on the settings: none can be trusted
+                if env.name not in skipped.unchecked.get(env.settings_gap, []):
+                    skipped.unchecked.setdefault(env.settings_gap, []).append(env.name)
+                continue
+            gaps = env.gaps_holding(check.needs)
+            for gap in gaps:
+                skipped.add(gap, env.name, check.rule.code)
+            if not gaps:
+                diagnostics.extend(finding_to_diagnostic(check.rule, finding, env) for finding in findings)
+    return diagnostics + skipped.notes()

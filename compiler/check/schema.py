@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from compiler.check import schema_rules as rules
+from compiler.check.missing_fields import merge_missing_fields
 from compiler.diagnostics import Diagnostic, make_diagnostic
 from compiler.load.document import SourceDocument
 from compiler.positions import Path, format_path
@@ -173,8 +174,8 @@ def validate_document(document: SourceDocument) -> tuple[Envelope | None, list[D
     try:
         manifest = model.model_validate(data)
     except ValidationError as error:
-        return None, _merge_misspelt_required(
-            [_error_diagnostic(document, model, item) for item in error.errors()])
+        return None, merge_missing_fields(document, _merge_misspelt_required(
+            [_error_diagnostic(document, model, item) for item in error.errors()]))
     spec_name = getattr(getattr(manifest, "spec", None), "name", None)
     if spec_name is not None and spec_name != manifest.metadata.name:
         return manifest, [make_diagnostic(

@@ -14,7 +14,10 @@ def _schema_rule(code: str, name: str, severity: Severity, summary: str, explana
 UNKNOWN_FIELD = _schema_rule("S001", "unknown-field", E, "A field the kind does not define.",
                              "Misspelled fields would otherwise be ignored silently. The hint suggests the closest "
                              "known field.")
-MISSING_FIELD = _schema_rule("S002", "missing-field", E, "A required field is absent.", "Add the field.")
+MISSING_FIELD = _schema_rule("S002", "missing-field", E, "A required field is absent.",
+                             "One diagnostic lists every field a mapping lacks. Add them; for a manifest a "
+                             "command writes (an Approval: `llmops approve`, which computes its digest), the "
+                             "hint gives the command.")
 WRONG_TYPE = _schema_rule("S003", "wrong-type", E, "A value has the wrong type.",
                           "Values are never coerced: `version: 1.10` is the number 1.1, not the string \"1.10\". "
                           "Quote strings that look like numbers.")

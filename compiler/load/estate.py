@@ -10,7 +10,8 @@ from compiler.errors import LlmopsError
 from compiler.load.document import SourceFile
 from compiler.load.text import decode_utf8
 from compiler.load.tree import FileProblem, RepoTree
-from compiler.load.yaml_strict import parse_documents
+from compiler.load.unread import UnreadPart, kind_words
+from compiler.load.yaml_strict import parse_manifest_file
 from compiler.positions import Span
 
 ENVIRONMENTS_DIR = "environments"
@@ -28,6 +29,7 @@ class LoadedEstate:
     files: dict[str, SourceFile] = field(default_factory=dict)
     origin: dict[str, str] = field(default_factory=dict)  # file -> environment name or "_shared"
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    unread: list[UnreadPart] = field(default_factory=list)  # what files may hold beyond what was read
 
 
 def list_environments(tree: RepoTree) -> list[str]:
@@ -63,10 +65,13 @@ def load_estate(tree: RepoTree, only_env: str | None = None) -> LoadedEstate:
         paths, problems = tree.walk_files(f"{ENVIRONMENTS_DIR}/{origin}")
         for path, problem in problems:
             estate.diagnostics.append(_problem_diagnostic(path, problem))
+            if path.endswith(MANIFEST_SUFFIXES) or "." not in path.rsplit("/", 1)[-1]:  # a manifest or a folder
+                estate.origin[path] = origin
+                estate.unread.append(UnreadPart(path, problem.line, None, whole_file=True))
         for path in paths:
             if path.endswith(MANIFEST_SUFFIXES):
                 estate.origin[path] = origin
-                estate.files[path] = _read_manifest_file(tree, path, estate.diagnostics)
+                estate.files[path] = _read_manifest_file(tree, path, estate.diagnostics, estate.unread)
     return estate
 
 
@@ -75,14 +80,24 @@ def _problem_diagnostic(path: str, problem: FileProblem) -> Diagnostic:
                            hint=problem.hint)
 
 
-def _read_manifest_file(tree: RepoTree, path: str, diagnostics: list[Diagnostic]) -> SourceFile:
+def _read_manifest_file(tree: RepoTree, path: str, diagnostics: list[Diagnostic],
+                        unread: list[UnreadPart]) -> SourceFile:
     try:
-        text = decode_utf8(tree.read_bytes(path, MAX_MANIFEST_BYTES))
+        data = tree.read_bytes(path, MAX_MANIFEST_BYTES)
     except FileProblem as problem:
         diagnostics.append(_problem_diagnostic(path, problem))
+        unread.append(UnreadPart(path, 1, None, whole_file=True))
         return SourceFile(path=path, text="")
-    documents, problems = parse_documents(path, text)
+    try:
+        text = decode_utf8(data)
+    except FileProblem as problem:
+        diagnostics.append(_problem_diagnostic(path, problem))
+        words = kind_words(data.decode("utf-8", errors="replace"))  # enough to see which kinds it holds
+        unread.append(UnreadPart(path, 1, words, whole_file=True))
+        return SourceFile(path=path, text="")
+    documents, problems, parts = parse_manifest_file(path, text)
     diagnostics.extend(problems)
+    unread.extend(parts)
     return SourceFile(path=path, text=text, documents=documents)
 
 

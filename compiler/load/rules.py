@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from compiler.diagnostics import Category, Rule, Severity
 
-E, W = Severity.ERROR, Severity.WARNING
+E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
 def _loader_rule(code: str, name: str, severity: Severity, summary: str, explanation: str) -> Rule:
@@ -12,7 +12,9 @@ def _loader_rule(code: str, name: str, severity: Severity, summary: str, explana
 
 
 YAML_SYNTAX = _loader_rule("Y001", "yaml-syntax-error", E, "The file is not valid YAML.",
-                           "The YAML parser stopped at this position. Nothing after it in the document was read.")
+                           "The message names the mistake in plain words (a key indented more or less than its "
+                           "siblings, no space after `:`, a list item at the wrong level, an unclosed quote or "
+                           "bracket) and points at the line to change. Nothing after it in the file was read.")
 DUPLICATE_KEY = _loader_rule("Y002", "duplicate-key", E, "A mapping has the same key twice.",
                              "Most YAML tools keep the last value silently, so one of the two values is lost "
                              "without notice. Remove or rename one of them.")
@@ -55,9 +57,17 @@ UNREADABLE_FILE = _loader_rule("Y015", "unreadable-file", E, "The file could not
                                "directory named like a manifest).")
 TOO_DEEP = _loader_rule("Y016", "nesting-too-deep", E, "Values are nested deeper than the limit.",
                         "No manifest needs deep nesting; very deep input is a way to crash parsers.")
+CHECKS_SKIPPED = _loader_rule("Y017", "checks-skipped", INFO,
+                              "Checks were skipped because a file they depend on could not be read.",
+                              "A file that stops at a syntax error (or cannot be read, or holds a document "
+                              "whose kind or name is not valid) may define manifests other files refer to. "
+                              "Checks that conclude from absence (a reference to nothing, a model without "
+                              "approvals, an environment's settings) report nothing in the environments it "
+                              "belongs to rather than errors that may not be true; this note names them. Fix "
+                              "the file and every check reports again.")
 
 LOADER_RULES: tuple[Rule, ...] = (
     YAML_SYNTAX, DUPLICATE_KEY, TAB_INDENTATION, UNKNOWN_TAG, ALIAS_BOMB, RECURSIVE_ALIAS,
     FILE_TOO_LARGE, NOT_UTF8, YAML11_BOOLEAN, YAML11_NUMBER, MERGE_KEY, PATH_ESCAPES_REPO,
-    NON_STRING_KEY, NOT_A_MAPPING, UNREADABLE_FILE, TOO_DEEP,
+    NON_STRING_KEY, NOT_A_MAPPING, UNREADABLE_FILE, TOO_DEEP, CHECKS_SKIPPED,
 )

@@ -13,9 +13,10 @@ from typing import Any
 import yaml
 
 from compiler.diagnostics import Diagnostic, Related, Rule, make_diagnostic
-from compiler.load import rules
+from compiler.load import rules, yaml_syntax
 from compiler.load.document import PositionMap, SourceDocument
 from compiler.load.scalars import YAML11_BOOLEANS, resolve_plain_scalar, yaml11_number_reading
+from compiler.load.unread import UnreadPart, unread_text
 from compiler.positions import Path, Span, format_path
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -410,13 +411,26 @@ def _syntax_diagnostic(file: str, text: str, error: yaml.YAMLError) -> Diagnosti
     if _char_at(text, line, column) == "\t":
         return make_diagnostic(rules.TAB_INDENTATION, "a tab is used where YAML needs spaces", span,
                                hint="indent with spaces only")
+    explained = _explained(text, error) if isinstance(error, yaml.MarkedYAMLError) else None
+    if explained is not None:
+        related = tuple(Related(Span(file, line, column), what) for line, column, what in explained.related)
+        return make_diagnostic(rules.YAML_SYNTAX, explained.message, Span(file, explained.line, explained.column),
+                               hint=explained.hint, related=related)
     message = f"{context}, {problem}" if context else problem
     context_mark = getattr(error, "context_mark", None)
     if context in _CONTEXT_IS_THE_MISTAKE and context_mark is not None:
         # libyaml notices a key without `:` or an unclosed quote only where it gives up (the next line,
         # or the end of the file); the key or the opening quote is what the user has to fix.
         span = Span(file, context_mark.line + 1, context_mark.column + 1)
-    return make_diagnostic(rules.YAML_SYNTAX, message, span)
+    return make_diagnostic(rules.YAML_SYNTAX, message, span,
+                           hint="check the indentation and quoting of this line and of the line above it")
+
+
+def _explained(text: str, error: yaml.MarkedYAMLError) -> yaml_syntax.SyntaxProblem | None:
+    try:
+        return yaml_syntax.explain(text, error)
+    except Exception:  # an explanation is a courtesy: a file it cannot explain gets libyaml's words
+        return None
 
 
 def _char_at(text: str, line: int, column: int) -> str:
@@ -429,18 +443,33 @@ def _char_at(text: str, line: int, column: int) -> str:
 
 def parse_documents(file: str, text: str) -> tuple[list[SourceDocument], list[Diagnostic]]:
     """Parse every document of one file. Never raises for bad input: problems become diagnostics."""
+    documents, diagnostics, _ = parse_manifest_file(file, text)
+    return documents, diagnostics
+
+
+def parse_manifest_file(file: str, text: str) -> tuple[list[SourceDocument], list[Diagnostic], list[UnreadPart]]:
+    """`parse_documents`, plus the parts of the file whose documents could not be read."""
     diagnostics: list[Diagnostic] = []
     roots: list[yaml.Node | None] = []
+    stopped = False
     try:
         for composed in yaml.compose_all(text, Loader=_Loader):
             roots.append(composed)
     except yaml.YAMLError as error:
+        stopped = True
         diagnostics.append(_syntax_diagnostic(file, text, error))
     except (RecursionError, MemoryError):
+        stopped = True
         diagnostics.append(make_diagnostic(rules.TOO_DEEP, "the YAML parser ran out of stack or memory",
                                            Span.file_start(file)))
     budget = [MAX_NODES_PER_FILE]
     documents: list[SourceDocument] = []
+    unread: list[UnreadPart] = []
+    lines: list[str] = []
+    if stopped:  # everything after the last document composed is lost
+        lines = text.split("\n")
+        last_root = next((root for root in reversed(roots) if root is not None), None)
+        unread.append(unread_text(file, lines, last_root.end_mark.line if last_root is not None else 0))
     lazy: _LazyPositions | None = None
     for index, root in enumerate(roots):
         if root is None:
@@ -459,6 +488,9 @@ def parse_documents(file: str, text: str) -> tuple[list[SourceDocument], list[Di
                 documents.append(lazy.add(file, index, data))
                 continue
             document = _DocumentBuilder(file, index, budget, diagnostics).build(root)
+        if not isinstance(document.data, dict):
+            lines = lines or text.split("\n")
+            unread.append(unread_text(file, lines, root.start_mark.line, root.end_mark.line))
         if document.data is None:
             continue
         if not isinstance(document.data, dict):
@@ -468,4 +500,4 @@ def parse_documents(file: str, text: str) -> tuple[list[SourceDocument], list[Di
                 hint="each document must be a manifest with apiVersion, kind, metadata, spec"))
             continue
         documents.append(document)
-    return documents, diagnostics
+    return documents, diagnostics, unread

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from compiler.load.tree import RepoTree
 from compiler.provenance import Provenance
+from compiler.resolve.gaps import Gap
 from compiler.resolve.manifest import Manifest
 from compiler.resolve.refs import RefResult, VersionedIndex
 from compiler.spec.environment import EnvironmentSpec
@@ -34,6 +35,8 @@ class ResolvedEnvironment:
     cache: dict[Any, Any] = field(default_factory=dict)  # shared by all environments of one run
     provenance: Provenance | None = None  # git authorship, only for `validate --audit`
     peers: dict[str, ResolvedEnvironment] = field(default_factory=dict, repr=False)  # the run's other environments
+    gaps: list[Gap] = field(default_factory=list)  # manifests it may have that could not be read
+    settings_gap: Gap | None = None  # set when its settings themselves may be among them
     _by_kind: dict[str, list[Manifest]] | None = field(default=None, repr=False)
 
     @property
@@ -55,6 +58,10 @@ class ResolvedEnvironment:
             self.cache[key] = compute()
         value: T = self.cache[key]
         return value
+
+    def gaps_holding(self, kinds: frozenset[str]) -> list[Gap]:
+        """The gaps that may hold a manifest of one of ``kinds`` (checks needing all of them skip then)."""
+        return [gap for gap in self.gaps if gap.may_hold(kinds)]
 
     def resolve_model(self, reference: str) -> RefResult:
         return self.models.resolve(reference)

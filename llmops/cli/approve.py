@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import sys
+
+from compiler.diagnostics import Severity
 from compiler.errors import LlmopsError
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import validate_repository
 from compiler.printable import escape_controls
-from llmops.approvals import approval_exists_elsewhere, plan_approval
+from llmops.approvals import approval_exists_elsewhere, approvals_folder, plan_approval
 from llmops.cli import exit_codes
 from llmops.cli.repo import find_estate_root
+from llmops.cli.validate import print_report
 from llmops.manifest_files import dump_manifests, write_atomically
 from llmops.write_guard import confined_path
 
 
 def approve(repo: str | None, model: str, env: str, approver: str, role: str, notes: str | None) -> int:
     root = find_estate_root(repo)
+    confined_path(root, approvals_folder(env))  # before validating: a linked-away folder hides manifests too
     result = validate_repository(DirectoryTree(root), env)
-    plan = plan_approval(result.estate.environments[0], model, approver, role, notes)
+    resolved = result.estate.environments[0]
+    if resolved.gaps:  # the model may be defined, or overridden, in what could not be read
+        unread = {gap.file for gap in resolved.gaps}
+        print_report([d for d in result.diagnostics if d.span.file in unread and d.severity is Severity.ERROR],
+                     result, "text", sys.stderr)
+        raise LlmopsError(f"cannot approve in `{escape_controls(env)}` while some of its files cannot be read: "
+                          "which model manifest it deploys is not known",
+                          hint="fix the problems above, then approve")
+    plan = plan_approval(resolved, model, approver, role, notes)
     confined_path(root, plan.path)
     if approval_exists_elsewhere(root, plan):
         raise LlmopsError(f"{plan.path} already exists and is not {approver}'s approval of this model",

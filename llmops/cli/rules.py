@@ -19,6 +19,12 @@ def rules_markdown() -> str:
     return "\n".join([*lines, "", README_END]) + "\n"
 
 
+def rule_markdown(rule: Rule) -> str:
+    """One rule as a Markdown section (for a wiki or a pull-request comment)."""
+    return (f"### `{rule.code}` `{rule.name}`\n\n**{rule.severity.value}**, {rule.category.value}: {rule.summary}\n\n"
+            f"{rule.explanation}\n")
+
+
 def _explain(rule: Rule) -> str:
     heading = f"{rule.code} {rule.name} ({rule.severity.value}, {rule.category.value})"
     return f"{heading}\n\n{rule.summary}\n\n{rule.explanation}\n"
@@ -37,7 +43,7 @@ def rules(code: str | None, output_format: str) -> int:
                            "category": r.category.value, "summary": r.summary,
                            "explanation": r.explanation} for r in chosen], indent=2))
     elif output_format == "markdown":
-        print(rules_markdown(), end="")
+        print(rule_markdown(chosen[0]) if code is not None else rules_markdown(), end="")
     elif code is not None:
         print(_explain(chosen[0]), end="")
     else:

@@ -183,6 +183,24 @@ def test_rules_explains_one_rule() -> None:
     assert run_cli("rules", "Z999").exit_code == 2
 
 
+@pytest.mark.parametrize("output_format", ["text", "markdown", "json"])
+def test_rules_code_shows_only_that_rule_in_every_format(output_format: str) -> None:
+    from compiler.check.registry import ALL_RULES, RULES_BY_CODE
+
+    rule = RULES_BY_CODE["P002"]
+    result = run_cli("rules", "P002", "--format", output_format)
+    assert result.exit_code == 0, result.stderr
+    assert [other.code for other in ALL_RULES if other.code in result.stdout] == ["P002"]
+    if output_format == "json":
+        assert json.loads(result.stdout) == [{"code": "P002", "name": rule.name, "severity": "error",
+                                              "category": "approval", "summary": rule.summary,
+                                              "explanation": rule.explanation}]
+    else:
+        assert rule.explanation in result.stdout
+    if output_format == "markdown":
+        assert result.stdout.startswith(f"### `P002` `approval-digest-stale`\n\n**error**, approval: {rule.summary}")
+
+
 def test_spec_accepts_the_seed_payloads_verbatim(tmp_path: Path) -> None:
     """The exact JSON bodies of the seeds' POST requests, pasted into spec."""
     root = copy_bundled_estate(tmp_path)

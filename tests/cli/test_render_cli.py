@@ -314,10 +314,12 @@ def test_kserve_deployment_mode_follows_the_version(estate: Path) -> None:
 
 def test_gpus_equal_in_requests_and_limits_only_on_gpu_endpoints(estate: Path) -> None:
     objects = render_stdout(str(estate))
-    for isvc in find(objects, "InferenceService"):
+    isvcs = {isvc["metadata"]["namespace"]: isvc for isvc in find(objects, "InferenceService")}
+    assert sorted(isvcs) == ["llm-ops-dev", "llm-ops-prod", "llm-ops-stg"]  # one CPU, two GPU endpoints
+    for namespace, isvc in isvcs.items():
         resources = isvc["spec"]["predictor"]["model"]["resources"]
         assert resources["requests"] == resources["limits"]
-        if isvc["metadata"]["namespace"] == "llm-ops-dev":
+        if namespace == "llm-ops-dev":
             assert not any("gpu" in key for part in resources.values() for key in part)
             assert "nodeSelector" not in isvc["spec"]["predictor"]
         else:

@@ -76,6 +76,7 @@ def test_discovery_matches_an_estate_only(tmp_path: Path) -> None:
 
 
 def test_configmaps_embed_their_files_verbatim() -> None:
+    assert sorted(item.configmap.name for item in EMBEDDED) == ["argocd-cm-health.yaml", "cmp-plugin-configmap.yaml"]
     for item in EMBEDDED:
         assert item.configmap.read_text(encoding="utf-8") == item.expected(), (
             f"{item.configmap.relative_to(PROJECT_ROOT)} is stale: run `python3 -m tests.deploy.embedded`")

@@ -61,7 +61,9 @@ def dockerfile_sources() -> list[str]:
 def test_dockerignore_lets_the_sources_in() -> None:
     lines = [line.strip() for line in (PROJECT_ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()]
     assert "*" in lines
-    for source in dockerfile_sources():
+    sources = dockerfile_sources()
+    assert {"compiler", "llmops", "templates", "pyproject.toml"} <= set(sources), sources
+    for source in sources:
         assert f"!{source}" in lines or f"!{source}/" in lines, source
 
 

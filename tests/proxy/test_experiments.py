@@ -3,6 +3,11 @@ system prompt; statistics stay bounded."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 
 from llmops.proxy.config import Experiment, Template
@@ -26,7 +31,16 @@ def test_assignment_is_sticky_and_per_experiment() -> None:
     first, other = _experiment(50), Experiment.model_validate(
         {"id": "other", "templateAId": "a", "templateBId": "b", "allocation": 50, "metric": "latency_ms"})
     users = [f"user-{n}" for n in range(200)]
-    assert [assign_variant(first, u) for u in users] == [assign_variant(first, u) for u in users]
+    here = [assign_variant(first, u) for u in users]
+    # Every proxy replica (another process, another hash seed) must put a user in the same variant.
+    program = ("import json, sys; from llmops.proxy.config import Experiment; "
+               "from llmops.proxy.experiments import assign_variant; "
+               "e = Experiment.model_validate(json.loads(sys.argv[1])); "
+               "print(json.dumps([assign_variant(e, u) for u in json.loads(sys.argv[2])]))")
+    other_process = subprocess.run([sys.executable, "-c", program, first.model_dump_json(by_alias=True),
+                                    json.dumps(users)], capture_output=True, text=True, check=True,
+                                   env={**os.environ, "PYTHONHASHSEED": "12345"})
+    assert json.loads(other_process.stdout) == here
     assert [assign_variant(first, u) for u in users] != [assign_variant(other, u) for u in users]
 
 

@@ -18,12 +18,15 @@ def test_codes_and_names_are_unique() -> None:
 
 
 def test_every_decorated_check_is_registered() -> None:
-    registered = {id(check) for check in CHECKS}
+    decorated: dict[int, str] = {}
     for module_info in pkgutil.iter_modules(compiler.check.__path__):
         module = importlib.import_module(f"compiler.check.{module_info.name}")
         for value in vars(module).values():
             if callable(value) and hasattr(value, "rule") and getattr(value, "__module__", "") == module.__name__:
-                assert id(value) in registered, f"{module.__name__}.{value.__name__} is not in CHECKS"
+                decorated[id(value)] = f"{module.__name__}.{value.__name__}"
+    unregistered = sorted(name for key, name in decorated.items() if key not in {id(check) for check in CHECKS})
+    assert unregistered == [], "decorated checks missing from CHECKS"
+    assert len(decorated) == len(CHECKS), "CHECKS holds something the modules do not declare"
 
 
 def test_every_category_has_rules() -> None:

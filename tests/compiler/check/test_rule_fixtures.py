@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from compiler.check.registry import ALL_RULES, RULES_BY_CODE
+from compiler.diagnostics import Severity
 from tests.helpers.estate import run_cli
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "rules"
@@ -53,11 +54,17 @@ def test_bad_fixture_reports_the_rule(code: str, tmp_path: Path) -> None:
     fixture = FIXTURES / code / "bad"
     if not fixture.is_dir():
         pytest.fail(f"no fixture {fixture}")
-    result = run_cli("validate", *materialize(fixture, tmp_path))
-    assert f"[{code}]" in result.stdout, result.stdout
-    assert result.stderr == ""
+    args = materialize(fixture, tmp_path)
+    result = run_cli("validate", *args)
     rule = RULES_BY_CODE[code]
-    assert result.exit_code == (1 if rule.severity.value == "error" else result.exit_code)
+    assert f"{rule.severity.value}[{code}]" in result.stdout, result.stdout
+    assert result.stderr == ""
+    has_errors = ": error[" in result.stdout
+    assert result.exit_code == (1 if has_errors else 0), result.stdout
+    if rule.severity is Severity.WARNING:  # a warning alone passes, unless warnings are errors
+        assert not has_errors, f"the bad fixture of a warning shows only the warning:\n{result.stdout}"
+        strict = run_cli("validate", *args, "--warnings-as-errors")
+        assert (strict.exit_code, f"error[{code}]" in strict.stdout) == (1, True), strict.stdout
     expected = fixture / "expected.txt"
     if os.environ.get("LLMOPS_UPDATE_SNAPSHOTS"):
         expected.write_text(result.stdout, encoding="utf-8")

@@ -33,6 +33,7 @@ def render_checked(root: Path, env: str | None = None) -> RenderedEstate:
 
 
 def assert_all_conformant(rendered: RenderedEstate) -> None:
+    assert rendered.groups, "nothing was rendered"
     failures = {group: conformance_failures(emit_stream(objects)) for group, objects in rendered.groups.items()}
     assert failures == {group: [] for group in rendered.groups}
 
@@ -53,6 +54,7 @@ def test_bundled_estate_every_environment_and_argocd(tmp_path: Path) -> None:
 def test_synthetic_estate_of_30_endpoints(tmp_path: Path) -> None:
     counts = generate_estate(tmp_path, endpoints=30)
     rendered = render_checked(tmp_path)
+    assert sorted(counts.environments) == ["dev", "prod", "stg"]
     for env in counts.environments:
         assert len(objects_of(rendered, env, "InferenceService")) == 30
         assert len(objects_of(rendered, env, "Job")) == 30
