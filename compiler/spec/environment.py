@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from compiler.capacity.gpus import GPU_PRODUCTS_MIB
-from compiler.spec.base import Envelope, StrictModel, closest_choice
+from compiler.spec.base import URI_PATTERN, Envelope, StrictModel, closest_choice
+from compiler.training_contract import DEFAULT_OUTPUT_BASE
 
 DEFAULT_APPROVER_ROLE = "admin"
 DEFAULT_IMAGE_TAG = "0.1.0"  # the llmops release whose proxy and trainer images are used by default
+# Where the project's images are published (README: Images): `llmops` (the CLI and proxy) and `trainer`.
+DEFAULT_IMAGE_REGISTRY = "ghcr.io/llmops"
+IMAGE_REGISTRY_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
 
 
 class IngressSettings(StrictModel):
@@ -93,7 +98,8 @@ class ArgoCDSettings(StrictModel):
 
 
 class ProxySettings(StrictModel):
-    image: str = Field(f"ghcr.io/llmops/llmops:{DEFAULT_IMAGE_TAG}", description="Image running `llmops proxy`.")
+    image: str = Field(f"{DEFAULT_IMAGE_REGISTRY}/llmops:{DEFAULT_IMAGE_TAG}", description="Image running "
+                       "`llmops proxy`; `<imageRegistry>/llmops:<tag>` when the environment names an imageRegistry.")
     replicas: int = Field(2, ge=1, description="Proxy replicas.")
     token_secret_name: str | None = Field(None, alias="tokenSecretName", description="Secret whose `token` key "
                                           "callers must send as a bearer token with their X-User headers.")
@@ -102,8 +108,13 @@ class ProxySettings(StrictModel):
 class TrainingSettings(StrictModel):
     backend: Literal["job", "trainjob"] = Field("job", description="Render training jobs as batch/v1 Jobs, or "
                                                 "as Kubeflow Trainer TrainJobs.")
-    image: str = Field(f"ghcr.io/llmops/trainer:{DEFAULT_IMAGE_TAG}", description="Default trainer image.")
+    image: str = Field(f"{DEFAULT_IMAGE_REGISTRY}/trainer:{DEFAULT_IMAGE_TAG}", description=(
+        "Default trainer image: the Dockerfile's `trainer` target (README: Training); "
+        "`<imageRegistry>/trainer:<tag>` when the environment names an imageRegistry."))
     runtime: str = Field("torch-distributed", description="ClusterTrainingRuntime of TrainJobs.")
+    output_uri: str = Field(DEFAULT_OUTPUT_BASE, alias="outputUri", pattern=URI_PATTERN,
+                            description="Where a training job without output.storageUri writes: this URI plus the "
+                            "job's name, e.g. `s3://models/trained/customer-support-sft/`.")
 
 
 class EnvironmentSpec(StrictModel):
@@ -121,6 +132,26 @@ class EnvironmentSpec(StrictModel):
     training: TrainingSettings = Field(default_factory=TrainingSettings, description="How training jobs run.")
     promotion: PromotionPolicy = Field(default_factory=PromotionPolicy, description="The order models move "
                                        "through environments.")
+    image_registry: str | None = Field(None, alias="imageRegistry", pattern=IMAGE_REGISTRY_PATTERN, description=(
+        f"Registry and path llmops's own images are pulled from instead of `{DEFAULT_IMAGE_REGISTRY}`, e.g. a "
+        "mirror `registry.example.com/llmops`: the default proxy and trainer images become `<imageRegistry>/llmops` "
+        "and `<imageRegistry>/trainer` with the same tag. An image written in proxy.image or training.image wins."))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _images_from_registry(cls, data: Any) -> Any:
+        """The registry changes defaults only: an image the manifest writes is used as written. Anything
+        malformed is left to the fields' own validation, which reports it where it is."""
+        if not isinstance(data, dict) or not isinstance(data.get("imageRegistry"), str):
+            return data
+        if re.fullmatch(IMAGE_REGISTRY_PATTERN, data["imageRegistry"]) is None:
+            return data
+        data = dict(data)
+        for section, image in (("proxy", "llmops"), ("training", "trainer")):
+            settings = data.get(section, {})
+            if isinstance(settings, dict) and "image" not in settings:
+                data[section] = {**settings, "image": f"{data['imageRegistry']}/{image}:{DEFAULT_IMAGE_TAG}"}
+        return data
 
 
 class EnvironmentManifest(Envelope):

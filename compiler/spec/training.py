@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from compiler.spec.base import QUANTITY_PATTERN, Envelope, StrictModel
+from compiler.spec.base import QUANTITY_PATTERN, URI_PATTERN, Envelope, StrictModel
+from compiler.training_contract import HYPERPARAMETER_NAMES
 
 TrainingDatasetType = Literal["instruction", "chat", "preference", "text"]
 HyperparameterValue = bool | int | float | str
@@ -39,9 +40,17 @@ class TrainJobSpec(StrictModel):
         "Which weights train: `full` (every weight, AdamW), `lora` (adapters on frozen 16-bit weights) or "
         "`qlora` (adapters on 4-bit weights; needs GPUs). Sizes the memory estimate; not set, llmops passes no "
         "method to the trainer and the estimate assumes full fine-tuning (its findings are then warnings)."))
-    hyperparameters: dict[str, HyperparameterValue] = Field(default_factory=dict,
-                                                            description="Passed to the trainer as JSON.")
+    hyperparameters: dict[str, HyperparameterValue] = Field(default_factory=dict, description=(
+        "Passed to the trainer as JSON. The trainer honours " + ", ".join(HYPERPARAMETER_NAMES) + " (README: "
+        "Training) and refuses any other name."))
     use_gpu: bool | None = Field(None, description="Must agree with useGpu and resources.gpus.")
+
+
+class TrainingOutput(StrictModel):
+    storage_uri: str = Field(alias="storageUri", pattern=URI_PATTERN, description=(
+        "Where the trainer writes the model or adapter and its metadata file (llmops-training.json), e.g. "
+        "`s3://models/customer-support-sft/1.0/`. Not given: the environment's training.outputUri plus the job's "
+        "name."))
 
 
 class TrainingJobSpec(StrictModel):
@@ -56,6 +65,7 @@ class TrainingJobSpec(StrictModel):
                                                 description="The seeds' TrainJobSpec: what to train and how.")
     image: str | None = Field(None, description="Trainer container image (the environment's default otherwise).")
     command: list[str] | None = Field(None, description="Trainer command (the image's entrypoint otherwise).")
+    output: TrainingOutput | None = Field(None, description="Where the trained weights go.")
 
 
 class TrainingJobManifest(Envelope):
