@@ -6,8 +6,10 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 KSERVE_VENV ?= .venv-kserve
 KSERVE_REQUIREMENTS = examples/sandbox/requirements-kserve.txt
+TRAIN_VENV ?= .venv-train
+TRAIN_REQUIREMENTS = requirements/trainer.txt requirements/trainer-test.txt
 
-.PHONY: run test bench bench-render bench-proxy kserve-venv sandbox-backend schemas clean
+.PHONY: run test bench bench-render bench-proxy kserve-venv train-venv lock-trainer sandbox-backend schemas clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +24,34 @@ $(KSERVE_VENV)/.installed: $(KSERVE_REQUIREMENTS)
 
 kserve-venv: $(KSERVE_VENV)/.installed
 
+# The trainer (llmops/train/, the `trainer` image) and its tests: PyTorch's CPU build, transformers, peft, fsspec,
+# s3fs, plus moto's S3 server for the tests, in its own virtualenv so the compiler's install stays light. The tests
+# run the trainer from this source tree with this virtualenv's Python (`python -m llmops.train`).
+$(TRAIN_VENV)/.installed: $(TRAIN_REQUIREMENTS)
+	$(PYTHON) -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		$(addprefix -r ,$(TRAIN_REQUIREMENTS))
+	touch $@
+
+train-venv: $(TRAIN_VENV)/.installed
+
+# Refresh the trainer's locks (uv pip compile, hash-checked). PyTorch's `+cpu` build is taken from PyTorch's CPU
+# index, or from a folder of wheels with TORCH_WHEELS=DIR; `UPGRADE=1` takes the newest versions.
+UV ?= uv
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TRAIN_COMPILE = $(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
+	--custom-compile-command "make lock-trainer" $(if $(UPGRADE),--upgrade)
+
+lock-trainer:
+	$(TRAIN_COMPILE) $(if $(TORCH_WHEELS),--find-links $(TORCH_WHEELS),--extra-index-url $(TORCH_INDEX) \
+		--index-strategy unsafe-best-match) --extra train -o requirements/trainer.txt pyproject.toml requirements/trainer.in
+	$(TRAIN_COMPILE) -c requirements/trainer.txt -o requirements/trainer-test.txt requirements/trainer-test.in
+
 run: $(BIN)/.installed
 	$(BIN)/llmops validate .
 	$(BIN)/llmops render -o out .
 
-test: $(BIN)/.installed $(KSERVE_VENV)/.installed
+test: $(BIN)/.installed $(KSERVE_VENV)/.installed $(TRAIN_VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/llmops schema --check
@@ -49,4 +74,4 @@ schemas: $(BIN)/.installed
 	$(BIN)/llmops schema
 
 clean:
-	rm -rf $(VENV) $(KSERVE_VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(KSERVE_VENV) $(TRAIN_VENV) .pytest_cache .hypothesis
