@@ -87,11 +87,12 @@ def _build_wheel(source: Path, out: Path) -> Path:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = tmp_path_factory.mktemp("context")
-    for name in dockerfile_sources():
+    for name in dict.fromkeys(dockerfile_sources()):  # both images copy the sources
         path = PROJECT_ROOT / name
         if path.is_dir():
             shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, source / name)
     return _build_wheel(source, tmp_path_factory.mktemp("dist"))
 

@@ -15,6 +15,7 @@ from llmops.train.errors import ContractError, TrainerError
 from llmops.train.hyperparameters import FULL_LEARNING_RATE, LORA_LEARNING_RATE, resolve_hyperparameters
 from llmops.train.records import parse_file
 from llmops.train.request import read_request
+from tests.helpers.estate import PROJECT_ROOT
 
 JOB = {"job": "support-sft", "jobType": "finetune", "method": "SFT",
        "baseModel": {"id": "tiny@1", "storageUri": "s3://models/tiny/1/", "family": "llama"},
@@ -97,3 +98,11 @@ def test_a_variable_that_disagrees_with_job_json_is_refused(tmp_path: Path) -> N
     (tmp_path / "job.json").write_text("{", encoding="utf-8")
     with pytest.raises(ContractError, match=r"job\.json: not valid JSON"):
         read_request({"LLMOPS_TRAINING_CONFIG": str(tmp_path / "job.json")})
+
+
+def test_the_readme_documents_every_hyperparameter_with_its_default() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    for parameter in HYPERPARAMETERS:
+        default = "—" if parameter.default is None else (
+            str(parameter.default).lower() if isinstance(parameter.default, bool) else f"`{parameter.default}`")
+        assert f"| `{parameter.name}` | {default} | {parameter.meaning} |" in readme, parameter.name
