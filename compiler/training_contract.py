@@ -58,7 +58,8 @@ HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
                    "2e-5 for full fine-tuning when not given."),
     Hyperparameter("batch_size", (int,), 4, "Examples per optimizer micro-step."),
     Hyperparameter("num_epochs", (int, float), 1, "Passes over the dataset (max_steps wins when set)."),
-    Hyperparameter("max_steps", (int,), None, "Stop after this many optimizer steps, whatever num_epochs says."),
+    Hyperparameter("max_steps", (int,), None, "Stop after this many optimizer steps, whatever num_epochs says "
+                   "(-1, as in transformers: not set)."),
     Hyperparameter("gradient_accumulation_steps", (int,), 1, "Micro-steps per optimizer step: the effective batch "
                    "is batch_size times this."),
     Hyperparameter("warmup_ratio", (float, int), 0.0, "Share of the steps over which the learning rate rises "

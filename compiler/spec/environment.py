@@ -13,7 +13,8 @@ from compiler.training_contract import DEFAULT_OUTPUT_BASE
 
 DEFAULT_APPROVER_ROLE = "admin"
 DEFAULT_IMAGE_TAG = "0.1.0"  # the llmops release whose proxy and trainer images are used by default
-# Where the project's images are published (README: Images): `llmops` (the CLI and proxy) and `trainer`.
+# Where the project's images are published (README: Training): `llmops` (the CLI and proxy) and `trainer`, the
+# Dockerfile's targets; proxy.image and training.image default to them.
 DEFAULT_IMAGE_REGISTRY = "ghcr.io/llmops"
 IMAGE_REGISTRY_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
 
@@ -98,8 +99,7 @@ class ArgoCDSettings(StrictModel):
 
 
 class ProxySettings(StrictModel):
-    image: str = Field(f"{DEFAULT_IMAGE_REGISTRY}/llmops:{DEFAULT_IMAGE_TAG}", description="Image running "
-                       "`llmops proxy`; `<imageRegistry>/llmops:<tag>` when the environment names an imageRegistry.")
+    image: str = Field(f"ghcr.io/llmops/llmops:{DEFAULT_IMAGE_TAG}", description="Image running `llmops proxy`.")
     replicas: int = Field(2, ge=1, description="Proxy replicas.")
     token_secret_name: str | None = Field(None, alias="tokenSecretName", description="Secret whose `token` key "
                                           "callers must send as a bearer token with their X-User headers.")
@@ -108,9 +108,7 @@ class ProxySettings(StrictModel):
 class TrainingSettings(StrictModel):
     backend: Literal["job", "trainjob"] = Field("job", description="Render training jobs as batch/v1 Jobs, or "
                                                 "as Kubeflow Trainer TrainJobs.")
-    image: str = Field(f"{DEFAULT_IMAGE_REGISTRY}/trainer:{DEFAULT_IMAGE_TAG}", description=(
-        "Default trainer image: the Dockerfile's `trainer` target (README: Training); "
-        "`<imageRegistry>/trainer:<tag>` when the environment names an imageRegistry."))
+    image: str = Field(f"ghcr.io/llmops/trainer:{DEFAULT_IMAGE_TAG}", description="Default trainer image.")
     runtime: str = Field("torch-distributed", description="ClusterTrainingRuntime of TrainJobs.")
     output_uri: str = Field(DEFAULT_OUTPUT_BASE, alias="outputUri", pattern=URI_PATTERN,
                             description="Where a training job without output.storageUri writes: this URI plus the "

@@ -7,7 +7,6 @@ from typing import Literal
 from pydantic import Field
 
 from compiler.spec.base import QUANTITY_PATTERN, URI_PATTERN, Envelope, StrictModel
-from compiler.training_contract import HYPERPARAMETER_NAMES
 
 TrainingDatasetType = Literal["instruction", "chat", "preference", "text"]
 HyperparameterValue = bool | int | float | str
@@ -40,9 +39,8 @@ class TrainJobSpec(StrictModel):
         "Which weights train: `full` (every weight, AdamW), `lora` (adapters on frozen 16-bit weights) or "
         "`qlora` (adapters on 4-bit weights; needs GPUs). Sizes the memory estimate; not set, llmops passes no "
         "method to the trainer and the estimate assumes full fine-tuning (its findings are then warnings)."))
-    hyperparameters: dict[str, HyperparameterValue] = Field(default_factory=dict, description=(
-        "Passed to the trainer as JSON. The trainer honours " + ", ".join(HYPERPARAMETER_NAMES) + " (README: "
-        "Training) and refuses any other name."))
+    hyperparameters: dict[str, HyperparameterValue] = Field(default_factory=dict,
+                                                            description="Passed to the trainer as JSON.")
     use_gpu: bool | None = Field(None, description="Must agree with useGpu and resources.gpus.")
 
 

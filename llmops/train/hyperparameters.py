@@ -85,6 +85,8 @@ def _at_least(values: dict[str, Any], name: str, minimum: float, *, strictly: bo
 def resolve_hyperparameters(given: Mapping[str, Any], *, adapters: bool) -> Hyperparameters:
     """The run's settings: the job's values over the documented defaults (TrainerError on a bad one)."""
     values = _checked(given)
+    if values["max_steps"] == -1:  # transformers' way of saying "not set": train for num_epochs
+        values["max_steps"] = None
     for name in ("batch_size", "gradient_accumulation_steps", "max_seq_length", "logging_steps", "lora_r",
                  "max_steps"):
         _at_least(values, name, 1)

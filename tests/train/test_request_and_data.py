@@ -43,6 +43,7 @@ def test_the_default_learning_rate_depends_on_what_trains() -> None:
     assert resolve_hyperparameters({}, adapters=True).learning_rate == LORA_LEARNING_RATE
     assert resolve_hyperparameters({}, adapters=False).learning_rate == FULL_LEARNING_RATE
     assert resolve_hyperparameters({"num_epochs": 2.0, "batch_size": 4.0}, adapters=False).batch_size == 4
+    assert resolve_hyperparameters({"max_steps": -1}, adapters=False).max_steps is None
 
 
 @pytest.mark.parametrize(("given", "message"), [
@@ -52,6 +53,7 @@ def test_the_default_learning_rate_depends_on_what_trains() -> None:
     ({"batch_size": 2.5}, "hyperparameter `batch_size` must be a whole number, not 2.5"),
     ({"learning_rate": 0}, "hyperparameter `learning_rate` must be above 0, not 0"),
     ({"batch_size": 0}, "hyperparameter `batch_size` must be at least 1, not 0"),
+    ({"max_steps": 0}, "hyperparameter `max_steps` must be at least 1, not 0"),
     ({"warmup_ratio": 1.5}, "hyperparameter `warmup_ratio` must be below 1, not 1.5"),
     ({"lr_scheduler_type": "exp"}, "hyperparameter `lr_scheduler_type` must be one of linear, cosine, "
                                    "cosine_with_restarts, polynomial, constant, constant_with_warmup, inverse_sqrt, "
