@@ -28,11 +28,9 @@ class StoredFile:
 
 def _filesystem(uri: str) -> tuple[Any, str]:
     try:
-        import fsspec
         from fsspec.core import url_to_fs
     except ImportError:  # pragma: no cover - the trainer's environment always has it
         raise TrainerError("fsspec is not installed: run the trainer from its image or .venv-train") from None
-    del fsspec
     try:
         filesystem, path = url_to_fs(uri)
     except (ImportError, ValueError) as error:

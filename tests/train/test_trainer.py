@@ -181,3 +181,12 @@ def test_full_fine_tuning_from_and_to_s3_as_a_kubeflow_trainjob(tmp_path: Path, 
     loaded = _check_output(model, output)
     assert loaded["kind"] == "model" and loaded["newTokens"] > 0
     assert loaded["trainedLoss"] < loaded["baseLoss"], loaded
+
+
+def test_an_s3_dataset_that_is_not_there_is_one_line(tmp_path: Path, s3_server: dict[str, str]) -> None:
+    root = estate(tmp_path / "estate", dataset_uri="s3://no-such-bucket/support/v1/",
+                  model_uri="s3://models/tiny-llama/1/", output_uri=None, hyperparameters={"max_steps": 1})
+    result = run_trainer(rendered_job(root), tmp_path / "mount", extra_env=s3_server)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == ("llmops-train: error: s3://no-such-bucket/support/v1/: not found (nothing "
+                                     "exists at this URI)")
