@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmops.train.cpus import torch_threads
 from llmops.train.errors import TrainerError
 from llmops.train.formats import Example
 from llmops.train.hyperparameters import Hyperparameters
@@ -194,9 +195,13 @@ def train(request: TrainingRequest, settings: Hyperparameters, examples: list[Ex
           progress: Progress) -> Outcome:
     device = _device(request)
     _quiet()
+    threads = torch_threads(os.environ)
+    if device == "cpu" and threads is not None:
+        torch.set_num_threads(threads)
     torch.manual_seed(settings.seed)
     model, tokenizer, base = _load(request, scratch, device)
-    progress.say(f"base model: {base['architecture']}, {base['parameters']:,} parameters, on {device}")
+    where = f"cpu, {torch.get_num_threads()} threads" if device == "cpu" else device
+    progress.say(f"base model: {base['architecture']}, {base['parameters']:,} parameters, on {where}")
     chat_template = ensure_chat_template(tokenizer)
     tokenized = tokenize(tokenizer, examples, max_length=settings.max_seq_length,
                          train_on_prompt=settings.train_on_prompt)

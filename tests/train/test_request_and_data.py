@@ -6,11 +6,13 @@ These run in the compiler's own virtualenv (the modules import neither torch nor
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from compiler.training_contract import HYPERPARAMETER_NAMES, HYPERPARAMETERS
+from llmops.train.cpus import cpu_limit, torch_threads
 from llmops.train.errors import ContractError, TrainerError
 from llmops.train.hyperparameters import FULL_LEARNING_RATE, LORA_LEARNING_RATE, resolve_hyperparameters
 from llmops.train.records import parse_file
@@ -108,3 +110,22 @@ def test_the_readme_documents_every_hyperparameter_with_its_default() -> None:
         default = "—" if parameter.default is None else (
             str(parameter.default).lower() if isinstance(parameter.default, bool) else f"`{parameter.default}`")
         assert f"| `{parameter.name}` | {default} | {parameter.meaning} |" in readme, parameter.name
+
+
+@pytest.mark.parametrize(("files", "limit"), [
+    ({"cpu.max": "400000 100000\n"}, 4),
+    ({"cpu.max": "150000 100000\n"}, 2),  # 1.5 CPUs: two threads, not one idle half
+    ({"cpu.max": "max 100000\n"}, None),
+    ({"cpu/cpu.cfs_quota_us": "200000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 2),
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+    ({}, None),
+])
+def test_torch_gets_the_containers_cpus_not_the_nodes(tmp_path: Path, files: dict[str, str],
+                                                      limit: int | None) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="ascii")
+    assert cpu_limit(tmp_path) == limit
+    usable = len(os.sched_getaffinity(0))
+    assert torch_threads({}, tmp_path) == (min(usable, limit) if limit else usable)
+    assert torch_threads({"OMP_NUM_THREADS": "3"}, tmp_path) is None
