@@ -26,10 +26,11 @@ kserve-venv: $(KSERVE_VENV)/.installed
 
 # The trainer (llmops/train/, the `trainer` image) and its tests: PyTorch's CPU build, transformers, peft, fsspec,
 # s3fs, plus moto's S3 server for the tests, in its own virtualenv so the compiler's install stays light. The tests
-# run the trainer from this source tree with this virtualenv's Python (`python -m llmops.train`).
+# run the trainer from this source tree with this virtualenv's Python (`python -m llmops.train`). No bytecode at
+# install time (--no-compile): a fifth faster, and Python compiles the modules a run imports.
 $(TRAIN_VENV)/.installed: $(TRAIN_REQUIREMENTS)
 	$(PYTHON) -m venv $(TRAIN_VENV)
-	$(TRAIN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+	$(TRAIN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile --require-hashes --no-deps \
 		$(addprefix -r ,$(TRAIN_REQUIREMENTS))
 	touch $@
 

@@ -33,7 +33,7 @@ class Example:
 
 
 def training_format(request: TrainingRequest) -> str:
-    """What the job trains on, or TrainerError for what this trainer does not run."""
+    """What the job trains on, or TrainerError for what this trainer does not run (checked before any data)."""
     if request.method in ("DPO", "RLHF"):
         raise TrainerError(f"job_type {request.method} is not supported by llmops-train (it runs SFT and PRETRAIN); "
                            "train preference pairs with a DPO trainer image of your own (spec.image), or train the "
@@ -47,6 +47,9 @@ def training_format(request: TrainingRequest) -> str:
     if chosen == "preference":
         raise TrainerError(f"dataset {request.dataset_id} holds preference pairs (prompt, chosen, rejected), which "
                            f"train with DPO; llmops-train runs {request.method} on instruction, chat or text data")
+    if request.finetuning_type == "qlora" and request.gpus == 0:
+        raise TrainerError("finetuning_type qlora quantizes the base model to 4 bits with bitsandbytes, which needs "
+                           "a CUDA GPU; this job has no GPU: use finetuning_type lora")
     if request.method == "PRETRAIN" and chosen != "text":
         raise TrainerError(f"job_type PRETRAIN trains on plain text (dataset_type text), not `{chosen}` records")
     return chosen

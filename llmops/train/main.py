@@ -24,7 +24,7 @@ from llmops.train.metadata import build_metadata
 from llmops.train.progress import Progress, peak_memory_mib
 from llmops.train.records import read_dataset
 from llmops.train.request import read_request
-from llmops.train.storage import upload
+from llmops.train.storage import check_base_model, upload
 
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
@@ -42,6 +42,7 @@ def run(environ: Mapping[str, str], progress: Progress) -> None:
     examples = to_examples(data.records, chosen, request.dataset_type)
     progress.say(f"dataset: {len(examples)} {chosen} examples from {len(data.files)} file(s), "
                  f"sha256 {data.digest()[:12]}")
+    check_base_model(request.base_model_uri)
     from llmops.train.sft import train  # torch and transformers: only once the request and the data are good
 
     with tempfile.TemporaryDirectory(prefix="llmops-train-") as scratch:

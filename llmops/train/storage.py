@@ -113,3 +113,10 @@ def upload(folder: Path, uri: str, names: list[str]) -> None:
             if parent and parent != root.rstrip("/"):
                 filesystem.makedirs(parent, exist_ok=True)
             filesystem.put_file(str(folder / name), target)
+
+
+def check_base_model(uri: str) -> None:
+    """The base model's URI holds a Hugging Face model folder: checked by listing, before anything is loaded."""
+    if not any(stored.relative == "config.json" for stored in list_files(uri)):
+        raise TrainerError(f"{uri}: no config.json: the base model's storageUri must hold a Hugging Face model "
+                           "folder (config.json, weights, tokenizer files)")
