@@ -22,9 +22,10 @@ from llmops.train.formats import to_examples, training_format
 from llmops.train.hyperparameters import resolve_hyperparameters
 from llmops.train.metadata import build_metadata
 from llmops.train.progress import Progress, peak_memory_mib
+from llmops.train.publish import publish
 from llmops.train.records import read_dataset
 from llmops.train.request import read_request
-from llmops.train.storage import check_base_model, upload
+from llmops.train.storage import check_base_model
 
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
@@ -50,7 +51,9 @@ def run(environ: Mapping[str, str], progress: Progress) -> None:
         outcome.metrics["peakMemoryMiB"] = round(peak_memory_mib(), 1)
         document = build_metadata(request, settings, data, chosen, outcome, progress.history, started)
         (outcome.folder / METADATA_FILE).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        upload(outcome.folder, request.output_uri, [*outcome.files, METADATA_FILE])  # the metadata file last
+        stale = publish(outcome.folder, request.output_uri, outcome.files)
+    if stale:
+        progress.say(f"removed {len(stale)} file(s) an earlier run wrote there: {', '.join(stale)}")
     metrics = outcome.metrics
     progress.say(f"done in {progress.elapsed():.1f} s: {metrics['steps']} steps, loss {_loss(metrics['firstLoss'])} "
                  f"-> {_loss(metrics['finalLoss'])}, peak memory {metrics['peakMemoryMiB']:.0f} MiB; wrote the "

@@ -120,3 +120,11 @@ def check_base_model(uri: str) -> None:
     if not any(stored.relative == "config.json" for stored in list_files(uri)):
         raise TrainerError(f"{uri}: no config.json: the base model's storageUri must hold a Hugging Face model "
                            "folder (config.json, weights, tokenizer files)")
+
+
+def remove(uri: str, names: list[str]) -> None:
+    """Delete the named files (relative to the folder URI)."""
+    filesystem, root = _filesystem(uri)
+    with _failures_named(uri, "removing the previous run's files"):
+        for name in names:
+            filesystem.rm_file(root.rstrip("/") + "/" + name)

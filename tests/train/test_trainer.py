@@ -165,13 +165,30 @@ def test_full_fine_tuning_from_and_to_s3_as_a_kubeflow_trainjob(tmp_path: Path, 
     job = rendered_job(root)
     assert job.files == {} and "LLMOPS_TRAINING_CONFIG_JSON" in job.env  # no mount: the TrainJob's contract
     assert job.env["LLMOPS_OUTPUT_URI"] == "s3://models/trained/support-sft/"  # the environment's default
+    # An earlier LoRA run wrote an adapter there; someone keeps notes beside it.
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "adapter_model.safetensors").write_bytes(b"old adapter")
+    (earlier / "notes.txt").write_text("keep me", encoding="utf-8")
+    (earlier / "llmops-training.json").write_text(json.dumps({"output": {"files": [
+        "adapter_model.safetensors", "../../datasets/support/v1/customer-support-sample.csv"]}}), encoding="utf-8")
+    _s3(s3_server, "put", str(earlier), "s3://models/trained/support-sft/")
     result = run_trainer(job, tmp_path / "mount", extra_env=s3_server)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert ("llmops-train: removed 1 file(s) an earlier run wrote there: adapter_model.safetensors"
+            in result.stdout.splitlines())
 
     output = tmp_path / "downloaded"
     _s3(s3_server, "get", "s3://models/trained/support-sft/", str(output))
+    assert not (output / "adapter_model.safetensors").exists()  # no adapter of one run beside another's model
+    assert (output / "notes.txt").read_text(encoding="utf-8") == "keep me"  # what llmops did not write stays
+    (output / "notes.txt").unlink()
+    _s3(s3_server, "get", "s3://datasets/support/v1/", str(tmp_path / "dataset-after"))
+    assert (tmp_path / "dataset-after" / SAMPLE_CSV.name).is_file()  # a listed path outside the output: ignored
     metadata = json.loads((output / "llmops-training.json").read_text(encoding="utf-8"))
     assert metadata["output"]["kind"] == "model" and metadata["job"]["finetuningType"] == "full"
+    assert sorted(path.name for path in output.iterdir()) == sorted([*metadata["output"]["files"],
+                                                                     "llmops-training.json"])
     assert metadata["job"]["digest"] == job.digest
     assert metadata["dataset"]["storageUri"] == "s3://datasets/support/v1/"
     assert metadata["dataset"]["files"][0]["sha256"] == hashlib.sha256(SAMPLE_CSV.read_bytes()).hexdigest()
