@@ -15,7 +15,7 @@ server does with it when an object is created with `fieldValidation=Strict` (kub
 - the root gets `apiVersion` and `kind` constants and the fields of ObjectMeta for `metadata`.
 
 Not evaluated: CEL rules (`x-kubernetes-validations`), admission webhooks and `format` (int32 ranges).
-Descriptions are dropped: they are large and no check reads them.
+Descriptions are dropped: they are large and no check reads them. Defaults are kept (keyed lists use them).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ _NAMED = ("properties", "patternProperties")
 # OpenAPI keywords with the same meaning in JSON Schema 2020-12; everything else is dropped or translated.
 _KEPT = frozenset({
     "type", "required", "enum", "pattern", "minLength", "maxLength", "minItems", "maxItems",
-    "minProperties", "maxProperties", "multipleOf", "uniqueItems", "x-kubernetes-list-type",
+    "minProperties", "maxProperties", "multipleOf", "uniqueItems", "default", "x-kubernetes-list-type",
     "x-kubernetes-list-map-keys",
 })
 
