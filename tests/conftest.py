@@ -1,9 +1,33 @@
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+_INSIDE = (str(REPOSITORY) + os.sep, os.path.realpath(tempfile.gettempdir()) + os.sep)
+_BESIDE = str(REPOSITORY.parent) + os.sep
+_READS = frozenset({"open", "os.listdir", "os.scandir"})
+
+
+def _nothing_beside_the_repository(event: str, args: tuple[Any, ...]) -> None:
+    """A user's clone has no folders beside it (CI's has one: ../shared). Any test, or any code a test runs
+    in this process, that opens or lists something beside the repository fails, wherever it runs."""
+    if event not in _READS or not args or not isinstance(args[0], (str, bytes, os.PathLike)):
+        return
+    path = os.path.abspath(os.fsdecode(args[0])) + os.sep
+    if path.startswith(_BESIDE) and not path.startswith(_INSIDE):
+        raise PermissionError(f"a test read outside the repository: {path.rstrip(os.sep)} (a clone has nothing "
+                              f"beside it; vendor what the tests need inside {REPOSITORY.name}/)")
+
+
+if REPOSITORY.parent != Path(REPOSITORY.anchor):
+    sys.addaudithook(_nothing_beside_the_repository)
 
 settings.register_profile("ci", max_examples=150, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
