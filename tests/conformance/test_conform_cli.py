@@ -106,3 +106,10 @@ def test_without_the_conform_extra_the_command_says_what_to_install(tmp_path: Pa
     assert done.returncode == 2, done.stderr
     assert "checking conformance needs the Python package 'jsonschema', which is not installed" in done.stderr
     assert "hint: install the extra: pip install 'llmops[conform]'" in done.stderr
+
+
+def test_the_readme_lists_every_conformance_code() -> None:
+    from llmops.conformance.codes import CONFORMANCE_RULES
+
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert [rule.code for rule in CONFORMANCE_RULES if f"| `{rule.code}` | `{rule.name}` |" not in readme] == []
