@@ -113,3 +113,11 @@ def test_the_readme_lists_every_conformance_code() -> None:
 
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     assert [rule.code for rule in CONFORMANCE_RULES if f"| `{rule.code}` | `{rule.name}` |" not in readme] == []
+
+
+def test_conformance_codes_are_apart_from_the_estate_rules() -> None:
+    from compiler.check.registry import ALL_RULES
+    from llmops.conformance.codes import CONFORMANCE_RULES
+
+    ours = {rule.code for rule in CONFORMANCE_RULES} | {rule.name for rule in CONFORMANCE_RULES}
+    assert ours & ({rule.code for rule in ALL_RULES} | {rule.name for rule in ALL_RULES}) == set()
