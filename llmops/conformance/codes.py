@@ -30,7 +30,7 @@ INVALID_VALUE = _rule("V004", "invalid-field-value", "A field's value is outside
 UNSERVED_VERSION = _rule("V005", "unserved-api-version", "The apiVersion is not served for this kind.",
                          "The group's CRDs are known, but none serves this version and kind: an old or misspelt "
                          "apiVersion (e.g. serving.kserve.io/v1alpha2 InferenceService).")
-UNKNOWN_KIND = _rule("V006", "unknown-kind", "No schema describes this apiVersion and kind.",
+UNKNOWN_KIND = _rule("V006", "unknown-object-kind", "No schema describes this apiVersion and kind.",
                      "It is neither a vendored CRD kind nor a built-in kind of the Kubernetes version checked "
                      "against, so it cannot be checked (or the kind is misspelt).")
 DUPLICATE_ENTRY = _rule("V007", "duplicate-list-entry", "Two entries of a keyed list have the same key.",
