@@ -8,8 +8,10 @@ packaging run again in a fresh `git clone` of HEAD inside an otherwise empty tem
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,22 @@ def test_the_data_tests_pass_in_a_clone_with_nothing_beside_it(tmp_path: Path) -
                           cwd=clone, env=env, capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert " passed" in done.stdout.splitlines()[-1] and "skipped" not in done.stdout.splitlines()[-1]
+
+
+def test_the_refusal_holds_for_a_clone_in_the_temporary_folder_itself() -> None:
+    """`git clone ... /tmp/x`: everything in /tmp is beside the clone, yet the tests' own temporary files work."""
+    clone = Path(tempfile.mkdtemp(prefix="llmops-clone-"))
+    try:
+        subprocess.run(["git", "clone", "--quiet", str(REPOSITORY), str(clone)], check=True, capture_output=True,
+                       timeout=300)
+        assert clone.parent == Path(tempfile.gettempdir()).resolve()
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST", "PYTHONPATH"))}
+        env["PYTHONPATH"] = str(clone)
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                               "tests/test_self_contained.py::test_reading_beside_the_repository_is_refused",
+                               "tests/test_self_contained.py::test_reading_inside_the_repository_and_temporary_"
+                               "folders_is_allowed", "tests/conformance/test_refresh.py"],
+                              cwd=clone, env=env, capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    finally:
+        shutil.rmtree(clone, ignore_errors=True)
