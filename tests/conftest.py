@@ -18,6 +18,10 @@ _MADE = frozenset({"tempfile.mkdtemp", "tempfile.mkstemp"})
 # Entries beside the repository that this test run made itself: pytest's temporary root and whatever
 # `tempfile` creates (they are beside it when the clone itself lies in the temporary folder, e.g. /tmp/x).
 _OURS = {f"pytest-of-{getpass.getuser()}"}
+# ... and the Python running the tests (its virtualenv may sit beside the clone, as in a nested clone).
+_OURS.update(os.path.abspath(place)[len(_BESIDE):].split(os.sep, 1)[0]
+             for place in (sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path)
+             if place and os.path.abspath(place).startswith(_BESIDE))
 
 
 def _nothing_beside_the_repository(event: str, args: tuple[Any, ...]) -> None:
