@@ -64,10 +64,10 @@ def _render(repo: str | None, env: str | None, output: str | None, check: bool) 
     _, rendered = validated_render(repo, env)
     if rendered is None:
         return None
-    return _emit(rendered, output, check), rendered
+    return _emit(rendered, repo, output, check), rendered
 
 
-def _emit(rendered: RenderedEstate, output: str | None, check: bool) -> int:
+def _emit(rendered: RenderedEstate, repo: str | None, output: str | None, check: bool) -> int:
     if output is None:
         if check:
             print("llmops: --check needs -o DIR (the directory to compare)", file=sys.stderr)
