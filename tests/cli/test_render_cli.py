@@ -248,8 +248,9 @@ def test_training_job_name_follows_its_content(estate: Path, tmp_path: Path) -> 
     assert volume == f"{job_after['metadata']['name']}-config"
     index = yaml.safe_load((out / "dev" / INDEX_FILE).read_text())["resources"]
     assert jobs_before[0] not in index and jobs_after[0] in index
-    # training runs in dev only: its Job and ConfigMap are new, the old ones removed, dev's index changed
-    assert "(2 new, 1 changed, 2 removed)" in result.stdout
+    # training runs in dev only: its Job and ConfigMap are new, the old ones removed; dev's index changed, and
+    # so did the proxy's configuration (its catalog lists training jobs) and the proxy Deployment's checksum
+    assert "(2 new, 3 changed, 2 removed)" in result.stdout
     for env in ENVS:
         assert [p.name for p in (out / env).glob("batch_v1_job_*")] == (jobs_after if env == "dev" else [])
 
