@@ -63,7 +63,9 @@ def test_proxy_from_the_estate_and_chat_against_it() -> None:
         refused = run_cli("chat", "example-model", "--env", "dev", "Hi", "--url", url, "--roles", "researcher")
         assert refused.exit_code == 1
         assert refused.stderr == ("llmops: error: HTTP 403: the role llm-ops-user is required "
-                                  "(X-User-Roles: researcher)\n")
+                                  "(X-User-Roles: researcher); every caller must hold it because "
+                                  "spec.proxy.requiredRole in environments/dev/environment.yaml says so "
+                                  "(null turns the requirement off)\n")
         model.mode = "error500"
         failed = run_cli("chat", "example-model", "--env", "dev", "Hi", "--url", url, "--stream")
         assert failed.exit_code == 1
@@ -98,6 +100,9 @@ def test_proxy_from_the_rendered_configmap(tmp_path: Path) -> None:
     (("proxy", "--config", "/nonexistent/proxy.json"), "/nonexistent/proxy.json: no such file"),
     (("proxy", str(PROJECT_ROOT), "--env", "prod"), "prod requires a bearer token (Secret 'llmops-proxy-token'), "
                                                     "but LLMOPS_PROXY_TOKEN is not set"),
+    (("proxy", str(PROJECT_ROOT), "--env", "dev", "--timeout", "-1"), "must be more than 0"),
+    (("proxy", str(PROJECT_ROOT), "--env", "dev", "--stream-idle-timeout", "nan"), "must be more than 0"),
+    (("proxy", str(PROJECT_ROOT), "--env", "dev", "--max-connections", "0"), "expected a whole number of at least 1"),
 ])
 def test_usage_errors(monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], message: str) -> None:
     monkeypatch.delenv("LLMOPS_PROXY_TOKEN", raising=False)
