@@ -27,7 +27,9 @@ from llmops.proxy.options import ProxyOptions
 from llmops.proxy.state import STATE, ProxyState
 
 log = logging.getLogger("llmops.proxy")
-KEEPALIVE_SECONDS = 30.0
+# Pooled model-server connections are dropped after this long idle: below uvicorn's 5 s keep-alive (KServe's
+# and vLLM's servers), so the proxy never sends a request on a connection the server is closing.
+KEEPALIVE_SECONDS = 4.0
 SERVE = "/llm-ops/v1/serve/{name}"
 API = "/llm-ops/v1"
 OPENAI_PATH = re.compile(r"/llm-ops/v1/serve/[^/]+/v1(/.*)?")  # answers carry OpenAI's `error` object

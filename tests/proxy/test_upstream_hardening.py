@@ -122,3 +122,16 @@ def test_a_4xx_without_openais_error_object_gets_one(proxy_for: Any) -> None:
         streamed = call("POST", url + OPENAI, STREAM, headers=USER)
     assert streamed.status == 404
     assert streamed.json()["error"]["code"] == 404
+
+
+@pytest.mark.slow
+def test_idle_pooled_connections_are_dropped_before_uvicorns_keep_alive_ends(proxy_for: Any) -> None:
+    """KServe's and vLLM's servers (uvicorn) close a connection idle for 5 s; a request sent on it just then
+    fails. The proxy's pool lets idle connections go first."""
+    server = FakeModelServer()
+    with serving(server):
+        url = proxy_for(document(endpoint("chat", server.url)))
+        assert call("POST", url + SEEDS, CHAT, headers=USER).status == 200
+        time.sleep(5.0)
+        assert call("POST", url + SEEDS, CHAT, headers=USER).status == 200
+    assert server.peers[0] != server.peers[1]
