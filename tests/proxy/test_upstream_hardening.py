@@ -89,7 +89,8 @@ def test_done_inside_the_content_is_not_the_end_of_the_stream(proxy_for: Any, mo
         client = openai.OpenAI(base_url=f"{url}/llm-ops/v1/serve/chat/v1", api_key="unused", default_headers=USER,
                                max_retries=0)
         with pytest.raises(openai.APIError, match=re.escape(fault)):
-            for _ in client.chat.completions.create(model="chat", messages=CHAT["messages"], stream=True):
+            for _ in client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "hi"}],
+                                                   stream=True):
                 pass
 
 
@@ -118,7 +119,7 @@ def test_a_4xx_without_openais_error_object_gets_one(proxy_for: Any) -> None:
         client = openai.OpenAI(base_url=f"{url}/llm-ops/v1/serve/chat/v1", api_key="unused", default_headers=USER,
                                max_retries=0)
         with pytest.raises(openai.NotFoundError, match=r"refused the request \(HTTP 404\): .*Not Found"):
-            client.chat.completions.create(model="chat", messages=CHAT["messages"])
+            client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "hi"}])
         streamed = call("POST", url + OPENAI, STREAM, headers=USER)
     assert streamed.status == 404
     assert streamed.json()["error"]["code"] == 404
