@@ -268,3 +268,14 @@ def test_counting_stops_past_the_limit(proxy_for: Any, model_server: FakeModelSe
     reply = call("POST", f"{url}/llm-ops/v1/serve/chat/chat", huge, headers=USER)
     assert reply.status == 400
     assert reply.json()["message"].startswith("the input is more than 1600 tokens (estimated)")
+
+
+def test_a_request_id_that_is_not_a_plain_token_is_not_forwarded(proxy_for: Any, model_server: FakeModelServer) -> None:
+    url = proxy_for(document(endpoint("chat", model_server.url)))
+    body = json.dumps(CHAT).encode()
+    for request_id in (b"\xff\xfe", b"a" * 300, b"two words"):
+        head = (b"POST /llm-ops/v1/serve/chat/chat HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n"
+                b"X-User-Id: u1\r\nX-User-Roles: llm-ops-user\r\nContent-Type: application/json\r\n"
+                b"X-Request-Id: " + request_id + b"\r\nContent-Length: %d\r\n\r\n" % len(body))
+        assert raw_exchange(url, head + body).status == 200
+    assert all("X-Request-Id" not in headers for headers in model_server.headers)
