@@ -11,6 +11,8 @@ from compiler.spec.base import Envelope, StrictModel, closest_choice
 
 DEFAULT_APPROVER_ROLE = "admin"
 DEFAULT_IMAGE_TAG = "0.1.0"  # the llmops release whose proxy and trainer images are used by default
+DEFAULT_REQUIRED_ROLE = "llm-ops-user"  # the seeds' governance middleware requires it on every call
+ROLE_PATTERN = r"^[!-+\--~]+$"  # printable ASCII without spaces or commas: one entry of X-User-Roles
 
 
 class IngressSettings(StrictModel):
@@ -97,6 +99,10 @@ class ProxySettings(StrictModel):
     replicas: int = Field(2, ge=1, description="Proxy replicas.")
     token_secret_name: str | None = Field(None, alias="tokenSecretName", description="Secret whose `token` key "
                                           "callers must send as a bearer token with their X-User headers.")
+    required_role: str | None = Field(DEFAULT_REQUIRED_ROLE, alias="requiredRole", pattern=ROLE_PATTERN, description=(
+        "The role every caller must hold in X-User-Roles (the seeds' workflow guide requires `llm-ops-user`); "
+        "`null` turns the requirement off, X-User-Id and X-User-Roles stay required. Printable ASCII without "
+        "spaces or commas."))
 
 
 class TrainingSettings(StrictModel):

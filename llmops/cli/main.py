@@ -163,10 +163,13 @@ def _proxy_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", action="append", default=[], metavar="NAME=URL",
                         help="send endpoint NAME to URL instead of its in-cluster address (repeatable; also "
                              "LLMOPS_PROXY_BACKEND_<NAME>=URL)")
-    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
-                        help="longest wait for a whole answer or a stream's start (default: 300)")
-    parser.add_argument("--stream-idle-timeout", type=float, default=60.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=_positive_seconds, default=300.0, metavar="SECONDS",
+                        help="longest wait for a whole answer or a stream's first piece (default: 300)")
+    parser.add_argument("--stream-idle-timeout", type=_positive_seconds, default=60.0, metavar="SECONDS",
                         help="longest pause inside a stream (default: 60)")
+    parser.add_argument("--max-connections", type=_positive, default=1000, metavar="N",
+                        help="client connections held open; at the cap the longest idle one is closed (default: "
+                             "1000, lowered to fit the open-file limit)")
 
 
 def _chat_parser(parser: argparse.ArgumentParser) -> None:
@@ -300,7 +303,7 @@ def run(args: argparse.Namespace) -> int:
         from llmops.cli.proxy import proxy
 
         return proxy(args.repo, args.env, args.config, args.host, args.port, args.backend, args.timeout,
-                     args.stream_idle_timeout)
+                     args.stream_idle_timeout, args.max_connections)
     if args.command == "chat":
         from llmops.cli.chat import ChatRequest, chat
 
