@@ -55,9 +55,16 @@ UNREADABLE_FILE = _loader_rule("Y015", "unreadable-file", E, "The file could not
                                "directory named like a manifest).")
 TOO_DEEP = _loader_rule("Y016", "nesting-too-deep", E, "Values are nested deeper than the limit.",
                         "No manifest needs deep nesting; very deep input is a way to crash parsers.")
+NUMBER_TOO_LONG = _loader_rule("Y017", "number-too-long", E, "An integer is written with more digits than the limit.",
+                               "No manifest field accepts a number anywhere near 100 digits; such a literal is a "
+                               "mistake or an attack (converting it costs time that grows with the square of its "
+                               "length). The document is not read further. Write the intended value.")
+TAG_MISMATCH = _loader_rule("Y018", "tag-mismatch", E, "A !!int, !!float, !!bool or !!null tag contradicts its value.",
+                            "`!!int abc` is not an integer: other YAML tools refuse it or read it differently, and "
+                            "llmops would otherwise keep the string. Remove the tag, or write a value of its type.")
 
 LOADER_RULES: tuple[Rule, ...] = (
     YAML_SYNTAX, DUPLICATE_KEY, TAB_INDENTATION, UNKNOWN_TAG, ALIAS_BOMB, RECURSIVE_ALIAS,
     FILE_TOO_LARGE, NOT_UTF8, YAML11_BOOLEAN, YAML11_NUMBER, MERGE_KEY, PATH_ESCAPES_REPO,
-    NON_STRING_KEY, NOT_A_MAPPING, UNREADABLE_FILE, TOO_DEEP,
+    NON_STRING_KEY, NOT_A_MAPPING, UNREADABLE_FILE, TOO_DEEP, NUMBER_TOO_LONG, TAG_MISMATCH,
 )
