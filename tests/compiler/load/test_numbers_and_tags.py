@@ -34,7 +34,7 @@ def test_a_5000_digit_integer_is_a_positioned_diagnostic_anywhere(form: str, pla
     text = {"value": f"a: 1\nb: {number}\n", "nested": f"a: 1\nb:\n  c: {number}\n",
             "item": f"a: 1\nb:\n  - {number}\n", "flow": f"a: 1\nb: [1, {number}]\n",
             "key": f"a: 1\nb:\n  ? {number}\n  : x\n"}[place]
-    data, diagnostics = load(text)
+    _, diagnostics = load(text)
     assert len(diagnostics) == 1
     code, line, _ = diagnostics[0]
     assert (code, line) == ("Y013" if place == "key" else "Y017", 3 if place in ("nested", "item", "key") else 2)
