@@ -194,27 +194,5 @@ def reserved_namespace_used(env: ResolvedEnvironment) -> Iterator[Finding]:
                       f"\"llm-ops-{env.name}\"")
 
 
-# Kubernetes refuses an object whose annotations (keys and values, in bytes) exceed 256 KiB. llmops adds its
-# own to each object (the source file, sync wave, content digest, KServe mode...), which stay under this.
-MAX_ANNOTATION_BYTES = 256 * 1024
-LLMOPS_ANNOTATION_RESERVE = 8 * 1024
-
-
-@rule("K008", "annotations-too-large", E, "A manifest's annotations exceed what Kubernetes accepts on an object.",
-      category=Category.NAMING)
-def annotations_too_large(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """metadata.annotations are copied onto every object rendered from the manifest, where the API server
-    refuses more than 256 KiB of annotations (keys and values, UTF-8 bytes). llmops keeps 8 KiB of that for
-    its own annotations. Fix: keep large text out of annotations (a link to it fits)."""
-    limit = MAX_ANNOTATION_BYTES - LLMOPS_ANNOTATION_RESERVE
-    for manifest in env.manifests:
-        annotations = manifest.model.metadata.annotations
-        size = sum(len(key.encode()) + len(value.encode()) for key, value in annotations.items())
-        if size > limit:
-            yield Finding(manifest, ("metadata", "annotations"), f"the annotations hold {size:,} bytes; at most "
-                          f"{limit:,} fit (Kubernetes allows {MAX_ANNOTATION_BYTES:,} per object, and llmops adds "
-                          f"up to {LLMOPS_ANNOTATION_RESERVE:,} of its own)", "keep large text out of annotations")
-
-
 CHECKS = (invalid_name, derived_name_too_long, invalid_route, duplicate_route, invalid_namespace, invalid_label,
-          reserved_namespace_used, annotations_too_large)
+          reserved_namespace_used)
