@@ -37,9 +37,12 @@ MAX_IMAGE_REFERENCE = 512
 # No whitespace, no C0 or C1 control characters, no DEL: what a URL or a path never contains.
 _URL_CHARACTER = r"[^\s\x00-\x1f\x7f-\x9f]"
 URI = rf"[a-z][a-z0-9+.-]*://{_URL_CHARACTER}+"
-HTTP_URL = rf"https?://[^\s\x00-\x1f\x7f-\x9f/?#@]+(/{_URL_CHARACTER}*)?"
-# Argo CD reads a repository over https, ssh or git, or in the scp form `git@host:path`.
-REPOSITORY_URL = rf"((https?|ssh|git|git\+ssh|file)://{_URL_CHARACTER}+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:{_URL_CHARACTER}+)"
+HTTP_URL = (r"https?://([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?"
+            rf"(/{_URL_CHARACTER}*)?")
+# Argo CD reads a repository over https, ssh or git, or in the scp form `git@host:path` (which git only
+# takes for one when it is not a URL: no `//` after the colon).
+REPOSITORY_URL = (rf"((https?|ssh|git|git\+ssh|file)://{_URL_CHARACTER}+"
+                  rf"|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!//){_URL_CHARACTER}+)")
 MAX_URL = 2048
 
 # `git check-ref-format`, plus what a revision may be besides a ref: HEAD or a commit id.
