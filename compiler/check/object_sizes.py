@@ -48,12 +48,12 @@ def _json_size(value: Any, indent: int | None = None) -> int:
     return len(json.dumps(value, indent=indent, ensure_ascii=False).encode())
 
 
-def _training_config_size(job: Manifest) -> tuple[int, tuple[str, ...]]:
-    """At least the bytes of a training job's ConfigMap: the hyperparameters are written twice (in job.json,
-    nested deeper, and as hyperparameters.json), indented as the renderer writes them."""
+def _training_config_size(job: Manifest, copies: int) -> tuple[int, tuple[str, ...]]:
+    """At least the bytes of a training job's configuration: its hyperparameters, indented as the renderer
+    writes them, ``copies`` times."""
     inner = job.spec.train_job_spec
     hyperparameters = dict(inner.hyperparameters) if inner is not None else {}
-    return 2 * _json_size(hyperparameters, indent=2), ("spec", "trainJobSpec", "hyperparameters")
+    return copies * _json_size(hyperparameters, indent=2), ("spec", "trainJobSpec", "hyperparameters")
 
 
 def _proxy_parts(env: ResolvedEnvironment) -> list[tuple[Manifest, tuple[str, ...], int]]:
@@ -73,14 +73,18 @@ def _proxy_parts(env: ResolvedEnvironment) -> list[tuple[Manifest, tuple[str, ..
       category=Category.NAMING)
 def configmap_too_large(env: ResolvedEnvironment) -> Iterator[Finding]:
     """The proxy's configuration (every prompt template, experiment and endpoint of the environment) and each
-    training job's configuration (its hyperparameters, written twice) are ConfigMaps, which the API server
-    refuses beyond 1 MiB of data. The sizes counted are lower bounds of what is rendered. Fix: shorten the
-    largest templates or hyperparameters, or move large data to storage the job reads."""
+    training job's configuration (its hyperparameters, written twice: job.json and hyperparameters.json) are
+    ConfigMaps, which the API server refuses beyond 1 MiB of data. A TrainJob carries its configuration once,
+    in an environment variable; the same 1 MiB keeps it well under the 1.5 MiB etcd stores per object. The
+    sizes counted are lower bounds of what is rendered. Fix: shorten the largest templates or hyperparameters,
+    or move large data to storage the job reads."""
+    in_configmap = env.settings.training.backend == "job"
     for job in env.of_kind("TrainingJob"):
-        size, path = _training_config_size(job)
+        size, path = _training_config_size(job, 2 if in_configmap else 1)
         if size > MAX_CONFIGMAP_BYTES:
-            yield Finding(job, path, f"the job's ConfigMap would hold at least {size:,} bytes (the "
-                          f"hyperparameters, twice); Kubernetes refuses more than {MAX_CONFIGMAP_BYTES:,}",
+            where = "the job's ConfigMap (the hyperparameters, twice)" if in_configmap else "the TrainJob"
+            yield Finding(job, path, f"the configuration would hold at least {size:,} bytes in {where}; "
+                          f"Kubernetes refuses more than {MAX_CONFIGMAP_BYTES:,}",
                           "keep large data out of hyperparameters: put it in storage and pass its URI")
     parts = _proxy_parts(env)
     total = sum(size for _, _, size in parts)

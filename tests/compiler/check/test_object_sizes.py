@@ -67,3 +67,16 @@ def test_a_training_configmap_is_refused_when_its_hyperparameters_do_not_fit(tmp
     assert bool(found) == too_large
     if found:
         assert (found[0].span.file, found[0].span.line) == (TRAINING, 27)  # the hyperparameters mapping
+
+
+def test_a_trainjob_carries_its_configuration_once(tmp_path: Path) -> None:
+    """With `training.backend: trainjob` there is no ConfigMap: the configuration is one environment variable."""
+    root = copy_bundled_estate(tmp_path)
+    environment = root / "environments/dev/environment.yaml"
+    environment.write_text(environment.read_text(encoding="utf-8") + "  training:\n    backend: trainjob\n",
+                           encoding="utf-8")
+    path = root / TRAINING
+    extra = "".join(f"      note_{number}: {'n' * 40}\n" for number in range(9_000))
+    path.write_text(path.read_text(encoding="utf-8").replace("      num_epochs: 1\n", f"      num_epochs: 1\n{extra}"),
+                    encoding="utf-8")
+    assert "K009" not in codes(validate(root, "dev").diagnostics)
