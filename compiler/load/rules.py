@@ -55,11 +55,11 @@ UNREADABLE_FILE = _loader_rule("Y015", "unreadable-file", E, "The file could not
                                "directory named like a manifest).")
 TOO_DEEP = _loader_rule("Y016", "nesting-too-deep", E, "Values are nested deeper than the limit.",
                         "No manifest needs deep nesting; very deep input is a way to crash parsers.")
-NUMBER_TOO_LONG = _loader_rule("Y017", "number-too-long", E, "An integer is written with more digits than the limit.",
+NUMBER_TOO_LONG = _loader_rule("Y018", "number-too-long", E, "An integer is written with more digits than the limit.",
                                "No manifest field accepts a number anywhere near 100 digits; such a literal is a "
                                "mistake or an attack (converting it costs time that grows with the square of its "
                                "length). The document is not read further. Write the intended value.")
-TAG_MISMATCH = _loader_rule("Y018", "tag-mismatch", E, "A !!int, !!float, !!bool or !!null tag contradicts its value.",
+TAG_MISMATCH = _loader_rule("Y019", "tag-mismatch", E, "A !!int, !!float, !!bool or !!null tag contradicts its value.",
                             "`!!int abc` is not an integer: other YAML tools refuse it or read it differently, and "
                             "llmops would otherwise keep the string. Remove the tag, or write a value of its type.")
 

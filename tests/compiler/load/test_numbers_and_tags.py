@@ -1,6 +1,6 @@
 """Numbers and typed tags in the loader: an integer too long to convert (Python refuses beyond 4,300 digits, and
-converting costs time quadratic in the length) is a positioned Y017 wherever it is written, never a crash;
-a !!int/!!float/!!bool/!!null tag either gives a value of its type or is a positioned Y018, never a string."""
+converting costs time quadratic in the length) is a positioned Y018 wherever it is written, never a crash;
+a !!int/!!float/!!bool/!!null tag either gives a value of its type or is a positioned Y019, never a string."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_a_5000_digit_integer_is_a_positioned_diagnostic_anywhere(form: str, pla
     _, diagnostics = load(text)
     assert len(diagnostics) == 1
     code, line, _ = diagnostics[0]
-    assert (code, line) == ("Y013" if place == "key" else "Y017", 3 if place in ("nested", "item", "key") else 2)
+    assert (code, line) == ("Y013" if place == "key" else "Y018", 3 if place in ("nested", "item", "key") else 2)
 
 
 @given(st.integers(1, 6000), st.sampled_from(["decimal", "negative", "hex", "octal"]),
@@ -51,7 +51,7 @@ def test_integers_up_to_the_limit_are_read_and_longer_ones_reported(length: int,
         assert diagnostics == []
         assert data == [{"x": (-1 if form == "negative" else 1) * int(digits, base)}]
     else:
-        assert diagnostics == [("Y017", 1, 4)]
+        assert diagnostics == [("Y018", 1, 4)]
         assert data == []  # the document is not read further
 
 
@@ -79,7 +79,7 @@ def test_a_tag_that_agrees_with_its_value_gives_a_value_of_its_type(text: str, v
 ])
 def test_a_tag_that_contradicts_its_value_is_y018(text: str) -> None:
     _, diagnostics = load(text)
-    assert [code for code, _, _ in diagnostics] == ["Y018"]
+    assert [code for code, _, _ in diagnostics] == ["Y019"]
 
 
 SCALAR_TEXT = st.one_of(st.text(st.sampled_from("0123456789abcdefxo+-._eEinfaNtrueFALSl~ "), max_size=12),
@@ -93,7 +93,7 @@ def test_any_typed_tag_gives_its_type_or_a_diagnostic(tag: str, text: str, quote
     data, diagnostics = load(f"x: {tag} {written}\n")
     codes = [code for code, _, _ in diagnostics]
     if codes:
-        assert set(codes) <= {"Y018", "Y001"}, codes  # Y001: the text is not even a YAML scalar
+        assert set(codes) <= {"Y019", "Y001"}, codes  # Y001: the text is not even a YAML scalar
     else:
         value = data[0]["x"]  # type: ignore[index]
         assert type(value) in TAG_TYPES[tag], (tag, text, value)
@@ -106,7 +106,7 @@ def test_the_issue_example_is_one_loader_diagnostic_and_no_schema_echo(tmp_path:
                     encoding="utf-8")
     result = run_cli("validate", str(root), "--env", "dev", "--format", "json")
     assert result.exit_code == 1
-    assert '"code": "Y018"' in result.stdout
+    assert '"code": "Y019"' in result.stdout
     assert '"code": "S003"' not in result.stdout  # one mistake, one diagnostic
 
 
@@ -120,4 +120,4 @@ def test_huge_integers_in_a_manifest_exit_1_with_y017_never_3(tmp_path: Path, li
     result = run_cli(command, str(root), "--env", "dev")
     assert result.exit_code == 1, result.stderr
     report = result.stdout + result.stderr
-    assert f"{ENDPOINT}:11:16: error[Y017]" in report
+    assert f"{ENDPOINT}:11:16: error[Y018]" in report
