@@ -1,6 +1,7 @@
 # The two commands of the README quickstart:
-#   make run   installs llmops into .venv, validates the bundled environments/ and renders them into out/
-#   make test  installs llmops with its test extras into .venv, lints, type-checks and runs every test (CI)
+#   make run   installs what running llmops needs into .venv, validates the bundled environments/ and renders them into out/
+#   make test  installs llmops with its test tools into .venv, lints, type-checks and runs every test (CI)
+# Every install comes from the hash-checked lock files in requirements/ (`make lock` refreshes them).
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -8,18 +9,39 @@ KSERVE_VENV ?= .venv-kserve
 KSERVE_REQUIREMENTS = examples/sandbox/requirements-kserve.txt
 TRAIN_VENV ?= .venv-train
 TRAIN_REQUIREMENTS = requirements/trainer.txt requirements/trainer-test.txt
+LOCK_VENV ?= .venv-lock
+PIP = -m pip install --quiet --disable-pip-version-check
+# The locks are complete (every transitive dependency, pinned and hashed): nothing is resolved at install time.
+LOCKED = $(PIP) --require-hashes --no-deps
+# llmops itself is built by the locked setuptools (requirements/build.txt), not a fresh download.
+SELF = $(PIP) --no-deps --no-build-isolation -e .
+UV_COMPILE = $(LOCK_VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
-.PHONY: run test bench bench-render bench-proxy kserve-venv train-venv lock-trainer sandbox-backend schemas clean
+.PHONY: run test lock bench bench-render bench-proxy kserve-venv train-venv lock-trainer sandbox-backend schemas clean
 
-$(BIN)/.installed: pyproject.toml
+$(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+# What `llmops validate` and `llmops render` need: the base dependencies only.
+$(BIN)/.installed-run: $(VENV)/.created pyproject.toml requirements/build.txt requirements/run.txt
+	$(BIN)/python $(LOCKED) -r requirements/build.txt -r requirements/run.txt
+	$(BIN)/python $(SELF)
+	$(BIN)/python -m pip check --disable-pip-version-check >/dev/null
+	touch $@
+
+# Everything: every extra (status, proxy, conform) and the test, lint and type-check tools.
+$(BIN)/.installed-test: $(VENV)/.created pyproject.toml requirements/build.txt requirements/test.txt
+	$(BIN)/python $(LOCKED) -r requirements/build.txt -r requirements/test.txt
+	$(BIN)/python $(SELF)
+	$(BIN)/python -m pip check --disable-pip-version-check >/dev/null
 	touch $@
 
 # KServe 0.14.1 for the sandbox model server and tests/proxy, in its own virtualenv (its pins clash with ours).
 $(KSERVE_VENV)/.installed: $(KSERVE_REQUIREMENTS)
 	$(PYTHON) -m venv $(KSERVE_VENV)
-	$(KSERVE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(KSERVE_REQUIREMENTS)
+	$(KSERVE_VENV)/bin/python $(LOCKED) -r $(KSERVE_REQUIREMENTS)
 	touch $@
 
 kserve-venv: $(KSERVE_VENV)/.installed
@@ -30,49 +52,64 @@ kserve-venv: $(KSERVE_VENV)/.installed
 # install time (--no-compile): a fifth faster, and Python compiles the modules a run imports.
 $(TRAIN_VENV)/.installed: $(TRAIN_REQUIREMENTS)
 	$(PYTHON) -m venv $(TRAIN_VENV)
-	$(TRAIN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile --require-hashes --no-deps \
-		$(addprefix -r ,$(TRAIN_REQUIREMENTS))
+	$(TRAIN_VENV)/bin/python $(LOCKED) -r requirements/trainer.txt -r requirements/trainer-test.txt --no-compile
 	touch $@
 
 train-venv: $(TRAIN_VENV)/.installed
 
 # Refresh the trainer's locks (uv pip compile, hash-checked). PyTorch's `+cpu` build is taken from PyTorch's CPU
 # index, or from a folder of wheels with TORCH_WHEELS=DIR; `UPGRADE=1` takes the newest versions.
-UV ?= uv
+UV ?= $(LOCK_VENV)/bin/uv
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TRAIN_COMPILE = $(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
 	--custom-compile-command "make lock-trainer" $(if $(UPGRADE),--upgrade)
 
-lock-trainer:
+lock-trainer: $(LOCK_VENV)/.installed
 	$(TRAIN_COMPILE) $(if $(TORCH_WHEELS),--find-links $(TORCH_WHEELS),--extra-index-url $(TORCH_INDEX) \
 		--index-strategy unsafe-best-match) --extra train -o requirements/trainer.txt pyproject.toml requirements/trainer.in
 	$(TRAIN_COMPILE) -c requirements/trainer.txt -o requirements/trainer-test.txt requirements/trainer-test.in
 
-run: $(BIN)/.installed
+run: $(BIN)/.installed-run
 	$(BIN)/llmops validate .
 	$(BIN)/llmops render -o out .
 
-test: $(BIN)/.installed $(KSERVE_VENV)/.installed $(TRAIN_VENV)/.installed
+test: $(BIN)/.installed-test $(KSERVE_VENV)/.installed $(TRAIN_VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/llmops schema --check
 	$(BIN)/python -m pytest
 
-bench: $(BIN)/.installed
+# Refresh the lock files from pyproject.toml and the *.in files: keeps every pin that still fits, and
+# takes the newest versions with `make lock UPGRADE=1`. test.txt is resolved first; the other llmops
+# locks are constrained by it, so one package has one version in all of them.
+$(LOCK_VENV)/.installed: requirements/tools.txt
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python $(LOCKED) -r requirements/tools.txt
+	touch $@
+
+lock: $(LOCK_VENV)/.installed
+	$(UV_COMPILE) -o requirements/test.txt pyproject.toml --extra test
+	$(UV_COMPILE) -o requirements/run.txt pyproject.toml -c requirements/test.txt
+	$(UV_COMPILE) -o requirements/image.txt pyproject.toml --extra proxy -c requirements/test.txt
+	$(UV_COMPILE) -o requirements/build.txt requirements/build.in
+	$(UV_COMPILE) -o requirements/tools.txt requirements/tools.in
+	$(UV_COMPILE) -o $(KSERVE_REQUIREMENTS) examples/sandbox/requirements-kserve.in
+
+bench: $(BIN)/.installed-run
 	$(BIN)/python benchmarks/bench_validate.py
 
-bench-render: $(BIN)/.installed
+bench-render: $(BIN)/.installed-run
 	$(BIN)/python benchmarks/bench_render.py
 
-bench-proxy: $(BIN)/.installed
+bench-proxy: $(BIN)/.installed-test
 	$(BIN)/python benchmarks/bench_proxy.py
 
 # The bundled dev estate's example-model, answered by the deterministic model server (see README: Proxy).
 sandbox-backend: $(KSERVE_VENV)/.installed
 	$(KSERVE_VENV)/bin/python examples/sandbox/echo_model.py --model_name example-model --http_port 8080
 
-schemas: $(BIN)/.installed
+schemas: $(BIN)/.installed-run
 	$(BIN)/llmops schema
 
 clean:
-	rm -rf $(VENV) $(KSERVE_VENV) $(TRAIN_VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(KSERVE_VENV) $(TRAIN_VENV) $(LOCK_VENV) .pytest_cache .hypothesis

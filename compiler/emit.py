@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from compiler.errors import UnrepresentableValue
 from compiler.load.scalars import resolve_plain_scalar
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_/][A-Za-z0-9_./-]*$")
@@ -100,7 +101,8 @@ def scalar(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError("NaN and infinity have no place in Kubernetes objects")
+            raise UnrepresentableValue(f"{value} cannot be written into a Kubernetes object (NaN and infinity are "
+                                       "no number of anything)")
         text = repr(value)
         if "e" in text and "." not in text:  # YAML 1.1 floats need a dot: 1e-05 -> 1.0e-05
             mantissa, exponent = text.split("e")

@@ -10,3 +10,9 @@ class LlmopsError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+
+class UnrepresentableValue(ValueError):
+    """A rendered value that no Kubernetes object or JSON document can hold (NaN, infinity). The schema stage
+    refuses every such input, so meeting one in the output is a bug in llmops: the output path refuses it
+    rather than write something invalid."""

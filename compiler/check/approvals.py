@@ -3,73 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Category, Severity
-from compiler.digest import model_digest
+from compiler.resolve.approvals import ApprovalState, approval_state, approvals_by_model, current_digest
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+
+__all__ = ["ApprovalState", "approval_state", "approvals_by_model", "current_digest"]  # their home is resolve
 
 E = Severity.ERROR
 
 
-@dataclass(frozen=True)
-class ApprovalState:
-    """Which approvals of one model count in one environment, and why the others do not."""
-
-    model: Manifest
-    valid_approvers: tuple[str, ...]
-    needed: int
-    problems: tuple[str, ...]
-
-    @property
-    def approved(self) -> bool:
-        return len(self.valid_approvers) >= self.needed
-
-
-def approvals_by_model(env: ResolvedEnvironment) -> dict[Manifest, list[Manifest]]:
-    """The environment's Approvals grouped by the model they resolve to, in file order.
-
-    Built once per environment (cached): looking the approvals up per endpoint made validation
-    quadratic, several seconds for 1,000 endpoints.
-    """
-    def build() -> dict[Manifest, list[Manifest]]:
-        index: dict[Manifest, list[Manifest]] = {}
-        for approval in env.of_kind("Approval"):
-            model = env.resolve_model(approval.spec.model_id).manifest
-            if model is not None:
-                index.setdefault(model, []).append(approval)
-        return index
-
-    return env.remember(("approvals-by-model", env.name), build)
-
-
-def approval_state(env: ResolvedEnvironment, model: Manifest) -> ApprovalState:
-    digest = current_digest(env, model)
-    policy = env.settings.approval
-    approvers: set[str] = set()
-    problems: list[str] = []
-    for approval in approvals_by_model(env).get(model, ()):
-        who = approval.spec.approved_by
-        if approval.spec.status != "approved":
-            problems.append(f"{who} rejected it")
-        elif approval.spec.model_digest != digest:
-            problems.append(f"{who}'s approval is for an earlier version of the manifest")
-        elif approval.spec.role not in policy.roles:
-            problems.append(f"{who} approved with role `{approval.spec.role}`, which may not approve here")
-        else:
-            approvers.add(who)
-    return ApprovalState(model, tuple(sorted(approvers)), policy.min_approvers, tuple(problems))
-
-
 def approve_command(model: Manifest, env: str, who: str = "<user>", role: str = "<role>") -> str:
     return f"llmops approve {model.name}@{model.version} --env {env} --by {who} --role {role}"
-
-
-def current_digest(env: ResolvedEnvironment, model: Manifest) -> str:
-    """The model's digest, computed once per run (a shared model is checked in every environment)."""
-    return env.remember(("model-digest", model), lambda: model_digest(model.model))
 
 
 def _summary(state: ApprovalState) -> str:

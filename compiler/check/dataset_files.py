@@ -1,16 +1,25 @@
-"""Read a dataset's local sample file (CSV or JSONL) and report what its records contain."""
+"""Read a dataset's local sample file (CSV or JSONL) and report what its records contain.
+
+A sample is a few representative records, so files are bounded (MAX_DATASET_FILE_BYTES, reported as
+D001 with the limit) and read a line at a time: besides the file's bytes, memory holds one record, never
+a decoded copy of the whole file or a list of its lines. A JSONL record nested deeper than any dataset
+needs is reported before the JSON parser recurses into it.
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from compiler.load.text import decode_utf8
 from compiler.load.tree import FileProblem, RepoTree, normalize_repo_path
 
-MAX_DATASET_FILE_BYTES = 64 * 1024 * 1024
+MAX_DATASET_FILE_BYTES = 16 * 1024 * 1024
+MAX_RECORD_DEPTH = 100  # chat messages with tool calls nest about 6 levels; no dataset needs 100
 DATASET_FORMATS = (".csv", ".jsonl")
 
 
@@ -29,8 +38,15 @@ class SampleFile:
     first_record_line: int = 1  # where a column missing from the first record is first missing
 
 
-def _read_csv(sample: SampleFile, text: str) -> None:
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _lines(data: bytes, newline: str) -> Iterator[str]:
+    """The file's lines, decoded as they are read (``newline`` as for ``open``). The caller has checked the
+    whole file is UTF-8, so decoding cannot fail half-way."""
+    return iter(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline=newline))
+
+
+def _read_csv(sample: SampleFile, data: bytes) -> None:
+    # newline="": the csv module sees line breaks inside quoted fields, as with open(..., newline="").
+    reader = csv.reader(_lines(data, ""))
     try:
         header = next(reader, None)
         if header is None:
@@ -49,17 +65,37 @@ def _read_csv(sample: SampleFile, text: str) -> None:
         sample.error_line = reader.line_num
 
 
-def _read_jsonl(sample: SampleFile, text: str) -> None:
+def nesting_depth(value: object) -> int:
+    """How many arrays and objects a parsed JSON value holds one inside the other (0 for a scalar)."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _read_jsonl(sample: SampleFile, data: bytes) -> None:
     common: set[str] | None = None
     # Split on "\n" only: str.splitlines() also breaks at U+2028, U+0085 and others, which JSON allows raw in strings.
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(_lines(data, "\n"), start=1):
         if not line.strip():
             continue
+        too_deep = f"the record is nested more than {MAX_RECORD_DEPTH} levels deep; no dataset needs that"
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
             sample.parse_error, sample.error_line = f"not valid JSON: {error.msg}", number
             sample.error_column = error.colno
+            return
+        except RecursionError:  # the parser's own limit (about 1,000 levels) is deeper than ours
+            sample.parse_error, sample.error_line = too_deep, number
+            return
+        # Only a line with enough brackets can nest that deep: counting them is cheap, walking the record is not.
+        if line.count("[") + line.count("{") > MAX_RECORD_DEPTH and nesting_depth(record) > MAX_RECORD_DEPTH:
+            sample.parse_error, sample.error_line = too_deep, number
             return
         if not isinstance(record, dict):
             sample.parse_error, sample.error_line = "each line must be a JSON object", number
@@ -83,12 +119,26 @@ def read_sample_file(tree: RepoTree, written_path: str) -> SampleFile:
         if not sample.path.endswith(DATASET_FORMATS):
             sample.parse_error = "unsupported format; sample files must be .csv or .jsonl"
             return sample
-        text = decode_utf8(tree.read_bytes(sample.path, MAX_DATASET_FILE_BYTES))
+        data = tree.read_bytes(sample.path, MAX_DATASET_FILE_BYTES)
+        check_utf8(data)
     except FileProblem as problem:
         sample.unreadable = problem
         return sample
     if sample.path.endswith(".csv"):
-        _read_csv(sample, text)
+        _read_csv(sample, data)
     else:
-        _read_jsonl(sample, text)
+        _read_jsonl(sample, data)
     return sample
+
+
+def check_utf8(data: bytes, chunk: int = 1 << 16) -> None:
+    """Raise ``FileProblem`` (with line and column) unless ``data`` is UTF-8, decoding a chunk at a time."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    try:
+        for start in range(0, len(data), chunk):
+            decoder.decode(view[start:start + chunk])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        decode_utf8(data)  # the same error, with its line and column
+        raise

@@ -164,4 +164,35 @@ def invalid_label(env: ResolvedEnvironment) -> Iterator[Finding]:
                               "labels hold short identifiers; put free text under metadata.annotations")
 
 
-CHECKS = (invalid_name, derived_name_too_long, invalid_route, duplicate_route, invalid_namespace, invalid_label)
+# Namespaces of the cluster itself and of the controllers llmops deploys through or onto. llmops renders
+# the environment's Namespace with its own pod-security labels and Argo CD options: for one of these it
+# would relabel, and then own, a namespace that system components need (some run privileged pods).
+RESERVED_NAMESPACES = frozenset({"default", "argocd", "kserve", "knative-serving", "cert-manager", "ingress-nginx",
+                                 "istio-system", "kubeflow", "kubeflow-system", "gpu-operator", "nvidia-gpu-operator"})
+RESERVED_NAMESPACE_PREFIX = "kube-"
+
+
+def reserved_namespace(namespace: str, argocd_namespace: str) -> bool:
+    return (namespace in RESERVED_NAMESPACES or namespace == argocd_namespace
+            or namespace.startswith(RESERVED_NAMESPACE_PREFIX))
+
+
+@rule("K007", "reserved-namespace", E, "The environment's namespace belongs to Kubernetes or a system component.",
+      category=Category.NAMING)
+def reserved_namespace_used(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """llmops renders the environment's Namespace with its own labels (pod security `baseline`) and owns what
+    is in it. `default`, every `kube-*` namespace, Argo CD's namespace and those of the components llmops
+    relies on (kserve, knative-serving, cert-manager, ingress-nginx, istio-system, kubeflow, kubeflow-system,
+    gpu-operator, nvidia-gpu-operator) belong to the cluster: relabelling them can stop system pods.
+    Fix: give the environment a namespace of its own (the default is `llm-ops-<env>`)."""
+    settings = env.settings_manifest
+    if settings is None or not env.settings.namespace:
+        return
+    if reserved_namespace(env.settings.namespace, env.settings.argocd.namespace):
+        yield Finding(settings, ("spec", "namespace"), f"namespace \"{env.settings.namespace}\" belongs to the "
+                      "cluster or one of its system components", f"use a namespace of its own, e.g. "
+                      f"\"llm-ops-{env.name}\"")
+
+
+CHECKS = (invalid_name, derived_name_too_long, invalid_route, duplicate_route, invalid_namespace, invalid_label,
+          reserved_namespace_used)

@@ -17,6 +17,7 @@ from compiler.load.document import SourceDocument
 from compiler.positions import Path, format_path
 from compiler.spec.base import API_VERSION, Envelope
 from compiler.spec.kinds import KINDS
+from compiler.spec.ranges import field_range
 
 _TYPE_NAMES = {
     "string_type": "a string", "int_type": "an integer", "float_type": "a number", "bool_type": "a boolean",
@@ -24,15 +25,29 @@ _TYPE_NAMES = {
     "model_attributes_type": "a mapping",
 }
 _ENUM_TYPES = {"literal_error", "enum"}
+# Range errors, as the words after "must be" (pydantic's context gives the bound).
+_RANGE_PHRASES = {"greater_than": "more than {gt}", "greater_than_equal": "at least {ge}",
+                  "less_than": "less than {lt}", "less_than_equal": "at most {le}", "finite_number": "a finite number"}
+_UNION_TYPE = "union_type"  # several type errors of one value, one per branch of a union, merged
+_LONGEST_QUOTED = 60
+_VALUE_CODES = frozenset({rules.WRONG_TYPE.code, rules.INVALID_VALUE.code, rules.BAD_ENUM_VALUE.code})
+
+
+def shortened(text: str, limit: int = _LONGEST_QUOTED) -> str:
+    """Text short enough to quote in a message: its start and end around an ellipsis."""
+    return text if len(text) <= limit else f"{text[: limit - 12]}…{text[-8:]} ({len(text):,} characters)"
 
 
 def describe_value(value: Any) -> str:
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
+        digits = len(str(abs(value))) if abs(value) < 10**100 else 100
+        return f"the number {value}" if digits <= 30 else f"a number of {digits}{'+' if digits == 100 else ''} digits"
+    if isinstance(value, float):
         return f"the number {value!r}"
     if isinstance(value, str):
-        return f"the string {json.dumps(value)}"
+        return f"the string {shortened(json.dumps(value, ensure_ascii=False))}"
     if value is None:
         return "null"
     return f"a {'mapping' if isinstance(value, dict) else 'list'}"
@@ -85,9 +100,67 @@ def _closest(word: str, choices: list[str]) -> str | None:
     return matches[0]
 
 
+def _error_path(document: SourceDocument, error: Any) -> Path:
+    """Where an error is: its location in the data, plus the entry a validator of a mapping named."""
+    path = _data_path(document, error["loc"])
+    entry = error.get("ctx", {}).get("entry")
+    if isinstance(entry, str):
+        node = document.get(path)
+        if isinstance(node, dict) and entry in node:
+            path = (*path, entry)
+    return path
+
+
+def _merge_union_errors(document: SourceDocument, errors: list[Any]) -> list[Any]:
+    """One value, one diagnostic: a union (`int | float`, a hyperparameter's four types) reports each branch.
+    Where one branch took the value's type but refused the value (a range, NaN), that is the reason;
+    where every branch refused the type, the value must be of one of them."""
+    by_path: dict[Path, list[Any]] = {}
+    for error in errors:
+        by_path.setdefault(_error_path(document, error), []).append(error)
+    merged: list[Any] = []
+    for group in by_path.values():
+        if len(group) == 1:
+            merged.extend(group)
+            continue
+        reasons = [error for error in group if error["type"] not in _TYPE_NAMES]
+        if reasons:
+            seen: set[tuple[str, str]] = set()
+            for error in reasons:
+                if (error["type"], error["msg"]) not in seen:
+                    seen.add((error["type"], error["msg"]))
+                    merged.append(error)
+        else:
+            expected = [_TYPE_NAMES[error["type"]] for error in group]
+            merged.append({**group[0], "type": _UNION_TYPE, "ctx": {"expected": expected}})
+    return merged
+
+
+def _either(expected: list[str]) -> str:
+    """`a boolean, a number or a string` (an integer is a number)."""
+    words = [word for word in dict.fromkeys(expected) if not (word == "an integer" and "a number" in expected)]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def _range_hint(model: type[Envelope], path: Path) -> str | None:
+    field = _field_at(model, path)
+    if field is None:
+        return None
+    allowed = field_range(field)
+    parts = [f"allowed: {allowed}" if allowed else None, field.description]
+    return "; ".join(part for part in parts if part) or None
+
+
+def _field_at(model: type[Envelope], path: Path) -> Any:
+    field_model = _model_at(model, path[:-1]) if path else None
+    if field_model is None:
+        return None
+    return next((f for n, f in field_model.model_fields.items() if (f.alias or n) == path[-1]), None)
+
+
 def _error_diagnostic(document: SourceDocument, model: type[Envelope], error: Any) -> Diagnostic:
     kind = error["type"]
-    path = _data_path(document, error["loc"])
+    path = _error_path(document, error)
     where = format_path(path)
     subject = f"{document.data.get('kind')}/{document.get(('metadata', 'name'))}"
     if kind == "extra_forbidden":
@@ -113,26 +186,29 @@ def _error_diagnostic(document: SourceDocument, model: type[Envelope], error: An
         return make_diagnostic(rules.BAD_ENUM_VALUE, f"{where} is {describe_value(value)}; allowed: {expected}",
                                span, path=path, hint=f"did you mean `{suggestion}`?" if suggestion else None,
                                subject=subject)
-    if kind in _TYPE_NAMES:
+    written = document.plain_scalars.get(path)
+    written_note = f" (written `{shortened(written)}`)" if written and written != str(value) else ""
+    if kind in _TYPE_NAMES or kind == _UNION_TYPE:
         hint = None
-        written = document.plain_scalars.get(path)
         if kind == "string_type" and written is not None:
-            hint = f"quote it to keep it as written: \"{written}\""
-        expected = _TYPE_NAMES[kind]
+            hint = f"quote it to keep it as written: \"{shortened(written)}\""
+        expected = _either(error["ctx"]["expected"]) if kind == _UNION_TYPE else _TYPE_NAMES[kind]
         return make_diagnostic(rules.WRONG_TYPE, f"{where} must be {expected}, not {describe_value(value)}"
-                               + (f" (written `{written}`)" if written and written != str(value) else ""),
-                               span, path=path, hint=hint, subject=subject)
+                               + written_note, span, path=path, hint=hint, subject=subject)
+    if kind in _RANGE_PHRASES:
+        phrase = _RANGE_PHRASES[kind].format(**{k: f"{v:,}" if isinstance(v, int) and abs(v) >= 10_000 else v
+                                                 for k, v in error.get("ctx", {}).items()})
+        return make_diagnostic(rules.INVALID_VALUE, f"{where} must be {phrase}, not {describe_value(value)}"
+                               + written_note, span, path=path, hint=_range_hint(model, path), subject=subject)
+    if str(error.get("msg", "")).startswith("must "):  # the spec's own formats and ranges say what is allowed
+        return make_diagnostic(rules.INVALID_VALUE, f"{where} {error['msg']}, not {describe_value(value)}"
+                               + written_note, span, path=path, hint=_range_hint(model, path), subject=subject)
     message = str(error.get("msg", "invalid value"))
     if kind == "string_pattern_mismatch":
         message = "not in the expected format"
     elif kind == "value_error" and "error" in error.get("ctx", {}):
         message = str(error["ctx"]["error"])  # a validator's own sentence, without pydantic's prefix
-    hint = None
-    field_model = _model_at(model, path[:-1])
-    if field_model is not None and path:
-        field = next((f for n, f in field_model.model_fields.items() if (f.alias or n) == path[-1]), None)
-        if field is not None and field.description:
-            hint = field.description
+    hint = _range_hint(model, path)
     return make_diagnostic(rules.INVALID_VALUE, f"{where}: {message[0].lower()}{message[1:]} (got "
                            f"{describe_value(value)})", span, path=path, hint=hint, subject=subject)
 
@@ -174,8 +250,11 @@ def validate_document(document: SourceDocument) -> tuple[Envelope | None, list[D
     try:
         manifest = model.model_validate(data)
     except ValidationError as error:
+        errors = _merge_union_errors(document, error.errors())
+        diagnostics = [_error_diagnostic(document, model, item) for item in errors]
+        # One mistake, one diagnostic: a value the loader reported (`!!int abc`, `on`) is not reported again.
         return None, merge_missing_fields(document, _merge_misspelt_required(
-            [_error_diagnostic(document, model, item) for item in error.errors()]))
+            [d for d in diagnostics if d.path not in document.reported or d.code not in _VALUE_CODES]))
     spec_name = getattr(getattr(manifest, "spec", None), "name", None)
     if spec_name is not None and spec_name != manifest.metadata.name:
         return manifest, [make_diagnostic(

@@ -67,6 +67,9 @@ class SourceDocument:
         self.file = file
         self.index = index
         self.data = data
+        # Paths of values the loader already reported (a tag contradicting its value, a YAML 1.1 boolean):
+        # the schema stage does not report the same value again.
+        self.reported: set[Path] = set()
         self._fill = fill
         if fill is not None and values is None and keys is None and plain_scalars is None:
             return  # made by `fill`, through `set_positions`

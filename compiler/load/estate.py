@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from compiler.diagnostics import Diagnostic, make_diagnostic
 from compiler.errors import LlmopsError
+from compiler.load import rules
 from compiler.load.document import SourceFile
 from compiler.load.text import decode_utf8
 from compiler.load.tree import FileProblem, RepoTree
@@ -56,8 +57,15 @@ def load_estate(tree: RepoTree, only_env: str | None = None) -> LoadedEstate:
     Raises ``LlmopsError`` only when the repository itself is unusable; everything wrong inside a
     file becomes a diagnostic.
     """
-    environments = select_environments(list_environments(tree), only_env)
+    available = list_environments(tree)
+    escaping = _escaping_folders(tree)
+    reported = [(path, problem) for name, path, problem in escaping if only_env in (None, name) or name == SHARED_ENV]
+    if only_env is not None and any(name == only_env for name, _, _ in escaping):
+        environments: list[str] = []  # the folder is there, but cannot be read: the diagnostic says why
+    else:
+        environments = select_environments(available, only_env)
     estate = LoadedEstate(environments=environments)
+    estate.diagnostics.extend(_problem_diagnostic(path, problem) for path, problem in reported)
     origins = list(environments)
     if tree.is_dir(f"{ENVIRONMENTS_DIR}/{SHARED_ENV}"):
         origins.insert(0, SHARED_ENV)
@@ -73,6 +81,26 @@ def load_estate(tree: RepoTree, only_env: str | None = None) -> LoadedEstate:
                 estate.origin[path] = origin
                 estate.files[path] = _read_manifest_file(tree, path, estate.diagnostics, estate.unread)
     return estate
+
+
+def _escaping_folders(tree: RepoTree) -> list[tuple[str, str, FileProblem]]:
+    """Entries of environments/ that are links leaving the repository: (name, path, problem).
+
+    ``list_environments`` cannot see them as folders (the tree refuses to follow them), so without this
+    an environment linked from elsewhere would silently not exist. Asking for none of an entry's bytes
+    (a zero limit) makes the tree say why it cannot be read without reading it.
+    """
+    found = []
+    for name in tree.list_dir(ENVIRONMENTS_DIR):
+        path = f"{ENVIRONMENTS_DIR}/{name}"
+        if name.startswith(".") or tree.is_dir(path):
+            continue
+        try:
+            tree.read_bytes(path, 0)
+        except FileProblem as problem:
+            if problem.rule is rules.PATH_ESCAPES_REPO:
+                found.append((name, path, problem))
+    return found
 
 
 def _problem_diagnostic(path: str, problem: FileProblem) -> Diagnostic:

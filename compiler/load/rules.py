@@ -65,9 +65,16 @@ CHECKS_SKIPPED = _loader_rule("Y017", "checks-skipped", INFO,
                               "approvals, an environment's settings) report nothing in the environments it "
                               "belongs to rather than errors that may not be true; this note names them. Fix "
                               "the file and every check reports again.")
+NUMBER_TOO_LONG = _loader_rule("Y018", "number-too-long", E, "An integer is written with more digits than the limit.",
+                               "No manifest field accepts a number anywhere near 100 digits; such a literal is a "
+                               "mistake or an attack (converting it costs time that grows with the square of its "
+                               "length). The document is not read further. Write the intended value.")
+TAG_MISMATCH = _loader_rule("Y019", "tag-mismatch", E, "A !!int, !!float, !!bool or !!null tag contradicts its value.",
+                            "`!!int abc` is not an integer: other YAML tools refuse it or read it differently, and "
+                            "llmops would otherwise keep the string. Remove the tag, or write a value of its type.")
 
 LOADER_RULES: tuple[Rule, ...] = (
     YAML_SYNTAX, DUPLICATE_KEY, TAB_INDENTATION, UNKNOWN_TAG, ALIAS_BOMB, RECURSIVE_ALIAS,
     FILE_TOO_LARGE, NOT_UTF8, YAML11_BOOLEAN, YAML11_NUMBER, MERGE_KEY, PATH_ESCAPES_REPO,
-    NON_STRING_KEY, NOT_A_MAPPING, UNREADABLE_FILE, TOO_DEEP, CHECKS_SKIPPED,
+    NON_STRING_KEY, NOT_A_MAPPING, UNREADABLE_FILE, TOO_DEEP, CHECKS_SKIPPED, NUMBER_TOO_LONG, TAG_MISMATCH,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 NULLS = frozenset({"", "~", "null", "Null", "NULL"})
@@ -11,6 +12,19 @@ FALSES = frozenset({"false", "False", "FALSE"})
 YAML11_BOOLEANS = frozenset(
     {"yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"}
 )
+
+# Longer integer literals are never converted: no manifest field accepts a number of this size, and
+# converting (and printing) a long integer costs time quadratic in its length; Python refuses beyond
+# 4,300 decimal digits anyway.
+MAX_INTEGER_LENGTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class OversizedInteger:
+    """An integer literal longer than MAX_INTEGER_LENGTH characters, kept as written (the loader reports it)."""
+
+    text: str
+
 
 _INT10 = re.compile(r"[-+]?[0-9]+")
 _INT8 = re.compile(r"0o[0-7]+")
@@ -35,19 +49,39 @@ def resolve_plain_scalar(text: str) -> Any:
         return False
     first = text[0]
     if first.isdigit() or first in "+-.":
-        if _INT10.fullmatch(text):
-            return int(text)
-        if _INT8.fullmatch(text):
-            return int(text[2:], 8)
-        if _INT16.fullmatch(text):
-            return int(text[2:], 16)
-        if _FLOAT.fullmatch(text):
-            return float(text)
-        if _INF.fullmatch(text):
-            return float("-inf") if text[0] == "-" else float("inf")
-        if _NAN.fullmatch(text):
-            return float("nan")
+        integer = resolve_integer(text)
+        if integer is not None:
+            return integer
+        number = resolve_float(text)
+        if number is not None:
+            return number
     return text
+
+
+def resolve_integer(text: str) -> int | OversizedInteger | None:
+    """The integer a YAML 1.2 core-schema integer literal denotes (None if ``text`` is not one)."""
+    if _INT10.fullmatch(text):
+        base, digits = 10, text
+    elif _INT8.fullmatch(text):
+        base, digits = 8, text[2:]
+    elif _INT16.fullmatch(text):
+        base, digits = 16, text[2:]
+    else:
+        return None
+    if len(text) > MAX_INTEGER_LENGTH:
+        return OversizedInteger(text)
+    return int(digits, base)
+
+
+def resolve_float(text: str) -> float | None:
+    """The float a YAML 1.2 core-schema float (or integer) literal denotes (None if ``text`` is not one)."""
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    if _INF.fullmatch(text):
+        return float("-inf") if text[0] == "-" else float("inf")
+    if _NAN.fullmatch(text):
+        return float("nan")
+    return None
 
 
 def yaml11_number_reading(text: str) -> str | None:

@@ -147,7 +147,10 @@ class DirectoryTree:
                 raise FileProblem(rules.FILE_TOO_LARGE,
                                   f"the file is {_format_size(size)}; the limit is {_format_size(limit)}")
             with open(real, "rb") as handle:
-                return handle.read(limit + 1)
+                data = handle.read(size + 1)  # not `limit`: reading allocates the size asked for
+            if len(data) > limit:  # the file grew since it was measured
+                raise FileProblem(rules.FILE_TOO_LARGE, f"the file is over the limit of {_format_size(limit)}")
+            return data
         except FileNotFoundError:
             raise FileProblem(rules.UNREADABLE_FILE, f"`{path}` does not exist") from None
         except OSError as error:

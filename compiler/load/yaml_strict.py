@@ -12,10 +12,21 @@ from typing import Any
 
 import yaml
 
-from compiler.diagnostics import Diagnostic, Related, Rule, make_diagnostic
+from compiler.diagnostics import Diagnostic, Related, Rule, Severity, make_diagnostic
 from compiler.load import rules, yaml_syntax
 from compiler.load.document import PositionMap, SourceDocument
-from compiler.load.scalars import YAML11_BOOLEANS, resolve_plain_scalar, yaml11_number_reading
+from compiler.load.scalars import (
+    FALSES,
+    MAX_INTEGER_LENGTH,
+    NULLS,
+    TRUES,
+    YAML11_BOOLEANS,
+    OversizedInteger,
+    resolve_float,
+    resolve_integer,
+    resolve_plain_scalar,
+    yaml11_number_reading,
+)
 from compiler.load.unread import UnreadPart, unread_text
 from compiler.positions import Path, Span, format_path
 
@@ -29,13 +40,15 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 # The tag the composer gives a scalar it would resolve implicitly (see `_Loader.resolve`).
 _IMPLICIT = "llmops:implicit"
-_ALLOWED_EXPLICIT_TAGS = frozenset({
-    _STR, _MAP, _SEQ, "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null",
-})
+_INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_BOOL_TAG, _NULL_TAG = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"
+_TYPED_TAGS = frozenset({_INT_TAG, _FLOAT_TAG, _BOOL_TAG, _NULL_TAG})
+_ALLOWED_EXPLICIT_TAGS = frozenset({_STR, _MAP, _SEQ, *_TYPED_TAGS})
 _IMPLICIT_RESOLVER = yaml.resolver.Resolver()
 _TYPE_WORDS = {int: "a number", float: "a number", bool: "a boolean", type(None): "null", str: "a string",
-               list: "a list", dict: "a mapping"}
+               list: "a list", dict: "a mapping", OversizedInteger: "a number"}
+_NOT_OF_TYPE = object()  # a tagged scalar whose text is not a value of the tag's type
+_TAG_WORDS = {_INT_TAG: "an integer", _FLOAT_TAG: "a number", _BOOL_TAG: "true or false", _NULL_TAG: "null"}
 # libyaml errors whose context mark (not the problem mark) is where the user made the mistake
 _CONTEXT_IS_THE_MISTAKE = frozenset({"while scanning a simple key", "while scanning a quoted scalar"})
 _ScalarNode = yaml.ScalarNode
@@ -82,6 +95,11 @@ def _implicit_tag(text: str) -> str:
     return tag
 
 
+def _shortened(text: str, limit: int = 40) -> str:
+    """A written value short enough to quote in a message."""
+    return text if len(text) <= limit else f"{text[:limit // 2]}…{text[-8:]}"
+
+
 def _node_span(file: str, node: yaml.Node) -> Span:
     start, end = node.start_mark, node.end_mark
     return Span(file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
@@ -118,6 +136,8 @@ class _DocumentBuilder:
     def report(self, rule: Rule, message: str, span: Span, path: Path, hint: str | None = None,
                related: tuple[Related, ...] = ()) -> None:
         self.diagnostics.append(make_diagnostic(rule, message, span, path=path, hint=hint, related=related))
+        if rule.severity is Severity.ERROR:  # a warned-about value may still be refused by the schema
+            self.document.reported.add(path)
 
     def build(self, node: yaml.Node) -> SourceDocument:
         try:
@@ -186,6 +206,8 @@ class _DocumentBuilder:
     def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
         text: str = node.value
         tag = node.tag
+        if tag in _TYPED_TAGS:
+            return self.typed_scalar(node, path, tag)
         if node.style:  # quoted or block scalar: always a string
             if tag != _STR:
                 if tag == _IMPLICIT:  # the non-specific tag `!`: the base resolver resolved it implicitly
@@ -217,6 +239,8 @@ class _DocumentBuilder:
                         f"or \"{text}\" for a string")
             return text
         value = resolve_plain_scalar(text)
+        if value.__class__ is OversizedInteger:
+            self.report_oversized(node, path)
         keep_text = isinstance(value, (bool, int, float))
         if keep_text:
             self.plain_scalars[path] = text
@@ -226,6 +250,37 @@ class _DocumentBuilder:
                         f"quote it (\"{text}\") if a string is meant")
         elif len(_PLAIN_VALUES) < _CACHE_LIMIT:
             _PLAIN_VALUES[text] = (value, keep_text)
+        return value
+
+    def report_oversized(self, node: yaml.ScalarNode, path: Path) -> None:
+        """An integer too long to convert: reported, and the document is not read further."""
+        self.report(rules.NUMBER_TOO_LONG, f"this integer is {len(node.value):,} characters long; the limit is "
+                    f"{MAX_INTEGER_LENGTH}", self.span(node), path,
+                    "no manifest field accepts such a number; write the intended value")
+        raise _Abort
+
+    def typed_scalar(self, node: yaml.ScalarNode, path: Path, tag: str) -> Any:
+        """A scalar with an explicit !!int, !!float, !!bool or !!null tag: the value of that type its text
+        denotes (YAML 1.2 core schema, quoted or not), or a diagnostic when the text is not one."""
+        text: str = node.value
+        if tag == _NULL_TAG:
+            if text in NULLS:
+                return None
+            value: Any = _NOT_OF_TYPE
+        elif tag == _BOOL_TAG:
+            value = True if text in TRUES else False if text in FALSES else _NOT_OF_TYPE
+        else:
+            value = resolve_float(text) if tag == _FLOAT_TAG else resolve_integer(text)
+            if value is None:
+                value = _NOT_OF_TYPE
+        if value is _NOT_OF_TYPE:
+            self.report(rules.TAG_MISMATCH, f"`{_shortened(text)}` is not {_TAG_WORDS[tag]}, but it is tagged "
+                        f"{tag.replace('tag:yaml.org,2002:', '!!')}", self.span(node), path,
+                        "remove the tag, or write a value of its type")
+            return text
+        if value.__class__ is OversizedInteger:
+            self.report_oversized(node, path)
+        self.plain_scalars[path] = text
         return value
 
     def key(self, node: yaml.Node, path: Path) -> str | None:
@@ -246,8 +301,9 @@ class _DocumentBuilder:
                 if len(_PLAIN_KEYS) < _CACHE_LIMIT:
                     _PLAIN_KEYS.add(value)
                 return value
-            self.report(rules.NON_STRING_KEY, f"key `{node.value}` is read as {_TYPE_WORDS[type(value)]}, "
-                        "not a string", self.span(node), path, f"quote it: \"{node.value}\"")
+            written = _shortened(node.value)
+            self.report(rules.NON_STRING_KEY, f"key `{written}` is read as {_TYPE_WORDS[type(value)]}, "
+                        "not a string", self.span(node), path, f"quote it: \"{written}\"")
             return None
         self.report(rules.NON_STRING_KEY, "a mapping or list cannot be a key", self.span(node), path)
         return None
@@ -347,6 +403,8 @@ def _fast_scalar(node: yaml.ScalarNode) -> Any:
     if text in YAML11_BOOLEANS or yaml11_number_reading(text) is not None:
         raise _Unclean
     value = resolve_plain_scalar(text)
+    if value.__class__ is OversizedInteger:
+        raise _Unclean
     if len(_PLAIN_VALUES) < _CACHE_LIMIT:
         _PLAIN_VALUES[text] = (value, isinstance(value, (bool, int, float)))
     return value

@@ -1,4 +1,10 @@
-"""The proxy's configuration, generated from the manifests: everything `llmops proxy` needs in-cluster."""
+"""The proxy's configuration, generated from the manifests: everything `llmops proxy` needs in-cluster.
+
+Besides what inference needs (endpoints, templates, experiments), it carries the catalog the proxy answers
+the seeds' read routes from (models, datasets, training jobs), each with the fields of its manifest's
+`spec` as written. Only manifest content goes in: no dates from git history (the core has no git, and a
+ConfigMap that changed with the clone's history would roll the proxy pods without any manifest change).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,11 @@ from typing import Any
 from compiler.render import kserve
 from compiler.render.context import RenderContext
 from compiler.render.json_text import indented_json
+from compiler.resolve.approvals import approval_state
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 
 PROXY_CONFIG_VERSION = 1
-REQUIRED_ROLE = "llm-ops-user"  # the seeds' governance middleware requires it on every call
 
 
 def _endpoint(ctx: RenderContext, endpoint: Manifest, model: Manifest) -> dict[str, Any]:
@@ -22,7 +28,7 @@ def _endpoint(ctx: RenderContext, endpoint: Manifest, model: Manifest) -> dict[s
         "name": endpoint.name,
         "route": spec.route.rstrip("/"),
         "environment": ctx.name,
-        "modelId": f"{model.name}@{model.version}",
+        "modelId": spec.model_id,  # as written: `name@version` or the seeds' `name-version`
         "model": {"name": model.name, "version": model.version},
         "serveTarget": deployment.serve_target if deployment is not None else "GENERATION",
         "backend": {"url": kserve.backend_url(ctx, endpoint), "api": "kserve-openai",
@@ -52,17 +58,44 @@ def _experiment(experiment: Manifest) -> dict[str, Any]:
             "winnerTemplateId": spec.winner_template_id, "notes": spec.notes}
 
 
+def _written(manifest: Manifest) -> dict[str, Any]:
+    """The spec's fields as written in the manifest (under the seeds' names), nothing llmops defaulted."""
+    written: dict[str, Any] = manifest.spec.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return written
+
+
+def _model(ctx: RenderContext, model: Manifest) -> dict[str, Any]:
+    """`status` is `approved` when the environment's Approvals approve this exact manifest (what the seeds'
+    status PATCH recorded), else the manifest's own."""
+    approvals = approval_state(ctx.env, model)
+    return {"id": f"{model.name}@{model.version}", "name": model.name, "version": model.version,
+            **_written(model), "status": "approved" if approvals.approved else model.spec.status,
+            "approvedBy": list(approvals.valid_approvers), "requiredApprovals": approvals.needed}
+
+
+def _dataset(dataset: Manifest) -> dict[str, Any]:
+    return {"id": f"{dataset.name}@{dataset.version}", "name": dataset.name, "version": dataset.version,
+            **_written(dataset)}
+
+
+def _training_job(job: Manifest) -> dict[str, Any]:
+    return {"id": job.name, "name": job.name, **_written(job)}
+
+
 def proxy_config(ctx: RenderContext, endpoints: list[tuple[Manifest, Manifest]]) -> dict[str, Any]:
     """The document the proxy loads. Endpoints are (endpoint, model) pairs in render order."""
+    settings = ctx.env.settings.proxy
     return {
         "version": PROXY_CONFIG_VERSION,
         "environment": ctx.name,
         "namespace": ctx.namespace,
-        "access": {"requiredRole": REQUIRED_ROLE,
-                   "bearerTokenSecret": ctx.env.settings.proxy.token_secret_name},
+        "access": {"requiredRole": settings.required_role, "bearerTokenSecret": settings.token_secret_name},
         "endpoints": [_endpoint(ctx, endpoint, model) for endpoint, model in endpoints],
         "templates": [_template(t) for t in ctx.env.of_kind("PromptTemplate")],
         "experiments": [_experiment(e) for e in ctx.env.of_kind("PromptExperiment")],
+        "models": [_model(ctx, m) for m in ctx.env.of_kind("Model")],
+        "datasets": [_dataset(d) for d in ctx.env.of_kind("Dataset")],
+        "trainingJobs": [_training_job(j) for j in ctx.env.of_kind("TrainingJob")],
     }
 
 

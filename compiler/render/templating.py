@@ -29,7 +29,8 @@ TEMPLATES_DIR = _templates_dir()
 
 
 # One encoder for every value: `json.dumps` would build a new one per call (thousands per render).
-_to_json = json.JSONEncoder(ensure_ascii=False).encode
+# NaN and infinity are not JSON: the encoder refuses them rather than write `NaN`.
+_to_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 
 
 @lru_cache(maxsize=1)

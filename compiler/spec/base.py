@@ -8,8 +8,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 API_VERSION = "llmops.io/v1"
-QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
-URI_PATTERN = r"^[a-z][a-z0-9+.-]*://\S+$"
 
 
 def closest_choice(word: str, choices: list[str]) -> str | None:
@@ -20,9 +18,10 @@ def closest_choice(word: str, choices: list[str]) -> str | None:
 
 
 class StrictModel(BaseModel):
-    """Unknown fields are errors and no value is coerced: a number is never silently a string."""
+    """Unknown fields are errors and no value is coerced: a number is never silently a string. NaN and
+    infinity are no number of anything (and JSON cannot carry them), so no field accepts them."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=False)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=False, allow_inf_nan=False)
 
 
 class Metadata(StrictModel):

@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from compiler.spec.base import URI_PATTERN, Envelope, StrictModel
+from compiler.spec.base import Envelope, StrictModel
+from compiler.spec.formats import StorageUri
 
 DatasetType = Literal["sft_pair", "instruction", "chat", "preference", "text", "eval"]
 
@@ -23,12 +24,11 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 
 class DatasetSpec(StrictModel):
     name: str | None = Field(None, description="Seeds' dataset name; when given it must equal metadata.name.")
-    version: str = Field(description="Dataset version, e.g. `v1.0`. With the name it identifies the dataset; "
-                                     "quote numbers-looking versions.")
+    version: str = Field(max_length=128, description="Dataset version, e.g. `v1.0`. With the name it identifies "
+                         "the dataset; quote numbers-looking versions.")
     owner_team: str | None = Field(None, description="Team that owns the dataset.")
     type: DatasetType = Field(description="Kind of records: " + ", ".join(REQUIRED_COLUMNS) + ".")
-    storage_uri: str = Field(pattern=URI_PATTERN, description="Where the full dataset lives, e.g. "
-                                                              "`s3://datasets/name/v1.0/`.")
+    storage_uri: StorageUri = Field(description="Where the full dataset lives, e.g. `s3://datasets/name/v1.0/`.")
     description: str | None = Field(None, description="Free text for people.")
     files: list[str] = Field(default_factory=list, description="Repository-relative paths of local sample files "
                              "(`.csv` or `.jsonl`) that are checked to exist, parse and have the columns the "

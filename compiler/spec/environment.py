@@ -6,9 +6,24 @@ import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from compiler.capacity.gpus import GPU_PRODUCTS_MIB
-from compiler.spec.base import URI_PATTERN, Envelope, StrictModel, closest_choice
+from compiler.spec.base import Envelope, StrictModel, closest_choice
+from compiler.spec.formats import (
+    DnsLabel,
+    DnsSubdomain,
+    ExtendedResourceName,
+    GitRevision,
+    HttpUrl,
+    ImageReference,
+    IngressHost,
+    LabelValue,
+    QualifiedName,
+    RepositoryPath,
+    RepositoryUrl,
+    StorageUri,
+)
 from compiler.training_contract import DEFAULT_OUTPUT_BASE
 
 DEFAULT_APPROVER_ROLE = "admin"
@@ -17,37 +32,58 @@ DEFAULT_IMAGE_TAG = "0.1.0"  # the llmops release whose proxy and trainer images
 # Dockerfile's targets; proxy.image and training.image default to them.
 DEFAULT_IMAGE_REGISTRY = "ghcr.io/llmops"
 IMAGE_REGISTRY_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
+DEFAULT_REQUIRED_ROLE = "llm-ops-user"  # the seeds' governance middleware requires it on every call
+ROLE_PATTERN = r"^[!-+\--~]+$"  # printable ASCII without spaces or commas: one entry of X-User-Roles
+MAX_GPUS_PER_REPLICA = 64  # GPUs of one pod sit in one node; no node has more
+MAX_GPU_MEMORY_GIB = 1024  # the largest GPUs have a few hundred GiB
+MAX_REPLICAS = 1000
 
 
 class IngressSettings(StrictModel):
-    host: str | None = Field(None, description="Host name, e.g. `dev.llm-ops.local`; default `<env>.llm-ops.local`.")
-    class_name: str = Field("nginx", alias="className", description="IngressClass name.")
-    tls_secret_name: str | None = Field(None, alias="tlsSecretName", description="Serve TLS with this Secret.")
+    host: IngressHost | None = Field(None, description="Host name, e.g. `dev.llm-ops.local`; default "
+                                     "`<env>.llm-ops.local`.")
+    class_name: DnsSubdomain = Field("nginx", alias="className", description="IngressClass name.")
+    tls_secret_name: DnsSubdomain | None = Field(None, alias="tlsSecretName", description="Serve TLS with this "
+                                                 "Secret.")
 
 
 class Toleration(StrictModel):
-    key: str | None = Field(None, description="Taint key, e.g. `nvidia.com/gpu`.")
+    key: QualifiedName | None = Field(None, description="Taint key, e.g. `nvidia.com/gpu`; without a key the "
+                                      "toleration (operator `Exists`) matches every taint.")
     operator: Literal["Exists", "Equal"] = Field("Exists", description="`Exists`, or `Equal` with a value.")
-    value: str | None = Field(None, description="Taint value (with `Equal`).")
+    value: LabelValue | None = Field(None, description="Taint value (only with `Equal`).")
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(None, description="Taint "
                                                                                    "effect; empty matches all.")
+
+    @model_validator(mode="after")
+    def _as_kubernetes_accepts(self) -> Toleration:
+        """The API server's own rules for a toleration's fields together."""
+        if self.operator == "Exists" and self.value:
+            raise PydanticCustomError("toleration", "a toleration with operator `Exists` matches any value; "
+                                      "remove the value or use operator `Equal`", {"entry": "value"})
+        if not self.key and self.operator != "Exists":
+            raise PydanticCustomError("toleration", "a toleration without a key must use operator `Exists`",
+                                      {"entry": "operator"})
+        return self
 
 
 class GpuPolicy(StrictModel):
     allowed: bool = Field(True, description="Whether endpoints and jobs may request GPUs.")
     required: bool = Field(False, description="Whether every endpoint must run on GPUs.")
-    max_per_endpoint: int = Field(8, alias="maxPerEndpoint", ge=0, description="GPUs one replica may request.")
+    max_per_endpoint: int = Field(8, alias="maxPerEndpoint", ge=0, le=MAX_GPUS_PER_REPLICA,
+                                  description="GPUs one replica may request.")
     node_selector: dict[str, str] = Field(default_factory=dict, alias="nodeSelector",
                                           description="Node labels that select GPU nodes.")
-    resource_name: str = Field("nvidia.com/gpu", alias="resourceName", description="Extended resource name.")
+    resource_name: ExtendedResourceName = Field("nvidia.com/gpu", alias="resourceName",
+                                                description="Extended resource name.")
     tolerations: list[Toleration] = Field(default_factory=list, description="Tolerations for tainted GPU nodes, "
                                           "added to GPU pods (endpoints and training).")
-    spare_gpus: int = Field(0, alias="spareGpus", ge=0, description="GPUs kept free for rolling updates. With "
-                            "fewer spare GPUs than one replica needs, GPU endpoints roll without surge (one replica "
-                            "down at a time) instead of waiting forever for a GPU.")
-    memory_gib: int | float | None = Field(None, alias="memoryGiB", gt=0, description="Memory of one GPU in GiB, "
-                                           "as the driver reports it (nvidia-smi's total / 1024). Capacity checks "
-                                           "use it; it wins over `product` and over an endpoint's gpu_memory_gb.")
+    spare_gpus: int = Field(0, alias="spareGpus", ge=0, le=100_000, description=(
+        "GPUs kept free for rolling updates. With fewer spare GPUs than one replica needs, GPU endpoints roll "
+        "without surge (one replica down at a time) instead of waiting forever for a GPU."))
+    memory_gib: int | float | None = Field(None, alias="memoryGiB", ge=1, le=MAX_GPU_MEMORY_GIB, description=(
+        "Memory of one GPU in GiB, as the driver reports it (nvidia-smi's total / 1024). Capacity checks use it; "
+        "it wins over `product` and over an endpoint's gpu_memory_gb."))
     product: str | None = Field(None, json_schema_extra={"enum": [*GPU_PRODUCTS_MIB, None]}, description=(
         "The GPU model, for its memory when memoryGiB is not given: " + ", ".join(
             f"{name} ({mib / 1024:.1f} GiB)" for name, mib in GPU_PRODUCTS_MIB.items()) + "."))
@@ -65,7 +101,7 @@ class GpuPolicy(StrictModel):
 class ApprovalPolicy(StrictModel):
     roles: list[str] = Field(default_factory=lambda: [DEFAULT_APPROVER_ROLE],
                              description="Roles allowed to approve models.")
-    min_approvers: int = Field(1, alias="minApprovers", ge=1, description="Distinct approvers a model needs.")
+    min_approvers: int = Field(1, alias="minApprovers", ge=1, le=100, description="Distinct approvers a model needs.")
     identities: dict[str, list[str]] = Field(
         default_factory=dict, description="Approver user id -> the git author e-mails that are that person, for "
         "`llmops validate --audit`. Without an entry, an author matches a user id by e-mail local part or name.")
@@ -79,7 +115,7 @@ class PromotionPolicy(StrictModel):
 
 
 class ReplicaPolicy(StrictModel):
-    min: int = Field(0, ge=0, description="Every endpoint's minReplicas must be at least this.")
+    min: int = Field(0, ge=0, le=MAX_REPLICAS, description="Every endpoint's minReplicas must be at least this.")
 
 
 class KServeSettings(StrictModel):
@@ -89,35 +125,41 @@ class KServeSettings(StrictModel):
 
 
 class ArgoCDSettings(StrictModel):
-    namespace: str = Field("argocd", description="Namespace Argo CD runs in.")
-    project: str = Field("llmops", description="AppProject name.")
-    server: str = Field("https://kubernetes.default.svc", description="Destination cluster API server.")
-    repo_url: str | None = Field(None, alias="repoURL", description="Git repository Argo CD reads; without it "
-                                 "no Argo CD objects are rendered.")
-    path: str = Field(".", description="Path of the estate inside the repository.")
-    target_revision: str = Field("HEAD", alias="targetRevision", description="Branch, tag or commit to deploy.")
+    namespace: DnsLabel = Field("argocd", description="Namespace Argo CD runs in.")
+    project: DnsSubdomain = Field("llmops", description="AppProject name.")
+    server: HttpUrl = Field("https://kubernetes.default.svc", description="Destination cluster API server.")
+    repo_url: RepositoryUrl | None = Field(None, alias="repoURL", description="Git repository Argo CD reads; "
+                                           "without it no Argo CD objects are rendered.")
+    path: RepositoryPath = Field(".", description="Path of the estate inside the repository.")
+    target_revision: GitRevision = Field("HEAD", alias="targetRevision", description="Branch, tag or commit to deploy.")
 
 
 class ProxySettings(StrictModel):
-    image: str = Field(f"ghcr.io/llmops/llmops:{DEFAULT_IMAGE_TAG}", description="Image running `llmops proxy`.")
-    replicas: int = Field(2, ge=1, description="Proxy replicas.")
-    token_secret_name: str | None = Field(None, alias="tokenSecretName", description="Secret whose `token` key "
-                                          "callers must send as a bearer token with their X-User headers.")
+    image: ImageReference = Field(f"ghcr.io/llmops/llmops:{DEFAULT_IMAGE_TAG}", description="Image running "
+                                  "`llmops proxy`.")
+    replicas: int = Field(2, ge=1, le=100, description="Proxy replicas.")
+    token_secret_name: DnsSubdomain | None = Field(None, alias="tokenSecretName", description=(
+        "Secret whose `token` key callers must send as a bearer token with their X-User headers."))
+    required_role: str | None = Field(DEFAULT_REQUIRED_ROLE, alias="requiredRole", pattern=ROLE_PATTERN, description=(
+        "The role every caller must hold in X-User-Roles (the seeds' workflow guide requires `llm-ops-user`); "
+        "`null` turns the requirement off, X-User-Id and X-User-Roles stay required. Printable ASCII without "
+        "spaces or commas."))
 
 
 class TrainingSettings(StrictModel):
     backend: Literal["job", "trainjob"] = Field("job", description="Render training jobs as batch/v1 Jobs, or "
                                                 "as Kubeflow Trainer TrainJobs.")
-    image: str = Field(f"ghcr.io/llmops/trainer:{DEFAULT_IMAGE_TAG}", description="Default trainer image.")
-    runtime: str = Field("torch-distributed", description="ClusterTrainingRuntime of TrainJobs.")
-    output_uri: str = Field(DEFAULT_OUTPUT_BASE, alias="outputUri", pattern=URI_PATTERN,
-                            description="Where a training job without output.storageUri writes: this URI plus the "
-                            "job's name, e.g. `s3://models/trained/customer-support-sft/`.")
+    image: ImageReference = Field(f"ghcr.io/llmops/trainer:{DEFAULT_IMAGE_TAG}", description="Default trainer "
+                                  "image.")
+    runtime: DnsSubdomain = Field("torch-distributed", description="ClusterTrainingRuntime of TrainJobs.")
+    output_uri: StorageUri = Field(DEFAULT_OUTPUT_BASE, alias="outputUri",
+                                   description="Where a training job without output.storageUri writes: this URI plus "
+                                   "the job's name, e.g. `s3://models/trained/customer-support-sft/`.")
 
 
 class EnvironmentSpec(StrictModel):
     namespace: str | None = Field(None, description="Kubernetes namespace; default `llm-ops-<env>`.")
-    service_account_name: str | None = Field(None, alias="serviceAccountName", description="ServiceAccount of "
+    service_account_name: DnsSubdomain | None = Field(None, alias="serviceAccountName", description="ServiceAccount of "
                                              "model servers and training pods, carrying the storage credentials "
                                              "for `storageUri` (e.g. S3 keys, or a cloud workload identity).")
     ingress: IngressSettings = Field(default_factory=IngressSettings, description="How endpoints are exposed.")

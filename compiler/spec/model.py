@@ -8,17 +8,22 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from compiler.capacity.presets import PRESETS
-from compiler.spec.base import URI_PATTERN, Envelope, StrictModel, closest_choice
+from compiler.spec.base import Envelope, StrictModel, closest_choice
+from compiler.spec.formats import StorageUri
 
 ModelStatus = Literal["draft", "approved", "deprecated", "rejected"]
 Dtype = Literal["float32", "fp32", "bfloat16", "bf16", "float16", "fp16", "fp8", "int8", "int4"]
-PARAMETERS_FORM = re.compile(r"[0-9]+(\.[0-9]+)?[KMBT]")
+PARAMETERS_FORM = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6})?[KMBT]")
+PARAMETERS_SCALE = {"K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
+MAX_PARAMETERS = 10**14  # 100T: far beyond the largest published model
+MAX_CONTEXT_TOKENS = 10_000_000  # the longest context windows published are about 10M tokens
 
 
 class ModelMetadata(StrictModel):
     architecture: str | None = Field(None, description="e.g. `transformer`.")
-    parameters: int | str | None = Field(None, description="Parameter count: an integer or the seeds' form "
-                                         "such as `7B`, `1.5B`, `350M`.")
+    parameters: int | str | None = Field(None, json_schema_extra={"minimum": 1, "maximum": MAX_PARAMETERS},
+                                         description="Parameter count: an integer or the seeds' form such as "
+                                         "`7B`, `1.5B`, `350M`; at least 1 and at most 100T.")
     framework: str | None = Field(None, description="e.g. `pytorch`.")
     model_family: str | None = Field(None, description="e.g. `llama`, `mistral`, `qwen2`. Endpoints and training "
                                      "jobs that name a family must agree with it.")
@@ -28,19 +33,22 @@ class ModelMetadata(StrictModel):
         "context length. Facts written here win; `llmops explain` shows where each one came from. One of: "
         + ", ".join(PRESETS) + "."))
     description: str | None = Field(None, description="Free text for people.")
-    context_length: int | None = Field(None, gt=0, description="Maximum sequence length in tokens the model "
-                                       "supports; input plus output tokens of an endpoint must fit in it.")
+    context_length: int | None = Field(None, ge=1, le=MAX_CONTEXT_TOKENS, description=(
+        "Maximum sequence length in tokens the model supports; input plus output tokens of an endpoint must fit "
+        "in it."))
     dtype: Dtype | None = Field(None, description="Weight data type when served.")
     quantization: Literal["none", "fp8", "int8", "int4", "awq", "gptq"] | None = Field(
         None, description="Weight quantization, if any.")
-    num_layers: int | None = Field(None, gt=0, description="Transformer layers (config.json `num_hidden_layers`).")
-    num_attention_heads: int | None = Field(None, gt=0, description="Attention heads; the GPUs of one replica "
+    num_layers: int | None = Field(None, ge=1, le=1000, description="Transformer layers (config.json "
+                                   "`num_hidden_layers`).")
+    num_attention_heads: int | None = Field(None, ge=1, le=1024, description="Attention heads; the GPUs of one replica "
                                             "(the tensor-parallel size) must divide them.")
-    num_kv_heads: int | None = Field(None, gt=0, description="Key/value heads (`num_key_value_heads`; fewer than "
-                                     "the attention heads with grouped-query attention). Sizes the KV cache.")
-    head_dim: int | None = Field(None, gt=0, description="Size of one attention head.")
-    hidden_size: int | None = Field(None, gt=0, description="Model width; head_dim = hidden_size / heads if "
-                                    "head_dim is not given.")
+    num_kv_heads: int | None = Field(None, ge=1, le=1024, description=(
+        "Key/value heads (`num_key_value_heads`; fewer than the attention heads with grouped-query attention). "
+        "Sizes the KV cache."))
+    head_dim: int | None = Field(None, ge=1, le=1024, description="Size of one attention head.")
+    hidden_size: int | None = Field(None, ge=1, le=131_072, description="Model width; head_dim = hidden_size / "
+                                    "heads if head_dim is not given.")
 
     @field_validator("preset")
     @classmethod
@@ -57,17 +65,31 @@ class ModelMetadata(StrictModel):
         """One clear error for `parameters: banana` (a union would report both of its branches)."""
         if isinstance(value, str) and not PARAMETERS_FORM.fullmatch(value):
             raise ValueError("write a number of parameters such as 7B, 1.5B, 350M or 7000000000")
+        count = parameter_count(value) if value is not None else None
+        if count is not None and not 1 <= count <= MAX_PARAMETERS:
+            raise ValueError("a model has from 1 to 100T (100,000,000,000,000) parameters")
         return value
+
+
+def parameter_count(value: int | str) -> int:
+    """`7B` -> 7000000000, `1.5B` -> 1500000000, or an integer as is (for a value of the accepted forms)."""
+    if isinstance(value, int):
+        return value
+    number, scale = value[:-1], PARAMETERS_SCALE[value[-1]]
+    whole, _, fraction = number.partition(".")
+    exact: int = (int(whole) * 10 ** len(fraction) + int(fraction or 0)) * scale // 10 ** len(fraction)
+    return exact
 
 
 class ModelSpec(StrictModel):
     name: str | None = Field(None, description="Seeds' model name; when given it must equal metadata.name.")
-    version: str = Field(description="Model version, e.g. `1.0` (quoted). With the name it identifies the model.")
+    version: str = Field(max_length=128, description="Model version, e.g. `1.0` (quoted). With the name it "
+                         "identifies the model.")
     type: Literal["base", "finetuned", "adapter", "embedding"] = Field(description="What the model is.")
     owner_team: str | None = Field(None, alias="ownerTeam", description="Team that owns the model.")
     metadata: ModelMetadata = Field(default_factory=ModelMetadata, description="Descriptive and capacity facts.")
-    storage_uri: str = Field(alias="storageUri", pattern=URI_PATTERN,
-                             description="Where the weights live, e.g. `s3://models/name/1.0/`.")
+    storage_uri: StorageUri = Field(alias="storageUri",
+                                    description="Where the weights live, e.g. `s3://models/name/1.0/`.")
     status: ModelStatus = Field("draft", description="`approved` is only valid with a matching Approval in "
                                 "the environment.")
 

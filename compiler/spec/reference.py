@@ -10,7 +10,9 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from compiler.spec.formats import FormatName
 from compiler.spec.kinds import KINDS
+from compiler.spec.ranges import field_range
 
 REFERENCE_FILE = "manifest-reference.md"
 
@@ -18,6 +20,9 @@ REFERENCE_FILE = "manifest-reference.md"
 def _type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        names = [item.name for item in annotation.__metadata__ if isinstance(item, FormatName)]
+        return _type_name(args[0]) + (f" ({names[0]})" if names else "")
     if origin is typing.Literal:
         return " \\| ".join(f"`{a}`" for a in args)
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
@@ -56,7 +61,11 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
     for name, field in model.model_fields.items():
         key = f"{prefix}{field.alias or name}"
         description = (field.description or "").replace("|", "\\|").replace("\n", " ")
-        rows.append(f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {description} |")
+        allowed = field_range(field)
+        formats = [item.name for item in field.metadata if isinstance(item, FormatName)]
+        kind = _type_name(field.annotation) + (f" ({formats[0]})" if formats else "") + (f", {allowed}" if allowed
+                                                                                           else "")
+        rows.append(f"| `{key}` | {kind} | {_default(field)} | {description} |")
         nested = _nested(field.annotation)
         if nested is not None:
             rows.extend(_rows(nested, f"{key}."))

@@ -41,8 +41,23 @@ def _any_manifest_schema() -> dict[str, Any]:
             **schema}
 
 
+# pydantic writes the bounds of a union (`int | float`) as its own keywords, which JSON Schema ignores.
+_BOUND_KEYWORDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
+
+
+def _json_schema_bounds(node: Any) -> Any:
+    """Rename pydantic's `ge`/`gt`/`le`/`lt` to JSON Schema's keywords, everywhere in a schema."""
+    if isinstance(node, list):
+        return [_json_schema_bounds(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    numeric = "anyOf" in node and all(branch.get("type") in ("integer", "number") for branch in node["anyOf"])
+    return {(_BOUND_KEYWORDS[key] if numeric and key in _BOUND_KEYWORDS else key): _json_schema_bounds(value)
+            for key, value in node.items()}
+
+
 def generate_schemas() -> dict[str, str]:
     """File name -> JSON text, deterministic (the same models always give the same bytes)."""
-    files = {schema_file_name(kind): _kind_schema(kind) for kind in KINDS}
-    files[ANY_MANIFEST_FILE] = _any_manifest_schema()
+    files = {schema_file_name(kind): _json_schema_bounds(_kind_schema(kind)) for kind in KINDS}
+    files[ANY_MANIFEST_FILE] = _json_schema_bounds(_any_manifest_schema())
     return {name: json.dumps(schema, indent=2, ensure_ascii=False) + "\n" for name, schema in sorted(files.items())}

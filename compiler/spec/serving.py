@@ -6,31 +6,36 @@ from typing import Literal
 
 from pydantic import Field
 
-from compiler.spec.base import QUANTITY_PATTERN, Envelope, StrictModel
+from compiler.spec.base import Envelope, StrictModel
+from compiler.spec.environment import MAX_GPU_MEMORY_GIB, MAX_GPUS_PER_REPLICA, MAX_REPLICAS
+from compiler.spec.model import MAX_CONTEXT_TOKENS
+from compiler.spec.quantities import CpuQuantity, MemoryQuantity
 
 ROUTE_PREFIX = "/llm-ops/v1/serve/"
 
 
 class AutoscalePolicy(StrictModel):
-    cpu_utilization: int = Field(alias="cpuUtilization", description="Target average CPU utilization, percent "
-                                 "(1-100).")
+    # The range is rule E003's (a check with its own code and hint), documented here for the schema.
+    cpu_utilization: int = Field(alias="cpuUtilization", json_schema_extra={"minimum": 1, "maximum": 100},
+                                 description="Target average CPU utilization, percent (1-100).")
 
 
 class DeploymentResources(StrictModel):
-    gpus: int = Field(0, ge=0, description="GPUs per replica; 0 means CPU-only.")
-    gpu_memory_gb: int | float | None = Field(None, gt=0, description=(
+    gpus: int = Field(0, ge=0, le=MAX_GPUS_PER_REPLICA, description="GPUs per replica; 0 means CPU-only.")
+    gpu_memory_gb: int | float | None = Field(None, ge=1, le=MAX_GPU_MEMORY_GIB, description=(
         "Memory of one GPU in GiB; the capacity checks use it when the environment names neither "
         "gpu.memoryGiB nor gpu.product."))
-    cpu: str | None = Field(None, pattern=QUANTITY_PATTERN, description="CPU per replica (request and limit).")
-    memory: str | None = Field(None, pattern=QUANTITY_PATTERN, description="Memory per replica, e.g. `16Gi`. "
-                        "Not set: on CPU what the model needs (weights, one sequence of KV cache and 2.3 GiB "
-                        "runtime overhead; `llmops explain` shows it), on GPUs 32Gi.")
+    cpu: CpuQuantity | None = Field(None, description="CPU per replica (request and limit), 1m to 1024 cores.")
+    memory: MemoryQuantity | None = Field(None, description=(
+        "Memory per replica, e.g. `16Gi`; 1Mi to 64Ti. Not set: on CPU what the model needs (weights, one "
+        "sequence of KV cache and 2.3 GiB runtime overhead; `llmops explain` shows it), on GPUs 32Gi."))
 
 
 class RuntimeLimits(StrictModel):
-    max_concurrent_requests: int = Field(gt=0, description="Requests in flight per endpoint before 429.")
-    max_input_tokens: int = Field(gt=0, description="Longest accepted prompt, in tokens.")
-    max_output_tokens: int = Field(gt=0, description="Longest generation, in tokens.")
+    max_concurrent_requests: int = Field(ge=1, le=100_000, description="Requests in flight per endpoint before "
+                                         "429.")
+    max_input_tokens: int = Field(ge=1, le=MAX_CONTEXT_TOKENS, description="Longest accepted prompt, in tokens.")
+    max_output_tokens: int = Field(ge=1, le=MAX_CONTEXT_TOKENS, description="Longest generation, in tokens.")
 
 
 class DeploymentSpec(StrictModel):
@@ -49,8 +54,9 @@ class ServingEndpointSpec(StrictModel):
                           "must be approved for this environment.")
     environment: str | None = Field(None, description="When given, must equal the environment folder.")
     route: str = Field(description="Public path, `/llm-ops/v1/serve/<route-name>`; unique per environment.")
-    min_replicas: int = Field(1, alias="minReplicas", ge=0, description="Replicas kept running.")
-    max_replicas: int = Field(1, alias="maxReplicas", ge=0, description="Upper bound for the autoscaler.")
+    min_replicas: int = Field(1, alias="minReplicas", ge=0, le=MAX_REPLICAS, description="Replicas kept running.")
+    max_replicas: int = Field(1, alias="maxReplicas", ge=0, le=MAX_REPLICAS, description="Upper bound for the "
+                              "autoscaler.")
     autoscale_policy: AutoscalePolicy | None = Field(None, alias="autoscalePolicy",
                                                      description="When to add replicas.")
     use_gpu: bool = Field(False, alias="useGpu", description="Whether replicas run on GPUs.")

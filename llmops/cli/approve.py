@@ -26,8 +26,9 @@ def approve(repo: str | None, model: str, env: str, approver: str, role: str, no
         unread = {gap.file for gap in resolved.gaps}
         print_report([d for d in result.diagnostics if d.span.file in unread and d.severity is Severity.ERROR],
                      result, "text", sys.stderr)
-        raise LlmopsError(f"cannot approve in `{escape_controls(env)}` while some of its files cannot be read: "
-                          "which model manifest it deploys is not known",
+        gap = resolved.gaps[0]
+        raise LlmopsError(f"cannot approve in `{escape_controls(env)}`: {escape_controls(gap.file)} {gap.why}, "
+                          "so which model manifest the environment deploys is not known",
                           hint="fix the problems above, then approve")
     plan = plan_approval(resolved, model, approver, role, notes)
     confined_path(root, plan.path)

@@ -76,7 +76,7 @@ def _open(url: str, headers: dict[str, str], body: dict[str, Any] | None = None)
 def _error_message(status: int, body: bytes) -> str:
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return f"HTTP {status}: {body[:200].decode('utf-8', 'replace')}"
     if isinstance(document, dict) and isinstance(document.get("message"), str):
         return f"HTTP {status}: {document['message']}"
@@ -114,7 +114,11 @@ def _sse_data(lines: Iterator[bytes]) -> Iterator[Any]:
         payload = text[len("data:"):].strip()
         if payload == "[DONE]":
             return
-        yield json.loads(payload)
+        try:
+            yield json.loads(payload)
+        except ValueError:
+            raise ProxyRefused(f"the stream carried an event that is not JSON: {payload[:200]}") from None
+    raise ProxyRefused("the stream ended without data: [DONE]; the answer may be incomplete")
 
 
 def _stream(base: str, request: ChatRequest) -> int:
@@ -134,7 +138,11 @@ def _stream(base: str, request: ChatRequest) -> int:
 def _whole(base: str, request: ChatRequest) -> int:
     url = f"{base}{API_SUFFIX}/serve/{quote(request.endpoint)}/chat"
     with _open(url, _headers(request), _body(request)) as response:
-        document = json.loads(response.read())
+        raw = response.read()
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        raise ProxyRefused(f"the answer is not JSON: {raw[:200].decode('utf-8', 'replace')}") from None
     data: Any = document.get("data") if isinstance(document, dict) else None
     if request.raw:
         print(json.dumps(data, indent=2, ensure_ascii=False))

@@ -20,6 +20,10 @@ def explain(endpoint_name: str, env_name: str, repo: str | None, output_format: 
     """Exit 0 when the endpoint fits (warnings allowed), 1 when validation says it will not start."""
     result = validate_repository(DirectoryTree(find_estate_root(repo)), env_name)
     env = next(env for env in result.estate.environments if env.name == env_name)
+    if env.settings_gap is not None:
+        raise LlmopsError(f"the settings of environment `{escape_controls(env_name)}` could not be read "
+                          f"({escape_controls(env.settings_gap.file)}), and the arithmetic rests on them",
+                          hint=f"`llmops validate --env {escape_controls(env_name)}` says what to fix")
     endpoints = {manifest.name: manifest for manifest in env.of_kind("ServingEndpoint")}
     endpoint = endpoints.get(endpoint_name)
     if endpoint is None:

@@ -37,6 +37,21 @@ def _render_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", help="only this environment (no Argo CD objects)")
     parser.add_argument("-o", "--output", metavar="DIR", help="write one file per object under DIR/<env>/")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if DIR differs")
+    parser.add_argument("--verify", action="store_true",
+                        help="also check every object against the upstream CRDs and Kubernetes schemas, as "
+                             "`llmops conform` does (exit 1 if the API server would refuse one)")
+    _add_kubernetes_version(parser)
+
+
+def _add_kubernetes_version(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kubernetes-version", metavar="X.Y",
+                        help="the Kubernetes version whose built-in schemas judge built-in kinds (default: newest)")
+
+
+def _conform_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="YAML files, directories of them, or - (stdin)")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    _add_kubernetes_version(parser)
 
 
 def _diff_parser(parser: argparse.ArgumentParser) -> None:
@@ -148,10 +163,13 @@ def _proxy_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", action="append", default=[], metavar="NAME=URL",
                         help="send endpoint NAME to URL instead of its in-cluster address (repeatable; also "
                              "LLMOPS_PROXY_BACKEND_<NAME>=URL)")
-    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
-                        help="longest wait for a whole answer or a stream's start (default: 300)")
-    parser.add_argument("--stream-idle-timeout", type=float, default=60.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=_positive_seconds, default=300.0, metavar="SECONDS",
+                        help="longest wait for a whole answer or a stream's first piece (default: 300)")
+    parser.add_argument("--stream-idle-timeout", type=_positive_seconds, default=60.0, metavar="SECONDS",
                         help="longest pause inside a stream (default: 60)")
+    parser.add_argument("--max-connections", type=_positive, default=1000, metavar="N",
+                        help="client connections held open; at the cap the longest idle one is closed (default: "
+                             "1000, lowered to fit the open-file limit)")
 
 
 def _chat_parser(parser: argparse.ArgumentParser) -> None:
@@ -173,6 +191,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "validate": ("check manifests: schemas, references, approvals, policy", _validate_parser),
     "audit": ("validate, and audit approvals against git history (= validate --audit)", _audit_parser),
     "render": ("render Kubernetes objects (KServe, Ingress, Jobs, Argo CD)", _render_parser),
+    "conform": ("check Kubernetes objects against the upstream CRDs and Kubernetes schemas (strict)",
+                _conform_parser),
     "diff": ("what a change does to the cluster (exit 1 when something changes)", _diff_parser),
     "history": ("the commits that changed an endpoint or what it depends on", _history_parser),
     "rollback": ("commit an endpoint's manifest as it was before its last change", _rollback_parser),
@@ -227,7 +247,11 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "render":
         from llmops.cli.render import render
 
-        return render(args.repo, args.env, args.output, args.check)
+        return render(args.repo, args.env, args.output, args.check, args.verify, args.kubernetes_version)
+    if args.command == "conform":
+        from llmops.cli.conform import conform
+
+        return conform(args.paths, args.format, args.kubernetes_version)
     if args.command == "diff":
         from llmops.cli.diff import diff
 
@@ -279,7 +303,7 @@ def run(args: argparse.Namespace) -> int:
         from llmops.cli.proxy import proxy
 
         return proxy(args.repo, args.env, args.config, args.host, args.port, args.backend, args.timeout,
-                     args.stream_idle_timeout)
+                     args.stream_idle_timeout, args.max_connections)
     if args.command == "chat":
         from llmops.cli.chat import ChatRequest, chat
 

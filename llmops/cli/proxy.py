@@ -12,7 +12,7 @@ MISSING_EXTRA_HINT = "install the proxy's dependencies: pip install 'llmops[prox
 
 
 def proxy(repo: str | None, env: str | None, config_path: str | None, host: str, port: int,
-          backends: list[str], timeout: float, stream_idle_timeout: float) -> int:
+          backends: list[str], timeout: float, stream_idle_timeout: float, max_connections: int = 1000) -> int:
     try:
         from llmops.proxy.app import build_app
         from llmops.proxy.server import serve
@@ -21,6 +21,7 @@ def proxy(repo: str | None, env: str | None, config_path: str | None, host: str,
     from llmops.proxy.backends import apply_overrides
     from llmops.proxy.config import ProxyConfig
     from llmops.proxy.config_source import EstateHasErrors, config_from_estate, config_from_file
+    from llmops.proxy.connections import connection_cap
     from llmops.proxy.options import TOKEN_ENV, ProxyOptions
 
     if config_path is None and env is None:
@@ -34,7 +35,8 @@ def proxy(repo: str | None, env: str | None, config_path: str | None, host: str,
     if env is not None and config.environment != env:
         raise LlmopsError(f"{config_path} configures {config.environment!r}, not {env!r}")
     config = apply_overrides(config, backends)
-    options = ProxyOptions.from_environment(response_timeout=timeout, stream_idle_timeout=stream_idle_timeout)
+    options = ProxyOptions.from_environment(response_timeout=timeout, stream_idle_timeout=stream_idle_timeout,
+                                            max_connections=max_connections)
     if config.access.bearer_token_secret and not options.token:
         raise LlmopsError(f"{config.environment} requires a bearer token (Secret "
                           f"{config.access.bearer_token_secret!r}), but {TOKEN_ENV} is not set",
@@ -44,6 +46,10 @@ def proxy(repo: str | None, env: str | None, config_path: str | None, host: str,
     def announce(url: str) -> None:
         count = len(config.endpoints)
         print(f"serving {config.environment} ({count} endpoint{'' if count == 1 else 's'}) on {url}", flush=True)
+        cap = connection_cap(max_connections)
+        if cap < max_connections:
+            logging.getLogger("llmops.proxy").info("at most %d client connections (--max-connections %d is more "
+                                                   "than the open-file limit allows)", cap, max_connections)
         for endpoint in config.endpoints:
             print(f"  {endpoint.route} -> {endpoint.backend.url} ({endpoint.backend.api}, model "
                   f"{endpoint.backend.served_model_name})", flush=True)

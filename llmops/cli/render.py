@@ -37,15 +37,37 @@ def output_plan(rendered: RenderedEstate) -> OutputPlan:
     return plan
 
 
-def render(repo: str | None, env: str | None, output: str | None, check: bool) -> int:
+def render(repo: str | None, env: str | None, output: str | None, check: bool, verify: bool = False,
+           kubernetes_version: str | None = None) -> int:
     with collector_paused():  # see there: rendering, too, only allocates what it keeps or frees at once
-        return _render(repo, env, output, check)
+        rendered = _render(repo, env, output, check)
+    if rendered is None or not verify:
+        return exit_codes.FAILED if rendered is None else rendered[0]
+    return max(rendered[0], verify_rendered(rendered[1], output, kubernetes_version))
 
 
-def _render(repo: str | None, env: str | None, output: str | None, check: bool) -> int:
+def verify_rendered(rendered: RenderedEstate, output: str | None, kubernetes_version: str | None) -> int:
+    """`--verify`: check the rendered files (named as -o names them) as `llmops conform` would; report on stderr."""
+    from llmops.cli.conform import check_texts, report, verdict
+
+    prefix = Path(output) if output else Path()
+    texts = {(prefix / name).as_posix(): text for name, text in output_plan(rendered).files.items()}
+    objects, diagnostics = check_texts(texts, kubernetes_version)
+    if diagnostics:
+        report(diagnostics, texts, "text", sys.stderr)
+    else:
+        print(f"verified: the API server would accept all {objects} objects", file=sys.stderr)
+    return verdict(diagnostics)
+
+
+def _render(repo: str | None, env: str | None, output: str | None, check: bool) -> tuple[int, RenderedEstate] | None:
     _, rendered = validated_render(repo, env)
     if rendered is None:
-        return exit_codes.FAILED
+        return None
+    return _emit(rendered, repo, output, check), rendered
+
+
+def _emit(rendered: RenderedEstate, repo: str | None, output: str | None, check: bool) -> int:
     if output is None:
         if check:
             print("llmops: --check needs -o DIR (the directory to compare)", file=sys.stderr)

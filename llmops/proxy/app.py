@@ -14,45 +14,63 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
 
-from llmops.proxy import envelope, platform_routes, serve_routes
+from llmops.proxy import envelope, gitops_advice, platform_routes, serve_routes
 from llmops.proxy.config import ProxyConfig
+from llmops.proxy.governance import shown
 from llmops.proxy.options import ProxyOptions
 from llmops.proxy.state import STATE, ProxyState
 
 log = logging.getLogger("llmops.proxy")
-CONNECTION_POOL = 1024
-KEEPALIVE_SECONDS = 30.0
+# Pooled model-server connections are dropped after this long idle: below uvicorn's 5 s keep-alive (KServe's
+# and vLLM's servers), so the proxy never sends a request on a connection the server is closing.
+KEEPALIVE_SECONDS = 4.0
 SERVE = "/llm-ops/v1/serve/{name}"
+API = "/llm-ops/v1"
+OPENAI_PATH = re.compile(r"/llm-ops/v1/serve/[^/]+/v1(/.*)?")  # answers carry OpenAI's `error` object
 
 
 @web.middleware
 async def _envelope_errors(request: web.Request,
                            handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-    """Unknown routes, wrong methods and internal errors answer in the envelope too; a bug is one log
-    line (the traceback only with LLMOPS_DEBUG set), never a traceback to the caller."""
+    """Unknown routes, wrong methods and internal errors answer in the envelope too (with OpenAI's `error`
+    object under the OpenAI routes), the seeds' write routes with the GitOps way to do the same; a bug is
+    one log line (the traceback only with LLMOPS_DEBUG set), never a traceback to the caller. Also tells
+    the connection guard when the connection is busy."""
+    state = request.app[STATE]
+    openai = OPENAI_PATH.fullmatch(request.path) is not None
+    state.connections.request_started(request.protocol)
     try:
         return await handler(request)
     except web.HTTPException as http:
         if http.status < 400:
             raise
-        messages = {404: f"no such route: {request.method} {request.path}",
-                    405: f"{request.method} is not allowed on {request.path}"}
-        return envelope.failure(http.status, messages.get(http.status, http.reason),
+        advice = gitops_advice.advise(request.method, request.path, state.config) if http.status in (404, 405) \
+            else None
+        if advice is not None:
+            return envelope.failure(405, advice.message, headers={"Allow": advice.allow})
+        messages = {404: f"no such route: {request.method} {shown(request.path)}",
+                    405: f"{request.method} is not allowed on {shown(request.path)}"}
+        return envelope.failure(http.status, messages.get(http.status, http.reason), openai=openai,
                                 headers={"Allow": http.headers["Allow"]} if "Allow" in http.headers else None)
     except Exception as error:
-        log.error("internal error serving %s %s: %s: %s", request.method, request.path, type(error).__name__, error,
-                  exc_info=bool(os.environ.get("LLMOPS_DEBUG")))
-        return envelope.failure(500, "internal error in the llmops proxy (see its log)")
+        log.error("internal error serving %s %s: %s: %s", request.method, shown(request.path), type(error).__name__,
+                  shown(str(error)), exc_info=bool(os.environ.get("LLMOPS_DEBUG")))
+        return envelope.failure(500, "internal error in the llmops proxy (see its log)", openai=openai)
+    finally:
+        state.connections.request_finished(request.protocol)
 
 
 async def _client_pool(app: web.Application) -> AsyncIterator[None]:
+    """One connection to a model server per client connection at most (the same cap), so both fit under
+    the open-file limit."""
     state = app[STATE]
-    connector = aiohttp.TCPConnector(limit=CONNECTION_POOL, keepalive_timeout=KEEPALIVE_SECONDS)
+    connector = aiohttp.TCPConnector(limit=state.connections.cap, keepalive_timeout=KEEPALIVE_SECONDS)
     state.session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
     yield
     await state.session.close()
@@ -75,6 +93,9 @@ def build_app(config: ProxyConfig, options: ProxyOptions | None = None) -> web.A
     app.router.add_get("/llm-ops/v1/serving/endpoints/{id}", platform_routes.get_endpoint)
     app.router.add_get("/llm-ops/v1/prompts/experiments", platform_routes.list_experiments)
     app.router.add_get("/llm-ops/v1/prompts/experiments/{id}", platform_routes.get_experiment)
+    for noun in platform_routes.CATALOG:
+        app.router.add_get(f"{API}/{noun}", platform_routes.catalog_list(noun))
+        app.router.add_get(f"{API}/{noun}/{{id}}", platform_routes.catalog_item(noun))
     app.router.add_get(SERVE + "/health", platform_routes.endpoint_health)
     app.router.add_post(SERVE + "/{kind:chat|completion|embeddings}", serve_routes.seeds_call)
     app.router.add_post(SERVE + "/v1/{path:chat/completions|completions|embeddings}", serve_routes.openai_call)

@@ -21,7 +21,9 @@ class _Model(BaseModel):
 
 
 class Access(_Model):
-    required_role: str = Field("llm-ops-user", alias="requiredRole")
+    """`required_role` None: no role is required (the environment's `proxy.requiredRole: null`)."""
+
+    required_role: str | None = Field("llm-ops-user", alias="requiredRole")
     bearer_token_secret: str | None = Field(None, alias="bearerTokenSecret")
 
 
@@ -86,6 +88,23 @@ class Experiment(_Model):
         return self.status == "running"
 
 
+class CatalogEntry(_Model):
+    """A model, dataset or training job as the catalog routes answer it: the manifest's spec as written,
+    with its `id` (and `name`, `version` for versioned kinds, which may also be asked for as `name-version`)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    id: str
+    name: str | None = None
+    version: str | None = None
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=False)
+
+    def answers_to(self, wanted: str) -> bool:
+        return wanted == self.id or (self.version is not None and wanted == f"{self.name}-{self.version}")
+
+
 class ProxyConfig(_Model):
     version: int
     environment: str
@@ -94,6 +113,9 @@ class ProxyConfig(_Model):
     endpoints: tuple[Endpoint, ...] = ()
     templates: tuple[Template, ...] = ()
     experiments: tuple[Experiment, ...] = ()
+    models: tuple[CatalogEntry, ...] = ()
+    datasets: tuple[CatalogEntry, ...] = ()
+    training_jobs: tuple[CatalogEntry, ...] = Field((), alias="trainingJobs")
 
     def endpoint_named(self, name: str) -> Endpoint | None:
         return next((endpoint for endpoint in self.endpoints if endpoint.name == name), None)

@@ -15,7 +15,12 @@ JSON = "application/json"
 
 
 def dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    """Strict JSON as UTF-8 (a NaN raises rather than being written as JSON no client can read). Text
+    holding a lone surrogate (JSON may carry one as a `\\ud800` escape, UTF-8 cannot) is escaped instead."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode()
 
 
 def success(data: Any, message: str = "", headers: dict[str, str] | None = None) -> web.Response:

@@ -1,9 +1,13 @@
 """Who is calling, and may they: the seeds' governance rules.
 
-Every API call carries `X-User-Id` and `X-User-Roles` (comma-separated) and must hold the required role
-(`llm-ops-user`); an endpoint with `allowedRoles` also needs one of those. The headers are only claims,
-so when the proxy has a shared token (`LLMOPS_PROXY_TOKEN`, from the environment's `proxy.tokenSecretName`)
+Every API call carries `X-User-Id` and `X-User-Roles` (comma-separated). The environment's
+`proxy.requiredRole` (default `llm-ops-user`, as the seeds' workflow guide requires; `null` for none) must be
+among the roles; an endpoint with `allowedRoles` also needs one of those. The headers are only claims, so
+when the proxy has a shared token (`LLMOPS_PROXY_TOKEN`, from the environment's `proxy.tokenSecretName`)
 they count only together with `Authorization: Bearer <token>`.
+
+Header values arrive as text decoded from UTF-8 with the undecodable bytes kept as lone surrogates
+(aiohttp's choice); such a value is refused here with a 400, before it reaches a message or a comparison.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from llmops.proxy.config import Endpoint
 
 USER_HEADER = "X-User-Id"
 ROLES_HEADER = "X-User-Roles"
+SHOWN_CHARS = 80  # how much of a caller's header value an error message repeats
 
 
 class Denied(Exception):
-    """A refused call: 401 (who are you?) or 403 (not allowed)."""
+    """A refused call: 400 (unreadable headers), 401 (who are you?) or 403 (not allowed)."""
 
     def __init__(self, status: int, message: str):
         super().__init__(message)
@@ -37,31 +42,55 @@ def parse_roles(value: str) -> frozenset[str]:
     return frozenset(role.strip() for role in value.split(",") if role.strip())
 
 
+def shown(value: str) -> str:
+    """A caller-supplied value as error messages repeat it: bounded in length."""
+    return value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…"
+
+
+def _raw_bytes(value: str) -> bytes:
+    """The header's bytes as sent (aiohttp keeps undecodable bytes as surrogates)."""
+    return value.encode("utf-8", "surrogateescape")
+
+
+def _text_header(headers: Mapping[str, str], name: str) -> str:
+    value = headers.get(name, "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Denied(400, f"the {name} header is not valid UTF-8") from None
+    return value.strip()
+
+
 def _token_matches(authorization: str, token: str) -> bool:
-    scheme, _, given = authorization.partition(" ")
+    scheme, _, given = _raw_bytes(authorization).partition(b" ")
     # compare_digest: the time taken must not tell how much of a guess was right
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+    return scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), token.encode())
 
 
-def identify(headers: Mapping[str, str], required_role: str, token: str | None) -> Caller:
+def identify(headers: Mapping[str, str], required_role: str | None, token: str | None,
+             environment: str) -> Caller:
     """The caller of a request, or ``Denied``.
 
-    **Parameters:** ``headers`` case-insensitive request headers; ``required_role`` every caller's role;
-    ``token`` the shared bearer token, or None when the proxy has none.
+    **Parameters:** ``headers`` case-insensitive request headers; ``required_role`` every caller's role, or
+    None; ``token`` the shared bearer token, or None when the proxy has none; ``environment`` names the
+    environment whose setting a refusal points to.
     """
     if token and not _token_matches(headers.get("Authorization", ""), token):
         raise Denied(401, "a valid bearer token is required (Authorization: Bearer <token>)")
-    user_id = headers.get(USER_HEADER, "").strip()
-    roles = parse_roles(headers.get(ROLES_HEADER, ""))
+    user_id = _text_header(headers, USER_HEADER)
+    roles = parse_roles(_text_header(headers, ROLES_HEADER))
     if not user_id or not roles:
         raise Denied(401, f"the {USER_HEADER} and {ROLES_HEADER} headers are required")
-    if required_role not in roles:
-        raise Denied(403, f"the role {required_role} is required (X-User-Roles: {', '.join(sorted(roles))})")
+    if required_role is not None and required_role not in roles:
+        raise Denied(403, f"the role {required_role} is required ({ROLES_HEADER}: "
+                          f"{shown(', '.join(sorted(roles)))}); every caller must hold it because "
+                          f"spec.proxy.requiredRole in environments/{environment}/environment.yaml says so "
+                          "(null turns the requirement off)")
     return Caller(user_id=user_id, roles=roles)
 
 
 def authorize(caller: Caller, endpoint: Endpoint) -> None:
     """An endpoint with allowed roles admits callers holding at least one of them."""
     if endpoint.allowed_roles and caller.roles.isdisjoint(endpoint.allowed_roles):
-        raise Denied(403, f"endpoint {endpoint.name} is open to the roles {', '.join(endpoint.allowed_roles)}; "
-                          f"{caller.user_id} has {', '.join(sorted(caller.roles))}")
+        raise Denied(403, f"endpoint {endpoint.name} is open to the roles {', '.join(endpoint.allowed_roles)} "
+                          f"(its allowedRoles); {shown(caller.user_id)} has {shown(', '.join(sorted(caller.roles)))}")

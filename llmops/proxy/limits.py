@@ -1,6 +1,7 @@
 """An endpoint's runtime limits from its DeploymentSpec, enforced before a request reaches the model.
 
-- ``max_input_tokens``: a prompt whose estimated size (llmops/proxy/tokens.py) is larger gets a 400.
+- ``max_input_tokens``: a request whose estimated input (llmops/proxy/tokens.py: every text the model
+  may read, not only the prompt) is larger gets a 400.
 - ``max_output_tokens``: a ``max_tokens`` (or ``max_completion_tokens``) above it gets a 400 naming the
   limit, rather than being silently clamped: a caller asking for more than the endpoint gives should
   learn so, not receive a shorter answer that looks complete. A request without either is sent with
@@ -14,10 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from llmops.proxy.config import Limits
-from llmops.proxy.tokens import estimate_messages, estimate_value
+from llmops.proxy.tokens import estimate_request
 
 RETRY_AFTER_SECONDS = 1
 OUTPUT_FIELDS = ("max_tokens", "max_completion_tokens")
+COUNT_FACTOR = 16  # inputs are counted exactly up to this many times the limit, then reported as "more than"
 
 
 class LimitExceeded(Exception):
@@ -28,22 +30,16 @@ class LimitExceeded(Exception):
         self.headers = headers or {}
 
 
-def input_tokens(kind: str, body: dict[str, Any]) -> int:
-    if kind == "chat":
-        messages = body.get("messages")
-        return estimate_messages(messages) if isinstance(messages, list) else 0
-    return estimate_value(body.get("prompt" if kind == "completion" else "input"))
-
-
-def check_input(kind: str, body: dict[str, Any], limits: Limits, size_bound: int) -> None:
-    """Refuse an input above ``max_input_tokens``. ``size_bound`` is an upper bound of the estimate
-    (the JSON body's length in bytes, plus anything the proxy added): within the limit, nothing is counted."""
-    if size_bound <= limits.max_input_tokens:
-        return
-    tokens = input_tokens(kind, body)
-    if tokens > limits.max_input_tokens:
-        raise LimitExceeded(400, f"the input is about {tokens} tokens (estimated), more than this endpoint's "
-                                 f"max_input_tokens of {limits.max_input_tokens}")
+def check_input(kind: str, body: dict[str, Any], limits: Limits) -> None:
+    """Refuse an input above ``max_input_tokens``. Counting stops at ``COUNT_FACTOR`` times the limit,
+    so a body of megabytes costs no more than one a little over the limit."""
+    limit = limits.max_input_tokens
+    stop = limit * COUNT_FACTOR
+    tokens = estimate_request(kind, body, budget=stop)
+    if tokens > limit:
+        amount = f"more than {stop}" if tokens > stop else f"about {tokens}"
+        raise LimitExceeded(400, f"the input is {amount} tokens (estimated), more than this endpoint's "
+                                 f"max_input_tokens of {limit}")
 
 
 def check_output(body: dict[str, Any], limits: Limits) -> None:

@@ -1,20 +1,37 @@
 """Prometheus metrics of one proxy, served at `/metrics` (its own registry, so several proxies can run
-in one process, as in tests)."""
+in one process, as in tests).
+
+Every label value comes from a closed set: endpoint names from the configuration (a name nobody
+configured, as a caller may put in a URL, is counted under `UNKNOWN_ENDPOINT`), experiment ids and
+variants from the configuration, APIs, reasons and fault kinds from the code, and HTTP codes from
+the standard ones. So the number of series, and the memory they take, is fixed by the configuration,
+whatever callers or model servers send.
+"""
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+UNKNOWN_ENDPOINT = "(unknown)"  # endpoint names are DNS labels, so no configured name can look like this
+CLIENT_CLOSED = 499  # nginx's code for a client that went away
+_CODES = frozenset(status.value for status in HTTPStatus) | {CLIENT_CLOSED}
+
+
+def code_label(status: int) -> str:
+    """A model server may answer any three digits; codes HTTP does not define share one label."""
+    return str(status) if status in _CODES else "other"
 
 
 class ProxyMetrics:
     content_type = CONTENT_TYPE_LATEST
 
-    def __init__(self) -> None:
+    def __init__(self, endpoints: frozenset[str] = frozenset()) -> None:
+        self.endpoints = endpoints
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter("llmops_proxy_requests", "Requests by endpoint, API and HTTP status "
                                 "(499: the client went away).", ("endpoint", "api", "code"), registry=self.registry)
@@ -23,10 +40,10 @@ class ProxyMetrics:
         self.in_flight = Gauge("llmops_proxy_in_flight_requests", "Requests being served by the model server.",
                                ("endpoint",), registry=self.registry)
         self.rejected = Counter("llmops_proxy_rejected_requests", "Requests refused before the model server: "
-                                "unauthorized, forbidden, invalid, input_too_long, output_too_long, "
-                                "too_many_requests.", ("endpoint", "reason"), registry=self.registry)
+                                "not_found, unauthorized, forbidden, invalid, wrong_target, input_too_long, "
+                                "output_too_long, too_many_requests.", ("endpoint", "reason"), registry=self.registry)
         self.upstream_errors = Counter("llmops_proxy_upstream_errors", "Model-server faults: connect, timeout, "
-                                       "status, invalid_json, too_large, disconnected, stream_cut.",
+                                       "status, redirect, invalid_json, too_large, disconnected, stream_cut.",
                                        ("endpoint", "kind"), registry=self.registry)
         self.variant_requests = Counter("llmops_proxy_experiment_requests", "Requests per experiment variant.",
                                         ("experiment", "variant"), registry=self.registry)
@@ -35,10 +52,17 @@ class ProxyMetrics:
         self.variant_latency = Histogram("llmops_proxy_experiment_latency_seconds", "Latency per experiment "
                                          "variant.", ("experiment", "variant"), buckets=LATENCY_BUCKETS,
                                          registry=self.registry)
+        self.connections_closed = Counter("llmops_proxy_connections_closed", "Connections the proxy closed: "
+                                          "evicted (idle, to make room under --max-connections), refused (all "
+                                          "busy), header_timeout, body_timeout.", ("reason",),
+                                          registry=self.registry)
 
-        # Label lookups cost microseconds each; the hot path reuses the children (a bounded set:
-        # endpoints x APIs x HTTP codes).
+        # Label lookups cost microseconds each; the hot path reuses the children (a bounded set, as the
+        # labels are).
         self._children: dict[tuple[object, ...], Any] = {}
+
+    def endpoint_label(self, name: str) -> str:
+        return name if name in self.endpoints else UNKNOWN_ENDPOINT
 
     def _child(self, metric: Counter | Gauge | Histogram, *labels: str) -> Any:
         key = (metric, *labels)
@@ -48,12 +72,31 @@ class ProxyMetrics:
         return child
 
     def started(self, endpoint: str) -> None:
-        self._child(self.in_flight, endpoint).inc()
+        self._child(self.in_flight, self.endpoint_label(endpoint)).inc()
 
     def finished(self, endpoint: str, api: str, code: int, seconds: float) -> None:
-        self._child(self.in_flight, endpoint).dec()
-        self._child(self.requests, endpoint, api, str(code)).inc()
-        self._child(self.duration, endpoint, api).observe(seconds)
+        label = self.endpoint_label(endpoint)
+        self._child(self.in_flight, label).dec()
+        self._child(self.requests, label, api, code_label(code)).inc()
+        self._child(self.duration, label, api).observe(seconds)
+
+    def refused(self, endpoint: str, api: str, reason: str, code: int) -> None:
+        label = self.endpoint_label(endpoint)
+        self._child(self.rejected, label, reason).inc()
+        self._child(self.requests, label, api, code_label(code)).inc()
+
+    def upstream_error(self, endpoint: str, kind: str) -> None:
+        self._child(self.upstream_errors, self.endpoint_label(endpoint), kind).inc()
+
+    def variant(self, experiment: str, variant: str, seconds: float, failed: bool) -> None:
+        """Only called for configured experiments and their two variants."""
+        self._child(self.variant_requests, experiment, variant).inc()
+        self._child(self.variant_latency, experiment, variant).observe(seconds)
+        if failed:
+            self._child(self.variant_errors, experiment, variant).inc()
+
+    def connection_closed(self, reason: str) -> None:
+        self._child(self.connections_closed, reason).inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

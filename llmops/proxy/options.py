@@ -14,12 +14,17 @@ class ProxyOptions:
 
     - ``connect_timeout``: reaching the model server.
     - ``response_timeout``: a whole non-streamed answer (generation on a CPU can take minutes), and
-      the wait for a stream's first bytes.
+      a stream's first bytes (prefill and queueing come before them).
     - ``stream_idle_timeout``: the longest gap between two pieces of a stream.
     - ``stream_timeout``: a whole stream.
     - ``health_timeout``: a readiness probe of a model server.
+    - ``header_timeout``: a request's head, from its first byte until it is complete; and then its body.
+    - ``keepalive_timeout``: an idle connection, before its first request or between two.
+    - ``max_connections``: open client connections; at the cap, the longest-idle one is closed to make
+      room, and when none is idle the new one gets a 503. The proxy lowers it to what its open-file limit
+      allows (see ``llmops.proxy.connections.connection_cap``).
     - ``max_request_bytes`` / ``max_response_bytes``: request bodies and non-streamed answers held in
-      memory; streams are relayed piece by piece and never held.
+      memory (answers counted once decompressed); streams are relayed piece by piece and never held.
     """
 
     token: str | None = None
@@ -28,6 +33,9 @@ class ProxyOptions:
     stream_idle_timeout: float = 60.0
     stream_timeout: float = 1800.0
     health_timeout: float = 2.0
+    header_timeout: float = 10.0
+    keepalive_timeout: float = 15.0
+    max_connections: int = 1000
     max_request_bytes: int = 4 * 1024 * 1024
     max_response_bytes: int = 32 * 1024 * 1024
 

@@ -1,28 +1,34 @@
-"""The platform API around inference: health, endpoint listing, experiments, Prometheus metrics.
+"""The platform API around inference: health, endpoint listing, the catalog, experiments, Prometheus metrics.
 
 Open to anyone (probes and scrapers send no user headers): `GET /llm-ops/v1/health`,
 `GET /llm-ops/v1/serve/{name}/health` and `GET /metrics`. The rest needs the governance headers.
+Everything is read from the configuration the manifests rendered; changes go through git
+(llmops/proxy/gitops_advice.py answers the seeds' write routes).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from llmops import __version__
 from llmops.proxy import envelope
-from llmops.proxy.governance import Denied, identify
+from llmops.proxy.config import CatalogEntry, ProxyConfig
+from llmops.proxy.governance import Denied, identify, shown
 from llmops.proxy.state import STATE, EndpointRuntime, ProxyState
 from llmops.proxy.upstream import probe
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _governed(request: web.Request) -> web.Response | None:
     state = request.app[STATE]
     try:
-        identify(request.headers, state.config.access.required_role, state.options.token)
+        identify(request.headers, state.config.access.required_role, state.options.token, state.config.environment)
     except Denied as denied:
         return envelope.failure(denied.status, denied.message)
     return None
@@ -38,13 +44,15 @@ async def _status(state: ProxyState, runtime: EndpointRuntime) -> tuple[str, str
 
 
 def _describe(state: ProxyState, runtime: EndpointRuntime, status: str, problem: str | None) -> dict[str, Any]:
-    """The seeds' endpoint fields (`id` is the endpoint's name: in git, names are the identity)."""
+    """The seeds' endpoint fields (`id` is the endpoint's name: in git, names are the identity; `modelId` as
+    the manifest writes it). `createdAt` is null: the configuration holds manifest content only, no dates
+    from git history (`llmops history ENDPOINT --env ENV` shows when each version was committed)."""
     endpoint = runtime.endpoint
     limits = endpoint.limits
     return {
         "id": endpoint.name, "modelId": endpoint.model_id, "environment": endpoint.environment,
         "route": endpoint.route, "status": status, "minReplicas": endpoint.min_replicas,
-        "maxReplicas": endpoint.max_replicas, "statusMessage": problem,
+        "maxReplicas": endpoint.max_replicas, "createdAt": None, "statusMessage": problem,
         "model": {"name": endpoint.model.name, "version": endpoint.model.version},
         "serveTarget": endpoint.serve_target, "allowedRoles": list(endpoint.allowed_roles),
         "runtime": None if limits is None else {"max_concurrent_requests": limits.max_concurrent_requests,
@@ -55,10 +63,11 @@ def _describe(state: ProxyState, runtime: EndpointRuntime, status: str, problem:
     }
 
 
-def _model_matches(given: str, model_id: str) -> bool:
-    """`modelId` as written in the manifests (`name@version`) or in the seeds' form (`name-version`)."""
-    name, _, version = model_id.partition("@")
-    return given in (model_id, f"{name}-{version}")
+def _model_matches(given: str, runtime: EndpointRuntime) -> bool:
+    """`modelId` in either spelling of the served model: `name@version` or the seeds' `name-version`."""
+    endpoint = runtime.endpoint
+    name, version = endpoint.model.name, endpoint.model.version
+    return given in (endpoint.model_id, f"{name}@{version}", f"{name}-{version}")
 
 
 async def health(request: web.Request) -> web.Response:
@@ -75,7 +84,7 @@ async def list_endpoints(request: web.Request) -> web.Response:
     query = request.query
     runtimes = [r for r in state.by_route.values()
                 if query.get("environment", r.endpoint.environment) == r.endpoint.environment
-                and ("modelId" not in query or _model_matches(query["modelId"], r.endpoint.model_id))]
+                and ("modelId" not in query or _model_matches(query["modelId"], r))]
     statuses = await asyncio.gather(*(_status(state, runtime) for runtime in runtimes))
     listed = [_describe(state, runtime, status, problem)
               for runtime, (status, problem) in zip(runtimes, statuses, strict=True)
@@ -91,7 +100,7 @@ async def get_endpoint(request: web.Request) -> web.Response:
     wanted = request.match_info["id"]
     runtime = next((r for r in state.by_route.values() if r.endpoint.name == wanted), None)
     if runtime is None:
-        return envelope.failure(404, f"no endpoint {wanted!r} in {state.config.environment}")
+        return envelope.failure(404, f"no endpoint {shown(wanted)!r} in {state.config.environment}")
     status, problem = await _status(state, runtime)
     return envelope.success(_describe(state, runtime, status, problem))
 
@@ -101,7 +110,7 @@ async def endpoint_health(request: web.Request) -> web.Response:
     state = request.app[STATE]
     runtime = state.by_route.get(request.match_info["name"])
     if runtime is None:
-        return envelope.failure(404, f"no endpoint is served at /llm-ops/v1/serve/{request.match_info['name']}")
+        return envelope.failure(404, f"no endpoint is served at /llm-ops/v1/serve/{shown(request.match_info['name'])}")
     status, problem = await _status(state, runtime)
     model = runtime.endpoint.model
     document: dict[str, Any] = {"status": status, "timestamp": _now(),
@@ -126,8 +135,55 @@ async def get_experiment(request: web.Request) -> web.Response:
     state = request.app[STATE]
     run = state.experiments.get(request.match_info["id"])
     if run is None:
-        return envelope.failure(404, f"no experiment {request.match_info['id']!r} in {state.config.environment}")
+        return envelope.failure(404, f"no experiment {shown(request.match_info['id'])!r} in "
+                                     f"{state.config.environment}")
     return envelope.success(run.snapshot())
+
+
+def _templates(config: ProxyConfig) -> tuple[CatalogEntry, ...]:
+    return tuple(CatalogEntry.model_validate({"id": t.name, "name": t.name, "version": t.version,
+                                              "template": t.template, "variables": t.variables})
+                 for t in config.templates)
+
+
+# route noun -> (what a config lists, how a message names one)
+CATALOG: dict[str, tuple[Callable[[ProxyConfig], tuple[CatalogEntry, ...]], str]] = {
+    "catalog/models": (lambda config: config.models, "model"),
+    "catalog/datasets": (lambda config: config.datasets, "dataset"),
+    "training/jobs": (lambda config: config.training_jobs, "training job"),
+    "prompts/templates": (_templates, "prompt template"),
+}
+
+
+def catalog_list(noun: str) -> Handler:
+    """`GET /llm-ops/v1/<noun>`: the manifests of that kind in the environment, as written."""
+    entries_of, _ = CATALOG[noun]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        denied = _governed(request)
+        if denied is not None:
+            return denied
+        return envelope.success([entry.document for entry in entries_of(request.app[STATE].config)])
+
+    return handler
+
+
+def catalog_item(noun: str) -> Handler:
+    """`GET /llm-ops/v1/<noun>/{id}`: one of them, by id (`name@version` and `name-version` both work)."""
+    entries_of, label = CATALOG[noun]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        denied = _governed(request)
+        if denied is not None:
+            return denied
+        config = request.app[STATE].config
+        wanted = request.match_info["id"]
+        entry = next((entry for entry in entries_of(config) if entry.answers_to(wanted)), None)
+        if entry is None:
+            return envelope.failure(404, f"no {label} {shown(wanted)!r} in {config.environment}")
+        return envelope.success(entry.document)
+
+    return handler
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -5,14 +5,15 @@
 - `POST /llm-ops/v1/serve/{name}/v1/chat/completions | completions | embeddings`, `GET .../v1/models`:
   OpenAI's API as is (streams included), for the `openai` client with that base URL.
 
-Each request passes, in order: governance, body checks, the prompt experiment, runtime limits, the
-concurrency gate; then the model server gets it with `model` set to its served model name.
+Each request passes, in order: governance, the endpoint's serve target, body checks, the prompt
+experiment, runtime limits, the concurrency gate; then the model server gets it with `model` set to its
+served model name.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,24 +23,39 @@ from aiohttp import web
 from llmops.proxy import envelope
 from llmops.proxy.experiments import apply_template, assign_variant
 from llmops.proxy.governance import Denied, authorize, identify
+from llmops.proxy.jsonbody import NotJson, loads
 from llmops.proxy.limits import LimitExceeded, check_input, check_output
+from llmops.proxy.metrics import CLIENT_CLOSED
 from llmops.proxy.state import STATE, EndpointRuntime, ProxyState
-from llmops.proxy.upstream import ClientGone, UpstreamError, excerpt, fetch, open_stream, read_error_body, relay_stream
+from llmops.proxy.upstream import (
+    Answer,
+    ClientGone,
+    UpstreamError,
+    check_answer,
+    excerpt,
+    fetch,
+    open_stream,
+    read_error_body,
+    relay_stream,
+)
 
 OPENAI_PATHS = {"chat/completions": "chat", "completions": "completion", "embeddings": "embeddings"}
 SEEDS_KINDS = {"chat": "chat", "completion": "completion", "embeddings": "embeddings"}
 REQUIRED_FIELD = {"chat": "messages", "completion": "prompt", "embeddings": "input"}
 UPSTREAM_PATH = {"chat": "/chat/completions", "completion": "/completions", "embeddings": "/embeddings"}
-CLIENT_CLOSED = 499  # nginx's code for a client that went away, used in metrics only
+# What each DeploymentSpec serve_target answers (a target this proxy does not know answers everything).
+KINDS_OF_TARGET = {"GENERATION": ("chat", "completion"), "EMBEDDING": ("embeddings",)}
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+REQUEST_ID = re.compile(r"[!-~]{1,200}")  # forwarded only when it is a plain token
 
 
 class Refused(Exception):
     """A request answered by the proxy itself (4xx), with the metrics label saying why."""
 
-    def __init__(self, status: int, message: str, reason: str, headers: dict[str, str] | None = None):
+    def __init__(self, status: int, message: str, reason: str, headers: dict[str, str] | None = None,
+                 close: bool = False):
         super().__init__(message)
-        self.status, self.message, self.reason, self.headers = status, message, reason, headers
+        self.status, self.message, self.reason, self.headers, self.close = status, message, reason, headers, close
 
 
 @dataclass(slots=True)
@@ -52,29 +68,50 @@ class Outcome:
 def _runtime(state: ProxyState, request: web.Request) -> EndpointRuntime:
     runtime = state.by_route.get(request.match_info["name"])
     if runtime is None:
-        raise Refused(404, f"no endpoint is served at /llm-ops/v1/serve/{request.match_info['name']} "
+        raise Refused(404, f"no endpoint is served at /llm-ops/v1/serve/{request.match_info['name'][:100]} "
                            f"in {state.config.environment}", "not_found")
     return runtime
 
 
 def _caller_id(state: ProxyState, request: web.Request, runtime: EndpointRuntime) -> str:
     try:
-        caller = identify(request.headers, state.config.access.required_role, state.options.token)
+        caller = identify(request.headers, state.config.access.required_role, state.options.token,
+                          state.config.environment)
         authorize(caller, runtime.endpoint)
     except Denied as denied:
-        raise Refused(denied.status, denied.message, "unauthorized" if denied.status == 401 else "forbidden") from None
+        reason = {400: "invalid", 401: "unauthorized"}.get(denied.status, "forbidden")
+        raise Refused(denied.status, denied.message, reason) from None
     return caller.user_id
 
 
-async def _json_body(request: web.Request, kind: str) -> tuple[dict[str, Any], int]:
+def _check_target(runtime: EndpointRuntime, kind: str) -> None:
+    """A GENERATION model server has no embeddings route and an EMBEDDING one no chat: say so, rather
+    than pass on the model server's bare 404."""
+    endpoint = runtime.endpoint
+    served = KINDS_OF_TARGET.get(endpoint.serve_target)
+    if served is None or kind in served:
+        return
+    names = {"chat": "chat completions", "completion": "text completions", "embeddings": "embeddings"}
+    other = "EMBEDDING" if kind == "embeddings" else "GENERATION"
+    raise Refused(400, f"endpoint {endpoint.name} serves {endpoint.serve_target} (its deploymentSpec.serve_target), "
+                       f"which answers {' and '.join(names[k] for k in served)}, not {names[kind]}; "
+                       f"{names[kind]} need an endpoint whose serve_target is {other}", "wrong_target")
+
+
+async def _json_body(request: web.Request, kind: str, read_timeout: float) -> dict[str, Any]:
     try:
-        raw = await request.read()
+        async with asyncio.timeout(read_timeout):
+            raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        raise Refused(413, f"the request body is larger than {request.client_max_size} bytes", "invalid") from None
+        raise Refused(413, f"the request body is larger than {request.client_max_size} bytes", "invalid",
+                      close=True) from None
+    except TimeoutError:
+        raise Refused(408, f"the request body did not arrive within {read_timeout:g} s", "invalid",
+                      close=True) from None
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise Refused(400, f"the request body is not valid JSON ({error})", "invalid") from None
+        body = loads(raw)
+    except NotJson as error:
+        raise Refused(400, f"the request body is not valid JSON ({error.message})", "invalid") from None
     if not isinstance(body, dict):
         raise Refused(400, "the request body must be a JSON object", "invalid")
     field = REQUIRED_FIELD[kind]
@@ -83,23 +120,20 @@ async def _json_body(request: web.Request, kind: str) -> tuple[dict[str, Any], i
         raise Refused(400, "messages must be a non-empty list of {role, content} objects", "invalid")
     if value is None:
         raise Refused(400, f"the request needs `{field}`", "invalid")
-    return body, len(raw)
+    return body
 
 
-def _prepare(state: ProxyState, runtime: EndpointRuntime, kind: str, body: dict[str, Any], size: int,
-             user_id: str) -> str | None:
+def _prepare(runtime: EndpointRuntime, kind: str, body: dict[str, Any], user_id: str) -> str | None:
     """Apply the experiment's template and the limits; return the variant served, if any."""
     variant = None
     run = runtime.experiment
     if run is not None and kind != "embeddings":
         variant = assign_variant(run.experiment, user_id)
-        text = run.texts[variant]
-        apply_template(kind, body, text)
-        size += len(text.encode()) + 32  # the template, and a message around it
+        apply_template(kind, body, run.texts[variant])
     limits = runtime.endpoint.limits
     if limits is not None:
         try:
-            check_input(kind, body, limits, size)
+            check_input(kind, body, limits)
             if kind != "embeddings":
                 check_output(body, limits)
         except LimitExceeded as exceeded:
@@ -111,10 +145,17 @@ def _prepare(state: ProxyState, runtime: EndpointRuntime, kind: str, body: dict[
 
 def _upstream_headers(request: web.Request) -> dict[str, str]:
     headers = {"Content-Type": "application/json"}
-    request_id = request.headers.get("X-Request-Id")
-    if request_id:
+    request_id = request.headers.get("X-Request-Id", "")
+    if REQUEST_ID.fullmatch(request_id):
         headers["X-Request-Id"] = request_id
     return headers
+
+
+def _refusal(refused: Refused, openai: bool) -> web.Response:
+    response = envelope.failure(refused.status, refused.message, openai=openai, headers=refused.headers)
+    if refused.close:  # the request's body is unread: the connection cannot carry another request
+        response.force_close()
+    return response
 
 
 async def seeds_call(request: web.Request) -> web.StreamResponse:
@@ -127,44 +168,46 @@ async def openai_call(request: web.Request) -> web.StreamResponse:
 
 async def _forward(request: web.Request, kind: str, openai: bool) -> web.StreamResponse:
     state = request.app[STATE]
+    started = asyncio.get_running_loop().time()
     api = f"openai-{kind}" if openai else kind
     name = request.match_info["name"]
     try:
         runtime = _runtime(state, request)
         user_id = _caller_id(state, request, runtime)
-        body, size = await _json_body(request, kind)
+        _check_target(runtime, kind)
+        body = await _json_body(request, kind, state.options.header_timeout)
         stream = body.get("stream") is True
         if stream and not openai:
             raise Refused(400, f"the {kind} API answers in one piece; for a stream, POST to "
                                f"/llm-ops/v1/serve/{name}/v1/{'chat/completions' if kind == 'chat' else 'completions'}",
                           "invalid")
-        variant = _prepare(state, runtime, kind, body, size, user_id)
+        variant = _prepare(runtime, kind, body, user_id)
         try:
             runtime.gate.enter()
         except LimitExceeded as busy:
             raise Refused(busy.status, busy.message, "too_many_requests", busy.headers) from None
     except Refused as refused:
-        state.metrics.rejected.labels(name, refused.reason).inc()
-        state.metrics.requests.labels(name, api, str(refused.status)).inc()
-        return envelope.failure(refused.status, refused.message, openai=openai, headers=refused.headers)
-    return await _call(request, state, runtime, kind, api, openai, body, stream, variant)
+        state.metrics.refused(name, api, refused.reason, refused.status)  # an unknown name shares one label
+        return _refusal(refused, openai)
+    return await _call(request, state, runtime, kind, api, openai, body, stream, variant, started)
 
 
 async def _call(request: web.Request, state: ProxyState, runtime: EndpointRuntime, kind: str, api: str,
-                openai: bool, body: dict[str, Any], stream: bool, variant: str | None) -> web.StreamResponse:
+                openai: bool, body: dict[str, Any], stream: bool, variant: str | None,
+                started: float) -> web.StreamResponse:
     metrics, name = state.metrics, runtime.endpoint.name
     headers = {} if variant is None or runtime.experiment is None else {
         "X-LLMOps-Experiment": runtime.experiment.experiment.id, "X-LLMOps-Variant": variant}
     outcome = Outcome()
-    started = time.perf_counter()
+    clock = time.perf_counter()
     metrics.started(name)
     try:
         url = runtime.openai_base + UPSTREAM_PATH[kind]
         if stream:
-            return await _stream(request, state, runtime, url, envelope.dumps(body), headers, outcome)
+            return await _stream(request, state, runtime, url, envelope.dumps(body), headers, outcome, started)
         return await _unary(request, state, runtime, url, envelope.dumps(body), headers, openai, outcome)
     except UpstreamError as fault:
-        metrics.upstream_errors.labels(name, fault.kind).inc()
+        metrics.upstream_error(name, fault.kind)
         outcome.status = fault.status
         return envelope.failure(fault.status, fault.message, openai=openai, headers=headers)
     except asyncio.CancelledError:  # the client went away; the upstream request is closed with it
@@ -174,27 +217,33 @@ async def _call(request: web.Request, state: ProxyState, runtime: EndpointRuntim
         outcome.status = 500
         raise
     finally:
-        elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - clock
         runtime.gate.leave()
         metrics.finished(name, api, outcome.status, elapsed)
         if variant is not None and runtime.experiment is not None and outcome.status != CLIENT_CLOSED:
-            experiment_id = runtime.experiment.experiment.id
             runtime.experiment.stats[variant].record(elapsed, outcome.failed, outcome.output_tokens)
-            metrics.variant_requests.labels(experiment_id, variant).inc()
-            metrics.variant_latency.labels(experiment_id, variant).observe(elapsed)
-            if outcome.failed:
-                metrics.variant_errors.labels(experiment_id, variant).inc()
+            metrics.variant(runtime.experiment.experiment.id, variant, elapsed, outcome.failed)
+
+
+def _openai_refusal(answer: Answer, runtime: EndpointRuntime, headers: dict[str, str]) -> web.Response:
+    """A model server's 4xx on an OpenAI route: as is when it carries OpenAI's `error` object, else that
+    object is added, so the `openai` client shows a message and not only a status code."""
+    document = answer.document
+    if isinstance(document, dict) and isinstance(document.get("error"), dict):
+        return web.Response(status=answer.status, body=answer.body, content_type=envelope.JSON, headers=headers)
+    return envelope.failure(answer.status, f"{runtime.who} refused the request (HTTP {answer.status}): "
+                                           f"{excerpt(answer.body) or '(no body)'}", data=document, openai=True,
+                            headers=headers)
 
 
 async def _unary(request: web.Request, state: ProxyState, runtime: EndpointRuntime, url: str, payload: bytes,
                  headers: dict[str, str], openai: bool, outcome: Outcome) -> web.StreamResponse:
     answer = await fetch(state.client, "POST", url, payload, _upstream_headers(request), state.options, runtime.who)
-    data = _parse_answer(answer.status, answer.body, runtime)
+    data = answer.document
     outcome.status = answer.status if answer.status >= 400 else 200
     if answer.status >= 400:  # the model server refused the request: pass its verdict on
         if openai:
-            return web.Response(status=answer.status, body=answer.body, content_type="application/json",
-                                headers=headers)
+            return _openai_refusal(answer, runtime, headers)
         return envelope.failure(answer.status, f"the model server refused the request (HTTP {answer.status}): "
                                                f"{excerpt(answer.body)}", data=data, headers=headers)
     outcome.failed = False
@@ -202,66 +251,57 @@ async def _unary(request: web.Request, state: ProxyState, runtime: EndpointRunti
     if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
         outcome.output_tokens = usage["completion_tokens"]
     if openai:
-        return web.Response(body=answer.body, content_type="application/json", headers=headers)
+        return web.Response(body=answer.body, content_type=envelope.JSON, headers=headers)
     return envelope.success(data, headers=headers)
 
 
-def _parse_answer(status: int, body: bytes, runtime: EndpointRuntime) -> Any:
-    if status >= 500:
-        raise UpstreamError(502, "status", f"{runtime.who} answered HTTP {status}: {excerpt(body) or '(no body)'}")
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise UpstreamError(502, "invalid_json", f"{runtime.who} answered HTTP {status} with a body that is not "
-                                                 f"JSON: {excerpt(body) or '(empty)'}") from None
-
-
 async def _stream(request: web.Request, state: ProxyState, runtime: EndpointRuntime, url: str, payload: bytes,
-                  headers: dict[str, str], outcome: Outcome) -> web.StreamResponse:
-    upstream = await open_stream(state.client, url, payload, _upstream_headers(request), state.options, runtime.who)
+                  headers: dict[str, str], outcome: Outcome, started: float) -> web.StreamResponse:
+    upstream = await open_stream(state.client, url, payload, _upstream_headers(request), state.options, runtime.who,
+                                 started)
     try:
         if upstream.status != 200 or upstream.content_type != "text/event-stream":
             body = await read_error_body(upstream, state.options, runtime.who)
-            return await _unary_from(upstream.status, body, runtime, headers, outcome)
+            answer = Answer(upstream.status, body, check_answer(upstream.status, body, runtime.who))
+            outcome.status = answer.status
+            outcome.failed = answer.status >= 400
+            if answer.status >= 400:
+                return _openai_refusal(answer, runtime, headers)
+            return web.Response(status=answer.status, body=body, content_type=envelope.JSON, headers=headers)
         downstream = web.StreamResponse(headers={**SSE_HEADERS, **headers})
         await downstream.prepare(request)
         outcome.status = 200
         try:
-            fault = await relay_stream(upstream, downstream, state.options, runtime.who)
+            fault = await relay_stream(upstream, downstream, state.options, runtime.who, started)
             await downstream.write_eof()
         except ClientGone:
             outcome.status = CLIENT_CLOSED
             return downstream
         if fault is not None:
-            state.metrics.upstream_errors.labels(runtime.endpoint.name, fault.kind).inc()
+            state.metrics.upstream_error(runtime.endpoint.name, fault.kind)
         else:
             outcome.failed = False
         return downstream
     finally:
-        upstream.close()  # an unfinished stream's connection is dropped, which cancels the generation
-
-
-async def _unary_from(status: int, body: bytes, runtime: EndpointRuntime, headers: dict[str, str],
-                      outcome: Outcome) -> web.StreamResponse:
-    """A stream request the model server answered without a stream: an error, or a plain JSON answer."""
-    _parse_answer(status, body, runtime)
-    outcome.status = status
-    outcome.failed = status >= 400
-    return web.Response(status=status, body=body, content_type="application/json", headers=headers)
+        upstream.close()  # a stream's connection is never reused; an unfinished one's generation is cancelled
 
 
 async def models_call(request: web.Request) -> web.StreamResponse:
     """`GET .../v1/models`: the model server's list, as the `openai` client expects it."""
     state = request.app[STATE]
+    name = request.match_info["name"]
     try:
         runtime = _runtime(state, request)
         _caller_id(state, request, runtime)
+    except Refused as refused:
+        state.metrics.refused(name, "openai-models", refused.reason, refused.status)
+        return _refusal(refused, openai=True)
+    try:
         answer = await fetch(state.client, "GET", runtime.openai_base + "/models", None, {}, state.options,
                              runtime.who)
-        _parse_answer(answer.status, answer.body, runtime)
-    except Refused as refused:
-        return envelope.failure(refused.status, refused.message, openai=True, headers=refused.headers)
     except UpstreamError as fault:
-        state.metrics.upstream_errors.labels(request.match_info["name"], fault.kind).inc()
+        state.metrics.upstream_error(runtime.endpoint.name, fault.kind)
         return envelope.failure(fault.status, fault.message, openai=True)
-    return web.Response(status=answer.status, body=answer.body, content_type="application/json")
+    if answer.status >= 400:
+        return _openai_refusal(answer, runtime, {})
+    return web.Response(status=answer.status, body=answer.body, content_type=envelope.JSON)

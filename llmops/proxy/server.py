@@ -15,7 +15,9 @@ from aiohttp import web
 
 from llmops.proxy.app import build_app
 from llmops.proxy.config import ProxyConfig
+from llmops.proxy.connections import GuardedSite
 from llmops.proxy.options import ProxyOptions
+from llmops.proxy.state import STATE
 
 SHUTDOWN_SECONDS = 10.0  # in-flight requests get this long to finish on SIGTERM (Kubernetes waits 30 s)
 START_SECONDS = 30.0
@@ -25,9 +27,11 @@ async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunn
     """Listen on host:port (0: a free port). **Returns:** the runner (``await runner.cleanup()`` stops it)
     and the base URL actually bound."""
     # handler_cancellation: a client that disconnects cancels its handler, and with it the upstream call.
-    runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
+    state = app[STATE]
+    runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS,
+                           keepalive_timeout=state.options.keepalive_timeout)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = GuardedSite(runner, host, port, state.connections)
     try:
         await site.start()
     except BaseException:

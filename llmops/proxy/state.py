@@ -9,6 +9,7 @@ from aiohttp import web
 
 from llmops.proxy.backends import openai_base
 from llmops.proxy.config import Endpoint, ProxyConfig
+from llmops.proxy.connections import ConnectionGuard
 from llmops.proxy.experiments import ExperimentRun
 from llmops.proxy.limits import ConcurrencyGate
 from llmops.proxy.metrics import ProxyMetrics
@@ -36,10 +37,13 @@ class ProxyState:
     by_route: dict[str, EndpointRuntime] = field(default_factory=dict)
     experiments: dict[str, ExperimentRun] = field(default_factory=dict)
     session: aiohttp.ClientSession | None = None
+    connections: ConnectionGuard = field(init=False)
 
     @classmethod
     def build(cls, config: ProxyConfig, options: ProxyOptions) -> ProxyState:
-        state = cls(config=config, options=options)
+        metrics = ProxyMetrics(frozenset(endpoint.name for endpoint in config.endpoints))
+        state = cls(config=config, options=options, metrics=metrics)
+        state.connections = ConnectionGuard(options, metrics)
         templates = {template.name: template for template in config.templates}
         state.experiments = {e.id: ExperimentRun(e, templates) for e in config.experiments}
         for endpoint in config.endpoints:

@@ -1,4 +1,4 @@
-"""A tokenizer-free, deliberately high estimate of how many tokens a text is.
+"""A tokenizer-free, deliberately high estimate of how many tokens a request puts before the model.
 
 The proxy cannot download each model's tokenizer, so `max_input_tokens` is checked against an estimate
 that errs high, per piece of text:
@@ -12,10 +12,17 @@ that errs high, per piece of text:
 - whitespace: nothing (BPE folds it into the next word);
 - each chat message: 4 more, for its role and separators.
 
+Every text the model server may put into the prompt counts, not only `messages[].content`,
+`prompt` and `input`: a message's `name`, `tool_calls` and any other field; `tools` (names,
+descriptions and parameter schemas, keys included, since chat templates write them into the prompt);
+and any request field the proxy does not know. Only the sampling parameters in `NOT_READ` are left out.
+A number is one token (a token id in `prompt` or `input`). What is not text (an image, audio or video
+part of a message) counts `MEDIA_PART_TOKENS` per part, its bytes being bounded by the request size.
+
 Erring high protects the model server (a prompt the proxy admits fits its context) at the price of
 refusing some prompts within a few percent of the limit; the model server's own length check
-(`--max_model_len`) stays the exact one. The estimate never exceeds the text's UTF-8 length, so a
-request body no longer than the limit needs no counting at all.
+(`--max_model_len`) stays the exact one. Counting stops once the estimate passes `budget`, so the
+work per request is bounded by the limit, not by the body's size.
 """
 
 from __future__ import annotations
@@ -24,40 +31,129 @@ import re
 from typing import Any
 
 MESSAGE_OVERHEAD = 4
+MEDIA_PART_TOKENS = 1024  # a high figure for one image in today's vision-language models
+MEDIA_PART_TYPES = frozenset({"image_url", "image", "input_image", "input_audio", "audio_url", "video_url", "file"})
+MEDIA_PAYLOAD_KEYS = frozenset({"url", "data", "file_data", "image_url", "audio_url", "video_url"})
+NOT_READ = frozenset({
+    "model", "user", "stream", "stream_options", "n", "best_of", "seed", "temperature", "top_p", "top_k", "min_p",
+    "max_tokens", "max_completion_tokens", "min_tokens", "presence_penalty", "frequency_penalty",
+    "repetition_penalty", "logit_bias", "logprobs", "top_logprobs", "echo", "stop", "stop_token_ids", "ignore_eos",
+    "encoding_format", "dimensions", "parallel_tool_calls",
+})
 _PIECE = re.compile(r"[A-Za-z]+|[^\x00-\x7f]+|[0-9!-/:-@\[-`{-~]")
 
 
-def estimate_text(text: str) -> int:
-    """Estimated tokens of one text (see the module docstring for the rules)."""
+def _piece_tokens(piece: str) -> int:
+    first = piece[0]
+    if first.isascii():
+        return (len(piece) + 2) // 3 if first.isalpha() else 1
+    return sum((len(char.encode("utf-8", "surrogatepass")) + 1) // 2 for char in piece)
+
+
+def estimate_text(text: str, budget: int | None = None) -> int:
+    """Estimated tokens of one text (see the module docstring), counted until past ``budget``."""
     total = 0
     for match in _PIECE.finditer(text):
-        piece = match.group()
-        first = piece[0]
-        if first.isascii():
-            total += (len(piece) + 2) // 3 if first.isalpha() else 1
-        else:
-            total += sum((len(char.encode()) + 1) // 2 for char in piece)
+        total += _piece_tokens(match.group())
+        if budget is not None and total > budget:
+            break
     return total
+
+
+class Estimate:
+    """A running estimate that stops counting once it is past ``budget`` (``over``)."""
+
+    def __init__(self, budget: int | None = None):
+        self.total = 0
+        self.budget = budget
+
+    @property
+    def over(self) -> bool:
+        return self.budget is not None and self.total > self.budget
+
+    def text(self, text: str) -> None:
+        if not self.over:
+            self.total += estimate_text(text, None if self.budget is None else self.budget - self.total)
+
+    def value(self, value: Any, keys: bool = True, media: bool = False) -> None:
+        """Every string (and, with ``keys``, every object key) and number in ``value``, without recursion.
+        ``media``: inside a media part, whose payload (a URL or inline data) is not text."""
+        stack: list[tuple[str | None, Any]] = [(None, value)]
+        while stack and not self.over:
+            key, item = stack.pop()
+            if isinstance(item, str):
+                if not (media and key in MEDIA_PAYLOAD_KEYS):
+                    self.text(item)
+            elif isinstance(item, bool) or item is None:
+                continue
+            elif isinstance(item, int | float):
+                self.total += 1
+            elif isinstance(item, list):
+                stack.extend((key, element) for element in item)
+            elif isinstance(item, dict):
+                for name, element in item.items():
+                    if keys:
+                        self.text(name)
+                    stack.append((name, element))
+
+    def content(self, content: Any) -> None:
+        """A message's content: text, or a list of parts, of which media parts count a fixed amount."""
+        if not isinstance(content, list):
+            self.value(content)
+            return
+        for part in content:
+            if not isinstance(part, dict):
+                self.value(part, keys=False)
+                continue
+            fields = {key: value for key, value in part.items() if key != "type"}  # the part's kind, not text
+            if part.get("type") in MEDIA_PART_TYPES:
+                self.total += MEDIA_PART_TOKENS
+                self.value(fields, keys=False, media=True)
+            else:
+                self.value(fields, keys=False)
+
+    def messages(self, messages: list[Any]) -> None:
+        for message in messages:
+            if self.over:
+                return
+            self.total += MESSAGE_OVERHEAD
+            if not isinstance(message, dict):
+                self.value(message)
+                continue
+            for key, value in message.items():
+                if key == "content":
+                    self.content(value)
+                elif key != "role":  # the role is in the overhead
+                    self.text(key)
+                    self.value(value)
+
+
+def estimate_request(kind: str, body: dict[str, Any], budget: int | None = None) -> int:
+    """Estimated input tokens of a chat, completion or embeddings request body, counted until past
+    ``budget``."""
+    estimate = Estimate(budget)
+    for key, value in body.items():
+        if estimate.over:
+            break
+        if key in NOT_READ:
+            continue
+        if key == "messages" and kind == "chat" and isinstance(value, list):
+            estimate.messages(value)
+        elif key in ("prompt", "input"):
+            estimate.value(value, keys=False)
+        else:
+            estimate.value(value)
+    return estimate.total
 
 
 def estimate_value(value: Any) -> int:
     """A prompt, input or message content: text, a list of texts, token ids, or content parts."""
-    if isinstance(value, str):
-        return estimate_text(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return 1  # a token id
-    if isinstance(value, list):
-        return sum(estimate_value(item) for item in value)
-    if isinstance(value, dict):  # an OpenAI content part: {"type": "text", "text": ...}
-        text = value.get("text")
-        return estimate_text(text) if isinstance(text, str) else 0
-    return 0
+    estimate = Estimate()
+    estimate.content(value)
+    return estimate.total
 
 
 def estimate_messages(messages: list[Any]) -> int:
-    total = 0
-    for message in messages:
-        total += MESSAGE_OVERHEAD
-        if isinstance(message, dict):
-            total += estimate_value(message.get("content"))
-    return total
+    estimate = Estimate()
+    estimate.messages(messages)
+    return estimate.total

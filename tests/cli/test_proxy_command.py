@@ -12,10 +12,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+from aiohttp import web
 
 from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate, run_cli, write_files
 from tests.helpers.loopback import FakeModelServer, free_port, serving
@@ -63,7 +65,9 @@ def test_proxy_from_the_estate_and_chat_against_it() -> None:
         refused = run_cli("chat", "example-model", "--env", "dev", "Hi", "--url", url, "--roles", "researcher")
         assert refused.exit_code == 1
         assert refused.stderr == ("llmops: error: HTTP 403: the role llm-ops-user is required "
-                                  "(X-User-Roles: researcher)\n")
+                                  "(X-User-Roles: researcher); every caller must hold it because "
+                                  "spec.proxy.requiredRole in environments/dev/environment.yaml says so "
+                                  "(null turns the requirement off)\n")
         model.mode = "error500"
         failed = run_cli("chat", "example-model", "--env", "dev", "Hi", "--url", url, "--stream")
         assert failed.exit_code == 1
@@ -98,6 +102,9 @@ def test_proxy_from_the_rendered_configmap(tmp_path: Path) -> None:
     (("proxy", "--config", "/nonexistent/proxy.json"), "/nonexistent/proxy.json: no such file"),
     (("proxy", str(PROJECT_ROOT), "--env", "prod"), "prod requires a bearer token (Secret 'llmops-proxy-token'), "
                                                     "but LLMOPS_PROXY_TOKEN is not set"),
+    (("proxy", str(PROJECT_ROOT), "--env", "dev", "--timeout", "-1"), "must be more than 0"),
+    (("proxy", str(PROJECT_ROOT), "--env", "dev", "--stream-idle-timeout", "nan"), "must be more than 0"),
+    (("proxy", str(PROJECT_ROOT), "--env", "dev", "--max-connections", "0"), "expected a whole number of at least 1"),
 ])
 def test_usage_errors(monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], message: str) -> None:
     monkeypatch.delenv("LLMOPS_PROXY_TOKEN", raising=False)
@@ -131,3 +138,43 @@ def test_chat_without_a_proxy() -> None:
     result = run_cli("chat", "example-model", "--env", "dev", "Hi", "--url", f"http://127.0.0.1:{port}")
     assert result.exit_code == 2
     assert f"cannot reach the proxy at http://127.0.0.1:{port}/llm-ops/v1/health" in result.stderr
+
+
+@dataclass
+class GarbledProxy(FakeModelServer):
+    """Something at the proxy's address that answers the chat command with what is not the proxy's JSON."""
+
+    events: bytes = b""
+
+    def app(self) -> web.Application:
+        async def health(request: web.Request) -> web.Response:
+            return web.json_response({"status": "success", "data": {"environment": "dev"}})
+
+        async def stream(request: web.Request) -> web.StreamResponse:
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            await response.write(self.events)
+            await response.write_eof()
+            return response
+
+        async def whole(request: web.Request) -> web.Response:
+            return web.Response(text="<html>a login page</html>", content_type="text/html")
+
+        app = web.Application()
+        app.router.add_get("/llm-ops/v1/health", health)
+        app.router.add_post("/llm-ops/v1/serve/{name}/v1/chat/completions", stream)
+        app.router.add_post("/llm-ops/v1/serve/{name}/chat", whole)
+        return app
+
+
+@pytest.mark.parametrize(("events", "stream", "message"), [
+    (b"data: {not json\n\n", True, "the stream carried an event that is not JSON: {not json"),
+    (b'data: {"choices": [{"delta": {"content": "Hel"}}]}\n\n', True, "the stream ended without data: [DONE]"),
+    (b"", False, "the answer is not JSON: <html>a login page</html>"),
+])
+def test_chat_reports_an_answer_it_cannot_read(events: bytes, stream: bool, message: str) -> None:
+    with serving(GarbledProxy(events=events)) as garbled:
+        result = run_cli("chat", "example-model", "--env", "dev", "Hi", "--url", garbled.url,
+                         *(["--stream"] if stream else []))
+    assert result.exit_code == 1, result.stderr
+    assert message in result.stderr

@@ -139,7 +139,8 @@ def test_stale_files_llmops_wrote_are_removed_and_nothing_else(estate: Path, tmp
     set_learning_rate(estate, 3e-5)  # the job's name follows its content: the old Job file is stale
     result = run_cli("render", str(estate), "-o", str(out))
     assert result.exit_code == 0, result.stderr
-    assert "(2 new, 1 changed, 2 removed)" in result.stdout  # the Job and its ConfigMap; the index
+    # the Job and its ConfigMap are new and old; the index, and the proxy (its config lists training jobs)
+    assert "(2 new, 3 changed, 2 removed)" in result.stdout
     assert not (out / "dev" / old_job).exists()
     for relative, text in handwritten.items():
         assert (out / relative).read_text() == text  # never llmops's to delete
@@ -299,8 +300,9 @@ def test_training_job_name_follows_its_content(estate: Path, tmp_path: Path) -> 
     assert volume == f"{job_after['metadata']['name']}-config"
     index = yaml.safe_load((out / "dev" / INDEX_FILE).read_text())["resources"]
     assert jobs_before[0] not in index and jobs_after[0] in index
-    # training runs in dev only: its Job and ConfigMap are new, the old ones removed, dev's index changed
-    assert "(2 new, 1 changed, 2 removed)" in result.stdout
+    # training runs in dev only: its Job and ConfigMap are new, the old ones removed; dev's index changed, and
+    # so did the proxy's configuration (its catalog lists training jobs) and the proxy Deployment's checksum
+    assert "(2 new, 3 changed, 2 removed)" in result.stdout
     for env in ENVS:
         assert [p.name for p in (out / env).glob("batch_v1_job_*")] == (jobs_after if env == "dev" else [])
 

@@ -25,6 +25,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from compiler.emit import emit_document, emit_stream, is_plain_safe, quote, scalar
+from compiler.errors import UnrepresentableValue
 from compiler.load.yaml_strict import parse_documents
 from tests.helpers.go_yaml import go_yaml_v2_reads_string, plain_strings
 from tests.helpers.hostile import TEXT
@@ -249,8 +250,10 @@ def test_scalar_exact(value: Any, expected: str) -> None:
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
 def test_nan_and_infinity_are_refused(value: float) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(UnrepresentableValue, match="cannot be written into a Kubernetes object"):
         emit_document({"k": value})
+    with pytest.raises(UnrepresentableValue):
+        emit_stream([{"a": {"b": [1, {"c": value}]}}])
 
 
 def test_other_types_are_refused() -> None:

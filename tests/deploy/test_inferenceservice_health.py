@@ -2,7 +2,7 @@
 
 Each case is an InferenceService as the KServe 0.20 controller writes it in Standard (raw Deployment)
 mode, run through our script and through the check bundled with Argo CD 3.5.1
-(shared/conformance/.../InferenceService/health.lua), so the places where ours deliberately differs
+(vendored unmodified under conformance/crds/argo-cd/), so the places where ours deliberately differs
 are pinned next to the ones where it agrees.
 """
 
@@ -18,12 +18,12 @@ import yaml
 
 from tests.deploy.argocd_lua import run_health_check
 from tests.deploy.embedded import EMBEDDED
-from tests.helpers.estate import PROJECT_ROOT, SHARED_DIR
+from tests.helpers.estate import PROJECT_ROOT
 from tests.helpers.live_objects import T0, T1, T2, condition
 
 SCRIPT_PATH = PROJECT_ROOT / "deploy" / "argocd" / "health" / "inferenceservice.lua"
 CONFIGMAP_PATH = PROJECT_ROOT / "deploy" / "argocd" / "argocd-cm-health.yaml"
-UPSTREAM_PATH = (SHARED_DIR / "conformance" / "crds" / "argo-cd" / "resource_customizations" / "serving.kserve.io"
+UPSTREAM_PATH = (PROJECT_ROOT / "conformance" / "crds" / "argo-cd" / "resource_customizations" / "serving.kserve.io"
                  / "InferenceService" / "health.lua")
 HEALTH_KEY = "resource.customizations.health.serving.kserve.io_InferenceService"
 OPEN_LIBS_KEY = "resource.customizations.useOpenLibs.serving.kserve.io_InferenceService"
@@ -41,8 +41,6 @@ OPEN_LIBS = _configmap()["data"].get(OPEN_LIBS_KEY) == "true"
 
 
 def upstream_script() -> str:
-    if not UPSTREAM_PATH.is_file():
-        pytest.skip(f"the bundled Argo CD check is not at {UPSTREAM_PATH} (shared/ is not beside the project)")
     return UPSTREAM_PATH.read_text(encoding="utf-8")
 
 

@@ -1,8 +1,9 @@
-"""A regular (non-editable) install, as the Docker image makes one, carries the Jinja2 templates.
+"""A regular (non-editable) install, as the Docker image makes one, carries the templates and the CRDs.
 
-The templates live in the top-level templates/ folder; pyproject.toml maps it into the package as
-`compiler.templates`, and compiler/render/templating.py looks there first. Docker is not needed to
-check this: the wheel is built from exactly the files the Dockerfile copies, and run unpacked.
+The templates live in the top-level templates/ folder and the vendored upstream CRDs in conformance/;
+pyproject.toml maps them into the package as `compiler.templates` and `llmops.conformance.vendored`,
+and the code looks there first. Docker is not needed to check this: the wheel is built from exactly
+the files the Dockerfile copies, and run unpacked. The Dockerfile installs only from the locks.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from llmops.conformance.sources import read_sources
 from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate
 
 TEMPLATES = sorted(path.relative_to(PROJECT_ROOT / "templates").as_posix()
@@ -38,14 +40,44 @@ def test_every_package_folder_is_listed() -> None:
     found = {".".join(path.parent.relative_to(PROJECT_ROOT).parts)
              for top in ("compiler", "llmops") for path in (PROJECT_ROOT / top).rglob("*.py")
              if "__pycache__" not in path.parts}
-    assert set(setuptools["packages"]) == found | {"compiler.templates"}
+    assert set(setuptools["packages"]) == found | {"compiler.templates", "llmops.conformance.vendored"}
 
 
-def test_templates_are_package_data() -> None:
+def test_templates_and_crds_are_package_data() -> None:
     setuptools = pyproject()["tool"]["setuptools"]
-    assert setuptools["package-dir"] == {"compiler.templates": "templates"}
-    assert setuptools["package-data"] == {"compiler.templates": ["**/*.j2"]}
+    assert setuptools["package-dir"] == {"compiler.templates": "templates",
+                                         "llmops.conformance.vendored": "conformance"}
+    assert setuptools["package-data"]["compiler.templates"] == ["**/*.j2"]
     assert TEMPLATES and all(name.endswith(".j2") for name in TEMPLATES)
+
+
+def dockerfile_runs() -> list[str]:
+    return [line.strip() for line in (PROJECT_ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()
+            if line.strip().startswith(("RUN", "&&"))]
+
+
+def dockerfile_commands() -> list[str]:
+    """Each shell command of the Dockerfile's RUN lines, continuation lines joined, split at `&&`."""
+    text = (PROJECT_ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    runs = [line.strip().removeprefix("RUN ") for line in text.splitlines() if line.strip().startswith("RUN ")]
+    return [" ".join(command.split()) for run in runs for command in run.split("&&")]
+
+
+def test_dockerfile_installs_only_from_the_locks() -> None:
+    """Every `pip install` of the image is hash-checked from a lock file, or llmops itself without deps."""
+    installs = [command for command in dockerfile_commands() if "pip install" in command]
+    assert len(installs) == 5  # the trainer's lock and llmops; the CLI image's build tools, lock and llmops
+    for command in installs:
+        words = command.split()
+        assert "--no-deps" in words, command
+        assert "--require-hashes" in words or words[-2:] == ["--no-build-isolation", "."], command
+    locked = {word for command in installs for word in command.split() if word.startswith("requirements/")}
+    assert locked == {"requirements/build.txt", "requirements/image.txt", "requirements/trainer.txt"}
+    assert all((PROJECT_ROOT / name).is_file() for name in locked)
+
+
+def test_every_file_the_dockerfile_copies_exists() -> None:
+    assert [name for name in dockerfile_sources() if not (PROJECT_ROOT / name).exists()] == []
 
 
 def dockerfile_sources() -> list[str]:
@@ -108,7 +140,18 @@ def test_wheel_contains_the_templates(wheel: Path) -> None:
     assert packaged == TEMPLATES
     assert "compiler/render/templating.py" in names
     assert "llmops = llmops.cli.main:entrypoint" in entry_points
-    assert not any(name.startswith(("templates/", "tests/", "environments/")) for name in names)
+    assert not any(name.startswith(("templates/", "tests/", "environments/", "conformance/")) for name in names)
+
+
+@pytest.mark.slow
+def test_wheel_carries_every_vendored_crd_and_licence_but_not_the_samples(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = {name.removeprefix("llmops/conformance/vendored/") for name in archive.namelist()
+                 if name.startswith("llmops/conformance/vendored/")}
+    vendored = {entry.path for project in read_sources() for entry in project.files}
+    wanted = {path for path in vendored if path.startswith("crds/") and path.endswith((".yaml", "LICENSE"))}
+    assert names == wanted | {"sources.json", "SOURCES.md"}
+    assert any(path.endswith("LICENSE") for path in names)
 
 
 @pytest.mark.slow
@@ -132,3 +175,21 @@ def test_unpacked_wheel_renders_without_the_source_checkout(wheel: Path, tmp_pat
     assert done.returncode == 0, done.stderr
     kinds = {doc["kind"] for doc in yaml.safe_load_all(done.stdout) if doc}
     assert {"Namespace", "InferenceService", "Ingress", "Deployment"} <= kinds
+
+
+@pytest.mark.slow
+def test_unpacked_wheel_verifies_with_its_own_crds(wheel: Path, tmp_path: Path) -> None:
+    """`llmops render --verify` from the wheel reads the CRDs inside it, not the checkout's conformance/."""
+    site = tmp_path / "site-packages"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    estate = copy_bundled_estate(tmp_path / "estate")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(site)
+    probe = subprocess.run([sys.executable, "-c", "from llmops.conformance.sources import data_dir; print(data_dir())"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert Path(probe.stdout.strip()) == site / "llmops" / "conformance" / "vendored", probe.stderr
+    done = subprocess.run([sys.executable, "-m", "llmops.cli.main", "render", "--verify", str(estate)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "verified: the API server would accept all 27 objects" in done.stderr

@@ -1,43 +1,29 @@
-"""The shared conformance checker (`../shared/conformance/check.py`) with built-in kinds REQUIRED.
+"""llmops's own conformance checker (llmops/conformance) over rendered text, for the render tests.
 
-CRD kinds (KServe, Argo CD, Kubeflow Trainer) are checked against the upstream CRD schemas; built-in
-kinds with kubernetes-validate in strict mode. A missing kubernetes-validate is a failure, never a skip.
+CRD kinds (KServe, Argo CD, Kubeflow Trainer) are checked against the upstream CRDs vendored in
+conformance/; built-in kinds against kubernetes-validate's strict schemas. Nothing is skipped: an
+unknown kind is a V006 failure, and a missing jsonschema or kubernetes-validate an error.
 """
 
 from __future__ import annotations
 
 import functools
-import sys
-from types import ModuleType
 
-from tests.helpers.estate import SHARED_DIR
-
-CONFORMANCE_DIR = SHARED_DIR / "conformance"
+from llmops.conformance.catalog import SchemaCatalog
+from llmops.conformance.verify import check_text
 
 
 @functools.cache
-def checker() -> ModuleType:
-    if str(CONFORMANCE_DIR) not in sys.path:
-        sys.path.insert(0, str(CONFORMANCE_DIR))
-    import check  # type: ignore[import-not-found]
-
-    kubernetes_validate = check._kubernetes_validate()
-    assert kubernetes_validate is not None, "kubernetes-validate is required: pip install kubernetes-validate"
-    # kubernetes-validate re-reads its JSON schemas (megabytes) on every call; the files do not change
-    # during a test run, so read each once. Only speed changes: the same schemas validate the same way.
-    from kubernetes_validate import utils  # type: ignore[import-untyped]
-
-    if not hasattr(utils.schema_contents, "cache_info"):
-        utils.schema_contents = functools.cache(utils.schema_contents)
-    module: ModuleType = check
-    return module
+def catalog() -> SchemaCatalog:
+    """One catalog for the whole run: each CRD is read and each validator compiled once."""
+    return SchemaCatalog()
 
 
-def conformance_failures(text: str) -> list[str]:
-    """One line per problem (FAIL or SKIP) of any document in ``text``; [] when every document is OK."""
-    results = checker().check_text(text, require_builtin=True)
-    assert results, "no documents to check"
-    return [line for result in results if result.status != "OK" for line in result.lines(show_all=True)]
+def conformance_failures(text: str, file: str = "rendered.yaml") -> list[str]:
+    """One line per problem (`file:line:col: CODE message`) of any object in ``text``; [] when all conform."""
+    objects, diagnostics = check_text(file, text, catalog())
+    assert objects, "no objects to check"
+    return [f"{d.span.file}:{d.span.line}:{d.span.column}: {d.code} {d.message}" for d in diagnostics]
 
 
 def assert_conformant(text: str) -> None:

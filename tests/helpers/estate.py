@@ -14,7 +14,6 @@ from compiler.load.tree import DirectoryTree
 from compiler.pipeline import ValidationResult, validate_repository
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SHARED_DIR = PROJECT_ROOT.parent / "shared"
 
 
 def write_files(root: Path, files: dict[str, str | bytes]) -> Path:

@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,19 +35,40 @@ class FakeModelServer:
     """An OpenAI-compatible model server with KServe's (`/openai/v1`, `/v1/models/<name>`) and vLLM's
     (`/v1`, `/health`) routes. ``mode`` says how it answers:
 
-    ok · slow (waits ``delay`` s) · error500 · bad_json · reject (400 with an OpenAI error) ·
-    cut (a stream cut off mid-way) · no_done (a stream ending without [DONE]) · stall (a stream that
-    stops sending) · drip (a long stream, one chunk every 50 ms) · not_ready (readiness says no)
+    ok · slow (waits ``delay`` s) · error500 · empty500 (no body) · bad_json · reject (400 with an OpenAI error) ·
+    reject_plain (404 with a non-OpenAI body, as KServe's own 404) · cut (a stream cut off mid-way) ·
+    no_done (a stream ending without [DONE]) · stall (a stream that stops sending) · drip (a long stream,
+    one chunk every 50 ms) · not_ready (readiness says no) · gzip_bomb (a small gzip answer, readiness
+    included, that decodes to ``bomb_bytes``) · redirect (302 to ``redirect_to``) · done_in_content (a
+    stream whose content says `data: [DONE]`, then ends; ``done_in_content_cut``: then is cut) ·
+    late_start (a stream whose first piece comes after ``delay`` s)
     """
 
     mode: str = "ok"
     delay: float = 0.0
     url: str = ""
+    bomb_bytes: int = 16 * 1024 * 1024
+    redirect_to: str = ""
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[CIMultiDict[str]] = field(default_factory=list)  # case-insensitive, as HTTP
+    peers: list[Any] = field(default_factory=list)  # the client address of each request: which connection
     cancelled: list[float] = field(default_factory=list)  # when a handler was cut off by its client
 
+    def _bomb(self, document: dict[str, Any]) -> web.Response:
+        """gzip of the document padded with ``bomb_bytes`` of spaces (still valid JSON once decoded),
+        compressed piece by piece so the padding is never held here."""
+        compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip format
+        text = json.dumps(document).encode()
+        parts = [compressor.compress(text[:-1])]
+        block = b" " * (1024 * 1024)
+        for _ in range(self.bomb_bytes // len(block)):
+            parts.append(compressor.compress(block))
+        parts.append(compressor.compress(b"}") + compressor.flush())
+        return web.Response(body=b"".join(parts), headers={"Content-Encoding": "gzip",
+                                                           "Content-Type": "application/json"})
+
     async def _completion(self, request: web.Request) -> web.StreamResponse:
+        self.peers.append(request.transport.get_extra_info("peername") if request.transport else None)
         body = await request.json()
         self.requests.append(body)
         self.headers.append(CIMultiDict(request.headers))
@@ -62,10 +84,18 @@ class FakeModelServer:
             await asyncio.sleep(self.delay)
         if self.mode == "error500":
             return web.Response(status=500, text="boom: out of memory")
+        if self.mode == "empty500":
+            return web.Response(status=500)
         if self.mode == "bad_json":
             return web.Response(text="this is {not json", content_type="application/json")
         if self.mode == "reject":
             return web.json_response({"error": {"message": "the model refuses this"}}, status=400)
+        if self.mode == "reject_plain":
+            return web.json_response({"detail": "Not Found"}, status=404)
+        if self.mode == "redirect":
+            raise web.HTTPFound(self.redirect_to + request.path)
+        if self.mode == "gzip_bomb":
+            return self._bomb({"id": "c1", "object": "chat.completion", "model": model, "choices": []})
         if body.get("stream"):
             return await self._stream(request, model)
         if request.path.endswith("/embeddings"):
@@ -82,6 +112,16 @@ class FakeModelServer:
     async def _stream(self, request: web.Request, model: str) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
+        if self.mode == "late_start":
+            await asyncio.sleep(self.delay)
+        if self.mode in ("done_in_content", "done_in_content_cut"):
+            await response.write((CHUNK % (model, "data: [DONE]")).encode())
+            if self.mode == "done_in_content_cut":
+                assert request.transport is not None
+                request.transport.abort()
+                return response
+            await response.write_eof()  # the body ends cleanly, without OpenAI's own closing line
+            return response
         count = 200 if self.mode == "drip" else 3
         for index in range(count):
             await response.write((CHUNK % (model, f"w{index} ")).encode())
@@ -103,6 +143,10 @@ class FakeModelServer:
                                                               "owned_by": ""}]})
 
     async def _ready(self, request: web.Request) -> web.Response:
+        if self.mode == "gzip_bomb":
+            return self._bomb({"name": request.match_info.get("name", ""), "ready": True})
+        if self.mode == "redirect":
+            raise web.HTTPFound(self.redirect_to + request.path)
         ready = self.mode != "not_ready"
         if request.path == "/health":
             return web.Response(status=200 if ready else 503)
@@ -181,3 +225,53 @@ def wait_until(condition: Any, timeout: float = 5.0, interval: float = 0.02) -> 
             return True
         time.sleep(interval)
     return bool(condition())
+
+
+@dataclass
+class RawReply:
+    """An answer read off a socket: ``status`` 0 when the server closed without answering."""
+
+    status: int
+    head: str
+    body: bytes
+    closed: bool  # the server closed the connection after it
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def raw_exchange(url: str, payload: bytes, timeout: float = 5.0) -> RawReply:
+    """Send ``payload`` as is on a new connection and read one answer (by its Content-Length), then
+    whether the server closes the connection within ``timeout``."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(payload)
+        return read_answer(sock, timeout)
+
+
+def read_answer(sock: socket.socket, timeout: float = 5.0) -> RawReply:
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while b"\r\n\r\n" not in data:
+            piece = sock.recv(65536)
+            if not piece:
+                return RawReply(0, data.decode("latin-1"), b"", True)
+            data += piece
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        while len(body) < length:
+            piece = sock.recv(65536)
+            if not piece:
+                break
+            body += piece
+        try:
+            closed = sock.recv(1) == b""
+        except TimeoutError:
+            closed = False
+        except ConnectionResetError:
+            closed = True
+    except ConnectionResetError:
+        return RawReply(0, data.decode("latin-1"), b"", True)
+    return RawReply(int(head.split(b" ", 2)[1]), head.decode("latin-1"), body, closed)

@@ -29,7 +29,7 @@ def test_bundled_dev_estate_configures_the_example_endpoint() -> None:
     config = config_from_estate(str(PROJECT_ROOT), "dev")
     (example,) = config.endpoints
     assert (example.name, example.route_name, example.model_id) == ("example-model", "example-model",
-                                                                    "example-base-model@1.0")
+                                                                    "example-base-model-1.0")  # as written
     assert openai_base(example.backend) == "http://example-model-predictor.llm-ops-dev.svc.cluster.local/openai/v1"
     assert example.limits is not None and example.limits.max_output_tokens == 1024
     assert [e.id for e in config.experiments if e.is_running] == ["support-tone"]

@@ -155,3 +155,20 @@ def test_max_tokens_over_the_dev_limit_is_refused(proxy_url: str) -> None:
     with pytest.raises(openai.BadRequestError, match="max_output_tokens of 1024"):
         client(proxy_url).chat.completions.create(model="example-model", max_tokens=2000,
                                                   messages=[{"role": "user", "content": "hi"}])
+
+
+def test_embeddings_on_the_generation_endpoint_name_its_serve_target(proxy_url: str) -> None:
+    """KServe's own answer would be a bare 404 ("Error code: 404" in the openai client)."""
+    with pytest.raises(openai.BadRequestError, match=r"endpoint example-model serves GENERATION .*serve_target is "
+                                                     "EMBEDDING"):
+        client(proxy_url).embeddings.create(model="example-model", input="This is a text to embed")
+
+
+def test_non_finite_numbers_never_reach_the_model_server(proxy_url: str) -> None:
+    chat = f"{proxy_url}/llm-ops/v1/serve/example-model/chat"
+    poisoned = b'{"messages": [{"role": "user", "content": "hi"}], "temperature": NaN, "max_tokens": 2}'
+    for _ in range(3):
+        assert call("POST", chat, poisoned, headers=USER).status == 400
+    body = {"messages": [{"role": "user", "content": QUESTION}], "max_tokens": 2}
+    statuses = [call("POST", chat, body, headers=USER).status for _ in range(10)]
+    assert statuses == [200] * 10

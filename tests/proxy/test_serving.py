@@ -34,17 +34,18 @@ def test_seeds_chat_answers_in_the_envelope(proxy_for: Any) -> None:
 
 def test_seeds_completion_and_embeddings_on_vllm_routes(proxy_for: Any) -> None:
     with serving(FakeModelServer()) as server:
-        url = proxy_for(document(endpoint("text", server.url, api="vllm-openai")))
+        url = proxy_for(document(endpoint("text", server.url, api="vllm-openai"),
+                                 endpoint("embedding-model", server.url, api="vllm-openai", serve_target="EMBEDDING")))
         completion = call("POST", f"{url}/llm-ops/v1/serve/text/completion",
                           {"prompt": "LLM Ops 플랫폼은", "temperature": 0.7, "max_tokens": 20, "stop": ["\n\n"]},
                           headers=USER)
-        embedding = call("POST", f"{url}/llm-ops/v1/serve/text/embeddings",
+        embedding = call("POST", f"{url}/llm-ops/v1/serve/embedding-model/embeddings",
                          {"input": "This is a text to embed", "model": "embedding-model-v1"}, headers=USER)
     assert completion.status == 200
     assert "LLM Ops 플랫폼은" in completion.json()["data"]["choices"][0]["message"]["content"]
     assert server.requests[0]["stop"] == ["\n\n"]
     assert embedding.json()["data"]["data"][0]["embedding"] == [0.1, 0.2]
-    assert server.requests[1]["model"] == "text-served"
+    assert server.requests[1]["model"] == "embedding-model-served"
 
 
 def test_seeds_api_refuses_streams_with_a_pointer(proxy_for: Any) -> None:
@@ -192,7 +193,8 @@ def test_concluded_experiment_changes_nothing(proxy_for: Any) -> None:
 
 def test_embeddings_get_no_template(proxy_for: Any) -> None:
     with serving(FakeModelServer()) as server:
-        url = proxy_for(document(endpoint("chat", server.url), experiments=[experiment("chat")]))
+        url = proxy_for(document(endpoint("chat", server.url, serve_target="EMBEDDING"),
+                                 experiments=[experiment("chat")]))
         call("POST", f"{url}/llm-ops/v1/serve/chat/embeddings", {"input": "text"}, headers=USER)
     assert server.requests[0]["input"] == "text"
 

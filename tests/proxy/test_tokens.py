@@ -1,12 +1,18 @@
-"""The token estimate errs high for typical text, and never exceeds the text's UTF-8 length (which lets
-the proxy skip counting bodies shorter than the limit)."""
+"""The token estimate errs high for typical text, never exceeds the text's UTF-8 length, and counts every
+text a request puts before the model (tools, names, media parts), stopping once past a budget."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmops.proxy.tokens import MESSAGE_OVERHEAD, estimate_messages, estimate_text, estimate_value
+from llmops.proxy.tokens import (
+    MEDIA_PART_TOKENS,
+    MESSAGE_OVERHEAD,
+    estimate_messages,
+    estimate_text,
+    estimate_value,
+)
 
 
 def test_english_is_overestimated_modestly() -> None:
@@ -32,7 +38,7 @@ def test_whitespace_is_free() -> None:
 def test_values_and_messages() -> None:
     assert estimate_value([1, 2, 3]) == 3  # token ids
     assert estimate_value(["abc", "abc"]) == 2
-    assert estimate_value([{"type": "text", "text": "abcdef"}, {"type": "image_url"}]) == 2
+    assert estimate_value([{"type": "text", "text": "abcdef"}, {"type": "image_url"}]) == 2 + MEDIA_PART_TOKENS
     assert estimate_messages([{"role": "user", "content": "abc"}, {"role": "assistant", "content": None}]) == \
         2 * MESSAGE_OVERHEAD + 1
 

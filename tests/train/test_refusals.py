@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from compiler.training_contract import HYPERPARAMETERS_FILE
 from tests.train.contract import SAMPLE_CSV, estate, rendered_job, run_trainer
 
 pytestmark = pytest.mark.slow
@@ -21,7 +22,7 @@ GOOD_HYPERPARAMETERS = {"learning_rate": 0.01, "max_steps": 2}
 
 def _refusal(tmp_path: Path, *, data: dict[str, bytes] | None = None, dataset_uri: str | None = None,
              model_uri: str = "file:///nonexistent/model/", env: dict[str, str] | None = None,
-             **job: Any) -> str:
+             edit_hyperparameters: dict[str, Any] | None = None, **job: Any) -> str:
     """Run a job whose trainer must refuse it; the one line it printed on stderr."""
     folder = tmp_path / "dataset"
     folder.mkdir()
@@ -30,7 +31,10 @@ def _refusal(tmp_path: Path, *, data: dict[str, bytes] | None = None, dataset_ur
     job.setdefault("hyperparameters", GOOD_HYPERPARAMETERS)
     root = estate(tmp_path / "estate", dataset_uri=dataset_uri or f"file://{folder}/", model_uri=model_uri,
                   output_uri=f"file://{tmp_path}/output/", **job)
-    result = run_trainer(rendered_job(root), tmp_path / "mount", extra_env=env)
+    rendered = rendered_job(root)
+    if edit_hyperparameters is not None:  # what llmops validate would refuse, written into the mount by hand
+        rendered.files[HYPERPARAMETERS_FILE] = json.dumps(edit_hyperparameters)
+    result = run_trainer(rendered, tmp_path / "mount", extra_env=env)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
@@ -97,7 +101,9 @@ def test_a_misspelt_hyperparameter(tmp_path: Path) -> None:
 
 
 def test_a_hyperparameter_of_the_wrong_type(tmp_path: Path) -> None:
-    message = _refusal(tmp_path, data={"train.csv": SAMPLE_CSV.read_bytes()}, hyperparameters={"batch_size": "4"})
+    """`llmops validate` refuses it first (S003); the trainer refuses a hand-edited file too."""
+    data = {"train.csv": SAMPLE_CSV.read_bytes()}
+    message = _refusal(tmp_path, data=data, edit_hyperparameters={"batch_size": "4"})
     assert message == "hyperparameter `batch_size` must be a whole number, not '4'"
 
 

@@ -45,3 +45,62 @@ def test_parameter_count_accepts_the_seeds_form_and_explains_a_bad_one() -> None
     ((code, line, column, hint),) = diagnose(base + "banana\n")
     assert (code, line, column) == ("S005", 9, 17)
     assert hint is not None and "7B" in hint
+
+
+ENDPOINT = """\
+apiVersion: llmops.io/v1
+kind: ServingEndpoint
+metadata: {{name: e}}
+spec:
+  modelId: m@1
+  route: /llm-ops/v1/serve/e
+  deploymentSpec:
+    resources:
+      gpu_memory_gb: {value}
+"""
+
+
+def messages(text: str) -> list[tuple[str, int, str]]:
+    documents, problems = parse_documents("e.yaml", text)
+    assert problems == []
+    _, diagnostics = validate_document(documents[0])
+    return [(d.code, d.span.line, d.message) for d in diagnostics]
+
+
+def test_a_union_of_number_types_gives_one_diagnostic_per_value() -> None:
+    """`int | float` reported each branch (two S003 for `abc`, `must be > 0` for NaN): one mistake, one line."""
+    assert messages(ENDPOINT.format(value="abc")) == [
+        ("S003", 9, 'spec.deploymentSpec.resources.gpu_memory_gb must be a number, not the string "abc"')]
+    assert messages(ENDPOINT.format(value=".nan")) == [
+        ("S005", 9, "spec.deploymentSpec.resources.gpu_memory_gb must be a finite number, not the number nan "
+                    "(written `.nan`)")]
+    assert messages(ENDPOINT.format(value="4096")) == [
+        ("S005", 9, "spec.deploymentSpec.resources.gpu_memory_gb must be at most 1024, not the number 4096")]
+
+
+def test_a_hyperparameter_is_reported_at_its_own_key() -> None:
+    text = """\
+apiVersion: llmops.io/v1
+kind: TrainingJob
+metadata: {name: t}
+spec:
+  modelId: m@1
+  datasetId: d@v1
+  jobType: finetune
+  trainJobSpec:
+    hyperparameters:
+      note: anything
+      seed: 99999999999999999999
+      batch_size: 0
+"""
+    assert [(code, line) for code, line, _ in messages(text)] == [("S005", 11)]  # the first refused key
+    assert "hyperparameters.seed must be an integer within ±2^53" in messages(text)[0][2]
+
+
+def test_a_long_value_is_shortened_in_the_message() -> None:
+    long_host = "a" * 5000 + "\\n"
+    text = ("apiVersion: llmops.io/v1\nkind: Environment\nmetadata: {name: dev}\nspec:\n  ingress:\n"
+            f'    host: "{long_host}"\n')
+    ((code, line, message),) = messages(text)
+    assert (code, line) == ("S005", 6)
+    assert len(message) < 400 and "(5,004 characters)" in message

@@ -10,7 +10,7 @@ import pytest
 from compiler.errors import LlmopsError
 from compiler.load.estate import MAX_MANIFEST_BYTES, load_estate
 from compiler.load.tree import DirectoryTree, FileProblem, normalize_repo_path
-from tests.helpers.estate import write_files
+from tests.helpers.estate import run_cli, write_files
 
 
 def diagnostics_of(root: Path) -> list[tuple[str, str, int, int]]:
@@ -42,6 +42,31 @@ def test_symlink_leaving_the_repository_is_refused(tmp_path: Path) -> None:
     found = diagnostics_of(root)
     assert ("Y012", "environments/dev/link.yaml", 1, 1) in found
     assert ("Y012", "environments/dev/linked-dir", 1, 1) in found
+
+
+@pytest.mark.parametrize("folder", ["qa", "_shared"])
+def test_an_environment_folder_linked_from_outside_is_y012_not_skipped(tmp_path: Path, folder: str) -> None:
+    outside = write_files(tmp_path / "elsewhere", {"qa/environment.yaml": "a: 1\n"})
+    root = write_files(tmp_path / "repo", {"environments/dev/ok.yaml": "a: 1\n"})
+    os.symlink(outside / "qa", root / "environments" / folder)
+    assert diagnostics_of(root) == [("Y012", f"environments/{folder}", 1, 1)]
+    if folder == "qa":  # asked for by name, it is the same diagnostic, not "no such environment"
+        loaded = load_estate(DirectoryTree(root), "qa")
+        assert [(d.code, d.span.file) for d in loaded.diagnostics] == [("Y012", "environments/qa")]
+        assert loaded.files == {}
+    # another environment asked for by name does not carry the link's problem (except _shared's)
+    expected = [("Y012", "environments/_shared")] if folder == "_shared" else []
+    assert [(d.code, d.span.file) for d in load_estate(DirectoryTree(root), "dev").diagnostics] == expected
+
+
+def test_a_linked_environment_fails_validation_from_the_command_line(tmp_path: Path) -> None:
+    outside = write_files(tmp_path / "elsewhere", {"qa/environment.yaml": "a: 1\n"})
+    root = write_files(tmp_path / "repo", {"environments/dev/ok.yaml": "a: 1\n"})
+    os.symlink(outside / "qa", root / "environments" / "qa")
+    for argv in ((str(root),), (str(root), "--env", "qa")):
+        result = run_cli("validate", *argv)
+        assert result.exit_code == 1
+        assert "environments/qa:1:1: error[Y012]" in result.stdout
 
 
 def test_symlink_inside_the_repository_is_followed(tmp_path: Path) -> None:

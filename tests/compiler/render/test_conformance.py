@@ -1,7 +1,7 @@
-"""Every rendered object passes the shared conformance checker, with built-in kinds REQUIRED.
+"""Every rendered object passes llmops's conformance checker (llmops/conformance), built-in kinds included.
 
-CRD kinds are checked against the upstream KServe, Argo CD and Kubeflow Trainer CRDs; built-in kinds
-with kubernetes-validate (strict). No SKIP is accepted, and a missing kubernetes-validate fails.
+CRD kinds are checked against the upstream KServe, Argo CD and Kubeflow Trainer CRDs vendored in
+conformance/; built-in kinds with kubernetes-validate's strict schemas. Nothing is skipped.
 
 Estates: the bundled one (every environment plus `_argocd`), a synthetic one (30 endpoints per
 environment), and variants that reach the renderer's other branches: Kubeflow TrainJobs, a 2-GPU
@@ -194,7 +194,12 @@ def test_the_checker_really_fails_bad_objects() -> None:
             "spec": {"predictor": {"modelFromat": {}}}},
            {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}, "spec": {"templat": {}}}]
     failures = conformance_failures(emit_stream(bad))
-    assert len(failures) >= 3 and all(line.startswith("FAIL") for line in failures)
+    assert failures == [
+        "rendered.yaml:7:6: V002 ConfigMap c: data.k must be string or null, not integer 1",
+        'rendered.yaml:15:5: V001 InferenceService i: unknown field "modelFromat" in spec.predictor',
+        'rendered.yaml:22:3: V001 Job j: unknown field "templat" in spec',
+        'rendered.yaml:22:3: V003 Job j: spec is missing the required field "template"',
+    ]
 
 
 def test_gpu_pods_tolerate_the_gpu_taints_and_use_the_storage_account(variant: RenderedEstate) -> None:

@@ -1,4 +1,5 @@
-"""compiler/render/json_text.py must write exactly what `json.dumps(value, indent=2, ensure_ascii=False)` writes."""
+"""compiler/render/json_text.py must write exactly what `json.dumps(value, indent=2, ensure_ascii=False,
+allow_nan=False)` writes, and refuse NaN and infinity (which are not JSON) instead of writing them."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from compiler.errors import UnrepresentableValue
 from compiler.render.json_text import indented_json
 from tests.helpers.hostile import TEXT
 
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-(2**70), 2**70), st.floats(), TEXT)
-KEYS = st.one_of(TEXT, st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False))
+FINITE = st.floats(allow_nan=False, allow_infinity=False)
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-(2**70), 2**70), FINITE, TEXT)
+KEYS = st.one_of(TEXT, st.integers(), st.booleans(), st.none(), FINITE)
 VALUES = st.recursive(SCALARS, lambda children: st.one_of(
     st.lists(children, max_size=4), st.dictionaries(TEXT, children, max_size=4),
     st.dictionaries(KEYS, children, max_size=3), st.tuples(children, children),
@@ -23,7 +26,7 @@ VALUES = st.recursive(SCALARS, lambda children: st.one_of(
 
 
 def expected(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
 
 
 @given(VALUES)
@@ -33,10 +36,19 @@ def test_same_text_as_json_dumps(value: Any) -> None:
 
 @pytest.mark.parametrize("value", [
     {}, [], {"a": {}}, {"a": []}, [[], {}], {"learning_rate": 2e-05, "n": 1, "ok": True, "x": None},
-    {"k": math.inf}, {"k": -math.inf}, [math.nan], {"é\u2028\x00": "\ud800"}, {1: "a", False: "b", None: 1.5, 2.5: [1]},
+    {"é\u2028\x00": "\ud800"}, {1: "a", False: "b", None: 1.5, 2.5: [1]},
 ])
 def test_edge_values(value: Any) -> None:
     assert indented_json(value) == expected(value)
+
+
+@pytest.mark.parametrize("value", [
+    {"k": math.inf}, {"k": -math.inf}, [math.nan], {"learning_rate": math.nan}, {"a": [{"b": math.inf}]},
+    {1: math.nan}, (math.nan,),
+])
+def test_non_finite_numbers_are_refused_never_written(value: Any) -> None:
+    with pytest.raises(UnrepresentableValue, match="NaN or infinity"):
+        indented_json(value)
 
 
 def test_a_cycle_fails_as_json_dumps_fails() -> None:
@@ -44,3 +56,14 @@ def test_a_cycle_fails_as_json_dumps_fails() -> None:
     cycle.append(cycle)
     with pytest.raises(ValueError, match="Circular reference"):
         indented_json(cycle)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_templates_and_content_hashes_refuse_non_finite_numbers(value: float) -> None:
+    from compiler.render.templating import render_template
+    from compiler.render.training import content_hash
+
+    with pytest.raises(ValueError, match="Out of range float"):
+        render_template("proxy/service.json.j2", metadata={"name": "p"}, selector={}, port=value, target_port=1)
+    with pytest.raises(ValueError, match="Out of range float"):
+        content_hash({"learning_rate": value})

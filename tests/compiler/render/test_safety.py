@@ -8,11 +8,12 @@ YAML), validated, rendered and emitted. Then:
   Job/ConfigMap names carry a content hash, which must be the hash in their annotation);
 - the emitted stream reads back (YAML 1.1 and 1.2) as exactly the rendered objects;
 - every injected string appears verbatim where it belongs (annotations, the proxy's configuration,
-  the training configuration, the trainer command, the Argo CD Application);
+  the training configuration, the trainer command);
 - Argo CD's own keys never appear, whatever a user writes;
 - every object passes the shared conformance checker (built-in kinds required).
 
-Names may only be identifiers: hostile names must be refused by `validate`, or render as valid names.
+Names may only be identifiers: hostile names must be refused by `validate`, or render as valid names. Fields
+Kubernetes or Argo CD check (revisions, paths, hosts, images...) are covered by tests/compiler/render/test_formats.py.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from compiler.emit import emit_stream
 from compiler.load.yaml_strict import parse_documents
 from compiler.render.context import FORBIDDEN_KEYS, SOURCE_ANNOTATION, SYNC_WAVE
 from compiler.render.estate import render_estate
+from compiler.spec.hyperparameters import KNOWN_HYPERPARAMETERS
 from compiler.spec.model import ModelManifest
 from tests.helpers.conformance import assert_conformant
 from tests.helpers.estate import copy_bundled_estate, validate
@@ -82,13 +84,14 @@ class Hostile:
     command: list[str]
     allowed_role: str
     deployment_job_type: str
-    target_revision: str
-    argocd_path: str
     owned_annotation: str  # written under keys the renderer owns or Argo CD owns: must lose
 
 
-HOSTILE = st.builds(Hostile, **{name: TEXT for name in Hostile.__dataclass_fields__ if name != "command"},
-                    command=st.lists(TEXT, min_size=1, max_size=3))
+# A well-known hyperparameter (learning_rate...) must be a number in its range: not free text.
+FREE_KEY = TEXT.filter(lambda key: key not in KNOWN_HYPERPARAMETERS)
+HOSTILE = st.builds(Hostile, **{name: TEXT for name in Hostile.__dataclass_fields__
+                                if name not in ("command", "hyperparameter_key")},
+                    hyperparameter_key=FREE_KEY, command=st.lists(TEXT, min_size=1, max_size=3))
 NASTY = "\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: injected\n# {{ company }} \"'\\ \u2028 한국어 😀"
 
 
@@ -243,7 +246,6 @@ def inject(root: Path, hostile: Hostile) -> dict[str, Any]:
 
     def environment(documents: list[dict[str, Any]]) -> None:
         annotate(documents[0], hostile.environment_annotation)
-        documents[0]["spec"]["argocd"].update(targetRevision=hostile.target_revision, path=hostile.argocd_path)
 
     rewrite(root, ENDPOINT_FILE, endpoint)
     rewrite(root, TRAINING_FILE, training)
@@ -300,10 +302,6 @@ def check_injected(rendered: Rendered, baseline: Rendered, hostile: Hostile, exp
                                             "template": hostile.template_text, "variables": expected["variables"]}
     assert [experiment["notes"] for experiment in proxy["experiments"]] == [hostile.experiment_notes]
     assert [endpoint["allowedRoles"] for endpoint in proxy["endpoints"]] == [[hostile.allowed_role]]
-
-    # the Argo CD Application
-    source = rendered.find("Application", "llmops-dev")["spec"]["source"]
-    assert (source["targetRevision"], source["path"]) == (hostile.target_revision, hostile.argocd_path)
 
     assert_conformant(rendered.text)
 

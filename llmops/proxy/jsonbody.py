@@ -1,0 +1,74 @@
+"""Strict JSON for everything the proxy parses: request bodies and model-server answers.
+
+Python's `json` accepts more than JSON: `NaN`, `Infinity` and `-Infinity`, and numbers such as `1e999`
+that become infinite floats. Sent on, such a body is not JSON to the model server (a KServe server
+answered it with errors that broke the following requests on the same connection); read from a model
+server, it would make the proxy write invalid JSON to its caller. Nesting is bounded too: a body nested
+thousands of levels deep exhausts Python's recursion in the parser or in any code walking it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+MAX_DEPTH = 64  # OpenAI bodies nest about 6 levels; tool parameter schemas a dozen or two
+
+
+class NotJson(ValueError):
+    """``message`` says why, for people; ``kind`` is `invalid`, `non_finite` or `too_deep`."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+def _no_constant(name: str) -> Any:
+    raise NotJson("non_finite", f"{name} is not a JSON number (JSON has no NaN or Infinity)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise NotJson("non_finite", f"the number {text[:40]} is too large for a double")
+    return value
+
+
+def depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deeply arrays and objects nest in ``value`` (a scalar: 0), counted up to ``limit + 1`` at most,
+    without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        level += 1
+        deepest = max(deepest, level)
+        if deepest > limit:
+            return deepest
+        stack.extend((child, level) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse strict JSON. **Raises:** ``NotJson`` for anything else, with the reason."""
+    try:
+        value = json.loads(data, parse_constant=_no_constant, parse_float=_finite_float)
+    except NotJson:
+        raise
+    except RecursionError:
+        raise NotJson("too_deep", f"arrays and objects nest more than {MAX_DEPTH} levels deep") from None
+    except UnicodeDecodeError:
+        raise NotJson("invalid", "it is not UTF-8 text") from None
+    except ValueError as error:  # JSONDecodeError, and the int-string length limit
+        raise NotJson("invalid", str(error)[:200]) from None
+    if depth(value) > MAX_DEPTH:
+        raise NotJson("too_deep", f"arrays and objects nest more than {MAX_DEPTH} levels deep")
+    return value

@@ -1,0 +1,112 @@
+"""Dataset sample files are bounded and read in bounded memory; hostile records are diagnostics, not crashes.
+
+A 50 MB CSV used 311 MB and a JSONL record nested 100,000 levels crashed `validate` with RecursionError
+(exit 3). Now a file over the limit is D001 naming the limit, read without its bytes being loaded; a file
+under it is read a line at a time; a record nested deeper than any dataset needs is D002 at its line.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from compiler.check.dataset_files import MAX_DATASET_FILE_BYTES, MAX_RECORD_DEPTH, read_sample_file
+from compiler.load.tree import DirectoryTree
+from tests.helpers.estate import run_cli, write_files
+
+DATASET = """\
+apiVersion: llmops.io/v1
+kind: Dataset
+metadata:
+  name: support
+spec:
+  version: v1
+  type: {type}
+  storage_uri: s3://datasets/support/v1/
+  files:
+    - examples/{name}
+"""
+ROW = 'How do I reset my password?,"Open settings, choose Security, then Reset password."\n'
+
+
+def estate(root: Path, name: str, content: bytes, dataset_type: str = "sft_pair") -> Path:
+    return write_files(root, {"environments/dev/dataset.yaml": DATASET.format(type=dataset_type, name=name),
+                              f"examples/{name}": content})
+
+
+def csv_of_size(size: int) -> bytes:
+    rows = ROW * (size // len(ROW) + 1)
+    return ("instruction,output\n" + rows).encode()[:size].rsplit(b"\n", 1)[0] + b"\n"
+
+
+def test_a_file_over_the_limit_is_d001_with_the_limit_in_the_message(tmp_path: Path) -> None:
+    root = estate(tmp_path, "big.csv", csv_of_size(MAX_DATASET_FILE_BYTES + 1024))
+    result = run_cli("validate", str(root))
+    assert result.exit_code == 1
+    assert "environments/dev/dataset.yaml:10:7: error[D001]" in result.stdout
+    assert f"the limit is {MAX_DATASET_FILE_BYTES // (1024 * 1024)}.0 MiB" in result.stdout
+
+
+@pytest.mark.parametrize("depth", [MAX_RECORD_DEPTH, 5_000, 100_000])
+def test_a_deeply_nested_jsonl_record_is_d002_at_its_line(tmp_path: Path, depth: int) -> None:
+    record = '{"text": "deep", "extra": ' + "[" * depth + "]" * depth + "}"
+    content = f'{{"text": "fine"}}\n{record}\n'.encode()
+    root = estate(tmp_path, "deep.jsonl", content, dataset_type="text")
+    result = run_cli("validate", str(root))
+    if depth < MAX_RECORD_DEPTH:
+        assert result.exit_code == 0, result.stdout
+    else:
+        assert result.exit_code == 1, result.stdout + result.stderr
+        assert "examples/deep.jsonl:2:1: error[D002]: the record is nested more than 100 levels deep" in result.stdout
+
+
+def test_a_record_at_the_depth_limit_is_read(tmp_path: Path) -> None:
+    depth = MAX_RECORD_DEPTH - 1  # the record's own object is one level
+    root = estate(tmp_path, "ok.jsonl", ('{"text": ' + "[" * depth + "]" * depth + "}\n").encode(), "text")
+    sample = read_sample_file(DirectoryTree(root), "examples/ok.jsonl")
+    assert (sample.parse_error, sample.records) == (None, 1)
+
+
+def test_reading_holds_the_file_once_not_decoded_copies_of_it(tmp_path: Path) -> None:
+    size = 8 * 1024 * 1024
+    root = estate(tmp_path, "large.csv", csv_of_size(size))
+    tracemalloc.start()
+    try:
+        sample = read_sample_file(DirectoryTree(root), "examples/large.csv")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert sample.parse_error is None and sample.records > 90_000
+    # The file's bytes plus one record at a time; decoding the whole text (and a StringIO of it) took 3x.
+    assert peak < size * 1.25, f"peak {peak / 2**20:.1f} MiB for a {size / 2**20:.0f} MiB file"
+
+
+@pytest.mark.parametrize(("content", "records", "error"), [
+    (b'\xef\xbb\xbf{"text": "bom"}\n', 1, None),
+    (b'{"text": "a\xe2\x80\xa8b"}\r\n{"text": "c"}\n', 2, None),  # U+2028 inside a string, CRLF endings
+    (b'{"text": "a"}\n\n   \n{"text": "b"}', 2, None),
+    (b'{"text": "a"}\n{"text": \n', 1, "not valid JSON"),
+])
+def test_jsonl_lines_are_read_as_before(tmp_path: Path, content: bytes, records: int, error: str | None) -> None:
+    root = estate(tmp_path, "s.jsonl", content, "text")
+    sample = read_sample_file(DirectoryTree(root), "examples/s.jsonl")
+    assert sample.records == records
+    assert (sample.parse_error or "").startswith(error or "")
+    assert (sample.parse_error is None) == (error is None)
+
+
+def test_a_bad_byte_late_in_a_large_file_is_positioned(tmp_path: Path) -> None:
+    content = csv_of_size(3 * 1024 * 1024)
+    lines = content.count(b"\n")
+    root = estate(tmp_path, "bad.csv", content + b"caf\xe9,x\n")
+    sample = read_sample_file(DirectoryTree(root), "examples/bad.csv")
+    assert sample.unreadable is not None
+    assert (sample.unreadable.line, sample.unreadable.column) == (lines + 1, 4)
+
+
+def test_csv_with_quoted_line_breaks_and_cr_line_endings(tmp_path: Path) -> None:
+    root = estate(tmp_path, "s.csv", b'instruction,output\r\n"two\nlines",ok\r\nb,c\r\n')
+    sample = read_sample_file(DirectoryTree(root), "examples/s.csv")
+    assert (sample.parse_error, sample.records, sample.columns) == (None, 2, {"instruction", "output"})
