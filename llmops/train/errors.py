@@ -1,4 +1,5 @@
-"""What the trainer refuses, with the exit code it refuses with: one clear line, never a traceback."""
+"""What the trainer refuses, with the exit code it refuses with: one clear line, never a
+traceback."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ EXIT_USAGE = 2  # the contract itself is broken: a variable or the job file is m
 
 
 class TrainerError(Exception):
-    """A problem the user can fix (the data, the job, the model, the storage): printed as one line."""
+    """A problem the user can fix (the data, the job, the model, the storage): printed as one
+    line."""
 
     exit_code = EXIT_PROBLEM
 

@@ -1,8 +1,10 @@
-"""The metadata file written beside the trained weights (llmops-training.json): how this model was made.
+"""The metadata file written beside the trained weights (llmops-training.json): how this model was
+made.
 
-It names the job (and the digest of the rendered Job that ran, LLMOPS_JOB_DIGEST), the base model, the dataset
-with the SHA-256 of the exact files read, every hyperparameter the run used, the final metrics and the loss
-history, and the versions of the software. Lineage checks compare a Model's `trainedBy` with these facts.
+It names the job (and the digest of the rendered Job that ran, LLMOPS_JOB_DIGEST), the base model,
+the dataset with the SHA-256 of the exact files read, every hyperparameter the run used, the final
+metrics and the loss history, and the versions of the software. Lineage checks compare a Model's
+`trainedBy` with these facts.
 """
 
 from __future__ import annotations
@@ -20,7 +22,17 @@ from llmops.train.request import TrainingRequest
 if TYPE_CHECKING:
     from llmops.train.sft import Outcome
 
-VERSIONED = ("llmops", "torch", "transformers", "peft", "tokenizers", "accelerate", "safetensors", "fsspec", "s3fs")
+VERSIONED = (
+    "llmops",
+    "torch",
+    "transformers",
+    "peft",
+    "tokenizers",
+    "accelerate",
+    "safetensors",
+    "fsspec",
+    "s3fs",
+)
 
 
 def versions() -> dict[str, str | None]:
@@ -37,21 +49,47 @@ def versions() -> dict[str, str | None]:
     return found
 
 
-def build_metadata(request: TrainingRequest, settings: Hyperparameters, data: DatasetFiles, chosen_format: str,
-                   outcome: Outcome, history: list[dict[str, Any]], started: datetime.datetime) -> dict[str, Any]:
+def build_metadata(
+    request: TrainingRequest,
+    settings: Hyperparameters,
+    data: DatasetFiles,
+    chosen_format: str,
+    outcome: Outcome,
+    history: list[dict[str, Any]],
+    started: datetime.datetime,
+) -> dict[str, Any]:
     """The document, from the request, the data read and what training produced."""
     return {
         "schemaVersion": METADATA_SCHEMA_VERSION,
-        "job": {"name": request.job, "digest": request.job_digest, "configSha256": request.config_sha256,
-                "jobType": request.job_type, "method": request.method,
-                "finetuningType": request.finetuning_type or "full"},
-        "baseModel": {"id": request.base_model_id, "storageUri": request.base_model_uri,
-                      "family": request.base_model_family, **outcome.base},
-        "dataset": {"id": request.dataset_id, "storageUri": request.dataset_uri, "type": request.dataset_type,
-                    "readAs": chosen_format, "records": len(data.records), "sha256": data.digest(),
-                    "files": data.files},
-        "output": {"storageUri": request.output_uri, "kind": outcome.kind, "files": outcome.files,
-                   "chatTemplate": outcome.chat_template},
+        "job": {
+            "name": request.job,
+            "digest": request.job_digest,
+            "configSha256": request.config_sha256,
+            "jobType": request.job_type,
+            "method": request.method,
+            "finetuningType": request.finetuning_type or "full",
+        },
+        "baseModel": {
+            "id": request.base_model_id,
+            "storageUri": request.base_model_uri,
+            "family": request.base_model_family,
+            **outcome.base,
+        },
+        "dataset": {
+            "id": request.dataset_id,
+            "storageUri": request.dataset_uri,
+            "type": request.dataset_type,
+            "readAs": chosen_format,
+            "records": len(data.records),
+            "sha256": data.digest(),
+            "files": data.files,
+        },
+        "output": {
+            "storageUri": request.output_uri,
+            "kind": outcome.kind,
+            "files": outcome.files,
+            "chatTemplate": outcome.chat_template,
+        },
         "hyperparameters": settings.as_json(),
         "hyperparametersGiven": dict(request.hyperparameters),
         "metrics": outcome.metrics,

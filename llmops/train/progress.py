@@ -1,9 +1,11 @@
 """What `kubectl logs` shows: a start summary, one line per logging step, an end summary.
 
-Plain `key value` lines on stdout, flushed as they are written (a pod's log is read while it runs), for example
+Plain `key value` lines on stdout, flushed as they are written (a pod's log is read while it runs),
+for example
 
-    llmops-train: SFT (lora) of example-base-model@1.0 on customer-support-dataset@v1.0 -> s3://models/...
-    step 5/40  epoch 0.62  loss 4.8123  lr 1.20e-03  grad_norm 2.310  3.41 steps/s  1320 tokens/s
+    llmops-train: SFT (lora) of example-base-model@1.0 on customer-support-dataset@v1.0 ->
+    s3://models/... step 5/40 epoch 0.62 loss 4.8123 lr 1.20e-03 grad_norm 2.310 3.41 steps/s 1320
+    tokens/s
 """
 
 from __future__ import annotations
@@ -39,19 +41,39 @@ class Progress:
     def training_started(self) -> None:
         self._last_time = time.monotonic()
 
-    def step(self, *, step: int, total: int, epoch: float, loss: float, learning_rate: float,
-             grad_norm: float | None, tokens_seen: int) -> None:
+    def step(
+        self,
+        *,
+        step: int,
+        total: int,
+        epoch: float,
+        loss: float,
+        learning_rate: float,
+        grad_norm: float | None,
+        tokens_seen: int,
+    ) -> None:
         """One logged optimizer step: the line users read, and a point of the loss history."""
         now = time.monotonic()
         seconds = max(now - (self._last_time or self.started), 1e-9)
         steps_per_second = (step - self._last_step) / seconds
         tokens_per_second = (tokens_seen - self._last_tokens) / seconds
         self._last_time, self._last_step, self._last_tokens = now, step, tokens_seen
-        self.history.append({"step": step, "epoch": round(epoch, 4), "loss": _finite(loss),
-                             "learningRate": learning_rate})
+        self.history.append(
+            {
+                "step": step,
+                "epoch": round(epoch, 4),
+                "loss": _finite(loss),
+                "learningRate": learning_rate,
+            }
+        )
         norm = f"  grad_norm {grad_norm:.3f}" if grad_norm is not None else ""
-        print(f"step {step}/{total}  epoch {epoch:.2f}  loss {loss:.4f}  lr {learning_rate:.2e}{norm}  "
-              f"{steps_per_second:.2f} steps/s  {tokens_per_second:.0f} tokens/s", file=self.stream, flush=True)
+        print(
+            f"step {step}/{total}  epoch {epoch:.2f}  loss {loss:.4f}  lr "
+            f"{learning_rate:.2e}{norm}  {steps_per_second:.2f} steps/s  {tokens_per_second:.0f} "
+            "tokens/s",
+            file=self.stream,
+            flush=True,
+        )
 
 
 def _finite(value: float) -> float | None:

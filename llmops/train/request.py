@@ -1,9 +1,10 @@
 """The training request, read from exactly what the rendered Job gives its container.
 
 A batch/v1 Job mounts job.json and hyperparameters.json and names them in LLMOPS_TRAINING_CONFIG and
-LLMOPS_HYPERPARAMETERS; a Kubeflow TrainJob has no mount and carries job.json's text in LLMOPS_TRAINING_CONFIG_JSON
-(its hyperparameters are inside). The variables that repeat job.json's facts must agree with it: a disagreement
-means a hand-edited Job, which is refused rather than guessed at.
+LLMOPS_HYPERPARAMETERS; a Kubeflow TrainJob has no mount and carries job.json's text in
+LLMOPS_TRAINING_CONFIG_JSON (its hyperparameters are inside). The variables that repeat job.json's
+facts must agree with it: a disagreement means a hand-edited Job, which is refused rather than
+guessed at.
 """
 
 from __future__ import annotations
@@ -51,8 +52,10 @@ class TrainingRequest:
 def _required(environ: Mapping[str, str], name: str) -> str:
     value = environ.get(name, "").strip()
     if not value:
-        raise ContractError(f"{name} is not set: run the trainer from a Job that `llmops render` wrote "
-                            "(README: Training)")
+        raise ContractError(
+            f"{name} is not set: run the trainer from a Job that `llmops render` wrote "
+            "(README: Training)"
+        )
     return value
 
 
@@ -60,7 +63,9 @@ def _read_text(path: str, variable: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ContractError(f"{variable}={path}: no such file (is the job's ConfigMap mounted?)") from None
+        raise ContractError(
+            f"{variable}={path}: no such file (is the job's ConfigMap mounted?)"
+        ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ContractError(f"{variable}={path}: cannot read it: {error}") from None
 
@@ -96,13 +101,16 @@ def _string(config: Mapping[str, Any], where: str, *path: str, optional: bool = 
 def _agree(variable: str, environ: Mapping[str, str], value: str, where: str, key: str) -> str:
     given = environ.get(variable)
     if given is not None and given != value:
-        raise ContractError(f"{variable}={given} disagrees with {where} {key}={value}: the Job was edited by hand; "
-                            "render it again with `llmops render`")
+        raise ContractError(
+            f"{variable}={given} disagrees with {where} {key}={value}: the Job was edited by hand; "
+            "render it again with `llmops render`"
+        )
     return value
 
 
 def read_request(environ: Mapping[str, str]) -> TrainingRequest:
-    """The request the rendered Job describes (ContractError when the Job does not follow the contract)."""
+    """The request the rendered Job describes (ContractError when the Job does not follow the
+    contract)."""
     if environ.get(ENV_TRAINING_CONFIG_JSON):
         where = ENV_TRAINING_CONFIG_JSON
         text = environ[ENV_TRAINING_CONFIG_JSON]
@@ -125,22 +133,36 @@ def read_request(environ: Mapping[str, str]) -> TrainingRequest:
     else:
         _agree(ENV_OUTPUT_URI, environ, output, where, "output.storageUri")
     if not output:
-        raise ContractError(f"{ENV_OUTPUT_URI} is not set and {where} names no output.storageUri: the trainer has "
-                            "nowhere to write; render the Job again with this llmops")
+        raise ContractError(
+            f"{ENV_OUTPUT_URI} is not set and {where} names no output.storageUri: the trainer has "
+            "nowhere to write; render the Job again with this llmops"
+        )
     return TrainingRequest(
         job=_string(config, where, "job"),
         job_digest=environ.get(ENV_JOB_DIGEST) or None,
         job_type=_string(config, where, "jobType", optional=True) or "finetune",
-        method=_agree(ENV_TRAINING_METHOD, environ, _string(config, where, "method"), where, "method"),
+        method=_agree(
+            ENV_TRAINING_METHOD, environ, _string(config, where, "method"), where, "method"
+        ),
         finetuning_type=_string(config, where, "finetuningType", optional=True),
         gpus=gpus,
         base_model_id=_string(config, where, "baseModel", "id"),
-        base_model_uri=_agree(ENV_BASE_MODEL_URI, environ, _string(config, where, "baseModel", "storageUri"),
-                              where, "baseModel.storageUri"),
+        base_model_uri=_agree(
+            ENV_BASE_MODEL_URI,
+            environ,
+            _string(config, where, "baseModel", "storageUri"),
+            where,
+            "baseModel.storageUri",
+        ),
         base_model_family=_string(config, where, "baseModel", "family", optional=True),
         dataset_id=_string(config, where, "dataset", "id"),
-        dataset_uri=_agree(ENV_DATASET_URI, environ, _string(config, where, "dataset", "storageUri"),
-                           where, "dataset.storageUri"),
+        dataset_uri=_agree(
+            ENV_DATASET_URI,
+            environ,
+            _string(config, where, "dataset", "storageUri"),
+            where,
+            "dataset.storageUri",
+        ),
         dataset_type=_string(config, where, "dataset", "type"),
         dataset_read_as=_string(config, where, "dataset", "readAs", optional=True),
         output_uri=output,

@@ -1,9 +1,10 @@
-"""Examples to token ids and labels: the loss falls on the assistant's turns only (or on every token of text).
+"""Examples to token ids and labels: the loss falls on the assistant's turns only (or on every token
+of text).
 
-The conversation is written once with the chat template, the assistant turns located by the length of the
-conversation rendered up to each turn, and each token labelled by the characters it covers (the fast tokenizer's
-offsets). A base model without a chat template gets DEFAULT_CHAT_TEMPLATE, saved with the output so that a model
-server writes prompts exactly as training did.
+The conversation is written once with the chat template, the assistant turns located by the length
+of the conversation rendered up to each turn, and each token labelled by the characters it covers
+(the fast tokenizer's offsets). A base model without a chat template gets DEFAULT_CHAT_TEMPLATE,
+saved with the output so that a model server writes prompts exactly as training did.
 """
 
 from __future__ import annotations
@@ -32,10 +33,13 @@ class Tokenized:
 
 
 def ensure_chat_template(tokenizer: Any) -> str:
-    """`base-model` when the tokenizer brings its own template, `llmops-default` when it got ours."""
+    """`base-model` when the tokenizer brings its own template, `llmops-default` when it got
+    ours."""
     if tokenizer.eos_token is None:
-        raise TrainerError("the base model's tokenizer has no end-of-sequence token: the model could never learn "
-                           "where an answer ends; add eos_token to its tokenizer_config.json")
+        raise TrainerError(
+            "the base model's tokenizer has no end-of-sequence token: the model could never learn "
+            "where an answer ends; add eos_token to its tokenizer_config.json"
+        )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if getattr(tokenizer, "chat_template", None):
@@ -47,9 +51,13 @@ def ensure_chat_template(tokenizer: Any) -> str:
 def _render(tokenizer: Any, messages: tuple[tuple[str, str], ...], *, prompt: bool) -> str:
     conversation = [{"role": role, "content": content} for role, content in messages]
     try:
-        text = tokenizer.apply_chat_template(conversation, tokenize=False, add_generation_prompt=prompt)
+        text = tokenizer.apply_chat_template(
+            conversation, tokenize=False, add_generation_prompt=prompt
+        )
     except Exception as error:  # jinja2 raises its own kinds from the template
-        raise TrainerError(f"the base model's chat template cannot write this conversation: {error}") from None
+        raise TrainerError(
+            f"the base model's chat template cannot write this conversation: {error}"
+        ) from None
     return str(text)
 
 
@@ -65,26 +73,39 @@ def _trained_spans(tokenizer: Any, example: Example) -> tuple[str, list[tuple[in
         if role != "assistant":
             continue
         before = _render(tokenizer, messages[:index], prompt=True) if index else ""
-        through = _render(tokenizer, messages[:index + 1], prompt=False)
+        through = _render(tokenizer, messages[: index + 1], prompt=False)
         if not (text.startswith(through) and through.startswith(before)):
-            raise TrainerError(f"{example.source}: the chat template writes earlier turns differently once later "
-                               "ones follow, so the answers cannot be located; set train_on_prompt: true")
+            raise TrainerError(
+                f"{example.source}: the chat template writes earlier turns differently once later "
+                "ones follow, so the answers cannot be located; set train_on_prompt: true"
+            )
         spans.append((len(before), len(through)))
     return text, spans
 
 
-def tokenize(tokenizer: Any, examples: list[Example], *, max_length: int, train_on_prompt: bool) -> Tokenized:
+def tokenize(
+    tokenizer: Any, examples: list[Example], *, max_length: int, train_on_prompt: bool
+) -> Tokenized:
     tokenized = Tokenized([], 0, 0, 0)
     bos = tokenizer.bos_token
     for example in examples:
         text, spans = _trained_spans(tokenizer, example)
         if train_on_prompt:
             spans = [(0, len(text))]
-        encoded = tokenizer(text, add_special_tokens=not (bos and text.startswith(bos)), return_offsets_mapping=True,
-                            truncation=True, max_length=max_length)
+        encoded = tokenizer(
+            text,
+            add_special_tokens=not (bos and text.startswith(bos)),
+            return_offsets_mapping=True,
+            truncation=True,
+            max_length=max_length,
+        )
         ids = list(encoded["input_ids"])
-        labels = [token if end > begin and any(begin < stop and end > start for start, stop in spans) else IGNORED
-                  for token, (begin, end) in zip(ids, encoded["offset_mapping"], strict=True)]
+        labels = [
+            token
+            if end > begin and any(begin < stop and end > start for start, stop in spans)
+            else IGNORED
+            for token, (begin, end) in zip(ids, encoded["offset_mapping"], strict=True)
+        ]
         trained = sum(label != IGNORED for label in labels)
         if trained == 0:
             tokenized.skipped += 1
@@ -93,6 +114,8 @@ def tokenize(tokenizer: Any, examples: list[Example], *, max_length: int, train_
         tokenized.trained_tokens += trained
         tokenized.tokens += len(ids)
     if not tokenized.examples:
-        raise TrainerError(f"no example has an answer within max_seq_length={max_length} tokens: raise "
-                           "max_seq_length or shorten the prompts")
+        raise TrainerError(
+            f"no example has an answer within max_seq_length={max_length} tokens: raise "
+            "max_seq_length or shorten the prompts"
+        )
     return tokenized

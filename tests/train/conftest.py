@@ -1,4 +1,5 @@
-"""One tiny base model per test session, shared by the trainer's tests (creating it takes seconds)."""
+"""One tiny base model per test session, shared by the trainer's tests (creating it takes
+seconds)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""S3 chores for the tests, through s3fs (run with .venv-train, AWS_* variables pointing at the local server).
+"""S3 chores for the tests, through s3fs (run with .venv-train, AWS_* variables pointing at the
+local server).
 
-    python tests/train/s3_tool.py mkbucket NAME
-    python tests/train/s3_tool.py put LOCAL_DIR s3://bucket/prefix/
-    python tests/train/s3_tool.py get s3://bucket/prefix/ LOCAL_DIR
+python tests/train/s3_tool.py mkbucket NAME
+python tests/train/s3_tool.py put LOCAL_DIR s3://bucket/prefix/
+python tests/train/s3_tool.py get s3://bucket/prefix/ LOCAL_DIR
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def main(command: str, *arguments: str) -> None:
     elif command == "get":
         uri, local = arguments[0].rstrip("/"), Path(arguments[1])
         for remote in filesystem.find(uri):
-            target = local / remote[len(uri.removeprefix("s3://")) + 1:]
+            target = local / remote[len(uri.removeprefix("s3://")) + 1 :]
             target.parent.mkdir(parents=True, exist_ok=True)
             filesystem.get_file(remote, str(target))
     else:
