@@ -1,15 +1,15 @@
 """What the llmops proxy adds: the same load against a model server directly and through the proxy.
 
-Three processes on this machine: a minimal OpenAI-style model server (aiohttp on uvloop, answering at
-once: a chat completion, or a stream of 8 chunks and `data: [DONE]`), `llmops proxy --config` in front
-of it (governance headers, runtime limits and metrics all active), and this script as the load
-generator (aiohttp on uvloop, one connection per concurrent client, keep-alive). For each concurrency
-(1 and 32) and kind of request (whole answer, stream), each round runs the same requests directly
-(`/openai/v1/chat/completions`), through the OpenAI passthrough, and, for whole answers, through the
-seeds' `/chat` (which wraps the answer in the envelope); rounds alternate between the paths so drift
-on a shared machine hits all alike. Latency is until the answer or stream has been read completely.
-The table gives the median over rounds of p50 and p99, the added milliseconds (proxy minus direct),
-and requests per second.
+Three processes on this machine: a minimal OpenAI-style model server (aiohttp on uvloop, answering
+at once: a chat completion, or a stream of 8 chunks and `data: [DONE]`), `llmops proxy --config` in
+front of it (governance headers, runtime limits and metrics all active), and this script as the load
+generator (aiohttp on uvloop, one connection per concurrent client, keep-alive). For each
+concurrency (1 and 32) and kind of request (whole answer, stream), each round runs the same requests
+directly (`/openai/v1/chat/completions`), through the OpenAI passthrough, and, for whole answers,
+through the seeds' `/chat` (which wraps the answer in the envelope); rounds alternate between the
+paths so drift on a shared machine hits all alike. Latency is until the answer or stream has been
+read completely. The table gives the median over rounds of p50 and p99, the added milliseconds
+(proxy minus direct), and requests per second.
 
 Then memory: 10,000 requests through the proxy at concurrency 32, half of them streamed, with the
 proxy's resident set size (VmRSS) read every 1,000 requests; it should stay flat.
@@ -42,17 +42,34 @@ if str(PROJECT_ROOT) not in sys.path:  # run as a script from a checkout without
 TARGET_P50_MS = 1.0
 TARGET_P99_MS = 5.0
 HEADERS = {"Content-Type": "application/json", "X-User-Id": "bench", "X-User-Roles": "llm-ops-user"}
-MESSAGES = [{"role": "system", "content": "You are a helpful assistant."},
-            {"role": "user", "content": "Hello! Can you help me?"}]
-ANSWER = json.dumps({"id": "c1", "object": "chat.completion", "created": 1, "model": "bench",
-                     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Sure, happy to help. " * 8},
-                                  "finish_reason": "stop"}],
-                     "usage": {"prompt_tokens": 12, "completion_tokens": 40, "total_tokens": 52}}).encode()
-CHUNK = (b'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"bench","choices":'
-         b'[{"index":0,"delta":{"content":"word "},"finish_reason":null}]}\n\n')
+MESSAGES = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "Hello! Can you help me?"},
+]
+ANSWER = json.dumps(
+    {
+        "id": "c1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "bench",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Sure, happy to help. " * 8},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 40, "total_tokens": 52},
+    }
+).encode()
+CHUNK = (
+    b'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"bench","choices":'
+    b'[{"index":0,"delta":{"content":"word "},"finish_reason":null}]}\n\n'
+)
 
 
 # ---- the model server (run as `bench_proxy.py --serve-backend PORT`) ----
+
 
 def serve_backend(port: int) -> None:
     import uvloop
@@ -82,6 +99,7 @@ def serve_backend(port: int) -> None:
 
 # ---- processes ----
 
+
 def free_port() -> int:
     import socket
 
@@ -91,12 +109,26 @@ def free_port() -> int:
 
 
 def proxy_config(backend_url: str) -> dict[str, Any]:
-    return {"version": 1, "environment": "bench", "access": {"requiredRole": "llm-ops-user"},
-            "endpoints": [{"name": "bench", "route": "/llm-ops/v1/serve/bench", "environment": "bench",
-                           "modelId": "bench@1", "model": {"name": "bench", "version": "1"},
-                           "backend": {"url": backend_url, "api": "kserve-openai", "servedModelName": "bench"},
-                           "limits": {"maxConcurrentRequests": 256, "maxInputTokens": 4096,
-                                      "maxOutputTokens": 1024}}]}
+    return {
+        "version": 1,
+        "environment": "bench",
+        "access": {"requiredRole": "llm-ops-user"},
+        "endpoints": [
+            {
+                "name": "bench",
+                "route": "/llm-ops/v1/serve/bench",
+                "environment": "bench",
+                "modelId": "bench@1",
+                "model": {"name": "bench", "version": "1"},
+                "backend": {"url": backend_url, "api": "kserve-openai", "servedModelName": "bench"},
+                "limits": {
+                    "maxConcurrentRequests": 256,
+                    "maxInputTokens": 4096,
+                    "maxOutputTokens": 1024,
+                },
+            }
+        ],
+    }
 
 
 def wait_for(url: str, seconds: float = 30) -> None:
@@ -121,6 +153,7 @@ def rss_kib(pid: int) -> int:
 
 # ---- load ----
 
+
 @dataclass
 class Run:
     latencies_ms: list[float]
@@ -142,6 +175,7 @@ async def load(url: str, body: bytes, count: int, concurrency: int, on_progress:
     remaining = iter(range(count))
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
+
         async def client() -> None:
             for index in remaining:
                 started = time.perf_counter()
@@ -159,14 +193,18 @@ async def load(url: str, body: bytes, count: int, concurrency: int, on_progress:
 
 
 def request_body(stream: bool) -> bytes:
-    return json.dumps({"model": "bench", "messages": MESSAGES, "max_tokens": 64, "stream": stream}).encode()
+    return json.dumps(
+        {"model": "bench", "messages": MESSAGES, "max_tokens": 64, "stream": stream}
+    ).encode()
 
 
 def measure(paths: dict[str, str], args: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
     for concurrency in (1, 32):
         for stream in (False, True):
-            targets = {name: url for name, url in paths.items() if not (stream and name == "seeds /chat")}
+            targets = {
+                name: url for name, url in paths.items() if not (stream and name == "seeds /chat")
+            }
             body = request_body(stream)
             runs: dict[str, list[Run]] = {name: [] for name in targets}
             for url in targets.values():  # warm-up: connections, caches
@@ -179,9 +217,18 @@ def measure(paths: dict[str, str], args: argparse.Namespace) -> list[dict[str, A
             for name, name_runs in runs.items():
                 p50 = statistics.median(r.percentile(0.5) for r in name_runs)
                 p99 = statistics.median(r.percentile(0.99) for r in name_runs)
-                rows.append({"concurrency": concurrency, "kind": "stream" if stream else "whole", "path": name,
-                             "p50": p50, "p99": p99, "added_p50": p50 - direct_p50, "added_p99": p99 - direct_p99,
-                             "per_second": statistics.median(r.per_second for r in name_runs)})
+                rows.append(
+                    {
+                        "concurrency": concurrency,
+                        "kind": "stream" if stream else "whole",
+                        "path": name,
+                        "p50": p50,
+                        "p99": p99,
+                        "added_p50": p50 - direct_p50,
+                        "added_p99": p99 - direct_p99,
+                        "per_second": statistics.median(r.per_second for r in name_runs),
+                    }
+                )
     return rows
 
 
@@ -194,8 +241,10 @@ def soak(url: str, pid: int, total: int) -> list[tuple[int, int]]:
         done = 0
         while done < total:
             size = min(step, total - done)
-            await asyncio.gather(load(url, request_body(False), size // 2, 16),
-                                 load(url, request_body(True), size - size // 2, 16))
+            await asyncio.gather(
+                load(url, request_body(False), size // 2, 16),
+                load(url, request_body(True), size - size // 2, 16),
+            )
             done += size
             samples.append((done, rss_kib(pid)))
 
@@ -205,10 +254,16 @@ def soak(url: str, pid: int, total: int) -> list[tuple[int, int]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=3000, help="requests per path and round (default 3000)")
+    parser.add_argument(
+        "--requests", type=int, default=3000, help="requests per path and round (default 3000)"
+    )
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--soak", type=int, default=10_000, help="requests of the memory run (default 10000)")
-    parser.add_argument("--check", action="store_true", help="exit 1 when a latency target is missed")
+    parser.add_argument(
+        "--soak", type=int, default=10_000, help="requests of the memory run (default 10000)"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 when a latency target is missed"
+    )
     parser.add_argument("--serve-backend", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_backend:
@@ -226,38 +281,74 @@ def main() -> int:
         config.write_text(json.dumps(proxy_config(backend_url)), encoding="utf-8")
         env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
         try:
-            processes.append(subprocess.Popen([sys.executable, __file__, "--serve-backend", str(backend_port)]))
-            processes.append(subprocess.Popen([sys.executable, "-m", "llmops.cli.main", "proxy", "--config",
-                                               str(config), "--port", str(proxy_port)], env=env,
-                                              stdout=subprocess.DEVNULL))
+            processes.append(
+                subprocess.Popen([sys.executable, __file__, "--serve-backend", str(backend_port)])
+            )
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "llmops.cli.main",
+                        "proxy",
+                        "--config",
+                        str(config),
+                        "--port",
+                        str(proxy_port),
+                    ],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                )
+            )
             proxy_url = f"http://127.0.0.1:{proxy_port}"
             wait_for(f"{backend_url}/v1/models/bench")
             wait_for(f"{proxy_url}/llm-ops/v1/health")
-            paths = {"direct": f"{backend_url}/openai/v1/chat/completions",
-                     "proxy passthrough": f"{proxy_url}/llm-ops/v1/serve/bench/v1/chat/completions",
-                     "seeds /chat": f"{proxy_url}/llm-ops/v1/serve/bench/chat"}
-            print(f"{os.cpu_count()} CPUs; {args.requests} requests per path, {args.rounds} rounds; medians over "
-                  "rounds; latency in ms\n")
+            paths = {
+                "direct": f"{backend_url}/openai/v1/chat/completions",
+                "proxy passthrough": f"{proxy_url}/llm-ops/v1/serve/bench/v1/chat/completions",
+                "seeds /chat": f"{proxy_url}/llm-ops/v1/serve/bench/chat",
+            }
+            print(
+                f"{os.cpu_count()} CPUs; {args.requests} requests per path, {args.rounds} rounds; "
+                "medians over rounds; latency in ms\n"
+            )
             rows = measure(paths, args)
             samples = soak(paths["proxy passthrough"], processes[1].pid, args.soak)
         finally:
             for process in processes:
                 process.terminate()
                 process.wait(timeout=15)
-    print(f"{'conc':>4} {'kind':<6} {'path':<18} {'p50':>7} {'p99':>7} {'+p50':>7} {'+p99':>7} {'req/s':>7}")
+    print(
+        f"{'conc':>4} {'kind':<6} {'path':<18} {'p50':>7} {'p99':>7} {'+p50':>7} {'+p99':>7} "
+        f"{'req/s':>7}"
+    )
     for row in rows:
-        added = "" if row["path"] == "direct" else f"{row['added_p50']:>7.3f} {row['added_p99']:>7.3f}"
-        print(f"{row['concurrency']:>4} {row['kind']:<6} {row['path']:<18} {row['p50']:>7.3f} {row['p99']:>7.3f} "
-              f"{added:>15} {row['per_second']:>7.0f}")
+        added = (
+            "" if row["path"] == "direct" else f"{row['added_p50']:>7.3f} {row['added_p99']:>7.3f}"
+        )
+        print(
+            f"{row['concurrency']:>4} {row['kind']:<6} {row['path']:<18} {row['p50']:>7.3f} "
+            f"{row['p99']:>7.3f} {added:>15} {row['per_second']:>7.0f}"
+        )
     print("\nproxy RSS (MiB) after N requests at concurrency 32, half streamed:")
     print("  " + "  ".join(f"{n}: {kib / 1024:.1f}" for n, kib in samples))
     growth = (samples[-1][1] - samples[1][1]) / 1024 if len(samples) > 2 else 0.0
     print(f"  growth after the first 1,000: {growth:+.1f} MiB")
-    missed = [row for row in rows if row["path"] != "direct"
-              and (row["added_p50"] > TARGET_P50_MS or row["added_p99"] > TARGET_P99_MS)]
-    print(f"\ntargets (added p50 <= {TARGET_P50_MS} ms, p99 <= {TARGET_P99_MS} ms): "
-          + ("met" if not missed else "missed for " + ", ".join(
-              f"c={r['concurrency']} {r['kind']} {r['path']}" for r in missed)))
+    missed = [
+        row
+        for row in rows
+        if row["path"] != "direct"
+        and (row["added_p50"] > TARGET_P50_MS or row["added_p99"] > TARGET_P99_MS)
+    ]
+    print(
+        f"\ntargets (added p50 <= {TARGET_P50_MS} ms, p99 <= {TARGET_P99_MS} ms): "
+        + (
+            "met"
+            if not missed
+            else "missed for "
+            + ", ".join(f"c={r['concurrency']} {r['kind']} {r['path']}" for r in missed)
+        )
+    )
     return 1 if args.check and missed else 0
 
 

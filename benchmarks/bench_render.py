@@ -1,14 +1,16 @@
-"""Time cold `llmops render -o DIR` runs on synthetic estates, side by side with `kubectl kustomize`.
+"""Time cold `llmops render -o DIR` runs on synthetic estates, side by side with `kubectl
+kustomize`.
 
 Each timing is a fresh interpreter (`python -m llmops.cli.main render ESTATE -o DIR`) writing into a
-directory that does not exist yet, so it includes interpreter start-up, imports, validation, rendering
-and writing every file, as a user and CI pay them. Per estate size (N endpoints in each of dev, stg and
-prod, with their models, datasets, training jobs and approvals) the table has:
+directory that does not exist yet, so it includes interpreter start-up, imports, validation,
+rendering and writing every file, as a user and CI pay them. Per estate size (N endpoints in each of
+dev, stg and prod, with their models, datasets, training jobs and approvals) the table has:
 
 * ``render -o``: all three environments (plus the Argo CD objects), the case the targets are about;
 * ``render --env prod -o``: one environment, which should cost about a third of the above;
-* ``kustomize``: ``kubectl kustomize DIR/<group>`` once per directory the render wrote (dev, stg, prod,
-  _argocd), on the objects just rendered: the same objects, so objects/s compare like for like.
+* ``kustomize``: ``kubectl kustomize DIR/<group>`` once per directory the render wrote (dev, stg,
+  prod, _argocd), on the objects just rendered: the same objects, so objects/s compare like for
+  like.
 
 Why one kustomize invocation per directory: that is what `render -o` lays out (each directory's
 kustomization.yaml lists its files) and it is kustomize's best case. Its build time grows with the
@@ -18,8 +20,8 @@ builds the same objects more slowly (``--kustomize-top`` times that variant as w
 Then, for the 1,000-endpoint estate, where the time goes (import, load, schema, resolve, checks,
 render, emit/layout, write), each stage timed in-process in a fresh process.
 
-Estates are generated once and cached under ``benchmarks/.estates/`` (git-ignored), keyed by size and
-by the generator's source, so a changed generator regenerates them.
+Estates are generated once and cached under ``benchmarks/.estates/`` (git-ignored), keyed by size
+and by the generator's source, so a changed generator regenerates them.
 
 Creating files is the one cost that depends on the machine's recent past: ext4 will not reuse an
 inode freed in the last ~30 s, and skipping them (``recently_deleted`` in the kernel) made creating
@@ -89,7 +91,8 @@ class SizeResult:
     prod: Timing
     kustomize: Timing | None = None
     kustomize_top: Timing | None = None
-    probes: list[tuple[float, float]] = field(default_factory=list)  # (waited s, s per file created)
+    # (waited s, s per file created)
+    probes: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def ratio(self) -> float | None:
@@ -114,7 +117,9 @@ def child_environment() -> dict[str, str]:
     return env
 
 
-# -- estates -------------------------------------------------------------------------------------------
+# -- estates
+# -------------------------------------------------------------------------------------------
+
 
 def _generator_stamp(size: int) -> str:
     source = (PROJECT_ROOT / "benchmarks" / "generate_estate.py").read_bytes()
@@ -122,8 +127,10 @@ def _generator_stamp(size: int) -> str:
 
 
 def cached_estate(workdir: Path, size: int) -> Path:
-    """The estate of ``size`` endpoints in dev, stg and prod, generated unless a current copy exists."""
-    from benchmarks.generate_estate import generate_estate  # not at the top: the stage child times imports
+    """The estate of ``size`` endpoints in dev, stg and prod, generated unless a current copy
+    exists."""
+    # not at the top: the stage child times imports
+    from benchmarks.generate_estate import generate_estate
 
     root = workdir / f"estate-{size}"
     stamp = root / ".generated"
@@ -136,39 +143,66 @@ def cached_estate(workdir: Path, size: int) -> Path:
     return root
 
 
-# -- timed runs ----------------------------------------------------------------------------------------
+# -- timed runs
+# ----------------------------------------------------------------------------------------
+
 
 def render_argv(root: Path, out: Path, env: str | None) -> list[str]:
-    return [sys.executable, "-m", "llmops.cli.main", "render", str(root), "-o", str(out),
-            *(["--env", env] if env else [])]
+    return [
+        sys.executable,
+        "-m",
+        "llmops.cli.main",
+        "render",
+        str(root),
+        "-o",
+        str(out),
+        *(["--env", env] if env else []),
+    ]
 
 
 def rendered_objects(out: Path) -> int:
     """Objects in a render's output: every file its kustomization.yaml files list."""
     total = 0
     for index in out.glob("*/kustomization.yaml"):
-        total += sum(1 for line in index.read_text(encoding="utf-8").splitlines() if line.startswith("  - "))
+        total += sum(
+            1 for line in index.read_text(encoding="utf-8").splitlines() if line.startswith("  - ")
+        )
     return total
 
 
-def time_render(label: str, root: Path, env: str | None, runs: int, scratch: Path) -> tuple[Timing, Path]:
-    """One untimed warm-up (file cache, .pyc), then ``runs`` cold processes, each into a new directory
-    (under ``scratch``, kept until the script ends: see the module's docstring).
+def time_render(
+    label: str, root: Path, env: str | None, runs: int, scratch: Path
+) -> tuple[Timing, Path]:
+    """One untimed warm-up (file cache, .pyc), then ``runs`` cold processes, each into a new
+    directory (under ``scratch``, kept until the script ends: see the module's docstring).
 
     Returns the timing and the warm-up's output (for kustomize).
     """
     child_env = child_environment()
     kept = scratch / f"warmup-{env or 'all'}"
-    warmup = subprocess.run(render_argv(root, kept, env), capture_output=True, text=True, env=child_env,
-                            cwd=PROJECT_ROOT)
+    warmup = subprocess.run(
+        render_argv(root, kept, env),
+        capture_output=True,
+        text=True,
+        env=child_env,
+        cwd=PROJECT_ROOT,
+    )
     if warmup.returncode != 0:
-        raise SystemExit(f"{label}: render exited {warmup.returncode}\n{warmup.stdout}{warmup.stderr}")
+        raise SystemExit(
+            f"{label}: render exited {warmup.returncode}\n{warmup.stdout}{warmup.stderr}"
+        )
     times = []
     for run in range(runs):
         out = scratch / f"run-{env or 'all'}-{run}"
         start = time.perf_counter()
-        subprocess.run(render_argv(root, out, env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       env=child_env, cwd=PROJECT_ROOT, check=True)
+        subprocess.run(
+            render_argv(root, out, env),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=child_env,
+            cwd=PROJECT_ROOT,
+            check=True,
+        )
         times.append(time.perf_counter() - start)
     return Timing(label, rendered_objects(kept), times), kept
 
@@ -184,7 +218,9 @@ def _kustomize(directory: Path, sink: Path) -> tuple[float, int]:
         return elapsed, sum(1 for line in stream if line.startswith(b"kind: "))
 
 
-def time_kustomize(label: str, output: Path, runs: int, scratch: Path, top_level: bool = False) -> Timing:
+def time_kustomize(
+    label: str, output: Path, runs: int, scratch: Path, top_level: bool = False
+) -> Timing:
     """Build the objects of ``output`` with kubectl kustomize, ``runs`` times.
 
     Per directory (the default): `kubectl kustomize DIR/<group>` for every group directory, one
@@ -198,7 +234,9 @@ def time_kustomize(label: str, output: Path, runs: int, scratch: Path, top_level
         top.mkdir(exist_ok=True)
         (top / "kustomization.yaml").write_text(
             "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n"
-            + "".join(f"  - {os.path.relpath(group, top)}\n" for group in groups), encoding="utf-8")
+            + "".join(f"  - {os.path.relpath(group, top)}\n" for group in groups),
+            encoding="utf-8",
+        )
         groups = [top]
     expected = rendered_objects(output)
     times = []
@@ -215,8 +253,16 @@ def time_kustomize(label: str, output: Path, runs: int, scratch: Path, top_level
     return Timing(label, expected, times)
 
 
-def measure_size(workdir: Path, size: int, runs: int, kustomize_runs: int, kustomize: bool,
-                 kustomize_top: bool, scratch: Path, settle: float) -> SizeResult:
+def measure_size(
+    workdir: Path,
+    size: int,
+    runs: int,
+    kustomize_runs: int,
+    kustomize: bool,
+    kustomize_top: bool,
+    scratch: Path,
+    settle: float,
+) -> SizeResult:
     root = cached_estate(workdir, size)
     scratch = scratch / f"estate-{size}"
     scratch.mkdir()
@@ -226,18 +272,26 @@ def measure_size(workdir: Path, size: int, runs: int, kustomize_runs: int, kusto
     prod, _ = time_render(f"{size:,} x 3 envs: render --env prod -o", root, "prod", runs, scratch)
     result = SizeResult(size, render, prod, probes=settled)
     if kustomize:
-        result.kustomize = time_kustomize(f"{size:,} x 3 envs: kustomize, per dir", output,
-                                          kustomize_runs, scratch)
+        result.kustomize = time_kustomize(
+            f"{size:,} x 3 envs: kustomize, per dir", output, kustomize_runs, scratch
+        )
     if kustomize_top:
-        result.kustomize_top = time_kustomize(f"{size:,} x 3 envs: kustomize, top-level", output,
-                                              kustomize_runs, scratch, top_level=True)
+        result.kustomize_top = time_kustomize(
+            f"{size:,} x 3 envs: kustomize, top-level",
+            output,
+            kustomize_runs,
+            scratch,
+            top_level=True,
+        )
     return result
 
 
-# -- file creation, as the kernel lets us --------------------------------------------------------------
+# -- file creation, as the kernel lets us
+# --------------------------------------------------------------
 
 PROBE_FILES = 500
-NORMAL_CREATE_SECONDS = 60e-6  # per file; a quiet ext4 here takes 10-30 µs, right after a large rm 200+
+# per file; a quiet ext4 here takes 10-30 µs, right after a large rm 200+
+NORMAL_CREATE_SECONDS = 60e-6
 
 
 def probe_file_creation(scratch: Path) -> float:
@@ -247,7 +301,11 @@ def probe_file_creation(scratch: Path) -> float:
     data = b"x" * 1500
     start = time.perf_counter()
     for index in range(PROBE_FILES):
-        descriptor = os.open(probe / f"probe-file-number-{index:05d}.yaml", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        descriptor = os.open(
+            probe / f"probe-file-number-{index:05d}.yaml",
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+            0o600,
+        )
         os.write(descriptor, data)
         os.close(descriptor)
     return (time.perf_counter() - start) / PROBE_FILES
@@ -266,10 +324,14 @@ def wait_for_file_creation(scratch: Path, settle: float) -> tuple[float, float]:
 
 
 def print_table(results: list[SizeResult], runs: int, kustomize_runs: int) -> None:
-    print(f"cold `llmops render -o DIR` (fresh interpreter, new DIR; {runs} runs each) and "
-          f"`kubectl kustomize` on the same objects ({kustomize_runs} run(s) each)")
-    header = (f"{'case':<40} {'objects':>8} {'min s':>8} {'median s':>9} {'objects/s':>10} "
-              f"{'ms/obj':>7}  vs kustomize")
+    print(
+        f"cold `llmops render -o DIR` (fresh interpreter, new DIR; {runs} runs each) and "
+        f"`kubectl kustomize` on the same objects ({kustomize_runs} run(s) each)"
+    )
+    header = (
+        f"{'case':<40} {'objects':>8} {'min s':>8} {'median s':>9} {'objects/s':>10} "
+        f"{'ms/obj':>7}  vs kustomize"
+    )
     print(header)
     print("-" * len(header))
     for result in results:
@@ -282,22 +344,39 @@ def print_table(results: list[SizeResult], runs: int, kustomize_runs: int) -> No
             elif timing is result.prod:
                 note = f"({100 * result.prod_share:.0f} % of the time of all three)"
             elif timing is result.kustomize_top and result.kustomize is not None:
-                note = f"({result.kustomize_top.median / result.kustomize.median:.1f}x the time of per dir)"
-            print(f"{timing.label:<40} {timing.objects:>8,} {timing.best:>8.3f} {timing.median:>9.3f} "
-                  f"{timing.rate:>10,.0f} {1000 * timing.median / timing.objects:>7.3f}  {note}")
-    print("\nfile creation before each case (waited s / µs per file; normal here is 10-30 µs): "
-          + "; ".join(f"{result.size:,}: " + ", ".join(f"{waited:.0f}/{1e6 * per_file:.0f}"
-                                                      for waited, per_file in result.probes)
-                      for result in results))
+                note = (
+                    f"({result.kustomize_top.median / result.kustomize.median:.1f}x the time of "
+                    "per dir)"
+                )
+            print(
+                f"{timing.label:<40} {timing.objects:>8,} {timing.best:>8.3f} "
+                f"{timing.median:>9.3f} {timing.rate:>10,.0f} "
+                f"{1000 * timing.median / timing.objects:>7.3f}  {note}"
+            )
+    print(
+        "\nfile creation before each case (waited s / µs per file; normal here is 10-30 µs): "
+        + "; ".join(
+            f"{result.size:,}: "
+            + ", ".join(f"{waited:.0f}/{1e6 * per_file:.0f}" for waited, per_file in result.probes)
+            for result in results
+        )
+    )
     if len(results) > 1:
         first = results[0]
-        print("growth (render -o, medians): " + "; ".join(
-            f"{result.size:,}: {result.render.objects / first.render.objects:.1f}x the objects, "
-            f"{result.render.median / first.render.median:.1f}x the time"
-            for result in results[1:]) + " (start-up and imports are a fixed ~0.2 s)")
+        print(
+            "growth (render -o, medians): "
+            + "; ".join(
+                f"{result.size:,}: {result.render.objects / first.render.objects:.1f}x the "
+                f"objects, {result.render.median / first.render.median:.1f}x the time"
+                for result in results[1:]
+            )
+            + " (start-up and imports are a fixed ~0.2 s)"
+        )
 
 
-# -- per-stage breakdown, measured in a fresh child process (``--stages-of``) ------------------------
+# -- per-stage breakdown, measured in a fresh child process (``--stages-of``)
+# ------------------------
+
 
 def _stages_child(root: Path, out: Path, env: str | None) -> dict[str, float]:
     """Time each stage of `llmops render -o` once, cold, in the order the command runs them."""
@@ -318,13 +397,19 @@ def _stages_child(root: Path, out: Path, env: str | None) -> dict[str, float]:
     from compiler.resolve.estate import resolve_estate
     from llmops.cli.render import output_plan
     from llmops.render_output import write_output
+
     times["import"] = time.perf_counter() - start
 
     tree = DirectoryTree(root)
-    gc.disable()  # as `llmops render` runs: the collector is paused while the estate is built and rendered
+    # as `llmops render` runs: the collector is paused while the estate is built and rendered
+    gc.disable()
     loaded = timed("load", lambda: load_estate(tree, env))
-    manifests, broken, gaps, schema_diagnostics = timed("schema", lambda: validate_manifests(loaded))
-    estate = timed("resolve", lambda: resolve_estate(tree, loaded.environments, manifests, broken, gaps))
+    manifests, broken, gaps, schema_diagnostics = timed(
+        "schema", lambda: validate_manifests(loaded)
+    )
+    estate = timed(
+        "resolve", lambda: resolve_estate(tree, loaded.environments, manifests, broken, gaps)
+    )
     diagnostics = timed("checks", lambda: run_checks(estate))
     if loaded.diagnostics or schema_diagnostics or diagnostics:
         raise SystemExit(f"{root}: the estate has diagnostics; the benchmark needs a clean one")
@@ -336,18 +421,28 @@ def _stages_child(root: Path, out: Path, env: str | None) -> dict[str, float]:
     return times
 
 
-def stage_breakdown(root: Path, env: str | None, runs: int, scratch: Path, settle: float) -> dict[str, float]:
+def stage_breakdown(
+    root: Path, env: str | None, runs: int, scratch: Path, settle: float
+) -> dict[str, float]:
     """Per stage, the fastest of ``runs`` fresh processes (each writing into a new directory)."""
     best: dict[str, float] = {}
     scratch = scratch / ("stages-" + (env or "all"))
     scratch.mkdir()
     wait_for_file_creation(scratch, settle)
     for run in range(runs + 1):  # the first run warms the .pyc and file caches and is not counted
-        argv = [sys.executable, str(Path(__file__).resolve()), "--stages-of", str(root),
-                "--out", str(scratch / f"out-{run}")]
+        argv = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--stages-of",
+            str(root),
+            "--out",
+            str(scratch / f"out-{run}"),
+        ]
         if env:
             argv += ["--env", env]
-        child = subprocess.run(argv, capture_output=True, text=True, env=child_environment(), cwd=PROJECT_ROOT)
+        child = subprocess.run(
+            argv, capture_output=True, text=True, env=child_environment(), cwd=PROJECT_ROOT
+        )
         if child.returncode != 0:
             raise SystemExit(f"stage breakdown failed:\n{child.stdout}{child.stderr}")
         if run == 0:
@@ -369,31 +464,61 @@ def interpreter_startup(runs: int) -> float:
 
 def print_stages(size: int, stages: dict[str, float], startup: float) -> None:
     total = sum(stages[stage] for stage in STAGES)
-    print(f"\nstages of `render -o` for {size:,} endpoints x 3 envs ({int(stages['objects']):,} objects; "
-          f"fastest of each, in-process, cold):")
+    print(
+        f"\nstages of `render -o` for {size:,} endpoints x 3 envs ({int(stages['objects']):,} "
+        "objects; fastest of each, in-process, cold):"
+    )
     for stage in STAGES:
         print(f"  {stage:<12} {stages[stage]:>7.3f} s  {100 * stages[stage] / total:>5.1f} %")
     print(f"  {'total':<12} {total:>7.3f} s  (plus {startup:.3f} s interpreter start-up)")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Benchmark cold `llmops render -o` against `kubectl kustomize`.")
-    parser.add_argument("--runs", type=int, default=5, help="timed render runs per case (default: 5)")
-    parser.add_argument("--sizes", default="100,1000,3000", help="endpoint counts (default: 100,1000,3000)")
-    parser.add_argument("--kustomize-sizes", default="100,1000",
-                        help="sizes also built with kubectl kustomize (default: 100,1000; its time grows "
-                             "with the square of the objects per directory: 3,000 takes many minutes)")
-    parser.add_argument("--kustomize-runs", type=int, default=1, help="timed kustomize runs (default: 1)")
-    parser.add_argument("--kustomize-top", default="100",
-                        help="sizes also built through one top-level kustomization (default: 100)")
-    parser.add_argument("--stage-runs", type=int, default=3, help="processes for the stage breakdown (default: 3)")
-    parser.add_argument("--workdir", type=Path, default=ESTATES_DIR,
-                        help="where generated estates are cached (default: benchmarks/.estates)")
-    parser.add_argument("--scratch", type=Path, default=None,
-                        help="where rendered output goes, in a temporary directory removed at the end "
-                             "(default: the system's temporary directory)")
-    parser.add_argument("--settle", type=float, default=40.0,
-                        help="seconds to wait at most for file creation to be quick again (default: 40)")
+    parser = argparse.ArgumentParser(
+        description="Benchmark cold `llmops render -o` against `kubectl kustomize`."
+    )
+    parser.add_argument(
+        "--runs", type=int, default=5, help="timed render runs per case (default: 5)"
+    )
+    parser.add_argument(
+        "--sizes", default="100,1000,3000", help="endpoint counts (default: 100,1000,3000)"
+    )
+    parser.add_argument(
+        "--kustomize-sizes",
+        default="100,1000",
+        help="sizes also built with kubectl kustomize (default: 100,1000; its time grows "
+        "with the square of the objects per directory: 3,000 takes many minutes)",
+    )
+    parser.add_argument(
+        "--kustomize-runs", type=int, default=1, help="timed kustomize runs (default: 1)"
+    )
+    parser.add_argument(
+        "--kustomize-top",
+        default="100",
+        help="sizes also built through one top-level kustomization (default: 100)",
+    )
+    parser.add_argument(
+        "--stage-runs", type=int, default=3, help="processes for the stage breakdown (default: 3)"
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=ESTATES_DIR,
+        help="where generated estates are cached (default: benchmarks/.estates)",
+    )
+    parser.add_argument(
+        "--scratch",
+        type=Path,
+        default=None,
+        help="where rendered output goes, in a temporary directory removed at the end "
+        "(default: the system's temporary directory)",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=40.0,
+        help="seconds to wait at most for file creation to be quick again (default: 40)",
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     parser.add_argument("--stages-of", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -416,14 +541,28 @@ def main(argv: list[str] | None = None) -> int:
         cached_estate(args.workdir, size)
     with tempfile.TemporaryDirectory(prefix="llmops-bench-render-", dir=args.scratch) as temporary:
         scratch = Path(temporary)
-        results = [measure_size(args.workdir, size, args.runs, args.kustomize_runs,
-                                has_kubectl and size in kustomize_sizes, has_kubectl and size in top_sizes,
-                                scratch, args.settle)
-                   for size in sizes]
+        results = [
+            measure_size(
+                args.workdir,
+                size,
+                args.runs,
+                args.kustomize_runs,
+                has_kubectl and size in kustomize_sizes,
+                has_kubectl and size in top_sizes,
+                scratch,
+                args.settle,
+            )
+            for size in sizes
+        ]
         print_table(results, args.runs, args.kustomize_runs)
         if TARGET_SIZE in sizes:
-            stages = stage_breakdown(cached_estate(args.workdir, TARGET_SIZE), None, args.stage_runs, scratch,
-                                     args.settle)
+            stages = stage_breakdown(
+                cached_estate(args.workdir, TARGET_SIZE),
+                None,
+                args.stage_runs,
+                scratch,
+                args.settle,
+            )
             print_stages(TARGET_SIZE, stages, interpreter_startup(args.stage_runs))
         print(f"\nremoving {scratch} (creating files is slower for about 30 s after this)")
 
@@ -431,11 +570,17 @@ def main(argv: list[str] | None = None) -> int:
     for result in results:
         if result.size != TARGET_SIZE:
             continue
-        verdicts = [(f"render -o <= {TARGET_SECONDS:.1f} s", result.render.median <= TARGET_SECONDS),
-                    (f"--env prod {ONE_ENV_SHARE[0]:.2f}..{ONE_ENV_SHARE[1]:.2f} of all",
-                     ONE_ENV_SHARE[0] <= result.prod_share <= ONE_ENV_SHARE[1])]
+        verdicts = [
+            (f"render -o <= {TARGET_SECONDS:.1f} s", result.render.median <= TARGET_SECONDS),
+            (
+                f"--env prod {ONE_ENV_SHARE[0]:.2f}..{ONE_ENV_SHARE[1]:.2f} of all",
+                ONE_ENV_SHARE[0] <= result.prod_share <= ONE_ENV_SHARE[1],
+            ),
+        ]
         if result.ratio is not None:
-            verdicts.append((f">= {TARGET_RATIO:.0f}x kustomize's objects/s", result.ratio >= TARGET_RATIO))
+            verdicts.append(
+                (f">= {TARGET_RATIO:.0f}x kustomize's objects/s", result.ratio >= TARGET_RATIO)
+            )
         print(f"\ntargets ({TARGET_SIZE:,} endpoints x 3 envs, medians):")
         for label, met in verdicts:
             print(f"  {label:<36} {'ok' if met else 'MISSED'}")

@@ -1,22 +1,25 @@
-"""Does the proxy keep flat memory under hostile traffic? A soak of valid and hostile requests, mixed.
+"""Does the proxy keep flat memory under hostile traffic? A soak of valid and hostile requests,
+mixed.
 
-Three processes on this machine: a model server (aiohttp) whose behaviour depends on the path the proxy
-calls (each endpoint's backend URL names one: `ok`, `bomb` answers a small gzip body that decodes to
-64 MiB, `error` answers 500, `redirect` answers 302, `cut` cuts streams after one piece), `llmops proxy
+Three processes on this machine: a model server (aiohttp) whose behaviour depends on the path the
+proxy calls (each endpoint's backend URL names one: `ok`, `bomb` answers a small gzip body that
+decodes to 64 MiB, `error` answers 500, `redirect` answers 302, `cut` cuts streams after one piece),
+`llmops proxy
 --config` in front of it with one endpoint per behaviour, and this script sending the mix below at
 concurrency 32 (plus a few hundred idle and half-sent connections held open, renewed every round):
 
-- valid: the seeds' chat, an OpenAI stream, an embeddings call to an EMBEDDING endpoint, catalog reads;
-- hostile callers: random endpoint names up to 300 characters (on inference, health and listing routes),
-  NaN/Infinity/1e999 bodies, bodies nested 5,000 deep, 100 KB hidden in `tools` under a 4,096-token
-  limit, non-UTF-8 bytes in X-User-* and Authorization, HTTP the parser refuses (header too long, bad
-  chunk size, CL+TE, bare LF), the seeds' write routes with random ids;
+- valid: the seeds' chat, an OpenAI stream, an embeddings call to an EMBEDDING endpoint, catalog
+  reads;
+- hostile callers: random endpoint names up to 300 characters (on inference, health and listing
+  routes), NaN/Infinity/1e999 bodies, bodies nested 5,000 deep, 100 KB hidden in `tools` under a
+  4,096-token limit, non-UTF-8 bytes in X-User-* and Authorization, HTTP the parser refuses (header
+  too long, bad chunk size, CL+TE, bare LF), the seeds' write routes with random ids;
 - hostile model servers: the gzip bomb, 500s, redirects, cut streams.
 
-The proxy's resident set size (VmRSS from /proc) is read every `--sample` requests; the script prints
-the curve, the /metrics size and the answers by status, and fails (`--check`) when RSS grew more than
-`--max-growth-mib` between the first sample after warm-up (`--warmup` requests) and the last, when any
-answer was a 500, or when the proxy logged a traceback.
+The proxy's resident set size (VmRSS from /proc) is read every `--sample` requests; the script
+prints the curve, the /metrics size and the answers by status, and fails (`--check`) when RSS grew
+more than `--max-growth-mib` between the first sample after warm-up (`--warmup` requests) and the
+last, when any answer was a 500, or when the proxy logged a traceback.
 
 Usage: ``python benchmarks/soak_proxy.py [--requests 50000] [--sample 2500] [--check]``
 """
@@ -47,16 +50,31 @@ CONCURRENCY = 32
 IDLE_CONNECTIONS = 300
 USER = {"X-User-Id": "soak", "X-User-Roles": "llm-ops-user"}
 CHAT = {"messages": [{"role": "user", "content": "Hello! Can you help me?"}], "max_tokens": 16}
-ANSWER = json.dumps({"id": "c1", "object": "chat.completion", "created": 1, "model": "soak",
-                     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Sure."},
-                                  "finish_reason": "stop"}],
-                     "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}}).encode()
-CHUNK = (b'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"soak","choices":'
-         b'[{"index":0,"delta":{"content":"word "},"finish_reason":null}]}\n\n')
+ANSWER = json.dumps(
+    {
+        "id": "c1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "soak",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Sure."},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
+    }
+).encode()
+CHUNK = (
+    b'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"soak","choices":'
+    b'[{"index":0,"delta":{"content":"word "},"finish_reason":null}]}\n\n'
+)
 BEHAVIOURS = ("ok", "bomb", "error", "redirect", "cut")
 
 
 # ---- the model server (run as `soak_proxy.py --serve-backend PORT`) ----
+
 
 def _bomb() -> bytes:
     compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
@@ -75,14 +93,20 @@ def serve_backend(port: int) -> None:
         behaviour = request.match_info["behaviour"]
         body = await request.read()
         if behaviour == "bomb":
-            return web.Response(body=bomb, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+            return web.Response(
+                body=bomb, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}
+            )
         if behaviour == "error":
             return web.Response(status=500, text="out of memory")
         if behaviour == "redirect":
             raise web.HTTPFound("http://127.0.0.1:9/elsewhere")
         if request.path.endswith("/embeddings"):
-            return web.json_response({"object": "list", "data": [{"object": "embedding", "index": 0,
-                                                                  "embedding": [0.1, 0.2]}]})
+            return web.json_response(
+                {
+                    "object": "list",
+                    "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
+                }
+            )
         if not json.loads(body).get("stream"):
             return web.Response(body=ANSWER, content_type="application/json")
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
@@ -100,36 +124,73 @@ def serve_backend(port: int) -> None:
 
     async def ready(request: web.Request) -> web.StreamResponse:
         if request.match_info["behaviour"] == "bomb":
-            return web.Response(body=bomb, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+            return web.Response(
+                body=bomb, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}
+            )
         return web.json_response({"name": request.match_info["name"], "ready": True})
 
     app = web.Application()
-    app.router.add_post("/{behaviour}/openai/v1/{path:chat/completions|completions|embeddings}", completion)
+    app.router.add_post(
+        "/{behaviour}/openai/v1/{path:chat/completions|completions|embeddings}", completion
+    )
     app.router.add_get("/{behaviour}/v1/models/{name}", ready)
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
 
 
 # ---- the proxy's configuration ----
 
+
 def proxy_config(backend: str) -> dict[str, Any]:
     limits = {"maxConcurrentRequests": 256, "maxInputTokens": 4096, "maxOutputTokens": 1024}
 
     def endpoint(name: str, behaviour: str, target: str = "GENERATION") -> dict[str, Any]:
-        return {"name": name, "route": f"/llm-ops/v1/serve/{name}", "environment": "soak", "modelId": "m@1",
-                "model": {"name": "m", "version": "1"}, "serveTarget": target,
-                "backend": {"url": f"{backend}/{behaviour}", "api": "kserve-openai", "openaiPrefix": "/openai/v1",
-                            "servedModelName": name},
-                "limits": limits, "allowedRoles": [], "minReplicas": 1, "maxReplicas": 1}
+        return {
+            "name": name,
+            "route": f"/llm-ops/v1/serve/{name}",
+            "environment": "soak",
+            "modelId": "m@1",
+            "model": {"name": "m", "version": "1"},
+            "serveTarget": target,
+            "backend": {
+                "url": f"{backend}/{behaviour}",
+                "api": "kserve-openai",
+                "openaiPrefix": "/openai/v1",
+                "servedModelName": name,
+            },
+            "limits": limits,
+            "allowedRoles": [],
+            "minReplicas": 1,
+            "maxReplicas": 1,
+        }
 
-    return {"version": 1, "environment": "soak", "access": {"requiredRole": "llm-ops-user"},
-            "endpoints": [*(endpoint(b, b) for b in BEHAVIOURS), endpoint("vectors", "ok", "EMBEDDING")],
-            "templates": [{"name": "a", "template": "Be brief."}, {"name": "b", "template": "Be kind."}],
-            "experiments": [{"id": "tone", "endpoint": "ok", "templateAId": "a", "templateBId": "b",
-                             "allocation": 50, "metric": "latency_ms"}],
-            "models": [{"id": "m@1", "name": "m", "version": "1", "status": "approved"}]}
+    return {
+        "version": 1,
+        "environment": "soak",
+        "access": {"requiredRole": "llm-ops-user"},
+        "endpoints": [
+            *(endpoint(b, b) for b in BEHAVIOURS),
+            endpoint("vectors", "ok", "EMBEDDING"),
+        ],
+        "templates": [
+            {"name": "a", "template": "Be brief."},
+            {"name": "b", "template": "Be kind."},
+        ],
+        "experiments": [
+            {
+                "id": "tone",
+                "endpoint": "ok",
+                "templateAId": "a",
+                "templateBId": "b",
+                "allocation": 50,
+                "metric": "latency_ms",
+            }
+        ],
+        "models": [{"id": "m@1", "name": "m", "version": "1", "status": "approved"}],
+    }
 
 
 # ---- the traffic ----
+
 
 def _name(rng: random.Random) -> str:
     return "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789-_.~", k=rng.randint(1, 300)))
@@ -140,15 +201,25 @@ def _raw(kind: str, rng: random.Random) -> bytes:
     if kind == "header_bytes":
         header = rng.choice([b"X-User-Id", b"X-User-Roles", b"Authorization"])
         value = bytes(rng.randrange(0x80, 0x100) for _ in range(rng.randint(1, 30)))
-        return (b"GET /llm-ops/v1/serving/endpoints HTTP/1.1\r\n" + host + b"X-User-Id: soak\r\n"
-                b"X-User-Roles: llm-ops-user\r\n" + header + b": " + value + b"\r\nConnection: close\r\n\r\n")
-    return rng.choice([
-        b"GET /llm-ops/v1/health HTTP/1.1\r\n" + host + b"X-Long: " + b"a" * 9000 + b"\r\n\r\n",
-        b"POST /llm-ops/v1/serve/ok/chat HTTP/1.1\r\n" + host + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
-        b"POST /llm-ops/v1/serve/ok/chat HTTP/1.1\r\n" + host + b"Content-Length: 2\r\n"
-        b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
-        b"GET /llm-ops/v1/health HTTP/1.1\nHost: proxy\n\n",
-    ])
+        return (
+            b"GET /llm-ops/v1/serving/endpoints HTTP/1.1\r\n" + host + b"X-User-Id: soak\r\n"
+            b"X-User-Roles: llm-ops-user\r\n"
+            + header
+            + b": "
+            + value
+            + b"\r\nConnection: close\r\n\r\n"
+        )
+    return rng.choice(
+        [
+            b"GET /llm-ops/v1/health HTTP/1.1\r\n" + host + b"X-Long: " + b"a" * 9000 + b"\r\n\r\n",
+            b"POST /llm-ops/v1/serve/ok/chat HTTP/1.1\r\n"
+            + host
+            + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
+            b"POST /llm-ops/v1/serve/ok/chat HTTP/1.1\r\n" + host + b"Content-Length: 2\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+            b"GET /llm-ops/v1/health HTTP/1.1\nHost: proxy\n\n",
+        ]
+    )
 
 
 def _raw_exchange(port: int, payload: bytes) -> int:
@@ -165,9 +236,24 @@ def _raw_exchange(port: int, payload: bytes) -> int:
 
 def plan(rng: random.Random) -> tuple[str, ...]:
     """The kind of one request, chosen by weight."""
-    kinds = [("chat", 24), ("stream", 8), ("embeddings", 4), ("catalog", 4), ("unknown_name", 12), ("nan", 5),
-             ("deep", 4), ("hidden_tokens", 4), ("header_bytes", 6), ("protocol", 5), ("write_route", 4),
-             ("bomb", 2), ("error", 6), ("redirect", 4), ("cut", 4), ("health_unknown", 4)]
+    kinds = [
+        ("chat", 24),
+        ("stream", 8),
+        ("embeddings", 4),
+        ("catalog", 4),
+        ("unknown_name", 12),
+        ("nan", 5),
+        ("deep", 4),
+        ("hidden_tokens", 4),
+        ("header_bytes", 6),
+        ("protocol", 5),
+        ("write_route", 4),
+        ("bomb", 2),
+        ("error", 6),
+        ("redirect", 4),
+        ("cut", 4),
+        ("health_unknown", 4),
+    ]
     kind = rng.choices([k for k, _ in kinds], [w for _, w in kinds])[0]
     return (kind,)
 
@@ -179,38 +265,76 @@ async def one(session: Any, base: str, port: int, kind: str, rng: random.Random)
     method, path, headers = "POST", "/llm-ops/v1/serve/ok/chat", USER
     data: bytes | None = json.dumps(CHAT).encode()
     if kind == "stream":
-        path, data = "/llm-ops/v1/serve/ok/v1/chat/completions", json.dumps({**CHAT, "stream": True}).encode()
+        path, data = (
+            "/llm-ops/v1/serve/ok/v1/chat/completions",
+            json.dumps({**CHAT, "stream": True}).encode(),
+        )
     elif kind == "embeddings":
         path, data = "/llm-ops/v1/serve/vectors/embeddings", b'{"input": "text"}'
     elif kind == "catalog":
-        method, path, data = "GET", rng.choice(["/llm-ops/v1/catalog/models", "/llm-ops/v1/serving/endpoints/ok",
-                                                "/llm-ops/v1/prompts/experiments/tone"]), None
+        method, path, data = (
+            "GET",
+            rng.choice(
+                [
+                    "/llm-ops/v1/catalog/models",
+                    "/llm-ops/v1/serving/endpoints/ok",
+                    "/llm-ops/v1/prompts/experiments/tone",
+                ]
+            ),
+            None,
+        )
     elif kind == "unknown_name":
-        path = rng.choice([f"/llm-ops/v1/serve/{name}/chat", f"/llm-ops/v1/serve/{name}/v1/chat/completions"])
+        path = rng.choice(
+            [f"/llm-ops/v1/serve/{name}/chat", f"/llm-ops/v1/serve/{name}/v1/chat/completions"]
+        )
         headers = rng.choice([USER, {}])
     elif kind == "health_unknown":
         method, data = "GET", None
-        path = rng.choice([f"/llm-ops/v1/serve/{name}/health", f"/llm-ops/v1/serving/endpoints/{name}",
-                           f"/llm-ops/v1/serve/{name}/v1/models"])
+        path = rng.choice(
+            [
+                f"/llm-ops/v1/serve/{name}/health",
+                f"/llm-ops/v1/serving/endpoints/{name}",
+                f"/llm-ops/v1/serve/{name}/v1/models",
+            ]
+        )
     elif kind == "nan":
-        data = b'{"messages": [{"role": "user", "content": "hi"}], "temperature": ' + \
-            rng.choice([b"NaN", b"Infinity", b"-Infinity", b"1e999"]) + b"}"
+        data = (
+            b'{"messages": [{"role": "user", "content": "hi"}], "temperature": '
+            + rng.choice([b"NaN", b"Infinity", b"-Infinity", b"1e999"])
+            + b"}"
+        )
     elif kind == "deep":
         data = b'{"messages": [{"role": "user", "content": ' + b"[" * 5000 + b"]" * 5000 + b"}]}"
     elif kind == "hidden_tokens":
-        data = json.dumps({**CHAT, "tools": [{"type": "function", "function": {
-            "name": "f", "description": "lorem ipsum " * 9000}}]}).encode()
+        data = json.dumps(
+            {
+                **CHAT,
+                "tools": [
+                    {
+                        "type": "function",
+                        "function": {"name": "f", "description": "lorem ipsum " * 9000},
+                    }
+                ],
+            }
+        ).encode()
     elif kind == "write_route":
         method = rng.choice(["POST", "PUT", "PATCH", "DELETE"])
-        path = rng.choice(["/llm-ops/v1/serving/endpoints", f"/llm-ops/v1/serving/endpoints/{name}/rollback",
-                           f"/llm-ops/v1/catalog/models/{name}/status", f"/llm-ops/v1/prompts/experiments/{name}"
-                           "/conclude", "/llm-ops/v1/training/jobs"])
+        path = rng.choice(
+            [
+                "/llm-ops/v1/serving/endpoints",
+                f"/llm-ops/v1/serving/endpoints/{name}/rollback",
+                f"/llm-ops/v1/catalog/models/{name}/status",
+                f"/llm-ops/v1/prompts/experiments/{name}/conclude",
+                "/llm-ops/v1/training/jobs",
+            ]
+        )
     elif kind in ("bomb", "error", "redirect", "cut"):
         stream = kind == "cut"
         path = f"/llm-ops/v1/serve/{kind}/" + ("v1/chat/completions" if stream else "chat")
         data = json.dumps({**CHAT, "stream": stream}).encode()
-    async with session.request(method, base + path, data=data,
-                               headers={**headers, "Content-Type": "application/json"}) as response:
+    async with session.request(
+        method, base + path, data=data, headers={**headers, "Content-Type": "application/json"}
+    ) as response:
         await response.read()
         return int(response.status)
 
@@ -237,8 +361,9 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-async def soak(base: str, pid: int, total: int, sample: int, seed: int) -> tuple[list[tuple[int, float, int]],
-                                                                               Counter[int]]:
+async def soak(
+    base: str, pid: int, total: int, sample: int, seed: int
+) -> tuple[list[tuple[int, float, int]], Counter[int]]:
     import aiohttp
 
     port = int(base.rsplit(":", 1)[1])
@@ -249,6 +374,7 @@ async def soak(base: str, pid: int, total: int, sample: int, seed: int) -> tuple
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
         async def metrics_size() -> int:
             async with session.get(base + "/metrics") as response:
                 return len(await response.read())
@@ -266,16 +392,26 @@ async def soak(base: str, pid: int, total: int, sample: int, seed: int) -> tuple
                     except (TimeoutError, aiohttp.ClientError, OSError) as error:
                         statuses[0] += 1
                         if statuses[0] <= 5:
-                            print(f"  client error on {kind}: {type(error).__name__}: {error}", file=sys.stderr)
+                            print(
+                                f"  client error on {kind}: {type(error).__name__}: {error}",
+                                file=sys.stderr,
+                            )
 
-            await asyncio.gather(*(worker(queue[n::CONCURRENCY], random.Random(rng.random()))
-                                   for n in range(CONCURRENCY)))
+            await asyncio.gather(
+                *(
+                    worker(queue[n::CONCURRENCY], random.Random(rng.random()))
+                    for n in range(CONCURRENCY)
+                )
+            )
             for sock in idle:
                 sock.close()
             done += batch
             curve.append((done, rss_mib(pid), await metrics_size()))
-            print(f"  {done:>7,} requests  RSS {curve[-1][1]:7.1f} MiB  /metrics {curve[-1][2]:>7,} bytes",
-                  flush=True)
+            print(
+                f"  {done:>7,} requests  RSS {curve[-1][1]:7.1f} MiB  /metrics {curve[-1][2]:>7,} "
+                "bytes",
+                flush=True,
+            )
     return curve, statuses
 
 
@@ -283,7 +419,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=50_000)
     parser.add_argument("--sample", type=int, default=2_500)
-    parser.add_argument("--warmup", type=int, default=10_000, help="requests before the baseline sample")
+    parser.add_argument(
+        "--warmup", type=int, default=10_000, help="requests before the baseline sample"
+    )
     parser.add_argument("--max-growth-mib", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--check", action="store_true")
@@ -297,21 +435,43 @@ def main() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         backend_port = probe.getsockname()[1]
-    backend = subprocess.Popen([sys.executable, __file__, "--serve-backend", str(backend_port)], env=env)
+    backend = subprocess.Popen(
+        [sys.executable, __file__, "--serve-backend", str(backend_port)], env=env
+    )
     with tempfile.TemporaryDirectory() as scratch:
         config = Path(scratch) / "proxy.json"
-        config.write_text(json.dumps(proxy_config(f"http://127.0.0.1:{backend_port}")), encoding="utf-8")
-        proxy = subprocess.Popen([sys.executable, "-m", "llmops.cli.main", "proxy", "--config", str(config),
-                                  "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                 cwd=PROJECT_ROOT)
+        config.write_text(
+            json.dumps(proxy_config(f"http://127.0.0.1:{backend_port}")), encoding="utf-8"
+        )
+        proxy = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "llmops.cli.main",
+                "proxy",
+                "--config",
+                str(config),
+                "--port",
+                "0",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=PROJECT_ROOT,
+        )
         assert proxy.stdout is not None
         base = proxy.stdout.readline().rsplit(" on ", 1)[1].strip()
         time.sleep(0.5)
-        print(f"soak: {args.requests:,} requests at concurrency {CONCURRENCY} plus {IDLE_CONNECTIONS} idle "
-              f"connections per {args.sample:,}; proxy pid {proxy.pid}")
+        print(
+            f"soak: {args.requests:,} requests at concurrency {CONCURRENCY} plus "
+            f"{IDLE_CONNECTIONS} idle connections per {args.sample:,}; proxy pid {proxy.pid}"
+        )
         started = time.monotonic()
         try:
-            curve, statuses = asyncio.run(soak(base, proxy.pid, args.requests, args.sample, args.seed))
+            curve, statuses = asyncio.run(
+                soak(base, proxy.pid, args.requests, args.sample, args.seed)
+            )
         finally:
             proxy.send_signal(signal.SIGTERM)
             _, stderr = proxy.communicate(timeout=60)
@@ -320,10 +480,14 @@ def main() -> int:
     elapsed = time.monotonic() - started
     baseline = next(((n, rss) for n, rss, _ in curve if n >= args.warmup), curve[0][:2])
     growth = curve[-1][1] - baseline[1]
-    print(f"answers by status: {dict(sorted(statuses.items()))}  ({elapsed:.0f} s, "
-          f"{args.requests / elapsed:,.0f} requests/s)")
-    print(f"RSS: {curve[0][1]:.1f} MiB at start, {baseline[1]:.1f} MiB after {baseline[0]:,} requests, "
-          f"{curve[-1][1]:.1f} MiB at the end: {growth:+.1f} MiB since the baseline")
+    print(
+        f"answers by status: {dict(sorted(statuses.items()))}  ({elapsed:.0f} s, "
+        f"{args.requests / elapsed:,.0f} requests/s)"
+    )
+    print(
+        f"RSS: {curve[0][1]:.1f} MiB at start, {baseline[1]:.1f} MiB after {baseline[0]:,} "
+        f"requests, {curve[-1][1]:.1f} MiB at the end: {growth:+.1f} MiB since the baseline"
+    )
     problems = []
     if growth > args.max_growth_mib:
         problems.append(f"RSS grew {growth:.1f} MiB (more than {args.max_growth_mib:g})")

@@ -22,7 +22,8 @@ class Severity(enum.StrEnum):
 
 
 class Category(enum.StrEnum):
-    """What a rule is about. Commands derive their code sets from it (never from hand-kept code lists)."""
+    """What a rule is about. Commands derive their code sets from it (never from hand-kept code
+    lists)."""
 
     SYNTAX = "syntax"  # the file cannot be read as YAML the same way by every tool
     SCHEMA = "schema"  # a manifest does not match its kind's model
@@ -60,7 +61,8 @@ class Assumption:
     """Something llmops assumed because a manifest does not say it, and how the manifest can say it.
 
     A verdict that rests on an assumption is a warning, never an error (the runner lowers it): the
-    manifest's own facts did not decide it, so the message names the assumption and the hint how to state it.
+    manifest's own facts did not decide it, so the message names the assumption and the hint how to
+    state it.
     """
 
     what: str  # "full fine-tuning, as trainJobSpec.finetuning_type is not set"
@@ -118,14 +120,20 @@ def make_diagnostic(
 
 @dataclass
 class DiagnosticSet:
-    """Collects diagnostics, drops exact repeats (a shared manifest is checked once per environment)."""
+    """Collects diagnostics, drops exact repeats (a shared manifest is checked once per
+    environment)."""
 
     items: list[Diagnostic] = field(default_factory=list)
     _seen: set[tuple[str, str, int, int, str]] = field(default_factory=set)
 
     def add(self, diagnostic: Diagnostic) -> None:
-        key = (diagnostic.code, diagnostic.span.file, diagnostic.span.line, diagnostic.span.column,
-               diagnostic.message)
+        key = (
+            diagnostic.code,
+            diagnostic.span.file,
+            diagnostic.span.line,
+            diagnostic.span.column,
+            diagnostic.message,
+        )
         if key not in self._seen:
             self._seen.add(key)
             self.items.append(diagnostic)

@@ -1,4 +1,5 @@
-"""What changes in the cluster between two renders of an estate, and the summary a reviewer cares about."""
+"""What changes in the cluster between two renders of an estate, and the summary a reviewer cares
+about."""
 
 from __future__ import annotations
 
@@ -51,8 +52,14 @@ class EnvironmentSummary:
 
     @property
     def changed(self) -> bool:
-        return bool(self.endpoints_added or self.endpoints_removed or self.models_changed or self.approvals_added
-                     or self.replicas[0] != self.replicas[1] or self.gpus[0] != self.gpus[1])
+        return bool(
+            self.endpoints_added
+            or self.endpoints_removed
+            or self.models_changed
+            or self.approvals_added
+            or self.replicas[0] != self.replicas[1]
+            or self.gpus[0] != self.gpus[1]
+        )
 
 
 @dataclass
@@ -85,18 +92,27 @@ def field_changes(before: Any, after: Any, path: str = "") -> list[FieldChange]:
         for key in [*before, *(k for k in after if k not in before)]:
             old, new = before.get(key, _ABSENT), after.get(key, _ABSENT)
             if old is _ABSENT or new is _ABSENT:
-                changes.append(FieldChange(_child_path(path, key), None if old is _ABSENT else old,
-                                           None if new is _ABSENT else new))
+                changes.append(
+                    FieldChange(
+                        _child_path(path, key),
+                        None if old is _ABSENT else old,
+                        None if new is _ABSENT else new,
+                    )
+                )
             elif old != new:
                 changes.extend(field_changes(old, new, _child_path(path, key)))
         return changes
     if isinstance(before, str) and isinstance(after, str) and before != after:
         embedded = _json_documents(before, after)
-        if embedded is not None:  # ConfigMaps carry JSON documents (proxy.json, job.json): diff inside them
+        # ConfigMaps carry JSON documents (proxy.json, job.json): diff inside them
+        if embedded is not None:
             return field_changes(*embedded, path)
     if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        return [change for index, (old, new) in enumerate(zip(before, after, strict=True))
-                for change in field_changes(old, new, _child_path(path, index))]
+        return [
+            change
+            for index, (old, new) in enumerate(zip(before, after, strict=True))
+            for change in field_changes(old, new, _child_path(path, index))
+        ]
     return [] if before == after else [FieldChange(path, before, after)]
 
 
@@ -119,11 +135,17 @@ def diff_rendered(base: RenderedEstate, head: RenderedEstate) -> list[ObjectChan
         elif key not in old:
             changes.append(ObjectChange(*key, status="added"))
         elif old[key] != new[key]:
-            changes.append(ObjectChange(*key, status="changed", fields=tuple(field_changes(old[key], new[key]))))
+            changes.append(
+                ObjectChange(
+                    *key, status="changed", fields=tuple(field_changes(old[key], new[key]))
+                )
+            )
     return changes
 
 
-def _capacity(env: ResolvedEnvironment | None) -> tuple[tuple[int, int], tuple[int, int], dict[str, str]]:
+def _capacity(
+    env: ResolvedEnvironment | None,
+) -> tuple[tuple[int, int], tuple[int, int], dict[str, str]]:
     low = high = gpu_low = gpu_high = 0
     models: dict[str, str] = {}
     for endpoint in env.of_kind("ServingEndpoint") if env is not None else []:
@@ -132,7 +154,9 @@ def _capacity(env: ResolvedEnvironment | None) -> tuple[tuple[int, int], tuple[i
         low, high = low + spec.min_replicas, high + spec.max_replicas
         gpu_low, gpu_high = gpu_low + gpus * spec.min_replicas, gpu_high + gpus * spec.max_replicas
         model = env.resolve_model(spec.model_id).manifest if env is not None else None
-        models[endpoint.name] = f"{model.name}@{model.version}" if model is not None else spec.model_id
+        models[endpoint.name] = (
+            f"{model.name}@{model.version}" if model is not None else spec.model_id
+        )
     return (low, high), (gpu_low, gpu_high), models
 
 
@@ -145,18 +169,29 @@ def summarize(base: ResolvedEstate, head: ResolvedEstate) -> list[EnvironmentSum
         old_replicas, old_gpus, old_models = _capacity(old_env)
         new_replicas, new_gpus, new_models = _capacity(new_env)
         old_approvals = {a.name for a in old_env.of_kind("Approval")} if old_env else set()
-        new_approvals = [a for a in new_env.of_kind("Approval") if a.name not in old_approvals] if new_env else []
-        summaries.append(EnvironmentSummary(
-            name=name,
-            endpoints_added=tuple(sorted(new_models.keys() - old_models.keys())),
-            endpoints_removed=tuple(sorted(old_models.keys() - new_models.keys())),
-            models_changed=tuple((endpoint, old_models[endpoint], new_models[endpoint])
-                                 for endpoint in sorted(old_models.keys() & new_models.keys())
-                                 if old_models[endpoint] != new_models[endpoint]),
-            replicas=(old_replicas, new_replicas),
-            gpus=(old_gpus, new_gpus),
-            approvals_added=tuple(f"{a.spec.model_id} by {a.spec.approved_by} ({a.spec.role})" for a in new_approvals),
-        ))
+        new_approvals = (
+            [a for a in new_env.of_kind("Approval") if a.name not in old_approvals]
+            if new_env
+            else []
+        )
+        summaries.append(
+            EnvironmentSummary(
+                name=name,
+                endpoints_added=tuple(sorted(new_models.keys() - old_models.keys())),
+                endpoints_removed=tuple(sorted(old_models.keys() - new_models.keys())),
+                models_changed=tuple(
+                    (endpoint, old_models[endpoint], new_models[endpoint])
+                    for endpoint in sorted(old_models.keys() & new_models.keys())
+                    if old_models[endpoint] != new_models[endpoint]
+                ),
+                replicas=(old_replicas, new_replicas),
+                gpus=(old_gpus, new_gpus),
+                approvals_added=tuple(
+                    f"{a.spec.model_id} by {a.spec.approved_by} ({a.spec.role})"
+                    for a in new_approvals
+                ),
+            )
+        )
     return summaries
 
 
@@ -165,4 +200,6 @@ Side = tuple[ResolvedEstate, RenderedEstate]
 
 def diff_estates(base: Side, head: Side) -> EstateDiff:
     """Object changes between two renders, and per-environment summaries of the two estates."""
-    return EstateDiff(changes=diff_rendered(base[1], head[1]), summaries=summarize(base[0], head[0]))
+    return EstateDiff(
+        changes=diff_rendered(base[1], head[1]), summaries=summarize(base[0], head[0])
+    )

@@ -1,6 +1,7 @@
 """`llmops diff` output: text for terminals, Markdown for a pull-request comment, JSON for tools.
 
-Text and Markdown carry names and values from the manifests: their control characters are escaped."""
+Text and Markdown carry names and values from the manifests: their control characters are
+escaped."""
 
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ def summary_lines(summary: EnvironmentSummary) -> list[str]:
         lines.append(f"endpoints added: {', '.join(summary.endpoints_added)}")
     if summary.endpoints_removed:
         lines.append(f"endpoints removed: {', '.join(summary.endpoints_removed)}")
-    lines += [f"model of {endpoint}: {old} -> {new}" for endpoint, old, new in summary.models_changed]
+    lines += [
+        f"model of {endpoint}: {old} -> {new}" for endpoint, old, new in summary.models_changed
+    ]
     (old_replicas, new_replicas), (old_gpus, new_gpus) = summary.replicas, summary.gpus
     if old_replicas != new_replicas:
         lines.append(f"replicas: {_range(old_replicas)} -> {_range(new_replicas)}")
@@ -58,7 +61,9 @@ def format_text(diff: EstateDiff) -> str:
     grouped = _by_group(diff.changes)
     for group in sorted(grouped.keys() | {s.name for s in diff.summaries if s.changed}):
         out.append(f"{group}:")
-        out += [f"  {line}" for line in summary_lines(summaries[group])] if group in summaries else []
+        out += (
+            [f"  {line}" for line in summary_lines(summaries[group])] if group in summaries else []
+        )
         for change in grouped.get(group, []):
             out.append(f"  {_MARK[change.status]} {change.title}")
             out += [f"      {_field_line(field)}" for field in change.fields]
@@ -74,11 +79,17 @@ def format_markdown(diff: EstateDiff) -> str:
     changed = [s for s in diff.summaries if s.changed]
     if changed:
         out += ["| environment | what changes |", "|---|---|"]
-        out += [f"| `{s.name}` | {'<br>'.join(_escape(line) for line in summary_lines(s))} |" for s in changed]
+        out += [
+            f"| `{s.name}` | {'<br>'.join(_escape(line) for line in summary_lines(s))} |"
+            for s in changed
+        ]
         out.append("")
     for group, changes in sorted(_by_group(diff.changes).items()):
-        counts = ", ".join(f"{sum(1 for c in changes if c.status == s)} {s}" for s in _MARK
-                           if any(c.status == s for c in changes))
+        counts = ", ".join(
+            f"{sum(1 for c in changes if c.status == s)} {s}"
+            for s in _MARK
+            if any(c.status == s for c in changes)
+        )
         out += [f"<details><summary><b>{_escape(group)}</b>: {counts}</summary>", "", "```diff"]
         for change in changes:
             out.append(f"{_MARK[change.status]} {change.title}")
@@ -93,16 +104,34 @@ def _escape(text: str) -> str:
 
 def format_json(diff: EstateDiff) -> str:
     document = {
-        "changes": [{"environment": c.group, "apiVersion": c.api_version, "kind": c.kind, "namespace": c.namespace,
-                     "name": c.name, "status": c.status,
-                     "fields": [{"path": f.path, "before": f.before, "after": f.after} for f in c.fields]}
-                    for c in diff.changes],
-        "summary": [{"environment": s.name, "endpointsAdded": list(s.endpoints_added),
-                     "endpointsRemoved": list(s.endpoints_removed),
-                     "modelsChanged": [{"endpoint": e, "before": b, "after": a} for e, b, a in s.models_changed],
-                     "replicas": {"before": list(s.replicas[0]), "after": list(s.replicas[1])},
-                     "gpus": {"before": list(s.gpus[0]), "after": list(s.gpus[1])},
-                     "approvalsAdded": list(s.approvals_added)} for s in diff.summaries],
+        "changes": [
+            {
+                "environment": c.group,
+                "apiVersion": c.api_version,
+                "kind": c.kind,
+                "namespace": c.namespace,
+                "name": c.name,
+                "status": c.status,
+                "fields": [
+                    {"path": f.path, "before": f.before, "after": f.after} for f in c.fields
+                ],
+            }
+            for c in diff.changes
+        ],
+        "summary": [
+            {
+                "environment": s.name,
+                "endpointsAdded": list(s.endpoints_added),
+                "endpointsRemoved": list(s.endpoints_removed),
+                "modelsChanged": [
+                    {"endpoint": e, "before": b, "after": a} for e, b, a in s.models_changed
+                ],
+                "replicas": {"before": list(s.replicas[0]), "after": list(s.replicas[1])},
+                "gpus": {"before": list(s.gpus[0]), "after": list(s.gpus[1])},
+                "approvalsAdded": list(s.approvals_added),
+            }
+            for s in diff.summaries
+        ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 

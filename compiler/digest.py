@@ -27,6 +27,10 @@ def model_digest(model: Envelope) -> str:
     for parent, name in ADDED_OPTIONAL_FIELDS:
         if spec.get(parent, {}).get(name, "") is None:
             del spec[parent][name]
-    canonical = json.dumps({"kind": "Model", "name": model.metadata.name, "spec": spec},
-                           sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(
+        {"kind": "Model", "name": model.metadata.name, "spec": spec},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()

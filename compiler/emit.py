@@ -22,7 +22,9 @@ from compiler.load.scalars import resolve_plain_scalar
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_/][A-Za-z0-9_./-]*$")
 # What YAML may hold unescaped: printable characters, minus those YAML 1.1 treats as line breaks.
-_NEEDS_ESCAPE = re.compile("[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_NEEDS_ESCAPE = re.compile(
+    "[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
 _LITERAL_UNSAFE = re.compile("[\t\r]|[ ]\n|[ ]$")
 _IMPLICIT_11 = yaml.resolver.Resolver()
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -58,7 +60,8 @@ def _go_yaml_reads_a_number(text: str) -> bool:
 
 @functools.lru_cache(maxsize=65536)
 def is_plain_safe(text: str) -> bool:
-    """True when `text` reads back as this same string unquoted: YAML 1.1, 1.2 and go-yaml v2 alike."""
+    """True when `text` reads back as this same string unquoted: YAML 1.1, 1.2 and go-yaml v2
+    alike."""
     if not _PLAIN.fullmatch(text) or text[-1] in "./-":
         return False
     if text in _GO_YAML_BOOLEANS or _go_yaml_reads_a_number(text):
@@ -101,8 +104,10 @@ def scalar(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
-            raise UnrepresentableValue(f"{value} cannot be written into a Kubernetes object (NaN and infinity are "
-                                       "no number of anything)")
+            raise UnrepresentableValue(
+                f"{value} cannot be written into a Kubernetes object (NaN and infinity are "
+                "no number of anything)"
+            )
         text = repr(value)
         if "e" in text and "." not in text:  # YAML 1.1 floats need a dot: 1e-05 -> 1.0e-05
             mantissa, exponent = text.split("e")
@@ -142,7 +147,11 @@ def _emit_entry(prefix: str, value: Any, indent: str, out: list[str]) -> None:
         else:
             out.append(f"{prefix}\n")
             _emit_sequence(value, child, out)
-    elif isinstance(value, str) and "\n" in value and (block := _literal_block(value, child)) is not None:
+    elif (
+        isinstance(value, str)
+        and "\n" in value
+        and (block := _literal_block(value, child)) is not None
+    ):
         out.append(f"{prefix} {block}\n")
     else:
         out.append(f"{prefix} {scalar(value)}\n")
@@ -160,11 +169,12 @@ def _emit_sequence(items: list[Any], indent: str, out: list[str]) -> None:
             _emit_entry(f"{indent}-", item, indent, out)
 
 
-# -- the same bytes, faster ---------------------------------------------------------------------------
-# `_emit_mapping`, `_emit_entry` and `_emit_sequence` above define the output. The functions below
-# write exactly the same bytes (tests/compiler/test_emit_fast.py compares them) for what rendered
-# objects are made of: exact dicts, lists, strs and ints, with how a string or a key is written looked
-# up by its text. Anything else, at any depth, is handed to `_emit_entry`.
+# -- the same bytes, faster
+# --------------------------------------------------------------------------- `_emit_mapping`,
+# `_emit_entry` and `_emit_sequence` above define the output. The functions below write exactly the
+# same bytes (tests/compiler/test_emit_fast.py compares them) for what rendered objects are made of:
+# exact dicts, lists, strs and ints, with how a string or a key is written looked up by its text.
+# Anything else, at any depth, is handed to `_emit_entry`.
 
 _STRINGS: dict[str, str] = {}  # text -> `scalar(text)`
 _KEYS: dict[str, str] = {}  # key -> `_key(key)`
@@ -181,8 +191,9 @@ def _string(value: str) -> str:
 
 
 def _fast_mapping(mapping: dict[str, Any], indent: str, out: list[str], item: bool) -> None:
-    """`_emit_mapping(mapping, indent, out)`; or, with ``item``, the entries of a non-empty mapping that
-    is an item of a list at ``indent[:-2]`` (the first on the `- ` line), as `_emit_sequence` writes them."""
+    """`_emit_mapping(mapping, indent, out)`; or, with ``item``, the entries of a non-empty mapping
+    that is an item of a list at ``indent[:-2]`` (the first on the `- ` line), as `_emit_sequence`
+    writes them."""
     append = out.append
     known_keys, known_strings = _KEYS, _STRINGS
     child = indent + "  "

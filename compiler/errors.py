@@ -13,6 +13,6 @@ class LlmopsError(Exception):
 
 
 class UnrepresentableValue(ValueError):
-    """A rendered value that no Kubernetes object or JSON document can hold (NaN, infinity). The schema stage
-    refuses every such input, so meeting one in the output is a bug in llmops: the output path refuses it
-    rather than write something invalid."""
+    """A rendered value that no Kubernetes object or JSON document can hold (NaN, infinity). The
+    schema stage refuses every such input, so meeting one in the output is a bug in llmops: the
+    output path refuses it rather than write something invalid."""

@@ -2,8 +2,8 @@
 
 `llmops history` asks, commit by commit, whether an endpoint changed; the answer must cover what the
 endpoint depends on as well (its model version, that model's approvals, the prompt templates of its
-experiments). The input is the environment's effective documents as plain data, so the question can be
-asked of any revision cheaply, without validating the whole estate at every commit.
+experiments). The input is the environment's effective documents as plain data, so the question can
+be asked of any revision cheaply, without validating the whole estate at every commit.
 """
 
 from __future__ import annotations
@@ -25,12 +25,21 @@ def _spec(data: Any) -> dict[str, Any]:
 
 
 def resolve_model_reference(documents: Documents, reference: str) -> tuple[str, str] | None:
-    """The (name, version) a `name@version` or `name-version` reference names, when exactly one model has it."""
-    models = [(name, version) for kind, name, version in documents if kind == "Model" and version is not None]
+    """The (name, version) a `name@version` or `name-version` reference names, when exactly one
+    model has it."""
+    models = [
+        (name, version)
+        for kind, name, version in documents
+        if kind == "Model" and version is not None
+    ]
     at_form = split_at_form(reference)
     if at_form is not None:
-        return (at_form.name, at_form.version) if (at_form.name, at_form.version) in models else None
-    matches = [identity for identity in models if dashed_form(VersionedName(*identity)) == reference]
+        return (
+            (at_form.name, at_form.version) if (at_form.name, at_form.version) in models else None
+        )
+    matches = [
+        identity for identity in models if dashed_form(VersionedName(*identity)) == reference
+    ]
     return matches[0] if len(matches) == 1 else None
 
 
@@ -48,16 +57,27 @@ def endpoint_footprint(documents: Documents, endpoint: str) -> Footprint | None:
             approved = str(_spec(data).get("modelId", ""))
             if kind == "Approval" and resolve_model_reference(documents, approved) == model:
                 approvals[name] = data
-    experiments = {name: data for (kind, name, _), data in documents.items()
-                   if kind == "PromptExperiment" and _spec(data).get("endpoint") == endpoint}
-    template_names = sorted({str(_spec(data).get(field)) for data in experiments.values()
-                             for field in ("templateAId", "templateBId") if _spec(data).get(field)})
+    experiments = {
+        name: data
+        for (kind, name, _), data in documents.items()
+        if kind == "PromptExperiment" and _spec(data).get("endpoint") == endpoint
+    }
+    template_names = sorted(
+        {
+            str(_spec(data).get(field))
+            for data in experiments.values()
+            for field in ("templateAId", "templateBId")
+            if _spec(data).get(field)
+        }
+    )
     return {
         "endpoint": endpoint_data,
         "model": {"id": model_id, "data": documents.get(("Model", *model)) if model else None},
         "approvals": approvals,
         "experiments": experiments,
-        "templates": {name: documents.get(("PromptTemplate", name, None)) for name in template_names},
+        "templates": {
+            name: documents.get(("PromptTemplate", name, None)) for name in template_names
+        },
     }
 
 
@@ -84,8 +104,12 @@ def _approver(name: str, data: Any) -> str:
     return str(_spec(data).get("approvedBy") or name)
 
 
-def _named_changes(label: str, before: dict[str, Any], after: dict[str, Any],
-                   describe: Callable[[str, Any], str] | None = None) -> list[str]:
+def _named_changes(
+    label: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    describe: Callable[[str, Any], str] | None = None,
+) -> list[str]:
     lines = []
     for name in sorted(set(before) | set(after)):
         old, new = before.get(name), after.get(name)
@@ -101,7 +125,8 @@ def _named_changes(label: str, before: dict[str, Any], after: dict[str, Any],
 
 
 def describe_changes(before: Footprint | None, after: Footprint | None) -> list[str]:
-    """One line per change a person cares about, e.g. `model base@1.0 -> base@1.1`, `maxReplicas 3 -> 5`."""
+    """One line per change a person cares about, e.g. `model base@1.0 -> base@1.1`, `maxReplicas 3
+    -> 5`."""
     if before is None and after is None:
         return []
     if before is None:
@@ -113,11 +138,15 @@ def describe_changes(before: Footprint | None, after: Footprint | None) -> list[
     if before["model"]["id"] != after["model"]["id"]:
         lines.append(f"model {before['model']['id']} -> {after['model']['id']}")
     elif before["model"]["data"] != after["model"]["data"]:
-        detail = ", ".join(_field_lines(before["model"]["data"], after["model"]["data"])) or "changed"
+        detail = (
+            ", ".join(_field_lines(before["model"]["data"], after["model"]["data"])) or "changed"
+        )
         lines.append(f"model {after['model']['id']} manifest: {detail}")
     lines.extend(_field_lines(before["endpoint"], after["endpoint"], skip=frozenset({"modelId"})))
     if before["model"]["id"] == after["model"]["id"]:
-        lines.extend(_named_changes("approval by", before["approvals"], after["approvals"], _approver))
+        lines.extend(
+            _named_changes("approval by", before["approvals"], after["approvals"], _approver)
+        )
     else:
         added = sorted(_approver(name, data) for name, data in after["approvals"].items())
         if added:

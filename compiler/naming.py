@@ -27,7 +27,8 @@ def predictor_name(endpoint: str) -> str:
 
 
 def kserve_host_label(endpoint: str, namespace: str) -> str:
-    """KServe's default domain template makes `<isvc>-<namespace>` the first DNS label of the host."""
+    """KServe's default domain template makes `<isvc>-<namespace>` the first DNS label of the
+    host."""
     return f"{inference_service_name(endpoint)}-{namespace}"
 
 
@@ -44,8 +45,15 @@ def training_job_name(job: str, content_hash: str) -> str:
 def derived_label_names(kind: str, name: str, namespace: str) -> list[tuple[str, str]]:
     """(what, name) pairs of derived names that must fit in one DNS label (63 characters)."""
     if kind == "ServingEndpoint":
-        return [("KServe predictor name", predictor_name(name)),
-                ("KServe host label (<name>-<namespace>)", kserve_host_label(name, namespace))]
+        return [
+            ("KServe predictor name", predictor_name(name)),
+            ("KServe host label (<name>-<namespace>)", kserve_host_label(name, namespace)),
+        ]
     if kind == "TrainingJob":
-        return [("training Job name (with content hash)", training_job_name(name, "0" * CONTENT_HASH_LENGTH))]
+        return [
+            (
+                "training Job name (with content hash)",
+                training_job_name(name, "0" * CONTENT_HASH_LENGTH),
+            )
+        ]
     return []

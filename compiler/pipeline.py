@@ -1,4 +1,5 @@
-"""The compiler's front half: load → spec → resolve → check. Pure: it reads only through a RepoTree."""
+"""The compiler's front half: load → spec → resolve → check. Pure: it reads only through a
+RepoTree."""
 
 from __future__ import annotations
 
@@ -35,10 +36,11 @@ class ValidationResult:
         return {path: source.text for path, source in self.loaded.files.items()}
 
 
-def validate_manifests(loaded: LoadedEstate) -> tuple[list[Manifest], dict[str, list[Identity]], list[Gap],
-                                                      list[Diagnostic]]:
-    """Validate every document; return the typed manifests, per origin the identities that failed, the
-    gaps (manifests that may exist but could not be read), and the diagnostics."""
+def validate_manifests(
+    loaded: LoadedEstate,
+) -> tuple[list[Manifest], dict[str, list[Identity]], list[Gap], list[Diagnostic]]:
+    """Validate every document; return the typed manifests, per origin the identities that failed,
+    the gaps (manifests that may exist but could not be read), and the diagnostics."""
     manifests: list[Manifest] = []
     broken: dict[str, list[Identity]] = {}
     gaps = [unread_gap(part, loaded.origin[part.file]) for part in loaded.unread]
@@ -58,23 +60,42 @@ def validate_manifests(loaded: LoadedEstate) -> tuple[list[Manifest], dict[str, 
                 continue
             kind = document.data["kind"]
             version = model.spec.version if KINDS[kind].versioned else None  # type: ignore[attr-defined]
-            manifests.append(Manifest(kind=kind, name=model.metadata.name, version=version, model=model,
-                                      document=document, origin=origin))
+            manifests.append(
+                Manifest(
+                    kind=kind,
+                    name=model.metadata.name,
+                    version=version,
+                    model=model,
+                    document=document,
+                    origin=origin,
+                )
+            )
     return manifests, broken, gaps, diagnostics
 
 
 def _identity_gap(document: SourceDocument, identity: Identity | None, origin: str) -> Gap | None:
-    """An invalid document whose identity is not known, or an invalid Environment (whose settings are lost).
-    Other invalid documents are known by name and resolve as broken references."""
+    """An invalid document whose identity is not known, or an invalid Environment (whose settings
+    are lost). Other invalid documents are known by name and resolve as broken references."""
     line = document.start.line
     if identity is not None and identity[0] == "Environment":
-        return Gap(document.file, line, origin, frozenset({"Environment"}),
-                   f"holds an Environment that is not valid (line {line})")
+        return Gap(
+            document.file,
+            line,
+            origin,
+            frozenset({"Environment"}),
+            f"holds an Environment that is not valid (line {line})",
+        )
     if identity is not None and identity[0] in KINDS:
         return None
     written = document.data.get("kind")
     kinds = kinds_written((frozenset({written}),) if isinstance(written, str) else None)
-    return Gap(document.file, line, origin, kinds, f"holds a document whose kind or name is not valid (line {line})")
+    return Gap(
+        document.file,
+        line,
+        origin,
+        kinds,
+        f"holds a document whose kind or name is not valid (line {line})",
+    )
 
 
 def validate_repository(tree: RepoTree, only_env: str | None = None) -> ValidationResult:
@@ -116,7 +137,8 @@ def _add_required_peers(tree: RepoTree, estate: ResolvedEstate) -> None:
 
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the estate is built (and, in `llmops render`, rendered).
+    """Pause the cyclic garbage collector while the estate is built (and, in `llmops render`,
+    rendered).
 
     What a run allocates is either kept (documents, manifests, diagnostics, rendered objects) or
     freed by reference counting (YAML node graphs), so the collector's passes over the growing heap

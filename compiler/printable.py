@@ -1,9 +1,10 @@
-"""Text from users made safe to show: manifest values, file names, commit subjects and git's own messages
-reach terminals and commit messages, and a raw control character there is an instruction to the terminal
-(`ESC [2J` clears the screen, `ESC ]52` writes the clipboard, a bidi override reorders what is read).
+"""Text from users made safe to show: manifest values, file names, commit subjects and git's own
+messages reach terminals and commit messages, and a raw control character there is an instruction to
+the terminal (`ESC [2J` clears the screen, `ESC ]52` writes the clipboard, a bidi override reorders
+what is read).
 
-Every such character is written as a visible escape (`\\x1b`, `\\u202e`) instead; tabs stay, and newlines
-stay only where the text is meant to span lines.
+Every such character is written as a visible escape (`\\x1b`, `\\u202e`) instead; tabs stay, and
+newlines stay only where the text is meant to span lines.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ def _escape_of(code: int) -> str:
 
 
 _TABLE: dict[int, str] = {code: _escape_of(code) for code in (*_C0, *_C1, *_FORMAT) if code != 0x09}
-_TABLE_KEEPING_NEWLINES: dict[int, str] = {code: escape for code, escape in _TABLE.items() if code != 0x0A}
+_TABLE_KEEPING_NEWLINES: dict[int, str] = {
+    code: escape for code, escape in _TABLE.items() if code != 0x0A
+}
 
 
 def escape_controls(text: str, *, keep_newlines: bool = False) -> str:

@@ -31,8 +31,8 @@ class Authorship:
 
 @dataclass
 class Provenance:
-    """Per document: the commit that added or last changed it; None when the checkout differs from HEAD
-    (an uncommitted change has no author yet)."""
+    """Per document: the commit that added or last changed it; None when the checkout differs from
+    HEAD (an uncommitted change has no author yet)."""
 
     last_change: dict[DocumentKey, Authorship | None] = field(default_factory=dict)
 
@@ -42,8 +42,8 @@ def document_key(manifest: Manifest) -> DocumentKey:
 
 
 def is_person(authorship: Authorship, user: str, identities: dict[str, list[str]]) -> bool:
-    """Whether the commit's author is `user`: by the environment's e-mail list for that user when it has one,
-    else by the e-mail's local part or the author's name (case-insensitive)."""
+    """Whether the commit's author is `user`: by the environment's e-mail list for that user when it
+    has one, else by the e-mail's local part or the author's name (case-insensitive)."""
     email = authorship.author_email.strip().lower()
     known = identities.get(user)
     if known is not None:

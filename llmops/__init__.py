@@ -1,3 +1,4 @@
-"""llmops: the command line and the edges (git, cluster, HTTP) around the pure `compiler` package."""
+"""llmops: the command line and the edges (git, cluster, HTTP) around the pure `compiler`
+package."""
 
 __version__ = "0.1.0"

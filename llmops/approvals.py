@@ -32,37 +32,60 @@ def _label(text: str) -> str:
     return cleaned[:63].rstrip("-") or "x"
 
 
-def plan_approval(env: ResolvedEnvironment, model_reference: str, approver: str, role: str,
-                  notes: str | None) -> ApprovalPlan:
-    """Decide the Approval document and where it goes. Raises LlmopsError for what cannot be approved."""
+def plan_approval(
+    env: ResolvedEnvironment, model_reference: str, approver: str, role: str, notes: str | None
+) -> ApprovalPlan:
+    """Decide the Approval document and where it goes. Raises LlmopsError for what cannot be
+    approved."""
     result = env.resolve_model(model_reference)
     if result.manifest is None:
         known = ", ".join(result.candidates) or "none"
-        raise LlmopsError(f"model `{model_reference}` does not exist in environment `{env.name}` "
-                          f"(models: {known})")
+        raise LlmopsError(
+            f"model `{model_reference}` does not exist in environment `{env.name}` "
+            f"(models: {known})"
+        )
     model: Manifest = result.manifest
     roles = env.settings.approval.roles
     if role not in roles:
-        raise LlmopsError(f"role `{role}` may not approve models in environment `{env.name}`",
-                          hint=f"allowed roles: {', '.join(roles)}")
+        raise LlmopsError(
+            f"role `{role}` may not approve models in environment `{env.name}`",
+            hint=f"allowed roles: {', '.join(roles)}",
+        )
     name = _label(f"{model.name}-{model.version}-{approver}")
-    spec: dict[str, Any] = {"modelId": f"{model.name}@{model.version}", "status": "approved",
-                            "approvedBy": approver, "role": role, "modelDigest": model_digest(model.model)}
+    spec: dict[str, Any] = {
+        "modelId": f"{model.name}@{model.version}",
+        "status": "approved",
+        "approvedBy": approver,
+        "role": role,
+        "modelDigest": model_digest(model.model),
+    }
     if notes:
         spec["notes"] = notes
-    document: dict[str, Any] = {"apiVersion": API_VERSION, "kind": "Approval", "metadata": {"name": name}, "spec": spec}
-    existing = [approval for approval in env.of_kind("Approval")
-                if approval.origin == env.name and approval.spec.approved_by == approver
-                and env.resolve_model(approval.spec.model_id).manifest is model]
+    document: dict[str, Any] = {
+        "apiVersion": API_VERSION,
+        "kind": "Approval",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+    existing = [
+        approval
+        for approval in env.of_kind("Approval")
+        if approval.origin == env.name
+        and approval.spec.approved_by == approver
+        and env.resolve_model(approval.spec.model_id).manifest is model
+    ]
     if existing:
         target = existing[0]
         if _documents_in(env, target) > 1:
-            raise LlmopsError(f"{target.file} holds {approver}'s earlier approval among other documents",
-                              hint="update its modelDigest by hand, or move it to a file of its own")
+            raise LlmopsError(
+                f"{target.file} holds {approver}'s earlier approval among other documents",
+                hint="update its modelDigest by hand, or move it to a file of its own",
+            )
         document["metadata"]["name"] = target.name
         return ApprovalPlan(path=target.file, document=document, replaces=True)
-    return ApprovalPlan(path=f"{approvals_folder(env.name)}/{name}.yaml", document=document,
-                        replaces=False)
+    return ApprovalPlan(
+        path=f"{approvals_folder(env.name)}/{name}.yaml", document=document, replaces=False
+    )
 
 
 def _documents_in(env: ResolvedEnvironment, manifest: Manifest) -> int:

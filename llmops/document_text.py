@@ -24,7 +24,9 @@ def _chunks(text: str, file: str) -> list[str]:
                 index = event.start_mark.index if event.start_mark is not None else 0
                 starts.append(0 if not starts else text.rfind("\n", 0, index) + 1)
     except yaml.YAMLError as error:
-        raise LlmopsError(f"{file} is not valid YAML, so it cannot be edited: {error}".splitlines()[0]) from None
+        raise LlmopsError(
+            f"{file} is not valid YAML, so it cannot be edited: {error}".splitlines()[0]
+        ) from None
     if not starts:
         return [text]
     bounds = [*starts[1:], len(text)]

@@ -16,21 +16,29 @@ _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 def dump_manifests(documents: list[dict[str, Any]], header: str | None = None) -> str:
     """Serialize manifests (never string-pasted YAML), keeping the key order given."""
-    body = yaml.dump_all(documents, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                         allow_unicode=True, width=100, explicit_start=len(documents) > 1)
+    body = yaml.dump_all(
+        documents,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=100,
+        explicit_start=len(documents) > 1,
+    )
     return (f"# {header}\n" if header else "") + body
 
 
 def write_atomically(base: Path, relative: str, text: str) -> Path:
-    """Write `base/relative` via a temporary file and rename, so a reader never sees half a file; the path
-    must resolve inside `base` (see write_guard). Returns the path written."""
+    """Write `base/relative` via a temporary file and rename, so a reader never sees half a file;
+    the path must resolve inside `base` (see write_guard). Returns the path written."""
     path = confined_path(base, relative)
     write_atomically_bytes(path, text.encode("utf-8"))
     return path
 
 
 def _mode_for(path: Path) -> int:
-    """Keep an existing file's permissions; a new file gets what the umask allows (mkstemp's are 0600)."""
+    """Keep an existing file's permissions; a new file gets what the umask allows (mkstemp's are
+    0600)."""
     try:
         return path.stat().st_mode & 0o7777
     except FileNotFoundError:

@@ -1,8 +1,9 @@
-"""Plan a promotion: the endpoint, and what it needs that the target lacks, copied from one environment
-to another, keeping the values the target decides for itself.
+"""Plan a promotion: the endpoint, and what it needs that the target lacks, copied from one
+environment to another, keeping the values the target decides for itself.
 
-What an endpoint needs is its model version and, for its running prompt experiments, those experiments
-and their templates. (A Model does not name its training data, so no Dataset follows an endpoint.)
+What an endpoint needs is its model version and, for its running prompt experiments, those
+experiments and their templates. (A Model does not name its training data, so no Dataset follows an
+endpoint.)
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from llmops.document_text import append_document, document_count, document_text,
 from llmops.manifest_files import dump_manifests
 
 # Where the target already runs the endpoint, these stay as the target has them: capacity and access
-# are the target environment's decisions, the rest (model, runtime limits, route) is what is promoted.
+# are the target environment's decisions, the rest (model, runtime limits, route) is what is
+# promoted.
 TARGET_OWNED_PATHS: tuple[tuple[str, ...], ...] = (
     ("metadata",),
     ("spec", "environment"),
@@ -72,9 +74,11 @@ def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
         data[path[-1]] = value
 
 
-
-def merged_endpoint(source: dict[str, Any], target: dict[str, Any] | None, target_env: str) -> dict[str, Any]:
-    """The source endpoint, with the target's own values where the target already has the endpoint."""
+def merged_endpoint(
+    source: dict[str, Any], target: dict[str, Any] | None, target_env: str
+) -> dict[str, Any]:
+    """The source endpoint, with the target's own values where the target already has the
+    endpoint."""
     result = copy.deepcopy(source)
     if target is not None:
         for path in TARGET_OWNED_PATHS:
@@ -86,8 +90,8 @@ def merged_endpoint(source: dict[str, Any], target: dict[str, Any] | None, targe
 
 
 def _keep_reference_spelling(data: dict[str, Any], target: dict[str, Any]) -> None:
-    """The target names the same model already (perhaps as `name-version`): keep its spelling, so the
-    diff shows only what really changes."""
+    """The target names the same model already (perhaps as `name-version`): keep its spelling, so
+    the diff shows only what really changes."""
     for path in (("spec", "modelId"), ("spec", "deploymentSpec", "model_ref")):
         value = _get(target, path)
         if value is not _MISSING and _get(data, path) is not _MISSING:
@@ -112,7 +116,11 @@ class _Writer:
 
     def add(self, path: str, body: str, action: str) -> None:
         existing = self.text(path)
-        text = body if existing is None or document_count(existing, path) == 0 else append_document(existing, body)
+        text = (
+            body
+            if existing is None or document_count(existing, path) == 0
+            else append_document(existing, body)
+        )
         self.plan.write(path, text, action)
 
 
@@ -123,16 +131,23 @@ def _source_body(manifest: Manifest, read: Reader) -> str:
     return document_text(text, manifest.document.index, manifest.file)
 
 
-def plan_promotion(source: ResolvedEnvironment, target: ResolvedEnvironment, endpoint: str,
-                   read: Reader) -> PromotionPlan:
-    """`read(path)` gives a file's current text (or None). Raises LlmopsError for what cannot be promoted."""
+def plan_promotion(
+    source: ResolvedEnvironment, target: ResolvedEnvironment, endpoint: str, read: Reader
+) -> PromotionPlan:
+    """`read(path)` gives a file's current text (or None). Raises LlmopsError for what cannot be
+    promoted."""
     found = source.resolve_named("ServingEndpoint", endpoint).manifest
     if found is None:
         known = ", ".join(m.name for m in source.of_kind("ServingEndpoint")) or "none"
-        raise LlmopsError(f"no endpoint `{endpoint}` in {source.name}", hint=f"endpoints in {source.name}: {known}")
+        raise LlmopsError(
+            f"no endpoint `{endpoint}` in {source.name}",
+            hint=f"endpoints in {source.name}: {known}",
+        )
     model = source.resolve_model(found.spec.model_id).manifest
     if model is None:
-        raise LlmopsError(f"`{endpoint}` in {source.name} serves `{found.spec.model_id}`, which does not resolve")
+        raise LlmopsError(
+            f"`{endpoint}` in {source.name} serves `{found.spec.model_id}`, which does not resolve"
+        )
     plan = PromotionPlan(endpoint, source.name, target.name, f"{model.name}@{model.version}")
     writer = _Writer(plan, read)
     header = f"promoted from {source.name} by `llmops promote`"
@@ -141,35 +156,63 @@ def plan_promotion(source: ResolvedEnvironment, target: ResolvedEnvironment, end
     if existing is not None and existing.document.data == found.document.data:
         pass  # the same manifest (e.g. both come from _shared): nothing to copy
     else:
-        data = merged_endpoint(found.document.data, existing.document.data if existing else None, target.name)
-        served_now = target.resolve_model(existing.spec.model_id).manifest if existing is not None else None
-        if existing is not None and served_now is not None and served_now.identity == model.identity:
+        data = merged_endpoint(
+            found.document.data, existing.document.data if existing else None, target.name
+        )
+        served_now = (
+            target.resolve_model(existing.spec.model_id).manifest if existing is not None else None
+        )
+        if (
+            existing is not None
+            and served_now is not None
+            and served_now.identity == model.identity
+        ):
             _keep_reference_spelling(data, existing.document.data)
         body = dump_manifests([data], header=header)
         if existing is not None and existing.origin == target.name:
             text = writer.text(existing.file)
             assert text is not None
-            plan.write(existing.file, replace_document(text, existing.document.index, body, existing.file),
-                       f"endpoint updated from {source.name} (kept {target.name}'s replicas, GPUs and roles)")
+            plan.write(
+                existing.file,
+                replace_document(text, existing.document.index, body, existing.file),
+                f"endpoint updated from {source.name} (kept {target.name}'s replicas, GPUs and "
+                "roles)",
+            )
         else:
             path = _mirror(found.file, target.name)
-            writer.add(path, body, f"endpoint copied from {source.name}" if existing is None else
-                       f"endpoint from {source.name}, overriding the shared one in {target.name}")
+            writer.add(
+                path,
+                body,
+                f"endpoint copied from {source.name}"
+                if existing is None
+                else f"endpoint from {source.name}, overriding the shared one in {target.name}",
+            )
 
     if target.resolve_model(plan.model_id).manifest is None:
-        writer.add(_mirror(model.file, target.name), _source_body(model, read),
-                   f"model {plan.model_id} copied from {source.name}")
+        writer.add(
+            _mirror(model.file, target.name),
+            _source_body(model, read),
+            f"model {plan.model_id} copied from {source.name}",
+        )
 
     for experiment in source.of_kind("PromptExperiment"):
         if experiment.spec.endpoint != endpoint or not experiment.spec.is_running:
             continue
         if target.resolve_named("PromptExperiment", experiment.name).manifest is None:
-            writer.add(_mirror(experiment.file, target.name), _source_body(experiment, read),
-                       f"prompt experiment {experiment.name} copied from {source.name}")
+            writer.add(
+                _mirror(experiment.file, target.name),
+                _source_body(experiment, read),
+                f"prompt experiment {experiment.name} copied from {source.name}",
+            )
         for name in (experiment.spec.template_a_id, experiment.spec.template_b_id):
             template = source.resolve_named("PromptTemplate", name).manifest
-            if template is not None and target.resolve_named("PromptTemplate", name).manifest is None:
-                writer.add(_mirror(template.file, target.name), _source_body(template, read),
-                           f"prompt template {name} copied from {source.name}")
+            if (
+                template is not None
+                and target.resolve_named("PromptTemplate", name).manifest is None
+            ):
+                writer.add(
+                    _mirror(template.file, target.name),
+                    _source_body(template, read),
+                    f"prompt template {name} copied from {source.name}",
+                )
     return plan
-

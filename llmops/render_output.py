@@ -1,11 +1,11 @@
-"""Writing rendered files: atomic per file, stale files llmops wrote removed (see render_record), and a
-read-only comparison for --check.
+"""Writing rendered files: atomic per file, stale files llmops wrote removed (see render_record),
+and a read-only comparison for --check.
 
-A directory that does not exist yet is written whole into a hidden sibling and renamed into place, so
-a reader sees all of it or none of it; in a directory that exists, each new or changed file is written
-to a temporary file and renamed over the old one. Either way a reader never sees half a file, and a
-failure leaves no partial directory behind. Files are written with as few system calls as possible:
-an estate renders thousands of them.
+A directory that does not exist yet is written whole into a hidden sibling and renamed into place,
+so a reader sees all of it or none of it; in a directory that exists, each new or changed file is
+written to a temporary file and renamed over the old one. Either way a reader never sees half a
+file, and a failure leaves no partial directory behind. Files are written with as few system calls
+as possible: an estate renders thousands of them.
 """
 
 from __future__ import annotations
@@ -17,11 +17,20 @@ from pathlib import Path
 
 from compiler.errors import LlmopsError
 from compiler.printable import escape_controls
-from llmops.render_record import RECORD_FILE, Record, digest, read_record, record_text, unchanged_since_written
+from llmops.render_record import (
+    RECORD_FILE,
+    Record,
+    digest,
+    read_record,
+    record_text,
+    unchanged_since_written,
+)
 from llmops.write_guard import confined_path
 
 RENDERED_SUFFIX = ".yaml"
-_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_NEW_FILE_FLAGS = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
 _FILE_MODE = 0o600  # what `tempfile.mkstemp`, which wrote rendered files before, gives them
 _DIRECTORY_MODE = 0o777  # less the umask, as `Path.mkdir` creates directories
 _MAX_LISTED = 5
@@ -40,9 +49,11 @@ class OutputDifference:
     changed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)  # written by llmops, no longer rendered: removed
-    kept: list[str] = field(default_factory=list)  # no longer rendered, but changed since written: left alone
+    # no longer rendered, but changed since written: left alone
+    kept: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)  # .yaml files llmops did not write: left alone
-    conflicts: list[str] = field(default_factory=list)  # to be written, but not llmops's file to overwrite
+    # to be written, but not llmops's file to overwrite
+    conflicts: list[str] = field(default_factory=list)
 
     @property
     def any(self) -> bool:
@@ -50,20 +61,24 @@ class OutputDifference:
 
 
 def _existing(root: Path, directories: list[str]) -> set[str]:
-    """The regular .yaml files already in the plan's directories (links and anything else are not files
-    render wrote)."""
+    """The regular .yaml files already in the plan's directories (links and anything else are not
+    files render wrote)."""
     found: set[str] = set()
     for directory in directories:
         folder = root / directory
         if folder.is_dir():
             with os.scandir(folder) as entries:
-                found.update(f"{directory}/{entry.name}" for entry in entries
-                             if entry.name.endswith(RENDERED_SUFFIX) and entry.is_file(follow_symlinks=False))
+                found.update(
+                    f"{directory}/{entry.name}"
+                    for entry in entries
+                    if entry.name.endswith(RENDERED_SUFFIX) and entry.is_file(follow_symlinks=False)
+                )
     return found
 
 
 def _same_content(path: Path, data: bytes, text: str) -> bool:
-    """Whether the file holds ``text``, read as text (universal newlines, as `Path.read_text` reads it)."""
+    """Whether the file holds ``text``, read as text (universal newlines, as `Path.read_text` reads
+    it)."""
     with open(path, "rb") as handle:
         written = handle.read()
     if written == data:
@@ -75,14 +90,20 @@ def _encoded(plan: OutputPlan) -> dict[str, bytes]:
     return {relative: text.encode("utf-8") for relative, text in plan.files.items()}
 
 
-def _difference(root: Path, plan: OutputPlan, encoded: dict[str, bytes], record: Record) -> OutputDifference:
+def _difference(
+    root: Path, plan: OutputPlan, encoded: dict[str, bytes], record: Record
+) -> OutputDifference:
     difference = OutputDifference()
     existing = _existing(root, plan.directories)
-    present_directories = {directory for directory in plan.directories if os.path.lexists(root / directory)}
+    present_directories = {
+        directory for directory in plan.directories if os.path.lexists(root / directory)
+    }
     for relative in sorted(plan.files):
         if relative not in existing:
             difference.missing.append(relative)
-            if relative.rpartition("/")[0] in present_directories and os.path.lexists(root / relative):
+            if relative.rpartition("/")[0] in present_directories and os.path.lexists(
+                root / relative
+            ):
                 difference.conflicts.append(relative)  # a link or a folder where the file goes
         elif not _same_content(root / relative, encoded[relative], plan.files[relative]):
             difference.changed.append(relative)
@@ -107,7 +128,7 @@ def _write_new_file(path: str, data: bytes) -> None:
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(descriptor, view):]
+            view = view[os.write(descriptor, view) :]
     finally:
         os.close(descriptor)
 
@@ -117,7 +138,8 @@ def _temporary_name(path: Path) -> Path:
 
 
 def _replace_file(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same directory and rename, so a reader never sees half a file."""
+    """Write via a temporary file in the same directory and rename, so a reader never sees half a
+    file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         temporary = _temporary_name(path)
@@ -169,17 +191,21 @@ def _write_new_directory(folder: Path, files: dict[str, bytes]) -> None:
 
 
 def _refuse_conflicts(root: Path, conflicts: list[str]) -> None:
-    listed = ", ".join(escape_controls(str(root / relative)) for relative in conflicts[:_MAX_LISTED])
+    listed = ", ".join(
+        escape_controls(str(root / relative)) for relative in conflicts[:_MAX_LISTED]
+    )
     more = f" and {len(conflicts) - _MAX_LISTED} more" if len(conflicts) > _MAX_LISTED else ""
-    raise LlmopsError(f"cannot render into {escape_controls(str(root))}: {listed}{more} would be overwritten, "
-                      f"and {RECORD_FILE} does not show llmops wrote them; nothing was written",
-                      hint="move those files away, or render into a folder of its own")
+    raise LlmopsError(
+        f"cannot render into {escape_controls(str(root))}: {listed}{more} would be overwritten, "
+        f"and {RECORD_FILE} does not show llmops wrote them; nothing was written",
+        hint="move those files away, or render into a folder of its own",
+    )
 
 
 def write_output(root: Path, plan: OutputPlan) -> OutputDifference:
     """Write what changed (each file atomically; a new directory all at once), then remove the files
-    llmops wrote before that are no longer rendered and unchanged since. Files llmops did not write are
-    never overwritten or removed; every path is checked to stay inside `root`."""
+    llmops wrote before that are no longer rendered and unchanged since. Files llmops did not write
+    are never overwritten or removed; every path is checked to stay inside `root`."""
     record = read_record(root)
     encoded = _encoded(plan)
     difference = _difference(root, plan, encoded, record)
@@ -208,7 +234,11 @@ def write_output(root: Path, plan: OutputPlan) -> OutputDifference:
     for relative in difference.stale:
         (root / relative).unlink()
     rendered = set(plan.directories)
-    kept = {relative: value for relative, value in record.items() if relative.partition("/")[0] not in rendered}
+    kept = {
+        relative: value
+        for relative, value in record.items()
+        if relative.partition("/")[0] not in rendered
+    }
     _write_record(record_path, {**record, **written}, {**kept, **written})
     return difference
 

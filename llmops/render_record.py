@@ -1,5 +1,6 @@
-"""What `render -o DIR` wrote: `DIR/.llmops-rendered.json` lists every file with the sha256 of what was
-written, so a later render removes only files llmops provably wrote and that nobody changed since.
+"""What `render -o DIR` wrote: `DIR/.llmops-rendered.json` lists every file with the sha256 of what
+was written, so a later render removes only files llmops provably wrote and that nobody changed
+since.
 
 Anything else in DIR (a hand-written patch, an estate's manifests, a file edited after rendering) is
 never deleted, and a file llmops did not write is never overwritten.
@@ -31,31 +32,50 @@ def digest(data: bytes) -> str:
 
 
 def _plain_entry(relative: str) -> bool:
-    return bool(_ENTRY.fullmatch(relative)) and not any(part in (".", "..") for part in relative.split("/"))
+    return bool(_ENTRY.fullmatch(relative)) and not any(
+        part in (".", "..") for part in relative.split("/")
+    )
 
 
 def read_record(root: Path) -> Record:
-    """The record in `root`; empty when there is none or it is not one llmops wrote (then nothing counts
-    as written by llmops, and nothing is deleted)."""
+    """The record in `root`; empty when there is none or it is not one llmops wrote (then nothing
+    counts as written by llmops, and nothing is deleted)."""
     try:
         data: Any = json.loads((root / RECORD_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    files = data.get("files") if isinstance(data, dict) and data.get("version") == _RECORD_VERSION else None
+    files = (
+        data.get("files")
+        if isinstance(data, dict) and data.get("version") == _RECORD_VERSION
+        else None
+    )
     if not isinstance(files, dict):
         return {}
-    return {path: value for path, value in files.items()
-            if isinstance(path, str) and isinstance(value, str) and _plain_entry(path)}
+    return {
+        path: value
+        for path, value in files.items()
+        if isinstance(path, str) and isinstance(value, str) and _plain_entry(path)
+    }
 
 
 def record_text(record: Record) -> str:
-    return json.dumps({"version": _RECORD_VERSION, "writtenBy": "llmops render", "files": dict(sorted(record.items()))},
-                      indent=1, ensure_ascii=True) + "\n"
+    return (
+        json.dumps(
+            {
+                "version": _RECORD_VERSION,
+                "writtenBy": "llmops render",
+                "files": dict(sorted(record.items())),
+            },
+            indent=1,
+            ensure_ascii=True,
+        )
+        + "\n"
+    )
 
 
 def unchanged_since_written(path: Path, recorded: str) -> bool:
-    """Whether the regular file at `path` still holds what the record says was written (a checkout that
-    turned the line ends into CRLF counts as unchanged)."""
+    """Whether the regular file at `path` still holds what the record says was written (a checkout
+    that turned the line ends into CRLF counts as unchanged)."""
     if path.is_symlink() or not path.is_file():
         return False
     data = path.read_bytes()
@@ -63,29 +83,45 @@ def unchanged_since_written(path: Path, recorded: str) -> bool:
 
 
 def is_manifest_file(path: Path) -> bool:
-    """An llmops manifest (apiVersion llmops.io/...): the sign of an estate, which render never writes into."""
+    """An llmops manifest (apiVersion llmops.io/...): the sign of an estate, which render never
+    writes into."""
     if not path.name.endswith(_MANIFEST_SUFFIXES) or path.is_symlink() or not path.is_file():
         return False
     with open(path, "rb") as handle:
         return bool(_MANIFEST.search(handle.read(1 << 16)))
 
 
-def refuse_estate_folders(root: Path, estate_root: Path, directories: list[str], record: Record) -> None:
-    """Refuse an output folder inside the estate's `environments/`, or one whose top or rendered folders
-    hold llmops manifests: rendering there would overwrite or prune the estate itself. (Files the record
-    lists are rendered objects and are not read again.)"""
+def refuse_estate_folders(
+    root: Path, estate_root: Path, directories: list[str], record: Record
+) -> None:
+    """Refuse an output folder inside the estate's `environments/`, or one whose top or rendered
+    folders hold llmops manifests: rendering there would overwrite or prune the estate itself.
+    (Files the record lists are rendered objects and are not read again.)"""
     environments = os.path.realpath(estate_root / "environments")
     output = os.path.realpath(root)
     shown = escape_controls(str(root))
     if output == environments or output.startswith(environments.rstrip(os.sep) + os.sep):
-        raise LlmopsError(f"cannot render into {shown}: it is inside the estate's environments/ folder",
-                          hint="render into a folder of its own, e.g. `-o out`")
-    for prefix, folder in (("", root), *((f"{directory}/", root / directory) for directory in directories)):
+        raise LlmopsError(
+            f"cannot render into {shown}: it is inside the estate's environments/ folder",
+            hint="render into a folder of its own, e.g. `-o out`",
+        )
+    for prefix, folder in (
+        ("", root),
+        *((f"{directory}/", root / directory) for directory in directories),
+    ):
         if folder.is_dir() and not folder.is_symlink():
             with os.scandir(folder) as entries:
-                manifest = next((entry.name for entry in entries if prefix + entry.name not in record
-                                 and is_manifest_file(Path(entry.path))), None)
+                manifest = next(
+                    (
+                        entry.name
+                        for entry in entries
+                        if prefix + entry.name not in record and is_manifest_file(Path(entry.path))
+                    ),
+                    None,
+                )
             if manifest is not None:
-                raise LlmopsError(f"cannot render into {shown}: {escape_controls(str(folder / manifest))} is an "
-                                  "llmops manifest, so this folder holds an estate",
-                                  hint="render into a folder of its own, e.g. `-o out`")
+                raise LlmopsError(
+                    f"cannot render into {shown}: {escape_controls(str(folder / manifest))} is an "
+                    "llmops manifest, so this folder holds an estate",
+                    hint="render into a folder of its own, e.g. `-o out`",
+                )

@@ -1,7 +1,8 @@
-"""Plan a rollback: the endpoint's manifest as it was at a target revision, written into today's files.
+"""Plan a rollback: the endpoint's manifest as it was at a target revision, written into today's
+files.
 
-Only the endpoint's own document changes; other documents in the same files, and other changes made in
-the same commits, stay. The plan is validated as a whole estate before anything is written.
+Only the endpoint's own document changes; other documents in the same files, and other changes made
+in the same commits, stay. The plan is validated as a whole estate before anything is written.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from llmops.gitops.tree import GitTree
 if TYPE_CHECKING:
     import git
 
+
 @dataclass
 class RollbackPlan:
     endpoint: str
@@ -33,7 +35,8 @@ class RollbackPlan:
     reverted: list[EndpointChange]
     prefix: str = ""  # the estate's folder in the repository
     removes: bool = False  # the endpoint did not exist at the target
-    changes: dict[str, bytes | None] = field(default_factory=dict)  # estate-relative path -> content
+    # estate-relative path -> content
+    changes: dict[str, bytes | None] = field(default_factory=dict)
     actions: list[str] = field(default_factory=list)  # for people: what happens to which file
 
     @property
@@ -52,9 +55,11 @@ def _mirror(path: str, env: str) -> str:
     return f"{ENVIRONMENTS_DIR}/{env}/{relative}"
 
 
-def _targets(history: EndpointHistory, head: git.Commit, steps: int) -> tuple[git.Commit | None, list[EndpointChange]]:
-    """The revision before the endpoint's last `steps` live manifest changes, and those changes. Changes
-    earlier rollbacks undid, and those rollbacks, are stepped over (see rollback_marks)."""
+def _targets(
+    history: EndpointHistory, head: git.Commit, steps: int
+) -> tuple[git.Commit | None, list[EndpointChange]]:
+    """The revision before the endpoint's last `steps` live manifest changes, and those changes.
+    Changes earlier rollbacks undid, and those rollbacks, are stepped over (see rollback_marks)."""
     reverted: list[EndpointChange] = []
     rolled_back = 0
     for marked in marked_changes(history.changes(head)):
@@ -69,23 +74,41 @@ def _targets(history: EndpointHistory, head: git.Commit, steps: int) -> tuple[gi
             return (parents[0] if parents else None), reverted
     where = f"`{history.endpoint}` in {history.env}"
     if not reverted and rolled_back:
-        raise LlmopsError(f"{where} has no earlier version: its earlier changes have been rolled back already",
-                          hint="`llmops history` lists them; `--to REV` restores the endpoint as at any revision")
+        raise LlmopsError(
+            f"{where} has no earlier version: its earlier changes have been rolled back already",
+            hint="`llmops history` lists them; `--to REV` restores the endpoint as at any revision",
+        )
     if not reverted:
-        raise LlmopsError(f"the manifest of {where} has never changed in the history of HEAD",
-                          hint="there is nothing to roll back to")
-    raise LlmopsError(f"{where} has only {len(reverted)} change(s) that are not rolled back yet; --steps {steps} "
-                      "goes back further", hint=f"use --steps {len(reverted)} or less, or --to REV")
+        raise LlmopsError(
+            f"the manifest of {where} has never changed in the history of HEAD",
+            hint="there is nothing to roll back to",
+        )
+    raise LlmopsError(
+        f"{where} has only {len(reverted)} change(s) that are not rolled back yet; --steps {steps} "
+        "goes back further",
+        hint=f"use --steps {len(reverted)} or less, or --to REV",
+    )
 
 
-def _reverted_since(repo: git.Repo, history: EndpointHistory, head: git.Commit,
-                    target: git.Commit) -> list[EndpointChange]:
-    return [change for change in history.changes(head)
-            if change.manifest_changed and not repo.is_ancestor(change.commit, target)]
+def _reverted_since(
+    repo: git.Repo, history: EndpointHistory, head: git.Commit, target: git.Commit
+) -> list[EndpointChange]:
+    return [
+        change
+        for change in history.changes(head)
+        if change.manifest_changed and not repo.is_ancestor(change.commit, target)
+    ]
 
 
-def plan_rollback(repo: git.Repo, prefix: str, env: str, endpoint: str, head: git.Commit,
-                  to: str | None = None, steps: int = 1) -> RollbackPlan:
+def plan_rollback(
+    repo: git.Repo,
+    prefix: str,
+    env: str,
+    endpoint: str,
+    head: git.Commit,
+    to: str | None = None,
+    steps: int = 1,
+) -> RollbackPlan:
     if env not in list_environments(GitTree(head, prefix)):
         raise LlmopsError(f"environment `{env}` does not exist at HEAD")
     snapshots = EstateSnapshots(repo, prefix)
@@ -115,21 +138,30 @@ def plan_rollback(repo: git.Repo, prefix: str, env: str, endpoint: str, head: gi
         plan.actions.append(f"{path}: restored (the endpoint was deleted after {_short(target)})")
     elif now.origin != env:
         if then is None:
-            raise LlmopsError(f"`{endpoint}` comes from {now.file}, shared by every environment, and did not "
-                              f"exist at {_short(target)}; removing it from {env} alone is not possible",
-                              hint="delete it from _shared (it then leaves every environment) with a normal commit")
+            raise LlmopsError(
+                f"`{endpoint}` comes from {now.file}, shared by every environment, and did not "
+                f"exist at {_short(target)}; removing it from {env} alone is not possible",
+                hint=(
+                    "delete it from _shared (it then leaves every environment) with a normal commit"
+                ),
+            )
         assert body is not None
         path = _mirror(now.file, env)
         _add_document(plan, head, prefix, path, body)
-        plan.actions.append(f"{path}: the endpoint as at {_short(target)}, overriding {now.file} in {env} only")
+        plan.actions.append(
+            f"{path}: the endpoint as at {_short(target)}, overriding {now.file} in {env} only"
+        )
     else:
         text = _file_text(head, prefix, now.file)
         assert text is not None
         updated = replace_document(text, now.index, body, now.file)
         plan.changes[now.file] = updated.encode() if updated.strip() else None
         if body is None:
-            plan.actions.append(f"{now.file}: " + ("deleted" if not updated.strip() else "endpoint removed")
-                                + f" (it did not exist at {_short(target)})")
+            plan.actions.append(
+                f"{now.file}: "
+                + ("deleted" if not updated.strip() else "endpoint removed")
+                + f" (it did not exist at {_short(target)})"
+            )
         else:
             plan.actions.append(f"{now.file}: restored as at {_short(target)}")
     return plan
@@ -144,10 +176,13 @@ def _body_of(state: DocumentState, commit: git.Commit | None, prefix: str) -> st
 
 def _add_document(plan: RollbackPlan, head: git.Commit, prefix: str, path: str, body: str) -> None:
     existing = _file_text(head, prefix, path)
-    text = body if existing is None or document_count(existing, path) == 0 else append_document(existing, body)
+    text = (
+        body
+        if existing is None or document_count(existing, path) == 0
+        else append_document(existing, body)
+    )
     plan.changes[path] = text.encode()
 
 
 def _short(commit: git.Commit | None) -> str:
     return commit.hexsha[:12] if commit is not None else "the start of history"
-

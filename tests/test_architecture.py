@@ -10,18 +10,47 @@ import pytest
 from tests.helpers.estate import PROJECT_ROOT
 
 COMPILER = PROJECT_ROOT / "compiler"
-# stage -> stages it must never import (STYLE: load -> spec -> resolve -> check; render never uses check)
+# stage -> stages it must never import (STYLE: load -> spec -> resolve -> check; render never uses
+# check)
 FORBIDDEN = {
-    "compiler/load": ("compiler.spec", "compiler.resolve", "compiler.check", "compiler.render", "compiler.report"),
+    "compiler/load": (
+        "compiler.spec",
+        "compiler.resolve",
+        "compiler.check",
+        "compiler.render",
+        "compiler.report",
+    ),
     "compiler/spec": ("compiler.resolve", "compiler.check", "compiler.render", "compiler.report"),
     "compiler/resolve": ("compiler.check", "compiler.render", "compiler.report"),
     "compiler/capacity": ("compiler.check", "compiler.render", "compiler.report"),
     "compiler/check": ("compiler.render", "compiler.report"),
     "compiler/render": ("compiler.check", "compiler.report"),
-    "compiler/report": ("compiler.load", "compiler.spec", "compiler.resolve", "compiler.check", "compiler.render"),
+    "compiler/report": (
+        "compiler.load",
+        "compiler.spec",
+        "compiler.resolve",
+        "compiler.check",
+        "compiler.render",
+    ),
 }
-NEVER_IN_CORE = ("llmops", "git", "kubernetes", "httpx", "fastapi", "openai", "kserve", "requests", "socket",
-                 "urllib.request", "http.client", "subprocess", "time", "datetime", "random", "click")
+NEVER_IN_CORE = (
+    "llmops",
+    "git",
+    "kubernetes",
+    "httpx",
+    "fastapi",
+    "openai",
+    "kserve",
+    "requests",
+    "socket",
+    "urllib.request",
+    "http.client",
+    "subprocess",
+    "time",
+    "datetime",
+    "random",
+    "click",
+)
 
 
 def imports_of(path: Path) -> set[str]:
@@ -40,8 +69,11 @@ def modules(folder: Path) -> list[Path]:
 
 @pytest.mark.parametrize("path", modules(COMPILER), ids=lambda p: str(p.relative_to(PROJECT_ROOT)))
 def test_core_module_is_pure(path: Path) -> None:
-    bad = sorted(name for name in imports_of(path)
-                 if any(name == banned or name.startswith(banned + ".") for banned in NEVER_IN_CORE))
+    bad = sorted(
+        name
+        for name in imports_of(path)
+        if any(name == banned or name.startswith(banned + ".") for banned in NEVER_IN_CORE)
+    )
     assert bad == [], f"{path.relative_to(PROJECT_ROOT)} imports {bad}"
 
 

@@ -39,8 +39,9 @@ from compiler.resources import ENDPOINT_DEFAULT_RESOURCES, memory_bytes
 DEPLOYMENT = ("spec", "deploymentSpec")
 RESOURCES = (*DEPLOYMENT, "resources")
 RUNTIME = (*DEPLOYMENT, "runtime")
-# What a CPU replica holds besides weights and KV cache (the Python process, the model server, activations):
-# the 2.3 GiB KAITO measured besides weights and KV cache per GPU (compiler/capacity/serving.py).
+# What a CPU replica holds besides weights and KV cache (the Python process, the model server,
+# activations): the 2.3 GiB KAITO measured besides weights and KV cache per GPU
+# (compiler/capacity/serving.py).
 CPU_RUNTIME_OVERHEAD_GIB = RUNTIME_OVERHEAD_GIB
 LARGEST_QUANTITY_BYTES = 2**63 - 1  # Kubernetes stores quantities as 64-bit integers
 
@@ -53,11 +54,13 @@ class EndpointCapacity:
     gpus: Fact[int]
     weight_bytes: Fact[float]
     kv_bytes: Fact[int]
-    sequence_tokens: Fact[int] | None  # max_input_tokens + max_output_tokens (or the model's context)
+    # max_input_tokens + max_output_tokens (or the model's context)
+    sequence_tokens: Fact[int] | None
     gpu_memory_gib: Fact[float] | None = None
     memory_bytes: Fact[float] | None = None  # of a CPU replica
     missing: list[str] = field(default_factory=list)
-    gpu_weights: GpuWeights | None = None  # on GPUs, when the parameters and the GPUs' memory are known
+    # on GPUs, when the parameters and the GPUs' memory are known
+    gpu_weights: GpuWeights | None = None
     gpu: GpuServing | None = None  # on GPUs, when nothing is missing
 
     @property
@@ -74,12 +77,19 @@ class EndpointCapacity:
         return max(1, replicas)
 
     def cpu_weights_bytes(self, weight_bytes: float | None = None) -> float | None:
-        """The weights in a CPU replica's memory (at ``weight_bytes`` per parameter instead, when given)."""
-        return _cpu_weights(self.facts, weight_bytes if weight_bytes is not None else self.weight_bytes.value)
+        """The weights in a CPU replica's memory (at ``weight_bytes`` per parameter instead, when
+        given)."""
+        return _cpu_weights(
+            self.facts, weight_bytes if weight_bytes is not None else self.weight_bytes.value
+        )
 
     def cpu_kv_bytes(self, kv_bytes: int | None = None) -> float:
         """KV cache of one full sequence on CPU, when its shape is known (0 otherwise)."""
-        return _cpu_kv(self.facts, self.sequence_tokens, kv_bytes if kv_bytes is not None else self.kv_bytes.value)
+        return _cpu_kv(
+            self.facts,
+            self.sequence_tokens,
+            kv_bytes if kv_bytes is not None else self.kv_bytes.value,
+        )
 
 
 def _cpu_weights(facts: ModelFacts, weight_bytes: float) -> float | None:
@@ -99,12 +109,23 @@ def _sequence_tokens(endpoint: Manifest, facts: ModelFacts) -> Fact[int] | None:
     deployment = endpoint.spec.deployment_spec
     if deployment is not None and deployment.runtime is not None:
         runtime = deployment.runtime
-        return Fact(runtime.max_input_tokens + runtime.max_output_tokens,
-                    Origin("max_input_tokens + max_output_tokens", endpoint, (*RUNTIME, "max_input_tokens")))
+        return Fact(
+            runtime.max_input_tokens + runtime.max_output_tokens,
+            Origin(
+                "max_input_tokens + max_output_tokens", endpoint, (*RUNTIME, "max_input_tokens")
+            ),
+        )
     context = facts.context_length
     if context is not None:  # no --max_model_len: the runtime takes the model's whole context
-        return Fact(context.value, Origin("no runtime limits: the model's whole context", context.origin.manifest,
-                                          context.origin.path, context.origin.reference))
+        return Fact(
+            context.value,
+            Origin(
+                "no runtime limits: the model's whole context",
+                context.origin.manifest,
+                context.origin.path,
+                context.origin.reference,
+            ),
+        )
     return None
 
 
@@ -112,33 +133,48 @@ def _gpus(endpoint: Manifest) -> Fact[int]:
     deployment = endpoint.spec.deployment_spec
     count = deployment.resources.gpus if deployment is not None else 0
     written = deployment is not None and "gpus" in deployment.resources.model_fields_set
-    return Fact(count, Origin("", endpoint, (*RESOURCES, "gpus")) if written
-                else Origin("no resources.gpus: CPU-only"))
+    return Fact(
+        count,
+        Origin("", endpoint, (*RESOURCES, "gpus"))
+        if written
+        else Origin("no resources.gpus: CPU-only"),
+    )
 
 
-def _cpu_memory(endpoint: Manifest, weights: float | None, cache: float,
-                assumptions: tuple[Assumption, ...]) -> Fact[float]:
-    """A CPU replica's memory: as written, else what llmops renders: enough for the model (its weights
-    and one full sequence of KV cache, plus the runtime's overhead, rounded up to whole GiB), or the
-    fixed default when the model's size is not known."""
+def _cpu_memory(
+    endpoint: Manifest, weights: float | None, cache: float, assumptions: tuple[Assumption, ...]
+) -> Fact[float]:
+    """A CPU replica's memory: as written, else what llmops renders: enough for the model (its
+    weights and one full sequence of KV cache, plus the runtime's overhead, rounded up to whole
+    GiB), or the fixed default when the model's size is not known."""
     deployment = endpoint.spec.deployment_spec
     written = deployment.resources.memory if deployment is not None else None
     if written is not None:
-        return Fact(memory_bytes(written), Origin(f"memory {written}", endpoint, (*RESOURCES, "memory")))
+        return Fact(
+            memory_bytes(written), Origin(f"memory {written}", endpoint, (*RESOURCES, "memory"))
+        )
     derived = derived_cpu_memory(weights, cache)
     if derived is None:
         default = ENDPOINT_DEFAULT_RESOURCES[False]["memory"]
-        return Fact(memory_bytes(default), Origin(f"no resources.memory and no model size: llmops renders {default}"))
+        return Fact(
+            memory_bytes(default),
+            Origin(f"no resources.memory and no model size: llmops renders {default}"),
+        )
     assert weights is not None
     parts = f"{gib(weights)} weights + " + (f"{gib(cache)} KV cache + " if cache else "")
-    return Fact(memory_bytes(derived), Origin(
-        f"no resources.memory: llmops renders {derived}, {parts}{CPU_RUNTIME_OVERHEAD_GIB:g} GiB runtime overhead "
-        "rounded up", assumption=assumptions[0] if assumptions else None))
+    return Fact(
+        memory_bytes(derived),
+        Origin(
+            f"no resources.memory: llmops renders {derived}, {parts}{CPU_RUNTIME_OVERHEAD_GIB:g} "
+            "GiB runtime overhead rounded up",
+            assumption=assumptions[0] if assumptions else None,
+        ),
+    )
 
 
 def derived_cpu_memory(weights: float | None, cache: float) -> str | None:
-    """The memory llmops renders for a CPU replica whose manifest names none, or None when the model's
-    size is unknown (or beyond what a Kubernetes quantity holds)."""
+    """The memory llmops renders for a CPU replica whose manifest names none, or None when the
+    model's size is unknown (or beyond what a Kubernetes quantity holds)."""
     if weights is None:
         return None
     total = weights + cache + CPU_RUNTIME_OVERHEAD_GIB * GIB
@@ -148,7 +184,8 @@ def derived_cpu_memory(weights: float | None, cache: float) -> str | None:
 
 
 def rendered_cpu_memory(env: ResolvedEnvironment, endpoint: Manifest) -> str | None:
-    """The memory the renderer writes for a CPU-only endpoint that names none (None: use the fixed default)."""
+    """The memory the renderer writes for a CPU-only endpoint that names none (None: use the fixed
+    default)."""
     capacity = endpoint_capacity(env, endpoint)
     if capacity is None or capacity.on_gpu:
         return None
@@ -159,7 +196,8 @@ def rendered_cpu_memory(env: ResolvedEnvironment, endpoint: Manifest) -> str | N
 
 
 def endpoint_capacity(env: ResolvedEnvironment, endpoint: Manifest) -> EndpointCapacity | None:
-    """The endpoint's capacity, or None when its model does not resolve (other rules report that)."""
+    """The endpoint's capacity, or None when its model does not resolve (other rules report
+    that)."""
     return env.remember(("endpoint-capacity", env.name, endpoint), lambda: _compute(env, endpoint))
 
 
@@ -174,24 +212,78 @@ def _compute(env: ResolvedEnvironment, endpoint: Manifest) -> EndpointCapacity |
     sequence = _sequence_tokens(endpoint, facts)
     if not on_gpu:
         cpu_cache = _cpu_kv(facts, sequence, cache.value)
-        memory = _cpu_memory(endpoint, _cpu_weights(facts, weights.value), cpu_cache,
-                             assumptions_of(facts.layers) if cpu_cache else ())
-        return EndpointCapacity(env, endpoint, facts, gpus, weights, cache, sequence, memory_bytes=memory,
-                                missing=[] if facts.parameters else ["parameters"])
+        memory = _cpu_memory(
+            endpoint,
+            _cpu_weights(facts, weights.value),
+            cpu_cache,
+            assumptions_of(facts.layers) if cpu_cache else (),
+        )
+        return EndpointCapacity(
+            env,
+            endpoint,
+            facts,
+            gpus,
+            weights,
+            cache,
+            sequence,
+            memory_bytes=memory,
+            missing=[] if facts.parameters else ["parameters"],
+        )
     deployment = endpoint.spec.deployment_spec
-    memory_gib = gpu_memory_gib(env, endpoint, (*RESOURCES, "gpu_memory_gb"),
-                                deployment.resources.gpu_memory_gb if deployment is not None else None)
+    memory_gib = gpu_memory_gib(
+        env,
+        endpoint,
+        (*RESOURCES, "gpu_memory_gb"),
+        deployment.resources.gpu_memory_gb if deployment is not None else None,
+    )
     missing = facts.missing_for_gpu() + ([] if memory_gib is not None else [GPU_MEMORY_MISSING])
     if facts.parameters is None or memory_gib is None:
-        return EndpointCapacity(env, endpoint, facts, gpus, weights, cache, sequence, gpu_memory_gib=memory_gib,
-                                missing=missing)
+        return EndpointCapacity(
+            env,
+            endpoint,
+            facts,
+            gpus,
+            weights,
+            cache,
+            sequence,
+            gpu_memory_gib=memory_gib,
+            missing=missing,
+        )
     loaded = GpuWeights(facts.parameters.value, weights.value, gpus.value, memory_gib.value)
     if missing or not (facts.layers and facts.kv_heads and facts.head_dim):
-        return EndpointCapacity(env, endpoint, facts, gpus, weights, cache, sequence, gpu_memory_gib=memory_gib,
-                                missing=missing, gpu_weights=loaded)
-    serving = gpu_serving(GpuServingInputs(
-        parameters=facts.parameters.value, weight_bytes=weights.value, layers=facts.layers.value,
-        kv_heads=facts.kv_heads.value, head_dim=facts.head_dim.value, kv_bytes=cache.value, gpus=gpus.value,
-        gpu_memory_gib=memory_gib.value))
-    return EndpointCapacity(env, endpoint, facts, gpus, weights, cache, sequence, gpu_memory_gib=memory_gib,
-                            gpu_weights=loaded, gpu=serving)
+        return EndpointCapacity(
+            env,
+            endpoint,
+            facts,
+            gpus,
+            weights,
+            cache,
+            sequence,
+            gpu_memory_gib=memory_gib,
+            missing=missing,
+            gpu_weights=loaded,
+        )
+    serving = gpu_serving(
+        GpuServingInputs(
+            parameters=facts.parameters.value,
+            weight_bytes=weights.value,
+            layers=facts.layers.value,
+            kv_heads=facts.kv_heads.value,
+            head_dim=facts.head_dim.value,
+            kv_bytes=cache.value,
+            gpus=gpus.value,
+            gpu_memory_gib=memory_gib.value,
+        )
+    )
+    return EndpointCapacity(
+        env,
+        endpoint,
+        facts,
+        gpus,
+        weights,
+        cache,
+        sequence,
+        gpu_memory_gib=memory_gib,
+        gpu_weights=loaded,
+        gpu=serving,
+    )

@@ -1,4 +1,5 @@
-"""`llmops explain`'s content: one endpoint's capacity inputs (with where each came from) and arithmetic.
+"""`llmops explain`'s content: one endpoint's capacity inputs (with where each came from) and
+arithmetic.
 
 Built from the same `EndpointCapacity` the rules use, plus the diagnostics validation reported for
 the endpoint, and rendered as text or as a JSON-ready mapping. Pure: the CLI only prints.
@@ -47,7 +48,11 @@ def origin_json(origin: Origin) -> dict[str, Any]:
 def _input(name: str, fact: Fact[Any] | None, unit: str = "") -> dict[str, Any]:
     if fact is None:
         return {"name": name, "value": None, "source": {"note": "missing"}}
-    value = json_count(fact.value) if isinstance(fact.value, int) and not isinstance(fact.value, bool) else fact.value
+    value = (
+        json_count(fact.value)
+        if isinstance(fact.value, int) and not isinstance(fact.value, bool)
+        else fact.value
+    )
     return {"name": name, "value": value, "unit": unit, "source": origin_json(fact.origin)}
 
 
@@ -87,34 +92,72 @@ def explain(capacity: EndpointCapacity, diagnostics: list[Diagnostic]) -> dict[s
         inputs.append(_input("replica memory", capacity.memory_bytes, "bytes"))
     inputs.append(_input("tokens per sequence", capacity.sequence_tokens, "tokens"))
     if runtime is not None:
-        inputs.append({"name": "max_concurrent_requests", "value": runtime.max_concurrent_requests,
-                       "source": origin_json(Origin("", capacity.endpoint, ("spec", "deploymentSpec", "runtime",
-                                                                              "max_concurrent_requests")))})
-    inputs.append({"name": "minReplicas", "value": capacity.endpoint.spec.min_replicas,
-                   "source": origin_json(Origin("", capacity.endpoint, ("spec", "minReplicas")))})
+        inputs.append(
+            {
+                "name": "max_concurrent_requests",
+                "value": runtime.max_concurrent_requests,
+                "source": origin_json(
+                    Origin(
+                        "",
+                        capacity.endpoint,
+                        ("spec", "deploymentSpec", "runtime", "max_concurrent_requests"),
+                    )
+                ),
+            }
+        )
+    inputs.append(
+        {
+            "name": "minReplicas",
+            "value": capacity.endpoint.spec.min_replicas,
+            "source": origin_json(Origin("", capacity.endpoint, ("spec", "minReplicas"))),
+        }
+    )
     own = [d for d in diagnostics if d.code in CAPACITY_CODES]
     return {
         "endpoint": capacity.endpoint.name,
         "environment": capacity.env.name,
         "model": capacity.model.subject.removeprefix("Model/"),
-        "constants": {"weight_overhead": WEIGHT_OVERHEAD, "gpu_memory_utilization": GPU_MEMORY_UTILIZATION,
-                      "runtime_overhead_gib": RUNTIME_OVERHEAD_GIB},
+        "constants": {
+            "weight_overhead": WEIGHT_OVERHEAD,
+            "gpu_memory_utilization": GPU_MEMORY_UTILIZATION,
+            "runtime_overhead_gib": RUNTIME_OVERHEAD_GIB,
+        },
         "inputs": inputs,
-        "assumptions": [{"assumed": assumption.what, "state_it": assumption.state_it}
-                        for assumption in _assumptions(capacity)],
+        "assumptions": [
+            {"assumed": assumption.what, "state_it": assumption.state_it}
+            for assumption in _assumptions(capacity)
+        ],
         "missing": capacity.missing,
         "results": _results(capacity),
         "verdict": _verdict(own),
-        "diagnostics": [{"code": d.code, "severity": d.severity.value, "message": d.message, "hint": d.hint,
-                         "file": d.span.file, "line": d.span.line} for d in own],
+        "diagnostics": [
+            {
+                "code": d.code,
+                "severity": d.severity.value,
+                "message": d.message,
+                "hint": d.hint,
+                "file": d.span.file,
+                "line": d.span.line,
+            }
+            for d in own
+        ],
     }
 
 
 def _assumptions(capacity: EndpointCapacity) -> tuple[Assumption, ...]:
-    """What llmops assumed for this endpoint's numbers: an inferred preset, a default derived from it."""
+    """What llmops assumed for this endpoint's numbers: an inferred preset, a default derived from
+    it."""
     facts = capacity.facts
-    return assumptions_of(facts.parameters, facts.layers, facts.attention_heads, facts.kv_heads, facts.head_dim,
-                          facts.context_length, capacity.memory_bytes, capacity.sequence_tokens)
+    return assumptions_of(
+        facts.parameters,
+        facts.layers,
+        facts.attention_heads,
+        facts.kv_heads,
+        facts.head_dim,
+        facts.context_length,
+        capacity.memory_bytes,
+        capacity.sequence_tokens,
+    )
 
 
 def _results(capacity: EndpointCapacity) -> dict[str, Any]:
@@ -122,22 +165,35 @@ def _results(capacity: EndpointCapacity) -> dict[str, Any]:
     sequence = capacity.sequence_tokens.value if capacity.sequence_tokens else None
     serving = capacity.gpu
     if serving is not None:
-        out.update(weights_bytes=serving.weights_bytes, weights_bytes_per_gpu=serving.weights_bytes_per_gpu,
-                   kv_bytes_per_token=json_count(serving.kv_bytes_per_token),
-                   usable_bytes_per_gpu=serving.usable_bytes_per_gpu,
-                   kv_budget_bytes_per_gpu=serving.kv_budget_bytes_per_gpu, kv_tokens=serving.kv_tokens)
+        out.update(
+            weights_bytes=serving.weights_bytes,
+            weights_bytes_per_gpu=serving.weights_bytes_per_gpu,
+            kv_bytes_per_token=json_count(serving.kv_bytes_per_token),
+            usable_bytes_per_gpu=serving.usable_bytes_per_gpu,
+            kv_budget_bytes_per_gpu=serving.kv_budget_bytes_per_gpu,
+            kv_tokens=serving.kv_tokens,
+        )
         if sequence:
             per_replica = serving.sequences(sequence)
-            out.update(sequence_tokens=json_count(sequence), sequences_per_replica=per_replica,
-                       sequences_at_min_replicas=json_count(per_replica * capacity.min_replicas))
+            out.update(
+                sequence_tokens=json_count(sequence),
+                sequences_per_replica=per_replica,
+                sequences_at_min_replicas=json_count(per_replica * capacity.min_replicas),
+            )
     elif capacity.gpu_weights is not None:
         loaded = capacity.gpu_weights
-        out.update(weights_bytes=loaded.weights_bytes, weights_bytes_per_gpu=loaded.weights_bytes_per_gpu,
-                   usable_bytes_per_gpu=loaded.usable_bytes_per_gpu)
+        out.update(
+            weights_bytes=loaded.weights_bytes,
+            weights_bytes_per_gpu=loaded.weights_bytes_per_gpu,
+            usable_bytes_per_gpu=loaded.usable_bytes_per_gpu,
+        )
     elif not capacity.on_gpu and capacity.facts.parameters is not None:
         weights = cpu_weights_bytes(capacity.facts.parameters.value, capacity.weight_bytes.value)
-        out.update(weights_bytes=weights, kv_bytes_for_one_sequence=capacity.cpu_kv_bytes(),
-                   memory_bytes=capacity.memory_bytes.value if capacity.memory_bytes else None)
+        out.update(
+            weights_bytes=weights,
+            kv_bytes_for_one_sequence=capacity.cpu_kv_bytes(),
+            memory_bytes=capacity.memory_bytes.value if capacity.memory_bytes else None,
+        )
     return out
 
 
@@ -164,11 +220,17 @@ def _source_text(source: dict[str, Any]) -> str:
 
 
 def format_text(explanation: dict[str, Any], capacity: EndpointCapacity) -> str:
-    lines = [f"ServingEndpoint/{explanation['endpoint']} in {explanation['environment']}, serving "
-             f"Model/{explanation['model']}", "", "inputs"]
+    lines = [
+        f"ServingEndpoint/{explanation['endpoint']} in {explanation['environment']}, serving "
+        f"Model/{explanation['model']}",
+        "",
+        "inputs",
+    ]
     width = max(len(row["name"]) for row in explanation["inputs"])
     for row in explanation["inputs"]:
-        lines.append(f"  {row['name']:<{width}}  {_value_text(row):>14}  {_source_text(row['source'])}")
+        lines.append(
+            f"  {row['name']:<{width}}  {_value_text(row):>14}  {_source_text(row['source'])}"
+        )
     for row in explanation["inputs"]:
         if row["source"].get("reference"):
             lines.append(f"  (preset values from {row['source']['reference']})")
@@ -177,10 +239,18 @@ def format_text(explanation: dict[str, Any], capacity: EndpointCapacity) -> str:
         lines += ["", "assumptions"]
         for assumption in explanation["assumptions"]:
             lines += [f"  {assumption['assumed']}", f"    to state it: {assumption['state_it']}"]
-    lines += ["", "arithmetic", *_arithmetic_lines(capacity), "", f"verdict: {explanation['verdict']}"]
+    lines += [
+        "",
+        "arithmetic",
+        *_arithmetic_lines(capacity),
+        "",
+        f"verdict: {explanation['verdict']}",
+    ]
     for diagnostic in explanation["diagnostics"]:
-        lines.append(f"  {diagnostic['severity']}[{diagnostic['code']}] {diagnostic['file']}:{diagnostic['line']}: "
-                     f"{diagnostic['message']}")
+        lines.append(
+            f"  {diagnostic['severity']}[{diagnostic['code']}] "
+            f"{diagnostic['file']}:{diagnostic['line']}: {diagnostic['message']}"
+        )
         if diagnostic["hint"]:
             lines.append(f"    hint: {diagnostic['hint']}")
     return "\n".join(lines) + "\n"
@@ -189,12 +259,18 @@ def format_text(explanation: dict[str, Any], capacity: EndpointCapacity) -> str:
 def _arithmetic_lines(capacity: EndpointCapacity) -> list[str]:
     weights = capacity.gpu_weights
     if capacity.missing and weights is not None:  # the weights are checked; the KV cache is not
-        split = f" / {weights.gpus} GPUs = {gib(weights.weights_bytes_per_gpu)} per GPU" if weights.gpus > 1 else ""
-        return [f"  weights             {grouped(weights.parameters)} x {weights.weight_bytes:g} B x "
-                f"{WEIGHT_OVERHEAD} = {gib(weights.weights_bytes)}{split}",
-                f"  usable per GPU      {weights.gpu_memory_gib:g} GiB x {GPU_MEMORY_UTILIZATION} - "
-                f"{RUNTIME_OVERHEAD_GIB:g} GiB runtime overhead = {gib(weights.usable_bytes_per_gpu)}",
-                f"  KV cache            not computed: missing {', '.join(capacity.missing)}"]
+        split = (
+            f" / {weights.gpus} GPUs = {gib(weights.weights_bytes_per_gpu)} per GPU"
+            if weights.gpus > 1
+            else ""
+        )
+        return [
+            f"  weights             {grouped(weights.parameters)} x {weights.weight_bytes:g} B x "
+            f"{WEIGHT_OVERHEAD} = {gib(weights.weights_bytes)}{split}",
+            f"  usable per GPU      {weights.gpu_memory_gib:g} GiB x {GPU_MEMORY_UTILIZATION} - "
+            f"{RUNTIME_OVERHEAD_GIB:g} GiB runtime overhead = {gib(weights.usable_bytes_per_gpu)}",
+            f"  KV cache            not computed: missing {', '.join(capacity.missing)}",
+        ]
     if capacity.missing:
         return [f"  not computed: missing {', '.join(capacity.missing)}"]
     serving = capacity.gpu
@@ -203,24 +279,30 @@ def _arithmetic_lines(capacity: EndpointCapacity) -> list[str]:
     if serving is None:
         return _cpu_lines(capacity)
     inputs = serving.inputs
-    split = f" / {inputs.gpus} GPUs = {gib(serving.weights_bytes_per_gpu)} per GPU" if inputs.gpus > 1 else ""
+    split = (
+        f" / {inputs.gpus} GPUs = {gib(serving.weights_bytes_per_gpu)} per GPU"
+        if inputs.gpus > 1
+        else ""
+    )
     lines = [
-        f"  weights             {grouped(inputs.parameters)} x {inputs.weight_bytes:g} B x {WEIGHT_OVERHEAD} = "
-        f"{gib(serving.weights_bytes)}{split}",
-        f"  KV cache per token  2 x {inputs.layers} layers x {inputs.kv_heads} KV heads x {inputs.head_dim} x "
-        f"{inputs.kv_bytes} B = {kib(serving.kv_bytes_per_token)}",
+        f"  weights             {grouped(inputs.parameters)} x {inputs.weight_bytes:g} B x "
+        f"{WEIGHT_OVERHEAD} = {gib(serving.weights_bytes)}{split}",
+        f"  KV cache per token  2 x {inputs.layers} layers x {inputs.kv_heads} KV heads x "
+        f"{inputs.head_dim} x {inputs.kv_bytes} B = {kib(serving.kv_bytes_per_token)}",
         f"  usable per GPU      {inputs.gpu_memory_gib:g} GiB x {GPU_MEMORY_UTILIZATION} - "
         f"{RUNTIME_OVERHEAD_GIB:g} GiB runtime overhead = {gib(serving.usable_bytes_per_gpu)}",
-        f"  KV budget per GPU   {gib(serving.usable_bytes_per_gpu)} - {gib(serving.weights_bytes_per_gpu)} weights = "
-        f"{gib(serving.kv_budget_bytes_per_gpu)}",
+        f"  KV budget per GPU   {gib(serving.usable_bytes_per_gpu)} - "
+        f"{gib(serving.weights_bytes_per_gpu)} weights = {gib(serving.kv_budget_bytes_per_gpu)}",
         f"  KV cache holds      {grouped(serving.kv_tokens)} tokens per replica",
     ]
     if sequence is not None:
         allowed = f" (the model allows {grouped(context)})" if context else ""
         lines.append(f"  max context         {grouped(sequence)} tokens per sequence{allowed}")
         per_replica = serving.sequences(sequence)
-        lines.append(f"  sequences           {grouped(per_replica)} at full context per replica, "
-                     f"{grouped(per_replica * capacity.min_replicas)} at minReplicas {capacity.min_replicas}")
+        lines.append(
+            f"  sequences           {grouped(per_replica)} at full context per replica, "
+            f"{grouped(per_replica * capacity.min_replicas)} at minReplicas {capacity.min_replicas}"
+        )
     return lines
 
 
@@ -231,8 +313,10 @@ def _cpu_lines(capacity: EndpointCapacity) -> list[str]:
     weights = cpu_weights_bytes(parameters.value, capacity.weight_bytes.value)
     cache = capacity.cpu_kv_bytes()
     memory = capacity.memory_bytes.value if capacity.memory_bytes else 0.0
-    lines = [f"  weights (CPU)       {grouped(parameters.value)} x {capacity.weight_bytes.value:g} B x "
-             f"{WEIGHT_OVERHEAD} = {gib(weights)}"]
+    lines = [
+        f"  weights (CPU)       {grouped(parameters.value)} x {capacity.weight_bytes.value:g} B x "
+        f"{WEIGHT_OVERHEAD} = {gib(weights)}"
+    ]
     if cache:
         lines.append(f"  KV cache            {gib(cache)} for one full sequence")
     lines.append(f"  replica memory      {gib(memory)} ({gib(memory - weights - cache)} left)")

@@ -1,12 +1,13 @@
-"""The facts capacity needs, each with where it came from: a manifest field, a preset, or a runtime default.
+"""The facts capacity needs, each with where it came from: a manifest field, a preset, or a runtime
+default.
 
 Precedence, per fact: what the Model writes, then its `preset`'s row. A Model that names no preset
 but whose `model_family` and `parameters` match exactly one preset (llama and 7B: `llama-2-7b`) gets
-that one, as an assumption: every fact it supplies says so, and a verdict resting on one is a warning
-that names the preset and how to pin it. Nothing else is guessed: a fact none of these gives is
-missing, and the checks say so. The byte sizes of weights and KV cache follow the
-model's `quantization` and `dtype`; without a dtype they are what KServe's Hugging Face server picks
-for `--dtype auto`, float16 on GPUs and float32 on CPUs (`huggingfaceserver/__main__.py`), because
+that one, as an assumption: every fact it supplies says so, and a verdict resting on one is a
+warning that names the preset and how to pin it. Nothing else is guessed: a fact none of these gives
+is missing, and the checks say so. The byte sizes of weights and KV cache follow the model's
+`quantization` and `dtype`; without a dtype they are what KServe's Hugging Face server picks for
+`--dtype auto`, float16 on GPUs and float32 on CPUs (`huggingfaceserver/__main__.py`), because
 llmops renders `--dtype` only when the Model names one.
 """
 
@@ -29,8 +30,17 @@ T = TypeVar("T")
 METADATA = ("spec", "metadata")
 _SCALE = {"K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
 # Bytes per weight, by dtype and by quantization (awq and gptq are 4-bit formats).
-DTYPE_BYTES = {"float32": 4.0, "fp32": 4.0, "bfloat16": 2.0, "bf16": 2.0, "float16": 2.0, "fp16": 2.0,
-               "fp8": 1.0, "int8": 1.0, "int4": 0.5}
+DTYPE_BYTES = {
+    "float32": 4.0,
+    "fp32": 4.0,
+    "bfloat16": 2.0,
+    "bf16": 2.0,
+    "float16": 2.0,
+    "fp16": 2.0,
+    "fp8": 1.0,
+    "int8": 1.0,
+    "int4": 0.5,
+}
 QUANTIZATION_BYTES = {"fp8": 1.0, "int8": 1.0, "int4": 0.5, "awq": 0.5, "gptq": 0.5}
 # What `--dtype auto` loads in KServe's Hugging Face server: float16 on GPUs, float32 on CPUs.
 RUNTIME_DEFAULT_BYTES = {True: 2, False: 4}
@@ -39,7 +49,8 @@ LARGE_MODEL_PARAMETERS = 7 * 10**9
 
 @dataclass(frozen=True, slots=True)
 class Origin:
-    """Where a fact came from. With a manifest, ``path`` is the field that says it (or names the preset)."""
+    """Where a fact came from. With a manifest, ``path`` is the field that says it (or names the
+    preset)."""
 
     note: str = ""
     manifest: Manifest | None = None
@@ -55,7 +66,8 @@ class Fact(Generic[T]):
 
 
 def parameter_count(value: int | str) -> int:
-    """`7B` -> 7000000000, `1.5B` -> 1500000000, `350M`, or an integer as is (the spec checked the form)."""
+    """`7B` -> 7000000000, `1.5B` -> 1500000000, `350M`, or an integer as is (the spec checked the
+    form)."""
     if isinstance(value, int):
         return value
     match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([KMBT])", value)
@@ -76,12 +88,17 @@ class ModelFacts:
     head_dim: Fact[int] | None
     context_length: Fact[int] | None
     preset_assumption: Assumption | None = None  # the preset was inferred, not named
-    preset_candidates: tuple[str, ...] = ()  # presets model_family and parameters match, when not exactly one
+    # presets model_family and parameters match, when not exactly one
+    preset_candidates: tuple[str, ...] = ()
 
     def missing_for_gpu(self) -> list[str]:
         """The Model fields a GPU capacity check lacks, as the manifest spells them."""
-        wanted = (("parameters", self.parameters), ("num_layers", self.layers),
-                  ("num_kv_heads", self.kv_heads), ("head_dim (or hidden_size)", self.head_dim))
+        wanted = (
+            ("parameters", self.parameters),
+            ("num_layers", self.layers),
+            ("num_kv_heads", self.kv_heads),
+            ("head_dim (or hidden_size)", self.head_dim),
+        )
         return [name for name, fact in wanted if fact is None]
 
 
@@ -90,7 +107,8 @@ def _written(model: Manifest, field: str, value: int | None) -> Fact[int] | None
 
 
 def model_facts(model: Manifest) -> ModelFacts:
-    """The Model's capacity facts: its own fields first, then its preset's row (named, or inferred)."""
+    """The Model's capacity facts: its own fields first, then its preset's row (named, or
+    inferred)."""
     meta = model.spec.metadata
     parameters = None if meta.parameters is None else parameter_count(meta.parameters)
     preset = PRESETS.get(meta.preset) if meta.preset else None
@@ -104,8 +122,13 @@ def model_facts(model: Manifest) -> ModelFacts:
         if len(candidates) == 1:
             preset = PRESETS[candidates[0]]
             assumption = inferred_preset_assumption(preset.name, meta.model_family, parameters)
-            origin = Origin(f"preset {preset.name}, assumed from model_family and parameters", model,
-                            (*METADATA, "model_family"), preset.source, assumption)
+            origin = Origin(
+                f"preset {preset.name}, assumed from model_family and parameters",
+                model,
+                (*METADATA, "model_family"),
+                preset.source,
+                assumption,
+            )
             candidates = ()
 
     def pick(field: str, own: int | None, from_preset: int | None) -> Fact[int] | None:
@@ -114,34 +137,55 @@ def model_facts(model: Manifest) -> ModelFacts:
             return written
         return Fact(from_preset, origin)
 
-    attention_heads = pick("num_attention_heads", meta.num_attention_heads,
-                           preset.attention_heads if preset else None)
+    attention_heads = pick(
+        "num_attention_heads", meta.num_attention_heads, preset.attention_heads if preset else None
+    )
     head_dim = pick("head_dim", meta.head_dim, None)
-    if head_dim is None and meta.hidden_size is not None and attention_heads is not None \
-            and meta.hidden_size % attention_heads.value == 0:
-        head_dim = Fact(meta.hidden_size // attention_heads.value,
-                        Origin("hidden_size / attention heads", model, (*METADATA, "hidden_size"),
-                               assumption=attention_heads.origin.assumption))
+    if (
+        head_dim is None
+        and meta.hidden_size is not None
+        and attention_heads is not None
+        and meta.hidden_size % attention_heads.value == 0
+    ):
+        head_dim = Fact(
+            meta.hidden_size // attention_heads.value,
+            Origin(
+                "hidden_size / attention heads",
+                model,
+                (*METADATA, "hidden_size"),
+                assumption=attention_heads.origin.assumption,
+            ),
+        )
     if head_dim is None:
         head_dim = pick("head_dim", None, preset.head_dim if preset else None)
     return ModelFacts(
-        model=model, preset=preset,
+        model=model,
+        preset=preset,
         parameters=pick("parameters", parameters, preset.parameters if preset else None),
         layers=pick("num_layers", meta.num_layers, preset.layers if preset else None),
         attention_heads=attention_heads,
         kv_heads=pick("num_kv_heads", meta.num_kv_heads, preset.kv_heads if preset else None),
         head_dim=head_dim,
-        context_length=pick("context_length", meta.context_length, preset.context_length if preset else None),
-        preset_assumption=assumption, preset_candidates=candidates,
+        context_length=pick(
+            "context_length", meta.context_length, preset.context_length if preset else None
+        ),
+        preset_assumption=assumption,
+        preset_candidates=candidates,
     )
 
 
 def inferred_preset_assumption(preset: str, model_family: str, parameters: int) -> Assumption:
     return Assumption(
-        what=f"the model is preset {preset}, the only preset matching model_family {model_family} and "
-             f"{short_count(parameters)} parameters",
-        state_it=f"pin it with spec.metadata.preset: {preset}, name another preset, or write the model's own "
-                 "context_length, num_layers, num_attention_heads, num_kv_heads and head_dim from its config.json")
+        what=(
+            f"the model is preset {preset}, the only preset matching model_family {model_family} "
+            f"and {short_count(parameters)} parameters"
+        ),
+        state_it=(
+            f"pin it with spec.metadata.preset: {preset}, name another preset, or write the "
+            "model's own context_length, num_layers, num_attention_heads, num_kv_heads and "
+            "head_dim from its config.json"
+        ),
+    )
 
 
 def short_count(parameters: int) -> str:
@@ -156,7 +200,11 @@ def assumptions_of(*facts: Fact[Any] | None) -> tuple[Assumption, ...]:
     """The distinct assumptions the given facts rest on, in order."""
     found: list[Assumption] = []
     for fact in facts:
-        if fact is not None and fact.origin.assumption is not None and fact.origin.assumption not in found:
+        if (
+            fact is not None
+            and fact.origin.assumption is not None
+            and fact.origin.assumption not in found
+        ):
             found.append(fact.origin.assumption)
     return tuple(found)
 
@@ -167,20 +215,25 @@ def cached_model_facts(env: ResolvedEnvironment, model: Manifest) -> ModelFacts:
 
 
 def weight_bytes(model: Manifest, on_gpu: bool) -> Fact[float]:
-    """Bytes per parameter as loaded: the quantization's, else the dtype's, else the runtime default."""
+    """Bytes per parameter as loaded: the quantization's, else the dtype's, else the runtime
+    default."""
     meta = model.spec.metadata
     if meta.quantization in QUANTIZATION_BYTES:
-        return Fact(QUANTIZATION_BYTES[meta.quantization], Origin(f"quantization {meta.quantization}", model,
-                                                                  (*METADATA, "quantization")))
+        return Fact(
+            QUANTIZATION_BYTES[meta.quantization],
+            Origin(f"quantization {meta.quantization}", model, (*METADATA, "quantization")),
+        )
     if meta.dtype is not None:
-        return Fact(DTYPE_BYTES[meta.dtype], Origin(f"dtype {meta.dtype}", model, (*METADATA, "dtype")))
+        return Fact(
+            DTYPE_BYTES[meta.dtype], Origin(f"dtype {meta.dtype}", model, (*METADATA, "dtype"))
+        )
     default = _runtime_default(on_gpu)
     return Fact(float(default.value), default.origin)
 
 
 def kv_bytes(model: Manifest, on_gpu: bool) -> Fact[int]:
-    """Bytes per KV cache element: the activation dtype (16 or 32 bits; quantized weights keep 16-bit
-    activations, so an 8- or 4-bit dtype leaves the runtime default)."""
+    """Bytes per KV cache element: the activation dtype (16 or 32 bits; quantized weights keep
+    16-bit activations, so an 8- or 4-bit dtype leaves the runtime default)."""
     dtype = model.spec.metadata.dtype
     if dtype is not None and DTYPE_BYTES[dtype] >= 2:
         return Fact(int(DTYPE_BYTES[dtype]), Origin(f"dtype {dtype}", model, (*METADATA, "dtype")))
@@ -189,24 +242,45 @@ def kv_bytes(model: Manifest, on_gpu: bool) -> Fact[int]:
 
 def _runtime_default(on_gpu: bool) -> Fact[int]:
     kind = "float16 on GPUs" if on_gpu else "float32 on CPUs"
-    return Fact(RUNTIME_DEFAULT_BYTES[on_gpu], Origin(f"no dtype: the runtime's --dtype auto loads {kind}"))
+    return Fact(
+        RUNTIME_DEFAULT_BYTES[on_gpu], Origin(f"no dtype: the runtime's --dtype auto loads {kind}")
+    )
 
 
-def gpu_memory_gib(env: ResolvedEnvironment, workload: Manifest, workload_path: Path,
-                   workload_value: int | float | None) -> Fact[float] | None:
-    """Memory of one GPU: the environment's (it describes the hardware), else what the workload says."""
+def gpu_memory_gib(
+    env: ResolvedEnvironment,
+    workload: Manifest,
+    workload_path: Path,
+    workload_value: int | float | None,
+) -> Fact[float] | None:
+    """Memory of one GPU: the environment's (it describes the hardware), else what the workload
+    says."""
     gpu = env.settings.gpu
     settings = env.settings_manifest
     if gpu.memory_gib is not None:
-        return Fact(float(gpu.memory_gib), Origin(f"environment {env.name}", settings,
-                                                  ("spec", "gpu", "memoryGiB") if settings else ()))
+        return Fact(
+            float(gpu.memory_gib),
+            Origin(
+                f"environment {env.name}",
+                settings,
+                ("spec", "gpu", "memoryGiB") if settings else (),
+            ),
+        )
     if gpu.product is not None:
-        return Fact(product_memory_gib(gpu.product), Origin(f"{gpu.product}, as nvidia-smi reports it", settings,
-                                                            ("spec", "gpu", "product") if settings else ()))
+        return Fact(
+            product_memory_gib(gpu.product),
+            Origin(
+                f"{gpu.product}, as nvidia-smi reports it",
+                settings,
+                ("spec", "gpu", "product") if settings else (),
+            ),
+        )
     if workload_value is not None:
         return Fact(float(workload_value), Origin("", workload, workload_path))
     return None
 
 
-GPU_MEMORY_MISSING = ("the GPUs' memory (gpu.memoryGiB or gpu.product in the environment's environment.yaml, "
-                      "or resources.gpu_memory_gb)")
+GPU_MEMORY_MISSING = (
+    "the GPUs' memory (gpu.memoryGiB or gpu.product in the environment's environment.yaml, "
+    "or resources.gpu_memory_gb)"
+)

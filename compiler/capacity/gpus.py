@@ -2,8 +2,8 @@
 
 The memory is what the driver reports (`nvidia-smi`'s total, in MiB), not the marketing figure: a
 "24 GB" A10G shows 23,028 MiB (22.5 GiB), and vLLM's `gpu_memory_utilization` is a fraction of that
-total. Sources: the totals listed in modal-labs/modal-client#2797 (H100, A100 80GB and 40GB, A10, L40S,
-L4, T4) and an A10G's `nvidia-smi` in NVIDIA/DCGM#232.
+total. Sources: the totals listed in modal-labs/modal-client#2797 (H100, A100 80GB and 40GB, A10,
+L40S, L4, T4) and an A10G's `nvidia-smi` in NVIDIA/DCGM#232.
 """
 
 from __future__ import annotations

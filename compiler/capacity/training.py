@@ -3,18 +3,18 @@
 Each method has a range of bytes per parameter, activations excluded (they depend on batch size and
 sequence length, so the top of the range is the "marginal" line, not a guarantee):
 
-- full fine-tuning with AdamW in mixed precision: 16 to 18. 16 is the ZeRO paper's count (Rajbhandari
-  et al. 2020, section 3.1: 2 bytes of 16-bit weights, 2 of gradients, 12 of fp32 weights, momentum and
-  variance); 18 is the Hugging Face Transformers guide's (model training anatomy: 6 for mixed-precision
-  weights, 4 for gradients, 8 for AdamW).
+- full fine-tuning with AdamW in mixed precision: 16 to 18. 16 is the ZeRO paper's count
+  (Rajbhandari et al. 2020, section 3.1: 2 bytes of 16-bit weights, 2 of gradients, 12 of fp32
+  weights, momentum and variance); 18 is the Hugging Face Transformers guide's (model training
+  anatomy: 6 for mixed-precision weights, 4 for gradients, 8 for AdamW).
 - QLoRA: 0.52 to 0.74. 0.52 is 4-bit NF4 weights with double-quantized constants (0.5 byte + 0.127
   bit, Dettmers et al. 2023); 0.74 is that paper's headline, a 65B model fine-tuned in 48 GB, i.e.
   0.22 byte per parameter for adapters, their optimizer state and activations.
 - LoRA: 2.0 to 2.22: frozen 16-bit weights (2 bytes) plus the same 0.22 allowance.
 
 Without `finetuning_type` llmops passes no method to the trainer; the estimate then assumes full
-fine-tuning, and says so (a verdict on it is a warning). QLoRA's 4-bit weights need GPUs (bitsandbytes'
-4-bit kernels), so it is never suggested for a CPU-only job.
+fine-tuning, and says so (a verdict on it is a warning). QLoRA's 4-bit weights need GPUs
+(bitsandbytes' 4-bit kernels), so it is never suggested for a CPU-only job.
 
 Several GPUs are assumed to shard weights and optimizer state (FSDP or DeepSpeed ZeRO-3), so the
 job's memory is the sum over its GPUs; plain data parallelism needs the whole estimate on every GPU.
@@ -25,7 +25,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler.capacity.facts import GPU_MEMORY_MISSING, Fact, Origin, cached_model_facts, gpu_memory_gib
+from compiler.capacity.facts import (
+    GPU_MEMORY_MISSING,
+    Fact,
+    Origin,
+    cached_model_facts,
+    gpu_memory_gib,
+)
 from compiler.capacity.serving import GIB, as_float
 from compiler.diagnostics import Assumption
 from compiler.resolve.environment import ResolvedEnvironment
@@ -59,11 +65,17 @@ class TrainingCapacity:
     def available_bytes(self) -> float | None:
         if self.gpus == 0:
             return self.cpu_memory_bytes.value if self.cpu_memory_bytes else None
-        return as_float(self.gpus) * self.gpu_memory_gib.value * GIB if self.gpu_memory_gib else None
+        return (
+            as_float(self.gpus) * self.gpu_memory_gib.value * GIB if self.gpu_memory_gib else None
+        )
 
     def describe_available(self) -> str:
         if self.gpus == 0:
-            return f"{self.available_bytes / GIB:.2f} GiB of memory" if self.available_bytes else "unknown memory"
+            return (
+                f"{self.available_bytes / GIB:.2f} GiB of memory"
+                if self.available_bytes
+                else "unknown memory"
+            )
         memory = self.gpu_memory_gib.value if self.gpu_memory_gib else 0.0
         return f"{self.gpus} x {memory:g} GiB GPU{'s' if self.gpus > 1 else ''}"
 
@@ -74,15 +86,19 @@ def methods_for(gpus: int) -> tuple[str, ...]:
 
 
 def method_assumption(gpus: int) -> Assumption:
-    """Unset, llmops passes no method to the trainer, which picks its own; the estimate assumes the heaviest."""
+    """Unset, llmops passes no method to the trainer, which picks its own; the estimate assumes the
+    heaviest."""
     methods = methods_for(gpus)
     listed = f"{', '.join(methods[:-1])} or {methods[-1]}"
-    return Assumption("full fine-tuning, as trainJobSpec.finetuning_type is not set",
-                      f"set trainJobSpec.finetuning_type: {listed}" + ("" if gpus else " (QLoRA needs GPUs)"))
+    return Assumption(
+        "full fine-tuning, as trainJobSpec.finetuning_type is not set",
+        f"set trainJobSpec.finetuning_type: {listed}" + ("" if gpus else " (QLoRA needs GPUs)"),
+    )
 
 
 def training_capacity(env: ResolvedEnvironment, job: Manifest) -> TrainingCapacity | None:
-    """The job's estimate, or None when its base model does not resolve (other rules report that)."""
+    """The job's estimate, or None when its base model does not resolve (other rules report
+    that)."""
     return env.remember(("training-capacity", env.name, job), lambda: _compute(env, job))
 
 
@@ -92,23 +108,44 @@ def _compute(env: ResolvedEnvironment, job: Manifest) -> TrainingCapacity | None
         return None
     inner = job.spec.train_job_spec
     gpus = inner.resources.gpus if inner is not None else 0
-    method = (Fact(inner.finetuning_type, Origin("finetuning_type", job, (*TRAIN_JOB, "finetuning_type")))
-              if inner is not None and inner.finetuning_type is not None
-              else Fact("full", Origin("no finetuning_type: full fine-tuning", assumption=method_assumption(gpus))))
+    method = (
+        Fact(inner.finetuning_type, Origin("finetuning_type", job, (*TRAIN_JOB, "finetuning_type")))
+        if inner is not None and inner.finetuning_type is not None
+        else Fact(
+            "full",
+            Origin("no finetuning_type: full fine-tuning", assumption=method_assumption(gpus)),
+        )
+    )
     parameters = cached_model_facts(env, model).parameters
     missing = [] if parameters else ["parameters"]
     gpu_memory = cpu_memory = None
     if gpus > 0:
-        gpu_memory = gpu_memory_gib(env, job, (*TRAIN_JOB, "resources", "gpu_memory_gb"),
-                                    inner.resources.gpu_memory_gb if inner is not None else None)
+        gpu_memory = gpu_memory_gib(
+            env,
+            job,
+            (*TRAIN_JOB, "resources", "gpu_memory_gb"),
+            inner.resources.gpu_memory_gb if inner is not None else None,
+        )
         missing += [] if gpu_memory else [GPU_MEMORY_MISSING]
     else:
         profile = job.spec.resource_profile
         if profile is not None:
-            cpu_memory = Fact(memory_bytes(profile.memory), Origin(f"memory {profile.memory}", job,
-                                                                   ("spec", "resourceProfile", "memory")))
+            cpu_memory = Fact(
+                memory_bytes(profile.memory),
+                Origin(f"memory {profile.memory}", job, ("spec", "resourceProfile", "memory")),
+            )
         else:
             default = TRAINING_DEFAULT_RESOURCES["memory"]
-            cpu_memory = Fact(memory_bytes(default), Origin(f"no resourceProfile: llmops renders {default}"))
-    return TrainingCapacity(job=job, model=model, method=method, parameters=parameters, gpus=gpus,
-                            gpu_memory_gib=gpu_memory, cpu_memory_bytes=cpu_memory, missing=missing)
+            cpu_memory = Fact(
+                memory_bytes(default), Origin(f"no resourceProfile: llmops renders {default}")
+            )
+    return TrainingCapacity(
+        job=job,
+        model=model,
+        method=method,
+        parameters=parameters,
+        gpus=gpus,
+        gpu_memory_gib=gpu_memory,
+        cpu_memory_bytes=cpu_memory,
+        missing=missing,
+    )

@@ -1,4 +1,5 @@
-"""Serving capacity (code family C): will the model fit on the endpoint's GPUs, and how much will queue.
+"""Serving capacity (code family C): will the model fit on the endpoint's GPUs, and how much will
+queue.
 
 The arithmetic and its constants live in `compiler/capacity/` (shared with `llmops explain`); these
 rules turn its results into findings at the field to change, with the numbers in the message.
@@ -49,10 +50,11 @@ E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
 count = short_count
-# The fewest bytes a parameter loads in without quantization (16-bit): a verdict that holds even then
-# does not rest on the dtype llmops assumed for a Model that names none.
+# The fewest bytes a parameter loads in without quantization (16-bit): a verdict that holds even
+# then does not rest on the dtype llmops assumed for a Model that names none.
 UNQUANTIZED_FLOOR_BYTES = 2
-HINTED_GPU_COUNTS = 8  # a hint lists at most this many valid GPU counts, the nearest to the one written
+# a hint lists at most this many valid GPU counts, the nearest to the one written
+HINTED_GPU_COUNTS = 8
 
 
 def related(fact: Fact[Any] | None, label: str) -> tuple[RelatedPlace, ...]:
@@ -86,82 +88,137 @@ def _on(capacity: EndpointCapacity) -> str:
     return f"{gpus} x {memory:g} GiB GPU{'s' if gpus > 1 else ''}"
 
 
-@rule("C001", "capacity-facts-missing", INFO, "A GPU workload's capacity cannot be checked: facts are missing.",
-      category=Category.CAPACITY)
+@rule(
+    "C001",
+    "capacity-facts-missing",
+    INFO,
+    "A GPU workload's capacity cannot be checked: facts are missing.",
+    category=Category.CAPACITY,
+)
 def capacity_facts_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """A GPU endpoint's weights are checked against its GPUs when llmops knows the model's parameters and
-    the memory of the environment's GPUs; its KV cache when it also knows the layers, KV heads and head
-    size (written on the Model, or from its `preset`; a Model naming no preset whose `model_family` and
-    `parameters` match exactly one preset gets that one, as a stated assumption). When one is missing
-    nothing is guessed; this says what to add (and which presets match, when several do). Fix: name the
-    model's `preset` (e.g. `preset: llama-3.1-8b`) or write the numbers from its config.json, and give
-    the environment `gpu.memoryGiB` or `gpu.product`. Nothing is reported where the environment allows
-    no GPUs (P007 reports the GPU request itself)."""
+    """A GPU endpoint's weights are checked against its GPUs when llmops knows the model's
+    parameters and the memory of the environment's GPUs; its KV cache when it also knows the layers,
+    KV heads and head size (written on the Model, or from its `preset`; a Model naming no preset
+    whose `model_family` and `parameters` match exactly one preset gets that one, as a stated
+    assumption). When one is missing nothing is guessed; this says what to add (and which presets
+    match, when several do). Fix: name the model's `preset` (e.g. `preset: llama-3.1-8b`) or write
+    the numbers from its config.json, and give the environment `gpu.memoryGiB` or `gpu.product`.
+    Nothing is reported where the environment allows no GPUs (P007 reports the GPU request
+    itself)."""
     if not env.settings.gpu.allowed:
         return
     for capacity in _capacities(env):
         if not capacity.on_gpu or not capacity.missing:
             continue
-        yield from _missing_findings(env, capacity.endpoint, capacity.model, capacity.missing,
-                                     capacity.facts.missing_for_gpu(), RESOURCES, capacity.facts.preset_candidates)
+        yield from _missing_findings(
+            env,
+            capacity.endpoint,
+            capacity.model,
+            capacity.missing,
+            capacity.facts.missing_for_gpu(),
+            RESOURCES,
+            capacity.facts.preset_candidates,
+        )
     for job in env.of_kind("TrainingJob"):
         training = training_capacity(env, job)
         if training is not None and training.gpus > 0 and training.missing:
-            yield from _missing_findings(env, job, training.model, training.missing,
-                                         [m for m in training.missing if m == "parameters"],
-                                         ("spec", "trainJobSpec", "resources"), ())
+            yield from _missing_findings(
+                env,
+                job,
+                training.model,
+                training.missing,
+                [m for m in training.missing if m == "parameters"],
+                ("spec", "trainJobSpec", "resources"),
+                (),
+            )
 
 
-def _missing_findings(env: ResolvedEnvironment, workload: Manifest, model: Manifest, missing: list[str],
-                      model_missing: list[str], resources: Path, candidates: tuple[str, ...]) -> Iterator[Finding]:
+def _missing_findings(
+    env: ResolvedEnvironment,
+    workload: Manifest,
+    model: Manifest,
+    missing: list[str],
+    model_missing: list[str],
+    resources: Path,
+    candidates: tuple[str, ...],
+) -> Iterator[Finding]:
     where = f"{workload.subject} on GPUs in `{env.name}`"
     if model_missing:
         unchecked = "capacity" if "parameters" in model_missing else "KV cache"
         if candidates:
             meta = model.spec.metadata
-            hint = (f"model_family {meta.model_family} and {meta.parameters} parameters match the presets "
-                    f"{_either(list(candidates))}: name the one it is (e.g. `preset: {candidates[0]}`) or write the "
-                    "missing numbers from its config.json")
+            hint = (
+                f"model_family {meta.model_family} and {meta.parameters} parameters match the "
+                f"presets {_either(list(candidates))}: name the one it is (e.g. `preset: "
+                f"{candidates[0]}`) or write the missing numbers from its config.json"
+            )
         else:
-            hint = ("name the public model it is or derives from (e.g. `preset: llama-3.1-8b`; the presets are "
-                    "listed under spec.metadata.preset in schemas/manifest-reference.md) or write the missing "
-                    "numbers from its config.json")
-        yield Finding(model, ("spec", "metadata"), f"{model.subject} has no {', '.join(model_missing)}, so the "
-                      f"{unchecked} of {where} cannot be checked", hint,
-                      key=True, related=(RelatedPlace(workload, ("spec", "modelId"), "served or trained here"),))
+            hint = (
+                "name the public model it is or derives from (e.g. `preset: llama-3.1-8b`; the "
+                "presets are listed under spec.metadata.preset in schemas/manifest-reference.md) "
+                "or write the missing numbers from its config.json"
+            )
+        yield Finding(
+            model,
+            ("spec", "metadata"),
+            f"{model.subject} has no {', '.join(model_missing)}, so the "
+            f"{unchecked} of {where} cannot be checked",
+            hint,
+            key=True,
+            related=(RelatedPlace(workload, ("spec", "modelId"), "served or trained here"),),
+        )
     if len(missing) > len(model_missing):
         settings = f"environments/{env.name}/environment.yaml"
-        yield Finding(workload, resources, f"the memory of environment `{env.name}`'s GPUs is not known, so the "
-                      f"capacity of {where} cannot be checked",
-                      f"set gpu.memoryGiB or gpu.product in {settings}, or gpu_memory_gb here", key=True)
+        yield Finding(
+            workload,
+            resources,
+            f"the memory of environment `{env.name}`'s GPUs is not known, so the "
+            f"capacity of {where} cannot be checked",
+            f"set gpu.memoryGiB or gpu.product in {settings}, or gpu_memory_gb here",
+            key=True,
+        )
 
 
 def _weights_text(weights: GpuWeights) -> str:
     split = f" / {weights.gpus} GPUs" if weights.gpus > 1 else ""
-    return f"{count(weights.parameters)} parameters x {weights.weight_bytes:g} bytes x {WEIGHT_OVERHEAD}{split}"
+    return (
+        f"{count(weights.parameters)} parameters x {weights.weight_bytes:g} bytes x "
+        f"{WEIGHT_OVERHEAD}{split}"
+    )
 
 
 def _usable_text(weights: GpuWeights) -> str:
-    return (f"{weights.gpu_memory_gib:g} GiB x {GPU_MEMORY_UTILIZATION} - {RUNTIME_OVERHEAD_GIB:g} GiB "
-            f"runtime overhead = {gib(weights.usable_bytes_per_gpu)}")
+    return (
+        f"{weights.gpu_memory_gib:g} GiB x {GPU_MEMORY_UTILIZATION} - {RUNTIME_OVERHEAD_GIB:g} GiB "
+        f"runtime overhead = {gib(weights.usable_bytes_per_gpu)}"
+    )
 
 
 def _heads(capacity: EndpointCapacity) -> tuple[int | None, int | None]:
     facts = capacity.facts
-    return (facts.attention_heads.value if facts.attention_heads else None,
-            facts.kv_heads.value if facts.kv_heads else None)
+    return (
+        facts.attention_heads.value if facts.attention_heads else None,
+        facts.kv_heads.value if facts.kv_heads else None,
+    )
 
 
 def _shape_assumptions(capacity: EndpointCapacity) -> tuple[Assumption, ...]:
-    """What a KV-cache verdict rests on besides the manifests: an inferred preset's shape or context."""
+    """What a KV-cache verdict rests on besides the manifests: an inferred preset's shape or
+    context."""
     facts = capacity.facts
-    return assumptions_of(facts.parameters, facts.layers, facts.kv_heads, facts.head_dim, capacity.sequence_tokens)
+    return assumptions_of(
+        facts.parameters, facts.layers, facts.kv_heads, facts.head_dim, capacity.sequence_tokens
+    )
 
 
 def _more_gpus(capacity: EndpointCapacity, serving: GpuServing, tokens: int) -> str | None:
     limit = capacity.env.settings.gpu.max_per_endpoint
     attention = capacity.facts.attention_heads.value if capacity.facts.attention_heads else None
-    needed = gpus_needed(serving.inputs, tokens, attention, limit) if capacity.env.settings.gpu.allowed else None
+    needed = (
+        gpus_needed(serving.inputs, tokens, attention, limit)
+        if capacity.env.settings.gpu.allowed
+        else None
+    )
     if needed is None or needed <= serving.inputs.gpus:
         return None
     return f"use {needed} GPUs per replica"
@@ -172,75 +229,114 @@ def _more_gpus_for_weights(capacity: EndpointCapacity, weights: GpuWeights) -> s
         return None
     attention, kv = _heads(capacity)
     needed = gpus_for_weights(weights, attention, kv, capacity.env.settings.gpu.max_per_endpoint)
-    return f"use {needed} GPUs per replica" if needed is not None and needed > weights.gpus else None
+    return (
+        f"use {needed} GPUs per replica" if needed is not None and needed > weights.gpus else None
+    )
 
 
-@rule("C002", "weights-exceed-gpu-memory", E, "The model's weights do not fit on the endpoint's GPUs.",
-      category=Category.CAPACITY)
+@rule(
+    "C002",
+    "weights-exceed-gpu-memory",
+    E,
+    "The model's weights do not fit on the endpoint's GPUs.",
+    category=Category.CAPACITY,
+)
 def weights_exceed_gpu_memory(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """vLLM loads the whole model onto a replica's GPUs (split over them by tensor parallelism) before
-    anything else. Weights = parameters x bytes per parameter x 1.02; each GPU offers its memory x 0.9
-    (vLLM's default `gpu_memory_utilization`) less 2.3 GiB of runtime overhead (KAITO's measurements).
-    When the weights take all of it the pod crash-loops with an out-of-memory error. Checked whenever the
-    parameter count and the GPUs' memory are known (the model's shape is not needed). Fix: more GPUs per
-    replica, GPUs with more memory, or a quantized model (`quantization: awq`)."""
+    """vLLM loads the whole model onto a replica's GPUs (split over them by tensor parallelism)
+    before anything else. Weights = parameters x bytes per parameter x 1.02; each GPU offers its
+    memory x 0.9 (vLLM's default `gpu_memory_utilization`) less 2.3 GiB of runtime overhead (KAITO's
+    measurements). When the weights take all of it the pod crash-loops with an out-of-memory error.
+    Checked whenever the parameter count and the GPUs' memory are known (the model's shape is not
+    needed). Fix: more GPUs per replica, GPUs with more memory, or a quantized model (`quantization:
+    awq`)."""
     for capacity in _capacities(env):
         weights = capacity.gpu_weights
         if weights is None or weights.weights_fit:
             continue
         options = [option for option in (_more_gpus_for_weights(capacity, weights),) if option]
         options += ["GPUs with more memory", "a quantized model (quantization: awq)"]
-        yield Finding(capacity.endpoint, (*RESOURCES, "gpus"),
-                      f"the weights need {gib(weights.weights_bytes_per_gpu)} per GPU ({_weights_text(weights)}) but "
-                      f"each GPU has {_usable_text(weights)} for them", _either(options),
-                      related=(*related(capacity.facts.parameters, "parameters"),
-                               *related(capacity.gpu_memory_gib, "GPU memory")),
-                      assumptions=assumptions_of(capacity.facts.parameters))
+        yield Finding(
+            capacity.endpoint,
+            (*RESOURCES, "gpus"),
+            f"the weights need {gib(weights.weights_bytes_per_gpu)} per GPU "
+            f"({_weights_text(weights)}) but each GPU has {_usable_text(weights)} for them",
+            _either(options),
+            related=(
+                *related(capacity.facts.parameters, "parameters"),
+                *related(capacity.gpu_memory_gib, "GPU memory"),
+            ),
+            assumptions=assumptions_of(capacity.facts.parameters),
+        )
 
 
-@rule("C003", "sequence-exceeds-kv-cache", E, "One full-length sequence does not fit in the KV cache.",
-      category=Category.CAPACITY)
+@rule(
+    "C003",
+    "sequence-exceeds-kv-cache",
+    E,
+    "One full-length sequence does not fit in the KV cache.",
+    category=Category.CAPACITY,
+)
 def sequence_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
     """vLLM reserves what is left after the weights for the KV cache, and refuses to start when one
-    sequence of `--max_model_len` tokens (`max_input_tokens + max_output_tokens`, or the model's whole
-    context when no runtime limits are set) does not fit: KV cache per token = 2 x layers x KV heads x
-    head size x bytes. Fix: shorter limits, or more GPUs per replica."""
+    sequence of `--max_model_len` tokens (`max_input_tokens + max_output_tokens`, or the model's
+    whole context when no runtime limits are set) does not fit: KV cache per token = 2 x layers x KV
+    heads x head size x bytes. Fix: shorter limits, or more GPUs per replica."""
     for capacity in _capacities(env):
         serving, sequence = capacity.gpu, capacity.sequence_tokens
-        if serving is None or not serving.weights_fit or sequence is None or serving.kv_tokens >= sequence.value:
+        if (
+            serving is None
+            or not serving.weights_fit
+            or sequence is None
+            or serving.kv_tokens >= sequence.value
+        ):
             continue
         deployment = capacity.endpoint.spec.deployment_spec
         runtime = deployment.runtime if deployment is not None else None
         options = []
         if runtime is not None:
             room = serving.kv_tokens - runtime.max_output_tokens
-            options.append(f"set max_input_tokens <= {plain(room)}" if room >= 1 else
-                           f"lower max_input_tokens + max_output_tokens to <= {serving.kv_tokens}")
+            options.append(
+                f"set max_input_tokens <= {plain(room)}"
+                if room >= 1
+                else f"lower max_input_tokens + max_output_tokens to <= {serving.kv_tokens}"
+            )
         else:
-            options.append(f"set deploymentSpec.runtime limits with max_input_tokens + max_output_tokens <= "
-                           f"{serving.kv_tokens}")
+            options.append(
+                f"set deploymentSpec.runtime limits with max_input_tokens + max_output_tokens <= "
+                f"{serving.kv_tokens}"
+            )
         more = _more_gpus(capacity, serving, sequence.value)
         if more:
             options.append(more)
         path = (*RUNTIME, "max_input_tokens") if runtime is not None else (*RESOURCES, "gpus")
-        yield Finding(capacity.endpoint, path,
-                      f"one sequence of {grouped(sequence.value)} tokens needs "
-                      f"{gib(sequence.value * serving.kv_bytes_per_token)} of KV cache "
-                      f"({kib(serving.kv_bytes_per_token)} per token) but a replica on {_on(capacity)} has room "
-                      f"for {grouped(serving.kv_tokens)} tokens after the weights; vLLM will not start",
-                      _either(options),
-                      related=(*related(capacity.gpu_memory_gib, "GPU memory"),
-                               *related(capacity.facts.layers, "layers")),
-                      assumptions=_shape_assumptions(capacity))
+        yield Finding(
+            capacity.endpoint,
+            path,
+            f"one sequence of {grouped(sequence.value)} tokens needs "
+            f"{gib(sequence.value * serving.kv_bytes_per_token)} of KV cache "
+            f"({kib(serving.kv_bytes_per_token)} per token) but a replica on {_on(capacity)} has "
+            f"room for {grouped(serving.kv_tokens)} tokens after the weights; vLLM will not start",
+            _either(options),
+            related=(
+                *related(capacity.gpu_memory_gib, "GPU memory"),
+                *related(capacity.facts.layers, "layers"),
+            ),
+            assumptions=_shape_assumptions(capacity),
+        )
 
 
-@rule("C004", "concurrency-exceeds-kv-cache", W, "More concurrent requests than full-length sequences fit.",
-      category=Category.CAPACITY)
+@rule(
+    "C004",
+    "concurrency-exceeds-kv-cache",
+    W,
+    "More concurrent requests than full-length sequences fit.",
+    category=Category.CAPACITY,
+)
 def concurrency_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
     """The proxy lets `max_concurrent_requests` requests through to the endpoint, but its replicas
     (counted at `minReplicas`) hold only so many sequences of full length in their KV cache at once;
-    vLLM queues the rest, so at full length they wait. Fix: lower max_concurrent_requests or the token
-    limits, or add GPUs or replicas."""
+    vLLM queues the rest, so at full length they wait. Fix: lower max_concurrent_requests or the
+    token limits, or add GPUs or replicas."""
     for capacity in _capacities(env):
         serving, sequence = capacity.gpu, capacity.sequence_tokens
         deployment = capacity.endpoint.spec.deployment_spec
@@ -252,50 +348,83 @@ def concurrency_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
         if per_replica == 0 or wanted <= per_replica * replicas:
             continue
         total = per_replica * replicas
-        yield Finding(capacity.endpoint, (*RUNTIME, "max_concurrent_requests"),
-                      f"max_concurrent_requests is {wanted} but {replicas} replica{'s' if replicas > 1 else ''} "
-                      f"(minReplicas) {'have' if replicas > 1 else 'has'} room for {total} sequence"
-                      f"{'s' if total > 1 else ''} of {grouped(sequence.value)} tokens at once ({per_replica} per "
-                      f"replica: {grouped(serving.kv_tokens)} tokens of KV cache on {_on(capacity)}); the rest queue",
-                      f"set max_concurrent_requests <= {total}, or lower the token limits, or add GPUs or replicas",
-                      related=(RelatedPlace(capacity.endpoint, ("spec", "minReplicas"), "minReplicas"),),
-                      assumptions=_shape_assumptions(capacity))
+        yield Finding(
+            capacity.endpoint,
+            (*RUNTIME, "max_concurrent_requests"),
+            f"max_concurrent_requests is {wanted} but {replicas} "
+            f"replica{'s' if replicas > 1 else ''} (minReplicas) "
+            f"{'have' if replicas > 1 else 'has'} room for {total} "
+            f"sequence{'s' if total > 1 else ''} of {grouped(sequence.value)} tokens at once "
+            f"({per_replica} per replica: {grouped(serving.kv_tokens)} tokens of KV cache on "
+            f"{_on(capacity)}); the rest queue",
+            f"set max_concurrent_requests <= {total}, or lower the token limits, or add GPUs or "
+            "replicas",
+            related=(RelatedPlace(capacity.endpoint, ("spec", "minReplicas"), "minReplicas"),),
+            assumptions=_shape_assumptions(capacity),
+        )
 
 
-@rule("C005", "gpus-do-not-divide-heads", E, "The GPU count does not divide the model's attention heads.",
-      category=Category.CAPACITY)
+@rule(
+    "C005",
+    "gpus-do-not-divide-heads",
+    E,
+    "The GPU count does not divide the model's attention heads.",
+    category=Category.CAPACITY,
+)
 def gpus_do_not_divide_heads(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """KServe's Hugging Face runtime makes a replica's GPU count vLLM's tensor-parallel size, and vLLM
-    splits the attention heads evenly over the GPUs (KV heads evenly, or replicated when there are fewer
-    KV heads than GPUs); any other count fails at start-up. Fix: one of the GPU counts listed."""
+    """KServe's Hugging Face runtime makes a replica's GPU count vLLM's tensor-parallel size, and
+    vLLM splits the attention heads evenly over the GPUs (KV heads evenly, or replicated when there
+    are fewer KV heads than GPUs); any other count fails at start-up. Fix: one of the GPU counts
+    listed."""
     for capacity in _capacities(env):
         gpus = capacity.gpus.value
         facts = capacity.facts
         attention, kv = _heads(capacity)
-        if gpus < 2 or (attention is None and kv is None) or tensor_parallel_ok(gpus, attention, kv):
+        if (
+            gpus < 2
+            or (attention is None and kv is None)
+            or tensor_parallel_ok(gpus, attention, kv)
+        ):
             continue
-        heads = " and ".join(part for part in (f"{attention} attention heads" if attention else "",
-                                               f"{kv} KV heads" if kv else "") if part)
-        valid = sorted(sorted(valid_gpu_counts(attention, kv, _gpu_limit(env, gpus)),
-                              key=lambda n: abs(n - gpus))[:HINTED_GPU_COUNTS])
-        yield Finding(capacity.endpoint, (*RESOURCES, "gpus"),
-                      f"{gpus} GPUs per replica cannot split {capacity.model.subject}'s {heads} evenly "
-                      "(vLLM's tensor-parallel size must divide them)",
-                      f"use {_either([str(n) for n in valid])} GPUs per replica",
-                      related=(*related(facts.attention_heads, "attention heads"),),
-                      assumptions=assumptions_of(facts.attention_heads, facts.kv_heads))
+        heads = " and ".join(
+            part
+            for part in (
+                f"{attention} attention heads" if attention else "",
+                f"{kv} KV heads" if kv else "",
+            )
+            if part
+        )
+        valid = sorted(
+            sorted(
+                valid_gpu_counts(attention, kv, _gpu_limit(env, gpus)), key=lambda n: abs(n - gpus)
+            )[:HINTED_GPU_COUNTS]
+        )
+        yield Finding(
+            capacity.endpoint,
+            (*RESOURCES, "gpus"),
+            f"{gpus} GPUs per replica cannot split {capacity.model.subject}'s {heads} evenly "
+            "(vLLM's tensor-parallel size must divide them)",
+            f"use {_either([str(n) for n in valid])} GPUs per replica",
+            related=(*related(facts.attention_heads, "attention heads"),),
+            assumptions=assumptions_of(facts.attention_heads, facts.kv_heads),
+        )
 
 
-@rule("C006", "cpu-memory-below-model", E, "A CPU-only endpoint has less memory than its model needs.",
-      category=Category.CAPACITY)
+@rule(
+    "C006",
+    "cpu-memory-below-model",
+    E,
+    "A CPU-only endpoint has less memory than its model needs.",
+    category=Category.CAPACITY,
+)
 def cpu_memory_below_model(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """On CPU the whole model sits in the pod's memory: parameters x bytes per parameter x 1.02 (float32,
-    4 bytes, unless the Model names a dtype), plus the KV cache of one full-length sequence when the
-    model's shape is known. A smaller memory limit gets the pod OOM-killed while loading. Without
-    `resources.memory` llmops renders that need plus 2.3 GiB of runtime overhead, so only a written
-    memory can be too small. A warning when only the assumed float32 makes it too small (the model names
-    no dtype and would fit in 16 bits). Fix: raise deploymentSpec.resources.memory (or remove it), or
-    name a smaller dtype."""
+    """On CPU the whole model sits in the pod's memory: parameters x bytes per parameter x 1.02
+    (float32, 4 bytes, unless the Model names a dtype), plus the KV cache of one full-length
+    sequence when the model's shape is known. A smaller memory limit gets the pod OOM-killed while
+    loading. Without `resources.memory` llmops renders that need plus 2.3 GiB of runtime overhead,
+    so only a written memory can be too small. A warning when only the assumed float32 makes it too
+    small (the model names no dtype and would fit in 16 bits). Fix: raise
+    deploymentSpec.resources.memory (or remove it), or name a smaller dtype."""
     for capacity in _capacities(env):
         weights = capacity.cpu_weights_bytes()
         memory = capacity.memory_bytes
@@ -307,60 +436,103 @@ def cpu_memory_below_model(env: ResolvedEnvironment) -> Iterator[Finding]:
             continue
         parameters = capacity.facts.parameters
         assert parameters is not None
-        parts = f"{count(parameters.value)} parameters x {capacity.weight_bytes.value:g} bytes x {WEIGHT_OVERHEAD}"
+        parts = (
+            f"{count(parameters.value)} parameters x {capacity.weight_bytes.value:g} bytes x "
+            f"{WEIGHT_OVERHEAD}"
+        )
         if cache and capacity.sequence_tokens:
-            parts += f" + {gib(cache)} KV cache for {grouped(capacity.sequence_tokens.value)} tokens"
+            parts += (
+                f" + {gib(cache)} KV cache for {grouped(capacity.sequence_tokens.value)} tokens"
+            )
             if capacity.facts.preset_assumption is not None and capacity.facts.preset is not None:
                 parts += f" in the shape of preset {capacity.facts.preset.name}, assumed"
         derived = derived_cpu_memory(weights, cache)
-        raise_it = (f"set resources.memory: {derived} (what llmops renders without it: this need plus "
-                    f"{CPU_RUNTIME_OVERHEAD_GIB:g} GiB runtime overhead)" if derived else "raise resources.memory")
-        yield Finding(capacity.endpoint, (*RESOURCES, "memory"),
-                      f"the model needs at least {gib(needed)} ({parts}) but a replica has {gib(memory.value)} "
-                      f"({memory.origin.note})",
-                      f"{raise_it}, or " + ("serve the model in a smaller dtype (dtype: bf16)"
-                                            if capacity.weight_bytes.value > UNQUANTIZED_FLOOR_BYTES
-                                            else "serve a smaller model"),
-                      related=(*related(capacity.facts.parameters, "parameters"),
-                               *related(capacity.weight_bytes, "bytes per parameter")),
-                      assumptions=_cpu_assumptions(capacity, memory.value))
+        raise_it = (
+            f"set resources.memory: {derived} (what llmops renders without it: this need plus "
+            f"{CPU_RUNTIME_OVERHEAD_GIB:g} GiB runtime overhead)"
+            if derived
+            else "raise resources.memory"
+        )
+        yield Finding(
+            capacity.endpoint,
+            (*RESOURCES, "memory"),
+            f"the model needs at least {gib(needed)} ({parts}) but a replica has "
+            f"{gib(memory.value)} ({memory.origin.note})",
+            f"{raise_it}, or "
+            + (
+                "serve the model in a smaller dtype (dtype: bf16)"
+                if capacity.weight_bytes.value > UNQUANTIZED_FLOOR_BYTES
+                else "serve a smaller model"
+            ),
+            related=(
+                *related(capacity.facts.parameters, "parameters"),
+                *related(capacity.weight_bytes, "bytes per parameter"),
+            ),
+            assumptions=_cpu_assumptions(capacity, memory.value),
+        )
 
 
 def _cpu_assumptions(capacity: EndpointCapacity, memory: float) -> tuple[Assumption, ...]:
-    """What a CPU memory verdict rests on: none when the replica is too small even for what is certain
-    (the weights in 16 bits when no dtype is named; the KV cache only when the Model's own fields give
-    its shape), else the assumed dtype and the assumed shape."""
+    """What a CPU memory verdict rests on: none when the replica is too small even for what is
+    certain (the weights in 16 bits when no dtype is named; the KV cache only when the Model's own
+    fields give its shape), else the assumed dtype and the assumed shape."""
     facts = capacity.facts
     dtype_assumed = capacity.weight_bytes.origin.manifest is None
     shape = assumptions_of(facts.layers, facts.kv_heads, facts.head_dim, capacity.sequence_tokens)
     floor_bytes = UNQUANTIZED_FLOOR_BYTES if dtype_assumed else None
-    certain = (capacity.cpu_weights_bytes(floor_bytes) or 0.0) + (0.0 if shape else capacity.cpu_kv_bytes(floor_bytes))
+    certain = (capacity.cpu_weights_bytes(floor_bytes) or 0.0) + (
+        0.0 if shape else capacity.cpu_kv_bytes(floor_bytes)
+    )
     if certain > memory:
         return ()
-    dtype = (Assumption(f"float32 weights: the Model names no dtype, and {capacity.weight_bytes.origin.note}",
-                        "write spec.metadata.dtype (bf16, fp16 or fp32)"),) if dtype_assumed else ()
+    dtype = (
+        (
+            Assumption(
+                "float32 weights: the Model names no dtype, and "
+                f"{capacity.weight_bytes.origin.note}",
+                "write spec.metadata.dtype (bf16, fp16 or fp32)",
+            ),
+        )
+        if dtype_assumed
+        else ()
+    )
     return (*dtype, *(shape if capacity.cpu_kv_bytes() else ()))
 
 
-@rule("C007", "large-model-on-cpu", W, "A model of 7B parameters or more is served on CPU where GPUs are allowed.",
-      category=Category.CAPACITY)
+@rule(
+    "C007",
+    "large-model-on-cpu",
+    W,
+    "A model of 7B parameters or more is served on CPU where GPUs are allowed.",
+    category=Category.CAPACITY,
+)
 def large_model_on_cpu(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Served on CPU, a model of 7 billion parameters or more answers at seconds per token: fine to try
-    a deployment, not for users. Reported where the environment allows GPUs; an environment without
-    them (`gpu.allowed: false`, such as a CPU-only dev cluster) is a test bed with no other choice.
-    Fix: serve it on GPUs where people depend on it."""
+    """Served on CPU, a model of 7 billion parameters or more answers at seconds per token: fine to
+    try a deployment, not for users. Reported where the environment allows GPUs; an environment
+    without them (`gpu.allowed: false`, such as a CPU-only dev cluster) is a test bed with no other
+    choice. Fix: serve it on GPUs where people depend on it."""
     if not env.settings.gpu.allowed:
         return
     for capacity in _capacities(env):
         parameters = capacity.facts.parameters
         if capacity.on_gpu or parameters is None or parameters.value < LARGE_MODEL_PARAMETERS:
             continue
-        yield Finding(capacity.endpoint, (*RESOURCES, "gpus"),
-                      f"{capacity.model.subject} has {count(parameters.value)} parameters; on CPU it generates "
-                      "at seconds per token, for testing only",
-                      "serve it on GPUs (useGpu: true, gpus >= 1) where users depend on it",
-                      related=related(parameters, "parameters"))
+        yield Finding(
+            capacity.endpoint,
+            (*RESOURCES, "gpus"),
+            f"{capacity.model.subject} has {count(parameters.value)} parameters; on CPU it "
+            "generates at seconds per token, for testing only",
+            "serve it on GPUs (useGpu: true, gpus >= 1) where users depend on it",
+            related=related(parameters, "parameters"),
+        )
 
 
-CHECKS = (capacity_facts_missing, weights_exceed_gpu_memory, sequence_exceeds_kv_cache, concurrency_exceeds_kv_cache,
-          gpus_do_not_divide_heads, cpu_memory_below_model, large_model_on_cpu)
+CHECKS = (
+    capacity_facts_missing,
+    weights_exceed_gpu_memory,
+    sequence_exceeds_kv_cache,
+    concurrency_exceeds_kv_cache,
+    gpus_do_not_divide_heads,
+    cpu_memory_below_model,
+    large_model_on_cpu,
+)

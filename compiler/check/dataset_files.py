@@ -1,9 +1,9 @@
 """Read a dataset's local sample file (CSV or JSONL) and report what its records contain.
 
 A sample is a few representative records, so files are bounded (MAX_DATASET_FILE_BYTES, reported as
-D001 with the limit) and read a line at a time: besides the file's bytes, memory holds one record, never
-a decoded copy of the whole file or a list of its lines. A JSONL record nested deeper than any dataset
-needs is reported before the JSON parser recurses into it.
+D001 with the limit) and read a line at a time: besides the file's bytes, memory holds one record,
+never a decoded copy of the whole file or a list of its lines. A JSONL record nested deeper than any
+dataset needs is reported before the JSON parser recurses into it.
 """
 
 from __future__ import annotations
@@ -39,13 +39,14 @@ class SampleFile:
 
 
 def _lines(data: bytes, newline: str) -> Iterator[str]:
-    """The file's lines, decoded as they are read (``newline`` as for ``open``). The caller has checked the
-    whole file is UTF-8, so decoding cannot fail half-way."""
+    """The file's lines, decoded as they are read (``newline`` as for ``open``). The caller has
+    checked the whole file is UTF-8, so decoding cannot fail half-way."""
     return iter(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline=newline))
 
 
 def _read_csv(sample: SampleFile, data: bytes) -> None:
-    # newline="": the csv module sees line breaks inside quoted fields, as with open(..., newline="").
+    # newline="": the csv module sees line breaks inside quoted fields, as with open(...,
+    # newline="").
     reader = csv.reader(_lines(data, ""))
     try:
         header = next(reader, None)
@@ -66,24 +67,30 @@ def _read_csv(sample: SampleFile, data: bytes) -> None:
 
 
 def nesting_depth(value: object) -> int:
-    """How many arrays and objects a parsed JSON value holds one inside the other (0 for a scalar)."""
+    """How many arrays and objects a parsed JSON value holds one inside the other (0 for a
+    scalar)."""
     deepest = 0
     pending = [(value, 1)]
     while pending:
         item, depth = pending.pop()
         if isinstance(item, (list, dict)):
             deepest = max(deepest, depth)
-            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+            pending.extend(
+                (child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)
+            )
     return deepest
 
 
 def _read_jsonl(sample: SampleFile, data: bytes) -> None:
     common: set[str] | None = None
-    # Split on "\n" only: str.splitlines() also breaks at U+2028, U+0085 and others, which JSON allows raw in strings.
+    # Split on "\n" only: str.splitlines() also breaks at U+2028, U+0085 and others, which JSON
+    # allows raw in strings.
     for number, line in enumerate(_lines(data, "\n"), start=1):
         if not line.strip():
             continue
-        too_deep = f"the record is nested more than {MAX_RECORD_DEPTH} levels deep; no dataset needs that"
+        too_deep = (
+            f"the record is nested more than {MAX_RECORD_DEPTH} levels deep; no dataset needs that"
+        )
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
@@ -93,8 +100,12 @@ def _read_jsonl(sample: SampleFile, data: bytes) -> None:
         except RecursionError:  # the parser's own limit (about 1,000 levels) is deeper than ours
             sample.parse_error, sample.error_line = too_deep, number
             return
-        # Only a line with enough brackets can nest that deep: counting them is cheap, walking the record is not.
-        if line.count("[") + line.count("{") > MAX_RECORD_DEPTH and nesting_depth(record) > MAX_RECORD_DEPTH:
+        # Only a line with enough brackets can nest that deep: counting them is cheap, walking the
+        # record is not.
+        if (
+            line.count("[") + line.count("{") > MAX_RECORD_DEPTH
+            and nesting_depth(record) > MAX_RECORD_DEPTH
+        ):
             sample.parse_error, sample.error_line = too_deep, number
             return
         if not isinstance(record, dict):
@@ -132,12 +143,13 @@ def read_sample_file(tree: RepoTree, written_path: str) -> SampleFile:
 
 
 def check_utf8(data: bytes, chunk: int = 1 << 16) -> None:
-    """Raise ``FileProblem`` (with line and column) unless ``data`` is UTF-8, decoding a chunk at a time."""
+    """Raise ``FileProblem`` (with line and column) unless ``data`` is UTF-8, decoding a chunk at a
+    time."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     view = memoryview(data)
     try:
         for start in range(0, len(data), chunk):
-            decoder.decode(view[start:start + chunk])
+            decoder.decode(view[start : start + chunk])
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         decode_utf8(data)  # the same error, with its line and column

@@ -1,4 +1,5 @@
-"""Datasets (code family D): sample files exist, parse, have the right columns; jobs read the right type."""
+"""Datasets (code family D): sample files exist, parse, have the right columns; jobs read the right
+type."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from compiler.spec.dataset import REQUIRED_COLUMNS
 
 E, W = Severity.ERROR, Severity.WARNING
 
-# Which dataset types a training job can read as each `dataset_type`. The seeds' pairing (an sft_pair
-# dataset trained as instruction) is the first entry.
+# Which dataset types a training job can read as each `dataset_type`. The seeds' pairing (an
+# sft_pair dataset trained as instruction) is the first entry.
 TRAINABLE_AS: dict[str, frozenset[str]] = {
     "instruction": frozenset({"sft_pair", "instruction"}),
     "chat": frozenset({"chat", "sft_pair", "instruction"}),
@@ -28,61 +29,108 @@ TRAINABLE_AS: dict[str, frozenset[str]] = {
 def _samples(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, int, SampleFile]]:
     for dataset in env.of_kind("Dataset"):
         for index, written in enumerate(dataset.spec.files):
-            yield dataset, index, env.remember(("dataset-file", written),
-                                               functools.partial(read_sample_file, env.tree, written))
+            yield (
+                dataset,
+                index,
+                env.remember(
+                    ("dataset-file", written),
+                    functools.partial(read_sample_file, env.tree, written),
+                ),
+            )
 
 
-@rule("D001", "dataset-file-unreadable", E, "A dataset's sample file is missing, outside the repo or unreadable.",
-      category=Category.DATASET)
+@rule(
+    "D001",
+    "dataset-file-unreadable",
+    E,
+    "A dataset's sample file is missing, outside the repo or unreadable.",
+    category=Category.DATASET,
+)
 def dataset_file_unreadable(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """`files` lists repository-relative paths of sample files. Each must exist inside the repository (no
-    absolute paths, no `..` or links leading out), be UTF-8, and stay under the size limit.
-    Fix: correct the path or commit the file."""
+    """`files` lists repository-relative paths of sample files. Each must exist inside the
+    repository (no absolute paths, no `..` or links leading out), be UTF-8, and stay under the size
+    limit. Fix: correct the path or commit the file."""
     for dataset, index, sample in _samples(env):
         if sample.unreadable is not None:
             message = sample.unreadable.message
-            if f"`{sample.path}`" not in message and f"`{dataset.spec.files[index]}`" not in message:
-                message = f"{sample.path}: {message}"  # e.g. an encoding problem, whose line is in the data file
-            yield Finding(dataset, ("spec", "files", index), message, sample.unreadable.hint
-                          or "paths are relative to the repository root")
+            if (
+                f"`{sample.path}`" not in message
+                and f"`{dataset.spec.files[index]}`" not in message
+            ):
+                # e.g. an encoding problem, whose line is in the data file
+                message = f"{sample.path}: {message}"
+            yield Finding(
+                dataset,
+                ("spec", "files", index),
+                message,
+                sample.unreadable.hint or "paths are relative to the repository root",
+            )
 
 
-@rule("D002", "dataset-file-unparseable", E, "A dataset's sample file is not valid CSV or JSONL.",
-      category=Category.DATASET)
+@rule(
+    "D002",
+    "dataset-file-unparseable",
+    E,
+    "A dataset's sample file is not valid CSV or JSONL.",
+    category=Category.DATASET,
+)
 def dataset_file_unparseable(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Sample files must parse: CSV with a header row and the same number of fields in every row, or JSONL
-    with one JSON object per line. The diagnostic points at the bad line of the data file.
+    """Sample files must parse: CSV with a header row and the same number of fields in every row, or
+    JSONL with one JSON object per line. The diagnostic points at the bad line of the data file.
     Fix: repair the file."""
     for dataset, index, sample in _samples(env):
         if sample.unreadable is None and sample.parse_error is not None:
             if sample.path.endswith(".csv"):
-                hint = "every row needs the header's number of fields; quote fields that contain commas or " \
-                       "line breaks, doubling any \" inside them"
+                hint = (
+                    "every row needs the header's number of fields; quote fields that contain "
+                    'commas or line breaks, doubling any " inside them'
+                )
             elif sample.path.endswith(".jsonl"):
                 hint = "JSONL holds one complete JSON object per line"
             else:
                 hint = None
-            if hint is None:  # not a data file we read: the only place to point at is the `files` entry
-                yield Finding(dataset, ("spec", "files", index), f"{sample.path}: {sample.parse_error}")
+            # not a data file we read: the only place to point at is the `files` entry
+            if hint is None:
+                yield Finding(
+                    dataset, ("spec", "files", index), f"{sample.path}: {sample.parse_error}"
+                )
                 continue
-            yield Finding(dataset, ("spec", "files", index), sample.parse_error, hint,
-                          span=Span(sample.path, sample.error_line, sample.error_column),
-                          related=(RelatedPlace(dataset, ("spec", "files", index), "listed here"),))
+            yield Finding(
+                dataset,
+                ("spec", "files", index),
+                sample.parse_error,
+                hint,
+                span=Span(sample.path, sample.error_line, sample.error_column),
+                related=(RelatedPlace(dataset, ("spec", "files", index), "listed here"),),
+            )
 
 
-@rule("D003", "dataset-columns-missing", E, "A sample file lacks columns its dataset type needs.",
-      category=Category.DATASET)
+@rule(
+    "D003",
+    "dataset-columns-missing",
+    E,
+    "A sample file lacks columns its dataset type needs.",
+    category=Category.DATASET,
+)
 def dataset_columns_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Each dataset type needs certain columns (CSV header) or keys (every JSONL record): sft_pair and
-    instruction need instruction and output; chat needs messages; preference needs prompt, chosen and
-    rejected; text needs text; eval needs input and expected. Fix: rename the columns or change the type."""
+    """Each dataset type needs certain columns (CSV header) or keys (every JSONL record): sft_pair
+    and instruction need instruction and output; chat needs messages; preference needs prompt,
+    chosen and rejected; text needs text; eval needs input and expected. Fix: rename the columns or
+    change the type."""
     for dataset, index, sample in _samples(env):
         if sample.unreadable is not None or sample.parse_error is not None:
             continue
-        missing = [column for column in REQUIRED_COLUMNS[dataset.spec.type] if column not in sample.columns]
+        missing = [
+            column for column in REQUIRED_COLUMNS[dataset.spec.type] if column not in sample.columns
+        ]
         if missing:
-            line = min((sample.missing_by_line.get(column, sample.first_record_line) for column in missing),
-                       default=1)
+            line = min(
+                (
+                    sample.missing_by_line.get(column, sample.first_record_line)
+                    for column in missing
+                ),
+                default=1,
+            )
             present = ", ".join(sorted(sample.columns)) or "none"
             if sample.path.endswith(".jsonl"):
                 problem = f"not every record has the key(s) {', '.join(missing)}"
@@ -90,31 +138,48 @@ def dataset_columns_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
             else:
                 problem = f"the header lacks the column(s) {', '.join(missing)}"
                 present = f"it has: {present}"
-            yield Finding(dataset, ("spec", "files", index), f"{problem}, which `{dataset.spec.type}` datasets "
-                          f"need ({present})",
-                          f"`{dataset.spec.type}` datasets need: {', '.join(REQUIRED_COLUMNS[dataset.spec.type])}",
-                          span=Span(sample.path, line, 1),
-                          related=(RelatedPlace(dataset, ("spec", "type"), "the dataset's type"),))
+            yield Finding(
+                dataset,
+                ("spec", "files", index),
+                f"{problem}, which `{dataset.spec.type}` datasets need ({present})",
+                f"`{dataset.spec.type}` datasets need: "
+                f"{', '.join(REQUIRED_COLUMNS[dataset.spec.type])}",
+                span=Span(sample.path, line, 1),
+                related=(RelatedPlace(dataset, ("spec", "type"), "the dataset's type"),),
+            )
 
 
-@rule("D004", "dataset-type-mismatch", E, "A training job reads a dataset as a type it is not.",
-      category=Category.DATASET)
+@rule(
+    "D004",
+    "dataset-type-mismatch",
+    E,
+    "A training job reads a dataset as a type it is not.",
+    category=Category.DATASET,
+)
 def dataset_type_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """`trainJobSpec.dataset_type` says how the trainer reads records; it must fit the dataset's `type`.
-    An sft_pair or instruction dataset trains as instruction or chat; chat as chat; preference as
-    preference; text as text; eval datasets do not train. Fix: choose a matching dataset or dataset_type."""
+    """`trainJobSpec.dataset_type` says how the trainer reads records; it must fit the dataset's
+    `type`. An sft_pair or instruction dataset trains as instruction or chat; chat as chat;
+    preference as preference; text as text; eval datasets do not train. Fix: choose a matching
+    dataset or dataset_type."""
     for job in env.of_kind("TrainingJob"):
         inner = job.spec.train_job_spec
         dataset = env.resolve_dataset(job.spec.dataset_id).manifest
         if inner is None or inner.dataset_type is None or dataset is None:
             continue
         if dataset.spec.type not in TRAINABLE_AS[inner.dataset_type]:
-            fits = sorted(kind for kind, sources in TRAINABLE_AS.items() if dataset.spec.type in sources)
-            yield Finding(job, ("spec", "trainJobSpec", "dataset_type"), f"dataset_type is {inner.dataset_type} "
-                          f"but {dataset.subject} is of type {dataset.spec.type}",
-                          f"`{dataset.spec.type}` datasets train as: {', '.join(fits)}" if fits
-                          else f"{dataset.spec.type} datasets cannot be used for training",
-                          related=(RelatedPlace(dataset, ("spec", "type"), "the dataset's type"),))
+            fits = sorted(
+                kind for kind, sources in TRAINABLE_AS.items() if dataset.spec.type in sources
+            )
+            yield Finding(
+                job,
+                ("spec", "trainJobSpec", "dataset_type"),
+                f"dataset_type is {inner.dataset_type} "
+                f"but {dataset.subject} is of type {dataset.spec.type}",
+                f"`{dataset.spec.type}` datasets train as: {', '.join(fits)}"
+                if fits
+                else f"{dataset.spec.type} datasets cannot be used for training",
+                related=(RelatedPlace(dataset, ("spec", "type"), "the dataset's type"),),
+            )
 
 
 @rule("D005", "dataset-file-empty", W, "A sample file has no records.", category=Category.DATASET)
@@ -122,9 +187,18 @@ def dataset_file_empty(env: ResolvedEnvironment) -> Iterator[Finding]:
     """A sample with a header and no rows checks nothing. Fix: add a few representative records."""
     for dataset, index, sample in _samples(env):
         if sample.unreadable is None and sample.parse_error is None and sample.records == 0:
-            yield Finding(dataset, ("spec", "files", index), f"{sample.path} has no records",
-                          "add a few representative records, or remove the file from `files`")
+            yield Finding(
+                dataset,
+                ("spec", "files", index),
+                f"{sample.path} has no records",
+                "add a few representative records, or remove the file from `files`",
+            )
 
 
-CHECKS = (dataset_file_unreadable, dataset_file_unparseable, dataset_columns_missing, dataset_type_mismatch,
-          dataset_file_empty)
+CHECKS = (
+    dataset_file_unreadable,
+    dataset_file_unparseable,
+    dataset_columns_missing,
+    dataset_type_mismatch,
+    dataset_file_empty,
+)

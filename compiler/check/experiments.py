@@ -18,35 +18,57 @@ E, W = Severity.ERROR, Severity.WARNING
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
-@rule("X001", "experiment-same-template", E, "An experiment compares a template with itself.",
-      category=Category.EXPERIMENT)
+@rule(
+    "X001",
+    "experiment-same-template",
+    E,
+    "An experiment compares a template with itself.",
+    category=Category.EXPERIMENT,
+)
 def experiment_same_template(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """An A/B experiment needs two different templates; A = B measures nothing. Fix: name a second template."""
+    """An A/B experiment needs two different templates; A = B measures nothing. Fix: name a second
+    template."""
     for experiment in env.of_kind("PromptExperiment"):
         if experiment.spec.template_a_id == experiment.spec.template_b_id:
-            yield Finding(experiment, ("spec", "templateBId"), f"templateBId is the same as templateAId "
-                          f"(\"{experiment.spec.template_a_id}\")", "name a different template for variant B")
+            yield Finding(
+                experiment,
+                ("spec", "templateBId"),
+                f'templateBId is the same as templateAId ("{experiment.spec.template_a_id}")',
+                "name a different template for variant B",
+            )
 
 
-@rule("X002", "winner-not-in-experiment", E, "winnerTemplateId is neither template A nor template B.",
-      category=Category.EXPERIMENT)
+@rule(
+    "X002",
+    "winner-not-in-experiment",
+    E,
+    "winnerTemplateId is neither template A nor template B.",
+    category=Category.EXPERIMENT,
+)
 def winner_not_in_experiment(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Concluding an experiment (the seeds' conclude body) picks one of its two templates. Fix: set
     winnerTemplateId to templateAId or templateBId."""
     for experiment in env.of_kind("PromptExperiment"):
         spec = experiment.spec
-        if spec.winner_template_id is not None and spec.winner_template_id not in (spec.template_a_id,
-                                                                                   spec.template_b_id):
-            yield Finding(experiment, ("spec", "winnerTemplateId"), f"winner \"{spec.winner_template_id}\" is "
-                          "not one of the experiment's templates",
-                          f"choose \"{spec.template_a_id}\" or \"{spec.template_b_id}\"")
+        if spec.winner_template_id is not None and spec.winner_template_id not in (
+            spec.template_a_id,
+            spec.template_b_id,
+        ):
+            yield Finding(
+                experiment,
+                ("spec", "winnerTemplateId"),
+                f'winner "{spec.winner_template_id}" is not one of the experiment\'s templates',
+                f'choose "{spec.template_a_id}" or "{spec.template_b_id}"',
+            )
 
 
 def _placeholder_span(env: ResolvedEnvironment, template: Manifest, name: str) -> Span | None:
-    """Where `{{ name }}` is first written inside `spec.template`, so a long prompt points at its line."""
+    """Where `{{ name }}` is first written inside `spec.template`, so a long prompt points at its
+    line."""
     value = template.document.values.get(("spec", "template"))
     if value is None:
         return None
+
     def read_lines() -> list[str]:
         try:
             text = decode_utf8(env.tree.read_bytes(template.file, MAX_MANIFEST_BYTES))
@@ -60,42 +82,70 @@ def _placeholder_span(env: ResolvedEnvironment, template: Manifest, name: str) -
     for number in range(value.line, min(last, len(lines)) + 1):
         line = lines[number - 1]
         if number == last and value.end_column is not None:
-            line = line[:value.end_column - 1]
+            line = line[: value.end_column - 1]
         found = pattern.search(line, value.column - 1 if number == value.line else 0)
         if found:
             return Span(template.file, number, found.start() + 1, number, found.end() + 1)
-    return None  # written in a way the raw text does not show (escapes, a line break inside the braces)
+    # written in a way the raw text does not show (escapes, a line break inside the braces)
+    return None
 
 
-@rule("X003", "template-placeholder-undeclared", E, "A template uses a `{{ placeholder }}` it does not declare.",
-      category=Category.EXPERIMENT)
+@rule(
+    "X003",
+    "template-placeholder-undeclared",
+    E,
+    "A template uses a `{{ placeholder }}` it does not declare.",
+    category=Category.EXPERIMENT,
+)
 def template_placeholder_undeclared(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Every `{{ name }}` in a template must be declared in `variables` (with its default), or the proxy
-    would send the braces to the model verbatim. Fix: declare it, or correct the spelling."""
+    """Every `{{ name }}` in a template must be declared in `variables` (with its default), or the
+    proxy would send the braces to the model verbatim. Fix: declare it, or correct the spelling."""
     for template in env.of_kind("PromptTemplate"):
         declared = template.spec.variables
         for name in sorted(set(PLACEHOLDER.findall(template.spec.template)) - set(declared)):
-            yield Finding(template, ("spec", "template"), f"placeholder {{{{ {name} }}}} is not declared in "
-                          "variables", f"add `{name}: <default>` under variables",
-                          span=_placeholder_span(env, template, name))
+            yield Finding(
+                template,
+                ("spec", "template"),
+                f"placeholder {{{{ {name} }}}} is not declared in variables",
+                f"add `{name}: <default>` under variables",
+                span=_placeholder_span(env, template, name),
+            )
 
 
-@rule("X004", "experiment-without-endpoint", W, "A running experiment is attached to no endpoint.",
-      category=Category.EXPERIMENT)
+@rule(
+    "X004",
+    "experiment-without-endpoint",
+    W,
+    "A running experiment is attached to no endpoint.",
+    category=Category.EXPERIMENT,
+)
 def experiment_without_endpoint(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """The seeds' experiment body does not say where it runs; without `endpoint` the proxy never applies it.
-    Fix: add `endpoint: <ServingEndpoint name>`."""
+    """The seeds' experiment body does not say where it runs; without `endpoint` the proxy never
+    applies it. Fix: add `endpoint: <ServingEndpoint name>`."""
     for experiment in env.of_kind("PromptExperiment"):
         if experiment.spec.is_running and experiment.spec.endpoint is None:
             endpoints = sorted(endpoint.name for endpoint in env.of_kind("ServingEndpoint"))
             hint = "add endpoint: <ServingEndpoint name> under spec"
             if endpoints:
-                hint += f"; endpoints here: {', '.join(endpoints[:5])}" + (" …" if len(endpoints) > 5 else "")
-            yield Finding(experiment, ("spec",), "this experiment names no endpoint, so it never runs", hint,
-                          key=True)
+                hint += f"; endpoints here: {', '.join(endpoints[:5])}" + (
+                    " …" if len(endpoints) > 5 else ""
+                )
+            yield Finding(
+                experiment,
+                ("spec",),
+                "this experiment names no endpoint, so it never runs",
+                hint,
+                key=True,
+            )
 
 
-@rule("X005", "concurrent-experiments", E, "Two running experiments on one endpoint.", category=Category.EXPERIMENT)
+@rule(
+    "X005",
+    "concurrent-experiments",
+    E,
+    "Two running experiments on one endpoint.",
+    category=Category.EXPERIMENT,
+)
 def concurrent_experiments(env: ResolvedEnvironment) -> Iterator[Finding]:
     """One endpoint runs at most one experiment at a time; two would split traffic in ways neither
     measures. Fix: conclude one (set winnerTemplateId) or move it to another endpoint."""
@@ -105,13 +155,23 @@ def concurrent_experiments(env: ResolvedEnvironment) -> Iterator[Finding]:
         if endpoint is None or not experiment.spec.is_running:
             continue
         if endpoint in running:
-            yield Finding(experiment, ("spec", "endpoint"), f"{running[endpoint].subject} is also running on "
-                          f"endpoint `{endpoint}`", "conclude one of the two (set winnerTemplateId) or move it "
-                          "to another endpoint",
-                          related=(RelatedPlace(running[endpoint], ("spec", "endpoint"), "the other experiment"),))
+            yield Finding(
+                experiment,
+                ("spec", "endpoint"),
+                f"{running[endpoint].subject} is also running on endpoint `{endpoint}`",
+                "conclude one of the two (set winnerTemplateId) or move it to another endpoint",
+                related=(
+                    RelatedPlace(running[endpoint], ("spec", "endpoint"), "the other experiment"),
+                ),
+            )
         else:
             running[endpoint] = experiment
 
 
-CHECKS = (experiment_same_template, winner_not_in_experiment, template_placeholder_undeclared,
-          experiment_without_endpoint, concurrent_experiments)
+CHECKS = (
+    experiment_same_template,
+    winner_not_in_experiment,
+    template_placeholder_undeclared,
+    experiment_without_endpoint,
+    concurrent_experiments,
+)

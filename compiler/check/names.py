@@ -1,4 +1,5 @@
-"""Kubernetes names and routes (code family K): what the cluster will accept, checked before it sees it."""
+"""Kubernetes names and routes (code family K): what the cluster will accept, checked before it sees
+it."""
 
 from __future__ import annotations
 
@@ -24,9 +25,14 @@ def _name_problem(manifest: Manifest) -> str | None:
     if len(name) > naming.MAX_LABEL:
         return f"is {len(name)} characters; the limit is {naming.MAX_LABEL}"
     if manifest.kind in _NEEDS_DNS1035 and not naming.DNS1035_LABEL.fullmatch(name):
-        return "must start with a lowercase letter and contain only lowercase letters, digits and '-'"
+        return (
+            "must start with a lowercase letter and contain only lowercase letters, digits and '-'"
+        )
     if not naming.DNS1123_LABEL.fullmatch(name):
-        return "may contain only lowercase letters, digits and '-', and must start and end with a letter or digit"
+        return (
+            "may contain only lowercase letters, digits and '-', and must start and end with a "
+            "letter or digit"
+        )
     return None
 
 
@@ -39,55 +45,93 @@ def _suggest(name: str, letter_first: bool) -> str:
     return cleaned[: naming.MAX_LABEL].rstrip("-") or "name"
 
 
-@rule("K001", "invalid-name", E, "metadata.name is not a valid Kubernetes name.", category=Category.NAMING)
+@rule(
+    "K001",
+    "invalid-name",
+    E,
+    "metadata.name is not a valid Kubernetes name.",
+    category=Category.NAMING,
+)
 def invalid_name(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Names become Kubernetes object names and labels: lowercase letters, digits and '-', at most 63
-    characters, starting and ending with a letter or digit (a letter first for ServingEndpoints, which
-    KServe requires). Fix: rename, e.g. as the hint suggests."""
+    """Names become Kubernetes object names and labels: lowercase letters, digits and '-', at most
+    63 characters, starting and ending with a letter or digit (a letter first for ServingEndpoints,
+    which KServe requires). Fix: rename, e.g. as the hint suggests."""
     for manifest in env.manifests:
         problem = _name_problem(manifest)
         if problem is not None:
-            yield Finding(manifest, ("metadata", "name"), f"name \"{manifest.name}\" {problem}",
-                          f"e.g. \"{_suggest(manifest.name, manifest.kind in _NEEDS_DNS1035)}\"")
+            yield Finding(
+                manifest,
+                ("metadata", "name"),
+                f'name "{manifest.name}" {problem}',
+                f'e.g. "{_suggest(manifest.name, manifest.kind in _NEEDS_DNS1035)}"',
+            )
 
 
-@rule("K002", "derived-name-too-long", E, "A name the renderer derives would exceed 63 characters.",
-      category=Category.NAMING)
+@rule(
+    "K002",
+    "derived-name-too-long",
+    E,
+    "A name the renderer derives would exceed 63 characters.",
+    category=Category.NAMING,
+)
 def derived_name_too_long(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """KServe names the predictor `<name>-predictor` and its host `<name>-<namespace>.<domain>`; a training
-    Job carries a content hash (`<name>-<8 hex>`). Each must fit in one DNS label (63 characters), or the
-    cluster rejects the object after the merge. Fix: shorten the name (or the namespace)."""
+    """KServe names the predictor `<name>-predictor` and its host `<name>-<namespace>.<domain>`; a
+    training Job carries a content hash (`<name>-<8 hex>`). Each must fit in one DNS label (63
+    characters), or the cluster rejects the object after the merge. Fix: shorten the name (or the
+    namespace)."""
     for manifest in env.manifests:
         if _name_problem(manifest) is not None:
             continue
-        for what, derived in naming.derived_label_names(manifest.kind, manifest.name, env.namespace):
+        for what, derived in naming.derived_label_names(
+            manifest.kind, manifest.name, env.namespace
+        ):
             if len(derived) > naming.MAX_LABEL:
-                yield Finding(manifest, ("metadata", "name"), f"the {what} \"{derived}\" would be {len(derived)} "
-                              f"characters; the limit is {naming.MAX_LABEL}",
-                              f"shorten the name by {len(derived) - naming.MAX_LABEL} characters or more")
+                yield Finding(
+                    manifest,
+                    ("metadata", "name"),
+                    f'the {what} "{derived}" would be {len(derived)} '
+                    f"characters; the limit is {naming.MAX_LABEL}",
+                    f"shorten the name by {len(derived) - naming.MAX_LABEL} characters or more",
+                )
 
 
 def route_name(route: str) -> str | None:
     """The `<name>` of a well-formed `/llm-ops/v1/serve/<name>` route, else None."""
     if not route.startswith(ROUTE_PREFIX):
         return None
-    name = route[len(ROUTE_PREFIX):]
+    name = route[len(ROUTE_PREFIX) :]
     if len(name) > naming.MAX_LABEL or not naming.DNS1123_LABEL.fullmatch(name):
         return None
     return name
 
 
-@rule("K003", "invalid-route", E, "A route is not `/llm-ops/v1/serve/<name>`.", category=Category.NAMING)
+@rule(
+    "K003",
+    "invalid-route",
+    E,
+    "A route is not `/llm-ops/v1/serve/<name>`.",
+    category=Category.NAMING,
+)
 def invalid_route(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """The proxy serves every endpoint at `/llm-ops/v1/serve/<name>` (the seeds' route format), where
-    `<name>` is a DNS label. Fix: write the route in that form."""
+    """The proxy serves every endpoint at `/llm-ops/v1/serve/<name>` (the seeds' route format),
+    where `<name>` is a DNS label. Fix: write the route in that form."""
     for endpoint in env.of_kind("ServingEndpoint"):
         if route_name(endpoint.spec.route) is None:
-            yield Finding(endpoint, ("spec", "route"), f"route \"{endpoint.spec.route}\" is not of the form "
-                          f"{ROUTE_PREFIX}<name>", f"e.g. {ROUTE_PREFIX}{endpoint.name}")
+            yield Finding(
+                endpoint,
+                ("spec", "route"),
+                f'route "{endpoint.spec.route}" is not of the form {ROUTE_PREFIX}<name>',
+                f"e.g. {ROUTE_PREFIX}{endpoint.name}",
+            )
 
 
-@rule("K004", "duplicate-route", E, "Two endpoints of one environment share a route.", category=Category.NAMING)
+@rule(
+    "K004",
+    "duplicate-route",
+    E,
+    "Two endpoints of one environment share a route.",
+    category=Category.NAMING,
+)
 def duplicate_route(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Each route maps to one endpoint; two endpoints on one route would make the proxy's choice
     arbitrary. Fix: give each endpoint its own route."""
@@ -95,104 +139,194 @@ def duplicate_route(env: ResolvedEnvironment) -> Iterator[Finding]:
     for endpoint in env.of_kind("ServingEndpoint"):
         route = endpoint.spec.route.rstrip("/")
         if route in seen:
-            # Report the endpoint the route is not named after (file order is arbitrary); the other keeps it.
+            # Report the endpoint the route is not named after (file order is arbitrary); the other
+            # keeps it.
             reported, kept = endpoint, seen[route]
             if route_name(route) == endpoint.name:
                 reported, kept = kept, endpoint
                 seen[route] = endpoint
-            yield Finding(reported, ("spec", "route"), f"route {route} is already used by "
-                          f"{kept.subject}", f"e.g. {ROUTE_PREFIX}{reported.name}",
-                          related=(RelatedPlace(kept, ("spec", "route"), "also used here"),))
+            yield Finding(
+                reported,
+                ("spec", "route"),
+                f"route {route} is already used by {kept.subject}",
+                f"e.g. {ROUTE_PREFIX}{reported.name}",
+                related=(RelatedPlace(kept, ("spec", "route"), "also used here"),),
+            )
         else:
             seen[route] = endpoint
 
 
-@rule("K005", "invalid-namespace", E, "The environment's folder name or namespace is not a valid name.",
-      category=Category.NAMING)
+@rule(
+    "K005",
+    "invalid-namespace",
+    E,
+    "The environment's folder name or namespace is not a valid name.",
+    category=Category.NAMING,
+)
 def invalid_namespace(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Environment folders name the default namespace (`llm-ops-<env>`) and labels; namespaces are DNS
-    labels of at most 63 characters. Fix: rename the folder or set a valid `namespace`."""
+    """Environment folders name the default namespace (`llm-ops-<env>`) and labels; namespaces are
+    DNS labels of at most 63 characters. Fix: rename the folder or set a valid `namespace`."""
     own = [manifest for manifest in env.manifests if manifest.origin == env.name]
-    anchor = env.settings_manifest or (own[0] if own else None) or (env.manifests[0] if env.manifests else None)
+    anchor = (
+        env.settings_manifest
+        or (own[0] if own else None)
+        or (env.manifests[0] if env.manifests else None)
+    )
     if anchor is None:
         return
     # A manifest from _shared says nothing about this folder: point at the folder itself instead.
     span = None if anchor.origin == env.name else Span(f"{ENVIRONMENTS_DIR}/{env.name}", 1, 1)
     if not is_valid_environment_name(env.name):
-        yield Finding(anchor, ("metadata", "name"), f"environment folder `{env.name}` is not a valid name",
-                      "use lowercase letters, digits and '-'", span=span)
+        yield Finding(
+            anchor,
+            ("metadata", "name"),
+            f"environment folder `{env.name}` is not a valid name",
+            "use lowercase letters, digits and '-'",
+            span=span,
+        )
     elif len(env.namespace) > naming.MAX_LABEL or not naming.DNS1123_LABEL.fullmatch(env.namespace):
         path = ("spec", "namespace") if env.settings.namespace else ("metadata", "name")
         default = "" if env.settings.namespace else " (the default, llm-ops-<folder>)"
         hint = "lowercase letters, digits and '-', at most 63 characters"
         if not env.settings.namespace:
             hint += "; shorten the folder name or set spec.namespace in environment.yaml"
-        yield Finding(anchor, path, f"namespace \"{env.namespace}\"{default} is not a valid Kubernetes namespace",
-                      hint, span=span)
+        yield Finding(
+            anchor,
+            path,
+            f'namespace "{env.namespace}"{default} is not a valid Kubernetes namespace',
+            hint,
+            span=span,
+        )
 
 
 def label_key_problem(key: str) -> str | None:
     prefix, slash, name = key.rpartition("/")
-    if slash and (len(prefix) > naming.MAX_SUBDOMAIN or not naming.DNS1123_SUBDOMAIN.fullmatch(prefix)):
-        return f"has the prefix \"{prefix}\", which is not a DNS subdomain (lowercase letters, digits, '-' and '.')"
+    if slash and (
+        len(prefix) > naming.MAX_SUBDOMAIN or not naming.DNS1123_SUBDOMAIN.fullmatch(prefix)
+    ):
+        return (
+            f'has the prefix "{prefix}", which is not a DNS subdomain (lowercase letters, '
+            "digits, '-' and '.')"
+        )
     if not name or len(name) > naming.MAX_LABEL or not naming.LABEL_NAME.fullmatch(name):
-        return "must be at most 63 characters of letters, digits, '-', '_' and '.', starting and ending " \
-               "with a letter or digit"
+        return (
+            "must be at most 63 characters of letters, digits, '-', '_' and '.', starting and "
+            "ending with a letter or digit"
+        )
     return None
 
 
-@rule("K006", "invalid-label", E, "A label or annotation key, or a label value, is not valid in Kubernetes.",
-      category=Category.NAMING)
+@rule(
+    "K006",
+    "invalid-label",
+    E,
+    "A label or annotation key, or a label value, is not valid in Kubernetes.",
+    category=Category.NAMING,
+)
 def invalid_label(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Labels and annotations are copied onto rendered objects; the API server rejects malformed keys and
-    label values (at most 63 characters of letters, digits, '-', '_', '.'). Fix: correct the key or value."""
+    """Labels and annotations are copied onto rendered objects; the API server rejects malformed
+    keys and label values (at most 63 characters of letters, digits, '-', '_', '.'). Fix: correct
+    the key or value."""
     places: list[tuple[Manifest, Path, dict[str, str], bool]] = [
         (manifest, ("metadata", field), getattr(manifest.model.metadata, field), field == "labels")
-        for manifest in env.manifests for field in ("labels", "annotations")]
+        for manifest in env.manifests
+        for field in ("labels", "annotations")
+    ]
     if env.settings_manifest is not None:  # node selectors match node labels
-        places.append((env.settings_manifest, ("spec", "gpu", "nodeSelector"), env.settings.gpu.node_selector, True))
+        places.append(
+            (
+                env.settings_manifest,
+                ("spec", "gpu", "nodeSelector"),
+                env.settings.gpu.node_selector,
+                True,
+            )
+        )
     for manifest, path, entries, is_label in places:
         what = "label" if is_label else "annotation"
         for key, value in entries.items():
             problem = label_key_problem(key)
             if problem is not None:
-                yield Finding(manifest, (*path, key), f"{what} key {json.dumps(key)} {problem}", key=True)
-            elif is_label and value and (len(value) > naming.MAX_LABEL or not naming.LABEL_NAME.fullmatch(value)):
-                yield Finding(manifest, (*path, key), f"label value {json.dumps(value)} is not valid: "
-                              "at most 63 characters of letters, digits, '-', '_' and '.', starting and "
-                              "ending with a letter or digit",
-                              "labels hold short identifiers; put free text under metadata.annotations")
+                yield Finding(
+                    manifest, (*path, key), f"{what} key {json.dumps(key)} {problem}", key=True
+                )
+            elif (
+                is_label
+                and value
+                and (len(value) > naming.MAX_LABEL or not naming.LABEL_NAME.fullmatch(value))
+            ):
+                yield Finding(
+                    manifest,
+                    (*path, key),
+                    f"label value {json.dumps(value)} is not valid: "
+                    "at most 63 characters of letters, digits, '-', '_' and '.', starting and "
+                    "ending with a letter or digit",
+                    "labels hold short identifiers; put free text under metadata.annotations",
+                )
 
 
-# Namespaces of the cluster itself and of the controllers llmops deploys through or onto. llmops renders
-# the environment's Namespace with its own pod-security labels and Argo CD options: for one of these it
-# would relabel, and then own, a namespace that system components need (some run privileged pods).
-RESERVED_NAMESPACES = frozenset({"default", "argocd", "kserve", "knative-serving", "cert-manager", "ingress-nginx",
-                                 "istio-system", "kubeflow", "kubeflow-system", "gpu-operator", "nvidia-gpu-operator"})
+# Namespaces of the cluster itself and of the controllers llmops deploys through or onto. llmops
+# renders the environment's Namespace with its own pod-security labels and Argo CD options: for one
+# of these it would relabel, and then own, a namespace that system components need (some run
+# privileged pods).
+RESERVED_NAMESPACES = frozenset(
+    {
+        "default",
+        "argocd",
+        "kserve",
+        "knative-serving",
+        "cert-manager",
+        "ingress-nginx",
+        "istio-system",
+        "kubeflow",
+        "kubeflow-system",
+        "gpu-operator",
+        "nvidia-gpu-operator",
+    }
+)
 RESERVED_NAMESPACE_PREFIX = "kube-"
 
 
 def reserved_namespace(namespace: str, argocd_namespace: str) -> bool:
-    return (namespace in RESERVED_NAMESPACES or namespace == argocd_namespace
-            or namespace.startswith(RESERVED_NAMESPACE_PREFIX))
+    return (
+        namespace in RESERVED_NAMESPACES
+        or namespace == argocd_namespace
+        or namespace.startswith(RESERVED_NAMESPACE_PREFIX)
+    )
 
 
-@rule("K007", "reserved-namespace", E, "The environment's namespace belongs to Kubernetes or a system component.",
-      category=Category.NAMING)
+@rule(
+    "K007",
+    "reserved-namespace",
+    E,
+    "The environment's namespace belongs to Kubernetes or a system component.",
+    category=Category.NAMING,
+)
 def reserved_namespace_used(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """llmops renders the environment's Namespace with its own labels (pod security `baseline`) and owns what
-    is in it. `default`, every `kube-*` namespace, Argo CD's namespace and those of the components llmops
-    relies on (kserve, knative-serving, cert-manager, ingress-nginx, istio-system, kubeflow, kubeflow-system,
-    gpu-operator, nvidia-gpu-operator) belong to the cluster: relabelling them can stop system pods.
-    Fix: give the environment a namespace of its own (the default is `llm-ops-<env>`)."""
+    """llmops renders the environment's Namespace with its own labels (pod security `baseline`) and
+    owns what is in it. `default`, every `kube-*` namespace, Argo CD's namespace and those of the
+    components llmops relies on (kserve, knative-serving, cert-manager, ingress-nginx, istio-system,
+    kubeflow, kubeflow-system, gpu-operator, nvidia-gpu-operator) belong to the cluster: relabelling
+    them can stop system pods. Fix: give the environment a namespace of its own (the default is
+    `llm-ops-<env>`)."""
     settings = env.settings_manifest
     if settings is None or not env.settings.namespace:
         return
     if reserved_namespace(env.settings.namespace, env.settings.argocd.namespace):
-        yield Finding(settings, ("spec", "namespace"), f"namespace \"{env.settings.namespace}\" belongs to the "
-                      "cluster or one of its system components", f"use a namespace of its own, e.g. "
-                      f"\"llm-ops-{env.name}\"")
+        yield Finding(
+            settings,
+            ("spec", "namespace"),
+            f'namespace "{env.settings.namespace}" belongs to the '
+            "cluster or one of its system components",
+            f'use a namespace of its own, e.g. "llm-ops-{env.name}"',
+        )
 
 
-CHECKS = (invalid_name, derived_name_too_long, invalid_route, duplicate_route, invalid_namespace, invalid_label,
-          reserved_namespace_used)
+CHECKS = (
+    invalid_name,
+    derived_name_too_long,
+    invalid_route,
+    duplicate_route,
+    invalid_namespace,
+    invalid_label,
+    reserved_namespace_used,
+)

@@ -1,8 +1,9 @@
 """Sizes Kubernetes refuses (code family K): annotations and ConfigMaps that would fail to apply.
 
-The renderer copies user text into annotations and into the ConfigMaps the proxy and the trainers read; the
-API server refuses an object with more than 256 KiB of annotations or a ConfigMap with more than 1 MiB of
-data. Checked here, the mistake points at the manifest to shorten instead of failing the sync.
+The renderer copies user text into annotations and into the ConfigMaps the proxy and the trainers
+read; the API server refuses an object with more than 256 KiB of annotations or a ConfigMap with
+more than 1 MiB of data. Checked here, the mistake points at the manifest to shorten instead of
+failing the sync.
 """
 
 from __future__ import annotations
@@ -18,29 +19,42 @@ from compiler.resolve.manifest import Manifest
 
 E = Severity.ERROR
 
-# Kubernetes refuses an object whose annotations (keys and values, in bytes) exceed 256 KiB. llmops adds its
-# own to each object (the source file, sync wave, content digest, KServe mode...), which stay under this.
+# Kubernetes refuses an object whose annotations (keys and values, in bytes) exceed 256 KiB. llmops
+# adds its own to each object (the source file, sync wave, content digest, KServe mode...), which
+# stay under this.
 MAX_ANNOTATION_BYTES = 256 * 1024
 LLMOPS_ANNOTATION_RESERVE = 8 * 1024
 
 
-@rule("K008", "annotations-too-large", E, "A manifest's annotations exceed what Kubernetes accepts on an object.",
-      category=Category.NAMING)
+@rule(
+    "K008",
+    "annotations-too-large",
+    E,
+    "A manifest's annotations exceed what Kubernetes accepts on an object.",
+    category=Category.NAMING,
+)
 def annotations_too_large(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """metadata.annotations are copied onto every object rendered from the manifest, where the API server
-    refuses more than 256 KiB of annotations (keys and values, UTF-8 bytes). llmops keeps 8 KiB of that for
-    its own annotations. Fix: keep large text out of annotations (a link to it fits)."""
+    """metadata.annotations are copied onto every object rendered from the manifest, where the API
+    server refuses more than 256 KiB of annotations (keys and values, UTF-8 bytes). llmops keeps 8
+    KiB of that for its own annotations. Fix: keep large text out of annotations (a link to it
+    fits)."""
     limit = MAX_ANNOTATION_BYTES - LLMOPS_ANNOTATION_RESERVE
     for manifest in env.manifests:
         annotations = manifest.model.metadata.annotations
         size = sum(len(key.encode()) + len(value.encode()) for key, value in annotations.items())
         if size > limit:
-            yield Finding(manifest, ("metadata", "annotations"), f"the annotations hold {size:,} bytes; at most "
-                          f"{limit:,} fit (Kubernetes allows {MAX_ANNOTATION_BYTES:,} per object, and llmops adds "
-                          f"up to {LLMOPS_ANNOTATION_RESERVE:,} of its own)", "keep large text out of annotations")
+            yield Finding(
+                manifest,
+                ("metadata", "annotations"),
+                f"the annotations hold {size:,} bytes; at most {limit:,} fit (Kubernetes allows "
+                f"{MAX_ANNOTATION_BYTES:,} per object, and llmops adds up to "
+                f"{LLMOPS_ANNOTATION_RESERVE:,} of its own)",
+                "keep large text out of annotations",
+            )
 
 
-# Kubernetes refuses a ConfigMap whose data exceeds 1 MiB (MaxSecretSize applies to ConfigMaps as well).
+# Kubernetes refuses a ConfigMap whose data exceeds 1 MiB (MaxSecretSize applies to ConfigMaps as
+# well).
 MAX_CONFIGMAP_BYTES = 1024 * 1024
 
 
@@ -49,11 +63,15 @@ def _json_size(value: Any, indent: int | None = None) -> int:
 
 
 def _training_config_size(job: Manifest, copies: int) -> tuple[int, tuple[str, ...]]:
-    """At least the bytes of a training job's configuration: its hyperparameters, indented as the renderer
-    writes them, ``copies`` times."""
+    """At least the bytes of a training job's configuration: its hyperparameters, indented as the
+    renderer writes them, ``copies`` times."""
     inner = job.spec.train_job_spec
     hyperparameters = dict(inner.hyperparameters) if inner is not None else {}
-    return copies * _json_size(hyperparameters, indent=2), ("spec", "trainJobSpec", "hyperparameters")
+    return copies * _json_size(hyperparameters, indent=2), (
+        "spec",
+        "trainJobSpec",
+        "hyperparameters",
+    )
 
 
 def _proxy_parts(env: ResolvedEnvironment) -> list[tuple[Manifest, tuple[str, ...], int]]:
@@ -61,7 +79,13 @@ def _proxy_parts(env: ResolvedEnvironment) -> list[tuple[Manifest, tuple[str, ..
     parts: list[tuple[Manifest, tuple[str, ...], int]] = []
     for template in env.of_kind("PromptTemplate"):
         spec = template.spec
-        parts.append((template, ("spec", "template"), _json_size([spec.template, spec.version, spec.variables])))
+        parts.append(
+            (
+                template,
+                ("spec", "template"),
+                _json_size([spec.template, spec.version, spec.variables]),
+            )
+        )
     for experiment in env.of_kind("PromptExperiment"):
         parts.append((experiment, ("spec", "notes"), _json_size(experiment.spec.notes)))
     for endpoint in env.of_kind("ServingEndpoint"):
@@ -69,30 +93,49 @@ def _proxy_parts(env: ResolvedEnvironment) -> list[tuple[Manifest, tuple[str, ..
     return parts
 
 
-@rule("K009", "configmap-too-large", E, "A rendered ConfigMap would hold more than Kubernetes accepts (1 MiB).",
-      category=Category.NAMING)
+@rule(
+    "K009",
+    "configmap-too-large",
+    E,
+    "A rendered ConfigMap would hold more than Kubernetes accepts (1 MiB).",
+    category=Category.NAMING,
+)
 def configmap_too_large(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """The proxy's configuration (every prompt template, experiment and endpoint of the environment) and each
-    training job's configuration (its hyperparameters, written twice: job.json and hyperparameters.json) are
-    ConfigMaps, which the API server refuses beyond 1 MiB of data. A TrainJob carries its configuration once,
-    in an environment variable; the same 1 MiB keeps it well under the 1.5 MiB etcd stores per object. The
-    sizes counted are lower bounds of what is rendered. Fix: shorten the largest templates or hyperparameters,
-    or move large data to storage the job reads."""
+    """The proxy's configuration (every prompt template, experiment and endpoint of the environment)
+    and each training job's configuration (its hyperparameters, written twice: job.json and
+    hyperparameters.json) are ConfigMaps, which the API server refuses beyond 1 MiB of data. A
+    TrainJob carries its configuration once, in an environment variable; the same 1 MiB keeps it
+    well under the 1.5 MiB etcd stores per object. The sizes counted are lower bounds of what is
+    rendered. Fix: shorten the largest templates or hyperparameters, or move large data to storage
+    the job reads."""
     in_configmap = env.settings.training.backend == "job"
     for job in env.of_kind("TrainingJob"):
         size, path = _training_config_size(job, 2 if in_configmap else 1)
         if size > MAX_CONFIGMAP_BYTES:
-            where = "the job's ConfigMap (the hyperparameters, twice)" if in_configmap else "the TrainJob"
-            yield Finding(job, path, f"the configuration would hold at least {size:,} bytes in {where}; "
-                          f"Kubernetes refuses more than {MAX_CONFIGMAP_BYTES:,}",
-                          "keep large data out of hyperparameters: put it in storage and pass its URI")
+            where = (
+                "the job's ConfigMap (the hyperparameters, twice)"
+                if in_configmap
+                else "the TrainJob"
+            )
+            yield Finding(
+                job,
+                path,
+                f"the configuration would hold at least {size:,} bytes in {where}; "
+                f"Kubernetes refuses more than {MAX_CONFIGMAP_BYTES:,}",
+                "keep large data out of hyperparameters: put it in storage and pass its URI",
+            )
     parts = _proxy_parts(env)
     total = sum(size for _, _, size in parts)
     if total > MAX_CONFIGMAP_BYTES:
         manifest, path, size = max(parts, key=lambda part: part[2])
-        yield Finding(manifest, path, f"the proxy's ConfigMap would hold at least {total:,} bytes of prompt "
-                      f"templates, notes and roles ({size:,} from here); Kubernetes refuses more than "
-                      f"{MAX_CONFIGMAP_BYTES:,}", "shorten the largest templates, or split the environment")
+        yield Finding(
+            manifest,
+            path,
+            f"the proxy's ConfigMap would hold at least {total:,} bytes of prompt "
+            f"templates, notes and roles ({size:,} from here); Kubernetes refuses more than "
+            f"{MAX_CONFIGMAP_BYTES:,}",
+            "shorten the largest templates, or split the environment",
+        )
 
 
 CHECKS = (annotations_too_large, configmap_too_large)

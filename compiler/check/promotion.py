@@ -10,7 +10,8 @@ from compiler.diagnostics import Category, Severity
 from compiler.resolve.environment import ResolvedEnvironment
 
 E = Severity.ERROR
-_SERVED = frozenset({"ServingEndpoint", "Model"})  # what decides which model versions an environment serves
+# what decides which model versions an environment serves
+_SERVED = frozenset({"ServingEndpoint", "Model"})
 
 
 def _served_digests(env: ResolvedEnvironment) -> dict[str, str]:
@@ -23,25 +24,39 @@ def _served_digests(env: ResolvedEnvironment) -> dict[str, str]:
     return served
 
 
-@rule("P012", "promotion-order", E, "An endpoint serves a model version the required earlier environment "
-      "does not serve.", category=Category.PROMOTION)
+@rule(
+    "P012",
+    "promotion-order",
+    E,
+    "An endpoint serves a model version the required earlier environment does not serve.",
+    category=Category.PROMOTION,
+)
 def promotion_order(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """With `promotion.requires: stg`, every model version an endpoint serves here must also be served by
-    an endpoint in stg, with the same manifest digest, in the same revision of the repository: a model
-    reaches production only after it ran in staging, and unchanged. Fix: promote the model to the
-    required environment first (`llmops promote ENDPOINT --from dev --to stg`), or serve what it serves."""
+    """With `promotion.requires: stg`, every model version an endpoint serves here must also be
+    served by an endpoint in stg, with the same manifest digest, in the same revision of the
+    repository: a model reaches production only after it ran in staging, and unchanged. Fix: promote
+    the model to the required environment first (`llmops promote ENDPOINT --from dev --to stg`), or
+    serve what it serves."""
     required = env.settings.promotion.requires
     settings = env.settings_manifest
     if required is None or settings is None or required == env.name:
         return
-    policy_place = (RelatedPlace(settings, ("spec", "promotion", "requires"), "the environment's policy"),)
+    policy_place = (
+        RelatedPlace(settings, ("spec", "promotion", "requires"), "the environment's policy"),
+    )
     peer = env.peers.get(required)
     if peer is None:
-        yield Finding(settings, ("spec", "promotion", "requires"), f"promotion requires environment "
-                      f"`{required}`, which does not exist", "name an existing environment folder")
+        yield Finding(
+            settings,
+            ("spec", "promotion", "requires"),
+            f"promotion requires environment `{required}`, which does not exist",
+            "name an existing environment folder",
+        )
         return
     if peer.settings_gap is not None or peer.gaps_holding(_SERVED):
-        return  # what the required environment serves may be in a file that could not be read (its note says so)
+        # what the required environment serves may be in a file that could not be read (its note
+        # says so)
+        return
     served = _served_digests(peer)
     for endpoint in env.of_kind("ServingEndpoint"):
         model = env.resolve_model(endpoint.spec.model_id).manifest
@@ -51,11 +66,19 @@ def promotion_order(env: ResolvedEnvironment) -> Iterator[Finding]:
         if current_digest(env, model) in served:
             continue
         same_name = [ident for ident in served.values() if ident == identity]
-        why = (f"{required} serves {identity} with a different manifest (digest)" if same_name else
-               f"no endpoint in {required} serves {identity}")
-        yield Finding(endpoint, ("spec", "modelId"), f"{env.name} may only serve what {required} serves; {why}",
-                      f"promote it to {required} first: llmops promote {endpoint.name} --from <env> --to {required}",
-                      related=policy_place)
+        why = (
+            f"{required} serves {identity} with a different manifest (digest)"
+            if same_name
+            else f"no endpoint in {required} serves {identity}"
+        )
+        yield Finding(
+            endpoint,
+            ("spec", "modelId"),
+            f"{env.name} may only serve what {required} serves; {why}",
+            f"promote it to {required} first: llmops promote {endpoint.name} --from <env> --to "
+            f"{required}",
+            related=policy_place,
+        )
 
 
 CHECKS = (promotion_order,)

@@ -1,4 +1,5 @@
-"""Every rule, in one readable list: loader (Y), schema (S), and the checks on resolved environments."""
+"""Every rule, in one readable list: loader (Y), schema (S), and the checks on resolved
+environments."""
 
 from __future__ import annotations
 
@@ -43,5 +44,6 @@ RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in ALL_RULES}
 
 
 def codes_in(*categories: Category) -> frozenset[str]:
-    """The codes of every rule in the given categories: the one way commands pick a family of rules."""
+    """The codes of every rule in the given categories: the one way commands pick a family of
+    rules."""
     return frozenset(rule.code for rule in ALL_RULES if rule.category in categories)

@@ -1,4 +1,5 @@
-"""How a rule is declared: a generator over one environment, yielding findings with manifest paths."""
+"""How a rule is declared: a generator over one environment, yielding findings with manifest
+paths."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ class RelatedPlace:
 
 @dataclass(frozen=True)
 class Finding:
-    """What a rule reports. The runner turns ``path`` into a file position; rules never count lines."""
+    """What a rule reports. The runner turns ``path`` into a file position; rules never count
+    lines."""
 
     manifest: Manifest
     path: Path
@@ -31,7 +33,8 @@ class Finding:
     key: bool = False  # point at the key rather than the value (unknown or duplicated entries)
     related: tuple[RelatedPlace, ...] = ()
     span: Span | None = None  # an explicit place, for findings inside non-manifest files
-    assumptions: tuple[Assumption, ...] = ()  # what the verdict rests on besides the manifests' facts
+    # what the verdict rests on besides the manifests' facts
+    assumptions: tuple[Assumption, ...] = ()
 
 
 class CheckFunction(Protocol):
@@ -41,13 +44,21 @@ class CheckFunction(Protocol):
     def __call__(self, env: ResolvedEnvironment) -> Iterator[Finding]: ...
 
 
-def rule(code: str, name: str, severity: Severity, summary: str, *, category: Category,
-         needs: frozenset[str] = frozenset()) -> Callable[
-        [Callable[[ResolvedEnvironment], Iterator[Finding]]], CheckFunction]:
-    """Declare a check. Its docstring is the rule's explanation in `llmops rules CODE` and the README.
+def rule(
+    code: str,
+    name: str,
+    severity: Severity,
+    summary: str,
+    *,
+    category: Category,
+    needs: frozenset[str] = frozenset(),
+) -> Callable[[Callable[[ResolvedEnvironment], Iterator[Finding]]], CheckFunction]:
+    """Declare a check. Its docstring is the rule's explanation in `llmops rules CODE` and the
+    README.
 
-    ``needs``: the kinds a finding rests on the absence of (a reference rule needs every manifest of the
-    kind it resolves). Where a file that could not be read may hold one, the findings are withheld.
+    ``needs``: the kinds a finding rests on the absence of (a reference rule needs every manifest of
+    the kind it resolves). Where a file that could not be read may hold one, the findings are
+    withheld.
     """
 
     def decorate(function: Callable[[ResolvedEnvironment], Iterator[Finding]]) -> CheckFunction:

@@ -17,24 +17,32 @@ from compiler.resolve.gaps import Gap, describe_kinds
 def finding_to_diagnostic(rule: Rule, finding: Finding, env: ResolvedEnvironment) -> Diagnostic:
     document = finding.manifest.document
     span = finding.span or document.span_of(finding.path, key=finding.key)
-    related = tuple(Related(place.manifest.document.span_of(place.path), place.message)
-                    for place in finding.related)
+    related = tuple(
+        Related(place.manifest.document.span_of(place.path), place.message)
+        for place in finding.related
+    )
     subject = f"{finding.manifest.subject} ({finding.manifest.origin})"
     message, hint = finding.message, finding.hint
     if finding.assumptions:
         message, hint = with_assumptions(message, hint, finding.assumptions)
-    diagnostic = make_diagnostic(rule, message, span, path=finding.path, hint=hint, related=related,
-                                 subject=subject)
+    diagnostic = make_diagnostic(
+        rule, message, span, path=finding.path, hint=hint, related=related, subject=subject
+    )
     if finding.assumptions and diagnostic.severity is Severity.ERROR:
         return replace(diagnostic, severity=Severity.WARNING)
     return diagnostic
 
 
-def with_assumptions(message: str, hint: str | None, assumptions: tuple[Assumption, ...]) -> tuple[str, str]:
+def with_assumptions(
+    message: str, hint: str | None, assumptions: tuple[Assumption, ...]
+) -> tuple[str, str]:
     """The message names what was assumed; the hint ends with how to state it."""
     assumed = "; and ".join(assumption.what for assumption in assumptions)
     state = "; ".join(assumption.state_it for assumption in assumptions)
-    return f"{message} (assuming {assumed})", f"{hint}; to state what llmops assumed, {state}" if hint else state
+    return (
+        f"{message} (assuming {assumed})",
+        f"{hint}; to state what llmops assumed, {state}" if hint else state,
+    )
 
 
 class _Skipped:
@@ -49,25 +57,37 @@ class _Skipped:
 
     def notes(self) -> list[Diagnostic]:
         hint = "fix the problem reported in this file; then every check runs"
-        notes = [make_diagnostic(CHECKS_SKIPPED, f"environment `{env}` was checked only against the schemas: its "
-                                 f"settings may be in this file, which {gap.why}", Span(gap.file, gap.line, 1),
-                                 hint=hint)
-                 for gap, envs in self.unchecked.items() for env in envs]
+        notes = [
+            make_diagnostic(
+                CHECKS_SKIPPED,
+                f"environment `{env}` was checked only against the schemas: its "
+                f"settings may be in this file, which {gap.why}",
+                Span(gap.file, gap.line, 1),
+                hint=hint,
+            )
+            for gap, envs in self.unchecked.items()
+            for env in envs
+        ]
         for gap, by_env in self.codes.items():
             codes = sorted({code for env_codes in by_env.values() for code in env_codes})
             envs = ", ".join(f"`{env}`" for env in by_env)
             noun = "environment" if len(by_env) == 1 else "environments"
             they = "it needs" if len(codes) == 1 else "they need"
-            notes.append(make_diagnostic(
-                CHECKS_SKIPPED, f"{', '.join(codes)} not checked in {noun} {envs}: {they} every "
-                f"{describe_kinds(gap.kinds)} there, and this file may hold more but {gap.why}",
-                Span(gap.file, gap.line, 1), hint=hint))
+            notes.append(
+                make_diagnostic(
+                    CHECKS_SKIPPED,
+                    f"{', '.join(codes)} not checked in {noun} {envs}: {they} every "
+                    f"{describe_kinds(gap.kinds)} there, and this file may hold more but {gap.why}",
+                    Span(gap.file, gap.line, 1),
+                    hint=hint,
+                )
+            )
         return notes
 
 
 def run_checks(estate: ResolvedEstate) -> list[Diagnostic]:
-    """Every check's findings, except where a file that could not be read may change the verdict: then
-    the findings are withheld (they may be false) and a note says which checks stood aside."""
+    """Every check's findings, except where a file that could not be read may change the verdict:
+    then the findings are withheld (they may be false) and a note says which checks stood aside."""
     diagnostics: list[Diagnostic] = []
     skipped = _Skipped()
     for env in estate.environments:
@@ -75,7 +95,8 @@ def run_checks(estate: ResolvedEstate) -> list[Diagnostic]:
             findings = list(check(env))
             if not findings:
                 continue
-            if env.settings_gap is not None:  # every check may rest on the settings: none can be trusted
+            # every check may rest on the settings: none can be trusted
+            if env.settings_gap is not None:
                 if env.name not in skipped.unchecked.get(env.settings_gap, []):
                     skipped.unchecked.setdefault(env.settings_gap, []).append(env.name)
                 continue
@@ -83,5 +104,7 @@ def run_checks(estate: ResolvedEstate) -> list[Diagnostic]:
             for gap in gaps:
                 skipped.add(gap, env.name, check.rule.code)
             if not gaps:
-                diagnostics.extend(finding_to_diagnostic(check.rule, finding, env) for finding in findings)
+                diagnostics.extend(
+                    finding_to_diagnostic(check.rule, finding, env) for finding in findings
+                )
     return diagnostics + skipped.notes()

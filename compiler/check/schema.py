@@ -1,4 +1,5 @@
-"""Validate raw documents against the spec models; turn every pydantic error into a positioned diagnostic."""
+"""Validate raw documents against the spec models; turn every pydantic error into a positioned
+diagnostic."""
 
 from __future__ import annotations
 
@@ -20,22 +21,39 @@ from compiler.spec.kinds import KINDS
 from compiler.spec.ranges import field_range
 
 _TYPE_NAMES = {
-    "string_type": "a string", "int_type": "an integer", "float_type": "a number", "bool_type": "a boolean",
-    "dict_type": "a mapping", "list_type": "a list", "model_type": "a mapping", "int_from_float": "an integer",
+    "string_type": "a string",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "bool_type": "a boolean",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "model_type": "a mapping",
+    "int_from_float": "an integer",
     "model_attributes_type": "a mapping",
 }
 _ENUM_TYPES = {"literal_error", "enum"}
 # Range errors, as the words after "must be" (pydantic's context gives the bound).
-_RANGE_PHRASES = {"greater_than": "more than {gt}", "greater_than_equal": "at least {ge}",
-                  "less_than": "less than {lt}", "less_than_equal": "at most {le}", "finite_number": "a finite number"}
+_RANGE_PHRASES = {
+    "greater_than": "more than {gt}",
+    "greater_than_equal": "at least {ge}",
+    "less_than": "less than {lt}",
+    "less_than_equal": "at most {le}",
+    "finite_number": "a finite number",
+}
 _UNION_TYPE = "union_type"  # several type errors of one value, one per branch of a union, merged
 _LONGEST_QUOTED = 60
-_VALUE_CODES = frozenset({rules.WRONG_TYPE.code, rules.INVALID_VALUE.code, rules.BAD_ENUM_VALUE.code})
+_VALUE_CODES = frozenset(
+    {rules.WRONG_TYPE.code, rules.INVALID_VALUE.code, rules.BAD_ENUM_VALUE.code}
+)
 
 
 def shortened(text: str, limit: int = _LONGEST_QUOTED) -> str:
     """Text short enough to quote in a message: its start and end around an ellipsis."""
-    return text if len(text) <= limit else f"{text[: limit - 12]}…{text[-8:]} ({len(text):,} characters)"
+    return (
+        text
+        if len(text) <= limit
+        else f"{text[: limit - 12]}…{text[-8:]} ({len(text):,} characters)"
+    )
 
 
 def describe_value(value: Any) -> str:
@@ -43,7 +61,11 @@ def describe_value(value: Any) -> str:
         return f"the boolean {str(value).lower()}"
     if isinstance(value, int):
         digits = len(str(abs(value))) if abs(value) < 10**100 else 100
-        return f"the number {value}" if digits <= 30 else f"a number of {digits}{'+' if digits == 100 else ''} digits"
+        return (
+            f"the number {value}"
+            if digits <= 30
+            else f"a number of {digits}{'+' if digits == 100 else ''} digits"
+        )
     if isinstance(value, float):
         return f"the number {value!r}"
     if isinstance(value, str):
@@ -76,11 +98,15 @@ def _model_at(model: type[BaseModel], path: Path) -> type[BaseModel] | None:
     for segment in path:
         if isinstance(segment, int):
             continue
-        field = next((f for name, f in current.model_fields.items() if (f.alias or name) == segment), None)
+        field = next(
+            (f for name, f in current.model_fields.items() if (f.alias or name) == segment), None
+        )
         if field is None:
             return None
         candidates = [field.annotation, *typing.get_args(field.annotation)]
-        nested = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        nested = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
         if nested is None:
             return None
         current = nested
@@ -101,7 +127,8 @@ def _closest(word: str, choices: list[str]) -> str | None:
 
 
 def _error_path(document: SourceDocument, error: Any) -> Path:
-    """Where an error is: its location in the data, plus the entry a validator of a mapping named."""
+    """Where an error is: its location in the data, plus the entry a validator of a mapping
+    named."""
     path = _data_path(document, error["loc"])
     entry = error.get("ctx", {}).get("entry")
     if isinstance(entry, str):
@@ -112,9 +139,9 @@ def _error_path(document: SourceDocument, error: Any) -> Path:
 
 
 def _merge_union_errors(document: SourceDocument, errors: list[Any]) -> list[Any]:
-    """One value, one diagnostic: a union (`int | float`, a hyperparameter's four types) reports each branch.
-    Where one branch took the value's type but refused the value (a range, NaN), that is the reason;
-    where every branch refused the type, the value must be of one of them."""
+    """One value, one diagnostic: a union (`int | float`, a hyperparameter's four types) reports
+    each branch. Where one branch took the value's type but refused the value (a range, NaN), that
+    is the reason; where every branch refused the type, the value must be of one of them."""
     by_path: dict[Path, list[Any]] = {}
     for error in errors:
         by_path.setdefault(_error_path(document, error), []).append(error)
@@ -138,7 +165,11 @@ def _merge_union_errors(document: SourceDocument, errors: list[Any]) -> list[Any
 
 def _either(expected: list[str]) -> str:
     """`a boolean, a number or a string` (an integer is a number)."""
-    words = [word for word in dict.fromkeys(expected) if not (word == "an integer" and "a number" in expected)]
+    words = [
+        word
+        for word in dict.fromkeys(expected)
+        if not (word == "an integer" and "a number" in expected)
+    ]
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
@@ -155,7 +186,9 @@ def _field_at(model: type[Envelope], path: Path) -> Any:
     field_model = _model_at(model, path[:-1]) if path else None
     if field_model is None:
         return None
-    return next((f for n, f in field_model.model_fields.items() if (f.alias or n) == path[-1]), None)
+    return next(
+        (f for n, f in field_model.model_fields.items() if (f.alias or n) == path[-1]), None
+    )
 
 
 def _error_diagnostic(document: SourceDocument, model: type[Envelope], error: Any) -> Diagnostic:
@@ -168,54 +201,106 @@ def _error_diagnostic(document: SourceDocument, model: type[Envelope], error: An
         known = field_names(owner) if owner else []
         key = str(path[-1])
         suggestion = _closest(key, known)
-        hint = f"did you mean `{suggestion}`?" if suggestion else (
-            f"known fields here: {', '.join(known)}" if known else None)
+        hint = (
+            f"did you mean `{suggestion}`?"
+            if suggestion
+            else (f"known fields here: {', '.join(known)}" if known else None)
+        )
         where_key = format_path(path[:-1]) or "the manifest"
-        return make_diagnostic(rules.UNKNOWN_FIELD, f"unknown field `{key}` in {where_key}",
-                               document.span_of(path, key=True), path=path, hint=hint, subject=subject)
+        return make_diagnostic(
+            rules.UNKNOWN_FIELD,
+            f"unknown field `{key}` in {where_key}",
+            document.span_of(path, key=True),
+            path=path,
+            hint=hint,
+            subject=subject,
+        )
     if kind == "missing":
         parent = format_path(path[:-1]) or "the manifest"
-        return make_diagnostic(rules.MISSING_FIELD, f"missing required field `{path[-1]}` in {parent}",
-                               document.span_of(path[:-1], key=True), path=path, subject=subject)
+        return make_diagnostic(
+            rules.MISSING_FIELD,
+            f"missing required field `{path[-1]}` in {parent}",
+            document.span_of(path[:-1], key=True),
+            path=path,
+            subject=subject,
+        )
     value = document.get(path)
     span = document.span_of(path)
     if kind in _ENUM_TYPES:
         expected = str(error.get("ctx", {}).get("expected", ""))
-        choices = [part.strip(" '") for part in expected.replace(" or ", ", ").split(",") if part.strip()]
+        choices = [
+            part.strip(" '") for part in expected.replace(" or ", ", ").split(",") if part.strip()
+        ]
         suggestion = _closest(str(value), choices) if isinstance(value, str) else None
-        return make_diagnostic(rules.BAD_ENUM_VALUE, f"{where} is {describe_value(value)}; allowed: {expected}",
-                               span, path=path, hint=f"did you mean `{suggestion}`?" if suggestion else None,
-                               subject=subject)
+        return make_diagnostic(
+            rules.BAD_ENUM_VALUE,
+            f"{where} is {describe_value(value)}; allowed: {expected}",
+            span,
+            path=path,
+            hint=f"did you mean `{suggestion}`?" if suggestion else None,
+            subject=subject,
+        )
     written = document.plain_scalars.get(path)
     written_note = f" (written `{shortened(written)}`)" if written and written != str(value) else ""
     if kind in _TYPE_NAMES or kind == _UNION_TYPE:
         hint = None
         if kind == "string_type" and written is not None:
-            hint = f"quote it to keep it as written: \"{shortened(written)}\""
+            hint = f'quote it to keep it as written: "{shortened(written)}"'
         expected = _either(error["ctx"]["expected"]) if kind == _UNION_TYPE else _TYPE_NAMES[kind]
-        return make_diagnostic(rules.WRONG_TYPE, f"{where} must be {expected}, not {describe_value(value)}"
-                               + written_note, span, path=path, hint=hint, subject=subject)
+        return make_diagnostic(
+            rules.WRONG_TYPE,
+            f"{where} must be {expected}, not {describe_value(value)}" + written_note,
+            span,
+            path=path,
+            hint=hint,
+            subject=subject,
+        )
     if kind in _RANGE_PHRASES:
-        phrase = _RANGE_PHRASES[kind].format(**{k: f"{v:,}" if isinstance(v, int) and abs(v) >= 10_000 else v
-                                                 for k, v in error.get("ctx", {}).items()})
-        return make_diagnostic(rules.INVALID_VALUE, f"{where} must be {phrase}, not {describe_value(value)}"
-                               + written_note, span, path=path, hint=_range_hint(model, path), subject=subject)
-    if str(error.get("msg", "")).startswith("must "):  # the spec's own formats and ranges say what is allowed
-        return make_diagnostic(rules.INVALID_VALUE, f"{where} {error['msg']}, not {describe_value(value)}"
-                               + written_note, span, path=path, hint=_range_hint(model, path), subject=subject)
+        phrase = _RANGE_PHRASES[kind].format(
+            **{
+                k: f"{v:,}" if isinstance(v, int) and abs(v) >= 10_000 else v
+                for k, v in error.get("ctx", {}).items()
+            }
+        )
+        return make_diagnostic(
+            rules.INVALID_VALUE,
+            f"{where} must be {phrase}, not {describe_value(value)}" + written_note,
+            span,
+            path=path,
+            hint=_range_hint(model, path),
+            subject=subject,
+        )
+    # the spec's own formats and ranges say what is allowed
+    if str(error.get("msg", "")).startswith("must "):
+        return make_diagnostic(
+            rules.INVALID_VALUE,
+            f"{where} {error['msg']}, not {describe_value(value)}" + written_note,
+            span,
+            path=path,
+            hint=_range_hint(model, path),
+            subject=subject,
+        )
     message = str(error.get("msg", "invalid value"))
     if kind == "string_pattern_mismatch":
         message = "not in the expected format"
     elif kind == "value_error" and "error" in error.get("ctx", {}):
-        message = str(error["ctx"]["error"])  # a validator's own sentence, without pydantic's prefix
+        # a validator's own sentence, without pydantic's prefix
+        message = str(error["ctx"]["error"])
     hint = _range_hint(model, path)
-    return make_diagnostic(rules.INVALID_VALUE, f"{where}: {message[0].lower()}{message[1:]} (got "
-                           f"{describe_value(value)})", span, path=path, hint=hint, subject=subject)
+    return make_diagnostic(
+        rules.INVALID_VALUE,
+        f"{where}: {message[0].lower()}{message[1:]} (got {describe_value(value)})",
+        span,
+        path=path,
+        hint=hint,
+        subject=subject,
+    )
 
 
 def _merge_misspelt_required(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    """One mistake, one diagnostic: `storageURI` for `storageUri` is an unknown field whose suggestion is
-    exactly the missing required field, so the missing-field error is dropped and the hint says so."""
+    """One mistake, one diagnostic: `storageURI` for `storageUri` is an unknown field whose
+    suggestion is exactly the missing required field, so the missing-field error is dropped and the
+    hint says so."""
     missing = {d.path: d for d in diagnostics if d.code == rules.MISSING_FIELD.code}
     merged: list[Diagnostic] = []
     absorbed: set[Path] = set()
@@ -225,40 +310,74 @@ def _merge_misspelt_required(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
             twin = (*diagnostic.path[:-1], suggestion)
             if twin in missing:
                 absorbed.add(twin)
-                diagnostic = replace(diagnostic, hint=f"did you mean `{suggestion}`? (it is required and missing)")
+                diagnostic = replace(
+                    diagnostic, hint=f"did you mean `{suggestion}`? (it is required and missing)"
+                )
         merged.append(diagnostic)
     return [d for d in merged if not (d.code == rules.MISSING_FIELD.code and d.path in absorbed)]
 
 
 def validate_document(document: SourceDocument) -> tuple[Envelope | None, list[Diagnostic]]:
-    """Validate one document against its kind. Returns the typed manifest, or None with diagnostics."""
+    """Validate one document against its kind. Returns the typed manifest, or None with
+    diagnostics."""
     data = document.data
     api_version = data.get("apiVersion")
     kind = data.get("kind")
     if api_version != API_VERSION:
-        message = ("missing `apiVersion`" if api_version is None
-                   else f"apiVersion is {describe_value(api_version)}, expected \"{API_VERSION}\"")
-        return None, [make_diagnostic(rules.WRONG_API_VERSION, message, document.span_of(("apiVersion",)),
-                                      path=("apiVersion",), hint=f"apiVersion: {API_VERSION}")]
+        message = (
+            "missing `apiVersion`"
+            if api_version is None
+            else f'apiVersion is {describe_value(api_version)}, expected "{API_VERSION}"'
+        )
+        return None, [
+            make_diagnostic(
+                rules.WRONG_API_VERSION,
+                message,
+                document.span_of(("apiVersion",)),
+                path=("apiVersion",),
+                hint=f"apiVersion: {API_VERSION}",
+            )
+        ]
     if not isinstance(kind, str) or kind not in KINDS:
         suggestion = _closest(kind, list(KINDS)) if isinstance(kind, str) else None
-        message = "missing `kind`" if kind is None else f"kind is {describe_value(kind)}, not an llmops kind"
+        message = (
+            "missing `kind`"
+            if kind is None
+            else f"kind is {describe_value(kind)}, not an llmops kind"
+        )
         hint = f"did you mean `{suggestion}`?" if suggestion else f"kinds: {', '.join(KINDS)}"
-        return None, [make_diagnostic(rules.UNKNOWN_KIND, message, document.span_of(("kind",)), path=("kind",),
-                                      hint=hint)]
+        return None, [
+            make_diagnostic(
+                rules.UNKNOWN_KIND, message, document.span_of(("kind",)), path=("kind",), hint=hint
+            )
+        ]
     model = KINDS[kind].model
     try:
         manifest = model.model_validate(data)
     except ValidationError as error:
         errors = _merge_union_errors(document, error.errors())
         diagnostics = [_error_diagnostic(document, model, item) for item in errors]
-        # One mistake, one diagnostic: a value the loader reported (`!!int abc`, `on`) is not reported again.
-        return None, merge_missing_fields(document, _merge_misspelt_required(
-            [d for d in diagnostics if d.path not in document.reported or d.code not in _VALUE_CODES]))
+        # One mistake, one diagnostic: a value the loader reported (`!!int abc`, `on`) is not
+        # reported again.
+        return None, merge_missing_fields(
+            document,
+            _merge_misspelt_required(
+                [
+                    d
+                    for d in diagnostics
+                    if d.path not in document.reported or d.code not in _VALUE_CODES
+                ]
+            ),
+        )
     spec_name = getattr(getattr(manifest, "spec", None), "name", None)
     if spec_name is not None and spec_name != manifest.metadata.name:
-        return manifest, [make_diagnostic(
-            rules.SPEC_NAME_MISMATCH, f"spec.name \"{spec_name}\" differs from metadata.name "
-            f"\"{manifest.metadata.name}\"", document.span_of(("spec", "name")), path=("spec", "name"),
-            hint=f"set spec.name to \"{manifest.metadata.name}\" or remove it")]
+        return manifest, [
+            make_diagnostic(
+                rules.SPEC_NAME_MISMATCH,
+                f'spec.name "{spec_name}" differs from metadata.name "{manifest.metadata.name}"',
+                document.span_of(("spec", "name")),
+                path=("spec", "name"),
+                hint=f'set spec.name to "{manifest.metadata.name}" or remove it',
+            )
+        ]
     return manifest, []

@@ -1,4 +1,5 @@
-"""Training feasibility (code family C, continued): does a fine-tuning method fit in the job's memory.
+"""Training feasibility (code family C, continued): does a fine-tuning method fit in the job's
+memory.
 
 The bytes-per-parameter ranges and their sources are in `compiler/capacity/training.py`.
 """
@@ -46,8 +47,11 @@ def _need_text(capacity: TrainingCapacity, low: float, high: float) -> str:
     assert capacity.parameters is not None
     low_bytes, high_bytes = BYTES_PER_PARAMETER[capacity.method.value]
     method = METHOD_NAMES[capacity.method.value]
-    return (f"{method} of {count(capacity.parameters.value)} parameters needs about {low / GIB:.1f}-"
-            f"{high / GIB:.1f} GiB ({low_bytes:g}-{high_bytes:g} bytes per parameter, activations not counted)")
+    return (
+        f"{method} of {count(capacity.parameters.value)} parameters needs about "
+        f"{low / GIB:.1f}-{high / GIB:.1f} GiB ({low_bytes:g}-{high_bytes:g} bytes per parameter, "
+        "activations not counted)"
+    )
 
 
 def _options(env: ResolvedEnvironment, capacity: TrainingCapacity, available: float) -> str:
@@ -55,12 +59,18 @@ def _options(env: ResolvedEnvironment, capacity: TrainingCapacity, available: fl
     assert capacity.parameters is not None
     parameters = as_float(capacity.parameters.value)
     current_high = BYTES_PER_PARAMETER[capacity.method.value][1]
-    lighter = [method for method in methods_for(capacity.gpus) if BYTES_PER_PARAMETER[method][1] < current_high]
+    lighter = [
+        method
+        for method in methods_for(capacity.gpus)
+        if BYTES_PER_PARAMETER[method][1] < current_high
+    ]
     options = []
     for method in lighter:
         needed = parameters * BYTES_PER_PARAMETER[method][1]
         if needed <= available:
-            options.append(f"set trainJobSpec.finetuning_type: {method} (about {needed / GIB:.1f} GiB)")
+            options.append(
+                f"set trainJobSpec.finetuning_type: {method} (about {needed / GIB:.1f} GiB)"
+            )
             break
     high_total = parameters * current_high
     if capacity.gpus > 0 and capacity.gpu_memory_gib is not None:
@@ -72,15 +82,22 @@ def _options(env: ResolvedEnvironment, capacity: TrainingCapacity, available: fl
             lightest = lighter[-1]
             memory = _ceil_ratio(parameters * BYTES_PER_PARAMETER[lightest][1], GIB)
             if memory is not None:
-                options.append(f"set trainJobSpec.finetuning_type: {lightest} with resourceProfile.memory: "
-                               f"{memory}Gi")
+                options.append(
+                    f"set trainJobSpec.finetuning_type: {lightest} with resourceProfile.memory: "
+                    f"{memory}Gi"
+                )
         memory = _ceil_ratio(high_total, GIB)
         if memory is not None:
             assumed = capacity.method.origin.assumption is not None
-            options.append(f"set resourceProfile.memory: {memory}Gi"
-                           + (f" for {METHOD_NAMES[capacity.method.value]}" if assumed else ""))
-    return " or ".join(options) if options else "train a smaller model" + (", or with QLoRA" if capacity.gpus
-                                                                             else "")
+            options.append(
+                f"set resourceProfile.memory: {memory}Gi"
+                + (f" for {METHOD_NAMES[capacity.method.value]}" if assumed else "")
+            )
+    return (
+        " or ".join(options)
+        if options
+        else "train a smaller model" + (", or with QLoRA" if capacity.gpus else "")
+    )
 
 
 def _ceil_ratio(numerator: float, denominator: float) -> int | None:
@@ -89,55 +106,87 @@ def _ceil_ratio(numerator: float, denominator: float) -> int | None:
     return math.ceil(ratio) if math.isfinite(ratio) else None
 
 
-@rule("C008", "training-memory-insufficient", E, "A training job cannot fit its model in its memory.",
-      category=Category.CAPACITY)
+@rule(
+    "C008",
+    "training-memory-insufficient",
+    E,
+    "A training job cannot fit its model in its memory.",
+    category=Category.CAPACITY,
+)
 def training_memory_insufficient(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Even the low end of the estimate for the job's fine-tuning method exceeds the memory of its GPUs
-    (or, CPU-only, its resourceProfile.memory): full fine-tuning with AdamW needs 16-18 bytes per
-    parameter, LoRA 2-2.22, QLoRA 0.52-0.74. The job would fail with an out-of-memory error. A warning
-    when `finetuning_type` is not set: the estimate then assumes full fine-tuning, which the manifest
-    does not say. Fix: a lighter method (`trainJobSpec.finetuning_type: lora`; QLoRA only on GPUs), more
-    GPUs, or more memory."""
+    """Even the low end of the estimate for the job's fine-tuning method exceeds the memory of its
+    GPUs (or, CPU-only, its resourceProfile.memory): full fine-tuning with AdamW needs 16-18 bytes
+    per parameter, LoRA 2-2.22, QLoRA 0.52-0.74. The job would fail with an out-of-memory error. A
+    warning when `finetuning_type` is not set: the estimate then assumes full fine-tuning, which the
+    manifest does not say. Fix: a lighter method (`trainJobSpec.finetuning_type: lora`; QLoRA only
+    on GPUs), more GPUs, or more memory."""
     for capacity, low, high, available in _estimates(env):
         if low > available:
-            yield Finding(capacity.job, _place(capacity), f"{_need_text(capacity, low, high)} but the job has "
-                          f"{capacity.describe_available()}", _options(env, capacity, available),
-                          related=related(capacity.parameters, "parameters"),
-                          assumptions=assumptions_of(capacity.method, capacity.parameters))
+            yield Finding(
+                capacity.job,
+                _place(capacity),
+                f"{_need_text(capacity, low, high)} but the job has "
+                f"{capacity.describe_available()}",
+                _options(env, capacity, available),
+                related=related(capacity.parameters, "parameters"),
+                assumptions=assumptions_of(capacity.method, capacity.parameters),
+            )
 
 
-@rule("C009", "training-memory-marginal", W, "A training job's memory barely fits its model.",
-      category=Category.CAPACITY)
+@rule(
+    "C009",
+    "training-memory-marginal",
+    W,
+    "A training job's memory barely fits its model.",
+    category=Category.CAPACITY,
+)
 def training_memory_marginal(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """The job's memory covers the low end of the estimate for its fine-tuning method but not the high
-    end, and activations come on top: it may run out of memory with larger batches or sequences. Fix:
-    the same as C008, or a small batch size with gradient checkpointing."""
+    """The job's memory covers the low end of the estimate for its fine-tuning method but not the
+    high end, and activations come on top: it may run out of memory with larger batches or
+    sequences. Fix: the same as C008, or a small batch size with gradient checkpointing."""
     for capacity, low, high, available in _estimates(env):
         if low <= available < high:
-            yield Finding(capacity.job, _place(capacity), f"{_need_text(capacity, low, high)} and the job has "
-                          f"{capacity.describe_available()}: little or no room for activations",
-                          _options(env, capacity, available), related=related(capacity.parameters, "parameters"),
-                          assumptions=assumptions_of(capacity.method, capacity.parameters))
+            yield Finding(
+                capacity.job,
+                _place(capacity),
+                f"{_need_text(capacity, low, high)} and the job has "
+                f"{capacity.describe_available()}: little or no room for activations",
+                _options(env, capacity, available),
+                related=related(capacity.parameters, "parameters"),
+                assumptions=assumptions_of(capacity.method, capacity.parameters),
+            )
 
 
-@rule("C010", "qlora-without-gpus", W, "A CPU-only training job is set to QLoRA, whose 4-bit weights need GPUs.",
-      category=Category.CAPACITY)
+@rule(
+    "C010",
+    "qlora-without-gpus",
+    W,
+    "A CPU-only training job is set to QLoRA, whose 4-bit weights need GPUs.",
+    category=Category.CAPACITY,
+)
 def qlora_without_gpus(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """QLoRA trains adapters on weights quantized to 4 bits by bitsandbytes, whose 4-bit kernels run on
-    GPUs: a CPU-only job set to `finetuning_type: qlora` fails or falls back to something else, and its
-    memory estimate (0.52-0.74 bytes per parameter) does not hold. Fix: LoRA on CPU, with the memory it
-    needs, or QLoRA on GPUs."""
+    """QLoRA trains adapters on weights quantized to 4 bits by bitsandbytes, whose 4-bit kernels run
+    on GPUs: a CPU-only job set to `finetuning_type: qlora` fails or falls back to something else,
+    and its memory estimate (0.52-0.74 bytes per parameter) does not hold. Fix: LoRA on CPU, with
+    the memory it needs, or QLoRA on GPUs."""
     for job in env.of_kind("TrainingJob"):
         capacity = training_capacity(env, job)
         if capacity is None or capacity.gpus > 0 or capacity.method.value != "qlora":
             continue
         lora = ""
         if capacity.parameters is not None:
-            memory = _ceil_ratio(as_float(capacity.parameters.value) * BYTES_PER_PARAMETER["lora"][1], GIB)
+            memory = _ceil_ratio(
+                as_float(capacity.parameters.value) * BYTES_PER_PARAMETER["lora"][1], GIB
+            )
             lora = f" with resourceProfile.memory: {memory}Gi or more" if memory is not None else ""
-        yield Finding(job, ("spec", "trainJobSpec", "finetuning_type"),
-                      "QLoRA's 4-bit weights need GPUs (bitsandbytes' 4-bit kernels), but this job runs on CPU only",
-                      f"set finetuning_type: lora{lora}, or run the job on GPUs (trainJobSpec.resources.gpus >= 1)")
+        yield Finding(
+            job,
+            ("spec", "trainJobSpec", "finetuning_type"),
+            "QLoRA's 4-bit weights need GPUs (bitsandbytes' 4-bit kernels), but this job runs on "
+            "CPU only",
+            f"set finetuning_type: lora{lora}, or run the job on GPUs "
+            "(trainJobSpec.resources.gpus >= 1)",
+        )
 
 
 CHECKS = (training_memory_insufficient, training_memory_marginal, qlora_without_gpus)

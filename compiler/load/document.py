@@ -10,9 +10,10 @@ from compiler.positions import Path, Span
 
 
 class PositionMap(dict[Path, Span]):
-    """Path -> Span, filled cheaply: the loader stores the YAML node itself (with ``dict.__setitem__``)
-    and the node's marks become a ``Span`` only when someone reads the position, which is rare (a
-    diagnostic). Reading (``[]``, ``get``, ``values``, ``items``) always gives ``Span`` objects."""
+    """Path -> Span, filled cheaply: the loader stores the YAML node itself (with
+    ``dict.__setitem__``) and the node's marks become a ``Span`` only when someone reads the
+    position, which is rare (a diagnostic). Reading (``[]``, ``get``, ``values``, ``items``) always
+    gives ``Span`` objects."""
 
     __slots__ = ("file",)
 
@@ -61,19 +62,29 @@ class SourceDocument:
     Reading any of them then fills all three, the same as if they had been recorded while loading.
     """
 
-    def __init__(self, file: str, index: int, data: Any, values: dict[Path, Span] | None = None,
-                 keys: dict[Path, Span] | None = None, plain_scalars: dict[Path, str] | None = None,
-                 *, fill: Callable[[SourceDocument], None] | None = None):
+    def __init__(
+        self,
+        file: str,
+        index: int,
+        data: Any,
+        values: dict[Path, Span] | None = None,
+        keys: dict[Path, Span] | None = None,
+        plain_scalars: dict[Path, str] | None = None,
+        *,
+        fill: Callable[[SourceDocument], None] | None = None,
+    ):
         self.file = file
         self.index = index
         self.data = data
-        # Paths of values the loader already reported (a tag contradicting its value, a YAML 1.1 boolean):
-        # the schema stage does not report the same value again.
+        # Paths of values the loader already reported (a tag contradicting its value, a YAML 1.1
+        # boolean): the schema stage does not report the same value again.
         self.reported: set[Path] = set()
         self._fill = fill
         if fill is not None and values is None and keys is None and plain_scalars is None:
             return  # made by `fill`, through `set_positions`
-        self._values = values if isinstance(values, PositionMap) else PositionMap(file, values or {})
+        self._values = (
+            values if isinstance(values, PositionMap) else PositionMap(file, values or {})
+        )
         self._keys = keys if isinstance(keys, PositionMap) else PositionMap(file, keys or {})
         self._plain_scalars: dict[Path, str] = {} if plain_scalars is None else plain_scalars
 
@@ -83,10 +94,13 @@ class SourceDocument:
             try:
                 fill(self)
             finally:
-                if not hasattr(self, "_values"):  # the fill failed: no positions rather than no attribute
+                # the fill failed: no positions rather than no attribute
+                if not hasattr(self, "_values"):
                     self.set_positions(PositionMap(self.file), PositionMap(self.file), {})
 
-    def set_positions(self, values: PositionMap, keys: PositionMap, plain_scalars: dict[Path, str]) -> None:
+    def set_positions(
+        self, values: PositionMap, keys: PositionMap, plain_scalars: dict[Path, str]
+    ) -> None:
         """Replace the three maps (the loader's ``fill`` calls this)."""
         self._fill = None
         self._values, self._keys, self._plain_scalars = values, keys, plain_scalars
@@ -136,8 +150,10 @@ class SourceDocument:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return (f"SourceDocument(file={self.file!r}, index={self.index!r}, data={self.data!r}, "
-                f"values={self.values!r}, keys={self.keys!r}, plain_scalars={self.plain_scalars!r})")
+        return (
+            f"SourceDocument(file={self.file!r}, index={self.index!r}, data={self.data!r}, "
+            f"values={self.values!r}, keys={self.keys!r}, plain_scalars={self.plain_scalars!r})"
+        )
 
     @property
     def start(self) -> Span:

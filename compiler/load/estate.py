@@ -1,4 +1,5 @@
-"""Discover and read an estate: ``environments/<env>/**/*.y{a,}ml`` plus ``environments/_shared``."""
+"""Discover and read an estate: ``environments/<env>/**/*.y{a,}ml`` plus
+``environments/_shared``."""
 
 from __future__ import annotations
 
@@ -30,16 +31,23 @@ class LoadedEstate:
     files: dict[str, SourceFile] = field(default_factory=dict)
     origin: dict[str, str] = field(default_factory=dict)  # file -> environment name or "_shared"
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    unread: list[UnreadPart] = field(default_factory=list)  # what files may hold beyond what was read
+    # what files may hold beyond what was read
+    unread: list[UnreadPart] = field(default_factory=list)
 
 
 def list_environments(tree: RepoTree) -> list[str]:
-    """Environment folder names, sorted; folders starting with ``.`` or ``_`` are not environments."""
+    """Environment folder names, sorted; folders starting with ``.`` or ``_`` are not
+    environments."""
     if not tree.is_dir(ENVIRONMENTS_DIR):
-        raise LlmopsError(f"no `{ENVIRONMENTS_DIR}/` directory here: this is not an llmops estate",
-                          hint="run `llmops init` to create one, or pass the repository path")
-    return [name for name in tree.list_dir(ENVIRONMENTS_DIR)
-            if not name.startswith((".", "_")) and tree.is_dir(f"{ENVIRONMENTS_DIR}/{name}")]
+        raise LlmopsError(
+            f"no `{ENVIRONMENTS_DIR}/` directory here: this is not an llmops estate",
+            hint="run `llmops init` to create one, or pass the repository path",
+        )
+    return [
+        name
+        for name in tree.list_dir(ENVIRONMENTS_DIR)
+        if not name.startswith((".", "_")) and tree.is_dir(f"{ENVIRONMENTS_DIR}/{name}")
+    ]
 
 
 def select_environments(available: list[str], only: str | None) -> list[str]:
@@ -59,9 +67,14 @@ def load_estate(tree: RepoTree, only_env: str | None = None) -> LoadedEstate:
     """
     available = list_environments(tree)
     escaping = _escaping_folders(tree)
-    reported = [(path, problem) for name, path, problem in escaping if only_env in (None, name) or name == SHARED_ENV]
+    reported = [
+        (path, problem)
+        for name, path, problem in escaping
+        if only_env in (None, name) or name == SHARED_ENV
+    ]
     if only_env is not None and any(name == only_env for name, _, _ in escaping):
-        environments: list[str] = []  # the folder is there, but cannot be read: the diagnostic says why
+        # the folder is there, but cannot be read: the diagnostic says why
+        environments: list[str] = []
     else:
         environments = select_environments(available, only_env)
     estate = LoadedEstate(environments=environments)
@@ -73,22 +86,25 @@ def load_estate(tree: RepoTree, only_env: str | None = None) -> LoadedEstate:
         paths, problems = tree.walk_files(f"{ENVIRONMENTS_DIR}/{origin}")
         for path, problem in problems:
             estate.diagnostics.append(_problem_diagnostic(path, problem))
-            if path.endswith(MANIFEST_SUFFIXES) or "." not in path.rsplit("/", 1)[-1]:  # a manifest or a folder
+            # a manifest or a folder
+            if path.endswith(MANIFEST_SUFFIXES) or "." not in path.rsplit("/", 1)[-1]:
                 estate.origin[path] = origin
                 estate.unread.append(UnreadPart(path, problem.line, None, whole_file=True))
         for path in paths:
             if path.endswith(MANIFEST_SUFFIXES):
                 estate.origin[path] = origin
-                estate.files[path] = _read_manifest_file(tree, path, estate.diagnostics, estate.unread)
+                estate.files[path] = _read_manifest_file(
+                    tree, path, estate.diagnostics, estate.unread
+                )
     return estate
 
 
 def _escaping_folders(tree: RepoTree) -> list[tuple[str, str, FileProblem]]:
     """Entries of environments/ that are links leaving the repository: (name, path, problem).
 
-    ``list_environments`` cannot see them as folders (the tree refuses to follow them), so without this
-    an environment linked from elsewhere would silently not exist. Asking for none of an entry's bytes
-    (a zero limit) makes the tree say why it cannot be read without reading it.
+    ``list_environments`` cannot see them as folders (the tree refuses to follow them), so without
+    this an environment linked from elsewhere would silently not exist. Asking for none of an
+    entry's bytes (a zero limit) makes the tree say why it cannot be read without reading it.
     """
     found = []
     for name in tree.list_dir(ENVIRONMENTS_DIR):
@@ -104,12 +120,14 @@ def _escaping_folders(tree: RepoTree) -> list[tuple[str, str, FileProblem]]:
 
 
 def _problem_diagnostic(path: str, problem: FileProblem) -> Diagnostic:
-    return make_diagnostic(problem.rule, problem.message, Span(path, problem.line, problem.column),
-                           hint=problem.hint)
+    return make_diagnostic(
+        problem.rule, problem.message, Span(path, problem.line, problem.column), hint=problem.hint
+    )
 
 
-def _read_manifest_file(tree: RepoTree, path: str, diagnostics: list[Diagnostic],
-                        unread: list[UnreadPart]) -> SourceFile:
+def _read_manifest_file(
+    tree: RepoTree, path: str, diagnostics: list[Diagnostic], unread: list[UnreadPart]
+) -> SourceFile:
     try:
         data = tree.read_bytes(path, MAX_MANIFEST_BYTES)
     except FileProblem as problem:
@@ -120,7 +138,8 @@ def _read_manifest_file(tree: RepoTree, path: str, diagnostics: list[Diagnostic]
         text = decode_utf8(data)
     except FileProblem as problem:
         diagnostics.append(_problem_diagnostic(path, problem))
-        words = kind_words(data.decode("utf-8", errors="replace"))  # enough to see which kinds it holds
+        # enough to see which kinds it holds
+        words = kind_words(data.decode("utf-8", errors="replace"))
         unread.append(UnreadPart(path, 1, words, whole_file=True))
         return SourceFile(path=path, text="")
     documents, problems, parts = parse_manifest_file(path, text)

@@ -21,7 +21,8 @@ MAX_INTEGER_LENGTH = 100
 
 @dataclass(frozen=True, slots=True)
 class OversizedInteger:
-    """An integer literal longer than MAX_INTEGER_LENGTH characters, kept as written (the loader reports it)."""
+    """An integer literal longer than MAX_INTEGER_LENGTH characters, kept as written (the loader
+    reports it)."""
 
     text: str
 
@@ -74,7 +75,8 @@ def resolve_integer(text: str) -> int | OversizedInteger | None:
 
 
 def resolve_float(text: str) -> float | None:
-    """The float a YAML 1.2 core-schema float (or integer) literal denotes (None if ``text`` is not one)."""
+    """The float a YAML 1.2 core-schema float (or integer) literal denotes (None if ``text`` is not
+    one)."""
     if _FLOAT.fullmatch(text):
         return float(text)
     if _INF.fullmatch(text):
@@ -85,7 +87,8 @@ def resolve_float(text: str) -> float | None:
 
 
 def yaml11_number_reading(text: str) -> str | None:
-    """Say how YAML 1.1 would read a plain scalar differently as a number, or None if it would not."""
+    """Say how YAML 1.1 would read a plain scalar differently as a number, or None if it would
+    not."""
     if _YAML11_LEADING_ZERO.fullmatch(text):
         return "an octal number in YAML 1.1 but a decimal number in YAML 1.2"
     if _YAML11_BINARY.fullmatch(text):

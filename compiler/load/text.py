@@ -25,8 +25,11 @@ def decode_utf8(data: bytes) -> str:
     except UnicodeDecodeError as error:
         prefix = data[: error.start]
         line = prefix.count(b"\n") + 1
-        column = len(prefix[prefix.rfind(b"\n") + 1:].decode("utf-8", errors="replace")) + 1
-        raise FileProblem(rules.NOT_UTF8,
-                          f"byte 0x{data[error.start]:02x} at line {line}, column {column} is not valid UTF-8",
-                          "save the file as UTF-8", line=line, column=column) from None
-
+        column = len(prefix[prefix.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
+        raise FileProblem(
+            rules.NOT_UTF8,
+            f"byte 0x{data[error.start]:02x} at line {line}, column {column} is not valid UTF-8",
+            "save the file as UTF-8",
+            line=line,
+            column=column,
+        ) from None

@@ -38,11 +38,13 @@ class RepoTree(Protocol):
         ...
 
     def walk_files(self, path: str) -> tuple[list[str], list[tuple[str, FileProblem]]]:
-        """Every regular file below ``path`` (sorted), and the entries that could not be followed."""
+        """Every regular file below ``path`` (sorted), and the entries that could not be
+        followed."""
         ...
 
     def read_bytes(self, path: str, limit: int) -> bytes:
-        """The file's bytes; raises ``FileProblem`` if it is missing, escapes, or exceeds ``limit``."""
+        """The file's bytes; raises ``FileProblem`` if it is missing, escapes, or exceeds
+        ``limit``."""
         ...
 
 
@@ -51,12 +53,18 @@ def normalize_repo_path(path: str) -> str:
     if not path or "\x00" in path:
         raise FileProblem(rules.PATH_ESCAPES_REPO, "the path is empty or contains a NUL byte")
     if path.startswith(("/", "\\")) or (len(path) > 1 and path[1] == ":"):
-        raise FileProblem(rules.PATH_ESCAPES_REPO, f"`{path}` is an absolute path",
-                          "write the path relative to the repository root")
+        raise FileProblem(
+            rules.PATH_ESCAPES_REPO,
+            f"`{path}` is an absolute path",
+            "write the path relative to the repository root",
+        )
     normal = posixpath.normpath(path.replace("\\", "/"))
     if normal == ".." or normal.startswith("../"):
-        raise FileProblem(rules.PATH_ESCAPES_REPO, f"`{path}` points outside the repository",
-                          "keep referenced files inside the repository")
+        raise FileProblem(
+            rules.PATH_ESCAPES_REPO,
+            f"`{path}` points outside the repository",
+            "keep referenced files inside the repository",
+        )
     return normal
 
 
@@ -77,9 +85,11 @@ class DirectoryTree:
     def _resolve(self, path: str) -> str:
         real = os.path.realpath(os.path.join(self._real_root, path))
         if not self._inside(real):
-            raise FileProblem(rules.PATH_ESCAPES_REPO,
-                              f"`{path}` is a link to a place outside the repository",
-                              "replace the link with the file itself")
+            raise FileProblem(
+                rules.PATH_ESCAPES_REPO,
+                f"`{path}` is a link to a place outside the repository",
+                "replace the link with the file itself",
+            )
         return real
 
     def is_dir(self, path: str) -> bool:
@@ -108,7 +118,9 @@ class DirectoryTree:
             try:
                 names = sorted(os.listdir(real))
             except OSError as error:
-                problems.append((relative, FileProblem(rules.UNREADABLE_FILE, f"cannot list: {error.strerror}")))
+                problems.append(
+                    (relative, FileProblem(rules.UNREADABLE_FILE, f"cannot list: {error.strerror}"))
+                )
                 return
             for name in names:
                 if name.startswith("."):
@@ -123,11 +135,21 @@ class DirectoryTree:
                     mode = os.stat(child_real).st_mode
                 except OSError as error:
                     target = os.path.relpath(child_real, self._real_root).replace(os.sep, "/")
-                    reason = "does not exist" if isinstance(error, FileNotFoundError) else \
-                        f"cannot be read ({error.strerror})"
-                    problems.append((child, FileProblem(
-                        rules.UNREADABLE_FILE, f"a broken link: its target `{target}` {reason}",
-                        "restore the target, or replace the link with the file itself")))
+                    reason = (
+                        "does not exist"
+                        if isinstance(error, FileNotFoundError)
+                        else f"cannot be read ({error.strerror})"
+                    )
+                    problems.append(
+                        (
+                            child,
+                            FileProblem(
+                                rules.UNREADABLE_FILE,
+                                f"a broken link: its target `{target}` {reason}",
+                                "restore the target, or replace the link with the file itself",
+                            ),
+                        )
+                    )
                     continue
                 if stat.S_ISDIR(mode):
                     visit(child)
@@ -144,14 +166,20 @@ class DirectoryTree:
             if not os.path.isfile(real):
                 raise FileProblem(rules.UNREADABLE_FILE, f"`{path}` is not a regular file")
             if size > limit:
-                raise FileProblem(rules.FILE_TOO_LARGE,
-                                  f"the file is {_format_size(size)}; the limit is {_format_size(limit)}")
+                raise FileProblem(
+                    rules.FILE_TOO_LARGE,
+                    f"the file is {_format_size(size)}; the limit is {_format_size(limit)}",
+                )
             with open(real, "rb") as handle:
                 data = handle.read(size + 1)  # not `limit`: reading allocates the size asked for
             if len(data) > limit:  # the file grew since it was measured
-                raise FileProblem(rules.FILE_TOO_LARGE, f"the file is over the limit of {_format_size(limit)}")
+                raise FileProblem(
+                    rules.FILE_TOO_LARGE, f"the file is over the limit of {_format_size(limit)}"
+                )
             return data
         except FileNotFoundError:
             raise FileProblem(rules.UNREADABLE_FILE, f"`{path}` does not exist") from None
         except OSError as error:
-            raise FileProblem(rules.UNREADABLE_FILE, f"cannot read `{path}`: {error.strerror}") from None
+            raise FileProblem(
+                rules.UNREADABLE_FILE, f"cannot read `{path}`: {error.strerror}"
+            ) from None

@@ -3,7 +3,8 @@
 A syntax error stops the reader: the documents after it are lost, and with them their identities. A
 check that concludes from absence ("no endpoint `x` exists", "the model has no approval") would then
 report something that is not true. The loader records the text it could not read and, document by
-document, the kinds written in it, so that those checks can stand aside (see `compiler.resolve.gaps`).
+document, the kinds written in it, so that those checks can stand aside (see
+`compiler.resolve.gaps`).
 """
 
 from __future__ import annotations
@@ -18,16 +19,19 @@ _DOCUMENT_BREAK = re.compile(r"^(?:---|\.\.\.)(?:\s|$)")
 
 @dataclass(frozen=True)
 class UnreadPart:
-    """Lines of a manifest file from ``line`` on (or the whole file) whose documents were not read."""
+    """Lines of a manifest file from ``line`` on (or the whole file) whose documents were not
+    read."""
 
     file: str
     line: int
-    kind_words: tuple[frozenset[str], ...] | None  # per document, the words after `kind:`; None: text unknown
+    # per document, the words after `kind:`; None: text unknown
+    kind_words: tuple[frozenset[str], ...] | None
     whole_file: bool = False
 
 
 def kind_words(text: str) -> tuple[frozenset[str], ...]:
-    """For each document of ``text`` that holds anything but comments, the words written after `kind:`."""
+    """For each document of ``text`` that holds anything but comments, the words written after
+    `kind:`."""
     documents: list[frozenset[str]] = []
     words: set[str] = set()
     content = False
@@ -46,5 +50,5 @@ def kind_words(text: str) -> tuple[frozenset[str], ...]:
 
 def unread_text(file: str, lines: list[str], first: int, last: int | None = None) -> UnreadPart:
     """The part of a file from 0-based line ``first`` to ``last`` (inclusive; the end when None)."""
-    text = "\n".join(lines[first:] if last is None else lines[first:last + 1])
+    text = "\n".join(lines[first:] if last is None else lines[first : last + 1])
     return UnreadPart(file, first + 1, kind_words(text))

@@ -45,12 +45,27 @@ _BOOL_TAG, _NULL_TAG = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"
 _TYPED_TAGS = frozenset({_INT_TAG, _FLOAT_TAG, _BOOL_TAG, _NULL_TAG})
 _ALLOWED_EXPLICIT_TAGS = frozenset({_STR, _MAP, _SEQ, *_TYPED_TAGS})
 _IMPLICIT_RESOLVER = yaml.resolver.Resolver()
-_TYPE_WORDS = {int: "a number", float: "a number", bool: "a boolean", type(None): "null", str: "a string",
-               list: "a list", dict: "a mapping", OversizedInteger: "a number"}
+_TYPE_WORDS = {
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+    str: "a string",
+    list: "a list",
+    dict: "a mapping",
+    OversizedInteger: "a number",
+}
 _NOT_OF_TYPE = object()  # a tagged scalar whose text is not a value of the tag's type
-_TAG_WORDS = {_INT_TAG: "an integer", _FLOAT_TAG: "a number", _BOOL_TAG: "true or false", _NULL_TAG: "null"}
+_TAG_WORDS = {
+    _INT_TAG: "an integer",
+    _FLOAT_TAG: "a number",
+    _BOOL_TAG: "true or false",
+    _NULL_TAG: "null",
+}
 # libyaml errors whose context mark (not the problem mark) is where the user made the mistake
-_CONTEXT_IS_THE_MISTAKE = frozenset({"while scanning a simple key", "while scanning a quoted scalar"})
+_CONTEXT_IS_THE_MISTAKE = frozenset(
+    {"while scanning a simple key", "while scanning a quoted scalar"}
+)
 _ScalarNode = yaml.ScalarNode
 _SequenceNode = yaml.SequenceNode
 _MappingNode = yaml.MappingNode
@@ -90,14 +105,15 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
 
 
 def _implicit_tag(text: str) -> str:
-    """The tag YAML 1.1 resolution gives a plain scalar; a different tag on the node was written explicitly."""
+    """The tag YAML 1.1 resolution gives a plain scalar; a different tag on the node was written
+    explicitly."""
     tag: str = _IMPLICIT_RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     return tag
 
 
 def _shortened(text: str, limit: int = 40) -> str:
     """A written value short enough to quote in a message."""
-    return text if len(text) <= limit else f"{text[:limit // 2]}…{text[-8:]}"
+    return text if len(text) <= limit else f"{text[: limit // 2]}…{text[-8:]}"
 
 
 def _node_span(file: str, node: yaml.Node) -> Span:
@@ -125,7 +141,8 @@ class _DocumentBuilder:
         self.diagnostics = diagnostics
         self.active: set[int] = set()
         self.seen: set[int] = set()  # nodes already built once: meeting one again means an alias
-        self.open: list[tuple[Path, bool]] = []  # the collections being built: (path, reached by an alias)
+        # the collections being built: (path, reached by an alias)
+        self.open: list[tuple[Path, bool]] = []
         self.values = self.document.values
         self.keys = self.document.keys
         self.plain_scalars = self.document.plain_scalars
@@ -133,10 +150,20 @@ class _DocumentBuilder:
     def span(self, node: yaml.Node) -> Span:
         return _node_span(self.file, node)
 
-    def report(self, rule: Rule, message: str, span: Span, path: Path, hint: str | None = None,
-               related: tuple[Related, ...] = ()) -> None:
-        self.diagnostics.append(make_diagnostic(rule, message, span, path=path, hint=hint, related=related))
-        if rule.severity is Severity.ERROR:  # a warned-about value may still be refused by the schema
+    def report(
+        self,
+        rule: Rule,
+        message: str,
+        span: Span,
+        path: Path,
+        hint: str | None = None,
+        related: tuple[Related, ...] = (),
+    ) -> None:
+        self.diagnostics.append(
+            make_diagnostic(rule, message, span, path=path, hint=hint, related=related)
+        )
+        # a warned-about value may still be refused by the schema
+        if rule.severity is Severity.ERROR:
             self.document.reported.add(path)
 
     def build(self, node: yaml.Node) -> SourceDocument:
@@ -149,8 +176,8 @@ class _DocumentBuilder:
     def alias_site(self, path: Path) -> Span:
         """Where the alias that produced the value at ``path`` is written.
 
-        The composer shares the anchored node, so its own position is the anchor's; the alias is written
-        as the value of ``path``'s key, or as an item of the collection containing ``path``.
+        The composer shares the anchored node, so its own position is the anchor's; the alias is
+        written as the value of ``path``'s key, or as an item of the collection containing ``path``.
         """
         if path and isinstance(path[-1], str) and path in self.document.keys:
             return self.document.keys[path]
@@ -165,24 +192,45 @@ class _DocumentBuilder:
         budget = self.budget
         budget[0] -= 1
         if budget[0] < 0:
-            outermost_alias = next((p for p, by_alias in (*self.open, (path, aliased)) if by_alias), None)
+            outermost_alias = next(
+                (p for p, by_alias in (*self.open, (path, aliased)) if by_alias), None
+            )
             span = self.span(node) if outermost_alias is None else self.alias_site(outermost_alias)
-            hint = ("write the values out instead of aliasing large anchors repeatedly" if outermost_alias is not None
-                    else "split the manifests over several files; no single manifest needs this many values")
-            self.report(rules.ALIAS_BOMB, f"this file expands to more than {MAX_NODES_PER_FILE:,} values", span,
-                        path, hint)
+            hint = (
+                "write the values out instead of aliasing large anchors repeatedly"
+                if outermost_alias is not None
+                else (
+                    "split the manifests over several files; no single manifest needs this many "
+                    "values"
+                )
+            )
+            self.report(
+                rules.ALIAS_BOMB,
+                f"this file expands to more than {MAX_NODES_PER_FILE:,} values",
+                span,
+                path,
+                hint,
+            )
             raise _Abort
         if depth > MAX_DEPTH:
-            self.report(rules.TOO_DEEP, f"values are nested more than {MAX_DEPTH} levels deep",
-                        self.span(node), path)
+            self.report(
+                rules.TOO_DEEP,
+                f"values are nested more than {MAX_DEPTH} levels deep",
+                self.span(node),
+                path,
+            )
             raise _Abort
         _store(self.values, path, node)
         node_type = node.__class__
         if node_type is _ScalarNode:
             return self.scalar(node, path)  # type: ignore[arg-type]
         if node_id in self.active:
-            self.report(rules.RECURSIVE_ALIAS, "this alias refers to a node that contains it",
-                        self.alias_site(path), path)
+            self.report(
+                rules.RECURSIVE_ALIAS,
+                "this alias refers to a node that contains it",
+                self.alias_site(path),
+                path,
+            )
             raise _Abort
         self.active.add(node_id)
         self.open.append((path, aliased))
@@ -199,8 +247,13 @@ class _DocumentBuilder:
     def check_collection_tag(self, node: yaml.Node, path: Path) -> None:
         expected = _SEQ if node.__class__ is _SequenceNode else _MAP
         if node.tag != expected:
-            self.report(rules.UNKNOWN_TAG, f"tag {node.tag!r} is not accepted", self.span(node), path,
-                        "remove the tag; manifests use plain mappings, lists and scalars")
+            self.report(
+                rules.UNKNOWN_TAG,
+                f"tag {node.tag!r} is not accepted",
+                self.span(node),
+                path,
+                "remove the tag; manifests use plain mappings, lists and scalars",
+            )
             raise _Abort
 
     def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
@@ -210,11 +263,17 @@ class _DocumentBuilder:
             return self.typed_scalar(node, path, tag)
         if node.style:  # quoted or block scalar: always a string
             if tag != _STR:
-                if tag == _IMPLICIT:  # the non-specific tag `!`: the base resolver resolved it implicitly
+                # the non-specific tag `!`: the base resolver resolved it implicitly
+                if tag == _IMPLICIT:
                     tag = _implicit_tag(text)
                 if tag != _STR and tag not in _ALLOWED_EXPLICIT_TAGS:
-                    self.report(rules.UNKNOWN_TAG, f"tag {tag!r} is not accepted", self.span(node), path,
-                                "remove the tag")
+                    self.report(
+                        rules.UNKNOWN_TAG,
+                        f"tag {tag!r} is not accepted",
+                        self.span(node),
+                        path,
+                        "remove the tag",
+                    )
             return text
         if tag == _IMPLICIT:
             known = _PLAIN_VALUES.get(text)
@@ -226,17 +285,25 @@ class _DocumentBuilder:
             implicit = _implicit_tag(text)
             if tag != implicit:
                 if tag not in _ALLOWED_EXPLICIT_TAGS:
-                    self.report(rules.UNKNOWN_TAG, f"tag {tag!r} is not accepted", self.span(node), path,
-                                "remove the tag; quote the value if a string is meant")
+                    self.report(
+                        rules.UNKNOWN_TAG,
+                        f"tag {tag!r} is not accepted",
+                        self.span(node),
+                        path,
+                        "remove the tag; quote the value if a string is meant",
+                    )
                     return text
                 if tag == _STR:
                     return text
         if text in YAML11_BOOLEANS:
-            self.report(rules.YAML11_BOOLEAN,
-                        f"`{text}` is a boolean in YAML 1.1 but the string \"{text}\" in YAML 1.2",
-                        self.span(node), path,
-                        f"write {'true' if text.lower() in ('yes', 'on') else 'false'} for a boolean, "
-                        f"or \"{text}\" for a string")
+            self.report(
+                rules.YAML11_BOOLEAN,
+                f'`{text}` is a boolean in YAML 1.1 but the string "{text}" in YAML 1.2',
+                self.span(node),
+                path,
+                f"write {'true' if text.lower() in ('yes', 'on') else 'false'} for a boolean, "
+                f'or "{text}" for a string',
+            )
             return text
         value = resolve_plain_scalar(text)
         if value.__class__ is OversizedInteger:
@@ -246,22 +313,33 @@ class _DocumentBuilder:
             self.plain_scalars[path] = text
         reading = yaml11_number_reading(text)
         if reading is not None:
-            self.report(rules.YAML11_NUMBER, f"`{text}` is {reading}", self.span(node), path,
-                        f"quote it (\"{text}\") if a string is meant")
+            self.report(
+                rules.YAML11_NUMBER,
+                f"`{text}` is {reading}",
+                self.span(node),
+                path,
+                f'quote it ("{text}") if a string is meant',
+            )
         elif len(_PLAIN_VALUES) < _CACHE_LIMIT:
             _PLAIN_VALUES[text] = (value, keep_text)
         return value
 
     def report_oversized(self, node: yaml.ScalarNode, path: Path) -> None:
         """An integer too long to convert: reported, and the document is not read further."""
-        self.report(rules.NUMBER_TOO_LONG, f"this integer is {len(node.value):,} characters long; the limit is "
-                    f"{MAX_INTEGER_LENGTH}", self.span(node), path,
-                    "no manifest field accepts such a number; write the intended value")
+        self.report(
+            rules.NUMBER_TOO_LONG,
+            f"this integer is {len(node.value):,} characters long; the limit is "
+            f"{MAX_INTEGER_LENGTH}",
+            self.span(node),
+            path,
+            "no manifest field accepts such a number; write the intended value",
+        )
         raise _Abort
 
     def typed_scalar(self, node: yaml.ScalarNode, path: Path, tag: str) -> Any:
-        """A scalar with an explicit !!int, !!float, !!bool or !!null tag: the value of that type its text
-        denotes (YAML 1.2 core schema, quoted or not), or a diagnostic when the text is not one."""
+        """A scalar with an explicit !!int, !!float, !!bool or !!null tag: the value of that type
+        its text denotes (YAML 1.2 core schema, quoted or not), or a diagnostic when the text is not
+        one."""
         text: str = node.value
         if tag == _NULL_TAG:
             if text in NULLS:
@@ -274,9 +352,14 @@ class _DocumentBuilder:
             if value is None:
                 value = _NOT_OF_TYPE
         if value is _NOT_OF_TYPE:
-            self.report(rules.TAG_MISMATCH, f"`{_shortened(text)}` is not {_TAG_WORDS[tag]}, but it is tagged "
-                        f"{tag.replace('tag:yaml.org,2002:', '!!')}", self.span(node), path,
-                        "remove the tag, or write a value of its type")
+            self.report(
+                rules.TAG_MISMATCH,
+                f"`{_shortened(text)}` is not {_TAG_WORDS[tag]}, but it is tagged "
+                f"{tag.replace('tag:yaml.org,2002:', '!!')}",
+                self.span(node),
+                path,
+                "remove the tag, or write a value of its type",
+            )
             return text
         if value.__class__ is OversizedInteger:
             self.report_oversized(node, path)
@@ -288,13 +371,22 @@ class _DocumentBuilder:
             if node.style:
                 return str(node.value)
             if node.value == "<<":
-                self.report(rules.MERGE_KEY, "the merge key `<<` is not supported", self.span(node), path,
-                            "write the merged keys out explicitly")
+                self.report(
+                    rules.MERGE_KEY,
+                    "the merge key `<<` is not supported",
+                    self.span(node),
+                    path,
+                    "write the merged keys out explicitly",
+                )
                 return None
             if node.value in YAML11_BOOLEANS:
-                self.report(rules.YAML11_BOOLEAN,
-                            f"key `{node.value}` is a boolean in YAML 1.1 but a string in YAML 1.2",
-                            self.span(node), path, f"quote it: \"{node.value}\"")
+                self.report(
+                    rules.YAML11_BOOLEAN,
+                    f"key `{node.value}` is a boolean in YAML 1.1 but a string in YAML 1.2",
+                    self.span(node),
+                    path,
+                    f'quote it: "{node.value}"',
+                )
                 return str(node.value)
             value = resolve_plain_scalar(node.value)
             if isinstance(value, str):
@@ -302,10 +394,17 @@ class _DocumentBuilder:
                     _PLAIN_KEYS.add(value)
                 return value
             written = _shortened(node.value)
-            self.report(rules.NON_STRING_KEY, f"key `{written}` is read as {_TYPE_WORDS[type(value)]}, "
-                        "not a string", self.span(node), path, f"quote it: \"{written}\"")
+            self.report(
+                rules.NON_STRING_KEY,
+                f"key `{written}` is read as {_TYPE_WORDS[type(value)]}, not a string",
+                self.span(node),
+                path,
+                f'quote it: "{written}"',
+            )
             return None
-        self.report(rules.NON_STRING_KEY, "a mapping or list cannot be a key", self.span(node), path)
+        self.report(
+            rules.NON_STRING_KEY, "a mapping or list cannot be a key", self.span(node), path
+        )
         return None
 
     def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
@@ -316,7 +415,11 @@ class _DocumentBuilder:
         depth += 1
         for key_node, value_node in node.value:
             # A plain key already known to be an ordinary string needs no checks (see `key`).
-            if key_node.__class__ is _ScalarNode and not key_node.style and key_node.value in plain_keys:
+            if (
+                key_node.__class__ is _ScalarNode
+                and not key_node.style
+                and key_node.value in plain_keys
+            ):
                 key = key_node.value
             else:
                 key = self.key(key_node, path)
@@ -325,9 +428,14 @@ class _DocumentBuilder:
             child = (*path, key)
             if key in result:
                 first = keys[child]
-                self.report(rules.DUPLICATE_KEY, f"key `{key}` appears twice in {format_path(path) or 'the document'}",
-                            self.span(key_node), child, "keep one of the two entries",
-                            (Related(first, f"`{key}` is first defined here"),))
+                self.report(
+                    rules.DUPLICATE_KEY,
+                    f"key `{key}` appears twice in {format_path(path) or 'the document'}",
+                    self.span(key_node),
+                    child,
+                    "keep one of the two entries",
+                    (Related(first, f"`{key}` is first defined here"),),
+                )
                 continue
             _store(keys, child, key_node)
             result[key] = value(value_node, child, depth)
@@ -378,7 +486,11 @@ class _FastReader:
                 raise _Unclean
             key = key_node.value
             if not key_node.style and key not in plain_keys:
-                if key == "<<" or key in YAML11_BOOLEANS or not isinstance(resolve_plain_scalar(key), str):
+                if (
+                    key == "<<"
+                    or key in YAML11_BOOLEANS
+                    or not isinstance(resolve_plain_scalar(key), str)
+                ):
                     raise _Unclean
                 if len(plain_keys) < _CACHE_LIMIT:
                     plain_keys.add(key)
@@ -412,7 +524,8 @@ def _fast_scalar(node: yaml.ScalarNode) -> Any:
 
 class _LazyPositions:
     """The positions of a file's documents that `_FastReader` read: when one of them is asked for
-    its positions, the file is composed again and `_DocumentBuilder` records them for all of them."""
+    its positions, the file is composed again and `_DocumentBuilder` records them for all of
+    them."""
 
     def __init__(self, file: str, text: str):
         self.file = file
@@ -436,21 +549,28 @@ class _LazyPositions:
                     target.set_positions(builder.values, builder.keys, builder.plain_scalars)
                 if not waiting:
                     break
-        except (yaml.YAMLError, RecursionError, MemoryError):  # after these documents, as when first read
+        # after these documents, as when first read
+        except (yaml.YAMLError, RecursionError, MemoryError):
             pass
         for target in waiting.values():  # cannot happen: every document waiting was composed before
             target.set_positions(PositionMap(self.file), PositionMap(self.file), {})
 
 
 def _reader_diagnostic(file: str, text: str, error: yaml.reader.ReaderError) -> Diagnostic:
-    """libyaml's reader refuses control characters; its position is a UTF-8 byte offset (C loader)."""
+    """libyaml's reader refuses control characters; its position is a UTF-8 byte offset (C
+    loader)."""
     prefix = text.encode("utf-8")[: error.position].decode("utf-8", errors="ignore")
     line = prefix.count("\n") + 1
     column = len(prefix) - (prefix.rfind("\n") + 1) + 1
-    character = error.character if isinstance(error.character, int) else ord(error.character or "\0")
-    return make_diagnostic(rules.YAML_SYNTAX, f"the control character U+{character:04X} is not allowed in YAML",
-                           Span(file, line, column), hint="remove it, or write it as an escape (\\uXXXX) inside "
-                           "a double-quoted string")
+    character = (
+        error.character if isinstance(error.character, int) else ord(error.character or "\0")
+    )
+    return make_diagnostic(
+        rules.YAML_SYNTAX,
+        f"the control character U+{character:04X} is not allowed in YAML",
+        Span(file, line, column),
+        hint="remove it, or write it as an escape (\\uXXXX) inside a double-quoted string",
+    )
 
 
 def _syntax_diagnostic(file: str, text: str, error: yaml.YAMLError) -> Diagnostic:
@@ -464,24 +584,43 @@ def _syntax_diagnostic(file: str, text: str, error: yaml.YAMLError) -> Diagnosti
     if "nesting depth" in problem or "flow level" in (context or ""):
         # libyaml since 0.2.5 (bundled with PyYAML 6.0.4 wheels) stops deep nesting itself; older
         # versions leave it to our depth limit. Either way it is the same mistake, with one code.
-        return make_diagnostic(rules.TOO_DEEP, "values are nested too deeply for the YAML parser", span,
-                               hint=f"no manifest needs more than {MAX_DEPTH} levels of nesting")
+        return make_diagnostic(
+            rules.TOO_DEEP,
+            "values are nested too deeply for the YAML parser",
+            span,
+            hint=f"no manifest needs more than {MAX_DEPTH} levels of nesting",
+        )
     if _char_at(text, line, column) == "\t":
-        return make_diagnostic(rules.TAB_INDENTATION, "a tab is used where YAML needs spaces", span,
-                               hint="indent with spaces only")
+        return make_diagnostic(
+            rules.TAB_INDENTATION,
+            "a tab is used where YAML needs spaces",
+            span,
+            hint="indent with spaces only",
+        )
     explained = _explained(text, error) if isinstance(error, yaml.MarkedYAMLError) else None
     if explained is not None:
-        related = tuple(Related(Span(file, line, column), what) for line, column, what in explained.related)
-        return make_diagnostic(rules.YAML_SYNTAX, explained.message, Span(file, explained.line, explained.column),
-                               hint=explained.hint, related=related)
+        related = tuple(
+            Related(Span(file, line, column), what) for line, column, what in explained.related
+        )
+        return make_diagnostic(
+            rules.YAML_SYNTAX,
+            explained.message,
+            Span(file, explained.line, explained.column),
+            hint=explained.hint,
+            related=related,
+        )
     message = f"{context}, {problem}" if context else problem
     context_mark = getattr(error, "context_mark", None)
     if context in _CONTEXT_IS_THE_MISTAKE and context_mark is not None:
-        # libyaml notices a key without `:` or an unclosed quote only where it gives up (the next line,
-        # or the end of the file); the key or the opening quote is what the user has to fix.
+        # libyaml notices a key without `:` or an unclosed quote only where it gives up (the next
+        # line, or the end of the file); the key or the opening quote is what the user has to fix.
         span = Span(file, context_mark.line + 1, context_mark.column + 1)
-    return make_diagnostic(rules.YAML_SYNTAX, message, span,
-                           hint="check the indentation and quoting of this line and of the line above it")
+    return make_diagnostic(
+        rules.YAML_SYNTAX,
+        message,
+        span,
+        hint="check the indentation and quoting of this line and of the line above it",
+    )
 
 
 def _explained(text: str, error: yaml.MarkedYAMLError) -> yaml_syntax.SyntaxProblem | None:
@@ -505,7 +644,9 @@ def parse_documents(file: str, text: str) -> tuple[list[SourceDocument], list[Di
     return documents, diagnostics
 
 
-def parse_manifest_file(file: str, text: str) -> tuple[list[SourceDocument], list[Diagnostic], list[UnreadPart]]:
+def parse_manifest_file(
+    file: str, text: str
+) -> tuple[list[SourceDocument], list[Diagnostic], list[UnreadPart]]:
     """`parse_documents`, plus the parts of the file whose documents could not be read."""
     diagnostics: list[Diagnostic] = []
     roots: list[yaml.Node | None] = []
@@ -518,8 +659,11 @@ def parse_manifest_file(file: str, text: str) -> tuple[list[SourceDocument], lis
         diagnostics.append(_syntax_diagnostic(file, text, error))
     except (RecursionError, MemoryError):
         stopped = True
-        diagnostics.append(make_diagnostic(rules.TOO_DEEP, "the YAML parser ran out of stack or memory",
-                                           Span.file_start(file)))
+        diagnostics.append(
+            make_diagnostic(
+                rules.TOO_DEEP, "the YAML parser ran out of stack or memory", Span.file_start(file)
+            )
+        )
     budget = [MAX_NODES_PER_FILE]
     documents: list[SourceDocument] = []
     unread: list[UnreadPart] = []
@@ -527,7 +671,9 @@ def parse_manifest_file(file: str, text: str) -> tuple[list[SourceDocument], lis
     if stopped:  # everything after the last document composed is lost
         lines = text.split("\n")
         last_root = next((root for root in reversed(roots) if root is not None), None)
-        unread.append(unread_text(file, lines, last_root.end_mark.line if last_root is not None else 0))
+        unread.append(
+            unread_text(file, lines, last_root.end_mark.line if last_root is not None else 0)
+        )
     lazy: _LazyPositions | None = None
     for index, root in enumerate(roots):
         if root is None:
@@ -552,10 +698,14 @@ def parse_manifest_file(file: str, text: str) -> tuple[list[SourceDocument], lis
         if document.data is None:
             continue
         if not isinstance(document.data, dict):
-            diagnostics.append(make_diagnostic(
-                rules.NOT_A_MAPPING,
-                f"document {index + 1} is {_TYPE_WORDS[type(document.data)]}, not a mapping", document.start,
-                hint="each document must be a manifest with apiVersion, kind, metadata, spec"))
+            diagnostics.append(
+                make_diagnostic(
+                    rules.NOT_A_MAPPING,
+                    f"document {index + 1} is {_TYPE_WORDS[type(document.data)]}, not a mapping",
+                    document.start,
+                    hint="each document must be a manifest with apiVersion, kind, metadata, spec",
+                )
+            )
             continue
         documents.append(document)
     return documents, diagnostics, unread

@@ -19,7 +19,10 @@ _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NO_SPACE_AFTER_COLON = re.compile(r"([^\s:#'\"\[\]{},][^\s:]*):(?!//)([^\s:][^#]*?)\s*(?:#.*)?$")
 _LIST_ITEM_PREFIX = re.compile(r"(?:-\s+)*")
 _CLOSERS = {"[": "]", "{": "}"}
-_QUOTE_HINTS = {'"': "write `\\\"` for a double quote inside it", "'": "write `''` for a single quote inside it"}
+_QUOTE_HINTS = {
+    '"': 'write `\\"` for a double quote inside it',
+    "'": "write `''` for a single quote inside it",
+}
 _LONGEST_QUOTED = 40
 
 
@@ -41,7 +44,8 @@ def _shorten(text: str) -> str:
 
 
 def _scan(text: str) -> list[yaml.Token]:
-    """The tokens libyaml reads before it gives up (or all of them, when only the parser objects)."""
+    """The tokens libyaml reads before it gives up (or all of them, when only the parser
+    objects)."""
     tokens: list[yaml.Token] = []
     try:
         for token in yaml.scan(text, Loader=_Loader):
@@ -72,7 +76,9 @@ class _Source:
         return bool(content) and not content.startswith("#")
 
     def next_significant(self, number: int) -> int | None:
-        return next((n for n in range(number + 1, len(self.lines) + 1) if self.significant(n)), None)
+        return next(
+            (n for n in range(number + 1, len(self.lines) + 1) if self.significant(n)), None
+        )
 
     def column_after(self, number: int) -> int | None:
         """The content column of the next significant line after line ``number``."""
@@ -80,7 +86,8 @@ class _Source:
         return self.indent(following) if following is not None else None
 
     def indent_step(self) -> int:
-        """How far this file usually indents a nested mapping (2 unless the file shows otherwise)."""
+        """How far this file usually indents a nested mapping (2 unless the file shows
+        otherwise)."""
         steps: dict[int, int] = {}
         previous: int | None = None
         for number in range(1, len(self.lines) + 1):
@@ -94,7 +101,8 @@ class _Source:
         return max(steps, key=lambda step: (steps[step], step)) if steps else 2
 
     def opens_block(self, number: int, column: int) -> bool:
-        """Whether the significant line before line ``number`` is a `key:` with no value, in ``column``."""
+        """Whether the significant line before line ``number`` is a `key:` with no value, in
+        ``column``."""
         previous = next((n for n in range(number - 1, 0, -1) if self.significant(n)), None)
         if previous is None or self.indent(previous) != column:
             return False
@@ -106,15 +114,19 @@ class _Source:
         return self.indent(previous) if previous is not None else None
 
     def index_at(self, line: int, column: int) -> int | None:
-        """The index of the first token that starts at (line, column), 1-based, ignoring block ends."""
+        """The index of the first token that starts at (line, column), 1-based, ignoring block
+        ends."""
         for index, token in enumerate(self.tokens):
             mark = token.start_mark
-            if (mark.line + 1, mark.column + 1) == (line, column) and not isinstance(token, yaml.BlockEndToken):
+            if (mark.line + 1, mark.column + 1) == (line, column) and not isinstance(
+                token, yaml.BlockEndToken
+            ):
                 return index
         return None
 
     def key_of_value(self, index: int) -> tuple[str, int, int, int] | None:
-        """(name, line, column, index of its KeyToken) of the key whose value is the token at ``index``."""
+        """(name, line, column, index of its KeyToken) of the key whose value is the token at
+        ``index``."""
         if index >= 3 and isinstance(self.tokens[index - 1], yaml.ValueToken):
             key, key_start = self.tokens[index - 2], self.tokens[index - 3]
             if isinstance(key, yaml.ScalarToken) and isinstance(key_start, yaml.KeyToken):
@@ -123,16 +135,19 @@ class _Source:
 
     def key_name(self, index: int) -> str | None:
         """The key that the KeyToken (or BlockMappingStartToken) at ``index`` starts."""
-        for token in self.tokens[index: index + 3]:
+        for token in self.tokens[index : index + 3]:
             if isinstance(token, yaml.ScalarToken):
                 return str(token.value)
         return None
 
     def first_key_of_its_mapping(self, key_index: int) -> bool:
-        """Whether the KeyToken at ``key_index`` opens a nested mapping of its own (not a list item's)."""
+        """Whether the KeyToken at ``key_index`` opens a nested mapping of its own (not a list
+        item's)."""
         before = self.tokens[key_index - 1] if key_index > 0 else None
         opener = self.tokens[key_index - 2] if key_index > 1 else None
-        return isinstance(before, yaml.BlockMappingStartToken) and not isinstance(opener, yaml.BlockEntryToken)
+        return isinstance(before, yaml.BlockMappingStartToken) and not isinstance(
+            opener, yaml.BlockEntryToken
+        )
 
 
 def _no_space_after_colon(source: _Source, line: int, column: int) -> SyntaxProblem | None:
@@ -141,9 +156,13 @@ def _no_space_after_colon(source: _Source, line: int, column: int) -> SyntaxProb
     if found is None:
         return None
     key, value = found.group(1), found.group(2)
-    return SyntaxProblem(f"`{_shorten(key + ':' + value)}` has no space after `:`, so YAML reads it as text, "
-                         f"not as the key `{key}`", line, column + len(key),
-                         f"write `{_shorten(key + ': ' + value)}`")
+    return SyntaxProblem(
+        f"`{_shorten(key + ':' + value)}` has no space after `:`, so YAML reads it as text, "
+        f"not as the key `{key}`",
+        line,
+        column + len(key),
+        f"write `{_shorten(key + ': ' + value)}`",
+    )
 
 
 def _quoted(value: str) -> str:
@@ -165,34 +184,49 @@ def _mapping_value_in_text(source: _Source, line: int, column: int) -> SyntaxPro
     start_line, start_column = scalar.start_mark.line + 1, scalar.start_mark.column + 1
     key = source.key_of_value(index)
     if start_line == line:
-        text = source.line(line)[start_column - 1:]
+        text = source.line(line)[start_column - 1 :]
         owner = f"the value of `{key[0]}`" if key else "this value"
         hint = f"quote the value: `{key[0] + ': ' if key else ''}{_shorten(_quoted(text))}`"
-        return SyntaxProblem(f"{owner} contains `: `, which YAML reads as the start of another key", line, column,
-                             hint)
+        return SyntaxProblem(
+            f"{owner} contains `: `, which YAML reads as the start of another key",
+            line,
+            column,
+            hint,
+        )
     if start_column == source.indent(start_line):
         missing_space = _no_space_after_colon(source, start_line, start_column)
         if missing_space is not None:
             return missing_space
     if key is None or key[1] != start_line:
-        return SyntaxProblem(f"YAML reads line {line} as more of the text that starts on line {start_line}, "
-                             "and a `:` cannot start a key inside it", line, column,
-                             "line keys up with the keys they belong beside; quote values that contain `: `")
+        return SyntaxProblem(
+            f"YAML reads line {line} as more of the text that starts on line {start_line}, "
+            "and a `:` cannot start a key inside it",
+            line,
+            column,
+            "line keys up with the keys they belong beside; quote values that contain `: `",
+        )
     key_name, key_line, key_column, key_index = key
-    name = source.line(line)[source.indent(line) - 1: column - 1].strip()
+    name = source.line(line)[source.indent(line) - 1 : column - 1].strip()
     earlier, later = _Key(key_name, key_line, key_column), _Key(name, line, source.indent(line))
     reads_as = f"so YAML reads line {line} as more of the value of `{key_name}`"
     odd = _odd_one(source, earlier, later, source.first_key_of_its_mapping(key_index))
     if odd is later:
-        first_value = _shorten(source.line(start_line)[start_column - 1:])
+        first_value = _shorten(source.line(start_line)[start_column - 1 :])
         return SyntaxProblem(
-            f"`{name}` is indented more than `{key_name}` on line {key_line}, {reads_as}", line, later.column,
-            f"start `{name}` in column {key_column}, like `{key_name}`; to nest it under `{key_name}`, "
-            f"remove the value `{first_value}` after `{key_name}:`")
+            f"`{name}` is indented more than `{key_name}` on line {key_line}, {reads_as}",
+            line,
+            later.column,
+            f"start `{name}` in column {key_column}, like `{key_name}`; to nest it under "
+            f"`{key_name}`, remove the value `{first_value}` after `{key_name}:`",
+        )
     if odd is earlier:
-        return SyntaxProblem(f"`{key_name}` is indented less than `{name}` on line {line} and the keys around "
-                             f"it, {reads_as}", key_line, key_column,
-                             f"start `{key_name}` in column {later.column}, like the keys around it")
+        return SyntaxProblem(
+            f"`{key_name}` is indented less than `{name}` on line {line} and the keys around "
+            f"it, {reads_as}",
+            key_line,
+            key_column,
+            f"start `{key_name}` in column {later.column}, like the keys around it",
+        )
     return _not_lined_up(earlier, later, reads_as)
 
 
@@ -203,12 +237,16 @@ class _Key:
     column: int
 
 
-def _odd_one(source: _Source, earlier: _Key, later: _Key, earlier_opens_mapping: bool) -> _Key | None:
-    """Which of two keys that do not line up is the one out of step with the lines around them (None: either).
+def _odd_one(
+    source: _Source, earlier: _Key, later: _Key, earlier_opens_mapping: bool
+) -> _Key | None:
+    """Which of two keys that do not line up is the one out of step with the lines around them
+    (None: either).
 
-    One mistaken line is the usual case: the line before the earlier key and the line after the later one
-    show the column their mapping uses. The earlier key can only be the odd one when it opens its mapping
-    (nothing before it to line up with) or when the line before it lines up with the later key.
+    One mistaken line is the usual case: the line before the earlier key and the line after the
+    later one show the column their mapping uses. The earlier key can only be the odd one when it
+    opens its mapping (nothing before it to line up with) or when the line before it lines up with
+    the later key.
     """
     after = source.column_after(later.line)
     if after == earlier.column:
@@ -219,7 +257,8 @@ def _odd_one(source: _Source, earlier: _Key, later: _Key, earlier_opens_mapping:
     if earlier_opens_mapping:
         if after == later.column:
             return earlier
-        # Neither neighbour decides: the key in the column the file's usual indentation gives is right.
+        # Neither neighbour decides: the key in the column the file's usual indentation gives is
+        # right.
         expected = 1 if before is None else before + source.indent_step()
         if earlier.column == expected:
             return later
@@ -230,10 +269,14 @@ def _odd_one(source: _Source, earlier: _Key, later: _Key, earlier_opens_mapping:
 
 
 def _not_lined_up(earlier: _Key, later: _Key, consequence: str) -> SyntaxProblem:
-    return SyntaxProblem(f"`{earlier.name}` (column {earlier.column}) and `{later.name}` on line {later.line} "
-                         f"(column {later.column}) are not lined up, {consequence}", earlier.line, earlier.column,
-                         "start the keys of one mapping in the same column",
-                         ((later.line, later.column, f"`{later.name}` starts in column {later.column}"),))
+    return SyntaxProblem(
+        f"`{earlier.name}` (column {earlier.column}) and `{later.name}` on line {later.line} "
+        f"(column {later.column}) are not lined up, {consequence}",
+        earlier.line,
+        earlier.column,
+        "start the keys of one mapping in the same column",
+        ((later.line, later.column, f"`{later.name}` starts in column {later.column}"),),
+    )
 
 
 def _after_closing(source: _Source, index: int, line: int, column: int) -> SyntaxProblem | None:
@@ -241,37 +284,59 @@ def _after_closing(source: _Source, index: int, line: int, column: int) -> Synta
     previous = source.tokens[index - 1] if index > 0 else None
     if previous is None or previous.end_mark.line + 1 != line:
         return None
-    rest = _shorten(source.line(line)[column - 1:])
+    rest = _shorten(source.line(line)[column - 1 :])
     if isinstance(previous, yaml.ScalarToken) and previous.style in _QUOTE_HINTS:
         quote = previous.style
         opened = previous.start_mark.line + 1, previous.start_mark.column + 1
         if opened[0] != line:
-            return SyntaxProblem(f"the value quoted with `{quote}` here does not end on this line: it runs to the "
-                                 f"`{quote}` on line {line}, and `{rest}` after that is left over", *opened,
-                                 f"close the quote on line {opened[0]}; {_QUOTE_HINTS[quote]}",
-                                 ((line, column, "the text left over"),))
-        return SyntaxProblem(f"`{rest}` follows the closing `{quote}` of a quoted value", line, column,
-                             f"put the whole value inside the quotes; {_QUOTE_HINTS[quote]}")
+            return SyntaxProblem(
+                f"the value quoted with `{quote}` here does not end on this line: it runs to the "
+                f"`{quote}` on line {line}, and `{rest}` after that is left over",
+                *opened,
+                f"close the quote on line {opened[0]}; {_QUOTE_HINTS[quote]}",
+                ((line, column, "the text left over"),),
+            )
+        return SyntaxProblem(
+            f"`{rest}` follows the closing `{quote}` of a quoted value",
+            line,
+            column,
+            f"put the whole value inside the quotes; {_QUOTE_HINTS[quote]}",
+        )
     if isinstance(previous, (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken)):
         closer = "]" if isinstance(previous, yaml.FlowSequenceEndToken) else "}"
-        return SyntaxProblem(f"`{rest}` follows the closing `{closer}`", line, column,
-                             "put it inside the brackets, or quote the whole value")
+        return SyntaxProblem(
+            f"`{rest}` follows the closing `{closer}`",
+            line,
+            column,
+            "put it inside the brackets, or quote the whole value",
+        )
     return None
 
 
 def _after_block_text(source: _Source, index: int, line: int, column: int) -> SyntaxProblem | None:
-    """A line of a `|` or `>` block indented less than the block's first line ends the block early."""
-    previous = next((token for token in reversed(source.tokens[:index])
-                     if not isinstance(token, yaml.BlockEndToken)), None)
+    """A line of a `|` or `>` block indented less than the block's first line ends the block
+    early."""
+    previous = next(
+        (
+            token
+            for token in reversed(source.tokens[:index])
+            if not isinstance(token, yaml.BlockEndToken)
+        ),
+        None,
+    )
     if not isinstance(previous, yaml.ScalarToken) or previous.style not in ("|", ">"):
         return None
     first = source.next_significant(previous.start_mark.line + 1)
     if first is None or first >= line or source.indent(first) <= column:
         return None
-    return SyntaxProblem(f"this line is indented less than the first line of the `{previous.style}` text block "
-                         f"(line {first}, column {source.indent(first)}), so the block ends above it and YAML "
-                         "expects a key here", line, column,
-                         f"indent every line of the block to at least column {source.indent(first)}")
+    return SyntaxProblem(
+        f"this line is indented less than the first line of the `{previous.style}` text block "
+        f"(line {first}, column {source.indent(first)}), so the block ends above it and YAML "
+        "expects a key here",
+        line,
+        column,
+        f"indent every line of the block to at least column {source.indent(first)}",
+    )
 
 
 def _previous_key(source: _Source, before: int, line: int) -> tuple[str, int, int, int] | None:
@@ -296,25 +361,39 @@ def _owner_key(source: _Source, before: int, column: int) -> tuple[str, int] | N
     return None
 
 
-def _misplaced_list_item(source: _Source, index: int, line: int, column: int,
-                         mapping: tuple[int, int]) -> SyntaxProblem:
-    earlier = [token for token in source.tokens[:index] if isinstance(token, yaml.BlockEntryToken)
-               and (token.start_mark.line + 1, token.start_mark.column + 1) > mapping
-               and token.start_mark.line + 1 < line]
+def _misplaced_list_item(
+    source: _Source, index: int, line: int, column: int, mapping: tuple[int, int]
+) -> SyntaxProblem:
+    earlier = [
+        token
+        for token in source.tokens[:index]
+        if isinstance(token, yaml.BlockEntryToken)
+        and (token.start_mark.line + 1, token.start_mark.column + 1) > mapping
+        and token.start_mark.line + 1 < line
+    ]
     if not earlier:
-        return SyntaxProblem("a list item cannot stand among the keys of a mapping", line, column,
-                             "a list is the value of a key: write `key:` on the line above the items and indent "
-                             "them under it")
+        return SyntaxProblem(
+            "a list item cannot stand among the keys of a mapping",
+            line,
+            column,
+            "a list is the value of a key: write `key:` on the line above the items and indent "
+            "them under it",
+        )
     item = earlier[-1]
     item_line, item_column = item.start_mark.line + 1, item.start_mark.column + 1
     more_or_less = "more" if column > item_column else "less"
-    return SyntaxProblem(f"this list item is indented {more_or_less} than the list item on line {item_line} "
-                         f"(column {item_column})", line, column,
-                         f"items of one list start in the same column: move the `-` to column {item_column}")
+    return SyntaxProblem(
+        f"this list item is indented {more_or_less} than the list item on line {item_line} "
+        f"(column {item_column})",
+        line,
+        column,
+        f"items of one list start in the same column: move the `-` to column {item_column}",
+    )
 
 
 def _unexpected_in_mapping(source: _Source, error: yaml.MarkedYAMLError) -> SyntaxProblem | None:
-    """A block mapping met something other than its next key: usually a key between two indentations."""
+    """A block mapping met something other than its next key: usually a key between two
+    indentations."""
     mark, context = error.problem_mark, error.context_mark
     if mark is None or context is None:
         return None
@@ -324,14 +403,21 @@ def _unexpected_in_mapping(source: _Source, error: yaml.MarkedYAMLError) -> Synt
         return None
     token = source.tokens[index]
     if isinstance(token, yaml.BlockSequenceStartToken) and index + 1 < len(source.tokens):
-        index, token = index + 1, source.tokens[index + 1]  # a list that starts where a key was expected
+        # a list that starts where a key was expected
+        index, token = index + 1, source.tokens[index + 1]
     if isinstance(token, yaml.BlockEntryToken):
-        return _misplaced_list_item(source, index, line, column, (context.line + 1, context.column + 1))
+        return _misplaced_list_item(
+            source, index, line, column, (context.line + 1, context.column + 1)
+        )
     if isinstance(token, (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken)):
         closer = "]" if isinstance(token, yaml.FlowSequenceEndToken) else "}"
         opener = "[" if closer == "]" else "{"
-        return SyntaxProblem(f"`{closer}` closes nothing: no `{opener}` is open here", line, column,
-                             f"remove it, or add the `{opener}` it was meant to close")
+        return SyntaxProblem(
+            f"`{closer}` closes nothing: no `{opener}` is open here",
+            line,
+            column,
+            f"remove it, or add the `{opener}` it was meant to close",
+        )
     after_closing = _after_closing(source, index, line, column)
     if after_closing is not None:
         return after_closing
@@ -340,22 +426,31 @@ def _unexpected_in_mapping(source: _Source, error: yaml.MarkedYAMLError) -> Synt
     after_block = _after_block_text(source, index, line, column)
     if after_block is not None:
         return after_block
-    name = _shorten(source.key_name(index) or source.line(line)[column - 1:])
+    name = _shorten(source.key_name(index) or source.line(line)[column - 1 :])
     mapping_column = context.column + 1
     above = _previous_key(source, index, line)
     if above is None:
         return None
     above_name, above_line, above_column, above_index = above
     earlier, later = _Key(above_name, above_line, above_column), _Key(name, line, column)
-    if column > above_column:  # the key above has a quoted or bracketed value, which cannot continue here
+    # the key above has a quoted or bracketed value, which cannot continue here
+    if column > above_column:
         odd = _odd_one(source, earlier, later, source.first_key_of_its_mapping(above_index))
         if odd is later:
-            return SyntaxProblem(f"`{name}` is indented more than `{above_name}` on line {above_line}", line, column,
-                                 f"start `{name}` in column {above_column}, like `{above_name}`")
+            return SyntaxProblem(
+                f"`{name}` is indented more than `{above_name}` on line {above_line}",
+                line,
+                column,
+                f"start `{name}` in column {above_column}, like `{above_name}`",
+            )
         if odd is earlier:
-            return SyntaxProblem(f"`{above_name}` is indented less than `{name}` on line {line} and the keys "
-                                 "around it", above_line, above_column,
-                                 f"start `{above_name}` in column {column}, like the keys around it")
+            return SyntaxProblem(
+                f"`{above_name}` is indented less than `{name}` on line {line} and the keys "
+                "around it",
+                above_line,
+                above_column,
+                f"start `{above_name}` in column {column}, like the keys around it",
+            )
         return _not_lined_up(earlier, later, f"so YAML cannot read line {line}")
     owner = _owner_key(source, index, mapping_column)
     if owner is None or not mapping_column < column:
@@ -363,16 +458,24 @@ def _unexpected_in_mapping(source: _Source, error: yaml.MarkedYAMLError) -> Synt
     if source.first_key_of_its_mapping(above_index):  # the key above is alone at its column
         odd = _odd_one(source, earlier, later, True)
         if odd is earlier:
-            return SyntaxProblem(f"`{above_name}` is indented more than `{name}` on line {line} and the keys "
-                                 "around it", above_line, above_column,
-                                 f"start `{above_name}` in column {column}, like them")
+            return SyntaxProblem(
+                f"`{above_name}` is indented more than `{name}` on line {line} and the keys "
+                "around it",
+                above_line,
+                above_column,
+                f"start `{above_name}` in column {column}, like them",
+            )
         if odd is None:
             return _not_lined_up(earlier, later, f"so `{name}` lines up with no key above it")
     owner_name, owner_line = owner
-    return SyntaxProblem(f"`{name}` is indented less than `{above_name}` on line {above_line} and more than "
-                         f"`{owner_name}` on line {owner_line}, so it lines up with neither", line, column,
-                         f"keys of one mapping start in the same column: column {above_column} to sit beside "
-                         f"`{above_name}`, column {mapping_column} to sit beside `{owner_name}`")
+    return SyntaxProblem(
+        f"`{name}` is indented less than `{above_name}` on line {above_line} and more than "
+        f"`{owner_name}` on line {owner_line}, so it lines up with neither",
+        line,
+        column,
+        f"keys of one mapping start in the same column: column {above_column} to sit beside "
+        f"`{above_name}`, column {mapping_column} to sit beside `{owner_name}`",
+    )
 
 
 def _unexpected_in_list(source: _Source, error: yaml.MarkedYAMLError) -> SyntaxProblem | None:
@@ -387,26 +490,44 @@ def _unexpected_in_list(source: _Source, error: yaml.MarkedYAMLError) -> SyntaxP
     after_closing = _after_closing(source, index, line, column)
     if after_closing is not None:
         return after_closing
-    content = _shorten(source.line(line)[column - 1:])
+    content = _shorten(source.line(line)[column - 1 :])
     name = source.key_name(index) or content
     list_column = context.column + 1
-    items = [i for i, token in enumerate(source.tokens[:index]) if isinstance(token, yaml.BlockEntryToken)
-             and token.start_mark.column + 1 == list_column]
+    items = [
+        i
+        for i, token in enumerate(source.tokens[:index])
+        if isinstance(token, yaml.BlockEntryToken) and token.start_mark.column + 1 == list_column
+    ]
     item_key = None
     if items and isinstance(source.tokens[items[-1] + 1], yaml.BlockMappingStartToken):
         first = source.tokens[items[-1] + 1]
-        item_key = (source.key_name(items[-1] + 1) or "", first.start_mark.line + 1, first.start_mark.column + 1)
+        item_key = (
+            source.key_name(items[-1] + 1) or "",
+            first.start_mark.line + 1,
+            first.start_mark.column + 1,
+        )
     if column == list_column:
         hint = f"write `- {content}` for a new item"
         if item_key is not None:
-            hint += f", or start it in column {item_key[2]} to add it to the item on line {item_key[1]}"
-        return SyntaxProblem(f"`{name}` starts in the column of the list's items (column {list_column}) but has "
-                             "no `-`", line, column, hint)
+            hint += (
+                f", or start it in column {item_key[2]} to add it to the item on line {item_key[1]}"
+            )
+        return SyntaxProblem(
+            f"`{name}` starts in the column of the list's items (column {list_column}) but has "
+            "no `-`",
+            line,
+            column,
+            hint,
+        )
     if item_key is not None and list_column < column < item_key[2]:
-        return SyntaxProblem(f"`{name}` is indented less than `{item_key[0]}` on line {item_key[1]} (column "
-                             f"{item_key[2]}), so it is not part of that list item", line, column,
-                             f"start it in column {item_key[2]} to add it to the item on line {item_key[1]}, or "
-                             f"write `- {content}` in column {list_column} for a new item")
+        return SyntaxProblem(
+            f"`{name}` is indented less than `{item_key[0]}` on line {item_key[1]} (column "
+            f"{item_key[2]}), so it is not part of that list item",
+            line,
+            column,
+            f"start it in column {item_key[2]} to add it to the item on line {item_key[1]}, or "
+            f"write `- {content}` in column {list_column} for a new item",
+        )
     return None
 
 
@@ -418,22 +539,40 @@ def _key_without_colon(source: _Source, error: yaml.MarkedYAMLError) -> SyntaxPr
     missing_space = _no_space_after_colon(source, line, column)
     if missing_space is not None:
         return missing_space
-    text = _shorten(source.line(line)[column - 1:])
+    text = _shorten(source.line(line)[column - 1 :])
     index = source.index_at(line, column)
-    block = next((i for i in range((index or len(source.tokens)) - 1, -1, -1)
-                  if not isinstance(source.tokens[i], (yaml.BlockEndToken, yaml.KeyToken))), None)
+    block = next(
+        (
+            i
+            for i in range((index or len(source.tokens)) - 1, -1, -1)
+            if not isinstance(source.tokens[i], (yaml.BlockEndToken, yaml.KeyToken))
+        ),
+        None,
+    )
     block_token = source.tokens[block] if block is not None else None
-    if block is not None and isinstance(block_token, yaml.ScalarToken) and block_token.style in ("|", ">"):
+    if (
+        block is not None
+        and isinstance(block_token, yaml.ScalarToken)
+        and block_token.style in ("|", ">")
+    ):
         owner = source.key_of_value(block)
         if owner is not None:
-            return SyntaxProblem(f"this line is not indented more than `{owner[0]}` on line {owner[1]}, so it is "
-                                 f"not part of its `{block_token.style}` text block", line, column,
-                                 f"indent the block's lines more than `{owner[0]}`, e.g. from column "
-                                 f"{owner[2] + source.indent_step()}")
+            return SyntaxProblem(
+                f"this line is not indented more than `{owner[0]}` on line {owner[1]}, so it is "
+                f"not part of its `{block_token.style}` text block",
+                line,
+                column,
+                f"indent the block's lines more than `{owner[0]}`, e.g. from column "
+                f"{owner[2] + source.indent_step()}",
+            )
     key, _, value = text.partition(" ")
     fix = f"`{key}: {value.strip()}`" if value.strip() else f"`{key}: <value>`"
-    return SyntaxProblem(f"`{text}` is not a `key: value` line: it has no `:`", line, column,
-                         f"write {fix}; if the line continues the value above, indent it more than that key")
+    return SyntaxProblem(
+        f"`{text}` is not a `key: value` line: it has no `:`",
+        line,
+        column,
+        f"write {fix}; if the line continues the value above, indent it more than that key",
+    )
 
 
 def _unclosed_quote(source: _Source, error: yaml.MarkedYAMLError) -> SyntaxProblem | None:
@@ -441,11 +580,15 @@ def _unclosed_quote(source: _Source, error: yaml.MarkedYAMLError) -> SyntaxProbl
     if context is None:
         return None
     line, column = context.line + 1, context.column + 1
-    quote = source.line(line)[column - 1: column]
+    quote = source.line(line)[column - 1 : column]
     if quote not in _QUOTE_HINTS:
         return None
-    return SyntaxProblem(f"the `{quote}` that opens this value is never closed", line, column,
-                         f"add the closing `{quote}`; {_QUOTE_HINTS[quote]}")
+    return SyntaxProblem(
+        f"the `{quote}` that opens this value is never closed",
+        line,
+        column,
+        f"add the closing `{quote}`; {_QUOTE_HINTS[quote]}",
+    )
 
 
 def _unknown_escape(source: _Source, error: yaml.MarkedYAMLError) -> SyntaxProblem | None:
@@ -453,10 +596,14 @@ def _unknown_escape(source: _Source, error: yaml.MarkedYAMLError) -> SyntaxProbl
     if mark is None:
         return None
     line, column = mark.line + 1, mark.column + 1
-    escape = source.line(line)[column - 1: column + 1]
-    return SyntaxProblem(f"`{escape}` is not an escape sequence YAML knows inside double quotes", line, column,
-                         "write `\\\\` for a backslash, or use single quotes, where a backslash is an ordinary "
-                         "character")
+    escape = source.line(line)[column - 1 : column + 1]
+    return SyntaxProblem(
+        f"`{escape}` is not an escape sequence YAML knows inside double quotes",
+        line,
+        column,
+        "write `\\\\` for a backslash, or use single quotes, where a backslash is an ordinary "
+        "character",
+    )
 
 
 def _matching_end(source: _Source, start: int) -> int | None:
@@ -478,30 +625,47 @@ def _flow_collection(source: _Source, error: yaml.MarkedYAMLError) -> SyntaxProb
     if mark is None or context is None:
         return None
     opened = context.line + 1, context.column + 1
-    opener = source.line(opened[0])[opened[1] - 1: opened[1]]
+    opener = source.line(opened[0])[opened[1] - 1 : opened[1]]
     start = source.index_at(*opened)
     if opener not in _CLOSERS or start is None:
         return None
     closer = _CLOSERS[opener]
     if _matching_end(source, start) is None:
-        return SyntaxProblem(f"the `{opener}` opened here is never closed", *opened, f"add the closing `{closer}`")
+        return SyntaxProblem(
+            f"the `{opener}` opened here is never closed", *opened, f"add the closing `{closer}`"
+        )
     line, column = mark.line + 1, mark.column + 1
-    before = [token for token in source.tokens if isinstance(token, yaml.ScalarToken)
-              and (token.end_mark.line + 1, token.end_mark.column + 1) <= (line, column)]
+    before = [
+        token
+        for token in source.tokens
+        if isinstance(token, yaml.ScalarToken)
+        and (token.end_mark.line + 1, token.end_mark.column + 1) <= (line, column)
+    ]
     last = before[-1] if before else None
     if last is not None and last.start_mark.line != last.end_mark.line:
-        if last.style in _QUOTE_HINTS:  # JSON strings end on their line: this quote is not closed where meant
+        # JSON strings end on their line: this quote is not closed where meant
+        if last.style in _QUOTE_HINTS:
             quote = last.style
-            return SyntaxProblem(f"the value quoted with `{quote}` here does not end on this line: it runs to the "
-                                 f"`{quote}` on line {last.end_mark.line + 1}", last.start_mark.line + 1,
-                                 last.start_mark.column + 1, f"close the quote on this line; {_QUOTE_HINTS[quote]}")
-        line = last.start_mark.line + 1  # the entry runs into the next line: the comma belongs at its end
+            return SyntaxProblem(
+                f"the value quoted with `{quote}` here does not end on this line: it runs to the "
+                f"`{quote}` on line {last.end_mark.line + 1}",
+                last.start_mark.line + 1,
+                last.start_mark.column + 1,
+                f"close the quote on this line; {_QUOTE_HINTS[quote]}",
+            )
+        # the entry runs into the next line: the comma belongs at its end
+        line = last.start_mark.line + 1
         column = len(source.line(line).rstrip()) + 1
     elif last is not None and last.end_mark.line + 1 < line:
-        line, column = last.end_mark.line + 1, last.end_mark.column + 1  # the comma belongs after the entry
-    return SyntaxProblem(f"a `,` is missing here, between two entries of the `{opener}…{closer}` that starts on "
-                         f"line {opened[0]}", line, column,
-                         f"separate the entries with commas, and close the `{opener}` with `{closer}`")
+        # the comma belongs after the entry
+        line, column = last.end_mark.line + 1, last.end_mark.column + 1
+    return SyntaxProblem(
+        f"a `,` is missing here, between two entries of the `{opener}…{closer}` that starts on "
+        f"line {opened[0]}",
+        line,
+        column,
+        f"separate the entries with commas, and close the `{opener}` with `{closer}`",
+    )
 
 
 def _code(text: str) -> str:
@@ -514,12 +678,16 @@ def _bad_first_character(source: _Source, error: yaml.MarkedYAMLError) -> Syntax
     if mark is None:
         return None
     line, column = mark.line + 1, mark.column + 1
-    rest = source.line(line)[column - 1:]
+    rest = source.line(line)[column - 1 :]
     if not rest or rest[0] not in "@`%":
         return None
     first = "a backtick" if rest[0] == "`" else f"`{rest[0]}`"
-    return SyntaxProblem(f"a value cannot start with {first} unless it is quoted", line, column,
-                         f"quote the value: {_code(_shorten(_quoted(rest)))}")
+    return SyntaxProblem(
+        f"a value cannot start with {first} unless it is quoted",
+        line,
+        column,
+        f"quote the value: {_code(_shorten(_quoted(rest)))}",
+    )
 
 
 def _alias(source: _Source, error: yaml.MarkedYAMLError) -> SyntaxProblem | None:
@@ -528,22 +696,29 @@ def _alias(source: _Source, error: yaml.MarkedYAMLError) -> SyntaxProblem | None
     if mark is None:
         return None
     line, column = mark.line + 1, mark.column + 1
-    rest = source.line(line)[column - 1:].strip()
+    rest = source.line(line)[column - 1 :].strip()
     sign = rest[:1] if rest[:1] in ("*", "&") else "*"
     what = "an alias of an anchor" if sign == "*" else "the name of an anchor"
     problem = "this one is not defined" if sign == "*" else "no name follows it"
-    return SyntaxProblem(f"`{sign}` at the start of a value makes it {what}, and {problem}",
-                         line, column, f"quote the value if the `{sign}` is part of it: "
-                         f"{_code(_shorten(_quoted(rest)))}")
+    return SyntaxProblem(
+        f"`{sign}` at the start of a value makes it {what}, and {problem}",
+        line,
+        column,
+        f"quote the value if the `{sign}` is part of it: {_code(_shorten(_quoted(rest)))}",
+    )
 
 
 def _list_item_after_key(source: _Source, error: yaml.MarkedYAMLError) -> SyntaxProblem | None:
     mark = error.problem_mark
     if mark is None:
         return None
-    return SyntaxProblem("a list item cannot start on the same line as its key", mark.line + 1, mark.column + 1,
-                         "put each `- item` on a line of its own, indented under the key, or write the list as "
-                         "`[a, b]`")
+    return SyntaxProblem(
+        "a list item cannot start on the same line as its key",
+        mark.line + 1,
+        mark.column + 1,
+        "put each `- item` on a line of its own, indented under the key, or write the list as "
+        "`[a, b]`",
+    )
 
 
 def _top_level_indented(source: _Source, error: yaml.MarkedYAMLError) -> SyntaxProblem | None:
@@ -551,23 +726,39 @@ def _top_level_indented(source: _Source, error: yaml.MarkedYAMLError) -> SyntaxP
     mark = error.problem_mark
     if mark is None:
         return None
-    document_start = max((i for i, token in enumerate(source.tokens) if isinstance(token, yaml.DocumentStartToken)
-                          and token.start_mark.line < mark.line), default=0)
-    first_of_document = next((i for i in range(document_start, len(source.tokens))
-                              if isinstance(source.tokens[i], yaml.KeyToken)), None)
+    document_start = max(
+        (
+            i
+            for i, token in enumerate(source.tokens)
+            if isinstance(token, yaml.DocumentStartToken) and token.start_mark.line < mark.line
+        ),
+        default=0,
+    )
+    first_of_document = next(
+        (
+            i
+            for i in range(document_start, len(source.tokens))
+            if isinstance(source.tokens[i], yaml.KeyToken)
+        ),
+        None,
+    )
     if first_of_document is None or source.tokens[first_of_document].start_mark.line >= mark.line:
         return None
     token = source.tokens[first_of_document]
     if token.start_mark.column == 0:
         return None
     name = source.key_name(first_of_document) or "this key"
-    return SyntaxProblem(f"`{name}` is indented, but the top-level keys of a manifest start in column 1",
-                         token.start_mark.line + 1, token.start_mark.column + 1,
-                         "remove the spaces before it")
+    return SyntaxProblem(
+        f"`{name}` is indented, but the top-level keys of a manifest start in column 1",
+        token.start_mark.line + 1,
+        token.start_mark.column + 1,
+        "remove the spaces before it",
+    )
 
 
 def explain(text: str, error: yaml.MarkedYAMLError) -> SyntaxProblem | None:
-    """A plain-words account of ``error`` in ``text``, or None when it is not a mistake recognised here."""
+    """A plain-words account of ``error`` in ``text``, or None when it is not a mistake recognised
+    here."""
     problem = error.problem or ""
     context = error.context or ""
     mark = error.problem_mark
@@ -576,11 +767,13 @@ def explain(text: str, error: yaml.MarkedYAMLError) -> SyntaxProblem | None:
     source = _Source(text)
     if problem.startswith("mapping values are not allowed") and mark is not None:
         return _mapping_value_in_text(source, mark.line + 1, mark.column + 1)
-    if context == "while parsing a block mapping" and problem.startswith(("did not find expected key",
-                                                                            "expected <block end>")):
+    if context == "while parsing a block mapping" and problem.startswith(
+        ("did not find expected key", "expected <block end>")
+    ):
         return _unexpected_in_mapping(source, error)
-    if context == "while parsing a block collection" and problem.startswith(("did not find expected '-'",
-                                                                               "expected <block end>")):
+    if context == "while parsing a block collection" and problem.startswith(
+        ("did not find expected '-'", "expected <block end>")
+    ):
         return _unexpected_in_list(source, error)
     if context == "while scanning a simple key":
         return _key_without_colon(source, error)
@@ -592,7 +785,9 @@ def explain(text: str, error: yaml.MarkedYAMLError) -> SyntaxProblem | None:
         return _flow_collection(source, error)
     if problem.startswith("found character that cannot start any token"):
         return _bad_first_character(source, error)
-    if "undefined alias" in problem or context.startswith(("while scanning an anchor", "while scanning an alias")):
+    if "undefined alias" in problem or context.startswith(
+        ("while scanning an anchor", "while scanning an alias")
+    ):
         return _alias(source, error)
     if problem.startswith("block sequence entries are not allowed"):
         return _list_item_after_key(source, error)

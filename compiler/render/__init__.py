@@ -1,1 +1,2 @@
-"""Rendering: resolved environments to Kubernetes objects (plain dicts), one small backend per target."""
+"""Rendering: resolved environments to Kubernetes objects (plain dicts), one small backend per
+target."""

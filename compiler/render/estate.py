@@ -1,4 +1,5 @@
-"""Render a resolved estate: each environment's objects, plus the Argo CD objects that deploy them."""
+"""Render a resolved estate: each environment's objects, plus the Argo CD objects that deploy
+them."""
 
 from __future__ import annotations
 
@@ -13,8 +14,18 @@ from compiler.resolve.estate import ResolvedEstate
 
 ARGOCD_GROUP = "_argocd"
 # The order objects are written in: what must exist first comes first (the same as the sync waves).
-KIND_ORDER = ("Namespace", "ConfigMap", "Service", "Deployment", "InferenceService", "Ingress", "Job",
-              "TrainJob", "AppProject", "Application")
+KIND_ORDER = (
+    "Namespace",
+    "ConfigMap",
+    "Service",
+    "Deployment",
+    "InferenceService",
+    "Ingress",
+    "Job",
+    "TrainJob",
+    "AppProject",
+    "Application",
+)
 
 
 @dataclass
@@ -26,12 +37,19 @@ class RenderedEstate:
 
 def _order(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rank = {kind: index for index, kind in enumerate(KIND_ORDER)}
-    return sorted(objects, key=lambda o: (rank.get(o["kind"], len(rank)), o["metadata"].get("namespace", ""),
-                                          o["metadata"]["name"]))
+    return sorted(
+        objects,
+        key=lambda o: (
+            rank.get(o["kind"], len(rank)),
+            o["metadata"].get("namespace", ""),
+            o["metadata"]["name"],
+        ),
+    )
 
 
 def render_environment(env: ResolvedEnvironment) -> list[dict[str, Any]]:
-    """Every object of one environment, in apply order. The environment must have validated cleanly."""
+    """Every object of one environment, in apply order. The environment must have validated
+    cleanly."""
     ctx = RenderContext(env)
     objects: list[dict[str, Any]] = [namespace.render_namespace(ctx)]
     served = proxy_config.served_endpoints(env)

@@ -1,10 +1,12 @@
-"""JSON text for ConfigMaps: exactly `json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)`, faster.
+"""JSON text for ConfigMaps: exactly `json.dumps(value, indent=2, ensure_ascii=False,
+allow_nan=False)`, faster.
 
 With an indent, the standard library encodes in Python, generically (~20 µs for a small training
-configuration; an estate writes two per training job and environment). Rendered values are plain dicts,
-lists, strings, integers, finite floats, booleans and None; for those this writes the same text directly,
-and anything else (other types, non-string keys, a cycle) goes to `json.dumps` itself. NaN and infinity are
-not JSON (Python's default `NaN` output is refused by every strict reader): they raise, never get written.
+configuration; an estate writes two per training job and environment). Rendered values are plain
+dicts, lists, strings, integers, finite floats, booleans and None; for those this writes the same
+text directly, and anything else (other types, non-string keys, a cycle) goes to `json.dumps`
+itself. NaN and infinity are not JSON (Python's default `NaN` output is refused by every strict
+reader): they raise, never get written.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ class _Unsupported(Exception):
 
 
 def indented_json(value: Any) -> str:
-    """`json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)`; raises ``UnrepresentableValue`` for
-    NaN and infinity."""
+    """`json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)`; raises
+    ``UnrepresentableValue`` for NaN and infinity."""
     out: list[str] = []
     try:
         _write(value, "\n", out)
@@ -33,7 +35,9 @@ def indented_json(value: Any) -> str:
             return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
         except ValueError as error:
             if "Out of range float" in str(error):
-                raise UnrepresentableValue(f"NaN or infinity cannot be written as JSON: {error}") from None
+                raise UnrepresentableValue(
+                    f"NaN or infinity cannot be written as JSON: {error}"
+                ) from None
             raise
     return "".join(out)
 

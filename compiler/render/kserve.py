@@ -1,4 +1,5 @@
-"""ServingEndpoint -> KServe InferenceService (v1beta1, `spec.predictor.model`, raw-Deployment mode)."""
+"""ServingEndpoint -> KServe InferenceService (v1beta1, `spec.predictor.model`, raw-Deployment
+mode)."""
 
 from __future__ import annotations
 
@@ -24,9 +25,16 @@ CLUSTER_LOCAL = {"networking.kserve.io/visibility": "cluster-local"}
 DEFAULT_RESOURCES = ENDPOINT_DEFAULT_RESOURCES
 DEFAULT_SCALE_TARGET = 80  # KServe's own default CPU target, written out so the live object matches
 PROBE_PERIOD_SECONDS = 10
-STARTUP_BUDGET_SECONDS = 30 * 60  # pulling and loading weights: generous, a slow start is not a failure
-DTYPE_ARGUMENT = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16",
-                  "fp32": "float32", "float32": "float32"}
+# pulling and loading weights: generous, a slow start is not a failure
+STARTUP_BUDGET_SECONDS = 30 * 60
+DTYPE_ARGUMENT = {
+    "bf16": "bfloat16",
+    "bfloat16": "bfloat16",
+    "fp16": "float16",
+    "float16": "float16",
+    "fp32": "float32",
+    "float32": "float32",
+}
 VLLM_QUANTIZATION = frozenset({"awq", "gptq", "fp8"})
 
 
@@ -36,7 +44,8 @@ def gpu_count(endpoint: Manifest) -> int:
 
 
 def served_model_name(endpoint: Manifest) -> str:
-    """The name the model server answers to (KServe's runtime uses the InferenceService name too)."""
+    """The name the model server answers to (KServe's runtime uses the InferenceService name
+    too)."""
     return naming.inference_service_name(endpoint.name)
 
 
@@ -46,8 +55,8 @@ def is_embedding(endpoint: Manifest) -> bool:
 
 
 def backend_name(endpoint: Manifest) -> str:
-    """vLLM on GPUs; the plain Hugging Face backend on CPU and for embeddings (whose vLLM task flag has
-    changed between vLLM releases, while `--task=text_embedding` is stable)."""
+    """vLLM on GPUs; the plain Hugging Face backend on CPU and for embeddings (whose vLLM task flag
+    has changed between vLLM releases, while `--task=text_embedding` is stable)."""
     return "vllm" if gpu_count(endpoint) > 0 and not is_embedding(endpoint) else "huggingface"
 
 
@@ -71,15 +80,17 @@ def model_args(endpoint: Manifest, model: Manifest) -> list[str]:
 
 
 def resources(ctx: RenderContext, endpoint: Manifest) -> dict[str, dict[str, str]]:
-    """Requests equal limits (a guaranteed pod); GPUs only when used, equal in both. A CPU replica whose
-    manifest names no memory gets what its model needs (`compiler/capacity/endpoint.py`), so the default
-    passes the capacity checks."""
+    """Requests equal limits (a guaranteed pod); GPUs only when used, equal in both. A CPU replica
+    whose manifest names no memory gets what its model needs (`compiler/capacity/endpoint.py`), so
+    the default passes the capacity checks."""
     gpus = gpu_count(endpoint)
     deployment = endpoint.spec.deployment_spec
     defaults = DEFAULT_RESOURCES[gpus > 0]
     written = deployment.resources.memory if deployment else None
     amounts = {
-        "cpu": (deployment.resources.cpu if deployment and deployment.resources.cpu else defaults["cpu"]),
+        "cpu": (
+            deployment.resources.cpu if deployment and deployment.resources.cpu else defaults["cpu"]
+        ),
         "memory": written or rendered_cpu_memory(ctx.env, endpoint) or defaults["memory"],
     }
     if gpus > 0:
@@ -113,22 +124,31 @@ def rollout_strategy(ctx: RenderContext, endpoint: Manifest) -> dict[str, Any] |
 
 def gpu_tolerations(ctx: RenderContext) -> list[dict[str, str]]:
     """The environment's GPU tolerations as Kubernetes writes them (unset fields left out)."""
-    return [toleration.model_dump(exclude_none=True) for toleration in ctx.env.settings.gpu.tolerations]
+    return [
+        toleration.model_dump(exclude_none=True) for toleration in ctx.env.settings.gpu.tolerations
+    ]
 
 
 def startup_failure_threshold() -> int:
     return math.ceil(STARTUP_BUDGET_SECONDS / PROBE_PERIOD_SECONDS)
 
 
-def render_inference_service(ctx: RenderContext, endpoint: Manifest, model: Manifest) -> dict[str, Any]:
+def render_inference_service(
+    ctx: RenderContext, endpoint: Manifest, model: Manifest
+) -> dict[str, Any]:
     autoscaler_class, scaling = autoscaling(endpoint)
     gpus = gpu_count(endpoint)
     metadata = ctx.metadata(
-        "InferenceService", naming.inference_service_name(endpoint.name), endpoint,
+        "InferenceService",
+        naming.inference_service_name(endpoint.name),
+        endpoint,
         labels={"endpoint": endpoint.name, "model": model.name},
-        annotations={DEPLOYMENT_MODE_ANNOTATION: raw_deployment_mode(ctx.env.settings.kserve.version),
-                     AUTOSCALER_CLASS_ANNOTATION: autoscaler_class,
-                     "llmops.io/model-version": str(model.version)})
+        annotations={
+            DEPLOYMENT_MODE_ANNOTATION: raw_deployment_mode(ctx.env.settings.kserve.version),
+            AUTOSCALER_CLASS_ANNOTATION: autoscaler_class,
+            "llmops.io/model-version": str(model.version),
+        },
+    )
     metadata["labels"].update(CLUSTER_LOCAL)
     return render_template(
         "kserve/inferenceservice.json.j2",

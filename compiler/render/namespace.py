@@ -9,7 +9,10 @@ from compiler.render.templating import render_template
 
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 # Model servers and the proxy run unprivileged; `baseline` refuses privileged pods and host access.
-POD_SECURITY = {"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "baseline"}
+POD_SECURITY = {
+    "pod-security.kubernetes.io/enforce": "baseline",
+    "pod-security.kubernetes.io/warn": "baseline",
+}
 
 
 def render_namespace(ctx: RenderContext) -> dict[str, Any]:
@@ -17,7 +20,8 @@ def render_namespace(ctx: RenderContext) -> dict[str, Any]:
     del metadata["namespace"]  # cluster-scoped
     metadata["labels"].update(POD_SECURITY)
     # Renaming the namespace or dropping the environment must not delete what people created in it
-    # by hand (TLS and token Secrets): Argo CD neither prunes it nor deletes it with the Application.
+    # by hand (TLS and token Secrets): Argo CD neither prunes it nor deletes it with the
+    # Application.
     metadata["annotations"][SYNC_OPTIONS] = "Prune=false,Delete=false"
     source = ctx.env.settings_manifest
     if source is not None:

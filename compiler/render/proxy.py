@@ -20,20 +20,38 @@ def render_proxy(ctx: RenderContext, config_text: str) -> list[dict[str, Any]]:
     settings = ctx.env.settings.proxy
     labels = {"component": "proxy"}
     selector = {"app.kubernetes.io/name": naming.PROXY_NAME, "llmops.io/environment": ctx.name}
-    config_map = render_template("proxy/configmap.json.j2",
-                                 metadata=ctx.metadata("ConfigMap", CONFIG_NAME, labels=labels),
-                                 key=CONFIG_KEY, text=config_text)
+    config_map = render_template(
+        "proxy/configmap.json.j2",
+        metadata=ctx.metadata("ConfigMap", CONFIG_NAME, labels=labels),
+        key=CONFIG_KEY,
+        text=config_text,
+    )
     pod_labels = {**ctx.labels(None, **labels), **selector}
     deployment_metadata = ctx.metadata("Deployment", naming.PROXY_NAME, labels=labels)
     deployment_metadata["labels"].update(selector)
     deployment = render_template(
         "proxy/deployment.json.j2",
-        metadata=deployment_metadata, replicas=settings.replicas, selector=selector, pod_labels=pod_labels,
+        metadata=deployment_metadata,
+        replicas=settings.replicas,
+        selector=selector,
+        pod_labels=pod_labels,
         # A changed configuration must roll the pods: the checksum makes it a template change.
-        pod_annotations={"llmops.io/config-sha256": hashlib.sha256(config_text.encode()).hexdigest()},
-        image=settings.image, config_name=CONFIG_NAME, config_key=CONFIG_KEY, mount=CONFIG_MOUNT,
-        port=CONTAINER_PORT, token_secret=settings.token_secret_name)
+        pod_annotations={
+            "llmops.io/config-sha256": hashlib.sha256(config_text.encode()).hexdigest()
+        },
+        image=settings.image,
+        config_name=CONFIG_NAME,
+        config_key=CONFIG_KEY,
+        mount=CONFIG_MOUNT,
+        port=CONTAINER_PORT,
+        token_secret=settings.token_secret_name,
+    )
     service_metadata = ctx.metadata("Service", naming.PROXY_NAME, labels=labels)
-    service = render_template("proxy/service.json.j2", metadata=service_metadata, selector=selector,
-                              port=PROXY_SERVICE_PORT, target_port=CONTAINER_PORT)
+    service = render_template(
+        "proxy/service.json.j2",
+        metadata=service_metadata,
+        selector=selector,
+        port=PROXY_SERVICE_PORT,
+        target_port=CONTAINER_PORT,
+    )
     return [config_map, deployment, service]

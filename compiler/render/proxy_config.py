@@ -1,9 +1,11 @@
-"""The proxy's configuration, generated from the manifests: everything `llmops proxy` needs in-cluster.
+"""The proxy's configuration, generated from the manifests: everything `llmops proxy` needs
+in-cluster.
 
-Besides what inference needs (endpoints, templates, experiments), it carries the catalog the proxy answers
-the seeds' read routes from (models, datasets, training jobs), each with the fields of its manifest's
-`spec` as written. Only manifest content goes in: no dates from git history (the core has no git, and a
-ConfigMap that changed with the clone's history would roll the proxy pods without any manifest change).
+Besides what inference needs (endpoints, templates, experiments), it carries the catalog the proxy
+answers the seeds' read routes from (models, datasets, training jobs), each with the fields of its
+manifest's `spec` as written. Only manifest content goes in: no dates from git history (the core has
+no git, and a ConfigMap that changed with the clone's history would roll the proxy pods without any
+manifest change).
 """
 
 from __future__ import annotations
@@ -31,9 +33,15 @@ def _endpoint(ctx: RenderContext, endpoint: Manifest, model: Manifest) -> dict[s
         "modelId": spec.model_id,  # as written: `name@version` or the seeds' `name-version`
         "model": {"name": model.name, "version": model.version},
         "serveTarget": deployment.serve_target if deployment is not None else "GENERATION",
-        "backend": {"url": kserve.backend_url(ctx, endpoint), "api": "kserve-openai",
-                    "openaiPrefix": kserve.OPENAI_PREFIX, "servedModelName": kserve.served_model_name(endpoint)},
-        "limits": None if runtime is None else {
+        "backend": {
+            "url": kserve.backend_url(ctx, endpoint),
+            "api": "kserve-openai",
+            "openaiPrefix": kserve.OPENAI_PREFIX,
+            "servedModelName": kserve.served_model_name(endpoint),
+        },
+        "limits": None
+        if runtime is None
+        else {
             "maxConcurrentRequests": runtime.max_concurrent_requests,
             "maxInputTokens": runtime.max_input_tokens,
             "maxOutputTokens": runtime.max_output_tokens,
@@ -46,36 +54,60 @@ def _endpoint(ctx: RenderContext, endpoint: Manifest, model: Manifest) -> dict[s
 
 def _template(template: Manifest) -> dict[str, Any]:
     spec = template.spec
-    return {"name": template.name, "version": spec.version, "template": spec.template,
-            "variables": dict(spec.variables)}
+    return {
+        "name": template.name,
+        "version": spec.version,
+        "template": spec.template,
+        "variables": dict(spec.variables),
+    }
 
 
 def _experiment(experiment: Manifest) -> dict[str, Any]:
     spec = experiment.spec
-    return {"id": experiment.name, "endpoint": spec.endpoint, "templateAId": spec.template_a_id,
-            "templateBId": spec.template_b_id, "allocation": spec.allocation, "metric": spec.metric,
-            "status": "running" if spec.is_running else "concluded",
-            "winnerTemplateId": spec.winner_template_id, "notes": spec.notes}
+    return {
+        "id": experiment.name,
+        "endpoint": spec.endpoint,
+        "templateAId": spec.template_a_id,
+        "templateBId": spec.template_b_id,
+        "allocation": spec.allocation,
+        "metric": spec.metric,
+        "status": "running" if spec.is_running else "concluded",
+        "winnerTemplateId": spec.winner_template_id,
+        "notes": spec.notes,
+    }
 
 
 def _written(manifest: Manifest) -> dict[str, Any]:
-    """The spec's fields as written in the manifest (under the seeds' names), nothing llmops defaulted."""
-    written: dict[str, Any] = manifest.spec.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    """The spec's fields as written in the manifest (under the seeds' names), nothing llmops
+    defaulted."""
+    written: dict[str, Any] = manifest.spec.model_dump(
+        mode="json", by_alias=True, exclude_unset=True
+    )
     return written
 
 
 def _model(ctx: RenderContext, model: Manifest) -> dict[str, Any]:
-    """`status` is `approved` when the environment's Approvals approve this exact manifest (what the seeds'
-    status PATCH recorded), else the manifest's own."""
+    """`status` is `approved` when the environment's Approvals approve this exact manifest (what the
+    seeds' status PATCH recorded), else the manifest's own."""
     approvals = approval_state(ctx.env, model)
-    return {"id": f"{model.name}@{model.version}", "name": model.name, "version": model.version,
-            **_written(model), "status": "approved" if approvals.approved else model.spec.status,
-            "approvedBy": list(approvals.valid_approvers), "requiredApprovals": approvals.needed}
+    return {
+        "id": f"{model.name}@{model.version}",
+        "name": model.name,
+        "version": model.version,
+        **_written(model),
+        "status": "approved" if approvals.approved else model.spec.status,
+        "approvedBy": list(approvals.valid_approvers),
+        "requiredApprovals": approvals.needed,
+    }
 
 
 def _dataset(dataset: Manifest) -> dict[str, Any]:
-    return {"id": f"{dataset.name}@{dataset.version}", "name": dataset.name, "version": dataset.version,
-            **_written(dataset)}
+    return {
+        "id": f"{dataset.name}@{dataset.version}",
+        "name": dataset.name,
+        "version": dataset.version,
+        **_written(dataset),
+    }
 
 
 def _training_job(job: Manifest) -> dict[str, Any]:
@@ -89,7 +121,10 @@ def proxy_config(ctx: RenderContext, endpoints: list[tuple[Manifest, Manifest]])
         "version": PROXY_CONFIG_VERSION,
         "environment": ctx.name,
         "namespace": ctx.namespace,
-        "access": {"requiredRole": settings.required_role, "bearerTokenSecret": settings.token_secret_name},
+        "access": {
+            "requiredRole": settings.required_role,
+            "bearerTokenSecret": settings.token_secret_name,
+        },
         "endpoints": [_endpoint(ctx, endpoint, model) for endpoint, model in endpoints],
         "templates": [_template(t) for t in ctx.env.of_kind("PromptTemplate")],
         "experiments": [_experiment(e) for e in ctx.env.of_kind("PromptExperiment")],

@@ -1,8 +1,9 @@
-"""The one Jinja2 environment. Templates produce JSON text; every value goes through the `json` filter.
+"""The one Jinja2 environment. Templates produce JSON text; every value goes through the `json`
+filter.
 
-JSON is YAML, and a value inserted with `| json` is always one JSON value, so no string a user writes
-can add a key, a document or a line to the result; the text is parsed straight back into a dict.
-Undefined variables are errors. Jinja2 is imported here only, on first use (it costs ~90 ms).
+JSON is YAML, and a value inserted with `| json` is always one JSON value, so no string a user
+writes can add a key, a document or a line to the result; the text is parsed straight back into a
+dict. Undefined variables are errors. Jinja2 is imported here only, on first use (it costs ~90 ms).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ if TYPE_CHECKING:
 
 
 def _templates_dir() -> Path:
-    """Where the templates are: inside the package when installed from a wheel (pyproject.toml maps the
-    top-level templates/ folder to `compiler.templates`), else templates/ beside compiler/ (a source
-    checkout or an editable install)."""
+    """Where the templates are: inside the package when installed from a wheel (pyproject.toml maps
+    the top-level templates/ folder to `compiler.templates`), else templates/ beside compiler/ (a
+    source checkout or an editable install)."""
     here = Path(__file__).resolve()
     packaged, checkout = here.parents[1] / "templates", here.parents[2] / "templates"
     return packaged if packaged.is_dir() else checkout
@@ -38,7 +39,9 @@ def _environment() -> jinja2.Environment:
     import jinja2
 
     if not TEMPLATES_DIR.is_dir():
-        raise FileNotFoundError(f"llmops templates not found at {TEMPLATES_DIR}: the installation is incomplete")
+        raise FileNotFoundError(
+            f"llmops templates not found at {TEMPLATES_DIR}: the installation is incomplete"
+        )
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         undefined=jinja2.StrictUndefined,

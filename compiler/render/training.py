@@ -1,4 +1,5 @@
-"""TrainingJob -> batch/v1 Job (+ its hyperparameters as an immutable ConfigMap), or a Kubeflow TrainJob.
+"""TrainingJob -> batch/v1 Job (+ its hyperparameters as an immutable ConfigMap), or a Kubeflow
+TrainJob.
 
 A Job's pod template is immutable, so the name carries a hash of everything the Job runs: a changed
 spec becomes a new Job instead of a failed sync. No `ttlSecondsAfterFinished`: a Job that deleted
@@ -30,7 +31,8 @@ def _gpus(job: Manifest) -> int:
 
 
 def cpu_quantity(cores: int | float) -> str:
-    """Kubernetes CPU as a string: `4`, or millicores for fractions (`0.5` -> `500m`); never a float."""
+    """Kubernetes CPU as a string: `4`, or millicores for fractions (`0.5` -> `500m`); never a
+    float."""
     if isinstance(cores, int) or cores.is_integer():
         return str(int(cores))
     return f"{round(cores * 1000)}m"
@@ -54,13 +56,21 @@ def _job_config(job: Manifest, model: Manifest, dataset: Manifest) -> dict[str, 
         "job": job.name,
         "jobType": spec.job_type,
         "method": inner.job_type if inner else "SFT",
-        "baseModel": {"id": f"{model.name}@{model.version}", "storageUri": model.spec.storage_uri,
-                      "family": model.spec.metadata.model_family},
-        "dataset": {"id": f"{dataset.name}@{dataset.version}", "storageUri": dataset.spec.storage_uri,
-                    "type": dataset.spec.type, "readAs": inner.dataset_type if inner else None},
+        "baseModel": {
+            "id": f"{model.name}@{model.version}",
+            "storageUri": model.spec.storage_uri,
+            "family": model.spec.metadata.model_family,
+        },
+        "dataset": {
+            "id": f"{dataset.name}@{dataset.version}",
+            "storageUri": dataset.spec.storage_uri,
+            "type": dataset.spec.type,
+            "readAs": inner.dataset_type if inner else None,
+        },
         "hyperparameters": dict(inner.hyperparameters) if inner else {},
     }
-    if inner is not None and inner.finetuning_type is not None:  # only when set: other jobs keep their hash
+    # only when set: other jobs keep their hash
+    if inner is not None and inner.finetuning_type is not None:
         config["finetuningType"] = inner.finetuning_type
     return config
 
@@ -75,27 +85,34 @@ def _environment_variables(config: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
-def _config_files(ctx: RenderContext, job: Manifest, model: Manifest,
-                  dataset: Manifest) -> tuple[dict[str, Any], dict[str, str]]:
-    """The trainer's configuration and the files it is mounted as. They depend on the three manifests
-    only, so a job from `_shared` gets them once per run, not once per environment (read-only: the
-    environments share them)."""
+def _config_files(
+    ctx: RenderContext, job: Manifest, model: Manifest, dataset: Manifest
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The trainer's configuration and the files it is mounted as. They depend on the three
+    manifests only, so a job from `_shared` gets them once per run, not once per environment
+    (read-only: the environments share them)."""
     key = ("render-training-config", job, model, dataset)
     cached: tuple[dict[str, Any], dict[str, str]] | None = ctx.env.cache.get(key)
     if cached is None:
         config = _job_config(job, model, dataset)
-        files = {"job.json": indented_json(config) + "\n",
-                 "hyperparameters.json": indented_json(config["hyperparameters"]) + "\n"}
+        files = {
+            "job.json": indented_json(config) + "\n",
+            "hyperparameters.json": indented_json(config["hyperparameters"]) + "\n",
+        }
         cached = ctx.env.cache[key] = (config, files)
     return cached
 
 
 def content_hash(*parts: Any) -> str:
-    canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    canonical = json.dumps(
+        parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def render_training_job(ctx: RenderContext, job: Manifest, model: Manifest, dataset: Manifest) -> list[dict[str, Any]]:
+def render_training_job(
+    ctx: RenderContext, job: Manifest, model: Manifest, dataset: Manifest
+) -> list[dict[str, Any]]:
     settings = ctx.env.settings
     config, files = _config_files(ctx, job, model, dataset)
     image = job.spec.image or settings.training.image
@@ -105,30 +122,62 @@ def render_training_job(ctx: RenderContext, job: Manifest, model: Manifest, data
     tolerations = gpu_tolerations(ctx) if _gpus(job) > 0 else []
     deadline = job.spec.resource_profile.max_duration * 60 if job.spec.resource_profile else None
     backend = settings.training.backend
-    digest = content_hash(backend, config, image, command, resources, node_selector, tolerations, deadline,
-                          settings.service_account_name,
-                          settings.training.runtime if backend == "trainjob" else None)
+    digest = content_hash(
+        backend,
+        config,
+        image,
+        command,
+        resources,
+        node_selector,
+        tolerations,
+        deadline,
+        settings.service_account_name,
+        settings.training.runtime if backend == "trainjob" else None,
+    )
     name = naming.training_job_name(job.name, digest)
     labels = {"training-job": job.name, "model": model.name, "dataset": dataset.name}
     annotations = {"llmops.io/content-sha256": digest}
     environment = _environment_variables(config)
     if backend == "trainjob":
         # Trainer pods get no ConfigMap mount: the configuration travels as environment variables.
-        environment = [*environment[:3], {"name": "LLMOPS_TRAINING_CONFIG_JSON", "value": files["job.json"]}]
-        return [render_template(
-            "training/trainjob.json.j2",
-            metadata=ctx.metadata("TrainJob", name, job, labels=labels, annotations=annotations),
-            runtime=settings.training.runtime, image=image, command=command, env=environment,
-            resources=resources, deadline=deadline)]
+        environment = [
+            *environment[:3],
+            {"name": "LLMOPS_TRAINING_CONFIG_JSON", "value": files["job.json"]},
+        ]
+        return [
+            render_template(
+                "training/trainjob.json.j2",
+                metadata=ctx.metadata(
+                    "TrainJob", name, job, labels=labels, annotations=annotations
+                ),
+                runtime=settings.training.runtime,
+                image=image,
+                command=command,
+                env=environment,
+                resources=resources,
+                deadline=deadline,
+            )
+        ]
     config_name = f"{name}-config"
-    config_map = render_template("training/configmap.json.j2",
-                                 metadata=ctx.metadata("ConfigMap", config_name, job, labels=labels),
-                                 files=files)
+    config_map = render_template(
+        "training/configmap.json.j2",
+        metadata=ctx.metadata("ConfigMap", config_name, job, labels=labels),
+        files=files,
+    )
     job_object = render_template(
         "training/job.json.j2",
         metadata=ctx.metadata("Job", name, job, labels=labels, annotations=annotations),
-        pod_labels=ctx.labels(job, **labels), deadline=deadline, backoff_limit=BACKOFF_LIMIT,
-        node_selector=node_selector, tolerations=tolerations, service_account=settings.service_account_name,
-        image=image, command=command, env=environment, resources=resources,
-        config_name=config_name, mount=CONFIG_MOUNT)
+        pod_labels=ctx.labels(job, **labels),
+        deadline=deadline,
+        backoff_limit=BACKOFF_LIMIT,
+        node_selector=node_selector,
+        tolerations=tolerations,
+        service_account=settings.service_account_name,
+        image=image,
+        command=command,
+        env=environment,
+        resources=resources,
+        config_name=config_name,
+        mount=CONFIG_MOUNT,
+    )
     return [config_map, job_object]

@@ -14,9 +14,11 @@ TOOL_URI = "https://github.com/llmops/llmops"
 
 @dataclass(frozen=True)
 class ReportContext:
-    """Everything a formatter may need besides the diagnostics. Formatters return text; they never print."""
+    """Everything a formatter may need besides the diagnostics. Formatters return text; they never
+    print."""
 
-    sources: Mapping[str, str] = field(default_factory=dict)  # file -> text, for source lines and carets
+    # file -> text, for source lines and carets
+    sources: Mapping[str, str] = field(default_factory=dict)
     files_checked: int = 0
     environments: tuple[str, ...] = ()
     tool_version: str = "0"

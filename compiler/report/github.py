@@ -2,7 +2,8 @@
 
 GitHub turns each line into an annotation on the pull request's diff. A line looks like::
 
-    ::error file=F,line=L,col=C,endLine=L2,endColumn=C2,title=CODE name: subject::message%0Ahint: ...
+    ::error file=F,line=L,col=C,endLine=L2,endColumn=C2,title=CODE name: subject::message%0Ahint:
+    ...
 
 Choices worth knowing:
 
@@ -64,7 +65,9 @@ def _message(diagnostic: Diagnostic) -> str:
 
 def format_command(diagnostic: Diagnostic) -> str:
     """One workflow command line for one diagnostic."""
-    properties = ",".join(f"{key}={escape_property(value)}" for key, value in _properties(diagnostic))
+    properties = ",".join(
+        f"{key}={escape_property(value)}" for key, value in _properties(diagnostic)
+    )
     return f"::{COMMANDS[diagnostic.severity]} {properties}::{escape_data(_message(diagnostic))}"
 
 

@@ -24,8 +24,15 @@ def diagnostic_to_dict(diagnostic: Diagnostic) -> dict[str, Any]:
         "hint": diagnostic.hint,
         "path": list(diagnostic.path),
         "subject": diagnostic.subject,
-        "related": [{"file": r.span.file, "line": r.span.line, "column": r.span.column, "message": r.message}
-                    for r in diagnostic.related],
+        "related": [
+            {
+                "file": r.span.file,
+                "line": r.span.line,
+                "column": r.span.column,
+                "message": r.message,
+            }
+            for r in diagnostic.related
+        ],
     }
 
 

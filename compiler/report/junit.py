@@ -31,7 +31,8 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def xml_safe(text: str) -> str:
-    """Replace what XML 1.0 forbids, so one odd byte in a manifest cannot make the report unreadable."""
+    """Replace what XML 1.0 forbids, so one odd byte in a manifest cannot make the report
+    unreadable."""
     return _NOT_XML.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
@@ -56,10 +57,13 @@ def _blocks(diagnostics: list[Diagnostic], context: ReportContext) -> str:
 
 def _failure(errors: list[Diagnostic], context: ReportContext) -> ET.Element:
     rules = sorted({f"{d.code} {d.name}" for d in errors})
-    failure = ET.Element("failure", {
-        "message": xml_safe(f"{_plural(len(errors), 'error')}: {', '.join(rules)}"),
-        "type": " ".join(sorted({d.code for d in errors})),
-    })
+    failure = ET.Element(
+        "failure",
+        {
+            "message": xml_safe(f"{_plural(len(errors), 'error')}: {', '.join(rules)}"),
+            "type": " ".join(sorted({d.code for d in errors})),
+        },
+    )
     failure.text = _blocks(errors, context)
     return failure
 
@@ -77,15 +81,23 @@ def testcase(file: str, diagnostics: list[Diagnostic], context: ReportContext) -
 
 
 def _counts(element: ET.Element, tests: int, failures: int) -> None:
-    element.attrib.update({"tests": str(tests), "failures": str(failures), "errors": "0", "skipped": "0",
-                           "time": "0"})
+    element.attrib.update(
+        {"tests": str(tests), "failures": str(failures), "errors": "0", "skipped": "0", "time": "0"}
+    )
 
 
 def _properties(context: ReportContext) -> ET.Element:
     properties = ET.Element("properties")
-    ET.SubElement(properties, "property", {"name": f"{TOOL_NAME}.version", "value": xml_safe(context.tool_version)})
-    ET.SubElement(properties, "property", {"name": "environments",
-                                           "value": xml_safe(", ".join(context.environments))})
+    ET.SubElement(
+        properties,
+        "property",
+        {"name": f"{TOOL_NAME}.version", "value": xml_safe(context.tool_version)},
+    )
+    ET.SubElement(
+        properties,
+        "property",
+        {"name": "environments", "value": xml_safe(", ".join(context.environments))},
+    )
     return properties
 
 

@@ -59,16 +59,24 @@ def rule_descriptor(diagnostic: Diagnostic, context: ReportContext) -> dict[str,
     if known is not None:
         rule["shortDescription"] = {"text": known.summary}
     # The rule's own severity, not the result's: --warnings-as-errors raises results, not rules.
-    rule["defaultConfiguration"] = {"level": LEVELS[known.severity if known else diagnostic.severity]}
+    rule["defaultConfiguration"] = {
+        "level": LEVELS[known.severity if known else diagnostic.severity]
+    }
     return rule
 
 
 def _message_text(diagnostic: Diagnostic) -> str:
-    return f"{diagnostic.message}\nhint: {diagnostic.hint}" if diagnostic.hint else diagnostic.message
+    return (
+        f"{diagnostic.message}\nhint: {diagnostic.hint}" if diagnostic.hint else diagnostic.message
+    )
 
 
 def _related_location(index: int, related: Related) -> dict[str, Any]:
-    return {"id": index, "physicalLocation": physical_location(related.span), "message": {"text": related.message}}
+    return {
+        "id": index,
+        "physicalLocation": physical_location(related.span),
+        "message": {"text": related.message},
+    }
 
 
 def _result_properties(diagnostic: Diagnostic) -> dict[str, Any]:
@@ -91,7 +99,9 @@ def result(diagnostic: Diagnostic, rule_index: int) -> dict[str, Any]:
         "locations": [{"physicalLocation": physical_location(diagnostic.span)}],
     }
     if diagnostic.related:
-        out["relatedLocations"] = [_related_location(i, r) for i, r in enumerate(diagnostic.related, start=1)]
+        out["relatedLocations"] = [
+            _related_location(i, r) for i, r in enumerate(diagnostic.related, start=1)
+        ]
     properties = _result_properties(diagnostic)
     if properties:
         out["properties"] = properties
@@ -110,7 +120,9 @@ def sarif_log(diagnostics: list[Diagnostic], context: ReportContext) -> dict[str
     }
     run = {
         "tool": {"driver": driver},
-        "originalUriBaseIds": {SRCROOT: {"description": {"text": "The root of the llmops estate."}}},
+        "originalUriBaseIds": {
+            SRCROOT: {"description": {"text": "The root of the llmops estate."}}
+        },
         "columnKind": "unicodeCodePoints",
         "results": [result(d, index[d.code]) for d in diagnostics],
     }
@@ -118,4 +130,7 @@ def sarif_log(diagnostics: list[Diagnostic], context: ReportContext) -> dict[str
 
 
 def format_report(diagnostics: list[Diagnostic], context: ReportContext) -> str:
-    return json.dumps(sarif_log(diagnostics, context), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    return (
+        json.dumps(sarif_log(diagnostics, context), indent=2, sort_keys=False, ensure_ascii=False)
+        + "\n"
+    )

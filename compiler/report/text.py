@@ -1,7 +1,9 @@
-"""Compiler-style text: `path:line:col: severity[CODE]: message`, the source line, a caret, the hint.
+"""Compiler-style text: `path:line:col: severity[CODE]: message`, the source line, a caret, the
+hint.
 
-Everything here that comes from the estate (file names, messages quoting values, source lines, hints)
-has its control characters escaped: the only escape sequences the terminal receives are our colours.
+Everything here that comes from the estate (file names, messages quoting values, source lines,
+hints) has its control characters escaped: the only escape sequences the terminal receives are our
+colours.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ def _paint(text: str, code: str, enabled: bool) -> str:
 
 
 def _caret(line: str, column: int, end_column: int | None, same_line: bool) -> str:
-    """The caret under the escaped source line: each character before it counts as wide as its escape."""
+    """The caret under the escaped source line: each character before it counts as wide as its
+    escape."""
     start = max(column - 1, 0)
     width = (end_column - column) if (same_line and end_column and end_column > column) else 1
     width = max(1, min(width, max(len(line) - start, 1)))
     prefix = "".join("\t" if ch == "\t" else " " * len(escape_controls(ch)) for ch in line[:start])
-    return prefix + "^" * len(escape_controls(line[start:start + width]) or " ")
+    return prefix + "^" * len(escape_controls(line[start : start + width]) or " ")
 
 
 def format_diagnostic(diagnostic: Diagnostic, context: ReportContext) -> str:
@@ -32,7 +35,9 @@ def format_diagnostic(diagnostic: Diagnostic, context: ReportContext) -> str:
     severity = _paint(diagnostic.severity.value, "1;" + _COLORS[diagnostic.severity], color)
     first, *rest = escape_controls(diagnostic.message, keep_newlines=True).splitlines() or [""]
     place = escape_controls(f"{span.file}:{span.line}:{span.column}")
-    head = f"{_paint(place, '1', color)}: {severity}[{diagnostic.code}]: {first}  ({diagnostic.name})"
+    head = (
+        f"{_paint(place, '1', color)}: {severity}[{diagnostic.code}]: {first}  ({diagnostic.name})"
+    )
     out = [head, *(f"  {line}" for line in rest)]
     line = source_line(context, span.file, span.line)
     if line is not None:
@@ -42,7 +47,10 @@ def format_diagnostic(diagnostic: Diagnostic, context: ReportContext) -> str:
         out.append(f" {gutter} | {escape_controls(line)}")
         out.append(f" {pad} | {_paint(caret, _COLORS[diagnostic.severity], color)}")
     if diagnostic.hint:
-        out.append(f"  {_paint('hint', '1;32', color)}: {escape_controls(diagnostic.hint, keep_newlines=True)}")
+        out.append(
+            f"  {_paint('hint', '1;32', color)}: "
+            f"{escape_controls(diagnostic.hint, keep_newlines=True)}"
+        )
     for related in diagnostic.related:
         r = related.span
         out.append(escape_controls(f"  note: {r.file}:{r.line}:{r.column}: {related.message}"))

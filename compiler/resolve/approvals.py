@@ -1,5 +1,5 @@
-"""Which Approvals count for a model in one environment: shared by the approval rules and by the proxy's
-catalog (which reports a model `approved` exactly when the rules would)."""
+"""Which Approvals count for a model in one environment: shared by the approval rules and by the
+proxy's catalog (which reports a model `approved` exactly when the rules would)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ def approvals_by_model(env: ResolvedEnvironment) -> dict[Manifest, list[Manifest
     Built once per environment (cached): looking the approvals up per endpoint made validation
     quadratic, several seconds for 1,000 endpoints.
     """
+
     def build() -> dict[Manifest, list[Manifest]]:
         index: dict[Manifest, list[Manifest]] = {}
         for approval in env.of_kind("Approval"):
@@ -53,12 +54,15 @@ def approval_state(env: ResolvedEnvironment, model: Manifest) -> ApprovalState:
         elif approval.spec.model_digest != digest:
             problems.append(f"{who}'s approval is for an earlier version of the manifest")
         elif approval.spec.role not in policy.roles:
-            problems.append(f"{who} approved with role `{approval.spec.role}`, which may not approve here")
+            problems.append(
+                f"{who} approved with role `{approval.spec.role}`, which may not approve here"
+            )
         else:
             approvers.add(who)
     return ApprovalState(model, tuple(sorted(approvers)), policy.min_approvers, tuple(problems))
 
 
 def current_digest(env: ResolvedEnvironment, model: Manifest) -> str:
-    """The model's digest, computed once per run (a shared model is checked in every environment)."""
+    """The model's digest, computed once per run (a shared model is checked in every
+    environment)."""
     return env.remember(("model-digest", model), lambda: model_digest(model.model))

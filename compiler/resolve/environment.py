@@ -31,10 +31,12 @@ class ResolvedEnvironment:
     models: VersionedIndex = field(default_factory=VersionedIndex)
     datasets: VersionedIndex = field(default_factory=VersionedIndex)
     named: dict[str, dict[str, Manifest]] = field(default_factory=dict)  # kind -> name -> manifest
-    broken_names: dict[str, set[str]] = field(default_factory=dict)  # kind -> names that failed validation
+    # kind -> names that failed validation
+    broken_names: dict[str, set[str]] = field(default_factory=dict)
     cache: dict[Any, Any] = field(default_factory=dict)  # shared by all environments of one run
     provenance: Provenance | None = None  # git authorship, only for `validate --audit`
-    peers: dict[str, ResolvedEnvironment] = field(default_factory=dict, repr=False)  # the run's other environments
+    # the run's other environments
+    peers: dict[str, ResolvedEnvironment] = field(default_factory=dict, repr=False)
     gaps: list[Gap] = field(default_factory=list)  # manifests it may have that could not be read
     settings_gap: Gap | None = None  # set when its settings themselves may be among them
     _by_kind: dict[str, list[Manifest]] | None = field(default=None, repr=False)
@@ -60,7 +62,8 @@ class ResolvedEnvironment:
         return value
 
     def gaps_holding(self, kinds: frozenset[str]) -> list[Gap]:
-        """The gaps that may hold a manifest of one of ``kinds`` (checks needing all of them skip then)."""
+        """The gaps that may hold a manifest of one of ``kinds`` (checks needing all of them skip
+        then)."""
         return [gap for gap in self.gaps if gap.may_hold(kinds)]
 
     def resolve_model(self, reference: str) -> RefResult:

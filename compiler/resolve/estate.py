@@ -26,7 +26,9 @@ class ResolvedEstate:
     environments: list[ResolvedEnvironment]
 
 
-def _dedupe(manifests: list[Manifest]) -> tuple[dict[Identity, Manifest], list[tuple[Manifest, Manifest]]]:
+def _dedupe(
+    manifests: list[Manifest],
+) -> tuple[dict[Identity, Manifest], list[tuple[Manifest, Manifest]]]:
     first: dict[Identity, Manifest] = {}
     duplicates: list[tuple[Manifest, Manifest]] = []
     for manifest in manifests:
@@ -40,30 +42,53 @@ def _dedupe(manifests: list[Manifest]) -> tuple[dict[Identity, Manifest], list[t
     return first, duplicates
 
 
-def resolve_environment(name: str, tree: RepoTree, shared: list[Manifest], own: list[Manifest],
-                        broken: list[Identity], cache: dict[Any, Any],
-                        gaps: list[Gap] | None = None) -> ResolvedEnvironment:
+def resolve_environment(
+    name: str,
+    tree: RepoTree,
+    shared: list[Manifest],
+    own: list[Manifest],
+    broken: list[Identity],
+    cache: dict[Any, Any],
+    gaps: list[Gap] | None = None,
+) -> ResolvedEnvironment:
     """Merge ``_shared`` into one environment and index what references need.
 
-    ``gaps`` are the environment's and `_shared`'s manifests that could not be read. A shared manifest of
-    a kind the environment's own gaps may hold is left out: the environment may override it.
+    ``gaps`` are the environment's and `_shared`'s manifests that could not be read. A shared
+    manifest of a kind the environment's own gaps may hold is left out: the environment may override
+    it.
     """
     own_gaps = [gap for gap in gaps or () if gap.origin == name]
-    shared_gaps = [replace(gap, kinds=gap.kinds - ENV_ONLY_KINDS) for gap in gaps or ()
-                   if gap.origin == SHARED_ENV and gap.kinds - ENV_ONLY_KINDS]
+    shared_gaps = [
+        replace(gap, kinds=gap.kinds - ENV_ONLY_KINDS)
+        for gap in gaps or ()
+        if gap.origin == SHARED_ENV and gap.kinds - ENV_ONLY_KINDS
+    ]
     maybe_overridden = frozenset().union(*(gap.kinds for gap in own_gaps))
     misplaced = [manifest for manifest in shared if manifest.kind in ENV_ONLY_KINDS]
-    shared_ok = [manifest for manifest in shared
-                 if manifest.kind not in ENV_ONLY_KINDS and manifest.kind not in maybe_overridden]
+    shared_ok = [
+        manifest
+        for manifest in shared
+        if manifest.kind not in ENV_ONLY_KINDS and manifest.kind not in maybe_overridden
+    ]
     shared_by_id, shared_duplicates = _dedupe(shared_ok)
     own_by_id, own_duplicates = _dedupe(own)
-    effective = [m for identity, m in shared_by_id.items() if identity not in own_by_id] + list(own_by_id.values())
+    effective = [m for identity, m in shared_by_id.items() if identity not in own_by_id] + list(
+        own_by_id.values()
+    )
     effective.sort(key=lambda m: (m.file, m.document.index))
     settings_manifest = own_by_id.get(("Environment", "", None))
     settings = settings_manifest.spec if settings_manifest is not None else EnvironmentSpec()
-    env = ResolvedEnvironment(name=name, tree=tree, settings=settings, settings_manifest=settings_manifest,
-                              manifests=effective, duplicates=shared_duplicates + own_duplicates,
-                              misplaced=misplaced, cache=cache, gaps=own_gaps + shared_gaps)
+    env = ResolvedEnvironment(
+        name=name,
+        tree=tree,
+        settings=settings,
+        settings_manifest=settings_manifest,
+        manifests=effective,
+        duplicates=shared_duplicates + own_duplicates,
+        misplaced=misplaced,
+        cache=cache,
+        gaps=own_gaps + shared_gaps,
+    )
     if settings_manifest is None:
         env.settings_gap = next((gap for gap in own_gaps if "Environment" in gap.kinds), None)
     for manifest in effective:
@@ -83,15 +108,29 @@ def resolve_environment(name: str, tree: RepoTree, shared: list[Manifest], own: 
     return env
 
 
-def resolve_estate(tree: RepoTree, environments: list[str], manifests: list[Manifest],
-                   broken: dict[str, list[Identity]], gaps: list[Gap] | None = None) -> ResolvedEstate:
+def resolve_estate(
+    tree: RepoTree,
+    environments: list[str],
+    manifests: list[Manifest],
+    broken: dict[str, list[Identity]],
+    gaps: list[Gap] | None = None,
+) -> ResolvedEstate:
     shared = [manifest for manifest in manifests if manifest.origin == SHARED_ENV]
     resolved = []
     cache: dict[Any, Any] = {}
     for name in environments:
         own = [manifest for manifest in manifests if manifest.origin == name]
-        resolved.append(resolve_environment(name, tree, shared, own,
-                                            broken.get(SHARED_ENV, []) + broken.get(name, []), cache, gaps))
+        resolved.append(
+            resolve_environment(
+                name,
+                tree,
+                shared,
+                own,
+                broken.get(SHARED_ENV, []) + broken.get(name, []),
+                cache,
+                gaps,
+            )
+        )
     for env in resolved:
         env.peers = {other.name: other for other in resolved if other is not env}
     return ResolvedEstate(environments=resolved)

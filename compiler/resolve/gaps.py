@@ -1,9 +1,10 @@
 """Gaps: manifests an environment may have that llmops could not read.
 
-A file that stops at a syntax error, cannot be read, or holds a document whose identity is unknown may
-define manifests the rest of the estate refers to. Checks that conclude from absence (a reference to
-nothing, a model without approvals, settings left at their defaults) skip an environment with a gap
-that may hold what they look for, and one note says so; nothing else is reported in their place.
+A file that stops at a syntax error, cannot be read, or holds a document whose identity is unknown
+may define manifests the rest of the estate refers to. Checks that conclude from absence (a
+reference to nothing, a model without approvals, settings left at their defaults) skip an
+environment with a gap that may hold what they look for, and one note says so; nothing else is
+reported in their place.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ ALL_KINDS = frozenset(KINDS)
 
 @dataclass(frozen=True)
 class Gap:
-    """Where manifests of ``kinds`` may be missing from, and why (``why`` completes "this file ...")."""
+    """Where manifests of ``kinds`` may be missing from, and why (``why`` completes "this file
+    ...")."""
 
     file: str
     line: int
@@ -40,7 +42,8 @@ def _kind_of(word: str) -> frozenset[str] | None:
 
 
 def kinds_written(words_per_document: tuple[frozenset[str], ...] | None) -> frozenset[str]:
-    """The kinds documents may hold, given the words written after `kind:` in each (any kind when unsure)."""
+    """The kinds documents may hold, given the words written after `kind:` in each (any kind when
+    unsure)."""
     if words_per_document is None:
         return ALL_KINDS
     kinds: set[str] = set()

@@ -38,9 +38,13 @@ class Manifest:
 
 
 def raw_identity(document: SourceDocument) -> Identity | None:
-    """The identity a document claims, read before validation (so a broken manifest is still known)."""
-    kind, name, version = (document.get(("kind",)), document.get(("metadata", "name")),
-                           document.get(("spec", "version")))
+    """The identity a document claims, read before validation (so a broken manifest is still
+    known)."""
+    kind, name, version = (
+        document.get(("kind",)),
+        document.get(("metadata", "name")),
+        document.get(("spec", "version")),
+    )
     if not isinstance(kind, str) or not isinstance(name, str):
         return None
     return (kind, name, str(version) if version is not None else None)

@@ -24,7 +24,8 @@ class VersionedIndex:
 
     by_identity: dict[tuple[str, str], Manifest] = field(default_factory=dict)
     by_dashed: dict[str, list[Manifest]] = field(default_factory=dict)
-    broken: set[str] = field(default_factory=set)  # both spellings of identities that failed validation
+    # both spellings of identities that failed validation
+    broken: set[str] = field(default_factory=set)
     # reference -> its result: every check and the renderer resolve the same references again
     _resolved: dict[str, RefResult] = field(default_factory=dict, repr=False, compare=False)
 
@@ -43,7 +44,8 @@ class VersionedIndex:
         self._resolved.clear()
 
     def resolve(self, reference: str) -> RefResult:
-        """What ``reference`` names (remembered: the index only changes through `add` and `add_broken`)."""
+        """What ``reference`` names (remembered: the index only changes through `add` and
+        `add_broken`)."""
         result = self._resolved.get(reference)
         if result is None:
             result = self._resolved[reference] = self._resolve(reference)

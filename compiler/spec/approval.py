@@ -12,15 +12,26 @@ DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
 
 
 class ApprovalSpec(StrictModel):
-    model_id: str = Field(alias="modelId", description="The approved model: `name@version` or `name-version`.")
-    status: Literal["approved", "rejected"] = Field("approved", description="The seeds' status PATCH body; a "
-                                                    "rejected approval counts for nothing.")
+    model_id: str = Field(
+        alias="modelId", description="The approved model: `name@version` or `name-version`."
+    )
+    status: Literal["approved", "rejected"] = Field(
+        "approved",
+        description="The seeds' status PATCH body; a rejected approval counts for nothing.",
+    )
     approved_by: str = Field(alias="approvedBy", description="Who approved (the user id).")
-    role: str = Field(description="The approver's role; the environment lists the roles that may approve.")
-    model_digest: str = Field(alias="modelDigest", pattern=DIGEST_PATTERN,
-                              description="Digest of the approved model manifest (`llmops approve` computes it). "
-                                          "Editing the model afterwards invalidates the approval.")
-    environment: str | None = Field(None, description="When given, must equal the environment folder.")
+    role: str = Field(
+        description="The approver's role; the environment lists the roles that may approve."
+    )
+    model_digest: str = Field(
+        alias="modelDigest",
+        pattern=DIGEST_PATTERN,
+        description="Digest of the approved model manifest (`llmops approve` computes it). "
+        "Editing the model afterwards invalidates the approval.",
+    )
+    environment: str | None = Field(
+        None, description="When given, must equal the environment folder."
+    )
     notes: str | None = Field(None, description="Free text for people.")
 
 

@@ -23,16 +23,26 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 class DatasetSpec(StrictModel):
-    name: str | None = Field(None, description="Seeds' dataset name; when given it must equal metadata.name.")
-    version: str = Field(max_length=128, description="Dataset version, e.g. `v1.0`. With the name it identifies "
-                         "the dataset; quote numbers-looking versions.")
+    name: str | None = Field(
+        None, description="Seeds' dataset name; when given it must equal metadata.name."
+    )
+    version: str = Field(
+        max_length=128,
+        description="Dataset version, e.g. `v1.0`. With the name it identifies "
+        "the dataset; quote numbers-looking versions.",
+    )
     owner_team: str | None = Field(None, description="Team that owns the dataset.")
     type: DatasetType = Field(description="Kind of records: " + ", ".join(REQUIRED_COLUMNS) + ".")
-    storage_uri: StorageUri = Field(description="Where the full dataset lives, e.g. `s3://datasets/name/v1.0/`.")
+    storage_uri: StorageUri = Field(
+        description="Where the full dataset lives, e.g. `s3://datasets/name/v1.0/`."
+    )
     description: str | None = Field(None, description="Free text for people.")
-    files: list[str] = Field(default_factory=list, description="Repository-relative paths of local sample files "
-                             "(`.csv` or `.jsonl`) that are checked to exist, parse and have the columns the "
-                             "type needs. (The seeds uploaded these with `POST .../upload`.)")
+    files: list[str] = Field(
+        default_factory=list,
+        description="Repository-relative paths of local sample files "
+        "(`.csv` or `.jsonl`) that are checked to exist, parse and have the columns the "
+        "type needs. (The seeds uploaded these with `POST .../upload`.)",
+    )
 
 
 class DatasetManifest(Envelope):

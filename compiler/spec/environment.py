@@ -26,142 +26,262 @@ from compiler.spec.formats import (
 DEFAULT_APPROVER_ROLE = "admin"
 DEFAULT_IMAGE_TAG = "0.1.0"  # the llmops release whose proxy and trainer images are used by default
 DEFAULT_REQUIRED_ROLE = "llm-ops-user"  # the seeds' governance middleware requires it on every call
-ROLE_PATTERN = r"^[!-+\--~]+$"  # printable ASCII without spaces or commas: one entry of X-User-Roles
+# printable ASCII without spaces or commas: one entry of X-User-Roles
+ROLE_PATTERN = r"^[!-+\--~]+$"
 MAX_GPUS_PER_REPLICA = 64  # GPUs of one pod sit in one node; no node has more
 MAX_GPU_MEMORY_GIB = 1024  # the largest GPUs have a few hundred GiB
 MAX_REPLICAS = 1000
 
 
 class IngressSettings(StrictModel):
-    host: IngressHost | None = Field(None, description="Host name, e.g. `dev.llm-ops.local`; default "
-                                     "`<env>.llm-ops.local`.")
+    host: IngressHost | None = Field(
+        None, description="Host name, e.g. `dev.llm-ops.local`; default `<env>.llm-ops.local`."
+    )
     class_name: DnsSubdomain = Field("nginx", alias="className", description="IngressClass name.")
-    tls_secret_name: DnsSubdomain | None = Field(None, alias="tlsSecretName", description="Serve TLS with this "
-                                                 "Secret.")
+    tls_secret_name: DnsSubdomain | None = Field(
+        None, alias="tlsSecretName", description="Serve TLS with this Secret."
+    )
 
 
 class Toleration(StrictModel):
-    key: QualifiedName | None = Field(None, description="Taint key, e.g. `nvidia.com/gpu`; without a key the "
-                                      "toleration (operator `Exists`) matches every taint.")
-    operator: Literal["Exists", "Equal"] = Field("Exists", description="`Exists`, or `Equal` with a value.")
+    key: QualifiedName | None = Field(
+        None,
+        description="Taint key, e.g. `nvidia.com/gpu`; without a key the "
+        "toleration (operator `Exists`) matches every taint.",
+    )
+    operator: Literal["Exists", "Equal"] = Field(
+        "Exists", description="`Exists`, or `Equal` with a value."
+    )
     value: LabelValue | None = Field(None, description="Taint value (only with `Equal`).")
-    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(None, description="Taint "
-                                                                                   "effect; empty matches all.")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
+        None, description="Taint effect; empty matches all."
+    )
 
     @model_validator(mode="after")
     def _as_kubernetes_accepts(self) -> Toleration:
         """The API server's own rules for a toleration's fields together."""
         if self.operator == "Exists" and self.value:
-            raise PydanticCustomError("toleration", "a toleration with operator `Exists` matches any value; "
-                                      "remove the value or use operator `Equal`", {"entry": "value"})
+            raise PydanticCustomError(
+                "toleration",
+                "a toleration with operator `Exists` matches any value; "
+                "remove the value or use operator `Equal`",
+                {"entry": "value"},
+            )
         if not self.key and self.operator != "Exists":
-            raise PydanticCustomError("toleration", "a toleration without a key must use operator `Exists`",
-                                      {"entry": "operator"})
+            raise PydanticCustomError(
+                "toleration",
+                "a toleration without a key must use operator `Exists`",
+                {"entry": "operator"},
+            )
         return self
 
 
 class GpuPolicy(StrictModel):
     allowed: bool = Field(True, description="Whether endpoints and jobs may request GPUs.")
     required: bool = Field(False, description="Whether every endpoint must run on GPUs.")
-    max_per_endpoint: int = Field(8, alias="maxPerEndpoint", ge=0, le=MAX_GPUS_PER_REPLICA,
-                                  description="GPUs one replica may request.")
-    node_selector: dict[str, str] = Field(default_factory=dict, alias="nodeSelector",
-                                          description="Node labels that select GPU nodes.")
-    resource_name: ExtendedResourceName = Field("nvidia.com/gpu", alias="resourceName",
-                                                description="Extended resource name.")
-    tolerations: list[Toleration] = Field(default_factory=list, description="Tolerations for tainted GPU nodes, "
-                                          "added to GPU pods (endpoints and training).")
-    spare_gpus: int = Field(0, alias="spareGpus", ge=0, le=100_000, description=(
-        "GPUs kept free for rolling updates. With fewer spare GPUs than one replica needs, GPU endpoints roll "
-        "without surge (one replica down at a time) instead of waiting forever for a GPU."))
-    memory_gib: int | float | None = Field(None, alias="memoryGiB", ge=1, le=MAX_GPU_MEMORY_GIB, description=(
-        "Memory of one GPU in GiB, as the driver reports it (nvidia-smi's total / 1024). Capacity checks use it; "
-        "it wins over `product` and over an endpoint's gpu_memory_gb."))
-    product: str | None = Field(None, json_schema_extra={"enum": [*GPU_PRODUCTS_MIB, None]}, description=(
-        "The GPU model, for its memory when memoryGiB is not given: " + ", ".join(
-            f"{name} ({mib / 1024:.1f} GiB)" for name, mib in GPU_PRODUCTS_MIB.items()) + "."))
+    max_per_endpoint: int = Field(
+        8,
+        alias="maxPerEndpoint",
+        ge=0,
+        le=MAX_GPUS_PER_REPLICA,
+        description="GPUs one replica may request.",
+    )
+    node_selector: dict[str, str] = Field(
+        default_factory=dict, alias="nodeSelector", description="Node labels that select GPU nodes."
+    )
+    resource_name: ExtendedResourceName = Field(
+        "nvidia.com/gpu", alias="resourceName", description="Extended resource name."
+    )
+    tolerations: list[Toleration] = Field(
+        default_factory=list,
+        description="Tolerations for tainted GPU nodes, "
+        "added to GPU pods (endpoints and training).",
+    )
+    spare_gpus: int = Field(
+        0,
+        alias="spareGpus",
+        ge=0,
+        le=100_000,
+        description=(
+            "GPUs kept free for rolling updates. With fewer spare GPUs than one replica needs, "
+            "GPU endpoints roll without surge (one replica down at a time) instead of waiting "
+            "forever for a GPU."
+        ),
+    )
+    memory_gib: int | float | None = Field(
+        None,
+        alias="memoryGiB",
+        ge=1,
+        le=MAX_GPU_MEMORY_GIB,
+        description=(
+            "Memory of one GPU in GiB, as the driver reports it (nvidia-smi's total / 1024). "
+            "Capacity checks use it; it wins over `product` and over an endpoint's gpu_memory_gb."
+        ),
+    )
+    product: str | None = Field(
+        None,
+        json_schema_extra={"enum": [*GPU_PRODUCTS_MIB, None]},
+        description=(
+            "The GPU model, for its memory when memoryGiB is not given: "
+            + ", ".join(f"{name} ({mib / 1024:.1f} GiB)" for name, mib in GPU_PRODUCTS_MIB.items())
+            + "."
+        ),
+    )
 
     @field_validator("product")
     @classmethod
     def _known_product(cls, value: str | None) -> str | None:
         if value is not None and value not in GPU_PRODUCTS_MIB:
             suggestion = closest_choice(value, list(GPU_PRODUCTS_MIB))
-            raise ValueError(f"unknown GPU product `{value}`" + (f"; did you mean `{suggestion}`?" if suggestion
-                                                                 else "; write gpu.memoryGiB instead"))
+            raise ValueError(
+                f"unknown GPU product `{value}`"
+                + (
+                    f"; did you mean `{suggestion}`?"
+                    if suggestion
+                    else "; write gpu.memoryGiB instead"
+                )
+            )
         return value
 
 
 class ApprovalPolicy(StrictModel):
-    roles: list[str] = Field(default_factory=lambda: [DEFAULT_APPROVER_ROLE],
-                             description="Roles allowed to approve models.")
-    min_approvers: int = Field(1, alias="minApprovers", ge=1, le=100, description="Distinct approvers a model needs.")
+    roles: list[str] = Field(
+        default_factory=lambda: [DEFAULT_APPROVER_ROLE],
+        description="Roles allowed to approve models.",
+    )
+    min_approvers: int = Field(
+        1, alias="minApprovers", ge=1, le=100, description="Distinct approvers a model needs."
+    )
     identities: dict[str, list[str]] = Field(
-        default_factory=dict, description="Approver user id -> the git author e-mails that are that person, for "
-        "`llmops validate --audit`. Without an entry, an author matches a user id by e-mail local part or name.")
-    signed_commits: bool = Field(False, alias="signedCommits", description="With `--audit`: the commit that "
-                                 "last changed an Approval must carry a signature.")
+        default_factory=dict,
+        description=(
+            "Approver user id -> the git author e-mails that are that person, for `llmops "
+            "validate --audit`. Without an entry, an author matches a user id by e-mail local "
+            "part or name."
+        ),
+    )
+    signed_commits: bool = Field(
+        False,
+        alias="signedCommits",
+        description="With `--audit`: the commit that "
+        "last changed an Approval must carry a signature.",
+    )
 
 
 class PromotionPolicy(StrictModel):
-    requires: str | None = Field(None, description="Another environment, e.g. `stg`: every model version served "
-                                 "here must be served there too, with the same digest, at the same revision.")
+    requires: str | None = Field(
+        None,
+        description="Another environment, e.g. `stg`: every model version served "
+        "here must be served there too, with the same digest, at the same revision.",
+    )
 
 
 class ReplicaPolicy(StrictModel):
-    min: int = Field(0, ge=0, le=MAX_REPLICAS, description="Every endpoint's minReplicas must be at least this.")
+    min: int = Field(
+        0, ge=0, le=MAX_REPLICAS, description="Every endpoint's minReplicas must be at least this."
+    )
 
 
 class KServeSettings(StrictModel):
-    version: str = Field("0.15", description="KServe minor version the cluster runs, e.g. `0.15` (quoted). "
-                         "InferenceServices are rendered for Standard (raw Deployment) mode, whose annotation value "
-                         "is `RawDeployment` before 0.16 and `Standard` from 0.16 on.")
+    version: str = Field(
+        "0.15",
+        description="KServe minor version the cluster runs, e.g. `0.15` (quoted). "
+        "InferenceServices are rendered for Standard (raw Deployment) mode, whose annotation value "
+        "is `RawDeployment` before 0.16 and `Standard` from 0.16 on.",
+    )
 
 
 class ArgoCDSettings(StrictModel):
     namespace: DnsLabel = Field("argocd", description="Namespace Argo CD runs in.")
     project: DnsSubdomain = Field("llmops", description="AppProject name.")
-    server: HttpUrl = Field("https://kubernetes.default.svc", description="Destination cluster API server.")
-    repo_url: RepositoryUrl | None = Field(None, alias="repoURL", description="Git repository Argo CD reads; "
-                                           "without it no Argo CD objects are rendered.")
+    server: HttpUrl = Field(
+        "https://kubernetes.default.svc", description="Destination cluster API server."
+    )
+    repo_url: RepositoryUrl | None = Field(
+        None,
+        alias="repoURL",
+        description="Git repository Argo CD reads; without it no Argo CD objects are rendered.",
+    )
     path: RepositoryPath = Field(".", description="Path of the estate inside the repository.")
-    target_revision: GitRevision = Field("HEAD", alias="targetRevision", description="Branch, tag or commit to deploy.")
+    target_revision: GitRevision = Field(
+        "HEAD", alias="targetRevision", description="Branch, tag or commit to deploy."
+    )
 
 
 class ProxySettings(StrictModel):
-    image: ImageReference = Field(f"ghcr.io/llmops/llmops:{DEFAULT_IMAGE_TAG}", description="Image running "
-                                  "`llmops proxy`.")
+    image: ImageReference = Field(
+        f"ghcr.io/llmops/llmops:{DEFAULT_IMAGE_TAG}", description="Image running `llmops proxy`."
+    )
     replicas: int = Field(2, ge=1, le=100, description="Proxy replicas.")
-    token_secret_name: DnsSubdomain | None = Field(None, alias="tokenSecretName", description=(
-        "Secret whose `token` key callers must send as a bearer token with their X-User headers."))
-    required_role: str | None = Field(DEFAULT_REQUIRED_ROLE, alias="requiredRole", pattern=ROLE_PATTERN, description=(
-        "The role every caller must hold in X-User-Roles (the seeds' workflow guide requires `llm-ops-user`); "
-        "`null` turns the requirement off, X-User-Id and X-User-Roles stay required. Printable ASCII without "
-        "spaces or commas."))
+    token_secret_name: DnsSubdomain | None = Field(
+        None,
+        alias="tokenSecretName",
+        description=(
+            "Secret whose `token` key callers must send as a bearer token with their X-User "
+            "headers."
+        ),
+    )
+    required_role: str | None = Field(
+        DEFAULT_REQUIRED_ROLE,
+        alias="requiredRole",
+        pattern=ROLE_PATTERN,
+        description=(
+            "The role every caller must hold in X-User-Roles (the seeds' workflow guide requires "
+            "`llm-ops-user`); `null` turns the requirement off, X-User-Id and X-User-Roles stay "
+            "required. Printable ASCII without spaces or commas."
+        ),
+    )
 
 
 class TrainingSettings(StrictModel):
-    backend: Literal["job", "trainjob"] = Field("job", description="Render training jobs as batch/v1 Jobs, or "
-                                                "as Kubeflow Trainer TrainJobs.")
-    image: ImageReference = Field(f"ghcr.io/llmops/trainer:{DEFAULT_IMAGE_TAG}", description="Default trainer "
-                                  "image.")
-    runtime: DnsSubdomain = Field("torch-distributed", description="ClusterTrainingRuntime of TrainJobs.")
+    backend: Literal["job", "trainjob"] = Field(
+        "job",
+        description="Render training jobs as batch/v1 Jobs, or as Kubeflow Trainer TrainJobs.",
+    )
+    image: ImageReference = Field(
+        f"ghcr.io/llmops/trainer:{DEFAULT_IMAGE_TAG}", description="Default trainer image."
+    )
+    runtime: DnsSubdomain = Field(
+        "torch-distributed", description="ClusterTrainingRuntime of TrainJobs."
+    )
 
 
 class EnvironmentSpec(StrictModel):
-    namespace: str | None = Field(None, description="Kubernetes namespace; default `llm-ops-<env>`.")
-    service_account_name: DnsSubdomain | None = Field(None, alias="serviceAccountName", description="ServiceAccount of "
-                                             "model servers and training pods, carrying the storage credentials "
-                                             "for `storageUri` (e.g. S3 keys, or a cloud workload identity).")
-    ingress: IngressSettings = Field(default_factory=IngressSettings, description="How endpoints are exposed.")
+    namespace: str | None = Field(
+        None, description="Kubernetes namespace; default `llm-ops-<env>`."
+    )
+    service_account_name: DnsSubdomain | None = Field(
+        None,
+        alias="serviceAccountName",
+        description="ServiceAccount of "
+        "model servers and training pods, carrying the storage credentials "
+        "for `storageUri` (e.g. S3 keys, or a cloud workload identity).",
+    )
+    ingress: IngressSettings = Field(
+        default_factory=IngressSettings, description="How endpoints are exposed."
+    )
     gpu: GpuPolicy = Field(default_factory=GpuPolicy, description="GPU policy.")
-    approval: ApprovalPolicy = Field(default_factory=ApprovalPolicy, description="Who approves models, and how many.")
-    replicas: ReplicaPolicy = Field(default_factory=ReplicaPolicy, description="Availability policy.")
-    kserve: KServeSettings = Field(default_factory=KServeSettings, description="The KServe the cluster runs.")
-    argocd: ArgoCDSettings = Field(default_factory=ArgoCDSettings, description="How Argo CD deploys the environment.")
-    proxy: ProxySettings = Field(default_factory=ProxySettings, description="The llmops proxy serving the routes.")
-    training: TrainingSettings = Field(default_factory=TrainingSettings, description="How training jobs run.")
-    promotion: PromotionPolicy = Field(default_factory=PromotionPolicy, description="The order models move "
-                                       "through environments.")
+    approval: ApprovalPolicy = Field(
+        default_factory=ApprovalPolicy, description="Who approves models, and how many."
+    )
+    replicas: ReplicaPolicy = Field(
+        default_factory=ReplicaPolicy, description="Availability policy."
+    )
+    kserve: KServeSettings = Field(
+        default_factory=KServeSettings, description="The KServe the cluster runs."
+    )
+    argocd: ArgoCDSettings = Field(
+        default_factory=ArgoCDSettings, description="How Argo CD deploys the environment."
+    )
+    proxy: ProxySettings = Field(
+        default_factory=ProxySettings, description="The llmops proxy serving the routes."
+    )
+    training: TrainingSettings = Field(
+        default_factory=TrainingSettings, description="How training jobs run."
+    )
+    promotion: PromotionPolicy = Field(
+        default_factory=PromotionPolicy, description="The order models move through environments."
+    )
 
 
 class EnvironmentManifest(Envelope):

@@ -1,9 +1,11 @@
-"""String fields that reach a rendered Kubernetes object, checked against the rule Kubernetes applies to them.
+"""String fields that reach a rendered Kubernetes object, checked against the rule Kubernetes
+applies to them.
 
-Each format is a type: a validator that refuses, with a sentence naming the rule, what the API server, the
-kubelet or Argo CD would refuse (or misread) later; and a JSON Schema pattern and length for editors. A value
-llmops accepts here is a value the cluster accepts there, so `validate` points at the line to fix instead of a
-failed sync. The patterns are the validators' regular expressions (full-string matches).
+Each format is a type: a validator that refuses, with a sentence naming the rule, what the API
+server, the kubelet or Argo CD would refuse (or misread) later; and a JSON Schema pattern and length
+for editors. A value llmops accepts here is a value the cluster accepts there, so `validate` points
+at the line to fix instead of a failed sync. The patterns are the validators' regular expressions
+(full-string matches).
 """
 
 from __future__ import annotations
@@ -28,21 +30,27 @@ MAX_DNS_SUBDOMAIN = 253
 _IMAGE_DOMAIN_COMPONENT = r"([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _IMAGE_DOMAIN = rf"{_IMAGE_DOMAIN_COMPONENT}(\.{_IMAGE_DOMAIN_COMPONENT})*(:[0-9]+)?"
 _IMAGE_PATH_COMPONENT = r"[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*"
-IMAGE_REFERENCE = (rf"(({_IMAGE_DOMAIN})/)?{_IMAGE_PATH_COMPONENT}(/{_IMAGE_PATH_COMPONENT})*"
-                   r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
-                   r"(@[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?")
+IMAGE_REFERENCE = (
+    rf"(({_IMAGE_DOMAIN})/)?{_IMAGE_PATH_COMPONENT}(/{_IMAGE_PATH_COMPONENT})*"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+    r"(@[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
+)
 MAX_IMAGE_NAME = 255  # the repository name, without tag and digest
 MAX_IMAGE_REFERENCE = 512
 
 # No whitespace, no C0 or C1 control characters, no DEL: what a URL or a path never contains.
 _URL_CHARACTER = r"[^\s\x00-\x1f\x7f-\x9f]"
 URI = rf"[a-z][a-z0-9+.-]*://{_URL_CHARACTER}+"
-HTTP_URL = (r"https?://([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?"
-            rf"(/{_URL_CHARACTER}*)?")
-# Argo CD reads a repository over https, ssh or git, or in the scp form `git@host:path` (which git only
-# takes for one when it is not a URL: no `//` after the colon).
-REPOSITORY_URL = (rf"((https?|ssh|git|git\+ssh|file)://{_URL_CHARACTER}+"
-                  rf"|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!//){_URL_CHARACTER}+)")
+HTTP_URL = (
+    r"https?://([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?"
+    rf"(/{_URL_CHARACTER}*)?"
+)
+# Argo CD reads a repository over https, ssh or git, or in the scp form `git@host:path` (which git
+# only takes for one when it is not a URL: no `//` after the colon).
+REPOSITORY_URL = (
+    rf"((https?|ssh|git|git\+ssh|file)://{_URL_CHARACTER}+"
+    rf"|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!//){_URL_CHARACTER}+)"
+)
 MAX_URL = 2048
 
 # `git check-ref-format`, plus what a revision may be besides a ref: HEAD or a commit id.
@@ -77,7 +85,8 @@ def is_dns_subdomain(text: str) -> bool:
 
 
 def is_qualified_name(text: str) -> bool:
-    """A label or annotation key: `[prefix/]name`, the prefix a DNS subdomain, the name at most 63 characters."""
+    """A label or annotation key: `[prefix/]name`, the prefix a DNS subdomain, the name at most 63
+    characters."""
     prefix, slash, name = text.rpartition("/")
     if slash and not is_dns_subdomain(prefix):
         return False
@@ -104,7 +113,8 @@ def _schema(pattern: str, max_length: int) -> WithJsonSchema:
 
 
 def _ingress_host(text: str) -> bool:
-    """Ingress rule hosts: a DNS subdomain, optionally with a leading `*.` wildcard label; never an IP address."""
+    """Ingress rule hosts: a DNS subdomain, optionally with a leading `*.` wildcard label; never an
+    IP address."""
     name = text[2:] if text.startswith("*.") else text
     return is_dns_subdomain(name) and not _IPV4.fullmatch(name)
 
@@ -125,14 +135,18 @@ def _url(pattern: str) -> Callable[[str], bool]:
 
 
 def _git_revision(text: str) -> bool:
-    """A branch, tag or commit git accepts (`git check-ref-format --allow-onelevel` rules), or HEAD."""
+    """A branch, tag or commit git accepts (`git check-ref-format --allow-onelevel` rules), or
+    HEAD."""
     if len(text) > MAX_GIT_REVISION or re.fullmatch(GIT_REVISION, text) is None:
         return False
     if any(part in text for part in _GIT_REVISION_FORBIDDEN) or text == "@":
         return False
     if text.startswith(("-", "/", ".")) or text.endswith(("/", ".", ".lock")):
         return False
-    return all(not component.startswith(".") and not component.endswith(".lock") for component in text.split("/"))
+    return all(
+        not component.startswith(".") and not component.endswith(".lock")
+        for component in text.split("/")
+    )
 
 
 def _repository_path(text: str) -> bool:
@@ -143,8 +157,9 @@ def _repository_path(text: str) -> bool:
 
 
 def _extended_resource_name(text: str) -> bool:
-    """A device plugin's resource (`nvidia.com/gpu`): a qualified name with a domain that is not Kubernetes'
-    own (`cpu`, `memory` or `kubernetes.io/...` would overwrite or invent a built-in resource)."""
+    """A device plugin's resource (`nvidia.com/gpu`): a qualified name with a domain that is not
+    Kubernetes' own (`cpu`, `memory` or `kubernetes.io/...` would overwrite or invent a built-in
+    resource)."""
     if "/" not in text or not is_qualified_name(text) or text.startswith("requests."):
         return False
     return "kubernetes.io/" not in text  # Kubernetes' own (native) resources
@@ -152,49 +167,119 @@ def _extended_resource_name(text: str) -> bool:
 
 _QUALIFIED_NAME_LENGTH = MAX_DNS_SUBDOMAIN + 1 + MAX_DNS_LABEL
 _RULES = {
-    "dns-label": "a DNS-1123 label: at most 63 lowercase letters, digits and '-', starting and ending with a letter "
-                 "or digit",
-    "dns-subdomain": "a DNS-1123 subdomain: at most 253 characters of lowercase letters, digits, '-' and '.', each "
-                     "part starting and ending with a letter or digit",
-    "host": "a host name (a DNS-1123 subdomain such as `dev.example.com`, optionally `*.` first; not an IP address)",
-    "image": "a container image reference such as `ghcr.io/org/name:1.0` or `name@sha256:<digest>` (lowercase "
-             "repository path, no spaces or control characters)",
-    "uri": "a URI such as `s3://bucket/path/` (a scheme, `://`, and no spaces or control characters)",
-    "http": "an http(s) URL such as `https://kubernetes.default.svc` (no spaces or control characters)",
-    "repository": "a git repository URL: `https://...`, `ssh://...`, `git://...` or `git@host:path` (no spaces or "
-                  "control characters)",
-    "revision": "a branch, tag or commit git accepts (no spaces, control characters, `~^:?*[\\`, `..` or `@{`; not "
-                "starting with '-', '/' or '.', nor ending with '/', '.' or `.lock`)",
-    "path": "a relative path inside the repository (no leading '/', no `..`, no control characters)",
-    "resource": "an extended resource name with a vendor domain, such as `nvidia.com/gpu` (not `cpu`, `memory` or a "
-                "kubernetes.io resource)",
-    "label-key": "a label key: `[prefix/]name`, the prefix a DNS subdomain and the name at most 63 letters, digits, "
-                 "'-', '_' and '.', starting and ending with a letter or digit",
-    "label-value": "a label value: at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter "
-                   "or digit",
+    "dns-label": (
+        "a DNS-1123 label: at most 63 lowercase letters, digits and '-', starting and ending with "
+        "a letter or digit"
+    ),
+    "dns-subdomain": (
+        "a DNS-1123 subdomain: at most 253 characters of lowercase letters, digits, '-' and '.', "
+        "each part starting and ending with a letter or digit"
+    ),
+    "host": (
+        "a host name (a DNS-1123 subdomain such as `dev.example.com`, optionally `*.` first; not "
+        "an IP address)"
+    ),
+    "image": (
+        "a container image reference such as `ghcr.io/org/name:1.0` or `name@sha256:<digest>` "
+        "(lowercase repository path, no spaces or control characters)"
+    ),
+    "uri": (
+        "a URI such as `s3://bucket/path/` (a scheme, `://`, and no spaces or control characters)"
+    ),
+    "http": (
+        "an http(s) URL such as `https://kubernetes.default.svc` (no spaces or control characters)"
+    ),
+    "repository": (
+        "a git repository URL: `https://...`, `ssh://...`, `git://...` or `git@host:path` (no "
+        "spaces or control characters)"
+    ),
+    "revision": (
+        "a branch, tag or commit git accepts (no spaces, control characters, `~^:?*[\\`, `..` or "
+        "`@{`; not starting with '-', '/' or '.', nor ending with '/', '.' or `.lock`)"
+    ),
+    "path": (
+        "a relative path inside the repository (no leading '/', no `..`, no control characters)"
+    ),
+    "resource": (
+        "an extended resource name with a vendor domain, such as `nvidia.com/gpu` (not `cpu`, "
+        "`memory` or a kubernetes.io resource)"
+    ),
+    "label-key": (
+        "a label key: `[prefix/]name`, the prefix a DNS subdomain and the name at most 63 "
+        "letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
+    ),
+    "label-value": (
+        "a label value: at most 63 letters, digits, '-', '_' and '.', starting and ending with a "
+        "letter or digit"
+    ),
 }
 
-DnsLabel = Annotated[str, FormatName("DNS-1123 label"), _validator(is_dns_label, _RULES["dns-label"]),
-                     _schema(DNS_LABEL, MAX_DNS_LABEL)]
-DnsSubdomain = Annotated[str, FormatName("DNS-1123 subdomain"), _validator(is_dns_subdomain, _RULES["dns-subdomain"]),
-                         _schema(DNS_SUBDOMAIN, MAX_DNS_SUBDOMAIN)]
-IngressHost = Annotated[str, FormatName("host name"), _validator(_ingress_host, _RULES["host"]),
-                        _schema(rf"(\*\.)?{DNS_SUBDOMAIN}", MAX_DNS_SUBDOMAIN)]
-ImageReference = Annotated[str, FormatName("image reference"), _validator(_image_reference, _RULES["image"]),
-                           _schema(IMAGE_REFERENCE, MAX_IMAGE_REFERENCE)]
-StorageUri = Annotated[str, FormatName("URI"), _validator(_url(URI), _RULES["uri"]), _schema(URI, MAX_URL)]
-HttpUrl = Annotated[str, FormatName("http(s) URL"), _validator(_url(HTTP_URL), _RULES["http"]),
-                    _schema(HTTP_URL, MAX_URL)]
-RepositoryUrl = Annotated[str, FormatName("git repository URL"), _validator(_url(REPOSITORY_URL), _RULES["repository"]),
-                          _schema(REPOSITORY_URL, MAX_URL)]
-GitRevision = Annotated[str, FormatName("git revision"), _validator(_git_revision, _RULES["revision"]),
-                        _schema(GIT_REVISION, MAX_GIT_REVISION)]
-RepositoryPath = Annotated[str, FormatName("relative path"), _validator(_repository_path, _RULES["path"]),
-                           _schema(REPOSITORY_PATH, MAX_REPOSITORY_PATH)]
-ExtendedResourceName = Annotated[str, FormatName("extended resource name"),
-                                 _validator(_extended_resource_name, _RULES["resource"]),
-                                 _schema(rf"{DNS_SUBDOMAIN}/{QUALIFIED_NAME_PART}", _QUALIFIED_NAME_LENGTH)]
-QualifiedName = Annotated[str, FormatName("label key"), _validator(is_qualified_name, _RULES["label-key"]),
-                          _schema(rf"({DNS_SUBDOMAIN}/)?{QUALIFIED_NAME_PART}", _QUALIFIED_NAME_LENGTH)]
-LabelValue = Annotated[str, FormatName("label value"), _validator(is_label_value, _RULES["label-value"]),
-                       _schema(LABEL_VALUE, MAX_DNS_LABEL)]
+DnsLabel = Annotated[
+    str,
+    FormatName("DNS-1123 label"),
+    _validator(is_dns_label, _RULES["dns-label"]),
+    _schema(DNS_LABEL, MAX_DNS_LABEL),
+]
+DnsSubdomain = Annotated[
+    str,
+    FormatName("DNS-1123 subdomain"),
+    _validator(is_dns_subdomain, _RULES["dns-subdomain"]),
+    _schema(DNS_SUBDOMAIN, MAX_DNS_SUBDOMAIN),
+]
+IngressHost = Annotated[
+    str,
+    FormatName("host name"),
+    _validator(_ingress_host, _RULES["host"]),
+    _schema(rf"(\*\.)?{DNS_SUBDOMAIN}", MAX_DNS_SUBDOMAIN),
+]
+ImageReference = Annotated[
+    str,
+    FormatName("image reference"),
+    _validator(_image_reference, _RULES["image"]),
+    _schema(IMAGE_REFERENCE, MAX_IMAGE_REFERENCE),
+]
+StorageUri = Annotated[
+    str, FormatName("URI"), _validator(_url(URI), _RULES["uri"]), _schema(URI, MAX_URL)
+]
+HttpUrl = Annotated[
+    str,
+    FormatName("http(s) URL"),
+    _validator(_url(HTTP_URL), _RULES["http"]),
+    _schema(HTTP_URL, MAX_URL),
+]
+RepositoryUrl = Annotated[
+    str,
+    FormatName("git repository URL"),
+    _validator(_url(REPOSITORY_URL), _RULES["repository"]),
+    _schema(REPOSITORY_URL, MAX_URL),
+]
+GitRevision = Annotated[
+    str,
+    FormatName("git revision"),
+    _validator(_git_revision, _RULES["revision"]),
+    _schema(GIT_REVISION, MAX_GIT_REVISION),
+]
+RepositoryPath = Annotated[
+    str,
+    FormatName("relative path"),
+    _validator(_repository_path, _RULES["path"]),
+    _schema(REPOSITORY_PATH, MAX_REPOSITORY_PATH),
+]
+ExtendedResourceName = Annotated[
+    str,
+    FormatName("extended resource name"),
+    _validator(_extended_resource_name, _RULES["resource"]),
+    _schema(rf"{DNS_SUBDOMAIN}/{QUALIFIED_NAME_PART}", _QUALIFIED_NAME_LENGTH),
+]
+QualifiedName = Annotated[
+    str,
+    FormatName("label key"),
+    _validator(is_qualified_name, _RULES["label-key"]),
+    _schema(rf"({DNS_SUBDOMAIN}/)?{QUALIFIED_NAME_PART}", _QUALIFIED_NAME_LENGTH),
+]
+LabelValue = Annotated[
+    str,
+    FormatName("label value"),
+    _validator(is_label_value, _RULES["label-value"]),
+    _schema(LABEL_VALUE, MAX_DNS_LABEL),
+]

@@ -25,16 +25,42 @@ class KindInfo:
 KINDS: dict[str, KindInfo] = {
     info.kind: info
     for info in (
-        KindInfo("Environment", EnvironmentManifest, False, "Namespace, ingress, GPU, approval and KServe settings."),
-        KindInfo("Dataset", DatasetManifest, True, "A training dataset (the seeds' dataset create body)."),
+        KindInfo(
+            "Environment",
+            EnvironmentManifest,
+            False,
+            "Namespace, ingress, GPU, approval and KServe settings.",
+        ),
+        KindInfo(
+            "Dataset", DatasetManifest, True, "A training dataset (the seeds' dataset create body)."
+        ),
         KindInfo("Model", ModelManifest, True, "A model version (the seeds' model create body)."),
-        KindInfo("Approval", ApprovalManifest, False, "One person's approval of one model manifest for one "
-                 "environment."),
-        KindInfo("TrainingJob", TrainingJobManifest, False, "A fine-tuning job (the seeds' training job body)."),
-        KindInfo("ServingEndpoint", ServingEndpointManifest, False, "A served model (the seeds' endpoint deploy "
-                 "body with DeploymentSpec)."),
-        KindInfo("PromptTemplate", PromptTemplateManifest, False, "A system prompt for A/B experiments."),
-        KindInfo("PromptExperiment", PromptExperimentManifest, False, "An A/B test of two templates (the seeds' "
-                 "experiment body and its conclusion)."),
+        KindInfo(
+            "Approval",
+            ApprovalManifest,
+            False,
+            "One person's approval of one model manifest for one environment.",
+        ),
+        KindInfo(
+            "TrainingJob",
+            TrainingJobManifest,
+            False,
+            "A fine-tuning job (the seeds' training job body).",
+        ),
+        KindInfo(
+            "ServingEndpoint",
+            ServingEndpointManifest,
+            False,
+            "A served model (the seeds' endpoint deploy body with DeploymentSpec).",
+        ),
+        KindInfo(
+            "PromptTemplate", PromptTemplateManifest, False, "A system prompt for A/B experiments."
+        ),
+        KindInfo(
+            "PromptExperiment",
+            PromptExperimentManifest,
+            False,
+            "An A/B test of two templates (the seeds' experiment body and its conclusion).",
+        ),
     )
 }

@@ -21,42 +21,82 @@ MAX_CONTEXT_TOKENS = 10_000_000  # the longest context windows published are abo
 
 class ModelMetadata(StrictModel):
     architecture: str | None = Field(None, description="e.g. `transformer`.")
-    parameters: int | str | None = Field(None, json_schema_extra={"minimum": 1, "maximum": MAX_PARAMETERS},
-                                         description="Parameter count: an integer or the seeds' form such as "
-                                         "`7B`, `1.5B`, `350M`; at least 1 and at most 100T.")
+    parameters: int | str | None = Field(
+        None,
+        json_schema_extra={"minimum": 1, "maximum": MAX_PARAMETERS},
+        description="Parameter count: an integer or the seeds' form such as "
+        "`7B`, `1.5B`, `350M`; at least 1 and at most 100T.",
+    )
     framework: str | None = Field(None, description="e.g. `pytorch`.")
-    model_family: str | None = Field(None, description="e.g. `llama`, `mistral`, `qwen2`. Endpoints and training "
-                                     "jobs that name a family must agree with it.")
-    preset: str | None = Field(None, json_schema_extra={"enum": [*PRESETS, None]}, description=(
-        "A well-known public model this one is or derives from (family and size), whose published config.json "
-        "supplies the capacity facts not written here: parameters, layers, attention and KV heads, head size, "
-        "context length. Facts written here win; `llmops explain` shows where each one came from. One of: "
-        + ", ".join(PRESETS) + "."))
+    model_family: str | None = Field(
+        None,
+        description="e.g. `llama`, `mistral`, `qwen2`. Endpoints and training "
+        "jobs that name a family must agree with it.",
+    )
+    preset: str | None = Field(
+        None,
+        json_schema_extra={"enum": [*PRESETS, None]},
+        description=(
+            "A well-known public model this one is or derives from (family and size), whose "
+            "published config.json supplies the capacity facts not written here: parameters, "
+            "layers, attention and KV heads, head size, context length. Facts written here win; "
+            "`llmops explain` shows where each one came from. One of: " + ", ".join(PRESETS) + "."
+        ),
+    )
     description: str | None = Field(None, description="Free text for people.")
-    context_length: int | None = Field(None, ge=1, le=MAX_CONTEXT_TOKENS, description=(
-        "Maximum sequence length in tokens the model supports; input plus output tokens of an endpoint must fit "
-        "in it."))
+    context_length: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_CONTEXT_TOKENS,
+        description=(
+            "Maximum sequence length in tokens the model supports; input plus output tokens of an "
+            "endpoint must fit in it."
+        ),
+    )
     dtype: Dtype | None = Field(None, description="Weight data type when served.")
     quantization: Literal["none", "fp8", "int8", "int4", "awq", "gptq"] | None = Field(
-        None, description="Weight quantization, if any.")
-    num_layers: int | None = Field(None, ge=1, le=1000, description="Transformer layers (config.json "
-                                   "`num_hidden_layers`).")
-    num_attention_heads: int | None = Field(None, ge=1, le=1024, description="Attention heads; the GPUs of one replica "
-                                            "(the tensor-parallel size) must divide them.")
-    num_kv_heads: int | None = Field(None, ge=1, le=1024, description=(
-        "Key/value heads (`num_key_value_heads`; fewer than the attention heads with grouped-query attention). "
-        "Sizes the KV cache."))
+        None, description="Weight quantization, if any."
+    )
+    num_layers: int | None = Field(
+        None, ge=1, le=1000, description="Transformer layers (config.json `num_hidden_layers`)."
+    )
+    num_attention_heads: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description="Attention heads; the GPUs of one replica "
+        "(the tensor-parallel size) must divide them.",
+    )
+    num_kv_heads: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description=(
+            "Key/value heads (`num_key_value_heads`; fewer than the attention heads with "
+            "grouped-query attention). Sizes the KV cache."
+        ),
+    )
     head_dim: int | None = Field(None, ge=1, le=1024, description="Size of one attention head.")
-    hidden_size: int | None = Field(None, ge=1, le=131_072, description="Model width; head_dim = hidden_size / "
-                                    "heads if head_dim is not given.")
+    hidden_size: int | None = Field(
+        None,
+        ge=1,
+        le=131_072,
+        description="Model width; head_dim = hidden_size / heads if head_dim is not given.",
+    )
 
     @field_validator("preset")
     @classmethod
     def _known_preset(cls, value: str | None) -> str | None:
         if value is not None and value not in PRESETS:
             suggestion = closest_choice(value, list(PRESETS))
-            raise ValueError(f"unknown preset `{value}`" + (f"; did you mean `{suggestion}`?" if suggestion else
-                                                              "; leave it out and write the facts instead"))
+            raise ValueError(
+                f"unknown preset `{value}`"
+                + (
+                    f"; did you mean `{suggestion}`?"
+                    if suggestion
+                    else "; leave it out and write the facts instead"
+                )
+            )
         return value
 
     @field_validator("parameters")
@@ -72,26 +112,39 @@ class ModelMetadata(StrictModel):
 
 
 def parameter_count(value: int | str) -> int:
-    """`7B` -> 7000000000, `1.5B` -> 1500000000, or an integer as is (for a value of the accepted forms)."""
+    """`7B` -> 7000000000, `1.5B` -> 1500000000, or an integer as is (for a value of the accepted
+    forms)."""
     if isinstance(value, int):
         return value
     number, scale = value[:-1], PARAMETERS_SCALE[value[-1]]
     whole, _, fraction = number.partition(".")
-    exact: int = (int(whole) * 10 ** len(fraction) + int(fraction or 0)) * scale // 10 ** len(fraction)
+    exact: int = (
+        (int(whole) * 10 ** len(fraction) + int(fraction or 0)) * scale // 10 ** len(fraction)
+    )
     return exact
 
 
 class ModelSpec(StrictModel):
-    name: str | None = Field(None, description="Seeds' model name; when given it must equal metadata.name.")
-    version: str = Field(max_length=128, description="Model version, e.g. `1.0` (quoted). With the name it "
-                         "identifies the model.")
-    type: Literal["base", "finetuned", "adapter", "embedding"] = Field(description="What the model is.")
+    name: str | None = Field(
+        None, description="Seeds' model name; when given it must equal metadata.name."
+    )
+    version: str = Field(
+        max_length=128,
+        description="Model version, e.g. `1.0` (quoted). With the name it identifies the model.",
+    )
+    type: Literal["base", "finetuned", "adapter", "embedding"] = Field(
+        description="What the model is."
+    )
     owner_team: str | None = Field(None, alias="ownerTeam", description="Team that owns the model.")
-    metadata: ModelMetadata = Field(default_factory=ModelMetadata, description="Descriptive and capacity facts.")
-    storage_uri: StorageUri = Field(alias="storageUri",
-                                    description="Where the weights live, e.g. `s3://models/name/1.0/`.")
-    status: ModelStatus = Field("draft", description="`approved` is only valid with a matching Approval in "
-                                "the environment.")
+    metadata: ModelMetadata = Field(
+        default_factory=ModelMetadata, description="Descriptive and capacity facts."
+    )
+    storage_uri: StorageUri = Field(
+        alias="storageUri", description="Where the weights live, e.g. `s3://models/name/1.0/`."
+    )
+    status: ModelStatus = Field(
+        "draft", description="`approved` is only valid with a matching Approval in the environment."
+    )
 
 
 class ModelManifest(Envelope):

@@ -1,4 +1,5 @@
-"""A numeric field's range in words, from its constraints: for the field reference and for diagnostics' hints."""
+"""A numeric field's range in words, from its constraints: for the field reference and for
+diagnostics' hints."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""A Markdown reference of every manifest field, generated from the spec models (never hand-edited)."""
+"""A Markdown reference of every manifest field, generated from the spec models (never
+hand-edited)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ def _type_name(annotation: Any) -> str:
         return f"map of {_type_name(args[1])}"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "object"
-    return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(annotation, str(annotation))
+    return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(
+        annotation, str(annotation)
+    )
 
 
 def _default(field: FieldInfo) -> str:
@@ -63,8 +66,11 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
         description = (field.description or "").replace("|", "\\|").replace("\n", " ")
         allowed = field_range(field)
         formats = [item.name for item in field.metadata if isinstance(item, FormatName)]
-        kind = _type_name(field.annotation) + (f" ({formats[0]})" if formats else "") + (f", {allowed}" if allowed
-                                                                                           else "")
+        kind = (
+            _type_name(field.annotation)
+            + (f" ({formats[0]})" if formats else "")
+            + (f", {allowed}" if allowed else "")
+        )
         rows.append(f"| `{key}` | {kind} | {_default(field)} | {description} |")
         nested = _nested(field.annotation)
         if nested is not None:
@@ -73,14 +79,28 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
 
 
 def generate_reference() -> str:
-    out = ["# Manifest reference", "",
-           "Generated from the spec models by `llmops schema`; do not edit by hand. Every manifest is",
-           "`apiVersion: llmops.io/v1`, `kind`, `metadata` (`name`, optional `labels`, `annotations`) and `spec`.",
-           "Field names keep the seeds' spelling (`ownerTeam` next to `owner_team`), so the platform's REST",
-           "request bodies can be pasted into `spec` unchanged.", ""]
+    out = [
+        "# Manifest reference",
+        "",
+        "Generated from the spec models by `llmops schema`; do not edit by hand. Every manifest is",
+        "`apiVersion: llmops.io/v1`, `kind`, `metadata` (`name`, optional `labels`, "
+        "`annotations`) and `spec`.",
+        "Field names keep the seeds' spelling (`ownerTeam` next to `owner_team`), so the "
+        "platform's REST",
+        "request bodies can be pasted into `spec` unchanged.",
+        "",
+    ]
     for kind, info in KINDS.items():
         spec_model = info.model.model_fields["spec"].annotation
         assert isinstance(spec_model, type) and issubclass(spec_model, BaseModel)
-        out += [f"## {kind}", "", info.summary, "", "| field | type | default | meaning |", "|---|---|---|---|",
-                *_rows(spec_model, "spec."), ""]
+        out += [
+            f"## {kind}",
+            "",
+            info.summary,
+            "",
+            "| field | type | default | meaning |",
+            "|---|---|---|---|",
+            *_rows(spec_model, "spec."),
+            "",
+        ]
     return "\n".join(out)

@@ -1,4 +1,5 @@
-"""Reference syntax: `name@version`, or the seeds' `name-version` (e.g. `example-base-model-1.0`)."""
+"""Reference syntax: `name@version`, or the seeds' `name-version` (e.g.
+`example-base-model-1.0`)."""
 
 from __future__ import annotations
 

@@ -24,8 +24,11 @@ def _kind_schema(kind: str) -> dict[str, Any]:
     schema = info.model.model_json_schema(by_alias=True, mode="validation")
     schema["title"] = kind
     schema["description"] = info.summary
-    return {"$schema": "http://json-schema.org/draft-07/schema#", "$id": f"{SCHEMA_BASE_URI}/{schema_file_name(kind)}",
-            **schema}
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": f"{SCHEMA_BASE_URI}/{schema_file_name(kind)}",
+        **schema,
+    }
 
 
 def _any_manifest_schema() -> dict[str, Any]:
@@ -36,13 +39,23 @@ def _any_manifest_schema() -> dict[str, Any]:
     union: Any = functools.reduce(operator.or_, (info.model for info in KINDS.values()))
     adapter: TypeAdapter[Any] = TypeAdapter(Annotated[union, Field(discriminator="kind")])
     schema = adapter.json_schema(by_alias=True, mode="validation")
-    return {"$schema": "http://json-schema.org/draft-07/schema#", "$id": f"{SCHEMA_BASE_URI}/{ANY_MANIFEST_FILE}",
-            "title": "llmops manifest", "description": "Any llmops.io/v1 manifest; `kind` selects the schema.",
-            **schema}
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": f"{SCHEMA_BASE_URI}/{ANY_MANIFEST_FILE}",
+        "title": "llmops manifest",
+        "description": "Any llmops.io/v1 manifest; `kind` selects the schema.",
+        **schema,
+    }
 
 
-# pydantic writes the bounds of a union (`int | float`) as its own keywords, which JSON Schema ignores.
-_BOUND_KEYWORDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
+# pydantic writes the bounds of a union (`int | float`) as its own keywords, which JSON Schema
+# ignores.
+_BOUND_KEYWORDS = {
+    "ge": "minimum",
+    "gt": "exclusiveMinimum",
+    "le": "maximum",
+    "lt": "exclusiveMaximum",
+}
 
 
 def _json_schema_bounds(node: Any) -> Any:
@@ -51,13 +64,22 @@ def _json_schema_bounds(node: Any) -> Any:
         return [_json_schema_bounds(item) for item in node]
     if not isinstance(node, dict):
         return node
-    numeric = "anyOf" in node and all(branch.get("type") in ("integer", "number") for branch in node["anyOf"])
-    return {(_BOUND_KEYWORDS[key] if numeric and key in _BOUND_KEYWORDS else key): _json_schema_bounds(value)
-            for key, value in node.items()}
+    numeric = "anyOf" in node and all(
+        branch.get("type") in ("integer", "number") for branch in node["anyOf"]
+    )
+    return {
+        (_BOUND_KEYWORDS[key] if numeric and key in _BOUND_KEYWORDS else key): _json_schema_bounds(
+            value
+        )
+        for key, value in node.items()
+    }
 
 
 def generate_schemas() -> dict[str, str]:
     """File name -> JSON text, deterministic (the same models always give the same bytes)."""
     files = {schema_file_name(kind): _json_schema_bounds(_kind_schema(kind)) for kind in KINDS}
     files[ANY_MANIFEST_FILE] = _json_schema_bounds(_any_manifest_schema())
-    return {name: json.dumps(schema, indent=2, ensure_ascii=False) + "\n" for name, schema in sorted(files.items())}
+    return {
+        name: json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+        for name, schema in sorted(files.items())
+    }

@@ -16,55 +16,103 @@ ROUTE_PREFIX = "/llm-ops/v1/serve/"
 
 class AutoscalePolicy(StrictModel):
     # The range is rule E003's (a check with its own code and hint), documented here for the schema.
-    cpu_utilization: int = Field(alias="cpuUtilization", json_schema_extra={"minimum": 1, "maximum": 100},
-                                 description="Target average CPU utilization, percent (1-100).")
+    cpu_utilization: int = Field(
+        alias="cpuUtilization",
+        json_schema_extra={"minimum": 1, "maximum": 100},
+        description="Target average CPU utilization, percent (1-100).",
+    )
 
 
 class DeploymentResources(StrictModel):
-    gpus: int = Field(0, ge=0, le=MAX_GPUS_PER_REPLICA, description="GPUs per replica; 0 means CPU-only.")
-    gpu_memory_gb: int | float | None = Field(None, ge=1, le=MAX_GPU_MEMORY_GIB, description=(
-        "Memory of one GPU in GiB; the capacity checks use it when the environment names neither "
-        "gpu.memoryGiB nor gpu.product."))
-    cpu: CpuQuantity | None = Field(None, description="CPU per replica (request and limit), 1m to 1024 cores.")
-    memory: MemoryQuantity | None = Field(None, description=(
-        "Memory per replica, e.g. `16Gi`; 1Mi to 64Ti. Not set: on CPU what the model needs (weights, one "
-        "sequence of KV cache and 2.3 GiB runtime overhead; `llmops explain` shows it), on GPUs 32Gi."))
+    gpus: int = Field(
+        0, ge=0, le=MAX_GPUS_PER_REPLICA, description="GPUs per replica; 0 means CPU-only."
+    )
+    gpu_memory_gb: int | float | None = Field(
+        None,
+        ge=1,
+        le=MAX_GPU_MEMORY_GIB,
+        description=(
+            "Memory of one GPU in GiB; the capacity checks use it when the environment names "
+            "neither gpu.memoryGiB nor gpu.product."
+        ),
+    )
+    cpu: CpuQuantity | None = Field(
+        None, description="CPU per replica (request and limit), 1m to 1024 cores."
+    )
+    memory: MemoryQuantity | None = Field(
+        None,
+        description=(
+            "Memory per replica, e.g. `16Gi`; 1Mi to 64Ti. Not set: on CPU what the model needs "
+            "(weights, one sequence of KV cache and 2.3 GiB runtime overhead; `llmops explain` "
+            "shows it), on GPUs 32Gi."
+        ),
+    )
 
 
 class RuntimeLimits(StrictModel):
-    max_concurrent_requests: int = Field(ge=1, le=100_000, description="Requests in flight per endpoint before "
-                                         "429.")
-    max_input_tokens: int = Field(ge=1, le=MAX_CONTEXT_TOKENS, description="Longest accepted prompt, in tokens.")
-    max_output_tokens: int = Field(ge=1, le=MAX_CONTEXT_TOKENS, description="Longest generation, in tokens.")
+    max_concurrent_requests: int = Field(
+        ge=1, le=100_000, description="Requests in flight per endpoint before 429."
+    )
+    max_input_tokens: int = Field(
+        ge=1, le=MAX_CONTEXT_TOKENS, description="Longest accepted prompt, in tokens."
+    )
+    max_output_tokens: int = Field(
+        ge=1, le=MAX_CONTEXT_TOKENS, description="Longest generation, in tokens."
+    )
 
 
 class DeploymentSpec(StrictModel):
-    model_ref: str | None = Field(None, description="`name@version` or `name-version`; the same model as modelId.")
-    model_family: str | None = Field(None, description="Must agree with the model's metadata.model_family.")
+    model_ref: str | None = Field(
+        None, description="`name@version` or `name-version`; the same model as modelId."
+    )
+    model_family: str | None = Field(
+        None, description="Must agree with the model's metadata.model_family."
+    )
     job_type: str | None = Field(None, description="How the served model was trained, e.g. `SFT`.")
-    serve_target: Literal["GENERATION", "EMBEDDING"] = Field("GENERATION", description="What the endpoint serves.")
-    resources: DeploymentResources = Field(default_factory=DeploymentResources, description="Per replica.")
-    runtime: RuntimeLimits | None = Field(None, description="Limits the proxy and the runtime enforce.")
+    serve_target: Literal["GENERATION", "EMBEDDING"] = Field(
+        "GENERATION", description="What the endpoint serves."
+    )
+    resources: DeploymentResources = Field(
+        default_factory=DeploymentResources, description="Per replica."
+    )
+    runtime: RuntimeLimits | None = Field(
+        None, description="Limits the proxy and the runtime enforce."
+    )
     use_gpu: bool | None = Field(None, description="Must agree with useGpu and resources.gpus.")
 
 
 class ServingEndpointSpec(StrictModel):
     name: str | None = Field(None, description="When given, must equal metadata.name.")
-    model_id: str = Field(alias="modelId", description="The served model: `name@version` or `name-version`; it "
-                          "must be approved for this environment.")
-    environment: str | None = Field(None, description="When given, must equal the environment folder.")
-    route: str = Field(description="Public path, `/llm-ops/v1/serve/<route-name>`; unique per environment.")
-    min_replicas: int = Field(1, alias="minReplicas", ge=0, le=MAX_REPLICAS, description="Replicas kept running.")
-    max_replicas: int = Field(1, alias="maxReplicas", ge=0, le=MAX_REPLICAS, description="Upper bound for the "
-                              "autoscaler.")
-    autoscale_policy: AutoscalePolicy | None = Field(None, alias="autoscalePolicy",
-                                                     description="When to add replicas.")
+    model_id: str = Field(
+        alias="modelId",
+        description="The served model: `name@version` or `name-version`; it "
+        "must be approved for this environment.",
+    )
+    environment: str | None = Field(
+        None, description="When given, must equal the environment folder."
+    )
+    route: str = Field(
+        description="Public path, `/llm-ops/v1/serve/<route-name>`; unique per environment."
+    )
+    min_replicas: int = Field(
+        1, alias="minReplicas", ge=0, le=MAX_REPLICAS, description="Replicas kept running."
+    )
+    max_replicas: int = Field(
+        1, alias="maxReplicas", ge=0, le=MAX_REPLICAS, description="Upper bound for the autoscaler."
+    )
+    autoscale_policy: AutoscalePolicy | None = Field(
+        None, alias="autoscalePolicy", description="When to add replicas."
+    )
     use_gpu: bool = Field(False, alias="useGpu", description="Whether replicas run on GPUs.")
-    deployment_spec: DeploymentSpec | None = Field(None, alias="deploymentSpec",
-                                                   description="The seeds' DeploymentSpec: how to serve.")
-    allowed_roles: list[str] = Field(default_factory=list, alias="allowedRoles",
-                                     description="Roles (besides llm-ops-user) allowed to call the endpoint "
-                                                 "through the proxy; empty means any llm-ops-user.")
+    deployment_spec: DeploymentSpec | None = Field(
+        None, alias="deploymentSpec", description="The seeds' DeploymentSpec: how to serve."
+    )
+    allowed_roles: list[str] = Field(
+        default_factory=list,
+        alias="allowedRoles",
+        description="Roles (besides llm-ops-user) allowed to call the endpoint "
+        "through the proxy; empty means any llm-ops-user.",
+    )
 
 
 class ServingEndpointManifest(Envelope):

@@ -2,10 +2,11 @@
 
     python examples/complete_workflow/walkthrough.py [--keep DIR]
 
-Each step commits manifests instead of POSTing them, as a different person where it matters (the model's
-owner is not its approver), then shows what llmops says: validate, diff, render, the proxy and a chat, the
-endpoint's history, a rollback, and the approval audit. Every command is printed before it runs, so the
-output reads as a tutorial; any unexpected exit code stops the walkthrough with exit 1.
+Each step commits manifests instead of POSTing them, as a different person where it matters (the
+model's owner is not its approver), then shows what llmops says: validate, diff, render, the proxy
+and a chat, the endpoint's history, a rollback, and the approval audit. Every command is printed
+before it runs, so the output reads as a tutorial; any unexpected exit code stops the walkthrough
+with exit 1.
 """
 
 from __future__ import annotations
@@ -48,13 +49,21 @@ class Walkthrough:
     def llmops(self, *args: str, expect: tuple[int, ...] = (0,)) -> str:
         command = [sys.executable, "-m", "llmops.cli.main", *args]
         print(f"$ llmops {shlex.join(args)}", flush=True)
-        result = subprocess.run(command, cwd=self.root, capture_output=True, text=True, check=False,
-                                env={**os.environ, "NO_COLOR": "1"})
+        result = subprocess.run(
+            command,
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
         output = result.stdout + result.stderr
         print(output.rstrip("\n"), flush=True)
         if result.returncode not in expect:
-            raise SystemExit(f"walkthrough: `llmops {shlex.join(args)}` exited {result.returncode}, "
-                             f"expected {' or '.join(map(str, expect))}")
+            raise SystemExit(
+                f"walkthrough: `llmops {shlex.join(args)}` exited {result.returncode}, "
+                f"expected {' or '.join(map(str, expect))}"
+            )
         return output
 
     def copy(self, *relative: str) -> None:
@@ -83,19 +92,32 @@ def run(root: Path) -> None:
     walk = Walkthrough(root)
     walk.step("The dev environment: CPU-only, the seeds' defaults")
     walk.copy("environments/dev/environment.yaml")
-    (root / ".gitignore").write_text("rendered/\n", encoding="utf-8")  # rendered output is rebuilt, not committed
+    # rendered output is rebuilt, not committed
+    (root / ".gitignore").write_text("rendered/\n", encoding="utf-8")
     walk.commit("dev environment")
 
     walk.step("Step 1-2: register the dataset (with its sample file) and the base model")
-    walk.copy("environments/_shared/catalog/customer-support-dataset.yaml",
-              "examples/datasets/customer-support-sample.csv",
-              "environments/_shared/catalog/example-base-model.yaml")
+    walk.copy(
+        "environments/_shared/catalog/customer-support-dataset.yaml",
+        "examples/datasets/customer-support-sample.csv",
+        "environments/_shared/catalog/example-base-model.yaml",
+    )
     walk.llmops("validate")
     walk.commit("catalog: customer-support-dataset v1.0 and example-base-model 1.0")
 
     walk.step("Step 3: approve the model (a different person: four eyes)")
-    walk.llmops("approve", "example-base-model@1.0", "--env", "dev", "--by", "admin", "--role", "admin",
-                "--notes", "reviewed the model card")
+    walk.llmops(
+        "approve",
+        "example-base-model@1.0",
+        "--env",
+        "dev",
+        "--by",
+        "admin",
+        "--role",
+        "admin",
+        "--notes",
+        "reviewed the model card",
+    )
     walk.commit("approve example-base-model 1.0 for dev", author=ADMIN)
 
     walk.step("Step 4: the fine-tuning job (optional in the seeds)")
@@ -158,20 +180,38 @@ def _running(command: list[str], cwd: Path) -> Iterator[subprocess.Popen[bytes]]
 
 
 def chat_through_proxy(walk: Walkthrough) -> None:
-    """The seeds' chat test on a laptop: KServe's own model server with a deterministic model stands in
-    for the cluster's InferenceService, and `llmops proxy` serves the platform API in front of it."""
+    """The seeds' chat test on a laptop: KServe's own model server with a deterministic model stands
+    in for the cluster's InferenceService, and `llmops proxy` serves the platform API in front of
+    it."""
     kserve_python = PROJECT / ".venv-kserve" / "bin" / "python"
     if not kserve_python.exists():
         print("building the KServe sandbox virtualenv (make kserve-venv, once)", flush=True)
         subprocess.run(["make", "-s", "kserve-venv"], cwd=PROJECT, check=True)
     port = _free_port()
     model_url = f"http://127.0.0.1:{port}"
-    print(f"$ make sandbox-backend   # KServe ModelServer with examples/sandbox/echo_model.py on {model_url}")
-    server = [str(kserve_python), str(PROJECT / "examples/sandbox/echo_model.py"), "--model_name", "example-model",
-              "--http_port", str(port)]
+    print(
+        "$ make sandbox-backend   # KServe ModelServer with examples/sandbox/echo_model.py on "
+        f"{model_url}"
+    )
+    server = [
+        str(kserve_python),
+        str(PROJECT / "examples/sandbox/echo_model.py"),
+        "--model_name",
+        "example-model",
+        "--http_port",
+        str(port),
+    ]
     with _running(server, PROJECT) as model:
         _wait_ready(f"{model_url}/v1/models/example-model", model)
-        proxy_args = ["proxy", "--env", "dev", "--port", "0", "--backend", f"example-model={model_url}"]
+        proxy_args = [
+            "proxy",
+            "--env",
+            "dev",
+            "--port",
+            "0",
+            "--backend",
+            f"example-model={model_url}",
+        ]
         print(f"$ llmops {shlex.join(proxy_args)} &", flush=True)
         with _running([sys.executable, "-m", "llmops.cli.main", *proxy_args], walk.root) as proxy:
             assert proxy.stdout is not None
@@ -180,12 +220,24 @@ def chat_through_proxy(walk: Walkthrough) -> None:
             proxy_url = first_line.rsplit(" ", 1)[-1]
             if not proxy_url.startswith("http://"):
                 raise SystemExit(f"walkthrough: the proxy did not start: {first_line!r}")
-            walk.llmops("chat", "example-model", "--env", "dev", "Hello! Can you help me?", "--url", proxy_url)
+            walk.llmops(
+                "chat",
+                "example-model",
+                "--env",
+                "dev",
+                "Hello! Can you help me?",
+                "--url",
+                proxy_url,
+            )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--keep", metavar="DIR", help="build the repository in DIR (must not exist) and keep it")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--keep", metavar="DIR", help="build the repository in DIR (must not exist) and keep it"
+    )
     args = parser.parse_args()
     if args.keep:
         root = Path(args.keep)

@@ -13,10 +13,12 @@ a stream sends one word per chunk, `--token_delay` seconds apart.
 
 Run it in the KServe virtualenv (`make kserve-venv`), on loopback:
 
-    .venv-kserve/bin/python examples/sandbox/echo_model.py --model_name example-model --http_port 8080
+    .venv-kserve/bin/python examples/sandbox/echo_model.py --model_name example-model --http_port
+    8080
 
-KServe parses the command line itself when imported (`--model_name`, `--http_port`, ...); this script
-adds `--token_delay` and `--listen_host` (KServe 0.14.1 always binds 0.0.0.0; this keeps it on 127.0.0.1).
+KServe parses the command line itself when imported (`--model_name`, `--http_port`, ...); this
+script adds `--token_delay` and `--listen_host` (KServe 0.14.1 always binds 0.0.0.0; this keeps it
+on 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -71,18 +73,36 @@ class EchoModel(OpenAIModel):
         if params.stream:
             return self._chat_chunks(completion_id, created, words, finish)
         return ChatCompletion(
-            id=completion_id, object="chat.completion", created=created, model=self.name,
-            choices=[{"index": 0, "message": {"role": "assistant", "content": " ".join(words)},
-                      "finish_reason": finish, "logprobs": None}],
-            usage={"prompt_tokens": prompt_tokens, "completion_tokens": len(words),
-                   "total_tokens": prompt_tokens + len(words)})
+            id=completion_id,
+            object="chat.completion",
+            created=created,
+            model=self.name,
+            choices=[
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": " ".join(words)},
+                    "finish_reason": finish,
+                    "logprobs": None,
+                }
+            ],
+            usage={
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": len(words),
+                "total_tokens": prompt_tokens + len(words),
+            },
+        )
 
-    async def _chat_chunks(self, completion_id: str, created: int, words: list[str],
-                           finish: str) -> AsyncIterator[ChatCompletionChunk]:
+    async def _chat_chunks(
+        self, completion_id: str, created: int, words: list[str], finish: str
+    ) -> AsyncIterator[ChatCompletionChunk]:
         def chunk(delta: dict[str, Any], finish_reason: str | None) -> ChatCompletionChunk:
-            return ChatCompletionChunk(id=completion_id, object="chat.completion.chunk", created=created,
-                                       model=self.name, choices=[{"index": 0, "delta": delta,
-                                                                  "finish_reason": finish_reason}])
+            return ChatCompletionChunk(
+                id=completion_id,
+                object="chat.completion.chunk",
+                created=created,
+                model=self.name,
+                choices=[{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+            )
 
         yield chunk({"role": "assistant", "content": ""}, None)
         for index, word in enumerate(words):
@@ -92,7 +112,11 @@ class EchoModel(OpenAIModel):
 
     async def create_completion(self, request: CompletionRequest) -> Any:
         params = request.params
-        prompt = params.prompt if isinstance(params.prompt, str) else " ".join(map(str, params.prompt or []))
+        prompt = (
+            params.prompt
+            if isinstance(params.prompt, str)
+            else " ".join(map(str, params.prompt or []))
+        )
         words, finish = limit_words(f"echo: {prompt}", params.max_tokens)
         created = int(time.time())
         completion_id = f"cmpl-{request.request_id or 'echo'}"
@@ -100,26 +124,55 @@ class EchoModel(OpenAIModel):
             return self._completion_chunks(completion_id, created, words, finish)
         prompt_tokens = len(prompt.split())
         return Completion(
-            id=completion_id, object="text_completion", created=created, model=self.name,
-            choices=[{"index": 0, "text": " ".join(words), "finish_reason": finish, "logprobs": None}],
-            usage={"prompt_tokens": prompt_tokens, "completion_tokens": len(words),
-                   "total_tokens": prompt_tokens + len(words)})
+            id=completion_id,
+            object="text_completion",
+            created=created,
+            model=self.name,
+            choices=[
+                {"index": 0, "text": " ".join(words), "finish_reason": finish, "logprobs": None}
+            ],
+            usage={
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": len(words),
+                "total_tokens": prompt_tokens + len(words),
+            },
+        )
 
-    async def _completion_chunks(self, completion_id: str, created: int, words: list[str],
-                                 finish: str) -> AsyncIterator[Completion]:
+    async def _completion_chunks(
+        self, completion_id: str, created: int, words: list[str], finish: str
+    ) -> AsyncIterator[Completion]:
         for index, word in enumerate(words):
             await asyncio.sleep(self.token_delay)
             last = index == len(words) - 1
-            yield Completion(id=completion_id, object="text_completion", created=created, model=self.name,
-                             choices=[{"index": 0, "text": word if index == 0 else f" {word}",
-                                       "finish_reason": finish if last else None, "logprobs": None}])
+            yield Completion(
+                id=completion_id,
+                object="text_completion",
+                created=created,
+                model=self.name,
+                choices=[
+                    {
+                        "index": 0,
+                        "text": word if index == 0 else f" {word}",
+                        "finish_reason": finish if last else None,
+                        "logprobs": None,
+                    }
+                ],
+            )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model_name", default="model", help="the served model name (KServe's own option)")
-    parser.add_argument("--token_delay", type=float, default=0.0, help="seconds between streamed words")
-    parser.add_argument("--listen_host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--model_name", default="model", help="the served model name (KServe's own option)"
+    )
+    parser.add_argument(
+        "--token_delay", type=float, default=0.0, help="seconds between streamed words"
+    )
+    parser.add_argument(
+        "--listen_host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)"
+    )
     args, _ = parser.parse_known_args()  # the rest (--http_port, ...) is KServe's
     server = ModelServer(enable_grpc=False)
     server._rest_server._server.config.host = args.listen_host  # 0.14.1 hard-codes 0.0.0.0

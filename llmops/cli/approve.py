@@ -1,4 +1,5 @@
-"""`llmops approve`: record that someone approved a model manifest, as it is now, for one environment."""
+"""`llmops approve`: record that someone approved a model manifest, as it is now, for one
+environment."""
 
 from __future__ import annotations
 
@@ -17,24 +18,43 @@ from llmops.manifest_files import dump_manifests, write_atomically
 from llmops.write_guard import confined_path
 
 
-def approve(repo: str | None, model: str, env: str, approver: str, role: str, notes: str | None) -> int:
+def approve(
+    repo: str | None, model: str, env: str, approver: str, role: str, notes: str | None
+) -> int:
     root = find_estate_root(repo)
-    confined_path(root, approvals_folder(env))  # before validating: a linked-away folder hides manifests too
+    # before validating: a linked-away folder hides manifests too
+    confined_path(root, approvals_folder(env))
     result = validate_repository(DirectoryTree(root), env)
     resolved = result.estate.environments[0]
     if resolved.gaps:  # the model may be defined, or overridden, in what could not be read
         unread = {gap.file for gap in resolved.gaps}
-        print_report([d for d in result.diagnostics if d.span.file in unread and d.severity is Severity.ERROR],
-                     result, "text", sys.stderr)
+        print_report(
+            [
+                d
+                for d in result.diagnostics
+                if d.span.file in unread and d.severity is Severity.ERROR
+            ],
+            result,
+            "text",
+            sys.stderr,
+        )
         gap = resolved.gaps[0]
-        raise LlmopsError(f"cannot approve in `{escape_controls(env)}`: {escape_controls(gap.file)} {gap.why}, "
-                          "so which model manifest the environment deploys is not known",
-                          hint="fix the problems above, then approve")
+        raise LlmopsError(
+            f"cannot approve in `{escape_controls(env)}`: {escape_controls(gap.file)} {gap.why}, "
+            "so which model manifest the environment deploys is not known",
+            hint="fix the problems above, then approve",
+        )
     plan = plan_approval(resolved, model, approver, role, notes)
     confined_path(root, plan.path)
     if approval_exists_elsewhere(root, plan):
-        raise LlmopsError(f"{plan.path} already exists and is not {approver}'s approval of this model",
-                          hint="move or rename that file first")
-    write_atomically(root, plan.path, dump_manifests([plan.document], header="written by `llmops approve`; commit it"))
+        raise LlmopsError(
+            f"{plan.path} already exists and is not {approver}'s approval of this model",
+            hint="move or rename that file first",
+        )
+    write_atomically(
+        root,
+        plan.path,
+        dump_manifests([plan.document], header="written by `llmops approve`; commit it"),
+    )
     print(escape_controls(plan.path))
     return exit_codes.OK

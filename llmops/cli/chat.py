@@ -1,4 +1,5 @@
-"""`llmops chat`: one message to an endpoint through a running proxy, for a quick test from a terminal.
+"""`llmops chat`: one message to an endpoint through a running proxy, for a quick test from a
+terminal.
 
 Uses only the standard library (no proxy extra needed). Defaults follow the seeds' environment
 variables: `LLM_OPS_API_BASE_URL`, `LLM_OPS_USER_ID`, `LLM_OPS_USER_ROLES`; the shared token comes
@@ -51,9 +52,12 @@ def base_url(given: str | None) -> str:
 
 
 def _headers(request: ChatRequest) -> dict[str, str]:
-    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
-               "X-User-Id": request.user or os.environ.get("LLM_OPS_USER_ID", "admin"),
-               "X-User-Roles": request.roles or os.environ.get("LLM_OPS_USER_ROLES", "admin,llm-ops-user")}
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "X-User-Id": request.user or os.environ.get("LLM_OPS_USER_ID", "admin"),
+        "X-User-Roles": request.roles or os.environ.get("LLM_OPS_USER_ROLES", "admin,llm-ops-user"),
+    }
     token = os.environ.get("LLMOPS_PROXY_TOKEN")
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -62,15 +66,19 @@ def _headers(request: ChatRequest) -> dict[str, str]:
 
 def _open(url: str, headers: dict[str, str], body: dict[str, Any] | None = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers=headers, method="GET" if body is None else "POST")
+    request = urllib.request.Request(
+        url, data=data, headers=headers, method="GET" if body is None else "POST"
+    )
     try:
         return urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS)
     except urllib.error.HTTPError as error:
         raise ProxyRefused(_error_message(error.code, error.read())) from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
-        raise LlmopsError(f"cannot reach the proxy at {url}: {reason}",
-                          hint="start it with `llmops proxy --env ENV`, or pass --url") from None
+        raise LlmopsError(
+            f"cannot reach the proxy at {url}: {reason}",
+            hint="start it with `llmops proxy --env ENV`, or pass --url",
+        ) from None
 
 
 def _error_message(status: int, body: bytes) -> str:
@@ -88,8 +96,10 @@ def _check_environment(base: str, request: ChatRequest) -> None:
         document = json.loads(response.read())
     served = (document.get("data") or {}).get("environment") if isinstance(document, dict) else None
     if served != request.env:
-        raise LlmopsError(f"the proxy at {base} serves {served!r}, not {request.env!r}",
-                          hint="pass the --url of the proxy serving that environment")
+        raise LlmopsError(
+            f"the proxy at {base} serves {served!r}, not {request.env!r}",
+            hint="pass the --url of the proxy serving that environment",
+        )
 
 
 def _messages(request: ChatRequest) -> list[dict[str, str]]:
@@ -111,13 +121,15 @@ def _sse_data(lines: Iterator[bytes]) -> Iterator[Any]:
         text = line.decode("utf-8", "replace").strip()
         if not text.startswith("data:"):
             continue
-        payload = text[len("data:"):].strip()
+        payload = text[len("data:") :].strip()
         if payload == "[DONE]":
             return
         try:
             yield json.loads(payload)
         except ValueError:
-            raise ProxyRefused(f"the stream carried an event that is not JSON: {payload[:200]}") from None
+            raise ProxyRefused(
+                f"the stream carried an event that is not JSON: {payload[:200]}"
+            ) from None
     raise ProxyRefused("the stream ended without data: [DONE]; the answer may be incomplete")
 
 
@@ -129,7 +141,11 @@ def _stream(base: str, request: ChatRequest) -> int:
                 sys.stdout.write("\n")
                 raise ProxyRefused(str(event["error"].get("message", event["error"])))
             for choice in event.get("choices", []) if isinstance(event, dict) else []:
-                sys.stdout.write(escape_controls((choice.get("delta") or {}).get("content") or "", keep_newlines=True))
+                sys.stdout.write(
+                    escape_controls(
+                        (choice.get("delta") or {}).get("content") or "", keep_newlines=True
+                    )
+                )
                 sys.stdout.flush()
     sys.stdout.write("\n")
     return exit_codes.OK
@@ -142,7 +158,9 @@ def _whole(base: str, request: ChatRequest) -> int:
     try:
         document = json.loads(raw)
     except ValueError:
-        raise ProxyRefused(f"the answer is not JSON: {raw[:200].decode('utf-8', 'replace')}") from None
+        raise ProxyRefused(
+            f"the answer is not JSON: {raw[:200].decode('utf-8', 'replace')}"
+        ) from None
     data: Any = document.get("data") if isinstance(document, dict) else None
     if request.raw:
         print(json.dumps(data, indent=2, ensure_ascii=False))
@@ -150,7 +168,9 @@ def _whole(base: str, request: ChatRequest) -> int:
     try:
         print(escape_controls(str(data["choices"][0]["message"]["content"]), keep_newlines=True))
     except (KeyError, IndexError, TypeError):
-        raise ProxyRefused(f"the answer has no choices[0].message.content: {json.dumps(data)[:200]}") from None
+        raise ProxyRefused(
+            f"the answer has no choices[0].message.content: {json.dumps(data)[:200]}"
+        ) from None
     return exit_codes.OK
 
 

@@ -1,8 +1,8 @@
 """`llmops cmp generate`: the Argo CD config-management plugin's generate command.
 
-Argo CD applies whatever this prints, and prunes what it does not print: so stdout carries Kubernetes
-objects only, and only when everything succeeded; logs and diagnostics go to stderr; any problem is a
-non-zero exit, never an empty or partial stream.
+Argo CD applies whatever this prints, and prunes what it does not print: so stdout carries
+Kubernetes objects only, and only when everything succeeded; logs and diagnostics go to stderr; any
+problem is a non-zero exit, never an empty or partial stream.
 """
 
 from __future__ import annotations
@@ -21,16 +21,21 @@ ENV_VARIABLE = "ARGOCD_ENV_LLMOPS_ENV"
 def cmp_generate(repo: str | None) -> int:
     env = os.environ.get(ENV_VARIABLE, "").strip()
     if not env:
-        raise LlmopsError(f"{ENV_VARIABLE} is not set",
-                          hint="set `plugin.env: [{name: LLMOPS_ENV, value: <env>}]` in the Application")
+        raise LlmopsError(
+            f"{ENV_VARIABLE} is not set",
+            hint="set `plugin.env: [{name: LLMOPS_ENV, value: <env>}]` in the Application",
+        )
     _, rendered = validated_render(repo if repo is not None else ".", env)
     if rendered is None:
         print(f"llmops: environment `{env}` has errors; nothing was generated", file=sys.stderr)
         return exit_codes.FAILED
     objects = rendered.groups.get(env, [])
     if not objects:
-        print(f"llmops: environment `{env}` rendered no objects; refusing to let Argo CD prune everything",
-              file=sys.stderr)
+        print(
+            f"llmops: environment `{env}` rendered no objects; refusing to let Argo CD prune "
+            "everything",
+            file=sys.stderr,
+        )
         return exit_codes.FAILED
     text = emit_stream(objects)
     print(f"llmops: generated {len(objects)} objects for environment `{env}`", file=sys.stderr)

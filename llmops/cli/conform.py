@@ -1,8 +1,9 @@
 """`llmops conform FILE...` and `llmops render --verify`: would the API server accept these objects?
 
-Files (or directories of *.yaml, or `-` for standard input) are checked against the vendored upstream
-CRDs and Kubernetes' own schemas, strictly (see llmops/conformance). Problems are reported like
-`llmops validate` reports them: a V code (a Y code for YAML trouble), file:line:column and a hint.
+Files (or directories of *.yaml, or `-` for standard input) are checked against the vendored
+upstream CRDs and Kubernetes' own schemas, strictly (see llmops/conformance). Problems are reported
+like `llmops validate` reports them: a V code (a Y code for YAML trouble), file:line:column and a
+hint.
 """
 
 from __future__ import annotations
@@ -44,11 +45,15 @@ def read_inputs(paths: list[str]) -> dict[str, str]:
             try:
                 texts[file.as_posix()] = file.read_text(encoding="utf-8")
             except UnicodeDecodeError as error:
-                raise LlmopsError(f"{file}: not UTF-8 text ({error.reason} at byte {error.start})") from error
+                raise LlmopsError(
+                    f"{file}: not UTF-8 text ({error.reason} at byte {error.start})"
+                ) from error
     return texts
 
 
-def check_texts(texts: dict[str, str], kubernetes_version: str | None) -> tuple[int, list[Diagnostic]]:
+def check_texts(
+    texts: dict[str, str], kubernetes_version: str | None
+) -> tuple[int, list[Diagnostic]]:
     """(objects checked, diagnostics) over every file; the schemas are read once for all of them."""
     from llmops.conformance.catalog import SchemaCatalog
     from llmops.conformance.verify import check_text
@@ -62,22 +67,35 @@ def check_texts(texts: dict[str, str], kubernetes_version: str | None) -> tuple[
     return objects, diagnostics
 
 
-def report(diagnostics: list[Diagnostic], texts: dict[str, str], output_format: str, stream: TextIO) -> None:
+def report(
+    diagnostics: list[Diagnostic], texts: dict[str, str], output_format: str, stream: TextIO
+) -> None:
     rules = {rule.code: rule for rule in (*LOADER_RULES, *CONFORMANCE_RULES)}
-    context = ReportContext(sources=texts, files_checked=len(texts), tool_version=__version__,
-                            color=use_color(stream) and output_format == "text", rules=rules)
+    context = ReportContext(
+        sources=texts,
+        files_checked=len(texts),
+        tool_version=__version__,
+        color=use_color(stream) and output_format == "text",
+        rules=rules,
+    )
     stream.write(get_formatter(output_format)(diagnostics, context))
 
 
 def verdict(diagnostics: list[Diagnostic]) -> int:
-    return exit_codes.FAILED if any(d.severity is Severity.ERROR for d in diagnostics) else exit_codes.OK
+    return (
+        exit_codes.FAILED
+        if any(d.severity is Severity.ERROR for d in diagnostics)
+        else exit_codes.OK
+    )
 
 
 def conform(paths: list[str], output_format: str, kubernetes_version: str | None) -> int:
     texts = read_inputs(paths)
     objects, diagnostics = check_texts(texts, kubernetes_version)
     if objects == 0 and not diagnostics:
-        raise LlmopsError("no Kubernetes objects found in " + ", ".join(texts),
-                          hint="pass the rendered files, e.g. `llmops conform out/`")
+        raise LlmopsError(
+            "no Kubernetes objects found in " + ", ".join(texts),
+            hint="pass the rendered files, e.g. `llmops conform out/`",
+        )
     report(diagnostics, texts, output_format, sys.stdout)
     return verdict(diagnostics)

@@ -30,7 +30,9 @@ def _render_side(label: str, tree: RepoTree, env: str | None) -> Side | None:
         return ResolvedEstate(environments=[]), RenderedEstate()
     errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]
     if errors:
-        print(f"llmops: the {label} has {len(errors)} error(s); nothing was compared", file=sys.stderr)
+        print(
+            f"llmops: the {label} has {len(errors)} error(s); nothing was compared", file=sys.stderr
+        )
         print_report(errors, result, "text", sys.stderr)
         return None
     return result.estate, render_estate(result.estate, include_argocd=env is None)
@@ -41,14 +43,18 @@ def diff(repo: str | None, base: str, head: str | None, env: str | None, output_
         return _diff(repo, base, head, env, output_format)
 
 
-def _diff(repo: str | None, base: str, head: str | None, env: str | None, output_format: str) -> int:
+def _diff(
+    repo: str | None, base: str, head: str | None, env: str | None, output_format: str
+) -> int:
     from llmops.gitops.plumbing import resolve_commit
     from llmops.gitops.tree import GitTree, open_repository
 
     root = find_estate_root(repo)
     git_repo, prefix = open_repository(root)
     base_tree = GitTree(resolve_commit(git_repo, base), prefix)
-    head_tree: RepoTree = DirectoryTree(root) if head is None else GitTree(resolve_commit(git_repo, head), prefix)
+    head_tree: RepoTree = (
+        DirectoryTree(root) if head is None else GitTree(resolve_commit(git_repo, head), prefix)
+    )
     base_side = _render_side(f"base ({base})", base_tree, env)
     head_side = _render_side(f"head ({head or 'working tree'})", head_tree, env)
     if base_side is None or head_side is None:

@@ -20,34 +20,56 @@ if TYPE_CHECKING:
 def _entry(marked: MarkedChange) -> dict[str, Any]:
     change = marked.change
     commit = change.commit
-    rollback = None if marked.rollback is None else {"target": marked.rollback.target,
-                                                     "reverts": list(marked.rollback.reverts)}
-    return {"revision": commit.hexsha, "author": commit.author.name, "email": commit.author.email,
-            "date": commit.authored_datetime.isoformat(), "subject": subject(commit),
-            "changes": list(change.lines), "manifestChanged": change.manifest_changed,
-            "rollback": rollback, "undoneBy": marked.undone_by}
+    rollback = (
+        None
+        if marked.rollback is None
+        else {"target": marked.rollback.target, "reverts": list(marked.rollback.reverts)}
+    )
+    return {
+        "revision": commit.hexsha,
+        "author": commit.author.name,
+        "email": commit.author.email,
+        "date": commit.authored_datetime.isoformat(),
+        "subject": subject(commit),
+        "changes": list(change.lines),
+        "manifestChanged": change.manifest_changed,
+        "rollback": rollback,
+        "undoneBy": marked.undone_by,
+    }
 
 
 def _text(entries: list[dict[str, Any]]) -> str:
-    """One line per commit, then what changed; rollbacks and what they undid are marked. Every text from
-    a commit or a manifest is shown with its control characters escaped."""
+    """One line per commit, then what changed; rollbacks and what they undid are marked. Every text
+    from a commit or a manifest is shown with its control characters escaped."""
     lines = []
     for entry in entries:
         date = entry["date"][:16].replace("T", " ")
         mark = "[rollback] " if entry["rollback"] is not None else ""
-        lines.append(escape_controls(f"{entry['revision'][:12]}  {date}  {entry['author']}  {mark}{entry['subject']}"))
+        lines.append(
+            escape_controls(
+                f"{entry['revision'][:12]}  {date}  {entry['author']}  {mark}{entry['subject']}"
+            )
+        )
         lines.extend(f"    {escape_controls(line)}" for line in entry["changes"])
         if entry["rollback"] is not None:
             undone = ", ".join(sha[:12] for sha in entry["rollback"]["reverts"])
             target = entry["rollback"]["target"]
-            lines.append(f"    rollback: undoes {undone}; " + (f"restores the endpoint as at {target[:12]}" if target
-                                                                else "removes the endpoint"))
+            lines.append(
+                f"    rollback: undoes {undone}; "
+                + (
+                    f"restores the endpoint as at {target[:12]}"
+                    if target
+                    else "removes the endpoint"
+                )
+            )
         if entry["undoneBy"] is not None:
             lines.append(f"    rolled back by {entry['undoneBy'][:12]}")
     return "\n".join(lines) + "\n"
 
 
-def history(repo: str | None, endpoint: str, env: str, output_format: str, limit: int | None) -> int:
+def history(
+    repo: str | None, endpoint: str, env: str, output_format: str, limit: int | None
+) -> int:
     from llmops.gitops.commits import current_commit
     from llmops.gitops.history import EndpointHistory, unknown_endpoint
     from llmops.gitops.rollback_marks import marked_changes
@@ -58,7 +80,9 @@ def history(repo: str | None, endpoint: str, env: str, output_format: str, limit
     git_repo, prefix = open_repository(root)
     head = current_commit(git_repo)
     if env not in list_environments(GitTree(head, prefix)):
-        raise LlmopsError(f"environment `{escape_controls(env)}` does not exist at HEAD ({head.hexsha[:12]})")
+        raise LlmopsError(
+            f"environment `{escape_controls(env)}` does not exist at HEAD ({head.hexsha[:12]})"
+        )
     snapshots = EstateSnapshots(git_repo, prefix)
     entries = []
     for marked in marked_changes(EndpointHistory(snapshots, env, endpoint).changes(head)):
@@ -68,7 +92,10 @@ def history(repo: str | None, endpoint: str, env: str, output_format: str, limit
     if not entries:
         raise unknown_endpoint(snapshots, head, env, endpoint)
     if output_format == "json":
-        sys.stdout.write(json.dumps({"endpoint": endpoint, "environment": env, "commits": entries}, indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps({"endpoint": endpoint, "environment": env, "commits": entries}, indent=2)
+            + "\n"
+        )
     else:
         sys.stdout.write(_text(entries))
     return exit_codes.OK

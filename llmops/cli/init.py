@@ -1,5 +1,5 @@
-"""`llmops init [DIR]`: start a new estate with dev, stg and prod that validates, and passes the audit, as
-created (see `llmops/scaffold.py`)."""
+"""`llmops init [DIR]`: start a new estate with dev, stg and prod that validates, and passes the
+audit, as created (see `llmops/scaffold.py`)."""
 
 from __future__ import annotations
 
@@ -21,16 +21,32 @@ def init(directory: str) -> int:
         raise LlmopsError(f"{estate} already exists; `llmops init` only creates new estates")
     written: list[Path] = []
     for file, documents in scaffold.shared_manifests().items():
-        written.append(write_atomically(root, f"{ENVIRONMENTS_DIR}/{SHARED_ENV}/{file}", dump_manifests(documents)))
+        written.append(
+            write_atomically(
+                root, f"{ENVIRONMENTS_DIR}/{SHARED_ENV}/{file}", dump_manifests(documents)
+            )
+        )
     for env in scaffold.ENVIRONMENTS:
-        written.append(write_atomically(root, f"{ENVIRONMENTS_DIR}/{env}/environment.yaml",
-                                        dump_manifests([scaffold.environment_manifest(env)])))
-        written.append(write_atomically(root, f"{ENVIRONMENTS_DIR}/{scaffold.example_endpoint_file(env)}",
-                                        dump_manifests([scaffold.endpoint_manifest(env)])))
+        written.append(
+            write_atomically(
+                root,
+                f"{ENVIRONMENTS_DIR}/{env}/environment.yaml",
+                dump_manifests([scaffold.environment_manifest(env)]),
+            )
+        )
+        written.append(
+            write_atomically(
+                root,
+                f"{ENVIRONMENTS_DIR}/{scaffold.example_endpoint_file(env)}",
+                dump_manifests([scaffold.endpoint_manifest(env)]),
+            )
+        )
     written.append(write_atomically(root, f"{ENVIRONMENTS_DIR}/README.md", scaffold.README))
     for path in written:
         print(escape_controls(str(path)))
-    print(f"created an estate with {', '.join(scaffold.ENVIRONMENTS)}; check it with "
-          f"`llmops validate {escape_controls(directory)}`; "
-          f"{escape_controls(str(estate / 'README.md'))} says how to approve and serve the model")
+    print(
+        f"created an estate with {', '.join(scaffold.ENVIRONMENTS)}; check it with "
+        f"`llmops validate {escape_controls(directory)}`; "
+        f"{escape_controls(str(estate / 'README.md'))} says how to approve and serve the model"
+    )
     return exit_codes.OK

@@ -1,4 +1,5 @@
-"""`llmops promote`: prepare a promotion as a new branch with one commit; the checkout is not touched."""
+"""`llmops promote`: prepare a promotion as a new branch with one commit; the checkout is not
+touched."""
 
 from __future__ import annotations
 
@@ -20,14 +21,15 @@ from llmops.cli.validate import print_report
 from llmops.promote import PromotionPlan
 from llmops.write_guard import confined_path
 
-# Errors a promotion may leave in the target: approvals of the promoted model, which can only be given on
-# the branch (an approval pins the digest of the model as the branch has it). Any other error refuses.
+# Errors a promotion may leave in the target: approvals of the promoted model, which can only be
+# given on the branch (an approval pins the digest of the model as the branch has it). Any other
+# error refuses.
 APPROVAL_RULES = codes_in(Category.APPROVAL)
 
 
 def approvals_needed(env: ResolvedEnvironment, model_id: str) -> tuple[int, list[str]]:
-    """How many more distinct approvers the model needs in `env`, and who approved it already (counted
-    as the approval rules count them: current digest, allowed role)."""
+    """How many more distinct approvers the model needs in `env`, and who approved it already
+    (counted as the approval rules count them: current digest, allowed role)."""
     model = env.resolve_model(model_id).manifest
     if model is None:
         return env.settings.approval.min_approvers, []
@@ -36,9 +38,13 @@ def approvals_needed(env: ResolvedEnvironment, model_id: str) -> tuple[int, list
 
 
 def commit_message(plan: PromotionPlan, head: str) -> str:
-    """Names what moved where; every name and path from the estate is copied with controls escaped."""
-    lines = [f"Promote ServingEndpoint {plan.endpoint} from {plan.source} to {plan.target}", "",
-             f"Serves {plan.model_id}. Changes:"]
+    """Names what moved where; every name and path from the estate is copied with controls
+    escaped."""
+    lines = [
+        f"Promote ServingEndpoint {plan.endpoint} from {plan.source} to {plan.target}",
+        "",
+        f"Serves {plan.model_id}. Changes:",
+    ]
     lines.extend(f"- {action}" for action in plan.actions)
     lines.extend(["", f"Promoted-From: {plan.source}@{head}"])
     return "\n".join(escape_controls(line) for line in lines) + "\n"
@@ -74,12 +80,23 @@ def _promote(repo: str | None, endpoint: str, source: str, target: str, branch: 
     before = {name: validate_repository(tree, name) for name in (source, target)}
     for name, role in ((source, "promoting from it"), (target, "promoting into it")):
         if _errors(before[name]):
-            return _refuse(f"{shown[name]} has {len(_errors(before[name]))} error(s) at HEAD; fix them before {role}",
-                           _errors(before[name]), before[name])
-    plan = plan_promotion(before[source].estate.environments[0], before[target].estate.environments[0], endpoint,
-                          lambda path: manifest_text(tree, path))
+            return _refuse(
+                f"{shown[name]} has {len(_errors(before[name]))} error(s) at HEAD; fix them "
+                f"before {role}",
+                _errors(before[name]),
+                before[name],
+            )
+    plan = plan_promotion(
+        before[source].estate.environments[0],
+        before[target].estate.environments[0],
+        endpoint,
+        lambda path: manifest_text(tree, path),
+    )
     if not plan.files:
-        print(f"nothing to promote: {shown[target]} already runs `{shown[endpoint]}` as {shown[source]} does")
+        print(
+            f"nothing to promote: {shown[target]} already runs `{shown[endpoint]}` as "
+            f"{shown[source]} does"
+        )
         return exit_codes.OK
     branch_name = branch if branch is not None else f"promote/{endpoint}-{source}-to-{target}"
     changes = {path: text.encode() for path, text in plan.files.items()}
@@ -90,21 +107,35 @@ def _promote(repo: str | None, endpoint: str, source: str, target: str, branch: 
     missing, approvers = approvals_needed(target_env, plan.model_id)
     blocking = [d for d in _errors(after) if d.code not in APPROVAL_RULES or not missing]
     if blocking:
-        return _refuse(f"{shown[target]}'s policy forbids the promoted result ({len(blocking)} error(s) that "
-                       "approvals do not fix)", blocking, after)
-    commit = build_commit(git_repo, head, {posixpath.join(prefix, p) if prefix else p: c for p, c in changes.items()},
-                          commit_message(plan, head.hexsha))
+        return _refuse(
+            f"{shown[target]}'s policy forbids the promoted result ({len(blocking)} error(s) that "
+            "approvals do not fix)",
+            blocking,
+            after,
+        )
+    commit = build_commit(
+        git_repo,
+        head,
+        {posixpath.join(prefix, p) if prefix else p: c for p, c in changes.items()},
+        commit_message(plan, head.hexsha),
+    )
     create_branch(git_repo, branch_name, commit)
-    print(f"created branch {escape_controls(branch_name)} at {commit.hexsha[:12]} (not pushed; your checkout is "
-          "unchanged)")
+    print(
+        f"created branch {escape_controls(branch_name)} at {commit.hexsha[:12]} (not pushed; your "
+        "checkout is unchanged)"
+    )
     for action in plan.actions:
         print(f"  {escape_controls(action)}")
     if missing:
         settings = target_env.settings.approval
         role = settings.roles[0] if len(settings.roles) == 1 else f"<{' | '.join(settings.roles)}>"
         already = f" (approved so far by {', '.join(approvers)})" if approvers else ""
-        print(escape_controls(f"\n{target} needs {missing} more approval(s) of {plan.model_id}{already}; each "
-                              f"approver runs, on the branch:\n  git switch {branch_name}\n"
-                              f"  llmops approve {plan.model_id} --env {target} --by <user-id> --role {role}",
-                              keep_newlines=True))
+        print(
+            escape_controls(
+                f"\n{target} needs {missing} more approval(s) of {plan.model_id}{already}; each "
+                f"approver runs, on the branch:\n  git switch {branch_name}\n"
+                f"  llmops approve {plan.model_id} --env {target} --by <user-id> --role {role}",
+                keep_newlines=True,
+            )
+        )
     return exit_codes.OK

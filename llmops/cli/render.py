@@ -19,8 +19,11 @@ from llmops.render_output import OutputPlan, compare_output, write_output
 from llmops.render_record import read_record, refuse_estate_folders
 
 
-def validated_render(repo: str | None, env: str | None) -> tuple[ValidationResult, RenderedEstate | None]:
-    """Validate first; render only an estate without errors. Diagnostics go to stderr (stdout is output)."""
+def validated_render(
+    repo: str | None, env: str | None
+) -> tuple[ValidationResult, RenderedEstate | None]:
+    """Validate first; render only an estate without errors. Diagnostics go to stderr (stdout is
+    output)."""
     result = validate_repository(DirectoryTree(find_estate_root(repo)), env)
     if result.diagnostics:
         print_report(result.diagnostics, result, "text", sys.stderr)
@@ -37,17 +40,27 @@ def output_plan(rendered: RenderedEstate) -> OutputPlan:
     return plan
 
 
-def render(repo: str | None, env: str | None, output: str | None, check: bool, verify: bool = False,
-           kubernetes_version: str | None = None) -> int:
-    with collector_paused():  # see there: rendering, too, only allocates what it keeps or frees at once
+def render(
+    repo: str | None,
+    env: str | None,
+    output: str | None,
+    check: bool,
+    verify: bool = False,
+    kubernetes_version: str | None = None,
+) -> int:
+    # see there: rendering, too, only allocates what it keeps or frees at once
+    with collector_paused():
         rendered = _render(repo, env, output, check)
     if rendered is None or not verify:
         return exit_codes.FAILED if rendered is None else rendered[0]
     return max(rendered[0], verify_rendered(rendered[1], output, kubernetes_version))
 
 
-def verify_rendered(rendered: RenderedEstate, output: str | None, kubernetes_version: str | None) -> int:
-    """`--verify`: check the rendered files (named as -o names them) as `llmops conform` would; report on stderr."""
+def verify_rendered(
+    rendered: RenderedEstate, output: str | None, kubernetes_version: str | None
+) -> int:
+    """`--verify`: check the rendered files (named as -o names them) as `llmops conform` would;
+    report on stderr."""
     from llmops.cli.conform import check_texts, report, verdict
 
     prefix = Path(output) if output else Path()
@@ -60,7 +73,9 @@ def verify_rendered(rendered: RenderedEstate, output: str | None, kubernetes_ver
     return verdict(diagnostics)
 
 
-def _render(repo: str | None, env: str | None, output: str | None, check: bool) -> tuple[int, RenderedEstate] | None:
+def _render(
+    repo: str | None, env: str | None, output: str | None, check: bool
+) -> tuple[int, RenderedEstate] | None:
     _, rendered = validated_render(repo, env)
     if rendered is None:
         return None
@@ -78,8 +93,11 @@ def _emit(rendered: RenderedEstate, repo: str | None, output: str | None, check:
     plan = output_plan(rendered)
     if check:
         difference = compare_output(root, plan)
-        for label, paths in (("differs", difference.changed), ("missing", difference.missing),
-                             ("not rendered any more", difference.stale)):
+        for label, paths in (
+            ("differs", difference.changed),
+            ("missing", difference.missing),
+            ("not rendered any more", difference.stale),
+        ):
             for path in paths:
                 print(escape_controls(f"{root / path}: {label}"), file=sys.stderr)
         if difference.any:
@@ -90,12 +108,23 @@ def _emit(rendered: RenderedEstate, repo: str | None, output: str | None, check:
     refuse_estate_folders(root, find_estate_root(repo), plan.directories, read_record(root))
     difference = write_output(root, plan)
     shown = escape_controls(str(root))
-    print(f"rendered {sum(len(o) for o in rendered.groups.values())} objects into {shown} "
-          f"({len(difference.missing)} new, {len(difference.changed)} changed, {len(difference.stale)} removed)")
+    print(
+        f"rendered {sum(len(o) for o in rendered.groups.values())} objects into {shown} "
+        f"({len(difference.missing)} new, {len(difference.changed)} changed, "
+        f"{len(difference.stale)} removed)"
+    )
     for path in difference.kept:
-        print(escape_controls(f"{root / path}: not rendered any more, but changed since llmops wrote it: left alone"),
-              file=sys.stderr)
+        print(
+            escape_controls(
+                f"{root / path}: not rendered any more, but changed since llmops wrote it: left "
+                "alone"
+            ),
+            file=sys.stderr,
+        )
     if difference.foreign:
-        print(f"{len(difference.foreign)} file(s) in {shown} that llmops did not write were left alone",
-              file=sys.stderr)
+        print(
+            f"{len(difference.foreign)} file(s) in {shown} that llmops did not write were left "
+            "alone",
+            file=sys.stderr,
+        )
     return exit_codes.OK

@@ -9,7 +9,8 @@ from compiler.load.estate import ENVIRONMENTS_DIR
 
 
 def find_estate_root(given: str | None) -> Path:
-    """The given directory, or the nearest of the working directory and its parents holding environments/."""
+    """The given directory, or the nearest of the working directory and its parents holding
+    environments/."""
     if given is not None:
         root = Path(given)
         if not root.is_dir():
@@ -19,5 +20,7 @@ def find_estate_root(given: str | None) -> Path:
     for candidate in (here, *here.parents):
         if (candidate / ENVIRONMENTS_DIR).is_dir():
             return candidate
-    raise LlmopsError(f"no `{ENVIRONMENTS_DIR}/` directory in {here} or its parents",
-                      hint="pass the estate's path, or run `llmops init` to create one")
+    raise LlmopsError(
+        f"no `{ENVIRONMENTS_DIR}/` directory in {here} or its parents",
+        hint="pass the estate's path, or run `llmops init` to create one",
+    )

@@ -1,4 +1,5 @@
-"""`llmops rollback`: one new commit that puts an endpoint's manifest back as it was; history is kept."""
+"""`llmops rollback`: one new commit that puts an endpoint's manifest back as it was; history is
+kept."""
 
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ if TYPE_CHECKING:
 
 
 def commit_message(plan: RollbackPlan) -> str:
-    """Says what was rolled back, to where, and which changes it undoes; trailers carry the revisions.
-    Subjects and values from other commits are copied with their control characters escaped."""
+    """Says what was rolled back, to where, and which changes it undoes; trailers carry the
+    revisions. Subjects and values from other commits are copied with their control characters
+    escaped."""
     target = plan.target
     where = target.hexsha[:12] if target is not None else "before it existed"
     endpoint, env = escape_controls(plan.endpoint), escape_controls(plan.env)
@@ -33,14 +35,18 @@ def commit_message(plan: RollbackPlan) -> str:
     if plan.removes:
         lines.append(f"Removes the endpoint: it did not exist at {where}.")
     elif target is not None:
-        lines.append(f"Restores the endpoint's manifest as it was at {target.hexsha[:12]} "
-                     f'("{escape_controls(subject(target))}").')
+        lines.append(
+            f"Restores the endpoint's manifest as it was at {target.hexsha[:12]} "
+            f'("{escape_controls(subject(target))}").'
+        )
     if plan.reverted:
         lines.append("Undoes:")
         for change in plan.reverted:
             detail = escape_controls("; ".join(change.lines))
-            lines.append(f"- {change.commit.hexsha[:12]} {escape_controls(subject(change.commit))}"
-                         + (f" ({detail})" if detail else ""))
+            lines.append(
+                f"- {change.commit.hexsha[:12]} {escape_controls(subject(change.commit))}"
+                + (f" ({detail})" if detail else "")
+            )
     lines.append("")
     if target is not None:
         lines.append(f"{TRAILER_TARGET}: {target.hexsha}")
@@ -54,16 +60,23 @@ def _rendered_diff(plan: RollbackPlan, after: ValidationResult) -> str | None:
     before = validate_repository(GitTree(plan.head, plan.prefix), plan.env)
     if before.error_count:
         return None
-    sides = [(result.estate, render_estate(result.estate, include_argocd=False)) for result in (before, after)]
+    sides = [
+        (result.estate, render_estate(result.estate, include_argocd=False))
+        for result in (before, after)
+    ]
     return FORMATTERS["text"](diff_estates(sides[0], sides[1]))
 
 
-def rollback(repo: str | None, endpoint: str, env: str, to: str | None, steps: int, dry_run: bool) -> int:
+def rollback(
+    repo: str | None, endpoint: str, env: str, to: str | None, steps: int, dry_run: bool
+) -> int:
     with collector_paused():
         return _rollback(repo, endpoint, env, to, steps, dry_run)
 
 
-def _rollback(repo: str | None, endpoint: str, env: str, to: str | None, steps: int, dry_run: bool) -> int:
+def _rollback(
+    repo: str | None, endpoint: str, env: str, to: str | None, steps: int, dry_run: bool
+) -> int:
     from llmops.gitops.commits import advance_branch, build_commit, current_branch, require_clean
     from llmops.gitops.tree import open_repository
     from llmops.rollback import plan_rollback
@@ -81,9 +94,17 @@ def _rollback(repo: str | None, endpoint: str, env: str, to: str | None, steps: 
         return exit_codes.OK
     result = validate_repository(plan.tree, env)
     if result.error_count:
-        print(f"llmops: rolling back `{shown}` would leave {shown_env} with {result.error_count} error(s); "
-              "nothing was changed", file=sys.stderr)
-        print_report([d for d in result.diagnostics if d.severity is Severity.ERROR], result, "text", sys.stderr)
+        print(
+            f"llmops: rolling back `{shown}` would leave {shown_env} with {result.error_count} "
+            "error(s); nothing was changed",
+            file=sys.stderr,
+        )
+        print_report(
+            [d for d in result.diagnostics if d.severity is Severity.ERROR],
+            result,
+            "text",
+            sys.stderr,
+        )
         return exit_codes.FAILED
     rendered = _rendered_diff(plan, result)
     if dry_run:
@@ -92,13 +113,19 @@ def _rollback(repo: str | None, endpoint: str, env: str, to: str | None, steps: 
     else:
         for path in plan.changes:
             confined_path(root, path)
-        changes = {posixpath.join(prefix, path) if prefix else path: content
-                   for path, content in plan.changes.items()}
+        changes = {
+            posixpath.join(prefix, path) if prefix else path: content
+            for path, content in plan.changes.items()
+        }
         commit = build_commit(git_repo, plan.head, changes, commit_message(plan))
-        advance_branch(git_repo, branch, commit, changes, logmsg=f"llmops rollback {shown} --env {shown_env}")
+        advance_branch(
+            git_repo, branch, commit, changes, logmsg=f"llmops rollback {shown} --env {shown_env}"
+        )
         _print_actions(plan)
-        print(f"rolled back `{shown}` in {shown_env}: new commit {commit.hexsha[:12]} on "
-              f"{escape_controls(branch.name)} (not pushed)")
+        print(
+            f"rolled back `{shown}` in {shown_env}: new commit {commit.hexsha[:12]} on "
+            f"{escape_controls(branch.name)} (not pushed)"
+        )
     if rendered is None:
         print("(HEAD does not validate, so there is no rendered diff)")
     else:

@@ -1,4 +1,5 @@
-"""`llmops rules [CODE]`: every rule with its code, severity and explanation (also the README table)."""
+"""`llmops rules [CODE]`: every rule with its code, severity and explanation (also the README
+table)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,19 @@ README_END = "<!-- rules:end -->"
 
 def rules_markdown() -> str:
     lines = [README_BEGIN, "", "| code | name | severity | what it reports |", "|---|---|---|---|"]
-    lines += [f"| `{r.code}` | `{r.name}` | {r.severity.value} | {r.summary.replace('|', '/')} |" for r in ALL_RULES]
+    lines += [
+        f"| `{r.code}` | `{r.name}` | {r.severity.value} | {r.summary.replace('|', '/')} |"
+        for r in ALL_RULES
+    ]
     return "\n".join([*lines, "", README_END]) + "\n"
 
 
 def rule_markdown(rule: Rule) -> str:
     """One rule as a Markdown section (for a wiki or a pull-request comment)."""
-    return (f"### `{rule.code}` `{rule.name}`\n\n**{rule.severity.value}**, {rule.category.value}: {rule.summary}\n\n"
-            f"{rule.explanation}\n")
+    return (
+        f"### `{rule.code}` `{rule.name}`\n\n**{rule.severity.value}**, {rule.category.value}: "
+        f"{rule.summary}\n\n{rule.explanation}\n"
+    )
 
 
 def _explain(rule: Rule) -> str:
@@ -39,9 +45,22 @@ def rules(code: str | None, output_format: str) -> int:
     else:
         chosen = ALL_RULES
     if output_format == "json":
-        print(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity.value,
-                           "category": r.category.value, "summary": r.summary,
-                           "explanation": r.explanation} for r in chosen], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "code": r.code,
+                        "name": r.name,
+                        "severity": r.severity.value,
+                        "category": r.category.value,
+                        "summary": r.summary,
+                        "explanation": r.explanation,
+                    }
+                    for r in chosen
+                ],
+                indent=2,
+            )
+        )
     elif output_format == "markdown":
         print(rule_markdown(chosen[0]) if code is not None else rules_markdown(), end="")
     elif code is not None:

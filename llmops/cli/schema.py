@@ -1,4 +1,5 @@
-"""`llmops schema`: write the JSON Schemas editors use and the field reference (or check they are current)."""
+"""`llmops schema`: write the JSON Schemas editors use and the field reference (or check they are
+current)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,15 @@ from llmops.write_guard import confined_path
 def schema(output: str, check: bool) -> int:
     directory = Path(output)
     wanted = {**generate_schemas(), REFERENCE_FILE: generate_reference()}
-    existing = {path.name for path in directory.glob("*.schema.json")} if directory.is_dir() else set()
-    stale = sorted(name for name, text in wanted.items()
-                   if not (directory / name).is_file() or (directory / name).read_text(encoding="utf-8") != text)
+    existing = (
+        {path.name for path in directory.glob("*.schema.json")} if directory.is_dir() else set()
+    )
+    stale = sorted(
+        name
+        for name, text in wanted.items()
+        if not (directory / name).is_file()
+        or (directory / name).read_text(encoding="utf-8") != text
+    )
     extra = sorted(existing - set(wanted))
     if check:
         for name in stale:
@@ -33,5 +40,8 @@ def schema(output: str, check: bool) -> int:
         write_atomically(directory, name, wanted[name])
     for name in extra:
         confined_path(directory, name, what="cannot delete").unlink()
-    print(f"wrote {len(stale)} of {len(wanted)} schemas to {directory}" + (f", removed {len(extra)}" if extra else ""))
+    print(
+        f"wrote {len(stale)} of {len(wanted)} schemas to {directory}"
+        + (f", removed {len(extra)}" if extra else "")
+    )
     return exit_codes.OK

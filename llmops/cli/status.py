@@ -45,8 +45,11 @@ def _targets(repo: str | None, env: str | None) -> list[EnvironmentTarget] | Non
     errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]
     if errors:
         print_report(result.diagnostics, result, "text", sys.stderr)
-        print(f"llmops: the estate has {len(errors)} error(s); status compares the cluster with what a valid "
-              "revision renders", file=sys.stderr)
+        print(
+            f"llmops: the estate has {len(errors)} error(s); status compares the cluster with "
+            "what a valid revision renders",
+            file=sys.stderr,
+        )
         return None
     return estate_targets(result.estate)
 
@@ -59,17 +62,25 @@ def _show(report: StatusReport, output_format: str, watching: bool, interval: fl
         colour = _colour(out)
         if watching:
             out.write(CLEAR_SCREEN if out.isatty() else "")
-            out.write(f"every {interval:g}s: llmops status  {datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z}"
-                      "  (Ctrl-C to stop)\n\n")
+            out.write(
+                f"every {interval:g}s: llmops status  "
+                f"{datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z}  (Ctrl-C to stop)\n\n"
+            )
         out.write(format_table(report, colour=colour))
         if watching and not out.isatty():
             out.write("\n")
     out.flush()
 
 
-def watch_loop(poll: Callable[[], StatusReport], show: Callable[[StatusReport], None], interval: float,
-               count: int | None, sleep: Callable[[float], None] = time.sleep) -> int:
-    """Poll, show, sleep, until ``count`` polls (None: until Ctrl-C). The exit code is the last poll's.
+def watch_loop(
+    poll: Callable[[], StatusReport],
+    show: Callable[[StatusReport], None],
+    interval: float,
+    count: int | None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Poll, show, sleep, until ``count`` polls (None: until Ctrl-C). The exit code is the last
+    poll's.
 
     A cluster error on the first poll ends the command (the configuration is wrong); on a later
     poll it is printed and the watch goes on (the cluster may be back at the next interval).
@@ -83,7 +94,10 @@ def watch_loop(poll: Callable[[], StatusReport], show: Callable[[StatusReport], 
         except ClusterError as error:
             if polls == 0:
                 raise
-            print(escape_controls(f"llmops: error: {error.message}", keep_newlines=True), file=sys.stderr)
+            print(
+                escape_controls(f"llmops: error: {error.message}", keep_newlines=True),
+                file=sys.stderr,
+            )
             code = exit_codes.USAGE
         else:
             show(report)
@@ -94,8 +108,16 @@ def watch_loop(poll: Callable[[], StatusReport], show: Callable[[StatusReport], 
         sleep(interval)
 
 
-def status(repo: str | None, env: str | None, kubeconfig: str | None, context: str | None, output_format: str,
-           watch: bool = False, interval: float = DEFAULT_INTERVAL_SECONDS, watch_count: int | None = None) -> int:
+def status(
+    repo: str | None,
+    env: str | None,
+    kubeconfig: str | None,
+    context: str | None,
+    output_format: str,
+    watch: bool = False,
+    interval: float = DEFAULT_INTERVAL_SECONDS,
+    watch_count: int | None = None,
+) -> int:
     targets = _targets(repo, env)
     if targets is None:
         return exit_codes.USAGE
@@ -104,10 +126,13 @@ def status(repo: str | None, env: str | None, kubeconfig: str | None, context: s
     except ModuleNotFoundError as error:  # installed without the `status` extra
         if (error.name or "").partition(".")[0] != "kubernetes":
             raise
-        raise LlmopsError("llmops status needs the `kubernetes` package",
-                          hint="install llmops with its `status` extra: pip install 'llmops[status]'") from error
+        raise LlmopsError(
+            "llmops status needs the `kubernetes` package",
+            hint="install llmops with its `status` extra: pip install 'llmops[status]'",
+        ) from error
     cluster = connect(kubeconfig, context)
     try:
+
         def poll() -> StatusReport:
             return collect_status(targets, cluster.read)
 
@@ -115,6 +140,8 @@ def status(repo: str | None, env: str | None, kubeconfig: str | None, context: s
             report = poll()
             _show(report, output_format, False, interval)
             return report_exit_code(report)
-        return watch_loop(poll, lambda report: _show(report, output_format, True, interval), interval, watch_count)
+        return watch_loop(
+            poll, lambda report: _show(report, output_format, True, interval), interval, watch_count
+        )
     finally:
         cluster.close()

@@ -24,21 +24,34 @@ def use_color(stream: TextIO) -> bool:
 def promote_warnings(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     from dataclasses import replace
 
-    return [replace(d, severity=Severity.ERROR) if d.severity is Severity.WARNING else d for d in diagnostics]
+    return [
+        replace(d, severity=Severity.ERROR) if d.severity is Severity.WARNING else d
+        for d in diagnostics
+    ]
 
 
 def report_context(result: ValidationResult, color: bool) -> ReportContext:
     from compiler.check.registry import RULES_BY_CODE
 
-    return ReportContext(sources=result.sources, files_checked=len(result.loaded.files),
-                         environments=tuple(result.loaded.environments), tool_version=__version__, color=color,
-                         rules=RULES_BY_CODE)
+    return ReportContext(
+        sources=result.sources,
+        files_checked=len(result.loaded.files),
+        environments=tuple(result.loaded.environments),
+        tool_version=__version__,
+        color=color,
+        rules=RULES_BY_CODE,
+    )
 
 
-def print_report(diagnostics: list[Diagnostic], result: ValidationResult, output_format: str,
-                 stream: TextIO) -> None:
+def print_report(
+    diagnostics: list[Diagnostic], result: ValidationResult, output_format: str, stream: TextIO
+) -> None:
     formatter = get_formatter(output_format)
-    stream.write(formatter(diagnostics, report_context(result, use_color(stream) and output_format == "text")))
+    stream.write(
+        formatter(
+            diagnostics, report_context(result, use_color(stream) and output_format == "text")
+        )
+    )
 
 
 def audit_diagnostics(root: Path, result: ValidationResult) -> list[Diagnostic]:
@@ -57,12 +70,19 @@ def audit_diagnostics(root: Path, result: ValidationResult) -> list[Diagnostic]:
     for env in result.estate.environments:
         env.provenance = environment_provenance(snapshots, head, env, from_working_tree=True)
         for check in CHECKS:
-            diagnostics.extend(finding_to_diagnostic(check.rule, finding, env) for finding in check(env))
+            diagnostics.extend(
+                finding_to_diagnostic(check.rule, finding, env) for finding in check(env)
+            )
     return diagnostics
 
 
-def validate(repo: str | None, env: str | None, output_format: str, warnings_as_errors: bool,
-             audit: bool = False) -> int:
+def validate(
+    repo: str | None,
+    env: str | None,
+    output_format: str,
+    warnings_as_errors: bool,
+    audit: bool = False,
+) -> int:
     root = find_estate_root(repo)
     result = validate_repository(DirectoryTree(root), env)
     if audit:

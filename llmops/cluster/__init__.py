@@ -1,1 +1,2 @@
-"""The cluster edge: a Kubernetes API client built from a kubeconfig, and the reads `llmops status` makes."""
+"""The cluster edge: a Kubernetes API client built from a kubeconfig, and the reads `llmops status`
+makes."""

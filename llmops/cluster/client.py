@@ -1,4 +1,5 @@
-"""A read-only Kubernetes API client from a kubeconfig (or the pod's service account), and object reads.
+"""A read-only Kubernetes API client from a kubeconfig (or the pod's service account), and object
+reads.
 
 The only module that imports the `kubernetes` package. Every failure of the client becomes a
 `ClusterError` with one line saying what went wrong (exit code 2), never a traceback; a 404 is not
@@ -29,14 +30,21 @@ CONNECT_TIMEOUT_SECONDS = 5.0
 READ_TIMEOUT_SECONDS = 30.0
 RETRIES = 1  # one retry of a failed connection, so an unreachable cluster fails in seconds
 # Who serves each API group, to say what is not installed when the API server does not know a kind.
-GROUP_OWNERS = {"serving.kserve.io": "KServe", "argoproj.io": "Argo CD", "trainer.kubeflow.org": "Kubeflow Trainer",
-                "batch": "Kubernetes"}
-REQUIRED_PERMISSIONS = ("llmops status needs `get` on inferenceservices.serving.kserve.io, jobs.batch "
-                        "(or trainjobs.trainer.kubeflow.org) and applications.argoproj.io")
+GROUP_OWNERS = {
+    "serving.kserve.io": "KServe",
+    "argoproj.io": "Argo CD",
+    "trainer.kubeflow.org": "Kubeflow Trainer",
+    "batch": "Kubernetes",
+}
+REQUIRED_PERMISSIONS = (
+    "llmops status needs `get` on inferenceservices.serving.kserve.io, jobs.batch "
+    "(or trainjobs.trainer.kubeflow.org) and applications.argoproj.io"
+)
 
 
 class ClusterError(LlmopsError):
-    """The cluster cannot be read: no or bad kubeconfig, unknown context, unreachable, access refused."""
+    """The cluster cannot be read: no or bad kubeconfig, unknown context, unreachable, access
+    refused."""
 
 
 @dataclass
@@ -52,17 +60,26 @@ class Cluster:
         try:
             if ref.kind == "Job":
                 response = client.BatchV1Api(self.api).read_namespaced_job(
-                    ref.name, ref.namespace, _preload_content=False, _request_timeout=timeout)
+                    ref.name, ref.namespace, _preload_content=False, _request_timeout=timeout
+                )
             else:
                 response = client.CustomObjectsApi(self.api).get_namespaced_custom_object(
-                    ref.group, ref.version, ref.namespace, ref.plural, ref.name,
-                    _preload_content=False, _request_timeout=timeout)
+                    ref.group,
+                    ref.version,
+                    ref.namespace,
+                    ref.plural,
+                    ref.name,
+                    _preload_content=False,
+                    _request_timeout=timeout,
+                )
         except client.ApiException as error:
             if error.status == 404:
                 return Lookup(None, _not_found(ref, error.body))
             raise self._refused(ref, error) from error
         except urllib3.exceptions.HTTPError as error:
-            raise ClusterError(f"cannot reach the cluster at {self.server}: {_why(error)}") from error
+            raise ClusterError(
+                f"cannot reach the cluster at {self.server}: {_why(error)}"
+            ) from error
         return Lookup(self._decode(ref, response.data))
 
     def close(self) -> None:
@@ -74,23 +91,35 @@ class Cluster:
         except (ValueError, UnicodeDecodeError):
             obj = None
         if not isinstance(obj, dict):
-            raise ClusterError(f"the cluster at {self.server} answered the read of {ref} with something that is not "
-                               "a Kubernetes object")
+            raise ClusterError(
+                f"the cluster at {self.server} answered the read of {ref} with something that is "
+                "not a Kubernetes object"
+            )
         return obj
 
     def _refused(self, ref: ObjectRef, error: Any) -> ClusterError:
         message = _status_message(error.body)
         if error.status == 401:
-            return ClusterError(f"the cluster at {self.server} rejected the credentials (401 Unauthorized)",
-                                hint="log in again, or refresh the token of this kubeconfig context")
+            return ClusterError(
+                f"the cluster at {self.server} rejected the credentials (401 Unauthorized)",
+                hint="log in again, or refresh the token of this kubeconfig context",
+            )
         if error.status == 403:
-            return ClusterError(f"not allowed to read {ref} (403 Forbidden)" + (f": {message}" if message else ""),
-                                hint=REQUIRED_PERMISSIONS)
-        if not error.status:  # the client's own failures (TLS) carry status 0 and the reason as text
+            return ClusterError(
+                f"not allowed to read {ref} (403 Forbidden)" + (f": {message}" if message else ""),
+                hint=REQUIRED_PERMISSIONS,
+            )
+        # the client's own failures (TLS) carry status 0 and the reason as text
+        if not error.status:
             first_line = str(error.reason or "").strip().splitlines()
-            return ClusterError(f"cannot talk to the cluster at {self.server}: {' '.join(first_line[:2])}")
-        return ClusterError(f"the cluster at {self.server} answered {error.status} {error.reason or ''} reading "
-                            f"{ref}".replace("  ", " ") + (f": {message}" if message else ""))
+            return ClusterError(
+                f"cannot talk to the cluster at {self.server}: {' '.join(first_line[:2])}"
+            )
+        return ClusterError(
+            f"the cluster at {self.server} answered {error.status} {error.reason or ''} reading "
+            f"{ref}".replace("  ", " ")
+            + (f": {message}" if message else "")
+        )
 
 
 def _status_message(body: Any) -> str:
@@ -103,7 +132,8 @@ def _status_message(body: Any) -> str:
 
 
 def _not_found(ref: ObjectRef, body: Any) -> str:
-    """A missing object, or a kind the API server does not serve (its plain `404 page not found`)."""
+    """A missing object, or a kind the API server does not serve (its plain `404 page not
+    found`)."""
     try:
         status = json.loads(body) if body else None
     except (TypeError, ValueError):
@@ -112,8 +142,10 @@ def _not_found(ref: ObjectRef, body: Any) -> str:
     if isinstance(details, dict) and details.get("name") == ref.name:
         return f"{ref} not found"
     owner = GROUP_OWNERS.get(ref.group, ref.group)
-    return (f"{ref} not found: the cluster does not serve {ref.plural}.{ref.group}/{ref.version} "
-            f"(is {owner} installed?)")
+    return (
+        f"{ref} not found: the cluster does not serve {ref.plural}.{ref.group}/{ref.version} "
+        f"(is {owner} installed?)"
+    )
 
 
 def _why(error: Exception) -> str:
@@ -132,7 +164,8 @@ def _config_problem(error: Exception) -> str:
 
 
 def _kubeconfig_paths(kubeconfig: str | None) -> tuple[str, list[Path]]:
-    """The kubeconfig setting (``--kubeconfig``, else KUBECONFIG, else ~/.kube/config) and its existing files."""
+    """The kubeconfig setting (``--kubeconfig``, else KUBECONFIG, else ~/.kube/config) and its
+    existing files."""
     setting = kubeconfig or os.environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG
     files = [Path(part).expanduser() for part in setting.split(os.pathsep) if part]
     return setting, [path for path in files if path.is_file()]
@@ -140,24 +173,31 @@ def _kubeconfig_paths(kubeconfig: str | None) -> tuple[str, list[Path]]:
 
 def _contexts(setting: str, files: list[Path]) -> tuple[list[str], str | None]:
     """The context names and the current context of the (merged) kubeconfig files."""
-    for path in files:  # the client's own checks fail on other shapes with messages about Python types
+    # the client's own checks fail on other shapes with messages about Python types
+    for path in files:
         if not isinstance(yaml.safe_load(path.read_text(encoding="utf-8")), dict):
-            raise ClusterError(f"kubeconfig {path} is not a kubeconfig",
-                               hint="expected a YAML mapping with clusters, contexts, users and current-context")
+            raise ClusterError(
+                f"kubeconfig {path} is not a kubeconfig",
+                hint="expected a YAML mapping with clusters, contexts, users and current-context",
+            )
     merged = KubeConfigMerger(setting).config
     value = merged.value if merged is not None else None
     if not isinstance(value, dict):
         raise ConfigException("no configuration found")
-    names = [str(node.value.get("name")) for node in value.get("contexts") or []
-             if isinstance(getattr(node, "value", None), dict)]
+    names = [
+        str(node.value.get("name"))
+        for node in value.get("contexts") or []
+        if isinstance(getattr(node, "value", None), dict)
+    ]
     current = value.get("current-context")
     return names, str(current) if current else None
 
 
 def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluster:
-    """**Parameters:** ``kubeconfig`` a path (or several, joined as in KUBECONFIG), default KUBECONFIG or
-    ~/.kube/config; ``context`` default the current context. Inside a pod with no kubeconfig, the pod's
-    service account is used. **Raises:** ClusterError when no usable configuration is found."""
+    """**Parameters:** ``kubeconfig`` a path (or several, joined as in KUBECONFIG), default
+    KUBECONFIG or ~/.kube/config; ``context`` default the current context. Inside a pod with no
+    kubeconfig, the pod's service account is used. **Raises:** ClusterError when no usable
+    configuration is found."""
     setting, files = _kubeconfig_paths(kubeconfig)
     configuration = client.Configuration()
     configuration.retries = RETRIES
@@ -170,21 +210,42 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluste
             except ConfigException as error:
                 raise ClusterError(f"cannot use the pod's service account: {error}") from error
             return Cluster(client.ApiClient(configuration), configuration.host)
-        raise ClusterError(f"no kubeconfig at {setting}", hint="pass --kubeconfig PATH, or set KUBECONFIG")
+        raise ClusterError(
+            f"no kubeconfig at {setting}", hint="pass --kubeconfig PATH, or set KUBECONFIG"
+        )
     try:
         names, current = _contexts(setting, files)
         if context is not None and context not in names:
-            raise ClusterError(f"context `{context}` is not in kubeconfig {setting}",
-                               hint=f"its contexts: {', '.join(names) or 'none'}")
+            raise ClusterError(
+                f"context `{context}` is not in kubeconfig {setting}",
+                hint=f"its contexts: {', '.join(names) or 'none'}",
+            )
         if context is None and not current:
-            raise ClusterError(f"kubeconfig {setting} sets no current-context", hint="pass --context NAME")
+            raise ClusterError(
+                f"kubeconfig {setting} sets no current-context", hint="pass --context NAME"
+            )
         if context is None and current not in names:
-            raise ClusterError(f"the current-context `{current}` of kubeconfig {setting} is not one of its contexts",
-                               hint=f"its contexts: {', '.join(names) or 'none'}; pass --context NAME")
-        api = config.new_client_from_config(config_file=setting, context=context, persist_config=False,
-                                            client_configuration=configuration)
+            raise ClusterError(
+                f"the current-context `{current}` of kubeconfig {setting} is not one of its "
+                "contexts",
+                hint=f"its contexts: {', '.join(names) or 'none'}; pass --context NAME",
+            )
+        api = config.new_client_from_config(
+            config_file=setting,
+            context=context,
+            persist_config=False,
+            client_configuration=configuration,
+        )
     except ClusterError:
         raise
-    except (ConfigException, yaml.YAMLError, OSError, TypeError, KeyError, AttributeError, ValueError) as error:
+    except (
+        ConfigException,
+        yaml.YAMLError,
+        OSError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        ValueError,
+    ) as error:
         raise ClusterError(f"cannot use kubeconfig {setting}: {_config_problem(error)}") from error
     return Cluster(api, str(api.configuration.host))

@@ -1,9 +1,10 @@
 """Which schema judges an object, and one compiled validator per apiVersion and kind.
 
 CRD kinds: the vendored CRD file that serves the kind (sources.json's index) is read and converted
-once. Built-in kinds: the strict OpenAPI schemas shipped by `kubernetes-validate`, read straight from
-the package's data (its `validate()` re-reads megabytes of JSON on every call; a compiled validator
-per kind checks thousands of objects a second). `jsonschema` is imported on first use only.
+once. Built-in kinds: the strict OpenAPI schemas shipped by `kubernetes-validate`, read straight
+from the package's data (its `validate()` re-reads megabytes of JSON on every call; a compiled
+validator per kind checks thousands of objects a second). `jsonschema` is imported on first use
+only.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from llmops.conformance.sources import data_dir, kind_index, read_sources
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
-INSTALL_HINT = "install the extra: pip install 'llmops[conform]' (jsonschema and kubernetes-validate)"
+INSTALL_HINT = (
+    "install the extra: pip install 'llmops[conform]' (jsonschema and kubernetes-validate)"
+)
 _SCHEMA_ROOT = "kubernetes-json-schema"
 _GROUP_PREFIX = re.compile(r"^([^./]*)(?:\.[^/]*)?/")  # networking.k8s.io/v1 -> networking-v1
 
@@ -36,14 +39,24 @@ def _require(module: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError as error:
-        raise LlmopsError(f"checking conformance needs the Python package {module.split('.')[0]!r}, which is not "
-                          f"installed ({error})", hint=INSTALL_HINT) from error
+        raise LlmopsError(
+            f"checking conformance needs the Python package {module.split('.')[0]!r}, which is not "
+            f"installed ({error})",
+            hint=INSTALL_HINT,
+        ) from error
 
 
-def _unique_by_keys(validator: Any, keys: Any, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
-    """`x-kubernetes-list-map-keys`: in a `map` list no two items share their key fields (defaults included)."""
+def _unique_by_keys(
+    validator: Any, keys: Any, instance: Any, schema: dict[str, Any]
+) -> Iterator[Any]:
+    """`x-kubernetes-list-map-keys`: in a `map` list no two items share their key fields (defaults
+    included)."""
     jsonschema = _require("jsonschema")
-    if schema.get("x-kubernetes-list-type") != "map" or not isinstance(instance, list) or not isinstance(keys, list):
+    if (
+        schema.get("x-kubernetes-list-type") != "map"
+        or not isinstance(instance, list)
+        or not isinstance(keys, list)
+    ):
         return
     item_properties = (schema.get("items") or {}).get("properties") or {}
     first: dict[str, int] = {}
@@ -53,9 +66,12 @@ def _unique_by_keys(validator: Any, keys: Any, instance: Any, schema: dict[str, 
         values = [item.get(key, (item_properties.get(key) or {}).get("default")) for key in keys]
         marker = json.dumps(values, sort_keys=True)
         if marker in first:
-            described = ", ".join(f"{key}={value!r}" for key, value in zip(keys, values, strict=True))
-            yield jsonschema.ValidationError(f"entries {first[marker]} and {index} have the same key ({described})",
-                                             path=[index])
+            described = ", ".join(
+                f"{key}={value!r}" for key, value in zip(keys, values, strict=True)
+            )
+            yield jsonschema.ValidationError(
+                f"entries {first[marker]} and {index} have the same key ({described})", path=[index]
+            )
         else:
             first[marker] = index
 
@@ -63,13 +79,15 @@ def _unique_by_keys(validator: Any, keys: Any, instance: Any, schema: dict[str, 
 @cache
 def _crd_validator_class() -> Any:
     jsonschema = _require("jsonschema")
-    return jsonschema.validators.extend(jsonschema.Draft202012Validator,
-                                        {"x-kubernetes-list-map-keys": _unique_by_keys})
+    return jsonschema.validators.extend(
+        jsonschema.Draft202012Validator, {"x-kubernetes-list-map-keys": _unique_by_keys}
+    )
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What judges one apiVersion/kind: a validator, or why there is none (``served`` lists a known group's kinds)."""
+    """What judges one apiVersion/kind: a validator, or why there is none (``served`` lists a known
+    group's kinds)."""
 
     validator: Validator | None
     source: str  # the CRD file or the Kubernetes version, for messages
@@ -80,7 +98,8 @@ class Verdict:
 class SchemaCatalog:
     """Validators for every kind, built on first use and kept for the catalog's life."""
 
-    kubernetes_version: str | None = None  # e.g. "1.33"; default: the newest kubernetes-validate knows
+    # e.g. "1.33"; default: the newest kubernetes-validate knows
+    kubernetes_version: str | None = None
     root: Path = field(default_factory=data_dir)
     _verdicts: dict[tuple[str, str], Verdict] = field(default_factory=dict)
     _crd_files: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -110,7 +129,9 @@ class SchemaCatalog:
         if crd_file not in self._crd_files:
             text = (self.root / crd_file).read_text(encoding="utf-8")
             loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-            self._crd_files[crd_file] = [doc for doc in yaml.load_all(text, Loader=loader) if isinstance(doc, dict)]
+            self._crd_files[crd_file] = [
+                doc for doc in yaml.load_all(text, Loader=loader) if isinstance(doc, dict)
+            ]
         group, version = api_version.split("/")
         for crd in self._crd_files[crd_file]:
             spec = crd.get("spec") or {}
@@ -119,10 +140,14 @@ class SchemaCatalog:
             for served in spec.get("versions") or []:
                 if served.get("name") == version:
                     open_api = (served.get("schema") or {}).get("openAPIV3Schema")
-                    validator: Validator = _crd_validator_class()(resource_schema(open_api, api_version, kind))
+                    validator: Validator = _crd_validator_class()(
+                        resource_schema(open_api, api_version, kind)
+                    )
                     return validator
-        raise LlmopsError(f"{crd_file} does not serve {api_version} {kind}, as sources.json says it does",
-                          hint="the vendored data is inconsistent; run `make test` to see which file changed")
+        raise LlmopsError(
+            f"{crd_file} does not serve {api_version} {kind}, as sources.json says it does",
+            hint="the vendored data is inconsistent; run `make test` to see which file changed",
+        )
 
 
 @dataclass
@@ -155,7 +180,8 @@ class BuiltinSchemas:
 
 
 def kubernetes_versions() -> list[str]:
-    """The Kubernetes versions (major.minor) whose strict schemas kubernetes-validate ships, oldest first."""
+    """The Kubernetes versions (major.minor) whose strict schemas kubernetes-validate ships, oldest
+    first."""
     from importlib.resources import files
 
     _require("kubernetes_validate")
@@ -174,11 +200,16 @@ def builtin_schemas(wanted: str | None) -> BuiltinSchemas:
     versions = kubernetes_versions()
     version = wanted.removeprefix("v") if wanted else versions[-1]
     if version not in versions:
-        raise LlmopsError(f"no schemas for Kubernetes {version}", hint=f"choose one of {', '.join(versions)} "
-                          "(or upgrade kubernetes-validate)")
+        raise LlmopsError(
+            f"no schemas for Kubernetes {version}",
+            hint=f"choose one of {', '.join(versions)} (or upgrade kubernetes-validate)",
+        )
     referencing = _require("referencing")
-    folder = next(entry for entry in (files("kubernetes_validate") / _SCHEMA_ROOT).iterdir()
-                  if entry.name.startswith(f"v{version}.") and entry.name.endswith("-local-strict"))
+    folder = next(
+        entry
+        for entry in (files("kubernetes_validate") / _SCHEMA_ROOT).iterdir()
+        if entry.name.startswith(f"v{version}.") and entry.name.endswith("-local-strict")
+    )
     definitions = json.loads((folder / "_definitions.json").read_text(encoding="utf-8"))
     resource = referencing.Resource.from_contents(definitions)
     registry = referencing.Registry().with_resource(resource.id(), resource)

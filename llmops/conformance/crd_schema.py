@@ -1,4 +1,5 @@
-"""A CRD version's `openAPIV3Schema` as a JSON Schema (2020-12) that judges objects as the API server does.
+"""A CRD version's `openAPIV3Schema` as a JSON Schema (2020-12) that judges objects as the API
+server does.
 
 The CRD dialect is OpenAPI 3.0 plus Kubernetes extensions; each one is translated into what the API
 server does with it when an object is created with `fieldValidation=Strict` (kubectl's default):
@@ -14,8 +15,9 @@ server does with it when an object is created with `fieldValidation=Strict` (kub
 - OpenAPI 3.0's boolean `exclusiveMinimum`/`exclusiveMaximum` become 2020-12's numbers;
 - the root gets `apiVersion` and `kind` constants and the fields of ObjectMeta for `metadata`.
 
-Not evaluated: CEL rules (`x-kubernetes-validations`), admission webhooks and `format` (int32 ranges).
-Descriptions are dropped: they are large and no check reads them. Defaults are kept (keyed lists use them).
+Not evaluated: CEL rules (`x-kubernetes-validations`), admission webhooks and `format` (int32
+ranges). Descriptions are dropped: they are large and no check reads them. Defaults are kept (keyed
+lists use them).
 """
 
 from __future__ import annotations
@@ -28,12 +30,27 @@ Schema = dict[str, Any]
 _ONE = ("items", "not")
 _MANY = ("allOf", "anyOf", "oneOf")
 _NAMED = ("properties", "patternProperties")
-# OpenAPI keywords with the same meaning in JSON Schema 2020-12; everything else is dropped or translated.
-_KEPT = frozenset({
-    "type", "required", "enum", "pattern", "minLength", "maxLength", "minItems", "maxItems",
-    "minProperties", "maxProperties", "multipleOf", "uniqueItems", "default", "x-kubernetes-list-type",
-    "x-kubernetes-list-map-keys",
-})
+# OpenAPI keywords with the same meaning in JSON Schema 2020-12; everything else is dropped or
+# translated.
+_KEPT = frozenset(
+    {
+        "type",
+        "required",
+        "enum",
+        "pattern",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "minProperties",
+        "maxProperties",
+        "multipleOf",
+        "uniqueItems",
+        "default",
+        "x-kubernetes-list-type",
+        "x-kubernetes-list-map-keys",
+    }
+)
 
 # Kubernetes name formats (k8s.io/apimachinery/pkg/util/validation).
 DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -53,24 +70,49 @@ def _closed_object(properties: Schema, required: list[str] | None = None) -> Sch
 def object_meta() -> Schema:
     """The ObjectMeta fields a manifest may carry; any other field under metadata is unknown."""
     string: Schema = {"type": "string"}
-    owner = _closed_object({"apiVersion": string, "kind": string, "name": string, "uid": string,
-                            "controller": {"type": "boolean"}, "blockOwnerDeletion": {"type": "boolean"}},
-                           ["apiVersion", "kind", "name", "uid"])
+    owner = _closed_object(
+        {
+            "apiVersion": string,
+            "kind": string,
+            "name": string,
+            "uid": string,
+            "controller": {"type": "boolean"},
+            "blockOwnerDeletion": {"type": "boolean"},
+        },
+        ["apiVersion", "kind", "name", "uid"],
+    )
     return {
-        **_closed_object({
-            "name": {"type": "string", "maxLength": 253, "pattern": DNS1123_SUBDOMAIN},
-            "generateName": string,
-            "namespace": {"type": "string", "maxLength": 63, "pattern": DNS1123_LABEL},
-            "labels": {"type": "object", "propertyNames": {"maxLength": 317, "pattern": QUALIFIED_NAME},
-                       "additionalProperties": {"type": "string", "maxLength": 63, "pattern": LABEL_VALUE}},
-            "annotations": {"type": "object", "propertyNames": {"maxLength": 317, "pattern": QUALIFIED_NAME},
-                            "additionalProperties": string},
-            "finalizers": {"type": "array", "items": string},
-            "ownerReferences": {"type": "array", "items": owner},
-            "uid": string, "resourceVersion": string, "selfLink": string, "generation": {"type": "integer"},
-            "creationTimestamp": {"type": ["string", "null"]}, "deletionTimestamp": string,
-            "deletionGracePeriodSeconds": {"type": "integer"}, "managedFields": {"type": "array"},
-        }),
+        **_closed_object(
+            {
+                "name": {"type": "string", "maxLength": 253, "pattern": DNS1123_SUBDOMAIN},
+                "generateName": string,
+                "namespace": {"type": "string", "maxLength": 63, "pattern": DNS1123_LABEL},
+                "labels": {
+                    "type": "object",
+                    "propertyNames": {"maxLength": 317, "pattern": QUALIFIED_NAME},
+                    "additionalProperties": {
+                        "type": "string",
+                        "maxLength": 63,
+                        "pattern": LABEL_VALUE,
+                    },
+                },
+                "annotations": {
+                    "type": "object",
+                    "propertyNames": {"maxLength": 317, "pattern": QUALIFIED_NAME},
+                    "additionalProperties": string,
+                },
+                "finalizers": {"type": "array", "items": string},
+                "ownerReferences": {"type": "array", "items": owner},
+                "uid": string,
+                "resourceVersion": string,
+                "selfLink": string,
+                "generation": {"type": "integer"},
+                "creationTimestamp": {"type": ["string", "null"]},
+                "deletionTimestamp": string,
+                "deletionGracePeriodSeconds": {"type": "integer"},
+                "managedFields": {"type": "array"},
+            }
+        ),
         "anyOf": [{"required": ["name"]}, {"required": ["generateName"]}],
     }
 
@@ -123,8 +165,11 @@ def convert(source: Any) -> Schema:
         schema["uniqueItems"] = True
     if isinstance(schema.get("required"), list):
         properties = source.get("properties") or {}
-        required = [name for name in schema["required"]
-                    if not (isinstance(properties.get(name), dict) and "default" in properties[name])]
+        required = [
+            name
+            for name in schema["required"]
+            if not (isinstance(properties.get(name), dict) and "default" in properties[name])
+        ]
         if required:
             schema["required"] = required
         else:
@@ -153,14 +198,22 @@ def resource_schema(open_api: Any, api_version: str, kind: str) -> Schema:
     narrowed = properties.get("metadata")
     meta = object_meta()
     if isinstance(narrowed, dict) and isinstance(narrowed.get("properties"), dict):
-        # A CRD may narrow metadata.name (e.g. a maximum length); the narrowing applies on top of ObjectMeta.
+        # A CRD may narrow metadata.name (e.g. a maximum length); the narrowing applies on top of
+        # ObjectMeta.
         for name, sub in narrowed["properties"].items():
             meta["properties"][name] = {"allOf": [meta["properties"].get(name, {}), sub]}
     properties["metadata"] = meta
     schema["type"] = "object"
-    schema["required"] = ["apiVersion", "kind", "metadata",
-                          *(name for name in schema.get("required", []) if name not in ("apiVersion", "kind",
-                                                                                         "metadata"))]
+    schema["required"] = [
+        "apiVersion",
+        "kind",
+        "metadata",
+        *(
+            name
+            for name in schema.get("required", [])
+            if name not in ("apiVersion", "kind", "metadata")
+        ),
+    ]
     schema["additionalProperties"] = False
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema

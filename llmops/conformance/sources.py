@@ -1,4 +1,5 @@
-"""Where the vendored upstream files came from: `conformance/sources.json`, and SOURCES.md made from it.
+"""Where the vendored upstream files came from: `conformance/sources.json`, and SOURCES.md made from
+it.
 
 Every vendored file is an unmodified copy of one upstream file at a released tag. Its git blob id is
 recorded, so anyone can confirm it is unmodified (`git hash-object FILE` prints the same id) and the
@@ -19,20 +20,23 @@ TABLE_FILE = "SOURCES.md"
 
 def data_dir() -> Path:
     """The vendored data: inside the package when installed from a wheel (pyproject.toml maps the
-    top-level conformance/ folder to `llmops.conformance.vendored`), else conformance/ in the checkout."""
+    top-level conformance/ folder to `llmops.conformance.vendored`), else conformance/ in the
+    checkout."""
     here = Path(__file__).resolve()
     packaged, checkout = here.parent / "vendored", here.parents[2] / "conformance"
     return packaged if (packaged / SOURCES_FILE).is_file() else checkout
 
 
 def git_blob_id(content: bytes) -> str:
-    """The id git gives a file's content (`git hash-object`): SHA-1 of a `blob <size>` header and the bytes."""
+    """The id git gives a file's content (`git hash-object`): SHA-1 of a `blob <size>` header and
+    the bytes."""
     return hashlib.sha1(b"blob %d\0" % len(content) + content, usedforsecurity=False).hexdigest()
 
 
 @dataclass
 class VendoredFile:
-    """One unmodified upstream file. ``kinds`` lists what a CRD file serves ("group/version Kind")."""
+    """One unmodified upstream file. ``kinds`` lists what a CRD file serves ("group/version
+    Kind")."""
 
     path: str  # relative to the data folder
     upstream: str  # the path inside the upstream repository
@@ -59,14 +63,31 @@ class Project:
     files: list[VendoredFile]
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "repository": self.repository, "tag": self.tag, "commit": self.commit,
-                "license": self.license, "notes": list(self.notes), "files": [f.to_json() for f in self.files]}
+        return {
+            "name": self.name,
+            "repository": self.repository,
+            "tag": self.tag,
+            "commit": self.commit,
+            "license": self.license,
+            "notes": list(self.notes),
+            "files": [f.to_json() for f in self.files],
+        }
 
 
 def _project(raw: dict[str, Any]) -> Project:
-    files = [VendoredFile(f["path"], f["upstream"], f["blob"], list(f.get("kinds", []))) for f in raw["files"]]
-    return Project(raw["name"], raw["repository"], raw["tag"], raw["commit"], raw["license"],
-                   list(raw.get("notes", [])), files)
+    files = [
+        VendoredFile(f["path"], f["upstream"], f["blob"], list(f.get("kinds", [])))
+        for f in raw["files"]
+    ]
+    return Project(
+        raw["name"],
+        raw["repository"],
+        raw["tag"],
+        raw["commit"],
+        raw["license"],
+        list(raw.get("notes", [])),
+        files,
+    )
 
 
 def read_sources(root: Path | None = None) -> list[Project]:
@@ -75,7 +96,10 @@ def read_sources(root: Path | None = None) -> list[Project]:
 
 
 def sources_text(projects: list[Project]) -> str:
-    return json.dumps({"projects": [p.to_json() for p in projects]}, indent=2, ensure_ascii=False) + "\n"
+    return (
+        json.dumps({"projects": [p.to_json() for p in projects]}, indent=2, ensure_ascii=False)
+        + "\n"
+    )
 
 
 def _web_url(repository: str) -> str:
@@ -87,23 +111,37 @@ def table_text(projects: list[Project]) -> str:
     lines = [
         "# Sources of the conformance data",
         "",
-        f"Generated from `{SOURCES_FILE}` by `python -m llmops.conformance.refresh --table`; do not edit.",
+        f"Generated from `{SOURCES_FILE}` by `python -m llmops.conformance.refresh --table`; do "
+        "not edit.",
         "",
-        "Every file here except this one and `sources.json` is an **unmodified copy** of a file from a public",
-        "upstream repository at a released tag (clusters run releases). The git blob id lets anyone confirm it:",
-        "`git hash-object FILE` prints the same id (a test checks every file). Each project's `LICENSE` is",
-        "copied beside its files. Only data was copied: CRD YAML, example manifests, the license texts, and",
-        "Argo CD's built-in InferenceService health check (tests compare llmops's own check with it).",
+        "Every file here except this one and `sources.json` is an **unmodified copy** of a file "
+        "from a public",
+        "upstream repository at a released tag (clusters run releases). The git blob id lets "
+        "anyone confirm it:",
+        "`git hash-object FILE` prints the same id (a test checks every file). Each project's "
+        "`LICENSE` is",
+        "copied beside its files. Only data was copied: CRD YAML, example manifests, the license "
+        "texts, and",
+        "Argo CD's built-in InferenceService health check (tests compare llmops's own check with "
+        "it).",
         "",
         "Refresh a project to another tag (needs git and network access):",
         "`python -m llmops.conformance.refresh PROJECT TAG`, then `make test`.",
     ]
     for project in projects:
-        lines += ["", f"## {project.name} — {_web_url(project.repository)}", "",
-                  f"- Tag **{project.tag}**, commit `{project.commit}`.",
-                  f"- License: {project.license}."]
+        lines += [
+            "",
+            f"## {project.name} — {_web_url(project.repository)}",
+            "",
+            f"- Tag **{project.tag}**, commit `{project.commit}`.",
+            f"- License: {project.license}.",
+        ]
         lines += [f"- {note}" for note in project.notes]
-        lines += ["", "| Local file | Upstream path | Git blob | Serves |", "| --- | --- | --- | --- |"]
+        lines += [
+            "",
+            "| Local file | Upstream path | Git blob | Serves |",
+            "| --- | --- | --- | --- |",
+        ]
         for entry in project.files:
             kinds = "; ".join(entry.kinds)
             lines.append(f"| `{entry.path}` | `{entry.upstream}` | `{entry.blob}` | {kinds} |")
@@ -112,5 +150,9 @@ def table_text(projects: list[Project]) -> str:
 
 def kind_index(projects: list[Project]) -> dict[tuple[str, str], str]:
     """(apiVersion, kind) -> the CRD file (relative to the data folder) that serves it."""
-    return {(served.split(" ")[0], served.split(" ")[1]): entry.path
-            for project in projects for entry in project.files for served in entry.kinds}
+    return {
+        (served.split(" ")[0], served.split(" ")[1]): entry.path
+        for project in projects
+        for entry in project.files
+        for served in entry.kinds
+    }

@@ -1,1 +1,2 @@
-"""Git at the edge: reading estates from commits (GitPython, imported only by the commands that need it)."""
+"""Git at the edge: reading estates from commits (GitPython, imported only by the commands that need
+it)."""

@@ -1,4 +1,5 @@
-"""Read, from git history, who last changed each Approval and each approved Model (for `--audit`)."""
+"""Read, from git history, who last changed each Approval and each approved Model (for
+`--audit`)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,13 @@ if TYPE_CHECKING:
 
 
 def _authorship(commit: git.Commit) -> Authorship:
-    return Authorship(revision=commit.hexsha, author_name=str(commit.author.name or ""),
-                      author_email=str(commit.author.email or ""), signed=bool(commit.gpgsig),
-                      subject=subject(commit))
+    return Authorship(
+        revision=commit.hexsha,
+        author_name=str(commit.author.name or ""),
+        author_email=str(commit.author.email or ""),
+        signed=bool(commit.gpgsig),
+        subject=subject(commit),
+    )
 
 
 def _audited(env: ResolvedEnvironment) -> list[Manifest]:
@@ -31,17 +36,21 @@ def _audited(env: ResolvedEnvironment) -> list[Manifest]:
     return list(manifests.values())
 
 
-def environment_provenance(snapshots: EstateSnapshots, head: git.Commit, env: ResolvedEnvironment,
-                           from_working_tree: bool) -> Provenance:
-    """For each audited document, the newest commit (reachable from `head`) whose version of it differs from
-    every parent's version, i.e. the commit that added or last changed it. A document whose checked-out
-    content differs from `head` (when validating the working tree) gets None: it has no author yet."""
+def environment_provenance(
+    snapshots: EstateSnapshots, head: git.Commit, env: ResolvedEnvironment, from_working_tree: bool
+) -> Provenance:
+    """For each audited document, the newest commit (reachable from `head`) whose version of it
+    differs from every parent's version, i.e. the commit that added or last changed it. A document
+    whose checked-out content differs from `head` (when validating the working tree) gets None: it
+    has no author yet."""
     provenance = Provenance()
     pending: dict[DocumentKey, str] = {}
     for manifest in _audited(env):
         key = document_key(manifest)
         committed = snapshots.folder(head, manifest.origin).get(key[1:])
-        if committed is None or (from_working_tree and committed.digest != document_digest(manifest.document.data)):
+        if committed is None or (
+            from_working_tree and committed.digest != document_digest(manifest.document.data)
+        ):
             provenance.last_change[key] = None
         else:
             pending[key] = committed.digest
@@ -54,7 +63,9 @@ def environment_provenance(snapshots: EstateSnapshots, head: git.Commit, env: Re
             digest = here.digest if here is not None else None
             parents = [snapshots.folder(parent, origin).get(identity) for parent in commit.parents]
             if digest != pending[key]:
-                continue  # a version that is not the one HEAD has (e.g. on a side branch a merge did not take)
+                # a version that is not the one HEAD has (e.g. on a side branch a merge did not
+                # take)
+                continue
             if all(state is None or state.digest != digest for state in parents):
                 provenance.last_change[key] = _authorship(commit)
                 del pending[key]

@@ -1,9 +1,9 @@
-"""Which branch names llmops creates: what `git check-ref-format --branch` accepts, less the names git
-reads as something else.
+"""Which branch names llmops creates: what `git check-ref-format --branch` accepts, less the names
+git reads as something else.
 
-`refs/heads/HEAD` is a valid reference, but afterwards every `git` command warns or picks the wrong one;
-`@{-1}` is the previous branch, `-x` an option, `FETCH_HEAD` a pseudo-reference, `tags/v1` a tag's short
-name, and forty hex digits a commit id.
+`refs/heads/HEAD` is a valid reference, but afterwards every `git` command warns or picks the wrong
+one; `@{-1}` is the previous branch, `-x` an option, `FETCH_HEAD` a pseudo-reference, `tags/v1` a
+tag's short name, and forty hex digits a commit id.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 _PSEUDO_REFERENCE = re.compile(r"[A-Z_]+")  # HEAD, FETCH_HEAD, ORIG_HEAD, MERGE_HEAD, AUTO_MERGE...
 _OBJECT_ID = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 _SHADOWED_PREFIXES = ("refs", "heads", "tags", "remotes")  # git's short-name rules look there first
-_HINT = "a branch name like promote/chat-stg-to-prod: no spaces, `..`, `~^:?*[\\`, leading `-` or `/`"
+_HINT = (
+    "a branch name like promote/chat-stg-to-prod: no spaces, `..`, `~^:?*[\\`, leading `-` or `/`"
+)
 
 
 def special_name_reason(name: str) -> str | None:
@@ -33,7 +35,10 @@ def special_name_reason(name: str) -> str | None:
     if name.startswith("@") or "@{" in name:
         return "git reads `@` as HEAD and `@{...}` as a reflog or previous-branch selector"
     if _PSEUDO_REFERENCE.fullmatch(name) or name.rsplit("/", 1)[-1] == "HEAD":
-        return "git treats HEAD and all-capital names such as FETCH_HEAD, ORIG_HEAD and MERGE_HEAD specially"
+        return (
+            "git treats HEAD and all-capital names such as FETCH_HEAD, ORIG_HEAD and MERGE_HEAD "
+            "specially"
+        )
     if name.split("/", 1)[0] in _SHADOWED_PREFIXES:
         return f"`{name.split('/', 1)[0]}/...` would be read as another kind of reference"
     if _OBJECT_ID.fullmatch(name):

@@ -23,15 +23,23 @@ class EndpointChange:
     after: Footprint | None
 
 
-def unknown_endpoint(snapshots: EstateSnapshots, head: git.Commit, env: str, endpoint: str) -> LlmopsError:
-    """The error for an endpoint that is neither at HEAD nor in its history, naming the ones that are."""
-    known = sorted(name for kind, name, _ in snapshots.effective(head, env) if kind == "ServingEndpoint")
-    return LlmopsError(f"no endpoint `{endpoint}` in {env}, now or in its history",
-                       hint=f"endpoints in {env}: {', '.join(known) or 'none'}")
+def unknown_endpoint(
+    snapshots: EstateSnapshots, head: git.Commit, env: str, endpoint: str
+) -> LlmopsError:
+    """The error for an endpoint that is neither at HEAD nor in its history, naming the ones that
+    are."""
+    known = sorted(
+        name for kind, name, _ in snapshots.effective(head, env) if kind == "ServingEndpoint"
+    )
+    return LlmopsError(
+        f"no endpoint `{endpoint}` in {env}, now or in its history",
+        hint=f"endpoints in {env}: {', '.join(known) or 'none'}",
+    )
 
 
 class EndpointHistory:
-    """Footprints of one endpoint in one environment, per commit (cached: parents are asked for twice)."""
+    """Footprints of one endpoint in one environment, per commit (cached: parents are asked for
+    twice)."""
 
     def __init__(self, snapshots: EstateSnapshots, env: str, endpoint: str):
         self.snapshots = snapshots
@@ -41,7 +49,9 @@ class EndpointHistory:
 
     def footprint(self, commit: git.Commit) -> Footprint | None:
         if commit.hexsha not in self._footprints:
-            documents = {key: state.data for key, state in self.snapshots.effective(commit, self.env).items()}
+            documents = {
+                key: state.data for key, state in self.snapshots.effective(commit, self.env).items()
+            }
             self._footprints[commit.hexsha] = endpoint_footprint(documents, self.endpoint)
         return self._footprints[commit.hexsha]
 
@@ -55,4 +65,6 @@ class EndpointHistory:
                 continue
             before = befores[0]
             manifest_changed = (before or {}).get("endpoint") != (after or {}).get("endpoint")
-            yield EndpointChange(commit, tuple(describe_changes(before, after)), manifest_changed, before, after)
+            yield EndpointChange(
+                commit, tuple(describe_changes(before, after)), manifest_changed, before, after
+            )

@@ -2,8 +2,8 @@
 building commits in a private index, and moving the checkout and a branch.
 
 GitPython parses revisions and writes the index on its own, and gets both subtly wrong (revisions it
-cannot parse crash; an index it rewrites keeps a stale cached tree, so the next `git commit` undoes the
-change). Whatever git refuses here becomes a usage error in git's own words.
+cannot parse crash; an index it rewrites keeps a stale cached tree, so the next `git commit` undoes
+the change). Whatever git refuses here becomes a usage error in git's own words.
 """
 
 from __future__ import annotations
@@ -29,10 +29,12 @@ class GitRefused(LlmopsError):
 
 
 def git_words(stderr: str) -> str:
-    """git's complaint on one line: its `fatal:`/`error:` lines without the prefix, advice dropped."""
+    """git's complaint on one line: its `fatal:`/`error:` lines without the prefix, advice
+    dropped."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    complaints = [line.split(":", 1)[1].strip() for line in lines
-                  if line.startswith(("fatal:", "error:"))] or lines[:1]
+    complaints = [
+        line.split(":", 1)[1].strip() for line in lines if line.startswith(("fatal:", "error:"))
+    ] or lines[:1]
     return escape_controls("; ".join(dict.fromkeys(complaints)) or "git failed without a message")
 
 
@@ -42,15 +44,26 @@ def _executable() -> str:
     return str(git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git")
 
 
-def run_git(repo: git.Repo, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None,
-            what: str | None = None) -> str:
-    """Run `git ARGS` in the repository's working tree; stdout as text, or GitRefused in git's words.
-    `what` (for people: "cannot roll back") opens the error message."""
+def run_git(
+    repo: git.Repo,
+    *args: str,
+    stdin: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    what: str | None = None,
+) -> str:
+    """Run `git ARGS` in the repository's working tree; stdout as text, or GitRefused in git's
+    words. `what` (for people: "cannot roll back") opens the error message."""
     if any("\0" in arg for arg in args):
         raise LlmopsError(f"{what or 'git'}: an argument contains a NUL character")
     cwd = str(repo.working_tree_dir or repo.git_dir)
-    completed = subprocess.run([_executable(), *args], cwd=cwd, input=stdin, capture_output=True, check=False,
-                               env={**os.environ, **env} if env else None)
+    completed = subprocess.run(
+        [_executable(), *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        check=False,
+        env={**os.environ, **env} if env else None,
+    )
     if completed.returncode != 0:
         words = git_words(completed.stderr.decode("utf-8", "replace"))
         raise GitRefused(f"{what}: {words}" if what else f"git {args[0]}: {words}", words)
@@ -58,8 +71,8 @@ def run_git(repo: git.Repo, *args: str, stdin: bytes | None = None, env: Mapping
 
 
 def resolve_commit(repo: git.Repo, revision: str) -> git.Commit:
-    """The commit `revision` names, as git resolves it (`HEAD~2`, `main@{1}`, `:/subject`, a tag...);
-    anything git cannot resolve to one commit is a usage error in git's words."""
+    """The commit `revision` names, as git resolves it (`HEAD~2`, `main@{1}`, `:/subject`, a
+    tag...); anything git cannot resolve to one commit is a usage error in git's words."""
     shown = escape_controls(revision)
     hint = "give a commit, branch or tag that `git rev-parse --verify REV^{commit}` accepts"
     if not revision.strip() or revision != revision.strip() or any(c in revision for c in "\0\n\r"):

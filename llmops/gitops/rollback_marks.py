@@ -1,10 +1,11 @@
 """Rollback commits, read back from their trailers, and which changes they undid.
 
-`llmops rollback` writes `Rollback-Target: <sha>` (the revision restored; absent when the endpoint did
-not exist then) and one `Reverts: <sha>` per manifest change it undoes. Reading an endpoint's history
-newest first, a rollback commit marks the changes it reverts as undone; a rollback that a later rollback
-undid marks nothing. What is left, the live changes, are the endpoint's versions: the next rollback goes
-back past the newest live one, so rolling back twice goes two versions back instead of undoing itself.
+`llmops rollback` writes `Rollback-Target: <sha>` (the revision restored; absent when the endpoint
+did not exist then) and one `Reverts: <sha>` per manifest change it undoes. Reading an endpoint's
+history newest first, a rollback commit marks the changes it reverts as undone; a rollback that a
+later rollback undid marks nothing. What is left, the live changes, are the endpoint's versions: the
+next rollback goes back past the newest live one, so rolling back twice goes two versions back
+instead of undoing itself.
 """
 
 from __future__ import annotations
@@ -31,8 +32,13 @@ class RollbackMarks:
 
 
 def rollback_marks(commit: git.Commit) -> RollbackMarks | None:
-    """The trailers of a rollback commit (in the message's last paragraph), or None for other commits."""
-    message = commit.message.decode("utf-8", "replace") if isinstance(commit.message, bytes) else commit.message
+    """The trailers of a rollback commit (in the message's last paragraph), or None for other
+    commits."""
+    message = (
+        commit.message.decode("utf-8", "replace")
+        if isinstance(commit.message, bytes)
+        else commit.message
+    )
     paragraphs = [part for part in re.split(r"\n[ \t]*\n", message.strip()) if part.strip()]
     if len(paragraphs) < 2:
         return None
@@ -53,7 +59,8 @@ def rollback_marks(commit: git.Commit) -> RollbackMarks | None:
 class MarkedChange:
     change: EndpointChange
     rollback: RollbackMarks | None  # set when this change is a rollback of the endpoint
-    undone_by: str | None  # the rollback commit that undid this change (a rollback can be undone too)
+    # the rollback commit that undid this change (a rollback can be undone too)
+    undone_by: str | None
 
     @property
     def is_version(self) -> bool:
@@ -62,7 +69,8 @@ class MarkedChange:
 
 
 def marked_changes(changes: Iterable[EndpointChange]) -> Iterator[MarkedChange]:
-    """`changes` (newest first) with their rollback marks; see the module's docstring for the rule."""
+    """`changes` (newest first) with their rollback marks; see the module's docstring for the
+    rule."""
     undone: dict[str, str] = {}
     for change in changes:
         sha = change.commit.hexsha

@@ -40,7 +40,9 @@ class DocumentState:
 
 
 def document_digest(data: Any) -> str:
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    canonical = json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -67,8 +69,11 @@ class EstateSnapshots:
         self._effective: dict[tuple[str, str], dict[Key, DocumentState]] = {}
 
     def folder_path(self, origin: str) -> str:
-        return posixpath.join(self.prefix, ENVIRONMENTS_DIR, origin) if self.prefix else \
-            f"{ENVIRONMENTS_DIR}/{origin}"
+        return (
+            posixpath.join(self.prefix, ENVIRONMENTS_DIR, origin)
+            if self.prefix
+            else f"{ENVIRONMENTS_DIR}/{origin}"
+        )
 
     def _parsed(self, blob: Any, path: str) -> list[tuple[int, Key, Any, str]]:
         cached = self._blobs.get(blob.hexsha)
@@ -83,12 +88,15 @@ class EstateSnapshots:
                 for document in documents:
                     key = _key(document.data)
                     if key is not None:
-                        cached.append((document.index, key, document.data, document_digest(document.data)))
+                        cached.append(
+                            (document.index, key, document.data, document_digest(document.data))
+                        )
             self._blobs[blob.hexsha] = cached
         return cached
 
     def folder(self, commit: git.Commit, origin: str) -> dict[Key, DocumentState]:
-        """The documents of one environment folder (first of each identity wins, as in the compiler)."""
+        """The documents of one environment folder (first of each identity wins, as in the
+        compiler)."""
         try:
             tree = commit.tree / self.folder_path(origin)
         except KeyError:
@@ -102,31 +110,40 @@ class EstateSnapshots:
             for blob in _manifest_blobs(tree):
                 relative = f"{ENVIRONMENTS_DIR}/{origin}/{posixpath.relpath(blob.path, tree.path)}"
                 for index, key, data, digest in self._parsed(blob, relative):
-                    documents.setdefault(key, DocumentState(origin, relative, index, key, data, digest))
+                    documents.setdefault(
+                        key, DocumentState(origin, relative, index, key, data, digest)
+                    )
             self._folders[cache_key] = documents
         return documents
 
     def effective(self, commit: git.Commit, env: str) -> dict[Key, DocumentState]:
-        """What `env` deploys at `commit`: its own documents, plus the shared ones it does not override."""
+        """What `env` deploys at `commit`: its own documents, plus the shared ones it does not
+        override."""
         cache_key = (commit.hexsha, env)
         result = self._effective.get(cache_key)
         if result is None:
             own = self.folder(commit, env)
-            shared = {key: state for key, state in self.folder(commit, SHARED_ENV).items()
-                      if key[0] not in ENV_ONLY_KINDS}
+            shared = {
+                key: state
+                for key, state in self.folder(commit, SHARED_ENV).items()
+                if key[0] not in ENV_ONLY_KINDS
+            }
             result = {**shared, **own}
             self._effective[cache_key] = result
         return result
 
     def commits(self, head: git.Commit, env: str) -> Iterator[git.Commit]:
-        """Commits that touched the environment or _shared, newest first (git's history simplification:
-        a merge that took one side unchanged is skipped, and so is the side it did not take)."""
+        """Commits that touched the environment or _shared, newest first (git's history
+        simplification: a merge that took one side unchanged is skipped, and so is the side it did
+        not take)."""
         paths = [self.folder_path(env), self.folder_path(SHARED_ENV)]
         yield from self.repo.iter_commits(head, paths=paths, topo_order=True)
 
 
 def _manifest_blobs(tree: Any) -> Iterator[Any]:
-    for item in tree.traverse(prune=lambda entry, depth: entry.name.startswith("."),
-                              predicate=lambda entry, depth: entry.type == "blob"):
+    for item in tree.traverse(
+        prune=lambda entry, depth: entry.name.startswith("."),
+        predicate=lambda entry, depth: entry.type == "blob",
+    ):
         if item.path.endswith(MANIFEST_SUFFIXES) and item.mode & 0o170000 != 0o120000:
             yield item

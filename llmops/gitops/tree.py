@@ -1,4 +1,5 @@
-"""A commit as a `RepoTree`: the compiler reads any revision from git objects, never from the checkout."""
+"""A commit as a `RepoTree`: the compiler reads any revision from git objects, never from the
+checkout."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def open_repository(estate_root: Path) -> tuple[git.Repo, str]:
 
 
 class GitTree:
-    """The estate as it is in one commit. Paths are relative to the estate root, as for `DirectoryTree`."""
+    """The estate as it is in one commit. Paths are relative to the estate root, as for
+    `DirectoryTree`."""
 
     def __init__(self, commit: git.Commit, prefix: str = ""):
         self.commit = commit
@@ -40,19 +42,24 @@ class GitTree:
         self._index: dict[str, Any] | None = None
 
     def _entries(self) -> dict[str, Any]:
-        """Every object of the commit by repository path, from one traversal (GitPython's `tree / path`
-        parses the trees again on every call)."""
+        """Every object of the commit by repository path, from one traversal (GitPython's `tree /
+        path` parses the trees again on every call)."""
         import git
 
         if self._index is None:
             self._index = {"": self.commit.tree}
             for item in self.commit.tree.traverse():
-                if isinstance(item, (git.Blob, git.Tree)):  # a submodule has no content in this commit
+                # a submodule has no content in this commit
+                if isinstance(item, (git.Blob, git.Tree)):
                     self._index[str(item.path)] = item
         return self._index
 
     def _full(self, path: str) -> str:
-        return posixpath.normpath(posixpath.join(self.prefix, path)) if self.prefix else posixpath.normpath(path)
+        return (
+            posixpath.normpath(posixpath.join(self.prefix, path))
+            if self.prefix
+            else posixpath.normpath(path)
+        )
 
     def _lookup(self, full: str) -> Any:
         """The git object at `full` (a repository path), following links inside the repository."""
@@ -66,8 +73,11 @@ class GitTree:
             target = entry.data_stream.read().decode("utf-8", errors="replace")
             joined = posixpath.normpath(posixpath.join(posixpath.dirname(full), target))
             if target.startswith("/") or joined == ".." or joined.startswith("../"):
-                raise FileProblem(rules.PATH_ESCAPES_REPO, f"`{full}` is a link to a place outside the repository",
-                                  "replace the link with the file itself")
+                raise FileProblem(
+                    rules.PATH_ESCAPES_REPO,
+                    f"`{full}` is a link to a place outside the repository",
+                    "replace the link with the file itself",
+                )
             full = joined
         raise FileProblem(rules.UNREADABLE_FILE, f"`{full}`: too many levels of links")
 
@@ -80,7 +90,11 @@ class GitTree:
 
     def list_dir(self, path: str) -> list[str]:
         entry = self._lookup(self._full(path))
-        return sorted(child.name for child in entry) if entry is not None and entry.type == "tree" else []
+        return (
+            sorted(child.name for child in entry)
+            if entry is not None and entry.type == "tree"
+            else []
+        )
 
     def walk_files(self, path: str) -> tuple[list[str], list[tuple[str, FileProblem]]]:
         found: list[str] = []
@@ -109,8 +123,12 @@ class GitTree:
     def read_bytes(self, path: str, limit: int) -> bytes:
         entry = self._lookup(self._full(path))
         if entry is None or entry.type != "blob":
-            raise FileProblem(rules.UNREADABLE_FILE, f"`{path}` does not exist in {self.commit.hexsha[:12]}")
+            raise FileProblem(
+                rules.UNREADABLE_FILE, f"`{path}` does not exist in {self.commit.hexsha[:12]}"
+            )
         if entry.size > limit:
-            raise FileProblem(rules.FILE_TOO_LARGE, f"the file is {entry.size:,} bytes; the limit is {limit:,}")
+            raise FileProblem(
+                rules.FILE_TOO_LARGE, f"the file is {entry.size:,} bytes; the limit is {limit:,}"
+            )
         data: bytes = entry.data_stream.read()
         return data

@@ -1,8 +1,9 @@
-"""The proxy as an aiohttp application: routes, the error envelope for everything else, the client pool.
+"""The proxy as an aiohttp application: routes, the error envelope for everything else, the client
+pool.
 
 Why aiohttp: one package gives both the server and the client, streams in both directions with
-backpressure (a slow reader slows the relay instead of filling memory), and cancels a handler when its
-client disconnects. In a prototype comparison on the 2-core development machine (a minimal relay
+backpressure (a slow reader slows the relay instead of filling memory), and cancels a handler when
+its client disconnects. In a prototype comparison on the 2-core development machine (a minimal relay
 in each, the same minimal backend and load generator, 3,000 requests), aiohttp with uvloop added
 0.5 ms at p50 with one client and relayed about 4,100 requests/s with 32; Starlette on uvicorn
 (httptools, uvloop) with httpx added 1.0 ms with one client and, with 32, fell to about 420
@@ -27,21 +28,24 @@ from llmops.proxy.options import ProxyOptions
 from llmops.proxy.state import STATE, ProxyState
 
 log = logging.getLogger("llmops.proxy")
-# Pooled model-server connections are dropped after this long idle: below uvicorn's 5 s keep-alive (KServe's
-# and vLLM's servers), so the proxy never sends a request on a connection the server is closing.
+# Pooled model-server connections are dropped after this long idle: below uvicorn's 5 s keep-alive
+# (KServe's and vLLM's servers), so the proxy never sends a request on a connection the server is
+# closing.
 KEEPALIVE_SECONDS = 4.0
 SERVE = "/llm-ops/v1/serve/{name}"
 API = "/llm-ops/v1"
-OPENAI_PATH = re.compile(r"/llm-ops/v1/serve/[^/]+/v1(/.*)?")  # answers carry OpenAI's `error` object
+# answers carry OpenAI's `error` object
+OPENAI_PATH = re.compile(r"/llm-ops/v1/serve/[^/]+/v1(/.*)?")
 
 
 @web.middleware
-async def _envelope_errors(request: web.Request,
-                           handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-    """Unknown routes, wrong methods and internal errors answer in the envelope too (with OpenAI's `error`
-    object under the OpenAI routes), the seeds' write routes with the GitOps way to do the same; a bug is
-    one log line (the traceback only with LLMOPS_DEBUG set), never a traceback to the caller. Also tells
-    the connection guard when the connection is busy."""
+async def _envelope_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Unknown routes, wrong methods and internal errors answer in the envelope too (with OpenAI's
+    `error` object under the OpenAI routes), the seeds' write routes with the GitOps way to do the
+    same; a bug is one log line (the traceback only with LLMOPS_DEBUG set), never a traceback to the
+    caller. Also tells the connection guard when the connection is busy."""
     state = request.app[STATE]
     openai = OPENAI_PATH.fullmatch(request.path) is not None
     state.connections.request_started(request.protocol)
@@ -50,27 +54,46 @@ async def _envelope_errors(request: web.Request,
     except web.HTTPException as http:
         if http.status < 400:
             raise
-        advice = gitops_advice.advise(request.method, request.path, state.config) if http.status in (404, 405) \
+        advice = (
+            gitops_advice.advise(request.method, request.path, state.config)
+            if http.status in (404, 405)
             else None
+        )
         if advice is not None:
             return envelope.failure(405, advice.message, headers={"Allow": advice.allow})
-        messages = {404: f"no such route: {request.method} {shown(request.path)}",
-                    405: f"{request.method} is not allowed on {shown(request.path)}"}
-        return envelope.failure(http.status, messages.get(http.status, http.reason), openai=openai,
-                                headers={"Allow": http.headers["Allow"]} if "Allow" in http.headers else None)
+        messages = {
+            404: f"no such route: {request.method} {shown(request.path)}",
+            405: f"{request.method} is not allowed on {shown(request.path)}",
+        }
+        return envelope.failure(
+            http.status,
+            messages.get(http.status, http.reason),
+            openai=openai,
+            headers={"Allow": http.headers["Allow"]} if "Allow" in http.headers else None,
+        )
     except Exception as error:
-        log.error("internal error serving %s %s: %s: %s", request.method, shown(request.path), type(error).__name__,
-                  shown(str(error)), exc_info=bool(os.environ.get("LLMOPS_DEBUG")))
-        return envelope.failure(500, "internal error in the llmops proxy (see its log)", openai=openai)
+        log.error(
+            "internal error serving %s %s: %s: %s",
+            request.method,
+            shown(request.path),
+            type(error).__name__,
+            shown(str(error)),
+            exc_info=bool(os.environ.get("LLMOPS_DEBUG")),
+        )
+        return envelope.failure(
+            500, "internal error in the llmops proxy (see its log)", openai=openai
+        )
     finally:
         state.connections.request_finished(request.protocol)
 
 
 async def _client_pool(app: web.Application) -> AsyncIterator[None]:
-    """One connection to a model server per client connection at most (the same cap), so both fit under
-    the open-file limit."""
+    """One connection to a model server per client connection at most (the same cap), so both fit
+    under the open-file limit."""
     state = app[STATE]
-    connector = aiohttp.TCPConnector(limit=state.connections.cap, keepalive_timeout=KEEPALIVE_SECONDS)
+    connector = aiohttp.TCPConnector(
+        limit=state.connections.cap, keepalive_timeout=KEEPALIVE_SECONDS
+    )
     state.session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
     yield
     await state.session.close()
@@ -79,9 +102,11 @@ async def _client_pool(app: web.Application) -> AsyncIterator[None]:
 def build_app(config: ProxyConfig, options: ProxyOptions | None = None) -> web.Application:
     """The proxy for one environment.
 
-    **Parameters:** ``config`` from ``config_source``; ``options`` timeouts, bounds and the shared token
+    **Parameters:** ``config`` from ``config_source``; ``options`` timeouts, bounds and the shared
+      token
     (default: ``ProxyOptions.from_environment()``).
-    **Returns:** an application to serve with ``llmops.proxy.server`` (or any aiohttp runner; run it with
+    **Returns:** an application to serve with ``llmops.proxy.server`` (or any aiohttp runner; run it
+      with
     ``handler_cancellation=True`` so a client going away cancels its upstream request).
     """
     options = options if options is not None else ProxyOptions.from_environment()
@@ -98,7 +123,9 @@ def build_app(config: ProxyConfig, options: ProxyOptions | None = None) -> web.A
         app.router.add_get(f"{API}/{noun}/{{id}}", platform_routes.catalog_item(noun))
     app.router.add_get(SERVE + "/health", platform_routes.endpoint_health)
     app.router.add_post(SERVE + "/{kind:chat|completion|embeddings}", serve_routes.seeds_call)
-    app.router.add_post(SERVE + "/v1/{path:chat/completions|completions|embeddings}", serve_routes.openai_call)
+    app.router.add_post(
+        SERVE + "/v1/{path:chat/completions|completions|embeddings}", serve_routes.openai_call
+    )
     app.router.add_get(SERVE + "/v1/models", serve_routes.models_call)
     app.router.add_get("/metrics", platform_routes.metrics)
     return app

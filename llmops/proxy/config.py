@@ -1,4 +1,5 @@
-"""The proxy's configuration: `proxy.json` version 1 (compiler/render/proxy_config.py writes it), typed.
+"""The proxy's configuration: `proxy.json` version 1 (compiler/render/proxy_config.py writes it),
+typed.
 
 Unknown keys are ignored so an older proxy can read a newer file of the same version; a different
 `version` is refused.
@@ -62,7 +63,11 @@ class Endpoint(_Model):
     def route_name(self) -> str:
         """The `<name>` of `/llm-ops/v1/serve/<name>`: what callers put in the URL."""
         route = self.route.rstrip("/")
-        return route[len(ROUTE_PREFIX):] if route.startswith(ROUTE_PREFIX) else route.rsplit("/", 1)[-1]
+        return (
+            route[len(ROUTE_PREFIX) :]
+            if route.startswith(ROUTE_PREFIX)
+            else route.rsplit("/", 1)[-1]
+        )
 
 
 class Template(_Model):
@@ -89,8 +94,9 @@ class Experiment(_Model):
 
 
 class CatalogEntry(_Model):
-    """A model, dataset or training job as the catalog routes answer it: the manifest's spec as written,
-    with its `id` (and `name`, `version` for versioned kinds, which may also be asked for as `name-version`)."""
+    """A model, dataset or training job as the catalog routes answer it: the manifest's spec as
+    written, with its `id` (and `name`, `version` for versioned kinds, which may also be asked for
+    as `name-version`)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
     id: str
@@ -102,7 +108,9 @@ class CatalogEntry(_Model):
         return self.model_dump(mode="json", exclude_none=False)
 
     def answers_to(self, wanted: str) -> bool:
-        return wanted == self.id or (self.version is not None and wanted == f"{self.name}-{self.version}")
+        return wanted == self.id or (
+            self.version is not None and wanted == f"{self.name}-{self.version}"
+        )
 
 
 class ProxyConfig(_Model):
@@ -126,15 +134,18 @@ def parse_config(document: Any, source: str) -> ProxyConfig:
 
     **Parameters:** ``document`` the parsed JSON; ``source`` names it in error messages.
     **Returns:** the typed configuration.
-    **Raises:** ``LlmopsError`` for a document of another version or shape, naming the first problem.
+    **Raises:** ``LlmopsError`` for a document of another version or shape, naming the first
+      problem.
     """
     if not isinstance(document, dict):
         raise LlmopsError(f"{source}: the proxy configuration must be a JSON object")
     version = document.get("version")
     if version != SUPPORTED_VERSION:
-        raise LlmopsError(f"{source}: proxy configuration version {version!r} is not supported "
-                          f"(this llmops reads version {SUPPORTED_VERSION})",
-                          hint="render the configuration with the same llmops version as the proxy")
+        raise LlmopsError(
+            f"{source}: proxy configuration version {version!r} is not supported "
+            f"(this llmops reads version {SUPPORTED_VERSION})",
+            hint="render the configuration with the same llmops version as the proxy",
+        )
     try:
         config = ProxyConfig.model_validate(document)
     except ValidationError as error:
@@ -146,13 +157,16 @@ def parse_config(document: Any, source: str) -> ProxyConfig:
 
 
 def _check_references(config: ProxyConfig, source: str) -> None:
-    """Experiments must name templates the file defines: a typo would otherwise fail on the first request."""
+    """Experiments must name templates the file defines: a typo would otherwise fail on the first
+    request."""
     templates = {template.name for template in config.templates}
     for experiment in config.experiments:
         for template_id in (experiment.template_a_id, experiment.template_b_id):
             if template_id not in templates:
-                raise LlmopsError(f"{source}: experiment {experiment.id!r} names template {template_id!r}, "
-                                  "which the configuration does not define")
+                raise LlmopsError(
+                    f"{source}: experiment {experiment.id!r} names template {template_id!r}, "
+                    "which the configuration does not define"
+                )
     routes = [endpoint.route_name for endpoint in config.endpoints]
     duplicates = sorted({route for route in routes if routes.count(route) > 1})
     if duplicates:

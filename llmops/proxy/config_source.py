@@ -1,7 +1,8 @@
-"""Where the proxy's configuration comes from: the manifests (rendered in-process) or a proxy.json file.
+"""Where the proxy's configuration comes from: the manifests (rendered in-process) or a proxy.json
+file.
 
-Both give exactly what `llmops render` puts into the `llmops-proxy-config` ConfigMap, so a proxy on a
-laptop behaves as the one in the cluster.
+Both give exactly what `llmops render` puts into the `llmops-proxy-config` ConfigMap, so a proxy on
+a laptop behaves as the one in the cluster.
 """
 
 from __future__ import annotations
@@ -54,5 +55,7 @@ def config_from_file(path: str) -> ProxyConfig:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        raise LlmopsError(f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}") from None
+        raise LlmopsError(
+            f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}"
+        ) from None
     return parse_config(document, path)

@@ -1,17 +1,20 @@
-"""Client connections: a cap, a header-read timeout, and the envelope for requests the HTTP parser refuses.
+"""Client connections: a cap, a header-read timeout, and the envelope for requests the HTTP parser
+refuses.
 
 aiohttp's server has a keep-alive timeout (the runner's ``keepalive_timeout``: an idle connection is
-closed) but no limit on connections and no bound on how long a request's head may take to arrive. With
-the open-file limit at 1,024, about a thousand idle or half-sent connections used every descriptor and
-the proxy could not accept its own health probe. So every connection is a ``GuardedRequestHandler``:
+closed) but no limit on connections and no bound on how long a request's head may take to arrive.
+With the open-file limit at 1,024, about a thousand idle or half-sent connections used every
+descriptor and the proxy could not accept its own health probe. So every connection is a
+``GuardedRequestHandler``:
 
-- at most ``connection_cap()`` connections are open; at the cap a new one closes the connection idle the
-  longest (keep-alive clients reconnect), and when every connection is busy it gets a 503 and is closed;
-- a request head must be complete ``header_timeout`` after its first byte, or the connection gets a 408
-  and is closed (the body's own wait is bounded in the request handler);
+- at most ``connection_cap()`` connections are open; at the cap a new one closes the connection idle
+  the longest (keep-alive clients reconnect), and when every connection is busy it gets a 503 and is
+  closed;
+- a request head must be complete ``header_timeout`` after its first byte, or the connection gets a
+  408 and is closed (the body's own wait is bounded in the request handler);
 - what the HTTP parser refuses (a header too long, a bad chunk size, Content-Length with
-  Transfer-Encoding, a bare LF, ...) is answered in the envelope with OpenAI's `error` object (the path
-  is unknown at that point, so the answer carries both shapes), logged as one debug line.
+  Transfer-Encoding, a bare LF, ...) is answered in the envelope with OpenAI's `error` object (the
+  path is unknown at that point, so the answer carries both shapes), logged as one debug line.
 """
 
 from __future__ import annotations
@@ -33,13 +36,14 @@ from llmops.proxy.metrics import ProxyMetrics
 from llmops.proxy.options import ProxyOptions
 
 log = logging.getLogger("llmops.proxy")
-FD_RESERVE = 64  # descriptors kept for the listening socket, logs, the config file and the event loop
+# descriptors kept for the listening socket, logs, the config file and the event loop
+FD_RESERVE = 64
 SWEEP_SECONDS = 0.5
 
 
 def connection_cap(requested: int) -> int:
-    """``requested``, lowered so that every client connection and one model-server connection for each
-    (the upstream pool has the same cap) fit under the process's open-file limit."""
+    """``requested``, lowered so that every client connection and one model-server connection for
+    each (the upstream pool has the same cap) fit under the process's open-file limit."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return requested
@@ -48,10 +52,18 @@ def connection_cap(requested: int) -> int:
 
 def _raw_answer(transport: asyncio.BaseTransport, status: int, message: str) -> None:
     """Answer on a connection aiohttp is not (or no longer) parsing, and close it."""
-    body = envelope.dumps({"status": "error", "message": message, "data": None,
-                           "error": {"message": message, "type": envelope.error_type(status), "code": status}})
-    head = (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: {envelope.JSON}\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    body = envelope.dumps(
+        {
+            "status": "error",
+            "message": message,
+            "data": None,
+            "error": {"message": message, "type": envelope.error_type(status), "code": status},
+        }
+    )
+    head = (
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: {envelope.JSON}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
     if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
         transport.write(head.encode() + body)
     transport.close()
@@ -65,9 +77,11 @@ class ConnectionGuard:
         self.header_timeout = options.header_timeout
         self.metrics = metrics
         self._open: dict[RequestHandler, asyncio.BaseTransport] = {}
-        self._idle: OrderedDict[RequestHandler, None] = OrderedDict()  # not serving a request, oldest first
+        # not serving a request, oldest first
+        self._idle: OrderedDict[RequestHandler, None] = OrderedDict()
         self._busy: dict[RequestHandler, int] = {}
-        self._head_started: dict[RequestHandler, float] = {}  # first byte of a head not yet complete
+        # first byte of a head not yet complete
+        self._head_started: dict[RequestHandler, float] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
     @property
@@ -118,13 +132,21 @@ class ConnectionGuard:
 
     def sweep(self, now: float) -> None:
         """Close the connections whose request head has taken longer than ``header_timeout``."""
-        late = [handler for handler, since in self._head_started.items() if now - since > self.header_timeout]
+        late = [
+            handler
+            for handler, since in self._head_started.items()
+            if now - since > self.header_timeout
+        ]
         for handler in late:
             transport = self._open.get(handler)
             self._forget(handler)
             self.metrics.connection_closed("header_timeout")
             if transport is not None:
-                _raw_answer(transport, 408, f"the request head did not arrive within {self.header_timeout:g} s")
+                _raw_answer(
+                    transport,
+                    408,
+                    f"the request head did not arrive within {self.header_timeout:g} s",
+                )
             handler.force_close()
 
     async def _sweep_forever(self) -> None:
@@ -146,8 +168,8 @@ class ConnectionGuard:
 
 
 class GuardedRequestHandler(RequestHandler):
-    """aiohttp's protocol for one connection, reporting to the guard, and answering what the HTTP parser
-    refuses in the envelope (aiohttp answers plain text and logs a traceback)."""
+    """aiohttp's protocol for one connection, reporting to the guard, and answering what the HTTP
+    parser refuses in the envelope (aiohttp answers plain text and logs a traceback)."""
 
     __slots__ = ("_admitted", "_guard")
 
@@ -158,7 +180,11 @@ class GuardedRequestHandler(RequestHandler):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if not self._guard.admit(self, transport):
-            _raw_answer(transport, 503, f"the proxy has {self._guard.cap} connections, all busy; retry shortly")
+            _raw_answer(
+                transport,
+                503,
+                f"the proxy has {self._guard.cap} connections, all busy; retry shortly",
+            )
             return
         self._admitted = True
         super().connection_made(transport)
@@ -173,15 +199,27 @@ class GuardedRequestHandler(RequestHandler):
             self._guard.closed(self)
             super().connection_lost(exc)
 
-    def handle_error(self, request: web.BaseRequest, status: int = 500, exc: BaseException | None = None,
-                     message: str | None = None) -> web.StreamResponse:
-        if request.writer.output_size > 0:  # part of an answer is out: the connection cannot carry another
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        # part of an answer is out: the connection cannot carry another
+        if request.writer.output_size > 0:
             raise ConnectionError("an answer was already being sent")
         if status >= 500:
-            log.error("internal error serving %s %s: %s", request.method, request.path, type(exc).__name__)
+            log.error(
+                "internal error serving %s %s: %s", request.method, request.path, type(exc).__name__
+            )
             text = "internal error in the llmops proxy (see its log)"
         else:
-            reason = (message or (str(exc) if exc else "") or HTTPStatus(status).phrase).strip().splitlines()[0]
+            reason = (
+                (message or (str(exc) if exc else "") or HTTPStatus(status).phrase)
+                .strip()
+                .splitlines()[0]
+            )
             log.debug("refused a request that is not valid HTTP: %s", reason)
             text = f"the request is not valid HTTP: {reason[:200]}"
         response = envelope.failure(status, text, openai=True)
@@ -192,7 +230,14 @@ class GuardedRequestHandler(RequestHandler):
 class GuardedSite(web.BaseSite):
     """A TCP site whose connections pass through a ``ConnectionGuard``."""
 
-    def __init__(self, runner: web.BaseRunner, host: str, port: int, guard: ConnectionGuard, backlog: int = 128):
+    def __init__(
+        self,
+        runner: web.BaseRunner,
+        host: str,
+        port: int,
+        guard: ConnectionGuard,
+        backlog: int = 128,
+    ):
         super().__init__(runner, backlog=backlog)
         self._host, self._port, self._guard = host, port, guard
         self._bound: tuple[str, int] | None = None
@@ -207,15 +252,16 @@ class GuardedSite(web.BaseSite):
         server = self._runner.server
         assert server is not None, "the runner is set up before its sites start"
         loop = asyncio.get_running_loop()
-        # the keyword arguments the runner was given (keepalive_timeout, access_log, ...), as aiohttp's own
-        # Server.__call__ passes them
+        # the keyword arguments the runner was given (keepalive_timeout, access_log, ...), as
+        # aiohttp's own Server.__call__ passes them
         options = dict(server._kwargs)
 
         def protocol() -> GuardedRequestHandler:
             return GuardedRequestHandler(server, self._guard, loop=loop, **options)
 
-        self._server = await loop.create_server(protocol, self._host, self._port, backlog=self._backlog,
-                                                reuse_address=True)
+        self._server = await loop.create_server(
+            protocol, self._host, self._port, backlog=self._backlog, reuse_address=True
+        )
         self._bound = self._server.sockets[0].getsockname()[:2]
         self._guard.start()
 

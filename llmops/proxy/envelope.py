@@ -15,21 +15,33 @@ JSON = "application/json"
 
 
 def dumps(value: Any) -> bytes:
-    """Strict JSON as UTF-8 (a NaN raises rather than being written as JSON no client can read). Text
-    holding a lone surrogate (JSON may carry one as a `\\ud800` escape, UTF-8 cannot) is escaped instead."""
+    """Strict JSON as UTF-8 (a NaN raises rather than being written as JSON no client can read).
+    Text holding a lone surrogate (JSON may carry one as a `\\ud800` escape, UTF-8 cannot) is
+    escaped instead."""
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        return json.dumps(
+            value, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        ).encode()
     except UnicodeEncodeError:
         return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode()
 
 
 def success(data: Any, message: str = "", headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(body=dumps({"status": "success", "message": message, "data": data}),
-                        content_type=JSON, headers=headers)
+    return web.Response(
+        body=dumps({"status": "success", "message": message, "data": data}),
+        content_type=JSON,
+        headers=headers,
+    )
 
 
-def failure(status: int, message: str, *, data: Any = None, openai: bool = False,
-            headers: dict[str, str] | None = None) -> web.Response:
+def failure(
+    status: int,
+    message: str,
+    *,
+    data: Any = None,
+    openai: bool = False,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
     document: dict[str, Any] = {"status": "error", "message": message, "data": data}
     if openai:
         document["error"] = {"message": message, "type": error_type(status), "code": status}
@@ -37,6 +49,13 @@ def failure(status: int, message: str, *, data: Any = None, openai: bool = False
 
 
 def error_type(status: int) -> str:
-    return {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-            404: "not_found_error", 413: "invalid_request_error", 429: "rate_limit_error",
-            502: "upstream_error", 504: "upstream_timeout"}.get(status, "api_error")
+    return {
+        400: "invalid_request_error",
+        401: "authentication_error",
+        403: "permission_error",
+        404: "not_found_error",
+        413: "invalid_request_error",
+        429: "rate_limit_error",
+        502: "upstream_error",
+        504: "upstream_timeout",
+    }.get(status, "api_error")

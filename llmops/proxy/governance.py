@@ -1,13 +1,14 @@
 """Who is calling, and may they: the seeds' governance rules.
 
 Every API call carries `X-User-Id` and `X-User-Roles` (comma-separated). The environment's
-`proxy.requiredRole` (default `llm-ops-user`, as the seeds' workflow guide requires; `null` for none) must be
-among the roles; an endpoint with `allowedRoles` also needs one of those. The headers are only claims, so
-when the proxy has a shared token (`LLMOPS_PROXY_TOKEN`, from the environment's `proxy.tokenSecretName`)
-they count only together with `Authorization: Bearer <token>`.
+`proxy.requiredRole` (default `llm-ops-user`, as the seeds' workflow guide requires; `null` for
+none) must be among the roles; an endpoint with `allowedRoles` also needs one of those. The headers
+are only claims, so when the proxy has a shared token (`LLMOPS_PROXY_TOKEN`, from the environment's
+`proxy.tokenSecretName`) they count only together with `Authorization: Bearer <token>`.
 
 Header values arrive as text decoded from UTF-8 with the undecodable bytes kept as lone surrogates
-(aiohttp's choice); such a value is refused here with a 400, before it reaches a message or a comparison.
+(aiohttp's choice); such a value is refused here with a 400, before it reaches a message or a
+comparison.
 """
 
 from __future__ import annotations
@@ -67,13 +68,15 @@ def _token_matches(authorization: str, token: str) -> bool:
     return scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), token.encode())
 
 
-def identify(headers: Mapping[str, str], required_role: str | None, token: str | None,
-             environment: str) -> Caller:
+def identify(
+    headers: Mapping[str, str], required_role: str | None, token: str | None, environment: str
+) -> Caller:
     """The caller of a request, or ``Denied``.
 
-    **Parameters:** ``headers`` case-insensitive request headers; ``required_role`` every caller's role, or
-    None; ``token`` the shared bearer token, or None when the proxy has none; ``environment`` names the
-    environment whose setting a refusal points to.
+    **Parameters:** ``headers`` case-insensitive request headers; ``required_role`` every caller's
+      role, or
+    None; ``token`` the shared bearer token, or None when the proxy has none; ``environment`` names
+    the environment whose setting a refusal points to.
     """
     if token and not _token_matches(headers.get("Authorization", ""), token):
         raise Denied(401, "a valid bearer token is required (Authorization: Bearer <token>)")
@@ -82,15 +85,22 @@ def identify(headers: Mapping[str, str], required_role: str | None, token: str |
     if not user_id or not roles:
         raise Denied(401, f"the {USER_HEADER} and {ROLES_HEADER} headers are required")
     if required_role is not None and required_role not in roles:
-        raise Denied(403, f"the role {required_role} is required ({ROLES_HEADER}: "
-                          f"{shown(', '.join(sorted(roles)))}); every caller must hold it because "
-                          f"spec.proxy.requiredRole in environments/{environment}/environment.yaml says so "
-                          "(null turns the requirement off)")
+        raise Denied(
+            403,
+            f"the role {required_role} is required ({ROLES_HEADER}: "
+            f"{shown(', '.join(sorted(roles)))}); every caller must hold it because "
+            f"spec.proxy.requiredRole in environments/{environment}/environment.yaml says so "
+            "(null turns the requirement off)",
+        )
     return Caller(user_id=user_id, roles=roles)
 
 
 def authorize(caller: Caller, endpoint: Endpoint) -> None:
     """An endpoint with allowed roles admits callers holding at least one of them."""
     if endpoint.allowed_roles and caller.roles.isdisjoint(endpoint.allowed_roles):
-        raise Denied(403, f"endpoint {endpoint.name} is open to the roles {', '.join(endpoint.allowed_roles)} "
-                          f"(its allowedRoles); {shown(caller.user_id)} has {shown(', '.join(sorted(caller.roles)))}")
+        raise Denied(
+            403,
+            f"endpoint {endpoint.name} is open to the roles {', '.join(endpoint.allowed_roles)} "
+            f"(its allowedRoles); {shown(caller.user_id)} has "
+            f"{shown(', '.join(sorted(caller.roles)))}",
+        )

@@ -1,10 +1,11 @@
 """Strict JSON for everything the proxy parses: request bodies and model-server answers.
 
-Python's `json` accepts more than JSON: `NaN`, `Infinity` and `-Infinity`, and numbers such as `1e999`
-that become infinite floats. Sent on, such a body is not JSON to the model server (a KServe server
-answered it with errors that broke the following requests on the same connection); read from a model
-server, it would make the proxy write invalid JSON to its caller. Nesting is bounded too: a body nested
-thousands of levels deep exhausts Python's recursion in the parser or in any code walking it.
+Python's `json` accepts more than JSON: `NaN`, `Infinity` and `-Infinity`, and numbers such as
+`1e999` that become infinite floats. Sent on, such a body is not JSON to the model server (a KServe
+server answered it with errors that broke the following requests on the same connection); read from
+a model server, it would make the proxy write invalid JSON to its caller. Nesting is bounded too: a
+body nested thousands of levels deep exhausts Python's recursion in the parser or in any code
+walking it.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def _finite_float(text: str) -> float:
 
 
 def depth(value: Any, limit: int = MAX_DEPTH) -> int:
-    """How deeply arrays and objects nest in ``value`` (a scalar: 0), counted up to ``limit + 1`` at most,
-    without recursion."""
+    """How deeply arrays and objects nest in ``value`` (a scalar: 0), counted up to ``limit + 1`` at
+    most, without recursion."""
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
@@ -64,7 +65,9 @@ def loads(data: bytes | str) -> Any:
     except NotJson:
         raise
     except RecursionError:
-        raise NotJson("too_deep", f"arrays and objects nest more than {MAX_DEPTH} levels deep") from None
+        raise NotJson(
+            "too_deep", f"arrays and objects nest more than {MAX_DEPTH} levels deep"
+        ) from None
     except UnicodeDecodeError:
         raise NotJson("invalid", "it is not UTF-8 text") from None
     except ValueError as error:  # JSONDecodeError, and the int-string length limit

@@ -1,5 +1,5 @@
-"""Prometheus metrics of one proxy, served at `/metrics` (its own registry, so several proxies can run
-in one process, as in tests).
+"""Prometheus metrics of one proxy, served at `/metrics` (its own registry, so several proxies can
+run in one process, as in tests).
 
 Every label value comes from a closed set: endpoint names from the configuration (a name nobody
 configured, as a caller may put in a URL, is counted under `UNKNOWN_ENDPOINT`), experiment ids and
@@ -16,8 +16,25 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
-UNKNOWN_ENDPOINT = "(unknown)"  # endpoint names are DNS labels, so no configured name can look like this
+LATENCY_BUCKETS = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+)
+# endpoint names are DNS labels, so no configured name can look like this
+UNKNOWN_ENDPOINT = "(unknown)"
 CLIENT_CLOSED = 499  # nginx's code for a client that went away
 _CODES = frozenset(status.value for status in HTTPStatus) | {CLIENT_CLOSED}
 
@@ -33,32 +50,70 @@ class ProxyMetrics:
     def __init__(self, endpoints: frozenset[str] = frozenset()) -> None:
         self.endpoints = endpoints
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter("llmops_proxy_requests", "Requests by endpoint, API and HTTP status "
-                                "(499: the client went away).", ("endpoint", "api", "code"), registry=self.registry)
-        self.duration = Histogram("llmops_proxy_request_duration_seconds", "Time until the answer or stream "
-                                  "ended.", ("endpoint", "api"), buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.in_flight = Gauge("llmops_proxy_in_flight_requests", "Requests being served by the model server.",
-                               ("endpoint",), registry=self.registry)
-        self.rejected = Counter("llmops_proxy_rejected_requests", "Requests refused before the model server: "
-                                "not_found, unauthorized, forbidden, invalid, wrong_target, input_too_long, "
-                                "output_too_long, too_many_requests.", ("endpoint", "reason"), registry=self.registry)
-        self.upstream_errors = Counter("llmops_proxy_upstream_errors", "Model-server faults: connect, timeout, "
-                                       "status, redirect, invalid_json, too_large, disconnected, stream_cut.",
-                                       ("endpoint", "kind"), registry=self.registry)
-        self.variant_requests = Counter("llmops_proxy_experiment_requests", "Requests per experiment variant.",
-                                        ("experiment", "variant"), registry=self.registry)
-        self.variant_errors = Counter("llmops_proxy_experiment_errors", "Failed requests per experiment variant.",
-                                      ("experiment", "variant"), registry=self.registry)
-        self.variant_latency = Histogram("llmops_proxy_experiment_latency_seconds", "Latency per experiment "
-                                         "variant.", ("experiment", "variant"), buckets=LATENCY_BUCKETS,
-                                         registry=self.registry)
-        self.connections_closed = Counter("llmops_proxy_connections_closed", "Connections the proxy closed: "
-                                          "evicted (idle, to make room under --max-connections), refused (all "
-                                          "busy), header_timeout, body_timeout.", ("reason",),
-                                          registry=self.registry)
+        self.requests = Counter(
+            "llmops_proxy_requests",
+            "Requests by endpoint, API and HTTP status (499: the client went away).",
+            ("endpoint", "api", "code"),
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "llmops_proxy_request_duration_seconds",
+            "Time until the answer or stream ended.",
+            ("endpoint", "api"),
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "llmops_proxy_in_flight_requests",
+            "Requests being served by the model server.",
+            ("endpoint",),
+            registry=self.registry,
+        )
+        self.rejected = Counter(
+            "llmops_proxy_rejected_requests",
+            "Requests refused before the model server: "
+            "not_found, unauthorized, forbidden, invalid, wrong_target, input_too_long, "
+            "output_too_long, too_many_requests.",
+            ("endpoint", "reason"),
+            registry=self.registry,
+        )
+        self.upstream_errors = Counter(
+            "llmops_proxy_upstream_errors",
+            "Model-server faults: connect, timeout, "
+            "status, redirect, invalid_json, too_large, disconnected, stream_cut.",
+            ("endpoint", "kind"),
+            registry=self.registry,
+        )
+        self.variant_requests = Counter(
+            "llmops_proxy_experiment_requests",
+            "Requests per experiment variant.",
+            ("experiment", "variant"),
+            registry=self.registry,
+        )
+        self.variant_errors = Counter(
+            "llmops_proxy_experiment_errors",
+            "Failed requests per experiment variant.",
+            ("experiment", "variant"),
+            registry=self.registry,
+        )
+        self.variant_latency = Histogram(
+            "llmops_proxy_experiment_latency_seconds",
+            "Latency per experiment variant.",
+            ("experiment", "variant"),
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.connections_closed = Counter(
+            "llmops_proxy_connections_closed",
+            "Connections the proxy closed: "
+            "evicted (idle, to make room under --max-connections), refused (all "
+            "busy), header_timeout, body_timeout.",
+            ("reason",),
+            registry=self.registry,
+        )
 
-        # Label lookups cost microseconds each; the hot path reuses the children (a bounded set, as the
-        # labels are).
+        # Label lookups cost microseconds each; the hot path reuses the children (a bounded set, as
+        # the labels are).
         self._children: dict[tuple[object, ...], Any] = {}
 
     def endpoint_label(self, name: str) -> str:

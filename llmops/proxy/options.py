@@ -18,13 +18,15 @@ class ProxyOptions:
     - ``stream_idle_timeout``: the longest gap between two pieces of a stream.
     - ``stream_timeout``: a whole stream.
     - ``health_timeout``: a readiness probe of a model server.
-    - ``header_timeout``: a request's head, from its first byte until it is complete; and then its body.
+    - ``header_timeout``: a request's head, from its first byte until it is complete; and then its
+      body.
     - ``keepalive_timeout``: an idle connection, before its first request or between two.
-    - ``max_connections``: open client connections; at the cap, the longest-idle one is closed to make
-      room, and when none is idle the new one gets a 503. The proxy lowers it to what its open-file limit
-      allows (see ``llmops.proxy.connections.connection_cap``).
-    - ``max_request_bytes`` / ``max_response_bytes``: request bodies and non-streamed answers held in
-      memory (answers counted once decompressed); streams are relayed piece by piece and never held.
+    - ``max_connections``: open client connections; at the cap, the longest-idle one is closed to
+      make room, and when none is idle the new one gets a 503. The proxy lowers it to what its
+      open-file limit allows (see ``llmops.proxy.connections.connection_cap``).
+    - ``max_request_bytes`` / ``max_response_bytes``: request bodies and non-streamed answers held
+      in memory (answers counted once decompressed); streams are relayed piece by piece and never
+      held.
     """
 
     token: str | None = None

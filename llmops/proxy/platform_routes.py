@@ -1,4 +1,5 @@
-"""The platform API around inference: health, endpoint listing, the catalog, experiments, Prometheus metrics.
+"""The platform API around inference: health, endpoint listing, the catalog, experiments, Prometheus
+metrics.
 
 Open to anyone (probes and scrapers send no user headers): `GET /llm-ops/v1/health`,
 `GET /llm-ops/v1/serve/{name}/health` and `GET /metrics`. The rest needs the governance headers.
@@ -28,7 +29,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def _governed(request: web.Request) -> web.Response | None:
     state = request.app[STATE]
     try:
-        identify(request.headers, state.config.access.required_role, state.options.token, state.config.environment)
+        identify(
+            request.headers,
+            state.config.access.required_role,
+            state.options.token,
+            state.config.environment,
+        )
     except Denied as denied:
         return envelope.failure(denied.status, denied.message)
     return None
@@ -43,28 +49,43 @@ async def _status(state: ProxyState, runtime: EndpointRuntime) -> tuple[str, str
     return ("healthy", None) if problem is None else ("unhealthy", problem)
 
 
-def _describe(state: ProxyState, runtime: EndpointRuntime, status: str, problem: str | None) -> dict[str, Any]:
-    """The seeds' endpoint fields (`id` is the endpoint's name: in git, names are the identity; `modelId` as
-    the manifest writes it). `createdAt` is null: the configuration holds manifest content only, no dates
-    from git history (`llmops history ENDPOINT --env ENV` shows when each version was committed)."""
+def _describe(
+    state: ProxyState, runtime: EndpointRuntime, status: str, problem: str | None
+) -> dict[str, Any]:
+    """The seeds' endpoint fields (`id` is the endpoint's name: in git, names are the identity;
+    `modelId` as the manifest writes it). `createdAt` is null: the configuration holds manifest
+    content only, no dates from git history (`llmops history ENDPOINT --env ENV` shows when each
+    version was committed)."""
     endpoint = runtime.endpoint
     limits = endpoint.limits
     return {
-        "id": endpoint.name, "modelId": endpoint.model_id, "environment": endpoint.environment,
-        "route": endpoint.route, "status": status, "minReplicas": endpoint.min_replicas,
-        "maxReplicas": endpoint.max_replicas, "createdAt": None, "statusMessage": problem,
+        "id": endpoint.name,
+        "modelId": endpoint.model_id,
+        "environment": endpoint.environment,
+        "route": endpoint.route,
+        "status": status,
+        "minReplicas": endpoint.min_replicas,
+        "maxReplicas": endpoint.max_replicas,
+        "createdAt": None,
+        "statusMessage": problem,
         "model": {"name": endpoint.model.name, "version": endpoint.model.version},
-        "serveTarget": endpoint.serve_target, "allowedRoles": list(endpoint.allowed_roles),
-        "runtime": None if limits is None else {"max_concurrent_requests": limits.max_concurrent_requests,
-                                                "max_input_tokens": limits.max_input_tokens,
-                                                "max_output_tokens": limits.max_output_tokens},
+        "serveTarget": endpoint.serve_target,
+        "allowedRoles": list(endpoint.allowed_roles),
+        "runtime": None
+        if limits is None
+        else {
+            "max_concurrent_requests": limits.max_concurrent_requests,
+            "max_input_tokens": limits.max_input_tokens,
+            "max_output_tokens": limits.max_output_tokens,
+        },
         "experiment": runtime.experiment.experiment.id if runtime.experiment else None,
         "inFlight": runtime.gate.in_flight,
     }
 
 
 def _model_matches(given: str, runtime: EndpointRuntime) -> bool:
-    """`modelId` in either spelling of the served model: `name@version` or the seeds' `name-version`."""
+    """`modelId` in either spelling of the served model: `name@version` or the seeds'
+    `name-version`."""
     endpoint = runtime.endpoint
     name, version = endpoint.model.name, endpoint.model.version
     return given in (endpoint.model_id, f"{name}@{version}", f"{name}-{version}")
@@ -72,8 +93,14 @@ def _model_matches(given: str, runtime: EndpointRuntime) -> bool:
 
 async def health(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    return envelope.success({"status": "ok", "environment": state.config.environment, "version": __version__,
-                             "endpoints": len(state.config.endpoints)})
+    return envelope.success(
+        {
+            "status": "ok",
+            "environment": state.config.environment,
+            "version": __version__,
+            "endpoints": len(state.config.endpoints),
+        }
+    )
 
 
 async def list_endpoints(request: web.Request) -> web.Response:
@@ -82,13 +109,18 @@ async def list_endpoints(request: web.Request) -> web.Response:
         return denied
     state = request.app[STATE]
     query = request.query
-    runtimes = [r for r in state.by_route.values()
-                if query.get("environment", r.endpoint.environment) == r.endpoint.environment
-                and ("modelId" not in query or _model_matches(query["modelId"], r))]
+    runtimes = [
+        r
+        for r in state.by_route.values()
+        if query.get("environment", r.endpoint.environment) == r.endpoint.environment
+        and ("modelId" not in query or _model_matches(query["modelId"], r))
+    ]
     statuses = await asyncio.gather(*(_status(state, runtime) for runtime in runtimes))
-    listed = [_describe(state, runtime, status, problem)
-              for runtime, (status, problem) in zip(runtimes, statuses, strict=True)
-              if query.get("status", status) == status]
+    listed = [
+        _describe(state, runtime, status, problem)
+        for runtime, (status, problem) in zip(runtimes, statuses, strict=True)
+        if query.get("status", status) == status
+    ]
     return envelope.success(listed)
 
 
@@ -106,19 +138,28 @@ async def get_endpoint(request: web.Request) -> web.Response:
 
 
 async def endpoint_health(request: web.Request) -> web.Response:
-    """The seeds' shape, `{status, timestamp, model{name, version}}` (503 while the model cannot serve)."""
+    """The seeds' shape, `{status, timestamp, model{name, version}}` (503 while the model cannot
+    serve)."""
     state = request.app[STATE]
     runtime = state.by_route.get(request.match_info["name"])
     if runtime is None:
-        return envelope.failure(404, f"no endpoint is served at /llm-ops/v1/serve/{shown(request.match_info['name'])}")
+        return envelope.failure(
+            404, f"no endpoint is served at /llm-ops/v1/serve/{shown(request.match_info['name'])}"
+        )
     status, problem = await _status(state, runtime)
     model = runtime.endpoint.model
-    document: dict[str, Any] = {"status": status, "timestamp": _now(),
-                                "model": {"name": model.name, "version": model.version}}
+    document: dict[str, Any] = {
+        "status": status,
+        "timestamp": _now(),
+        "model": {"name": model.name, "version": model.version},
+    }
     if problem is not None:
         document["message"] = problem
-    return web.Response(status=200 if problem is None else 503, body=envelope.dumps(document),
-                        content_type=envelope.JSON)
+    return web.Response(
+        status=200 if problem is None else 503,
+        body=envelope.dumps(document),
+        content_type=envelope.JSON,
+    )
 
 
 async def list_experiments(request: web.Request) -> web.Response:
@@ -135,15 +176,25 @@ async def get_experiment(request: web.Request) -> web.Response:
     state = request.app[STATE]
     run = state.experiments.get(request.match_info["id"])
     if run is None:
-        return envelope.failure(404, f"no experiment {shown(request.match_info['id'])!r} in "
-                                     f"{state.config.environment}")
+        return envelope.failure(
+            404, f"no experiment {shown(request.match_info['id'])!r} in {state.config.environment}"
+        )
     return envelope.success(run.snapshot())
 
 
 def _templates(config: ProxyConfig) -> tuple[CatalogEntry, ...]:
-    return tuple(CatalogEntry.model_validate({"id": t.name, "name": t.name, "version": t.version,
-                                              "template": t.template, "variables": t.variables})
-                 for t in config.templates)
+    return tuple(
+        CatalogEntry.model_validate(
+            {
+                "id": t.name,
+                "name": t.name,
+                "version": t.version,
+                "template": t.template,
+                "variables": t.variables,
+            }
+        )
+        for t in config.templates
+    )
 
 
 # route noun -> (what a config lists, how a message names one)
@@ -169,7 +220,8 @@ def catalog_list(noun: str) -> Handler:
 
 
 def catalog_item(noun: str) -> Handler:
-    """`GET /llm-ops/v1/<noun>/{id}`: one of them, by id (`name@version` and `name-version` both work)."""
+    """`GET /llm-ops/v1/<noun>/{id}`: one of them, by id (`name@version` and `name-version` both
+    work)."""
     entries_of, label = CATALOG[noun]
 
     async def handler(request: web.Request) -> web.StreamResponse:

@@ -1,13 +1,13 @@
 """Inference through the proxy: the seeds' API and the OpenAI-compatible passthrough.
 
-- `POST /llm-ops/v1/serve/{name}/chat | completion | embeddings`: the seeds' bodies; the answer is the
-  envelope with the model server's OpenAI object as `data` (`data.choices[0].message.content`).
-- `POST /llm-ops/v1/serve/{name}/v1/chat/completions | completions | embeddings`, `GET .../v1/models`:
-  OpenAI's API as is (streams included), for the `openai` client with that base URL.
+- `POST /llm-ops/v1/serve/{name}/chat | completion | embeddings`: the seeds' bodies; the answer is
+  the envelope with the model server's OpenAI object as `data` (`data.choices[0].message.content`).
+- `POST /llm-ops/v1/serve/{name}/v1/chat/completions | completions | embeddings`, `GET
+  .../v1/models`: OpenAI's API as is (streams included), for the `openai` client with that base URL.
 
 Each request passes, in order: governance, the endpoint's serve target, body checks, the prompt
-experiment, runtime limits, the concurrency gate; then the model server gets it with `model` set to its
-served model name.
+experiment, runtime limits, the concurrency gate; then the model server gets it with `model` set to
+its served model name.
 """
 
 from __future__ import annotations
@@ -42,20 +42,41 @@ from llmops.proxy.upstream import (
 OPENAI_PATHS = {"chat/completions": "chat", "completions": "completion", "embeddings": "embeddings"}
 SEEDS_KINDS = {"chat": "chat", "completion": "completion", "embeddings": "embeddings"}
 REQUIRED_FIELD = {"chat": "messages", "completion": "prompt", "embeddings": "input"}
-UPSTREAM_PATH = {"chat": "/chat/completions", "completion": "/completions", "embeddings": "/embeddings"}
-# What each DeploymentSpec serve_target answers (a target this proxy does not know answers everything).
+UPSTREAM_PATH = {
+    "chat": "/chat/completions",
+    "completion": "/completions",
+    "embeddings": "/embeddings",
+}
+# What each DeploymentSpec serve_target answers (a target this proxy does not know answers
+# everything).
 KINDS_OF_TARGET = {"GENERATION": ("chat", "completion"), "EMBEDDING": ("embeddings",)}
-SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+SSE_HEADERS = {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
 REQUEST_ID = re.compile(r"[!-~]{1,200}")  # forwarded only when it is a plain token
 
 
 class Refused(Exception):
     """A request answered by the proxy itself (4xx), with the metrics label saying why."""
 
-    def __init__(self, status: int, message: str, reason: str, headers: dict[str, str] | None = None,
-                 close: bool = False):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        reason: str,
+        headers: dict[str, str] | None = None,
+        close: bool = False,
+    ):
         super().__init__(message)
-        self.status, self.message, self.reason, self.headers, self.close = status, message, reason, headers, close
+        self.status, self.message, self.reason, self.headers, self.close = (
+            status,
+            message,
+            reason,
+            headers,
+            close,
+        )
 
 
 @dataclass(slots=True)
@@ -68,15 +89,23 @@ class Outcome:
 def _runtime(state: ProxyState, request: web.Request) -> EndpointRuntime:
     runtime = state.by_route.get(request.match_info["name"])
     if runtime is None:
-        raise Refused(404, f"no endpoint is served at /llm-ops/v1/serve/{request.match_info['name'][:100]} "
-                           f"in {state.config.environment}", "not_found")
+        raise Refused(
+            404,
+            f"no endpoint is served at /llm-ops/v1/serve/{request.match_info['name'][:100]} "
+            f"in {state.config.environment}",
+            "not_found",
+        )
     return runtime
 
 
 def _caller_id(state: ProxyState, request: web.Request, runtime: EndpointRuntime) -> str:
     try:
-        caller = identify(request.headers, state.config.access.required_role, state.options.token,
-                          state.config.environment)
+        caller = identify(
+            request.headers,
+            state.config.access.required_role,
+            state.options.token,
+            state.config.environment,
+        )
         authorize(caller, runtime.endpoint)
     except Denied as denied:
         reason = {400: "invalid", 401: "unauthorized"}.get(denied.status, "forbidden")
@@ -85,17 +114,25 @@ def _caller_id(state: ProxyState, request: web.Request, runtime: EndpointRuntime
 
 
 def _check_target(runtime: EndpointRuntime, kind: str) -> None:
-    """A GENERATION model server has no embeddings route and an EMBEDDING one no chat: say so, rather
-    than pass on the model server's bare 404."""
+    """A GENERATION model server has no embeddings route and an EMBEDDING one no chat: say so,
+    rather than pass on the model server's bare 404."""
     endpoint = runtime.endpoint
     served = KINDS_OF_TARGET.get(endpoint.serve_target)
     if served is None or kind in served:
         return
-    names = {"chat": "chat completions", "completion": "text completions", "embeddings": "embeddings"}
+    names = {
+        "chat": "chat completions",
+        "completion": "text completions",
+        "embeddings": "embeddings",
+    }
     other = "EMBEDDING" if kind == "embeddings" else "GENERATION"
-    raise Refused(400, f"endpoint {endpoint.name} serves {endpoint.serve_target} (its deploymentSpec.serve_target), "
-                       f"which answers {' and '.join(names[k] for k in served)}, not {names[kind]}; "
-                       f"{names[kind]} need an endpoint whose serve_target is {other}", "wrong_target")
+    raise Refused(
+        400,
+        f"endpoint {endpoint.name} serves {endpoint.serve_target} (its "
+        f"deploymentSpec.serve_target), which answers {' and '.join(names[k] for k in served)}, "
+        f"not {names[kind]}; {names[kind]} need an endpoint whose serve_target is {other}",
+        "wrong_target",
+    )
 
 
 async def _json_body(request: web.Request, kind: str, read_timeout: float) -> dict[str, Any]:
@@ -103,21 +140,32 @@ async def _json_body(request: web.Request, kind: str, read_timeout: float) -> di
         async with asyncio.timeout(read_timeout):
             raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        raise Refused(413, f"the request body is larger than {request.client_max_size} bytes", "invalid",
-                      close=True) from None
+        raise Refused(
+            413,
+            f"the request body is larger than {request.client_max_size} bytes",
+            "invalid",
+            close=True,
+        ) from None
     except TimeoutError:
-        raise Refused(408, f"the request body did not arrive within {read_timeout:g} s", "invalid",
-                      close=True) from None
+        raise Refused(
+            408, f"the request body did not arrive within {read_timeout:g} s", "invalid", close=True
+        ) from None
     try:
         body = loads(raw)
     except NotJson as error:
-        raise Refused(400, f"the request body is not valid JSON ({error.message})", "invalid") from None
+        raise Refused(
+            400, f"the request body is not valid JSON ({error.message})", "invalid"
+        ) from None
     if not isinstance(body, dict):
         raise Refused(400, "the request body must be a JSON object", "invalid")
     field = REQUIRED_FIELD[kind]
     value = body.get(field)
-    if kind == "chat" and not (isinstance(value, list) and value and all(isinstance(m, dict) for m in value)):
-        raise Refused(400, "messages must be a non-empty list of {role, content} objects", "invalid")
+    if kind == "chat" and not (
+        isinstance(value, list) and value and all(isinstance(m, dict) for m in value)
+    ):
+        raise Refused(
+            400, "messages must be a non-empty list of {role, content} objects", "invalid"
+        )
     if value is None:
         raise Refused(400, f"the request needs `{field}`", "invalid")
     return body
@@ -152,7 +200,9 @@ def _upstream_headers(request: web.Request) -> dict[str, str]:
 
 
 def _refusal(refused: Refused, openai: bool) -> web.Response:
-    response = envelope.failure(refused.status, refused.message, openai=openai, headers=refused.headers)
+    response = envelope.failure(
+        refused.status, refused.message, openai=openai, headers=refused.headers
+    )
     if refused.close:  # the request's body is unread: the connection cannot carry another request
         response.force_close()
     return response
@@ -178,34 +228,55 @@ async def _forward(request: web.Request, kind: str, openai: bool) -> web.StreamR
         body = await _json_body(request, kind, state.options.header_timeout)
         stream = body.get("stream") is True
         if stream and not openai:
-            raise Refused(400, f"the {kind} API answers in one piece; for a stream, POST to "
-                               f"/llm-ops/v1/serve/{name}/v1/{'chat/completions' if kind == 'chat' else 'completions'}",
-                          "invalid")
+            raise Refused(
+                400,
+                f"the {kind} API answers in one piece; for a stream, POST to "
+                f"/llm-ops/v1/serve/{name}/v1/"
+                f"{'chat/completions' if kind == 'chat' else 'completions'}",
+                "invalid",
+            )
         variant = _prepare(runtime, kind, body, user_id)
         try:
             runtime.gate.enter()
         except LimitExceeded as busy:
             raise Refused(busy.status, busy.message, "too_many_requests", busy.headers) from None
     except Refused as refused:
-        state.metrics.refused(name, api, refused.reason, refused.status)  # an unknown name shares one label
+        # an unknown name shares one label
+        state.metrics.refused(name, api, refused.reason, refused.status)
         return _refusal(refused, openai)
     return await _call(request, state, runtime, kind, api, openai, body, stream, variant, started)
 
 
-async def _call(request: web.Request, state: ProxyState, runtime: EndpointRuntime, kind: str, api: str,
-                openai: bool, body: dict[str, Any], stream: bool, variant: str | None,
-                started: float) -> web.StreamResponse:
+async def _call(
+    request: web.Request,
+    state: ProxyState,
+    runtime: EndpointRuntime,
+    kind: str,
+    api: str,
+    openai: bool,
+    body: dict[str, Any],
+    stream: bool,
+    variant: str | None,
+    started: float,
+) -> web.StreamResponse:
     metrics, name = state.metrics, runtime.endpoint.name
-    headers = {} if variant is None or runtime.experiment is None else {
-        "X-LLMOps-Experiment": runtime.experiment.experiment.id, "X-LLMOps-Variant": variant}
+    headers = (
+        {}
+        if variant is None or runtime.experiment is None
+        else {"X-LLMOps-Experiment": runtime.experiment.experiment.id, "X-LLMOps-Variant": variant}
+    )
     outcome = Outcome()
     clock = time.perf_counter()
     metrics.started(name)
     try:
         url = runtime.openai_base + UPSTREAM_PATH[kind]
         if stream:
-            return await _stream(request, state, runtime, url, envelope.dumps(body), headers, outcome, started)
-        return await _unary(request, state, runtime, url, envelope.dumps(body), headers, openai, outcome)
+            return await _stream(
+                request, state, runtime, url, envelope.dumps(body), headers, outcome, started
+            )
+        return await _unary(
+            request, state, runtime, url, envelope.dumps(body), headers, openai, outcome
+        )
     except UpstreamError as fault:
         metrics.upstream_error(name, fault.kind)
         outcome.status = fault.status
@@ -220,32 +291,59 @@ async def _call(request: web.Request, state: ProxyState, runtime: EndpointRuntim
         elapsed = time.perf_counter() - clock
         runtime.gate.leave()
         metrics.finished(name, api, outcome.status, elapsed)
-        if variant is not None and runtime.experiment is not None and outcome.status != CLIENT_CLOSED:
+        if (
+            variant is not None
+            and runtime.experiment is not None
+            and outcome.status != CLIENT_CLOSED
+        ):
             runtime.experiment.stats[variant].record(elapsed, outcome.failed, outcome.output_tokens)
             metrics.variant(runtime.experiment.experiment.id, variant, elapsed, outcome.failed)
 
 
-def _openai_refusal(answer: Answer, runtime: EndpointRuntime, headers: dict[str, str]) -> web.Response:
-    """A model server's 4xx on an OpenAI route: as is when it carries OpenAI's `error` object, else that
-    object is added, so the `openai` client shows a message and not only a status code."""
+def _openai_refusal(
+    answer: Answer, runtime: EndpointRuntime, headers: dict[str, str]
+) -> web.Response:
+    """A model server's 4xx on an OpenAI route: as is when it carries OpenAI's `error` object, else
+    that object is added, so the `openai` client shows a message and not only a status code."""
     document = answer.document
     if isinstance(document, dict) and isinstance(document.get("error"), dict):
-        return web.Response(status=answer.status, body=answer.body, content_type=envelope.JSON, headers=headers)
-    return envelope.failure(answer.status, f"{runtime.who} refused the request (HTTP {answer.status}): "
-                                           f"{excerpt(answer.body) or '(no body)'}", data=document, openai=True,
-                            headers=headers)
+        return web.Response(
+            status=answer.status, body=answer.body, content_type=envelope.JSON, headers=headers
+        )
+    return envelope.failure(
+        answer.status,
+        f"{runtime.who} refused the request (HTTP {answer.status}): "
+        f"{excerpt(answer.body) or '(no body)'}",
+        data=document,
+        openai=True,
+        headers=headers,
+    )
 
 
-async def _unary(request: web.Request, state: ProxyState, runtime: EndpointRuntime, url: str, payload: bytes,
-                 headers: dict[str, str], openai: bool, outcome: Outcome) -> web.StreamResponse:
-    answer = await fetch(state.client, "POST", url, payload, _upstream_headers(request), state.options, runtime.who)
+async def _unary(
+    request: web.Request,
+    state: ProxyState,
+    runtime: EndpointRuntime,
+    url: str,
+    payload: bytes,
+    headers: dict[str, str],
+    openai: bool,
+    outcome: Outcome,
+) -> web.StreamResponse:
+    answer = await fetch(
+        state.client, "POST", url, payload, _upstream_headers(request), state.options, runtime.who
+    )
     data = answer.document
     outcome.status = answer.status if answer.status >= 400 else 200
     if answer.status >= 400:  # the model server refused the request: pass its verdict on
         if openai:
             return _openai_refusal(answer, runtime, headers)
-        return envelope.failure(answer.status, f"the model server refused the request (HTTP {answer.status}): "
-                                               f"{excerpt(answer.body)}", data=data, headers=headers)
+        return envelope.failure(
+            answer.status,
+            f"the model server refused the request (HTTP {answer.status}): {excerpt(answer.body)}",
+            data=data,
+            headers=headers,
+        )
     outcome.failed = False
     usage = data.get("usage") if isinstance(data, dict) else None
     if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
@@ -255,10 +353,19 @@ async def _unary(request: web.Request, state: ProxyState, runtime: EndpointRunti
     return envelope.success(data, headers=headers)
 
 
-async def _stream(request: web.Request, state: ProxyState, runtime: EndpointRuntime, url: str, payload: bytes,
-                  headers: dict[str, str], outcome: Outcome, started: float) -> web.StreamResponse:
-    upstream = await open_stream(state.client, url, payload, _upstream_headers(request), state.options, runtime.who,
-                                 started)
+async def _stream(
+    request: web.Request,
+    state: ProxyState,
+    runtime: EndpointRuntime,
+    url: str,
+    payload: bytes,
+    headers: dict[str, str],
+    outcome: Outcome,
+    started: float,
+) -> web.StreamResponse:
+    upstream = await open_stream(
+        state.client, url, payload, _upstream_headers(request), state.options, runtime.who, started
+    )
     try:
         if upstream.status != 200 or upstream.content_type != "text/event-stream":
             body = await read_error_body(upstream, state.options, runtime.who)
@@ -267,7 +374,9 @@ async def _stream(request: web.Request, state: ProxyState, runtime: EndpointRunt
             outcome.failed = answer.status >= 400
             if answer.status >= 400:
                 return _openai_refusal(answer, runtime, headers)
-            return web.Response(status=answer.status, body=body, content_type=envelope.JSON, headers=headers)
+            return web.Response(
+                status=answer.status, body=body, content_type=envelope.JSON, headers=headers
+            )
         downstream = web.StreamResponse(headers={**SSE_HEADERS, **headers})
         await downstream.prepare(request)
         outcome.status = 200
@@ -283,7 +392,8 @@ async def _stream(request: web.Request, state: ProxyState, runtime: EndpointRunt
             outcome.failed = False
         return downstream
     finally:
-        upstream.close()  # a stream's connection is never reused; an unfinished one's generation is cancelled
+        # a stream's connection is never reused; an unfinished one's generation is cancelled
+        upstream.close()
 
 
 async def models_call(request: web.Request) -> web.StreamResponse:
@@ -297,8 +407,15 @@ async def models_call(request: web.Request) -> web.StreamResponse:
         state.metrics.refused(name, "openai-models", refused.reason, refused.status)
         return _refusal(refused, openai=True)
     try:
-        answer = await fetch(state.client, "GET", runtime.openai_base + "/models", None, {}, state.options,
-                             runtime.who)
+        answer = await fetch(
+            state.client,
+            "GET",
+            runtime.openai_base + "/models",
+            None,
+            {},
+            state.options,
+            runtime.who,
+        )
     except UpstreamError as fault:
         state.metrics.upstream_error(runtime.endpoint.name, fault.kind)
         return envelope.failure(fault.status, fault.message, openai=True)

@@ -1,6 +1,7 @@
-"""Serving the proxy: in the foreground until SIGINT/SIGTERM (`llmops proxy`), or in a background thread
-for tests and scripts (`running_proxy`). uvloop runs the event loop when it is installed (the `proxy`
-extra installs it where it builds): it took a third off the proxy's added latency in measurements."""
+"""Serving the proxy: in the foreground until SIGINT/SIGTERM (`llmops proxy`), or in a background
+thread for tests and scripts (`running_proxy`). uvloop runs the event loop when it is installed (the
+`proxy` extra installs it where it builds): it took a third off the proxy's added latency in
+measurements."""
 
 from __future__ import annotations
 
@@ -19,17 +20,24 @@ from llmops.proxy.connections import GuardedSite
 from llmops.proxy.options import ProxyOptions
 from llmops.proxy.state import STATE
 
-SHUTDOWN_SECONDS = 10.0  # in-flight requests get this long to finish on SIGTERM (Kubernetes waits 30 s)
+# in-flight requests get this long to finish on SIGTERM (Kubernetes waits 30 s)
+SHUTDOWN_SECONDS = 10.0
 START_SECONDS = 30.0
 
 
 async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
-    """Listen on host:port (0: a free port). **Returns:** the runner (``await runner.cleanup()`` stops it)
-    and the base URL actually bound."""
-    # handler_cancellation: a client that disconnects cancels its handler, and with it the upstream call.
+    """Listen on host:port (0: a free port). **Returns:** the runner (``await runner.cleanup()``
+    stops it) and the base URL actually bound."""
+    # handler_cancellation: a client that disconnects cancels its handler, and with it the upstream
+    # call.
     state = app[STATE]
-    runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS,
-                           keepalive_timeout=state.options.keepalive_timeout)
+    runner = web.AppRunner(
+        app,
+        handler_cancellation=True,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_SECONDS,
+        keepalive_timeout=state.options.keepalive_timeout,
+    )
     await runner.setup()
     site = GuardedSite(runner, host, port, state.connections)
     try:
@@ -50,11 +58,14 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
         uvloop.run(main)
 
 
-def serve(app: web.Application, host: str, port: int, announce: Callable[[str], None] = print) -> None:
+def serve(
+    app: web.Application, host: str, port: int, announce: Callable[[str], None] = print
+) -> None:
     """Serve until SIGINT or SIGTERM, then let requests in flight finish (up to SHUTDOWN_SECONDS).
 
     **Raises:** ``OSError`` when the address cannot be bound (in use, not local).
     """
+
     async def main() -> None:
         runner, url = await start(app, host, port)
         stop = asyncio.Event()
@@ -71,8 +82,9 @@ def serve(app: web.Application, host: str, port: int, announce: Callable[[str], 
 
 
 @contextlib.contextmanager
-def running_proxy(config: ProxyConfig, options: ProxyOptions | None = None, host: str = "127.0.0.1",
-                  port: int = 0) -> Iterator[str]:
+def running_proxy(
+    config: ProxyConfig, options: ProxyOptions | None = None, host: str = "127.0.0.1", port: int = 0
+) -> Iterator[str]:
     """Serve ``config`` in a background thread while the block runs; yields the base URL.
 
     ``with running_proxy(config_from_estate(".", "dev")) as url: ...``

@@ -1,4 +1,5 @@
-"""What a running proxy holds: its configuration, one runtime record per endpoint, and shared clients."""
+"""What a running proxy holds: its configuration, one runtime record per endpoint, and shared
+clients."""
 
 from __future__ import annotations
 
@@ -48,11 +49,18 @@ class ProxyState:
         state.experiments = {e.id: ExperimentRun(e, templates) for e in config.experiments}
         for endpoint in config.endpoints:
             # One running experiment per endpoint (rule X005); a concluded one changes nothing.
-            running = next((run for run in state.experiments.values()
-                            if run.experiment.endpoint == endpoint.name and run.experiment.is_running), None)
+            running = next(
+                (
+                    run
+                    for run in state.experiments.values()
+                    if run.experiment.endpoint == endpoint.name and run.experiment.is_running
+                ),
+                None,
+            )
             limit = endpoint.limits.max_concurrent_requests if endpoint.limits else None
-            state.by_route[endpoint.route_name] = EndpointRuntime(endpoint, openai_base(endpoint.backend),
-                                                                  ConcurrencyGate(limit), running)
+            state.by_route[endpoint.route_name] = EndpointRuntime(
+                endpoint, openai_base(endpoint.backend), ConcurrencyGate(limit), running
+            )
         return state
 
     @property

@@ -1,11 +1,13 @@
 """A tokenizer-free, deliberately high estimate of how many tokens a request puts before the model.
 
-The proxy cannot download each model's tokenizer, so `max_input_tokens` is checked against an estimate
-that errs high, per piece of text:
+The proxy cannot download each model's tokenizer, so `max_input_tokens` is checked against an
+estimate that errs high, per piece of text:
 
-- a run of ASCII letters: one token per 3 letters, rounded up (common English words of up to 8 letters
-  are one token in GPT- and Llama-style vocabularies, so typical English text comes out about 1.3 to
-  1.5 times its real count, while rare words and identifiers, split finer by tokenizers, stay covered);
+- a run of ASCII letters: one token per 3 letters, rounded up (common English words of up to 8
+  letters are one token in GPT- and Llama-style vocabularies, so typical English text comes out
+  about 1.3 to
+  1.5 times its real count, while rare words and identifiers, split finer by tokenizers, stay
+     covered);
 - each digit and each ASCII punctuation mark: one token (Llama-style tokenizers split digits);
 - each non-ASCII character: one token per 2 UTF-8 bytes, rounded up (2 per Korean or Chinese
   character, which byte-fallback tokenizers rarely exceed);
@@ -15,9 +17,10 @@ that errs high, per piece of text:
 Every text the model server may put into the prompt counts, not only `messages[].content`,
 `prompt` and `input`: a message's `name`, `tool_calls` and any other field; `tools` (names,
 descriptions and parameter schemas, keys included, since chat templates write them into the prompt);
-and any request field the proxy does not know. Only the sampling parameters in `NOT_READ` are left out.
-A number is one token (a token id in `prompt` or `input`). What is not text (an image, audio or video
-part of a message) counts `MEDIA_PART_TOKENS` per part, its bytes being bounded by the request size.
+and any request field the proxy does not know. Only the sampling parameters in `NOT_READ` are left
+out. A number is one token (a token id in `prompt` or `input`). What is not text (an image, audio or
+video part of a message) counts `MEDIA_PART_TOKENS` per part, its bytes being bounded by the request
+size.
 
 Erring high protects the model server (a prompt the proxy admits fits its context) at the price of
 refusing some prompts within a few percent of the limit; the model server's own length check
@@ -32,14 +35,41 @@ from typing import Any
 
 MESSAGE_OVERHEAD = 4
 MEDIA_PART_TOKENS = 1024  # a high figure for one image in today's vision-language models
-MEDIA_PART_TYPES = frozenset({"image_url", "image", "input_image", "input_audio", "audio_url", "video_url", "file"})
+MEDIA_PART_TYPES = frozenset(
+    {"image_url", "image", "input_image", "input_audio", "audio_url", "video_url", "file"}
+)
 MEDIA_PAYLOAD_KEYS = frozenset({"url", "data", "file_data", "image_url", "audio_url", "video_url"})
-NOT_READ = frozenset({
-    "model", "user", "stream", "stream_options", "n", "best_of", "seed", "temperature", "top_p", "top_k", "min_p",
-    "max_tokens", "max_completion_tokens", "min_tokens", "presence_penalty", "frequency_penalty",
-    "repetition_penalty", "logit_bias", "logprobs", "top_logprobs", "echo", "stop", "stop_token_ids", "ignore_eos",
-    "encoding_format", "dimensions", "parallel_tool_calls",
-})
+NOT_READ = frozenset(
+    {
+        "model",
+        "user",
+        "stream",
+        "stream_options",
+        "n",
+        "best_of",
+        "seed",
+        "temperature",
+        "top_p",
+        "top_k",
+        "min_p",
+        "max_tokens",
+        "max_completion_tokens",
+        "min_tokens",
+        "presence_penalty",
+        "frequency_penalty",
+        "repetition_penalty",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "echo",
+        "stop",
+        "stop_token_ids",
+        "ignore_eos",
+        "encoding_format",
+        "dimensions",
+        "parallel_tool_calls",
+    }
+)
 _PIECE = re.compile(r"[A-Za-z]+|[^\x00-\x7f]+|[0-9!-/:-@\[-`{-~]")
 
 
@@ -73,11 +103,14 @@ class Estimate:
 
     def text(self, text: str) -> None:
         if not self.over:
-            self.total += estimate_text(text, None if self.budget is None else self.budget - self.total)
+            self.total += estimate_text(
+                text, None if self.budget is None else self.budget - self.total
+            )
 
     def value(self, value: Any, keys: bool = True, media: bool = False) -> None:
-        """Every string (and, with ``keys``, every object key) and number in ``value``, without recursion.
-        ``media``: inside a media part, whose payload (a URL or inline data) is not text."""
+        """Every string (and, with ``keys``, every object key) and number in ``value``, without
+        recursion. ``media``: inside a media part, whose payload (a URL or inline data) is not
+        text."""
         stack: list[tuple[str | None, Any]] = [(None, value)]
         while stack and not self.over:
             key, item = stack.pop()
@@ -97,7 +130,8 @@ class Estimate:
                     stack.append((name, element))
 
     def content(self, content: Any) -> None:
-        """A message's content: text, or a list of parts, of which media parts count a fixed amount."""
+        """A message's content: text, or a list of parts, of which media parts count a fixed
+        amount."""
         if not isinstance(content, list):
             self.value(content)
             return
@@ -105,7 +139,8 @@ class Estimate:
             if not isinstance(part, dict):
                 self.value(part, keys=False)
                 continue
-            fields = {key: value for key, value in part.items() if key != "type"}  # the part's kind, not text
+            # the part's kind, not text
+            fields = {key: value for key, value in part.items() if key != "type"}
             if part.get("type") in MEDIA_PART_TYPES:
                 self.total += MEDIA_PART_TOKENS
                 self.value(fields, keys=False, media=True)

@@ -1,16 +1,18 @@
-"""Calls to model servers, with bounded waits and buffers, and their failures as clear 502/504 errors.
+"""Calls to model servers, with bounded waits and buffers, and their failures as clear 502/504
+errors.
 
 - A whole answer is read up to `max_response_bytes`, counted after decompression (a small gzip body
   can expand a thousandfold), and must be strict JSON (llmops/proxy/jsonbody.py).
 - Redirects are never followed: a model server answering 3xx is a fault, not a pointer to fetch.
 - A connection that carried an error (a fault, an error status or a redirect, an answer too large to
   hold) is closed, never returned to the pool: whatever state it was left in cannot reach the next
-  request. (A 2xx answer whose body is not JSON arrived whole and well framed; its connection is kept.)
+  request. (A 2xx answer whose body is not JSON arrived whole and well framed; its connection is
+  kept.)
 - A stream is relayed piece by piece as it arrives (never held). Its first piece may take
-  `response_timeout` (prefill and queueing come first), each later one `stream_idle_timeout`, the whole
-  stream `stream_timeout`. A stream the model server cuts, or ends without OpenAI's closing
-  `data: [DONE]` line, gets a final SSE event carrying an `error` object (the `openai` client raises it
-  as an APIError), since its 200 status is already sent.
+  `response_timeout` (prefill and queueing come first), each later one `stream_idle_timeout`, the
+  whole stream `stream_timeout`. A stream the model server cuts, or ends without OpenAI's closing
+  `data: [DONE]` line, gets a final SSE event carrying an `error` object (the `openai` client raises
+  it as an APIError), since its 200 status is already sent.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ HEALTH_BODY_LIMIT = 64 * 1024
 
 
 class UpstreamError(Exception):
-    """A model-server fault: ``status`` 502 or 504, ``kind`` a metrics label, ``message`` for people."""
+    """A model-server fault: ``status`` 502 or 504, ``kind`` a metrics label, ``message`` for
+    people."""
 
     def __init__(self, status: int, kind: str, message: str):
         super().__init__(message)
@@ -48,7 +51,8 @@ class ClientGone(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A model server's whole answer: ``document`` is its JSON (the status is below 500, not 3xx)."""
+    """A model server's whole answer: ``document`` is its JSON (the status is below 500, not
+    3xx)."""
 
     status: int
     body: bytes
@@ -61,39 +65,53 @@ def excerpt(body: bytes) -> str:
 
 
 def _fault(error: BaseException, who: str, timeout: float) -> UpstreamError:
-    """Translate aiohttp's and asyncio's exceptions (the order matters: timeouts are OSErrors too)."""
+    """Translate aiohttp's and asyncio's exceptions (the order matters: timeouts are OSErrors
+    too)."""
     if isinstance(error, asyncio.TimeoutError):
         return UpstreamError(504, "timeout", f"{who} did not answer within {timeout:g} s")
     if isinstance(error, aiohttp.ClientConnectorError):
-        return UpstreamError(502, "connect", f"cannot connect to {who}: {error.os_error.strerror or error}")
+        return UpstreamError(
+            502, "connect", f"cannot connect to {who}: {error.os_error.strerror or error}"
+        )
     if isinstance(error, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
-        return UpstreamError(502, "disconnected", f"{who} closed the connection before the answer was complete")
-    return UpstreamError(502, "disconnected", f"the connection to {who} failed ({type(error).__name__}: {error})")
+        return UpstreamError(
+            502, "disconnected", f"{who} closed the connection before the answer was complete"
+        )
+    return UpstreamError(
+        502, "disconnected", f"the connection to {who} failed ({type(error).__name__}: {error})"
+    )
 
 
 async def _read_bounded(response: aiohttp.ClientResponse, limit: int, who: str) -> bytes:
-    """The body as decoded, refused past ``limit`` bytes: Content-Length counts the bytes on the wire,
-    which a compressed body exceeds many times once decoded, so the decoded bytes are counted too."""
+    """The body as decoded, refused past ``limit`` bytes: Content-Length counts the bytes on the
+    wire, which a compressed body exceeds many times once decoded, so the decoded bytes are counted
+    too."""
     length = response.content_length
     if length is not None and length > limit:
-        raise UpstreamError(502, "too_large", f"{who} sent {length} bytes, more than the proxy holds ({limit})")
+        raise UpstreamError(
+            502, "too_large", f"{who} sent {length} bytes, more than the proxy holds ({limit})"
+        )
     encoded = response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_any():
         size += len(chunk)
         if size > limit:
-            raise UpstreamError(502, "too_large", f"{who} sent more than the proxy holds ({limit} bytes"
-                                                  f"{' once decompressed' if encoded else ''})")
+            raise UpstreamError(
+                502,
+                "too_large",
+                f"{who} sent more than the proxy holds ({limit} bytes"
+                f"{' once decompressed' if encoded else ''})",
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
 
 def close_after(response: aiohttp.ClientResponse) -> None:
-    """Make sure the response's connection is closed rather than pooled. Called as soon as the head is
-    read: with a body to come, the connection is marked to close when it is released; with no body,
-    aiohttp has already put it back in the pool, without a pause in between in which another request
-    could have taken it, so it is closed there."""
+    """Make sure the response's connection is closed rather than pooled. Called as soon as the head
+    is read: with a body to come, the connection is marked to close when it is released; with no
+    body, aiohttp has already put it back in the pool, without a pause in between in which another
+    request could have taken it, so it is closed there."""
     connection = response.connection
     if connection is not None and connection.protocol is not None:
         connection.protocol.force_close()
@@ -104,29 +122,47 @@ def close_after(response: aiohttp.ClientResponse) -> None:
 
 
 def check_answer(status: int, body: bytes, who: str) -> Any:
-    """The JSON of an answer the proxy can pass on. **Raises:** ``UpstreamError`` for a 5xx, a redirect,
-    or a body that is not strict JSON."""
+    """The JSON of an answer the proxy can pass on. **Raises:** ``UpstreamError`` for a 5xx, a
+    redirect, or a body that is not strict JSON."""
     if status >= 500:
-        raise UpstreamError(502, "status", f"{who} answered HTTP {status}: {excerpt(body) or '(no body)'}")
+        raise UpstreamError(
+            502, "status", f"{who} answered HTTP {status}: {excerpt(body) or '(no body)'}"
+        )
     if 300 <= status < 400:
-        raise UpstreamError(502, "redirect", f"{who} answered with a redirect (HTTP {status}), which the proxy "
-                                             "does not follow: check the endpoint's backend address")
+        raise UpstreamError(
+            502,
+            "redirect",
+            f"{who} answered with a redirect (HTTP {status}), which the proxy "
+            "does not follow: check the endpoint's backend address",
+        )
     try:
         return loads(body)
     except NotJson as error:
         why = "" if error.kind == "invalid" else f" ({error.message})"
-        raise UpstreamError(502, "invalid_json", f"{who} answered HTTP {status} with a body that is not "
-                                                 f"JSON{why}: {excerpt(body) or '(empty)'}") from None
+        raise UpstreamError(
+            502,
+            "invalid_json",
+            f"{who} answered HTTP {status} with a body that is not "
+            f"JSON{why}: {excerpt(body) or '(empty)'}",
+        ) from None
 
 
-async def fetch(session: aiohttp.ClientSession, method: str, url: str, body: bytes | None,
-                headers: dict[str, str], options: ProxyOptions, who: str) -> Answer:
-    """One whole answer, checked with ``check_answer``. **Raises:** ``UpstreamError`` for a fault or an
-    answer that cannot be passed on (never for a 4xx, which is the model server's verdict)."""
+async def fetch(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    options: ProxyOptions,
+    who: str,
+) -> Answer:
+    """One whole answer, checked with ``check_answer``. **Raises:** ``UpstreamError`` for a fault or
+    an answer that cannot be passed on (never for a 4xx, which is the model server's verdict)."""
     timeout = aiohttp.ClientTimeout(total=options.response_timeout, connect=options.connect_timeout)
     try:
-        async with session.request(method, url, data=body, headers=headers, timeout=timeout,
-                                   allow_redirects=False) as response:
+        async with session.request(
+            method, url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+        ) as response:
             if response.status >= 300:
                 close_after(response)
             try:
@@ -139,19 +175,30 @@ async def fetch(session: aiohttp.ClientSession, method: str, url: str, body: byt
         raise _fault(error, who, options.response_timeout) from None
 
 
-async def open_stream(session: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str],
-                      options: ProxyOptions, who: str, started: float) -> aiohttp.ClientResponse:
-    """Send a streaming request and wait for the response head, until ``started`` (the loop's time when
-    the request began) plus `response_timeout`. The caller must close the response."""
+async def open_stream(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    options: ProxyOptions,
+    who: str,
+    started: float,
+) -> aiohttp.ClientResponse:
+    """Send a streaming request and wait for the response head, until ``started`` (the loop's time
+    when the request began) plus `response_timeout`. The caller must close the response."""
     timeout = aiohttp.ClientTimeout(total=None, connect=options.connect_timeout)
     try:
         async with asyncio.timeout_at(started + options.response_timeout):
-            return await session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+            return await session.post(
+                url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+            )
     except (TimeoutError, aiohttp.ClientError) as error:
         raise _fault(error, who, options.response_timeout) from None
 
 
-async def read_error_body(response: aiohttp.ClientResponse, options: ProxyOptions, who: str) -> bytes:
+async def read_error_body(
+    response: aiohttp.ClientResponse, options: ProxyOptions, who: str
+) -> bytes:
     try:
         async with asyncio.timeout(options.response_timeout):
             return await _read_bounded(response, options.max_response_bytes, who)
@@ -160,13 +207,17 @@ async def read_error_body(response: aiohttp.ClientResponse, options: ProxyOption
 
 
 def error_event(message: str, status: int) -> bytes:
-    return b"data: " + dumps({"error": {"message": message, "type": "upstream_error", "code": status}}) + b"\n\n"
+    return (
+        b"data: "
+        + dumps({"error": {"message": message, "type": "upstream_error", "code": status}})
+        + b"\n\n"
+    )
 
 
 class DoneWatcher:
-    """Whether a stream has carried OpenAI's end line, `data: [DONE]`, as a line of its own (the text
-    inside a JSON event, `"content": "data: [DONE]"`, does not count). Holds only the start of the
-    current line, however long lines are."""
+    """Whether a stream has carried OpenAI's end line, `data: [DONE]`, as a line of its own (the
+    text inside a JSON event, `"content": "data: [DONE]"`, does not count). Holds only the start of
+    the current line, however long lines are."""
 
     KEEP = 32
 
@@ -199,26 +250,44 @@ class DoneWatcher:
 
 def _stream_timeout(options: ProxyOptions, who: str, first: bool, overall: bool) -> UpstreamError:
     if overall:
-        return UpstreamError(504, "timeout", f"{who} streamed for longer than {options.stream_timeout:g} s")
+        return UpstreamError(
+            504, "timeout", f"{who} streamed for longer than {options.stream_timeout:g} s"
+        )
     if first:
-        return UpstreamError(504, "timeout", f"{who} sent nothing within {options.response_timeout:g} s of the "
-                                             "request")
-    return UpstreamError(504, "timeout", f"{who} sent nothing for {options.stream_idle_timeout:g} s "
-                                         "in the middle of a stream")
+        return UpstreamError(
+            504,
+            "timeout",
+            f"{who} sent nothing within {options.response_timeout:g} s of the request",
+        )
+    return UpstreamError(
+        504,
+        "timeout",
+        f"{who} sent nothing for {options.stream_idle_timeout:g} s in the middle of a stream",
+    )
 
 
-async def relay_stream(upstream: aiohttp.ClientResponse, downstream: web.StreamResponse, options: ProxyOptions,
-                       who: str, started: float) -> UpstreamError | None:
-    """Copy the stream as it arrives. **Returns:** the fault that ended it early (already reported to
-    the caller as an error event), or None. **Raises:** ``ClientGone`` when the caller went away."""
+async def relay_stream(
+    upstream: aiohttp.ClientResponse,
+    downstream: web.StreamResponse,
+    options: ProxyOptions,
+    who: str,
+    started: float,
+) -> UpstreamError | None:
+    """Copy the stream as it arrives. **Returns:** the fault that ended it early (already reported
+    to the caller as an error event), or None. **Raises:** ``ClientGone`` when the caller went
+    away."""
     loop = asyncio.get_running_loop()
     watcher = DoneWatcher()
     end = started + options.stream_timeout
     first = True
     fault: UpstreamError | None = None
     while True:
-        deadline = min(started + options.response_timeout if first else loop.time() + options.stream_idle_timeout,
-                       end)
+        deadline = min(
+            started + options.response_timeout
+            if first
+            else loop.time() + options.stream_idle_timeout,
+            end,
+        )
         try:
             async with asyncio.timeout_at(deadline):
                 chunk = await upstream.content.readany()
@@ -226,7 +295,9 @@ async def relay_stream(upstream: aiohttp.ClientResponse, downstream: web.StreamR
             fault = _stream_timeout(options, who, first, loop.time() >= end)
             break
         except aiohttp.ClientError:
-            fault = UpstreamError(502, "stream_cut", f"{who} cut the connection in the middle of a stream")
+            fault = UpstreamError(
+                502, "stream_cut", f"{who} cut the connection in the middle of a stream"
+            )
             break
         if not chunk:
             break
@@ -248,11 +319,15 @@ async def _write(downstream: web.StreamResponse, data: bytes) -> None:
         raise ClientGone() from None
 
 
-async def probe(session: aiohttp.ClientSession, backend: Backend, options: ProxyOptions, who: str) -> str | None:
+async def probe(
+    session: aiohttp.ClientSession, backend: Backend, options: ProxyOptions, who: str
+) -> str | None:
     """Ask a model server whether it can serve. **Returns:** None when ready, else why not."""
     timeout = aiohttp.ClientTimeout(total=options.health_timeout)
     try:
-        async with session.get(health_url(backend), timeout=timeout, allow_redirects=False) as response:
+        async with session.get(
+            health_url(backend), timeout=timeout, allow_redirects=False
+        ) as response:
             status = response.status
             if status >= 300:
                 close_after(response)

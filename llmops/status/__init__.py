@@ -1,1 +1,2 @@
-"""`llmops status`: what the cluster runs against what the current revision renders (pure: plain dicts in)."""
+"""`llmops status`: what the cluster runs against what the current revision renders (pure: plain
+dicts in)."""

@@ -12,14 +12,25 @@ Reader = Callable[[ObjectRef], Lookup]
 
 
 def collect_status(targets: list[EnvironmentTarget], read: Reader) -> StatusReport:
-    """**Parameters:** ``targets`` what the revision renders; ``read`` fetches one live object (the cluster
-    client's `read`), raising when the cluster cannot answer. **Returns:** the report, in target order."""
+    """**Parameters:** ``targets`` what the revision renders; ``read`` fetches one live object (the
+    cluster client's `read`), raising when the cluster cannot answer. **Returns:** the report, in
+    target order."""
     report = StatusReport()
     for target in targets:
-        application = (application_status(target.application, read(target.application))
-                       if target.application is not None else None)
-        report.environments.append(EnvironmentStatus(
-            name=target.name, namespace=target.namespace, application=application,
-            endpoints=[endpoint_status(e, read(e.object)) for e in target.endpoints],
-            training_jobs=[training_job_status(j, read(j.object)) for j in target.training_jobs]))
+        application = (
+            application_status(target.application, read(target.application))
+            if target.application is not None
+            else None
+        )
+        report.environments.append(
+            EnvironmentStatus(
+                name=target.name,
+                namespace=target.namespace,
+                application=application,
+                endpoints=[endpoint_status(e, read(e.object)) for e in target.endpoints],
+                training_jobs=[
+                    training_job_status(j, read(j.object)) for j in target.training_jobs
+                ],
+            )
+        )
     return report

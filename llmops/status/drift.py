@@ -19,7 +19,8 @@ PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def child_path(path: str, key: str | int) -> str:
-    """`spec.predictor.minReplicas`, `spec.predictor.model.args[2]`, `metadata.labels["llmops.io/endpoint"]`."""
+    """`spec.predictor.minReplicas`, `spec.predictor.model.args[2]`,
+    `metadata.labels["llmops.io/endpoint"]`."""
     if isinstance(key, int):
         return f"{path}[{key}]"
     if PLAIN_KEY.match(key):

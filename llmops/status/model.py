@@ -9,9 +9,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-# kind -> the resource name in the API path (`/apis/<group>/<version>/namespaces/<ns>/<plural>/<name>`)
-PLURALS = {"InferenceService": "inferenceservices", "Job": "jobs", "TrainJob": "trainjobs",
-           "Application": "applications"}
+# kind -> the resource name in the API path
+# (`/apis/<group>/<version>/namespaces/<ns>/<plural>/<name>`)
+PLURALS = {
+    "InferenceService": "inferenceservices",
+    "Job": "jobs",
+    "TrainJob": "trainjobs",
+    "Application": "applications",
+}
 JSON_SCHEMA_VERSION = 1
 
 
@@ -52,13 +57,18 @@ class ObjectRef:
         return f"{self.kind} {self.namespace}/{self.name}"
 
     def to_json(self) -> dict[str, str]:
-        return {"apiVersion": self.api_version, "kind": self.kind, "namespace": self.namespace, "name": self.name}
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+        }
 
 
 @dataclass(frozen=True)
 class Lookup:
-    """What reading one object gives: the live object, or why there is none (not found, or the cluster
-    does not serve its kind)."""
+    """What reading one object gives: the live object, or why there is none (not found, or the
+    cluster does not serve its kind)."""
 
     live: dict[str, Any] | None
     missing: str = ""
@@ -81,18 +91,30 @@ class Condition:
             value = raw.get(key)
             return str(value) if value not in (None, "") else None
 
-        return cls(type=str(raw.get("type", "")), status=str(raw.get("status", "Unknown")), reason=text("reason"),
-                   message=text("message"), last_transition_time=text("lastTransitionTime"),
-                   severity=text("severity"))
+        return cls(
+            type=str(raw.get("type", "")),
+            status=str(raw.get("status", "Unknown")),
+            reason=text("reason"),
+            message=text("message"),
+            last_transition_time=text("lastTransitionTime"),
+            severity=text("severity"),
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "status": self.status, "reason": self.reason, "message": self.message,
-                "lastTransitionTime": self.last_transition_time, "severity": self.severity}
+        return {
+            "type": self.type,
+            "status": self.status,
+            "reason": self.reason,
+            "message": self.message,
+            "lastTransitionTime": self.last_transition_time,
+            "severity": self.severity,
+        }
 
 
 @dataclass(frozen=True)
 class Difference:
-    """One field the current revision renders that the live object lacks or holds with another value."""
+    """One field the current revision renders that the live object lacks or holds with another
+    value."""
 
     path: str
     rendered: Any
@@ -100,7 +122,12 @@ class Difference:
     in_live: bool
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "rendered": self.rendered, "live": self.live, "inLive": self.in_live}
+        return {
+            "path": self.path,
+            "rendered": self.rendered,
+            "live": self.live,
+            "inLive": self.in_live,
+        }
 
 
 ENDPOINT_CONDITIONS = ("Ready", "PredictorReady", "Stopped")
@@ -113,7 +140,9 @@ class EndpointStatus:
     verdict: Verdict
     reason: str
     found: bool = True
-    conditions: dict[str, Condition | None] = field(default_factory=lambda: dict.fromkeys(ENDPOINT_CONDITIONS))
+    conditions: dict[str, Condition | None] = field(
+        default_factory=lambda: dict.fromkeys(ENDPOINT_CONDITIONS)
+    )
     stopped: bool = False
     generation: int | None = None
     observed_generation: int | None = None
@@ -121,12 +150,21 @@ class EndpointStatus:
     drift: list[Difference] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "object": self.object.to_json(), "verdict": str(self.verdict),
-                "reason": self.reason, "found": self.found,
-                "conditions": {name: (c.to_json() if c else None) for name, c in self.conditions.items()},
-                "stopped": self.stopped, "generation": self.generation,
-                "observedGeneration": self.observed_generation, "url": self.url,
-                "drift": [d.to_json() for d in self.drift]}
+        return {
+            "name": self.name,
+            "object": self.object.to_json(),
+            "verdict": str(self.verdict),
+            "reason": self.reason,
+            "found": self.found,
+            "conditions": {
+                name: (c.to_json() if c else None) for name, c in self.conditions.items()
+            },
+            "stopped": self.stopped,
+            "generation": self.generation,
+            "observedGeneration": self.observed_generation,
+            "url": self.url,
+            "drift": [d.to_json() for d in self.drift],
+        }
 
 
 @dataclass
@@ -143,10 +181,18 @@ class TrainingJobStatus:
     conditions: list[Condition] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "object": self.object.to_json(), "verdict": str(self.verdict),
-                "reason": self.reason, "found": self.found, "state": self.state, "active": self.active,
-                "succeeded": self.succeeded, "failed": self.failed,
-                "conditions": [c.to_json() for c in self.conditions]}
+        return {
+            "name": self.name,
+            "object": self.object.to_json(),
+            "verdict": str(self.verdict),
+            "reason": self.reason,
+            "found": self.found,
+            "state": self.state,
+            "active": self.active,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "conditions": [c.to_json() for c in self.conditions],
+        }
 
 
 @dataclass
@@ -161,9 +207,16 @@ class ApplicationStatus:
     operation: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"object": self.object.to_json(), "verdict": str(self.verdict), "reason": self.reason,
-                "found": self.found, "sync": self.sync, "health": self.health, "revision": self.revision,
-                "operation": self.operation}
+        return {
+            "object": self.object.to_json(),
+            "verdict": str(self.verdict),
+            "reason": self.reason,
+            "found": self.found,
+            "sync": self.sync,
+            "health": self.health,
+            "revision": self.revision,
+            "operation": self.operation,
+        }
 
 
 @dataclass
@@ -175,10 +228,13 @@ class EnvironmentStatus:
     training_jobs: list[TrainingJobStatus] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "namespace": self.namespace,
-                "application": self.application.to_json() if self.application else None,
-                "endpoints": [e.to_json() for e in self.endpoints],
-                "trainingJobs": [j.to_json() for j in self.training_jobs]}
+        return {
+            "name": self.name,
+            "namespace": self.namespace,
+            "application": self.application.to_json() if self.application else None,
+            "endpoints": [e.to_json() for e in self.endpoints],
+            "trainingJobs": [j.to_json() for j in self.training_jobs],
+        }
 
 
 @dataclass
@@ -203,5 +259,8 @@ class StatusReport:
         return {str(verdict): every.count(verdict) for verdict in Verdict}
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": JSON_SCHEMA_VERSION, "environments": [env.to_json() for env in self.environments],
-                "summary": {"verdicts": self.counts(), "failing": self.failing}}
+        return {
+            "version": JSON_SCHEMA_VERSION,
+            "environments": [env.to_json() for env in self.environments],
+            "summary": {"verdicts": self.counts(), "failing": self.failing},
+        }

@@ -42,21 +42,29 @@ class EnvironmentTarget:
 
 def object_ref(obj: dict[str, Any]) -> ObjectRef:
     metadata = obj["metadata"]
-    return ObjectRef(api_version=obj["apiVersion"], kind=obj["kind"], namespace=metadata["namespace"],
-                     name=metadata["name"])
+    return ObjectRef(
+        api_version=obj["apiVersion"],
+        kind=obj["kind"],
+        namespace=metadata["namespace"],
+        name=metadata["name"],
+    )
 
 
 def environment_target(env: ResolvedEnvironment) -> EnvironmentTarget:
     """What to read for one environment. It must have validated cleanly (rendering needs that)."""
     objects = render_environment(env)
-    application = next((object_ref(obj) for obj in render_argocd([env]) if obj["kind"] == "Application"), None)
+    application = next(
+        (object_ref(obj) for obj in render_argocd([env]) if obj["kind"] == "Application"), None
+    )
     target = EnvironmentTarget(name=env.name, namespace=env.namespace, application=application)
     for obj in objects:
         labels = obj["metadata"].get("labels", {})
         if obj["kind"] == "InferenceService":
             target.endpoints.append(EndpointTarget(labels[ENDPOINT_LABEL], object_ref(obj), obj))
         elif obj["kind"] in TRAINING_KINDS:
-            target.training_jobs.append(TrainingJobTarget(labels[TRAINING_JOB_LABEL], object_ref(obj)))
+            target.training_jobs.append(
+                TrainingJobTarget(labels[TRAINING_JOB_LABEL], object_ref(obj))
+            )
     target.endpoints.sort(key=lambda e: e.name)
     target.training_jobs.sort(key=lambda j: j.name)
     return target

@@ -1,4 +1,5 @@
-"""The benchmark's synthetic estate must be a clean estate, or the timings measure error reporting."""
+"""The benchmark's synthetic estate must be a clean estate, or the timings measure error
+reporting."""
 
 from __future__ import annotations
 
@@ -25,11 +26,18 @@ def test_generated_estate_validates_clean_with_expected_counts(tmp_path: Path) -
     approvers = {"dev": 1, "stg": 1, "prod": 2}
     for env in result.estate.environments:
         kinds = Counter(manifest.kind for manifest in env.manifests)
-        assert kinds == {"Environment": 1, "Model": ENDPOINTS, "Dataset": ENDPOINTS, "TrainingJob": ENDPOINTS,
-                         "ServingEndpoint": ENDPOINTS, "Approval": ENDPOINTS * approvers[env.name]}, env.name
+        assert kinds == {
+            "Environment": 1,
+            "Model": ENDPOINTS,
+            "Dataset": ENDPOINTS,
+            "TrainingJob": ENDPOINTS,
+            "ServingEndpoint": ENDPOINTS,
+            "Approval": ENDPOINTS * approvers[env.name],
+        }, env.name
     assert counts.approvals == ENDPOINTS * sum(approvers.values())
     assert counts.manifest_files == len(result.loaded.files)
-    assert len(result.loaded.files) > 3 * ENDPOINTS // 10  # spread over several files per environment
+    # spread over several files per environment
+    assert len(result.loaded.files) > 3 * ENDPOINTS // 10
 
 
 def test_one_environment_without_training_jobs(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The shipped GitHub Actions example only runs llmops commands that exist, with options that parse."""
+"""The shipped GitHub Actions example only runs llmops commands that exist, with options that
+parse."""
 
 from __future__ import annotations
 

@@ -21,7 +21,9 @@ def test_errors_exit_1_with_compiler_style_text(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr == ""
     lines = result.stdout.splitlines()
-    assert lines[0] == (f"{ENDPOINT}:11:3: error[S001]: unknown field `maxReplica` in spec  (unknown-field)")
+    assert lines[0] == (
+        f"{ENDPOINT}:11:3: error[S001]: unknown field `maxReplica` in spec  (unknown-field)"
+    )
     assert lines[1] == " 11 |   maxReplica: 3"
     assert lines[2] == "    |   ^^^^^^^^^^"
     assert lines[3] == "  hint: did you mean `maxReplicas`?"
@@ -62,7 +64,9 @@ def test_json_format_carries_positions_relative_to_the_repo(tmp_path: Path) -> N
     assert gpu[0]["line"] >= 1 and gpu[0]["column"] >= 1
 
 
-def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_colour_only_on_a_terminal_without_no_color(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import io
 
     from llmops.cli.validate import use_color
@@ -94,14 +98,27 @@ def test_internal_errors_are_one_line_exit_3(monkeypatch: pytest.MonkeyPatch) ->
 def test_approval_is_voided_by_a_model_edit_and_restored_by_approve(tmp_path: Path) -> None:
     root = copy_bundled_estate(tmp_path)
     model = root / "environments/_shared/catalog/example-base-model.yaml"
-    model.write_text(model.read_text().replace("s3://models/example-base-model/1.0/",
-                                               "s3://models/other-weights/1.0/"))
+    model.write_text(
+        model.read_text().replace(
+            "s3://models/example-base-model/1.0/", "s3://models/other-weights/1.0/"
+        )
+    )
     codes = {d.code for d in validate(root, "dev").diagnostics}
     assert codes == {"P001", "P002"}
-    result = run_cli("approve", "example-base-model@1.0", "--env", "dev", "--by", "admin", "--role", "admin",
-                     str(root))
+    result = run_cli(
+        "approve",
+        "example-base-model@1.0",
+        "--env",
+        "dev",
+        "--by",
+        "admin",
+        "--role",
+        "admin",
+        str(root),
+    )
     assert result.exit_code == 0
-    assert result.stdout.strip() == "environments/dev/approvals/example-base-model-1-0-admin.yaml"  # updated in place
+    # updated in place
+    assert result.stdout.strip() == "environments/dev/approvals/example-base-model-1-0-admin.yaml"
     assert validate(root, "dev").diagnostics == []
 
 
@@ -114,9 +131,21 @@ def test_status_only_edit_keeps_the_approval(tmp_path: Path) -> None:
 
 def test_approve_refuses_unknown_model_and_disallowed_role(tmp_path: Path) -> None:
     root = copy_bundled_estate(tmp_path)
-    unknown = run_cli("approve", "nope@1", "--env", "dev", "--by", "a", "--role", "admin", str(root))
+    unknown = run_cli(
+        "approve", "nope@1", "--env", "dev", "--by", "a", "--role", "admin", str(root)
+    )
     assert unknown.exit_code == 2 and "does not exist" in unknown.stderr
-    role = run_cli("approve", "example-base-model@1.0", "--env", "prod", "--by", "a", "--role", "guest", str(root))
+    role = run_cli(
+        "approve",
+        "example-base-model@1.0",
+        "--env",
+        "prod",
+        "--by",
+        "a",
+        "--role",
+        "guest",
+        str(root),
+    )
     assert role.exit_code == 2 and "allowed roles: admin, ml-lead" in role.stderr
 
 
@@ -124,8 +153,10 @@ def test_two_approvers_needed_in_prod(tmp_path: Path) -> None:
     root = copy_bundled_estate(tmp_path)
     next((root / "environments/prod/approvals").glob("*bob*")).unlink()
     messages = [d.message for d in validate(root, "prod").diagnostics]
-    assert messages == ["Model/example-base-model@1.0 is not approved for environment `prod`: "
-                        "1 of 2 required approvals (alice)"]
+    assert messages == [
+        "Model/example-base-model@1.0 is not approved for environment `prod`: "
+        "1 of 2 required approvals (alice)"
+    ]
 
 
 def test_init_creates_an_estate_that_validates(tmp_path: Path) -> None:
@@ -140,8 +171,9 @@ def test_committed_schemas_are_in_sync_with_the_models() -> None:
     from compiler.spec.reference import REFERENCE_FILE, generate_reference
 
     committed = {path.name: path.read_text(encoding="utf-8") for path in directory.iterdir()}
-    assert committed == {**generate_schemas(), REFERENCE_FILE: generate_reference()}, \
+    assert committed == {**generate_schemas(), REFERENCE_FILE: generate_reference()}, (
         "schemas/ is stale: run `llmops schema`"
+    )
 
 
 def test_schema_check_detects_a_stale_file(tmp_path: Path) -> None:
@@ -192,19 +224,31 @@ def test_rules_code_shows_only_that_rule_in_every_format(output_format: str) -> 
     assert result.exit_code == 0, result.stderr
     assert [other.code for other in ALL_RULES if other.code in result.stdout] == ["P002"]
     if output_format == "json":
-        assert json.loads(result.stdout) == [{"code": "P002", "name": rule.name, "severity": "error",
-                                              "category": "approval", "summary": rule.summary,
-                                              "explanation": rule.explanation}]
+        assert json.loads(result.stdout) == [
+            {
+                "code": "P002",
+                "name": rule.name,
+                "severity": "error",
+                "category": "approval",
+                "summary": rule.summary,
+                "explanation": rule.explanation,
+            }
+        ]
     else:
         assert rule.explanation in result.stdout
     if output_format == "markdown":
-        assert result.stdout.startswith(f"### `P002` `approval-digest-stale`\n\n**error**, approval: {rule.summary}")
+        assert result.stdout.startswith(
+            f"### `P002` `approval-digest-stale`\n\n**error**, approval: {rule.summary}"
+        )
 
 
 def test_spec_accepts_the_seed_payloads_verbatim(tmp_path: Path) -> None:
     """The exact JSON bodies of the seeds' POST requests, pasted into spec."""
     root = copy_bundled_estate(tmp_path)
-    write_files(root, {"environments/dev/serving/seed-body.yaml": """
+    write_files(
+        root,
+        {
+            "environments/dev/serving/seed-body.yaml": """
         apiVersion: llmops.io/v1
         kind: ServingEndpoint
         metadata: {name: chat-model}
@@ -220,8 +264,10 @@ def test_spec_accepts_the_seed_payloads_verbatim(tmp_path: Path) -> None:
         apiVersion: llmops.io/v1
         kind: PromptExperiment
         metadata: {name: concluded}
-        spec: {"templateAId": "support-concise", "templateBId": "support-friendly", "allocation": 50,
-               "metric": "latency_ms", "winnerTemplateId": "support-concise",
+        spec: {"templateAId": "support-concise", "templateBId": "support-friendly",
+               "allocation": 50, "metric": "latency_ms", "winnerTemplateId": "support-concise",
                "notes": "Template A가 더 낮은 지연시간을 보여주어 선택되었습니다."}
-        """})
+        """
+        },
+    )
     assert validate(root, "dev").diagnostics == []

@@ -38,8 +38,10 @@ def test_replacing_one_document_keeps_the_others_byte_for_byte(index: int) -> No
 
 
 def test_removing_and_appending() -> None:
-    assert list(yaml.safe_load_all(replace_document(FILE, 0, None, "f.yaml"))) == \
-        [{"b": 2}, {"c": "--- not a marker, inside a block\n"}]
+    assert list(yaml.safe_load_all(replace_document(FILE, 0, None, "f.yaml"))) == [
+        {"b": 2},
+        {"c": "--- not a marker, inside a block\n"},
+    ]
     assert replace_document("only: 1\n", 0, None, "f.yaml") == ""
     assert append_document("a: 1", "b: 2") == "a: 1\n---\nb: 2\n"
     assert append_document("", "b: 2") == "b: 2\n"

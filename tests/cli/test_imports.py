@@ -18,8 +18,23 @@ from llmops import __version__
 from tests.helpers.estate import PROJECT_ROOT
 from tests.test_architecture import imports_of
 
-FORBIDDEN = ("jinja2", "jsonschema", "kubernetes", "git", "httpx", "fastapi", "openai", "kserve", "click",
-             "aiohttp", "prometheus_client", "uvloop", "multidict", "yarl")  # the last five: `llmops proxy`
+FORBIDDEN = (
+    "jinja2",
+    "jsonschema",
+    "kubernetes",
+    "git",
+    "httpx",
+    "fastapi",
+    "openai",
+    "kserve",
+    "click",
+    # the last five: `llmops proxy`
+    "aiohttp",
+    "prometheus_client",
+    "uvloop",
+    "multidict",
+    "yarl",
+)
 
 _VALIDATE_AND_LIST_MODULES = """
 import contextlib, io, json, runpy, sys
@@ -37,10 +52,21 @@ print(json.dumps({"exit": code, "output": out.getvalue(), "modules": sorted(sys.
 
 def _run(*argv: str) -> subprocess.CompletedProcess[str]:
     """This checkout's llmops in a fresh interpreter, installed or not."""
-    env = {**os.environ, "NO_COLOR": "1",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, *argv], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60,
-                          env=env)
+    env = {
+        **os.environ,
+        "NO_COLOR": "1",
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
+        ),
+    }
+    return subprocess.run(
+        [sys.executable, *argv],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=60,
+        env=env,
+    )
 
 
 def test_validate_imports_none_of_the_heavy_libraries() -> None:
@@ -49,8 +75,11 @@ def test_validate_imports_none_of_the_heavy_libraries() -> None:
     report = json.loads(child.stdout)
     assert report["exit"] == 0, report["output"]
     assert "no problems" in report["output"]
-    imported = [name for name in report["modules"]
-                if any(name == banned or name.startswith(banned + ".") for banned in FORBIDDEN)]
+    imported = [
+        name
+        for name in report["modules"]
+        if any(name == banned or name.startswith(banned + ".") for banned in FORBIDDEN)
+    ]
     assert imported == []
 
 
@@ -64,7 +93,9 @@ CLUSTER_CLIENT = "llmops.cluster.client"
 
 
 def _source_files() -> list[Path]:
-    return sorted([*(PROJECT_ROOT / "llmops").rglob("*.py"), *(PROJECT_ROOT / "compiler").rglob("*.py")])
+    return sorted(
+        [*(PROJECT_ROOT / "llmops").rglob("*.py"), *(PROJECT_ROOT / "compiler").rglob("*.py")]
+    )
 
 
 def _module_level_imports(path: Path) -> set[str]:
@@ -79,15 +110,26 @@ def _module_level_imports(path: Path) -> set[str]:
 
 
 def test_only_the_cluster_client_imports_kubernetes() -> None:
-    importers = [path.relative_to(PROJECT_ROOT).as_posix() for path in _source_files()
-                 if any(name == "kubernetes" or name.startswith("kubernetes.") for name in imports_of(path))]
+    importers = [
+        path.relative_to(PROJECT_ROOT).as_posix()
+        for path in _source_files()
+        if any(name == "kubernetes" or name.startswith("kubernetes.") for name in imports_of(path))
+    ]
     assert importers == ["llmops/cluster/client.py"]
 
 
 def test_the_cluster_client_is_imported_only_when_a_command_runs() -> None:
-    """`llmops status` imports it inside the command; no module pulls it (and kubernetes) in on import."""
-    eager = [path.relative_to(PROJECT_ROOT).as_posix() for path in _source_files()
-             if CLUSTER_CLIENT in _module_level_imports(path)]
+    """`llmops status` imports it inside the command; no module pulls it (and kubernetes) in on
+    import."""
+    eager = [
+        path.relative_to(PROJECT_ROOT).as_posix()
+        for path in _source_files()
+        if CLUSTER_CLIENT in _module_level_imports(path)
+    ]
     assert eager == []
-    lazy = [path.relative_to(PROJECT_ROOT).as_posix() for path in _source_files() if CLUSTER_CLIENT in imports_of(path)]
+    lazy = [
+        path.relative_to(PROJECT_ROOT).as_posix()
+        for path in _source_files()
+        if CLUSTER_CLIENT in imports_of(path)
+    ]
     assert lazy == ["llmops/cli/status.py"]

@@ -1,5 +1,6 @@
-"""`llmops init`: the new estate is consistent, passes validate and the approval audit on its first commit,
-and its README's steps to serve the model work (with the real git binary, as a user would commit)."""
+"""`llmops init`: the new estate is consistent, passes validate and the approval audit on its first
+commit, and its README's steps to serve the model work (with the real git binary, as a user would
+commit)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,17 @@ PEOPLE = {"alice": "Alice Author", "bob": "Bob Approver", "carol": "Carol Approv
 
 
 def git(root: Path, *args: str, who: str = "alice") -> str:
-    identity = ["-c", f"user.name={PEOPLE[who]}", "-c", f"user.email={who}@example.com", "-c", "commit.gpgsign=false"]
-    done = subprocess.run(["git", *identity, *args], cwd=root, capture_output=True, text=True, check=True)
+    identity = [
+        "-c",
+        f"user.name={PEOPLE[who]}",
+        "-c",
+        f"user.email={who}@example.com",
+        "-c",
+        "commit.gpgsign=false",
+    ]
+    done = subprocess.run(
+        ["git", *identity, *args], cwd=root, capture_output=True, text=True, check=True
+    )
     return done.stdout
 
 
@@ -27,8 +37,8 @@ def commit_everything(root: Path, message: str, who: str) -> None:
 
 
 def test_the_scaffold_models_written_facts_agree_with_its_preset() -> None:
-    """`parameters: 7B` with `preset: llama-3-8b` (8.03B) contradicted itself; llama and the written size
-    must match the named preset, and so must the written context."""
+    """`parameters: 7B` with `preset: llama-3-8b` (8.03B) contradicted itself; llama and the written
+    size must match the named preset, and so must the written context."""
     (model,) = scaffold.shared_manifests()["models/my-model.yaml"]
     meta = model["spec"]["metadata"]
     preset = PRESETS[meta["preset"]]
@@ -36,19 +46,24 @@ def test_the_scaffold_models_written_facts_agree_with_its_preset() -> None:
     assert meta["context_length"] == preset.context_length
 
 
-def test_a_fresh_estate_passes_validate_and_its_own_audit_on_the_first_commit(tmp_path: Path) -> None:
+def test_a_fresh_estate_passes_validate_and_its_own_audit_on_the_first_commit(
+    tmp_path: Path,
+) -> None:
     root = tmp_path / "estate"
     assert run_cli("init", str(root)).exit_code == 0
     git(root, "init", "-q", "-b", "main")
     commit_everything(root, "llmops init", "alice")
     result = run_cli("audit", str(root))
-    assert (result.exit_code, result.stdout) == (0, "no problems (4 files, environments: dev, prod, stg)\n")
+    assert (result.exit_code, result.stdout) == (
+        0,
+        "no problems (4 files, environments: dev, prod, stg)\n",
+    )
     assert git(root, "status", "--porcelain") == ""
 
 
 def test_the_readmes_steps_serve_the_model_and_keep_the_audit_passing(tmp_path: Path) -> None:
-    """Step 2 copies the example endpoints; step 3 has someone other than the model's author approve and
-    commit (prod needs two); then validate and audit pass, and the endpoints render."""
+    """Step 2 copies the example endpoints; step 3 has someone other than the model's author approve
+    and commit (prod needs two); then validate and audit pass, and the endpoints render."""
     root = tmp_path / "estate"
     assert run_cli("init", str(root)).exit_code == 0
     readme = (root / "environments" / "README.md").read_text(encoding="utf-8")
@@ -63,22 +78,40 @@ def test_the_readmes_steps_serve_the_model_and_keep_the_audit_passing(tmp_path: 
     approvers = {"dev": ["bob"], "stg": ["bob"], "prod": ["bob", "carol"]}
     for env, people in approvers.items():
         for person in people:
-            approved = run_cli("approve", "my-model@1.0", "--env", env, "--by", person, "--role", "admin", str(root))
+            approved = run_cli(
+                "approve",
+                "my-model@1.0",
+                "--env",
+                env,
+                "--by",
+                person,
+                "--role",
+                "admin",
+                str(root),
+            )
             assert approved.exit_code == 0, approved.stderr
             commit_everything(root, f"approve my-model@1.0 in {env}", person)
     result = run_cli("audit", str(root))
-    assert (result.exit_code, result.stdout) == (0, "no problems (11 files, environments: dev, prod, stg)\n")
+    assert (result.exit_code, result.stdout) == (
+        0,
+        "no problems (11 files, environments: dev, prod, stg)\n",
+    )
     rendered = run_cli("render", str(root))
     assert rendered.exit_code == 0 and rendered.stdout.count("kind: InferenceService\n") == 3
 
 
 def test_an_approval_by_the_models_author_is_what_the_audit_refuses(tmp_path: Path) -> None:
-    """Why init writes no approval: one committed with the model, by its author, fails G001 or G002."""
+    """Why init writes no approval: one committed with the model, by its author, fails G001 or
+    G002."""
     root = tmp_path / "estate"
     assert run_cli("init", str(root)).exit_code == 0
     git(root, "init", "-q", "-b", "main")
-    assert run_cli("approve", "my-model@1.0", "--env", "dev", "--by", "alice", "--role", "admin",
-                   str(root)).exit_code == 0
+    assert (
+        run_cli(
+            "approve", "my-model@1.0", "--env", "dev", "--by", "alice", "--role", "admin", str(root)
+        ).exit_code
+        == 0
+    )
     commit_everything(root, "llmops init, approved by its author", "alice")
     result = run_cli("audit", str(root))
     assert result.exit_code == 1 and "error[G002]" in result.stdout

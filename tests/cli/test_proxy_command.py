@@ -1,6 +1,6 @@
 """`llmops proxy` and `llmops chat` as a person runs them: a real proxy process configured from the
-bundled estate (or from the rendered ConfigMap's proxy.json), a loopback model server, the chat command
-against it; and every usage error as one clear line with exit code 2."""
+bundled estate (or from the rendered ConfigMap's proxy.json), a loopback model server, the chat
+command against it; and every usage error as one clear line with exit code 2."""
 
 from __future__ import annotations
 
@@ -25,10 +25,16 @@ from tests.helpers.loopback import FakeModelServer, free_port, serving
 
 @contextmanager
 def proxy_process(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, list[str]]]:
-    """`llmops proxy ARGS --port 0` in its own process; yields its URL and, after the block, its stderr."""
-    process = subprocess.Popen([sys.executable, "-m", "llmops.cli.main", "proxy", *args, "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT,
-                               env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **(env or {})})
+    """`llmops proxy ARGS --port 0` in its own process; yields its URL and, after the block, its
+    stderr."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llmops.cli.main", "proxy", *args, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **(env or {})},
+    )
     assert process.stdout is not None and process.stderr is not None
     first = process.stdout.readline()
     if " on http://" not in first:
@@ -47,27 +53,50 @@ def proxy_process(*args: str, env: dict[str, str] | None = None) -> Iterator[tup
 
 @pytest.mark.slow
 def test_proxy_from_the_estate_and_chat_against_it() -> None:
-    with serving(FakeModelServer()) as model, \
-            proxy_process(str(PROJECT_ROOT), "--env", "dev", "--backend", f"example-model={model.url}") as (url, _):
-        answer = run_cli("chat", "example-model", "--env", "dev", "Hello! Can you help me?", "--url", url)
+    with (
+        serving(FakeModelServer()) as model,
+        proxy_process(
+            str(PROJECT_ROOT), "--env", "dev", "--backend", f"example-model={model.url}"
+        ) as (url, _),
+    ):
+        answer = run_cli(
+            "chat", "example-model", "--env", "dev", "Hello! Can you help me?", "--url", url
+        )
         assert answer.exit_code == 0, answer.stderr
         assert answer.stdout.strip().endswith("user='Hello! Can you help me?'")
-        streamed = run_cli("chat", "example-model", "--env", "dev", "Hi", "--url", url + "/llm-ops/v1", "--stream")
+        streamed = run_cli(
+            "chat", "example-model", "--env", "dev", "Hi", "--url", url + "/llm-ops/v1", "--stream"
+        )
         assert streamed.exit_code == 0, streamed.stderr
         assert streamed.stdout == "w0 w1 w2 \n"
-        raw = run_cli("chat", "example-model", "--env", "dev", "Hi", "--url", url, "--json", "--max-tokens", "7")
+        raw = run_cli(
+            "chat",
+            "example-model",
+            "--env",
+            "dev",
+            "Hi",
+            "--url",
+            url,
+            "--json",
+            "--max-tokens",
+            "7",
+        )
         assert json.loads(raw.stdout)["object"] == "chat.completion"
         assert model.requests[-1]["max_tokens"] == 7
 
         other_env = run_cli("chat", "example-model", "--env", "prod", "Hi", "--url", url)
         assert other_env.exit_code == 2
         assert "serves 'dev', not 'prod'" in other_env.stderr
-        refused = run_cli("chat", "example-model", "--env", "dev", "Hi", "--url", url, "--roles", "researcher")
+        refused = run_cli(
+            "chat", "example-model", "--env", "dev", "Hi", "--url", url, "--roles", "researcher"
+        )
         assert refused.exit_code == 1
-        assert refused.stderr == ("llmops: error: HTTP 403: the role llm-ops-user is required "
-                                  "(X-User-Roles: researcher); every caller must hold it because "
-                                  "spec.proxy.requiredRole in environments/dev/environment.yaml says so "
-                                  "(null turns the requirement off)\n")
+        assert refused.stderr == (
+            "llmops: error: HTTP 403: the role llm-ops-user is required "
+            "(X-User-Roles: researcher); every caller must hold it because "
+            "spec.proxy.requiredRole in environments/dev/environment.yaml says so "
+            "(null turns the requirement off)\n"
+        )
         model.mode = "error500"
         failed = run_cli("chat", "example-model", "--env", "dev", "Hi", "--url", url, "--stream")
         assert failed.exit_code == 1
@@ -83,29 +112,48 @@ def test_proxy_from_the_estate_and_chat_against_it() -> None:
 def test_proxy_from_the_rendered_configmap(tmp_path: Path) -> None:
     rendered = run_cli("render", str(PROJECT_ROOT), "--env", "dev", "-o", str(tmp_path / "out"))
     assert rendered.exit_code == 0, rendered.stderr
-    config_map = yaml.safe_load((tmp_path / "out/dev/v1_configmap_llmops-proxy-config.yaml").read_text())
+    config_map = yaml.safe_load(
+        (tmp_path / "out/dev/v1_configmap_llmops-proxy-config.yaml").read_text()
+    )
     proxy_json = tmp_path / "proxy.json"
     proxy_json.write_text(config_map["data"]["proxy.json"], encoding="utf-8")
-    with serving(FakeModelServer()) as model, \
-            proxy_process("--config", str(proxy_json),
-                          env={"LLMOPS_PROXY_BACKEND_EXAMPLE_MODEL": model.url}) as (url, _):
+    with (
+        serving(FakeModelServer()) as model,
+        proxy_process(
+            "--config", str(proxy_json), env={"LLMOPS_PROXY_BACKEND_EXAMPLE_MODEL": model.url}
+        ) as (url, _),
+    ):
         answer = run_cli("chat", "example-model", "--env", "dev", "Hi", "--url", url)
         assert answer.exit_code == 0, answer.stderr
     assert model.requests[0]["model"] == "example-model"
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("proxy", str(PROJECT_ROOT)), "say which environment to serve: --env ENV"),
-    (("proxy", str(PROJECT_ROOT), "--env", "qa"), "qa"),
-    (("proxy", str(PROJECT_ROOT), "--env", "dev", "--backend", "nope=http://127.0.0.1:1"),
-     "--backend names 'nope', which is not an endpoint of dev"),
-    (("proxy", "--config", "/nonexistent/proxy.json"), "/nonexistent/proxy.json: no such file"),
-    (("proxy", str(PROJECT_ROOT), "--env", "prod"), "prod requires a bearer token (Secret 'llmops-proxy-token'), "
-                                                    "but LLMOPS_PROXY_TOKEN is not set"),
-    (("proxy", str(PROJECT_ROOT), "--env", "dev", "--timeout", "-1"), "must be more than 0"),
-    (("proxy", str(PROJECT_ROOT), "--env", "dev", "--stream-idle-timeout", "nan"), "must be more than 0"),
-    (("proxy", str(PROJECT_ROOT), "--env", "dev", "--max-connections", "0"), "expected a whole number of at least 1"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("proxy", str(PROJECT_ROOT)), "say which environment to serve: --env ENV"),
+        (("proxy", str(PROJECT_ROOT), "--env", "qa"), "qa"),
+        (
+            ("proxy", str(PROJECT_ROOT), "--env", "dev", "--backend", "nope=http://127.0.0.1:1"),
+            "--backend names 'nope', which is not an endpoint of dev",
+        ),
+        (("proxy", "--config", "/nonexistent/proxy.json"), "/nonexistent/proxy.json: no such file"),
+        (
+            ("proxy", str(PROJECT_ROOT), "--env", "prod"),
+            "prod requires a bearer token (Secret 'llmops-proxy-token'), "
+            "but LLMOPS_PROXY_TOKEN is not set",
+        ),
+        (("proxy", str(PROJECT_ROOT), "--env", "dev", "--timeout", "-1"), "must be more than 0"),
+        (
+            ("proxy", str(PROJECT_ROOT), "--env", "dev", "--stream-idle-timeout", "nan"),
+            "must be more than 0",
+        ),
+        (
+            ("proxy", str(PROJECT_ROOT), "--env", "dev", "--max-connections", "0"),
+            "expected a whole number of at least 1",
+        ),
+    ],
+)
 def test_usage_errors(monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], message: str) -> None:
     monkeypatch.delenv("LLMOPS_PROXY_TOKEN", raising=False)
     result = run_cli(*args)
@@ -116,7 +164,9 @@ def test_usage_errors(monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], me
 
 def test_estate_with_errors_is_not_served(tmp_path: Path) -> None:
     copy_bundled_estate(tmp_path)
-    write_files(tmp_path, {"environments/dev/broken.yaml": "apiVersion: llmops.io/v1\nkind: Nope\n"})
+    write_files(
+        tmp_path, {"environments/dev/broken.yaml": "apiVersion: llmops.io/v1\nkind: Nope\n"}
+    )
     result = run_cli("proxy", str(tmp_path), "--env", "dev")
     assert result.exit_code == 1
     assert "S006" in result.stderr
@@ -127,22 +177,33 @@ def test_port_in_use_is_a_usage_error() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run_cli("proxy", str(PROJECT_ROOT), "--env", "dev", "--port", str(port),
-                         "--backend", "example-model=http://127.0.0.1:1")
+        result = run_cli(
+            "proxy",
+            str(PROJECT_ROOT),
+            "--env",
+            "dev",
+            "--port",
+            str(port),
+            "--backend",
+            "example-model=http://127.0.0.1:1",
+        )
     assert result.exit_code == 2
     assert result.stderr.startswith(f"llmops: error: cannot listen on 127.0.0.1:{port}")
 
 
 def test_chat_without_a_proxy() -> None:
     port = free_port()
-    result = run_cli("chat", "example-model", "--env", "dev", "Hi", "--url", f"http://127.0.0.1:{port}")
+    result = run_cli(
+        "chat", "example-model", "--env", "dev", "Hi", "--url", f"http://127.0.0.1:{port}"
+    )
     assert result.exit_code == 2
     assert f"cannot reach the proxy at http://127.0.0.1:{port}/llm-ops/v1/health" in result.stderr
 
 
 @dataclass
 class GarbledProxy(FakeModelServer):
-    """Something at the proxy's address that answers the chat command with what is not the proxy's JSON."""
+    """Something at the proxy's address that answers the chat command with what is not the proxy's
+    JSON."""
 
     events: bytes = b""
 
@@ -167,14 +228,29 @@ class GarbledProxy(FakeModelServer):
         return app
 
 
-@pytest.mark.parametrize(("events", "stream", "message"), [
-    (b"data: {not json\n\n", True, "the stream carried an event that is not JSON: {not json"),
-    (b'data: {"choices": [{"delta": {"content": "Hel"}}]}\n\n', True, "the stream ended without data: [DONE]"),
-    (b"", False, "the answer is not JSON: <html>a login page</html>"),
-])
+@pytest.mark.parametrize(
+    ("events", "stream", "message"),
+    [
+        (b"data: {not json\n\n", True, "the stream carried an event that is not JSON: {not json"),
+        (
+            b'data: {"choices": [{"delta": {"content": "Hel"}}]}\n\n',
+            True,
+            "the stream ended without data: [DONE]",
+        ),
+        (b"", False, "the answer is not JSON: <html>a login page</html>"),
+    ],
+)
 def test_chat_reports_an_answer_it_cannot_read(events: bytes, stream: bool, message: str) -> None:
     with serving(GarbledProxy(events=events)) as garbled:
-        result = run_cli("chat", "example-model", "--env", "dev", "Hi", "--url", garbled.url,
-                         *(["--stream"] if stream else []))
+        result = run_cli(
+            "chat",
+            "example-model",
+            "--env",
+            "dev",
+            "Hi",
+            "--url",
+            garbled.url,
+            *(["--stream"] if stream else []),
+        )
     assert result.exit_code == 1, result.stderr
     assert message in result.stderr

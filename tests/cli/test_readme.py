@@ -1,4 +1,5 @@
-"""What the README states that the code decides: the commands table, editor schema paths, sync waves."""
+"""What the README states that the code decides: the commands table, editor schema paths, sync
+waves."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ SCHEMA = "schemas/manifest.schema.json"
 def section(title: str) -> str:
     start = README.index(f"\n{title}\n")
     level = title.split(" ")[0]
-    following = re.search(rf"\n#{{1,{len(level)}}} ", README[start + len(title) + 2:])
-    return README[start: start + len(title) + 2 + following.start()] if following else README[start:]
+    following = re.search(rf"\n#{{1,{len(level)}}} ", README[start + len(title) + 2 :])
+    return (
+        README[start : start + len(title) + 2 + following.start()] if following else README[start:]
+    )
 
 
 def cells(row: str) -> list[str]:
@@ -29,7 +32,8 @@ def cells(row: str) -> list[str]:
 
 
 def tables(text: str) -> list[list[list[str]]]:
-    """Every Markdown table in ``text``: its rows (header and separator included) split into cells."""
+    """Every Markdown table in ``text``: its rows (header and separator included) split into
+    cells."""
     found: list[list[list[str]]] = []
     current: list[list[str]] = []
     for line in [*text.split("\n"), ""]:
@@ -48,18 +52,24 @@ def test_the_commands_table_is_one_table_with_every_command() -> None:
     assert header == ["command", "what it does"] and separator == ["---", "---"]
     assert all(len(row) == 2 for row in rows), [row[0] for row in rows if len(row) != 2]
     named = [re.match(r"`llmops ([a-z]+)", row[0]) for row in rows]
-    documented = [match.group(1) if match else row[0] for match, row in zip(named, rows, strict=True)]
+    documented = [
+        match.group(1) if match else row[0] for match, row in zip(named, rows, strict=True)
+    ]
     assert sorted(documented) == sorted(COMMANDS)
 
 
 def test_the_schema_mapping_setting_covers_every_manifest() -> None:
     editor = section("### Editor support")
-    setting = json.loads(re.search(r"```json\n(.*?)```", editor, re.S).group(1))  # type: ignore[union-attr]
+    setting = json.loads(re.search((r"```json\n(.*?)```"), editor, re.S).group(1))  # type: ignore[union-attr]
     ((schema, patterns),) = setting["yaml.schemas"].items()
     assert (PROJECT_ROOT / schema).resolve() == (PROJECT_ROOT / SCHEMA).resolve()
     assert (PROJECT_ROOT / SCHEMA).is_file()
     matched = {path for pattern in patterns for path in PROJECT_ROOT.glob(pattern)}
-    manifests = {path for suffix in ("yaml", "yml") for path in (PROJECT_ROOT / "environments").rglob(f"*.{suffix}")}
+    manifests = {
+        path
+        for suffix in ("yaml", "yml")
+        for path in (PROJECT_ROOT / "environments").rglob(f"*.{suffix}")
+    }
     assert len(manifests) > 10
     assert matched == manifests
 
@@ -81,7 +91,7 @@ def test_every_modeline_resolves_to_the_schema_from_its_file() -> None:
 
 def test_the_sync_waves_the_readme_states_are_the_rendered_ones(tmp_path: Path) -> None:
     flat = " ".join(README.split())
-    stated_text = re.search(r"the Argo CD sync wave \((.*?):", flat).group(1)  # type: ignore[union-attr]
+    stated_text = re.search((r"the Argo CD sync wave \((.*?):"), flat).group(1)  # type: ignore[union-attr]
     stated: dict[str, str] = {}
     for group in stated_text.split(";"):
         *kinds, wave = group.split()
@@ -89,8 +99,18 @@ def test_the_sync_waves_the_readme_states_are_the_rendered_ones(tmp_path: Path) 
     assert stated == WAVES
     result = run_cli("render", str(copy_bundled_estate(tmp_path / "estate")))
     assert result.exit_code == 0, result.stderr
-    objects = [(obj["kind"], obj["metadata"].get("annotations", {}).get(SYNC_WAVE))
-               for obj in yaml.safe_load_all(result.stdout) if obj["kind"] not in ("AppProject", "Application")]
-    assert {kind for kind, _ in objects} >= {"Namespace", "ConfigMap", "Service", "Deployment", "InferenceService",
-                                            "Ingress", "Job"}
+    objects = [
+        (obj["kind"], obj["metadata"].get("annotations", {}).get(SYNC_WAVE))
+        for obj in yaml.safe_load_all(result.stdout)
+        if obj["kind"] not in ("AppProject", "Application")
+    ]
+    assert {kind for kind, _ in objects} >= {
+        "Namespace",
+        "ConfigMap",
+        "Service",
+        "Deployment",
+        "InferenceService",
+        "Ingress",
+        "Job",
+    }
     assert [(kind, wave) for kind, wave in objects if stated.get(kind) != wave] == []

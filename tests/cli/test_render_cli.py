@@ -1,4 +1,5 @@
-"""`llmops render`: stdout, `-o DIR` files and index, `--check`, failures, and what the objects say."""
+"""`llmops render`: stdout, `-o DIR` files and index, `--check`, failures, and what the objects
+say."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from llmops.render_record import RECORD_FILE
 from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate, run_cli, write_files
 
 ENVS = ("dev", "prod", "stg")
-FILE_NAME = re.compile(r"(?:(?P<group>[a-z0-9.-]+)_)?(?P<version>v[0-9a-z]+)_(?P<kind>[a-z]+)"
-                       r"_(?P<name>[a-z0-9.-]+)\.yaml")
+FILE_NAME = re.compile(
+    r"(?:(?P<group>[a-z0-9.-]+)_)?(?P<version>v[0-9a-z]+)_(?P<kind>[a-z]+)"
+    r"_(?P<name>[a-z0-9.-]+)\.yaml"
+)
 TRAINING_FILE = "environments/dev/training/customer-support-sft.yaml"
 ARGOCD_OWNED = ("argocd.argoproj.io/tracking-id", "app.kubernetes.io/instance")
 
@@ -38,15 +41,23 @@ def render_stdout(*argv: str) -> list[dict[str, Any]]:
     return documents(result.stdout)
 
 
-def find(objects: list[dict[str, Any]], kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
-    return [o for o in objects
-            if o["kind"] == kind and (namespace is None or o["metadata"].get("namespace") == namespace)]
+def find(
+    objects: list[dict[str, Any]], kind: str, namespace: str | None = None
+) -> list[dict[str, Any]]:
+    return [
+        o
+        for o in objects
+        if o["kind"] == kind and (namespace is None or o["metadata"].get("namespace") == namespace)
+    ]
 
 
 def snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under ``directory``: content and modification time (to see what was rewritten)."""
-    return {path.relative_to(directory).as_posix(): (path.read_bytes(), path.stat().st_mtime_ns)
-            for path in sorted(directory.rglob("*")) if path.is_file()}
+    return {
+        path.relative_to(directory).as_posix(): (path.read_bytes(), path.stat().st_mtime_ns)
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
 
 
 def edit_yaml(path: Path, change: Any) -> None:
@@ -56,46 +67,78 @@ def edit_yaml(path: Path, change: Any) -> None:
 
 
 def set_learning_rate(estate: Path, value: float) -> None:
-    edit_yaml(estate / TRAINING_FILE,
-              lambda d: d["spec"]["trainJobSpec"]["hyperparameters"].update(learning_rate=value))
+    edit_yaml(
+        estate / TRAINING_FILE,
+        lambda d: d["spec"]["trainJobSpec"]["hyperparameters"].update(learning_rate=value),
+    )
 
 
-# -- stdout ------------------------------------------------------------------------------------------
+# -- stdout
+# ------------------------------------------------------------------------------------------
+
 
 def test_stdout_all_environments_then_argocd(estate: Path) -> None:
     objects = render_stdout(str(estate))
     namespaces = [o["metadata"]["name"] for o in find(objects, "Namespace")]
     assert namespaces == ["llm-ops-dev", "llm-ops-prod", "llm-ops-stg"]
-    assert [o["kind"] for o in objects[-4:]] == ["AppProject", "Application", "Application", "Application"]
-    assert [o["metadata"]["name"] for o in find(objects, "Application")] == [f"llmops-{env}" for env in ENVS]
+    assert [o["kind"] for o in objects[-4:]] == [
+        "AppProject",
+        "Application",
+        "Application",
+        "Application",
+    ]
+    assert [o["metadata"]["name"] for o in find(objects, "Application")] == [
+        f"llmops-{env}" for env in ENVS
+    ]
     for env in ENVS:
         assert len(find(objects, "InferenceService", f"llm-ops-{env}")) == 1
 
 
 def test_stdout_one_environment(estate: Path) -> None:
     objects = render_stdout(str(estate), "--env", "dev")
-    assert {o["metadata"].get("namespace", o["metadata"]["name"]) for o in objects} == {"llm-ops-dev"}
+    assert {o["metadata"].get("namespace", o["metadata"]["name"]) for o in objects} == {
+        "llm-ops-dev"
+    }
     assert not find(objects, "Application") and not find(objects, "AppProject")
-    assert [o["kind"] for o in objects] == ["Namespace", "ConfigMap", "ConfigMap", "Service", "Deployment",
-                                            "InferenceService", "Ingress", "Ingress", "Job"]
+    assert [o["kind"] for o in objects] == [
+        "Namespace",
+        "ConfigMap",
+        "ConfigMap",
+        "Service",
+        "Deployment",
+        "InferenceService",
+        "Ingress",
+        "Ingress",
+        "Job",
+    ]
 
 
 def test_env_prod_renders_only_prod_and_no_argocd(estate: Path, tmp_path: Path) -> None:
     objects = render_stdout(str(estate), "--env", "prod")
-    assert {o["metadata"].get("namespace", o["metadata"]["name"]) for o in objects} == {"llm-ops-prod"}
+    assert {o["metadata"].get("namespace", o["metadata"]["name"]) for o in objects} == {
+        "llm-ops-prod"
+    }
     assert not find(objects, "Application")
     out = tmp_path / "out"
     assert run_cli("render", str(estate), "--env", "prod", "-o", str(out)).exit_code == 0
     assert sorted(path.name for path in out.iterdir()) == [RECORD_FILE, "prod"]
 
 
-# -- -o DIR ------------------------------------------------------------------------------------------
+# -- -o DIR
+# ------------------------------------------------------------------------------------------
+
 
 def test_output_directory_files_and_index(estate: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run_cli("render", str(estate), "-o", str(out))
     assert result.exit_code == 0, result.stderr
-    assert sorted(path.name for path in out.iterdir()) == [RECORD_FILE, "_argocd", "dev", "prod", "stg"]
+    assert sorted(path.name for path in out.iterdir()) == [
+        RECORD_FILE,
+        "_argocd",
+        "dev",
+        "prod",
+        "stg",
+    ]
     stream = render_stdout(str(estate))
     seen = []
     for group in (path for path in out.iterdir() if path.is_dir()):
@@ -104,19 +147,27 @@ def test_output_directory_files_and_index(estate: Path, tmp_path: Path) -> None:
         index_text = (group / INDEX_FILE).read_text(encoding="utf-8")
         assert index_text.startswith("# generated by `llmops render`; do not edit\n")
         index = yaml.safe_load(index_text)
-        assert index["apiVersion"] == "kustomize.config.k8s.io/v1beta1" and index["kind"] == "Kustomization"
+        assert (
+            index["apiVersion"] == "kustomize.config.k8s.io/v1beta1"
+            and index["kind"] == "Kustomization"
+        )
         assert sorted(index["resources"]) == sorted(name for name in files if name != INDEX_FILE)
         for name in index["resources"]:  # in apply order
             match = FILE_NAME.fullmatch(name)
             assert match, name
             (obj,) = documents((group / name).read_text(encoding="utf-8"))
             group_name, _, version = obj["apiVersion"].rpartition("/")
-            assert (match["group"] or "", match["version"], match["kind"], match["name"]) == \
-                (group_name, version, obj["kind"].lower(), obj["metadata"]["name"])
+            assert (match["group"] or "", match["version"], match["kind"], match["name"]) == (
+                group_name,
+                version,
+                obj["kind"].lower(),
+                obj["metadata"]["name"],
+            )
             seen.append(obj)
     assert sorted(map(repr, seen)) == sorted(map(repr, stream))
-    assert result.stdout.startswith(f"rendered {len(stream)} objects into {out} ({len(seen) + 4} new, 0 changed, "
-                                    "0 removed)")
+    assert result.stdout.startswith(
+        f"rendered {len(stream)} objects into {out} ({len(seen) + 4} new, 0 changed, 0 removed)"
+    )
 
 
 def test_second_run_changes_nothing(estate: Path, tmp_path: Path) -> None:
@@ -129,33 +180,49 @@ def test_second_run_changes_nothing(estate: Path, tmp_path: Path) -> None:
     assert snapshot(out) == before  # not even rewritten with the same bytes
 
 
-def test_stale_files_llmops_wrote_are_removed_and_nothing_else(estate: Path, tmp_path: Path) -> None:
+def test_stale_files_llmops_wrote_are_removed_and_nothing_else(
+    estate: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     assert run_cli("render", str(estate), "-o", str(out)).exit_code == 0
-    old_job = next(path.name for path in (out / "dev").iterdir() if path.name.startswith("batch_v1_job_"))
-    handwritten = {"dev/my-patch.yaml": "apiVersion: v1\nkind: ConfigMap\n", "dev/v1_configmap_old.yaml": "x: 1\n",
-                   "dev/README.md": "# notes\n", "elsewhere/v1_configmap_x.yaml": "x: 1\n"}
+    old_job = next(
+        path.name for path in (out / "dev").iterdir() if path.name.startswith("batch_v1_job_")
+    )
+    handwritten = {
+        "dev/my-patch.yaml": "apiVersion: v1\nkind: ConfigMap\n",
+        "dev/v1_configmap_old.yaml": "x: 1\n",
+        "dev/README.md": "# notes\n",
+        "elsewhere/v1_configmap_x.yaml": "x: 1\n",
+    }
     write_files(out, handwritten)
     set_learning_rate(estate, 3e-5)  # the job's name follows its content: the old Job file is stale
     result = run_cli("render", str(estate), "-o", str(out))
     assert result.exit_code == 0, result.stderr
-    # the Job and its ConfigMap are new and old; the index, and the proxy (its config lists training jobs)
+    # the Job and its ConfigMap are new and old; the index, and the proxy (its config lists training
+    # jobs)
     assert "(2 new, 3 changed, 2 removed)" in result.stdout
     assert not (out / "dev" / old_job).exists()
     for relative, text in handwritten.items():
         assert (out / relative).read_text() == text  # never llmops's to delete
-    assert "2 file(s) in" in result.stderr and "llmops did not write were left alone" in result.stderr
+    assert (
+        "2 file(s) in" in result.stderr and "llmops did not write were left alone" in result.stderr
+    )
 
 
 def test_a_stale_file_edited_since_it_was_written_is_kept(estate: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run_cli("render", str(estate), "-o", str(out)).exit_code == 0
-    old_job = next(path for path in (out / "dev").iterdir() if path.name.startswith("batch_v1_job_"))
+    old_job = next(
+        path for path in (out / "dev").iterdir() if path.name.startswith("batch_v1_job_")
+    )
     old_job.write_text(old_job.read_text() + "# my note\n")
     set_learning_rate(estate, 3e-5)
     result = run_cli("render", str(estate), "-o", str(out))
     assert result.exit_code == 0 and old_job.read_text().endswith("# my note\n")
-    assert f"{old_job}: not rendered any more, but changed since llmops wrote it: left alone" in result.stderr
+    assert (
+        f"{old_job}: not rendered any more, but changed since llmops wrote it: left alone"
+        in result.stderr
+    )
 
 
 def test_a_file_llmops_did_not_write_is_never_overwritten(estate: Path, tmp_path: Path) -> None:
@@ -166,16 +233,32 @@ def test_a_file_llmops_did_not_write_is_never_overwritten(estate: Path, tmp_path
     index.write_text("# mine\n")
     before = snapshot(out)
     result = run_cli("render", str(estate), "-o", str(out))
-    assert result.exit_code == 2 and f"{index}" in result.stderr and "nothing was written" in result.stderr
+    assert (
+        result.exit_code == 2
+        and f"{index}" in result.stderr
+        and "nothing was written" in result.stderr
+    )
     assert snapshot(out) == before
     index.unlink()  # files identical to what render writes are taken over
-    assert run_cli("render", str(estate), "-o", str(out)).exit_code == 0 and (out / RECORD_FILE).is_file()
+    assert (
+        run_cli("render", str(estate), "-o", str(out)).exit_code == 0
+        and (out / RECORD_FILE).is_file()
+    )
 
 
-@pytest.mark.parametrize("output", ["environments", "environments/dev", "environments/new", "manifests", "pasted"])
+@pytest.mark.parametrize(
+    "output", ["environments", "environments/dev", "environments/new", "manifests", "pasted"]
+)
 def test_render_refuses_a_folder_holding_manifests(estate: Path, output: str) -> None:
-    write_files(estate, {"manifests/dev/environment.yaml": (estate / "environments/dev/environment.yaml").read_text(),
-                         "pasted/body.yaml": '{"apiVersion": "llmops.io/v1", "kind": "Dataset"}\n'})
+    write_files(
+        estate,
+        {
+            "manifests/dev/environment.yaml": (
+                estate / "environments/dev/environment.yaml"
+            ).read_text(),
+            "pasted/body.yaml": '{"apiVersion": "llmops.io/v1", "kind": "Dataset"}\n',
+        },
+    )
     before = snapshot(estate)
     result = run_cli("render", str(estate), "-o", str(estate / output))
     assert result.exit_code == 2, result.stdout + result.stderr
@@ -183,7 +266,9 @@ def test_render_refuses_a_folder_holding_manifests(estate: Path, output: str) ->
     assert snapshot(estate) == before  # not a file of the estate was written or deleted
 
 
-def test_render_never_writes_through_a_link_leaving_the_output_folder(estate: Path, tmp_path: Path) -> None:
+def test_render_never_writes_through_a_link_leaving_the_output_folder(
+    estate: Path, tmp_path: Path
+) -> None:
     out, outside = tmp_path / "out", tmp_path / "outside"
     outside.mkdir()
     (outside / "precious.yaml").write_text("keep: me\n")
@@ -194,7 +279,9 @@ def test_render_never_writes_through_a_link_leaving_the_output_folder(estate: Pa
     assert sorted(path.name for path in outside.iterdir()) == ["precious.yaml"]
 
 
-# -- --check -----------------------------------------------------------------------------------------
+# -- --check
+# -----------------------------------------------------------------------------------------
+
 
 def test_check_in_sync_then_out_of_sync(estate: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
@@ -204,21 +291,32 @@ def test_check_in_sync_then_out_of_sync(estate: Path, tmp_path: Path) -> None:
     assert (in_sync.exit_code, in_sync.stderr) == (0, "")
     assert "up to date" in in_sync.stdout
 
-    old_job = next(path.name for path in (out / "dev").iterdir() if path.name.startswith("batch_v1_job_"))
-    edit_yaml(estate / "environments/dev/serving/example-model.yaml",
-              lambda d: d["spec"].update(maxReplicas=4))
+    old_job = next(
+        path.name for path in (out / "dev").iterdir() if path.name.startswith("batch_v1_job_")
+    )
+    edit_yaml(
+        estate / "environments/dev/serving/example-model.yaml",
+        lambda d: d["spec"].update(maxReplicas=4),
+    )
     set_learning_rate(estate, 3e-5)
-    write_files(out, {"stg/v1_configmap_mine.yaml": "apiVersion: v1\n"})  # not written by llmops: not stale
+    # not written by llmops: not stale
+    write_files(out, {"stg/v1_configmap_mine.yaml": "apiVersion: v1\n"})
     before = snapshot(out)
     stale = run_cli("render", str(estate), "-o", str(out), "--check")
     assert stale.exit_code == 1
     assert stale.stdout == ""
     lines = stale.stderr.splitlines()
-    assert f"{out / 'dev' / 'serving.kserve.io_v1beta1_inferenceservice_example-model.yaml'}: differs" in lines
+    assert (
+        f"{out / 'dev' / 'serving.kserve.io_v1beta1_inferenceservice_example-model.yaml'}: differs"
+        in lines
+    )
     assert f"{out / 'dev' / 'v1_configmap_llmops-proxy-config.yaml'}: differs" in lines
     assert f"{out / 'dev' / old_job}: not rendered any more" in lines
     assert "v1_configmap_mine.yaml" not in stale.stderr
-    assert any(line.endswith(": missing") and "/dev/batch_v1_job_customer-support-sft-" in line for line in lines)
+    assert any(
+        line.endswith(": missing") and "/dev/batch_v1_job_customer-support-sft-" in line
+        for line in lines
+    )
     assert "README.md" not in stale.stderr
     assert lines[-1] == "run `llmops render -o DIR` to update it"
     assert snapshot(out) == before  # --check writes nothing
@@ -240,15 +338,22 @@ def test_check_without_output_is_a_usage_error(estate: Path) -> None:
     assert "--check needs -o DIR" in result.stderr
 
 
-# -- failures: nothing, not something partial ----------------------------------------------------------
+# -- failures: nothing, not something partial
+# ----------------------------------------------------------
+
 
 def test_validation_error_renders_nothing(estate: Path, tmp_path: Path) -> None:
-    edit_yaml(estate / "environments/prod/serving/example-model.yaml",
-              lambda d: d["spec"].update(maxReplica=3))  # misspelt: S001 in prod only
+    edit_yaml(
+        estate / "environments/prod/serving/example-model.yaml",
+        lambda d: d["spec"].update(maxReplica=3),
+    )  # misspelt: S001 in prod only
     result = run_cli("render", str(estate))
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert "error[S001]" in result.stderr and "environments/prod/serving/example-model.yaml" in result.stderr
+    assert (
+        "error[S001]" in result.stderr
+        and "environments/prod/serving/example-model.yaml" in result.stderr
+    )
 
     out = tmp_path / "out"
     result = run_cli("render", str(estate), "-o", str(out))
@@ -263,12 +368,18 @@ def test_validation_error_renders_nothing(estate: Path, tmp_path: Path) -> None:
 
 
 def test_an_error_in_another_environment_does_not_block_env(estate: Path) -> None:
-    edit_yaml(estate / "environments/prod/serving/example-model.yaml", lambda d: d["spec"].update(maxReplica=3))
+    edit_yaml(
+        estate / "environments/prod/serving/example-model.yaml",
+        lambda d: d["spec"].update(maxReplica=3),
+    )
     assert render_stdout(str(estate), "--env", "dev")
 
 
 def test_warnings_go_to_stderr_and_output_stays_clean(estate: Path) -> None:
-    write_files(estate, {"examples/datasets/customer-support-sample.csv": "instruction,input,output\n"})  # D005
+    # D005
+    write_files(
+        estate, {"examples/datasets/customer-support-sample.csv": "instruction,input,output\n"}
+    )
     result = run_cli("render", str(estate), "--env", "dev")
     assert result.exit_code == 0
     assert "warning[D005]" in result.stderr
@@ -276,13 +387,17 @@ def test_warnings_go_to_stderr_and_output_stays_clean(estate: Path) -> None:
     assert documents(result.stdout)
 
 
-# -- what the objects say ------------------------------------------------------------------------------
+# -- what the objects say
+# ------------------------------------------------------------------------------
+
 
 def test_training_job_name_follows_its_content(estate: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run_cli("render", str(estate), "-o", str(out)).exit_code == 0
     jobs_before = sorted(path.name for path in (out / "dev").glob("batch_v1_job_*"))
-    configs_before = sorted(path.name for path in (out / "dev").glob("v1_configmap_customer-support-sft-*"))
+    configs_before = sorted(
+        path.name for path in (out / "dev").glob("v1_configmap_customer-support-sft-*")
+    )
     (job_before,) = find(render_stdout(str(estate), "--env", "dev"), "Job")
 
     set_learning_rate(estate, 1e-4)
@@ -294,30 +409,46 @@ def test_training_job_name_follows_its_content(estate: Path, tmp_path: Path) -> 
     assert job_after["metadata"]["name"] == f"customer-support-sft-{digest[:8]}"
     jobs_after = sorted(path.name for path in (out / "dev").glob("batch_v1_job_*"))
     assert jobs_after == [f"batch_v1_job_{job_after['metadata']['name']}.yaml"] != jobs_before
-    configs_after = sorted(path.name for path in (out / "dev").glob("v1_configmap_customer-support-sft-*"))
-    assert configs_after == [f"v1_configmap_{job_after['metadata']['name']}-config.yaml"] != configs_before
+    configs_after = sorted(
+        path.name for path in (out / "dev").glob("v1_configmap_customer-support-sft-*")
+    )
+    assert (
+        configs_after
+        == [f"v1_configmap_{job_after['metadata']['name']}-config.yaml"]
+        != configs_before
+    )
     volume = job_after["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"]
     assert volume == f"{job_after['metadata']['name']}-config"
     index = yaml.safe_load((out / "dev" / INDEX_FILE).read_text())["resources"]
     assert jobs_before[0] not in index and jobs_after[0] in index
-    # training runs in dev only: its Job and ConfigMap are new, the old ones removed; dev's index changed, and
-    # so did the proxy's configuration (its catalog lists training jobs) and the proxy Deployment's checksum
+    # training runs in dev only: its Job and ConfigMap are new, the old ones removed; dev's index
+    # changed, and so did the proxy's configuration (its catalog lists training jobs) and the proxy
+    # Deployment's checksum
     assert "(2 new, 3 changed, 2 removed)" in result.stdout
     for env in ENVS:
-        assert [p.name for p in (out / env).glob("batch_v1_job_*")] == (jobs_after if env == "dev" else [])
+        assert [p.name for p in (out / env).glob("batch_v1_job_*")] == (
+            jobs_after if env == "dev" else []
+        )
 
 
 def test_kserve_deployment_mode_follows_the_version(estate: Path) -> None:
     objects = render_stdout(str(estate))
-    modes = {o["metadata"]["namespace"]: o["metadata"]["annotations"]["serving.kserve.io/deploymentMode"]
-             for o in find(objects, "InferenceService")}
-    assert modes == {"llm-ops-dev": "RawDeployment", "llm-ops-stg": "Standard", "llm-ops-prod": "Standard"}
+    modes = {
+        o["metadata"]["namespace"]: o["metadata"]["annotations"]["serving.kserve.io/deploymentMode"]
+        for o in find(objects, "InferenceService")
+    }
+    assert modes == {
+        "llm-ops-dev": "RawDeployment",
+        "llm-ops-stg": "Standard",
+        "llm-ops-prod": "Standard",
+    }
 
 
 def test_gpus_equal_in_requests_and_limits_only_on_gpu_endpoints(estate: Path) -> None:
     objects = render_stdout(str(estate))
     isvcs = {isvc["metadata"]["namespace"]: isvc for isvc in find(objects, "InferenceService")}
-    assert sorted(isvcs) == ["llm-ops-dev", "llm-ops-prod", "llm-ops-stg"]  # one CPU, two GPU endpoints
+    # one CPU, two GPU endpoints
+    assert sorted(isvcs) == ["llm-ops-dev", "llm-ops-prod", "llm-ops-stg"]
     for namespace, isvc in isvcs.items():
         resources = isvc["spec"]["predictor"]["model"]["resources"]
         assert resources["requests"] == resources["limits"]
@@ -325,7 +456,11 @@ def test_gpus_equal_in_requests_and_limits_only_on_gpu_endpoints(estate: Path) -
             assert not any("gpu" in key for part in resources.values() for key in part)
             assert "nodeSelector" not in isvc["spec"]["predictor"]
         else:
-            assert resources["requests"]["nvidia.com/gpu"] == resources["limits"]["nvidia.com/gpu"] == "1"
+            assert (
+                resources["requests"]["nvidia.com/gpu"]
+                == resources["limits"]["nvidia.com/gpu"]
+                == "1"
+            )
             assert isvc["spec"]["predictor"]["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
 
 
@@ -339,22 +474,37 @@ def test_max_model_len_is_input_plus_output_tokens(estate: Path) -> None:
 def test_rollout_strategy_depends_on_spare_gpus(estate: Path) -> None:
     (isvc,) = find(render_stdout(str(estate), "--env", "prod"), "InferenceService")
     assert isvc["spec"]["predictor"]["deploymentStrategy"] == {
-        "type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
-    edit_yaml(estate / "environments/prod/environment.yaml", lambda d: d["spec"]["gpu"].update(spareGpus=1))
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1},
+    }
+    edit_yaml(
+        estate / "environments/prod/environment.yaml",
+        lambda d: d["spec"]["gpu"].update(spareGpus=1),
+    )
     (isvc,) = find(render_stdout(str(estate), "--env", "prod"), "InferenceService")
     assert isvc["spec"]["predictor"]["deploymentStrategy"] == {
-        "type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
     (dev,) = find(render_stdout(str(estate), "--env", "dev"), "InferenceService")
     assert "deploymentStrategy" not in dev["spec"]["predictor"]  # CPU: KServe's default rollout
 
 
 def test_argocd_tracking_keys_are_never_rendered(estate: Path) -> None:
-    owned = {"labels": {"app.kubernetes.io/instance": "mine", "team": "ml"},
-             "annotations": {"argocd.argoproj.io/tracking-id": "mine:apps/Deployment:x/y",
-                             "argocd.argoproj.io/installation-id": "mine", "app.kubernetes.io/instance": "mine",
-                             "example.com/kept": "yes"}}
-    for relative in ("environments/dev/serving/example-model.yaml", TRAINING_FILE,
-                     "environments/dev/environment.yaml"):
+    owned = {
+        "labels": {"app.kubernetes.io/instance": "mine", "team": "ml"},
+        "annotations": {
+            "argocd.argoproj.io/tracking-id": "mine:apps/Deployment:x/y",
+            "argocd.argoproj.io/installation-id": "mine",
+            "app.kubernetes.io/instance": "mine",
+            "example.com/kept": "yes",
+        },
+    }
+    for relative in (
+        "environments/dev/serving/example-model.yaml",
+        TRAINING_FILE,
+        "environments/dev/environment.yaml",
+    ):
         edit_yaml(estate / relative, lambda d: d["metadata"].update(owned))
     result = run_cli("render", str(estate))
     assert result.exit_code == 0, result.stderr
@@ -373,4 +523,7 @@ def test_an_output_path_the_file_system_refuses_is_a_clear_usage_error(tmp_path:
     (tmp_path / "a-file").write_text("not a directory\n")
     result = run_cli("render", str(PROJECT_ROOT), "-o", str(tmp_path / "a-file" / "out"))
     assert result.exit_code == 2
-    assert result.stderr == f"llmops: error: cannot use {tmp_path / 'a-file' / 'out'}: Not a directory\n"
+    assert (
+        result.stderr
+        == f"llmops: error: cannot use {tmp_path / 'a-file' / 'out'}: Not a directory\n"
+    )

@@ -1,4 +1,5 @@
-"""llmops/render_output.py: what `render -o` leaves on disk, and that a failure leaves nothing half-written."""
+"""llmops/render_output.py: what `render -o` leaves on disk, and that a failure leaves nothing
+half-written."""
 
 from __future__ import annotations
 
@@ -22,17 +23,26 @@ GROUPS = {
 
 
 def plan_of(groups: dict[str, dict[str, str]]) -> OutputPlan:
-    files = {f"{group}/{name}": text for group, members in groups.items() for name, text in members.items()}
+    files = {
+        f"{group}/{name}": text
+        for group, members in groups.items()
+        for name, text in members.items()
+    }
     return OutputPlan(files=files, directories=list(groups))
 
 
 def tree(root: Path) -> dict[str, str]:
-    return {path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")
-            for path in sorted(root.rglob("*")) if path.is_file()}
+    return {
+        path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
 
 
 def test_new_and_existing_directories_end_exactly_as_planned(tmp_path: Path) -> None:
-    write_output(tmp_path, plan_of({"prod": {"a.yaml": "a: 1\n", "b.yaml": "b: old\n", "gone.yaml": "x\n"}}))
+    write_output(
+        tmp_path, plan_of({"prod": {"a.yaml": "a: 1\n", "b.yaml": "b: old\n", "gone.yaml": "x\n"}})
+    )
     (tmp_path / "prod" / "notes.txt").write_text("kept\n")  # not ours: left alone
     (tmp_path / "prod" / "mine.yaml").write_text("mine\n")  # not ours: left alone
     difference = write_output(tmp_path, plan_of(GROUPS))
@@ -42,12 +52,18 @@ def test_new_and_existing_directories_end_exactly_as_planned(tmp_path: Path) -> 
     assert len(difference.missing) == 41  # 40 in the new dev directory, prod's index
     expected = {**plan_of(GROUPS).files, "prod/notes.txt": "kept\n", "prod/mine.yaml": "mine\n"}
     assert {path: text for path, text in tree(tmp_path).items() if path != RECORD_FILE} == expected
-    assert read_record(tmp_path) == {path: digest(text.encode()) for path, text in plan_of(GROUPS).files.items()}
-    assert [path.name for path in tmp_path.rglob(".*")] == [RECORD_FILE], "no temporary files or directories"
+    assert read_record(tmp_path) == {
+        path: digest(text.encode()) for path, text in plan_of(GROUPS).files.items()
+    }
+    assert [path.name for path in tmp_path.rglob(".*")] == [RECORD_FILE], (
+        "no temporary files or directories"
+    )
     assert not compare_output(tmp_path, plan_of(GROUPS)).any
 
 
-def test_a_failure_in_a_new_directory_leaves_no_part_of_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failure_in_a_new_directory_leaves_no_part_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     written: list[str] = []
     real_write = render_output._write_new_file
 
@@ -60,7 +76,9 @@ def test_a_failure_in_a_new_directory_leaves_no_part_of_it(tmp_path: Path, monke
     monkeypatch.setattr(render_output, "_write_new_file", fail_on_the_tenth)
     with pytest.raises(OSError, match="No space left"):
         write_output(tmp_path, plan_of({"dev": GROUPS["dev"]}))
-    assert [path.name for path in tmp_path.iterdir()] == [RECORD_FILE], "neither dev/ nor its staging directory"
+    assert [path.name for path in tmp_path.iterdir()] == [RECORD_FILE], (
+        "neither dev/ nor its staging directory"
+    )
 
 
 def test_files_written_with_crlf_line_ends_still_count_as_up_to_date(tmp_path: Path) -> None:
@@ -70,18 +88,29 @@ def test_files_written_with_crlf_line_ends_still_count_as_up_to_date(tmp_path: P
 
 
 NAMES = ["a.yaml", "b.yaml", "kustomization.yaml", "mine.yaml", "old.yaml", "notes.txt"]
-PLANNED = {"prod/a.yaml": "a: 1\n", "prod/b.yaml": "b: 2\n", "prod/kustomization.yaml": "resources: []\n"}
+PLANNED = {
+    "prod/a.yaml": "a: 1\n",
+    "prod/b.yaml": "b: 2\n",
+    "prod/kustomization.yaml": "resources: []\n",
+}
 
 
 @st.composite
 def existing_output(draw: st.DrawFn) -> tuple[dict[str, str], dict[str, str], set[str]]:
     """Files already in DIR/prod, which of them the record lists (with the right or a wrong digest),
     and which are links to a file outside DIR."""
-    files = draw(st.dictionaries(st.sampled_from(NAMES).map(lambda name: f"prod/{name}"),
-                                 st.sampled_from(["a: 1\n", "b: 2\n", "b: old\n", "x\n", "resources: []\n"]),
-                                 max_size=6))
-    record = {path: digest(text.encode()) if draw(st.booleans()) else digest(b"something else")
-              for path, text in files.items() if draw(st.booleans())}
+    files = draw(
+        st.dictionaries(
+            st.sampled_from(NAMES).map(lambda name: f"prod/{name}"),
+            st.sampled_from(["a: 1\n", "b: 2\n", "b: old\n", "x\n", "resources: []\n"]),
+            max_size=6,
+        )
+    )
+    record = {
+        path: digest(text.encode()) if draw(st.booleans()) else digest(b"something else")
+        for path, text in files.items()
+        if draw(st.booleans())
+    }
     record.update({"prod/../escape.yaml": digest(b"victim\n")} if draw(st.booleans()) else {})
     links = {path for path in files if draw(st.integers(0, 4)) == 0}
     return files, record, links
@@ -90,7 +119,8 @@ def existing_output(draw: st.DrawFn) -> tuple[dict[str, str], dict[str, str], se
 @settings(max_examples=150, deadline=None)
 @given(existing_output())
 def test_render_never_overwrites_or_removes_what_it_cannot_prove_it_wrote(
-        state: tuple[dict[str, str], dict[str, str], set[str]]) -> None:
+    state: tuple[dict[str, str], dict[str, str], set[str]],
+) -> None:
     files, record, links = state
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
@@ -103,9 +133,14 @@ def test_render_never_overwrites_or_removes_what_it_cannot_prove_it_wrote(
             else:
                 (root / relative).write_text(text)
         (root / RECORD_FILE).write_text(json.dumps({"version": 1, "files": record}))
-        before = {relative: (root / relative).read_text() for relative in files if relative not in links}
+        before = {
+            relative: (root / relative).read_text() for relative in files if relative not in links
+        }
         try:
-            write_output(root, plan_of({"prod": {name.split("/")[1]: text for name, text in PLANNED.items()}}))
+            write_output(
+                root,
+                plan_of({"prod": {name.split("/")[1]: text for name, text in PLANNED.items()}}),
+            )
             refused = False
         except LlmopsError:
             refused = True
@@ -116,9 +151,15 @@ def test_render_never_overwrites_or_removes_what_it_cannot_prove_it_wrote(
                 assert (root / relative).read_text() == text
             elif relative in PLANNED:
                 assert (root / relative).read_text() == PLANNED[relative]
-                assert text == PLANNED[relative] or relative in record  # overwritten only when llmops wrote it
+                # overwritten only when llmops wrote it
+                assert text == PLANNED[relative] or relative in record
             elif not provably_ours:
                 assert (root / relative).read_text() == text  # never removed
-        assert refused == any(relative in PLANNED and (relative in links or (relative not in record and
-                                                                           before[relative] != PLANNED[relative]))
-                              for relative in files)
+        assert refused == any(
+            relative in PLANNED
+            and (
+                relative in links
+                or (relative not in record and before[relative] != PLANNED[relative])
+            )
+            for relative in files
+        )

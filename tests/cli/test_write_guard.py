@@ -1,5 +1,6 @@
-"""No command writes or deletes outside the folder it works in, whatever links lie on the way: approve,
-rollback and promote stay inside the estate, render -o inside DIR, init inside DIR, schema inside its folder."""
+"""No command writes or deletes outside the folder it works in, whatever links lie on the way:
+approve, rollback and promote stay inside the estate, render -o inside DIR, init inside DIR, schema
+inside its folder."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ DEV_ENDPOINT = "environments/dev/serving/example-model.yaml"
 
 
 def contents(folder: Path) -> dict[str, bytes]:
-    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*"))
-            if path.is_file()}
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
 @pytest.fixture
@@ -29,15 +33,27 @@ def outside(tmp_path: Path) -> Path:
     return folder
 
 
-def test_approve_never_writes_through_a_link_leaving_the_estate(tmp_path: Path, outside: Path) -> None:
+def test_approve_never_writes_through_a_link_leaving_the_estate(
+    tmp_path: Path, outside: Path
+) -> None:
     estate = copy_bundled_estate(tmp_path / "estate")
     approvals = estate / "environments/prod/approvals"
     for path in approvals.iterdir():
         path.unlink()
     approvals.rmdir()
-    approvals.symlink_to(outside, target_is_directory=True)  # as a committed link would be checked out
-    result = run_cli("approve", "example-base-model@1.0", "--env", "prod", "--by", "carol", "--role", "admin",
-                     str(estate))
+    # as a committed link would be checked out
+    approvals.symlink_to(outside, target_is_directory=True)
+    result = run_cli(
+        "approve",
+        "example-base-model@1.0",
+        "--env",
+        "prod",
+        "--by",
+        "carol",
+        "--role",
+        "admin",
+        str(estate),
+    )
     assert result.exit_code == 2, result.stdout + result.stderr
     assert "outside" in result.stderr and "internal error" not in result.stderr
     assert contents(outside) == {"precious.txt": b"keep me\n"}
@@ -50,8 +66,19 @@ def test_approve_never_replaces_a_file_behind_a_link(tmp_path: Path, outside: Pa
     target.unlink()
     target.symlink_to(outside / "alice.yaml")
     before = contents(outside)
-    result = run_cli("approve", "example-base-model@1.0", "--env", "prod", "--by", "alice", "--role", "admin",
-                     "--notes", "again", str(estate))
+    result = run_cli(
+        "approve",
+        "example-base-model@1.0",
+        "--env",
+        "prod",
+        "--by",
+        "alice",
+        "--role",
+        "admin",
+        "--notes",
+        "again",
+        str(estate),
+    )
     assert result.exit_code == 2 and "outside" in result.stderr, result.stdout + result.stderr
     assert contents(outside) == before
 
@@ -80,16 +107,21 @@ def test_rollback_never_writes_through_a_committed_link(tmp_path: Path) -> None:
     write_files(root, {"docs/serving/.keep": ""})
     shared = root / "environments/_shared/serving/example-model.yaml"
     shared.parent.mkdir(parents=True)
-    shared.write_text((root / DEV_ENDPOINT).read_text().replace("  environment: dev\n", ""), encoding="utf-8")
+    shared.write_text(
+        (root / DEV_ENDPOINT).read_text().replace("  environment: dev\n", ""), encoding="utf-8"
+    )
     (root / DEV_ENDPOINT).unlink()
     (root / "environments/dev/serving").rmdir()
     (root / "environments/dev/serving").symlink_to("../../docs/serving", target_is_directory=True)
     commit_all(repo, "dev uses the shared endpoint; its serving folder is a link")
-    shared.write_text(shared.read_text().replace("maxReplicas: 3", "maxReplicas: 5"), encoding="utf-8")
+    shared.write_text(
+        shared.read_text().replace("maxReplicas: 3", "maxReplicas: 5"), encoding="utf-8"
+    )
     commit_all(repo, "shared: five")
     head = git_cli(root, "rev-parse", "HEAD").stdout.strip()
 
-    # Rolled back in dev alone, the endpoint would be mirrored to environments/dev/serving/, the link.
+    # Rolled back in dev alone, the endpoint would be mirrored to environments/dev/serving/, the
+    # link.
     result = run_cli("rollback", "example-model", "--env", "dev", str(root))
     assert result.exit_code == 2, result.stdout + result.stderr
     assert "environments/dev/serving` is a link" in result.stderr
@@ -101,8 +133,12 @@ def test_rollback_never_writes_through_a_committed_link(tmp_path: Path) -> None:
 def test_promote_never_writes_through_a_committed_link(tmp_path: Path) -> None:
     root = copy_bundled_estate(tmp_path / "repo")
     repo = init_repository(root)
-    text = (root / DEV_ENDPOINT).read_text().replace("name: example-model", "name: chat") \
+    text = (
+        (root / DEV_ENDPOINT)
+        .read_text()
+        .replace("name: example-model", "name: chat")
         .replace("/serve/example-model", "/serve/chat")
+    )
     write_files(root, {"docs/linked/.keep": "", "environments/dev/linked/chat.yaml": text})
     (root / "environments/stg/linked").symlink_to("../../docs/linked", target_is_directory=True)
     commit_all(repo, "dev: chat; stg's linked folder is a link")

@@ -1,5 +1,6 @@
-"""compiler/emit.py writes rendered objects through a fast path; it must write exactly the bytes of the
-reference functions (`_emit_mapping`, `_emit_entry`, `_emit_sequence`) that define the output."""
+"""compiler/emit.py writes rendered objects through a fast path; it must write exactly the bytes of
+the reference functions (`_emit_mapping`, `_emit_entry`, `_emit_sequence`) that define the
+output."""
 
 from __future__ import annotations
 
@@ -19,17 +20,28 @@ def reference(obj: dict[str, Any]) -> str:
     return "".join(out)
 
 
-KEYS = st.one_of(TEXT, st.sampled_from(["a", "kind", "metadata", "spec", "k" * 1100, "y", "0755", ""]))
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-(2**70), 2**70),
-                    st.floats(allow_nan=False, allow_infinity=False), TEXT,
-                    st.sampled_from(["a\nb", "a\nb\n", " a\n", "a\n\n", "\n", "x" * 1100, "team\n"]))
+KEYS = st.one_of(
+    TEXT, st.sampled_from(["a", "kind", "metadata", "spec", "k" * 1100, "y", "0755", ""])
+)
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    TEXT,
+    st.sampled_from(["a\nb", "a\nb\n", " a\n", "a\n\n", "\n", "x" * 1100, "team\n"]),
+)
 
 
 def _collections(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.one_of(st.lists(children, max_size=4), st.dictionaries(KEYS, children, max_size=4),
-                     # subclasses take the general path, which must agree too
-                     st.dictionaries(KEYS, children, max_size=3).map(OrderedDict),
-                     st.lists(children, max_size=3).map(tuple).map(list))
+    return st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(KEYS, children, max_size=4),
+        # subclasses take the general path, which must agree too
+        st.dictionaries(KEYS, children, max_size=3).map(OrderedDict),
+        st.lists(children, max_size=3).map(tuple).map(list),
+    )
 
 
 VALUES = st.recursive(SCALARS, _collections, max_leaves=30)
@@ -41,6 +53,16 @@ def test_fast_path_writes_the_reference_bytes(document: dict[str, Any]) -> None:
 
 
 def test_fast_path_on_nested_lists_of_mappings() -> None:
-    document = {"spec": {"items": [{"k" * 1100: 1, "b": [{"c": "d\ne"}, [], {}, [[1, "x"]]]},
-                                   OrderedDict(a=1, b=2), 1.5, None, True, "y"]}}
+    document = {
+        "spec": {
+            "items": [
+                {"k" * 1100: 1, "b": [{"c": "d\ne"}, [], {}, [[1, "x"]]]},
+                OrderedDict(a=1, b=2),
+                1.5,
+                None,
+                True,
+                "y",
+            ]
+        }
+    }
     assert emit.emit_document(document) == reference(document)

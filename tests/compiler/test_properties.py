@@ -24,25 +24,120 @@ from compiler.positions import Span
 from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate, validate
 
 CODE = re.compile(r"^[A-Z][0-9]{3}$")
-MANIFESTS = sorted(path.relative_to(PROJECT_ROOT).as_posix()
-                   for path in (PROJECT_ROOT / "environments").rglob("*.y*ml"))
+MANIFESTS = sorted(
+    path.relative_to(PROJECT_ROOT).as_posix()
+    for path in (PROJECT_ROOT / "environments").rglob("*.y*ml")
+)
 
 # Byte fragments that each provoke a different part of YAML or of the loader.
 FRAGMENTS: tuple[bytes, ...] = (
-    b"\t", b":", b": ", b"-", b"- ", b"&a ", b"*a", b"&a [1, 2]", b"<<: *a", b"!!tag ", b"!!str ", b"!!int ",
-    b"!!binary ", b"!custom ", b"! ", b"---", b"...", b"\n---\n", b"\"", b"'", b"{", b"}", b"[", b"]", b"|",
-    b">-", b"#", b"? ", b"%YAML 1.1\n", b"@", b"`", b",", b"\x00", b"\x01", b"\x07", b"\x1b", b"\x7f",
-    b"\x0b", b"\x0c", b"\r", b"\r\n", b"\xc2\x85", b"\xe2\x80\xa8", b"\xef\xbb\xbf", b"\xff", b"\xfe", b"\xc3",
-    b"\xed\xa0\x80", b"yes", b"No", b"on", b"0o17", b"017", b"0b101", b"1_000", b"12:30", b".inf", b".nan",
-    b"~", b"null", b"9" * 40, b"\xf0\x9f\x98\x80", b"&a [*a]", b"&a {k: *a}", b"[" * 70, b"{a: " * 70,
-    b"[" * 3000, b"- " * 80,
+    b"\t",
+    b":",
+    b": ",
+    b"-",
+    b"- ",
+    b"&a ",
+    b"*a",
+    b"&a [1, 2]",
+    b"<<: *a",
+    b"!!tag ",
+    b"!!str ",
+    b"!!int ",
+    b"!!binary ",
+    b"!custom ",
+    b"! ",
+    b"---",
+    b"...",
+    b"\n---\n",
+    b'"',
+    b"'",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"|",
+    b">-",
+    b"#",
+    b"? ",
+    b"%YAML 1.1\n",
+    b"@",
+    b"`",
+    b",",
+    b"\x00",
+    b"\x01",
+    b"\x07",
+    b"\x1b",
+    b"\x7f",
+    b"\x0b",
+    b"\x0c",
+    b"\r",
+    b"\r\n",
+    b"\xc2\x85",
+    b"\xe2\x80\xa8",
+    b"\xef\xbb\xbf",
+    b"\xff",
+    b"\xfe",
+    b"\xc3",
+    b"\xed\xa0\x80",
+    b"yes",
+    b"No",
+    b"on",
+    b"0o17",
+    b"017",
+    b"0b101",
+    b"1_000",
+    b"12:30",
+    b".inf",
+    b".nan",
+    b"~",
+    b"null",
+    b"9" * 40,
+    b"\xf0\x9f\x98\x80",
+    b"&a [*a]",
+    b"&a {k: *a}",
+    b"[" * 70,
+    b"{a: " * 70,
+    b"[" * 3000,
+    b"- " * 80,
 )
 # Replacement values for `key: value` lines, of every type and some YAML traps.
 SCALARS: tuple[bytes, ...] = (
-    b"1", b"-3", b"0", b"1.5", b"1e400", b"true", b"false", b"null", b"~", b"", b"yes", b"off", b"[1, 2]",
-    b"[]", b"{}", b"{a: 1}", b"''", b"\"x\"", b"0x1F", b"0o17", b"12:30", b".inf", b"&a [1]", b"*a", b"*b",
-    b"!!int x", b"!!float 1", b"!!binary aGk=", b"!!python/object:os.system x", b"!x y", b"|\n  text",
-    b"x" * 300, b"\"\\x00\"", b"'unterminated", b"[1, 2", b"{a: [}",
+    b"1",
+    b"-3",
+    b"0",
+    b"1.5",
+    b"1e400",
+    b"true",
+    b"false",
+    b"null",
+    b"~",
+    b"",
+    b"yes",
+    b"off",
+    b"[1, 2]",
+    b"[]",
+    b"{}",
+    b"{a: 1}",
+    b"''",
+    b'"x"',
+    b"0x1F",
+    b"0o17",
+    b"12:30",
+    b".inf",
+    b"&a [1]",
+    b"*a",
+    b"*b",
+    b"!!int x",
+    b"!!float 1",
+    b"!!binary aGk=",
+    b"!!python/object:os.system x",
+    b"!x y",
+    b"|\n  text",
+    b"x" * 300,
+    b'"\\x00"',
+    b"'unterminated",
+    b"[1, 2",
+    b"{a: [}",
 )
 
 
@@ -63,7 +158,9 @@ def assert_well_formed(diagnostic: Diagnostic, root: Path) -> None:
         path = root / span.file
         assert path.exists(), f"{what} of {diagnostic} names a file that does not exist"
         lines = number_of_lines(path.read_bytes()) if path.is_file() else 1
-        assert 1 <= span.line <= lines + 1, f"{what} line {span.line} outside 1..{lines + 1}: {diagnostic}"
+        assert 1 <= span.line <= lines + 1, (
+            f"{what} line {span.line} outside 1..{lines + 1}: {diagnostic}"
+        )
         assert span.column >= 1, f"{what} column {span.column}: {diagnostic}"
     assert CODE.match(diagnostic.code), diagnostic
     assert diagnostic.message.strip(), diagnostic
@@ -75,7 +172,9 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy_bundled_estate(tmp_path_factory.mktemp("estate"))
 
 
-# -- (a) damaged bytes ---------------------------------------------------------------------------------
+# -- (a) damaged bytes
+# ---------------------------------------------------------------------------------
+
 
 @st.composite
 def byte_mutation(draw: st.DrawFn, lines: list[bytes]) -> list[bytes]:
@@ -83,11 +182,14 @@ def byte_mutation(draw: st.DrawFn, lines: list[bytes]) -> list[bytes]:
     lines = list(lines)
     index = draw(st.integers(0, max(len(lines) - 1, 0)))
     line = lines[index] if lines else b""
-    kind = draw(st.sampled_from(("delete", "duplicate", "swap", "insert", "indent", "value", "drop_key",
-                                 "truncate")))
+    kind = draw(
+        st.sampled_from(
+            ("delete", "duplicate", "swap", "insert", "indent", "value", "drop_key", "truncate")
+        )
+    )
     if kind == "truncate":
         data = b"\n".join(lines)
-        lines = data[:draw(st.integers(0, len(data)))].split(b"\n")
+        lines = data[: draw(st.integers(0, len(data)))].split(b"\n")
     elif kind == "delete" and lines:
         del lines[index]
     elif kind == "duplicate" and lines:
@@ -96,29 +198,39 @@ def byte_mutation(draw: st.DrawFn, lines: list[bytes]) -> list[bytes]:
         other = draw(st.integers(0, len(lines) - 1))
         lines[index], lines[other] = lines[other], lines[index]
     elif kind == "insert":
-        fragment = draw(st.one_of(st.sampled_from(FRAGMENTS), st.binary(min_size=1, max_size=4),
-                                  st.text(min_size=1, max_size=6).map(lambda text: text.encode("utf-8"))))
+        fragment = draw(
+            st.one_of(
+                st.sampled_from(FRAGMENTS),
+                st.binary(min_size=1, max_size=4),
+                st.text(min_size=1, max_size=6).map(lambda text: text.encode("utf-8")),
+            )
+        )
         column = draw(st.integers(0, len(line)))
-        lines[index:index + 1] = [line[:column] + fragment + line[column:]]
+        lines[index : index + 1] = [line[:column] + fragment + line[column:]]
     elif kind == "indent":
         body = line.lstrip(b" ")
         indent = draw(st.sampled_from((b"", b" ", b"   ", b"      ", b"\t", b"  \t", b"\t  ")))
-        lines[index:index + 1] = [indent + body]
+        lines[index : index + 1] = [indent + body]
     elif kind == "value" and b":" in line:
         key = line.split(b":", 1)[0]
-        lines[index] = key + b": " + draw(st.one_of(st.sampled_from(SCALARS), st.binary(max_size=8)))
+        lines[index] = (
+            key + b": " + draw(st.one_of(st.sampled_from(SCALARS), st.binary(max_size=8)))
+        )
     elif kind == "drop_key" and lines:
         depth = len(line) - len(line.lstrip(b" "))
         end = index + 1
-        while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip(b" ")) > depth):
+        while end < len(lines) and (
+            not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip(b" ")) > depth
+        ):
             end += 1
         del lines[index:end]
     return lines
 
 
 @given(data=st.data(), file=st.sampled_from(MANIFESTS))
-def test_damaged_bytes_never_crash_and_diagnostics_point_at_real_places(estate: Path, data: st.DataObject,
-                                                                        file: str) -> None:
+def test_damaged_bytes_never_crash_and_diagnostics_point_at_real_places(
+    estate: Path, data: st.DataObject, file: str
+) -> None:
     path = estate / file
     original = path.read_bytes()
     lines = original.split(b"\n")
@@ -134,14 +246,39 @@ def test_damaged_bytes_never_crash_and_diagnostics_point_at_real_places(estate: 
         path.write_bytes(original)
 
 
-# -- (b) damaged data ----------------------------------------------------------------------------------
+# -- (b) damaged data
+# ----------------------------------------------------------------------------------
 
-SIMPLE_VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12))
-ANY_VALUE = st.recursive(SIMPLE_VALUES, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=3)),
-    max_leaves=6)
-LIKELY_KEYS = ("apiVersion", "kind", "metadata", "name", "spec", "version", "modelId", "useGpu", "resources",
-               "gpus", "minReplicas", "maxReplicas", "files", "type", "approval", "roles", "unknownField")
+SIMPLE_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12)
+)
+ANY_VALUE = st.recursive(
+    SIMPLE_VALUES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=3),
+    ),
+    max_leaves=6,
+)
+LIKELY_KEYS = (
+    "apiVersion",
+    "kind",
+    "metadata",
+    "name",
+    "spec",
+    "version",
+    "modelId",
+    "useGpu",
+    "resources",
+    "gpus",
+    "minReplicas",
+    "maxReplicas",
+    "files",
+    "type",
+    "approval",
+    "roles",
+    "unknownField",
+)
 
 
 def all_paths(value: Any, path: DataPath = ()) -> list[DataPath]:
@@ -185,16 +322,29 @@ def data_mutation(draw: st.DrawFn, document: Any) -> Any:
         del parent[path[-1]]
     elif kind == "rename" and path and isinstance(path[-1], str):
         _, parent = lookup(document, path[:-1])
-        new_key = draw(st.one_of(st.sampled_from(LIKELY_KEYS), st.text(min_size=1, max_size=10),
-                                 st.just(path[-1] + "s"), st.just(path[-1].lower())))
-        renamed = {(new_key if key == path[-1] else key): value for key, value in parent.items()
-                   if key != new_key or key == path[-1]}
+        new_key = draw(
+            st.one_of(
+                st.sampled_from(LIKELY_KEYS),
+                st.text(min_size=1, max_size=10),
+                st.just(path[-1] + "s"),
+                st.just(path[-1].lower()),
+            )
+        )
+        renamed = {
+            (new_key if key == path[-1] else key): value
+            for key, value in parent.items()
+            if key != new_key or key == path[-1]
+        }
         parent.clear()
         parent.update(renamed)
     elif kind == "add" and isinstance(target, dict):
-        target[draw(st.one_of(st.sampled_from(LIKELY_KEYS), st.text(min_size=1, max_size=10)))] = draw(ANY_VALUE)
+        target[draw(st.one_of(st.sampled_from(LIKELY_KEYS), st.text(min_size=1, max_size=10)))] = (
+            draw(ANY_VALUE)
+        )
     else:
-        document = replace_at(document, path, draw(ANY_VALUE.filter(lambda v: type(v) is not type(target))))
+        document = replace_at(
+            document, path, draw(ANY_VALUE.filter(lambda v: type(v) is not type(target)))
+        )
     return document
 
 
@@ -222,7 +372,9 @@ def document_at(text: str, line: int) -> int:
     return max((index for index, start in enumerate(starts) if start <= line), default=0)
 
 
-def assert_points_at_its_path(diagnostic: Diagnostic, texts: dict[str, str], data: dict[str, list[Any]]) -> None:
+def assert_points_at_its_path(
+    diagnostic: Diagnostic, texts: dict[str, str], data: dict[str, list[Any]]
+) -> None:
     """A diagnostic naming an existing path sits on a line showing that key or value."""
     file = diagnostic.span.file
     if not diagnostic.path or file not in data:
@@ -235,15 +387,23 @@ def assert_points_at_its_path(diagnostic: Diagnostic, texts: dict[str, str], dat
     if not exists:
         return
     line = texts[file].split("\n")[diagnostic.span.line - 1]
-    candidates = [text for segment in diagnostic.path if isinstance(segment, str) for text in renderings(segment)]
+    candidates = [
+        text
+        for segment in diagnostic.path
+        if isinstance(segment, str)
+        for text in renderings(segment)
+    ]
     candidates += renderings(value)
     assert any(candidate in line for candidate in candidates), (
-        f"{diagnostic.code} at {file}:{diagnostic.span.line} names {diagnostic.path} but the line is {line!r}")
+        f"{diagnostic.code} at {file}:{diagnostic.span.line} names {diagnostic.path} but the line "
+        f"is {line!r}"
+    )
 
 
 @given(data=st.data(), file=st.sampled_from(MANIFESTS))
-def test_damaged_data_diagnostics_point_at_the_named_key_or_value(estate: Path, data: st.DataObject,
-                                                                  file: str) -> None:
+def test_damaged_data_diagnostics_point_at_the_named_key_or_value(
+    estate: Path, data: st.DataObject, file: str
+) -> None:
     path = estate / file
     original = path.read_bytes()
     texts = {name: (estate / name).read_text(encoding="utf-8") for name in MANIFESTS}

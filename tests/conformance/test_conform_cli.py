@@ -1,4 +1,5 @@
-"""`llmops conform` and `llmops render --verify` as users and CI run them: output, exit codes, missing extras."""
+"""`llmops conform` and `llmops render --verify` as users and CI run them: output, exit codes,
+missing extras."""
 
 from __future__ import annotations
 
@@ -39,12 +40,14 @@ def test_a_bad_object_is_reported_like_a_compiler_error(tmp_path: Path) -> None:
     result = run_cli("conform", str(tmp_path / "out"))
     assert result.exit_code == 1
     assert result.stdout == (
-        f"{tmp_path.as_posix()}/out/isvc.yaml:8:7: error[V001]: InferenceService llama3: unknown field "
+        f"{tmp_path.as_posix()}/out/isvc.yaml:8:7: "
+        "error[V001]: InferenceService llama3: unknown field "
         '"modelFromat" in spec.predictor.model  (unknown-object-field)\n'
         " 8 |       modelFromat: {name: huggingface}\n"
         "   |       ^^^^^^^^^^^\n"
         "  hint: did you mean `modelFormat`?\n\n"
-        "1 error (1 file)\n")
+        "1 error (1 file)\n"
+    )
 
 
 def test_machine_formats_carry_the_code_and_position(tmp_path: Path) -> None:
@@ -63,13 +66,21 @@ def test_standard_input(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 1 and result.stdout.startswith("<stdin>:8:7: error[V001]")
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["conform", "missing.yaml"], "llmops: error: missing.yaml: no such file or directory\n"),
-    (["conform", "empty"], "llmops: error: empty: no .yaml or .yml files in this directory\n"),
-    (["conform", "notes.yaml"], "llmops: error: no Kubernetes objects found in notes.yaml\n"
-                                "  hint: pass the rendered files, e.g. `llmops conform out/`\n"),
-])
-def test_usage_errors_exit_2(argv: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["conform", "missing.yaml"], "llmops: error: missing.yaml: no such file or directory\n"),
+        (["conform", "empty"], "llmops: error: empty: no .yaml or .yml files in this directory\n"),
+        (
+            ["conform", "notes.yaml"],
+            "llmops: error: no Kubernetes objects found in notes.yaml\n"
+            "  hint: pass the rendered files, e.g. `llmops conform out/`\n",
+        ),
+    ],
+)
+def test_usage_errors_exit_2(
+    argv: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "notes.yaml").write_text("# nothing\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
@@ -84,27 +95,42 @@ def test_render_verify_accepts_the_bundled_estate(tmp_path: Path) -> None:
     assert result.stderr == "verified: the API server would accept all 27 objects\n"
 
 
-def test_render_verify_names_the_rendered_file_of_a_bad_object(tmp_path: Path,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_render_verify_names_the_rendered_file_of_a_bad_object(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rendered = render_estate(validate(copy_bundled_estate(tmp_path)).estate, include_argocd=False)
     isvc = next(obj for obj in rendered.groups["dev"] if obj["kind"] == "InferenceService")
     isvc["spec"]["predictor"]["replicas"] = 2
     assert verify_rendered(rendered, "out", None) == 1
     err = capsys.readouterr().err
-    assert err.startswith("out/dev/serving.kserve.io_v1beta1_inferenceservice_example-model.yaml:54:5: error[V001]: "
-                          'InferenceService example-model: unknown field "replicas" in spec.predictor')
+    assert err.startswith(
+        "out/dev/serving.kserve.io_v1beta1_inferenceservice_example-model.yaml:54:5: error[V001]: "
+        'InferenceService example-model: unknown field "replicas" in spec.predictor'
+    )
 
 
 def test_without_the_conform_extra_the_command_says_what_to_install(tmp_path: Path) -> None:
-    """A base install (`make run`, the Docker image) has neither jsonschema nor kubernetes-validate."""
+    """A base install (`make run`, the Docker image) has neither jsonschema nor
+    kubernetes-validate."""
     write_files(tmp_path, {"isvc.yaml": BAD})
-    blocked = ("import sys; sys.modules['jsonschema'] = None; sys.modules['kubernetes_validate'] = None; "
-               "from llmops.cli.main import main; sys.exit(main(sys.argv[1:]))")
+    blocked = (
+        "import sys; sys.modules['jsonschema'] = None; sys.modules['kubernetes_validate'] = None; "
+        "from llmops.cli.main import main; sys.exit(main(sys.argv[1:]))"
+    )
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    done = subprocess.run([sys.executable, "-c", blocked, "conform", str(tmp_path / "isvc.yaml")], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", blocked, "conform", str(tmp_path / "isvc.yaml")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 2, done.stderr
-    assert "checking conformance needs the Python package 'jsonschema', which is not installed" in done.stderr
+    assert (
+        "checking conformance needs the Python package 'jsonschema', which is not installed"
+        in done.stderr
+    )
     assert "hint: install the extra: pip install 'llmops[conform]'" in done.stderr
 
 
@@ -112,7 +138,11 @@ def test_the_readme_lists_every_conformance_code() -> None:
     from llmops.conformance.codes import CONFORMANCE_RULES
 
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    assert [rule.code for rule in CONFORMANCE_RULES if f"| `{rule.code}` | `{rule.name}` |" not in readme] == []
+    assert [
+        rule.code
+        for rule in CONFORMANCE_RULES
+        if f"| `{rule.code}` | `{rule.name}` |" not in readme
+    ] == []
 
 
 def test_conformance_codes_are_apart_from_the_estate_rules() -> None:

@@ -1,4 +1,5 @@
-"""The refresh script against a real git repository standing in for upstream (file://, no network)."""
+"""The refresh script against a real git repository standing in for upstream (file://, no
+network)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from llmops.conformance.refresh import RefreshError, main, refresh
-from llmops.conformance.sources import Project, VendoredFile, git_blob_id, read_sources, sources_text, table_text
+from llmops.conformance.sources import (
+    Project,
+    VendoredFile,
+    git_blob_id,
+    read_sources,
+    sources_text,
+    table_text,
+)
 from tests.helpers.estate import PROJECT_ROOT, write_files
 
 CRD = """\
@@ -24,14 +32,23 @@ spec:
 
 
 def crd(*versions: str) -> str:
-    return CRD.format(versions="".join(f"  - name: {v}\n    served: true\n    storage: {str(i == 0).lower()}\n"
-                                       f"    schema: {{openAPIV3Schema: {{type: object}}}}\n"
-                                       for i, v in enumerate(versions)))
+    return CRD.format(
+        versions="".join(
+            f"  - name: {v}\n    served: true\n    storage: {str(i == 0).lower()}\n"
+            f"    schema: {{openAPIV3Schema: {{type: object}}}}\n"
+            for i, v in enumerate(versions)
+        )
+    )
 
 
 def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-c", "user.name=u", "-c", "user.email=u@example.com", *args], cwd=repo,
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        ["git", "-c", "user.name=u", "-c", "user.email=u@example.com", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout.strip()
 
 
@@ -57,10 +74,23 @@ def root(tmp_path: Path, upstream: Path) -> Path:
     folder = tmp_path / "conformance"
     v1 = crd("v1").encode()
     write_files(folder, {"crds/demo/widgets.yaml": v1, "crds/demo/LICENSE": b"licence one\n"})
-    project = Project("demo", upstream.as_uri(), "v1", git(upstream, "rev-parse", "v1"), "Apache-2.0", ["a note"], [
-        VendoredFile("crds/demo/widgets.yaml", "config/crd/widgets.yaml", git_blob_id(v1), ["example.io/v1 Widget"]),
-        VendoredFile("crds/demo/LICENSE", "LICENSE", git_blob_id(b"licence one\n")),
-    ])
+    project = Project(
+        "demo",
+        upstream.as_uri(),
+        "v1",
+        git(upstream, "rev-parse", "v1"),
+        "Apache-2.0",
+        ["a note"],
+        [
+            VendoredFile(
+                "crds/demo/widgets.yaml",
+                "config/crd/widgets.yaml",
+                git_blob_id(v1),
+                ["example.io/v1 Widget"],
+            ),
+            VendoredFile("crds/demo/LICENSE", "LICENSE", git_blob_id(b"licence one\n")),
+        ],
+    )
     (folder / "sources.json").write_text(sources_text([project]), encoding="utf-8")
     return folder
 
@@ -79,7 +109,9 @@ def test_refresh_brings_files_commit_blobs_and_kinds_to_the_tag(root: Path, upst
     assert (root / "SOURCES.md").read_text(encoding="utf-8") == table_text([project])
 
 
-def test_a_path_the_tag_lacks_stops_the_refresh_before_anything_is_written(root: Path, upstream: Path) -> None:
+def test_a_path_the_tag_lacks_stops_the_refresh_before_anything_is_written(
+    root: Path, upstream: Path
+) -> None:
     git(upstream, "rm", "-q", "LICENSE")
     git(upstream, "commit", "-qm", "no licence")
     git(upstream, "tag", "v3")
@@ -90,7 +122,9 @@ def test_a_path_the_tag_lacks_stops_the_refresh_before_anything_is_written(root:
     assert (root / "crds/demo/LICENSE").read_text() == "licence one\n"
 
 
-def test_unknown_project_and_unknown_tag_are_errors(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_project_and_unknown_tag_are_errors(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["nope", "v1", "--root", str(root)]) == 1
     assert "no project 'nope' in sources.json (known: demo)" in capsys.readouterr().err
     assert main(["demo", "v9", "--root", str(root)]) == 1
@@ -98,7 +132,8 @@ def test_unknown_project_and_unknown_tag_are_errors(root: Path, capsys: pytest.C
 
 
 def test_the_real_records_round_trip() -> None:
-    """sources.json and SOURCES.md are exactly what the script writes, so a refresh changes only what moved."""
+    """sources.json and SOURCES.md are exactly what the script writes, so a refresh changes only
+    what moved."""
     folder = PROJECT_ROOT / "conformance"
     projects = read_sources(folder)
     assert (folder / "sources.json").read_text(encoding="utf-8") == sources_text(projects)

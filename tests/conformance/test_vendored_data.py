@@ -11,7 +11,13 @@ import subprocess
 
 import yaml
 
-from llmops.conformance.sources import SOURCES_FILE, TABLE_FILE, git_blob_id, read_sources, table_text
+from llmops.conformance.sources import (
+    SOURCES_FILE,
+    TABLE_FILE,
+    git_blob_id,
+    read_sources,
+    table_text,
+)
 from tests.helpers.estate import PROJECT_ROOT
 
 ROOT = PROJECT_ROOT / "conformance"
@@ -19,15 +25,21 @@ PROJECTS = read_sources(ROOT)
 
 
 def test_every_vendored_file_is_byte_identical_to_upstream() -> None:
-    changed = [entry.path for project in PROJECTS for entry in project.files
-               if git_blob_id((ROOT / entry.path).read_bytes()) != entry.blob]
+    changed = [
+        entry.path
+        for project in PROJECTS
+        for entry in project.files
+        if git_blob_id((ROOT / entry.path).read_bytes()) != entry.blob
+    ]
     assert changed == []
 
 
 def test_blob_ids_are_what_git_computes() -> None:
     """Our blob id function agrees with `git hash-object`, so the check above means what it says."""
     entry = PROJECTS[0].files[0]
-    done = subprocess.run(["git", "hash-object", str(ROOT / entry.path)], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        ["git", "hash-object", str(ROOT / entry.path)], capture_output=True, text=True, check=True
+    )
     assert done.stdout.strip() == git_blob_id((ROOT / entry.path).read_bytes()) == entry.blob
 
 
@@ -40,8 +52,10 @@ def test_every_file_in_the_folder_has_a_source() -> None:
 
 def test_each_project_carries_its_licence_and_a_full_commit() -> None:
     for project in PROJECTS:
-        assert any(entry.path == f"crds/{project.name}/LICENSE" and entry.upstream == "LICENSE"
-                   for entry in project.files), project.name
+        assert any(
+            entry.path == f"crds/{project.name}/LICENSE" and entry.upstream == "LICENSE"
+            for entry in project.files
+        ), project.name
         assert len(project.commit) == 40 and project.tag and project.license == "Apache-2.0"
 
 
@@ -56,8 +70,13 @@ def test_listed_kinds_are_the_served_versions_of_each_crd() -> None:
                 assert entry.kinds == [], entry.path
                 continue
             served = []
-            for crd in yaml.load_all((ROOT / entry.path).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader):
+            for crd in yaml.load_all(
+                (ROOT / entry.path).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader
+            ):
                 spec = crd["spec"]
-                served += [f"{spec['group']}/{version['name']} {spec['names']['kind']}"
-                           for version in spec["versions"] if version.get("served")]
+                served += [
+                    f"{spec['group']}/{version['name']} {spec['names']['kind']}"
+                    for version in spec["versions"]
+                    if version.get("served")
+                ]
             assert entry.kinds == served, entry.path

@@ -1,4 +1,5 @@
-"""The checker on whole objects: upstream examples pass, known-bad objects fail with a code at the right place."""
+"""The checker on whole objects: upstream examples pass, known-bad objects fail with a code at the
+right place."""
 
 from __future__ import annotations
 
@@ -41,26 +42,86 @@ spec:
 """
 
 
-@pytest.mark.parametrize(("old", "new", "expected"), [
-    ("      modelFormat:", "      modelFromat:", ("V001", 9, 7, 'InferenceService llama3: unknown field "modelFromat" '
-                                                              "in spec.predictor.model")),
-    ("  name: llama3\n", "  name: llama3\n  lables: {}\n",
-     ("V001", 5, 3, 'InferenceService llama3: unknown field "lables" in metadata')),
-    ("minReplicas: 1", "minReplicas: one",
-     ("V002", 7, 18, "InferenceService llama3: spec.predictor.minReplicas must be integer, not string 'one'")),
-    ('cpu: "2"', "cpu: 0.5", ("V002", 11, 23, "InferenceService llama3: spec.predictor.model.resources.limits.cpu "
-                                              "must be integer or string, not number 0.5")),
-    ("memory: 24Gi", "memory: 24 GB", ("V004", 11, 36, None)),
-    ("  name: llama3\n", "  namespace: x\n", ("V003", 4, 3, 'InferenceService (no name): metadata is missing the '
-                                                            'required field "name"')),
-    ("v1beta1", "v1beta2", ("V005", 1, 13, "InferenceService llama3: serving.kserve.io/v1beta2 InferenceService is "
-                                           "not served by the vendored CRDs")),
-    ("kind: InferenceService", "kind: InferenceServise",
-     ("V005", 1, 13, "InferenceServise llama3: serving.kserve.io/v1beta1 InferenceServise is not served by the "
-                     "vendored CRDs")),
-    ("  name: llama3\n", "  name: llama3\n  name: llama3\n", ("Y002", 5, 3, None)),  # YAML keeps its code
-])
-def test_known_bad_objects_fail_at_the_mistake(old: str, new: str, expected: tuple[str, int, int, str | None]) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "      modelFormat:",
+            "      modelFromat:",
+            (
+                "V001",
+                9,
+                7,
+                'InferenceService llama3: unknown field "modelFromat" in spec.predictor.model',
+            ),
+        ),
+        (
+            "  name: llama3\n",
+            "  name: llama3\n  lables: {}\n",
+            ("V001", 5, 3, 'InferenceService llama3: unknown field "lables" in metadata'),
+        ),
+        (
+            "minReplicas: 1",
+            "minReplicas: one",
+            (
+                "V002",
+                7,
+                18,
+                "InferenceService llama3: spec.predictor.minReplicas must be integer, not string "
+                "'one'",
+            ),
+        ),
+        (
+            'cpu: "2"',
+            "cpu: 0.5",
+            (
+                "V002",
+                11,
+                23,
+                "InferenceService llama3: spec.predictor.model.resources.limits.cpu "
+                "must be integer or string, not number 0.5",
+            ),
+        ),
+        ("memory: 24Gi", "memory: 24 GB", ("V004", 11, 36, None)),
+        (
+            "  name: llama3\n",
+            "  namespace: x\n",
+            (
+                "V003",
+                4,
+                3,
+                'InferenceService (no name): metadata is missing the required field "name"',
+            ),
+        ),
+        (
+            "v1beta1",
+            "v1beta2",
+            (
+                "V005",
+                1,
+                13,
+                "InferenceService llama3: serving.kserve.io/v1beta2 InferenceService is "
+                "not served by the vendored CRDs",
+            ),
+        ),
+        (
+            "kind: InferenceService",
+            "kind: InferenceServise",
+            (
+                "V005",
+                1,
+                13,
+                "InferenceServise llama3: serving.kserve.io/v1beta1 InferenceServise is not "
+                "served by the vendored CRDs",
+            ),
+        ),
+        # YAML keeps its code
+        ("  name: llama3\n", "  name: llama3\n  name: llama3\n", ("Y002", 5, 3, None)),
+    ],
+)
+def test_known_bad_objects_fail_at_the_mistake(
+    old: str, new: str, expected: tuple[str, int, int, str | None]
+) -> None:
     assert problems(ISVC) == []
     assert old in ISVC
     (found,) = problems(ISVC.replace(old, new))
@@ -89,18 +150,25 @@ def test_built_in_kinds_are_checked_strictly() -> None:
 
 
 def test_kinds_nobody_describes_fail_and_client_side_files_are_skipped() -> None:
-    assert [code for code, *_ in problems("apiVersion: example.io/v1\nkind: Widget\nmetadata: {name: w}\n")] \
-        == ["V006"]
-    objects, diagnostics = check_text("k.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
-                                                "resources: [a.yaml]\n", catalog())
+    assert [
+        code
+        for code, *_ in problems("apiVersion: example.io/v1\nkind: Widget\nmetadata: {name: w}\n")
+    ] == ["V006"]
+    objects, diagnostics = check_text(
+        "k.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n",
+        catalog(),
+    )
     assert (objects, diagnostics) == (0, [])
     assert [code for code, *_ in problems("just: data\n")] == ["V008"]
 
 
 def test_the_items_of_a_list_are_each_checked_with_their_own_positions() -> None:
-    text = ("apiVersion: v1\nkind: List\nitems:\n"
-            "- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}, data: {k: v}}\n"
-            "- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}, date: {k: v}}\n")
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}, data: {k: v}}\n"
+        "- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}, date: {k: v}}\n"
+    )
     assert [(code, line) for code, line, _, _ in problems(text)] == [("V001", 5)]
 
 
@@ -116,10 +184,13 @@ def test_a_kubernetes_version_can_be_chosen_and_an_unknown_one_is_refused() -> N
 
 
 def test_one_validator_per_kind_checks_thousands_of_objects_a_second() -> None:
-    """kubernetes_validate.validate() re-reads its schema files per call (~70 objects/s); ours compiles once."""
+    """kubernetes_validate.validate() re-reads its schema files per call (~70 objects/s); ours
+    compiles once."""
     fresh = SchemaCatalog()
-    text = "".join(f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\ndata: {{k: v}}\n"
-                   for i in range(2000))
+    text = "".join(
+        f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\ndata: {{k: v}}\n"
+        for i in range(2000)
+    )
     check_text("warm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n", fresh)
     validator = fresh.verdict("v1", "ConfigMap").validator
     started = time.perf_counter()

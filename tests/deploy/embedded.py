@@ -22,18 +22,24 @@ class Embedded:
     source: Path
 
     def expected(self) -> str:
-        """The ConfigMap's text with the source embedded as it is now (the part above the key kept)."""
+        """The ConfigMap's text with the source embedded as it is now (the part above the key
+        kept)."""
         text = self.configmap.read_text(encoding="utf-8")
         marker = f"\n  {self.key}: |\n"
         head = text[: text.index(marker) + len(marker)]
-        body = "".join(f"    {line}" if line.strip() else "\n"
-                       for line in self.source.read_text(encoding="utf-8").splitlines(keepends=True))
+        body = "".join(
+            f"    {line}" if line.strip() else "\n"
+            for line in self.source.read_text(encoding="utf-8").splitlines(keepends=True)
+        )
         return head + body
 
 
 EMBEDDED = (
-    Embedded(ARGOCD_DIR / "argocd-cm-health.yaml", "resource.customizations.health.serving.kserve.io_InferenceService",
-             ARGOCD_DIR / "health" / "inferenceservice.lua"),
+    Embedded(
+        ARGOCD_DIR / "argocd-cm-health.yaml",
+        "resource.customizations.health.serving.kserve.io_InferenceService",
+        ARGOCD_DIR / "health" / "inferenceservice.lua",
+    ),
     Embedded(ARGOCD_DIR / "cmp-plugin-configmap.yaml", "plugin.yaml", ARGOCD_DIR / "plugin.yaml"),
 )
 

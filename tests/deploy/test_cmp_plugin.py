@@ -1,6 +1,6 @@
-"""The Argo CD Config Management Plugin: plugin.yaml, its ConfigMap, the repo-server sidecar patch, the
-Applications that name the plugin, and the generate command run as Argo CD runs it (a process in a copy
-of the repository, environment from `plugin.env`, stdout taken as the manifests)."""
+"""The Argo CD Config Management Plugin: plugin.yaml, its ConfigMap, the repo-server sidecar patch,
+the Applications that name the plugin, and the generate command run as Argo CD runs it (a process in
+a copy of the repository, environment from `plugin.env`, stdout taken as the manifests)."""
 
 from __future__ import annotations
 
@@ -34,13 +34,16 @@ def plugin() -> dict[str, Any]:
     return loaded
 
 
-# --- plugin.yaml -----------------------------------------------------------------------------------------
+# --- plugin.yaml
+# -----------------------------------------------------------------------------------------
+
 
 def test_plugin_definition() -> None:
     definition = plugin()
     assert definition["apiVersion"] == "argoproj.io/v1alpha1"
     assert definition["kind"] == "ConfigManagementPlugin"
-    # Without spec.version the plugin is called by its bare name, which is what the Applications use.
+    # Without spec.version the plugin is called by its bare name, which is what the Applications
+    # use.
     assert definition["metadata"]["name"] == PLUGIN_NAME
     assert "version" not in definition["spec"]
     # The environment comes through plugin.env, so no parameters are announced in the UI.
@@ -63,7 +66,8 @@ def test_plugin_env_reaches_the_command_under_the_name_it_reads() -> None:
 
 
 def matches_discovery(app_dir: Path) -> bool:
-    """Argo CD's discovery: spec.discover.fileName is a filepath.Glob pattern below the app directory."""
+    """Argo CD's discovery: spec.discover.fileName is a filepath.Glob pattern below the app
+    directory."""
     discover = plugin()["spec"]["discover"]
     assert set(discover) == {"fileName"}
     return bool(glob.glob(str(app_dir / discover["fileName"])))
@@ -76,10 +80,15 @@ def test_discovery_matches_an_estate_only(tmp_path: Path) -> None:
 
 
 def test_configmaps_embed_their_files_verbatim() -> None:
-    assert sorted(item.configmap.name for item in EMBEDDED) == ["argocd-cm-health.yaml", "cmp-plugin-configmap.yaml"]
+    assert sorted(item.configmap.name for item in EMBEDDED) == [
+        "argocd-cm-health.yaml",
+        "cmp-plugin-configmap.yaml",
+    ]
     for item in EMBEDDED:
         assert item.configmap.read_text(encoding="utf-8") == item.expected(), (
-            f"{item.configmap.relative_to(PROJECT_ROOT)} is stale: run `python3 -m tests.deploy.embedded`")
+            f"{item.configmap.relative_to(PROJECT_ROOT)} is stale: run `python3 -m "
+            "tests.deploy.embedded`"
+        )
 
 
 def test_plugin_configmap() -> None:
@@ -91,7 +100,9 @@ def test_plugin_configmap() -> None:
     kubernetes_validate.validate(configmap, kubernetes_validate.latest_version(), strict=True)
 
 
-# --- the repo-server sidecar ------------------------------------------------------------------------------
+# --- the repo-server sidecar
+# ------------------------------------------------------------------------------
+
 
 def test_sidecar_patch() -> None:
     patch = load(SIDECAR_PATH)
@@ -111,7 +122,8 @@ def test_sidecar_patch() -> None:
     config = mounts[CONFIG_MOUNT]
     assert config["subPath"] == "plugin.yaml"
     volumes = {volume["name"]: volume for volume in pod["volumes"]}
-    # var-files and plugins belong to the repo-server Deployment; the patch adds only its own volumes.
+    # var-files and plugins belong to the repo-server Deployment; the patch adds only its own
+    # volumes.
     assert set(volumes) == {config["name"], mounts["/tmp"]["name"]}
     assert volumes[mounts["/tmp"]["name"]] == {"name": mounts["/tmp"]["name"], "emptyDir": {}}
     plugin_configmap = load(PLUGIN_CONFIGMAP_PATH)
@@ -128,13 +140,18 @@ def load_pyproject_version() -> str:
 
 
 def test_image_runs_as_the_sidecar_user() -> None:
-    lines = [line.strip() for line in (PROJECT_ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()]
+    lines = [
+        line.strip()
+        for line in (PROJECT_ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()
+    ]
     users = [line.split()[1] for line in lines if line.startswith("USER ")]
     assert users and users[-1].split(":")[0] == "999"
     assert 'ENTRYPOINT ["llmops"]' in lines
 
 
-# --- the Applications -------------------------------------------------------------------------------------
+# --- the Applications
+# -------------------------------------------------------------------------------------
+
 
 def test_application_names_the_plugin_with_its_environment(tmp_path: Path) -> None:
     root = copy_bundled_estate(tmp_path)
@@ -144,25 +161,46 @@ def test_application_names_the_plugin_with_its_environment(tmp_path: Path) -> No
     applications = {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == "Application"}
     dev = next(env for env in result.estate.environments if env.name == "dev")
     source = applications[application_name(dev)]["spec"]["source"]
-    assert source["plugin"] == {"name": plugin()["metadata"]["name"], "env": [{"name": "LLMOPS_ENV", "value": "dev"}]}
+    assert source["plugin"] == {
+        "name": plugin()["metadata"]["name"],
+        "env": [{"name": "LLMOPS_ENV", "value": "dev"}],
+    }
     # The plugin runs where the Application points, and discovery would find the estate there too.
     assert matches_discovery(root / source["path"])
 
 
-# --- `llmops cmp generate`, run as Argo CD runs it -----------------------------------------------------
+# --- `llmops cmp generate`, run as Argo CD runs it
+# -----------------------------------------------------
+
 
 def run_generate(app_dir: Path, **plugin_env: str) -> subprocess.CompletedProcess[str]:
     """The generate command of plugin.yaml, with `llmops` being this checkout, in `app_dir`."""
     argv = generate_argv()
     assert argv[0] == "llmops"
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("ARGOCD_ENV_") and key not in {"NO_COLOR", "PYTHONPATH"}}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("ARGOCD_ENV_") and key not in {"NO_COLOR", "PYTHONPATH"}
+    }
     env["PYTHONPATH"] = str(PROJECT_ROOT)
-    env.update({"ARGOCD_APP_NAME": "llmops-dev", "ARGOCD_APP_NAMESPACE": "llm-ops-dev",
-                "ARGOCD_APP_SOURCE_PATH": ".", "ARGOCD_APP_REVISION": "0123456789abcdef0123456789abcdef01234567"})
+    env.update(
+        {
+            "ARGOCD_APP_NAME": "llmops-dev",
+            "ARGOCD_APP_NAMESPACE": "llm-ops-dev",
+            "ARGOCD_APP_SOURCE_PATH": ".",
+            "ARGOCD_APP_REVISION": "0123456789abcdef0123456789abcdef01234567",
+        }
+    )
     env.update({f"ARGOCD_ENV_{name}": value for name, value in plugin_env.items()})
-    return subprocess.run([sys.executable, "-m", "llmops.cli.main", *argv[1:]], cwd=app_dir, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "llmops.cli.main", *argv[1:]],
+        cwd=app_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.mark.slow

@@ -1,9 +1,10 @@
-"""The custom Argo CD health check for KServe InferenceServices (deploy/argocd/health/inferenceservice.lua).
+"""The custom Argo CD health check for KServe InferenceServices
+(deploy/argocd/health/inferenceservice.lua).
 
-Each case is an InferenceService as the KServe 0.20 controller writes it in Standard (raw Deployment)
-mode, run through our script and through the check bundled with Argo CD 3.5.1
-(vendored unmodified under conformance/crds/argo-cd/), so the places where ours deliberately differs
-are pinned next to the ones where it agrees.
+Each case is an InferenceService as the KServe 0.20 controller writes it in Standard (raw
+Deployment) mode, run through our script and through the check bundled with Argo CD 3.5.1 (vendored
+unmodified under conformance/crds/argo-cd/), so the places where ours deliberately differs are
+pinned next to the ones where it agrees.
 """
 
 from __future__ import annotations
@@ -23,8 +24,16 @@ from tests.helpers.live_objects import T0, T1, T2, condition
 
 SCRIPT_PATH = PROJECT_ROOT / "deploy" / "argocd" / "health" / "inferenceservice.lua"
 CONFIGMAP_PATH = PROJECT_ROOT / "deploy" / "argocd" / "argocd-cm-health.yaml"
-UPSTREAM_PATH = (PROJECT_ROOT / "conformance" / "crds" / "argo-cd" / "resource_customizations" / "serving.kserve.io"
-                 / "InferenceService" / "health.lua")
+UPSTREAM_PATH = (
+    PROJECT_ROOT
+    / "conformance"
+    / "crds"
+    / "argo-cd"
+    / "resource_customizations"
+    / "serving.kserve.io"
+    / "InferenceService"
+    / "health.lua"
+)
 HEALTH_KEY = "resource.customizations.health.serving.kserve.io_InferenceService"
 OPEN_LIBS_KEY = "resource.customizations.useOpenLibs.serving.kserve.io_InferenceService"
 
@@ -44,7 +53,8 @@ def upstream_script() -> str:
     return UPSTREAM_PATH.read_text(encoding="utf-8")
 
 
-# --- InferenceServices as KServe writes them -------------------------------------------------------------
+# --- InferenceServices as KServe writes them
+# -------------------------------------------------------------
 
 POD = "llama3-8b-predictor-6c9f7d5b8-x2k4q"
 
@@ -64,8 +74,9 @@ def isvc(*, generation: int = 1, status: dict[str, Any] | None = None) -> dict[s
             "labels": {"app.kubernetes.io/managed-by": "llmops", "llmops.io/environment": "dev"},
             "annotations": {
                 "argocd.argoproj.io/sync-wave": "1",
-                "argocd.argoproj.io/tracking-id":
-                    "llmops-dev:serving.kserve.io/InferenceService:llm-ops-dev/llama3-8b",
+                "argocd.argoproj.io/tracking-id": (
+                    "llmops-dev:serving.kserve.io/InferenceService:llm-ops-dev/llama3-8b"
+                ),
                 "serving.kserve.io/autoscalerClass": "hpa",
                 "serving.kserve.io/deploymentMode": "Standard",
             },
@@ -81,8 +92,15 @@ def isvc(*, generation: int = 1, status: dict[str, Any] | None = None) -> dict[s
                     "modelFormat": {"name": "huggingface"},
                     "runtime": "kserve-huggingfaceserver",
                     "storageUri": "hf://meta-llama/Meta-Llama-3-8B-Instruct",
-                    "args": ["--model_name=llama3-8b", "--backend=huggingface", "--max_model_len=4096"],
-                    "resources": {"requests": {"cpu": "4", "memory": "16Gi"}, "limits": {"cpu": "8", "memory": "16Gi"}},
+                    "args": [
+                        "--model_name=llama3-8b",
+                        "--backend=huggingface",
+                        "--max_model_len=4096",
+                    ],
+                    "resources": {
+                        "requests": {"cpu": "4", "memory": "16Gi"},
+                        "limits": {"cpu": "8", "memory": "16Gi"},
+                    },
                 },
             },
         },
@@ -92,8 +110,14 @@ def isvc(*, generation: int = 1, status: dict[str, Any] | None = None) -> dict[s
     return obj
 
 
-def model_status(transition: str, active: str, target: str, *, failure: dict[str, Any] | None = None,
-                 copies: int = 1) -> dict[str, Any]:
+def model_status(
+    transition: str,
+    active: str,
+    target: str,
+    *,
+    failure: dict[str, Any] | None = None,
+    copies: int = 1,
+) -> dict[str, Any]:
     value: dict[str, Any] = {
         "transitionStatus": transition,
         "states": {"activeModelState": active, "targetModelState": target},
@@ -104,13 +128,18 @@ def model_status(transition: str, active: str, target: str, *, failure: dict[str
     return value
 
 
-def serving_status(conditions: list[dict[str, Any]], model: dict[str, Any], *,
-                   observed_generation: int = 1) -> dict[str, Any]:
+def serving_status(
+    conditions: list[dict[str, Any]], model: dict[str, Any], *, observed_generation: int = 1
+) -> dict[str, Any]:
     return {
         "address": {"url": "http://llama3-8b-predictor.llm-ops-dev.svc.cluster.local"},
         "url": "http://llama3-8b-llm-ops-dev.dev.llm-ops.local",
-        "components": {"predictor": {"latestCreatedRevision": "2", "url":
-                                     "http://llama3-8b-predictor-llm-ops-dev.dev.llm-ops.local"}},
+        "components": {
+            "predictor": {
+                "latestCreatedRevision": "2",
+                "url": "http://llama3-8b-predictor-llm-ops-dev.dev.llm-ops.local",
+            }
+        },
         "conditions": conditions,
         "deploymentMode": "Standard",
         "clusterServingRuntimeName": "kserve-huggingfaceserver",
@@ -120,49 +149,74 @@ def serving_status(conditions: list[dict[str, Any]], model: dict[str, Any], *,
 
 
 STOPPED_FALSE = condition("Stopped", "False", when=T0, severity="Info")
-ALL_READY = [condition("IngressReady", "True"), condition("PredictorReady", "True"), condition("Ready", "True"),
-             STOPPED_FALSE]
+ALL_READY = [
+    condition("IngressReady", "True"),
+    condition("PredictorReady", "True"),
+    condition("Ready", "True"),
+    STOPPED_FALSE,
+]
 LOADED = model_status("UpToDate", "Loaded", "Loaded")
 LOAD_FAILURE = {
     "location": POD,
     "reason": "ModelLoadFailed",
-    "message": "OSError: meta-llama/Meta-Llama-3-8B-Instruct is not a local folder and is not a valid model "
-               "identifier listed on 'https://huggingface.co/models'",
+    "message": (
+        "OSError: meta-llama/Meta-Llama-3-8B-Instruct is not a local folder and is not a valid "
+        "model identifier listed on 'https://huggingface.co/models'"
+    ),
     "exitCode": 1,
     "time": T1,
 }
 
 
 def healthy(generation: int = 1, observed_generation: int = 1) -> dict[str, Any]:
-    return isvc(generation=generation,
-                status=serving_status(ALL_READY, LOADED, observed_generation=observed_generation))
+    return isvc(
+        generation=generation,
+        status=serving_status(ALL_READY, LOADED, observed_generation=observed_generation),
+    )
 
 
 def stopped(generation: int = 1, observed_generation: int = 1) -> dict[str, Any]:
     why = "The inference service is stopped"
-    conditions = [condition("IngressReady", "False", "Stopped", why, T2),
-                  condition("PredictorReady", "False", "Stopped", why, T2),
-                  condition("Ready", "False", "Stopped", why, T2),
-                  condition("Stopped", "True", when=T2, severity="Info")]
-    return isvc(generation=generation, status=serving_status(conditions, LOADED,
-                                                             observed_generation=observed_generation))
+    conditions = [
+        condition("IngressReady", "False", "Stopped", why, T2),
+        condition("PredictorReady", "False", "Stopped", why, T2),
+        condition("Ready", "False", "Stopped", why, T2),
+        condition("Stopped", "True", when=T2, severity="Info"),
+    ]
+    return isvc(
+        generation=generation,
+        status=serving_status(conditions, LOADED, observed_generation=observed_generation),
+    )
 
 
-def predictor_not_ready(reason: str, message: str, model: dict[str, Any], *, status: str = "False",
-                        generation: int = 2, observed_generation: int = 2) -> dict[str, Any]:
+def predictor_not_ready(
+    reason: str,
+    message: str,
+    model: dict[str, Any],
+    *,
+    status: str = "False",
+    generation: int = 2,
+    observed_generation: int = 2,
+) -> dict[str, Any]:
     """PredictorReady (and so Ready, which aggregates it) not True, with the Deployment's reason."""
-    conditions = [condition("IngressReady", "True", when=T0),
-                  condition("PredictorReady", status, reason, message, T2),
-                  condition("Ready", status, reason, message, T2),
-                  STOPPED_FALSE]
-    return isvc(generation=generation,
-                status=serving_status(conditions, model, observed_generation=observed_generation))
+    conditions = [
+        condition("IngressReady", "True", when=T0),
+        condition("PredictorReady", status, reason, message, T2),
+        condition("Ready", status, reason, message, T2),
+        STOPPED_FALSE,
+    ]
+    return isvc(
+        generation=generation,
+        status=serving_status(conditions, model, observed_generation=observed_generation),
+    )
 
 
 ROLLING = model_status("InProgress", "Loaded", "Pending")
 DEADLINE = 'ReplicaSet "llama3-8b-predictor-6c9f7d5b8" has timed out progressing.'
-QUOTA = ('pods "llama3-8b-predictor-6c9f7d5b8-x2k4q" is forbidden: exceeded quota: llm-ops-dev-quota, '
-         "requested: requests.memory=16Gi, used: requests.memory=48Gi, limited: requests.memory=56Gi")
+QUOTA = (
+    'pods "llama3-8b-predictor-6c9f7d5b8-x2k4q" is forbidden: exceeded quota: llm-ops-dev-quota, '
+    "requested: requests.memory=16Gi, used: requests.memory=48Gi, limited: requests.memory=56Gi"
+)
 UNAVAILABLE = "Deployment does not have minimum availability."
 
 
@@ -176,54 +230,125 @@ class Case:
 
 CASES: dict[str, Case] = {
     "no status yet": Case(isvc(), "Progressing", ("status",), "Progressing"),
-    "status without conditions": Case(isvc(status={"modelStatus": {"transitionStatus": "InProgress"}}),
-                                      "Progressing", ("model InProgress",), "Progressing"),
+    "status without conditions": Case(
+        isvc(status={"modelStatus": {"transitionStatus": "InProgress"}}),
+        "Progressing",
+        ("model InProgress",),
+        "Progressing",
+    ),
     "just created, conditions Unknown": Case(
-        isvc(status=serving_status([condition("IngressReady", "Unknown"), condition("PredictorReady", "Unknown"),
-                                    condition("Ready", "Unknown")], model_status("InProgress", "", "Pending"))),
-        "Progressing", ("IngressReady=Unknown", "PredictorReady=Unknown", "Ready=Unknown"), "Progressing"),
+        isvc(
+            status=serving_status(
+                [
+                    condition("IngressReady", "Unknown"),
+                    condition("PredictorReady", "Unknown"),
+                    condition("Ready", "Unknown"),
+                ],
+                model_status("InProgress", "", "Pending"),
+            )
+        ),
+        "Progressing",
+        ("IngressReady=Unknown", "PredictorReady=Unknown", "Ready=Unknown"),
+        "Progressing",
+    ),
     "ready and up to date": Case(healthy(), "Healthy", ("ready",), "Healthy"),
     "ready after a failure (lastFailureInfo is never cleared)": Case(
-        isvc(status=serving_status(ALL_READY, model_status("UpToDate", "Loaded", "Loaded", failure=LOAD_FAILURE))),
-        "Healthy", ("ready",), "Healthy"),
-    "status older than the spec": Case(healthy(generation=3, observed_generation=2),
-                                       "Progressing", ("observe generation 3", "is 2"), "Healthy"),
-    "Deployment generation ahead of the spec": Case(healthy(generation=2, observed_generation=5),
-                                                    "Healthy", ("ready",), "Healthy"),
+        isvc(
+            status=serving_status(
+                ALL_READY, model_status("UpToDate", "Loaded", "Loaded", failure=LOAD_FAILURE)
+            )
+        ),
+        "Healthy",
+        ("ready",),
+        "Healthy",
+    ),
+    "status older than the spec": Case(
+        healthy(generation=3, observed_generation=2),
+        "Progressing",
+        ("observe generation 3", "is 2"),
+        "Healthy",
+    ),
+    "Deployment generation ahead of the spec": Case(
+        healthy(generation=2, observed_generation=5), "Healthy", ("ready",), "Healthy"
+    ),
     "stopped": Case(stopped(), "Suspended", ("stopped",), "Suspended"),
-    "stopped, then the spec changed": Case(stopped(generation=4, observed_generation=3),
-                                          "Suspended", ("stopped",), "Suspended"),
+    "stopped, then the spec changed": Case(
+        stopped(generation=4, observed_generation=3), "Suspended", ("stopped",), "Suspended"
+    ),
     "rolling out a new revision": Case(
-        predictor_not_ready("ReplicaSetUpdated", 'ReplicaSet "llama3-8b-predictor-6c9f7d5b8" is progressing.',
-                            ROLLING, status="Unknown"),
-        "Progressing", ("PredictorReady=Unknown (ReplicaSetUpdated", "Ready=Unknown", "model InProgress"),
-        "Progressing"),
+        predictor_not_ready(
+            "ReplicaSetUpdated",
+            'ReplicaSet "llama3-8b-predictor-6c9f7d5b8" is progressing.',
+            ROLLING,
+            status="Unknown",
+        ),
+        "Progressing",
+        ("PredictorReady=Unknown (ReplicaSetUpdated", "Ready=Unknown", "model InProgress"),
+        "Progressing",
+    ),
     "first rollout, pods not available yet": Case(
-        predictor_not_ready("MinimumReplicasUnavailable", UNAVAILABLE, model_status("InProgress", "", "Loading"),
-                            generation=1, observed_generation=1),
-        "Progressing", (f"PredictorReady=False (MinimumReplicasUnavailable: {UNAVAILABLE})", "Ready=False"),
-        "Progressing"),
+        predictor_not_ready(
+            "MinimumReplicasUnavailable",
+            UNAVAILABLE,
+            model_status("InProgress", "", "Loading"),
+            generation=1,
+            observed_generation=1,
+        ),
+        "Progressing",
+        (f"PredictorReady=False (MinimumReplicasUnavailable: {UNAVAILABLE})", "Ready=False"),
+        "Progressing",
+    ),
     "predictor failed: progress deadline exceeded": Case(
         predictor_not_ready("ProgressDeadlineExceeded", DEADLINE, ROLLING),
-        "Degraded", (f"PredictorReady: ProgressDeadlineExceeded: {DEADLINE}",), "Progressing"),
+        "Degraded",
+        (f"PredictorReady: ProgressDeadlineExceeded: {DEADLINE}",),
+        "Progressing",
+    ),
     "predictor failed: pods cannot be created": Case(
         predictor_not_ready("FailedCreate", QUOTA, ROLLING),
-        "Degraded", (f"PredictorReady: FailedCreate: {QUOTA}",), "Progressing"),
+        "Degraded",
+        (f"PredictorReady: FailedCreate: {QUOTA}",),
+        "Progressing",
+    ),
     "model failed to load (crash loop)": Case(
-        predictor_not_ready("MinimumReplicasUnavailable", UNAVAILABLE,
-                            model_status("BlockedByFailedLoad", "", "FailedToLoad", failure=LOAD_FAILURE, copies=0),
-                            generation=1, observed_generation=1),
-        "Degraded", ("model BlockedByFailedLoad (target FailedToLoad)", f"ModelLoadFailed: {LOAD_FAILURE['message']}"),
-        "Degraded"),
+        predictor_not_ready(
+            "MinimumReplicasUnavailable",
+            UNAVAILABLE,
+            model_status("BlockedByFailedLoad", "", "FailedToLoad", failure=LOAD_FAILURE, copies=0),
+            generation=1,
+            observed_generation=1,
+        ),
+        "Degraded",
+        (
+            "model BlockedByFailedLoad (target FailedToLoad)",
+            f"ModelLoadFailed: {LOAD_FAILURE['message']}",
+        ),
+        "Degraded",
+    ),
     "invalid spec, never reached the Deployment": Case(
-        predictor_not_ready("RuntimeNotRecognized", "Waiting for runtime to become available",
-                            model_status("InvalidSpec", "Loaded", "FailedToLoad",
-                                         failure={"reason": "RuntimeNotRecognized",
-                                                  "message": "Waiting for runtime to become available"}),
-                            generation=3, observed_generation=2),
-        "Degraded", ("model InvalidSpec", "RuntimeNotRecognized: Waiting for runtime to become available",
-                     "PredictorReady: RuntimeNotRecognized"),
-        "Degraded"),
+        predictor_not_ready(
+            "RuntimeNotRecognized",
+            "Waiting for runtime to become available",
+            model_status(
+                "InvalidSpec",
+                "Loaded",
+                "FailedToLoad",
+                failure={
+                    "reason": "RuntimeNotRecognized",
+                    "message": "Waiting for runtime to become available",
+                },
+            ),
+            generation=3,
+            observed_generation=2,
+        ),
+        "Degraded",
+        (
+            "model InvalidSpec",
+            "RuntimeNotRecognized: Waiting for runtime to become available",
+            "PredictorReady: RuntimeNotRecognized",
+        ),
+        "Degraded",
+    ),
 }
 
 
@@ -262,7 +387,8 @@ def test_deliberate_differences_from_the_bundled_check(name: str) -> None:
 
 @pytest.mark.parametrize("name", [name for name in CASES if name not in DELIBERATE_DIFFERENCES])
 def test_verdicts_agree_elsewhere(name: str) -> None:
-    """Both scripts run on the same object: everywhere else ours says what the bundled check says."""
+    """Both scripts run on the same object: everywhere else ours says what the bundled check
+    says."""
     obj = CASES[name].obj
     ours = run_health_check(SCRIPT, obj, open_libs=OPEN_LIBS)["status"]
     assert ours == run_health_check(upstream_script(), obj, open_libs=True)["status"]
@@ -270,13 +396,16 @@ def test_verdicts_agree_elsewhere(name: str) -> None:
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_same_verdicts_without_the_standard_libraries(name: str) -> None:
-    """If useOpenLibs is dropped, the script still runs and recognises KServe's own failure reasons."""
+    """If useOpenLibs is dropped, the script still runs and recognises KServe's own failure
+    reasons."""
     with_libs = run_health_check(SCRIPT, CASES[name].obj, open_libs=True)
     assert run_health_check(SCRIPT, CASES[name].obj, open_libs=False) == with_libs
 
 
 def test_failure_words_need_the_string_library() -> None:
-    obj = predictor_not_ready("StorageInitializerFailed", "could not download s3://models/llama3", ROLLING)
+    obj = predictor_not_ready(
+        "StorageInitializerFailed", "could not download s3://models/llama3", ROLLING
+    )
     assert run_health_check(SCRIPT, obj, open_libs=True)["status"] == "Degraded"
     assert run_health_check(SCRIPT, obj, open_libs=False)["status"] == "Progressing"
 
@@ -300,11 +429,15 @@ def test_input_is_not_changed() -> None:
     assert obj == before
 
 
-# --- the argocd-cm ConfigMap ----------------------------------------------------------------------------
+# --- the argocd-cm ConfigMap
+# ----------------------------------------------------------------------------
+
 
 def test_configmap_holds_the_script_verbatim() -> None:
-    message = (f"{CONFIGMAP_PATH.relative_to(PROJECT_ROOT)} differs from {SCRIPT_PATH.relative_to(PROJECT_ROOT)}: "
-               "run `python3 -m tests.deploy.embedded`")
+    message = (
+        f"{CONFIGMAP_PATH.relative_to(PROJECT_ROOT)} differs from "
+        f"{SCRIPT_PATH.relative_to(PROJECT_ROOT)}: run `python3 -m tests.deploy.embedded`"
+    )
     assert _configmap()["data"][HEALTH_KEY] == SCRIPT, message
     (embedded,) = [item for item in EMBEDDED if item.configmap == CONFIGMAP_PATH]
     assert CONFIGMAP_PATH.read_text(encoding="utf-8") == embedded.expected(), message

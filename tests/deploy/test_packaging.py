@@ -1,9 +1,11 @@
-"""A regular (non-editable) install, as the Docker image makes one, carries the templates and the CRDs.
+"""A regular (non-editable) install, as the Docker image makes one, carries the templates and the
+CRDs.
 
-The templates live in the top-level templates/ folder and the vendored upstream CRDs in conformance/;
-pyproject.toml maps them into the package as `compiler.templates` and `llmops.conformance.vendored`,
-and the code looks there first. Docker is not needed to check this: the wheel is built from exactly
-the files the Dockerfile copies, and run unpacked. The Dockerfile installs only from the locks.
+The templates live in the top-level templates/ folder and the vendored upstream CRDs in
+conformance/; pyproject.toml maps them into the package as `compiler.templates` and
+`llmops.conformance.vendored`, and the code looks there first. Docker is not needed to check this:
+the wheel is built from exactly the files the Dockerfile copies, and run unpacked. The Dockerfile
+installs only from the locks.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ import yaml
 from llmops.conformance.sources import read_sources
 from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate
 
-TEMPLATES = sorted(path.relative_to(PROJECT_ROOT / "templates").as_posix()
-                   for path in (PROJECT_ROOT / "templates").rglob("*") if path.is_file())
+TEMPLATES = sorted(
+    path.relative_to(PROJECT_ROOT / "templates").as_posix()
+    for path in (PROJECT_ROOT / "templates").rglob("*")
+    if path.is_file()
+)
 
 
 def pyproject() -> dict[str, Any]:
@@ -35,36 +40,51 @@ def pyproject() -> dict[str, Any]:
 
 
 def test_every_package_folder_is_listed() -> None:
-    """The package list is explicit (a mapped package cannot be found); a new folder must be added."""
+    """The package list is explicit (a mapped package cannot be found); a new folder must be
+    added."""
     setuptools = pyproject()["tool"]["setuptools"]
-    found = {".".join(path.parent.relative_to(PROJECT_ROOT).parts)
-             for top in ("compiler", "llmops") for path in (PROJECT_ROOT / top).rglob("*.py")
-             if "__pycache__" not in path.parts}
-    assert set(setuptools["packages"]) == found | {"compiler.templates", "llmops.conformance.vendored"}
+    found = {
+        ".".join(path.parent.relative_to(PROJECT_ROOT).parts)
+        for top in ("compiler", "llmops")
+        for path in (PROJECT_ROOT / top).rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    assert set(setuptools["packages"]) == found | {
+        "compiler.templates",
+        "llmops.conformance.vendored",
+    }
 
 
 def test_templates_and_crds_are_package_data() -> None:
     setuptools = pyproject()["tool"]["setuptools"]
-    assert setuptools["package-dir"] == {"compiler.templates": "templates",
-                                         "llmops.conformance.vendored": "conformance"}
+    assert setuptools["package-dir"] == {
+        "compiler.templates": "templates",
+        "llmops.conformance.vendored": "conformance",
+    }
     assert setuptools["package-data"]["compiler.templates"] == ["**/*.j2"]
     assert TEMPLATES and all(name.endswith(".j2") for name in TEMPLATES)
 
 
 def dockerfile_runs() -> list[str]:
-    return [line.strip() for line in (PROJECT_ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()
-            if line.strip().startswith(("RUN", "&&"))]
+    return [
+        line.strip()
+        for line in (PROJECT_ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()
+        if line.strip().startswith(("RUN", "&&"))
+    ]
 
 
 def test_dockerfile_installs_only_from_the_locks() -> None:
-    """Every `pip install` of the image is hash-checked from a lock file, or llmops itself without deps."""
+    """Every `pip install` of the image is hash-checked from a lock file, or llmops itself without
+    deps."""
     installs = [line for line in dockerfile_runs() if "pip install" in line]
     assert len(installs) == 3
     for line in installs:
         words = line.rstrip("\\ ").split()
         assert "--no-deps" in words, line
         assert "--require-hashes" in words or words[-2:] == ["--no-build-isolation", "."], line
-    locked = {word for line in installs for word in line.split() if word.startswith("requirements/")}
+    locked = {
+        word for line in installs for word in line.split() if word.startswith("requirements/")
+    }
     assert locked == {"requirements/build.txt", "requirements/image.txt"}
     assert all((PROJECT_ROOT / name).is_file() for name in locked)
 
@@ -84,7 +104,10 @@ def dockerfile_sources() -> list[str]:
 
 
 def test_dockerignore_lets_the_sources_in() -> None:
-    lines = [line.strip() for line in (PROJECT_ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()]
+    lines = [
+        line.strip()
+        for line in (PROJECT_ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    ]
     assert "*" in lines
     sources = dockerfile_sources()
     assert {"compiler", "llmops", "templates", "pyproject.toml"} <= set(sources), sources
@@ -93,17 +116,33 @@ def test_dockerignore_lets_the_sources_in() -> None:
 
 
 def _build_wheel(source: Path, out: Path) -> Path:
-    """`pip wheel` the project; without build isolation when this environment can build it itself."""
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q", "-w", str(out)]
+    """`pip wheel` the project; without build isolation when this environment can build it
+    itself."""
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "-q",
+        "-w",
+        str(out),
+    ]
     try:
-        setuptools_version = tuple(int(part) for part in importlib.metadata.version("setuptools").split(".")[:2])
+        setuptools_version = tuple(
+            int(part) for part in importlib.metadata.version("setuptools").split(".")[:2]
+        )
         can_build = setuptools_version >= (70, 1) or (
-            setuptools_version >= (68, 0) and importlib.util.find_spec("wheel") is not None)
+            setuptools_version >= (68, 0) and importlib.util.find_spec("wheel") is not None
+        )
     except (importlib.metadata.PackageNotFoundError, ValueError):
         can_build = False
     if can_build:
         command.append("--no-build-isolation")
-    done = subprocess.run([*command, str(source)], capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        [*command, str(source)], capture_output=True, text=True, timeout=600, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     (wheel,) = out.glob("llmops-*.whl")
     return wheel
@@ -115,7 +154,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in dockerfile_sources():
         path = PROJECT_ROOT / name
         if path.is_dir():
-            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                path, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
         else:
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, source / name)
@@ -126,23 +167,38 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_contains_the_templates(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
-        entry_points = next(archive.read(name).decode() for name in names
-                            if name.endswith(".dist-info/entry_points.txt"))
-    packaged = sorted(name.removeprefix("compiler/templates/") for name in names
-                      if name.startswith("compiler/templates/"))
+        entry_points = next(
+            archive.read(name).decode()
+            for name in names
+            if name.endswith(".dist-info/entry_points.txt")
+        )
+    packaged = sorted(
+        name.removeprefix("compiler/templates/")
+        for name in names
+        if name.startswith("compiler/templates/")
+    )
     assert packaged == TEMPLATES
     assert "compiler/render/templating.py" in names
     assert "llmops = llmops.cli.main:entrypoint" in entry_points
-    assert not any(name.startswith(("templates/", "tests/", "environments/", "conformance/")) for name in names)
+    assert not any(
+        name.startswith(("templates/", "tests/", "environments/", "conformance/")) for name in names
+    )
 
 
 @pytest.mark.slow
 def test_wheel_carries_every_vendored_crd_and_licence_but_not_the_samples(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
-        names = {name.removeprefix("llmops/conformance/vendored/") for name in archive.namelist()
-                 if name.startswith("llmops/conformance/vendored/")}
+        names = {
+            name.removeprefix("llmops/conformance/vendored/")
+            for name in archive.namelist()
+            if name.startswith("llmops/conformance/vendored/")
+        }
     vendored = {entry.path for project in read_sources() for entry in project.files}
-    wanted = {path for path in vendored if path.startswith("crds/") and path.endswith((".yaml", "LICENSE"))}
+    wanted = {
+        path
+        for path in vendored
+        if path.startswith("crds/") and path.endswith((".yaml", "LICENSE"))
+    }
     assert names == wanted | {"sources.json", "SOURCES.md"}
     assert any(path.endswith("LICENSE") for path in names)
 
@@ -154,17 +210,35 @@ def test_unpacked_wheel_renders_without_the_source_checkout(wheel: Path, tmp_pat
         archive.extractall(site)
     estate = copy_bundled_estate(tmp_path / "estate")
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env["PYTHONPATH"] = str(site)  # ahead of site-packages, where an editable install of this checkout may be
+    # ahead of site-packages, where an editable install of this checkout may be
+    env["PYTHONPATH"] = str(site)
     probe = subprocess.run(
-        [sys.executable, "-c", "import compiler.render.templating as t, llmops; print(t.TEMPLATES_DIR); "
-                               "print(llmops.__file__)"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
+        [
+            sys.executable,
+            "-c",
+            "import compiler.render.templating as t, llmops; print(t.TEMPLATES_DIR); "
+            "print(llmops.__file__)",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert probe.returncode == 0, probe.stderr
     templates_dir, llmops_file = probe.stdout.splitlines()
     assert Path(templates_dir) == site / "compiler" / "templates"
     assert Path(llmops_file).is_relative_to(site)
-    done = subprocess.run([sys.executable, "-m", "llmops.cli.main", "render", "--env", "dev", str(estate)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "llmops.cli.main", "render", "--env", "dev", str(estate)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     kinds = {doc["kind"] for doc in yaml.safe_load_all(done.stdout) if doc}
     assert {"Namespace", "InferenceService", "Ingress", "Deployment"} <= kinds
@@ -172,17 +246,36 @@ def test_unpacked_wheel_renders_without_the_source_checkout(wheel: Path, tmp_pat
 
 @pytest.mark.slow
 def test_unpacked_wheel_verifies_with_its_own_crds(wheel: Path, tmp_path: Path) -> None:
-    """`llmops render --verify` from the wheel reads the CRDs inside it, not the checkout's conformance/."""
+    """`llmops render --verify` from the wheel reads the CRDs inside it, not the checkout's
+    conformance/."""
     site = tmp_path / "site-packages"
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(site)
     estate = copy_bundled_estate(tmp_path / "estate")
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     env["PYTHONPATH"] = str(site)
-    probe = subprocess.run([sys.executable, "-c", "from llmops.conformance.sources import data_dir; print(data_dir())"],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from llmops.conformance.sources import data_dir; print(data_dir())",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert Path(probe.stdout.strip()) == site / "llmops" / "conformance" / "vendored", probe.stderr
-    done = subprocess.run([sys.executable, "-m", "llmops.cli.main", "render", "--verify", str(estate)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "llmops.cli.main", "render", "--verify", str(estate)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "verified: the API server would accept all 27 objects" in done.stderr

@@ -13,18 +13,27 @@ CAROL = git.Actor("Carol Owner", "carol@example.com")
 ALICE = git.Actor("Alice", "alice@corp.example")
 BOB = git.Actor("Bob", "bob@corp.example")
 ADMIN = git.Actor("Platform Admin", "admin@corp.example")
-PROD_APPROVALS = ["environments/prod/approvals/example-base-model-1-0-alice.yaml",
-                  "environments/prod/approvals/example-base-model-1-0-bob.yaml"]
-OTHER_APPROVALS = ["environments/dev/approvals/example-base-model-1-0-admin.yaml",
-                   "environments/stg/approvals/example-base-model-1-0-admin.yaml"]
+PROD_APPROVALS = [
+    "environments/prod/approvals/example-base-model-1-0-alice.yaml",
+    "environments/prod/approvals/example-base-model-1-0-bob.yaml",
+]
+OTHER_APPROVALS = [
+    "environments/dev/approvals/example-base-model-1-0-admin.yaml",
+    "environments/stg/approvals/example-base-model-1-0-admin.yaml",
+]
 
 
 def audited_estate(tmp_path: Path) -> git.Repo:
-    """The bundled estate committed as a real team would: Carol the model, each approver their approval."""
+    """The bundled estate committed as a real team would: Carol the model, each approver their
+    approval."""
     root = copy_bundled_estate(tmp_path / "repo")
     repo = init_repository(root)
-    everything = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".git" not in p.parts)
-    commit_paths(repo, [p for p in everything if p not in PROD_APPROVALS + OTHER_APPROVALS], "estate", CAROL)
+    everything = sorted(
+        str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".git" not in p.parts
+    )
+    commit_paths(
+        repo, [p for p in everything if p not in PROD_APPROVALS + OTHER_APPROVALS], "estate", CAROL
+    )
     commit_paths(repo, OTHER_APPROVALS, "approve for dev and stg", ADMIN)
     commit_paths(repo, PROD_APPROVALS[:1], "alice approves", ALICE)
     commit_paths(repo, PROD_APPROVALS[1:], "bob approves", BOB)
@@ -37,12 +46,15 @@ def test_a_genuine_history_passes_and_audit_is_an_alias(tmp_path: Path) -> None:
     assert run_cli("audit", root, "--env", "prod").exit_code == 0
 
 
-def test_an_approval_rewritten_by_someone_else_is_caught_after_later_commits(tmp_path: Path) -> None:
+def test_an_approval_rewritten_by_someone_else_is_caught_after_later_commits(
+    tmp_path: Path,
+) -> None:
     repo = audited_estate(tmp_path)
     root = root_of(repo)
     approval = root / PROD_APPROVALS[1]
     approval.write_text(approval.read_text() + "  notes: looks fine to me\n")
-    commit_paths(repo, PROD_APPROVALS[1:], "tidy bob's approval", ALICE)  # alice edits bob's approval
+    # alice edits bob's approval
+    commit_paths(repo, PROD_APPROVALS[1:], "tidy bob's approval", ALICE)
     readme = root / "NOTES.md"
     readme.write_text("later, unrelated\n")
     commit_paths(repo, ["NOTES.md"], "unrelated", CAROL)
@@ -51,7 +63,9 @@ def test_an_approval_rewritten_by_someone_else_is_caught_after_later_commits(tmp
     import json
 
     diagnostics = json.loads(result.stdout)["diagnostics"]
-    assert [(d["code"], d["file"], d["line"]) for d in diagnostics] == [("G001", PROD_APPROVALS[1], 9)]
+    assert [(d["code"], d["file"], d["line"]) for d in diagnostics] == [
+        ("G001", PROD_APPROVALS[1], 9)
+    ]
     assert "by Alice <alice@corp.example>" in diagnostics[0]["message"]
 
 
@@ -59,13 +73,23 @@ def test_identities_map_approvers_to_their_git_addresses(tmp_path: Path) -> None
     root = copy_bundled_estate(tmp_path / "repo")
     repo = init_repository(root)
     settings = root / "environments/prod/environment.yaml"
-    settings.write_text(settings.read_text().replace(
-        "    minApprovers: 2\n",
-        "    minApprovers: 2\n    identities:\n      alice: [a.smith@corp.example]\n      bob: [bob@corp.example]\n"))
-    everything = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".git" not in p.parts)
+    settings.write_text(
+        settings.read_text().replace(
+            "    minApprovers: 2\n",
+            "    minApprovers: 2\n    identities:\n      alice: [a.smith@corp.example]\n      "
+            "bob: [bob@corp.example]\n",
+        )
+    )
+    everything = sorted(
+        str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".git" not in p.parts
+    )
     commit_paths(repo, [p for p in everything if p not in PROD_APPROVALS], "estate", ADMIN)
-    commit_paths(repo, PROD_APPROVALS[:1], "alice approves", git.Actor("A. Smith", "a.smith@corp.example"))
-    commit_paths(repo, PROD_APPROVALS[1:], "bob approves", git.Actor("bob", "bob@elsewhere.example"))
+    commit_paths(
+        repo, PROD_APPROVALS[:1], "alice approves", git.Actor("A. Smith", "a.smith@corp.example")
+    )
+    commit_paths(
+        repo, PROD_APPROVALS[1:], "bob approves", git.Actor("bob", "bob@elsewhere.example")
+    )
     result = run_cli("audit", str(root), "--env", "prod")
     # alice's listed address matches; bob's name alone does not, because bob has a list.
     assert result.exit_code == 1
@@ -76,8 +100,11 @@ def test_four_eyes_and_signatures_through_a_merge(tmp_path: Path) -> None:
     repo = audited_estate(tmp_path)
     root = root_of(repo)
     settings = root / "environments/prod/environment.yaml"
-    settings.write_text(settings.read_text().replace("    minApprovers: 2\n",
-                                                     "    minApprovers: 2\n    signedCommits: true\n"))
+    settings.write_text(
+        settings.read_text().replace(
+            "    minApprovers: 2\n", "    minApprovers: 2\n    signedCommits: true\n"
+        )
+    )
     commit_paths(repo, ["environments/prod/environment.yaml"], "prod: signed approvals", CAROL)
     main = repo.active_branch
     repo.create_head("update").checkout()
@@ -85,8 +112,20 @@ def test_four_eyes_and_signatures_through_a_merge(tmp_path: Path) -> None:
     model.write_text(model.read_text().replace("Example base model", "Example base model, tuned"))
     commit_paths(repo, ["environments/_shared/catalog/example-base-model.yaml"], "describe", ALICE)
     for path in PROD_APPROVALS + OTHER_APPROVALS:  # re-approve the new digest
-        assert run_cli("approve", "example-base-model@1.0", "--env", path.split("/")[1], "--by",
-                       Path(path).stem.rsplit("-", 1)[1], "--role", "admin", str(root)).exit_code == 0
+        assert (
+            run_cli(
+                "approve",
+                "example-base-model@1.0",
+                "--env",
+                path.split("/")[1],
+                "--by",
+                Path(path).stem.rsplit("-", 1)[1],
+                "--role",
+                "admin",
+                str(root),
+            ).exit_code
+            == 0
+        )
     commit_paths(repo, PROD_APPROVALS[:1], "alice re-approves", ALICE, signed=True)
     commit_paths(repo, PROD_APPROVALS[1:], "bob re-approves", BOB)
     commit_paths(repo, OTHER_APPROVALS, "admin re-approves", ADMIN)
@@ -96,11 +135,15 @@ def test_four_eyes_and_signatures_through_a_merge(tmp_path: Path) -> None:
     assert result.exit_code == 1
     lines = [line for line in result.stdout.splitlines() if "error[" in line]
     assert len(lines) == 2
-    assert "example-base-model-1-0-alice.yaml" in lines[0] and "[G002]" in lines[0]  # alice changed the model
-    assert "example-base-model-1-0-bob.yaml" in lines[1] and "[G003]" in lines[1]  # bob's commit is unsigned
+    # alice changed the model
+    assert "example-base-model-1-0-alice.yaml" in lines[0] and "[G002]" in lines[0]
+    # bob's commit is unsigned
+    assert "example-base-model-1-0-bob.yaml" in lines[1] and "[G003]" in lines[1]
 
 
-def test_uncommitted_approvals_are_a_warning_and_no_repository_is_a_usage_error(tmp_path: Path) -> None:
+def test_uncommitted_approvals_are_a_warning_and_no_repository_is_a_usage_error(
+    tmp_path: Path,
+) -> None:
     repo = audited_estate(tmp_path)
     root = root_of(repo)
     approval = root / PROD_APPROVALS[0]

@@ -1,4 +1,5 @@
-"""`llmops diff` on real repositories: what a pull request changes in the cluster, and nothing else."""
+"""`llmops diff` on real repositories: what a pull request changes in the cluster, and nothing
+else."""
 
 from __future__ import annotations
 
@@ -39,8 +40,12 @@ def test_replica_change_is_reported_by_field_with_the_capacity_summary(estate: P
     assert result.exit_code == 1
     assert "  replicas: 2-6 -> 2-8\n" in result.stdout
     assert "  GPUs: 2-6 -> 2-8\n" in result.stdout
-    assert "  ~ InferenceService/example-model\n      spec.predictor.maxReplicas: 6 -> 8\n" in result.stdout
-    assert 'data["proxy.json"].endpoints[0].maxReplicas: 6 -> 8' in result.stdout  # inside the embedded JSON
+    assert (
+        "  ~ InferenceService/example-model\n      spec.predictor.maxReplicas: 6 -> 8\n"
+        in result.stdout
+    )
+    # inside the embedded JSON
+    assert 'data["proxy.json"].endpoints[0].maxReplicas: 6 -> 8' in result.stdout
     assert result.stdout.endswith("0 added, 3 changed, 0 removed\n")
 
 
@@ -63,31 +68,71 @@ def test_new_endpoint_model_version_and_approvals_between_two_revisions(estate: 
     repo = git.Repo(estate)
     base = repo.head.commit.hexsha
     model = (estate / MODEL).read_text()
-    write_files(estate, {"environments/_shared/catalog/example-base-model-1.1.yaml": model.replace(
-        '"version": "1.0"', '"version": "1.1"').replace("/1.0/", "/1.1/")})
+    write_files(
+        estate,
+        {
+            "environments/_shared/catalog/example-base-model-1.1.yaml": model.replace(
+                '"version": "1.0"', '"version": "1.1"'
+            ).replace("/1.0/", "/1.1/")
+        },
+    )
     for env, people in (("dev", ["admin"]), ("stg", ["admin"]), ("prod", ["alice", "bob"])):
         for person in people:
-            assert run_cli("approve", "example-base-model@1.1", "--env", env, "--by", person, "--role", "admin",
-                           str(estate)).exit_code == 0
+            assert (
+                run_cli(
+                    "approve",
+                    "example-base-model@1.1",
+                    "--env",
+                    env,
+                    "--by",
+                    person,
+                    "--role",
+                    "admin",
+                    str(estate),
+                ).exit_code
+                == 0
+            )
     edit(estate, PROD_ENDPOINT, "example-base-model@1.0", "example-base-model@1.1")
     # prod serves only what stg serves (promotion order): stg moves too
-    edit(estate, "environments/stg/serving/example-model.yaml", "example-base-model@1.0", "example-base-model@1.1")
+    edit(
+        estate,
+        "environments/stg/serving/example-model.yaml",
+        "example-base-model@1.0",
+        "example-base-model@1.1",
+    )
     dev_endpoint = (estate / "environments/dev/serving/example-model.yaml").read_text()
-    write_files(estate, {"environments/dev/serving/second.yaml": dev_endpoint.replace(
-        "name: example-model", "name: second").replace("serve/example-model", "serve/second")})
+    write_files(
+        estate,
+        {
+            "environments/dev/serving/second.yaml": dev_endpoint.replace(
+                "name: example-model", "name: second"
+            ).replace("serve/example-model", "serve/second")
+        },
+    )
     head = commit_all(repo, "model 1.1 in prod, a second endpoint in dev")
     (estate / PROD_ENDPOINT).write_text("garbage: [\n")  # the working tree is not what is compared
     result = run_cli("diff", str(estate), "--base", base, "--head", head, "--format", "json")
     assert result.exit_code == 1, result.stderr
     summary = {item["environment"]: item for item in json.loads(result.stdout)["summary"]}
     assert summary["dev"]["endpointsAdded"] == ["second"]
-    assert summary["prod"]["modelsChanged"] == [{"endpoint": "example-model", "before": "example-base-model@1.0",
-                                                 "after": "example-base-model@1.1"}]
-    assert sorted(summary["prod"]["approvalsAdded"]) == ["example-base-model@1.1 by alice (admin)",
-                                                         "example-base-model@1.1 by bob (admin)"]
+    assert summary["prod"]["modelsChanged"] == [
+        {
+            "endpoint": "example-model",
+            "before": "example-base-model@1.0",
+            "after": "example-base-model@1.1",
+        }
+    ]
+    assert sorted(summary["prod"]["approvalsAdded"]) == [
+        "example-base-model@1.1 by alice (admin)",
+        "example-base-model@1.1 by bob (admin)",
+    ]
     changes = json.loads(result.stdout)["changes"]
     added = {(c["environment"], c["kind"], c["name"]) for c in changes if c["status"] == "added"}
-    assert ("dev", "InferenceService", "second") in added and ("dev", "Ingress", "second-llmops") in added
+    assert ("dev", "InferenceService", "second") in added and (
+        "dev",
+        "Ingress",
+        "second-llmops",
+    ) in added
 
 
 def test_markdown_is_a_pull_request_comment(estate: Path) -> None:

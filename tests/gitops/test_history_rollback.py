@@ -18,7 +18,6 @@ MODEL = "environments/_shared/catalog/example-base-model.yaml"
 BOB = git.Actor("Bob Builder", "bob@example.com")
 
 
-
 def edit(repo: git.Repo, relative: str, old: str, new: str) -> None:
     path = root_of(repo) / relative
     text = path.read_text(encoding="utf-8")
@@ -27,12 +26,31 @@ def edit(repo: git.Repo, relative: str, old: str, new: str) -> None:
 
 
 def add_model_version(repo: git.Repo, version: str) -> None:
-    """A second version of the shared model, approved in dev by admin (as `llmops approve` writes it)."""
-    text = (root_of(repo) / MODEL).read_text(encoding="utf-8").replace('"version": "1.0"', f'"version": "{version}"')
+    """A second version of the shared model, approved in dev by admin (as `llmops approve` writes
+    it)."""
+    text = (
+        (root_of(repo) / MODEL)
+        .read_text(encoding="utf-8")
+        .replace('"version": "1.0"', f'"version": "{version}"')
+    )
     text = text.replace("/1.0/", f"/{version}/")
-    write_files(root_of(repo), {f"environments/_shared/catalog/example-base-model-{version}.yaml": text})
-    assert run_cli("approve", f"example-base-model@{version}", "--env", "dev", "--by", "admin", "--role", "admin",
-                   str(root_of(repo))).exit_code == 0
+    write_files(
+        root_of(repo), {f"environments/_shared/catalog/example-base-model-{version}.yaml": text}
+    )
+    assert (
+        run_cli(
+            "approve",
+            f"example-base-model@{version}",
+            "--env",
+            "dev",
+            "--by",
+            "admin",
+            "--role",
+            "admin",
+            str(root_of(repo)),
+        ).exit_code
+        == 0
+    )
 
 
 def test_history_lists_endpoint_and_dependency_changes_newest_first(repo: git.Repo) -> None:
@@ -41,15 +59,23 @@ def test_history_lists_endpoint_and_dependency_changes_newest_first(repo: git.Re
     commit_all(repo, "More replicas", BOB)
     add_model_version(repo, "1.1")
     edit(repo, DEV_ENDPOINT, "example-base-model-1.0", "example-base-model-1.1")
-    edit(repo, DEV_ENDPOINT, "model_ref: example-base-model-1.0", "model_ref: example-base-model-1.1")
+    edit(
+        repo, DEV_ENDPOINT, "model_ref: example-base-model-1.0", "model_ref: example-base-model-1.1"
+    )
     commit_all(repo, "Serve 1.1 in dev")
     edit(repo, "environments/stg/serving/example-model.yaml", "maxReplicas: 3", "maxReplicas: 4")
     commit_all(repo, "stg only")  # does not touch dev: not in dev's history
 
-    result = run_cli("history", "example-model", "--env", "dev", str(root_of(repo)), "--format", "json")
+    result = run_cli(
+        "history", "example-model", "--env", "dev", str(root_of(repo)), "--format", "json"
+    )
     assert result.exit_code == 0, result.stderr
     commits = json.loads(result.stdout)["commits"]
-    assert [c["subject"] for c in commits] == ["Serve 1.1 in dev", "More replicas", "the bundled estate"]
+    assert [c["subject"] for c in commits] == [
+        "Serve 1.1 in dev",
+        "More replicas",
+        "the bundled estate",
+    ]
     assert "model example-base-model@1.0 -> example-base-model@1.1" in commits[0]["changes"]
     assert "approvals of example-base-model@1.1: admin" in commits[0]["changes"]
     assert commits[1]["changes"] == ["maxReplicas 3 -> 5"]
@@ -92,7 +118,10 @@ def test_rollback_undoes_only_the_endpoint_of_a_multi_file_commit(repo: git.Repo
     assert sorted(head.stats.files) == [DEV_ENDPOINT]
     message = str(head.message)
     assert message.startswith("Roll back ServingEndpoint example-model in dev to ")
-    assert f"Reverts: {bad}" in message and f"Rollback-Target: {repo.commit(bad).parents[0].hexsha}" in message
+    assert (
+        f"Reverts: {bad}" in message
+        and f"Rollback-Target: {repo.commit(bad).parents[0].hexsha}" in message
+    )
     assert not repo.is_dirty(untracked_files=True)  # the checkout and the index show the new commit
     assert head.hexsha[:12] in result.stdout
     assert "spec.predictor.maxReplicas: 5 -> 3" in result.stdout  # the rendered diff
@@ -104,7 +133,10 @@ def test_dry_run_shows_the_diff_and_commits_nothing(repo: git.Repo) -> None:
     head = repo.head.commit.hexsha
     result = run_cli("rollback", "example-model", "--env", "dev", str(root_of(repo)), "--dry-run")
     assert result.exit_code == 0, result.stderr
-    assert "dry run: nothing committed" in result.stdout and "spec.predictor.maxReplicas: 5 -> 3" in result.stdout
+    assert (
+        "dry run: nothing committed" in result.stdout
+        and "spec.predictor.maxReplicas: 5 -> 3" in result.stdout
+    )
     assert repo.head.commit.hexsha == head and not repo.is_dirty(untracked_files=True)
 
 
@@ -114,26 +146,38 @@ def test_rollback_steps_and_to(repo: git.Repo) -> None:
     commit_all(repo, "five")
     edit(repo, DEV_ENDPOINT, "max_input_tokens: 4096", "max_input_tokens: 2048")
     commit_all(repo, "shorter prompts")
-    result = run_cli("rollback", "example-model", "--env", "dev", str(root_of(repo)), "--steps", "2")
+    result = run_cli(
+        "rollback", "example-model", "--env", "dev", str(root_of(repo)), "--steps", "2"
+    )
     assert result.exit_code == 0, result.stderr
-    assert (root_of(repo) / DEV_ENDPOINT).read_text() == repo.commit(first).tree[DEV_ENDPOINT].data_stream.read()\
-        .decode()
+    assert (root_of(repo) / DEV_ENDPOINT).read_text() == repo.commit(first).tree[
+        DEV_ENDPOINT
+    ].data_stream.read().decode()
     assert str(repo.head.commit.message).count("Reverts: ") == 2
 
     edit(repo, DEV_ENDPOINT, "maxReplicas: 3", "maxReplicas: 9")
     commit_all(repo, "nine")
-    assert run_cli("rollback", "example-model", "--env", "dev", str(root_of(repo)), "--to", first).exit_code == 0
+    assert (
+        run_cli(
+            "rollback", "example-model", "--env", "dev", str(root_of(repo)), "--to", first
+        ).exit_code
+        == 0
+    )
     assert "maxReplicas: 3" in (root_of(repo) / DEV_ENDPOINT).read_text()
 
-    too_far = run_cli("rollback", "example-model", "--env", "dev", str(root_of(repo)), "--steps", "50")
+    too_far = run_cli(
+        "rollback", "example-model", "--env", "dev", str(root_of(repo)), "--steps", "50"
+    )
     assert too_far.exit_code == 2 and "--steps 50 goes back further" in too_far.stderr
 
 
 def test_rollback_follows_a_renamed_file_and_keeps_other_documents(repo: git.Repo) -> None:
     root = root_of(repo)
     old = root / DEV_ENDPOINT
-    neighbour = ("apiVersion: llmops.io/v1\nkind: PromptTemplate\nmetadata:\n  name: greeting  # keep me\n"
-                 "spec:\n  template: Hello\n")
+    neighbour = (
+        "apiVersion: llmops.io/v1\nkind: PromptTemplate\nmetadata:\n  name: greeting  # keep me\n"
+        "spec:\n  template: Hello\n"
+    )
     combined = root / "environments/dev/serving/all.yaml"
     combined.write_text(neighbour + "---\n" + old.read_text(), encoding="utf-8")
     old.unlink()
@@ -159,54 +203,86 @@ def test_rollback_through_a_merge_commit(repo: git.Repo) -> None:
     repo.git.merge("feature", no_ff=True, m="Merge feature")
     assert len(repo.head.commit.parents) == 2
 
-    history = json.loads(run_cli("history", "example-model", "--env", "dev", str(root_of(repo)),
-                                 "--format", "json").stdout)["commits"]
-    assert [c["subject"] for c in history] == ["feature: five replicas", "the bundled estate"]  # not the merge
+    history = json.loads(
+        run_cli(
+            "history", "example-model", "--env", "dev", str(root_of(repo)), "--format", "json"
+        ).stdout
+    )["commits"]
+    # not the merge
+    assert [c["subject"] for c in history] == ["feature: five replicas", "the bundled estate"]
     result = run_cli("rollback", "example-model", "--env", "dev", str(root_of(repo)))
     assert result.exit_code == 0, result.stderr
     assert "maxReplicas: 3" in (root_of(repo) / DEV_ENDPOINT).read_text()
     assert "maxReplicas: 7" in (root_of(repo) / PROD_ENDPOINT).read_text()
 
 
-def test_an_endpoint_that_did_not_exist_is_removed_and_a_deleted_one_restored(repo: git.Repo) -> None:
+def test_an_endpoint_that_did_not_exist_is_removed_and_a_deleted_one_restored(
+    repo: git.Repo,
+) -> None:
     root = root_of(repo)
     extra = "environments/dev/serving/extra.yaml"
-    text = (root / DEV_ENDPOINT).read_text().replace("name: example-model", "name: extra") \
+    text = (
+        (root / DEV_ENDPOINT)
+        .read_text()
+        .replace("name: example-model", "name: extra")
         .replace("/serve/example-model", "/serve/extra")
+    )
     write_files(root, {extra: text})
     added = commit_all(repo, "Add extra")
     assert run_cli("rollback", "extra", "--env", "dev", str(root)).exit_code == 0
     assert not (root / extra).exists()
     assert "Removes the endpoint" in str(repo.head.commit.message)
 
-    # A second rollback goes further back, not forward again: before its first version there is nothing.
+    # A second rollback goes further back, not forward again: before its first version there is
+    # nothing.
     again = run_cli("rollback", "extra", "--env", "dev", str(root))
-    assert again.exit_code == 2 and "has no earlier version" in again.stderr and "--to REV" in again.stderr
-    result = run_cli("rollback", "extra", "--env", "dev", str(root), "--to", added)  # named: it comes back
+    assert (
+        again.exit_code == 2
+        and "has no earlier version" in again.stderr
+        and "--to REV" in again.stderr
+    )
+    # named: it comes back
+    result = run_cli("rollback", "extra", "--env", "dev", str(root), "--to", added)
     assert result.exit_code == 0, result.stderr
     assert (root / extra).read_text() == text
 
     (root / extra).unlink()
     commit_all(repo, "Delete extra by hand")
-    assert run_cli("rollback", "extra", "--env", "dev", str(root)).exit_code == 0  # a deletion is undone
+    # a deletion is undone
+    assert run_cli("rollback", "extra", "--env", "dev", str(root)).exit_code == 0
     assert (root / extra).read_text() == text
 
 
-def test_a_conflicting_later_edit_refuses_with_diagnostics_and_writes_nothing(repo: git.Repo) -> None:
+def test_a_conflicting_later_edit_refuses_with_diagnostics_and_writes_nothing(
+    repo: git.Repo,
+) -> None:
     root = root_of(repo)
     add_model_version(repo, "1.1")
     edit(repo, DEV_ENDPOINT, "modelId: example-base-model-1.0", "modelId: example-base-model@1.1")
-    edit(repo, DEV_ENDPOINT, "model_ref: example-base-model-1.0", "model_ref: example-base-model@1.1")
+    edit(
+        repo, DEV_ENDPOINT, "model_ref: example-base-model-1.0", "model_ref: example-base-model@1.1"
+    )
     commit_all(repo, "Serve 1.1")
     # Later, 1.0 is retired everywhere but dev's endpoint history still points at it.
     for env in ("stg", "prod"):
-        edit(repo, f"environments/{env}/serving/example-model.yaml", "example-base-model@1.0",
-             "example-base-model@1.1")
-        edit(repo, f"environments/{env}/serving/example-model.yaml", "example-base-model@1.0",
-             "example-base-model@1.1")
+        edit(
+            repo,
+            f"environments/{env}/serving/example-model.yaml",
+            "example-base-model@1.0",
+            "example-base-model@1.1",
+        )
+        edit(
+            repo,
+            f"environments/{env}/serving/example-model.yaml",
+            "example-base-model@1.0",
+            "example-base-model@1.1",
+        )
     (root / MODEL).unlink()
     commit_all(repo, "Retire 1.0")
-    head, files = repo.head.commit.hexsha, sorted(p.name for p in (root / "environments/dev").rglob("*"))
+    head, files = (
+        repo.head.commit.hexsha,
+        sorted(p.name for p in (root / "environments/dev").rglob("*")),
+    )
     result = run_cli("rollback", "example-model", "--env", "dev", str(root))
     assert result.exit_code == 1
     assert "would leave dev with" in result.stderr and "nothing was changed" in result.stderr
@@ -233,7 +309,9 @@ def test_refuses_a_dirty_working_tree(repo: git.Repo, state: str) -> None:
     assert repo.head.commit.hexsha == head
 
 
-def test_refuses_unborn_and_detached_head_and_unknown_endpoint(tmp_path: Path, repo: git.Repo) -> None:
+def test_refuses_unborn_and_detached_head_and_unknown_endpoint(
+    tmp_path: Path, repo: git.Repo
+) -> None:
     unborn = copy_bundled_estate(tmp_path / "unborn")
     init_repository(unborn)
     result = run_cli("rollback", "example-model", "--env", "dev", str(unborn))
@@ -247,15 +325,21 @@ def test_refuses_unborn_and_detached_head_and_unknown_endpoint(tmp_path: Path, r
     assert detached.exit_code == 2 and "HEAD is detached" in detached.stderr
 
 
-def test_rolling_back_a_shared_endpoint_overrides_it_in_one_environment_only(tmp_path: Path) -> None:
+def test_rolling_back_a_shared_endpoint_overrides_it_in_one_environment_only(
+    tmp_path: Path,
+) -> None:
     root = copy_bundled_estate(tmp_path / "repo")
     repo = init_repository(root)
     (root / "environments/_shared/serving").mkdir(parents=True)
     shared = root / "environments/_shared/serving/example-model.yaml"
-    shared.write_text((root / DEV_ENDPOINT).read_text().replace("  environment: dev\n", ""), encoding="utf-8")
+    shared.write_text(
+        (root / DEV_ENDPOINT).read_text().replace("  environment: dev\n", ""), encoding="utf-8"
+    )
     (root / DEV_ENDPOINT).unlink()
     commit_all(repo, "dev uses the shared endpoint", AUTHOR)
-    edit(repo, "environments/_shared/serving/example-model.yaml", "maxReplicas: 3", "maxReplicas: 5")
+    edit(
+        repo, "environments/_shared/serving/example-model.yaml", "maxReplicas: 3", "maxReplicas: 5"
+    )
     commit_all(repo, "shared: five")
     result = run_cli("rollback", "example-model", "--env", "dev", str(root))
     assert result.exit_code == 0, result.stderr

@@ -1,7 +1,7 @@
-"""Text from users (manifest keys and values, file names, commit subjects, cluster messages) never reaches
-a terminal or a commit message with its control characters: one helper escapes them, and every text
-output is checked with hostile strings (property-based) for raw control characters, the only escape
-sequences allowed being the colours llmops paints itself."""
+"""Text from users (manifest keys and values, file names, commit subjects, cluster messages) never
+reaches a terminal or a commit message with its control characters: one helper escapes them, and
+every text output is checked with hostile strings (property-based) for raw control characters, the
+only escape sequences allowed being the colours llmops paints itself."""
 
 from __future__ import annotations
 
@@ -34,20 +34,45 @@ from llmops.status.output import format_table
 from tests.helpers.estate import run_cli, write_files
 from tests.helpers.git_repo import commit_all, git_cli, root_of
 
-SEQUENCES = ["\x1b[2J", "\x1b[H", "\x1b]52;c;aGk=\x07", "\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\", "\x9b31m",
-             "\x1b[31m", "\r", "\x08\x08", "\x07", "\x00", "\x7f", "\u202e", "\u2066", "\u200b", "\ufeff", "\u2028",
-             "\x85", "\x1bc", "\n", "\t"]
+SEQUENCES = [
+    "\x1b[2J",
+    "\x1b[H",
+    "\x1b]52;c;aGk=\x07",
+    "\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\",
+    "\x9b31m",
+    "\x1b[31m",
+    "\r",
+    "\x08\x08",
+    "\x07",
+    "\x00",
+    "\x7f",
+    "\u202e",
+    "\u2066",
+    "\u200b",
+    "\ufeff",
+    "\u2028",
+    "\x85",
+    "\x1bc",
+    "\n",
+    "\t",
+]
 CONTROL_CHARS = st.characters(categories=["Cc", "Cf", "Zl", "Zp"])
-HOSTILE = st.one_of(st.sampled_from(SEQUENCES),
-                    st.lists(st.one_of(st.sampled_from(SEQUENCES), st.text(max_size=4), st.text(CONTROL_CHARS,
-                                                                                               max_size=3)),
-                             min_size=1, max_size=6).map("".join))
+HOSTILE = st.one_of(
+    st.sampled_from(SEQUENCES),
+    st.lists(
+        st.one_of(
+            st.sampled_from(SEQUENCES), st.text(max_size=4), st.text(CONTROL_CHARS, max_size=3)
+        ),
+        min_size=1,
+        max_size=6,
+    ).map("".join),
+)
 OUR_COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def assert_no_controls(text: str, *, colours: bool = False) -> None:
-    """No raw control or invisible formatting character but newline and tab (and, with `colours`, the
-    SGR colour codes llmops paints)."""
+    """No raw control or invisible formatting character but newline and tab (and, with `colours`,
+    the SGR colour codes llmops paints)."""
     if colours:
         text = OUR_COLOURS.sub("", text)
     bad = {char for char in text if char not in "\n\t" and has_controls(char)}
@@ -70,19 +95,36 @@ def test_the_helper_leaves_nothing_raw_and_keeps_the_rest(text: str) -> None:
 
 @settings(max_examples=200)
 @given(HOSTILE, HOSTILE, HOSTILE, HOSTILE, st.booleans())
-def test_the_text_report_escapes_every_field(message: str, hint: str, file: str, source: str, colour: bool) -> None:
-    diagnostic = Diagnostic("S001", "unknown-field", Severity.ERROR, message, Span(file, 1, 2, 1, 5), hint=hint,
-                            related=(Related(Span(file, 1, 1), message),))
-    context = ReportContext(sources={file: source}, files_checked=1, environments=(file,), color=colour)
+def test_the_text_report_escapes_every_field(
+    message: str, hint: str, file: str, source: str, colour: bool
+) -> None:
+    diagnostic = Diagnostic(
+        "S001",
+        "unknown-field",
+        Severity.ERROR,
+        message,
+        Span(file, 1, 2, 1, 5),
+        hint=hint,
+        related=(Related(Span(file, 1, 1), message),),
+    )
+    context = ReportContext(
+        sources={file: source}, files_checked=1, environments=(file,), color=colour
+    )
     assert_no_controls(format_report([diagnostic], context), colours=colour)
 
 
 @settings(max_examples=200)
 @given(HOSTILE, HOSTILE, HOSTILE)
 def test_diff_text_and_markdown_escape_names_and_values(name: str, value: str, path: str) -> None:
-    change = ObjectChange(name, "v1", "ConfigMap", name, name, "changed", (FieldChange(path, value, {"k": value}),))
-    summary = EnvironmentSummary(name, endpoints_added=(name,), models_changed=((name, value, value),),
-                                 approvals_added=(value,))
+    change = ObjectChange(
+        name, "v1", "ConfigMap", name, name, "changed", (FieldChange(path, value, {"k": value}),)
+    )
+    summary = EnvironmentSummary(
+        name,
+        endpoints_added=(name,),
+        models_changed=((name, value, value),),
+        approvals_added=(value,),
+    )
     diff = EstateDiff(changes=[change], summaries=[summary])
     assert_no_controls(format_text(diff))
     assert_no_controls(format_markdown(diff))
@@ -90,22 +132,43 @@ def test_diff_text_and_markdown_escape_names_and_values(name: str, value: str, p
 
 @settings(max_examples=200)
 @given(HOSTILE, HOSTILE, st.booleans())
-def test_the_status_table_escapes_names_and_cluster_messages(name: str, message: str, colour: bool) -> None:
+def test_the_status_table_escapes_names_and_cluster_messages(
+    name: str, message: str, colour: bool
+) -> None:
     ref = ObjectRef("v1", "Thing", name, name)
-    endpoint = EndpointStatus(name, ref, Verdict.DEGRADED, message, url=message,
-                              drift=[Difference(message, message, message, True)])
+    endpoint = EndpointStatus(
+        name,
+        ref,
+        Verdict.DEGRADED,
+        message,
+        url=message,
+        drift=[Difference(message, message, message, True)],
+    )
     job = TrainingJobStatus(name, ref, Verdict.DEGRADED, message, state=message)
-    app = ApplicationStatus(ref, Verdict.DEGRADED, message, sync=message, health=message, revision=message,
-                            operation=message)
+    app = ApplicationStatus(
+        ref,
+        Verdict.DEGRADED,
+        message,
+        sync=message,
+        health=message,
+        revision=message,
+        operation=message,
+    )
     report = StatusReport([EnvironmentStatus(name, name, app, [endpoint], [job])])
     assert_no_controls(format_table(report, colour=colour), colours=colour)
 
 
-# -- through the CLI, on a real repository --------------------------------------------------------------
+# -- through the CLI, on a real repository
+# --------------------------------------------------------------
 
 DEV_ENDPOINT = "environments/dev/serving/example-model.yaml"
-SUBJECTS = ["clear \x1b[2J\x1b[H screen", "bidi \u202eevil\u202c", "osc \x1b]52;c;aGk=\x07 clip", "c1 \x9b2J x",
-            "bell \x07 and del \x7f"]
+SUBJECTS = [
+    "clear \x1b[2J\x1b[H screen",
+    "bidi \u202eevil\u202c",
+    "osc \x1b]52;c;aGk=\x07 clip",
+    "c1 \x9b2J x",
+    "bell \x07 and del \x7f",
+]
 
 
 def commit_with_git(root: Path, message: str) -> str:
@@ -114,13 +177,17 @@ def commit_with_git(root: Path, message: str) -> str:
 
 
 @pytest.mark.parametrize("subject", SUBJECTS)
-def test_history_rollback_and_their_commit_messages_escape_subjects(repo: git.Repo, subject: str) -> None:
+def test_history_rollback_and_their_commit_messages_escape_subjects(
+    repo: git.Repo, subject: str
+) -> None:
     root = root_of(repo)
     path = root / DEV_ENDPOINT
     path.write_text(path.read_text().replace("maxReplicas: 3", "maxReplicas: 5"), encoding="utf-8")
     commit_with_git(root, subject)
-    outputs = [run_cli("history", "example-model", "--env", "dev", str(root)),
-               run_cli("rollback", "example-model", "--env", "dev", str(root), "--dry-run")]
+    outputs = [
+        run_cli("history", "example-model", "--env", "dev", str(root)),
+        run_cli("rollback", "example-model", "--env", "dev", str(root), "--dry-run"),
+    ]
     rolled = run_cli("rollback", "example-model", "--env", "dev", str(root))
     assert rolled.exit_code == 0, rolled.stderr
     outputs += [rolled, run_cli("history", "example-model", "--env", "dev", str(root))]
@@ -136,7 +203,9 @@ def test_validate_escapes_manifest_keys_and_values(repo: git.Repo) -> None:
     root = root_of(repo)
     path = root / DEV_ENDPOINT
     key = '  "x\\e[2J\\e]52;c;aGk=\\a": 1\n'
-    path.write_text(path.read_text().replace("  maxReplicas: 3\n", "  maxReplicas: 3\n" + key), encoding="utf-8")
+    path.write_text(
+        path.read_text().replace("  maxReplicas: 3\n", "  maxReplicas: 3\n" + key), encoding="utf-8"
+    )
     result = run_cli("validate", str(root), "--env", "dev")
     assert result.exit_code == 1 and "[S001]" in result.stdout
     assert_no_controls(result.stdout + result.stderr)
@@ -147,9 +216,13 @@ def test_diff_escapes_manifest_values(repo: git.Repo) -> None:
     root = root_of(repo)
     path = root / DEV_ENDPOINT
     note = '    example.com/note: "a\\e[2J\\u202eb\\x9b2J"\n'
-    path.write_text(path.read_text().replace("metadata:\n  name: example-model\n",
-                                             f"metadata:\n  name: example-model\n  annotations:\n{note}"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text().replace(
+            "metadata:\n  name: example-model\n",
+            f"metadata:\n  name: example-model\n  annotations:\n{note}",
+        ),
+        encoding="utf-8",
+    )
     for output_format in ("text", "markdown"):
         diff = run_cli("diff", str(root), "--base", "HEAD", "--format", output_format)
         assert diff.exit_code == 1 and "example.com/note" in diff.stdout, diff.stderr
@@ -158,8 +231,12 @@ def test_diff_escapes_manifest_values(repo: git.Repo) -> None:
 
 def test_promote_escapes_file_names_in_its_output_and_commit(repo: git.Repo) -> None:
     root = root_of(repo)
-    text = (root / DEV_ENDPOINT).read_text().replace("name: example-model", "name: chat") \
+    text = (
+        (root / DEV_ENDPOINT)
+        .read_text()
+        .replace("name: example-model", "name: chat")
         .replace("/serve/example-model", "/serve/chat")
+    )
     write_files(root, {"environments/dev/serving/chat\x1b[2J\u202e.yaml": text})
     commit_all(repo, "dev: chat")
     promoted = run_cli("promote", "chat", "--from", "dev", "--to", "stg", str(root))

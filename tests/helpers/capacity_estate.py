@@ -1,9 +1,12 @@
-"""The small estate capacity tests share: one `stg` environment with its GPU settings, one model `m@1.0`."""
+"""The small estate capacity tests share: one `stg` environment with its GPU settings, one model
+`m@1.0`."""
 
 from __future__ import annotations
 
 
-def environment_and_model(gpu: str, metadata: str, model_file: str = "model.yaml") -> dict[str, str]:
+def environment_and_model(
+    gpu: str, metadata: str, model_file: str = "model.yaml"
+) -> dict[str, str]:
     """Files for `write_files`: `gpu` and `metadata` are the inside of a flow mapping."""
     return {
         "environments/stg/environment.yaml": f"""

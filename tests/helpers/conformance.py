@@ -20,10 +20,13 @@ def catalog() -> SchemaCatalog:
 
 
 def conformance_failures(text: str, file: str = "rendered.yaml") -> list[str]:
-    """One line per problem (`file:line:col: CODE message`) of any object in ``text``; [] when all conform."""
+    """One line per problem (`file:line:col: CODE message`) of any object in ``text``; [] when all
+    conform."""
     objects, diagnostics = check_text(file, text, catalog())
     assert objects, "no objects to check"
-    return [f"{d.span.file}:{d.span.line}:{d.span.column}: {d.code} {d.message}" for d in diagnostics]
+    return [
+        f"{d.span.file}:{d.span.line}:{d.span.column}: {d.code} {d.message}" for d in diagnostics
+    ]
 
 
 def assert_conformant(text: str) -> None:

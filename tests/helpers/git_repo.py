@@ -1,4 +1,5 @@
-"""Real temporary git repositories for tests: built with GitPython, checked with the real git binary."""
+"""Real temporary git repositories for tests: built with GitPython, checked with the real git
+binary."""
 
 from __future__ import annotations
 
@@ -26,14 +27,19 @@ def commit_all(repo: git.Repo, message: str, author: git.Actor = AUTHOR) -> str:
 
 
 FIXED_TIME = 1767225600  # 2026-01-01T00:00:00Z: fixed dates give the same commit ids on every run
-# A signature block as git stores it in a commit header. The audit checks that a signature is present
-# (verifying it against trusted keys is the forge's job), so fixtures need no private key.
-SIGNATURE = ("-----BEGIN SSH SIGNATURE-----\nU1NIU0lHAAAAAQAAADMAAAALc3NoLWVkMjU1MTkAAAAgZml4dHVyZS1rZXk=\n"
-             "-----END SSH SIGNATURE-----")
+# A signature block as git stores it in a commit header. The audit checks that a signature is
+# present (verifying it against trusted keys is the forge's job), so fixtures need no private key.
+SIGNATURE = (
+    "-----BEGIN SSH SIGNATURE-----\nU1NIU0lHAAAAAQAAADMAAAALc3NoLWVkMjU1MTkAAAAgZml4dHVyZS1rZXk=\n"
+    "-----END SSH SIGNATURE-----"
+)
 
 
-def commit_paths(repo: git.Repo, paths: list[str], message: str, author: git.Actor, signed: bool = False) -> str:
-    """Commit exactly `paths` (added or changed) as `author`, at a fixed time, optionally with a signature."""
+def commit_paths(
+    repo: git.Repo, paths: list[str], message: str, author: git.Actor, signed: bool = False
+) -> str:
+    """Commit exactly `paths` (added or changed) as `author`, at a fixed time, optionally with a
+    signature."""
     from io import BytesIO
 
     from gitdb import IStream  # type: ignore[import-untyped]
@@ -41,13 +47,27 @@ def commit_paths(repo: git.Repo, paths: list[str], message: str, author: git.Act
     repo.index.add(paths)
     tree = repo.index.write_tree()
     parents = [repo.head.commit] if repo.head.is_valid() else []
-    commit = git.Commit(repo, git.Commit.NULL_BIN_SHA, tree, author, FIXED_TIME, 0, author, FIXED_TIME, 0,
-                        message, parents, "UTF-8", gpgsig=SIGNATURE if signed else None)
+    commit = git.Commit(
+        repo,
+        git.Commit.NULL_BIN_SHA,
+        tree,
+        author,
+        FIXED_TIME,
+        0,
+        author,
+        FIXED_TIME,
+        0,
+        message,
+        parents,
+        "UTF-8",
+        gpgsig=SIGNATURE if signed else None,
+    )
     stream = BytesIO()
     commit._serialize(stream)
     data = stream.getvalue()
     commit.binsha = repo.odb.store(IStream(git.Commit.type, len(data), BytesIO(data))).binsha
-    repo.git.update_ref("HEAD", commit.hexsha)  # also on an unborn branch, which GitPython cannot move
+    # also on an unborn branch, which GitPython cannot move
+    repo.git.update_ref("HEAD", commit.hexsha)
     return commit.hexsha
 
 
@@ -56,19 +76,34 @@ def root_of(repo: git.Repo) -> Path:
 
 
 def git_cli(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """The real git binary (not GitPython), in `root`, with a fixed identity for any commit it makes."""
-    env = {**os.environ, "GIT_AUTHOR_NAME": AUTHOR.name, "GIT_AUTHOR_EMAIL": str(AUTHOR.email),
-           "GIT_COMMITTER_NAME": AUTHOR.name, "GIT_COMMITTER_EMAIL": str(AUTHOR.email), "LC_ALL": "C"}
-    completed = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=env, check=False)
+    """The real git binary (not GitPython), in `root`, with a fixed identity for any commit it
+    makes."""
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": AUTHOR.name,
+        "GIT_AUTHOR_EMAIL": str(AUTHOR.email),
+        "GIT_COMMITTER_NAME": AUTHOR.name,
+        "GIT_COMMITTER_EMAIL": str(AUTHOR.email),
+        "LC_ALL": "C",
+    }
+    completed = subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, env=env, check=False
+    )
     if check:
         assert completed.returncode == 0, f"git {' '.join(args)}: {completed.stderr}"
     return completed
 
 
 def assert_git_agrees(root: Path) -> None:
-    """What the git binary sees after llmops moved the checkout: the index holds exactly HEAD's tree (so
-    the next `git commit` changes nothing), nothing is modified or untracked, and the objects are sound."""
-    assert git_cli(root, "write-tree").stdout.strip() == git_cli(root, "rev-parse", "HEAD^{tree}").stdout.strip()
+    """What the git binary sees after llmops moved the checkout: the index holds exactly HEAD's tree
+    (so the next `git commit` changes nothing), nothing is modified or untracked, and the objects
+    are sound."""
+    assert (
+        git_cli(root, "write-tree").stdout.strip()
+        == git_cli(root, "rev-parse", "HEAD^{tree}").stdout.strip()
+    )
     assert git_cli(root, "status", "--porcelain", "--untracked-files=all").stdout == ""
     fsck = git_cli(root, "fsck", "--strict", "--no-dangling", "--no-progress", check=False)
-    assert fsck.returncode == 0 and fsck.stdout.strip() == "" and "error" not in fsck.stderr, fsck.stderr
+    assert fsck.returncode == 0 and fsck.stdout.strip() == "" and "error" not in fsck.stderr, (
+        fsck.stderr
+    )

@@ -1,4 +1,5 @@
-"""A Kubernetes API server stand-in on 127.0.0.1, for driving the real `kubernetes` client end to end.
+"""A Kubernetes API server stand-in on 127.0.0.1, for driving the real `kubernetes` client end to
+end.
 
 It answers GETs at the real object paths (`/apis/<group>/<version>/namespaces/<ns>/<plural>/<name>`)
 the way kube-apiserver does: the stored object as JSON; a `Status` object for a missing one
@@ -20,8 +21,14 @@ from typing import Any
 
 import yaml
 
-PLURALS = {"InferenceService": "inferenceservices", "Job": "jobs", "TrainJob": "trainjobs",
-           "Application": "applications", "Deployment": "deployments", "ConfigMap": "configmaps"}
+PLURALS = {
+    "InferenceService": "inferenceservices",
+    "Job": "jobs",
+    "TrainJob": "trainjobs",
+    "Application": "applications",
+    "Deployment": "deployments",
+    "ConfigMap": "configmaps",
+}
 TOKEN = "llmops-status-test-token"
 
 
@@ -36,10 +43,19 @@ def path_of(obj: dict[str, Any]) -> str:
     return object_path(obj["apiVersion"], obj["kind"], metadata["namespace"], metadata["name"])
 
 
-def status_object(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+def status_object(
+    code: int, reason: str, message: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A metav1.Status as kube-apiserver writes it for a failed request."""
-    body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                            "message": message, "reason": reason, "code": code}
+    body: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
     if details is not None:
         body["details"] = details
     return body
@@ -52,13 +68,15 @@ class KubeApiServer:
         self.token = token
         self.objects: dict[str, list[dict[str, Any]]] = {}
         self.forbidden: set[str] = set()
-        self.failing: dict[str, list[int]] = {}  # path -> per GET in turn: an error code to answer, or 0 to serve
+        # path -> per GET in turn: an error code to answer, or 0 to serve
+        self.failing: dict[str, list[int]] = {}
         self.unserved_groups: set[str] = set()
         self.requests: list[tuple[str, str | None]] = []  # (path, Authorization header)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -79,15 +97,24 @@ class KubeApiServer:
     def gets(self, path: str) -> int:
         return sum(1 for asked, _ in self.requests if asked == path)
 
-    def write_kubeconfig(self, path: Path, *, token: str | None = None, context: str = "test-cluster",
-                         server: str | None = None) -> Path:
-        """A kubeconfig with one cluster, user and context (current), as `kubectl config` writes it."""
+    def write_kubeconfig(
+        self,
+        path: Path,
+        *,
+        token: str | None = None,
+        context: str = "test-cluster",
+        server: str | None = None,
+    ) -> Path:
+        """A kubeconfig with one cluster, user and context (current), as `kubectl config` writes
+        it."""
         config = {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{"name": "test", "cluster": {"server": server or self.url}}],
             "users": [{"name": "status-reader", "user": {"token": token or self.token}}],
-            "contexts": [{"name": context, "context": {"cluster": "test", "user": "status-reader"}}],
+            "contexts": [
+                {"name": context, "context": {"cluster": "test", "user": "status-reader"}}
+            ],
             "current-context": context,
             "preferences": {},
         }
@@ -116,16 +143,23 @@ class KubeApiServer:
             details = {"name": name, "group": group, "kind": plural}
             resource = f"{plural}.{group}" if group else plural
             if path in self.forbidden:
-                message = (f'{resource} "{name}" is forbidden: User "system:serviceaccount:ci:status-reader" '
-                           f'cannot get resource "{plural}" in API group "{group}" in the namespace "{namespace}"')
+                message = (
+                    f'{resource} "{name}" is forbidden: User '
+                    f'"system:serviceaccount:ci:status-reader" cannot get resource "{plural}" in '
+                    f'API group "{group}" in the namespace "{namespace}"'
+                )
                 return _json(403, status_object(403, "Forbidden", message, details))
             failures = self.failing.get(path)
             code = failures.pop(0) if failures else 0
             if code:
-                return _json(code, status_object(code, "InternalError", "etcdserver: request timed out"))
+                return _json(
+                    code, status_object(code, "InternalError", "etcdserver: request timed out")
+                )
             versions = self.objects.get(path)
             if not versions:
-                return _json(404, status_object(404, "NotFound", f'{resource} "{name}" not found', details))
+                return _json(
+                    404, status_object(404, "NotFound", f'{resource} "{name}" not found', details)
+                )
             return _json(200, versions.pop(0) if len(versions) > 1 else versions[0])
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -135,7 +169,9 @@ class KubeApiServer:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
-                code, content_type, body = api._answer(self.path.split("?", 1)[0], self.headers.get("Authorization"))
+                code, content_type, body = api._answer(
+                    self.path.split("?", 1)[0], self.headers.get("Authorization")
+                )
                 self.send_response(code)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))

@@ -1,7 +1,7 @@
-"""The rules Kubernetes, the kubelet, git and Argo CD apply to the string fields llmops renders: the oracle the
-format tests judge rendered output by. Written from the upstream definitions (apimachinery's validation
-package, the distribution reference grammar, `git check-ref-format`), independently of compiler/spec/formats.py;
-revisions are judged by the real `git` binary.
+"""The rules Kubernetes, the kubelet, git and Argo CD apply to the string fields llmops renders: the
+oracle the format tests judge rendered output by. Written from the upstream definitions
+(apimachinery's validation package, the distribution reference grammar, `git check-ref-format`),
+independently of compiler/spec/formats.py; revisions are judged by the real `git` binary.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ def ingress_host(text: str) -> bool:
 
 
 def extended_resource_name(text: str) -> bool:
-    """core/v1 validation of container resource names that are not native (cpu, memory, kubernetes.io/...)."""
+    """core/v1 validation of container resource names that are not native (cpu, memory,
+    kubernetes.io/...)."""
     native = "/" not in text or "kubernetes.io/" in text
     return not native and qualified_name(text) and qualified_name("requests." + text)
 
@@ -86,16 +87,22 @@ def image_reference(text: str) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def git_revision(text: str) -> bool:
-    """What `git check-ref-format --allow-onelevel` accepts (a branch, a tag, HEAD or a commit id)."""
+    """What `git check-ref-format --allow-onelevel` accepts (a branch, a tag, HEAD or a commit
+    id)."""
     if not text or text.startswith("-") or "\x00" in text:
         return False  # git would read it as an option; argv cannot carry NUL
-    result = subprocess.run(["git", "check-ref-format", "--allow-onelevel", text], capture_output=True, check=False)
+    result = subprocess.run(
+        ["git", "check-ref-format", "--allow-onelevel", text], capture_output=True, check=False
+    )
     return result.returncode == 0
 
 
 def _clean(text: str) -> bool:
     """No whitespace and no control characters (Unicode categories Z* and Cc)."""
-    return all(not (char.isspace() or unicodedata.category(char) in ("Cc", "Zs", "Zl", "Zp")) for char in text)
+    return all(
+        not (char.isspace() or unicodedata.category(char) in ("Cc", "Zs", "Zl", "Zp"))
+        for char in text
+    )
 
 
 def uri(text: str) -> bool:
@@ -119,14 +126,35 @@ def repository_url(text: str) -> bool:
 
 
 def repository_path(text: str) -> bool:
-    return bool(text) and not text.startswith("/") and ".." not in text.split("/") and all(
-        unicodedata.category(char) != "Cc" for char in text)
+    return (
+        bool(text)
+        and not text.startswith("/")
+        and ".." not in text.split("/")
+        and all(unicodedata.category(char) != "Cc" for char in text)
+    )
 
 
-_QUANTITY = re.compile(r"([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?")
-_SCALE = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60, "n": Decimal("1e-9"),
-          "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
-          "P": 10**15, "E": 10**18}
+_QUANTITY = re.compile(
+    r"([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?"
+)
+_SCALE = {
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "": 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+}
 
 
 def quantity(text: str) -> Decimal | None:
@@ -147,7 +175,8 @@ def quantity(text: str) -> Decimal | None:
 
 
 def cpu_quantity(text: str) -> bool:
-    """A CPU request Kubernetes keeps as written: positive and in whole millicores (finer is rounded up)."""
+    """A CPU request Kubernetes keeps as written: positive and in whole millicores (finer is rounded
+    up)."""
     amount = quantity(text)
     return amount is not None and amount > 0 and (amount * 1000) % 1 == 0
 

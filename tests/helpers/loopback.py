@@ -19,8 +19,10 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
-CHUNK = ('data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"%s","choices":'
-         '[{"index":0,"delta":{"content":"%s"},"finish_reason":null}]}\n\n')
+CHUNK = (
+    'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"%s","choices":'
+    '[{"index":0,"delta":{"content":"%s"},"finish_reason":null}]}\n\n'
+)
 
 
 def free_port() -> int:
@@ -32,16 +34,17 @@ def free_port() -> int:
 
 @dataclass
 class FakeModelServer:
-    """An OpenAI-compatible model server with KServe's (`/openai/v1`, `/v1/models/<name>`) and vLLM's
-    (`/v1`, `/health`) routes. ``mode`` says how it answers:
+    """An OpenAI-compatible model server with KServe's (`/openai/v1`, `/v1/models/<name>`) and
+    vLLM's (`/v1`, `/health`) routes. ``mode`` says how it answers:
 
-    ok · slow (waits ``delay`` s) · error500 · empty500 (no body) · bad_json · reject (400 with an OpenAI error) ·
-    reject_plain (404 with a non-OpenAI body, as KServe's own 404) · cut (a stream cut off mid-way) ·
-    no_done (a stream ending without [DONE]) · stall (a stream that stops sending) · drip (a long stream,
-    one chunk every 50 ms) · not_ready (readiness says no) · gzip_bomb (a small gzip answer, readiness
-    included, that decodes to ``bomb_bytes``) · redirect (302 to ``redirect_to``) · done_in_content (a
-    stream whose content says `data: [DONE]`, then ends; ``done_in_content_cut``: then is cut) ·
-    late_start (a stream whose first piece comes after ``delay`` s)
+    ok · slow (waits ``delay`` s) · error500 · empty500 (no body) · bad_json · reject (400 with an
+    OpenAI error) · reject_plain (404 with a non-OpenAI body, as KServe's own 404) · cut (a stream
+    cut off mid-way) · no_done (a stream ending without [DONE]) · stall (a stream that stops
+    sending) · drip (a long stream, one chunk every 50 ms) · not_ready (readiness says no) ·
+    gzip_bomb (a small gzip answer, readiness included, that decodes to ``bomb_bytes``) · redirect
+    (302 to ``redirect_to``) · done_in_content (a stream whose content says `data: [DONE]`, then
+    ends; ``done_in_content_cut``: then is cut) · late_start (a stream whose first piece comes after
+    ``delay`` s)
     """
 
     mode: str = "ok"
@@ -51,12 +54,13 @@ class FakeModelServer:
     redirect_to: str = ""
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[CIMultiDict[str]] = field(default_factory=list)  # case-insensitive, as HTTP
-    peers: list[Any] = field(default_factory=list)  # the client address of each request: which connection
+    # the client address of each request: which connection
+    peers: list[Any] = field(default_factory=list)
     cancelled: list[float] = field(default_factory=list)  # when a handler was cut off by its client
 
     def _bomb(self, document: dict[str, Any]) -> web.Response:
-        """gzip of the document padded with ``bomb_bytes`` of spaces (still valid JSON once decoded),
-        compressed piece by piece so the padding is never held here."""
+        """gzip of the document padded with ``bomb_bytes`` of spaces (still valid JSON once
+        decoded), compressed piece by piece so the padding is never held here."""
         compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip format
         text = json.dumps(document).encode()
         parts = [compressor.compress(text[:-1])]
@@ -64,11 +68,15 @@ class FakeModelServer:
         for _ in range(self.bomb_bytes // len(block)):
             parts.append(compressor.compress(block))
         parts.append(compressor.compress(b"}") + compressor.flush())
-        return web.Response(body=b"".join(parts), headers={"Content-Encoding": "gzip",
-                                                           "Content-Type": "application/json"})
+        return web.Response(
+            body=b"".join(parts),
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+        )
 
     async def _completion(self, request: web.Request) -> web.StreamResponse:
-        self.peers.append(request.transport.get_extra_info("peername") if request.transport else None)
+        self.peers.append(
+            request.transport.get_extra_info("peername") if request.transport else None
+        )
         body = await request.json()
         self.requests.append(body)
         self.headers.append(CIMultiDict(request.headers))
@@ -95,19 +103,41 @@ class FakeModelServer:
         if self.mode == "redirect":
             raise web.HTTPFound(self.redirect_to + request.path)
         if self.mode == "gzip_bomb":
-            return self._bomb({"id": "c1", "object": "chat.completion", "model": model, "choices": []})
+            return self._bomb(
+                {"id": "c1", "object": "chat.completion", "model": model, "choices": []}
+            )
         if body.get("stream"):
             return await self._stream(request, model)
         if request.path.endswith("/embeddings"):
-            return web.json_response({"object": "list", "model": model,
-                                      "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}]})
+            return web.json_response(
+                {
+                    "object": "list",
+                    "model": model,
+                    "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
+                }
+            )
         messages = body.get("messages") or []
         system = next((m["content"] for m in messages if m.get("role") == "system"), None)
-        text = f"system={system!r} user={messages[-1]['content'] if messages else body.get('prompt')!r}"
-        return web.json_response({
-            "id": "c1", "object": "chat.completion", "created": 1, "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 3, "completion_tokens": 7, "total_tokens": 10}})
+        text = (
+            f"system={system!r} "
+            f"user={messages[-1]['content'] if messages else body.get('prompt')!r}"
+        )
+        return web.json_response(
+            {
+                "id": "c1",
+                "object": "chat.completion",
+                "created": 1,
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 7, "total_tokens": 10},
+            }
+        )
 
     async def _stream(self, request: web.Request, model: str) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
@@ -129,7 +159,8 @@ class FakeModelServer:
                 await asyncio.sleep(0.05)
             if index == 1 and self.mode == "cut":
                 assert request.transport is not None
-                request.transport.abort()  # the connection drops mid-stream, chunked body unfinished
+                # the connection drops mid-stream, chunked body unfinished
+                request.transport.abort()
                 return response
             if index == 0 and self.mode == "stall":
                 await asyncio.sleep(3600)
@@ -139,8 +170,12 @@ class FakeModelServer:
         return response
 
     async def _models(self, request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": "served", "object": "model", "created": 1,
-                                                              "owned_by": ""}]})
+        return web.json_response(
+            {
+                "object": "list",
+                "data": [{"id": "served", "object": "model", "created": 1, "owned_by": ""}],
+            }
+        )
 
     async def _ready(self, request: web.Request) -> web.Response:
         if self.mode == "gzip_bomb":
@@ -155,7 +190,9 @@ class FakeModelServer:
     def app(self) -> web.Application:
         app = web.Application()
         for prefix in ("/openai/v1", "/v1"):
-            app.router.add_post(prefix + "/{path:chat/completions|completions|embeddings}", self._completion)
+            app.router.add_post(
+                prefix + "/{path:chat/completions|completions|embeddings}", self._completion
+            )
             app.router.add_get(prefix + "/models", self._models)
         app.router.add_get("/v1/models/{name}", self._ready)
         app.router.add_get("/health", self._ready)
@@ -205,12 +242,23 @@ class Reply:
         return json.loads(self.body)
 
 
-def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
-         timeout: float = 30.0) -> Reply:
+def call(
+    method: str,
+    url: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Reply:
     """One HTTP request; error statuses are returned, not raised."""
-    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    data = (
+        None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    )
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return Reply(response.status, dict(response.headers), response.read())
@@ -259,8 +307,14 @@ def read_answer(sock: socket.socket, timeout: float = 5.0) -> RawReply:
                 return RawReply(0, data.decode("latin-1"), b"", True)
             data += piece
         head, _, body = data.partition(b"\r\n\r\n")
-        length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                       if line.lower().startswith(b"content-length:")), 0)
+        length = next(
+            (
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
         while len(body) < length:
             piece = sock.recv(65536)
             if not piece:

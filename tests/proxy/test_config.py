@@ -20,17 +20,27 @@ from tests.proxy.conftest import config_of, document, endpoint, experiment
 def test_in_process_config_is_the_rendered_configmap(env: str) -> None:
     result = validate(PROJECT_ROOT, env)
     environment = next(e for e in result.estate.environments if e.name == env)
-    config_map = next(o for o in render_environment(environment)
-                      if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "llmops-proxy-config")
+    config_map = next(
+        o
+        for o in render_environment(environment)
+        if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "llmops-proxy-config"
+    )
     assert json.loads(config_map["data"]["proxy.json"]) == environment_proxy_config(environment)
 
 
 def test_bundled_dev_estate_configures_the_example_endpoint() -> None:
     config = config_from_estate(str(PROJECT_ROOT), "dev")
     (example,) = config.endpoints
-    assert (example.name, example.route_name, example.model_id) == ("example-model", "example-model",
-                                                                    "example-base-model-1.0")  # as written
-    assert openai_base(example.backend) == "http://example-model-predictor.llm-ops-dev.svc.cluster.local/openai/v1"
+    assert (example.name, example.route_name, example.model_id) == (
+        "example-model",
+        "example-model",
+        # as written
+        "example-base-model-1.0",
+    )
+    assert (
+        openai_base(example.backend)
+        == "http://example-model-predictor.llm-ops-dev.svc.cluster.local/openai/v1"
+    )
     assert example.limits is not None and example.limits.max_output_tokens == 1024
     assert [e.id for e in config.experiments if e.is_running] == ["support-tone"]
 
@@ -41,13 +51,19 @@ def test_config_file_round_trip(tmp_path: Path) -> None:
     assert config_from_file(str(path)).endpoints[0].name == "chat"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("{", "proxy.json:1:2: not valid JSON"),
-    ("[]", "must be a JSON object"),
-    ('{"version": 2, "environment": "dev"}', "version 2 is not supported"),
-    ('{"version": 1}', "environment: Field required"),
-    ('{"version": 1, "environment": "dev", "endpoints": [{"name": "x"}]}', "endpoints.0.route: Field required"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "proxy.json:1:2: not valid JSON"),
+        ("[]", "must be a JSON object"),
+        ('{"version": 2, "environment": "dev"}', "version 2 is not supported"),
+        ('{"version": 1}', "environment: Field required"),
+        (
+            '{"version": 1, "environment": "dev", "endpoints": [{"name": "x"}]}',
+            "endpoints.0.route: Field required",
+        ),
+    ],
+)
 def test_bad_config_files_are_clear_errors(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "proxy.json"
     path.write_text(text, encoding="utf-8")
@@ -68,7 +84,9 @@ def test_experiment_naming_an_unknown_template_is_refused() -> None:
         config_of(doc)
 
 
-def test_estate_with_errors_prints_diagnostics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_estate_with_errors_prints_diagnostics(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write_files(tmp_path, {"environments/dev/bad.yaml": "apiVersion: llmops.io/v1\nkind: Nope\n"})
     with pytest.raises(EstateHasErrors):
         config_from_estate(str(tmp_path), "dev")
@@ -76,26 +94,42 @@ def test_estate_with_errors_prints_diagnostics(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_overrides_from_flags_and_environment() -> None:
-    config = config_of(document(endpoint("chat-model", "http://in-cluster"), endpoint("embed", "http://in-cluster-2")))
+    config = config_of(
+        document(
+            endpoint("chat-model", "http://in-cluster"), endpoint("embed", "http://in-cluster-2")
+        )
+    )
     assert override_env_name("chat-model") == "LLMOPS_PROXY_BACKEND_CHAT_MODEL"
-    environ = {"LLMOPS_PROXY_BACKEND_CHAT_MODEL": "http://127.0.0.1:9000", "LLMOPS_PROXY_BACKEND_EMBED": "http://x:1"}
+    environ = {
+        "LLMOPS_PROXY_BACKEND_CHAT_MODEL": "http://127.0.0.1:9000",
+        "LLMOPS_PROXY_BACKEND_EMBED": "http://x:1",
+    }
     changed = apply_overrides(config, ["embed=http://127.0.0.1:9001/v1"], environ)
     chat, embed = changed.endpoints
-    assert openai_base(chat.backend) == "http://127.0.0.1:9000/openai/v1"  # a root keeps KServe's routes
+    # a root keeps KServe's routes
+    assert openai_base(chat.backend) == "http://127.0.0.1:9000/openai/v1"
     assert chat.backend.api == "kserve-openai"
     assert health_url(chat.backend) == "http://127.0.0.1:9000/v1/models/chat-model-served"
-    assert (embed.backend.api, openai_base(embed.backend)) == ("vllm-openai", "http://127.0.0.1:9001/v1")
+    assert (embed.backend.api, openai_base(embed.backend)) == (
+        "vllm-openai",
+        "http://127.0.0.1:9001/v1",
+    )
     assert health_url(embed.backend) == "http://127.0.0.1:9001/health"
-    kserve = apply_overrides(config, ["embed=http://127.0.0.1:9001/openai/v1"], {}).endpoints[1].backend
+    kserve = (
+        apply_overrides(config, ["embed=http://127.0.0.1:9001/openai/v1"], {}).endpoints[1].backend
+    )
     assert (kserve.api, openai_base(kserve)) == ("kserve-openai", "http://127.0.0.1:9001/openai/v1")
 
 
-@pytest.mark.parametrize(("flag", "message"), [
-    ("nope=http://127.0.0.1:1", "not an endpoint of dev"),
-    ("chat", "is not NAME=URL"),
-    ("chat=ftp://x", "not an http(s) URL"),
-    ("chat=http://127.0.0.1:1/somewhere", "has a path the proxy does not know"),
-])
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("nope=http://127.0.0.1:1", "not an endpoint of dev"),
+        ("chat", "is not NAME=URL"),
+        ("chat=ftp://x", "not an http(s) URL"),
+        ("chat=http://127.0.0.1:1/somewhere", "has a path the proxy does not know"),
+    ],
+)
 def test_bad_overrides(flag: str, message: str) -> None:
     config = config_of(document(endpoint("chat", "http://in-cluster")))
     with pytest.raises(LlmopsError, match=message.replace("(", r"\(").replace(")", r"\)")):

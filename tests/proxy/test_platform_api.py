@@ -31,8 +31,12 @@ def test_listing_with_the_seeds_filters(proxy_for: Any) -> None:
         assert (by_id["chat"]["minReplicas"], by_id["chat"]["maxReplicas"]) == (1, 1)
 
         def ids(query: str) -> list[str]:
-            return sorted(e["id"] for e in call("GET", f"{url}/llm-ops/v1/serving/endpoints?{query}",
-                                               headers=USER).json()["data"])
+            return sorted(
+                e["id"]
+                for e in call(
+                    "GET", f"{url}/llm-ops/v1/serving/endpoints?{query}", headers=USER
+                ).json()["data"]
+            )
 
         assert ids("environment=dev") == ["chat", "gone"]
         assert ids("environment=prod") == []
@@ -45,10 +49,27 @@ def test_listing_with_the_seeds_filters(proxy_for: Any) -> None:
 def test_one_endpoint_and_its_health(proxy_for: Any) -> None:
     server = FakeModelServer()
     with serving(server):
-        url = proxy_for(document(endpoint("chat", server.url, limits={"maxConcurrentRequests": 4,
-                                                                      "maxInputTokens": 100, "maxOutputTokens": 50})))
-        detail = call("GET", f"{url}/llm-ops/v1/serving/endpoints/chat", headers=USER).json()["data"]
-        assert detail["runtime"] == {"max_concurrent_requests": 4, "max_input_tokens": 100, "max_output_tokens": 50}
+        url = proxy_for(
+            document(
+                endpoint(
+                    "chat",
+                    server.url,
+                    limits={
+                        "maxConcurrentRequests": 4,
+                        "maxInputTokens": 100,
+                        "maxOutputTokens": 50,
+                    },
+                )
+            )
+        )
+        detail = call("GET", f"{url}/llm-ops/v1/serving/endpoints/chat", headers=USER).json()[
+            "data"
+        ]
+        assert detail["runtime"] == {
+            "max_concurrent_requests": 4,
+            "max_input_tokens": 100,
+            "max_output_tokens": 50,
+        }
         missing = call("GET", f"{url}/llm-ops/v1/serving/endpoints/nope", headers=USER)
         assert (missing.status, missing.json()["status"]) == (404, "error")
 
@@ -73,12 +94,20 @@ def test_vllm_readiness_route(proxy_for: Any) -> None:
 
 
 def test_experiments_listing_and_unknown_id(proxy_for: Any) -> None:
-    url = proxy_for(document(endpoint("chat", "http://127.0.0.1:1"), experiments=[experiment("chat", 30)]))
+    url = proxy_for(
+        document(endpoint("chat", "http://127.0.0.1:1"), experiments=[experiment("chat", 30)])
+    )
     listed = call("GET", f"{url}/llm-ops/v1/prompts/experiments", headers=USER).json()["data"]
     assert [(e["id"], e["allocation"], e["status"]) for e in listed] == [("tone", 30, "running")]
     one = call("GET", f"{url}/llm-ops/v1/prompts/experiments/tone", headers=USER).json()["data"]
-    assert one["variants"]["A"] == {"templateId": "terse", "requests": 0, "errors": 0, "errorRate": None,
-                                    "latencyMs": None, "outputTokens": 0}
+    assert one["variants"]["A"] == {
+        "templateId": "terse",
+        "requests": 0,
+        "errors": 0,
+        "errorRate": None,
+        "latencyMs": None,
+        "outputTokens": 0,
+    }
     assert call("GET", f"{url}/llm-ops/v1/prompts/experiments/nope", headers=USER).status == 404
 
 
@@ -87,7 +116,10 @@ def test_unknown_routes_and_methods_answer_in_the_envelope(proxy_for: Any) -> No
     missing = call("GET", f"{url}/llm-ops/v1/nothing")
     assert (missing.status, missing.json()["status"]) == (404, "error")
     wrong = call("GET", f"{url}/llm-ops/v1/serve/chat/chat")
-    assert (wrong.status, wrong.json()["message"]) == (405, "GET is not allowed on /llm-ops/v1/serve/chat/chat")
+    assert (wrong.status, wrong.json()["message"]) == (
+        405,
+        "GET is not allowed on /llm-ops/v1/serve/chat/chat",
+    )
     unknown = call("POST", f"{url}/llm-ops/v1/serve/other/chat", {"messages": []}, headers=USER)
     assert unknown.status == 404
     assert "no endpoint is served at /llm-ops/v1/serve/other" in unknown.json()["message"]
@@ -96,9 +128,17 @@ def test_unknown_routes_and_methods_answer_in_the_envelope(proxy_for: Any) -> No
 def test_metrics_are_prometheus_text(proxy_for: Any) -> None:
     with serving(FakeModelServer()) as server:
         url = proxy_for(document(endpoint("chat", server.url)))
-        call("POST", f"{url}/llm-ops/v1/serve/chat/chat", {"messages": [{"role": "user", "content": "hi"}]},
-             headers=USER)
-        call("POST", f"{url}/llm-ops/v1/serve/chat/chat", {"messages": [{"role": "user", "content": "hi"}]})
+        call(
+            "POST",
+            f"{url}/llm-ops/v1/serve/chat/chat",
+            {"messages": [{"role": "user", "content": "hi"}]},
+            headers=USER,
+        )
+        call(
+            "POST",
+            f"{url}/llm-ops/v1/serve/chat/chat",
+            {"messages": [{"role": "user", "content": "hi"}]},
+        )
         reply = call("GET", f"{url}/metrics")
     assert reply.status == 200
     assert reply.headers["Content-Type"].startswith("text/plain")

@@ -1,5 +1,6 @@
-"""The token estimate errs high for typical text, never exceeds the text's UTF-8 length, and counts every
-text a request puts before the model (tools, names, media parts), stopping once past a budget."""
+"""The token estimate errs high for typical text, never exceeds the text's UTF-8 length, and counts
+every text a request puts before the model (tools, names, media parts), stopping once past a
+budget."""
 
 from __future__ import annotations
 
@@ -38,9 +39,16 @@ def test_whitespace_is_free() -> None:
 def test_values_and_messages() -> None:
     assert estimate_value([1, 2, 3]) == 3  # token ids
     assert estimate_value(["abc", "abc"]) == 2
-    assert estimate_value([{"type": "text", "text": "abcdef"}, {"type": "image_url"}]) == 2 + MEDIA_PART_TOKENS
-    assert estimate_messages([{"role": "user", "content": "abc"}, {"role": "assistant", "content": None}]) == \
-        2 * MESSAGE_OVERHEAD + 1
+    assert (
+        estimate_value([{"type": "text", "text": "abcdef"}, {"type": "image_url"}])
+        == 2 + MEDIA_PART_TOKENS
+    )
+    assert (
+        estimate_messages(
+            [{"role": "user", "content": "abc"}, {"role": "assistant", "content": None}]
+        )
+        == 2 * MESSAGE_OVERHEAD + 1
+    )
 
 
 @given(st.text())

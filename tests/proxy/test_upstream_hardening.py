@@ -1,7 +1,7 @@
-"""Model servers that misbehave in ways a size check, a redirect, a pooled connection or a stream marker
-could miss: a small gzip answer that expands a thousandfold, a redirect elsewhere, an error followed by
-more requests on the same connection, `data: [DONE]` inside a stream's content, a slow first token, and
-a 4xx without OpenAI's error object."""
+"""Model servers that misbehave in ways a size check, a redirect, a pooled connection or a stream
+marker could miss: a small gzip answer that expands a thousandfold, a redirect elsewhere, an error
+followed by more requests on the same connection, `data: [DONE]` inside a stream's content, a slow
+first token, and a 4xx without OpenAI's error object."""
 
 from __future__ import annotations
 
@@ -34,25 +34,34 @@ def test_a_compressed_answer_is_bounded_once_decoded(proxy_for: Any) -> None:
         for path in (SEEDS, OPENAI):
             reply = call("POST", url + path, CHAT, headers=USER)
             assert reply.status == 502, reply.body[:200]
-            assert reply.json()["message"] == (f"the model server of chat ({server.url}) sent more than the proxy "
-                                               "holds (1048576 bytes once decompressed)")
+            assert reply.json()["message"] == (
+                f"the model server of chat ({server.url}) sent more than the proxy "
+                "holds (1048576 bytes once decompressed)"
+            )
         health = call("GET", f"{url}/llm-ops/v1/serve/chat/health")
         metrics = call("GET", f"{url}/metrics").body.decode()
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
-    assert grown_mib < 48, f"the peak resident size grew by {grown_mib:.0f} MiB"  # 64 MiB per answer unbounded
+    # 64 MiB per answer unbounded
+    assert grown_mib < 48, f"the peak resident size grew by {grown_mib:.0f} MiB"
     assert (health.status, health.json()["status"]) == (503, "unhealthy")
     assert "holds (65536 bytes once decompressed)" in health.json()["message"]
     assert 'llmops_proxy_upstream_errors_total{endpoint="chat",kind="too_large"} 2.0' in metrics
 
 
 def test_redirects_are_never_followed(proxy_for: Any) -> None:
-    with serving(FakeModelServer()) as elsewhere, serving(FakeModelServer(mode="redirect")) as server:
+    with (
+        serving(FakeModelServer()) as elsewhere,
+        serving(FakeModelServer(mode="redirect")) as server,
+    ):
         server.redirect_to = elsewhere.url
         url = proxy_for(document(endpoint("chat", server.url)))
         for path, body in ((SEEDS, CHAT), (OPENAI, CHAT), (OPENAI, STREAM)):
             reply = call("POST", url + path, body, headers=USER)
             assert reply.status == 502, (path, reply.body)
-            assert "answered with a redirect (HTTP 302), which the proxy does not follow" in reply.json()["message"]
+            assert (
+                "answered with a redirect (HTTP 302), which the proxy does not follow"
+                in reply.json()["message"]
+            )
         health = call("GET", f"{url}/llm-ops/v1/serve/chat/health")
     assert health.status == 503
     assert health.json()["message"].endswith("is not ready (HTTP 302)")
@@ -76,27 +85,44 @@ def test_a_connection_that_carried_an_error_is_not_reused(proxy_for: Any, mode: 
     assert after != failed  # and it was not used again
 
 
-@pytest.mark.parametrize(("mode", "fault"), [("done_in_content", "ended the stream without data: [DONE]"),
-                                             ("done_in_content_cut", "cut the connection in the middle of a stream")])
-def test_done_inside_the_content_is_not_the_end_of_the_stream(proxy_for: Any, mode: str, fault: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "fault"),
+    [
+        ("done_in_content", "ended the stream without data: [DONE]"),
+        ("done_in_content_cut", "cut the connection in the middle of a stream"),
+    ],
+)
+def test_done_inside_the_content_is_not_the_end_of_the_stream(
+    proxy_for: Any, mode: str, fault: str
+) -> None:
     with serving(FakeModelServer(mode=mode)) as server:
         url = proxy_for(document(endpoint("chat", server.url)))
         reply = call("POST", url + OPENAI, STREAM, headers=USER)
         events = _events(reply.body)
-        assert json.loads(events[0][len("data: "):])["choices"][0]["delta"]["content"] == "data: [DONE]"
-        error = json.loads(events[-1][len("data: "):])["error"]
+        assert (
+            json.loads(events[0][len("data: ") :])["choices"][0]["delta"]["content"]
+            == "data: [DONE]"
+        )
+        error = json.loads(events[-1][len("data: ") :])["error"]
         assert error["message"].endswith(fault)
-        client = openai.OpenAI(base_url=f"{url}/llm-ops/v1/serve/chat/v1", api_key="unused", default_headers=USER,
-                               max_retries=0)
+        client = openai.OpenAI(
+            base_url=f"{url}/llm-ops/v1/serve/chat/v1",
+            api_key="unused",
+            default_headers=USER,
+            max_retries=0,
+        )
         with pytest.raises(openai.APIError, match=re.escape(fault)):
-            for _ in client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "hi"}],
-                                                   stream=True):
+            for _ in client.chat.completions.create(
+                model="chat", messages=[{"role": "user", "content": "hi"}], stream=True
+            ):
                 pass
 
 
 def test_a_streams_first_piece_may_take_the_response_timeout(proxy_for: Any) -> None:
     with serving(FakeModelServer(mode="late_start", delay=0.8)) as server:
-        url = proxy_for(document(endpoint("chat", server.url)), stream_idle_timeout=0.3, response_timeout=5)
+        url = proxy_for(
+            document(endpoint("chat", server.url)), stream_idle_timeout=0.3, response_timeout=5
+        )
         reply = call("POST", url + OPENAI, STREAM, headers=USER)
     events = _events(reply.body)
     assert events[-1] == "data: [DONE]", events[-1]
@@ -104,31 +130,48 @@ def test_a_streams_first_piece_may_take_the_response_timeout(proxy_for: Any) -> 
 
 def test_a_stream_that_never_starts_ends_after_the_response_timeout(proxy_for: Any) -> None:
     with serving(FakeModelServer(mode="late_start", delay=30)) as server:
-        url = proxy_for(document(endpoint("chat", server.url)), stream_idle_timeout=5, response_timeout=0.5)
+        url = proxy_for(
+            document(endpoint("chat", server.url)), stream_idle_timeout=5, response_timeout=0.5
+        )
         started = time.monotonic()
         reply = call("POST", url + OPENAI, STREAM, headers=USER)
         assert time.monotonic() - started < 4
-    error = json.loads(_events(reply.body)[-1][len("data: "):])["error"]
-    assert error == {"message": f"the model server of chat ({server.url}) sent nothing within 0.5 s of the request",
-                     "type": "upstream_error", "code": 504}
+    error = json.loads(_events(reply.body)[-1][len("data: ") :])["error"]
+    assert error == {
+        "message": (
+            f"the model server of chat ({server.url}) sent nothing within 0.5 s of the request"
+        ),
+        "type": "upstream_error",
+        "code": 504,
+    }
 
 
 def test_a_4xx_without_openais_error_object_gets_one(proxy_for: Any) -> None:
     with serving(FakeModelServer(mode="reject_plain")) as server:
         url = proxy_for(document(endpoint("chat", server.url)))
-        client = openai.OpenAI(base_url=f"{url}/llm-ops/v1/serve/chat/v1", api_key="unused", default_headers=USER,
-                               max_retries=0)
-        with pytest.raises(openai.NotFoundError, match=r"refused the request \(HTTP 404\): .*Not Found"):
-            client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "hi"}])
+        client = openai.OpenAI(
+            base_url=f"{url}/llm-ops/v1/serve/chat/v1",
+            api_key="unused",
+            default_headers=USER,
+            max_retries=0,
+        )
+        with pytest.raises(
+            openai.NotFoundError, match=r"refused the request \(HTTP 404\): .*Not Found"
+        ):
+            client.chat.completions.create(
+                model="chat", messages=[{"role": "user", "content": "hi"}]
+            )
         streamed = call("POST", url + OPENAI, STREAM, headers=USER)
     assert streamed.status == 404
     assert streamed.json()["error"]["code"] == 404
 
 
 @pytest.mark.slow
-def test_idle_pooled_connections_are_dropped_before_uvicorns_keep_alive_ends(proxy_for: Any) -> None:
-    """KServe's and vLLM's servers (uvicorn) close a connection idle for 5 s; a request sent on it just then
-    fails. The proxy's pool lets idle connections go first."""
+def test_idle_pooled_connections_are_dropped_before_uvicorns_keep_alive_ends(
+    proxy_for: Any,
+) -> None:
+    """KServe's and vLLM's servers (uvicorn) close a connection idle for 5 s; a request sent on it
+    just then fails. The proxy's pool lets idle connections go first."""
     server = FakeModelServer()
     with serving(server):
         url = proxy_for(document(endpoint("chat", server.url)))

@@ -1,4 +1,5 @@
-"""An estate (the bundled example), its rendered objects, and a Kubernetes API stand-in with a kubeconfig."""
+"""An estate (the bundled example), its rendered objects, and a Kubernetes API stand-in with a
+kubeconfig."""
 
 from __future__ import annotations
 
@@ -17,16 +18,23 @@ ENVS = ("dev", "prod", "stg")
 
 
 class Rendered:
-    """What the estate renders, by kind and environment (one object of each in the bundled estate)."""
+    """What the estate renders, by kind and environment (one object of each in the bundled
+    estate)."""
 
     def __init__(self, root: Path) -> None:
         result = validate(root)
         assert result.error_count == 0, result.diagnostics
-        self.objects = [obj for group in render_estate(result.estate).groups.values() for obj in group]
+        self.objects = [
+            obj for group in render_estate(result.estate).groups.values() for obj in group
+        ]
 
     def one(self, kind: str, env: str) -> dict[str, Any]:
-        found = [obj for obj in self.objects if obj["kind"] == kind
-                 and obj["metadata"].get("labels", {}).get("llmops.io/environment") == env]
+        found = [
+            obj
+            for obj in self.objects
+            if obj["kind"] == kind
+            and obj["metadata"].get("labels", {}).get("llmops.io/environment") == env
+        ]
         assert len(found) == 1, (kind, env, found)
         return found[0]
 
@@ -53,7 +61,8 @@ def kubeconfig(cluster: KubeApiServer, tmp_path: Path) -> Path:
 
 
 def deploy_healthy(cluster: KubeApiServer, rendered: Rendered) -> None:
-    """Everything the estate renders, live and well: endpoints ready, the training job done, Argo CD synced."""
+    """Everything the estate renders, live and well: endpoints ready, the training job done, Argo CD
+    synced."""
     for env in ENVS:
         cluster.put(live.ready_isvc(rendered.one("InferenceService", env)))
         cluster.put(live.application(rendered.one("Application", env)))

@@ -47,51 +47,81 @@ def test_unreachable_cluster(estate: Path, tmp_path: Path) -> None:
     assert first.endswith("Connection refused"), first
 
 
-def test_wrong_token_is_401(estate: Path, rendered: Rendered, cluster: KubeApiServer, tmp_path: Path) -> None:
+def test_wrong_token_is_401(
+    estate: Path, rendered: Rendered, cluster: KubeApiServer, tmp_path: Path
+) -> None:
     deploy_healthy(cluster, rendered)
     kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig", token="expired-token")
-    assert_one_line_error(status(estate, "--kubeconfig", str(kubeconfig)),
-                          f"the cluster at {cluster.url} rejected the credentials (401 Unauthorized)",
-                          "hint: log in again")
+    assert_one_line_error(
+        status(estate, "--kubeconfig", str(kubeconfig)),
+        f"the cluster at {cluster.url} rejected the credentials (401 Unauthorized)",
+        "hint: log in again",
+    )
     assert {auth for _, auth in cluster.requests} == {"Bearer expired-token"}
 
 
-def test_forbidden_read_is_403_with_the_api_servers_message(estate: Path, rendered: Rendered, cluster: KubeApiServer,
-                                                           kubeconfig: Path) -> None:
+def test_forbidden_read_is_403_with_the_api_servers_message(
+    estate: Path, rendered: Rendered, cluster: KubeApiServer, kubeconfig: Path
+) -> None:
     deploy_healthy(cluster, rendered)
-    cluster.forbidden.add("/apis/serving.kserve.io/v1beta1/namespaces/llm-ops-dev/inferenceservices/example-model")
-    first = assert_one_line_error(status(estate, "--kubeconfig", str(kubeconfig)),
-                                  "hint: llmops status needs `get` on inferenceservices.serving.kserve.io")
-    assert first == ('llmops: error: not allowed to read InferenceService llm-ops-dev/example-model (403 Forbidden): '
-                     'inferenceservices.serving.kserve.io "example-model" is forbidden: User '
-                     '"system:serviceaccount:ci:status-reader" cannot get resource "inferenceservices" in API group '
-                     '"serving.kserve.io" in the namespace "llm-ops-dev"')
+    cluster.forbidden.add(
+        "/apis/serving.kserve.io/v1beta1/namespaces/llm-ops-dev/inferenceservices/example-model"
+    )
+    first = assert_one_line_error(
+        status(estate, "--kubeconfig", str(kubeconfig)),
+        "hint: llmops status needs `get` on inferenceservices.serving.kserve.io",
+    )
+    assert first == (
+        "llmops: error: not allowed to read InferenceService llm-ops-dev/example-model "
+        "(403 Forbidden): "
+        'inferenceservices.serving.kserve.io "example-model" is forbidden: User '
+        '"system:serviceaccount:ci:status-reader" cannot get resource "inferenceservices" '
+        "in API group "
+        '"serving.kserve.io" in the namespace "llm-ops-dev"'
+    )
 
 
-def test_server_error_names_the_object(estate: Path, rendered: Rendered, cluster: KubeApiServer,
-                                       kubeconfig: Path) -> None:
+def test_server_error_names_the_object(
+    estate: Path, rendered: Rendered, cluster: KubeApiServer, kubeconfig: Path
+) -> None:
     deploy_healthy(cluster, rendered)
     cluster.failing["/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/llmops-dev"] = [500]
     first = assert_one_line_error(status(estate, "--kubeconfig", str(kubeconfig)))
-    assert first == (f"llmops: error: the cluster at {cluster.url} answered 500 Internal Server Error reading "
-                     "Application argocd/llmops-dev: etcdserver: request timed out")
+    assert first == (
+        f"llmops: error: the cluster at {cluster.url} answered 500 Internal Server Error reading "
+        "Application argocd/llmops-dev: etcdserver: request timed out"
+    )
 
 
 def test_kubeconfig_that_does_not_exist(estate: Path, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "kubeconfig"
-    assert_one_line_error(status(estate, "--kubeconfig", str(missing)), f"kubeconfig {missing} does not exist")
+    assert_one_line_error(
+        status(estate, "--kubeconfig", str(missing)), f"kubeconfig {missing} does not exist"
+    )
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("clusters: [\n  - name: a\n", "cannot use kubeconfig"),
-    ("- just\n- a list\n", "is not a kubeconfig"),
-    ("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n", "sets no current-context"),
-    ("apiVersion: v1\nkind: Config\ncurrent-context: gone\nclusters: []\ncontexts: []\nusers: []\n",
-     "the current-context `gone` of kubeconfig"),
-    ("", "is not a kubeconfig"),
-    ("apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts:\n- name: c\n  context: {cluster: nope}\n",
-     "cannot use kubeconfig"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("clusters: [\n  - name: a\n", "cannot use kubeconfig"),
+        ("- just\n- a list\n", "is not a kubeconfig"),
+        (
+            "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n",
+            "sets no current-context",
+        ),
+        (
+            "apiVersion: v1\nkind: Config\ncurrent-context: gone\nclusters: []\ncontexts: "
+            "[]\nusers: []\n",
+            "the current-context `gone` of kubeconfig",
+        ),
+        ("", "is not a kubeconfig"),
+        (
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts:\n- name: c\n  context: "
+            "{cluster: nope}\n",
+            "cannot use kubeconfig",
+        ),
+    ],
+)
 def test_bad_kubeconfig(estate: Path, tmp_path: Path, text: str, expected: str) -> None:
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(text, encoding="utf-8")
@@ -99,38 +129,56 @@ def test_bad_kubeconfig(estate: Path, tmp_path: Path, text: str, expected: str) 
 
 
 def test_unknown_context_lists_the_known_ones(estate: Path, kubeconfig: Path) -> None:
-    first = assert_one_line_error(status(estate, "--kubeconfig", str(kubeconfig), "--context", "prod-cluster"),
-                                  "hint: its contexts: test-cluster")
+    first = assert_one_line_error(
+        status(estate, "--kubeconfig", str(kubeconfig), "--context", "prod-cluster"),
+        "hint: its contexts: test-cluster",
+    )
     assert first == f"llmops: error: context `prod-cluster` is not in kubeconfig {kubeconfig}"
 
 
-def test_context_selects_the_cluster(estate: Path, rendered: Rendered, cluster: KubeApiServer,
-                                     kubeconfig: Path) -> None:
+def test_context_selects_the_cluster(
+    estate: Path, rendered: Rendered, cluster: KubeApiServer, kubeconfig: Path
+) -> None:
     """The current context points at nothing; `--context` picks the one that works."""
     deploy_healthy(cluster, rendered)
     config = yaml.safe_load(kubeconfig.read_text(encoding="utf-8"))
-    config["clusters"].append({"name": "gone", "cluster": {"server": f"http://127.0.0.1:{closed_port()}"}})
-    config["contexts"].append({"name": "gone", "context": {"cluster": "gone", "user": "status-reader"}})
+    config["clusters"].append(
+        {"name": "gone", "cluster": {"server": f"http://127.0.0.1:{closed_port()}"}}
+    )
+    config["contexts"].append(
+        {"name": "gone", "context": {"cluster": "gone", "user": "status-reader"}}
+    )
     config["current-context"] = "gone"
     kubeconfig.write_text(yaml.safe_dump(config), encoding="utf-8")
-    assert_one_line_error(status(estate, "--kubeconfig", str(kubeconfig)), "cannot reach the cluster")
+    assert_one_line_error(
+        status(estate, "--kubeconfig", str(kubeconfig)), "cannot reach the cluster"
+    )
     result = status(estate, "--kubeconfig", str(kubeconfig), "--context", "test-cluster")
     assert result.exit_code == 0, result.stderr
 
 
-def test_kubeconfig_from_the_environment(estate: Path, rendered: Rendered, cluster: KubeApiServer, kubeconfig: Path,
-                                         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_kubeconfig_from_the_environment(
+    estate: Path,
+    rendered: Rendered,
+    cluster: KubeApiServer,
+    kubeconfig: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
     deploy_healthy(cluster, rendered)
     monkeypatch.setenv("KUBECONFIG", f"{tmp_path / 'absent'}:{kubeconfig}")
     result = status(estate)
     assert result.exit_code == 0, result.stderr
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    assert_one_line_error(status(estate), f"no kubeconfig at {tmp_path / 'absent'}", "hint: pass --kubeconfig PATH")
+    assert_one_line_error(
+        status(estate), f"no kubeconfig at {tmp_path / 'absent'}", "hint: pass --kubeconfig PATH"
+    )
 
 
-@pytest.mark.parametrize("argv", [("--interval", "0"), ("--interval", "-1"), ("--watch-count", "0"),
-                                  ("-o", "yaml")])
+@pytest.mark.parametrize(
+    "argv", [("--interval", "0"), ("--interval", "-1"), ("--watch-count", "0"), ("-o", "yaml")]
+)
 def test_usage_errors(estate: Path, argv: tuple[str, ...]) -> None:
     result = status(estate, *argv)
     assert result.exit_code == 2

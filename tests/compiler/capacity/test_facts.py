@@ -18,11 +18,17 @@ from tests.helpers.estate import copy_bundled_estate, validate, write_files
 HEAD_SIZE_NOT_HIDDEN_OVER_HEADS = {"gemma-7b", "gemma-2-2b", "gemma-2-9b", "gemma-2-27b"}
 
 
-def estate(tmp_path: Path, metadata: str, endpoint_resources: str = "gpus: 1",
-           environment: str = "memoryGiB: 80") -> tuple[Path, str]:
-    write_files(tmp_path, {
-        **environment_and_model(environment, metadata),
-        "environments/stg/endpoint.yaml": f"""
+def estate(
+    tmp_path: Path,
+    metadata: str,
+    endpoint_resources: str = "gpus: 1",
+    environment: str = "memoryGiB: 80",
+) -> tuple[Path, str]:
+    write_files(
+        tmp_path,
+        {
+            **environment_and_model(environment, metadata),
+            "environments/stg/endpoint.yaml": f"""
             apiVersion: llmops.io/v1
             kind: ServingEndpoint
             metadata: {{name: e}}
@@ -32,7 +38,8 @@ def estate(tmp_path: Path, metadata: str, endpoint_resources: str = "gpus: 1",
               deploymentSpec:
                 resources: {{{endpoint_resources}}}
             """,
-    })
+        },
+    )
     return tmp_path, "stg"
 
 
@@ -42,8 +49,15 @@ def the(root: Path, kind: str) -> tuple[Manifest, object]:
     return env.of_kind(kind)[0], env
 
 
-@pytest.mark.parametrize(("written", "count"), [("7B", 7_000_000_000), ("1.5B", 1_500_000_000),
-                                                ("350M", 350_000_000), (7_000_000_000, 7_000_000_000)])
+@pytest.mark.parametrize(
+    ("written", "count"),
+    [
+        ("7B", 7_000_000_000),
+        ("1.5B", 1_500_000_000),
+        ("350M", 350_000_000),
+        (7_000_000_000, 7_000_000_000),
+    ],
+)
 def test_parameter_counts(written: int | str, count: int) -> None:
     assert parameter_count(written) == count
 
@@ -79,8 +93,12 @@ def test_missing_facts_are_listed_never_guessed(tmp_path: Path) -> None:
 
 
 def test_the_environments_gpu_memory_wins_over_the_endpoints(tmp_path: Path) -> None:
-    root, _ = estate(tmp_path, "preset: llama-3.1-8b", endpoint_resources="gpus: 1, gpu_memory_gb: 80",
-                     environment="product: L4")
+    root, _ = estate(
+        tmp_path,
+        "preset: llama-3.1-8b",
+        endpoint_resources="gpus: 1, gpu_memory_gb: 80",
+        environment="product: L4",
+    )
     endpoint, env = the(root, "ServingEndpoint")
     capacity = endpoint_capacity(env, endpoint)  # type: ignore[arg-type]
     assert capacity is not None and capacity.gpu_memory_gib is not None
@@ -106,16 +124,22 @@ def test_an_unknown_preset_is_a_schema_error_with_a_suggestion(tmp_path: Path) -
 
 
 def test_an_unset_preset_leaves_the_digest_as_it_was(tmp_path: Path) -> None:
-    """Approvals written before `preset` existed stay valid: the bundled model without its preset has
-    the digest the previous release's approvals pinned; naming a preset is a change to approve."""
+    """Approvals written before `preset` existed stay valid: the bundled model without its preset
+    has the digest the previous release's approvals pinned; naming a preset is a change to
+    approve."""
     root = copy_bundled_estate(tmp_path)
     catalog = root / "environments/_shared/catalog/example-base-model.yaml"
     text = catalog.read_text(encoding="utf-8")
-    catalog.write_text(text.replace('"dtype": "bf16",\n      "preset": "llama-3-8b"', '"dtype": "bf16"'),
-                       encoding="utf-8")
+    catalog.write_text(
+        text.replace('"dtype": "bf16",\n      "preset": "llama-3-8b"', '"dtype": "bf16"'),
+        encoding="utf-8",
+    )
     model, _ = the_model(root)
     assert model.spec.metadata.preset is None
-    assert model_digest(model.model) == "sha256:6c94e47259ac7d9d9c7b200477a0769f4770c265ed014b789a030b969a906ec9"
+    assert (
+        model_digest(model.model)
+        == "sha256:6c94e47259ac7d9d9c7b200477a0769f4770c265ed014b789a030b969a906ec9"
+    )
     catalog.write_text(text, encoding="utf-8")
     assert model_digest(the_model(root)[0].model) != model_digest(model.model)
 
@@ -129,6 +153,8 @@ def the_model(root: Path) -> tuple[Manifest, object]:
 def test_preset_rows_are_consistent(name: str) -> None:
     preset = PRESETS[name]
     assert preset.attention_heads % preset.kv_heads == 0
-    assert preset.source.startswith("https://huggingface.co/") and preset.source.endswith("/config.json")
+    assert preset.source.startswith("https://huggingface.co/") and preset.source.endswith(
+        "/config.json"
+    )
     if name not in HEAD_SIZE_NOT_HIDDEN_OVER_HEADS:
         assert preset.hidden_size == preset.attention_heads * preset.head_dim

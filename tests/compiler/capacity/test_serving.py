@@ -4,8 +4,8 @@ Hand arithmetic, Llama-3.1-8B in bf16 (8.03B parameters, 32 layers, 8 KV heads, 
 - KV cache per token = 2 x 32 x 8 x 128 x 2 bytes = 131,072 bytes = 128 KiB.
 - weights = 8.03e9 x 2 x 1.02 = 16,381,200,000 bytes = 15.2562 GiB.
 - one 24 GiB GPU: 24 x 0.9 - 2.3 = 19.3 GiB usable; 19.3 - 15.2562 = 4.0438 GiB of KV cache; a GiB
-  holds 8,192 tokens of 128 KiB, so 4.0438 x 8,192 = 33,126 tokens: the 131,072-token context does not
-  fit (a quarter of it does).
+  holds 8,192 tokens of 128 KiB, so 4.0438 x 8,192 = 33,126 tokens: the 131,072-token context does
+  not fit (a quarter of it does).
 - one 80 GiB GPU: 80 x 0.9 - 2.3 = 69.7 GiB; 69.7 - 15.2562 = 54.4438 GiB x 8,192 = 446,003 tokens,
   the whole context 3.4 times over.
 """
@@ -25,8 +25,16 @@ from compiler.capacity.serving import (
     valid_gpu_counts,
 )
 
-LLAMA_31_8B = GpuServingInputs(parameters=8_030_000_000, weight_bytes=2, layers=32, kv_heads=8, head_dim=128,
-                               kv_bytes=2, gpus=1, gpu_memory_gib=24)
+LLAMA_31_8B = GpuServingInputs(
+    parameters=8_030_000_000,
+    weight_bytes=2,
+    layers=32,
+    kv_heads=8,
+    head_dim=128,
+    kv_bytes=2,
+    gpus=1,
+    gpu_memory_gib=24,
+)
 FULL_CONTEXT = 131_072
 
 
@@ -78,15 +86,31 @@ def test_two_gpus_split_weights_and_kv_heads() -> None:
 
 def test_more_gpus_than_kv_heads_replicate_them() -> None:
     """Qwen2.5-7B has 4 KV heads: on 8 GPUs each holds one (vLLM replicates), not half of one."""
-    qwen = GpuServingInputs(parameters=7_620_000_000, weight_bytes=2, layers=28, kv_heads=4, head_dim=128,
-                            kv_bytes=2, gpus=8, gpu_memory_gib=24)
+    qwen = GpuServingInputs(
+        parameters=7_620_000_000,
+        weight_bytes=2,
+        layers=28,
+        kv_heads=4,
+        head_dim=128,
+        kv_bytes=2,
+        gpus=8,
+        gpu_memory_gib=24,
+    )
     assert gpu_serving(qwen).kv_bytes_per_token_per_gpu == 2 * 28 * 1 * 128 * 2
 
 
 def test_weights_that_exceed_the_gpu_leave_no_tokens() -> None:
     """Llama-3.1-70B: 70.55e9 x 2 x 1.02 = 134.04 GiB > 69.7 GiB usable on one 80 GiB GPU."""
-    big = GpuServingInputs(parameters=70_550_000_000, weight_bytes=2, layers=80, kv_heads=8, head_dim=128,
-                           kv_bytes=2, gpus=1, gpu_memory_gib=80)
+    big = GpuServingInputs(
+        parameters=70_550_000_000,
+        weight_bytes=2,
+        layers=80,
+        kv_heads=8,
+        head_dim=128,
+        kv_bytes=2,
+        gpus=1,
+        gpu_memory_gib=80,
+    )
     serving = gpu_serving(big)
     assert serving.weights_bytes / GIB == pytest.approx(134.04, abs=0.01)
     assert not serving.weights_fit and serving.kv_tokens == 0

@@ -1,8 +1,10 @@
-"""Dataset sample files are bounded and read in bounded memory; hostile records are diagnostics, not crashes.
+"""Dataset sample files are bounded and read in bounded memory; hostile records are diagnostics, not
+crashes.
 
-A 50 MB CSV used 311 MB and a JSONL record nested 100,000 levels crashed `validate` with RecursionError
-(exit 3). Now a file over the limit is D001 naming the limit, read without its bytes being loaded; a file
-under it is read a line at a time; a record nested deeper than any dataset needs is D002 at its line.
+A 50 MB CSV used 311 MB and a JSONL record nested 100,000 levels crashed `validate` with
+RecursionError (exit 3). Now a file over the limit is D001 naming the limit, read without its bytes
+being loaded; a file under it is read a line at a time; a record nested deeper than any dataset
+needs is D002 at its line.
 """
 
 from __future__ import annotations
@@ -32,8 +34,13 @@ ROW = 'How do I reset my password?,"Open settings, choose Security, then Reset p
 
 
 def estate(root: Path, name: str, content: bytes, dataset_type: str = "sft_pair") -> Path:
-    return write_files(root, {"environments/dev/dataset.yaml": DATASET.format(type=dataset_type, name=name),
-                              f"examples/{name}": content})
+    return write_files(
+        root,
+        {
+            "environments/dev/dataset.yaml": DATASET.format(type=dataset_type, name=name),
+            f"examples/{name}": content,
+        },
+    )
 
 
 def csv_of_size(size: int) -> bytes:
@@ -59,12 +66,17 @@ def test_a_deeply_nested_jsonl_record_is_d002_at_its_line(tmp_path: Path, depth:
         assert result.exit_code == 0, result.stdout
     else:
         assert result.exit_code == 1, result.stdout + result.stderr
-        assert "examples/deep.jsonl:2:1: error[D002]: the record is nested more than 100 levels deep" in result.stdout
+        assert (
+            "examples/deep.jsonl:2:1: error[D002]: the record is nested more than 100 levels deep"
+            in result.stdout
+        )
 
 
 def test_a_record_at_the_depth_limit_is_read(tmp_path: Path) -> None:
     depth = MAX_RECORD_DEPTH - 1  # the record's own object is one level
-    root = estate(tmp_path, "ok.jsonl", ('{"text": ' + "[" * depth + "]" * depth + "}\n").encode(), "text")
+    root = estate(
+        tmp_path, "ok.jsonl", ('{"text": ' + "[" * depth + "]" * depth + "}\n").encode(), "text"
+    )
     sample = read_sample_file(DirectoryTree(root), "examples/ok.jsonl")
     assert (sample.parse_error, sample.records) == (None, 1)
 
@@ -79,17 +91,24 @@ def test_reading_holds_the_file_once_not_decoded_copies_of_it(tmp_path: Path) ->
     finally:
         tracemalloc.stop()
     assert sample.parse_error is None and sample.records > 90_000
-    # The file's bytes plus one record at a time; decoding the whole text (and a StringIO of it) took 3x.
+    # The file's bytes plus one record at a time; decoding the whole text (and a StringIO of it)
+    # took 3x.
     assert peak < size * 1.25, f"peak {peak / 2**20:.1f} MiB for a {size / 2**20:.0f} MiB file"
 
 
-@pytest.mark.parametrize(("content", "records", "error"), [
-    (b'\xef\xbb\xbf{"text": "bom"}\n', 1, None),
-    (b'{"text": "a\xe2\x80\xa8b"}\r\n{"text": "c"}\n', 2, None),  # U+2028 inside a string, CRLF endings
-    (b'{"text": "a"}\n\n   \n{"text": "b"}', 2, None),
-    (b'{"text": "a"}\n{"text": \n', 1, "not valid JSON"),
-])
-def test_jsonl_lines_are_read_as_before(tmp_path: Path, content: bytes, records: int, error: str | None) -> None:
+@pytest.mark.parametrize(
+    ("content", "records", "error"),
+    [
+        (b'\xef\xbb\xbf{"text": "bom"}\n', 1, None),
+        # U+2028 inside a string, CRLF endings
+        (b'{"text": "a\xe2\x80\xa8b"}\r\n{"text": "c"}\n', 2, None),
+        (b'{"text": "a"}\n\n   \n{"text": "b"}', 2, None),
+        (b'{"text": "a"}\n{"text": \n', 1, "not valid JSON"),
+    ],
+)
+def test_jsonl_lines_are_read_as_before(
+    tmp_path: Path, content: bytes, records: int, error: str | None
+) -> None:
     root = estate(tmp_path, "s.jsonl", content, "text")
     sample = read_sample_file(DirectoryTree(root), "examples/s.jsonl")
     assert sample.records == records
@@ -109,4 +128,8 @@ def test_a_bad_byte_late_in_a_large_file_is_positioned(tmp_path: Path) -> None:
 def test_csv_with_quoted_line_breaks_and_cr_line_endings(tmp_path: Path) -> None:
     root = estate(tmp_path, "s.csv", b'instruction,output\r\n"two\nlines",ok\r\nb,c\r\n')
     sample = read_sample_file(DirectoryTree(root), "examples/s.csv")
-    assert (sample.parse_error, sample.records, sample.columns) == (None, 2, {"instruction", "output"})
+    assert (sample.parse_error, sample.records, sample.columns) == (
+        None,
+        2,
+        {"instruction", "output"},
+    )

@@ -1,6 +1,7 @@
-"""The spec's string formats against Kubernetes' own rules, value by value (cheap, so many values): whatever a
-format accepts, the rule of the field it is rendered into accepts too (tests/helpers/kube_rules.py). The
-rendering side of the same property is tests/compiler/render/test_formats.py."""
+"""The spec's string formats against Kubernetes' own rules, value by value (cheap, so many values):
+whatever a format accepts, the rule of the field it is rendered into accepts too
+(tests/helpers/kube_rules.py). The rendering side of the same property is
+tests/compiler/render/test_formats.py."""
 
 from __future__ import annotations
 
@@ -20,24 +21,81 @@ from tests.helpers.hostile import TEXT
 FORMATS: dict[str, tuple[Any, Callable[[str], bool], tuple[str, ...]]] = {
     "DNS label": (formats.DnsLabel, kube_rules.dns1123_label, ("llm-ops-dev", "a", "0abc")),
     "DNS subdomain": (formats.DnsSubdomain, kube_rules.dns1123_subdomain, ("nginx", "a.b-c.d")),
-    "ingress host": (formats.IngressHost, kube_rules.ingress_host, ("dev.llm-ops.local", "*.example.com")),
-    "image": (formats.ImageReference, kube_rules.image_reference,
-              ("nginx", "localhost:5000/a/b:1.0", "ghcr.io/llmops/llmops:0.1.0", "x@sha256:" + "0" * 64)),
-    "storage URI": (formats.StorageUri, kube_rules.uri, ("s3://bucket/models/m/1.0/", "hf://org/model")),
-    "http URL": (formats.HttpUrl, kube_rules.http_url, ("https://kubernetes.default.svc", "https://[::1]:6443")),
-    "repository URL": (formats.RepositoryUrl, kube_rules.repository_url,
-                       ("https://github.com/org/estate.git", "git@github.com:org/estate.git")),
-    "git revision": (formats.GitRevision, kube_rules.git_revision, ("HEAD", "main", "release/1.2", "v1.0.0")),
-    "repository path": (formats.RepositoryPath, kube_rules.repository_path, (".", "deploy/llm", "./x")),
-    "extended resource": (formats.ExtendedResourceName, kube_rules.extended_resource_name,
-                          ("nvidia.com/gpu", "amd.com/gpu")),
+    "ingress host": (
+        formats.IngressHost,
+        kube_rules.ingress_host,
+        ("dev.llm-ops.local", "*.example.com"),
+    ),
+    "image": (
+        formats.ImageReference,
+        kube_rules.image_reference,
+        ("nginx", "localhost:5000/a/b:1.0", "ghcr.io/llmops/llmops:0.1.0", "x@sha256:" + "0" * 64),
+    ),
+    "storage URI": (
+        formats.StorageUri,
+        kube_rules.uri,
+        ("s3://bucket/models/m/1.0/", "hf://org/model"),
+    ),
+    "http URL": (
+        formats.HttpUrl,
+        kube_rules.http_url,
+        ("https://kubernetes.default.svc", "https://[::1]:6443"),
+    ),
+    "repository URL": (
+        formats.RepositoryUrl,
+        kube_rules.repository_url,
+        ("https://github.com/org/estate.git", "git@github.com:org/estate.git"),
+    ),
+    "git revision": (
+        formats.GitRevision,
+        kube_rules.git_revision,
+        ("HEAD", "main", "release/1.2", "v1.0.0"),
+    ),
+    "repository path": (
+        formats.RepositoryPath,
+        kube_rules.repository_path,
+        (".", "deploy/llm", "./x"),
+    ),
+    "extended resource": (
+        formats.ExtendedResourceName,
+        kube_rules.extended_resource_name,
+        ("nvidia.com/gpu", "amd.com/gpu"),
+    ),
     "label key": (formats.QualifiedName, kube_rules.qualified_name, ("team", "example.com/team")),
     "label value": (formats.LabelValue, kube_rules.label_value, ("", "ml_platform.a")),
     "CPU": (CpuQuantity, kube_rules.cpu_quantity, ("4", "0.5", "500m", "1024")),
     "memory": (MemoryQuantity, kube_rules.memory_quantity, ("16Gi", "512Mi", "1Mi", "64Ti")),
 }
-PIECES = ["a", "z9", "-", ".", "/", ":", "@", "_", "*.", "//", "..", "Gi", "m", "sha256:" + "a" * 32, "https://",
-          "git@", "kubernetes.io/", "requests.", " ", "\n", "\x01", "é", "A", "~", "[", "\\", ".lock", "@{"]
+PIECES = [
+    "a",
+    "z9",
+    "-",
+    ".",
+    "/",
+    ":",
+    "@",
+    "_",
+    "*.",
+    "//",
+    "..",
+    "Gi",
+    "m",
+    "sha256:" + "a" * 32,
+    "https://",
+    "git@",
+    "kubernetes.io/",
+    "requests.",
+    " ",
+    "\n",
+    "\x01",
+    "é",
+    "A",
+    "~",
+    "[",
+    "\\",
+    ".lock",
+    "@{",
+]
 STRINGS = st.one_of(TEXT, st.lists(st.sampled_from(PIECES), max_size=8).map("".join))
 
 
@@ -58,7 +116,8 @@ def test_real_world_values_are_accepted(name: str) -> None:
 
 @pytest.mark.parametrize("name", FORMATS)
 @given(value=STRINGS)
-@example(value="i@https://x.y/z")  # git reads it as a URL with the scheme `i@https`, not as scp-like
+# git reads it as a URL with the scheme `i@https`, not as scp-like
+@example(value="i@https://x.y/z")
 @example(value="https://:x.y/z")  # no host
 @example(value="xkubernetes.io/gpu")  # Kubernetes' own resource domain
 def test_what_a_format_accepts_kubernetes_accepts(name: str, value: str) -> None:

@@ -1,7 +1,8 @@
-"""Missing required fields: one diagnostic per mapping, and for an Approval the command that writes it.
+"""Missing required fields: one diagnostic per mapping, and for an Approval the command that writes
+it.
 
-A user who pastes the seeds' approval body (`{"status": "approved"}`) must learn that `llmops approve`
-writes Approvals and computes the digest; the command in the hint must work as printed.
+A user who pastes the seeds' approval body (`{"status": "approved"}`) must learn that `llmops
+approve` writes Approvals and computes the digest; the command in the hint must work as printed.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ APPROVAL = """
       name: hand-written
     spec: {spec}
 """
-DIGEST_WORDS = "which fills in `modelDigest` (sha256 of the model's kind, name and spec without `status`, as " \
-               "canonical JSON); commit the file it writes instead of this one"
+DIGEST_WORDS = (
+    "which fills in `modelDigest` (sha256 of the model's kind, name and spec without `status`, as "
+    "canonical JSON); commit the file it writes instead of this one"
+)
 
 
 @pytest.fixture
@@ -49,19 +52,40 @@ def test_the_seeds_approval_body_gets_one_error_naming_llmops_approve(estate: Pa
     write_files(estate, {HAND_WRITTEN: APPROVAL.format(spec='{"status": "approved"}')})
     code, found = validate_json(estate)
     assert code == 1
-    assert [(d["code"], d["file"], d["line"], d["column"]) for d in found] == [("S002", HAND_WRITTEN, 5, 1)]
-    assert found[0]["message"] == "missing required fields `modelId`, `approvedBy`, `role` and `modelDigest` in spec"
-    assert found[0]["hint"] == ("an Approval is written by `llmops approve MODEL@VERSION --env dev --by <user> "
-                                f"--role <role>`, {DIGEST_WORDS}")
+    assert [(d["code"], d["file"], d["line"], d["column"]) for d in found] == [
+        ("S002", HAND_WRITTEN, 5, 1)
+    ]
+    assert (
+        found[0]["message"]
+        == "missing required fields `modelId`, `approvedBy`, `role` and `modelDigest` in spec"
+    )
+    assert found[0]["hint"] == (
+        "an Approval is written by `llmops approve MODEL@VERSION --env dev --by <user> "
+        f"--role <role>`, {DIGEST_WORDS}"
+    )
 
 
 def test_the_hinted_command_writes_an_approval_that_validates(estate: Path) -> None:
-    spec = '{"modelId": "example-base-model-1.0", "approvedBy": "carol", "role": "admin", "status": "approved"}'
+    spec = (
+        '{"modelId": "example-base-model-1.0", "approvedBy": "carol", "role": "admin", "status": '
+        '"approved"}'
+    )
     write_files(estate, {HAND_WRITTEN: APPROVAL.format(spec=spec)})
     _, found = validate_json(estate)
-    assert [(d["code"], d["message"]) for d in found] == [("S002", "missing required field `modelDigest` in spec")]
+    assert [(d["code"], d["message"]) for d in found] == [
+        ("S002", "missing required field `modelDigest` in spec")
+    ]
     argv = command_in(found[0]["hint"])
-    assert argv == ["approve", "example-base-model-1.0", "--env", "dev", "--by", "carol", "--role", "admin"]
+    assert argv == [
+        "approve",
+        "example-base-model-1.0",
+        "--env",
+        "dev",
+        "--by",
+        "carol",
+        "--role",
+        "admin",
+    ]
     (estate / HAND_WRITTEN).unlink()
     result = run_cli(*argv, str(estate))
     assert result.exit_code == 0, result.stderr
@@ -71,16 +95,23 @@ def test_the_hinted_command_writes_an_approval_that_validates(estate: Path) -> N
 
 
 def test_other_kinds_get_one_merged_error_without_a_command() -> None:
-    documents, _ = parse_documents("environments/dev/m.yaml", "apiVersion: llmops.io/v1\nkind: Model\n"
-                                   "metadata: {name: m}\nspec: {type: base}\n")
+    documents, _ = parse_documents(
+        "environments/dev/m.yaml",
+        "apiVersion: llmops.io/v1\nkind: Model\nmetadata: {name: m}\nspec: {type: base}\n",
+    )
     _, diagnostics = validate_document(documents[0])
     assert [(d.code, d.span.line, d.message, d.path, d.hint) for d in diagnostics] == [
-        ("S002", 4, "missing required fields `version` and `storageUri` in spec", ("spec",), None)]
+        ("S002", 4, "missing required fields `version` and `storageUri` in spec", ("spec",), None)
+    ]
 
 
 def test_a_single_missing_field_keeps_its_own_path() -> None:
-    documents, _ = parse_documents("environments/dev/m.yaml", "apiVersion: llmops.io/v1\nkind: Model\n"
-                                   "metadata: {name: m}\nspec: {type: base, version: '1'}\n")
+    documents, _ = parse_documents(
+        "environments/dev/m.yaml",
+        "apiVersion: llmops.io/v1\nkind: Model\n"
+        "metadata: {name: m}\nspec: {type: base, version: '1'}\n",
+    )
     _, diagnostics = validate_document(documents[0])
-    assert [(d.message, d.path) for d in diagnostics] == [("missing required field `storageUri` in spec",
-                                                           ("spec", "storageUri"))]
+    assert [(d.message, d.path) for d in diagnostics] == [
+        ("missing required field `storageUri` in spec", ("spec", "storageUri"))
+    ]

@@ -1,9 +1,11 @@
-"""Every numeric field has a real-world range, documented in the JSON Schemas and checked at the schema stage.
+"""Every numeric field has a real-world range, documented in the JSON Schemas and checked at the
+schema stage.
 
-The fields are found by walking the spec models, so a numeric field added later without bounds fails here.
-For each one, random numbers (huge, negative, tiny, NaN, infinity, hexadecimal, of the wrong kind) are written
-into a minimal manifest: a value outside the documented range is a positioned S003/S005 at that field, a value
-inside it is accepted, and nothing ever raises. The issue's examples then run end to end through the CLI.
+The fields are found by walking the spec models, so a numeric field added later without bounds fails
+here. For each one, random numbers (huge, negative, tiny, NaN, infinity, hexadecimal, of the wrong
+kind) are written into a minimal manifest: a value outside the documented range is a positioned
+S003/S005 at that field, a value inside it is accepted, and nothing ever raises. The issue's
+examples then run end to end through the CLI.
 """
 
 from __future__ import annotations
@@ -38,14 +40,20 @@ BASE_SPECS: dict[str, dict[str, Any]] = {
     "Dataset": {"version": "v1", "type": "text", "storage_uri": "s3://datasets/d/v1/"},
     "TrainingJob": {"modelId": "m@1", "datasetId": "d@v1", "jobType": "finetune"},
     "ServingEndpoint": {"modelId": "m@1", "route": "/llm-ops/v1/serve/e"},
-    "PromptExperiment": {"templateAId": "a", "templateBId": "b", "allocation": 50, "metric": "latency_ms"},
+    "PromptExperiment": {
+        "templateAId": "a",
+        "templateBId": "b",
+        "allocation": 50,
+        "metric": "latency_ms",
+    },
 }
 NESTED_REQUIRED: dict[str, dict[str, Any]] = {
     "ResourceProfile": {"cpuCores": 1, "memory": "1Gi", "maxDuration": 60},
     "RuntimeLimits": {"max_concurrent_requests": 1, "max_input_tokens": 1, "max_output_tokens": 1},
     "AutoscalePolicy": {"cpuUtilization": 50},
 }
-# Checked by a rule of its own at the check stage (E003, with its own fixture), documented in the schema.
+# Checked by a rule of its own at the check stage (E003, with its own fixture), documented in the
+# schema.
 CHECK_STAGE_RANGES = {(AutoscalePolicy, "cpu_utilization")}
 
 
@@ -106,7 +114,11 @@ def numeric_fields() -> tuple[list[NumericField], list[str]]:
                 if low is None or high is None:
                     unbounded.append(f"{kind}:spec.{'.'.join((*prefix, key))}")
                 else:
-                    found.append(NumericField(kind, (*prefix, key), float not in numeric, low, inclusive, high))
+                    found.append(
+                        NumericField(
+                            kind, (*prefix, key), float not in numeric, low, inclusive, high
+                        )
+                    )
             for nested in types:
                 if isinstance(nested, type) and issubclass(nested, BaseModel):
                     walk(kind, nested, (*prefix, key))
@@ -116,8 +128,16 @@ def numeric_fields() -> tuple[list[NumericField], list[str]]:
         assert isinstance(spec, type) and issubclass(spec, BaseModel)
         walk(kind, spec, ())
     for key, bound in KNOWN_HYPERPARAMETERS.items():
-        found.append(NumericField("TrainingJob", ("trainJobSpec", "hyperparameters", key), bound.integer,
-                                  bound.minimum, not bound.exclusive_minimum, bound.maximum))
+        found.append(
+            NumericField(
+                "TrainingJob",
+                ("trainJobSpec", "hyperparameters", key),
+                bound.integer,
+                bound.minimum,
+                not bound.exclusive_minimum,
+                bound.maximum,
+            )
+        )
     return found, unbounded
 
 
@@ -153,13 +173,16 @@ def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
         elif "anyOf" in node:
             branches = [branch for branch in node["anyOf"] if branch.get("type") != "null"]
             if len(branches) != 1:
-                return node  # `integer or number` (or `integer or string`): the bounds are on the union
+                # `integer or number` (or `integer or string`): the bounds are on the union
+                return node
             node = branches[0]
         else:
             return node
 
 
-# -- writing a value into a manifest and validating it -----------------------------------------------
+# -- writing a value into a manifest and validating it
+# -----------------------------------------------
+
 
 def manifest_text(field: NumericField, literal: str) -> str:
     spec: dict[str, Any] = dict(BASE_SPECS[field.kind])
@@ -168,7 +191,12 @@ def manifest_text(field: NumericField, literal: str) -> str:
     for key, model in zip(field.path[:-1], models, strict=True):
         node = node.setdefault(key, dict(NESTED_REQUIRED.get(model.__name__, {})) if model else {})
     node[field.path[-1]] = "__VALUE__"
-    document = {"apiVersion": "llmops.io/v1", "kind": field.kind, "metadata": {"name": "x"}, "spec": spec}
+    document = {
+        "apiVersion": "llmops.io/v1",
+        "kind": field.kind,
+        "metadata": {"name": "x"},
+        "spec": spec,
+    }
     return yaml.safe_dump(document, sort_keys=False).replace("__VALUE__", literal)
 
 
@@ -181,8 +209,14 @@ def _models_on_path(field: NumericField) -> list[type[BaseModel] | None]:
         if model is not None:
             info = next((f for n, f in model.model_fields.items() if (f.alias or n) == key), None)
             if info is not None:
-                nested = next((t for t in _unwrap(info.annotation)
-                               if isinstance(t, type) and issubclass(t, BaseModel)), None)
+                nested = next(
+                    (
+                        t
+                        for t in _unwrap(info.annotation)
+                        if isinstance(t, type) and issubclass(t, BaseModel)
+                    ),
+                    None,
+                )
         found.append(nested)
         model = nested
     return found
@@ -202,14 +236,40 @@ def diagnose(field: NumericField, literal: str) -> list[tuple[str, DataPath, int
     assert problems == [], problems
     _, diagnostics = validate_document(documents[0])
     line = next(number for number, row in enumerate(text.splitlines(), 1) if literal in row)
-    return [(d.code, d.path, d.span.line if d.span.line == line else -d.span.line) for d in diagnostics]
+    return [
+        (d.code, d.path, d.span.line if d.span.line == line else -d.span.line) for d in diagnostics
+    ]
 
 
 NUMBERS = st.one_of(
-    st.integers(-10**30, 10**30), st.integers(-1000, 1000), st.integers(-(2**64), 2**64),
-    st.floats(), st.floats(-1e6, 1e6), st.floats(1e-320, 1e-3),
-    st.sampled_from([0, 1, -1, 2**53, 2**53 + 1, 2**63, 10**12, 99999999999999999999, 0.5, 0.001, 0.0005,
-                     1e-300, 1e300, math.nan, math.inf, -math.inf, 100.0, 1.0]),
+    st.integers(-(10**30), 10**30),
+    st.integers(-1000, 1000),
+    st.integers(-(2**64), 2**64),
+    st.floats(),
+    st.floats(-1e6, 1e6),
+    st.floats(1e-320, 1e-3),
+    st.sampled_from(
+        [
+            0,
+            1,
+            -1,
+            2**53,
+            2**53 + 1,
+            2**63,
+            10**12,
+            99999999999999999999,
+            0.5,
+            0.001,
+            0.0005,
+            1e-300,
+            1e300,
+            math.nan,
+            math.inf,
+            -math.inf,
+            100.0,
+            1.0,
+        ]
+    ),
 )
 
 
@@ -217,21 +277,30 @@ NUMBERS = st.one_of(
 @given(value=NUMBERS)
 @example(value=math.nan)
 @example(value=10**100 - 1)
-def test_a_number_outside_the_range_is_refused_at_its_field_and_inside_it_accepted(field: NumericField,
-                                                                                    value: int | float) -> None:
+def test_a_number_outside_the_range_is_refused_at_its_field_and_inside_it_accepted(
+    field: NumericField, value: int | float
+) -> None:
     found = diagnose(field, literal_of(value))
     here = [(code, line) for code, path, line in found if path == ("spec", *field.path)]
-    if field.allows(value) and not (field.path[-1] == "hyperparameters" or _extra_rule(field, value)):
+    if field.allows(value) and not (
+        field.path[-1] == "hyperparameters" or _extra_rule(field, value)
+    ):
         assert found == [], (str(field), value, found)
     elif not field.allows(value):
-        assert here and all(code in ("S003", "S005") and line > 0 for code, line in here), (str(field), value, found)
+        assert here and all(code in ("S003", "S005") and line > 0 for code, line in here), (
+            str(field),
+            value,
+            found,
+        )
 
 
 def _extra_rule(field: NumericField, value: int | float) -> bool:
     """Rules besides the range: CPU in whole millicores; hyperparameter integers within ±2^53."""
     if field.path[-1] == "cpuCores" and isinstance(value, float):
         return abs(value * 1000 - round(value * 1000)) > 1e-9
-    return isinstance(value, int) and abs(value) > MAX_JSON_INTEGER and "hyperparameters" in field.path
+    return (
+        isinstance(value, int) and abs(value) > MAX_JSON_INTEGER and "hyperparameters" in field.path
+    )
 
 
 @pytest.mark.parametrize("literal", ["0x" + "f" * 90, "0o" + "7" * 90, "-" + "9" * 99])
@@ -241,7 +310,8 @@ def test_long_hex_octal_and_negative_literals_are_range_errors_not_crashes(liter
     assert (code, path) == ("S005", ("spec", "maxReplicas")) and line > 0  # at the value's own line
 
 
-# -- the issue's examples, end to end ------------------------------------------------------------------
+# -- the issue's examples, end to end
+# ------------------------------------------------------------------
 
 ENDPOINT = "environments/dev/serving/example-model.yaml"
 TRAINING = "environments/dev/training/customer-support-sft.yaml"
@@ -249,22 +319,71 @@ PROD = "environments/prod/environment.yaml"
 PROD_ENDPOINT = "environments/prod/serving/example-model.yaml"
 
 
-@pytest.mark.parametrize(("file", "old", "new", "where"), [
-    (ENDPOINT, "maxReplicas: 3", "maxReplicas: " + "9" * 99, "11:16: error[S005]: spec.maxReplicas must be at most"),
-    (ENDPOINT, "maxReplicas: 3", "maxReplicas: 0x" + "f" * 98, "11:16: error[S005]: spec.maxReplicas must be at most"),
-    (TRAINING, "maxDuration: 60", "maxDuration: " + "9" * 30, "16:18: error[S005]: spec.resourceProfile.maxDuration"),
-    (TRAINING, "cpuCores: 4", "cpuCores: .inf", "14:15: error[S005]: spec.resourceProfile.cpuCores must be a finite"),
-    (TRAINING, "cpuCores: 4", "cpuCores: 1e-300", "14:15: error[S005]: spec.resourceProfile.cpuCores must be at least"),
-    (TRAINING, "learning_rate: 2e-5", "learning_rate: .nan",
-     "27:22: error[S005]: spec.trainJobSpec.hyperparameters.learning_rate must be a finite number"),
-    (TRAINING, "learning_rate: 2e-5", "learning_rate: 5",
-     "27:22: error[S005]: spec.trainJobSpec.hyperparameters.learning_rate must be a number above 0 and at most 1"),
-    (PROD_ENDPOINT, "gpus: 1", "gpus: 99999999999999999999", "21:13: error[S005]: spec.deploymentSpec.resources.gpus"),
-    (PROD, "maxPerEndpoint: 4", f"maxPerEndpoint: {10**12}", "15:21: error[S005]: spec.gpu.maxPerEndpoint must be"),
-])
+@pytest.mark.parametrize(
+    ("file", "old", "new", "where"),
+    [
+        (
+            ENDPOINT,
+            "maxReplicas: 3",
+            "maxReplicas: " + "9" * 99,
+            "11:16: error[S005]: spec.maxReplicas must be at most",
+        ),
+        (
+            ENDPOINT,
+            "maxReplicas: 3",
+            "maxReplicas: 0x" + "f" * 98,
+            "11:16: error[S005]: spec.maxReplicas must be at most",
+        ),
+        (
+            TRAINING,
+            "maxDuration: 60",
+            "maxDuration: " + "9" * 30,
+            "16:18: error[S005]: spec.resourceProfile.maxDuration",
+        ),
+        (
+            TRAINING,
+            "cpuCores: 4",
+            "cpuCores: .inf",
+            "14:15: error[S005]: spec.resourceProfile.cpuCores must be a finite",
+        ),
+        (
+            TRAINING,
+            "cpuCores: 4",
+            "cpuCores: 1e-300",
+            "14:15: error[S005]: spec.resourceProfile.cpuCores must be at least",
+        ),
+        (
+            TRAINING,
+            "learning_rate: 2e-5",
+            "learning_rate: .nan",
+            "27:22: error[S005]: spec.trainJobSpec.hyperparameters.learning_rate must be a finite "
+            "number",
+        ),
+        (
+            TRAINING,
+            "learning_rate: 2e-5",
+            "learning_rate: 5",
+            "27:22: error[S005]: spec.trainJobSpec.hyperparameters.learning_rate must be a number "
+            "above 0 and at most 1",
+        ),
+        (
+            PROD_ENDPOINT,
+            "gpus: 1",
+            "gpus: 99999999999999999999",
+            "21:13: error[S005]: spec.deploymentSpec.resources.gpus",
+        ),
+        (
+            PROD,
+            "maxPerEndpoint: 4",
+            f"maxPerEndpoint: {10**12}",
+            "15:21: error[S005]: spec.gpu.maxPerEndpoint must be",
+        ),
+    ],
+)
 @pytest.mark.parametrize("command", ["validate", "render"])
-def test_issue_examples_are_positioned_schema_errors(tmp_path: Path, file: str, old: str, new: str, where: str,
-                                                      command: str) -> None:
+def test_issue_examples_are_positioned_schema_errors(
+    tmp_path: Path, file: str, old: str, new: str, where: str, command: str
+) -> None:
     root = copy_bundled_estate(tmp_path)
     path = root / file
     text = path.read_text(encoding="utf-8")

@@ -1,4 +1,5 @@
-"""The rule registry: one entry per code and name, every rule in a category, every check registered."""
+"""The rule registry: one entry per code and name, every rule in a category, every check
+registered."""
 
 from __future__ import annotations
 
@@ -22,9 +23,15 @@ def test_every_decorated_check_is_registered() -> None:
     for module_info in pkgutil.iter_modules(compiler.check.__path__):
         module = importlib.import_module(f"compiler.check.{module_info.name}")
         for value in vars(module).values():
-            if callable(value) and hasattr(value, "rule") and getattr(value, "__module__", "") == module.__name__:
+            if (
+                callable(value)
+                and hasattr(value, "rule")
+                and getattr(value, "__module__", "") == module.__name__
+            ):
                 decorated[id(value)] = f"{module.__name__}.{value.__name__}"
-    unregistered = sorted(name for key, name in decorated.items() if key not in {id(check) for check in CHECKS})
+    unregistered = sorted(
+        name for key, name in decorated.items() if key not in {id(check) for check in CHECKS}
+    )
     assert unregistered == [], "decorated checks missing from CHECKS"
     assert len(decorated) == len(CHECKS), "CHECKS holds something the modules do not declare"
 

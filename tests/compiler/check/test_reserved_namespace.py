@@ -1,5 +1,6 @@
-"""K007: an environment may not take a namespace of the cluster or of the components llmops relies on (llmops
-would render a Namespace for it with its own pod-security labels and own what is in it)."""
+"""K007: an environment may not take a namespace of the cluster or of the components llmops relies
+on (llmops would render a Namespace for it with its own pod-security labels and own what is in
+it)."""
 
 from __future__ import annotations
 
@@ -22,12 +23,31 @@ spec:
 
 
 def diagnose(root: Path, namespace: str, argocd: str = "argocd") -> list[str]:
-    write_files(root, {"environments/dev/environment.yaml": ENVIRONMENT.format(namespace=namespace, argocd=argocd)})
+    write_files(
+        root,
+        {
+            "environments/dev/environment.yaml": ENVIRONMENT.format(
+                namespace=namespace, argocd=argocd
+            )
+        },
+    )
     return codes(validate(root).diagnostics)
 
 
-@pytest.mark.parametrize("namespace", ["kube-system", "kube-public", "kube-node-lease", "kube-anything", "default",
-                                       "argocd", "kserve", "cert-manager", "gpu-operator"])
+@pytest.mark.parametrize(
+    "namespace",
+    [
+        "kube-system",
+        "kube-public",
+        "kube-node-lease",
+        "kube-anything",
+        "default",
+        "argocd",
+        "kserve",
+        "cert-manager",
+        "gpu-operator",
+    ],
+)
 def test_reserved_namespaces_are_refused(tmp_path: Path, namespace: str) -> None:
     assert diagnose(tmp_path, namespace) == ["K007"]
 

@@ -25,7 +25,8 @@ def diagnose(text: str) -> list[tuple[str, int, int, str | None]]:
 
 def test_misspelt_required_field_is_one_diagnostic() -> None:
     assert diagnose(MODEL.format(version='"1"', storage_key="storageURI")) == [
-        ("S001", 7, 3, "did you mean `storageUri`? (it is required and missing)")]
+        ("S001", 7, 3, "did you mean `storageUri`? (it is required and missing)")
+    ]
 
 
 def test_unrelated_unknown_and_missing_fields_stay_two() -> None:
@@ -35,7 +36,8 @@ def test_unrelated_unknown_and_missing_fields_stay_two() -> None:
 
 def test_number_for_a_string_suggests_the_quoted_source_text() -> None:
     assert diagnose(MODEL.format(version="1.10", storage_key="storageUri")) == [
-        ("S003", 5, 12, 'quote it to keep it as written: "1.10"')]
+        ("S003", 5, 12, 'quote it to keep it as written: "1.10"')
+    ]
 
 
 def test_parameter_count_accepts_the_seeds_form_and_explains_a_bad_one() -> None:
@@ -68,14 +70,30 @@ def messages(text: str) -> list[tuple[str, int, str]]:
 
 
 def test_a_union_of_number_types_gives_one_diagnostic_per_value() -> None:
-    """`int | float` reported each branch (two S003 for `abc`, `must be > 0` for NaN): one mistake, one line."""
+    """`int | float` reported each branch (two S003 for `abc`, `must be > 0` for NaN): one mistake,
+    one line."""
     assert messages(ENDPOINT.format(value="abc")) == [
-        ("S003", 9, 'spec.deploymentSpec.resources.gpu_memory_gb must be a number, not the string "abc"')]
+        (
+            "S003",
+            9,
+            'spec.deploymentSpec.resources.gpu_memory_gb must be a number, not the string "abc"',
+        )
+    ]
     assert messages(ENDPOINT.format(value=".nan")) == [
-        ("S005", 9, "spec.deploymentSpec.resources.gpu_memory_gb must be a finite number, not the number nan "
-                    "(written `.nan`)")]
+        (
+            "S005",
+            9,
+            "spec.deploymentSpec.resources.gpu_memory_gb must be a finite number, not the number "
+            "nan (written `.nan`)",
+        )
+    ]
     assert messages(ENDPOINT.format(value="4096")) == [
-        ("S005", 9, "spec.deploymentSpec.resources.gpu_memory_gb must be at most 1024, not the number 4096")]
+        (
+            "S005",
+            9,
+            "spec.deploymentSpec.resources.gpu_memory_gb must be at most 1024, not the number 4096",
+        )
+    ]
 
 
 def test_a_hyperparameter_is_reported_at_its_own_key() -> None:
@@ -93,14 +111,17 @@ spec:
       seed: 99999999999999999999
       batch_size: 0
 """
-    assert [(code, line) for code, line, _ in messages(text)] == [("S005", 11)]  # the first refused key
+    # the first refused key
+    assert [(code, line) for code, line, _ in messages(text)] == [("S005", 11)]
     assert "hyperparameters.seed must be an integer within ±2^53" in messages(text)[0][2]
 
 
 def test_a_long_value_is_shortened_in_the_message() -> None:
     long_host = "a" * 5000 + "\\n"
-    text = ("apiVersion: llmops.io/v1\nkind: Environment\nmetadata: {name: dev}\nspec:\n  ingress:\n"
-            f'    host: "{long_host}"\n')
+    text = (
+        "apiVersion: llmops.io/v1\nkind: Environment\nmetadata: {name: dev}\nspec:\n  ingress:\n"
+        f'    host: "{long_host}"\n'
+    )
     ((code, line, message),) = messages(text)
     assert (code, line) == ("S005", 6)
     assert len(message) < 400 and "(5,004 characters)" in message

@@ -1,4 +1,5 @@
-"""A file that cannot be read produces its own error and at most a note, never errors about other files.
+"""A file that cannot be read produces its own error and at most a note, never errors about other
+files.
 
 Its documents (and so their identities) are lost: a check that concludes from absence would report a
 reference to nothing, a model without approvals, a policy left at its defaults. Each case breaks one
@@ -52,20 +53,27 @@ def test_a_broken_endpoint_file_gives_no_false_reference_error_elsewhere(estate:
     assert summary(found) == [("Y017", DEV_ENDPOINT, 1), ("Y001", DEV_ENDPOINT, 10)]
     note = found[0]
     assert note["severity"] == "info"
-    assert note["message"] == ("R004 not checked in environment `dev`: it needs every ServingEndpoint there, and "
-                               "this file may hold more but could not be read from line 1 on")
+    assert note["message"] == (
+        "R004 not checked in environment `dev`: it needs every ServingEndpoint there, and "
+        "this file may hold more but could not be read from line 1 on"
+    )
 
 
 def test_checks_that_do_not_depend_on_the_lost_file_still_report(estate: Path) -> None:
     break_line(estate, DEV_ENDPOINT, "  minReplicas: 1", "  minReplicas 1")
-    write_files(estate, {"environments/dev/prompts/greeting.yaml": """
+    write_files(
+        estate,
+        {
+            "environments/dev/prompts/greeting.yaml": """
         apiVersion: llmops.io/v1
         kind: PromptTemplate
         metadata:
           name: greeting
         spec:
           template: "Hello {{ customer }}"
-    """})
+    """
+        },
+    )
     _, found = diagnostics(estate)
     assert [d["code"] for d in found if d["severity"] == "error"] == ["X003", "Y001"]
 
@@ -75,11 +83,14 @@ def test_a_broken_approval_does_not_make_the_endpoint_unapproved(estate: Path) -
     code, found = diagnostics(estate)
     assert code == 1
     assert summary(found) == [("Y017", PROD_APPROVAL, 1), ("Y001", PROD_APPROVAL, 10)]
-    assert found[0]["message"].startswith("P001 not checked in environment `prod`: it needs every Approval there")
+    assert found[0]["message"].startswith(
+        "P001 not checked in environment `prod`: it needs every Approval there"
+    )
 
 
 def test_a_broken_file_in_the_required_environment_gives_no_promotion_error(estate: Path) -> None:
-    """prod may only serve what stg serves (P012); stg's endpoint file is broken, so nobody knows."""
+    """prod may only serve what stg serves (P012); stg's endpoint file is broken, so nobody
+    knows."""
     break_line(estate, STG_ENDPOINT, "  minReplicas: 1", "  minReplicas 1")
     code, found = diagnostics(estate)
     assert code == 1
@@ -90,40 +101,60 @@ def test_a_broken_file_in_the_required_environment_gives_no_promotion_error(esta
 
 
 def test_broken_settings_leave_the_environment_to_its_schemas(estate: Path) -> None:
-    """With prod's settings lost, its defaults (one approver, KServe 0.15, no GPU product) would judge it."""
+    """With prod's settings lost, its defaults (one approver, KServe 0.15, no GPU product) would
+    judge it."""
     break_line(estate, PROD_SETTINGS, "    minApprovers: 2", "    minApprovers 2")
     code, found = diagnostics(estate)
     assert code == 1
     assert summary(found) == [("Y017", PROD_SETTINGS, 1), ("Y001", PROD_SETTINGS, 27)]
-    assert found[0]["message"] == ("environment `prod` was checked only against the schemas: its settings may be "
-                                   "in this file, which could not be read from line 1 on")
+    assert found[0]["message"] == (
+        "environment `prod` was checked only against the schemas: its settings may be "
+        "in this file, which could not be read from line 1 on"
+    )
 
 
 def test_an_invalid_environment_manifest_also_leaves_its_settings_unknown(estate: Path) -> None:
     break_line(estate, PROD_SETTINGS, "    minApprovers: 2", "    minApprover: 2")
     _, found = diagnostics(estate)
     assert [d["code"] for d in found] == ["Y017", "S001"]
-    assert "its settings may be in this file, which holds an Environment that is not valid (line 2)" in \
-        found[0]["message"]
+    assert (
+        "its settings may be in this file, which holds an Environment that is not valid (line 2)"
+        in found[0]["message"]
+    )
 
 
 def test_a_lost_override_does_not_expose_the_shared_manifest(estate: Path) -> None:
-    """dev overrides a shared GPU endpoint with a CPU one; with the override unreadable, the shared one
-    must not be judged in dev (GPUs are not allowed there: P007)."""
+    """dev overrides a shared GPU endpoint with a CPU one; with the override unreadable, the shared
+    one must not be judged in dev (GPUs are not allowed there: P007)."""
     shared = (estate / STG_ENDPOINT).read_text(encoding="utf-8")
-    shared = shared.replace("name: example-model", "name: shared-model").replace(
-        "/serve/example-model", "/serve/shared-model").replace("  environment: stg\n", "").replace(
-        "minReplicas: 1", "minReplicas: 2")
-    override = (estate / DEV_ENDPOINT).read_text(encoding="utf-8").replace(
-        "name: example-model", "name: shared-model").replace("/serve/example-model", "/serve/shared-model")
-    write_files(estate, {"environments/_shared/serving/shared-model.yaml": shared,
-                         "environments/dev/serving/shared-model.yaml": override})
+    shared = (
+        shared.replace("name: example-model", "name: shared-model")
+        .replace("/serve/example-model", "/serve/shared-model")
+        .replace("  environment: stg\n", "")
+        .replace("minReplicas: 1", "minReplicas: 2")
+    )
+    override = (
+        (estate / DEV_ENDPOINT)
+        .read_text(encoding="utf-8")
+        .replace("name: example-model", "name: shared-model")
+        .replace("/serve/example-model", "/serve/shared-model")
+    )
+    write_files(
+        estate,
+        {
+            "environments/_shared/serving/shared-model.yaml": shared,
+            "environments/dev/serving/shared-model.yaml": override,
+        },
+    )
     _, before = diagnostics(estate)
     assert [d for d in before if d["severity"] == "error"] == []
-    break_line(estate, "environments/dev/serving/shared-model.yaml", "  minReplicas: 1", "  minReplicas 1")
+    break_line(
+        estate, "environments/dev/serving/shared-model.yaml", "  minReplicas: 1", "  minReplicas 1"
+    )
     _, found = diagnostics(estate)
     assert [(d["code"], d["file"]) for d in found if d["severity"] != "info"] == [
-        ("Y001", "environments/dev/serving/shared-model.yaml")]
+        ("Y001", "environments/dev/serving/shared-model.yaml")
+    ]
 
 
 def test_a_misspelt_kind_loses_the_identity_but_not_the_estate(estate: Path) -> None:
@@ -131,17 +162,26 @@ def test_a_misspelt_kind_loses_the_identity_but_not_the_estate(estate: Path) -> 
     code, found = diagnostics(estate)
     assert code == 1
     assert [(d["code"], d["line"]) for d in found] == [("Y017", 2), ("S006", 3)]
-    assert "this file may hold more but holds a document whose kind or name is not valid (line 2)" in \
-        found[0]["message"]
+    assert (
+        "this file may hold more but holds a document whose kind or name is not valid (line 2)"
+        in found[0]["message"]
+    )
 
 
-@pytest.mark.parametrize(("text", "kinds"), [
-    ("apiVersion: llmops.io/v1\nkind: Model\n---\n# comment\n---\nkind: Dataset\n", {"Model", "Dataset"}),
-    ('{"apiVersion": "llmops.io/v1", "kind": "Approval", "spec": {', {"Approval"}),
-    ("kind:ServingEndpoint\nspec: {}\n", {"ServingEndpoint"}),
-    ("kind: ServingEndpont\n", {"ServingEndpoint"}),  # a misspelt kind is still that kind
-    ("kind: Model\n---\nmetadata:\n  name: x\n", set(ALL_KINDS)),  # a document without a kind may be any
-    ("apiVersion: llmops.io/v1\nkind: Thing\n", set(ALL_KINDS)),
-])
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        (
+            "apiVersion: llmops.io/v1\nkind: Model\n---\n# comment\n---\nkind: Dataset\n",
+            {"Model", "Dataset"},
+        ),
+        ('{"apiVersion": "llmops.io/v1", "kind": "Approval", "spec": {', {"Approval"}),
+        ("kind:ServingEndpoint\nspec: {}\n", {"ServingEndpoint"}),
+        ("kind: ServingEndpont\n", {"ServingEndpoint"}),  # a misspelt kind is still that kind
+        # a document without a kind may be any
+        ("kind: Model\n---\nmetadata:\n  name: x\n", set(ALL_KINDS)),
+        ("apiVersion: llmops.io/v1\nkind: Thing\n", set(ALL_KINDS)),
+    ],
+)
 def test_the_kinds_a_lost_text_may_hold(text: str, kinds: set[str]) -> None:
     assert kinds_written(kind_words(text)) == kinds

@@ -1,4 +1,5 @@
-"""Reading files: size, encoding, links and paths that leave the repository never crash the loader."""
+"""Reading files: size, encoding, links and paths that leave the repository never crash the
+loader."""
 
 from __future__ import annotations
 
@@ -45,7 +46,9 @@ def test_symlink_leaving_the_repository_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("folder", ["qa", "_shared"])
-def test_an_environment_folder_linked_from_outside_is_y012_not_skipped(tmp_path: Path, folder: str) -> None:
+def test_an_environment_folder_linked_from_outside_is_y012_not_skipped(
+    tmp_path: Path, folder: str
+) -> None:
     outside = write_files(tmp_path / "elsewhere", {"qa/environment.yaml": "a: 1\n"})
     root = write_files(tmp_path / "repo", {"environments/dev/ok.yaml": "a: 1\n"})
     os.symlink(outside / "qa", root / "environments" / folder)
@@ -56,7 +59,9 @@ def test_an_environment_folder_linked_from_outside_is_y012_not_skipped(tmp_path:
         assert loaded.files == {}
     # another environment asked for by name does not carry the link's problem (except _shared's)
     expected = [("Y012", "environments/_shared")] if folder == "_shared" else []
-    assert [(d.code, d.span.file) for d in load_estate(DirectoryTree(root), "dev").diagnostics] == expected
+    assert [
+        (d.code, d.span.file) for d in load_estate(DirectoryTree(root), "dev").diagnostics
+    ] == expected
 
 
 def test_a_linked_environment_fails_validation_from_the_command_line(tmp_path: Path) -> None:
@@ -78,9 +83,16 @@ def test_symlink_inside_the_repository_is_followed(tmp_path: Path) -> None:
 
 
 def test_only_yaml_files_under_environments_are_read(tmp_path: Path) -> None:
-    write_files(tmp_path, {"environments/dev/a.yaml": "a: 1\n", "environments/dev/b.yml": "b: 1\n",
-                           "environments/dev/README.md": "# notes\n", "environments/dev/.hidden.yaml": "x: [",
-                           "environments/_notes/c.yaml": "c: ["})
+    write_files(
+        tmp_path,
+        {
+            "environments/dev/a.yaml": "a: 1\n",
+            "environments/dev/b.yml": "b: 1\n",
+            "environments/dev/README.md": "# notes\n",
+            "environments/dev/.hidden.yaml": "x: [",
+            "environments/_notes/c.yaml": "c: [",
+        },
+    )
     loaded = load_estate(DirectoryTree(tmp_path))
     assert sorted(loaded.files) == ["environments/dev/a.yaml", "environments/dev/b.yml"]
     assert loaded.environments == ["dev"]
@@ -92,12 +104,16 @@ def test_missing_environments_directory_is_a_usage_error(tmp_path: Path) -> None
 
 
 def test_unknown_environment_lists_the_known_ones(tmp_path: Path) -> None:
-    write_files(tmp_path, {"environments/dev/a.yaml": "a: 1\n", "environments/prod/a.yaml": "a: 1\n"})
+    write_files(
+        tmp_path, {"environments/dev/a.yaml": "a: 1\n", "environments/prod/a.yaml": "a: 1\n"}
+    )
     with pytest.raises(LlmopsError, match=r"`qa` does not exist \(environments: dev, prod\)"):
         load_estate(DirectoryTree(tmp_path), "qa")
 
 
-@pytest.mark.parametrize("path", ["/etc/passwd", "../secrets.csv", "data/../../x.csv", "C:\\data.csv", ""])
+@pytest.mark.parametrize(
+    "path", ["/etc/passwd", "../secrets.csv", "data/../../x.csv", "C:\\data.csv", ""]
+)
 def test_paths_that_escape_are_refused(path: str) -> None:
     with pytest.raises(FileProblem):
         normalize_repo_path(path)

@@ -1,5 +1,5 @@
-"""Documents without diagnostics are read without recording positions; asked for them later, they must
-give exactly what the recording builder gives (diagnostic positions depend on it)."""
+"""Documents without diagnostics are read without recording positions; asked for them later, they
+must give exactly what the recording builder gives (diagnostic positions depend on it)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,9 @@ plain: document
 def recorded(document: SourceDocument) -> SourceDocument:
     """The same document read by the recording builder."""
     roots = list(yaml.compose_all(TEXT, Loader=yaml_strict._Loader))
-    builder = yaml_strict._DocumentBuilder(document.file, document.index, [yaml_strict.MAX_NODES_PER_FILE], [])
+    builder = yaml_strict._DocumentBuilder(
+        document.file, document.index, [yaml_strict.MAX_NODES_PER_FILE], []
+    )
     return builder.build(roots[document.index])
 
 

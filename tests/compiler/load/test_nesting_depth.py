@@ -1,5 +1,6 @@
-"""Deep nesting is Y016 whichever part stops it: our depth limit, or libyaml's own (0.2.5+, in PyYAML 6.0.4
-wheels), whose refusal surfaces as a YAML syntax error. PyYAML 6.0.3 and 6.0.4 must give the same code."""
+"""Deep nesting is Y016 whichever part stops it: our depth limit, or libyaml's own (0.2.5+, in
+PyYAML 6.0.4 wheels), whose refusal surfaces as a YAML syntax error. PyYAML 6.0.3 and 6.0.4 must
+give the same code."""
 
 from __future__ import annotations
 
@@ -20,11 +21,16 @@ def test_deep_nesting_is_y016(depth: int, style: str) -> None:
     assert [d.code for d in diagnostics] == ["Y016"]
 
 
-@pytest.mark.parametrize(("context", "problem"), [
-    ("while parsing a flow node", "exceeded maximum nesting depth"),  # libyaml's wording since 0.2.5
-    ("while parsing a block mapping", "exceeded maximum nesting depth"),
-    ("while scanning for the next token", "found unexpected end of stream"),  # a plain syntax error stays Y001
-])
+@pytest.mark.parametrize(
+    ("context", "problem"),
+    [
+        # libyaml's wording since 0.2.5
+        ("while parsing a flow node", "exceeded maximum nesting depth"),
+        ("while parsing a block mapping", "exceeded maximum nesting depth"),
+        # a plain syntax error stays Y001
+        ("while scanning for the next token", "found unexpected end of stream"),
+    ],
+)
 def test_libyaml_depth_refusal_maps_to_y016(context: str, problem: str) -> None:
     mark = yaml.Mark("f.yaml", 0, 0, 3, None, None)
     error = yaml.MarkedYAMLError(context, mark, problem, mark)

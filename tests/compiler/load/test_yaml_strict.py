@@ -1,4 +1,5 @@
-"""The strict loader: every YAML trap is a positioned diagnostic, and YAML 1.2 values are read faithfully."""
+"""The strict loader: every YAML trap is a positioned diagnostic, and YAML 1.2 values are read
+faithfully."""
 
 from __future__ import annotations
 
@@ -14,20 +15,23 @@ def load(text: str) -> tuple[list[object], list[tuple[str, int, int]]]:
     return [d.data for d in documents], [(d.code, d.span.line, d.span.column) for d in diagnostics]
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("x: 2e-5", 2e-5),          # the seeds' learning rate is a number (PyYAML makes it a string)
-    ("x: 1.10", 1.1),
-    ("x: 0o17", 15),
-    ("x: 0x1F", 31),
-    ("x: -3", -3),
-    ("x: .inf", math.inf),
-    ("x: 2025-01-15", "2025-01-15"),  # YAML 1.2 has no timestamps
-    ("x: null", None),
-    ("x: ~", None),
-    ("x: True", True),
-    ("x: '1.10'", "1.10"),
-    ("x: !!str 1.5", "1.5"),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("x: 2e-5", 2e-5),  # the seeds' learning rate is a number (PyYAML makes it a string)
+        ("x: 1.10", 1.1),
+        ("x: 0o17", 15),
+        ("x: 0x1F", 31),
+        ("x: -3", -3),
+        ("x: .inf", math.inf),
+        ("x: 2025-01-15", "2025-01-15"),  # YAML 1.2 has no timestamps
+        ("x: null", None),
+        ("x: ~", None),
+        ("x: True", True),
+        ("x: '1.10'", "1.10"),
+        ("x: !!str 1.5", "1.5"),
+    ],
+)
 def test_scalars_follow_yaml_1_2(text: str, value: object) -> None:
     data, diagnostics = load(text)
     assert diagnostics == []
@@ -80,7 +84,7 @@ def test_alias_bomb_is_bounded() -> None:
     data, diagnostics = load("\n".join(lines) + "\n")
     assert [code for code, _, _ in diagnostics] == ["Y005"]
     assert data == []
-    assert MAX_NODES_PER_FILE < 10 ** 9
+    assert MAX_NODES_PER_FILE < 10**9
 
 
 def test_small_aliases_are_expanded() -> None:
@@ -125,16 +129,27 @@ def test_every_value_and_key_keeps_its_position() -> None:
     assert document.span_of(("spec", "list", 0, "size")).line == 4
     assert document.span_of(("spec", "list", 0, "size")).column == 13
     assert document.span_of(("spec", "list", 0, "size"), key=True).column == 7
-    assert document.span_of(("spec", "missing", "deeper")).line == 1  # nearest written ancestor: spec
+    # nearest written ancestor: spec
+    assert document.span_of(("spec", "missing", "deeper")).line == 1
     assert document.plain_scalars[("spec", "list", 0, "size")] == "3"
 
 
-@pytest.mark.parametrize(("text", "line", "column", "codepoint"), [
-    ("kind: Model\nmetadata:\n  name: x\x00y\n", 3, 10, "U+0000"),
-    ("a: éé\nb: x\x07\n", 2, 5, "U+0007"),  # the parser counts bytes; positions count characters
-    ("a: \x1b[31m\n", 1, 4, "U+001B"),
-])
-def test_control_characters_point_at_themselves(text: str, line: int, column: int, codepoint: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "line", "column", "codepoint"),
+    [
+        ("kind: Model\nmetadata:\n  name: x\x00y\n", 3, 10, "U+0000"),
+        (
+            "a: éé\nb: x\x07\n",
+            2,
+            5,
+            "U+0007",
+        ),  # the parser counts bytes; positions count characters
+        ("a: \x1b[31m\n", 1, 4, "U+001B"),
+    ],
+)
+def test_control_characters_point_at_themselves(
+    text: str, line: int, column: int, codepoint: str
+) -> None:
     _, diagnostics = parse_documents("f.yaml", text)
     assert [(d.code, d.span.line, d.span.column) for d in diagnostics] == [("Y001", line, column)]
     assert codepoint in diagnostics[0].message
@@ -142,6 +157,8 @@ def test_control_characters_point_at_themselves(text: str, line: int, column: in
 
 
 def test_a_huge_file_without_aliases_is_bounded_with_a_fitting_hint() -> None:
-    _, diagnostics = parse_documents("f.yaml", "values: [" + ", ".join(["1"] * (MAX_NODES_PER_FILE + 10)) + "]\n")
+    _, diagnostics = parse_documents(
+        "f.yaml", "values: [" + ", ".join(["1"] * (MAX_NODES_PER_FILE + 10)) + "]\n"
+    )
     assert [d.code for d in diagnostics] == ["Y005"]
     assert diagnostics[0].hint is not None and "alias" not in diagnostics[0].hint

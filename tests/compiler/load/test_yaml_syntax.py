@@ -49,127 +49,306 @@ CASES: dict[str, tuple[str, tuple[str, int, int, str, str]]] = {
     # A first key dedented: libyaml stops on the next line (11:20), the mistake is line 10.
     "first key indented less than its siblings": (
         edit(10, "     gpus: 0"),
-        ("Y001", 10, 6, "`gpus` is indented less than `gpu_memory_gb` on line 11 and the keys around it, so YAML "
-         "reads line 11 as more of the value of `gpus`", "start `gpus` in column 7, like the keys around it")),
+        (
+            "Y001",
+            10,
+            6,
+            "`gpus` is indented less than `gpu_memory_gb` on line 11 and the keys around it, so "
+            "YAML reads line 11 as more of the value of `gpus`",
+            "start `gpus` in column 7, like the keys around it",
+        ),
+    ),
     "key indented more than the key above it": (
         edit(11, "        gpu_memory_gb: 80"),
-        ("Y001", 11, 9, "`gpu_memory_gb` is indented more than `gpus` on line 10, so YAML reads line 11 as more of "
-         "the value of `gpus`", "start `gpu_memory_gb` in column 7, like `gpus`; to nest it under `gpus`, remove "
-         "the value `0` after `gpus:`")),
+        (
+            "Y001",
+            11,
+            9,
+            "`gpu_memory_gb` is indented more than `gpus` on line 10, so YAML reads line 11 as "
+            "more of the value of `gpus`",
+            "start `gpu_memory_gb` in column 7, like `gpus`; to nest it under `gpus`, remove "
+            "the value `0` after `gpus:`",
+        ),
+    ),
     "key between two levels": (
         edit(11, "     gpu_memory_gb: 80"),
-        ("Y001", 11, 6, "`gpu_memory_gb` is indented less than `gpus` on line 10 and more than `resources` on line "
-         "9, so it lines up with neither", "keys of one mapping start in the same column: column 7 to sit beside "
-         "`gpus`, column 5 to sit beside `resources`")),
+        (
+            "Y001",
+            11,
+            6,
+            "`gpu_memory_gb` is indented less than `gpus` on line 10 and more than `resources` on "
+            "line 9, so it lines up with neither",
+            "keys of one mapping start in the same column: column 7 to sit beside "
+            "`gpus`, column 5 to sit beside `resources`",
+        ),
+    ),
     "key dedented out of its block": (
         "spec:\n  modelId: m@1\nroute: /llm-ops/v1/serve/x\n  minReplicas: 1\n  maxReplicas: 2\n",
-        ("Y001", 3, 1, "`route` is indented less than `minReplicas` on line 4 and the keys around it, so YAML "
-         "reads line 4 as more of the value of `route`", "start `route` in column 3, like the keys around it")),
+        (
+            "Y001",
+            3,
+            1,
+            "`route` is indented less than `minReplicas` on line 4 and the keys around it, so YAML "
+            "reads line 4 as more of the value of `route`",
+            "start `route` in column 3, like the keys around it",
+        ),
+    ),
     "first key of a block indented more than the keys after it": (
         edit(13, "        max_input_tokens: 4096"),
-        ("Y001", 13, 9, "`max_input_tokens` is indented more than `max_output_tokens` on line 14 and the keys "
-         "around it", "start `max_input_tokens` in column 7, like them")),
+        (
+            "Y001",
+            13,
+            9,
+            "`max_input_tokens` is indented more than `max_output_tokens` on line 14 and the keys "
+            "around it",
+            "start `max_input_tokens` in column 7, like them",
+        ),
+    ),
     "top-level key indented": (
         edit(2, " kind: ServingEndpoint"),
-        ("Y001", 2, 2, "`kind` is indented more than `apiVersion` on line 1, so YAML reads line 2 as more of the "
-         "value of `apiVersion`", "start `kind` in column 1, like `apiVersion`; to nest it under `apiVersion`, "
-         "remove the value `llmops.io/v1` after `apiVersion:`")),
+        (
+            "Y001",
+            2,
+            2,
+            "`kind` is indented more than `apiVersion` on line 1, so YAML reads line 2 as more of "
+            "the value of `apiVersion`",
+            "start `kind` in column 1, like `apiVersion`; to nest it under `apiVersion`, "
+            "remove the value `llmops.io/v1` after `apiVersion:`",
+        ),
+    ),
     "first top-level key indented": (
         edit(1, "  apiVersion: llmops.io/v1"),
-        ("Y001", 1, 3, "`apiVersion` is indented, but the top-level keys of a manifest start in column 1",
-         "remove the spaces before it")),
+        (
+            "Y001",
+            1,
+            3,
+            "`apiVersion` is indented, but the top-level keys of a manifest start in column 1",
+            "remove the spaces before it",
+        ),
+    ),
     "no space after the colon, before a deeper line": (
         edit(10, "      gpus:0"),
-        ("Y001", 10, 11, "`gpus:0` has no space after `:`, so YAML reads it as text, not as the key `gpus`",
-         "write `gpus: 0`")),
+        (
+            "Y001",
+            10,
+            11,
+            "`gpus:0` has no space after `:`, so YAML reads it as text, not as the key `gpus`",
+            "write `gpus: 0`",
+        ),
+    ),
     "no space after the colon, before a shallower line": (
         edit(14, "      max_output_tokens:1024"),
-        ("Y001", 14, 24, "`max_output_tokens:1024` has no space after `:`, so YAML reads it as text, not as the "
-         "key `max_output_tokens`", "write `max_output_tokens: 1024`")),
+        (
+            "Y001",
+            14,
+            24,
+            "`max_output_tokens:1024` has no space after `:`, so YAML reads it as text, not as the "
+            "key `max_output_tokens`",
+            "write `max_output_tokens: 1024`",
+        ),
+    ),
     "no space after the colon before a path": (
         edit(7, "  route:/llm-ops/v1/serve/example-model"),
-        ("Y001", 7, 8, "`route:/llm-ops/v1/serve/example-model` has no space after `:`, so YAML reads it as text, "
-         "not as the key `route`", "write `route: /llm-ops/v1/serve/example-model`")),
+        (
+            "Y001",
+            7,
+            8,
+            "`route:/llm-ops/v1/serve/example-model` has no space after `:`, so YAML reads it as "
+            "text, not as the key `route`",
+            "write `route: /llm-ops/v1/serve/example-model`",
+        ),
+    ),
     "key without a colon": (
         edit(7, "  route /llm-ops/v1/serve/example-model"),
-        ("Y001", 7, 3, "`route /llm-ops/v1/serve/example-model` is not a `key: value` line: it has no `:`",
-         "write `route: /llm-ops/v1/serve/example-model`; if the line continues the value above, indent it more "
-         "than that key")),
+        (
+            "Y001",
+            7,
+            3,
+            "`route /llm-ops/v1/serve/example-model` is not a `key: value` line: it has no `:`",
+            "write `route: /llm-ops/v1/serve/example-model`; if the line continues the value "
+            "above, indent it more than that key",
+        ),
+    ),
     "colon and space inside a value": (
         edit(7, "  route: /llm-ops/v1/serve/example-model: fast"),
-        ("Y001", 7, 41, "the value of `route` contains `: `, which YAML reads as the start of another key",
-         "quote the value: `route: \"/llm-ops/v1/serve/example-model: fast\"`")),
+        (
+            "Y001",
+            7,
+            41,
+            "the value of `route` contains `: `, which YAML reads as the start of another key",
+            'quote the value: `route: "/llm-ops/v1/serve/example-model: fast"`',
+        ),
+    ),
     "list item indented less than the items above": (
         "spec:\n  items:\n    - a: 1\n  - b: 2\n",
-        ("Y001", 4, 3, "this list item is indented less than the list item on line 3 (column 5)",
-         "items of one list start in the same column: move the `-` to column 5")),
+        (
+            "Y001",
+            4,
+            3,
+            "this list item is indented less than the list item on line 3 (column 5)",
+            "items of one list start in the same column: move the `-` to column 5",
+        ),
+    ),
     "list item indented more than the items above": (
         "spec:\n  items:\n  - a: 1\n  - b: 2\n   - c: 3\n",
-        ("Y001", 5, 4, "this list item is indented more than the list item on line 4 (column 3)",
-         "items of one list start in the same column: move the `-` to column 3")),
+        (
+            "Y001",
+            5,
+            4,
+            "this list item is indented more than the list item on line 4 (column 3)",
+            "items of one list start in the same column: move the `-` to column 3",
+        ),
+    ),
     "list item among the keys of a mapping": (
         "spec:\n  a: 1\n  - b\n",
-        ("Y001", 3, 3, "a list item cannot stand among the keys of a mapping",
-         "a list is the value of a key: write `key:` on the line above the items and indent them under it")),
+        (
+            "Y001",
+            3,
+            3,
+            "a list item cannot stand among the keys of a mapping",
+            "a list is the value of a key: write `key:` on the line above the items and indent "
+            "them under it",
+        ),
+    ),
     "key of a list item indented less than the item's first key": (
         "items:\n  - name: a\n   size: 1\n",
-        ("Y001", 3, 4, "`size` is indented less than `name` on line 2 (column 5), so it is not part of that list "
-         "item", "start it in column 5 to add it to the item on line 2, or write `- size: 1` in column 3 for a new "
-         "item")),
+        (
+            "Y001",
+            3,
+            4,
+            "`size` is indented less than `name` on line 2 (column 5), so it is not part of that "
+            "list item",
+            "start it in column 5 to add it to the item on line 2, or write `- size: 1` in column "
+            "3 for a new item",
+        ),
+    ),
     "key in the column of the list's dashes": (
         "items:\n  - name: a\n  size: 1\n",
-        ("Y001", 3, 3, "`size` starts in the column of the list's items (column 3) but has no `-`",
-         "write `- size: 1` for a new item, or start it in column 5 to add it to the item on line 2")),
+        (
+            "Y001",
+            3,
+            3,
+            "`size` starts in the column of the list's items (column 3) but has no `-`",
+            "write `- size: 1` for a new item, or start it in column 5 to add it to the item on "
+            "line 2",
+        ),
+    ),
     "list item on the key's line": (
         "spec:\n  items: - a\n",
-        ("Y001", 2, 10, "a list item cannot start on the same line as its key",
-         "put each `- item` on a line of its own, indented under the key, or write the list as `[a, b]`")),
+        (
+            "Y001",
+            2,
+            10,
+            "a list item cannot start on the same line as its key",
+            "put each `- item` on a line of its own, indented under the key, or write the list as "
+            "`[a, b]`",
+        ),
+    ),
     "double quote never closed": (
         edit(7, '  route: "/llm-ops/v1/serve/example-model'),
-        ("Y001", 7, 10, "the `\"` that opens this value is never closed",
-         "add the closing `\"`; write `\\\"` for a double quote inside it")),
+        (
+            "Y001",
+            7,
+            10,
+            'the `"` that opens this value is never closed',
+            'add the closing `"`; write `\\"` for a double quote inside it',
+        ),
+    ),
     "single quote never closed": (
         edit(7, "  route: '/llm-ops/v1/serve/example-model"),
-        ("Y001", 7, 10, "the `'` that opens this value is never closed",
-         "add the closing `'`; write `''` for a single quote inside it")),
+        (
+            "Y001",
+            7,
+            10,
+            "the `'` that opens this value is never closed",
+            "add the closing `'`; write `''` for a single quote inside it",
+        ),
+    ),
     "quote closed by the next line's quote": (
         'spec:\n  a: "hello\n  b: "x"\n',
-        ("Y001", 2, 6, "the value quoted with `\"` here does not end on this line: it runs to the `\"` on line 3, "
-         "and `x\"` after that is left over", "close the quote on line 2; write `\\\"` for a double quote inside "
-         "it")),
+        (
+            "Y001",
+            2,
+            6,
+            'the value quoted with `"` here does not end on this line: it runs to the `"` on line '
+            '3, and `x"` after that is left over',
+            'close the quote on line 2; write `\\"` for a double quote inside it',
+        ),
+    ),
     "apostrophe inside single quotes": (
         "spec:\n  a: 'it's'\n",
-        ("Y001", 2, 10, "`s'` follows the closing `'` of a quoted value",
-         "put the whole value inside the quotes; write `''` for a single quote inside it")),
+        (
+            "Y001",
+            2,
+            10,
+            "`s'` follows the closing `'` of a quoted value",
+            "put the whole value inside the quotes; write `''` for a single quote inside it",
+        ),
+    ),
     "bracket never closed": (
         "spec:\n  a: [1, 2\n  b: 2\n",
-        ("Y001", 2, 6, "the `[` opened here is never closed", "add the closing `]`")),
+        ("Y001", 2, 6, "the `[` opened here is never closed", "add the closing `]`"),
+    ),
     "brace never closed (a pasted JSON body)": (
         'spec: {"status": "approved"\n',
-        ("Y001", 1, 7, "the `{` opened here is never closed", "add the closing `}`")),
+        ("Y001", 1, 7, "the `{` opened here is never closed", "add the closing `}`"),
+    ),
     "comma missing in a pasted JSON body": (
         'spec: {\n  "name": "x",\n  "type": "base"\n  "ownerTeam": "ml"\n}\n',
-        ("Y001", 3, 17, "a `,` is missing here, between two entries of the `{…}` that starts on line 1",
-         "separate the entries with commas, and close the `{` with `}`")),
+        (
+            "Y001",
+            3,
+            17,
+            "a `,` is missing here, between two entries of the `{…}` that starts on line 1",
+            "separate the entries with commas, and close the `{` with `}`",
+        ),
+    ),
     "bracket that closes nothing": (
         "spec:\n  a: [1, 2]]\n",
-        ("Y001", 2, 12, "`]` closes nothing: no `[` is open here", "remove it, or add the `[` it was meant to "
-         "close")),
+        (
+            "Y001",
+            2,
+            12,
+            "`]` closes nothing: no `[` is open here",
+            "remove it, or add the `[` it was meant to close",
+        ),
+    ),
     "text block line indented less than the block's first line": (
         "spec:\n  template: |\n      first line\n    second line\n",
-        ("Y001", 4, 5, "this line is indented less than the first line of the `|` text block (line 3, column 7), "
-         "so the block ends above it and YAML expects a key here",
-         "indent every line of the block to at least column 7")),
+        (
+            "Y001",
+            4,
+            5,
+            "this line is indented less than the first line of the `|` text block (line 3, column "
+            "7), so the block ends above it and YAML expects a key here",
+            "indent every line of the block to at least column 7",
+        ),
+    ),
     "backslash escape in double quotes": (
         'spec:\n  path: "C:\\data"\n',
-        ("Y001", 2, 12, "`\\d` is not an escape sequence YAML knows inside double quotes",
-         "write `\\\\` for a backslash, or use single quotes, where a backslash is an ordinary character")),
+        (
+            "Y001",
+            2,
+            12,
+            "`\\d` is not an escape sequence YAML knows inside double quotes",
+            "write `\\\\` for a backslash, or use single quotes, where a backslash is an ordinary "
+            "character",
+        ),
+    ),
     "value starting with a reserved character": (
         "spec:\n  owner: @ml-team\n",
-        ("Y001", 2, 10, "a value cannot start with `@` unless it is quoted", "quote the value: `\"@ml-team\"`")),
+        (
+            "Y001",
+            2,
+            10,
+            "a value cannot start with `@` unless it is quoted",
+            'quote the value: `"@ml-team"`',
+        ),
+    ),
     "tab used for indentation": (
         edit(10, "\t\t\tgpus: 0"),
-        ("Y003", 10, 1, "a tab is used where YAML needs spaces", "indent with spaces only")),
+        ("Y003", 10, 1, "a tab is used where YAML needs spaces", "indent with spaces only"),
+    ),
 }
 
 
@@ -184,12 +363,18 @@ def test_both_keys_are_named_when_either_could_be_the_mistake() -> None:
     (found,) = diagnostics
     assert (found.span.line, found.span.column) == (3, 4)
     assert found.message.startswith("`b` is indented more than `a` on line 2")
-    _, diagnostics = parse_documents("f.yaml", "spec:\n  resources:\n   gpus: 0\n     memory: 1\n  runtime: {}\n")
+    _, diagnostics = parse_documents(
+        "f.yaml", "spec:\n  resources:\n   gpus: 0\n     memory: 1\n  runtime: {}\n"
+    )
     (found,) = diagnostics
     assert (found.code, found.span.line, found.span.column) == ("Y001", 3, 4)
-    assert found.message == ("`gpus` (column 4) and `memory` on line 4 (column 6) are not lined up, so YAML reads "
-                             "line 4 as more of the value of `gpus`")
-    assert [(r.span.line, r.span.column, r.message) for r in found.related] == [(4, 6, "`memory` starts in column 6")]
+    assert found.message == (
+        "`gpus` (column 4) and `memory` on line 4 (column 6) are not lined up, so YAML reads "
+        "line 4 as more of the value of `gpus`"
+    )
+    assert [(r.span.line, r.span.column, r.message) for r in found.related] == [
+        (4, 6, "`memory` starts in column 6")
+    ]
 
 
 def test_an_unrecognised_syntax_error_keeps_libyaml_words_and_gets_a_hint() -> None:
@@ -209,7 +394,9 @@ def test_validate_points_at_the_dedented_line(tmp_path: Path) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
     result = run_cli("validate", str(estate), "--env", "dev")
     assert result.exit_code == 1
-    assert ("environments/dev/serving/example-model.yaml:21:6: error[Y001]: `gpus` is indented less than "
-            "`gpu_memory_gb` on line 22 and the keys around it") in result.stdout
+    assert (
+        "environments/dev/serving/example-model.yaml:21:6: error[Y001]: `gpus` is indented less "
+        "than `gpu_memory_gb` on line 22 and the keys around it"
+    ) in result.stdout
     assert "hint: start `gpus` in column 7, like the keys around it" in result.stdout
     assert "mapping values are not allowed" not in result.stdout

@@ -1,12 +1,13 @@
-"""Every rendered object passes llmops's conformance checker (llmops/conformance), built-in kinds included.
+"""Every rendered object passes llmops's conformance checker (llmops/conformance), built-in kinds
+included.
 
 CRD kinds are checked against the upstream KServe, Argo CD and Kubeflow Trainer CRDs vendored in
 conformance/; built-in kinds with kubernetes-validate's strict schemas. Nothing is skipped.
 
 Estates: the bundled one (every environment plus `_argocd`), a synthetic one (30 endpoints per
 environment), and variants that reach the renderer's other branches: Kubeflow TrainJobs, a 2-GPU
-endpoint with spare GPUs for a surge rollout, a fixed-size CPU embedding endpoint, a GPU training Job,
-a proxy bearer-token Secret, and KServe 0.16's `Standard` mode.
+endpoint with spare GPUs for a surge rollout, a fixed-size CPU embedding endpoint, a GPU training
+Job, a proxy bearer-token Secret, and KServe 0.16's `Standard` mode.
 """
 
 from __future__ import annotations
@@ -26,15 +27,21 @@ from tests.helpers.estate import copy_bundled_estate, validate, write_files
 
 def render_checked(root: Path, env: str | None = None) -> RenderedEstate:
     result = validate(root, env)
-    errors = [f"{d.span.file}:{d.span.line}: {d.code} {d.message}" for d in result.diagnostics
-              if d.severity.value == "error"]
+    errors = [
+        f"{d.span.file}:{d.span.line}: {d.code} {d.message}"
+        for d in result.diagnostics
+        if d.severity.value == "error"
+    ]
     assert errors == []
     return render_estate(result.estate, include_argocd=env is None)
 
 
 def assert_all_conformant(rendered: RenderedEstate) -> None:
     assert rendered.groups, "nothing was rendered"
-    failures = {group: conformance_failures(emit_stream(objects)) for group, objects in rendered.groups.items()}
+    failures = {
+        group: conformance_failures(emit_stream(objects))
+        for group, objects in rendered.groups.items()
+    }
     assert failures == {group: [] for group in rendered.groups}
 
 
@@ -46,8 +53,17 @@ def test_bundled_estate_every_environment_and_argocd(tmp_path: Path) -> None:
     rendered = render_checked(copy_bundled_estate(tmp_path))
     assert list(rendered.groups) == ["dev", "prod", "stg", ARGOCD_GROUP]
     kinds = {obj["kind"] for objects in rendered.groups.values() for obj in objects}
-    assert kinds == {"Namespace", "ConfigMap", "Service", "Deployment", "InferenceService", "Job", "Ingress",
-                     "AppProject", "Application"}
+    assert kinds == {
+        "Namespace",
+        "ConfigMap",
+        "Service",
+        "Deployment",
+        "InferenceService",
+        "Job",
+        "Ingress",
+        "AppProject",
+        "Application",
+    }
     assert_all_conformant(rendered)
 
 
@@ -61,7 +77,9 @@ def test_synthetic_estate_of_30_endpoints(tmp_path: Path) -> None:
     assert_all_conformant(rendered)
 
 
-# -- variants -----------------------------------------------------------------------------------------
+# -- variants
+# -----------------------------------------------------------------------------------------
+
 
 def _edit(root: Path, relative: str, change: Any) -> None:
     path = root / relative
@@ -77,8 +95,10 @@ def _stg_trainjob_two_gpus(document: dict[str, Any]) -> None:
     spec["gpu"]["spareGpus"] = 2
     spec["proxy"] = {"tokenSecretName": "llm-ops-proxy-token", "replicas": 3}
     spec["serviceAccountName"] = "model-storage"
-    spec["gpu"]["tolerations"] = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
-                                  {"key": "pool", "operator": "Equal", "value": "a100"}]
+    spec["gpu"]["tolerations"] = [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+        {"key": "pool", "operator": "Equal", "value": "a100"},
+    ]
 
 
 def _two_gpus(document: dict[str, Any]) -> None:
@@ -117,7 +137,8 @@ GPU_TRAINING_JOB = """\
         model_family: llama
         job_type: DPO
         dataset_type: instruction
-        finetuning_type: lora  # full fine-tuning of 7B parameters needs 104-117 GiB, more than one GPU (C008)
+        # full fine-tuning of 7B parameters needs 104-117 GiB, more than one GPU (C008)
+        finetuning_type: lora
         resources: {gpus: 1}
         hyperparameters: {learning_rate: 1.0e-6, beta: 0.1, lora: true, scheduler: cosine}
         use_gpu: true
@@ -129,10 +150,17 @@ def variant(tmp_path_factory: pytest.TempPathFactory) -> RenderedEstate:
     root = copy_bundled_estate(tmp_path_factory.mktemp("variant"))
     _edit(root, "environments/stg/environment.yaml", _stg_trainjob_two_gpus)
     _edit(root, "environments/stg/serving/example-model.yaml", _two_gpus)
-    training = (root / "environments/dev/training/customer-support-sft.yaml").read_text(encoding="utf-8")
-    write_files(root, {"environments/dev/serving/embedder.yaml": EMBEDDING_ENDPOINT,
-                       "environments/stg/training/customer-support-sft.yaml": training,
-                       "environments/prod/training/gpu-sft.yaml": GPU_TRAINING_JOB})
+    training = (root / "environments/dev/training/customer-support-sft.yaml").read_text(
+        encoding="utf-8"
+    )
+    write_files(
+        root,
+        {
+            "environments/dev/serving/embedder.yaml": EMBEDDING_ENDPOINT,
+            "environments/stg/training/customer-support-sft.yaml": training,
+            "environments/prod/training/gpu-sft.yaml": GPU_TRAINING_JOB,
+        },
+    )
     return render_checked(root)
 
 
@@ -144,7 +172,9 @@ def test_trainjob_backend_renders_trainjobs_only(variant: RenderedEstate) -> Non
     trainjobs = objects_of(variant, "stg", "TrainJob")
     assert [obj["apiVersion"] for obj in trainjobs] == ["trainer.kubeflow.org/v1alpha1"]
     assert objects_of(variant, "stg", "Job") == []
-    assert [obj["metadata"]["name"] for obj in objects_of(variant, "stg", "ConfigMap")] == ["llmops-proxy-config"]
+    assert [obj["metadata"]["name"] for obj in objects_of(variant, "stg", "ConfigMap")] == [
+        "llmops-proxy-config"
+    ]
     trainer = trainjobs[0]["spec"]["trainer"]
     assert trainer["resourcesPerNode"]["requests"] == trainer["resourcesPerNode"]["limits"]
     assert conformance_failures(emit_stream(trainjobs)) == []
@@ -156,13 +186,19 @@ def test_two_gpu_endpoint_with_spare_gpus(variant: RenderedEstate) -> None:
     resources = predictor["model"]["resources"]
     assert resources["requests"]["nvidia.com/gpu"] == resources["limits"]["nvidia.com/gpu"] == "2"
     assert "--tensor-parallel-size=2" in predictor["model"]["args"]
-    assert predictor["deploymentStrategy"] == {"type": "RollingUpdate",
-                                               "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    assert predictor["deploymentStrategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
     assert isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Standard"
 
 
 def test_fixed_size_cpu_embedding_endpoint(variant: RenderedEstate) -> None:
-    (isvc,) = [obj for obj in objects_of(variant, "dev", "InferenceService") if obj["metadata"]["name"] == "embedder"]
+    (isvc,) = [
+        obj
+        for obj in objects_of(variant, "dev", "InferenceService")
+        if obj["metadata"]["name"] == "embedder"
+    ]
     predictor = isvc["spec"]["predictor"]
     assert isvc["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "none"
     assert "scaleMetric" not in predictor and "deploymentStrategy" not in predictor
@@ -172,10 +208,18 @@ def test_fixed_size_cpu_embedding_endpoint(variant: RenderedEstate) -> None:
 
 
 def test_gpu_training_job(variant: RenderedEstate) -> None:
-    (job,) = [obj for obj in objects_of(variant, "prod", "Job") if obj["metadata"]["name"].startswith("gpu-sft-")]
+    (job,) = [
+        obj
+        for obj in objects_of(variant, "prod", "Job")
+        if obj["metadata"]["name"].startswith("gpu-sft-")
+    ]
     pod = job["spec"]["template"]["spec"]
     assert pod["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
-    assert pod["containers"][0]["resources"]["limits"] == {"cpu": "500m", "memory": "16Gi", "nvidia.com/gpu": "1"}
+    assert pod["containers"][0]["resources"]["limits"] == {
+        "cpu": "500m",
+        "memory": "16Gi",
+        "nvidia.com/gpu": "1",
+    }
     assert job["spec"]["activeDeadlineSeconds"] == 7200
 
 
@@ -183,31 +227,51 @@ def test_proxy_token_secret(variant: RenderedEstate) -> None:
     (deployment,) = objects_of(variant, "stg", "Deployment")
     assert deployment["spec"]["replicas"] == 3
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    assert container["env"] == [{"name": "LLMOPS_PROXY_TOKEN",
-                                 "valueFrom": {"secretKeyRef": {"name": "llm-ops-proxy-token", "key": "token"}}}]
+    assert container["env"] == [
+        {
+            "name": "LLMOPS_PROXY_TOKEN",
+            "valueFrom": {"secretKeyRef": {"name": "llm-ops-proxy-token", "key": "token"}},
+        }
+    ]
 
 
 def test_the_checker_really_fails_bad_objects() -> None:
-    """The conformance gate is not vacuous: misspelt and mistyped fields fail, built-in kinds included."""
-    bad = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": 1}},
-           {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService", "metadata": {"name": "i"},
-            "spec": {"predictor": {"modelFromat": {}}}},
-           {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}, "spec": {"templat": {}}}]
+    """The conformance gate is not vacuous: misspelt and mistyped fields fail, built-in kinds
+    included."""
+    bad = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": 1}},
+        {
+            "apiVersion": "serving.kserve.io/v1beta1",
+            "kind": "InferenceService",
+            "metadata": {"name": "i"},
+            "spec": {"predictor": {"modelFromat": {}}},
+        },
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "j"},
+            "spec": {"templat": {}},
+        },
+    ]
     failures = conformance_failures(emit_stream(bad))
     assert failures == [
         "rendered.yaml:7:6: V002 ConfigMap c: data.k must be string or null, not integer 1",
-        'rendered.yaml:15:5: V001 InferenceService i: unknown field "modelFromat" in spec.predictor',
+        'rendered.yaml:15:5: V001 InferenceService i: unknown field "modelFromat" in '
+        "spec.predictor",
         'rendered.yaml:22:3: V001 Job j: unknown field "templat" in spec',
         'rendered.yaml:22:3: V003 Job j: spec is missing the required field "template"',
     ]
 
 
-def test_gpu_pods_tolerate_the_gpu_taints_and_use_the_storage_account(variant: RenderedEstate) -> None:
+def test_gpu_pods_tolerate_the_gpu_taints_and_use_the_storage_account(
+    variant: RenderedEstate,
+) -> None:
     isvc = objects_of(variant, "stg", "InferenceService")[0]["spec"]["predictor"]
     assert isvc["serviceAccountName"] == "model-storage"
-    assert isvc["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
-                                   {"key": "pool", "operator": "Equal", "value": "a100"}]
+    assert isvc["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+        {"key": "pool", "operator": "Equal", "value": "a100"},
+    ]
     cpu_only = objects_of(variant, "dev", "InferenceService")[0]["spec"]["predictor"]
     assert "tolerations" not in cpu_only and "serviceAccountName" not in cpu_only
     assert conformance_failures(emit_stream(variant.groups["stg"])) == []
-

@@ -8,8 +8,8 @@ order are tried, nothing more); (e) from a copy of the estate in another directo
 annotations are repository-relative). `llmops cmp generate` (what Argo CD applies) prints exactly
 what `llmops render --env` prints.
 
-The estate is the bundled one plus non-ASCII text (Korean, emoji, a line separator) in rendered places,
-so that byte-level encoding differences would show.
+The estate is the bundled one plus non-ASCII text (Korean, emoji, a line separator) in rendered
+places, so that byte-level encoding differences would show.
 """
 
 from __future__ import annotations
@@ -61,10 +61,20 @@ def render_text(root: Path, env: str | None = None) -> str:
 
 def run_llmops(*argv: str, cwd: Path, **environment: str) -> bytes:
     """`llmops ARGV` in a fresh interpreter; stdout as bytes."""
-    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONHASHSEED", "PYTHONIOENCODING")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PYTHONHASHSEED", "PYTHONIOENCODING")
+    }
     env.update({"PYTHONPATH": str(PROJECT_ROOT), "NO_COLOR": "1", **environment})
-    completed = subprocess.run([sys.executable, "-m", "llmops.cli.main", *argv], cwd=cwd, env=env,
-                               capture_output=True, timeout=120, check=False)
+    completed = subprocess.run(
+        [sys.executable, "-m", "llmops.cli.main", *argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert completed.returncode == 0, completed.stderr.decode("utf-8", "replace")
     return completed.stdout
 
@@ -75,7 +85,9 @@ def expected(estate: Path) -> bytes:
 
 
 def test_twice_in_process_is_identical(estate: Path, expected: bytes) -> None:
-    assert "당신은 {{ company }}의 상담원입니다.".encode() in expected  # non-ASCII text is really rendered
+    assert (
+        "당신은 {{ company }}의 상담원입니다.".encode() in expected
+    )  # non-ASCII text is really rendered
     assert render_text(estate).encode("utf-8") == expected
     first = output_plan(render_estate(validate(estate).estate))
     second = output_plan(render_estate(validate(estate).estate))
@@ -85,18 +97,34 @@ def test_twice_in_process_is_identical(estate: Path, expected: bytes) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", ["0", "1", "12345", str(random.SystemRandom().randrange(2**32))])
-def test_hash_seed_does_not_change_the_output(estate: Path, expected: bytes, seed: str, tmp_path: Path) -> None:
+def test_hash_seed_does_not_change_the_output(
+    estate: Path, expected: bytes, seed: str, tmp_path: Path
+) -> None:
     assert run_llmops("render", str(estate), cwd=tmp_path, PYTHONHASHSEED=seed) == expected
 
 
 @pytest.mark.slow
-def test_a_non_utf8_locale_does_not_change_the_bytes(estate: Path, expected: bytes, tmp_path: Path) -> None:
-    assert run_llmops("render", str(estate), cwd=tmp_path, LC_ALL="C", LANG="C", PYTHONUTF8="0",
-                      PYTHONHASHSEED="7") == expected
+def test_a_non_utf8_locale_does_not_change_the_bytes(
+    estate: Path, expected: bytes, tmp_path: Path
+) -> None:
+    assert (
+        run_llmops(
+            "render",
+            str(estate),
+            cwd=tmp_path,
+            LC_ALL="C",
+            LANG="C",
+            PYTHONUTF8="0",
+            PYTHONHASHSEED="7",
+        )
+        == expected
+    )
 
 
 @pytest.mark.slow
-def test_working_directory_and_repo_argument_do_not_matter(estate: Path, expected: bytes, tmp_path: Path) -> None:
+def test_working_directory_and_repo_argument_do_not_matter(
+    estate: Path, expected: bytes, tmp_path: Path
+) -> None:
     assert run_llmops("render", cwd=estate) == expected  # no REPO: the estate is found from the cwd
     assert run_llmops("render", cwd=estate / "environments" / "dev") == expected  # found upward
     assert run_llmops("render", ".", cwd=estate) == expected
@@ -105,16 +133,24 @@ def test_working_directory_and_repo_argument_do_not_matter(estate: Path, expecte
     assert run_llmops("render", str(estate), cwd=PROJECT_ROOT) == expected
 
 
-def test_a_copy_elsewhere_renders_identically(estate: Path, expected: bytes, tmp_path: Path) -> None:
+def test_a_copy_elsewhere_renders_identically(
+    estate: Path, expected: bytes, tmp_path: Path
+) -> None:
     copy = tmp_path / "somewhere" / "else" / "entirely"
     shutil.copytree(estate, copy)
     assert render_text(copy).encode("utf-8") == expected
-    assert output_plan(render_estate(validate(copy).estate)).files == \
-        output_plan(render_estate(validate(estate).estate)).files
-    assert str(tmp_path) not in expected.decode("utf-8") and str(estate) not in expected.decode("utf-8")
+    assert (
+        output_plan(render_estate(validate(copy).estate)).files
+        == output_plan(render_estate(validate(estate).estate)).files
+    )
+    assert str(tmp_path) not in expected.decode("utf-8") and str(estate) not in expected.decode(
+        "utf-8"
+    )
 
 
-def test_files_written_in_another_order_render_identically(estate: Path, expected: bytes, tmp_path: Path) -> None:
+def test_files_written_in_another_order_render_identically(
+    estate: Path, expected: bytes, tmp_path: Path
+) -> None:
     """Only best effort: what the directory listing returns is up to the file system."""
     copy = tmp_path / "reversed"
     files = sorted(path for path in estate.rglob("*") if path.is_file())
@@ -130,4 +166,7 @@ def test_files_written_in_another_order_render_identically(estate: Path, expecte
 def test_argocd_plugin_generates_exactly_what_render_prints(estate: Path, env: str) -> None:
     rendered = run_llmops("render", "--env", env, cwd=estate)
     assert rendered == render_text(estate, env).encode("utf-8")
-    assert run_llmops("cmp", "generate", cwd=estate, ARGOCD_ENV_LLMOPS_ENV=env, PYTHONHASHSEED="3") == rendered
+    assert (
+        run_llmops("cmp", "generate", cwd=estate, ARGOCD_ENV_LLMOPS_ENV=env, PYTHONHASHSEED="3")
+        == rendered
+    )

@@ -1,12 +1,14 @@
-"""Every string a user writes that the renderer copies into a field Kubernetes (or the kubelet, git, Argo CD)
-checks: random strings either fail `validate` with a diagnostic at that field, or render into output that
-passes the rule for that field (tests/helpers/kube_rules.py, written from the upstream definitions).
+"""Every string a user writes that the renderer copies into a field Kubernetes (or the kubelet, git,
+Argo CD) checks: random strings either fail `validate` with a diagnostic at that field, or render
+into output that passes the rule for that field (tests/helpers/kube_rules.py, written from the
+upstream definitions).
 
-The places below are every user-controlled value of templates/ and compiler/render/ that reaches a checked
-field: names and namespaces, label keys and values, hosts, Secret, ServiceAccount, IngressClass, AppProject and
-ClusterTrainingRuntime names, images, URLs and URIs, git revisions and paths, GPU resource names, tolerations,
-node selectors and CPU/memory quantities. Free text (annotation values, notes, templates, hyperparameters,
-commands) is covered by test_safety.py: any string is valid there and must arrive verbatim.
+The places below are every user-controlled value of templates/ and compiler/render/ that reaches a
+checked field: names and namespaces, label keys and values, hosts, Secret, ServiceAccount,
+IngressClass, AppProject and ClusterTrainingRuntime names, images, URLs and URIs, git revisions and
+paths, GPU resource names, tolerations, node selectors and CPU/memory quantities. Free text
+(annotation values, notes, templates, hyperparameters, commands) is covered by test_safety.py: any
+string is valid there and must arrive verbatim.
 """
 
 from __future__ import annotations
@@ -61,19 +63,29 @@ def containers(objects: Objects, kind: str) -> list[dict[str, Any]]:
 
 
 def resources(objects: Objects, key: str) -> list[str]:
-    amounts = [p["model"]["resources"][part] for p in predictors(objects) for part in ("requests", "limits")]
-    amounts += [c["resources"][part] for c in containers(objects, "Job") for part in ("requests", "limits")]
+    amounts = [
+        p["model"]["resources"][part]
+        for p in predictors(objects)
+        for part in ("requests", "limits")
+    ]
+    amounts += [
+        c["resources"][part] for c in containers(objects, "Job") for part in ("requests", "limits")
+    ]
     return [amount[key] for amount in amounts if key in amount]
 
 
 def not_reserved_namespace(text: str) -> bool:
-    return kube_rules.dns1123_label(text) and text not in RESERVED_NAMESPACES and not text.startswith(
-        RESERVED_NAMESPACE_PREFIX)
+    return (
+        kube_rules.dns1123_label(text)
+        and text not in RESERVED_NAMESPACES
+        and not text.startswith(RESERVED_NAMESPACE_PREFIX)
+    )
 
 
 @dataclass(frozen=True)
 class Place:
-    """One user-controlled value: where it is written, the rule of the field it lands in, how to find it."""
+    """One user-controlled value: where it is written, the rule of the field it lands in, how to
+    find it."""
 
     name: str
     env: str
@@ -81,7 +93,8 @@ class Place:
     path: tuple[str | int, ...]  # in the file's first document
     rule: Callable[[str], bool]
     rendered: Callable[[Objects], list[str]]
-    also: dict[tuple[str | int, ...], Any] = field(default_factory=dict)  # what the value needs besides itself
+    # what the value needs besides itself
+    also: dict[tuple[str | int, ...], Any] = field(default_factory=dict)
     valid: tuple[str, ...] = ()  # examples that must render
 
     def __str__(self) -> str:
@@ -89,98 +102,310 @@ class Place:
 
 
 def _toleration(part: str) -> Callable[[Objects], list[str]]:
-    return lambda objects: [t[part] for p in predictors(objects) for t in p.get("tolerations", []) if part in t]
+    return lambda objects: [
+        t[part] for p in predictors(objects) for t in p.get("tolerations", []) if part in t
+    ]
 
 
 PLACES = [
-    Place("namespace", "dev", DEV_ENV, ("spec", "namespace"), not_reserved_namespace,
-          lambda o: [obj["metadata"].get("namespace") or obj["metadata"]["name"]
-                     for obj in o if obj["kind"] not in ("AppProject", "Application")], valid=("team-a",)),
-    Place("ingress host", "dev", DEV_ENV, ("spec", "ingress", "host"), kube_rules.ingress_host,
-          lambda o: [rule["host"] for obj in of_kind(o, "Ingress") for rule in obj["spec"]["rules"]],
-          valid=("a.example.com", "*.example.com")),
-    Place("ingress class", "dev", DEV_ENV, ("spec", "ingress", "className"), kube_rules.dns1123_subdomain,
-          lambda o: [obj["spec"]["ingressClassName"] for obj in of_kind(o, "Ingress")], valid=("nginx-internal",)),
-    Place("TLS Secret", "dev", DEV_ENV, ("spec", "ingress", "tlsSecretName"), kube_rules.dns1123_subdomain,
-          lambda o: [tls["secretName"] for obj in of_kind(o, "Ingress") for tls in obj["spec"].get("tls", [])],
-          valid=("llm-ops-tls",)),
-    Place("service account", "dev", DEV_ENV, ("spec", "serviceAccountName"), kube_rules.dns1123_subdomain,
-          lambda o: [p["serviceAccountName"] for p in predictors(o)]
-          + [obj["spec"]["template"]["spec"]["serviceAccountName"] for obj in of_kind(o, "Job")],
-          valid=("model-reader",)),
-    Place("Argo CD repoURL", "dev", DEV_ENV, ("spec", "argocd", "repoURL"), kube_rules.repository_url,
-          lambda o: [a["spec"]["source"]["repoURL"] for a in of_kind(o, "Application")]
-          + [repo for p in of_kind(o, "AppProject") for repo in p["spec"]["sourceRepos"]],
-          valid=("git@github.com:org/estate.git", "ssh://git@host/estate")),
-    Place("Argo CD targetRevision", "dev", DEV_ENV, ("spec", "argocd", "targetRevision"), kube_rules.git_revision,
-          lambda o: [a["spec"]["source"]["targetRevision"] for a in of_kind(o, "Application")],
-          valid=("release/1.2", "v1.0.0", "0123456789abcdef0123456789abcdef01234567")),
-    Place("Argo CD path", "dev", DEV_ENV, ("spec", "argocd", "path"), kube_rules.repository_path,
-          lambda o: [a["spec"]["source"]["path"] for a in of_kind(o, "Application")], valid=("deploy/llm",)),
-    Place("Argo CD server", "dev", DEV_ENV, ("spec", "argocd", "server"), kube_rules.http_url,
-          lambda o: [a["spec"]["destination"]["server"] for a in of_kind(o, "Application")]
-          + [d["server"] for p in of_kind(o, "AppProject") for d in p["spec"]["destinations"]],
-          valid=("https://10.0.0.1:6443",)),
-    Place("Argo CD namespace", "dev", DEV_ENV, ("spec", "argocd", "namespace"), kube_rules.dns1123_label,
-          lambda o: [obj["metadata"]["namespace"] for obj in o if obj["kind"] in ("AppProject", "Application")],
-          valid=("gitops",)),
-    Place("Argo CD project", "dev", DEV_ENV, ("spec", "argocd", "project"), kube_rules.dns1123_subdomain,
-          lambda o: [p["metadata"]["name"] for p in of_kind(o, "AppProject")]
-          + [a["spec"]["project"] for a in of_kind(o, "Application")], valid=("platform.llm",)),
-    Place("proxy image", "dev", DEV_ENV, ("spec", "proxy", "image"), kube_rules.image_reference,
-          lambda o: [c["image"] for c in containers(o, "Deployment")],
-          valid=("registry.local:5000/llmops/proxy:1.2", "proxy@sha256:" + "a" * 64)),
-    Place("proxy token Secret", "dev", DEV_ENV, ("spec", "proxy", "tokenSecretName"), kube_rules.dns1123_subdomain,
-          lambda o: [env["valueFrom"]["secretKeyRef"]["name"] for c in containers(o, "Deployment")
-                     for env in c.get("env", [])], valid=("proxy-token",)),
-    Place("trainer image", "dev", DEV_ENV, ("spec", "training", "image"), kube_rules.image_reference,
-          lambda o: [c["image"] for c in containers(o, "Job")], valid=("trainer:2",)),
-    Place("TrainJob runtime", "dev", DEV_ENV, ("spec", "training", "runtime"), kube_rules.dns1123_subdomain,
-          lambda o: [t["spec"]["runtimeRef"]["name"] for t in of_kind(o, "TrainJob")],
-          also={("spec", "training", "backend"): "trainjob"}, valid=("torch-distributed-v2",)),
-    Place("job image", "dev", DEV_TRAINING, ("spec", "image"), kube_rules.image_reference,
-          lambda o: [c["image"] for c in containers(o, "Job")], valid=("ghcr.io/org/train:1",)),
-    Place("job memory", "dev", DEV_TRAINING, ("spec", "resourceProfile", "memory"), kube_rules.memory_quantity,
-          lambda o: resources(o, "memory"), valid=("24Gi",)),
-    Place("endpoint cpu", "dev", DEV_ENDPOINT, ("spec", "deploymentSpec", "resources", "cpu"),
-          kube_rules.cpu_quantity, lambda o: [p["model"]["resources"]["limits"]["cpu"] for p in predictors(o)],
-          valid=("500m", "2.5")),
-    Place("endpoint memory", "dev", DEV_ENDPOINT, ("spec", "deploymentSpec", "resources", "memory"),
-          kube_rules.memory_quantity, lambda o: [p["model"]["resources"]["limits"]["memory"] for p in predictors(o)],
-          valid=("24Gi",)),
-    Place("label value", "dev", DEV_ENDPOINT, ("metadata", "labels", "team"), kube_rules.label_value,
-          lambda o: [obj["metadata"]["labels"]["team"] for obj in of_kind(o, "InferenceService")],
-          valid=("ml_platform.a",)),
-    Place("model storageUri", "dev", MODEL, ("spec", "storageUri"), kube_rules.uri,
-          lambda o: [p["model"]["storageUri"] for p in predictors(o)], valid=("gs://bucket/m/",)),
-    Place("GPU resource name", "prod", PROD_ENV, ("spec", "gpu", "resourceName"), kube_rules.extended_resource_name,
-          lambda o: [k for p in predictors(o) for k in p["model"]["resources"]["limits"] if k not in ("cpu", "memory")],
-          valid=("amd.com/gpu",)),
-    Place("toleration key", "prod", PROD_ENV, ("spec", "gpu", "tolerations", 0, "key"), kube_rules.qualified_name,
-          _toleration("key"), also={("spec", "gpu", "tolerations"): [{"operator": "Exists"}]},
-          valid=("nvidia.com/gpu",)),
-    Place("toleration value", "prod", PROD_ENV, ("spec", "gpu", "tolerations", 0, "value"), kube_rules.label_value,
-          _toleration("value"), also={("spec", "gpu", "tolerations"): [{"key": "gpu", "operator": "Equal"}]},
-          valid=("present",)),
-    Place("node selector value", "prod", PROD_ENV, ("spec", "gpu", "nodeSelector", "nvidia.com/gpu.present"),
-          kube_rules.label_value, lambda o: [v for p in predictors(o) for v in p.get("nodeSelector", {}).values()],
-          valid=("yes-please",)),
+    Place(
+        "namespace",
+        "dev",
+        DEV_ENV,
+        ("spec", "namespace"),
+        not_reserved_namespace,
+        lambda o: [
+            obj["metadata"].get("namespace") or obj["metadata"]["name"]
+            for obj in o
+            if obj["kind"] not in ("AppProject", "Application")
+        ],
+        valid=("team-a",),
+    ),
+    Place(
+        "ingress host",
+        "dev",
+        DEV_ENV,
+        ("spec", "ingress", "host"),
+        kube_rules.ingress_host,
+        lambda o: [rule["host"] for obj in of_kind(o, "Ingress") for rule in obj["spec"]["rules"]],
+        valid=("a.example.com", "*.example.com"),
+    ),
+    Place(
+        "ingress class",
+        "dev",
+        DEV_ENV,
+        ("spec", "ingress", "className"),
+        kube_rules.dns1123_subdomain,
+        lambda o: [obj["spec"]["ingressClassName"] for obj in of_kind(o, "Ingress")],
+        valid=("nginx-internal",),
+    ),
+    Place(
+        "TLS Secret",
+        "dev",
+        DEV_ENV,
+        ("spec", "ingress", "tlsSecretName"),
+        kube_rules.dns1123_subdomain,
+        lambda o: [
+            tls["secretName"] for obj in of_kind(o, "Ingress") for tls in obj["spec"].get("tls", [])
+        ],
+        valid=("llm-ops-tls",),
+    ),
+    Place(
+        "service account",
+        "dev",
+        DEV_ENV,
+        ("spec", "serviceAccountName"),
+        kube_rules.dns1123_subdomain,
+        lambda o: (
+            [p["serviceAccountName"] for p in predictors(o)]
+            + [obj["spec"]["template"]["spec"]["serviceAccountName"] for obj in of_kind(o, "Job")]
+        ),
+        valid=("model-reader",),
+    ),
+    Place(
+        "Argo CD repoURL",
+        "dev",
+        DEV_ENV,
+        ("spec", "argocd", "repoURL"),
+        kube_rules.repository_url,
+        lambda o: (
+            [a["spec"]["source"]["repoURL"] for a in of_kind(o, "Application")]
+            + [repo for p in of_kind(o, "AppProject") for repo in p["spec"]["sourceRepos"]]
+        ),
+        valid=("git@github.com:org/estate.git", "ssh://git@host/estate"),
+    ),
+    Place(
+        "Argo CD targetRevision",
+        "dev",
+        DEV_ENV,
+        ("spec", "argocd", "targetRevision"),
+        kube_rules.git_revision,
+        lambda o: [a["spec"]["source"]["targetRevision"] for a in of_kind(o, "Application")],
+        valid=("release/1.2", "v1.0.0", "0123456789abcdef0123456789abcdef01234567"),
+    ),
+    Place(
+        "Argo CD path",
+        "dev",
+        DEV_ENV,
+        ("spec", "argocd", "path"),
+        kube_rules.repository_path,
+        lambda o: [a["spec"]["source"]["path"] for a in of_kind(o, "Application")],
+        valid=("deploy/llm",),
+    ),
+    Place(
+        "Argo CD server",
+        "dev",
+        DEV_ENV,
+        ("spec", "argocd", "server"),
+        kube_rules.http_url,
+        lambda o: (
+            [a["spec"]["destination"]["server"] for a in of_kind(o, "Application")]
+            + [d["server"] for p in of_kind(o, "AppProject") for d in p["spec"]["destinations"]]
+        ),
+        valid=("https://10.0.0.1:6443",),
+    ),
+    Place(
+        "Argo CD namespace",
+        "dev",
+        DEV_ENV,
+        ("spec", "argocd", "namespace"),
+        kube_rules.dns1123_label,
+        lambda o: [
+            obj["metadata"]["namespace"]
+            for obj in o
+            if obj["kind"] in ("AppProject", "Application")
+        ],
+        valid=("gitops",),
+    ),
+    Place(
+        "Argo CD project",
+        "dev",
+        DEV_ENV,
+        ("spec", "argocd", "project"),
+        kube_rules.dns1123_subdomain,
+        lambda o: (
+            [p["metadata"]["name"] for p in of_kind(o, "AppProject")]
+            + [a["spec"]["project"] for a in of_kind(o, "Application")]
+        ),
+        valid=("platform.llm",),
+    ),
+    Place(
+        "proxy image",
+        "dev",
+        DEV_ENV,
+        ("spec", "proxy", "image"),
+        kube_rules.image_reference,
+        lambda o: [c["image"] for c in containers(o, "Deployment")],
+        valid=("registry.local:5000/llmops/proxy:1.2", "proxy@sha256:" + "a" * 64),
+    ),
+    Place(
+        "proxy token Secret",
+        "dev",
+        DEV_ENV,
+        ("spec", "proxy", "tokenSecretName"),
+        kube_rules.dns1123_subdomain,
+        lambda o: [
+            env["valueFrom"]["secretKeyRef"]["name"]
+            for c in containers(o, "Deployment")
+            for env in c.get("env", [])
+        ],
+        valid=("proxy-token",),
+    ),
+    Place(
+        "trainer image",
+        "dev",
+        DEV_ENV,
+        ("spec", "training", "image"),
+        kube_rules.image_reference,
+        lambda o: [c["image"] for c in containers(o, "Job")],
+        valid=("trainer:2",),
+    ),
+    Place(
+        "TrainJob runtime",
+        "dev",
+        DEV_ENV,
+        ("spec", "training", "runtime"),
+        kube_rules.dns1123_subdomain,
+        lambda o: [t["spec"]["runtimeRef"]["name"] for t in of_kind(o, "TrainJob")],
+        also={("spec", "training", "backend"): "trainjob"},
+        valid=("torch-distributed-v2",),
+    ),
+    Place(
+        "job image",
+        "dev",
+        DEV_TRAINING,
+        ("spec", "image"),
+        kube_rules.image_reference,
+        lambda o: [c["image"] for c in containers(o, "Job")],
+        valid=("ghcr.io/org/train:1",),
+    ),
+    Place(
+        "job memory",
+        "dev",
+        DEV_TRAINING,
+        ("spec", "resourceProfile", "memory"),
+        kube_rules.memory_quantity,
+        lambda o: resources(o, "memory"),
+        valid=("24Gi",),
+    ),
+    Place(
+        "endpoint cpu",
+        "dev",
+        DEV_ENDPOINT,
+        ("spec", "deploymentSpec", "resources", "cpu"),
+        kube_rules.cpu_quantity,
+        lambda o: [p["model"]["resources"]["limits"]["cpu"] for p in predictors(o)],
+        valid=("500m", "2.5"),
+    ),
+    Place(
+        "endpoint memory",
+        "dev",
+        DEV_ENDPOINT,
+        ("spec", "deploymentSpec", "resources", "memory"),
+        kube_rules.memory_quantity,
+        lambda o: [p["model"]["resources"]["limits"]["memory"] for p in predictors(o)],
+        valid=("24Gi",),
+    ),
+    Place(
+        "label value",
+        "dev",
+        DEV_ENDPOINT,
+        ("metadata", "labels", "team"),
+        kube_rules.label_value,
+        lambda o: [obj["metadata"]["labels"]["team"] for obj in of_kind(o, "InferenceService")],
+        valid=("ml_platform.a",),
+    ),
+    Place(
+        "model storageUri",
+        "dev",
+        MODEL,
+        ("spec", "storageUri"),
+        kube_rules.uri,
+        lambda o: [p["model"]["storageUri"] for p in predictors(o)],
+        valid=("gs://bucket/m/",),
+    ),
+    Place(
+        "GPU resource name",
+        "prod",
+        PROD_ENV,
+        ("spec", "gpu", "resourceName"),
+        kube_rules.extended_resource_name,
+        lambda o: [
+            k
+            for p in predictors(o)
+            for k in p["model"]["resources"]["limits"]
+            if k not in ("cpu", "memory")
+        ],
+        valid=("amd.com/gpu",),
+    ),
+    Place(
+        "toleration key",
+        "prod",
+        PROD_ENV,
+        ("spec", "gpu", "tolerations", 0, "key"),
+        kube_rules.qualified_name,
+        _toleration("key"),
+        also={("spec", "gpu", "tolerations"): [{"operator": "Exists"}]},
+        valid=("nvidia.com/gpu",),
+    ),
+    Place(
+        "toleration value",
+        "prod",
+        PROD_ENV,
+        ("spec", "gpu", "tolerations", 0, "value"),
+        kube_rules.label_value,
+        _toleration("value"),
+        also={("spec", "gpu", "tolerations"): [{"key": "gpu", "operator": "Equal"}]},
+        valid=("present",),
+    ),
+    Place(
+        "node selector value",
+        "prod",
+        PROD_ENV,
+        ("spec", "gpu", "nodeSelector", "nvidia.com/gpu.present"),
+        kube_rules.label_value,
+        lambda o: [v for p in predictors(o) for v in p.get("nodeSelector", {}).values()],
+        valid=("yes-please",),
+    ),
 ]
 KEY_PLACES = [  # the user writes a key, not a value
-    ("label key", DEV_ENDPOINT, ("metadata", "labels"), kube_rules.qualified_name,
-     lambda o: [k for obj in of_kind(o, "InferenceService") for k in obj["metadata"]["labels"]]),
-    ("annotation key", DEV_ENDPOINT, ("metadata", "annotations"), kube_rules.qualified_name,
-     lambda o: [k for obj in of_kind(o, "InferenceService") for k in obj["metadata"]["annotations"]]),
-    ("node selector key", PROD_ENV, ("spec", "gpu", "nodeSelector"), kube_rules.qualified_name,
-     lambda o: [k for p in predictors(o) for k in p.get("nodeSelector", {})]),
+    (
+        "label key",
+        DEV_ENDPOINT,
+        ("metadata", "labels"),
+        kube_rules.qualified_name,
+        lambda o: [k for obj in of_kind(o, "InferenceService") for k in obj["metadata"]["labels"]],
+    ),
+    (
+        "annotation key",
+        DEV_ENDPOINT,
+        ("metadata", "annotations"),
+        kube_rules.qualified_name,
+        lambda o: [
+            k for obj in of_kind(o, "InferenceService") for k in obj["metadata"]["annotations"]
+        ],
+    ),
+    (
+        "node selector key",
+        PROD_ENV,
+        ("spec", "gpu", "nodeSelector"),
+        kube_rules.qualified_name,
+        lambda o: [k for p in predictors(o) for k in p.get("nodeSelector", {})],
+    ),
 ]
 
 NAMEISH = st.text(st.sampled_from("abcxyz0189-._/:@*~^?[\\ AZé\t\n"), max_size=30)
-STRINGS = st.one_of(TEXT, NAMEISH, NAMEISH.map(str.lower).filter(bool),
-                    st.lists(st.sampled_from(["a", "b1", "x-y", "9"]), min_size=1, max_size=4).map(".".join))
+STRINGS = st.one_of(
+    TEXT,
+    NAMEISH,
+    NAMEISH.map(str.lower).filter(bool),
+    st.lists(st.sampled_from(["a", "b1", "x-y", "9"]), min_size=1, max_size=4).map(".".join),
+)
 
 
-# -- editing the bundled estate and rendering it ----------------------------------------------------
+# -- editing the bundled estate and rendering it
+# ----------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -198,7 +423,9 @@ def estate_copy(pristine: Path) -> Iterator[Path]:
 
 
 def _documents(root: Path, relative: str) -> list[dict[str, Any]]:
-    documents, diagnostics = parse_documents(relative, (root / relative).read_text(encoding="utf-8"))
+    documents, diagnostics = parse_documents(
+        relative, (root / relative).read_text(encoding="utf-8")
+    )
     assert diagnostics == []
     return [document.data for document in documents]
 
@@ -227,7 +454,9 @@ def write(root: Path, relative: str, edits: dict[tuple[str | int, ...], Any]) ->
 
 def outcome(root: Path, env: str) -> tuple[list[tuple[str, str, tuple[Any, ...]]], Objects]:
     result = validate(root, env)
-    errors = [(d.code, d.span.file, d.path) for d in result.diagnostics if d.severity is Severity.ERROR]
+    errors = [
+        (d.code, d.span.file, d.path) for d in result.diagnostics if d.severity is Severity.ERROR
+    ]
     if errors:
         return errors, []
     return [], [obj for group in render_estate(result.estate).groups.values() for obj in group]
@@ -244,10 +473,13 @@ def check_place(root: Path, place: Place, value: str) -> None:
     found = place.rendered(objects)
     assert found, f"{place.name}: {value!r} rendered nowhere"
     for rendered in found:
-        assert place.rule(rendered), f"{place.name}: {value!r} was accepted but renders as {rendered!r}"
+        assert place.rule(rendered), (
+            f"{place.name}: {value!r} was accepted but renders as {rendered!r}"
+        )
 
 
 # -- the properties --------------------------------------------------------------------------------
+
 
 def test_every_place_renders_its_valid_examples(pristine: Path) -> None:
     for place in PLACES:
@@ -267,21 +499,29 @@ def test_every_place_renders_its_valid_examples(pristine: Path) -> None:
 @example(value="kube-system")
 @example(value="1.2.3.4")
 @example(value="")
-def test_a_value_is_refused_at_its_field_or_renders_as_kubernetes_accepts(pristine: Path, place: Place,
-                                                                         value: str) -> None:
+def test_a_value_is_refused_at_its_field_or_renders_as_kubernetes_accepts(
+    pristine: Path, place: Place, value: str
+) -> None:
     with estate_copy(pristine) as root:
         check_place(root, place, value)
 
 
-@pytest.mark.parametrize(("name", "file", "path", "rule", "rendered"), KEY_PLACES, ids=[p[0] for p in KEY_PLACES])
+@pytest.mark.parametrize(
+    ("name", "file", "path", "rule", "rendered"), KEY_PLACES, ids=[p[0] for p in KEY_PLACES]
+)
 @settings(max_examples=25)
 @given(key=STRINGS)
 @example(key="a\nb")
 @example(key="example.com/x/y")
-def test_a_key_is_refused_or_renders_as_kubernetes_accepts(pristine: Path, name: str, file: str,
-                                                          path: tuple[str, ...], rule: Callable[[str], bool],
-                                                          rendered: Callable[[Objects], list[str]],
-                                                          key: str) -> None:
+def test_a_key_is_refused_or_renders_as_kubernetes_accepts(
+    pristine: Path,
+    name: str,
+    file: str,
+    path: tuple[str, ...],
+    rule: Callable[[str], bool],
+    rendered: Callable[[Objects], list[str]],
+    key: str,
+) -> None:
     env = file.split("/")[1]
     with estate_copy(pristine) as root:
         documents = _documents(root, file)
@@ -292,6 +532,10 @@ def test_a_key_is_refused_or_renders_as_kubernetes_accepts(pristine: Path, name:
         write(root, file, {path: node[path[-1]]})
         errors, objects = outcome(root, env)
         if errors:
-            assert any(f == file and p[: len(path)] == path for _, f, p in errors), (name, key, errors)
+            assert any(f == file and p[: len(path)] == path for _, f, p in errors), (
+                name,
+                key,
+                errors,
+            )
             return
         assert all(rule(written) for written in rendered(objects)), (name, key)

@@ -1,7 +1,8 @@
 """Golden files: exactly what `llmops render -o DIR` writes for the bundled estate.
 
-`tests/golden/render/<group>/<file>` holds every file of the render (one per object, plus each group's
-kustomization.yaml). A difference is a change of rendered output: review it, then regenerate with
+`tests/golden/render/<group>/<file>` holds every file of the render (one per object, plus each
+group's kustomization.yaml). A difference is a change of rendered output: review it, then regenerate
+with
 
     LLMOPS_UPDATE_GOLDEN=1 python -m pytest tests/compiler/render/test_golden.py
 
@@ -26,11 +27,16 @@ UPDATE = os.environ.get("LLMOPS_UPDATE_GOLDEN") == "1"
 
 
 def files_under(root: Path) -> dict[str, bytes]:
-    return {path.relative_to(root).as_posix(): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
 
 
 def render_to(directory: Path, estate: Path) -> dict[str, bytes]:
-    """The rendered files (the record of what was written is checked, then left out: it is not output)."""
+    """The rendered files (the record of what was written is checked, then left out: it is not
+    output)."""
     result = run_cli("render", str(estate), "-o", str(directory))
     assert result.exit_code == 0, result.stderr
     written = files_under(directory)
@@ -48,12 +54,19 @@ def test_render_output_matches_the_golden_files(tmp_path: Path) -> None:
             (GOLDEN / relative).parent.mkdir(parents=True, exist_ok=True)
             (GOLDEN / relative).write_bytes(content)
     golden = files_under(GOLDEN)
-    assert sorted(written) == sorted(golden), "the set of rendered files changed (LLMOPS_UPDATE_GOLDEN=1 to accept)"
+    assert sorted(written) == sorted(golden), (
+        "the set of rendered files changed (LLMOPS_UPDATE_GOLDEN=1 to accept)"
+    )
     differences = []
     for relative in sorted(golden):
         if written[relative] != golden[relative]:
-            diff = difflib.unified_diff(golden[relative].decode().splitlines(), written[relative].decode().splitlines(),
-                                        f"golden/{relative}", f"rendered/{relative}", lineterm="")
+            diff = difflib.unified_diff(
+                golden[relative].decode().splitlines(),
+                written[relative].decode().splitlines(),
+                f"golden/{relative}",
+                f"rendered/{relative}",
+                lineterm="",
+            )
             differences.append("\n".join(diff))
     assert not differences, "\n\n".join(differences) + "\n\n(LLMOPS_UPDATE_GOLDEN=1 to accept)"
 
@@ -62,6 +75,7 @@ def test_golden_files_are_the_output_plan(tmp_path: Path) -> None:
     """The in-process plan is the same as the files the command writes (and the golden files)."""
     estate = copy_bundled_estate(tmp_path)
     plan = output_plan(render_estate(validate(estate).estate))
-    assert {relative: text.encode("utf-8") for relative, text in plan.files.items()} == files_under(GOLDEN)
+    assert {relative: text.encode("utf-8") for relative, text in plan.files.items()} == files_under(
+        GOLDEN
+    )
     assert plan.directories == ["dev", "prod", "stg", "_argocd"]
-

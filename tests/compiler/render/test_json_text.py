@@ -1,5 +1,6 @@
-"""compiler/render/json_text.py must write exactly what `json.dumps(value, indent=2, ensure_ascii=False,
-allow_nan=False)` writes, and refuse NaN and infinity (which are not JSON) instead of writing them."""
+"""compiler/render/json_text.py must write exactly what `json.dumps(value, indent=2,
+ensure_ascii=False, allow_nan=False)` writes, and refuse NaN and infinity (which are not JSON)
+instead of writing them."""
 
 from __future__ import annotations
 
@@ -17,12 +18,21 @@ from compiler.render.json_text import indented_json
 from tests.helpers.hostile import TEXT
 
 FINITE = st.floats(allow_nan=False, allow_infinity=False)
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-(2**70), 2**70), FINITE, TEXT)
+SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.integers(-(2**70), 2**70), FINITE, TEXT
+)
 KEYS = st.one_of(TEXT, st.integers(), st.booleans(), st.none(), FINITE)
-VALUES = st.recursive(SCALARS, lambda children: st.one_of(
-    st.lists(children, max_size=4), st.dictionaries(TEXT, children, max_size=4),
-    st.dictionaries(KEYS, children, max_size=3), st.tuples(children, children),
-    st.dictionaries(TEXT, children, max_size=3).map(OrderedDict)), max_leaves=30)
+VALUES = st.recursive(
+    SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(TEXT, children, max_size=4),
+        st.dictionaries(KEYS, children, max_size=3),
+        st.tuples(children, children),
+        st.dictionaries(TEXT, children, max_size=3).map(OrderedDict),
+    ),
+    max_leaves=30,
+)
 
 
 def expected(value: Any) -> str:
@@ -34,18 +44,35 @@ def test_same_text_as_json_dumps(value: Any) -> None:
     assert indented_json(value) == expected(value)
 
 
-@pytest.mark.parametrize("value", [
-    {}, [], {"a": {}}, {"a": []}, [[], {}], {"learning_rate": 2e-05, "n": 1, "ok": True, "x": None},
-    {"é\u2028\x00": "\ud800"}, {1: "a", False: "b", None: 1.5, 2.5: [1]},
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        [],
+        {"a": {}},
+        {"a": []},
+        [[], {}],
+        {"learning_rate": 2e-05, "n": 1, "ok": True, "x": None},
+        {"é\u2028\x00": "\ud800"},
+        {1: "a", False: "b", None: 1.5, 2.5: [1]},
+    ],
+)
 def test_edge_values(value: Any) -> None:
     assert indented_json(value) == expected(value)
 
 
-@pytest.mark.parametrize("value", [
-    {"k": math.inf}, {"k": -math.inf}, [math.nan], {"learning_rate": math.nan}, {"a": [{"b": math.inf}]},
-    {1: math.nan}, (math.nan,),
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"k": math.inf},
+        {"k": -math.inf},
+        [math.nan],
+        {"learning_rate": math.nan},
+        {"a": [{"b": math.inf}]},
+        {1: math.nan},
+        (math.nan,),
+    ],
+)
 def test_non_finite_numbers_are_refused_never_written(value: Any) -> None:
     with pytest.raises(UnrepresentableValue, match="NaN or infinity"):
         indented_json(value)
@@ -64,6 +91,8 @@ def test_templates_and_content_hashes_refuse_non_finite_numbers(value: float) ->
     from compiler.render.training import content_hash
 
     with pytest.raises(ValueError, match="Out of range float"):
-        render_template("proxy/service.json.j2", metadata={"name": "p"}, selector={}, port=value, target_port=1)
+        render_template(
+            "proxy/service.json.j2", metadata={"name": "p"}, selector={}, port=value, target_port=1
+        )
     with pytest.raises(ValueError, match="Out of range float"):
         content_hash({"learning_rate": value})

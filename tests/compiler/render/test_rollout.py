@@ -21,16 +21,27 @@ def _edit(path: Path, change: Any) -> None:
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
 
 
-@pytest.mark.parametrize(("spare", "gpus", "strategy"), [(0, 1, NO_SURGE), (1, 2, NO_SURGE), (1, 1, SURGE),
-                                                         (2, 2, SURGE)])
-def test_surge_only_with_a_whole_replicas_worth_of_spare_gpus(tmp_path: Path, spare: int, gpus: int,
-                                                              strategy: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("spare", "gpus", "strategy"),
+    [(0, 1, NO_SURGE), (1, 2, NO_SURGE), (1, 1, SURGE), (2, 2, SURGE)],
+)
+def test_surge_only_with_a_whole_replicas_worth_of_spare_gpus(
+    tmp_path: Path, spare: int, gpus: int, strategy: dict[str, Any]
+) -> None:
     root = copy_bundled_estate(tmp_path)
-    _edit(root / "environments/prod/environment.yaml", lambda d: d["spec"]["gpu"].update(spareGpus=spare))
-    _edit(root / "environments/prod/serving/example-model.yaml",
-          lambda d: d["spec"]["deploymentSpec"]["resources"].update(gpus=gpus))
+    _edit(
+        root / "environments/prod/environment.yaml",
+        lambda d: d["spec"]["gpu"].update(spareGpus=spare),
+    )
+    _edit(
+        root / "environments/prod/serving/example-model.yaml",
+        lambda d: d["spec"]["deploymentSpec"]["resources"].update(gpus=gpus),
+    )
     result = validate(root, "prod")
     assert [d.code for d in result.diagnostics] == []
-    (isvc,) = [o for o in render_estate(result.estate, include_argocd=False).groups["prod"]
-               if o["kind"] == "InferenceService"]
+    (isvc,) = [
+        o
+        for o in render_estate(result.estate, include_argocd=False).groups["prod"]
+        if o["kind"] == "InferenceService"
+    ]
     assert isvc["spec"]["predictor"]["deploymentStrategy"] == strategy

@@ -1,4 +1,5 @@
-"""The safety property of rendering: no string a user writes can add, remove or reshape a rendered object.
+"""The safety property of rendering: no string a user writes can add, remove or reshape a rendered
+object.
 
 Hostile text (newlines, `---`, quotes, `{{ }}`, YAML and JSON syntax, YAML 1.1 words, control and
 line-separator characters, Korean, emoji) is injected into every free-text field of the bundled
@@ -12,8 +13,9 @@ YAML), validated, rendered and emitted. Then:
 - Argo CD's own keys never appear, whatever a user writes;
 - every object passes the shared conformance checker (built-in kinds required).
 
-Names may only be identifiers: hostile names must be refused by `validate`, or render as valid names. Fields
-Kubernetes or Argo CD check (revisions, paths, hosts, images...) are covered by tests/compiler/render/test_formats.py.
+Names may only be identifiers: hostile names must be refused by `validate`, or render as valid
+names. Fields Kubernetes or Argo CD check (revisions, paths, hosts, images...) are covered by
+tests/compiler/render/test_formats.py.
 """
 
 from __future__ import annotations
@@ -89,13 +91,24 @@ class Hostile:
 
 # A well-known hyperparameter (learning_rate...) must be a number in its range: not free text.
 FREE_KEY = TEXT.filter(lambda key: key not in KNOWN_HYPERPARAMETERS)
-HOSTILE = st.builds(Hostile, **{name: TEXT for name in Hostile.__dataclass_fields__
-                                if name not in ("command", "hyperparameter_key")},
-                    hyperparameter_key=FREE_KEY, command=st.lists(TEXT, min_size=1, max_size=3))
-NASTY = "\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: injected\n# {{ company }} \"'\\ \u2028 한국어 😀"
+HOSTILE = st.builds(
+    Hostile,
+    **{
+        name: TEXT
+        for name in Hostile.__dataclass_fields__
+        if name not in ("command", "hyperparameter_key")
+    },
+    hyperparameter_key=FREE_KEY,
+    command=st.lists(TEXT, min_size=1, max_size=3),
+)
+NASTY = (
+    "\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: injected\n# {{ company }} \"'\\ "
+    "\u2028 한국어 😀"
+)
 
 
 # -- reading and writing manifests -----------------------------------------------------------------
+
 
 def read_manifests(path: Path) -> list[dict[str, Any]]:
     documents, diagnostics = parse_documents(path.name, path.read_text(encoding="utf-8"))
@@ -104,7 +117,8 @@ def read_manifests(path: Path) -> list[dict[str, Any]]:
 
 
 def rewrite(root: Path, relative: str, edit: Callable[[list[dict[str, Any]]], None]) -> None:
-    """Edit a manifest file's data and write it back; check the file reads back as exactly that data."""
+    """Edit a manifest file's data and write it back; check the file reads back as exactly that
+    data."""
     path = root / relative
     documents = read_manifests(path)
     edit(documents)
@@ -127,22 +141,33 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # -- rendering -------------------------------------------------------------------------------------
 
+
 @dataclass
 class Rendered:
     text: str
     objects: list[dict[str, Any]]
 
-    def find(self, kind: str, name: str | None = None, *, label: tuple[str, str] | None = None) -> dict[str, Any]:
-        found = [o for o in self.objects if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)
-                 and (label is None or o["metadata"].get("labels", {}).get(label[0]) == label[1])]
+    def find(
+        self, kind: str, name: str | None = None, *, label: tuple[str, str] | None = None
+    ) -> dict[str, Any]:
+        found = [
+            o
+            for o in self.objects
+            if o["kind"] == kind
+            and (name is None or o["metadata"]["name"] == name)
+            and (label is None or o["metadata"].get("labels", {}).get(label[0]) == label[1])
+        ]
         assert len(found) == 1, f"{len(found)} {kind} objects named {name!r} / labelled {label!r}"
         return found[0]
 
 
 def render(root: Path) -> Rendered:
     result = validate(root, ENV)
-    errors = [f"{d.span.file}:{d.span.line}: {d.code} {d.message}" for d in result.diagnostics
-              if d.severity is Severity.ERROR]
+    errors = [
+        f"{d.span.file}:{d.span.line}: {d.code} {d.message}"
+        for d in result.diagnostics
+        if d.severity is Severity.ERROR
+    ]
     assert errors == []
     groups = render_estate(result.estate).groups  # dev and its Argo CD Application
     objects = [obj for group in groups.values() for obj in group]
@@ -150,7 +175,8 @@ def render(root: Path) -> Rendered:
 
 
 def identities(objects: list[dict[str, Any]]) -> list[tuple[str, str, str | None, str]]:
-    """Who the objects are; content-hashed training names stand for their job (checked separately)."""
+    """Who the objects are; content-hashed training names stand for their job (checked
+    separately)."""
     found = []
     for obj in objects:
         metadata = obj["metadata"]
@@ -164,7 +190,8 @@ def identities(objects: list[dict[str, Any]]) -> list[tuple[str, str, str | None
 
 
 def assert_reads_back(rendered: Rendered) -> None:
-    """The emitted stream is exactly the rendered objects, to YAML 1.1 (both PyYAML readers) and 1.2."""
+    """The emitted stream is exactly the rendered objects, to YAML 1.1 (both PyYAML readers) and
+    1.2."""
     assert list(yaml.safe_load_all(rendered.text)) == rendered.objects
     assert list(yaml.load_all(rendered.text, Loader=_CLoader)) == rendered.objects
     documents, diagnostics = parse_documents("rendered.yaml", rendered.text)
@@ -193,13 +220,20 @@ def baseline(pristine: Path) -> Rendered:
     return rendered
 
 
-# -- injecting ---------------------------------------------------------------------------------------
+# -- injecting
+# ---------------------------------------------------------------------------------------
+
 
 def inject(root: Path, hostile: Hostile) -> dict[str, Any]:
     """Write the hostile strings into the estate; return what each rendered place must then hold."""
-    owned = {SYNC_WAVE: hostile.owned_annotation, SOURCE_ANNOTATION: hostile.owned_annotation,
-             **{key: hostile.owned_annotation for key in FORBIDDEN_KEYS}}
-    forbidden_labels = {key: "llmops" for key in FORBIDDEN_KEYS if "/" in key and "argocd" not in key}
+    owned = {
+        SYNC_WAVE: hostile.owned_annotation,
+        SOURCE_ANNOTATION: hostile.owned_annotation,
+        **{key: hostile.owned_annotation for key in FORBIDDEN_KEYS},
+    }
+    forbidden_labels = {
+        key: "llmops" for key in FORBIDDEN_KEYS if "/" in key and "argocd" not in key
+    }
 
     def annotate(document: dict[str, Any], value: str) -> None:
         document["metadata"]["annotations"] = {**owned, NOTE: value}
@@ -234,13 +268,19 @@ def inject(root: Path, hostile: Hostile) -> dict[str, Any]:
 
     variables = {"company": hostile.variable_value, hostile.variable_key: hostile.variable_value}
     # every placeholder the hostile template uses is declared (X003), with a hostile default
-    variables.update({name: hostile.variable_value for name in PLACEHOLDER.findall(hostile.template_text)})
+    variables.update(
+        {name: hostile.variable_value for name in PLACEHOLDER.findall(hostile.template_text)}
+    )
 
     def prompts(documents: list[dict[str, Any]]) -> None:
         concise, _, experiment = documents
         annotate(concise, hostile.template_description)
-        concise["spec"].update(description=hostile.template_description, template=hostile.template_text,
-                               version=hostile.template_version, variables=dict(variables))
+        concise["spec"].update(
+            description=hostile.template_description,
+            template=hostile.template_text,
+            version=hostile.template_version,
+            variables=dict(variables),
+        )
         annotate(experiment, hostile.experiment_notes)
         experiment["spec"]["notes"] = hostile.experiment_notes
 
@@ -257,14 +297,17 @@ def inject(root: Path, hostile: Hostile) -> dict[str, Any]:
 
     def approval(documents: list[dict[str, Any]]) -> None:
         annotate(documents[0], hostile.approval_notes)
-        documents[0]["spec"].update(notes=hostile.approval_notes, approvedBy=hostile.approved_by,
-                                    modelDigest=digest)
+        documents[0]["spec"].update(
+            notes=hostile.approval_notes, approvedBy=hostile.approved_by, modelDigest=digest
+        )
 
     rewrite(root, APPROVAL_FILE, approval)
     return {"hyperparameters": hyperparameters, "variables": variables}
 
 
-def check_injected(rendered: Rendered, baseline: Rendered, hostile: Hostile, expected: dict[str, Any]) -> None:
+def check_injected(
+    rendered: Rendered, baseline: Rendered, hostile: Hostile, expected: dict[str, Any]
+) -> None:
     assert identities(rendered.objects) == identities(baseline.objects)
     assert_reads_back(rendered)
     assert_no_argocd_keys(rendered.objects)
@@ -283,9 +326,12 @@ def check_injected(rendered: Rendered, baseline: Rendered, hostile: Hostile, exp
             assert obj["kind"] in sources[source]
             assert annotations[NOTE] == values[source]
         else:
-            assert NOTE not in annotations, f"{obj['kind']}/{obj['metadata']['name']} got a user annotation"
+            assert NOTE not in annotations, (
+                f"{obj['kind']}/{obj['metadata']['name']} got a user annotation"
+            )
 
-    # training: the content hash names the objects; the configuration holds the hyperparameters verbatim
+    # training: the content hash names the objects; the configuration holds the hyperparameters
+    # verbatim
     job = rendered.find("Job")
     digest = job["metadata"]["annotations"]["llmops.io/content-sha256"]
     assert job["metadata"]["name"] == f"customer-support-sft-{digest[:8]}"
@@ -298,9 +344,15 @@ def check_injected(rendered: Rendered, baseline: Rendered, hostile: Hostile, exp
     # the proxy's configuration: templates, variables, notes and roles verbatim
     proxy = json.loads(rendered.find("ConfigMap", "llmops-proxy-config")["data"]["proxy.json"])
     templates = {template["name"]: template for template in proxy["templates"]}
-    assert templates["support-concise"] == {"name": "support-concise", "version": hostile.template_version,
-                                            "template": hostile.template_text, "variables": expected["variables"]}
-    assert [experiment["notes"] for experiment in proxy["experiments"]] == [hostile.experiment_notes]
+    assert templates["support-concise"] == {
+        "name": "support-concise",
+        "version": hostile.template_version,
+        "template": hostile.template_text,
+        "variables": expected["variables"],
+    }
+    assert [experiment["notes"] for experiment in proxy["experiments"]] == [
+        hostile.experiment_notes
+    ]
     assert [endpoint["allowedRoles"] for endpoint in proxy["endpoints"]] == [[hostile.allowed_role]]
 
     assert_conformant(rendered.text)
@@ -308,8 +360,10 @@ def check_injected(rendered: Rendered, baseline: Rendered, hostile: Hostile, exp
 
 # -- the properties --------------------------------------------------------------------------------
 
-def test_baseline_is_conformant_and_rewriting_the_manifests_changes_nothing(pristine: Path,
-                                                                            baseline: Rendered) -> None:
+
+def test_baseline_is_conformant_and_rewriting_the_manifests_changes_nothing(
+    pristine: Path, baseline: Rendered
+) -> None:
     with estate_copy(pristine) as root:
         for path in sorted((root / "environments").rglob("*.yaml")):
             rewrite(root, path.relative_to(root).as_posix(), lambda documents: None)
@@ -317,36 +371,80 @@ def test_baseline_is_conformant_and_rewriting_the_manifests_changes_nothing(pris
 
 
 @given(HOSTILE)
-@example(Hostile(**{name: NASTY for name in Hostile.__dataclass_fields__ if name != "command"}, command=[NASTY]))
-@example(Hostile(**{name: "" for name in Hostile.__dataclass_fields__ if name != "command"}, command=[""]))
-@example(Hostile(**{name: "y" for name in Hostile.__dataclass_fields__ if name != "command"}, command=["n"]))
-def test_hostile_free_text_never_reshapes_the_rendered_objects(pristine: Path, baseline: Rendered,
-                                                               hostile: Hostile) -> None:
+@example(
+    Hostile(
+        **{name: NASTY for name in Hostile.__dataclass_fields__ if name != "command"},
+        command=[NASTY],
+    )
+)
+@example(
+    Hostile(
+        **{name: "" for name in Hostile.__dataclass_fields__ if name != "command"}, command=[""]
+    )
+)
+@example(
+    Hostile(
+        **{name: "y" for name in Hostile.__dataclass_fields__ if name != "command"}, command=["n"]
+    )
+)
+def test_hostile_free_text_never_reshapes_the_rendered_objects(
+    pristine: Path, baseline: Rendered, hostile: Hostile
+) -> None:
     with estate_copy(pristine) as root:
         expected = inject(root, hostile)
         check_injected(render(root), baseline, hostile, expected)
 
 
-# -- what Go tooling reads ---------------------------------------------------------------------------
+# -- what Go tooling reads
+# ---------------------------------------------------------------------------
 
-def test_every_plain_scalar_of_the_bundled_render_is_a_string_to_go_yaml_v2(baseline: Rendered) -> None:
+
+def test_every_plain_scalar_of_the_bundled_render_is_a_string_to_go_yaml_v2(
+    baseline: Rendered,
+) -> None:
     """kubectl and Argo CD read manifests with go-yaml v2 (through sigs.k8s.io/yaml)."""
-    assert [text for text in plain_strings(baseline.text) if not go_yaml_v2_reads_string(text)] == []
+    assert [
+        text for text in plain_strings(baseline.text) if not go_yaml_v2_reads_string(text)
+    ] == []
 
 
-@pytest.mark.parametrize("metadata", [{"annotations": {NOTE: "y"}}, {"labels": {"canary": "N"}},
-                                      {"annotations": {NOTE: "0X1F"}}], ids=["annotation-y", "label-N", "0X1F"])
-def test_user_metadata_renders_as_strings_to_go_yaml_v2(pristine: Path, metadata: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "metadata",
+    [{"annotations": {NOTE: "y"}}, {"labels": {"canary": "N"}}, {"annotations": {NOTE: "0X1F"}}],
+    ids=["annotation-y", "label-N", "0X1F"],
+)
+def test_user_metadata_renders_as_strings_to_go_yaml_v2(
+    pristine: Path, metadata: dict[str, Any]
+) -> None:
     with estate_copy(pristine) as root:
         rewrite(root, ENDPOINT_FILE, lambda documents: documents[0]["metadata"].update(metadata))
         rendered = render(root)
-        assert [text for text in plain_strings(rendered.text) if not go_yaml_v2_reads_string(text)] == []
+        assert [
+            text for text in plain_strings(rendered.text) if not go_yaml_v2_reads_string(text)
+        ] == []
 
 
-# -- names: identifiers only ------------------------------------------------------------------------
+# -- names: identifiers only
+# ------------------------------------------------------------------------
 
-NAMES = st.one_of(TEXT, st.from_regex(r"\A[a-z][a-z0-9-]{0,20}\Z"), st.sampled_from(
-    ["example-model", "Example-Model", "example_model", "-x", "x-", "a" * 64, "x.y", "x y", "x\ny", "\nx"]))
+NAMES = st.one_of(
+    TEXT,
+    st.from_regex(r"\A[a-z][a-z0-9-]{0,20}\Z"),
+    st.sampled_from(
+        [
+            "example-model",
+            "Example-Model",
+            "example_model",
+            "-x",
+            "x-",
+            "a" * 64,
+            "x.y",
+            "x y",
+            "x\ny",
+            "\nx",
+        ]
+    ),
+)
 
 
 def _rename_endpoint(root: Path, name: str) -> None:
@@ -369,9 +467,13 @@ def _names_are_valid(objects: list[dict[str, Any]]) -> None:
             assert re.fullmatch(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?", value), (key, value)
 
 
-@given(NAMES.filter(lambda name: not name.endswith("\n")), st.sampled_from([_rename_endpoint, _rename_job]))
-def test_a_hostile_name_is_refused_or_renders_as_a_valid_name(pristine: Path, name: str,
-                                                               rename: Callable[[Path, str], None]) -> None:
+@given(
+    NAMES.filter(lambda name: not name.endswith("\n")),
+    st.sampled_from([_rename_endpoint, _rename_job]),
+)
+def test_a_hostile_name_is_refused_or_renders_as_a_valid_name(
+    pristine: Path, name: str, rename: Callable[[Path, str], None]
+) -> None:
     """Names ending in a newline are left out here: `test_names_ending_in_a_newline_are_refused`."""
     with estate_copy(pristine) as root:
         rename(root, name)
@@ -386,8 +488,12 @@ def test_a_hostile_name_is_refused_or_renders_as_a_valid_name(pristine: Path, na
         assert_conformant(rendered.text)
 
 
-@pytest.mark.parametrize("rename", [_rename_endpoint, _rename_job], ids=["endpoint", "training-job"])
-def test_names_ending_in_a_newline_are_refused(pristine: Path, rename: Callable[[Path, str], None]) -> None:
+@pytest.mark.parametrize(
+    "rename", [_rename_endpoint, _rename_job], ids=["endpoint", "training-job"]
+)
+def test_names_ending_in_a_newline_are_refused(
+    pristine: Path, rename: Callable[[Path, str], None]
+) -> None:
     with estate_copy(pristine) as root:
         rename(root, "example-model\n" if rename is _rename_endpoint else "customer-support-sft\n")
         result = validate(root, ENV)
@@ -395,10 +501,14 @@ def test_names_ending_in_a_newline_are_refused(pristine: Path, rename: Callable[
 
 
 @pytest.mark.parametrize("field", ["label-key", "label-value", "annotation-key"])
-def test_labels_and_annotation_keys_ending_in_a_newline_are_refused_or_render_safely(pristine: Path,
-                                                                                     field: str) -> None:
-    metadata = {"label-key": {"labels": {"team\n": "ml"}}, "label-value": {"labels": {"team": "ml\n"}},
-                "annotation-key": {"annotations": {"note\n": "x"}}}[field]
+def test_labels_and_annotation_keys_ending_in_a_newline_are_refused_or_render_safely(
+    pristine: Path, field: str
+) -> None:
+    metadata = {
+        "label-key": {"labels": {"team\n": "ml"}},
+        "label-value": {"labels": {"team": "ml\n"}},
+        "annotation-key": {"annotations": {"note\n": "x"}},
+    }[field]
     with estate_copy(pristine) as root:
         rewrite(root, ENDPOINT_FILE, lambda documents: documents[0]["metadata"].update(metadata))
         result = validate(root, ENV)
@@ -415,11 +525,16 @@ def test_labels_and_annotation_keys_ending_in_a_newline_are_refused_or_render_sa
 def test_a_node_selector_key_is_refused_or_renders_safely(pristine: Path) -> None:
     selector = {"example.com/" + "k" * 1100: "true"}
     with estate_copy(pristine) as root:
-        rewrite(root, "environments/stg/environment.yaml",
-                lambda documents: documents[0]["spec"]["gpu"].update(nodeSelector=selector))
+        rewrite(
+            root,
+            "environments/stg/environment.yaml",
+            lambda documents: documents[0]["spec"]["gpu"].update(nodeSelector=selector),
+        )
         result = validate(root, "stg")
         if any(d.severity is Severity.ERROR for d in result.diagnostics):
             return
         groups = render_estate(result.estate).groups
         objects = [obj for group in groups.values() for obj in group]
-        assert_reads_back(Rendered("".join(emit_stream(group) for group in groups.values()), objects))
+        assert_reads_back(
+            Rendered("".join(emit_stream(group) for group in groups.values()), objects)
+        )

@@ -45,39 +45,55 @@ metadata:
   name: stg
 """
 
-TRICKY_MESSAGE = ('spec.route: not in the expected format (got the string "/a, b: 100% <&>")\n'
-                  "routes look like: /llm-ops/v1/serve/<name>")
+TRICKY_MESSAGE = (
+    'spec.route: not in the expected format (got the string "/a, b: 100% <&>")\n'
+    "routes look like: /llm-ops/v1/serve/<name>"
+)
 
 DUPLICATE = Diagnostic(
-    code="R005", name="duplicate-identity", severity=Severity.ERROR,
+    code="R005",
+    name="duplicate-identity",
+    severity=Severity.ERROR,
     message="Model `llama` version 2 is defined twice",
-    span=Span(MODEL, 4, 9, 4, 14), path=("metadata", "name"),
+    span=Span(MODEL, 4, 9, 4, 14),
+    path=("metadata", "name"),
     hint="rename one of them or give it another version",
     related=(Related(Span(OTHER_MODEL, 4, 9, 4, 14), "first defined here"),),
     subject="Model/llama (dev)",
 )
 NOT_APPROVED = Diagnostic(
-    code="P001", name="model-not-approved", severity=Severity.ERROR,
+    code="P001",
+    name="model-not-approved",
+    severity=Severity.ERROR,
     message="endpoint serves `llama@3`, which is not approved for dev",
-    span=Span(CHAT, 5, 1, 8, 13), path=("spec",),
+    span=Span(CHAT, 5, 1, 8, 13),
+    path=("spec",),
     hint="llmops approve llama@3 --env dev --by ID --role ROLE",
     subject="ServingEndpoint/chat (dev)",
 )
 TRICKY = Diagnostic(
-    code="S005", name="invalid-value", severity=Severity.ERROR,
+    code="S005",
+    name="invalid-value",
+    severity=Severity.ERROR,
     message=TRICKY_MESSAGE,
-    span=Span(CHAT, 7, 10, 7, 27), path=("spec", "route"),
+    span=Span(CHAT, 7, 10, 7, 27),
+    path=("spec", "route"),
     hint='write it as: "/llm-ops/v1/serve/chat" (100% <literal>, no commas)',
     subject="ServingEndpoint/chat",
 )
 OCTAL = Diagnostic(
-    code="Y010", name="yaml11-number", severity=Severity.WARNING,
+    code="Y010",
+    name="yaml11-number",
+    severity=Severity.WARNING,
     message="`0755` is 755 in YAML 1.2 but 493 in YAML 1.1",
-    span=Span(CHAT, 8, 9), path=("spec", "mode"),
+    span=Span(CHAT, 8, 9),
+    path=("spec", "mode"),
     hint='quote it: "0755"',
 )
 NOTE = Diagnostic(
-    code="I001", name="not-a-manifest", severity=Severity.INFO,
+    code="I001",
+    name="not-a-manifest",
+    severity=Severity.INFO,
     message="skipped: the file is not YAML",
     span=Span.file_start(NOTES),
 )

@@ -15,20 +15,27 @@ BROKEN = "environments/dev/x.yaml"
 
 @pytest.fixture
 def estate(tmp_path: Path) -> Path:
-    return write_files(tmp_path, {BROKEN: """
+    return write_files(
+        tmp_path,
+        {
+            BROKEN: """
         # a comment, so the problem is not on line 1
         apiVersion: llmops.io/v1
         kind: Bogus
         metadata:
           name: x
-        """})
+        """
+        },
+    )
 
 
 def test_github(estate: Path) -> None:
     result = run_cli("validate", str(estate), "--format", "github")
     assert result.exit_code == 1, result.stderr
     first, summary = result.stdout.splitlines()
-    assert first.startswith(f"::error file={BROKEN},line=3,col=7,endLine=3,endColumn=12,title=S006 unknown-kind")
+    assert first.startswith(
+        f"::error file={BROKEN},line=3,col=7,endLine=3,endColumn=12,title=S006 unknown-kind"
+    )
     assert summary == "1 error (1 file, environments: dev)"
 
 
@@ -57,12 +64,17 @@ def test_junit(estate: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["github", "sarif", "junit"])
 def test_clean_estate_exits_0(tmp_path: Path, fmt: str) -> None:
-    root = write_files(tmp_path, {"environments/dev/environment.yaml": """
+    root = write_files(
+        tmp_path,
+        {
+            "environments/dev/environment.yaml": """
         apiVersion: llmops.io/v1
         kind: Environment
         metadata:
           name: dev
-        """})
+        """
+        },
+    )
     result = run_cli("validate", str(root), "--format", fmt)
     assert result.exit_code == 0, result.stdout
     if fmt == "github":

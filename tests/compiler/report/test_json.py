@@ -22,8 +22,13 @@ def test_one_entry_per_diagnostic_in_order() -> None:
 
 def test_positions_are_one_based_and_files_repo_relative() -> None:
     first = _document()["diagnostics"][0]
-    assert (first["file"], first["line"], first["column"], first["end_line"], first["end_column"]) == (
-        sample.MODEL, 4, 9, 4, 14)
+    assert (
+        first["file"],
+        first["line"],
+        first["column"],
+        first["end_line"],
+        first["end_column"],
+    ) == (sample.MODEL, 4, 9, 4, 14)
     for entry in _document()["diagnostics"]:
         assert not entry["file"].startswith("/")
         assert entry["line"] >= 1 and entry["column"] >= 1
@@ -31,7 +36,12 @@ def test_positions_are_one_based_and_files_repo_relative() -> None:
 
 def test_missing_end_is_null() -> None:
     octal = _document()["diagnostics"][3]
-    assert (octal["line"], octal["column"], octal["end_line"], octal["end_column"]) == (8, 9, None, None)
+    assert (octal["line"], octal["column"], octal["end_line"], octal["end_column"]) == (
+        8,
+        9,
+        None,
+        None,
+    )
 
 
 def test_text_fields_survive_unchanged() -> None:
@@ -44,9 +54,15 @@ def test_text_fields_survive_unchanged() -> None:
 
 def test_related_locations() -> None:
     assert _document()["diagnostics"][0]["related"] == [
-        {"file": sample.OTHER_MODEL, "line": 4, "column": 9, "message": "first defined here"}]
+        {"file": sample.OTHER_MODEL, "line": 4, "column": 9, "message": "first defined here"}
+    ]
 
 
 def test_summary() -> None:
-    assert _document()["summary"] == {"errors": 3, "warnings": 1, "infos": 1, "files": 4,
-                                      "environments": ["dev", "stg"]}
+    assert _document()["summary"] == {
+        "errors": 3,
+        "warnings": 1,
+        "infos": 1,
+        "files": 4,
+        "environments": ["dev", "stg"],
+    }

