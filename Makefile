@@ -74,6 +74,7 @@ run: $(BIN)/.installed-run
 	$(BIN)/llmops render -o out .
 
 test: $(BIN)/.installed-test $(KSERVE_VENV)/.installed $(TRAIN_VENV)/.installed
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/llmops schema --check

@@ -108,8 +108,8 @@ Created by `llmops init`. Every `*.yaml` below `environments/<env>/` (and `_shar
 environment gets) is what that environment deploys; `llmops validate` checks it and `llmops render`
 shows the Kubernetes objects it becomes.
 
-- `_shared/models/my-model.yaml`: a Model. Replace it with yours: its `parameters`, `dtype` and `preset`
-  size the capacity checks (`llmops explain ENDPOINT --env ENV` shows the arithmetic).
+- `_shared/models/my-model.yaml`: a Model. Replace it with yours: its `parameters`, `dtype` and
+  `preset` size the capacity checks (`llmops explain ENDPOINT --env ENV` shows the arithmetic).
 - `dev|stg|prod/environment.yaml`: settings and policy. dev is CPU-only; stg and prod have A100-80GB
   GPUs; prod needs two approvers and two replicas.
 - `_examples/`: ready endpoints serving `my-model`, one per environment. llmops does not read this
@@ -118,17 +118,17 @@ shows the Kubernetes objects it becomes.
 ## Why there are no approvals yet, and how to serve the model
 
 An endpoint may only serve a model approved for its environment (P001). The approval audit
-(`llmops audit`) accepts an approval only when its approver committed it (G001) and is not the person
-who last changed the model (G002): four eyes. An approval written by llmops into the same first commit
-as the model could never pass, so this estate starts without any, and without endpoints, and both
-`llmops validate` and `llmops audit` pass on its first commit.
+(`llmops audit`) accepts an approval only when its approver committed it (G001) and is not the
+person who last changed the model (G002): four eyes. An approval written by llmops into the same
+first commit as the model could never pass, so this estate starts without any, and without
+endpoints, and both `llmops validate` and `llmops audit` pass on its first commit.
 
 1. Put your model in `_shared/models/my-model.yaml` and commit.
 2. Add the endpoint: `cp environments/_examples/dev/serving/my-model.yaml environments/dev/serving/`
    (the same for stg and prod).
 3. An approver, someone other than the last author of the model, runs
-   `llmops approve my-model@1.0 --env dev --by THEIR-USER --role admin` and commits the file it writes
-   as themselves (THEIR-USER is the name or e-mail local part of their git identity, or list their
-   addresses under `approval.identities` in environment.yaml). prod needs two approvers.
+   `llmops approve my-model@1.0 --env dev --by THEIR-USER --role admin` and commits the file it
+   writes as themselves (THEIR-USER is the name or e-mail local part of their git identity, or list
+   their addresses under `approval.identities` in environment.yaml). prod needs two approvers.
 4. `llmops validate && llmops audit`, then open a pull request.
 """

@@ -82,8 +82,8 @@ def dataset_file_unparseable(env: ResolvedEnvironment) -> Iterator[Finding]:
         if sample.unreadable is None and sample.parse_error is not None:
             if sample.path.endswith(".csv"):
                 hint = (
-                    "every row needs the header's number of fields; quote fields that contain commas or "
-                    'line breaks, doubling any " inside them'
+                    "every row needs the header's number of fields; quote fields that contain "
+                    'commas or line breaks, doubling any " inside them'
                 )
             elif sample.path.endswith(".jsonl"):
                 hint = "JSONL holds one complete JSON object per line"

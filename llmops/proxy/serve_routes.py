@@ -231,7 +231,8 @@ async def _forward(request: web.Request, kind: str, openai: bool) -> web.StreamR
             raise Refused(
                 400,
                 f"the {kind} API answers in one piece; for a stream, POST to "
-                f"/llm-ops/v1/serve/{name}/v1/{'chat/completions' if kind == 'chat' else 'completions'}",
+                f"/llm-ops/v1/serve/{name}/v1/"
+                f"{'chat/completions' if kind == 'chat' else 'completions'}",
                 "invalid",
             )
         variant = _prepare(runtime, kind, body, user_id)

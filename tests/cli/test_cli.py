@@ -264,8 +264,8 @@ def test_spec_accepts_the_seed_payloads_verbatim(tmp_path: Path) -> None:
         apiVersion: llmops.io/v1
         kind: PromptExperiment
         metadata: {name: concluded}
-        spec: {"templateAId": "support-concise", "templateBId": "support-friendly", "allocation": 50,
-               "metric": "latency_ms", "winnerTemplateId": "support-concise",
+        spec: {"templateAId": "support-concise", "templateBId": "support-friendly",
+               "allocation": 50, "metric": "latency_ms", "winnerTemplateId": "support-concise",
                "notes": "Template A가 더 낮은 지연시간을 보여주어 선택되었습니다."}
         """
         },

@@ -153,7 +153,8 @@ def test_without_the_models_shape_the_weights_are_still_explained(tmp_path: Path
             apiVersion: llmops.io/v1
             kind: ServingEndpoint
             metadata: {name: e}
-            spec: {modelId: m@1.0, route: /llm-ops/v1/serve/e, deploymentSpec: {resources: {gpus: 1}}}
+            spec:
+              {modelId: m@1.0, route: /llm-ops/v1/serve/e, deploymentSpec: {resources: {gpus: 1}}}
             """,
         },
     )

@@ -30,24 +30,34 @@ PASTED = {
 }
 
 EXPECTED = """\
-environments/dev/serving/example-model.yaml:23:29: warning[E004]: max_input_tokens + max_output_tokens = 4096 + \
-1024 = 5120, more than Model/example-base-model@1.0's context of 4096 tokens (assuming the model is preset \
+environments/dev/serving/example-model.yaml:23:29: warning[E004]: max_input_tokens + \
+max_output_tokens = 4096 + \
+1024 = 5120, more than Model/example-base-model@1.0's context of 4096 tokens (assuming the model \
+is preset \
 llama-2-7b, the only preset matching model_family llama and 7B parameters)  (context-exceeds-model)
  23 |         "max_input_tokens": 4096,
     |                             ^^^^
-  hint: set max_input_tokens <= 3072; to state what llmops assumed, pin it with spec.metadata.preset: llama-2-7b, \
-name another preset, or write the model's own context_length, num_layers, num_attention_heads, num_kv_heads and \
+  hint: set max_input_tokens <= 3072; to state what llmops assumed, pin it with \
+spec.metadata.preset: llama-2-7b, \
+name another preset, or write the model's own context_length, num_layers, num_attention_heads, \
+num_kv_heads and \
 head_dim from its config.json
-  note: environments/_shared/catalog/example-base-model.yaml:14:23: the model's context (preset llama-2-7b, assumed \
+  note: environments/_shared/catalog/example-base-model.yaml:14:23: the model's context (preset \
+llama-2-7b, assumed \
 from model_family and parameters)
 
-environments/dev/training/customer-support-sft.yaml:12:17: warning[C008]: full fine-tuning with AdamW of 7B \
-parameters needs about 104.3-117.3 GiB (16-18 bytes per parameter, activations not counted) but the job has 8.00 GiB \
-of memory (assuming full fine-tuning, as trainJobSpec.finetuning_type is not set)  (training-memory-insufficient)
+environments/dev/training/customer-support-sft.yaml:12:17: warning[C008]: full fine-tuning with \
+AdamW of 7B \
+parameters needs about 104.3-117.3 GiB (16-18 bytes per parameter, activations not counted) but \
+the job has 8.00 GiB \
+of memory (assuming full fine-tuning, as trainJobSpec.finetuning_type is not set)  \
+(training-memory-insufficient)
  12 |       "memory": "8Gi",
     |                 ^^^^^
-  hint: set trainJobSpec.finetuning_type: lora with resourceProfile.memory: 15Gi or set resourceProfile.memory: \
-118Gi for full fine-tuning with AdamW; to state what llmops assumed, set trainJobSpec.finetuning_type: full or lora \
+  hint: set trainJobSpec.finetuning_type: lora with resourceProfile.memory: 15Gi or set \
+resourceProfile.memory: \
+118Gi for full fine-tuning with AdamW; to state what llmops assumed, set \
+trainJobSpec.finetuning_type: full or lora \
 (QLoRA needs GPUs)
   note: environments/_shared/catalog/example-base-model.yaml:12:21: parameters
 

@@ -40,7 +40,8 @@ def test_a_bad_object_is_reported_like_a_compiler_error(tmp_path: Path) -> None:
     result = run_cli("conform", str(tmp_path / "out"))
     assert result.exit_code == 1
     assert result.stdout == (
-        f"{tmp_path.as_posix()}/out/isvc.yaml:8:7: error[V001]: InferenceService llama3: unknown field "
+        f"{tmp_path.as_posix()}/out/isvc.yaml:8:7: "
+        "error[V001]: InferenceService llama3: unknown field "
         '"modelFromat" in spec.predictor.model  (unknown-object-field)\n'
         " 8 |       modelFromat: {name: huggingface}\n"
         "   |       ^^^^^^^^^^^\n"

@@ -140,7 +140,8 @@ def test_a_request_body_must_arrive_within_the_header_timeout(proxy_for: Any) ->
     with socket.create_connection((host, int(port)), timeout=5) as sock:
         sock.sendall(
             b"POST /llm-ops/v1/serve/chat/chat HTTP/1.1\r\nHost: proxy\r\nX-User-Id: u1\r\n"
-            b"X-User-Roles: llm-ops-user\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+            b"X-User-Roles: llm-ops-user\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n"
             b'{"messages"'
         )
         answer = read_answer(sock, timeout=1.5)

@@ -72,9 +72,11 @@ def test_forbidden_read_is_403_with_the_api_servers_message(
         "hint: llmops status needs `get` on inferenceservices.serving.kserve.io",
     )
     assert first == (
-        "llmops: error: not allowed to read InferenceService llm-ops-dev/example-model (403 Forbidden): "
+        "llmops: error: not allowed to read InferenceService llm-ops-dev/example-model "
+        "(403 Forbidden): "
         'inferenceservices.serving.kserve.io "example-model" is forbidden: User '
-        '"system:serviceaccount:ci:status-reader" cannot get resource "inferenceservices" in API group '
+        '"system:serviceaccount:ci:status-reader" cannot get resource "inferenceservices" '
+        "in API group "
         '"serving.kserve.io" in the namespace "llm-ops-dev"'
     )
 

@@ -137,7 +137,8 @@ GPU_TRAINING_JOB = """\
         model_family: llama
         job_type: DPO
         dataset_type: instruction
-        finetuning_type: lora  # full fine-tuning of 7B parameters needs 104-117 GiB, more than one GPU (C008)
+        # full fine-tuning of 7B parameters needs 104-117 GiB, more than one GPU (C008)
+        finetuning_type: lora
         resources: {gpus: 1}
         hyperparameters: {learning_rate: 1.0e-6, beta: 0.1, lora: true, scheduler: cosine}
         use_gpu: true

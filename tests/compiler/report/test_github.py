@@ -14,7 +14,8 @@ CASES: list[tuple[str, Diagnostic, str]] = [
         "error with hint, subject and related location",
         sample.DUPLICATE,
         "::error "
-        "file=environments/_shared/catalog/model.yaml,line=4,col=9,endLine=4,endColumn=14,title=R005 "
+        "file=environments/_shared/catalog/model.yaml,"
+        "line=4,col=9,endLine=4,endColumn=14,title=R005 "
         "duplicate-identity%3A Model/llama (dev)::Model `llama` version 2 is defined "
         "twice%0Ahint: rename one of them or give it another version%0Anote: "
         "environments/_shared/catalog/other.yaml:4:9: first defined here",

@@ -30,7 +30,8 @@ CASES: list[tuple[str, Diagnostic, str]] = [
         "special characters pass through; later message lines are indented",
         sample.TRICKY,
         "environments/dev/serving/chat.yaml:7:10: error[S005]: "
-        'spec.route: not in the expected format (got the string "/a, b: 100% <&>")  (invalid-value)\n'
+        'spec.route: not in the expected format (got the string "/a, b: 100% <&>")  '
+        "(invalid-value)\n"
         "  routes look like: /llm-ops/v1/serve/<name>\n"
         ' 7 |   route: "/a, b: 100% <&>"\n'
         "   |          ^^^^^^^^^^^^^^^^^\n"
@@ -39,7 +40,8 @@ CASES: list[tuple[str, Diagnostic, str]] = [
     (
         "warning without an end",
         sample.OCTAL,
-        "environments/dev/serving/chat.yaml:8:9: warning[Y010]: `0755` is 755 in YAML 1.2 but 493 in YAML 1.1"
+        "environments/dev/serving/chat.yaml:8:9: warning[Y010]: `0755` is 755 in YAML 1.2 "
+        "but 493 in YAML 1.1"
         "  (yaml11-number)\n"
         " 8 |   mode: 0755\n"
         "   |         ^\n"
