@@ -7,6 +7,49 @@
 # Argo CD requires a CMP sidecar to run as uid 999 (the repo-server's user), so the image does too.
 # Every package comes from the hash-checked lock files (requirements/, refreshed by `make lock`).
 
+# --- The trainer image: what the rendered training Jobs run (README: Training) ----------------------------------
+#
+#   docker build --target trainer -t ghcr.io/llmops/trainer:0.1.0 .
+#   docker push ghcr.io/llmops/trainer:0.1.0
+#
+# llmops with its `train` extra, installed from the hash-checked lock requirements/trainer.txt (`make lock-trainer`)
+# into a virtualenv: PyTorch's CPU build (torch==2.13.0+cpu, from PyTorch's CPU wheel index; PyPI's Linux torch is
+# the CUDA build), transformers, peft, accelerate, safetensors, tokenizers, fsspec and s3fs. Its entry point is
+# `llmops-train`. CPU only: a GPU job needs a CUDA build of this image (spec.image), and the trainer says so.
+
+FROM python:3.11-slim AS trainer-build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
+WORKDIR /src
+COPY requirements/trainer.txt ./requirements/
+# Every file is checked against the lock's hashes, whichever index it comes from.
+RUN python -m venv /opt/llmops-train \
+    && /opt/llmops-train/bin/pip install --require-hashes --no-deps --extra-index-url "$TORCH_INDEX" \
+        -r requirements/trainer.txt
+COPY pyproject.toml README.md ./
+COPY compiler ./compiler
+COPY llmops ./llmops
+COPY templates ./templates
+# Built by the locked setuptools the virtualenv already holds (torch depends on it).
+RUN /opt/llmops-train/bin/pip install --no-deps --no-build-isolation .
+
+FROM python:3.11-slim AS trainer
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HF_HUB_OFFLINE=1 \
+    PATH=/opt/llmops-train/bin:$PATH
+RUN useradd --uid 1000 --home-dir /home/trainer --create-home --shell /usr/sbin/nologin trainer
+COPY --from=trainer-build /opt/llmops-train /opt/llmops-train
+# The lock is complete, and the CPU build is the one installed.
+RUN python -m pip check \
+    && python -c "import torch, transformers, peft, s3fs; assert torch.__version__ == '2.13.0+cpu', torch.__version__"
+USER 1000:1000
+WORKDIR /home/trainer
+ENTRYPOINT ["llmops-train"]
+
+# --- The llmops image: the CLI, the proxy and the Argo CD plugin ------------------------------------------------
+
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src

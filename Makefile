@@ -7,6 +7,8 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 KSERVE_VENV ?= .venv-kserve
 KSERVE_REQUIREMENTS = examples/sandbox/requirements-kserve.txt
+TRAIN_VENV ?= .venv-train
+TRAIN_REQUIREMENTS = requirements/trainer.txt requirements/trainer-test.txt
 LOCK_VENV ?= .venv-lock
 PIP = -m pip install --quiet --disable-pip-version-check
 # The locks are complete (every transitive dependency, pinned and hashed): nothing is resolved at install time.
@@ -16,7 +18,7 @@ SELF = $(PIP) --no-deps --no-build-isolation -e .
 UV_COMPILE = $(LOCK_VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
-.PHONY: run test lock bench bench-render bench-proxy kserve-venv sandbox-backend schemas clean
+.PHONY: run test lock bench bench-render bench-proxy kserve-venv train-venv lock-trainer sandbox-backend schemas clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -44,11 +46,34 @@ $(KSERVE_VENV)/.installed: $(KSERVE_REQUIREMENTS)
 
 kserve-venv: $(KSERVE_VENV)/.installed
 
+# The trainer (llmops/train/, the `trainer` image) and its tests: PyTorch's CPU build, transformers, peft, fsspec,
+# s3fs, plus moto's S3 server for the tests, in its own virtualenv so the compiler's install stays light. The tests
+# run the trainer from this source tree with this virtualenv's Python (`python -m llmops.train`). No bytecode at
+# install time (--no-compile): a fifth faster, and Python compiles the modules a run imports.
+$(TRAIN_VENV)/.installed: $(TRAIN_REQUIREMENTS)
+	$(PYTHON) -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/python $(LOCKED) -r requirements/trainer.txt -r requirements/trainer-test.txt --no-compile
+	touch $@
+
+train-venv: $(TRAIN_VENV)/.installed
+
+# Refresh the trainer's locks (uv pip compile, hash-checked). PyTorch's `+cpu` build is taken from PyTorch's CPU
+# index, or from a folder of wheels with TORCH_WHEELS=DIR; `UPGRADE=1` takes the newest versions.
+UV ?= $(LOCK_VENV)/bin/uv
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TRAIN_COMPILE = $(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
+	--custom-compile-command "make lock-trainer" $(if $(UPGRADE),--upgrade)
+
+lock-trainer: $(LOCK_VENV)/.installed
+	$(TRAIN_COMPILE) $(if $(TORCH_WHEELS),--find-links $(TORCH_WHEELS),--extra-index-url $(TORCH_INDEX) \
+		--index-strategy unsafe-best-match) --extra train -o requirements/trainer.txt pyproject.toml requirements/trainer.in
+	$(TRAIN_COMPILE) -c requirements/trainer.txt -o requirements/trainer-test.txt requirements/trainer-test.in
+
 run: $(BIN)/.installed-run
 	$(BIN)/llmops validate .
 	$(BIN)/llmops render -o out .
 
-test: $(BIN)/.installed-test $(KSERVE_VENV)/.installed
+test: $(BIN)/.installed-test $(KSERVE_VENV)/.installed $(TRAIN_VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -88,4 +113,4 @@ schemas: $(BIN)/.installed-run
 	$(BIN)/llmops schema
 
 clean:
-	rm -rf $(VENV) $(KSERVE_VENV) $(LOCK_VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(KSERVE_VENV) $(TRAIN_VENV) $(LOCK_VENV) .pytest_cache .hypothesis

@@ -19,8 +19,22 @@ from compiler.render.kserve import gpu_tolerations
 from compiler.render.templating import render_template
 from compiler.resolve.manifest import Manifest
 from compiler.resources import TRAINING_DEFAULT_RESOURCES
+from compiler.training_contract import (
+    CONFIG_MOUNT,
+    ENV_BASE_MODEL_URI,
+    ENV_DATASET_URI,
+    ENV_HYPERPARAMETERS,
+    ENV_JOB_DIGEST,
+    ENV_OUTPUT_URI,
+    ENV_TRAINING_CONFIG,
+    ENV_TRAINING_CONFIG_JSON,
+    ENV_TRAINING_METHOD,
+    HYPERPARAMETERS_FILE,
+    JOB_FILE,
+    TRAINER_COMMAND,
+    default_output_uri,
+)
 
-CONFIG_MOUNT = "/etc/llmops/training"
 DEFAULT_RESOURCES = TRAINING_DEFAULT_RESOURCES
 BACKOFF_LIMIT = 2
 
@@ -48,7 +62,15 @@ def _resources(ctx: RenderContext, job: Manifest) -> dict[str, dict[str, str]]:
     return {"requests": dict(amounts), "limits": dict(amounts)}
 
 
-def _job_config(job: Manifest, model: Manifest, dataset: Manifest) -> dict[str, Any]:
+def output_uri(ctx: RenderContext, job: Manifest) -> str:
+    """Where the job's trainer writes: the job's output.storageUri, or the environment's
+    training.outputUri plus the job's name."""
+    if job.spec.output is not None:
+        return str(job.spec.output.storage_uri)
+    return default_output_uri(ctx.env.settings.training.output_uri, job.name)
+
+
+def _job_config(job: Manifest, model: Manifest, dataset: Manifest, output: str) -> dict[str, Any]:
     """What the trainer reads from its mounted config: the whole request, resolved."""
     spec = job.spec
     inner = spec.train_job_spec
@@ -68,6 +90,8 @@ def _job_config(job: Manifest, model: Manifest, dataset: Manifest) -> dict[str, 
             "readAs": inner.dataset_type if inner else None,
         },
         "hyperparameters": dict(inner.hyperparameters) if inner else {},
+        "output": {"storageUri": output},
+        "gpus": _gpus(job),
     }
     # only when set: other jobs keep their hash
     if inner is not None and inner.finetuning_type is not None:
@@ -76,12 +100,14 @@ def _job_config(job: Manifest, model: Manifest, dataset: Manifest) -> dict[str, 
 
 
 def _environment_variables(config: dict[str, Any]) -> list[dict[str, str]]:
+    """The contract of compiler/training_contract.py; the job digest is added once it is known."""
     return [
-        {"name": "LLMOPS_BASE_MODEL_URI", "value": config["baseModel"]["storageUri"]},
-        {"name": "LLMOPS_DATASET_URI", "value": config["dataset"]["storageUri"]},
-        {"name": "LLMOPS_TRAINING_METHOD", "value": config["method"]},
-        {"name": "LLMOPS_TRAINING_CONFIG", "value": f"{CONFIG_MOUNT}/job.json"},
-        {"name": "LLMOPS_HYPERPARAMETERS", "value": f"{CONFIG_MOUNT}/hyperparameters.json"},
+        {"name": ENV_BASE_MODEL_URI, "value": config["baseModel"]["storageUri"]},
+        {"name": ENV_DATASET_URI, "value": config["dataset"]["storageUri"]},
+        {"name": ENV_TRAINING_METHOD, "value": config["method"]},
+        {"name": ENV_TRAINING_CONFIG, "value": f"{CONFIG_MOUNT}/{JOB_FILE}"},
+        {"name": ENV_HYPERPARAMETERS, "value": f"{CONFIG_MOUNT}/{HYPERPARAMETERS_FILE}"},
+        {"name": ENV_OUTPUT_URI, "value": config["output"]["storageUri"]},
     ]
 
 
@@ -89,15 +115,16 @@ def _config_files(
     ctx: RenderContext, job: Manifest, model: Manifest, dataset: Manifest
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The trainer's configuration and the files it is mounted as. They depend on the three
-    manifests only, so a job from `_shared` gets them once per run, not once per environment
-    (read-only: the environments share them)."""
-    key = ("render-training-config", job, model, dataset)
+    manifests and the output URI only, so a job from `_shared` gets them once per output, not once
+    per environment (read-only: the environments share them)."""
+    output = output_uri(ctx, job)
+    key = ("render-training-config", job, model, dataset, output)
     cached: tuple[dict[str, Any], dict[str, str]] | None = ctx.env.cache.get(key)
     if cached is None:
-        config = _job_config(job, model, dataset)
+        config = _job_config(job, model, dataset, output)
         files = {
-            "job.json": indented_json(config) + "\n",
-            "hyperparameters.json": indented_json(config["hyperparameters"]) + "\n",
+            JOB_FILE: indented_json(config) + "\n",
+            HYPERPARAMETERS_FILE: indented_json(config["hyperparameters"]) + "\n",
         }
         cached = ctx.env.cache[key] = (config, files)
     return cached
@@ -117,6 +144,9 @@ def render_training_job(
     config, files = _config_files(ctx, job, model, dataset)
     image = job.spec.image or settings.training.image
     command = list(job.spec.command) if job.spec.command else []
+    if not command and settings.training.backend == "trainjob":
+        # not the runtime's own command: the same trainer as a batch/v1 Job
+        command = list(TRAINER_COMMAND)
     resources = _resources(ctx, job)
     node_selector = dict(settings.gpu.node_selector) if _gpus(job) > 0 else {}
     tolerations = gpu_tolerations(ctx) if _gpus(job) > 0 else []
@@ -137,12 +167,15 @@ def render_training_job(
     name = naming.training_job_name(job.name, digest)
     labels = {"training-job": job.name, "model": model.name, "dataset": dataset.name}
     annotations = {"llmops.io/content-sha256": digest}
-    environment = _environment_variables(config)
+    # The digest covers everything the Job runs; the trainer records it in its metadata file
+    # (llmops-training.json).
+    environment = [*_environment_variables(config), {"name": ENV_JOB_DIGEST, "value": digest}]
     if backend == "trainjob":
         # Trainer pods get no ConfigMap mount: the configuration travels as environment variables.
+        mounted = {ENV_TRAINING_CONFIG, ENV_HYPERPARAMETERS}
         environment = [
-            *environment[:3],
-            {"name": "LLMOPS_TRAINING_CONFIG_JSON", "value": files["job.json"]},
+            *(variable for variable in environment if variable["name"] not in mounted),
+            {"name": ENV_TRAINING_CONFIG_JSON, "value": files[JOB_FILE]},
         ]
         return [
             render_template(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -21,10 +22,18 @@ from compiler.spec.formats import (
     QualifiedName,
     RepositoryPath,
     RepositoryUrl,
+    StorageUri,
 )
+from compiler.training_contract import DEFAULT_OUTPUT_BASE
 
 DEFAULT_APPROVER_ROLE = "admin"
 DEFAULT_IMAGE_TAG = "0.1.0"  # the llmops release whose proxy and trainer images are used by default
+# Where the project's images are published (README: Training): `llmops` (the CLI and proxy) and
+# `trainer`, the Dockerfile's targets; proxy.image and training.image default to them.
+DEFAULT_IMAGE_REGISTRY = "ghcr.io/llmops"
+IMAGE_REGISTRY_PATTERN = (
+    r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
+)
 DEFAULT_REQUIRED_ROLE = "llm-ops-user"  # the seeds' governance middleware requires it on every call
 # printable ASCII without spaces or commas: one entry of X-User-Roles
 ROLE_PATTERN = r"^[!-+\--~]+$"
@@ -244,6 +253,12 @@ class TrainingSettings(StrictModel):
     runtime: DnsSubdomain = Field(
         "torch-distributed", description="ClusterTrainingRuntime of TrainJobs."
     )
+    output_uri: StorageUri = Field(
+        DEFAULT_OUTPUT_BASE,
+        alias="outputUri",
+        description="Where a training job without output.storageUri writes: this URI plus "
+        "the job's name, e.g. `s3://models/trained/customer-support-sft/`.",
+    )
 
 
 class EnvironmentSpec(StrictModel):
@@ -282,6 +297,37 @@ class EnvironmentSpec(StrictModel):
     promotion: PromotionPolicy = Field(
         default_factory=PromotionPolicy, description="The order models move through environments."
     )
+    image_registry: str | None = Field(
+        None,
+        alias="imageRegistry",
+        pattern=IMAGE_REGISTRY_PATTERN,
+        description=(
+            "Registry and path llmops's own images are pulled from instead of "
+            f"`{DEFAULT_IMAGE_REGISTRY}`, e.g. a mirror `registry.example.com/llmops`: the "
+            "default proxy and trainer images become `<imageRegistry>/llmops` and "
+            "`<imageRegistry>/trainer` with the same tag. An image written in proxy.image or "
+            "training.image wins."
+        ),
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _images_from_registry(cls, data: Any) -> Any:
+        """The registry changes defaults only: an image the manifest writes is used as written.
+        Anything malformed is left to the fields' own validation, which reports it where it is."""
+        if not isinstance(data, dict) or not isinstance(data.get("imageRegistry"), str):
+            return data
+        if re.fullmatch(IMAGE_REGISTRY_PATTERN, data["imageRegistry"]) is None:
+            return data
+        data = dict(data)
+        for section, image in (("proxy", "llmops"), ("training", "trainer")):
+            settings = data.get(section, {})
+            if isinstance(settings, dict) and "image" not in settings:
+                data[section] = {
+                    **settings,
+                    "image": f"{data['imageRegistry']}/{image}:{DEFAULT_IMAGE_TAG}",
+                }
+        return data
 
 
 class EnvironmentManifest(Envelope):

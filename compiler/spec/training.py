@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 from compiler.spec import hyperparameters
 from compiler.spec.base import Envelope, StrictModel
 from compiler.spec.environment import MAX_GPU_MEMORY_GIB, MAX_GPUS_PER_REPLICA
-from compiler.spec.formats import ImageReference
+from compiler.spec.formats import ImageReference, StorageUri
 from compiler.spec.hyperparameters import HyperparameterValue
 from compiler.spec.quantities import MAX_CPU_CORES, MemoryQuantity
 
@@ -114,6 +114,17 @@ class TrainJobSpec(StrictModel):
         return hyperparameters.check_hyperparameters(values)
 
 
+class TrainingOutput(StrictModel):
+    storage_uri: StorageUri = Field(
+        alias="storageUri",
+        description=(
+            "Where the trainer writes the model or adapter and its metadata file "
+            "(llmops-training.json), e.g. `s3://models/customer-support-sft/1.0/`. Not given: the "
+            "environment's training.outputUri plus the job's name."
+        ),
+    )
+
+
 class TrainingJobSpec(StrictModel):
     model_id: str = Field(
         alias="modelId", description="Base model: `name@version` or `name-version`."
@@ -137,6 +148,7 @@ class TrainingJobSpec(StrictModel):
     command: list[str] | None = Field(
         None, description="Trainer command (the image's entrypoint otherwise)."
     )
+    output: TrainingOutput | None = Field(None, description="Where the trained weights go.")
 
 
 class TrainingJobManifest(Envelope):

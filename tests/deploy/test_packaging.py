@@ -65,27 +65,36 @@ def test_templates_and_crds_are_package_data() -> None:
     assert TEMPLATES and all(name.endswith(".j2") for name in TEMPLATES)
 
 
-def dockerfile_runs() -> list[str]:
-    return [
-        line.strip()
-        for line in (PROJECT_ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()
-        if line.strip().startswith(("RUN", "&&"))
+def dockerfile_commands() -> list[str]:
+    """Each shell command of the Dockerfile's RUN lines, continuation lines joined, split at
+    `&&`."""
+    text = (PROJECT_ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    runs = [
+        line.strip().removeprefix("RUN ")
+        for line in text.splitlines()
+        if line.strip().startswith("RUN ")
     ]
+    return [" ".join(command.split()) for run in runs for command in run.split("&&")]
 
 
 def test_dockerfile_installs_only_from_the_locks() -> None:
     """Every `pip install` of the image is hash-checked from a lock file, or llmops itself without
     deps."""
-    installs = [line for line in dockerfile_runs() if "pip install" in line]
-    assert len(installs) == 3
-    for line in installs:
-        words = line.rstrip("\\ ").split()
-        assert "--no-deps" in words, line
-        assert "--require-hashes" in words or words[-2:] == ["--no-build-isolation", "."], line
+    installs = [command for command in dockerfile_commands() if "pip install" in command]
+    # the trainer's lock and llmops; the CLI image's build tools, lock and llmops
+    assert len(installs) == 5
+    for command in installs:
+        words = command.split()
+        assert "--no-deps" in words, command
+        assert "--require-hashes" in words or words[-2:] == ["--no-build-isolation", "."], command
     locked = {
-        word for line in installs for word in line.split() if word.startswith("requirements/")
+        word for command in installs for word in command.split() if word.startswith("requirements/")
     }
-    assert locked == {"requirements/build.txt", "requirements/image.txt"}
+    assert locked == {
+        "requirements/build.txt",
+        "requirements/image.txt",
+        "requirements/trainer.txt",
+    }
     assert all((PROJECT_ROOT / name).is_file() for name in locked)
 
 
@@ -151,7 +160,7 @@ def _build_wheel(source: Path, out: Path) -> Path:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = tmp_path_factory.mktemp("context")
-    for name in dockerfile_sources():
+    for name in dict.fromkeys(dockerfile_sources()):  # both images copy the sources
         path = PROJECT_ROOT / name
         if path.is_dir():
             shutil.copytree(
