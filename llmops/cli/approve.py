@@ -12,9 +12,9 @@ from compiler.pipeline import validate_repository
 from compiler.printable import escape_controls
 from llmops.approvals import approval_exists_elsewhere, approvals_folder, plan_approval
 from llmops.cli import exit_codes
-from llmops.cli.repo import find_estate_root
-from llmops.cli.validate import print_report
+from llmops.estate import find_estate_root
 from llmops.manifest_files import dump_manifests, write_atomically
+from llmops.reporting import print_report
 from llmops.write_guard import confined_path
 
 

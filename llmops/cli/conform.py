@@ -18,8 +18,8 @@ from compiler.load.rules import LOADER_RULES
 from compiler.report.base import ReportContext, get_formatter
 from llmops import __version__
 from llmops.cli import exit_codes
-from llmops.cli.validate import use_color
 from llmops.conformance.codes import CONFORMANCE_RULES
+from llmops.reporting import use_color
 
 YAML_SUFFIXES = (".yaml", ".yml")
 STDIN = "-"

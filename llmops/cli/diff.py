@@ -17,8 +17,8 @@ from compiler.pipeline import collector_paused, validate_repository
 from compiler.render.estate import RenderedEstate, render_estate
 from compiler.resolve.estate import ResolvedEstate
 from llmops.cli import exit_codes
-from llmops.cli.repo import find_estate_root
-from llmops.cli.validate import print_report
+from llmops.estate import find_estate_root
+from llmops.reporting import print_report
 
 
 def _render_side(label: str, tree: RepoTree, env: str | None) -> Side | None:

@@ -14,7 +14,7 @@ from compiler.load.tree import DirectoryTree
 from compiler.pipeline import validate_repository
 from compiler.printable import escape_controls
 from llmops.cli import exit_codes
-from llmops.cli.repo import find_estate_root
+from llmops.estate import find_estate_root
 
 
 def explain(endpoint_name: str, env_name: str, repo: str | None, output_format: str) -> int:

@@ -10,7 +10,7 @@ from compiler.errors import LlmopsError
 from compiler.load.estate import list_environments
 from compiler.printable import escape_controls
 from llmops.cli import exit_codes
-from llmops.cli.repo import find_estate_root
+from llmops.estate import find_estate_root
 from llmops.gitops.commits import subject
 
 if TYPE_CHECKING:

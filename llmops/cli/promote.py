@@ -16,9 +16,9 @@ from compiler.pipeline import ValidationResult, collector_paused, validate_repos
 from compiler.printable import escape_controls
 from compiler.resolve.environment import ResolvedEnvironment
 from llmops.cli import exit_codes
-from llmops.cli.repo import find_estate_root
-from llmops.cli.validate import print_report
+from llmops.estate import find_estate_root
 from llmops.promote import PromotionPlan
+from llmops.reporting import print_report
 from llmops.write_guard import confined_path
 
 # Errors a promotion may leave in the target: approvals of the promoted model, which can only be

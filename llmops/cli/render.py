@@ -13,10 +13,10 @@ from compiler.pipeline import ValidationResult, collector_paused, validate_repos
 from compiler.printable import escape_controls
 from compiler.render.estate import RenderedEstate, render_estate
 from llmops.cli import exit_codes
-from llmops.cli.repo import find_estate_root
-from llmops.cli.validate import print_report
+from llmops.estate import find_estate_root
 from llmops.render_output import OutputPlan, compare_output, write_output
 from llmops.render_record import read_record, refuse_estate_folders
+from llmops.reporting import print_report
 
 
 def validated_render(

@@ -14,10 +14,10 @@ from compiler.pipeline import ValidationResult, collector_paused, validate_repos
 from compiler.printable import escape_controls
 from compiler.render.estate import render_estate
 from llmops.cli import exit_codes
-from llmops.cli.repo import find_estate_root
-from llmops.cli.validate import print_report
+from llmops.estate import find_estate_root
 from llmops.gitops.commits import subject
 from llmops.gitops.rollback_marks import TRAILER_REVERTS, TRAILER_TARGET
+from llmops.reporting import print_report
 from llmops.write_guard import confined_path
 
 if TYPE_CHECKING:

@@ -20,8 +20,8 @@ from compiler.load.tree import DirectoryTree
 from compiler.pipeline import validate_repository
 from compiler.printable import escape_controls
 from llmops.cli import exit_codes
-from llmops.cli.repo import find_estate_root
-from llmops.cli.validate import print_report
+from llmops.estate import find_estate_root
+from llmops.reporting import print_report
 from llmops.status.collect import collect_status
 from llmops.status.model import StatusReport
 from llmops.status.output import format_json, format_table

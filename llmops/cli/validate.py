@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
-from typing import TextIO
 
 from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import ValidationResult, validate_repository
-from compiler.report.base import ReportContext, get_formatter
-from llmops import __version__
 from llmops.cli import exit_codes
-from llmops.cli.repo import find_estate_root
-
-
-def use_color(stream: TextIO) -> bool:
-    """Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    return stream.isatty() and "NO_COLOR" not in os.environ
+from llmops.estate import find_estate_root
+from llmops.reporting import print_report
 
 
 def promote_warnings(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -28,30 +20,6 @@ def promote_warnings(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
         replace(d, severity=Severity.ERROR) if d.severity is Severity.WARNING else d
         for d in diagnostics
     ]
-
-
-def report_context(result: ValidationResult, color: bool) -> ReportContext:
-    from compiler.check.registry import RULES_BY_CODE
-
-    return ReportContext(
-        sources=result.sources,
-        files_checked=len(result.loaded.files),
-        environments=tuple(result.loaded.environments),
-        tool_version=__version__,
-        color=color,
-        rules=RULES_BY_CODE,
-    )
-
-
-def print_report(
-    diagnostics: list[Diagnostic], result: ValidationResult, output_format: str, stream: TextIO
-) -> None:
-    formatter = get_formatter(output_format)
-    stream.write(
-        formatter(
-            diagnostics, report_context(result, use_color(stream) and output_format == "text")
-        )
-    )
 
 
 def audit_diagnostics(root: Path, result: ValidationResult) -> list[Diagnostic]:
