@@ -15,43 +15,11 @@ from compiler.printable import escape_controls
 from compiler.render.estate import render_estate
 from llmops.cli import exit_codes
 from llmops.estate import find_estate_root
-from llmops.gitops.commits import subject
-from llmops.gitops.rollback_marks import TRAILER_REVERTS, TRAILER_TARGET
 from llmops.reporting import print_report
 from llmops.write_guard import confined_path
 
 if TYPE_CHECKING:
-    from llmops.rollback import RollbackPlan
-
-
-def commit_message(plan: RollbackPlan) -> str:
-    """Says what was rolled back, to where, and which changes it undoes; trailers carry the
-    revisions. Subjects and values from other commits are copied with their control characters
-    escaped."""
-    target = plan.target
-    where = target.hexsha[:12] if target is not None else "before it existed"
-    endpoint, env = escape_controls(plan.endpoint), escape_controls(plan.env)
-    lines = [f"Roll back ServingEndpoint {endpoint} in {env} to {where}", ""]
-    if plan.removes:
-        lines.append(f"Removes the endpoint: it did not exist at {where}.")
-    elif target is not None:
-        lines.append(
-            f"Restores the endpoint's manifest as it was at {target.hexsha[:12]} "
-            f'("{escape_controls(subject(target))}").'
-        )
-    if plan.reverted:
-        lines.append("Undoes:")
-        for change in plan.reverted:
-            detail = escape_controls("; ".join(change.lines))
-            lines.append(
-                f"- {change.commit.hexsha[:12]} {escape_controls(subject(change.commit))}"
-                + (f" ({detail})" if detail else "")
-            )
-    lines.append("")
-    if target is not None:
-        lines.append(f"{TRAILER_TARGET}: {target.hexsha}")
-    lines.extend(f"{TRAILER_REVERTS}: {change.commit.hexsha}" for change in plan.reverted)
-    return "\n".join(lines) + "\n"
+    from llmops.gitops.rollback_plan import RollbackPlan
 
 
 def _rendered_diff(plan: RollbackPlan, after: ValidationResult) -> str | None:
@@ -78,8 +46,8 @@ def _rollback(
     repo: str | None, endpoint: str, env: str, to: str | None, steps: int, dry_run: bool
 ) -> int:
     from llmops.gitops.commits import advance_branch, build_commit, current_branch, require_clean
+    from llmops.gitops.rollback_plan import commit_message, plan_rollback
     from llmops.gitops.tree import open_repository
-    from llmops.rollback import plan_rollback
 
     root = find_estate_root(repo)
     git_repo, prefix = open_repository(root)
