@@ -6,13 +6,15 @@ from __future__ import annotations
 import posixpath
 import sys
 
+import click
+
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.errors import LlmopsError
 from compiler.load.overlay import OverlayTree
 from compiler.load.text import manifest_text
 from compiler.pipeline import ValidationResult, collector_paused, validate_repository
 from compiler.printable import escape_controls
-from llmops.cli import exit_codes
+from llmops.cli import exit_codes, options
 from llmops.estate import find_estate_root
 from llmops.gitops.promotion_plan import (
     APPROVAL_RULES,
@@ -24,9 +26,11 @@ from llmops.reporting import print_report
 from llmops.write_guard import confined_path
 
 
-def promote(repo: str | None, endpoint: str, source: str, target: str, branch: str | None) -> int:
+def promote(
+    *, endpoint: str, source: str, target: str, repo: str | None, branch: str | None
+) -> int:
     with collector_paused():
-        return _promote(repo, endpoint, source, target, branch)
+        return _promote(repo=repo, endpoint=endpoint, source=source, target=target, branch=branch)
 
 
 def _errors(result: ValidationResult) -> list[Diagnostic]:
@@ -39,7 +43,9 @@ def _refuse(message: str, diagnostics: list[Diagnostic], result: ValidationResul
     return exit_codes.FAILED
 
 
-def _promote(repo: str | None, endpoint: str, source: str, target: str, branch: str | None) -> int:
+def _promote(
+    *, repo: str | None, endpoint: str, source: str, target: str, branch: str | None
+) -> int:
     from llmops.gitops.commits import build_commit, create_branch, current_commit
     from llmops.gitops.tree import GitTree, open_repository
 
@@ -112,3 +118,31 @@ def _promote(repo: str | None, endpoint: str, source: str, target: str, branch: 
             )
         )
     return exit_codes.OK
+
+
+command = click.Command(
+    "promote",
+    callback=promote,
+    help="prepare a branch promoting an endpoint to another environment\n\nOne commit copying "
+    "the endpoint, and what it needs that the target lacks, keeping the target's replicas, GPUs "
+    "and roles. The checkout is not touched; nothing is pushed.\n\n" + options.REPO_HELP,
+    params=[
+        options.endpoint_argument(),
+        click.Option(
+            ["--from", "source"],
+            required=True,
+            metavar="ENV",
+            help="the environment it runs in",
+            shell_complete=options.complete_environments,
+        ),
+        click.Option(
+            ["--to", "target"],
+            required=True,
+            metavar="ENV",
+            help="the environment to promote it to",
+            shell_complete=options.complete_environments,
+        ),
+        options.repo_argument(),
+        click.Option(["--branch"], metavar="NAME", help="default: promote/ENDPOINT-FROM-to-TO"),
+    ],
+)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import click
+
 from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import ValidationResult, validate_repository
-from llmops.cli import exit_codes
+from llmops.cli import exit_codes, options
 from llmops.estate import find_estate_root
 from llmops.reporting import print_report
 
@@ -45,6 +47,7 @@ def audit_diagnostics(root: Path, result: ValidationResult) -> list[Diagnostic]:
 
 
 def validate(
+    *,
     repo: str | None,
     env: str | None,
     output_format: str,
@@ -62,3 +65,30 @@ def validate(
     print_report(diagnostics, result, output_format, sys.stdout)
     failed = any(d.severity is Severity.ERROR for d in diagnostics)
     return exit_codes.FAILED if failed else exit_codes.OK
+
+
+def validate_parameters() -> list[click.Parameter]:
+    """What `llmops validate` and `llmops audit` both take."""
+    return [
+        options.repo_argument(),
+        options.env_option("only this environment (plus _shared)"),
+        options.format_option(options.REPORT_FORMATS, envvar=options.FORMAT_VARIABLE),
+        click.Option(["--warnings-as-errors"], is_flag=True, help="fail on warnings too"),
+    ]
+
+
+command = click.Command(
+    "validate",
+    callback=validate,
+    help="check manifests: schemas, references, approvals, policy\n\nExit 0: no errors (warnings "
+    "allowed); 1: errors; 2: usage error or unreadable repository; 3: a bug in llmops.\n\n"
+    + options.REPO_HELP,
+    params=[
+        *validate_parameters(),
+        click.Option(
+            ["--audit"],
+            is_flag=True,
+            help="also audit approvals against git history (rules G001-G004)",
+        ),
+    ],
+)
