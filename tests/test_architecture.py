@@ -85,3 +85,20 @@ def test_pipeline_imports_point_one_way(stage: str) -> None:
             if any(name == banned or name.startswith(banned + ".") for banned in FORBIDDEN[stage]):
                 offenders.append(f"{path.relative_to(PROJECT_ROOT)} -> {name}")
     assert offenders == []
+
+
+def test_only_the_command_line_imports_the_command_line() -> None:
+    """The commands sit on top: the proxy, git workflows, status and the core share code through
+    modules beside them (llmops/estate.py, llmops/reporting.py), never by importing a command."""
+    outside = [
+        path
+        for path in [*modules(PROJECT_ROOT / "llmops"), *modules(COMPILER)]
+        if PROJECT_ROOT / "llmops" / "cli" not in path.parents
+    ]
+    offenders = [
+        f"{path.relative_to(PROJECT_ROOT)} -> {name}"
+        for path in outside
+        for name in sorted(imports_of(path))
+        if name == "llmops.cli" or name.startswith("llmops.cli.")
+    ]
+    assert offenders == []

@@ -69,7 +69,7 @@ def test_colour_only_on_a_terminal_without_no_color(
 ) -> None:
     import io
 
-    from llmops.cli.validate import use_color
+    from llmops.reporting import use_color
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

@@ -1,4 +1,5 @@
-"""Finding the estate a command works on."""
+"""Finding the estate a command works on (the CLI's commands and the proxy's configuration both
+start here)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 files.
 
 Only the endpoint's own document changes; other documents in the same files, and other changes made
-in the same commits, stay. The plan is validated as a whole estate before anything is written.
+in the same commits, stay. The plan is validated as a whole estate before anything is written
+(by `llmops rollback`, llmops/cli/rollback.py), and committed with the message made here.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from compiler.errors import LlmopsError
 from compiler.load.estate import ENVIRONMENTS_DIR, SHARED_ENV, list_environments
 from compiler.load.overlay import OverlayTree
 from compiler.load.text import manifest_text
+from compiler.printable import escape_controls
 from llmops.document_text import append_document, document_count, document_text, replace_document
+from llmops.gitops.commits import subject
 from llmops.gitops.history import EndpointChange, EndpointHistory, unknown_endpoint
 from llmops.gitops.plumbing import resolve_commit
-from llmops.gitops.rollback_marks import marked_changes
+from llmops.gitops.rollback_marks import TRAILER_REVERTS, TRAILER_TARGET, marked_changes
 from llmops.gitops.snapshots import DocumentState, EstateSnapshots
 from llmops.gitops.tree import GitTree
 
@@ -186,3 +189,33 @@ def _add_document(plan: RollbackPlan, head: git.Commit, prefix: str, path: str, 
 
 def _short(commit: git.Commit | None) -> str:
     return commit.hexsha[:12] if commit is not None else "the start of history"
+
+
+def commit_message(plan: RollbackPlan) -> str:
+    """Says what was rolled back, to where, and which changes it undoes; trailers carry the
+    revisions. Subjects and values from other commits are copied with their control characters
+    escaped."""
+    target = plan.target
+    where = target.hexsha[:12] if target is not None else "before it existed"
+    endpoint, env = escape_controls(plan.endpoint), escape_controls(plan.env)
+    lines = [f"Roll back ServingEndpoint {endpoint} in {env} to {where}", ""]
+    if plan.removes:
+        lines.append(f"Removes the endpoint: it did not exist at {where}.")
+    elif target is not None:
+        lines.append(
+            f"Restores the endpoint's manifest as it was at {target.hexsha[:12]} "
+            f'("{escape_controls(subject(target))}").'
+        )
+    if plan.reverted:
+        lines.append("Undoes:")
+        for change in plan.reverted:
+            detail = escape_controls("; ".join(change.lines))
+            lines.append(
+                f"- {change.commit.hexsha[:12]} {escape_controls(subject(change.commit))}"
+                + (f" ({detail})" if detail else "")
+            )
+    lines.append("")
+    if target is not None:
+        lines.append(f"{TRAILER_TARGET}: {target.hexsha}")
+    lines.extend(f"{TRAILER_REVERTS}: {change.commit.hexsha}" for change in plan.reverted)
+    return "\n".join(lines) + "\n"

@@ -4,6 +4,8 @@ environment to another, keeping the values the target decides for itself.
 What an endpoint needs is its model version and, for its running prompt experiments, those
 experiments and their templates. (A Model does not name its training data, so no Dataset follows an
 endpoint.)
+The plan also gives the commit message and counts the approvals still missing; `llmops promote`
+(llmops/cli/promote.py) validates it and writes the branch.
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from compiler.check.approvals import approval_state
+from compiler.check.registry import codes_in
+from compiler.diagnostics import Category
 from compiler.errors import LlmopsError
 from compiler.load.estate import ENVIRONMENTS_DIR
+from compiler.printable import escape_controls
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from llmops.document_text import append_document, document_count, document_text, replace_document
@@ -36,6 +42,11 @@ TARGET_OWNED_PATHS: tuple[tuple[str, ...], ...] = (
     ("spec", "deploymentSpec", "use_gpu"),
     ("spec", "deploymentSpec", "runtime", "max_concurrent_requests"),
 )
+
+# Errors a promotion may leave in the target: approvals of the promoted model, which can only be
+# given on the branch (an approval pins the digest of the model as the branch has it). Any other
+# error refuses.
+APPROVAL_RULES = codes_in(Category.APPROVAL)
 _MISSING = object()
 Reader = Callable[[str], str | None]  # a file's current text, or None when there is no such file
 
@@ -216,3 +227,26 @@ def plan_promotion(
                     f"prompt template {name} copied from {source.name}",
                 )
     return plan
+
+
+def approvals_needed(env: ResolvedEnvironment, model_id: str) -> tuple[int, list[str]]:
+    """How many more distinct approvers the model needs in `env`, and who approved it already
+    (counted as the approval rules count them: current digest, allowed role)."""
+    model = env.resolve_model(model_id).manifest
+    if model is None:
+        return env.settings.approval.min_approvers, []
+    state = approval_state(env, model)
+    return max(0, state.needed - len(state.valid_approvers)), list(state.valid_approvers)
+
+
+def commit_message(plan: PromotionPlan, head: str) -> str:
+    """Names what moved where; every name and path from the estate is copied with controls
+    escaped."""
+    lines = [
+        f"Promote ServingEndpoint {plan.endpoint} from {plan.source} to {plan.target}",
+        "",
+        f"Serves {plan.model_id}. Changes:",
+    ]
+    lines.extend(f"- {action}" for action in plan.actions)
+    lines.extend(["", f"Promoted-From: {plan.source}@{head}"])
+    return "\n".join(escape_controls(line) for line in lines) + "\n"
