@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.digest import model_digest
 from compiler.errors import LlmopsError
 from compiler.load.estate import ENVIRONMENTS_DIR
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.resolve.model_digest import model_digest
 from compiler.spec.base import API_VERSION
 
 

@@ -34,7 +34,7 @@ from compiler.capacity.serving import (
 from compiler.diagnostics import Assumption
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
-from compiler.resources import ENDPOINT_DEFAULT_RESOURCES, memory_bytes
+from compiler.target.pod_resources import ENDPOINT_DEFAULT_RESOURCES, memory_bytes
 
 DEPLOYMENT = ("spec", "deploymentSpec")
 RESOURCES = (*DEPLOYMENT, "resources")

@@ -36,7 +36,7 @@ from compiler.capacity.serving import GIB, as_float
 from compiler.diagnostics import Assumption
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
-from compiler.resources import TRAINING_DEFAULT_RESOURCES, memory_bytes
+from compiler.target.pod_resources import TRAINING_DEFAULT_RESOURCES, memory_bytes
 
 BYTES_PER_PARAMETER = {"full": (16.0, 18.0), "lora": (2.0, 2.22), "qlora": (0.52, 0.74)}
 METHOD_NAMES = {"full": "full fine-tuning with AdamW", "lora": "LoRA", "qlora": "QLoRA"}

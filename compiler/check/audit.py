@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Category, Severity
-from compiler.provenance import Authorship, document_key, is_person
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.resolve.provenance import Authorship, document_key, is_person
 
 E = Severity.ERROR
 W = Severity.WARNING

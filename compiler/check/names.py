@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from compiler import naming
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Category, Severity
 from compiler.load.estate import ENVIRONMENTS_DIR, is_valid_environment_name
@@ -14,6 +13,7 @@ from compiler.positions import Path, Span
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.spec.serving import ROUTE_PREFIX
+from compiler.target import naming
 
 E = Severity.ERROR
 # InferenceServices must be DNS-1035 labels (KServe's webhook); the rest DNS-1123 labels.

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.check.serving import gpu_count
 from compiler.diagnostics import Category, Severity
-from compiler.kserve_versions import NEWEST_KSERVE, OLDEST_KSERVE, parse_minor
 from compiler.resolve.environment import ResolvedEnvironment
+from compiler.target.kserve_versions import NEWEST_KSERVE, OLDEST_KSERVE, parse_minor
 
 E = Severity.ERROR
 

@@ -16,13 +16,13 @@ from collections.abc import Iterator
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.check.serving import gpu_count
 from compiler.diagnostics import Category, Severity
-from compiler.kserve_versions import (
+from compiler.resolve.environment import ResolvedEnvironment
+from compiler.resolve.manifest import Manifest
+from compiler.target.kserve_versions import (
     AUTOSCALER_CLASS_ANNOTATION,
     DEPLOYMENT_MODE_ANNOTATION,
     raw_deployment_mode,
 )
-from compiler.resolve.environment import ResolvedEnvironment
-from compiler.resolve.manifest import Manifest
 
 W = Severity.WARNING
 PRODUCTION_NAMES = frozenset({"prod", "production"})

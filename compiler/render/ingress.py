@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler import naming
 from compiler.render.context import RenderContext
 from compiler.render.templating import render_template
 from compiler.resolve.manifest import Manifest
+from compiler.target import naming
 
 PROXY_SERVICE_PORT = 80
 # /metrics stays inside

@@ -6,17 +6,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from compiler import naming
 from compiler.capacity.endpoint import rendered_cpu_memory
-from compiler.kserve_versions import (
+from compiler.render.context import RenderContext
+from compiler.render.templating import render_template
+from compiler.resolve.manifest import Manifest
+from compiler.target import naming
+from compiler.target.kserve_versions import (
     AUTOSCALER_CLASS_ANNOTATION,
     DEPLOYMENT_MODE_ANNOTATION,
     raw_deployment_mode,
 )
-from compiler.render.context import RenderContext
-from compiler.render.templating import render_template
-from compiler.resolve.manifest import Manifest
-from compiler.resources import ENDPOINT_DEFAULT_RESOURCES
+from compiler.target.pod_resources import ENDPOINT_DEFAULT_RESOURCES
 
 RUNTIME = "kserve-huggingfaceserver"  # pinned: another runtime also claims the huggingface format
 MODEL_PORT = 8080

@@ -12,13 +12,13 @@ import hashlib
 import json
 from typing import Any
 
-from compiler import naming
 from compiler.render.context import RenderContext
 from compiler.render.json_text import indented_json
 from compiler.render.kserve import gpu_tolerations
 from compiler.render.templating import render_template
 from compiler.resolve.manifest import Manifest
-from compiler.resources import TRAINING_DEFAULT_RESOURCES
+from compiler.target import naming
+from compiler.target.pod_resources import TRAINING_DEFAULT_RESOURCES
 
 CONFIG_MOUNT = "/etc/llmops/training"
 DEFAULT_RESOURCES = TRAINING_DEFAULT_RESOURCES

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from compiler.load.tree import RepoTree
-from compiler.provenance import Provenance
 from compiler.resolve.gaps import Gap
 from compiler.resolve.manifest import Manifest
+from compiler.resolve.provenance import Provenance
 from compiler.resolve.refs import RefResult, VersionedIndex
 from compiler.spec.environment import EnvironmentSpec
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from compiler.resolve.manifest import Manifest
-from compiler.spec.references import VersionedName, dashed_form, split_at_form
+from compiler.spec.reference_syntax import VersionedName, dashed_form, split_at_form
 
 RefStatus = Literal["found", "missing", "broken", "ambiguous"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from compiler.emit import emit_stream
+from compiler.emit.yaml_text import emit_stream
 from compiler.errors import LlmopsError
 from llmops.cli import exit_codes
 from llmops.cli.render import validated_render

@@ -8,8 +8,8 @@ import sys
 from typing import TYPE_CHECKING
 
 from compiler.diagnostics import Severity
-from compiler.diff import diff_estates
-from compiler.diff_format import FORMATTERS
+from compiler.diff.changes import diff_estates
+from compiler.diff.formats import FORMATTERS
 from compiler.pipeline import ValidationResult, collector_paused, validate_repository
 from compiler.printable import escape_controls
 from compiler.render.estate import render_estate

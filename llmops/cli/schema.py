@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from compiler.spec.reference import REFERENCE_FILE, generate_reference
+from compiler.spec.field_reference import REFERENCE_FILE, generate_reference
 from compiler.spec.schemas import generate_schemas
 from llmops.cli import exit_codes
 from llmops.manifest_files import write_atomically
