@@ -18,6 +18,7 @@ from compiler.check.serving import gpu_count
 from compiler.diagnostics import Category, Severity
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.spec.serving import ServingEndpointSpec
 from compiler.target.kserve_versions import (
     AUTOSCALER_CLASS_ANNOTATION,
     DEPLOYMENT_MODE_ANNOTATION,
@@ -125,7 +126,7 @@ def annotation_ignored_by_kserve(env: ResolvedEnvironment) -> Iterator[Finding]:
                 )
 
 
-def _autoscale_place(endpoint: Manifest) -> tuple[RelatedPlace, ...]:
+def _autoscale_place(endpoint: Manifest[ServingEndpointSpec]) -> tuple[RelatedPlace, ...]:
     if endpoint.spec.autoscale_policy is None:
         return ()
     return (

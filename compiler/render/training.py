@@ -17,6 +17,9 @@ from compiler.render.json_text import indented_json
 from compiler.render.kserve import gpu_tolerations
 from compiler.render.templating import render_template
 from compiler.resolve.manifest import Manifest
+from compiler.spec.dataset import DatasetSpec
+from compiler.spec.model import ModelSpec
+from compiler.spec.training import TrainingJobSpec
 from compiler.target import naming
 from compiler.target.pod_resources import TRAINING_DEFAULT_RESOURCES
 
@@ -25,7 +28,7 @@ DEFAULT_RESOURCES = TRAINING_DEFAULT_RESOURCES
 BACKOFF_LIMIT = 2
 
 
-def _gpus(job: Manifest) -> int:
+def _gpus(job: Manifest[TrainingJobSpec]) -> int:
     inner = job.spec.train_job_spec
     return inner.resources.gpus if inner is not None else 0
 
@@ -38,7 +41,7 @@ def cpu_quantity(cores: int | float) -> str:
     return f"{round(cores * 1000)}m"
 
 
-def _resources(ctx: RenderContext, job: Manifest) -> dict[str, dict[str, str]]:
+def _resources(ctx: RenderContext, job: Manifest[TrainingJobSpec]) -> dict[str, dict[str, str]]:
     profile = job.spec.resource_profile
     amounts = dict(DEFAULT_RESOURCES)
     if profile is not None:
@@ -48,7 +51,9 @@ def _resources(ctx: RenderContext, job: Manifest) -> dict[str, dict[str, str]]:
     return {"requests": dict(amounts), "limits": dict(amounts)}
 
 
-def _job_config(job: Manifest, model: Manifest, dataset: Manifest) -> dict[str, Any]:
+def _job_config(
+    job: Manifest[TrainingJobSpec], model: Manifest[ModelSpec], dataset: Manifest[DatasetSpec]
+) -> dict[str, Any]:
     """What the trainer reads from its mounted config: the whole request, resolved."""
     spec = job.spec
     inner = spec.train_job_spec
@@ -86,7 +91,10 @@ def _environment_variables(config: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def _config_files(
-    ctx: RenderContext, job: Manifest, model: Manifest, dataset: Manifest
+    ctx: RenderContext,
+    job: Manifest[TrainingJobSpec],
+    model: Manifest[ModelSpec],
+    dataset: Manifest[DatasetSpec],
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The trainer's configuration and the files it is mounted as. They depend on the three
     manifests only, so a job from `_shared` gets them once per run, not once per environment
@@ -111,7 +119,10 @@ def content_hash(*parts: Any) -> str:
 
 
 def render_training_job(
-    ctx: RenderContext, job: Manifest, model: Manifest, dataset: Manifest
+    ctx: RenderContext,
+    job: Manifest[TrainingJobSpec],
+    model: Manifest[ModelSpec],
+    dataset: Manifest[DatasetSpec],
 ) -> list[dict[str, Any]]:
     settings = ctx.env.settings
     config, files = _config_files(ctx, job, model, dataset)
