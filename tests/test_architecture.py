@@ -15,7 +15,7 @@ import pytest
 from tests.helpers.estate import PROJECT_ROOT
 
 COMPILER = PROJECT_ROOT / "compiler"
-VOCABULARY = ("positions", "errors", "printable", "diagnostics")
+VOCABULARY = ("positions", "errors", "printable", "diagnostics", "spelling")
 # Top-level part of compiler/ -> the parts (or single modules: `capacity.presets`) it may import.
 # The pipeline runs load -> spec -> resolve -> check; capacity and target feed check and render;
 # render never uses check; emit, report and diff only read what the stages before them produced.
@@ -24,6 +24,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "positions": (),
     "errors": (),
     "printable": (),
+    "spelling": (),
     "diagnostics": ("positions",),
     # facts about the rendered objects, shared by check, capacity and render
     "target": (),
