@@ -17,8 +17,10 @@ from compiler.load.estate import LoadedEstate, load_estate
 from compiler.load.tree import RepoTree
 from compiler.resolve.estate import ResolvedEstate, resolve_estate
 from compiler.resolve.gaps import Gap, kinds_written, unread_gap
-from compiler.resolve.manifest import Identity, Manifest, raw_identity
+from compiler.resolve.manifest import Identity, Manifest, raw_identity, spec_of
+from compiler.spec.dataset import DatasetSpec
 from compiler.spec.kinds import KINDS
+from compiler.spec.model import ModelSpec
 
 
 @dataclass
@@ -59,13 +61,14 @@ def validate_manifests(
                     gaps.append(gap)
                 continue
             kind = document.data["kind"]
-            version = model.spec.version if KINDS[kind].versioned else None  # type: ignore[attr-defined]
+            spec = spec_of(model)
             manifests.append(
                 Manifest(
                     kind=kind,
                     name=model.metadata.name,
-                    version=version,
+                    version=spec.version if isinstance(spec, ModelSpec | DatasetSpec) else None,
                     model=model,
+                    spec=spec,
                     document=document,
                     origin=origin,
                 )

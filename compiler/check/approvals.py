@@ -14,6 +14,9 @@ from compiler.resolve.approvals import (
 )
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.spec.approval import ApprovalSpec
+from compiler.spec.model import ModelSpec
+from compiler.spec.serving import ServingEndpointSpec
 
 # their home is resolve
 __all__ = ["ApprovalState", "approval_state", "approvals_by_model", "current_digest"]
@@ -21,7 +24,9 @@ __all__ = ["ApprovalState", "approval_state", "approvals_by_model", "current_dig
 E = Severity.ERROR
 
 
-def approve_command(model: Manifest, env: str, who: str = "<user>", role: str = "<role>") -> str:
+def approve_command(
+    model: Manifest[ModelSpec], env: str, who: str = "<user>", role: str = "<role>"
+) -> str:
     return f"llmops approve {model.name}@{model.version} --env {env} --by {who} --role {role}"
 
 
@@ -151,7 +156,7 @@ def environment_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
     cannot silently deploy to the wrong place. In `_shared/` leave it out. Fix: correct or remove
     the field."""
     for manifest in env.manifests:
-        if manifest.kind in ("ServingEndpoint", "Approval"):
+        if isinstance(manifest.spec, ServingEndpointSpec | ApprovalSpec):
             written = manifest.spec.environment
             if written is not None and written != env.name:
                 where = (

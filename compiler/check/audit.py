@@ -10,15 +10,16 @@ from collections.abc import Iterator
 
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Category, Severity
-from compiler.provenance import Authorship, document_key, is_person
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.resolve.provenance import Authorship, document_key, is_person
+from compiler.spec.approval import ApprovalSpec
 
 E = Severity.ERROR
 W = Severity.WARNING
 
 
-def _approvals(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, Authorship]]:
+def _approvals(env: ResolvedEnvironment) -> Iterator[tuple[Manifest[ApprovalSpec], Authorship]]:
     """Approvals whose last change is committed, with that change."""
     if env.provenance is None:
         return

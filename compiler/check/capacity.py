@@ -45,6 +45,7 @@ from compiler.diagnostics import Assumption, Category, Severity
 from compiler.positions import Path
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.spec.model import ModelSpec
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -136,7 +137,7 @@ def capacity_facts_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
 def _missing_findings(
     env: ResolvedEnvironment,
     workload: Manifest,
-    model: Manifest,
+    model: Manifest[ModelSpec],
     missing: list[str],
     model_missing: list[str],
     resources: Path,

@@ -12,7 +12,7 @@ from compiler.diagnostics import Category, Severity
 from compiler.positions import Span
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
-from compiler.spec.dataset import REQUIRED_COLUMNS
+from compiler.spec.dataset import REQUIRED_COLUMNS, DatasetSpec
 
 E, W = Severity.ERROR, Severity.WARNING
 
@@ -26,7 +26,7 @@ TRAINABLE_AS: dict[str, frozenset[str]] = {
 }
 
 
-def _samples(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, int, SampleFile]]:
+def _samples(env: ResolvedEnvironment) -> Iterator[tuple[Manifest[DatasetSpec], int, SampleFile]]:
     for dataset in env.of_kind("Dataset"):
         for index, written in enumerate(dataset.spec.files):
             yield (

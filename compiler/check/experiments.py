@@ -13,6 +13,7 @@ from compiler.load.tree import FileProblem
 from compiler.positions import Span
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.spec.prompt import PromptTemplateSpec
 
 E, W = Severity.ERROR, Severity.WARNING
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -62,7 +63,9 @@ def winner_not_in_experiment(env: ResolvedEnvironment) -> Iterator[Finding]:
             )
 
 
-def _placeholder_span(env: ResolvedEnvironment, template: Manifest, name: str) -> Span | None:
+def _placeholder_span(
+    env: ResolvedEnvironment, template: Manifest[PromptTemplateSpec], name: str
+) -> Span | None:
     """Where `{{ name }}` is first written inside `spec.template`, so a long prompt points at its
     line."""
     value = template.document.values.get(("spec", "template"))

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from compiler import naming
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Category, Severity
 from compiler.load.estate import ENVIRONMENTS_DIR, is_valid_environment_name
 from compiler.positions import Path, Span
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
-from compiler.spec.serving import ROUTE_PREFIX
+from compiler.spec.serving import ROUTE_PREFIX, ServingEndpointSpec
+from compiler.target import naming
 
 E = Severity.ERROR
 # InferenceServices must be DNS-1035 labels (KServe's webhook); the rest DNS-1123 labels.
@@ -135,7 +135,7 @@ def invalid_route(env: ResolvedEnvironment) -> Iterator[Finding]:
 def duplicate_route(env: ResolvedEnvironment) -> Iterator[Finding]:
     """Each route maps to one endpoint; two endpoints on one route would make the proxy's choice
     arbitrary. Fix: give each endpoint its own route."""
-    seen: dict[str, Manifest] = {}
+    seen: dict[str, Manifest[ServingEndpointSpec]] = {}
     for endpoint in env.of_kind("ServingEndpoint"):
         route = endpoint.spec.route.rstrip("/")
         if route in seen:

@@ -16,6 +16,7 @@ from compiler.check.rule import Finding, rule
 from compiler.diagnostics import Category, Severity
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.spec.training import TrainingJobSpec
 
 E = Severity.ERROR
 
@@ -62,7 +63,9 @@ def _json_size(value: Any, indent: int | None = None) -> int:
     return len(json.dumps(value, indent=indent, ensure_ascii=False).encode())
 
 
-def _training_config_size(job: Manifest, copies: int) -> tuple[int, tuple[str, ...]]:
+def _training_config_size(
+    job: Manifest[TrainingJobSpec], copies: int
+) -> tuple[int, tuple[str, ...]]:
     """At least the bytes of a training job's configuration: its hyperparameters, indented as the
     renderer writes them, ``copies`` times."""
     inner = job.spec.train_job_spec

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from compiler.check.rule import Finding, RelatedPlace, rule
-from compiler.check.serving import gpu_count
+from compiler.check.serving import gpu_count, workloads
 from compiler.diagnostics import Category, Severity
-from compiler.kserve_versions import NEWEST_KSERVE, OLDEST_KSERVE, parse_minor
 from compiler.resolve.environment import ResolvedEnvironment
+from compiler.target.kserve_versions import NEWEST_KSERVE, OLDEST_KSERVE, parse_minor
 
 E = Severity.ERROR
 
@@ -42,7 +42,7 @@ def gpu_not_allowed(env: ResolvedEnvironment) -> Iterator[Finding]:
     environment.yaml."""
     if env.settings.gpu.allowed:
         return
-    for manifest in (*env.of_kind("ServingEndpoint"), *env.of_kind("TrainingJob")):
+    for manifest in workloads(env):
         if gpu_count(manifest) > 0:
             yield Finding(
                 manifest,
@@ -67,7 +67,7 @@ def gpus_over_limit(env: ResolvedEnvironment) -> Iterator[Finding]:
     limit = env.settings.gpu.max_per_endpoint
     if not env.settings.gpu.allowed:
         return
-    for manifest in (*env.of_kind("ServingEndpoint"), *env.of_kind("TrainingJob")):
+    for manifest in workloads(env):
         count = gpu_count(manifest)
         if count > limit:
             yield Finding(

@@ -11,6 +11,9 @@ from compiler.positions import Path
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.resolve.refs import RefResult
+from compiler.spec.approval import ApprovalSpec
+from compiler.spec.serving import ServingEndpointSpec
+from compiler.spec.training import TrainingJobSpec
 
 E = Severity.ERROR
 
@@ -19,15 +22,19 @@ def model_references(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, Path,
     """Every place in the environment that names a model."""
     for manifest in env.manifests:
         spec = manifest.spec
-        if manifest.kind in ("ServingEndpoint", "TrainingJob", "Approval"):
+        if isinstance(spec, ServingEndpointSpec | TrainingJobSpec | ApprovalSpec):
             yield manifest, ("spec", "modelId"), spec.model_id
         if (
-            manifest.kind == "ServingEndpoint"
+            isinstance(spec, ServingEndpointSpec)
             and spec.deployment_spec
             and spec.deployment_spec.model_ref
         ):
             yield manifest, ("spec", "deploymentSpec", "model_ref"), spec.deployment_spec.model_ref
-        if manifest.kind == "TrainingJob" and spec.train_job_spec and spec.train_job_spec.model_ref:
+        if (
+            isinstance(spec, TrainingJobSpec)
+            and spec.train_job_spec
+            and spec.train_job_spec.model_ref
+        ):
             yield manifest, ("spec", "trainJobSpec", "model_ref"), spec.train_job_spec.model_ref
 
 
@@ -182,7 +189,7 @@ def references_disagree(env: ResolvedEnvironment) -> Iterator[Finding]:
     for manifest in env.manifests:
         spec = manifest.spec
         if (
-            manifest.kind == "ServingEndpoint"
+            isinstance(spec, ServingEndpointSpec)
             and spec.deployment_spec
             and spec.deployment_spec.model_ref
         ):
@@ -195,7 +202,7 @@ def references_disagree(env: ResolvedEnvironment) -> Iterator[Finding]:
                     ("spec", "deploymentSpec", "model_ref"),
                 )
             )
-        if manifest.kind == "TrainingJob" and spec.train_job_spec:
+        if isinstance(spec, TrainingJobSpec) and spec.train_job_spec:
             if spec.train_job_spec.model_ref:
                 pairs.append(
                     (
@@ -243,12 +250,12 @@ def model_family_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
     family."""
     for manifest in env.manifests:
         spec = manifest.spec
-        if manifest.kind == "ServingEndpoint" and spec.deployment_spec:
+        if isinstance(spec, ServingEndpointSpec) and spec.deployment_spec:
             family, path = (
                 spec.deployment_spec.model_family,
                 ("spec", "deploymentSpec", "model_family"),
             )
-        elif manifest.kind == "TrainingJob" and spec.train_job_spec:
+        elif isinstance(spec, TrainingJobSpec) and spec.train_job_spec:
             family, path = (
                 spec.train_job_spec.model_family,
                 ("spec", "trainJobSpec", "model_family"),

@@ -16,13 +16,14 @@ from collections.abc import Iterator
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.check.serving import gpu_count
 from compiler.diagnostics import Category, Severity
-from compiler.kserve_versions import (
+from compiler.resolve.environment import ResolvedEnvironment
+from compiler.resolve.manifest import Manifest
+from compiler.spec.serving import ServingEndpointSpec
+from compiler.target.kserve_versions import (
     AUTOSCALER_CLASS_ANNOTATION,
     DEPLOYMENT_MODE_ANNOTATION,
     raw_deployment_mode,
 )
-from compiler.resolve.environment import ResolvedEnvironment
-from compiler.resolve.manifest import Manifest
 
 W = Severity.WARNING
 PRODUCTION_NAMES = frozenset({"prod", "production"})
@@ -125,7 +126,7 @@ def annotation_ignored_by_kserve(env: ResolvedEnvironment) -> Iterator[Finding]:
                 )
 
 
-def _autoscale_place(endpoint: Manifest) -> tuple[RelatedPlace, ...]:
+def _autoscale_place(endpoint: Manifest[ServingEndpointSpec]) -> tuple[RelatedPlace, ...]:
     if endpoint.spec.autoscale_policy is None:
         return ()
     return (

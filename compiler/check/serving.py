@@ -12,17 +12,26 @@ from compiler.diagnostics import Category, Severity
 from compiler.positions import Path
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.spec.serving import ServingEndpointSpec
+from compiler.spec.training import TrainingJobSpec
 
 E = Severity.ERROR
+# What says whether it uses GPUs: an endpoint or a training job.
+Workload = Manifest[ServingEndpointSpec] | Manifest[TrainingJobSpec]
 
 
-def gpu_settings(manifest: Manifest) -> list[tuple[Path, bool]]:
+def workloads(env: ResolvedEnvironment) -> list[Workload]:
+    """The endpoints, then the training jobs, each in file order."""
+    return [*env.of_kind("ServingEndpoint"), *env.of_kind("TrainingJob")]
+
+
+def gpu_settings(manifest: Workload) -> list[tuple[Path, bool]]:
     """Every field of an endpoint or job that says whether it uses GPUs, as (path, uses_gpu)."""
     spec = manifest.spec
     found: list[tuple[Path, bool]] = [(("spec", "useGpu"), spec.use_gpu)]
     inner, name = (
         (spec.deployment_spec, "deploymentSpec")
-        if manifest.kind == "ServingEndpoint"
+        if isinstance(spec, ServingEndpointSpec)
         else (spec.train_job_spec, "trainJobSpec")
     )
     if inner is not None:
@@ -33,17 +42,17 @@ def gpu_settings(manifest: Manifest) -> list[tuple[Path, bool]]:
     return found
 
 
-def gpu_count(manifest: Manifest) -> int:
+def gpu_count(manifest: Workload) -> int:
     spec = manifest.spec
-    inner = spec.deployment_spec if manifest.kind == "ServingEndpoint" else spec.train_job_spec
+    inner = spec.deployment_spec if isinstance(spec, ServingEndpointSpec) else spec.train_job_spec
     return inner.resources.gpus if inner is not None else 0
 
 
-def _top_level_written(manifest: Manifest) -> bool:
+def _top_level_written(manifest: Workload) -> bool:
     return "use_gpu" in manifest.spec.model_fields_set
 
 
-def _describe(manifest: Manifest, path: Path, uses: bool) -> str:
+def _describe(manifest: Workload, path: Path, uses: bool) -> str:
     """What one GPU setting says, as written: `deploymentSpec.resources.gpus is 2`, `useGpu is
     false`."""
     field = ".".join(str(p) for p in path[1:])
@@ -65,7 +74,7 @@ def gpu_flags_disagree(env: ResolvedEnvironment) -> Iterator[Finding]:
     """The seeds' bodies say three times whether a workload uses GPUs: `useGpu`, the inner spec's
     `use_gpu`, and `resources.gpus` (0 for CPU-only). A disagreement means the renderer would have
     to guess. Fix: make all three say the same."""
-    for manifest in (*env.of_kind("ServingEndpoint"), *env.of_kind("TrainingJob")):
+    for manifest in workloads(env):
         settings = gpu_settings(manifest)
         first_path, first = settings[0]
         for path, uses in settings[1:]:

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from compiler.capacity.gpus import GPU_PRODUCTS_MIB
-from compiler.spec.base import Envelope, StrictModel, closest_choice
+from compiler.spec.base import Envelope, StrictModel
 from compiler.spec.formats import (
     DnsLabel,
     DnsSubdomain,
@@ -24,7 +24,8 @@ from compiler.spec.formats import (
     RepositoryUrl,
     StorageUri,
 )
-from compiler.training_contract import DEFAULT_OUTPUT_BASE
+from compiler.spelling import closest_name
+from compiler.target.training_contract import DEFAULT_OUTPUT_BASE
 
 DEFAULT_APPROVER_ROLE = "admin"
 DEFAULT_IMAGE_TAG = "0.1.0"  # the llmops release whose proxy and trainer images are used by default
@@ -141,7 +142,7 @@ class GpuPolicy(StrictModel):
     @classmethod
     def _known_product(cls, value: str | None) -> str | None:
         if value is not None and value not in GPU_PRODUCTS_MIB:
-            suggestion = closest_choice(value, list(GPU_PRODUCTS_MIB))
+            suggestion = closest_name(value, GPU_PRODUCTS_MIB)
             raise ValueError(
                 f"unknown GPU product `{value}`"
                 + (

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from compiler.emit import emit_stream
+from compiler.emit.yaml_text import emit_stream
 from compiler.errors import LlmopsError
 from llmops.cli import exit_codes, options
 from llmops.cli.render import validated_render

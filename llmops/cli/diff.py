@@ -11,8 +11,8 @@ import sys
 import click
 
 from compiler.diagnostics import Severity
-from compiler.diff import Side, diff_estates
-from compiler.diff_format import FORMATTERS
+from compiler.diff.changes import Side, diff_estates
+from compiler.diff.formats import FORMATTERS
 from compiler.errors import LlmopsError
 from compiler.load.tree import DirectoryTree, RepoTree
 from compiler.pipeline import collector_paused, validate_repository

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from compiler.diagnostics import Severity
-from compiler.emit import emit_stream
-from compiler.layout import layout_group
+from compiler.emit.layout import layout_group
+from compiler.emit.yaml_text import emit_stream
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import ValidationResult, collector_paused, validate_repository
 from compiler.printable import escape_controls

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 import click
 
 from compiler.diagnostics import Severity
-from compiler.diff import diff_estates
-from compiler.diff_format import FORMATTERS
+from compiler.diff.changes import diff_estates
+from compiler.diff.formats import FORMATTERS
 from compiler.errors import LlmopsError
 from compiler.pipeline import ValidationResult, collector_paused, validate_repository
 from compiler.printable import escape_controls

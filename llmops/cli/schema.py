@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from compiler.spec.reference import REFERENCE_FILE, generate_reference
+from compiler.spec.field_reference import REFERENCE_FILE, generate_reference
 from compiler.spec.schemas import generate_schemas
 from llmops.cli import exit_codes
 from llmops.manifest_files import write_atomically

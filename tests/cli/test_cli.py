@@ -168,7 +168,7 @@ def test_init_creates_an_estate_that_validates(tmp_path: Path) -> None:
 
 def test_committed_schemas_are_in_sync_with_the_models() -> None:
     directory = PROJECT_ROOT / "schemas"
-    from compiler.spec.reference import REFERENCE_FILE, generate_reference
+    from compiler.spec.field_reference import REFERENCE_FILE, generate_reference
 
     committed = {path.name: path.read_text(encoding="utf-8") for path in directory.iterdir()}
     assert committed == {**generate_schemas(), REFERENCE_FILE: generate_reference()}, (

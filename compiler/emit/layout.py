@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.emit import emit_document
+from compiler.emit.yaml_text import emit_document
 
 INDEX_FILE = "kustomization.yaml"
 

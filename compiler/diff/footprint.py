@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from compiler.diff import field_changes
-from compiler.spec.references import VersionedName, dashed_form, split_at_form
+from compiler.diff.changes import field_changes
+from compiler.spec.reference_syntax import VersionedName, dashed_form, split_at_form
 
 # kind, name, version (None for unversioned kinds) -> the document's data
 Documents = Mapping[tuple[str, str, str | None], Any]

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from compiler.positions import child_path
 from compiler.render.estate import RenderedEstate
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.estate import ResolvedEstate
@@ -77,14 +78,6 @@ def _key(group: str, obj: dict[str, Any]) -> ObjectKey:
     return (group, obj["apiVersion"], obj["kind"], metadata.get("namespace", ""), metadata["name"])
 
 
-def _child_path(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    if key.replace("-", "").replace("_", "").isalnum():
-        return f"{path}.{key}" if path else key
-    return f'{path}["{key}"]'
-
-
 def field_changes(before: Any, after: Any, path: str = "") -> list[FieldChange]:
     """Leaf-level differences; lists of equal length are compared item by item, others whole."""
     if isinstance(before, dict) and isinstance(after, dict):
@@ -94,13 +87,13 @@ def field_changes(before: Any, after: Any, path: str = "") -> list[FieldChange]:
             if old is _ABSENT or new is _ABSENT:
                 changes.append(
                     FieldChange(
-                        _child_path(path, key),
+                        child_path(path, key),
                         None if old is _ABSENT else old,
                         None if new is _ABSENT else new,
                     )
                 )
             elif old != new:
-                changes.extend(field_changes(old, new, _child_path(path, key)))
+                changes.extend(field_changes(old, new, child_path(path, key)))
         return changes
     if isinstance(before, str) and isinstance(after, str) and before != after:
         embedded = _json_documents(before, after)
@@ -111,7 +104,7 @@ def field_changes(before: Any, after: Any, path: str = "") -> list[FieldChange]:
         return [
             change
             for index, (old, new) in enumerate(zip(before, after, strict=True))
-            for change in field_changes(old, new, _child_path(path, index))
+            for change in field_changes(old, new, child_path(path, index))
         ]
     return [] if before == after else [FieldChange(path, before, after)]
 

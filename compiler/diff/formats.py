@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from compiler.diff import EnvironmentSummary, EstateDiff, FieldChange, ObjectChange
+from compiler.diff.changes import EnvironmentSummary, EstateDiff, FieldChange, ObjectChange
 from compiler.printable import escape_controls
 
 _MARK = {"added": "+", "removed": "-", "changed": "~"}
