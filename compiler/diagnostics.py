@@ -88,6 +88,8 @@ class Diagnostic:
     hint: str | None = None
     related: tuple[Related, ...] = ()
     subject: str | None = None
+    # the rule that reported it (its category and default severity), when made by make_diagnostic
+    rule: Rule | None = field(default=None, compare=False, repr=False)
 
     @property
     def sort_key(self) -> tuple[str, int, int, str, str]:
@@ -115,6 +117,7 @@ def make_diagnostic(
         hint=hint,
         related=related,
         subject=subject,
+        rule=rule,
     )
 
 

@@ -146,7 +146,7 @@ def autoscale_target_out_of_range(env: ResolvedEnvironment) -> Iterator[Finding]
     "context-exceeds-model",
     E,
     "max_input_tokens + max_output_tokens exceed the model's context.",
-    category=Category.SERVING,
+    category=Category.CAPACITY,
 )
 def context_exceeds_model(env: ResolvedEnvironment) -> Iterator[Finding]:
     """When the model's context is known (`metadata.context_length`, or its `preset`'s), one
