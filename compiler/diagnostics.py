@@ -38,6 +38,8 @@ class Category(enum.StrEnum):
     EXPERIMENT = "experiment"  # prompt templates and A/B experiments
     CAPACITY = "capacity"  # whether a workload fits its memory and GPUs
     AUDIT = "audit"  # who committed approvals, read from git history
+    SUPPRESSION = "suppression"  # `# llmops: ignore[CODE] reason` comments in manifests
+    CONFIGURATION = "configuration"  # an environment's rule settings (`spec.rules`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,16 @@ def make_diagnostic(
         subject=subject,
         rule=rule,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Suppressed:
+    """A diagnostic an inline `# llmops: ignore[CODE] reason` comment suppressed: not counted, but
+    still reported as suppressed (JSON, SARIF) with the comment's place and reason."""
+
+    diagnostic: Diagnostic
+    reason: str
+    comment: Span
 
 
 @dataclass

@@ -24,12 +24,15 @@ FORBIDDEN = {
     "compiler/resolve": ("compiler.check", "compiler.render", "compiler.report"),
     "compiler/capacity": ("compiler.check", "compiler.render", "compiler.report"),
     "compiler/check": ("compiler.render", "compiler.report"),
+    # rule settings and suppressions are applied to what the checks found
+    "compiler/decide": ("compiler.render", "compiler.report"),
     "compiler/render": ("compiler.check", "compiler.report"),
     "compiler/report": (
         "compiler.load",
         "compiler.spec",
         "compiler.resolve",
         "compiler.check",
+        "compiler.decide",
         "compiler.render",
     ),
 }

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity
+from compiler.diagnostics import Diagnostic, Severity
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import ValidationResult, validate_repository
 from compiler.report.base import ReportContext, get_formatter
@@ -40,6 +40,7 @@ def report_context(result: ValidationResult, color: bool) -> ReportContext:
         tool_version=__version__,
         color=color,
         rules=RULES_BY_CODE,
+        suppressed=tuple(result.suppressed),
     )
 
 
@@ -86,10 +87,7 @@ def validate(
     root = find_estate_root(repo)
     result = validate_repository(DirectoryTree(root), env)
     if audit:
-        collected = DiagnosticSet()
-        collected.extend(result.diagnostics)
-        collected.extend(audit_diagnostics(root, result))
-        result.diagnostics = collected.sorted()
+        result.add_audit(audit_diagnostics(root, result))
     diagnostics = promote_warnings(result.diagnostics) if warnings_as_errors else result.diagnostics
     print_report(diagnostics, result, output_format, sys.stdout)
     failed = any(d.severity is Severity.ERROR for d in diagnostics)
