@@ -37,6 +37,8 @@ def _explain(rule: Rule) -> str:
 
 
 def rules(code: str | None, output_format: str) -> int:
+    from compiler.check import rule_docs
+
     if code is not None:
         rule = RULES_BY_CODE.get(code.upper())
         if rule is None:
@@ -55,6 +57,7 @@ def rules(code: str | None, output_format: str) -> int:
                         "category": r.category.value,
                         "summary": r.summary,
                         "explanation": r.explanation,
+                        **rule_docs.rule_json(r),
                     }
                     for r in chosen
                 ],
@@ -62,9 +65,9 @@ def rules(code: str | None, output_format: str) -> int:
             )
         )
     elif output_format == "markdown":
-        print(rule_markdown(chosen[0]) if code is not None else rules_markdown(), end="")
+        print(rule_docs.rule_markdown(chosen[0]) if code is not None else rules_markdown(), end="")
     elif code is not None:
-        print(_explain(chosen[0]), end="")
+        print(rule_docs.rule_text(chosen[0]), end="")
     else:
         for r in chosen:
             print(f"{r.code}  {r.severity.value:<7}  {r.name:<34} {r.summary}")
