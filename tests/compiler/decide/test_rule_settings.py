@@ -262,3 +262,16 @@ def test_render_renders_an_estate_whose_only_errors_are_disabled(tmp_path: Path)
     assert rendered.exit_code == 0 and "kind: InferenceService" in rendered.stdout
     edit(root, "environments/prod/environment.yaml", "disabled: [C002]", "severity: {C002: info}")
     assert "info[C002]" in run_cli("render", str(root)).stderr
+
+
+def test_explain_says_when_the_settings_lowered_a_capacity_error(tmp_path: Path) -> None:
+    root = fixture("C002", "bad", tmp_path)
+    before = run_cli("explain", "big-chat", "--env", "prod", str(root))
+    assert (before.exit_code, "verdict: will not start" in before.stdout) == (1, True)
+    append(root, "environments/prod/environment.yaml", "  rules:\n    severity: {C002: warning}\n")
+    after = run_cli("explain", "big-chat", "--env", "prod", str(root))
+    assert after.exit_code == 0, after.stdout
+    assert (
+        "verdict: may not start: the environment's rule settings report a finding below error"
+        in after.stdout
+    )
