@@ -24,6 +24,9 @@ from compiler.resolve.estate import ResolvedEstate
 # The audit reads git history: its rules run only with `validate --audit`, so only then can a
 # suppression of one be judged unused.
 NOT_ALWAYS_RUN = frozenset({Category.AUDIT})
+# An error of these leaves a document unread or unchecked: a suppression in its file may be for a
+# rule that had no chance to report.
+UNCHECKED_BY = frozenset({Category.SYNTAX, Category.SCHEMA})
 
 
 @dataclass
@@ -93,7 +96,12 @@ class Decider:
         judged = {category for category in Category if category not in NOT_ALWAYS_RUN}
         if audited:
             judged |= NOT_ALWAYS_RUN
-        own = [*self.problems, *self._refusals(), *self._unused(used, judged)]
+        unchecked = {
+            entry.first.diagnostic.span.file
+            for entry in grouped.values()
+            if _stops_checks(entry.first.diagnostic)
+        }
+        own = [*self.problems, *self._refusals(), *self._unused(used, judged, unchecked)]
         for item in own:
             decided = [
                 _with_severity(item.diagnostic, self.environments[name])
@@ -156,14 +164,16 @@ class Decider:
                     )
         return out
 
-    def _unused(self, used: set[tuple[int, str]], judged: set[Category]) -> list[Attributed]:
-        """Suppressions of codes that suppressed nothing, where that can be told: the rule ran, and
-        in every environment of the file, with nothing withheld for a file that could not be
-        read."""
+    def _unused(
+        self, used: set[tuple[int, str]], judged: set[Category], unchecked: set[str]
+    ) -> list[Attributed]:
+        """Suppressions of codes that suppressed nothing, where that can be told: the rule ran, in
+        every environment of the file, on a file read and valid, with nothing withheld for another
+        file that could not be read."""
         out = []
         for file in self.files.values():
             names = self._file_environments(file.file)
-            if any(name in self.unjudged for name in names):
+            if file.file in unchecked or any(name in self.unjudged for name in names):
                 continue
             if self.loaded.origin.get(file.file) == SHARED_ENV and not (
                 self.every_environment_checked
@@ -202,6 +212,11 @@ class Decider:
         if origin == SHARED_ENV:
             return [name for name in self.environments if name is not None] or [None]
         return [origin] if origin in self.environments else [None]
+
+
+def _stops_checks(diagnostic: Diagnostic) -> bool:
+    rule = diagnostic.rule or RULES_BY_CODE.get(diagnostic.code)
+    return rule is not None and rule.category in UNCHECKED_BY and diagnostic.severity.rank == 0
 
 
 def _with_severity(diagnostic: Diagnostic, settings: EnvironmentRules) -> Diagnostic:

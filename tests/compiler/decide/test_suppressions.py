@@ -249,3 +249,15 @@ def test_with_the_audit_an_audit_rule_suppression_is_used_or_judged_unused(
     assert text(root).stdout == "no problems (4 files, environments: prod)\n"
     audited = text(root, "--audit")
     assert audited.stdout == "no problems, 1 suppressed (4 files, environments: prod)\n"
+
+
+def test_a_suppression_in_a_file_that_fails_its_schema_is_not_judged_unused(
+    tmp_path: Path,
+) -> None:
+    """A misspelt field makes the endpoint invalid, so C004 cannot be checked: its suppression is
+    not 'unused', the schema error is what needs fixing."""
+    root = fixture("C004", "bad", tmp_path)
+    edit(root, SERVING, LINE, LINE + "  # llmops: ignore[C004] intended queue")
+    edit(root, SERVING, "  minReplicas: 1", "  minReplica: 1")
+    code, document = validate_json(root)
+    assert (code, codes_of(document)) == (1, ["S001"])
