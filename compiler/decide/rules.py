@@ -94,8 +94,9 @@ SUPPRESSION_UNUSED = _rule(
     What it checks:
         Every code of every suppression suppressed a diagnostic, where that can be told: audit
         rules (G) only with `--audit`, a `_shared` file's suppressions only when every
-        environment is validated, and not in an environment whose checks stood aside for a file
-        that could not be read. A code disabled in the environment is named as such.
+        environment is validated, not in a file with a syntax or schema error (the rule may not
+        have run), and not in an environment whose checks stood aside for a file that could not
+        be read. A code disabled in the environment is named as such.
     Why it matters:
         A suppression outlives the problem it was written for: once the manifest is fixed it
         silently waives the rule for whatever goes wrong on that line next. Like ruff's unused
