@@ -8,9 +8,10 @@ import gc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from compiler.check.runner import run_checks
+from compiler.check.runner import Attributed, check_estate
 from compiler.check.schema import validate_document
-from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity
+from compiler.decide.engine import Decider
+from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity, Suppressed
 from compiler.errors import LlmopsError
 from compiler.load.document import SourceDocument
 from compiler.load.estate import LoadedEstate, load_estate
@@ -28,6 +29,23 @@ class ValidationResult:
     loaded: LoadedEstate
     estate: ResolvedEstate
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # what inline `# llmops: ignore[...]` comments suppressed (not counted; JSON and SARIF list it)
+    suppressed: list[Suppressed] = field(default_factory=list)
+    # every diagnostic as found, before the rule settings and suppressions, and what applies them
+    found: list[Attributed] = field(default_factory=list, repr=False)
+    decider: Decider | None = field(default=None, repr=False)
+
+    def add_audit(self, diagnostics: list[Diagnostic]) -> None:
+        """Add the approval audit's findings (`validate --audit`) and decide again: now a
+        suppression of an audit rule can be judged unused."""
+        self.found.extend(Attributed(d, None, d.span) for d in diagnostics)
+        if self.decider is None:  # made by hand, not by validate_repository
+            collected = DiagnosticSet()
+            collected.extend([*self.diagnostics, *diagnostics])
+            self.diagnostics = collected.sorted()
+            return
+        decided = self.decider.decide(self.found, audited=True)
+        self.diagnostics, self.suppressed = decided.diagnostics, decided.suppressed
 
     @property
     def error_count(self) -> int:
@@ -115,11 +133,20 @@ def validate_repository(tree: RepoTree, only_env: str | None = None) -> Validati
         estate = resolve_estate(tree, loaded.environments, manifests, broken, gaps)
         if only_env is not None:
             _add_required_peers(tree, estate)
-        collected = DiagnosticSet()
-        collected.extend(loaded.diagnostics)
-        collected.extend(schema_diagnostics)
-        collected.extend(run_checks(estate))
-        return ValidationResult(loaded=loaded, estate=estate, diagnostics=collected.sorted())
+        found = [
+            *(Attributed(d, None, d.span) for d in (*loaded.diagnostics, *schema_diagnostics)),
+            *check_estate(estate),
+        ]
+        decider = Decider(loaded, estate, only_env)
+        decided = decider.decide(found)
+        return ValidationResult(
+            loaded=loaded,
+            estate=estate,
+            diagnostics=decided.diagnostics,
+            suppressed=decided.suppressed,
+            found=found,
+            decider=decider,
+        )
 
 
 def _add_required_peers(tree: RepoTree, estate: ResolvedEstate) -> None:

@@ -27,6 +27,7 @@ def report_context(result: ValidationResult, color: bool) -> ReportContext:
         tool_version=__version__,
         color=color,
         rules=RULES_BY_CODE,
+        suppressed=tuple(result.suppressed),
     )
 
 

@@ -34,13 +34,16 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "spec": (*VOCABULARY, "load", "capacity.presets", "capacity.gpus", "target.training_contract"),
     "resolve": (*VOCABULARY, "load", "spec"),
     "capacity": (*VOCABULARY, "load", "spec", "resolve", "target"),
-    "check": (*VOCABULARY, "load", "spec", "resolve", "capacity", "target"),
+    # the registry lists every rule, the decide stage's own declarations (decide.rules) too
+    "check": (*VOCABULARY, "load", "spec", "resolve", "capacity", "target", "decide.rules"),
     "render": (*VOCABULARY, "load", "spec", "resolve", "capacity", "target"),
     "emit": (*VOCABULARY, "load"),
     "report": VOCABULARY,
     "diff": (*VOCABULARY, "load", "spec", "resolve", "render"),
+    # rule settings and suppressions, applied to what the checks found
+    "decide": (*VOCABULARY, "load", "spec", "resolve", "check"),
     # the driver of the front half
-    "pipeline": (*VOCABULARY, "load", "spec", "resolve", "check"),
+    "pipeline": (*VOCABULARY, "load", "spec", "resolve", "check", "decide"),
 }
 # The edges' libraries (pyproject.toml: GitPython, the status, proxy and conform extras, and the
 # CLI): imported by commands that need them, never by the core.

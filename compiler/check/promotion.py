@@ -32,11 +32,30 @@ def _served_digests(env: ResolvedEnvironment) -> dict[str, str]:
     category=Category.PROMOTION,
 )
 def promotion_order(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """With `promotion.requires: stg`, every model version an endpoint serves here must also be
-    served by an endpoint in stg, with the same manifest digest, in the same revision of the
-    repository: a model reaches production only after it ran in staging, and unchanged. Fix: promote
-    the model to the required environment first (`llmops promote ENDPOINT --from dev --to stg`), or
-    serve what it serves."""
+    """What it checks:
+        With `promotion.requires: stg` in an environment's settings, every model version an endpoint
+        there serves is also served by an endpoint in stg, with the same manifest digest, in the
+        same revision of the repository. Checked by every `validate`, also `--env prod` alone.
+    Why it matters:
+        A model reaches production only after it ran in staging, and unchanged: the digest makes
+        sure that an edit made on the way (another storage URI, other runtime settings) is staged
+        too. Without it, "tested in staging" is a promise nobody checks.
+    Wrong: prod serves a model version staging does not
+        # file: environments/prod/serving/support-chat.yaml
+        spec:
+          modelId: support-model@1.0
+        # file: environments/prod/environment.yaml
+          promotion:
+            requires: stg
+        $ ls environments/stg
+        environment.yaml
+    Right: staging serves the same version first (`llmops promote` prepares that)
+        # file: environments/stg/serving/support-chat.yaml
+        spec:
+          modelId: support-model@1.0
+          route: /llm-ops/v1/serve/support-chat
+          # Right: staging serves the same model version first.
+    """
     required = env.settings.promotion.requires
     settings = env.settings_manifest
     if required is None or settings is None or required == env.name:

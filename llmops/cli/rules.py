@@ -17,28 +17,23 @@ README_END = "<!-- rules:end -->"
 
 
 def rules_markdown() -> str:
-    lines = [README_BEGIN, "", "| code | name | severity | what it reports |", "|---|---|---|---|"]
+    lines = [
+        README_BEGIN,
+        "",
+        "| code | name | severity | category | what it reports |",
+        "|---|---|---|---|---|",
+    ]
     lines += [
-        f"| `{r.code}` | `{r.name}` | {r.severity.value} | {r.summary.replace('|', '/')} |"
+        f"| `{r.code}` | `{r.name}` | {r.severity.value} | {r.category.value} | "
+        f"{r.summary.replace('|', '/')} |"
         for r in ALL_RULES
     ]
     return "\n".join([*lines, "", README_END]) + "\n"
 
 
-def rule_markdown(rule: Rule) -> str:
-    """One rule as a Markdown section (for a wiki or a pull-request comment)."""
-    return (
-        f"### `{rule.code}` `{rule.name}`\n\n**{rule.severity.value}**, {rule.category.value}: "
-        f"{rule.summary}\n\n{rule.explanation}\n"
-    )
-
-
-def _explain(rule: Rule) -> str:
-    heading = f"{rule.code} {rule.name} ({rule.severity.value}, {rule.category.value})"
-    return f"{heading}\n\n{rule.summary}\n\n{rule.explanation}\n"
-
-
 def rules(*, code: str | None, output_format: str) -> int:
+    from compiler.check import rule_docs
+
     if code is not None:
         rule = RULES_BY_CODE.get(code.upper())
         if rule is None:
@@ -57,6 +52,7 @@ def rules(*, code: str | None, output_format: str) -> int:
                         "category": r.category.value,
                         "summary": r.summary,
                         "explanation": r.explanation,
+                        **rule_docs.rule_json(r),
                     }
                     for r in chosen
                 ],
@@ -64,9 +60,9 @@ def rules(*, code: str | None, output_format: str) -> int:
             )
         )
     elif output_format == "markdown":
-        print(rule_markdown(chosen[0]) if code is not None else rules_markdown(), end="")
+        print(rule_docs.rule_markdown(chosen[0]) if code is not None else rules_markdown(), end="")
     elif code is not None:
-        print(_explain(chosen[0]), end="")
+        print(rule_docs.rule_text(chosen[0]), end="")
     else:
         for r in chosen:
             print(f"{r.code}  {r.severity.value:<7}  {r.name:<34} {r.summary}")

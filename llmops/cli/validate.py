@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity
+from compiler.diagnostics import Diagnostic, Severity
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import ValidationResult, validate_repository
 from llmops.cli import exit_codes, options
@@ -57,10 +57,7 @@ def validate(
     root = find_estate_root(repo)
     result = validate_repository(DirectoryTree(root), env)
     if audit:
-        collected = DiagnosticSet()
-        collected.extend(result.diagnostics)
-        collected.extend(audit_diagnostics(root, result))
-        result.diagnostics = collected.sorted()
+        result.add_audit(audit_diagnostics(root, result))
     diagnostics = promote_warnings(result.diagnostics) if warnings_as_errors else result.diagnostics
     print_report(diagnostics, result, output_format, sys.stdout)
     failed = any(d.severity is Severity.ERROR for d in diagnostics)
