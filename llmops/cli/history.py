@@ -13,7 +13,7 @@ from compiler.load.estate import list_environments
 from compiler.printable import escape_controls
 from llmops.cli import exit_codes, options
 from llmops.estate import find_estate_root
-from llmops.gitops.commits import authored_date, subject
+from llmops.gitops.commits import author_email, author_name, authored_date, subject
 
 if TYPE_CHECKING:
     from llmops.gitops.rollback_marks import MarkedChange
@@ -29,8 +29,8 @@ def _entry(marked: MarkedChange) -> dict[str, Any]:
     )
     return {
         "revision": commit.hexsha,
-        "author": commit.author.name,
-        "email": commit.author.email,
+        "author": author_name(commit),
+        "email": author_email(commit),
         "date": authored_date(commit),
         "subject": subject(commit),
         "changes": list(change.lines),

@@ -36,10 +36,29 @@ _LINK_HINT = (
 _MAX_LISTED = 5
 
 
+MAX_SUBJECT_CHARS = 200  # more than any subject people write; history and rollback copy it
+MAX_NAME_CHARS = 100
+
+
+def shortened(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters with an ellipsis when longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def subject(commit: git.Commit) -> str:
-    """The first line of a commit message, as text."""
+    """The first line of a commit message, as text, at most MAX_SUBJECT_CHARS long (a 3 MB subject
+    would otherwise be copied into every history listing and rollback message)."""
     summary = commit.summary
-    return summary.decode("utf-8", "replace") if isinstance(summary, bytes) else summary
+    text = summary.decode("utf-8", "replace") if isinstance(summary, bytes) else summary
+    return shortened(text, MAX_SUBJECT_CHARS)
+
+
+def author_name(commit: git.Commit) -> str:
+    return shortened(str(commit.author.name or ""), MAX_NAME_CHARS)
+
+
+def author_email(commit: git.Commit) -> str:
+    return shortened(str(commit.author.email or ""), MAX_NAME_CHARS)
 
 
 def authored_date(commit: git.Commit) -> str:
