@@ -88,7 +88,8 @@ def history(
         )
     snapshots = EstateSnapshots(git_repo, prefix)
     entries = []
-    for marked in marked_changes(EndpointHistory(snapshots, env, endpoint).changes(head)):
+    endpoint_history = EndpointHistory(snapshots, env, endpoint)
+    for marked in marked_changes(endpoint_history.changes(head), endpoint_history):
         entries.append(_entry(marked))
         if max_count is not None and len(entries) >= max_count:
             break
