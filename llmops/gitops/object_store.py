@@ -15,6 +15,7 @@ from typing import Any
 from git.db import GitCmdObjectDB
 
 from compiler.errors import LlmopsError
+from llmops.gitops.plumbing import git_words
 
 _MISSING = re.compile(r"could not be resolved|missing|bad object", re.IGNORECASE)
 
@@ -34,6 +35,22 @@ def missing_object(git_dir: str, hexsha: str) -> MissingObject:
         )
     return MissingObject(
         f"the repository is incomplete: git object {hexsha[:12]} is missing",
+        hint="`git fsck` lists what is missing; fetch or clone the repository again",
+    )
+
+
+def walk_failed(git_dir: str, stderr: str) -> LlmopsError:
+    """The error for a history walk git could not finish (`git rev-list` stops at a missing commit
+    or tree), in git's words."""
+    words = git_words(stderr.strip().removeprefix("stderr: '").rstrip("'"))  # GitPython's quoting
+    if os.path.isfile(os.path.join(git_dir, "shallow")):
+        return MissingObject(
+            f"the history is incomplete: this is a shallow clone ({words})",
+            hint="fetch the whole history: `git fetch --unshallow` (in GitHub Actions: "
+            "actions/checkout with `fetch-depth: 0`)",
+        )
+    return MissingObject(
+        f"git cannot walk the history: {words}",
         hint="`git fsck` lists what is missing; fetch or clone the repository again",
     )
 

@@ -91,3 +91,21 @@ def test_a_commit_date_no_calendar_holds_is_shown_as_git_stores_it(
     assert text.exit_code == 0, text.stderr
     expected = shown if shown.startswith("@") else shown.replace("T", " ")[:16]
     assert f"  {expected}  " in text.stdout.splitlines()[0]
+
+
+@pytest.mark.parametrize("missing", ["HEAD~1", "HEAD~1^{tree}"])
+def test_a_missing_commit_or_tree_in_the_walk_is_a_usage_error(
+    repo: git.Repo, missing: str
+) -> None:
+    _set_replicas(repo, 4)
+    path = root_of(repo) / DEV_ENDPOINT
+    path.write_text(path.read_text(encoding="utf-8").replace("maxReplicas: 4", "maxReplicas: 5"))
+    commit_all(repo, "dev max 5")
+    root = root_of(repo)
+    sha = _git(root, "rev-parse", missing)
+    (root / ".git" / "objects" / sha[:2] / sha[2:]).unlink()
+    for command in HISTORY_COMMANDS:
+        result = run_cli(*command, str(root))
+        assert result.exit_code == 2, (command, result.stderr)
+        assert "internal error" not in result.stderr and sha[:12] in result.stderr, command
+        assert "git fsck" in result.stderr
