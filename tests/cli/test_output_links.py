@@ -78,3 +78,16 @@ def test_schema_refuses_a_folder_that_a_link_leads_outside(estate: Path, outside
     assert _untouched(outside), "nothing written, the stale victim not deleted"
     assert run_cli("schema", "--output", str(outside)).exit_code == 0  # named as it is: written
     assert not (outside / "victim.schema.json").exists()
+
+
+def test_init_refuses_a_folder_that_a_link_leads_outside(
+    tmp_path: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "estate").symlink_to(outside, target_is_directory=True)
+    monkeypatch.chdir(work)
+    result = run_cli("init", "estate")
+    assert result.exit_code == 2 and "(through a link)" in result.stderr
+    assert _untouched(outside)
+    assert run_cli("init", str(outside)).exit_code == 0  # named as it is: created there
