@@ -5,7 +5,8 @@ and JSON Schema cannot sum sizes. The API server's validation (k8s.io/apimachine
 rules, core/v1's size limits) refuses: names and namespaces that are not DNS names, label keys and
 values of the wrong form, annotations over 256 KiB, ConfigMaps and Secrets over 1 MiB and
 ConfigMap keys of the wrong form. The name rules become a schema that is checked with the kind's
-own; the sums are computed here.
+own (labels and annotations through the shared definitions, wherever ObjectMeta appears); the sums
+are computed here.
 """
 
 from __future__ import annotations
@@ -77,16 +78,10 @@ _NAME_RULES: dict[str, tuple[str, int]] = {
 def metadata_schema(kind: str) -> Schema:
     """The rules for `metadata` of a built-in object of `kind`, checked on top of its schema."""
     pattern, longest = _NAME_RULES.get(kind, (DNS1123_SUBDOMAIN, 253))
-    key: Schema = {"maxLength": 317, "pattern": QUALIFIED_NAME}
     metadata: Schema = {
         "properties": {
             "name": {"type": "string", "maxLength": longest, "pattern": pattern},
             "namespace": {"type": "string", "maxLength": 63, "pattern": DNS1123_LABEL},
-            "labels": {
-                "propertyNames": key,
-                "additionalProperties": {"type": "string", "maxLength": 63, "pattern": LABEL_VALUE},
-            },
-            "annotations": {"propertyNames": key},
         },
     }
     if not kind.endswith("List"):
@@ -99,6 +94,31 @@ def metadata_schema(kind: str) -> Schema:
         names = {"propertyNames": {"maxLength": 253, "pattern": CONFIG_MAP_KEY}}
         schema["properties"].update(data=names, stringData=names)
     return schema
+
+
+_OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+_LABEL_SELECTOR = "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector"
+
+
+def tighten_definitions(definitions: dict[str, Schema]) -> None:
+    """Add the label and annotation formats to the shared definitions, so that they hold wherever
+    ObjectMeta or a label selector appears (an object's metadata, a pod template's, a selector's
+    matchLabels), as the API server checks them there too."""
+    key: Schema = {"maxLength": 317, "pattern": QUALIFIED_NAME}
+    value: Schema = {"type": ["string", "null"], "maxLength": 63, "pattern": LABEL_VALUE}
+    labels: Schema = {
+        "type": ["object", "null"],
+        "propertyNames": key,
+        "additionalProperties": value,
+    }
+    meta = (definitions.get(_OBJECT_META) or {}).get("properties") or {}
+    if "labels" in meta:
+        meta["labels"] = {**meta["labels"], **labels}
+    if "annotations" in meta:
+        meta["annotations"] = {**meta["annotations"], "propertyNames": key}
+    selector = (definitions.get(_LABEL_SELECTOR) or {}).get("properties") or {}
+    if "matchLabels" in selector:
+        selector["matchLabels"] = {**selector["matchLabels"], **labels}
 
 
 def limit_problems(

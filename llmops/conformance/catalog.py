@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from compiler.errors import LlmopsError
-from llmops.conformance.builtin_rules import metadata_schema
+from llmops.conformance.builtin_rules import metadata_schema, tighten_definitions
 from llmops.conformance.crd_schema import resource_schema
 from llmops.conformance.sources import data_dir, kind_index, read_sources
 
@@ -225,6 +225,7 @@ def builtin_schemas(wanted: str | None) -> BuiltinSchemas:
         if entry.name.startswith(f"v{version}.") and entry.name.endswith("-local-strict")
     )
     definitions = json.loads((folder / "_definitions.json").read_text(encoding="utf-8"))
+    tighten_definitions(definitions.get("$defs") or {})
     resource = referencing.Resource.from_contents(definitions)
     registry = referencing.Registry().with_resource(resource.id(), resource)
     return BuiltinSchemas(version, folder, registry)

@@ -84,6 +84,33 @@ def test_metadata_fields_have_their_formats() -> None:
     assert codes_of({**nameless, "metadata": {"generateName": "c-"}}) == []
 
 
+@pytest.mark.parametrize(
+    ("template_labels", "match_labels", "accepted"),
+    [
+        ({"a": "b"}, {"a": "b"}, True),
+        ({"a": "bad value!"}, {"a": "b"}, False),  # a pod template's labels
+        ({"bad key!": "b", "a": "b"}, {"a": "b"}, False),
+        ({"a": "b"}, {"a": "b" * 64}, False),  # a selector's
+    ],
+)
+def test_labels_have_their_format_wherever_they_appear(
+    template_labels: dict[str, str], match_labels: dict[str, str], accepted: bool
+) -> None:
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {
+            "selector": {"matchLabels": match_labels},
+            "template": {
+                "metadata": {"labels": template_labels},
+                "spec": {"containers": [{"name": "c", "image": "i"}]},
+            },
+        },
+    }
+    assert ("V004" not in codes_of(deployment)) is accepted
+
+
 def test_a_wrong_key_is_shown_at_the_key() -> None:
     text = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  labels:\n    "b k": v\n'
     _, (diagnostic,) = check_text("m.yaml", text, catalog())
