@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from compiler.printable import escape_controls
 
 RECORD_FILE = ".llmops-rendered.json"
 _RECORD_VERSION = 1
+MAX_RECORD_BYTES = 64 << 20  # about 500,000 files; an estate renders thousands
 _ENTRY = re.compile(r"[^/\\]+/[^/\\]+")  # <group>/<file>: one folder deep, as render writes
 _MANIFEST = re.compile(rb"apiVersion[\"']?[ \t]*:[ \t]*[\"']?llmops\.io/")  # block or JSON style
 _MANIFEST_SUFFIXES = (".yaml", ".yml")
@@ -37,12 +39,44 @@ def _plain_entry(relative: str) -> bool:
     )
 
 
+def _record_bytes(path: Path) -> bytes | None:
+    """The record file's bytes; None when there is none. A record that is not a regular file (a
+    FIFO would block the read forever, a link or a device could lead anywhere) or is larger than any
+    record llmops writes is refused: render would have to replace it."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    shown = escape_controls(str(path))
+    hint = "remove it: render writes a new one (and then prunes nothing it rendered before)"
+    try:
+        descriptor = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        if not path.is_symlink():
+            raise
+        raise LlmopsError(f"{shown} is a link, not a file llmops wrote", hint=hint) from error
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise LlmopsError(
+                f"{shown} is not a regular file, so llmops did not write it", hint=hint
+            )
+        data = handle.read(MAX_RECORD_BYTES + 1)
+    if len(data) > MAX_RECORD_BYTES:
+        raise LlmopsError(
+            f"{shown} is larger than any record llmops writes ({MAX_RECORD_BYTES:,} bytes)",
+            hint=hint,
+        )
+    return data
+
+
 def read_record(root: Path) -> Record:
     """The record in `root`; empty when there is none or it is not one llmops wrote (then nothing
-    counts as written by llmops, and nothing is deleted)."""
+    counts as written by llmops, and nothing is deleted). JSON nested too deeply for the parser is
+    not a record llmops wrote either."""
     try:
-        data: Any = json.loads((root / RECORD_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        raw = _record_bytes(root / RECORD_FILE)
+        data: Any = None if raw is None else json.loads(raw.decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
         return {}
     files = (
         data.get("files")

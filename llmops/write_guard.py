@@ -37,3 +37,50 @@ def confined_path(base: Path, relative: str, *, what: str = "cannot write") -> P
             "link to a place outside the folder it works in",
         )
     return target
+
+
+def output_folder(given: str, *, estate_root: Path | None = None) -> Path:
+    """The folder a command was told to write into (`render -o DIR`, `schema --output DIR`), after
+    checking that no link takes it somewhere the user did not name.
+
+    A relative DIR stays inside the folder it is relative to (the working directory, or the parent
+    its leading `..` name): a committed `out -> /etc` link is refused. An absolute DIR is written
+    where it leads, as the user named the place, unless it names a place inside the estate: then it
+    must lead to a place inside the estate too."""
+    shown = escape_controls(given)
+    hint = (
+        "replace the link with a real folder, or give the place it leads to as an absolute path if "
+        "that is where you mean to write"
+    )
+    path = Path(given)
+    if not path.is_absolute():
+        parts = PurePosixPath(given.replace(os.sep, "/")).parts
+        leading = 0
+        while leading < len(parts) and parts[leading] == "..":
+            leading += 1
+        base = os.path.realpath(os.path.join(os.getcwd(), *parts[:leading]))
+        resolved = os.path.realpath(os.path.join(base, *parts[leading:]))
+        if not _inside(resolved, base):
+            raise LlmopsError(
+                f"cannot write into {shown}: it leads to {escape_controls(resolved)}, outside "
+                f"{escape_controls(base)} (through a link)",
+                hint=hint,
+            )
+        return path
+    if estate_root is not None:
+        estate = os.path.abspath(estate_root)
+        real_estate = os.path.realpath(estate_root)
+        named = os.path.normpath(given)
+        if _inside(named, estate) or _inside(named, real_estate):
+            resolved = os.path.realpath(given)
+            if not _inside(resolved, real_estate):
+                raise LlmopsError(
+                    f"cannot write into {shown}: it is inside the estate but leads to "
+                    f"{escape_controls(resolved)}, outside it (through a link)",
+                    hint=hint,
+                )
+    return path
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)

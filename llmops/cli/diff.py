@@ -27,7 +27,11 @@ def _render_side(label: str, tree: RepoTree, env: str | None) -> Side | None:
     """The side's estate and objects; None (after reporting why) when it has errors."""
     try:
         result = validate_repository(tree, env)
-    except LlmopsError:
+    except LlmopsError as error:
+        from llmops.gitops.object_store import MissingObject
+
+        if isinstance(error, MissingObject):
+            raise  # an incomplete repository is not an empty side
         # No estate (or not this environment) on this side: everything on the other side is new.
         return ResolvedEstate(environments=[]), RenderedEstate()
     errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]

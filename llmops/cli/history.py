@@ -13,7 +13,7 @@ from compiler.load.estate import list_environments
 from compiler.printable import escape_controls
 from llmops.cli import exit_codes, options
 from llmops.estate import find_estate_root
-from llmops.gitops.commits import subject
+from llmops.gitops.commits import author_email, author_name, authored_date, subject
 
 if TYPE_CHECKING:
     from llmops.gitops.rollback_marks import MarkedChange
@@ -29,9 +29,9 @@ def _entry(marked: MarkedChange) -> dict[str, Any]:
     )
     return {
         "revision": commit.hexsha,
-        "author": commit.author.name,
-        "email": commit.author.email,
-        "date": commit.authored_datetime.isoformat(),
+        "author": author_name(commit),
+        "email": author_email(commit),
+        "date": authored_date(commit),
         "subject": subject(commit),
         "changes": list(change.lines),
         "manifestChanged": change.manifest_changed,
@@ -45,7 +45,8 @@ def _text(entries: list[dict[str, Any]]) -> str:
     from a commit or a manifest is shown with its control characters escaped."""
     lines = []
     for entry in entries:
-        date = entry["date"][:16].replace("T", " ")
+        date = entry["date"] if entry["date"].startswith("@") else entry["date"][:16]
+        date = date.replace("T", " ")
         mark = "[rollback] " if entry["rollback"] is not None else ""
         lines.append(
             escape_controls(
@@ -87,7 +88,8 @@ def history(
         )
     snapshots = EstateSnapshots(git_repo, prefix)
     entries = []
-    for marked in marked_changes(EndpointHistory(snapshots, env, endpoint).changes(head)):
+    endpoint_history = EndpointHistory(snapshots, env, endpoint)
+    for marked in marked_changes(endpoint_history.changes(head), endpoint_history):
         entries.append(_entry(marked))
         if max_count is not None and len(entries) >= max_count:
             break

@@ -14,10 +14,11 @@ from compiler.printable import escape_controls
 from llmops import scaffold
 from llmops.cli import exit_codes
 from llmops.manifest_files import dump_manifests, write_atomically
+from llmops.write_guard import output_folder
 
 
 def init(*, directory: str) -> int:
-    root = Path(directory)
+    root = output_folder(directory)
     estate = root / ENVIRONMENTS_DIR
     if os.path.lexists(estate):
         raise LlmopsError(f"{estate} already exists; `llmops init` only creates new estates")

@@ -19,6 +19,7 @@ from llmops.estate import find_estate_root
 from llmops.render_output import OutputPlan, compare_output, write_output
 from llmops.render_record import read_record, refuse_estate_folders
 from llmops.reporting import print_report
+from llmops.write_guard import output_folder
 
 
 def validated_render(
@@ -108,7 +109,9 @@ def _emit(rendered: RenderedEstate, repo: str | None, output: str | None, check:
             return exit_codes.FAILED
         print(escape_controls(f"{len(plan.files)} files in {root} are up to date"))
         return exit_codes.OK
-    refuse_estate_folders(root, find_estate_root(repo), plan.directories, read_record(root))
+    estate_root = find_estate_root(repo)
+    output_folder(output, estate_root=estate_root)
+    refuse_estate_folders(root, estate_root, plan.directories, read_record(root))
     difference = write_output(root, plan)
     shown = escape_controls(str(root))
     print(

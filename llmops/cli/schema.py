@@ -12,7 +12,7 @@ from compiler.spec.field_reference import REFERENCE_FILE, generate_reference
 from compiler.spec.schemas import generate_schemas
 from llmops.cli import exit_codes
 from llmops.manifest_files import write_atomically
-from llmops.write_guard import confined_path
+from llmops.write_guard import confined_path, output_folder
 
 
 def schema(*, output: str, check: bool) -> int:
@@ -38,6 +38,7 @@ def schema(*, output: str, check: bool) -> int:
             return exit_codes.FAILED
         print(f"{len(wanted)} schemas in {directory} are up to date")
         return exit_codes.OK
+    output_folder(output)
     for name in stale:
         write_atomically(directory, name, wanted[name])
     for name in extra:

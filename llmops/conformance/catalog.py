@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from compiler.errors import LlmopsError
+from llmops.conformance.builtin_rules import metadata_schema, tighten_definitions
 from llmops.conformance.crd_schema import resource_schema
 from llmops.conformance.sources import data_dir, kind_index, read_sources
 
@@ -30,6 +31,9 @@ INSTALL_HINT = (
     "install the extra: pip install 'llmops[conform]' (jsonschema and kubernetes-validate)"
 )
 _SCHEMA_ROOT = "kubernetes-json-schema"
+# Defaults of list keys that the built-in schemas (converted from OpenAPI v2) do not state: a port
+# without a protocol is a TCP port, the same key as one that says TCP.
+_KEY_DEFAULTS = {"protocol": "TCP"}
 _GROUP_PREFIX = re.compile(r"^([^./]*)(?:\.[^/]*)?/")  # networking.k8s.io/v1 -> networking-v1
 
 
@@ -63,7 +67,10 @@ def _unique_by_keys(
     for index, item in enumerate(instance):
         if not isinstance(item, dict):
             continue
-        values = [item.get(key, (item_properties.get(key) or {}).get("default")) for key in keys]
+        values = [
+            item.get(key, (item_properties.get(key) or {}).get("default", _KEY_DEFAULTS.get(key)))
+            for key in keys
+        ]
         marker = json.dumps(values, sort_keys=True)
         if marker in first:
             described = ", ".join(
@@ -77,7 +84,7 @@ def _unique_by_keys(
 
 
 @cache
-def _crd_validator_class() -> Any:
+def _kubernetes_validator_class() -> Any:
     jsonschema = _require("jsonschema")
     return jsonschema.validators.extend(
         jsonschema.Draft202012Validator, {"x-kubernetes-list-map-keys": _unique_by_keys}
@@ -92,6 +99,7 @@ class Verdict:
     validator: Validator | None
     source: str  # the CRD file or the Kubernetes version, for messages
     served: tuple[str, ...] = ()
+    builtin: bool = False  # a built-in kind: the API server's own rules apply (builtin_rules)
 
 
 @dataclass
@@ -123,7 +131,9 @@ class SchemaCatalog:
             served = tuple(sorted(f"{v} {k}" for v, k in self.index if v.split("/")[0] == group))
             return Verdict(None, "", served)
         builtin = builtin_schemas(self.kubernetes_version)
-        return Verdict(builtin.validator(api_version, kind), f"Kubernetes {builtin.version}")
+        return Verdict(
+            builtin.validator(api_version, kind), f"Kubernetes {builtin.version}", builtin=True
+        )
 
     def _crd_validator(self, crd_file: str, api_version: str, kind: str) -> Validator:
         if crd_file not in self._crd_files:
@@ -140,7 +150,7 @@ class SchemaCatalog:
             for served in spec.get("versions") or []:
                 if served.get("name") == version:
                     open_api = (served.get("schema") or {}).get("openAPIV3Schema")
-                    validator: Validator = _crd_validator_class()(
+                    validator: Validator = _kubernetes_validator_class()(
                         resource_schema(open_api, api_version, kind)
                     )
                     return validator
@@ -166,7 +176,6 @@ class BuiltinSchemas:
         return self.validators[key]
 
     def _compile(self, api_version: str, kind: str) -> Validator | None:
-        jsonschema = _require("jsonschema")
         group_version = _GROUP_PREFIX.sub(r"\1-", api_version)
         name = f"{kind.lower()}-{group_version}.json"
         entry = self.folder / name
@@ -175,7 +184,12 @@ class BuiltinSchemas:
         schema = json.loads(entry.read_text(encoding="utf-8"))
         if schema.get("x-kubernetes-group-version-kind") is None and "properties" not in schema:
             return None
-        validator: Validator = jsonschema.Draft202012Validator(schema, registry=self.registry)
+        # the kind's schema and the API server's name, label and key rules (see builtin_rules);
+        # without its `$schema`, which would make jsonschema judge it with the plain 2020-12
+        # validator, blind to `x-kubernetes-list-map-keys`
+        schema.pop("$schema", None)
+        combined = {"allOf": [schema, metadata_schema(kind)]}
+        validator: Validator = _kubernetes_validator_class()(combined, registry=self.registry)
         return validator
 
 
@@ -211,6 +225,7 @@ def builtin_schemas(wanted: str | None) -> BuiltinSchemas:
         if entry.name.startswith(f"v{version}.") and entry.name.endswith("-local-strict")
     )
     definitions = json.loads((folder / "_definitions.json").read_text(encoding="utf-8"))
+    tighten_definitions(definitions.get("$defs") or {})
     resource = referencing.Resource.from_contents(definitions)
     registry = referencing.Registry().with_resource(resource.id(), resource)
     return BuiltinSchemas(version, folder, registry)

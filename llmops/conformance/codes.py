@@ -71,6 +71,14 @@ NOT_AN_OBJECT = _rule(
     "Every document sent to the API server must name its apiVersion and kind.",
 )
 
+TOO_LARGE = _rule(
+    "V009",
+    "object-over-size-limit",
+    "An object exceeds a size limit of the API server.",
+    "A ConfigMap's or Secret's values together over 1 MiB, or an object's annotations over "
+    "256 KiB: the API server refuses the object. Split the data or mount it from elsewhere.",
+)
+
 CONFORMANCE_RULES: tuple[Rule, ...] = (
     UNKNOWN_FIELD,
     WRONG_TYPE,
@@ -80,4 +88,5 @@ CONFORMANCE_RULES: tuple[Rule, ...] = (
     UNKNOWN_KIND,
     DUPLICATE_ENTRY,
     NOT_AN_OBJECT,
+    TOO_LARGE,
 )

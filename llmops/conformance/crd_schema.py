@@ -52,12 +52,17 @@ _KEPT = frozenset(
     }
 )
 
-# Kubernetes name formats (k8s.io/apimachinery/pkg/util/validation).
-DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+# Kubernetes name formats (k8s.io/apimachinery/pkg/util/validation). Each ends with END, not `$`:
+# jsonschema matches patterns with Python's re, where `$` also matches before a final newline, so
+# `name: "a\n"` would pass.
+END = r"(?![\s\S])"
+_LABEL_BODY = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_SUBDOMAIN_BODY = rf"{_LABEL_BODY}(\.{_LABEL_BODY})*"
+DNS1123_LABEL = rf"^{_LABEL_BODY}{END}"
+DNS1123_SUBDOMAIN = rf"^{_SUBDOMAIN_BODY}{END}"
 _NAME_PART = r"([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]"
-QUALIFIED_NAME = rf"^({DNS1123_SUBDOMAIN[1:-1]}/)?{_NAME_PART}$"
-LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+QUALIFIED_NAME = rf"^({_SUBDOMAIN_BODY}/)?{_NAME_PART}{END}"
+LABEL_VALUE = rf"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?{END}"
 
 
 def _closed_object(properties: Schema, required: list[str] | None = None) -> Schema:

@@ -19,6 +19,7 @@ from compiler.load.yaml_strict import parse_documents
 from compiler.positions import Path, format_path
 from compiler.spelling import closest_name
 from llmops.conformance import codes
+from llmops.conformance.builtin_rules import PATTERN_FORMS, limit_problems
 from llmops.conformance.catalog import SchemaCatalog
 
 _JSON_TYPES = {
@@ -122,6 +123,13 @@ def check_object(
         return
     for error in verdict.validator.iter_errors(obj):
         yield from _diagnostics(error, prefix, document, label)
+    for path, rule, message in limit_problems(obj, kind, verdict.builtin):
+        yield make_diagnostic(
+            rule,
+            f"{label}: {message}",
+            document.span_of((*prefix, *path)),
+            path=(*prefix, *path),
+        )
 
 
 def _diagnostics(
@@ -174,10 +182,19 @@ def _diagnostics(
             hint = "leave the field out instead of writing null (the API server would drop it)"
         elif isinstance(error.instance, float) and "string" in expected:
             hint = f'write the quantity as a string, e.g. "{error.instance}"'
+    elif keyword == "pattern" and error.validator_value in PATTERN_FORMS:
+        form, hint = PATTERN_FORMS[error.validator_value]
+        message = f"{label}: {at}: {_short(error.instance)} is not {form}"
     else:
         message = f"{label}: {at}: {_short_message(error.message)}"
         if path[-2:] == ("metadata", "name") and keyword == "pattern":
             hint = "names are DNS-1123 subdomains: lower-case letters, digits, '-' and '.'"
+    if "propertyNames" in error.relative_schema_path and isinstance(error.instance, str):
+        # a key is wrong (a label's, a ConfigMap's): point at the key itself
+        key_path: Path = (*path, error.instance)
+        where = document.span_of(key_path, key=True)
+        yield make_diagnostic(rule, message, where, path=key_path, hint=hint)
+        return
     yield make_diagnostic(rule, message, document.span_of(path), path=path, hint=hint)
 
 

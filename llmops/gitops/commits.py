@@ -9,6 +9,7 @@ where it was.
 
 from __future__ import annotations
 
+import datetime
 import os
 import tempfile
 from collections.abc import Mapping
@@ -35,10 +36,43 @@ _LINK_HINT = (
 _MAX_LISTED = 5
 
 
+MAX_SUBJECT_CHARS = 200  # more than any subject people write; history and rollback copy it
+MAX_NAME_CHARS = 100
+
+
+def shortened(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters with an ellipsis when longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def subject(commit: git.Commit) -> str:
-    """The first line of a commit message, as text."""
+    """The first line of a commit message, as text, at most MAX_SUBJECT_CHARS long (a 3 MB subject
+    would otherwise be copied into every history listing and rollback message)."""
     summary = commit.summary
-    return summary.decode("utf-8", "replace") if isinstance(summary, bytes) else summary
+    text = summary.decode("utf-8", "replace") if isinstance(summary, bytes) else summary
+    return shortened(text, MAX_SUBJECT_CHARS)
+
+
+def author_name(commit: git.Commit) -> str:
+    return shortened(str(commit.author.name or ""), MAX_NAME_CHARS)
+
+
+def author_email(commit: git.Commit) -> str:
+    return shortened(str(commit.author.email or ""), MAX_NAME_CHARS)
+
+
+def authored_date(commit: git.Commit) -> str:
+    """When the commit was authored, ISO 8601 in the author's time zone; a time no calendar holds
+    (git stores any integer: year 3,000,000, 2**64 - 1) is shown as git stores it, `@SECONDS
+    OFFSET`, rather than failing or being moved to another date."""
+    seconds, offset = int(commit.authored_date), int(commit.author_tz_offset)
+    try:
+        zone = datetime.timezone(datetime.timedelta(seconds=-offset))
+        return datetime.datetime.fromtimestamp(seconds, zone).isoformat()
+    except (ValueError, OverflowError, OSError):
+        sign = "-" if offset > 0 else "+"  # git's offsets are east of UTC; GitPython's west
+        minutes = abs(offset) // 60
+        return f"@{seconds} {sign}{minutes // 60:02d}{minutes % 60:02d}"
 
 
 def current_commit(repo: git.Repo) -> git.Commit:

@@ -6,6 +6,12 @@ history newest first, a rollback commit marks the changes it reverts as undone; 
 later rollback undid marks nothing. What is left, the live changes, are the endpoint's versions: the
 next rollback goes back past the newest live one, so rolling back twice goes two versions back
 instead of undoing itself.
+
+Trailers are text anyone can write, so they are trusted only when the commit agrees with them: the
+Rollback-Target is an ancestor of the commit and the endpoint's manifest after the commit equals the
+one at the target, or both are absent (no target: the commit removed the endpoint), and a change
+counts as undone only if it is an ancestor of the rollback that names it. Any other commit is
+described by what it changed.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from llmops.gitops.history import EndpointChange
+from llmops.gitops.history import EndpointChange, EndpointHistory
+from llmops.gitops.plumbing import GitRefused, run_git
 
 if TYPE_CHECKING:
     import git
@@ -68,14 +75,46 @@ class MarkedChange:
         return self.change.manifest_changed and self.rollback is None and self.undone_by is None
 
 
-def marked_changes(changes: Iterable[EndpointChange]) -> Iterator[MarkedChange]:
+def _is_ancestor(repo: git.Repo, ancestor: str, descendant: str) -> bool:
+    """Whether `ancestor` is a commit of `descendant`'s history (false for an unknown object)."""
+    try:
+        run_git(repo, "merge-base", "--is-ancestor", ancestor, descendant)
+    except GitRefused:
+        return False
+    return True
+
+
+def trusted_marks(history: EndpointHistory, change: EndpointChange) -> RollbackMarks | None:
+    """The commit's rollback trailers, if the commit does what they say (see the module's
+    docstring); None for any other commit."""
+    marks = rollback_marks(change.commit)
+    if marks is None:
+        return None
+    result = (change.after or {}).get("endpoint")
+    if marks.target is None:
+        return marks if result is None else None
+    repo = history.snapshots.repo
+    if marks.target == change.commit.hexsha or not _is_ancestor(
+        repo, marks.target, change.commit.hexsha
+    ):
+        return None
+    restored = history.footprint(repo.commit(marks.target))
+    return marks if (restored or {}).get("endpoint") == result else None
+
+
+def marked_changes(
+    changes: Iterable[EndpointChange], history: EndpointHistory
+) -> Iterator[MarkedChange]:
     """`changes` (newest first) with their rollback marks; see the module's docstring for the
     rule."""
     undone: dict[str, str] = {}
+    repo = history.snapshots.repo
     for change in changes:
         sha = change.commit.hexsha
         undone_by = undone.get(sha)
-        marks = rollback_marks(change.commit) if change.manifest_changed else None
+        if undone_by is not None and not _is_ancestor(repo, sha, undone_by):
+            undone_by = None  # named by a rollback on another line of history: not undone by it
+        marks = trusted_marks(history, change) if change.manifest_changed else None
         if marks is not None and undone_by is None:
             for reverted in marks.reverts:
                 undone.setdefault(reverted, sha)

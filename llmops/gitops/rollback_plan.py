@@ -65,7 +65,7 @@ def _targets(
     Changes earlier rollbacks undid, and those rollbacks, are stepped over (see rollback_marks)."""
     reverted: list[EndpointChange] = []
     rolled_back = 0
-    for marked in marked_changes(history.changes(head)):
+    for marked in marked_changes(history.changes(head), history):
         if not marked.change.manifest_changed:
             continue
         if not marked.is_version:

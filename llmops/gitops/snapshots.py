@@ -136,8 +136,16 @@ class EstateSnapshots:
         """Commits that touched the environment or _shared, newest first (git's history
         simplification: a merge that took one side unchanged is skipped, and so is the side it did
         not take)."""
+        import git
+
+        from llmops.gitops.object_store import walk_failed
+
         paths = [self.folder_path(env), self.folder_path(SHARED_ENV)]
-        yield from self.repo.iter_commits(head, paths=paths, topo_order=True)
+        try:
+            yield from self.repo.iter_commits(head, paths=paths, topo_order=True)
+        except git.GitCommandError as error:
+            stderr = error.stderr if isinstance(error.stderr, str) else str(error.stderr)
+            raise walk_failed(str(self.repo.common_dir), stderr) from None
 
 
 def _manifest_blobs(tree: Any) -> Iterator[Any]:

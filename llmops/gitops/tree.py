@@ -23,8 +23,10 @@ def open_repository(estate_root: Path) -> tuple[git.Repo, str]:
     """The git repository holding the estate, and the estate's path inside it ('' at the top)."""
     import git
 
+    from llmops.gitops.object_store import CheckedObjectDB
+
     try:
-        repo = git.Repo(estate_root, search_parent_directories=True)
+        repo = git.Repo(estate_root, search_parent_directories=True, odbt=CheckedObjectDB)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise LlmopsError(f"{estate_root} is not inside a git repository") from None
     top = Path(str(repo.working_tree_dir)).resolve()

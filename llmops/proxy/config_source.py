@@ -57,4 +57,6 @@ def config_from_file(path: str) -> ProxyConfig:
         raise LlmopsError(
             f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}"
         ) from None
+    except RecursionError:
+        raise LlmopsError(f"{path}: nested too deeply to be a proxy configuration") from None
     return parse_config(document, path)

@@ -11,12 +11,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from llmops.conformance.catalog import _crd_validator_class
+from llmops.conformance.catalog import _kubernetes_validator_class
 from llmops.conformance.crd_schema import convert, resource_schema
 
 
 def accepts(source: dict[str, Any], value: Any) -> bool:
-    return not list(_crd_validator_class()(convert(source)).iter_errors(value))
+    return not list(_kubernetes_validator_class()(convert(source)).iter_errors(value))
 
 
 OBJECT = {"type": "object", "properties": {"name": {"type": "string"}}}
@@ -108,7 +108,7 @@ def test_keyed_list_entries_are_unique_by_their_keys_with_defaults_filled_in() -
     assert accepts(KEYED, [{"name": "a"}, {"name": "a", "protocol": "UDP"}])
     # TCP is the default
     assert not accepts(KEYED, [{"name": "a"}, {"name": "a", "protocol": "TCP"}])
-    (error,) = _crd_validator_class()(convert(KEYED)).iter_errors(
+    (error,) = _kubernetes_validator_class()(convert(KEYED)).iter_errors(
         [{"name": "a"}, {"name": "b"}, {"name": "a"}]
     )
     assert list(error.absolute_path) == [2] and "entries 0 and 2 have the same key" in error.message

@@ -1,0 +1,98 @@
+"""Files llmops reads that are not what they claim: `render -o`'s record as a FIFO, a link, a
+folder, too large, or JSON nested deeper than the parser goes; a proxy configuration nested too
+deeply. Each is a usage error or a record llmops did not write, never a hang or a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import llmops.render_record as render_record
+from llmops.render_record import RECORD_FILE
+from tests.helpers.estate import copy_bundled_estate, run_cli
+
+DEEP_ARRAY = "[" * 100_000 + "]" * 100_000
+DEEP_OBJECT = '{"a":' * 100_000 + "1" + "}" * 100_000
+
+
+@pytest.fixture
+def rendered(tmp_path: Path) -> tuple[Path, Path]:
+    """An estate, and an output folder it was rendered into once."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    out = tmp_path / "out"
+    assert run_cli("render", str(estate), "--env", "dev", "-o", str(out)).exit_code == 0
+    return estate, out
+
+
+def _render_in_a_process(estate: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """In a child process with a deadline: a read that blocks must fail the test, not hang it."""
+    command = [sys.executable, "-m", "llmops.cli.main", "render", str(estate), "--env", "dev", "-o"]
+    return subprocess.run(
+        [*command, str(out), *extra], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.mark.parametrize("check", [False, True])
+def test_a_fifo_record_is_refused_not_read(rendered: tuple[Path, Path], check: bool) -> None:
+    estate, out = rendered
+    (out / RECORD_FILE).unlink()
+    os.mkfifo(out / RECORD_FILE)
+    result = _render_in_a_process(estate, out, *(["--check"] if check else []))
+    assert result.returncode == 2, result.stderr
+    assert "is not a regular file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "folder"])
+def test_a_record_that_is_a_link_or_a_folder_is_refused(
+    rendered: tuple[Path, Path], target: str
+) -> None:
+    estate, out = rendered
+    (out / RECORD_FILE).unlink()
+    if target == "folder":
+        (out / RECORD_FILE).mkdir()
+    else:
+        (out / RECORD_FILE).symlink_to(target)
+    result = _render_in_a_process(estate, out)
+    assert result.returncode == 2, result.stderr
+    assert RECORD_FILE in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_record_larger_than_any_llmops_writes_is_refused(
+    rendered: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    estate, out = rendered
+    monkeypatch.setattr(render_record, "MAX_RECORD_BYTES", 1000)
+    result = run_cli("render", str(estate), "--env", "dev", "-o", str(out))
+    assert result.exit_code == 2
+    assert "larger than any record llmops writes (1,000 bytes)" in result.stderr
+
+
+@pytest.mark.parametrize("deep", [DEEP_ARRAY, DEEP_OBJECT])
+def test_a_record_nested_too_deeply_is_not_one_llmops_wrote(
+    rendered: tuple[Path, Path], deep: str
+) -> None:
+    estate, out = rendered
+    (out / RECORD_FILE).write_text(deep, encoding="utf-8")
+    (out / "dev" / "kustomization.yaml").write_text("edited: by hand\n", encoding="utf-8")
+    check = run_cli("render", str(estate), "--env", "dev", "-o", str(out), "--check")
+    assert check.exit_code == 1 and "kustomization.yaml: differs" in check.stderr
+    # without a record, the edited file is not provably llmops's: refused, not overwritten
+    result = run_cli("render", str(estate), "--env", "dev", "-o", str(out))
+    assert result.exit_code == 2 and "would be overwritten" in result.stderr
+    assert (out / "dev" / "kustomization.yaml").read_text(encoding="utf-8") == "edited: by hand\n"
+
+
+@pytest.mark.parametrize("deep", [DEEP_ARRAY, DEEP_OBJECT])
+def test_a_proxy_configuration_nested_too_deeply_is_a_usage_error(
+    tmp_path: Path, deep: str
+) -> None:
+    config = tmp_path / "proxy.json"
+    config.write_text(deep, encoding="utf-8")
+    result = run_cli("proxy", "--config", str(config))
+    assert result.exit_code == 2
+    assert f"{config}: nested too deeply" in result.stderr
