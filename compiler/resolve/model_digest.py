@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from compiler.spec.base import Envelope
 from compiler.spec.model import ModelManifest
@@ -12,6 +13,7 @@ DIGEST_EXCLUDED_FIELDS = frozenset({"status"})
 # Spec fields added after approvals were first written: they enter the digest only when set, so a
 # newer llmops does not void every approval of a model that does not use them.
 ADDED_OPTIONAL_FIELDS = (("metadata", "preset"),)
+ADDED_TOP_LEVEL_FIELDS = ("baseModel", "trainedBy")
 
 
 def model_digest(model: Envelope) -> str:
@@ -27,8 +29,12 @@ def model_digest(model: Envelope) -> str:
     for parent, name in ADDED_OPTIONAL_FIELDS:
         if spec.get(parent, {}).get(name, "") is None:
             del spec[parent][name]
+    for name in ADDED_TOP_LEVEL_FIELDS:
+        if spec.get(name, "") is None:
+            del spec[name]
+    document: dict[str, Any] = {"kind": "Model", "name": model.metadata.name, "spec": spec}
     canonical = json.dumps(
-        {"kind": "Model", "name": model.metadata.name, "spec": spec},
+        document,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
