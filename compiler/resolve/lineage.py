@@ -7,6 +7,7 @@ One place that answers it for the checks (the M rules), the approval digest, the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
@@ -122,3 +123,26 @@ def endpoints_serving(
         if any(env.resolve_model(reference).manifest is model for reference in references):
             found.append(endpoint)
     return found
+
+
+def _identity(manifest: Manifest) -> dict[str, Any]:
+    """A manifest as what would be deployed: kind, name and spec in canonical form."""
+    return {
+        "kind": manifest.kind,
+        "name": manifest.name,
+        "spec": manifest.spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+    }
+
+
+def made_by(env: ResolvedEnvironment, model: Manifest[ModelSpec]) -> dict[str, Any] | None:
+    """What an approval of a trained model also covers: the job that made it (and the environment
+    it is defined in) and that job's dataset, as their manifests stand; None when `trainedBy`
+    names no job."""
+    step = lineage_of(env, model)
+    if step.job is None:
+        return None
+    return {
+        "environment": step.job_environment,
+        "job": _identity(step.job),
+        "dataset": _identity(step.dataset) if step.dataset is not None else None,
+    }

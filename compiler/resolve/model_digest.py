@@ -16,12 +16,14 @@ ADDED_OPTIONAL_FIELDS = (("metadata", "preset"),)
 ADDED_TOP_LEVEL_FIELDS = ("baseModel", "trainedBy")
 
 
-def model_digest(model: Envelope) -> str:
+def model_digest(model: Envelope, made_by: dict[str, Any] | None = None) -> str:
     """sha256 over the model's kind, name and spec (without `status`), as canonical JSON.
 
     Formatting, comments, key order and labels do not change it; any change to what would be
     deployed does. `status` is left out so that marking an approved model `approved` does not
-    invalidate its own approval.
+    invalidate its own approval. ``made_by`` is what made a trained model (its job and that job's
+    dataset, compiler/resolve/lineage.py): approving such a model approves how it was made, so a
+    change to the job or the dataset changes the digest and voids the approval.
     """
     if not isinstance(model, ModelManifest):
         raise TypeError(f"only Model manifests have a digest, not {type(model).__name__}")
@@ -33,6 +35,8 @@ def model_digest(model: Envelope) -> str:
         if spec.get(name, "") is None:
             del spec[name]
     document: dict[str, Any] = {"kind": "Model", "name": model.metadata.name, "spec": spec}
+    if made_by is not None:
+        document["madeBy"] = made_by
     canonical = json.dumps(
         document,
         sort_keys=True,
