@@ -113,6 +113,18 @@ def jobs_producing(
     return found
 
 
+def served_models(
+    env: ResolvedEnvironment, endpoint: Manifest[ServingEndpointSpec]
+) -> list[Manifest[ModelSpec]]:
+    """The endpoint's model, then its adapters (those that resolve), in the manifest's order."""
+    found = []
+    for reference in (endpoint.spec.model_id, *endpoint.spec.adapters):
+        model = env.resolve_model(reference).manifest
+        if model is not None and model not in found:
+            found.append(model)
+    return found
+
+
 def endpoints_serving(
     env: ResolvedEnvironment, model: Manifest[ModelSpec]
 ) -> list[Manifest[ServingEndpointSpec]]:
