@@ -19,6 +19,8 @@ from compiler.resolve.lineage import (
 )
 from compiler.resolve.manifest import Manifest
 from compiler.spec.model import ModelSpec
+from compiler.target.kserve_versions import serves_lora_adapters
+from compiler.target.naming import inference_service_name
 
 E = Severity.ERROR
 
@@ -352,6 +354,106 @@ def adapter_served_on_wrong_base(env: ResolvedEnvironment) -> Iterator[Finding]:
                 )
 
 
+@rule(
+    "M007",
+    "adapters-need-vllm",
+    E,
+    "An endpoint serves LoRA adapters without the runtime that can load them.",
+    category=Category.LINEAGE,
+)
+def adapters_need_vllm(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """What it checks:
+        An endpoint with `adapters` runs on GPUs (llmops then renders KServe's Hugging Face runtime
+        with its vLLM backend, the one that loads LoRA adapters) in an environment whose
+        `kserve.version` is 0.16 or newer (the release that downloads several storage URIs into
+        one predictor and registers each adapter under its name).
+    Why it matters:
+        On CPU the runtime's plain transformers backend ignores the LoRA arguments, and an older
+        KServe refuses `storageUris`: the endpoint would serve the base model alone, or not start,
+        while requests naming the adapter fail.
+    Wrong: a CPU endpoint
+        # file: environments/dev/serving/support-chat.yaml
+          # Wrong: no GPUs; the CPU backend cannot load LoRA adapters.
+          useGpu: false
+          adapters:
+            - support-sft@1.0
+    Right: on a GPU
+        # file: environments/dev/serving/support-chat.yaml
+          # The vLLM backend loads the adapters on GPUs.
+          useGpu: true
+    """
+    version = env.settings.kserve.version
+    for endpoint in env.of_kind("ServingEndpoint"):
+        if not endpoint.spec.adapters:
+            continue
+        deployment = endpoint.spec.deployment_spec
+        gpus = deployment.resources.gpus if deployment is not None else 0
+        if gpus == 0:
+            yield Finding(
+                endpoint,
+                ("spec", "adapters"),
+                f"endpoint `{endpoint.name}` serves LoRA adapters on CPU; only the runtime's vLLM "
+                "backend, used on GPUs, loads them",
+                "give it GPUs (useGpu: true, deploymentSpec.resources.gpus), or serve a model "
+                "fine-tuned in full (finetuning_type: full) instead",
+            )
+        elif not serves_lora_adapters(version):
+            yield Finding(
+                endpoint,
+                ("spec", "adapters"),
+                f"KServe {version} cannot serve LoRA adapters beside a model (storageUris and "
+                "adapter registration came in KServe 0.16)",
+                "upgrade KServe and set kserve.version in environment.yaml",
+            )
+
+
+@rule(
+    "M008",
+    "adapter-name-taken",
+    E,
+    "Two models an endpoint serves would answer to the same name.",
+    category=Category.LINEAGE,
+)
+def adapter_name_taken(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """What it checks:
+        Each adapter is served under its Model name, which a request's OpenAI `model` field names
+        to get it; the base model answers to the endpoint's name. These names are distinct: no two
+        adapters of one endpoint share a Model name (two versions of one adapter), and none is
+        named like the endpoint.
+    Why it matters:
+        The model server registers one model per name: a second one with the same name replaces
+        the first or stops the server, and a request could not say which one it wants.
+    Wrong: two versions of one adapter
+        # file: environments/dev/serving/support-chat.yaml
+          adapters:
+            - support-sft@1.0
+            # Wrong: both versions would answer to `support-sft`.
+            - support-sft@1.1
+    Right: one version per endpoint
+        # file: environments/dev/serving/support-chat.yaml
+          adapters:
+            # One version of each adapter; another version goes on another endpoint.
+            - support-sft@1.1
+    """
+    for endpoint in env.of_kind("ServingEndpoint"):
+        taken = {inference_service_name(endpoint.name): "the base model (the endpoint's name)"}
+        for index, reference in enumerate(endpoint.spec.adapters):
+            adapter = env.resolve_model(reference).manifest
+            if adapter is None:
+                continue
+            if adapter.name in taken:
+                yield Finding(
+                    endpoint,
+                    ("spec", "adapters", index),
+                    f"adapter {adapter.subject} would answer to `{adapter.name}`, the name of "
+                    f"{taken[adapter.name]}",
+                    "serve one version of an adapter per endpoint, and name adapters unlike the "
+                    "endpoint",
+                )
+            else:
+                taken[adapter.name] = adapter.subject
+
+
 CHECKS = (
     unresolved_lineage_ref,
     base_model_mismatch,
@@ -359,4 +461,6 @@ CHECKS = (
     derived_model_metadata_mismatch,
     training_output_mismatch,
     adapter_served_on_wrong_base,
+    adapters_need_vllm,
+    adapter_name_taken,
 )

@@ -12,7 +12,7 @@ from tests.helpers.lineage_estate import write_lineage_estate
 
 def test_lineage_prints_dataset_job_model_and_endpoint_in_order(tmp_path: Path) -> None:
     root = write_lineage_estate(tmp_path)
-    result = run_cli("lineage", "support-sft@1.0", "--env", "prod", str(root))
+    result = run_cli("lineage", "support-sft@1.0", "--env", "stg", str(root))
     assert (result.exit_code, result.stderr) == (0, "")
     heads = [line.split()[0] for line in result.stdout.splitlines()[1:]]
     assert heads == ["model", "dataset", "job", "model", "endpoint", "approval"]
@@ -69,10 +69,10 @@ def test_an_unknown_model_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_explain_shows_the_lineage_of_the_adapters_it_serves(tmp_path: Path) -> None:
     root = write_lineage_estate(tmp_path)
-    text = run_cli("explain", "support-chat", "--env", "prod", str(root)).stdout
-    assert "lineage of Model/support-sft@1.0 in prod" in text
+    text = run_cli("explain", "support-chat", "--env", "stg", str(root)).stdout
+    assert "lineage of Model/support-sft@1.0 in stg" in text
     data = json.loads(
-        run_cli("explain", "support-chat", "--env", "prod", str(root), "--format", "json").stdout
+        run_cli("explain", "support-chat", "--env", "stg", str(root), "--format", "json").stdout
     )
     assert [report["model"] for report in data["lineage"]] == ["support-sft@1.0"]
 

@@ -20,6 +20,7 @@ BASE_MODEL = """
         architecture: transformer
         model_family: llama
         parameters: 1B
+        preset: llama-3.2-1b
 """
 DATASET = """
     apiVersion: llmops.io/v1
@@ -71,10 +72,24 @@ ENDPOINT = """
     spec:
       modelId: support-model@1.0
       route: /llm-ops/v1/serve/support-chat
+      useGpu: true
       adapters:
         - support-sft@1.0
+      deploymentSpec:
+        resources:
+          gpus: 1
+          gpu_memory_gb: 24
 """
-ENVIRONMENTS = ("dev", "prod")
+SETTINGS = """
+    apiVersion: llmops.io/v1
+    kind: Environment
+    metadata:
+      name: {env}
+    spec:
+      kserve:
+        version: "0.16"
+"""
+ENVIRONMENTS = ("dev", "stg")
 
 
 def write_lineage_estate(root: Path, approve: bool = True) -> Path:
@@ -86,6 +101,10 @@ def write_lineage_estate(root: Path, approve: bool = True) -> Path:
             "environments/_shared/catalog/support-sft.yaml": ADAPTER,
             "environments/dev/training/support-sft.yaml": JOB,
             **{f"environments/{env}/serving/support-chat.yaml": ENDPOINT for env in ENVIRONMENTS},
+            **{
+                f"environments/{env}/environment.yaml": SETTINGS.format(env=env)
+                for env in ENVIRONMENTS
+            },
         },
     )
     if approve:

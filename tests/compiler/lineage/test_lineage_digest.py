@@ -36,11 +36,11 @@ def test_changing_the_job_or_its_dataset_voids_the_trained_models_approvals(
     tmp_path: Path, path: str, old: str, new: str
 ) -> None:
     root = write_lineage_estate(tmp_path)
-    assert stale(root, "dev") == stale(root, "prod") == []
+    assert stale(root, "dev") == stale(root, "stg") == []
     file = root / path
     file.write_text(file.read_text().replace(old, new))
     # the base model's approvals stand; the adapter's are void in every environment serving it
-    assert stale(root, "dev") == stale(root, "prod") == ["Model/support-sft@1.0"]
+    assert stale(root, "dev") == stale(root, "stg") == ["Model/support-sft@1.0"]
 
 
 def test_comments_and_labels_of_the_job_do_not_change_the_digest(tmp_path: Path) -> None:
@@ -52,4 +52,4 @@ def test_comments_and_labels_of_the_job_do_not_change_the_digest(tmp_path: Path)
             "  name: support-sft\n", "  name: support-sft\n  labels: {a: b}\n"
         )
     )
-    assert stale(root, "prod") == []
+    assert stale(root, "stg") == []

@@ -12,20 +12,20 @@ def lineage_codes(root: Path, env: str | None = None) -> list[str]:
     return [code for code in codes(validate(root, env).diagnostics) if code.startswith("M")]
 
 
-def test_a_model_promoted_from_dev_resolves_its_dev_job_when_prod_is_validated_alone(
+def test_a_model_promoted_from_dev_resolves_its_dev_job_when_stg_is_validated_alone(
     tmp_path: Path,
 ) -> None:
     root = write_lineage_estate(tmp_path)
     assert codes(validate(root).diagnostics) == []
-    # `--env prod` loads dev as context because the model's trainedBy names it
-    assert codes(validate(root, "prod").diagnostics) == []
+    # `--env stg` loads dev as context because the model's trainedBy names it
+    assert codes(validate(root, "stg").diagnostics) == []
 
 
-def test_a_changed_dev_job_is_seen_from_prod(tmp_path: Path) -> None:
+def test_a_changed_dev_job_is_seen_from_stg(tmp_path: Path) -> None:
     root = write_lineage_estate(tmp_path)
     job = root / "environments/dev/training/support-sft.yaml"
     job.write_text(job.read_text().replace("s3://models/support-sft/1.0/", "s3://models/x/"))
-    assert "M003" in lineage_codes(root, "prod")
+    assert "M003" in lineage_codes(root, "stg")
 
 
 def test_trained_by_an_environment_that_does_not_exist(tmp_path: Path) -> None:
@@ -51,6 +51,8 @@ def test_the_default_output_of_a_job_is_where_its_model_must_be(tmp_path: Path) 
                 metadata:
                   name: dev
                 spec:
+                  kserve:
+                    version: "0.16"
                   training:
                     outputUri: s3://models/support-sft/
             """
