@@ -266,7 +266,7 @@ def training_output_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
           trainedBy: support-sft
     """
     for job in env.of_kind("TrainingJob"):
-        reference = produced_model(env, job)
+        reference = produced_model(job)
         if reference is None:
             continue
         model = env.resolve_model(reference).manifest

@@ -12,7 +12,7 @@ from typing import Any
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.spec.dataset import DatasetSpec
-from compiler.spec.model import DERIVED_TYPES, ModelSpec
+from compiler.spec.model import ModelSpec
 from compiler.spec.serving import ServingEndpointSpec
 from compiler.spec.training import TrainingJobSpec, written_to
 
@@ -26,10 +26,6 @@ def job_output_uri(env: ResolvedEnvironment, job: Manifest[TrainingJobSpec]) -> 
 def same_uri(first: str, second: str) -> bool:
     """Storage URIs naming the same folder: a trailing slash does not matter."""
     return first.rstrip("/") == second.rstrip("/")
-
-
-def is_derived(model: ModelSpec) -> bool:
-    return model.type in DERIVED_TYPES or model.trained_by is not None
 
 
 @dataclass(frozen=True)
@@ -95,7 +91,7 @@ def ancestry(env: ResolvedEnvironment, model: Manifest[ModelSpec]) -> list[Linea
     return chain
 
 
-def produced_model(env: ResolvedEnvironment, job: Manifest[TrainingJobSpec]) -> str | None:
+def produced_model(job: Manifest[TrainingJobSpec]) -> str | None:
     """The `name@version` reference the job's output.model writes, if any."""
     output = job.spec.output
     return output.model if output is not None else None
@@ -107,7 +103,7 @@ def jobs_producing(
     """TrainingJobs whose output.model names this model."""
     found = []
     for job in env.of_kind("TrainingJob"):
-        reference = produced_model(env, job)
+        reference = produced_model(job)
         if reference is not None and env.resolve_model(reference).manifest is model:
             found.append(job)
     return found

@@ -168,9 +168,6 @@ class ModelSpec(StrictModel):
     )
 
 
-DERIVED_TYPES = frozenset({"finetuned", "fine-tuned", "adapter"})
-
-
 class ModelManifest(Envelope):
     kind: Literal["Model"]
     spec: ModelSpec
