@@ -37,6 +37,7 @@ class Category(enum.StrEnum):
     DATASET = "dataset"  # sample data files
     EXPERIMENT = "experiment"  # prompt templates and A/B experiments
     CAPACITY = "capacity"  # whether a workload fits its memory and GPUs
+    LINEAGE = "lineage"  # a trained model, the job and base it comes from, and where it is served
     AUDIT = "audit"  # who committed approvals, read from git history
     SUPPRESSION = "suppression"  # `# llmops: ignore[CODE] reason` comments in manifests
     CONFIGURATION = "configuration"  # an environment's rule settings (`spec.rules`)

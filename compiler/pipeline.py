@@ -18,6 +18,7 @@ from compiler.load.estate import LoadedEstate, load_estate
 from compiler.load.tree import RepoTree
 from compiler.resolve.estate import ResolvedEstate, resolve_estate
 from compiler.resolve.gaps import Gap, kinds_written, unread_gap
+from compiler.resolve.lineage import split_trained_by
 from compiler.resolve.manifest import Identity, Manifest, raw_identity, spec_of
 from compiler.spec.dataset import DatasetSpec
 from compiler.spec.kinds import KINDS
@@ -150,19 +151,25 @@ def validate_repository(tree: RepoTree, only_env: str | None = None) -> Validati
 
 
 def _add_required_peers(tree: RepoTree, estate: ResolvedEstate) -> None:
-    """`validate --env prod` still sees the environment prod's promotion policy names (read only as
-    context: its own problems are reported when it is validated itself)."""
+    """`validate --env prod` still sees the environment prod's promotion policy names, and those a
+    model's `trainedBy: ENV/JOB` names (read only as context: their own problems are reported when
+    they are validated themselves)."""
     for env in estate.environments:
-        peer_name = env.settings.promotion.requires
-        if peer_name is None or peer_name in env.peers or peer_name == env.name:
-            continue
-        try:
-            loaded = load_estate(tree, peer_name)
-        except LlmopsError:
-            continue  # an unknown environment: the policy rule reports it
-        manifests, broken, gaps, _ = validate_manifests(loaded)
-        for peer in resolve_estate(tree, loaded.environments, manifests, broken, gaps).environments:
-            env.peers[peer.name] = peer
+        wanted = {env.settings.promotion.requires}
+        for model in env.of_kind("Model"):
+            if model.spec.trained_by is not None:
+                wanted.add(split_trained_by(model.spec.trained_by)[0])
+        for peer_name in sorted(name for name in wanted if name is not None):
+            if peer_name in env.peers or peer_name == env.name:
+                continue
+            try:
+                loaded = load_estate(tree, peer_name)
+            except LlmopsError:
+                continue  # an unknown environment: the policy or lineage rule reports it
+            manifests, broken, gaps, _ = validate_manifests(loaded)
+            resolved = resolve_estate(tree, loaded.environments, manifests, broken, gaps)
+            for peer in resolved.environments:
+                env.peers[peer.name] = peer
 
 
 @contextlib.contextmanager

@@ -9,9 +9,9 @@ from typing import Any
 
 from compiler.errors import LlmopsError
 from compiler.load.estate import ENVIRONMENTS_DIR
+from compiler.resolve.approvals import current_digest
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
-from compiler.resolve.model_digest import model_digest
 from compiler.spec.base import API_VERSION
 from compiler.spec.model import ModelSpec
 
@@ -58,7 +58,7 @@ def plan_approval(
         "status": "approved",
         "approvedBy": approver,
         "role": role,
-        "modelDigest": model_digest(model.model),
+        "modelDigest": current_digest(env, model),
     }
     if notes:
         spec["notes"] = notes

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from compiler.capacity.adapters import AdapterMemory, adapter_memory
 from compiler.capacity.facts import (
     GPU_MEMORY_MISSING,
     Fact,
@@ -64,6 +65,7 @@ class EndpointCapacity:
     # on GPUs, when the parameters and the GPUs' memory are known
     gpu_weights: GpuWeights | None = None
     gpu: GpuServing | None = None  # on GPUs, when nothing is missing
+    adapters: AdapterMemory | None = None  # the LoRA adapters' slots, on GPUs
 
     @property
     def model(self) -> Manifest[ModelSpec]:
@@ -262,7 +264,11 @@ def _compute(
             gpu_memory_gib=memory_gib,
             missing=missing,
         )
-    loaded = GpuWeights(facts.parameters.value, weights.value, gpus.value, memory_gib.value)
+    lora = adapter_memory(env, endpoint, facts, weights.value)
+    lora_bytes = lora.total_bytes if lora is not None else 0.0
+    loaded = GpuWeights(
+        facts.parameters.value, weights.value, gpus.value, memory_gib.value, lora_bytes
+    )
     if missing or not (facts.layers and facts.kv_heads and facts.head_dim):
         return EndpointCapacity(
             env,
@@ -286,6 +292,7 @@ def _compute(
             kv_bytes=cache.value,
             gpus=gpus.value,
             gpu_memory_gib=memory_gib.value,
+            adapter_bytes=lora_bytes,
         )
     )
     return EndpointCapacity(
@@ -299,4 +306,5 @@ def _compute(
         gpu_memory_gib=memory_gib,
         gpu_weights=loaded,
         gpu=serving,
+        adapters=lora,
     )

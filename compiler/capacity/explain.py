@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from compiler.capacity.adapters import PROJECTION_WIDTHS
 from compiler.capacity.endpoint import EndpointCapacity
 from compiler.capacity.facts import Fact, Origin, assumptions_of
 from compiler.capacity.serving import (
@@ -297,9 +298,16 @@ def _arithmetic_lines(capacity: EndpointCapacity) -> list[str]:
         if inputs.gpus > 1
         else ""
     )
+    lora = capacity.adapters
+    adapters = (
+        f" + {gib(lora.total_bytes)} LoRA ({lora.slots} x rank {lora.rank} x {lora.layers} layers "
+        f"x {PROJECTION_WIDTHS} x {lora.hidden_size} x {lora.bytes_per_element:g} B)"
+        if lora is not None
+        else ""
+    )
     lines = [
         f"  weights             {grouped(inputs.parameters)} x {inputs.weight_bytes:g} B x "
-        f"{WEIGHT_OVERHEAD} = {gib(serving.weights_bytes)}{split}",
+        f"{WEIGHT_OVERHEAD}{adapters} = {gib(serving.weights_bytes)}{split}",
         f"  KV cache per token  2 x {inputs.layers} layers x {inputs.kv_heads} KV heads x "
         f"{inputs.head_dim} x {inputs.kv_bytes} B = {kib(serving.kv_bytes_per_token)}",
         f"  usable per GPU      {inputs.gpu_memory_gib:g} GiB x {GPU_MEMORY_UTILIZATION} - "

@@ -60,11 +60,12 @@ class GpuWeights:
     weight_bytes: float  # per parameter
     gpus: int
     gpu_memory_gib: float
+    adapter_bytes: float = 0.0  # the LoRA adapters' slots (compiler/capacity/adapters.py)
 
     @property
     def weights_bytes(self) -> float:
-        """All GPUs together."""
-        return as_float(self.parameters) * self.weight_bytes * WEIGHT_OVERHEAD
+        """All GPUs together, with the LoRA adapters' slots."""
+        return as_float(self.parameters) * self.weight_bytes * WEIGHT_OVERHEAD + self.adapter_bytes
 
     @property
     def weights_bytes_per_gpu(self) -> float:
@@ -96,9 +97,12 @@ class GpuServingInputs:
     kv_bytes: int  # per cached element
     gpus: int
     gpu_memory_gib: float
+    adapter_bytes: float = 0.0
 
     def weights(self) -> GpuWeights:
-        return GpuWeights(self.parameters, self.weight_bytes, self.gpus, self.gpu_memory_gib)
+        return GpuWeights(
+            self.parameters, self.weight_bytes, self.gpus, self.gpu_memory_gib, self.adapter_bytes
+        )
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Category, Severity
+from compiler.positions import Path
 from compiler.resolve.approvals import (
     ApprovalState,
     approval_state,
@@ -50,10 +51,10 @@ def _summary(state: ApprovalState) -> str:
 )
 def model_not_approved(env: ResolvedEnvironment) -> Iterator[Finding]:
     """What it checks:
-        Every endpoint serves a model approved for its environment: enough distinct people (the
-        environment's `approval.minApprovers`, default 1) with an allowed role (`approval.roles`,
-        default `admin`) have an Approval there of the model manifest as it is now. The hint is the
-        `llmops approve` command to run.
+        Every endpoint serves a model (and adapters) approved for its environment: enough distinct
+        people (the environment's `approval.minApprovers`, default 1) with an allowed role
+        (`approval.roles`, default `admin`) have an Approval there of the model manifest as it is
+        now. The hint is the `llmops approve` command to run.
     Why it matters:
         Approval is the gate between a model someone uploaded and a model users talk to, as in the
         original platform. Checked at validate time, an unapproved model never reaches the cluster,
@@ -77,17 +78,21 @@ def model_not_approved(env: ResolvedEnvironment) -> Iterator[Finding]:
           modelDigest: sha256:371391b8e40be6fa6723521e91bc51096ac9907471b3a60e410fa3f80c7baa32
     """
     for endpoint in env.of_kind("ServingEndpoint"):
-        model = env.resolve_model(endpoint.spec.model_id).manifest
-        if model is None:
-            continue
-        state = approval_state(env, model)
-        if not state.approved:
-            yield Finding(
-                endpoint,
-                ("spec", "modelId"),
-                f"{model.subject} is not approved for environment `{env.name}`: {_summary(state)}",
-                approve_command(model, env.name),
-            )
+        served: list[tuple[Path, str]] = [(("spec", "modelId"), endpoint.spec.model_id)]
+        served += [(("spec", "adapters", i), a) for i, a in enumerate(endpoint.spec.adapters)]
+        for path, reference in served:
+            model = env.resolve_model(reference).manifest
+            if model is None:
+                continue
+            state = approval_state(env, model)
+            if not state.approved:
+                yield Finding(
+                    endpoint,
+                    path,
+                    f"{model.subject} is not approved for environment `{env.name}`: "
+                    f"{_summary(state)}",
+                    approve_command(model, env.name),
+                )
 
 
 @rule(

@@ -30,6 +30,9 @@ def model_references(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, Path,
             and spec.deployment_spec.model_ref
         ):
             yield manifest, ("spec", "deploymentSpec", "model_ref"), spec.deployment_spec.model_ref
+        if isinstance(spec, ServingEndpointSpec):
+            for index, adapter in enumerate(spec.adapters):
+                yield manifest, ("spec", "adapters", index), adapter
         if (
             isinstance(spec, TrainingJobSpec)
             and spec.train_job_spec
@@ -65,7 +68,8 @@ def _missing_hint(result: RefResult, noun: str, versioned: bool = True) -> str:
 )
 def unresolved_model_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
     """What it checks:
-        Every `modelId` and `model_ref` (of endpoints and training jobs) names a Model defined in
+        Every `modelId` and `model_ref` (of endpoints and training jobs) and every adapter an
+        endpoint lists names a Model defined in
         the environment or in `_shared`, written `name@version` or `name-version`. The hint lists
         the models the environment has.
     Why it matters:

@@ -9,6 +9,7 @@ from compiler.check import (
     capacity,
     datasets,
     experiments,
+    lineage,
     names,
     object_sizes,
     policy,
@@ -26,6 +27,7 @@ from compiler.load.rules import LOADER_RULES
 
 CHECKS: tuple[CheckFunction, ...] = (
     *references.CHECKS,
+    *lineage.CHECKS,
     *approvals.CHECKS,
     *policy.CHECKS,
     *promotion.CHECKS,

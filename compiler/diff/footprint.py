@@ -43,8 +43,11 @@ def resolve_model_reference(documents: Documents, reference: str) -> tuple[str, 
     return matches[0] if len(matches) == 1 else None
 
 
-def endpoint_footprint(documents: Documents, endpoint: str) -> Footprint | None:
-    """The endpoint and everything it depends on, as data; None when the endpoint does not exist."""
+def endpoint_footprint(
+    documents: Documents, endpoint: str, environment: str | None = None
+) -> Footprint | None:
+    """The endpoint and everything it depends on, as data; None when the endpoint does not exist.
+    ``environment``: the one the documents are of (a `trainedBy: ENV/JOB` naming it is followed)."""
     endpoint_data = documents.get(("ServingEndpoint", endpoint, None))
     if endpoint_data is None:
         return None
@@ -70,15 +73,57 @@ def endpoint_footprint(documents: Documents, endpoint: str) -> Footprint | None:
             if _spec(data).get(field)
         }
     )
+    adapters = {}
+    for adapter_reference in _spec(endpoint_data).get("adapters") or []:
+        adapter = resolve_model_reference(documents, str(adapter_reference))
+        label = f"{adapter[0]}@{adapter[1]}" if adapter else str(adapter_reference)
+        adapters[label] = documents.get(("Model", *adapter)) if adapter else None
+    served = [documents.get(("Model", *model)) if model else None, *adapters.values()]
     return {
         "endpoint": endpoint_data,
         "model": {"id": model_id, "data": documents.get(("Model", *model)) if model else None},
+        "adapters": adapters,
+        "lineage": _lineage(documents, served, environment),
         "approvals": approvals,
         "experiments": experiments,
         "templates": {
             name: documents.get(("PromptTemplate", name, None)) for name in template_names
         },
     }
+
+
+def _lineage(documents: Documents, models: list[Any], environment: str | None) -> dict[str, Any]:
+    """The training jobs (of this environment) that made the served models, and their datasets.
+    A `trainedBy: ENV/JOB` naming another environment is not followed: history reads one
+    environment's documents (`llmops lineage` follows it)."""
+    found: dict[str, Any] = {}
+    for model in models:
+        job_name = _spec(model).get("trainedBy")
+        if not isinstance(job_name, str):
+            continue
+        if "/" in job_name:
+            job_environment, _, job_name = job_name.rpartition("/")
+            if job_environment != environment:
+                continue
+        job = documents.get(("TrainingJob", job_name, None))
+        found[f"job {job_name}"] = job
+        dataset_reference = str(_spec(job).get("datasetId", ""))
+        dataset = _resolve_dataset(documents, dataset_reference) if job is not None else None
+        if dataset is not None:
+            found[f"dataset {dataset[0]}@{dataset[1]}"] = documents.get(("Dataset", *dataset))
+    return found
+
+
+def _resolve_dataset(documents: Documents, reference: str) -> tuple[str, str] | None:
+    datasets = [(n, v) for kind, n, v in documents if kind == "Dataset" and v is not None]
+    at_form = split_at_form(reference)
+    if at_form is not None:
+        wanted = (at_form.name, at_form.version)
+        return wanted if wanted in datasets else None
+    matches = [
+        identity for identity in datasets if dashed_form(VersionedName(*identity)) == reference
+    ]
+    return matches[0] if len(matches) == 1 else None
 
 
 def _value(value: Any) -> str:
@@ -151,6 +196,8 @@ def describe_changes(before: Footprint | None, after: Footprint | None) -> list[
         added = sorted(_approver(name, data) for name, data in after["approvals"].items())
         if added:
             lines.append(f"approvals of {after['model']['id']}: {', '.join(added)}")
+    lines.extend(_named_changes("adapter", before["adapters"], after["adapters"]))
+    lines.extend(_named_changes("lineage:", before["lineage"], after["lineage"]))
     lines.extend(_named_changes("experiment", before["experiments"], after["experiments"]))
     lines.extend(_named_changes("template", before["templates"], after["templates"]))
     return lines

@@ -6,7 +6,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from compiler.capacity.adapters import ServedAdapter, served_adapters
 from compiler.capacity.endpoint import rendered_cpu_memory
+from compiler.render.adapters import lora_args, storage_uris
 from compiler.render.context import RenderContext
 from compiler.render.templating import render_template
 from compiler.resolve.manifest import Manifest
@@ -62,7 +64,11 @@ def backend_name(endpoint: Manifest[ServingEndpointSpec]) -> str:
     return "vllm" if gpu_count(endpoint) > 0 and not is_embedding(endpoint) else "huggingface"
 
 
-def model_args(endpoint: Manifest[ServingEndpointSpec], model: Manifest[ModelSpec]) -> list[str]:
+def model_args(
+    endpoint: Manifest[ServingEndpointSpec],
+    model: Manifest[ModelSpec],
+    adapters: list[ServedAdapter] | None = None,
+) -> list[str]:
     args = [f"--model_name={served_model_name(endpoint)}", f"--backend={backend_name(endpoint)}"]
     deployment = endpoint.spec.deployment_spec
     if deployment is not None and deployment.runtime is not None:
@@ -78,7 +84,7 @@ def model_args(endpoint: Manifest[ServingEndpointSpec], model: Manifest[ModelSpe
             args.append(f"--quantization={facts.quantization}")
         if gpu_count(endpoint) > 1:
             args.append(f"--tensor-parallel-size={gpu_count(endpoint)}")  # vLLM's dashed spelling
-    return args
+    return args + lora_args(adapters or [])
 
 
 def resources(
@@ -144,6 +150,7 @@ def render_inference_service(
 ) -> dict[str, Any]:
     autoscaler_class, scaling = autoscaling(endpoint)
     gpus = gpu_count(endpoint)
+    adapters = served_adapters(ctx.env, endpoint)
     metadata = ctx.metadata(
         "InferenceService",
         naming.inference_service_name(endpoint.name),
@@ -167,8 +174,9 @@ def render_inference_service(
         tolerations=gpu_tolerations(ctx) if gpus > 0 else [],
         service_account=ctx.env.settings.service_account_name,
         runtime=RUNTIME,
-        storage_uri=model.spec.storage_uri,
-        args=model_args(endpoint, model),
+        storage_uri=None if adapters else model.spec.storage_uri,
+        storage_uris=storage_uris(model, adapters) if adapters else [],
+        args=model_args(endpoint, model, adapters),
         resources=resources(ctx, endpoint),
         probe_path=f"/v1/models/{served_model_name(endpoint)}",
         port=MODEL_PORT,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from compiler.capacity.adapters import served_adapters
 from compiler.render import kserve
 from compiler.render.context import RenderContext
 from compiler.render.json_text import indented_json
@@ -37,6 +38,13 @@ def _endpoint(
     spec = endpoint.spec
     deployment = spec.deployment_spec
     runtime = deployment.runtime if deployment is not None else None
+    adapters = [
+        {
+            "name": adapter.served_name,
+            "model": {"name": adapter.model.name, "version": adapter.model.version},
+        }
+        for adapter in served_adapters(ctx.env, endpoint)
+    ]
     return {
         "name": endpoint.name,
         "route": spec.route.rstrip("/"),
@@ -60,6 +68,8 @@ def _endpoint(
         "allowedRoles": list(spec.allowed_roles),
         "minReplicas": spec.min_replicas,
         "maxReplicas": spec.max_replicas,
+        # written only when there are some, so endpoints without adapters render as before
+        **({"adapters": adapters} if adapters else {}),
     }
 
 

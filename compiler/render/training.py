@@ -16,6 +16,7 @@ from compiler.render.context import RenderContext
 from compiler.render.json_text import indented_json
 from compiler.render.kserve import gpu_tolerations
 from compiler.render.templating import render_template
+from compiler.resolve.lineage import job_output_uri
 from compiler.resolve.manifest import Manifest
 from compiler.spec.dataset import DatasetSpec
 from compiler.spec.model import ModelSpec
@@ -35,7 +36,6 @@ from compiler.target.training_contract import (
     HYPERPARAMETERS_FILE,
     JOB_FILE,
     TRAINER_COMMAND,
-    default_output_uri,
 )
 
 DEFAULT_RESOURCES = TRAINING_DEFAULT_RESOURCES
@@ -68,9 +68,7 @@ def _resources(ctx: RenderContext, job: Manifest[TrainingJobSpec]) -> dict[str, 
 def output_uri(ctx: RenderContext, job: Manifest[TrainingJobSpec]) -> str:
     """Where the job's trainer writes: the job's output.storageUri, or the environment's
     training.outputUri plus the job's name."""
-    if job.spec.output is not None:
-        return str(job.spec.output.storage_uri)
-    return default_output_uri(ctx.env.settings.training.output_uri, job.name)
+    return job_output_uri(ctx.env, job)
 
 
 def _job_config(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from compiler.resolve.environment import ResolvedEnvironment
+from compiler.resolve.lineage import made_by
 from compiler.resolve.manifest import Manifest
 from compiler.resolve.model_digest import model_digest
 from compiler.spec.approval import ApprovalSpec
@@ -69,4 +70,9 @@ def approval_state(env: ResolvedEnvironment, model: Manifest[ModelSpec]) -> Appr
 def current_digest(env: ResolvedEnvironment, model: Manifest[ModelSpec]) -> str:
     """The model's digest, computed once per run (a shared model is checked in every
     environment)."""
-    return env.remember(("model-digest", model), lambda: model_digest(model.model))
+    if model.spec.trained_by is None:
+        return env.remember(("model-digest", model), lambda: model_digest(model.model))
+    # a trained model's digest covers its job, which `trainedBy` resolves per environment
+    return env.remember(
+        ("model-digest", model, env.name), lambda: model_digest(model.model, made_by(env, model))
+    )

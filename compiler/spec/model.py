@@ -133,8 +133,28 @@ class ModelSpec(StrictModel):
         max_length=128,
         description="Model version, e.g. `1.0` (quoted). With the name it identifies the model.",
     )
-    type: Literal["base", "finetuned", "adapter", "embedding"] = Field(
-        description="What the model is."
+    type: Literal["base", "finetuned", "fine-tuned", "adapter", "embedding"] = Field(
+        description=(
+            "What the model is. `fine-tuned` (the seeds' `finetuned` is the same) and `adapter` "
+            "(LoRA weights served on their base model) are derived from `baseModel`."
+        )
+    )
+    base_model: str | None = Field(
+        None,
+        alias="baseModel",
+        description=(
+            "The Model this one derives from, `name@version` or `name-version`: the training "
+            "job's model, and for an adapter the model an endpoint serves it on."
+        ),
+    )
+    trained_by: str | None = Field(
+        None,
+        alias="trainedBy",
+        description=(
+            "Name of the TrainingJob that produced this model. Its model must be `baseModel`, "
+            "its output URI this `storageUri`, and the job and its dataset enter the digest an "
+            "Approval pins."
+        ),
     )
     owner_team: str | None = Field(None, alias="ownerTeam", description="Team that owns the model.")
     metadata: ModelMetadata = Field(

@@ -107,6 +107,16 @@ class ServingEndpointSpec(StrictModel):
     deployment_spec: DeploymentSpec | None = Field(
         None, alias="deploymentSpec", description="The seeds' DeploymentSpec: how to serve."
     )
+    adapters: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description=(
+            "LoRA adapters served beside the base model: Models of type `adapter` (`name@version` "
+            "or `name-version`) whose baseModel is this endpoint's modelId. Each is served under "
+            "its model name, which a request's OpenAI `model` field selects; each must be approved "
+            "like the base."
+        ),
+    )
     allowed_roles: list[str] = Field(
         default_factory=list,
         alias="allowedRoles",

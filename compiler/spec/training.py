@@ -12,6 +12,7 @@ from compiler.spec.environment import MAX_GPU_MEMORY_GIB, MAX_GPUS_PER_REPLICA
 from compiler.spec.formats import ImageReference, StorageUri
 from compiler.spec.hyperparameters import HyperparameterValue
 from compiler.spec.quantities import MAX_CPU_CORES, MemoryQuantity
+from compiler.target.training_contract import default_output_uri
 
 TrainingDatasetType = Literal["instruction", "chat", "preference", "text"]
 # a year: activeDeadlineSeconds beyond it is a typo, not a plan
@@ -115,12 +116,20 @@ class TrainJobSpec(StrictModel):
 
 
 class TrainingOutput(StrictModel):
-    storage_uri: StorageUri = Field(
+    storage_uri: StorageUri | None = Field(
+        None,
         alias="storageUri",
         description=(
             "Where the trainer writes the model or adapter and its metadata file "
             "(llmops-training.json), e.g. `s3://models/customer-support-sft/1.0/`. Not given: the "
             "environment's training.outputUri plus the job's name."
+        ),
+    )
+    model: str | None = Field(
+        None,
+        description=(
+            "The Model the job produces, `name@version` or `name-version`: when it is in the "
+            "catalog, its `trainedBy` names this job and its `storageUri` is this output."
         ),
     )
 
@@ -149,6 +158,14 @@ class TrainingJobSpec(StrictModel):
         None, description="Trainer command (the image's entrypoint otherwise)."
     )
     output: TrainingOutput | None = Field(None, description="Where the trained weights go.")
+
+
+def written_to(spec: TrainingJobSpec, job_name: str, environment_output_base: str) -> str:
+    """Where a job's trainer writes: its output.storageUri, or the environment's
+    training.outputUri plus the job's name."""
+    if spec.output is not None and spec.output.storage_uri is not None:
+        return str(spec.output.storage_uri)
+    return default_output_uri(environment_output_base, job_name)
 
 
 class TrainingJobManifest(Envelope):

@@ -8,6 +8,8 @@ import re
 DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 AUTOSCALER_CLASS_ANNOTATION = "serving.kserve.io/autoscalerClass"
 FIRST_STANDARD_MODE_RELEASE = (0, 16)
+# `spec.predictor.storageUris` and the Hugging Face runtime's registration of LoRA modules as models
+FIRST_LORA_ADAPTERS_RELEASE = (0, 16)
 OLDEST_KSERVE = (0, 13)  # the first release with the Hugging Face model server
 NEWEST_KSERVE = (0, 20)  # the newest release whose CRDs and webhook llmops was checked against
 
@@ -28,3 +30,10 @@ def raw_deployment_mode(version: str) -> str:
     """
     minor = parse_minor(version)
     return "Standard" if minor is None or minor >= FIRST_STANDARD_MODE_RELEASE else "RawDeployment"
+
+
+def serves_lora_adapters(version: str) -> bool:
+    """Whether the release downloads several storage URIs into one predictor and registers each
+    LoRA module under its name (both came in 0.16)."""
+    minor = parse_minor(version)
+    return minor is None or minor >= FIRST_LORA_ADAPTERS_RELEASE

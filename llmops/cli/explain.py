@@ -15,6 +15,8 @@ from compiler.errors import LlmopsError
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import validate_repository
 from compiler.printable import escape_controls
+from compiler.resolve.lineage import served_models
+from compiler.resolve.lineage_report import format_lineage_text, lineage_report
 from llmops.cli import exit_codes, options
 from llmops.estate import find_estate_root
 
@@ -53,10 +55,20 @@ def explain(*, endpoint: str, env: str, repo: str | None, output_format: str) ->
         or f"{served.subject} on GPUs in `{env}`" in d.message
     ]
     explanation = build_explanation(capacity, mine)
+    lineages = [
+        lineage_report(environment, model, result.diagnostics)
+        for model in served_models(environment, served)
+        if model.spec.base_model is not None or model.spec.trained_by is not None
+    ]
+    if lineages:  # only trained models have a lineage worth a section
+        explanation["lineage"] = lineages
     if output_format == "json":
         sys.stdout.write(json.dumps(explanation, indent=2) + "\n")
     else:
-        sys.stdout.write(escape_controls(format_text(explanation, capacity), keep_newlines=True))
+        text = format_text(explanation, capacity)
+        for report in lineages:
+            text += "\n" + format_lineage_text(report)
+        sys.stdout.write(escape_controls(text, keep_newlines=True))
     return exit_codes.FAILED if is_error(explanation) else exit_codes.OK
 
 

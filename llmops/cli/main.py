@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "schema": "write the JSON Schemas of every manifest kind",
     "rules": "list the rules, or explain one",
     "explain": "an endpoint's capacity arithmetic and where each input came from",
+    "lineage": "a model's lineage: dataset -> job -> model -> endpoint, and its approvals",
     "cmp": "Argo CD config-management plugin (generate)",
     "proxy": "serve the platform API for one environment (chat, endpoints, A/B)",
     "chat": "send one chat message through a running proxy",

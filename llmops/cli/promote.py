@@ -83,8 +83,12 @@ def _promote(
         confined_path(root, path)  # where the branch's checkout will write
     after = validate_repository(OverlayTree(tree, changes), target)
     target_env = after.estate.environments[0]
-    missing, approvers = approvals_needed(target_env, plan.model_id)
-    blocking = [d for d in _errors(after) if d.code not in APPROVAL_RULES or not missing]
+    needed = {
+        model_id: approvals_needed(target_env, model_id)
+        for model_id in (plan.model_id, *plan.adapter_ids)
+    }
+    missing_any = any(missing for missing, _ in needed.values())
+    blocking = [d for d in _errors(after) if d.code not in APPROVAL_RULES or not missing_any]
     if blocking:
         return _refuse(
             f"{shown[target]}'s policy forbids the promoted result ({len(blocking)} error(s) that "
@@ -105,15 +109,17 @@ def _promote(
     )
     for action in plan.actions:
         print(f"  {escape_controls(action)}")
-    if missing:
-        settings = target_env.settings.approval
-        role = settings.roles[0] if len(settings.roles) == 1 else f"<{' | '.join(settings.roles)}>"
+    settings = target_env.settings.approval
+    role = settings.roles[0] if len(settings.roles) == 1 else f"<{' | '.join(settings.roles)}>"
+    for model_id, (missing, approvers) in needed.items():
+        if not missing:
+            continue
         already = f" (approved so far by {', '.join(approvers)})" if approvers else ""
         print(
             escape_controls(
-                f"\n{target} needs {missing} more approval(s) of {plan.model_id}{already}; each "
+                f"\n{target} needs {missing} more approval(s) of {model_id}{already}; each "
                 f"approver runs, on the branch:\n  git switch {branch_name}\n"
-                f"  llmops approve {plan.model_id} --env {target} --by <user-id> --role {role}",
+                f"  llmops approve {model_id} --env {target} --by <user-id> --role {role}",
                 keep_newlines=True,
             )
         )

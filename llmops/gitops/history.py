@@ -52,7 +52,7 @@ class EndpointHistory:
             documents = {
                 key: state.data for key, state in self.snapshots.effective(commit, self.env).items()
             }
-            self._footprints[commit.hexsha] = endpoint_footprint(documents, self.endpoint)
+            self._footprints[commit.hexsha] = endpoint_footprint(documents, self.endpoint, self.env)
         return self._footprints[commit.hexsha]
 
     def changes(self, head: git.Commit) -> Iterator[EndpointChange]:

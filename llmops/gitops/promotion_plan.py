@@ -1,9 +1,10 @@
 """Plan a promotion: the endpoint, and what it needs that the target lacks, copied from one
 environment to another, keeping the values the target decides for itself.
 
-What an endpoint needs is its model version and, for its running prompt experiments, those
-experiments and their templates. (A Model does not name its training data, so no Dataset follows an
-endpoint.)
+What an endpoint needs is its model version, its LoRA adapters and, for its running prompt
+experiments, those experiments and their templates. A copied model trained by a job of the source
+environment names it as `SOURCE/JOB` in the target, where the job and its dataset stay. (No Dataset
+follows an endpoint.)
 The plan also gives the commit message and counts the approvals still missing; `llmops promote`
 (llmops/cli/promote.py) validates it and writes the branch.
 """
@@ -58,6 +59,7 @@ class PromotionPlan:
     target: str
     model_id: str
     files: dict[str, str] = field(default_factory=dict)  # estate-relative path -> new text
+    adapter_ids: list[str] = field(default_factory=list)  # LoRA adapters the endpoint also serves
     actions: list[str] = field(default_factory=list)
 
     def write(self, path: str, text: str, action: str) -> None:
@@ -142,6 +144,18 @@ def _source_body(manifest: Manifest, read: Reader) -> str:
     return document_text(text, manifest.document.index, manifest.file)
 
 
+def _model_body(model: Manifest, source: ResolvedEnvironment, read: Reader) -> str:
+    """The model's document as the target gets it: verbatim, except that a `trainedBy` naming a job
+    of the source environment is qualified with it (`dev/support-sft`), so it still names that job
+    from the target."""
+    trained_by = model.document.data.get("spec", {}).get("trainedBy")
+    if not isinstance(trained_by, str) or "/" in trained_by:
+        return _source_body(model, read)
+    data = copy.deepcopy(model.document.data)
+    data["spec"]["trainedBy"] = f"{source.name}/{trained_by}"
+    return dump_manifests([data], header=f"promoted from {source.name} by `llmops promote`")
+
+
 def plan_promotion(
     source: ResolvedEnvironment, target: ResolvedEnvironment, endpoint: str, read: Reader
 ) -> PromotionPlan:
@@ -199,12 +213,16 @@ def plan_promotion(
                 else f"endpoint from {source.name}, overriding the shared one in {target.name}",
             )
 
-    if target.resolve_model(plan.model_id).manifest is None:
-        writer.add(
-            _mirror(model.file, target.name),
-            _source_body(model, read),
-            f"model {plan.model_id} copied from {source.name}",
-        )
+    adapters = [source.resolve_model(reference).manifest for reference in found.spec.adapters]
+    plan.adapter_ids = [f"{a.name}@{a.version}" for a in adapters if a is not None]
+    for served in [model, *(a for a in adapters if a is not None)]:
+        served_id = f"{served.name}@{served.version}"
+        if target.resolve_model(served_id).manifest is None:
+            writer.add(
+                _mirror(served.file, target.name),
+                _model_body(served, source, read),
+                f"model {served_id} copied from {source.name}",
+            )
 
     for experiment in source.of_kind("PromptExperiment"):
         if experiment.spec.endpoint != endpoint or not experiment.spec.is_running:

@@ -46,6 +46,14 @@ class ModelRef(_Model):
     version: str
 
 
+class Adapter(_Model):
+    """A LoRA adapter the endpoint's model server also serves: a request whose OpenAI `model` field
+    is `name` gets it."""
+
+    name: str
+    model: ModelRef
+
+
 class Endpoint(_Model):
     name: str
     route: str
@@ -58,6 +66,15 @@ class Endpoint(_Model):
     allowed_roles: tuple[str, ...] = Field((), alias="allowedRoles")
     min_replicas: int = Field(1, alias="minReplicas")
     max_replicas: int = Field(1, alias="maxReplicas")
+    adapters: tuple[Adapter, ...] = ()
+
+    def served_name_for(self, requested: object) -> str:
+        """The model server's name for a request's `model` field: an adapter's when it names one,
+        the base model's otherwise (callers may write anything there, as with one model)."""
+        if any(adapter.name == requested for adapter in self.adapters):
+            assert isinstance(requested, str)
+            return requested
+        return self.backend.served_model_name
 
     @property
     def route_name(self) -> str:

@@ -80,6 +80,13 @@ def _describe(
         },
         "experiment": runtime.experiment.experiment.id if runtime.experiment else None,
         "inFlight": runtime.gate.in_flight,
+        "adapters": [
+            {
+                "name": adapter.name,
+                "model": {"name": adapter.model.name, "version": adapter.model.version},
+            }
+            for adapter in endpoint.adapters
+        ],
     }
 
 

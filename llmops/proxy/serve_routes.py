@@ -187,7 +187,7 @@ def _prepare(runtime: EndpointRuntime, kind: str, body: dict[str, Any], user_id:
         except LimitExceeded as exceeded:
             reason = "input_too_long" if "input" in exceeded.message else "output_too_long"
             raise Refused(exceeded.status, exceeded.message, reason) from None
-    body["model"] = runtime.endpoint.backend.served_model_name
+    body["model"] = runtime.endpoint.served_name_for(body.get("model"))
     return variant
 
 

@@ -23,6 +23,9 @@ from llmops.render_record import RECORD_FILE
 from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate, run_cli, validate
 
 GOLDEN = PROJECT_ROOT / "tests" / "golden" / "render"
+# the LoRA adapter example (examples/adapters): storageUris and the runtime's LoRA arguments
+ADAPTERS_EXAMPLE = PROJECT_ROOT / "examples" / "adapters"
+ADAPTERS_GOLDEN = PROJECT_ROOT / "tests" / "golden" / "adapters"
 UPDATE = os.environ.get("LLMOPS_UPDATE_GOLDEN") == "1"
 
 
@@ -45,15 +48,13 @@ def render_to(directory: Path, estate: Path) -> dict[str, bytes]:
     return written
 
 
-def test_render_output_matches_the_golden_files(tmp_path: Path) -> None:
-    estate = copy_bundled_estate(tmp_path / "estate")
-    written = render_to(tmp_path / "out", estate)
+def assert_golden(written: dict[str, bytes], golden_dir: Path) -> None:
     if UPDATE:
-        shutil.rmtree(GOLDEN, ignore_errors=True)
+        shutil.rmtree(golden_dir, ignore_errors=True)
         for relative, content in written.items():
-            (GOLDEN / relative).parent.mkdir(parents=True, exist_ok=True)
-            (GOLDEN / relative).write_bytes(content)
-    golden = files_under(GOLDEN)
+            (golden_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+            (golden_dir / relative).write_bytes(content)
+    golden = files_under(golden_dir)
     assert sorted(written) == sorted(golden), (
         "the set of rendered files changed (LLMOPS_UPDATE_GOLDEN=1 to accept)"
     )
@@ -69,6 +70,17 @@ def test_render_output_matches_the_golden_files(tmp_path: Path) -> None:
             )
             differences.append("\n".join(diff))
     assert not differences, "\n\n".join(differences) + "\n\n(LLMOPS_UPDATE_GOLDEN=1 to accept)"
+
+
+def test_render_output_matches_the_golden_files(tmp_path: Path) -> None:
+    estate = copy_bundled_estate(tmp_path / "estate")
+    assert_golden(render_to(tmp_path / "out", estate), GOLDEN)
+
+
+def test_the_adapter_example_matches_its_golden_files(tmp_path: Path) -> None:
+    estate = tmp_path / "estate"
+    shutil.copytree(ADAPTERS_EXAMPLE / "environments", estate / "environments")
+    assert_golden(render_to(tmp_path / "out", estate), ADAPTERS_GOLDEN)
 
 
 def test_golden_files_are_the_output_plan(tmp_path: Path) -> None:
