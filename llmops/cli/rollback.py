@@ -29,11 +29,14 @@ def commit_message(plan: RollbackPlan) -> str:
     revisions. Subjects and values from other commits are copied with their control characters
     escaped."""
     target = plan.target
-    where = target.hexsha[:12] if target is not None else "before it existed"
+    # the root commit's endpoint has no earlier revision: the state restored is "before" it
+    added_by = plan.reverted[-1].commit.hexsha[:12] if plan.reverted else "its first commit"
+    where = target.hexsha[:12] if target is not None else f"before {added_by}"
     endpoint, env = escape_controls(plan.endpoint), escape_controls(plan.env)
     lines = [f"Roll back ServingEndpoint {endpoint} in {env} to {where}", ""]
     if plan.removes:
-        lines.append(f"Removes the endpoint: it did not exist at {where}.")
+        when = f"at {where}" if target is not None else f"before {added_by}, which added it"
+        lines.append(f"Removes the endpoint: it did not exist {when}.")
     elif target is not None:
         lines.append(
             f"Restores the endpoint's manifest as it was at {target.hexsha[:12]} "
@@ -79,7 +82,7 @@ def _rollback(
 ) -> int:
     from llmops.gitops.commits import advance_branch, build_commit, current_branch, require_clean
     from llmops.gitops.tree import open_repository
-    from llmops.rollback import plan_rollback
+    from llmops.rollback import check_outcome, plan_rollback
 
     root = find_estate_root(repo)
     git_repo, prefix = open_repository(root)
@@ -106,6 +109,8 @@ def _rollback(
             sys.stderr,
         )
         return exit_codes.FAILED
+    deployed = result.estate.environments[0].resolve_named("ServingEndpoint", endpoint).manifest
+    check_outcome(plan, None if deployed is None else deployed.document.data)
     rendered = _rendered_diff(plan, result)
     if dry_run:
         _print_actions(plan)
