@@ -18,7 +18,7 @@ from compiler.load.text import manifest_text
 from llmops.document_text import append_document, document_count, document_text, replace_document
 from llmops.gitops.history import EndpointChange, EndpointHistory, unknown_endpoint
 from llmops.gitops.plumbing import resolve_commit
-from llmops.gitops.rollback_marks import marked_changes
+from llmops.gitops.rollback_marks import left_behind, marked_changes, merges_between
 from llmops.gitops.snapshots import DocumentState, EstateSnapshots, document_digest
 from llmops.gitops.tree import GitTree
 
@@ -62,17 +62,31 @@ def _targets(
     """The revision before the endpoint's last `steps` live manifest changes, and those changes.
     Changes earlier rollbacks undid, and those rollbacks, are stepped over (see rollback_marks)."""
     reverted: list[EndpointChange] = []
-    rolled_back = 0
+    rolled_back = counted = 0
+    target: git.Commit | None = None
+    beyond: set[str] = set()  # what restoring `target` undoes
     for marked in marked_changes(history.changes(head)):
         if not marked.change.manifest_changed:
             continue
         if not marked.is_version:
             rolled_back += marked.rollback is not None and marked.undone_by is None
             continue
+        if counted and marked.change.commit.hexsha in beyond:
+            # a merged branch's change, brought in by a merge already stepped over: undone with
+            # it, not a step of its own
+            reverted.append(marked.change)
+            continue
+        if counted == steps:
+            continue  # reading on only for a merged branch's changes
         reverted.append(marked.change)
-        if len(reverted) == steps:
-            parents = marked.change.commit.parents
-            return (parents[0] if parents else None), reverted
+        counted += 1
+        parents = marked.change.commit.parents
+        target = parents[0] if parents else None
+        beyond = set(left_behind(head, None if target is None else target.hexsha))
+        if counted == steps and not merges_between(head, target):
+            break  # no merge in between: nothing below is undone by restoring `target`
+    if counted == steps:
+        return target, reverted
     where = f"`{history.endpoint}` in {history.env}"
     if not reverted and rolled_back:
         raise LlmopsError(
@@ -85,9 +99,9 @@ def _targets(
             hint="there is nothing to roll back to",
         )
     raise LlmopsError(
-        f"{where} has only {len(reverted)} change(s) that are not rolled back yet; --steps {steps} "
+        f"{where} has only {counted} change(s) that are not rolled back yet; --steps {steps} "
         "goes back further",
-        hint=f"use --steps {len(reverted)} or less, or --to REV",
+        hint=f"use --steps {counted} or less, or --to REV",
     )
 
 
@@ -129,11 +143,18 @@ def plan_rollback(
         raise unknown_endpoint(snapshots, head, env, endpoint)
     plan = RollbackPlan(endpoint, env, head, target, reverted, prefix)
     plan.restored_digest = None if then is None else then.digest
+    at = _at(target, reverted)  # "at <sha>", or "before <sha>" for the root commit's endpoint
     if now is not None and then is not None and now.digest == then.digest:
-        return plan  # already as it was: nothing to change
+        if to is None:
+            # the changes stepped over add up to nothing: as "no earlier version", a usage error
+            raise LlmopsError(
+                f"nothing to roll back: `{endpoint}` in {env} is already as it was {at}, before "
+                f"its last {steps} change(s) that are not rolled back yet",
+                hint="`llmops history` lists its versions; `--steps N` or `--to REV` goes further",
+            )
+        return plan  # already as the revision asked for: nothing to change
     body = None if then is None else _body_of(then, target, prefix)
     plan.removes = body is None
-    at = _at(target, reverted)  # "at <sha>", or "before <sha>" for the root commit's endpoint
     if now is None:
         assert then is not None and body is not None
         path = then.file if then.origin == env else _mirror(then.file, env)
