@@ -15,6 +15,7 @@ from compiler.errors import LlmopsError
 from compiler.load.document import SourceDocument
 from compiler.load.estate import LoadedEstate, load_estate
 from compiler.load.tree import RepoTree
+from compiler.naming import DNS1123_LABEL
 from compiler.resolve.estate import ResolvedEstate, resolve_estate
 from compiler.resolve.gaps import Gap, kinds_written, unread_gap
 from compiler.resolve.manifest import Identity, Manifest, raw_identity
@@ -52,6 +53,20 @@ def validate_manifests(
             diagnostics.extend(problems)
             if model is None:
                 identity = raw_identity(document)
+                failed = {d.path for d in problems}
+                if (
+                    identity is not None
+                    and identity[0] in KINDS
+                    and KINDS[identity[0]].versioned
+                    and failed & {("spec",), ("spec", "version")}
+                ):
+                    # a version with a schema error (missing, a list) is not the one meant
+                    identity = (identity[0], identity[1], None)
+                if identity is not None and (
+                    failed & {("metadata",), ("metadata", "name")}
+                    or not DNS1123_LABEL.fullmatch(identity[1])
+                ):
+                    identity = None  # a name that is not valid names nothing for sure
                 if identity is not None:
                     broken.setdefault(origin, []).append(identity)
                 gap = _identity_gap(document, identity, origin)
@@ -59,6 +74,17 @@ def validate_manifests(
                     gaps.append(gap)
                 continue
             kind = document.data["kind"]
+            if kind != "Environment" and not DNS1123_LABEL.fullmatch(model.metadata.name):
+                # K001 reports the name; what refers to this manifest may mean it by another name
+                gaps.append(
+                    Gap(
+                        document.file,
+                        document.start.line,
+                        origin,
+                        frozenset({kind}),
+                        f"holds a {kind} whose name is not valid (line {document.start.line})",
+                    )
+                )
             version = model.spec.version if KINDS[kind].versioned else None  # type: ignore[attr-defined]
             manifests.append(
                 Manifest(
@@ -74,16 +100,17 @@ def validate_manifests(
 
 
 def _identity_gap(document: SourceDocument, identity: Identity | None, origin: str) -> Gap | None:
-    """An invalid document whose identity is not known, or an invalid Environment (whose settings
-    are lost). Other invalid documents are known by name and resolve as broken references."""
+    """An invalid document whose identity is not known, or an invalid Environment or Approval
+    (whose settings, or whose approval, are lost: rules read them by content, not by name). Other
+    invalid documents are known by name and resolve as broken references."""
     line = document.start.line
-    if identity is not None and identity[0] == "Environment":
+    if identity is not None and identity[0] in ("Environment", "Approval"):
         return Gap(
             document.file,
             line,
             origin,
-            frozenset({"Environment"}),
-            f"holds an Environment that is not valid (line {line})",
+            frozenset({identity[0]}),
+            f"holds an {identity[0]} that is not valid (line {line})",
         )
     if identity is not None and identity[0] in KINDS:
         return None

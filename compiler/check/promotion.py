@@ -82,6 +82,8 @@ def promotion_order(env: ResolvedEnvironment) -> Iterator[Finding]:
         # what the required environment serves may be in a file that could not be read (its note
         # says so)
         return
+    if peer.broken_names.get("ServingEndpoint"):
+        return  # an endpoint there is not valid (reported there): it may serve anything
     served = _served_digests(peer)
     for endpoint in env.of_kind("ServingEndpoint"):
         model = env.resolve_model(endpoint.spec.model_id).manifest
@@ -91,6 +93,8 @@ def promotion_order(env: ResolvedEnvironment) -> Iterator[Finding]:
         digest = current_digest(env, model)
         if digest in served or _still_approved(peer, identity, digest):
             continue
+        if peer.resolve_model(identity).status == "broken":
+            continue  # the version is not valid there (reported there)
         if peer.gaps_holding(_APPROVED):
             continue  # an approval there may be in a file that could not be read
         same_name = [ident for ident in served.values() if ident == identity]
