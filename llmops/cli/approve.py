@@ -14,6 +14,7 @@ from llmops.approvals import approval_exists_elsewhere, approvals_folder, plan_a
 from llmops.cli import exit_codes
 from llmops.cli.repo import find_estate_root
 from llmops.cli.validate import print_report
+from llmops.document_text import newline_of, with_newline
 from llmops.manifest_files import dump_manifests, write_atomically
 from llmops.write_guard import confined_path
 
@@ -51,10 +52,10 @@ def approve(
             f"{plan.path} already exists and is not {approver}'s approval of this model",
             hint="move or rename that file first",
         )
-    write_atomically(
-        root,
-        plan.path,
-        dump_manifests([plan.document], header="written by `llmops approve`; commit it"),
-    )
+    text = dump_manifests([plan.document], header="written by `llmops approve`; commit it")
+    if plan.replaces:  # the file's own line endings stay
+        existing = (root / plan.path).read_bytes().decode("utf-8", errors="replace")
+        text = with_newline(text, newline_of(existing))
+    write_atomically(root, plan.path, text)
     print(escape_controls(plan.path))
     return exit_codes.OK
