@@ -86,7 +86,7 @@ def test_a_version_promoted_into_stg_keeps_prod_valid_until_it_is_promoted_on(
     code, output = validate_exit(root)
     assert code == 0, output
     served = yaml.safe_load((root / "environments/prod/serving/example-model.yaml").read_text())
-    assert served["spec"]["modelId"] == "example-base-model-1.1"
+    assert served["spec"]["modelId"] == "example-base-model@1.1"  # prod's own spelling
 
 
 def test_withdrawing_stgs_approval_withdraws_prods_and_promote_fixes_it(repo: git.Repo) -> None:
