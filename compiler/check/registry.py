@@ -9,6 +9,7 @@ from compiler.check import (
     capacity,
     datasets,
     experiments,
+    model_size,
     names,
     object_sizes,
     policy,
@@ -35,6 +36,7 @@ CHECKS: tuple[CheckFunction, ...] = (
     *datasets.CHECKS,
     *experiments.CHECKS,
     *capacity.CHECKS,
+    *model_size.CHECKS,
     *training_capacity.CHECKS,
     *audit.CHECKS,
 )

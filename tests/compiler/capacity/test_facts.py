@@ -131,7 +131,7 @@ def test_an_unset_preset_leaves_the_digest_as_it_was(tmp_path: Path) -> None:
     catalog = root / "environments/_shared/catalog/example-base-model.yaml"
     text = catalog.read_text(encoding="utf-8")
     catalog.write_text(
-        text.replace('"dtype": "bf16",\n      "preset": "llama-3-8b"', '"dtype": "bf16"'),
+        text.replace('"dtype": "bf16",\n      "preset": "llama-2-7b"', '"dtype": "bf16"'),
         encoding="utf-8",
     )
     model, _ = the_model(root)
