@@ -191,7 +191,7 @@ def _stages_child(root: Path, env: str | None) -> dict[str, float]:
     from compiler.load.tree import DirectoryTree
     from compiler.pipeline import ValidationResult, validate_manifests
     from compiler.resolve.estate import resolve_estate
-    from llmops.cli.validate import print_report
+    from llmops.reporting import print_report
 
     times["import"] = time.perf_counter() - start
 

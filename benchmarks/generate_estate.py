@@ -28,7 +28,7 @@ if str(PROJECT_ROOT) not in sys.path:  # run as a script from a checkout without
 
 import yaml  # noqa: E402
 
-from compiler.digest import model_digest  # noqa: E402
+from compiler.resolve.model_digest import model_digest  # noqa: E402
 from compiler.spec.base import API_VERSION  # noqa: E402
 from compiler.spec.model import ModelManifest  # noqa: E402
 

@@ -38,6 +38,8 @@ class Category(enum.StrEnum):
     EXPERIMENT = "experiment"  # prompt templates and A/B experiments
     CAPACITY = "capacity"  # whether a workload fits its memory and GPUs
     AUDIT = "audit"  # who committed approvals, read from git history
+    SUPPRESSION = "suppression"  # `# llmops: ignore[CODE] reason` comments in manifests
+    CONFIGURATION = "configuration"  # an environment's rule settings (`spec.rules`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,8 @@ class Diagnostic:
     hint: str | None = None
     related: tuple[Related, ...] = ()
     subject: str | None = None
+    # the rule that reported it (its category and default severity), when made by make_diagnostic
+    rule: Rule | None = field(default=None, compare=False, repr=False)
 
     @property
     def sort_key(self) -> tuple[str, int, int, str, str]:
@@ -115,7 +119,18 @@ def make_diagnostic(
         hint=hint,
         related=related,
         subject=subject,
+        rule=rule,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Suppressed:
+    """A diagnostic an inline `# llmops: ignore[CODE] reason` comment suppressed: not counted, but
+    still reported as suppressed (JSON, SARIF) with the comment's place and reason."""
+
+    diagnostic: Diagnostic
+    reason: str
+    comment: Span
 
 
 @dataclass

@@ -8,18 +8,21 @@ import gc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from compiler.check.runner import run_checks
+from compiler.check.names import is_label_name
+from compiler.check.runner import Attributed, check_estate
 from compiler.check.schema import validate_document
-from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity
+from compiler.decide.engine import Decider
+from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity, Suppressed
 from compiler.errors import LlmopsError
 from compiler.load.document import SourceDocument
 from compiler.load.estate import LoadedEstate, load_estate
 from compiler.load.tree import RepoTree
-from compiler.naming import DNS1123_LABEL
 from compiler.resolve.estate import ResolvedEstate, resolve_estate
 from compiler.resolve.gaps import Gap, kinds_written, unread_gap
-from compiler.resolve.manifest import Identity, Manifest, raw_identity
+from compiler.resolve.manifest import Identity, Manifest, raw_identity, spec_of
+from compiler.spec.dataset import DatasetSpec
 from compiler.spec.kinds import KINDS
+from compiler.spec.model import ModelSpec
 
 
 @dataclass
@@ -27,6 +30,23 @@ class ValidationResult:
     loaded: LoadedEstate
     estate: ResolvedEstate
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # what inline `# llmops: ignore[...]` comments suppressed (not counted; JSON and SARIF list it)
+    suppressed: list[Suppressed] = field(default_factory=list)
+    # every diagnostic as found, before the rule settings and suppressions, and what applies them
+    found: list[Attributed] = field(default_factory=list, repr=False)
+    decider: Decider | None = field(default=None, repr=False)
+
+    def add_audit(self, diagnostics: list[Diagnostic]) -> None:
+        """Add the approval audit's findings (`validate --audit`) and decide again: now a
+        suppression of an audit rule can be judged unused."""
+        self.found.extend(Attributed(d, None, d.span) for d in diagnostics)
+        if self.decider is None:  # made by hand, not by validate_repository
+            collected = DiagnosticSet()
+            collected.extend([*self.diagnostics, *diagnostics])
+            self.diagnostics = collected.sorted()
+            return
+        decided = self.decider.decide(self.found, audited=True)
+        self.diagnostics, self.suppressed = decided.diagnostics, decided.suppressed
 
     @property
     def error_count(self) -> int:
@@ -63,8 +83,7 @@ def validate_manifests(
                     # a version with a schema error (missing, a list) is not the one meant
                     identity = (identity[0], identity[1], None)
                 if identity is not None and (
-                    failed & {("metadata",), ("metadata", "name")}
-                    or not DNS1123_LABEL.fullmatch(identity[1])
+                    failed & {("metadata",), ("metadata", "name")} or not is_label_name(identity[1])
                 ):
                     identity = None  # a name that is not valid names nothing for sure
                 if identity is not None:
@@ -74,7 +93,7 @@ def validate_manifests(
                     gaps.append(gap)
                 continue
             kind = document.data["kind"]
-            if kind != "Environment" and not DNS1123_LABEL.fullmatch(model.metadata.name):
+            if kind != "Environment" and not is_label_name(model.metadata.name):
                 # K001 reports the name; what refers to this manifest may mean it by another name
                 gaps.append(
                     Gap(
@@ -85,13 +104,14 @@ def validate_manifests(
                         f"holds a {kind} whose name is not valid (line {document.start.line})",
                     )
                 )
-            version = model.spec.version if KINDS[kind].versioned else None  # type: ignore[attr-defined]
+            spec = spec_of(model)
             manifests.append(
                 Manifest(
                     kind=kind,
                     name=model.metadata.name,
-                    version=version,
+                    version=spec.version if isinstance(spec, ModelSpec | DatasetSpec) else None,
                     model=model,
+                    spec=spec,
                     document=document,
                     origin=origin,
                 )
@@ -139,11 +159,20 @@ def validate_repository(tree: RepoTree, only_env: str | None = None) -> Validati
         estate = resolve_estate(tree, loaded.environments, manifests, broken, gaps)
         if only_env is not None:
             _add_required_peers(tree, estate)
-        collected = DiagnosticSet()
-        collected.extend(loaded.diagnostics)
-        collected.extend(schema_diagnostics)
-        collected.extend(run_checks(estate))
-        return ValidationResult(loaded=loaded, estate=estate, diagnostics=collected.sorted())
+        found = [
+            *(Attributed(d, None, d.span) for d in (*loaded.diagnostics, *schema_diagnostics)),
+            *check_estate(estate),
+        ]
+        decider = Decider(loaded, estate, only_env)
+        decided = decider.decide(found)
+        return ValidationResult(
+            loaded=loaded,
+            estate=estate,
+            diagnostics=decided.diagnostics,
+            suppressed=decided.suppressed,
+            found=found,
+            decider=decider,
+        )
 
 
 def _add_required_peers(tree: RepoTree, estate: ResolvedEstate) -> None:

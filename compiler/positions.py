@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 PathSegment = str | int
@@ -24,12 +25,25 @@ class Span:
         return cls(file, 1, 1)
 
 
+# A key written plain in a path; any other is quoted: `metadata.labels["llmops.io/model"]`.
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def child_path(parent: str, segment: PathSegment) -> str:
+    """``parent`` extended by a key or an index: ``spec.predictor``, ``args[2]``,
+    ``metadata.labels["llmops.io/model"]`` (a key that is no plain name is quoted, and its quotes
+    and backslashes escaped, so a path reads back one way)."""
+    if isinstance(segment, int):
+        return f"{parent}[{segment}]"
+    if _PLAIN_KEY.fullmatch(segment):
+        return f"{parent}.{segment}" if parent else segment
+    quoted = segment.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{parent}["{quoted}"]'
+
+
 def format_path(path: Path) -> str:
     """Render a manifest path the way users write it: ``spec.deploymentSpec.resources[0]``."""
-    out: list[str] = []
+    out = ""
     for segment in path:
-        if isinstance(segment, int):
-            out.append(f"[{segment}]")
-        else:
-            out.append(f".{segment}" if out else segment)
-    return "".join(out)
+        out = child_path(out, segment)
+    return out

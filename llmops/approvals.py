@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.digest import model_digest
 from compiler.errors import LlmopsError
 from compiler.load.estate import ENVIRONMENTS_DIR
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.resolve.model_digest import model_digest
 from compiler.spec.base import API_VERSION
+from compiler.spec.model import ModelSpec
 
 
 def approvals_folder(env: str) -> str:
@@ -44,7 +45,7 @@ def plan_approval(
             f"model `{model_reference}` does not exist in environment `{env.name}` "
             f"(models: {known})"
         )
-    model: Manifest = result.manifest
+    model: Manifest[ModelSpec] = result.manifest
     roles = env.settings.approval.roles
     if role not in roles:
         raise LlmopsError(

@@ -1,8 +1,13 @@
-"""The pipeline's arrows point one way, and the core stays pure (no git, network, clock or CLI)."""
+"""The pipeline's arrows point one way, and the core stays pure (no git, network, clock or CLI).
+
+Every top-level module and package of the core is classified in `MAY_IMPORT` with the parts of the
+core it may use; a new one fails `test_every_part_of_the_core_is_classified` until it is added.
+"""
 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,38 +15,55 @@ import pytest
 from tests.helpers.estate import PROJECT_ROOT
 
 COMPILER = PROJECT_ROOT / "compiler"
-# stage -> stages it must never import (STYLE: load -> spec -> resolve -> check; render never uses
-# check)
-FORBIDDEN = {
-    "compiler/load": (
-        "compiler.spec",
-        "compiler.resolve",
-        "compiler.check",
-        "compiler.render",
-        "compiler.report",
-    ),
-    "compiler/spec": ("compiler.resolve", "compiler.check", "compiler.render", "compiler.report"),
-    "compiler/resolve": ("compiler.check", "compiler.render", "compiler.report"),
-    "compiler/capacity": ("compiler.check", "compiler.render", "compiler.report"),
-    "compiler/check": ("compiler.render", "compiler.report"),
-    "compiler/render": ("compiler.check", "compiler.report"),
-    "compiler/report": (
-        "compiler.load",
-        "compiler.spec",
-        "compiler.resolve",
-        "compiler.check",
-        "compiler.render",
-    ),
+VOCABULARY = ("positions", "errors", "printable", "diagnostics", "spelling")
+# Top-level part of compiler/ -> the parts (or single modules: `capacity.presets`) it may import.
+# The pipeline runs load -> spec -> resolve -> check; capacity and target feed check and render;
+# render never uses check; emit, report and diff only read what the stages before them produced.
+MAY_IMPORT: dict[str, tuple[str, ...]] = {
+    # the vocabulary every stage shares
+    "positions": (),
+    "errors": (),
+    "printable": (),
+    "spelling": (),
+    "diagnostics": ("positions",),
+    # facts about the rendered objects, shared by check, capacity and render
+    "target": (),
+    # the stages
+    "load": VOCABULARY,
+    # the model presets and GPU products a spec may name (tables, no arithmetic)
+    "spec": (*VOCABULARY, "load", "capacity.presets", "capacity.gpus", "target.training_contract"),
+    "resolve": (*VOCABULARY, "load", "spec"),
+    "capacity": (*VOCABULARY, "load", "spec", "resolve", "target"),
+    # the registry lists every rule, the decide stage's own declarations (decide.rules) too
+    "check": (*VOCABULARY, "load", "spec", "resolve", "capacity", "target", "decide.rules"),
+    "render": (*VOCABULARY, "load", "spec", "resolve", "capacity", "target"),
+    "emit": (*VOCABULARY, "load"),
+    "report": VOCABULARY,
+    "diff": (*VOCABULARY, "load", "spec", "resolve", "render"),
+    # rule settings and suppressions, applied to what the checks found
+    "decide": (*VOCABULARY, "load", "spec", "resolve", "check"),
+    # the driver of the front half
+    "pipeline": (*VOCABULARY, "load", "spec", "resolve", "check", "decide"),
 }
-NEVER_IN_CORE = (
-    "llmops",
+# The edges' libraries (pyproject.toml: GitPython, the status, proxy and conform extras, and the
+# CLI): imported by commands that need them, never by the core.
+HEAVY_DEPENDENCIES = (
+    "aiohttp",
+    "prometheus_client",
+    "uvloop",
+    "gitdb",
     "git",
     "kubernetes",
-    "httpx",
-    "fastapi",
+    "kubernetes_validate",
+    "jsonschema",
+    "referencing",
     "openai",
-    "kserve",
-    "requests",
+    "click",
+)
+# What the core may not do: reach the edges, the network, other processes, the clock or chance.
+NEVER_IN_CORE = (
+    "llmops",
+    *HEAVY_DEPENDENCIES,
     "socket",
     "urllib.request",
     "http.client",
@@ -49,7 +71,16 @@ NEVER_IN_CORE = (
     "time",
     "datetime",
     "random",
-    "click",
+)
+# The only libraries beside the standard library the core may import (pyproject's dependencies,
+# less GitPython, plus the typing helpers pydantic brings).
+CORE_LIBRARIES = (
+    "yaml",
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    "jinja2",
+    "typing_extensions",
 )
 
 
@@ -60,6 +91,8 @@ def imports_of(path: Path) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+            # `from compiler.capacity import presets` imports the module compiler.capacity.presets
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
 
 
@@ -67,21 +100,77 @@ def modules(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.py"))
 
 
+def core_parts() -> set[str]:
+    """The top-level modules and packages of compiler/."""
+    return {
+        path.name.removesuffix(".py")
+        for path in COMPILER.iterdir()
+        if (path.suffix == ".py" and path.name != "__init__.py")
+        or (path.is_dir() and (path / "__init__.py").exists())
+    }
+
+
+def part_of(path: Path) -> str:
+    return path.relative_to(COMPILER).parts[0].removesuffix(".py")
+
+
+def names(name: str, banned: str) -> bool:
+    return name == banned or name.startswith(banned + ".")
+
+
+def test_every_part_of_the_core_is_classified() -> None:
+    assert core_parts() == set(MAY_IMPORT)
+
+
 @pytest.mark.parametrize("path", modules(COMPILER), ids=lambda p: str(p.relative_to(PROJECT_ROOT)))
 def test_core_module_is_pure(path: Path) -> None:
     bad = sorted(
-        name
-        for name in imports_of(path)
-        if any(name == banned or name.startswith(banned + ".") for banned in NEVER_IN_CORE)
+        name for name in imports_of(path) if any(names(name, banned) for banned in NEVER_IN_CORE)
     )
     assert bad == [], f"{path.relative_to(PROJECT_ROOT)} imports {bad}"
 
 
-@pytest.mark.parametrize("stage", sorted(FORBIDDEN))
-def test_pipeline_imports_point_one_way(stage: str) -> None:
+@pytest.mark.parametrize("path", modules(COMPILER), ids=lambda p: str(p.relative_to(PROJECT_ROOT)))
+def test_core_module_uses_only_the_core_libraries(path: Path) -> None:
+    top_levels = {name.split(".")[0] for name in imports_of(path)}
+    bad = sorted(
+        top
+        for top in top_levels
+        if top not in sys.stdlib_module_names and top not in (*CORE_LIBRARIES, "compiler")
+    )
+    assert bad == [], f"{path.relative_to(PROJECT_ROOT)} imports {bad}"
+
+
+@pytest.mark.parametrize("part", sorted(MAY_IMPORT))
+def test_pipeline_imports_point_one_way(part: str) -> None:
+    allowed = (part, *MAY_IMPORT[part])
     offenders = []
-    for path in modules(PROJECT_ROOT / stage):
+    for path in modules(COMPILER):
+        if part_of(path) != part:
+            continue
         for name in imports_of(path):
-            if any(name == banned or name.startswith(banned + ".") for banned in FORBIDDEN[stage]):
+            inside = name.removeprefix("compiler.")
+            if not name.startswith("compiler.") or inside.split(".")[0] not in MAY_IMPORT:
+                continue  # not a part of the core (or an imported name, not a module)
+            if not any(names(inside, prefix) for prefix in allowed) and not any(
+                names(prefix, inside) for prefix in allowed
+            ):
                 offenders.append(f"{path.relative_to(PROJECT_ROOT)} -> {name}")
+    assert offenders == []
+
+
+def test_only_the_command_line_imports_the_command_line() -> None:
+    """The commands sit on top: the proxy, git workflows, status and the core share code through
+    modules beside them (llmops/estate.py, llmops/reporting.py), never by importing a command."""
+    outside = [
+        path
+        for path in [*modules(PROJECT_ROOT / "llmops"), *modules(COMPILER)]
+        if PROJECT_ROOT / "llmops" / "cli" not in path.parents
+    ]
+    offenders = [
+        f"{path.relative_to(PROJECT_ROOT)} -> {name}"
+        for path in outside
+        for name in sorted(imports_of(path))
+        if name == "llmops.cli" or name.startswith("llmops.cli.")
+    ]
     assert offenders == []

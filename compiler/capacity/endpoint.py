@@ -34,7 +34,9 @@ from compiler.capacity.serving import (
 from compiler.diagnostics import Assumption
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
-from compiler.resources import ENDPOINT_DEFAULT_RESOURCES, memory_bytes
+from compiler.spec.model import ModelSpec
+from compiler.spec.serving import ServingEndpointSpec
+from compiler.target.pod_resources import ENDPOINT_DEFAULT_RESOURCES, memory_bytes
 
 DEPLOYMENT = ("spec", "deploymentSpec")
 RESOURCES = (*DEPLOYMENT, "resources")
@@ -49,7 +51,7 @@ LARGEST_QUANTITY_BYTES = 2**63 - 1  # Kubernetes stores quantities as 64-bit int
 @dataclass(frozen=True)
 class EndpointCapacity:
     env: ResolvedEnvironment
-    endpoint: Manifest
+    endpoint: Manifest[ServingEndpointSpec]
     facts: ModelFacts
     gpus: Fact[int]
     weight_bytes: Fact[float]
@@ -64,7 +66,7 @@ class EndpointCapacity:
     gpu: GpuServing | None = None  # on GPUs, when nothing is missing
 
     @property
-    def model(self) -> Manifest:
+    def model(self) -> Manifest[ModelSpec]:
         return self.facts.model
 
     @property
@@ -105,7 +107,9 @@ def _cpu_kv(facts: ModelFacts, sequence: Fact[int] | None, kv_bytes: int) -> flo
     return as_float(per_token) * as_float(sequence.value)
 
 
-def _sequence_tokens(endpoint: Manifest, facts: ModelFacts) -> Fact[int] | None:
+def _sequence_tokens(
+    endpoint: Manifest[ServingEndpointSpec], facts: ModelFacts
+) -> Fact[int] | None:
     deployment = endpoint.spec.deployment_spec
     if deployment is not None and deployment.runtime is not None:
         runtime = deployment.runtime
@@ -129,7 +133,7 @@ def _sequence_tokens(endpoint: Manifest, facts: ModelFacts) -> Fact[int] | None:
     return None
 
 
-def _gpus(endpoint: Manifest) -> Fact[int]:
+def _gpus(endpoint: Manifest[ServingEndpointSpec]) -> Fact[int]:
     deployment = endpoint.spec.deployment_spec
     count = deployment.resources.gpus if deployment is not None else 0
     written = deployment is not None and "gpus" in deployment.resources.model_fields_set
@@ -142,7 +146,10 @@ def _gpus(endpoint: Manifest) -> Fact[int]:
 
 
 def _cpu_memory(
-    endpoint: Manifest, weights: float | None, cache: float, assumptions: tuple[Assumption, ...]
+    endpoint: Manifest[ServingEndpointSpec],
+    weights: float | None,
+    cache: float,
+    assumptions: tuple[Assumption, ...],
 ) -> Fact[float]:
     """A CPU replica's memory: as written, else what llmops renders: enough for the model (its
     weights and one full sequence of KV cache, plus the runtime's overhead, rounded up to whole
@@ -183,7 +190,9 @@ def derived_cpu_memory(weights: float | None, cache: float) -> str | None:
     return f"{math.ceil(total / GIB)}Gi"
 
 
-def rendered_cpu_memory(env: ResolvedEnvironment, endpoint: Manifest) -> str | None:
+def rendered_cpu_memory(
+    env: ResolvedEnvironment, endpoint: Manifest[ServingEndpointSpec]
+) -> str | None:
     """The memory the renderer writes for a CPU-only endpoint that names none (None: use the fixed
     default)."""
     capacity = endpoint_capacity(env, endpoint)
@@ -195,13 +204,17 @@ def rendered_cpu_memory(env: ResolvedEnvironment, endpoint: Manifest) -> str | N
     return derived_cpu_memory(capacity.cpu_weights_bytes(), capacity.cpu_kv_bytes())
 
 
-def endpoint_capacity(env: ResolvedEnvironment, endpoint: Manifest) -> EndpointCapacity | None:
+def endpoint_capacity(
+    env: ResolvedEnvironment, endpoint: Manifest[ServingEndpointSpec]
+) -> EndpointCapacity | None:
     """The endpoint's capacity, or None when its model does not resolve (other rules report
     that)."""
     return env.remember(("endpoint-capacity", env.name, endpoint), lambda: _compute(env, endpoint))
 
 
-def _compute(env: ResolvedEnvironment, endpoint: Manifest) -> EndpointCapacity | None:
+def _compute(
+    env: ResolvedEnvironment, endpoint: Manifest[ServingEndpointSpec]
+) -> EndpointCapacity | None:
     model = env.resolve_model(endpoint.spec.model_id).manifest
     if model is None:
         return None

@@ -22,13 +22,8 @@ from compiler.capacity.serving import (
     json_count,
     kib,
 )
-from compiler.diagnostics import Assumption, Diagnostic, Severity
+from compiler.diagnostics import Assumption, Category, Diagnostic, Severity
 from compiler.positions import format_path
-
-# Which codes mean what for the endpoint, most serious first.
-WILL_NOT_START = ("C002", "C003", "C005", "C006", "E004")
-WILL_QUEUE = ("C004",)
-CAPACITY_CODES = frozenset((*WILL_NOT_START, *WILL_QUEUE, "C001", "C007"))
 
 
 def origin_json(origin: Origin) -> dict[str, Any]:
@@ -56,18 +51,36 @@ def _input(name: str, fact: Fact[Any] | None, unit: str = "") -> dict[str, Any]:
     return {"name": name, "value": value, "unit": unit, "source": origin_json(fact.origin)}
 
 
-def _verdict(diagnostics: list[Diagnostic]) -> str:
-    codes = {d.code for d in diagnostics}
-    errors = {d.code for d in diagnostics if d.severity is Severity.ERROR}
-    if errors & set(WILL_NOT_START):
+def capacity_diagnostics(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics of the capacity rules (by category, as every code set is chosen)."""
+    return [d for d in diagnostics if d.rule is not None and d.rule.category is Category.CAPACITY]
+
+
+def _verdict(own: list[Diagnostic], capacity: EndpointCapacity) -> str:
+    """Whether the endpoint starts, from its capacity diagnostics and its arithmetic."""
+    if any(d.severity is Severity.ERROR for d in own):
         return "will not start"
-    if codes & set(WILL_NOT_START):
+    lowered = [d for d in own if d.rule is not None and d.rule.severity is Severity.ERROR]
+    if lowered and _assumptions(capacity):
         return "may not start: a finding rests on what llmops assumed (see assumptions)"
-    if codes & set(WILL_QUEUE):
+    if lowered:
+        return "may not start: the environment's rule settings report a finding below error"
+    if _queues(capacity):
         return "starts; requests will queue"
-    if "C001" in codes:
+    if any(d.rule is not None and d.rule.severity is Severity.INFO for d in own):
         return "not checked: facts are missing"
     return "fits"
+
+
+def _queues(capacity: EndpointCapacity) -> bool:
+    """More requests let through than full-length sequences fit at minReplicas."""
+    serving, sequence = capacity.gpu, capacity.sequence_tokens
+    deployment = capacity.endpoint.spec.deployment_spec
+    if serving is None or sequence is None or deployment is None or deployment.runtime is None:
+        return False
+    per_replica = serving.sequences(sequence.value)
+    wanted = deployment.runtime.max_concurrent_requests
+    return per_replica > 0 and per_replica * capacity.min_replicas < wanted
 
 
 def explain(capacity: EndpointCapacity, diagnostics: list[Diagnostic]) -> dict[str, Any]:
@@ -112,7 +125,7 @@ def explain(capacity: EndpointCapacity, diagnostics: list[Diagnostic]) -> dict[s
             "source": origin_json(Origin("", capacity.endpoint, ("spec", "minReplicas"))),
         }
     )
-    own = [d for d in diagnostics if d.code in CAPACITY_CODES]
+    own = capacity_diagnostics(diagnostics)
     return {
         "endpoint": capacity.endpoint.name,
         "environment": capacity.env.name,
@@ -129,7 +142,7 @@ def explain(capacity: EndpointCapacity, diagnostics: list[Diagnostic]) -> dict[s
         ],
         "missing": capacity.missing,
         "results": _results(capacity),
-        "verdict": _verdict(own),
+        "verdict": _verdict(own, capacity),
         "diagnostics": [
             {
                 "code": d.code,

@@ -24,6 +24,7 @@ from compiler.diagnostics import Assumption
 from compiler.positions import Path
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.spec.model import ModelSpec
 
 T = TypeVar("T")
 
@@ -79,7 +80,7 @@ def parameter_count(value: int | str) -> int:
 
 @dataclass(frozen=True)
 class ModelFacts:
-    model: Manifest
+    model: Manifest[ModelSpec]
     preset: ModelPreset | None
     parameters: Fact[int] | None
     layers: Fact[int] | None
@@ -102,11 +103,11 @@ class ModelFacts:
         return [name for name, fact in wanted if fact is None]
 
 
-def _written(model: Manifest, field: str, value: int | None) -> Fact[int] | None:
+def _written(model: Manifest[ModelSpec], field: str, value: int | None) -> Fact[int] | None:
     return None if value is None else Fact(value, Origin("", model, (*METADATA, field)))
 
 
-def model_facts(model: Manifest) -> ModelFacts:
+def model_facts(model: Manifest[ModelSpec]) -> ModelFacts:
     """The Model's capacity facts: its own fields first, then its preset's row (named, or
     inferred)."""
     meta = model.spec.metadata
@@ -209,12 +210,12 @@ def assumptions_of(*facts: Fact[Any] | None) -> tuple[Assumption, ...]:
     return tuple(found)
 
 
-def cached_model_facts(env: ResolvedEnvironment, model: Manifest) -> ModelFacts:
+def cached_model_facts(env: ResolvedEnvironment, model: Manifest[ModelSpec]) -> ModelFacts:
     """`model_facts`, once per run: a `_shared` model is served and trained in every environment."""
     return env.remember(("model-facts", model), lambda: model_facts(model))
 
 
-def weight_bytes(model: Manifest, on_gpu: bool) -> Fact[float]:
+def weight_bytes(model: Manifest[ModelSpec], on_gpu: bool) -> Fact[float]:
     """Bytes per parameter as loaded: the quantization's, else the dtype's, else the runtime
     default."""
     meta = model.spec.metadata
@@ -231,7 +232,7 @@ def weight_bytes(model: Manifest, on_gpu: bool) -> Fact[float]:
     return Fact(float(default.value), default.origin)
 
 
-def kv_bytes(model: Manifest, on_gpu: bool) -> Fact[int]:
+def kv_bytes(model: Manifest[ModelSpec], on_gpu: bool) -> Fact[int]:
     """Bytes per KV cache element: the activation dtype (16 or 32 bits; quantized weights keep
     16-bit activations, so an 8- or 4-bit dtype leaves the runtime default)."""
     dtype = model.spec.metadata.dtype

@@ -36,7 +36,9 @@ from compiler.capacity.serving import GIB, as_float
 from compiler.diagnostics import Assumption
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
-from compiler.resources import TRAINING_DEFAULT_RESOURCES, memory_bytes
+from compiler.spec.model import ModelSpec
+from compiler.spec.training import TrainingJobSpec
+from compiler.target.pod_resources import TRAINING_DEFAULT_RESOURCES, memory_bytes
 
 BYTES_PER_PARAMETER = {"full": (16.0, 18.0), "lora": (2.0, 2.22), "qlora": (0.52, 0.74)}
 METHOD_NAMES = {"full": "full fine-tuning with AdamW", "lora": "LoRA", "qlora": "QLoRA"}
@@ -45,8 +47,8 @@ TRAIN_JOB = ("spec", "trainJobSpec")
 
 @dataclass(frozen=True)
 class TrainingCapacity:
-    job: Manifest
-    model: Manifest
+    job: Manifest[TrainingJobSpec]
+    model: Manifest[ModelSpec]
     method: Fact[str]
     parameters: Fact[int] | None
     gpus: int
@@ -96,19 +98,21 @@ def method_assumption(gpus: int) -> Assumption:
     )
 
 
-def training_capacity(env: ResolvedEnvironment, job: Manifest) -> TrainingCapacity | None:
+def training_capacity(
+    env: ResolvedEnvironment, job: Manifest[TrainingJobSpec]
+) -> TrainingCapacity | None:
     """The job's estimate, or None when its base model does not resolve (other rules report
     that)."""
     return env.remember(("training-capacity", env.name, job), lambda: _compute(env, job))
 
 
-def _compute(env: ResolvedEnvironment, job: Manifest) -> TrainingCapacity | None:
+def _compute(env: ResolvedEnvironment, job: Manifest[TrainingJobSpec]) -> TrainingCapacity | None:
     model = env.resolve_model(job.spec.model_id).manifest
     if model is None:
         return None
     inner = job.spec.train_job_spec
     gpus = inner.resources.gpus if inner is not None else 0
-    method = (
+    method: Fact[str] = (
         Fact(inner.finetuning_type, Origin("finetuning_type", job, (*TRAIN_JOB, "finetuning_type")))
         if inner is not None and inner.finetuning_type is not None
         else Fact(

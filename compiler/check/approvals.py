@@ -14,6 +14,9 @@ from compiler.resolve.approvals import (
 )
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.spec.approval import ApprovalSpec
+from compiler.spec.model import ModelSpec
+from compiler.spec.serving import ServingEndpointSpec
 
 # their home is resolve
 __all__ = ["ApprovalState", "approval_state", "approvals_by_model", "current_digest"]
@@ -21,7 +24,9 @@ __all__ = ["ApprovalState", "approval_state", "approvals_by_model", "current_dig
 E = Severity.ERROR
 
 
-def approve_command(model: Manifest, env: str, who: str = "<user>", role: str = "<role>") -> str:
+def approve_command(
+    model: Manifest[ModelSpec], env: str, who: str = "<user>", role: str = "<role>"
+) -> str:
     return f"llmops approve {model.name}@{model.version} --env {env} --by {who} --role {role}"
 
 
@@ -44,11 +49,33 @@ def _summary(state: ApprovalState) -> str:
     needs=frozenset({"Approval"}),
 )
 def model_not_approved(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """As in the seeds, only approved models may be served. A model counts as approved in an
-    environment when enough distinct people (the environment's `approval.minApprovers`, default 1)
-    with an allowed role (`approval.roles`, default `admin`) have an Approval of the current model
-    manifest there. Fix: run the `llmops approve` command in the hint and commit the file it
-    writes."""
+    """What it checks:
+        Every endpoint serves a model approved for its environment: enough distinct people (the
+        environment's `approval.minApprovers`, default 1) with an allowed role (`approval.roles`,
+        default `admin`) have an Approval there of the model manifest as it is now. The hint is the
+        `llmops approve` command to run.
+    Why it matters:
+        Approval is the gate between a model someone uploaded and a model users talk to, as in the
+        original platform. Checked at validate time, an unapproved model never reaches the cluster,
+        instead of being caught (or not) by a person reading the pull request.
+    Wrong: nobody approved support-model 1.0 for dev
+        # file: environments/dev/serving/support-chat.yaml
+        spec:
+          modelId: support-model@1.0
+        $ ls environments/dev
+        catalog
+        serving
+    Right: the Approval `llmops approve` wrote, committed
+        $ ls environments/dev/approvals
+        support-model-1-0-admin.yaml
+        # file: environments/dev/approvals/support-model-1-0-admin.yaml
+        spec:
+          modelId: support-model@1.0
+          status: approved
+          approvedBy: admin
+          role: admin
+          modelDigest: sha256:371391b8e40be6fa6723521e91bc51096ac9907471b3a60e410fa3f80c7baa32
+    """
     for endpoint in env.of_kind("ServingEndpoint"):
         model = env.resolve_model(endpoint.spec.model_id).manifest
         if model is None:
@@ -71,10 +98,26 @@ def model_not_approved(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.APPROVAL,
 )
 def approval_digest_stale(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """An Approval pins the digest of the model manifest the approver saw. Any later edit to the
-    model (storage URI, parameters, anything but `status`) changes the digest and voids the
-    approval, so a model cannot be swapped under an existing approval. Fix: have the model approved
-    again."""
+    """What it checks:
+        An Approval's `modelDigest` is the digest of the model manifest as it is now: a sha256 over
+        its kind, name and spec as canonical JSON, without `status`. Formatting, comments and labels
+        do not change it; any edit to what would be deployed does.
+    Why it matters:
+        An approver approves what they saw. If the weights' URI, the runtime or any other deployed
+        field changes afterwards, the approval no longer covers the model being served; without the
+        digest a re-uploaded model would ride on an old approval.
+    Wrong: the weights were re-uploaded after the approval
+        # file: environments/dev/catalog/support-model.yaml
+        # The weights were re-uploaded after the approval: storageUri changed...
+        ...
+          storageUri: s3://models/support-model/1.0-rebuilt/
+        # file: environments/dev/approvals/support-model-1-0-admin.yaml
+        ...
+          modelDigest: sha256:371391b8e40be6fa6723521e91bc51096ac9907471b3a60e410fa3f80c7baa32
+    Right: approved again (`llmops approve` writes the new digest)
+        # file: environments/dev/approvals/support-model-1-0-admin.yaml
+          modelDigest: sha256:3b54fcef998c77355dd307b97b3b82de91a2a05a0a0aab62dcf399f76864e376
+    """
     for approval in env.of_kind("Approval"):
         model = env.resolve_model(approval.spec.model_id).manifest
         if model is None:
@@ -99,9 +142,27 @@ def approval_digest_stale(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.APPROVAL,
 )
 def approver_role_not_allowed(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """The environment's `approval.roles` (default `admin`, as in the seeds) lists who may approve
-    models. Fix: have someone with an allowed role approve, or change the policy in
-    environment.yaml."""
+    """What it checks:
+        Every Approval's `role` is one of the environment's `approval.roles` (default `admin`, as
+        the original platform had it).
+    Why it matters:
+        Environments differ in who may approve: a role trusted in one (an ML lead approving for
+        prod) may not be in another. An approval copied between environments must not carry its
+        authority along.
+    Wrong: dev lets only admins approve
+        # file: environments/dev/approvals/support-model-1-0-bob.yaml
+          approvedBy: bob
+          # Wrong: dev lets only admin approve, not ml-lead.
+          role: ml-lead
+        # file: environments/dev/environment.yaml
+        spec:
+          approval:
+            roles: [admin]
+    Right: approved with a role dev allows
+        # file: environments/dev/approvals/support-model-1-0-bob.yaml
+          approvedBy: bob
+          role: admin
+    """
     roles = env.settings.approval.roles
     for approval in env.of_kind("Approval"):
         if approval.spec.role not in roles:
@@ -122,9 +183,26 @@ def approver_role_not_allowed(env: ResolvedEnvironment) -> Iterator[Finding]:
     needs=frozenset({"Approval"}),
 )
 def approved_status_without_approval(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """`status: approved` on a Model is a claim; the Approvals are the proof. A model whose status
-    says approved must have enough valid Approvals in each environment that deploys it. Fix: approve
-    it, or set the status back to `draft`."""
+    """What it checks:
+        A Model whose `status` says `approved` has enough valid Approvals in the environment to be
+        approved there (the same test as P001).
+    Why it matters:
+        `status: approved` is a claim anyone can type; the Approvals are the proof, with a name, a
+        role and a digest. A claim without proof misleads readers and any tool that reads the status
+        field of the original platform's body.
+    Wrong: the status claims approval, nobody gave one
+        # file: environments/dev/catalog/support-model.yaml
+          storageUri: s3://models/support-model/1.0/
+          # Wrong: the status claims approval, but there is no Approval of this model in dev.
+          status: approved
+    Right: the claim is backed by an Approval (or the status is draft)
+        # file: environments/dev/catalog/support-model.yaml
+          # Approved: backed by the Approval in approvals/.
+          status: approved
+        # file: environments/dev/approvals/support-model-1-0-admin.yaml
+        spec:
+          modelId: support-model@1.0
+    """
     for model in env.of_kind("Model"):
         if model.spec.status == "approved":
             state = approval_state(env, model)
@@ -146,12 +224,24 @@ def approved_status_without_approval(env: ResolvedEnvironment) -> Iterator[Findi
     category=Category.PLACEMENT,
 )
 def environment_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """The seeds' endpoint body names its environment; in git the folder decides. Where
-    `environment` is written it must equal the folder (`environments/<env>/`), so a copied file
-    cannot silently deploy to the wrong place. In `_shared/` leave it out. Fix: correct or remove
-    the field."""
+    """What it checks:
+        Where a spec names its environment (the original platform's endpoint body has an
+        `environment` field), it equals the folder the manifest is in.
+    Why it matters:
+        In git the folder decides where a manifest is deployed. A field naming another environment
+        is usually left over from a copy, and a reader trusting it would think the endpoint runs
+        somewhere it does not.
+    Wrong: copied from stg
+        # file: environments/dev/serving/support-chat.yaml
+          # Wrong: copied from stg; the folder says dev.
+          environment: stg
+    Right: the same as the folder (or no field)
+        # file: environments/dev/serving/support-chat.yaml
+          # The same as the folder.
+          environment: dev
+    """
     for manifest in env.manifests:
-        if manifest.kind in ("ServingEndpoint", "Approval"):
+        if isinstance(manifest.spec, ServingEndpointSpec | ApprovalSpec):
             written = manifest.spec.environment
             if written is not None and written != env.name:
                 where = (
@@ -175,9 +265,28 @@ def environment_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.PLACEMENT,
 )
 def misplaced_manifest(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Environment settings and approvals belong to one environment: they cannot live in `_shared/`.
-    An Environment's `metadata.name` must be its folder's name. Fix: move the file into
-    `environments/<env>/`, or correct the name."""
+    """What it checks:
+        Environment settings and Approvals are not in `_shared/` (they belong to one environment),
+        and an Environment's `metadata.name` is its folder's name.
+    Why it matters:
+        A shared Environment would be ignored (settings are read from each environment's own
+        folder), so defaults meant for all would apply to none, silently; a shared Approval would
+        approve a model everywhere at once, bypassing each environment's approvers.
+    Wrong: defaults for every environment in _shared/
+        # file: environments/_shared/environment.yaml
+        ...
+        apiVersion: llmops.io/v1
+        kind: Environment
+        metadata:
+          name: defaults
+    Right: the settings in the environment they apply to
+        # file: environments/dev/environment.yaml
+        # The settings, in the environment they apply to.
+        apiVersion: llmops.io/v1
+        kind: Environment
+        metadata:
+          name: dev
+    """
     for manifest in env.misplaced:
         yield Finding(
             manifest,

@@ -10,15 +10,16 @@ from collections.abc import Iterator
 
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Category, Severity
-from compiler.provenance import Authorship, document_key, is_person
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.resolve.provenance import Authorship, document_key, is_person
+from compiler.spec.approval import ApprovalSpec
 
 E = Severity.ERROR
 W = Severity.WARNING
 
 
-def _approvals(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, Authorship]]:
+def _approvals(env: ResolvedEnvironment) -> Iterator[tuple[Manifest[ApprovalSpec], Authorship]]:
     """Approvals whose last change is committed, with that change."""
     if env.provenance is None:
         return
@@ -36,11 +37,30 @@ def _approvals(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, Authorship]
     category=Category.AUDIT,
 )
 def approval_not_by_approver(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """An Approval says `approvedBy: alice`; the commit that added or last changed it must be
-    authored by alice, or anyone could approve in her name. An author is alice when their e-mail is
-    listed under `approval.identities.alice` in environment.yaml, or, without such a list, when the
-    e-mail's local part or the author name is `alice`. Fix: the approver commits the approval
-    themselves (`llmops approve`)."""
+    """What it checks:
+        With `validate --audit`: the commit that added or last changed an Approval is authored by
+        the approver it names. An author is `alice` when their e-mail is listed under
+        `approval.identities.alice` in environment.yaml, or, without such a list, when the e-mail's
+        local part or the author name is `alice`.
+    Why it matters:
+        An Approval is a file anyone with write access can type; without the audit anyone could
+        approve in someone else's name. Git records who committed it, so the approval counts only if
+        the approver did.
+    Wrong: Mallory commits an approval in Alice's name
+        # file: environments/prod/approvals/support-model-1-0-alice.yaml
+          approvedBy: alice
+          role: admin
+        $ git log --format='%an <%ae>: %s'
+        Mallory <mallory@example.com>: Approve support-model 1.0
+        Carol Owner <carol@example.com>: Add the model and its endpoint
+    Right: Alice commits her own approval
+        # file: environments/prod/approvals/support-model-1-0-alice.yaml
+          approvedBy: alice
+          role: admin
+        $ git log --format='%an <%ae>: %s'
+        Alice Approver <alice@example.com>: Approve support-model 1.0
+        Carol Owner <carol@example.com>: Add the model and its endpoint
+    """
     identities = env.settings.approval.identities
     for approval, authorship in _approvals(env):
         approver = approval.spec.approved_by
@@ -63,9 +83,26 @@ def approval_not_by_approver(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.AUDIT,
 )
 def approver_changed_model(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Four eyes: whoever last changed a Model manifest must not be the one approving it, or a
-    single person could ship any change. Fix: another person from the approver roles reviews and
-    approves."""
+    """What it checks:
+        With `validate --audit`: the approver an Approval names is not the author of the last change
+        to the Model manifest it approves (four eyes). The note points at the model and names who
+        changed it.
+    Why it matters:
+        If the person who changed a model may approve it, one person can ship any change alone, and
+        the approval certifies nothing. Another approver must review what was changed.
+    Wrong: Alice changed the model and approves it herself
+        # file: environments/prod/approvals/support-model-1-0-alice.yaml
+          approvedBy: alice
+        $ git log --format='%an <%ae>: %s'
+        Alice Approver <alice@example.com>: Approve support-model 1.0
+        Alice Approver <alice@example.com>: Add the model and its endpoint
+    Right: Carol changed the model, Alice approves it
+        # file: environments/prod/approvals/support-model-1-0-alice.yaml
+          approvedBy: alice
+        $ git log --format='%an <%ae>: %s'
+        Alice Approver <alice@example.com>: Approve support-model 1.0
+        Carol Owner <carol@example.com>: Add the model and its endpoint
+    """
     if env.provenance is None:
         return
     identities = env.settings.approval.identities
@@ -94,10 +131,36 @@ def approver_changed_model(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.AUDIT,
 )
 def approval_commit_unsigned(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """With `approval.signedCommits: true`, the commit that added or last changed an Approval must
-    carry a signature (GPG, SSH or X.509). The audit checks that a signature is present; verifying
-    it against trusted keys is the job of the forge's branch protection or `git verify-commit`. Fix:
-    commit the approval with `git commit -S`."""
+    """What it checks:
+        With `validate --audit`, in an environment with `approval.signedCommits: true`: the commit
+        that added or last changed each Approval carries a signature (GPG, SSH or X.509). Presence
+        is checked; verifying it against trusted keys is the job of the forge's branch protection or
+        `git verify-commit`.
+    Why it matters:
+        A commit's author is whatever the committer's git configuration says; a signature ties the
+        approval to a key only its owner holds, so G001's "authored by the approver" cannot be
+        forged by setting `user.name`.
+    Wrong: prod requires signed approvals; Alice's commit has no signature
+        # file: environments/prod/approvals/support-model-1-0-alice.yaml
+          approvedBy: alice
+        $ git cat-file -p HEAD
+        tree ...
+        parent ...
+        author Alice Approver <alice@example.com> 1767225600 +0000
+        committer Alice Approver <alice@example.com> 1767225600 +0000
+
+        Approve support-model 1.0
+    Right: committed with `git commit -S`
+        $ git cat-file -p HEAD
+        tree ...
+        parent ...
+        author Alice Approver <alice@example.com> 1767225600 +0000
+        committer Alice Approver <alice@example.com> 1767225600 +0000
+        gpgsig -----BEGIN SSH SIGNATURE-----
+        ...
+
+        Approve support-model 1.0
+    """
     if not env.settings.approval.signed_commits:
         return
     for approval, authorship in _approvals(env):
@@ -119,8 +182,23 @@ def approval_commit_unsigned(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.AUDIT,
 )
 def approval_not_committed(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """The audit judges commits. An Approval that is new or changed in the working tree has no
-    author yet; it is audited once committed (CI audits the commit itself). Fix: commit it."""
+    """What it checks:
+        With `validate --audit`: every Approval is as committed at HEAD. One that is new or changed
+        in the working tree has no author yet, so G001-G003 cannot judge it.
+    Why it matters:
+        The audit judges commits; an uncommitted approval is neither trusted nor refused, and this
+        says so rather than pass it in silence. A warning, because CI audits the commit itself once
+        it exists.
+    Wrong: the approval was edited after it was committed
+        # file: environments/prod/approvals/support-model-1-0-alice.yaml
+          approvedBy: alice
+        $ git status --short
+         M environments/prod/approvals/support-model-1-0-alice.yaml
+    Right: the approval is audited as committed
+        # file: environments/prod/approvals/support-model-1-0-alice.yaml
+          approvedBy: alice
+        $ git status --short
+    """
     if env.provenance is None:
         return
     for approval in env.of_kind("Approval"):

@@ -45,6 +45,7 @@ from compiler.diagnostics import Assumption, Category, Severity
 from compiler.positions import Path
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.spec.model import ModelSpec
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -96,15 +97,29 @@ def _on(capacity: EndpointCapacity) -> str:
     category=Category.CAPACITY,
 )
 def capacity_facts_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """A GPU endpoint's weights are checked against its GPUs when llmops knows the model's
-    parameters and the memory of the environment's GPUs; its KV cache when it also knows the layers,
-    KV heads and head size (written on the Model, or from its `preset`; a Model naming no preset
-    whose `model_family` and `parameters` match exactly one preset gets that one, as a stated
-    assumption). When one is missing nothing is guessed; this says what to add (and which presets
-    match, when several do). Fix: name the model's `preset` (e.g. `preset: llama-3.1-8b`) or write
-    the numbers from its config.json, and give the environment `gpu.memoryGiB` or `gpu.product`.
-    Nothing is reported where the environment allows no GPUs (P007 reports the GPU request
-    itself)."""
+    """What it checks:
+        Whether llmops knows enough to check a GPU workload's capacity: the model's parameter count
+        and the memory of the environment's GPUs for the weights (C002); also the layers, KV heads
+        and head size for the KV cache (C003, C004). They come from the Model (its own fields, or
+        its `preset`) and from environment.yaml (`gpu.memoryGiB` or `gpu.product`). This note says
+        what is missing and, when several presets match, which ones.
+    Why it matters:
+        Nothing is guessed: without these facts llmops cannot tell whether the model fits, and a
+        silent pass would look like a verdict. An info, because the estate itself may be right; a
+        model that names its preset gets every check. Not reported where the environment allows no
+        GPUs (P007 reports the request itself).
+    Wrong: a parameter count alone, for a family no preset matches
+        # file: environments/stg/catalog/support-model.yaml
+          metadata:
+            model_family: falcon
+            parameters: 7B
+    Right: the preset supplies the shape of Llama 3 8B
+        # file: environments/stg/catalog/support-model.yaml
+          metadata:
+            model_family: llama
+            parameters: 8B
+            preset: llama-3-8b
+    """
     if not env.settings.gpu.allowed:
         return
     for capacity in _capacities(env):
@@ -136,7 +151,7 @@ def capacity_facts_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
 def _missing_findings(
     env: ResolvedEnvironment,
     workload: Manifest,
-    model: Manifest,
+    model: Manifest[ModelSpec],
     missing: list[str],
     model_missing: list[str],
     resources: Path,
@@ -242,13 +257,29 @@ def _more_gpus_for_weights(capacity: EndpointCapacity, weights: GpuWeights) -> s
     category=Category.CAPACITY,
 )
 def weights_exceed_gpu_memory(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """vLLM loads the whole model onto a replica's GPUs (split over them by tensor parallelism)
-    before anything else. Weights = parameters x bytes per parameter x 1.02; each GPU offers its
-    memory x 0.9 (vLLM's default `gpu_memory_utilization`) less 2.3 GiB of runtime overhead (KAITO's
-    measurements). When the weights take all of it the pod crash-loops with an out-of-memory error.
-    Checked whenever the parameter count and the GPUs' memory are known (the model's shape is not
-    needed). Fix: more GPUs per replica, GPUs with more memory, or a quantized model (`quantization:
-    awq`)."""
+    """What it checks:
+        Whether the model's weights fit on one replica's GPUs. Weights = parameters x bytes per
+        parameter (from `dtype` and `quantization`) x 1.02, split over the replica's GPUs; each GPU
+        offers its memory x 0.9 (vLLM's default `gpu_memory_utilization`) less 2.3 GiB of runtime
+        overhead (KAITO's measurements on vLLM). Checked whenever the parameter count and the GPUs'
+        memory are known.
+    Why it matters:
+        vLLM loads the whole model before anything else: weights that do not fit crash-loop the pod
+        with an out-of-memory error after the image pull and the download of every shard, typically
+        minutes after the sync that looked fine. The hint names the GPU count that fits, or a
+        quantization.
+    Wrong: Llama 3.1 70B in bf16 on one 80 GiB GPU
+        # file: environments/prod/serving/big-chat.yaml
+            resources:
+              gpus: 1
+        # file: environments/prod/catalog/big-model.yaml
+            preset: llama-3.1-70b
+            dtype: bf16
+    Right: four GPUs share the weights (33.5 GiB each)
+        # file: environments/prod/serving/big-chat.yaml
+            resources:
+              gpus: 4
+    """
     for capacity in _capacities(env):
         weights = capacity.gpu_weights
         if weights is None or weights.weights_fit:
@@ -277,10 +308,29 @@ def weights_exceed_gpu_memory(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.CAPACITY,
 )
 def sequence_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """vLLM reserves what is left after the weights for the KV cache, and refuses to start when one
-    sequence of `--max_model_len` tokens (`max_input_tokens + max_output_tokens`, or the model's
-    whole context when no runtime limits are set) does not fit: KV cache per token = 2 x layers x KV
-    heads x head size x bytes. Fix: shorter limits, or more GPUs per replica."""
+    """What it checks:
+        Whether one full-length sequence fits in the KV cache a replica has after its weights. The
+        length is `--max_model_len` as llmops renders it: `max_input_tokens + max_output_tokens`, or
+        the model's whole context when no runtime limits are set. KV cache per token = 2 x layers x
+        KV heads x head size x bytes per element.
+    Why it matters:
+        vLLM reserves its KV cache at start-up and refuses to start when one sequence of
+        `--max_model_len` tokens does not fit: the pod never becomes ready. Long-context models hit
+        this by default (Llama 3.1 8B's 131,072 tokens need 16 GiB of cache; a 24 GiB GPU has room
+        for 33,126 tokens after the weights).
+    Wrong: the whole 131,072-token context on one 24 GiB GPU
+        # file: environments/stg/serving/long-chat.yaml
+            runtime:
+              max_concurrent_requests: 1
+              max_input_tokens: 126976
+              max_output_tokens: 4096
+    Right: 12,288 + 4,096 tokens per sequence; two fit
+        # file: environments/stg/serving/long-chat.yaml
+            runtime:
+              max_concurrent_requests: 2
+              max_input_tokens: 12288
+              max_output_tokens: 4096
+    """
     for capacity in _capacities(env):
         serving, sequence = capacity.gpu, capacity.sequence_tokens
         if (
@@ -333,10 +383,28 @@ def sequence_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.CAPACITY,
 )
 def concurrency_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """The proxy lets `max_concurrent_requests` requests through to the endpoint, but its replicas
-    (counted at `minReplicas`) hold only so many sequences of full length in their KV cache at once;
-    vLLM queues the rest, so at full length they wait. Fix: lower max_concurrent_requests or the
-    token limits, or add GPUs or replicas."""
+    """What it checks:
+        Whether the requests the proxy lets through at once (`max_concurrent_requests`) fit in the
+        KV cache of the endpoint's replicas at full length, counting replicas at `minReplicas`.
+    Why it matters:
+        vLLM schedules only as many sequences as its KV cache holds and queues the rest, so at full
+        length the extra requests wait, and latency grows with load while the endpoint looks
+        healthy. A warning: short requests may all fit, and queueing can be a choice.
+    Wrong: 64 requests in flight; one replica holds 6 full-length sequences
+        # file: environments/stg/serving/support-chat.yaml
+          minReplicas: 1
+          maxReplicas: 1
+        ...
+              max_concurrent_requests: 64
+              max_input_tokens: 4096
+              max_output_tokens: 1024
+    Right: two replicas hold 12, and the proxy lets 12 through
+        # file: environments/stg/serving/support-chat.yaml
+          minReplicas: 2
+          maxReplicas: 2
+        ...
+              max_concurrent_requests: 12
+    """
     for capacity in _capacities(env):
         serving, sequence = capacity.gpu, capacity.sequence_tokens
         deployment = capacity.endpoint.spec.deployment_spec
@@ -372,10 +440,23 @@ def concurrency_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.CAPACITY,
 )
 def gpus_do_not_divide_heads(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """KServe's Hugging Face runtime makes a replica's GPU count vLLM's tensor-parallel size, and
-    vLLM splits the attention heads evenly over the GPUs (KV heads evenly, or replicated when there
-    are fewer KV heads than GPUs); any other count fails at start-up. Fix: one of the GPU counts
-    listed."""
+    """What it checks:
+        A replica's GPU count divides the model's attention heads evenly, and its KV heads too (or,
+        with fewer KV heads than GPUs, the GPU count is a multiple of them). The hint lists the
+        valid counts within the environment's limit.
+    Why it matters:
+        KServe's Hugging Face runtime makes the replica's GPU count vLLM's tensor-parallel size, and
+        vLLM splits the heads evenly over the GPUs; any other count fails at start-up, after the
+        GPUs were allocated.
+    Wrong: three GPUs for 32 attention heads and 8 KV heads
+        # file: environments/stg/serving/support-chat.yaml
+            resources:
+              gpus: 3
+    Right: two GPUs, 16 attention heads and 4 KV heads each
+        # file: environments/stg/serving/support-chat.yaml
+            resources:
+              gpus: 2
+    """
     for capacity in _capacities(env):
         gpus = capacity.gpus.value
         facts = capacity.facts
@@ -418,13 +499,26 @@ def gpus_do_not_divide_heads(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.CAPACITY,
 )
 def cpu_memory_below_model(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """On CPU the whole model sits in the pod's memory: parameters x bytes per parameter x 1.02
-    (float32, 4 bytes, unless the Model names a dtype), plus the KV cache of one full-length
-    sequence when the model's shape is known. A smaller memory limit gets the pod OOM-killed while
-    loading. Without `resources.memory` llmops renders that need plus 2.3 GiB of runtime overhead,
-    so only a written memory can be too small. A warning when only the assumed float32 makes it too
-    small (the model names no dtype and would fit in 16 bits). Fix: raise
-    deploymentSpec.resources.memory (or remove it), or name a smaller dtype."""
+    """What it checks:
+        Whether a CPU-only endpoint's `resources.memory` holds its model: parameters x bytes per
+        parameter x 1.02 (float32 unless the Model names a `dtype`), plus the KV cache of one
+        full-length sequence when the model's shape is known. Without `resources.memory` llmops
+        renders that need plus 2.3 GiB, so only a written memory can be too small.
+    Why it matters:
+        On CPU the whole model sits in the pod's memory; below that the kubelet OOM-kills the pod
+        while it loads, again and again. A warning when only the float32 llmops assumed makes it too
+        small (the model names no dtype and would fit in 16 bits).
+    Wrong: 7B parameters in bf16 in 8Gi
+        # file: environments/dev/serving/support-chat.yaml
+            resources:
+              gpus: 0
+              memory: 8Gi
+    Right: 16Gi holds the model
+        # file: environments/dev/serving/support-chat.yaml
+            resources:
+              gpus: 0
+              memory: 16Gi
+    """
     for capacity in _capacities(env):
         weights = capacity.cpu_weights_bytes()
         memory = capacity.memory_bytes
@@ -507,10 +601,24 @@ def _cpu_assumptions(capacity: EndpointCapacity, memory: float) -> tuple[Assumpt
     category=Category.CAPACITY,
 )
 def large_model_on_cpu(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Served on CPU, a model of 7 billion parameters or more answers at seconds per token: fine to
-    try a deployment, not for users. Reported where the environment allows GPUs; an environment
-    without them (`gpu.allowed: false`, such as a CPU-only dev cluster) is a test bed with no other
-    choice. Fix: serve it on GPUs where people depend on it."""
+    """What it checks:
+        Whether a model of 7 billion parameters or more is served on CPU in an environment that
+        allows GPUs.
+    Why it matters:
+        On CPU such a model answers at seconds per token: fine to try a deployment, unusable for the
+        people who depend on the endpoint. A warning, and not reported where the environment allows
+        no GPUs (a CPU-only dev cluster has no other choice).
+    Wrong: an 8B model on CPU where the environment has GPUs
+        # file: environments/stg/serving/support-chat.yaml
+            resources:
+              gpus: 0
+              memory: 32Gi
+        # file: environments/stg/catalog/support-model.yaml
+            preset: llama-3.1-8b
+    Right: a 1B model is quick enough on CPU (or serve the 8B one on GPUs)
+        # file: environments/stg/catalog/support-model.yaml
+            preset: llama-3.2-1b
+    """
     if not env.settings.gpu.allowed:
         return
     for capacity in _capacities(env):

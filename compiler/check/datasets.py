@@ -12,7 +12,7 @@ from compiler.diagnostics import Category, Severity
 from compiler.positions import Span
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
-from compiler.spec.dataset import REQUIRED_COLUMNS
+from compiler.spec.dataset import REQUIRED_COLUMNS, DatasetSpec
 
 E, W = Severity.ERROR, Severity.WARNING
 
@@ -26,7 +26,7 @@ TRAINABLE_AS: dict[str, frozenset[str]] = {
 }
 
 
-def _samples(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, int, SampleFile]]:
+def _samples(env: ResolvedEnvironment) -> Iterator[tuple[Manifest[DatasetSpec], int, SampleFile]]:
     for dataset in env.of_kind("Dataset"):
         for index, written in enumerate(dataset.spec.files):
             yield (
@@ -47,9 +47,27 @@ def _samples(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, int, SampleFi
     category=Category.DATASET,
 )
 def dataset_file_unreadable(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """`files` lists repository-relative paths of sample files. Each must exist inside the
-    repository (no absolute paths, no `..` or links leading out), be UTF-8, and stay under the size
-    limit. Fix: correct the path or commit the file."""
+    """What it checks:
+        Every path in a Dataset's `files` (sample files committed beside the estate) names a file
+        inside the repository, relative to its root, that exists, is UTF-8 and is at most 16 MiB.
+        Absolute paths, `..` and links leading out of the repository are refused.
+    Why it matters:
+        The sample files are how llmops checks a dataset's shape (D002, D003) before a training job
+        spends GPU hours on it. A path that leads nowhere checks nothing, and one outside the
+        repository would make validation depend on the machine it runs on.
+    Wrong: a typo in the path
+        # file: environments/dev/catalog/customer-support-dataset.yaml
+          files:
+            # Wrong: a typo ("sampel"); no such file exists in the repository.
+            - examples/datasets/customer-support-sampel.csv
+        $ ls examples/datasets
+        customer-support-sample.csv
+    Right: a repository-relative path to a file that exists
+        # file: environments/dev/catalog/customer-support-dataset.yaml
+          files:
+            # Right: a repository-relative path to a file that exists.
+            - examples/datasets/customer-support-sample.csv
+    """
     for dataset, index, sample in _samples(env):
         if sample.unreadable is not None:
             message = sample.unreadable.message
@@ -75,9 +93,26 @@ def dataset_file_unreadable(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.DATASET,
 )
 def dataset_file_unparseable(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Sample files must parse: CSV with a header row and the same number of fields in every row, or
-    JSONL with one JSON object per line. The diagnostic points at the bad line of the data file.
-    Fix: repair the file."""
+    """What it checks:
+        Every sample file parses: a CSV has a header row and the same number of fields in every row
+        (fields with commas, quotes or line breaks quoted), a JSONL file holds one JSON object per
+        line, nested at most 100 levels. The diagnostic points at the bad line of the data file,
+        with a note at the manifest that lists it.
+    Why it matters:
+        A trainer reading the real dataset in the same format would fail on that line, or worse
+        split a record in two and train on shifted columns. The sample is the cheap place to notice
+        that an export went wrong.
+    Wrong: an unquoted comma gives line 3 four fields
+        # file: examples/datasets/customer-support-sample.csv
+        instruction,input,output
+        ...
+        "Track an order","Where is order 10423?",Order 10423 left our warehouse yesterday, ...
+    Right: the text with a comma is quoted
+        # file: examples/datasets/customer-support-sample.csv
+        instruction,input,output
+        ...
+        "Track an order","Where is order 10423?","Order 10423 left our warehouse yesterday; ...
+    """
     for dataset, index, sample in _samples(env):
         if sample.unreadable is None and sample.parse_error is not None:
             if sample.path.endswith(".csv"):
@@ -113,10 +148,24 @@ def dataset_file_unparseable(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.DATASET,
 )
 def dataset_columns_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Each dataset type needs certain columns (CSV header) or keys (every JSONL record): sft_pair
-    and instruction need instruction and output; chat needs messages; preference needs prompt,
-    chosen and rejected; text needs text; eval needs input and expected. Fix: rename the columns or
-    change the type."""
+    """What it checks:
+        A sample file has the columns (CSV header) or keys (every JSONL record) its dataset's `type`
+        needs: `sft_pair` and `instruction` need instruction and output; `chat` needs messages;
+        `preference` needs prompt, chosen and rejected; `text` needs text; `eval` needs input and
+        expected.
+    Why it matters:
+        The trainer selects fields by these names; an export with other headers (prompt/completion
+        from another tool) would train on empty fields or stop at the first record, after the job
+        was scheduled.
+    Wrong: prompt/completion headers for an sft_pair dataset
+        # file: examples/datasets/customer-support-sample.csv
+        prompt,completion
+        # file: environments/dev/catalog/customer-support-dataset.yaml
+          type: sft_pair
+    Right: the columns sft_pair needs
+        # file: examples/datasets/customer-support-sample.csv
+        instruction,output
+    """
     for dataset, index, sample in _samples(env):
         if sample.unreadable is not None or sample.parse_error is not None:
             continue
@@ -157,10 +206,27 @@ def dataset_columns_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.DATASET,
 )
 def dataset_type_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """`trainJobSpec.dataset_type` says how the trainer reads records; it must fit the dataset's
-    `type`. An sft_pair or instruction dataset trains as instruction or chat; chat as chat;
-    preference as preference; text as text; eval datasets do not train. Fix: choose a matching
-    dataset or dataset_type."""
+    """What it checks:
+        A training job's `trainJobSpec.dataset_type`, how the trainer reads records, fits the `type`
+        of the Dataset it trains on: an sft_pair or instruction dataset trains as instruction or
+        chat; chat as chat; preference as preference; text as text; eval datasets do not train.
+    Why it matters:
+        Read as another type, the records lack the fields the trainer looks for (a preference
+        trainer wants chosen and rejected answers): the job fails after it was scheduled, or trains
+        on nothing useful.
+    Wrong: an sft_pair dataset read as preference pairs
+        # file: environments/dev/training/customer-support-sft.yaml
+          trainJobSpec:
+            job_type: SFT
+            dataset_type: preference
+        # file: environments/dev/catalog/customer-support-dataset.yaml
+          type: sft_pair
+    Right: read as instruction data
+        # file: environments/dev/training/customer-support-sft.yaml
+          trainJobSpec:
+            job_type: SFT
+            dataset_type: instruction
+    """
     for job in env.of_kind("TrainingJob"):
         inner = job.spec.train_job_spec
         dataset = env.resolve_dataset(job.spec.dataset_id).manifest
@@ -184,7 +250,25 @@ def dataset_type_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
 
 @rule("D005", "dataset-file-empty", W, "A sample file has no records.", category=Category.DATASET)
 def dataset_file_empty(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """A sample with a header and no rows checks nothing. Fix: add a few representative records."""
+    """What it checks:
+        A sample file holds at least one record: a CSV with rows below its header, a JSONL file with
+        at least one line.
+    Why it matters:
+        An empty sample passes every other dataset check while checking nothing, so it gives false
+        confidence: the columns of the real data are never compared with what the type needs. A
+        warning, since the dataset itself may be fine.
+    Wrong: a header and no rows
+        # file: examples/datasets/customer-support-sample.csv
+        instruction,input,output
+        # file: environments/dev/catalog/customer-support-dataset.yaml
+            # Wrong: the sample file has a header but no rows, so nothing in it gets checked.
+            - examples/datasets/customer-support-sample.csv
+    Right: a few representative rows
+        # file: examples/datasets/customer-support-sample.csv
+        instruction,input,output
+        "Reset my password","I forgot the password for my account.","Open Settings > Security...
+        ...
+    """
     for dataset, index, sample in _samples(env):
         if sample.unreadable is None and sample.parse_error is None and sample.records == 0:
             yield Finding(

@@ -13,6 +13,7 @@ from compiler.load.tree import FileProblem
 from compiler.positions import Span
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.spec.prompt import PromptTemplateSpec
 
 E, W = Severity.ERROR, Severity.WARNING
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -26,8 +27,23 @@ PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
     category=Category.EXPERIMENT,
 )
 def experiment_same_template(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """An A/B experiment needs two different templates; A = B measures nothing. Fix: name a second
-    template."""
+    """What it checks:
+        A PromptExperiment's `templateAId` and `templateBId` name two different templates.
+    Why it matters:
+        An A/B experiment compares two prompts; with A equal to B it measures noise, yet its results
+        would be read as a comparison and a "winner" concluded from them. It is usually a copy-paste
+        slip.
+    Wrong: variant B is variant A
+        # file: environments/dev/prompts/support-tone.yaml
+        spec:
+          templateAId: support-concise
+          templateBId: support-concise
+    Right: two different templates
+        # file: environments/dev/prompts/support-tone.yaml
+        spec:
+          templateAId: support-concise
+          templateBId: support-friendly
+    """
     for experiment in env.of_kind("PromptExperiment"):
         if experiment.spec.template_a_id == experiment.spec.template_b_id:
             yield Finding(
@@ -46,8 +62,28 @@ def experiment_same_template(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.EXPERIMENT,
 )
 def winner_not_in_experiment(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Concluding an experiment (the seeds' conclude body) picks one of its two templates. Fix: set
-    winnerTemplateId to templateAId or templateBId."""
+    """What it checks:
+        A concluded experiment's `winnerTemplateId` (set by the original platform's conclude body)
+        is its `templateAId` or its `templateBId`.
+    Why it matters:
+        The winner is what the proxy serves from then on and what the record says was learned; a
+        winner that was never tested (often a misspelling) would put an untested prompt in front of
+        users, or point at nothing.
+    Wrong: the winner is misspelt
+        # file: environments/dev/prompts/support-tone.yaml
+          templateAId: support-concise
+          templateBId: support-friendly
+          allocation: 50
+          metric: user_feedback
+          winnerTemplateId: support-friendy
+    Right: the winner is variant B
+        # file: environments/dev/prompts/support-tone.yaml
+          templateAId: support-concise
+          templateBId: support-friendly
+          allocation: 50
+          metric: user_feedback
+          winnerTemplateId: support-friendly
+    """
     for experiment in env.of_kind("PromptExperiment"):
         spec = experiment.spec
         if spec.winner_template_id is not None and spec.winner_template_id not in (
@@ -62,7 +98,9 @@ def winner_not_in_experiment(env: ResolvedEnvironment) -> Iterator[Finding]:
             )
 
 
-def _placeholder_span(env: ResolvedEnvironment, template: Manifest, name: str) -> Span | None:
+def _placeholder_span(
+    env: ResolvedEnvironment, template: Manifest[PromptTemplateSpec], name: str
+) -> Span | None:
     """Where `{{ name }}` is first written inside `spec.template`, so a long prompt points at its
     line."""
     value = template.document.values.get(("spec", "template"))
@@ -98,8 +136,27 @@ def _placeholder_span(env: ResolvedEnvironment, template: Manifest, name: str) -
     category=Category.EXPERIMENT,
 )
 def template_placeholder_undeclared(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Every `{{ name }}` in a template must be declared in `variables` (with its default), or the
-    proxy would send the braces to the model verbatim. Fix: declare it, or correct the spelling."""
+    """What it checks:
+        Every `{{ name }}` placeholder in a PromptTemplate's `template` is declared under
+        `variables` with its default. The diagnostic points at the line of the template where the
+        placeholder is first used.
+    Why it matters:
+        The proxy fills placeholders from the request or the declared defaults; an undeclared one
+        would reach the model verbatim, braces and all, as part of the system prompt.
+    Wrong: `{{ product }}` is used but not declared
+        # file: environments/dev/prompts/support-concise.yaml
+          template: |
+            You are a helpful customer-support assistant for {{ company }}.
+            You answer questions about {{ product }} only.
+            Answer in at most three sentences.
+          variables:
+            company: Example Corp
+    Right: every placeholder declared with a default
+        # file: environments/dev/prompts/support-concise.yaml
+          variables:
+            company: Example Corp
+            product: Example Cloud
+    """
     for template in env.of_kind("PromptTemplate"):
         declared = template.spec.variables
         for name in sorted(set(PLACEHOLDER.findall(template.spec.template)) - set(declared)):
@@ -120,8 +177,28 @@ def template_placeholder_undeclared(env: ResolvedEnvironment) -> Iterator[Findin
     category=Category.EXPERIMENT,
 )
 def experiment_without_endpoint(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """The seeds' experiment body does not say where it runs; without `endpoint` the proxy never
-    applies it. Fix: add `endpoint: <ServingEndpoint name>`."""
+    """What it checks:
+        A running experiment (one without `winnerTemplateId`) names the endpoint it runs on. The
+        original platform's experiment body has no such field, so a pasted body lacks it.
+    Why it matters:
+        The proxy applies experiments per endpoint; one without an endpoint is never applied, so it
+        looks like it is running while it collects no data. A warning, since nothing breaks.
+    Wrong: a running experiment without `endpoint`
+        # file: environments/dev/prompts/support-tone.yaml
+        spec:
+          templateAId: support-concise
+          templateBId: support-friendly
+          allocation: 50
+          metric: latency_ms
+    Right: it names the endpoint it runs on
+        # file: environments/dev/prompts/support-tone.yaml
+        spec:
+          templateAId: support-concise
+          templateBId: support-friendly
+          allocation: 50
+          metric: latency_ms
+          endpoint: example-model
+    """
     for experiment in env.of_kind("PromptExperiment"):
         if experiment.spec.is_running and experiment.spec.endpoint is None:
             endpoints = sorted(endpoint.name for endpoint in env.of_kind("ServingEndpoint"))
@@ -147,8 +224,28 @@ def experiment_without_endpoint(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.EXPERIMENT,
 )
 def concurrent_experiments(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """One endpoint runs at most one experiment at a time; two would split traffic in ways neither
-    measures. Fix: conclude one (set winnerTemplateId) or move it to another endpoint."""
+    """What it checks:
+        At most one running experiment (without `winnerTemplateId`) per endpoint. The note points at
+        the other one.
+    Why it matters:
+        Two experiments on one endpoint split the same traffic between four prompts in ways neither
+        experiment accounts for: each one's measurements are mixed with the other's variants, so
+        neither result means what it says.
+    Wrong: a second experiment while the first still runs
+        # file: environments/dev/prompts/support-tone.yaml
+        # The first experiment on example-model, still running.
+        ...
+          endpoint: example-model
+        # file: environments/dev/prompts/support-formality.yaml
+          name: support-formality
+        ...
+          endpoint: example-model
+    Right: the first one concluded, then the second runs
+        # file: environments/dev/prompts/support-tone.yaml
+          endpoint: example-model
+          winnerTemplateId: support-friendly
+          notes: The friendly prompt was as fast and rated higher.
+    """
     running: dict[str, Manifest] = {}
     for experiment in env.of_kind("PromptExperiment"):
         endpoint = experiment.spec.endpoint

@@ -32,11 +32,29 @@ def _distance(parameters: int, preset: ModelPreset) -> float:
     category=Category.CAPACITY,
 )
 def parameters_contradict_preset(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """`preset` supplies the shape of a public model (layers, heads, context) and `parameters` the
-    size of this one: the weights come from one, the KV cache from the other. A 70B count with an 8B
-    preset's shape is neither model, and every capacity verdict on it is wrong. They agree when the
-    count is within 10 % of the preset's exact count or of the size in its name. Fix: name the
-    preset this model is (the hint lists those of its family and size), or correct `parameters`."""
+    """What it checks:
+        A Model naming a `preset` and writing `parameters`: the count must be within 10 % of the
+        preset's exact count or of the size in its name (6.7B or 7B both agree with llama-2-7b's
+        6.74B; 7B against llama-3-8b's 8.03B does not).
+    Why it matters:
+        `preset` supplies the shape of a public model (layers, heads, context) and `parameters` the
+        size of this one: the weights come from one, the KV cache from the other. A 70B count with
+        an 8B preset's shape is neither model, and every capacity verdict on it is wrong. Name the
+        preset this model is (the hint lists those of its family and size), or correct
+        `parameters`.
+    Wrong: a 70B count with the shape of Llama 3 8B
+        # file: environments/dev/catalog/support-model.yaml
+          metadata:
+            model_family: llama
+            parameters: 70B
+            preset: llama-3-8b
+    Right: the preset of the model this is
+        # file: environments/dev/catalog/support-model.yaml
+          metadata:
+            model_family: llama
+            parameters: 70B
+            preset: llama-3-70b
+    """
     for model in env.of_kind("Model"):
         meta = model.spec.metadata
         preset = PRESETS.get(meta.preset) if meta.preset else None

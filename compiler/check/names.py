@@ -6,18 +6,24 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from compiler import naming
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Category, Severity
 from compiler.load.estate import ENVIRONMENTS_DIR, is_valid_environment_name
 from compiler.positions import Path, Span
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
-from compiler.spec.serving import ROUTE_PREFIX
+from compiler.spec.serving import ROUTE_PREFIX, ServingEndpointSpec
+from compiler.target import naming
 
 E = Severity.ERROR
 # InferenceServices must be DNS-1035 labels (KServe's webhook); the rest DNS-1123 labels.
 _NEEDS_DNS1035 = frozenset({"ServingEndpoint"})
+
+
+def is_label_name(name: str) -> bool:
+    """A name K001 accepts the characters of (a DNS-1123 label); the pipeline treats a manifest
+    with any other name as a gap, since what refers to it may mean it by another name."""
+    return naming.DNS1123_LABEL.fullmatch(name) is not None
 
 
 def _name_problem(manifest: Manifest) -> str | None:
@@ -28,7 +34,7 @@ def _name_problem(manifest: Manifest) -> str | None:
         return (
             "must start with a lowercase letter and contain only lowercase letters, digits and '-'"
         )
-    if not naming.DNS1123_LABEL.fullmatch(name):
+    if not is_label_name(name):
         return (
             "may contain only lowercase letters, digits and '-', and must start and end with a "
             "letter or digit"
@@ -53,9 +59,23 @@ def _suggest(name: str, letter_first: bool) -> str:
     category=Category.NAMING,
 )
 def invalid_name(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Names become Kubernetes object names and labels: lowercase letters, digits and '-', at most
-    63 characters, starting and ending with a letter or digit (a letter first for ServingEndpoints,
-    which KServe requires). Fix: rename, e.g. as the hint suggests."""
+    """What it checks:
+        Every manifest's `metadata.name` is a valid Kubernetes name: lowercase letters, digits and
+        '-', at most 63 characters, starting and ending with a letter or digit, and starting with a
+        letter for a ServingEndpoint (KServe requires it). The hint suggests a valid spelling.
+    Why it matters:
+        Names become object names, label values and route segments in what llmops renders. The API
+        server would refuse the object only at sync time, after the merge, so the mistake would
+        surface in Argo CD instead of in review.
+    Wrong: `_` in a name
+        # file: environments/dev/prompts/support-concise.yaml
+        metadata:
+          name: support_concise
+    Right: lowercase letters, digits and '-'
+        # file: environments/dev/prompts/support-concise.yaml
+        metadata:
+          name: support-concise
+    """
     for manifest in env.manifests:
         problem = _name_problem(manifest)
         if problem is not None:
@@ -75,10 +95,22 @@ def invalid_name(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.NAMING,
 )
 def derived_name_too_long(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """KServe names the predictor `<name>-predictor` and its host `<name>-<namespace>.<domain>`; a
-    training Job carries a content hash (`<name>-<8 hex>`). Each must fit in one DNS label (63
-    characters), or the cluster rejects the object after the merge. Fix: shorten the name (or the
-    namespace)."""
+    """What it checks:
+        The names llmops and KServe derive from a manifest fit in one DNS label of 63 characters:
+        the predictor `<name>-predictor`, the InferenceService's host label `<name>-<namespace>`,
+        and a training Job's `<name>-<8 hex>`. The message names the derived name that is too long.
+    Why it matters:
+        The manifest's own name is valid, so nothing looks wrong until KServe creates the derived
+        objects in the cluster and fails, after the merge; the endpoint never becomes ready.
+    Wrong: a 53-character endpoint name in namespace llm-ops-dev
+        # file: environments/dev/serving/support-canary.yaml
+        metadata:
+          name: customer-support-llama-3-8b-instruct-sft-v2-eu-canary
+    Right: a shorter name
+        # file: environments/dev/serving/support-canary.yaml
+        metadata:
+          name: support-llama-3-8b-sft-v2-eu-canary
+    """
     for manifest in env.manifests:
         if _name_problem(manifest) is not None:
             continue
@@ -113,8 +145,24 @@ def route_name(route: str) -> str | None:
     category=Category.NAMING,
 )
 def invalid_route(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """The proxy serves every endpoint at `/llm-ops/v1/serve/<name>` (the seeds' route format),
-    where `<name>` is a DNS label. Fix: write the route in that form."""
+    """What it checks:
+        Every endpoint's `route` has the form `/llm-ops/v1/serve/<name>`, the route format of the
+        original platform, with `<name>` a valid name segment.
+    Why it matters:
+        The proxy serves endpoints only under `/llm-ops/v1/serve/`, and the Ingress llmops renders
+        routes that prefix to it; a route outside it would be rendered but never reached, so callers
+        would get 404s from an endpoint that looks deployed.
+    Wrong: no `/llm-ops` prefix
+        # file: environments/dev/serving/example-model.yaml
+        spec:
+          modelId: example-base-model@1.0
+          route: /v1/serve/example-model
+    Right:
+        # file: environments/dev/serving/example-model.yaml
+        spec:
+          modelId: example-base-model@1.0
+          route: /llm-ops/v1/serve/example-model
+    """
     for endpoint in env.of_kind("ServingEndpoint"):
         if route_name(endpoint.spec.route) is None:
             yield Finding(
@@ -133,9 +181,31 @@ def invalid_route(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.NAMING,
 )
 def duplicate_route(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Each route maps to one endpoint; two endpoints on one route would make the proxy's choice
-    arbitrary. Fix: give each endpoint its own route."""
-    seen: dict[str, Manifest] = {}
+    """What it checks:
+        No two endpoints of one environment share a route. The note points at the endpoint that
+        already uses it.
+    Why it matters:
+        Each route maps to one endpoint. With two, which one answers would depend on the proxy's
+        order, and Ingress controllers merge or reject duplicate paths differently; callers would
+        reach a canary they did not ask for, or the other way round.
+    Wrong: a canary copied without changing its route
+        # file: environments/dev/serving/example-model-canary.yaml
+        metadata:
+          name: example-model-canary
+        spec:
+          modelId: example-base-model@1.0
+          route: /llm-ops/v1/serve/example-model
+        # file: environments/dev/serving/example-model.yaml
+          route: /llm-ops/v1/serve/example-model
+    Right: the canary has a route of its own
+        # file: environments/dev/serving/example-model-canary.yaml
+        metadata:
+          name: example-model-canary
+        spec:
+          modelId: example-base-model@1.0
+          route: /llm-ops/v1/serve/example-model-canary
+    """
+    seen: dict[str, Manifest[ServingEndpointSpec]] = {}
     for endpoint in env.of_kind("ServingEndpoint"):
         route = endpoint.spec.route.rstrip("/")
         if route in seen:
@@ -164,8 +234,22 @@ def duplicate_route(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.NAMING,
 )
 def invalid_namespace(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Environment folders name the default namespace (`llm-ops-<env>`) and labels; namespaces are
-    DNS labels of at most 63 characters. Fix: rename the folder or set a valid `namespace`."""
+    """What it checks:
+        The environment's namespace is a valid Kubernetes namespace (a DNS label: lowercase letters,
+        digits and '-', at most 63 characters), whether written as `spec.namespace` or derived from
+        the folder name as `llm-ops-<env>`.
+    Why it matters:
+        Every object of the environment is rendered into that namespace; with an invalid one the API
+        server refuses all of them, so nothing of the environment deploys.
+    Wrong: `_` in the namespace
+        # file: environments/dev/environment.yaml
+        spec:
+          namespace: llm_ops_dev
+    Right:
+        # file: environments/dev/environment.yaml
+        spec:
+          namespace: llm-ops-dev
+    """
     own = [manifest for manifest in env.manifests if manifest.origin == env.name]
     anchor = (
         env.settings_manifest
@@ -224,9 +308,29 @@ def label_key_problem(key: str) -> str | None:
     category=Category.NAMING,
 )
 def invalid_label(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Labels and annotations are copied onto rendered objects; the API server rejects malformed
-    keys and label values (at most 63 characters of letters, digits, '-', '_', '.'). Fix: correct
-    the key or value."""
+    """What it checks:
+        Label and annotation keys of every manifest, and label values, are valid in Kubernetes: keys
+        are an optional DNS-subdomain prefix and a name of at most 63 characters; label values at
+        most 63 characters of letters, digits, '-', '_' and '.', starting and ending with a letter
+        or digit. Node-selector labels in environment.yaml are checked too.
+    Why it matters:
+        Labels and annotations are copied onto the rendered objects; the API server rejects a
+        malformed one with the whole object, at sync time. Free text (an e-mail address, a sentence)
+        belongs in annotations, whose values may be anything.
+    Wrong: an e-mail address as a label value
+        # file: environments/dev/prompts/support-concise.yaml
+          labels:
+            team: ml-platform
+        ...
+            contact: alice@example.com
+    Right: free text in an annotation
+        # file: environments/dev/prompts/support-concise.yaml
+          labels:
+            team: ml-platform
+          # Right: annotation values may be any text.
+          annotations:
+            contact: alice@example.com
+    """
     places: list[tuple[Manifest, Path, dict[str, str], bool]] = [
         (manifest, ("metadata", field), getattr(manifest.model.metadata, field), field == "labels")
         for manifest in env.manifests
@@ -302,12 +406,24 @@ def reserved_namespace(namespace: str, argocd_namespace: str) -> bool:
     category=Category.NAMING,
 )
 def reserved_namespace_used(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """llmops renders the environment's Namespace with its own labels (pod security `baseline`) and
-    owns what is in it. `default`, every `kube-*` namespace, Argo CD's namespace and those of the
-    components llmops relies on (kserve, knative-serving, cert-manager, ingress-nginx, istio-system,
-    kubeflow, kubeflow-system, gpu-operator, nvidia-gpu-operator) belong to the cluster: relabelling
-    them can stop system pods. Fix: give the environment a namespace of its own (the default is
-    `llm-ops-<env>`)."""
+    """What it checks:
+        The environment's namespace is not one the cluster or its components own: `default`, every
+        `kube-*`, Argo CD's namespace, and those of the components llmops relies on (kserve,
+        knative-serving, cert-manager, ingress-nginx, istio-system, kubeflow, kubeflow-system,
+        gpu-operator, nvidia-gpu-operator).
+    Why it matters:
+        llmops renders the environment's Namespace with its own labels (pod security `baseline`) and
+        Argo CD prunes what it does not render there; applied to a system namespace, that relabels
+        it and can stop the cluster's own pods.
+    Wrong: kube-system
+        # file: environments/dev/environment.yaml
+        spec:
+          namespace: kube-system
+    Right: a namespace of the environment's own (the default is `llm-ops-<env>`)
+        # file: environments/dev/environment.yaml
+        spec:
+          namespace: llm-ops-dev
+    """
     settings = env.settings_manifest
     if settings is None or not env.settings.namespace:
         return

@@ -16,6 +16,7 @@ from compiler.check.rule import Finding, rule
 from compiler.diagnostics import Category, Severity
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.spec.training import TrainingJobSpec
 
 E = Severity.ERROR
 
@@ -34,10 +35,27 @@ LLMOPS_ANNOTATION_RESERVE = 8 * 1024
     category=Category.NAMING,
 )
 def annotations_too_large(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """metadata.annotations are copied onto every object rendered from the manifest, where the API
-    server refuses more than 256 KiB of annotations (keys and values, UTF-8 bytes). llmops keeps 8
-    KiB of that for its own annotations. Fix: keep large text out of annotations (a link to it
-    fits)."""
+    """What it checks:
+        A manifest's annotations (keys and values, in UTF-8 bytes) fit in what Kubernetes accepts on
+        one object: 256 KiB, of which llmops keeps 8 KiB for its own annotations.
+    Why it matters:
+        Annotations are copied onto every object rendered from the manifest, and the API server
+        refuses an object whose annotations are larger: the whole endpoint or job would fail to
+        sync. Large text (a model card, a changelog) belongs behind a link.
+    Wrong: a whole model card pasted into an annotation
+        # file: environments/dev/catalog/support-model.yaml
+        metadata:
+          name: support-model
+          annotations:
+            example.com/model-card: |
+              line 0: xxxxxxxxxx...
+              line 1: xxxxxxxxxx...
+        ...
+    Right: the annotation links to the model card
+        # file: environments/dev/catalog/support-model.yaml
+          annotations:
+            example.com/model-card: https://docs.example.com/models/support-model
+    """
     limit = MAX_ANNOTATION_BYTES - LLMOPS_ANNOTATION_RESERVE
     for manifest in env.manifests:
         annotations = manifest.model.metadata.annotations
@@ -62,7 +80,9 @@ def _json_size(value: Any, indent: int | None = None) -> int:
     return len(json.dumps(value, indent=indent, ensure_ascii=False).encode())
 
 
-def _training_config_size(job: Manifest, copies: int) -> tuple[int, tuple[str, ...]]:
+def _training_config_size(
+    job: Manifest[TrainingJobSpec], copies: int
+) -> tuple[int, tuple[str, ...]]:
     """At least the bytes of a training job's configuration: its hyperparameters, indented as the
     renderer writes them, ``copies`` times."""
     inner = job.spec.train_job_spec
@@ -101,13 +121,34 @@ def _proxy_parts(env: ResolvedEnvironment) -> list[tuple[Manifest, tuple[str, ..
     category=Category.NAMING,
 )
 def configmap_too_large(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """The proxy's configuration (every prompt template, experiment and endpoint of the environment)
-    and each training job's configuration (its hyperparameters, written twice: job.json and
-    hyperparameters.json) are ConfigMaps, which the API server refuses beyond 1 MiB of data. A
-    TrainJob carries its configuration once, in an environment variable; the same 1 MiB keeps it
-    well under the 1.5 MiB etcd stores per object. The sizes counted are lower bounds of what is
-    rendered. Fix: shorten the largest templates or hyperparameters, or move large data to storage
-    the job reads."""
+    """What it checks:
+        The ConfigMaps llmops renders stay within Kubernetes' 1 MiB of data: the proxy's, which
+        carries every prompt template, experiment and endpoint of the environment, and each training
+        job's, which carries its hyperparameters twice (job.json and hyperparameters.json). A
+        TrainJob carries them once, in an environment variable, within the same limit. The sizes
+        counted are lower bounds of what is rendered.
+    Why it matters:
+        Each template file may be well under the 1 MiB manifest limit while all of them together are
+        not; the API server would refuse the ConfigMap at sync time, and the proxy (every endpoint
+        of the environment) would keep its old configuration.
+    Wrong: two handbooks of 600 KB pasted into system prompts
+        # file: environments/dev/prompts/support-handbook.yaml
+        spec:
+          # Wrong: a whole handbook pasted into a system prompt; the proxy ConfigMap holds all...
+          template: |
+            0: xxxxxxxxxx...
+        # file: environments/dev/prompts/sales-handbook.yaml
+          name: sales-handbook
+        spec:
+          # Wrong: a whole handbook pasted into a system prompt; the proxy ConfigMap holds all...
+          template: |
+            0: yyyyyyyyyy...
+        ...
+    Right: the prompt says what to do; the handbook stays in the knowledge base
+        # file: environments/dev/prompts/support-handbook.yaml
+          template: |
+            You are a customer-support assistant. Answer from the knowledge base; cite the...
+    """
     in_configmap = env.settings.training.backend == "job"
     for job in env.of_kind("TrainingJob"):
         size, path = _training_config_size(job, 2 if in_configmap else 1)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from compiler.check.rule import Finding, RelatedPlace, rule
-from compiler.check.serving import gpu_count
+from compiler.check.serving import gpu_count, workloads
 from compiler.diagnostics import Category, Severity
-from compiler.kserve_versions import NEWEST_KSERVE, OLDEST_KSERVE, parse_minor
 from compiler.resolve.environment import ResolvedEnvironment
+from compiler.target.kserve_versions import NEWEST_KSERVE, OLDEST_KSERVE, parse_minor
 
 E = Severity.ERROR
 
@@ -37,12 +37,37 @@ def _policy_place(env: ResolvedEnvironment, *path: str) -> tuple[RelatedPlace, .
     category=Category.POLICY,
 )
 def gpu_not_allowed(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """An environment with `gpu.allowed: false` (e.g. a CPU-only dev cluster) cannot schedule GPU
-    pods; they would stay Pending. Fix: set the workload CPU-only, or allow GPUs in
-    environment.yaml."""
+    """What it checks:
+        In an environment with `gpu.allowed: false`, no endpoint or training job requests GPUs
+        (`resources.gpus` above 0).
+    Why it matters:
+        Such an environment is typically a CPU-only cluster: a pod requesting `nvidia.com/gpu` there
+        is never scheduled and stays Pending, with nothing in git saying why. Capacity checks (C
+        rules) are not run there either, since the request itself is the problem.
+    Wrong: dev has no GPU nodes
+        # file: environments/dev/serving/support-chat.yaml
+          # Wrong: dev has no GPU nodes, so these pods would stay Pending.
+          useGpu: true
+          deploymentSpec:
+            use_gpu: true
+            resources:
+              gpus: 1
+        # file: environments/dev/environment.yaml
+        spec:
+          gpu:
+            allowed: false
+    Right: CPU-only, as dev requires
+        # file: environments/dev/serving/support-chat.yaml
+          # CPU-only, as dev requires.
+          useGpu: false
+          deploymentSpec:
+            use_gpu: false
+            resources:
+              gpus: 0
+    """
     if env.settings.gpu.allowed:
         return
-    for manifest in (*env.of_kind("ServingEndpoint"), *env.of_kind("TrainingJob")):
+    for manifest in workloads(env):
         if gpu_count(manifest) > 0:
             yield Finding(
                 manifest,
@@ -62,12 +87,31 @@ def gpu_not_allowed(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.POLICY,
 )
 def gpus_over_limit(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """`gpu.maxPerEndpoint` caps the GPUs of one replica or job (default 8, one node). Fix: request
-    fewer GPUs or raise the limit."""
+    """What it checks:
+        No endpoint replica or training job requests more GPUs than the environment's
+        `gpu.maxPerEndpoint` (default 8).
+    Why it matters:
+        The GPUs of one replica must sit in one node; a request larger than the environment's nodes
+        hold is never scheduled. The limit is also the environment owner's budget: one endpoint
+        should not take a whole node without a policy change.
+    Wrong: four GPUs per replica where nodes have two
+        # file: environments/stg/serving/support-chat.yaml
+            resources:
+              # Wrong: four GPUs per replica, but stg allows at most two.
+              gpus: 4
+        # file: environments/stg/environment.yaml
+          gpu:
+            maxPerEndpoint: 2
+    Right: within the limit
+        # file: environments/stg/serving/support-chat.yaml
+            resources:
+              # Within stg's limit of two.
+              gpus: 2
+    """
     limit = env.settings.gpu.max_per_endpoint
     if not env.settings.gpu.allowed:
         return
-    for manifest in (*env.of_kind("ServingEndpoint"), *env.of_kind("TrainingJob")):
+    for manifest in workloads(env):
         count = gpu_count(manifest)
         if count > limit:
             yield Finding(
@@ -87,8 +131,33 @@ def gpus_over_limit(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.POLICY,
 )
 def gpu_required(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Production environments can require GPU serving (`gpu.required: true`): a CPU-only LLM
-    endpoint there is far too slow to serve users. Fix: give the endpoint GPUs."""
+    """What it checks:
+        In an environment with `gpu.required: true`, every endpoint runs on GPUs (`useGpu`,
+        `use_gpu` and at least one GPU).
+    Why it matters:
+        A CPU-only LLM endpoint generates at seconds per token: fine for a test, unusable for users.
+        Production environments say so once, and an endpoint copied from a CPU-only dev environment
+        cannot slip through.
+    Wrong: a CPU-only endpoint in prod
+        # file: environments/prod/serving/support-chat.yaml
+          # Wrong: CPU-only, but prod requires GPU serving.
+          useGpu: false
+          deploymentSpec:
+            use_gpu: false
+            resources:
+              gpus: 0
+        # file: environments/prod/environment.yaml
+          gpu:
+            required: true
+    Right: one GPU per replica
+        # file: environments/prod/serving/support-chat.yaml
+          # One GPU per replica.
+          useGpu: true
+          deploymentSpec:
+            use_gpu: true
+            resources:
+              gpus: 1
+    """
     if not env.settings.gpu.required:
         return
     for endpoint in env.of_kind("ServingEndpoint"):
@@ -111,8 +180,24 @@ def gpu_required(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.POLICY,
 )
 def replicas_below_policy(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """`replicas.min` sets the availability floor (e.g. 2 in prod, so one pod can fail or roll).
-    Fix: raise minReplicas."""
+    """What it checks:
+        Every endpoint's `minReplicas` is at least the environment's `replicas.min` (default 0).
+    Why it matters:
+        The floor is the environment's availability policy: with two replicas one can fail, be
+        evicted or roll to a new version while the other serves. One replica in production means
+        every restart is an outage.
+    Wrong: one replica in prod
+        # file: environments/prod/serving/support-chat.yaml
+          # Wrong: one replica; prod requires at least two.
+          minReplicas: 1
+        # file: environments/prod/environment.yaml
+          replicas:
+            min: 2
+    Right:
+        # file: environments/prod/serving/support-chat.yaml
+          # Two replicas at least, as prod requires.
+          minReplicas: 2
+    """
     floor = env.settings.replicas.min
     for endpoint in env.of_kind("ServingEndpoint"):
         if endpoint.spec.min_replicas < floor:
@@ -134,10 +219,23 @@ def replicas_below_policy(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.POLICY,
 )
 def unsupported_kserve_version(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """InferenceServices are rendered for one KServe release's webhook and mode names.
-    `kserve.version` must be a minor version (`"0.15"`, `"v0.16.1"`) between 0.13 (the first with
-    the Hugging Face server) and the newest release llmops knows (0.20). Fix: write the cluster's
-    KServe version, quoted."""
+    """What it checks:
+        The environment's `kserve.version` is a KServe minor version (`"0.15"`, `"v0.16.1"`) from
+        0.13, the first with the Hugging Face model server, to the newest llmops knows (0.20).
+    Why it matters:
+        InferenceServices are rendered for one KServe release: its deployment-mode annotation
+        (`RawDeployment` before 0.16, `Standard` from 0.16) and the fields its webhook adds, so Argo
+        CD sees no drift. For a version outside the range llmops cannot know what to render, and a
+        wrong guess fails at sync time.
+    Wrong: KServe 0.9
+        # file: environments/prod/environment.yaml
+          kserve:
+            version: "0.9"
+    Right: the cluster's minor version, quoted
+        # file: environments/prod/environment.yaml
+          kserve:
+            version: "0.16"
+    """
     settings = env.settings_manifest
     if settings is None:
         return

@@ -54,14 +54,34 @@ def _endpoint_serves(peer: ResolvedEnvironment, endpoint: str) -> str | None:
     category=Category.PROMOTION,
 )
 def promotion_order(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """With `promotion.requires: stg`, every model version an endpoint serves here must have gone
-    through stg, unchanged (same manifest digest, in the same revision of the repository): stg
-    serves it, or stg still approves it as stg's policy requires. The second half keeps a
-    promotion chain moving: promoting a new version into stg leaves prod on the version stg served
-    before, which stays approved in stg, until it is promoted on to prod; withdrawing stg's
-    approval of a version withdraws prod's permission to serve it too. Fix: promote what stg
-    serves (`llmops promote ENDPOINT --from stg --to prod`), or bring the version through stg
-    first."""
+    """What it checks:
+        With `promotion.requires: stg` in an environment's settings, every model version an endpoint
+        there serves has gone through stg unchanged (same manifest digest, in the same revision of
+        the repository): stg serves it, or stg still approves it as stg's policy requires. Checked
+        by every `validate`, also `--env prod` alone.
+    Why it matters:
+        A model reaches production only after it ran in staging, and unchanged: the digest makes
+        sure that an edit made on the way (another storage URI, other runtime settings) is staged
+        too. Without it, "tested in staging" is a promise nobody checks. Accepting what stg still
+        approves keeps a promotion chain moving: promoting a new version into stg leaves prod on
+        the version stg served before, which stays approved in stg until it is promoted on to
+        prod; withdrawing stg's approval of a version withdraws prod's permission to serve it.
+    Wrong: prod serves a model version staging does not
+        # file: environments/prod/serving/support-chat.yaml
+        spec:
+          modelId: support-model@1.0
+        # file: environments/prod/environment.yaml
+          promotion:
+            requires: stg
+        $ ls environments/stg
+        environment.yaml
+    Right: staging serves the same version first (`llmops promote` prepares that)
+        # file: environments/stg/serving/support-chat.yaml
+        spec:
+          modelId: support-model@1.0
+          route: /llm-ops/v1/serve/support-chat
+          # Right: staging serves the same model version first.
+    """
     required = env.settings.promotion.requires
     settings = env.settings_manifest
     if required is None or settings is None or required == env.name:

@@ -11,6 +11,9 @@ from compiler.positions import Path
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.resolve.refs import RefResult
+from compiler.spec.approval import ApprovalSpec
+from compiler.spec.serving import ServingEndpointSpec
+from compiler.spec.training import TrainingJobSpec
 
 E = Severity.ERROR
 
@@ -19,15 +22,19 @@ def model_references(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, Path,
     """Every place in the environment that names a model."""
     for manifest in env.manifests:
         spec = manifest.spec
-        if manifest.kind in ("ServingEndpoint", "TrainingJob", "Approval"):
+        if isinstance(spec, ServingEndpointSpec | TrainingJobSpec | ApprovalSpec):
             yield manifest, ("spec", "modelId"), spec.model_id
         if (
-            manifest.kind == "ServingEndpoint"
+            isinstance(spec, ServingEndpointSpec)
             and spec.deployment_spec
             and spec.deployment_spec.model_ref
         ):
             yield manifest, ("spec", "deploymentSpec", "model_ref"), spec.deployment_spec.model_ref
-        if manifest.kind == "TrainingJob" and spec.train_job_spec and spec.train_job_spec.model_ref:
+        if (
+            isinstance(spec, TrainingJobSpec)
+            and spec.train_job_spec
+            and spec.train_job_spec.model_ref
+        ):
             yield manifest, ("spec", "trainJobSpec", "model_ref"), spec.train_job_spec.model_ref
 
 
@@ -57,10 +64,30 @@ def _missing_hint(result: RefResult, noun: str, versioned: bool = True) -> str:
     needs=frozenset({"Model"}),
 )
 def unresolved_model_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """A `modelId` or `model_ref` must name a Model (by `name@version` or `name-version`) defined in
-    the environment or in `_shared`. Otherwise the endpoint, job or approval points at nothing.
-    Failing: `modelId: example-base-model@2.0` when only 1.0 exists. Fix: reference an existing
-    version."""
+    """What it checks:
+        Every `modelId` and `model_ref` (of endpoints and training jobs) names a Model defined in
+        the environment or in `_shared`, written `name@version` or `name-version`. The hint lists
+        the models the environment has.
+    Why it matters:
+        An endpoint whose model does not exist cannot be rendered: there is no storage URI to load
+        and no approval to check. A version that exists elsewhere (another environment, a newer
+        release not yet added to the catalog) is a common slip when bumping versions.
+    Wrong: the catalog has support-model 1.0 only
+        # file: environments/dev/serving/support-chat.yaml
+        spec:
+          # Wrong: the catalog has support-model 1.0 only; 2.0 is not defined.
+          modelId: support-model@2.0
+        # file: environments/dev/catalog/support-model.yaml
+        metadata:
+          name: support-model
+        spec:
+          version: "1.0"
+    Right: a version the catalog defines
+        # file: environments/dev/serving/support-chat.yaml
+        spec:
+          # The version the catalog defines (and that is approved).
+          modelId: support-model@1.0
+    """
     for manifest, path, reference in model_references(env):
         result = env.resolve_model(reference)
         if result.status == "missing":
@@ -81,9 +108,27 @@ def unresolved_model_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
     needs=frozenset({"Dataset"}),
 )
 def unresolved_dataset_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """A training job's `datasetId` and `dataset_ref` must name a Dataset defined in the environment
-    or in `_shared`. Failing: `datasetId: support@v9`. Fix: reference an existing dataset
-    version."""
+    """What it checks:
+        A training job's `datasetId` and `trainJobSpec.dataset_ref` name a Dataset defined in the
+        environment or in `_shared`, by `name@version` or `name-version`. The hint lists the
+        datasets the environment has.
+    Why it matters:
+        The job would start, find no data at the URI it was never given, and fail after its image is
+        pulled and its GPUs are held; or, with a stale reference, train on data nobody meant.
+    Wrong: only support-dataset v1 is defined
+        # file: environments/dev/training/support-sft.yaml
+        spec:
+          modelId: support-model@1.0
+          # Wrong: only support-dataset v1 is defined; v2 was never added to the catalog.
+          datasetId: support-dataset@v2
+        # file: environments/dev/catalog/support-dataset.yaml
+        spec:
+          version: v1
+    Right:
+        # file: environments/dev/training/support-sft.yaml
+          # A dataset version the catalog defines.
+          datasetId: support-dataset@v1
+    """
     for manifest, path, reference in dataset_references(env):
         result = env.resolve_dataset(reference)
         if result.status == "missing":
@@ -104,8 +149,29 @@ def unresolved_dataset_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
     needs=frozenset({"PromptTemplate"}),
 )
 def unresolved_template_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """`templateAId` and `templateBId` must name PromptTemplates of the environment. Failing:
-    `templateAId: greeting-v3` with no such template. Fix: add the template or correct the name."""
+    """What it checks:
+        A PromptExperiment's `templateAId` and `templateBId` name PromptTemplates defined in the
+        environment or in `_shared`. The hint lists the templates there.
+    Why it matters:
+        The proxy routes a share of the endpoint's traffic to each template; a template that does
+        not exist would leave that share without a prompt, so the experiment could not run and its
+        results would mean nothing.
+    Wrong: a misspelt template name
+        # file: environments/dev/prompts/support-tone.yaml
+        spec:
+          # Wrong: misspelt; the template is named support-concise.
+          templateAId: support-consise
+          templateBId: support-friendly
+        # file: environments/dev/prompts/support-templates.yaml
+        metadata:
+          name: support-concise
+    Right: both templates exist
+        # file: environments/dev/prompts/support-tone.yaml
+        spec:
+          # Both templates exist in the environment.
+          templateAId: support-concise
+          templateBId: support-friendly
+    """
     for manifest in env.of_kind("PromptExperiment"):
         for field, reference in (
             ("templateAId", manifest.spec.template_a_id),
@@ -130,8 +196,24 @@ def unresolved_template_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
     needs=frozenset({"ServingEndpoint"}),
 )
 def unresolved_endpoint_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """A PromptExperiment's `endpoint` must name a ServingEndpoint of the environment, or the
-    experiment can never run. Fix: correct the name or add the endpoint."""
+    """What it checks:
+        A PromptExperiment's `endpoint` names a ServingEndpoint of the environment (or of
+        `_shared`). The hint lists the endpoints there.
+    Why it matters:
+        An experiment attached to an endpoint that does not exist never receives traffic: it would
+        look configured and running while measuring nothing.
+    Wrong: the endpoint is support-chat, not support-chatbot
+        # file: environments/dev/prompts/support-tone.yaml
+          # Wrong: there is no endpoint support-chatbot; it is support-chat.
+          endpoint: support-chatbot
+        # file: environments/dev/serving/support-chat.yaml
+        metadata:
+          name: support-chat
+    Right:
+        # file: environments/dev/prompts/support-tone.yaml
+          # The endpoint the experiment runs on exists.
+          endpoint: support-chat
+    """
     for manifest in env.of_kind("PromptExperiment"):
         endpoint = manifest.spec.endpoint
         if endpoint is not None:
@@ -153,10 +235,32 @@ def unresolved_endpoint_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.REFERENCE,
 )
 def duplicate_identity(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Within one folder (an environment, or `_shared`), a kind and name (and version for Model and
-    Dataset) may be defined once; an environment has at most one Environment manifest. Otherwise
-    which one wins would depend on file order. (An environment manifest replacing a `_shared` one is
-    the merge rule, not a duplicate.) Fix: remove or rename one."""
+    """What it checks:
+        Within one folder (an environment, or `_shared`), a kind and name, plus the version for a
+        Model or Dataset, are defined once, and an environment has at most one Environment manifest.
+        An environment manifest replacing a `_shared` one is the merge rule, not a duplicate.
+    Why it matters:
+        With two definitions, which one is deployed would depend on the order files are read, and a
+        reviewer could read the other one. It usually means a copied file whose name or version was
+        not changed.
+    Wrong: copied from the 1.0 manifest, the version not bumped
+        # file: environments/dev/catalog/support-model-1.1.yaml
+        # Wrong: copied from support-model-1.0.yaml and the version was not bumped, so 1.0 is...
+        apiVersion: llmops.io/v1
+        kind: Model
+        metadata:
+          name: support-model
+        spec:
+          version: "1.0"
+          type: base
+          storageUri: s3://models/support-model/1.1/
+    Right: the copy has its own version
+        # file: environments/dev/catalog/support-model-1.1.yaml
+        spec:
+          version: "1.1"
+          type: base
+          storageUri: s3://models/support-model/1.1/
+    """
     for first, second in env.duplicates:
         yield Finding(
             second,
@@ -175,14 +279,37 @@ def duplicate_identity(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.REFERENCE,
 )
 def references_disagree(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """The seeds' bodies name the model twice (`modelId` and `deploymentSpec.model_ref` or
-    `trainJobSpec.model_ref`) and the dataset twice (`datasetId` and `trainJobSpec.dataset_ref`).
-    Both must resolve to the same manifest. Fix: make them name the same version."""
+    """What it checks:
+        The original platform's bodies name the model twice (`modelId` and
+        `deploymentSpec.model_ref` or `trainJobSpec.model_ref`) and a job's dataset twice
+        (`datasetId` and `trainJobSpec.dataset_ref`). Both of a pair must resolve to the same
+        manifest, however each is written.
+    Why it matters:
+        llmops renders from `modelId`; a `model_ref` naming another version is what a reader, or a
+        tool reading the original body, would take instead. Such pairs drift apart when one field is
+        bumped and the other forgotten.
+    Wrong: modelId bumped to 1.1, model_ref left at 1.0
+        # file: environments/dev/serving/support-chat.yaml
+        spec:
+          modelId: support-model@1.1
+          route: /llm-ops/v1/serve/support-chat
+          deploymentSpec:
+            # Wrong: modelId was bumped to 1.1 but model_ref still names 1.0.
+            model_ref: support-model-1.0
+    Right: both name 1.1
+        # file: environments/dev/serving/support-chat.yaml
+        spec:
+          modelId: support-model@1.1
+          route: /llm-ops/v1/serve/support-chat
+          deploymentSpec:
+            # The same model as modelId.
+            model_ref: support-model-1.1
+    """
     pairs: list[tuple[str, str, Path, str, Path]] = []
     for manifest in env.manifests:
         spec = manifest.spec
         if (
-            manifest.kind == "ServingEndpoint"
+            isinstance(spec, ServingEndpointSpec)
             and spec.deployment_spec
             and spec.deployment_spec.model_ref
         ):
@@ -195,7 +322,7 @@ def references_disagree(env: ResolvedEnvironment) -> Iterator[Finding]:
                     ("spec", "deploymentSpec", "model_ref"),
                 )
             )
-        if manifest.kind == "TrainingJob" and spec.train_job_spec:
+        if isinstance(spec, TrainingJobSpec) and spec.train_job_spec:
             if spec.train_job_spec.model_ref:
                 pairs.append(
                     (
@@ -238,17 +365,34 @@ def references_disagree(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.REFERENCE,
 )
 def model_family_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """`deploymentSpec.model_family` and `trainJobSpec.model_family` select runtime and trainer
-    settings; they must agree with the referenced model's `metadata.model_family`. Fix: correct the
-    family."""
+    """What it checks:
+        An endpoint's `deploymentSpec.model_family` and a job's `trainJobSpec.model_family`, where
+        written, equal the `metadata.model_family` of the Model they reference.
+    Why it matters:
+        The family selects runtime and trainer settings (chat template, tokenizer handling); set for
+        another family, the model would load with the wrong ones and answer badly without any error.
+    Wrong: support-model is a llama model
+        # file: environments/dev/serving/support-chat.yaml
+          deploymentSpec:
+            # Wrong: support-model is a llama model; the runtime would be set up for mistral.
+            model_family: mistral
+        # file: environments/dev/catalog/support-model.yaml
+          metadata:
+            model_family: llama
+    Right: the model's family
+        # file: environments/dev/serving/support-chat.yaml
+          deploymentSpec:
+            # The family of support-model.
+            model_family: llama
+    """
     for manifest in env.manifests:
         spec = manifest.spec
-        if manifest.kind == "ServingEndpoint" and spec.deployment_spec:
+        if isinstance(spec, ServingEndpointSpec) and spec.deployment_spec:
             family, path = (
                 spec.deployment_spec.model_family,
                 ("spec", "deploymentSpec", "model_family"),
             )
-        elif manifest.kind == "TrainingJob" and spec.train_job_spec:
+        elif isinstance(spec, TrainingJobSpec) and spec.train_job_spec:
             family, path = (
                 spec.train_job_spec.model_family,
                 ("spec", "trainJobSpec", "model_family"),
@@ -279,8 +423,30 @@ def model_family_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.REFERENCE,
 )
 def ambiguous_reference(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """The seeds' `name-version` form can be ambiguous (`a-b` + `1.0` and `a` + `b-1.0`). Write
-    `name@version` instead, which never is."""
+    """What it checks:
+        A reference written `name-version` matches exactly one manifest. `llama-3-8b` is both the
+        model `llama-3` at version `8b` and the model `llama` at version `3-8b`; llmops refuses to
+        pick.
+    Why it matters:
+        Guessing would deploy whichever model happened to win, and adding an unrelated model later
+        could silently change what an existing endpoint serves. `name@version` is never ambiguous.
+    Wrong: `llama-3-8b` names two models
+        # file: environments/dev/serving/support-chat.yaml
+          # Wrong: `llama-3-8b` is both llama-3 version 8b and llama version 3-8b.
+          modelId: llama-3-8b
+        # file: environments/dev/catalog/llama-3.yaml
+          name: llama-3
+        spec:
+          version: "8b"
+        # file: environments/dev/catalog/llama.yaml
+          name: llama
+        spec:
+          version: "3-8b"
+    Right: `name@version`
+        # file: environments/dev/serving/support-chat.yaml
+          # `name@version` names exactly one model.
+          modelId: llama-3@8b
+    """
     for manifest, path, reference in (*model_references(env), *dataset_references(env)):
         resolve = (
             env.resolve_dataset if path[-1] in ("datasetId", "dataset_ref") else env.resolve_model

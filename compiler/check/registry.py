@@ -1,5 +1,5 @@
-"""Every rule, in one readable list: loader (Y), schema (S), and the checks on resolved
-environments."""
+"""Every rule, in one readable list: loader (Y), schema (S), the checks on resolved environments,
+and the rules about rule settings and suppressions (L)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from compiler.check import (
 )
 from compiler.check.rule import CheckFunction
 from compiler.check.schema_rules import SCHEMA_RULES
+from compiler.decide.rules import DECISION_RULES
 from compiler.diagnostics import Category, Rule
 from compiler.load.rules import LOADER_RULES
 
@@ -41,7 +42,12 @@ CHECKS: tuple[CheckFunction, ...] = (
     *audit.CHECKS,
 )
 
-ALL_RULES: tuple[Rule, ...] = (*LOADER_RULES, *SCHEMA_RULES, *(check.rule for check in CHECKS))
+ALL_RULES: tuple[Rule, ...] = (
+    *LOADER_RULES,
+    *SCHEMA_RULES,
+    *(check.rule for check in CHECKS),
+    *DECISION_RULES,
+)
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in ALL_RULES}
 
 

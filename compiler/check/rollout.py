@@ -16,13 +16,14 @@ from collections.abc import Iterator
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.check.serving import gpu_count
 from compiler.diagnostics import Category, Severity
-from compiler.kserve_versions import (
+from compiler.resolve.environment import ResolvedEnvironment
+from compiler.resolve.manifest import Manifest
+from compiler.spec.serving import ServingEndpointSpec
+from compiler.target.kserve_versions import (
     AUTOSCALER_CLASS_ANNOTATION,
     DEPLOYMENT_MODE_ANNOTATION,
     raw_deployment_mode,
 )
-from compiler.resolve.environment import ResolvedEnvironment
-from compiler.resolve.manifest import Manifest
 
 W = Severity.WARNING
 PRODUCTION_NAMES = frozenset({"prod", "production"})
@@ -47,11 +48,26 @@ DEPRECATED_SCALING_ANNOTATIONS = frozenset(
     category=Category.SERVING,
 )
 def single_replica_gpu_in_production(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """In an environment named `prod` or `production`, a GPU endpoint with `minReplicas` below 2 is
-    down whenever its one pod is: on every rollout when the environment keeps fewer `gpu.spareGpus`
-    than a replica needs (the rollout replaces the pod instead of surging, so it never waits for a
-    GPU), and on any node failure or eviction otherwise. Fix: minReplicas: 2 (or a `replicas.min`
-    policy)."""
+    """What it checks:
+        In an environment named `prod` or `production`, every GPU endpoint has `minReplicas` of at
+        least 2. The message says why one is not enough there: without enough `gpu.spareGpus` for a
+        replica, a rollout replaces the one pod instead of surging beside it.
+    Why it matters:
+        With one replica the endpoint is down whenever its pod is: on every rollout (a new model
+        version, a changed setting) when no spare GPU lets a second pod start first, and on any node
+        failure or eviction. A warning, since the environment may accept it; a `replicas.min` policy
+        makes it an error everywhere (P010).
+    Wrong: one GPU replica in prod
+        # file: environments/prod/serving/support-chat.yaml
+          minReplicas: 1
+          maxReplicas: 2
+          useGpu: true
+    Right: two replicas, so a rollout replaces one while the other serves
+        # file: environments/prod/serving/support-chat.yaml
+          minReplicas: 2
+          maxReplicas: 2
+          useGpu: true
+    """
     if env.name not in PRODUCTION_NAMES:
         return
     for endpoint in env.of_kind("ServingEndpoint"):
@@ -82,14 +98,36 @@ def single_replica_gpu_in_production(env: ResolvedEnvironment) -> Iterator[Findi
     category=Category.SERVING,
 )
 def annotation_ignored_by_kserve(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Endpoint annotations are copied onto the InferenceService. In Standard (raw Deployment) mode
-    KServe runs no Knative, so `autoscaling.knative.dev/*` (scale bounds, concurrency targets, the
-    autoscaler class) and other Knative annotations do nothing; `serving.kserve.io/metrics` and
-    `serving.kserve.io/targetUtilizationPercentage` are deprecated (kserve/kserve#4349) for the
-    predictor's scaleMetric and scaleTarget, which llmops renders from autoscalePolicy; and
-    `serving.kserve.io/deploymentMode` and `serving.kserve.io/autoscalerClass` are set by llmops,
-    replacing the manifest's value. Fix: remove the annotation and use minReplicas, maxReplicas and
-    autoscalePolicy."""
+    """What it checks:
+        Endpoint annotations are copied onto the InferenceService. This reports those that do
+        nothing there or are replaced: Knative's (`autoscaling.knative.dev/*` and the like: KServe's
+        Standard, raw Deployment, mode runs no Knative), the deprecated `serving.kserve.io/metrics`
+        and `serving.kserve.io/targetUtilizationPercentage` (kserve/kserve#4349), and
+        `serving.kserve.io/deploymentMode` and `serving.kserve.io/autoscalerClass`, which llmops
+        sets itself.
+    Why it matters:
+        Such an annotation looks like configuration (a concurrency target, a serverless mode) but
+        has no effect, so the endpoint behaves differently from what its manifest seems to say.
+        Scaling is set with `minReplicas`, `maxReplicas` and `autoscalePolicy`, which llmops renders
+        as the predictor's scale settings.
+    Wrong: a Knative target and a deployment mode
+        # file: environments/dev/serving/support-chat.yaml
+          annotations:
+            # Wrong: Knative's concurrency target does nothing in KServe's Standard (raw...
+            autoscaling.knative.dev/target: "10"
+            # and llmops sets the deployment mode itself.
+            serving.kserve.io/deploymentMode: Serverless
+    Right: annotations for people; scaling in the spec
+        # file: environments/dev/serving/support-chat.yaml
+          annotations:
+            # Right: a note for people; scaling is minReplicas, maxReplicas and autoscalePolicy.
+            example.com/owner: support-team
+        ...
+          minReplicas: 1
+          maxReplicas: 3
+          autoscalePolicy:
+            cpuUtilization: 70
+    """
     mode = raw_deployment_mode(env.settings.kserve.version)
     for endpoint in env.of_kind("ServingEndpoint"):
         for key in endpoint.model.metadata.annotations:
@@ -125,7 +163,7 @@ def annotation_ignored_by_kserve(env: ResolvedEnvironment) -> Iterator[Finding]:
                 )
 
 
-def _autoscale_place(endpoint: Manifest) -> tuple[RelatedPlace, ...]:
+def _autoscale_place(endpoint: Manifest[ServingEndpointSpec]) -> tuple[RelatedPlace, ...]:
     if endpoint.spec.autoscale_policy is None:
         return ()
     return (

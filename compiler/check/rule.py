@@ -53,8 +53,8 @@ def rule(
     category: Category,
     needs: frozenset[str] = frozenset(),
 ) -> Callable[[Callable[[ResolvedEnvironment], Iterator[Finding]]], CheckFunction]:
-    """Declare a check. Its docstring is the rule's explanation in `llmops rules CODE` and the
-    README.
+    """Declare a check. Its docstring is the rule's documentation for `llmops rules CODE`, in the
+    fixed sections of compiler/check/rule_docs.py (a test holds every rule to them).
 
     ``needs``: the kinds a finding rests on the absence of (a reference rule needs every manifest of
     the kind it resolves). Where a file that could not be read may hold one, the findings are

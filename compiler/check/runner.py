@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from compiler.check.registry import CHECKS
 from compiler.check.rule import Finding
@@ -12,6 +12,25 @@ from compiler.positions import Span
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.estate import ResolvedEstate
 from compiler.resolve.gaps import Gap, describe_kinds
+
+
+@dataclass(frozen=True)
+class Attributed:
+    """A diagnostic and where it belongs, for the rule settings and suppressions applied after the
+    checks: the environment whose check reported it (None: the file's environments) and a place
+    inside the document it is about (its own place, unless that lies in another file, such as a
+    dataset's sample file)."""
+
+    diagnostic: Diagnostic
+    environment: str | None
+    document: Span
+
+
+def attributed(diagnostic: Diagnostic, finding: Finding, env: ResolvedEnvironment) -> Attributed:
+    document = finding.manifest.document
+    if diagnostic.span.file == document.file:
+        return Attributed(diagnostic, env.name, diagnostic.span)
+    return Attributed(diagnostic, env.name, document.start)
 
 
 def finding_to_diagnostic(rule: Rule, finding: Finding, env: ResolvedEnvironment) -> Diagnostic:
@@ -88,7 +107,12 @@ class _Skipped:
 def run_checks(estate: ResolvedEstate) -> list[Diagnostic]:
     """Every check's findings, except where a file that could not be read may change the verdict:
     then the findings are withheld (they may be false) and a note says which checks stood aside."""
-    diagnostics: list[Diagnostic] = []
+    return [found.diagnostic for found in check_estate(estate)]
+
+
+def check_estate(estate: ResolvedEstate) -> list[Attributed]:
+    """`run_checks`, each diagnostic with the environment that reported it."""
+    diagnostics: list[Attributed] = []
     skipped = _Skipped()
     for env in estate.environments:
         for check in CHECKS:
@@ -105,6 +129,7 @@ def run_checks(estate: ResolvedEstate) -> list[Diagnostic]:
                 skipped.add(gap, env.name, check.rule.code)
             if not gaps:
                 diagnostics.extend(
-                    finding_to_diagnostic(check.rule, finding, env) for finding in findings
+                    attributed(finding_to_diagnostic(check.rule, finding, env), finding, env)
+                    for finding in findings
                 )
-    return diagnostics + skipped.notes()
+    return diagnostics + [Attributed(note, None, note.span) for note in skipped.notes()]

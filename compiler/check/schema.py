@@ -3,7 +3,6 @@ diagnostic."""
 
 from __future__ import annotations
 
-import difflib
 import json
 import typing
 from dataclasses import replace
@@ -19,6 +18,7 @@ from compiler.positions import Path, format_path
 from compiler.spec.base import API_VERSION, Envelope
 from compiler.spec.kinds import KINDS
 from compiler.spec.ranges import field_range
+from compiler.spelling import closest_name
 
 _TYPE_NAMES = {
     "string_type": "a string",
@@ -115,15 +115,6 @@ def _model_at(model: type[BaseModel], path: Path) -> type[BaseModel] | None:
 
 def field_names(model: type[BaseModel]) -> list[str]:
     return [field.alias or name for name, field in model.model_fields.items()]
-
-
-def _closest(word: str, choices: list[str]) -> str | None:
-    matches = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    if not matches:
-        lowered = {choice.lower().replace("_", ""): choice for choice in choices}
-        key = word.lower().replace("_", "").replace("-", "")
-        return lowered.get(key)
-    return matches[0]
 
 
 def _error_path(document: SourceDocument, error: Any) -> Path:
@@ -227,7 +218,7 @@ def _error_diagnostic(document: SourceDocument, model: type[Envelope], error: An
         owner = _model_at(model, path[:-1])
         known = field_names(owner) if owner else []
         key = str(path[-1])
-        suggestion = _closest(key, known)
+        suggestion = closest_name(key, known)
         hint = (
             f"did you mean `{suggestion}`?"
             if suggestion
@@ -267,7 +258,7 @@ def _error_diagnostic(document: SourceDocument, model: type[Envelope], error: An
         choices = [
             part.strip(" '") for part in expected.replace(" or ", ", ").split(",") if part.strip()
         ]
-        suggestion = _closest(str(value), choices) if isinstance(value, str) else None
+        suggestion = closest_name(str(value), choices) if isinstance(value, str) else None
         return make_diagnostic(
             rules.BAD_ENUM_VALUE,
             f"{where} is {describe_value(value)}; allowed: {expected}",
@@ -375,7 +366,7 @@ def validate_document(document: SourceDocument) -> tuple[Envelope | None, list[D
             )
         ]
     if not isinstance(kind, str) or kind not in KINDS:
-        suggestion = _closest(kind, list(KINDS)) if isinstance(kind, str) else None
+        suggestion = closest_name(kind, KINDS) if isinstance(kind, str) else None
         message = (
             "missing `kind`"
             if kind is None

@@ -12,17 +12,26 @@ from compiler.diagnostics import Category, Severity
 from compiler.positions import Path
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.spec.serving import ServingEndpointSpec
+from compiler.spec.training import TrainingJobSpec
 
 E = Severity.ERROR
+# What says whether it uses GPUs: an endpoint or a training job.
+Workload = Manifest[ServingEndpointSpec] | Manifest[TrainingJobSpec]
 
 
-def gpu_settings(manifest: Manifest) -> list[tuple[Path, bool]]:
+def workloads(env: ResolvedEnvironment) -> list[Workload]:
+    """The endpoints, then the training jobs, each in file order."""
+    return [*env.of_kind("ServingEndpoint"), *env.of_kind("TrainingJob")]
+
+
+def gpu_settings(manifest: Workload) -> list[tuple[Path, bool]]:
     """Every field of an endpoint or job that says whether it uses GPUs, as (path, uses_gpu)."""
     spec = manifest.spec
     found: list[tuple[Path, bool]] = [(("spec", "useGpu"), spec.use_gpu)]
     inner, name = (
         (spec.deployment_spec, "deploymentSpec")
-        if manifest.kind == "ServingEndpoint"
+        if isinstance(spec, ServingEndpointSpec)
         else (spec.train_job_spec, "trainJobSpec")
     )
     if inner is not None:
@@ -33,17 +42,17 @@ def gpu_settings(manifest: Manifest) -> list[tuple[Path, bool]]:
     return found
 
 
-def gpu_count(manifest: Manifest) -> int:
+def gpu_count(manifest: Workload) -> int:
     spec = manifest.spec
-    inner = spec.deployment_spec if manifest.kind == "ServingEndpoint" else spec.train_job_spec
+    inner = spec.deployment_spec if isinstance(spec, ServingEndpointSpec) else spec.train_job_spec
     return inner.resources.gpus if inner is not None else 0
 
 
-def _top_level_written(manifest: Manifest) -> bool:
+def _top_level_written(manifest: Workload) -> bool:
     return "use_gpu" in manifest.spec.model_fields_set
 
 
-def _describe(manifest: Manifest, path: Path, uses: bool) -> str:
+def _describe(manifest: Workload, path: Path, uses: bool) -> str:
     """What one GPU setting says, as written: `deploymentSpec.resources.gpus is 2`, `useGpu is
     false`."""
     field = ".".join(str(p) for p in path[1:])
@@ -62,10 +71,36 @@ def _describe(manifest: Manifest, path: Path, uses: bool) -> str:
     category=Category.SERVING,
 )
 def gpu_flags_disagree(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """The seeds' bodies say three times whether a workload uses GPUs: `useGpu`, the inner spec's
-    `use_gpu`, and `resources.gpus` (0 for CPU-only). A disagreement means the renderer would have
-    to guess. Fix: make all three say the same."""
-    for manifest in (*env.of_kind("ServingEndpoint"), *env.of_kind("TrainingJob")):
+    """What it checks:
+        The original platform's endpoint and job bodies say three times whether a workload uses
+        GPUs: the top-level `useGpu`, the inner spec's `use_gpu`, and `resources.gpus` (0 or more).
+        All three must say the same.
+    Why it matters:
+        The renderer must decide whether to request a GPU, select GPU nodes and start vLLM or the
+        CPU server. With the flags disagreeing any choice contradicts a field a reviewer may trust:
+        a guessed GPU costs money; a guessed CPU serves at seconds per token.
+    Wrong: both flags say GPU, the count says none
+        # file: environments/stg/serving/example-model.yaml
+          useGpu: true
+          deploymentSpec:
+            model_ref: example-base-model@1.0
+            model_family: llama
+            resources:
+              gpus: 0
+              gpu_memory_gb: 80
+            use_gpu: true
+    Right: all three say one GPU per replica
+        # file: environments/stg/serving/example-model.yaml
+          useGpu: true
+          deploymentSpec:
+            model_ref: example-base-model@1.0
+            model_family: llama
+            resources:
+              gpus: 1
+              gpu_memory_gb: 80
+            use_gpu: true
+    """
+    for manifest in workloads(env):
         settings = gpu_settings(manifest)
         first_path, first = settings[0]
         for path, uses in settings[1:]:
@@ -97,8 +132,22 @@ def gpu_flags_disagree(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.SERVING,
 )
 def replica_bounds_invalid(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """The autoscaler needs `0 <= minReplicas <= maxReplicas` and `maxReplicas >= 1`. Fix: correct
-    the bounds."""
+    """What it checks:
+        An endpoint's replica bounds make a range: `minReplicas` is at most `maxReplicas`, and
+        `maxReplicas` is at least 1.
+    Why it matters:
+        The autoscaler needs a valid range to work in; with min above max, Kubernetes refuses the
+        autoscaler (or KServe picks one bound silently), and `maxReplicas: 0` serves nothing. It
+        usually happens when one bound is raised and the other forgotten.
+    Wrong: minReplicas raised to 3, maxReplicas left at 2
+        # file: environments/dev/serving/example-model.yaml
+          minReplicas: 3
+          maxReplicas: 2
+    Right: a range from 3 to 5
+        # file: environments/dev/serving/example-model.yaml
+          minReplicas: 3
+          maxReplicas: 5
+    """
     for endpoint in env.of_kind("ServingEndpoint"):
         low, high = endpoint.spec.min_replicas, endpoint.spec.max_replicas
         if high < 1:
@@ -127,9 +176,22 @@ def replica_bounds_invalid(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.SERVING,
 )
 def autoscale_target_out_of_range(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """A CPU utilization target is a percentage of the requested CPU: 0 would scale forever and
-    values above 100 can never be reached with limits equal to requests. Fix: choose 1-100 (70 is
-    common)."""
+    """What it checks:
+        An endpoint's `autoscalePolicy.cpuUtilization`, the average CPU use at which the autoscaler
+        adds a replica, is a percentage between 1 and 100.
+    Why it matters:
+        The target is a percentage of the CPU each replica requests. Above 100 it is never reached,
+        so the endpoint never scales out however loaded it is; 0 would scale out forever. A target
+        such as 700 is almost always a typo for 70.
+    Wrong: 700, a typo for 70
+        # file: environments/dev/serving/example-model.yaml
+          autoscalePolicy:
+            cpuUtilization: 700
+    Right:
+        # file: environments/dev/serving/example-model.yaml
+          autoscalePolicy:
+            cpuUtilization: 70
+    """
     for endpoint in env.of_kind("ServingEndpoint"):
         policy = endpoint.spec.autoscale_policy
         if policy is not None and not 1 <= policy.cpu_utilization <= 100:
@@ -146,14 +208,32 @@ def autoscale_target_out_of_range(env: ResolvedEnvironment) -> Iterator[Finding]
     "context-exceeds-model",
     E,
     "max_input_tokens + max_output_tokens exceed the model's context.",
-    category=Category.SERVING,
+    category=Category.CAPACITY,
 )
 def context_exceeds_model(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """When the model's context is known (`metadata.context_length`, or its `preset`'s), one
-    request's input plus output must fit in it; the runtime refuses to start with a longer
-    `--max-model-len`. A warning when the context comes from a preset llmops inferred from
-    `model_family` and `parameters`. Fix: lower the limits or serve a model with a longer
-    context."""
+    """What it checks:
+        When the model's context length is known (`metadata.context_length`, or its `preset`'s), an
+        endpoint's `max_input_tokens` plus `max_output_tokens` fit in it. A warning when the context
+        comes from a preset llmops inferred from `model_family` and `parameters`.
+    Why it matters:
+        llmops renders `--max_model_len` as their sum, and vLLM refuses to start with a maximum
+        model length above the model's context: the pod would crash-loop after pulling its image and
+        loading its weights. A capacity rule: `llmops explain` counts it as "will not start".
+    Wrong: the whole context for input, nothing left for output
+        # file: environments/dev/serving/example-model.yaml
+            runtime:
+              max_concurrent_requests: 64
+              max_input_tokens: 8192
+              max_output_tokens: 1024
+        # file: environments/dev/catalog/example-base-model.yaml
+            context_length: 8192
+    Right: 7168 input and 1024 output tokens fit in 8192
+        # file: environments/dev/serving/example-model.yaml
+            runtime:
+              max_concurrent_requests: 64
+              max_input_tokens: 7168
+              max_output_tokens: 1024
+    """
     for endpoint in env.of_kind("ServingEndpoint"):
         deployment = endpoint.spec.deployment_spec
         model = env.resolve_model(endpoint.spec.model_id).manifest

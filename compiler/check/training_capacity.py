@@ -114,12 +114,32 @@ def _ceil_ratio(numerator: float, denominator: float) -> int | None:
     category=Category.CAPACITY,
 )
 def training_memory_insufficient(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """Even the low end of the estimate for the job's fine-tuning method exceeds the memory of its
-    GPUs (or, CPU-only, its resourceProfile.memory): full fine-tuning with AdamW needs 16-18 bytes
-    per parameter, LoRA 2-2.22, QLoRA 0.52-0.74. The job would fail with an out-of-memory error. A
-    warning when `finetuning_type` is not set: the estimate then assumes full fine-tuning, which the
-    manifest does not say. Fix: a lighter method (`trainJobSpec.finetuning_type: lora`; QLoRA only
-    on GPUs), more GPUs, or more memory."""
+    """What it checks:
+        Whether a training job's memory (its GPUs', or on CPU its `resourceProfile.memory`) covers
+        the low end of the estimate for its fine-tuning method: full fine-tuning with AdamW needs
+        16-18 bytes per parameter, LoRA 2-2.22, QLoRA 0.52-0.74. A warning when `finetuning_type` is
+        not set, since the estimate then assumes full fine-tuning.
+    Why it matters:
+        Below the low end the job is certain to fail with an out-of-memory error, after it was
+        scheduled, held its GPUs and loaded the model. The hint names a lighter method or the GPU
+        count that fits.
+    Wrong: full fine-tuning of 7B parameters on one 80 GiB GPU
+        # file: environments/stg/training/support-sft.yaml
+          trainJobSpec:
+            job_type: SFT
+            dataset_type: instruction
+            finetuning_type: full
+            resources:
+              gpus: 1
+    Right: LoRA keeps the weights frozen (about 13-14.5 GiB)
+        # file: environments/stg/training/support-sft.yaml
+          trainJobSpec:
+            job_type: SFT
+            dataset_type: instruction
+            finetuning_type: lora
+            resources:
+              gpus: 1
+    """
     for capacity, low, high, available in _estimates(env):
         if low > available:
             yield Finding(
@@ -141,9 +161,24 @@ def training_memory_insufficient(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.CAPACITY,
 )
 def training_memory_marginal(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """The job's memory covers the low end of the estimate for its fine-tuning method but not the
-    high end, and activations come on top: it may run out of memory with larger batches or
-    sequences. Fix: the same as C008, or a small batch size with gradient checkpointing."""
+    """What it checks:
+        Whether a training job's memory covers the low end of the estimate for its fine-tuning
+        method but not the high end (the same estimate as C008).
+    Why it matters:
+        Activations come on top of the estimate and grow with batch size and sequence length: such a
+        job may run, or may fail with an out-of-memory error hours in, when a longer batch arrives.
+        A warning: a small batch with gradient checkpointing can make it fit.
+    Wrong: full fine-tuning of 5B parameters (74.5-83.8 GiB) on 80 GiB
+        # file: environments/stg/catalog/support-model.yaml
+            parameters: 5B
+        # file: environments/stg/training/support-sft.yaml
+            finetuning_type: full
+            resources:
+              gpus: 1
+    Right: a 4B model needs 59.6-67.1 GiB (or LoRA, or two GPUs)
+        # file: environments/stg/catalog/support-model.yaml
+            parameters: 4B
+    """
     for capacity, low, high, available in _estimates(env):
         if low <= available < high:
             yield Finding(
@@ -165,10 +200,27 @@ def training_memory_marginal(env: ResolvedEnvironment) -> Iterator[Finding]:
     category=Category.CAPACITY,
 )
 def qlora_without_gpus(env: ResolvedEnvironment) -> Iterator[Finding]:
-    """QLoRA trains adapters on weights quantized to 4 bits by bitsandbytes, whose 4-bit kernels run
-    on GPUs: a CPU-only job set to `finetuning_type: qlora` fails or falls back to something else,
-    and its memory estimate (0.52-0.74 bytes per parameter) does not hold. Fix: LoRA on CPU, with
-    the memory it needs, or QLoRA on GPUs."""
+    """What it checks:
+        Whether a training job set to `trainJobSpec.finetuning_type: qlora` runs on GPUs
+        (`resources.gpus` of at least 1); a CPU-only job cannot use QLoRA.
+    Why it matters:
+        QLoRA trains adapters on weights quantized to 4 bits by bitsandbytes, whose 4-bit kernels
+        run on GPUs: on CPU the job fails or falls back to another method, and the memory estimate
+        (0.52-0.74 bytes per parameter) that made it look affordable no longer holds.
+    Wrong: QLoRA on a CPU-only job
+        # file: environments/stg/training/support-sft.yaml
+            finetuning_type: qlora
+            resources:
+              gpus: 0
+            use_gpu: false
+    Right: LoRA on CPU, with the memory it needs (or QLoRA on GPUs)
+        # file: environments/stg/training/support-sft.yaml
+            memory: 16Gi
+        ...
+            finetuning_type: lora
+            resources:
+              gpus: 0
+    """
     for job in env.of_kind("TrainingJob"):
         capacity = training_capacity(env, job)
         if capacity is None or capacity.gpus > 0 or capacity.method.value != "qlora":

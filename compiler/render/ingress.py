@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler import naming
 from compiler.render.context import RenderContext
 from compiler.render.templating import render_template
 from compiler.resolve.manifest import Manifest
+from compiler.spec.serving import ServingEndpointSpec
+from compiler.target import naming
 
 PROXY_SERVICE_PORT = 80
 # /metrics stays inside
@@ -53,7 +54,9 @@ def _ingress(
     )
 
 
-def render_endpoint_ingress(ctx: RenderContext, endpoint: Manifest) -> dict[str, Any]:
+def render_endpoint_ingress(
+    ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec]
+) -> dict[str, Any]:
     """Named `<endpoint>-llmops`: KServe's own Ingress takes the InferenceService's name."""
     return _ingress(
         ctx,

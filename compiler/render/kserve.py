@@ -6,17 +6,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from compiler import naming
 from compiler.capacity.endpoint import rendered_cpu_memory
-from compiler.kserve_versions import (
+from compiler.render.context import RenderContext
+from compiler.render.templating import render_template
+from compiler.resolve.manifest import Manifest
+from compiler.spec.model import ModelSpec
+from compiler.spec.serving import ServingEndpointSpec
+from compiler.target import naming
+from compiler.target.kserve_versions import (
     AUTOSCALER_CLASS_ANNOTATION,
     DEPLOYMENT_MODE_ANNOTATION,
     raw_deployment_mode,
 )
-from compiler.render.context import RenderContext
-from compiler.render.templating import render_template
-from compiler.resolve.manifest import Manifest
-from compiler.resources import ENDPOINT_DEFAULT_RESOURCES
+from compiler.target.pod_resources import ENDPOINT_DEFAULT_RESOURCES
 
 RUNTIME = "kserve-huggingfaceserver"  # pinned: another runtime also claims the huggingface format
 MODEL_PORT = 8080
@@ -38,29 +40,29 @@ DTYPE_ARGUMENT = {
 VLLM_QUANTIZATION = frozenset({"awq", "gptq", "fp8"})
 
 
-def gpu_count(endpoint: Manifest) -> int:
+def gpu_count(endpoint: Manifest[ServingEndpointSpec]) -> int:
     deployment = endpoint.spec.deployment_spec
     return deployment.resources.gpus if deployment is not None else 0
 
 
-def served_model_name(endpoint: Manifest) -> str:
+def served_model_name(endpoint: Manifest[ServingEndpointSpec]) -> str:
     """The name the model server answers to (KServe's runtime uses the InferenceService name
     too)."""
     return naming.inference_service_name(endpoint.name)
 
 
-def is_embedding(endpoint: Manifest) -> bool:
+def is_embedding(endpoint: Manifest[ServingEndpointSpec]) -> bool:
     deployment = endpoint.spec.deployment_spec
     return deployment is not None and deployment.serve_target == "EMBEDDING"
 
 
-def backend_name(endpoint: Manifest) -> str:
+def backend_name(endpoint: Manifest[ServingEndpointSpec]) -> str:
     """vLLM on GPUs; the plain Hugging Face backend on CPU and for embeddings (whose vLLM task flag
     has changed between vLLM releases, while `--task=text_embedding` is stable)."""
     return "vllm" if gpu_count(endpoint) > 0 and not is_embedding(endpoint) else "huggingface"
 
 
-def model_args(endpoint: Manifest, model: Manifest) -> list[str]:
+def model_args(endpoint: Manifest[ServingEndpointSpec], model: Manifest[ModelSpec]) -> list[str]:
     args = [f"--model_name={served_model_name(endpoint)}", f"--backend={backend_name(endpoint)}"]
     deployment = endpoint.spec.deployment_spec
     if deployment is not None and deployment.runtime is not None:
@@ -79,7 +81,9 @@ def model_args(endpoint: Manifest, model: Manifest) -> list[str]:
     return args
 
 
-def resources(ctx: RenderContext, endpoint: Manifest) -> dict[str, dict[str, str]]:
+def resources(
+    ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec]
+) -> dict[str, dict[str, str]]:
     """Requests equal limits (a guaranteed pod); GPUs only when used, equal in both. A CPU replica
     whose manifest names no memory gets what its model needs (`compiler/capacity/endpoint.py`), so
     the default passes the capacity checks."""
@@ -98,7 +102,7 @@ def resources(ctx: RenderContext, endpoint: Manifest) -> dict[str, dict[str, str
     return {"requests": dict(amounts), "limits": dict(amounts)}
 
 
-def autoscaling(endpoint: Manifest) -> tuple[str, dict[str, Any]]:
+def autoscaling(endpoint: Manifest[ServingEndpointSpec]) -> tuple[str, dict[str, Any]]:
     """The autoscaler class and the predictor fields that go with it."""
     spec = endpoint.spec
     if spec.autoscale_policy is not None:
@@ -108,7 +112,9 @@ def autoscaling(endpoint: Manifest) -> tuple[str, dict[str, Any]]:
     return "hpa", {"scaleMetric": "cpu", "scaleTarget": DEFAULT_SCALE_TARGET}
 
 
-def rollout_strategy(ctx: RenderContext, endpoint: Manifest) -> dict[str, Any] | None:
+def rollout_strategy(
+    ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec]
+) -> dict[str, Any] | None:
     """A rollout that never waits for a GPU the cluster does not have.
 
     A surge pod needs a whole replica's GPUs; with fewer spare GPUs the rollout would hang with the
@@ -134,7 +140,7 @@ def startup_failure_threshold() -> int:
 
 
 def render_inference_service(
-    ctx: RenderContext, endpoint: Manifest, model: Manifest
+    ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec], model: Manifest[ModelSpec]
 ) -> dict[str, Any]:
     autoscaler_class, scaling = autoscaling(endpoint)
     gpus = gpu_count(endpoint)
@@ -171,6 +177,6 @@ def render_inference_service(
     )
 
 
-def backend_url(ctx: RenderContext, endpoint: Manifest) -> str:
+def backend_url(ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec]) -> str:
     """The predictor Service KServe creates in raw mode (port 80 -> the model server's 8080)."""
     return f"http://{naming.predictor_name(endpoint.name)}.{ctx.namespace}.svc.cluster.local"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from compiler import naming
 from compiler.render.context import RenderContext
 from compiler.render.ingress import PROXY_SERVICE_PORT
 from compiler.render.templating import render_template
+from compiler.target import naming
 
 CONFIG_KEY = "proxy.json"
 CONFIG_MOUNT = "/etc/llmops"

@@ -18,11 +18,22 @@ from compiler.render.json_text import indented_json
 from compiler.resolve.approvals import approval_state
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.spec.dataset import DatasetSpec
+from compiler.spec.model import ModelSpec
+from compiler.spec.prompt import PromptExperimentSpec, PromptTemplateSpec
+from compiler.spec.serving import ServingEndpointSpec
+from compiler.spec.training import TrainingJobSpec
 
 PROXY_CONFIG_VERSION = 1
 
 
-def _endpoint(ctx: RenderContext, endpoint: Manifest, model: Manifest) -> dict[str, Any]:
+# An endpoint and the model it serves.
+ServedEndpoint = tuple[Manifest[ServingEndpointSpec], Manifest[ModelSpec]]
+
+
+def _endpoint(
+    ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec], model: Manifest[ModelSpec]
+) -> dict[str, Any]:
     spec = endpoint.spec
     deployment = spec.deployment_spec
     runtime = deployment.runtime if deployment is not None else None
@@ -52,7 +63,7 @@ def _endpoint(ctx: RenderContext, endpoint: Manifest, model: Manifest) -> dict[s
     }
 
 
-def _template(template: Manifest) -> dict[str, Any]:
+def _template(template: Manifest[PromptTemplateSpec]) -> dict[str, Any]:
     spec = template.spec
     return {
         "name": template.name,
@@ -62,7 +73,7 @@ def _template(template: Manifest) -> dict[str, Any]:
     }
 
 
-def _experiment(experiment: Manifest) -> dict[str, Any]:
+def _experiment(experiment: Manifest[PromptExperimentSpec]) -> dict[str, Any]:
     spec = experiment.spec
     return {
         "id": experiment.name,
@@ -86,7 +97,7 @@ def _written(manifest: Manifest) -> dict[str, Any]:
     return written
 
 
-def _model(ctx: RenderContext, model: Manifest) -> dict[str, Any]:
+def _model(ctx: RenderContext, model: Manifest[ModelSpec]) -> dict[str, Any]:
     """`status` is `approved` when the environment's Approvals approve this exact manifest (what the
     seeds' status PATCH recorded), else the manifest's own."""
     approvals = approval_state(ctx.env, model)
@@ -101,7 +112,7 @@ def _model(ctx: RenderContext, model: Manifest) -> dict[str, Any]:
     }
 
 
-def _dataset(dataset: Manifest) -> dict[str, Any]:
+def _dataset(dataset: Manifest[DatasetSpec]) -> dict[str, Any]:
     return {
         "id": f"{dataset.name}@{dataset.version}",
         "name": dataset.name,
@@ -110,11 +121,11 @@ def _dataset(dataset: Manifest) -> dict[str, Any]:
     }
 
 
-def _training_job(job: Manifest) -> dict[str, Any]:
+def _training_job(job: Manifest[TrainingJobSpec]) -> dict[str, Any]:
     return {"id": job.name, "name": job.name, **_written(job)}
 
 
-def proxy_config(ctx: RenderContext, endpoints: list[tuple[Manifest, Manifest]]) -> dict[str, Any]:
+def proxy_config(ctx: RenderContext, endpoints: list[ServedEndpoint]) -> dict[str, Any]:
     """The document the proxy loads. Endpoints are (endpoint, model) pairs in render order."""
     settings = ctx.env.settings.proxy
     return {
@@ -134,9 +145,9 @@ def proxy_config(ctx: RenderContext, endpoints: list[tuple[Manifest, Manifest]])
     }
 
 
-def served_endpoints(env: ResolvedEnvironment) -> list[tuple[Manifest, Manifest]]:
+def served_endpoints(env: ResolvedEnvironment) -> list[ServedEndpoint]:
     """(endpoint, model) pairs in render order. The environment must have validated cleanly."""
-    served = []
+    served: list[ServedEndpoint] = []
     for endpoint in env.of_kind("ServingEndpoint"):
         model = env.resolve_model(endpoint.spec.model_id).manifest
         assert model is not None, "render needs a validated estate"

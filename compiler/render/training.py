@@ -12,14 +12,17 @@ import hashlib
 import json
 from typing import Any
 
-from compiler import naming
 from compiler.render.context import RenderContext
 from compiler.render.json_text import indented_json
 from compiler.render.kserve import gpu_tolerations
 from compiler.render.templating import render_template
 from compiler.resolve.manifest import Manifest
-from compiler.resources import TRAINING_DEFAULT_RESOURCES
-from compiler.training_contract import (
+from compiler.spec.dataset import DatasetSpec
+from compiler.spec.model import ModelSpec
+from compiler.spec.training import TrainingJobSpec
+from compiler.target import naming
+from compiler.target.pod_resources import TRAINING_DEFAULT_RESOURCES
+from compiler.target.training_contract import (
     CONFIG_MOUNT,
     ENV_BASE_MODEL_URI,
     ENV_DATASET_URI,
@@ -39,7 +42,7 @@ DEFAULT_RESOURCES = TRAINING_DEFAULT_RESOURCES
 BACKOFF_LIMIT = 2
 
 
-def _gpus(job: Manifest) -> int:
+def _gpus(job: Manifest[TrainingJobSpec]) -> int:
     inner = job.spec.train_job_spec
     return inner.resources.gpus if inner is not None else 0
 
@@ -52,7 +55,7 @@ def cpu_quantity(cores: int | float) -> str:
     return f"{round(cores * 1000)}m"
 
 
-def _resources(ctx: RenderContext, job: Manifest) -> dict[str, dict[str, str]]:
+def _resources(ctx: RenderContext, job: Manifest[TrainingJobSpec]) -> dict[str, dict[str, str]]:
     profile = job.spec.resource_profile
     amounts = dict(DEFAULT_RESOURCES)
     if profile is not None:
@@ -62,7 +65,7 @@ def _resources(ctx: RenderContext, job: Manifest) -> dict[str, dict[str, str]]:
     return {"requests": dict(amounts), "limits": dict(amounts)}
 
 
-def output_uri(ctx: RenderContext, job: Manifest) -> str:
+def output_uri(ctx: RenderContext, job: Manifest[TrainingJobSpec]) -> str:
     """Where the job's trainer writes: the job's output.storageUri, or the environment's
     training.outputUri plus the job's name."""
     if job.spec.output is not None:
@@ -70,7 +73,12 @@ def output_uri(ctx: RenderContext, job: Manifest) -> str:
     return default_output_uri(ctx.env.settings.training.output_uri, job.name)
 
 
-def _job_config(job: Manifest, model: Manifest, dataset: Manifest, output: str) -> dict[str, Any]:
+def _job_config(
+    job: Manifest[TrainingJobSpec],
+    model: Manifest[ModelSpec],
+    dataset: Manifest[DatasetSpec],
+    output: str,
+) -> dict[str, Any]:
     """What the trainer reads from its mounted config: the whole request, resolved."""
     spec = job.spec
     inner = spec.train_job_spec
@@ -112,7 +120,10 @@ def _environment_variables(config: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def _config_files(
-    ctx: RenderContext, job: Manifest, model: Manifest, dataset: Manifest
+    ctx: RenderContext,
+    job: Manifest[TrainingJobSpec],
+    model: Manifest[ModelSpec],
+    dataset: Manifest[DatasetSpec],
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The trainer's configuration and the files it is mounted as. They depend on the three
     manifests and the output URI only, so a job from `_shared` gets them once per output, not once
@@ -138,7 +149,10 @@ def content_hash(*parts: Any) -> str:
 
 
 def render_training_job(
-    ctx: RenderContext, job: Manifest, model: Manifest, dataset: Manifest
+    ctx: RenderContext,
+    job: Manifest[TrainingJobSpec],
+    model: Manifest[ModelSpec],
+    dataset: Manifest[DatasetSpec],
 ) -> list[dict[str, Any]]:
     settings = ctx.env.settings
     config, files = _config_files(ctx, job, model, dataset)

@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from compiler.diagnostics import Diagnostic, Rule
+from compiler.diagnostics import Diagnostic, Rule, Suppressed
 
 TOOL_NAME = "llmops"
 TOOL_URI = "https://github.com/llmops/llmops"
@@ -24,6 +24,8 @@ class ReportContext:
     tool_version: str = "0"
     color: bool = False
     rules: Mapping[str, Rule] = field(default_factory=dict)  # code -> rule (SARIF rule metadata)
+    # what inline suppressions silenced: counted in text, listed in JSON and SARIF
+    suppressed: tuple[Suppressed, ...] = ()
 
 
 Formatter = Callable[[list[Diagnostic], ReportContext], str]

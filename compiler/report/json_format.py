@@ -1,11 +1,12 @@
-"""JSON: `{"diagnostics": [...], "summary": {...}}`, stable key order, 1-based positions."""
+"""JSON: `{"diagnostics": [...], "suppressed": [...], "summary": {...}}`, stable key order, 1-based
+positions. A suppressed diagnostic carries `suppression`: the comment's place and its reason."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from compiler.diagnostics import Diagnostic, Severity, count_by_severity
+from compiler.diagnostics import Diagnostic, Severity, Suppressed, count_by_severity
 from compiler.report.base import ReportContext
 
 
@@ -36,14 +37,31 @@ def diagnostic_to_dict(diagnostic: Diagnostic) -> dict[str, Any]:
     }
 
 
+def suppressed_to_dict(suppressed: Suppressed) -> dict[str, Any]:
+    """A suppressed diagnostic, with the comment that suppressed it and its reason."""
+    comment = suppressed.comment
+    return {
+        **diagnostic_to_dict(suppressed.diagnostic),
+        "suppression": {
+            "kind": "inSource",
+            "reason": suppressed.reason,
+            "file": comment.file,
+            "line": comment.line,
+            "column": comment.column,
+        },
+    }
+
+
 def format_report(diagnostics: list[Diagnostic], context: ReportContext) -> str:
     counts = count_by_severity(diagnostics)
     document = {
         "diagnostics": [diagnostic_to_dict(d) for d in diagnostics],
+        "suppressed": [suppressed_to_dict(s) for s in context.suppressed],
         "summary": {
             "errors": counts[Severity.ERROR],
             "warnings": counts[Severity.WARNING],
             "infos": counts[Severity.INFO],
+            "suppressed": len(context.suppressed),
             "files": context.files_checked,
             "environments": list(context.environments),
         },

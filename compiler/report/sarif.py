@@ -13,7 +13,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from compiler.diagnostics import Diagnostic, Related, Severity
+from compiler.diagnostics import Diagnostic, Related, Severity, Suppressed
 from compiler.positions import Span, format_path
 from compiler.report.base import TOOL_NAME, TOOL_URI, ReportContext
 
@@ -108,9 +108,24 @@ def result(diagnostic: Diagnostic, rule_index: int) -> dict[str, Any]:
     return out
 
 
+def suppressed_result(suppressed: Suppressed, rule_index: int) -> dict[str, Any]:
+    """A suppressed diagnostic: a result with an in-source suppression giving the comment's reason
+    (code scanning shows it as dismissed)."""
+    out = result(suppressed.diagnostic, rule_index)
+    out["suppressions"] = [
+        {
+            "kind": "inSource",
+            "justification": suppressed.reason,
+            "location": {"physicalLocation": physical_location(suppressed.comment)},
+        }
+    ]
+    return out
+
+
 def sarif_log(diagnostics: list[Diagnostic], context: ReportContext) -> dict[str, Any]:
     """The SARIF log as plain data (tests inspect it; format_report serialises it)."""
-    firsts = _first_of_each_code(diagnostics)
+    quiet = [s.diagnostic for s in context.suppressed]
+    firsts = _first_of_each_code([*diagnostics, *quiet])
     index = {code: i for i, code in enumerate(firsts)}
     driver = {
         "name": TOOL_NAME,
@@ -124,7 +139,10 @@ def sarif_log(diagnostics: list[Diagnostic], context: ReportContext) -> dict[str
             SRCROOT: {"description": {"text": "The root of the llmops estate."}}
         },
         "columnKind": "unicodeCodePoints",
-        "results": [result(d, index[d.code]) for d in diagnostics],
+        "results": [
+            *(result(d, index[d.code]) for d in diagnostics),
+            *(suppressed_result(s, index[s.diagnostic.code]) for s in context.suppressed),
+        ],
     }
     return {"$schema": SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
 

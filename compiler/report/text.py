@@ -62,9 +62,11 @@ def summary_line(diagnostics: list[Diagnostic], context: ReportContext) -> str:
     scope = f"{context.files_checked} file{'s' if context.files_checked != 1 else ''}"
     if context.environments:
         scope += f", environments: {escape_controls(', '.join(context.environments))}"
-    if not diagnostics:
-        return f"no problems ({scope})"
     parts = [f"{counts[s]} {s.value}{'s' if counts[s] != 1 else ''}" for s in Severity if counts[s]]
+    if not parts:
+        parts = ["no problems"]
+    if context.suppressed:  # not shown, but never silently gone
+        parts.append(f"{len(context.suppressed)} suppressed")
     return f"{', '.join(parts)} ({scope})"
 
 

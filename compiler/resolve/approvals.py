@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler.digest import model_digest
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.resolve.model_digest import model_digest
+from compiler.spec.approval import ApprovalSpec
+from compiler.spec.model import ModelSpec
 
 
 @dataclass(frozen=True)
 class ApprovalState:
     """Which approvals of one model count in one environment, and why the others do not."""
 
-    model: Manifest
+    model: Manifest[ModelSpec]
     valid_approvers: tuple[str, ...]
     needed: int
     problems: tuple[str, ...]
@@ -24,15 +26,17 @@ class ApprovalState:
         return len(self.valid_approvers) >= self.needed
 
 
-def approvals_by_model(env: ResolvedEnvironment) -> dict[Manifest, list[Manifest]]:
+def approvals_by_model(
+    env: ResolvedEnvironment,
+) -> dict[Manifest[ModelSpec], list[Manifest[ApprovalSpec]]]:
     """The environment's Approvals grouped by the model they resolve to, in file order.
 
     Built once per environment (cached): looking the approvals up per endpoint made validation
     quadratic, several seconds for 1,000 endpoints.
     """
 
-    def build() -> dict[Manifest, list[Manifest]]:
-        index: dict[Manifest, list[Manifest]] = {}
+    def build() -> dict[Manifest[ModelSpec], list[Manifest[ApprovalSpec]]]:
+        index: dict[Manifest[ModelSpec], list[Manifest[ApprovalSpec]]] = {}
         for approval in env.of_kind("Approval"):
             model = env.resolve_model(approval.spec.model_id).manifest
             if model is not None:
@@ -42,7 +46,7 @@ def approvals_by_model(env: ResolvedEnvironment) -> dict[Manifest, list[Manifest
     return env.remember(("approvals-by-model", env.name), build)
 
 
-def approval_state(env: ResolvedEnvironment, model: Manifest) -> ApprovalState:
+def approval_state(env: ResolvedEnvironment, model: Manifest[ModelSpec]) -> ApprovalState:
     digest = current_digest(env, model)
     policy = env.settings.approval
     approvers: set[str] = set()
@@ -62,7 +66,7 @@ def approval_state(env: ResolvedEnvironment, model: Manifest) -> ApprovalState:
     return ApprovalState(model, tuple(sorted(approvers)), policy.min_approvers, tuple(problems))
 
 
-def current_digest(env: ResolvedEnvironment, model: Manifest) -> str:
+def current_digest(env: ResolvedEnvironment, model: Manifest[ModelSpec]) -> str:
     """The model's digest, computed once per run (a shared model is checked in every
     environment)."""
     return env.remember(("model-digest", model), lambda: model_digest(model.model))

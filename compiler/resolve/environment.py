@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from compiler.load.tree import RepoTree
-from compiler.provenance import Provenance
 from compiler.resolve.gaps import Gap
 from compiler.resolve.manifest import Manifest
+from compiler.resolve.provenance import Provenance
 from compiler.resolve.refs import RefResult, VersionedIndex
+from compiler.spec.approval import ApprovalSpec
+from compiler.spec.dataset import DatasetSpec
 from compiler.spec.environment import EnvironmentSpec
+from compiler.spec.model import ModelSpec
+from compiler.spec.prompt import PromptExperimentSpec, PromptTemplateSpec
+from compiler.spec.serving import ServingEndpointSpec
+from compiler.spec.training import TrainingJobSpec
 
 T = TypeVar("T")
 
@@ -24,12 +30,12 @@ class ResolvedEnvironment:
     name: str
     tree: RepoTree
     settings: EnvironmentSpec
-    settings_manifest: Manifest | None
+    settings_manifest: Manifest[EnvironmentSpec] | None
     manifests: list[Manifest]
     duplicates: list[tuple[Manifest, Manifest]] = field(default_factory=list)
     misplaced: list[Manifest] = field(default_factory=list)  # kinds that cannot come from _shared
-    models: VersionedIndex = field(default_factory=VersionedIndex)
-    datasets: VersionedIndex = field(default_factory=VersionedIndex)
+    models: VersionedIndex[ModelSpec] = field(default_factory=VersionedIndex)
+    datasets: VersionedIndex[DatasetSpec] = field(default_factory=VersionedIndex)
     named: dict[str, dict[str, Manifest]] = field(default_factory=dict)  # kind -> name -> manifest
     # kind -> names that failed validation
     broken_names: dict[str, set[str]] = field(default_factory=dict)
@@ -45,7 +51,31 @@ class ResolvedEnvironment:
     def namespace(self) -> str:
         return self.settings.namespace or f"llm-ops-{self.name}"
 
-    def of_kind(self, kind: str) -> list[Manifest]:
+    # One overload per kind (compiler/spec/kinds.py; a test keeps them in step): the kind's name
+    # gives its manifests their spec model, so `spec.min_replica` is a type error.
+    @overload
+    def of_kind(self, kind: Literal["Environment"]) -> Sequence[Manifest[EnvironmentSpec]]: ...
+    @overload
+    def of_kind(self, kind: Literal["Dataset"]) -> Sequence[Manifest[DatasetSpec]]: ...
+    @overload
+    def of_kind(self, kind: Literal["Model"]) -> Sequence[Manifest[ModelSpec]]: ...
+    @overload
+    def of_kind(self, kind: Literal["Approval"]) -> Sequence[Manifest[ApprovalSpec]]: ...
+    @overload
+    def of_kind(self, kind: Literal["TrainingJob"]) -> Sequence[Manifest[TrainingJobSpec]]: ...
+    @overload
+    def of_kind(
+        self, kind: Literal["ServingEndpoint"]
+    ) -> Sequence[Manifest[ServingEndpointSpec]]: ...
+    @overload
+    def of_kind(
+        self, kind: Literal["PromptTemplate"]
+    ) -> Sequence[Manifest[PromptTemplateSpec]]: ...
+    @overload
+    def of_kind(
+        self, kind: Literal["PromptExperiment"]
+    ) -> Sequence[Manifest[PromptExperimentSpec]]: ...
+    def of_kind(self, kind: str) -> Sequence[Manifest]:
         """Manifests of one kind in file order (indexed once: every rule asks for its kinds)."""
         if self._by_kind is None:
             self._by_kind = {}
@@ -66,12 +96,35 @@ class ResolvedEnvironment:
         then)."""
         return [gap for gap in self.gaps if gap.may_hold(kinds)]
 
-    def resolve_model(self, reference: str) -> RefResult:
+    def resolve_model(self, reference: str) -> RefResult[ModelSpec]:
         return self.models.resolve(reference)
 
-    def resolve_dataset(self, reference: str) -> RefResult:
+    def resolve_dataset(self, reference: str) -> RefResult[DatasetSpec]:
         return self.datasets.resolve(reference)
 
+    # The unversioned kinds, typed like `of_kind`.
+    @overload
+    def resolve_named(
+        self, kind: Literal["Environment"], name: str
+    ) -> RefResult[EnvironmentSpec]: ...
+    @overload
+    def resolve_named(self, kind: Literal["Approval"], name: str) -> RefResult[ApprovalSpec]: ...
+    @overload
+    def resolve_named(
+        self, kind: Literal["TrainingJob"], name: str
+    ) -> RefResult[TrainingJobSpec]: ...
+    @overload
+    def resolve_named(
+        self, kind: Literal["ServingEndpoint"], name: str
+    ) -> RefResult[ServingEndpointSpec]: ...
+    @overload
+    def resolve_named(
+        self, kind: Literal["PromptTemplate"], name: str
+    ) -> RefResult[PromptTemplateSpec]: ...
+    @overload
+    def resolve_named(
+        self, kind: Literal["PromptExperiment"], name: str
+    ) -> RefResult[PromptExperimentSpec]: ...
     def resolve_named(self, kind: str, name: str) -> RefResult:
         found = self.named.get(kind, {}).get(name)
         if found is not None:

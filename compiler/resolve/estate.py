@@ -15,8 +15,10 @@ from compiler.load.estate import SHARED_ENV
 from compiler.load.tree import RepoTree
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.gaps import Gap
-from compiler.resolve.manifest import Identity, Manifest
+from compiler.resolve.manifest import Identity, Manifest, has_spec
+from compiler.spec.dataset import DatasetSpec
 from compiler.spec.environment import EnvironmentSpec
+from compiler.spec.model import ModelSpec
 
 ENV_ONLY_KINDS = frozenset({"Environment", "Approval"})
 
@@ -76,7 +78,12 @@ def resolve_environment(
         own_by_id.values()
     )
     effective.sort(key=lambda m: (m.file, m.document.index))
-    settings_manifest = own_by_id.get(("Environment", "", None))
+    own_settings = own_by_id.get(("Environment", "", None))
+    settings_manifest = (
+        own_settings
+        if own_settings is not None and has_spec(own_settings, EnvironmentSpec)
+        else None
+    )
     settings = settings_manifest.spec if settings_manifest is not None else EnvironmentSpec()
     env = ResolvedEnvironment(
         name=name,
@@ -92,9 +99,9 @@ def resolve_environment(
     if settings_manifest is None:
         env.settings_gap = next((gap for gap in own_gaps if "Environment" in gap.kinds), None)
     for manifest in effective:
-        if manifest.kind == "Model":
+        if has_spec(manifest, ModelSpec):
             env.models.add(manifest)
-        elif manifest.kind == "Dataset":
+        elif has_spec(manifest, DatasetSpec):
             env.datasets.add(manifest)
         else:
             env.named.setdefault(manifest.kind, {})[manifest.name] = manifest

@@ -9,11 +9,11 @@ reported in their place.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 from compiler.load.unread import UnreadPart
 from compiler.spec.kinds import KINDS
+from compiler.spelling import closest_name
 
 ALL_KINDS = frozenset(KINDS)
 
@@ -37,8 +37,8 @@ def _kind_of(word: str) -> frozenset[str] | None:
     """The kind a word after `kind:` names, allowing a misspelling; None when it names none."""
     if word in KINDS:
         return frozenset({word})
-    close = difflib.get_close_matches(word, list(KINDS), n=1, cutoff=0.6)
-    return frozenset(close) if close else None
+    close = closest_name(word, KINDS)
+    return frozenset({close}) if close else None
 
 
 def kinds_written(words_per_document: tuple[frozenset[str], ...] | None) -> frozenset[str]:

@@ -1,28 +1,32 @@
-"""A validated manifest together with where it came from."""
+"""A validated manifest together with where it came from, typed by its kind's spec model."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic
+
+from typing_extensions import TypeIs, TypeVar
 
 from compiler.load.document import SourceDocument
-from compiler.spec.base import Envelope
+from compiler.spec.base import Envelope, StrictModel
 
 Identity = tuple[str, str, str | None]  # kind, name, version (None for unversioned kinds)
 
+# The spec model of a manifest's kind: `Manifest[ServingEndpointSpec]` has a typed `.spec`. A bare
+# `Manifest` is one of any kind: its spec is only a `StrictModel` until narrowed (`of_kind`).
+SpecT = TypeVar("SpecT", bound=StrictModel, covariant=True, default=StrictModel)
+KindSpec = TypeVar("KindSpec", bound=StrictModel)
+
 
 @dataclass(frozen=True, eq=False)
-class Manifest:
+class Manifest(Generic[SpecT]):
     kind: str
     name: str
     version: str | None
     model: Envelope
+    spec: SpecT
     document: SourceDocument
     origin: str  # the environment folder it was read from, or "_shared"
-
-    @property
-    def spec(self) -> Any:
-        return self.model.spec  # type: ignore[attr-defined]
 
     @property
     def identity(self) -> Identity:
@@ -35,6 +39,21 @@ class Manifest:
     @property
     def subject(self) -> str:
         return f"{self.kind}/{self.name}" + (f"@{self.version}" if self.version else "")
+
+
+def spec_of(model: Envelope) -> StrictModel:
+    """The `spec` of a validated manifest. Each kind's envelope declares its own spec model
+    (compiler/spec/kinds.py), so the shared base class has no `spec` field to read it through."""
+    spec = getattr(model, "spec", None)
+    if not isinstance(spec, StrictModel):
+        raise TypeError(f"{type(model).__name__} has no spec model")
+    return spec
+
+
+def has_spec(manifest: Manifest, spec_model: type[KindSpec]) -> TypeIs[Manifest[KindSpec]]:
+    """Whether a manifest of some kind is of the kind whose spec model is ``spec_model`` (each kind
+    has its own), narrowing its type to that kind."""
+    return isinstance(manifest.spec, spec_model)
 
 
 def raw_identity(document: SourceDocument) -> Identity | None:

@@ -3,35 +3,42 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Generic, Literal
+
+from typing_extensions import TypeVar
 
 from compiler.resolve.manifest import Manifest
-from compiler.spec.references import VersionedName, dashed_form, split_at_form
+from compiler.spec.base import StrictModel
+from compiler.spec.reference_syntax import VersionedName, dashed_form, split_at_form
 
 RefStatus = Literal["found", "missing", "broken", "ambiguous"]
+FoundSpec = TypeVar("FoundSpec", bound=StrictModel, covariant=True, default=StrictModel)
+IndexedSpec = TypeVar("IndexedSpec", bound=StrictModel)
 
 
 @dataclass(frozen=True)
-class RefResult:
+class RefResult(Generic[FoundSpec]):
     status: RefStatus
-    manifest: Manifest | None = None
+    manifest: Manifest[FoundSpec] | None = None
     candidates: tuple[str, ...] = ()  # for "ambiguous", and close names for "missing"
 
 
 @dataclass
-class VersionedIndex:
+class VersionedIndex(Generic[IndexedSpec]):
     """Manifests of one versioned kind, findable by both spellings of their identity."""
 
-    by_identity: dict[tuple[str, str], Manifest] = field(default_factory=dict)
-    by_dashed: dict[str, list[Manifest]] = field(default_factory=dict)
+    by_identity: dict[tuple[str, str], Manifest[IndexedSpec]] = field(default_factory=dict)
+    by_dashed: dict[str, list[Manifest[IndexedSpec]]] = field(default_factory=dict)
     # both spellings of identities that failed validation
     broken: set[str] = field(default_factory=set)
     # names of manifests that failed validation with no readable version: any version of them
     broken_any_version: set[str] = field(default_factory=set)
     # reference -> its result: every check and the renderer resolve the same references again
-    _resolved: dict[str, RefResult] = field(default_factory=dict, repr=False, compare=False)
+    _resolved: dict[str, RefResult[IndexedSpec]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
-    def add(self, manifest: Manifest) -> None:
+    def add(self, manifest: Manifest[IndexedSpec]) -> None:
         assert manifest.version is not None
         self.by_identity[(manifest.name, manifest.version)] = manifest
         key = dashed_form(VersionedName(manifest.name, manifest.version))
@@ -49,7 +56,7 @@ class VersionedIndex:
             self.broken_any_version.add(name)
         self._resolved.clear()
 
-    def resolve(self, reference: str) -> RefResult:
+    def resolve(self, reference: str) -> RefResult[IndexedSpec]:
         """What ``reference`` names (remembered: the index only changes through `add` and
         `add_broken`)."""
         result = self._resolved.get(reference)
@@ -57,7 +64,7 @@ class VersionedIndex:
             result = self._resolved[reference] = self._resolve(reference)
         return result
 
-    def _resolve(self, reference: str) -> RefResult:
+    def _resolve(self, reference: str) -> RefResult[IndexedSpec]:
         at_form = split_at_form(reference)
         if at_form is not None:
             found = self.by_identity.get((at_form.name, at_form.version))

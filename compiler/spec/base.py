@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 API_VERSION = "llmops.io/v1"
-
-
-def closest_choice(word: str, choices: list[str]) -> str | None:
-    """The known name a misspelling most likely meant (for a validator's "did you mean")."""
-    lowered = {choice.lower(): choice for choice in choices}
-    matches = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
-    return lowered[matches[0]] if matches else None
 
 
 class StrictModel(BaseModel):

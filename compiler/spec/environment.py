@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, JsonValue, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from compiler.capacity.gpus import GPU_PRODUCTS_MIB
-from compiler.spec.base import Envelope, StrictModel, closest_choice
+from compiler.diagnostics import Category
+from compiler.spec.base import Envelope, StrictModel
 from compiler.spec.formats import (
     DnsLabel,
     DnsSubdomain,
@@ -24,7 +25,8 @@ from compiler.spec.formats import (
     RepositoryUrl,
     StorageUri,
 )
-from compiler.training_contract import DEFAULT_OUTPUT_BASE
+from compiler.spelling import closest_name
+from compiler.target.training_contract import DEFAULT_OUTPUT_BASE
 
 DEFAULT_APPROVER_ROLE = "admin"
 DEFAULT_IMAGE_TAG = "0.1.0"  # the llmops release whose proxy and trainer images are used by default
@@ -141,7 +143,7 @@ class GpuPolicy(StrictModel):
     @classmethod
     def _known_product(cls, value: str | None) -> str | None:
         if value is not None and value not in GPU_PRODUCTS_MIB:
-            suggestion = closest_choice(value, list(GPU_PRODUCTS_MIB))
+            suggestion = closest_name(value, GPU_PRODUCTS_MIB)
             raise ValueError(
                 f"unknown GPU product `{value}`"
                 + (
@@ -261,6 +263,68 @@ class TrainingSettings(StrictModel):
     )
 
 
+# Policy no manifest may weaken unless the environment says otherwise: whether a model may be
+# served, the order environments serve it in, and who committed its approvals.
+DEFAULT_LOCKED_CATEGORIES = (Category.APPROVAL, Category.PROMOTION, Category.AUDIT)
+# Locked in every environment: weakening one would let llmops silently ignore what a manifest says
+# (a file it could not read, a field it does not know, a reference to nothing, a misplaced
+# manifest) or the rule settings and suppressions themselves.
+ALWAYS_LOCKED_CATEGORIES = (
+    Category.SYNTAX,
+    Category.SCHEMA,
+    Category.REFERENCE,
+    Category.PLACEMENT,
+    Category.SUPPRESSION,
+    Category.CONFIGURATION,
+)
+_CATEGORY_NAMES: list[JsonValue] = [category.value for category in Category]
+
+
+class RuleSettings(StrictModel):
+    """How the environment reports rules: applied to what the checks found, never to the checks."""
+
+    severity: dict[str, Literal["error", "warning", "info"]] = Field(
+        default_factory=dict,
+        description=(
+            "Rule code (`C004`) or category (`capacity`) -> the severity to report it with here: "
+            "`error`, `warning` or `info`. A code wins over its category. A locked rule may be "
+            "raised, never lowered."
+        ),
+        json_schema_extra={
+            "propertyNames": {"anyOf": [{"pattern": "^[A-Z][0-9]{3}$"}, {"enum": _CATEGORY_NAMES}]}
+        },
+    )
+    disabled: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Rule codes or categories not reported here at all (their checks still run). A locked "
+            "rule cannot be disabled."
+        ),
+        json_schema_extra={
+            "items": {"anyOf": [{"pattern": "^[A-Z][0-9]{3}$"}, {"enum": _CATEGORY_NAMES}]}
+        },
+    )
+    locked: list[str] = Field(
+        default_factory=lambda: [category.value for category in DEFAULT_LOCKED_CATEGORIES],
+        description=(
+            "Categories no setting may lower or disable and no `# llmops: ignore[...]` comment may "
+            "suppress here. The categories "
+            + ", ".join(category.value for category in ALWAYS_LOCKED_CATEGORIES)
+            + " are locked everywhere, whatever this says."
+        ),
+        json_schema_extra={"items": {"enum": _CATEGORY_NAMES}},
+    )
+
+    @model_validator(mode="after")
+    def _each_rule_once(self) -> RuleSettings:
+        both = sorted(set(self.severity) & set(self.disabled))
+        if both:
+            raise ValueError(
+                f"a rule is either disabled or given a severity, not both: {', '.join(both)}"
+            )
+        return self
+
+
 class EnvironmentSpec(StrictModel):
     namespace: str | None = Field(
         None, description="Kubernetes namespace; default `llm-ops-<env>`."
@@ -328,6 +392,11 @@ class EnvironmentSpec(StrictModel):
                     "image": f"{data['imageRegistry']}/{image}:{DEFAULT_IMAGE_TAG}",
                 }
         return data
+
+    rules: RuleSettings = Field(
+        default_factory=RuleSettings,
+        description="Rule severities, disabled rules and locked categories in this environment.",
+    )
 
 
 class EnvironmentManifest(Envelope):

@@ -8,8 +8,9 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from compiler.capacity.presets import PRESETS
-from compiler.spec.base import Envelope, StrictModel, closest_choice
+from compiler.spec.base import Envelope, StrictModel
 from compiler.spec.formats import StorageUri
+from compiler.spelling import closest_name
 
 ModelStatus = Literal["draft", "approved", "deprecated", "rejected"]
 Dtype = Literal["float32", "fp32", "bfloat16", "bf16", "float16", "fp16", "fp8", "int8", "int4"]
@@ -88,7 +89,7 @@ class ModelMetadata(StrictModel):
     @classmethod
     def _known_preset(cls, value: str | None) -> str | None:
         if value is not None and value not in PRESETS:
-            suggestion = closest_choice(value, list(PRESETS))
+            suggestion = closest_name(value, PRESETS)
             raise ValueError(
                 f"unknown preset `{value}`"
                 + (

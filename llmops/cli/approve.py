@@ -5,22 +5,24 @@ from __future__ import annotations
 
 import sys
 
+import click
+
 from compiler.diagnostics import Severity
 from compiler.errors import LlmopsError
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import validate_repository
 from compiler.printable import escape_controls
 from llmops.approvals import approval_exists_elsewhere, approvals_folder, plan_approval
-from llmops.cli import exit_codes
-from llmops.cli.repo import find_estate_root
-from llmops.cli.validate import print_report
+from llmops.cli import exit_codes, options
 from llmops.document_text import newline_of, with_newline
+from llmops.estate import find_estate_root
 from llmops.manifest_files import dump_manifests, write_atomically
+from llmops.reporting import print_report
 from llmops.write_guard import confined_path
 
 
 def approve(
-    repo: str | None, model: str, env: str, approver: str, role: str, notes: str | None
+    *, model: str, env: str, approver: str, role: str, notes: str | None, repo: str | None
 ) -> int:
     root = find_estate_root(repo)
     # before validating: a linked-away folder hides manifests too
@@ -59,3 +61,22 @@ def approve(
     write_atomically(root, plan.path, text)
     print(escape_controls(plan.path))
     return exit_codes.OK
+
+
+command = click.Command(
+    "approve",
+    callback=approve,
+    help="write an Approval of a model for an environment\n\nThe Approval pins the model as it "
+    "is now (its digest); its path is printed. Re-running it updates the same person's "
+    "approval.\n\n" + options.REPO_HELP,
+    params=[
+        click.Argument(["model"], metavar="MODEL@VERSION"),
+        options.env_option("the environment it is approved for", required=True),
+        click.Option(
+            ["--by", "approver"], required=True, metavar="WHO", help="the approver's user id"
+        ),
+        click.Option(["--role"], required=True, metavar="ROLE", help="the approver's role"),
+        click.Option(["--notes"], metavar="TEXT", help="why it was approved"),
+        options.repo_argument(),
+    ],
+)

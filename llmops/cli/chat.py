@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import click
+
 from compiler.errors import LlmopsError
 from compiler.printable import escape_controls
-from llmops.cli import exit_codes
+from llmops.cli import exit_codes, options
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 API_SUFFIX = "/llm-ops/v1"
@@ -174,7 +176,7 @@ def _whole(base: str, request: ChatRequest) -> int:
     return exit_codes.OK
 
 
-def chat(request: ChatRequest) -> int:
+def send(request: ChatRequest) -> int:
     """Send one message; print the answer (as it streams, with ``stream``). Exit 1 when the proxy or
     the model refuses, 2 when the proxy cannot be reached or serves another environment."""
     base = base_url(request.url)
@@ -184,3 +186,68 @@ def chat(request: ChatRequest) -> int:
     except ProxyRefused as refused:
         print(escape_controls(f"llmops: error: {refused}", keep_newlines=True), file=sys.stderr)
         return exit_codes.FAILED
+
+
+def chat(
+    *,
+    endpoint: str,
+    message: str,
+    env: str,
+    url: str | None,
+    user: str | None,
+    roles: str | None,
+    system: str | None,
+    max_tokens: int | None,
+    temperature: float | None,
+    stream: bool,
+    raw: bool,
+) -> int:
+    return send(
+        ChatRequest(
+            endpoint=endpoint,
+            env=env,
+            message=message,
+            url=url,
+            user=user,
+            roles=roles,
+            system=system,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            stream=stream,
+            raw=raw,
+        )
+    )
+
+
+command = click.Command(
+    "chat",
+    callback=chat,
+    help="send one chat message through a running proxy\n\nENDPOINT is the endpoint's route "
+    "name. Exit 1: the proxy or the model refused (the message says why); 2: no proxy at the "
+    "URL, or it serves another environment.",
+    params=[
+        click.Argument(["endpoint"]),
+        click.Argument(["message"]),
+        options.env_option("the environment the proxy must be serving", required=True),
+        click.Option(
+            ["--url"],
+            metavar="URL",
+            help="the proxy (default: $LLM_OPS_API_BASE_URL or http://127.0.0.1:8000)",
+        ),
+        click.Option(
+            ["--user"], metavar="ID", help="X-User-Id (default: $LLM_OPS_USER_ID or admin)"
+        ),
+        click.Option(
+            ["--roles"],
+            metavar="ROLES",
+            help="X-User-Roles (default: $LLM_OPS_USER_ROLES or admin,llm-ops-user)",
+        ),
+        click.Option(["--system"], metavar="TEXT", help="a system message to send first"),
+        click.Option(["--max-tokens"], type=int, metavar="N"),
+        click.Option(["--temperature"], type=float, metavar="T"),
+        click.Option(["--stream"], is_flag=True, help="print the answer as it is generated"),
+        click.Option(
+            ["--json", "raw"], is_flag=True, help="print the whole chat completion as JSON"
+        ),
+    ],
+)

@@ -10,15 +10,17 @@ from __future__ import annotations
 import os
 import sys
 
-from compiler.emit import emit_stream
+import click
+
+from compiler.emit.yaml_text import emit_stream
 from compiler.errors import LlmopsError
-from llmops.cli import exit_codes
+from llmops.cli import exit_codes, options
 from llmops.cli.render import validated_render
 
 ENV_VARIABLE = "ARGOCD_ENV_LLMOPS_ENV"
 
 
-def cmp_generate(repo: str | None) -> int:
+def cmp_generate(*, repo: str | None) -> int:
     env = os.environ.get(ENV_VARIABLE, "").strip()
     if not env:
         raise LlmopsError(
@@ -41,3 +43,16 @@ def cmp_generate(repo: str | None) -> int:
     print(f"llmops: generated {len(objects)} objects for environment `{env}`", file=sys.stderr)
     sys.stdout.write(text)
     return exit_codes.OK
+
+
+command = click.Command(
+    "cmp",
+    callback=cmp_generate,
+    help=f"Argo CD config-management plugin (generate)\n\n`llmops cmp generate [REPO]` renders the "
+    f"environment named by {ENV_VARIABLE} to stdout, logs on stderr; any problem is a non-zero "
+    "exit with nothing on stdout. REPO defaults to the current directory.",
+    params=[
+        click.Argument(["action"], type=click.Choice(("generate",)), expose_value=False),
+        options.repo_argument(),
+    ],
+)

@@ -12,14 +12,16 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+import click
+
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.errors import LlmopsError
 from compiler.load.rules import LOADER_RULES
 from compiler.report.base import ReportContext, get_formatter
 from llmops import __version__
-from llmops.cli import exit_codes
-from llmops.cli.validate import use_color
+from llmops.cli import exit_codes, options
 from llmops.conformance.codes import CONFORMANCE_RULES
+from llmops.reporting import use_color
 
 YAML_SUFFIXES = (".yaml", ".yml")
 STDIN = "-"
@@ -89,8 +91,8 @@ def verdict(diagnostics: list[Diagnostic]) -> int:
     )
 
 
-def conform(paths: list[str], output_format: str, kubernetes_version: str | None) -> int:
-    texts = read_inputs(paths)
+def conform(*, paths: tuple[str, ...], output_format: str, kubernetes_version: str | None) -> int:
+    texts = read_inputs(list(paths))
     objects, diagnostics = check_texts(texts, kubernetes_version)
     if objects == 0 and not diagnostics:
         raise LlmopsError(
@@ -99,3 +101,17 @@ def conform(paths: list[str], output_format: str, kubernetes_version: str | None
         )
     report(diagnostics, texts, output_format, sys.stdout)
     return verdict(diagnostics)
+
+
+command = click.Command(
+    "conform",
+    callback=conform,
+    help="check Kubernetes objects against the upstream CRDs and Kubernetes schemas (strict)\n\n"
+    "PATH: YAML files, directories of them, or - (stdin). Exit 0: all conform; 1: problems; 2: "
+    "unreadable input.",
+    params=[
+        click.Argument(["paths"], nargs=-1, required=True, metavar="PATH"),
+        options.format_option(options.REPORT_FORMATS, envvar=options.FORMAT_VARIABLE),
+        options.kubernetes_version_option(),
+    ],
+)

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import sys
 
+import click
+
 from compiler.diagnostics import Severity
-from compiler.diff import Side, diff_estates
-from compiler.diff_format import FORMATTERS
+from compiler.diff.changes import Side, diff_estates
+from compiler.diff.formats import FORMATTERS
 from compiler.errors import LlmopsError
 from compiler.load.tree import DirectoryTree, RepoTree
 from compiler.pipeline import collector_paused, validate_repository
 from compiler.render.estate import RenderedEstate, render_estate
 from compiler.resolve.estate import ResolvedEstate
-from llmops.cli import exit_codes
-from llmops.cli.repo import find_estate_root
-from llmops.cli.validate import print_report
+from llmops.cli import exit_codes, options
+from llmops.estate import find_estate_root
+from llmops.reporting import print_report
 
 
 def _render_side(label: str, tree: RepoTree, env: str | None) -> Side | None:
@@ -38,13 +40,15 @@ def _render_side(label: str, tree: RepoTree, env: str | None) -> Side | None:
     return result.estate, render_estate(result.estate, include_argocd=env is None)
 
 
-def diff(repo: str | None, base: str, head: str | None, env: str | None, output_format: str) -> int:
+def diff(
+    *, repo: str | None, base: str, head: str | None, env: str | None, output_format: str
+) -> int:
     with collector_paused():  # as in render: two estates are built and compared, nothing to collect
-        return _diff(repo, base, head, env, output_format)
+        return _diff(repo=repo, base=base, head=head, env=env, output_format=output_format)
 
 
 def _diff(
-    repo: str | None, base: str, head: str | None, env: str | None, output_format: str
+    *, repo: str | None, base: str, head: str | None, env: str | None, output_format: str
 ) -> int:
     from llmops.gitops.plumbing import resolve_commit
     from llmops.gitops.tree import GitTree, open_repository
@@ -62,3 +66,21 @@ def _diff(
     result = diff_estates(base_side, head_side)
     sys.stdout.write(FORMATTERS[output_format](result))
     return exit_codes.OK if result.empty else exit_codes.FAILED
+
+
+command = click.Command(
+    "diff",
+    callback=diff,
+    help="what a change does to the cluster (exit 1 when something changes)\n\nBoth sides are "
+    "rendered: the base (and --head) from git objects, the default head from the working tree. "
+    "Exit 2 when either side fails validation.\n\n" + options.REPO_HELP,
+    params=[
+        options.repo_argument(),
+        click.Option(
+            ["--base"], required=True, metavar="REV", help="the revision to compare against"
+        ),
+        click.Option(["--head"], metavar="REV", help="default: the working tree"),
+        options.env_option("only this environment"),
+        options.format_option(("text", "markdown", "json")),
+    ],
+)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import sys
 
+import click
+
 from compiler.capacity.endpoint import endpoint_capacity
 from compiler.capacity.explain import explain as build_explanation
 from compiler.capacity.explain import format_text, is_error
@@ -13,43 +15,42 @@ from compiler.errors import LlmopsError
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import validate_repository
 from compiler.printable import escape_controls
-from llmops.cli import exit_codes
-from llmops.cli.repo import find_estate_root
+from llmops.cli import exit_codes, options
+from llmops.estate import find_estate_root
 
 
-def explain(endpoint_name: str, env_name: str, repo: str | None, output_format: str) -> int:
+def explain(*, endpoint: str, env: str, repo: str | None, output_format: str) -> int:
     """Exit 0 when the endpoint fits (warnings allowed), 1 when validation says it will not
     start."""
-    result = validate_repository(DirectoryTree(find_estate_root(repo)), env_name)
-    env = next(env for env in result.estate.environments if env.name == env_name)
-    if env.settings_gap is not None:
+    result = validate_repository(DirectoryTree(find_estate_root(repo)), env)
+    environment = next(e for e in result.estate.environments if e.name == env)
+    if environment.settings_gap is not None:
         raise LlmopsError(
-            f"the settings of environment `{escape_controls(env_name)}` could not be read "
-            f"({escape_controls(env.settings_gap.file)}), and the arithmetic rests on them",
-            hint=f"`llmops validate --env {escape_controls(env_name)}` says what to fix",
+            f"the settings of environment `{escape_controls(env)}` could not be read "
+            f"({escape_controls(environment.settings_gap.file)}), and the arithmetic rests on them",
+            hint=f"`llmops validate --env {escape_controls(env)}` says what to fix",
         )
-    endpoints = {manifest.name: manifest for manifest in env.of_kind("ServingEndpoint")}
-    endpoint = endpoints.get(endpoint_name)
-    if endpoint is None:
+    endpoints = {manifest.name: manifest for manifest in environment.of_kind("ServingEndpoint")}
+    served = endpoints.get(endpoint)
+    if served is None:
         known = ", ".join(sorted(endpoints)) or "none"
         raise LlmopsError(
-            f"no ServingEndpoint `{endpoint_name}` in environment `{env_name}` (endpoints: "
-            f"{known})",
+            f"no ServingEndpoint `{endpoint}` in environment `{env}` (endpoints: {known})",
             hint="`llmops validate --env ENV` reports endpoints that failed validation",
         )
-    capacity = endpoint_capacity(env, endpoint)
+    capacity = endpoint_capacity(environment, served)
     if capacity is None:
         raise LlmopsError(
-            f"the model of ServingEndpoint `{endpoint_name}` ({endpoint.spec.model_id}) does not "
-            f"resolve in `{env_name}`",
-            hint=f"`llmops validate --env {env_name}` says why",
+            f"the model of ServingEndpoint `{endpoint}` ({served.spec.model_id}) does not "
+            f"resolve in `{env}`",
+            hint=f"`llmops validate --env {env}` says why",
         )
     mine = [
         d
         for d in result.diagnostics
-        if (d.subject or "").startswith(f"{endpoint.subject} (")
+        if (d.subject or "").startswith(f"{served.subject} (")
         # C001 on the model names its endpoint
-        or f"{endpoint.subject} on GPUs in `{env_name}`" in d.message
+        or f"{served.subject} on GPUs in `{env}`" in d.message
     ]
     explanation = build_explanation(capacity, mine)
     if output_format == "json":
@@ -57,3 +58,18 @@ def explain(endpoint_name: str, env_name: str, repo: str | None, output_format: 
     else:
         sys.stdout.write(escape_controls(format_text(explanation, capacity), keep_newlines=True))
     return exit_codes.FAILED if is_error(explanation) else exit_codes.OK
+
+
+command = click.Command(
+    "explain",
+    callback=explain,
+    help="an endpoint's capacity arithmetic and where each input came from\n\nExit 0: it fits "
+    "(warnings allowed); 1: it will not start; 2: unknown endpoint or environment.\n\n"
+    + options.REPO_HELP,
+    params=[
+        options.endpoint_argument(),
+        options.env_option("the environment it is deployed in", required=True),
+        options.repo_argument(),
+        options.format_option(("text", "json")),
+    ],
+)

@@ -6,11 +6,13 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+import click
+
 from compiler.errors import LlmopsError
 from compiler.load.estate import list_environments
 from compiler.printable import escape_controls
-from llmops.cli import exit_codes
-from llmops.cli.repo import find_estate_root
+from llmops.cli import exit_codes, options
+from llmops.estate import find_estate_root
 from llmops.gitops.commits import subject
 
 if TYPE_CHECKING:
@@ -68,7 +70,7 @@ def _text(entries: list[dict[str, Any]]) -> str:
 
 
 def history(
-    repo: str | None, endpoint: str, env: str, output_format: str, limit: int | None
+    *, endpoint: str, env: str, repo: str | None, output_format: str, max_count: int | None
 ) -> int:
     from llmops.gitops.commits import current_commit
     from llmops.gitops.history import EndpointHistory, unknown_endpoint
@@ -87,7 +89,7 @@ def history(
     entries = []
     for marked in marked_changes(EndpointHistory(snapshots, env, endpoint).changes(head)):
         entries.append(_entry(marked))
-        if limit is not None and len(entries) >= limit:
+        if max_count is not None and len(entries) >= max_count:
             break
     if not entries:
         raise unknown_endpoint(snapshots, head, env, endpoint)
@@ -99,3 +101,24 @@ def history(
     else:
         sys.stdout.write(_text(entries))
     return exit_codes.OK
+
+
+command = click.Command(
+    "history",
+    callback=history,
+    help="the commits that changed an endpoint or what it depends on\n\nNewest first: its model "
+    "version, that model's approvals, its prompt experiments and their templates.\n\n"
+    + options.REPO_HELP,
+    params=[
+        options.endpoint_argument(),
+        options.env_option("the environment", required=True),
+        options.repo_argument(),
+        options.format_option(("text", "json")),
+        click.Option(
+            ["-n", "--max-count"],
+            type=options.WholeNumber(),
+            metavar="N",
+            help="show at most N commits",
+        ),
+    ],
+)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import click
+
 from compiler.errors import LlmopsError
 from compiler.load.estate import ENVIRONMENTS_DIR, SHARED_ENV
 from compiler.printable import escape_controls
@@ -14,7 +16,7 @@ from llmops.cli import exit_codes
 from llmops.manifest_files import dump_manifests, write_atomically
 
 
-def init(directory: str) -> int:
+def init(*, directory: str) -> int:
     root = Path(directory)
     estate = root / ENVIRONMENTS_DIR
     if os.path.lexists(estate):
@@ -50,3 +52,12 @@ def init(directory: str) -> int:
         f"{escape_controls(str(estate / 'README.md'))} says how to approve and serve the model"
     )
     return exit_codes.OK
+
+
+command = click.Command(
+    "init",
+    callback=init,
+    help="create a new estate with dev, stg and prod\n\nIn DIR (default: the current directory); "
+    "it validates as created. An existing environments/ is never overwritten.",
+    params=[click.Argument(["directory"], default=".", metavar="[DIR]")],
+)

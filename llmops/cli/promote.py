@@ -6,53 +6,31 @@ from __future__ import annotations
 import posixpath
 import sys
 
-from compiler.check.approvals import approval_state
-from compiler.check.registry import codes_in
-from compiler.diagnostics import Category, Diagnostic, Severity
+import click
+
+from compiler.diagnostics import Diagnostic, Severity
 from compiler.errors import LlmopsError
 from compiler.load.overlay import OverlayTree
 from compiler.load.text import manifest_text
 from compiler.pipeline import ValidationResult, collector_paused, validate_repository
 from compiler.printable import escape_controls
-from compiler.resolve.environment import ResolvedEnvironment
-from llmops.cli import exit_codes
-from llmops.cli.repo import find_estate_root
-from llmops.cli.validate import print_report
-from llmops.promote import PromotionPlan
+from llmops.cli import exit_codes, options
+from llmops.estate import find_estate_root
+from llmops.gitops.promotion_plan import (
+    APPROVAL_RULES,
+    approvals_needed,
+    commit_message,
+    plan_promotion,
+)
+from llmops.reporting import print_report
 from llmops.write_guard import confined_path
 
-# Errors a promotion may leave in the target: approvals of the promoted model, which can only be
-# given on the branch (an approval pins the digest of the model as the branch has it). Any other
-# error refuses.
-APPROVAL_RULES = codes_in(Category.APPROVAL)
 
-
-def approvals_needed(env: ResolvedEnvironment, model_id: str) -> tuple[int, list[str]]:
-    """How many more distinct approvers the model needs in `env`, and who approved it already
-    (counted as the approval rules count them: current digest, allowed role)."""
-    model = env.resolve_model(model_id).manifest
-    if model is None:
-        return env.settings.approval.min_approvers, []
-    state = approval_state(env, model)
-    return max(0, state.needed - len(state.valid_approvers)), list(state.valid_approvers)
-
-
-def commit_message(plan: PromotionPlan, head: str) -> str:
-    """Names what moved where; every name and path from the estate is copied with controls
-    escaped."""
-    lines = [
-        f"Promote ServingEndpoint {plan.endpoint} from {plan.source} to {plan.target}",
-        "",
-        f"Serves {plan.model_id}. Changes:",
-    ]
-    lines.extend(f"- {action}" for action in plan.actions)
-    lines.extend(["", f"Promoted-From: {plan.source}@{head}"])
-    return "\n".join(escape_controls(line) for line in lines) + "\n"
-
-
-def promote(repo: str | None, endpoint: str, source: str, target: str, branch: str | None) -> int:
+def promote(
+    *, endpoint: str, source: str, target: str, repo: str | None, branch: str | None
+) -> int:
     with collector_paused():
-        return _promote(repo, endpoint, source, target, branch)
+        return _promote(repo=repo, endpoint=endpoint, source=source, target=target, branch=branch)
 
 
 def _errors(result: ValidationResult) -> list[Diagnostic]:
@@ -65,11 +43,12 @@ def _refuse(message: str, diagnostics: list[Diagnostic], result: ValidationResul
     return exit_codes.FAILED
 
 
-def _promote(repo: str | None, endpoint: str, source: str, target: str, branch: str | None) -> int:
+def _promote(
+    *, repo: str | None, endpoint: str, source: str, target: str, branch: str | None
+) -> int:
     from llmops.gitops.commits import build_commit, create_branch, current_commit
     from llmops.gitops.promotion_gate import follower_notes, split_target_errors
     from llmops.gitops.tree import GitTree, open_repository
-    from llmops.promote import plan_promotion
 
     if source == target:
         raise LlmopsError("--from and --to name the same environment")
@@ -176,3 +155,31 @@ def _promote(repo: str | None, endpoint: str, source: str, target: str, branch: 
             )
             print_report(note.new_errors, whole_after, "text", sys.stderr)
     return exit_codes.OK
+
+
+command = click.Command(
+    "promote",
+    callback=promote,
+    help="prepare a branch promoting an endpoint to another environment\n\nOne commit copying "
+    "the endpoint, and what it needs that the target lacks, keeping the target's replicas, GPUs "
+    "and roles. The checkout is not touched; nothing is pushed.\n\n" + options.REPO_HELP,
+    params=[
+        options.endpoint_argument(),
+        click.Option(
+            ["--from", "source"],
+            required=True,
+            metavar="ENV",
+            help="the environment it runs in",
+            shell_complete=options.complete_environments,
+        ),
+        click.Option(
+            ["--to", "target"],
+            required=True,
+            metavar="ENV",
+            help="the environment to promote it to",
+            shell_complete=options.complete_environments,
+        ),
+        options.repo_argument(),
+        click.Option(["--branch"], metavar="NAME", help="default: promote/ENDPOINT-FROM-to-TO"),
+    ],
+)

@@ -5,23 +5,28 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
+
+import click
+from click.core import ParameterSource
 
 from compiler.errors import LlmopsError
-from llmops.cli import exit_codes
+from llmops.cli import exit_codes, options
 
 MISSING_EXTRA_HINT = "install the proxy's dependencies: pip install 'llmops[proxy]'"
 
 
 def proxy(
+    *,
     repo: str | None,
     env: str | None,
     config_path: str | None,
     host: str,
     port: int,
-    backends: list[str],
+    backends: tuple[str, ...],
     timeout: float,
     stream_idle_timeout: float,
-    max_connections: int = 1000,
+    max_connections: int,
 ) -> int:
     try:
         from llmops.proxy.app import build_app
@@ -88,3 +93,81 @@ def proxy(
     except OSError as error:
         raise LlmopsError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     return exit_codes.OK
+
+
+def _repo_unless_config(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+    """REPO from LLMOPS_REPO gives way to --config (given on the command line, both are refused)."""
+    from_environment = ctx.get_parameter_source("repo") is ParameterSource.ENVIRONMENT
+    return None if from_environment and ctx.params.get("config_path") is not None else value
+
+
+command = click.Command(
+    "proxy",
+    callback=proxy,
+    help="serve the platform API for one environment (chat, endpoints, A/B)\n\nConfigured from "
+    "the manifests, or with --config from the rendered ConfigMap's proxy.json (as in the "
+    "cluster). Exit 1: the estate has errors; 2: usage error, unknown environment, address in "
+    "use.\n\n" + options.REPO_HELP,
+    params=[
+        click.Argument(
+            ["repo"],
+            required=False,
+            envvar=options.REPO_VARIABLE,
+            callback=_repo_unless_config,
+        ),
+        options.env_option("the environment to serve (rendered from the manifests)"),
+        click.Option(
+            ["--config", "config_path"],
+            metavar="PATH",
+            help="serve this proxy.json (the rendered ConfigMap's file) instead of rendering the "
+            "manifests",
+        ),
+        click.Option(
+            ["--host"],
+            metavar="ADDRESS",
+            default="127.0.0.1",
+            show_default=True,
+            help="address to listen on",
+        ),
+        click.Option(
+            ["--port"],
+            type=int,
+            metavar="PORT",
+            default=8000,
+            show_default=True,
+            help="port to listen on; 0 picks a free one",
+        ),
+        click.Option(
+            ["--backend", "backends"],
+            multiple=True,
+            metavar="NAME=URL",
+            help="send endpoint NAME to URL instead of its in-cluster address (repeatable; also "
+            "LLMOPS_PROXY_BACKEND_<NAME>=URL)",
+        ),
+        click.Option(
+            ["--timeout"],
+            type=options.Seconds(),
+            default=300.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="longest wait for a whole answer or a stream's first piece",
+        ),
+        click.Option(
+            ["--stream-idle-timeout"],
+            type=options.Seconds(),
+            default=60.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="longest pause inside a stream",
+        ),
+        click.Option(
+            ["--max-connections"],
+            type=options.WholeNumber(),
+            default=1000,
+            show_default=True,
+            metavar="N",
+            help="client connections held open; at the cap the longest idle one is closed "
+            "(lowered to fit the open-file limit)",
+        ),
+    ],
+)

@@ -5,18 +5,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import click
+
 from compiler.diagnostics import Severity
-from compiler.emit import emit_stream
-from compiler.layout import layout_group
+from compiler.emit.layout import layout_group
+from compiler.emit.yaml_text import emit_stream
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import ValidationResult, collector_paused, validate_repository
 from compiler.printable import escape_controls
 from compiler.render.estate import RenderedEstate, render_estate
-from llmops.cli import exit_codes
-from llmops.cli.repo import find_estate_root
-from llmops.cli.validate import print_report
+from llmops.cli import exit_codes, options
+from llmops.estate import find_estate_root
 from llmops.render_output import OutputPlan, compare_output, write_output
 from llmops.render_record import read_record, refuse_estate_folders
+from llmops.reporting import print_report
 
 
 def validated_render(
@@ -41,12 +43,13 @@ def output_plan(rendered: RenderedEstate) -> OutputPlan:
 
 
 def render(
+    *,
     repo: str | None,
     env: str | None,
     output: str | None,
     check: bool,
-    verify: bool = False,
-    kubernetes_version: str | None = None,
+    verify: bool,
+    kubernetes_version: str | None,
 ) -> int:
     # see there: rendering, too, only allocates what it keeps or frees at once
     with collector_paused():
@@ -128,3 +131,27 @@ def _emit(rendered: RenderedEstate, repo: str | None, output: str | None, check:
             file=sys.stderr,
         )
     return exit_codes.OK
+
+
+command = click.Command(
+    "render",
+    callback=render,
+    help="render Kubernetes objects (KServe, Ingress, Jobs, Argo CD)\n\nValidate first: an estate "
+    "with errors is never rendered (diagnostics on stderr). One YAML stream on stdout, or with -o "
+    "one file per object.\n\n" + options.REPO_HELP,
+    params=[
+        options.repo_argument(),
+        options.env_option("only this environment (no Argo CD objects)"),
+        click.Option(
+            ["-o", "--output"], metavar="DIR", help="write one file per object under DIR/<env>/"
+        ),
+        click.Option(["--check"], is_flag=True, help="write nothing; exit 1 if DIR differs"),
+        click.Option(
+            ["--verify"],
+            is_flag=True,
+            help="also check every object against the upstream CRDs and Kubernetes schemas, as "
+            "`llmops conform` does (exit 1 if the API server would refuse one)",
+        ),
+        options.kubernetes_version_option(),
+    ],
+)

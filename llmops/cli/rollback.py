@@ -7,54 +7,22 @@ import posixpath
 import sys
 from typing import TYPE_CHECKING
 
+import click
+
 from compiler.diagnostics import Severity
-from compiler.diff import diff_estates
-from compiler.diff_format import FORMATTERS
+from compiler.diff.changes import diff_estates
+from compiler.diff.formats import FORMATTERS
+from compiler.errors import LlmopsError
 from compiler.pipeline import ValidationResult, collector_paused, validate_repository
 from compiler.printable import escape_controls
 from compiler.render.estate import render_estate
-from llmops.cli import exit_codes
-from llmops.cli.repo import find_estate_root
-from llmops.cli.validate import print_report
-from llmops.gitops.commits import subject
-from llmops.gitops.rollback_marks import TRAILER_REVERTS, TRAILER_TARGET
+from llmops.cli import exit_codes, options
+from llmops.estate import find_estate_root
+from llmops.reporting import print_report
 from llmops.write_guard import confined_path
 
 if TYPE_CHECKING:
-    from llmops.rollback import RollbackPlan
-
-
-def commit_message(plan: RollbackPlan) -> str:
-    """Says what was rolled back, to where, and which changes it undoes; trailers carry the
-    revisions. Subjects and values from other commits are copied with their control characters
-    escaped."""
-    target = plan.target
-    # the root commit's endpoint has no earlier revision: the state restored is "before" it
-    added_by = plan.reverted[-1].commit.hexsha[:12] if plan.reverted else "its first commit"
-    where = target.hexsha[:12] if target is not None else f"before {added_by}"
-    endpoint, env = escape_controls(plan.endpoint), escape_controls(plan.env)
-    lines = [f"Roll back ServingEndpoint {endpoint} in {env} to {where}", ""]
-    if plan.removes:
-        when = f"at {where}" if target is not None else f"before {added_by}, which added it"
-        lines.append(f"Removes the endpoint: it did not exist {when}.")
-    elif target is not None:
-        lines.append(
-            f"Restores the endpoint's manifest as it was at {target.hexsha[:12]} "
-            f'("{escape_controls(subject(target))}").'
-        )
-    if plan.reverted:
-        lines.append("Undoes:")
-        for change in plan.reverted:
-            detail = escape_controls("; ".join(change.lines))
-            lines.append(
-                f"- {change.commit.hexsha[:12]} {escape_controls(subject(change.commit))}"
-                + (f" ({detail})" if detail else "")
-            )
-    lines.append("")
-    if target is not None:
-        lines.append(f"{TRAILER_TARGET}: {target.hexsha}")
-    lines.extend(f"{TRAILER_REVERTS}: {change.commit.hexsha}" for change in plan.reverted)
-    return "\n".join(lines) + "\n"
+    from llmops.gitops.rollback_plan import RollbackPlan
 
 
 def _rendered_diff(plan: RollbackPlan, after: ValidationResult) -> str | None:
@@ -71,18 +39,27 @@ def _rendered_diff(plan: RollbackPlan, after: ValidationResult) -> str | None:
 
 
 def rollback(
-    repo: str | None, endpoint: str, env: str, to: str | None, steps: int, dry_run: bool
+    *, endpoint: str, env: str, repo: str | None, to: str | None, steps: int | None, dry_run: bool
 ) -> int:
+    if to is not None and steps is not None:
+        raise LlmopsError("give either --to REV or --steps N, not both")
     with collector_paused():
-        return _rollback(repo, endpoint, env, to, steps, dry_run)
+        return _rollback(
+            repo=repo,
+            endpoint=endpoint,
+            env=env,
+            to=to,
+            steps=1 if steps is None else steps,
+            dry_run=dry_run,
+        )
 
 
 def _rollback(
-    repo: str | None, endpoint: str, env: str, to: str | None, steps: int, dry_run: bool
+    *, repo: str | None, endpoint: str, env: str, to: str | None, steps: int, dry_run: bool
 ) -> int:
     from llmops.gitops.commits import advance_branch, build_commit, current_branch, require_clean
+    from llmops.gitops.rollback_plan import check_outcome, commit_message, plan_rollback
     from llmops.gitops.tree import open_repository
-    from llmops.rollback import check_outcome, plan_rollback
 
     root = find_estate_root(repo)
     git_repo, prefix = open_repository(root)
@@ -141,3 +118,25 @@ def _rollback(
 def _print_actions(plan: RollbackPlan) -> None:
     for action in plan.actions:
         print(f"  {escape_controls(action)}")
+
+
+command = click.Command(
+    "rollback",
+    callback=rollback,
+    help="commit an endpoint's manifest as it was before its last change\n\nOne new commit on the "
+    "current branch; history is kept. Changes earlier rollbacks undid are stepped over, so a "
+    "second rollback goes one version further back.\n\n" + options.REPO_HELP,
+    params=[
+        options.endpoint_argument(),
+        options.env_option("the environment", required=True),
+        options.repo_argument(),
+        click.Option(["--to"], metavar="REV", help="restore the endpoint as it was at REV"),
+        click.Option(
+            ["--steps"],
+            type=options.WholeNumber(),
+            metavar="N",
+            help="undo the endpoint's last N manifest changes (default: 1)",
+        ),
+        click.Option(["--dry-run"], is_flag=True, help="show what would change; commit nothing"),
+    ],
+)

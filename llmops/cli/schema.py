@@ -6,14 +6,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from compiler.spec.reference import REFERENCE_FILE, generate_reference
+import click
+
+from compiler.spec.field_reference import REFERENCE_FILE, generate_reference
 from compiler.spec.schemas import generate_schemas
 from llmops.cli import exit_codes
 from llmops.manifest_files import write_atomically
 from llmops.write_guard import confined_path
 
 
-def schema(output: str, check: bool) -> int:
+def schema(*, output: str, check: bool) -> int:
     directory = Path(output)
     wanted = {**generate_schemas(), REFERENCE_FILE: generate_reference()}
     existing = (
@@ -45,3 +47,14 @@ def schema(output: str, check: bool) -> int:
         + (f", removed {len(extra)}" if extra else "")
     )
     return exit_codes.OK
+
+
+command = click.Command(
+    "schema",
+    callback=schema,
+    help="write the JSON Schemas of every manifest kind\n\nAnd the field reference, into DIR.",
+    params=[
+        click.Option(["--output"], default="schemas", show_default=True, metavar="DIR"),
+        click.Option(["--check"], is_flag=True, help="write nothing; exit 1 if DIR is out of date"),
+    ],
+)

@@ -14,14 +14,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
+import click
+
 from compiler.diagnostics import Severity
 from compiler.errors import LlmopsError
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import validate_repository
 from compiler.printable import escape_controls
-from llmops.cli import exit_codes
-from llmops.cli.repo import find_estate_root
-from llmops.cli.validate import print_report
+from llmops.cli import exit_codes, options
+from llmops.estate import find_estate_root
+from llmops.reporting import print_report
 from llmops.status.collect import collect_status
 from llmops.status.model import StatusReport
 from llmops.status.output import format_json, format_table
@@ -109,14 +111,15 @@ def watch_loop(
 
 
 def status(
+    *,
     repo: str | None,
     env: str | None,
     kubeconfig: str | None,
     context: str | None,
     output_format: str,
-    watch: bool = False,
-    interval: float = DEFAULT_INTERVAL_SECONDS,
-    watch_count: int | None = None,
+    watch: bool,
+    interval: float,
+    watch_count: int | None,
 ) -> int:
     targets = _targets(repo, env)
     if targets is None:
@@ -145,3 +148,42 @@ def status(
         )
     finally:
         cluster.close()
+
+
+command = click.Command(
+    "status",
+    callback=status,
+    help="live status of endpoints, training jobs and Argo CD (exit 1 if Degraded or Missing)\n\n"
+    "Compares the cluster with what the working tree renders. Exit 2: usage error, an estate "
+    "with errors, or a cluster that cannot be read; 130: Ctrl-C.\n\n" + options.REPO_HELP,
+    params=[
+        options.repo_argument(),
+        options.env_option("only this environment"),
+        click.Option(
+            ["--kubeconfig"], metavar="PATH", help="default: KUBECONFIG, else ~/.kube/config"
+        ),
+        click.Option(
+            ["--context"], metavar="NAME", help="kubeconfig context (default: the current one)"
+        ),
+        click.Option(
+            ["-o", "--output", "output_format"],
+            type=click.Choice(("table", "json")),
+            default="table",
+            show_default=True,
+            help="output format",
+        ),
+        click.Option(
+            ["--watch"], is_flag=True, help="poll again every --interval seconds until Ctrl-C"
+        ),
+        click.Option(
+            ["--interval"],
+            type=options.Seconds(),
+            default=DEFAULT_INTERVAL_SECONDS,
+            metavar="SECONDS",
+            show_default=True,
+            help="with --watch",
+        ),
+        # stop after N polls (tests)
+        click.Option(["--watch-count"], type=options.WholeNumber(), hidden=True),
+    ],
+)

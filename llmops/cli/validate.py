@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
-from typing import TextIO
 
-from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity
+import click
+
+from compiler.diagnostics import Diagnostic, Severity
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import ValidationResult, validate_repository
-from compiler.report.base import ReportContext, get_formatter
-from llmops import __version__
-from llmops.cli import exit_codes
-from llmops.cli.repo import find_estate_root
-
-
-def use_color(stream: TextIO) -> bool:
-    """Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    return stream.isatty() and "NO_COLOR" not in os.environ
+from llmops.cli import exit_codes, options
+from llmops.estate import find_estate_root
+from llmops.reporting import print_report
 
 
 def promote_warnings(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -28,30 +22,6 @@ def promote_warnings(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
         replace(d, severity=Severity.ERROR) if d.severity is Severity.WARNING else d
         for d in diagnostics
     ]
-
-
-def report_context(result: ValidationResult, color: bool) -> ReportContext:
-    from compiler.check.registry import RULES_BY_CODE
-
-    return ReportContext(
-        sources=result.sources,
-        files_checked=len(result.loaded.files),
-        environments=tuple(result.loaded.environments),
-        tool_version=__version__,
-        color=color,
-        rules=RULES_BY_CODE,
-    )
-
-
-def print_report(
-    diagnostics: list[Diagnostic], result: ValidationResult, output_format: str, stream: TextIO
-) -> None:
-    formatter = get_formatter(output_format)
-    stream.write(
-        formatter(
-            diagnostics, report_context(result, use_color(stream) and output_format == "text")
-        )
-    )
 
 
 def audit_diagnostics(root: Path, result: ValidationResult) -> list[Diagnostic]:
@@ -77,6 +47,7 @@ def audit_diagnostics(root: Path, result: ValidationResult) -> list[Diagnostic]:
 
 
 def validate(
+    *,
     repo: str | None,
     env: str | None,
     output_format: str,
@@ -86,11 +57,35 @@ def validate(
     root = find_estate_root(repo)
     result = validate_repository(DirectoryTree(root), env)
     if audit:
-        collected = DiagnosticSet()
-        collected.extend(result.diagnostics)
-        collected.extend(audit_diagnostics(root, result))
-        result.diagnostics = collected.sorted()
+        result.add_audit(audit_diagnostics(root, result))
     diagnostics = promote_warnings(result.diagnostics) if warnings_as_errors else result.diagnostics
     print_report(diagnostics, result, output_format, sys.stdout)
     failed = any(d.severity is Severity.ERROR for d in diagnostics)
     return exit_codes.FAILED if failed else exit_codes.OK
+
+
+def validate_parameters() -> list[click.Parameter]:
+    """What `llmops validate` and `llmops audit` both take."""
+    return [
+        options.repo_argument(),
+        options.env_option("only this environment (plus _shared)"),
+        options.format_option(options.REPORT_FORMATS, envvar=options.FORMAT_VARIABLE),
+        click.Option(["--warnings-as-errors"], is_flag=True, help="fail on warnings too"),
+    ]
+
+
+command = click.Command(
+    "validate",
+    callback=validate,
+    help="check manifests: schemas, references, approvals, policy\n\nExit 0: no errors (warnings "
+    "allowed); 1: errors; 2: usage error or unreadable repository; 3: a bug in llmops.\n\n"
+    + options.REPO_HELP,
+    params=[
+        *validate_parameters(),
+        click.Option(
+            ["--audit"],
+            is_flag=True,
+            help="also audit approvals against git history (rules G001-G004)",
+        ),
+    ],
+)

@@ -9,7 +9,6 @@ becomes one V-coded diagnostic at the key or value it is about.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +17,7 @@ from compiler.diagnostics import Diagnostic, DiagnosticSet, Rule, make_diagnosti
 from compiler.load.document import SourceDocument
 from compiler.load.yaml_strict import parse_documents
 from compiler.positions import Path, format_path
+from compiler.spelling import closest_name
 from llmops.conformance import codes
 from llmops.conformance.catalog import SchemaCatalog
 
@@ -194,12 +194,10 @@ def _unknown_fields(
         if name in known or any(pattern.search(name) for pattern in patterns):
             continue
         field_path: Path = (*path, name)
-        suggestion = [k for k in known if k.lower() == name.lower()] or difflib.get_close_matches(
-            name, known, n=1, cutoff=0.6
-        )
+        suggestion = closest_name(name, known)
         where = f" in {format_path(path)}" if path else ""
         hint = (
-            f"did you mean `{suggestion[0]}`?"
+            f"did you mean `{suggestion}`?"
             if suggestion
             else (f"known fields here: {', '.join(sorted(known))}" if known else None)
         )

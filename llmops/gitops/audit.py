@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from compiler.provenance import Authorship, DocumentKey, Provenance, document_key
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.resolve.provenance import Authorship, DocumentKey, Provenance, document_key
 from llmops.gitops.commits import subject
 from llmops.gitops.snapshots import EstateSnapshots, document_digest
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from compiler.diff.footprint import Footprint, describe_changes, endpoint_footprint
 from compiler.errors import LlmopsError
-from compiler.footprint import Footprint, describe_changes, endpoint_footprint
 from llmops.gitops.snapshots import EstateSnapshots
 
 if TYPE_CHECKING:

@@ -16,8 +16,9 @@ from compiler.errors import LlmopsError
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import validate_repository
 from compiler.render.proxy_config import environment_proxy_config
-from llmops.cli.repo import find_estate_root
+from llmops.estate import find_estate_root
 from llmops.proxy.config import ProxyConfig, parse_config
+from llmops.reporting import print_report
 
 
 class EstateHasErrors(Exception):
@@ -30,8 +31,6 @@ def config_from_estate(repo: str | None, env: str) -> ProxyConfig:
     **Raises:** ``EstateHasErrors`` (diagnostics already on stderr) when the estate has errors;
     ``LlmopsError`` when the repository or environment cannot be used.
     """
-    from llmops.cli.validate import print_report
-
     root = find_estate_root(repo)
     result = validate_repository(DirectoryTree(root), env)
     if any(d.severity is Severity.ERROR for d in result.diagnostics):

@@ -10,23 +10,10 @@ lists must have the same length and match item by item under the same rule; scal
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from compiler.positions import child_path
 from llmops.status.model import Difference
-
-PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def child_path(path: str, key: str | int) -> str:
-    """`spec.predictor.minReplicas`, `spec.predictor.model.args[2]`,
-    `metadata.labels["llmops.io/endpoint"]`."""
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    if PLAIN_KEY.match(key):
-        return f"{path}.{key}" if path else key
-    quoted = key.replace("\\", "\\\\").replace('"', '\\"')
-    return f'{path}["{quoted}"]'
 
 
 def _same_scalar(rendered: Any, live: Any) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.training_contract import HYPERPARAMETER_NAMES, HYPERPARAMETERS
+from compiler.target.training_contract import HYPERPARAMETER_NAMES, HYPERPARAMETERS
 from llmops.train.errors import TrainerError
 
 SCHEDULERS = (

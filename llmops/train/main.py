@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Mapping
 from pathlib import Path
 
-from compiler.training_contract import METADATA_FILE
+from compiler.target.training_contract import METADATA_FILE
 from llmops.train.errors import TrainerError
 from llmops.train.formats import to_examples, training_format
 from llmops.train.hyperparameters import resolve_hyperparameters

@@ -14,7 +14,7 @@ import importlib.metadata
 import platform
 from typing import TYPE_CHECKING, Any
 
-from compiler.training_contract import METADATA_SCHEMA_VERSION
+from compiler.target.training_contract import METADATA_SCHEMA_VERSION
 from llmops.train.hyperparameters import Hyperparameters
 from llmops.train.records import DatasetFiles
 from llmops.train.request import TrainingRequest

@@ -12,7 +12,7 @@ import json
 import posixpath
 from pathlib import Path
 
-from compiler.training_contract import METADATA_FILE
+from compiler.target.training_contract import METADATA_FILE
 from llmops.train.errors import TrainerError
 from llmops.train.storage import list_files, read_bytes, remove, upload
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.training_contract import (
+from compiler.target.training_contract import (
     ENV_BASE_MODEL_URI,
     ENV_DATASET_URI,
     ENV_HYPERPARAMETERS,

@@ -69,7 +69,7 @@ def test_colour_only_on_a_terminal_without_no_color(
 ) -> None:
     import io
 
-    from llmops.cli.validate import use_color
+    from llmops.reporting import use_color
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -168,7 +168,7 @@ def test_init_creates_an_estate_that_validates(tmp_path: Path) -> None:
 
 def test_committed_schemas_are_in_sync_with_the_models() -> None:
     directory = PROJECT_ROOT / "schemas"
-    from compiler.spec.reference import REFERENCE_FILE, generate_reference
+    from compiler.spec.field_reference import REFERENCE_FILE, generate_reference
 
     committed = {path.name: path.read_text(encoding="utf-8") for path in directory.iterdir()}
     assert committed == {**generate_schemas(), REFERENCE_FILE: generate_reference()}, (
@@ -218,8 +218,10 @@ def test_rules_explains_one_rule() -> None:
 @pytest.mark.parametrize("output_format", ["text", "markdown", "json"])
 def test_rules_code_shows_only_that_rule_in_every_format(output_format: str) -> None:
     from compiler.check.registry import ALL_RULES, RULES_BY_CODE
+    from compiler.check.rule_docs import parse_rule_doc, rule_json
 
     rule = RULES_BY_CODE["P002"]
+    doc = parse_rule_doc(rule.explanation)
     result = run_cli("rules", "P002", "--format", output_format)
     assert result.exit_code == 0, result.stderr
     assert [other.code for other in ALL_RULES if other.code in result.stdout] == ["P002"]
@@ -232,10 +234,15 @@ def test_rules_code_shows_only_that_rule_in_every_format(output_format: str) -> 
                 "category": "approval",
                 "summary": rule.summary,
                 "explanation": rule.explanation,
+                **rule_json(rule),
             }
         ]
-    else:
-        assert rule.explanation in result.stdout
+    else:  # every section, with the examples' lines as written
+        flat = " ".join(result.stdout.split())
+        assert " ".join(doc.what.split()) in flat and " ".join(doc.why.split()) in flat
+        for part in (*doc.wrong.parts, *doc.right.parts):
+            assert part.head in result.stdout
+            assert all(line.strip() in result.stdout for line in part.lines)
     if output_format == "markdown":
         assert result.stdout.startswith(
             f"### `P002` `approval-digest-stale`\n\n**error**, approval: {rule.summary}"

@@ -13,8 +13,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from llmops import __version__
+from llmops.cli.main import COMMANDS
 from tests.helpers.estate import PROJECT_ROOT
 from tests.test_architecture import imports_of
 
@@ -27,7 +29,7 @@ FORBIDDEN = (
     "fastapi",
     "openai",
     "kserve",
-    "click",
+    "kubernetes_validate",
     # the last five: `llmops proxy`
     "aiohttp",
     "prometheus_client",
@@ -38,7 +40,7 @@ FORBIDDEN = (
 
 _VALIDATE_AND_LIST_MODULES = """
 import contextlib, io, json, runpy, sys
-sys.argv = ["llmops", "validate", sys.argv[1]]
+sys.argv = ["llmops", *sys.argv[1:]]
 out = io.StringIO()
 with contextlib.redirect_stdout(out):
     try:
@@ -70,17 +72,37 @@ def _run(*argv: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_validate_imports_none_of_the_heavy_libraries() -> None:
-    child = _run("-c", _VALIDATE_AND_LIST_MODULES, str(PROJECT_ROOT))
-    assert child.returncode == 0, child.stderr
-    report = json.loads(child.stdout)
+    report = _imports_of("validate", str(PROJECT_ROOT))
     assert report["exit"] == 0, report["output"]
     assert "no problems" in report["output"]
-    imported = [
+    assert _heavy(report["modules"]) == []
+
+
+def test_help_imports_no_command_and_none_of_the_heavy_libraries() -> None:
+    """`llmops --help` lists every command from the names in main.py, importing none of them."""
+    report = _imports_of("--help")
+    assert report["exit"] == 0, report["output"]
+    assert "validate" in report["output"] and "proxy" in report["output"]
+    assert _heavy(report["modules"]) == []
+    commands = [f"llmops.cli.{name}" for name in COMMANDS]
+    assert [name for name in report["modules"] if name in commands] == []
+    assert "llmops.cli.options" not in report["modules"]
+
+
+def _imports_of(*argv: str) -> dict[str, Any]:
+    """Run `llmops ARGV` in a fresh interpreter; its exit code, stdout and every imported module."""
+    child = _run("-c", _VALIDATE_AND_LIST_MODULES, *argv)
+    assert child.returncode == 0, child.stderr
+    report: dict[str, Any] = json.loads(child.stdout)
+    return report
+
+
+def _heavy(modules: list[str]) -> list[str]:
+    return [
         name
-        for name in report["modules"]
+        for name in modules
         if any(name == banned or name.startswith(banned + ".") for banned in FORBIDDEN)
     ]
-    assert imported == []
 
 
 def test_version_runs_as_a_module() -> None:

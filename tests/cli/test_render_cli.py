@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from compiler.layout import INDEX_FILE
+from compiler.emit.layout import INDEX_FILE
 from llmops.render_record import RECORD_FILE
 from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate, run_cli, write_files
 

@@ -1,4 +1,4 @@
-"""Property and exact-output tests of the deterministic YAML emitter (compiler/emit.py).
+"""Property and exact-output tests of the deterministic YAML emitter (compiler/emit/yaml_text.py).
 
 The emitter's promise: whatever strings an object holds, the YAML it writes reads back as exactly
 that object in YAML 1.1 (PyYAML, as kubectl-era tooling reads it) and YAML 1.2 (our strict loader),
@@ -24,7 +24,7 @@ import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from compiler.emit import emit_document, emit_stream, is_plain_safe, quote, scalar
+from compiler.emit.yaml_text import emit_document, emit_stream, is_plain_safe, quote, scalar
 from compiler.errors import UnrepresentableValue
 from compiler.load.yaml_strict import parse_documents
 from tests.helpers.go_yaml import go_yaml_v2_reads_string, plain_strings

@@ -1,6 +1,6 @@
-"""compiler/emit.py writes rendered objects through a fast path; it must write exactly the bytes of
-the reference functions (`_emit_mapping`, `_emit_entry`, `_emit_sequence`) that define the
-output."""
+"""compiler/emit/yaml_text.py writes rendered objects through a fast path; it must write exactly
+the bytes of the reference functions (`_emit_mapping`, `_emit_entry`, `_emit_sequence`) that define
+the output."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compiler import emit
+from compiler.emit import yaml_text as emit
 from tests.helpers.hostile import TEXT
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.footprint import describe_changes, endpoint_footprint
+from compiler.diff.footprint import describe_changes, endpoint_footprint
 
 
 def documents(

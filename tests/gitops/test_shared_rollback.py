@@ -11,8 +11,8 @@ import git
 import pytest
 
 from compiler.errors import LlmopsError
+from llmops.gitops.rollback_plan import RollbackPlan, check_outcome
 from llmops.gitops.snapshots import document_digest
-from llmops.rollback import RollbackPlan, check_outcome
 from tests.helpers.estate import run_cli
 from tests.helpers.git_repo import assert_git_agrees, init_repository
 

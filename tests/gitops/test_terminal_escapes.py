@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compiler.diagnostics import Diagnostic, Related, Severity, Span
-from compiler.diff import EnvironmentSummary, EstateDiff, FieldChange, ObjectChange
-from compiler.diff_format import format_markdown, format_text
+from compiler.diff.changes import EnvironmentSummary, EstateDiff, FieldChange, ObjectChange
+from compiler.diff.formats import format_markdown, format_text
 from compiler.printable import escape_controls, has_controls
 from compiler.report.base import ReportContext
 from compiler.report.text import format_report

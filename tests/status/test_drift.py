@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmops.status.drift import child_path, differences, object_drift
+from llmops.status.drift import differences, object_drift
 from llmops.status.model import Difference
 
 RENDERED: dict[str, Any] = {
@@ -118,13 +118,6 @@ def test_name_namespace_and_status_are_not_compared() -> None:
     live["metadata"]["namespace"] = "elsewhere"
     live["status"] = "anything"
     assert object_drift(RENDERED, live) == []
-
-
-def test_child_path_quoting() -> None:
-    assert child_path("", "spec") == "spec"
-    assert child_path("spec", "min_replicas") == "spec.min_replicas"
-    assert child_path("spec.args", 0) == "spec.args[0]"
-    assert child_path("metadata.labels", 'odd"key') == 'metadata.labels["odd\\"key"]'
 
 
 JSON = st.recursive(

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from compiler.render.estate import render_estate
-from compiler.training_contract import CONFIG_MOUNT
+from compiler.target.training_contract import CONFIG_MOUNT
 from tests.helpers.estate import PROJECT_ROOT, validate, write_files
 
 TRAIN_PYTHON = PROJECT_ROOT / ".venv-train" / "bin" / "python"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from compiler.training_contract import HYPERPARAMETERS_FILE
+from compiler.target.training_contract import HYPERPARAMETERS_FILE
 from tests.train.contract import SAMPLE_CSV, estate, rendered_job, run_trainer
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.training_contract import HYPERPARAMETER_NAMES, HYPERPARAMETERS
+from compiler.target.training_contract import HYPERPARAMETER_NAMES, HYPERPARAMETERS
 from llmops.train.cpus import cpu_limit, torch_threads
 from llmops.train.errors import ContractError, TrainerError
 from llmops.train.hyperparameters import (

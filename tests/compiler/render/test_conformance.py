@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from benchmarks.generate_estate import generate_estate
-from compiler.emit import emit_stream
+from compiler.emit.yaml_text import emit_stream
 from compiler.render.estate import ARGOCD_GROUP, RenderedEstate, render_estate
 from tests.helpers.conformance import conformance_failures
 from tests.helpers.estate import copy_bundled_estate, validate, write_files

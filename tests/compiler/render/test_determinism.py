@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.emit import emit_stream
+from compiler.emit.yaml_text import emit_stream
 from compiler.render.estate import render_estate
 from llmops.cli.render import output_plan
 from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate, run_cli, validate, write_files

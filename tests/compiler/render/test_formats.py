@@ -27,9 +27,9 @@ from pydantic import ValidationError
 
 from compiler.check.names import RESERVED_NAMESPACE_PREFIX, RESERVED_NAMESPACES
 from compiler.diagnostics import Severity
-from compiler.digest import model_digest
 from compiler.load.yaml_strict import parse_documents
 from compiler.render.estate import render_estate
+from compiler.resolve.model_digest import model_digest
 from compiler.spec.model import ModelManifest
 from tests.helpers import kube_rules
 from tests.helpers.estate import copy_bundled_estate, validate

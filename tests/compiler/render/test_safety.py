@@ -37,11 +37,11 @@ from hypothesis import strategies as st
 
 from compiler.check.experiments import PLACEHOLDER
 from compiler.diagnostics import Severity
-from compiler.digest import model_digest
-from compiler.emit import emit_stream
+from compiler.emit.yaml_text import emit_stream
 from compiler.load.yaml_strict import parse_documents
 from compiler.render.context import FORBIDDEN_KEYS, SOURCE_ANNOTATION, SYNC_WAVE
 from compiler.render.estate import render_estate
+from compiler.resolve.model_digest import model_digest
 from compiler.spec.hyperparameters import KNOWN_HYPERPARAMETERS
 from compiler.spec.model import ModelManifest
 from tests.helpers.conformance import assert_conformant

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from compiler.render.estate import render_estate
-from compiler.training_contract import TRAINER_COMMAND
+from compiler.target.training_contract import TRAINER_COMMAND
 from tests.helpers.estate import copy_bundled_estate, validate
 
 JOB = "environments/dev/training/customer-support-sft.yaml"

@@ -63,6 +63,7 @@ def test_summary() -> None:
         "errors": 3,
         "warnings": 1,
         "infos": 1,
+        "suppressed": 0,
         "files": 4,
         "environments": ["dev", "stg"],
     }

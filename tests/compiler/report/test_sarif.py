@@ -186,3 +186,34 @@ def test_rule_level_stays_the_rules_own_when_results_are_raised() -> None:
     run = log["runs"][0]
     assert run["results"][0]["level"] == "error"
     assert run["tool"]["driver"]["rules"][0]["defaultConfiguration"] == {"level": "warning"}
+
+
+def test_a_suppressed_diagnostic_is_a_result_with_an_in_source_suppression() -> None:
+    from dataclasses import replace
+
+    from compiler.diagnostics import Suppressed
+    from compiler.positions import Span
+
+    comment = Span(sample.CHAT, 8, 13, 8, 60)
+    quiet = Suppressed(sample.OCTAL, "the mode is read by a YAML 1.1 tool on purpose", comment)
+    log = _log(replace(sample.CONTEXT, suppressed=(quiet,)))
+    assert _schema_errors(log) == []
+    results = log["runs"][0]["results"]
+    assert len(results) == len(sample.DIAGNOSTICS) + 1
+    (suppressed,) = [r for r in results if "suppressions" in r]
+    assert suppressed["ruleId"] == sample.OCTAL.code
+    assert suppressed["suppressions"] == [
+        {
+            "kind": "inSource",
+            "justification": "the mode is read by a YAML 1.1 tool on purpose",
+            "location": {
+                "physicalLocation": {
+                    "artifactLocation": {
+                        "uri": artifact_uri(sample.CHAT),
+                        "uriBaseId": "%SRCROOT%",
+                    },
+                    "region": {"startLine": 8, "startColumn": 13, "endLine": 8, "endColumn": 60},
+                }
+            },
+        }
+    ]

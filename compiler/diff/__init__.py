@@ -1,0 +1,2 @@
+"""Diff: what changes between two states of an estate, and how `llmops diff` and `history` say
+it."""

@@ -1,0 +1,198 @@
+"""What changes in the cluster between two renders of an estate, and the summary a reviewer cares
+about."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from compiler.positions import child_path
+from compiler.render.estate import RenderedEstate
+from compiler.resolve.environment import ResolvedEnvironment
+from compiler.resolve.estate import ResolvedEstate
+
+Status = Literal["added", "removed", "changed"]
+ObjectKey = tuple[str, str, str, str, str]  # group, apiVersion, kind, namespace, name
+_ABSENT = object()
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    path: str  # e.g. spec.predictor.maxReplicas, metadata.labels["llmops.io/model"], args[2]
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class ObjectChange:
+    group: str  # environment, or _argocd
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    status: Status
+    fields: tuple[FieldChange, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+
+@dataclass(frozen=True)
+class EnvironmentSummary:
+    """Per environment: the numbers that decide whether a change is safe to merge."""
+
+    name: str
+    endpoints_added: tuple[str, ...] = ()
+    endpoints_removed: tuple[str, ...] = ()
+    models_changed: tuple[tuple[str, str, str], ...] = ()  # endpoint, model before, model after
+    replicas: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))  # (min, max) before, after
+    gpus: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))  # GPUs at min and max replicas
+    approvals_added: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.endpoints_added
+            or self.endpoints_removed
+            or self.models_changed
+            or self.approvals_added
+            or self.replicas[0] != self.replicas[1]
+            or self.gpus[0] != self.gpus[1]
+        )
+
+
+@dataclass
+class EstateDiff:
+    changes: list[ObjectChange] = field(default_factory=list)
+    summaries: list[EnvironmentSummary] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes and not any(summary.changed for summary in self.summaries)
+
+
+def _key(group: str, obj: dict[str, Any]) -> ObjectKey:
+    metadata = obj["metadata"]
+    return (group, obj["apiVersion"], obj["kind"], metadata.get("namespace", ""), metadata["name"])
+
+
+def field_changes(before: Any, after: Any, path: str = "") -> list[FieldChange]:
+    """Leaf-level differences; lists of equal length are compared item by item, others whole."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        changes: list[FieldChange] = []
+        for key in [*before, *(k for k in after if k not in before)]:
+            old, new = before.get(key, _ABSENT), after.get(key, _ABSENT)
+            if old is _ABSENT or new is _ABSENT:
+                changes.append(
+                    FieldChange(
+                        child_path(path, key),
+                        None if old is _ABSENT else old,
+                        None if new is _ABSENT else new,
+                    )
+                )
+            elif old != new:
+                changes.extend(field_changes(old, new, child_path(path, key)))
+        return changes
+    if isinstance(before, str) and isinstance(after, str) and before != after:
+        embedded = _json_documents(before, after)
+        # ConfigMaps carry JSON documents (proxy.json, job.json): diff inside them
+        if embedded is not None:
+            return field_changes(*embedded, path)
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [
+            change
+            for index, (old, new) in enumerate(zip(before, after, strict=True))
+            for change in field_changes(old, new, child_path(path, index))
+        ]
+    return [] if before == after else [FieldChange(path, before, after)]
+
+
+def _json_documents(before: str, after: str) -> tuple[Any, Any] | None:
+    if not (before.startswith(("{", "[")) and after.startswith(("{", "["))):
+        return None
+    try:
+        return json.loads(before), json.loads(after)
+    except ValueError:
+        return None
+
+
+def diff_rendered(base: RenderedEstate, head: RenderedEstate) -> list[ObjectChange]:
+    old = {_key(group, obj): obj for group, objects in base.groups.items() for obj in objects}
+    new = {_key(group, obj): obj for group, objects in head.groups.items() for obj in objects}
+    changes = []
+    for key in sorted(old.keys() | new.keys()):
+        if key not in new:
+            changes.append(ObjectChange(*key, status="removed"))
+        elif key not in old:
+            changes.append(ObjectChange(*key, status="added"))
+        elif old[key] != new[key]:
+            changes.append(
+                ObjectChange(
+                    *key, status="changed", fields=tuple(field_changes(old[key], new[key]))
+                )
+            )
+    return changes
+
+
+def _capacity(
+    env: ResolvedEnvironment | None,
+) -> tuple[tuple[int, int], tuple[int, int], dict[str, str]]:
+    low = high = gpu_low = gpu_high = 0
+    models: dict[str, str] = {}
+    for endpoint in env.of_kind("ServingEndpoint") if env is not None else []:
+        spec = endpoint.spec
+        gpus = spec.deployment_spec.resources.gpus if spec.deployment_spec is not None else 0
+        low, high = low + spec.min_replicas, high + spec.max_replicas
+        gpu_low, gpu_high = gpu_low + gpus * spec.min_replicas, gpu_high + gpus * spec.max_replicas
+        model = env.resolve_model(spec.model_id).manifest if env is not None else None
+        models[endpoint.name] = (
+            f"{model.name}@{model.version}" if model is not None else spec.model_id
+        )
+    return (low, high), (gpu_low, gpu_high), models
+
+
+def summarize(base: ResolvedEstate, head: ResolvedEstate) -> list[EnvironmentSummary]:
+    before = {env.name: env for env in base.environments}
+    after = {env.name: env for env in head.environments}
+    summaries = []
+    for name in sorted(before.keys() | after.keys()):
+        old_env, new_env = before.get(name), after.get(name)
+        old_replicas, old_gpus, old_models = _capacity(old_env)
+        new_replicas, new_gpus, new_models = _capacity(new_env)
+        old_approvals = {a.name for a in old_env.of_kind("Approval")} if old_env else set()
+        new_approvals = (
+            [a for a in new_env.of_kind("Approval") if a.name not in old_approvals]
+            if new_env
+            else []
+        )
+        summaries.append(
+            EnvironmentSummary(
+                name=name,
+                endpoints_added=tuple(sorted(new_models.keys() - old_models.keys())),
+                endpoints_removed=tuple(sorted(old_models.keys() - new_models.keys())),
+                models_changed=tuple(
+                    (endpoint, old_models[endpoint], new_models[endpoint])
+                    for endpoint in sorted(old_models.keys() & new_models.keys())
+                    if old_models[endpoint] != new_models[endpoint]
+                ),
+                replicas=(old_replicas, new_replicas),
+                gpus=(old_gpus, new_gpus),
+                approvals_added=tuple(
+                    f"{a.spec.model_id} by {a.spec.approved_by} ({a.spec.role})"
+                    for a in new_approvals
+                ),
+            )
+        )
+    return summaries
+
+
+Side = tuple[ResolvedEstate, RenderedEstate]
+
+
+def diff_estates(base: Side, head: Side) -> EstateDiff:
+    """Object changes between two renders, and per-environment summaries of the two estates."""
+    return EstateDiff(
+        changes=diff_rendered(base[1], head[1]), summaries=summarize(base[0], head[0])
+    )

@@ -1,0 +1,1 @@
+"""Emit: rendered objects to deterministic YAML text, and where each file goes on disk."""

@@ -1,0 +1,64 @@
+"""The one path formatter (diagnostics, `llmops diff`, `llmops status` drift) and the one "did you
+mean" helper (unknown fields, enum values, kinds, presets, GPU products, upstream CRD fields)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from compiler.positions import child_path, format_path
+from compiler.spelling import closest_name
+
+
+def test_paths_read_the_way_users_write_them() -> None:
+    assert format_path(("spec", "deploymentSpec", "resources", 0)) == (
+        "spec.deploymentSpec.resources[0]"
+    )
+    assert format_path(()) == ""
+    assert format_path((0, "name")) == "[0].name"
+    assert child_path("", "spec") == "spec"
+    assert child_path("spec", "min_replicas") == "spec.min_replicas"
+    assert child_path("spec.args", 0) == "spec.args[0]"
+    assert child_path("spec", "max-model-len") == "spec.max-model-len"
+
+
+def test_a_key_that_is_no_plain_name_is_quoted_and_escaped() -> None:
+    assert child_path("metadata.labels", "llmops.io/model") == 'metadata.labels["llmops.io/model"]'
+    assert child_path("data", "proxy.json") == 'data["proxy.json"]'
+    assert child_path("metadata.labels", 'odd"key') == 'metadata.labels["odd\\"key"]'
+    assert child_path("x", "back\\slash") == 'x["back\\\\slash"]'
+    assert child_path("x", "") == 'x[""]'
+    assert child_path("x", "2fast") == 'x["2fast"]'
+    assert format_path(("metadata", "annotations", "a b")) == 'metadata.annotations["a b"]'
+
+
+@given(st.lists(st.text(max_size=6) | st.integers(0, 99), max_size=5))
+def test_format_path_is_child_path_step_by_step(path: list[str | int]) -> None:
+    expected = ""
+    for segment in path:
+        expected = child_path(expected, segment)
+    assert format_path(tuple(path)) == expected
+
+
+def test_a_misspelled_name_finds_what_it_meant() -> None:
+    assert closest_name("min_replica", ["min_replicas", "minReplicas", "max_replicas"]) == (
+        "min_replicas"
+    )
+    assert closest_name("ServingEndpont", ["Model", "ServingEndpoint", "Dataset"]) == (
+        "ServingEndpoint"
+    )
+    assert closest_name("Approved", ["approved", "rejected"]) == "approved"
+
+
+def test_case_underscores_and_dashes_are_ignored_first() -> None:
+    assert closest_name("a100-80gb", ["A100-40GB", "A100-80GB"]) == "A100-80GB"
+    assert closest_name("storageuri", ["storageUri", "storage"]) == "storageUri"
+    # of two spellings of one field, the one closer to what was written
+    assert closest_name("OwnerTeam", ["owner_team", "ownerTeam"]) == "ownerTeam"
+    assert closest_name("owner-team", ["ownerTeam", "owner_team"]) == "owner_team"
+
+
+def test_nothing_close_is_no_suggestion() -> None:
+    assert closest_name("xyz", ["ServingEndpoint", "Model"]) is None
+    assert closest_name("", ["a"]) is None
+    assert closest_name("anything", []) is None
