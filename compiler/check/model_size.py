@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler.capacity.facts import METADATA, parameter_count, short_count
+from compiler.capacity.facts import METADATA, short_count
 from compiler.capacity.presets import PRESETS, ModelPreset, nominal_parameters, presets_matching
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Category, Severity
 from compiler.resolve.environment import ResolvedEnvironment
+from compiler.spec.model import parameter_count
 
 W = Severity.WARNING
 # How far a written count may be from the nearer of the preset's exact count and the size in its

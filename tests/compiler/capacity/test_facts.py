@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from compiler.capacity.endpoint import endpoint_capacity
-from compiler.capacity.facts import kv_bytes, model_facts, parameter_count, weight_bytes
+from compiler.capacity.facts import kv_bytes, model_facts, weight_bytes
 from compiler.capacity.presets import PRESETS
 from compiler.resolve.manifest import Manifest
 from compiler.resolve.model_digest import model_digest
+from compiler.spec.model import parameter_count
 from tests.helpers.capacity_estate import environment_and_model
 from tests.helpers.estate import copy_bundled_estate, validate, write_files
 
