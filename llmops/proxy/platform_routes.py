@@ -31,7 +31,7 @@ def _governed(request: web.Request) -> web.Response | None:
     try:
         identify(
             request.headers,
-            state.config.access.required_role,
+            state.config.access,
             state.options.token,
             state.config.environment,
         )
