@@ -58,6 +58,45 @@ def test_the_commands_table_is_one_table_with_every_command() -> None:
     assert sorted(documented) == sorted(COMMANDS)
 
 
+def test_every_commands_row_shows_its_options_and_arguments() -> None:
+    """The synopsis in a command's row is what a user types from: every option the command takes
+    (`-h/--help` and hidden ones aside) and every argument (its name, or one of its choices)
+    appear in it."""
+    import click
+
+    from llmops.cli.main import cli
+
+    (table, *_) = tables(section("## Commands"))
+    synopses = {
+        match.group(1): row[0]
+        for row in table[2:]
+        if (match := re.match(r"`llmops ([a-z]+)", row[0])) is not None
+    }
+    context = click.Context(cli)
+    missing = {}
+    for name in COMMANDS:
+        command = cli.get_command(context, name)
+        assert command is not None
+        synopsis = synopses[name]
+        absent = [
+            param.opts[-1] if isinstance(param, click.Option) else param.human_readable_name
+            for param in command.params
+            if param.name != "help"
+            and not getattr(param, "hidden", False)
+            and not any(
+                re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", synopsis)
+                for opt in (
+                    param.opts
+                    if isinstance(param, click.Option)
+                    else [param.human_readable_name, *getattr(param.type, "choices", ())]
+                )
+            )
+        ]
+        if absent:
+            missing[name] = absent
+    assert missing == {}
+
+
 def test_the_schema_mapping_setting_covers_every_manifest() -> None:
     editor = section("### Editor support")
     setting = json.loads(re.search((r"```json\n(.*?)```"), editor, re.S).group(1))  # type: ignore[union-attr]
