@@ -153,3 +153,29 @@ def test_the_sync_waves_the_readme_states_are_the_rendered_ones(tmp_path: Path) 
         "Job",
     }
     assert [(kind, wave) for kind, wave in objects if stated.get(kind) != wave] == []
+
+
+def test_the_bundled_estates_audit_does_what_the_quickstart_says(tmp_path: Path) -> None:
+    """A new user runs `llmops audit` on the bundled estate: the README must show what it gives
+    (the approvals were committed by the repository's maintainers, not by their approvers)."""
+    import git
+
+    from tests.helpers.git_repo import commit_all, init_repository
+
+    quickstart = section("## Quickstart")
+    block = quickstart[quickstart.index("$ .venv/bin/llmops audit\n") :]
+    shown = block[: block.index("```")].splitlines()[1:]
+    root = copy_bundled_estate(tmp_path)
+    maintainer = git.Actor("Estate Maintainer", "maintainer@example.org")
+    commit_all(init_repository(root), "the bundled estate", author=maintainer)
+    result = run_cli("audit", str(root))
+    assert result.exit_code == 1
+    assert "exit code 1" in quickstart
+    out = result.stdout.splitlines()
+    assert out[-1] == shown[-1]  # the summary line, as shown
+    reported = [line for line in out if re.match(r"\S+:\d+:\d+: ", line)]
+    listed = [line for line in shown if re.match(r"\S+:\d+:\d+: ", line)]
+    assert len(reported) == len(listed)
+    for line, pattern in zip(reported, listed, strict=True):
+        head, _, tail = pattern.partition("committed in … by …")
+        assert line.startswith(head) and line.endswith(tail), (line, pattern)
