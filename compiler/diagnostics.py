@@ -91,6 +91,9 @@ class Diagnostic:
     hint: str | None = None
     related: tuple[Related, ...] = ()
     subject: str | None = None
+    # for a file under environments/_shared/, checked in every environment with its own settings:
+    # the environments whose checks found it (empty for every other file)
+    environments: tuple[str, ...] = ()
     # the rule that reported it (its category and default severity), when made by make_diagnostic
     rule: Rule | None = field(default=None, compare=False, repr=False)
 

@@ -8,6 +8,7 @@ import gc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from compiler.check.names import is_label_name
 from compiler.check.runner import Attributed, check_estate
 from compiler.check.schema import validate_document
 from compiler.decide.engine import Decider
@@ -73,6 +74,19 @@ def validate_manifests(
             diagnostics.extend(problems)
             if model is None:
                 identity = raw_identity(document)
+                failed = {d.path for d in problems}
+                if (
+                    identity is not None
+                    and identity[0] in KINDS
+                    and KINDS[identity[0]].versioned
+                    and failed & {("spec",), ("spec", "version")}
+                ):
+                    # a version with a schema error (missing, a list) is not the one meant
+                    identity = (identity[0], identity[1], None)
+                if identity is not None and (
+                    failed & {("metadata",), ("metadata", "name")} or not is_label_name(identity[1])
+                ):
+                    identity = None  # a name that is not valid names nothing for sure
                 if identity is not None:
                     broken.setdefault(origin, []).append(identity)
                 gap = _identity_gap(document, identity, origin)
@@ -80,6 +94,17 @@ def validate_manifests(
                     gaps.append(gap)
                 continue
             kind = document.data["kind"]
+            if kind != "Environment" and not is_label_name(model.metadata.name):
+                # K001 reports the name; what refers to this manifest may mean it by another name
+                gaps.append(
+                    Gap(
+                        document.file,
+                        document.start.line,
+                        origin,
+                        frozenset({kind}),
+                        f"holds a {kind} whose name is not valid (line {document.start.line})",
+                    )
+                )
             spec = spec_of(model)
             manifests.append(
                 Manifest(
@@ -96,16 +121,17 @@ def validate_manifests(
 
 
 def _identity_gap(document: SourceDocument, identity: Identity | None, origin: str) -> Gap | None:
-    """An invalid document whose identity is not known, or an invalid Environment (whose settings
-    are lost). Other invalid documents are known by name and resolve as broken references."""
+    """An invalid document whose identity is not known, or an invalid Environment or Approval
+    (whose settings, or whose approval, are lost: rules read them by content, not by name). Other
+    invalid documents are known by name and resolve as broken references."""
     line = document.start.line
-    if identity is not None and identity[0] == "Environment":
+    if identity is not None and identity[0] in ("Environment", "Approval"):
         return Gap(
             document.file,
             line,
             origin,
-            frozenset({"Environment"}),
-            f"holds an Environment that is not valid (line {line})",
+            frozenset({identity[0]}),
+            f"holds an {identity[0]} that is not valid (line {line})",
         )
     if identity is not None and identity[0] in KINDS:
         return None

@@ -56,24 +56,41 @@ def document_count(text: str, file: str) -> int:
     return len(_chunks(text, file)) if text.strip() else 0
 
 
+def newline_of(text: str) -> str:
+    """The line ending a file uses (most of its lines'): `\r\n` or `\n`."""
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf and crlf * 2 >= text.count("\n") else "\n"
+
+
+def with_newline(text: str, newline: str) -> str:
+    """`text` with every line ending written as `newline`."""
+    unified = text.replace("\r\n", "\n")
+    return unified if newline == "\n" else unified.replace("\n", newline)
+
+
 def replace_document(text: str, index: int, new_body: str | None, file: str) -> str:
-    """The file with document `index` replaced by `new_body` (None: removed)."""
+    """The file with document `index` replaced by `new_body` (None: removed). What is written
+    takes the file's line endings, so a CRLF file stays CRLF."""
     chunks = _chunks(text, file)
     if index >= len(chunks):
         raise LlmopsError(f"{file} has no document {index + 1}")
+    newline = newline_of(text)
     if new_body is None:
         del chunks[index]
         if chunks and index == 0:
-            chunks[0] = _body(chunks[0])
+            chunks[0] = with_newline(_body(chunks[0]), newline)
     else:
         keeps_marker = index > 0 or chunks[index].lstrip().startswith(_MARKER)
-        chunks[index] = (f"{_MARKER}\n" if keeps_marker else "") + _body(new_body)
+        chunks[index] = with_newline(
+            (f"{_MARKER}\n" if keeps_marker else "") + _body(new_body), newline
+        )
     return "".join(chunks)
 
 
 def append_document(text: str, body: str) -> str:
-    """The file with one more document at its end."""
+    """The file with one more document at its end, in the file's line endings."""
     if not text.strip():
         return _body(body)
-    separator = "" if text.endswith("\n") else "\n"
-    return f"{text}{separator}{_MARKER}\n{_body(body)}"
+    newline = newline_of(text)
+    separator = "" if text.endswith("\n") else newline
+    return text + with_newline(f"{separator}{_MARKER}\n{_body(body)}", newline)

@@ -13,7 +13,6 @@ llmops renders `--dtype` only when the Model names one.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -24,12 +23,11 @@ from compiler.diagnostics import Assumption
 from compiler.positions import Path
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
-from compiler.spec.model import ModelSpec
+from compiler.spec.model import ModelSpec, parameter_count
 
 T = TypeVar("T")
 
 METADATA = ("spec", "metadata")
-_SCALE = {"K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
 # Bytes per weight, by dtype and by quantization (awq and gptq are 4-bit formats).
 DTYPE_BYTES = {
     "float32": 4.0,
@@ -64,18 +62,6 @@ class Origin:
 class Fact(Generic[T]):
     value: T
     origin: Origin
-
-
-def parameter_count(value: int | str) -> int:
-    """`7B` -> 7000000000, `1.5B` -> 1500000000, `350M`, or an integer as is (the spec checked the
-    form)."""
-    if isinstance(value, int):
-        return value
-    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([KMBT])", value)
-    if match is None:
-        raise ValueError(f"not a parameter count: {value!r}")
-    # Decimal, not float: exact for any written form, and no overflow for a count of any length.
-    return round(Decimal(match.group(1)) * _SCALE[match.group(2)])
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ def capacity_facts_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
         # file: environments/stg/catalog/support-model.yaml
           metadata:
             model_family: llama
-            parameters: 7B
+            parameters: 8B
             preset: llama-3-8b
     """
     if not env.settings.gpu.allowed:

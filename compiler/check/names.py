@@ -20,6 +20,12 @@ E = Severity.ERROR
 _NEEDS_DNS1035 = frozenset({"ServingEndpoint"})
 
 
+def is_label_name(name: str) -> bool:
+    """A name K001 accepts the characters of (a DNS-1123 label); the pipeline treats a manifest
+    with any other name as a gap, since what refers to it may mean it by another name."""
+    return naming.DNS1123_LABEL.fullmatch(name) is not None
+
+
 def _name_problem(manifest: Manifest) -> str | None:
     name = manifest.name
     if len(name) > naming.MAX_LABEL:
@@ -28,7 +34,7 @@ def _name_problem(manifest: Manifest) -> str | None:
         return (
             "must start with a lowercase letter and contain only lowercase letters, digits and '-'"
         )
-    if not naming.DNS1123_LABEL.fullmatch(name):
+    if not is_label_name(name):
         return (
             "may contain only lowercase letters, digits and '-', and must start and end with a "
             "letter or digit"

@@ -10,6 +10,7 @@ from compiler.check import (
     datasets,
     experiments,
     lineage,
+    model_size,
     names,
     object_sizes,
     policy,
@@ -38,6 +39,7 @@ CHECKS: tuple[CheckFunction, ...] = (
     *datasets.CHECKS,
     *experiments.CHECKS,
     *capacity.CHECKS,
+    *model_size.CHECKS,
     *training_capacity.CHECKS,
     *audit.CHECKS,
 )

@@ -182,6 +182,33 @@ def _field_at(model: type[Envelope], path: Path) -> Any:
     )
 
 
+def _deeper_home(
+    document: SourceDocument, model: type[Envelope], path: Path
+) -> tuple[Path, int] | None:
+    """For an unknown key, the deepest mapping that ends right above it (inside the entry before
+    it) and has that field, with the column of that mapping's keys: where a key lands whose
+    indentation was cut (the last line of a block, dedented)."""
+    parent, key = path[:-1], path[-1]
+    siblings = document.get(parent)
+    if not isinstance(siblings, dict) or key not in siblings:
+        return None
+    names = list(siblings)
+    position = names.index(key)
+    if position == 0:
+        return None
+    found: tuple[Path, int] | None = None
+    probe: Path = (*parent, names[position - 1])
+    while isinstance(value := document.get(probe), dict) and value:
+        owner = _model_at(model, probe)
+        if owner is None:
+            break
+        last = list(value)[-1]
+        if key in field_names(owner) and key not in value:
+            found = (probe, document.span_of((*probe, last), key=True).column)
+        probe = (*probe, last)
+    return found
+
+
 def _error_diagnostic(document: SourceDocument, model: type[Envelope], error: Any) -> Diagnostic:
     kind = error["type"]
     path = _error_path(document, error)
@@ -197,6 +224,15 @@ def _error_diagnostic(document: SourceDocument, model: type[Envelope], error: An
             if suggestion
             else (f"known fields here: {', '.join(known)}" if known else None)
         )
+        home = _deeper_home(document, model, path)
+        if home is not None:
+            # `use_gpu:` dedented out of deploymentSpec: the field exists, one level further in
+            mapping, column = home
+            hint = (
+                f"`{key}` is a field of {format_path(mapping)}, which ends just above: indented "
+                f"too little? Indent it to column {column}, like the other fields of "
+                f"`{mapping[-1]}`"
+            )
         where_key = format_path(path[:-1]) or "the manifest"
         return make_diagnostic(
             rules.UNKNOWN_FIELD,

@@ -117,6 +117,7 @@ class Decider:
         diagnostic, document = entry.first.diagnostic, entry.first.document
         file = self.files.get(diagnostic.span.file) or self.files.get(document.file)
         active: list[Diagnostic] = []
+        found_in: list[str] = []
         quiet: Suppressed | None = None
         for name in entry.environments:
             settings = self.environments[name]
@@ -128,12 +129,22 @@ class Decider:
                 suppression = file.matching(diagnostic.code, diagnostic.span, document)
             if suppression is None:
                 active.append(decided)
+                if name is not None:
+                    found_in.append(name)
                 continue
             used.add((id(suppression), diagnostic.code))
             quiet = quiet or Suppressed(decided, suppression.reason, suppression.comment)
         if active:
-            return min(active, key=lambda d: d.severity.rank)
+            reported = min(active, key=lambda d: d.severity.rank)
+            if entry.first.environment is not None and self._is_shared(diagnostic.span.file):
+                return replace(reported, environments=tuple(sorted(found_in)))
+            return reported
         return quiet
+
+    def _is_shared(self, file: str) -> bool:
+        """A file under environments/_shared/ that more than one environment reads (and checks,
+        each with its own settings): which of them found something is worth saying."""
+        return self.loaded.origin.get(file) == SHARED_ENV and len(self._file_environments(file)) > 1
 
     def _refusals(self) -> list[Attributed]:
         """Suppressions naming a rule locked in an environment of their file: refused there."""

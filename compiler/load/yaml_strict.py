@@ -78,6 +78,8 @@ _store: Callable[[dict[Any, Any], Any, Any], None] = dict.__setitem__
 _PLAIN_VALUES: dict[str, tuple[Any, bool]] = {}
 _PLAIN_KEYS: set[str] = set()
 _CACHE_LIMIT = 1 << 17
+# the top-level keys of every manifest: one of them twice means two manifests run together
+_MANIFEST_KEYS = frozenset({"apiVersion", "kind", "metadata", "spec"})
 
 
 class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
@@ -146,6 +148,8 @@ class _DocumentBuilder:
         self.values = self.document.values
         self.keys = self.document.keys
         self.plain_scalars = self.document.plain_scalars
+        # the line where a second manifest starts inside this document (a `---` left out)
+        self.second_manifest_line: int | None = None
 
     def span(self, node: yaml.Node) -> Span:
         return _node_span(self.file, node)
@@ -426,6 +430,23 @@ class _DocumentBuilder:
                 if key is None:
                     continue
             child = (*path, key)
+            if key in result and not path and key in _MANIFEST_KEYS:
+                # apiVersion, kind, metadata or spec again: a second manifest follows without the
+                # `---` that would make it a document of its own. One error, not one per key.
+                if self.second_manifest_line is None:
+                    line = self.span(key_node).line
+                    self.second_manifest_line = line
+                    self.report(
+                        rules.DUPLICATE_KEY,
+                        f"key `{key}` appears twice in the document: a `---` line is probably "
+                        f"missing before line {line}, where a second manifest starts",
+                        self.span(key_node),
+                        child,
+                        f"add a line `---` before line {line}, so that each manifest is a "
+                        "document of its own",
+                        (Related(keys[child], f"`{key}` of the first manifest"),),
+                    )
+                continue
             if key in result:
                 first = keys[child]
                 self.report(
@@ -684,7 +705,14 @@ def parse_manifest_file(
         try:
             data = reader.value(root, 0)
         except _Unclean:
-            document = _DocumentBuilder(file, index, budget, diagnostics).build(root)
+            builder = _DocumentBuilder(file, index, budget, diagnostics)
+            document = builder.build(root)
+            if builder.second_manifest_line is not None:
+                # the manifest run into this one is lost: what it defines is a gap
+                lines = lines or text.split("\n")
+                unread.append(
+                    unread_text(file, lines, builder.second_manifest_line - 1, root.end_mark.line)
+                )
         else:
             if isinstance(data, dict):
                 budget[0] = reader.budget

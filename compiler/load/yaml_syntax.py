@@ -18,6 +18,8 @@ _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # `key:value` at the start of a line's content: a key written without the space YAML needs after `:`
 _NO_SPACE_AFTER_COLON = re.compile(r"([^\s:#'\"\[\]{},][^\s:]*):(?!//)([^\s:][^#]*?)\s*(?:#.*)?$")
 _LIST_ITEM_PREFIX = re.compile(r"(?:-\s+)*")
+# a line that is a `key:` (with or without a value), as people write mapping keys
+_KEY_LINE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*:(?:\s|$)")
 _CLOSERS = {"[": "]", "{": "}"}
 _QUOTE_HINTS = {
     '"': 'write `\\"` for a double quote inside it',
@@ -316,19 +318,37 @@ def _after_closing(source: _Source, index: int, line: int, column: int) -> Synta
 def _after_block_text(source: _Source, index: int, line: int, column: int) -> SyntaxProblem | None:
     """A line of a `|` or `>` block indented less than the block's first line ends the block
     early."""
-    previous = next(
+    at = next(
         (
-            token
-            for token in reversed(source.tokens[:index])
-            if not isinstance(token, yaml.BlockEndToken)
+            position
+            for position in range(index - 1, -1, -1)
+            if not isinstance(source.tokens[position], yaml.BlockEndToken)
         ),
         None,
     )
+    previous = source.tokens[at] if at is not None else None
     if not isinstance(previous, yaml.ScalarToken) or previous.style not in ("|", ">"):
         return None
     first = source.next_significant(previous.start_mark.line + 1)
     if first is None or first >= line or source.indent(first) <= column:
         return None
+    owner = source.key_of_value(at) if at is not None else None
+    key = _KEY_LINE.match(source.line(line))
+    if owner is not None and key is not None and owner[2] != column:
+        # a key the user meant as the block's owner's sibling: indenting it to the block's
+        # column would make it part of the text
+        name, owner_line, owner_column, _ = owner
+        than = "less" if column < owner_column else "more"
+        return SyntaxProblem(
+            f"`{key.group(1)}` is indented {than} than its sibling `{name}` (line {owner_line}, "
+            f"column {owner_column}): it is neither a key beside `{name}` nor a line of its "
+            f"`{previous.style}` text (column {source.indent(first)})",
+            line,
+            column,
+            f"indent `{key.group(1)}` to column {owner_column}, like `{name}` (or to column "
+            f"{source.indent(first)} if the line belongs to the text)",
+            ((owner_line, owner_column, f"its sibling `{name}`"),),
+        )
     return SyntaxProblem(
         f"this line is indented less than the first line of the `{previous.style}` text block "
         f"(line {first}, column {source.indent(first)}), so the block ends above it and YAML "

@@ -12,8 +12,15 @@ from compiler.spec.serving import ServingEndpointSpec
 from compiler.target import naming
 
 PROXY_SERVICE_PORT = 80
-# /metrics stays inside
-PLATFORM_PATHS = ("/llm-ops/v1/health", "/llm-ops/v1/serving", "/llm-ops/v1/prompts")
+# The proxy's platform API on the original platform's paths (the catalog and training reads, and the
+# answers to their writes, included); /metrics stays inside.
+PLATFORM_PATHS = (
+    "/llm-ops/v1/health",
+    "/llm-ops/v1/serving",
+    "/llm-ops/v1/prompts",
+    "/llm-ops/v1/catalog",
+    "/llm-ops/v1/training",
+)
 # ingress-nginx defaults (60 s reads, buffered responses) cut long generations and hold back
 # streams.
 NGINX_STREAMING = {

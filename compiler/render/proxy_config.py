@@ -144,6 +144,8 @@ def proxy_config(ctx: RenderContext, endpoints: list[ServedEndpoint]) -> dict[st
         "namespace": ctx.namespace,
         "access": {
             "requiredRole": settings.required_role,
+            # whether environment.yaml writes it, so a refusal does not claim it does
+            "requiredRoleIsDefault": "required_role" not in settings.model_fields_set,
             "bearerTokenSecret": settings.token_secret_name,
         },
         "endpoints": [_endpoint(ctx, endpoint, model) for endpoint, model in endpoints],

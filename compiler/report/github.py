@@ -55,6 +55,8 @@ def _properties(diagnostic: Diagnostic) -> list[tuple[str, str]]:
 
 def _message(diagnostic: Diagnostic) -> str:
     lines = [diagnostic.message]
+    if diagnostic.environments:
+        lines.append(f"found in: {', '.join(diagnostic.environments)} (a shared file)")
     if diagnostic.hint:
         lines.append(f"hint: {diagnostic.hint}")
     for related in diagnostic.related:

@@ -25,6 +25,7 @@ def diagnostic_to_dict(diagnostic: Diagnostic) -> dict[str, Any]:
         "hint": diagnostic.hint,
         "path": list(diagnostic.path),
         "subject": diagnostic.subject,
+        "environments": list(diagnostic.environments),
         "related": [
             {
                 "file": r.span.file,

@@ -87,6 +87,8 @@ def _result_properties(diagnostic: Diagnostic) -> dict[str, Any]:
         properties["path"] = format_path(diagnostic.path)
     if diagnostic.subject:
         properties["subject"] = diagnostic.subject
+    if diagnostic.environments:
+        properties["environments"] = list(diagnostic.environments)
     return properties
 
 

@@ -46,6 +46,9 @@ def format_diagnostic(diagnostic: Diagnostic, context: ReportContext) -> str:
         caret = _caret(line, span.column, span.end_column, span.end_line in (None, span.line))
         out.append(f" {gutter} | {escape_controls(line)}")
         out.append(f" {pad} | {_paint(caret, _COLORS[diagnostic.severity], color)}")
+    if diagnostic.environments:
+        found_in = escape_controls(", ".join(diagnostic.environments))
+        out.append(f"  found in: {found_in} (a shared file is checked in each environment)")
     if diagnostic.hint:
         out.append(
             f"  {_paint('hint', '1;32', color)}: "

@@ -66,4 +66,6 @@ def raw_identity(document: SourceDocument) -> Identity | None:
     )
     if not isinstance(kind, str) or not isinstance(name, str):
         return None
-    return (kind, name, str(version) if version is not None else None)
+    # a version that is not a scalar (`[1]`) names no version: None stands for "any version"
+    readable = isinstance(version, str | int | float) and not isinstance(version, bool)
+    return (kind, name, str(version) if readable else None)

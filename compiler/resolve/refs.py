@@ -31,6 +31,8 @@ class VersionedIndex(Generic[IndexedSpec]):
     by_dashed: dict[str, list[Manifest[IndexedSpec]]] = field(default_factory=dict)
     # both spellings of identities that failed validation
     broken: set[str] = field(default_factory=set)
+    # names of manifests that failed validation with no readable version: any version of them
+    broken_any_version: set[str] = field(default_factory=set)
     # reference -> its result: every check and the renderer resolve the same references again
     _resolved: dict[str, RefResult[IndexedSpec]] = field(
         default_factory=dict, repr=False, compare=False
@@ -44,10 +46,14 @@ class VersionedIndex(Generic[IndexedSpec]):
         self._resolved.clear()
 
     def add_broken(self, name: str, version: str | None) -> None:
+        """`version` None: the broken manifest's version could not be read, so a reference to any
+        version of `name` may mean it."""
         self.broken.add(name)
         if version is not None:
             self.broken.add(f"{name}@{version}")
             self.broken.add(dashed_form(VersionedName(name, version)))
+        else:
+            self.broken_any_version.add(name)
         self._resolved.clear()
 
     def resolve(self, reference: str) -> RefResult[IndexedSpec]:
@@ -71,6 +77,12 @@ class VersionedIndex(Generic[IndexedSpec]):
             if len(matches) > 1:
                 return RefResult("ambiguous", None, tuple(sorted(str(m.subject) for m in matches)))
         if reference in self.broken:
+            return RefResult("broken")
+        named = at_form.name if at_form is not None else None
+        if any(
+            named == name or (named is None and reference.startswith(f"{name}-"))
+            for name in self.broken_any_version
+        ):
             return RefResult("broken")
         known = sorted(f"{name}@{version}" for name, version in self.by_identity)
         return RefResult("missing", None, tuple(known))

@@ -14,7 +14,8 @@ from compiler.spelling import closest_name
 
 ModelStatus = Literal["draft", "approved", "deprecated", "rejected"]
 Dtype = Literal["float32", "fp32", "bfloat16", "bf16", "float16", "fp16", "fp8", "int8", "int4"]
-PARAMETERS_FORM = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6})?[KMBT]")
+# `7B` and `7b` alike: model cards and hub names write both (`Llama-2-7b`, `pythia-70m`)
+PARAMETERS_FORM = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6})?[KMBT]", re.IGNORECASE)
 PARAMETERS_SCALE = {"K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
 MAX_PARAMETERS = 10**14  # 100T: far beyond the largest published model
 MAX_CONTEXT_TOKENS = 10_000_000  # the longest context windows published are about 10M tokens
@@ -26,7 +27,8 @@ class ModelMetadata(StrictModel):
         None,
         json_schema_extra={"minimum": 1, "maximum": MAX_PARAMETERS},
         description="Parameter count: an integer or the seeds' form such as "
-        "`7B`, `1.5B`, `350M`; at least 1 and at most 100T.",
+        "`7B`, `1.5B`, `350M` (K, M, B or T in either case: `7b` is `7B`); at least 1 and at most "
+        "100T.",
     )
     framework: str | None = Field(None, description="e.g. `pytorch`.")
     model_family: str | None = Field(
@@ -105,7 +107,11 @@ class ModelMetadata(StrictModel):
     def _parameter_count_form(cls, value: int | str | None) -> int | str | None:
         """One clear error for `parameters: banana` (a union would report both of its branches)."""
         if isinstance(value, str) and not PARAMETERS_FORM.fullmatch(value):
-            raise ValueError("write a number of parameters such as 7B, 1.5B, 350M or 7000000000")
+            raise ValueError(
+                "write a number of parameters: a whole number such as 7000000000, or up to six "
+                "digits (and up to six decimals) followed by K, M, B or T in either case, such as "
+                "7B, 7b, 1.5B or 350M"
+            )
         count = parameter_count(value) if value is not None else None
         if count is not None and not 1 <= count <= MAX_PARAMETERS:
             raise ValueError("a model has from 1 to 100T (100,000,000,000,000) parameters")
@@ -113,11 +119,11 @@ class ModelMetadata(StrictModel):
 
 
 def parameter_count(value: int | str) -> int:
-    """`7B` -> 7000000000, `1.5B` -> 1500000000, or an integer as is (for a value of the accepted
-    forms)."""
+    """`7B` or `7b` -> 7000000000, `1.5B` -> 1500000000, or an integer as is (for a value of the
+    accepted forms)."""
     if isinstance(value, int):
         return value
-    number, scale = value[:-1], PARAMETERS_SCALE[value[-1]]
+    number, scale = value[:-1], PARAMETERS_SCALE[value[-1].upper()]
     whole, _, fraction = number.partition(".")
     exact: int = (
         (int(whole) * 10 ** len(fraction) + int(fraction or 0)) * scale // 10 ** len(fraction)

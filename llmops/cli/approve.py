@@ -14,6 +14,7 @@ from compiler.pipeline import validate_repository
 from compiler.printable import escape_controls
 from llmops.approvals import approval_exists_elsewhere, approvals_folder, plan_approval
 from llmops.cli import exit_codes, options
+from llmops.document_text import newline_of, with_newline
 from llmops.estate import find_estate_root
 from llmops.manifest_files import dump_manifests, write_atomically
 from llmops.reporting import print_report
@@ -53,11 +54,11 @@ def approve(
             f"{plan.path} already exists and is not {approver}'s approval of this model",
             hint="move or rename that file first",
         )
-    write_atomically(
-        root,
-        plan.path,
-        dump_manifests([plan.document], header="written by `llmops approve`; commit it"),
-    )
+    text = dump_manifests([plan.document], header="written by `llmops approve`; commit it")
+    if plan.replaces:  # the file's own line endings stay
+        existing = (root / plan.path).read_bytes().decode("utf-8", errors="replace")
+        text = with_newline(text, newline_of(existing))
+    write_atomically(root, plan.path, text)
     print(escape_controls(plan.path))
     return exit_codes.OK
 

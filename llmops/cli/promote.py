@@ -47,6 +47,7 @@ def _promote(
     *, repo: str | None, endpoint: str, source: str, target: str, branch: str | None
 ) -> int:
     from llmops.gitops.commits import build_commit, create_branch, current_commit
+    from llmops.gitops.promotion_gate import follower_notes, split_target_errors
     from llmops.gitops.tree import GitTree, open_repository
 
     if source == target:
@@ -57,14 +58,13 @@ def _promote(
     tree = GitTree(head, prefix)
     shown = {name: escape_controls(name) for name in (endpoint, source, target)}
     before = {name: validate_repository(tree, name) for name in (source, target)}
-    for name, role in ((source, "promoting from it"), (target, "promoting into it")):
-        if _errors(before[name]):
-            return _refuse(
-                f"{shown[name]} has {len(_errors(before[name]))} error(s) at HEAD; fix them "
-                f"before {role}",
-                _errors(before[name]),
-                before[name],
-            )
+    if _errors(before[source]):
+        return _refuse(
+            f"{shown[source]} has {len(_errors(before[source]))} error(s) at HEAD; fix them "
+            "before promoting from it",
+            _errors(before[source]),
+            before[source],
+        )
     plan = plan_promotion(
         before[source].estate.environments[0],
         before[target].estate.environments[0],
@@ -82,6 +82,16 @@ def _promote(
     for path in changes:
         confined_path(root, path)  # where the branch's checkout will write
     after = validate_repository(OverlayTree(tree, changes), target)
+    # errors the target has at HEAD do not refuse a promotion that removes them (a prod that may
+    # not serve what stg no longer serves is fixed by promoting what stg serves)
+    at_head = split_target_errors(before[target], after)
+    if at_head.kept:
+        return _refuse(
+            f"{shown[target]} has {len(at_head.kept)} error(s) at HEAD that this promotion does "
+            "not fix; fix them before promoting into it",
+            at_head.kept,
+            before[target],
+        )
     target_env = after.estate.environments[0]
     needed = {
         model_id: approvals_needed(target_env, model_id)
@@ -109,6 +119,9 @@ def _promote(
     )
     for action in plan.actions:
         print(f"  {escape_controls(action)}")
+    if at_head.fixed:
+        fixed = ", ".join(sorted({d.code for d in at_head.fixed}))
+        print(f"  fixes {len(at_head.fixed)} error(s) {shown[target]} has at HEAD ({fixed})")
     settings = target_env.settings.approval
     role = settings.roles[0] if len(settings.roles) == 1 else f"<{' | '.join(settings.roles)}>"
     for model_id, (missing, approvers) in needed.items():
@@ -123,6 +136,30 @@ def _promote(
                 keep_newlines=True,
             )
         )
+    whole_after = validate_repository(OverlayTree(tree, changes))
+    follows = any(
+        env.settings.promotion.requires == target for env in whole_after.estate.environments
+    )
+    whole_before = validate_repository(tree) if follows else whole_after
+    for note in follower_notes(target, whole_before, whole_after):
+        for endpoint_name, identity in note.stale:
+            print(
+                escape_controls(
+                    f"\nnote: {note.name} requires {target} (promotion.requires) and serves "
+                    f"{identity} on `{endpoint_name}`, which {target} will no longer serve: "
+                    f"{note.name} may keep it while {target} approves it; once this branch is "
+                    f"merged, promote on:\n  llmops promote {endpoint_name} --from {target} "
+                    f"--to {note.name}",
+                    keep_newlines=True,
+                )
+            )
+        if note.new_errors:
+            print(
+                f"\nwarning: once merged, this promotion gives {escape_controls(note.name)} "
+                f"{len(note.new_errors)} error(s):",
+                file=sys.stderr,
+            )
+            print_report(note.new_errors, whole_after, "text", sys.stderr)
     return exit_codes.OK
 
 

@@ -58,7 +58,7 @@ def _rollback(
     *, repo: str | None, endpoint: str, env: str, to: str | None, steps: int, dry_run: bool
 ) -> int:
     from llmops.gitops.commits import advance_branch, build_commit, current_branch, require_clean
-    from llmops.gitops.rollback_plan import commit_message, plan_rollback
+    from llmops.gitops.rollback_plan import check_outcome, commit_message, plan_rollback
     from llmops.gitops.tree import open_repository
 
     root = find_estate_root(repo)
@@ -86,6 +86,8 @@ def _rollback(
             sys.stderr,
         )
         return exit_codes.FAILED
+    deployed = result.estate.environments[0].resolve_named("ServingEndpoint", endpoint).manifest
+    check_outcome(plan, None if deployed is None else deployed.document.data)
     rendered = _rendered_diff(plan, result)
     if dry_run:
         _print_actions(plan)

@@ -25,8 +25,8 @@ from compiler.load.estate import ENVIRONMENTS_DIR
 from compiler.printable import escape_controls
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from llmops.document_patch import dump_double_quoted, leading_comments, patch_values
 from llmops.document_text import append_document, document_count, document_text, replace_document
-from llmops.manifest_files import dump_manifests
 
 # Where the target already runs the endpoint, these stay as the target has them: capacity and access
 # are the target environment's decisions, the rest (model, runtime limits, route) is what is
@@ -102,13 +102,20 @@ def merged_endpoint(
     return result
 
 
-def _keep_reference_spelling(data: dict[str, Any], target: dict[str, Any]) -> None:
+def _keep_reference_spelling(
+    data: dict[str, Any], target: dict[str, Any], other_model: str | None = None
+) -> None:
     """The target names the same model already (perhaps as `name-version`): keep its spelling, so
-    the diff shows only what really changes."""
+    the diff shows only what really changes. For another model (`other_model`, `name@version`),
+    keep at least the target's `name@version` form where it writes one."""
     for path in (("spec", "modelId"), ("spec", "deploymentSpec", "model_ref")):
         value = _get(target, path)
-        if value is not _MISSING and _get(data, path) is not _MISSING:
+        if value is _MISSING or _get(data, path) is _MISSING:
+            continue
+        if other_model is None:
             _set(data, path, value)
+        elif isinstance(value, str) and "@" in value:
+            _set(data, path, other_model)
 
 
 def _mirror(path: str, target: str) -> str:
@@ -153,7 +160,7 @@ def _model_body(model: Manifest, source: ResolvedEnvironment, read: Reader) -> s
         return _source_body(model, read)
     data = copy.deepcopy(model.document.data)
     data["spec"]["trainedBy"] = f"{source.name}/{trained_by}"
-    return dump_manifests([data], header=f"promoted from {source.name} by `llmops promote`")
+    return f"# promoted from {source.name} by `llmops promote`\n" + dump_double_quoted(data)
 
 
 def plan_promotion(
@@ -187,19 +194,26 @@ def plan_promotion(
         served_now = (
             target.resolve_model(existing.spec.model_id).manifest if existing is not None else None
         )
-        if (
-            existing is not None
-            and served_now is not None
-            and served_now.identity == model.identity
-        ):
-            _keep_reference_spelling(data, existing.document.data)
-        body = dump_manifests([data], header=header)
+        if existing is not None:
+            same = served_now is not None and served_now.identity == model.identity
+            _keep_reference_spelling(data, existing.document.data, None if same else plan.model_id)
+        body = f"# {header}\n" + dump_double_quoted(data)
         if existing is not None and existing.origin == target.name:
             text = writer.text(existing.file)
             assert text is not None
+            # the target's own text stays (comments, quoting): only changed values are rewritten
+            patched = (
+                None if existing.file in plan.files else patch_values(text, existing.document, data)
+            )
+            if patched is None:  # more than values change: the document is written anew
+                written = document_text(text, existing.document.index, existing.file)
+                comments = leading_comments(written)
+                if comments:
+                    body = comments + dump_double_quoted(data)
+                patched = replace_document(text, existing.document.index, body, existing.file)
             plan.write(
                 existing.file,
-                replace_document(text, existing.document.index, body, existing.file),
+                patched,
                 f"endpoint updated from {source.name} (kept {target.name}'s replicas, GPUs and "
                 "roles)",
             )

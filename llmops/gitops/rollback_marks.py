@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from compiler.errors import LlmopsError
 from llmops.gitops.history import EndpointChange, EndpointHistory
 from llmops.gitops.plumbing import GitRefused, run_git
 
@@ -106,16 +107,47 @@ def marked_changes(
     changes: Iterable[EndpointChange], history: EndpointHistory
 ) -> Iterator[MarkedChange]:
     """`changes` (newest first) with their rollback marks; see the module's docstring for the
-    rule."""
-    undone: dict[str, str] = {}
+    rule. A rollback that restored a revision undoes every earlier change that revision does not
+    contain, not only those it names: after rolling back a merge, the merged branch's own commits
+    count as undone too (their change left with the merge)."""
+    named: dict[str, str] = {}  # undone, as a rollback's `Reverts` trailers name them
+    implied: dict[str, str] = {}  # undone, as not contained in the revision a rollback restored
     repo = history.snapshots.repo
     for change in changes:
         sha = change.commit.hexsha
-        undone_by = undone.get(sha)
+        marks = trusted_marks(history, change) if change.manifest_changed else None
+        # an earlier rollback is undone only when named (`--to` names every change it undoes):
+        # one that a deeper rollback merely went past keeps its own marks
+        undone_by = named.get(sha) or (implied.get(sha) if marks is None else None)
         if undone_by is not None and not _is_ancestor(repo, sha, undone_by):
             undone_by = None  # named by a rollback on another line of history: not undone by it
-        marks = trusted_marks(history, change) if change.manifest_changed else None
         if marks is not None and undone_by is None:
             for reverted in marks.reverts:
-                undone.setdefault(reverted, sha)
+                named.setdefault(reverted, sha)
+            for reverted in left_behind(change.commit, marks.target):
+                if reverted != sha:
+                    implied.setdefault(reverted, sha)
         yield MarkedChange(change, marks, undone_by)
+
+
+def left_behind(head: git.Commit, target: str | None) -> list[str]:
+    """The commits of `head`'s history that `target` does not contain (all of them when `target`
+    is None: a removed endpoint), newest first: what restoring `target` undoes. Empty when git
+    cannot say (a target missing from a shallow clone)."""
+    exclude = [f"^{target}"] if target is not None else []
+    try:
+        listed = run_git(head.repo, "rev-list", "--topo-order", head.hexsha, *exclude, "--")
+    except LlmopsError:
+        return []
+    return listed.split()
+
+
+def merges_between(head: git.Commit, target: git.Commit | None) -> bool:
+    """Whether a merge commit lies in `head`'s history after `target` (then changes of a merged
+    branch may be listed anywhere below the merge)."""
+    exclude = [f"^{target.hexsha}"] if target is not None else []
+    try:
+        found = run_git(head.repo, "rev-list", "--merges", "-n1", head.hexsha, *exclude, "--")
+    except LlmopsError:
+        return True
+    return bool(found.strip())

@@ -22,9 +22,12 @@ class _Model(BaseModel):
 
 
 class Access(_Model):
-    """`required_role` None: no role is required (the environment's `proxy.requiredRole: null`)."""
+    """`required_role` None: no role is required (the environment's `proxy.requiredRole: null`).
+    `required_role_is_default`: environment.yaml does not write the setting (a file without the
+    key is read as written, which it was before the key existed)."""
 
     required_role: str | None = Field("llm-ops-user", alias="requiredRole")
+    required_role_is_default: bool = Field(False, alias="requiredRoleIsDefault")
     bearer_token_secret: str | None = Field(None, alias="bearerTokenSecret")
 
 

@@ -17,10 +17,11 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from llmops.proxy.config import Endpoint
+from llmops.proxy.config import Access, Endpoint
 
 USER_HEADER = "X-User-Id"
 ROLES_HEADER = "X-User-Roles"
+SETTING = "spec.proxy.requiredRole"
 SHOWN_CHARS = 80  # how much of a caller's header value an error message repeats
 
 
@@ -69,14 +70,14 @@ def _token_matches(authorization: str, token: str) -> bool:
 
 
 def identify(
-    headers: Mapping[str, str], required_role: str | None, token: str | None, environment: str
+    headers: Mapping[str, str], access: Access, token: str | None, environment: str
 ) -> Caller:
     """The caller of a request, or ``Denied``.
 
-    **Parameters:** ``headers`` case-insensitive request headers; ``required_role`` every caller's
-      role, or
-    None; ``token`` the shared bearer token, or None when the proxy has none; ``environment`` names
-    the environment whose setting a refusal points to.
+    **Parameters:** ``headers`` case-insensitive request headers; ``access`` the role every caller
+    must hold (or None) and whether it is the default; ``token`` the shared bearer token, or None
+    when the proxy has none; ``environment`` names the environment whose setting a refusal points
+    to.
     """
     if token and not _token_matches(headers.get("Authorization", ""), token):
         raise Denied(401, "a valid bearer token is required (Authorization: Bearer <token>)")
@@ -84,15 +85,29 @@ def identify(
     roles = parse_roles(_text_header(headers, ROLES_HEADER))
     if not user_id or not roles:
         raise Denied(401, f"the {USER_HEADER} and {ROLES_HEADER} headers are required")
-    if required_role is not None and required_role not in roles:
+    required = access.required_role
+    if required is not None and required not in roles:
         raise Denied(
-            403,
-            f"the role {required_role} is required ({ROLES_HEADER}: "
-            f"{shown(', '.join(sorted(roles)))}); every caller must hold it because "
-            f"spec.proxy.requiredRole in environments/{environment}/environment.yaml says so "
-            "(null turns the requirement off)",
+            403, _missing_role(required, access.required_role_is_default, roles, environment)
         )
     return Caller(user_id=user_id, roles=roles)
+
+
+def _missing_role(required: str, is_default: bool, roles: frozenset[str], environment: str) -> str:
+    """Which role, which setting governs it (and whether the environment wrote it), and the ways
+    out: send the role, change the setting, or turn it off."""
+    held = f"the role {required} is required ({ROLES_HEADER}: {shown(', '.join(sorted(roles)))})"
+    settings_file = f"environments/{environment}/environment.yaml"
+    if is_default:
+        return (
+            f"{held}; {required} is the default of the setting {SETTING}, which {settings_file} "
+            f"does not set. Send {required} in {ROLES_HEADER}, or set {SETTING} there to the role "
+            "every caller holds, or to null to require no role"
+        )
+    return (
+        f"{held}; {settings_file} sets {SETTING} to {required}. Send {required} in "
+        f"{ROLES_HEADER}, or change {SETTING} there (null requires no role)"
+    )
 
 
 def authorize(caller: Caller, endpoint: Endpoint) -> None:

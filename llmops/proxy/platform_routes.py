@@ -31,7 +31,7 @@ def _governed(request: web.Request) -> web.Response | None:
     try:
         identify(
             request.headers,
-            state.config.access.required_role,
+            state.config.access,
             state.options.token,
             state.config.environment,
         )
@@ -226,6 +226,27 @@ def catalog_list(noun: str) -> Handler:
     return handler
 
 
+SHOWN_IDS = 10  # how many of the ids there are a 404 lists
+
+
+def _unknown_id(
+    label: str, wanted: str, entries: tuple[CatalogEntry, ...], config: ProxyConfig
+) -> str:
+    """What was asked for is not there: say what is, and in which forms it may be asked for."""
+    message = f"no {label} {shown(wanted)!r} in {config.environment}"
+    if not entries:
+        return f"{message}, which has none"
+    ids = ", ".join(entry.id for entry in entries[:SHOWN_IDS])
+    more = f" and {len(entries) - SHOWN_IDS} more" if len(entries) > SHOWN_IDS else ""
+    versioned = next((entry for entry in entries if entry.version is not None), None)
+    forms = (
+        f" (by id, or as name-version: {versioned.name}-{versioned.version})"
+        if versioned is not None
+        else ""
+    )
+    return f"{message}; its {label}s: {ids}{more}{forms}"
+
+
 def catalog_item(noun: str) -> Handler:
     """`GET /llm-ops/v1/<noun>/{id}`: one of them, by id (`name@version` and `name-version` both
     work)."""
@@ -239,7 +260,7 @@ def catalog_item(noun: str) -> Handler:
         wanted = request.match_info["id"]
         entry = next((entry for entry in entries_of(config) if entry.answers_to(wanted)), None)
         if entry is None:
-            return envelope.failure(404, f"no {label} {shown(wanted)!r} in {config.environment}")
+            return envelope.failure(404, _unknown_id(label, wanted, entries_of(config), config))
         return envelope.success(entry.document)
 
     return handler

@@ -102,7 +102,7 @@ def _caller_id(state: ProxyState, request: web.Request, runtime: EndpointRuntime
     try:
         caller = identify(
             request.headers,
-            state.config.access.required_role,
+            state.config.access,
             state.options.token,
             state.config.environment,
         )

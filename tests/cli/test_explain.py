@@ -15,20 +15,20 @@ def test_text_shows_inputs_with_their_sources_and_the_arithmetic() -> None:
     result = run_cli("explain", "example-model", "--env", "prod", str(PROJECT_ROOT))
     assert result.exit_code == 0, result.stderr
     out = result.stdout
-    assert f"{MODEL_FILE}:16 spec.metadata.parameters" in out
-    assert "spec.metadata.preset (preset llama-3-8b)" in out
+    assert f"{MODEL_FILE}:17 spec.metadata.parameters" in out
+    assert "spec.metadata.preset (preset llama-2-7b)" in out
     assert (
         "environments/prod/environment.yaml:17 spec.gpu.product (A100-80GB, as nvidia-smi reports "
         "it)" in out
     )
-    # 7e9 x 2 x 1.02 = 13.30 GiB; 80 x 0.9 - 2.3 = 69.70 GiB; 56.40 GiB / 128 KiB = 462,034 tokens;
-    # 462,034 // 5,120 = 90 sequences per replica, 180 at minReplicas 2.
+    # 7e9 x 2 x 1.02 = 13.30 GiB; 80 x 0.9 - 2.3 = 69.70 GiB; 56.40 GiB / 512 KiB = 115,508 tokens;
+    # 115,508 // 5,120 = 22 sequences per replica, 44 at minReplicas 2.
     assert "7,000,000,000 x 2 B x 1.02 = 13.30 GiB" in out
-    assert "2 x 32 layers x 8 KV heads x 128 x 2 B = 128 KiB" in out
+    assert "2 x 32 layers x 32 KV heads x 128 x 2 B = 512 KiB" in out
     assert "80 GiB x 0.9 - 2.3 GiB runtime overhead = 69.70 GiB" in out
-    assert "462,034 tokens per replica" in out
+    assert "115,508 tokens per replica" in out
     assert "5,120 tokens per sequence (the model allows 8,192)" in out
-    assert "90 at full context per replica, 180 at minReplicas 2" in out
+    assert "22 at full context per replica, 44 at minReplicas 2" in out
     assert out.rstrip().endswith("verdict: fits")
 
 
@@ -42,15 +42,15 @@ def test_json_carries_values_sources_and_results() -> None:
     assert inputs["layers"]["value"] == 32
     assert inputs["layers"]["source"] == {
         "file": MODEL_FILE,
-        "line": 22,
+        "line": 23,
         "field": "spec.metadata.preset",
-        "note": "preset llama-3-8b",
-        "reference": "https://huggingface.co/meta-llama/Meta-Llama-3-8B/blob/main/config.json",
+        "note": "preset llama-2-7b",
+        "reference": "https://huggingface.co/meta-llama/Llama-2-7b-hf/blob/main/config.json",
     }
     # stg names no GPU memory: the endpoint's gpu_memory_gb (80) is used, and says so.
     assert inputs["GPU memory"]["source"]["field"] == "spec.deploymentSpec.resources.gpu_memory_gb"
-    assert document["results"]["kv_bytes_per_token"] == 131072
-    assert document["results"]["sequences_at_min_replicas"] == 90
+    assert document["results"]["kv_bytes_per_token"] == 524288
+    assert document["results"]["sequences_at_min_replicas"] == 22
     assert document["verdict"] == "fits" and document["diagnostics"] == []
 
 
@@ -72,14 +72,14 @@ def test_an_endpoint_that_cannot_start_exits_1_and_shows_why(tmp_path: Path) -> 
 def test_a_cpu_endpoint_is_explained_against_its_memory() -> None:
     result = run_cli("explain", "example-model", "--env", "dev", str(PROJECT_ROOT))
     assert result.exit_code == 0
-    # 13.30 GiB of weights + 5,120 tokens x 128 KiB = 0.62 GiB of KV cache + 2.3 GiB = 16.23 GiB ->
-    # 17Gi.
+    # 13.30 GiB of weights + 5,120 tokens x 512 KiB = 2.50 GiB of KV cache + 2.3 GiB = 18.10 GiB ->
+    # 19Gi.
     assert (
-        "no resources.memory: llmops renders 17Gi, 13.30 GiB weights + 0.62 GiB KV cache + 2.3 "
+        "no resources.memory: llmops renders 19Gi, 13.30 GiB weights + 2.50 GiB KV cache + 2.3 "
         "GiB runtime overhead rounded up"
     ) in result.stdout
     assert "weights (CPU)       7,000,000,000 x 2 B x 1.02 = 13.30 GiB" in result.stdout
-    assert "replica memory      17.00 GiB (3.08 GiB left)" in result.stdout
+    assert "replica memory      19.00 GiB (3.20 GiB left)" in result.stdout
 
 
 def test_an_assumed_preset_is_named_with_how_to_pin_another(tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def test_an_assumed_preset_is_named_with_how_to_pin_another(tmp_path: Path) -> N
     model = root / MODEL_FILE
     model.write_text(
         model.read_text(encoding="utf-8")
-        .replace(',\n      "preset": "llama-3-8b"', "")
+        .replace(',\n      "preset": "llama-2-7b"', "")
         .replace(',\n      "context_length": 8192', ""),
         encoding="utf-8",
     )

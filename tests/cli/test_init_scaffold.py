@@ -8,8 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from compiler.capacity.facts import parameter_count
 from compiler.capacity.presets import PRESETS, presets_matching
+from compiler.spec.model import parameter_count
 from llmops import scaffold
 from tests.helpers.estate import run_cli
 

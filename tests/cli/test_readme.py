@@ -58,6 +58,45 @@ def test_the_commands_table_is_one_table_with_every_command() -> None:
     assert sorted(documented) == sorted(COMMANDS)
 
 
+def test_every_commands_row_shows_its_options_and_arguments() -> None:
+    """The synopsis in a command's row is what a user types from: every option the command takes
+    (`-h/--help` and hidden ones aside) and every argument (its name, or one of its choices)
+    appear in it."""
+    import click
+
+    from llmops.cli.main import cli
+
+    (table, *_) = tables(section("## Commands"))
+    synopses = {
+        match.group(1): row[0]
+        for row in table[2:]
+        if (match := re.match(r"`llmops ([a-z]+)", row[0])) is not None
+    }
+    context = click.Context(cli)
+    missing = {}
+    for name in COMMANDS:
+        command = cli.get_command(context, name)
+        assert command is not None
+        synopsis = synopses[name]
+        absent = [
+            param.opts[-1] if isinstance(param, click.Option) else param.human_readable_name
+            for param in command.params
+            if param.name != "help"
+            and not getattr(param, "hidden", False)
+            and not any(
+                re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", synopsis)
+                for opt in (
+                    param.opts
+                    if isinstance(param, click.Option)
+                    else [param.human_readable_name, *getattr(param.type, "choices", ())]
+                )
+            )
+        ]
+        if absent:
+            missing[name] = absent
+    assert missing == {}
+
+
 def test_the_schema_mapping_setting_covers_every_manifest() -> None:
     editor = section("### Editor support")
     setting = json.loads(re.search((r"```json\n(.*?)```"), editor, re.S).group(1))  # type: ignore[union-attr]
@@ -114,3 +153,29 @@ def test_the_sync_waves_the_readme_states_are_the_rendered_ones(tmp_path: Path) 
         "Job",
     }
     assert [(kind, wave) for kind, wave in objects if stated.get(kind) != wave] == []
+
+
+def test_the_bundled_estates_audit_does_what_the_quickstart_says(tmp_path: Path) -> None:
+    """A new user runs `llmops audit` on the bundled estate: the README must show what it gives
+    (the approvals were committed by the repository's maintainers, not by their approvers)."""
+    import git
+
+    from tests.helpers.git_repo import commit_all, init_repository
+
+    quickstart = section("## Quickstart")
+    block = quickstart[quickstart.index("$ .venv/bin/llmops audit\n") :]
+    shown = block[: block.index("```")].splitlines()[1:]
+    root = copy_bundled_estate(tmp_path)
+    maintainer = git.Actor("Estate Maintainer", "maintainer@example.org")
+    commit_all(init_repository(root), "the bundled estate", author=maintainer)
+    result = run_cli("audit", str(root))
+    assert result.exit_code == 1
+    assert "exit code 1" in quickstart
+    out = result.stdout.splitlines()
+    assert out[-1] == shown[-1]  # the summary line, as shown
+    reported = [line for line in out if re.match(r"\S+:\d+:\d+: ", line)]
+    listed = [line for line in shown if re.match(r"\S+:\d+:\d+: ", line)]
+    assert len(reported) == len(listed)
+    for line, pattern in zip(reported, listed, strict=True):
+        head, _, tail = pattern.partition("committed in … by …")
+        assert line.startswith(head) and line.endswith(tail), (line, pattern)

@@ -9,7 +9,7 @@ import json
 import git
 
 from tests.helpers.estate import run_cli
-from tests.helpers.git_repo import assert_git_agrees, commit_all, root_of
+from tests.helpers.git_repo import assert_git_agrees, commit_all, git_cli, root_of
 
 DEV_ENDPOINT = "environments/dev/serving/example-model.yaml"
 
@@ -123,3 +123,111 @@ def test_history_marks_rollbacks_and_what_they_undid(repo: git.Repo) -> None:
         f"{repo.commit(five).parents[0].hexsha[:12]}" in text
     )
     assert f"    rolled back by {first[:12]}" in text
+
+
+# --- across a merge commit: a merged branch's change leaves with the merge
+# ------------------------------------------------------------------------
+
+
+def git_text(repo: git.Repo, *arguments: str) -> str:
+    return git_cli(root_of(repo), *arguments).stdout
+
+
+def edit_and_commit_with_git(repo: git.Repo, old: str, new: str, message: str) -> str:
+    path = root_of(repo) / DEV_ENDPOINT
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    git_text(repo, "commit", "-q", "-a", "-m", message)
+    return git_text(repo, "rev-parse", "HEAD").strip()
+
+
+def concurrency(repo: git.Repo) -> int:
+    text = (root_of(repo) / DEV_ENDPOINT).read_text(encoding="utf-8")
+    return int(text.split("max_concurrent_requests:")[1].split()[0])
+
+
+def merged_history(repo: git.Repo) -> tuple[str, str, str]:
+    """main: C (maxReplicas 3 -> 4); branch feat: B (concurrency 256 -> 16); M merges feat into
+    main with the real git binary."""
+    git_text(repo, "switch", "-q", "-c", "feat")
+    side = edit_and_commit_with_git(
+        repo, "max_concurrent_requests: 256", "max_concurrent_requests: 16", "B: concurrency 16"
+    )
+    git_text(repo, "switch", "-q", "main")
+    main = edit_and_commit_with_git(repo, "maxReplicas: 3", "maxReplicas: 4", "C: maxReplicas 4")
+    git_text(repo, "merge", "-q", "--no-ff", "feat", "-m", "M: merge feat")
+    merge = git_text(repo, "rev-parse", "HEAD").strip()
+    assert (replicas(repo), concurrency(repo)) == (4, 16)
+    return side, main, merge
+
+
+def test_rollbacks_after_a_merge_undo_what_their_messages_say(repo: git.Repo) -> None:
+    side, main, merge = merged_history(repo)
+
+    rollback(repo)  # the merge, and with it the branch's change
+    assert (replicas(repo), concurrency(repo)) == (4, 256)
+    message = git_text(repo, "log", "-1", "--format=%B")
+    assert f"Reverts: {merge}" in message and f"Reverts: {side}" in message
+    assert f"Rollback-Target: {main}" in message
+
+    rollback(repo)  # C, not the branch's B again
+    assert (replicas(repo), concurrency(repo)) == (3, 256)
+    message = git_text(repo, "log", "-1", "--format=%B")
+    assert f"- {main[:12]} C: maxReplicas 4 (maxReplicas 3 -> 4)" in message
+    assert message.count("Reverts: ") == 1 and f"Reverts: {main}" in message
+    assert "B: concurrency 16" not in message
+
+    history = json.loads(
+        run_cli(
+            "history", "example-model", "--env", "dev", str(root_of(repo)), "--format", "json"
+        ).stdout
+    )["commits"]
+    undone_by = {entry["revision"]: entry["undoneBy"] for entry in history}
+    first, second = history[1]["revision"], history[0]["revision"]
+    assert undone_by[merge] == first and undone_by[side] == first and undone_by[main] == second
+
+
+def test_a_rollback_written_before_side_changes_were_named_still_counts_them(
+    repo: git.Repo,
+) -> None:
+    """A rollback of the merge whose trailers name only the merge (as earlier llmops wrote them):
+    restoring its target undid the branch's change as well, and the next rollback knows it."""
+    side, main, merge = merged_history(repo)
+    path = root_of(repo) / DEV_ENDPOINT
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "max_concurrent_requests: 16", "max_concurrent_requests: 256"
+        ),
+        encoding="utf-8",
+    )
+    git_text(
+        repo,
+        "commit",
+        "-q",
+        "-a",
+        "-m",
+        f"Roll back ServingEndpoint example-model in dev to {main[:12]}\n\n"
+        f"Rollback-Target: {main}\nReverts: {merge}",
+    )
+    by_hand = git_text(repo, "rev-parse", "HEAD").strip()
+    history = json.loads(
+        run_cli(
+            "history", "example-model", "--env", "dev", str(root_of(repo)), "--format", "json"
+        ).stdout
+    )["commits"]
+    assert {entry["revision"]: entry["undoneBy"] for entry in history}[side] == by_hand
+    rollback(repo)
+    assert (replicas(repo), concurrency(repo)) == (3, 256)
+    assert f"Reverts: {main}" in git_text(repo, "log", "-1", "--format=%B")
+
+
+def test_nothing_left_to_roll_back_is_one_exit_code(repo: git.Repo) -> None:
+    set_replicas(repo, 3, 4)
+    set_replicas(repo, 4, 3)  # undone by hand: the last two changes add up to nothing
+    head = repo.head.commit.hexsha
+    result = run_cli(
+        "rollback", "example-model", "--env", "dev", str(root_of(repo)), "--steps", "2"
+    )
+    assert result.exit_code == 2 and "nothing to roll back" in result.stderr, result.stdout
+    assert repo.head.commit.hexsha == head

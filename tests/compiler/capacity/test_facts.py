@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from compiler.capacity.endpoint import endpoint_capacity
-from compiler.capacity.facts import kv_bytes, model_facts, parameter_count, weight_bytes
+from compiler.capacity.facts import kv_bytes, model_facts, weight_bytes
 from compiler.capacity.presets import PRESETS
 from compiler.resolve.manifest import Manifest
 from compiler.resolve.model_digest import model_digest
+from compiler.spec.model import parameter_count
 from tests.helpers.capacity_estate import environment_and_model
 from tests.helpers.estate import copy_bundled_estate, validate, write_files
 
@@ -131,7 +132,7 @@ def test_an_unset_preset_leaves_the_digest_as_it_was(tmp_path: Path) -> None:
     catalog = root / "environments/_shared/catalog/example-base-model.yaml"
     text = catalog.read_text(encoding="utf-8")
     catalog.write_text(
-        text.replace('"dtype": "bf16",\n      "preset": "llama-3-8b"', '"dtype": "bf16"'),
+        text.replace('"dtype": "bf16",\n      "preset": "llama-2-7b"', '"dtype": "bf16"'),
         encoding="utf-8",
     )
     model, _ = the_model(root)

@@ -118,7 +118,7 @@ EMBEDDING_ENDPOINT = """\
       allowedRoles: [search]
       deploymentSpec:
         serve_target: EMBEDDING
-        resources: {gpus: 0, cpu: "2", memory: 16Gi}  # a 7B model in bf16 needs 14.3 GiB (C006)
+        resources: {gpus: 0, cpu: "2", memory: 20Gi}  # 7B in bf16, 8,192 tokens: 17.3 GiB (C006)
     """
 GPU_TRAINING_JOB = """\
     apiVersion: llmops.io/v1
@@ -204,7 +204,7 @@ def test_fixed_size_cpu_embedding_endpoint(variant: RenderedEstate) -> None:
     assert "scaleMetric" not in predictor and "deploymentStrategy" not in predictor
     assert "--task=text_embedding" in predictor["model"]["args"]
     assert "--backend=huggingface" in predictor["model"]["args"]
-    assert predictor["model"]["resources"]["limits"] == {"cpu": "2", "memory": "16Gi"}
+    assert predictor["model"]["resources"]["limits"] == {"cpu": "2", "memory": "20Gi"}
 
 
 def test_gpu_training_job(variant: RenderedEstate) -> None:
