@@ -17,6 +17,11 @@ CONTENT_HASH_LENGTH = 8
 PROXY_NAME = "llmops-proxy"
 
 
+def ingress_host(configured: str | None, environment: str) -> str:
+    """The host an environment's Ingresses serve: its `ingress.host`, else `<env>.llm-ops.local`."""
+    return configured or f"{environment}.llm-ops.local"
+
+
 def inference_service_name(endpoint: str) -> str:
     return endpoint
 
