@@ -26,6 +26,21 @@ def inference_service_name(endpoint: str) -> str:
     return endpoint
 
 
+# KServe's Hugging Face server mounts the OpenAI routes here
+KSERVE_OPENAI_PREFIX = "/openai/v1"
+
+
+def served_model_name(endpoint: str) -> str:
+    """The name the model server answers to (KServe's runtime uses the InferenceService name
+    too)."""
+    return inference_service_name(endpoint)
+
+
+def predictor_url(endpoint: str, namespace: str) -> str:
+    """The predictor Service KServe creates in raw mode (port 80 -> the model server's 8080)."""
+    return f"http://{predictor_name(endpoint)}.{namespace}.svc.cluster.local"
+
+
 def predictor_name(endpoint: str) -> str:
     """KServe names the predictor Deployment and Service `<isvc>-predictor` in Standard mode."""
     return f"{inference_service_name(endpoint)}-predictor"
