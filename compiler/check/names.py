@@ -425,9 +425,10 @@ def reserved_namespace_used(env: ResolvedEnvironment) -> Iterator[Finding]:
     """What it checks:
         The environment's namespace is not one the cluster or its components own: `default`, every
         `kube-*`, `openshift`/`openshift-*`, Rancher's `cattle-*`, GKE's `gke-*` and `gmp-*`, Argo
-        CD's namespace, those of the components llmops relies on (kserve, `knative-*`, cert-manager,
-        ingress-nginx, `istio-*`, kubeflow, kubeflow-system, gpu-operator, nvidia-gpu-operator) and
-        of those clusters commonly run beside it (gatekeeper-system, monitoring, prometheus,
+        CD's namespace (its own and any other environment's the run sees), those of the components
+        llmops relies on (kserve, `knative-*`, cert-manager, ingress-nginx, `istio-*`, kubeflow,
+        kubeflow-system, gpu-operator, nvidia-gpu-operator) and of those clusters commonly run
+        beside it (gatekeeper-system, monitoring, prometheus,
         flux-system, kyverno, linkerd and `linkerd-*`, `calico-*`, `tigera-*`, metallb-system,
         longhorn-system, rook-ceph, local-path-storage, kubernetes-dashboard).
     Why it matters:
@@ -446,7 +447,10 @@ def reserved_namespace_used(env: ResolvedEnvironment) -> Iterator[Finding]:
     settings = env.settings_manifest
     if settings is None or not env.settings.namespace:
         return
-    if reserved_namespace(env.settings.namespace, env.settings.argocd.namespace):
+    argocd_namespaces = {peer.settings.argocd.namespace for peer in env.peers.values()}
+    if reserved_namespace(env.settings.namespace, env.settings.argocd.namespace) or (
+        env.settings.namespace in argocd_namespaces  # where another environment's Argo CD runs
+    ):
         yield Finding(
             settings,
             ("spec", "namespace"),

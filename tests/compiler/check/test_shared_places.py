@@ -66,3 +66,10 @@ def test_one_host_in_two_environments_is_k011_unless_the_classes_differ(estate: 
 
 def test_distinct_places_pass(estate: Path) -> None:
     assert run_cli("validate", str(estate)).exit_code == 0
+
+
+def test_the_namespace_another_environments_argo_cd_runs_in_is_k007(estate: Path) -> None:
+    _edit(estate, STG, "  argocd:\n", "  argocd:\n    namespace: gitops\n")
+    _edit(estate, DEV, "namespace: llm-ops-dev", "namespace: gitops")
+    result = run_cli("validate", str(estate))
+    assert f"{DEV}:7:14: error[K007]" in result.stdout, result.stdout
