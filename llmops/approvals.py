@@ -13,6 +13,7 @@ from compiler.resolve.approvals import current_digest
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.spec.base import API_VERSION
+from compiler.spec.formats import same_person_key
 from compiler.spec.model import ModelSpec
 
 
@@ -72,7 +73,7 @@ def plan_approval(
         approval
         for approval in env.of_kind("Approval")
         if approval.origin == env.name
-        and approval.spec.approved_by == approver
+        and same_person_key(approval.spec.approved_by) == same_person_key(approver)
         and env.resolve_model(approval.spec.model_id).manifest is model
     ]
     if existing:

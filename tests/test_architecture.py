@@ -35,7 +35,18 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "resolve": (*VOCABULARY, "load", "spec"),
     "capacity": (*VOCABULARY, "load", "spec", "resolve", "target"),
     # the registry lists every rule, the decide stage's own declarations (decide.rules) too
-    "check": (*VOCABULARY, "load", "spec", "resolve", "capacity", "target", "decide.rules"),
+    # K009 measures the proxy's configuration as render writes it (no templates, no Jinja)
+    "check": (
+        *VOCABULARY,
+        "load",
+        "spec",
+        "resolve",
+        "capacity",
+        "target",
+        "decide.rules",
+        "render.proxy_config",
+        "render.context",
+    ),
     "render": (*VOCABULARY, "load", "spec", "resolve", "capacity", "target"),
     "emit": (*VOCABULARY, "load"),
     "report": VOCABULARY,

@@ -4,6 +4,10 @@ A sample is a few representative records, so files are bounded (MAX_DATASET_FILE
 D001 with the limit) and read a line at a time: besides the file's bytes, memory holds one record,
 never a decoded copy of the whole file or a list of its lines. A JSONL record nested deeper than any
 dataset needs is reported before the JSON parser recurses into it.
+
+A JSONL record holds only what every JSON reader reads the same way: no `NaN` or `Infinity` (not
+JSON), no number too large for a double (`1e999`), no integer longer than JSON readers in Python
+accept (the trainer's among them), no lone UTF-16 surrogate (`"\\ud800"`, not a character).
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import codecs
 import csv
 import io
 import json
+import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -21,6 +27,15 @@ from compiler.load.tree import FileProblem, RepoTree, normalize_repo_path
 MAX_DATASET_FILE_BYTES = 16 * 1024 * 1024
 MAX_RECORD_DEPTH = 100  # chat messages with tool calls nest about 6 levels; no dataset needs 100
 DATASET_FORMATS = (".csv", ".jsonl")
+# Python's default limit on integer text (json.loads refuses longer integers); fixed here, so the
+# verdict does not depend on PYTHONINTMAXSTRDIGITS
+MAX_INTEGER_DIGITS = 4300
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+NOT_PORTABLE_HINT = (
+    "write numbers a double can hold (a value that is not a number as null or a string) and text "
+    "as whole characters"
+)
 
 
 @dataclass
@@ -32,6 +47,7 @@ class SampleFile:
     records: int = 0
     unreadable: FileProblem | None = None
     parse_error: str | None = None
+    parse_hint: str | None = None  # how to fix parse_error, when the format's own hint does not say
     error_line: int = 1
     error_column: int = 1
     missing_by_line: dict[str, int] = field(default_factory=dict)  # column -> first line lacking it
@@ -81,6 +97,66 @@ def nesting_depth(value: object) -> int:
     return deepest
 
 
+class _NotPortable(ValueError):
+    """A JSON value that JSON readers disagree on or refuse; `text` is what the line holds."""
+
+    def __init__(self, message: str, text: str) -> None:
+        super().__init__(message)
+        self.text = text
+
+
+def _constant(text: str) -> float:
+    raise _NotPortable(f"`{text}` is not a JSON number", text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotPortable(f"the number {_shortened(text)} is too large for a double", text)
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _NotPortable(
+            f"an integer of {len(text.lstrip('-'))} digits; JSON readers in Python refuse more "
+            f"than {MAX_INTEGER_DIGITS}",
+            text,
+        )
+    return int(text)
+
+
+def _shortened(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    """Whether a parsed record holds a string (key or value) with an unpaired surrogate."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+def _parse_record(line: str) -> object:
+    """One JSONL line as JSON, refusing what JSON readers disagree on (raises _NotPortable)."""
+    record = json.loads(
+        line, parse_constant=_constant, parse_float=_finite_float, parse_int=_bounded_int
+    )
+    # A surrogate can only come from a `\u` escape: look for one before walking the record.
+    if _SURROGATE_ESCAPE.search(line) and _has_lone_surrogate(record):
+        raise _NotPortable("a string holds a lone UTF-16 surrogate, which is not a character", "")
+    return record
+
+
 def _read_jsonl(sample: SampleFile, data: bytes) -> None:
     common: set[str] | None = None
     # Split on "\n" only: str.splitlines() also breaks at U+2028, U+0085 and others, which JSON
@@ -92,10 +168,17 @@ def _read_jsonl(sample: SampleFile, data: bytes) -> None:
             f"the record is nested more than {MAX_RECORD_DEPTH} levels deep; no dataset needs that"
         )
         try:
-            record = json.loads(line)
+            record = _parse_record(line)
         except json.JSONDecodeError as error:
             sample.parse_error, sample.error_line = f"not valid JSON: {error.msg}", number
             sample.error_column = error.colno
+            return
+        except (_NotPortable, ValueError) as error:  # ValueError: int() under a lower
+            # PYTHONINTMAXSTRDIGITS than ours
+            sample.parse_error, sample.error_line = f"not portable JSON: {error}", number
+            text = error.text if isinstance(error, _NotPortable) else ""
+            sample.error_column = line.find(text) + 1 if text else 1
+            sample.parse_hint = NOT_PORTABLE_HINT
             return
         except RecursionError:  # the parser's own limit (about 1,000 levels) is deeper than ours
             sample.parse_error, sample.error_line = too_deep, number

@@ -96,8 +96,10 @@ def dataset_file_unparseable(env: ResolvedEnvironment) -> Iterator[Finding]:
     """What it checks:
         Every sample file parses: a CSV has a header row and the same number of fields in every row
         (fields with commas, quotes or line breaks quoted), a JSONL file holds one JSON object per
-        line, nested at most 100 levels. The diagnostic points at the bad line of the data file,
-        with a note at the manifest that lists it.
+        line, nested at most 100 levels, with only values every JSON reader reads alike: no `NaN`
+        or `Infinity`, no number beyond a double's range (`1e999`), no integer of more than 4,300
+        digits, no lone UTF-16 surrogate (`"\\ud800"`). The diagnostic points at the bad line of
+        the data file, with a note at the manifest that lists it.
     Why it matters:
         A trainer reading the real dataset in the same format would fail on that line, or worse
         split a record in two and train on shifted columns. The sample is the cheap place to notice
@@ -124,6 +126,7 @@ def dataset_file_unparseable(env: ResolvedEnvironment) -> Iterator[Finding]:
                 hint = "JSONL holds one complete JSON object per line"
             else:
                 hint = None
+            hint = sample.parse_hint or hint
             # not a data file we read: the only place to point at is the `files` entry
             if hint is None:
                 yield Finding(

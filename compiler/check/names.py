@@ -368,33 +368,55 @@ def invalid_label(env: ResolvedEnvironment) -> Iterator[Finding]:
                 )
 
 
-# Namespaces of the cluster itself and of the controllers llmops deploys through or onto. llmops
-# renders the environment's Namespace with its own pod-security labels and Argo CD options: for one
-# of these it would relabel, and then own, a namespace that system components need (some run
-# privileged pods).
+# Namespaces of the cluster itself, of its distribution (OpenShift, Rancher, GKE) and of the
+# controllers llmops deploys through or onto or that clusters commonly run beside it. llmops renders
+# the environment's Namespace with its own pod-security labels and Argo CD options: for one of these
+# it would relabel, and then own, a namespace that system components need (some run privileged
+# pods).
 RESERVED_NAMESPACES = frozenset(
     {
         "default",
+        "openshift",
         "argocd",
         "kserve",
-        "knative-serving",
         "cert-manager",
         "ingress-nginx",
-        "istio-system",
         "kubeflow",
         "kubeflow-system",
         "gpu-operator",
         "nvidia-gpu-operator",
+        "gatekeeper-system",
+        "monitoring",
+        "prometheus",
+        "flux-system",
+        "kyverno",
+        "linkerd",
+        "metallb-system",
+        "longhorn-system",
+        "rook-ceph",
+        "local-path-storage",
+        "kubernetes-dashboard",
     }
 )
-RESERVED_NAMESPACE_PREFIX = "kube-"
+RESERVED_NAMESPACE_PREFIXES = (
+    "kube-",
+    "openshift-",
+    "cattle-",  # Rancher
+    "gke-",
+    "gmp-",  # GKE managed Prometheus
+    "istio-",
+    "knative-",
+    "linkerd-",
+    "calico-",
+    "tigera-",
+)
 
 
 def reserved_namespace(namespace: str, argocd_namespace: str) -> bool:
     return (
         namespace in RESERVED_NAMESPACES
         or namespace == argocd_namespace
-        or namespace.startswith(RESERVED_NAMESPACE_PREFIX)
+        or namespace.startswith(RESERVED_NAMESPACE_PREFIXES)
     )
 
 
@@ -408,9 +430,13 @@ def reserved_namespace(namespace: str, argocd_namespace: str) -> bool:
 def reserved_namespace_used(env: ResolvedEnvironment) -> Iterator[Finding]:
     """What it checks:
         The environment's namespace is not one the cluster or its components own: `default`, every
-        `kube-*`, Argo CD's namespace, and those of the components llmops relies on (kserve,
-        knative-serving, cert-manager, ingress-nginx, istio-system, kubeflow, kubeflow-system,
-        gpu-operator, nvidia-gpu-operator).
+        `kube-*`, `openshift`/`openshift-*`, Rancher's `cattle-*`, GKE's `gke-*` and `gmp-*`, Argo
+        CD's namespace (its own and any other environment's the run sees), those of the components
+        llmops relies on (kserve, `knative-*`, cert-manager, ingress-nginx, `istio-*`, kubeflow,
+        kubeflow-system, gpu-operator, nvidia-gpu-operator) and of those clusters commonly run
+        beside it (gatekeeper-system, monitoring, prometheus,
+        flux-system, kyverno, linkerd and `linkerd-*`, `calico-*`, `tigera-*`, metallb-system,
+        longhorn-system, rook-ceph, local-path-storage, kubernetes-dashboard).
     Why it matters:
         llmops renders the environment's Namespace with its own labels (pod security `baseline`) and
         Argo CD prunes what it does not render there; applied to a system namespace, that relabels
@@ -427,7 +453,10 @@ def reserved_namespace_used(env: ResolvedEnvironment) -> Iterator[Finding]:
     settings = env.settings_manifest
     if settings is None or not env.settings.namespace:
         return
-    if reserved_namespace(env.settings.namespace, env.settings.argocd.namespace):
+    argocd_namespaces = {peer.settings.argocd.namespace for peer in env.peers.values()}
+    if reserved_namespace(env.settings.namespace, env.settings.argocd.namespace) or (
+        env.settings.namespace in argocd_namespaces  # where another environment's Argo CD runs
+    ):
         yield Finding(
             settings,
             ("spec", "namespace"),

@@ -14,6 +14,14 @@ from typing import Any
 
 from compiler.check.rule import Finding, rule
 from compiler.diagnostics import Category, Severity
+from compiler.render.context import RenderContext
+from compiler.render.proxy_config import (
+    Entry,
+    ServedEndpoint,
+    proxy_config,
+    proxy_config_text,
+    proxy_entries,
+)
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.spec.training import TrainingJobSpec
@@ -87,30 +95,47 @@ def _training_config_size(
     renderer writes them, ``copies`` times."""
     inner = job.spec.train_job_spec
     hyperparameters = dict(inner.hyperparameters) if inner is not None else {}
-    return copies * _json_size(hyperparameters, indent=2), (
+    once = _json_size(hyperparameters, indent=2)
+    # job.json nests them one level deeper: two more spaces on each of their lines
+    nested = _json_size({"hyperparameters": hyperparameters}, indent=2)
+    return (once + nested if copies == 2 else once), (
         "spec",
         "trainJobSpec",
         "hyperparameters",
     )
 
 
-def _proxy_parts(env: ResolvedEnvironment) -> list[tuple[Manifest, tuple[str, ...], int]]:
-    """The user text the proxy's ConfigMap carries, by manifest: at least its size in bytes."""
-    parts: list[tuple[Manifest, tuple[str, ...], int]] = []
-    for template in env.of_kind("PromptTemplate"):
-        spec = template.spec
-        parts.append(
-            (
-                template,
-                ("spec", "template"),
-                _json_size([spec.template, spec.version, spec.variables]),
-            )
-        )
-    for experiment in env.of_kind("PromptExperiment"):
-        parts.append((experiment, ("spec", "notes"), _json_size(experiment.spec.notes)))
+def _proxy_config_sizes(env: ResolvedEnvironment) -> tuple[int, Entry | None, int]:
+    """The bytes of the proxy's ConfigMap (its `proxy.json`, as render writes it), and, when that is
+    over the limit, the entry that weighs most with its compact size (None when no manifest adds
+    any)."""
+    endpoints: list[ServedEndpoint] = []
     for endpoint in env.of_kind("ServingEndpoint"):
-        parts.append((endpoint, ("spec", "allowedRoles"), _json_size(endpoint.spec.allowed_roles)))
-    return parts
+        model = env.resolve_model(endpoint.spec.model_id).manifest
+        if model is not None:  # R001 reports the others; render needs them resolved
+            endpoints.append((endpoint, model))
+    ctx = RenderContext(env)
+    entries = proxy_entries(ctx, endpoints)
+    total = len(proxy_config_text(proxy_config(ctx, endpoints, entries)).encode())
+    if total <= MAX_CONFIGMAP_BYTES:
+        return total, None, 0
+    # compact JSON ranks the entries as the indented text would, at a fraction of the cost
+    weights = [
+        (len(json.dumps(entry, ensure_ascii=False).encode()), (manifest, entry))
+        for items in entries.values()
+        for manifest, entry in items
+    ]
+    if not weights:
+        return total, None, 0
+    size, heaviest = max(weights, key=lambda weight: weight[0])
+    return total, heaviest, size
+
+
+def _heaviest_field(manifest: Manifest, entry: dict[str, Any]) -> tuple[str, ...]:
+    """The manifest's field behind the entry's largest value (`spec.template`, a model's
+    `spec.metadata`), or its spec when that value is not a field written there."""
+    key = max(entry, key=lambda name: _json_size(entry[name]))
+    return ("spec", key) if manifest.document.get(("spec", key)) is not None else ("spec",)
 
 
 @rule(
@@ -122,11 +147,13 @@ def _proxy_parts(env: ResolvedEnvironment) -> list[tuple[Manifest, tuple[str, ..
 )
 def configmap_too_large(env: ResolvedEnvironment) -> Iterator[Finding]:
     """What it checks:
-        The ConfigMaps llmops renders stay within Kubernetes' 1 MiB of data: the proxy's, which
-        carries every prompt template, experiment and endpoint of the environment, and each training
-        job's, which carries its hyperparameters twice (job.json and hyperparameters.json). A
-        TrainJob carries them once, in an environment variable, within the same limit. The sizes
-        counted are lower bounds of what is rendered.
+        The ConfigMaps llmops renders stay within Kubernetes' 1 MiB of data: the proxy's, measured
+        as render writes it (its proxy.json carries every endpoint, prompt template, experiment,
+        model, dataset and training job of the environment, the catalog entries with their spec as
+        written), pointing at the manifest and field that add most; and each training job's, which
+        carries its hyperparameters twice (job.json and hyperparameters.json; counted with their
+        indentation, the rest of job.json being a few URIs and names). A TrainJob carries them
+        once, in an environment variable, within the same limit.
     Why it matters:
         Each template file may be well under the 1 MiB manifest limit while all of them together are
         not; the API server would refuse the ConfigMap at sync time, and the proxy (every endpoint
@@ -165,17 +192,18 @@ def configmap_too_large(env: ResolvedEnvironment) -> Iterator[Finding]:
                 f"Kubernetes refuses more than {MAX_CONFIGMAP_BYTES:,}",
                 "keep large data out of hyperparameters: put it in storage and pass its URI",
             )
-    parts = _proxy_parts(env)
-    total = sum(size for _, _, size in parts)
-    if total > MAX_CONFIGMAP_BYTES:
-        manifest, path, size = max(parts, key=lambda part: part[2])
+    total, heaviest, size = _proxy_config_sizes(env)
+    if heaviest is not None:
+        manifest, entry = heaviest
         yield Finding(
             manifest,
-            path,
-            f"the proxy's ConfigMap would hold at least {total:,} bytes of prompt "
-            f"templates, notes and roles ({size:,} from here); Kubernetes refuses more than "
+            _heaviest_field(manifest, entry),
+            f"the proxy's ConfigMap in `{env.name}` would hold {total:,} bytes (proxy.json: "
+            "every endpoint, template, experiment, model, dataset and training job of the "
+            f"environment; about {size:,} from here); Kubernetes refuses more than "
             f"{MAX_CONFIGMAP_BYTES:,}",
-            "shorten the largest templates, or split the environment",
+            "shorten the largest texts (templates, descriptions, hyperparameters), or split the "
+            "environment",
         )
 
 

@@ -18,6 +18,7 @@ from compiler.check import (
     references,
     rollout,
     serving,
+    shared_places,
     training_capacity,
 )
 from compiler.check.rule import CheckFunction
@@ -36,6 +37,7 @@ CHECKS: tuple[CheckFunction, ...] = (
     *rollout.CHECKS,
     *names.CHECKS,
     *object_sizes.CHECKS,
+    *shared_places.CHECKS,
     *datasets.CHECKS,
     *experiments.CHECKS,
     *capacity.CHECKS,

@@ -106,6 +106,8 @@ UNKNOWN_TAG = _loader_rule(
         No value carries a tag other than the core types: `!!python/object`, `!!binary`, `!!set`,
         `!!timestamp` and custom tags such as `!include` or `!Ref` are refused (`!!str`, `!!int`,
         `!!float`, `!!bool`, `!!null`, `!!map` and `!!seq` are accepted; Y019 checks they fit).
+        The non-specific tag `!` on a scalar is refused too: YAML 1.2 reads `! 3` as the string
+        "3", PyYAML and others as the number 3.
     Why it matters:
         A tag makes a value mean whatever the reading tool decides: some loaders include a file,
         construct an object or run code, others keep the text. Manifests must read the same in
@@ -508,12 +510,13 @@ TAG_MISMATCH = _loader_rule(
     "Y019",
     "tag-mismatch",
     E,
-    "A !!int, !!float, !!bool or !!null tag contradicts its value.",
+    "A !!int, !!float, !!bool, !!null, !!map or !!seq tag contradicts its value.",
     """
     What it checks:
         A value tagged `!!int`, `!!float`, `!!bool` or `!!null` is a value of that type: `!!int
         8k` and `!!bool maybe` are refused. A tag that agrees is allowed and gives that type, so
-        `!!int "8192"` is the number 8192.
+        `!!int "8192"` is the number 8192. `!!map` and `!!seq` tag only mappings and lists: `!!map
+        3` is refused (a tag on a mapping or list that is not its own is Y004).
     Why it matters:
         Other YAML tools refuse a contradicting tag or read the value differently, and llmops
         would otherwise keep the text, so the manifest would mean different things in different
@@ -525,6 +528,31 @@ TAG_MISMATCH = _loader_rule(
     Right: a value of the tag's type
         # file: environments/dev/catalog/support-model.yaml
             context_length: !!int "8192"
+    """,
+)
+
+YAML_VERSION = _loader_rule(
+    "Y020",
+    "yaml-version-directive",
+    E,
+    "A document declares a YAML version other than 1.2 (`%YAML 1.1`).",
+    """
+    What it checks:
+        No document starts with a `%YAML` directive naming another version than 1.2. llmops reads
+        every manifest as YAML 1.2 (the core schema), whatever the document says.
+    Why it matters:
+        Under `%YAML 1.1`, `010` is the octal number 8, `yes` and `off` are booleans and `1_000` is
+        a thousand; llmops, reading YAML 1.2, sees 10, the strings "yes" and "off" and the string
+        "1_000". The document would mean one thing to the tools that honour its directive and
+        another to llmops.
+    Wrong: the document declares YAML 1.1
+        # file: environments/dev/catalog/support-model.yaml
+        %YAML 1.1
+        ---
+    Right: no directive (or `%YAML 1.2`)
+        # file: environments/dev/catalog/support-model.yaml
+        # Right: no directive; the document is YAML 1.2, as llmops reads it.
+        apiVersion: llmops.io/v1
     """,
 )
 
@@ -548,4 +576,5 @@ LOADER_RULES: tuple[Rule, ...] = (
     CHECKS_SKIPPED,
     NUMBER_TOO_LONG,
     TAG_MISMATCH,
+    YAML_VERSION,
 )

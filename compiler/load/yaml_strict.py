@@ -7,6 +7,7 @@ duplicate keys, YAML 1.1 booleans, foreign tags, alias bombs and recursive alias
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,10 @@ _TYPE_WORDS = {
     OversizedInteger: "a number",
 }
 _NOT_OF_TYPE = object()  # a tagged scalar whose text is not a value of the tag's type
+# A node's properties starting with the non-specific tag `!` (after an anchor, if any)
+_BANG_FIRST = re.compile(r"(?:&\S+\s+)?!(?=\s|$)")
+# Where a file may hold one: `!` after a space, a flow indicator or a line start, before a space
+_MAYBE_BANG = re.compile(r"(?:^|[\s\[{,])!(?=\s|$)", re.MULTILINE)
 _TAG_WORDS = {
     _INT_TAG: "an integer",
     _FLOAT_TAG: "a number",
@@ -136,9 +141,18 @@ class _DocumentBuilder:
     their positions if they are ever asked for (`_LazyPositions`).
     """
 
-    def __init__(self, file: str, index: int, budget: list[int], diagnostics: list[Diagnostic]):
+    def __init__(
+        self,
+        file: str,
+        index: int,
+        budget: list[int],
+        diagnostics: list[Diagnostic],
+        lines: list[str] | None = None,
+    ):
         self.document = SourceDocument(file=file, index=index, data=None)
         self.file = file
+        # the file's lines when it may hold the non-specific tag `!` (see `written_with_bang`)
+        self.lines = lines
         self.budget = budget
         self.diagnostics = diagnostics
         self.active: set[int] = set()
@@ -265,19 +279,38 @@ class _DocumentBuilder:
         tag = node.tag
         if tag in _TYPED_TAGS:
             return self.typed_scalar(node, path, tag)
+        if tag in (_MAP, _SEQ):
+            self.report(
+                rules.TAG_MISMATCH,
+                f"`{_shortened(text)}` is not {'a mapping' if tag == _MAP else 'a list'}, but it "
+                f"is tagged {tag.replace('tag:yaml.org,2002:', '!!')}",
+                self.span(node),
+                path,
+                "remove the tag, or write a value of its type",
+            )
+            return text
+        # A quoted scalar resolved implicitly, or a plain one written after `!`, has the
+        # non-specific tag.
+        if tag == _IMPLICIT and (node.style or self.written_with_bang(node)):
+            self.report(
+                rules.UNKNOWN_TAG,
+                f"the non-specific tag `!` makes `{_shortened(text)}` the string "
+                f'"{_shortened(text)}" in YAML 1.2, but other YAML readers resolve it as if '
+                "untagged",
+                self.span(node),
+                path,
+                "remove the `!`; quote the value if a string is meant",
+            )
+            return text
         if node.style:  # quoted or block scalar: always a string
-            if tag != _STR:
-                # the non-specific tag `!`: the base resolver resolved it implicitly
-                if tag == _IMPLICIT:
-                    tag = _implicit_tag(text)
-                if tag != _STR and tag not in _ALLOWED_EXPLICIT_TAGS:
-                    self.report(
-                        rules.UNKNOWN_TAG,
-                        f"tag {tag!r} is not accepted",
-                        self.span(node),
-                        path,
-                        "remove the tag",
-                    )
+            if tag != _STR and tag not in _ALLOWED_EXPLICIT_TAGS:
+                self.report(
+                    rules.UNKNOWN_TAG,
+                    f"tag {tag!r} is not accepted",
+                    self.span(node),
+                    path,
+                    "remove the tag",
+                )
             return text
         if tag == _IMPLICIT:
             known = _PLAIN_VALUES.get(text)
@@ -327,6 +360,16 @@ class _DocumentBuilder:
         elif len(_PLAIN_VALUES) < _CACHE_LIMIT:
             _PLAIN_VALUES[text] = (value, keep_text)
         return value
+
+    def written_with_bang(self, node: yaml.ScalarNode) -> bool:
+        """Whether a plain scalar is written after the non-specific tag `!` (the composer gives it
+        the same tag as an untagged one). Its node starts at its properties: an anchor, a tag."""
+        if self.lines is None:
+            return False
+        start = node.start_mark
+        if start.line >= len(self.lines):
+            return False
+        return _BANG_FIRST.match(self.lines[start.line], start.column) is not None
 
     def report_oversized(self, node: yaml.ScalarNode, path: Path) -> None:
         """An integer too long to convert: reported, and the document is not read further."""
@@ -659,6 +702,40 @@ def _char_at(text: str, line: int, column: int) -> str:
     return row[column - 1] if 0 < column <= len(row) else ""
 
 
+def _version_directives(file: str, text: str) -> list[Diagnostic]:
+    """A `%YAML` directive naming another version than 1.2, at each document that has one."""
+    found: list[Diagnostic] = []
+    try:
+        for event in yaml.parse(text, Loader=_BaseLoader):
+            version = getattr(event, "version", None)
+            if isinstance(event, yaml.DocumentStartEvent) and version not in (None, (1, 2)):
+                written = ".".join(str(part) for part in version)
+                found.append(
+                    make_diagnostic(
+                        rules.YAML_VERSION,
+                        f"this document declares YAML {written}; llmops reads YAML 1.2, where "
+                        "`010`, `yes` and `1_000` mean other things",
+                        _directive_span(
+                            file, text, event.start_mark.line if event.start_mark else 0
+                        ),
+                        hint="remove the `%YAML` line (or write `%YAML 1.2`) and write the values "
+                        "as YAML 1.2 reads them",
+                    )
+                )
+    except yaml.YAMLError:
+        pass  # composing the file reports it
+    return found
+
+
+def _directive_span(file: str, text: str, line: int) -> Span:
+    """The `%YAML` line at or before ``line`` (0-based), where the directive is written."""
+    lines = text.split("\n")
+    for number in range(min(line, len(lines) - 1), -1, -1):
+        if lines[number].startswith("%YAML"):
+            return Span(file, number + 1, 1, number + 1, len(lines[number]) + 1)
+    return Span(file, line + 1, 1)
+
+
 def parse_documents(file: str, text: str) -> tuple[list[SourceDocument], list[Diagnostic]]:
     """Parse every document of one file. Never raises for bad input: problems become diagnostics."""
     documents, diagnostics, _ = parse_manifest_file(file, text)
@@ -685,10 +762,14 @@ def parse_manifest_file(
                 rules.TOO_DEEP, "the YAML parser ran out of stack or memory", Span.file_start(file)
             )
         )
+    if "%YAML" in text:
+        diagnostics.extend(_version_directives(file, text))
     budget = [MAX_NODES_PER_FILE]
     documents: list[SourceDocument] = []
     unread: list[UnreadPart] = []
     lines: list[str] = []
+    # a file that may hold `!` is read by the builder, which tells `! 3` from `3`
+    bang_lines = text.split("\n") if "!" in text and _MAYBE_BANG.search(text) else None
     if stopped:  # everything after the last document composed is lost
         lines = text.split("\n")
         last_root = next((root for root in reversed(roots) if root is not None), None)
@@ -703,9 +784,11 @@ def parse_manifest_file(
             continue  # an empty document (e.g. after a trailing ---)
         reader = _FastReader(budget[0])
         try:
+            if bang_lines is not None:
+                raise _Unclean
             data = reader.value(root, 0)
         except _Unclean:
-            builder = _DocumentBuilder(file, index, budget, diagnostics)
+            builder = _DocumentBuilder(file, index, budget, diagnostics, bang_lines)
             document = builder.build(root)
             if builder.second_manifest_line is not None:
                 # the manifest run into this one is lost: what it defines is a gap

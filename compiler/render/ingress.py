@@ -31,7 +31,7 @@ NGINX_STREAMING = {
 
 
 def ingress_host(ctx: RenderContext) -> str:
-    return ctx.env.settings.ingress.host or f"{ctx.name}.llm-ops.local"
+    return naming.ingress_host(ctx.env.settings.ingress.host, ctx.name)
 
 
 def _ingress(

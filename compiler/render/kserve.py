@@ -24,7 +24,7 @@ from compiler.target.pod_resources import ENDPOINT_DEFAULT_RESOURCES
 
 RUNTIME = "kserve-huggingfaceserver"  # pinned: another runtime also claims the huggingface format
 MODEL_PORT = 8080
-OPENAI_PREFIX = "/openai/v1"  # KServe's Hugging Face server mounts the OpenAI routes here
+OPENAI_PREFIX = naming.KSERVE_OPENAI_PREFIX
 CLUSTER_LOCAL = {"networking.kserve.io/visibility": "cluster-local"}
 DEFAULT_RESOURCES = ENDPOINT_DEFAULT_RESOURCES
 DEFAULT_SCALE_TARGET = 80  # KServe's own default CPU target, written out so the live object matches
@@ -48,9 +48,7 @@ def gpu_count(endpoint: Manifest[ServingEndpointSpec]) -> int:
 
 
 def served_model_name(endpoint: Manifest[ServingEndpointSpec]) -> str:
-    """The name the model server answers to (KServe's runtime uses the InferenceService name
-    too)."""
-    return naming.inference_service_name(endpoint.name)
+    return naming.served_model_name(endpoint.name)
 
 
 def is_embedding(endpoint: Manifest[ServingEndpointSpec]) -> bool:
@@ -186,5 +184,4 @@ def render_inference_service(
 
 
 def backend_url(ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec]) -> str:
-    """The predictor Service KServe creates in raw mode (port 80 -> the model server's 8080)."""
-    return f"http://{naming.predictor_name(endpoint.name)}.{ctx.namespace}.svc.cluster.local"
+    return naming.predictor_url(endpoint.name, ctx.namespace)

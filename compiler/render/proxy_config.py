@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.capacity.adapters import served_adapters
-from compiler.render import kserve
 from compiler.render.context import RenderContext
 from compiler.render.json_text import indented_json
 from compiler.resolve.approvals import approval_state
@@ -24,6 +23,7 @@ from compiler.spec.model import ModelSpec
 from compiler.spec.prompt import PromptExperimentSpec, PromptTemplateSpec
 from compiler.spec.serving import ServingEndpointSpec
 from compiler.spec.training import TrainingJobSpec
+from compiler.target import naming
 
 PROXY_CONFIG_VERSION = 1
 
@@ -53,10 +53,10 @@ def _endpoint(
         "model": {"name": model.name, "version": model.version},
         "serveTarget": deployment.serve_target if deployment is not None else "GENERATION",
         "backend": {
-            "url": kserve.backend_url(ctx, endpoint),
+            "url": naming.predictor_url(endpoint.name, ctx.namespace),
             "api": "kserve-openai",
-            "openaiPrefix": kserve.OPENAI_PREFIX,
-            "servedModelName": kserve.served_model_name(endpoint),
+            "openaiPrefix": naming.KSERVE_OPENAI_PREFIX,
+            "servedModelName": naming.served_model_name(endpoint.name),
         },
         "limits": None
         if runtime is None
@@ -135,9 +135,37 @@ def _training_job(job: Manifest[TrainingJobSpec]) -> dict[str, Any]:
     return {"id": job.name, "name": job.name, **_written(job)}
 
 
-def proxy_config(ctx: RenderContext, endpoints: list[ServedEndpoint]) -> dict[str, Any]:
-    """The document the proxy loads. Endpoints are (endpoint, model) pairs in render order."""
+# One entry of the document and the manifest it was made from.
+Entry = tuple[Manifest, dict[str, Any]]
+
+
+def proxy_entries(ctx: RenderContext, endpoints: list[ServedEndpoint]) -> dict[str, list[Entry]]:
+    """The document's lists, each entry with its manifest: K009 names the one that weighs most.
+    Built once per run and environment: K009 measures what render then writes."""
+    env = ctx.env
+
+    def build() -> dict[str, list[Entry]]:
+        return {
+            "endpoints": [(e, _endpoint(ctx, e, model)) for e, model in endpoints],
+            "templates": [(t, _template(t)) for t in env.of_kind("PromptTemplate")],
+            "experiments": [(e, _experiment(e)) for e in env.of_kind("PromptExperiment")],
+            "models": [(m, _model(ctx, m)) for m in env.of_kind("Model")],
+            "datasets": [(d, _dataset(d)) for d in env.of_kind("Dataset")],
+            "trainingJobs": [(j, _training_job(j)) for j in env.of_kind("TrainingJob")],
+        }
+
+    return env.remember(("proxy-entries", env.name, tuple(endpoints)), build)
+
+
+def proxy_config(
+    ctx: RenderContext,
+    endpoints: list[ServedEndpoint],
+    entries: dict[str, list[Entry]] | None = None,
+) -> dict[str, Any]:
+    """The document the proxy loads. Endpoints are (endpoint, model) pairs in render order;
+    ``entries``, when given, are `proxy_entries` of the same."""
     settings = ctx.env.settings.proxy
+    lists = proxy_entries(ctx, endpoints) if entries is None else entries
     return {
         "version": PROXY_CONFIG_VERSION,
         "environment": ctx.name,
@@ -148,12 +176,7 @@ def proxy_config(ctx: RenderContext, endpoints: list[ServedEndpoint]) -> dict[st
             "requiredRoleIsDefault": "required_role" not in settings.model_fields_set,
             "bearerTokenSecret": settings.token_secret_name,
         },
-        "endpoints": [_endpoint(ctx, endpoint, model) for endpoint, model in endpoints],
-        "templates": [_template(t) for t in ctx.env.of_kind("PromptTemplate")],
-        "experiments": [_experiment(e) for e in ctx.env.of_kind("PromptExperiment")],
-        "models": [_model(ctx, m) for m in ctx.env.of_kind("Model")],
-        "datasets": [_dataset(d) for d in ctx.env.of_kind("Dataset")],
-        "trainingJobs": [_training_job(j) for j in ctx.env.of_kind("TrainingJob")],
+        **{section: [entry for _, entry in items] for section, items in lists.items()},
     }
 
 

@@ -26,6 +26,20 @@ class ReportContext:
     rules: Mapping[str, Rule] = field(default_factory=dict)  # code -> rule (SARIF rule metadata)
     # what inline suppressions silenced: counted in text, listed in JSON and SARIF
     suppressed: tuple[Suppressed, ...] = ()
+    # file -> its lines, split once on first use: a report's cost must not be (diagnostics x size)
+    _lines: dict[str, list[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def lines_of(self, file: str) -> list[str] | None:
+        """The file's lines, split at most once however many diagnostics point into it."""
+        lines = self._lines.get(file)
+        if lines is None:
+            text = self.sources.get(file)
+            if text is None:
+                return None
+            lines = self._lines[file] = text.splitlines()
+        return lines
 
 
 Formatter = Callable[[list[Diagnostic], ReportContext], str]
@@ -48,8 +62,7 @@ def get_formatter(name: str) -> Formatter:
 
 
 def source_line(context: ReportContext, file: str, line: int) -> str | None:
-    text = context.sources.get(file)
-    if text is None:
+    lines = context.lines_of(file)
+    if lines is None:
         return None
-    lines = text.splitlines()
     return lines[line - 1] if 0 < line <= len(lines) else None

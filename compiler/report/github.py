@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.report.base import ReportContext
+from compiler.report.limit import left_out_note, shown_per_file
 from compiler.report.text import summary_line
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -74,6 +75,9 @@ def format_command(diagnostic: Diagnostic) -> str:
 
 
 def format_report(diagnostics: list[Diagnostic], context: ReportContext) -> str:
-    lines = [format_command(diagnostic) for diagnostic in diagnostics]
-    lines.append(summary_line(diagnostics, context))
+    shown = shown_per_file(diagnostics)
+    lines = [format_command(diagnostic) for diagnostic in shown.diagnostics]
+    # plain lines, not commands: GitHub prints them in the log and annotates nothing
+    lines.extend(escape_data(left_out_note(f, n)) for f, n in shown.left_out.items())
+    lines.append(summary_line(diagnostics, context, shown.total_left_out))
     return "\n".join(lines) + "\n"

@@ -22,6 +22,7 @@ import xml.etree.ElementTree as ET
 
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.report.base import TOOL_NAME, ReportContext
+from compiler.report.limit import left_out_note, shown_per_file
 from compiler.report.text import format_diagnostic
 
 SUITE_NAME = "llmops validate"
@@ -51,11 +52,17 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _blocks(diagnostics: list[Diagnostic], context: ReportContext) -> str:
-    return xml_safe("\n\n".join(format_diagnostic(d, context) for d in diagnostics))
+def _blocks(diagnostics: list[Diagnostic], context: ReportContext, note: str = "") -> str:
+    blocks = [format_diagnostic(d, context) for d in diagnostics]
+    if note:
+        blocks.append(note)
+    return xml_safe("\n\n".join(blocks))
 
 
-def _failure(errors: list[Diagnostic], context: ReportContext) -> ET.Element:
+def _failure(
+    errors: list[Diagnostic], shown: list[Diagnostic], context: ReportContext, note: str
+) -> ET.Element:
+    """One failure counting and naming every error; its text lists those shown."""
     rules = sorted({f"{d.code} {d.name}" for d in errors})
     failure = ET.Element(
         "failure",
@@ -64,19 +71,22 @@ def _failure(errors: list[Diagnostic], context: ReportContext) -> ET.Element:
             "type": " ".join(sorted({d.code for d in errors})),
         },
     )
-    failure.text = _blocks(errors, context)
+    failure.text = _blocks(shown, context, note)
     return failure
 
 
 def testcase(file: str, diagnostics: list[Diagnostic], context: ReportContext) -> ET.Element:
     """One file as one test: failed by its errors, annotated by its warnings and infos."""
     case = ET.Element("testcase", {"name": xml_safe(file), "classname": CLASS_NAME, "time": "0"})
+    shown = shown_per_file(diagnostics)  # errors are shown first, so only the last block has a note
+    note = left_out_note(file, shown.total_left_out) if shown.total_left_out else ""
     errors = [d for d in diagnostics if d.severity is Severity.ERROR]
-    others = [d for d in diagnostics if d.severity is not Severity.ERROR]
+    shown_errors = [d for d in shown.diagnostics if d.severity is Severity.ERROR]
+    others = [d for d in shown.diagnostics if d.severity is not Severity.ERROR]
     if errors:
-        case.append(_failure(errors, context))
+        case.append(_failure(errors, shown_errors, context, "" if others else note))
     if others:
-        ET.SubElement(case, "system-out").text = _blocks(others, context)
+        ET.SubElement(case, "system-out").text = _blocks(others, context, note)
     return case
 
 

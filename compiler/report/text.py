@@ -11,6 +11,7 @@ from __future__ import annotations
 from compiler.diagnostics import Diagnostic, Severity, count_by_severity
 from compiler.printable import escape_controls
 from compiler.report.base import ReportContext, source_line
+from compiler.report.limit import excerpt, left_out_note, shown_per_file
 
 _COLORS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36"}
 
@@ -43,7 +44,9 @@ def format_diagnostic(diagnostic: Diagnostic, context: ReportContext) -> str:
     if line is not None:
         gutter = str(span.line)
         pad = " " * len(gutter)
-        caret = _caret(line, span.column, span.end_column, span.end_line in (None, span.line))
+        line, column = excerpt(line, span.column)
+        end_column = span.end_column and span.end_column - span.column + column
+        caret = _caret(line, column, end_column, span.end_line in (None, span.line))
         out.append(f" {gutter} | {escape_controls(line)}")
         out.append(f" {pad} | {_paint(caret, _COLORS[diagnostic.severity], color)}")
     if diagnostic.environments:
@@ -60,7 +63,8 @@ def format_diagnostic(diagnostic: Diagnostic, context: ReportContext) -> str:
     return "\n".join(out)
 
 
-def summary_line(diagnostics: list[Diagnostic], context: ReportContext) -> str:
+def summary_line(diagnostics: list[Diagnostic], context: ReportContext, left_out: int = 0) -> str:
+    """Counts of every diagnostic, including those a bounded report left out."""
     counts = count_by_severity(diagnostics)
     scope = f"{context.files_checked} file{'s' if context.files_checked != 1 else ''}"
     if context.environments:
@@ -70,10 +74,14 @@ def summary_line(diagnostics: list[Diagnostic], context: ReportContext) -> str:
         parts = ["no problems"]
     if context.suppressed:  # not shown, but never silently gone
         parts.append(f"{len(context.suppressed)} suppressed")
+    if left_out:
+        parts.append(f"{left_out} not shown")
     return f"{', '.join(parts)} ({scope})"
 
 
 def format_report(diagnostics: list[Diagnostic], context: ReportContext) -> str:
-    blocks = [format_diagnostic(diagnostic, context) for diagnostic in diagnostics]
-    blocks.append(summary_line(diagnostics, context))
+    shown = shown_per_file(diagnostics)
+    blocks = [format_diagnostic(diagnostic, context) for diagnostic in shown.diagnostics]
+    blocks.extend(escape_controls(left_out_note(f, n)) for f, n in shown.left_out.items())
+    blocks.append(summary_line(diagnostics, context, shown.total_left_out))
     return "\n\n".join(blocks) + "\n"

@@ -10,6 +10,7 @@ from compiler.resolve.lineage import made_by
 from compiler.resolve.manifest import Manifest
 from compiler.resolve.model_digest import model_digest
 from compiler.spec.approval import ApprovalSpec
+from compiler.spec.formats import same_person_key
 from compiler.spec.model import ModelSpec
 
 
@@ -50,7 +51,7 @@ def approvals_by_model(
 def approval_state(env: ResolvedEnvironment, model: Manifest[ModelSpec]) -> ApprovalState:
     digest = current_digest(env, model)
     policy = env.settings.approval
-    approvers: set[str] = set()
+    approvers: dict[str, str] = {}  # one entry per person: `Alice` and `alice` are one approver
     problems: list[str] = []
     for approval in approvals_by_model(env).get(model, ()):
         who = approval.spec.approved_by
@@ -63,8 +64,10 @@ def approval_state(env: ResolvedEnvironment, model: Manifest[ModelSpec]) -> Appr
                 f"{who} approved with role `{approval.spec.role}`, which may not approve here"
             )
         else:
-            approvers.add(who)
-    return ApprovalState(model, tuple(sorted(approvers)), policy.min_approvers, tuple(problems))
+            approvers.setdefault(same_person_key(who), who)
+    return ApprovalState(
+        model, tuple(sorted(approvers.values())), policy.min_approvers, tuple(problems)
+    )
 
 
 def current_digest(env: ResolvedEnvironment, model: Manifest[ModelSpec]) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from compiler.spec.formats import same_person_key
+
 if TYPE_CHECKING:
     from compiler.resolve.manifest import Manifest
 
@@ -46,6 +48,9 @@ def is_person(authorship: Authorship, user: str, identities: dict[str, list[str]
     has one, else by the e-mail's local part or the author's name (case-insensitive)."""
     email = authorship.author_email.strip().lower()
     known = identities.get(user)
+    if known is None:  # the same person written in another case or Unicode form
+        key = same_person_key(user)
+        known = next((e for who, e in identities.items() if same_person_key(who) == key), None)
     if known is not None:
         return email in {address.strip().lower() for address in known}
     wanted = user.strip().lower()

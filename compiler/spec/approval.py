@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from compiler.spec.base import Envelope, StrictModel
+from compiler.spec.formats import RoleName, UserId
 
 DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
 
@@ -19,8 +20,12 @@ class ApprovalSpec(StrictModel):
         "approved",
         description="The seeds' status PATCH body; a rejected approval counts for nothing.",
     )
-    approved_by: str = Field(alias="approvedBy", description="Who approved (the user id).")
-    role: str = Field(
+    approved_by: UserId = Field(
+        alias="approvedBy",
+        description="Who approved (the user id). Ids that differ only in case or Unicode form "
+        "(`Alice`, `alice`) are one person.",
+    )
+    role: RoleName = Field(
         description="The approver's role; the environment lists the roles that may approve."
     )
     model_digest: str = Field(

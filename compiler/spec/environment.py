@@ -23,7 +23,9 @@ from compiler.spec.formats import (
     QualifiedName,
     RepositoryPath,
     RepositoryUrl,
+    RoleName,
     StorageUri,
+    UserId,
 )
 from compiler.spelling import closest_name
 from compiler.target.training_contract import DEFAULT_OUTPUT_BASE
@@ -37,8 +39,6 @@ IMAGE_REGISTRY_PATTERN = (
     r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
 )
 DEFAULT_REQUIRED_ROLE = "llm-ops-user"  # the seeds' governance middleware requires it on every call
-# printable ASCII without spaces or commas: one entry of X-User-Roles
-ROLE_PATTERN = r"^[!-+\--~]+$"
 MAX_GPUS_PER_REPLICA = 64  # GPUs of one pod sit in one node; no node has more
 MAX_GPU_MEMORY_GIB = 1024  # the largest GPUs have a few hundred GiB
 MAX_REPLICAS = 1000
@@ -156,14 +156,14 @@ class GpuPolicy(StrictModel):
 
 
 class ApprovalPolicy(StrictModel):
-    roles: list[str] = Field(
+    roles: list[RoleName] = Field(
         default_factory=lambda: [DEFAULT_APPROVER_ROLE],
         description="Roles allowed to approve models.",
     )
     min_approvers: int = Field(
         1, alias="minApprovers", ge=1, le=100, description="Distinct approvers a model needs."
     )
-    identities: dict[str, list[str]] = Field(
+    identities: dict[UserId, list[str]] = Field(
         default_factory=dict,
         description=(
             "Approver user id -> the git author e-mails that are that person, for `llmops "
@@ -232,14 +232,13 @@ class ProxySettings(StrictModel):
             "headers."
         ),
     )
-    required_role: str | None = Field(
+    required_role: RoleName | None = Field(
         DEFAULT_REQUIRED_ROLE,
         alias="requiredRole",
-        pattern=ROLE_PATTERN,
         description=(
             "The role every caller must hold in X-User-Roles (the seeds' workflow guide requires "
             "`llm-ops-user`); `null` turns the requirement off, X-User-Id and X-User-Roles stay "
-            "required. Printable ASCII without spaces or commas."
+            "required. Printable ASCII without spaces or commas, at most 128 characters."
         ),
     )
 

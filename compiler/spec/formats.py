@@ -11,6 +11,7 @@ at the line to fix instead of a failed sync. The patterns are the validators' re
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -61,6 +62,18 @@ MAX_GIT_REVISION = 255
 REPOSITORY_PATH = r"[^\x00-\x1f\x7f-\x9f\\]+"
 MAX_REPOSITORY_PATH = 1024
 
+# One entry of the X-User-Roles header the proxy reads (a comma-separated list): printable ASCII
+# without spaces or commas, short enough to fit a header beside others.
+ROLE_NAME = r"[!-+\--~]+"
+MAX_ROLE_NAME = 128
+# Who approved: any characters a person's id is written with, but not blank, not padded with spaces
+# (` alice` would count as a second person), and no control or invisible formatting characters.
+USER_ID = r"[^\s\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]" + (
+    r"([^\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]*"
+    r"[^\s\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff])?"
+)
+MAX_USER_ID = 256
+
 _IPV4 = re.compile(r"[0-9]+(\.[0-9]+){3}")
 
 
@@ -95,6 +108,26 @@ def is_qualified_name(text: str) -> bool:
 
 def is_label_value(text: str) -> bool:
     return len(text) <= MAX_DNS_LABEL and re.fullmatch(LABEL_VALUE, text) is not None
+
+
+def is_role_name(text: str) -> bool:
+    return len(text) <= MAX_ROLE_NAME and re.fullmatch(ROLE_NAME, text) is not None
+
+
+def is_user_id(text: str) -> bool:
+    """Visible text: printable characters and spaces, none at either end (the JSON Schema's pattern
+    approximates this; unassigned and private-use code points are refused here too)."""
+    return (
+        0 < len(text) <= MAX_USER_ID
+        and text.strip() == text
+        and all(char.isprintable() or char == " " for char in text)
+    )
+
+
+def same_person_key(user_id: str) -> str:
+    """What two user ids share when they name one person: `Alice` and `alice` (and the same text
+    in other Unicode normal forms) are one approver, not two."""
+    return unicodedata.normalize("NFKC", user_id).casefold()
 
 
 def _validator(check: Callable[[str], bool], what: str) -> AfterValidator:
@@ -212,6 +245,14 @@ _RULES = {
         "a label value: at most 63 letters, digits, '-', '_' and '.', starting and ending with a "
         "letter or digit"
     ),
+    "role": (
+        f"a role as callers send it in X-User-Roles: 1 to {MAX_ROLE_NAME} printable ASCII "
+        "characters, no spaces or commas"
+    ),
+    "user-id": (
+        f"a user id: 1 to {MAX_USER_ID} characters, not blank, no leading or trailing spaces, no "
+        "control or invisible characters"
+    ),
 }
 
 DnsLabel = Annotated[
@@ -283,3 +324,25 @@ LabelValue = Annotated[
     _validator(is_label_value, _RULES["label-value"]),
     _schema(LABEL_VALUE, MAX_DNS_LABEL),
 ]
+RoleName = Annotated[
+    str,
+    FormatName("role"),
+    _validator(is_role_name, _RULES["role"]),
+    _schema(ROLE_NAME, MAX_ROLE_NAME),
+]
+UserId = Annotated[
+    str,
+    FormatName("user id"),
+    _validator(is_user_id, _RULES["user-id"]),
+    _schema(USER_ID, MAX_USER_ID),
+]
+
+
+def role_rule() -> str:
+    """The sentence a refused role gets (for commands that check a role before writing it)."""
+    return _RULES["role"]
+
+
+def user_id_rule() -> str:
+    """The sentence a refused user id gets."""
+    return _RULES["user-id"]

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from compiler.spec.base import Envelope, StrictModel
 from compiler.spec.environment import MAX_GPU_MEMORY_GIB, MAX_GPUS_PER_REPLICA, MAX_REPLICAS
+from compiler.spec.formats import RoleName
 from compiler.spec.model import MAX_CONTEXT_TOKENS
 from compiler.spec.quantities import CpuQuantity, MemoryQuantity
 
@@ -117,7 +118,7 @@ class ServingEndpointSpec(StrictModel):
             "like the base."
         ),
     )
-    allowed_roles: list[str] = Field(
+    allowed_roles: list[RoleName] = Field(
         default_factory=list,
         alias="allowedRoles",
         description="Roles (besides llm-ops-user) allowed to call the endpoint "

@@ -17,8 +17,28 @@ CONTENT_HASH_LENGTH = 8
 PROXY_NAME = "llmops-proxy"
 
 
+def ingress_host(configured: str | None, environment: str) -> str:
+    """The host an environment's Ingresses serve: its `ingress.host`, else `<env>.llm-ops.local`."""
+    return configured or f"{environment}.llm-ops.local"
+
+
 def inference_service_name(endpoint: str) -> str:
     return endpoint
+
+
+# KServe's Hugging Face server mounts the OpenAI routes here
+KSERVE_OPENAI_PREFIX = "/openai/v1"
+
+
+def served_model_name(endpoint: str) -> str:
+    """The name the model server answers to (KServe's runtime uses the InferenceService name
+    too)."""
+    return inference_service_name(endpoint)
+
+
+def predictor_url(endpoint: str, namespace: str) -> str:
+    """The predictor Service KServe creates in raw mode (port 80 -> the model server's 8080)."""
+    return f"http://{predictor_name(endpoint)}.{namespace}.svc.cluster.local"
 
 
 def predictor_name(endpoint: str) -> str:

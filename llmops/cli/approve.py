@@ -12,6 +12,7 @@ from compiler.errors import LlmopsError
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import validate_repository
 from compiler.printable import escape_controls
+from compiler.spec.formats import is_role_name, is_user_id, role_rule, user_id_rule
 from llmops.approvals import approval_exists_elsewhere, approvals_folder, plan_approval
 from llmops.cli import exit_codes, options
 from llmops.document_text import newline_of, with_newline
@@ -24,6 +25,7 @@ from llmops.write_guard import confined_path
 def approve(
     *, model: str, env: str, approver: str, role: str, notes: str | None, repo: str | None
 ) -> int:
+    _refuse_unusable(approver, role)
     root = find_estate_root(repo)
     # before validating: a linked-away folder hides manifests too
     confined_path(root, approvals_folder(env))
@@ -61,6 +63,21 @@ def approve(
     write_atomically(root, plan.path, text)
     print(escape_controls(plan.path))
     return exit_codes.OK
+
+
+def _refuse_unusable(approver: str, role: str) -> None:
+    """Refuse, before anything is read or written, an id or role the Approval's schema would refuse
+    (a blank `--by ' '` once counted as a second approver)."""
+    if not is_user_id(approver):
+        raise LlmopsError(
+            f"--by {escape_controls(repr(approver)[:80])}: not usable as an approver",
+            hint=f"give {user_id_rule()}",
+        )
+    if not is_role_name(role):
+        raise LlmopsError(
+            f"--role {escape_controls(repr(role)[:80])}: not usable as a role",
+            hint=f"give {role_rule()}",
+        )
 
 
 command = click.Command(

@@ -9,12 +9,20 @@ needs is D002 at its line.
 
 from __future__ import annotations
 
+import math
 import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from compiler.check.dataset_files import MAX_DATASET_FILE_BYTES, MAX_RECORD_DEPTH, read_sample_file
+from compiler.check.dataset_files import (
+    MAX_DATASET_FILE_BYTES,
+    MAX_INTEGER_DIGITS,
+    MAX_RECORD_DEPTH,
+    read_sample_file,
+)
 from compiler.load.tree import DirectoryTree
 from tests.helpers.estate import run_cli, write_files
 
@@ -133,3 +141,76 @@ def test_csv_with_quoted_line_breaks_and_cr_line_endings(tmp_path: Path) -> None
         2,
         {"instruction", "output"},
     )
+
+
+NOT_PORTABLE = {
+    "NaN": "`NaN` is not a JSON number",
+    "Infinity": "`Infinity` is not a JSON number",
+    "-Infinity": "`-Infinity` is not a JSON number",
+    "1e999": "the number 1e999 is too large for a double",
+    "-2.5E+400": "the number -2.5E+400 is too large for a double",
+    "9" * 5000: "an integer of 5000 digits",
+    "-" + "1" * 4301: "an integer of 4301 digits",
+    '"\\ud800"': "lone UTF-16 surrogate",
+    '"a\\udfffb"': "lone UTF-16 surrogate",
+}
+
+
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [
+        *((value, where) for value in sorted(NOT_PORTABLE) for where in ("value", "nested")),
+        *((value, "key") for value in sorted(NOT_PORTABLE) if value.startswith('"')),
+    ],
+    ids=lambda v: v[:12],
+)
+def test_a_value_json_readers_disagree_on_is_d002_at_its_line_and_column(
+    tmp_path: Path, value: str, where: str
+) -> None:
+    """A 5,000-digit integer crashed validate (exit 3); NaN, Infinity and 1e999 passed."""
+    field = {
+        "value": f'"extra": {value}',
+        "nested": f'"extra": {{"a": [1, {value}]}}',
+        "key": f"{value}: 1",
+    }[where]
+    record = f'{{"text": "fine", {field}}}'
+    root = estate(tmp_path, "odd.jsonl", f'{{"text": "fine"}}\n{record}\n'.encode(), "text")
+    result = run_cli("validate", str(root))
+    assert result.exit_code == 1, result.stdout + result.stderr
+    column = record.find(value) + 1 if not value.startswith('"') else 1
+    assert f"examples/odd.jsonl:2:{column}: error[D002]: not portable JSON" in result.stdout
+    assert NOT_PORTABLE[value] in result.stdout
+    assert "a double can hold" in result.stdout  # the hint says how to fix it
+
+
+@pytest.mark.parametrize(
+    "value", ["0", "-0", "1.5e308", "-1e-400", "9" * 4300, "1" * 300 + ".5", '"\\ud83d\\ude00"']
+)
+def test_values_every_json_reader_reads_alike_pass(tmp_path: Path, value: str) -> None:
+    content = f'{{"text": "fine", "extra": {value}}}\n'.encode()
+    root = estate(tmp_path, "ok.jsonl", content, "text")
+    sample = read_sample_file(DirectoryTree(root), "examples/ok.jsonl")
+    assert sample.parse_error is None and sample.records == 1
+
+
+number_texts = st.one_of(
+    st.tuples(st.sampled_from(["", "-"]), st.integers(1, 6000)).map(
+        lambda t: t[0] + "1" + "7" * (t[1] - 1)
+    ),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.from_regex(r"-?[1-9][0-9]{0,5}(\.[0-9]{1,5})?[eE][+-]?[0-9]{1,4}", fullmatch=True),
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=number_texts)
+def test_any_number_is_read_or_d002_never_a_crash(tmp_path: Path, text: str) -> None:
+    content = f'{{"text": "t", "n": {text}}}\n'.encode()
+    root = estate(tmp_path, "n.jsonl", content, "text")
+    sample = read_sample_file(DirectoryTree(root), "examples/n.jsonl")
+    digits = len(text.lstrip("-"))
+    is_float = any(c in text for c in ".eE")
+    portable = math.isfinite(float(text)) if is_float else digits <= MAX_INTEGER_DIGITS
+    assert (sample.parse_error is None) == portable, (text[:40], sample.parse_error)

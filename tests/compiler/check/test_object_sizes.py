@@ -1,6 +1,6 @@
-"""K009 measures the ConfigMaps render writes: it reports one exactly when what it counts is over
-Kubernetes' 1 MiB, the rendered ConfigMap is then over too, and what it counts stays within a few
-KiB of the rendered size (so a ConfigMap it lets through is over by at most that much)."""
+"""K009 measures the ConfigMaps render writes: the proxy's exactly (its proxy.json, as render writes
+it), a training job's from its hyperparameters; it reports one exactly when the rendered ConfigMap
+is over Kubernetes' 1 MiB."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from compiler.render.estate import render_estate
 from tests.helpers.estate import codes, copy_bundled_estate, validate, write_files
 
 TRAINING = "environments/dev/training/customer-support-sft.yaml"
-STRUCTURE_ALLOWANCE = 8 * 1024  # keys, indentation and llmops's own fields the check does not count
 TEMPLATE = """\
 apiVersion: llmops.io/v1
 kind: PromptTemplate
@@ -37,30 +36,87 @@ def configmap_bytes(root: Path, name_prefix: str) -> int:
     return sum(len(value.encode()) for value in configmap["data"].values())
 
 
-def counted(root: Path) -> int:
-    """What the check counts for the proxy's ConfigMap."""
-    from compiler.check.object_sizes import _proxy_parts
+def proxy_k009(root: Path) -> list[str]:
+    return [
+        f"{d.span.file}:{d.span.line}"
+        for d in validate(root, "dev").diagnostics
+        if d.code == "K009" and "proxy" in d.message
+    ]
 
-    return sum(size for _, _, size in _proxy_parts(validate(root, "dev").estate.environments[0]))
+
+def _put(root: Path, file: str, anchor: str, text: str) -> None:
+    path = root / file
+    content = path.read_text(encoding="utf-8")
+    assert anchor in content
+    path.write_text(content.replace(anchor, text, 1), encoding="utf-8")
 
 
-@pytest.mark.parametrize("size", [400_000, 1_030_000, 1_060_000, 1_200_000])
-def test_the_proxy_configmap_is_refused_when_it_would_be_too_large(
-    tmp_path: Path, size: int
+DATASET = "environments/_shared/catalog/customer-support-dataset.yaml"
+MODEL = "environments/_shared/catalog/example-base-model.yaml"
+# Each writes a long string into one thing the proxy's ConfigMap carries: where, and the line K009
+# points at.
+CONTRIBUTORS = {
+    "template": (
+        "environments/dev/prompts/handbook.yaml",
+        None,
+        lambda n: TEMPLATE.format(name="handbook", text="    " + "x" * n),
+        6,
+    ),
+    "dataset description": (
+        DATASET,
+        "  files:",
+        lambda n: f"  description: {'d' * n}\n  files:",
+        13,
+    ),
+    "job hyperparameter": (
+        TRAINING,
+        "      num_epochs: 1",
+        lambda n: f"      num_epochs: 1\n      notes: {'n' * n}",
+        18,  # its trainJobSpec
+    ),
+    "model description": (
+        MODEL,
+        '"Example base model"',
+        lambda n: '"' + "m" * n + '"',
+        14,  # its metadata
+    ),
+}
+
+
+@pytest.mark.parametrize("what", sorted(CONTRIBUTORS))
+@pytest.mark.parametrize("length", [900_000, 1_038_000, 1_041_000, 1_046_000])
+def test_k009_reports_the_proxy_configmap_exactly_when_the_render_is_over(
+    tmp_path: Path, what: str, length: int
 ) -> None:
+    """The check measured templates, notes and roles only: a 950 KB dataset description plus a
+    200 KB hyperparameter passed, and `render --verify` approved a ConfigMap Kubernetes refuses."""
     root = copy_bundled_estate(tmp_path)
-    # two files: each stays under the 1 MiB manifest limit
-    for name in ("handbook-a", "handbook-b"):
-        text = "\n".join("    " + "x" * 99 for _ in range(size // 200))
-        write_files(
-            root, {f"environments/dev/prompts/{name}.yaml": TEMPLATE.format(name=name, text=text)}
-        )
-    reported = "K009" in codes(validate(root, "dev").diagnostics)
+    file, anchor, text, line = CONTRIBUTORS[what]
+    if anchor is None:
+        write_files(root, {file: text(length)})
+    else:
+        _put(root, file, anchor, text(length))
     rendered = configmap_bytes(root, "llmops-proxy-config")
-    assert counted(root) <= rendered < counted(root) + STRUCTURE_ALLOWANCE
-    assert reported == (counted(root) > MAX_CONFIGMAP_BYTES)
-    if reported:
-        assert rendered > MAX_CONFIGMAP_BYTES
+    found = proxy_k009(root)
+    assert bool(found) == (rendered > MAX_CONFIGMAP_BYTES), (rendered, found)
+    if found:
+        assert found == [f"{file}:{line}"]
+
+
+def test_many_small_endpoints_over_the_limit_are_k009(tmp_path: Path) -> None:
+    """1,700 endpoints of ordinary size made a 1.1 MB proxy.json that validated."""
+    root = copy_bundled_estate(tmp_path)
+    endpoint = (root / "environments/dev/serving/example-model.yaml").read_text(encoding="utf-8")
+    files = {}
+    for number in range(1_700):
+        name = f"chat-{number:04d}"
+        files[f"environments/dev/serving/{name}.yaml"] = endpoint.replace(
+            "example-model", name
+        ).replace("example-base-model-1.0", "example-base-model@1.0")
+    write_files(root, files)
+    rendered = configmap_bytes(root, "llmops-proxy-config")
+    assert rendered > MAX_CONFIGMAP_BYTES
+    assert len(proxy_k009(root)) == 1
 
 
 @pytest.mark.parametrize(("entries", "too_large"), [(10, False), (6_000, False), (9_000, True)])

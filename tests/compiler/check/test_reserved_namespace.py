@@ -46,6 +46,15 @@ def diagnose(root: Path, namespace: str, argocd: str = "argocd") -> list[str]:
         "kserve",
         "cert-manager",
         "gpu-operator",
+        "openshift",
+        "openshift-config",
+        "gatekeeper-system",
+        "monitoring",
+        "cattle-system",
+        "knative-serving",
+        "istio-system",
+        "flux-system",
+        "gke-managed-system",
     ],
 )
 def test_reserved_namespaces_are_refused(tmp_path: Path, namespace: str) -> None:

@@ -25,7 +25,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from compiler.check.names import RESERVED_NAMESPACE_PREFIX, RESERVED_NAMESPACES
+from compiler.check.names import RESERVED_NAMESPACE_PREFIXES, RESERVED_NAMESPACES
 from compiler.diagnostics import Severity
 from compiler.load.yaml_strict import parse_documents
 from compiler.render.estate import render_estate
@@ -78,7 +78,7 @@ def not_reserved_namespace(text: str) -> bool:
     return (
         kube_rules.dns1123_label(text)
         and text not in RESERVED_NAMESPACES
-        and not text.startswith(RESERVED_NAMESPACE_PREFIX)
+        and not text.startswith(RESERVED_NAMESPACE_PREFIXES)
     )
 
 

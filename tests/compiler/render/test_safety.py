@@ -20,6 +20,7 @@ tests/compiler/render/test_formats.py.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -42,6 +43,7 @@ from compiler.load.yaml_strict import parse_documents
 from compiler.render.context import FORBIDDEN_KEYS, SOURCE_ANNOTATION, SYNC_WAVE
 from compiler.render.estate import render_estate
 from compiler.resolve.model_digest import model_digest
+from compiler.spec.formats import is_user_id
 from compiler.spec.hyperparameters import KNOWN_HYPERPARAMETERS
 from compiler.spec.model import ModelManifest
 from tests.helpers.conformance import assert_conformant
@@ -91,20 +93,34 @@ class Hostile:
 
 # A well-known hyperparameter (learning_rate...) must be a number in its range: not free text.
 FREE_KEY = TEXT.filter(lambda key: key not in KNOWN_HYPERPARAMETERS)
+# Roles and approver ids have formats (a role is one X-User-Roles entry, an id visible text): their
+# hostile values are the YAML- and JSON-special characters those formats still allow.
+ROLE = st.from_regex(r"[!-+\--~]{1,40}", fullmatch=True)
+USER_ID = st.one_of(TEXT.filter(is_user_id), ROLE)
 HOSTILE = st.builds(
     Hostile,
     **{
         name: TEXT
         for name in Hostile.__dataclass_fields__
-        if name not in ("command", "hyperparameter_key")
+        if name not in ("command", "hyperparameter_key", "approved_by", "allowed_role")
     },
     hyperparameter_key=FREE_KEY,
+    approved_by=USER_ID,
+    allowed_role=ROLE,
     command=st.lists(TEXT, min_size=1, max_size=3),
 )
 NASTY = (
     "\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: injected\n# {{ company }} \"'\\ "
     "\u2028 한국어 😀"
 )
+NASTY_ROLE = "'\"#{{company}}&*!%@`:|>-[]"
+NASTY_USER_ID = "- injected: {{ company }} # \"'\\ 한국어 😀"
+
+
+def every_field(text: str, role: str, user_id: str) -> Hostile:
+    """One value in every free-text field, and the format-bound fields' own."""
+    fields = {name: text for name in Hostile.__dataclass_fields__ if name != "command"}
+    return Hostile(**{**fields, "allowed_role": role, "approved_by": user_id}, command=[text])
 
 
 # -- reading and writing manifests -----------------------------------------------------------------
@@ -371,22 +387,9 @@ def test_baseline_is_conformant_and_rewriting_the_manifests_changes_nothing(
 
 
 @given(HOSTILE)
-@example(
-    Hostile(
-        **{name: NASTY for name in Hostile.__dataclass_fields__ if name != "command"},
-        command=[NASTY],
-    )
-)
-@example(
-    Hostile(
-        **{name: "" for name in Hostile.__dataclass_fields__ if name != "command"}, command=[""]
-    )
-)
-@example(
-    Hostile(
-        **{name: "y" for name in Hostile.__dataclass_fields__ if name != "command"}, command=["n"]
-    )
-)
+@example(every_field(NASTY, NASTY_ROLE, NASTY_USER_ID))
+@example(every_field("", "y", "y"))
+@example(dataclasses.replace(every_field("y", "y", "y"), command=["n"]))
 def test_hostile_free_text_never_reshapes_the_rendered_objects(
     pristine: Path, baseline: Rendered, hostile: Hostile
 ) -> None:
