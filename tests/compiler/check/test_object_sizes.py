@@ -78,7 +78,7 @@ CONTRIBUTORS = {
         MODEL,
         '"Example base model"',
         lambda n: '"' + "m" * n + '"',
-        14,  # its metadata
+        15,  # its metadata
     ),
 }
 
