@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from llmops.proxy import envelope
 from llmops.proxy.experiments import apply_template, assign_variant
@@ -149,6 +151,12 @@ async def _json_body(request: web.Request, kind: str, read_timeout: float) -> di
     except TimeoutError:
         raise Refused(
             408, f"the request body did not arrive within {read_timeout:g} s", "invalid", close=True
+        ) from None
+    except (RequestPayloadError, HttpProcessingError) as error:  # an undecodable Content-Encoding,
+        # a broken chunked framing: the connection's framing is lost
+        reason = re.sub(r"^\d{3}, message: ", "", " ".join(str(error).split()))[:200]
+        raise Refused(
+            400, f"the request body cannot be read ({reason})", "invalid", close=True
         ) from None
     try:
         body = loads(raw)
