@@ -24,6 +24,7 @@ from aiohttp.web_protocol import RequestPayloadError
 
 from llmops.proxy import envelope
 from llmops.proxy.experiments import apply_template, assign_variant
+from llmops.proxy.fields import FieldError, check_fields, lone_surrogate
 from llmops.proxy.governance import Denied, authorize, identify
 from llmops.proxy.jsonbody import NotJson, loads
 from llmops.proxy.limits import LimitExceeded, check_input, check_output
@@ -43,7 +44,6 @@ from llmops.proxy.upstream import (
 
 OPENAI_PATHS = {"chat/completions": "chat", "completions": "completion", "embeddings": "embeddings"}
 SEEDS_KINDS = {"chat": "chat", "completion": "completion", "embeddings": "embeddings"}
-REQUIRED_FIELD = {"chat": "messages", "completion": "prompt", "embeddings": "input"}
 UPSTREAM_PATH = {
     "chat": "/chat/completions",
     "completion": "/completions",
@@ -166,16 +166,18 @@ async def _json_body(request: web.Request, kind: str, read_timeout: float) -> di
         ) from None
     if not isinstance(body, dict):
         raise Refused(400, "the request body must be a JSON object", "invalid")
-    field = REQUIRED_FIELD[kind]
-    value = body.get(field)
-    if kind == "chat" and not (
-        isinstance(value, list) and value and all(isinstance(m, dict) for m in value)
-    ):
+    surrogate = lone_surrogate(raw, body)
+    if surrogate is not None:
         raise Refused(
-            400, "messages must be a non-empty list of {role, content} objects", "invalid"
+            400,
+            "the request body holds a UTF-16 surrogate escape that is not part of a pair, "
+            f"which is no character: {surrogate.encode('utf-8', 'backslashreplace').decode()}",
+            "invalid",
         )
-    if value is None:
-        raise Refused(400, f"the request needs `{field}`", "invalid")
+    try:
+        check_fields(kind, body)
+    except FieldError as error:
+        raise Refused(400, error.message, "invalid") from None
     return body
 
 

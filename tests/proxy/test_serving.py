@@ -192,8 +192,8 @@ def test_bad_request_bodies(proxy_for: Any) -> None:
     cases = [
         (b"{not json", 400, "the request body is not valid JSON"),
         (b"[1, 2]", 400, "the request body must be a JSON object"),
-        (b'{"messages": []}', 400, "messages must be a non-empty list"),
-        (b'{"messages": ["hi"]}', 400, "messages must be a non-empty list"),
+        (b'{"messages": []}', 400, "`messages` must be a non-empty list"),
+        (b'{"messages": ["hi"]}', 400, "`messages[0]` must be a {role, content} object"),
         (
             b'{"messages": [{"role": "user", "content": "' + b"x" * 2000 + b'"}]}',
             413,
