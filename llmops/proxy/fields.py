@@ -22,6 +22,7 @@ MAX_SEQUENCES = 16
 MAX_INPUTS = 2048  # OpenAI's bound on the inputs of one embeddings request
 MAX_STOP_SEQUENCES = 16
 MAX_LIST_ITEMS = 1024  # token ids in `stop_token_ids`, entries of `logit_bias`
+MAX_PARAMETER_CHARS = 1024  # a text the model does not read: a stop sequence, `user`
 INT32 = 2**31 - 1
 INT64 = 2**63 - 1
 MAX_ROLE_CHARS = 64  # roles are names (system, user, tool, ipython, ...), not text
@@ -76,6 +77,27 @@ def string(value: Any) -> str | None:
     return None if isinstance(value, str) else "a string"
 
 
+def short_string(value: Any) -> str | None:
+    fits = isinstance(value, str) and len(value) <= MAX_PARAMETER_CHARS
+    return None if fits else f"a string of at most {MAX_PARAMETER_CHARS} characters"
+
+
+def switches(value: Any) -> str | None:
+    fits = (
+        isinstance(value, dict)
+        and len(value) <= 8
+        and all(isinstance(item, bool) for item in value.values())
+    )
+    return None if fits else "an object of at most 8 true-or-false settings"
+
+
+def refused(why: str) -> Check:
+    def check(value: Any) -> str | None:
+        return why
+
+    return check
+
+
 def one_of(*allowed: str) -> Check:
     def check(value: Any) -> str | None:
         return None if value in allowed else "one of " + ", ".join(map(repr, allowed))
@@ -97,12 +119,18 @@ def objects(value: Any) -> str | None:
 
 
 def stop(value: Any) -> str | None:
-    fits = isinstance(value, str) or (
-        isinstance(value, list)
-        and len(value) <= MAX_STOP_SEQUENCES
-        and all(isinstance(item, str) for item in value)
+    texts = [value] if isinstance(value, str) else value
+    fits = (
+        isinstance(texts, list)
+        and len(texts) <= MAX_STOP_SEQUENCES
+        and all(isinstance(item, str) and len(item) <= MAX_PARAMETER_CHARS for item in texts)
     )
-    return None if fits else f"a string or a list of at most {MAX_STOP_SEQUENCES} strings"
+    return (
+        None
+        if fits
+        else f"a string or a list of at most {MAX_STOP_SEQUENCES} strings, each of at most "
+        f"{MAX_PARAMETER_CHARS} characters"
+    )
 
 
 def token_ids(value: Any) -> str | None:
@@ -129,7 +157,7 @@ def logit_bias(value: Any) -> str | None:
 
 COMMON: dict[str, Check] = {
     "stream": boolean,
-    "stream_options": an_object,
+    "stream_options": switches,
     "temperature": number(0, 2),
     "top_p": number(0, 1),
     "n": integer(1, MAX_SEQUENCES),
@@ -148,7 +176,7 @@ COMMON: dict[str, Check] = {
     "stop_token_ids": token_ids,
     "ignore_eos": boolean,
     "skip_special_tokens": boolean,
-    "user": string,
+    "user": short_string,
     "response_format": an_object,
     "tools": objects,
     "tool_choice": string_or_object,
@@ -157,7 +185,12 @@ COMMON: dict[str, Check] = {
     "function_call": string_or_object,
 }
 BY_KIND: dict[str, dict[str, Check]] = {
-    "chat": {**COMMON, "logprobs": boolean},
+    "chat": {
+        **COMMON,
+        "logprobs": boolean,
+        # vLLM renders a caller's Jinja template: its output has no size the proxy could estimate
+        "chat_template": refused("left out: the model server's own chat template applies"),
+    },
     "completion": {
         **COMMON,
         "logprobs": integer(0, 20),
@@ -166,7 +199,7 @@ BY_KIND: dict[str, dict[str, Check]] = {
         "suffix": string,
     },
     "embeddings": {
-        "user": string,
+        "user": short_string,
         "encoding_format": one_of("float", "base64"),
         "dimensions": integer(1, 65536),
     },
