@@ -122,8 +122,9 @@ def close_after(response: aiohttp.ClientResponse) -> None:
 
 
 def check_answer(status: int, body: bytes, who: str) -> Any:
-    """The JSON of an answer the proxy can pass on. **Raises:** ``UpstreamError`` for a 5xx, a
-    redirect, or a body that is not strict JSON."""
+    """The JSON of an answer the proxy can pass on; for a 4xx whose body is not strict JSON (a
+    text/plain 418), None: the model server's verdict is passed on with its text as the message.
+    **Raises:** ``UpstreamError`` for a 5xx, a redirect, or a 2xx body that is not strict JSON."""
     if status >= 500:
         raise UpstreamError(
             502, "status", f"{who} answered HTTP {status}: {excerpt(body) or '(no body)'}"
@@ -138,6 +139,8 @@ def check_answer(status: int, body: bytes, who: str) -> Any:
     try:
         return loads(body)
     except NotJson as error:
+        if 400 <= status < 500:
+            return None
         why = "" if error.kind == "invalid" else f" ({error.message})"
         raise UpstreamError(
             502,

@@ -44,7 +44,9 @@ class FakeModelServer:
     gzip_bomb (a small gzip answer, readiness included, that decodes to ``bomb_bytes``) · redirect
     (302 to ``redirect_to``) · done_in_content (a stream whose content says `data: [DONE]`, then
     ends; ``done_in_content_cut``: then is cut) · late_start (a stream whose first piece comes after
-    ``delay`` s)
+    ``delay`` s) · teapot (418 with a text/plain body) · stream_events (a stream of exactly the
+    ``events`` given, bytes as they are, then the end) · gzip_stream (a gzip-compressed stream that
+    decodes to ``bomb_bytes`` of events)
     """
 
     mode: str = "ok"
@@ -52,6 +54,7 @@ class FakeModelServer:
     url: str = ""
     bomb_bytes: int = 16 * 1024 * 1024
     redirect_to: str = ""
+    events: list[bytes] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[CIMultiDict[str]] = field(default_factory=list)  # case-insensitive, as HTTP
     # the client address of each request: which connection
@@ -102,6 +105,8 @@ class FakeModelServer:
             return web.json_response({"detail": "Not Found"}, status=404)
         if self.mode == "redirect":
             raise web.HTTPFound(self.redirect_to + request.path)
+        if self.mode == "teapot":
+            return web.Response(status=418, text="I'm a teapot\n", content_type="text/plain")
         if self.mode == "gzip_bomb":
             return self._bomb(
                 {"id": "c1", "object": "chat.completion", "model": model, "choices": []}
@@ -144,6 +149,13 @@ class FakeModelServer:
         await response.prepare(request)
         if self.mode == "late_start":
             await asyncio.sleep(self.delay)
+        if self.mode == "stream_events":
+            for event in self.events:
+                await response.write(event)
+            await response.write_eof()
+            return response
+        if self.mode == "gzip_stream":
+            return await self._gzip_stream(request, model)
         if self.mode in ("done_in_content", "done_in_content_cut"):
             await response.write((CHUNK % (model, "data: [DONE]")).encode())
             if self.mode == "done_in_content_cut":
@@ -166,6 +178,20 @@ class FakeModelServer:
                 await asyncio.sleep(3600)
         if self.mode != "no_done":
             await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+    async def _gzip_stream(self, request: web.Request, model: str) -> web.StreamResponse:
+        """Events of ``bomb_bytes`` once decoded, a few KiB on the wire, sent as they compress."""
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Content-Encoding": "gzip"}
+        )
+        await response.prepare(request)
+        compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+        block = (CHUNK % (model, "x" * 200)).encode() * 4096
+        for _ in range(self.bomb_bytes // len(block) + 1):
+            await response.write(compressor.compress(block) + compressor.flush(zlib.Z_SYNC_FLUSH))
+        await response.write(compressor.compress(b"data: [DONE]\n\n") + compressor.flush())
         await response.write_eof()
         return response
 
