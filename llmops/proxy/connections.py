@@ -39,6 +39,7 @@ from aiohttp.web_protocol import RequestHandler, RequestPayloadError, _ErrInfo
 from aiohttp.web_server import Server
 
 from llmops.proxy import envelope
+from llmops.proxy.delivery import WRITE_BUFFER_BYTES
 from llmops.proxy.metrics import ProxyMetrics
 from llmops.proxy.options import ProxyOptions
 
@@ -224,6 +225,9 @@ class GuardedRequestHandler(RequestHandler):
             )
             return
         self._admitted = True
+        if isinstance(transport, asyncio.WriteTransport):
+            # a write waits for the caller beyond this, within write_timeout (delivery.py)
+            transport.set_write_buffer_limits(high=WRITE_BUFFER_BYTES)
         super().connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
