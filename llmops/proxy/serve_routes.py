@@ -284,7 +284,15 @@ async def _call(
         try:
             if stream:
                 response = await _stream(
-                    request, state, runtime, url, envelope.dumps(body), headers, outcome, started
+                    request,
+                    state,
+                    runtime,
+                    url,
+                    envelope.dumps(body),
+                    headers,
+                    outcome,
+                    started,
+                    hold,
                 )
             else:
                 response = await _unary(
@@ -407,13 +415,14 @@ async def _stream(
     headers: dict[str, str],
     outcome: Outcome,
     started: float,
+    hold: Hold,
 ) -> web.StreamResponse:
     upstream = await open_stream(
         state.client, url, payload, _upstream_headers(request), state.options, runtime.who, started
     )
     try:
         if upstream.status != 200 or upstream.content_type != "text/event-stream":
-            body = await read_error_body(upstream, state.options, runtime.who)
+            body = await read_error_body(upstream, state.options, runtime.who, hold)
             answer = Answer(upstream.status, body, check_answer(upstream.status, body, runtime.who))
             outcome.status = answer.status
             outcome.failed = answer.status >= 400
