@@ -3,18 +3,21 @@ mixed.
 
 Three processes on this machine: a model server (aiohttp) whose behaviour depends on the path the
 proxy calls (each endpoint's backend URL names one: `ok`, `bomb` answers a small gzip body that
-decodes to 64 MiB, `error` answers 500, `redirect` answers 302, `cut` cuts streams after one piece),
-`llmops proxy
---config` in front of it with one endpoint per behaviour, and this script sending the mix below at
-concurrency 32 (plus a few hundred idle and half-sent connections held open, renewed every round):
+decodes to 64 MiB, `error` answers 500, `redirect` answers 302, `cut` cuts streams after one piece,
+`big` answers 2 MiB, `nanstream` streams an event holding NaN), `llmops proxy --config` in front of
+it with one endpoint per behaviour, and this script sending the mix below at concurrency 32 (plus a
+few hundred idle and half-sent connections and 20 callers that never read a `big` answer, held open
+during each round and renewed every round):
 
 - valid: the seeds' chat, an OpenAI stream, an embeddings call to an EMBEDDING endpoint, catalog
   reads;
 - hostile callers: random endpoint names up to 300 characters (on inference, health and listing
   routes), NaN/Infinity/1e999 bodies, bodies nested 5,000 deep, 100 KB hidden in `tools` under a
   4,096-token limit, non-UTF-8 bytes in X-User-* and Authorization, HTTP the parser refuses (header
-  too long, bad chunk size, CL+TE, bare LF), the seeds' write routes with random ids;
-- hostile model servers: the gzip bomb, 500s, redirects, cut streams.
+  too long, bad chunk size, CL+TE, bare LF), the seeds' write routes with random ids; OpenAI fields
+  of the wrong type (`stream: "yes"`, `n: 100000`, a lone surrogate), 200,000 newlines under the
+  token limit, an undecodable gzip body, `Expect: 200-ok`;
+- hostile model servers: the gzip bomb, 500s, redirects, cut streams, a NaN inside a stream.
 
 The proxy's resident set size (VmRSS from /proc) is read every `--sample` requests; the script
 prints the curve, the /metrics size and the answers by status, and fails (`--check`) when RSS grew
@@ -70,7 +73,9 @@ CHUNK = (
     b'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"soak","choices":'
     b'[{"index":0,"delta":{"content":"word "},"finish_reason":null}]}\n\n'
 )
-BEHAVIOURS = ("ok", "bomb", "error", "redirect", "cut")
+BEHAVIOURS = ("ok", "bomb", "error", "redirect", "cut", "big", "nanstream")
+STALLED_READERS = 20
+BIG = json.dumps({"id": "c1", "object": "chat.completion", "padding": "x" * 2 * 1024 * 1024})
 
 
 # ---- the model server (run as `soak_proxy.py --serve-backend PORT`) ----
@@ -100,6 +105,8 @@ def serve_backend(port: int) -> None:
             return web.Response(status=500, text="out of memory")
         if behaviour == "redirect":
             raise web.HTTPFound("http://127.0.0.1:9/elsewhere")
+        if behaviour == "big":
+            return web.Response(text=BIG, content_type="application/json")
         if request.path.endswith("/embeddings"):
             return web.json_response(
                 {
@@ -116,6 +123,8 @@ def serve_backend(port: int) -> None:
             assert request.transport is not None
             request.transport.abort()
             return response
+        if behaviour == "nanstream":
+            await response.write(b'data: {"choices": [{"delta": {"content": NaN}}]}\n\n')
         for _ in range(3):
             await response.write(CHUNK)
         await response.write(b"data: [DONE]\n\n")
@@ -218,6 +227,11 @@ def _raw(kind: str, rng: random.Random) -> bytes:
             b"POST /llm-ops/v1/serve/ok/chat HTTP/1.1\r\n" + host + b"Content-Length: 2\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
             b"GET /llm-ops/v1/health HTTP/1.1\nHost: proxy\n\n",
+            b"POST /llm-ops/v1/serve/ok/chat HTTP/1.1\r\n" + host + b"X-User-Id: soak\r\n"
+            b"X-User-Roles: llm-ops-user\r\nContent-Encoding: gzip\r\nContent-Length: 9\r\n\r\n"
+            b"not gzip!",
+            b"POST /llm-ops/v1/serve/ok/chat HTTP/1.1\r\n" + host + b"Expect: 200-ok\r\n"
+            b"Content-Length: 2\r\n\r\n{}",
         ]
     )
 
@@ -253,6 +267,9 @@ def plan(rng: random.Random) -> tuple[str, ...]:
         ("redirect", 4),
         ("cut", 4),
         ("health_unknown", 4),
+        ("bad_fields", 4),
+        ("whitespace", 3),
+        ("nanstream", 2),
     ]
     kind = rng.choices([k for k, _ in kinds], [w for _, w in kinds])[0]
     return (kind,)
@@ -328,8 +345,25 @@ async def one(session: Any, base: str, port: int, kind: str, rng: random.Random)
                 "/llm-ops/v1/training/jobs",
             ]
         )
-    elif kind in ("bomb", "error", "redirect", "cut"):
-        stream = kind == "cut"
+    elif kind == "bad_fields":
+        extra: dict[str, Any] = rng.choice(
+            [
+                {"stream": "yes"},
+                {"n": 100_000},
+                {"temperature": "hot"},
+                {"stop": 5},
+                {"seed": 2**70},
+            ]
+        )
+        data = json.dumps({**CHAT, **extra}).encode()
+        if rng.random() < 0.3:
+            data = b'{"messages": [{"role": "user", "content": "a\\ud800"}]}'
+    elif kind == "whitespace":
+        data = json.dumps(
+            {"messages": [{"role": "user", "content": "hi" + "\n" * 200_000}]}
+        ).encode()
+    elif kind in ("bomb", "error", "redirect", "cut", "nanstream"):
+        stream = kind in ("cut", "nanstream")
         path = f"/llm-ops/v1/serve/{kind}/" + ("v1/chat/completions" if stream else "chat")
         data = json.dumps({**CHAT, "stream": stream}).encode()
     async with session.request(
@@ -337,6 +371,28 @@ async def one(session: Any, base: str, port: int, kind: str, rng: random.Random)
     ) as response:
         await response.read()
         return int(response.status)
+
+
+def hold_stalled(port: int, count: int) -> list[socket.socket]:
+    """Callers that ask for a 2 MiB answer and never read it: the proxy must cut them off after its
+    write timeout, and hold a bounded number of answers for them meanwhile."""
+    body = json.dumps(CHAT).encode()
+    head = (
+        "POST /llm-ops/v1/serve/big/chat HTTP/1.1\r\nHost: a\r\nX-User-Id: soak\r\n"
+        f"X-User-Roles: llm-ops-user\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    held = []
+    for _ in range(count):
+        try:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(2)
+            sock.connect(("127.0.0.1", port))
+            sock.sendall(head + body)
+        except OSError:
+            continue
+        held.append(sock)
+    return held
 
 
 async def hold_idle(port: int, count: int) -> list[socket.socket]:
@@ -381,7 +437,7 @@ async def soak(
 
         curve.append((0, rss_mib(pid), await metrics_size()))
         while done < total:
-            idle = await hold_idle(port, IDLE_CONNECTIONS)
+            idle = await hold_idle(port, IDLE_CONNECTIONS) + hold_stalled(port, STALLED_READERS)
             batch = min(sample, total - done)
             queue = [plan(rng)[0] for _ in range(batch)]
 

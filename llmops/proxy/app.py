@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import aiohttp
 from aiohttp import web
 
-from llmops.proxy import envelope, gitops_advice, platform_routes, serve_routes
+from llmops.proxy import delivery, envelope, gitops_advice, platform_routes, serve_routes
 from llmops.proxy.config import ProxyConfig
 from llmops.proxy.governance import shown
 from llmops.proxy.options import ProxyOptions
@@ -45,12 +45,18 @@ async def _envelope_errors(
     """Unknown routes, wrong methods and internal errors answer in the envelope too (with OpenAI's
     `error` object under the OpenAI routes), the seeds' write routes with the GitOps way to do the
     same; a bug is one log line (the traceback only with LLMOPS_DEBUG set), never a traceback to the
-    caller. Also tells the connection guard when the connection is busy."""
+    caller. Every answer is written with bounded waits (llmops/proxy/delivery.py). Also tells the
+    connection guard when the connection is busy."""
     state = request.app[STATE]
     openai = OPENAI_PATH.fullmatch(request.path) is not None
     state.connections.request_started(request.protocol)
     try:
-        return await handler(request)
+        return await delivery.deliver(request, await handler(request), state.options.write_timeout)
+    except delivery.ClientStalled:
+        state.metrics.connection_closed("write_timeout")
+        return web.Response()  # its connection is gone: aiohttp sends nothing more
+    except delivery.ClientGone:
+        return web.Response()
     except web.HTTPException as http:
         if http.status < 400:
             raise

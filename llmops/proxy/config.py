@@ -160,7 +160,7 @@ def parse_config(document: Any, source: str) -> ProxyConfig:
     if not isinstance(document, dict):
         raise LlmopsError(f"{source}: the proxy configuration must be a JSON object")
     version = document.get("version")
-    if version != SUPPORTED_VERSION:
+    if type(version) is not int or version != SUPPORTED_VERSION:  # `true` equals 1 in Python
         raise LlmopsError(
             f"{source}: proxy configuration version {version!r} is not supported "
             f"(this llmops reads version {SUPPORTED_VERSION})",

@@ -7,7 +7,7 @@ a laptop behaves as the one in the cluster.
 
 from __future__ import annotations
 
-import json
+import stat
 import sys
 from pathlib import Path
 
@@ -18,7 +18,13 @@ from compiler.pipeline import validate_repository
 from compiler.render.proxy_config import environment_proxy_config
 from llmops.estate import find_estate_root
 from llmops.proxy.config import ProxyConfig, parse_config
+from llmops.proxy.jsonbody import NotJson, loads
 from llmops.reporting import print_report
+
+# A ConfigMap holds at most 1 MiB; a file a hundred times larger is not a proxy configuration.
+MAX_CONFIG_BYTES = 100 * 1024 * 1024
+# Manifests nest at most 64 levels (the loader's bound); proxy.json adds a few around them.
+MAX_CONFIG_DEPTH = 128
 
 
 class EstateHasErrors(Exception):
@@ -43,20 +49,28 @@ def config_from_estate(repo: str | None, env: str) -> ProxyConfig:
 
 
 def config_from_file(path: str) -> ProxyConfig:
-    """Read proxy.json (the ConfigMap's file, as mounted in the proxy's pod)."""
+    """Read proxy.json (the ConfigMap's file, as mounted in the proxy's pod), as strict JSON (no
+    NaN, no nesting past ``MAX_CONFIG_DEPTH``) from a regular file of at most ``MAX_CONFIG_BYTES``:
+    a FIFO would block the start for ever, and a value Python's parser takes but JSON has not would
+    fail later, on a request."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        info = file.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise LlmopsError(f"{path}: not a regular file")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise LlmopsError(
+                f"{path}: {info.st_size} bytes, more than a proxy configuration may have "
+                f"({MAX_CONFIG_BYTES})"
+            )
+        data = file.read_bytes()
     except FileNotFoundError:
         raise LlmopsError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise LlmopsError(f"{path}: cannot read it ({error})") from None
+    except OSError as error:
+        raise LlmopsError(f"{path}: cannot read it ({error.strerror or error})") from None
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise LlmopsError(
-            f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}"
-        ) from None
-    except RecursionError:
-        raise LlmopsError(f"{path}: nested too deeply to be a proxy configuration") from None
+        document = loads(data, max_depth=MAX_CONFIG_DEPTH)
+    except NotJson as error:
+        where = f":{error.line}:{error.column}" if error.line is not None else ""
+        raise LlmopsError(f"{path}{where}: not valid JSON: {error.message}") from None
     return parse_config(document, path)

@@ -14,24 +14,32 @@ descriptor and the proxy could not accept its own health probe. So every connect
   408 and is closed (the body's own wait is bounded in the request handler);
 - what the HTTP parser refuses (a header too long, a bad chunk size, Content-Length with
   Transfer-Encoding, a bare LF, ...) is answered in the envelope with OpenAI's `error` object (the
-  path is unknown at that point, so the answer carries both shapes), logged as one debug line.
+  path is unknown at that point, so the answer carries both shapes), logged as one debug line. When
+  the parser refuses the body of a request being served (a bad chunk size half-way), the handler's
+  read fails at once, rather than waiting for body bytes the parser will never deliver;
+- an `Expect` other than `100-continue` gets a 417 in the same shapes (aiohttp answers plain text
+  before any middleware runs).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import resource
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
-from aiohttp.web_protocol import RequestHandler
+from aiohttp.streams import StreamReader
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError, _ErrInfo
 from aiohttp.web_server import Server
 
 from llmops.proxy import envelope
+from llmops.proxy.delivery import WRITE_BUFFER_BYTES
 from llmops.proxy.metrics import ProxyMetrics
 from llmops.proxy.options import ProxyOptions
 
@@ -50,9 +58,9 @@ def connection_cap(requested: int) -> int:
     return max(1, min(requested, (soft - FD_RESERVE) // 2))
 
 
-def _raw_answer(transport: asyncio.BaseTransport, status: int, message: str) -> None:
-    """Answer on a connection aiohttp is not (or no longer) parsing, and close it."""
-    body = envelope.dumps(
+def _both_shapes(status: int, message: str) -> bytes:
+    """The envelope with OpenAI's `error` object: for answers given before the route is known."""
+    return envelope.dumps(
         {
             "status": "error",
             "message": message,
@@ -60,6 +68,11 @@ def _raw_answer(transport: asyncio.BaseTransport, status: int, message: str) -> 
             "error": {"message": message, "type": envelope.error_type(status), "code": status},
         }
     )
+
+
+def _raw_answer(transport: asyncio.BaseTransport, status: int, message: str) -> None:
+    """Answer on a connection aiohttp is not (or no longer) parsing, and close it."""
+    body = _both_shapes(status, message)
     head = (
         f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: {envelope.JSON}\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
@@ -171,12 +184,37 @@ class GuardedRequestHandler(RequestHandler):
     """aiohttp's protocol for one connection, reporting to the guard, and answering what the HTTP
     parser refuses in the envelope (aiohttp answers plain text and logs a traceback)."""
 
-    __slots__ = ("_admitted", "_guard")
+    __slots__ = ("_admitted", "_body", "_guard", "_route")
 
     def __init__(self, manager: Server, guard: ConnectionGuard, **kwargs: Any):
         super().__init__(manager, **kwargs)
         self._guard = guard
         self._admitted = False
+        # the body of the request being served, while it is
+        self._body: StreamReader | None = None
+        self._route: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]] = (
+            manager.request_handler
+        )
+        self._request_handler = self._serve
+
+    async def _serve(self, request: web.BaseRequest) -> web.StreamResponse:
+        expect = request.headers.get("Expect")
+        if expect is not None and expect.strip().lower() != "100-continue":
+            shown = expect.encode("ascii", "backslashreplace").decode()[:100]
+            response = web.Response(
+                status=417,
+                body=_both_shapes(
+                    417, f"the proxy only understands Expect: 100-continue, not {shown!r}"
+                ),
+                content_type=envelope.JSON,
+            )
+            response.force_close()  # the body, if any, stays unread
+            return response
+        self._body = request.content
+        try:
+            return await self._route(request)
+        finally:
+            self._body = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if not self._guard.admit(self, transport):
@@ -187,12 +225,30 @@ class GuardedRequestHandler(RequestHandler):
             )
             return
         self._admitted = True
+        if isinstance(transport, asyncio.WriteTransport):
+            # a write waits for the caller beyond this, within write_timeout (delivery.py)
+            transport.set_write_buffer_limits(high=WRITE_BUFFER_BYTES)
         super().connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
-        if self._admitted:
-            self._guard.received(self, self._loop.time())
-            super().data_received(data)
+        if not self._admitted:
+            return
+        self._guard.received(self, self._loop.time())
+        queued = len(self._messages)
+        super().data_received(data)
+        body = self._body
+        if body is None or body.is_eof() or body.exception() is not None:
+            return
+        refusal = next(
+            (
+                message
+                for message, _ in itertools.islice(self._messages, queued, None)
+                if isinstance(message, _ErrInfo)
+            ),
+            None,
+        )
+        if refusal is not None:  # in the body being read: nothing more of it will arrive
+            body.set_exception(RequestPayloadError(refusal.message))
 
     def connection_lost(self, exc: BaseException | None) -> None:
         if self._admitted:

@@ -18,12 +18,15 @@ MAX_DEPTH = 64  # OpenAI bodies nest about 6 levels; tool parameter schemas a do
 
 
 class NotJson(ValueError):
-    """``message`` says why, for people; ``kind`` is `invalid`, `non_finite` or `too_deep`."""
+    """``message`` says why, for people; ``kind`` is `invalid`, `non_finite` or `too_deep`;
+    ``line`` and ``column`` where the parser stopped, when it says."""
 
-    def __init__(self, kind: str, message: str):
+    def __init__(self, kind: str, message: str, line: int | None = None, column: int | None = None):
         super().__init__(message)
         self.kind = kind
         self.message = message
+        self.line = line
+        self.column = column
 
 
 def _no_constant(name: str) -> Any:
@@ -58,20 +61,22 @@ def depth(value: Any, limit: int = MAX_DEPTH) -> int:
     return deepest
 
 
-def loads(data: bytes | str) -> Any:
-    """Parse strict JSON. **Raises:** ``NotJson`` for anything else, with the reason."""
+def loads(data: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse strict JSON nested at most ``max_depth`` levels. **Raises:** ``NotJson`` for anything
+    else, with the reason."""
+    too_deep = f"arrays and objects nest more than {max_depth} levels deep"
     try:
         value = json.loads(data, parse_constant=_no_constant, parse_float=_finite_float)
     except NotJson:
         raise
     except RecursionError:
-        raise NotJson(
-            "too_deep", f"arrays and objects nest more than {MAX_DEPTH} levels deep"
-        ) from None
+        raise NotJson("too_deep", too_deep) from None
     except UnicodeDecodeError:
         raise NotJson("invalid", "it is not UTF-8 text") from None
-    except ValueError as error:  # JSONDecodeError, and the int-string length limit
+    except json.JSONDecodeError as error:
+        raise NotJson("invalid", str(error)[:200], error.lineno, error.colno) from None
+    except ValueError as error:  # the int-string length limit
         raise NotJson("invalid", str(error)[:200]) from None
-    if depth(value) > MAX_DEPTH:
-        raise NotJson("too_deep", f"arrays and objects nest more than {MAX_DEPTH} levels deep")
+    if depth(value, max_depth) > max_depth:
+        raise NotJson("too_deep", too_deep)
     return value

@@ -24,9 +24,13 @@ class ProxyOptions:
     - ``max_connections``: open client connections; at the cap, the longest-idle one is closed to
       make room, and when none is idle the new one gets a 503. The proxy lowers it to what its
       open-file limit allows (see ``llmops.proxy.connections.connection_cap``).
+    - ``write_timeout``: a caller taking each piece of an answer (64 KiB, or a stream's events);
+      one that does not is cut off (llmops/proxy/delivery.py).
     - ``max_request_bytes`` / ``max_response_bytes``: request bodies and non-streamed answers held
-      in memory (answers counted once decompressed); streams are relayed piece by piece and never
+      in memory (answers counted once decompressed); streams are relayed event by event and never
       held.
+    - ``max_held_bytes``: model-server answers held at once for all callers together (read, then
+      written); past it, a 503 with `Retry-After`.
     """
 
     token: str | None = None
@@ -37,9 +41,11 @@ class ProxyOptions:
     health_timeout: float = 2.0
     header_timeout: float = 10.0
     keepalive_timeout: float = 15.0
+    write_timeout: float = 30.0
     max_connections: int = 1000
     max_request_bytes: int = 4 * 1024 * 1024
     max_response_bytes: int = 32 * 1024 * 1024
+    max_held_bytes: int = 256 * 1024 * 1024
 
     @classmethod
     def from_environment(cls, **overrides: float) -> ProxyOptions:

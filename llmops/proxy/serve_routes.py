@@ -19,9 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from llmops.proxy import envelope
+from llmops.proxy.delivery import ClientGone, ClientStalled, Hold, deliver
 from llmops.proxy.experiments import apply_template, assign_variant
+from llmops.proxy.fields import FieldError, check_fields, lone_surrogate
 from llmops.proxy.governance import Denied, authorize, identify
 from llmops.proxy.jsonbody import NotJson, loads
 from llmops.proxy.limits import LimitExceeded, check_input, check_output
@@ -29,7 +33,6 @@ from llmops.proxy.metrics import CLIENT_CLOSED
 from llmops.proxy.state import STATE, EndpointRuntime, ProxyState
 from llmops.proxy.upstream import (
     Answer,
-    ClientGone,
     UpstreamError,
     check_answer,
     excerpt,
@@ -41,7 +44,6 @@ from llmops.proxy.upstream import (
 
 OPENAI_PATHS = {"chat/completions": "chat", "completions": "completion", "embeddings": "embeddings"}
 SEEDS_KINDS = {"chat": "chat", "completion": "completion", "embeddings": "embeddings"}
-REQUIRED_FIELD = {"chat": "messages", "completion": "prompt", "embeddings": "input"}
 UPSTREAM_PATH = {
     "chat": "/chat/completions",
     "completion": "/completions",
@@ -150,6 +152,12 @@ async def _json_body(request: web.Request, kind: str, read_timeout: float) -> di
         raise Refused(
             408, f"the request body did not arrive within {read_timeout:g} s", "invalid", close=True
         ) from None
+    except (RequestPayloadError, HttpProcessingError) as error:  # an undecodable Content-Encoding,
+        # a broken chunked framing: the connection's framing is lost
+        reason = re.sub(r"^\d{3}, message: ", "", " ".join(str(error).split()))[:200]
+        raise Refused(
+            400, f"the request body cannot be read ({reason})", "invalid", close=True
+        ) from None
     try:
         body = loads(raw)
     except NotJson as error:
@@ -158,16 +166,18 @@ async def _json_body(request: web.Request, kind: str, read_timeout: float) -> di
         ) from None
     if not isinstance(body, dict):
         raise Refused(400, "the request body must be a JSON object", "invalid")
-    field = REQUIRED_FIELD[kind]
-    value = body.get(field)
-    if kind == "chat" and not (
-        isinstance(value, list) and value and all(isinstance(m, dict) for m in value)
-    ):
+    surrogate = lone_surrogate(raw, body)
+    if surrogate is not None:
         raise Refused(
-            400, "messages must be a non-empty list of {role, content} objects", "invalid"
+            400,
+            "the request body holds a UTF-16 surrogate escape that is not part of a pair, "
+            f"which is no character: {surrogate.encode('utf-8', 'backslashreplace').decode()}",
+            "invalid",
         )
-    if value is None:
-        raise Refused(400, f"the request needs `{field}`", "invalid")
+    try:
+        check_fields(kind, body)
+    except FieldError as error:
+        raise Refused(400, error.message, "invalid") from None
     return body
 
 
@@ -268,19 +278,49 @@ async def _call(
     outcome = Outcome()
     clock = time.perf_counter()
     metrics.started(name)
+    hold = Hold(state.budget)
     try:
         url = runtime.openai_base + UPSTREAM_PATH[kind]
-        if stream:
-            return await _stream(
-                request, state, runtime, url, envelope.dumps(body), headers, outcome, started
+        try:
+            if stream:
+                response = await _stream(
+                    request,
+                    state,
+                    runtime,
+                    url,
+                    envelope.dumps(body),
+                    headers,
+                    outcome,
+                    started,
+                    hold,
+                )
+            else:
+                response = await _unary(
+                    request,
+                    state,
+                    runtime,
+                    url,
+                    envelope.dumps(body),
+                    headers,
+                    openai,
+                    outcome,
+                    hold,
+                )
+        except UpstreamError as fault:
+            metrics.upstream_error(name, fault.kind)
+            outcome.status = fault.status
+            response = envelope.failure(
+                fault.status, fault.message, openai=openai, headers=_retry_after(fault, headers)
             )
-        return await _unary(
-            request, state, runtime, url, envelope.dumps(body), headers, openai, outcome
-        )
-    except UpstreamError as fault:
-        metrics.upstream_error(name, fault.kind)
-        outcome.status = fault.status
-        return envelope.failure(fault.status, fault.message, openai=openai, headers=headers)
+        # written while the slot and the held bytes are still taken
+        return await deliver(request, response, state.options.write_timeout)
+    except ClientStalled:
+        metrics.connection_closed("write_timeout")
+        outcome.status = CLIENT_CLOSED
+        return web.Response()  # its connection is gone: aiohttp sends nothing more
+    except ClientGone:
+        outcome.status = CLIENT_CLOSED
+        return web.Response()
     except asyncio.CancelledError:  # the client went away; the upstream request is closed with it
         outcome.status = CLIENT_CLOSED
         raise
@@ -288,6 +328,7 @@ async def _call(
         outcome.status = 500
         raise
     finally:
+        hold.release()
         elapsed = time.perf_counter() - clock
         runtime.gate.leave()
         metrics.finished(name, api, outcome.status, elapsed)
@@ -298,6 +339,10 @@ async def _call(
         ):
             runtime.experiment.stats[variant].record(elapsed, outcome.failed, outcome.output_tokens)
             metrics.variant(runtime.experiment.experiment.id, variant, elapsed, outcome.failed)
+
+
+def _retry_after(fault: UpstreamError, headers: dict[str, str]) -> dict[str, str]:
+    return {**headers, "Retry-After": "1"} if fault.status == 503 else headers
 
 
 def _openai_refusal(
@@ -329,9 +374,17 @@ async def _unary(
     headers: dict[str, str],
     openai: bool,
     outcome: Outcome,
+    hold: Hold,
 ) -> web.StreamResponse:
     answer = await fetch(
-        state.client, "POST", url, payload, _upstream_headers(request), state.options, runtime.who
+        state.client,
+        "POST",
+        url,
+        payload,
+        _upstream_headers(request),
+        state.options,
+        runtime.who,
+        hold,
     )
     data = answer.document
     outcome.status = answer.status if answer.status >= 400 else 200
@@ -362,13 +415,14 @@ async def _stream(
     headers: dict[str, str],
     outcome: Outcome,
     started: float,
+    hold: Hold,
 ) -> web.StreamResponse:
     upstream = await open_stream(
         state.client, url, payload, _upstream_headers(request), state.options, runtime.who, started
     )
     try:
         if upstream.status != 200 or upstream.content_type != "text/event-stream":
-            body = await read_error_body(upstream, state.options, runtime.who)
+            body = await read_error_body(upstream, state.options, runtime.who, hold)
             answer = Answer(upstream.status, body, check_answer(upstream.status, body, runtime.who))
             outcome.status = answer.status
             outcome.failed = answer.status >= 400
@@ -381,9 +435,15 @@ async def _stream(
         await downstream.prepare(request)
         outcome.status = 200
         try:
-            fault = await relay_stream(upstream, downstream, state.options, runtime.who, started)
+            fault = await relay_stream(
+                request, upstream, downstream, state.options, runtime.who, started
+            )
             await downstream.write_eof()
-        except ClientGone:
+        except ClientStalled:
+            state.metrics.connection_closed("write_timeout")
+            outcome.status = CLIENT_CLOSED
+            return downstream
+        except (ClientGone, ConnectionError):
             outcome.status = CLIENT_CLOSED
             return downstream
         if fault is not None:
@@ -406,19 +466,32 @@ async def models_call(request: web.Request) -> web.StreamResponse:
     except Refused as refused:
         state.metrics.refused(name, "openai-models", refused.reason, refused.status)
         return _refusal(refused, openai=True)
+    hold = Hold(state.budget)
     try:
-        answer = await fetch(
-            state.client,
-            "GET",
-            runtime.openai_base + "/models",
-            None,
-            {},
-            state.options,
-            runtime.who,
-        )
-    except UpstreamError as fault:
-        state.metrics.upstream_error(runtime.endpoint.name, fault.kind)
-        return envelope.failure(fault.status, fault.message, openai=True)
-    if answer.status >= 400:
-        return _openai_refusal(answer, runtime, {})
-    return web.Response(status=answer.status, body=answer.body, content_type=envelope.JSON)
+        try:
+            answer = await fetch(
+                state.client,
+                "GET",
+                runtime.openai_base + "/models",
+                None,
+                {},
+                state.options,
+                runtime.who,
+                hold,
+            )
+        except UpstreamError as fault:
+            state.metrics.upstream_error(runtime.endpoint.name, fault.kind)
+            response = envelope.failure(
+                fault.status, fault.message, openai=True, headers=_retry_after(fault, {})
+            )
+        else:
+            response = (
+                _openai_refusal(answer, runtime, {})
+                if answer.status >= 400
+                else web.Response(
+                    status=answer.status, body=answer.body, content_type=envelope.JSON
+                )
+            )
+        return await deliver(request, response, state.options.write_timeout)
+    finally:
+        hold.release()

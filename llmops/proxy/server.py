@@ -37,6 +37,9 @@ async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunn
         access_log=None,
         shutdown_timeout=SHUTDOWN_SECONDS,
         keepalive_timeout=state.options.keepalive_timeout,
+        # a body the handler left unread (or could not read) is not drained for up to 10 s: the
+        # connection is closed after the answer instead
+        lingering_time=0,
     )
     await runner.setup()
     site = GuardedSite(runner, host, port, state.connections)

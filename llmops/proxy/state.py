@@ -11,6 +11,7 @@ from aiohttp import web
 from llmops.proxy.backends import openai_base
 from llmops.proxy.config import Endpoint, ProxyConfig
 from llmops.proxy.connections import ConnectionGuard
+from llmops.proxy.delivery import AnswerBudget
 from llmops.proxy.experiments import ExperimentRun
 from llmops.proxy.limits import ConcurrencyGate
 from llmops.proxy.metrics import ProxyMetrics
@@ -39,12 +40,14 @@ class ProxyState:
     experiments: dict[str, ExperimentRun] = field(default_factory=dict)
     session: aiohttp.ClientSession | None = None
     connections: ConnectionGuard = field(init=False)
+    budget: AnswerBudget = field(init=False)
 
     @classmethod
     def build(cls, config: ProxyConfig, options: ProxyOptions) -> ProxyState:
         metrics = ProxyMetrics(frozenset(endpoint.name for endpoint in config.endpoints))
         state = cls(config=config, options=options, metrics=metrics)
         state.connections = ConnectionGuard(options, metrics)
+        state.budget = AnswerBudget(options.max_held_bytes)
         templates = {template.name: template for template in config.templates}
         state.experiments = {e.id: ExperimentRun(e, templates) for e in config.experiments}
         for endpoint in config.endpoints:

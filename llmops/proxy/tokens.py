@@ -11,8 +11,12 @@ estimate that errs high, per piece of text:
 - each digit and each ASCII punctuation mark: one token (Llama-style tokenizers split digits);
 - each non-ASCII character: one token per 2 UTF-8 bytes, rounded up (2 per Korean or Chinese
   character, which byte-fallback tokenizers rarely exceed);
-- whitespace: nothing (BPE folds it into the next word);
-- each chat message: 4 more, for its role and separators.
+- a single space: nothing (BPE folds it into the next word); a run of more spaces: one token per
+  space after the first (a tokenizer may keep some runs whole, but Llama-2-style vocabularies split
+  long ones);
+- each other ASCII whitespace or control character (newline, tab, U+0001, ...): one token (a
+  byte-fallback tokenizer gives one per byte);
+- each chat message: its role's text, and 4 more for the separators around it.
 
 Every text the model server may put into the prompt counts, not only `messages[].content`,
 `prompt` and `input`: a message's `name`, `tool_calls` and any other field; `tools` (names,
@@ -70,11 +74,14 @@ NOT_READ = frozenset(
         "parallel_tool_calls",
     }
 )
-_PIECE = re.compile(r"[A-Za-z]+|[^\x00-\x7f]+|[0-9!-/:-@\[-`{-~]")
+# letters, other scripts, one digit or punctuation mark, a run of spaces, one other ASCII character
+_PIECE = re.compile(r"[A-Za-z]+|[^\x00-\x7f]+| +|[\x00-\x7f]")
 
 
 def _piece_tokens(piece: str) -> int:
     first = piece[0]
+    if first == " ":
+        return len(piece) - 1
     if first.isascii():
         return (len(piece) + 2) // 3 if first.isalpha() else 1
     return sum((len(char.encode("utf-8", "surrogatepass")) + 1) // 2 for char in piece)
@@ -139,8 +146,7 @@ class Estimate:
             if not isinstance(part, dict):
                 self.value(part, keys=False)
                 continue
-            # the part's kind, not text
-            fields = {key: value for key, value in part.items() if key != "type"}
+            fields = dict(part)  # its `type` counts too: a name the proxy does not know is text
             if part.get("type") in MEDIA_PART_TYPES:
                 self.total += MEDIA_PART_TOKENS
                 self.value(fields, keys=False, media=True)
@@ -158,9 +164,10 @@ class Estimate:
             for key, value in message.items():
                 if key == "content":
                     self.content(value)
-                elif key != "role":  # the role is in the overhead
+                    continue
+                if key != "role":  # the key `role` is in the overhead, its value is not
                     self.text(key)
-                    self.value(value)
+                self.value(value)
 
 
 def estimate_request(kind: str, body: dict[str, Any], budget: int | None = None) -> int:

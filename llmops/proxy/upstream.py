@@ -8,11 +8,16 @@ errors.
   hold) is closed, never returned to the pool: whatever state it was left in cannot reach the next
   request. (A 2xx answer whose body is not JSON arrived whole and well framed; its connection is
   kept.)
-- A stream is relayed piece by piece as it arrives (never held). Its first piece may take
-  `response_timeout` (prefill and queueing come first), each later one `stream_idle_timeout`, the
-  whole stream `stream_timeout`. A stream the model server cuts, or ends without OpenAI's closing
-  `data: [DONE]` line, gets a final SSE event carrying an `error` object (the `openai` client raises
-  it as an APIError), since its 200 status is already sent.
+- Whole answers being held count against the proxy's ``AnswerBudget`` (llmops/proxy/delivery.py):
+  past it, a 503 `too_busy`.
+- A stream is relayed event by event as it arrives (never held), each event checked
+  (llmops/proxy/sse.py). Its first piece may take `response_timeout` (prefill and queueing come
+  first), each later one `stream_idle_timeout`, the whole stream `stream_timeout`; each write to the
+  caller `write_timeout`, never past the stream's end. A stream is asked for uncompressed; one
+  sent compressed anyway is bounded to `max_response_bytes` once decoded (a 1 MB gzip stream can
+  expand to 1 GiB). A stream the model server cuts, ends without OpenAI's closing `data: [DONE]`,
+  or that carries an event that is not JSON, gets a final SSE event carrying an `error` object (the
+  `openai` client raises it as an APIError), since its 200 status is already sent.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ from aiohttp import web
 
 from llmops.proxy.backends import health_url, is_ready
 from llmops.proxy.config import Backend
+from llmops.proxy.delivery import BudgetExhausted, Hold, write_within
 from llmops.proxy.envelope import dumps
 from llmops.proxy.jsonbody import NotJson, loads
 from llmops.proxy.options import ProxyOptions
+from llmops.proxy.sse import EventStream
 
 EXCERPT_CHARS = 200
 HEALTH_BODY_LIMIT = 64 * 1024
@@ -43,10 +50,6 @@ class UpstreamError(Exception):
         self.status = status
         self.kind = kind
         self.message = message
-
-
-class ClientGone(Exception):
-    """The caller closed its connection while a stream was being relayed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,20 +85,36 @@ def _fault(error: BaseException, who: str, timeout: float) -> UpstreamError:
     )
 
 
-async def _read_bounded(response: aiohttp.ClientResponse, limit: int, who: str) -> bytes:
+def _encoded(response: aiohttp.ClientResponse) -> bool:
+    return response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
+
+
+async def _read_bounded(
+    response: aiohttp.ClientResponse, limit: int, who: str, hold: Hold | None = None
+) -> bytes:
     """The body as decoded, refused past ``limit`` bytes: Content-Length counts the bytes on the
     wire, which a compressed body exceeds many times once decoded, so the decoded bytes are counted
-    too."""
+    too. What is read is taken from ``hold``, refused when the proxy holds too much already."""
     length = response.content_length
     if length is not None and length > limit:
         raise UpstreamError(
             502, "too_large", f"{who} sent {length} bytes, more than the proxy holds ({limit})"
         )
-    encoded = response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
+    encoded = _encoded(response)
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_any():
         size += len(chunk)
+        if hold is not None:
+            try:
+                hold.take(len(chunk))
+            except BudgetExhausted:
+                raise UpstreamError(
+                    503,
+                    "too_busy",
+                    f"the proxy already holds {hold.budget.limit} bytes of answers for callers; "
+                    "retry shortly",
+                ) from None
         if size > limit:
             raise UpstreamError(
                 502,
@@ -122,8 +141,9 @@ def close_after(response: aiohttp.ClientResponse) -> None:
 
 
 def check_answer(status: int, body: bytes, who: str) -> Any:
-    """The JSON of an answer the proxy can pass on. **Raises:** ``UpstreamError`` for a 5xx, a
-    redirect, or a body that is not strict JSON."""
+    """The JSON of an answer the proxy can pass on; for a 4xx whose body is not strict JSON (a
+    text/plain 418), None: the model server's verdict is passed on with its text as the message.
+    **Raises:** ``UpstreamError`` for a 5xx, a redirect, or a 2xx body that is not strict JSON."""
     if status >= 500:
         raise UpstreamError(
             502, "status", f"{who} answered HTTP {status}: {excerpt(body) or '(no body)'}"
@@ -138,6 +158,8 @@ def check_answer(status: int, body: bytes, who: str) -> Any:
     try:
         return loads(body)
     except NotJson as error:
+        if 400 <= status < 500:
+            return None
         why = "" if error.kind == "invalid" else f" ({error.message})"
         raise UpstreamError(
             502,
@@ -155,9 +177,11 @@ async def fetch(
     headers: dict[str, str],
     options: ProxyOptions,
     who: str,
+    hold: Hold | None = None,
 ) -> Answer:
-    """One whole answer, checked with ``check_answer``. **Raises:** ``UpstreamError`` for a fault or
-    an answer that cannot be passed on (never for a 4xx, which is the model server's verdict)."""
+    """One whole answer, checked with ``check_answer``, its bytes taken from ``hold``. **Raises:**
+    ``UpstreamError`` for a fault or an answer that cannot be passed on (never for a 4xx, which is
+    the model server's verdict)."""
     timeout = aiohttp.ClientTimeout(total=options.response_timeout, connect=options.connect_timeout)
     try:
         async with session.request(
@@ -166,7 +190,7 @@ async def fetch(
             if response.status >= 300:
                 close_after(response)
             try:
-                raw = await _read_bounded(response, options.max_response_bytes, who)
+                raw = await _read_bounded(response, options.max_response_bytes, who, hold)
                 return Answer(response.status, raw, check_answer(response.status, raw, who))
             except BaseException:
                 response.close()
@@ -190,18 +214,22 @@ async def open_stream(
     try:
         async with asyncio.timeout_at(started + options.response_timeout):
             return await session.post(
-                url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+                url,
+                data=body,
+                headers={**headers, "Accept-Encoding": "identity"},
+                timeout=timeout,
+                allow_redirects=False,
             )
     except (TimeoutError, aiohttp.ClientError) as error:
         raise _fault(error, who, options.response_timeout) from None
 
 
 async def read_error_body(
-    response: aiohttp.ClientResponse, options: ProxyOptions, who: str
+    response: aiohttp.ClientResponse, options: ProxyOptions, who: str, hold: Hold | None = None
 ) -> bytes:
     try:
         async with asyncio.timeout(options.response_timeout):
-            return await _read_bounded(response, options.max_response_bytes, who)
+            return await _read_bounded(response, options.max_response_bytes, who, hold)
     except (TimeoutError, aiohttp.ClientError) as error:
         raise _fault(error, who, options.response_timeout) from None
 
@@ -212,40 +240,6 @@ def error_event(message: str, status: int) -> bytes:
         + dumps({"error": {"message": message, "type": "upstream_error", "code": status}})
         + b"\n\n"
     )
-
-
-class DoneWatcher:
-    """Whether a stream has carried OpenAI's end line, `data: [DONE]`, as a line of its own (the
-    text inside a JSON event, `"content": "data: [DONE]"`, does not count). Holds only the start of
-    the current line, however long lines are."""
-
-    KEEP = 32
-
-    def __init__(self) -> None:
-        self.done = False
-        self._line_start = b""
-
-    @staticmethod
-    def _is_done(line: bytes) -> bool:
-        if not line.startswith(b"data:"):
-            return False
-        value = line[5:]
-        return (value[1:] if value.startswith(b" ") else value).startswith(b"[DONE]")
-
-    def feed(self, chunk: bytes) -> None:
-        if self.done:
-            return
-        pieces = chunk.replace(b"\r", b"\n").split(b"\n")
-        for piece in pieces[:-1]:  # each ends a line
-            if self._is_done((self._line_start + piece[: self.KEEP])[: self.KEEP]):
-                self.done = True
-                return
-            self._line_start = b""
-        self._line_start = (self._line_start + pieces[-1][: self.KEEP])[: self.KEEP]
-
-    def finish(self) -> None:
-        """The stream ended: its last line counts even without a line break after it."""
-        self.done = self.done or self._is_done(self._line_start)
 
 
 def _stream_timeout(options: ProxyOptions, who: str, first: bool, overall: bool) -> UpstreamError:
@@ -267,21 +261,24 @@ def _stream_timeout(options: ProxyOptions, who: str, first: bool, overall: bool)
 
 
 async def relay_stream(
+    request: web.BaseRequest,
     upstream: aiohttp.ClientResponse,
     downstream: web.StreamResponse,
     options: ProxyOptions,
     who: str,
     started: float,
 ) -> UpstreamError | None:
-    """Copy the stream as it arrives. **Returns:** the fault that ended it early (already reported
-    to the caller as an error event), or None. **Raises:** ``ClientGone`` when the caller went
-    away."""
+    """Copy the stream event by event as it arrives. **Returns:** the fault that ended it early
+    (already reported to the caller as an error event), or None. **Raises:** ``ClientGone`` when
+    the caller went away, ``ClientStalled`` when it stopped reading (its connection aborted)."""
     loop = asyncio.get_running_loop()
-    watcher = DoneWatcher()
+    events = EventStream()
     end = started + options.stream_timeout
+    decoded_limit = options.max_response_bytes if _encoded(upstream) else None
+    decoded = 0
     first = True
     fault: UpstreamError | None = None
-    while True:
+    while not events.done:
         deadline = min(
             started + options.response_timeout
             if first
@@ -302,21 +299,39 @@ async def relay_stream(
         if not chunk:
             break
         first = False
-        watcher.feed(chunk)
-        await _write(downstream, chunk)
-    watcher.finish()
-    if fault is None and not watcher.done:
-        fault = UpstreamError(502, "stream_cut", f"{who} ended the stream without data: [DONE]")
+        decoded += len(chunk)
+        if decoded_limit is not None and decoded > decoded_limit:
+            fault = UpstreamError(
+                502,
+                "too_large",
+                f"{who} sent a compressed stream of more than {decoded_limit} bytes once "
+                "decompressed",
+            )
+            break
+        complete = events.feed(chunk)
+        if complete:
+            await write_within(
+                request, downstream, complete, min(loop.time() + options.write_timeout, end)
+            )
+        if events.failure is not None:
+            fault = UpstreamError(502, events.failure.kind, f"{who} sent {events.failure.message}")
+            break
+    if fault is None:
+        last = events.finish()
+        if last:
+            await write_within(
+                request, downstream, last, min(loop.time() + options.write_timeout, end)
+            )
+        if not events.done:
+            fault = UpstreamError(502, "stream_cut", f"{who} ended the stream without data: [DONE]")
     if fault is not None:
-        await _write(downstream, error_event(fault.message, fault.status))
+        await write_within(
+            request,
+            downstream,
+            error_event(fault.message, fault.status),
+            loop.time() + options.write_timeout,
+        )
     return fault
-
-
-async def _write(downstream: web.StreamResponse, data: bytes) -> None:
-    try:
-        await downstream.write(data)
-    except (ConnectionError, aiohttp.ClientConnectionError):  # aiohttp's server raises the latter
-        raise ClientGone() from None
 
 
 async def probe(

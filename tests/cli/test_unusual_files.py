@@ -95,4 +95,4 @@ def test_a_proxy_configuration_nested_too_deeply_is_a_usage_error(
     config.write_text(deep, encoding="utf-8")
     result = run_cli("proxy", "--config", str(config))
     assert result.exit_code == 2
-    assert f"{config}: nested too deeply" in result.stderr
+    assert f"{config}: not valid JSON: arrays and objects nest more than" in result.stderr

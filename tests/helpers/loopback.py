@@ -44,7 +44,9 @@ class FakeModelServer:
     gzip_bomb (a small gzip answer, readiness included, that decodes to ``bomb_bytes``) · redirect
     (302 to ``redirect_to``) · done_in_content (a stream whose content says `data: [DONE]`, then
     ends; ``done_in_content_cut``: then is cut) · late_start (a stream whose first piece comes after
-    ``delay`` s)
+    ``delay`` s) · teapot (418 with a text/plain body) · stream_events (a stream of exactly the
+    ``events`` given, bytes as they are, then the end) · gzip_stream (a gzip-compressed stream that
+    decodes to ``bomb_bytes`` of events) · big (a chat answer of about ``bomb_bytes``, uncompressed)
     """
 
     mode: str = "ok"
@@ -52,6 +54,7 @@ class FakeModelServer:
     url: str = ""
     bomb_bytes: int = 16 * 1024 * 1024
     redirect_to: str = ""
+    events: list[bytes] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[CIMultiDict[str]] = field(default_factory=list)  # case-insensitive, as HTTP
     # the client address of each request: which connection
@@ -102,10 +105,19 @@ class FakeModelServer:
             return web.json_response({"detail": "Not Found"}, status=404)
         if self.mode == "redirect":
             raise web.HTTPFound(self.redirect_to + request.path)
+        if self.mode == "big":
+            padding = "x" * self.bomb_bytes
+            return web.json_response(
+                {"id": "c1", "object": "chat.completion", "model": model, "padding": padding}
+            )
+        if self.mode == "teapot":
+            return web.Response(status=418, text="I'm a teapot\n", content_type="text/plain")
         if self.mode == "gzip_bomb":
             return self._bomb(
                 {"id": "c1", "object": "chat.completion", "model": model, "choices": []}
             )
+        if self.mode == "gzip_stream":
+            return await self._gzip_stream(request, model)
         if body.get("stream"):
             return await self._stream(request, model)
         if request.path.endswith("/embeddings"):
@@ -144,6 +156,11 @@ class FakeModelServer:
         await response.prepare(request)
         if self.mode == "late_start":
             await asyncio.sleep(self.delay)
+        if self.mode == "stream_events":
+            for event in self.events:
+                await response.write(event)
+            await response.write_eof()
+            return response
         if self.mode in ("done_in_content", "done_in_content_cut"):
             await response.write((CHUNK % (model, "data: [DONE]")).encode())
             if self.mode == "done_in_content_cut":
@@ -168,6 +185,17 @@ class FakeModelServer:
             await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
+
+    async def _gzip_stream(self, request: web.Request, model: str) -> web.StreamResponse:
+        """Events of ``bomb_bytes`` once decoded, a few hundred KiB on the wire."""
+        compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+        block = (CHUNK % (model, "x" * 200)).encode() * 4096
+        parts = [compressor.compress(block) for _ in range(self.bomb_bytes // len(block) + 1)]
+        parts.append(compressor.compress(b"data: [DONE]\n\n") + compressor.flush())
+        return web.Response(
+            body=b"".join(parts),
+            headers={"Content-Type": "text/event-stream", "Content-Encoding": "gzip"},
+        )
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response(

@@ -179,14 +179,36 @@ def test_deep_nesting_is_refused_not_an_internal_error(
     assert call("POST", f"{url}/llm-ops/v1/serve/chat/chat", shallow, headers=USER).status == 200
 
 
-def test_a_lone_surrogate_escape_is_passed_on_not_an_internal_error(
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"messages": [{"role": "user", "content": "a\\ud800b"}]}',
+        b'{"messages": [{"role": "user", "content": "a\\uDFFFb"}]}',
+        b'{"messages": [{"role": "user", "content": "\\ude00\\ud83d"}]}',  # a pair reversed
+        b'{"messages": [{"role": "user", "content": "hi", "name": "\\ud83d"}]}',
+        b'{"messages": [{"role": "user", "content": "hi"}], "x": {"\\udbff": 1}}',
+        b'{"messages": [{"role": "user", "content": [{"type": "text", "text": "\\udc00"}]}]}',
+    ],
+)
+def test_a_lone_surrogate_anywhere_is_a_400(
+    proxy_for: Any, model_server: FakeModelServer, raw: bytes
+) -> None:
+    url = proxy_for(document(endpoint("chat", model_server.url)))
+    for path in ("/llm-ops/v1/serve/chat/chat", "/llm-ops/v1/serve/chat/v1/chat/completions"):
+        reply = call("POST", url + path, raw, headers=USER)
+        assert reply.status == 400, reply.body
+        assert "surrogate escape that is not part of a pair" in reply.json()["message"]
+    assert model_server.requests == []
+
+
+def test_a_surrogate_pair_and_an_escaped_backslash_pass(
     proxy_for: Any, model_server: FakeModelServer
 ) -> None:
     url = proxy_for(document(endpoint("chat", model_server.url)))
-    raw = b'{"messages": [{"role": "user", "content": "a\\ud800b"}]}'
+    raw = b'{"messages": [{"role": "user", "content": "\\ud83d\\ude00 \\\\ud800"}]}'
     reply = call("POST", f"{url}/llm-ops/v1/serve/chat/chat", raw, headers=USER)
     assert reply.status == 200, reply.body
-    assert model_server.requests[0]["messages"][0]["content"] == "a\ud800b"
+    assert model_server.requests[0]["messages"][0]["content"] == "\U0001f600 \\ud800"
 
 
 # --- header bytes that are not UTF-8
@@ -394,10 +416,10 @@ def test_long_text_anywhere_a_model_may_read_is_counted(proxy_for: Any) -> None:
         else:
             body[path[0]] = value
         reply = call("POST", f"{url}/llm-ops/v1/serve/chat/chat", body, headers=USER)
-        assert reply.status == 400 and "max_input_tokens" in reply.json()["message"], (
-            body,
-            reply.body,
-        )
+        message = reply.json()["message"]
+        # `tools` that is not a list of objects is refused for its type before it is counted
+        assert reply.status == 400, (body, reply.body)
+        assert "max_input_tokens" in message or message.startswith("`tools` must be "), message
 
     check()
 

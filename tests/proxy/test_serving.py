@@ -109,11 +109,12 @@ def test_passthrough_stream_is_relayed(proxy_for: Any) -> None:
 def test_input_above_max_input_tokens_is_refused(proxy_for: Any) -> None:
     with serving(FakeModelServer()) as server:
         url = proxy_for(document(endpoint("chat", server.url, limits=LIMITS)))
+        # 200 words of 2 tokens, the role "user" 2, 4 per message
         long = {"messages": [{"role": "user", "content": "word " * 200}]}
         reply = call("POST", f"{url}/llm-ops/v1/serve/chat/chat", long, headers=USER)
         assert reply.status == 400
         assert reply.json()["message"] == (
-            "the input is about 404 tokens (estimated), more than this endpoint's "
+            "the input is about 406 tokens (estimated), more than this endpoint's "
             "max_input_tokens of 50"
         )
         prompt = call(
@@ -192,8 +193,8 @@ def test_bad_request_bodies(proxy_for: Any) -> None:
     cases = [
         (b"{not json", 400, "the request body is not valid JSON"),
         (b"[1, 2]", 400, "the request body must be a JSON object"),
-        (b'{"messages": []}', 400, "messages must be a non-empty list"),
-        (b'{"messages": ["hi"]}', 400, "messages must be a non-empty list"),
+        (b'{"messages": []}', 400, "`messages` must be a non-empty list"),
+        (b'{"messages": ["hi"]}', 400, "`messages[0]` must be a {role, content} object"),
         (
             b'{"messages": [{"role": "user", "content": "' + b"x" * 2000 + b'"}]}',
             413,

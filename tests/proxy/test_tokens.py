@@ -31,23 +31,28 @@ def test_korean_counts_two_per_syllable() -> None:
     assert estimate_text("안녕하세요") == 10
 
 
-def test_whitespace_is_free() -> None:
-    assert estimate_text("   \n\t ") == 0
-    assert estimate_text("abc   abc") == 2
+def test_a_single_space_is_free_and_other_whitespace_counts() -> None:
+    assert estimate_text("abc abc") == 2
+    assert estimate_text("abc   abc") == 4  # two spaces beyond the first
+    assert estimate_text("   \n\t ") == 4
+    assert estimate_text(" " * 1000) == 999
+    assert estimate_text("\n" * 1000) == estimate_text("\t" * 1000) == 1000
+    assert estimate_text("\x01\x7f\x00") == 3
 
 
 def test_values_and_messages() -> None:
     assert estimate_value([1, 2, 3]) == 3  # token ids
     assert estimate_value(["abc", "abc"]) == 2
+    # each part's type is text too: "text" 2, "image_url" 4
     assert (
         estimate_value([{"type": "text", "text": "abcdef"}, {"type": "image_url"}])
-        == 2 + MEDIA_PART_TOKENS
+        == 2 + 2 + 4 + MEDIA_PART_TOKENS
     )
     assert (
         estimate_messages(
             [{"role": "user", "content": "abc"}, {"role": "assistant", "content": None}]
         )
-        == 2 * MESSAGE_OVERHEAD + 1
+        == 2 * MESSAGE_OVERHEAD + 1 + 2 + 3  # roles "user" 2, "assistant" 3
     )
 
 

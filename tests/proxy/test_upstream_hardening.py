@@ -179,3 +179,25 @@ def test_idle_pooled_connections_are_dropped_before_uvicorns_keep_alive_ends(
         time.sleep(5.0)
         assert call("POST", url + SEEDS, CHAT, headers=USER).status == 200
     assert server.peers[0] != server.peers[1]
+
+
+def test_a_4xx_whose_body_is_not_json_is_passed_on(proxy_for: Any) -> None:
+    """A model server's 418 text/plain is its verdict, not a fault: the status is passed on with its
+    text as the message (OpenAI's `error` object on the OpenAI routes), not turned into a 502."""
+    with serving(FakeModelServer(mode="teapot")) as server:
+        url = proxy_for(document(endpoint("chat", server.url)))
+        for path, body in ((SEEDS, CHAT), (OPENAI, CHAT), (OPENAI, STREAM)):
+            reply = call("POST", url + path, body, headers=USER)
+            assert reply.status == 418, (path, reply.body)
+            answer = reply.json()
+            assert answer["status"] == "error"
+            assert "(HTTP 418): I'm a teapot" in answer["message"]
+            if path == OPENAI:
+                assert answer["error"]["code"] == 418
+        client = openai.OpenAI(base_url=f"{url}/llm-ops/v1/serve/chat/v1", api_key="x")
+        with pytest.raises(openai.APIStatusError) as raised:
+            client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "hi"}], extra_headers=USER
+            )
+        assert raised.value.status_code == 418
+        assert "I'm a teapot" in str(raised.value)

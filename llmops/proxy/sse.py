@@ -1,0 +1,114 @@
+"""A model server's stream, checked event by event as strictly as a whole answer.
+
+A stream is relayed in whole server-sent events, each checked before it is passed on: the data of
+every event must be strict JSON (llmops/proxy/jsonbody.py: no NaN, no nesting past 64 levels), or
+exactly OpenAI's end marker `[DONE]` (so `data: [DONE]garbage` is not the end, and the text
+`data: [DONE]` inside an event's JSON is not either). An event may be at most ``MAX_EVENT_BYTES``;
+lines end in LF or CRLF. What comes after `[DONE]` is not relayed. Only the event being received is
+held, never the stream.
+"""
+
+from __future__ import annotations
+
+import re
+
+from llmops.proxy.jsonbody import NotJson, loads
+
+MAX_EVENT_BYTES = 1024 * 1024
+DONE = b"[DONE]"
+_EVENT_END = re.compile(rb"\r?\n\r?\n")
+
+
+class BadEvent(Exception):
+    """An event the proxy does not relay: ``kind`` is a metrics label (`invalid_json`,
+    `too_large`), ``message`` says what was wrong, for people."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+def _data(event: bytes) -> bytes | None:
+    """The data of an event (its `data:` lines joined by newlines), or None when it has none (a
+    comment, or only `event:`, `id:`, `retry:` lines)."""
+    values = []
+    for line in event.split(b"\n"):
+        line = line.removesuffix(b"\r")
+        if line.startswith(b"data:"):
+            value = line[5:]
+            values.append(value[1:] if value.startswith(b" ") else value)
+    return b"\n".join(values) if values else None
+
+
+def _excerpt(data: bytes) -> str:
+    text = data[:120].decode("utf-8", "replace").replace("\n", " ")
+    return text + ("…" if len(data) > 120 else "")
+
+
+class EventStream:
+    """Cuts the bytes of a stream into whole events and checks each (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.done = False
+        # the event that ended the relay: the events before it are relayed, it and the rest not
+        self.failure: BadEvent | None = None
+        self._pending = bytearray()
+        self._scanned = 0  # where the search for the next event's end resumes
+
+    def _check(self, event: bytes) -> None:
+        if len(event) > MAX_EVENT_BYTES:
+            raise BadEvent("too_large", f"an event of more than {MAX_EVENT_BYTES} bytes")
+        data = _data(event)
+        if data is None:
+            return
+        if data.strip() == DONE:
+            self.done = True
+            return
+        try:
+            loads(data)
+        except NotJson as error:
+            raise BadEvent(
+                "invalid_json", f"an event that is not JSON ({error.message}): {_excerpt(data)}"
+            ) from None
+
+    def feed(self, chunk: bytes) -> bytes:
+        """The complete events ``chunk`` finishes, as received, up to and including `[DONE]`, or up
+        to the first that is not strict JSON or too large to hold (then ``failure`` says which, and
+        nothing more is returned)."""
+        if self.done or self.failure is not None:
+            return b""
+        self._pending += chunk
+        ready = 0
+        while True:
+            found = _EVENT_END.search(self._pending, self._scanned)
+            if found is None:
+                break
+            try:
+                self._check(bytes(self._pending[ready : found.start()]))
+            except BadEvent as bad:
+                self.failure = bad
+                break
+            ready = self._scanned = found.end()
+            if self.done:
+                break
+        if self.failure is None and len(self._pending) - ready > MAX_EVENT_BYTES:
+            self.failure = BadEvent("too_large", f"an event of more than {MAX_EVENT_BYTES} bytes")
+        complete = bytes(self._pending[:ready])
+        del self._pending[:ready]
+        # a line end may be split across chunks: look again at the last 3 bytes
+        self._scanned = max(0, len(self._pending) - 3)
+        return complete
+
+    def finish(self) -> bytes:
+        """The stream ended: a last event without the blank line after it still counts when it is
+        `[DONE]` (returned, to relay); anything else unfinished is dropped."""
+        if self.done or self.failure is not None or not self._pending.strip():
+            return b""
+        rest = bytes(self._pending)
+        self._pending.clear()
+        data = _data(rest)
+        if data is not None and data.strip() == DONE:
+            self.done = True
+            return rest
+        return b""
