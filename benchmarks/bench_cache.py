@@ -188,11 +188,12 @@ def main(argv: list[str] | None = None) -> int:
             if "cache" in wanted:
                 cases.extend(cache_cases(estate, scratch, size))
         results = measure(cases, trees, args.runs)
-    print(f"{args.runs} runs per case; seconds: wall median, wall min, CPU median, CPU min")
-    for case in cases:
-        for tree in trees:
-            label = case.label + (f"  [{tree.name}]" if len(trees) > 1 else "")
-            print(f"{label:<56} {results[(case.label, tree)].row()}")
+        # before the outputs are removed, which takes long on a busy machine
+        print(f"{args.runs} runs per case; seconds: wall median, wall min, CPU median, CPU min")
+        for case in cases:
+            for tree in trees:
+                label = case.label + (f"  [{tree.name}]" if len(trees) > 1 else "")
+                print(f"{label:<56} {results[(case.label, tree)].row()}", flush=True)
     return 0
 
 
