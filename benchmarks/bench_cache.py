@@ -84,18 +84,18 @@ class Case:
 
     label: str
     argv: Callable[[int], list[str]]
-    prepare: Callable[[int], None] = lambda run: None
+    prepare: Callable[[int, Path], None] = lambda run, tree: None
 
 
 def measure(cases: list[Case], trees: list[Path], runs: int) -> dict[tuple[str, Path], Samples]:
     results: dict[tuple[str, Path], Samples] = {}
     for case in cases:
         for tree in trees:  # warm-up: .pyc files, page cache
-            case.prepare(-1)
+            case.prepare(-1, tree)
             timed_run(case.argv(-1), child_environment(tree))
         for run in range(runs):
             for tree in trees:
-                case.prepare(run)
+                case.prepare(run, tree)
                 wall, cpu = timed_run(case.argv(run), child_environment(tree))
                 samples = results.setdefault((case.label, tree), Samples())
                 samples.wall.append(wall)
@@ -130,25 +130,18 @@ def cache_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
         output = scratch / f"cached-out-{size}-{run}-{random.random()}"
         return llmops("render", str(copy), "-o", str(output), "--cache-dir", str(cache))
 
-    def empty_cache(run: int) -> None:
+    def empty_cache(run: int, tree: Path) -> None:
         shutil.rmtree(cache, ignore_errors=True)
 
-    def filled_cache(run: int) -> None:
-        if not cache.exists():
-            subprocess.run(
-                render(run), env=child_environment(PROJECT_ROOT), check=True, capture_output=True
-            )
+    def filled_cache(run: int, tree: Path) -> None:
+        # rendered with the same tree (code) as the timed run: the code is part of the key
+        subprocess.run(render(run), env=child_environment(tree), check=True, capture_output=True)
 
-    def filled_stdout(run: int) -> None:
-        subprocess.run(
-            stdout(run), env=child_environment(PROJECT_ROOT), check=True, capture_output=True
-        )
+    def filled_stdout(run: int, tree: Path) -> None:
+        subprocess.run(stdout(run), env=child_environment(tree), check=True, capture_output=True)
 
-    def change_one_file(run: int) -> None:
-        filled_cache(run)
-        subprocess.run(
-            render(run), env=child_environment(PROJECT_ROOT), check=True, capture_output=True
-        )
+    def change_one_file(run: int, tree: Path) -> None:
+        filled_cache(run, tree)
         target = prod_files[run % len(prod_files)]
         target.write_text(target.read_text() + f"# edit {run} {random.random()}\n")
 
