@@ -254,7 +254,8 @@ class RenderCache:
         ).encode()
         data = FORMAT + b" " + _digest(body).encode() + b"\n" + body
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            # only its owner may write entries: an entry whose trace matches is believed
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(prefix=".entry-", dir=self.directory)
             try:
                 with os.fdopen(handle, "wb") as stream:
