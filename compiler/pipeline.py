@@ -15,7 +15,7 @@ from compiler.decide.engine import Decider
 from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity, Suppressed
 from compiler.errors import LlmopsError
 from compiler.load.document import SourceDocument
-from compiler.load.estate import LoadedEstate, load_estate
+from compiler.load.estate import SHARED_ENV, LoadedEstate, load_estate
 from compiler.load.tree import RepoTree
 from compiler.resolve.estate import ResolvedEstate, resolve_estate
 from compiler.resolve.gaps import Gap, kinds_written, unread_gap
@@ -159,7 +159,8 @@ def validate_repository(tree: RepoTree, only_env: str | None = None) -> Validati
         manifests, broken, gaps, schema_diagnostics = validate_manifests(loaded)
         estate = resolve_estate(tree, loaded.environments, manifests, broken, gaps)
         if only_env is not None:
-            _add_required_peers(tree, estate)
+            shared = _SharedPart.of(manifests, broken, gaps)
+            _add_required_peers(tree, estate, shared)
         found = [
             *(Attributed(d, None, d.span) for d in (*loaded.diagnostics, *schema_diagnostics)),
             *check_estate(estate),
@@ -176,7 +177,27 @@ def validate_repository(tree: RepoTree, only_env: str | None = None) -> Validati
         )
 
 
-def _add_required_peers(tree: RepoTree, estate: ResolvedEstate) -> None:
+@dataclass(frozen=True)
+class _SharedPart:
+    """What ``_shared`` contributed to a run: a peer environment is resolved against the same
+    manifests, so ``_shared`` is read and validated once, not once more per peer."""
+
+    manifests: list[Manifest]
+    broken: list[Identity]
+    gaps: list[Gap]
+
+    @classmethod
+    def of(
+        cls, manifests: list[Manifest], broken: dict[str, list[Identity]], gaps: list[Gap]
+    ) -> _SharedPart:
+        return cls(
+            [manifest for manifest in manifests if manifest.origin == SHARED_ENV],
+            broken.get(SHARED_ENV, []),
+            [gap for gap in gaps if gap.origin == SHARED_ENV],
+        )
+
+
+def _add_required_peers(tree: RepoTree, estate: ResolvedEstate, shared: _SharedPart) -> None:
     """`validate --env prod` still sees the environment prod's promotion policy names, and those a
     model's `trainedBy: ENV/JOB` names (read only as context: their own problems are reported when
     they are validated themselves)."""
@@ -189,12 +210,19 @@ def _add_required_peers(tree: RepoTree, estate: ResolvedEstate) -> None:
             if peer_name in env.peers or peer_name == env.name:
                 continue
             try:
-                loaded = load_estate(tree, peer_name)
+                loaded = load_estate(tree, peer_name, with_shared=False)
             except LlmopsError:
                 continue  # an unknown environment: the policy or lineage rule reports it
             manifests, broken, gaps, _ = validate_manifests(loaded)
-            resolved = resolve_estate(tree, loaded.environments, manifests, broken, gaps)
-            for peer in resolved.environments:
+            broken[SHARED_ENV] = shared.broken
+            peers = resolve_estate(
+                tree,
+                loaded.environments,
+                [*shared.manifests, *manifests],
+                broken,
+                [*shared.gaps, *gaps],
+            )
+            for peer in peers.environments:
                 env.peers[peer.name] = peer
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from compiler.errors import LlmopsError
-from compiler.load.estate import ENVIRONMENTS_DIR
 
 
 def find_estate_root(given: str | None) -> Path:
@@ -17,6 +16,9 @@ def find_estate_root(given: str | None) -> Path:
         if not root.is_dir():
             raise LlmopsError(f"`{given}` is not a directory")
         return root
+    # here, not at the top: the loader imports YAML, which a render from the cache never needs
+    from compiler.load.estate import ENVIRONMENTS_DIR
+
     here = Path.cwd()
     for candidate in (here, *here.parents):
         if (candidate / ENVIRONMENTS_DIR).is_dir():

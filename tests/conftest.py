@@ -68,3 +68,12 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 @pytest.fixture(autouse=True)
 def _no_colour(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
+
+
+@pytest.fixture(autouse=True)
+def _render_cache_in_the_test_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`llmops render` keeps renders in a cache (by default in ~/.cache): the tests use one of
+    their own, shared by the whole run (a cache is never wrong, so sharing it is fine)."""
+    monkeypatch.setenv("LLMOPS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "render-cache"))

@@ -55,6 +55,8 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "decide": (*VOCABULARY, "load", "spec", "resolve", "check"),
     # the driver of the front half
     "pipeline": (*VOCABULARY, "load", "spec", "resolve", "check", "decide"),
+    # `llmops render` as one pure function: the pipeline, then render and emit
+    "build": (*VOCABULARY, "load", "pipeline", "render", "emit"),
 }
 # The edges' libraries (pyproject.toml: GitPython, the status, proxy and conform extras, and the
 # CLI): imported by commands that need them, never by the core.

@@ -59,8 +59,11 @@ def select_environments(available: list[str], only: str | None) -> list[str]:
     return [only]
 
 
-def load_estate(tree: RepoTree, only_env: str | None = None) -> LoadedEstate:
-    """Read the manifests of every environment (or just ``only_env``) and of ``_shared``.
+def load_estate(
+    tree: RepoTree, only_env: str | None = None, *, with_shared: bool = True
+) -> LoadedEstate:
+    """Read the manifests of every environment (or just ``only_env``) and of ``_shared`` (unless
+    ``with_shared`` is false: a caller that has read it already).
 
     Raises ``LlmopsError`` only when the repository itself is unusable; everything wrong inside a
     file becomes a diagnostic.
@@ -80,7 +83,7 @@ def load_estate(tree: RepoTree, only_env: str | None = None) -> LoadedEstate:
     estate = LoadedEstate(environments=environments)
     estate.diagnostics.extend(_problem_diagnostic(path, problem) for path, problem in reported)
     origins = list(environments)
-    if tree.is_dir(f"{ENVIRONMENTS_DIR}/{SHARED_ENV}"):
+    if with_shared and tree.is_dir(f"{ENVIRONMENTS_DIR}/{SHARED_ENV}"):
         origins.insert(0, SHARED_ENV)
     for origin in origins:
         paths, problems = tree.walk_files(f"{ENVIRONMENTS_DIR}/{origin}")

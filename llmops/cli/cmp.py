@@ -12,10 +12,9 @@ import sys
 
 import click
 
-from compiler.emit.yaml_text import emit_stream
 from compiler.errors import LlmopsError
 from llmops.cli import exit_codes, options
-from llmops.cli.render import validated_render
+from llmops.cli.render import cache_directory, rendered_output
 
 ENV_VARIABLE = "ARGOCD_ENV_LLMOPS_ENV"
 
@@ -27,11 +26,18 @@ def cmp_generate(*, repo: str | None) -> int:
             f"{ENV_VARIABLE} is not set",
             hint="set `plugin.env: [{name: LLMOPS_ENV, value: <env>}]` in the Application",
         )
-    _, rendered = validated_render(repo if repo is not None else ".", env)
+    # the cache: $LLMOPS_CACHE_DIR, else the default (see `llmops render --cache-dir`)
+    rendered = rendered_output(
+        repo if repo is not None else ".",
+        env,
+        files=False,
+        stream=True,
+        cache_dir=cache_directory(os.environ.get("LLMOPS_CACHE_DIR")),
+    )
     if rendered is None:
         print(f"llmops: environment `{env}` has errors; nothing was generated", file=sys.stderr)
         return exit_codes.FAILED
-    objects = rendered.groups.get(env, [])
+    objects = rendered.objects
     if not objects:
         print(
             f"llmops: environment `{env}` rendered no objects; refusing to let Argo CD prune "
@@ -39,9 +45,8 @@ def cmp_generate(*, repo: str | None) -> int:
             file=sys.stderr,
         )
         return exit_codes.FAILED
-    text = emit_stream(objects)
-    print(f"llmops: generated {len(objects)} objects for environment `{env}`", file=sys.stderr)
-    sys.stdout.write(text)
+    print(f"llmops: generated {objects} objects for environment `{env}`", file=sys.stderr)
+    sys.stdout.write(rendered.stream or "")
     return exit_codes.OK
 
 

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 from llmops import __version__
 from llmops.cli import exit_codes
 
+# pydantic looks for plugins in every installed package's metadata the first time a model is built
+# (10-40 ms here, the more packages the longer); llmops's models are its own and use none. A value
+# the user set is kept.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
 COMPLETE_VARIABLE = "_LLMOPS_COMPLETE"
 DEBUG_VARIABLE = "LLMOPS_DEBUG"
 

@@ -4,43 +4,74 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from compiler.diagnostics import Severity
-from compiler.emit.layout import layout_group
-from compiler.emit.yaml_text import emit_stream
-from compiler.load.tree import DirectoryTree
-from compiler.pipeline import ValidationResult, collector_paused, validate_repository
 from compiler.printable import escape_controls
-from compiler.render.estate import RenderedEstate, render_estate
 from llmops.cli import exit_codes, options
 from llmops.estate import find_estate_root
 from llmops.render_output import OutputPlan, compare_output, write_output
 from llmops.render_record import read_record, refuse_estate_folders
-from llmops.reporting import print_report
 from llmops.write_guard import output_folder
 
+if TYPE_CHECKING:
+    from compiler.build import RenderOutput
+    from compiler.render.estate import RenderedEstate
 
-def validated_render(
-    repo: str | None, env: str | None
-) -> tuple[ValidationResult, RenderedEstate | None]:
-    """Validate first; render only an estate without errors. Diagnostics go to stderr (stdout is
-    output)."""
-    result = validate_repository(DirectoryTree(find_estate_root(repo)), env)
+NO_CACHE = "off"
+
+
+def rendered_output(
+    repo: str | None, env: str | None, *, files: bool, stream: bool, cache_dir: Path | None
+) -> RenderOutput | None:
+    """Validate first; render only an estate without errors (None otherwise). Diagnostics go to
+    stderr (stdout is output). With a ``cache_dir``, a render of the same bytes is handed out
+    from the cache (llmops/render_cache.py), and a clean render is kept there."""
+    from compiler.load.tree import DirectoryTree
+    from llmops.render_cache import RecordingTree, RenderCache
+
+    tree = RecordingTree(DirectoryTree(find_estate_root(repo)))
+    cache, key = None, ""
+    if cache_dir is not None:
+        cache = RenderCache(cache_dir)
+        key = cache.key(tree, {"env": env, "files": files, "stream": stream})
+        cached = cache.lookup(key, tree)
+        if cached is not None:
+            return cached
+    from compiler.build import render_repository
+    from compiler.pipeline import collector_paused
+    from llmops.reporting import print_report
+
+    # see there: rendering, too, only allocates what it keeps or frees at once
+    with collector_paused():
+        result, output = render_repository(tree, env, files=files, stream=stream)
     if result.diagnostics:
         print_report(result.diagnostics, result, "text", sys.stderr)
-    if any(d.severity is Severity.ERROR for d in result.diagnostics):
-        return result, None
-    return result, render_estate(result.estate, include_argocd=env is None)
+    elif cache is not None and output is not None and not tree.unusual:
+        problem = cache.store(key, tree, output)
+        if problem is not None:
+            print(escape_controls(f"llmops: render cache not written: {problem}"), file=sys.stderr)
+    return output
+
+
+def cache_directory(cache_dir: str | None) -> Path | None:
+    """``--cache-dir`` (or ``$LLMOPS_CACHE_DIR``), else the default; ``off`` for none."""
+    from llmops.render_cache import default_cache_dir
+
+    if cache_dir == NO_CACHE:
+        return None
+    return Path(cache_dir) if cache_dir else default_cache_dir()
 
 
 def output_plan(rendered: RenderedEstate) -> OutputPlan:
-    plan = OutputPlan(directories=list(rendered.groups))
-    for group, objects in rendered.groups.items():
-        for name, text in layout_group(objects).items():
-            plan.files[f"{group}/{name}"] = text
-    return plan
+    from compiler.build import lay_out
+
+    return plan_of(lay_out(rendered, files=True, stream=False))
+
+
+def plan_of(output: RenderOutput) -> OutputPlan:
+    return OutputPlan(files=output.files, directories=output.directories)
 
 
 def render(
@@ -51,24 +82,37 @@ def render(
     check: bool,
     verify: bool,
     kubernetes_version: str | None,
+    cache_dir: str | None = None,
 ) -> int:
-    # see there: rendering, too, only allocates what it keeps or frees at once
-    with collector_paused():
-        rendered = _render(repo, env, output, check)
-    if rendered is None or not verify:
-        return exit_codes.FAILED if rendered is None else rendered[0]
-    return max(rendered[0], verify_rendered(rendered[1], output, kubernetes_version))
+    rendered = rendered_output(
+        repo,
+        env,
+        files=output is not None or verify,
+        stream=output is None,
+        cache_dir=cache_directory(cache_dir),
+    )
+    if rendered is None:
+        return exit_codes.FAILED
+    code = _emit(rendered, repo, output, check)
+    if not verify:
+        return code
+    return max(code, verify_files(rendered.files, output, kubernetes_version))
 
 
 def verify_rendered(
     rendered: RenderedEstate, output: str | None, kubernetes_version: str | None
 ) -> int:
+    """`--verify` of rendered objects (see `verify_files`)."""
+    return verify_files(output_plan(rendered).files, output, kubernetes_version)
+
+
+def verify_files(files: dict[str, str], output: str | None, kubernetes_version: str | None) -> int:
     """`--verify`: check the rendered files (named as -o names them) as `llmops conform` would;
     report on stderr."""
     from llmops.cli.conform import check_texts, report, verdict
 
     prefix = Path(output) if output else Path()
-    texts = {(prefix / name).as_posix(): text for name, text in output_plan(rendered).files.items()}
+    texts = {(prefix / name).as_posix(): text for name, text in files.items()}
     objects, diagnostics = check_texts(texts, kubernetes_version)
     if diagnostics:
         report(diagnostics, texts, "text", sys.stderr)
@@ -77,24 +121,15 @@ def verify_rendered(
     return verdict(diagnostics)
 
 
-def _render(
-    repo: str | None, env: str | None, output: str | None, check: bool
-) -> tuple[int, RenderedEstate] | None:
-    _, rendered = validated_render(repo, env)
-    if rendered is None:
-        return None
-    return _emit(rendered, repo, output, check), rendered
-
-
-def _emit(rendered: RenderedEstate, repo: str | None, output: str | None, check: bool) -> int:
+def _emit(rendered: RenderOutput, repo: str | None, output: str | None, check: bool) -> int:
     if output is None:
         if check:
             print("llmops: --check needs -o DIR (the directory to compare)", file=sys.stderr)
             return exit_codes.USAGE
-        sys.stdout.write("".join(emit_stream(objects) for objects in rendered.groups.values()))
+        sys.stdout.write(rendered.stream or "")
         return exit_codes.OK
     root = Path(output)
-    plan = output_plan(rendered)
+    plan = plan_of(rendered)
     if check:
         difference = compare_output(root, plan)
         for label, paths in (
@@ -115,7 +150,7 @@ def _emit(rendered: RenderedEstate, repo: str | None, output: str | None, check:
     difference = write_output(root, plan)
     shown = escape_controls(str(root))
     print(
-        f"rendered {sum(len(o) for o in rendered.groups.values())} objects into {shown} "
+        f"rendered {rendered.objects} objects into {shown} "
         f"({len(difference.missing)} new, {len(difference.changed)} changed, "
         f"{len(difference.stale)} removed)"
     )
@@ -156,5 +191,13 @@ command = click.Command(
             "`llmops conform` does (exit 1 if the API server would refuse one)",
         ),
         options.kubernetes_version_option(),
+        click.Option(
+            ["--cache-dir"],
+            metavar="DIR",
+            envvar="LLMOPS_CACHE_DIR",
+            help="where renders are kept for reuse while every file they read is unchanged "
+            "(default: $XDG_CACHE_HOME/llmops/render, i.e. ~/.cache/llmops/render; `off`: none). "
+            "Safe to delete.",
+        ),
     ],
 )

@@ -1,0 +1,194 @@
+"""Time what Argo CD and CI pay per call: cold `llmops validate` of the bundled estate, `render
+--env prod` against all three environments, and renders with the render cache (cold, unchanged,
+one file changed).
+
+Every timing is a fresh interpreter, after an untimed warm-up that leaves the `.pyc` files an
+installed package has. Both wall time and the child's CPU time (user + system) are reported: on a
+machine shared with other work the wall time swings with the load, the CPU time far less.
+
+``--trees A,B`` times the same cases with the source trees A and B (each put first on PYTHONPATH),
+alternating run by run, so a before/after comparison on a busy machine sees the same load.
+
+Usage: ``python benchmarks/bench_cache.py [--runs 15] [--sizes 100,1000,3000]
+[--trees OLD,NEW] [--cases validate,prod,cache]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+if str(PROJECT_ROOT) not in sys.path:  # run as a script from a checkout without `pip install -e`
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+ESTATES_DIR = PROJECT_ROOT / "benchmarks" / ".estates"
+
+
+@dataclass
+class Samples:
+    """Wall and CPU seconds of the runs of one case with one tree."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+    def row(self) -> str:
+        return (
+            f"{statistics.median(self.wall):8.3f} {min(self.wall):8.3f} "
+            f"{statistics.median(self.cpu):8.3f} {min(self.cpu):8.3f}"
+        )
+
+
+def child_environment(tree: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree), env.get("PYTHONPATH")]))
+    for name in ("LLMOPS_DEBUG", "PYTHONDONTWRITEBYTECODE", "PYTHONPROFILEIMPORTTIME"):
+        env.pop(name, None)
+    env["NO_COLOR"] = "1"
+    env["LLMOPS_CACHE_DIR"] = "off"  # cold unless a case passes --cache-dir
+    return env
+
+
+def timed_run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one child process; it must succeed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    completed = subprocess.run(argv, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if completed.returncode != 0:
+        raise SystemExit(f"{argv} exited {completed.returncode}:\n{completed.stderr}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def llmops(*arguments: str) -> list[str]:
+    return [sys.executable, "-m", "llmops.cli.main", *arguments]
+
+
+@dataclass
+class Case:
+    """A command line; ``prepare`` runs untimed before each run (a new output directory, a file
+    to change)."""
+
+    label: str
+    argv: Callable[[int], list[str]]
+    prepare: Callable[[int, Path], None] = lambda run, tree: None
+
+
+def measure(cases: list[Case], trees: list[Path], runs: int) -> dict[tuple[str, Path], Samples]:
+    results: dict[tuple[str, Path], Samples] = {}
+    for case in cases:
+        for tree in trees:  # warm-up: .pyc files, page cache
+            case.prepare(-1, tree)
+            timed_run(case.argv(-1), child_environment(tree))
+        for run in range(runs):
+            for tree in trees:
+                case.prepare(run, tree)
+                wall, cpu = timed_run(case.argv(run), child_environment(tree))
+                samples = results.setdefault((case.label, tree), Samples())
+                samples.wall.append(wall)
+                samples.cpu.append(cpu)
+    return results
+
+
+def render_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
+    def out(name: str) -> Callable[[int], list[str]]:
+        return lambda run: ["-o", str(scratch / f"{name}-{size}-{run}-{random.random()}")]
+
+    return [
+        Case(
+            f"{size:,}: render -o (all)", lambda run: llmops("render", str(estate), *out("a")(run))
+        ),
+        Case(
+            f"{size:,}: render --env prod -o",
+            lambda run: llmops("render", str(estate), "--env", "prod", *out("p")(run)),
+        ),
+    ]
+
+
+def cache_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
+    """Cold (empty cache), unchanged (the cache holds this very estate) and one file changed
+    (a different endpoint file of prod each run, its bytes changed by a comment)."""
+    cache = scratch / f"cache-{size}"
+    copy = scratch / f"estate-copy-{size}"
+    shutil.copytree(estate, copy)
+    prod_files = sorted((copy / "environments" / "prod").rglob("*.yaml"))
+
+    def render(run: int) -> list[str]:
+        output = scratch / f"cached-out-{size}-{run}-{random.random()}"
+        return llmops("render", str(copy), "-o", str(output), "--cache-dir", str(cache))
+
+    def empty_cache(run: int, tree: Path) -> None:
+        shutil.rmtree(cache, ignore_errors=True)
+
+    def filled_cache(run: int, tree: Path) -> None:
+        # rendered with the same tree (code) as the timed run: the code is part of the key
+        subprocess.run(render(run), env=child_environment(tree), check=True, capture_output=True)
+
+    def filled_stdout(run: int, tree: Path) -> None:
+        subprocess.run(stdout(run), env=child_environment(tree), check=True, capture_output=True)
+
+    def change_one_file(run: int, tree: Path) -> None:
+        filled_cache(run, tree)
+        target = prod_files[run % len(prod_files)]
+        target.write_text(target.read_text() + f"# edit {run} {random.random()}\n")
+
+    def stdout(run: int) -> list[str]:
+        return llmops("render", str(copy), "--cache-dir", str(cache))
+
+    return [
+        Case(f"{size:,}: render -o, no cache", lambda run: render(run)[:-2]),
+        Case(f"{size:,}: render -o, cache empty", render, empty_cache),
+        Case(f"{size:,}: render -o, cache, unchanged", render, filled_cache),
+        Case(f"{size:,}: render -o, cache, one file changed", render, change_one_file),
+        Case(f"{size:,}: render (stdout), cache, unchanged", stdout, filled_stdout),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--sizes", default="100,1000,3000")
+    parser.add_argument("--trees", default=str(PROJECT_ROOT), help="source trees, comma-separated")
+    parser.add_argument("--cases", default="validate,prod,cache")
+    args = parser.parse_args(argv)
+    trees = [Path(tree).resolve() for tree in args.trees.split(",")]
+    wanted = set(args.cases.split(","))
+    sizes = [int(size) for size in args.sizes.split(",") if size]
+    from benchmarks.bench_render import cached_estate
+
+    estates = {size: cached_estate(ESTATES_DIR, size) for size in sizes}
+    with tempfile.TemporaryDirectory(prefix="llmops-bench-cache-") as temporary:
+        scratch = Path(temporary)
+        cases: list[Case] = []
+        if "validate" in wanted:
+            cases.append(Case("bundled: validate", lambda run: llmops("validate", ".")))
+        for size, estate in estates.items():
+            if "prod" in wanted:
+                cases.extend(render_cases(estate, scratch, size))
+            if "cache" in wanted:
+                cases.extend(cache_cases(estate, scratch, size))
+        results = measure(cases, trees, args.runs)
+        # before the outputs are removed, which takes long on a busy machine
+        print(f"{args.runs} runs per case; seconds: wall median, wall min, CPU median, CPU min")
+        for case in cases:
+            for tree in trees:
+                label = case.label + (f"  [{tree.name}]" if len(trees) > 1 else "")
+                print(f"{label:<56} {results[(case.label, tree)].row()}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,196 @@
+"""The render cache hands out only what a cold render would print and write, byte for byte: the
+estate's files are changed at random (seeded) and every cached render is compared with a cold one;
+damaged entries are misses, never trusted."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+import compiler.build
+from compiler.load.estate import ENVIRONMENTS_DIR
+from llmops import render_cache
+from tests.helpers.estate import CliResult, copy_bundled_estate, run_cli
+
+ROUNDS = 16
+
+
+def cold(*argv: str) -> CliResult:
+    return run_cli("render", *argv, "--cache-dir", "off")
+
+
+def everything_in(folder: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+class Renders:
+    """Counts the renders that ran (not served from the cache)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        real = compiler.build.render_repository
+
+        def counted(*args: object, **kwargs: object) -> object:
+            self.count += 1
+            return real(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(compiler.build, "render_repository", counted)
+
+
+def mutate(estate: Path, rng: random.Random) -> str:
+    """One random change to a manifest: some keep the estate valid and change what is rendered,
+    some change only bytes, some break it. Returns what was done."""
+    files = sorted((estate / ENVIRONMENTS_DIR).rglob("*.yaml"))
+    target = rng.choice(files)
+    text = target.read_text(encoding="utf-8")
+    choice = rng.randrange(6)
+    if choice == 0:  # a comment: other bytes, same objects
+        target.write_text(text + f"# note {rng.random()}\n", encoding="utf-8")
+    elif choice == 1:  # a number changed (replicas, sizes, GPUs, ...)
+        digits = [i for i, c in enumerate(text) if c.isdigit()]
+        if not digits:
+            return mutate(estate, rng)
+        i = rng.choice(digits)
+        target.write_text(text[:i] + str(rng.randrange(1, 10)) + text[i + 1 :], encoding="utf-8")
+    elif choice == 2:  # a label added to the first metadata
+        target.write_text(
+            text.replace(
+                "metadata:\n", f"metadata:\n  labels:\n    round: r{rng.randrange(99)}\n", 1
+            ),
+            encoding="utf-8",
+        )
+    elif choice == 3:  # broken YAML
+        target.write_text(text.replace(":", "", 1), encoding="utf-8")
+    elif choice == 4:  # a file copied under a new name (duplicates, or more of the same)
+        target.with_name(f"copy-{rng.randrange(999)}.yaml").write_text(text, encoding="utf-8")
+    else:  # a file removed
+        target.unlink()
+    return f"{['comment', 'digit', 'label', 'broken', 'copy', 'remove'][choice]} {target.name}"
+
+
+def test_cached_renders_equal_cold_renders_while_files_change_at_random(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    estate = copy_bundled_estate(tmp_path / "estate")
+    pristine = everything_in(estate / ENVIRONMENTS_DIR)
+    cache = tmp_path / "cache"
+    rng = random.Random(1717)
+    renders = Renders(monkeypatch)
+    served, runs = 0, 0
+    for round_number in range(ROUNDS):
+        done = "nothing"
+        if round_number:
+            if rng.random() < 0.5:  # back to the bundled estate, then one change
+                for name in everything_in(estate / ENVIRONMENTS_DIR).keys() - pristine.keys():
+                    (estate / ENVIRONMENTS_DIR / name).unlink()
+                for name, data in pristine.items():
+                    (estate / ENVIRONMENTS_DIR / name).write_bytes(data)
+            done = mutate(estate, rng)
+        for env in ([], ["--env", "prod"]):
+            for as_files in (False, True):
+                for _ in range(2):  # the first may fill the cache, the second may use it
+                    runs += 1
+                    out, cold_out = tmp_path / f"out-{runs}", tmp_path / f"cold-{runs}"
+                    where = ["-o", str(out)] if as_files else []
+                    before = renders.count
+                    cached = run_cli("render", str(estate), *env, *where, "--cache-dir", str(cache))
+                    served += renders.count == before
+                    expected = cold(str(estate), *env, *(["-o", str(cold_out)] if as_files else []))
+                    context = f"round {round_number} ({done}), {env or 'all'}, files={as_files}"
+                    assert cached.exit_code == expected.exit_code, context
+                    assert cached.stderr == expected.stderr, context
+                    assert cached.stdout == expected.stdout.replace(str(cold_out), str(out))
+                    if as_files:
+                        assert everything_in(out) == everything_in(cold_out), context
+    assert served >= ROUNDS, "the cache was hardly ever used: the test proves nothing"
+
+
+def _entry(cache: Path) -> Path:
+    (entry,) = cache.glob("*" + render_cache.SUFFIX)
+    return entry
+
+
+def _damaged(data: bytes, how: str) -> bytes:
+    _, _, body = data.partition(b"\n")
+    if how == "truncated":
+        return data[: len(data) // 2]
+    if how == "flipped":  # one byte of a rendered file changed, the digest not
+        return data.replace(b"kind: InferenceService", b"kind: InferenceServicf", 1)
+    if how == "empty":
+        return b""
+    if how == "other key":  # whole and signed, but another render's entry
+        body = body.replace(b'"key": "', b'"key": "0', 1)
+        return render_cache.FORMAT + b" " + render_cache._digest(body).encode() + b"\n" + body
+    if how == "not json":
+        body = b"{" + body
+        return render_cache.FORMAT + b" " + render_cache._digest(body).encode() + b"\n" + body
+    raise AssertionError(how)
+
+
+@pytest.mark.parametrize("how", ["truncated", "flipped", "empty", "other key", "not json"])
+def test_a_damaged_entry_is_a_miss_and_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    estate = copy_bundled_estate(tmp_path / "estate")
+    cache = tmp_path / "cache"
+    expected = cold(str(estate))
+    renders = Renders(monkeypatch)
+    assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
+    entry = _entry(cache)
+    whole = entry.read_bytes()
+    entry.write_bytes(_damaged(whole, how))
+    assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
+    assert renders.count == 2, "a damaged entry was used"
+    assert _entry(cache).read_bytes() == whole
+    assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
+    assert renders.count == 2, "the repaired entry was not used"
+
+
+def test_the_cache_directory_comes_from_the_flag_the_variable_or_the_xdg_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    estate = copy_bundled_estate(tmp_path / "estate")
+    monkeypatch.setenv("LLMOPS_CACHE_DIR", str(tmp_path / "from-variable"))
+    run_cli("render", str(estate))
+    assert len(list((tmp_path / "from-variable").iterdir())) == 1
+    run_cli("render", str(estate), "--cache-dir", str(tmp_path / "from-flag"))
+    assert len(list((tmp_path / "from-flag").iterdir())) == 1
+    monkeypatch.delenv("LLMOPS_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    run_cli("render", str(estate))
+    assert len(list((tmp_path / "xdg" / "llmops" / "render").iterdir())) == 1
+    renders = Renders(monkeypatch)
+    assert run_cli("render", str(estate), "--cache-dir", "off") == cold(str(estate))
+    assert renders.count == 2
+
+
+def test_an_unwritable_cache_only_costs_time(tmp_path: Path) -> None:
+    estate = copy_bundled_estate(tmp_path / "estate")
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory\n", encoding="utf-8")
+    result = run_cli("render", str(estate), "--cache-dir", str(blocked / "cache"))
+    expected = cold(str(estate))
+    assert (result.exit_code, result.stdout) == (expected.exit_code, expected.stdout)
+    assert result.stderr.startswith("llmops: render cache not written: ")
+
+
+def test_a_render_with_warnings_is_not_kept(tmp_path: Path) -> None:
+    """Its warnings are printed on every run, so it is rendered every time."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    endpoint = estate / "environments/stg/serving/example-model.yaml"
+    text = endpoint.read_text(encoding="utf-8")
+    assert "max_concurrent_requests: 64\n" in text
+    endpoint.write_text(text.replace("requests: 64\n", "requests: 6400\n"), encoding="utf-8")
+    result = run_cli("render", str(estate), "--cache-dir", str(tmp_path / "cache"))
+    assert result.exit_code == 0 and "warning[C004]" in result.stderr
+    assert not (tmp_path / "cache").exists()
+
+
+def test_the_cache_names_the_loaders_folder() -> None:
+    assert render_cache.ENVIRONMENTS == ENVIRONMENTS_DIR
