@@ -185,8 +185,8 @@ def test_a_render_with_warnings_is_not_kept(tmp_path: Path) -> None:
     estate = copy_bundled_estate(tmp_path / "estate")
     endpoint = estate / "environments/stg/serving/example-model.yaml"
     text = endpoint.read_text(encoding="utf-8")
-    assert "max_concurrent_requests: 64\n" in text
-    endpoint.write_text(text.replace("requests: 64\n", "requests: 6400\n"), encoding="utf-8")
+    assert "max_concurrent_requests: 20\n" in text
+    endpoint.write_text(text.replace("requests: 20\n", "requests: 6400\n"), encoding="utf-8")
     result = run_cli("render", str(estate), "--cache-dir", str(tmp_path / "cache"))
     assert result.exit_code == 0 and "warning[C004]" in result.stderr
     assert not (tmp_path / "cache").exists()

@@ -10,6 +10,7 @@ from compiler.load.tree import DirectoryTree
 from compiler.pipeline import validate_repository
 from tests.helpers.estate import codes, copy_bundled_estate
 
+STG_APPROVAL = "environments/stg/approvals/example-base-model-1-0-admin.yaml"
 STG_ENDPOINT = "environments/stg/serving/example-model.yaml"
 
 
@@ -38,9 +39,11 @@ def test_one_environment_reads_every_shared_file_once(tmp_path: Path) -> None:
 
 
 def test_one_environment_still_sees_what_the_required_one_serves(tmp_path: Path) -> None:
-    """stg's endpoint serves a model from the shared catalog; without it prod's serves nothing
-    stg serves (P012), with it prod is clean."""
+    """stg's endpoint serves a model from the shared catalog, which stg approves; without the
+    endpoint and the approval prod serves what stg neither serves nor approves (P012), with them
+    prod is clean."""
     estate = copy_bundled_estate(tmp_path / "estate")
     assert codes(validate_repository(DirectoryTree(estate), "prod").diagnostics) == []
     (estate / STG_ENDPOINT).unlink()
+    (estate / STG_APPROVAL).unlink()
     assert "P012" in codes(validate_repository(DirectoryTree(estate), "prod").diagnostics)
