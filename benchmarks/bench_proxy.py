@@ -6,10 +6,10 @@ front of it (governance headers, runtime limits and metrics all active), and thi
 generator (aiohttp on uvloop, one connection per concurrent client, keep-alive). For each
 concurrency (1 and 32) and kind of request (whole answer, stream), each round runs the same requests
 directly (`/openai/v1/chat/completions`), through the OpenAI passthrough, and, for whole answers,
-through the seeds' `/chat` (which wraps the answer in the envelope); rounds alternate between the
-paths so drift on a shared machine hits all alike. Latency is until the answer or stream has been
-read completely. The table gives the median over rounds of p50 and p99, the added milliseconds
-(proxy minus direct), and requests per second.
+through the original platform's `/chat` (which wraps the answer in the envelope); rounds alternate
+between the paths so drift on a shared machine hits all alike. Latency is until the answer or stream
+has been read completely. The table gives the median over rounds of p50 and p99, the added
+milliseconds (proxy minus direct), and requests per second.
 
 Then memory: 10,000 requests through the proxy at concurrency 32, half of them streamed, with the
 proxy's resident set size (VmRSS) read every 1,000 requests; it should stay flat.
@@ -203,7 +203,9 @@ def measure(paths: dict[str, str], args: argparse.Namespace) -> list[dict[str, A
     for concurrency in (1, 32):
         for stream in (False, True):
             targets = {
-                name: url for name, url in paths.items() if not (stream and name == "seeds /chat")
+                name: url
+                for name, url in paths.items()
+                if not (stream and name == "platform /chat")
             }
             body = request_body(stream)
             runs: dict[str, list[Run]] = {name: [] for name in targets}
@@ -306,7 +308,7 @@ def main() -> int:
             paths = {
                 "direct": f"{backend_url}/openai/v1/chat/completions",
                 "proxy passthrough": f"{proxy_url}/llm-ops/v1/serve/bench/v1/chat/completions",
-                "seeds /chat": f"{proxy_url}/llm-ops/v1/serve/bench/chat",
+                "platform /chat": f"{proxy_url}/llm-ops/v1/serve/bench/chat",
             }
             print(
                 f"{os.cpu_count()} CPUs; {args.requests} requests per path, {args.rounds} rounds; "

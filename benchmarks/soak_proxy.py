@@ -9,14 +9,14 @@ it with one endpoint per behaviour, and this script sending the mix below at con
 few hundred idle and half-sent connections and 20 callers that never read a `big` answer, held open
 during each round and renewed every round):
 
-- valid: the seeds' chat, an OpenAI stream, an embeddings call to an EMBEDDING endpoint, catalog
-  reads;
+- valid: the original platform's chat, an OpenAI stream, an embeddings call to an EMBEDDING
+  endpoint, catalog reads;
 - hostile callers: random endpoint names up to 300 characters (on inference, health and listing
   routes), NaN/Infinity/1e999 bodies, bodies nested 5,000 deep, 100 KB hidden in `tools` under a
   4,096-token limit, non-UTF-8 bytes in X-User-* and Authorization, HTTP the parser refuses (header
-  too long, bad chunk size, CL+TE, bare LF), the seeds' write routes with random ids; OpenAI fields
-  of the wrong type (`stream: "yes"`, `n: 100000`, a lone surrogate), 200,000 newlines under the
-  token limit, an undecodable gzip body, `Expect: 200-ok`;
+  too long, bad chunk size, CL+TE, bare LF), the original platform's write routes with random ids;
+  OpenAI fields of the wrong type (`stream: "yes"`, `n: 100000`, a lone surrogate), 200,000 newlines
+  under the token limit, an undecodable gzip body, `Expect: 200-ok`;
 - hostile model servers: the gzip bomb, 500s, redirects, cut streams, a NaN inside a stream.
 
 The proxy's resident set size (VmRSS from /proc) is read every `--sample` requests; the script

@@ -16,8 +16,8 @@ from compiler.spec.dataset import REQUIRED_COLUMNS, DatasetSpec
 
 E, W = Severity.ERROR, Severity.WARNING
 
-# Which dataset types a training job can read as each `dataset_type`. The seeds' pairing (an
-# sft_pair dataset trained as instruction) is the first entry.
+# Which dataset types a training job can read as each `dataset_type`. The original platform's
+# pairing (an sft_pair dataset trained as instruction) is the first entry.
 TRAINABLE_AS: dict[str, frozenset[str]] = {
     "instruction": frozenset({"sft_pair", "instruction"}),
     "chat": frozenset({"chat", "sft_pair", "instruction"}),

@@ -1,10 +1,10 @@
 """Missing required fields: one diagnostic per mapping, and for manifests a command writes, that
 command.
 
-The seeds' approval body is `{"status": "approved"}`; pasted as an Approval's spec it lacks four
-fields at one place. Four errors at one caret say less than one that lists them, and none of them
-could say the useful thing: an Approval is written by `llmops approve`, which computes the digest it
-must carry.
+The original platform's approval body is `{"status": "approved"}`; pasted as an Approval's spec it
+lacks four fields at one place. Four errors at one caret say less than one that lists them, and none
+of them could say the useful thing: an Approval is written by `llmops approve`, which computes the
+digest it must carry.
 """
 
 from __future__ import annotations

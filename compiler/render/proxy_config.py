@@ -2,10 +2,10 @@
 in-cluster.
 
 Besides what inference needs (endpoints, templates, experiments), it carries the catalog the proxy
-answers the seeds' read routes from (models, datasets, training jobs), each with the fields of its
-manifest's `spec` as written. Only manifest content goes in: no dates from git history (the core has
-no git, and a ConfigMap that changed with the clone's history would roll the proxy pods without any
-manifest change).
+answers the original platform's read routes from (models, datasets, training jobs), each with the
+fields of its manifest's `spec` as written. Only manifest content goes in: no dates from git history
+(the core has no git, and a ConfigMap that changed with the clone's history would roll the proxy
+pods without any manifest change).
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def _endpoint(
         "name": endpoint.name,
         "route": spec.route.rstrip("/"),
         "environment": ctx.name,
-        "modelId": spec.model_id,  # as written: `name@version` or the seeds' `name-version`
+        # as written: `name@version` or the original platform's `name-version`
+        "modelId": spec.model_id,
         "model": {"name": model.name, "version": model.version},
         "serveTarget": deployment.serve_target if deployment is not None else "GENERATION",
         "backend": {
@@ -99,8 +100,8 @@ def _experiment(experiment: Manifest[PromptExperimentSpec]) -> dict[str, Any]:
 
 
 def _written(manifest: Manifest) -> dict[str, Any]:
-    """The spec's fields as written in the manifest (under the seeds' names), nothing llmops
-    defaulted."""
+    """The spec's fields as written in the manifest (under the original platform's names), nothing
+    llmops defaulted."""
     written: dict[str, Any] = manifest.spec.model_dump(
         mode="json", by_alias=True, exclude_unset=True
     )
@@ -109,7 +110,7 @@ def _written(manifest: Manifest) -> dict[str, Any]:
 
 def _model(ctx: RenderContext, model: Manifest[ModelSpec]) -> dict[str, Any]:
     """`status` is `approved` when the environment's Approvals approve this exact manifest (what the
-    seeds' status PATCH recorded), else the manifest's own."""
+    original platform's status PATCH recorded), else the manifest's own."""
     approvals = approval_state(ctx.env, model)
     return {
         "id": f"{model.name}@{model.version}",

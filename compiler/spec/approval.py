@@ -18,7 +18,9 @@ class ApprovalSpec(StrictModel):
     )
     status: Literal["approved", "rejected"] = Field(
         "approved",
-        description="The seeds' status PATCH body; a rejected approval counts for nothing.",
+        description=(
+            "The original platform's status PATCH body; a rejected approval counts for nothing."
+        ),
     )
     approved_by: UserId = Field(
         alias="approvedBy",

@@ -1,4 +1,5 @@
-"""Dataset: the seeds' `POST /catalog/datasets` body, plus the local sample files to check."""
+"""Dataset: the original platform's `POST /catalog/datasets` body, plus the local sample files to
+check."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 
 class DatasetSpec(StrictModel):
     name: str | None = Field(
-        None, description="Seeds' dataset name; when given it must equal metadata.name."
+        None,
+        description="The original platform's dataset name; when given it must equal metadata.name.",
     )
     version: str = Field(
         max_length=128,
@@ -41,7 +43,7 @@ class DatasetSpec(StrictModel):
         default_factory=list,
         description="Repository-relative paths of local sample files "
         "(`.csv` or `.jsonl`) that are checked to exist, parse and have the columns the "
-        "type needs. (The seeds uploaded these with `POST .../upload`.)",
+        "type needs. (Users uploaded these with `POST .../upload`.)",
     )
 
 

@@ -38,7 +38,9 @@ DEFAULT_IMAGE_REGISTRY = "ghcr.io/llmops"
 IMAGE_REGISTRY_PATTERN = (
     r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
 )
-DEFAULT_REQUIRED_ROLE = "llm-ops-user"  # the seeds' governance middleware requires it on every call
+DEFAULT_REQUIRED_ROLE = (
+    "llm-ops-user"  # the original platform's governance middleware requires it on every call
+)
 MAX_GPUS_PER_REPLICA = 64  # GPUs of one pod sit in one node; no node has more
 MAX_GPU_MEMORY_GIB = 1024  # the largest GPUs have a few hundred GiB
 MAX_REPLICAS = 1000
@@ -236,9 +238,10 @@ class ProxySettings(StrictModel):
         DEFAULT_REQUIRED_ROLE,
         alias="requiredRole",
         description=(
-            "The role every caller must hold in X-User-Roles (the seeds' workflow guide requires "
-            "`llm-ops-user`); `null` turns the requirement off, X-User-Id and X-User-Roles stay "
-            "required. Printable ASCII without spaces or commas, at most 128 characters."
+            "The role every caller must hold in X-User-Roles (the original platform's workflow "
+            "guide requires `llm-ops-user`); `null` turns the requirement off, X-User-Id and "
+            "X-User-Roles stay required. Printable ASCII without spaces or commas, at most 128 "
+            "characters."
         ),
     )
 

@@ -42,7 +42,8 @@ def _type_name(annotation: Any) -> str:
 def _default(field: FieldInfo) -> str:
     if field.is_required():
         return "**required**"
-    value = field.default_factory() if field.default_factory is not None else field.default  # type: ignore[call-arg]
+    # type: ignore[call-arg]
+    value = field.default_factory() if field.default_factory is not None else field.default
     if isinstance(value, BaseModel):
         return "see below"
     if value is None or value is PydanticUndefined:
@@ -85,8 +86,8 @@ def generate_reference() -> str:
         "Generated from the spec models by `llmops schema`; do not edit by hand. Every manifest is",
         "`apiVersion: llmops.io/v1`, `kind`, `metadata` (`name`, optional `labels`, "
         "`annotations`) and `spec`.",
-        "Field names keep the seeds' spelling (`ownerTeam` next to `owner_team`), so the "
-        "platform's REST",
+        "Field names keep the original platform's spelling (`ownerTeam` next to `owner_team`), so "
+        "the platform's REST",
         "request bodies can be pasted into `spec` unchanged.",
         "",
     ]

@@ -32,9 +32,17 @@ KINDS: dict[str, KindInfo] = {
             "Namespace, ingress, GPU, approval and KServe settings.",
         ),
         KindInfo(
-            "Dataset", DatasetManifest, True, "A training dataset (the seeds' dataset create body)."
+            "Dataset",
+            DatasetManifest,
+            True,
+            "A training dataset (the original platform's dataset create body).",
         ),
-        KindInfo("Model", ModelManifest, True, "A model version (the seeds' model create body)."),
+        KindInfo(
+            "Model",
+            ModelManifest,
+            True,
+            "A model version (the original platform's model create body).",
+        ),
         KindInfo(
             "Approval",
             ApprovalManifest,
@@ -45,13 +53,13 @@ KINDS: dict[str, KindInfo] = {
             "TrainingJob",
             TrainingJobManifest,
             False,
-            "A fine-tuning job (the seeds' training job body).",
+            "A fine-tuning job (the original platform's training job body).",
         ),
         KindInfo(
             "ServingEndpoint",
             ServingEndpointManifest,
             False,
-            "A served model (the seeds' endpoint deploy body with DeploymentSpec).",
+            "A served model (the original platform's endpoint deploy body with DeploymentSpec).",
         ),
         KindInfo(
             "PromptTemplate", PromptTemplateManifest, False, "A system prompt for A/B experiments."
@@ -60,7 +68,8 @@ KINDS: dict[str, KindInfo] = {
             "PromptExperiment",
             PromptExperimentManifest,
             False,
-            "An A/B test of two templates (the seeds' experiment body and its conclusion).",
+            "An A/B test of two templates (the original platform's experiment body and its "
+            "conclusion).",
         ),
     )
 }

@@ -1,4 +1,5 @@
-"""Model: the seeds' `POST /catalog/models` body, plus the facts capacity checks need."""
+"""Model: the original platform's `POST /catalog/models` body, plus the facts capacity checks
+need."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ class ModelMetadata(StrictModel):
     parameters: int | str | None = Field(
         None,
         json_schema_extra={"minimum": 1, "maximum": MAX_PARAMETERS},
-        description="Parameter count: an integer or the seeds' form such as "
+        description="Parameter count: an integer or the original platform's form such as "
         "`7B`, `1.5B`, `350M` (K, M, B or T in either case: `7b` is `7B`); at least 1 and at most "
         "100T.",
     )
@@ -133,7 +134,8 @@ def parameter_count(value: int | str) -> int:
 
 class ModelSpec(StrictModel):
     name: str | None = Field(
-        None, description="Seeds' model name; when given it must equal metadata.name."
+        None,
+        description="The original platform's model name; when given it must equal metadata.name.",
     )
     version: str = Field(
         max_length=128,
@@ -141,8 +143,8 @@ class ModelSpec(StrictModel):
     )
     type: Literal["base", "finetuned", "fine-tuned", "adapter", "embedding"] = Field(
         description=(
-            "What the model is. `fine-tuned` (the seeds' `finetuned` is the same) and `adapter` "
-            "(LoRA weights served on their base model) are derived from `baseModel`."
+            "What the model is. `fine-tuned` (the original platform's `finetuned` is the same) "
+            "and `adapter` (LoRA weights served on their base model) are derived from `baseModel`."
         )
     )
     base_model: str | None = Field(

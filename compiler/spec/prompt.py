@@ -1,4 +1,4 @@
-"""PromptTemplate and PromptExperiment: the seeds' A/B experiment bodies."""
+"""PromptTemplate and PromptExperiment: the original platform's A/B experiment bodies."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class PromptExperimentSpec(StrictModel):
     winner_template_id: str | None = Field(
         None,
         alias="winnerTemplateId",
-        description="The seeds' conclude body: set to end the experiment.",
+        description="The original platform's conclude body: set to end the experiment.",
     )
     notes: str | None = Field(None, description="Why the winner won.")
 

@@ -1,4 +1,4 @@
-"""Reference syntax: `name@version`, or the seeds' `name-version` (e.g.
+"""Reference syntax: `name@version`, or the original platform's `name-version` (e.g.
 `example-base-model-1.0`)."""
 
 from __future__ import annotations
@@ -24,5 +24,5 @@ def split_at_form(reference: str) -> VersionedName | None:
 
 
 def dashed_form(identity: VersionedName) -> str:
-    """The seeds' spelling of an identity: `name-version`."""
+    """The original platform's spelling of an identity: `name-version`."""
     return f"{identity.name}-{identity.version}"

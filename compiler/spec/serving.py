@@ -1,4 +1,5 @@
-"""ServingEndpoint: the seeds' `POST /serving/endpoints` body with its DeploymentSpec."""
+"""ServingEndpoint: the original platform's `POST /serving/endpoints` body with its
+DeploymentSpec."""
 
 from __future__ import annotations
 
@@ -106,7 +107,9 @@ class ServingEndpointSpec(StrictModel):
     )
     use_gpu: bool = Field(False, alias="useGpu", description="Whether replicas run on GPUs.")
     deployment_spec: DeploymentSpec | None = Field(
-        None, alias="deploymentSpec", description="The seeds' DeploymentSpec: how to serve."
+        None,
+        alias="deploymentSpec",
+        description="The original platform's DeploymentSpec: how to serve.",
     )
     adapters: list[str] = Field(
         default_factory=list,

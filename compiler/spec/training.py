@@ -1,4 +1,4 @@
-"""TrainingJob: the seeds' `POST /training/jobs` body."""
+"""TrainingJob: the original platform's `POST /training/jobs` body."""
 
 from __future__ import annotations
 
@@ -149,7 +149,9 @@ class TrainingJobSpec(StrictModel):
         None, alias="resourceProfile", description="CPU, memory and time limit of the job."
     )
     train_job_spec: TrainJobSpec | None = Field(
-        None, alias="trainJobSpec", description="The seeds' TrainJobSpec: what to train and how."
+        None,
+        alias="trainJobSpec",
+        description="The original platform's TrainJobSpec: what to train and how.",
     )
     image: ImageReference | None = Field(
         None, description="Trainer container image (the environment's default otherwise)."

@@ -1,4 +1,4 @@
-"""The seeds' six-step workflow, the GitOps way, in a temporary git repository.
+"""The original platform's six-step workflow, the GitOps way, in a temporary git repository.
 
     python examples/complete_workflow/walkthrough.py [--keep DIR]
 
@@ -30,7 +30,9 @@ import git
 PROJECT = Path(__file__).resolve().parents[2]
 BUNDLED = PROJECT / "environments"
 ENGINEER = git.Actor("Mina ML Engineer", "mina@example.com")
-ADMIN = git.Actor("admin", "admin@example.com")  # the seeds' approver user id is `admin`
+ADMIN = git.Actor(
+    "admin", "admin@example.com"
+)  # the original platform's approver user id is `admin`
 ENDPOINT = "environments/dev/serving/example-model.yaml"
 
 
@@ -90,7 +92,7 @@ class Walkthrough:
 
 def run(root: Path) -> None:
     walk = Walkthrough(root)
-    walk.step("The dev environment: CPU-only, the seeds' defaults")
+    walk.step("The dev environment: CPU-only, the original platform's defaults")
     walk.copy("environments/dev/environment.yaml")
     # rendered output is rebuilt, not committed
     (root / ".gitignore").write_text("rendered/\n", encoding="utf-8")
@@ -120,7 +122,7 @@ def run(root: Path) -> None:
     )
     walk.commit("approve example-base-model 1.0 for dev", author=ADMIN)
 
-    walk.step("Step 4: the fine-tuning job (optional in the seeds)")
+    walk.step("Step 4: the fine-tuning job (optional on the original platform)")
     walk.copy("environments/dev/training/customer-support-sft.yaml")
     walk.llmops("validate", "--env", "dev")
     walk.commit("dev: SFT job on customer-support-dataset")
@@ -180,9 +182,9 @@ def _running(command: list[str], cwd: Path) -> Iterator[subprocess.Popen[bytes]]
 
 
 def chat_through_proxy(walk: Walkthrough) -> None:
-    """The seeds' chat test on a laptop: KServe's own model server with a deterministic model stands
-    in for the cluster's InferenceService, and `llmops proxy` serves the platform API in front of
-    it."""
+    """The original platform's chat test on a laptop: KServe's own model server with a deterministic
+    model stands in for the cluster's InferenceService, and `llmops proxy` serves the platform API
+    in front of it."""
     kserve_python = PROJECT / ".venv-kserve" / "bin" / "python"
     if not kserve_python.exists():
         print("building the KServe sandbox virtualenv (make kserve-venv, once)", flush=True)

@@ -1,9 +1,9 @@
 """`llmops chat`: one message to an endpoint through a running proxy, for a quick test from a
 terminal.
 
-Uses only the standard library (no proxy extra needed). Defaults follow the seeds' environment
-variables: `LLM_OPS_API_BASE_URL`, `LLM_OPS_USER_ID`, `LLM_OPS_USER_ROLES`; the shared token comes
-from `LLMOPS_PROXY_TOKEN`.
+Uses only the standard library (no proxy extra needed). Defaults follow the original platform's
+environment variables: `LLM_OPS_API_BASE_URL`, `LLM_OPS_USER_ID`, `LLM_OPS_USER_ROLES`; the shared
+token comes from `LLMOPS_PROXY_TOKEN`.
 """
 
 from __future__ import annotations

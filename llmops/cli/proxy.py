@@ -1,5 +1,5 @@
-"""`llmops proxy`: serve the seeds' API for one environment, configured from the manifests or
-proxy.json."""
+"""`llmops proxy`: serve the original platform's API for one environment, configured from the
+manifests or proxy.json."""
 
 from __future__ import annotations
 

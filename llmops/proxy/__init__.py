@@ -1,4 +1,4 @@
-"""The llmops proxy: the seeds' serving API in front of KServe / vLLM model servers.
+"""The llmops proxy: the original platform's serving API in front of KServe / vLLM model servers.
 
 Configured by `proxy.json` (version 1), which `llmops render` writes into the proxy's ConfigMap and
 `llmops proxy` renders in-process from the manifests. Entry points for scripts and tests:

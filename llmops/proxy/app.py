@@ -43,10 +43,10 @@ async def _envelope_errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     """Unknown routes, wrong methods and internal errors answer in the envelope too (with OpenAI's
-    `error` object under the OpenAI routes), the seeds' write routes with the GitOps way to do the
-    same; a bug is one log line (the traceback only with LLMOPS_DEBUG set), never a traceback to the
-    caller. Every answer is written with bounded waits (llmops/proxy/delivery.py). Also tells the
-    connection guard when the connection is busy."""
+    `error` object under the OpenAI routes), the original platform's write routes with the GitOps
+    way to do the same; a bug is one log line (the traceback only with LLMOPS_DEBUG set), never a
+    traceback to the caller. Every answer is written with bounded waits (llmops/proxy/delivery.py).
+    Also tells the connection guard when the connection is busy."""
     state = request.app[STATE]
     openai = OPENAI_PATH.fullmatch(request.path) is not None
     state.connections.request_started(request.protocol)
@@ -128,7 +128,7 @@ def build_app(config: ProxyConfig, options: ProxyOptions | None = None) -> web.A
         app.router.add_get(f"{API}/{noun}", platform_routes.catalog_list(noun))
         app.router.add_get(f"{API}/{noun}/{{id}}", platform_routes.catalog_item(noun))
     app.router.add_get(SERVE + "/health", platform_routes.endpoint_health)
-    app.router.add_post(SERVE + "/{kind:chat|completion|embeddings}", serve_routes.seeds_call)
+    app.router.add_post(SERVE + "/{kind:chat|completion|embeddings}", serve_routes.platform_call)
     app.router.add_post(
         SERVE + "/v1/{path:chat/completions|completions|embeddings}", serve_routes.openai_call
     )

@@ -1,4 +1,5 @@
-"""The seeds' response envelope, `{status, message, data}`, for every answer of the platform API.
+"""The original platform's response envelope, `{status, message, data}`, for every answer of the
+platform API.
 
 Errors on the OpenAI-compatible routes carry the envelope plus OpenAI's `error` object, so the
 official `openai` client shows the message in its exception.

@@ -2,13 +2,13 @@
 request reaches a model server.
 
 A value of the wrong type is not the caller's intent passed on: `"stream": "yes"` made a model
-server stream while the proxy waited for one answer (a 502), and slipped past the seeds' routes'
-"answers in one piece" check; `"n": 100000` asked for a hundred thousand answers. Each known field
-must have the type and range OpenAI documents (or, for vLLM's own fields, vLLM), `null` meaning "not
-given"; work multipliers are bounded by the proxy: at most ``MAX_SEQUENCES`` sequences generated
-per request (`n` or `best_of`, times the prompts of a completions request) and ``MAX_INPUTS`` inputs
-per embeddings request. Fields the proxy does not know are passed on as they are (their text still
-counts towards `max_input_tokens`).
+server stream while the proxy waited for one answer (a 502), and slipped past the original
+platform's routes' "answers in one piece" check; `"n": 100000` asked for a hundred thousand answers.
+Each known field must have the type and range OpenAI documents (or, for vLLM's own fields, vLLM),
+`null` meaning "not given"; work multipliers are bounded by the proxy: at most ``MAX_SEQUENCES``
+sequences generated per request (`n` or `best_of`, times the prompts of a completions request) and
+``MAX_INPUTS`` inputs per embeddings request. Fields the proxy does not know are passed on as they
+are (their text still counts towards `max_input_tokens`).
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""The seeds' write routes, answered with the GitOps way to do the same thing.
+"""The original platform's write routes, answered with the GitOps way to do the same thing.
 
-In llmops the manifests in git are the platform's state, so the proxy serves reads only. A seeds
-client calling a write route (deploy, rollback, approve, conclude an experiment, register a model or
-dataset, submit a training job, ...) gets a 405 in the envelope whose message says which command to
-run or which manifest to edit and commit, instead of a bare 404 or 405. Any other write under the
-platform's collections gets the general rule.
+In llmops the manifests in git are the platform's state, so the proxy serves reads only. A client of
+the original platform calling a write route (deploy, rollback, approve, conclude an experiment,
+register a model or dataset, submit a training job, ...) gets a 405 in the envelope whose message
+says which command to run or which manifest to edit and commit, instead of a bare 404 or 405. Any
+other write under the platform's collections gets the general rule.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
-"""Who is calling, and may they: the seeds' governance rules.
+"""Who is calling, and may they: the original platform's governance rules.
 
 Every API call carries `X-User-Id` and `X-User-Roles` (comma-separated). The environment's
-`proxy.requiredRole` (default `llm-ops-user`, as the seeds' workflow guide requires; `null` for
-none) must be among the roles; an endpoint with `allowedRoles` also needs one of those. The headers
-are only claims, so when the proxy has a shared token (`LLMOPS_PROXY_TOKEN`, from the environment's
-`proxy.tokenSecretName`) they count only together with `Authorization: Bearer <token>`.
+`proxy.requiredRole` (default `llm-ops-user`, as the original platform's workflow guide requires;
+`null` for none) must be among the roles; an endpoint with `allowedRoles` also needs one of those.
+The headers are only claims, so when the proxy has a shared token (`LLMOPS_PROXY_TOKEN`, from the
+environment's `proxy.tokenSecretName`) they count only together with `Authorization: Bearer
+<token>`.
 
 Header values arrive as text decoded from UTF-8 with the undecodable bytes kept as lone surrogates
 (aiohttp's choice); such a value is refused here with a 400, before it reaches a message or a

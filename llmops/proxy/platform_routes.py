@@ -4,7 +4,7 @@ metrics.
 Open to anyone (probes and scrapers send no user headers): `GET /llm-ops/v1/health`,
 `GET /llm-ops/v1/serve/{name}/health` and `GET /metrics`. The rest needs the governance headers.
 Everything is read from the configuration the manifests rendered; changes go through git
-(llmops/proxy/gitops_advice.py answers the seeds' write routes).
+(llmops/proxy/gitops_advice.py answers the original platform's write routes).
 """
 
 from __future__ import annotations
@@ -52,10 +52,10 @@ async def _status(state: ProxyState, runtime: EndpointRuntime) -> tuple[str, str
 def _describe(
     state: ProxyState, runtime: EndpointRuntime, status: str, problem: str | None
 ) -> dict[str, Any]:
-    """The seeds' endpoint fields (`id` is the endpoint's name: in git, names are the identity;
-    `modelId` as the manifest writes it). `createdAt` is null: the configuration holds manifest
-    content only, no dates from git history (`llmops history ENDPOINT --env ENV` shows when each
-    version was committed)."""
+    """The original platform's endpoint fields (`id` is the endpoint's name: in git, names are the
+    identity; `modelId` as the manifest writes it). `createdAt` is null: the configuration holds
+    manifest content only, no dates from git history (`llmops history ENDPOINT --env ENV` shows when
+    each version was committed)."""
     endpoint = runtime.endpoint
     limits = endpoint.limits
     return {
@@ -91,7 +91,7 @@ def _describe(
 
 
 def _model_matches(given: str, runtime: EndpointRuntime) -> bool:
-    """`modelId` in either spelling of the served model: `name@version` or the seeds'
+    """`modelId` in either spelling of the served model: `name@version` or the original platform's
     `name-version`."""
     endpoint = runtime.endpoint
     name, version = endpoint.model.name, endpoint.model.version
@@ -145,8 +145,8 @@ async def get_endpoint(request: web.Request) -> web.Response:
 
 
 async def endpoint_health(request: web.Request) -> web.Response:
-    """The seeds' shape, `{status, timestamp, model{name, version}}` (503 while the model cannot
-    serve)."""
+    """The original platform's shape, `{status, timestamp, model{name, version}}` (503 while the
+    model cannot serve)."""
     state = request.app[STATE]
     runtime = state.by_route.get(request.match_info["name"])
     if runtime is None:

@@ -1,7 +1,8 @@
-"""Inference through the proxy: the seeds' API and the OpenAI-compatible passthrough.
+"""Inference through the proxy: the original platform's API and the OpenAI-compatible passthrough.
 
-- `POST /llm-ops/v1/serve/{name}/chat | completion | embeddings`: the seeds' bodies; the answer is
-  the envelope with the model server's OpenAI object as `data` (`data.choices[0].message.content`).
+- `POST /llm-ops/v1/serve/{name}/chat | completion | embeddings`: the original platform's bodies;
+  the answer is the envelope with the model server's OpenAI object as `data`
+  (`data.choices[0].message.content`).
 - `POST /llm-ops/v1/serve/{name}/v1/chat/completions | completions | embeddings`, `GET
   .../v1/models`: OpenAI's API as is (streams included), for the `openai` client with that base URL.
 
@@ -43,7 +44,7 @@ from llmops.proxy.upstream import (
 )
 
 OPENAI_PATHS = {"chat/completions": "chat", "completions": "completion", "embeddings": "embeddings"}
-SEEDS_KINDS = {"chat": "chat", "completion": "completion", "embeddings": "embeddings"}
+PLATFORM_KINDS = {"chat": "chat", "completion": "completion", "embeddings": "embeddings"}
 UPSTREAM_PATH = {
     "chat": "/chat/completions",
     "completion": "/completions",
@@ -218,8 +219,8 @@ def _refusal(refused: Refused, openai: bool) -> web.Response:
     return response
 
 
-async def seeds_call(request: web.Request) -> web.StreamResponse:
-    return await _forward(request, SEEDS_KINDS[request.match_info["kind"]], openai=False)
+async def platform_call(request: web.Request) -> web.StreamResponse:
+    return await _forward(request, PLATFORM_KINDS[request.match_info["kind"]], openai=False)
 
 
 async def openai_call(request: web.Request) -> web.StreamResponse:

@@ -1,8 +1,8 @@
 """Each dataset type mapped to what the model trains on.
 
-- `instruction` (the seeds' `sft_pair` CSV: instruction, optional input, output): a two-turn
-  conversation, the user's turn being the instruction (and the input below it), the assistant's the
-  output.
+- `instruction` (the original platform's `sft_pair` CSV: instruction, optional input, output): a
+  two-turn conversation, the user's turn being the instruction (and the input below it), the
+  assistant's the output.
 - `chat` (JSON Lines with `messages`: [{role, content}, ...]): the conversation as written.
 - `text` (a `text` column): plain text, every token trained.
 Conversations are written with the tokenizer's chat template, the same one a model server applies to

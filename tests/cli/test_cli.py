@@ -249,13 +249,13 @@ def test_rules_code_shows_only_that_rule_in_every_format(output_format: str) -> 
         )
 
 
-def test_spec_accepts_the_seed_payloads_verbatim(tmp_path: Path) -> None:
-    """The exact JSON bodies of the seeds' POST requests, pasted into spec."""
+def test_spec_accepts_the_original_payloads_verbatim(tmp_path: Path) -> None:
+    """The exact JSON bodies of the original platform's POST requests, pasted into spec."""
     root = copy_bundled_estate(tmp_path)
     write_files(
         root,
         {
-            "environments/dev/serving/seed-body.yaml": """
+            "environments/dev/serving/original-body.yaml": """
         apiVersion: llmops.io/v1
         kind: ServingEndpoint
         metadata: {name: chat-model}

@@ -83,8 +83,8 @@ def test_a_cpu_endpoint_is_explained_against_its_memory() -> None:
 
 
 def test_an_assumed_preset_is_named_with_how_to_pin_another(tmp_path: Path) -> None:
-    """The seeds' Model says only llama and 7B: explain shows the preset it assumed and how to state
-    it."""
+    """The original platform's Model says only llama and 7B: explain shows the preset it assumed and
+    how to state it."""
     root = copy_bundled_estate(tmp_path)
     model = root / MODEL_FILE
     model.write_text(

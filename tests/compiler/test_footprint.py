@@ -37,7 +37,9 @@ def documents(
 def test_footprint_follows_model_approvals_experiments_and_templates() -> None:
     footprint = endpoint_footprint(documents(), "chat")
     assert footprint is not None
-    assert footprint["model"]["id"] == "base@1.0"  # the seeds' dashed reference resolves
+    assert (
+        footprint["model"]["id"] == "base@1.0"
+    )  # the original platform's dashed reference resolves
     assert list(footprint["approvals"]) == ["a-alice"]
     assert sorted(footprint["templates"]) == ["t1", "t2"]
     assert endpoint_footprint(documents(), "other") is None

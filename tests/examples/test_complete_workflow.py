@@ -1,5 +1,5 @@
-"""The walkthrough in examples/complete_workflow replays the seeds' workflow end to end; it must
-keep working."""
+"""The walkthrough in examples/complete_workflow replays the original platform's workflow end to
+end; it must keep working."""
 
 from __future__ import annotations
 

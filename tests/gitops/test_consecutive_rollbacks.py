@@ -1,6 +1,6 @@
-"""Rolling back twice goes two versions back (the seeds' "go back to the previous version"), never
-forward to the version the first rollback undid; the rule reads the `Reverts` trailers rollbacks
-write."""
+"""Rolling back twice goes two versions back (the original platform's "go back to the previous
+version"), never forward to the version the first rollback undid; the rule reads the `Reverts`
+trailers rollbacks write."""
 
 from __future__ import annotations
 

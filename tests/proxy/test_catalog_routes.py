@@ -1,7 +1,7 @@
-"""The seeds' read routes of the catalog, as a client in the cluster reaches them: through the
-rendered Ingress (which must route each path to the proxy) to a proxy configured from the rendered
-ConfigMap's proxy.json, on the exact paths of the original platform, single items by id, and an
-unknown id a 404 in the envelope."""
+"""The original platform's read routes of the catalog, as a client in the cluster reaches them:
+through the rendered Ingress (which must route each path to the proxy) to a proxy configured from
+the rendered ConfigMap's proxy.json, on the exact paths of the original platform, single items by
+id, and an unknown id a 404 in the envelope."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ from tests.helpers.loopback import call
 
 API = "/llm-ops/v1"
 HEADERS = {"X-User-Id": "admin", "X-User-Roles": "admin,llm-ops-user"}
-# the seeds' read routes (complete-workflow-guide.ko.md, serving-examples.ko.md), with the ids the
-# bundled estate's manifests give: `name-version` as the seeds' model_ref and dataset_ref write it
+# the original platform's read routes (complete-workflow-guide.ko.md, serving-examples.ko.md), with
+# the ids the bundled estate's manifests give: `name-version` as the original platform's model_ref
+# and dataset_ref write it
 READS = [
     "/health",
     "/catalog/models",
@@ -79,7 +80,7 @@ def rendered(tmp_path: Path) -> Iterator[tuple[list[str], str]]:
         yield paths, url
 
 
-def test_every_seeds_read_route_is_routed_to_the_proxy_and_answered(
+def test_every_original_platform_read_route_is_routed_to_the_proxy_and_answered(
     rendered: tuple[list[str], str],
 ) -> None:
     prefixes, url = rendered

@@ -89,9 +89,9 @@ def test_unknown_paths_and_methods_under_the_openai_routes_carry_openais_error(
         reply = call(method, base + path, headers=USER)
         assert reply.status == status
         assert reply.json()["error"]["code"] == status and reply.json()["status"] == "error"
-    seeds = call("GET", f"{url}/llm-ops/v1/nothing")
+    platform = call("GET", f"{url}/llm-ops/v1/nothing")
     # the platform routes keep the envelope alone
-    assert seeds.status == 404 and "error" not in seeds.json()
+    assert platform.status == 404 and "error" not in platform.json()
 
 
 def test_a_request_head_must_arrive_within_the_header_timeout(proxy_for: Any) -> None:

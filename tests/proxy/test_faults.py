@@ -28,8 +28,8 @@ def _paths(url: str) -> tuple[str, str]:
 def test_backend_down(proxy_for: Any) -> None:
     port = free_port()
     url = proxy_for(document(endpoint("chat", f"http://127.0.0.1:{port}")))
-    seeds, openai_path = _paths(url)
-    for path, body in ((seeds, CHAT), (openai_path, CHAT), (openai_path, STREAM)):
+    platform, openai_path = _paths(url)
+    for path, body in ((platform, CHAT), (openai_path, CHAT), (openai_path, STREAM)):
         reply = call("POST", path, body, headers=USER)
         assert reply.status == 502
         assert reply.json()["message"].startswith(
@@ -79,8 +79,8 @@ def test_5xx_and_malformed_json_are_502(proxy_for: Any, mode: str, message: str)
 def test_a_refusal_by_the_model_server_is_passed_on(proxy_for: Any) -> None:
     with serving(FakeModelServer(mode="reject")) as server:
         url = proxy_for(document(endpoint("chat", server.url)))
-        seeds, openai_path = _paths(url)
-        wrapped = call("POST", seeds, CHAT, headers=USER)
+        platform, openai_path = _paths(url)
+        wrapped = call("POST", platform, CHAT, headers=USER)
         assert wrapped.status == 400
         assert wrapped.json()["message"] == (
             "the model server refused the request (HTTP 400): "

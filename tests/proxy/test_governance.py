@@ -1,5 +1,5 @@
-"""The seeds' governance: X-User-Id and X-User-Roles, the llm-ops-user role, per-endpoint roles, and
-the shared bearer token that makes the headers count."""
+"""The original platform's governance: X-User-Id and X-User-Roles, the llm-ops-user role,
+per-endpoint roles, and the shared bearer token that makes the headers count."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The proxy in front of a real KServe ModelServer (kserve 0.14.1, in its own virtualenv) serving
-the deterministic sandbox model, configured from the bundled dev estate, used through the seeds' API
-and the official `openai` client (whole answers and streams)."""
+the deterministic sandbox model, configured from the bundled dev estate, used through the original
+platform's API and the official `openai` client (whole answers and streams)."""
 
 from __future__ import annotations
 
@@ -109,8 +109,8 @@ def client(url: str) -> openai.OpenAI:
     )
 
 
-def test_seeds_chat_test_step(proxy_url: str) -> None:
-    """Step 6 of the seeds' workflow, verbatim."""
+def test_original_platform_chat_test_step(proxy_url: str) -> None:
+    """Step 6 of the original platform's workflow, verbatim."""
     body = {
         "messages": [
             {"role": "system", "content": "You are a helpful assistant."},
@@ -130,7 +130,7 @@ def test_seeds_chat_test_step(proxy_url: str) -> None:
     assert result["data"]["model"] == "example-model"
 
 
-def test_seeds_completion(proxy_url: str) -> None:
+def test_original_platform_completion(proxy_url: str) -> None:
     body = {"prompt": "LLM Ops 플랫폼은", "temperature": 0.7, "max_tokens": 200, "stop": ["\n\n"]}
     reply = call(
         "POST", f"{proxy_url}/llm-ops/v1/serve/example-model/completion", body, headers=USER

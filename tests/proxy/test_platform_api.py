@@ -1,5 +1,5 @@
-"""The platform API around inference: health, endpoint listing with the seeds' filters, per-endpoint
-health, experiments, metrics, and envelopes for unknown routes."""
+"""The platform API around inference: health, endpoint listing with the original platform's filters,
+per-endpoint health, experiments, metrics, and envelopes for unknown routes."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def test_health_is_open_and_names_the_environment(proxy_for: Any) -> None:
     assert reply.json()["data"]["environment"] == "dev"
 
 
-def test_listing_with_the_seeds_filters(proxy_for: Any) -> None:
+def test_listing_with_the_original_platform_filters(proxy_for: Any) -> None:
     with serving(FakeModelServer()) as up:
         down = f"http://127.0.0.1:{free_port()}"
         url = proxy_for(document(endpoint("chat", up.url), endpoint("gone", down)))
@@ -42,7 +42,10 @@ def test_listing_with_the_seeds_filters(proxy_for: Any) -> None:
         assert ids("environment=prod") == []
         assert ids("status=healthy") == ["chat"]
         assert ids("modelId=base@1.0&status=unhealthy") == ["gone"]
-        assert ids("modelId=base-1.0") == ["chat", "gone"]  # the seeds' name-version form
+        assert ids("modelId=base-1.0") == [
+            "chat",
+            "gone",
+        ]  # the original platform's name-version form
         assert ids("modelId=other@1.0") == []
 
 

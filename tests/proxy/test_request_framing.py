@@ -15,7 +15,7 @@ from tests.helpers.loopback import FakeModelServer, raw_exchange, read_answer, s
 from tests.proxy.conftest import document, endpoint
 
 OPENAI = "/llm-ops/v1/serve/chat/v1/chat/completions"
-SEEDS = "/llm-ops/v1/serve/chat/chat"
+ORIGINAL_BODIES = "/llm-ops/v1/serve/chat/chat"
 IDENTITY = "X-User-Id: u1\r\nX-User-Roles: llm-ops-user\r\nContent-Type: application/json\r\n"
 
 
@@ -30,7 +30,7 @@ def _head(path: str, extra: str) -> bytes:
     return f"POST {path} HTTP/1.1\r\nHost: proxy\r\n{IDENTITY}{extra}\r\n".encode()
 
 
-@pytest.mark.parametrize("path", [OPENAI, SEEDS])
+@pytest.mark.parametrize("path", [OPENAI, ORIGINAL_BODIES])
 @pytest.mark.parametrize(
     ("encoding", "body"),
     [
@@ -54,7 +54,7 @@ def test_an_undecodable_body_is_a_400_in_the_routes_shape(
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
 
 
-@pytest.mark.parametrize("path", [OPENAI, SEEDS])
+@pytest.mark.parametrize("path", [OPENAI, ORIGINAL_BODIES])
 @pytest.mark.parametrize("broken", [b"zz\r\n", b"5\r\nhello!!\r\n", b"-1\r\n", b"5;\x00\r\nhello"])
 def test_chunked_framing_that_breaks_half_way_is_a_400_at_once(
     proxy_url: Any, path: str, broken: bytes
@@ -75,7 +75,12 @@ def test_chunked_framing_that_breaks_half_way_is_a_400_at_once(
 
 @pytest.mark.parametrize(
     ("path", "method"),
-    [(OPENAI, "POST"), (SEEDS, "POST"), ("/llm-ops/v1/health", "GET"), ("/nowhere", "GET")],
+    [
+        (OPENAI, "POST"),
+        (ORIGINAL_BODIES, "POST"),
+        ("/llm-ops/v1/health", "GET"),
+        ("/nowhere", "GET"),
+    ],
 )
 @pytest.mark.parametrize("expect", ["200-ok", "100-continue, foo", "100-continued"])
 def test_an_unknown_expectation_is_a_417_with_both_shapes(

@@ -1,5 +1,5 @@
-"""Inference through the proxy against a real loopback model server: the seeds' API, the OpenAI
-passthrough, the served model name, runtime limits and prompt experiments."""
+"""Inference through the proxy against a real loopback model server: the original platform's API,
+the OpenAI passthrough, the served model name, runtime limits and prompt experiments."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests.helpers.loopback import FakeModelServer, call, serving
 from tests.proxy.conftest import USER, document, endpoint, experiment
 
 LIMITS = {"maxConcurrentRequests": 2, "maxInputTokens": 50, "maxOutputTokens": 100}
-SEEDS_CHAT = {
+PLATFORM_CHAT = {
     "messages": [
         {"role": "system", "content": "You are a helpful assistant."},
         {"role": "user", "content": "Hello! Can you help me?"},
@@ -23,10 +23,10 @@ SEEDS_CHAT = {
 }
 
 
-def test_seeds_chat_answers_in_the_envelope(proxy_for: Any) -> None:
+def test_original_platform_chat_answers_in_the_envelope(proxy_for: Any) -> None:
     with serving(FakeModelServer()) as server:
         url = proxy_for(document(endpoint("chat-model", server.url)))
-        reply = call("POST", f"{url}/llm-ops/v1/serve/chat-model/chat", SEEDS_CHAT, headers=USER)
+        reply = call("POST", f"{url}/llm-ops/v1/serve/chat-model/chat", PLATFORM_CHAT, headers=USER)
     assert reply.status == 200
     answer = reply.json()
     assert (answer["status"], answer["message"]) == ("success", "")
@@ -39,7 +39,7 @@ def test_seeds_chat_answers_in_the_envelope(proxy_for: Any) -> None:
     assert (sent["temperature"], sent["max_tokens"]) == (0.7, 50)
 
 
-def test_seeds_completion_and_embeddings_on_vllm_routes(proxy_for: Any) -> None:
+def test_original_platform_completion_and_embeddings_on_vllm_routes(proxy_for: Any) -> None:
     with serving(FakeModelServer()) as server:
         url = proxy_for(
             document(
@@ -68,10 +68,10 @@ def test_seeds_completion_and_embeddings_on_vllm_routes(proxy_for: Any) -> None:
     assert server.requests[1]["model"] == "embedding-model-served"
 
 
-def test_seeds_api_refuses_streams_with_a_pointer(proxy_for: Any) -> None:
+def test_original_platform_api_refuses_streams_with_a_pointer(proxy_for: Any) -> None:
     url = proxy_for(document(endpoint("chat", "http://127.0.0.1:1")))
     reply = call(
-        "POST", f"{url}/llm-ops/v1/serve/chat/chat", {**SEEDS_CHAT, "stream": True}, headers=USER
+        "POST", f"{url}/llm-ops/v1/serve/chat/chat", {**PLATFORM_CHAT, "stream": True}, headers=USER
     )
     assert reply.status == 400
     assert "/llm-ops/v1/serve/chat/v1/chat/completions" in reply.json()["message"]
@@ -82,7 +82,7 @@ def test_passthrough_relays_openai_json(proxy_for: Any) -> None:
         url = proxy_for(document(endpoint("chat", server.url)))
         base = f"{url}/llm-ops/v1/serve/chat/v1"
         reply = call(
-            "POST", f"{base}/chat/completions", {"model": "anything", **SEEDS_CHAT}, headers=USER
+            "POST", f"{base}/chat/completions", {"model": "anything", **PLATFORM_CHAT}, headers=USER
         )
         models = call("GET", f"{base}/models", headers=USER)
     assert reply.json()["object"] == "chat.completion"  # no envelope: OpenAI's own shape
@@ -96,7 +96,7 @@ def test_passthrough_stream_is_relayed(proxy_for: Any) -> None:
         reply = call(
             "POST",
             f"{url}/llm-ops/v1/serve/chat/v1/chat/completions",
-            {**SEEDS_CHAT, "stream": True},
+            {**PLATFORM_CHAT, "stream": True},
             headers=USER,
         )
     assert reply.headers["Content-Type"] == "text/event-stream"
@@ -139,7 +139,7 @@ def test_max_tokens_above_the_limit_is_refused_and_absent_means_the_limit(proxy_
     with serving(FakeModelServer()) as server:
         url = proxy_for(document(endpoint("chat", server.url, limits=LIMITS)))
         chat = f"{url}/llm-ops/v1/serve/chat/chat"
-        over = call("POST", chat, {**SEEDS_CHAT, "max_tokens": 500}, headers=USER)
+        over = call("POST", chat, {**PLATFORM_CHAT, "max_tokens": 500}, headers=USER)
         assert over.status == 400
         assert over.json()["message"] == (
             "max_tokens 500 is more than this endpoint's max_output_tokens of 100; "
@@ -148,12 +148,16 @@ def test_max_tokens_above_the_limit_is_refused_and_absent_means_the_limit(proxy_
         newer = call(
             "POST",
             chat,
-            {**SEEDS_CHAT, "max_tokens": None, "max_completion_tokens": 101},
+            {**PLATFORM_CHAT, "max_tokens": None, "max_completion_tokens": 101},
             headers=USER,
         )
         assert newer.status == 400
-        assert call("POST", chat, {**SEEDS_CHAT, "max_tokens": "many"}, headers=USER).status == 400
-        assert call("POST", chat, {"messages": SEEDS_CHAT["messages"]}, headers=USER).status == 200
+        assert (
+            call("POST", chat, {**PLATFORM_CHAT, "max_tokens": "many"}, headers=USER).status == 400
+        )
+        assert (
+            call("POST", chat, {"messages": PLATFORM_CHAT["messages"]}, headers=USER).status == 200
+        )
     assert server.requests[0]["max_tokens"] == 100
 
 
@@ -167,7 +171,7 @@ def test_concurrency_limit_answers_429_with_retry_after(proxy_for: Any) -> None:
 
                 async def one() -> tuple[int, str | None, Any]:
                     async with session.post(
-                        f"{url}/llm-ops/v1/serve/chat/chat", json=SEEDS_CHAT, headers=USER
+                        f"{url}/llm-ops/v1/serve/chat/chat", json=PLATFORM_CHAT, headers=USER
                     ) as response:
                         return (
                             response.status,
@@ -220,7 +224,9 @@ def test_experiment_applies_sticky_templates_and_counts_per_variant(proxy_for: A
         for round_ in range(3):
             for n in range(10):
                 user = {"X-User-Id": f"user-{n}", "X-User-Roles": "llm-ops-user"}
-                reply = call("POST", f"{url}/llm-ops/v1/serve/chat/chat", SEEDS_CHAT, headers=user)
+                reply = call(
+                    "POST", f"{url}/llm-ops/v1/serve/chat/chat", PLATFORM_CHAT, headers=user
+                )
                 assert reply.status == 200, round_
                 seen.setdefault(f"user-{n}", set()).add(reply.headers["X-LLMOps-Variant"])
         assert all(len(variants) == 1 for variants in seen.values())  # sticky
@@ -230,7 +236,7 @@ def test_experiment_applies_sticky_templates_and_counts_per_variant(proxy_for: A
             "Be warm about billing.\n\nYou are a helpful assistant.",
         }
         server.mode = "error500"
-        failed = call("POST", f"{url}/llm-ops/v1/serve/chat/chat", SEEDS_CHAT, headers=USER)
+        failed = call("POST", f"{url}/llm-ops/v1/serve/chat/chat", PLATFORM_CHAT, headers=USER)
         assert failed.status == 502
         stats = call("GET", f"{url}/llm-ops/v1/prompts/experiments/tone", headers=USER).json()[
             "data"
@@ -259,9 +265,9 @@ def test_concluded_experiment_changes_nothing(proxy_for: Any) -> None:
         url = proxy_for(
             document(endpoint("chat", server.url), experiments=[experiment("chat", winner="terse")])
         )
-        reply = call("POST", f"{url}/llm-ops/v1/serve/chat/chat", SEEDS_CHAT, headers=USER)
+        reply = call("POST", f"{url}/llm-ops/v1/serve/chat/chat", PLATFORM_CHAT, headers=USER)
     assert "X-LLMOps-Variant" not in reply.headers
-    assert server.requests[0]["messages"] == SEEDS_CHAT["messages"]
+    assert server.requests[0]["messages"] == PLATFORM_CHAT["messages"]
 
 
 def test_embeddings_get_no_template(proxy_for: Any) -> None:
@@ -282,7 +288,7 @@ def test_request_id_is_forwarded(proxy_for: Any) -> None:
         call(
             "POST",
             f"{url}/llm-ops/v1/serve/chat/chat",
-            SEEDS_CHAT,
+            PLATFORM_CHAT,
             headers={**USER, "X-Request-Id": "req-7"},
         )
     assert server.headers[0]["X-Request-Id"] == "req-7"

@@ -19,7 +19,10 @@ from tests.proxy.conftest import USER, document, endpoint
 
 CHAT = {"messages": [{"role": "user", "content": "hi"}]}
 STREAM = {**CHAT, "stream": True}
-SEEDS, OPENAI = "/llm-ops/v1/serve/chat/chat", "/llm-ops/v1/serve/chat/v1/chat/completions"
+ORIGINAL_BODIES, OPENAI = (
+    "/llm-ops/v1/serve/chat/chat",
+    "/llm-ops/v1/serve/chat/v1/chat/completions",
+)
 
 
 def _events(body: bytes) -> list[str]:
@@ -31,7 +34,7 @@ def test_a_compressed_answer_is_bounded_once_decoded(proxy_for: Any) -> None:
     with serving(server):
         url = proxy_for(document(endpoint("chat", server.url)), max_response_bytes=1024 * 1024)
         peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        for path in (SEEDS, OPENAI):
+        for path in (ORIGINAL_BODIES, OPENAI):
             reply = call("POST", url + path, CHAT, headers=USER)
             assert reply.status == 502, reply.body[:200]
             assert reply.json()["message"] == (
@@ -55,7 +58,7 @@ def test_redirects_are_never_followed(proxy_for: Any) -> None:
     ):
         server.redirect_to = elsewhere.url
         url = proxy_for(document(endpoint("chat", server.url)))
-        for path, body in ((SEEDS, CHAT), (OPENAI, CHAT), (OPENAI, STREAM)):
+        for path, body in ((ORIGINAL_BODIES, CHAT), (OPENAI, CHAT), (OPENAI, STREAM)):
             reply = call("POST", url + path, body, headers=USER)
             assert reply.status == 502, (path, reply.body)
             assert (
@@ -73,12 +76,12 @@ def test_a_connection_that_carried_an_error_is_not_reused(proxy_for: Any, mode: 
     server = FakeModelServer()
     with serving(server):
         url = proxy_for(document(endpoint("chat", server.url)))
-        assert call("POST", url + SEEDS, CHAT, headers=USER).status == 200
-        assert call("POST", url + SEEDS, CHAT, headers=USER).status == 200
+        assert call("POST", url + ORIGINAL_BODIES, CHAT, headers=USER).status == 200
+        assert call("POST", url + ORIGINAL_BODIES, CHAT, headers=USER).status == 200
         server.mode = mode
-        assert call("POST", url + SEEDS, CHAT, headers=USER).status in (400, 404, 502)
+        assert call("POST", url + ORIGINAL_BODIES, CHAT, headers=USER).status in (400, 404, 502)
         server.mode = "ok"
-        assert call("POST", url + SEEDS, CHAT, headers=USER).status == 200
+        assert call("POST", url + ORIGINAL_BODIES, CHAT, headers=USER).status == 200
     first, second, failed, after = server.peers
     assert first == second  # healthy answers do reuse the pooled connection
     assert failed == second  # the error arrived on it
@@ -175,9 +178,9 @@ def test_idle_pooled_connections_are_dropped_before_uvicorns_keep_alive_ends(
     server = FakeModelServer()
     with serving(server):
         url = proxy_for(document(endpoint("chat", server.url)))
-        assert call("POST", url + SEEDS, CHAT, headers=USER).status == 200
+        assert call("POST", url + ORIGINAL_BODIES, CHAT, headers=USER).status == 200
         time.sleep(5.0)
-        assert call("POST", url + SEEDS, CHAT, headers=USER).status == 200
+        assert call("POST", url + ORIGINAL_BODIES, CHAT, headers=USER).status == 200
     assert server.peers[0] != server.peers[1]
 
 
@@ -186,7 +189,7 @@ def test_a_4xx_whose_body_is_not_json_is_passed_on(proxy_for: Any) -> None:
     text as the message (OpenAI's `error` object on the OpenAI routes), not turned into a 502."""
     with serving(FakeModelServer(mode="teapot")) as server:
         url = proxy_for(document(endpoint("chat", server.url)))
-        for path, body in ((SEEDS, CHAT), (OPENAI, CHAT), (OPENAI, STREAM)):
+        for path, body in ((ORIGINAL_BODIES, CHAT), (OPENAI, CHAT), (OPENAI, STREAM)):
             reply = call("POST", url + path, body, headers=USER)
             assert reply.status == 418, (path, reply.body)
             answer = reply.json()

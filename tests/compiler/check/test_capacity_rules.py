@@ -157,7 +157,8 @@ def test_the_weights_check_needs_only_parameters_and_dtype(tmp_path: Path) -> No
     )
 
 
-SEEDS_MODEL = "model_family: llama, parameters: 7B"  # what the seeds' Model body says about itself
+# what the original platform's Model body says about itself
+ORIGINAL_MODEL = "model_family: llama, parameters: 7B"
 ASSUMED = (
     "(assuming the model is preset llama-2-7b, the only preset matching model_family llama and 7B "
     "parameters)"
@@ -175,7 +176,7 @@ def test_llama_and_7b_assume_the_one_matching_preset_so_tensor_parallel_sizes_ar
     """Llama 2 7B has 32 attention heads: three GPUs cannot split them. The shape is assumed: a
     warning."""
     diagnostics = estate(
-        tmp_path, SEEDS_MODEL, "deploymentSpec: {resources: {gpus: 3}}", gpu="memoryGiB: 80"
+        tmp_path, ORIGINAL_MODEL, "deploymentSpec: {resources: {gpus: 3}}", gpu="memoryGiB: 80"
     )
     assert [(d.code, d.severity.value) for d in diagnostics] == [("C005", "warning")]
     assert diagnostics[0].message == (
@@ -193,7 +194,7 @@ def test_llama_and_7b_check_the_context_against_the_kv_budget(tmp_path: Path) ->
     GiB, at 512 KiB per token (2 x 32 x 32 x 128 x 2) 1,230 tokens: its 4,096-token context does not
     fit."""
     (diagnostic,) = estate(
-        tmp_path, SEEDS_MODEL, "deploymentSpec: {resources: {gpus: 1}}", gpu="memoryGiB: 18"
+        tmp_path, ORIGINAL_MODEL, "deploymentSpec: {resources: {gpus: 1}}", gpu="memoryGiB: 18"
     )
     assert (diagnostic.code, diagnostic.severity.value) == ("C003", "warning")
     assert diagnostic.message.startswith(
@@ -207,7 +208,7 @@ def test_llama_and_7b_check_the_context_against_the_kv_budget(tmp_path: Path) ->
 def test_a_named_preset_makes_the_same_verdict_an_error(tmp_path: Path) -> None:
     diagnostics = estate(
         tmp_path,
-        f"{SEEDS_MODEL}, preset: llama-2-7b",
+        f"{ORIGINAL_MODEL}, preset: llama-2-7b",
         "deploymentSpec: {resources: {gpus: 3}}",
         gpu="memoryGiB: 80",
     )

@@ -1,8 +1,9 @@
 """Missing required fields: one diagnostic per mapping, and for an Approval the command that writes
 it.
 
-A user who pastes the seeds' approval body (`{"status": "approved"}`) must learn that `llmops
-approve` writes Approvals and computes the digest; the command in the hint must work as printed.
+A user who pastes the original platform's approval body (`{"status": "approved"}`) must learn that
+`llmops approve` writes Approvals and computes the digest; the command in the hint must work as
+printed.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ def command_in(hint: str) -> list[str]:
     return shlex.split(command)[1:]
 
 
-def test_the_seeds_approval_body_gets_one_error_naming_llmops_approve(estate: Path) -> None:
+def test_the_original_platform_approval_body_gets_one_error_naming_llmops_approve(
+    estate: Path,
+) -> None:
     write_files(estate, {HAND_WRITTEN: APPROVAL.format(spec='{"status": "approved"}')})
     code, found = validate_json(estate)
     assert code == 1

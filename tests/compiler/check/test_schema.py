@@ -40,7 +40,7 @@ def test_number_for_a_string_suggests_the_quoted_source_text() -> None:
     ]
 
 
-def test_parameter_count_accepts_the_seeds_form_and_explains_a_bad_one() -> None:
+def test_parameter_count_accepts_the_original_platform_form_and_explains_a_bad_one() -> None:
     base = MODEL.format(version='"1"', storage_key="storageUri") + "  metadata:\n    parameters: "
     assert diagnose(base + "7B\n") == []
     assert diagnose(base + "7000000000\n") == []

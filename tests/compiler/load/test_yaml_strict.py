@@ -18,7 +18,10 @@ def load(text: str) -> tuple[list[object], list[tuple[str, int, int]]]:
 @pytest.mark.parametrize(
     ("text", "value"),
     [
-        ("x: 2e-5", 2e-5),  # the seeds' learning rate is a number (PyYAML makes it a string)
+        (
+            "x: 2e-5",
+            2e-5,
+        ),  # the original platform's learning rate is a number (PyYAML makes it a string)
         ("x: 1.10", 1.1),
         ("x: 0o17", 15),
         ("x: 0x1F", 31),

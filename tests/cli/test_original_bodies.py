@@ -1,11 +1,11 @@
-"""The seeds' own example, pasted as a new user would, validates: exit 0, and the warnings say what
-to add.
+"""The original platform's own example, pasted as a new user would, validates: exit 0, and the
+warnings say what to add.
 
-A fresh `llmops init` estate gets the four request bodies of the seeds' workflow guide verbatim as
-`spec` (JSON is YAML): dataset and model in `_shared`, the CPU-only training job and the endpoint in
-dev. Only the guide's `{model_id}` and `{dataset_id}` placeholders (ids the old platform assigned)
-are filled in, with the `name-version` references the same bodies use elsewhere. The seeds approve
-with a status PATCH; here `llmops approve` writes the Approval.
+A fresh `llmops init` estate gets the four request bodies of the original platform's workflow guide
+verbatim as `spec` (JSON is YAML): dataset and model in `_shared`, the CPU-only training job and the
+endpoint in dev. Only the guide's `{model_id}` and `{dataset_id}` placeholders (ids the old platform
+assigned) are filled in, with the `name-version` references the same bodies use elsewhere. The
+original platform approves with a status PATCH; here `llmops approve` writes the Approval.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import yaml
 
 from tests.helpers.estate import PROJECT_ROOT, run_cli
 
-SEEDS = PROJECT_ROOT / "tests" / "fixtures" / "seeds"
+ORIGINAL_BODIES = PROJECT_ROOT / "tests" / "fixtures" / "original_platform"
 PLACEHOLDERS = {
     "{model_id}": "example-base-model-1.0",
     "{dataset_id}": "customer-support-dataset-v1.0",
@@ -70,9 +70,9 @@ def pasted(root: Path, body: str) -> Path:
     return root / folder / f"{name}.yaml"
 
 
-def paste_seed_bodies(root: Path) -> None:
+def paste_original_bodies(root: Path) -> None:
     for body, (kind, name, _) in PASTED.items():
-        text = (SEEDS / body).read_text(encoding="utf-8")
+        text = (ORIGINAL_BODIES / body).read_text(encoding="utf-8")
         for placeholder, reference in PLACEHOLDERS.items():
             text = text.replace(placeholder, reference)
         path = pasted(root, body)
@@ -83,12 +83,12 @@ def paste_seed_bodies(root: Path) -> None:
         )
 
 
-def test_the_seeds_four_bodies_validate_in_a_new_estate_with_warnings_that_say_what_to_add(
+def test_the_four_original_bodies_validate_in_a_new_estate_with_warnings_saying_what_to_add(
     tmp_path: Path,
 ) -> None:
     root = tmp_path / "estate"
     assert run_cli("init", str(root)).exit_code == 0
-    paste_seed_bodies(root)
+    paste_original_bodies(root)
     approve = run_cli(
         "approve",
         "example-base-model@1.0",
@@ -111,7 +111,7 @@ def test_following_the_warnings_hints_leaves_no_warning(tmp_path: Path) -> None:
     (C008's)."""
     root = tmp_path / "estate"
     assert run_cli("init", str(root)).exit_code == 0
-    paste_seed_bodies(root)
+    paste_original_bodies(root)
     model = pasted(root, "model.json")
     model.write_text(
         model.read_text(encoding="utf-8").replace(
@@ -155,12 +155,13 @@ def test_following_the_warnings_hints_leaves_no_warning(tmp_path: Path) -> None:
 
 
 def test_the_rendered_cpu_memory_is_what_the_model_needs(tmp_path: Path) -> None:
-    """No resources.memory in the seeds' endpoint: 7B in float32 (26.60 GiB) + one 5,120-token
-    sequence of Llama 2 7B's KV cache in float32 (5.00 GiB) + 2.3 GiB runtime overhead = 33.90 GiB
+    """No resources.memory on the original platform' endpoint: 7B in float32 (26.60 GiB) + one
+    5,120-token sequence of Llama 2 7B's KV cache in float32 (5.00 GiB) + 2.3 GiB runtime overhead =
+    33.90 GiB
     -> 34Gi."""
     root = tmp_path / "estate"
     assert run_cli("init", str(root)).exit_code == 0
-    paste_seed_bodies(root)
+    paste_original_bodies(root)
     run_cli(
         "approve",
         "example-base-model@1.0",

@@ -1,7 +1,7 @@
-"""The proxy against the seeds' own serving examples, configured from the bundled estate: their
-headers (`X-User-Roles: admin` or `researcher`), their write routes (answered with the GitOps way),
-the catalog read routes, the endpoint fields as the manifests write them, and a serve target that
-does not fit."""
+"""The proxy against the original platform's own serving examples, configured from the bundled
+estate: their headers (`X-User-Roles: admin` or `researcher`), their write routes (answered with the
+GitOps way), the catalog read routes, the endpoint fields as the manifests write them, and a serve
+target that does not fit."""
 
 from __future__ import annotations
 
@@ -27,11 +27,11 @@ from tests.helpers.estate import PROJECT_ROOT, codes, copy_bundled_estate, valid
 from tests.helpers.loopback import FakeModelServer, call, serving
 
 # serving-examples.ko.md, sections 1, 2, 5, 6
-SEEDS_ADMIN = {"X-User-Id": "admin", "X-User-Roles": "admin"}
-SEEDS_RESEARCHER = {"X-User-Id": "user123", "X-User-Roles": "researcher"}  # section 3
+PLATFORM_ADMIN = {"X-User-Id": "admin", "X-User-Roles": "admin"}
+PLATFORM_RESEARCHER = {"X-User-Id": "user123", "X-User-Roles": "researcher"}  # section 3
 # complete-workflow-guide.ko.md
 GUIDE_USER = {"X-User-Id": "admin", "X-User-Roles": "admin,llm-ops-user"}
-SEEDS_CHAT = {
+PLATFORM_CHAT = {
     "messages": [
         {"role": "system", "content": "You are a helpful assistant."},
         {"role": "user", "content": "안녕하세요! LLM Ops 플랫폼에 대해 설명해주세요."},
@@ -75,8 +75,8 @@ def test_the_default_refusal_names_the_setting_that_governs_it(bundled: str) -> 
     reply = call(
         "POST",
         f"{bundled}/llm-ops/v1/serve/example-model/chat",
-        SEEDS_CHAT,
-        headers=SEEDS_RESEARCHER,
+        PLATFORM_CHAT,
+        headers=PLATFORM_RESEARCHER,
     )
     assert reply.status == 403
     # dev's environment.yaml writes no proxy.requiredRole: the message must not claim it does
@@ -88,13 +88,16 @@ def test_the_default_refusal_names_the_setting_that_governs_it(bundled: str) -> 
     )
     assert (
         call(
-            "POST", f"{bundled}/llm-ops/v1/serve/example-model/chat", SEEDS_CHAT, headers=GUIDE_USER
+            "POST",
+            f"{bundled}/llm-ops/v1/serve/example-model/chat",
+            PLATFORM_CHAT,
+            headers=GUIDE_USER,
         ).status
         == 200
     )
 
 
-def test_turning_the_required_role_off_admits_the_seeds_headers(
+def test_turning_the_required_role_off_admits_the_original_platform_headers(
     tmp_path: Path, model_server: FakeModelServer
 ) -> None:
     estate = copy_bundled_estate(tmp_path / "estate")
@@ -102,9 +105,9 @@ def test_turning_the_required_role_off_admits_the_seeds_headers(
     config = config_from_estate(str(estate), "dev")
     assert config.access.required_role is None
     with _serve(config, model_server) as url:
-        for headers in (SEEDS_RESEARCHER, SEEDS_ADMIN):
+        for headers in (PLATFORM_RESEARCHER, PLATFORM_ADMIN):
             reply = call(
-                "POST", f"{url}/llm-ops/v1/serve/example-model/chat", SEEDS_CHAT, headers=headers
+                "POST", f"{url}/llm-ops/v1/serve/example-model/chat", PLATFORM_CHAT, headers=headers
             )
             assert reply.status == 200, reply.body
             assert reply.json()["data"]["choices"][0]["message"]["content"].startswith("system=")
@@ -122,8 +125,10 @@ def test_another_required_role_is_carried_into_proxy_json(
     environment = next(e for e in validate(estate).estate.environments if e.name == "dev")
     assert environment_proxy_config(environment)["access"]["requiredRole"] == "admin"
     with _serve(config_from_estate(str(estate), "dev"), model_server) as url:
-        assert call("GET", f"{url}/llm-ops/v1/serving/endpoints", headers=SEEDS_ADMIN).status == 200
-        refused = call("GET", f"{url}/llm-ops/v1/serving/endpoints", headers=SEEDS_RESEARCHER)
+        assert (
+            call("GET", f"{url}/llm-ops/v1/serving/endpoints", headers=PLATFORM_ADMIN).status == 200
+        )
+        refused = call("GET", f"{url}/llm-ops/v1/serving/endpoints", headers=PLATFORM_RESEARCHER)
         assert (refused.status, refused.json()["message"]) == (
             403,
             "the role admin is required (X-User-Roles: researcher); "
@@ -146,7 +151,7 @@ def test_a_role_no_header_can_carry_is_a_schema_error(tmp_path: Path, role: str)
     assert found[0].hint is not None and "without spaces or commas" in found[0].hint
 
 
-# --- the seeds' write routes: the GitOps way
+# --- the original platform's write routes: the GitOps way
 # -----------------------------------------------------------
 
 WRITES = [
@@ -222,10 +227,10 @@ WRITES = [
 @pytest.mark.parametrize(
     ("method", "path", "body", "says"), WRITES, ids=[f"{m} {p}" for m, p, _, _ in WRITES]
 )
-def test_the_seeds_write_routes_name_the_gitops_way(
+def test_the_original_platform_write_routes_name_the_gitops_way(
     bundled: str, method: str, path: str, body: Any, says: list[str]
 ) -> None:
-    reply = call(method, f"{bundled}/llm-ops/v1{path}", body, headers=SEEDS_ADMIN)
+    reply = call(method, f"{bundled}/llm-ops/v1{path}", body, headers=PLATFORM_ADMIN)
     assert reply.status == 405
     assert reply.headers["Content-Type"].startswith("application/json")
     document = reply.json()
@@ -265,7 +270,7 @@ def test_every_write_under_the_platform_answers_in_the_envelope(
     bundled: str, method: str, collection: str, rest: list[str]
 ) -> None:
     path = "/".join([f"{bundled}/llm-ops/v1/{collection}", *rest])
-    reply = call(method, path, {}, headers=SEEDS_ADMIN)
+    reply = call(method, path, {}, headers=PLATFORM_ADMIN)
     assert reply.status == 405, (path, reply.body)
     message = reply.json()["message"]
     assert "git" in message and "commit" in message
@@ -292,8 +297,8 @@ def test_catalog_reads_answer_from_the_manifests(bundled: str) -> None:
         model["metadata"]["parameters"] == "7B"
         and model["storageUri"] == "s3://models/example-base-model/1.0/"
     )
-    # the manifest says draft; dev's Approval approves this exact manifest, as the seeds' status
-    # PATCH did
+    # the manifest says draft; dev's Approval approves this exact manifest, as the original
+    # platform's status PATCH did
     assert (model["status"], model["approvedBy"], model["requiredApprovals"]) == (
         "approved",
         ["admin"],
@@ -354,7 +359,9 @@ def test_a_stale_approval_does_not_make_the_catalog_say_approved(tmp_path: Path)
 # ------------------------------------------
 
 
-def test_endpoint_listing_gives_model_id_as_written_and_the_seeds_fields(bundled: str) -> None:
+def test_endpoint_listing_gives_model_id_as_written_and_the_original_platform_fields(
+    bundled: str,
+) -> None:
     (listed,) = call("GET", f"{bundled}/llm-ops/v1/serving/endpoints", headers=GUIDE_USER).json()[
         "data"
     ]
@@ -385,14 +392,14 @@ def test_endpoint_listing_gives_model_id_as_written_and_the_seeds_fields(bundled
 def test_embeddings_on_a_generation_endpoint_is_refused_by_the_proxy(
     bundled: str, model_server: FakeModelServer
 ) -> None:
-    seeds = call(
+    platform = call(
         "POST",
         f"{bundled}/llm-ops/v1/serve/example-model/embeddings",
         {"input": "This is a text to embed", "model": "embedding-model-v1"},
         headers=GUIDE_USER,
     )
-    assert seeds.status == 400
-    assert seeds.json()["message"].startswith(
+    assert platform.status == 400
+    assert platform.json()["message"].startswith(
         "endpoint example-model serves GENERATION (its deploymentSpec.serve_target)"
     )
     client = openai.OpenAI(
@@ -419,7 +426,9 @@ def test_chat_on_an_embedding_endpoint_is_refused_by_the_proxy(
     config = config_from_estate(str(estate), "dev")
     with _serve(config, model_server) as url:
         for path_ in ("chat", "completion", "v1/chat/completions", "v1/completions"):
-            body = {"prompt": "x"} if "completion" in path_ and "chat" not in path_ else SEEDS_CHAT
+            body = (
+                {"prompt": "x"} if "completion" in path_ and "chat" not in path_ else PLATFORM_CHAT
+            )
             reply = call(
                 "POST", f"{url}/llm-ops/v1/serve/example-model/{path_}", body, headers=GUIDE_USER
             )
