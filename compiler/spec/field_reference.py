@@ -42,8 +42,8 @@ def _type_name(annotation: Any) -> str:
 def _default(field: FieldInfo) -> str:
     if field.is_required():
         return "**required**"
-    # type: ignore[call-arg]
-    value = field.default_factory() if field.default_factory is not None else field.default
+    factory = field.default_factory
+    value = factory() if factory is not None else field.default  # type: ignore[call-arg]
     if isinstance(value, BaseModel):
         return "see below"
     if value is None or value is PydanticUndefined:
