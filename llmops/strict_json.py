@@ -21,14 +21,22 @@ MAX_INTEGER_DIGITS = 4300  # Python's default int-string limit, fixed so the ver
 _STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
 
 
-class JsonRefused(ValueError):
-    """``message`` says why, for people; ``line`` and ``column`` (1-based) where, when known."""
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
-    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+
+class JsonRefused(ValueError):
+    """``message`` says why, for people; ``line`` and ``column`` (1-based) where, when known;
+    ``token`` the number refused, to find it in the text."""
+
+    def __init__(
+        self, message: str, line: int | None = None, column: int | None = None, token: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.column = column
+        self.token = token
 
 
 def _shortened(text: str, limit: int = 40) -> str:
@@ -36,13 +44,13 @@ def _shortened(text: str, limit: int = 40) -> str:
 
 
 def _no_constant(name: str) -> Any:
-    raise JsonRefused(f"`{name}` is not a JSON number (JSON has no NaN or Infinity)")
+    raise JsonRefused(f"`{name}` is not a JSON number (JSON has no NaN or Infinity)", token=name)
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise JsonRefused(f"the number {_shortened(text)} is too large for a double")
+        raise JsonRefused(f"the number {_shortened(text)} is too large for a double", token=text)
     return value
 
 
@@ -51,7 +59,8 @@ def _bounded_int(text: str) -> int:
     if digits > MAX_INTEGER_DIGITS:
         raise JsonRefused(
             f"an integer of {digits} digits (more than {MAX_INTEGER_DIGITS} is not a number "
-            "JSON readers agree on)"
+            "JSON readers agree on)",
+            token=text,
         )
     return int(text)
 
@@ -59,6 +68,33 @@ def _bounded_int(text: str) -> int:
 def _position(text: str, offset: int) -> tuple[int, int]:
     line = text.count("\n", 0, offset) + 1
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _token_position(text: str, token: str) -> tuple[int, int] | tuple[None, None]:
+    """Where ``token`` (a number or constant the parser refused) first stands outside a string."""
+    pattern = re.compile(
+        r'"[^"\\]*(?:\\.[^"\\]*)*"|(?<![\w.])(' + re.escape(token) + r")(?![\w.])", re.DOTALL
+    )
+    for match in pattern.finditer(text):
+        if match.group(1) is not None:
+            return _position(text, match.start(1))
+    return None, None
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a parsed value holds a string (key or value) with an unpaired UTF-16 surrogate."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def _too_deep_at(text: str, max_depth: int) -> int | None:
@@ -82,7 +118,8 @@ def loads(
     data: bytes | str, *, max_depth: int = DEFAULT_MAX_DEPTH, max_bytes: int | None = None
 ) -> Any:
     """Parse strict JSON: UTF-8, at most ``max_bytes`` long (when given), arrays and objects nested
-    at most ``max_depth`` levels, finite numbers only. **Raises:** ``JsonRefused`` otherwise."""
+    at most ``max_depth`` levels, finite numbers only, strings of whole characters.
+    **Raises:** ``JsonRefused`` otherwise."""
     if max_bytes is not None and len(data) > max_bytes:
         raise JsonRefused(f"{len(data):,} bytes, more than the {max_bytes:,} allowed")
     if isinstance(data, bytes):
@@ -97,10 +134,12 @@ def loads(
     if offset is not None:
         raise JsonRefused(too_deep, *_position(text, offset))
     try:
-        return json.loads(
+        value = json.loads(
             text, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_bounded_int
         )
-    except JsonRefused:
+    except JsonRefused as refused:
+        if refused.token and refused.line is None:
+            refused.line, refused.column = _token_position(text, refused.token)
         raise
     except json.JSONDecodeError as error:
         raise JsonRefused(f"not valid JSON: {error.msg}", error.lineno, error.colno) from None
@@ -108,3 +147,7 @@ def loads(
         raise JsonRefused(too_deep) from None
     except ValueError as error:  # int() under a lower PYTHONINTMAXSTRDIGITS than ours
         raise JsonRefused(str(error)[:200]) from None
+    # A surrogate can only come from a `\u` escape: look for one before walking the value.
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+        raise JsonRefused("a string holds a lone UTF-16 surrogate, which is not a character")
+    return value
