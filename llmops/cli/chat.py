@@ -145,7 +145,7 @@ def _sse_data(lines: Iterator[bytes]) -> Iterator[Any]:
             yield loads(payload)
         except JsonRefused as refused:
             raise ProxyRefused(
-                f"the stream carried an event that is not usable JSON ({refused}): {payload[:200]}"
+                f"the stream carried an event that is not JSON: {payload[:200]} ({refused})"
             ) from None
     raise ProxyRefused("the stream ended without data: [DONE]; the answer may be incomplete")
 
@@ -185,7 +185,7 @@ def _whole(base: str, request: ChatRequest) -> int:
         document = loads(raw, max_bytes=MAX_ANSWER_BYTES)
     except JsonRefused as refused:
         raise ProxyRefused(
-            f"the answer is not usable JSON ({refused}): {raw[:200].decode('utf-8', 'replace')}"
+            f"the answer is not JSON: {raw[:200].decode('utf-8', 'replace')} ({refused})"
         ) from None
     data: Any = document.get("data") if isinstance(document, dict) else None
     if request.raw:
