@@ -21,9 +21,9 @@ from urllib.parse import quote
 import click
 
 from compiler.errors import LlmopsError
+from compiler.load.strict_json import JsonRefused, loads
 from compiler.printable import escape_controls
 from llmops.cli import exit_codes, options
-from llmops.strict_json import JsonRefused, loads
 
 # What the client reads from the network is bounded: the proxy's answers are at most 32 MiB.
 MAX_ANSWER_BYTES = 40 * 1024 * 1024

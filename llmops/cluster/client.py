@@ -21,8 +21,8 @@ from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.kube_config import KubeConfigMerger
 
 from compiler.errors import LlmopsError
+from compiler.load.strict_json import JsonRefused, loads
 from llmops.status.model import Lookup, ObjectRef
-from llmops.strict_json import JsonRefused, loads
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 IN_CLUSTER_VARIABLE = "KUBERNETES_SERVICE_HOST"  # set in every pod

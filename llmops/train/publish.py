@@ -11,8 +11,8 @@ from __future__ import annotations
 import posixpath
 from pathlib import Path
 
+from compiler.load.strict_json import loads
 from compiler.target.training_contract import METADATA_FILE
-from llmops.strict_json import loads
 from llmops.train.errors import TrainerError
 from llmops.train.storage import list_files, read_bytes, remove, upload
 

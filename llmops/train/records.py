@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmops.strict_json import JsonRefused, loads
+from compiler.load.strict_json import JsonRefused, loads
 from llmops.train.errors import TrainerError
 from llmops.train.storage import StoredFile, list_files, read_bytes
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compiler.load.strict_json import JsonRefused, loads
 from compiler.target.training_contract import (
     ENV_BASE_MODEL_URI,
     ENV_DATASET_URI,
@@ -25,7 +26,6 @@ from compiler.target.training_contract import (
     ENV_TRAINING_CONFIG_JSON,
     ENV_TRAINING_METHOD,
 )
-from llmops.strict_json import JsonRefused, loads
 from llmops.train.errors import ContractError
 
 

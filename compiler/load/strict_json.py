@@ -1,5 +1,6 @@
-"""Bounded, strict JSON for what llmops reads from outside: answers and stream events from the
-proxy, objects from the Kubernetes API, the trainer's dataset and job files.
+"""Bounded, strict JSON for what llmops reads from outside: dataset sample files (validate and the
+trainer read them alike), answers and stream events from the proxy, objects from the Kubernetes
+API, the trainer's job files. Pure (no I/O), so the core and the edges share it.
 
 Python's `json` parser has no bound of its own: text nested a few thousand levels deep ends in a
 RecursionError (a traceback, not a message), an integer of 5,000 digits in a ValueError that is not
