@@ -178,9 +178,12 @@ class HuggingFaceModel(OpenAIModel):
             finally:
                 tokens.end()
 
-    async def pieces(self, ids: list[int], sampling: Sampling) -> AsyncIterator[tuple[str, str]]:
-        """(text, "") while generating, then ("", finish_reason). The text held back is what could
-        still become a stop string or an unfinished UTF-8 character."""
+    async def pieces(
+        self, ids: list[int], sampling: Sampling, counted: list[int] | None = None
+    ) -> AsyncIterator[tuple[str, str]]:
+        """(text, "") while generating, then ("", finish_reason); `counted` gets the number of
+        tokens generated. The text held back is what could still become a stop string or an
+        unfinished UTF-8 character."""
         tokens = TokenQueue()
         worker = threading.Thread(target=self._generate, args=(ids, sampling, tokens), daemon=True)
         worker.start()
@@ -213,15 +216,18 @@ class HuggingFaceModel(OpenAIModel):
         finally:  # a stop string, or the caller went away: the generator stops at its next step
             tokens.cancelled.set()
             await asyncio.to_thread(worker.join)
+        if counted is not None:
+            counted.append(len(generated))
         yield "", finish
 
-    async def answer(self, ids: list[int], sampling: Sampling) -> tuple[str, str]:
+    async def answer(self, ids: list[int], sampling: Sampling) -> tuple[str, str, int]:
         parts: list[str] = []
         finish = "length"
-        async for text, done in self.pieces(ids, sampling):
+        counted: list[int] = []
+        async for text, done in self.pieces(ids, sampling, counted):
             parts.append(text)
             finish = done or finish
-        return "".join(parts), finish
+        return "".join(parts), finish, sum(counted)
 
     # -- the OpenAI routes -----------------------------------------------------------------------
 
@@ -233,8 +239,7 @@ class HuggingFaceModel(OpenAIModel):
         created = int(time.time())
         if params.stream:
             return self._chat_chunks(completion_id, created, ids, sampling)
-        text, finish = await self.answer(ids, sampling)
-        completion_tokens = self._count(text)
+        text, finish, generated = await self.answer(ids, sampling)
         return ChatCompletion(
             id=completion_id,
             object="chat.completion",
@@ -248,7 +253,7 @@ class HuggingFaceModel(OpenAIModel):
                     "logprobs": None,
                 }
             ],
-            usage=self._usage(len(ids), completion_tokens),
+            usage=self._usage(len(ids), generated),
         )
 
     async def _chat_chunks(
@@ -280,14 +285,14 @@ class HuggingFaceModel(OpenAIModel):
         created = int(time.time())
         if params.stream:
             return self._completion_chunks(completion_id, created, ids, sampling)
-        text, finish = await self.answer(ids, sampling)
+        text, finish, generated = await self.answer(ids, sampling)
         return Completion(
             id=completion_id,
             object="text_completion",
             created=created,
             model=self.name,
             choices=[{"index": 0, "text": text, "finish_reason": finish, "logprobs": None}],
-            usage=self._usage(len(ids), self._count(text)),
+            usage=self._usage(len(ids), generated),
         )
 
     async def _completion_chunks(
@@ -308,9 +313,6 @@ class HuggingFaceModel(OpenAIModel):
                     }
                 ],
             )
-
-    def _count(self, text: str) -> int:
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
 
     @staticmethod
     def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:

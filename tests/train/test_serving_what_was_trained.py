@@ -259,7 +259,7 @@ def test_the_openai_client_gets_the_trained_weights_answer_through_the_proxy(
     assert text != references["base"], "the base model answers the same: training had no effect"
     assert QUESTION not in text and "echo" not in text
     assert answer.model == ENDPOINT
-    assert answer.usage is not None and 0 < answer.usage.completion_tokens <= MAX_TOKENS
+    assert answer.usage is not None and answer.usage.completion_tokens == MAX_TOKENS  # no EOS yet
     # trained on the sample's answer to this question ("Order 10423 left our warehouse ..."): a
     # few steps on a tiny model bring back its first word, which the random base never writes
     assert "Order" in text and "Order" not in references["base"], (text, references)
