@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from compiler.spec.base import Envelope, StrictModel
-from compiler.spec.formats import StorageUri
+from compiler.spec.formats import StorageUri, VersionLabel
 
 DatasetType = Literal["sft_pair", "instruction", "chat", "preference", "text", "eval"]
 
@@ -28,8 +28,7 @@ class DatasetSpec(StrictModel):
         None,
         description="The original platform's dataset name; when given it must equal metadata.name.",
     )
-    version: str = Field(
-        max_length=128,
+    version: VersionLabel = Field(
         description="Dataset version, e.g. `v1.0`. With the name it identifies "
         "the dataset; quote numbers-looking versions.",
     )

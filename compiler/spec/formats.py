@@ -73,6 +73,12 @@ USER_ID = r"[^\s\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\
     r"[^\s\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff])?"
 )
 MAX_USER_ID = 256
+# A model's, dataset's or prompt template's version: what follows `@` in a reference, so no `@`,
+# no whitespace or control characters (a version is written on one line of `history`, `diff` and
+# the proxy's listing), and not starting with a character YAML or a reference reads differently.
+_INVISIBLE = r"\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
+VERSION_LABEL = rf"[A-Za-z0-9_][^\s\x00-\x1f\x7f-\x9f@{_INVISIBLE}]*"
+MAX_VERSION_LABEL = 128
 
 _IPV4 = re.compile(r"[0-9]+(\.[0-9]+){3}")
 
@@ -122,6 +128,10 @@ def is_user_id(text: str) -> bool:
         and text.strip() == text
         and all(char.isprintable() or char == " " for char in text)
     )
+
+
+def is_version_label(text: str) -> bool:
+    return len(text) <= MAX_VERSION_LABEL and re.fullmatch(VERSION_LABEL, text) is not None
 
 
 def same_person_key(user_id: str) -> str:
@@ -249,6 +259,10 @@ _RULES = {
         f"a role as callers send it in X-User-Roles: 1 to {MAX_ROLE_NAME} printable ASCII "
         "characters, no spaces or commas"
     ),
+    "version": (
+        f"a version such as `1.0` or `v1.0.0`: 1 to {MAX_VERSION_LABEL} characters starting with "
+        "a letter, digit or '_', with no spaces, control or invisible characters and no '@'"
+    ),
     "user-id": (
         f"a user id: 1 to {MAX_USER_ID} characters, not blank, no leading or trailing spaces, no "
         "control or invisible characters"
@@ -335,6 +349,13 @@ UserId = Annotated[
     FormatName("user id"),
     _validator(is_user_id, _RULES["user-id"]),
     _schema(USER_ID, MAX_USER_ID),
+]
+
+VersionLabel = Annotated[
+    str,
+    FormatName("version"),
+    _validator(is_version_label, _RULES["version"]),
+    _schema(VERSION_LABEL, MAX_VERSION_LABEL),
 ]
 
 

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 
 from compiler.capacity.presets import PRESETS
 from compiler.spec.base import Envelope, StrictModel
-from compiler.spec.formats import StorageUri
+from compiler.spec.formats import StorageUri, VersionLabel
 from compiler.spelling import closest_name
 
 ModelStatus = Literal["draft", "approved", "deprecated", "rejected"]
@@ -137,8 +137,7 @@ class ModelSpec(StrictModel):
         None,
         description="The original platform's model name; when given it must equal metadata.name.",
     )
-    version: str = Field(
-        max_length=128,
+    version: VersionLabel = Field(
         description="Model version, e.g. `1.0` (quoted). With the name it identifies the model.",
     )
     type: Literal["base", "finetuned", "fine-tuned", "adapter", "embedding"] = Field(

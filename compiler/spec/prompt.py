@@ -7,11 +7,14 @@ from typing import Literal
 from pydantic import Field
 
 from compiler.spec.base import Envelope, StrictModel
+from compiler.spec.formats import VersionLabel
 
 
 class PromptTemplateSpec(StrictModel):
     name: str | None = Field(None, description="When given, must equal metadata.name.")
-    version: str | None = Field(None, description="Free-form version label.")
+    version: VersionLabel | None = Field(
+        None, description="Version label, e.g. `v1.0`; the original platform's is free-form."
+    )
     description: str | None = Field(None, description="Free text for people.")
     template: str = Field(
         description="The system prompt text. `{{ name }}` placeholders are filled from `variables`."

@@ -35,6 +35,7 @@ VALID = {
     "LabelValue": "value",
     "RoleName": "llm-ops-user",
     "UserId": "alice",
+    "VersionLabel": "v1.0",
 }
 LINE_ENDINGS = ["\n", "\r\n", "\r", "\n\n", "\x85", "\u2028"]
 
@@ -106,10 +107,9 @@ def test_the_target_naming_patterns_refuse_a_final_newline() -> None:
 
 
 # Text fields where a line break is the author's business (they reach no Kubernetes field whose
-# grammar forbids it): descriptions, template variables, team names, and the original platform's
-# free-form version labels of datasets and prompt templates (JSON-escaped wherever written).
+# grammar forbids it): descriptions, template variables and team names. Versions are not among
+# them: a version is written on one line of `history`, `diff` and the proxy's listing.
 FREE_TEXT = {"description", "company", "owner_team", "ownerTeam", "job_type", "notes", "reason"}
-FREE_TEXT_IN = {("customer-support-dataset.yaml", "version"), ("support-templates.yaml", "version")}
 _SCALAR_LINE = re.compile(r"(\s*(?:- )?([A-Za-z_][\w.-]*):\s)(\S.*)")
 
 
@@ -122,7 +122,7 @@ def _plain_scalars(root: Path) -> list[tuple[Path, int, str, str]]:
             if not match or match.group(3).startswith(("|", ">", "[", "{", "&", "*", "#")):
                 continue
             value = yaml.safe_load(match.group(3))
-            free = match.group(2) in FREE_TEXT or (path.name, match.group(2)) in FREE_TEXT_IN
+            free = match.group(2) in FREE_TEXT
             if not free and isinstance(value, str | int | float):
                 found.append((path, index, match.group(2), str(value)))
     return found

@@ -43,7 +43,7 @@ from compiler.load.yaml_strict import parse_documents
 from compiler.render.context import FORBIDDEN_KEYS, SOURCE_ANNOTATION, SYNC_WAVE
 from compiler.render.estate import render_estate
 from compiler.resolve.model_digest import model_digest
-from compiler.spec.formats import is_user_id
+from compiler.spec.formats import is_user_id, is_version_label
 from compiler.spec.hyperparameters import KNOWN_HYPERPARAMETERS
 from compiler.spec.model import ModelManifest
 from tests.helpers.conformance import assert_conformant
@@ -97,16 +97,22 @@ FREE_KEY = TEXT.filter(lambda key: key not in KNOWN_HYPERPARAMETERS)
 # hostile values are the YAML- and JSON-special characters those formats still allow.
 ROLE = st.from_regex(r"[!-+\--~]{1,40}", fullmatch=True)
 USER_ID = st.one_of(TEXT.filter(is_user_id), ROLE)
+# A version is one line with no spaces or `@`, but may hold quotes, `#`, `{{` and `:`.
+VERSION = st.one_of(
+    TEXT.filter(is_version_label), st.from_regex(r"[0-9][!-?A-~]{0,40}", fullmatch=True)
+)
 HOSTILE = st.builds(
     Hostile,
     **{
         name: TEXT
         for name in Hostile.__dataclass_fields__
-        if name not in ("command", "hyperparameter_key", "approved_by", "allowed_role")
+        if name
+        not in ("command", "hyperparameter_key", "approved_by", "allowed_role", "template_version")
     },
     hyperparameter_key=FREE_KEY,
     approved_by=USER_ID,
     allowed_role=ROLE,
+    template_version=VERSION,
     command=st.lists(TEXT, min_size=1, max_size=3),
 )
 NASTY = (
@@ -115,12 +121,14 @@ NASTY = (
 )
 NASTY_ROLE = "'\"#{{company}}&*!%@`:|>-[]"
 NASTY_USER_ID = "- injected: {{ company }} # \"'\\ 한국어 😀"
+NASTY_VERSION = "1'\"#{{company}}&*!%:|>-[]---"
 
 
-def every_field(text: str, role: str, user_id: str) -> Hostile:
+def every_field(text: str, role: str, user_id: str, version: str = "1") -> Hostile:
     """One value in every free-text field, and the format-bound fields' own."""
     fields = {name: text for name in Hostile.__dataclass_fields__ if name != "command"}
-    return Hostile(**{**fields, "allowed_role": role, "approved_by": user_id}, command=[text])
+    bound = {"allowed_role": role, "approved_by": user_id, "template_version": version}
+    return Hostile(**{**fields, **bound}, command=[text])
 
 
 # -- reading and writing manifests -----------------------------------------------------------------
@@ -387,7 +395,7 @@ def test_baseline_is_conformant_and_rewriting_the_manifests_changes_nothing(
 
 
 @given(HOSTILE)
-@example(every_field(NASTY, NASTY_ROLE, NASTY_USER_ID))
+@example(every_field(NASTY, NASTY_ROLE, NASTY_USER_ID, NASTY_VERSION))
 @example(every_field("", "y", "y"))
 @example(dataclasses.replace(every_field("y", "y", "y"), command=["n"]))
 def test_hostile_free_text_never_reshapes_the_rendered_objects(
