@@ -67,8 +67,12 @@ async def _envelope_errors(
         )
         if advice is not None:
             return envelope.failure(405, advice.message, headers={"Allow": advice.allow})
+        slashless = await _route_without_final_slash(request) if http.status == 404 else None
+        if slashless is not None and request.method in ("GET", "HEAD"):
+            raise web.HTTPPermanentRedirect(slashless) from None
+        hint = f" (without the final '/': {shown(slashless)})" if slashless else ""
         messages = {
-            404: f"no such route: {request.method} {shown(request.path)}",
+            404: f"no such route: {request.method} {shown(request.path)}{hint}",
             405: f"{request.method} is not allowed on {shown(request.path)}",
         }
         return envelope.failure(
@@ -93,6 +97,19 @@ async def _envelope_errors(
         state.connections.request_finished(request.protocol)
 
 
+async def _route_without_final_slash(request: web.Request) -> str | None:
+    """`/llm-ops/v1/catalog/models/` names the same thing as `.../models`: the path (and query)
+    without the final '/' when a route answers it, else None."""
+    path = request.rel_url.path
+    if len(path) < 2 or not path.endswith("/"):
+        return None
+    target = request.rel_url.with_path(path.rstrip("/")).with_query(request.rel_url.query)
+    match = await request.app.router.resolve(request.clone(rel_url=target))
+    if match.http_exception is not None:
+        return None
+    return str(target)
+
+
 async def _client_pool(app: web.Application) -> AsyncIterator[None]:
     """One connection to a model server per client connection at most (the same cap), so both fit
     under the open-file limit."""
@@ -109,11 +126,9 @@ def build_app(config: ProxyConfig, options: ProxyOptions | None = None) -> web.A
     """The proxy for one environment.
 
     **Parameters:** ``config`` from ``config_source``; ``options`` timeouts, bounds and the shared
-      token
-    (default: ``ProxyOptions.from_environment()``).
-    **Returns:** an application to serve with ``llmops.proxy.server`` (or any aiohttp runner; run it
-      with
-    ``handler_cancellation=True`` so a client going away cancels its upstream request).
+    token (default: ``ProxyOptions.from_environment()``).
+    **Returns:** an application to serve with ``llmops.proxy.server`` (or any aiohttp runner; run
+    it with ``handler_cancellation=True`` so a client going away cancels its upstream request).
     """
     options = options if options is not None else ProxyOptions.from_environment()
     app = web.Application(middlewares=[_envelope_errors], client_max_size=options.max_request_bytes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.helpers.loopback import FakeModelServer, call, free_port, serving
+from tests.helpers.loopback import FakeModelServer, call, free_port, raw_exchange, serving
 from tests.proxy.conftest import USER, document, endpoint, experiment
 
 
@@ -126,6 +126,23 @@ def test_unknown_routes_and_methods_answer_in_the_envelope(proxy_for: Any) -> No
     unknown = call("POST", f"{url}/llm-ops/v1/serve/other/chat", {"messages": []}, headers=USER)
     assert unknown.status == 404
     assert "no endpoint is served at /llm-ops/v1/serve/other" in unknown.json()["message"]
+
+
+def test_a_final_slash_reaches_the_same_route(proxy_for: Any) -> None:
+    """`GET .../endpoints/` is the listing (a 308 to the path without the '/', query kept); a
+    write is not redirected, but its 404 names the path that answers."""
+    url = proxy_for(document(endpoint("chat", "http://127.0.0.1:1")))
+    plain = call("GET", f"{url}/llm-ops/v1/serving/endpoints", headers=USER)
+    slashed = call("GET", f"{url}/llm-ops/v1/serving/endpoints/", headers=USER)
+    assert (slashed.status, slashed.json()) == (200, plain.json())
+    moved = raw_exchange(url, b"GET /llm-ops/v1/health/?probe=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert moved.status == 308
+    assert "Location: /llm-ops/v1/health?probe=1" in moved.head
+    post = call("POST", f"{url}/llm-ops/v1/serve/chat/chat/", {"messages": []}, headers=USER)
+    assert post.status == 404
+    assert "without the final '/': /llm-ops/v1/serve/chat/chat" in post.json()["message"]
+    unknown = call("GET", f"{url}/llm-ops/v1/nothing/", headers=USER)
+    assert unknown.status == 404 and "final" not in unknown.json()["message"]
 
 
 def test_metrics_are_prometheus_text(proxy_for: Any) -> None:
