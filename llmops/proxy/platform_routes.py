@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -139,7 +139,8 @@ async def get_endpoint(request: web.Request) -> web.Response:
     wanted = request.match_info["id"]
     runtime = next((r for r in state.by_route.values() if r.endpoint.name == wanted), None)
     if runtime is None:
-        return envelope.failure(404, f"no endpoint {shown(wanted)!r} in {state.config.environment}")
+        names = [runtime.endpoint.name for runtime in state.by_route.values()]
+        return envelope.failure(404, _unknown(state.config, "endpoint", wanted, names))
     status, problem = await _status(state, runtime)
     return envelope.success(_describe(state, runtime, status, problem))
 
@@ -183,8 +184,9 @@ async def get_experiment(request: web.Request) -> web.Response:
     state = request.app[STATE]
     run = state.experiments.get(request.match_info["id"])
     if run is None:
+        wanted = request.match_info["id"]
         return envelope.failure(
-            404, f"no experiment {shown(request.match_info['id'])!r} in {state.config.environment}"
+            404, _unknown(state.config, "experiment", wanted, state.experiments)
         )
     return envelope.success(run.snapshot())
 
@@ -229,22 +231,30 @@ def catalog_list(noun: str) -> Handler:
 SHOWN_IDS = 10  # how many of the ids there are a 404 lists
 
 
+def _unknown(config: ProxyConfig, label: str, wanted: str, ids: Iterable[str]) -> str:
+    """What was asked for is not there: say what is (only on governed routes: the caller may list
+    them anyway)."""
+    message = f"no {label} {shown(wanted)!r} in {config.environment}"
+    there = list(ids)
+    if not there:
+        return f"{message}, which has none"
+    listed = ", ".join(there[:SHOWN_IDS])
+    more = f" and {len(there) - SHOWN_IDS} more" if len(there) > SHOWN_IDS else ""
+    return f"{message}; its {label}s: {listed}{more}"
+
+
 def _unknown_id(
     label: str, wanted: str, entries: tuple[CatalogEntry, ...], config: ProxyConfig
 ) -> str:
-    """What was asked for is not there: say what is, and in which forms it may be asked for."""
-    message = f"no {label} {shown(wanted)!r} in {config.environment}"
-    if not entries:
-        return f"{message}, which has none"
-    ids = ", ".join(entry.id for entry in entries[:SHOWN_IDS])
-    more = f" and {len(entries) - SHOWN_IDS} more" if len(entries) > SHOWN_IDS else ""
+    """An unknown catalog id: what there is, and in which forms it may be asked for."""
+    message = _unknown(config, label, wanted, (entry.id for entry in entries))
     versioned = next((entry for entry in entries if entry.version is not None), None)
     forms = (
         f" (by id, or as name-version: {versioned.name}-{versioned.version})"
         if versioned is not None
         else ""
     )
-    return f"{message}; its {label}s: {ids}{more}{forms}"
+    return f"{message}{forms}"
 
 
 def catalog_item(noun: str) -> Handler:

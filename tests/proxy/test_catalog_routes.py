@@ -106,3 +106,9 @@ def test_an_unknown_id_is_a_404_in_the_envelope_naming_the_ids_there_are(
         "no model 'example-base-model' in dev; its models: example-base-model@1.0 "
         "(by id, or as name-version: example-base-model-1.0)"
     )
+    for path, message in [
+        ("/serving/endpoints/exmaple-model", "its endpoints: example-model"),
+        ("/prompts/experiments/tone", "its experiments: support-tone"),
+    ]:
+        reply = call("GET", url + API + path, headers=HEADERS)
+        assert reply.status == 404 and reply.json()["message"].endswith(message), path
