@@ -388,7 +388,12 @@ def train_and_serve_on_cpu(walk: Walkthrough) -> None:
 def chat_with_openai(proxy_url: str) -> None:
     """The official client, through the proxy's route for the endpoint; greedy, so the answer is
     the trained weights' own."""
-    import openai
+    try:
+        import openai
+    except ImportError:
+        raise SystemExit(
+            "walkthrough: the openai client is not installed: make .venv/bin/.installed-test"
+        ) from None
 
     base_url = f"{proxy_url}/llm-ops/v1/serve/support-chat/v1"
     messages = [{"role": "user", "content": QUESTION}]
