@@ -12,6 +12,11 @@ folder's own chat template (the trainer saves the one it trained with). `tempera
 decoding; a stream sends each token's text as it is generated. Any argument it does not know is an
 error, so a renderer change that this server cannot honour shows at once.
 
+It loads no LoRA adapters, on purpose: upstream's runtime hands `--enable-lora` and `--lora-modules`
+to its vLLM backend only, and its transformers backend (the CPU path this module stands for) ignores
+them and serves the base model alone. Serving an adapter here would pass a test the cluster fails;
+rule M007 keeps adapters on GPU endpoints.
+
 Run it in its virtualenv (`make serve-venv`), on loopback:
 
     .venv-serve/bin/python examples/sandbox/huggingface_model.py --model_name=support-chat \\

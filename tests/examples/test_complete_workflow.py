@@ -1,8 +1,11 @@
 """The walkthrough in examples/complete_workflow replays the original platform's workflow end to
-end; it must keep working."""
+end, then its CPU-only mode for real (the trainer runs the rendered Job, a CPU model server serves
+what it wrote); it must keep working."""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 
@@ -33,9 +36,25 @@ def test_walkthrough_runs_every_step(tmp_path_factory: pytest.TempPathFactory) -
         "Rollback-Target: ",
         "walkthrough complete",
         "echo: Hello! Can you help me?",
+        # the CPU-only mode: the job's model, the lineage, the endpoint
+        "llmops-train: support-sft: SFT (full) of tiny-llama@1 on customer-support-dataset@v1.0 "
+        "-> s3://models/support-sft/1/",
+        "llmops-train: dataset: 8 instruction examples from 1 file(s)",
+        "  job       dev/support-sft (SFT, full) trains tiny-llama@1, writes s3://models/support-sft/1/",
+        "  approval  not approved: nobody (0 of 1 needed); the approval covers the job and the "
+        "dataset",
+        "--model_name=support-chat --backend=huggingface --max_model_len=512 "
+        "--model_dir=.sandbox/mnt/models",
     ):
         assert expected in out
     assert "Traceback" not in out + result.stderr
+    # trained: the loss fell, and the served answer is the sample's answer to the question asked
+    done = re.search(r"llmops-train: done in [0-9.]+ s: 80 steps, loss ([0-9.]+) -> ([0-9.]+)", out)
+    assert done is not None, out
+    assert float(done[2]) < float(done[1]) / 4, done[0]
+    marker = ">>> answer.choices[0].message.content\n"
+    answer = json.loads(out[out.index(marker) + len(marker) :].splitlines()[0])
+    assert answer.startswith("Order 10423 left our") and "tracking link" in answer, answer
     import git
 
     repo = git.Repo(keep)
@@ -43,3 +62,8 @@ def test_walkthrough_runs_every_step(tmp_path_factory: pytest.TempPathFactory) -
         "Roll back ServingEndpoint example-model in dev"
     )
     assert not repo.is_dirty(untracked_files=True)
+    assert (keep / "environments/dev/approvals/support-sft-1-admin.yaml").is_file()
+    approval = repo.git.log(
+        "-1", "--format=%an", "--", "environments/dev/approvals/support-sft-1-admin.yaml"
+    )
+    assert approval == "admin"

@@ -5,26 +5,28 @@ TrainingJob.
 variables and the ConfigMap's files; `run_trainer` writes those files where the Job would mount them
 (a temporary folder stands in for /etc/llmops/training: the one change, made to the variables that
 point into the mount) and runs `python -m llmops.train` from .venv-train with exactly those
-variables, plus PATH and the storage credentials a service account would supply.
+variables, plus PATH and the storage credentials a service account would supply. Both are
+examples/sandbox/run_rendered.py's, which the walkthrough and a user run by hand.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from compiler.render.estate import render_estate
-from compiler.target.training_contract import CONFIG_MOUNT
+from examples.sandbox import run_rendered
+from examples.sandbox.run_rendered import TRAIN_PYTHON, trainer_contract
+from examples.sandbox.run_rendered import TrainerContract as RenderedJob
 from tests.helpers.estate import PROJECT_ROOT, validate, write_files
 
-TRAIN_PYTHON = PROJECT_ROOT / ".venv-train" / "bin" / "python"
 SAMPLE_CSV = PROJECT_ROOT / "examples" / "datasets" / "customer-support-sample.csv"
-MAKE_TINY_MODEL = Path(__file__).with_name("make_tiny_model.py")
+SANDBOX = PROJECT_ROOT / "examples" / "sandbox"
+MAKE_TINY_MODEL = SANDBOX / "make_tiny_model.py"
+S3_TOOL = SANDBOX / "s3_tool.py"
 
 
 def ensure_train_venv() -> Path:
@@ -114,13 +116,6 @@ def estate(
     )
 
 
-@dataclass
-class RenderedJob:
-    env: dict[str, str]
-    files: dict[str, str]  # the ConfigMap's data: job.json, hyperparameters.json
-    digest: str
-
-
 def rendered_job(root: Path) -> RenderedJob:
     """The trainer container's variables and mounted files, from a batch/v1 Job or a Kubeflow
     TrainJob."""
@@ -131,54 +126,11 @@ def rendered_job(root: Path) -> RenderedJob:
         if d.severity.value == "error"
     ]
     assert errors == []
-    objects = render_estate(result.estate).groups["dev"]
-    jobs = [obj for obj in objects if obj["kind"] in ("Job", "TrainJob")]
-    assert len(jobs) == 1, jobs
-    job = jobs[0]
-    digest = job["metadata"]["annotations"]["llmops.io/content-sha256"]
-    if job["kind"] == "TrainJob":  # no mount: the configuration travels in the variables
-        return RenderedJob(
-            {variable["name"]: variable["value"] for variable in job["spec"]["trainer"]["env"]},
-            {},
-            digest,
-        )
-    (volume,) = job["spec"]["template"]["spec"]["volumes"]
-    (config_map,) = [
-        obj
-        for obj in objects
-        if obj["kind"] == "ConfigMap" and obj["metadata"]["name"] == volume["configMap"]["name"]
-    ]
-    (container,) = job["spec"]["template"]["spec"]["containers"]
-    env = {variable["name"]: variable["value"] for variable in container["env"]}
-    return RenderedJob(env, dict(config_map["data"]), digest)
+    return trainer_contract(render_estate(result.estate).groups["dev"], None)
 
 
 def run_trainer(
     job: RenderedJob, mount: Path, *, extra_env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    mount.mkdir(parents=True, exist_ok=True)
-    for name, text in job.files.items():
-        (mount / name).write_text(text, encoding="utf-8")
-    env = {
-        name: value.replace(CONFIG_MOUNT, str(mount), 1)
-        if value.startswith(CONFIG_MOUNT + "/")
-        else value
-        for name, value in job.env.items()
-    }
-    env.update(
-        {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "HOME": str(mount),
-            **(extra_env or {}),
-        }
-    )
-    return subprocess.run(
-        [str(ensure_train_venv()), "-m", "llmops.train"],
-        env=env,
-        cwd=mount,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    ensure_train_venv()
+    return run_rendered.run_trainer(job, mount, extra_env=extra_env, timeout=timeout)

@@ -24,6 +24,12 @@ import pytest
 import yaml
 
 from compiler.render.estate import render_estate
+from examples.sandbox.run_rendered import (
+    SERVE_PYTHON,
+    container_args,
+    inference_service,
+    server_command,
+)
 from llmops.proxy.backends import apply_overrides
 from llmops.proxy.config_source import config_from_estate
 from llmops.proxy.options import ProxyOptions
@@ -34,8 +40,6 @@ from tests.train.contract import TRAIN_PYTHON, estate, rendered_job, run_trainer
 
 pytestmark = pytest.mark.slow
 
-SERVE_PYTHON = PROJECT_ROOT / ".venv-serve" / "bin" / "python"
-MODEL_SERVER = PROJECT_ROOT / "examples" / "sandbox" / "huggingface_model.py"
 GENERATE_REPLY = Path(__file__).with_name("generate_reply.py")
 ENDPOINT = "support-chat"
 QUESTION = (
@@ -137,36 +141,25 @@ def trained(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Train
     return Trained(root, tiny_model, output)
 
 
-def container_args(root: Path) -> list[str]:
-    """The rendered InferenceService's `args` for the endpoint, after checking what else the pod
-    would get: KServe's Hugging Face runtime, the trainer's output as storageUri."""
+def rendered_service(root: Path) -> dict[str, Any]:
+    """The rendered InferenceService of the endpoint, once the estate validates."""
     result = validate(root, "dev")
     errors = [d for d in result.diagnostics if d.severity.value == "error"]
     assert errors == [], [f"{d.code} {d.message}" for d in errors]
-    objects = render_estate(result.estate).groups["dev"]
-    (service,) = [obj for obj in objects if obj["kind"] == "InferenceService"]
-    model = service["spec"]["predictor"]["model"]
-    assert model["runtime"] == "kserve-huggingfaceserver"
-    assert model["modelFormat"] == {"name": "huggingface"}
-    args: list[str] = model["args"]
-    return args
+    return dict(inference_service(render_estate(result.estate).groups["dev"], ENDPOINT))
 
 
 @pytest.fixture(scope="module")
 def served(
     trained: Trained, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, list[str]]]:
-    args = container_args(trained.root)
-    python = ensure_serve_venv()
+    service = rendered_service(trained.root)
+    ensure_serve_venv()
     port = free_port()
-    command = [
-        str(python),
-        str(MODEL_SERVER),
-        f"--model_name={ENDPOINT}-predictor",  # the runtime's --model_name={{.Name}}: args win
-        *args,
-        f"--model_dir={trained.output}",  # /mnt/models, where the storageUri would be copied
-        f"--http_port={port}",  # the pod's 8080
-    ]
+    # KServe's Hugging Face runtime and the storageUri's copy in a local folder: run_rendered checks
+    # the runtime and adds what the cluster supplies
+    command = server_command(service, trained.output, port)
+    args = container_args(service)
     log = tmp_path_factory.mktemp("serve") / "server.log"
     with log.open("w") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)

@@ -20,6 +20,7 @@ import pytest
 
 from tests.helpers.loopback import call, free_port, wait_until
 from tests.train.contract import (
+    S3_TOOL,
     SAMPLE_CSV,
     TRAIN_PYTHON,
     ensure_train_venv,
@@ -30,7 +31,6 @@ from tests.train.contract import (
 
 pytestmark = pytest.mark.slow
 CHECK_OUTPUT = Path(__file__).with_name("check_output.py")
-S3_TOOL = Path(__file__).with_name("s3_tool.py")
 STEP_LINE = re.compile(
     r"^step (\d+)/(\d+)  epoch [0-9.]+  loss [0-9.]+  lr [0-9.e+-]+  grad_norm [0-9.]+  "
     r"[0-9.]+ steps/s  [0-9]+ tokens/s$"

@@ -1,7 +1,7 @@
 """Write a tiny causal language model to a folder, as a Model's storageUri would hold it (run with
 .venv-train).
 
-    python tests/train/make_tiny_model.py OUTPUT_DIR DATA.csv
+    .venv-train/bin/python examples/sandbox/make_tiny_model.py OUTPUT_DIR DATA.csv
 
 A Llama architecture of about 210 thousand parameters with random weights, created from a config,
 and a byte-level BPE tokenizer trained on the CSV's text with `tokenizers`: no model hub and no

@@ -1,9 +1,10 @@
-"""S3 chores for the tests, through s3fs (run with .venv-train, AWS_* variables pointing at the
-local server).
+"""S3 chores for the walkthrough and the tests, through s3fs (run with .venv-train, AWS_* variables
+pointing at the store, e.g. moto's S3 server on 127.0.0.1). `get` does what KServe's storage
+initializer does for a pod: copies a storageUri into a local folder.
 
-python tests/train/s3_tool.py mkbucket NAME
-python tests/train/s3_tool.py put LOCAL_DIR s3://bucket/prefix/
-python tests/train/s3_tool.py get s3://bucket/prefix/ LOCAL_DIR
+.venv-train/bin/python examples/sandbox/s3_tool.py mkbucket NAME
+.venv-train/bin/python examples/sandbox/s3_tool.py put LOCAL_DIR s3://bucket/prefix/
+.venv-train/bin/python examples/sandbox/s3_tool.py get s3://bucket/prefix/ LOCAL_DIR
 """
 
 from __future__ import annotations
