@@ -11,9 +11,9 @@ from compiler.diagnostics import Category, Severity
 from compiler.positions import Path
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.resolve.serving_backend import is_llm_inference_service
 from compiler.spec.serving import ServingEndpointSpec
 from compiler.target.kserve_versions import serves_llm_inference_service
-from compiler.target.serving_backend import is_llm_inference_service
 
 E = Severity.ERROR
 

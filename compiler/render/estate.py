@@ -19,7 +19,7 @@ from compiler.render.argocd import render_argocd
 from compiler.render.context import RenderContext
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.estate import ResolvedEstate
-from compiler.target.serving_backend import is_llm_inference_service
+from compiler.resolve.serving_backend import is_llm_inference_service
 
 ARGOCD_GROUP = "_argocd"
 # The order objects are written in: what must exist first comes first (the same as the sync waves).

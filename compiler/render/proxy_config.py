@@ -19,13 +19,13 @@ from compiler.render.json_text import indented_json
 from compiler.resolve.approvals import approval_state
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.resolve.serving_backend import is_llm_inference_service
 from compiler.spec.dataset import DatasetSpec
 from compiler.spec.model import ModelSpec
 from compiler.spec.prompt import PromptExperimentSpec, PromptTemplateSpec
 from compiler.spec.serving import ServingEndpointSpec
 from compiler.spec.training import TrainingJobSpec
 from compiler.target import naming
-from compiler.target.serving_backend import is_llm_inference_service
 
 PROXY_CONFIG_VERSION = 1
 
