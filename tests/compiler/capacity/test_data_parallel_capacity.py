@@ -13,7 +13,7 @@ import yaml
 from compiler.capacity.endpoint import endpoint_capacity
 from compiler.check.registry import codes_in
 from compiler.diagnostics import Category
-from tests.helpers.estate import PROJECT_ROOT, validate
+from tests.helpers.estate import PROJECT_ROOT, run_cli, validate
 
 EXAMPLE = PROJECT_ROOT / "examples" / "llm_inference_service"
 
@@ -61,3 +61,12 @@ def test_a_model_that_fits_four_gpus_does_not_fit_one_rank_s_gpu(tmp_path: Path)
 
     assert capacity_errors(_estate(tmp_path / "tensor", data=1, gpu_memory_gib=10)) == []
     assert capacity_errors(_estate(tmp_path / "data", data=4, gpu_memory_gib=10)) != []
+
+
+def test_explain_names_the_ranks(tmp_path: Path) -> None:
+    root = _estate(tmp_path, data=2)
+    result = run_cli("explain", "support-chat", "--env", "prod", str(root))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if "data-parallel ranks" in line]
+    assert line.split()[2] == "2" and "spec.parallelism.data" in line
+    assert "15.20 GiB / 2 GPUs = 7.60 GiB per GPU" in result.stdout  # one rank's two GPUs
