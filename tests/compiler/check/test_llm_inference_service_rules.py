@@ -111,3 +111,31 @@ def test_each_case_is_reported_where_it_is_asked(name: str, tmp_path: Path) -> N
     (code, found_in, _line, text) = findings[0]
     assert (code, found_in) == ("E010" if "KServe" in name else "E011", file)
     assert message in text
+
+
+def _cpu_image(document: dict[str, Any]) -> None:
+    document["spec"]["kserve"]["llmInferenceService"] = {
+        "image": "public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:v0.17.1"
+    }
+
+
+def test_adapters_on_cpu_need_the_vllm_cpu_image(tmp_path: Path) -> None:
+    """vLLM loads LoRA adapters on CPU too (KServe's own LoRA sample runs a vLLM CPU build), so an
+    LLMInferenceService with that image may serve adapters without GPUs; without it, M007 and E011
+    say why not."""
+
+    def cpu_with_adapters(document: dict[str, Any]) -> None:
+        document["spec"].update(useGpu=False)
+        document["spec"]["deploymentSpec"]["resources"] = {"gpus": 0, "cpu": "16"}
+
+    def codes(root: Path, edits: list[tuple[str, Edit]]) -> list[str]:
+        shutil.copytree(EXAMPLE / "environments", root / "environments")
+        for relative, change in edits:
+            path = root / relative
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+            change(document)
+            path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        return sorted(d.code for d in validate(root).diagnostics if d.code in ("M007", "E011"))
+
+    assert codes(tmp_path / "preset", [(DEV_CHAT, cpu_with_adapters)]) == ["E011", "M007"]
+    assert codes(tmp_path / "image", [(DEV_CHAT, cpu_with_adapters), (DEV_ENV, _cpu_image)]) == []
