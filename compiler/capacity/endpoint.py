@@ -76,6 +76,12 @@ class EndpointCapacity:
         return self.gpus.value > 0
 
     @property
+    def tensor_parallel(self) -> int:
+        """GPUs one model copy is split over: the replica's GPUs, shared out among its
+        data-parallel ranks (an LLMInferenceService's `parallelism.data`)."""
+        return tensor_parallel_size(self.endpoint, self.gpus.value)
+
+    @property
     def min_replicas(self) -> int:
         replicas: int = self.endpoint.spec.min_replicas
         return max(1, replicas)
@@ -133,6 +139,14 @@ def _sequence_tokens(
             ),
         )
     return None
+
+
+def tensor_parallel_size(endpoint: Manifest[ServingEndpointSpec], gpus: int) -> int:
+    """Each data-parallel rank holds the whole model on its share of the GPUs, so the per-GPU
+    arithmetic is that of one rank (sequences are counted for one rank: conservative)."""
+    parallelism = endpoint.spec.parallelism
+    data = parallelism.data if parallelism is not None else 1
+    return max(1, gpus // data) if gpus > 0 else 0
 
 
 def _gpus(endpoint: Manifest[ServingEndpointSpec]) -> Fact[int]:
@@ -266,9 +280,8 @@ def _compute(
         )
     lora = adapter_memory(env, endpoint, facts, weights.value)
     lora_bytes = lora.total_bytes if lora is not None else 0.0
-    loaded = GpuWeights(
-        facts.parameters.value, weights.value, gpus.value, memory_gib.value, lora_bytes
-    )
+    tensor = tensor_parallel_size(endpoint, gpus.value)
+    loaded = GpuWeights(facts.parameters.value, weights.value, tensor, memory_gib.value, lora_bytes)
     if missing or not (facts.layers and facts.kv_heads and facts.head_dim):
         return EndpointCapacity(
             env,
@@ -290,7 +303,7 @@ def _compute(
             kv_heads=facts.kv_heads.value,
             head_dim=facts.head_dim.value,
             kv_bytes=cache.value,
-            gpus=gpus.value,
+            gpus=tensor,
             gpu_memory_gib=memory_gib.value,
             adapter_bytes=lora_bytes,
         )

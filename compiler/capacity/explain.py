@@ -100,6 +100,14 @@ def explain(capacity: EndpointCapacity, diagnostics: list[Diagnostic]) -> dict[s
         _input("model context", facts.context_length, "tokens"),
         _input("GPUs per replica", capacity.gpus),
     ]
+    parallelism = capacity.endpoint.spec.parallelism
+    if parallelism is not None and parallelism.data > 1:
+        ranks = Origin(
+            "each rank holds the model on its GPUs: the arithmetic below is per rank",
+            capacity.endpoint,
+            ("spec", "parallelism", "data"),
+        )
+        inputs.append(_input("data-parallel ranks", Fact(parallelism.data, ranks)))
     if capacity.on_gpu:
         inputs.append(_input("GPU memory", capacity.gpu_memory_gib, "GiB"))
     else:

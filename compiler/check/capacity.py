@@ -458,7 +458,7 @@ def gpus_do_not_divide_heads(env: ResolvedEnvironment) -> Iterator[Finding]:
               gpus: 2
     """
     for capacity in _capacities(env):
-        gpus = capacity.gpus.value
+        gpus = capacity.tensor_parallel
         facts = capacity.facts
         attention, kv = _heads(capacity)
         if (

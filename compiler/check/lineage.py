@@ -18,6 +18,7 @@ from compiler.resolve.lineage import (
     training_job,
 )
 from compiler.resolve.manifest import Manifest
+from compiler.resolve.serving_backend import is_llm_inference_service
 from compiler.spec.model import ModelSpec
 from compiler.target.kserve_versions import serves_lora_adapters
 from compiler.target.naming import inference_service_name
@@ -364,7 +365,8 @@ def adapter_served_on_wrong_base(env: ResolvedEnvironment) -> Iterator[Finding]:
 def adapters_need_vllm(env: ResolvedEnvironment) -> Iterator[Finding]:
     """What it checks:
         An endpoint with `adapters` runs on GPUs (llmops then renders KServe's Hugging Face runtime
-        with its vLLM backend, the one that loads LoRA adapters) in an environment whose
+        with its vLLM backend, the one that loads LoRA adapters; an LLMInferenceService runs vLLM
+        on CPU too, with the vLLM CPU image its environment names) in an environment whose
         `kserve.version` is 0.16 or newer (the release that downloads several storage URIs into
         one predictor and registers each adapter under its name).
     Why it matters:
@@ -388,7 +390,11 @@ def adapters_need_vllm(env: ResolvedEnvironment) -> Iterator[Finding]:
             continue
         deployment = endpoint.spec.deployment_spec
         gpus = deployment.resources.gpus if deployment is not None else 0
-        if gpus == 0:
+        vllm_on_cpu = (
+            is_llm_inference_service(env, endpoint)
+            and env.settings.kserve.llm_inference_service.image is not None
+        )
+        if gpus == 0 and not vllm_on_cpu:
             yield Finding(
                 endpoint,
                 ("spec", "adapters"),

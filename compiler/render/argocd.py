@@ -19,6 +19,7 @@ NAMESPACED_KINDS = (
     ("batch", "Job"),
     ("networking.k8s.io", "Ingress"),
     ("serving.kserve.io", "InferenceService"),
+    ("serving.kserve.io", "LLMInferenceService"),
     ("trainer.kubeflow.org", "TrainJob"),
 )
 CLUSTER_KINDS = (("", "Namespace"),)

@@ -23,6 +23,7 @@ WAVES = {
     "Service": "0",
     "Deployment": "0",
     "InferenceService": "1",
+    "LLMInferenceService": "1",
     "Ingress": "2",
     "Job": "3",
     "TrainJob": "3",

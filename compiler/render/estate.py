@@ -6,11 +6,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from compiler.render import ingress, kserve, namespace, proxy, proxy_config, training
+from compiler.render import (
+    ingress,
+    kserve,
+    llm_inference_service,
+    namespace,
+    proxy,
+    proxy_config,
+    training,
+)
 from compiler.render.argocd import render_argocd
 from compiler.render.context import RenderContext
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.estate import ResolvedEstate
+from compiler.resolve.serving_backend import is_llm_inference_service
 
 ARGOCD_GROUP = "_argocd"
 # The order objects are written in: what must exist first comes first (the same as the sync waves).
@@ -20,6 +29,7 @@ KIND_ORDER = (
     "Service",
     "Deployment",
     "InferenceService",
+    "LLMInferenceService",
     "Ingress",
     "Job",
     "TrainJob",
@@ -54,7 +64,10 @@ def render_environment(env: ResolvedEnvironment) -> list[dict[str, Any]]:
     objects: list[dict[str, Any]] = [namespace.render_namespace(ctx)]
     served = proxy_config.served_endpoints(env)
     for endpoint, model in served:
-        objects.append(kserve.render_inference_service(ctx, endpoint, model))
+        if is_llm_inference_service(env, endpoint):
+            objects.append(llm_inference_service.render_llm_inference_service(ctx, endpoint, model))
+        else:
+            objects.append(kserve.render_inference_service(ctx, endpoint, model))
         objects.append(ingress.render_endpoint_ingress(ctx, endpoint))
     for job in env.of_kind("TrainingJob"):
         base = env.resolve_model(job.spec.model_id).manifest

@@ -13,11 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.capacity.adapters import served_adapters
+from compiler.render import llm_inference_service
 from compiler.render.context import RenderContext
 from compiler.render.json_text import indented_json
 from compiler.resolve.approvals import approval_state
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.resolve.serving_backend import is_llm_inference_service
 from compiler.spec.dataset import DatasetSpec
 from compiler.spec.model import ModelSpec
 from compiler.spec.prompt import PromptExperimentSpec, PromptTemplateSpec
@@ -53,7 +55,9 @@ def _endpoint(
         "modelId": spec.model_id,
         "model": {"name": model.name, "version": model.version},
         "serveTarget": deployment.serve_target if deployment is not None else "GENERATION",
-        "backend": {
+        "backend": llm_inference_service.proxy_backend(ctx, endpoint)
+        if is_llm_inference_service(ctx.env, endpoint)
+        else {
             "url": naming.predictor_url(endpoint.name, ctx.namespace),
             "api": "kserve-openai",
             "openaiPrefix": naming.KSERVE_OPENAI_PREFIX,

@@ -27,6 +27,11 @@ from compiler.spec.formats import (
     StorageUri,
     UserId,
 )
+from compiler.spec.llm_inference_service import (
+    DEFAULT_SERVING_BACKEND,
+    LLMInferenceServiceSettings,
+    ServingBackend,
+)
 from compiler.spelling import closest_name
 from compiler.target.training_contract import DEFAULT_OUTPUT_BASE
 
@@ -201,6 +206,19 @@ class KServeSettings(StrictModel):
         description="KServe minor version the cluster runs, e.g. `0.15` (quoted). "
         "InferenceServices are rendered for Standard (raw Deployment) mode, whose annotation value "
         "is `RawDeployment` before 0.16 and `Standard` from 0.16 on.",
+    )
+    backend: ServingBackend = Field(
+        DEFAULT_SERVING_BACKEND,
+        description=(
+            "How endpoints are served: `inferenceservice` (v1beta1 InferenceService) or "
+            "`llminferenceservice` (LLMInferenceService, KServe 0.16+: `v1alpha1`, `v1alpha2` "
+            "from 0.17). An endpoint's own `backend` wins."
+        ),
+    )
+    llm_inference_service: LLMInferenceServiceSettings = Field(
+        default_factory=LLMInferenceServiceSettings,
+        alias="llmInferenceService",
+        description="Router, autoscaler and image of LLMInferenceServices.",
     )
 
 

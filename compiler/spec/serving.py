@@ -10,6 +10,7 @@ from pydantic import Field
 from compiler.spec.base import Envelope, StrictModel
 from compiler.spec.environment import MAX_GPU_MEMORY_GIB, MAX_GPUS_PER_REPLICA, MAX_REPLICAS
 from compiler.spec.formats import RoleName
+from compiler.spec.llm_inference_service import Parallelism, ServingBackend
 from compiler.spec.model import MAX_CONTEXT_TOKENS
 from compiler.spec.quantities import CpuQuantity, MemoryQuantity
 
@@ -120,6 +121,15 @@ class ServingEndpointSpec(StrictModel):
             "its model name, which a request's OpenAI `model` field selects; each must be approved "
             "like the base."
         ),
+    )
+    backend: ServingBackend | None = Field(
+        None,
+        description="`inferenceservice` or `llminferenceservice`; default the environment's "
+        "kserve.backend.",
+    )
+    parallelism: Parallelism | None = Field(
+        None,
+        description="Data and expert parallelism of an LLMInferenceService replica.",
     )
     allowed_roles: list[RoleName] = Field(
         default_factory=list,

@@ -37,3 +37,22 @@ def serves_lora_adapters(version: str) -> bool:
     LoRA module under its name (both came in 0.16)."""
     minor = parse_minor(version)
     return minor is None or minor >= FIRST_LORA_ADAPTERS_RELEASE
+
+
+# LLMInferenceService (serving.kserve.io): v1alpha1 since 0.16; v1alpha2 from 0.17, also the
+# storage version of the newest CRD vendored in conformance/ (which serves both).
+FIRST_LLM_INFERENCE_SERVICE_RELEASE = (0, 16)
+FIRST_LLM_INFERENCE_SERVICE_V1ALPHA2_RELEASE = (0, 17)
+
+
+def serves_llm_inference_service(version: str) -> bool:
+    """Whether the release has the LLMInferenceService CRD and controller."""
+    minor = parse_minor(version)
+    return minor is None or minor >= FIRST_LLM_INFERENCE_SERVICE_RELEASE
+
+
+def llm_inference_service_api_version(version: str) -> str:
+    """The newest LLMInferenceService API version the release serves."""
+    minor = parse_minor(version)
+    newest = minor is None or minor >= FIRST_LLM_INFERENCE_SERVICE_V1ALPHA2_RELEASE
+    return "serving.kserve.io/" + ("v1alpha2" if newest else "v1alpha1")

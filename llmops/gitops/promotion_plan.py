@@ -28,15 +28,17 @@ from compiler.resolve.manifest import Manifest
 from llmops.document_patch import dump_double_quoted, leading_comments, patch_values
 from llmops.document_text import append_document, document_count, document_text, replace_document
 
-# Where the target already runs the endpoint, these stay as the target has them: capacity and access
-# are the target environment's decisions, the rest (model, runtime limits, route) is what is
-# promoted.
+# Where the target already runs the endpoint, these stay as the target has them: capacity, access
+# and the serving backend (which needs the target's KServe) are the target environment's
+# decisions, the rest (model, runtime limits, route) is what is promoted.
 TARGET_OWNED_PATHS: tuple[tuple[str, ...], ...] = (
     ("metadata",),
     ("spec", "environment"),
     ("spec", "minReplicas"),
     ("spec", "maxReplicas"),
     ("spec", "autoscalePolicy"),
+    ("spec", "backend"),
+    ("spec", "parallelism"),
     ("spec", "useGpu"),
     ("spec", "allowedRoles"),
     ("spec", "deploymentSpec", "resources"),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from llmops.status.llm_inference_service import llm_endpoint_status
 from llmops.status.model import EnvironmentStatus, Lookup, ObjectRef, StatusReport
 from llmops.status.targets import EnvironmentTarget
 from llmops.status.verdict import application_status, endpoint_status, training_job_status
 
 Reader = Callable[[ObjectRef], Lookup]
+LLM_KIND = "LLMInferenceService"
 
 
 def collect_status(targets: list[EnvironmentTarget], read: Reader) -> StatusReport:
@@ -27,7 +29,12 @@ def collect_status(targets: list[EnvironmentTarget], read: Reader) -> StatusRepo
                 name=target.name,
                 namespace=target.namespace,
                 application=application,
-                endpoints=[endpoint_status(e, read(e.object)) for e in target.endpoints],
+                endpoints=[
+                    (llm_endpoint_status if e.object.kind == LLM_KIND else endpoint_status)(
+                        e, read(e.object)
+                    )
+                    for e in target.endpoints
+                ],
                 training_jobs=[
                     training_job_status(j, read(j.object)) for j in target.training_jobs
                 ],

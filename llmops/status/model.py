@@ -13,6 +13,7 @@ from typing import Any
 # (`/apis/<group>/<version>/namespaces/<ns>/<plural>/<name>`)
 PLURALS = {
     "InferenceService": "inferenceservices",
+    "LLMInferenceService": "llminferenceservices",
     "Job": "jobs",
     "TrainJob": "trainjobs",
     "Application": "applications",

@@ -125,7 +125,9 @@ def _endpoint_rows(report: StatusReport) -> list[tuple[list[str], Verdict | None
                 e.name,
                 str(e.verdict),
                 _condition(e, "Ready"),
-                _condition(e, "PredictorReady"),
+                _condition(
+                    e, "PredictorReady" if "PredictorReady" in e.conditions else "WorkloadsReady"
+                ),
                 _condition(e, "Stopped"),
                 _generation(e),
                 f"{len(e.drift)} field(s)" if e.drift else NONE,

@@ -16,6 +16,7 @@ from llmops.status.model import ObjectRef
 ENDPOINT_LABEL = "llmops.io/endpoint"
 TRAINING_JOB_LABEL = "llmops.io/training-job"
 TRAINING_KINDS = ("Job", "TrainJob")
+ENDPOINT_KINDS = ("InferenceService", "LLMInferenceService")
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def environment_target(env: ResolvedEnvironment) -> EnvironmentTarget:
     target = EnvironmentTarget(name=env.name, namespace=env.namespace, application=application)
     for obj in objects:
         labels = obj["metadata"].get("labels", {})
-        if obj["kind"] == "InferenceService":
+        if obj["kind"] in ENDPOINT_KINDS:
             target.endpoints.append(EndpointTarget(labels[ENDPOINT_LABEL], object_ref(obj), obj))
         elif obj["kind"] in TRAINING_KINDS:
             target.training_jobs.append(

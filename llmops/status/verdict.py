@@ -136,7 +136,7 @@ def _not_ready(status: dict[str, Any], conditions: list[Condition]) -> list[str]
     return pending
 
 
-def _drift_reason(count: int, paths: list[str]) -> str:
+def drift_reason(count: int, paths: list[str]) -> str:
     shown = ", ".join(paths[:MAX_DRIFT_PATHS_IN_REASON])
     more = (
         f" and {count - MAX_DRIFT_PATHS_IN_REASON} more"
@@ -195,7 +195,7 @@ def _endpoint_verdict(
     if pending:
         return Verdict.PROGRESSING, "not ready: " + ", ".join(pending)
     if result.drift:
-        return Verdict.PROGRESSING, _drift_reason(len(result.drift), [d.path for d in result.drift])
+        return Verdict.PROGRESSING, drift_reason(len(result.drift), [d.path for d in result.drift])
     return Verdict.HEALTHY, "ready"
 
 

@@ -40,6 +40,11 @@ EMBEDDED = (
         "resource.customizations.health.serving.kserve.io_InferenceService",
         ARGOCD_DIR / "health" / "inferenceservice.lua",
     ),
+    Embedded(
+        ARGOCD_DIR / "argocd-cm-health-llminferenceservice.yaml",
+        "resource.customizations.health.serving.kserve.io_LLMInferenceService",
+        ARGOCD_DIR / "health" / "llminferenceservice.lua",
+    ),
     Embedded(ARGOCD_DIR / "cmp-plugin-configmap.yaml", "plugin.yaml", ARGOCD_DIR / "plugin.yaml"),
 )
 

@@ -81,6 +81,7 @@ def test_discovery_matches_an_estate_only(tmp_path: Path) -> None:
 
 def test_configmaps_embed_their_files_verbatim() -> None:
     assert sorted(item.configmap.name for item in EMBEDDED) == [
+        "argocd-cm-health-llminferenceservice.yaml",
         "argocd-cm-health.yaml",
         "cmp-plugin-configmap.yaml",
     ]

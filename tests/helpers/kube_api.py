@@ -23,6 +23,7 @@ import yaml
 
 PLURALS = {
     "InferenceService": "inferenceservices",
+    "LLMInferenceService": "llminferenceservices",
     "Job": "jobs",
     "TrainJob": "trainjobs",
     "Application": "applications",

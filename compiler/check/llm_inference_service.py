@@ -1,0 +1,164 @@
+"""The LLMInferenceService backend (code family E, continued): whether the environment's KServe
+has it, and what of an endpoint it can serve as written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from compiler.check.rule import Finding, rule
+from compiler.check.serving import gpu_count
+from compiler.diagnostics import Category, Severity
+from compiler.positions import Path
+from compiler.resolve.environment import ResolvedEnvironment
+from compiler.resolve.manifest import Manifest
+from compiler.resolve.serving_backend import is_llm_inference_service
+from compiler.spec.serving import ServingEndpointSpec
+from compiler.target.kserve_versions import serves_llm_inference_service
+
+E = Severity.ERROR
+
+
+def _backend_place(
+    env: ResolvedEnvironment, endpoint: Manifest[ServingEndpointSpec]
+) -> tuple[Manifest, Path]:
+    """Where the endpoint's backend is chosen: its own `backend`, else the environment's."""
+    if endpoint.spec.backend is None and env.settings_manifest is not None:
+        return env.settings_manifest, ("spec", "kserve", "backend")
+    return endpoint, ("spec", "backend")
+
+
+@rule(
+    "E010",
+    "llm-inference-service-unavailable",
+    E,
+    "An endpoint is served as an LLMInferenceService on a KServe older than 0.16.",
+    category=Category.SERVING,
+)
+def llm_inference_service_unavailable(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """What it checks:
+        Endpoints served as LLMInferenceServices (`backend: llminferenceservice` on the endpoint,
+        or `kserve.backend` in environment.yaml) are in an environment whose `kserve.version` is
+        0.16 or newer. llmops renders API version `v1alpha1` for 0.16 and `v1alpha2` from 0.17.
+    Why it matters:
+        KServe added the LLMInferenceService CRD and its controller in 0.16. On an older cluster
+        the API server has no such kind: Argo CD's sync fails and the endpoint is not served.
+    Wrong: KServe 0.15
+        # file: environments/dev/environment.yaml
+          kserve:
+            version: "0.15"
+            backend: llminferenceservice
+    Right: KServe 0.16
+        # file: environments/dev/environment.yaml
+          kserve:
+            version: "0.16"
+            backend: llminferenceservice
+    """
+    version = env.settings.kserve.version
+    if serves_llm_inference_service(version):
+        return
+    reported: set[tuple[str, Path]] = set()
+    for endpoint in env.of_kind("ServingEndpoint"):
+        if not is_llm_inference_service(env, endpoint):
+            continue
+        manifest, path = _backend_place(env, endpoint)
+        if (manifest.file, path) in reported:
+            continue
+        reported.add((manifest.file, path))
+        yield Finding(
+            manifest,
+            path,
+            f"KServe {version} has no LLMInferenceService (it came in KServe 0.16), so endpoint "
+            f"`{endpoint.name}` cannot be served as one",
+            "set kserve.version to the cluster's release if it is 0.16 or newer, or serve the "
+            "endpoint as an InferenceService (backend: inferenceservice)",
+        )
+
+
+def _unsupported(
+    env: ResolvedEnvironment, endpoint: Manifest[ServingEndpointSpec]
+) -> Iterator[tuple[Path, str, str]]:
+    spec = endpoint.spec
+    deployment = spec.deployment_spec
+    gpus = gpu_count(endpoint)
+    if deployment is not None and deployment.serve_target == "EMBEDDING":
+        yield (
+            ("spec", "deploymentSpec", "serve_target"),
+            "an LLMInferenceService serves generation; llmops renders embedding endpoints as "
+            "InferenceServices only",
+            "serve it with backend: inferenceservice",
+        )
+    if gpus == 0 and env.settings.kserve.llm_inference_service.image is None:
+        yield (
+            ("spec", "useGpu"),
+            "an LLMInferenceService without GPUs runs KServe's preset vLLM image, a CUDA build "
+            "that does not start on CPU",
+            "give it GPUs, or name a vLLM CPU image in environment.yaml "
+            "(kserve.llmInferenceService.image)",
+        )
+    if spec.autoscale_policy is not None:
+        yield (
+            ("spec", "autoscalePolicy"),
+            "an LLMInferenceService scales with the Workload Variant Autoscaler, which has no CPU "
+            "utilization target",
+            "remove autoscalePolicy; minReplicas and maxReplicas bound the autoscaler",
+        )
+    if spec.min_replicas == 0 and spec.max_replicas > 0:
+        yield (
+            ("spec", "minReplicas"),
+            "an LLMInferenceService that scales keeps at least one replica (scaling.minReplicas "
+            "is 1 or more)",
+            "set minReplicas: 1",
+        )
+    parallelism = spec.parallelism
+    if parallelism is not None and parallelism.data > 1 and gpus % parallelism.data != 0:
+        yield (
+            ("spec", "parallelism", "data"),
+            f"{parallelism.data} data-parallel ranks cannot share {gpus} GPU(s) evenly",
+            "make deploymentSpec.resources.gpus a multiple of parallelism.data",
+        )
+
+
+@rule(
+    "E011",
+    "llm-inference-service-cannot-serve",
+    E,
+    "An endpoint asks for what its backend cannot serve as written.",
+    category=Category.SERVING,
+)
+def llm_inference_service_cannot_serve(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """What it checks:
+        An endpoint served as an LLMInferenceService generates text (no `serve_target:
+        EMBEDDING`), runs on GPUs unless the environment names a vLLM CPU image
+        (`kserve.llmInferenceService.image`), has no `autoscalePolicy` and a `minReplicas` of at
+        least 1 when it scales, and splits its GPUs evenly among `parallelism.data` ranks. An
+        endpoint served as an InferenceService has no `parallelism`.
+    Why it matters:
+        Each of these would be silently dropped or refused: KServe's preset image is a CUDA build,
+        the Workload Variant Autoscaler has no CPU target and no scale to zero, and vLLM refuses
+        ranks of unequal size. `parallelism` means nothing to an InferenceService.
+    Wrong: a CPU utilization target
+        # file: environments/dev/serving/support-chat.yaml
+          maxReplicas: 3
+          autoscalePolicy:
+            cpuUtilization: 70
+    Right: the autoscaler's own bounds
+        # file: environments/dev/serving/support-chat.yaml
+          minReplicas: 1
+          maxReplicas: 3
+    """
+    for endpoint in env.of_kind("ServingEndpoint"):
+        if not is_llm_inference_service(env, endpoint):
+            if endpoint.spec.parallelism is not None:
+                yield Finding(
+                    endpoint,
+                    ("spec", "parallelism"),
+                    f"endpoint `{endpoint.name}` is served as an InferenceService, which has no "
+                    "data or expert parallelism",
+                    "serve it with backend: llminferenceservice, or remove parallelism",
+                )
+            continue
+        for path, message, hint in _unsupported(env, endpoint):
+            yield Finding(endpoint, path, message, hint)
+
+
+CHECKS = (llm_inference_service_unavailable, llm_inference_service_cannot_serve)

@@ -1,0 +1,207 @@
+"""ServingEndpoint -> KServe LLMInferenceService (KServe 0.16+: vLLM behind KServe's router).
+
+The object names what differs per endpoint and leaves the rest to KServe's presets
+(LLMInferenceServiceConfig `kserve-config-llm-*`): the image, volumes, TLS certificates and the
+router's HTTPRoute, InferencePool and scheduler. The main container's `command` and `args` are
+written out in full, because a strategic merge replaces the preset's argument list rather than
+adding to it: they start vLLM on the preset's port with the preset's certificates, and carry the
+DeploymentSpec's limits. LoRA adapters go in `model.lora`, from which KServe downloads them and adds
+vLLM's LoRA flags itself.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from compiler.capacity.adapters import ServedAdapter, max_lora_rank, served_adapters
+from compiler.render.context import RenderContext
+from compiler.render.kserve import (
+    DTYPE_ARGUMENT,
+    VLLM_QUANTIZATION,
+    gpu_count,
+    gpu_tolerations,
+    resources,
+    served_model_name,
+)
+from compiler.render.templating import render_template
+from compiler.resolve.manifest import Manifest
+from compiler.spec.model import ModelSpec
+from compiler.spec.serving import ServingEndpointSpec
+from compiler.target import naming
+from compiler.target.kserve_versions import llm_inference_service_api_version
+
+KIND = "LLMInferenceService"
+CONTAINER = "main"  # the container name KServe's presets use; the strategic merge keys on it
+VLLM_PORT = 8000  # the preset's container port, which its InferencePool targets
+VLLM_COMMAND = [
+    "vllm",
+    "serve",
+    "/mnt/models",
+]  # KServe's storage initializer mounts the model there
+# The certificates KServe issues for each LLMInferenceService and its preset mounts: the scheduler
+# and the Gateway reach vLLM over HTTPS.
+TLS_ARGS = [
+    "--enable-ssl-refresh",
+    "--ssl-certfile=/etc/ssl/certs/tls.crt",
+    "--ssl-keyfile=/etc/ssl/certs/tls.key",
+]
+HEALTH_PATH = "/health"
+PROBE_PERIOD_SECONDS = 10
+STARTUP_BUDGET_SECONDS = 30 * 60  # pulling and loading weights, as for InferenceServices
+READY_FAILURES = 3
+LIVENESS_FAILURES = 6  # a minute of failed health checks before a restart
+
+
+def parallelism(endpoint: Manifest[ServingEndpointSpec]) -> dict[str, Any]:
+    """Tensor parallelism over each data-parallel rank's share of the replica's GPUs; data and
+    expert parallelism only when the manifest asks for them."""
+    gpus = gpu_count(endpoint)
+    asked = endpoint.spec.parallelism
+    data = asked.data if asked is not None else 1
+    result: dict[str, Any] = {}
+    if gpus > 0:
+        result["tensor"] = max(1, gpus // data)
+    if data > 1:
+        result["data"] = data
+        result["dataLocal"] = data  # every rank in the one pod: no multi-node workers
+    if asked is not None and asked.expert:
+        result["expert"] = True
+    return result
+
+
+def vllm_args(endpoint: Manifest[ServingEndpointSpec], model: Manifest[ModelSpec]) -> list[str]:
+    """vLLM's own flags (dashed): the served name, the preset's port and certificates, the
+    DeploymentSpec's limits and the model's dtype and quantization."""
+    args = [f"--served-model-name={served_model_name(endpoint)}", f"--port={VLLM_PORT}"]
+    deployment = endpoint.spec.deployment_spec
+    if deployment is not None and deployment.runtime is not None:
+        runtime = deployment.runtime
+        args.append(f"--max-model-len={runtime.max_input_tokens + runtime.max_output_tokens}")
+        args.append(f"--max-num-seqs={runtime.max_concurrent_requests}")
+    facts = model.spec.metadata
+    if facts.dtype in DTYPE_ARGUMENT:
+        args.append(f"--dtype={DTYPE_ARGUMENT[facts.dtype]}")
+    if facts.quantization in VLLM_QUANTIZATION and gpu_count(endpoint) > 0:
+        args.append(f"--quantization={facts.quantization}")
+    split = parallelism(endpoint)
+    if split.get("tensor", 1) > 1:
+        args.append(f"--tensor-parallel-size={split['tensor']}")
+    if split.get("data", 1) > 1:
+        args.append(f"--data-parallel-size={split['data']}")
+    if split.get("expert"):
+        args.append("--enable-expert-parallel")
+    return args + TLS_ARGS
+
+
+def _probe(failures: int) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": HEALTH_PATH, "port": VLLM_PORT, "scheme": "HTTPS"},
+        "periodSeconds": PROBE_PERIOD_SECONDS,
+        "failureThreshold": failures,
+    }
+
+
+def container(
+    ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec], model: Manifest[ModelSpec]
+) -> dict[str, Any]:
+    image = ctx.env.settings.kserve.llm_inference_service.image
+    return {
+        "name": CONTAINER,
+        **({"image": image} if image else {}),
+        "command": list(VLLM_COMMAND),
+        "args": vllm_args(endpoint, model),
+        "resources": resources(ctx, endpoint),
+        "startupProbe": _probe(math.ceil(STARTUP_BUDGET_SECONDS / PROBE_PERIOD_SECONDS)),
+        "readinessProbe": _probe(READY_FAILURES),
+        "livenessProbe": _probe(LIVENESS_FAILURES),
+    }
+
+
+def model_spec(model: Manifest[ModelSpec], name: str, adapters: list[ServedAdapter]) -> Any:
+    """`model`: where the weights are and the name vLLM serves them under; LoRA adapters beside."""
+    spec: dict[str, Any] = {"uri": str(model.spec.storage_uri), "name": name}
+    if adapters:
+        lora: dict[str, Any] = {
+            "adapters": [
+                {"name": a.served_name, "uri": str(a.model.spec.storage_uri)} for a in adapters
+            ],
+            "maxAdapters": len(adapters),
+        }
+        rank = max_lora_rank(adapters)
+        if rank is not None:
+            lora["maxRank"] = rank
+        spec["lora"] = lora
+    return spec
+
+
+def scaling(ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec]) -> dict[str, Any]:
+    """A fixed size renders `replicas`; a range the Workload Variant Autoscaler with the
+    environment's actuator (`scaling` and `replicas` exclude each other)."""
+    spec = endpoint.spec
+    if spec.min_replicas == spec.max_replicas:
+        return {"replicas": spec.min_replicas, "scaling": None}
+    autoscaler = ctx.env.settings.kserve.llm_inference_service.autoscaler
+    return {
+        "replicas": None,
+        "scaling": {
+            "minReplicas": max(1, spec.min_replicas),  # E011 reports 0
+            "maxReplicas": spec.max_replicas,
+            "wva": {autoscaler: {}},
+        },
+    }
+
+
+def router(ctx: RenderContext) -> dict[str, Any]:
+    """Empty objects ask KServe for its managed route, Gateway and scheduler (as its samples do);
+    the environment may name Gateways instead."""
+    refs = ctx.env.settings.kserve.llm_inference_service.gateway_refs
+    gateway = {"refs": [ref.model_dump() for ref in refs]} if refs else {}
+    return {"route": {}, "gateway": gateway, "scheduler": {}}
+
+
+def render_llm_inference_service(
+    ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec], model: Manifest[ModelSpec]
+) -> dict[str, Any]:
+    settings = ctx.env.settings
+    gpus = gpu_count(endpoint)
+    adapters = served_adapters(ctx.env, endpoint)
+    metadata = ctx.metadata(
+        KIND,
+        naming.inference_service_name(endpoint.name),
+        endpoint,
+        labels={"endpoint": endpoint.name, "model": model.name},
+        annotations={"llmops.io/model-version": str(model.version)},
+    )
+    return render_template(
+        "kserve/llminferenceservice.json.j2",
+        api_version=llm_inference_service_api_version(settings.kserve.version),
+        metadata=metadata,
+        model=model_spec(model, served_model_name(endpoint), adapters),
+        **scaling(ctx, endpoint),
+        parallelism=parallelism(endpoint),
+        base_refs=[{"name": name} for name in settings.kserve.llm_inference_service.base_refs],
+        router=router(ctx),
+        service_account=settings.service_account_name,
+        node_selector=dict(settings.gpu.node_selector) if gpus > 0 else {},
+        tolerations=gpu_tolerations(ctx) if gpus > 0 else [],
+        container=container(ctx, endpoint, model),
+    )
+
+
+def backend_url(ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec]) -> str:
+    """KServe's managed HTTPRoute sends `/<namespace>/<name>/...` of the Gateway to the endpoint's
+    scheduler, stripping that prefix: vLLM's OpenAI routes are under `<url>/v1`."""
+    gateway = ctx.env.settings.kserve.llm_inference_service.gateway_url.rstrip("/")
+    return f"{gateway}/{ctx.namespace}/{naming.inference_service_name(endpoint.name)}"
+
+
+def proxy_backend(ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec]) -> dict[str, str]:
+    """The proxy configuration's `backend` for an LLMInferenceService: vLLM's own OpenAI server
+    (routes under `/v1`, readiness at `/health`) behind KServe's route."""
+    return {
+        "url": backend_url(ctx, endpoint),
+        "api": "vllm-openai",
+        "openaiPrefix": "/v1",
+        "servedModelName": served_model_name(endpoint),
+    }

@@ -1,0 +1,87 @@
+"""Settings of the LLMInferenceService serving backend (KServe 0.16+): which backend an endpoint
+is rendered as, the environment's router and autoscaler for it, and an endpoint's parallelism."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from compiler.spec.base import StrictModel
+from compiler.spec.formats import DnsLabel, DnsSubdomain, HttpUrl, ImageReference
+
+ServingBackend = Literal["inferenceservice", "llminferenceservice"]
+DEFAULT_SERVING_BACKEND: ServingBackend = "inferenceservice"
+# The Service Istio creates for KServe's default Gateway `kserve/kserve-ingress-gateway`.
+DEFAULT_GATEWAY_URL = "http://kserve-ingress-gateway-istio.kserve.svc.cluster.local"
+MAX_DATA_PARALLEL = 64
+
+
+class GatewayRef(StrictModel):
+    name: DnsSubdomain = Field(description="Gateway API Gateway name.")
+    namespace: DnsLabel = Field(description="The Gateway's namespace.")
+
+
+class LLMInferenceServiceSettings(StrictModel):
+    """How LLMInferenceServices are wired in this environment; every field has a default that lets
+    KServe create its own router."""
+
+    gateway_refs: list[GatewayRef] = Field(
+        default_factory=list,
+        alias="gatewayRefs",
+        max_length=16,
+        description=(
+            "Gateways the route attaches to; empty renders `router.gateway: {}`, KServe's "
+            "configured ingress Gateway."
+        ),
+    )
+    gateway_url: HttpUrl = Field(
+        DEFAULT_GATEWAY_URL,
+        alias="gatewayUrl",
+        description=(
+            "In-cluster URL of that Gateway, which the proxy sends requests to: KServe routes "
+            "`/<namespace>/<name>/v1/...` of it to the endpoint's scheduler. The default is the "
+            "Service Istio creates for KServe's default Gateway `kserve/kserve-ingress-gateway`."
+        ),
+    )
+    base_refs: list[DnsSubdomain] = Field(
+        default_factory=list,
+        alias="baseRefs",
+        max_length=16,
+        description=(
+            "LLMInferenceServiceConfig presets every LLMInferenceService starts from (`baseRefs`), "
+            "in order; empty uses KServe's well-known defaults."
+        ),
+    )
+    autoscaler: Literal["hpa", "keda"] = Field(
+        "hpa",
+        description=(
+            "The Workload Variant Autoscaler's actuator for endpoints whose minReplicas and "
+            "maxReplicas differ (`scaling.wva.hpa` or `scaling.wva.keda`); a fixed size renders "
+            "`replicas`."
+        ),
+    )
+    image: ImageReference | None = Field(
+        None,
+        description=(
+            "vLLM image of the main container instead of the preset's; needed for endpoints "
+            "without GPUs (a vLLM CPU build), since KServe's preset image is a CUDA build."
+        ),
+    )
+
+
+class Parallelism(StrictModel):
+    """How a replica's GPUs are split; tensor parallelism over all of them is the default."""
+
+    data: int = Field(
+        1,
+        ge=1,
+        le=MAX_DATA_PARALLEL,
+        description=(
+            "Data-parallel ranks in one replica (vLLM `--data-parallel-size`); the replica's GPUs "
+            "are shared out evenly, each rank tensor-parallel over its share."
+        ),
+    )
+    expert: bool = Field(
+        False, description="Expert parallelism for mixture-of-experts models (vLLM)."
+    )

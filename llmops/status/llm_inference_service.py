@@ -1,0 +1,131 @@
+"""Verdicts for LLMInferenceServices, in the order of deploy/argocd/health/llminferenceservice.lua
+(so `llmops status` and Argo CD agree; a test runs both on the same objects):
+  1. not found -> Missing
+  2. no status yet -> Progressing
+  3. condition Stopped=True -> Degraded ("stopped": the revision renders a serving endpoint)
+  4. a condition False whose reason names a failure -> Degraded, the sub-condition that failed
+     (MainWorkloadReady, HTTPRoutesReady, ...) named before the summaries that repeat it
+     (WorkloadsReady, RouterReady, Ready)
+  5. status.observedGeneration < metadata.generation -> Progressing
+  6. Ready and every other condition True -> Healthy, unless it drifted from the current revision
+     -> Progressing
+  7. anything else -> Progressing, listing what is not True, sub-conditions first
+Conditions of severity Info or Warning do not gate readiness (Knative's condition sets) and are
+left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmops.status.drift import object_drift
+from llmops.status.model import Condition, EndpointStatus, Lookup, Verdict
+from llmops.status.targets import EndpointTarget
+from llmops.status.verdict import conditions_of, drift_reason, explain, is_failure_reason
+
+SUMMARIES = ("Ready", "WorkloadsReady", "RouterReady")
+# The conditions `llmops status` shows for an LLMInferenceService (JSON `conditions`).
+LLM_ENDPOINT_CONDITIONS = (*SUMMARIES, "Stopped")
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _generation(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def gating(conditions: list[Condition]) -> list[Condition]:
+    """The conditions that decide readiness, sub-conditions first, each group in written order."""
+    relevant = [c for c in conditions if c.type != "Stopped" and (c.severity or "Error") == "Error"]
+    return [c for c in relevant if c.type not in SUMMARIES] + [
+        c for c in relevant if c.type in SUMMARIES
+    ]
+
+
+def _failures(conditions: list[Condition]) -> list[str]:
+    failures, reported = [], set()
+    for condition in gating(conditions):
+        if condition.status == "False" and is_failure_reason(condition.reason):
+            detail = explain(condition.reason, condition.message)
+            if detail not in reported:
+                reported.add(detail)
+                failures.append(f"{condition.type}: {detail}")
+    return failures
+
+
+def _not_ready(conditions: list[Condition]) -> list[str]:
+    pending, explained = [], set()
+    ordered = gating(conditions)
+    for condition in ordered:
+        if condition.status == "True":
+            continue
+        line = f"{condition.type}={condition.status}"
+        detail = explain(condition.reason, condition.message)
+        if detail and detail not in explained:
+            explained.add(detail)
+            line += f" ({detail})"
+        pending.append(line)
+    if not pending and not any(c.type == "Ready" and c.status == "True" for c in ordered):
+        pending.append("no Ready condition yet")
+    return pending
+
+
+def llm_endpoint_status(target: EndpointTarget, lookup: Lookup) -> EndpointStatus:
+    if lookup.live is None:
+        return EndpointStatus(
+            target.name,
+            target.object,
+            Verdict.MISSING,
+            lookup.missing,
+            found=False,
+            conditions=dict.fromkeys(LLM_ENDPOINT_CONDITIONS),
+        )
+    live = lookup.live
+    metadata, status = _mapping(live.get("metadata")), _mapping(live.get("status"))
+    conditions = conditions_of(status)
+    by_type = {c.type: c for c in conditions}
+    result = EndpointStatus(
+        target.name,
+        target.object,
+        Verdict.PROGRESSING,
+        "",
+        conditions={name: by_type.get(name) for name in LLM_ENDPOINT_CONDITIONS},
+        stopped=by_type.get("Stopped", Condition("Stopped", "False")).status == "True",
+        generation=_generation(metadata.get("generation")),
+        observed_generation=_generation(status.get("observedGeneration")),
+        url=status.get("url") if isinstance(status.get("url"), str) else None,
+        drift=object_drift(target.rendered, live),
+    )
+    result.verdict, result.reason = _verdict(result, status, conditions)
+    return result
+
+
+def _verdict(
+    result: EndpointStatus, status: dict[str, Any], conditions: list[Condition]
+) -> tuple[Verdict, str]:
+    if not status:
+        return (
+            Verdict.PROGRESSING,
+            "waiting for the LLMInferenceService controller to report status",
+        )
+    stopped = result.conditions["Stopped"]
+    if result.stopped and stopped is not None:
+        detail = explain(stopped.reason, stopped.message)
+        return Verdict.DEGRADED, "stopped" + (f": {detail}" if detail else "")
+    failures = _failures(conditions)
+    if failures:
+        return Verdict.DEGRADED, "; ".join(failures)
+    generation, observed = result.generation, result.observed_generation
+    if generation is not None and observed is not None and observed < generation:
+        return Verdict.PROGRESSING, (
+            f"the controller has not yet observed generation {generation} "
+            f"(status is for generation {observed})"
+        )
+    pending = _not_ready(conditions)
+    if pending:
+        return Verdict.PROGRESSING, "not ready: " + ", ".join(pending)
+    if result.drift:
+        return Verdict.PROGRESSING, drift_reason(len(result.drift), [d.path for d in result.drift])
+    return Verdict.HEALTHY, "ready"
