@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from compiler.render import ingress, kserve, namespace, proxy, proxy_config, training
+from compiler.render import canary, ingress, kserve, namespace, proxy, proxy_config, training
 from compiler.render.argocd import render_argocd
 from compiler.render.context import RenderContext
 from compiler.resolve.environment import ResolvedEnvironment
@@ -55,6 +55,7 @@ def render_environment(env: ResolvedEnvironment) -> list[dict[str, Any]]:
     served = proxy_config.served_endpoints(env)
     for endpoint, model in served:
         objects.append(kserve.render_inference_service(ctx, endpoint, model))
+        objects.extend(canary.render_canary(ctx, endpoint))
         objects.append(ingress.render_endpoint_ingress(ctx, endpoint))
     for job in env.of_kind("TrainingJob"):
         base = env.resolve_model(job.spec.model_id).manifest
