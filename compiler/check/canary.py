@@ -22,7 +22,7 @@ from compiler.resolve.manifest import Manifest
 from compiler.spec.canary import MAX_WEIGHT
 from compiler.spec.serving import ServingEndpointSpec
 from compiler.target import naming
-from compiler.target.canary import canary_label_names
+from compiler.target.canary import canary_label_names, canary_service_name
 
 E = Severity.ERROR
 CANARY: Path = ("spec", "canary")
@@ -371,6 +371,58 @@ def canary_beside_adapters(env: ResolvedEnvironment) -> Iterator[Finding]:
             )
 
 
+@rule(
+    "T007",
+    "canary-name-taken",
+    E,
+    "An endpoint's canary would take the name of another endpoint's InferenceService.",
+    category=Category.NAMING,
+)
+def canary_name_taken(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """What it checks:
+        No endpoint is named like another endpoint's canary: the canary of `support-chat` is the
+        InferenceService `support-chat-canary`, so an endpoint `support-chat-canary` in the same
+        environment may not exist while `support-chat` has a canary.
+    Why it matters:
+        Both would render an InferenceService (and KServe a predictor Deployment and Service) of the
+        same name in one namespace: one would overwrite the other on every sync, and the proxy
+        would send the canary's users to the other endpoint's model, or the reverse.
+    Wrong: an endpoint named like the canary of support-chat
+        # file: environments/dev/serving/support-chat.yaml
+        metadata:
+          name: support-chat
+        ...
+          canary:
+            model: support-model@1.1
+        # file: environments/dev/serving/support-chat-canary.yaml
+        metadata:
+          # Wrong: support-chat's canary is the InferenceService support-chat-canary.
+          name: support-chat-canary
+    Right: a name no canary takes
+        # file: environments/dev/serving/support-chat-next.yaml
+        metadata:
+          # A name no canary takes.
+          name: support-chat-next
+    """
+    services = {
+        naming.inference_service_name(endpoint.name): endpoint
+        for endpoint in env.of_kind("ServingEndpoint")
+    }
+    for endpoint in env.of_kind("ServingEndpoint"):
+        if endpoint.spec.canary is None:
+            continue
+        other = services.get(canary_service_name(endpoint.name))
+        if other is not None:
+            yield Finding(
+                other,
+                ("metadata", "name"),
+                f"endpoint `{endpoint.name}` has a canary, whose InferenceService is named "
+                f"`{canary_service_name(endpoint.name)}` like this endpoint's",
+                "rename this endpoint; names ending in -canary are taken by canaries",
+                related=(RelatedPlace(endpoint, CANARY, "the canary"),),
+            )
+
+
 CHECKS = (
     canary_weight_out_of_range,
     canary_same_as_model,
@@ -378,6 +430,7 @@ CHECKS = (
     canary_does_not_fit,
     canary_name_too_long,
     canary_beside_adapters,
+    canary_name_taken,
 )
 
 __all__ = ["CHECKS", "canary_endpoint", "canary_gpus"]
