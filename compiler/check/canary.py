@@ -423,6 +423,73 @@ def canary_name_taken(env: ResolvedEnvironment) -> Iterator[Finding]:
             )
 
 
+@rule(
+    "T008",
+    "canary-gpu-policy",
+    E,
+    "A canary's own resources break the environment's GPU policy.",
+    category=Category.POLICY,
+)
+def canary_gpu_policy(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """What it checks:
+        Where a canary writes its own `deploymentSpec.resources`, its GPUs per replica follow the
+        environment's GPU policy as the endpoint's must (P007-P009): none where `gpu.allowed` is
+        false, at most `gpu.maxPerEndpoint`, at least one where `gpu.required` is true.
+    Why it matters:
+        The canary's InferenceService is scheduled like any other: a replica asking for more GPUs
+        than a node of the environment has stays Pending, and a CPU-only canary in an environment
+        that serves on GPUs would give its users answers at seconds per token.
+    Wrong: the canary asks for four GPUs where replicas may have two
+        # file: environments/stg/serving/support-chat.yaml
+            deploymentSpec:
+              resources:
+                # Wrong: stg allows at most two GPUs per replica.
+                gpus: 4
+        # file: environments/stg/environment.yaml
+          gpu:
+            memoryGiB: 80
+            maxPerEndpoint: 2
+    Right: within the limit
+        # file: environments/stg/serving/support-chat.yaml
+            deploymentSpec:
+              resources:
+                # Within stg's limit of two.
+                gpus: 2
+    """
+    policy = env.settings.gpu
+    for endpoint in env.of_kind("ServingEndpoint"):
+        canary = endpoint.spec.canary
+        overrides = canary.deployment_spec if canary is not None else None
+        if overrides is None or overrides.resources is None:
+            continue
+        gpus = overrides.resources.gpus
+        path = (*CANARY, "deploymentSpec", "resources", "gpus")
+        if gpus > 0 and not policy.allowed:
+            problem, hint, setting = "GPUs are not allowed", "set gpus: 0", "allowed"
+        elif gpus > policy.max_per_endpoint and policy.allowed:
+            problem = f"at most {policy.max_per_endpoint} GPUs per replica are allowed"
+            hint, setting = f"set gpus <= {policy.max_per_endpoint}", "maxPerEndpoint"
+        elif gpus == 0 and policy.required:
+            problem, hint, setting = "GPU serving is required", "set gpus >= 1", "required"
+        else:
+            continue
+        yield Finding(
+            endpoint,
+            path,
+            f"the canary requests {gpus} GPU{'s' if gpus != 1 else ''} per replica, but in "
+            f"environment `{env.name}` {problem}",
+            hint,
+            related=_policy_setting(env, setting),
+        )
+
+
+def _policy_setting(env: ResolvedEnvironment, setting: str) -> tuple[RelatedPlace, ...]:
+    settings = env.settings_manifest
+    if settings is None:
+        return ()
+    return (RelatedPlace(settings, ("spec", "gpu", setting), "the environment's GPU policy"),)
+
+
 CHECKS = (
     canary_weight_out_of_range,
     canary_same_as_model,
@@ -431,6 +498,7 @@ CHECKS = (
     canary_name_too_long,
     canary_beside_adapters,
     canary_name_taken,
+    canary_gpu_policy,
 )
 
 __all__ = ["CHECKS", "canary_endpoint", "canary_gpus"]
