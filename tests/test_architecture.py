@@ -50,7 +50,8 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "render": (*VOCABULARY, "load", "spec", "resolve", "capacity", "target"),
     "emit": (*VOCABULARY, "load"),
     "report": VOCABULARY,
-    "diff": (*VOCABULARY, "load", "spec", "resolve", "render"),
+    # the canaries' replicas and GPUs are capacity arithmetic (compiler/capacity/canary.py)
+    "diff": (*VOCABULARY, "load", "spec", "resolve", "capacity", "render"),
     # rule settings and suppressions, applied to what the checks found
     "decide": (*VOCABULARY, "load", "spec", "resolve", "check"),
     # the driver of the front half

@@ -51,10 +51,10 @@ def _summary(state: ApprovalState) -> str:
 )
 def model_not_approved(env: ResolvedEnvironment) -> Iterator[Finding]:
     """What it checks:
-        Every endpoint serves a model (and adapters) approved for its environment: enough distinct
-        people (the environment's `approval.minApprovers`, default 1) with an allowed role
-        (`approval.roles`, default `admin`) have an Approval there of the model manifest as it is
-        now. The hint is the `llmops approve` command to run.
+        Every endpoint serves a model (and adapters, and its canary's model) approved for its
+        environment: enough distinct people (the environment's `approval.minApprovers`, default 1)
+        with an allowed role (`approval.roles`, default `admin`) have an Approval there of the model
+        manifest as it is now. The hint is the `llmops approve` command to run.
     Why it matters:
         Approval is the gate between a model someone uploaded and a model users talk to, as in the
         original platform. Checked at validate time, an unapproved model never reaches the cluster,
@@ -80,6 +80,8 @@ def model_not_approved(env: ResolvedEnvironment) -> Iterator[Finding]:
     for endpoint in env.of_kind("ServingEndpoint"):
         served: list[tuple[Path, str]] = [(("spec", "modelId"), endpoint.spec.model_id)]
         served += [(("spec", "adapters", i), a) for i, a in enumerate(endpoint.spec.adapters)]
+        if endpoint.spec.canary is not None:
+            served.append((("spec", "canary", "model"), endpoint.spec.canary.model))
         for path, reference in served:
             model = env.resolve_model(reference).manifest
             if model is None:

@@ -109,6 +109,14 @@ def _unsupported(
             "is 1 or more)",
             "set minReplicas: 1",
         )
+    if spec.canary is not None:
+        yield (
+            ("spec", "canary"),
+            "llmops renders a canary as a second InferenceService that the proxy splits traffic "
+            "to; it does not render canaries for LLMInferenceServices yet",
+            "serve the endpoint with backend: inferenceservice while the canary runs, or remove "
+            "the canary",
+        )
     parallelism = spec.parallelism
     if parallelism is not None and parallelism.data > 1 and gpus % parallelism.data != 0:
         yield (
@@ -130,7 +138,8 @@ def llm_inference_service_cannot_serve(env: ResolvedEnvironment) -> Iterator[Fin
         An endpoint served as an LLMInferenceService generates text (no `serve_target:
         EMBEDDING`), runs on GPUs unless the environment names a vLLM CPU image
         (`kserve.llmInferenceService.image`), has no `autoscalePolicy` and a `minReplicas` of at
-        least 1 when it scales, and splits its GPUs evenly among `parallelism.data` ranks. An
+        least 1 when it scales, names no `canary` (not rendered for this backend yet), and
+        splits its GPUs evenly among `parallelism.data` ranks. An
         endpoint served as an InferenceService has no `parallelism`.
     Why it matters:
         Each of these would be silently dropped or refused: KServe's preset image is a CUDA build,

@@ -7,7 +7,10 @@ from collections.abc import Iterator
 from compiler.check.approvals import approval_state, current_digest
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Category, Severity
+from compiler.positions import Path
 from compiler.resolve.environment import ResolvedEnvironment
+from compiler.resolve.manifest import Manifest
+from compiler.spec.serving import ServingEndpointSpec
 
 E = Severity.ERROR
 # what decides which model versions an environment serves, and which it still approves
@@ -19,9 +22,18 @@ def _served_digests(env: ResolvedEnvironment) -> dict[str, str]:
     """Digest -> `name@version` of every model version an endpoint of `env` serves."""
     served: dict[str, str] = {}
     for endpoint in env.of_kind("ServingEndpoint"):
-        model = env.resolve_model(endpoint.spec.model_id).manifest
-        if model is not None:
-            served[current_digest(env, model)] = f"{model.name}@{model.version}"
+        for _, reference in _served_references(endpoint):
+            model = env.resolve_model(reference).manifest
+            if model is not None:
+                served[current_digest(env, model)] = f"{model.name}@{model.version}"
+    return served
+
+
+def _served_references(endpoint: Manifest[ServingEndpointSpec]) -> list[tuple[Path, str]]:
+    """The model versions an endpoint serves to users: its model, and its canary's."""
+    served: list[tuple[Path, str]] = [(("spec", "modelId"), endpoint.spec.model_id)]
+    if endpoint.spec.canary is not None:
+        served.append((("spec", "canary", "model"), endpoint.spec.canary.model))
     return served
 
 
@@ -56,9 +68,9 @@ def _endpoint_serves(peer: ResolvedEnvironment, endpoint: str) -> str | None:
 def promotion_order(env: ResolvedEnvironment) -> Iterator[Finding]:
     """What it checks:
         With `promotion.requires: stg` in an environment's settings, every model version an endpoint
-        there serves has gone through stg unchanged (same manifest digest, in the same revision of
-        the repository): stg serves it, or stg still approves it as stg's policy requires. Checked
-        by every `validate`, also `--env prod` alone.
+        there serves (its model, and its canary's) has gone through stg unchanged (same manifest
+        digest, in the same revision of the repository): stg serves it, or stg still approves it as
+        stg's policy requires. Checked by every `validate`, also `--env prod` alone.
     Why it matters:
         A model reaches production only after it ran in staging, and unchanged: the digest makes
         sure that an edit made on the way (another storage URI, other runtime settings) is staged
@@ -105,8 +117,13 @@ def promotion_order(env: ResolvedEnvironment) -> Iterator[Finding]:
     if peer.broken_names.get("ServingEndpoint"):
         return  # an endpoint there is not valid (reported there): it may serve anything
     served = _served_digests(peer)
-    for endpoint in env.of_kind("ServingEndpoint"):
-        model = env.resolve_model(endpoint.spec.model_id).manifest
+    served_here = [
+        (endpoint, path, reference)
+        for endpoint in env.of_kind("ServingEndpoint")
+        for path, reference in _served_references(endpoint)
+    ]
+    for endpoint, path, reference in served_here:
+        model = env.resolve_model(reference).manifest
         if model is None:
             continue  # R001 reports it
         identity = f"{model.name}@{model.version}"
@@ -137,7 +154,7 @@ def promotion_order(env: ResolvedEnvironment) -> Iterator[Finding]:
             )
         yield Finding(
             endpoint,
-            ("spec", "modelId"),
+            path,
             f"{env.name} may only serve what went through {required}; {why}",
             hint,
             related=policy_place,

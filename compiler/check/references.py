@@ -33,6 +33,8 @@ def model_references(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, Path,
         if isinstance(spec, ServingEndpointSpec):
             for index, adapter in enumerate(spec.adapters):
                 yield manifest, ("spec", "adapters", index), adapter
+            if spec.canary is not None:
+                yield manifest, ("spec", "canary", "model"), spec.canary.model
         if (
             isinstance(spec, TrainingJobSpec)
             and spec.train_job_spec
@@ -68,8 +70,8 @@ def _missing_hint(result: RefResult, noun: str, versioned: bool = True) -> str:
 )
 def unresolved_model_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
     """What it checks:
-        Every `modelId` and `model_ref` (of endpoints and training jobs) and every adapter an
-        endpoint lists names a Model defined in
+        Every `modelId` and `model_ref` (of endpoints and training jobs), every adapter an
+        endpoint lists and an endpoint's `canary.model` names a Model defined in
         the environment or in `_shared`, written `name@version` or `name-version`. The hint lists
         the models the environment has.
     Why it matters:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from compiler.check import (
     approvals,
     audit,
+    canary,
     capacity,
     datasets,
     experiments,
@@ -43,6 +44,7 @@ CHECKS: tuple[CheckFunction, ...] = (
     *datasets.CHECKS,
     *experiments.CHECKS,
     *capacity.CHECKS,
+    *canary.CHECKS,
     *model_size.CHECKS,
     *training_capacity.CHECKS,
     *audit.CHECKS,

@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from compiler.capacity.canary import endpoints_with_canaries
+from compiler.diff.canary import CanaryState, canary_state, describe_canary
 from compiler.positions import child_path
 from compiler.render.estate import RenderedEstate
 from compiler.resolve.environment import ResolvedEnvironment
@@ -50,6 +52,7 @@ class EnvironmentSummary:
     replicas: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))  # (min, max) before, after
     gpus: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))  # GPUs at min and max replicas
     approvals_added: tuple[str, ...] = ()
+    canaries_changed: tuple[tuple[str, str], ...] = ()  # endpoint, what happened to its canary
 
     @property
     def changed(self) -> bool:
@@ -58,6 +61,7 @@ class EnvironmentSummary:
             or self.endpoints_removed
             or self.models_changed
             or self.approvals_added
+            or self.canaries_changed
             or self.replicas[0] != self.replicas[1]
             or self.gpus[0] != self.gpus[1]
         )
@@ -139,13 +143,19 @@ def diff_rendered(base: RenderedEstate, head: RenderedEstate) -> list[ObjectChan
 def _capacity(
     env: ResolvedEnvironment | None,
 ) -> tuple[tuple[int, int], tuple[int, int], dict[str, str]]:
+    """Replicas and GPUs of every InferenceService (canaries included), and each endpoint's
+    model."""
     low = high = gpu_low = gpu_high = 0
     models: dict[str, str] = {}
-    for endpoint in env.of_kind("ServingEndpoint") if env is not None else []:
+    endpoints = list(env.of_kind("ServingEndpoint")) if env is not None else []
+    canaries = [canary for _, canary in endpoints_with_canaries(env)] if env is not None else []
+    for endpoint in [*endpoints, *canaries]:
         spec = endpoint.spec
         gpus = spec.deployment_spec.resources.gpus if spec.deployment_spec is not None else 0
         low, high = low + spec.min_replicas, high + spec.max_replicas
         gpu_low, gpu_high = gpu_low + gpus * spec.min_replicas, gpu_high + gpus * spec.max_replicas
+        if any(endpoint is canary for canary in canaries):
+            continue  # a canary's model is said by its own line
         model = env.resolve_model(spec.model_id).manifest if env is not None else None
         models[endpoint.name] = (
             f"{model.name}@{model.version}" if model is not None else spec.model_id
@@ -183,9 +193,28 @@ def summarize(base: ResolvedEstate, head: ResolvedEstate) -> list[EnvironmentSum
                     f"{a.spec.model_id} by {a.spec.approved_by} ({a.spec.role})"
                     for a in new_approvals
                 ),
+                canaries_changed=_canaries_changed(old_env, new_env, new_models),
             )
         )
     return summaries
+
+
+def _canaries_changed(
+    old_env: ResolvedEnvironment | None,
+    new_env: ResolvedEnvironment | None,
+    new_models: dict[str, str],
+) -> tuple[tuple[str, str], ...]:
+    def canaries(env: ResolvedEnvironment | None) -> dict[str, CanaryState | None]:
+        endpoints = env.of_kind("ServingEndpoint") if env is not None else []
+        return {e.name: canary_state(e, env) for e in endpoints if env is not None}
+
+    before, after = canaries(old_env), canaries(new_env)
+    changed = []
+    for name in sorted(before.keys() | after.keys()):
+        line = describe_canary(before.get(name), after.get(name), new_models.get(name))
+        if line is not None:
+            changed.append((name, line))
+    return tuple(changed)
 
 
 Side = tuple[ResolvedEstate, RenderedEstate]

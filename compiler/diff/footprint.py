@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from compiler.diff.canary import canary_of_document, describe_canary
 from compiler.diff.changes import field_changes
 from compiler.spec.reference_syntax import VersionedName, dashed_form, split_at_form
 
@@ -79,7 +80,9 @@ def endpoint_footprint(
         label = f"{adapter[0]}@{adapter[1]}" if adapter else str(adapter_reference)
         adapters[label] = documents.get(("Model", *adapter)) if adapter else None
     served = [documents.get(("Model", *model)) if model else None, *adapters.values()]
+    canary = canary_of_document(endpoint_data, lambda ref: resolve_model_reference(documents, ref))
     return {
+        "canary": canary,
         "endpoint": endpoint_data,
         "model": {"id": model_id, "data": documents.get(("Model", *model)) if model else None},
         "adapters": adapters,
@@ -187,7 +190,14 @@ def describe_changes(before: Footprint | None, after: Footprint | None) -> list[
             ", ".join(_field_lines(before["model"]["data"], after["model"]["data"])) or "changed"
         )
         lines.append(f"model {after['model']['id']} manifest: {detail}")
-    lines.extend(_field_lines(before["endpoint"], after["endpoint"], skip=frozenset({"modelId"})))
+    canary = describe_canary(before["canary"], after["canary"], after["model"]["id"])
+    lines.extend([canary] if canary else [])
+    lines.extend(
+        line
+        for line in _field_lines(before["endpoint"], after["endpoint"], skip=frozenset({"modelId"}))
+        # the canary's model and weight are said above; its other fields stay (deploymentSpec)
+        if not line.startswith(("canary.model ", "canary.weight ", "canary "))
+    )
     if before["model"]["id"] == after["model"]["id"]:
         lines.extend(
             _named_changes("approval by", before["approvals"], after["approvals"], _approver)

@@ -38,6 +38,7 @@ def summary_lines(summary: EnvironmentSummary) -> list[str]:
         lines.append(f"replicas: {_range(old_replicas)} -> {_range(new_replicas)}")
     if old_gpus != new_gpus:
         lines.append(f"GPUs: {_range(old_gpus)} -> {_range(new_gpus)}")
+    lines += [f"{endpoint}: {text}" for endpoint, text in summary.canaries_changed]
     lines += [f"approval added: {text}" for text in summary.approvals_added]
     return lines
 
@@ -129,6 +130,9 @@ def format_json(diff: EstateDiff) -> str:
                 "replicas": {"before": list(s.replicas[0]), "after": list(s.replicas[1])},
                 "gpus": {"before": list(s.gpus[0]), "after": list(s.gpus[1])},
                 "approvalsAdded": list(s.approvals_added),
+                "canariesChanged": [
+                    {"endpoint": e, "change": text} for e, text in s.canaries_changed
+                ],
             }
             for s in diff.summaries
         ],

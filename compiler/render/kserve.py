@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from compiler.capacity.adapters import ServedAdapter, served_adapters
+from compiler.capacity.canary import spare_gpus_left
 from compiler.capacity.endpoint import rendered_cpu_memory
 from compiler.render.adapters import lora_args, storage_uris
 from compiler.render.context import RenderContext
@@ -127,7 +128,7 @@ def rollout_strategy(
     gpus = gpu_count(endpoint)
     if gpus == 0:
         return None
-    if ctx.env.settings.gpu.spare_gpus >= gpus:
+    if spare_gpus_left(ctx.env) >= gpus:
         return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
     return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
 

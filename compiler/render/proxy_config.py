@@ -14,6 +14,7 @@ from typing import Any
 
 from compiler.capacity.adapters import served_adapters
 from compiler.render import llm_inference_service
+from compiler.render.canary import canary_proxy_entry
 from compiler.render.context import RenderContext
 from compiler.render.json_text import indented_json
 from compiler.resolve.approvals import approval_state
@@ -47,6 +48,7 @@ def _endpoint(
         }
         for adapter in served_adapters(ctx.env, endpoint)
     ]
+    canary = canary_proxy_entry(ctx, endpoint)
     return {
         "name": endpoint.name,
         "route": spec.route.rstrip("/"),
@@ -75,6 +77,8 @@ def _endpoint(
         "maxReplicas": spec.max_replicas,
         # written only when there are some, so endpoints without adapters render as before
         **({"adapters": adapters} if adapters else {}),
+        # likewise the canary: its weight, model and backend (the proxy splits the traffic)
+        **({"canary": canary} if canary is not None else {}),
     }
 
 

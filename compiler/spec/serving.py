@@ -112,6 +112,10 @@ class ServingEndpointSpec(StrictModel):
         alias="deploymentSpec",
         description="The original platform's DeploymentSpec: how to serve.",
     )
+    canary: Canary | None = Field(
+        None,
+        description="A second model version served beside modelId for a share of the users.",
+    )
     adapters: list[str] = Field(
         default_factory=list,
         max_length=64,
@@ -142,3 +146,10 @@ class ServingEndpointSpec(StrictModel):
 class ServingEndpointManifest(Envelope):
     kind: Literal["ServingEndpoint"]
     spec: ServingEndpointSpec
+
+
+# The canary builds on DeploymentResources and RuntimeLimits above: imported once they exist.
+from compiler.spec.canary import Canary  # noqa: E402
+
+ServingEndpointSpec.model_rebuild()
+ServingEndpointManifest.model_rebuild()

@@ -36,6 +36,7 @@ def proxy(
             f"the proxy needs {error.name}, which is not installed", hint=MISSING_EXTRA_HINT
         ) from None
     from llmops.proxy.backends import apply_overrides
+    from llmops.proxy.canary import apply_canary_overrides
     from llmops.proxy.config import ProxyConfig
     from llmops.proxy.config_source import EstateHasErrors, config_from_estate, config_from_file
     from llmops.proxy.connections import connection_cap
@@ -53,7 +54,8 @@ def proxy(
         return exit_codes.FAILED
     if env is not None and config.environment != env:
         raise LlmopsError(f"{config_path} configures {config.environment!r}, not {env!r}")
-    config = apply_overrides(config, backends)
+    config, other_backends = apply_canary_overrides(config, backends)
+    config = apply_overrides(config, other_backends)
     options = ProxyOptions.from_environment(
         response_timeout=timeout,
         stream_idle_timeout=stream_idle_timeout,
@@ -141,8 +143,8 @@ command = click.Command(
             ["--backend", "backends"],
             multiple=True,
             metavar="NAME=URL",
-            help="send endpoint NAME to URL instead of its in-cluster address (repeatable; also "
-            "LLMOPS_PROXY_BACKEND_<NAME>=URL)",
+            help="send endpoint NAME to URL instead of its in-cluster address; NAME-canary is "
+            "its canary (repeatable; also LLMOPS_PROXY_BACKEND_<NAME>=URL)",
         ),
         click.Option(
             ["--timeout"],

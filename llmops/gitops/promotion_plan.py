@@ -44,6 +44,9 @@ TARGET_OWNED_PATHS: tuple[tuple[str, ...], ...] = (
     ("spec", "deploymentSpec", "resources"),
     ("spec", "deploymentSpec", "use_gpu"),
     ("spec", "deploymentSpec", "runtime", "max_concurrent_requests"),
+    # a canary is a rollout in one environment: the target keeps its own (or none), and one of
+    # the promoted version is complete (see `_without_finished_canary`)
+    ("spec", "canary"),
 )
 
 # Errors a promotion may leave in the target: approvals of the promoted model, which can only be
@@ -99,6 +102,8 @@ def merged_endpoint(
         for path in TARGET_OWNED_PATHS:
             value = _get(target, path)
             _set(result, path, value if value is _MISSING else copy.deepcopy(value))
+    elif _get(result, ("spec", "canary")) is not _MISSING:
+        _set(result, ("spec", "canary"), _MISSING)  # a new endpoint starts without a canary
     if isinstance(result.get("spec"), dict) and "environment" in result["spec"]:
         result["spec"]["environment"] = target_env
     return result
@@ -118,6 +123,21 @@ def _keep_reference_spelling(
             _set(data, path, value)
         elif isinstance(value, str) and "@" in value:
             _set(data, path, other_model)
+
+
+def _without_finished_canary(
+    data: dict[str, Any], existing: Manifest, target: ResolvedEnvironment, model: Manifest
+) -> bool:
+    """Drop the target's canary when it is of the version being promoted (the promotion is its
+    last step). Returns whether it did."""
+    canary = getattr(existing.spec, "canary", None)
+    if canary is None:
+        return False
+    running = target.resolve_model(canary.model).manifest
+    if running is None or running.identity != model.identity:
+        return False
+    _set(data, ("spec", "canary"), _MISSING)
+    return True
 
 
 def _mirror(path: str, target: str) -> str:
@@ -199,6 +219,8 @@ def plan_promotion(
         if existing is not None:
             same = served_now is not None and served_now.identity == model.identity
             _keep_reference_spelling(data, existing.document.data, None if same else plan.model_id)
+        if existing is not None and _without_finished_canary(data, existing, target, model):
+            plan.actions.append(f"canary {plan.model_id} removed: the promotion makes it the model")
         body = f"# {header}\n" + dump_double_quoted(data)
         if existing is not None and existing.origin == target.name:
             text = writer.text(existing.file)

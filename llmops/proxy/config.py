@@ -57,6 +57,19 @@ class Adapter(_Model):
     model: ModelRef
 
 
+class CanaryBackend(_Model):
+    """A second model version beside the endpoint's, on its own model server: users whose bucket
+    (0-99) is below `weight` get it (llmops/proxy/canary.py)."""
+
+    weight: int = Field(ge=0, le=100)
+    model_id: str = Field(alias="modelId")
+    model: ModelRef
+    backend: Backend
+    limits: Limits | None = None
+    min_replicas: int = Field(1, alias="minReplicas")
+    max_replicas: int = Field(1, alias="maxReplicas")
+
+
 class Endpoint(_Model):
     name: str
     route: str
@@ -70,6 +83,7 @@ class Endpoint(_Model):
     min_replicas: int = Field(1, alias="minReplicas")
     max_replicas: int = Field(1, alias="maxReplicas")
     adapters: tuple[Adapter, ...] = ()
+    canary: CanaryBackend | None = None
 
     def served_name_for(self, requested: object) -> str:
         """The model server's name for a request's `model` field: an adapter's when it names one,

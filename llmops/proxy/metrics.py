@@ -103,6 +103,25 @@ class ProxyMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.canary_requests = Counter(
+            "llmops_proxy_canary_requests",
+            "Requests per endpoint with a canary and variant (stable, canary).",
+            ("endpoint", "variant"),
+            registry=self.registry,
+        )
+        self.canary_errors = Counter(
+            "llmops_proxy_canary_errors",
+            "Failed requests per endpoint with a canary and variant (stable, canary).",
+            ("endpoint", "variant"),
+            registry=self.registry,
+        )
+        self.canary_latency = Histogram(
+            "llmops_proxy_canary_latency_seconds",
+            "Latency per endpoint with a canary and variant (stable, canary).",
+            ("endpoint", "variant"),
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.connections_closed = Counter(
             "llmops_proxy_connections_closed",
             "Connections the proxy closed: "
@@ -149,6 +168,13 @@ class ProxyMetrics:
         self._child(self.variant_latency, experiment, variant).observe(seconds)
         if failed:
             self._child(self.variant_errors, experiment, variant).inc()
+
+    def canary_variant(self, endpoint: str, variant: str, seconds: float, failed: bool) -> None:
+        """Only called for configured endpoints with a canary and their two variants."""
+        self._child(self.canary_requests, endpoint, variant).inc()
+        self._child(self.canary_latency, endpoint, variant).observe(seconds)
+        if failed:
+            self._child(self.canary_errors, endpoint, variant).inc()
 
     def connection_closed(self, reason: str) -> None:
         self._child(self.connections_closed, reason).inc()

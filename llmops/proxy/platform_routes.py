@@ -18,6 +18,7 @@ from aiohttp import web
 
 from llmops import __version__
 from llmops.proxy import envelope
+from llmops.proxy.canary import CANARY, STABLE
 from llmops.proxy.config import CatalogEntry, ProxyConfig
 from llmops.proxy.governance import Denied, identify, shown
 from llmops.proxy.state import STATE, EndpointRuntime, ProxyState
@@ -49,8 +50,35 @@ async def _status(state: ProxyState, runtime: EndpointRuntime) -> tuple[str, str
     return ("healthy", None) if problem is None else ("unhealthy", problem)
 
 
+async def _with_canary(
+    state: ProxyState, runtime: EndpointRuntime
+) -> tuple[str, str | None, tuple[str, str | None] | None]:
+    """The endpoint's status, and its canary's when it has one (probed at once)."""
+    if runtime.canary is None:
+        status, problem = await _status(state, runtime)
+        return status, problem, None
+    (status, problem), canary = await asyncio.gather(
+        _status(state, runtime), _status(state, runtime.canary)
+    )
+    return status, problem, canary
+
+
+def _split(
+    runtime: EndpointRuntime, status: str, canary: tuple[str, str | None] | None
+) -> dict[str, Any] | None:
+    """The split and each variant's health and statistics (None without a canary)."""
+    if runtime.split is None or canary is None:
+        return None
+    snapshot = runtime.split.snapshot({STABLE: status, CANARY: canary[0]})
+    return {**snapshot, "statusMessage": canary[1]}
+
+
 def _describe(
-    state: ProxyState, runtime: EndpointRuntime, status: str, problem: str | None
+    state: ProxyState,
+    runtime: EndpointRuntime,
+    status: str,
+    problem: str | None,
+    canary: tuple[str, str | None] | None = None,
 ) -> dict[str, Any]:
     """The original platform's endpoint fields (`id` is the endpoint's name: in git, names are the
     identity; `modelId` as the manifest writes it). `createdAt` is null: the configuration holds
@@ -87,6 +115,8 @@ def _describe(
             }
             for adapter in endpoint.adapters
         ],
+        # the model version beside modelId and the share of users it serves (null: none)
+        "canary": _split(runtime, status, canary),
     }
 
 
@@ -122,10 +152,10 @@ async def list_endpoints(request: web.Request) -> web.Response:
         if query.get("environment", r.endpoint.environment) == r.endpoint.environment
         and ("modelId" not in query or _model_matches(query["modelId"], r))
     ]
-    statuses = await asyncio.gather(*(_status(state, runtime) for runtime in runtimes))
+    statuses = await asyncio.gather(*(_with_canary(state, runtime) for runtime in runtimes))
     listed = [
-        _describe(state, runtime, status, problem)
-        for runtime, (status, problem) in zip(runtimes, statuses, strict=True)
+        _describe(state, runtime, status, problem, canary)
+        for runtime, (status, problem, canary) in zip(runtimes, statuses, strict=True)
         if query.get("status", status) == status
     ]
     return envelope.success(listed)
@@ -141,8 +171,8 @@ async def get_endpoint(request: web.Request) -> web.Response:
     if runtime is None:
         names = [runtime.endpoint.name for runtime in state.by_route.values()]
         return envelope.failure(404, _unknown(state.config, "endpoint", wanted, names))
-    status, problem = await _status(state, runtime)
-    return envelope.success(_describe(state, runtime, status, problem))
+    status, problem, canary = await _with_canary(state, runtime)
+    return envelope.success(_describe(state, runtime, status, problem, canary))
 
 
 async def endpoint_health(request: web.Request) -> web.Response:

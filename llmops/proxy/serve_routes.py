@@ -6,7 +6,8 @@
 - `POST /llm-ops/v1/serve/{name}/v1/chat/completions | completions | embeddings`, `GET
   .../v1/models`: OpenAI's API as is (streams included), for the `openai` client with that base URL.
 
-Each request passes, in order: governance, the endpoint's serve target, body checks, the prompt
+Each request passes, in order: governance, the endpoint's serve target, body checks, the canary
+split (llmops/proxy/canary.py: the variant's model server, limits and gate), the prompt
 experiment, runtime limits, the concurrency gate; then the model server gets it with `model` set to
 its served model name.
 """
@@ -24,6 +25,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
 from llmops.proxy import envelope
+from llmops.proxy.canary import CANARY, sticky_user
 from llmops.proxy.delivery import ClientGone, ClientStalled, Hold, deliver
 from llmops.proxy.experiments import apply_template, assign_variant
 from llmops.proxy.fields import FieldError, check_fields, lone_surrogate
@@ -202,6 +204,22 @@ def _prepare(runtime: EndpointRuntime, kind: str, body: dict[str, Any], user_id:
     return variant
 
 
+def routed(runtime: EndpointRuntime, user_id: str, body: dict[str, Any]) -> EndpointRuntime:
+    """The variant that serves this user: the endpoint's own runtime, or its canary's."""
+    if runtime.split is None or runtime.canary is None:
+        return runtime
+    chosen = runtime.split.variant_for(sticky_user(user_id, body))
+    return runtime.canary if chosen == CANARY else runtime
+
+
+def canary_headers(runtime: EndpointRuntime) -> dict[str, str]:
+    """Which variant and model version answered, on endpoints with a canary."""
+    if runtime.split is None:
+        return {}
+    model = runtime.endpoint.model
+    return {"X-LLMOps-Canary": runtime.variant, "X-LLMOps-Model": f"{model.name}@{model.version}"}
+
+
 def _upstream_headers(request: web.Request) -> dict[str, str]:
     headers = {"Content-Type": "application/json"}
     request_id = request.headers.get("X-Request-Id", "")
@@ -237,6 +255,7 @@ async def _forward(request: web.Request, kind: str, openai: bool) -> web.StreamR
         user_id = _caller_id(state, request, runtime)
         _check_target(runtime, kind)
         body = await _json_body(request, kind, state.options.header_timeout)
+        runtime = routed(runtime, user_id, body)
         stream = body.get("stream") is True
         if stream and not openai:
             raise Refused(
@@ -276,6 +295,7 @@ async def _call(
         if variant is None or runtime.experiment is None
         else {"X-LLMOps-Experiment": runtime.experiment.experiment.id, "X-LLMOps-Variant": variant}
     )
+    headers.update(canary_headers(runtime))
     outcome = Outcome()
     clock = time.perf_counter()
     metrics.started(name)
@@ -340,6 +360,11 @@ async def _call(
         ):
             runtime.experiment.stats[variant].record(elapsed, outcome.failed, outcome.output_tokens)
             metrics.variant(runtime.experiment.experiment.id, variant, elapsed, outcome.failed)
+        if runtime.split is not None and outcome.status != CLIENT_CLOSED:
+            runtime.split.stats[runtime.variant].record(
+                elapsed, outcome.failed, outcome.output_tokens
+            )
+            metrics.canary_variant(name, runtime.variant, elapsed, outcome.failed)
 
 
 def _retry_after(fault: UpstreamError, headers: dict[str, str]) -> dict[str, str]:

@@ -9,7 +9,8 @@ import aiohttp
 from aiohttp import web
 
 from llmops.proxy.backends import openai_base
-from llmops.proxy.config import Endpoint, ProxyConfig
+from llmops.proxy.canary import CANARY, STABLE, CanarySplit, canary_as_endpoint
+from llmops.proxy.config import CanaryBackend, Endpoint, ProxyConfig
 from llmops.proxy.connections import ConnectionGuard
 from llmops.proxy.delivery import AnswerBudget
 from llmops.proxy.experiments import ExperimentRun
@@ -24,6 +25,11 @@ class EndpointRuntime:
     openai_base: str
     gate: ConcurrencyGate
     experiment: ExperimentRun | None
+    # with a canary: the split both variants share, which one this is, and (on the endpoint's own
+    # runtime) the canary's, whose endpoint carries the canary's model, backend and limits
+    split: CanarySplit | None = None
+    variant: str = STABLE
+    canary: EndpointRuntime | None = None
 
     @property
     def who(self) -> str:
@@ -61,15 +67,34 @@ class ProxyState:
                 None,
             )
             limit = endpoint.limits.max_concurrent_requests if endpoint.limits else None
-            state.by_route[endpoint.route_name] = EndpointRuntime(
+            runtime = EndpointRuntime(
                 endpoint, openai_base(endpoint.backend), ConcurrencyGate(limit), running
             )
+            if endpoint.canary is not None:
+                runtime.split = CanarySplit(endpoint, endpoint.canary)
+                runtime.canary = _canary_runtime(runtime, endpoint.canary)
+            state.by_route[endpoint.route_name] = runtime
         return state
 
     @property
     def client(self) -> aiohttp.ClientSession:
         assert self.session is not None, "the client session is opened when the app starts"
         return self.session
+
+
+def _canary_runtime(stable: EndpointRuntime, canary: CanaryBackend) -> EndpointRuntime:
+    """The canary's own model server and concurrency gate (its InferenceService has its own
+    replicas); the prompt experiment applies to both variants."""
+    endpoint = canary_as_endpoint(stable.endpoint, canary)
+    limit = canary.limits.max_concurrent_requests if canary.limits else None
+    return EndpointRuntime(
+        endpoint,
+        openai_base(canary.backend),
+        ConcurrencyGate(limit),
+        stable.experiment,
+        split=stable.split,
+        variant=CANARY,
+    )
 
 
 STATE = web.AppKey("llmops_proxy_state", ProxyState)

@@ -11,6 +11,7 @@ from compiler.render.argocd import render_argocd
 from compiler.render.estate import render_environment
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.estate import ResolvedEstate
+from compiler.target.canary import VARIANT_LABEL
 from llmops.status.model import ObjectRef
 
 ENDPOINT_LABEL = "llmops.io/endpoint"
@@ -51,6 +52,13 @@ def object_ref(obj: dict[str, Any]) -> ObjectRef:
     )
 
 
+def endpoint_row(labels: dict[str, str]) -> str:
+    """How an InferenceService is named in the status: its endpoint, and `(canary)` for the
+    endpoint's canary (each variant gets its own verdict)."""
+    name = labels[ENDPOINT_LABEL]
+    return f"{name} (canary)" if labels.get(VARIANT_LABEL) == "canary" else name
+
+
 def environment_target(env: ResolvedEnvironment) -> EnvironmentTarget:
     """What to read for one environment. It must have validated cleanly (rendering needs that)."""
     objects = render_environment(env)
@@ -61,7 +69,7 @@ def environment_target(env: ResolvedEnvironment) -> EnvironmentTarget:
     for obj in objects:
         labels = obj["metadata"].get("labels", {})
         if obj["kind"] in ENDPOINT_KINDS:
-            target.endpoints.append(EndpointTarget(labels[ENDPOINT_LABEL], object_ref(obj), obj))
+            target.endpoints.append(EndpointTarget(endpoint_row(labels), object_ref(obj), obj))
         elif obj["kind"] in TRAINING_KINDS:
             target.training_jobs.append(
                 TrainingJobTarget(labels[TRAINING_JOB_LABEL], object_ref(obj))

@@ -17,6 +17,7 @@ EXAMPLE = PROJECT_ROOT / "examples" / "llm_inference_service"
 DEV_ENV = "environments/dev/environment.yaml"
 DEV_CHAT = "environments/dev/serving/support-chat.yaml"
 PROD_SEARCH = "environments/prod/serving/support-search.yaml"
+PROD_CHAT = "environments/prod/serving/support-chat.yaml"
 Edit = Callable[[dict[str, Any]], None]
 
 
@@ -90,6 +91,11 @@ CASES: dict[str, tuple[list[tuple[str, Edit]], str, str]] = {
         [(DEV_CHAT, _spec(parallelism={"data": 2}))],
         DEV_CHAT,
         "cannot share 1 GPU(s) evenly",
+    ),
+    "a canary": (
+        [(PROD_CHAT, _spec(canary={"model": "support-base@3.1", "weight": 10}))],
+        PROD_CHAT,
+        "does not render canaries for LLMInferenceServices",
     ),
     "parallelism on an InferenceService": (
         [(PROD_SEARCH, _spec(parallelism={"expert": True}))],

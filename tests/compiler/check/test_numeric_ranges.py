@@ -27,6 +27,7 @@ from pydantic.fields import FieldInfo
 from compiler.check.schema import validate_document
 from compiler.load.yaml_strict import parse_documents
 from compiler.positions import Path as DataPath
+from compiler.spec.canary import Canary
 from compiler.spec.hyperparameters import KNOWN_HYPERPARAMETERS, MAX_JSON_INTEGER
 from compiler.spec.kinds import KINDS
 from compiler.spec.schemas import generate_schemas
@@ -51,10 +52,11 @@ NESTED_REQUIRED: dict[str, dict[str, Any]] = {
     "ResourceProfile": {"cpuCores": 1, "memory": "1Gi", "maxDuration": 60},
     "RuntimeLimits": {"max_concurrent_requests": 1, "max_input_tokens": 1, "max_output_tokens": 1},
     "AutoscalePolicy": {"cpuUtilization": 50},
+    "Canary": {"model": "m@2", "weight": 7},
 }
-# Checked by a rule of its own at the check stage (E003, with its own fixture), documented in the
-# schema.
-CHECK_STAGE_RANGES = {(AutoscalePolicy, "cpu_utilization")}
+# Checked by a rule of its own at the check stage (E003, T001, each with its own fixture),
+# documented in the schema.
+CHECK_STAGE_RANGES = {(AutoscalePolicy, "cpu_utilization"), (Canary, "weight")}
 
 
 @dataclass(frozen=True)
