@@ -20,7 +20,7 @@ SELF = $(PIP) --no-deps --no-build-isolation -e .
 UV_COMPILE = $(LOCK_VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
-.PHONY: run test browser screenshots lock bench bench-render bench-proxy kserve-venv train-venv serve-venv lock-trainer sandbox-backend schemas clean
+.PHONY: run test browser screenshots lock bench bench-render bench-proxy bench-console kserve-venv train-venv serve-venv lock-trainer sandbox-backend schemas clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -130,6 +130,9 @@ bench-render: $(BIN)/.installed-run
 
 bench-proxy: $(BIN)/.installed-test
 	$(BIN)/python benchmarks/bench_proxy.py
+
+bench-console: $(BIN)/.installed-test
+	$(BIN)/python benchmarks/bench_console.py
 
 # The bundled dev estate's example-model, answered by the deterministic model server (see README: Proxy).
 sandbox-backend: $(KSERVE_VENV)/.installed

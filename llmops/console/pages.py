@@ -35,6 +35,7 @@ from llmops.proxy.governance import Caller, Denied, authorize
 from llmops.proxy.state import STATE
 
 PAGE_SIZE = 50
+MODEL_PAGE_SIZE = 20  # a model is a card with its approvals: heavier than a row
 SHOWN_DIAGNOSTICS = 200
 STATIC = {"console.css": "text/css", "chat.js": "text/javascript", "console.js": "text/javascript"}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -228,14 +229,16 @@ class Page:
     total: int
 
 
-def _paged(request: web.Request, items: list[Any], key: str = "page") -> Page:
-    pages = max(1, math.ceil(len(items) / PAGE_SIZE))
+def _paged(
+    request: web.Request, items: list[Any], key: str = "page", size: int = PAGE_SIZE
+) -> Page:
+    pages = max(1, math.ceil(len(items) / size))
     try:
         number = int(request.query.get(key, "1"))
     except ValueError:
         number = 1
     number = min(max(number, 1), pages)
-    shown = items[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+    shown = items[(number - 1) * size : number * size]
     return Page(shown, number, pages, key, len(items))
 
 
@@ -244,11 +247,10 @@ async def catalog(request: web.Request, caller: Caller) -> web.StreamResponse:
     """Models (with approvals and lineage, worked out only for the page shown), datasets and
     training jobs, each list paged on its own."""
     view = _environment(request)
-    console = request.app[CONSOLE]
     state = request.app[STATE]
     env = view.resolved
     if env is not None:
-        models = _paged(request, list(env.of_kind("Model")), "models")
+        models = _paged(request, list(env.of_kind("Model")), "models", MODEL_PAGE_SIZE)
         shown_models = [
             {
                 "id": f"{model.name}@{model.version}",
@@ -256,7 +258,6 @@ async def catalog(request: web.Request, caller: Caller) -> web.StreamResponse:
                 "place": model.file,
                 "approval": model_summary(env, model),
                 "approvals": approvals_of(env, model),
-                "lineage": lineage_text(console.estate, env, model),
             }
             for model in models.items
         ]
@@ -276,7 +277,7 @@ async def catalog(request: web.Request, caller: Caller) -> web.StreamResponse:
     else:
         config = state.config if view.name == state.config.environment else None
         entries = (config.models, config.datasets, config.training_jobs) if config else ((), (), ())
-        models = _paged(request, list(entries[0]), "models")
+        models = _paged(request, list(entries[0]), "models", MODEL_PAGE_SIZE)
         shown_models = [{"id": m.id, "document": m.document} for m in models.items]
         datasets = _paged(
             request, [{"id": d.id, "document": d.document} for d in entries[1]], "datasets"
@@ -291,6 +292,33 @@ async def catalog(request: web.Request, caller: Caller) -> web.StreamResponse:
         datasets=datasets,
         jobs=jobs,
         estate_known=env is not None,
+    )
+
+
+@governed
+async def model_page(request: web.Request, caller: Caller) -> web.StreamResponse:
+    """One model: its facts, approvals and lineage (`llmops lineage`'s text; it walks every
+    endpoint, so only here, not in the list)."""
+    view = _environment(request)
+    console = request.app[CONSOLE]
+    env = view.resolved
+    if env is None:
+        raise web.HTTPNotFound()
+    model = env.resolve_model(request.match_info["id"]).manifest
+    if model is None:
+        raise web.HTTPNotFound()
+    return _render(
+        request,
+        "model.html.j2",
+        env=view,
+        m={
+            "id": f"{model.name}@{model.version}",
+            "spec": model.spec,
+            "place": place(model),
+            "approval": model_summary(env, model),
+            "approvals": approvals_of(env, model),
+        },
+        lineage=lineage_text(console.estate, env, model),
     )
 
 
@@ -363,6 +391,7 @@ def add_routes(app: web.Application, console: Console) -> None:
     router.add_get("/console/chat", chat)
     router.add_get("/console/env/{env}", overview)
     router.add_get("/console/env/{env}/catalog", catalog)
+    router.add_get("/console/env/{env}/catalog/models/{id}", model_page)
     router.add_get("/console/env/{env}/endpoints/{name}", endpoint_page)
     router.add_get("/console/env/{env}/endpoints/{name}/figures", endpoint_figures_json)
 

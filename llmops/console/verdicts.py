@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.estate import ResolvedEstate
 from llmops.status.model import StatusReport
+from llmops.status.targets import EnvironmentTarget, environment_target
 
 NOT_CHECKED = "not checked"
 log = logging.getLogger("llmops.proxy")
@@ -51,9 +53,10 @@ def _from_report(report: StatusReport) -> Verdicts:
     return verdicts
 
 
-def read_cluster(environments: list[ResolvedEnvironment]) -> Verdicts:
+def read_cluster(targets: Callable[[], list[EnvironmentTarget]]) -> Verdicts:
     """One reading of the cluster, or why it could not be read (never raises for a cluster
-    problem)."""
+    problem). ``targets`` is asked for only once the cluster answers: working them out takes
+    seconds for thousands of endpoints."""
     try:
         from llmops.cluster.client import ClusterError, connect
     except ModuleNotFoundError as error:
@@ -61,26 +64,37 @@ def read_cluster(environments: list[ResolvedEnvironment]) -> Verdicts:
             not_checked=f"the {error.name} package is not installed", read_at=time.time()
         )
     from llmops.status.collect import collect_status
-    from llmops.status.targets import environment_target
 
-    targets = [environment_target(env) for env in environments]
     try:
         cluster = connect(None, None)
         try:
-            return _from_report(collect_status(targets, cluster.read))
+            return _from_report(collect_status(targets(), cluster.read))
         finally:
             cluster.close()
     except ClusterError as error:
-        return Verdicts(
-            not_checked=f"the cluster cannot be read: {error.message}", read_at=time.time()
-        )
+        why = error.message.rstrip(".")
+        return Verdicts(not_checked=f"the cluster cannot be read: {why}", read_at=time.time())
 
 
-def _safe_read(environments: list[ResolvedEnvironment]) -> Verdicts:
+class _Targets:
+    """What the revision renders, worked out on the first reading (rendering 3,000 endpoints takes
+    seconds) and kept: the estate does not change while the proxy runs."""
+
+    def __init__(self, environments: list[ResolvedEnvironment]) -> None:
+        self._environments = environments
+        self._targets: list[EnvironmentTarget] | None = None
+
+    def get(self) -> list[EnvironmentTarget]:
+        if self._targets is None:
+            self._targets = [environment_target(env) for env in self._environments]
+        return self._targets
+
+
+def _safe_read(targets: _Targets) -> Verdicts:
     """A bug while reading shows as "not checked" with its name (and one log line), never as a
     broken page."""
     try:
-        return read_cluster(environments)
+        return read_cluster(targets.get)
     except Exception as error:
         log.error("reading the cluster failed: %s: %s", type(error).__name__, error)
         return Verdicts(
@@ -95,7 +109,7 @@ class ClusterVerdicts:
     def __init__(
         self, estate: ResolvedEstate | None, checkable: set[str], max_age: float = 15.0
     ) -> None:
-        self._environments = (
+        self._targets = _Targets(
             [e for e in estate.environments if e.name in checkable] if estate is not None else []
         )
         self._latest: Verdicts | None = None
@@ -108,19 +122,20 @@ class ClusterVerdicts:
         )
 
     async def current(self, wait: float = 1.0) -> Verdicts:
+        """The latest reading; one older than ``max_age`` is shown while a new one is read. Only
+        before the first reading does a page wait (``wait`` seconds at most)."""
         if self.unavailable is not None:
             return Verdicts(not_checked=self.unavailable)
         latest = self._latest
         if latest is None or time.time() - latest.read_at > self.max_age:
             if self._reading is None or self._reading.done():
-                self._reading = asyncio.ensure_future(
-                    asyncio.to_thread(_safe_read, self._environments)
-                )
+                self._reading = asyncio.ensure_future(asyncio.to_thread(_safe_read, self._targets))
                 self._reading.add_done_callback(self._keep)
-            try:
-                return await asyncio.wait_for(asyncio.shield(self._reading), wait)
-            except TimeoutError:
-                pass
+            if latest is None:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(self._reading), wait)
+                except TimeoutError:
+                    pass
         if latest is None:
             return Verdicts(not_checked="the cluster is being read; reload in a moment")
         return latest

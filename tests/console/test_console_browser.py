@@ -108,7 +108,11 @@ def test_pages_work_without_javascript(chromium: Any, proxy: str) -> None:
     history = page.locator("section", has=page.locator("#history")).inner_text()
     assert "The bundled estate" in history
     page.get_by_role("link", name="Catalog").click()
-    assert page.get_by_role("heading", name="example-base-model@1.0").is_visible()
+    approvals = page.get_by_role("table", name="Approvals")
+    assert "admin" in approvals.inner_text() and "valid" in approvals.inner_text()
+    page.get_by_role("link", name="example-base-model@1.0").click()
+    lineage = page.locator("section", has=page.locator("#lineage")).inner_text()
+    assert "example-base-model@1.0" in lineage and "example-model" in lineage
     context.close()
 
 

@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from benchmarks.generate_estate import generate_estate
-from llmops.console.pages import PAGE_SIZE, console_from_config, console_from_estate
+from llmops.console.pages import (
+    MODEL_PAGE_SIZE,
+    PAGE_SIZE,
+    console_from_config,
+    console_from_estate,
+)
 from llmops.proxy.config_source import config_from_estate
 from llmops.proxy.options import ProxyOptions
 from llmops.proxy.server import running_proxy
@@ -56,10 +61,10 @@ def test_the_overview_pages_through_the_endpoints(large: str) -> None:
 
 
 def test_the_catalog_pages_each_list_on_its_own(large: str) -> None:
-    html = call("GET", f"{large}/console/env/dev/catalog?models=3", headers=USER).body.decode()
+    html = call("GET", f"{large}/console/env/dev/catalog?models=6", headers=USER).body.decode()
     assert f"Models ({ENDPOINTS})" in html
-    assert html.count('<article class="card"') == ENDPOINTS - 2 * PAGE_SIZE
-    assert "page 3 of 3" in html and "page 1 of 3" in html  # models on 3, datasets on 1
+    assert html.count('<article class="card"') == ENDPOINTS - 5 * MODEL_PAGE_SIZE
+    assert "page 6 of 6" in html and "page 1 of 3" in html  # models on 6, datasets on 1
 
 
 def test_a_proxy_started_from_proxy_json_shows_what_it_carries(tmp_path: Path) -> None:

@@ -34,7 +34,8 @@
     if (system.trim()) { messages.push({ role: "system", content: system }); }
     messages.push({ role: "user", content: document.getElementById("message").value });
     var body = {
-      model: option.dataset.model,
+      // the proxy names the endpoint's served model itself; an adapter is asked for by name
+      model: option.dataset.model || option.value,
       messages: messages,
       temperature: parseFloat(document.getElementById("temperature").value),
       max_tokens: parseInt(document.getElementById("max_tokens").value, 10),
