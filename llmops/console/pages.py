@@ -269,9 +269,18 @@ async def catalog(request: web.Request, caller: Caller) -> web.StreamResponse:
             ],
             "datasets",
         )
+        verdicts = await request.app[CONSOLE].verdicts.current()
         jobs = _paged(
             request,
-            [{"id": j.name, "spec": j.spec, "place": j.file} for j in env.of_kind("TrainingJob")],
+            [
+                {
+                    "id": j.name,
+                    "spec": j.spec,
+                    "place": j.file,
+                    "status": verdicts.training_job(view.name, j.name),
+                }
+                for j in env.of_kind("TrainingJob")
+            ],
             "jobs",
         )
     else:

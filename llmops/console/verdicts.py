@@ -29,6 +29,7 @@ class Verdicts:
     (verdict, sync, health); or why there is none."""
 
     endpoints: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    training_jobs: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     applications: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     not_checked: str | None = None
     read_at: float = 0.0
@@ -37,6 +38,12 @@ class Verdicts:
         if self.not_checked is not None:
             return NOT_CHECKED, self.not_checked
         return self.endpoints.get((env, name), (NOT_CHECKED, "not rendered in this revision"))
+
+    def training_job(self, env: str, name: str) -> tuple[str, str]:
+        """The job's state (Pending, Running, Succeeded, ...) and why."""
+        if self.not_checked is not None:
+            return NOT_CHECKED, self.not_checked
+        return self.training_jobs.get((env, name), (NOT_CHECKED, "not rendered in this revision"))
 
 
 def _from_report(report: StatusReport) -> Verdicts:
@@ -47,6 +54,8 @@ def _from_report(report: StatusReport) -> Verdicts:
                 endpoint.verdict.value,
                 endpoint.reason,
             )
+        for job in env.training_jobs:
+            verdicts.training_jobs[(env.name, job.name)] = (job.state, job.reason)
         if env.application is not None:
             app = env.application
             verdicts.applications[env.name] = (app.verdict.value, app.sync or "", app.health or "")

@@ -47,6 +47,7 @@ def take(out: Path) -> list[Path]:
         with KubeApiServer().running() as cluster, echo_model(work) as model:
             cluster.put(live.ready_isvc(rendered.one("InferenceService", "dev")))
             cluster.put(live.application(rendered.one("Application", "dev")))
+            cluster.put(live.job(rendered.one("Job", "dev"), "succeeded"))
             kubeconfig = cluster.write_kubeconfig(work / "kubeconfig")
             with llmops_proxy(estate, work, backend=model, kubeconfig=kubeconfig) as proxy:
                 _traffic(proxy)

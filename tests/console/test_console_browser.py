@@ -24,11 +24,13 @@ QUESTION = "Hello from the console"
 
 @pytest.fixture(scope="module")
 def cluster(estate: Path) -> Iterator[KubeApiServer]:
-    """A readable cluster where dev's endpoint is ready and its Argo CD application synced."""
+    """A readable cluster where dev's endpoint is ready, its training job done and its Argo CD
+    application synced."""
     rendered = Rendered(estate)
     with KubeApiServer().running() as server:
         server.put(live.ready_isvc(rendered.one("InferenceService", "dev")))
         server.put(live.application(rendered.one("Application", "dev")))
+        server.put(live.job(rendered.one("Job", "dev"), "succeeded"))
         yield server
 
 
@@ -74,6 +76,11 @@ def test_overview_lists_the_bundled_endpoints_with_their_verdicts(page: Any, pro
     # the verdict `llmops status` gives the live object the stand-in cluster serves
     assert verdict_cell(page, "example-model") == "Healthy"
     assert "Argo CD application: Healthy" in page.locator("#main").inner_text()
+    # the training job's state, read the same way, on the catalog
+    page.get_by_role("link", name="Catalog").click()
+    job = page.locator("tr", has=page.get_by_role("cell", name="customer-support-sft", exact=True))
+    assert "Succeeded" in job.inner_text()
+    page.get_by_role("link", name="Overview").click()
     # every environment of the estate has a tab
     for env in ("dev", "prod", "stg"):
         page.get_by_role("link", name=env, exact=True).click()

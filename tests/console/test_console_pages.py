@@ -114,3 +114,21 @@ def test_every_asset_ships_in_the_package_and_none_comes_from_elsewhere() -> Non
         )
     )
     assert referenced == {p.name for p in CONSOLE.glob("static/*")}
+
+
+def test_an_approval_of_an_earlier_model_manifest_shows_void(tmp_path: Path) -> None:
+    """Editing the model voids its approval (its digest no longer matches): the catalog says so
+    and the model is not approved."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    model = estate / "environments" / "_shared" / "catalog" / "example-base-model.yaml"
+    model.write_text(
+        model.read_text().replace(
+            "s3://models/example-base-model/1.0/", "s3://models/example-base-model/1.0-retrained/"
+        )
+    )
+    console = console_from_estate(estate, "dev")
+    config = config_from_estate(str(PROJECT_ROOT), "dev")  # the proxy's own configuration
+    with running_proxy(config, ProxyOptions(), console=console) as url:
+        html = call("GET", f"{url}/console/env/dev/catalog", headers=USER).body.decode()
+    assert "<strong>void</strong>" in html
+    assert "not approved" in html
