@@ -31,7 +31,7 @@ from llmops.console.figures import endpoint_figures
 from llmops.console.history import recent_history
 from llmops.console.verdicts import ClusterVerdicts
 from llmops.proxy.config import ProxyConfig
-from llmops.proxy.governance import Caller, Denied, authorize
+from llmops.proxy.governance import Caller, Denied, authorize, shown
 from llmops.proxy.state import STATE
 
 PAGE_SIZE = 50
@@ -81,19 +81,16 @@ def _render(request: web.Request, template: str, status: int = 200, **values: An
     return response
 
 
+class Missing(Exception):
+    """What a page was asked for is not there: a 404 page saying what."""
+
+
 def governed(handler: Callable[[web.Request, Caller], Awaitable[web.StreamResponse]]) -> Handler:
     """The API's rules for every page: 401 shows how to sign in, 403 names the missing role."""
 
     async def page(request: web.Request) -> web.StreamResponse:
         try:
-            caller = page_caller(request)
-        except Denied as denied:
-            template = "denied.html.j2"
-            return _render(
-                request, template, status=denied.status, code=denied.status, reason=denied.message
-            )
-        try:
-            return await handler(request, caller)
+            return await handler(request, page_caller(request))
         except Denied as denied:
             return _render(
                 request,
@@ -102,6 +99,8 @@ def governed(handler: Callable[[web.Request, Caller], Awaitable[web.StreamRespon
                 code=denied.status,
                 reason=denied.message,
             )
+        except Missing as missing:
+            return _render(request, "denied.html.j2", status=404, code=404, reason=str(missing))
 
     return page
 
@@ -111,7 +110,8 @@ def _environment(request: web.Request) -> EnvironmentView:
     name = request.match_info.get("env", console.estate.served)
     view = console.estate.environments.get(name)
     if view is None:
-        raise web.HTTPNotFound()
+        known = ", ".join(console.estate.environments)
+        raise Missing(f"no environment {shown(name)!r} here (environments: {known})")
     return view
 
 
@@ -162,7 +162,7 @@ async def endpoint_page(request: web.Request, caller: Caller) -> web.StreamRespo
     name = request.match_info["name"]
     row = next((r for r in view.endpoints if r.name == name), None)
     if row is None:
-        raise web.HTTPNotFound()
+        raise Missing(f"no endpoint {shown(name)!r} in {view.name}")
     served_here = view.name == state.config.environment
     configured = state.config.endpoint_named(name) if served_here else None
     if configured is not None:
@@ -311,11 +311,12 @@ async def model_page(request: web.Request, caller: Caller) -> web.StreamResponse
     view = _environment(request)
     console = request.app[CONSOLE]
     env = view.resolved
+    wanted = request.match_info["id"]
     if env is None:
-        raise web.HTTPNotFound()
-    model = env.resolve_model(request.match_info["id"]).manifest
+        raise Missing(f"the models' manifests are not available to this proxy ({shown(wanted)})")
+    model = env.resolve_model(wanted).manifest
     if model is None:
-        raise web.HTTPNotFound()
+        raise Missing(f"no model {shown(wanted)!r} in {view.name} (name@version)")
     return _render(
         request,
         "model.html.j2",

@@ -169,3 +169,31 @@ def test_the_experiment_page_shows_both_variants_after_traffic(page: Any, proxy:
     counted = int(page.locator("[data-figure='requests']").inner_text())
     assert counted >= requests["A"] + requests["B"]
     assert page.locator("[data-figure='errors']").inner_text() == "0"
+
+
+def focused(page: Any) -> str:
+    return str(
+        page.evaluate("() => document.activeElement.id || document.activeElement.textContent")
+    )
+
+
+def test_the_chat_works_from_the_keyboard_alone(page: Any, proxy: str) -> None:
+    """Every control is reachable with Tab in reading order and named by its label; Enter sends."""
+    page.goto(f"{proxy}/console/chat")
+    page.keyboard.press("Tab")
+    assert focused(page) == "Skip to content"
+    order = []
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        order.append(focused(page))
+        if order[-1] == "message":
+            break
+    assert order[-5:] == ["endpoint", "system", "temperature", "max_tokens", "message"], order
+    for control in ("Endpoint", "System prompt", "Temperature", "Max tokens", "Message"):
+        assert page.get_by_label(control).count() == 1
+    page.keyboard.type("keys only")
+    page.keyboard.press("Tab")
+    assert focused(page) == "send"
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_have_text(re.compile("^Done"), timeout=30_000)
+    assert page.locator("#answer").inner_text().endswith("echo: keys only")

@@ -132,3 +132,14 @@ def test_an_approval_of_an_earlier_model_manifest_shows_void(tmp_path: Path) -> 
         html = call("GET", f"{url}/console/env/dev/catalog", headers=USER).body.decode()
     assert "<strong>void</strong>" in html
     assert "not approved" in html
+
+
+def test_an_unknown_page_says_what_is_not_there(large: str) -> None:
+    for path, says in (
+        ("/console/env/qa", "no environment &#39;qa&#39; here (environments: dev)"),
+        ("/console/env/dev/endpoints/nope", "no endpoint &#39;nope&#39; in dev"),
+        ("/console/env/dev/catalog/models/nope@1", "no model &#39;nope@1&#39; in dev"),
+    ):
+        answer = call("GET", large + path, headers=USER)
+        assert answer.status == 404
+        assert "404: not here" in answer.body.decode() and says in answer.body.decode(), path
