@@ -163,6 +163,7 @@ class ApprovalRow:
     status: str
     digest_valid: bool
     place: str
+    file: str
 
 
 def approvals_of(env: ResolvedEnvironment, model: Manifest[ModelSpec]) -> list[ApprovalRow]:
@@ -176,6 +177,7 @@ def approvals_of(env: ResolvedEnvironment, model: Manifest[ModelSpec]) -> list[A
             a.spec.status,
             a.spec.model_digest == digest,
             place(a),
+            a.file,
         )
         for a in approvals_by_model(env).get(model, ())
     ]

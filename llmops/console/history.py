@@ -37,3 +37,27 @@ def recent_history(root: Path, env: str, endpoint: str) -> tuple[list[dict[str, 
     if not entries:
         return [], "no commit has changed this endpoint yet (is it committed?)"
     return entries, None
+
+
+def last_committed(root: Path, files: list[str]) -> tuple[dict[str, str], str | None]:
+    """When each file (estate-relative) was last committed, e.g. an Approval: the manifest records
+    who and the digest, git records when. Files never committed are left out; none at all and why
+    when the estate is not a git checkout."""
+    try:
+        from llmops.gitops.commits import authored_date
+        from llmops.gitops.tree import open_repository
+    except ImportError as error:
+        return {}, f"dates need {error.name}, which is not installed"
+    try:
+        repo, prefix = open_repository(root)
+        if not repo.head.is_valid():
+            return {}, "the repository has no commits yet"
+        dates = {}
+        for file in files:
+            path = f"{prefix}/{file}" if prefix else file
+            commit = next(repo.iter_commits(paths=path, max_count=1), None)
+            if commit is not None:
+                dates[file] = authored_date(commit)
+    except LlmopsError as error:
+        return {}, error.message
+    return dates, None

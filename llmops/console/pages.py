@@ -28,7 +28,7 @@ from llmops.console.estate_view import (
     spec_yaml,
 )
 from llmops.console.figures import endpoint_figures
-from llmops.console.history import recent_history
+from llmops.console.history import last_committed, recent_history
 from llmops.console.verdicts import ClusterVerdicts
 from llmops.proxy.config import ProxyConfig
 from llmops.proxy.governance import Caller, Denied, authorize, shown
@@ -317,6 +317,13 @@ async def model_page(request: web.Request, caller: Caller) -> web.StreamResponse
     model = env.resolve_model(wanted).manifest
     if model is None:
         raise Missing(f"no model {shown(wanted)!r} in {view.name} (name@version)")
+    approvals = approvals_of(env, model)
+    dates: dict[str, str] = {}
+    dates_note: str | None = "the estate's manifests are not available to this proxy"
+    if console.estate.root is not None:
+        dates, dates_note = await asyncio.to_thread(
+            last_committed, console.estate.root, [a.file for a in approvals]
+        )
     return _render(
         request,
         "model.html.j2",
@@ -326,8 +333,10 @@ async def model_page(request: web.Request, caller: Caller) -> web.StreamResponse
             "spec": model.spec,
             "place": place(model),
             "approval": model_summary(env, model),
-            "approvals": approvals_of(env, model),
+            "approvals": approvals,
         },
+        dates=dates,
+        dates_note=dates_note,
         lineage=lineage_text(console.estate, env, model),
     )
 

@@ -22,6 +22,7 @@ PAGES = {
     "overview": "/console/env/dev",
     "endpoint": "/console/env/dev/endpoints/example-model",
     "catalog": "/console/env/dev/catalog",
+    "model": "/console/env/dev/catalog/models/example-base-model@1.0",
     "experiments": "/console/experiments",
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,7 @@ def test_a_forbidden_role_sees_the_403_page(chromium: Any, proxy: str) -> None:
     context.close()
 
 
-def test_pages_work_without_javascript(chromium: Any, proxy: str) -> None:
+def test_pages_work_without_javascript(chromium: Any, proxy: str, estate: Path) -> None:
     context = chromium.new_context(extra_http_headers=USER, java_script_enabled=False)
     page = context.new_page()
     page.goto(f"{proxy}/console/env/dev")
@@ -120,6 +121,17 @@ def test_pages_work_without_javascript(chromium: Any, proxy: str) -> None:
     page.get_by_role("link", name="example-base-model@1.0").click()
     lineage = page.locator("section", has=page.locator("#lineage")).inner_text()
     assert "example-base-model@1.0" in lineage and "example-model" in lineage
+    # when each approval was committed, as the real git binary reports it
+    approval = "environments/dev/approvals/example-base-model-1-0-admin.yaml"
+    when = subprocess.run(
+        ["git", "log", "-1", "--format=%aI", "--", approval],
+        cwd=estate,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    row = page.get_by_role("table", name="Approvals").locator("tr", has_text="admin")
+    assert when[:16].replace("T", " ") in row.inner_text()
     context.close()
 
 
