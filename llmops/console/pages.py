@@ -168,6 +168,13 @@ async def endpoint_page(request: web.Request, caller: Caller) -> web.StreamRespo
     if configured is not None:
         authorize(caller, configured)
     manifest = console.estate.endpoint(view.name, name)
+    allowed = manifest.spec.allowed_roles if manifest is not None else []
+    if allowed and caller.roles.isdisjoint(allowed):  # another environment's endpoint
+        raise Denied(
+            403,
+            f"endpoint {name} in {view.name} is open to the roles {', '.join(allowed)} (its "
+            f"allowedRoles); {shown(caller.user_id)} has {shown(', '.join(sorted(caller.roles)))}",
+        )
     explanation_text = spec_text = where = None
     verdict_text = None
     if manifest is not None and view.resolved is not None:

@@ -143,3 +143,24 @@ def test_an_unknown_page_says_what_is_not_there(large: str) -> None:
         answer = call("GET", large + path, headers=USER)
         assert answer.status == 404
         assert "404: not here" in answer.body.decode() and says in answer.body.decode(), path
+
+
+def test_an_endpoint_open_to_some_roles_is_hidden_from_the_others(tmp_path: Path) -> None:
+    """allowedRoles governs the endpoint's page, in the proxy's environment and in the others."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    for env in ("dev", "stg"):
+        manifest = estate / "environments" / env / "serving" / "example-model.yaml"
+        text = manifest.read_text()
+        assert text.count("\n  route:") == 1
+        manifest.write_text(text.replace("\n  route:", "\n  allowedRoles: [support]\n  route:"))
+    config = config_from_estate(str(estate), "dev")
+    with running_proxy(config, ProxyOptions(), console=console_from_estate(estate, "dev")) as url:
+        for env in ("dev", "stg"):
+            page = f"{url}/console/env/{env}/endpoints/example-model"
+            refused = call("GET", page, headers=USER)
+            assert refused.status == 403, env
+            assert "open to the roles support" in refused.body.decode()
+            allowed = {"X-User-Id": "sam", "X-User-Roles": "llm-ops-user,support"}
+            assert call("GET", page, headers=allowed).status == 200
+        chat = call("GET", f"{url}/console/chat", headers=USER).body.decode()
+        assert 'value="example-model"' not in chat
