@@ -12,8 +12,10 @@ import pytest
 from tests.console.harness import CHROMIUM, echo_model, git_estate, missing_browser
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """Module-scoped: Playwright's sync API marks an event loop as running in the main thread
+    while it is open, which would break later tests that call asyncio.run."""
     problem = missing_browser()
     if problem is not None:
         pytest.fail(problem)
