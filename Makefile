@@ -20,7 +20,7 @@ SELF = $(PIP) --no-deps --no-build-isolation -e .
 UV_COMPILE = $(LOCK_VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
-.PHONY: run test lock bench bench-render bench-proxy kserve-venv train-venv serve-venv lock-trainer sandbox-backend schemas clean
+.PHONY: run test browser screenshots lock bench bench-render bench-proxy bench-console kserve-venv train-venv serve-venv lock-trainer sandbox-backend schemas clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -88,7 +88,18 @@ run: $(BIN)/.installed-run
 	$(BIN)/llmops validate .
 	$(BIN)/llmops render -o out .
 
-test: $(BIN)/.installed-test $(KSERVE_VENV)/.installed $(TRAIN_VENV)/.installed $(SERVE_VENV)/.installed
+# Debian's chromium for the console's browser tests (tests/console, driven by Playwright with this
+# binary: no browser download), installed when missing; CI runs as root. Elsewhere: sudo make browser.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test -x $(CHROMIUM) || { echo "no chromium at $(CHROMIUM)" >&2; exit 1; }
+
+# PNGs of every console page into docs/console/ (the README shows them), from the bundled estate.
+screenshots: $(BIN)/.installed-test $(KSERVE_VENV)/.installed browser
+	$(BIN)/python -m tests.console.screenshots docs/console
+
+test: $(BIN)/.installed-test $(KSERVE_VENV)/.installed $(TRAIN_VENV)/.installed $(SERVE_VENV)/.installed browser
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -119,6 +130,9 @@ bench-render: $(BIN)/.installed-run
 
 bench-proxy: $(BIN)/.installed-test
 	$(BIN)/python benchmarks/bench_proxy.py
+
+bench-console: $(BIN)/.installed-test
+	$(BIN)/python benchmarks/bench_console.py
 
 # The bundled dev estate's example-model, answered by the deterministic model server (see README: Proxy).
 sandbox-backend: $(KSERVE_VENV)/.installed

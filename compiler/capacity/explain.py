@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.capacity.adapters import PROJECTION_WIDTHS
-from compiler.capacity.endpoint import EndpointCapacity
+from compiler.capacity.endpoint import EndpointCapacity, endpoint_capacity
 from compiler.capacity.facts import Fact, Origin, assumptions_of
 from compiler.capacity.serving import (
     GIB,
@@ -25,6 +25,11 @@ from compiler.capacity.serving import (
 )
 from compiler.diagnostics import Assumption, Category, Diagnostic, Severity
 from compiler.positions import format_path
+from compiler.resolve.environment import ResolvedEnvironment
+from compiler.resolve.lineage import served_models
+from compiler.resolve.lineage_report import lineage_report
+from compiler.resolve.manifest import Manifest
+from compiler.spec.serving import ServingEndpointSpec
 
 
 def origin_json(origin: Origin) -> dict[str, Any]:
@@ -354,3 +359,29 @@ def _cpu_lines(capacity: EndpointCapacity) -> list[str]:
 
 def is_error(explanation: dict[str, Any]) -> bool:
     return any(d["severity"] == Severity.ERROR.value for d in explanation["diagnostics"])
+
+
+def explain_endpoint(
+    env: ResolvedEnvironment, served: Manifest[ServingEndpointSpec], diagnostics: list[Diagnostic]
+) -> tuple[dict[str, Any], EndpointCapacity] | None:
+    """What `llmops explain` prints (the console shows it too): the arithmetic with the endpoint's
+    own diagnostics, and the lineage of trained models; None when its model does not resolve."""
+    capacity = endpoint_capacity(env, served)
+    if capacity is None:
+        return None
+    mine = [
+        d
+        for d in diagnostics
+        if (d.subject or "").startswith(f"{served.subject} (")
+        # C001 on the model names its endpoint
+        or f"{served.subject} on GPUs in `{env.name}`" in d.message
+    ]
+    explanation = explain(capacity, mine)
+    lineages = [
+        lineage_report(env, model, diagnostics)
+        for model in served_models(env, served)
+        if model.spec.base_model is not None or model.spec.trained_by is not None
+    ]
+    if lineages:  # only trained models have a lineage worth a section
+        explanation["lineage"] = lineages
+    return explanation, capacity

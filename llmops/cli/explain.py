@@ -8,15 +8,12 @@ import sys
 
 import click
 
-from compiler.capacity.endpoint import endpoint_capacity
-from compiler.capacity.explain import explain as build_explanation
-from compiler.capacity.explain import format_text, is_error
+from compiler.capacity.explain import explain_endpoint, format_text, is_error
 from compiler.errors import LlmopsError
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import validate_repository
 from compiler.printable import escape_controls
-from compiler.resolve.lineage import served_models
-from compiler.resolve.lineage_report import format_lineage_text, lineage_report
+from compiler.resolve.lineage_report import format_lineage_text
 from llmops.cli import exit_codes, options
 from llmops.estate import find_estate_root
 
@@ -40,28 +37,15 @@ def explain(*, endpoint: str, env: str, repo: str | None, output_format: str) ->
             f"no ServingEndpoint `{endpoint}` in environment `{env}` (endpoints: {known})",
             hint="`llmops validate --env ENV` reports endpoints that failed validation",
         )
-    capacity = endpoint_capacity(environment, served)
-    if capacity is None:
+    explained = explain_endpoint(environment, served, result.diagnostics)
+    if explained is None:
         raise LlmopsError(
             f"the model of ServingEndpoint `{endpoint}` ({served.spec.model_id}) does not "
             f"resolve in `{env}`",
             hint=f"`llmops validate --env {env}` says why",
         )
-    mine = [
-        d
-        for d in result.diagnostics
-        if (d.subject or "").startswith(f"{served.subject} (")
-        # C001 on the model names its endpoint
-        or f"{served.subject} on GPUs in `{env}`" in d.message
-    ]
-    explanation = build_explanation(capacity, mine)
-    lineages = [
-        lineage_report(environment, model, result.diagnostics)
-        for model in served_models(environment, served)
-        if model.spec.base_model is not None or model.spec.trained_by is not None
-    ]
-    if lineages:  # only trained models have a lineage worth a section
-        explanation["lineage"] = lineages
+    explanation, capacity = explained
+    lineages = explanation.get("lineage", [])
     if output_format == "json":
         sys.stdout.write(json.dumps(explanation, indent=2) + "\n")
     else:

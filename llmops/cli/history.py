@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -13,31 +13,7 @@ from compiler.load.estate import list_environments
 from compiler.printable import escape_controls
 from llmops.cli import exit_codes, options
 from llmops.estate import find_estate_root
-from llmops.gitops.commits import author_email, author_name, authored_date, subject
-
-if TYPE_CHECKING:
-    from llmops.gitops.rollback_marks import MarkedChange
-
-
-def _entry(marked: MarkedChange) -> dict[str, Any]:
-    change = marked.change
-    commit = change.commit
-    rollback = (
-        None
-        if marked.rollback is None
-        else {"target": marked.rollback.target, "reverts": list(marked.rollback.reverts)}
-    )
-    return {
-        "revision": commit.hexsha,
-        "author": author_name(commit),
-        "email": author_email(commit),
-        "date": authored_date(commit),
-        "subject": subject(commit),
-        "changes": list(change.lines),
-        "manifestChanged": change.manifest_changed,
-        "rollback": rollback,
-        "undoneBy": marked.undone_by,
-    }
+from llmops.gitops.history_entries import history_entry
 
 
 def _text(entries: list[dict[str, Any]]) -> str:
@@ -90,7 +66,7 @@ def history(
     entries = []
     endpoint_history = EndpointHistory(snapshots, env, endpoint)
     for marked in marked_changes(endpoint_history.changes(head), endpoint_history):
-        entries.append(_entry(marked))
+        entries.append(history_entry(marked))
         if max_count is not None and len(entries) >= max_count:
             break
     if not entries:

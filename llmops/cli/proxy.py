@@ -56,6 +56,7 @@ def proxy(
         raise LlmopsError(f"{config_path} configures {config.environment!r}, not {env!r}")
     config, other_backends = apply_canary_overrides(config, backends)
     config = apply_overrides(config, other_backends)
+    console = _console(repo, config, from_estate=config_path is None)
     options = ProxyOptions.from_environment(
         response_timeout=timeout,
         stream_idle_timeout=stream_idle_timeout,
@@ -83,6 +84,7 @@ def proxy(
                 cap,
                 max_connections,
             )
+        print(f"  console: {url}/console/", flush=True)
         for endpoint in config.endpoints:
             print(
                 f"  {endpoint.route} -> {endpoint.backend.url} ({endpoint.backend.api}, model "
@@ -91,10 +93,21 @@ def proxy(
             )
 
     try:
-        serve(build_app(config, options), host, port, announce)
+        serve(build_app(config, options, console), host, port, announce)
     except OSError as error:
         raise LlmopsError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     return exit_codes.OK
+
+
+def _console(repo: str | None, config: Any, *, from_estate: bool) -> Any:
+    """The web console: the whole estate when the manifests are at hand, else what proxy.json
+    carries."""
+    from llmops.console.pages import console_from_config, console_from_estate
+    from llmops.estate import find_estate_root
+
+    if from_estate:
+        return console_from_estate(find_estate_root(repo), config.environment)
+    return console_from_config(config)
 
 
 def _repo_unless_config(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:

@@ -17,6 +17,7 @@ import logging
 import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
@@ -26,6 +27,9 @@ from llmops.proxy.config import ProxyConfig
 from llmops.proxy.governance import shown
 from llmops.proxy.options import ProxyOptions
 from llmops.proxy.state import STATE, ProxyState
+
+if TYPE_CHECKING:
+    from llmops.console.pages import Console
 
 log = logging.getLogger("llmops.proxy")
 # Pooled model-server connections are dropped after this long idle: below uvicorn's 5 s keep-alive
@@ -122,11 +126,14 @@ async def _client_pool(app: web.Application) -> AsyncIterator[None]:
     await state.session.close()
 
 
-def build_app(config: ProxyConfig, options: ProxyOptions | None = None) -> web.Application:
+def build_app(
+    config: ProxyConfig, options: ProxyOptions | None = None, console: Console | None = None
+) -> web.Application:
     """The proxy for one environment.
 
     **Parameters:** ``config`` from ``config_source``; ``options`` timeouts, bounds and the shared
-    token (default: ``ProxyOptions.from_environment()``).
+    token (default: ``ProxyOptions.from_environment()``); ``console`` the web console to serve at
+    ``/console/`` (llmops/console/), or None for none.
     **Returns:** an application to serve with ``llmops.proxy.server`` (or any aiohttp runner; run
     it with ``handler_cancellation=True`` so a client going away cancels its upstream request).
     """
@@ -149,4 +156,8 @@ def build_app(config: ProxyConfig, options: ProxyOptions | None = None) -> web.A
     )
     app.router.add_get(SERVE + "/v1/models", serve_routes.models_call)
     app.router.add_get("/metrics", platform_routes.metrics)
+    if console is not None:
+        from llmops.console.pages import add_routes
+
+        add_routes(app, console)
     return app

@@ -10,7 +10,7 @@ import contextlib
 import signal
 import threading
 from collections.abc import Callable, Coroutine, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -19,6 +19,9 @@ from llmops.proxy.config import ProxyConfig
 from llmops.proxy.connections import GuardedSite
 from llmops.proxy.options import ProxyOptions
 from llmops.proxy.state import STATE
+
+if TYPE_CHECKING:
+    from llmops.console.pages import Console
 
 # in-flight requests get this long to finish on SIGTERM (Kubernetes waits 30 s)
 SHUTDOWN_SECONDS = 10.0
@@ -86,7 +89,11 @@ def serve(
 
 @contextlib.contextmanager
 def running_proxy(
-    config: ProxyConfig, options: ProxyOptions | None = None, host: str = "127.0.0.1", port: int = 0
+    config: ProxyConfig,
+    options: ProxyOptions | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    console: Console | None = None,
 ) -> Iterator[str]:
     """Serve ``config`` in a background thread while the block runs; yields the base URL.
 
@@ -99,7 +106,9 @@ def running_proxy(
     def run() -> None:
         asyncio.set_event_loop(loop)
         try:
-            runner, url = loop.run_until_complete(start(build_app(config, options), host, port))
+            runner, url = loop.run_until_complete(
+                start(build_app(config, options, console), host, port)
+            )
         except BaseException as error:  # reported in the caller's thread
             outcome["error"] = error
             ready.set()
