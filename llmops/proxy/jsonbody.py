@@ -77,6 +77,15 @@ def loads(data: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
         raise NotJson("invalid", str(error)[:200], error.lineno, error.colno) from None
     except ValueError as error:  # the int-string length limit
         raise NotJson("invalid", str(error)[:200]) from None
-    if depth(value, max_depth) > max_depth:
+    if _may_nest_deeper(data, max_depth) and depth(value, max_depth) > max_depth:
         raise NotJson("too_deep", too_deep)
     return value
+
+
+def _may_nest_deeper(data: bytes | str, max_depth: int) -> bool:
+    """Every level of nesting opens with a `[` or `{`, so text holding at most ``max_depth`` of them
+    cannot nest deeper: counting them (in C) spares walking the parsed value, which took a third of
+    the parse time of an ordinary request body or stream event."""
+    if isinstance(data, str):
+        return data.count("[") + data.count("{") > max_depth
+    return data.count(b"[") + data.count(b"{") > max_depth
