@@ -76,6 +76,9 @@ async def deliver(
     try:
         async with asyncio.timeout(write_timeout):
             await sent.prepare(request)
+            if len(body) <= PIECE_BYTES:  # one piece: the head and the body in one write
+                await sent.write_eof(body)
+                return sent
     except TimeoutError:
         cut_off(request)
         raise ClientStalled() from None
