@@ -27,10 +27,56 @@ def proxy(
     timeout: float,
     stream_idle_timeout: float,
     max_connections: int,
+    workers: int,
+) -> int:
+    metrics_dir = _shared_metrics_dir() if workers > 1 else None
+    try:
+        return _proxy(
+            repo=repo,
+            env=env,
+            config_path=config_path,
+            host=host,
+            port=port,
+            backends=backends,
+            timeout=timeout,
+            stream_idle_timeout=stream_idle_timeout,
+            max_connections=max_connections,
+            workers=workers,
+        )
+    finally:
+        if metrics_dir is not None:
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _shared_metrics_dir() -> str:
+    """Where the workers keep their metrics' values (prometheus_client's multiprocess mode reads
+    its setting when it is first imported, so before the proxy's modules are)."""
+    import os
+    import tempfile
+
+    directory = tempfile.mkdtemp(prefix="llmops-proxy-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    return directory
+
+
+def _proxy(
+    *,
+    repo: str | None,
+    env: str | None,
+    config_path: str | None,
+    host: str,
+    port: int,
+    backends: tuple[str, ...],
+    timeout: float,
+    stream_idle_timeout: float,
+    max_connections: int,
+    workers: int,
 ) -> int:
     try:
         from llmops.proxy.app import build_app
-        from llmops.proxy.server import serve
+        from llmops.proxy.server import serve, serve_workers
     except ImportError as error:
         raise LlmopsError(
             f"the proxy needs {error.name}, which is not installed", hint=MISSING_EXTRA_HINT
@@ -88,7 +134,11 @@ def proxy(
                 flush=True,
             )
 
+    if workers > 1 and port == 0:
+        raise LlmopsError("--workers share one port: give it with --port (0 picks one per worker)")
     try:
+        if workers > 1:
+            return serve_workers(lambda: build_app(config, options), host, port, workers, announce)
         serve(build_app(config, options), host, port, announce)
     except OSError as error:
         raise LlmopsError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
@@ -167,7 +217,16 @@ command = click.Command(
             show_default=True,
             metavar="N",
             help="client connections held open; at the cap the longest idle one is closed "
-            "(lowered to fit the open-file limit)",
+            "(lowered to fit the open-file limit); per worker",
+        ),
+        click.Option(
+            ["--workers"],
+            type=options.WholeNumber(),
+            default=1,
+            show_default=True,
+            metavar="N",
+            help="processes serving the port together (SO_REUSEPORT), one core each; limits, "
+            "connections and experiment statistics are per worker, /metrics adds them up",
         ),
     ],
 )

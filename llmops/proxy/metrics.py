@@ -1,6 +1,10 @@
 """Prometheus metrics of one proxy, served at `/metrics` (its own registry, so several proxies can
 run in one process, as in tests).
 
+With several worker processes (`llmops proxy --workers N`), every worker keeps its values in files
+under `PROMETHEUS_MULTIPROC_DIR` (set by `llmops proxy`) and `/metrics`, whichever worker answers
+it, adds up all of them: Prometheus sees one proxy per pod, as with one worker.
+
 Every label value comes from a closed set: endpoint names from the configuration (a name nobody
 configured, as a caller may put in a URL, is counted under `UNKNOWN_ENDPOINT`), experiment ids and
 variants from the configuration, APIs, reasons and fault kinds from the code, and HTTP codes from
@@ -10,6 +14,7 @@ whatever callers or model servers send.
 
 from __future__ import annotations
 
+import os
 from http import HTTPStatus
 from typing import Any
 
@@ -33,6 +38,8 @@ LATENCY_BUCKETS = (
     120.0,
     300.0,
 )
+# prometheus_client's setting: where the workers of one proxy keep their values
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # endpoint names are DNS labels, so no configured name can look like this
 UNKNOWN_ENDPOINT = "(unknown)"
 CLIENT_CLOSED = 499  # nginx's code for a client that went away
@@ -68,6 +75,7 @@ class ProxyMetrics:
             "Requests being served by the model server.",
             ("endpoint",),
             registry=self.registry,
+            multiprocess_mode="livesum",  # the workers' together, of those running
         )
         self.rejected = Counter(
             "llmops_proxy_rejected_requests",
@@ -154,4 +162,10 @@ class ProxyMetrics:
         self._child(self.connections_closed, reason).inc()
 
     def exposition(self) -> bytes:
+        if os.environ.get(MULTIPROCESS_DIR):
+            from prometheus_client.multiprocess import MultiProcessCollector
+
+            workers = CollectorRegistry()
+            MultiProcessCollector(workers)  # type: ignore[no-untyped-call]
+            return generate_latest(workers)
         return generate_latest(self.registry)

@@ -24,11 +24,13 @@ from tests.helpers.loopback import FakeModelServer, free_port, serving
 
 
 @contextmanager
-def proxy_process(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, list[str]]]:
-    """`llmops proxy ARGS --port 0` in its own process; yields its URL and, after the block, its
+def proxy_process(
+    *args: str, env: dict[str, str] | None = None, port: int = 0
+) -> Iterator[tuple[str, list[str]]]:
+    """`llmops proxy ARGS --port PORT` in its own process; yields its URL and, after the block, its
     stderr."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "llmops.cli.main", "proxy", *args, "--port", "0"],
+        [sys.executable, "-m", "llmops.cli.main", "proxy", *args, "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -107,6 +109,67 @@ def test_proxy_from_the_estate_and_chat_against_it() -> None:
         assert "cut the connection in the middle of a stream" in cut.stderr
 
 
+def _worker_pids(proxy_pid: int) -> list[int]:
+    children = Path(f"/proc/{proxy_pid}/task/{proxy_pid}/children").read_text().split()
+    return [int(child) for child in children]
+
+
+@pytest.mark.slow
+def test_workers_share_the_port_and_metrics_add_up() -> None:
+    """With --workers 2, two processes answer on one port, each connection goes to either, and
+    /metrics (whichever worker answers it) counts the requests of both; SIGTERM stops them all."""
+    import urllib.request
+
+    with (
+        serving(FakeModelServer()) as model,
+        proxy_process(
+            str(PROJECT_ROOT),
+            "--env",
+            "dev",
+            "--backend",
+            f"example-model={model.url}",
+            "--workers",
+            "2",
+            port=free_port(),
+        ) as (url, _),
+    ):
+        parent = next(
+            pid
+            for task in Path("/proc/self/task").iterdir()
+            for pid in map(int, (task / "children").read_text().split())
+            if "--workers" in _cmdline(pid)
+        )
+        assert len(_worker_pids(parent)) == 2
+        body = json.dumps({"messages": [{"role": "user", "content": "Hi"}]}).encode()
+        for _ in range(20):  # a new connection each, spread by the kernel over the workers
+            request = urllib.request.Request(
+                f"{url}/llm-ops/v1/serve/example-model/chat",
+                data=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-User-Id": "u1",
+                    "X-User-Roles": "llm-ops-user",
+                },
+            )
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                assert answer.status == 200
+        for _ in range(6):
+            with urllib.request.urlopen(f"{url}/metrics", timeout=10) as scraped:
+                text = scraped.read().decode()
+            assert (
+                'llmops_proxy_requests_total{api="chat",code="200",endpoint="example-model"} 20.0'
+                in text
+            ), text
+    assert len(model.requests) == 20
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:
+        return ""
+
+
 @pytest.mark.slow
 def test_proxy_from_the_rendered_configmap(tmp_path: Path) -> None:
     rendered = run_cli("render", str(PROJECT_ROOT), "--env", "dev", "-o", str(tmp_path / "out"))
@@ -150,6 +213,10 @@ def test_proxy_from_the_rendered_configmap(tmp_path: Path) -> None:
         (
             ("proxy", str(PROJECT_ROOT), "--env", "dev", "--max-connections", "0"),
             "expected a whole number of at least 1",
+        ),
+        (
+            ("proxy", str(PROJECT_ROOT), "--env", "dev", "--workers", "2", "--port", "0"),
+            "--workers share one port: give it with --port",
         ),
     ],
 )
