@@ -437,7 +437,8 @@ def main() -> int:
                 + ("" if nginx else "nginx is not installed: no comparison (make bench-proxy)\n")
             )
             rows = measure(paths, relays, args)
-            samples = soak(paths["proxy passthrough"], proxy.pid, args.soak)
+            worker = relays["proxy passthrough"][1:2] or [proxy.pid]  # with --workers: the first
+            samples = soak(paths["proxy passthrough"], worker[0], args.soak)
         finally:
             for process in reversed(processes):
                 process.terminate()
