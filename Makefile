@@ -9,6 +9,8 @@ KSERVE_VENV ?= .venv-kserve
 KSERVE_REQUIREMENTS = examples/sandbox/requirements-kserve.txt
 TRAIN_VENV ?= .venv-train
 TRAIN_REQUIREMENTS = requirements/trainer.txt requirements/trainer-test.txt
+SERVE_VENV ?= .venv-serve
+SERVE_REQUIREMENTS = requirements/serve.txt
 LOCK_VENV ?= .venv-lock
 PIP = -m pip install --quiet --disable-pip-version-check
 # The locks are complete (every transitive dependency, pinned and hashed): nothing is resolved at install time.
@@ -18,7 +20,7 @@ SELF = $(PIP) --no-deps --no-build-isolation -e .
 UV_COMPILE = $(LOCK_VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
-.PHONY: run test lock bench bench-render bench-proxy kserve-venv train-venv lock-trainer sandbox-backend schemas clean
+.PHONY: run test lock bench bench-render bench-proxy kserve-venv train-venv serve-venv lock-trainer sandbox-backend schemas clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -57,8 +59,19 @@ $(TRAIN_VENV)/.installed: $(TRAIN_REQUIREMENTS)
 
 train-venv: $(TRAIN_VENV)/.installed
 
-# Refresh the trainer's locks (uv pip compile, hash-checked). PyTorch's `+cpu` build is taken from PyTorch's CPU
-# index, or from a folder of wheels with TORCH_WHEELS=DIR; `UPGRADE=1` takes the newest versions.
+# The model server for what the trainer wrote (examples/sandbox/huggingface_model.py): KServe 0.14.1's
+# ModelServer and OpenAI routes with transformers on PyTorch's CPU build, in its own virtualenv (KServe
+# 0.14.1 needs numpy<2, the trainer's lock has numpy 2). Upstream's huggingfaceserver is not on PyPI.
+$(SERVE_VENV)/.installed: $(SERVE_REQUIREMENTS)
+	$(PYTHON) -m venv $(SERVE_VENV)
+	$(SERVE_VENV)/bin/python $(LOCKED) -r $(SERVE_REQUIREMENTS) --no-compile
+	touch $@
+
+serve-venv: $(SERVE_VENV)/.installed
+
+# Refresh the trainer's and the model server's locks (uv pip compile, hash-checked). PyTorch's `+cpu` build
+# is taken from PyTorch's CPU index, or from a folder of wheels with TORCH_WHEELS=DIR; `UPGRADE=1` takes the
+# newest versions.
 UV ?= $(LOCK_VENV)/bin/uv
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TRAIN_COMPILE = $(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
@@ -68,12 +81,14 @@ lock-trainer: $(LOCK_VENV)/.installed
 	$(TRAIN_COMPILE) $(if $(TORCH_WHEELS),--find-links $(TORCH_WHEELS),--extra-index-url $(TORCH_INDEX) \
 		--index-strategy unsafe-best-match) --extra train -o requirements/trainer.txt pyproject.toml requirements/trainer.in
 	$(TRAIN_COMPILE) -c requirements/trainer.txt -o requirements/trainer-test.txt requirements/trainer-test.in
+	$(TRAIN_COMPILE) $(if $(TORCH_WHEELS),--find-links $(TORCH_WHEELS),--extra-index-url $(TORCH_INDEX) \
+		--index-strategy unsafe-best-match) -o $(SERVE_REQUIREMENTS) requirements/serve.in
 
 run: $(BIN)/.installed-run
 	$(BIN)/llmops validate .
 	$(BIN)/llmops render -o out .
 
-test: $(BIN)/.installed-test $(KSERVE_VENV)/.installed $(TRAIN_VENV)/.installed
+test: $(BIN)/.installed-test $(KSERVE_VENV)/.installed $(TRAIN_VENV)/.installed $(SERVE_VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -116,4 +131,4 @@ schemas: $(BIN)/.installed-run
 	$(BIN)/llmops schema
 
 clean:
-	rm -rf $(VENV) $(KSERVE_VENV) $(TRAIN_VENV) $(LOCK_VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(KSERVE_VENV) $(TRAIN_VENV) $(SERVE_VENV) $(LOCK_VENV) .pytest_cache .hypothesis

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from compiler.positions import Path, Span
 
-CODE_PATTERN = re.compile(r"^[A-Z][0-9]{3}$")
+CODE_PATTERN = re.compile(r"^[A-Z][0-9]{3}\Z")
 
 
 class Severity(enum.StrEnum):

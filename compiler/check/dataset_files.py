@@ -15,23 +15,16 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
-import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from compiler.load.strict_json import JsonRefused, loads
 from compiler.load.text import decode_utf8
 from compiler.load.tree import FileProblem, RepoTree, normalize_repo_path
 
 MAX_DATASET_FILE_BYTES = 16 * 1024 * 1024
 MAX_RECORD_DEPTH = 100  # chat messages with tool calls nest about 6 levels; no dataset needs 100
 DATASET_FORMATS = (".csv", ".jsonl")
-# Python's default limit on integer text (json.loads refuses longer integers); fixed here, so the
-# verdict does not depend on PYTHONINTMAXSTRDIGITS
-MAX_INTEGER_DIGITS = 4300
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 NOT_PORTABLE_HINT = (
     "write numbers a double can hold (a value that is not a number as null or a string) and text "
     "as whole characters"
@@ -82,81 +75,6 @@ def _read_csv(sample: SampleFile, data: bytes) -> None:
         sample.error_line = reader.line_num
 
 
-def nesting_depth(value: object) -> int:
-    """How many arrays and objects a parsed JSON value holds one inside the other (0 for a
-    scalar)."""
-    deepest = 0
-    pending = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        if isinstance(item, (list, dict)):
-            deepest = max(deepest, depth)
-            pending.extend(
-                (child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)
-            )
-    return deepest
-
-
-class _NotPortable(ValueError):
-    """A JSON value that JSON readers disagree on or refuse; `text` is what the line holds."""
-
-    def __init__(self, message: str, text: str) -> None:
-        super().__init__(message)
-        self.text = text
-
-
-def _constant(text: str) -> float:
-    raise _NotPortable(f"`{text}` is not a JSON number", text)
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _NotPortable(f"the number {_shortened(text)} is too large for a double", text)
-    return value
-
-
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise _NotPortable(
-            f"an integer of {len(text.lstrip('-'))} digits; JSON readers in Python refuse more "
-            f"than {MAX_INTEGER_DIGITS}",
-            text,
-        )
-    return int(text)
-
-
-def _shortened(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _has_lone_surrogate(value: object) -> bool:
-    """Whether a parsed record holds a string (key or value) with an unpaired surrogate."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            if _SURROGATE.search(item):
-                return True
-        elif isinstance(item, dict):
-            pending.extend(item)
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return False
-
-
-def _parse_record(line: str) -> object:
-    """One JSONL line as JSON, refusing what JSON readers disagree on (raises _NotPortable)."""
-    record = json.loads(
-        line, parse_constant=_constant, parse_float=_finite_float, parse_int=_bounded_int
-    )
-    # A surrogate can only come from a `\u` escape: look for one before walking the record.
-    if _SURROGATE_ESCAPE.search(line) and _has_lone_surrogate(record):
-        raise _NotPortable("a string holds a lone UTF-16 surrogate, which is not a character", "")
-    return record
-
-
 def _read_jsonl(sample: SampleFile, data: bytes) -> None:
     common: set[str] | None = None
     # Split on "\n" only: str.splitlines() also breaks at U+2028, U+0085 and others, which JSON
@@ -164,32 +82,15 @@ def _read_jsonl(sample: SampleFile, data: bytes) -> None:
     for number, line in enumerate(_lines(data, "\n"), start=1):
         if not line.strip():
             continue
-        too_deep = (
-            f"the record is nested more than {MAX_RECORD_DEPTH} levels deep; no dataset needs that"
-        )
         try:
-            record = _parse_record(line)
-        except json.JSONDecodeError as error:
-            sample.parse_error, sample.error_line = f"not valid JSON: {error.msg}", number
-            sample.error_column = error.colno
-            return
-        except (_NotPortable, ValueError) as error:  # ValueError: int() under a lower
-            # PYTHONINTMAXSTRDIGITS than ours
-            sample.parse_error, sample.error_line = f"not portable JSON: {error}", number
-            text = error.text if isinstance(error, _NotPortable) else ""
-            sample.error_column = line.find(text) + 1 if text else 1
-            sample.parse_hint = NOT_PORTABLE_HINT
-            return
-        except RecursionError:  # the parser's own limit (about 1,000 levels) is deeper than ours
-            sample.parse_error, sample.error_line = too_deep, number
-            return
-        # Only a line with enough brackets can nest that deep: counting them is cheap, walking the
-        # record is not.
-        if (
-            line.count("[") + line.count("{") > MAX_RECORD_DEPTH
-            and nesting_depth(record) > MAX_RECORD_DEPTH
-        ):
-            sample.parse_error, sample.error_line = too_deep, number
+            record = loads(line, max_depth=MAX_RECORD_DEPTH)
+        except JsonRefused as refused:
+            sample.error_line, sample.error_column = number, refused.column or 1
+            if refused.message.startswith(("not valid JSON", "arrays and objects nested")):
+                sample.parse_error = refused.message
+            else:  # valid JSON text whose value JSON readers disagree on or refuse
+                sample.parse_error = f"not portable JSON: {refused.message}"
+                sample.parse_hint = NOT_PORTABLE_HINT
             return
         if not isinstance(record, dict):
             sample.parse_error, sample.error_line = "each line must be a JSON object", number

@@ -20,7 +20,7 @@ import yaml
 from compiler.errors import UnrepresentableValue
 from compiler.load.scalars import resolve_plain_scalar
 
-_PLAIN = re.compile(r"^[A-Za-z0-9_/][A-Za-z0-9_./-]*$")
+_PLAIN = re.compile(r"^[A-Za-z0-9_/][A-Za-z0-9_./-]*\Z")
 # What YAML may hold unescaped: printable characters, minus those YAML 1.1 treats as line breaks.
 _NEEDS_ESCAPE = re.compile(
     "[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"

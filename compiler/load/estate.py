@@ -20,7 +20,7 @@ ENVIRONMENTS_DIR = "environments"
 SHARED_ENV = "_shared"
 MAX_MANIFEST_BYTES = 1024 * 1024
 MANIFEST_SUFFIXES = (".yaml", ".yml")
-_ENV_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_ENV_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
 
 
 @dataclass

@@ -17,7 +17,7 @@ NEWEST_KSERVE = (0, 20)  # the newest release whose CRDs and webhook llmops was 
 def parse_minor(version: str) -> tuple[int, int] | None:
     """`0.15`, `v0.16.1` -> (0, 15), (0, 16); None for anything else (a version number has a few
     digits)."""
-    match = re.fullmatch(r"v?([0-9]{1,6})\.([0-9]{1,6})(\.[0-9]{1,6})?", version.strip())
+    match = re.fullmatch(r"v?([0-9]{1,6})\.([0-9]{1,6})(\.[0-9]{1,6})?", version)
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 

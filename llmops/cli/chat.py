@@ -21,8 +21,14 @@ from urllib.parse import quote
 import click
 
 from compiler.errors import LlmopsError
+from compiler.load.strict_json import JsonRefused, loads
 from compiler.printable import escape_controls
 from llmops.cli import exit_codes, options
+
+# What the client reads from the network is bounded: the proxy's answers are at most 32 MiB.
+MAX_ANSWER_BYTES = 40 * 1024 * 1024
+MAX_EVENT_BYTES = 4 * 1024 * 1024  # one line of a stream
+MAX_ERROR_BYTES = 1024 * 1024
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 API_SUFFIX = "/llm-ops/v1"
@@ -74,7 +80,7 @@ def _open(url: str, headers: dict[str, str], body: dict[str, Any] | None = None)
     try:
         return urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS)
     except urllib.error.HTTPError as error:
-        raise ProxyRefused(_error_message(error.code, error.read())) from None
+        raise ProxyRefused(_error_message(error.code, error.read(MAX_ERROR_BYTES + 1))) from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise LlmopsError(
@@ -85,8 +91,8 @@ def _open(url: str, headers: dict[str, str], body: dict[str, Any] | None = None)
 
 def _error_message(status: int, body: bytes) -> str:
     try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):
+        document = loads(body, max_bytes=MAX_ERROR_BYTES)
+    except JsonRefused:
         return f"HTTP {status}: {body[:200].decode('utf-8', 'replace')}"
     if isinstance(document, dict) and isinstance(document.get("message"), str):
         return f"HTTP {status}: {document['message']}"
@@ -95,7 +101,14 @@ def _error_message(status: int, body: bytes) -> str:
 
 def _check_environment(base: str, request: ChatRequest) -> None:
     with _open(f"{base}{API_SUFFIX}/health", _headers(request)) as response:
-        document = json.loads(response.read())
+        raw = response.read(MAX_ERROR_BYTES + 1)
+    try:
+        document = loads(raw, max_bytes=MAX_ERROR_BYTES)
+    except JsonRefused as refused:
+        raise LlmopsError(
+            f"{base} does not answer /health like an llmops proxy: {refused}",
+            hint="pass the --url of a running `llmops proxy`",
+        ) from None
     served = (document.get("data") or {}).get("environment") if isinstance(document, dict) else None
     if served != request.env:
         raise LlmopsError(
@@ -120,6 +133,8 @@ def _body(request: ChatRequest) -> dict[str, Any]:
 
 def _sse_data(lines: Iterator[bytes]) -> Iterator[Any]:
     for line in lines:
+        if len(line) > MAX_EVENT_BYTES:
+            raise ProxyRefused(f"the stream carried a line longer than {MAX_EVENT_BYTES:,} bytes")
         text = line.decode("utf-8", "replace").strip()
         if not text.startswith("data:"):
             continue
@@ -127,28 +142,37 @@ def _sse_data(lines: Iterator[bytes]) -> Iterator[Any]:
         if payload == "[DONE]":
             return
         try:
-            yield json.loads(payload)
-        except ValueError:
+            yield loads(payload)
+        except JsonRefused as refused:
             raise ProxyRefused(
-                f"the stream carried an event that is not JSON: {payload[:200]}"
+                f"the stream carried an event that is not JSON: {payload[:200]} ({refused})"
             ) from None
     raise ProxyRefused("the stream ended without data: [DONE]; the answer may be incomplete")
+
+
+def _delta_text(event: Any) -> str:
+    """The text an OpenAI stream event adds (its choices' `delta.content`); none when the event
+    has another shape."""
+    choices = event.get("choices") if isinstance(event, dict) else None
+    parts = []
+    for choice in choices if isinstance(choices, list) else []:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        content = delta.get("content") if isinstance(delta, dict) else None
+        parts.append(content if isinstance(content, str) else "")
+    return "".join(parts)
 
 
 def _stream(base: str, request: ChatRequest) -> int:
     url = f"{base}{API_SUFFIX}/serve/{quote(request.endpoint)}/v1/chat/completions"
     with _open(url, _headers(request), {**_body(request), "stream": True}) as response:
-        for event in _sse_data(iter(response.readline, b"")):
+        for event in _sse_data(iter(lambda: response.readline(MAX_EVENT_BYTES + 1), b"")):
             if isinstance(event, dict) and event.get("error"):
                 sys.stdout.write("\n")
-                raise ProxyRefused(str(event["error"].get("message", event["error"])))
-            for choice in event.get("choices", []) if isinstance(event, dict) else []:
-                sys.stdout.write(
-                    escape_controls(
-                        (choice.get("delta") or {}).get("content") or "", keep_newlines=True
-                    )
-                )
-                sys.stdout.flush()
+                error = event["error"]
+                message = error.get("message", error) if isinstance(error, dict) else error
+                raise ProxyRefused(str(message)[:1000])
+            sys.stdout.write(escape_controls(_delta_text(event), keep_newlines=True))
+            sys.stdout.flush()
     sys.stdout.write("\n")
     return exit_codes.OK
 
@@ -156,12 +180,12 @@ def _stream(base: str, request: ChatRequest) -> int:
 def _whole(base: str, request: ChatRequest) -> int:
     url = f"{base}{API_SUFFIX}/serve/{quote(request.endpoint)}/chat"
     with _open(url, _headers(request), _body(request)) as response:
-        raw = response.read()
+        raw = response.read(MAX_ANSWER_BYTES + 1)
     try:
-        document = json.loads(raw)
-    except ValueError:
+        document = loads(raw, max_bytes=MAX_ANSWER_BYTES)
+    except JsonRefused as refused:
         raise ProxyRefused(
-            f"the answer is not JSON: {raw[:200].decode('utf-8', 'replace')}"
+            f"the answer is not JSON: {raw[:200].decode('utf-8', 'replace')} ({refused})"
         ) from None
     data: Any = document.get("data") if isinstance(document, dict) else None
     if request.raw:

@@ -9,7 +9,6 @@ sent (no model classes in between), so drift is judged against exactly what is s
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.kube_config import KubeConfigMerger
 
 from compiler.errors import LlmopsError
+from compiler.load.strict_json import JsonRefused, loads
 from llmops.status.model import Lookup, ObjectRef
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
@@ -36,6 +36,12 @@ GROUP_OWNERS = {
     "trainer.kubeflow.org": "Kubeflow Trainer",
     "batch": "Kubernetes",
 }
+# What is read from the API server is bounded: objects are stored in etcd at 1.5 MiB at most, and
+# none nests near 100 levels (managedFields mirrors the object's own depth plus a few).
+MAX_OBJECT_BYTES = 8 * 1024 * 1024
+MAX_OBJECT_DEPTH = 100
+MAX_KUBECONFIG_BYTES = 4 * 1024 * 1024
+MAX_KUBECONFIG_DEPTH = 64
 REQUIRED_PERMISSIONS = (
     "llmops status needs `get` on inferenceservices.serving.kserve.io, jobs.batch "
     "(or trainjobs.trainer.kubeflow.org) and applications.argoproj.io"
@@ -87,9 +93,12 @@ class Cluster:
 
     def _decode(self, ref: ObjectRef, data: bytes) -> dict[str, Any]:
         try:
-            obj = json.loads(data)
-        except (ValueError, UnicodeDecodeError):
-            obj = None
+            obj = loads(data, max_depth=MAX_OBJECT_DEPTH, max_bytes=MAX_OBJECT_BYTES)
+        except JsonRefused as refused:
+            raise ClusterError(
+                f"the cluster at {self.server} answered the read of {ref} with something that is "
+                f"not usable JSON: {refused}"
+            ) from None
         if not isinstance(obj, dict):
             raise ClusterError(
                 f"the cluster at {self.server} answered the read of {ref} with something that is "
@@ -122,22 +131,26 @@ class Cluster:
         )
 
 
+def _status(body: Any) -> Any:
+    """A Kubernetes Status body as JSON, or None when it is not one (or not usable JSON)."""
+    if not isinstance(body, (bytes, str)) or not body:
+        return None
+    try:
+        return loads(body, max_depth=MAX_OBJECT_DEPTH, max_bytes=MAX_OBJECT_BYTES)
+    except JsonRefused:
+        return None
+
+
 def _status_message(body: Any) -> str:
     """The `message` of a Kubernetes Status body, if the body is one."""
-    try:
-        status = json.loads(body) if body else None
-    except (TypeError, ValueError):
-        return ""
+    status = _status(body)
     return str(status.get("message", "")) if isinstance(status, dict) else ""
 
 
 def _not_found(ref: ObjectRef, body: Any) -> str:
     """A missing object, or a kind the API server does not serve (its plain `404 page not
     found`)."""
-    try:
-        status = json.loads(body) if body else None
-    except (TypeError, ValueError):
-        status = None
+    status = _status(body)
     details = status.get("details") if isinstance(status, dict) else None
     if isinstance(details, dict) and details.get("name") == ref.name:
         return f"{ref} not found"
@@ -171,11 +184,36 @@ def _kubeconfig_paths(kubeconfig: str | None) -> tuple[str, list[Path]]:
     return setting, [path for path in files if path.is_file()]
 
 
+def _bounded_kubeconfig(path: Path) -> str:
+    """The kubeconfig's text, once it is known to be of a kubeconfig's size and nesting (YAML
+    nested thousands of levels deep exhausts the recursion of the YAML readers)."""
+    data = path.read_bytes()
+    if len(data) > MAX_KUBECONFIG_BYTES:
+        raise ClusterError(
+            f"kubeconfig {path} is {len(data):,} bytes; a kubeconfig is far below "
+            f"{MAX_KUBECONFIG_BYTES:,}"
+        )
+    text = data.decode("utf-8")
+    depth = 0
+    for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_KUBECONFIG_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else 0
+                raise ClusterError(
+                    f"kubeconfig {path}:{line}: nested more than {MAX_KUBECONFIG_DEPTH} levels "
+                    "deep; it is not a kubeconfig"
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return text
+
+
 def _contexts(setting: str, files: list[Path]) -> tuple[list[str], str | None]:
     """The context names and the current context of the (merged) kubeconfig files."""
     # the client's own checks fail on other shapes with messages about Python types
     for path in files:
-        if not isinstance(yaml.safe_load(path.read_text(encoding="utf-8")), dict):
+        if not isinstance(yaml.safe_load(_bounded_kubeconfig(path)), dict):
             raise ClusterError(
                 f"kubeconfig {path} is not a kubeconfig",
                 hint="expected a YAML mapping with clusters, contexts, users and current-context",

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from compiler.errors import LlmopsError
+from llmops.conformance import go_regex
 from llmops.conformance.builtin_rules import metadata_schema, tighten_definitions
 from llmops.conformance.crd_schema import resource_schema
 from llmops.conformance.sources import data_dir, kind_index, read_sources
@@ -83,11 +84,41 @@ def _unique_by_keys(
             first[marker] = index
 
 
+def _go_pattern(
+    validator: Any, pattern: Any, instance: Any, schema: dict[str, Any]
+) -> Iterator[Any]:
+    """`pattern`, with `$` matching only at the end of the text, as in the API server."""
+    jsonschema = _require("jsonschema")
+    if (
+        isinstance(instance, str)
+        and isinstance(pattern, str)
+        and not go_regex.search(pattern, instance)
+    ):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _go_pattern_properties(
+    validator: Any, patterns: Any, instance: Any, schema: dict[str, Any]
+) -> Iterator[Any]:
+    """`patternProperties`, keys matched as the API server matches them."""
+    if not isinstance(instance, dict) or not isinstance(patterns, dict):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            if go_regex.search(pattern, key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
 @cache
 def _kubernetes_validator_class() -> Any:
     jsonschema = _require("jsonschema")
     return jsonschema.validators.extend(
-        jsonschema.Draft202012Validator, {"x-kubernetes-list-map-keys": _unique_by_keys}
+        jsonschema.Draft202012Validator,
+        {
+            "x-kubernetes-list-map-keys": _unique_by_keys,
+            "pattern": _go_pattern,
+            "patternProperties": _go_pattern_properties,
+        },
     )
 
 

@@ -9,7 +9,6 @@ becomes one V-coded diagnostic at the key or value it is about.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +17,7 @@ from compiler.load.document import SourceDocument
 from compiler.load.yaml_strict import parse_documents
 from compiler.positions import Path, format_path
 from compiler.spelling import closest_name
-from llmops.conformance import codes
+from llmops.conformance import codes, go_regex
 from llmops.conformance.builtin_rules import PATTERN_FORMS, limit_problems
 from llmops.conformance.catalog import SchemaCatalog
 
@@ -206,9 +205,9 @@ def _unknown_fields(
     label: str,
 ) -> Iterator[Diagnostic]:
     known = list(schema.get("properties") or {})
-    patterns = [re.compile(pattern) for pattern in schema.get("patternProperties") or {}]
+    patterns = list(schema.get("patternProperties") or {})
     for name in instance:
-        if name in known or any(pattern.search(name) for pattern in patterns):
+        if name in known or any(go_regex.search(pattern, name) for pattern in patterns):
             continue
         field_path: Path = (*path, name)
         suggestion = closest_name(name, known)

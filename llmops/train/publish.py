@@ -8,10 +8,10 @@ the URI is ever touched, and a reader never finds an adapter of one run beside t
 
 from __future__ import annotations
 
-import json
 import posixpath
 from pathlib import Path
 
+from compiler.load.strict_json import loads
 from compiler.target.training_contract import METADATA_FILE
 from llmops.train.errors import TrainerError
 from llmops.train.storage import list_files, read_bytes, remove, upload
@@ -22,7 +22,7 @@ def previous_files(output_uri: str) -> list[str]:
     be read."""
     try:
         stored = [entry for entry in list_files(output_uri) if entry.relative == METADATA_FILE]
-        document = json.loads(read_bytes(stored[0])) if stored else {}
+        document = loads(read_bytes(stored[0])) if stored else {}
     except (TrainerError, ValueError):
         return []
     files = document.get("output", {}).get("files", []) if isinstance(document, dict) else []

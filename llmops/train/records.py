@@ -16,10 +16,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from compiler.load.strict_json import JsonRefused, loads
 from llmops.train.errors import TrainerError
 from llmops.train.storage import StoredFile, list_files, read_bytes
 
 DATA_SUFFIXES = (".csv", ".jsonl", ".json")
+# As deep as `llmops validate` lets a sample record nest (D002): chat messages with tool calls nest
+# about 6 levels; a .json file's list adds one.
+MAX_RECORD_DEPTH = 100
 
 
 @dataclass(frozen=True)
@@ -78,17 +82,24 @@ def _csv_records(text: str, where: str) -> list[Record]:
     return records
 
 
+def _refusal(where: str, line: int | None, refused: JsonRefused) -> TrainerError:
+    """One line naming the file, the line (when known) and what is wrong with the JSON there."""
+    column = f" (column {refused.column})" if refused.column is not None else ""
+    at = f"{where}:{line}" if line is not None else where
+    return TrainerError(f"{at}: {refused.message}{column}")
+
+
 def _json_lines(text: str, where: str) -> list[Record]:
     records = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Split on "\n" only: str.splitlines() also breaks at U+2028, U+0085 and others, which JSON
+    # allows raw in strings.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise TrainerError(
-                f"{where}:{number}: not valid JSON: {error.msg} (column {error.colno})"
-            ) from None
+            value = loads(line, max_depth=MAX_RECORD_DEPTH)
+        except JsonRefused as refused:
+            raise _refusal(where, number, refused) from None
         if not isinstance(value, dict):
             raise TrainerError(
                 f"{where}:{number}: each line must be a JSON object, found {type(value).__name__}"
@@ -99,11 +110,9 @@ def _json_lines(text: str, where: str) -> list[Record]:
 
 def _json_array(text: str, where: str) -> list[Record]:
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise TrainerError(
-            f"{where}:{error.lineno}: not valid JSON: {error.msg} (column {error.colno})"
-        ) from None
+        value = loads(text, max_depth=MAX_RECORD_DEPTH + 1)
+    except JsonRefused as refused:
+        raise _refusal(where, refused.line, refused) from None
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise TrainerError(
             f"{where}: a .json dataset file must be a list of objects (or use .jsonl)"

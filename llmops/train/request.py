@@ -10,12 +10,12 @@ guessed at.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compiler.load.strict_json import JsonRefused, loads
 from compiler.target.training_contract import (
     ENV_BASE_MODEL_URI,
     ENV_DATASET_URI,
@@ -72,9 +72,10 @@ def _read_text(path: str, variable: str) -> str:
 
 def _json_object(text: str, where: str) -> dict[str, Any]:
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ContractError(f"{where}: not valid JSON: {error}") from None
+        value = loads(text)
+    except JsonRefused as refused:
+        at = f" (line {refused.line}, column {refused.column})" if refused.line else ""
+        raise ContractError(f"{where}: {refused.message}{at}") from None
     if not isinstance(value, dict):
         raise ContractError(f"{where}: expected a JSON object, found {type(value).__name__}")
     return value

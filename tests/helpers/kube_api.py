@@ -71,6 +71,8 @@ class KubeApiServer:
         # path -> per GET in turn: an error code to answer, or 0 to serve
         self.failing: dict[str, list[int]] = {}
         self.unserved_groups: set[str] = set()
+        # path -> (status, body) answered as they are, JSON or not
+        self.raw: dict[str, tuple[int, bytes]] = {}
         self.requests: list[tuple[str, str | None]] = []  # (path, Authorization header)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -135,6 +137,8 @@ class KubeApiServer:
             self.requests.append((path, authorization))
             if authorization != f"Bearer {self.token}":
                 return _json(401, status_object(401, "Unauthorized", "Unauthorized"))
+            if path in self.raw:
+                return self.raw[path][0], "application/json", self.raw[path][1]
             parts = path.strip("/").split("/")
             group = parts[1] if len(parts) > 1 and parts[0] == "apis" else ""
             if group in self.unserved_groups or len(parts) != 7 or parts[3] != "namespaces":

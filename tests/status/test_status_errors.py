@@ -183,3 +183,51 @@ def test_usage_errors(estate: Path, argv: tuple[str, ...]) -> None:
     result = status(estate, *argv)
     assert result.exit_code == 2
     assert "usage: llmops status" in result.stderr
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+ISVC = "/apis/serving.kserve.io/v1beta1/namespaces/llm-ops-dev/inferenceservices/example-model"
+
+
+@pytest.mark.parametrize(
+    ("code", "body", "expected"),
+    [
+        (200, b'{"spec": ' + DEEP + b"}", "nested more than 100 levels deep"),
+        (200, b'{"spec": {"replicas": ' + b"9" * 5000 + b"}}", "an integer of 5000 digits"),
+        (200, b'{"spec": {"x": NaN}}', "`NaN` is not a JSON number"),
+        (200, b'{"spec": {"x": 1e999}}', "too large for a double"),
+        (500, b'{"message": ' + DEEP + b"}", "answered 500"),
+        (404, b'{"details": ' + DEEP + b"}", None),
+    ],
+)
+def test_hostile_json_from_the_api_server_is_one_line(
+    estate: Path,
+    rendered: Rendered,
+    cluster: KubeApiServer,
+    kubeconfig: Path,
+    code: int,
+    body: bytes,
+    expected: str | None,
+) -> None:
+    deploy_healthy(cluster, rendered)
+    cluster.raw[ISVC] = (code, body)
+    result = status(estate, "--kubeconfig", str(kubeconfig))
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result
+    if expected is None:  # a 404 whose body is not a Status: the object is reported missing
+        assert result.exit_code in (0, 1), result
+        return
+    assert_one_line_error(result, expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # deeper than PyYAML's recursion, shallower than libyaml's own bound (1,000 levels)
+        ("clusters: " + "[" * 900 + "]" * 900 + "\n", "nested more than 64 levels deep"),
+        ("a:\n" + "".join(" " * level + "- \n" for level in range(1, 900)), "more than 64"),
+    ],
+)
+def test_deeply_nested_kubeconfig(estate: Path, tmp_path: Path, text: str, expected: str) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(text, encoding="utf-8")
+    assert_one_line_error(status(estate, "--kubeconfig", str(kubeconfig)), expected)

@@ -119,6 +119,21 @@ def test_a_chat_line_with_an_unknown_role(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        (b'{"text": ' + b"9" * 5000 + b"}", "an integer of 5000 digits"),
+        (b'{"text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested more than 100 levels"),
+        (b'{"text": NaN}', "`NaN` is not a JSON number"),
+    ],
+)
+def test_a_record_json_readers_disagree_on(tmp_path: Path, record: bytes, expected: str) -> None:
+    data = b'{"instruction": "a", "output": "b"}\n' + record + b"\n"
+    message = _refusal(tmp_path, data={"train.jsonl": data})
+    assert message.startswith(f"file://{tmp_path}/dataset/train.jsonl:2: "), message
+    assert expected in message, message
+
+
 def test_a_folder_without_data_files(tmp_path: Path) -> None:
     message = _refusal(tmp_path, data={"README.md": b"# notes\n"})
     assert message == (

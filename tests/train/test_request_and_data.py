@@ -212,3 +212,64 @@ def test_torch_gets_the_containers_cpus_not_the_nodes(
     usable = len(os.sched_getaffinity(0))
     assert torch_threads({}, tmp_path) == (min(usable, limit) if limit else usable)
     assert torch_threads({"OMP_NUM_THREADS": "3"}, tmp_path) is None
+
+
+DEEP_RECORD = b'{"messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+HOSTILE_RECORDS = {
+    "a 5,000-digit integer": (b'{"n": ' + b"9" * 5000 + b"}", "an integer of 5000 digits"),
+    "a negative 5,000-digit integer": (b'{"n": -' + b"1" * 5000 + b"}", "5000 digits"),
+    "deep nesting": (DEEP_RECORD, "arrays and objects nested more than"),
+    "NaN": (b'{"text": "NaN", "n": NaN}', "`NaN` is not a JSON number"),
+    "Infinity": (b'{"n": Infinity}', "`Infinity` is not a JSON number"),
+    "-Infinity": (b'{"n": -Infinity}', "`-Infinity` is not a JSON number"),
+    "1e999": (b'{"n": 1e999}', "the number 1e999 is too large for a double"),
+    "a lone surrogate": (b'{"text": "\\ud800"}', "lone UTF-16 surrogate"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_RECORDS))
+@pytest.mark.parametrize("layout", ["jsonl", "json"])
+def test_records_json_readers_disagree_on_are_one_line_with_the_line(
+    case: str, layout: str
+) -> None:
+    """A record no JSON reader reads the same way is refused at its line (the third of the file),
+    never a RecursionError or ValueError traceback, never read as a float no JSON has."""
+    record, expected = HOSTILE_RECORDS[case]
+    good = b'{"text": "ok"}'
+    if layout == "jsonl":
+        data = good + b"\n" + good + b"\n" + record + b"\n"
+    else:
+        data = b"[" + good + b",\n" + good + b",\n" + record + b"\n]"
+    with pytest.raises(TrainerError) as refused:
+        parse_file(f"a.{layout}", data, "s3://d/x")
+    message = str(refused.value)
+    assert "\n" not in message and expected in message, message
+    if case != "a lone surrogate" or layout == "jsonl":  # a parsed .json value has no line
+        assert message.startswith("s3://d/x:3: "), message
+
+
+def test_a_line_separator_inside_a_jsonl_string_is_text() -> None:
+    """JSON allows U+2028 raw in strings: a JSONL line is split at line feeds only."""
+    (record,) = parse_file("a.jsonl", '{"text": "a\u2028b"}\n'.encode(), "s3://d/x")
+    assert record.values == {"text": "a\u2028b"}
+
+
+def test_the_trainer_and_validate_agree_on_how_deep_a_record_may_nest() -> None:
+    from compiler.check.dataset_files import MAX_RECORD_DEPTH as VALIDATE_DEPTH
+    from llmops.train.records import MAX_RECORD_DEPTH
+
+    assert MAX_RECORD_DEPTH == VALIDATE_DEPTH
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"job": ' + "[" * 50_000 + "]" * 50_000 + "}", "nested more than 64 levels deep"),
+        ('{"gpus": ' + "1" * 5000 + "}", "an integer of 5000 digits"),
+        ('{"gpus": NaN}', "`NaN` is not a JSON number"),
+    ],
+)
+def test_a_hostile_job_json_is_a_contract_error(text: str, expected: str) -> None:
+    with pytest.raises(ContractError) as refused:
+        read_request({"LLMOPS_TRAINING_CONFIG_JSON": text, "LLMOPS_TRAINING_METHOD": "SFT"})
+    assert expected in str(refused.value) and "\n" not in str(refused.value)

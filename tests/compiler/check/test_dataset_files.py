@@ -17,12 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler.check.dataset_files import (
-    MAX_DATASET_FILE_BYTES,
-    MAX_INTEGER_DIGITS,
-    MAX_RECORD_DEPTH,
-    read_sample_file,
-)
+from compiler.check.dataset_files import MAX_DATASET_FILE_BYTES, MAX_RECORD_DEPTH, read_sample_file
+from compiler.load.strict_json import MAX_INTEGER_DIGITS
 from compiler.load.tree import DirectoryTree
 from tests.helpers.estate import run_cli, write_files
 
@@ -66,7 +62,8 @@ def test_a_file_over_the_limit_is_d001_with_the_limit_in_the_message(tmp_path: P
 
 @pytest.mark.parametrize("depth", [MAX_RECORD_DEPTH, 5_000, 100_000])
 def test_a_deeply_nested_jsonl_record_is_d002_at_its_line(tmp_path: Path, depth: int) -> None:
-    record = '{"text": "deep", "extra": ' + "[" * depth + "]" * depth + "}"
+    prefix = '{"text": "deep", "extra": '
+    record = prefix + "[" * depth + "]" * depth + "}"
     content = f'{{"text": "fine"}}\n{record}\n'.encode()
     root = estate(tmp_path, "deep.jsonl", content, dataset_type="text")
     result = run_cli("validate", str(root))
@@ -74,9 +71,11 @@ def test_a_deeply_nested_jsonl_record_is_d002_at_its_line(tmp_path: Path, depth:
         assert result.exit_code == 0, result.stdout
     else:
         assert result.exit_code == 1, result.stdout + result.stderr
+        # pointed at the first bracket past the limit (the record's own object is one level)
+        column = len(prefix) + MAX_RECORD_DEPTH
         assert (
-            "examples/deep.jsonl:2:1: error[D002]: the record is nested more than 100 levels deep"
-            in result.stdout
+            f"examples/deep.jsonl:2:{column}: error[D002]: arrays and objects nested more than "
+            f"{MAX_RECORD_DEPTH} levels deep" in result.stdout
         )
 
 
