@@ -29,51 +29,6 @@ def proxy(
     max_connections: int,
     workers: int,
 ) -> int:
-    metrics_dir = _shared_metrics_dir() if workers > 1 else None
-    try:
-        return _proxy(
-            repo=repo,
-            env=env,
-            config_path=config_path,
-            host=host,
-            port=port,
-            backends=backends,
-            timeout=timeout,
-            stream_idle_timeout=stream_idle_timeout,
-            max_connections=max_connections,
-            workers=workers,
-        )
-    finally:
-        if metrics_dir is not None:
-            import shutil
-
-            shutil.rmtree(metrics_dir, ignore_errors=True)
-
-
-def _shared_metrics_dir() -> str:
-    """Where the workers keep their metrics' values (prometheus_client's multiprocess mode reads
-    its setting when it is first imported, so before the proxy's modules are)."""
-    import os
-    import tempfile
-
-    directory = tempfile.mkdtemp(prefix="llmops-proxy-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-    return directory
-
-
-def _proxy(
-    *,
-    repo: str | None,
-    env: str | None,
-    config_path: str | None,
-    host: str,
-    port: int,
-    backends: tuple[str, ...],
-    timeout: float,
-    stream_idle_timeout: float,
-    max_connections: int,
-    workers: int,
-) -> int:
     try:
         from llmops.proxy.app import build_app
         from llmops.proxy.server import serve, serve_workers

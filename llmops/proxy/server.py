@@ -10,17 +10,20 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 from collections.abc import Callable, Coroutine, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from aiohttp import web
 
 from llmops.proxy.app import build_app
 from llmops.proxy.config import ProxyConfig
 from llmops.proxy.connections import GuardedSite
+from llmops.proxy.metrics import share_with_workers
 from llmops.proxy.options import ProxyOptions
 from llmops.proxy.state import STATE
 
@@ -107,29 +110,34 @@ def serve_workers(
     (SO_REUSEPORT: the kernel spreads new connections among them). This process only waits: SIGINT
     or SIGTERM is passed on to every worker, which lets its requests finish; a worker that dies
     stops the others, so the pod is restarted whole rather than serving on with fewer workers.
-    **Returns:** 0 after a signal, 1 when a worker died. **Raises:** ``OSError`` when the address
-    cannot be bound (checked here, before any worker starts)."""
+    The workers' metrics share a temporary directory, removed when they have stopped; this process
+    gets its signal handlers back and its environment and prometheus_client untouched (it may be a
+    test or a script that runs more after). **Returns:** 0 after a signal, 1 when a worker died.
+    **Raises:** ``OSError`` when the address cannot be bound (checked here, before any worker
+    starts)."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         probe.bind((host, port))  # a listener without SO_REUSEPORT there: "in use"
+    metrics_dir = tempfile.mkdtemp(prefix="llmops-proxy-metrics-")
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _fork_and_wait(build, host, port, workers, announce, metrics_dir)
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _fork_and_wait(
+    build: Callable[[], web.Application],
+    host: str,
+    port: int,
+    workers: int,
+    announce: Callable[[str], None],
+    metrics_dir: str,
+) -> int:
     children: list[int] = []
-    listening, ready = os.pipe()  # each worker writes a byte once it listens
-    for _ in range(workers):
-        pid = os.fork()
-        if pid == 0:  # the worker
-            os.close(listening)
-            code = 0
-            try:
-                serve(build(), host, port, lambda _url: _tell(ready), reuse_port=True)
-            except BaseException as error:  # the parent stops the others
-                logging.getLogger("llmops.proxy").error(
-                    "worker %d stopped: %s: %s", os.getpid(), type(error).__name__, error
-                )
-                code = 1
-            finally:
-                os._exit(code)
-        children.append(pid)
     stopping = False
 
     def stop(_signum: int, _frame: object) -> None:
@@ -139,8 +147,15 @@ def serve_workers(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGTERM)
 
+    # before the first fork: a signal while workers start stops those started
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    listening, ready = os.pipe()  # each worker writes a byte once it listens
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # the worker
+            _worker(build, host, port, metrics_dir, listening, ready)
+        children.append(pid)
     os.close(ready)
     with os.fdopen(listening, "rb") as started:  # ends early when a worker died before listening
         failed = len(started.read(workers)) < workers
@@ -156,6 +171,31 @@ def serve_workers(
             failed = True
             stop(signal.SIGTERM, None)
     return 1 if failed else 0
+
+
+def _worker(
+    build: Callable[[], web.Application],
+    host: str,
+    port: int,
+    metrics_dir: str,
+    listening: int,
+    ready: int,
+) -> NoReturn:
+    """One worker's life, in the forked process: it never returns to the caller's code."""
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # serve() handles them once it listens
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.close(listening)
+        share_with_workers(metrics_dir)
+        serve(build(), host, port, lambda _url: _tell(ready), reuse_port=True)
+    except BaseException as error:  # the parent stops the others
+        logging.getLogger("llmops.proxy").error(
+            "worker %d stopped: %s: %s", os.getpid(), type(error).__name__, error
+        )
+        code = 1
+    finally:
+        os._exit(code)
 
 
 def _tell(ready: int) -> None:

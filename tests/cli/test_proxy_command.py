@@ -10,6 +10,8 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,8 +21,11 @@ import pytest
 import yaml
 from aiohttp import web
 
+import llmops.cli.main  # noqa: F401  (importing it sets a variable for pydantic, once)
+from llmops.proxy.server import running_proxy
 from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate, run_cli, write_files
-from tests.helpers.loopback import FakeModelServer, free_port, serving
+from tests.helpers.loopback import FakeModelServer, call, free_port, serving, wait_until
+from tests.proxy.conftest import config_of, document, endpoint
 
 
 @contextmanager
@@ -222,10 +227,66 @@ def test_proxy_from_the_rendered_configmap(tmp_path: Path) -> None:
 )
 def test_usage_errors(monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], message: str) -> None:
     monkeypatch.delenv("LLMOPS_PROXY_TOKEN", raising=False)
+    environment = dict(os.environ)
     result = run_cli(*args)
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+    assert dict(os.environ) == environment  # a refused command leaves its caller as it was
+
+
+@pytest.mark.slow
+def test_workers_leave_the_calling_process_as_it_was() -> None:
+    """`llmops proxy --workers 2` run in this process (as a script or a test may run it): the
+    workers share their metrics, and afterwards this process has its environment, its signal
+    handlers and a single-process prometheus_client again, and no metrics directory is left. (The
+    workers' setting once stayed in the caller's environment: every later proxy in the process, and
+    every proxy it started, failed on each metric.)"""
+    environment = dict(os.environ)
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    leftovers = set(Path(tempfile.gettempdir()).glob("llmops-proxy-metrics-*"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    seen: dict[str, object] = {}
+
+    def use_then_stop() -> None:
+        try:
+            if wait_until(lambda: _answers(f"{url}/llm-ops/v1/health"), timeout=60, interval=0.1):
+                seen["environment while serving"] = dict(os.environ)
+                for _ in range(4):  # a connection each: either worker may answer
+                    call("POST", f"{url}/llm-ops/v1/serve/nope/chat", {"messages": []}, USER)
+                seen["metrics"] = [call("GET", f"{url}/metrics") for _ in range(4)]
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)  # as Kubernetes stops the pod
+
+    helper = threading.Thread(target=use_then_stop)
+    helper.start()
+    result = run_cli(
+        "proxy", str(PROJECT_ROOT), "--env", "dev", "--workers", "2", "--port", str(port)
+    )
+    helper.join()
+    assert result.exit_code == 0, result.stderr
+    assert seen["environment while serving"] == environment
+    for scraped in seen["metrics"]:  # type: ignore[attr-defined]
+        assert 'code="404",endpoint="(unknown)"} 4.0' in scraped.body.decode(), scraped
+    assert dict(os.environ) == environment
+    assert {signum: signal.getsignal(signum) for signum in handlers} == handlers
+    assert set(Path(tempfile.gettempdir()).glob("llmops-proxy-metrics-*")) == leftovers
+    with running_proxy(config_of(document(endpoint("chat", "http://127.0.0.1:1")))) as later:
+        call("POST", f"{later}/llm-ops/v1/serve/nope/chat", {"messages": []}, USER)
+        alone = call("GET", f"{later}/metrics")
+    assert alone.status == 200
+    assert 'code="404",endpoint="(unknown)"} 1.0' in alone.body.decode()
+
+
+USER = {"X-User-Id": "u1", "X-User-Roles": "llm-ops-user"}
+
+
+def _answers(url: str) -> bool:
+    try:
+        return call("GET", url, timeout=2).status == 200
+    except OSError:
+        return False
 
 
 def test_estate_with_errors_is_not_served(tmp_path: Path) -> None:
