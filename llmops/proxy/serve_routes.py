@@ -142,8 +142,11 @@ def _check_target(runtime: EndpointRuntime, kind: str) -> None:
 
 async def _json_body(request: web.Request, kind: str, read_timeout: float) -> dict[str, Any]:
     try:
-        async with asyncio.timeout(read_timeout):
+        if request.content.is_eof():  # all of it has arrived: read at once, no timer to set
             raw = await request.read()
+        else:
+            async with asyncio.timeout(read_timeout):
+                raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise Refused(
             413,

@@ -303,8 +303,10 @@ async def relay_stream(
             end,
         )
         try:
-            async with asyncio.timeout_at(deadline):
-                chunk = await upstream.content.readany()
+            chunk = upstream.content.read_nowait()  # what has arrived: no timer to set and cancel
+            if not chunk and not upstream.content.is_eof():
+                async with asyncio.timeout_at(deadline):
+                    chunk = await upstream.content.readany()
         except TimeoutError:
             fault = _stream_timeout(options, who, first, loop.time() >= end)
             break
