@@ -372,8 +372,11 @@ def main() -> int:
     parser.add_argument(
         "--baseline",
         metavar="DIR",
+        action="append",
+        default=[],
         help="also measure the passthrough of the llmops proxy in the source tree DIR (e.g. `git "
-        "archive` of an earlier commit), interleaved with this one",
+        "archive` of an earlier commit), interleaved with this one; repeatable (one row each, "
+        "named after DIR's last part)",
     )
     parser.add_argument("--serve-backend", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -412,20 +415,21 @@ def main() -> int:
                 wait_for(f"http://127.0.0.1:{nginx_port}/v1/models/bench")
                 paths["nginx"] = f"http://127.0.0.1:{nginx_port}/openai/v1/chat/completions"
                 relays["nginx"] = [processes[-1].pid]
-            if args.baseline:
+            for tree in args.baseline:
                 base_port = free_port()
                 base = subprocess.Popen(
                     [*command[:6], "--port", str(base_port)],  # one worker
-                    env={**env, "PYTHONPATH": str(Path(args.baseline).resolve())},
-                    cwd=args.baseline,
+                    env={**env, "PYTHONPATH": str(Path(tree).resolve())},
+                    cwd=tree,
                     stdout=subprocess.DEVNULL,
                 )
                 processes.append(base)
                 wait_for(f"http://127.0.0.1:{base_port}/llm-ops/v1/health")
-                paths["baseline passthru"] = (
+                name = Path(tree).resolve().name[:18]
+                paths[name] = (
                     f"http://127.0.0.1:{base_port}/llm-ops/v1/serve/bench/v1/chat/completions"
                 )
-                relays["baseline passthru"] = [base.pid]
+                relays[name] = [base.pid]
             paths["proxy passthrough"] = f"{proxy_url}/llm-ops/v1/serve/bench/v1/chat/completions"
             paths["platform /chat"] = f"{proxy_url}/llm-ops/v1/serve/bench/chat"
             time.sleep(1.0 if args.workers > 1 else 0.0)  # every worker listening
