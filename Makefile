@@ -128,7 +128,10 @@ bench: $(BIN)/.installed-run
 bench-render: $(BIN)/.installed-run
 	$(BIN)/python benchmarks/bench_render.py
 
+# Compared against nginx in the same run: installed from Debian's packages when missing (as root).
 bench-proxy: $(BIN)/.installed-test
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+		(apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx-light)
 	$(BIN)/python benchmarks/bench_proxy.py
 
 bench-console: $(BIN)/.installed-test

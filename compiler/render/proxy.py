@@ -14,6 +14,21 @@ CONFIG_KEY = "proxy.json"
 CONFIG_MOUNT = "/etc/llmops"
 CONTAINER_PORT = 8000
 CONFIG_NAME = f"{naming.PROXY_NAME}-config"
+# What one worker process takes: it is busy on at most one core, and its memory is the interpreter
+# plus the answers it holds (bounded by ProxyOptions.max_held_bytes, per worker).
+CPU_REQUEST_MILLI, CPU_LIMIT = 250, 1
+MEMORY_REQUEST_MI, MEMORY_LIMIT_MI = 256, 512
+
+
+def proxy_resources(workers: int) -> dict[str, dict[str, str]]:
+    """Requests and limits of a proxy pod running ``workers`` processes."""
+    return {
+        "requests": {
+            "cpu": f"{CPU_REQUEST_MILLI * workers}m",
+            "memory": f"{MEMORY_REQUEST_MI * workers}Mi",
+        },
+        "limits": {"cpu": str(CPU_LIMIT * workers), "memory": f"{MEMORY_LIMIT_MI * workers}Mi"},
+    }
 
 
 def render_proxy(ctx: RenderContext, config_text: str) -> list[dict[str, Any]]:
@@ -45,6 +60,8 @@ def render_proxy(ctx: RenderContext, config_text: str) -> list[dict[str, Any]]:
         mount=CONFIG_MOUNT,
         port=CONTAINER_PORT,
         token_secret=settings.token_secret_name,
+        workers=settings.workers,
+        resources=proxy_resources(settings.workers),
     )
     service_metadata = ctx.metadata("Service", naming.PROXY_NAME, labels=labels)
     service = render_template(

@@ -244,6 +244,17 @@ class ProxySettings(StrictModel):
         f"ghcr.io/llmops/llmops:{DEFAULT_IMAGE_TAG}", description="Image running `llmops proxy`."
     )
     replicas: int = Field(2, ge=1, le=100, description="Proxy replicas.")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=32,
+        description=(
+            "Worker processes in each proxy pod, sharing its port (`llmops proxy --workers`), one "
+            "core each; the pod requests 250m CPU and 256Mi per worker (limits 1 CPU and 512Mi "
+            "per worker). Concurrency limits, connection caps and experiment statistics are per "
+            "worker; /metrics adds the workers up."
+        ),
+    )
     token_secret_name: DnsSubdomain | None = Field(
         None,
         alias="tokenSecretName",

@@ -27,10 +27,11 @@ def proxy(
     timeout: float,
     stream_idle_timeout: float,
     max_connections: int,
+    workers: int,
 ) -> int:
     try:
         from llmops.proxy.app import build_app
-        from llmops.proxy.server import serve
+        from llmops.proxy.server import serve, serve_workers
     except ImportError as error:
         raise LlmopsError(
             f"the proxy needs {error.name}, which is not installed", hint=MISSING_EXTRA_HINT
@@ -92,7 +93,13 @@ def proxy(
                 flush=True,
             )
 
+    if workers > 1 and port == 0:
+        raise LlmopsError("--workers share one port: give it with --port (0 picks one per worker)")
     try:
+        if workers > 1:
+            return serve_workers(
+                lambda: build_app(config, options, console), host, port, workers, announce
+            )
         serve(build_app(config, options, console), host, port, announce)
     except OSError as error:
         raise LlmopsError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
@@ -182,7 +189,16 @@ command = click.Command(
             show_default=True,
             metavar="N",
             help="client connections held open; at the cap the longest idle one is closed "
-            "(lowered to fit the open-file limit)",
+            "(lowered to fit the open-file limit); per worker",
+        ),
+        click.Option(
+            ["--workers"],
+            type=options.WholeNumber(),
+            default=1,
+            show_default=True,
+            metavar="N",
+            help="processes serving the port together (SO_REUSEPORT), one core each; limits, "
+            "connections and experiment statistics are per worker, /metrics adds them up",
         ),
     ],
 )

@@ -293,9 +293,11 @@ class GuardedSite(web.BaseSite):
         port: int,
         guard: ConnectionGuard,
         backlog: int = 128,
+        reuse_port: bool = False,
     ):
         super().__init__(runner, backlog=backlog)
         self._host, self._port, self._guard = host, port, guard
+        self._reuse_port = reuse_port
         self._bound: tuple[str, int] | None = None
 
     @property
@@ -316,7 +318,12 @@ class GuardedSite(web.BaseSite):
             return GuardedRequestHandler(server, self._guard, loop=loop, **options)
 
         self._server = await loop.create_server(
-            protocol, self._host, self._port, backlog=self._backlog, reuse_address=True
+            protocol,
+            self._host,
+            self._port,
+            backlog=self._backlog,
+            reuse_address=True,
+            reuse_port=self._reuse_port or None,
         )
         self._bound = self._server.sockets[0].getsockname()[:2]
         self._guard.start()

@@ -46,6 +46,12 @@ async def write_within(
 ) -> None:
     """Write ``data`` before the loop's time ``deadline``. **Raises:** ``ClientStalled`` (the
     connection is aborted) or ``ClientGone``."""
+    if _cannot_wait(request, len(data)):  # most stream events: no timer to set and cancel
+        try:
+            await response.write(data)
+        except (ConnectionError, aiohttp.ClientConnectionError):
+            raise ClientGone() from None
+        return
     try:
         async with asyncio.timeout_at(deadline):
             await response.write(data)
@@ -54,6 +60,21 @@ async def write_within(
         raise ClientStalled() from None
     except (ConnectionError, aiohttp.ClientConnectionError):  # aiohttp's server raises the latter
         raise ClientGone() from None
+
+
+# room for a chunk's framing (its size line and line end) beside its data
+CHUNK_FRAMING_BYTES = 32
+
+
+def _cannot_wait(request: web.BaseRequest, size: int) -> bool:
+    """Whether writing ``size`` bytes to the caller returns at once: a write waits only for a
+    connection whose buffer is past its high-water mark (the caller is not reading), so one that
+    is not, and stays below the mark with these bytes, needs no deadline."""
+    transport, protocol = request.transport, request.protocol
+    if transport is None or protocol is None or protocol.writing_paused:
+        return False
+    high = transport.get_write_buffer_limits()[1]
+    return transport.get_write_buffer_size() + size + CHUNK_FRAMING_BYTES <= high
 
 
 async def deliver(
@@ -76,6 +97,9 @@ async def deliver(
     try:
         async with asyncio.timeout(write_timeout):
             await sent.prepare(request)
+            if len(body) <= PIECE_BYTES:  # one piece: the head and the body in one write
+                await sent.write_eof(body)
+                return sent
     except TimeoutError:
         cut_off(request)
         raise ClientStalled() from None

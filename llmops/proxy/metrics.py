@@ -1,6 +1,12 @@
 """Prometheus metrics of one proxy, served at `/metrics` (its own registry, so several proxies can
 run in one process, as in tests).
 
+With several worker processes (`llmops proxy --workers N`), every worker keeps its values in files
+in one directory (`share_with_workers`, called in each worker and only there: the process that
+starts them, perhaps a test or a script, keeps prometheus_client as it was) and `/metrics`,
+whichever worker answers it, adds up all of them: Prometheus sees one proxy per pod, as with one
+worker.
+
 Every label value comes from a closed set: endpoint names from the configuration (a name nobody
 configured, as a caller may put in a URL, is counted under `UNKNOWN_ENDPOINT`), experiment ids and
 variants from the configuration, APIs, reasons and fault kinds from the code, and HTTP codes from
@@ -10,10 +16,11 @@ whatever callers or model servers send.
 
 from __future__ import annotations
 
+import os
 from http import HTTPStatus
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS = (
@@ -33,6 +40,9 @@ LATENCY_BUCKETS = (
     120.0,
     300.0,
 )
+# prometheus_client's setting: where the workers of one proxy keep their values
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+_shared: dict[str, str] = {}  # "directory": set in a worker process by share_with_workers
 # endpoint names are DNS labels, so no configured name can look like this
 UNKNOWN_ENDPOINT = "(unknown)"
 CLIENT_CLOSED = 499  # nginx's code for a client that went away
@@ -42,6 +52,16 @@ _CODES = frozenset(status.value for status in HTTPStatus) | {CLIENT_CLOSED}
 def code_label(status: int) -> str:
     """A model server may answer any three digits; codes HTTP does not define share one label."""
     return str(status) if status in _CODES else "other"
+
+
+def share_with_workers(directory: str) -> None:
+    """Keep this process's metric values in files in ``directory``, beside its sibling workers',
+    and answer `/metrics` with the sum of all of them. Only for a worker process (forked to serve,
+    never returning), before its metrics are made: the change is for the rest of the process's
+    life."""
+    os.environ[MULTIPROCESS_DIR] = directory  # prometheus_client reads it on opening each file
+    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+    _shared["directory"] = directory
 
 
 class ProxyMetrics:
@@ -68,6 +88,7 @@ class ProxyMetrics:
             "Requests being served by the model server.",
             ("endpoint",),
             registry=self.registry,
+            multiprocess_mode="livesum",  # the workers' together, of those running
         )
         self.rejected = Counter(
             "llmops_proxy_rejected_requests",
@@ -180,4 +201,11 @@ class ProxyMetrics:
         self._child(self.connections_closed, reason).inc()
 
     def exposition(self) -> bytes:
+        directory = _shared.get("directory")
+        if directory is not None:
+            from prometheus_client.multiprocess import MultiProcessCollector
+
+            workers = CollectorRegistry()
+            MultiProcessCollector(workers, path=directory)  # type: ignore[no-untyped-call]
+            return generate_latest(workers)
         return generate_latest(self.registry)

@@ -38,6 +38,8 @@ from llmops.proxy.upstream import (
     Answer,
     UpstreamError,
     check_answer,
+    close_after,
+    ended_cleanly,
     excerpt,
     fetch,
     open_stream,
@@ -142,8 +144,11 @@ def _check_target(runtime: EndpointRuntime, kind: str) -> None:
 
 async def _json_body(request: web.Request, kind: str, read_timeout: float) -> dict[str, Any]:
     try:
-        async with asyncio.timeout(read_timeout):
+        if request.content.is_eof():  # all of it has arrived: read at once, no timer to set
             raw = await request.read()
+        else:
+            async with asyncio.timeout(read_timeout):
+                raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise Refused(
             413,
@@ -446,6 +451,7 @@ async def _stream(
     upstream = await open_stream(
         state.client, url, payload, _upstream_headers(request), state.options, runtime.who, started
     )
+    reusable = False
     try:
         if upstream.status != 200 or upstream.content_type != "text/event-stream":
             body = await read_error_body(upstream, state.options, runtime.who, hold)
@@ -461,10 +467,11 @@ async def _stream(
         await downstream.prepare(request)
         outcome.status = 200
         try:
-            fault = await relay_stream(
+            fault, at_done = await relay_stream(
                 request, upstream, downstream, state.options, runtime.who, started
             )
             await downstream.write_eof()
+            reusable = at_done and await ended_cleanly(upstream)
         except ClientStalled:
             state.metrics.connection_closed("write_timeout")
             outcome.status = CLIENT_CLOSED
@@ -478,8 +485,14 @@ async def _stream(
             outcome.failed = False
         return downstream
     finally:
-        # a stream's connection is never reused; an unfinished one's generation is cancelled
-        upstream.close()
+        # A stream that ended with [DONE] and then the end of its body gives its connection back
+        # to the pool (a new connection per stream cost the proxy and the model server a connect
+        # each); any other is closed, which cancels an unfinished generation.
+        if reusable:
+            upstream.release()
+        else:
+            close_after(upstream)  # also when aiohttp pooled it on reading the body's end
+            upstream.close()
 
 
 async def models_call(request: web.Request) -> web.StreamResponse:

@@ -1,5 +1,6 @@
-"""Serving the proxy: in the foreground until SIGINT/SIGTERM (`llmops proxy`), or in a background
-thread for tests and scripts (`running_proxy`). uvloop runs the event loop when it is installed (the
+"""Serving the proxy: in the foreground until SIGINT/SIGTERM (`llmops proxy`, in one process or in
+several worker processes sharing the port: `serve_workers`), or in a background thread for tests and
+scripts (`running_proxy`). uvloop runs the event loop when it is installed (the
 `proxy` extra installs it where it builds): it took a third off the proxy's added latency in
 measurements."""
 
@@ -7,16 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
+import shutil
 import signal
+import socket
+import tempfile
 import threading
 from collections.abc import Callable, Coroutine, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from aiohttp import web
 
 from llmops.proxy.app import build_app
 from llmops.proxy.config import ProxyConfig
 from llmops.proxy.connections import GuardedSite
+from llmops.proxy.metrics import share_with_workers
 from llmops.proxy.options import ProxyOptions
 from llmops.proxy.state import STATE
 
@@ -28,9 +35,12 @@ SHUTDOWN_SECONDS = 10.0
 START_SECONDS = 30.0
 
 
-async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
-    """Listen on host:port (0: a free port). **Returns:** the runner (``await runner.cleanup()``
-    stops it) and the base URL actually bound."""
+async def start(
+    app: web.Application, host: str, port: int, reuse_port: bool = False
+) -> tuple[web.AppRunner, str]:
+    """Listen on host:port (0: a free port; ``reuse_port``: beside other processes listening there
+    with SO_REUSEPORT, the kernel spreading new connections among them). **Returns:** the runner
+    (``await runner.cleanup()`` stops it) and the base URL actually bound."""
     # handler_cancellation: a client that disconnects cancels its handler, and with it the upstream
     # call.
     state = app[STATE]
@@ -45,7 +55,7 @@ async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunn
         lingering_time=0,
     )
     await runner.setup()
-    site = GuardedSite(runner, host, port, state.connections)
+    site = GuardedSite(runner, host, port, state.connections, reuse_port=reuse_port)
     try:
         await site.start()
     except BaseException:
@@ -65,7 +75,11 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
 
 
 def serve(
-    app: web.Application, host: str, port: int, announce: Callable[[str], None] = print
+    app: web.Application,
+    host: str,
+    port: int,
+    announce: Callable[[str], None] = print,
+    reuse_port: bool = False,
 ) -> None:
     """Serve until SIGINT or SIGTERM, then let requests in flight finish (up to SHUTDOWN_SECONDS).
 
@@ -73,7 +87,7 @@ def serve(
     """
 
     async def main() -> None:
-        runner, url = await start(app, host, port)
+        runner, url = await start(app, host, port, reuse_port)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -85,6 +99,111 @@ def serve(
             await runner.cleanup()
 
     _run(main())
+
+
+def serve_workers(
+    build: Callable[[], web.Application],
+    host: str,
+    port: int,
+    workers: int,
+    announce: Callable[[str], None] = print,
+) -> int:
+    """Serve in ``workers`` processes, each with its own application (``build()``, called in the
+    worker: its own event loop, limits, budgets and metrics values) and its own socket on host:port
+    (SO_REUSEPORT: the kernel spreads new connections among them). This process only waits: SIGINT
+    or SIGTERM is passed on to every worker, which lets its requests finish; a worker that dies
+    stops the others, so the pod is restarted whole rather than serving on with fewer workers.
+    The workers' metrics share a temporary directory, removed when they have stopped; this process
+    gets its signal handlers back and its environment and prometheus_client untouched (it may be a
+    test or a script that runs more after). **Returns:** 0 after a signal, 1 when a worker died.
+    **Raises:** ``OSError`` when the address cannot be bound (checked here, before any worker
+    starts)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        probe.bind((host, port))  # a listener without SO_REUSEPORT there: "in use"
+    metrics_dir = tempfile.mkdtemp(prefix="llmops-proxy-metrics-")
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _fork_and_wait(build, host, port, workers, announce, metrics_dir)
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _fork_and_wait(
+    build: Callable[[], web.Application],
+    host: str,
+    port: int,
+    workers: int,
+    announce: Callable[[str], None],
+    metrics_dir: str,
+) -> int:
+    children: list[int] = []
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
+
+    # before the first fork: a signal while workers start stops those started
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    listening, ready = os.pipe()  # each worker writes a byte once it listens
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # the worker
+            _worker(build, host, port, metrics_dir, listening, ready)
+        children.append(pid)
+    os.close(ready)
+    with os.fdopen(listening, "rb") as started:  # ends early when a worker died before listening
+        failed = len(started.read(workers)) < workers
+    if failed:
+        stop(signal.SIGTERM, None)
+    else:
+        announce(f"http://{host}:{port}")
+    remaining = set(children)
+    while remaining:
+        pid, status = os.wait()
+        remaining.discard(pid)
+        if os.waitstatus_to_exitcode(status) != 0 and not stopping:
+            failed = True
+            stop(signal.SIGTERM, None)
+    return 1 if failed else 0
+
+
+def _worker(
+    build: Callable[[], web.Application],
+    host: str,
+    port: int,
+    metrics_dir: str,
+    listening: int,
+    ready: int,
+) -> NoReturn:
+    """One worker's life, in the forked process: it never returns to the caller's code."""
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # serve() handles them once it listens
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.close(listening)
+        share_with_workers(metrics_dir)
+        serve(build(), host, port, lambda _url: _tell(ready), reuse_port=True)
+    except BaseException as error:  # the parent stops the others
+        logging.getLogger("llmops.proxy").error(
+            "worker %d stopped: %s: %s", os.getpid(), type(error).__name__, error
+        )
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _tell(ready: int) -> None:
+    os.write(ready, b"+")
+    os.close(ready)
 
 
 @contextlib.contextmanager

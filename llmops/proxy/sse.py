@@ -100,6 +100,11 @@ class EventStream:
         self._scanned = max(0, len(self._pending) - 3)
         return complete
 
+    @property
+    def ended_at_done(self) -> bool:
+        """`[DONE]` came and nothing after it has been received (so far)."""
+        return self.done and not self._pending
+
     def finish(self) -> bytes:
         """The stream ended: a last event without the blank line after it still counts when it is
         `[DONE]` (returned, to relay); anything else unfinished is dropped."""

@@ -76,6 +76,12 @@ NOT_READ = frozenset(
 )
 # letters, other scripts, one digit or punctuation mark, a run of spaces, one other ASCII character
 _PIECE = re.compile(r"[A-Za-z]+|[^\x00-\x7f]+| +|[\x00-\x7f]")
+# The same count with one match per token, so the regex engine counts: up to 3 ASCII letters, a
+# space after a space, any other character (a second token for one of 3 or 4 UTF-8 bytes: `_WIDE`).
+_TOKEN = re.compile(r"[A-Za-z]{1,3}|(?<= ) |[^A-Za-z ]")
+_WIDE = re.compile(r"[^\x00-\u07ff]")
+# texts up to this long are counted in one pass (longer ones piece by piece, up to the budget)
+WHOLE_COUNT_CHARS = 4096
 
 
 def _piece_tokens(piece: str) -> int:
@@ -89,6 +95,18 @@ def _piece_tokens(piece: str) -> int:
 
 def estimate_text(text: str, budget: int | None = None) -> int:
     """Estimated tokens of one text (see the module docstring), counted until past ``budget``."""
+    if len(text) <= WHOLE_COUNT_CHARS:
+        total = len(_TOKEN.findall(text))
+        if not text.isascii():
+            total += len(_WIDE.findall(text))
+        if budget is None or total <= budget:
+            return total
+    return estimate_by_pieces(text, budget)
+
+
+def estimate_by_pieces(text: str, budget: int | None = None) -> int:
+    """``estimate_text`` one piece at a time (a third to a tenth as fast), stopping once past
+    ``budget``: for long texts, whose count may stop early."""
     total = 0
     for match in _PIECE.finditer(text):
         total += _piece_tokens(match.group())
@@ -118,6 +136,9 @@ class Estimate:
         """Every string (and, with ``keys``, every object key) and number in ``value``, without
         recursion. ``media``: inside a media part, whose payload (a URL or inline data) is not
         text."""
+        if isinstance(value, str):  # most values: one text, counted without the walk
+            self.text(value)
+            return
         stack: list[tuple[str | None, Any]] = [(None, value)]
         while stack and not self.over:
             key, item = stack.pop()

@@ -234,6 +234,21 @@ async def read_error_body(
         raise _fault(error, who, options.response_timeout) from None
 
 
+# How long the end of a stream's body may take to follow its [DONE] before the connection is closed
+# rather than pooled (a server sends the two at once or nearly).
+STREAM_END_SECONDS = 0.05
+
+
+async def ended_cleanly(upstream: aiohttp.ClientResponse) -> bool:
+    """Whether a stream relayed up to its [DONE] also ended its body, with nothing after it, so its
+    connection can carry another request."""
+    try:
+        async with asyncio.timeout(STREAM_END_SECONDS):
+            return await upstream.content.readany() == b""
+    except (TimeoutError, aiohttp.ClientError):
+        return False
+
+
 def error_event(message: str, status: int) -> bytes:
     return (
         b"data: "
@@ -267,10 +282,12 @@ async def relay_stream(
     options: ProxyOptions,
     who: str,
     started: float,
-) -> UpstreamError | None:
+) -> tuple[UpstreamError | None, bool]:
     """Copy the stream event by event as it arrives. **Returns:** the fault that ended it early
-    (already reported to the caller as an error event), or None. **Raises:** ``ClientGone`` when
-    the caller went away, ``ClientStalled`` when it stopped reading (its connection aborted)."""
+    (already reported to the caller as an error event), or None; and whether nothing came after
+    its [DONE] (then, with ``ended_cleanly``, its connection may be reused). **Raises:**
+    ``ClientGone`` when the caller went away, ``ClientStalled`` when it stopped reading (its
+    connection aborted)."""
     loop = asyncio.get_running_loop()
     events = EventStream()
     end = started + options.stream_timeout
@@ -286,8 +303,10 @@ async def relay_stream(
             end,
         )
         try:
-            async with asyncio.timeout_at(deadline):
-                chunk = await upstream.content.readany()
+            chunk = upstream.content.read_nowait()  # what has arrived: no timer to set and cancel
+            if not chunk and not upstream.content.is_eof():
+                async with asyncio.timeout_at(deadline):
+                    chunk = await upstream.content.readany()
         except TimeoutError:
             fault = _stream_timeout(options, who, first, loop.time() >= end)
             break
@@ -331,7 +350,7 @@ async def relay_stream(
             error_event(fault.message, fault.status),
             loop.time() + options.write_timeout,
         )
-    return fault
+    return fault, fault is None and events.ended_at_done
 
 
 async def probe(

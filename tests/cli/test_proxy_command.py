@@ -10,6 +10,8 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,16 +21,21 @@ import pytest
 import yaml
 from aiohttp import web
 
+import llmops.cli.main  # noqa: F401  (importing it sets a variable for pydantic, once)
+from llmops.proxy.server import running_proxy
 from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate, run_cli, write_files
-from tests.helpers.loopback import FakeModelServer, free_port, serving
+from tests.helpers.loopback import FakeModelServer, call, free_port, serving, wait_until
+from tests.proxy.conftest import config_of, document, endpoint
 
 
 @contextmanager
-def proxy_process(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, list[str]]]:
-    """`llmops proxy ARGS --port 0` in its own process; yields its URL and, after the block, its
+def proxy_process(
+    *args: str, env: dict[str, str] | None = None, port: int = 0
+) -> Iterator[tuple[str, list[str]]]:
+    """`llmops proxy ARGS --port PORT` in its own process; yields its URL and, after the block, its
     stderr."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "llmops.cli.main", "proxy", *args, "--port", "0"],
+        [sys.executable, "-m", "llmops.cli.main", "proxy", *args, "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -107,6 +114,67 @@ def test_proxy_from_the_estate_and_chat_against_it() -> None:
         assert "cut the connection in the middle of a stream" in cut.stderr
 
 
+def _worker_pids(proxy_pid: int) -> list[int]:
+    children = Path(f"/proc/{proxy_pid}/task/{proxy_pid}/children").read_text().split()
+    return [int(child) for child in children]
+
+
+@pytest.mark.slow
+def test_workers_share_the_port_and_metrics_add_up() -> None:
+    """With --workers 2, two processes answer on one port, each connection goes to either, and
+    /metrics (whichever worker answers it) counts the requests of both; SIGTERM stops them all."""
+    import urllib.request
+
+    with (
+        serving(FakeModelServer()) as model,
+        proxy_process(
+            str(PROJECT_ROOT),
+            "--env",
+            "dev",
+            "--backend",
+            f"example-model={model.url}",
+            "--workers",
+            "2",
+            port=free_port(),
+        ) as (url, _),
+    ):
+        parent = next(
+            pid
+            for task in Path("/proc/self/task").iterdir()
+            for pid in map(int, (task / "children").read_text().split())
+            if "--workers" in _cmdline(pid)
+        )
+        assert len(_worker_pids(parent)) == 2
+        body = json.dumps({"messages": [{"role": "user", "content": "Hi"}]}).encode()
+        for _ in range(20):  # a new connection each, spread by the kernel over the workers
+            request = urllib.request.Request(
+                f"{url}/llm-ops/v1/serve/example-model/chat",
+                data=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-User-Id": "u1",
+                    "X-User-Roles": "llm-ops-user",
+                },
+            )
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                assert answer.status == 200
+        for _ in range(6):
+            with urllib.request.urlopen(f"{url}/metrics", timeout=10) as scraped:
+                text = scraped.read().decode()
+            assert (
+                'llmops_proxy_requests_total{api="chat",code="200",endpoint="example-model"} 20.0'
+                in text
+            ), text
+    assert len(model.requests) == 20
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:
+        return ""
+
+
 @pytest.mark.slow
 def test_proxy_from_the_rendered_configmap(tmp_path: Path) -> None:
     rendered = run_cli("render", str(PROJECT_ROOT), "--env", "dev", "-o", str(tmp_path / "out"))
@@ -151,14 +219,74 @@ def test_proxy_from_the_rendered_configmap(tmp_path: Path) -> None:
             ("proxy", str(PROJECT_ROOT), "--env", "dev", "--max-connections", "0"),
             "expected a whole number of at least 1",
         ),
+        (
+            ("proxy", str(PROJECT_ROOT), "--env", "dev", "--workers", "2", "--port", "0"),
+            "--workers share one port: give it with --port",
+        ),
     ],
 )
 def test_usage_errors(monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], message: str) -> None:
     monkeypatch.delenv("LLMOPS_PROXY_TOKEN", raising=False)
+    environment = dict(os.environ)
     result = run_cli(*args)
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+    assert dict(os.environ) == environment  # a refused command leaves its caller as it was
+
+
+@pytest.mark.slow
+def test_workers_leave_the_calling_process_as_it_was() -> None:
+    """`llmops proxy --workers 2` run in this process (as a script or a test may run it): the
+    workers share their metrics, and afterwards this process has its environment, its signal
+    handlers and a single-process prometheus_client again, and no metrics directory is left. (The
+    workers' setting once stayed in the caller's environment: every later proxy in the process, and
+    every proxy it started, failed on each metric.)"""
+    environment = dict(os.environ)
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    leftovers = set(Path(tempfile.gettempdir()).glob("llmops-proxy-metrics-*"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    seen: dict[str, object] = {}
+
+    def use_then_stop() -> None:
+        try:
+            if wait_until(lambda: _answers(f"{url}/llm-ops/v1/health"), timeout=60, interval=0.1):
+                seen["environment while serving"] = dict(os.environ)
+                for _ in range(4):  # a connection each: either worker may answer
+                    call("POST", f"{url}/llm-ops/v1/serve/nope/chat", {"messages": []}, USER)
+                seen["metrics"] = [call("GET", f"{url}/metrics") for _ in range(4)]
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)  # as Kubernetes stops the pod
+
+    helper = threading.Thread(target=use_then_stop)
+    helper.start()
+    result = run_cli(
+        "proxy", str(PROJECT_ROOT), "--env", "dev", "--workers", "2", "--port", str(port)
+    )
+    helper.join()
+    assert result.exit_code == 0, result.stderr
+    assert seen["environment while serving"] == environment
+    for scraped in seen["metrics"]:  # type: ignore[attr-defined]
+        assert 'code="404",endpoint="(unknown)"} 4.0' in scraped.body.decode(), scraped
+    assert dict(os.environ) == environment
+    assert {signum: signal.getsignal(signum) for signum in handlers} == handlers
+    assert set(Path(tempfile.gettempdir()).glob("llmops-proxy-metrics-*")) == leftovers
+    with running_proxy(config_of(document(endpoint("chat", "http://127.0.0.1:1")))) as later:
+        call("POST", f"{later}/llm-ops/v1/serve/nope/chat", {"messages": []}, USER)
+        alone = call("GET", f"{later}/metrics")
+    assert alone.status == 200
+    assert 'code="404",endpoint="(unknown)"} 1.0' in alone.body.decode()
+
+
+USER = {"X-User-Id": "u1", "X-User-Roles": "llm-ops-user"}
+
+
+def _answers(url: str) -> bool:
+    try:
+        return call("GET", url, timeout=2).status == 200
+    except OSError:
+        return False
 
 
 def test_estate_with_errors_is_not_served(tmp_path: Path) -> None:

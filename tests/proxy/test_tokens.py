@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from llmops.proxy.tokens import (
     MEDIA_PART_TOKENS,
     MESSAGE_OVERHEAD,
+    WHOLE_COUNT_CHARS,
+    estimate_by_pieces,
     estimate_messages,
     estimate_text,
     estimate_value,
@@ -59,3 +61,41 @@ def test_values_and_messages() -> None:
 @given(st.text())
 def test_never_above_utf8_length(text: str) -> None:
     assert estimate_text(text) <= len(text.encode("utf-8", "surrogatepass"))
+
+
+# any character, surrogates included (JSON can carry a lone one as an escape)
+ANY_TEXT = st.text(st.characters(blacklist_categories=()))
+TYPICAL = st.lists(
+    st.sampled_from(
+        [
+            "abc",
+            "abcd",
+            " ",
+            "  ",
+            "\n",
+            "7",
+            "!",
+            "é",
+            "한",
+            "😀",
+            "\ud800",
+            "\u07ff",
+            "\u0800",
+            "Zz",
+        ]
+    ),
+    max_size=40,
+).map("".join)
+
+
+@given(ANY_TEXT | TYPICAL, st.none() | st.integers(0, 60))
+def test_the_one_pass_count_is_the_count_piece_by_piece(text: str, budget: int | None) -> None:
+    """Texts up to WHOLE_COUNT_CHARS are counted in one pass of the regex engine: the same number
+    as counting piece by piece, and past a budget the same partial count."""
+    assert estimate_text(text, budget) == estimate_by_pieces(text, budget)
+
+
+def test_a_long_text_is_counted_piece_by_piece_up_to_the_budget() -> None:
+    text = "abc " * WHOLE_COUNT_CHARS
+    assert estimate_text(text) == WHOLE_COUNT_CHARS
+    assert estimate_text(text, budget=10) == 11

@@ -88,6 +88,26 @@ def test_a_connection_that_carried_an_error_is_not_reused(proxy_for: Any, mode: 
     assert after != failed  # and it was not used again
 
 
+def test_a_stream_that_ended_cleanly_gives_its_connection_back(proxy_for: Any) -> None:
+    """A stream ending in [DONE] and the end of its body leaves its connection pooled for the next
+    request; one with anything after [DONE] is closed (what followed was never relayed)."""
+    clean = [b'data: {"choices": []}\n\n', b"data: [DONE]\n\n"]
+    server = FakeModelServer(mode="stream_events", events=clean)
+    with serving(server):
+        url = proxy_for(document(endpoint("chat", server.url)))
+        for _ in range(2):
+            reply = call("POST", url + OPENAI, STREAM, headers=USER)
+            assert _events(reply.body) == ['data: {"choices": []}', "data: [DONE]"]
+        server.events = [*clean, b'data: {"after": "done"}\n\n']
+        reply = call("POST", url + OPENAI, STREAM, headers=USER)
+        assert _events(reply.body) == ['data: {"choices": []}', "data: [DONE]"]
+        server.events = clean
+        assert call("POST", url + OPENAI, STREAM, headers=USER).status == 200
+    first, second, trailing, after = server.peers
+    assert first == second == trailing  # clean streams reuse the pooled connection
+    assert after != trailing  # the one with bytes after [DONE] was closed
+
+
 @pytest.mark.parametrize(
     ("mode", "fault"),
     [
