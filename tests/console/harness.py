@@ -87,9 +87,10 @@ def llmops_proxy(
     backend: str | None = None,
     kubeconfig: Path | None = None,
     token: str | None = None,
+    extra: tuple[str, ...] = (),
 ) -> Iterator[str]:
     """`llmops proxy ESTATE --env dev` on a free loopback port; the cluster it reads is the
-    kubeconfig given (a missing file: an unreadable cluster)."""
+    kubeconfig given (a missing file: an unreadable cluster); ``extra``: more arguments."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("LLMOPS_PROXY_TOKEN", "KUBECONFIG")}
     env["KUBECONFIG"] = str(kubeconfig or logs / "no-kubeconfig")
@@ -99,6 +100,7 @@ def llmops_proxy(
     command = [str(LLMOPS), "proxy", str(estate), "--env", "dev", "--port", str(port)]
     if backend is not None:
         command += ["--backend", f"example-model={backend}"]
+    command += extra
     url = f"http://127.0.0.1:{port}"
     log = logs / f"proxy-{port}.log"
     with _process(command, log, env):
