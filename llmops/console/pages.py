@@ -220,7 +220,7 @@ async def endpoint_page(request: web.Request, caller: Caller) -> web.StreamRespo
         figures=figures,
         served_here=served_here,
         canary_verdict=verdicts.canary(view.name, name) if row.canary else None,
-        split=(split, _variant_charts(split, "model")) if split else None,
+        split=(split, _variant_charts(split, _model_version)) if split else None,
     )
 
 
@@ -366,14 +366,25 @@ async def model_page(request: web.Request, caller: Caller) -> web.StreamResponse
     )
 
 
-def _variant_charts(snapshot: dict[str, Any], label: str = "templateId") -> dict[str, str]:
-    """Requests and mean latency per variant; ``label`` the variant's field that names what it
-    serves (an A/B's template, a canary split's model)."""
+def _template(variant: dict[str, Any]) -> str:
+    return str(variant["templateId"])
+
+
+def _model_version(variant: dict[str, Any]) -> str:
+    """A canary split's variant by its model's version (the name is the same, and long)."""
+    return str(variant["model"]).rpartition("@")[2]
+
+
+def _variant_charts(
+    snapshot: dict[str, Any], label: Callable[[dict[str, Any]], str] = _template
+) -> dict[str, str]:
+    """Requests and mean latency per variant; ``label`` names what a variant serves (an A/B's
+    template, a canary split's model version)."""
     variants = snapshot["variants"]
 
     def bars(value: Callable[[dict[str, Any]], float], text: Callable[[float], str]) -> list[Any]:
         return [
-            charts.Bar(f"{name} ({v[label]})", value(v), text(value(v)))
+            charts.Bar(f"{name} ({label(v)})", value(v), text(value(v)))
             for name, v in variants.items()
         ]
 
@@ -406,7 +417,7 @@ async def experiments(request: web.Request, caller: Caller) -> web.StreamRespons
         "experiments.html.j2",
         env=request.app[CONSOLE].estate.environments[state.config.environment],
         experiments=[(s, _variant_charts(s)) for s in snapshots],
-        canaries=[(s, _variant_charts(s, "model")) for s in splits],
+        canaries=[(s, _variant_charts(s, _model_version)) for s in splits],
     )
 
 

@@ -88,6 +88,7 @@ def llmops_proxy(
     kubeconfig: Path | None = None,
     token: str | None = None,
     extra: tuple[str, ...] = (),
+    env_name: str = "dev",
 ) -> Iterator[str]:
     """`llmops proxy ESTATE --env dev` on a free loopback port; the cluster it reads is the
     kubeconfig given (a missing file: an unreadable cluster); ``extra``: more arguments."""
@@ -97,7 +98,7 @@ def llmops_proxy(
     env["HOME"] = str(logs)  # no ~/.kube/config of the machine's
     if token is not None:
         env["LLMOPS_PROXY_TOKEN"] = token
-    command = [str(LLMOPS), "proxy", str(estate), "--env", "dev", "--port", str(port)]
+    command = [str(LLMOPS), "proxy", str(estate), "--env", env_name, "--port", str(port)]
     if backend is not None:
         command += ["--backend", f"example-model={backend}"]
     command += extra
