@@ -12,6 +12,7 @@ import pytest
 from tests.console.harness import LLMOPS, llmops_proxy
 from tests.helpers.estate import PROJECT_ROOT
 from tests.helpers.loopback import call, free_port
+from tests.status.conftest import Rendered
 
 pytestmark = pytest.mark.slow
 OVERVIEW = "/console/env/dev"
@@ -89,3 +90,32 @@ def test_anything_but_a_loopback_address_is_a_usage_error(
     assert done.returncode == 2, done.stderr
     assert (message or "--local-identity wants USER:ROLE[,ROLE]") in done.stderr
     assert "serving" not in done.stdout
+
+
+def test_the_rendered_proxy_deployment_cannot_use_it(estate: Path, tmp_path: Path) -> None:
+    """The Deployment's own arguments (it listens on 0.0.0.0) with the flag added: refused."""
+    rendered = Rendered(estate)
+    deployment = rendered.one("Deployment", "dev")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    arguments = list(container["args"])
+    assert arguments[arguments.index("--host") + 1] == "0.0.0.0"
+    config = tmp_path / "proxy.json"  # the ConfigMap's file, where the Deployment mounts it
+    (configmap,) = [
+        o
+        for o in rendered.objects
+        if o["kind"] == "ConfigMap"
+        and o["metadata"]["name"] == "llmops-proxy-config"
+        and o["metadata"]["namespace"] == deployment["metadata"]["namespace"]
+    ]
+    config.write_text(configmap["data"]["proxy.json"])
+    arguments[arguments.index("--config") + 1] = str(config)
+    arguments[arguments.index("--port") + 1] = str(free_port())
+    done = subprocess.run(
+        [str(LLMOPS), *arguments, "--local-identity", "ann:llm-ops-user"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "only for a proxy listening on a loopback address" in done.stderr
