@@ -239,7 +239,18 @@ async def endpoint_figures_json(request: web.Request, caller: Caller) -> web.Str
     name = request.match_info["name"]
     if state.config.endpoint_named(name) is None:
         raise web.HTTPNotFound()
-    return web.json_response(endpoint_figures(state.metrics, name).to_json())
+    shown = endpoint_figures(state.metrics, name).to_json()
+    split = _canary_split(state, name)
+    if split is not None:  # each variant's, for the canary table
+        shown["variants"] = {
+            variant: {
+                "requests": v["requests"],
+                "errors": v["errors"],
+                "meanMs": v["latencyMs"]["mean"] if v["latencyMs"] else None,
+            }
+            for variant, v in split["variants"].items()
+        }
+    return web.json_response(shown)
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ def page(url: str, path: str) -> str:
 def variant_rows(html: str) -> dict[str, list[str]]:
     """Each variant's cells in a split's table: model, weight, requests, errors, ..."""
     rows = re.findall(r'<tr data-variant="(\w+)"><th scope="row">\w+</th>(.*?)</tr>', html, re.S)
-    return {name: re.findall(r"<td>(.*?)</td>", cells) for name, cells in rows}
+    return {name: re.findall(r"<td[^>]*>(.*?)</td>", cells) for name, cells in rows}
 
 
 def test_the_overview_has_the_canary_row_with_its_own_verdict(
@@ -133,3 +133,25 @@ def test_the_experiments_page_shows_the_split_next_to_the_a_b_experiments(
     assert cells["canary"][2] == str(answers["1.1"])
     assert section.count("<svg") == 2  # requests and mean latency
     assert f"{answers['1.1']}</text>" in section  # the canary's bar is labelled with its count
+
+
+def test_the_endpoint_page_refreshes_each_variants_figures_in_the_browser(
+    console: tuple[str, dict[str, int]], chromium: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    url, answers = console
+    page = chromium.new_context(extra_http_headers=USER).new_page()
+    page.goto(url + "/console/env/prod/endpoints/example-model")
+    requests = page.locator('tr[data-variant="stable"] [data-variant-figure="requests"]')
+    expect(requests).to_have_text(str(answers["1.0"]))
+    before = dict(answers)
+    for number in range(USERS, USERS + 40):  # new users: some of them land on each variant
+        body = {"messages": [{"role": "user", "content": "hi"}]}
+        reply = call("POST", url + CHAT, body, headers={**USER, "X-User-Id": f"user-{number}"})
+        answers[reply.json()["choices"][0]["message"]["content"][5:]] += 1
+    assert answers["1.0"] > before["1.0"]
+    # the page's script fetches the figures every 5 s: the table follows without a reload
+    expect(requests).to_have_text(str(answers["1.0"]), timeout=15_000)
+    canary = page.locator('tr[data-variant="canary"] [data-variant-figure="requests"]')
+    expect(canary).to_have_text(str(answers["1.1"]))
