@@ -28,6 +28,7 @@ def proxy(
     stream_idle_timeout: float,
     max_connections: int,
     workers: int,
+    local_identity: str | None,
 ) -> int:
     try:
         from llmops.proxy.app import build_app
@@ -41,8 +42,15 @@ def proxy(
     from llmops.proxy.config import ProxyConfig
     from llmops.proxy.config_source import EstateHasErrors, config_from_estate, config_from_file
     from llmops.proxy.connections import connection_cap
+    from llmops.proxy.local_identity import BadLocalIdentity, parse_local_identity
     from llmops.proxy.options import TOKEN_ENV, ProxyOptions
 
+    local = None
+    if local_identity is not None:
+        try:
+            local = parse_local_identity(local_identity, host)
+        except BadLocalIdentity as error:
+            raise LlmopsError(str(error)) from None
     if config_path is None and env is None:
         raise LlmopsError("say which environment to serve: --env ENV (or --config proxy.json)")
     if config_path is not None and repo is not None:
@@ -62,6 +70,7 @@ def proxy(
         response_timeout=timeout,
         stream_idle_timeout=stream_idle_timeout,
         max_connections=max_connections,
+        local_identity=local,
     )
     if config.access.bearer_token_secret and not options.token:
         raise LlmopsError(
@@ -86,6 +95,13 @@ def proxy(
                 max_connections,
             )
         print(f"  console: {url}/console/", flush=True)
+        if local is not None:
+            logging.getLogger("llmops.proxy").warning(
+                "--local-identity: requests without X-User-Id act as %s (roles %s); "
+                "only on this loopback address",
+                local.user_id,
+                ",".join(sorted(local.roles)),
+            )
         for endpoint in config.endpoints:
             print(
                 f"  {endpoint.route} -> {endpoint.backend.url} ({endpoint.backend.api}, model "
@@ -199,6 +215,12 @@ command = click.Command(
             metavar="N",
             help="processes serving the port together (SO_REUSEPORT), one core each; limits, "
             "connections and experiment statistics are per worker, /metrics adds them up",
+        ),
+        click.Option(
+            ["--local-identity"],
+            metavar="USER:ROLE[,ROLE]",
+            help="act as USER with these roles for requests without X-User-Id (a browser on "
+            "this machine); refused unless --host is a loopback address",
         ),
     ],
 )

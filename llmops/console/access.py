@@ -35,5 +35,9 @@ def page_caller(request: web.Request) -> Caller:
     """The caller, or ``governance.Denied`` (401 or 403) for the page to show."""
     state = request.app[STATE]
     return identify(
-        page_headers(request), state.config.access, state.options.token, state.config.environment
+        page_headers(request),
+        state.config.access,
+        state.options.token,
+        state.config.environment,
+        state.options.local_identity,
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from compiler.capacity.canary import canary_endpoint
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import ValidationResult, validate_repository
@@ -26,8 +27,19 @@ from llmops.proxy.config import Endpoint, ProxyConfig
 
 
 @dataclass(frozen=True)
+class CanaryRow:
+    """An endpoint's canary: its model, the percent of users it serves, its own replicas."""
+
+    model_id: str
+    weight: int
+    min_replicas: int
+    max_replicas: int
+    gpus: int  # per replica (0 from proxy.json, which does not carry resources)
+
+
+@dataclass(frozen=True)
 class EndpointRow:
-    """One line of the overview."""
+    """One line of the overview (two with a canary)."""
 
     name: str
     model_id: str
@@ -36,6 +48,7 @@ class EndpointRow:
     max_replicas: int
     gpus: int
     place: str  # the file of its manifest ("" from proxy.json)
+    canary: CanaryRow | None = None
 
 
 @dataclass(frozen=True)
@@ -77,21 +90,45 @@ def _diagnostic_row(diagnostic: Diagnostic) -> DiagnosticRow:
     )
 
 
-def _endpoint_row(manifest: Manifest[ServingEndpointSpec]) -> EndpointRow:
-    spec = manifest.spec
+def _gpus(spec: ServingEndpointSpec) -> int:
     deployment = spec.deployment_spec
+    return deployment.resources.gpus if deployment is not None else 0
+
+
+def _canary_row(
+    env: ResolvedEnvironment, manifest: Manifest[ServingEndpointSpec]
+) -> CanaryRow | None:
+    """The canary as rendered: the endpoint's spec with the canary's model, replicas and
+    resources (compiler/capacity/canary.py)."""
+    canary = canary_endpoint(env, manifest)
+    if canary is None or manifest.spec.canary is None:
+        return None
+    spec = canary.spec
+    return CanaryRow(
+        manifest.spec.canary.model,
+        manifest.spec.canary.weight,
+        spec.min_replicas,
+        spec.max_replicas,
+        _gpus(spec),
+    )
+
+
+def _endpoint_row(env: ResolvedEnvironment, manifest: Manifest[ServingEndpointSpec]) -> EndpointRow:
+    spec = manifest.spec
     return EndpointRow(
         name=manifest.name,
         model_id=spec.model_id,
         route=spec.route,
         min_replicas=spec.min_replicas,
         max_replicas=spec.max_replicas,
-        gpus=deployment.resources.gpus if deployment is not None else 0,
+        gpus=_gpus(spec),
         place=manifest.file,
+        canary=_canary_row(env, manifest),
     )
 
 
 def _config_row(endpoint: Endpoint) -> EndpointRow:
+    canary = endpoint.canary
     return EndpointRow(
         endpoint.name,
         endpoint.model_id,
@@ -100,6 +137,9 @@ def _config_row(endpoint: Endpoint) -> EndpointRow:
         endpoint.max_replicas,
         0,
         "",
+        None
+        if canary is None
+        else CanaryRow(canary.model_id, canary.weight, canary.min_replicas, canary.max_replicas, 0),
     )
 
 
@@ -126,7 +166,8 @@ class EstateView:
         for env in sorted(result.estate.environments, key=lambda e: e.name):
             view = EnvironmentView(env.name, env.namespace, resolved=env)
             view.endpoints = sorted(
-                (_endpoint_row(m) for m in env.of_kind("ServingEndpoint")), key=lambda r: r.name
+                (_endpoint_row(env, m) for m in env.of_kind("ServingEndpoint")),
+                key=lambda r: r.name,
             )
             views[env.name] = view
         for diagnostic in result.diagnostics:

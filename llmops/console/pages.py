@@ -32,7 +32,7 @@ from llmops.console.history import last_committed, recent_history
 from llmops.console.verdicts import ClusterVerdicts
 from llmops.proxy.config import ProxyConfig
 from llmops.proxy.governance import Caller, Denied, authorize, shown
-from llmops.proxy.state import STATE
+from llmops.proxy.state import STATE, ProxyState
 
 PAGE_SIZE = 50
 MODEL_PAGE_SIZE = 20  # a model is a card with its approvals: heavier than a row
@@ -144,7 +144,14 @@ async def overview(request: web.Request, caller: Caller) -> web.StreamResponse:
         request,
         "overview.html.j2",
         env=view,
-        rows=[(row, *verdicts.endpoint(view.name, row.name)) for row in listed.items],
+        rows=[
+            (
+                row,
+                *verdicts.endpoint(view.name, row.name),
+                verdicts.canary(view.name, row.name) if row.canary else None,
+            )
+            for row in listed.items
+        ],
         verdicts=verdicts,
         application=verdicts.applications.get(view.name),
         listed=listed,
@@ -195,6 +202,7 @@ async def endpoint_page(request: web.Request, caller: Caller) -> web.StreamRespo
     verdicts = await console.verdicts.current()
     verdict, reason = verdicts.endpoint(view.name, name)
     figures = endpoint_figures(state.metrics, name) if served_here else None
+    split = _canary_split(state, name) if served_here else None
     return _render(
         request,
         "endpoint.html.j2",
@@ -211,7 +219,17 @@ async def endpoint_page(request: web.Request, caller: Caller) -> web.StreamRespo
         history_note=history_note,
         figures=figures,
         served_here=served_here,
+        canary_verdict=verdicts.canary(view.name, name) if row.canary else None,
+        split=(split, _variant_charts(split, _model_version)) if split else None,
     )
+
+
+def _canary_split(state: ProxyState, name: str) -> dict[str, Any] | None:
+    """The endpoint's canary split as this proxy counts it (None without a canary)."""
+    runtime = next((r for r in state.by_route.values() if r.endpoint.name == name), None)
+    if runtime is None or runtime.split is None:
+        return None
+    return {"id": name, **runtime.split.snapshot()}
 
 
 @governed
@@ -221,7 +239,18 @@ async def endpoint_figures_json(request: web.Request, caller: Caller) -> web.Str
     name = request.match_info["name"]
     if state.config.endpoint_named(name) is None:
         raise web.HTTPNotFound()
-    return web.json_response(endpoint_figures(state.metrics, name).to_json())
+    shown = endpoint_figures(state.metrics, name).to_json()
+    split = _canary_split(state, name)
+    if split is not None:  # each variant's, for the canary table
+        shown["variants"] = {
+            variant: {
+                "requests": v["requests"],
+                "errors": v["errors"],
+                "meanMs": v["latencyMs"]["mean"] if v["latencyMs"] else None,
+            }
+            for variant, v in split["variants"].items()
+        }
+    return web.json_response(shown)
 
 
 @dataclass(frozen=True)
@@ -348,12 +377,25 @@ async def model_page(request: web.Request, caller: Caller) -> web.StreamResponse
     )
 
 
-def _variant_charts(snapshot: dict[str, Any]) -> dict[str, str]:
+def _template(variant: dict[str, Any]) -> str:
+    return str(variant["templateId"])
+
+
+def _model_version(variant: dict[str, Any]) -> str:
+    """A canary split's variant by its model's version (the name is the same, and long)."""
+    return str(variant["model"]).rpartition("@")[2]
+
+
+def _variant_charts(
+    snapshot: dict[str, Any], label: Callable[[dict[str, Any]], str] = _template
+) -> dict[str, str]:
+    """Requests and mean latency per variant; ``label`` names what a variant serves (an A/B's
+    template, a canary split's model version)."""
     variants = snapshot["variants"]
 
     def bars(value: Callable[[dict[str, Any]], float], text: Callable[[float], str]) -> list[Any]:
         return [
-            charts.Bar(f"{name} ({v['templateId']})", value(v), text(value(v)))
+            charts.Bar(f"{name} ({label(v)})", value(v), text(value(v)))
             for name, v in variants.items()
         ]
 
@@ -375,11 +417,18 @@ def _variant_charts(snapshot: dict[str, Any]) -> dict[str, str]:
 async def experiments(request: web.Request, caller: Caller) -> web.StreamResponse:
     state = request.app[STATE]
     snapshots = [run.snapshot() for run in state.experiments.values()]
+    splits = [
+        {"id": r.endpoint.name, **r.split.snapshot()}
+        for r in sorted(state.by_route.values(), key=lambda r: r.endpoint.name)
+        if r.split is not None
+        and (not r.endpoint.allowed_roles or not caller.roles.isdisjoint(r.endpoint.allowed_roles))
+    ]
     return _render(
         request,
         "experiments.html.j2",
         env=request.app[CONSOLE].estate.environments[state.config.environment],
         experiments=[(s, _variant_charts(s)) for s in snapshots],
+        canaries=[(s, _variant_charts(s, _model_version)) for s in splits],
     )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.estate import ResolvedEstate
 from llmops.status.model import StatusReport
-from llmops.status.targets import EnvironmentTarget, environment_target
+from llmops.status.targets import EnvironmentTarget, canary_row_name, environment_target
 
 NOT_CHECKED = "not checked"
 log = logging.getLogger("llmops.proxy")
@@ -38,6 +38,10 @@ class Verdicts:
         if self.not_checked is not None:
             return NOT_CHECKED, self.not_checked
         return self.endpoints.get((env, name), (NOT_CHECKED, "not rendered in this revision"))
+
+    def canary(self, env: str, name: str) -> tuple[str, str]:
+        """The endpoint's canary's own verdict: `llmops status`'s `<endpoint> (canary)` row."""
+        return self.endpoint(env, canary_row_name(name))
 
     def training_job(self, env: str, name: str) -> tuple[str, str]:
         """The job's state (Pending, Running, Succeeded, ...) and why."""

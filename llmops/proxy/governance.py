@@ -71,19 +71,26 @@ def _token_matches(authorization: str, token: str) -> bool:
 
 
 def identify(
-    headers: Mapping[str, str], access: Access, token: str | None, environment: str
+    headers: Mapping[str, str],
+    access: Access,
+    token: str | None,
+    environment: str,
+    local: Caller | None = None,
 ) -> Caller:
     """The caller of a request, or ``Denied``.
 
     **Parameters:** ``headers`` case-insensitive request headers; ``access`` the role every caller
     must hold (or None) and whether it is the default; ``token`` the shared bearer token, or None
     when the proxy has none; ``environment`` names the environment whose setting a refusal points
-    to.
+    to; ``local`` the caller of a request without ``X-User-Id`` (``--local-identity``, on a
+    loopback address only), held to the same role rules.
     """
     if token and not _token_matches(headers.get("Authorization", ""), token):
         raise Denied(401, "a valid bearer token is required (Authorization: Bearer <token>)")
     user_id = _text_header(headers, USER_HEADER)
     roles = parse_roles(_text_header(headers, ROLES_HEADER))
+    if local is not None and not user_id:
+        user_id, roles = local.user_id, local.roles
     if not user_id or not roles:
         raise Denied(401, f"the {USER_HEADER} and {ROLES_HEADER} headers are required")
     required = access.required_role

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from llmops.proxy.governance import Caller
 
 TOKEN_ENV = "LLMOPS_PROXY_TOKEN"  # the proxy Deployment fills it from `proxy.tokenSecretName`
 
@@ -34,6 +38,9 @@ class ProxyOptions:
     """
 
     token: str | None = None
+    # the caller of requests without X-User-Id (`--local-identity`, loopback only:
+    # llmops/proxy/local_identity.py)
+    local_identity: Caller | None = None
     connect_timeout: float = 5.0
     response_timeout: float = 300.0
     stream_idle_timeout: float = 60.0
@@ -48,5 +55,5 @@ class ProxyOptions:
     max_held_bytes: int = 256 * 1024 * 1024
 
     @classmethod
-    def from_environment(cls, **overrides: float) -> ProxyOptions:
+    def from_environment(cls, **overrides: float | Caller | None) -> ProxyOptions:
         return cls(token=os.environ.get(TOKEN_ENV) or None, **overrides)  # type: ignore[arg-type]

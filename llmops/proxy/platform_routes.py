@@ -35,6 +35,7 @@ def _governed(request: web.Request) -> web.Response | None:
             state.config.access,
             state.options.token,
             state.config.environment,
+            state.options.local_identity,
         )
     except Denied as denied:
         return envelope.failure(denied.status, denied.message)

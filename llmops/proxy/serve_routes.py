@@ -112,6 +112,7 @@ def _caller_id(state: ProxyState, request: web.Request, runtime: EndpointRuntime
             state.config.access,
             state.options.token,
             state.config.environment,
+            state.options.local_identity,
         )
         authorize(caller, runtime.endpoint)
     except Denied as denied:

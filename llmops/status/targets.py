@@ -56,7 +56,12 @@ def endpoint_row(labels: dict[str, str]) -> str:
     """How an InferenceService is named in the status: its endpoint, and `(canary)` for the
     endpoint's canary (each variant gets its own verdict)."""
     name = labels[ENDPOINT_LABEL]
-    return f"{name} (canary)" if labels.get(VARIANT_LABEL) == "canary" else name
+    return canary_row_name(name) if labels.get(VARIANT_LABEL) == "canary" else name
+
+
+def canary_row_name(endpoint: str) -> str:
+    """The status row of an endpoint's canary."""
+    return f"{endpoint} (canary)"
 
 
 def environment_target(env: ResolvedEnvironment) -> EnvironmentTarget:

@@ -87,18 +87,21 @@ def llmops_proxy(
     backend: str | None = None,
     kubeconfig: Path | None = None,
     token: str | None = None,
+    extra: tuple[str, ...] = (),
+    env_name: str = "dev",
 ) -> Iterator[str]:
     """`llmops proxy ESTATE --env dev` on a free loopback port; the cluster it reads is the
-    kubeconfig given (a missing file: an unreadable cluster)."""
+    kubeconfig given (a missing file: an unreadable cluster); ``extra``: more arguments."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("LLMOPS_PROXY_TOKEN", "KUBECONFIG")}
     env["KUBECONFIG"] = str(kubeconfig or logs / "no-kubeconfig")
     env["HOME"] = str(logs)  # no ~/.kube/config of the machine's
     if token is not None:
         env["LLMOPS_PROXY_TOKEN"] = token
-    command = [str(LLMOPS), "proxy", str(estate), "--env", "dev", "--port", str(port)]
+    command = [str(LLMOPS), "proxy", str(estate), "--env", env_name, "--port", str(port)]
     if backend is not None:
         command += ["--backend", f"example-model={backend}"]
+    command += extra
     url = f"http://127.0.0.1:{port}"
     log = logs / f"proxy-{port}.log"
     with _process(command, log, env):

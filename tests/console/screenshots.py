@@ -7,12 +7,15 @@ python -m tests.console.screenshots docs/console
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from tests.console.harness import CHROMIUM, USER, echo_model, git_estate, llmops_proxy
 from tests.helpers import live_objects as live
+from tests.helpers.estate import PROJECT_ROOT
 from tests.helpers.kube_api import KubeApiServer
 from tests.helpers.loopback import call
 from tests.status.conftest import Rendered
@@ -27,10 +30,10 @@ PAGES = {
 }
 
 
-def _traffic(proxy: str) -> None:
-    """A few chats from different users, so the experiment has both variants."""
+def _traffic(proxy: str, users: int = 12) -> None:
+    """A few chats from different users, so the experiment (or canary) has both variants."""
     body = json.dumps({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 16})
-    for number in range(12):
+    for number in range(users):
         headers = {"X-User-Id": f"user-{number}", "X-User-Roles": "llm-ops-user"}
         headers["Content-Type"] = "application/json"
         call("POST", f"{proxy}/llm-ops/v1/serve/example-model/chat", body.encode(), headers)
@@ -45,7 +48,12 @@ def take(out: Path) -> list[Path]:
         work = Path(scratch)
         estate = git_estate(work / "estate")
         rendered = Rendered(estate)
+        canaries = work / "canary-estate"
+        shutil.copytree(PROJECT_ROOT / "examples/canary/environments", canaries / "environments")
         with KubeApiServer().running() as cluster, echo_model(work) as model:
+            for obj in Rendered(canaries).objects:
+                if obj["kind"] == "InferenceService":
+                    cluster.put(live.ready_isvc(obj))
             cluster.put(live.ready_isvc(rendered.one("InferenceService", "dev")))
             cluster.put(live.application(rendered.one("Application", "dev")))
             cluster.put(live.job(rendered.one("Job", "dev"), "succeeded"))
@@ -82,8 +90,29 @@ def take(out: Path) -> list[Path]:
                     denied.goto(proxy + PAGES["overview"])
                     written.append(out / "forbidden.png")
                     denied.screenshot(path=written[-1], full_page=True)
+                    written.append(_canary(browser, canaries, work, model, kubeconfig, out))
                     browser.close()
     return written
+
+
+def _canary(
+    browser: Any, estate: Path, work: Path, model: str, kubeconfig: Path, out: Path
+) -> Path:
+    """examples/canary's prod (both variants on the sandbox model): the endpoint page's canary."""
+    backends = ("--backend", f"example-model-canary={model}")
+    with llmops_proxy(
+        estate, work, backend=model, kubeconfig=kubeconfig, extra=backends, env_name="prod"
+    ) as proxy:
+        _traffic(proxy, 40)
+        page = browser.new_context(extra_http_headers=USER, viewport=VIEWPORT).new_page()
+        for _ in range(50):  # until the first cluster reading is in
+            page.goto(proxy + "/console/env/prod/endpoints/example-model")
+            if "being read" not in page.inner_text("#main"):
+                break
+            page.wait_for_timeout(200)
+        path = out / "canary.png"
+        page.locator("section[aria-labelledby=canary]").screenshot(path=path)
+        return path
 
 
 if __name__ == "__main__":

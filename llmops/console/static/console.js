@@ -1,5 +1,6 @@
 // The console's small script: keeps the bearer token in this browser session, and refreshes an
-// endpoint's live figures. Every page works without it, except those two things.
+// endpoint's live figures (its canary's per variant too). Every page works without it, except
+// those two things.
 "use strict";
 (function () {
   var KEY = "llmopsConsoleToken";
@@ -46,6 +47,16 @@
             var value = values[cell.dataset.figure];
             if (value === null || value === undefined) { cell.textContent = "-"; return; }
             cell.textContent = cell.dataset.unit ? value.toFixed(1) + " " + cell.dataset.unit : String(value);
+          });
+          // a canary's table: each variant's requests, errors and mean latency
+          Object.keys(values.variants || {}).forEach(function (variant) {
+            var row = document.querySelector('tr[data-variant="' + variant + '"]');
+            if (!row) { return; }
+            row.querySelectorAll("[data-variant-figure]").forEach(function (cell) {
+              var value = values.variants[variant][cell.dataset.variantFigure];
+              if (value === null || value === undefined) { cell.textContent = "-"; return; }
+              cell.textContent = cell.dataset.variantFigure === "meanMs" ? value.toFixed(1) + " ms" : String(value);
+            });
           });
         })
         .catch(function () { /* the next tick tries again */ });
