@@ -13,7 +13,10 @@ from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.resolve.serving_backend import is_llm_inference_service
 from compiler.spec.serving import ServingEndpointSpec
-from compiler.target.kserve_versions import serves_llm_inference_service
+from compiler.target.kserve_versions import (
+    serves_llm_inference_service,
+    serves_llm_route_groups,
+)
 
 E = Severity.ERROR
 
@@ -109,13 +112,14 @@ def _unsupported(
             "is 1 or more)",
             "set minReplicas: 1",
         )
-    if spec.canary is not None:
+    version = env.settings.kserve.version
+    if spec.canary is not None and not serves_llm_route_groups(version):
         yield (
             ("spec", "canary"),
-            "llmops renders a canary as a second InferenceService that the proxy splits traffic "
-            "to; it does not render canaries for LLMInferenceServices yet",
-            "serve the endpoint with backend: inferenceservice while the canary runs, or remove "
-            "the canary",
+            f"a canary on an LLMInferenceService joins a KServe route group (router.route.group "
+            f"and weight), which KServe {version} does not have (llmops needs KServe 0.20)",
+            "set kserve.version to the cluster's release if it is 0.20 or newer, serve the "
+            "endpoint with backend: inferenceservice while the canary runs, or remove the canary",
         )
     parallelism = spec.parallelism
     if parallelism is not None and parallelism.data > 1 and gpus % parallelism.data != 0:
@@ -138,12 +142,13 @@ def llm_inference_service_cannot_serve(env: ResolvedEnvironment) -> Iterator[Fin
         An endpoint served as an LLMInferenceService generates text (no `serve_target:
         EMBEDDING`), runs on GPUs unless the environment names a vLLM CPU image
         (`kserve.llmInferenceService.image`), has no `autoscalePolicy` and a `minReplicas` of at
-        least 1 when it scales, names no `canary` (not rendered for this backend yet), and
-        splits its GPUs evenly among `parallelism.data` ranks. An
+        least 1 when it scales, names a `canary` only on KServe 0.20 or newer (whose route groups
+        split the traffic by weight), and splits its GPUs evenly among `parallelism.data` ranks. An
         endpoint served as an InferenceService has no `parallelism`.
     Why it matters:
         Each of these would be silently dropped or refused: KServe's preset image is a CUDA build,
-        the Workload Variant Autoscaler has no CPU target and no scale to zero, and vLLM refuses
+        the Workload Variant Autoscaler has no CPU target and no scale to zero, an older KServe
+        rejects `router.route.group`, and vLLM refuses
         ranks of unequal size. `parallelism` means nothing to an InferenceService.
     Wrong: a CPU utilization target
         # file: environments/dev/serving/support-chat.yaml

@@ -69,7 +69,7 @@ def render_environment(env: ResolvedEnvironment) -> list[dict[str, Any]]:
             objects.append(llm_inference_service.render_llm_inference_service(ctx, endpoint, model))
         else:
             objects.append(kserve.render_inference_service(ctx, endpoint, model))
-            objects.extend(canary.render_canary(ctx, endpoint))
+        objects.extend(canary.render_canary(ctx, endpoint))
         objects.append(ingress.render_endpoint_ingress(ctx, endpoint))
     for job in env.of_kind("TrainingJob"):
         base = env.resolve_model(job.spec.model_id).manifest

@@ -26,12 +26,14 @@ from compiler.render.kserve import (
 )
 from compiler.render.templating import render_template
 from compiler.resolve.manifest import Manifest
+from compiler.spec.canary import MAX_WEIGHT
 from compiler.spec.model import ModelSpec
 from compiler.spec.serving import ServingEndpointSpec
 from compiler.target import naming
 from compiler.target.kserve_versions import llm_inference_service_api_version
 
 KIND = "LLMInferenceService"
+ROUTING_GROUP_LABEL = "serving.kserve.io/routing-group"
 CONTAINER = "main"  # the container name KServe's presets use; the strategic merge keys on it
 VLLM_PORT = 8000  # the preset's container port, which its InferencePool targets
 VLLM_COMMAND = [
@@ -152,18 +154,34 @@ def scaling(ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec]) -> dict
     }
 
 
-def router(ctx: RenderContext) -> dict[str, Any]:
+def route_group(endpoint: Manifest[ServingEndpointSpec], weight: int) -> dict[str, Any]:
+    """KServe's traffic split (0.20+): the endpoint's LLMInferenceService and its canary's join
+    one route group, named after the endpoint, each with its share of the traffic; the controller
+    writes both members' InferencePools, weighted, into the group's HTTPRoute. Weights are
+    proportional, so `100 - w` and `w` are percentages."""
+    return {"group": naming.inference_service_name(endpoint.name), "weight": weight}
+
+
+def router(ctx: RenderContext, route: dict[str, Any] | None = None) -> dict[str, Any]:
     """Empty objects ask KServe for its managed route, Gateway and scheduler (as its samples do);
-    the environment may name Gateways instead."""
+    the environment may name Gateways instead. `route` is a route group's membership."""
     refs = ctx.env.settings.kserve.llm_inference_service.gateway_refs
     gateway = {"refs": [ref.model_dump() for ref in refs]} if refs else {}
-    return {"route": {}, "gateway": gateway, "scheduler": {}}
+    return {"route": dict(route or {}), "gateway": gateway, "scheduler": {}}
 
 
 def render_llm_inference_service(
-    ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec], model: Manifest[ModelSpec]
+    ctx: RenderContext,
+    endpoint: Manifest[ServingEndpointSpec],
+    model: Manifest[ModelSpec],
+    route: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The endpoint's LLMInferenceService; `route` is its route-group membership when the
+    endpoint runs a canary (see route_group)."""
     settings = ctx.env.settings
+    canary = endpoint.spec.canary
+    if route is None and canary is not None:
+        route = route_group(endpoint, MAX_WEIGHT - canary.weight)
     gpus = gpu_count(endpoint)
     adapters = served_adapters(ctx.env, endpoint)
     metadata = ctx.metadata(
@@ -173,6 +191,10 @@ def render_llm_inference_service(
         labels={"endpoint": endpoint.name, "model": model.name},
         annotations={"llmops.io/model-version": str(model.version)},
     )
+    if route:
+        # KServe's webhook adds this label to every group member; writing it keeps Argo CD's
+        # diff clean.
+        metadata["labels"][ROUTING_GROUP_LABEL] = route["group"]
     return render_template(
         "kserve/llminferenceservice.json.j2",
         api_version=llm_inference_service_api_version(settings.kserve.version),
@@ -181,7 +203,7 @@ def render_llm_inference_service(
         **scaling(ctx, endpoint),
         parallelism=parallelism(endpoint),
         base_refs=[{"name": name} for name in settings.kserve.llm_inference_service.base_refs],
-        router=router(ctx),
+        router=router(ctx, route),
         service_account=settings.service_account_name,
         node_selector=dict(settings.gpu.node_selector) if gpus > 0 else {},
         tolerations=gpu_tolerations(ctx) if gpus > 0 else [],
@@ -189,18 +211,24 @@ def render_llm_inference_service(
     )
 
 
-def backend_url(ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec]) -> str:
+def backend_url(
+    ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec], name: str | None = None
+) -> str:
     """KServe's managed HTTPRoute sends `/<namespace>/<name>/...` of the Gateway to the endpoint's
-    scheduler, stripping that prefix: vLLM's OpenAI routes are under `<url>/v1`."""
+    scheduler, stripping that prefix: vLLM's OpenAI routes are under `<url>/v1`. This path
+    reaches the one LLMInferenceService `name` (default: the endpoint's) even inside a route
+    group, which is how the proxy's sticky split addresses each variant."""
     gateway = ctx.env.settings.kserve.llm_inference_service.gateway_url.rstrip("/")
-    return f"{gateway}/{ctx.namespace}/{naming.inference_service_name(endpoint.name)}"
+    return f"{gateway}/{ctx.namespace}/{name or naming.inference_service_name(endpoint.name)}"
 
 
-def proxy_backend(ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec]) -> dict[str, str]:
+def proxy_backend(
+    ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec], name: str | None = None
+) -> dict[str, str]:
     """The proxy configuration's `backend` for an LLMInferenceService: vLLM's own OpenAI server
     (routes under `/v1`, readiness at `/health`) behind KServe's route."""
     return {
-        "url": backend_url(ctx, endpoint),
+        "url": backend_url(ctx, endpoint, name),
         "api": "vllm-openai",
         "openaiPrefix": "/v1",
         "servedModelName": served_model_name(endpoint),

@@ -45,6 +45,18 @@ FIRST_LLM_INFERENCE_SERVICE_RELEASE = (0, 16)
 FIRST_LLM_INFERENCE_SERVICE_V1ALPHA2_RELEASE = (0, 17)
 
 
+# `router.route.group` and `router.route.weight`: LLMInferenceServices of one group share one
+# weighted HTTPRoute (KServe's traffic splitting, merged in July 2026). The earliest release this
+# project has verified carrying them is the one vendored in conformance/.
+FIRST_LLM_ROUTE_GROUP_RELEASE = (0, 20)
+
+
+def serves_llm_route_groups(version: str) -> bool:
+    """Whether the release splits traffic among LLMInferenceServices by route group and weight."""
+    minor = parse_minor(version)
+    return minor is None or minor >= FIRST_LLM_ROUTE_GROUP_RELEASE
+
+
 def serves_llm_inference_service(version: str) -> bool:
     """Whether the release has the LLMInferenceService CRD and controller."""
     minor = parse_minor(version)

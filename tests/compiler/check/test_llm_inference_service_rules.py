@@ -95,7 +95,7 @@ CASES: dict[str, tuple[list[tuple[str, Edit]], str, str]] = {
     "a canary": (
         [(PROD_CHAT, _spec(canary={"model": "support-base@3.1", "weight": 10}))],
         PROD_CHAT,
-        "does not render canaries for LLMInferenceServices",
+        "which KServe 0.17 does not have",
     ),
     "parallelism on an InferenceService": (
         [(PROD_SEARCH, _spec(parallelism={"expert": True}))],

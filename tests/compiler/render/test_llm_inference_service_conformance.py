@@ -101,6 +101,38 @@ def test_rendered_llm_inference_services_conform(
     assert conformance_failures(emit_stream(objects)) == []
 
 
+CANARY_EXAMPLE = PROJECT_ROOT / "examples" / "llm_inference_service_canary"
+CANARY_ENDPOINT = "environments/prod/serving/example-model.yaml"
+
+
+def _canary(weight: int, own_resources: bool) -> Edit:
+    def change(document: dict[str, Any]) -> None:
+        canary = document["spec"]["canary"]
+        canary["weight"] = weight
+        if own_resources:
+            canary["deploymentSpec"] = {"resources": {"gpus": 2, "cpu": "16", "memory": "64Gi"}}
+
+    return change
+
+
+@pytest.mark.parametrize("version", ("0.20", "v0.20.1"))
+@pytest.mark.parametrize(("weight", "own_resources"), [(0, False), (10, True), (100, False)])
+def test_rendered_canaries_conform(
+    weight: int, own_resources: bool, version: str, tmp_path: Path
+) -> None:
+    """Both members of a canary's route group (`router.route.group` and `weight`) pass the CRD."""
+    root = tmp_path / "estate"
+    shutil.copytree(CANARY_EXAMPLE / "environments", root / "environments")
+    _edit(root, "environments/prod/environment.yaml", _kserve(version))
+    _edit(root, CANARY_ENDPOINT, _canary(weight, own_resources))
+    objects = _render(root)
+    services = [obj for obj in objects if obj["kind"] == "LLMInferenceService"]
+    assert sorted(s["spec"]["router"]["route"]["weight"] for s in services) == sorted(
+        [weight, 100 - weight]
+    )
+    assert conformance_failures(emit_stream(objects)) == []
+
+
 def test_the_variants_reach_their_branches(tmp_path: Path) -> None:
     """The matrix renders what its names say (a variant that silently rendered the example would
     prove nothing)."""
