@@ -110,7 +110,7 @@ command = click.Command(
     "PATH: YAML files, directories of them, or - (stdin). Exit 0: all conform; 1: problems; 2: "
     "unreadable input.",
     params=[
-        click.Argument(["paths"], nargs=-1, required=True, metavar="PATH"),
+        click.Argument(["paths"], nargs=-1, required=True, metavar="PATH..."),
         options.format_option(options.REPORT_FORMATS, envvar=options.FORMAT_VARIABLE),
         options.kubernetes_version_option(),
     ],

@@ -5,13 +5,18 @@ Safe only where nobody else can connect, so it is refused unless the proxy liste
 address (the rendered Deployment listens on 0.0.0.0). It stands in only for requests without
 `X-User-Id`: a request that names its caller is that caller. The bearer token, the required role
 and each endpoint's `allowedRoles` apply to it as to anyone.
+
+The value is read strictly, as a usage error names what is wrong: one colon, a user, and roles
+none of which is empty (`a:b,,c` is a typo, not the roles b and c); no control, bidi or zero-width
+character (the identity is logged, and no header could carry it).
 """
 
 from __future__ import annotations
 
 import ipaddress
 
-from llmops.proxy.governance import Caller, parse_roles
+from compiler.printable import escape_controls, has_controls
+from llmops.proxy.governance import Caller
 
 FORMAT = "USER:ROLE[,ROLE]"
 
@@ -20,14 +25,28 @@ class BadLocalIdentity(ValueError):
     """The flag's value or the address it is used with is refused (a usage error)."""
 
 
-def _parse(value: str) -> Caller:
+def _problem(value: str) -> str | None:
+    """What is wrong with the value, or None."""
+    if has_controls(value):
+        return "it holds a control, bidi or zero-width character"
     user, colon, roles = value.partition(":")
-    parsed = parse_roles(roles)
-    if not colon or not user.strip() or not parsed:
+    if not colon or not user.strip() or not roles.strip():
+        return "a user and at least one role"
+    if ":" in roles:
+        return "one colon, between the user and the roles"
+    if any(not role.strip() for role in roles.split(",")):
+        return "a role between every two commas, and none empty"
+    return None
+
+
+def _parse(value: str) -> Caller:
+    problem = _problem(value)
+    if problem is not None:
         raise BadLocalIdentity(
-            f"--local-identity wants {FORMAT} (a user and at least one role), not {value!r}"
+            f"--local-identity wants {FORMAT} ({problem}), not '{escape_controls(value)}'"
         )
-    return Caller(user_id=user.strip(), roles=parsed)
+    user, _, roles = value.partition(":")
+    return Caller(user_id=user.strip(), roles=frozenset(role.strip() for role in roles.split(",")))
 
 
 def is_loopback(host: str) -> bool:
@@ -44,7 +63,8 @@ def parse_local_identity(value: str, host: str) -> Caller:
     if not is_loopback(host):
         raise BadLocalIdentity(
             f"--local-identity is only for a proxy listening on a loopback address "
-            f"(127.0.0.1 or ::1), not {host!r}: anyone who can connect would act as "
-            f"{caller.user_id}; there, an auth proxy in front sets X-User-Id and X-User-Roles"
+            f"(127.0.0.1 or ::1), not '{escape_controls(host)}': anyone who can connect would "
+            f"act as {caller.user_id}; there, an auth proxy in front sets X-User-Id and "
+            "X-User-Roles"
         )
     return caller

@@ -62,7 +62,12 @@ async def start(
         await runner.cleanup()
         raise
     bound_host, bound_port = runner.addresses[0][:2]
-    return runner, f"http://{bound_host}:{bound_port}"
+    return runner, base_url(bound_host, bound_port)
+
+
+def base_url(host: str, port: int) -> str:
+    """``http://host:port``; an IPv6 address in brackets, as URLs write it (``http://[::1]:80``)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _run(main: Coroutine[Any, Any, None]) -> None:
@@ -165,7 +170,7 @@ def _fork_and_wait(
     if failed:
         stop(signal.SIGTERM, None)
     else:
-        announce(f"http://{host}:{port}")
+        announce(base_url(host, port))
     remaining = set(children)
     while remaining:
         pid, status = os.wait()

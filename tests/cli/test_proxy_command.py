@@ -168,6 +168,20 @@ def test_workers_share_the_port_and_metrics_add_up() -> None:
     assert len(model.requests) == 20
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_announced_url_of_an_ipv6_loopback_proxy_can_be_opened(workers: str) -> None:
+    """`--host ::1` prints http://[::1]:PORT (brackets, as URLs write an IPv6 address), which a
+    browser or urllib can open; `http://::1:PORT` is no URL."""
+    import urllib.request
+
+    args = (str(PROJECT_ROOT), "--env", "dev", "--host", "::1", "--workers", workers)
+    with proxy_process(*args, port=free_port()) as (url, _):
+        assert url.startswith("http://[::1]:"), url
+        with urllib.request.urlopen(f"{url}/llm-ops/v1/health", timeout=10) as answer:
+            assert answer.status == 200
+
+
 def _cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_text()

@@ -179,3 +179,12 @@ def test_the_bundled_estates_audit_does_what_the_quickstart_says(tmp_path: Path)
     for line, pattern in zip(reported, listed, strict=True):
         head, _, tail = pattern.partition("committed in … by …")
         assert line.startswith(head) and line.endswith(tail), (line, pattern)
+
+
+def test_a_command_taking_several_paths_says_so_in_its_usage_as_the_table_does() -> None:
+    """`llmops conform PATH...` in the table; its --help said `PATH`, as if one were all."""
+    (table, *_) = tables(section("## Commands"))
+    assert any(row[0].startswith("`llmops conform PATH...") for row in table[2:])
+    result = run_cli("conform", "--help")
+    assert result.exit_code == 0
+    assert "Usage: llmops conform [OPTIONS] PATH...\n" in result.stdout

@@ -119,3 +119,35 @@ def test_the_rendered_proxy_deployment_cannot_use_it(estate: Path, tmp_path: Pat
     )
     assert done.returncode == 2, done.stderr
     assert "only for a proxy listening on a loopback address" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("identity", "problem"),
+    [
+        (":", "a user and at least one role"),
+        ("a:", "a user and at least one role"),
+        (":r", "a user and at least one role"),
+        ("a:b,,c", "none empty"),
+        ("a:b,", "none empty"),
+        ("a:b:c", "one colon"),
+        ("ann\x1b[2J:llm-ops-user", "control, bidi or zero-width"),
+        ("ann:llm-ops-user\u202e", "control, bidi or zero-width"),
+    ],
+)
+def test_a_value_that_is_not_user_and_roles_is_a_usage_error(
+    estate: Path, identity: str, problem: str
+) -> None:
+    command = [str(LLMOPS), "proxy", str(estate), "--env", "dev", "--port", str(free_port())]
+    done = subprocess.run(
+        [*command, "--local-identity", identity],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,  # a value taken starts the proxy, which never ends by itself
+    )
+    assert done.returncode == 2, done.stderr
+    assert "--local-identity wants USER:ROLE[,ROLE]" in done.stderr
+    assert problem in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "\x1b" not in done.stderr and "\u202e" not in done.stderr  # shown as escapes
+    assert "serving" not in done.stdout

@@ -174,3 +174,31 @@ def test_llmops_promote_leaves_the_sources_canary_behind(repo: git.Repo) -> None
     ).stdout
     spec = yaml.safe_load(promoted)["spec"]
     assert spec["modelId"] == "example-base-model@1.1" and "canary" not in spec
+
+
+def test_aborting_the_readme_walkthrough_steps_back_one_weight_at_a_time(tmp_path: Path) -> None:
+    """The README's walkthrough adds the canary at 0%, then raises it to 10% and 50%: rollbacks
+    go 50% -> 10%, 10% -> 0%, and only the third removes the canary."""
+    root = tmp_path / "estate"
+    shutil.copytree(PROJECT_ROOT / "examples/canary/environments", root / "environments")
+    repository = init_repository(root)
+    edit(repository, PROD, CANARY_10, "")
+    commit_all(repository, "prod serves 1.0")
+    edit(
+        repository,
+        PROD,
+        "      max_output_tokens: 1024\n",
+        "      max_output_tokens: 1024\n" + CANARY_10.replace("weight: 10", "weight: 0"),
+    )
+    commit_all(repository, "Canary example-base-model@1.1 at 0%")
+    edit(repository, PROD, "    weight: 0", "    weight: 10")
+    commit_all(repository, "Canary at 10%")
+    edit(repository, PROD, "    weight: 10", "    weight: 50")
+    commit_all(repository, "Canary at 50%")
+    seen = []
+    for _ in range(3):
+        done = run_cli("rollback", "example-model", "--env", "prod", str(root))
+        assert done.exit_code == 0, done.stderr
+        seen.append(yaml.safe_load((root / PROD).read_text())["spec"].get("canary"))
+    weights = [canary and canary["weight"] for canary in seen]
+    assert weights == [10, 0, None]
