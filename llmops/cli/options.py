@@ -25,15 +25,21 @@ class WholeNumber(click.ParamType):  # type: ignore[type-arg]
 
     name = "whole number"
 
+    def __init__(self, maximum: int | None = None) -> None:
+        self.maximum = maximum
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
-            return value
-        try:
-            number = int(value)
-        except ValueError:
-            number = 0
+            number = value
+        else:
+            try:
+                number = int(value)
+            except ValueError:
+                number = 0
         if number < 1:
             self.fail(f"expected a whole number of at least 1, got {value!r}", param, ctx)
+        if self.maximum is not None and number > self.maximum:
+            self.fail(f"at most {self.maximum}, got {value!r}", param, ctx)
         return number
 
 

@@ -13,6 +13,9 @@ from click.core import ParameterSource
 from compiler.errors import LlmopsError
 from llmops.cli import exit_codes, options
 
+# As many as environment.yaml's proxy.workers allows (a test holds the two together): one core each,
+# so more than a node's cores only adds processes.
+MAX_WORKERS = 32
 MISSING_EXTRA_HINT = "install the proxy's dependencies: pip install 'llmops[proxy]'"
 
 
@@ -32,7 +35,7 @@ def proxy(
 ) -> int:
     try:
         from llmops.proxy.app import build_app
-        from llmops.proxy.server import serve, serve_workers
+        from llmops.proxy.server import WorkersNotStarted, serve, serve_workers
     except ImportError as error:
         raise LlmopsError(
             f"the proxy needs {error.name}, which is not installed", hint=MISSING_EXTRA_HINT
@@ -117,6 +120,10 @@ def proxy(
                 lambda: build_app(config, options, console), host, port, workers, announce
             )
         serve(build_app(config, options, console), host, port, announce)
+    except WorkersNotStarted as error:
+        raise LlmopsError(
+            str(error), hint="give fewer --workers, or raise the process limit"
+        ) from None
     except OSError as error:
         raise LlmopsError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     return exit_codes.OK
@@ -209,7 +216,7 @@ command = click.Command(
         ),
         click.Option(
             ["--workers"],
-            type=options.WholeNumber(),
+            type=options.WholeNumber(maximum=MAX_WORKERS),
             default=1,
             show_default=True,
             metavar="N",

@@ -184,6 +184,16 @@ def _kubeconfig_paths(kubeconfig: str | None) -> tuple[str, list[Path]]:
     return setting, [path for path in files if path.is_file()]
 
 
+def _no_kubeconfig_file(setting: str) -> str:
+    """Why --kubeconfig names no file to read: a path that is not there, or one that is there but
+    is not a regular file (a directory, /dev/null, a FIFO)."""
+    paths = [Path(part).expanduser() for part in setting.split(os.pathsep) if part]
+    there = [path for path in paths if path.exists()]
+    if there:
+        return f"kubeconfig {there[0]} is not a regular file (a kubeconfig is a YAML file)"
+    return f"kubeconfig {setting} does not exist"
+
+
 def _bounded_kubeconfig(path: Path) -> str:
     """The kubeconfig's text, once it is known to be of a kubeconfig's size and nesting (YAML
     nested thousands of levels deep exhausts the recursion of the YAML readers)."""
@@ -241,7 +251,7 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluste
     configuration.retries = RETRIES
     if not files:
         if kubeconfig is not None:
-            raise ClusterError(f"kubeconfig {kubeconfig} does not exist")
+            raise ClusterError(_no_kubeconfig_file(kubeconfig))
         if os.environ.get(IN_CLUSTER_VARIABLE) and context is None:
             try:
                 config.load_incluster_config(client_configuration=configuration)

@@ -8,7 +8,8 @@ and each endpoint's `allowedRoles` apply to it as to anyone.
 
 The value is read strictly, as a usage error names what is wrong: one colon, a user, and roles
 none of which is empty (`a:b,,c` is a typo, not the roles b and c); no control, bidi or zero-width
-character (the identity is logged, and no header could carry it).
+character (the identity is logged, and no header could carry it); the user and roles follow the
+rules of approver ids and of X-User-Roles, so it is an identity a request could have sent.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from __future__ import annotations
 import ipaddress
 
 from compiler.printable import escape_controls, has_controls
+from compiler.spec.formats import MAX_ROLE_NAME, MAX_USER_ID, is_role_name, is_user_id
 from llmops.proxy.governance import Caller
 
 FORMAT = "USER:ROLE[,ROLE]"
+SHOWN_CHARS = 80
 
 
 class BadLocalIdentity(ValueError):
@@ -36,14 +39,27 @@ def _problem(value: str) -> str | None:
         return "one colon, between the user and the roles"
     if any(not role.strip() for role in roles.split(",")):
         return "a role between every two commas, and none empty"
+    if not is_user_id(user.strip()):
+        return f"a user of visible text, at most {MAX_USER_ID} characters, as approver ids are"
+    if not all(is_role_name(role.strip()) for role in roles.split(",")):
+        return (
+            f"roles of printable ASCII without spaces, at most {MAX_ROLE_NAME} characters each, "
+            "as X-User-Roles carries them"
+        )
     return None
+
+
+def _shown(value: str) -> str:
+    """The value as the error repeats it: escaped, and cut short when it is long."""
+    cut = value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…"
+    return escape_controls(cut)
 
 
 def _parse(value: str) -> Caller:
     problem = _problem(value)
     if problem is not None:
         raise BadLocalIdentity(
-            f"--local-identity wants {FORMAT} ({problem}), not '{escape_controls(value)}'"
+            f"--local-identity wants {FORMAT} ({problem}), not '{_shown(value)}'"
         )
     user, _, roles = value.partition(":")
     return Caller(user_id=user.strip(), roles=frozenset(role.strip() for role in roles.split(",")))

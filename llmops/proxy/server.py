@@ -106,6 +106,10 @@ def serve(
     _run(main())
 
 
+class WorkersNotStarted(RuntimeError):
+    """The system refused a worker process; the ones already started were stopped."""
+
+
 def serve_workers(
     build: Callable[[], web.Application],
     host: str,
@@ -122,7 +126,7 @@ def serve_workers(
     gets its signal handlers back and its environment and prometheus_client untouched (it may be a
     test or a script that runs more after). **Returns:** 0 after a signal, 1 when a worker died.
     **Raises:** ``OSError`` when the address cannot be bound (checked here, before any worker
-    starts)."""
+    starts); ``WorkersNotStarted`` when a process cannot be created."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -159,11 +163,21 @@ def _fork_and_wait(
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     listening, ready = os.pipe()  # each worker writes a byte once it listens
-    for _ in range(workers):
-        pid = os.fork()
-        if pid == 0:  # the worker
-            _worker(build, host, port, metrics_dir, listening, ready)
-        children.append(pid)
+    try:
+        for _ in range(workers):
+            pid = os.fork()
+            if pid == 0:  # the worker
+                _worker(build, host, port, metrics_dir, listening, ready)
+            children.append(pid)
+    except OSError as error:  # no more processes: stop those started, leave none behind
+        os.close(ready)
+        os.close(listening)
+        stop(signal.SIGTERM, None)
+        for child in children:
+            os.waitpid(child, 0)
+        raise WorkersNotStarted(
+            f"cannot start {workers} workers (started {len(children)}): {error.strerror or error}"
+        ) from None
     os.close(ready)
     with os.fdopen(listening, "rb") as started:  # ends early when a worker died before listening
         failed = len(started.read(workers)) < workers

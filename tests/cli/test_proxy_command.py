@@ -237,6 +237,11 @@ def test_proxy_from_the_rendered_configmap(tmp_path: Path) -> None:
             ("proxy", str(PROJECT_ROOT), "--env", "dev", "--workers", "2", "--port", "0"),
             "--workers share one port: give it with --port",
         ),
+        (
+            ("proxy", str(PROJECT_ROOT), "--env", "dev", "--workers", "100000", "--port", "1"),
+            "at most 32, got '100000'",
+        ),
+        (("proxy", str(PROJECT_ROOT), "--env", "dev", "--workers", "0"), "at least 1"),
     ],
 )
 def test_usage_errors(monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], message: str) -> None:
@@ -395,3 +400,44 @@ def test_chat_reports_an_answer_it_cannot_read(events: bytes, stream: bool, mess
         )
     assert result.exit_code == 1, result.stderr
     assert message in result.stderr
+
+
+def test_the_command_allows_as_many_workers_as_environment_yaml_does() -> None:
+    """A worker count a rendered Deployment can pass is one the command takes, and no more."""
+    from compiler.spec.environment import ProxySettings
+    from llmops.cli.proxy import MAX_WORKERS
+
+    bounds = ProxySettings.model_json_schema()["properties"]["workers"]
+    assert (bounds["minimum"], bounds["maximum"]) == (1, MAX_WORKERS)
+
+
+@pytest.mark.slow
+def test_a_worker_the_system_refuses_stops_the_ones_started(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When the process limit refuses the second worker, the first is stopped and waited for
+    (no process left serving the port), and the error says what happened, not 'cannot listen'."""
+    real_fork = os.fork
+    started: list[int] = []
+
+    def fork_once() -> int:
+        if started:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        pid = real_fork()
+        if pid:
+            started.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork_once)
+    port = free_port()
+    result = run_cli(
+        "proxy", str(PROJECT_ROOT), "--env", "dev", "--workers", "2", "--port", str(port)
+    )
+    assert result.exit_code == 2, result.stderr
+    assert "cannot start 2 workers (started 1): Resource temporarily unavailable" in result.stderr
+    assert "give fewer --workers" in result.stderr
+    assert len(started) == 1
+    with pytest.raises(ChildProcessError):  # already waited for: not a zombie, not running
+        os.waitpid(started[0], os.WNOHANG)
+    with socket.socket() as probe:  # nobody serves the port
+        assert probe.connect_ex(("127.0.0.1", port)) != 0

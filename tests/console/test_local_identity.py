@@ -132,6 +132,9 @@ def test_the_rendered_proxy_deployment_cannot_use_it(estate: Path, tmp_path: Pat
         ("a:b:c", "one colon"),
         ("ann\x1b[2J:llm-ops-user", "control, bidi or zero-width"),
         ("ann:llm-ops-user\u202e", "control, bidi or zero-width"),
+        ("ann:" + "r" * 10_000, "at most 128 characters each"),
+        ("ann:llm ops", "without spaces"),
+        ("a" * 300 + ":llm-ops-user", "at most 256 characters"),
     ],
 )
 def test_a_value_that_is_not_user_and_roles_is_a_usage_error(
@@ -151,3 +154,4 @@ def test_a_value_that_is_not_user_and_roles_is_a_usage_error(
     assert "Traceback" not in done.stderr
     assert "\x1b" not in done.stderr and "\u202e" not in done.stderr  # shown as escapes
     assert "serving" not in done.stdout
+    assert len(done.stderr) < 1_000  # a long value is cut short where the error repeats it

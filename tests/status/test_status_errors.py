@@ -100,6 +100,15 @@ def test_kubeconfig_that_does_not_exist(estate: Path, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("kind", ["directory", "device"])
+def test_kubeconfig_that_is_not_a_file(estate: Path, tmp_path: Path, kind: str) -> None:
+    """A path that exists but holds no file is told apart from one that is not there."""
+    path = Path("/dev/null") if kind == "device" else tmp_path
+    assert_one_line_error(
+        status(estate, "--kubeconfig", str(path)), f"kubeconfig {path} is not a regular file"
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
