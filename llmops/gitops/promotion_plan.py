@@ -140,6 +140,16 @@ def _without_finished_canary(
     return True
 
 
+def in_order_of(data: Any, target: Any) -> Any:
+    """``data`` with its keys in the order the target already writes them (keys the target lacks
+    after them, in data's order), at every depth: a document written anew then differs from the
+    target's only where its values do, not where the source's order differs."""
+    if not isinstance(data, dict) or not isinstance(target, dict):
+        return data
+    keys = [key for key in target if key in data] + [key for key in data if key not in target]
+    return {key: in_order_of(data[key], target.get(key)) for key in keys}
+
+
 def _mirror(path: str, target: str) -> str:
     """`environments/<any>/rest` -> `environments/<target>/rest`."""
     parts = path.split("/", 2)
@@ -221,6 +231,8 @@ def plan_promotion(
             _keep_reference_spelling(data, existing.document.data, None if same else plan.model_id)
         if existing is not None and _without_finished_canary(data, existing, target, model):
             plan.actions.append(f"canary {plan.model_id} removed: the promotion makes it the model")
+        if existing is not None:
+            data = in_order_of(data, existing.document.data)
         body = f"# {header}\n" + dump_double_quoted(data)
         if existing is not None and existing.origin == target.name:
             text = writer.text(existing.file)

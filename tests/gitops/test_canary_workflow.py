@@ -148,6 +148,27 @@ def test_llmops_promote_completes_a_canary_of_the_promoted_version(repo: git.Rep
     spec = yaml.safe_load(promoted)["spec"]
     assert spec["modelId"] == "example-base-model@1.1" and "canary" not in spec
     assert (spec["minReplicas"], spec["maxReplicas"]) == (2, 6)  # prod's own
+    # the document is written anew (a key goes), in prod's order: the diff is the model and the
+    # canary, not prod's autoscalePolicy moved below stg's keys
+    changed = subprocess.run(
+        ["git", "diff", "-U0", "HEAD", "promote/example-model-stg-to-prod", "--", PROD],
+        cwd=root_of(repo),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    lines = [
+        line
+        for line in changed.splitlines()
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    assert lines == [
+        "-  modelId: example-base-model@1.0",
+        "+  modelId: example-base-model@1.1",
+        "-  canary:",
+        "-    model: example-base-model@1.1",
+        "-    weight: 10",
+    ]
 
 
 def test_llmops_promote_leaves_the_sources_canary_behind(repo: git.Repo) -> None:
