@@ -260,7 +260,9 @@ def render_llm_inference_service(
         base_refs=[{"name": name} for name in settings.kserve.llm_inference_service.base_refs],
         router=router(ctx, route),
         template=pod_template(ctx, endpoint, model, Pod(decode=split, kv_transfer=split)),
-        worker=worker_template(ctx, endpoint, model, Pod(worker=True, kv_transfer=split)),
+        worker=worker_template(
+            ctx, endpoint, model, Pod(worker=True, decode=split, kv_transfer=split)
+        ),
         prefill=None if prefill is None else prefill_spec(ctx, prefill, model),
     )
 
