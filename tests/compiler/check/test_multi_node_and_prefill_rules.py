@@ -199,3 +199,17 @@ def test_nodes_and_prefill_replicas_have_schema_bounds(tmp_path: Path) -> None:
             _place(root, PROD_CHAT, ["spec", "prefill", "gpus"]),
         ]
     )
+
+
+def test_prefill_gpus_over_the_environment_s_limit(tmp_path: Path) -> None:
+    """P008 holds per prefill replica as per replica (the example's prod allows 8 per pod)."""
+    root = _estate(tmp_path, [(PROD_CHAT, _spec(prefill={"gpus": 16}))])
+    found = [
+        (d.span.line, d.span.column, d.message)
+        for d in validate(root).diagnostics
+        if d.code == "P008"
+    ]
+    assert [(line, column) for line, column, _ in found] == [
+        _place(root, PROD_CHAT, ["spec", "prefill", "gpus"])
+    ]
+    assert "16 GPUs requested per prefill replica" in found[0][2]
