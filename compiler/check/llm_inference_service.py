@@ -181,10 +181,10 @@ def _parallelism(
     if parallelism.data > 1:
         yield (
             (*place, "data"),
-            f"{parallelism.data} data-parallel ranks per node on {parallelism.nodes} nodes: "
-            "KServe sizes the LeaderWorkerSet as data / dataLocal nodes while its data-parallel "
-            "presets start vLLM with data x dataLocal ranks, which agree only for one rank per "
-            "node",
+            f"{parallelism.data} data-parallel ranks per node on {parallelism.nodes} nodes: a "
+            "node's first rank would be its LeaderWorkerSet index x ranks per node, which the "
+            "vLLM arguments llmops writes cannot compute (they take the index as the rank: one "
+            "rank per node)",
             "keep one rank per node (remove parallelism.data): each node's rank is "
             "tensor-parallel over all its GPUs",
         )
@@ -233,9 +233,9 @@ def llm_inference_service_cannot_serve(env: ResolvedEnvironment) -> Iterator[Fin
         Each of these would be silently dropped or refused: KServe's preset image is a CUDA build,
         the Workload Variant Autoscaler has no CPU target and no scale to zero, an older KServe
         rejects `router.route.group`, and vLLM refuses
-        ranks of unequal size. Over several nodes KServe sizes the LeaderWorkerSet as data /
-        dataLocal while its presets pass data x dataLocal to vLLM, so only one rank per node
-        starts as written; prefill/decode moves KV caches between GPUs. `parallelism` and `prefill`
+        ranks of unequal size. Over several nodes each pod's first rank is its LeaderWorkerSet
+        index (`$(LWS_WORKER_INDEX)` in vLLM's arguments), right only for one rank per node;
+        prefill/decode moves KV caches between GPUs. `parallelism` and `prefill`
         mean nothing to an InferenceService.
     Wrong: a CPU utilization target
         # file: environments/dev/serving/support-chat.yaml

@@ -106,7 +106,7 @@ CASES: dict[str, tuple[str, list[tuple[str, Edit]], list[str], str]] = {
         PROD_CHAT,
         [(PROD_CHAT, _spec(parallelism={"nodes": 2, "data": 2}))],
         ["spec", "parallelism", "data"],
-        "agree only for one rank per node",
+        "which the vLLM arguments llmops writes cannot compute",
     ),
     "prefill without GPUs": (
         DEV_CHAT,
