@@ -6,7 +6,8 @@ router's HTTPRoute, InferencePool and scheduler. The main container's `command` 
 written out in full, because a strategic merge replaces the preset's argument list rather than
 adding to it: they start vLLM on the preset's port with the preset's certificates, and carry the
 DeploymentSpec's limits. LoRA adapters go in `model.lora`, from which KServe downloads them and adds
-vLLM's LoRA flags itself.
+vLLM's LoRA flags itself. A replica over several nodes adds `worker`, and a prefill/decode split
+adds `prefill`, each built like `template` (compiler/render/llm_pods.py says how they are wired).
 """
 
 from __future__ import annotations
