@@ -347,7 +347,8 @@ def sequence_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
         Whether one full-length sequence fits in the KV cache a replica has after its weights. The
         length is `--max_model_len` as llmops renders it: `max_input_tokens + max_output_tokens`, or
         the model's whole context when no runtime limits are set. KV cache per token = 2 x layers x
-        KV heads x head size x bytes per element.
+        KV heads x head size x bytes per element. Prefill replicas (LLMInferenceService `prefill`)
+        compute each prompt's KV cache on their own GPUs: one sequence must fit there too.
     Why it matters:
         vLLM reserves its KV cache at start-up and refuses to start when one sequence of
         `--max_model_len` tokens does not fit: the pod never becomes ready. Long-context models hit
@@ -408,6 +409,49 @@ def sequence_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
             ),
             assumptions=_shape_assumptions(capacity),
         )
+    for capacity in _capacities(env):
+        yield from _prefill_sequence(capacity)
+
+
+def _prefill_sequence(capacity: EndpointCapacity) -> Iterator[Finding]:
+    """A prefill replica computes each prompt's KV cache on its own GPUs: one full sequence must
+    fit there too (C003 on the endpoint already says so when its GPUs are split alike)."""
+    prefill = capacity.prefill
+    serving = prefill.gpu if prefill is not None else None
+    sequence = capacity.sequence_tokens
+    if (
+        prefill is None
+        or serving is None
+        or not serving.weights_fit
+        or sequence is None
+        or serving.kv_tokens >= sequence.value
+    ):
+        return
+    decode = capacity.gpu
+    if (
+        decode is not None
+        and decode.inputs.gpus == serving.inputs.gpus
+        and decode.kv_tokens < sequence.value
+    ):
+        return
+    spec = capacity.endpoint.spec.prefill
+    written = spec is not None and spec.gpus is not None
+    yield Finding(
+        capacity.endpoint,
+        (*PREFILL, "gpus") if written else PREFILL,
+        f"one sequence of {grouped(sequence.value)} tokens needs "
+        f"{gib(sequence.value * serving.kv_bytes_per_token)} of KV cache but a prefill replica on "
+        f"{_on(prefill)} has room for {grouped(serving.kv_tokens)} tokens after the weights; "
+        "vLLM will not start",
+        _either(
+            [
+                f"lower max_input_tokens + max_output_tokens to <= {serving.kv_tokens}",
+                "give prefill replicas more GPUs (prefill.gpus)",
+            ]
+        ),
+        related=(*related(capacity.gpu_memory_gib, "GPU memory"),),
+        assumptions=_shape_assumptions(capacity),
+    )
 
 
 @rule(

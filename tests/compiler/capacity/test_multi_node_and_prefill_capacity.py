@@ -142,3 +142,23 @@ def test_explain_shows_nodes_and_prefill_with_their_sources(tmp_path: Path) -> N
     assert inputs["prefill GPUs per replica"]["source"]["field"] == "spec.prefill.gpus"
     assert explanation["results"]["gpus_at_min_replicas"] == 11
     assert explanation["results"]["prefill_weights_bytes_per_gpu"] == 8e9 * 2 * 1.02
+
+
+def test_each_prefill_replica_must_hold_one_sequence(tmp_path: Path) -> None:
+    """Llama 3.1 8B's whole 131,072-token context (16 GiB of KV cache) on the prefill's one
+    24 GiB GPU: 15.20 GiB of weights leave 4.10 GiB, 33,593 tokens; the endpoint's four
+    GPUs hold it."""
+    root = _estate(
+        tmp_path,
+        {"gpus": 4, "prefill": {"gpus": 1}},
+        gpu_memory_gib=24,
+    )
+    chat = root / CHAT
+    document = yaml.safe_load(chat.read_text(encoding="utf-8"))
+    del document["spec"]["deploymentSpec"]["runtime"]  # the model's whole context
+    chat.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    assert _errors(root, "C002") == []
+    ((line, message),) = _errors(root, "C003")
+    assert (root / CHAT).read_text(encoding="utf-8").splitlines()[line - 1].strip() == "gpus: 1"
+    assert message.startswith("one sequence of 131,072 tokens needs 16.00 GiB of KV cache")
+    assert "a prefill replica on 1 x 24 GiB GPU has room for 33,593 tokens" in message
