@@ -8,7 +8,9 @@ raising the weight also raises what it may use:
 
 At least one replica even at weight 0, so the canary is loaded and its health is visible before it
 takes traffic. Each replica gets the endpoint's deploymentSpec, with the canary's own `resources`
-and `runtime` where it writes them. It autoscales like the endpoint when its bounds differ.
+and `runtime` where it writes them. It autoscales like the endpoint when its bounds differ. On the
+LLMInferenceService backend it keeps the endpoint's `parallelism` (nodes per replica) and
+`prefill`, whose replicas follow the weight by the same formula.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from compiler.capacity.topology import gpus_at
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.spec.serving import DeploymentSpec, ServingEndpointSpec
@@ -37,6 +40,14 @@ def _canary_spec(spec: ServingEndpointSpec) -> ServingEndpointSpec:
         runtime = overrides.runtime or runtime
     low = canary_replicas(spec.min_replicas, canary.weight)
     high = canary_replicas(spec.max_replicas, canary.weight)
+    prefill = spec.prefill
+    if prefill is not None:  # the canary's prefill replicas follow its share too
+        prefill = prefill.model_copy(
+            update={
+                "min_replicas": canary_replicas(prefill.min_replicas, canary.weight),
+                "max_replicas": canary_replicas(prefill.max_replicas, canary.weight),
+            }
+        )
     changes = {
         "model_ref": canary.model if deployment.model_ref is not None else None,
         "resources": resources,
@@ -51,6 +62,7 @@ def _canary_spec(spec: ServingEndpointSpec) -> ServingEndpointSpec:
             "autoscale_policy": spec.autoscale_policy if low != high else None,
             "use_gpu": resources.gpus > 0,
             "deployment_spec": deployment.model_copy(update=changes),
+            "prefill": prefill,
             "canary": None,
         }
     )
@@ -90,7 +102,6 @@ def spare_gpus_left(env: ResolvedEnvironment) -> int:
 
 
 def canary_gpus(canary: Manifest[ServingEndpointSpec]) -> int:
-    """GPUs a canary's InferenceService requests at its minReplicas."""
-    deployment = canary.spec.deployment_spec
-    gpus = deployment.resources.gpus if deployment is not None else 0
-    return gpus * canary.spec.min_replicas
+    """GPUs a canary's InferenceService (or LLMInferenceService: all nodes of each replica, and
+    its prefill replicas) requests at its minReplicas."""
+    return gpus_at(canary.spec)

@@ -6,9 +6,11 @@ always rest on the same numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from compiler.capacity import topology
 from compiler.capacity.adapters import AdapterMemory, adapter_memory
 from compiler.capacity.facts import (
     GPU_MEMORY_MISSING,
@@ -66,6 +68,8 @@ class EndpointCapacity:
     gpu_weights: GpuWeights | None = None
     gpu: GpuServing | None = None  # on GPUs, when nothing is missing
     adapters: AdapterMemory | None = None  # the LoRA adapters' slots, on GPUs
+    # the prefill replicas of a prefill/decode split, as an endpoint of their own
+    prefill: EndpointCapacity | None = None
 
     @property
     def model(self) -> Manifest[ModelSpec]:
@@ -80,6 +84,16 @@ class EndpointCapacity:
         """GPUs one model copy is split over: the replica's GPUs, shared out among its
         data-parallel ranks (an LLMInferenceService's `parallelism.data`)."""
         return tensor_parallel_size(self.endpoint, self.gpus.value)
+
+    @property
+    def nodes(self) -> int:
+        """Nodes one replica spans (`parallelism.nodes`); each holds one data-parallel rank."""
+        return topology.nodes(self.endpoint.spec.parallelism)
+
+    @property
+    def total_gpus(self) -> int:
+        """GPUs at minReplicas: replicas x nodes x GPUs per node, prefill replicas included."""
+        return topology.gpus_at(self.endpoint.spec)
 
     @property
     def min_replicas(self) -> int:
@@ -142,8 +156,9 @@ def _sequence_tokens(
 
 
 def tensor_parallel_size(endpoint: Manifest[ServingEndpointSpec], gpus: int) -> int:
-    """Each data-parallel rank holds the whole model on its share of the GPUs, so the per-GPU
-    arithmetic is that of one rank (sequences are counted for one rank: conservative)."""
+    """Each data-parallel rank holds the whole model on its share of a node's GPUs, so the per-GPU
+    arithmetic is that of one rank (sequences are counted for one rank: conservative). A replica
+    over several nodes runs one rank per node: `gpus` is per node."""
     parallelism = endpoint.spec.parallelism
     data = parallelism.data if parallelism is not None else 1
     return max(1, gpus // data) if gpus > 0 else 0
@@ -225,7 +240,19 @@ def endpoint_capacity(
 ) -> EndpointCapacity | None:
     """The endpoint's capacity, or None when its model does not resolve (other rules report
     that)."""
-    return env.remember(("endpoint-capacity", env.name, endpoint), lambda: _compute(env, endpoint))
+    return env.remember(
+        ("endpoint-capacity", env.name, endpoint), lambda: _with_prefill(env, endpoint)
+    )
+
+
+def _with_prefill(
+    env: ResolvedEnvironment, endpoint: Manifest[ServingEndpointSpec]
+) -> EndpointCapacity | None:
+    capacity = _compute(env, endpoint)
+    prefill = topology.prefill_endpoint(env, endpoint)
+    if capacity is None or prefill is None:
+        return capacity
+    return dataclasses.replace(capacity, prefill=endpoint_capacity(env, prefill))
 
 
 def _compute(

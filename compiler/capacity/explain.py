@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from compiler.capacity import topology
 from compiler.capacity.adapters import PROJECTION_WIDTHS
-from compiler.capacity.endpoint import EndpointCapacity, endpoint_capacity
+from compiler.capacity.endpoint import RESOURCES, EndpointCapacity, endpoint_capacity
 from compiler.capacity.facts import Fact, Origin, assumptions_of
 from compiler.capacity.serving import (
     GIB,
@@ -55,6 +56,43 @@ def _input(name: str, fact: Fact[Any] | None, unit: str = "") -> dict[str, Any]:
         else fact.value
     )
     return {"name": name, "value": value, "unit": unit, "source": origin_json(fact.origin)}
+
+
+def _topology_inputs(capacity: EndpointCapacity) -> list[dict[str, Any]]:
+    """Nodes per replica and the prefill replicas, when the endpoint asks for them."""
+    endpoint = capacity.endpoint
+    rows = []
+    if capacity.nodes > 1:
+        nodes = Origin(
+            "one data-parallel rank per node holds the model: the arithmetic below is per node",
+            endpoint,
+            ("spec", "parallelism", "nodes"),
+        )
+        rows.append(_input("nodes per replica", Fact(capacity.nodes, nodes)))
+    prefill = endpoint.spec.prefill
+    if prefill is not None:
+        gpus = topology.prefill_gpus_per_node(endpoint.spec)
+        gpus_origin = (
+            Origin("", endpoint, (*topology.PREFILL, "gpus"))
+            if prefill.gpus is not None
+            else Origin("no prefill.gpus: the endpoint's", endpoint, (*RESOURCES, "gpus"))
+        )
+        rows.append(_input("prefill GPUs per replica", Fact(gpus, gpus_origin)))
+        replicas = Origin("", endpoint, (*topology.PREFILL, "minReplicas"))
+        if "min_replicas" not in prefill.model_fields_set:
+            replicas = Origin("no prefill.minReplicas: 1", endpoint, topology.PREFILL)
+        rows.append(_input("prefill minReplicas", Fact(prefill.min_replicas, replicas)))
+    if capacity.nodes > 1 or prefill is not None:
+        rows.append(
+            _input(
+                "GPUs at minReplicas",
+                Fact(
+                    capacity.total_gpus,
+                    Origin("replicas x nodes x GPUs per node, prefill replicas included"),
+                ),
+            )
+        )
+    return rows
 
 
 def capacity_diagnostics(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -103,7 +141,7 @@ def explain(capacity: EndpointCapacity, diagnostics: list[Diagnostic]) -> dict[s
         _input("head size", facts.head_dim),
         _input("KV bytes per element", capacity.kv_bytes, "bytes"),
         _input("model context", facts.context_length, "tokens"),
-        _input("GPUs per replica", capacity.gpus),
+        _input("GPUs per node" if capacity.nodes > 1 else "GPUs per replica", capacity.gpus),
     ]
     parallelism = capacity.endpoint.spec.parallelism
     if parallelism is not None and parallelism.data > 1:
@@ -113,6 +151,7 @@ def explain(capacity: EndpointCapacity, diagnostics: list[Diagnostic]) -> dict[s
             ("spec", "parallelism", "data"),
         )
         inputs.append(_input("data-parallel ranks", Fact(parallelism.data, ranks)))
+    inputs += _topology_inputs(capacity)
     if capacity.on_gpu:
         inputs.append(_input("GPU memory", capacity.gpu_memory_gib, "GiB"))
     else:
@@ -188,6 +227,20 @@ def _assumptions(capacity: EndpointCapacity) -> tuple[Assumption, ...]:
 
 
 def _results(capacity: EndpointCapacity) -> dict[str, Any]:
+    out = _gpu_results(capacity)
+    prefill = capacity.prefill
+    if prefill is not None and prefill.gpu_weights is not None:
+        loaded = prefill.gpu_weights
+        out.update(
+            prefill_weights_bytes_per_gpu=loaded.weights_bytes_per_gpu,
+            prefill_usable_bytes_per_gpu=loaded.usable_bytes_per_gpu,
+        )
+    if capacity.nodes > 1 or prefill is not None:
+        out["gpus_at_min_replicas"] = capacity.total_gpus
+    return out
+
+
+def _gpu_results(capacity: EndpointCapacity) -> dict[str, Any]:
     out: dict[str, Any] = {}
     sequence = capacity.sequence_tokens.value if capacity.sequence_tokens else None
     serving = capacity.gpu
@@ -284,6 +337,39 @@ def format_text(explanation: dict[str, Any], capacity: EndpointCapacity) -> str:
 
 
 def _arithmetic_lines(capacity: EndpointCapacity) -> list[str]:
+    return _replica_lines(capacity) + _topology_lines(capacity)
+
+
+def _topology_lines(capacity: EndpointCapacity) -> list[str]:
+    """The prefill replicas' weights per GPU, and the GPUs all replicas take."""
+    lines = []
+    prefill = capacity.prefill
+    loaded = prefill.gpu_weights if prefill is not None else None
+    if loaded is not None:
+        split = f" / {loaded.gpus} GPUs" if loaded.gpus > 1 else ""
+        fits = "fits" if loaded.weights_fit else "does not fit"
+        lines.append(
+            f"  prefill weights     {gib(loaded.weights_bytes)}{split} = "
+            f"{gib(loaded.weights_bytes_per_gpu)} per GPU of "
+            f"{gib(loaded.usable_bytes_per_gpu)} usable ({fits})"
+        )
+    spec = capacity.endpoint.spec
+    if capacity.nodes > 1 or spec.prefill is not None:
+        parts = (
+            f"{_count(spec.min_replicas, 'replica')} x {_count(capacity.nodes, 'node')} x "
+            f"{topology.gpus_per_node(spec)} GPUs"
+        )
+        if spec.prefill is not None:
+            parts += (
+                f" + {_count(spec.prefill.min_replicas, 'prefill replica')} x "
+                f"{_count(topology.nodes(spec.prefill.parallelism), 'node')} x "
+                f"{topology.prefill_gpus_per_node(spec)} GPUs"
+            )
+        lines.append(f"  GPUs                {parts} = {capacity.total_gpus} at minReplicas")
+    return lines
+
+
+def _replica_lines(capacity: EndpointCapacity) -> list[str]:
     weights = capacity.gpu_weights
     if capacity.missing and weights is not None:  # the weights are checked; the KV cache is not
         split = (
@@ -385,3 +471,7 @@ def explain_endpoint(
     if lineages:  # only trained models have a lineage worth a section
         explanation["lineage"] = lineages
     return explanation, capacity
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -39,6 +39,7 @@ from compiler.capacity.serving import (
     tensor_parallel_ok,
     valid_gpu_counts,
 )
+from compiler.capacity.topology import PREFILL
 from compiler.capacity.training import training_capacity
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Assumption, Category, Severity
@@ -262,7 +263,9 @@ def weights_exceed_gpu_memory(env: ResolvedEnvironment) -> Iterator[Finding]:
         parameter (from `dtype` and `quantization`) x 1.02, split over the replica's GPUs; each GPU
         offers its memory x 0.9 (vLLM's default `gpu_memory_utilization`) less 2.3 GiB of runtime
         overhead (KAITO's measurements on vLLM). Checked whenever the parameter count and the GPUs'
-        memory are known.
+        memory are known. On the LLMInferenceService backend a replica over several nodes holds the
+        model once per node (one data-parallel rank each, over the node's GPUs), and each prefill
+        replica holds it on its own GPUs (`prefill.gpus`): both are checked.
     Why it matters:
         vLLM loads the whole model before anything else: weights that do not fit crash-loop the pod
         with an out-of-memory error after the image pull and the download of every shard, typically
@@ -298,6 +301,38 @@ def weights_exceed_gpu_memory(env: ResolvedEnvironment) -> Iterator[Finding]:
             ),
             assumptions=assumptions_of(capacity.facts.parameters),
         )
+    for capacity in _capacities(env):
+        yield from _prefill_weights(capacity)
+
+
+def _prefill_weights(capacity: EndpointCapacity) -> Iterator[Finding]:
+    """Each prefill replica holds the whole model on its own GPUs (C002 on the endpoint already
+    says so when the prefill's GPUs are split as the endpoint's are)."""
+    prefill = capacity.prefill
+    weights = prefill.gpu_weights if prefill is not None else None
+    if prefill is None or weights is None or weights.weights_fit:
+        return
+    decode = capacity.gpu_weights
+    if decode is not None and not decode.weights_fit and decode.gpus == weights.gpus:
+        return
+    spec = capacity.endpoint.spec.prefill
+    written = spec is not None and spec.gpus is not None
+    options = [option for option in (_more_gpus_for_weights(prefill, weights),) if option]
+    options = [option.replace("per replica", "per prefill replica") for option in options]
+    options += ["GPUs with more memory", "a quantized model (quantization: awq)"]
+    yield Finding(
+        capacity.endpoint,
+        (*PREFILL, "gpus") if written else PREFILL,
+        f"each prefill replica holds the whole model: the weights need "
+        f"{gib(weights.weights_bytes_per_gpu)} per GPU ({_weights_text(weights)}) but each GPU "
+        f"has {_usable_text(weights)} for them",
+        _either(options),
+        related=(
+            *related(capacity.facts.parameters, "parameters"),
+            *related(capacity.gpu_memory_gib, "GPU memory"),
+        ),
+        assumptions=assumptions_of(capacity.facts.parameters),
+    )
 
 
 @rule(
@@ -312,7 +347,8 @@ def sequence_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
         Whether one full-length sequence fits in the KV cache a replica has after its weights. The
         length is `--max_model_len` as llmops renders it: `max_input_tokens + max_output_tokens`, or
         the model's whole context when no runtime limits are set. KV cache per token = 2 x layers x
-        KV heads x head size x bytes per element.
+        KV heads x head size x bytes per element. Prefill replicas (LLMInferenceService `prefill`)
+        compute each prompt's KV cache on their own GPUs: one sequence must fit there too.
     Why it matters:
         vLLM reserves its KV cache at start-up and refuses to start when one sequence of
         `--max_model_len` tokens does not fit: the pod never becomes ready. Long-context models hit
@@ -373,6 +409,49 @@ def sequence_exceeds_kv_cache(env: ResolvedEnvironment) -> Iterator[Finding]:
             ),
             assumptions=_shape_assumptions(capacity),
         )
+    for capacity in _capacities(env):
+        yield from _prefill_sequence(capacity)
+
+
+def _prefill_sequence(capacity: EndpointCapacity) -> Iterator[Finding]:
+    """A prefill replica computes each prompt's KV cache on its own GPUs: one full sequence must
+    fit there too (C003 on the endpoint already says so when its GPUs are split alike)."""
+    prefill = capacity.prefill
+    serving = prefill.gpu if prefill is not None else None
+    sequence = capacity.sequence_tokens
+    if (
+        prefill is None
+        or serving is None
+        or not serving.weights_fit
+        or sequence is None
+        or serving.kv_tokens >= sequence.value
+    ):
+        return
+    decode = capacity.gpu
+    if (
+        decode is not None
+        and decode.inputs.gpus == serving.inputs.gpus
+        and decode.kv_tokens < sequence.value
+    ):
+        return
+    spec = capacity.endpoint.spec.prefill
+    written = spec is not None and spec.gpus is not None
+    yield Finding(
+        capacity.endpoint,
+        (*PREFILL, "gpus") if written else PREFILL,
+        f"one sequence of {grouped(sequence.value)} tokens needs "
+        f"{gib(sequence.value * serving.kv_bytes_per_token)} of KV cache but a prefill replica on "
+        f"{_on(prefill)} has room for {grouped(serving.kv_tokens)} tokens after the weights; "
+        "vLLM will not start",
+        _either(
+            [
+                f"lower max_input_tokens + max_output_tokens to <= {serving.kv_tokens}",
+                "give prefill replicas more GPUs (prefill.gpus)",
+            ]
+        ),
+        related=(*related(capacity.gpu_memory_gib, "GPU memory"),),
+        assumptions=_shape_assumptions(capacity),
+    )
 
 
 @rule(

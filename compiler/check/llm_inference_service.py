@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from compiler.capacity import topology
 from compiler.check.rule import Finding, rule
 from compiler.check.serving import gpu_count
 from compiler.diagnostics import Category, Severity
@@ -12,7 +13,8 @@ from compiler.positions import Path
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.resolve.serving_backend import is_llm_inference_service
-from compiler.spec.serving import ServingEndpointSpec
+from compiler.spec.llm_inference_service import Parallelism
+from compiler.spec.serving import Prefill, ServingEndpointSpec
 from compiler.target.kserve_versions import (
     serves_llm_inference_service,
     serves_llm_route_groups,
@@ -121,13 +123,92 @@ def _unsupported(
             "set kserve.version to the cluster's release if it is 0.20 or newer, serve the "
             "endpoint with backend: inferenceservice while the canary runs, or remove the canary",
         )
-    parallelism = spec.parallelism
-    if parallelism is not None and parallelism.data > 1 and gpus % parallelism.data != 0:
-        yield (
-            ("spec", "parallelism", "data"),
-            f"{parallelism.data} data-parallel ranks cannot share {gpus} GPU(s) evenly",
-            "make deploymentSpec.resources.gpus a multiple of parallelism.data",
+    yield from _parallelism(spec.parallelism, gpus, ("spec", "parallelism"), GPUS_FIELD)
+    prefill = spec.prefill
+    if prefill is not None:
+        yield from _prefill(prefill, gpus)
+    yield from _canary_without_gpus(spec)
+
+
+def _canary_without_gpus(spec: ServingEndpointSpec) -> Iterator[tuple[Path, str, str]]:
+    """A canary keeps the endpoint's nodes and prefill, which need GPUs of its own too."""
+    canary = spec.canary
+    overrides = canary.deployment_spec if canary is not None else None
+    resources = overrides.resources if overrides is not None else None
+    if resources is None or resources.gpus > 0:
+        return
+    asks = [
+        what
+        for what, asked in (
+            ("several nodes per replica", topology.nodes(spec.parallelism) > 1),
+            ("prefill replicas", spec.prefill is not None),
         )
+        if asked
+    ]
+    if asks:
+        yield (
+            ("spec", "canary", "deploymentSpec", "resources", "gpus"),
+            f"the canary keeps the endpoint's {' and '.join(asks)}, which need GPUs, and its "
+            "resources have none",
+            "give the canary GPUs, or leave its resources to the endpoint's",
+        )
+
+
+GPUS_FIELD = "deploymentSpec.resources.gpus"
+
+
+def _parallelism(
+    parallelism: Parallelism | None, gpus: int, place: Path, gpus_field: str
+) -> Iterator[tuple[Path, str, str]]:
+    """What a replica's (or a prefill replica's) parallelism asks of its GPUs per node."""
+    if parallelism is None:
+        return
+    if parallelism.data > 1 and gpus > 0 and gpus % parallelism.data != 0:
+        yield (
+            (*place, "data"),
+            f"{parallelism.data} data-parallel ranks cannot share {gpus} GPU(s) evenly",
+            f"make {gpus_field} a multiple of parallelism.data",
+        )
+    if parallelism.nodes < 2:
+        return
+    if gpus == 0:
+        yield (
+            (*place, "nodes"),
+            f"a replica over {parallelism.nodes} nodes runs vLLM data-parallel over the nodes' "
+            "GPUs, and this one has none",
+            f"give it GPUs ({gpus_field}), or remove parallelism.nodes",
+        )
+    if parallelism.data > 1:
+        yield (
+            (*place, "data"),
+            f"{parallelism.data} data-parallel ranks per node on {parallelism.nodes} nodes: a "
+            "node's first rank would be its LeaderWorkerSet index x ranks per node, which the "
+            "vLLM arguments llmops writes cannot compute (they take the index as the rank: one "
+            "rank per node)",
+            "keep one rank per node (remove parallelism.data): each node's rank is "
+            "tensor-parallel over all its GPUs",
+        )
+
+
+def _prefill(prefill: Prefill, gpus: int) -> Iterator[tuple[Path, str, str]]:
+    place: Path = ("spec", "prefill")
+    prefill_gpus = prefill.gpus if prefill.gpus is not None else gpus
+    if gpus == 0:
+        yield (
+            place,
+            "prefill/decode disaggregation moves KV caches between GPUs (vLLM's NixlConnector), "
+            "and this endpoint's replicas have no GPUs",
+            "give the endpoint GPUs (deploymentSpec.resources.gpus), or remove prefill",
+        )
+    if prefill.min_replicas > prefill.max_replicas:
+        yield (
+            (*place, "minReplicas"),
+            f"prefill minReplicas {prefill.min_replicas} is above maxReplicas "
+            f"{prefill.max_replicas}",
+            "set prefill.minReplicas <= prefill.maxReplicas",
+        )
+    gpus_field = "prefill.gpus" if prefill.gpus is not None else GPUS_FIELD
+    yield from _parallelism(prefill.parallelism, prefill_gpus, (*place, "parallelism"), gpus_field)
 
 
 @rule(
@@ -143,13 +224,19 @@ def llm_inference_service_cannot_serve(env: ResolvedEnvironment) -> Iterator[Fin
         EMBEDDING`), runs on GPUs unless the environment names a vLLM CPU image
         (`kserve.llmInferenceService.image`), has no `autoscalePolicy` and a `minReplicas` of at
         least 1 when it scales, names a `canary` only on KServe 0.20 or newer (whose route groups
-        split the traffic by weight), and splits its GPUs evenly among `parallelism.data` ranks. An
-        endpoint served as an InferenceService has no `parallelism`.
+        split the traffic by weight), and splits its GPUs evenly among `parallelism.data` ranks. A
+        replica over several nodes (`parallelism.nodes`) has GPUs and one data-parallel rank per
+        node; `prefill` needs the endpoint on GPUs, prefill minReplicas at most maxReplicas, and
+        the same of its own parallelism. An endpoint served as an InferenceService has no
+        `parallelism` and no `prefill`.
     Why it matters:
         Each of these would be silently dropped or refused: KServe's preset image is a CUDA build,
         the Workload Variant Autoscaler has no CPU target and no scale to zero, an older KServe
         rejects `router.route.group`, and vLLM refuses
-        ranks of unequal size. `parallelism` means nothing to an InferenceService.
+        ranks of unequal size. Over several nodes each pod's first rank is its LeaderWorkerSet
+        index (`$(LWS_WORKER_INDEX)` in vLLM's arguments), right only for one rank per node;
+        prefill/decode moves KV caches between GPUs. `parallelism` and `prefill`
+        mean nothing to an InferenceService.
     Wrong: a CPU utilization target
         # file: environments/dev/serving/support-chat.yaml
           maxReplicas: 3
@@ -162,17 +249,34 @@ def llm_inference_service_cannot_serve(env: ResolvedEnvironment) -> Iterator[Fin
     """
     for endpoint in env.of_kind("ServingEndpoint"):
         if not is_llm_inference_service(env, endpoint):
-            if endpoint.spec.parallelism is not None:
-                yield Finding(
-                    endpoint,
-                    ("spec", "parallelism"),
-                    f"endpoint `{endpoint.name}` is served as an InferenceService, which has no "
-                    "data or expert parallelism",
-                    "serve it with backend: llminferenceservice, or remove parallelism",
-                )
+            yield from _inference_service_refusals(endpoint)
             continue
         for path, message, hint in _unsupported(env, endpoint):
             yield Finding(endpoint, path, message, hint)
+
+
+def _inference_service_refusals(endpoint: Manifest[ServingEndpointSpec]) -> Iterator[Finding]:
+    """What only an LLMInferenceService serves, asked of an endpoint served as an
+    InferenceService."""
+    spec = endpoint.spec
+    parallelism = spec.parallelism
+    if parallelism is not None:
+        multi_node = parallelism.nodes > 1
+        yield Finding(
+            endpoint,
+            ("spec", "parallelism", "nodes") if multi_node else ("spec", "parallelism"),
+            f"endpoint `{endpoint.name}` is served as an InferenceService, which has no "
+            + ("multi-node workers" if multi_node else "data or expert parallelism"),
+            "serve it with backend: llminferenceservice, or remove parallelism",
+        )
+    if spec.prefill is not None:
+        yield Finding(
+            endpoint,
+            ("spec", "prefill"),
+            f"endpoint `{endpoint.name}` is served as an InferenceService, which has no "
+            "prefill/decode disaggregation",
+            "serve it with backend: llminferenceservice (KServe 0.16 or newer), or remove prefill",
+        )
 
 
 CHECKS = (llm_inference_service_unavailable, llm_inference_service_cannot_serve)

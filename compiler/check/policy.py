@@ -88,8 +88,8 @@ def gpu_not_allowed(env: ResolvedEnvironment) -> Iterator[Finding]:
 )
 def gpus_over_limit(env: ResolvedEnvironment) -> Iterator[Finding]:
     """What it checks:
-        No endpoint replica or training job requests more GPUs than the environment's
-        `gpu.maxPerEndpoint` (default 8).
+        No endpoint replica (per node, and per prefill replica) or training job requests more GPUs
+        than the environment's `gpu.maxPerEndpoint` (default 8).
     Why it matters:
         The GPUs of one replica must sit in one node; a request larger than the environment's nodes
         hold is never scheduled. The limit is also the environment owner's budget: one endpoint
@@ -119,6 +119,17 @@ def gpus_over_limit(env: ResolvedEnvironment) -> Iterator[Finding]:
                 _gpu_path(manifest.kind),
                 f"{count} GPUs requested; environment `{env.name}` allows at most {limit}",
                 f"set gpus <= {limit}",
+                related=_policy_place(env, "gpu", "maxPerEndpoint"),
+            )
+    for endpoint in env.of_kind("ServingEndpoint"):
+        prefill = endpoint.spec.prefill
+        if prefill is not None and prefill.gpus is not None and prefill.gpus > limit:
+            yield Finding(
+                endpoint,
+                ("spec", "prefill", "gpus"),
+                f"{prefill.gpus} GPUs requested per prefill replica; environment `{env.name}` "
+                f"allows at most {limit}",
+                f"set prefill.gpus <= {limit}",
                 related=_policy_place(env, "gpu", "maxPerEndpoint"),
             )
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from compiler.capacity.topology import replica_gpus
 from compiler.check.rule import Finding, RelatedPlace, rule
-from compiler.check.serving import gpu_count
 from compiler.diagnostics import Category, Severity
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
@@ -71,7 +71,7 @@ def single_replica_gpu_in_production(env: ResolvedEnvironment) -> Iterator[Findi
     if env.name not in PRODUCTION_NAMES:
         return
     for endpoint in env.of_kind("ServingEndpoint"):
-        gpus = gpu_count(endpoint)
+        gpus = replica_gpus(endpoint.spec)  # a surge replica needs all its nodes' GPUs
         if gpus == 0 or endpoint.spec.min_replicas >= 2:
             continue
         spare = env.settings.gpu.spare_gpus

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from compiler.capacity.canary import endpoints_with_canaries
+from compiler.capacity.topology import gpus_at
 from compiler.diff.canary import CanaryState, canary_state, describe_canary
 from compiler.positions import child_path
 from compiler.render.estate import RenderedEstate
@@ -151,9 +152,8 @@ def _capacity(
     canaries = [canary for _, canary in endpoints_with_canaries(env)] if env is not None else []
     for endpoint in [*endpoints, *canaries]:
         spec = endpoint.spec
-        gpus = spec.deployment_spec.resources.gpus if spec.deployment_spec is not None else 0
         low, high = low + spec.min_replicas, high + spec.max_replicas
-        gpu_low, gpu_high = gpu_low + gpus * spec.min_replicas, gpu_high + gpus * spec.max_replicas
+        gpu_low, gpu_high = gpu_low + gpus_at(spec), gpu_high + gpus_at(spec, at_max=True)
         if any(endpoint is canary for canary in canaries):
             continue  # a canary's model is said by its own line
         model = env.resolve_model(spec.model_id).manifest if env is not None else None

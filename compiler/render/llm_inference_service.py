@@ -6,7 +6,8 @@ router's HTTPRoute, InferencePool and scheduler. The main container's `command` 
 written out in full, because a strategic merge replaces the preset's argument list rather than
 adding to it: they start vLLM on the preset's port with the preset's certificates, and carry the
 DeploymentSpec's limits. LoRA adapters go in `model.lora`, from which KServe downloads them and adds
-vLLM's LoRA flags itself.
+vLLM's LoRA flags itself. A replica over several nodes adds `worker`, and a prefill/decode split
+adds `prefill`, each built like `template` (compiler/render/llm_pods.py says how they are wired).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import math
 from typing import Any
 
 from compiler.capacity.adapters import ServedAdapter, max_lora_rank, served_adapters
+from compiler.capacity.topology import nodes, prefill_endpoint, ranks_per_node
 from compiler.render.context import RenderContext
 from compiler.render.kserve import (
     DTYPE_ARGUMENT,
@@ -23,6 +25,15 @@ from compiler.render.kserve import (
     gpu_tolerations,
     resources,
     served_model_name,
+)
+from compiler.render.llm_pods import (
+    LEADER,
+    VLLM_PORT,
+    Pod,
+    kv_transfer_args,
+    kv_transfer_env,
+    multi_node_args,
+    vllm_port,
 )
 from compiler.render.templating import render_template
 from compiler.resolve.manifest import Manifest
@@ -35,7 +46,6 @@ from compiler.target.kserve_versions import llm_inference_service_api_version
 KIND = "LLMInferenceService"
 ROUTING_GROUP_LABEL = "serving.kserve.io/routing-group"
 CONTAINER = "main"  # the container name KServe's presets use; the strategic merge keys on it
-VLLM_PORT = 8000  # the preset's container port, which its InferencePool targets
 VLLM_COMMAND = [
     "vllm",
     "serve",
@@ -56,26 +66,35 @@ LIVENESS_FAILURES = 6  # a minute of failed health checks before a restart
 
 
 def parallelism(endpoint: Manifest[ServingEndpointSpec]) -> dict[str, Any]:
-    """Tensor parallelism over each data-parallel rank's share of the replica's GPUs; data and
-    expert parallelism only when the manifest asks for them."""
+    """Tensor parallelism over each data-parallel rank's share of a node's GPUs; data and expert
+    parallelism only when the manifest asks for them. A replica over several nodes has `data` =
+    ranks on all nodes and `dataLocal` = ranks per node: KServe sizes its LeaderWorkerSet as
+    data / dataLocal nodes."""
     gpus = gpu_count(endpoint)
     asked = endpoint.spec.parallelism
-    data = asked.data if asked is not None else 1
+    local = ranks_per_node(asked)
+    data = local * nodes(asked)
     result: dict[str, Any] = {}
     if gpus > 0:
-        result["tensor"] = max(1, gpus // data)
+        result["tensor"] = max(1, gpus // local)
     if data > 1:
         result["data"] = data
-        result["dataLocal"] = data  # every rank in the one pod: no multi-node workers
+        result["dataLocal"] = local
     if asked is not None and asked.expert:
         result["expert"] = True
     return result
 
 
-def vllm_args(endpoint: Manifest[ServingEndpointSpec], model: Manifest[ModelSpec]) -> list[str]:
-    """vLLM's own flags (dashed): the served name, the preset's port and certificates, the
-    DeploymentSpec's limits and the model's dtype and quantization."""
-    args = [f"--served-model-name={served_model_name(endpoint)}", f"--port={VLLM_PORT}"]
+def vllm_args(
+    endpoint: Manifest[ServingEndpointSpec],
+    model: Manifest[ModelSpec],
+    port: int = VLLM_PORT,
+    pod: Pod = LEADER,
+) -> list[str]:
+    """vLLM's own flags (dashed): the served name, the port and the preset's certificates, the
+    DeploymentSpec's limits and the model's dtype and quantization, the parallelism, and for a
+    prefill/decode split the KV-cache transfer."""
+    args = [f"--served-model-name={served_model_name(endpoint)}", f"--port={port}"]
     deployment = endpoint.spec.deployment_spec
     if deployment is not None and deployment.runtime is not None:
         runtime = deployment.runtime
@@ -91,33 +110,69 @@ def vllm_args(endpoint: Manifest[ServingEndpointSpec], model: Manifest[ModelSpec
         args.append(f"--tensor-parallel-size={split['tensor']}")
     if split.get("data", 1) > 1:
         args.append(f"--data-parallel-size={split['data']}")
+    args += multi_node_args(endpoint, pod)
     if split.get("expert"):
         args.append("--enable-expert-parallel")
+    args += kv_transfer_args(pod)
     return args + TLS_ARGS
 
 
-def _probe(failures: int) -> dict[str, Any]:
+def _probe(port: int, failures: int) -> dict[str, Any]:
     return {
-        "httpGet": {"path": HEALTH_PATH, "port": VLLM_PORT, "scheme": "HTTPS"},
+        "httpGet": {"path": HEALTH_PATH, "port": port, "scheme": "HTTPS"},
         "periodSeconds": PROBE_PERIOD_SECONDS,
         "failureThreshold": failures,
     }
 
 
 def container(
-    ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec], model: Manifest[ModelSpec]
+    ctx: RenderContext,
+    endpoint: Manifest[ServingEndpointSpec],
+    model: Manifest[ModelSpec],
+    pod: Pod = LEADER,
 ) -> dict[str, Any]:
+    """The vLLM container of one pod: a leader serves on its port with probes; a multi-node
+    worker runs headless (no server to probe)."""
     image = ctx.env.settings.kserve.llm_inference_service.image
-    return {
+    port = vllm_port(pod)
+    result: dict[str, Any] = {
         "name": CONTAINER,
         **({"image": image} if image else {}),
         "command": list(VLLM_COMMAND),
-        "args": vllm_args(endpoint, model),
-        "resources": resources(ctx, endpoint),
-        "startupProbe": _probe(math.ceil(STARTUP_BUDGET_SECONDS / PROBE_PERIOD_SECONDS)),
-        "readinessProbe": _probe(READY_FAILURES),
-        "livenessProbe": _probe(LIVENESS_FAILURES),
+        "args": vllm_args(endpoint, model, port, pod),
     }
+    if pod.kv_transfer:
+        result["env"] = kv_transfer_env()
+    result["resources"] = resources(ctx, endpoint)
+    if not pod.worker:
+        result["startupProbe"] = _probe(
+            port, math.ceil(STARTUP_BUDGET_SECONDS / PROBE_PERIOD_SECONDS)
+        )
+        result["readinessProbe"] = _probe(port, READY_FAILURES)
+        result["livenessProbe"] = _probe(port, LIVENESS_FAILURES)
+    return result
+
+
+def pod_template(
+    ctx: RenderContext,
+    endpoint: Manifest[ServingEndpointSpec],
+    model: Manifest[ModelSpec],
+    pod: Pod = LEADER,
+) -> dict[str, Any]:
+    """`template` (or `worker`, or the prefill's): the service account, GPU node selection and
+    the vLLM container."""
+    settings = ctx.env.settings
+    gpus = gpu_count(endpoint)
+    template: dict[str, Any] = {}
+    if settings.service_account_name:
+        template["serviceAccountName"] = settings.service_account_name
+    if gpus > 0 and settings.gpu.node_selector:
+        template["nodeSelector"] = dict(settings.gpu.node_selector)
+    tolerations = gpu_tolerations(ctx) if gpus > 0 else []
+    if tolerations:
+        template["tolerations"] = tolerations
+    template["containers"] = [container(ctx, endpoint, model, pod)]
+    return template
 
 
 def model_spec(model: Manifest[ModelSpec], name: str, adapters: list[ServedAdapter]) -> Any:
@@ -182,7 +237,6 @@ def render_llm_inference_service(
     canary = endpoint.spec.canary
     if route is None and canary is not None:
         route = route_group(endpoint, MAX_WEIGHT - canary.weight)
-    gpus = gpu_count(endpoint)
     adapters = served_adapters(ctx.env, endpoint)
     metadata = ctx.metadata(
         KIND,
@@ -195,6 +249,8 @@ def render_llm_inference_service(
         # KServe's webhook adds this label to every group member; writing it keeps Argo CD's
         # diff clean.
         metadata["labels"][ROUTING_GROUP_LABEL] = route["group"]
+    prefill = prefill_endpoint(ctx.env, endpoint)
+    split = prefill is not None
     return render_template(
         "kserve/llminferenceservice.json.j2",
         api_version=llm_inference_service_api_version(settings.kserve.version),
@@ -204,11 +260,45 @@ def render_llm_inference_service(
         parallelism=parallelism(endpoint),
         base_refs=[{"name": name} for name in settings.kserve.llm_inference_service.base_refs],
         router=router(ctx, route),
-        service_account=settings.service_account_name,
-        node_selector=dict(settings.gpu.node_selector) if gpus > 0 else {},
-        tolerations=gpu_tolerations(ctx) if gpus > 0 else [],
-        container=container(ctx, endpoint, model),
+        template=pod_template(ctx, endpoint, model, Pod(decode=split, kv_transfer=split)),
+        worker=worker_template(
+            ctx, endpoint, model, Pod(worker=True, decode=split, kv_transfer=split)
+        ),
+        prefill=None if prefill is None else prefill_spec(ctx, prefill, model),
     )
+
+
+def worker_template(
+    ctx: RenderContext,
+    endpoint: Manifest[ServingEndpointSpec],
+    model: Manifest[ModelSpec],
+    pod: Pod,
+) -> dict[str, Any] | None:
+    """`worker`: the pods of a replica's other nodes, only when it spans more than one."""
+    if nodes(endpoint.spec.parallelism) < 2:
+        return None
+    return pod_template(ctx, endpoint, model, pod)
+
+
+def prefill_spec(
+    ctx: RenderContext, prefill: Manifest[ServingEndpointSpec], model: Manifest[ModelSpec]
+) -> dict[str, Any]:
+    """`prefill`: the prefill replicas' size, parallelism and pods, written like the endpoint's
+    own (prefill_endpoint gives them the prefill's replicas, GPUs and parallelism)."""
+    sizes = scaling(ctx, prefill)
+    result: dict[str, Any] = {}
+    if sizes["replicas"] is not None:
+        result["replicas"] = sizes["replicas"]
+    else:
+        result["scaling"] = sizes["scaling"]
+    split = parallelism(prefill)
+    if split:
+        result["parallelism"] = split
+    result["template"] = pod_template(ctx, prefill, model, Pod(kv_transfer=True))
+    worker = worker_template(ctx, prefill, model, Pod(worker=True, kv_transfer=True))
+    if worker is not None:
+        result["worker"] = worker
+    return result
 
 
 def backend_url(

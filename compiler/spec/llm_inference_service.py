@@ -15,6 +15,7 @@ DEFAULT_SERVING_BACKEND: ServingBackend = "inferenceservice"
 # The Service Istio creates for KServe's default Gateway `kserve/kserve-ingress-gateway`.
 DEFAULT_GATEWAY_URL = "http://kserve-ingress-gateway-istio.kserve.svc.cluster.local"
 MAX_DATA_PARALLEL = 64
+MAX_NODES = 64  # nodes one replica spans (a LeaderWorkerSet group)
 
 
 class GatewayRef(StrictModel):
@@ -78,10 +79,22 @@ class Parallelism(StrictModel):
         ge=1,
         le=MAX_DATA_PARALLEL,
         description=(
-            "Data-parallel ranks in one replica (vLLM `--data-parallel-size`); the replica's GPUs "
-            "are shared out evenly, each rank tensor-parallel over its share."
+            "Data-parallel ranks on each node of a replica (vLLM `--data-parallel-size-local`); "
+            "the node's GPUs are shared out evenly, each rank tensor-parallel over its share."
         ),
     )
     expert: bool = Field(
         False, description="Expert parallelism for mixture-of-experts models (vLLM)."
+    )
+    nodes: int = Field(
+        1,
+        ge=1,
+        le=MAX_NODES,
+        description=(
+            "Nodes one replica spans: KServe's multi-node LeaderWorkerSet, a leader pod "
+            "(`template`) and `nodes - 1` worker pods (`worker`), each with "
+            "deploymentSpec.resources.gpus GPUs. vLLM runs one data-parallel rank per node, "
+            "tensor-parallel over the node's GPUs (KServe's multi-node presets are "
+            "data-parallel); each rank holds the whole model."
+        ),
     )

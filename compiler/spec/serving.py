@@ -64,6 +64,34 @@ class RuntimeLimits(StrictModel):
     )
 
 
+class Prefill(StrictModel):
+    """Prefill/decode disaggregation on an LLMInferenceService: prefill replicas of their own
+    compute each prompt's KV cache and hand it to the endpoint's replicas, which decode."""
+
+    min_replicas: int = Field(
+        1, alias="minReplicas", ge=1, le=MAX_REPLICAS, description="Prefill replicas kept running."
+    )
+    max_replicas: int = Field(
+        1,
+        alias="maxReplicas",
+        ge=1,
+        le=MAX_REPLICAS,
+        description="Upper bound for the autoscaler; equal to minReplicas renders a fixed size.",
+    )
+    gpus: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_GPUS_PER_REPLICA,
+        description=(
+            "GPUs per prefill replica (per node); default deploymentSpec.resources.gpus. Each "
+            "prefill replica holds the whole model on its GPUs."
+        ),
+    )
+    parallelism: Parallelism | None = Field(
+        None, description="Data, expert and multi-node parallelism of a prefill replica."
+    )
+
+
 class DeploymentSpec(StrictModel):
     model_ref: str | None = Field(
         None, description="`name@version` or `name-version`; the same model as modelId."
@@ -133,7 +161,14 @@ class ServingEndpointSpec(StrictModel):
     )
     parallelism: Parallelism | None = Field(
         None,
-        description="Data and expert parallelism of an LLMInferenceService replica.",
+        description=("Data, expert and multi-node parallelism of an LLMInferenceService replica."),
+    )
+    prefill: Prefill | None = Field(
+        None,
+        description=(
+            "Prefill/decode disaggregation (LLMInferenceService only): separate prefill replicas; "
+            "the endpoint's own replicas decode."
+        ),
     )
     allowed_roles: list[RoleName] = Field(
         default_factory=list,

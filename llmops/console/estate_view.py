@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from compiler.capacity.canary import canary_endpoint
+from compiler.capacity.topology import replica_gpus
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import ValidationResult, validate_repository
@@ -91,8 +92,8 @@ def _diagnostic_row(diagnostic: Diagnostic) -> DiagnosticRow:
 
 
 def _gpus(spec: ServingEndpointSpec) -> int:
-    deployment = spec.deployment_spec
-    return deployment.resources.gpus if deployment is not None else 0
+    """GPUs per replica: over all its nodes when it spans several (LLMInferenceService)."""
+    return replica_gpus(spec)
 
 
 def _canary_row(

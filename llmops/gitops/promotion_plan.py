@@ -39,6 +39,7 @@ TARGET_OWNED_PATHS: tuple[tuple[str, ...], ...] = (
     ("spec", "autoscalePolicy"),
     ("spec", "backend"),
     ("spec", "parallelism"),
+    ("spec", "prefill"),
     ("spec", "useGpu"),
     ("spec", "allowedRoles"),
     ("spec", "deploymentSpec", "resources"),

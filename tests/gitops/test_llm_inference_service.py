@@ -66,3 +66,24 @@ def test_promote_keeps_the_targets_backend_and_parallelism(repo: git.Repo) -> No
     assert promoted["deploymentSpec"]["runtime"]["max_output_tokens"] == 512  # promoted
     # how prod serves it is prod's decision (its KServe, its GPUs)
     assert "backend" not in promoted and "parallelism" not in promoted
+
+
+def test_promote_keeps_the_targets_prefill(repo: git.Repo) -> None:
+    """A prefill/decode split, like parallelism, is sized for the source's GPUs and KServe."""
+    root = root_of(repo)
+    path = root / STG_ENDPOINT
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace(
+            AUTOSCALE,
+            AS_LLM_INFERENCE_SERVICE + "  prefill:\n    minReplicas: 1\n    maxReplicas: 2\n",
+        ).replace("max_output_tokens: 1024", "max_output_tokens: 512"),
+        encoding="utf-8",
+    )
+    commit_all(repo, "stg: LLMInferenceService with prefill, shorter answers")
+    result = run_cli("promote", "example-model", "--from", "stg", "--to", "prod", str(root))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    commit = repo.commit("promote/example-model-stg-to-prod")
+    promoted = yaml.safe_load(commit.tree[PROD_ENDPOINT].data_stream.read())["spec"]
+    assert promoted["deploymentSpec"]["runtime"]["max_output_tokens"] == 512
+    assert "prefill" not in promoted

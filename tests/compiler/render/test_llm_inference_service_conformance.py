@@ -61,11 +61,34 @@ def _eight_gpus(document: dict[str, Any]) -> None:
     document["spec"]["deploymentSpec"]["resources"]["gpus"] = 8
 
 
+def _multi_node(document: dict[str, Any]) -> None:
+    document["spec"]["parallelism"] = {"nodes": 2, "expert": True}
+
+
+def _prefill_decode(document: dict[str, Any]) -> None:
+    document["spec"]["prefill"] = {"minReplicas": 2, "maxReplicas": 2, "gpus": 1}
+
+
+def _multi_node_prefill_decode(document: dict[str, Any]) -> None:
+    document["spec"]["parallelism"] = {"nodes": 2}
+    document["spec"]["prefill"] = {
+        "minReplicas": 1,
+        "maxReplicas": 3,
+        "parallelism": {"nodes": 2, "expert": True},
+    }
+
+
 VARIANTS: dict[str, list[tuple[str, Edit]]] = {
     "example": [],
     "data-and-expert-parallel": [(PROD_CHAT, _data_and_expert_parallel)],
     "cpu-image-hpa": [(DEV_CHAT, _cpu_with_image), (DEV_ENV, _cpu_image_and_hpa)],
     "eight-gpus-with-adapters": [(DEV_CHAT, _eight_gpus)],
+    "multi-node": [(PROD_CHAT, _multi_node), (DEV_CHAT, _multi_node)],
+    "prefill-decode": [(PROD_CHAT, _prefill_decode), (DEV_CHAT, _prefill_decode)],
+    "multi-node-prefill-decode": [
+        (PROD_CHAT, _multi_node_prefill_decode),
+        (DEV_CHAT, _multi_node_prefill_decode),
+    ],
 }
 VERSIONS = ("0.16", "0.17", "0.20")
 
@@ -155,6 +178,31 @@ def test_the_variants_reach_their_branches(tmp_path: Path) -> None:
     assert "nvidia.com/gpu" not in dev["template"]["containers"][0]["resources"]["limits"]
     assert dev["scaling"]["wva"] == {"hpa": {}}
     assert dev["template"]["serviceAccountName"] == "model-storage"
+
+
+def test_the_multi_node_and_prefill_variants_reach_their_branches(tmp_path: Path) -> None:
+    root = tmp_path / "estate"
+    shutil.copytree(EXAMPLE / "environments", root / "environments")
+    for relative, change in VARIANTS["multi-node-prefill-decode"]:
+        _edit(root, relative, change)
+    for service in [obj for obj in _render(root) if obj["kind"] == "LLMInferenceService"]:
+        spec = service["spec"]
+        assert spec["worker"]["containers"][0]["name"] == "main"
+        assert spec["prefill"]["scaling"]["maxReplicas"] == 3
+        assert spec["prefill"]["worker"]["containers"][0]["name"] == "main"
+        assert spec["prefill"]["parallelism"]["expert"] is True
+
+
+@pytest.mark.parametrize("version", ("0.20", "v0.20.1"))
+def test_canaries_with_nodes_and_prefill_conform(version: str, tmp_path: Path) -> None:
+    root = tmp_path / "estate"
+    shutil.copytree(CANARY_EXAMPLE / "environments", root / "environments")
+    _edit(root, "environments/prod/environment.yaml", _kserve(version))
+    _edit(root, CANARY_ENDPOINT, _multi_node_prefill_decode)
+    objects = _render(root)
+    services = [obj for obj in objects if obj["kind"] == "LLMInferenceService"]
+    assert len(services) == 2 and all("prefill" in s["spec"] for s in services)
+    assert conformance_failures(emit_stream(objects)) == []
 
 
 def test_a_field_the_crd_does_not_know_fails(tmp_path: Path) -> None:
