@@ -33,7 +33,7 @@ from compiler.load.tree import FileProblem, RepoTree
 from llmops import __version__
 
 CACHE_VARIABLE = "LLMOPS_CACHE_DIR"
-FORMAT = b"llmops-render-cache 1"
+FORMAT = b"llmops-render-cache 2"
 SUFFIX = ".render"
 KEEP = 16  # entries kept; the least recently used beyond these are removed
 # what the rendered text also depends on, besides llmops's own code
@@ -233,31 +233,53 @@ class RenderCache:
         return self.directory / f"{key}{suffix}"
 
     def lookup(self, key: str, tree: RecordingTree) -> RenderOutput | None:
-        """The entry's output if it is whole and every answer of its trace is still the same."""
-        entry = _read_entry(self._path(key), key)
-        if entry is None:
-            return None
+        """The entry's output if it is whole and every answer of its trace is still the same. The
+        trace is its first line: an entry of other files is a miss before its output is read."""
         try:
-            trace = _trace_of(entry["trace"])
-            output = _output_of(entry)
+            data = self._path(key).read_bytes()
+        except OSError:
+            return None
+        header, newline, body = data.partition(b"\n")
+        head, _, rest = body.partition(b"\n")
+        try:
+            first = json.loads(head)
+            if not isinstance(first, dict) or first.get("key") != key:
+                return None
+            trace = _trace_of(first["trace"])
         except (ValueError, TypeError, KeyError):
             return None
-        if output is None or not _same_answers(trace, tree):
+        if not _same_answers(trace, tree):
+            return None
+        if not newline or header != FORMAT + b" " + _digest(body).encode():
+            return None
+        try:
+            entry = json.loads(rest)
+            output = _output_of(entry) if isinstance(entry, dict) else None
+        except (ValueError, TypeError, KeyError):
+            return None
+        if output is None:
             return None
         self._touch(self._path(key))
         return output
 
     def store(self, key: str, tree: RecordingTree, output: RenderOutput) -> str | None:
         """Write the entry; returns why it could not be written (it is only a cache), or None."""
-        body = {
-            "key": key,
-            "trace": [[*question, digest] for question, digest in tree.trace.items()],
-            "objects": output.objects,
-            "directories": output.directories,
-            "files": output.files,
-            "stream": output.stream,
-        }
-        return self._write(self._path(key), _entry_bytes(body), SUFFIX, KEEP)
+        trace = [[*question, digest] for question, digest in tree.trace.items()]
+        body = (
+            json.dumps({"key": key, "trace": trace}, ensure_ascii=False).encode()
+            + b"\n"
+            + json.dumps(
+                {
+                    "objects": output.objects,
+                    "directories": output.directories,
+                    "files": output.files,
+                    "stream": output.stream,
+                },
+                ensure_ascii=False,
+            ).encode()
+        )
+        data = FORMAT + b" " + _digest(body).encode() + b"\n" + body
+        return self._write(self._path(key), data, SUFFIX, KEEP)
 
     def _touch(self, path: Path) -> None:
         with contextlib.suppress(OSError):
