@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from compiler.check.names import is_label_name
 from compiler.check.runner import Attributed, check_estate
+from compiler.check.runner import QuietChecks as QuietChecks  # for compiler.build
 from compiler.check.schema import validate_document
 from compiler.decide.engine import Decider
 from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity, Suppressed
@@ -147,12 +148,17 @@ def _identity_gap(document: SourceDocument, identity: Identity | None, origin: s
 
 
 def validate_repository(
-    tree: RepoTree, only_env: str | None = None, *, parsed: ParsedFiles | None = None
+    tree: RepoTree,
+    only_env: str | None = None,
+    *,
+    parsed: ParsedFiles | None = None,
+    quiet: QuietChecks | None = None,
 ) -> ValidationResult:
     """Load, validate, resolve and check an estate.
 
     **Parameters:** ``tree`` the repository; ``only_env`` restricts the work to one environment
-    (plus ``_shared``); ``parsed`` what earlier runs parsed (the result is the same without it).
+    (plus ``_shared``); ``parsed`` what earlier runs parsed, ``quiet`` the checks they found
+    nothing with (the result is the same without them).
     **Returns:** the resolved estate and every diagnostic, sorted and without repeats.
     **Raises:** ``LlmopsError`` when the repository is not an estate or the environment is unknown.
     """
@@ -165,7 +171,7 @@ def validate_repository(
             _add_required_peers(tree, estate, shared, parsed)
         found = [
             *(Attributed(d, None, d.span) for d in (*loaded.diagnostics, *schema_diagnostics)),
-            *check_estate(estate),
+            *check_estate(estate, quiet),
         ]
         decider = Decider(loaded, estate, only_env)
         decided = decider.decide(found)

@@ -99,6 +99,15 @@ class RecordingTree:
             self._ask(question, self._call(method, path, limit))
         return self._digests[question]
 
+    def confirm(self, question: Question) -> str:
+        """`answer_digest`, the question kept in the trace as if the render had asked it: what a
+        part of the cache was checked against is what the render used."""
+        digest = self.answer_digest(question)
+        self.trace.setdefault(question, digest)
+        if self.asked is not None:
+            self.asked.setdefault(question, digest)
+        return digest
+
     def _call(self, method: str, path: str, limit: int) -> Callable[[], object]:
         if method == "read_bytes":
             return lambda: self._inner.read_bytes(path, limit)
@@ -264,7 +273,7 @@ class RenderCache:
 
     def store(self, key: str, tree: RecordingTree, output: RenderOutput) -> str | None:
         """Write the entry; returns why it could not be written (it is only a cache), or None."""
-        trace = [[*question, digest] for question, digest in tree.trace.items()]
+        trace = [[*question, digest] for question, digest in sorted(tree.trace.items())]
         body = (
             json.dumps({"key": key, "trace": trace}, ensure_ascii=False).encode()
             + b"\n"
@@ -342,10 +351,14 @@ def _trace_of(written: Any) -> list[tuple[Question, str]]:
     return [((str(m), str(p), int(limit)), str(d)) for m, p, limit, d in written]
 
 
-def _same_answers(trace: list[tuple[Question, str]], tree: RecordingTree) -> bool:
+def _same_answers(
+    trace: list[tuple[Question, str]], tree: RecordingTree, *, confirm: bool = False
+) -> bool:
+    """Whether every question has the same answer now (``confirm``: and keep them in the trace)."""
+    ask = tree.confirm if confirm else tree.answer_digest
     for question, digest in trace:
         try:
-            if tree.answer_digest(question) != digest:
+            if ask(question) != digest:
                 return False
         except Exception:
             return False
@@ -453,6 +466,55 @@ class ParsedStore:
         return self.cache._write(self.path, data, PARSED_SUFFIX, KEEP_PARSED)
 
 
+def _other_manifest(question: Question) -> str | None:
+    """The environment whose manifests ``question`` is about (listing its folder, reading one of
+    its manifest files as the loader does), or None for any other question."""
+    from compiler.load.estate import MAX_MANIFEST_BYTES, SHARED_ENV
+
+    method, path, limit = question
+    parts = path.split("/")
+    if len(parts) < 2 or parts[0] != ENVIRONMENTS or parts[1] == SHARED_ENV:
+        return None
+    if method == "walk_files" and len(parts) == 2:
+        return parts[1]
+    if method == "read_bytes" and limit == MAX_MANIFEST_BYTES and len(parts) > 2:
+        return parts[1]
+    return None
+
+
+def _part_key(
+    cache: RenderCache,
+    trace: dict[Question, str],
+    settings: dict[str, Any],
+    part: str,
+    reads: set[str],
+) -> str:
+    """A part's key: the settings, the code, and every answer of ``trace`` except those about the
+    manifests of environments not in ``reads``."""
+    kept = sorted(
+        [*question, digest]
+        for question, digest in trace.items()
+        if _other_manifest(question) in (None, *reads)
+    )
+    text = json.dumps(
+        {
+            "settings": settings,
+            "code": cache.code_digest(),
+            "part": part,
+            "reads": sorted(reads),
+            "trace": kept,
+        },
+        sort_keys=True,
+    )
+    return _digest(text.encode())
+
+
+def _manifests_digest(trace: dict[Question, str], name: str) -> str:
+    """The answers about environment ``name``'s manifests."""
+    kept = sorted([*q, d] for q, d in trace.items() if _other_manifest(q) == name)
+    return _digest(json.dumps(kept).encode())
+
+
 class GroupStore:
     """`compiler.build.RenderedGroups` in the cache: an environment's rendered text, found by the
     render's settings, the code, and the answers to every question of the trace except those about
@@ -471,35 +533,9 @@ class GroupStore:
         self._trace: dict[Question, str] | None = None
 
     def _key(self, name: str, reads: set[str]) -> str:
-        from compiler.load.estate import MAX_MANIFEST_BYTES, SHARED_ENV
-
-        def own(question: Question) -> bool:
-            method, path, limit = question
-            parts = path.split("/")
-            if len(parts) < 2 or parts[0] != ENVIRONMENTS or parts[1] in reads:
-                return True
-            if parts[1] == SHARED_ENV:
-                return True
-            if method == "walk_files":
-                return len(parts) != 2
-            return not (method == "read_bytes" and limit == MAX_MANIFEST_BYTES and len(parts) > 2)
-
         if self._trace is None:
             self._trace = dict(self.tree.trace)
-        trace = sorted(
-            [*question, digest] for question, digest in self._trace.items() if own(question)
-        )
-        text = json.dumps(
-            {
-                "settings": self.settings,
-                "code": self.cache.code_digest(),
-                "group": name,
-                "reads": sorted(reads),
-                "trace": trace,
-            },
-            sort_keys=True,
-        )
-        return _digest(text.encode())
+        return _part_key(self.cache, self._trace, self.settings, f"group {name}", reads)
 
     def lookup(self, env: Any, reads: set[str]) -> RenderedGroup | None:
         key = self._keys[env.name] = self._key(env.name, reads)
@@ -518,7 +554,7 @@ class GroupStore:
             or type(objects) is not int
             or bool(files) != self.settings["files"]
             or (stream is not None) != self.settings["stream"]
-            or not _same_answers(asked, self.tree)
+            or not _same_answers(asked, self.tree, confirm=True)
         ):
             return None
         self.cache._touch(path)
@@ -546,6 +582,84 @@ class GroupStore:
         }
         problem = self.cache._write(
             self.cache._path(key, GROUP_SUFFIX), _entry_bytes(body), GROUP_SUFFIX, KEEP_GROUPS
+        )
+        if problem is not None:
+            self.problems.append(problem)
+
+
+CHECKED_SUFFIX = ".checked"
+KEEP_CHECKED = 64
+
+
+class CheckStore:
+    """`compiler.check.runner.QuietChecks` in the cache: per environment, the checks that found
+    nothing, found by the settings, the code and every answer of the trace except those about
+    other environments' manifests. Checks share what they compute (`ResolvedEnvironment.remember`),
+    so an entry holds every question any check asked in its run until then: all of them must have
+    the same answers; and each check is skipped only while the manifests of the peers it read are
+    the same."""
+
+    def __init__(self, cache: RenderCache, tree: RecordingTree, settings: dict[str, Any]) -> None:
+        self.cache = cache
+        self.tree = tree
+        self.settings = settings
+        self.problems: list[str] = []
+        self._keys: dict[str, str] = {}
+        self._kept: dict[str, dict[str, Any]] = {}  # environment -> check -> the peers it read
+        # every question asked by a check (or confirmed for one) in this run so far
+        self._asked: dict[Question, str] = {}
+        # the trace as loading left it (the first lookup comes right after resolving)
+        self._trace: dict[Question, str] | None = None
+
+    def lookup(self, env: Any) -> set[str]:
+        if self._trace is None:
+            self._trace = dict(self.tree.trace)
+        key = self._keys[env.name] = _part_key(
+            self.cache, self._trace, self.settings, f"checks {env.name}", {env.name}
+        )
+        path = self.cache._path(key, CHECKED_SUFFIX)
+        entry = _read_entry(path, key)
+        self._kept[env.name] = {}
+        if entry is None or not isinstance(entry.get("quiet"), dict):
+            return set()
+        try:
+            asked = _trace_of(entry["asked"])
+        except (ValueError, TypeError, KeyError):
+            return set()
+        outer, self.tree.asked = self.tree.asked, self._asked
+        try:
+            if not _same_answers(asked, self.tree, confirm=True):
+                return set()
+        finally:
+            self.tree.asked = outer
+        for check, peers in entry["quiet"].items():
+            if _is_text_map(peers) and all(
+                _manifests_digest(self._trace, name) == digest for name, digest in peers.items()
+            ):
+                self._kept[env.name][check] = peers
+        if self._kept[env.name]:
+            self.cache._touch(path)
+        return set(self._kept[env.name])
+
+    @contextlib.contextmanager
+    def checking(self, env: Any, check: str) -> Iterator[None]:
+        outer, self.tree.asked = self.tree.asked, self._asked
+        try:
+            yield
+        finally:
+            self.tree.asked = outer
+
+    def store(self, env: Any, quiet: dict[str, set[str]]) -> None:
+        key = self._keys.get(env.name)
+        if self.tree.unusual or key is None or self._trace is None:
+            return
+        records = dict(self._kept.get(env.name, {}))
+        for check, peers in quiet.items():
+            records[check] = {name: _manifests_digest(self._trace, name) for name in sorted(peers)}
+        asked = [[*question, digest] for question, digest in sorted(self._asked.items())]
+        body = {"key": key, "asked": asked, "quiet": records}
+        problem = self.cache._write(
+            self.cache._path(key, CHECKED_SUFFIX), _entry_bytes(body), CHECKED_SUFFIX, KEEP_CHECKED
         )
         if problem is not None:
             self.problems.append(problem)

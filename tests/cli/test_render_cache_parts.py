@@ -1,11 +1,14 @@
 """The parts of the render cache a changed estate still uses, the values of unchanged manifest files
-(``.parsed``) and environments rendered before (``.group``), give what a cold render prints and
+(``.parsed``), the checks that found nothing (``.checked``) and environments rendered before
+(``.group``), give what a cold render prints and
 writes, byte for byte, diagnostics and exit codes included: estates with several environments (one
-whose `_shared` model names a job of dev) are changed at random (seeded), each changed estate
-rendered with the cache and cold. Damaged parts are misses, never trusted."""
+whose `_shared` model names a job of dev) are changed at random (seeded; manifests and dataset
+samples), each changed estate rendered with the cache and cold. Damaged parts are misses, never
+trusted. ``LLMOPS_TEST_ROUNDS`` sets how many changes each estate sees (default 16)."""
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import shutil
@@ -19,7 +22,7 @@ from llmops import render_cache
 from tests.helpers.estate import CliResult, copy_bundled_estate, run_cli
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-ROUNDS = 16
+ROUNDS = int(os.environ.get("LLMOPS_TEST_ROUNDS", "16"))
 
 
 def everything_in(folder: Path) -> dict[str, bytes]:
@@ -31,11 +34,18 @@ def everything_in(folder: Path) -> dict[str, bytes]:
 
 
 class Hits:
-    """Counts the environments handed out by the cache and the files not parsed again."""
+    """Counts the environments handed out by the cache, the files not parsed again and the checks
+    not run again."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.groups = self.files = 0
+        self.groups = self.files = self.checks = 0
         lookup, get = render_cache.GroupStore.lookup, render_cache.ParsedStore.get
+        quiet = render_cache.CheckStore.lookup
+
+        def counted_quiet(store: render_cache.CheckStore, *args: object) -> set[str]:
+            found = quiet(store, *args)  # type: ignore[arg-type]
+            self.checks += len(found)
+            return found
 
         def counted_lookup(store: render_cache.GroupStore, *args: object) -> object:
             found = lookup(store, *args)  # type: ignore[arg-type]
@@ -49,11 +59,19 @@ class Hits:
 
         monkeypatch.setattr(render_cache.GroupStore, "lookup", counted_lookup)
         monkeypatch.setattr(render_cache.ParsedStore, "get", counted_get)
+        monkeypatch.setattr(render_cache.CheckStore, "lookup", counted_quiet)
 
 
 def mutate(estate: Path, rng: random.Random) -> str:
     """One random change: a value edited, a manifest added or removed, a reference broken, bytes
     changed that change nothing. Returns what was done."""
+    samples = sorted(estate.rglob("*.csv"))
+    if samples and rng.random() < 0.15:  # a dataset's sample file, read by checks, not render
+        sample = rng.choice(samples)
+        lines = sample.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = lines[:1] if rng.random() < 0.5 else [*lines, *lines[1:2]]
+        sample.write_text("".join(kept), encoding="utf-8")
+        return f"sample {sample.relative_to(estate).as_posix()} ({len(kept)} lines)"
     files = sorted((estate / ENVIRONMENTS_DIR).rglob("*.yaml"))
     target = rng.choice(files)
     text = target.read_text(encoding="utf-8")
@@ -120,14 +138,14 @@ def test_warm_renders_equal_cold_renders_while_files_change_at_random(
     rng = random.Random(4242)
     runs = 0
     for estate in _estates(tmp_path / "estates"):
-        pristine = everything_in(estate / ENVIRONMENTS_DIR)
+        pristine = everything_in(estate)
         cache = tmp_path / f"cache-{estate.name}"
         for round_number in range(ROUNDS):
             if rng.random() < 0.7:  # back to the estate as made (it renders), then one change
-                for name in everything_in(estate / ENVIRONMENTS_DIR).keys() - pristine.keys():
-                    (estate / ENVIRONMENTS_DIR / name).unlink()
+                for name in everything_in(estate).keys() - pristine.keys():
+                    (estate / name).unlink()
                 for name, data in pristine.items():
-                    (estate / ENVIRONMENTS_DIR / name).write_bytes(data)
+                    (estate / name).write_bytes(data)
             done = mutate(estate, rng) if round_number else "nothing"
             combinations = [(env, files) for env in ([], ["--env", "prod"]) for files in (0, 1)]
             for env, as_files in rng.sample(combinations, 2):
@@ -141,6 +159,7 @@ def test_warm_renders_equal_cold_renders_while_files_change_at_random(
                 _compare(cached, expected, out, cold_out, context)
     assert hits.groups >= ROUNDS, "environments were hardly ever reused: the test proves nothing"
     assert hits.files >= 10 * ROUNDS, "files were hardly ever reused: the test proves nothing"
+    assert hits.checks >= 10 * ROUNDS, "checks were hardly ever skipped: the test proves nothing"
 
 
 def test_a_change_in_the_environment_a_model_is_trained_in_renders_the_others_again(
@@ -191,8 +210,8 @@ def test_damaged_parts_are_misses_and_are_replaced(
     generate_estate(estate, 4)
     cache = tmp_path / "cache"
     run_cli("render", str(estate), "--cache-dir", str(cache))
-    parts = sorted(cache.glob("*.group")) + sorted(cache.glob("*.parsed"))
-    assert len(parts) == 4  # three environments and the parsed files
+    parts = [*cache.glob("*.group"), *cache.glob("*.parsed"), *cache.glob("*.checked")]
+    assert len(parts) == 7  # three environments rendered, three checked, the parsed files
     for whole in cache.glob("*" + render_cache.SUFFIX):
         whole.unlink()  # not handed out whole: the parts are asked
     for part in parts:
@@ -202,9 +221,9 @@ def test_damaged_parts_are_misses_and_are_replaced(
     expected = run_cli("render", str(estate), "--cache-dir", "off")
     hits = Hits(monkeypatch)
     assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
-    assert (hits.groups, hits.files) == (0, 0), "a damaged part was used"
+    assert (hits.groups, hits.files, hits.checks) == (0, 0, 0), "a damaged part was used"
     # written again, and used
     for whole in cache.glob("*" + render_cache.SUFFIX):
         whole.unlink()
     assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
-    assert hits.groups == 3 and hits.files > 0
+    assert hits.groups == 3 and hits.files > 0 and hits.checks > 0
