@@ -224,6 +224,21 @@ class RenderCache:
         self.directory = directory
         self._code: str | None = None
 
+    def distrust(self) -> str | None:
+        """Why the directory's entries cannot be believed (another user owns it, or others may
+        write in it: an entry whose trace matches is handed out), or None. A directory that does
+        not exist yet is created for its owner alone."""
+        try:
+            stat = os.stat(self.directory)
+        except OSError:
+            return None
+        getuid = getattr(os, "getuid", None)
+        if getuid is not None and stat.st_uid != getuid():
+            return "another user owns it"
+        if getuid is not None and stat.st_mode & 0o022:
+            return "others may write in it"
+        return None
+
     def code_digest(self) -> str:
         """`code_stamp`, hashed once per run."""
         if self._code is None:

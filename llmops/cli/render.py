@@ -40,7 +40,11 @@ def rendered_output(
     tree = RecordingTree(DirectoryTree(find_estate_root(repo)))
     cache, key = None, ""
     settings = {"env": env, "files": files, "stream": stream}
-    if cache_dir is not None:
+    distrusted = None if cache_dir is None else RenderCache(cache_dir).distrust()
+    if distrusted is not None:
+        shown = f"llmops: render cache not used: {cache_dir}: {distrusted}"
+        print(escape_controls(shown), file=sys.stderr)
+    elif cache_dir is not None:
         cache = RenderCache(cache_dir)
         key = cache.key(tree, settings)
         cached = cache.lookup(key, tree)

@@ -227,3 +227,21 @@ def test_damaged_parts_are_misses_and_are_replaced(
         whole.unlink()
     assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
     assert hits.groups == 3 and hits.files > 0 and hits.checks > 0
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX owners and modes")
+def test_a_directory_others_may_write_in_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    estate = copy_bundled_estate(tmp_path / "estate")
+    cache = tmp_path / "cache"
+    expected = run_cli("render", str(estate), "--cache-dir", "off")
+    assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
+    cache.chmod(0o777)
+    hits = Hits(monkeypatch)
+    result = run_cli("render", str(estate), "--cache-dir", str(cache))
+    assert (result.exit_code, result.stdout) == (expected.exit_code, expected.stdout)
+    assert result.stderr == f"llmops: render cache not used: {cache}: others may write in it\n"
+    assert (hits.groups, hits.files, hits.checks) == (0, 0, 0)
+    cache.chmod(0o700)
+    assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
