@@ -6,8 +6,9 @@ Every timing is a fresh interpreter, after an untimed warm-up that leaves the `.
 installed package has. Both wall time and the child's CPU time (user + system) are reported: on a
 machine shared with other work the wall time swings with the load, the CPU time far less.
 
-``--trees A,B`` times the same cases with the source trees A and B (each put first on PYTHONPATH),
-alternating run by run, so a before/after comparison on a busy machine sees the same load.
+``--trees A,B`` times the same cases with the source trees A and B (each the working directory of
+its runs, which `python -m` puts first on sys.path, and first on PYTHONPATH), alternating run by
+run, so a before/after comparison on a busy machine sees the same load.
 
 Usage: ``python benchmarks/bench_cache.py [--runs 15] [--sizes 100,1000,3000]
 [--trees OLD,NEW] [--cases validate,prod,cache]``
@@ -60,11 +61,17 @@ def child_environment(tree: Path) -> dict[str, str]:
     return env
 
 
-def timed_run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall, CPU) seconds of one child process; it must succeed."""
+def run_child(argv: list[str], tree: Path) -> None:
+    """An untimed child with ``tree``'s code; it must succeed."""
+    subprocess.run(argv, env=child_environment(tree), cwd=tree, check=True, capture_output=True)
+
+
+def timed_run(argv: list[str], env: dict[str, str], tree: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of one child process, run in ``tree`` (`python -m` puts the working
+    directory first on sys.path, before PYTHONPATH and the editable install); it must succeed."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    completed = subprocess.run(argv, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    completed = subprocess.run(argv, env=env, cwd=tree, capture_output=True, text=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if completed.returncode != 0:
@@ -92,11 +99,11 @@ def measure(cases: list[Case], trees: list[Path], runs: int) -> dict[tuple[str, 
     for case in cases:
         for tree in trees:  # warm-up: .pyc files, page cache
             case.prepare(-1, tree)
-            timed_run(case.argv(-1), child_environment(tree))
+            timed_run(case.argv(-1), child_environment(tree), tree)
         for run in range(runs):
             for tree in trees:
                 case.prepare(run, tree)
-                wall, cpu = timed_run(case.argv(run), child_environment(tree))
+                wall, cpu = timed_run(case.argv(run), child_environment(tree), tree)
                 samples = results.setdefault((case.label, tree), Samples())
                 samples.wall.append(wall)
                 samples.cpu.append(cpu)
@@ -141,10 +148,10 @@ def cache_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
 
     def filled_cache(run: int, tree: Path) -> None:
         # rendered with the same tree (code) as the timed run: the code is part of the key
-        subprocess.run(render(run), env=child_environment(tree), check=True, capture_output=True)
+        run_child(render(run), tree)
 
     def filled_stdout(run: int, tree: Path) -> None:
-        subprocess.run(stdout(run), env=child_environment(tree), check=True, capture_output=True)
+        run_child(stdout(run), tree)
 
     def change(run: int) -> None:
         target = prod_files[run % len(prod_files)]
@@ -166,9 +173,7 @@ def cache_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
 
     def change_one_file_same(run: int, tree: Path) -> None:
         current[:] = [tree]
-        subprocess.run(
-            into_same(tree), env=child_environment(tree), check=True, capture_output=True
-        )
+        run_child(into_same(tree), tree)
         change(run)
 
     return [
