@@ -1,13 +1,14 @@
 """Time what Argo CD and CI pay per call: cold `llmops validate` of the bundled estate, `render
 --env prod` against all three environments, and renders with the render cache (cold, unchanged,
-one file changed).
+one file changed), and how much of a cold render the warm ones cost.
 
 Every timing is a fresh interpreter, after an untimed warm-up that leaves the `.pyc` files an
 installed package has. Both wall time and the child's CPU time (user + system) are reported: on a
 machine shared with other work the wall time swings with the load, the CPU time far less.
 
-``--trees A,B`` times the same cases with the source trees A and B (each put first on PYTHONPATH),
-alternating run by run, so a before/after comparison on a busy machine sees the same load.
+``--trees A,B`` times the same cases with the source trees A and B (each the working directory of
+its runs, which `python -m` puts first on sys.path, and first on PYTHONPATH), alternating run by
+run, so a before/after comparison on a busy machine sees the same load.
 
 Usage: ``python benchmarks/bench_cache.py [--runs 15] [--sizes 100,1000,3000]
 [--trees OLD,NEW] [--cases validate,prod,cache]``
@@ -60,11 +61,17 @@ def child_environment(tree: Path) -> dict[str, str]:
     return env
 
 
-def timed_run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall, CPU) seconds of one child process; it must succeed."""
+def run_child(argv: list[str], tree: Path) -> None:
+    """An untimed child with ``tree``'s code; it must succeed."""
+    subprocess.run(argv, env=child_environment(tree), cwd=tree, check=True, capture_output=True)
+
+
+def timed_run(argv: list[str], env: dict[str, str], tree: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of one child process, run in ``tree`` (`python -m` puts the working
+    directory first on sys.path, before PYTHONPATH and the editable install); it must succeed."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    completed = subprocess.run(argv, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    completed = subprocess.run(argv, env=env, cwd=tree, capture_output=True, text=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if completed.returncode != 0:
@@ -92,11 +99,11 @@ def measure(cases: list[Case], trees: list[Path], runs: int) -> dict[tuple[str, 
     for case in cases:
         for tree in trees:  # warm-up: .pyc files, page cache
             case.prepare(-1, tree)
-            timed_run(case.argv(-1), child_environment(tree))
+            timed_run(case.argv(-1), child_environment(tree), tree)
         for run in range(runs):
             for tree in trees:
                 case.prepare(run, tree)
-                wall, cpu = timed_run(case.argv(run), child_environment(tree))
+                wall, cpu = timed_run(case.argv(run), child_environment(tree), tree)
                 samples = results.setdefault((case.label, tree), Samples())
                 samples.wall.append(wall)
                 samples.cpu.append(cpu)
@@ -119,41 +126,69 @@ def render_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
 
 
 def cache_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
-    """Cold (empty cache), unchanged (the cache holds this very estate) and one file changed
-    (a different endpoint file of prod each run, its bytes changed by a comment)."""
+    """Cold (no cache, or an empty one), unchanged (the cache holds this very estate) and one file
+    changed (a different endpoint file of prod each run, its bytes changed by a comment), to stdout
+    (as `cmp generate`) and with -o: into a new DIR (every file created), and into the DIR of the
+    run before (as CI re-renders a checked-out folder: only changed files are written)."""
     cache = scratch / f"cache-{size}"
     copy = scratch / f"estate-copy-{size}"
     shutil.copytree(estate, copy)
     prod_files = sorted((copy / "environments" / "prod").rglob("*.yaml"))
+    same_output: dict[Path, Path] = {}  # tree -> the DIR it renders into again
 
     def render(run: int) -> list[str]:
         output = scratch / f"cached-out-{size}-{run}-{random.random()}"
         return llmops("render", str(copy), "-o", str(output), "--cache-dir", str(cache))
+
+    def stdout(run: int) -> list[str]:
+        return llmops("render", str(copy), "--cache-dir", str(cache))
 
     def empty_cache(run: int, tree: Path) -> None:
         shutil.rmtree(cache, ignore_errors=True)
 
     def filled_cache(run: int, tree: Path) -> None:
         # rendered with the same tree (code) as the timed run: the code is part of the key
-        subprocess.run(render(run), env=child_environment(tree), check=True, capture_output=True)
+        run_child(render(run), tree)
 
     def filled_stdout(run: int, tree: Path) -> None:
-        subprocess.run(stdout(run), env=child_environment(tree), check=True, capture_output=True)
+        run_child(stdout(run), tree)
 
-    def change_one_file(run: int, tree: Path) -> None:
-        filled_cache(run, tree)
+    def change(run: int) -> None:
         target = prod_files[run % len(prod_files)]
         target.write_text(target.read_text() + f"# edit {run} {random.random()}\n")
 
-    def stdout(run: int) -> list[str]:
-        return llmops("render", str(copy), "--cache-dir", str(cache))
+    def change_one_file(run: int, tree: Path) -> None:
+        filled_cache(run, tree)
+        change(run)
+
+    def change_one_file_stdout(run: int, tree: Path) -> None:
+        filled_stdout(run, tree)
+        change(run)
+
+    def into_same(tree: Path) -> list[str]:
+        output = same_output.setdefault(tree, scratch / f"same-out-{size}-{tree.name}")
+        return llmops("render", str(copy), "-o", str(output), "--cache-dir", str(cache))
+
+    current: list[Path] = []  # the tree of the timed run (its DIR)
+
+    def change_one_file_same(run: int, tree: Path) -> None:
+        current[:] = [tree]
+        run_child(into_same(tree), tree)
+        change(run)
 
     return [
         Case(f"{size:,}: render -o, no cache", lambda run: render(run)[:-2]),
+        Case(f"{size:,}: render (stdout), no cache", lambda run: stdout(run)[:-2]),
         Case(f"{size:,}: render -o, cache empty", render, empty_cache),
         Case(f"{size:,}: render -o, cache, unchanged", render, filled_cache),
-        Case(f"{size:,}: render -o, cache, one file changed", render, change_one_file),
         Case(f"{size:,}: render (stdout), cache, unchanged", stdout, filled_stdout),
+        Case(f"{size:,}: render -o, cache, one file changed", render, change_one_file),
+        Case(
+            f"{size:,}: render -o same DIR, cache, one file changed",
+            lambda run: into_same(current[0]),
+            change_one_file_same,
+        ),
+        Case(f"{size:,}: render (stdout), cache, one file changed", stdout, change_one_file_stdout),
     ]
 
 
@@ -186,8 +221,34 @@ def main(argv: list[str] | None = None) -> int:
         for case in cases:
             for tree in trees:
                 label = case.label + (f"  [{tree.name}]" if len(trees) > 1 else "")
-                print(f"{label:<56} {results[(case.label, tree)].row()}", flush=True)
+                print(f"{label:<64} {results[(case.label, tree)].row()}", flush=True)
+        if "cache" in wanted:
+            print_ratios(results, sizes, trees)
     return 0
+
+
+RATIOS = (
+    ("render -o, cache, one file changed", "render -o, no cache"),
+    ("render -o same DIR, cache, one file changed", "render -o, no cache"),
+    ("render (stdout), cache, one file changed", "render (stdout), no cache"),
+    ("render (stdout), cache, unchanged", "render (stdout), no cache"),
+)
+
+
+def print_ratios(
+    results: dict[tuple[str, Path], Samples], sizes: list[int], trees: list[Path]
+) -> None:
+    """A warm case's median as a share of the cold one's (wall, CPU)."""
+    print("share of the cold render (median wall, median CPU)")
+    for size in sizes:
+        for warm, cold in RATIOS:
+            for tree in trees:
+                warm_samples = results[(f"{size:,}: {warm}", tree)]
+                cold_samples = results[(f"{size:,}: {cold}", tree)]
+                wall = statistics.median(warm_samples.wall) / statistics.median(cold_samples.wall)
+                cpu = statistics.median(warm_samples.cpu) / statistics.median(cold_samples.cpu)
+                label = f"{size:,}: {warm}" + (f"  [{tree.name}]" if len(trees) > 1 else "")
+                print(f"{label:<64} {wall:8.0%} {cpu:8.0%}", flush=True)
 
 
 if __name__ == "__main__":

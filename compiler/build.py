@@ -7,12 +7,14 @@ The stages are imported when the function runs: a render served from the cache n
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from compiler.load.estate import ParsedFiles
     from compiler.load.tree import RepoTree
-    from compiler.pipeline import ValidationResult
+    from compiler.pipeline import QuietChecks, ValidationResult
     from compiler.render.estate import RenderedEstate
 
 
@@ -26,6 +28,43 @@ class RenderOutput:
     directories: list[str]
     files: dict[str, str] = field(default_factory=dict)
     stream: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderedGroup:
+    """One environment's objects as text: its files (names within its directory) and its part of
+    the stream, each only when asked for."""
+
+    objects: int
+    files: dict[str, str]
+    stream: str | None
+
+
+class RenderedGroups(Protocol):
+    """Environments rendered before (the edge keeps them, llmops/render_cache.py). An environment's
+    objects follow from its own manifests, `_shared`, the environments it names (see
+    `compiler.render.estate.render_reads`) and the files its render asks for, never from another
+    environment's files. ``env`` is a `ResolvedEnvironment` (not imported here: the core's parts
+    import one way)."""
+
+    def lookup(self, env: Any, reads: set[str]) -> RenderedGroup | None: ...
+
+    def rendering(self, env: Any) -> contextlib.AbstractContextManager[Any]:
+        """Entered while ``env`` is rendered: what it asks the repository then is its own."""
+        ...
+
+    def store(self, env: Any, reads: set[str], group: RenderedGroup) -> None: ...
+
+
+def lay_out_group(objects: list[dict[str, Any]], *, files: bool, stream: bool) -> RenderedGroup:
+    from compiler.emit.layout import layout_group
+    from compiler.emit.yaml_text import emit_stream
+
+    return RenderedGroup(
+        objects=len(objects),
+        files=layout_group(objects) if files else {},
+        stream=emit_stream(objects) if stream else None,
+    )
 
 
 def lay_out(rendered: RenderedEstate, *, files: bool, stream: bool) -> RenderOutput:
@@ -46,15 +85,73 @@ def lay_out(rendered: RenderedEstate, *, files: bool, stream: bool) -> RenderOut
 
 
 def render_repository(
-    tree: RepoTree, env: str | None, *, files: bool, stream: bool
+    tree: RepoTree,
+    env: str | None,
+    *,
+    files: bool,
+    stream: bool,
+    parsed: ParsedFiles | None = None,
+    groups: RenderedGroups | None = None,
+    quiet: QuietChecks | None = None,
 ) -> tuple[ValidationResult, RenderOutput | None]:
     """Validate the estate (or one environment of it, then without the Argo CD objects) and, when
-    no error was found, render it as files (`render -o`), as one stream (stdout), or both."""
+    no error was found, render it as files (`render -o`), as one stream (stdout), or both.
+    ``parsed``, ``quiet`` and ``groups`` hand out what earlier runs parsed, found nothing with and
+    rendered; the output is the same without them."""
     from compiler.pipeline import validate_repository
-    from compiler.render.estate import render_estate
 
-    result = validate_repository(tree, env)
+    result = validate_repository(tree, env, parsed=parsed, quiet=quiet)
     if result.error_count:
         return result, None
-    rendered = render_estate(result.estate, include_argocd=env is None)
-    return result, lay_out(rendered, files=files, stream=stream)
+    if groups is None:
+        from compiler.render.estate import render_estate
+
+        rendered = render_estate(result.estate, include_argocd=env is None)
+        return result, lay_out(rendered, files=files, stream=stream)
+    return result, _render_by_group(
+        result, groups, include_argocd=env is None, files=files, stream=stream
+    )
+
+
+def _render_by_group(
+    result: ValidationResult,
+    groups: RenderedGroups,
+    *,
+    include_argocd: bool,
+    files: bool,
+    stream: bool,
+) -> RenderOutput:
+    """`render_estate` and `lay_out`, one environment at a time, taking what ``groups`` kept."""
+    from compiler.render.argocd import render_argocd
+    from compiler.render.estate import (
+        ARGOCD_GROUP,
+        order_objects,
+        render_environment,
+        render_reads,
+    )
+
+    laid_out: dict[str, RenderedGroup] = {}
+    for env in result.estate.environments:
+        reads = render_reads(env)
+        group = groups.lookup(env, reads)
+        if group is None:
+            with groups.rendering(env):
+                group = lay_out_group(render_environment(env), files=files, stream=stream)
+            groups.store(env, reads, group)
+        laid_out[env.name] = group
+    if include_argocd:
+        argocd_objects = render_argocd(result.estate.environments)
+        if argocd_objects:
+            laid_out[ARGOCD_GROUP] = lay_out_group(
+                order_objects(argocd_objects), files=files, stream=stream
+            )
+    return RenderOutput(
+        objects=sum(group.objects for group in laid_out.values()),
+        directories=list(laid_out),
+        files={
+            f"{name}/{file}": text
+            for name, group in laid_out.items()
+            for file, text in group.files.items()
+        },
+        stream="".join(group.stream or "" for group in laid_out.values()) if stream else None,
+    )

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 
 from compiler.check.names import is_label_name
 from compiler.check.runner import Attributed, check_estate
+from compiler.check.runner import QuietChecks as QuietChecks  # for compiler.build
 from compiler.check.schema import validate_document
 from compiler.decide.engine import Decider
 from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity, Suppressed
 from compiler.errors import LlmopsError
 from compiler.load.document import SourceDocument
-from compiler.load.estate import SHARED_ENV, LoadedEstate, load_estate
+from compiler.load.estate import SHARED_ENV, LoadedEstate, ParsedFiles, load_estate
 from compiler.load.tree import RepoTree
 from compiler.resolve.estate import ResolvedEstate, resolve_estate
 from compiler.resolve.gaps import Gap, kinds_written, unread_gap
@@ -146,24 +147,31 @@ def _identity_gap(document: SourceDocument, identity: Identity | None, origin: s
     )
 
 
-def validate_repository(tree: RepoTree, only_env: str | None = None) -> ValidationResult:
+def validate_repository(
+    tree: RepoTree,
+    only_env: str | None = None,
+    *,
+    parsed: ParsedFiles | None = None,
+    quiet: QuietChecks | None = None,
+) -> ValidationResult:
     """Load, validate, resolve and check an estate.
 
     **Parameters:** ``tree`` the repository; ``only_env`` restricts the work to one environment
-    (plus ``_shared``).
+    (plus ``_shared``); ``parsed`` what earlier runs parsed, ``quiet`` the checks they found
+    nothing with (the result is the same without them).
     **Returns:** the resolved estate and every diagnostic, sorted and without repeats.
     **Raises:** ``LlmopsError`` when the repository is not an estate or the environment is unknown.
     """
     with collector_paused():
-        loaded = load_estate(tree, only_env)
+        loaded = load_estate(tree, only_env, parsed=parsed)
         manifests, broken, gaps, schema_diagnostics = validate_manifests(loaded)
         estate = resolve_estate(tree, loaded.environments, manifests, broken, gaps)
         if only_env is not None:
             shared = _SharedPart.of(manifests, broken, gaps)
-            _add_required_peers(tree, estate, shared)
+            _add_required_peers(tree, estate, shared, parsed)
         found = [
             *(Attributed(d, None, d.span) for d in (*loaded.diagnostics, *schema_diagnostics)),
-            *check_estate(estate),
+            *check_estate(estate, quiet),
         ]
         decider = Decider(loaded, estate, only_env)
         decided = decider.decide(found)
@@ -197,7 +205,9 @@ class _SharedPart:
         )
 
 
-def _add_required_peers(tree: RepoTree, estate: ResolvedEstate, shared: _SharedPart) -> None:
+def _add_required_peers(
+    tree: RepoTree, estate: ResolvedEstate, shared: _SharedPart, parsed: ParsedFiles | None = None
+) -> None:
     """`validate --env prod` still sees the environment prod's promotion policy names, and those a
     model's `trainedBy: ENV/JOB` names (read only as context: their own problems are reported when
     they are validated themselves)."""
@@ -210,7 +220,7 @@ def _add_required_peers(tree: RepoTree, estate: ResolvedEstate, shared: _SharedP
             if peer_name in env.peers or peer_name == env.name:
                 continue
             try:
-                loaded = load_estate(tree, peer_name, with_shared=False)
+                loaded = load_estate(tree, peer_name, with_shared=False, parsed=parsed)
             except LlmopsError:
                 continue  # an unknown environment: the policy or lineage rule reports it
             manifests, broken, gaps, _ = validate_manifests(loaded)

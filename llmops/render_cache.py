@@ -23,17 +23,17 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from compiler.build import RenderOutput
+from compiler.build import RenderedGroup, RenderOutput
 from compiler.load.tree import FileProblem, RepoTree
 from llmops import __version__
 
 CACHE_VARIABLE = "LLMOPS_CACHE_DIR"
-FORMAT = b"llmops-render-cache 1"
+FORMAT = b"llmops-render-cache 2"
 SUFFIX = ".render"
 KEEP = 16  # entries kept; the least recently used beyond these are removed
 # what the rendered text also depends on, besides llmops's own code
@@ -86,6 +86,8 @@ class RecordingTree:
         self._answers: dict[Question, object] = {}
         self._digests: dict[Question, str] = {}
         self.trace: dict[Question, str] = {}
+        # while set, every question asked (not only the first time) is kept here too
+        self.asked: dict[Question, str] | None = None
         # an answer that was neither a value nor a FileProblem: what the render did may not
         # follow from the trace, so it is not kept
         self.unusual = False
@@ -96,6 +98,15 @@ class RecordingTree:
             method, path, limit = question
             self._ask(question, self._call(method, path, limit))
         return self._digests[question]
+
+    def confirm(self, question: Question) -> str:
+        """`answer_digest`, the question kept in the trace as if the render had asked it: what a
+        part of the cache was checked against is what the render used."""
+        digest = self.answer_digest(question)
+        self.trace.setdefault(question, digest)
+        if self.asked is not None:
+            self.asked.setdefault(question, digest)
+        return digest
 
     def _call(self, method: str, path: str, limit: int) -> Callable[[], object]:
         if method == "read_bytes":
@@ -124,6 +135,8 @@ class RecordingTree:
     def _record(self, question: Question, call: Callable[[], object]) -> object:
         value = self._ask(question, call)
         self.trace.setdefault(question, self._digests[question])
+        if self.asked is not None:
+            self.asked.setdefault(question, self._digests[question])
         if isinstance(value, FileProblem):
             raise value
         return value
@@ -203,56 +216,100 @@ def code_stamp() -> dict[str, Any]:
 
 
 class RenderCache:
-    """Entries in one directory, one per key: ``<key>.render``."""
+    """Entries in one directory, one per key: ``<key>.render``; beside them, the parts a render
+    with a different key may still use: ``<key>.group`` (one environment rendered) and
+    ``<code>.parsed`` (the values of manifest files by their bytes)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._code: str | None = None
+
+    def distrust(self) -> str | None:
+        """Why the directory's entries cannot be believed (another user owns it, or others may
+        write in it: an entry whose trace matches is handed out), or None. A directory that does
+        not exist yet is created for its owner alone."""
+        try:
+            stat = os.stat(self.directory)
+        except OSError:
+            return None
+        getuid = getattr(os, "getuid", None)
+        if getuid is not None and stat.st_uid != getuid():
+            return "another user owns it"
+        if getuid is not None and stat.st_mode & 0o022:
+            return "others may write in it"
+        return None
+
+    def code_digest(self) -> str:
+        """`code_stamp`, hashed once per run."""
+        if self._code is None:
+            self._code = _digest(json.dumps(code_stamp(), sort_keys=True).encode())
+        return self._code
 
     def key(self, tree: RecordingTree, settings: dict[str, Any]) -> str:
         listing = tree.answer_digest(("walk_files", ENVIRONMENTS, 0))
         text = json.dumps(
-            {"settings": settings, "code": code_stamp(), "environments": listing},
+            {"settings": settings, "code": self.code_digest(), "environments": listing},
             sort_keys=True,
         )
         return _digest(text.encode())
 
-    def _path(self, key: str) -> Path:
-        return self.directory / f"{key}{SUFFIX}"
+    def _path(self, key: str, suffix: str = SUFFIX) -> Path:
+        return self.directory / f"{key}{suffix}"
 
     def lookup(self, key: str, tree: RecordingTree) -> RenderOutput | None:
-        """The entry's output if it is whole and every answer of its trace is still the same."""
+        """The entry's output if it is whole and every answer of its trace is still the same. The
+        trace is its first line: an entry of other files is a miss before its output is read."""
         try:
             data = self._path(key).read_bytes()
         except OSError:
             return None
-        entry = _parse_entry(data, key)
-        if entry is None:
-            return None
-        trace, output = entry
-        for question, digest in trace:
-            try:
-                if tree.answer_digest(question) != digest:
-                    return None
-            except Exception:
+        header, newline, body = data.partition(b"\n")
+        head, _, rest = body.partition(b"\n")
+        try:
+            first = json.loads(head)
+            if not isinstance(first, dict) or first.get("key") != key:
                 return None
-        with contextlib.suppress(OSError):
-            os.utime(self._path(key))  # recently used: pruned last
+            trace = _trace_of(first["trace"])
+        except (ValueError, TypeError, KeyError):
+            return None
+        if not _same_answers(trace, tree):
+            return None
+        if not newline or header != FORMAT + b" " + _digest(body).encode():
+            return None
+        try:
+            entry = json.loads(rest)
+            output = _output_of(entry) if isinstance(entry, dict) else None
+        except (ValueError, TypeError, KeyError):
+            return None
+        if output is None:
+            return None
+        self._touch(self._path(key))
         return output
 
     def store(self, key: str, tree: RecordingTree, output: RenderOutput) -> str | None:
         """Write the entry; returns why it could not be written (it is only a cache), or None."""
-        body = json.dumps(
-            {
-                "key": key,
-                "trace": [[*question, digest] for question, digest in tree.trace.items()],
-                "objects": output.objects,
-                "directories": output.directories,
-                "files": output.files,
-                "stream": output.stream,
-            },
-            ensure_ascii=False,
-        ).encode()
+        trace = [[*question, digest] for question, digest in sorted(tree.trace.items())]
+        body = (
+            json.dumps({"key": key, "trace": trace}, ensure_ascii=False).encode()
+            + b"\n"
+            + json.dumps(
+                {
+                    "objects": output.objects,
+                    "directories": output.directories,
+                    "files": output.files,
+                    "stream": output.stream,
+                },
+                ensure_ascii=False,
+            ).encode()
+        )
         data = FORMAT + b" " + _digest(body).encode() + b"\n" + body
+        return self._write(self._path(key), data, SUFFIX, KEEP)
+
+    def _touch(self, path: Path) -> None:
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: pruned last
+
+    def _write(self, path: Path, data: bytes, suffix: str, keep: int) -> str | None:
         try:
             # only its owner may write entries: an entry whose trace matches is believed
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -260,48 +317,364 @@ class RenderCache:
             try:
                 with os.fdopen(handle, "wb") as stream:
                     stream.write(data)
-                os.replace(temporary, self._path(key))
+                os.replace(temporary, path)
             except BaseException:
                 os.unlink(temporary)
                 raise
-            self._prune()
+            self._prune(suffix, keep)
         except OSError as error:
             return f"{self.directory}: {error.strerror or error}"
         return None
 
-    def _prune(self) -> None:
+    def _prune(self, suffix: str = SUFFIX, keep: int = KEEP) -> None:
         entries = []
         with os.scandir(self.directory) as scan:
             for entry in scan:
-                if entry.name.endswith(SUFFIX) and entry.is_file():
+                if entry.name.endswith(suffix) and entry.is_file():
                     entries.append((entry.stat().st_mtime_ns, entry.path))
-        for _, path in sorted(entries, reverse=True)[KEEP:]:
+        for _, path in sorted(entries, reverse=True)[keep:]:
             with contextlib.suppress(OSError):
                 os.unlink(path)
 
 
-def _parse_entry(data: bytes, key: str) -> tuple[list[tuple[Question, str]], RenderOutput] | None:
-    """An entry's trace and output, or None for anything not exactly as `store` writes it."""
+def _entry_bytes(body: dict[str, Any]) -> bytes:
+    data = json.dumps(body, ensure_ascii=False).encode()
+    return FORMAT + b" " + _digest(data).encode() + b"\n" + data
+
+
+def _read_entry(path: Path, key: str) -> dict[str, Any] | None:
+    """An entry's body, or None for anything not exactly as `_entry_bytes` wrote it for ``key``."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
     header, newline, body = data.partition(b"\n")
     if not newline or header != FORMAT + b" " + _digest(body).encode():
         return None
     try:
         entry = json.loads(body)
-        trace = [((str(m), str(p), int(limit)), str(d)) for m, p, limit, d in entry["trace"]]
-        files = entry["files"]
-        directories = entry["directories"]
-        stream = entry["stream"]
-        objects = entry["objects"]
-    except (ValueError, TypeError, KeyError):
+    except ValueError:
         return None
+    if not isinstance(entry, dict) or entry.get("key") != key:
+        return None
+    return entry
+
+
+def _trace_of(written: Any) -> list[tuple[Question, str]]:
+    if not isinstance(written, list):
+        raise TypeError("not a list")
+    return [((str(m), str(p), int(limit)), str(d)) for m, p, limit, d in written]
+
+
+def _same_answers(
+    trace: list[tuple[Question, str]], tree: RecordingTree, *, confirm: bool = False
+) -> bool:
+    """Whether every question has the same answer now (``confirm``: and keep them in the trace)."""
+    ask = tree.confirm if confirm else tree.answer_digest
+    for question, digest in trace:
+        try:
+            if ask(question) != digest:
+                return False
+        except Exception:
+            return False
+    return True
+
+
+def _is_text_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    )
+
+
+def _output_of(entry: dict[str, Any]) -> RenderOutput | None:
+    files = entry["files"]
+    directories = entry["directories"]
+    stream = entry["stream"]
+    objects = entry["objects"]
     if (
-        entry.get("key") != key
-        or not isinstance(files, dict)
-        or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
+        not _is_text_map(files)
         or not isinstance(directories, list)
         or not all(isinstance(d, str) for d in directories)
         or not (stream is None or isinstance(stream, str))
         or not isinstance(objects, int)
     ):
         return None
-    return trace, RenderOutput(objects=objects, directories=directories, files=files, stream=stream)
+    return RenderOutput(objects=objects, directories=directories, files=files, stream=stream)
+
+
+PARSED_SUFFIX = ".parsed"
+KEEP_PARSED = 4  # one per version of the code
+GROUP_SUFFIX = ".group"
+KEEP_GROUPS = 64
+
+
+class ParsedStore:
+    """`compiler.load.estate.ParsedFiles` in the cache: one file per version of the code, a line
+    per manifest file (the SHA-256 of its path and bytes, then its documents' values as JSON).
+    Read whole at the start of a run, written again at its end if it learnt a file."""
+
+    def __init__(self, cache: RenderCache) -> None:
+        self.cache = cache
+        self.path = cache.directory / f"{cache.code_digest()}{PARSED_SUFFIX}"
+        self._known = self._read()
+        self._used: dict[str, str] = {}
+        self._learnt = False
+
+    def _read(self) -> dict[str, str]:
+        try:
+            data = self.path.read_bytes()
+        except OSError:
+            return {}
+        header, newline, body = data.partition(b"\n")
+        if not newline or header != FORMAT + b" parsed " + _digest(body).encode():
+            return {}
+        known = {}
+        try:
+            for line in body.decode("ascii").splitlines():
+                key, _, values = line.partition(" ")
+                known[key] = values
+        except UnicodeDecodeError:
+            return {}
+        return known
+
+    @staticmethod
+    def _key(path: str, data: bytes) -> str:
+        return _digest(path.encode("utf-8", "surrogatepass") + b"\x00" + data)
+
+    def get(self, path: str, data: bytes) -> list[tuple[int, Any]] | None:
+        key = self._key(path, data)
+        text = self._known.get(key)
+        if text is None:
+            return None
+        try:
+            written = json.loads(text)
+            values = [(index, value) for index, value in written]
+        except (ValueError, TypeError):
+            return None
+        if not all(type(index) is int and isinstance(value, dict) for index, value in values):
+            return None
+        self._used[key] = text
+        return values
+
+    def put(self, path: str, data: bytes, values: list[tuple[int, Any]]) -> None:
+        try:  # now: the compiler may change the values it holds
+            text = json.dumps([[index, value] for index, value in values])
+        except (ValueError, TypeError):
+            return  # e.g. an integer too long to write: parsed again next time
+        self._used[self._key(path, data)] = text
+        self._learnt = True
+
+    def save(self) -> str | None:
+        """Write what this run read, and as much again of what earlier runs read (other
+        environments); returns why it could not be written, or None."""
+        if not self._learnt:
+            return None
+        if self._known:
+            self.cache._touch(self.path)
+        lines = dict(self._used)
+        for key, text in self._known.items():
+            if len(lines) >= 2 * len(self._used):
+                break
+            lines.setdefault(key, text)
+        body = "".join(f"{key} {text}\n" for key, text in lines.items()).encode("ascii")
+        data = FORMAT + b" parsed " + _digest(body).encode() + b"\n" + body
+        return self.cache._write(self.path, data, PARSED_SUFFIX, KEEP_PARSED)
+
+
+def _other_manifest(question: Question) -> str | None:
+    """The environment whose manifests ``question`` is about (listing its folder, reading one of
+    its manifest files as the loader does), or None for any other question."""
+    from compiler.load.estate import MAX_MANIFEST_BYTES, SHARED_ENV
+
+    method, path, limit = question
+    parts = path.split("/")
+    if len(parts) < 2 or parts[0] != ENVIRONMENTS or parts[1] == SHARED_ENV:
+        return None
+    if method == "walk_files" and len(parts) == 2:
+        return parts[1]
+    if method == "read_bytes" and limit == MAX_MANIFEST_BYTES and len(parts) > 2:
+        return parts[1]
+    return None
+
+
+def _part_key(
+    cache: RenderCache,
+    trace: dict[Question, str],
+    settings: dict[str, Any],
+    part: str,
+    reads: set[str],
+) -> str:
+    """A part's key: the settings, the code, and every answer of ``trace`` except those about the
+    manifests of environments not in ``reads``."""
+    kept = sorted(
+        [*question, digest]
+        for question, digest in trace.items()
+        if _other_manifest(question) in (None, *reads)
+    )
+    text = json.dumps(
+        {
+            "settings": settings,
+            "code": cache.code_digest(),
+            "part": part,
+            "reads": sorted(reads),
+            "trace": kept,
+        },
+        sort_keys=True,
+    )
+    return _digest(text.encode())
+
+
+def _manifests_digest(trace: dict[Question, str], name: str) -> str:
+    """The answers about environment ``name``'s manifests."""
+    kept = sorted([*q, d] for q, d in trace.items() if _other_manifest(q) == name)
+    return _digest(json.dumps(kept).encode())
+
+
+class GroupStore:
+    """`compiler.build.RenderedGroups` in the cache: an environment's rendered text, found by the
+    render's settings, the code, and the answers to every question of the trace except those about
+    the manifests of the environments it does not read; used only while the questions its own
+    render asked still have the same answers."""
+
+    def __init__(self, cache: RenderCache, tree: RecordingTree, settings: dict[str, Any]) -> None:
+        self.cache = cache
+        self.tree = tree
+        self.settings = settings
+        self.problems: list[str] = []
+        self._asked: dict[str, dict[Question, str]] = {}
+        self._keys: dict[str, str] = {}
+        # the trace as validation left it (the first lookup comes right after): every key is made
+        # from it, whatever the renders of other environments ask in between
+        self._trace: dict[Question, str] | None = None
+
+    def _key(self, name: str, reads: set[str]) -> str:
+        if self._trace is None:
+            self._trace = dict(self.tree.trace)
+        return _part_key(self.cache, self._trace, self.settings, f"group {name}", reads)
+
+    def lookup(self, env: Any, reads: set[str]) -> RenderedGroup | None:
+        key = self._keys[env.name] = self._key(env.name, reads)
+        path = self.cache._path(key, GROUP_SUFFIX)
+        entry = _read_entry(path, key)
+        if entry is None:
+            return None
+        try:
+            asked = _trace_of(entry["asked"])
+            files, stream, objects = entry["files"], entry["stream"], entry["objects"]
+        except (ValueError, TypeError, KeyError):
+            return None
+        if (
+            not _is_text_map(files)
+            or not (stream is None or isinstance(stream, str))
+            or type(objects) is not int
+            or bool(files) != self.settings["files"]
+            or (stream is not None) != self.settings["stream"]
+            or not _same_answers(asked, self.tree, confirm=True)
+        ):
+            return None
+        self.cache._touch(path)
+        return RenderedGroup(objects=objects, files=files, stream=stream)
+
+    @contextlib.contextmanager
+    def rendering(self, env: Any) -> Iterator[None]:
+        outer, self.tree.asked = self.tree.asked, {}
+        try:
+            yield
+            self._asked[env.name] = self.tree.asked
+        finally:
+            self.tree.asked = outer
+
+    def store(self, env: Any, reads: set[str], group: RenderedGroup) -> None:
+        key = self._keys.get(env.name)
+        if self.tree.unusual or env.name not in self._asked or key is None:
+            return
+        body = {
+            "key": key,
+            "asked": [[*question, digest] for question, digest in self._asked[env.name].items()],
+            "objects": group.objects,
+            "files": group.files,
+            "stream": group.stream,
+        }
+        problem = self.cache._write(
+            self.cache._path(key, GROUP_SUFFIX), _entry_bytes(body), GROUP_SUFFIX, KEEP_GROUPS
+        )
+        if problem is not None:
+            self.problems.append(problem)
+
+
+CHECKED_SUFFIX = ".checked"
+KEEP_CHECKED = 64
+
+
+class CheckStore:
+    """`compiler.check.runner.QuietChecks` in the cache: per environment, the checks that found
+    nothing, found by the settings, the code and every answer of the trace except those about
+    other environments' manifests. Checks share what they compute (`ResolvedEnvironment.remember`),
+    so an entry holds every question any check asked in its run until then: all of them must have
+    the same answers; and each check is skipped only while the manifests of the peers it read are
+    the same."""
+
+    def __init__(self, cache: RenderCache, tree: RecordingTree, settings: dict[str, Any]) -> None:
+        self.cache = cache
+        self.tree = tree
+        self.settings = settings
+        self.problems: list[str] = []
+        self._keys: dict[str, str] = {}
+        self._kept: dict[str, dict[str, Any]] = {}  # environment -> check -> the peers it read
+        # every question asked by a check (or confirmed for one) in this run so far
+        self._asked: dict[Question, str] = {}
+        # the trace as loading left it (the first lookup comes right after resolving)
+        self._trace: dict[Question, str] | None = None
+
+    def lookup(self, env: Any) -> set[str]:
+        if self._trace is None:
+            self._trace = dict(self.tree.trace)
+        key = self._keys[env.name] = _part_key(
+            self.cache, self._trace, self.settings, f"checks {env.name}", {env.name}
+        )
+        path = self.cache._path(key, CHECKED_SUFFIX)
+        entry = _read_entry(path, key)
+        self._kept[env.name] = {}
+        if entry is None or not isinstance(entry.get("quiet"), dict):
+            return set()
+        try:
+            asked = _trace_of(entry["asked"])
+        except (ValueError, TypeError, KeyError):
+            return set()
+        outer, self.tree.asked = self.tree.asked, self._asked
+        try:
+            if not _same_answers(asked, self.tree, confirm=True):
+                return set()
+        finally:
+            self.tree.asked = outer
+        for check, peers in entry["quiet"].items():
+            if _is_text_map(peers) and all(
+                _manifests_digest(self._trace, name) == digest for name, digest in peers.items()
+            ):
+                self._kept[env.name][check] = peers
+        if self._kept[env.name]:
+            self.cache._touch(path)
+        return set(self._kept[env.name])
+
+    @contextlib.contextmanager
+    def checking(self, env: Any, check: str) -> Iterator[None]:
+        outer, self.tree.asked = self.tree.asked, self._asked
+        try:
+            yield
+        finally:
+            self.tree.asked = outer
+
+    def store(self, env: Any, quiet: dict[str, set[str]]) -> None:
+        key = self._keys.get(env.name)
+        if self.tree.unusual or key is None or self._trace is None:
+            return
+        records = dict(self._kept.get(env.name, {}))
+        for check, peers in quiet.items():
+            records[check] = {name: _manifests_digest(self._trace, name) for name in sorted(peers)}
+        asked = [[*question, digest] for question, digest in sorted(self._asked.items())]
+        body = {"key": key, "asked": asked, "quiet": records}
+        problem = self.cache._write(
+            self.cache._path(key, CHECKED_SUFFIX), _entry_bytes(body), CHECKED_SUFFIX, KEEP_CHECKED
+        )
+        if problem is not None:
+            self.problems.append(problem)

@@ -96,9 +96,16 @@ def endpoints_with_canaries(
 
 def spare_gpus_left(env: ResolvedEnvironment) -> int:
     """The environment's `gpu.spareGpus` less what its canaries take at their minReplicas: what a
-    rollout may still surge into."""
-    taken = sum(canary_gpus(canary) for _, canary in endpoints_with_canaries(env))
-    return max(0, env.settings.gpu.spare_gpus - taken)
+    rollout may still surge into. Computed once per environment and run (every GPU endpoint's
+    rollout asks)."""
+
+    def compute() -> int:
+        taken = sum(canary_gpus(canary) for _, canary in endpoints_with_canaries(env))
+        return max(0, env.settings.gpu.spare_gpus - taken)
+
+    # the cache is shared by the run's environments: the key names this one
+    spare: int = env.remember(("spare-gpus-left", id(env)), compute)
+    return spare
 
 
 def canary_gpus(canary: Manifest[ServingEndpointSpec]) -> int:

@@ -18,8 +18,7 @@ from compiler.render.context import RenderContext
 from compiler.render.proxy_config import (
     Entry,
     ServedEndpoint,
-    proxy_config,
-    proxy_config_text,
+    environment_proxy_text,
     proxy_entries,
 )
 from compiler.resolve.environment import ResolvedEnvironment
@@ -116,7 +115,7 @@ def _proxy_config_sizes(env: ResolvedEnvironment) -> tuple[int, Entry | None, in
             endpoints.append((endpoint, model))
     ctx = RenderContext(env)
     entries = proxy_entries(ctx, endpoints)
-    total = len(proxy_config_text(proxy_config(ctx, endpoints, entries)).encode())
+    total = len(environment_proxy_text(ctx, endpoints).encode())
     if total <= MAX_CONFIGMAP_BYTES:
         return total, None, 0
     # compact JSON ranks the entries as the indented text would, at a fraction of the cost

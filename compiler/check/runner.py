@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from compiler.check.registry import CHECKS
-from compiler.check.rule import Finding
+from compiler.check.rule import CheckFunction, Finding
 from compiler.diagnostics import Assumption, Diagnostic, Related, Rule, Severity, make_diagnostic
 from compiler.load.rules import CHECKS_SKIPPED
 from compiler.positions import Span
@@ -110,13 +114,120 @@ def run_checks(estate: ResolvedEstate) -> list[Diagnostic]:
     return [found.diagnostic for found in check_estate(estate)]
 
 
-def check_estate(estate: ResolvedEstate) -> list[Attributed]:
-    """`run_checks`, each diagnostic with the environment that reported it."""
+class QuietChecks(Protocol):
+    """Checks that found nothing in an environment before (the edge keeps them,
+    llmops/render_cache.py): a check is a function of its environment (its manifests and
+    `_shared`'s), of the peers it reads and of the files it asks for; one known to find nothing
+    with the same of all three is not run again."""
+
+    def lookup(self, env: ResolvedEnvironment) -> set[str]:
+        """The checks (`check_id`) known to find nothing in ``env`` as it is now."""
+        ...
+
+    def checking(self, env: ResolvedEnvironment, check: str) -> AbstractContextManager[Any]:
+        """Entered while ``check`` runs on ``env``: what it asks the repository then is its own."""
+        ...
+
+    def store(self, env: ResolvedEnvironment, quiet: dict[str, set[str]]) -> None:
+        """The checks that found nothing, each with the peers it read."""
+        ...
+
+
+def check_id(index: int, check: CheckFunction) -> str:
+    return f"{index}:{check.rule.code}"
+
+
+class _PeersRead(dict[str, ResolvedEnvironment]):
+    """An environment's peers that note every name asked for (all of them when listed)."""
+
+    def __init__(self, peers: dict[str, ResolvedEnvironment], seen: set[str]) -> None:
+        super().__init__(peers)
+        self.seen = seen
+
+    def _all(self) -> None:
+        self.seen.update(dict.keys(self))
+
+    def __getitem__(self, name: str) -> ResolvedEnvironment:
+        self.seen.add(name)
+        return dict.__getitem__(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self.seen.add(name)
+        return dict.get(self, name, default)
+
+    def __contains__(self, name: object) -> bool:
+        if isinstance(name, str):
+            self.seen.add(name)
+        else:
+            self._all()
+        return dict.__contains__(self, name)
+
+    def __iter__(self) -> Iterator[str]:
+        self._all()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._all()
+        return dict.__len__(self)
+
+    def keys(self) -> Any:
+        self._all()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._all()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self._all()
+        return dict.items(self)
+
+
+def _all_environments(estate: ResolvedEstate) -> list[ResolvedEnvironment]:
+    found: dict[int, ResolvedEnvironment] = {}
+    waiting = list(estate.environments)
+    while waiting:
+        env = waiting.pop()
+        if id(env) not in found:
+            found[id(env)] = env
+            waiting.extend(env.peers.values())
+    return list(found.values())
+
+
+@contextlib.contextmanager
+def _peers_noted(everyone: list[ResolvedEnvironment], seen: set[str]) -> Iterator[None]:
+    """Every environment's peers note what is read of them into ``seen``."""
+    originals = [env.peers for env in everyone]
+    for env in everyone:
+        env.peers = _PeersRead(env.peers, seen)
+    try:
+        yield
+    finally:
+        for env, peers in zip(everyone, originals, strict=True):
+            env.peers = peers
+
+
+def check_estate(estate: ResolvedEstate, quiet: QuietChecks | None = None) -> list[Attributed]:
+    """`run_checks`, each diagnostic with the environment that reported it. ``quiet`` spares the
+    checks known to find nothing (the result is the same without it)."""
     diagnostics: list[Attributed] = []
     skipped = _Skipped()
+    everyone = _all_environments(estate) if quiet is not None else []
     for env in estate.environments:
-        for check in CHECKS:
-            findings = list(check(env))
+        known = quiet.lookup(env) if quiet is not None else set()
+        found_nothing: dict[str, set[str]] = {}
+        for index, check in enumerate(CHECKS):
+            if quiet is None:
+                findings = list(check(env))
+            else:
+                name = check_id(index, check)
+                if name in known:
+                    continue
+                seen: set[str] = set()
+                with quiet.checking(env, name), _peers_noted(everyone, seen):
+                    findings = list(check(env))
+                if not findings:
+                    found_nothing[name] = seen
             if not findings:
                 continue
             # every check may rest on the settings: none can be trusted
@@ -132,4 +243,6 @@ def check_estate(estate: ResolvedEstate) -> list[Attributed]:
                     attributed(finding_to_diagnostic(check.rule, finding, env), finding, env)
                     for finding in findings
                 )
+        if quiet is not None and found_nothing:
+            quiet.store(env, found_nothing)
     return diagnostics + [Attributed(note, None, note.span) for note in skipped.notes()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from compiler.diagnostics import Diagnostic, make_diagnostic
 from compiler.errors import LlmopsError
@@ -13,7 +14,7 @@ from compiler.load.document import SourceFile
 from compiler.load.text import decode_utf8
 from compiler.load.tree import FileProblem, RepoTree
 from compiler.load.unread import UnreadPart, kind_words
-from compiler.load.yaml_strict import parse_manifest_file
+from compiler.load.yaml_strict import clean_values, documents_read_before, parse_manifest_file
 from compiler.positions import Span
 
 ENVIRONMENTS_DIR = "environments"
@@ -33,6 +34,18 @@ class LoadedEstate:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # what files may hold beyond what was read
     unread: list[UnreadPart] = field(default_factory=list)
+
+
+class ParsedFiles(Protocol):
+    """What earlier runs read from manifest files (the edge keeps it, llmops/render_cache.py): a
+    file's bytes give its documents' values again, without parsing it. Only files read without any
+    diagnostic are kept."""
+
+    def get(self, path: str, data: bytes) -> list[tuple[int, Any]] | None:
+        """(index, value) of each document of the file at ``path`` holding ``data``, if known."""
+        ...
+
+    def put(self, path: str, data: bytes, values: list[tuple[int, Any]]) -> None: ...
 
 
 def list_environments(tree: RepoTree) -> list[str]:
@@ -60,10 +73,15 @@ def select_environments(available: list[str], only: str | None) -> list[str]:
 
 
 def load_estate(
-    tree: RepoTree, only_env: str | None = None, *, with_shared: bool = True
+    tree: RepoTree,
+    only_env: str | None = None,
+    *,
+    with_shared: bool = True,
+    parsed: ParsedFiles | None = None,
 ) -> LoadedEstate:
     """Read the manifests of every environment (or just ``only_env``) and of ``_shared`` (unless
-    ``with_shared`` is false: a caller that has read it already).
+    ``with_shared`` is false: a caller that has read it already). ``parsed`` spares parsing files
+    read before (the result is the same).
 
     Raises ``LlmopsError`` only when the repository itself is unusable; everything wrong inside a
     file becomes a diagnostic.
@@ -97,7 +115,7 @@ def load_estate(
             if path.endswith(MANIFEST_SUFFIXES):
                 estate.origin[path] = origin
                 estate.files[path] = _read_manifest_file(
-                    tree, path, estate.diagnostics, estate.unread
+                    tree, path, estate.diagnostics, estate.unread, parsed
                 )
     return estate
 
@@ -129,7 +147,11 @@ def _problem_diagnostic(path: str, problem: FileProblem) -> Diagnostic:
 
 
 def _read_manifest_file(
-    tree: RepoTree, path: str, diagnostics: list[Diagnostic], unread: list[UnreadPart]
+    tree: RepoTree,
+    path: str,
+    diagnostics: list[Diagnostic],
+    unread: list[UnreadPart],
+    parsed: ParsedFiles | None = None,
 ) -> SourceFile:
     try:
         data = tree.read_bytes(path, MAX_MANIFEST_BYTES)
@@ -145,7 +167,17 @@ def _read_manifest_file(
         words = kind_words(data.decode("utf-8", errors="replace"))
         unread.append(UnreadPart(path, 1, words, whole_file=True))
         return SourceFile(path=path, text="")
+    if parsed is not None:
+        known = parsed.get(path, data)
+        if known is not None:
+            return SourceFile(
+                path=path, text=text, documents=documents_read_before(path, text, known)
+            )
     documents, problems, parts = parse_manifest_file(path, text)
+    if parsed is not None:
+        values = clean_values(documents, problems, parts)
+        if values is not None:
+            parsed.put(path, data, values)
     diagnostics.extend(problems)
     unread.extend(parts)
     return SourceFile(path=path, text=text, documents=documents)

@@ -620,6 +620,31 @@ class _LazyPositions:
             target.set_positions(PositionMap(self.file), PositionMap(self.file), {})
 
 
+def documents_read_before(
+    file: str, text: str, values: list[tuple[int, Any]]
+) -> list[SourceDocument]:
+    """The documents `parse_manifest_file` returned for ``text`` when it found nothing wrong in
+    it (see `clean_values`): the same values, their positions made on first use, as then."""
+    lazy = _LazyPositions(file, text)
+    return [lazy.add(file, index, data) for index, data in values]
+
+
+def clean_values(
+    documents: list[SourceDocument], diagnostics: list[Diagnostic], unread: list[UnreadPart]
+) -> list[tuple[int, Any]] | None:
+    """(index, value) of each document of a file that `_FastReader` read whole, without a
+    diagnostic or an unread part: what `documents_read_before` needs to give the same documents
+    again. None for any other file (it is parsed each time)."""
+    if diagnostics or unread:
+        return None
+    if not all(
+        isinstance(getattr(document._fill, "__self__", None), _LazyPositions)
+        for document in documents
+    ):
+        return None
+    return [(document.index, document.data) for document in documents]
+
+
 def _reader_diagnostic(file: str, text: str, error: yaml.reader.ReaderError) -> Diagnostic:
     """libyaml's reader refuses control characters; its position is a UTF-8 byte offset (C
     loader)."""

@@ -20,6 +20,7 @@ from compiler.render.argocd import render_argocd
 from compiler.render.context import RenderContext
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.estate import ResolvedEstate
+from compiler.resolve.lineage import split_trained_by
 from compiler.resolve.serving_backend import is_llm_inference_service
 
 ARGOCD_GROUP = "_argocd"
@@ -46,7 +47,7 @@ class RenderedEstate:
     groups: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-def _order(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def order_objects(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rank = {kind: index for index, kind in enumerate(KIND_ORDER)}
     return sorted(
         objects,
@@ -76,10 +77,22 @@ def render_environment(env: ResolvedEnvironment) -> list[dict[str, Any]]:
         dataset = env.resolve_dataset(job.spec.dataset_id).manifest
         assert base is not None and dataset is not None, "render needs a validated estate"
         objects.extend(training.render_training_job(ctx, job, base, dataset))
-    config_text = proxy_config.proxy_config_text(proxy_config.proxy_config(ctx, served))
+    config_text = proxy_config.environment_proxy_text(ctx, served)
     objects.extend(proxy.render_proxy(ctx, config_text))
     objects.append(ingress.render_platform_ingress(ctx))
-    return _order(objects)
+    return order_objects(objects)
+
+
+def render_reads(env: ResolvedEnvironment) -> set[str]:
+    """The environments whose manifests rendering ``env`` may read: itself, those its models'
+    `trainedBy` names (a job's output), and the one its promotion policy names."""
+    names = {env.name}
+    if env.settings.promotion.requires is not None:
+        names.add(env.settings.promotion.requires)
+    for model in env.of_kind("Model"):
+        if model.spec.trained_by is not None:
+            names.add(split_trained_by(model.spec.trained_by)[0] or env.name)
+    return names
 
 
 def render_estate(estate: ResolvedEstate, *, include_argocd: bool = True) -> RenderedEstate:
@@ -89,5 +102,5 @@ def render_estate(estate: ResolvedEstate, *, include_argocd: bool = True) -> Ren
     if include_argocd:
         argocd_objects = render_argocd(estate.environments)
         if argocd_objects:
-            rendered.groups[ARGOCD_GROUP] = _order(argocd_objects)
+            rendered.groups[ARGOCD_GROUP] = order_objects(argocd_objects)
     return rendered

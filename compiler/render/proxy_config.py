@@ -207,3 +207,14 @@ def environment_proxy_config(env: ResolvedEnvironment) -> dict[str, Any]:
 def proxy_config_text(config: dict[str, Any]) -> str:
     """Stable, readable JSON: the ConfigMap's content and the input of the pods' config checksum."""
     return indented_json(config) + "\n"
+
+
+def environment_proxy_text(ctx: RenderContext, endpoints: list[ServedEndpoint]) -> str:
+    """`proxy_config_text(proxy_config(ctx, endpoints))`, written once per run and environment:
+    K009 measures the text render then writes."""
+    env = ctx.env
+    text: str = env.remember(
+        ("proxy-text", env.name, tuple(endpoints)),
+        lambda: proxy_config_text(proxy_config(ctx, endpoints)),
+    )
+    return text

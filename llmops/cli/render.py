@@ -29,13 +29,24 @@ def rendered_output(
     stderr (stdout is output). With a ``cache_dir``, a render of the same bytes is handed out
     from the cache (llmops/render_cache.py), and a clean render is kept there."""
     from compiler.load.tree import DirectoryTree
-    from llmops.render_cache import RecordingTree, RenderCache
+    from llmops.render_cache import (
+        CheckStore,
+        GroupStore,
+        ParsedStore,
+        RecordingTree,
+        RenderCache,
+    )
 
     tree = RecordingTree(DirectoryTree(find_estate_root(repo)))
     cache, key = None, ""
-    if cache_dir is not None:
+    settings = {"env": env, "files": files, "stream": stream}
+    distrusted = None if cache_dir is None else RenderCache(cache_dir).distrust()
+    if distrusted is not None:
+        shown = f"llmops: render cache not used: {cache_dir}: {distrusted}"
+        print(escape_controls(shown), file=sys.stderr)
+    elif cache_dir is not None:
         cache = RenderCache(cache_dir)
-        key = cache.key(tree, {"env": env, "files": files, "stream": stream})
+        key = cache.key(tree, settings)
         cached = cache.lookup(key, tree)
         if cached is not None:
             return cached
@@ -43,15 +54,26 @@ def rendered_output(
     from compiler.pipeline import collector_paused
     from llmops.reporting import print_report
 
+    parsed = groups = quiet = None
+    if cache is not None:
+        # what is the same as in an earlier run is not parsed, checked, nor rendered, again
+        parsed, groups = ParsedStore(cache), GroupStore(cache, tree, settings)
+        quiet = CheckStore(cache, tree, settings)
     # see there: rendering, too, only allocates what it keeps or frees at once
     with collector_paused():
-        result, output = render_repository(tree, env, files=files, stream=stream)
+        result, output = render_repository(
+            tree, env, files=files, stream=stream, parsed=parsed, groups=groups, quiet=quiet
+        )
+    problems = []
     if result.diagnostics:
         print_report(result.diagnostics, result, "text", sys.stderr)
     elif cache is not None and output is not None and not tree.unusual:
-        problem = cache.store(key, tree, output)
-        if problem is not None:
-            print(escape_controls(f"llmops: render cache not written: {problem}"), file=sys.stderr)
+        problems.append(cache.store(key, tree, output))
+    if parsed is not None and groups is not None and quiet is not None and not tree.unusual:
+        problems.extend([parsed.save(), *quiet.problems, *groups.problems])
+    problem = next((problem for problem in problems if problem is not None), None)
+    if problem is not None:
+        print(escape_controls(f"llmops: render cache not written: {problem}"), file=sys.stderr)
     return output
 
 

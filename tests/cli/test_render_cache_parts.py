@@ -1,0 +1,250 @@
+"""The parts of the render cache a changed estate still uses, the values of unchanged manifest files
+(``.parsed``), the checks that found nothing (``.checked``) and environments rendered before
+(``.group``), give what a cold render prints and
+writes, byte for byte, diagnostics and exit codes included: estates with several environments (one
+whose `_shared` model names a job of dev) are changed at random (seeded; manifests and dataset
+samples), each changed estate rendered with the cache and cold. Damaged parts are misses, never
+trusted. ``LLMOPS_TEST_ROUNDS`` sets how many changes each estate sees (default 16)."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from benchmarks.generate_estate import generate_estate
+from compiler.load.estate import ENVIRONMENTS_DIR
+from llmops import render_cache
+from tests.helpers.estate import CliResult, copy_bundled_estate, run_cli
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ROUNDS = int(os.environ.get("LLMOPS_TEST_ROUNDS", "16"))
+
+
+def everything_in(folder: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+class Hits:
+    """Counts the environments handed out by the cache, the files not parsed again and the checks
+    not run again."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.groups = self.files = self.checks = 0
+        lookup, get = render_cache.GroupStore.lookup, render_cache.ParsedStore.get
+        quiet = render_cache.CheckStore.lookup
+
+        def counted_quiet(store: render_cache.CheckStore, *args: object) -> set[str]:
+            found = quiet(store, *args)  # type: ignore[arg-type]
+            self.checks += len(found)
+            return found
+
+        def counted_lookup(store: render_cache.GroupStore, *args: object) -> object:
+            found = lookup(store, *args)  # type: ignore[arg-type]
+            self.groups += found is not None
+            return found
+
+        def counted_get(store: render_cache.ParsedStore, *args: object) -> object:
+            found = get(store, *args)  # type: ignore[arg-type]
+            self.files += found is not None
+            return found
+
+        monkeypatch.setattr(render_cache.GroupStore, "lookup", counted_lookup)
+        monkeypatch.setattr(render_cache.ParsedStore, "get", counted_get)
+        monkeypatch.setattr(render_cache.CheckStore, "lookup", counted_quiet)
+
+
+def mutate(estate: Path, rng: random.Random) -> str:
+    """One random change: a value edited, a manifest added or removed, a reference broken, bytes
+    changed that change nothing. Returns what was done."""
+    samples = sorted(estate.rglob("*.csv"))
+    if samples and rng.random() < 0.15:  # a dataset's sample file, read by checks, not render
+        sample = rng.choice(samples)
+        lines = sample.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = lines[:1] if rng.random() < 0.5 else [*lines, *lines[1:2]]
+        sample.write_text("".join(kept), encoding="utf-8")
+        return f"sample {sample.relative_to(estate).as_posix()} ({len(kept)} lines)"
+    files = sorted((estate / ENVIRONMENTS_DIR).rglob("*.yaml"))
+    target = rng.choice(files)
+    text = target.read_text(encoding="utf-8")
+    choice = rng.randrange(7)
+    what = ["comment", "digit", "label", "new manifest", "remove", "reference", "word"][choice]
+    if choice == 0:
+        text += f"# note {rng.random()}\n"
+    elif choice == 1:
+        digits = [i for i, c in enumerate(text) if c.isdigit()]
+        if not digits:
+            return mutate(estate, rng)
+        i = rng.choice(digits)
+        text = text[:i] + str(rng.randrange(1, 10)) + text[i + 1 :]
+    elif choice == 2:
+        text = text.replace(
+            "metadata:\n", f"metadata:\n  labels:\n    round: r{rng.randrange(99)}\n"
+        )
+    elif choice == 3:  # the same manifests under other names: more of them
+        suffix = f"x{rng.randrange(99)}"
+        copy = re.sub(r"(?m)^(  name: \S+)$", rf"\1-{suffix}", text)
+        target.with_name(f"added-{suffix}.yaml").write_text(copy, encoding="utf-8")
+        return f"{what} {target.name}"
+    elif choice == 4:
+        target.unlink()
+        return f"{what} {target.name}"
+    elif choice == 5:
+        references = list(re.finditer(r"(modelId|datasetId|baseModel|trainedBy): (\S+)", text))
+        if not references:
+            return mutate(estate, rng)
+        found = rng.choice(references)
+        text = text[: found.start(2)] + "missing-thing" + text[found.end(2) :]
+    else:  # a word of a value changed (paths, URIs, names)
+        words = list(re.finditer(r"(?m)^\s+\w+: ([a-z][a-z-]+)$", text))
+        if not words:
+            return mutate(estate, rng)
+        found = rng.choice(words)
+        text = text[: found.start(1)] + found.group(1) + "z" + text[found.end(1) :]
+    target.write_text(text, encoding="utf-8")
+    return f"{what} {target.relative_to(estate).as_posix()}"
+
+
+def _estates(root: Path) -> list[Path]:
+    generated = root / "generated"
+    generate_estate(generated, 6)
+    crossing = root / "crossing"  # its _shared model is trained by a job of dev
+    shutil.copytree(PROJECT_ROOT / "examples" / "llm_inference_service", crossing)
+    return [generated, crossing, copy_bundled_estate(root / "bundled")]
+
+
+def _compare(
+    cached: CliResult, expected: CliResult, out: Path, cold_out: Path, context: str
+) -> None:
+    assert cached.exit_code == expected.exit_code, context
+    assert cached.stderr == expected.stderr, context
+    assert cached.stdout == expected.stdout.replace(str(cold_out), str(out)), context
+    if cold_out.exists() or out.exists():
+        assert everything_in(out) == everything_in(cold_out), context
+
+
+def test_warm_renders_equal_cold_renders_while_files_change_at_random(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hits = Hits(monkeypatch)
+    rng = random.Random(4242)
+    runs = 0
+    for estate in _estates(tmp_path / "estates"):
+        pristine = everything_in(estate)
+        cache = tmp_path / f"cache-{estate.name}"
+        for round_number in range(ROUNDS):
+            if rng.random() < 0.7:  # back to the estate as made (it renders), then one change
+                for name in everything_in(estate).keys() - pristine.keys():
+                    (estate / name).unlink()
+                for name, data in pristine.items():
+                    (estate / name).write_bytes(data)
+            done = mutate(estate, rng) if round_number else "nothing"
+            combinations = [(env, files) for env in ([], ["--env", "prod"]) for files in (0, 1)]
+            for env, as_files in rng.sample(combinations, 2):
+                runs += 1
+                out, cold_out = tmp_path / f"out-{runs}", tmp_path / f"cold-{runs}"
+                where = ["-o", str(out)] if as_files else []
+                cached = run_cli("render", str(estate), *env, *where, "--cache-dir", str(cache))
+                cold_where = ["-o", str(cold_out)] if as_files else []
+                expected = run_cli("render", str(estate), *env, *cold_where, "--cache-dir", "off")
+                context = f"{estate.name}, round {round_number} ({done}), {env or 'all'}, {where}"
+                _compare(cached, expected, out, cold_out, context)
+    assert hits.groups >= ROUNDS // 2, (
+        "environments were hardly ever reused: the test proves nothing"
+    )
+    print(f"reused: {hits.groups} environments, {hits.files} files, {hits.checks} checks")
+    assert hits.files >= 10 * ROUNDS, "files were hardly ever reused: the test proves nothing"
+    assert hits.checks >= 10 * ROUNDS, "checks were hardly ever skipped: the test proves nothing"
+
+
+def test_a_change_in_the_environment_a_model_is_trained_in_renders_the_others_again(
+    tmp_path: Path,
+) -> None:
+    """prod serves a `_shared` model whose `trainedBy` names dev's job: its objects follow dev's."""
+    estate = tmp_path / "estate"
+    shutil.copytree(PROJECT_ROOT / "examples" / "llm_inference_service", estate)
+    cache = tmp_path / "cache"
+    run_cli("render", str(estate), "--cache-dir", str(cache))
+    jobs = [
+        path
+        for path in (estate / ENVIRONMENTS_DIR / "dev").rglob("*.yaml")
+        if "kind: TrainingJob" in path.read_text(encoding="utf-8")
+    ]
+    assert jobs
+    for job in jobs:
+        text = job.read_text(encoding="utf-8")
+        job.write_text(re.sub(r"(?m)^(\s+outputPath: \S+?)(/?)$", r"\1-v2\2", text), "utf-8")
+    cached = run_cli("render", str(estate), "--cache-dir", str(cache))
+    assert cached == run_cli("render", str(estate), "--cache-dir", "off")
+
+
+def _damage(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    header, _, body = data.partition(b"\n")
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "flipped":  # a byte of the content changed, the digest not
+        middle = len(body) // 2
+        flipped = body[:middle] + bytes([body[middle] ^ 1]) + body[middle + 1 :]
+        path.write_bytes(header + b"\n" + flipped)
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "not json":  # whole and with a matching digest, but not as written
+        body = b"{" + body.replace(b" [[", b" {[[")  # a group's JSON, each parsed file's
+        head = header.rpartition(b" ")[0]
+        path.write_bytes(head + b" " + render_cache._digest(body).encode() + b"\n" + body)
+    else:
+        raise AssertionError(how)
+
+
+@pytest.mark.parametrize("how", ["truncated", "flipped", "empty", "not json"])
+def test_damaged_parts_are_misses_and_are_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    estate = tmp_path / "estate"
+    generate_estate(estate, 4)
+    cache = tmp_path / "cache"
+    run_cli("render", str(estate), "--cache-dir", str(cache))
+    parts = [*cache.glob("*.group"), *cache.glob("*.parsed"), *cache.glob("*.checked")]
+    assert len(parts) == 7  # three environments rendered, three checked, the parsed files
+    for whole in cache.glob("*" + render_cache.SUFFIX):
+        whole.unlink()  # not handed out whole: the parts are asked
+    for part in parts:
+        _damage(part, how)
+    endpoint = estate / ENVIRONMENTS_DIR / "prod" / "serving" / "group-0000.yaml"
+    endpoint.write_text(endpoint.read_text(encoding="utf-8") + "# changed\n", encoding="utf-8")
+    expected = run_cli("render", str(estate), "--cache-dir", "off")
+    hits = Hits(monkeypatch)
+    assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
+    assert (hits.groups, hits.files, hits.checks) == (0, 0, 0), "a damaged part was used"
+    # written again, and used
+    for whole in cache.glob("*" + render_cache.SUFFIX):
+        whole.unlink()
+    assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
+    assert hits.groups == 3 and hits.files > 0 and hits.checks > 0
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX owners and modes")
+def test_a_directory_others_may_write_in_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    estate = copy_bundled_estate(tmp_path / "estate")
+    cache = tmp_path / "cache"
+    expected = run_cli("render", str(estate), "--cache-dir", "off")
+    assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
+    cache.chmod(0o777)
+    hits = Hits(monkeypatch)
+    result = run_cli("render", str(estate), "--cache-dir", str(cache))
+    assert (result.exit_code, result.stdout) == (expected.exit_code, expected.stdout)
+    assert result.stderr == f"llmops: render cache not used: {cache}: others may write in it\n"
+    assert (hits.groups, hits.files, hits.checks) == (0, 0, 0)
+    cache.chmod(0o700)
+    assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
