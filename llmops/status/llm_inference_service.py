@@ -18,22 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmops.status.drift import object_drift
 from llmops.status.model import Condition, EndpointStatus, Lookup, Verdict
 from llmops.status.targets import EndpointTarget
-from llmops.status.verdict import conditions_of, drift_reason, explain, is_failure_reason
+from llmops.status.verdict import drift_reason, explain, is_failure_reason, read_endpoint
 
 SUMMARIES = ("Ready", "WorkloadsReady", "RouterReady")
 # The conditions `llmops status` shows for an LLMInferenceService (JSON `conditions`).
 LLM_ENDPOINT_CONDITIONS = (*SUMMARIES, "Stopped")
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _generation(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def gating(conditions: list[Condition]) -> list[Condition]:
@@ -73,33 +64,7 @@ def _not_ready(conditions: list[Condition]) -> list[str]:
 
 
 def llm_endpoint_status(target: EndpointTarget, lookup: Lookup) -> EndpointStatus:
-    if lookup.live is None:
-        return EndpointStatus(
-            target.name,
-            target.object,
-            Verdict.MISSING,
-            lookup.missing,
-            found=False,
-            conditions=dict.fromkeys(LLM_ENDPOINT_CONDITIONS),
-        )
-    live = lookup.live
-    metadata, status = _mapping(live.get("metadata")), _mapping(live.get("status"))
-    conditions = conditions_of(status)
-    by_type = {c.type: c for c in conditions}
-    result = EndpointStatus(
-        target.name,
-        target.object,
-        Verdict.PROGRESSING,
-        "",
-        conditions={name: by_type.get(name) for name in LLM_ENDPOINT_CONDITIONS},
-        stopped=by_type.get("Stopped", Condition("Stopped", "False")).status == "True",
-        generation=_generation(metadata.get("generation")),
-        observed_generation=_generation(status.get("observedGeneration")),
-        url=status.get("url") if isinstance(status.get("url"), str) else None,
-        drift=object_drift(target.rendered, live),
-    )
-    result.verdict, result.reason = _verdict(result, status, conditions)
-    return result
+    return read_endpoint(target, lookup, LLM_ENDPOINT_CONDITIONS, _verdict)
 
 
 def _verdict(

@@ -18,6 +18,7 @@ InferenceService, in this order (the same order as deploy/argocd/health/inferenc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from llmops.status.drift import object_drift
@@ -146,10 +147,23 @@ def drift_reason(count: int, paths: list[str]) -> str:
     return f"serving, but the live object differs from the current revision at {shown}{more}"
 
 
-def endpoint_status(target: EndpointTarget, lookup: Lookup) -> EndpointStatus:
+EndpointJudge = Callable[[EndpointStatus, dict[str, Any], list[Condition]], tuple[Verdict, str]]
+
+
+def read_endpoint(
+    target: EndpointTarget, lookup: Lookup, shown: tuple[str, ...], judge: EndpointJudge
+) -> EndpointStatus:
+    """What an endpoint's live object says (``shown``: the conditions listed), judged by the
+    backend's own rules (``judge``); an InferenceService and an LLMInferenceService are read alike
+    and differ only in their conditions."""
     if lookup.live is None:
         return EndpointStatus(
-            target.name, target.object, Verdict.MISSING, lookup.missing, found=False
+            target.name,
+            target.object,
+            Verdict.MISSING,
+            lookup.missing,
+            found=False,
+            conditions=dict.fromkeys(shown),
         )
     live = lookup.live
     metadata, status = _mapping(live.get("metadata")), _mapping(live.get("status"))
@@ -160,15 +174,19 @@ def endpoint_status(target: EndpointTarget, lookup: Lookup) -> EndpointStatus:
         target.object,
         Verdict.PROGRESSING,
         "",
-        conditions={name: by_type.get(name) for name in ENDPOINT_CONDITIONS},
+        conditions={name: by_type.get(name) for name in shown},
         stopped=by_type.get("Stopped", Condition("Stopped", "False")).status == "True",
         generation=_generation(metadata.get("generation")),
         observed_generation=_generation(status.get("observedGeneration")),
         url=status.get("url") if isinstance(status.get("url"), str) else None,
         drift=object_drift(target.rendered, live),
     )
-    result.verdict, result.reason = _endpoint_verdict(result, status, conditions)
+    result.verdict, result.reason = judge(result, status, conditions)
     return result
+
+
+def endpoint_status(target: EndpointTarget, lookup: Lookup) -> EndpointStatus:
+    return read_endpoint(target, lookup, ENDPOINT_CONDITIONS, _endpoint_verdict)
 
 
 def _endpoint_verdict(
