@@ -8,21 +8,15 @@ from pathlib import Path
 
 import yaml
 
-from tests.compiler.render.test_golden import assert_golden, render_to
 from tests.helpers.estate import PROJECT_ROOT, run_cli
 
 CANARY_EXAMPLE = PROJECT_ROOT / "examples" / "canary"
-CANARY_GOLDEN = PROJECT_ROOT / "tests" / "golden" / "canary"
 
 
 def _estate(tmp_path: Path) -> Path:
     estate = tmp_path / "estate"
     shutil.copytree(CANARY_EXAMPLE / "environments", estate / "environments")
     return estate
-
-
-def test_the_canary_example_matches_its_golden_files(tmp_path: Path) -> None:
-    assert_golden(render_to(tmp_path / "out", _estate(tmp_path)), CANARY_GOLDEN)
 
 
 def test_the_canary_is_a_second_inference_service_of_its_own_version(tmp_path: Path) -> None:

@@ -17,15 +17,17 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from compiler.render.estate import render_estate
 from llmops.cli.render import output_plan
 from llmops.render_record import RECORD_FILE
 from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate, run_cli, validate
 
 GOLDEN = PROJECT_ROOT / "tests" / "golden" / "render"
-# the LoRA adapter example (examples/adapters): storageUris and the runtime's LoRA arguments
-ADAPTERS_EXAMPLE = PROJECT_ROOT / "examples" / "adapters"
-ADAPTERS_GOLDEN = PROJECT_ROOT / "tests" / "golden" / "adapters"
+# Example estates with golden files of their own, tests/golden/<name> for examples/<name>: LoRA
+# adapters, a model canary, the LLMInferenceService backend and its canary in a route group.
+GOLDEN_EXAMPLES = ("adapters", "canary", "llm_inference_service", "llm_inference_service_canary")
 UPDATE = os.environ.get("LLMOPS_UPDATE_GOLDEN") == "1"
 
 
@@ -77,10 +79,29 @@ def test_render_output_matches_the_golden_files(tmp_path: Path) -> None:
     assert_golden(render_to(tmp_path / "out", estate), GOLDEN)
 
 
-def test_the_adapter_example_matches_its_golden_files(tmp_path: Path) -> None:
+def _example(name: str, tmp_path: Path) -> Path:
     estate = tmp_path / "estate"
-    shutil.copytree(ADAPTERS_EXAMPLE / "environments", estate / "environments")
-    assert_golden(render_to(tmp_path / "out", estate), ADAPTERS_GOLDEN)
+    shutil.copytree(PROJECT_ROOT / "examples" / name / "environments", estate / "environments")
+    return estate
+
+
+@pytest.mark.parametrize("name", GOLDEN_EXAMPLES)
+def test_an_example_matches_its_golden_files(name: str, tmp_path: Path) -> None:
+    estate = _example(name, tmp_path)
+    assert_golden(render_to(tmp_path / "out", estate), PROJECT_ROOT / "tests" / "golden" / name)
+
+
+@pytest.mark.parametrize("name", GOLDEN_EXAMPLES)
+def test_the_api_server_would_accept_an_example(name: str, tmp_path: Path) -> None:
+    result = run_cli("render", str(_example(name, tmp_path)), "--verify")
+    assert result.exit_code == 0, result.stdout + result.stderr
+
+
+def test_every_example_estate_has_golden_files() -> None:
+    """A new example estate is reviewed as rendered output too (the CI and walkthrough examples
+    carry no environments of their own)."""
+    estates = {path.parent.name for path in (PROJECT_ROOT / "examples").glob("*/environments")}
+    assert estates == set(GOLDEN_EXAMPLES)
 
 
 def test_golden_files_are_the_output_plan(tmp_path: Path) -> None:
