@@ -3,29 +3,22 @@ asks for it; the example estate itself is clean."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.helpers.estate import PROJECT_ROOT, validate
-
-EXAMPLE = PROJECT_ROOT / "examples" / "llm_inference_service"
-DEV_ENV = "environments/dev/environment.yaml"
-DEV_CHAT = "environments/dev/serving/support-chat.yaml"
-PROD_SEARCH = "environments/prod/serving/support-search.yaml"
-PROD_CHAT = "environments/prod/serving/support-chat.yaml"
-Edit = Callable[[dict[str, Any]], None]
-
-
-def _spec(**values: Any) -> Edit:
-    def change(document: dict[str, Any]) -> None:
-        document["spec"].update(values)
-
-    return change
+from tests.helpers.estate import validate
+from tests.helpers.llm_inference_service_estate import (
+    DEV_CHAT,
+    DEV_ENV,
+    PROD_CHAT,
+    PROD_SEARCH,
+    Edit,
+    edited_example,
+    on_cpu,
+    spec_values,
+)
 
 
 def _deployment(**values: Any) -> Edit:
@@ -33,11 +26,6 @@ def _deployment(**values: Any) -> Edit:
         document["spec"]["deploymentSpec"].update(values)
 
     return change
-
-
-def _cpu(document: dict[str, Any]) -> None:
-    document["spec"].update(useGpu=False, adapters=[])
-    document["spec"]["deploymentSpec"]["resources"] = {"gpus": 0, "cpu": "16"}
 
 
 def _kserve(**values: Any) -> Edit:
@@ -48,12 +36,7 @@ def _kserve(**values: Any) -> Edit:
 
 
 def _findings(root: Path, edits: list[tuple[str, Edit]]) -> list[tuple[str, str, int, str]]:
-    shutil.copytree(EXAMPLE / "environments", root / "environments")
-    for relative, change in edits:
-        path = root / relative
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        change(document)
-        path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    edited_example(root, edits)
     return [
         (d.code, d.span.file, d.span.line, d.message)
         for d in validate(root).diagnostics
@@ -66,7 +49,7 @@ CASES: dict[str, tuple[list[tuple[str, Edit]], str, str]] = {
     "an endpoint's own backend on KServe 0.15": (
         [
             (DEV_ENV, _kserve(version="0.15", backend="inferenceservice")),
-            (DEV_CHAT, _spec(backend="llminferenceservice")),
+            (DEV_CHAT, spec_values(backend="llminferenceservice")),
         ],
         DEV_CHAT,
         "KServe 0.15 has no",
@@ -76,29 +59,29 @@ CASES: dict[str, tuple[list[tuple[str, Edit]], str, str]] = {
         DEV_CHAT,
         "serves generation",
     ),
-    "CPU without an image": ([(DEV_CHAT, _cpu)], DEV_CHAT, "CUDA build"),
+    "CPU without an image": ([(DEV_CHAT, on_cpu)], DEV_CHAT, "CUDA build"),
     "CPU utilization target": (
-        [(DEV_CHAT, _spec(maxReplicas=2, autoscalePolicy={"cpuUtilization": 70}))],
+        [(DEV_CHAT, spec_values(maxReplicas=2, autoscalePolicy={"cpuUtilization": 70}))],
         DEV_CHAT,
         "no CPU utilization target",
     ),
     "scale from zero": (
-        [(DEV_CHAT, _spec(minReplicas=0, maxReplicas=2))],
+        [(DEV_CHAT, spec_values(minReplicas=0, maxReplicas=2))],
         DEV_CHAT,
         "keeps at least one replica",
     ),
     "uneven data-parallel ranks": (
-        [(DEV_CHAT, _spec(parallelism={"data": 2}))],
+        [(DEV_CHAT, spec_values(parallelism={"data": 2}))],
         DEV_CHAT,
         "cannot share 1 GPU(s) evenly",
     ),
     "a canary": (
-        [(PROD_CHAT, _spec(canary={"model": "support-base@3.1", "weight": 10}))],
+        [(PROD_CHAT, spec_values(canary={"model": "support-base@3.1", "weight": 10}))],
         PROD_CHAT,
         "which KServe 0.17 does not have",
     ),
     "parallelism on an InferenceService": (
-        [(PROD_SEARCH, _spec(parallelism={"expert": True}))],
+        [(PROD_SEARCH, spec_values(parallelism={"expert": True}))],
         PROD_SEARCH,
         "no data or expert parallelism",
     ),
@@ -135,12 +118,7 @@ def test_adapters_on_cpu_need_the_vllm_cpu_image(tmp_path: Path) -> None:
         document["spec"]["deploymentSpec"]["resources"] = {"gpus": 0, "cpu": "16"}
 
     def codes(root: Path, edits: list[tuple[str, Edit]]) -> list[str]:
-        shutil.copytree(EXAMPLE / "environments", root / "environments")
-        for relative, change in edits:
-            path = root / relative
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
-            change(document)
-            path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        edited_example(root, edits)
         return sorted(d.code for d in validate(root).diagnostics if d.code in ("M007", "E011"))
 
     assert codes(tmp_path / "preset", [(DEV_CHAT, cpu_with_adapters)]) == ["E011", "M007"]

@@ -3,34 +3,22 @@ each refusal is reported at the file, line and column of the field that asks for
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.helpers.estate import PROJECT_ROOT, validate
-
-EXAMPLE = PROJECT_ROOT / "examples" / "llm_inference_service"
-DEV_CHAT = "environments/dev/serving/support-chat.yaml"
-PROD_CHAT = "environments/prod/serving/support-chat.yaml"
-PROD_SEARCH = "environments/prod/serving/support-search.yaml"
-PROD_ENV = "environments/prod/environment.yaml"
-Edit = Callable[[dict[str, Any]], None]
-
-
-def _spec(**values: Any) -> Edit:
-    def change(document: dict[str, Any]) -> None:
-        document["spec"].update(values)
-
-    return change
-
-
-def _cpu(document: dict[str, Any]) -> None:
-    document["spec"].update(useGpu=False, adapters=[])
-    document["spec"]["deploymentSpec"]["resources"] = {"gpus": 0, "cpu": "16"}
+from tests.helpers.estate import validate
+from tests.helpers.llm_inference_service_estate import (
+    DEV_CHAT,
+    PROD_CHAT,
+    PROD_ENV,
+    PROD_SEARCH,
+    Edit,
+    edited_example,
+    on_cpu,
+    spec_values,
+)
 
 
 def _both(*changes: Edit) -> Edit:
@@ -43,16 +31,6 @@ def _both(*changes: Edit) -> Edit:
 
 def _kserve_020(document: dict[str, Any]) -> None:
     document["spec"]["kserve"]["version"] = "0.20"
-
-
-def _estate(root: Path, edits: list[tuple[str, Edit]]) -> Path:
-    shutil.copytree(EXAMPLE / "environments", root / "environments")
-    for relative, change in edits:
-        path = root / relative
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        change(document)
-        path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    return root
 
 
 def _place(root: Path, relative: str, key_path: list[str]) -> tuple[int, int]:
@@ -78,20 +56,20 @@ def _place(root: Path, relative: str, key_path: list[str]) -> tuple[int, int]:
 CASES: dict[str, tuple[str, list[tuple[str, Edit]], list[str], str]] = {
     "nodes on an InferenceService": (
         PROD_SEARCH,
-        [(PROD_SEARCH, _spec(parallelism={"nodes": 2}))],
+        [(PROD_SEARCH, spec_values(parallelism={"nodes": 2}))],
         ["spec", "parallelism", "nodes"],
         "which has no multi-node workers",
     ),
     "prefill on an InferenceService": (
         PROD_SEARCH,
-        [(PROD_SEARCH, _spec(prefill={"minReplicas": 1}))],
+        [(PROD_SEARCH, spec_values(prefill={"minReplicas": 1}))],
         ["spec", "prefill"],
         "which has no prefill/decode disaggregation",
     ),
     "nodes without GPUs": (
         DEV_CHAT,
         [
-            (DEV_CHAT, _both(_cpu, _spec(parallelism={"nodes": 2}))),
+            (DEV_CHAT, _both(on_cpu, spec_values(parallelism={"nodes": 2}))),
             (
                 "environments/dev/environment.yaml",
                 lambda d: d["spec"]["kserve"].update(
@@ -104,14 +82,14 @@ CASES: dict[str, tuple[str, list[tuple[str, Edit]], list[str], str]] = {
     ),
     "several ranks per node over nodes": (
         PROD_CHAT,
-        [(PROD_CHAT, _spec(parallelism={"nodes": 2, "data": 2}))],
+        [(PROD_CHAT, spec_values(parallelism={"nodes": 2, "data": 2}))],
         ["spec", "parallelism", "data"],
         "which the vLLM arguments llmops writes cannot compute",
     ),
     "prefill without GPUs": (
         DEV_CHAT,
         [
-            (DEV_CHAT, _both(_cpu, _spec(prefill={"minReplicas": 1}))),
+            (DEV_CHAT, _both(on_cpu, spec_values(prefill={"minReplicas": 1}))),
             (
                 "environments/dev/environment.yaml",
                 lambda d: d["spec"]["kserve"].update(
@@ -124,13 +102,13 @@ CASES: dict[str, tuple[str, list[tuple[str, Edit]], list[str], str]] = {
     ),
     "prefill replicas the wrong way round": (
         PROD_CHAT,
-        [(PROD_CHAT, _spec(prefill={"minReplicas": 3, "maxReplicas": 2}))],
+        [(PROD_CHAT, spec_values(prefill={"minReplicas": 3, "maxReplicas": 2}))],
         ["spec", "prefill", "minReplicas"],
         "prefill minReplicas 3 is above maxReplicas 2",
     ),
     "uneven prefill ranks": (
         PROD_CHAT,
-        [(PROD_CHAT, _spec(prefill={"gpus": 3, "parallelism": {"data": 2}}))],
+        [(PROD_CHAT, spec_values(prefill={"gpus": 3, "parallelism": {"data": 2}}))],
         ["spec", "prefill", "parallelism", "data"],
         "2 data-parallel ranks cannot share 3 GPU(s) evenly",
     ),
@@ -140,7 +118,7 @@ CASES: dict[str, tuple[str, list[tuple[str, Edit]], list[str], str]] = {
             (PROD_ENV, _kserve_020),
             (
                 PROD_CHAT,
-                _spec(
+                spec_values(
                     parallelism={"nodes": 2},
                     canary={
                         "model": "support-base@3.1",
@@ -159,7 +137,7 @@ CASES: dict[str, tuple[str, list[tuple[str, Edit]], list[str], str]] = {
 @pytest.mark.parametrize("name", list(CASES))
 def test_each_refusal_is_reported_at_its_field(name: str, tmp_path: Path) -> None:
     file, edits, key_path, message = CASES[name]
-    root = _estate(tmp_path, edits)
+    root = edited_example(tmp_path, edits)
     found = [
         (d.span.file, d.span.line, d.span.column, d.message, d.hint)
         for d in validate(root).diagnostics
@@ -173,9 +151,9 @@ def test_each_refusal_is_reported_at_its_field(name: str, tmp_path: Path) -> Non
 
 
 def test_multi_node_and_prefill_as_written_are_clean(tmp_path: Path) -> None:
-    root = _estate(
+    root = edited_example(
         tmp_path,
-        [(PROD_CHAT, _spec(parallelism={"nodes": 2}, prefill={"minReplicas": 1, "gpus": 1}))],
+        [(PROD_CHAT, spec_values(parallelism={"nodes": 2}, prefill={"minReplicas": 1, "gpus": 1}))],
     )
     errors = [d for d in validate(root).diagnostics if d.severity.value == "error"]
     assert errors == []
@@ -183,9 +161,9 @@ def test_multi_node_and_prefill_as_written_are_clean(tmp_path: Path) -> None:
 
 def test_nodes_and_prefill_replicas_have_schema_bounds(tmp_path: Path) -> None:
     """Zero nodes or zero prefill replicas are schema errors at the field, not tracebacks."""
-    root = _estate(
+    root = edited_example(
         tmp_path,
-        [(PROD_CHAT, _spec(parallelism={"nodes": 0}, prefill={"minReplicas": 0, "gpus": 0}))],
+        [(PROD_CHAT, spec_values(parallelism={"nodes": 0}, prefill={"minReplicas": 0, "gpus": 0}))],
     )
     errors = sorted(
         (d.span.line, d.span.column)
@@ -203,7 +181,7 @@ def test_nodes_and_prefill_replicas_have_schema_bounds(tmp_path: Path) -> None:
 
 def test_prefill_gpus_over_the_environment_s_limit(tmp_path: Path) -> None:
     """P008 holds per prefill replica as per replica (the example's prod allows 8 per pod)."""
-    root = _estate(tmp_path, [(PROD_CHAT, _spec(prefill={"gpus": 16}))])
+    root = edited_example(tmp_path, [(PROD_CHAT, spec_values(prefill={"gpus": 16}))])
     found = [
         (d.span.line, d.span.column, d.message)
         for d in validate(root).diagnostics
