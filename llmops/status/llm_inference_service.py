@@ -16,11 +16,9 @@ left out.
 
 from __future__ import annotations
 
-from typing import Any
-
-from llmops.status.model import Condition, EndpointStatus, Lookup, Verdict
+from llmops.status.model import Condition, EndpointStatus, Lookup
 from llmops.status.targets import EndpointTarget
-from llmops.status.verdict import drift_reason, explain, is_failure_reason, read_endpoint
+from llmops.status.verdict import EndpointRules, explain, is_failure_reason, read_endpoint
 
 SUMMARIES = ("Ready", "WorkloadsReady", "RouterReady")
 # The conditions `llmops status` shows for an LLMInferenceService (JSON `conditions`).
@@ -63,34 +61,13 @@ def _not_ready(conditions: list[Condition]) -> list[str]:
     return pending
 
 
+LLM_INFERENCE_SERVICE_RULES = EndpointRules(
+    controller="the LLMInferenceService controller",
+    stop_hint="",
+    failures=lambda _status, conditions: _failures(conditions),
+    not_ready=lambda _status, conditions: _not_ready(conditions),
+)
+
+
 def llm_endpoint_status(target: EndpointTarget, lookup: Lookup) -> EndpointStatus:
-    return read_endpoint(target, lookup, LLM_ENDPOINT_CONDITIONS, _verdict)
-
-
-def _verdict(
-    result: EndpointStatus, status: dict[str, Any], conditions: list[Condition]
-) -> tuple[Verdict, str]:
-    if not status:
-        return (
-            Verdict.PROGRESSING,
-            "waiting for the LLMInferenceService controller to report status",
-        )
-    stopped = result.conditions["Stopped"]
-    if result.stopped and stopped is not None:
-        detail = explain(stopped.reason, stopped.message)
-        return Verdict.DEGRADED, "stopped" + (f": {detail}" if detail else "")
-    failures = _failures(conditions)
-    if failures:
-        return Verdict.DEGRADED, "; ".join(failures)
-    generation, observed = result.generation, result.observed_generation
-    if generation is not None and observed is not None and observed < generation:
-        return Verdict.PROGRESSING, (
-            f"the controller has not yet observed generation {generation} "
-            f"(status is for generation {observed})"
-        )
-    pending = _not_ready(conditions)
-    if pending:
-        return Verdict.PROGRESSING, "not ready: " + ", ".join(pending)
-    if result.drift:
-        return Verdict.PROGRESSING, drift_reason(len(result.drift), [d.path for d in result.drift])
-    return Verdict.HEALTHY, "ready"
+    return read_endpoint(target, lookup, LLM_ENDPOINT_CONDITIONS, LLM_INFERENCE_SERVICE_RULES)

@@ -19,6 +19,7 @@ InferenceService, in this order (the same order as deploy/argocd/health/inferenc
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from llmops.status.drift import object_drift
@@ -147,14 +148,55 @@ def drift_reason(count: int, paths: list[str]) -> str:
     return f"serving, but the live object differs from the current revision at {shown}{more}"
 
 
-EndpointJudge = Callable[[EndpointStatus, dict[str, Any], list[Condition]], tuple[Verdict, str]]
+ConditionReading = Callable[[dict[str, Any], list[Condition]], list[str]]
+
+
+@dataclass(frozen=True)
+class EndpointRules:
+    """What differs between an InferenceService's and an LLMInferenceService's verdict: the same
+    steps (no status, stopped, failures, unobserved generation, not ready, drift, healthy) read
+    by each backend's own conditions."""
+
+    controller: str  # who reports status: "the KServe controller"
+    stop_hint: str  # what stopped it when its condition says nothing
+    failures: ConditionReading
+    not_ready: ConditionReading
+
+
+def judge_endpoint(
+    rules: EndpointRules,
+    result: EndpointStatus,
+    status: dict[str, Any],
+    conditions: list[Condition],
+) -> tuple[Verdict, str]:
+    if not status:
+        return Verdict.PROGRESSING, f"waiting for {rules.controller} to report status"
+    stopped = result.conditions["Stopped"]
+    if result.stopped and stopped is not None:
+        detail = explain(stopped.reason, stopped.message)
+        return Verdict.DEGRADED, "stopped" + (f": {detail}" if detail else rules.stop_hint)
+    failures = rules.failures(status, conditions)
+    if failures:
+        return Verdict.DEGRADED, "; ".join(failures)
+    generation, observed = result.generation, result.observed_generation
+    if generation is not None and observed is not None and observed < generation:
+        return Verdict.PROGRESSING, (
+            f"the controller has not yet observed generation {generation} "
+            f"(status is for generation {observed})"
+        )
+    pending = rules.not_ready(status, conditions)
+    if pending:
+        return Verdict.PROGRESSING, "not ready: " + ", ".join(pending)
+    if result.drift:
+        return Verdict.PROGRESSING, drift_reason(len(result.drift), [d.path for d in result.drift])
+    return Verdict.HEALTHY, "ready"
 
 
 def read_endpoint(
-    target: EndpointTarget, lookup: Lookup, shown: tuple[str, ...], judge: EndpointJudge
+    target: EndpointTarget, lookup: Lookup, shown: tuple[str, ...], rules: EndpointRules
 ) -> EndpointStatus:
     """What an endpoint's live object says (``shown``: the conditions listed), judged by the
-    backend's own rules (``judge``); an InferenceService and an LLMInferenceService are read alike
+    backend's own rules; an InferenceService and an LLMInferenceService are read alike
     and differ only in their conditions."""
     if lookup.live is None:
         return EndpointStatus(
@@ -181,40 +223,20 @@ def read_endpoint(
         url=status.get("url") if isinstance(status.get("url"), str) else None,
         drift=object_drift(target.rendered, live),
     )
-    result.verdict, result.reason = judge(result, status, conditions)
+    result.verdict, result.reason = judge_endpoint(rules, result, status, conditions)
     return result
 
 
+INFERENCE_SERVICE_RULES = EndpointRules(
+    controller="the KServe controller",
+    stop_hint=" (annotation serving.kserve.io/stop)",
+    failures=_failures,
+    not_ready=_not_ready,
+)
+
+
 def endpoint_status(target: EndpointTarget, lookup: Lookup) -> EndpointStatus:
-    return read_endpoint(target, lookup, ENDPOINT_CONDITIONS, _endpoint_verdict)
-
-
-def _endpoint_verdict(
-    result: EndpointStatus, status: dict[str, Any], conditions: list[Condition]
-) -> tuple[Verdict, str]:
-    if not status:
-        return Verdict.PROGRESSING, "waiting for the KServe controller to report status"
-    stopped = result.conditions["Stopped"]
-    if result.stopped and stopped is not None:
-        detail = explain(stopped.reason, stopped.message)
-        return Verdict.DEGRADED, "stopped" + (
-            f": {detail}" if detail else " (annotation serving.kserve.io/stop)"
-        )
-    failures = _failures(status, conditions)
-    if failures:
-        return Verdict.DEGRADED, "; ".join(failures)
-    generation, observed = result.generation, result.observed_generation
-    if generation is not None and observed is not None and observed < generation:
-        return Verdict.PROGRESSING, (
-            f"the controller has not yet observed generation {generation} "
-            f"(status is for generation {observed})"
-        )
-    pending = _not_ready(status, conditions)
-    if pending:
-        return Verdict.PROGRESSING, "not ready: " + ", ".join(pending)
-    if result.drift:
-        return Verdict.PROGRESSING, drift_reason(len(result.drift), [d.path for d in result.drift])
-    return Verdict.HEALTHY, "ready"
+    return read_endpoint(target, lookup, ENDPOINT_CONDITIONS, INFERENCE_SERVICE_RULES)
 
 
 # --- training: batch/v1 Job or Kubeflow Trainer TrainJob
