@@ -27,11 +27,11 @@ def edit(repo: git.Repo, relative: str, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> git.Repo:
-    """examples/canary, first committed with prod on 1.0 and no canary, then with the canary."""
+def canary_repository(tmp_path: Path, example: str, weight: int = 10) -> git.Repo:
+    """examples/<example>, committed first with prod on 1.0 and no canary, then with the canary of
+    1.1 at ``weight``."""
     root = tmp_path / "estate"
-    shutil.copytree(PROJECT_ROOT / "examples/canary/environments", root / "environments")
+    shutil.copytree(PROJECT_ROOT / "examples" / example / "environments", root / "environments")
     repository = init_repository(root)
     edit(repository, PROD, CANARY_10, "")
     commit_all(repository, "prod serves 1.0")
@@ -39,10 +39,15 @@ def repo(tmp_path: Path) -> git.Repo:
         repository,
         PROD,
         "      max_output_tokens: 1024\n",
-        "      max_output_tokens: 1024\n" + CANARY_10,
+        "      max_output_tokens: 1024\n" + CANARY_10.replace("weight: 10", f"weight: {weight}"),
     )
-    commit_all(repository, "Canary 1.1 at 10%")
+    commit_all(repository, f"Canary example-base-model@1.1 at {weight}%")
     return repository
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> git.Repo:
+    return canary_repository(tmp_path, "canary")
 
 
 def history(repo: git.Repo) -> list[dict[str, object]]:
@@ -200,18 +205,8 @@ def test_llmops_promote_leaves_the_sources_canary_behind(repo: git.Repo) -> None
 def test_aborting_the_readme_walkthrough_steps_back_one_weight_at_a_time(tmp_path: Path) -> None:
     """The README's walkthrough adds the canary at 0%, then raises it to 10% and 50%: rollbacks
     go 50% -> 10%, 10% -> 0%, and only the third removes the canary."""
-    root = tmp_path / "estate"
-    shutil.copytree(PROJECT_ROOT / "examples/canary/environments", root / "environments")
-    repository = init_repository(root)
-    edit(repository, PROD, CANARY_10, "")
-    commit_all(repository, "prod serves 1.0")
-    edit(
-        repository,
-        PROD,
-        "      max_output_tokens: 1024\n",
-        "      max_output_tokens: 1024\n" + CANARY_10.replace("weight: 10", "weight: 0"),
-    )
-    commit_all(repository, "Canary example-base-model@1.1 at 0%")
+    repository = canary_repository(tmp_path, "canary", weight=0)
+    root = root_of(repository)
     edit(repository, PROD, "    weight: 0", "    weight: 10")
     commit_all(repository, "Canary at 10%")
     edit(repository, PROD, "    weight: 10", "    weight: 50")

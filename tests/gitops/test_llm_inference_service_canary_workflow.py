@@ -4,7 +4,6 @@ weight moves both route-group weights and reads as a canary step in `diff` and `
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,28 +11,15 @@ import git
 import pytest
 import yaml
 
-from tests.gitops.test_canary_workflow import CANARY_10, PROD, edit, history
-from tests.helpers.estate import PROJECT_ROOT, run_cli
-from tests.helpers.git_repo import commit_all, init_repository, root_of
+from tests.gitops.test_canary_workflow import PROD, canary_repository, edit, history
+from tests.helpers.estate import run_cli
+from tests.helpers.git_repo import commit_all, root_of
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> git.Repo:
     """examples/llm_inference_service_canary, committed without the canary, then with it."""
-    root = tmp_path / "estate"
-    source = PROJECT_ROOT / "examples/llm_inference_service_canary/environments"
-    shutil.copytree(source, root / "environments")
-    repository = init_repository(root)
-    edit(repository, PROD, CANARY_10, "")
-    commit_all(repository, "prod serves 1.0")
-    edit(
-        repository,
-        PROD,
-        "      max_output_tokens: 1024\n",
-        "      max_output_tokens: 1024\n" + CANARY_10,
-    )
-    commit_all(repository, "Canary 1.1 at 10%")
-    return repository
+    return canary_repository(tmp_path, "llm_inference_service_canary")
 
 
 def routes(repo: git.Repo) -> dict[str, dict[str, Any]]:
