@@ -59,41 +59,39 @@ class Walkthrough:
         print(f"\n=== {title}", flush=True)
 
     def llmops(self, *args: str, expect: tuple[int, ...] = (0,)) -> str:
-        command = [sys.executable, "-m", "llmops.cli.main", *args]
-        print(f"$ llmops {shlex.join(args)}", flush=True)
-        result = subprocess.run(
-            command,
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            check=False,
-            env={**os.environ, "NO_COLOR": "1"},
+        return self._execute(
+            [sys.executable, "-m", "llmops.cli.main", *args],
+            f"llmops {shlex.join(args)}",
+            {"NO_COLOR": "1"},
+            expect,
         )
-        output = result.stdout + result.stderr
-        print(output.rstrip("\n"), flush=True)
-        if result.returncode not in expect:
-            raise SystemExit(
-                f"walkthrough: `llmops {shlex.join(args)}` exited {result.returncode}, "
-                f"expected {' or '.join(map(str, expect))}"
-            )
-        return output
 
     def run(self, command: list[str], env: dict[str, str] | None = None) -> str:
         """A command other than llmops, printed as a user would type it from the repository."""
-        print(f"$ {_shown(command)}", flush=True)
+        return self._execute(command, _shown(command), env or {}, (0,))
+
+    def _execute(
+        self, command: list[str], shown: str, env: dict[str, str], expect: tuple[int, ...]
+    ) -> str:
+        """Run ``command`` in the estate, printing it as ``shown`` and its output; stop the
+        walkthrough when it exits otherwise than ``expect``."""
+        print(f"$ {shown}", flush=True)
         result = subprocess.run(
             command,
             cwd=self.root,
             capture_output=True,
             text=True,
             check=False,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **env},
         )
         output = result.stdout + result.stderr
         if output.strip():
             print(output.rstrip("\n"), flush=True)
-        if result.returncode != 0:
-            raise SystemExit(f"walkthrough: `{_shown(command)}` exited {result.returncode}")
+        if result.returncode not in expect:
+            raise SystemExit(
+                f"walkthrough: `{shown}` exited {result.returncode}, "
+                f"expected {' or '.join(map(str, expect))}"
+            )
         return output
 
     def copy(self, *relative: str, source: Path = PROJECT) -> None:
