@@ -4,6 +4,7 @@ never pays for git, kubernetes or aiohttp, and `llmops --help` imports no comman
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -218,7 +219,13 @@ def entrypoint() -> None:
         from click.shell_completion import shell_complete
 
         raise SystemExit(shell_complete(cli, {}, "llmops", COMPLETE_VARIABLE, instruction))
-    raise SystemExit(main())
+    code = main()
+    # The process ends: what the command built lives until then. Frozen, it is left out of the
+    # garbage collections the interpreter runs on its way out, which would walk every object (the
+    # modules, the spec models' schemas, the estate) to free nothing: tens of milliseconds, a
+    # fifth of a cold `llmops validate`.
+    gc.freeze()
+    raise SystemExit(code)
 
 
 if __name__ == "__main__":
