@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 CUTOFF = 0.6  # difflib's similarity ratio below which a name is no suggestion
@@ -19,6 +18,8 @@ def closest_name(word: str, choices: Iterable[str]) -> str | None:
     such, the one closest as written); otherwise the most similar ignoring case, as difflib
     measures it.
     """
+    import difflib  # only when a hint is made: most runs make none, and `validate` starts faster
+
     names = list(choices)
     same = [name for name in names if _squashed(name) == _squashed(word)]
     if same:

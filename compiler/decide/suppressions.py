@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from compiler.decide import rules
 from compiler.decide.settings import closest_rule
 from compiler.diagnostics import CODE_PATTERN, Diagnostic, Rule, make_diagnostic
-from compiler.load.comments import Comment, YamlLayout, scan_layout
 from compiler.positions import Span
+
+if TYPE_CHECKING:
+    from compiler.load.comments import Comment, YamlLayout
 
 MARKER = "llmops:"
 FORM = "`# llmops: ignore[CODE] reason`"
@@ -70,6 +73,9 @@ def read_suppressions(
     mentions the marker (most files: they are not scanned)."""
     if MARKER not in text:
         return None, []
+    # imported here: the scanner is needed only by the few files that have a suppression
+    from compiler.load.comments import scan_layout
+
     layout = scan_layout(text)
     found: list[Suppression] = []
     problems: list[Diagnostic] = []

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from compiler.diagnostics import Diagnostic, Related, Rule, Severity, make_diagnostic
-from compiler.load import rules, yaml_syntax
+from compiler.load import rules
 from compiler.load.document import PositionMap, SourceDocument
 from compiler.load.scalars import (
     FALSES,
@@ -30,6 +30,9 @@ from compiler.load.scalars import (
 )
 from compiler.load.unread import UnreadPart, unread_text
 from compiler.positions import Path, Span, format_path
+
+if TYPE_CHECKING:
+    from compiler.load.yaml_syntax import SyntaxProblem
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -712,7 +715,10 @@ def _syntax_diagnostic(file: str, text: str, error: yaml.YAMLError) -> Diagnosti
     )
 
 
-def _explained(text: str, error: yaml.MarkedYAMLError) -> yaml_syntax.SyntaxProblem | None:
+def _explained(text: str, error: yaml.MarkedYAMLError) -> SyntaxProblem | None:
+    # imported with the first syntax error: a run that meets none (most) does not load it
+    from compiler.load import yaml_syntax
+
     try:
         return yaml_syntax.explain(text, error)
     except Exception:  # an explanation is a courtesy: a file it cannot explain gets libyaml's words

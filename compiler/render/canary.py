@@ -16,8 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.capacity.canary import canary_endpoint
-from compiler.render import kserve
-from compiler.render import llm_inference_service as llmisvc
 from compiler.render.context import RenderContext
 from compiler.resolve.manifest import Manifest
 from compiler.resolve.serving_backend import is_llm_inference_service
@@ -38,6 +36,10 @@ def render_canary(
         return []
     model = ctx.env.resolve_model(endpoint.spec.canary.model).manifest
     assert model is not None, "render needs a validated estate"
+    # imported here, as in `_canary_backend`: `validate` reads this module for the proxy's entry
+    from compiler.render import kserve
+    from compiler.render import llm_inference_service as llmisvc
+
     if is_llm_inference_service(ctx.env, endpoint):
         route = llmisvc.route_group(endpoint, endpoint.spec.canary.weight)
         service = llmisvc.render_llm_inference_service(ctx, canary, model, route)
@@ -55,7 +57,11 @@ def _canary_backend(ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec])
     own path on KServe's Gateway (which bypasses the group's weighted rule, so the proxy's
     sticky split is the one its callers get)."""
     if is_llm_inference_service(ctx.env, endpoint):
-        return llmisvc.proxy_backend(ctx, endpoint, canary_service_name(endpoint.name))
+        # imported here: `validate` measures the proxy's configuration (K009) for every estate,
+        # and the LLMInferenceService renderer is needed only by the estates that use that backend
+        from compiler.render.llm_inference_service import proxy_backend
+
+        return proxy_backend(ctx, endpoint, canary_service_name(endpoint.name))
     return {
         "url": canary_predictor_url(endpoint.name, ctx.namespace),
         "api": "kserve-openai",

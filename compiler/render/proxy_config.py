@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.capacity.adapters import served_adapters
-from compiler.render import llm_inference_service
 from compiler.render.canary import canary_proxy_entry
 from compiler.render.context import RenderContext
 from compiler.render.json_text import indented_json
@@ -33,6 +32,23 @@ PROXY_CONFIG_VERSION = 1
 
 # An endpoint and the model it serves.
 ServedEndpoint = tuple[Manifest[ServingEndpointSpec], Manifest[ModelSpec]]
+
+
+def _backend(ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec]) -> dict[str, str]:
+    """Where the proxy sends the endpoint's requests: its KServe predictor, or vLLM's own server
+    behind an LLMInferenceService."""
+    if is_llm_inference_service(ctx.env, endpoint):
+        # imported here: `validate` measures this configuration (K009) for every estate, and the
+        # LLMInferenceService renderer is needed only by the estates that use that backend
+        from compiler.render.llm_inference_service import proxy_backend
+
+        return proxy_backend(ctx, endpoint)
+    return {
+        "url": naming.predictor_url(endpoint.name, ctx.namespace),
+        "api": "kserve-openai",
+        "openaiPrefix": naming.KSERVE_OPENAI_PREFIX,
+        "servedModelName": naming.served_model_name(endpoint.name),
+    }
 
 
 def _endpoint(
@@ -57,14 +73,7 @@ def _endpoint(
         "modelId": spec.model_id,
         "model": {"name": model.name, "version": model.version},
         "serveTarget": deployment.serve_target if deployment is not None else "GENERATION",
-        "backend": llm_inference_service.proxy_backend(ctx, endpoint)
-        if is_llm_inference_service(ctx.env, endpoint)
-        else {
-            "url": naming.predictor_url(endpoint.name, ctx.namespace),
-            "api": "kserve-openai",
-            "openaiPrefix": naming.KSERVE_OPENAI_PREFIX,
-            "servedModelName": naming.served_model_name(endpoint.name),
-        },
+        "backend": _backend(ctx, endpoint),
         "limits": None
         if runtime is None
         else {

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from compiler.spec.base import Envelope, StrictModel
+from compiler.spec.base import Envelope, StrictModel, empty_list
 from compiler.spec.formats import StorageUri, VersionLabel
 
 DatasetType = Literal["sft_pair", "instruction", "chat", "preference", "text", "eval"]
@@ -39,7 +39,7 @@ class DatasetSpec(StrictModel):
     )
     description: str | None = Field(None, description="Free text for people.")
     files: list[str] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="Repository-relative paths of local sample files "
         "(`.csv` or `.jsonl`) that are checked to exist, parse and have the columns the "
         "type needs. (Users uploaded these with `POST .../upload`.)",

@@ -10,7 +10,7 @@ from pydantic_core import PydanticCustomError
 
 from compiler.capacity.gpus import GPU_PRODUCTS_MIB
 from compiler.diagnostics import Category
-from compiler.spec.base import Envelope, StrictModel
+from compiler.spec.base import Envelope, StrictModel, empty_list
 from compiler.spec.formats import (
     DnsLabel,
     DnsSubdomain,
@@ -111,7 +111,7 @@ class GpuPolicy(StrictModel):
         "nvidia.com/gpu", alias="resourceName", description="Extended resource name."
     )
     tolerations: list[Toleration] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="Tolerations for tainted GPU nodes, "
         "added to GPU pods (endpoints and training).",
     )
@@ -326,7 +326,7 @@ class RuleSettings(StrictModel):
         },
     )
     disabled: list[str] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description=(
             "Rule codes or categories not reported here at all (their checks still run). A locked "
             "rule cannot be disabled."

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from compiler.spec.base import StrictModel
+from compiler.spec.base import StrictModel, empty_list
 from compiler.spec.formats import DnsLabel, DnsSubdomain, HttpUrl, ImageReference
 
 ServingBackend = Literal["inferenceservice", "llminferenceservice"]
@@ -28,7 +28,7 @@ class LLMInferenceServiceSettings(StrictModel):
     KServe create its own router."""
 
     gateway_refs: list[GatewayRef] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         alias="gatewayRefs",
         max_length=16,
         description=(
@@ -46,7 +46,7 @@ class LLMInferenceServiceSettings(StrictModel):
         ),
     )
     base_refs: list[DnsSubdomain] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         alias="baseRefs",
         max_length=16,
         description=(

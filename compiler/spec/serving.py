@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from compiler.spec.base import Envelope, StrictModel
+from compiler.spec.base import Envelope, StrictModel, empty_list
 from compiler.spec.environment import MAX_GPU_MEMORY_GIB, MAX_GPUS_PER_REPLICA, MAX_REPLICAS
 from compiler.spec.formats import RoleName
 from compiler.spec.llm_inference_service import Parallelism, ServingBackend
@@ -145,7 +145,7 @@ class ServingEndpointSpec(StrictModel):
         description="A second model version served beside modelId for a share of the users.",
     )
     adapters: list[str] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         max_length=64,
         description=(
             "LoRA adapters served beside the base model: Models of type `adapter` (`name@version` "
@@ -171,7 +171,7 @@ class ServingEndpointSpec(StrictModel):
         ),
     )
     allowed_roles: list[RoleName] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         alias="allowedRoles",
         description="Roles (besides llm-ops-user) allowed to call the endpoint "
         "through the proxy; empty means any llm-ops-user.",

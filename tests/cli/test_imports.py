@@ -78,6 +78,24 @@ def test_validate_imports_none_of_the_heavy_libraries() -> None:
     assert _heavy(report["modules"]) == []
 
 
+# What a valid estate never needs: the explanations of YAML syntax errors, spelling suggestions,
+# the scanner of suppression comments, and the renderers of objects `validate` does not measure.
+# The bundled estate has no syntax error, no typo, no suppression and no LLMInferenceService.
+NOT_FOR_A_VALID_ESTATE = (
+    "compiler.load.yaml_syntax",
+    "difflib",
+    "compiler.load.comments",
+    "compiler.render.kserve",
+    "compiler.render.llm_inference_service",
+)
+
+
+def test_validate_of_a_valid_estate_loads_only_what_it_runs() -> None:
+    report = _imports_of("validate", str(PROJECT_ROOT))
+    assert report["exit"] == 0, report["output"]
+    assert [name for name in NOT_FOR_A_VALID_ESTATE if name in report["modules"]] == []
+
+
 def test_help_imports_no_command_and_none_of_the_heavy_libraries() -> None:
     """`llmops --help` lists every command from the names in main.py, importing none of them."""
     report = _imports_of("--help")
