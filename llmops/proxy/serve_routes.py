@@ -38,7 +38,6 @@ from llmops.proxy.upstream import (
     Answer,
     UpstreamError,
     check_answer,
-    close_after,
     ended_cleanly,
     excerpt,
     fetch,
@@ -226,12 +225,16 @@ def canary_headers(runtime: EndpointRuntime) -> dict[str, str]:
     return {"X-LLMOps-Canary": runtime.variant, "X-LLMOps-Model": f"{model.name}@{model.version}"}
 
 
-def _upstream_headers(request: web.Request) -> dict[str, str]:
-    headers = {"Content-Type": "application/json"}
-    request_id = request.headers.get("X-Request-Id", "")
-    if REQUEST_ID.fullmatch(request_id):
-        headers["X-Request-Id"] = request_id
-    return headers
+JSON_BODY = b"Content-Type: application/json\r\n"
+
+
+def _upstream_headers(request: web.Request) -> bytes:
+    """The header lines sent to the model server: the body's type, and the caller's request id when
+    it is a plain token (so no line break can reach the request head)."""
+    request_id = request.headers.get("X-Request-Id")
+    if request_id is not None and REQUEST_ID.fullmatch(request_id):
+        return JSON_BODY + b"X-Request-Id: " + request_id.encode("ascii") + b"\r\n"
+    return JSON_BODY
 
 
 def _refusal(refused: Refused, openai: bool) -> web.Response:
@@ -492,7 +495,6 @@ async def _stream(
         if reusable:
             upstream.release()
         else:
-            close_after(upstream)  # also when aiohttp pooled it on reading the body's end
             upstream.close()
 
 
@@ -514,7 +516,7 @@ async def models_call(request: web.Request) -> web.StreamResponse:
                 "GET",
                 runtime.openai_base + "/models",
                 None,
-                {},
+                b"",
                 state.options,
                 runtime.who,
                 hold,
