@@ -64,6 +64,8 @@ async def write_within(
 
 # room for a chunk's framing (its size line and line end) beside its data
 CHUNK_FRAMING_BYTES = 32
+# room for an answer's status line and the headers aiohttp adds, beside the headers and the body
+HEAD_BYTES = 1024
 
 
 def _cannot_wait(request: web.BaseRequest, size: int) -> bool:
@@ -94,10 +96,19 @@ async def deliver(
     if response.keep_alive is False:
         sent.force_close()
     loop = asyncio.get_running_loop()
+    one_piece = len(body) <= PIECE_BYTES  # the head and the body in one write
+    head = HEAD_BYTES + sum(len(name) + len(value) + 4 for name, value in sent.headers.items())
+    if one_piece and _cannot_wait(request, len(body) + head):  # most answers: no timer
+        try:
+            await sent.prepare(request)
+            await sent.write_eof(body)
+        except (ConnectionError, aiohttp.ClientConnectionError):
+            raise ClientGone() from None
+        return sent
     try:
         async with asyncio.timeout(write_timeout):
             await sent.prepare(request)
-            if len(body) <= PIECE_BYTES:  # one piece: the head and the body in one write
+            if one_piece:
                 await sent.write_eof(body)
                 return sent
     except TimeoutError:
