@@ -104,52 +104,54 @@ class _Body:
         return self._chunked(data)
 
     def _chunked(self, data: bytes) -> tuple[bytes, bool]:
-        buffer = self._buffer
-        buffer += data
+        """Parsed in place by offset (most pieces hold whole chunks); only an unfinished size line,
+        CRLF or trailer is kept for the next piece."""
+        if self._buffer:
+            self._buffer += data
+            data = bytes(self._buffer)
+            self._buffer.clear()
         out: list[bytes] = []
-        while buffer:
-            if self._trailers:  # after the last chunk: header lines up to an empty one
-                end = buffer.find(b"\r\n")
-                if end < 0:
-                    self._bounded(buffer)
+        at, size = 0, len(data)
+        while at < size:
+            left = self._chunk_left
+            if left > 0:  # inside a chunk's data
+                take = min(left, size - at)
+                out.append(data[at : at + take])
+                at += take
+                self._chunk_left = left - take if take < left else -2
+                continue
+            if left == -2:  # the CRLF after a chunk's data
+                if size - at < 2:
                     break
-                line = bytes(buffer[:end])
-                del buffer[: end + 2]
+                if data[at : at + 2] != b"\r\n":
+                    raise NotHttp("a chunk not followed by CRLF")
+                at += 2
+                self._chunk_left = -1
+                continue
+            end = data.find(b"\r\n", at)
+            if end < 0:
+                break
+            line = data[at:end]
+            at = end + 2
+            if self._trailers:  # after the last chunk: header lines up to an empty one
                 if not line:
-                    self.overflow = bool(buffer)
+                    self.overflow = at < size
                     return b"".join(out), True
                 continue
-            if self._chunk_left == -1:
-                end = buffer.find(b"\r\n")
-                if end < 0:
-                    self._bounded(buffer)
-                    break
-                size_text = bytes(buffer[:end]).split(b";", 1)[0].strip()
-                del buffer[: end + 2]
-                try:
-                    size = int(size_text, 16)
-                except ValueError:
-                    raise NotHttp(f"a bad chunk size {size_text[:20]!r}") from None
-                if size < 0:
-                    raise NotHttp("a negative chunk size")
-                if size == 0:
-                    self._trailers = True
-                    continue
-                self._chunk_left = size
-            elif self._chunk_left == -2:
-                if len(buffer) < 2:
-                    break
-                if buffer[:2] != b"\r\n":
-                    raise NotHttp("a chunk not followed by CRLF")
-                del buffer[:2]
-                self._chunk_left = -1
+            size_text = line.split(b";", 1)[0].strip()
+            try:
+                chunk_size = int(size_text, 16)
+            except ValueError:
+                raise NotHttp(f"a bad chunk size {size_text[:20]!r}") from None
+            if chunk_size < 0:
+                raise NotHttp("a negative chunk size")
+            if chunk_size == 0:
+                self._trailers = True
             else:
-                take = min(self._chunk_left, len(buffer))
-                out.append(bytes(buffer[:take]))
-                del buffer[:take]
-                self._chunk_left -= take
-                if self._chunk_left == 0:
-                    self._chunk_left = -2
+                self._chunk_left = chunk_size
+        if at < size:
+            self._buffer += data[at:]
+            self._bounded(self._buffer)
         return b"".join(out), False
 
     @staticmethod
