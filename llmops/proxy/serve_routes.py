@@ -142,7 +142,10 @@ def _check_target(runtime: EndpointRuntime, kind: str) -> None:
     )
 
 
-async def _json_body(request: web.Request, kind: str, read_timeout: float) -> dict[str, Any]:
+async def _json_body(
+    request: web.Request, kind: str, read_timeout: float
+) -> tuple[dict[str, Any], int]:
+    """The request's body, checked, and its size in bytes."""
     try:
         if request.content.is_eof():  # all of it has arrived: read at once, no timer to set
             raw = await request.read()
@@ -186,11 +189,14 @@ async def _json_body(request: web.Request, kind: str, read_timeout: float) -> di
         check_fields(kind, body)
     except FieldError as error:
         raise Refused(400, error.message, "invalid") from None
-    return body
+    return body, len(raw)
 
 
-def _prepare(runtime: EndpointRuntime, kind: str, body: dict[str, Any], user_id: str) -> str | None:
-    """Apply the experiment's template and the limits; return the variant served, if any."""
+def _prepare(
+    runtime: EndpointRuntime, kind: str, body: dict[str, Any], user_id: str, size: int
+) -> str | None:
+    """Apply the experiment's template and the limits (``size``: the body's bytes as received);
+    return the variant served, if any."""
     variant = None
     run = runtime.experiment
     if run is not None and kind != "embeddings":
@@ -199,7 +205,8 @@ def _prepare(runtime: EndpointRuntime, kind: str, body: dict[str, Any], user_id:
     limits = runtime.endpoint.limits
     if limits is not None:
         try:
-            check_input(kind, body, limits)
+            # a template changed the body: its size as received says nothing
+            check_input(kind, body, limits, size if variant is None else None)
             if kind != "embeddings":
                 check_output(body, limits)
         except LimitExceeded as exceeded:
@@ -263,7 +270,7 @@ async def _forward(request: web.Request, kind: str, openai: bool) -> web.StreamR
         runtime = _runtime(state, request)
         user_id = _caller_id(state, request, runtime)
         _check_target(runtime, kind)
-        body = await _json_body(request, kind, state.options.header_timeout)
+        body, size = await _json_body(request, kind, state.options.header_timeout)
         runtime = routed(runtime, user_id, body)
         stream = body.get("stream") is True
         if stream and not openai:
@@ -274,7 +281,7 @@ async def _forward(request: web.Request, kind: str, openai: bool) -> web.StreamR
                 f"{'chat/completions' if kind == 'chat' else 'completions'}",
                 "invalid",
             )
-        variant = _prepare(runtime, kind, body, user_id)
+        variant = _prepare(runtime, kind, body, user_id, size)
         try:
             runtime.gate.enter()
         except LimitExceeded as busy:
