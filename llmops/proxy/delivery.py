@@ -88,6 +88,15 @@ async def deliver(
     body = response.body if isinstance(response, web.Response) else None
     if response.prepared or request.method == "HEAD" or not isinstance(body, bytes) or not body:
         return response
+    one_piece = len(body) <= PIECE_BYTES  # the head and the body in one write
+    head = HEAD_BYTES + sum(len(name) + len(value) + 4 for name, value in response.headers.items())
+    if one_piece and _cannot_wait(request, len(body) + head):  # most answers: no timer, and
+        try:  # the answer written as it is
+            await response.prepare(request)
+            await response.write_eof()
+        except (ConnectionError, aiohttp.ClientConnectionError):
+            raise ClientGone() from None
+        return response
     sent = web.StreamResponse(status=response.status, reason=response.reason)
     sent.headers.extend(
         (name, value) for name, value in response.headers.items() if name != "Content-Length"
@@ -96,15 +105,6 @@ async def deliver(
     if response.keep_alive is False:
         sent.force_close()
     loop = asyncio.get_running_loop()
-    one_piece = len(body) <= PIECE_BYTES  # the head and the body in one write
-    head = HEAD_BYTES + sum(len(name) + len(value) + 4 for name, value in sent.headers.items())
-    if one_piece and _cannot_wait(request, len(body) + head):  # most answers: no timer
-        try:
-            await sent.prepare(request)
-            await sent.write_eof(body)
-        except (ConnectionError, aiohttp.ClientConnectionError):
-            raise ClientGone() from None
-        return sent
     try:
         async with asyncio.timeout(write_timeout):
             await sent.prepare(request)
