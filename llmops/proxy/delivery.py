@@ -62,6 +62,21 @@ async def write_within(
         raise ClientGone() from None
 
 
+async def end_within(
+    request: web.BaseRequest, response: web.StreamResponse, data: bytes, deadline: float
+) -> None:
+    """Write ``data`` as the last bytes of a chunked answer: with the answer's end in the same write
+    when that cannot wait (a stream's `[DONE]`: one write less per stream), else as
+    ``write_within`` (the caller ends the answer). **Raises:** as ``write_within``."""
+    if _cannot_wait(request, len(data) + CHUNK_FRAMING_BYTES):
+        try:
+            await response.write_eof(data)
+        except (ConnectionError, aiohttp.ClientConnectionError):
+            raise ClientGone() from None
+        return
+    await write_within(request, response, data, deadline)
+
+
 # room for a chunk's framing (its size line and line end) beside its data
 CHUNK_FRAMING_BYTES = 32
 # room for an answer's status line and the headers aiohttp adds, beside the headers and the body

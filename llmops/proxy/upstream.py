@@ -30,7 +30,7 @@ from aiohttp import web
 
 from llmops.proxy.backends import health_url, is_ready
 from llmops.proxy.config import Backend
-from llmops.proxy.delivery import BudgetExhausted, Hold, write_within
+from llmops.proxy.delivery import BudgetExhausted, Hold, end_within, write_within
 from llmops.proxy.envelope import dumps
 from llmops.proxy.jsonbody import NotJson, loads
 from llmops.proxy.options import ProxyOptions
@@ -351,9 +351,11 @@ async def relay_stream(
             break
         complete = events.feed(chunk)
         if complete:
-            await write_within(
-                request, downstream, complete, min(loop.time() + options.write_timeout, end)
-            )
+            deadline = min(loop.time() + options.write_timeout, end)
+            if events.done:  # the last events: the stream's end goes with them when it can
+                await end_within(request, downstream, complete, deadline)
+            else:
+                await write_within(request, downstream, complete, deadline)
         if events.failure is not None:
             fault = UpstreamError(502, events.failure.kind, f"{who} sent {events.failure.message}")
             break
