@@ -343,6 +343,7 @@ class _Connection(asyncio.Protocol):
             self._fault(fault)
 
     def eof_received(self) -> bool:
+        self.closed = True  # the server sends nothing more: no other request can use it
         answer = self._answer
         if answer is not None and answer._body is not None and answer._body.ends_with_connection:
             answer.keep_alive = False
@@ -374,6 +375,8 @@ class _Connection(asyncio.Protocol):
         head = f"{method} {target.path} HTTP/1.1\r\nHost: {target.host_header}\r\n"
         if body is not None:
             head += f"Content-Length: {len(body)}\r\n"
+        if self.closed or self.transport.is_closing():
+            raise Disconnected("the connection was closed")
         self.transport.write(head.encode("ascii") + headers + b"\r\n" + (body or b""))
         return self._head_waiter
 
@@ -553,6 +556,10 @@ class UpstreamPool:
                 self._waiters.append(waiter)
                 try:
                     await waiter
+                except BaseException:
+                    if waiter.done() and not waiter.cancelled():  # woken, then cancelled: pass
+                        self._wake_one()  # the turn on
+                    raise
                 finally:
                     with contextlib.suppress(ValueError):
                         self._waiters.remove(waiter)

@@ -15,10 +15,14 @@ JSON = b"Content-Type: application/json\r\n"
 
 
 async def _serving(
-    answers: list[bytes], piece: int, test: Callable[[str, list[int]], Awaitable[None]]
+    answers: list[bytes],
+    piece: int,
+    test: Callable[[str, list[int]], Awaitable[None]],
+    close_each: bool = False,
 ) -> None:
     """A server answering each request on a connection with the next of ``answers``, written
-    ``piece`` bytes at a time; ``test`` gets its URL and the client port of each request."""
+    ``piece`` bytes at a time (``close_each``: then closing the connection, without saying so);
+    ``test`` gets its URL and the client port of each request."""
     peers: list[int] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -39,7 +43,7 @@ async def _serving(
                 for start in range(0, len(answer), piece):
                     writer.write(answer[start : start + piece])
                     await writer.drain()
-                if b"Connection: close" in answer or answer.startswith(b"HTTP/1.0"):
+                if close_each or b"Connection: close" in answer or answer.startswith(b"HTTP/1.0"):
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -121,3 +125,19 @@ def test_at_the_cap_a_request_waits_for_a_connection_to_come_back() -> None:
         assert len(set(peers)) == 1  # one connection carried all three, one after the other
 
     asyncio.run(_serving([ok, ok, ok], 1024, test))
+
+
+def test_a_pooled_connection_the_server_closed_is_not_used_again() -> None:
+    """uvicorn closes idle keep-alive connections without notice: the next request must not be
+    sent on one."""
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+
+    async def test(url: str, peers: list[int]) -> None:
+        pool = UpstreamPool(cap=4, keepalive=4.0)
+        assert await _whole(pool, url) == (200, b"{}", True)
+        await asyncio.sleep(0.1)  # the close arrives
+        assert await _whole(pool, url) == (200, b"{}", True)
+        await pool.close()
+        assert peers[0] != peers[1]
+
+    asyncio.run(_serving([ok, ok], 1024, test, close_each=True))
