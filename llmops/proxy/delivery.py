@@ -62,8 +62,25 @@ async def write_within(
         raise ClientGone() from None
 
 
+async def end_within(
+    request: web.BaseRequest, response: web.StreamResponse, data: bytes, deadline: float
+) -> None:
+    """Write ``data`` as the last bytes of a chunked answer: with the answer's end in the same write
+    when that cannot wait (a stream's `[DONE]`: one write less per stream), else as
+    ``write_within`` (the caller ends the answer). **Raises:** as ``write_within``."""
+    if _cannot_wait(request, len(data) + CHUNK_FRAMING_BYTES):
+        try:
+            await response.write_eof(data)
+        except (ConnectionError, aiohttp.ClientConnectionError):
+            raise ClientGone() from None
+        return
+    await write_within(request, response, data, deadline)
+
+
 # room for a chunk's framing (its size line and line end) beside its data
 CHUNK_FRAMING_BYTES = 32
+# room for an answer's status line and the headers aiohttp adds, beside the headers and the body
+HEAD_BYTES = 1024
 
 
 def _cannot_wait(request: web.BaseRequest, size: int) -> bool:
@@ -86,6 +103,15 @@ async def deliver(
     body = response.body if isinstance(response, web.Response) else None
     if response.prepared or request.method == "HEAD" or not isinstance(body, bytes) or not body:
         return response
+    one_piece = len(body) <= PIECE_BYTES  # the head and the body in one write
+    head = HEAD_BYTES + sum(len(name) + len(value) + 4 for name, value in response.headers.items())
+    if one_piece and _cannot_wait(request, len(body) + head):  # most answers: no timer, and
+        try:  # the answer written as it is
+            await response.prepare(request)
+            await response.write_eof()
+        except (ConnectionError, aiohttp.ClientConnectionError):
+            raise ClientGone() from None
+        return response
     sent = web.StreamResponse(status=response.status, reason=response.reason)
     sent.headers.extend(
         (name, value) for name, value in response.headers.items() if name != "Content-Length"
@@ -97,7 +123,7 @@ async def deliver(
     try:
         async with asyncio.timeout(write_timeout):
             await sent.prepare(request)
-            if len(body) <= PIECE_BYTES:  # one piece: the head and the body in one write
+            if one_piece:
                 await sent.write_eof(body)
                 return sent
     except TimeoutError:

@@ -251,6 +251,11 @@ def _check_messages(messages: Any) -> None:
             )
 
 
+_ORDER = {
+    kind: {name: index for index, name in enumerate(checks)} for kind, checks in BY_KIND.items()
+}
+
+
 def check_fields(kind: str, body: dict[str, Any]) -> None:
     """Check the fields of a chat, completion or embeddings request body. **Raises:**
     ``FieldError`` naming the first field that is missing, of the wrong type or out of range."""
@@ -264,11 +269,15 @@ def check_fields(kind: str, body: dict[str, Any]) -> None:
         prompts = _texts_or_token_ids(
             body[field], field, MAX_INPUTS if kind == "embeddings" else None
         )
-    for name, check in BY_KIND[kind].items():
-        value = body.get(name)
+    checks = BY_KIND[kind]
+    # a body has a few of the known fields: look only at those, in the checks' order (the first
+    # wrong one is reported)
+    present = sorted((name for name in body if name in checks), key=_ORDER[kind].__getitem__)
+    for name in present:
+        value = body[name]
         if value is None:
             continue
-        wanted = check(value)
+        wanted = checks[name](value)
         if wanted is not None:
             raise FieldError(f"`{name}` must be {wanted}, not {_shown(value)}")
     if kind != "embeddings":

@@ -75,6 +75,8 @@ def loads(data: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
                 message = "Unexpected UTF-8 BOM (decode using utf-8-sig)"
                 raise json.JSONDecodeError(message, data, 0)
             text = data
+        elif data[:1] == b"{" and data[1:2] != b"\x00":  # what `detect_encoding` says: UTF-8
+            text = data.decode("utf-8", "surrogatepass")
         else:  # as `json.loads` reads bytes: UTF-8, -16 or -32, told apart by their first bytes
             text = data.decode(json.detect_encoding(data), "surrogatepass")
         value = _DECODER.decode(text)

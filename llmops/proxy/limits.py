@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmops.proxy.config import Limits
-from llmops.proxy.tokens import estimate_request
+from llmops.proxy.tokens import estimate_request, most_tokens
 
 RETRY_AFTER_SECONDS = 1
 OUTPUT_FIELDS = ("max_tokens", "max_completion_tokens")
@@ -32,10 +32,16 @@ class LimitExceeded(Exception):
         self.headers = headers or {}
 
 
-def check_input(kind: str, body: dict[str, Any], limits: Limits) -> None:
+def check_input(kind: str, body: dict[str, Any], limits: Limits, size: int | None = None) -> None:
     """Refuse an input above ``max_input_tokens``. Counting stops at ``COUNT_FACTOR`` times the
-    limit, so a body of megabytes costs no more than one a little over the limit."""
+    limit, so a body of megabytes costs no more than one a little over the limit. ``size``: the
+    bytes of the JSON text ``body`` was parsed from, when it is unchanged since: a body too small
+    to reach the limit is not counted."""
     limit = limits.max_input_tokens
+    if size is not None:
+        bound = most_tokens(kind, body, size)
+        if bound is not None and bound <= limit:
+            return
     stop = limit * COUNT_FACTOR
     tokens = estimate_request(kind, body, budget=stop)
     if tokens > limit:

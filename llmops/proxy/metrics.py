@@ -155,6 +155,8 @@ class ProxyMetrics:
         # Label lookups cost microseconds each; the hot path reuses the children (a bounded set, as
         # the labels are).
         self._children: dict[tuple[object, ...], Any] = {}
+        # the three children a finished request updates, by (endpoint label, API, status)
+        self._finishing: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
 
     def endpoint_label(self, name: str) -> str:
         return name if name in self.endpoints else UNKNOWN_ENDPOINT
@@ -171,9 +173,18 @@ class ProxyMetrics:
 
     def finished(self, endpoint: str, api: str, code: int, seconds: float) -> None:
         label = self.endpoint_label(endpoint)
-        self._child(self.in_flight, label).dec()
-        self._child(self.requests, label, api, code_label(code)).inc()
-        self._child(self.duration, label, api).observe(seconds)
+        key = (label, api, code)  # bounded: labels, APIs and three-digit codes
+        children = self._finishing.get(key)
+        if children is None:
+            children = self._finishing[key] = (
+                self._child(self.in_flight, label),
+                self._child(self.requests, label, api, code_label(code)),
+                self._child(self.duration, label, api),
+            )
+        in_flight, requests, duration = children
+        in_flight.dec()
+        requests.inc()
+        duration.observe(seconds)
 
     def refused(self, endpoint: str, api: str, reason: str, code: int) -> None:
         label = self.endpoint_label(endpoint)

@@ -38,7 +38,6 @@ from llmops.proxy.upstream import (
     Answer,
     UpstreamError,
     check_answer,
-    close_after,
     ended_cleanly,
     excerpt,
     fetch,
@@ -143,7 +142,10 @@ def _check_target(runtime: EndpointRuntime, kind: str) -> None:
     )
 
 
-async def _json_body(request: web.Request, kind: str, read_timeout: float) -> dict[str, Any]:
+async def _json_body(
+    request: web.Request, kind: str, read_timeout: float
+) -> tuple[dict[str, Any], int]:
+    """The request's body, checked, and its size in bytes."""
     try:
         if request.content.is_eof():  # all of it has arrived: read at once, no timer to set
             raw = await request.read()
@@ -187,11 +189,14 @@ async def _json_body(request: web.Request, kind: str, read_timeout: float) -> di
         check_fields(kind, body)
     except FieldError as error:
         raise Refused(400, error.message, "invalid") from None
-    return body
+    return body, len(raw)
 
 
-def _prepare(runtime: EndpointRuntime, kind: str, body: dict[str, Any], user_id: str) -> str | None:
-    """Apply the experiment's template and the limits; return the variant served, if any."""
+def _prepare(
+    runtime: EndpointRuntime, kind: str, body: dict[str, Any], user_id: str, size: int
+) -> str | None:
+    """Apply the experiment's template and the limits (``size``: the body's bytes as received);
+    return the variant served, if any."""
     variant = None
     run = runtime.experiment
     if run is not None and kind != "embeddings":
@@ -200,7 +205,8 @@ def _prepare(runtime: EndpointRuntime, kind: str, body: dict[str, Any], user_id:
     limits = runtime.endpoint.limits
     if limits is not None:
         try:
-            check_input(kind, body, limits)
+            # a template changed the body: its size as received says nothing
+            check_input(kind, body, limits, size if variant is None else None)
             if kind != "embeddings":
                 check_output(body, limits)
         except LimitExceeded as exceeded:
@@ -226,12 +232,16 @@ def canary_headers(runtime: EndpointRuntime) -> dict[str, str]:
     return {"X-LLMOps-Canary": runtime.variant, "X-LLMOps-Model": f"{model.name}@{model.version}"}
 
 
-def _upstream_headers(request: web.Request) -> dict[str, str]:
-    headers = {"Content-Type": "application/json"}
-    request_id = request.headers.get("X-Request-Id", "")
-    if REQUEST_ID.fullmatch(request_id):
-        headers["X-Request-Id"] = request_id
-    return headers
+JSON_BODY = b"Content-Type: application/json\r\n"
+
+
+def _upstream_headers(request: web.Request) -> bytes:
+    """The header lines sent to the model server: the body's type, and the caller's request id when
+    it is a plain token (so no line break can reach the request head)."""
+    request_id = request.headers.get("X-Request-Id")
+    if request_id is not None and REQUEST_ID.fullmatch(request_id):
+        return JSON_BODY + b"X-Request-Id: " + request_id.encode("ascii") + b"\r\n"
+    return JSON_BODY
 
 
 def _refusal(refused: Refused, openai: bool) -> web.Response:
@@ -260,7 +270,7 @@ async def _forward(request: web.Request, kind: str, openai: bool) -> web.StreamR
         runtime = _runtime(state, request)
         user_id = _caller_id(state, request, runtime)
         _check_target(runtime, kind)
-        body = await _json_body(request, kind, state.options.header_timeout)
+        body, size = await _json_body(request, kind, state.options.header_timeout)
         runtime = routed(runtime, user_id, body)
         stream = body.get("stream") is True
         if stream and not openai:
@@ -271,7 +281,7 @@ async def _forward(request: web.Request, kind: str, openai: bool) -> web.StreamR
                 f"{'chat/completions' if kind == 'chat' else 'completions'}",
                 "invalid",
             )
-        variant = _prepare(runtime, kind, body, user_id)
+        variant = _prepare(runtime, kind, body, user_id, size)
         try:
             runtime.gate.enter()
         except LimitExceeded as busy:
@@ -492,7 +502,6 @@ async def _stream(
         if reusable:
             upstream.release()
         else:
-            close_after(upstream)  # also when aiohttp pooled it on reading the body's end
             upstream.close()
 
 
@@ -514,7 +523,7 @@ async def models_call(request: web.Request) -> web.StreamResponse:
                 "GET",
                 runtime.openai_base + "/models",
                 None,
-                {},
+                b"",
                 state.options,
                 runtime.who,
                 hold,

@@ -10,13 +10,29 @@ held, never the stream.
 
 from __future__ import annotations
 
-import re
-
 from llmops.proxy.jsonbody import NotJson, loads
 
 MAX_EVENT_BYTES = 1024 * 1024
 DONE = b"[DONE]"
-_EVENT_END = re.compile(rb"\r?\n\r?\n")
+
+
+def _event_end(pending: bytearray, start: int) -> tuple[int, int] | None:
+    """Where the first blank line at or after ``start`` begins and ends (an event ends with one: a
+    line end, LF or CRLF, right after another), or None. Looks only at the line ends, one ``find``
+    each: a regular expression with optional CRs scanned the rest of the buffer for every event."""
+    size = len(pending)
+    line_end = pending.find(b"\n", start)
+    while line_end >= 0:
+        after = line_end + 1
+        if after < size and pending[after] == 0x0D:
+            after += 1
+        if after >= size:
+            return None  # the next line end has not arrived yet
+        if pending[after] == 0x0A:
+            first = line_end - 1 if line_end > start and pending[line_end - 1] == 0x0D else line_end
+            return first, after + 1
+        line_end = pending.find(b"\n", line_end + 1)
+    return None
 
 
 class BadEvent(Exception):
@@ -32,6 +48,8 @@ class BadEvent(Exception):
 def _data(event: bytes) -> bytes | None:
     """The data of an event (its `data:` lines joined by newlines), or None when it has none (a
     comment, or only `event:`, `id:`, `retry:` lines)."""
+    if event.startswith(b"data: ") and b"\n" not in event:  # most events: one data line
+        return event[6:].removesuffix(b"\r")
     values = []
     for line in event.split(b"\n"):
         line = line.removesuffix(b"\r")
@@ -81,15 +99,16 @@ class EventStream:
         self._pending += chunk
         ready = 0
         while True:
-            found = _EVENT_END.search(self._pending, self._scanned)
+            found = _event_end(self._pending, self._scanned)
             if found is None:
                 break
+            start, end = found
             try:
-                self._check(bytes(self._pending[ready : found.start()]))
+                self._check(bytes(self._pending[ready:start]))
             except BadEvent as bad:
                 self.failure = bad
                 break
-            ready = self._scanned = found.end()
+            ready = self._scanned = end
             if self.done:
                 break
         if self.failure is None and len(self._pending) - ready > MAX_EVENT_BYTES:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import aiohttp
 from aiohttp import web
 
 from llmops.proxy.backends import openai_base
@@ -17,6 +16,7 @@ from llmops.proxy.experiments import ExperimentRun
 from llmops.proxy.limits import ConcurrencyGate
 from llmops.proxy.metrics import ProxyMetrics
 from llmops.proxy.options import ProxyOptions
+from llmops.proxy.upstream_pool import UpstreamPool
 
 
 @dataclass
@@ -44,7 +44,7 @@ class ProxyState:
     metrics: ProxyMetrics = field(default_factory=ProxyMetrics)
     by_route: dict[str, EndpointRuntime] = field(default_factory=dict)
     experiments: dict[str, ExperimentRun] = field(default_factory=dict)
-    session: aiohttp.ClientSession | None = None
+    pool: UpstreamPool | None = None
     connections: ConnectionGuard = field(init=False)
     budget: AnswerBudget = field(init=False)
 
@@ -77,9 +77,9 @@ class ProxyState:
         return state
 
     @property
-    def client(self) -> aiohttp.ClientSession:
-        assert self.session is not None, "the client session is opened when the app starts"
-        return self.session
+    def client(self) -> UpstreamPool:
+        assert self.pool is not None, "the model-server pool is opened when the app starts"
+        return self.pool
 
 
 def _canary_runtime(stable: EndpointRuntime, canary: CanaryBackend) -> EndpointRuntime:

@@ -209,6 +209,21 @@ def estimate_request(kind: str, body: dict[str, Any], budget: int | None = None)
     return estimate.total
 
 
+def most_tokens(kind: str, body: dict[str, Any], size: int) -> int | None:
+    """An upper bound of ``estimate_request(kind, body)`` without counting, from ``size``, the
+    bytes of the JSON text ``body`` was parsed from: a text counts at most its UTF-8 bytes, which
+    its JSON text has at least, a number one token for at least one character, and a chat message
+    ``MESSAGE_OVERHEAD`` more. None when a message has content parts (a media part counts
+    ``MEDIA_PART_TOKENS`` whatever its size). Most requests are far below their limit: this spares
+    counting them."""
+    messages = body.get("messages")
+    if kind != "chat" or not isinstance(messages, list):
+        return size
+    if any(isinstance(m, dict) and isinstance(m.get("content"), list) for m in messages):
+        return None
+    return size + MESSAGE_OVERHEAD * len(messages)
+
+
 def estimate_value(value: Any) -> int:
     """A prompt, input or message content: text, a list of texts, token ids, or content parts."""
     estimate = Estimate()

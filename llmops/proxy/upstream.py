@@ -26,19 +26,29 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from llmops.proxy.backends import health_url, is_ready
 from llmops.proxy.config import Backend
-from llmops.proxy.delivery import BudgetExhausted, Hold, write_within
+from llmops.proxy.delivery import BudgetExhausted, Hold, end_within, write_within
 from llmops.proxy.envelope import dumps
 from llmops.proxy.jsonbody import NotJson, loads
 from llmops.proxy.options import ProxyOptions
 from llmops.proxy.sse import EventStream
+from llmops.proxy.upstream_pool import (
+    ConnectFailed,
+    DecodedTooLarge,
+    Disconnected,
+    Reply,
+    UpstreamFault,
+    UpstreamPool,
+)
 
 EXCERPT_CHARS = 200
 HEALTH_BODY_LIMIT = 64 * 1024
+# a whole answer may come compressed (it is decoded, within bounds); a stream is asked for as is
+WHOLE_ENCODINGS = b"Accept-Encoding: gzip, deflate\r\n"
+STREAM_ENCODINGS = b"Accept-Encoding: identity\r\n"
 
 
 class UpstreamError(Exception):
@@ -68,15 +78,14 @@ def excerpt(body: bytes) -> str:
 
 
 def _fault(error: BaseException, who: str, timeout: float) -> UpstreamError:
-    """Translate aiohttp's and asyncio's exceptions (the order matters: timeouts are OSErrors
-    too)."""
-    if isinstance(error, asyncio.TimeoutError):
+    """Translate the client's and asyncio's exceptions."""
+    if isinstance(error, TimeoutError):
         return UpstreamError(504, "timeout", f"{who} did not answer within {timeout:g} s")
-    if isinstance(error, aiohttp.ClientConnectorError):
+    if isinstance(error, ConnectFailed):
         return UpstreamError(
-            502, "connect", f"cannot connect to {who}: {error.os_error.strerror or error}"
+            502, "connect", f"cannot connect to {who}: {error.error.strerror or error}"
         )
-    if isinstance(error, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
+    if isinstance(error, Disconnected):
         return UpstreamError(
             502, "disconnected", f"{who} closed the connection before the answer was complete"
         )
@@ -85,13 +94,13 @@ def _fault(error: BaseException, who: str, timeout: float) -> UpstreamError:
     )
 
 
-def _encoded(response: aiohttp.ClientResponse) -> bool:
-    return response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
+def header_lines(headers: dict[str, str]) -> bytes:
+    """Request headers as the lines of a request head (values are the proxy's own or checked
+    tokens)."""
+    return "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode("latin-1")
 
 
-async def _read_bounded(
-    response: aiohttp.ClientResponse, limit: int, who: str, hold: Hold | None = None
-) -> bytes:
+async def _read_bounded(response: Reply, limit: int, who: str, hold: Hold | None = None) -> bytes:
     """The body as decoded, refused past ``limit`` bytes: Content-Length counts the bytes on the
     wire, which a compressed body exceeds many times once decoded, so the decoded bytes are counted
     too. What is read is taken from ``hold``, refused when the proxy holds too much already."""
@@ -100,10 +109,20 @@ async def _read_bounded(
         raise UpstreamError(
             502, "too_large", f"{who} sent {length} bytes, more than the proxy holds ({limit})"
         )
-    encoded = _encoded(response)
+    encoded = response.encoded
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.content.iter_any():
+    while True:
+        try:
+            chunk = await response.readany()
+        except DecodedTooLarge:
+            raise UpstreamError(
+                502,
+                "too_large",
+                f"{who} sent more than the proxy holds ({limit} bytes once decompressed)",
+            ) from None
+        if not chunk:
+            break
         size += len(chunk)
         if hold is not None:
             try:
@@ -126,18 +145,10 @@ async def _read_bounded(
     return b"".join(chunks)
 
 
-def close_after(response: aiohttp.ClientResponse) -> None:
-    """Make sure the response's connection is closed rather than pooled. Called as soon as the head
-    is read: with a body to come, the connection is marked to close when it is released; with no
-    body, aiohttp has already put it back in the pool, without a pause in between in which another
-    request could have taken it, so it is closed there."""
-    connection = response.connection
-    if connection is not None and connection.protocol is not None:
-        connection.protocol.force_close()
-        return
-    protocol = getattr(response, "_protocol", None)  # aiohttp keeps the protocol after releasing it
-    if protocol is not None:
-        protocol.close()
+def close_after(response: Reply) -> None:
+    """Make sure the response's connection is closed rather than pooled (an error status or a
+    redirect: whatever state it was left in cannot reach the next request)."""
+    response.keep_alive = False
 
 
 def check_answer(status: int, body: bytes, who: str) -> Any:
@@ -170,67 +181,70 @@ def check_answer(status: int, body: bytes, who: str) -> Any:
 
 
 async def fetch(
-    session: aiohttp.ClientSession,
+    pool: UpstreamPool,
     method: str,
     url: str,
     body: bytes | None,
-    headers: dict[str, str],
+    headers: bytes,
     options: ProxyOptions,
     who: str,
     hold: Hold | None = None,
 ) -> Answer:
-    """One whole answer, checked with ``check_answer``, its bytes taken from ``hold``. **Raises:**
-    ``UpstreamError`` for a fault or an answer that cannot be passed on (never for a 4xx, which is
-    the model server's verdict)."""
-    timeout = aiohttp.ClientTimeout(total=options.response_timeout, connect=options.connect_timeout)
+    """One whole answer, checked with ``check_answer``, its bytes taken from ``hold``
+    (``headers``: ``header_lines``). **Raises:** ``UpstreamError`` for a fault or an answer that
+    cannot be passed on (never for a 4xx, which is the model server's verdict)."""
+    limit = options.max_response_bytes
     try:
-        async with session.request(
-            method, url, data=body, headers=headers, timeout=timeout, allow_redirects=False
-        ) as response:
-            if response.status >= 300:
-                close_after(response)
+        async with asyncio.timeout(options.response_timeout):
+            response = await pool.request(
+                method, url, body, headers + WHOLE_ENCODINGS, options.connect_timeout, limit
+            )
             try:
-                raw = await _read_bounded(response, options.max_response_bytes, who, hold)
-                return Answer(response.status, raw, check_answer(response.status, raw, who))
+                if response.status >= 300:
+                    close_after(response)
+                raw = await _read_bounded(response, limit, who, hold)
             except BaseException:
                 response.close()
                 raise
-    except (TimeoutError, aiohttp.ClientError) as error:
+            response.release()  # read to its end: a body that is not JSON was still well framed
+    except (TimeoutError, UpstreamFault) as error:
         raise _fault(error, who, options.response_timeout) from None
+    return Answer(response.status, raw, check_answer(response.status, raw, who))
 
 
 async def open_stream(
-    session: aiohttp.ClientSession,
+    pool: UpstreamPool,
     url: str,
     body: bytes,
-    headers: dict[str, str],
+    headers: bytes,
     options: ProxyOptions,
     who: str,
     started: float,
-) -> aiohttp.ClientResponse:
+) -> Reply:
     """Send a streaming request and wait for the response head, until ``started`` (the loop's time
-    when the request began) plus `response_timeout`. The caller must close the response."""
-    timeout = aiohttp.ClientTimeout(total=None, connect=options.connect_timeout)
+    when the request began) plus `response_timeout`. The caller must close or release the
+    response."""
     try:
         async with asyncio.timeout_at(started + options.response_timeout):
-            return await session.post(
+            return await pool.request(
+                "POST",
                 url,
-                data=body,
-                headers={**headers, "Accept-Encoding": "identity"},
-                timeout=timeout,
-                allow_redirects=False,
+                body,
+                headers + STREAM_ENCODINGS,
+                options.connect_timeout,
+                options.max_response_bytes,
             )
-    except (TimeoutError, aiohttp.ClientError) as error:
+    except (TimeoutError, UpstreamFault) as error:
         raise _fault(error, who, options.response_timeout) from None
 
 
 async def read_error_body(
-    response: aiohttp.ClientResponse, options: ProxyOptions, who: str, hold: Hold | None = None
+    response: Reply, options: ProxyOptions, who: str, hold: Hold | None = None
 ) -> bytes:
     try:
         async with asyncio.timeout(options.response_timeout):
             return await _read_bounded(response, options.max_response_bytes, who, hold)
-    except (TimeoutError, aiohttp.ClientError) as error:
+    except (TimeoutError, UpstreamFault) as error:
         raise _fault(error, who, options.response_timeout) from None
 
 
@@ -239,13 +253,15 @@ async def read_error_body(
 STREAM_END_SECONDS = 0.05
 
 
-async def ended_cleanly(upstream: aiohttp.ClientResponse) -> bool:
+async def ended_cleanly(upstream: Reply) -> bool:
     """Whether a stream relayed up to its [DONE] also ended its body, with nothing after it, so its
     connection can carry another request."""
+    if upstream.is_eof():
+        return True
     try:
         async with asyncio.timeout(STREAM_END_SECONDS):
-            return await upstream.content.readany() == b""
-    except (TimeoutError, aiohttp.ClientError):
+            return await upstream.readany() == b""
+    except (TimeoutError, UpstreamFault):
         return False
 
 
@@ -275,9 +291,17 @@ def _stream_timeout(options: ProxyOptions, who: str, first: bool, overall: bool)
     )
 
 
+def _decoded_too_large(who: str, limit: int) -> UpstreamError:
+    return UpstreamError(
+        502,
+        "too_large",
+        f"{who} sent a compressed stream of more than {limit} bytes once decompressed",
+    )
+
+
 async def relay_stream(
     request: web.BaseRequest,
-    upstream: aiohttp.ClientResponse,
+    upstream: Reply,
     downstream: web.StreamResponse,
     options: ProxyOptions,
     who: str,
@@ -291,7 +315,7 @@ async def relay_stream(
     loop = asyncio.get_running_loop()
     events = EventStream()
     end = started + options.stream_timeout
-    decoded_limit = options.max_response_bytes if _encoded(upstream) else None
+    decoded_limit = options.max_response_bytes if upstream.encoded else None
     decoded = 0
     first = True
     fault: UpstreamError | None = None
@@ -303,14 +327,17 @@ async def relay_stream(
             end,
         )
         try:
-            chunk = upstream.content.read_nowait()  # what has arrived: no timer to set and cancel
-            if not chunk and not upstream.content.is_eof():
+            chunk = upstream.read_nowait()  # what has arrived: no timer to set and cancel
+            if not chunk and not upstream.is_eof():
                 async with asyncio.timeout_at(deadline):
-                    chunk = await upstream.content.readany()
+                    chunk = await upstream.readany()
         except TimeoutError:
             fault = _stream_timeout(options, who, first, loop.time() >= end)
             break
-        except aiohttp.ClientError:
+        except DecodedTooLarge:
+            fault = _decoded_too_large(who, options.max_response_bytes)
+            break
+        except UpstreamFault:
             fault = UpstreamError(
                 502, "stream_cut", f"{who} cut the connection in the middle of a stream"
             )
@@ -320,18 +347,15 @@ async def relay_stream(
         first = False
         decoded += len(chunk)
         if decoded_limit is not None and decoded > decoded_limit:
-            fault = UpstreamError(
-                502,
-                "too_large",
-                f"{who} sent a compressed stream of more than {decoded_limit} bytes once "
-                "decompressed",
-            )
+            fault = _decoded_too_large(who, decoded_limit)
             break
         complete = events.feed(chunk)
         if complete:
-            await write_within(
-                request, downstream, complete, min(loop.time() + options.write_timeout, end)
-            )
+            deadline = min(loop.time() + options.write_timeout, end)
+            if events.done:  # the last events: the stream's end goes with them when it can
+                await end_within(request, downstream, complete, deadline)
+            else:
+                await write_within(request, downstream, complete, deadline)
         if events.failure is not None:
             fault = UpstreamError(502, events.failure.kind, f"{who} sent {events.failure.message}")
             break
@@ -354,23 +378,29 @@ async def relay_stream(
 
 
 async def probe(
-    session: aiohttp.ClientSession, backend: Backend, options: ProxyOptions, who: str
+    pool: UpstreamPool, backend: Backend, options: ProxyOptions, who: str
 ) -> str | None:
     """Ask a model server whether it can serve. **Returns:** None when ready, else why not."""
-    timeout = aiohttp.ClientTimeout(total=options.health_timeout)
     try:
-        async with session.get(
-            health_url(backend), timeout=timeout, allow_redirects=False
-        ) as response:
+        async with asyncio.timeout(options.health_timeout):
+            response = await pool.request(
+                "GET",
+                health_url(backend),
+                None,
+                WHOLE_ENCODINGS,
+                options.connect_timeout,
+                HEALTH_BODY_LIMIT,
+            )
             status = response.status
-            if status >= 300:
-                close_after(response)
             try:
+                if status >= 300:
+                    close_after(response)
                 body = await _read_bounded(response, HEALTH_BODY_LIMIT, who)
             except BaseException:
                 response.close()
                 raise
-    except (TimeoutError, aiohttp.ClientError) as error:
+            response.release()
+    except (TimeoutError, UpstreamFault) as error:
         return _fault(error, who, options.health_timeout).message
     except UpstreamError as fault:
         return fault.message

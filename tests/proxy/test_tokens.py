@@ -4,6 +4,9 @@ budget."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,8 +16,10 @@ from llmops.proxy.tokens import (
     WHOLE_COUNT_CHARS,
     estimate_by_pieces,
     estimate_messages,
+    estimate_request,
     estimate_text,
     estimate_value,
+    most_tokens,
 )
 
 
@@ -99,3 +104,43 @@ def test_a_long_text_is_counted_piece_by_piece_up_to_the_budget() -> None:
     text = "abc " * WHOLE_COUNT_CHARS
     assert estimate_text(text) == WHOLE_COUNT_CHARS
     assert estimate_text(text, budget=10) == 11
+
+
+JSON_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | (ANY_TEXT | TYPICAL),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(ANY_TEXT | TYPICAL, inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+MESSAGE = st.fixed_dictionaries(
+    {"role": ANY_TEXT | TYPICAL},
+    optional={
+        "content": st.none() | ANY_TEXT | TYPICAL,
+        "name": ANY_TEXT,
+        "tool_calls": JSON_VALUE,
+    },
+)
+
+
+@given(
+    st.sampled_from(["chat", "completion", "embeddings"]),
+    st.lists(MESSAGE | JSON_VALUE, max_size=5),
+    st.dictionaries(st.sampled_from(["prompt", "input", "tools", "user", "other"]), JSON_VALUE),
+    st.booleans(),
+)
+def test_a_body_too_small_to_reach_the_limit_is_never_counted_below_its_estimate(
+    kind: str, messages: list[Any], fields: dict[str, Any], ascii_only: bool
+) -> None:
+    """`most_tokens` lets the proxy skip counting a body whose JSON text is too short to reach
+    `max_input_tokens`: it must never be below the count it spares, however the body is written."""
+    body = {"messages": messages, **fields}
+    size = len(json.dumps(body, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass"))
+    bound = most_tokens(kind, body, size)
+    assert bound is None or estimate_request(kind, body) <= bound
+
+
+def test_a_message_with_content_parts_is_always_counted() -> None:
+    body = {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": "x"}]}]}
+    assert most_tokens("chat", body, 80) is None
+    assert estimate_request("chat", body) > MEDIA_PART_TOKENS
