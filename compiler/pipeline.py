@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from compiler.check.names import is_label_name
 from compiler.check.runner import Attributed, check_estate
-from compiler.check.runner import QuietChecks as QuietChecks  # for compiler.build
+from compiler.check.runner import KnownChecks as KnownChecks  # for compiler.build
 from compiler.check.schema import validate_document
 from compiler.decide.engine import Decider
 from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity, Suppressed
@@ -152,13 +152,13 @@ def validate_repository(
     only_env: str | None = None,
     *,
     parsed: ParsedFiles | None = None,
-    quiet: QuietChecks | None = None,
+    known: KnownChecks | None = None,
 ) -> ValidationResult:
     """Load, validate, resolve and check an estate.
 
     **Parameters:** ``tree`` the repository; ``only_env`` restricts the work to one environment
-    (plus ``_shared``); ``parsed`` what earlier runs parsed, ``quiet`` the checks they found
-    nothing with (the result is the same without them).
+    (plus ``_shared``); ``parsed`` what earlier runs parsed, ``known`` what their checks
+    reported (the result is the same without them).
     **Returns:** the resolved estate and every diagnostic, sorted and without repeats.
     **Raises:** ``LlmopsError`` when the repository is not an estate or the environment is unknown.
     """
@@ -171,7 +171,7 @@ def validate_repository(
             _add_required_peers(tree, estate, shared, parsed)
         found = [
             *(Attributed(d, None, d.span) for d in (*loaded.diagnostics, *schema_diagnostics)),
-            *check_estate(estate, quiet),
+            *check_estate(estate, known),
         ]
         decider = Decider(loaded, estate, only_env)
         decided = decider.decide(found)

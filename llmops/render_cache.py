@@ -26,11 +26,16 @@ import tempfile
 from collections.abc import Callable, Iterator
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compiler.build import RenderedGroup, RenderOutput
+from compiler.diagnostics import Diagnostic, Related, Rule, Severity
 from compiler.load.tree import FileProblem, RepoTree
+from compiler.positions import Span
 from llmops import __version__
+
+if TYPE_CHECKING:
+    from compiler.check.runner import Attributed, CheckRun
 
 CACHE_VARIABLE = "LLMOPS_CACHE_DIR"
 FORMAT = b"llmops-render-cache 2"
@@ -606,13 +611,65 @@ CHECKED_SUFFIX = ".checked"
 KEEP_CHECKED = 64
 
 
+def _span_json(span: Span) -> list[object]:
+    return [span.file, span.line, span.column, span.end_line, span.end_column]
+
+
+def _span_of(written: Any) -> Span:
+    file, line, column, end_line, end_column = written
+    return Span(str(file), int(line), int(column), end_line, end_column)
+
+
+def _reported_json(found: Attributed) -> list[object]:
+    """A diagnostic a check reported, as JSON (its rule is the check's own)."""
+    d = found.diagnostic
+    return [
+        [d.code, d.name, str(d.severity), d.message, _span_json(d.span), list(d.path), d.hint],
+        [[_span_json(related.span), related.message] for related in d.related],
+        [d.subject, list(d.environments)],
+        [found.environment, _span_json(found.document)],
+    ]
+
+
+def _reported_of(written: Any, rule: Rule) -> Attributed:
+    from compiler.check.runner import Attributed
+
+    (code, name, severity, message, span, path, hint), related, extra, where = written
+    subject, environments = extra
+    environment, document = where
+    diagnostic = Diagnostic(
+        code=code,
+        name=name,
+        severity=Severity(severity),
+        message=message,
+        span=_span_of(span),
+        path=tuple(path),
+        hint=hint,
+        related=tuple(Related(_span_of(place), text) for place, text in related),
+        subject=subject,
+        environments=tuple(environments),
+        rule=rule,
+    )
+    return Attributed(diagnostic, environment, _span_of(document))
+
+
+def _reported_keeps(found: list[Attributed], rule: Rule) -> bool:
+    """Whether what a check reported reads back exactly as it was (and so may be kept)."""
+    try:
+        written = json.loads(json.dumps([_reported_json(f) for f in found]))
+        again = [_reported_of(w, rule) for w in written]
+    except (ValueError, TypeError):
+        return False
+    return again == found and [_reported_json(f) for f in again] == written
+
+
 class CheckStore:
-    """`compiler.check.runner.QuietChecks` in the cache: per environment, the checks that found
-    nothing, found by the settings, the code and every answer of the trace except those about
-    other environments' manifests. Checks share what they compute (`ResolvedEnvironment.remember`),
-    so an entry holds every question any check asked in its run until then: all of them must have
-    the same answers; and each check is skipped only while the manifests of the peers it read are
-    the same."""
+    """`compiler.check.runner.KnownChecks` in the cache: per environment, what each check reported
+    (nothing, or its diagnostics), found by the settings, the code and every answer of the trace
+    except those about other environments' manifests. Checks share what they compute
+    (`ResolvedEnvironment.remember`), so an entry holds every question any check asked in its run
+    until then: all of them must have the same answers; and each check is skipped only while the
+    manifests of the peers it read are the same."""
 
     def __init__(self, cache: RenderCache, tree: RecordingTree, settings: dict[str, Any]) -> None:
         self.cache = cache
@@ -620,13 +677,14 @@ class CheckStore:
         self.settings = settings
         self.problems: list[str] = []
         self._keys: dict[str, str] = {}
-        self._kept: dict[str, dict[str, Any]] = {}  # environment -> check -> the peers it read
+        # environment -> check -> {"peers": the peers it read, "reported": its diagnostics}
+        self._kept: dict[str, dict[str, Any]] = {}
         # every question asked by a check (or confirmed for one) in this run so far
         self._asked: dict[Question, str] = {}
         # the trace as loading left it (the first lookup comes right after resolving)
         self._trace: dict[Question, str] | None = None
 
-    def lookup(self, env: Any) -> set[str]:
+    def lookup(self, env: Any) -> dict[str, list[Attributed]]:
         if self._trace is None:
             self._trace = dict(self.tree.trace)
         key = self._keys[env.name] = _part_key(
@@ -635,26 +693,39 @@ class CheckStore:
         path = self.cache._path(key, CHECKED_SUFFIX)
         entry = _read_entry(path, key)
         self._kept[env.name] = {}
-        if entry is None or not isinstance(entry.get("quiet"), dict):
-            return set()
+        if entry is None or not isinstance(entry.get("checks"), dict):
+            return {}
         try:
             asked = _trace_of(entry["asked"])
         except (ValueError, TypeError, KeyError):
-            return set()
+            return {}
         outer, self.tree.asked = self.tree.asked, self._asked
         try:
             if not _same_answers(asked, self.tree, confirm=True):
-                return set()
+                return {}
         finally:
             self.tree.asked = outer
-        for check, peers in entry["quiet"].items():
-            if _is_text_map(peers) and all(
-                _manifests_digest(self._trace, name) == digest for name, digest in peers.items()
-            ):
-                self._kept[env.name][check] = peers
-        if self._kept[env.name]:
+        rules = _check_rules()
+        known: dict[str, list[Attributed]] = {}
+        for check, record in entry["checks"].items():
+            try:
+                peers, written = record["peers"], record["reported"]
+                if (
+                    check not in rules
+                    or not _is_text_map(peers)
+                    or not all(
+                        _manifests_digest(self._trace, name) == digest
+                        for name, digest in peers.items()
+                    )
+                ):
+                    continue
+                known[check] = [_reported_of(found, rules[check]) for found in written]
+            except (ValueError, TypeError, KeyError):
+                continue
+            self._kept[env.name][check] = record
+        if known:
             self.cache._touch(path)
-        return set(self._kept[env.name])
+        return known
 
     @contextlib.contextmanager
     def checking(self, env: Any, check: str) -> Iterator[None]:
@@ -664,17 +735,31 @@ class CheckStore:
         finally:
             self.tree.asked = outer
 
-    def store(self, env: Any, quiet: dict[str, set[str]]) -> None:
+    def store(self, env: Any, ran: dict[str, CheckRun]) -> None:
         key = self._keys.get(env.name)
         if self.tree.unusual or key is None or self._trace is None:
             return
         records = dict(self._kept.get(env.name, {}))
-        for check, peers in quiet.items():
-            records[check] = {name: _manifests_digest(self._trace, name) for name in sorted(peers)}
+        rules = _check_rules()
+        for check, run in ran.items():
+            if run.reported and not _reported_keeps(run.reported, rules[check]):
+                continue
+            records[check] = {
+                "peers": {name: _manifests_digest(self._trace, name) for name in sorted(run.peers)},
+                "reported": [_reported_json(found) for found in run.reported],
+            }
         asked = [[*question, digest] for question, digest in sorted(self._asked.items())]
-        body = {"key": key, "asked": asked, "quiet": records}
+        body = {"key": key, "asked": asked, "checks": records}
         problem = self.cache._write(
             self.cache._path(key, CHECKED_SUFFIX), _entry_bytes(body), CHECKED_SUFFIX, KEEP_CHECKED
         )
         if problem is not None:
             self.problems.append(problem)
+
+
+def _check_rules() -> dict[str, Rule]:
+    """Each check's rule by its `check_id`."""
+    from compiler.check.registry import CHECKS
+    from compiler.check.runner import check_id
+
+    return {check_id(index, check): check.rule for index, check in enumerate(CHECKS)}

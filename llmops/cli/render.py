@@ -54,23 +54,23 @@ def rendered_output(
     from compiler.pipeline import collector_paused
     from llmops.reporting import print_report
 
-    parsed = groups = quiet = None
+    parsed = groups = known = None
     if cache is not None:
         # what is the same as in an earlier run is not parsed, checked, nor rendered, again
         parsed, groups = ParsedStore(cache), GroupStore(cache, tree, settings)
-        quiet = CheckStore(cache, tree, settings)
+        known = CheckStore(cache, tree, settings)
     # see there: rendering, too, only allocates what it keeps or frees at once
     with collector_paused():
         result, output = render_repository(
-            tree, env, files=files, stream=stream, parsed=parsed, groups=groups, quiet=quiet
+            tree, env, files=files, stream=stream, parsed=parsed, groups=groups, known=known
         )
     problems = []
     if result.diagnostics:
         print_report(result.diagnostics, result, "text", sys.stderr)
     elif cache is not None and output is not None and not tree.unusual:
         problems.append(cache.store(key, tree, output))
-    if parsed is not None and groups is not None and quiet is not None and not tree.unusual:
-        problems.extend([parsed.save(), *quiet.problems, *groups.problems])
+    if parsed is not None and groups is not None and known is not None and not tree.unusual:
+        problems.extend([parsed.save(), *known.problems, *groups.problems])
     problem = next((problem for problem in problems if problem is not None), None)
     if problem is not None:
         print(escape_controls(f"llmops: render cache not written: {problem}"), file=sys.stderr)
