@@ -206,11 +206,15 @@ def _damage(path: Path, how: str) -> None:
         body = b"{" + body.replace(b" [[", b" {[[")  # a group's JSON, each parsed file's
         head = header.rpartition(b" ")[0]
         path.write_bytes(head + b" " + render_cache._digest(body).encode() + b"\n" + body)
+    elif how == "longer":  # whole and signed, but its texts are not where it says they are
+        body += b"\n"
+        head = header.rpartition(b" ")[0]
+        path.write_bytes(head + b" " + render_cache._digest(body).encode() + b"\n" + body)
     else:
         raise AssertionError(how)
 
 
-@pytest.mark.parametrize("how", ["truncated", "flipped", "empty", "not json"])
+@pytest.mark.parametrize("how", ["truncated", "flipped", "empty", "not json", "longer"])
 def test_damaged_parts_are_misses_and_are_replaced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
