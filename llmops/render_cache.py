@@ -59,8 +59,21 @@ def default_cache_dir() -> Path:
     return base / "llmops" / "render"
 
 
-def _digest(data: bytes) -> str:
+def _digest(data: bytes | memoryview) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _line_ends(data: bytes, count: int) -> list[int] | None:
+    """Where the first ``count`` lines of ``data`` end (their newlines), or None if it has fewer:
+    an entry is sliced by position, its megabytes of text never copied whole."""
+    ends, start = [], 0
+    for _ in range(count):
+        end = data.find(b"\n", start)
+        if end < 0:
+            return None
+        ends.append(end)
+        start = end + 1
+    return ends
 
 
 def _problem_text(problem: FileProblem) -> str:
@@ -268,10 +281,12 @@ class RenderCache:
             data = self._path(key).read_bytes()
         except OSError:
             return None
-        header, newline, body = data.partition(b"\n")
-        head, _, rest = body.partition(b"\n")
+        ends = _line_ends(data, 3)  # the header, the key and trace, where the texts lie
+        if ends is None:
+            return None
+        view = memoryview(data)
         try:
-            first = json.loads(head)
+            first = json.loads(data[ends[0] + 1 : ends[1]])
             if not isinstance(first, dict) or first.get("key") != key:
                 return None
             trace = _trace_of(first["trace"])
@@ -279,11 +294,11 @@ class RenderCache:
             return None
         if not _same_answers(trace, tree):
             return None
-        if not newline or header != FORMAT + b" " + _digest(body).encode():
+        if data[: ends[0]] != FORMAT + b" " + _digest(view[ends[0] + 1 :]).encode():
             return None
-        layout, _, blob = rest.partition(b"\n")
+        blob = view[ends[2] + 1 :]
         try:
-            entry = json.loads(layout)
+            entry = json.loads(data[ends[1] + 1 : ends[2]])
             output = _output_of(entry, blob) if isinstance(entry, dict) else None
         except (ValueError, TypeError, KeyError):
             return None
@@ -357,7 +372,9 @@ def _packed(files: dict[str, str], stream: str | None) -> tuple[dict[str, Any], 
     return texts, b"".join([*blobs, tail])
 
 
-def _unpacked(texts: dict[str, Any], blob: bytes) -> tuple[dict[str, str], str | None] | None:
+def _unpacked(
+    texts: dict[str, Any], blob: bytes | memoryview
+) -> tuple[dict[str, str], str | None] | None:
     """`_packed` undone: the files and the stream, or None unless the lengths cover ``blob``
     exactly and every text is UTF-8."""
     files, stream = texts["files"], texts["stream"]
@@ -369,9 +386,9 @@ def _unpacked(texts: dict[str, Any], blob: bytes) -> tuple[dict[str, str], str |
         for name, length in files:
             if not isinstance(name, str) or type(length) is not int or length < 0:
                 return None
-            found[name] = blob[start : start + length].decode()
+            found[name] = str(blob[start : start + length], "utf-8")
             start += length
-        text = None if stream is None else blob[start : start + stream].decode()
+        text = None if stream is None else str(blob[start : start + stream], "utf-8")
     except UnicodeDecodeError:
         return None
     if start + (stream or 0) != len(blob) or len(found) != len(files):
@@ -384,24 +401,26 @@ def _entry_bytes(body: dict[str, Any], blob: bytes = b"") -> bytes:
     return FORMAT + b" " + _digest(data).encode() + b"\n" + data
 
 
-def _read_entry(path: Path, key: str) -> tuple[dict[str, Any], bytes] | None:
+def _read_entry(path: Path, key: str) -> tuple[dict[str, Any], memoryview] | None:
     """An entry's body and the bytes after it, or None for anything not exactly as `_entry_bytes`
     wrote it for ``key``."""
     try:
         data = path.read_bytes()
     except OSError:
         return None
-    header, newline, body = data.partition(b"\n")
-    if not newline or header != FORMAT + b" " + _digest(body).encode():
+    ends = _line_ends(data, 2)
+    if ends is None:
         return None
-    head, newline, blob = body.partition(b"\n")
+    view = memoryview(data)
+    if data[: ends[0]] != FORMAT + b" " + _digest(view[ends[0] + 1 :]).encode():
+        return None
     try:
-        entry = json.loads(head)
+        entry = json.loads(data[ends[0] + 1 : ends[1]])
     except ValueError:
         return None
-    if not newline or not isinstance(entry, dict) or entry.get("key") != key:
+    if not isinstance(entry, dict) or entry.get("key") != key:
         return None
-    return entry, blob
+    return entry, view[ends[1] + 1 :]
 
 
 def _trace_of(written: Any) -> list[tuple[Question, str]]:
@@ -430,7 +449,7 @@ def _is_text_map(value: Any) -> bool:
     )
 
 
-def _output_of(entry: dict[str, Any], blob: bytes) -> RenderOutput | None:
+def _output_of(entry: dict[str, Any], blob: bytes | memoryview) -> RenderOutput | None:
     directories = entry["directories"]
     objects = entry["objects"]
     texts = _unpacked(entry, blob)
