@@ -235,8 +235,10 @@ def code_stamp() -> dict[str, Any]:
 
 class RenderCache:
     """Entries in one directory, one per key: ``<key>.render``; beside them, the parts a render
-    with a different key may still use: ``<key>.group`` (one environment rendered) and
-    ``<code>.parsed`` (the values of manifest files by their bytes)."""
+    with a different key may still use: ``<key>.group`` (one environment rendered),
+    ``<key>.checked`` (what the checks reported in one environment) and ``<code>.parsed`` (the
+    values of manifest files by their bytes). Rendered text follows an entry's JSON lines as raw
+    UTF-8 (`_packed`)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
