@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from compiler.load.estate import ParsedFiles
     from compiler.load.tree import RepoTree
-    from compiler.pipeline import QuietChecks, ValidationResult
+    from compiler.pipeline import KnownChecks, ValidationResult
     from compiler.render.estate import RenderedEstate
 
 
@@ -92,15 +92,15 @@ def render_repository(
     stream: bool,
     parsed: ParsedFiles | None = None,
     groups: RenderedGroups | None = None,
-    quiet: QuietChecks | None = None,
+    known: KnownChecks | None = None,
 ) -> tuple[ValidationResult, RenderOutput | None]:
     """Validate the estate (or one environment of it, then without the Argo CD objects) and, when
     no error was found, render it as files (`render -o`), as one stream (stdout), or both.
-    ``parsed``, ``quiet`` and ``groups`` hand out what earlier runs parsed, found nothing with and
-    rendered; the output is the same without them."""
+    ``parsed``, ``known`` and ``groups`` hand out what earlier runs parsed, what their checks
+    reported and what they rendered; the output is the same without them."""
     from compiler.pipeline import validate_repository
 
-    result = validate_repository(tree, env, parsed=parsed, quiet=quiet)
+    result = validate_repository(tree, env, parsed=parsed, known=known)
     if result.error_count:
         return result, None
     if groups is None:

@@ -3,15 +3,13 @@ RepoTree."""
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from compiler.check.names import is_label_name
 from compiler.check.runner import Attributed, check_estate
-from compiler.check.runner import QuietChecks as QuietChecks  # for compiler.build
+from compiler.check.runner import KnownChecks as KnownChecks  # for compiler.build
 from compiler.check.schema import validate_document
+from compiler.collector import collector_paused as collector_paused  # for the commands
 from compiler.decide.engine import Decider
 from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity, Suppressed
 from compiler.errors import LlmopsError
@@ -152,13 +150,13 @@ def validate_repository(
     only_env: str | None = None,
     *,
     parsed: ParsedFiles | None = None,
-    quiet: QuietChecks | None = None,
+    known: KnownChecks | None = None,
 ) -> ValidationResult:
     """Load, validate, resolve and check an estate.
 
     **Parameters:** ``tree`` the repository; ``only_env`` restricts the work to one environment
-    (plus ``_shared``); ``parsed`` what earlier runs parsed, ``quiet`` the checks they found
-    nothing with (the result is the same without them).
+    (plus ``_shared``); ``parsed`` what earlier runs parsed, ``known`` what their checks
+    reported (the result is the same without them).
     **Returns:** the resolved estate and every diagnostic, sorted and without repeats.
     **Raises:** ``LlmopsError`` when the repository is not an estate or the environment is unknown.
     """
@@ -171,7 +169,7 @@ def validate_repository(
             _add_required_peers(tree, estate, shared, parsed)
         found = [
             *(Attributed(d, None, d.span) for d in (*loaded.diagnostics, *schema_diagnostics)),
-            *check_estate(estate, quiet),
+            *check_estate(estate, known),
         ]
         decider = Decider(loaded, estate, only_env)
         decided = decider.decide(found)
@@ -234,23 +232,3 @@ def _add_required_peers(
             )
             for peer in peers.environments:
                 env.peers[peer.name] = peer
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the estate is built (and, in `llmops render`,
-    rendered).
-
-    What a run allocates is either kept (documents, manifests, diagnostics, rendered objects) or
-    freed by reference counting (YAML node graphs), so the collector's passes over the growing heap
-    find nothing, yet they cost a quarter of a large run (0.34 s of 1.27 s for 1,000 endpoints in
-    one environment). Any cycle (a recursive alias) is only collected later, once the collector is
-    resumed. Nested uses keep it paused until the outermost one ends.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

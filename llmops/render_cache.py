@@ -26,14 +26,19 @@ import tempfile
 from collections.abc import Callable, Iterator
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compiler.build import RenderedGroup, RenderOutput
+from compiler.diagnostics import Diagnostic, Related, Rule, Severity
 from compiler.load.tree import FileProblem, RepoTree
+from compiler.positions import Span
 from llmops import __version__
 
+if TYPE_CHECKING:
+    from compiler.check.runner import Attributed, CheckRun
+
 CACHE_VARIABLE = "LLMOPS_CACHE_DIR"
-FORMAT = b"llmops-render-cache 2"
+FORMAT = b"llmops-render-cache 3"
 SUFFIX = ".render"
 KEEP = 16  # entries kept; the least recently used beyond these are removed
 # what the rendered text also depends on, besides llmops's own code
@@ -54,8 +59,21 @@ def default_cache_dir() -> Path:
     return base / "llmops" / "render"
 
 
-def _digest(data: bytes) -> str:
+def _digest(data: bytes | memoryview) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _line_ends(data: bytes, count: int) -> list[int] | None:
+    """Where the first ``count`` lines of ``data`` end (their newlines), or None if it has fewer:
+    an entry is sliced by position, its megabytes of text never copied whole."""
+    ends, start = [], 0
+    for _ in range(count):
+        end = data.find(b"\n", start)
+        if end < 0:
+            return None
+        ends.append(end)
+        start = end + 1
+    return ends
 
 
 def _problem_text(problem: FileProblem) -> str:
@@ -217,8 +235,10 @@ def code_stamp() -> dict[str, Any]:
 
 class RenderCache:
     """Entries in one directory, one per key: ``<key>.render``; beside them, the parts a render
-    with a different key may still use: ``<key>.group`` (one environment rendered) and
-    ``<code>.parsed`` (the values of manifest files by their bytes)."""
+    with a different key may still use: ``<key>.group`` (one environment rendered),
+    ``<key>.checked`` (what the checks reported in one environment) and ``<code>.parsed`` (the
+    values of manifest files by their bytes). Rendered text follows an entry's JSON lines as raw
+    UTF-8 (`_packed`)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -263,10 +283,12 @@ class RenderCache:
             data = self._path(key).read_bytes()
         except OSError:
             return None
-        header, newline, body = data.partition(b"\n")
-        head, _, rest = body.partition(b"\n")
+        ends = _line_ends(data, 3)  # the header, the key and trace, where the texts lie
+        if ends is None:
+            return None
+        view = memoryview(data)
         try:
-            first = json.loads(head)
+            first = json.loads(data[ends[0] + 1 : ends[1]])
             if not isinstance(first, dict) or first.get("key") != key:
                 return None
             trace = _trace_of(first["trace"])
@@ -274,11 +296,12 @@ class RenderCache:
             return None
         if not _same_answers(trace, tree):
             return None
-        if not newline or header != FORMAT + b" " + _digest(body).encode():
+        if data[: ends[0]] != FORMAT + b" " + _digest(view[ends[0] + 1 :]).encode():
             return None
+        blob = view[ends[2] + 1 :]
         try:
-            entry = json.loads(rest)
-            output = _output_of(entry) if isinstance(entry, dict) else None
+            entry = json.loads(data[ends[1] + 1 : ends[2]])
+            output = _output_of(entry, blob) if isinstance(entry, dict) else None
         except (ValueError, TypeError, KeyError):
             return None
         if output is None:
@@ -289,18 +312,17 @@ class RenderCache:
     def store(self, key: str, tree: RecordingTree, output: RenderOutput) -> str | None:
         """Write the entry; returns why it could not be written (it is only a cache), or None."""
         trace = [[*question, digest] for question, digest in sorted(tree.trace.items())]
-        body = (
-            json.dumps({"key": key, "trace": trace}, ensure_ascii=False).encode()
-            + b"\n"
-            + json.dumps(
-                {
-                    "objects": output.objects,
-                    "directories": output.directories,
-                    "files": output.files,
-                    "stream": output.stream,
-                },
-                ensure_ascii=False,
-            ).encode()
+        packed = _packed(output.files, output.stream)
+        if packed is None:
+            return None  # text that is not UTF-8 (a lone surrogate): rendered again next time
+        texts, blob = packed
+        layout = {"objects": output.objects, "directories": output.directories, **texts}
+        body = b"\n".join(
+            [
+                json.dumps({"key": key, "trace": trace}, ensure_ascii=False).encode(),
+                json.dumps(layout, ensure_ascii=False).encode(),
+                blob,
+            ]
         )
         data = FORMAT + b" " + _digest(body).encode() + b"\n" + body
         return self._write(self._path(key), data, SUFFIX, KEEP)
@@ -337,27 +359,70 @@ class RenderCache:
                 os.unlink(path)
 
 
-def _entry_bytes(body: dict[str, Any]) -> bytes:
-    data = json.dumps(body, ensure_ascii=False).encode()
+def _packed(files: dict[str, str], stream: str | None) -> tuple[dict[str, Any], bytes] | None:
+    """Rendered texts as one run of UTF-8 bytes, and where each lies in it (JSON): far cheaper to
+    write and read than the same texts as JSON strings. None for text UTF-8 cannot hold."""
+    try:
+        blobs = [text.encode() for text in files.values()]
+        tail = stream.encode() if stream is not None else b""
+    except UnicodeEncodeError:
+        return None
+    texts = {
+        "files": [[name, len(blob)] for name, blob in zip(files, blobs, strict=True)],
+        "stream": None if stream is None else len(tail),
+    }
+    return texts, b"".join([*blobs, tail])
+
+
+def _unpacked(
+    texts: dict[str, Any], blob: bytes | memoryview
+) -> tuple[dict[str, str], str | None] | None:
+    """`_packed` undone: the files and the stream, or None unless the lengths cover ``blob``
+    exactly and every text is UTF-8."""
+    files, stream = texts["files"], texts["stream"]
+    if not isinstance(files, list) or not (stream is None or type(stream) is int):
+        return None
+    found: dict[str, str] = {}
+    start = 0
+    try:
+        for name, length in files:
+            if not isinstance(name, str) or type(length) is not int or length < 0:
+                return None
+            found[name] = str(blob[start : start + length], "utf-8")
+            start += length
+        text = None if stream is None else str(blob[start : start + stream], "utf-8")
+    except UnicodeDecodeError:
+        return None
+    if start + (stream or 0) != len(blob) or len(found) != len(files):
+        return None
+    return found, text
+
+
+def _entry_bytes(body: dict[str, Any], blob: bytes = b"") -> bytes:
+    data = json.dumps(body, ensure_ascii=False).encode() + b"\n" + blob
     return FORMAT + b" " + _digest(data).encode() + b"\n" + data
 
 
-def _read_entry(path: Path, key: str) -> dict[str, Any] | None:
-    """An entry's body, or None for anything not exactly as `_entry_bytes` wrote it for ``key``."""
+def _read_entry(path: Path, key: str) -> tuple[dict[str, Any], memoryview] | None:
+    """An entry's body and the bytes after it, or None for anything not exactly as `_entry_bytes`
+    wrote it for ``key``."""
     try:
         data = path.read_bytes()
     except OSError:
         return None
-    header, newline, body = data.partition(b"\n")
-    if not newline or header != FORMAT + b" " + _digest(body).encode():
+    ends = _line_ends(data, 2)
+    if ends is None:
+        return None
+    view = memoryview(data)
+    if data[: ends[0]] != FORMAT + b" " + _digest(view[ends[0] + 1 :]).encode():
         return None
     try:
-        entry = json.loads(body)
+        entry = json.loads(data[ends[0] + 1 : ends[1]])
     except ValueError:
         return None
     if not isinstance(entry, dict) or entry.get("key") != key:
         return None
-    return entry
+    return entry, view[ends[1] + 1 :]
 
 
 def _trace_of(written: Any) -> list[tuple[Question, str]]:
@@ -386,19 +451,18 @@ def _is_text_map(value: Any) -> bool:
     )
 
 
-def _output_of(entry: dict[str, Any]) -> RenderOutput | None:
-    files = entry["files"]
+def _output_of(entry: dict[str, Any], blob: bytes | memoryview) -> RenderOutput | None:
     directories = entry["directories"]
-    stream = entry["stream"]
     objects = entry["objects"]
+    texts = _unpacked(entry, blob)
     if (
-        not _is_text_map(files)
+        texts is None
         or not isinstance(directories, list)
         or not all(isinstance(d, str) for d in directories)
-        or not (stream is None or isinstance(stream, str))
-        or not isinstance(objects, int)
+        or type(objects) is not int
     ):
         return None
+    files, stream = texts
     return RenderOutput(objects=objects, directories=directories, files=files, stream=stream)
 
 
@@ -431,7 +495,9 @@ class ParsedStore:
         known = {}
         try:
             for line in body.decode("ascii").splitlines():
-                key, _, values = line.partition(" ")
+                key, space, values = line.partition(" ")
+                if not space or len(key) != 64:
+                    return {}  # not a line `save` writes
                 known[key] = values
         except UnicodeDecodeError:
             return {}
@@ -555,18 +621,20 @@ class GroupStore:
     def lookup(self, env: Any, reads: set[str]) -> RenderedGroup | None:
         key = self._keys[env.name] = self._key(env.name, reads)
         path = self.cache._path(key, GROUP_SUFFIX)
-        entry = _read_entry(path, key)
-        if entry is None:
+        read = _read_entry(path, key)
+        if read is None:
             return None
+        entry, blob = read
         try:
             asked = _trace_of(entry["asked"])
-            files, stream, objects = entry["files"], entry["stream"], entry["objects"]
+            texts, objects = _unpacked(entry, blob), entry["objects"]
         except (ValueError, TypeError, KeyError):
             return None
+        if texts is None:
+            return None
+        files, stream = texts
         if (
-            not _is_text_map(files)
-            or not (stream is None or isinstance(stream, str))
-            or type(objects) is not int
+            type(objects) is not int
             or bool(files) != self.settings["files"]
             or (stream is not None) != self.settings["stream"]
             or not _same_answers(asked, self.tree, confirm=True)
@@ -586,17 +654,18 @@ class GroupStore:
 
     def store(self, env: Any, reads: set[str], group: RenderedGroup) -> None:
         key = self._keys.get(env.name)
-        if self.tree.unusual or env.name not in self._asked or key is None:
+        packed = _packed(group.files, group.stream)
+        if self.tree.unusual or env.name not in self._asked or key is None or packed is None:
             return
+        texts, blob = packed
         body = {
             "key": key,
             "asked": [[*question, digest] for question, digest in self._asked[env.name].items()],
             "objects": group.objects,
-            "files": group.files,
-            "stream": group.stream,
+            **texts,
         }
         problem = self.cache._write(
-            self.cache._path(key, GROUP_SUFFIX), _entry_bytes(body), GROUP_SUFFIX, KEEP_GROUPS
+            self.cache._path(key, GROUP_SUFFIX), _entry_bytes(body, blob), GROUP_SUFFIX, KEEP_GROUPS
         )
         if problem is not None:
             self.problems.append(problem)
@@ -606,13 +675,65 @@ CHECKED_SUFFIX = ".checked"
 KEEP_CHECKED = 64
 
 
+def _span_json(span: Span) -> list[object]:
+    return [span.file, span.line, span.column, span.end_line, span.end_column]
+
+
+def _span_of(written: Any) -> Span:
+    file, line, column, end_line, end_column = written
+    return Span(str(file), int(line), int(column), end_line, end_column)
+
+
+def _reported_json(found: Attributed) -> list[object]:
+    """A diagnostic a check reported, as JSON (its rule is the check's own)."""
+    d = found.diagnostic
+    return [
+        [d.code, d.name, str(d.severity), d.message, _span_json(d.span), list(d.path), d.hint],
+        [[_span_json(related.span), related.message] for related in d.related],
+        [d.subject, list(d.environments)],
+        [found.environment, _span_json(found.document)],
+    ]
+
+
+def _reported_of(written: Any, rule: Rule) -> Attributed:
+    from compiler.check.runner import Attributed
+
+    (code, name, severity, message, span, path, hint), related, extra, where = written
+    subject, environments = extra
+    environment, document = where
+    diagnostic = Diagnostic(
+        code=code,
+        name=name,
+        severity=Severity(severity),
+        message=message,
+        span=_span_of(span),
+        path=tuple(path),
+        hint=hint,
+        related=tuple(Related(_span_of(place), text) for place, text in related),
+        subject=subject,
+        environments=tuple(environments),
+        rule=rule,
+    )
+    return Attributed(diagnostic, environment, _span_of(document))
+
+
+def _reported_keeps(found: list[Attributed], rule: Rule) -> bool:
+    """Whether what a check reported reads back exactly as it was (and so may be kept)."""
+    try:
+        written = json.loads(json.dumps([_reported_json(f) for f in found]))
+        again = [_reported_of(w, rule) for w in written]
+    except (ValueError, TypeError):
+        return False
+    return again == found and [_reported_json(f) for f in again] == written
+
+
 class CheckStore:
-    """`compiler.check.runner.QuietChecks` in the cache: per environment, the checks that found
-    nothing, found by the settings, the code and every answer of the trace except those about
-    other environments' manifests. Checks share what they compute (`ResolvedEnvironment.remember`),
-    so an entry holds every question any check asked in its run until then: all of them must have
-    the same answers; and each check is skipped only while the manifests of the peers it read are
-    the same."""
+    """`compiler.check.runner.KnownChecks` in the cache: per environment, what each check reported
+    (nothing, or its diagnostics), found by the settings, the code and every answer of the trace
+    except those about other environments' manifests. Checks share what they compute
+    (`ResolvedEnvironment.remember`), so an entry holds every question any check asked in its run
+    until then: all of them must have the same answers; and each check is skipped only while the
+    manifests of the peers it read are the same."""
 
     def __init__(self, cache: RenderCache, tree: RecordingTree, settings: dict[str, Any]) -> None:
         self.cache = cache
@@ -620,41 +741,56 @@ class CheckStore:
         self.settings = settings
         self.problems: list[str] = []
         self._keys: dict[str, str] = {}
-        self._kept: dict[str, dict[str, Any]] = {}  # environment -> check -> the peers it read
+        # environment -> check -> {"peers": the peers it read, "reported": its diagnostics}
+        self._kept: dict[str, dict[str, Any]] = {}
         # every question asked by a check (or confirmed for one) in this run so far
         self._asked: dict[Question, str] = {}
         # the trace as loading left it (the first lookup comes right after resolving)
         self._trace: dict[Question, str] | None = None
 
-    def lookup(self, env: Any) -> set[str]:
+    def lookup(self, env: Any) -> dict[str, list[Attributed]]:
         if self._trace is None:
             self._trace = dict(self.tree.trace)
         key = self._keys[env.name] = _part_key(
             self.cache, self._trace, self.settings, f"checks {env.name}", {env.name}
         )
         path = self.cache._path(key, CHECKED_SUFFIX)
-        entry = _read_entry(path, key)
+        read = _read_entry(path, key)
         self._kept[env.name] = {}
-        if entry is None or not isinstance(entry.get("quiet"), dict):
-            return set()
+        if read is None or read[1] or not isinstance(read[0].get("checks"), dict):
+            return {}
+        entry = read[0]
         try:
             asked = _trace_of(entry["asked"])
         except (ValueError, TypeError, KeyError):
-            return set()
+            return {}
         outer, self.tree.asked = self.tree.asked, self._asked
         try:
             if not _same_answers(asked, self.tree, confirm=True):
-                return set()
+                return {}
         finally:
             self.tree.asked = outer
-        for check, peers in entry["quiet"].items():
-            if _is_text_map(peers) and all(
-                _manifests_digest(self._trace, name) == digest for name, digest in peers.items()
-            ):
-                self._kept[env.name][check] = peers
-        if self._kept[env.name]:
+        rules = _check_rules()
+        known: dict[str, list[Attributed]] = {}
+        for check, record in entry["checks"].items():
+            try:
+                peers, written = record["peers"], record["reported"]
+                if (
+                    check not in rules
+                    or not _is_text_map(peers)
+                    or not all(
+                        _manifests_digest(self._trace, name) == digest
+                        for name, digest in peers.items()
+                    )
+                ):
+                    continue
+                known[check] = [_reported_of(found, rules[check]) for found in written]
+            except (ValueError, TypeError, KeyError):
+                continue
+            self._kept[env.name][check] = record
+        if known:
             self.cache._touch(path)
-        return set(self._kept[env.name])
+        return known
 
     @contextlib.contextmanager
     def checking(self, env: Any, check: str) -> Iterator[None]:
@@ -664,17 +800,31 @@ class CheckStore:
         finally:
             self.tree.asked = outer
 
-    def store(self, env: Any, quiet: dict[str, set[str]]) -> None:
+    def store(self, env: Any, ran: dict[str, CheckRun]) -> None:
         key = self._keys.get(env.name)
         if self.tree.unusual or key is None or self._trace is None:
             return
         records = dict(self._kept.get(env.name, {}))
-        for check, peers in quiet.items():
-            records[check] = {name: _manifests_digest(self._trace, name) for name in sorted(peers)}
+        rules = _check_rules()
+        for check, run in ran.items():
+            if run.reported and not _reported_keeps(run.reported, rules[check]):
+                continue
+            records[check] = {
+                "peers": {name: _manifests_digest(self._trace, name) for name in sorted(run.peers)},
+                "reported": [_reported_json(found) for found in run.reported],
+            }
         asked = [[*question, digest] for question, digest in sorted(self._asked.items())]
-        body = {"key": key, "asked": asked, "quiet": records}
+        body = {"key": key, "asked": asked, "checks": records}
         problem = self.cache._write(
             self.cache._path(key, CHECKED_SUFFIX), _entry_bytes(body), CHECKED_SUFFIX, KEEP_CHECKED
         )
         if problem is not None:
             self.problems.append(problem)
+
+
+def _check_rules() -> dict[str, Rule]:
+    """Each check's rule by its `check_id`."""
+    from compiler.check.registry import CHECKS
+    from compiler.check.runner import check_id
+
+    return {check_id(index, check): check.rule for index, check in enumerate(CHECKS)}

@@ -54,8 +54,10 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "diff": (*VOCABULARY, "load", "spec", "resolve", "capacity", "render"),
     # rule settings and suppressions, applied to what the checks found
     "decide": (*VOCABULARY, "load", "spec", "resolve", "check"),
+    # the garbage collector paused while a command builds what it keeps (no compiler imports)
+    "collector": (),
     # the driver of the front half
-    "pipeline": (*VOCABULARY, "load", "spec", "resolve", "check", "decide"),
+    "pipeline": (*VOCABULARY, "load", "spec", "resolve", "check", "decide", "collector"),
     # `llmops render` as one pure function: the pipeline, then render and emit
     "build": (*VOCABULARY, "load", "pipeline", "render", "emit"),
 }

@@ -114,23 +114,32 @@ def run_checks(estate: ResolvedEstate) -> list[Diagnostic]:
     return [found.diagnostic for found in check_estate(estate)]
 
 
-class QuietChecks(Protocol):
-    """Checks that found nothing in an environment before (the edge keeps them,
-    llmops/render_cache.py): a check is a function of its environment (its manifests and
-    `_shared`'s), of the peers it reads and of the files it asks for; one known to find nothing
-    with the same of all three is not run again."""
+class KnownChecks(Protocol):
+    """What checks reported in an environment before (the edge keeps it, llmops/render_cache.py):
+    a check is a function of its environment (its manifests and `_shared`'s), of the peers it
+    reads and of the files it asks for; one known to report the same with the same of all three
+    is not run again."""
 
-    def lookup(self, env: ResolvedEnvironment) -> set[str]:
-        """The checks (`check_id`) known to find nothing in ``env`` as it is now."""
+    def lookup(self, env: ResolvedEnvironment) -> dict[str, list[Attributed]]:
+        """What each check known in ``env`` as it is now (`check_id`) reported (empty: nothing)."""
         ...
 
     def checking(self, env: ResolvedEnvironment, check: str) -> AbstractContextManager[Any]:
         """Entered while ``check`` runs on ``env``: what it asks the repository then is its own."""
         ...
 
-    def store(self, env: ResolvedEnvironment, quiet: dict[str, set[str]]) -> None:
-        """The checks that found nothing, each with the peers it read."""
+    def store(self, env: ResolvedEnvironment, ran: dict[str, CheckRun]) -> None:
+        """What the checks that ran reported, each with the peers it read."""
         ...
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """What one check reported in one environment (before the gaps are weighed) and the names of
+    the peers it read."""
+
+    peers: frozenset[str]
+    reported: list[Attributed]
 
 
 def check_id(index: int, check: CheckFunction) -> str:
@@ -207,28 +216,29 @@ def _peers_noted(everyone: list[ResolvedEnvironment], seen: set[str]) -> Iterato
             env.peers = peers
 
 
-def check_estate(estate: ResolvedEstate, quiet: QuietChecks | None = None) -> list[Attributed]:
-    """`run_checks`, each diagnostic with the environment that reported it. ``quiet`` spares the
-    checks known to find nothing (the result is the same without it)."""
+def check_estate(estate: ResolvedEstate, known: KnownChecks | None = None) -> list[Attributed]:
+    """`run_checks`, each diagnostic with the environment that reported it. ``known`` spares the
+    checks whose report is known (the result is the same without it)."""
     diagnostics: list[Attributed] = []
     skipped = _Skipped()
-    everyone = _all_environments(estate) if quiet is not None else []
+    everyone = _all_environments(estate) if known is not None else []
     for env in estate.environments:
-        known = quiet.lookup(env) if quiet is not None else set()
-        found_nothing: dict[str, set[str]] = {}
+        before = known.lookup(env) if known is not None else {}
+        ran: dict[str, CheckRun] = {}
         for index, check in enumerate(CHECKS):
-            if quiet is None:
-                findings = list(check(env))
-            else:
-                name = check_id(index, check)
-                if name in known:
-                    continue
-                seen: set[str] = set()
-                with quiet.checking(env, name), _peers_noted(everyone, seen):
+            name = check_id(index, check)
+            findings: list[Finding] = []
+            reported = before.get(name)
+            seen: set[str] = set()
+            if reported is None:
+                if known is None:
                     findings = list(check(env))
-                if not findings:
-                    found_nothing[name] = seen
-            if not findings:
+                else:
+                    with known.checking(env, name), _peers_noted(everyone, seen):
+                        findings = list(check(env))
+                if not findings and known is not None:
+                    ran[name] = CheckRun(frozenset(seen), [])
+            if not findings and not reported:
                 continue
             # every check may rest on the settings: none can be trusted
             if env.settings_gap is not None:
@@ -238,11 +248,16 @@ def check_estate(estate: ResolvedEstate, quiet: QuietChecks | None = None) -> li
             gaps = env.gaps_holding(check.needs)
             for gap in gaps:
                 skipped.add(gap, env.name, check.rule.code)
-            if not gaps:
-                diagnostics.extend(
+            if gaps:
+                continue
+            if reported is None:
+                reported = [
                     attributed(finding_to_diagnostic(check.rule, finding, env), finding, env)
                     for finding in findings
-                )
-        if quiet is not None and found_nothing:
-            quiet.store(env, found_nothing)
+                ]
+                if known is not None:  # kept only when turned into diagnostics as a cold run does
+                    ran[name] = CheckRun(frozenset(seen), reported)
+            diagnostics.extend(reported)
+        if known is not None and ran:
+            known.store(env, ran)
     return diagnostics + [Attributed(note, None, note.span) for note in skipped.notes()]

@@ -78,12 +78,36 @@ class DirectoryTree:
     def __init__(self, root: Path):
         self.root = root
         self._real_root = os.path.realpath(root)
+        self._real_folders: dict[str, str] = {}  # folder path -> its real path, once per tree
 
     def _inside(self, real: str) -> bool:
         return real == self._real_root or real.startswith(self._real_root + os.sep)
 
+    def _real_path(self, path: str) -> str:
+        """``realpath(root/path)``, with each folder resolved once: for a path of plain names whose
+        last is not a link, that is its folder's real path joined with that name (realpath
+        resolves one part after the other): one lstat instead of one per part of every path
+        (18,000 for an estate of 800 files). Any other path is resolved whole."""
+        folder, _, name = path.rpartition("/")
+        parts = path.split("/")
+        if len(parts) < 2 or not all(parts) or "." in parts or ".." in parts:
+            return os.path.realpath(os.path.join(self._real_root, path))
+        if os.path is not posixpath:
+            return os.path.realpath(os.path.join(self._real_root, path))
+        real_folder = self._real_folders.get(folder)
+        if real_folder is None:
+            real_folder = os.path.realpath(os.path.join(self._real_root, folder))
+            self._real_folders[folder] = real_folder
+        joined = os.path.join(real_folder, name)
+        try:
+            if stat.S_ISLNK(os.lstat(joined).st_mode):
+                return os.path.realpath(joined)
+        except OSError:
+            pass  # nothing there: realpath leaves it as joined
+        return joined
+
     def _resolve(self, path: str) -> str:
-        real = os.path.realpath(os.path.join(self._real_root, path))
+        real = self._real_path(path)
         if not self._inside(real):
             raise FileProblem(
                 rules.PATH_ESCAPES_REPO,

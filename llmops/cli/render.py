@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from compiler.collector import collector_paused
 from compiler.printable import escape_controls
 from llmops.cli import exit_codes, options
 from llmops.estate import find_estate_root
@@ -28,6 +29,14 @@ def rendered_output(
     """Validate first; render only an estate without errors (None otherwise). Diagnostics go to
     stderr (stdout is output). With a ``cache_dir``, a render of the same bytes is handed out
     from the cache (llmops/render_cache.py), and a clean render is kept there."""
+    # see there: a render only allocates what it keeps or frees at once
+    with collector_paused():
+        return _rendered_output(repo, env, files=files, stream=stream, cache_dir=cache_dir)
+
+
+def _rendered_output(
+    repo: str | None, env: str | None, *, files: bool, stream: bool, cache_dir: Path | None
+) -> RenderOutput | None:
     from compiler.load.tree import DirectoryTree
     from llmops.render_cache import (
         CheckStore,
@@ -51,26 +60,23 @@ def rendered_output(
         if cached is not None:
             return cached
     from compiler.build import render_repository
-    from compiler.pipeline import collector_paused
     from llmops.reporting import print_report
 
-    parsed = groups = quiet = None
+    parsed = groups = known = None
     if cache is not None:
         # what is the same as in an earlier run is not parsed, checked, nor rendered, again
         parsed, groups = ParsedStore(cache), GroupStore(cache, tree, settings)
-        quiet = CheckStore(cache, tree, settings)
-    # see there: rendering, too, only allocates what it keeps or frees at once
-    with collector_paused():
-        result, output = render_repository(
-            tree, env, files=files, stream=stream, parsed=parsed, groups=groups, quiet=quiet
-        )
+        known = CheckStore(cache, tree, settings)
+    result, output = render_repository(
+        tree, env, files=files, stream=stream, parsed=parsed, groups=groups, known=known
+    )
     problems = []
     if result.diagnostics:
         print_report(result.diagnostics, result, "text", sys.stderr)
     elif cache is not None and output is not None and not tree.unusual:
         problems.append(cache.store(key, tree, output))
-    if parsed is not None and groups is not None and quiet is not None and not tree.unusual:
-        problems.extend([parsed.save(), *quiet.problems, *groups.problems])
+    if parsed is not None and groups is not None and known is not None and not tree.unusual:
+        problems.extend([parsed.save(), *known.problems, *groups.problems])
     problem = next((problem for problem in problems if problem is not None), None)
     if problem is not None:
         print(escape_controls(f"llmops: render cache not written: {problem}"), file=sys.stderr)
@@ -106,16 +112,17 @@ def render(
     kubernetes_version: str | None,
     cache_dir: str | None = None,
 ) -> int:
-    rendered = rendered_output(
-        repo,
-        env,
-        files=output is not None or verify,
-        stream=output is None,
-        cache_dir=cache_directory(cache_dir),
-    )
-    if rendered is None:
-        return exit_codes.FAILED
-    code = _emit(rendered, repo, output, check)
+    with collector_paused():  # the rendered text is still on the heap: written out, then freed
+        rendered = rendered_output(
+            repo,
+            env,
+            files=output is not None or verify,
+            stream=output is None,
+            cache_dir=cache_directory(cache_dir),
+        )
+        if rendered is None:
+            return exit_codes.FAILED
+        code = _emit(rendered, repo, output, check)
     if not verify:
         return code
     return max(code, verify_files(rendered.files, output, kubernetes_version))

@@ -135,10 +135,15 @@ def _damaged(data: bytes, how: str) -> bytes:
     if how == "not json":
         body = b"{" + body
         return render_cache.FORMAT + b" " + render_cache._digest(body).encode() + b"\n" + body
+    if how == "longer":  # whole and signed, but its texts are not where it says they are
+        body += b"\n"
+        return render_cache.FORMAT + b" " + render_cache._digest(body).encode() + b"\n" + body
     raise AssertionError(how)
 
 
-@pytest.mark.parametrize("how", ["truncated", "flipped", "empty", "other key", "not json"])
+@pytest.mark.parametrize(
+    "how", ["truncated", "flipped", "empty", "other key", "not json", "longer"]
+)
 def test_a_damaged_entry_is_a_miss_and_is_replaced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:

@@ -1,6 +1,6 @@
 """The parts of the render cache a changed estate still uses, the values of unchanged manifest files
-(``.parsed``), the checks that found nothing (``.checked``) and environments rendered before
-(``.group``), give what a cold render prints and
+(``.parsed``), what the checks reported, nothing or diagnostics (``.checked``), and environments
+rendered before (``.group``), give what a cold render prints and
 writes, byte for byte, diagnostics and exit codes included: estates with several environments (one
 whose `_shared` model names a job of dev) are changed at random (seeded; manifests and dataset
 samples), each changed estate rendered with the cache and cold. Damaged parts are misses, never
@@ -35,17 +35,18 @@ def everything_in(folder: Path) -> dict[str, bytes]:
 
 class Hits:
     """Counts the environments handed out by the cache, the files not parsed again and the checks
-    not run again."""
+    not run again (``reported``: those whose diagnostics were handed out)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.groups = self.files = self.checks = 0
+        self.groups = self.files = self.checks = self.reported = 0
         lookup, get = render_cache.GroupStore.lookup, render_cache.ParsedStore.get
-        quiet = render_cache.CheckStore.lookup
+        known = render_cache.CheckStore.lookup
 
-        def counted_quiet(store: render_cache.CheckStore, *args: object) -> set[str]:
-            found = quiet(store, *args)  # type: ignore[arg-type]
+        def counted_known(store: render_cache.CheckStore, *args: object) -> dict[str, list[object]]:
+            found = known(store, *args)  # type: ignore[arg-type]
             self.checks += len(found)
-            return found
+            self.reported += sum(1 for diagnostics in found.values() if diagnostics)
+            return found  # type: ignore[return-value]
 
         def counted_lookup(store: render_cache.GroupStore, *args: object) -> object:
             found = lookup(store, *args)  # type: ignore[arg-type]
@@ -59,7 +60,7 @@ class Hits:
 
         monkeypatch.setattr(render_cache.GroupStore, "lookup", counted_lookup)
         monkeypatch.setattr(render_cache.ParsedStore, "get", counted_get)
-        monkeypatch.setattr(render_cache.CheckStore, "lookup", counted_quiet)
+        monkeypatch.setattr(render_cache.CheckStore, "lookup", counted_known)
 
 
 def mutate(estate: Path, rng: random.Random) -> str:
@@ -160,9 +161,13 @@ def test_warm_renders_equal_cold_renders_while_files_change_at_random(
     assert hits.groups >= ROUNDS // 2, (
         "environments were hardly ever reused: the test proves nothing"
     )
-    print(f"reused: {hits.groups} environments, {hits.files} files, {hits.checks} checks")
+    print(
+        f"reused: {hits.groups} environments, {hits.files} files, {hits.checks} checks "
+        f"({hits.reported} with diagnostics)"
+    )
     assert hits.files >= 10 * ROUNDS, "files were hardly ever reused: the test proves nothing"
     assert hits.checks >= 10 * ROUNDS, "checks were hardly ever skipped: the test proves nothing"
+    assert hits.reported > 0, "no check's diagnostics were handed out: the test proves nothing"
 
 
 def test_a_change_in_the_environment_a_model_is_trained_in_renders_the_others_again(
@@ -201,11 +206,15 @@ def _damage(path: Path, how: str) -> None:
         body = b"{" + body.replace(b" [[", b" {[[")  # a group's JSON, each parsed file's
         head = header.rpartition(b" ")[0]
         path.write_bytes(head + b" " + render_cache._digest(body).encode() + b"\n" + body)
+    elif how == "longer":  # whole and signed, but its texts are not where it says they are
+        body += b"\n"
+        head = header.rpartition(b" ")[0]
+        path.write_bytes(head + b" " + render_cache._digest(body).encode() + b"\n" + body)
     else:
         raise AssertionError(how)
 
 
-@pytest.mark.parametrize("how", ["truncated", "flipped", "empty", "not json"])
+@pytest.mark.parametrize("how", ["truncated", "flipped", "empty", "not json", "longer"])
 def test_damaged_parts_are_misses_and_are_replaced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
