@@ -4,12 +4,11 @@ never pays for git, kubernetes or aiohttp, and `llmops --help` imports no comman
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import importlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import click
@@ -17,6 +16,7 @@ import click
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
+from compiler.collector import collector_paused
 from llmops import __version__
 from llmops.cli import exit_codes
 
@@ -78,7 +78,9 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
             return None
-        with _collector_paused():
+        # the modules, classes and spec schemas imported live as long as the process: the
+        # collector's passes over them would find nothing to free
+        with collector_paused():
             command = importlib.import_module(f"llmops.cli.{cmd_name}").command
         assert isinstance(command, click.Command), cmd_name
         return command
@@ -96,23 +98,6 @@ class LazyGroup(click.Group):
             if name.startswith(incomplete)
         ]
         return [*commands, *click.Command.shell_complete(self, ctx, incomplete)]
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a command's modules are imported.
-
-    Importing `llmops validate` builds thousands of objects that live as long as the process (the
-    modules, their classes, the spec models' schemas); the collector's passes over them find nothing
-    to free.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, wanted: bool) -> None:
