@@ -31,6 +31,18 @@ from yarl import URL
 BUFFER_BYTES = 256 * 1024
 MAX_HEAD_BYTES = 64 * 1024
 _NO_BODY = frozenset({204, 304})
+_DECIMAL = frozenset(b"0123456789")
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+MAX_LENGTH_DIGITS = 18  # a length no answer reaches, and no int() cost or error on the way
+
+
+def _decimal(text: str) -> int | None:
+    """A Content-Length as HTTP writes it (ASCII digits only: ``str.isdigit`` also takes "²",
+    which ``int`` refuses), else None."""
+    raw = text.encode("latin-1")
+    if 0 < len(raw) <= MAX_LENGTH_DIGITS and _DECIMAL.issuperset(raw):
+        return int(raw)
+    return None
 
 
 class UpstreamFault(Exception):
@@ -139,12 +151,10 @@ class _Body:
                     return b"".join(out), True
                 continue
             size_text = line.split(b";", 1)[0].strip()
-            try:
-                chunk_size = int(size_text, 16)
-            except ValueError:
-                raise NotHttp(f"a bad chunk size {size_text[:20]!r}") from None
-            if chunk_size < 0:
-                raise NotHttp("a negative chunk size")
+            # hex digits only: int() would also take "0x", "_", a sign and whitespace
+            if not 0 < len(size_text) <= MAX_LENGTH_DIGITS or not _HEX.issuperset(size_text):
+                raise NotHttp(f"a bad chunk size {size_text[:20]!r}")
+            chunk_size = int(size_text, 16)
             if chunk_size == 0:
                 self._trailers = True
             else:
@@ -200,7 +210,7 @@ class Reply:
         self.keep_alive = keep_alive
         self.content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         length = headers.get("content-length")
-        self.content_length = int(length) if length is not None and length.isdigit() else None
+        self.content_length = _decimal(length) if length is not None else None
         coding = headers.get("content-encoding", "identity").strip().lower()
         self.encoded = coding not in ("", "identity")
         self._decoder = (
@@ -395,9 +405,9 @@ class _Connection(asyncio.Protocol):
             head.clear()
             version, _, rest_of_line = lines[0].partition(" ")
             status_text = rest_of_line[:3]
-            if not version.startswith("HTTP/1.") or not status_text.isdigit():
+            status = _decimal(status_text) if len(status_text) == 3 else None
+            if not version.startswith("HTTP/1.") or status is None or status < 100:
                 raise NotHttp(f"an answer that is not HTTP/1.x: {lines[0][:60]!r}")
-            status = int(status_text)
             headers: dict[str, str] = {}
             for line in lines[1:]:
                 name, colon, value = line.partition(":")
@@ -431,9 +441,10 @@ class _Connection(asyncio.Protocol):
             if length is not None:  # both: the framing is in doubt, use it only once
                 answer.keep_alive = False
         elif length is not None:
-            if not length.isdigit():
+            size = _decimal(length)
+            if size is None:
                 raise NotHttp(f"a bad Content-Length {length[:20]!r}")
-            body = _Body("length", int(length)) if int(length) else None
+            body = _Body("length", size) if size else None
         else:
             body = _Body("close")
         if body is not None and body.ends_with_connection:

@@ -141,3 +141,51 @@ def test_a_pooled_connection_the_server_closed_is_not_used_again() -> None:
         assert peers[0] != peers[1]
 
     asyncio.run(_serving([ok, ok], 1024, test, close_each=True))
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n{}",  # "²": str.isdigit says yes
+        b"HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n{}",
+        b"HTTP/1.1 \xb200 OK\r\nContent-Length: 2\r\n\r\n{}",
+        b"HTTP/1.1 042 OK\r\nContent-Length: 2\r\n\r\n{}",
+    ],
+    ids=[
+        "superscript-length",
+        "signed-length",
+        "5000-digit-length",
+        "superscript-status",
+        "status-42",
+    ],
+)
+def test_an_answer_head_with_a_malformed_number_is_refused_as_not_http(head: bytes) -> None:
+    """A malformed status or length is the model server's fault (a 502 for the caller), never an
+    exception escaping the connection's callbacks."""
+
+    async def test(url: str, peers: list[int]) -> None:
+        pool = UpstreamPool(cap=4, keepalive=4.0)
+        with pytest.raises(NotHttp):
+            await pool.request("POST", url, b"{}", JSON, 5.0, 1 << 20)
+        await pool.close()
+
+    asyncio.run(_serving([head], 4096, test))
+
+
+@pytest.mark.parametrize("size", [b"0x2", b"+2", b"2_0", b"\xb2", b"f" * 40, b""])
+def test_a_chunk_size_that_is_not_plain_hex_digits_fails_the_body(size: bytes) -> None:
+    answer = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + size + b"\r\n{}\r\n0\r\n\r\n"
+    )
+
+    async def test(url: str, peers: list[int]) -> None:
+        pool = UpstreamPool(cap=4, keepalive=4.0)
+        reply = await pool.request("POST", url, b"{}", JSON, 5.0, 1 << 20)
+        with pytest.raises(NotHttp, match="bad chunk size"):
+            while await reply.readany():
+                pass
+        reply.close()
+        await pool.close()
+
+    asyncio.run(_serving([answer], 4096, test))
