@@ -175,8 +175,9 @@ def _emit(rendered: RenderOutput, repo: str | None, output: str | None, check: b
         return exit_codes.OK
     estate_root = find_estate_root(repo)
     output_folder(output, estate_root=estate_root)
-    refuse_estate_folders(root, estate_root, plan.directories, read_record(root))
-    difference = write_output(root, plan)
+    record = read_record(root)
+    refuse_estate_folders(root, estate_root, plan.directories, record)
+    difference = write_output(root, plan, record)
     shown = escape_controls(str(root))
     print(
         f"rendered {rendered.objects} objects into {shown} "
