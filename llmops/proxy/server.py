@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from aiohttp import web
 
+from llmops.proxy.allocator import pin_mmap_threshold
 from llmops.proxy.app import build_app
 from llmops.proxy.config import ProxyConfig
 from llmops.proxy.connections import GuardedSite
@@ -71,6 +72,7 @@ def base_url(host: str, port: int) -> str:
 
 
 def _run(main: Coroutine[Any, Any, None]) -> None:
+    pin_mmap_threshold()  # a serving process only: not a test's or a script's (running_proxy)
     try:
         import uvloop
     except ImportError:
