@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -93,6 +94,16 @@ def test_internal_errors_are_one_line_exit_3(monkeypatch: pytest.MonkeyPatch) ->
     assert result.exit_code == 3
     assert "Traceback" not in result.stderr
     assert "internal error (RuntimeError: boom)" in result.stderr
+
+
+def test_commands_run_in_process_freeze_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    """Only the `llmops` process freezes a command's imports: a test process running many
+    commands must keep collecting what it frees."""
+    from llmops.cli.main import main
+
+    frozen = gc.get_freeze_count()
+    assert main(["rules"]) == 0
+    assert gc.get_freeze_count() == frozen
 
 
 def test_approval_is_voided_by_a_model_edit_and_restored_by_approve(tmp_path: Path) -> None:
