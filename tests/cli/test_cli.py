@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,6 +95,42 @@ def test_internal_errors_are_one_line_exit_3(monkeypatch: pytest.MonkeyPatch) ->
     assert result.exit_code == 3
     assert "Traceback" not in result.stderr
     assert "internal error (RuntimeError: boom)" in result.stderr
+
+
+def test_commands_run_in_process_freeze_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    """Only the `llmops` process freezes a command's imports: a test process running many
+    commands must keep collecting what it frees."""
+    from llmops.cli.main import main
+
+    frozen = gc.get_freeze_count()
+    assert main(["rules"]) == 0
+    assert gc.get_freeze_count() == frozen
+
+
+def test_the_llmops_process_freezes_the_imports_of_its_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`entrypoint` (the console script) resolves its command with the imports frozen as they
+    finish; this test process itself is never frozen."""
+    from llmops.cli import main as cli_main
+
+    freezes: list[str] = []
+    monkeypatch.setattr(gc, "freeze", lambda: freezes.append("freeze"))
+    monkeypatch.setattr(cli_main, "_use_utf8_streams", lambda: None)
+    monkeypatch.setattr(cli_main.cli, "freeze_imports", False)
+    monkeypatch.setattr(sys, "argv", ["llmops", "rules"])
+
+    def run_the_command() -> int:
+        freezes.append("command resolved")
+        cli_main.parse_arguments(["rules"])
+        return 0
+
+    monkeypatch.setattr(cli_main, "main", run_the_command)
+    with pytest.raises(SystemExit) as stop:
+        cli_main.entrypoint()
+    assert stop.value.code == 0
+    # frozen when `rules` was imported, and once more on the way out
+    assert freezes == ["command resolved", "freeze", "freeze"]
 
 
 def test_approval_is_voided_by_a_model_edit_and_restored_by_approve(tmp_path: Path) -> None:
