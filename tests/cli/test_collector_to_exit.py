@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ def _files(root: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture
-def restored_collector() -> object:
+def restored_collector() -> Iterator[None]:
     """The collector as it was, whatever a test leaves."""
     enabled = gc.isenabled()
     yield None
@@ -70,14 +71,14 @@ def restored_collector() -> object:
         gc.enable()
 
 
-def test_in_process_a_pause_resumes_the_collector(restored_collector: object) -> None:
+def test_in_process_a_pause_resumes_the_collector(restored_collector: None) -> None:
     with collector_paused(until_exit=True):
         assert not gc.isenabled()
     assert gc.isenabled()
 
 
 def test_a_process_that_ends_keeps_it_paused_until_the_command_ended(
-    restored_collector: object,
+    restored_collector: None,
 ) -> None:
     process_ends_with_command()
     with collector_paused(until_exit=True):
@@ -96,7 +97,7 @@ def test_a_process_that_ends_keeps_it_paused_until_the_command_ended(
 
 
 def test_a_pause_without_until_exit_resumes_even_in_a_process_that_ends(
-    restored_collector: object,
+    restored_collector: None,
 ) -> None:
     process_ends_with_command()
     with collector_paused():
