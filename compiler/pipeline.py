@@ -229,6 +229,7 @@ def _add_required_peers(
                 [*shared.manifests, *manifests],
                 broken,
                 [*shared.gaps, *gaps],
+                cache=env.cache,
             )
             for peer in peers.environments:
                 env.peers[peer.name] = peer

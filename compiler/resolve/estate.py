@@ -121,10 +121,17 @@ def resolve_estate(
     manifests: list[Manifest],
     broken: dict[str, list[Identity]],
     gaps: list[Gap] | None = None,
+    *,
+    cache: dict[Any, Any] | None = None,
 ) -> ResolvedEstate:
+    """Every environment of ``environments``, each with ``_shared`` merged in and the others as its
+    peers. ``cache`` is what the run computed so far (see `ResolvedEnvironment.remember`): a peer
+    resolved apart from the environment that reads it takes the same one, so what both compute of a
+    `_shared` manifest (a model's digest) is computed once."""
     shared = [manifest for manifest in manifests if manifest.origin == SHARED_ENV]
     resolved = []
-    cache: dict[Any, Any] = {}
+    if cache is None:
+        cache = {}
     for name in environments:
         own = [manifest for manifest in manifests if manifest.origin == name]
         resolved.append(

@@ -16,7 +16,7 @@ import click
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
-from compiler.collector import collector_paused
+from compiler.collector import collector_paused, command_ended, process_ends_with_command
 from llmops import __version__
 from llmops.cli import exit_codes
 
@@ -51,6 +51,11 @@ COMMANDS: dict[str, str] = {
     "chat": "send one chat message through a running proxy",
 }
 
+# Commands that build an estate, report or write it, and are done: run as a process of their own,
+# the collector stays paused from their import to the process's end (compiler/collector.py), as no
+# pass over what they built could free more than the end does. Servers and anything else resume it.
+ONE_SHOT_COMMANDS = frozenset({"validate", "render", "cmp"})
+
 EPILOG = f"""\b
 Environment variables (an option given on the command line wins):
   LLMOPS_ENV     --env, for every command that has it
@@ -84,7 +89,7 @@ class LazyGroup(click.Group):
             return None
         # the modules, classes and spec schemas imported live as long as the process: the
         # collector's passes over them would find nothing to free
-        with collector_paused():
+        with collector_paused(until_exit=cmd_name in ONE_SHOT_COMMANDS):
             command = importlib.import_module(f"llmops.cli.{cmd_name}").command
             if self.freeze_imports:
                 # Else the first collection once the collector resumes walks every object the
@@ -232,12 +237,13 @@ def entrypoint() -> None:
 
         raise SystemExit(shell_complete(cli, {}, "llmops", COMPLETE_VARIABLE, instruction))
     cli.freeze_imports = True
+    process_ends_with_command()
     code = main()
     # The process ends: what the command built lives until then. Frozen, it is left out of the
     # garbage collections the interpreter runs on its way out, which would walk every object (the
     # modules, the spec models' schemas, the estate) to free nothing: tens of milliseconds, a
     # fifth of a cold `llmops validate`.
-    gc.freeze()
+    command_ended()
     raise SystemExit(code)
 
 
