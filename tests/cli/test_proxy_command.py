@@ -255,15 +255,19 @@ def test_usage_errors(monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], me
 
 
 @pytest.mark.slow
-def test_workers_leave_the_calling_process_as_it_was() -> None:
+def test_workers_leave_the_calling_process_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`llmops proxy --workers 2` run in this process (as a script or a test may run it): the
     workers share their metrics, and afterwards this process has its environment, its signal
     handlers and a single-process prometheus_client again, and no metrics directory is left. (The
     workers' setting once stayed in the caller's environment: every later proxy in the process, and
     every proxy it started, failed on each metric.)"""
+    # a temporary directory of this test's own: another proxy on the machine (a benchmark, a
+    # parallel test run) creates and removes its metrics directories in the shared one
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     environment = dict(os.environ)
     handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    leftovers = set(Path(tempfile.gettempdir()).glob("llmops-proxy-metrics-*"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     seen: dict[str, object] = {}
@@ -272,6 +276,7 @@ def test_workers_leave_the_calling_process_as_it_was() -> None:
         try:
             if wait_until(lambda: _answers(f"{url}/llm-ops/v1/health"), timeout=60, interval=0.1):
                 seen["environment while serving"] = dict(os.environ)
+                seen["temporary while serving"] = [path.name for path in tmp_path.iterdir()]
                 for _ in range(4):  # a connection each: either worker may answer
                     call("POST", f"{url}/llm-ops/v1/serve/nope/chat", {"messages": []}, USER)
                 seen["metrics"] = [call("GET", f"{url}/metrics") for _ in range(4)]
@@ -290,7 +295,10 @@ def test_workers_leave_the_calling_process_as_it_was() -> None:
         assert 'code="404",endpoint="(unknown)"} 4.0' in scraped.body.decode(), scraped
     assert dict(os.environ) == environment
     assert {signum: signal.getsignal(signum) for signum in handlers} == handlers
-    assert set(Path(tempfile.gettempdir()).glob("llmops-proxy-metrics-*")) == leftovers
+    temporary = seen["temporary while serving"]
+    assert isinstance(temporary, list) and len(temporary) == 1, temporary
+    assert temporary[0].startswith("llmops-proxy-metrics-")  # the workers' shared metrics
+    assert list(tmp_path.iterdir()) == []  # and it is gone
     with running_proxy(config_of(document(endpoint("chat", "http://127.0.0.1:1")))) as later:
         call("POST", f"{later}/llm-ops/v1/serve/nope/chat", {"messages": []}, USER)
         alone = call("GET", f"{later}/metrics")
