@@ -42,7 +42,12 @@ _FIELDS = re.compile(rf"(?:{_TOKEN}:[ \t]*{_VALUE}[ \t]*\r\n)*")
 _BEGUN = re.compile(r"P(?:O(?:S(?:T(?: (?:/(?:[!-~]*(?: (?:H[!-~]*\r?)?)?)?)?)?)?)?)?")
 _LINE_BEGUN = re.compile(r"[!-~]*(?::[ \t!-~]*)?\r?")
 _DIGITS = re.compile(r"[0-9]{1,15}")
-_LEFT_TO_AIOHTTP = frozenset(("transfer-encoding", "content-encoding", "expect", "upgrade"))
+# header lines looked for in the whole head (each follows a CRLF; values hold no CR)
+_LEFT_TO_AIOHTTP = re.compile(
+    r"\r\n(?:transfer-encoding|content-encoding|expect|upgrade):", re.IGNORECASE
+)
+_CONTENT_LENGTH = re.compile(r"\r\ncontent-length:[ \t]*([^\r]*?)[ \t]*(?=\r\n)", re.IGNORECASE)
+_CONNECTION = re.compile(r"\r\nconnection:[ \t]*([^\r]*?)[ \t]*(?=\r\n)", re.IGNORECASE)
 _CONNECTION_TOKENS = frozenset(("keep-alive", "close"))
 
 
@@ -92,19 +97,17 @@ def parse_head(head: bytes) -> Head | None:
     if _FIELDS.fullmatch(text, start) is None:
         return None
     fields = _FIELD.findall(text, start)
-    if len(fields) > MAX_FIELDS:
+    if len(fields) > MAX_FIELDS or _LEFT_TO_AIOHTTP.search(text, start - 2) is not None:
         return None
-    headers: CIMultiDict[str] = CIMultiDict(fields)
-    if not _LEFT_TO_AIOHTTP.isdisjoint(name.lower() for name in headers):
-        return None
-    lengths = headers.getall("Content-Length", ())
+    lengths = _CONTENT_LENGTH.findall(text, start - 2)
     if len(lengths) != 1 or _DIGITS.fullmatch(lengths[0]) is None:
         return None
     close = False
-    for value in headers.getall("Connection", ()):
+    for value in _CONNECTION.findall(text, start - 2):
         tokens = {token.strip().lower() for token in value.split(",")}
         if not tokens <= _CONNECTION_TOKENS:
             return None
         close = close or "close" in tokens
     kind, openai = _ROUTES[request_line.group(2)]
+    headers: CIMultiDict[str] = CIMultiDict(fields)
     return Head(request_line.group(1), kind, openai, headers, int(lengths[0]), close)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from llmops.proxy import front
+from llmops.proxy.lean_head import parse_head
 from llmops.proxy.options import ProxyOptions
 from llmops.proxy.server import running_proxy
 from tests.helpers.loopback import FakeModelServer, RawReply, read_answer, serving
@@ -288,3 +289,55 @@ def test_a_request_in_flight_finishes_when_the_proxy_stops() -> None:
         sock.close()
     assert outcome["reply"].status == 200
     assert outcome["reply"].closed
+
+
+LINE = b"POST /llm-ops/v1/serve/chat/chat HTTP/1.1\r\n"
+HEADS = {
+    b"Host: p\r\nContent-Length: 2\r\n": ("chat", "chat", False, 2, False),
+    b"content-length:  7 \r\nConnection: Keep-Alive\r\n": ("chat", "chat", False, 7, False),
+    b"Content-Length: 0\r\nConnection: keep-alive, close\r\n": ("chat", "chat", False, 0, True),
+    b"Host: p\r\n": None,  # no Content-Length
+    b"Content-Length: 2\r\nContent-Length: 2\r\n": None,
+    b"Content-Length: 0x2\r\n": None,
+    b"Content-Length: 2\r\ntransfer-encoding: chunked\r\n": None,
+    b"Content-Length: 2\r\nContent-Encoding: gzip\r\n": None,
+    b"Content-Length: 2\r\nExpect: 100-continue\r\n": None,
+    b"Content-Length: 2\r\nUpgrade: h2c\r\n": None,
+    b"Content-Length: 2\r\nConnection: upgrade\r\n": None,
+    b"Content-Length: 2\r\n folded\r\n": None,
+    b"Content-Length: 2\r\nX: a\nb\r\n": None,
+    b"Content-Length: 2\r\nX: a\x7f\r\n": None,
+    b"Content-Length: 2\r\nX : a\r\n": None,
+    b"Content-Length: 2\r\nX: caf\xc3\xa9\r\n": None,
+    b"Content-Length: 2\r\n" + b"X: 1\r\n" * 101: None,
+}
+
+
+@pytest.mark.parametrize("fields", list(HEADS))
+def test_which_heads_the_proxys_own_server_serves(fields: bytes) -> None:
+
+    head = parse_head(LINE + fields)
+    expected = HEADS[fields]
+    if expected is None:
+        assert head is None
+        return
+    assert head is not None
+    assert (head.name, head.kind, head.openai, head.length, head.close) == expected
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"POST /llm-ops/v1/serve/chat/chat HTTP/1.0\r\n",
+        b"POST /llm-ops/v1/serve/ch%61t/chat HTTP/1.1\r\n",
+        b"POST /llm-ops/v1/serve/../chat HTTP/1.1\r\n",
+        b"POST /llm-ops/v1/serve/chat/chat#x HTTP/1.1\r\n",
+        b"POST /llm-ops/v1/serve/chat/v1/models HTTP/1.1\r\n",
+        b"PUT /llm-ops/v1/serve/chat/chat HTTP/1.1\r\n",
+        b"post /llm-ops/v1/serve/chat/chat HTTP/1.1\r\n",
+        b"POST  /llm-ops/v1/serve/chat/chat HTTP/1.1\r\n",
+    ],
+)
+def test_other_request_lines_are_left_to_aiohttp(line: bytes) -> None:
+
+    assert parse_head(line + b"Content-Length: 2\r\n") is None
