@@ -5,7 +5,9 @@ aiohttp's server has a keep-alive timeout (the runner's ``keepalive_timeout``: a
 closed) but no limit on connections and no bound on how long a request's head may take to arrive.
 With the open-file limit at 1,024, about a thousand idle or half-sent connections used every
 descriptor and the proxy could not accept its own health probe. So every connection is a
-``GuardedRequestHandler``:
+``GuardedRequestHandler`` (or first the proxy's own server for plain inference requests,
+llmops/proxy/front.py, which the same guard counts and which hands the connection over to a
+``GuardedRequestHandler`` for any other request):
 
 - at most ``connection_cap()`` connections are open; at the cap a new one closes the connection idle
   the longest (keep-alive clients reconnect), and when every connection is busy it gets a 503 and is
