@@ -341,3 +341,29 @@ def test_which_heads_the_proxys_own_server_serves(fields: bytes) -> None:
 def test_other_request_lines_are_left_to_aiohttp(line: bytes) -> None:
 
     assert parse_head(line + b"Content-Length: 2\r\n") is None
+
+
+def test_a_head_cut_anywhere_is_still_served_by_the_proxys_own_server(
+    proxy_for: Any, model: FakeModelServer
+) -> None:
+    """A head arriving in two pieces, cut at any byte, is waited for, not handed to aiohttp
+    (whose answers carry a Server header; the proxy's own carry none)."""
+    url = proxy_for(document(endpoint("chat", model.url)))
+    whole = request(OPENAI, extra=b"Connection: keep-alive\r\nX-Request-Id: r-1\r\n")
+    head_end = whole.index(b"\r\n\r\n") + 4
+    near_line_ends = {
+        at + step
+        for at, byte in enumerate(whole[:head_end])
+        if byte == 0x0A
+        for step in (-2, -1, 0, 1)
+    }
+    cuts = sorted(cut for cut in near_line_ends | set(range(1, head_end, 9)) if 0 < cut < head_end)
+    with connect(url) as sock:
+        for cut in cuts:
+            sock.sendall(whole[:cut])
+            time.sleep(0.002)
+            sock.sendall(whole[cut:])
+            reply, rest = _one(sock, b"", last=False)
+            assert reply.status == 200, (cut, reply.head)
+            assert "\r\nserver:" not in reply.head.lower(), (cut, reply.head)
+            assert rest == b""
