@@ -367,3 +367,44 @@ def test_a_head_cut_anywhere_is_still_served_by_the_proxys_own_server(
             assert reply.status == 200, (cut, reply.head)
             assert "\r\nserver:" not in reply.head.lower(), (cut, reply.head)
             assert rest == b""
+
+
+def test_bytes_piling_up_behind_a_slow_request_are_bounded_then_refused_by_aiohttp(
+    proxy_for: Any,
+) -> None:
+    with serving(FakeModelServer(mode="slow", delay=0.5)) as model:
+        url = proxy_for(document(endpoint("chat", model.url)))
+        with connect(url) as sock:
+            sock.sendall(request())
+            junk = b"\x00not http\r\n" * 10_000
+            sock.setblocking(False)
+            sent = 0
+            deadline = time.monotonic() + 0.4
+            while time.monotonic() < deadline:  # reading pauses once 64 KiB are held
+                try:
+                    sent += sock.send(junk)
+                except BlockingIOError:
+                    time.sleep(0.01)
+            # the kernel's buffers hold a few MiB; without the pause the proxy took 140 MB here
+            assert sent < 24 * 1024 * 1024
+            sock.setblocking(True)
+            sock.settimeout(5)
+            first, rest = _one(sock, b"", last=False)
+            refused, _ = _one(sock, rest, last=False)
+    assert first.status == 200
+    assert refused.status == 400
+    assert refused.json()["message"].startswith("the request is not valid HTTP: ")
+
+
+def test_a_caller_gone_while_its_body_is_awaited_leaves_nothing_behind(
+    proxy_for: Any, model: FakeModelServer
+) -> None:
+    url = proxy_for(document(endpoint("chat", model.url)))
+    with connect(url) as sock:
+        sock.sendall(request(length=len(BODY) + 50))
+        time.sleep(0.1)
+    with connect(url) as sock:  # the proxy serves on
+        sock.sendall(request())
+        (reply,) = answers(sock, 1)
+    assert reply.status == 200
+    assert len(model.requests) == 1
