@@ -35,19 +35,12 @@ _REQUEST_LINE = re.compile(
     r"(?:\?[!\"$-~]*)? HTTP/1\.1\r\n"
 )
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-_VALUE = r"(?:[!-~]+(?:[ \t]+[!-~]+)*)?"
-_FIELD = re.compile(rf"({_TOKEN}):[ \t]*({_VALUE})[ \t]*\r\n")
-_FIELDS = re.compile(rf"(?:{_TOKEN}:[ \t]*{_VALUE}[ \t]*\r\n)*")
+_FIELDS = re.compile(rf"(?:{_TOKEN}:[\t -~]*\r\n)*")  # visible ASCII, spaces and tabs
 # the start of a request line in the subset, or of a header line
 _BEGUN = re.compile(r"P(?:O(?:S(?:T(?: (?:/(?:[!-~]*(?: (?:H[!-~]*\r?)?)?)?)?)?)?)?)?")
 _LINE_BEGUN = re.compile(r"[!-~]*(?::[ \t!-~]*)?\r?")
 _DIGITS = re.compile(r"[0-9]{1,15}")
-# header lines looked for in the whole head (each follows a CRLF; values hold no CR)
-_LEFT_TO_AIOHTTP = re.compile(
-    r"\r\n(?:transfer-encoding|content-encoding|expect|upgrade):", re.IGNORECASE
-)
-_CONTENT_LENGTH = re.compile(r"\r\ncontent-length:[ \t]*([^\r]*?)[ \t]*(?=\r\n)", re.IGNORECASE)
-_CONNECTION = re.compile(r"\r\nconnection:[ \t]*([^\r]*?)[ \t]*(?=\r\n)", re.IGNORECASE)
+_LEFT_TO_AIOHTTP = ("Transfer-Encoding", "Content-Encoding", "Expect", "Upgrade")
 _CONNECTION_TOKENS = frozenset(("keep-alive", "close"))
 
 
@@ -96,18 +89,25 @@ def parse_head(head: bytes) -> Head | None:
     start = request_line.end()
     if _FIELDS.fullmatch(text, start) is None:
         return None
-    fields = _FIELD.findall(text, start)
-    if len(fields) > MAX_FIELDS or _LEFT_TO_AIOHTTP.search(text, start - 2) is not None:
+    if start == len(text):  # no header lines, so no Content-Length
         return None
-    lengths = _CONTENT_LENGTH.findall(text, start - 2)
+    lines = text[start:-2].split("\r\n")
+    if len(lines) > MAX_FIELDS:
+        return None
+    # a token, a colon, then the value between optional whitespace (checked by _FIELDS)
+    headers: CIMultiDict[str] = CIMultiDict(
+        [(name, value.strip(" \t")) for name, _, value in (line.partition(":") for line in lines)]
+    )
+    if any(name in headers for name in _LEFT_TO_AIOHTTP):
+        return None
+    lengths = headers.getall("Content-Length", ())
     if len(lengths) != 1 or _DIGITS.fullmatch(lengths[0]) is None:
         return None
     close = False
-    for value in _CONNECTION.findall(text, start - 2):
+    for value in headers.getall("Connection", ()):
         tokens = {token.strip().lower() for token in value.split(",")}
         if not tokens <= _CONNECTION_TOKENS:
             return None
         close = close or "close" in tokens
     kind, openai = _ROUTES[request_line.group(2)]
-    headers: CIMultiDict[str] = CIMultiDict(fields)
     return Head(request_line.group(1), kind, openai, headers, int(lengths[0]), close)

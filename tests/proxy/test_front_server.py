@@ -408,3 +408,16 @@ def test_a_caller_gone_while_its_body_is_awaited_leaves_nothing_behind(
         (reply,) = answers(sock, 1)
     assert reply.status == 200
     assert len(model.requests) == 1
+
+
+def test_header_values_lose_only_the_whitespace_around_them() -> None:
+    head = parse_head(
+        LINE + b"Content-Length: 2\r\nX-User-Id: \t a  b \t\r\nX-Empty:\r\nX-A:x:y\r\n"
+    )
+    assert head is not None
+    assert list(head.headers.items()) == [
+        ("Content-Length", "2"),
+        ("X-User-Id", "a  b"),
+        ("X-Empty", ""),
+        ("X-A", "x:y"),
+    ]
