@@ -9,7 +9,14 @@ in each, the same minimal backend and load generator, 3,000 requests), aiohttp w
 (httptools, uvloop) with httpx added 1.0 ms with one client and, with 32, fell to about 420
 requests/s with p99 over 250 ms (httpx's connection pool under contention).
 The calls to model servers later left aiohttp's client for a lean one of the proxy's own
-(llmops/proxy/upstream_pool.py), which cut the CPU per relayed request by about 40%.
+(llmops/proxy/upstream_pool.py), which cut the CPU per relayed request by about 40%; and plain
+inference requests (a POST with a Content-Length to an inference route) left aiohttp's server for
+a lean HTTP/1.1 server of the proxy's own in front of it (llmops/proxy/front.py), on the same port
+and connections: aiohttp's server machinery alone cost about 0.09 ms of CPU per request, twice
+nginx's whole relay. Everything else (the platform routes, the catalog, /metrics, the console,
+404/405 with GitOps advice, slash redirects, chunked or encoded bodies, `Expect`, every request the
+HTTP parser refuses) stays here, and so do the inference routes for requests the lean server leaves
+to aiohttp: both serve them through the same route code (llmops/proxy/serve_routes.py).
 `benchmarks/bench_proxy.py` measures this proxy.
 """
 

@@ -5,7 +5,9 @@ aiohttp's server has a keep-alive timeout (the runner's ``keepalive_timeout``: a
 closed) but no limit on connections and no bound on how long a request's head may take to arrive.
 With the open-file limit at 1,024, about a thousand idle or half-sent connections used every
 descriptor and the proxy could not accept its own health probe. So every connection is a
-``GuardedRequestHandler``:
+``GuardedRequestHandler`` (or first the proxy's own server for plain inference requests,
+llmops/proxy/front.py, which the same guard counts and which hands the connection over to a
+``GuardedRequestHandler`` for any other request):
 
 - at most ``connection_cap()`` connections are open; at the cap a new one closes the connection idle
   the longest (keep-alive clients reconnect), and when every connection is busy it gets a 503 and is
@@ -31,7 +33,7 @@ import resource
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from aiohttp.streams import StreamReader
@@ -70,7 +72,7 @@ def _both_shapes(status: int, message: str) -> bytes:
     )
 
 
-def _raw_answer(transport: asyncio.BaseTransport, status: int, message: str) -> None:
+def raw_answer(transport: asyncio.BaseTransport, status: int, message: str) -> None:
     """Answer on a connection aiohttp is not (or no longer) parsing, and close it."""
     body = _both_shapes(status, message)
     head = (
@@ -82,26 +84,39 @@ def _raw_answer(transport: asyncio.BaseTransport, status: int, message: str) -> 
     transport.close()
 
 
+class Connection(Protocol):
+    """What the guard needs of a connection's protocol object: aiohttp's, or the proxy's own
+    server's (llmops/proxy/front.py)."""
+
+    def force_close(self) -> None: ...
+
+
+def refuse_when_full(transport: asyncio.BaseTransport, cap: int) -> None:
+    """The 503 for a new connection when every one of the ``cap`` is busy."""
+    raw_answer(transport, 503, f"the proxy has {cap} connections, all busy; retry shortly")
+
+
 class ConnectionGuard:
-    """The open client connections of one proxy, keyed by aiohttp's protocol object for each."""
+    """The open client connections of one proxy, keyed by the protocol object of each (aiohttp's,
+    or the proxy's own server's until it hands the connection over to aiohttp)."""
 
     def __init__(self, options: ProxyOptions, metrics: ProxyMetrics):
         self.cap = connection_cap(options.max_connections)
         self.header_timeout = options.header_timeout
         self.metrics = metrics
-        self._open: dict[RequestHandler, asyncio.BaseTransport] = {}
+        self._open: dict[Connection, asyncio.BaseTransport] = {}
         # not serving a request, oldest first
-        self._idle: OrderedDict[RequestHandler, None] = OrderedDict()
-        self._busy: dict[RequestHandler, int] = {}
+        self._idle: OrderedDict[Connection, None] = OrderedDict()
+        self._busy: dict[Connection, int] = {}
         # first byte of a head not yet complete
-        self._head_started: dict[RequestHandler, float] = {}
+        self._head_started: dict[Connection, float] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
     @property
     def open_count(self) -> int:
         return len(self._open)
 
-    def admit(self, handler: RequestHandler, transport: asyncio.BaseTransport) -> bool:
+    def admit(self, handler: Connection, transport: asyncio.BaseTransport) -> bool:
         if len(self._open) >= self.cap:
             if not self._idle:
                 self.metrics.connection_closed("refused")
@@ -114,7 +129,7 @@ class ConnectionGuard:
         self._idle[handler] = None
         return True
 
-    def received(self, handler: RequestHandler, loop_time: float) -> None:
+    def received(self, handler: Connection, loop_time: float) -> None:
         if handler in self._idle and handler not in self._head_started:
             self._head_started[handler] = loop_time
 
@@ -134,10 +149,24 @@ class ConnectionGuard:
         del self._busy[handler]
         self._idle[handler] = None
 
-    def closed(self, handler: RequestHandler) -> None:
+    def closed(self, handler: Connection) -> None:
         self._forget(handler)
 
-    def _forget(self, handler: RequestHandler) -> None:
+    def replace(self, old: Connection, new: Connection) -> None:
+        """``new`` serves ``old``'s connection from now on (handed over between requests): same
+        count, the newest idle, its head's start kept."""
+        transport = self._open.pop(old, None)
+        if transport is None:
+            return
+        started = self._head_started.pop(old, None)
+        self._idle.pop(old, None)
+        self._busy.pop(old, None)
+        self._open[new] = transport
+        self._idle[new] = None
+        if started is not None:
+            self._head_started[new] = started
+
+    def _forget(self, handler: Connection) -> None:
         self._open.pop(handler, None)
         self._idle.pop(handler, None)
         self._busy.pop(handler, None)
@@ -155,7 +184,7 @@ class ConnectionGuard:
             self._forget(handler)
             self.metrics.connection_closed("header_timeout")
             if transport is not None:
-                _raw_answer(
+                raw_answer(
                     transport,
                     408,
                     f"the request head did not arrive within {self.header_timeout:g} s",
@@ -184,11 +213,16 @@ class GuardedRequestHandler(RequestHandler):
     """aiohttp's protocol for one connection, reporting to the guard, and answering what the HTTP
     parser refuses in the envelope (aiohttp answers plain text and logs a traceback)."""
 
-    __slots__ = ("_admitted", "_body", "_guard", "_route")
+    __slots__ = ("_admitted", "_adopted", "_body", "_guard", "_route")
 
-    def __init__(self, manager: Server, guard: ConnectionGuard, **kwargs: Any):
+    def __init__(
+        self, manager: Server, guard: ConnectionGuard, adopted: bool = False, **kwargs: Any
+    ):
+        """``adopted``: a connection the guard admitted already, handed over by the proxy's own
+        server (llmops/proxy/front.py)."""
         super().__init__(manager, **kwargs)
         self._guard = guard
+        self._adopted = adopted
         self._admitted = False
         # the body of the request being served, while it is
         self._body: StreamReader | None = None
@@ -217,12 +251,8 @@ class GuardedRequestHandler(RequestHandler):
             self._body = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if not self._guard.admit(self, transport):
-            _raw_answer(
-                transport,
-                503,
-                f"the proxy has {self._guard.cap} connections, all busy; retry shortly",
-            )
+        if not self._adopted and not self._guard.admit(self, transport):
+            refuse_when_full(transport, self._guard.cap)
             return
         self._admitted = True
         if isinstance(transport, asyncio.WriteTransport):
@@ -283,8 +313,20 @@ class GuardedRequestHandler(RequestHandler):
         return response
 
 
+class Front(Protocol):
+    """A server in front of aiohttp's for some requests (llmops/proxy/front.py): each new
+    connection starts with it, and it hands connections over to aiohttp's handler."""
+
+    def __call__(self) -> asyncio.Protocol: ...
+
+    async def shutdown(self, timeout: float) -> None: ...
+
+
 class GuardedSite(web.BaseSite):
-    """A TCP site whose connections pass through a ``ConnectionGuard``."""
+    """A TCP site whose connections pass through a ``ConnectionGuard``; with ``front`` (made
+    from the way to create aiohttp's handler for a connection), every connection starts with
+    that server instead, until it hands the connection over. ``shutdown_timeout``: how long
+    requests in flight may take to finish when the site stops."""
 
     def __init__(
         self,
@@ -294,11 +336,16 @@ class GuardedSite(web.BaseSite):
         guard: ConnectionGuard,
         backlog: int = 128,
         reuse_port: bool = False,
+        front: Callable[[Callable[[], GuardedRequestHandler]], Front] | None = None,
+        shutdown_timeout: float = 10.0,
     ):
         super().__init__(runner, backlog=backlog)
         self._host, self._port, self._guard = host, port, guard
         self._reuse_port = reuse_port
         self._bound: tuple[str, int] | None = None
+        self._make_front = front
+        self._front: Front | None = None
+        self._shutdown_timeout = shutdown_timeout
 
     @property
     def name(self) -> str:
@@ -317,8 +364,15 @@ class GuardedSite(web.BaseSite):
         def protocol() -> GuardedRequestHandler:
             return GuardedRequestHandler(server, self._guard, loop=loop, **options)
 
+        def adopting() -> GuardedRequestHandler:
+            return GuardedRequestHandler(server, self._guard, adopted=True, loop=loop, **options)
+
+        first: Callable[[], asyncio.Protocol] = protocol
+        if self._make_front is not None:
+            self._front = self._make_front(adopting)
+            first = self._front
         self._server = await loop.create_server(
-            protocol,
+            first,
             self._host,
             self._port,
             backlog=self._backlog,
@@ -330,4 +384,14 @@ class GuardedSite(web.BaseSite):
 
     async def stop(self) -> None:
         await self._guard.stop()
-        await super().stop()
+        await super().stop()  # no new connections
+        server = self._runner.server
+        if self._front is None or server is None:
+            return
+        # The front's connections and aiohttp's finish their requests in the same time (the runner
+        # then finds aiohttp's closed already).
+        await asyncio.sleep(0)
+        server.pre_shutdown()
+        await asyncio.gather(
+            self._front.shutdown(self._shutdown_timeout), server.shutdown(self._shutdown_timeout)
+        )

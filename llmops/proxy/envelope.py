@@ -28,12 +28,19 @@ def dumps(value: Any) -> bytes:
         return _COMPACT_ASCII.encode(value).encode()
 
 
+def success_body(data: Any, message: str = "") -> bytes:
+    return dumps({"status": "success", "message": message, "data": data})
+
+
+def failure_body(status: int, message: str, *, data: Any = None, openai: bool = False) -> bytes:
+    document: dict[str, Any] = {"status": "error", "message": message, "data": data}
+    if openai:
+        document["error"] = {"message": message, "type": error_type(status), "code": status}
+    return dumps(document)
+
+
 def success(data: Any, message: str = "", headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        body=dumps({"status": "success", "message": message, "data": data}),
-        content_type=JSON,
-        headers=headers,
-    )
+    return web.Response(body=success_body(data, message), content_type=JSON, headers=headers)
 
 
 def failure(
@@ -44,10 +51,12 @@ def failure(
     openai: bool = False,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
-    document: dict[str, Any] = {"status": "error", "message": message, "data": data}
-    if openai:
-        document["error"] = {"message": message, "type": error_type(status), "code": status}
-    return web.Response(status=status, body=dumps(document), content_type=JSON, headers=headers)
+    return web.Response(
+        status=status,
+        body=failure_body(status, message, data=data, openai=openai),
+        content_type=JSON,
+        headers=headers,
+    )
 
 
 def error_type(status: int) -> str:

@@ -95,6 +95,22 @@ def loads(data: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
     return value
 
 
+def is_plain_object(data: bytes, start: int) -> bool:
+    """Whether ``data`` from ``start`` to its end is exactly one strict JSON object, nested at most
+    ``MAX_DEPTH`` levels, with nothing around it: what ``loads`` accepts, told for the common case
+    with one call to the parser (no whitespace around, no encoding to detect). False means "not
+    told": ``loads`` decides, and says why. A stream checks each of its events, and the work
+    around ``loads``'s parse cost more than the parse."""
+    if data.count(b"[", start) + data.count(b"{", start) > MAX_DEPTH:
+        return False
+    try:
+        text = data[start:].decode("utf-8", "surrogatepass")
+        _, end = _DECODER.raw_decode(text)
+    except (ValueError, RecursionError):  # NotJson and JSONDecodeError are ValueErrors
+        return False
+    return bool(end == len(text) and text[:1] == "{")
+
+
 def _too_deep(max_depth: int) -> str:
     return f"arrays and objects nest more than {max_depth} levels deep"
 

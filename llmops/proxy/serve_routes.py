@@ -17,16 +17,16 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web_protocol import RequestPayloadError
 
 from llmops.proxy import envelope
 from llmops.proxy.canary import CANARY, sticky_user
-from llmops.proxy.delivery import ClientGone, ClientStalled, Hold, deliver
+from llmops.proxy.delivery import ClientGone, ClientStalled, Hold
+from llmops.proxy.exchange import AiohttpExchange, BodyRefused, Exchange
 from llmops.proxy.experiments import apply_template, assign_variant
 from llmops.proxy.fields import FieldError, check_fields, lone_surrogate
 from llmops.proxy.governance import Denied, authorize, identify
@@ -85,6 +85,14 @@ class Refused(Exception):
         )
 
 
+class Whole(NamedTuple):
+    """An answer in one piece: its status, JSON body and extra headers."""
+
+    status: int
+    body: bytes
+    headers: Mapping[str, str] | None = None
+
+
 @dataclass(slots=True)
 class Outcome:
     status: int = 502
@@ -92,22 +100,22 @@ class Outcome:
     output_tokens: int | None = None
 
 
-def _runtime(state: ProxyState, request: web.Request) -> EndpointRuntime:
-    runtime = state.by_route.get(request.match_info["name"])
+def _runtime(state: ProxyState, name: str) -> EndpointRuntime:
+    runtime = state.by_route.get(name)
     if runtime is None:
         raise Refused(
             404,
-            f"no endpoint is served at /llm-ops/v1/serve/{request.match_info['name'][:100]} "
+            f"no endpoint is served at /llm-ops/v1/serve/{name[:100]} "
             f"in {state.config.environment}",
             "not_found",
         )
     return runtime
 
 
-def _caller_id(state: ProxyState, request: web.Request, runtime: EndpointRuntime) -> str:
+def _caller_id(state: ProxyState, headers: Mapping[str, str], runtime: EndpointRuntime) -> str:
     try:
         caller = identify(
-            request.headers,
+            headers,
             state.config.access,
             state.options.token,
             state.config.environment,
@@ -143,32 +151,13 @@ def _check_target(runtime: EndpointRuntime, kind: str) -> None:
 
 
 async def _json_body(
-    request: web.Request, kind: str, read_timeout: float
+    exchange: Exchange, kind: str, read_timeout: float
 ) -> tuple[dict[str, Any], int]:
     """The request's body, checked, and its size in bytes."""
     try:
-        if request.content.is_eof():  # all of it has arrived: read at once, no timer to set
-            raw = await request.read()
-        else:
-            async with asyncio.timeout(read_timeout):
-                raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise Refused(
-            413,
-            f"the request body is larger than {request.client_max_size} bytes",
-            "invalid",
-            close=True,
-        ) from None
-    except TimeoutError:
-        raise Refused(
-            408, f"the request body did not arrive within {read_timeout:g} s", "invalid", close=True
-        ) from None
-    except (RequestPayloadError, HttpProcessingError) as error:  # an undecodable Content-Encoding,
-        # a broken chunked framing: the connection's framing is lost
-        reason = re.sub(r"^\d{3}, message: ", "", " ".join(str(error).split()))[:200]
-        raise Refused(
-            400, f"the request body cannot be read ({reason})", "invalid", close=True
-        ) from None
+        raw = await exchange.read_body(read_timeout)
+    except BodyRefused as refused:  # the body is unread or its framing lost: the connection ends
+        raise Refused(refused.status, refused.message, "invalid", close=True) from None
     try:
         body = loads(raw)
     except NotJson as error:
@@ -235,42 +224,56 @@ def canary_headers(runtime: EndpointRuntime) -> dict[str, str]:
 JSON_BODY = b"Content-Type: application/json\r\n"
 
 
-def _upstream_headers(request: web.Request) -> bytes:
+def _upstream_headers(headers: Mapping[str, str]) -> bytes:
     """The header lines sent to the model server: the body's type, and the caller's request id when
     it is a plain token (so no line break can reach the request head)."""
-    request_id = request.headers.get("X-Request-Id")
+    request_id = headers.get("X-Request-Id")
     if request_id is not None and REQUEST_ID.fullmatch(request_id):
         return JSON_BODY + b"X-Request-Id: " + request_id.encode("ascii") + b"\r\n"
     return JSON_BODY
 
 
-def _refusal(refused: Refused, openai: bool) -> web.Response:
-    response = envelope.failure(
-        refused.status, refused.message, openai=openai, headers=refused.headers
+async def _refuse(exchange: Exchange, refused: Refused, openai: bool) -> None:
+    """The refusal in the route's shape; when the request's body is unread the connection cannot
+    carry another request, and is closed after it."""
+    await exchange.send(
+        refused.status,
+        envelope.failure_body(refused.status, refused.message, openai=openai),
+        refused.headers,
+        close=refused.close,
     )
-    if refused.close:  # the request's body is unread: the connection cannot carry another request
-        response.force_close()
-    return response
 
 
 async def platform_call(request: web.Request) -> web.StreamResponse:
-    return await _forward(request, PLATFORM_KINDS[request.match_info["kind"]], openai=False)
+    state = request.app[STATE]
+    exchange = AiohttpExchange(request, state.options.write_timeout)
+    kind = PLATFORM_KINDS[request.match_info["kind"]]
+    await forward(exchange, state, request.match_info["name"], kind, openai=False)
+    return exchange.answer()
 
 
 async def openai_call(request: web.Request) -> web.StreamResponse:
-    return await _forward(request, OPENAI_PATHS[request.match_info["path"]], openai=True)
-
-
-async def _forward(request: web.Request, kind: str, openai: bool) -> web.StreamResponse:
     state = request.app[STATE]
+    exchange = AiohttpExchange(request, state.options.write_timeout)
+    kind = OPENAI_PATHS[request.match_info["path"]]
+    await forward(exchange, state, request.match_info["name"], kind, openai=True)
+    return exchange.answer()
+
+
+async def forward(
+    exchange: Exchange, state: ProxyState, name: str, kind: str, openai: bool
+) -> None:
+    """Serve one inference request (``name`` the endpoint's route name as the caller wrote it,
+    ``kind`` chat, completion or embeddings, ``openai`` on the OpenAI routes). **Raises:**
+    ``ClientStalled`` or ``ClientGone`` when a refusal could not be written; any other exception is
+    a bug, for the server's side to answer as a 500."""
     started = asyncio.get_running_loop().time()
     api = f"openai-{kind}" if openai else kind
-    name = request.match_info["name"]
     try:
-        runtime = _runtime(state, request)
-        user_id = _caller_id(state, request, runtime)
+        runtime = _runtime(state, name)
+        user_id = _caller_id(state, exchange.headers, runtime)
         _check_target(runtime, kind)
-        body, size = await _json_body(request, kind, state.options.header_timeout)
+        body, size = await _json_body(exchange, kind, state.options.header_timeout)
         runtime = routed(runtime, user_id, body)
         stream = body.get("stream") is True
         if stream and not openai:
@@ -289,12 +292,13 @@ async def _forward(request: web.Request, kind: str, openai: bool) -> web.StreamR
     except Refused as refused:
         # an unknown name shares one label
         state.metrics.refused(name, api, refused.reason, refused.status)
-        return _refusal(refused, openai)
-    return await _call(request, state, runtime, kind, api, openai, body, stream, variant, started)
+        await _refuse(exchange, refused, openai)
+        return
+    await _call(exchange, state, runtime, kind, api, openai, body, stream, variant, started)
 
 
 async def _call(
-    request: web.Request,
+    exchange: Exchange,
     state: ProxyState,
     runtime: EndpointRuntime,
     kind: str,
@@ -304,7 +308,7 @@ async def _call(
     stream: bool,
     variant: str | None,
     started: float,
-) -> web.StreamResponse:
+) -> None:
     metrics, name = state.metrics, runtime.endpoint.name
     headers = (
         {}
@@ -320,8 +324,8 @@ async def _call(
         url = runtime.openai_base + UPSTREAM_PATH[kind]
         try:
             if stream:
-                response = await _stream(
-                    request,
+                whole = await _stream(
+                    exchange,
                     state,
                     runtime,
                     url,
@@ -332,8 +336,8 @@ async def _call(
                     hold,
                 )
             else:
-                response = await _unary(
-                    request,
+                whole = await _unary(
+                    exchange,
                     state,
                     runtime,
                     url,
@@ -346,18 +350,19 @@ async def _call(
         except UpstreamError as fault:
             metrics.upstream_error(name, fault.kind)
             outcome.status = fault.status
-            response = envelope.failure(
-                fault.status, fault.message, openai=openai, headers=_retry_after(fault, headers)
+            whole = Whole(
+                fault.status,
+                envelope.failure_body(fault.status, fault.message, openai=openai),
+                _retry_after(fault, headers),
             )
         # written while the slot and the held bytes are still taken
-        return await deliver(request, response, state.options.write_timeout)
+        if whole is not None:
+            await exchange.send(*whole)
     except ClientStalled:
         metrics.connection_closed("write_timeout")
         outcome.status = CLIENT_CLOSED
-        return web.Response()  # its connection is gone: aiohttp sends nothing more
     except ClientGone:
         outcome.status = CLIENT_CLOSED
-        return web.Response()
     except asyncio.CancelledError:  # the client went away; the upstream request is closed with it
         outcome.status = CLIENT_CLOSED
         raise
@@ -387,28 +392,27 @@ def _retry_after(fault: UpstreamError, headers: dict[str, str]) -> dict[str, str
     return {**headers, "Retry-After": "1"} if fault.status == 503 else headers
 
 
-def _openai_refusal(
-    answer: Answer, runtime: EndpointRuntime, headers: dict[str, str]
-) -> web.Response:
+def _openai_refusal(answer: Answer, runtime: EndpointRuntime, headers: dict[str, str]) -> Whole:
     """A model server's 4xx on an OpenAI route: as is when it carries OpenAI's `error` object, else
     that object is added, so the `openai` client shows a message and not only a status code."""
     document = answer.document
     if isinstance(document, dict) and isinstance(document.get("error"), dict):
-        return web.Response(
-            status=answer.status, body=answer.body, content_type=envelope.JSON, headers=headers
-        )
-    return envelope.failure(
+        return Whole(answer.status, answer.body, headers)
+    return Whole(
         answer.status,
-        f"{runtime.who} refused the request (HTTP {answer.status}): "
-        f"{excerpt(answer.body) or '(no body)'}",
-        data=document,
-        openai=True,
-        headers=headers,
+        envelope.failure_body(
+            answer.status,
+            f"{runtime.who} refused the request (HTTP {answer.status}): "
+            f"{excerpt(answer.body) or '(no body)'}",
+            data=document,
+            openai=True,
+        ),
+        headers,
     )
 
 
 async def _unary(
-    request: web.Request,
+    exchange: Exchange,
     state: ProxyState,
     runtime: EndpointRuntime,
     url: str,
@@ -417,13 +421,13 @@ async def _unary(
     openai: bool,
     outcome: Outcome,
     hold: Hold,
-) -> web.StreamResponse:
+) -> Whole:
     answer = await fetch(
         state.client,
         "POST",
         url,
         payload,
-        _upstream_headers(request),
+        _upstream_headers(exchange.headers),
         state.options,
         runtime.who,
         hold,
@@ -433,23 +437,27 @@ async def _unary(
     if answer.status >= 400:  # the model server refused the request: pass its verdict on
         if openai:
             return _openai_refusal(answer, runtime, headers)
-        return envelope.failure(
+        return Whole(
             answer.status,
-            f"the model server refused the request (HTTP {answer.status}): {excerpt(answer.body)}",
-            data=data,
-            headers=headers,
+            envelope.failure_body(
+                answer.status,
+                f"the model server refused the request (HTTP {answer.status}): "
+                f"{excerpt(answer.body)}",
+                data=data,
+            ),
+            headers,
         )
     outcome.failed = False
     usage = data.get("usage") if isinstance(data, dict) else None
     if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
         outcome.output_tokens = usage["completion_tokens"]
     if openai:
-        return web.Response(body=answer.body, content_type=envelope.JSON, headers=headers)
-    return envelope.success(data, headers=headers)
+        return Whole(200, answer.body, headers)
+    return Whole(200, envelope.success_body(data), headers)
 
 
 async def _stream(
-    request: web.Request,
+    exchange: Exchange,
     state: ProxyState,
     runtime: EndpointRuntime,
     url: str,
@@ -458,9 +466,17 @@ async def _stream(
     outcome: Outcome,
     started: float,
     hold: Hold,
-) -> web.StreamResponse:
+) -> Whole | None:
+    """The stream relayed to the caller (None), or the model server's answer in one piece when it
+    did not stream."""
     upstream = await open_stream(
-        state.client, url, payload, _upstream_headers(request), state.options, runtime.who, started
+        state.client,
+        url,
+        payload,
+        _upstream_headers(exchange.headers),
+        state.options,
+        runtime.who,
+        started,
     )
     reusable = False
     try:
@@ -471,30 +487,27 @@ async def _stream(
             outcome.failed = answer.status >= 400
             if answer.status >= 400:
                 return _openai_refusal(answer, runtime, headers)
-            return web.Response(
-                status=answer.status, body=body, content_type=envelope.JSON, headers=headers
-            )
-        downstream = web.StreamResponse(headers={**SSE_HEADERS, **headers})
-        await downstream.prepare(request)
+            return Whole(answer.status, body, headers)
+        await exchange.start_stream({**SSE_HEADERS, **headers})
         outcome.status = 200
         try:
             fault, at_done = await relay_stream(
-                request, upstream, downstream, state.options, runtime.who, started
+                exchange, upstream, state.options, runtime.who, started
             )
-            await downstream.write_eof()
+            await exchange.finish()
             reusable = at_done and await ended_cleanly(upstream)
         except ClientStalled:
             state.metrics.connection_closed("write_timeout")
             outcome.status = CLIENT_CLOSED
-            return downstream
+            return None
         except (ClientGone, ConnectionError):
             outcome.status = CLIENT_CLOSED
-            return downstream
+            return None
         if fault is not None:
             state.metrics.upstream_error(runtime.endpoint.name, fault.kind)
         else:
             outcome.failed = False
-        return downstream
+        return None
     finally:
         # A stream that ended with [DONE] and then the end of its body gives its connection back
         # to the pool (a new connection per stream cost the proxy and the model server a connect
@@ -508,13 +521,15 @@ async def _stream(
 async def models_call(request: web.Request) -> web.StreamResponse:
     """`GET .../v1/models`: the model server's list, as the `openai` client expects it."""
     state = request.app[STATE]
+    exchange = AiohttpExchange(request, state.options.write_timeout)
     name = request.match_info["name"]
     try:
-        runtime = _runtime(state, request)
-        _caller_id(state, request, runtime)
+        runtime = _runtime(state, name)
+        _caller_id(state, request.headers, runtime)
     except Refused as refused:
         state.metrics.refused(name, "openai-models", refused.reason, refused.status)
-        return _refusal(refused, openai=True)
+        await _refuse(exchange, refused, openai=True)
+        return exchange.answer()
     hold = Hold(state.budget)
     try:
         try:
@@ -530,17 +545,18 @@ async def models_call(request: web.Request) -> web.StreamResponse:
             )
         except UpstreamError as fault:
             state.metrics.upstream_error(runtime.endpoint.name, fault.kind)
-            response = envelope.failure(
-                fault.status, fault.message, openai=True, headers=_retry_after(fault, {})
+            whole = Whole(
+                fault.status,
+                envelope.failure_body(fault.status, fault.message, openai=True),
+                _retry_after(fault, {}),
             )
         else:
-            response = (
+            whole = (
                 _openai_refusal(answer, runtime, {})
                 if answer.status >= 400
-                else web.Response(
-                    status=answer.status, body=answer.body, content_type=envelope.JSON
-                )
+                else Whole(answer.status, answer.body)
             )
-        return await deliver(request, response, state.options.write_timeout)
+        await exchange.send(*whole)
+        return exchange.answer()
     finally:
         hold.release()

@@ -24,6 +24,7 @@ from llmops.proxy.allocator import pin_mmap_threshold
 from llmops.proxy.app import build_app
 from llmops.proxy.config import ProxyConfig
 from llmops.proxy.connections import GuardedSite
+from llmops.proxy.front import Front
 from llmops.proxy.metrics import share_with_workers
 from llmops.proxy.options import ProxyOptions
 from llmops.proxy.state import STATE
@@ -56,7 +57,15 @@ async def start(
         lingering_time=0,
     )
     await runner.setup()
-    site = GuardedSite(runner, host, port, state.connections, reuse_port=reuse_port)
+    site = GuardedSite(
+        runner,
+        host,
+        port,
+        state.connections,
+        reuse_port=reuse_port,
+        front=lambda handover: Front(state, handover),
+        shutdown_timeout=SHUTDOWN_SECONDS,
+    )
     try:
         await site.start()
     except BaseException:

@@ -10,7 +10,7 @@ held, never the stream.
 
 from __future__ import annotations
 
-from llmops.proxy.jsonbody import NotJson, loads
+from llmops.proxy.jsonbody import NotJson, is_plain_object, loads
 
 MAX_EVENT_BYTES = 1024 * 1024
 DONE = b"[DONE]"
@@ -77,6 +77,9 @@ class EventStream:
     def _check(self, event: bytes) -> None:
         if len(event) > MAX_EVENT_BYTES:
             raise BadEvent("too_large", f"an event of more than {MAX_EVENT_BYTES} bytes")
+        # most events: one data line holding an object
+        if event.startswith(b"data: {") and b"\n" not in event and is_plain_object(event, 6):
+            return
         data = _data(event)
         if data is None:
             return

@@ -26,12 +26,11 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
-
 from llmops.proxy.backends import health_url, is_ready
 from llmops.proxy.config import Backend
-from llmops.proxy.delivery import BudgetExhausted, Hold, end_within, write_within
+from llmops.proxy.delivery import BudgetExhausted, Hold
 from llmops.proxy.envelope import dumps
+from llmops.proxy.exchange import Exchange
 from llmops.proxy.jsonbody import NotJson, loads
 from llmops.proxy.options import ProxyOptions
 from llmops.proxy.sse import EventStream
@@ -300,9 +299,8 @@ def _decoded_too_large(who: str, limit: int) -> UpstreamError:
 
 
 async def relay_stream(
-    request: web.BaseRequest,
+    exchange: Exchange,
     upstream: Reply,
-    downstream: web.StreamResponse,
     options: ProxyOptions,
     who: str,
     started: float,
@@ -353,26 +351,21 @@ async def relay_stream(
         if complete:
             deadline = min(loop.time() + options.write_timeout, end)
             if events.done:  # the last events: the stream's end goes with them when it can
-                await end_within(request, downstream, complete, deadline)
+                await exchange.end(complete, deadline)
             else:
-                await write_within(request, downstream, complete, deadline)
+                await exchange.write(complete, deadline)
         if events.failure is not None:
             fault = UpstreamError(502, events.failure.kind, f"{who} sent {events.failure.message}")
             break
     if fault is None:
         last = events.finish()
         if last:
-            await write_within(
-                request, downstream, last, min(loop.time() + options.write_timeout, end)
-            )
+            await exchange.write(last, min(loop.time() + options.write_timeout, end))
         if not events.done:
             fault = UpstreamError(502, "stream_cut", f"{who} ended the stream without data: [DONE]")
     if fault is not None:
-        await write_within(
-            request,
-            downstream,
-            error_event(fault.message, fault.status),
-            loop.time() + options.write_timeout,
+        await exchange.write(
+            error_event(fault.message, fault.status), loop.time() + options.write_timeout
         )
     return fault, fault is None and events.ended_at_done
 

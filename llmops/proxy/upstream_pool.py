@@ -157,8 +157,15 @@ class _Body:
             chunk_size = int(size_text, 16)
             if chunk_size == 0:
                 self._trailers = True
-            else:
+                continue
+            stop = at + chunk_size
+            if stop + 2 > size:  # the chunk goes on in later pieces
                 self._chunk_left = chunk_size
+                continue
+            if data[stop : stop + 2] != b"\r\n":  # the whole chunk is here: taken in one step
+                raise NotHttp("a chunk not followed by CRLF")
+            out.append(data[at:stop])
+            at = stop + 2
         if at < size:
             self._buffer += data[at:]
             self._bounded(self._buffer)

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from llmops.proxy.jsonbody import is_plain_object, loads
 from llmops.proxy.sse import MAX_EVENT_BYTES, EventStream
 from tests.helpers.loopback import CHUNK, FakeModelServer, call, serving
 from tests.proxy.conftest import USER, document, endpoint
@@ -127,3 +128,35 @@ def test_a_cut_event_is_never_relayed() -> None:
     assert huge.feed(GOOD + b"data: " + b"x" * (MAX_EVENT_BYTES + 1)) == GOOD
     assert huge.failure is not None and huge.failure.kind == "too_large"
     assert huge.feed(DONE) == b""
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@given(
+    value=st.dictionaries(st.text(max_size=5), JSONISH, max_size=4),
+    tail=st.sampled_from(["", " ", "\r", "x", "}", ",1", "\n1}", "\u2028"]),
+    cut=st.integers(0, 40),
+)
+def test_the_quick_check_of_an_event_never_passes_what_loads_refuses(
+    value: dict[str, Any], tail: str, cut: int
+) -> None:
+    """Events are first checked by ``is_plain_object``; only what ``loads`` takes whole as an
+    object may pass there, whatever is cut off or added."""
+    text = json.dumps(value, ensure_ascii=cut % 2 == 0)
+    for data in (text + tail, text[: len(text) - cut % (len(text) + 1)], "NaN" + text):
+        event = b"data: " + data.encode("utf-8", "surrogatepass")
+        if is_plain_object(event, 6):
+            assert isinstance(loads(event[6:]), dict)
+
+
+def test_a_data_line_continued_on_another_line_is_not_read_as_one_object() -> None:
+    stream = EventStream()
+    assert stream.feed(GOOD + b'data: {"a":\n1}\n\n' + DONE) == GOOD
+    assert stream.failure is not None and stream.failure.kind == "invalid_json"
