@@ -157,9 +157,13 @@ class FakeModelServer:
         if self.mode == "late_start":
             await asyncio.sleep(self.delay)
         if self.mode == "stream_events":
-            for event in self.events:
+            *events, last = self.events or [b""]
+            for event in events:
                 await response.write(event)
-            await response.write_eof()
+            # the last event and the body's end in one write, as servers that buffer send them: the
+            # proxy then sees the end with [DONE], and whether it pools the connection does not
+            # depend on when the end's own packet arrives
+            await response.write_eof(last)
             return response
         if self.mode in ("done_in_content", "done_in_content_cut"):
             await response.write((CHUNK % (model, "data: [DONE]")).encode())
