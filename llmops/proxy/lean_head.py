@@ -7,8 +7,9 @@ The subset, checked on the whole head at once: the request line
 `_`, `-`; no percent-escape, so the name is what aiohttp's router would see); header lines of a
 token, a colon and visible ASCII (no obs-fold, no bare CR or LF, no control character); at most
 ``MAX_FIELDS`` of them, the head at most ``HEAD_LIMIT`` bytes (below aiohttp's own line and field
-limits); exactly one Content-Length of digits; no Transfer-Encoding, Content-Encoding, Expect or
-Upgrade; a Connection header, if any, of `keep-alive` and `close` only.
+limits); exactly one Host, not empty, with no space (HTTP/1.1 requires one: aiohttp refuses a
+request without it in the envelope); exactly one Content-Length of digits; no Transfer-Encoding,
+Content-Encoding, Expect or Upgrade; a Connection header, if any, of `keep-alive` and `close` only.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ _FIELDS = re.compile(rf"(?:{_TOKEN}:[\t -~]*\r\n)*")  # visible ASCII, spaces an
 _BEGUN = re.compile(r"P(?:O(?:S(?:T(?: (?:/(?:[!-~]*(?: (?:H[!-~]*\r?)?)?)?)?)?)?)?)?")
 _LINE_BEGUN = re.compile(r"[!-~]*(?::[ \t!-~]*)?\r?")
 _DIGITS = re.compile(r"[0-9]{1,15}")
+_HOST = re.compile(r"[!-~]+")
 _LEFT_TO_AIOHTTP = ("Transfer-Encoding", "Content-Encoding", "Expect", "Upgrade")
 _CONNECTION_TOKENS = frozenset(("keep-alive", "close"))
 
@@ -99,6 +101,9 @@ def parse_head(head: bytes) -> Head | None:
         [(name, value.strip(" \t")) for name, _, value in (line.partition(":") for line in lines)]
     )
     if any(name in headers for name in _LEFT_TO_AIOHTTP):
+        return None
+    hosts = headers.getall("Host", ())
+    if len(hosts) != 1 or _HOST.fullmatch(hosts[0]) is None:
         return None
     lengths = headers.getall("Content-Length", ())
     if len(lengths) != 1 or _DIGITS.fullmatch(lengths[0]) is None:

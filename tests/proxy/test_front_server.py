@@ -235,6 +235,30 @@ def test_ambiguous_framing_on_an_inference_route_is_refused(
     assert model.requests == []
 
 
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (b"", "Missing 'Host' header in request."),
+        (b"Host: proxy\r\nHost: other\r\n", None),
+    ],
+)
+def test_an_inference_request_without_exactly_one_host_is_refused_as_on_any_route(
+    proxy_for: Any, model: FakeModelServer, fields: bytes, message: str | None
+) -> None:
+    """HTTP/1.1 requires one Host: the inference routes refuse a request without it in the
+    envelope, as aiohttp does on every other route, and the model server never sees it."""
+    url = proxy_for(document(endpoint("chat", model.url)))
+    head = f"POST {PLATFORM} HTTP/1.1\r\n".encode() + fields + IDENTITY
+    with connect(url) as sock:
+        sock.sendall(head + f"Content-Length: {len(BODY)}\r\n\r\n".encode() + BODY)
+        reply = read_answer(sock, timeout=2)
+    assert reply.status == 400, reply.head
+    assert reply.json()["message"].startswith("the request is not valid HTTP: ")
+    if message is not None:
+        assert reply.json()["message"].endswith(message)
+    assert model.requests == []
+
+
 def test_http_1_0_and_absolute_targets_are_still_served(
     proxy_for: Any, model: FakeModelServer
 ) -> None:
@@ -294,9 +318,25 @@ def test_a_request_in_flight_finishes_when_the_proxy_stops() -> None:
 LINE = b"POST /llm-ops/v1/serve/chat/chat HTTP/1.1\r\n"
 HEADS = {
     b"Host: p\r\nContent-Length: 2\r\n": ("chat", "chat", False, 2, False),
-    b"content-length:  7 \r\nConnection: Keep-Alive\r\n": ("chat", "chat", False, 7, False),
-    b"Content-Length: 0\r\nConnection: keep-alive, close\r\n": ("chat", "chat", False, 0, True),
+    b"content-length:  7 \r\nConnection: Keep-Alive\r\nhost: p:80\r\n": (
+        "chat",
+        "chat",
+        False,
+        7,
+        False,
+    ),
+    b"Host: p\r\nContent-Length: 0\r\nConnection: keep-alive, close\r\n": (
+        "chat",
+        "chat",
+        False,
+        0,
+        True,
+    ),
     b"Host: p\r\n": None,  # no Content-Length
+    b"Content-Length: 2\r\n": None,  # no Host: HTTP/1.1 requires it, aiohttp refuses the request
+    b"Host: p\r\nContent-Length: 2\r\nHost: q\r\n": None,
+    b"Host:\r\nContent-Length: 2\r\n": None,
+    b"Host: p q\r\nContent-Length: 2\r\n": None,
     b"Content-Length: 2\r\nContent-Length: 2\r\n": None,
     b"Content-Length: 0x2\r\n": None,
     b"Content-Length: 2\r\ntransfer-encoding: chunked\r\n": None,
@@ -412,10 +452,11 @@ def test_a_caller_gone_while_its_body_is_awaited_leaves_nothing_behind(
 
 def test_header_values_lose_only_the_whitespace_around_them() -> None:
     head = parse_head(
-        LINE + b"Content-Length: 2\r\nX-User-Id: \t a  b \t\r\nX-Empty:\r\nX-A:x:y\r\n"
+        LINE + b"Host: p\r\nContent-Length: 2\r\nX-User-Id: \t a  b \t\r\nX-Empty:\r\nX-A:x:y\r\n"
     )
     assert head is not None
     assert list(head.headers.items()) == [
+        ("Host", "p"),
         ("Content-Length", "2"),
         ("X-User-Id", "a  b"),
         ("X-Empty", ""),
