@@ -33,15 +33,16 @@ class LoaderStandIn(types.ModuleType):
     def get_plugins(self) -> Iterable[object]:
         if plugins_off():
             return ()
-        plugins: Iterable[object] = self._real_loader().get_plugins()
+        plugins: Iterable[object] = self.real_loader().get_plugins()
         return plugins
 
     def __getattr__(self, name: str) -> object:
         if name.startswith("__"):  # what the import system probes (`__path__`, `__file__`)
             raise AttributeError(name)
-        return getattr(self._real_loader(), name)
+        return getattr(self.real_loader(), name)
 
-    def _real_loader(self) -> types.ModuleType:
+    def real_loader(self) -> types.ModuleType:
+        """pydantic's own loader, imported now if it was not (the stand-in steps aside)."""
         if sys.modules.get(LOADER) is self:
             del sys.modules[LOADER]
         return importlib.import_module(LOADER)
