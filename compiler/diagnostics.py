@@ -82,6 +82,9 @@ class Related:
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
+    """One problem found in the estate, where it is and which rule says so: what every output
+    format prints."""
+
     code: str
     name: str
     severity: Severity

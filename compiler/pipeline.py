@@ -27,6 +27,8 @@ from compiler.spec.model import ModelSpec
 
 @dataclass
 class ValidationResult:
+    """A validated estate and what is reported about it."""
+
     loaded: LoadedEstate
     estate: ResolvedEstate
     diagnostics: list[Diagnostic] = field(default_factory=list)

@@ -41,6 +41,8 @@ PROJECTION_WIDTHS = 23  # in + out of the seven projections, in units of the hid
 
 @dataclass(frozen=True)
 class ServedAdapter:
+    """A LoRA adapter an endpoint serves beside its base model, and its rank when known."""
+
     model: Manifest[ModelSpec]
     rank: int | None  # the training job's lora_r (its default when not given); None: no job known
 
@@ -94,6 +96,8 @@ def max_lora_rank(adapters: list[ServedAdapter]) -> int | None:
 
 @dataclass(frozen=True)
 class AdapterMemory:
+    """The GPU memory vLLM reserves for LoRA adapters: slots x rank x layers x projections."""
+
     slots: int  # --max-loras
     rank: int  # --max-lora-rank
     layers: int

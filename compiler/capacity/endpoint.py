@@ -53,6 +53,8 @@ LARGEST_QUANTITY_BYTES = 2**63 - 1  # Kubernetes stores quantities as 64-bit int
 
 @dataclass(frozen=True)
 class EndpointCapacity:
+    """An endpoint's capacity arithmetic: the facts it rests on and what they add up to."""
+
     env: ResolvedEnvironment
     endpoint: Manifest[ServingEndpointSpec]
     facts: ModelFacts

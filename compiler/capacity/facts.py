@@ -60,12 +60,16 @@ class Origin:
 
 @dataclass(frozen=True, slots=True)
 class Fact(Generic[T]):
+    """A value a capacity verdict rests on, with where it came from."""
+
     value: T
     origin: Origin
 
 
 @dataclass(frozen=True)
 class ModelFacts:
+    """What a Model says (or its preset knows) of the numbers capacity checks need."""
+
     model: Manifest[ModelSpec]
     preset: ModelPreset | None
     parameters: Fact[int] | None

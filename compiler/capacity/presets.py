@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class ModelPreset:
+    """The architecture numbers of a known base model, from its published config.json."""
+
     name: str
     parameters: int
     layers: int

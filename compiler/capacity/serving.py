@@ -107,6 +107,8 @@ class GpuServingInputs:
 
 @dataclass(frozen=True)
 class GpuServing:
+    """How one replica's GPU memory divides between the weights and the KV cache."""
+
     inputs: GpuServingInputs
     weights_bytes: float  # all GPUs together
     kv_bytes_per_token: int  # the whole model's, all GPUs together

@@ -47,6 +47,8 @@ TRAIN_JOB = ("spec", "trainJobSpec")
 
 @dataclass(frozen=True)
 class TrainingCapacity:
+    """A training job's memory arithmetic: its method, parameters and the memory it gets."""
+
     job: Manifest[TrainingJobSpec]
     model: Manifest[ModelSpec]
     method: Fact[str]

@@ -16,6 +16,8 @@ from compiler.resolve.manifest import Manifest
 
 @dataclass(frozen=True)
 class RelatedPlace:
+    """Another place a finding points at, e.g. the other of two duplicates."""
+
     manifest: Manifest
     path: Path
     message: str

@@ -31,6 +31,8 @@ UNCHECKED_BY = frozenset({Category.SYNTAX, Category.SCHEMA})
 
 @dataclass
 class Decisions:
+    """What is reported after rule settings and suppressions apply."""
+
     diagnostics: list[Diagnostic]  # reported and counted, sorted
     suppressed: list[Suppressed]  # reported as suppressed only (JSON, SARIF), sorted
 
@@ -43,6 +45,8 @@ def _key(diagnostic: Diagnostic) -> tuple[str, str, int, int, str]:
 
 @dataclass
 class _Found:
+    """A diagnostic found in one or more environments, as first found."""
+
     first: Attributed
     environments: list[str | None]
 

@@ -31,6 +31,8 @@ _REASON_LEAD = " \t:;,-\u2013\u2014"
 
 @dataclass(frozen=True)
 class Suppression:
+    """One `# llmops: ignore[CODE] reason` comment: the codes it names and what it covers."""
+
     comment: Span
     codes: tuple[tuple[str, Span], ...]  # each known code, with where it is written
     reason: str
@@ -43,6 +45,8 @@ class Suppression:
 
 @dataclass(frozen=True)
 class FileSuppressions:
+    """The suppression comments of one file, with its layout to place them."""
+
     file: str
     layout: YamlLayout
     suppressions: tuple[Suppression, ...]

@@ -40,6 +40,8 @@ FORBIDDEN_KEYS = frozenset(
 
 @dataclass(frozen=True)
 class RenderContext:
+    """What the renderers of one environment share: its names, labels and settings."""
+
     env: ResolvedEnvironment
 
     @property

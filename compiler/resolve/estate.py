@@ -25,6 +25,8 @@ ENV_ONLY_KINDS = frozenset({"Environment", "Approval"})
 
 @dataclass
 class ResolvedEstate:
+    """Every environment of the estate, resolved."""
+
     environments: list[ResolvedEnvironment]
 
 

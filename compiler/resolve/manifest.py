@@ -20,6 +20,8 @@ KindSpec = TypeVar("KindSpec", bound=StrictModel)
 
 @dataclass(frozen=True, eq=False)
 class Manifest(Generic[SpecT]):
+    """One validated document: its kind and identity, its model and spec, and where it was read."""
+
     kind: str
     name: str
     version: str | None

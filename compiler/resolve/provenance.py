@@ -20,6 +20,8 @@ DocumentKey = tuple[str, str, str, str | None]
 
 @dataclass(frozen=True)
 class Authorship:
+    """Who committed a document, in which revision, and whether the commit is signed."""
+
     revision: str
     author_name: str
     author_email: str

@@ -18,6 +18,8 @@ IndexedSpec = TypeVar("IndexedSpec", bound=StrictModel)
 
 @dataclass(frozen=True)
 class RefResult(Generic[FoundSpec]):
+    """What a reference resolved to: its status, the manifest when found, and the candidates."""
+
     status: RefStatus
     manifest: Manifest[FoundSpec] | None = None
     candidates: tuple[str, ...] = ()  # for "ambiguous", and close names for "missing"

@@ -16,6 +16,8 @@ from compiler.spec.training import TrainingJobManifest
 
 @dataclass(frozen=True)
 class KindInfo:
+    """A manifest kind: its model, how its identity is formed, and a line about it."""
+
     kind: str
     model: type[Envelope]
     versioned: bool  # identity is name + spec.version (Model, Dataset) rather than name alone

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class VersionedName:
+    """A `name@version` reference, split."""
+
     name: str
     version: str
 

@@ -19,11 +19,14 @@ if TYPE_CHECKING:
 from compiler.collector import collector_paused, command_ended, process_ends_with_command
 from llmops import __version__
 from llmops.cli import exit_codes
+from llmops.pydantic_plugins import PLUGINS_VARIABLE, skip_plugin_discovery
 
 # pydantic looks for plugins in every installed package's metadata the first time a model is built
 # (10-40 ms here, the more packages the longer); llmops's models are its own and use none. A value
-# the user set is kept.
-os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+# the user set is kept. While plugins are off, the loader that would look for them (and import
+# `importlib.metadata` to do so) is not imported either.
+os.environ.setdefault(PLUGINS_VARIABLE, "__all__")
+skip_plugin_discovery()
 
 COMPLETE_VARIABLE = "_LLMOPS_COMPLETE"
 DEBUG_VARIABLE = "LLMOPS_DEBUG"
