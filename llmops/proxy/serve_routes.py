@@ -329,7 +329,7 @@ async def _call(
                     state,
                     runtime,
                     url,
-                    envelope.dumps(body),
+                    envelope.dumps_document(body),
                     headers,
                     outcome,
                     started,
@@ -341,7 +341,7 @@ async def _call(
                     state,
                     runtime,
                     url,
-                    envelope.dumps(body),
+                    envelope.dumps_document(body),
                     headers,
                     openai,
                     outcome,
@@ -453,7 +453,7 @@ async def _unary(
         outcome.output_tokens = usage["completion_tokens"]
     if openai:
         return Whole(200, answer.body, headers)
-    return Whole(200, envelope.success_body(data), headers)
+    return Whole(200, envelope.success_document_body(data), headers)
 
 
 async def _stream(
