@@ -267,7 +267,7 @@ async def forward(
     ``kind`` chat, completion or embeddings, ``openai`` on the OpenAI routes). **Raises:**
     ``ClientStalled`` or ``ClientGone`` when a refusal could not be written; any other exception is
     a bug, for the server's side to answer as a 500."""
-    started = asyncio.get_running_loop().time()
+    started = exchange.loop.time()
     api = f"openai-{kind}" if openai else kind
     try:
         runtime = _runtime(state, name)
