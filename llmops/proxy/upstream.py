@@ -260,10 +260,8 @@ async def ended_cleanly(upstream: Reply) -> bool:
     connection can carry another request."""
     if upstream.is_eof():
         return True
-    loop = upstream.loop
     try:
-        async with within(loop, loop.time() + STREAM_END_SECONDS):
-            return await upstream.readany() == b""
+        return await upstream.read_by(upstream.loop.time() + STREAM_END_SECONDS) == b""
     except (TimeoutError, UpstreamFault):
         return False
 
@@ -329,10 +327,9 @@ async def relay_stream(
             end,
         )
         try:
-            chunk = upstream.read_nowait()  # what has arrived: no timer to set and cancel
+            chunk = upstream.read_nowait()  # what has arrived: no wait
             if not chunk and not upstream.is_eof():
-                async with within(loop, deadline):
-                    chunk = await upstream.readany()
+                chunk = await upstream.read_by(deadline)
         except TimeoutError:
             fault = _stream_timeout(options, who, first, loop.time() >= end)
             break
