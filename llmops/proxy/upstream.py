@@ -260,8 +260,10 @@ async def ended_cleanly(upstream: Reply) -> bool:
     connection can carry another request."""
     if upstream.is_eof():
         return True
+    loop = upstream.loop
     try:
-        return await upstream.read_by(upstream.loop.time() + STREAM_END_SECONDS) == b""
+        async with within(loop, loop.time() + STREAM_END_SECONDS):
+            return await upstream.readany() == b""
     except (TimeoutError, UpstreamFault):
         return False
 
@@ -327,9 +329,10 @@ async def relay_stream(
             end,
         )
         try:
-            chunk = upstream.read_nowait()  # what has arrived: no wait
+            chunk = upstream.read_nowait()  # what has arrived: no timer to set and cancel
             if not chunk and not upstream.is_eof():
-                chunk = await upstream.read_by(deadline)
+                async with within(loop, deadline):
+                    chunk = await upstream.readany()
         except TimeoutError:
             fault = _stream_timeout(options, who, first, loop.time() >= end)
             break

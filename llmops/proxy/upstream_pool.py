@@ -194,10 +194,7 @@ class Reply:
         "_decoder",
         "_eof",
         "_error",
-        "_wait_until",
         "_waiter",
-        "_watch",
-        "_watch_at",
         "content_length",
         "content_type",
         "encoded",
@@ -236,10 +233,6 @@ class Reply:
         self._error: UpstreamFault | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._body: _Body | None = None
-        # read_by's timer: when it is due, and the deadline of the wait in progress
-        self._watch: asyncio.TimerHandle | None = None
-        self._watch_at = 0.0
-        self._wait_until = 0.0
 
     # -- fed by the connection --
 
@@ -314,55 +307,13 @@ class Reply:
                 self._waiter = None
         return self.read_nowait()
 
-    async def read_by(self, deadline: float) -> bytes:
-        """``readany``, waiting until the loop's time ``deadline`` at most. **Raises:**
-        ``TimeoutError`` then, ``UpstreamFault``. One timer serves all the waits of an answer (a
-        stream waits for many of its pieces, and a timer set and cancelled for each cost about as
-        much as the wait): set at the first wait, and when it comes due before the deadline of the
-        wait in progress, set again for it. ``release`` or ``close`` stops it."""
-        loop = self._connection.pool.loop
-        while not self._chunks and not self._eof and self._error is None:
-            if loop.time() >= deadline:
-                raise TimeoutError
-            self._wait_until = deadline
-            if self._watch is None or self._watch_at > deadline:
-                if self._watch is not None:
-                    self._watch.cancel()
-                self._watch = loop.call_at(deadline, self._on_watch)
-                self._watch_at = deadline
-            self._waiter = loop.create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self.read_nowait()
-
-    def _on_watch(self) -> None:
-        self._watch = None
-        waiter = self._waiter
-        if waiter is None or waiter.done():  # not waiting: the next wait sets a timer
-            return
-        loop = self._connection.pool.loop
-        if loop.time() >= self._wait_until:
-            waiter.set_exception(TimeoutError())
-            return
-        self._watch = loop.call_at(self._wait_until, self._on_watch)
-        self._watch_at = self._wait_until
-
-    def _stop_watch(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
-            self._watch = None
-
     def release(self) -> None:
         """Done with the answer: its connection goes back to the pool when the body was read to
         its end and may carry another request, else it is closed."""
-        self._stop_watch()
         self._connection.finished(self._eof and not self._chunks and self.keep_alive)
 
     def close(self) -> None:
         """Done with the answer, its connection closed (an unfinished generation is cancelled)."""
-        self._stop_watch()
         self._connection.finished(False)
 
 

@@ -189,36 +189,3 @@ def test_a_chunk_size_that_is_not_plain_hex_digits_fails_the_body(size: bytes) -
         await pool.close()
 
     asyncio.run(_serving([answer], 4096, test))
-
-
-def test_each_wait_for_a_piece_ends_at_its_own_deadline() -> None:
-    """A stream's waits share one timer: the timer set for an earlier, shorter wait must not end a
-    later wait before its deadline, and a later, shorter wait must still end at its own."""
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-        await asyncio.sleep(0.02)
-        writer.write(b"3\r\none\r\n")
-        await asyncio.sleep(0.3)  # past the first wait's deadline
-        writer.write(b"3\r\ntwo\r\n")
-        await asyncio.sleep(5)  # then nothing
-        writer.close()
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        server = await asyncio.start_server(handle, "127.0.0.1", 0)
-        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1/completions"
-        async with server:
-            pool = UpstreamPool(cap=4, keepalive=4.0)
-            answer = await pool.request("GET", url, None, b"", 5.0, 1 << 20)
-            assert await answer.read_by(loop.time() + 0.15) == b"one"
-            assert await answer.read_by(loop.time() + 3.0) == b"two"
-            started = loop.time()
-            with pytest.raises(TimeoutError):
-                await answer.read_by(loop.time() + 0.1)
-            assert loop.time() - started < 2.0  # its own deadline, not the one before
-            answer.close()
-            await pool.close()
-
-    asyncio.run(main())
