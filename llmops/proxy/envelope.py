@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 JSON = "application/json"
@@ -26,6 +27,22 @@ def dumps(value: Any) -> bytes:
         return _COMPACT.encode(value).encode()
     except UnicodeEncodeError:
         return _COMPACT_ASCII.encode(value).encode()
+
+
+def dumps_document(value: Any) -> bytes:
+    """``dumps`` for a document parsed by llmops/proxy/jsonbody.py (and given only text and whole
+    numbers since), which holds no NaN or infinity: orjson, several times faster, writes the same
+    JSON (numbers in exponent form may differ in their digits, not their value). What orjson cannot
+    write (a lone surrogate, an integer past 64 bits) goes to ``dumps``."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return dumps(value)
+
+
+def success_document_body(data: Any) -> bytes:
+    """``success_body`` for a document parsed by llmops/proxy/jsonbody.py (``dumps_document``)."""
+    return dumps_document({"status": "success", "message": "", "data": data})
 
 
 def success_body(data: Any, message: str = "") -> bytes:

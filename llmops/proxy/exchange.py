@@ -46,6 +46,7 @@ class Exchange(ABC):
     __slots__ = ()
 
     headers: Mapping[str, str]  # case-insensitive
+    loop: asyncio.AbstractEventLoop  # the one serving the request
 
     @abstractmethod
     async def read_body(self, timeout: float) -> bytes:
@@ -78,10 +79,11 @@ class AiohttpExchange(Exchange):
     """A request aiohttp parsed: the answer goes out through aiohttp's response objects, written
     with ``delivery``'s bounded waits; ``answer()`` is what the route handler returns."""
 
-    __slots__ = ("_sent", "_write_timeout", "headers", "request")
+    __slots__ = ("_sent", "_write_timeout", "headers", "loop", "request")
 
     def __init__(self, request: web.BaseRequest, write_timeout: float):
         self.request = request
+        self.loop = asyncio.get_running_loop()
         self.headers = request.headers
         self._write_timeout = write_timeout
         self._sent: web.StreamResponse | None = None

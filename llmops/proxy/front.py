@@ -47,6 +47,7 @@ from aiohttp.tcp_helpers import tcp_nodelay
 
 from llmops.proxy import envelope
 from llmops.proxy.connections import refuse_when_full
+from llmops.proxy.deadline import within
 from llmops.proxy.delivery import PIECE_BYTES, WRITE_BUFFER_BYTES, ClientGone, ClientStalled
 from llmops.proxy.exchange import Exchange, too_large, too_slow
 from llmops.proxy.governance import shown
@@ -284,7 +285,7 @@ class InferenceConnection(asyncio.Protocol):
             self._body_wanted = length
             self._body_waiter = self.loop.create_future()
             try:
-                async with asyncio.timeout(timeout):
+                async with within(self.loop, self.loop.time() + timeout):
                     await self._body_waiter
             except TimeoutError:
                 raise too_slow(timeout) from None
@@ -317,7 +318,7 @@ class InferenceConnection(asyncio.Protocol):
             return
         self._drain_waiter = self.loop.create_future()
         try:
-            async with asyncio.timeout_at(deadline):
+            async with within(self.loop, deadline):
                 await self._drain_waiter
         except TimeoutError:
             transport.abort()
@@ -393,10 +394,20 @@ class InferenceConnection(asyncio.Protocol):
 class LeanExchange(Exchange):
     """A request the proxy's own server parsed: its answer is written on the connection here."""
 
-    __slots__ = ("_chunked_head", "_connection", "body_read", "close", "ended", "head", "headers")
+    __slots__ = (
+        "_chunked_head",
+        "_connection",
+        "body_read",
+        "close",
+        "ended",
+        "head",
+        "headers",
+        "loop",
+    )
 
     def __init__(self, connection: InferenceConnection, head: Head):
         self._connection = connection
+        self.loop = connection.loop
         self.head = head
         self.headers = head.headers
         self.close = head.close  # the connection ends after the answer

@@ -267,7 +267,7 @@ async def forward(
     ``kind`` chat, completion or embeddings, ``openai`` on the OpenAI routes). **Raises:**
     ``ClientStalled`` or ``ClientGone`` when a refusal could not be written; any other exception is
     a bug, for the server's side to answer as a 500."""
-    started = asyncio.get_running_loop().time()
+    started = exchange.loop.time()
     api = f"openai-{kind}" if openai else kind
     try:
         runtime = _runtime(state, name)
@@ -329,7 +329,7 @@ async def _call(
                     state,
                     runtime,
                     url,
-                    envelope.dumps(body),
+                    envelope.dumps_document(body),
                     headers,
                     outcome,
                     started,
@@ -341,7 +341,7 @@ async def _call(
                     state,
                     runtime,
                     url,
-                    envelope.dumps(body),
+                    envelope.dumps_document(body),
                     headers,
                     openai,
                     outcome,
@@ -453,7 +453,7 @@ async def _unary(
         outcome.output_tokens = usage["completion_tokens"]
     if openai:
         return Whole(200, answer.body, headers)
-    return Whole(200, envelope.success_body(data), headers)
+    return Whole(200, envelope.success_document_body(data), headers)
 
 
 async def _stream(

@@ -28,6 +28,7 @@ from typing import Any
 
 from llmops.proxy.backends import health_url, is_ready
 from llmops.proxy.config import Backend
+from llmops.proxy.deadline import within
 from llmops.proxy.delivery import BudgetExhausted, Hold
 from llmops.proxy.envelope import dumps
 from llmops.proxy.exchange import Exchange
@@ -193,8 +194,9 @@ async def fetch(
     (``headers``: ``header_lines``). **Raises:** ``UpstreamError`` for a fault or an answer that
     cannot be passed on (never for a 4xx, which is the model server's verdict)."""
     limit = options.max_response_bytes
+    loop = pool.loop
     try:
-        async with asyncio.timeout(options.response_timeout):
+        async with within(loop, loop.time() + options.response_timeout):
             response = await pool.request(
                 method, url, body, headers + WHOLE_ENCODINGS, options.connect_timeout, limit
             )
@@ -224,7 +226,7 @@ async def open_stream(
     when the request began) plus `response_timeout`. The caller must close or release the
     response."""
     try:
-        async with asyncio.timeout_at(started + options.response_timeout):
+        async with within(pool.loop, started + options.response_timeout):
             return await pool.request(
                 "POST",
                 url,
@@ -240,8 +242,9 @@ async def open_stream(
 async def read_error_body(
     response: Reply, options: ProxyOptions, who: str, hold: Hold | None = None
 ) -> bytes:
+    loop = response.loop
     try:
-        async with asyncio.timeout(options.response_timeout):
+        async with within(loop, loop.time() + options.response_timeout):
             return await _read_bounded(response, options.max_response_bytes, who, hold)
     except (TimeoutError, UpstreamFault) as error:
         raise _fault(error, who, options.response_timeout) from None
@@ -257,8 +260,9 @@ async def ended_cleanly(upstream: Reply) -> bool:
     connection can carry another request."""
     if upstream.is_eof():
         return True
+    loop = upstream.loop
     try:
-        async with asyncio.timeout(STREAM_END_SECONDS):
+        async with within(loop, loop.time() + STREAM_END_SECONDS):
             return await upstream.readany() == b""
     except (TimeoutError, UpstreamFault):
         return False
@@ -310,7 +314,7 @@ async def relay_stream(
     its [DONE] (then, with ``ended_cleanly``, its connection may be reused). **Raises:**
     ``ClientGone`` when the caller went away, ``ClientStalled`` when it stopped reading (its
     connection aborted)."""
-    loop = asyncio.get_running_loop()
+    loop = upstream.loop
     events = EventStream()
     end = started + options.stream_timeout
     decoded_limit = options.max_response_bytes if upstream.encoded else None
@@ -327,7 +331,7 @@ async def relay_stream(
         try:
             chunk = upstream.read_nowait()  # what has arrived: no timer to set and cancel
             if not chunk and not upstream.is_eof():
-                async with asyncio.timeout_at(deadline):
+                async with within(loop, deadline):
                     chunk = await upstream.readany()
         except TimeoutError:
             fault = _stream_timeout(options, who, first, loop.time() >= end)

@@ -292,10 +292,15 @@ class Reply:
         self._connection.resume()
         return data
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop the answer arrives on."""
+        return self._connection.pool.loop
+
     async def readany(self) -> bytes:
         """The next bytes of the body; b"" at its end. **Raises:** ``UpstreamFault``."""
         while not self._chunks and not self._eof and self._error is None:
-            self._waiter = asyncio.get_running_loop().create_future()
+            self._waiter = self._connection.pool.loop.create_future()
             try:
                 await self._waiter
             finally:
@@ -388,7 +393,7 @@ class _Connection(asyncio.Protocol):
         self._decoded_limit = decoded_limit
         self._head.clear()
         self._answer = None
-        self._head_waiter = asyncio.get_running_loop().create_future()
+        self._head_waiter = self.pool.loop.create_future()
         head = f"{method} {target.path} HTTP/1.1\r\nHost: {target.host_header}\r\n"
         if body is not None:
             head += f"Content-Length: {len(body)}\r\n"
@@ -534,6 +539,7 @@ class UpstreamPool:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._sweep: asyncio.TimerHandle | None = None
         self._tls: ssl.SSLContext | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def open_count(self) -> int:
@@ -559,8 +565,17 @@ class UpstreamPool:
             connection.abandon()
             raise
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop the pool's connections live on: the one it is first used on (a lookup
+        of the running loop costs a system call on Python 3.11)."""
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        return loop
+
     async def _connection(self, key: tuple[str, str, int], connect_timeout: float) -> _Connection:
-        loop = asyncio.get_running_loop()
+        loop = self.loop
         idle = self._idle.get(key)
         now = loop.time()
         while idle:
@@ -619,7 +634,7 @@ class UpstreamPool:
         return True
 
     def _keep(self, connection: _Connection) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self.loop
         connection.idle_since = loop.time()
         self._idle.setdefault(connection.key, []).append(connection)
         if self._sweep is None:
@@ -628,7 +643,7 @@ class UpstreamPool:
 
     def _sweep_idle(self) -> None:
         self._sweep = None
-        loop = asyncio.get_running_loop()
+        loop = self.loop
         now = loop.time()
         earliest: float | None = None
         for connections in self._idle.values():
