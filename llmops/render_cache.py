@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import os
+import struct
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -545,6 +546,93 @@ class ParsedStore:
         body = "".join(f"{key} {text}\n" for key, text in lines.items()).encode("ascii")
         data = FORMAT + b" parsed " + _digest(body).encode() + b"\n" + body
         return self.cache._write(self.path, data, PARSED_SUFFIX, KEEP_PARSED)
+
+
+EMITTED_SUFFIX = ".emitted"
+KEEP_EMITTED = 4  # one per version of the code
+# texts kept beside those a run used: as many again three times over (the environments it did not
+# render again), and at least this many
+KEEP_TEXTS = 1 << 16
+_TEXT_INDEX = struct.Struct(">32sQ")  # an object's key, the length of its text
+
+
+class EmittedStore:
+    """`compiler.emit.memo.EmittedTexts` in the cache: one file per version of the code (the
+    emitter is part of it), the YAML text of every object by its key. Read whole at the start of a
+    run, written again at its end if it learnt a text; a text is handed out only for the key it
+    was written with, and a file whose digest does not match is not read at all."""
+
+    def __init__(self, cache: RenderCache) -> None:
+        self.cache = cache
+        self.path = cache.directory / f"{cache.code_digest()}{EMITTED_SUFFIX}"
+        self._known: dict[bytes, memoryview] = self._read()
+        self._used: dict[bytes, bytes | memoryview] = {}
+        self._learnt = False
+
+    def _read(self) -> dict[bytes, memoryview]:
+        try:
+            data = self.path.read_bytes()
+        except OSError:
+            return {}
+        ends = _line_ends(data, 2)  # the header, how many texts
+        if ends is None:
+            return {}
+        view = memoryview(data)
+        if data[: ends[0]] != FORMAT + b" emitted " + _digest(view[ends[0] + 1 :]).encode():
+            return {}
+        try:
+            count = int(data[ends[0] + 1 : ends[1]])
+        except ValueError:
+            return {}
+        start = ends[1] + 1
+        texts_start = start + count * _TEXT_INDEX.size
+        if count < 0 or texts_start > len(data):
+            return {}
+        known = {}
+        offset = texts_start
+        for key, length in _TEXT_INDEX.iter_unpack(view[start:texts_start]):
+            known[key] = view[offset : offset + length]
+            offset += length
+        if offset != len(data):
+            return {}  # the texts are not where the index says
+        return known
+
+    def get(self, key: bytes) -> str | None:
+        data = self._known.get(key)
+        if data is None:
+            return None
+        try:
+            text = str(data, "utf-8")
+        except UnicodeDecodeError:
+            return None
+        self._used[key] = data
+        return text
+
+    def put(self, key: bytes, text: str) -> None:
+        try:
+            self._used[key] = text.encode()
+        except UnicodeEncodeError:
+            return  # text UTF-8 cannot hold (a lone surrogate): emitted again next time
+        self._learnt = True
+
+    def save(self) -> str | None:
+        """Write what this run emitted, and of what earlier runs emitted (other environments) as
+        much again three times over, or up to `KEEP_TEXTS` texts; returns why it could not be
+        written, or None."""
+        if not self._learnt:
+            if self._used:
+                self.cache._touch(self.path)
+            return None
+        texts = dict(self._used)
+        limit = max(4 * len(self._used), KEEP_TEXTS)
+        for key, known in self._known.items():
+            if len(texts) >= limit:
+                break
+            texts.setdefault(key, known)
+        index = b"".join(_TEXT_INDEX.pack(key, len(text)) for key, text in texts.items())
+        body = b"".join([str(len(texts)).encode(), b"\n", index, *texts.values()])
+        data = FORMAT + b" emitted " + _digest(body).encode() + b"\n" + body
+        return self.cache._write(self.path, data, EMITTED_SUFFIX, KEEP_EMITTED)
 
 
 def _other_manifest(question: Question) -> str | None:
