@@ -560,14 +560,22 @@ class EmittedStore:
     """`compiler.emit.memo.EmittedTexts` in the cache: one file per version of the code (the
     emitter is part of it), the YAML text of every object by its key. Read whole at the start of a
     run, written again at its end if it learnt a text; a text is handed out only for the key it
-    was written with, and a file whose digest does not match is not read at all."""
+    was written with, and a file whose digest does not match is not read at all. It is read when
+    the first object is emitted: a run whose environments all come from `.group` does not read
+    it."""
 
     def __init__(self, cache: RenderCache) -> None:
         self.cache = cache
         self.path = cache.directory / f"{cache.code_digest()}{EMITTED_SUFFIX}"
-        self._known: dict[bytes, memoryview] = self._read()
+        self._texts: dict[bytes, memoryview] | None = None
         self._used: dict[bytes, bytes | memoryview] = {}
         self._learnt = False
+
+    @property
+    def _known(self) -> dict[bytes, memoryview]:
+        if self._texts is None:
+            self._texts = self._read()
+        return self._texts
 
     def _read(self) -> dict[bytes, memoryview]:
         try:
