@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from compiler.emit.memo import EmittedTexts
+    from compiler.emit.memo import EmittedGroups, EmittedTexts
     from compiler.load.estate import ParsedFiles
     from compiler.load.tree import RepoTree
     from compiler.pipeline import KnownChecks, ValidationResult
@@ -103,7 +103,7 @@ def render_repository(
     parsed: ParsedFiles | None = None,
     groups: RenderedGroups | None = None,
     known: KnownChecks | None = None,
-    emitted: EmittedTexts | None = None,
+    emitted: EmittedGroups | None = None,
 ) -> tuple[ValidationResult, RenderOutput | None]:
     """Validate the estate (or one environment of it, then without the Argo CD objects) and, when
     no error was found, render it as files (`render -o`), as one stream (stdout), or both.
@@ -132,7 +132,7 @@ def _render_by_group(
     include_argocd: bool,
     files: bool,
     stream: bool,
-    emitted: EmittedTexts | None = None,
+    emitted: EmittedGroups | None = None,
 ) -> RenderOutput:
     """`render_estate` and `lay_out`, one environment at a time, taking what ``groups`` kept."""
     from compiler.render.argocd import render_argocd
@@ -150,7 +150,10 @@ def _render_by_group(
         if group is None:
             with groups.rendering(env):
                 group = lay_out_group(
-                    render_environment(env), files=files, stream=stream, emitted=emitted
+                    render_environment(env),
+                    files=files,
+                    stream=stream,
+                    emitted=None if emitted is None else emitted.group(env.name),
                 )
             groups.store(env, reads, group)
         laid_out[env.name] = group
@@ -158,7 +161,10 @@ def _render_by_group(
         argocd_objects = render_argocd(result.estate.environments)
         if argocd_objects:
             laid_out[ARGOCD_GROUP] = lay_out_group(
-                order_objects(argocd_objects), files=files, stream=stream, emitted=emitted
+                order_objects(argocd_objects),
+                files=files,
+                stream=stream,
+                emitted=None if emitted is None else emitted.group(ARGOCD_GROUP),
             )
     return RenderOutput(
         objects=sum(group.objects for group in laid_out.values()),

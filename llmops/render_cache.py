@@ -549,24 +549,25 @@ class ParsedStore:
 
 
 EMITTED_SUFFIX = ".emitted"
-KEEP_EMITTED = 4  # one per version of the code
-# texts kept beside those a run used: as many again three times over (the environments it did not
-# render again), and at least this many
-KEEP_TEXTS = 1 << 16
+KEEP_EMITTED = 64  # one per group (environment) and version of the code
+# texts of a group kept beside those a run used: as many again (earlier versions of its objects),
+# and at least this many
+KEEP_TEXTS = 1024
 _TEXT_INDEX = struct.Struct(">32sQ")  # an object's key, the length of its text
 
 
 class EmittedStore:
-    """`compiler.emit.memo.EmittedTexts` in the cache: one file per version of the code (the
-    emitter is part of it), the YAML text of every object by its key. Read whole at the start of a
-    run, written again at its end if it learnt a text; a text is handed out only for the key it
-    was written with, and a file whose digest does not match is not read at all. It is read when
-    the first object is emitted: a run whose environments all come from `.group` does not read
-    it."""
+    """`compiler.emit.memo.EmittedTexts` in the cache for one group (an environment, or the Argo
+    CD objects): one file per group and version of the code (the emitter is part of it), the YAML
+    text of every object by its key, so a run that renders one environment again reads and writes
+    that environment's texts only. Read whole when the group's first object is emitted, written
+    again at the end of a run if it learnt a text; a text is handed out only for the key it was
+    written with, and a file whose digest does not match is not read at all."""
 
-    def __init__(self, cache: RenderCache) -> None:
+    def __init__(self, cache: RenderCache, group: str) -> None:
         self.cache = cache
-        self.path = cache.directory / f"{cache.code_digest()}{EMITTED_SUFFIX}"
+        name = _digest(json.dumps([cache.code_digest(), group]).encode())
+        self.path = cache.directory / f"{name}{EMITTED_SUFFIX}"
         self._texts: dict[bytes, memoryview] | None = None
         self._used: dict[bytes, bytes | memoryview] = {}
         self._learnt = False
@@ -624,15 +625,14 @@ class EmittedStore:
         self._learnt = True
 
     def save(self) -> str | None:
-        """Write what this run emitted, and of what earlier runs emitted (other environments) as
-        much again three times over, or up to `KEEP_TEXTS` texts; returns why it could not be
-        written, or None."""
+        """Write what this run emitted, and of what earlier runs emitted as much again, or up to
+        `KEEP_TEXTS` texts; returns why it could not be written, or None."""
         if not self._learnt:
             if self._used:
                 self.cache._touch(self.path)
             return None
         texts = dict(self._used)
-        limit = max(4 * len(self._used), KEEP_TEXTS)
+        limit = max(2 * len(self._used), KEEP_TEXTS)
         for key, known in self._known.items():
             if len(texts) >= limit:
                 break
@@ -641,6 +641,25 @@ class EmittedStore:
         body = b"".join([str(len(texts)).encode(), b"\n", index, *texts.values()])
         data = FORMAT + b" emitted " + _digest(body).encode() + b"\n" + body
         return self.cache._write(self.path, data, EMITTED_SUFFIX, KEEP_EMITTED)
+
+
+class EmittedGroups:
+    """`compiler.emit.memo.EmittedGroups` in the cache: an `EmittedStore` per group."""
+
+    def __init__(self, cache: RenderCache) -> None:
+        self.cache = cache
+        self._stores: dict[str, EmittedStore] = {}
+
+    def group(self, name: str) -> EmittedStore:
+        if name not in self._stores:
+            self._stores[name] = EmittedStore(self.cache, name)
+        return self._stores[name]
+
+    def save(self) -> str | None:
+        """Write every group's texts that learnt one; returns why one could not be written, or
+        None."""
+        problems = [store.save() for store in self._stores.values()]
+        return next((problem for problem in problems if problem is not None), None)
 
 
 def _other_manifest(question: Question) -> str | None:

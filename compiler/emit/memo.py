@@ -31,6 +31,13 @@ class EmittedTexts(Protocol):
     def put(self, key: bytes, text: str) -> None: ...
 
 
+class EmittedGroups(Protocol):
+    """`EmittedTexts` by group (an environment, or the Argo CD objects): a group rendered again
+    needs only its own."""
+
+    def group(self, name: str) -> EmittedTexts: ...
+
+
 def object_key(obj: dict[str, Any]) -> bytes | None:
     """The SHA-256 of the object's exact value, or None for one holding anything but dicts, lists,
     tuples, strings, numbers, booleans and None (or nested too deep to write)."""

@@ -40,7 +40,7 @@ def _rendered_output(
     from compiler.load.tree import DirectoryTree
     from llmops.render_cache import (
         CheckStore,
-        EmittedStore,
+        EmittedGroups,
         GroupStore,
         ParsedStore,
         RecordingTree,
@@ -67,7 +67,7 @@ def _rendered_output(
     if cache is not None:
         # what is the same as in an earlier run is not parsed, checked, rendered nor emitted again
         parsed, groups = ParsedStore(cache), GroupStore(cache, tree, settings)
-        known, emitted = CheckStore(cache, tree, settings), EmittedStore(cache)
+        known, emitted = CheckStore(cache, tree, settings), EmittedGroups(cache)
     result, output = render_repository(
         tree,
         env,
