@@ -237,8 +237,9 @@ def code_stamp() -> dict[str, Any]:
 class RenderCache:
     """Entries in one directory, one per key: ``<key>.render``; beside them, the parts a render
     with a different key may still use: ``<key>.group`` (one environment rendered),
-    ``<key>.checked`` (what the checks reported in one environment) and ``<code>.parsed`` (the
-    values of manifest files by their bytes). Rendered text follows an entry's JSON lines as raw
+    ``<key>.checked`` (what the checks reported in one environment), ``<code>.parsed`` (the
+    values of manifest files by their bytes) and ``.emitted`` (one group's objects' YAML texts by
+    their values). Rendered text follows an entry's JSON lines as raw
     UTF-8 (`_packed`)."""
 
     def __init__(self, directory: Path) -> None:
