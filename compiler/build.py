@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from compiler.emit.memo import EmittedGroups, EmittedTexts
     from compiler.load.estate import ParsedFiles
     from compiler.load.tree import RepoTree
     from compiler.pipeline import KnownChecks, ValidationResult
@@ -56,14 +57,23 @@ class RenderedGroups(Protocol):
     def store(self, env: Any, reads: set[str], group: RenderedGroup) -> None: ...
 
 
-def lay_out_group(objects: list[dict[str, Any]], *, files: bool, stream: bool) -> RenderedGroup:
+def lay_out_group(
+    objects: list[dict[str, Any]],
+    *,
+    files: bool,
+    stream: bool,
+    emitted: EmittedTexts | None = None,
+) -> RenderedGroup:
+    """One group's objects as text; ``emitted`` hands out the texts of objects emitted before."""
     from compiler.emit.layout import layout_group
-    from compiler.emit.yaml_text import emit_stream
+    from compiler.emit.memo import remembering_emitter
+    from compiler.emit.yaml_text import emit_document, emit_stream
 
+    emit = emit_document if emitted is None else remembering_emitter(emitted)
     return RenderedGroup(
         objects=len(objects),
-        files=layout_group(objects) if files else {},
-        stream=emit_stream(objects) if stream else None,
+        files=layout_group(objects, emit) if files else {},
+        stream=emit_stream(objects, emit) if stream else None,
     )
 
 
@@ -93,11 +103,13 @@ def render_repository(
     parsed: ParsedFiles | None = None,
     groups: RenderedGroups | None = None,
     known: KnownChecks | None = None,
+    emitted: EmittedGroups | None = None,
 ) -> tuple[ValidationResult, RenderOutput | None]:
     """Validate the estate (or one environment of it, then without the Argo CD objects) and, when
     no error was found, render it as files (`render -o`), as one stream (stdout), or both.
-    ``parsed``, ``known`` and ``groups`` hand out what earlier runs parsed, what their checks
-    reported and what they rendered; the output is the same without them."""
+    ``parsed``, ``known``, ``groups`` and ``emitted`` hand out what earlier runs parsed, what their
+    checks reported, what they rendered and the texts of the objects they emitted (``emitted`` is
+    used with ``groups``); the output is the same without them."""
     from compiler.pipeline import validate_repository
 
     result = validate_repository(tree, env, parsed=parsed, known=known)
@@ -109,7 +121,7 @@ def render_repository(
         rendered = render_estate(result.estate, include_argocd=env is None)
         return result, lay_out(rendered, files=files, stream=stream)
     return result, _render_by_group(
-        result, groups, include_argocd=env is None, files=files, stream=stream
+        result, groups, include_argocd=env is None, files=files, stream=stream, emitted=emitted
     )
 
 
@@ -120,6 +132,7 @@ def _render_by_group(
     include_argocd: bool,
     files: bool,
     stream: bool,
+    emitted: EmittedGroups | None = None,
 ) -> RenderOutput:
     """`render_estate` and `lay_out`, one environment at a time, taking what ``groups`` kept."""
     from compiler.render.argocd import render_argocd
@@ -136,14 +149,22 @@ def _render_by_group(
         group = groups.lookup(env, reads)
         if group is None:
             with groups.rendering(env):
-                group = lay_out_group(render_environment(env), files=files, stream=stream)
+                group = lay_out_group(
+                    render_environment(env),
+                    files=files,
+                    stream=stream,
+                    emitted=None if emitted is None else emitted.group(env.name),
+                )
             groups.store(env, reads, group)
         laid_out[env.name] = group
     if include_argocd:
         argocd_objects = render_argocd(result.estate.environments)
         if argocd_objects:
             laid_out[ARGOCD_GROUP] = lay_out_group(
-                order_objects(argocd_objects), files=files, stream=stream
+                order_objects(argocd_objects),
+                files=files,
+                stream=stream,
+                emitted=None if emitted is None else emitted.group(ARGOCD_GROUP),
             )
     return RenderOutput(
         objects=sum(group.objects for group in laid_out.values()),

@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import os
+import struct
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -236,8 +237,9 @@ def code_stamp() -> dict[str, Any]:
 class RenderCache:
     """Entries in one directory, one per key: ``<key>.render``; beside them, the parts a render
     with a different key may still use: ``<key>.group`` (one environment rendered),
-    ``<key>.checked`` (what the checks reported in one environment) and ``<code>.parsed`` (the
-    values of manifest files by their bytes). Rendered text follows an entry's JSON lines as raw
+    ``<key>.checked`` (what the checks reported in one environment), ``<code>.parsed`` (the
+    values of manifest files by their bytes) and ``.emitted`` (one group's objects' YAML texts by
+    their values). Rendered text follows an entry's JSON lines as raw
     UTF-8 (`_packed`)."""
 
     def __init__(self, directory: Path) -> None:
@@ -545,6 +547,120 @@ class ParsedStore:
         body = "".join(f"{key} {text}\n" for key, text in lines.items()).encode("ascii")
         data = FORMAT + b" parsed " + _digest(body).encode() + b"\n" + body
         return self.cache._write(self.path, data, PARSED_SUFFIX, KEEP_PARSED)
+
+
+EMITTED_SUFFIX = ".emitted"
+KEEP_EMITTED = 64  # one per group (environment) and version of the code
+# texts of a group kept beside those a run used: as many again (earlier versions of its objects),
+# and at least this many
+KEEP_TEXTS = 1024
+_TEXT_INDEX = struct.Struct(">32sQ")  # an object's key, the length of its text
+
+
+class EmittedStore:
+    """`compiler.emit.memo.EmittedTexts` in the cache for one group (an environment, or the Argo
+    CD objects): one file per group and version of the code (the emitter is part of it), the YAML
+    text of every object by its key, so a run that renders one environment again reads and writes
+    that environment's texts only. Read whole when the group's first object is emitted, written
+    again at the end of a run if it learnt a text; a text is handed out only for the key it was
+    written with, and a file whose digest does not match is not read at all."""
+
+    def __init__(self, cache: RenderCache, group: str) -> None:
+        self.cache = cache
+        name = _digest(json.dumps([cache.code_digest(), group]).encode())
+        self.path = cache.directory / f"{name}{EMITTED_SUFFIX}"
+        self._texts: dict[bytes, memoryview] | None = None
+        self._used: dict[bytes, bytes | memoryview] = {}
+        self._learnt = False
+
+    @property
+    def _known(self) -> dict[bytes, memoryview]:
+        if self._texts is None:
+            self._texts = self._read()
+        return self._texts
+
+    def _read(self) -> dict[bytes, memoryview]:
+        try:
+            data = self.path.read_bytes()
+        except OSError:
+            return {}
+        ends = _line_ends(data, 2)  # the header, how many texts
+        if ends is None:
+            return {}
+        view = memoryview(data)
+        if data[: ends[0]] != FORMAT + b" emitted " + _digest(view[ends[0] + 1 :]).encode():
+            return {}
+        try:
+            count = int(data[ends[0] + 1 : ends[1]])
+        except ValueError:
+            return {}
+        start = ends[1] + 1
+        texts_start = start + count * _TEXT_INDEX.size
+        if count < 0 or texts_start > len(data):
+            return {}
+        known = {}
+        offset = texts_start
+        for key, length in _TEXT_INDEX.iter_unpack(view[start:texts_start]):
+            known[key] = view[offset : offset + length]
+            offset += length
+        if offset != len(data):
+            return {}  # the texts are not where the index says
+        return known
+
+    def get(self, key: bytes) -> str | None:
+        data = self._known.get(key)
+        if data is None:
+            return None
+        try:
+            text = str(data, "utf-8")
+        except UnicodeDecodeError:
+            return None
+        self._used[key] = data
+        return text
+
+    def put(self, key: bytes, text: str) -> None:
+        try:
+            self._used[key] = text.encode()
+        except UnicodeEncodeError:
+            return  # text UTF-8 cannot hold (a lone surrogate): emitted again next time
+        self._learnt = True
+
+    def save(self) -> str | None:
+        """Write what this run emitted, and of what earlier runs emitted as much again, or up to
+        `KEEP_TEXTS` texts; returns why it could not be written, or None."""
+        if not self._learnt:
+            if self._used:
+                self.cache._touch(self.path)
+            return None
+        texts = dict(self._used)
+        limit = max(2 * len(self._used), KEEP_TEXTS)
+        for key, known in self._known.items():
+            if len(texts) >= limit:
+                break
+            texts.setdefault(key, known)
+        index = b"".join(_TEXT_INDEX.pack(key, len(text)) for key, text in texts.items())
+        body = b"".join([str(len(texts)).encode(), b"\n", index, *texts.values()])
+        data = FORMAT + b" emitted " + _digest(body).encode() + b"\n" + body
+        return self.cache._write(self.path, data, EMITTED_SUFFIX, KEEP_EMITTED)
+
+
+class EmittedGroups:
+    """`compiler.emit.memo.EmittedGroups` in the cache: an `EmittedStore` per group."""
+
+    def __init__(self, cache: RenderCache) -> None:
+        self.cache = cache
+        self._stores: dict[str, EmittedStore] = {}
+
+    def group(self, name: str) -> EmittedStore:
+        if name not in self._stores:
+            self._stores[name] = EmittedStore(self.cache, name)
+        return self._stores[name]
+
+    def save(self) -> str | None:
+        """Write every group's texts that learnt one; returns why one could not be written, or
+        None."""
+        problems = [store.save() for store in self._stores.values()]
+        return next((problem for problem in problems if problem is not None), None)
 
 
 def _other_manifest(question: Question) -> str | None:

@@ -35,7 +35,8 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "resolve": (*VOCABULARY, "load", "spec"),
     "capacity": (*VOCABULARY, "load", "spec", "resolve", "target"),
     # the registry lists every rule, the decide stage's own declarations (decide.rules) too
-    # K009 measures the proxy's configuration as render writes it (no templates, no Jinja)
+    # K009 measures the proxy's configuration and a training job's as render writes them (no
+    # templates, no Jinja)
     "check": (
         *VOCABULARY,
         "load",
@@ -46,6 +47,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
         "decide.rules",
         "render.proxy_config",
         "render.context",
+        "render.json_text",
     ),
     "render": (*VOCABULARY, "load", "spec", "resolve", "capacity", "target"),
     "emit": (*VOCABULARY, "load"),

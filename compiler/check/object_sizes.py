@@ -14,7 +14,9 @@ from typing import Any
 
 from compiler.check.rule import Finding, rule
 from compiler.diagnostics import Category, Severity
+from compiler.errors import UnrepresentableValue
 from compiler.render.context import RenderContext
+from compiler.render.json_text import indented_json
 from compiler.render.proxy_config import (
     Entry,
     ServedEndpoint,
@@ -87,6 +89,16 @@ def _json_size(value: Any, indent: int | None = None) -> int:
     return len(json.dumps(value, indent=indent, ensure_ascii=False).encode())
 
 
+def _indented_json_size(value: Any) -> int:
+    """`_json_size(value, indent=2)`, written by the renderer's faster writer of the same text (the
+    standard library indents in Python: two calls per training job and environment); NaN and
+    infinity, which that writer refuses, as `json.dumps` writes them."""
+    try:
+        return len(indented_json(value).encode())
+    except UnrepresentableValue:
+        return _json_size(value, indent=2)
+
+
 def _training_config_size(
     job: Manifest[TrainingJobSpec], copies: int
 ) -> tuple[int, tuple[str, ...]]:
@@ -94,9 +106,9 @@ def _training_config_size(
     renderer writes them, ``copies`` times."""
     inner = job.spec.train_job_spec
     hyperparameters = dict(inner.hyperparameters) if inner is not None else {}
-    once = _json_size(hyperparameters, indent=2)
+    once = _indented_json_size(hyperparameters)
     # job.json nests them one level deeper: two more spaces on each of their lines
-    nested = _json_size({"hyperparameters": hyperparameters}, indent=2)
+    nested = _indented_json_size({"hyperparameters": hyperparameters})
     return (once + nested if copies == 2 else once), (
         "spec",
         "trainJobSpec",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import yaml
@@ -261,6 +261,9 @@ def emit_document(obj: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def emit_stream(objects: Iterable[dict[str, Any]]) -> str:
-    """A multi-document stream; every document starts with `---`."""
-    return "".join(f"---\n{emit_document(obj)}" for obj in objects)
+def emit_stream(
+    objects: Iterable[dict[str, Any]], emit: Callable[[dict[str, Any]], str] = emit_document
+) -> str:
+    """A multi-document stream; every document starts with `---` (``emit``: `emit_document`, or
+    one that hands out texts emitted before)."""
+    return "".join(f"---\n{emit(obj)}" for obj in objects)

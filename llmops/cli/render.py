@@ -40,6 +40,7 @@ def _rendered_output(
     from compiler.load.tree import DirectoryTree
     from llmops.render_cache import (
         CheckStore,
+        EmittedGroups,
         GroupStore,
         ParsedStore,
         RecordingTree,
@@ -62,21 +63,34 @@ def _rendered_output(
     from compiler.build import render_repository
     from llmops.reporting import print_report
 
-    parsed = groups = known = None
+    parsed = groups = known = emitted = None
     if cache is not None:
-        # what is the same as in an earlier run is not parsed, checked, nor rendered, again
+        # what is the same as in an earlier run is not parsed, checked, rendered nor emitted again
         parsed, groups = ParsedStore(cache), GroupStore(cache, tree, settings)
-        known = CheckStore(cache, tree, settings)
+        known, emitted = CheckStore(cache, tree, settings), EmittedGroups(cache)
     result, output = render_repository(
-        tree, env, files=files, stream=stream, parsed=parsed, groups=groups, known=known
+        tree,
+        env,
+        files=files,
+        stream=stream,
+        parsed=parsed,
+        groups=groups,
+        known=known,
+        emitted=emitted,
     )
     problems = []
     if result.diagnostics:
         print_report(result.diagnostics, result, "text", sys.stderr)
     elif cache is not None and output is not None and not tree.unusual:
         problems.append(cache.store(key, tree, output))
-    if parsed is not None and groups is not None and known is not None and not tree.unusual:
-        problems.extend([parsed.save(), *known.problems, *groups.problems])
+    if (
+        parsed is not None
+        and groups is not None
+        and known is not None
+        and emitted is not None
+        and not tree.unusual
+    ):
+        problems.extend([parsed.save(), emitted.save(), *known.problems, *groups.problems])
     problem = next((problem for problem in problems if problem is not None), None)
     if problem is not None:
         print(escape_controls(f"llmops: render cache not written: {problem}"), file=sys.stderr)

@@ -1,6 +1,7 @@
 """The parts of the render cache a changed estate still uses, the values of unchanged manifest files
-(``.parsed``), what the checks reported, nothing or diagnostics (``.checked``), and environments
-rendered before (``.group``), give what a cold render prints and
+(``.parsed``), what the checks reported, nothing or diagnostics (``.checked``), environments
+rendered before (``.group``) and the texts of objects emitted before (``.emitted``), give what a
+cold render prints and
 writes, byte for byte, diagnostics and exit codes included: estates with several environments (one
 whose `_shared` model names a job of dev) are changed at random (seeded; manifests and dataset
 samples), each changed estate rendered with the cache and cold. Damaged parts are misses, never
@@ -34,13 +35,19 @@ def everything_in(folder: Path) -> dict[str, bytes]:
 
 
 class Hits:
-    """Counts the environments handed out by the cache, the files not parsed again and the checks
-    not run again (``reported``: those whose diagnostics were handed out)."""
+    """Counts the environments handed out by the cache, the files not parsed again, the checks
+    not run again (``reported``: those whose diagnostics were handed out) and the objects not
+    emitted again."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.groups = self.files = self.checks = self.reported = 0
+        self.groups = self.files = self.checks = self.reported = self.texts = 0
         lookup, get = render_cache.GroupStore.lookup, render_cache.ParsedStore.get
-        known = render_cache.CheckStore.lookup
+        known, text = render_cache.CheckStore.lookup, render_cache.EmittedStore.get
+
+        def counted_text(store: render_cache.EmittedStore, key: bytes) -> str | None:
+            found = text(store, key)
+            self.texts += found is not None
+            return found
 
         def counted_known(store: render_cache.CheckStore, *args: object) -> dict[str, list[object]]:
             found = known(store, *args)  # type: ignore[arg-type]
@@ -61,6 +68,7 @@ class Hits:
         monkeypatch.setattr(render_cache.GroupStore, "lookup", counted_lookup)
         monkeypatch.setattr(render_cache.ParsedStore, "get", counted_get)
         monkeypatch.setattr(render_cache.CheckStore, "lookup", counted_known)
+        monkeypatch.setattr(render_cache.EmittedStore, "get", counted_text)
 
 
 def mutate(estate: Path, rng: random.Random) -> str:
@@ -163,11 +171,12 @@ def test_warm_renders_equal_cold_renders_while_files_change_at_random(
     )
     print(
         f"reused: {hits.groups} environments, {hits.files} files, {hits.checks} checks "
-        f"({hits.reported} with diagnostics)"
+        f"({hits.reported} with diagnostics), {hits.texts} objects' texts"
     )
     assert hits.files >= 10 * ROUNDS, "files were hardly ever reused: the test proves nothing"
     assert hits.checks >= 10 * ROUNDS, "checks were hardly ever skipped: the test proves nothing"
     assert hits.reported > 0, "no check's diagnostics were handed out: the test proves nothing"
+    assert hits.texts >= 10 * ROUNDS, "texts were hardly ever reused: the test proves nothing"
 
 
 def test_a_change_in_the_environment_a_model_is_trained_in_renders_the_others_again(
@@ -222,8 +231,14 @@ def test_damaged_parts_are_misses_and_are_replaced(
     generate_estate(estate, 4)
     cache = tmp_path / "cache"
     run_cli("render", str(estate), "--cache-dir", str(cache))
-    parts = [*cache.glob("*.group"), *cache.glob("*.parsed"), *cache.glob("*.checked")]
-    assert len(parts) == 7  # three environments rendered, three checked, the parsed files
+    parts = [
+        *cache.glob("*.group"),
+        *cache.glob("*.parsed"),
+        *cache.glob("*.checked"),
+        *cache.glob("*.emitted"),
+    ]
+    # three environments rendered, three checked, the parsed files, the texts of four groups
+    assert len(parts) == 11
     for whole in cache.glob("*" + render_cache.SUFFIX):
         whole.unlink()  # not handed out whole: the parts are asked
     for part in parts:
@@ -233,12 +248,18 @@ def test_damaged_parts_are_misses_and_are_replaced(
     expected = run_cli("render", str(estate), "--cache-dir", "off")
     hits = Hits(monkeypatch)
     assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
-    assert (hits.groups, hits.files, hits.checks) == (0, 0, 0), "a damaged part was used"
+    assert (hits.groups, hits.files, hits.checks, hits.texts) == (0, 0, 0, 0), (
+        "a damaged part was used"
+    )
     # written again, and used
     for whole in cache.glob("*" + render_cache.SUFFIX):
         whole.unlink()
     assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
     assert hits.groups == 3 and hits.files > 0 and hits.checks > 0
+    endpoint.write_text(endpoint.read_text(encoding="utf-8") + "# again\n", encoding="utf-8")
+    expected = run_cli("render", str(estate), "--cache-dir", "off")
+    assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
+    assert hits.texts > 0
 
 
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX owners and modes")

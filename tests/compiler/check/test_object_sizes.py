@@ -157,3 +157,22 @@ def test_a_trainjob_carries_its_configuration_once(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert "K009" not in codes(validate(root, "dev").diagnostics)
+
+
+@pytest.mark.parametrize(
+    "hyperparameters",
+    [
+        {},
+        {"lr": 0.0001, "epochs": 3, "warmup": None, "packing": True, "tags": []},
+        {"nested": {"deep": [1, 2.5, {"x": "ünïcode ✓"}], "empty": {}}, "big": 10**40},
+        {"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf")},
+        {"text": 'quotes " and \\ and \n newlines and \u2028'},
+    ],
+)
+def test_a_training_configuration_is_measured_as_the_standard_library_writes_it(
+    hyperparameters: dict[str, object],
+) -> None:
+    from compiler.check.object_sizes import _indented_json_size, _json_size
+
+    for value in (hyperparameters, {"hyperparameters": hyperparameters}):
+        assert _indented_json_size(value) == _json_size(value, indent=2)

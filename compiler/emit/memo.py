@@ -1,0 +1,64 @@
+"""Emitting an object again costs more than recognising it: ``EmittedTexts`` (the edge keeps them,
+llmops/render_cache.py) hand out the YAML text of an object emitted before.
+
+`emit_document` is a pure function of its argument's value: of its exact types (``True`` is not
+``1``, a tuple is not a list: the emitter treats them apart), its dict orders and its strings and
+numbers. An object is known by the SHA-256 of its `marshal` form at version 0, which holds exactly
+that: it writes only those builtin types (any other type, subclasses included, raises, and such an
+object is emitted as usual), keeps every type and order, writes no references (they depend on how
+objects are shared) and no interning flags (they depend on the process), and reading it back gives
+the same value. Equal keys therefore mean objects the emitter cannot tell apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from compiler.emit.yaml_text import emit_document
+
+Emitter = Callable[[dict[str, Any]], str]
+MARSHAL_VERSION = 0  # no references, no interning flags: the same value gives the same bytes
+
+
+class EmittedTexts(Protocol):
+    """Texts of objects emitted before, by `object_key`."""
+
+    def get(self, key: bytes) -> str | None: ...
+
+    def put(self, key: bytes, text: str) -> None: ...
+
+
+class EmittedGroups(Protocol):
+    """`EmittedTexts` by group (an environment, or the Argo CD objects): a group rendered again
+    needs only its own."""
+
+    def group(self, name: str) -> EmittedTexts: ...
+
+
+def object_key(obj: dict[str, Any]) -> bytes | None:
+    """The SHA-256 of the object's exact value, or None for one holding anything but dicts, lists,
+    tuples, strings, numbers, booleans and None (or nested too deep to write)."""
+    try:
+        return hashlib.sha256(marshal.dumps(obj, MARSHAL_VERSION)).digest()
+    except ValueError:
+        return None
+
+
+def remembering_emitter(texts: EmittedTexts) -> Emitter:
+    """`emit_document`, taking the text of an object emitted before from ``texts`` and giving
+    them the text of every other object it emits."""
+
+    def emit(obj: dict[str, Any]) -> str:
+        key = object_key(obj)
+        if key is None:
+            return emit_document(obj)
+        text = texts.get(key)
+        if text is None:
+            text = emit_document(obj)
+            texts.put(key, text)
+        return text
+
+    return emit
