@@ -4,10 +4,11 @@ llmops/render_cache.py) hand out the YAML text of an object emitted before.
 `emit_document` is a pure function of its argument's value: of its exact types (``True`` is not
 ``1``, a tuple is not a list: the emitter treats them apart), its dict orders and its strings and
 numbers. An object is known by the SHA-256 of its `marshal` form at version 0, which holds exactly
-that: it writes only those builtin types (any other type, subclasses included, raises, and such an
-object is emitted as usual), keeps every type and order, writes no references (they depend on how
-objects are shared) and no interning flags (they depend on the process), and reading it back gives
-the same value. Equal keys therefore mean objects the emitter cannot tell apart.
+that: it writes only builtin types (any other type, subclasses included, raises, and such an
+object is emitted as usual; the few other builtins it writes, sets and bytes, never occur in a
+rendered object, and would at worst miss), keeps every type and order, writes no references (they
+depend on how objects are shared) and no interning flags (they depend on the process), and reading
+it back gives the same value. Equal keys therefore mean objects the emitter cannot tell apart.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ class EmittedGroups(Protocol):
 
 
 def object_key(obj: dict[str, Any]) -> bytes | None:
-    """The SHA-256 of the object's exact value, or None for one holding anything but dicts, lists,
-    tuples, strings, numbers, booleans and None (or nested too deep to write)."""
+    """The SHA-256 of the object's exact value, or None for one holding a type `marshal` does not
+    write (anything but builtins: dicts, lists, tuples, strings, numbers, booleans, None and the
+    like), or nested too deep to write."""
     try:
         return hashlib.sha256(marshal.dumps(obj, MARSHAL_VERSION)).digest()
     except ValueError:
