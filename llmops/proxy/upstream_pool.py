@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import ssl
 import zlib
 from collections import deque
@@ -36,6 +37,8 @@ _DECIMAL = frozenset(b"0123456789")
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 MAX_LENGTH_DIGITS = 18  # a length no answer reaches, and no int() cost or error on the way
 _NAME, _COLON, _VALUE = itemgetter(0), itemgetter(1), itemgetter(2)  # of a header line's partition
+# a chunk's size line as servers write it: hex digits only (what the general parse reads the same)
+_PLAIN_SIZE_LINE = re.compile(rb"([0-9a-fA-F]{1,%d})\r\n" % MAX_LENGTH_DIGITS)
 
 
 def _decimal(text: str) -> int | None:
@@ -130,6 +133,8 @@ class _Body:
             self._buffer.clear()
         out: list[bytes] = []
         at, size = 0, len(data)
+        if self._chunk_left == -1 and not self._trailers:
+            at = self._whole_chunks(data, out)
         while at < size:
             left = self._chunk_left
             if left > 0:  # inside a chunk's data
@@ -176,6 +181,24 @@ class _Body:
             self._buffer += data[at:]
             self._bounded(self._buffer)
         return b"".join(out), False
+
+    @staticmethod
+    def _whole_chunks(data: bytes, out: list[bytes]) -> int:
+        """The chunks at the start of ``data`` that are here whole, with a size line of hex digits
+        only, added to ``out`` (most pieces of a stream hold only such chunks: a few steps each
+        here, rather than the general parse's); returns where the general parse resumes (a size
+        line due), at anything else: an extension, the last chunk, a chunk that goes on."""
+        at = 0
+        match = _PLAIN_SIZE_LINE.match(data)
+        while match is not None:
+            start = match.end()
+            stop = start + int(match[1], 16)
+            if stop == start or data[stop : stop + 2] != b"\r\n":
+                break
+            out.append(data[start:stop])
+            at = stop + 2
+            match = _PLAIN_SIZE_LINE.match(data, at)
+        return at
 
     @staticmethod
     def _bounded(buffer: bytearray) -> None:
