@@ -272,7 +272,7 @@ def check_fields(kind: str, body: dict[str, Any]) -> None:
     checks = BY_KIND[kind]
     # a body has a few of the known fields: look only at those, in the checks' order (the first
     # wrong one is reported)
-    present = sorted((name for name in body if name in checks), key=_ORDER[kind].__getitem__)
+    present = sorted(checks.keys() & body.keys(), key=_ORDER[kind].__getitem__)
     for name in present:
         value = body[name]
         if value is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from llmops.proxy.config import Access, Endpoint
 
@@ -35,8 +35,9 @@ class Denied(Exception):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
+class Caller(NamedTuple):
+    """Made per request: a named tuple costs a fraction of a frozen dataclass to make."""
+
     user_id: str
     roles: frozenset[str]
 

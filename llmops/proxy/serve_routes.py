@@ -310,12 +310,18 @@ async def _call(
     started: float,
 ) -> None:
     metrics, name = state.metrics, runtime.endpoint.name
-    headers = (
-        {}
-        if variant is None or runtime.experiment is None
-        else {"X-LLMOps-Experiment": runtime.experiment.experiment.id, "X-LLMOps-Variant": variant}
-    )
-    headers.update(canary_headers(runtime))
+    if runtime.split is None and (variant is None or runtime.experiment is None):
+        headers = {}  # most endpoints: no canary, no experiment
+    else:
+        headers = (
+            {}
+            if variant is None or runtime.experiment is None
+            else {
+                "X-LLMOps-Experiment": runtime.experiment.experiment.id,
+                "X-LLMOps-Variant": variant,
+            }
+        )
+        headers.update(canary_headers(runtime))
     outcome = Outcome()
     clock = time.perf_counter()
     metrics.started(name)

@@ -101,11 +101,19 @@ class EventStream:
             return b""
         self._pending += chunk
         ready = 0
+        # without a CR, an event ends at the first LF LF: one ``find`` each (most streams)
+        plain = b"\r" not in self._pending
         while True:
-            found = _event_end(self._pending, self._scanned)
-            if found is None:
-                break
-            start, end = found
+            if plain:
+                start = self._pending.find(b"\n\n", self._scanned)
+                if start < 0:
+                    break
+                end = start + 2
+            else:
+                found = _event_end(self._pending, self._scanned)
+                if found is None:
+                    break
+                start, end = found
             try:
                 self._check(bytes(self._pending[ready:start]))
             except BadEvent as bad:

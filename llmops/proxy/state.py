@@ -4,6 +4,7 @@ clients."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from aiohttp import web
 
@@ -31,9 +32,9 @@ class EndpointRuntime:
     variant: str = STABLE
     canary: EndpointRuntime | None = None
 
-    @property
+    @cached_property
     def who(self) -> str:
-        """How error messages name the model server."""
+        """How error messages name the model server (made once: every request passes it on)."""
         return f"the model server of {self.endpoint.name} ({self.endpoint.backend.url})"
 
 

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import ssl
 import zlib
 from collections import deque
 from functools import lru_cache
+from operator import itemgetter
 from typing import NamedTuple, cast
 
 from yarl import URL
@@ -34,6 +36,9 @@ _NO_BODY = frozenset({204, 304})
 _DECIMAL = frozenset(b"0123456789")
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 MAX_LENGTH_DIGITS = 18  # a length no answer reaches, and no int() cost or error on the way
+_NAME, _COLON, _VALUE = itemgetter(0), itemgetter(1), itemgetter(2)  # of a header line's partition
+# a chunk's size line as servers write it: hex digits only (what the general parse reads the same)
+_PLAIN_SIZE_LINE = re.compile(rb"([0-9a-fA-F]{1,%d})\r\n" % MAX_LENGTH_DIGITS)
 
 
 def _decimal(text: str) -> int | None:
@@ -70,11 +75,13 @@ class DecodedTooLarge(UpstreamFault):
 
 
 class Target(NamedTuple):
-    """Where a URL's requests go: the pool key, the Host header and the request target."""
+    """Where a URL's requests go: the pool key, the Host header and the request target; ``line``
+    is what a request's head holds after its method, up to its own header lines."""
 
     key: tuple[str, str, int]
     host_header: str
     path: str
+    line: bytes
 
 
 @lru_cache(maxsize=1024)
@@ -85,7 +92,9 @@ def target(url: str) -> Target:
     default = (scheme == "http" and port == 80) or (scheme == "https" and port == 443)
     shown_host = f"[{host}]" if ":" in host else host
     host_header = shown_host if default else f"{shown_host}:{port}"
-    return Target((scheme, host, port), host_header, parsed.raw_path_qs or "/")
+    path = parsed.raw_path_qs or "/"
+    line = f" {path} HTTP/1.1\r\nHost: {host_header}\r\n".encode("ascii")
+    return Target((scheme, host, port), host_header, path, line)
 
 
 class _Body:
@@ -124,6 +133,8 @@ class _Body:
             self._buffer.clear()
         out: list[bytes] = []
         at, size = 0, len(data)
+        if self._chunk_left == -1 and not self._trailers:
+            at = self._whole_chunks(data, out)
         while at < size:
             left = self._chunk_left
             if left > 0:  # inside a chunk's data
@@ -172,6 +183,24 @@ class _Body:
         return b"".join(out), False
 
     @staticmethod
+    def _whole_chunks(data: bytes, out: list[bytes]) -> int:
+        """The chunks at the start of ``data`` that are here whole, with a size line of hex digits
+        only, added to ``out`` (most pieces of a stream hold only such chunks: a few steps each
+        here, rather than the general parse's); returns where the general parse resumes (a size
+        line due), at anything else: an extension, the last chunk, a chunk that goes on."""
+        at = 0
+        match = _PLAIN_SIZE_LINE.match(data)
+        while match is not None:
+            start = match.end()
+            stop = start + int(match[1], 16)
+            if stop == start or data[stop : stop + 2] != b"\r\n":
+                break
+            out.append(data[start:stop])
+            at = stop + 2
+            match = _PLAIN_SIZE_LINE.match(data, at)
+        return at
+
+    @staticmethod
     def _bounded(buffer: bytearray) -> None:
         if len(buffer) > MAX_HEAD_BYTES:
             raise NotHttp("a chunk size or trailer line that does not end")
@@ -218,13 +247,18 @@ class Reply:
         self.content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         length = headers.get("content-length")
         self.content_length = _decimal(length) if length is not None else None
-        coding = headers.get("content-encoding", "identity").strip().lower()
-        self.encoded = coding not in ("", "identity")
-        self._decoder = (
-            zlib.decompressobj(wbits=47 if coding == "gzip" else zlib.MAX_WBITS)
-            if coding in ("gzip", "x-gzip", "deflate")
-            else None
-        )
+        coding = headers.get("content-encoding")
+        if coding is None:  # most answers
+            self.encoded = False
+            self._decoder = None
+        else:
+            coding = coding.strip().lower()
+            self.encoded = coding not in ("", "identity")
+            self._decoder = (
+                zlib.decompressobj(wbits=47 if coding == "gzip" else zlib.MAX_WBITS)
+                if coding in ("gzip", "x-gzip", "deflate")
+                else None
+            )
         self._decoded = 0
         self._decoded_limit = decoded_limit
         self._chunks: deque[bytes] = deque()
@@ -295,12 +329,12 @@ class Reply:
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         """The event loop the answer arrives on."""
-        return self._connection.pool.loop
+        return self._connection.loop
 
     async def readany(self) -> bytes:
         """The next bytes of the body; b"" at its end. **Raises:** ``UpstreamFault``."""
         while not self._chunks and not self._eof and self._error is None:
-            self._waiter = self._connection.pool.loop.create_future()
+            self._waiter = self._connection.loop.create_future()
             try:
                 await self._waiter
             finally:
@@ -317,11 +351,40 @@ class Reply:
         self._connection.finished(False)
 
 
+def _fields(lines: list[str]) -> dict[str, str]:
+    """The header lines of an answer's head (after its status line), by lower-case name; a name
+    given twice has its values joined by ", ". **Raises:** ``NotHttp`` for a malformed line or two
+    different Content-Lengths."""
+    # Most heads: every line well formed and every name once, told with C's loops (``map``)
+    # rather than Python's step per line; anything else is read line by line below.
+    parts = [line.partition(":") for line in lines[1:]]
+    names = list(map(_NAME, parts))
+    if "" not in names and "" not in map(_COLON, parts) and list(map(str.strip, names)) == names:
+        plain = dict(zip(map(str.lower, names), map(str.strip, map(_VALUE, parts)), strict=True))
+        if len(plain) == len(parts):
+            return plain
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if not colon or not name or name[0] in " \t" or name != name.strip():
+            raise NotHttp(f"a malformed header line {line[:60]!r}")
+        name = name.lower()
+        value = value.strip()
+        if name in headers:
+            if name == "content-length" and headers[name] != value:
+                raise NotHttp("two different Content-Length headers")
+            headers[name] = f"{headers[name]}, {value}"
+        else:
+            headers[name] = value
+    return headers
+
+
 class _Connection(asyncio.Protocol):
     """One connection to a model server, carrying one request at a time."""
 
     def __init__(self, pool: UpstreamPool, key: tuple[str, str, int]):
         self.pool = pool
+        self.loop = pool.loop  # the pool's, looked up once per connection
         self.key = key
         self.transport: asyncio.Transport | None = None
         self.idle_since = 0.0
@@ -393,13 +456,17 @@ class _Connection(asyncio.Protocol):
         self._decoded_limit = decoded_limit
         self._head.clear()
         self._answer = None
-        self._head_waiter = self.pool.loop.create_future()
-        head = f"{method} {target.path} HTTP/1.1\r\nHost: {target.host_header}\r\n"
-        if body is not None:
-            head += f"Content-Length: {len(body)}\r\n"
+        self._head_waiter = self.loop.create_future()
         if self.closed or self.transport.is_closing():
             raise Disconnected("the connection was closed")
-        self.transport.write(head.encode("ascii") + headers + b"\r\n" + (body or b""))
+        verb = method.encode("ascii")
+        if body is None:
+            self.transport.write(b"%b%b%b\r\n" % (verb, target.line, headers))
+        else:
+            self.transport.write(
+                b"%b%bContent-Length: %d\r\n%b\r\n%b"
+                % (verb, target.line, len(body), headers, body)
+            )
         return self._head_waiter
 
     def _read_head(self, data: bytes) -> bytes:
@@ -420,19 +487,7 @@ class _Connection(asyncio.Protocol):
             status = _decimal(status_text) if len(status_text) == 3 else None
             if not version.startswith("HTTP/1.") or status is None or status < 100:
                 raise NotHttp(f"an answer that is not HTTP/1.x: {lines[0][:60]!r}")
-            headers: dict[str, str] = {}
-            for line in lines[1:]:
-                name, colon, value = line.partition(":")
-                if not colon or not name or name[0] in " \t" or name != name.strip():
-                    raise NotHttp(f"a malformed header line {line[:60]!r}")
-                name = name.lower()
-                value = value.strip()
-                if name in headers:
-                    if name == "content-length" and headers[name] != value:
-                        raise NotHttp("two different Content-Length headers")
-                    headers[name] = f"{headers[name]}, {value}"
-                else:
-                    headers[name] = value
+            headers = _fields(lines)
             if 100 <= status < 200:  # 100 Continue and the like: the answer follows
                 head += rest
                 continue
@@ -440,8 +495,12 @@ class _Connection(asyncio.Protocol):
             return rest
 
     def _start_answer(self, version: str, status: int, headers: dict[str, str]) -> None:
-        tokens = {token.strip().lower() for token in headers.get("connection", "").split(",")}
-        keep_alive = "close" not in tokens if version == "HTTP/1.1" else "keep-alive" in tokens
+        connection = headers.get("connection")
+        if connection is None:  # most answers: HTTP/1.1 keeps the connection, HTTP/1.0 does not
+            keep_alive = version == "HTTP/1.1"
+        else:
+            tokens = {token.strip().lower() for token in connection.split(",")}
+            keep_alive = "close" not in tokens if version == "HTTP/1.1" else "keep-alive" in tokens
         answer = Reply(self, status, headers, keep_alive, self._decoded_limit)
         encoding = headers.get("transfer-encoding")
         length = headers.get("content-length")
@@ -453,7 +512,7 @@ class _Connection(asyncio.Protocol):
             if length is not None:  # both: the framing is in doubt, use it only once
                 answer.keep_alive = False
         elif length is not None:
-            size = _decimal(length)
+            size = answer.content_length  # the header's value, read as _decimal reads it
             if size is None:
                 raise NotHttp(f"a bad Content-Length {length[:20]!r}")
             body = _Body("length", size) if size else None

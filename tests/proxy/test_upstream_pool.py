@@ -189,3 +189,43 @@ def test_a_chunk_size_that_is_not_plain_hex_digits_fails_the_body(size: bytes) -
         await pool.close()
 
     asyncio.run(_serving([answer], 4096, test))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b"Content-Type application/json", b": empty-name", b" Server: x", b"Server : x", b"X\x0b: y"],
+    ids=["no-colon", "empty-name", "leading-space", "space-before-colon", "control-in-name"],
+)
+def test_an_answer_head_with_a_malformed_line_is_refused_as_not_http(line: bytes) -> None:
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + line + b"\r\n\r\n{}"
+
+    async def test(url: str, peers: list[int]) -> None:
+        pool = UpstreamPool(cap=4, keepalive=4.0)
+        with pytest.raises(NotHttp, match="malformed header line"):
+            await pool.request("POST", url, b"{}", JSON, 5.0, 1 << 20)
+        await pool.close()
+
+    asyncio.run(_serving([answer], 4096, test))
+
+
+def test_a_header_given_twice_counts_with_both_values() -> None:
+    """`Connection: keep-alive` then `connection: close`: the second still closes the connection;
+    a Content-Length given twice is refused, with the same value or not (the framing is in
+    doubt)."""
+    answers = [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\nconnection: close"
+        b"\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\ncontent-length: 2\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+    ]
+
+    async def test(url: str, peers: list[int]) -> None:
+        pool = UpstreamPool(cap=4, keepalive=4.0)
+        assert await _whole(pool, url) == (200, b"{}", False)
+        with pytest.raises(NotHttp, match="bad Content-Length '2, 2'"):
+            await pool.request("POST", url, b"{}", JSON, 5.0, 1 << 20)
+        with pytest.raises(NotHttp, match="two different Content-Length"):
+            await pool.request("POST", url, b"{}", JSON, 5.0, 1 << 20)
+        await pool.close()
+
+    asyncio.run(_serving(answers, 4096, test))
