@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from compiler.records import record
 from compiler.spec.formats import same_person_key
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 DocumentKey = tuple[str, str, str, str | None]
 
 
-@dataclass(frozen=True)
+@record
 class Authorship:
     """Who committed a document, in which revision, and whether the commit is signed."""
 

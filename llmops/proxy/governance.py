@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from compiler.records import record
 from llmops.proxy.config import Access, Endpoint
 
 USER_HEADER = "X-User-Id"
@@ -35,7 +35,7 @@ class Denied(Exception):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Caller:
     user_id: str
     roles: frozenset[str]

@@ -15,9 +15,10 @@ Content-Encoding, Expect or Upgrade; a Connection header, if any, of `keep-alive
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from multidict import CIMultiDict
+
+from compiler.records import record
 
 # aiohttp's parser refuses a line or a field over 8,190 bytes: a head this short has none
 HEAD_LIMIT = 8190
@@ -46,7 +47,7 @@ _LEFT_TO_AIOHTTP = ("Transfer-Encoding", "Content-Encoding", "Expect", "Upgrade"
 _CONNECTION_TOKENS = frozenset(("keep-alive", "close"))
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Head:
     """A request head the proxy's own server serves: the endpoint's route name as written, the
     kind of call, whether on the OpenAI routes, the headers, the body's length, and whether the

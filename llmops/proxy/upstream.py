@@ -23,9 +23,9 @@ errors.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any
 
+from compiler.records import record
 from llmops.proxy.backends import health_url, is_ready
 from llmops.proxy.config import Backend
 from llmops.proxy.deadline import within
@@ -62,7 +62,7 @@ class UpstreamError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Answer:
     """A model server's whole answer: ``document`` is its JSON (the status is below 500, not
     3xx)."""
