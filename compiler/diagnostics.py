@@ -44,7 +44,7 @@ class Category(enum.StrEnum):
     CONFIGURATION = "configuration"  # an environment's rule settings (`spec.rules`)
 
 
-@record(slots=True)
+@record(eq=False, repr=False, slots=True)
 class Rule:
     """A stable rule: its code never changes meaning and is never reused."""
 
@@ -60,7 +60,7 @@ class Rule:
             raise ValueError(f"rule code {self.code!r} must be one capital letter and three digits")
 
 
-@record(slots=True)
+@record(eq=False, repr=False, slots=True)
 class Assumption:
     """Something llmops assumed because a manifest does not say it, and how the manifest can say it.
 
@@ -131,7 +131,7 @@ def make_diagnostic(
     )
 
 
-@record(slots=True)
+@record(eq=False, repr=False, slots=True)
 class Suppressed:
     """A diagnostic an inline `# llmops: ignore[CODE] reason` comment suppressed: not counted, but
     still reported as suppressed (JSON, SARIF) with the comment's place and reason."""
@@ -141,7 +141,7 @@ class Suppressed:
     comment: Span
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class DiagnosticSet:
     """Collects diagnostics, drops exact repeats (a shared manifest is checked once per
     environment)."""

@@ -26,7 +26,7 @@ from compiler.spec.kinds import KINDS
 from compiler.spec.model import ModelSpec
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ValidationResult:
     """A validated estate and what is reported about it."""
 
@@ -186,7 +186,7 @@ def validate_repository(
         )
 
 
-@record
+@record(eq=False, repr=False)
 class _SharedPart:
     """What ``_shared`` contributed to a run: a peer environment is resolved against the same
     manifests, so ``_shared`` is read and validated once, not once more per peer."""

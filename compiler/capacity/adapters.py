@@ -38,7 +38,7 @@ DEFAULT_LORA_RANK = _trainer_default_rank()
 PROJECTION_WIDTHS = 23  # in + out of the seven projections, in units of the hidden size
 
 
-@record
+@record(eq=False, repr=False)
 class ServedAdapter:
     """A LoRA adapter an endpoint serves beside its base model, and its rank when known."""
 
@@ -93,7 +93,7 @@ def max_lora_rank(adapters: list[ServedAdapter]) -> int | None:
     return next((rank for rank in VLLM_LORA_RANKS if rank >= needed), needed)
 
 
-@record
+@record(eq=False, repr=False)
 class AdapterMemory:
     """The GPU memory vLLM reserves for LoRA adapters: slots x rank x layers x projections."""
 

@@ -52,7 +52,7 @@ CPU_RUNTIME_OVERHEAD_GIB = RUNTIME_OVERHEAD_GIB
 LARGEST_QUANTITY_BYTES = 2**63 - 1  # Kubernetes stores quantities as 64-bit integers
 
 
-@record
+@record(eq=False, repr=False)
 class EndpointCapacity:
     """An endpoint's capacity arithmetic: the facts it rests on and what they add up to."""
 

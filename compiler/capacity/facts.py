@@ -46,7 +46,7 @@ RUNTIME_DEFAULT_BYTES = {True: 2, False: 4}
 LARGE_MODEL_PARAMETERS = 7 * 10**9
 
 
-@record(slots=True)
+@record(eq=False, repr=False, slots=True)
 class Origin:
     """Where a fact came from. With a manifest, ``path`` is the field that says it (or names the
     preset)."""
@@ -58,7 +58,7 @@ class Origin:
     assumption: Assumption | None = None  # set when the value rests on something llmops assumed
 
 
-@record(slots=True)
+@record(eq=False, repr=False, slots=True)
 class Fact(Generic[T]):
     """A value a capacity verdict rests on, with where it came from."""
 
@@ -66,7 +66,7 @@ class Fact(Generic[T]):
     origin: Origin
 
 
-@record
+@record(eq=False, repr=False)
 class ModelFacts:
     """What a Model says (or its preset knows) of the numbers capacity checks need."""
 

@@ -22,7 +22,7 @@ import re
 from compiler.records import record
 
 
-@record(slots=True)
+@record(eq=False, repr=False, slots=True)
 class ModelPreset:
     """The architecture numbers of a known base model, from its published config.json."""
 

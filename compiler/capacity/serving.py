@@ -54,7 +54,7 @@ def as_float(value: int | float) -> float:
         return math.inf
 
 
-@record
+@record(eq=False, repr=False)
 class GpuWeights:
     """Whether a replica's GPUs hold the weights: needs only the parameter count and its bytes."""
 
@@ -87,7 +87,7 @@ class GpuWeights:
         return self.kv_budget_bytes_per_gpu > 0
 
 
-@record
+@record(eq=False, repr=False)
 class GpuServingInputs:
     """The numbers one replica's capacity depends on."""
 
@@ -107,7 +107,7 @@ class GpuServingInputs:
         )
 
 
-@record
+@record(eq=False, repr=False)
 class GpuServing:
     """How one replica's GPU memory divides between the weights and the KV cache."""
 

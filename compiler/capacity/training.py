@@ -44,7 +44,7 @@ METHOD_NAMES = {"full": "full fine-tuning with AdamW", "lora": "LoRA", "qlora": 
 TRAIN_JOB = ("spec", "trainJobSpec")
 
 
-@record
+@record(eq=False, repr=False)
 class TrainingCapacity:
     """A training job's memory arithmetic: its method, parameters and the memory it gets."""
 

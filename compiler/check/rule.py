@@ -14,7 +14,7 @@ from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 
 
-@record
+@record(eq=False, repr=False)
 class RelatedPlace:
     """Another place a finding points at, e.g. the other of two duplicates."""
 
@@ -23,7 +23,7 @@ class RelatedPlace:
     message: str
 
 
-@record
+@record(eq=False, repr=False)
 class Finding:
     """What a rule reports. The runner turns ``path`` into a file position; rules never count
     lines."""

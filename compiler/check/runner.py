@@ -134,7 +134,7 @@ class KnownChecks(Protocol):
         ...
 
 
-@record
+@record(eq=False, repr=False)
 class CheckRun:
     """What one check reported in one environment (before the gaps are weighed) and the names of
     the peers it read."""

@@ -24,7 +24,7 @@ _CATEGORIES = {category.value: category for category in Category}
 Place = Callable[[Path, bool], Span]  # a path under spec.rules (and whether the key) -> its place
 
 
-@record
+@record(eq=False, repr=False)
 class EnvironmentRules:
     """What one environment reports: severities by code, disabled codes, locked categories."""
 

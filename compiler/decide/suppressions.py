@@ -29,7 +29,7 @@ _CODE_WORD = re.compile(r"[^,\s]+")
 _REASON_LEAD = " \t:;,-\u2013\u2014"
 
 
-@record
+@record(eq=False, repr=False)
 class Suppression:
     """One `# llmops: ignore[CODE] reason` comment: the codes it names and what it covers."""
 
@@ -43,7 +43,7 @@ class Suppression:
         return any(known == code for known, _ in self.codes)
 
 
-@record
+@record(eq=False, repr=False)
 class FileSuppressions:
     """The suppression comments of one file, with its layout to place them."""
 

@@ -20,7 +20,7 @@ YAML11_BOOLEANS = frozenset(
 MAX_INTEGER_LENGTH = 100
 
 
-@record(slots=True)
+@record(eq=False, repr=False, slots=True)
 class OversizedInteger:
     """An integer literal longer than MAX_INTEGER_LENGTH characters, kept as written (the loader
     reports it)."""

@@ -17,7 +17,7 @@ from compiler.load import rules
 from compiler.records import record
 
 
-@record
+@record(eq=False, repr=False)
 class FileProblem(Exception):
     """Why a path could not be read; becomes a diagnostic at whoever asked for it."""
 

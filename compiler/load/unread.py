@@ -18,7 +18,7 @@ _KIND = re.compile(r"""["']?\bkind["']?\s*:\s*["']?([A-Za-z][A-Za-z0-9]*)""")
 _DOCUMENT_BREAK = re.compile(r"^(?:---|\.\.\.)(?:\s|$)")
 
 
-@record
+@record(eq=False, repr=False)
 class UnreadPart:
     """Lines of a manifest file from ``line`` on (or the whole file) whose documents were not
     read."""

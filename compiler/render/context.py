@@ -38,7 +38,7 @@ FORBIDDEN_KEYS = frozenset(
 )
 
 
-@record
+@record(eq=False, repr=False)
 class RenderContext:
     """What the renderers of one environment share: its names, labels and settings."""
 

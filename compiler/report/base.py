@@ -13,7 +13,7 @@ TOOL_NAME = "llmops"
 TOOL_URI = "https://github.com/llmops/llmops"
 
 
-@record
+@record(eq=False, repr=False)
 class ReportContext:
     """Everything a formatter may need besides the diagnostics. Formatters return text; they never
     print."""

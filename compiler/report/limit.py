@@ -18,7 +18,7 @@ EXCERPT_WIDTH = 160
 ELLIPSIS = "…"
 
 
-@record
+@record(eq=False, repr=False)
 class Shown:
     """The diagnostics a report shows, in their original order, and how many each file left out."""
 

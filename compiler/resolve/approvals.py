@@ -13,7 +13,7 @@ from compiler.spec.formats import same_person_key
 from compiler.spec.model import ModelSpec
 
 
-@record
+@record(eq=False, repr=False)
 class ApprovalState:
     """Which approvals of one model count in one environment, and why the others do not."""
 

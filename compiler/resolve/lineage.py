@@ -28,7 +28,7 @@ def same_uri(first: str, second: str) -> bool:
     return first.rstrip("/") == second.rstrip("/")
 
 
-@record
+@record(eq=False, repr=False)
 class Lineage:
     """What one Model comes from, as far as the environment says (None where a link is absent)."""
 

@@ -18,7 +18,7 @@ SpecT = TypeVar("SpecT", bound=StrictModel, covariant=True, default=StrictModel)
 KindSpec = TypeVar("KindSpec", bound=StrictModel)
 
 
-@record(eq=False)
+@record(eq=False, repr=False)
 class Manifest(Generic[SpecT]):
     """One validated document: its kind and identity, its model and spec, and where it was read."""
 

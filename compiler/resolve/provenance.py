@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 DocumentKey = tuple[str, str, str, str | None]
 
 
-@record
+@record(eq=False, repr=False)
 class Authorship:
     """Who committed a document, in which revision, and whether the commit is signed."""
 
@@ -34,7 +34,7 @@ class Authorship:
         return f"{self.author_name} <{self.author_email}>"
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Provenance:
     """Per document: the commit that added or last changed it; None when the checkout differs from
     HEAD (an uncommitted change has no author yet)."""

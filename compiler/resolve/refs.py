@@ -17,7 +17,7 @@ FoundSpec = TypeVar("FoundSpec", bound=StrictModel, covariant=True, default=Stri
 IndexedSpec = TypeVar("IndexedSpec", bound=StrictModel)
 
 
-@record
+@record(eq=False, repr=False)
 class RefResult(Generic[FoundSpec]):
     """What a reference resolved to: its status, the manifest when found, and the candidates."""
 
@@ -26,7 +26,7 @@ class RefResult(Generic[FoundSpec]):
     candidates: tuple[str, ...] = ()  # for "ambiguous", and close names for "missing"
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class VersionedIndex(Generic[IndexedSpec]):
     """Manifests of one versioned kind, findable by both spellings of their identity."""
 

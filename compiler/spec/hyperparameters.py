@@ -20,7 +20,7 @@ MAX_JSON_INTEGER = 2**53
 MAX_STEPS = 10**9
 
 
-@record(slots=True)
+@record(eq=False, repr=False, slots=True)
 class Bound:
     """What one well-known key must be: an integer or any number, from ``minimum`` to
     ``maximum``."""

@@ -13,7 +13,7 @@ from compiler.spec.serving import ServingEndpointManifest
 from compiler.spec.training import TrainingJobManifest
 
 
-@record
+@record(eq=False, repr=False)
 class KindInfo:
     """A manifest kind: its model, how its identity is formed, and a line about it."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from compiler.records import record
 
 
-@record(slots=True)
+@record(eq=False, repr=False, slots=True)
 class VersionedName:
     """A `name@version` reference, split."""
 

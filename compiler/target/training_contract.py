@@ -48,7 +48,7 @@ def default_output_uri(base: str, job_name: str) -> str:
     return f"{base.rstrip('/')}/{job_name}/"
 
 
-@record
+@record(eq=False, repr=False)
 class Hyperparameter:
     """One hyperparameter the trainer understands: the JSON types it accepts, its default and what
     it does."""

@@ -6,6 +6,7 @@ rejected by mypy, run here on a small snippet (a cold run takes about 5 s).
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -103,3 +104,36 @@ def test_mypy_rejects_assigning_to_a_record_field(tmp_path: Path) -> None:
     assert [line for line, _ in found] == [4], run.stdout
     assert 'Property "line" defined in "Span" is read-only' in found[0][1]
     assert run.returncode == 1
+
+
+def frozen_dataclasses(folder: Path) -> list[str]:
+    """`file:line` of every class decorated `@dataclass(frozen=True, ...)` under ``folder``."""
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            for decorator in node.decorator_list:
+                if (
+                    isinstance(decorator, ast.Call)
+                    and getattr(decorator.func, "id", getattr(decorator.func, "attr", ""))
+                    == "dataclass"
+                    and any(
+                        keyword.arg == "frozen"
+                        and isinstance(keyword.value, ast.Constant)
+                        and keyword.value.value is True
+                        for keyword in decorator.keywords
+                    )
+                ):
+                    found.append(f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}")
+    return found
+
+
+def test_the_compiler_and_the_cli_declare_records_not_frozen_dataclasses() -> None:
+    """The trainer (llmops/train/, its own image, started once per job) is left as it is."""
+    places = frozen_dataclasses(PROJECT_ROOT / "compiler") + [
+        place
+        for place in frozen_dataclasses(PROJECT_ROOT / "llmops")
+        if not place.startswith("llmops/train/")
+    ]
+    assert places == []
