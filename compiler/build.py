@@ -8,8 +8,10 @@ The stages are imported when the function runs: a render served from the cache n
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from compiler.records import record
 
 if TYPE_CHECKING:
     from compiler.emit.memo import EmittedGroups, EmittedTexts
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from compiler.render.estate import RenderedEstate
 
 
-@dataclass(frozen=True)
+@record
 class RenderOutput:
     """The rendered objects as text. ``files`` maps `<group>/<file name>` to a file's content (the
     groups in render order; in each, its objects in apply order, then its index), ``stream`` is
@@ -31,7 +33,7 @@ class RenderOutput:
     stream: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class RenderedGroup:
     """One environment's objects as text: its files (names within its directory) and its part of
     the stream, each only when asked for."""

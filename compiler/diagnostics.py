@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from compiler.positions import Path, Span
+from compiler.records import record
 
 CODE_PATTERN = re.compile(r"^[A-Z][0-9]{3}\Z")
 
@@ -43,7 +44,7 @@ class Category(enum.StrEnum):
     CONFIGURATION = "configuration"  # an environment's rule settings (`spec.rules`)
 
 
-@dataclass(frozen=True, slots=True)
+@record(eq=False, repr=False, slots=True)
 class Rule:
     """A stable rule: its code never changes meaning and is never reused."""
 
@@ -59,7 +60,7 @@ class Rule:
             raise ValueError(f"rule code {self.code!r} must be one capital letter and three digits")
 
 
-@dataclass(frozen=True, slots=True)
+@record(eq=False, repr=False, slots=True)
 class Assumption:
     """Something llmops assumed because a manifest does not say it, and how the manifest can say it.
 
@@ -72,7 +73,7 @@ class Assumption:
     state_it: str  # "set trainJobSpec.finetuning_type: full, lora or qlora"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Related:
     """Another place that explains a diagnostic, e.g. the first of two duplicates."""
 
@@ -80,7 +81,7 @@ class Related:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Diagnostic:
     """One problem found in the estate, where it is and which rule says so: what every output
     format prints."""
@@ -130,7 +131,7 @@ def make_diagnostic(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record(eq=False, repr=False, slots=True)
 class Suppressed:
     """A diagnostic an inline `# llmops: ignore[CODE] reason` comment suppressed: not counted, but
     still reported as suppressed (JSON, SARIF) with the comment's place and reason."""
@@ -140,7 +141,7 @@ class Suppressed:
     comment: Span
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class DiagnosticSet:
     """Collects diagnostics, drops exact repeats (a shared manifest is checked once per
     environment)."""

@@ -16,6 +16,7 @@ from compiler.errors import LlmopsError
 from compiler.load.document import SourceDocument
 from compiler.load.estate import SHARED_ENV, LoadedEstate, ParsedFiles, load_estate
 from compiler.load.tree import RepoTree
+from compiler.records import record
 from compiler.resolve.estate import ResolvedEstate, resolve_estate
 from compiler.resolve.gaps import Gap, kinds_written, unread_gap
 from compiler.resolve.lineage import split_trained_by
@@ -25,7 +26,7 @@ from compiler.spec.kinds import KINDS
 from compiler.spec.model import ModelSpec
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ValidationResult:
     """A validated estate and what is reported about it."""
 
@@ -185,7 +186,7 @@ def validate_repository(
         )
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class _SharedPart:
     """What ``_shared`` contributed to a run: a peer environment is resolved against the same
     manifests, so ``_shared`` is read and validated once, not once more per peer."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from compiler.records import record
 
 PathSegment = str | int
 Path = tuple[PathSegment, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Span:
     """A region of one file. ``file`` is repo-relative POSIX; lines and columns are 1-based."""
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from compiler.errors import LlmopsError
 from compiler.load.estate import ENVIRONMENTS_DIR
+from compiler.records import record
 from compiler.resolve.approvals import current_digest
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
@@ -22,7 +22,7 @@ def approvals_folder(env: str) -> str:
     return f"{ENVIRONMENTS_DIR}/{env}/approvals"
 
 
-@dataclass(frozen=True)
+@record
 class ApprovalPlan:
     path: str  # repo-relative
     document: dict[str, Any]

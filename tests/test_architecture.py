@@ -15,19 +15,21 @@ import pytest
 from tests.helpers.estate import PROJECT_ROOT
 
 COMPILER = PROJECT_ROOT / "compiler"
-VOCABULARY = ("positions", "errors", "printable", "diagnostics", "spelling")
+VOCABULARY = ("positions", "errors", "printable", "diagnostics", "spelling", "records")
 # Top-level part of compiler/ -> the parts (or single modules: `capacity.presets`) it may import.
 # The pipeline runs load -> spec -> resolve -> check; capacity and target feed check and render;
 # render never uses check; emit, report and diff only read what the stages before them produced.
 MAY_IMPORT: dict[str, tuple[str, ...]] = {
     # the vocabulary every stage shares
-    "positions": (),
+    "positions": ("records",),
     "errors": (),
     "printable": (),
     "spelling": (),
-    "diagnostics": ("positions",),
+    # frozen dataclasses to the type checker (compiler/records.py)
+    "records": (),
+    "diagnostics": ("positions", "records"),
     # facts about the rendered objects, shared by check, capacity and render
-    "target": (),
+    "target": ("records",),
     # the stages
     "load": VOCABULARY,
     # the model presets and GPU products a spec may name (tables, no arithmetic)

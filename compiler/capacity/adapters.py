@@ -9,9 +9,8 @@ gate, up, down: 5h each; 23h in all), an upper bound for the families llmops kno
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from compiler.capacity.facts import ModelFacts
+from compiler.records import record
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.lineage import training_job
 from compiler.resolve.manifest import Manifest
@@ -39,7 +38,7 @@ DEFAULT_LORA_RANK = _trainer_default_rank()
 PROJECTION_WIDTHS = 23  # in + out of the seven projections, in units of the hidden size
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class ServedAdapter:
     """A LoRA adapter an endpoint serves beside its base model, and its rank when known."""
 
@@ -94,7 +93,7 @@ def max_lora_rank(adapters: list[ServedAdapter]) -> int | None:
     return next((rank for rank in VLLM_LORA_RANKS if rank >= needed), needed)
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class AdapterMemory:
     """The GPU memory vLLM reserves for LoRA adapters: slots x rank x layers x projections."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from compiler.capacity import topology
 from compiler.capacity.adapters import AdapterMemory, adapter_memory
@@ -35,6 +35,7 @@ from compiler.capacity.serving import (
     gpu_serving,
 )
 from compiler.diagnostics import Assumption
+from compiler.records import record
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.spec.model import ModelSpec
@@ -51,7 +52,7 @@ CPU_RUNTIME_OVERHEAD_GIB = RUNTIME_OVERHEAD_GIB
 LARGEST_QUANTITY_BYTES = 2**63 - 1  # Kubernetes stores quantities as 64-bit integers
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class EndpointCapacity:
     """An endpoint's capacity arithmetic: the facts it rests on and what they add up to."""
 

@@ -13,7 +13,6 @@ llmops renders `--dtype` only when the Model names one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -21,6 +20,7 @@ from compiler.capacity.gpus import product_memory_gib
 from compiler.capacity.presets import PRESETS, ModelPreset, presets_matching
 from compiler.diagnostics import Assumption
 from compiler.positions import Path
+from compiler.records import record
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.spec.model import ModelSpec, parameter_count
@@ -46,7 +46,7 @@ RUNTIME_DEFAULT_BYTES = {True: 2, False: 4}
 LARGE_MODEL_PARAMETERS = 7 * 10**9
 
 
-@dataclass(frozen=True, slots=True)
+@record(eq=False, repr=False, slots=True)
 class Origin:
     """Where a fact came from. With a manifest, ``path`` is the field that says it (or names the
     preset)."""
@@ -58,7 +58,7 @@ class Origin:
     assumption: Assumption | None = None  # set when the value rests on something llmops assumed
 
 
-@dataclass(frozen=True, slots=True)
+@record(eq=False, repr=False, slots=True)
 class Fact(Generic[T]):
     """A value a capacity verdict rests on, with where it came from."""
 
@@ -66,7 +66,7 @@ class Fact(Generic[T]):
     origin: Origin
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class ModelFacts:
     """What a Model says (or its preset knows) of the numbers capacity checks need."""
 

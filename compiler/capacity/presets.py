@@ -18,10 +18,11 @@ A Model's own metadata always wins over its preset (`compiler/capacity/facts.py`
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from compiler.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(eq=False, repr=False, slots=True)
 class ModelPreset:
     """The architecture numbers of a known base model, from its published config.json."""
 

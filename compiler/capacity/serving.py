@@ -28,7 +28,9 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
+
+from compiler.records import record
 
 GIB = 1024**3
 WEIGHT_OVERHEAD = 1.02
@@ -52,7 +54,7 @@ def as_float(value: int | float) -> float:
         return math.inf
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class GpuWeights:
     """Whether a replica's GPUs hold the weights: needs only the parameter count and its bytes."""
 
@@ -85,7 +87,7 @@ class GpuWeights:
         return self.kv_budget_bytes_per_gpu > 0
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class GpuServingInputs:
     """The numbers one replica's capacity depends on."""
 
@@ -105,7 +107,7 @@ class GpuServingInputs:
         )
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class GpuServing:
     """How one replica's GPU memory divides between the weights and the KV cache."""
 

@@ -23,8 +23,6 @@ A CPU-only job has its `resourceProfile.memory` (8Gi when not set, as rendered).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from compiler.capacity.facts import (
     GPU_MEMORY_MISSING,
     Fact,
@@ -34,6 +32,7 @@ from compiler.capacity.facts import (
 )
 from compiler.capacity.serving import GIB, as_float
 from compiler.diagnostics import Assumption
+from compiler.records import record
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.spec.model import ModelSpec
@@ -45,7 +44,7 @@ METHOD_NAMES = {"full": "full fine-tuning with AdamW", "lora": "LoRA", "qlora": 
 TRAIN_JOB = ("spec", "trainJobSpec")
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class TrainingCapacity:
     """A training job's memory arithmetic: its method, parameters and the memory it gets."""
 

@@ -31,7 +31,7 @@ NOT_PORTABLE_HINT = (
 )
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class SampleFile:
     """What the checks need to know about one sample file."""
 

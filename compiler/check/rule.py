@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Protocol
 
 from compiler.diagnostics import Assumption, Category, Rule, Severity
 from compiler.positions import Path, Span
+from compiler.records import record
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class RelatedPlace:
     """Another place a finding points at, e.g. the other of two duplicates."""
 
@@ -23,7 +23,7 @@ class RelatedPlace:
     message: str
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class Finding:
     """What a rule reports. The runner turns ``path`` into a file position; rules never count
     lines."""

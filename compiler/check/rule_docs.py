@@ -26,10 +26,10 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from compiler.diagnostics import Rule
+from compiler.records import record
 
 SECTIONS = ("What it checks", "Why it matters", "Wrong", "Right")
 FILE_MARK = "# file: "
@@ -43,7 +43,7 @@ class RuleDocError(ValueError):
     """A rule's documentation does not follow the fixed format."""
 
 
-@dataclass(frozen=True)
+@record
 class ExamplePart:
     kind: str  # "file" or "command"
     head: str  # the file's repository path, or the command line
@@ -58,13 +58,13 @@ class ExamplePart:
         return {"yaml": "yaml", "yml": "yaml", "csv": "csv", "jsonl": "json"}.get(suffix, "text")
 
 
-@dataclass(frozen=True)
+@record
 class Example:
     caption: str
     parts: tuple[ExamplePart, ...]
 
 
-@dataclass(frozen=True)
+@record
 class RuleDoc:
     what: str  # paragraphs separated by blank lines, each on one line
     why: str

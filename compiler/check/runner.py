@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
 from compiler.check.registry import CHECKS
@@ -13,12 +13,13 @@ from compiler.check.rule import CheckFunction, Finding
 from compiler.diagnostics import Assumption, Diagnostic, Related, Rule, Severity, make_diagnostic
 from compiler.load.rules import CHECKS_SKIPPED
 from compiler.positions import Span
+from compiler.records import record
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.estate import ResolvedEstate
 from compiler.resolve.gaps import Gap, describe_kinds
 
 
-@dataclass(frozen=True)
+@record
 class Attributed:
     """A diagnostic and where it belongs, for the rule settings and suppressions applied after the
     checks: the environment whose check reported it (None: the file's environments) and a place
@@ -133,7 +134,7 @@ class KnownChecks(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class CheckRun:
     """What one check reported in one environment (before the gaps are weighed) and the names of
     the peers it read."""

@@ -29,7 +29,7 @@ NOT_ALWAYS_RUN = frozenset({Category.AUDIT})
 UNCHECKED_BY = frozenset({Category.SYNTAX, Category.SCHEMA})
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Decisions:
     """What is reported after rule settings and suppressions apply."""
 
@@ -43,7 +43,7 @@ def _key(diagnostic: Diagnostic) -> tuple[str, str, int, int, str]:
     return (diagnostic.code, span.file, span.line, span.column, diagnostic.message)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class _Found:
     """A diagnostic found in one or more environments, as first found."""
 

@@ -9,12 +9,13 @@ own severity.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from compiler.check.registry import RULES_BY_CODE, codes_in
 from compiler.decide import rules
 from compiler.diagnostics import Category, Diagnostic, Rule, Severity, make_diagnostic
 from compiler.positions import Path, Span
+from compiler.records import record
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.spec.environment import ALWAYS_LOCKED_CATEGORIES, RuleSettings
 from compiler.spelling import closest_name
@@ -23,7 +24,7 @@ _CATEGORIES = {category.value: category for category in Category}
 Place = Callable[[Path, bool], Span]  # a path under spec.rules (and whether the key) -> its place
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class EnvironmentRules:
     """What one environment reports: severities by code, disabled codes, locked categories."""
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from compiler.decide import rules
 from compiler.decide.settings import closest_rule
 from compiler.diagnostics import CODE_PATTERN, Diagnostic, Rule, make_diagnostic
 from compiler.positions import Span
+from compiler.records import record
 
 if TYPE_CHECKING:
     from compiler.load.comments import Comment, YamlLayout
@@ -29,7 +29,7 @@ _CODE_WORD = re.compile(r"[^,\s]+")
 _REASON_LEAD = " \t:;,-\u2013\u2014"
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class Suppression:
     """One `# llmops: ignore[CODE] reason` comment: the codes it names and what it covers."""
 
@@ -43,7 +43,7 @@ class Suppression:
         return any(known == code for known, _ in self.codes)
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class FileSuppressions:
     """The suppression comments of one file, with its layout to place them."""
 

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from compiler.records import record
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.spec.serving import ServingEndpointSpec
@@ -14,7 +14,7 @@ from compiler.spec.serving import ServingEndpointSpec
 Resolver = Callable[[str], "tuple[str, str] | None"]
 
 
-@dataclass(frozen=True)
+@record
 class CanaryState:
     model: str  # `name@version` when it resolves, else as written
     weight: Any

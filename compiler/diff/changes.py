@@ -11,6 +11,7 @@ from compiler.capacity.canary import endpoints_with_canaries
 from compiler.capacity.topology import gpus_at
 from compiler.diff.canary import CanaryState, canary_state, describe_canary
 from compiler.positions import child_path
+from compiler.records import record
 from compiler.render.estate import RenderedEstate
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.estate import ResolvedEstate
@@ -20,14 +21,14 @@ ObjectKey = tuple[str, str, str, str, str]  # group, apiVersion, kind, namespace
 _ABSENT = object()
 
 
-@dataclass(frozen=True)
+@record
 class FieldChange:
     path: str  # e.g. spec.predictor.maxReplicas, metadata.labels["llmops.io/model"], args[2]
     before: Any
     after: Any
 
 
-@dataclass(frozen=True)
+@record
 class ObjectChange:
     group: str  # environment, or _argocd
     api_version: str
@@ -42,7 +43,7 @@ class ObjectChange:
         return f"{self.kind}/{self.name}"
 
 
-@dataclass(frozen=True)
+@record
 class EnvironmentSummary:
     """Per environment: the numbers that decide whether a change is safe to merge."""
 

@@ -9,9 +9,10 @@ mention what they look for.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
 
 import yaml
+
+from compiler.records import record
 
 _Scanner: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # tokens that hold no text of their own: between them lies only space or comments
@@ -19,7 +20,7 @@ _MARKERS = (yaml.StreamStartToken, yaml.StreamEndToken, yaml.BlockEndToken)
 _SEPARATORS = (yaml.DocumentStartToken, yaml.DocumentEndToken)
 
 
-@dataclass(frozen=True)
+@record
 class Comment:
     line: int  # 1-based
     column: int  # 1-based, of the `#`
@@ -31,7 +32,7 @@ class Comment:
         return self.column + len(self.text)
 
 
-@dataclass(frozen=True)
+@record
 class YamlLayout:
     """Where a file's comments, content and document markers are (1-based lines)."""
 

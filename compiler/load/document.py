@@ -193,7 +193,7 @@ class SourceDocument:
         return node
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class SourceFile:
     """One manifest file: its text (for carets in messages) and its documents."""
 

@@ -24,7 +24,7 @@ MANIFEST_SUFFIXES = (".yaml", ".yml")
 _ENV_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class LoadedEstate:
     """Every manifest file of the selected environments, parsed, with the loader's diagnostics."""
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
+
+from compiler.records import record
 
 NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 TRUES = frozenset({"true", "True", "TRUE"})
@@ -19,7 +20,7 @@ YAML11_BOOLEANS = frozenset(
 MAX_INTEGER_LENGTH = 100
 
 
-@dataclass(frozen=True, slots=True)
+@record(eq=False, repr=False, slots=True)
 class OversizedInteger:
     """An integer literal longer than MAX_INTEGER_LENGTH characters, kept as written (the loader
     reports it)."""

@@ -9,15 +9,15 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from compiler.diagnostics import Rule
 from compiler.load import rules
+from compiler.records import record
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class FileProblem(Exception):
     """Why a path could not be read; becomes a diagnostic at whoever asked for it."""
 

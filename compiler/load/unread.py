@@ -10,14 +10,15 @@ document, the kinds written in it, so that those checks can stand aside (see
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from compiler.records import record
 
 # `kind: Model`, `"kind": "Model"` (a pasted JSON body), anywhere on a line
 _KIND = re.compile(r"""["']?\bkind["']?\s*:\s*["']?([A-Za-z][A-Za-z0-9]*)""")
 _DOCUMENT_BREAK = re.compile(r"^(?:---|\.\.\.)(?:\s|$)")
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class UnreadPart:
     """Lines of a manifest file from ``line`` on (or the whole file) whose documents were not
     read."""

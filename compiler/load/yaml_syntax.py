@@ -10,9 +10,10 @@ tokens libyaml read before the error and from the indentation of the lines aroun
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import yaml
+
+from compiler.records import record
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # `key:value` at the start of a line's content: a key written without the space YAML needs after `:`
@@ -28,7 +29,7 @@ _QUOTE_HINTS = {
 _LONGEST_QUOTED = 40
 
 
-@dataclass(frozen=True)
+@record
 class SyntaxProblem:
     """What is wrong, in the user's terms, and where (1-based)."""
 
@@ -232,7 +233,7 @@ def _mapping_value_in_text(source: _Source, line: int, column: int) -> SyntaxPro
     return _not_lined_up(earlier, later, reads_as)
 
 
-@dataclass(frozen=True)
+@record
 class _Key:
     name: str
     line: int

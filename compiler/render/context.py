@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from compiler.records import record
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 
@@ -38,7 +38,7 @@ FORBIDDEN_KEYS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class RenderContext:
     """What the renderers of one environment share: its names, labels and settings."""
 

@@ -17,10 +17,10 @@ pod IP (`VLLM_NIXL_SIDE_CHANNEL_HOST`).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from compiler.capacity.topology import nodes
+from compiler.records import record
 from compiler.resolve.manifest import Manifest
 from compiler.spec.serving import ServingEndpointSpec
 
@@ -33,7 +33,7 @@ KV_TRANSFER_CONFIG = {"kv_connector": "NixlConnector", "kv_role": "kv_both"}
 NIXL_SIDE_CHANNEL_HOST = "VLLM_NIXL_SIDE_CHANNEL_HOST"
 
 
-@dataclass(frozen=True)
+@record
 class Pod:
     """Which pod of the LLMInferenceService a container is for."""
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from compiler.diagnostics import Diagnostic, Rule, Suppressed
+from compiler.records import record
 
 TOOL_NAME = "llmops"
 TOOL_URI = "https://github.com/llmops/llmops"
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class ReportContext:
     """Everything a formatter may need besides the diagnostics. Formatters return text; they never
     print."""

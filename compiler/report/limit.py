@@ -10,16 +10,15 @@ diagnostic's column.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from compiler.diagnostics import Diagnostic
+from compiler.records import record
 
 SHOWN_PER_FILE = 100
 EXCERPT_WIDTH = 160
 ELLIPSIS = "…"
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class Shown:
     """The diagnostics a report shows, in their original order, and how many each file left out."""
 

@@ -3,8 +3,7 @@ proxy's catalog (which reports a model `approved` exactly when the rules would).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from compiler.records import record
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.lineage import made_by
 from compiler.resolve.manifest import Manifest
@@ -14,7 +13,7 @@ from compiler.spec.formats import same_person_key
 from compiler.spec.model import ModelSpec
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class ApprovalState:
     """Which approvals of one model count in one environment, and why the others do not."""
 

@@ -22,7 +22,7 @@ from compiler.spec.training import TrainingJobSpec
 T = TypeVar("T")
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ResolvedEnvironment:
     """What one environment deploys. ``manifests`` are in file order; ``_shared`` ones are included
     unless the environment defines the same identity itself."""

@@ -23,7 +23,7 @@ from compiler.spec.model import ModelSpec
 ENV_ONLY_KINDS = frozenset({"Environment", "Approval"})
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ResolvedEstate:
     """Every environment of the estate, resolved."""
 

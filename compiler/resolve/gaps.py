@@ -9,16 +9,15 @@ reported in their place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from compiler.load.unread import UnreadPart
+from compiler.records import record
 from compiler.spec.kinds import KINDS
 from compiler.spelling import closest_name
 
 ALL_KINDS = frozenset(KINDS)
 
 
-@dataclass(frozen=True)
+@record
 class Gap:
     """Where manifests of ``kinds`` may be missing from, and why (``why`` completes "this file
     ...")."""

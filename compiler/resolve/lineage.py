@@ -6,9 +6,9 @@ One place that answers it for the checks (the M rules), the approval digest, the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from compiler.records import record
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.spec.dataset import DatasetSpec
@@ -28,7 +28,7 @@ def same_uri(first: str, second: str) -> bool:
     return first.rstrip("/") == second.rstrip("/")
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class Lineage:
     """What one Model comes from, as far as the environment says (None where a link is absent)."""
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Generic
 
 from typing_extensions import TypeIs, TypeVar
 
 from compiler.load.document import SourceDocument
+from compiler.records import record
 from compiler.spec.base import Envelope, StrictModel
 
 Identity = tuple[str, str, str | None]  # kind, name, version (None for unversioned kinds)
@@ -18,7 +18,7 @@ SpecT = TypeVar("SpecT", bound=StrictModel, covariant=True, default=StrictModel)
 KindSpec = TypeVar("KindSpec", bound=StrictModel)
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False, repr=False)
 class Manifest(Generic[SpecT]):
     """One validated document: its kind and identity, its model and spec, and where it was read."""
 

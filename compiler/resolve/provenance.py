@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from compiler.records import record
 from compiler.spec.formats import same_person_key
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 DocumentKey = tuple[str, str, str, str | None]
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class Authorship:
     """Who committed a document, in which revision, and whether the commit is signed."""
 
@@ -33,7 +34,7 @@ class Authorship:
         return f"{self.author_name} <{self.author_email}>"
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Provenance:
     """Per document: the commit that added or last changed it; None when the checkout differs from
     HEAD (an uncommitted change has no author yet)."""

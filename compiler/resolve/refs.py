@@ -7,6 +7,7 @@ from typing import Generic, Literal
 
 from typing_extensions import TypeVar
 
+from compiler.records import record
 from compiler.resolve.manifest import Manifest
 from compiler.spec.base import StrictModel
 from compiler.spec.reference_syntax import VersionedName, dashed_form, split_at_form
@@ -16,7 +17,7 @@ FoundSpec = TypeVar("FoundSpec", bound=StrictModel, covariant=True, default=Stri
 IndexedSpec = TypeVar("IndexedSpec", bound=StrictModel)
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class RefResult(Generic[FoundSpec]):
     """What a reference resolved to: its status, the manifest when found, and the candidates."""
 
@@ -25,7 +26,7 @@ class RefResult(Generic[FoundSpec]):
     candidates: tuple[str, ...] = ()  # for "ambiguous", and close names for "missing"
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class VersionedIndex(Generic[IndexedSpec]):
     """Manifests of one versioned kind, findable by both spellings of their identity."""
 

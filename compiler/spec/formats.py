@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import AfterValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
+
+from compiler.records import record
 
 # Kubernetes' own grammars (k8s.io/apimachinery/pkg/util/validation).
 DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -83,7 +84,7 @@ MAX_VERSION_LABEL = 128
 _IPV4 = re.compile(r"[0-9]+(\.[0-9]+){3}")
 
 
-@dataclass(frozen=True)
+@record
 class FormatName:
     """The name of a format, for the field reference (`string (DNS-1123 subdomain)`)."""
 

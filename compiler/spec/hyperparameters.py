@@ -9,17 +9,18 @@ cost a training run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic_core import PydanticCustomError
+
+from compiler.records import record
 
 HyperparameterValue = bool | int | float | str
 MAX_JSON_INTEGER = 2**53
 MAX_STEPS = 10**9
 
 
-@dataclass(frozen=True, slots=True)
+@record(eq=False, repr=False, slots=True)
 class Bound:
     """What one well-known key must be: an integer or any number, from ``minimum`` to
     ``maximum``."""

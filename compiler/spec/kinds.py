@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from compiler.records import record
 from compiler.spec.approval import ApprovalManifest
 from compiler.spec.base import Envelope
 from compiler.spec.dataset import DatasetManifest
@@ -14,7 +13,7 @@ from compiler.spec.serving import ServingEndpointManifest
 from compiler.spec.training import TrainingJobManifest
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class KindInfo:
     """A manifest kind: its model, how its identity is formed, and a line about it."""
 

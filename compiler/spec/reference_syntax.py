@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from compiler.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(eq=False, repr=False, slots=True)
 class VersionedName:
     """A `name@version` reference, split."""
 

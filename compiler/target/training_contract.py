@@ -8,7 +8,7 @@ they never disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from compiler.records import record
 
 # Environment variables of the trainer container.
 ENV_BASE_MODEL_URI = "LLMOPS_BASE_MODEL_URI"
@@ -48,7 +48,7 @@ def default_output_uri(base: str, job_name: str) -> str:
     return f"{base.rstrip('/')}/{job_name}/"
 
 
-@dataclass(frozen=True)
+@record(eq=False, repr=False)
 class Hyperparameter:
     """One hyperparameter the trainer understands: the JSON types it accepts, its default and what
     it does."""

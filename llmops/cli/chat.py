@@ -14,7 +14,6 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -23,6 +22,7 @@ import click
 from compiler.errors import LlmopsError
 from compiler.load.strict_json import JsonRefused, loads
 from compiler.printable import escape_controls
+from compiler.records import record
 from llmops.cli import exit_codes, options
 
 # What the client reads from the network is bounded: the proxy's answers are at most 32 MiB.
@@ -35,7 +35,7 @@ API_SUFFIX = "/llm-ops/v1"
 TIMEOUT_SECONDS = 300.0
 
 
-@dataclass(frozen=True)
+@record
 class ChatRequest:
     endpoint: str
     env: str

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from compiler.errors import LlmopsError
+from compiler.records import record
 from llmops.conformance import go_regex
 from llmops.conformance.builtin_rules import metadata_schema, tighten_definitions
 from llmops.conformance.crd_schema import resource_schema
@@ -122,7 +123,7 @@ def _kubernetes_validator_class() -> Any:
     )
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     """What judges one apiVersion/kind: a validator, or why there is none (``served`` lists a known
     group's kinds)."""

@@ -3,8 +3,9 @@ screen readers through their title and the table next to them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from html import escape
+
+from compiler.records import record
 
 WIDTH = 420
 BAR_HEIGHT = 18
@@ -14,7 +15,7 @@ LABEL_CHARS = 26
 COLOURS = ("#2b6cb0", "#c05621", "#2f855a", "#6b46c1")
 
 
-@dataclass(frozen=True)
+@record
 class Bar:
     label: str
     value: float

@@ -18,6 +18,7 @@ from compiler.capacity.topology import replica_gpus
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import ValidationResult, validate_repository
+from compiler.records import record
 from compiler.resolve.approvals import approval_state, approvals_by_model, current_digest
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.lineage_report import format_lineage_text, lineage_report
@@ -27,7 +28,7 @@ from compiler.spec.serving import ServingEndpointSpec
 from llmops.proxy.config import Endpoint, ProxyConfig
 
 
-@dataclass(frozen=True)
+@record
 class CanaryRow:
     """An endpoint's canary: its model, the percent of users it serves, its own replicas."""
 
@@ -38,7 +39,7 @@ class CanaryRow:
     gpus: int  # per replica (0 from proxy.json, which does not carry resources)
 
 
-@dataclass(frozen=True)
+@record
 class EndpointRow:
     """One line of the overview (two with a canary)."""
 
@@ -52,7 +53,7 @@ class EndpointRow:
     canary: CanaryRow | None = None
 
 
-@dataclass(frozen=True)
+@record
 class DiagnosticRow:
     code: str
     severity: str
@@ -198,7 +199,7 @@ def _environments_of(diagnostic: Diagnostic, views: dict[str, EnvironmentView]) 
     return list(diagnostic.environments) or list(views)
 
 
-@dataclass(frozen=True)
+@record
 class ApprovalRow:
     approved_by: str
     role: str

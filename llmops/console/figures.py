@@ -3,12 +3,11 @@ serves), so the console and a scraper never disagree."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from compiler.records import record
 from llmops.proxy.metrics import ProxyMetrics
 
 
-@dataclass(frozen=True)
+@record
 class Figures:
     requests: int
     errors: int  # answered 4xx or 5xx (refusals included), or the caller went away

@@ -16,6 +16,7 @@ import jinja2
 from aiohttp import web
 
 from compiler.capacity.explain import explain_endpoint, format_text
+from compiler.records import record
 from llmops.console import charts
 from llmops.console.access import page_caller
 from llmops.console.estate_view import (
@@ -253,7 +254,7 @@ async def endpoint_figures_json(request: web.Request, caller: Caller) -> web.Str
     return web.json_response(shown)
 
 
-@dataclass(frozen=True)
+@record
 class Page:
     """One page of a list: its items, its number and how many there are, and the query key that
     turns it (each list of a page has its own)."""

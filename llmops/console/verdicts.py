@@ -12,8 +12,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from compiler.records import record
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.estate import ResolvedEstate
 from llmops.status.model import StatusReport
@@ -23,7 +24,7 @@ NOT_CHECKED = "not checked"
 log = logging.getLogger("llmops.proxy")
 
 
-@dataclass(frozen=True)
+@record
 class Verdicts:
     """One reading: (environment, endpoint) -> (verdict, reason); environment -> Argo CD's
     (verdict, sync, health); or why there is none."""

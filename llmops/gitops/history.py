@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from compiler.diff.footprint import Footprint, describe_changes, endpoint_footprint
 from compiler.errors import LlmopsError
+from compiler.records import record
 from llmops.gitops.snapshots import EstateSnapshots
 
 if TYPE_CHECKING:
     import git
 
 
-@dataclass(frozen=True)
+@record
 class EndpointChange:
     commit: git.Commit
     lines: tuple[str, ...]  # what changed, for people

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from compiler.errors import LlmopsError
+from compiler.records import record
 from llmops.gitops.history import EndpointChange, EndpointHistory
 from llmops.gitops.plumbing import GitRefused, run_git
 
@@ -33,7 +33,7 @@ TRAILER_REVERTS = "Reverts"
 _TRAILER = re.compile(rf"({TRAILER_TARGET}|{TRAILER_REVERTS}):[ \t]*([0-9a-f]{{40}})[ \t]*")
 
 
-@dataclass(frozen=True)
+@record
 class RollbackMarks:
     target: str | None  # the revision restored; None: the endpoint was removed
     reverts: tuple[str, ...]
@@ -63,7 +63,7 @@ def rollback_marks(commit: git.Commit) -> RollbackMarks | None:
     return RollbackMarks(target, tuple(reverts)) if reverts else None
 
 
-@dataclass(frozen=True)
+@record
 class MarkedChange:
     change: EndpointChange
     rollback: RollbackMarks | None  # set when this change is a rollback of the endpoint

@@ -11,13 +11,13 @@ import hashlib
 import json
 import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from compiler.load.estate import ENVIRONMENTS_DIR, MANIFEST_SUFFIXES, MAX_MANIFEST_BYTES, SHARED_ENV
 from compiler.load.text import decode_utf8
 from compiler.load.tree import FileProblem
 from compiler.load.yaml_strict import parse_documents
+from compiler.records import record
 from compiler.resolve.estate import ENV_ONLY_KINDS
 from compiler.spec.kinds import KINDS
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 Key = tuple[str, str, str | None]  # kind, name, version
 
 
-@dataclass(frozen=True)
+@record
 class DocumentState:
     """One manifest document as committed: where it is and what it says."""
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from compiler.records import record
 from llmops.proxy.config import ProxyConfig
 
 API_PREFIX = "/llm-ops/v1/"
@@ -20,7 +20,7 @@ READS = frozenset({"GET", "HEAD", "OPTIONS"})
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
 
 
-@dataclass(frozen=True)
+@record
 class Advice:
     message: str
     allow: str  # the methods the proxy serves at the path (the Allow header of the 405)
@@ -29,7 +29,7 @@ class Advice:
 Say = Callable[[str, str], str]  # (environment, id) -> message
 
 
-@dataclass(frozen=True)
+@record
 class WriteRoute:
     pattern: re.Pattern[str]
     methods: frozenset[str] | None  # None: every write method

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from compiler.records import record
 
 if TYPE_CHECKING:
     from llmops.proxy.governance import Caller
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
 TOKEN_ENV = "LLMOPS_PROXY_TOKEN"  # the proxy Deployment fills it from `proxy.tokenSecretName`
 
 
-@dataclass(frozen=True)
+@record
 class ProxyOptions:
     """Every wait and every buffer is bounded.
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from compiler.records import record
+
 # kind -> the resource name in the API path
 # (`/apis/<group>/<version>/namespaces/<ns>/<plural>/<name>`)
 PLURALS = {
@@ -33,7 +35,7 @@ class Verdict(StrEnum):
         return self in (Verdict.DEGRADED, Verdict.MISSING)
 
 
-@dataclass(frozen=True)
+@record
 class ObjectRef:
     """One object the current revision renders, and where the API server keeps it."""
 
@@ -66,7 +68,7 @@ class ObjectRef:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Lookup:
     """What reading one object gives: the live object, or why there is none (not found, or the
     cluster does not serve its kind)."""
@@ -75,7 +77,7 @@ class Lookup:
     missing: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class Condition:
     """A status condition as the controllers write it (Knative's for KServe, metav1's for Jobs)."""
 
@@ -112,7 +114,7 @@ class Condition:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Difference:
     """One field the current revision renders that the live object lacks or holds with another
     value."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from compiler.records import record
 from compiler.render.argocd import render_argocd
 from compiler.render.estate import render_environment
 from compiler.resolve.environment import ResolvedEnvironment
@@ -20,14 +21,14 @@ TRAINING_KINDS = ("Job", "TrainJob")
 ENDPOINT_KINDS = ("InferenceService", "LLMInferenceService")
 
 
-@dataclass(frozen=True)
+@record
 class EndpointTarget:
     name: str
     object: ObjectRef
     rendered: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@record
 class TrainingJobTarget:
     name: str
     object: ObjectRef

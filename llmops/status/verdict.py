@@ -19,9 +19,9 @@ InferenceService, in this order (the same order as deploy/argocd/health/inferenc
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from compiler.records import record
 from llmops.status.drift import object_drift
 from llmops.status.model import (
     ENDPOINT_CONDITIONS,
@@ -151,7 +151,7 @@ def drift_reason(count: int, paths: list[str]) -> str:
 ConditionReading = Callable[[dict[str, Any], list[Condition]], list[str]]
 
 
-@dataclass(frozen=True)
+@record
 class EndpointRules:
     """What differs between an InferenceService's and an LLMInferenceService's verdict: the same
     steps (no status, stopped, failures, unobserved generation, not ready, drift, healthy) read
