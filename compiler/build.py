@@ -29,6 +29,9 @@ class RenderOutput:
     directories: list[str]
     files: dict[str, str] = field(default_factory=dict)
     stream: str | None = None
+    # the same text by group (`directories`), when it was rendered one group at a time: the
+    # cache keeps a whole render as its environments' entries, not as a copy of their text
+    groups: dict[str, RenderedGroup] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -173,4 +176,5 @@ def _render_by_group(
             for file, text in group.files.items()
         },
         stream="".join(group.stream or "" for group in laid_out.values()) if stream else None,
+        groups=laid_out,
     )

@@ -81,8 +81,8 @@ def _rendered_output(
     problems = []
     if result.diagnostics:
         print_report(result.diagnostics, result, "text", sys.stderr)
-    elif cache is not None and output is not None and not tree.unusual:
-        problems.append(cache.store(key, tree, output))
+    elif cache is not None and groups is not None and output is not None and not tree.unusual:
+        problems.append(cache.store(key, tree, output, groups.written))
     if (
         parsed is not None
         and groups is not None
