@@ -145,7 +145,7 @@ def _render_by_group(
         render_environment,
         render_reads,
     )
-    from compiler.render.templating import remembering_templates
+    from compiler.render.remembered import remembering
 
     laid_out: dict[str, RenderedGroup] = {}
     for env in result.estate.environments:
@@ -154,14 +154,14 @@ def _render_by_group(
         if group is None:
             texts = None if emitted is None else emitted.group(env.name)
             with groups.rendering(env):
-                with remembering_templates(texts):
+                with remembering(texts):
                     objects = render_environment(env)
                 group = lay_out_group(objects, files=files, stream=stream, emitted=texts)
             groups.store(env, reads, group)
         laid_out[env.name] = group
     if include_argocd:
         texts = None if emitted is None else emitted.group(ARGOCD_GROUP)
-        with remembering_templates(texts):
+        with remembering(texts):
             argocd_objects = render_argocd(result.estate.environments)
         if argocd_objects:
             laid_out[ARGOCD_GROUP] = lay_out_group(

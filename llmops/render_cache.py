@@ -950,10 +950,18 @@ class CheckStore:
     until then: all of them must have the same answers; and each check is skipped only while the
     manifests of the peers it read are the same."""
 
-    def __init__(self, cache: RenderCache, tree: RecordingTree, settings: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        cache: RenderCache,
+        tree: RecordingTree,
+        settings: dict[str, Any],
+        texts: EmittedGroups | None = None,
+    ) -> None:
         self.cache = cache
         self.tree = tree
         self.settings = settings
+        # texts made before in each environment (K009 measures the JSON render writes)
+        self.texts = texts
         self.problems: list[str] = []
         self._keys: dict[str, str] = {}
         # environment -> check -> {"peers": the peers it read, "reported": its diagnostics}
@@ -1009,9 +1017,13 @@ class CheckStore:
 
     @contextlib.contextmanager
     def checking(self, env: Any, check: str) -> Iterator[None]:
+        from compiler.render.remembered import remembering
+
+        texts = None if self.texts is None else self.texts.group(env.name)
         outer, self.tree.asked = self.tree.asked, self._asked
         try:
-            yield
+            with remembering(texts):
+                yield
         finally:
             self.tree.asked = outer
 

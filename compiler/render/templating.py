@@ -5,24 +5,18 @@ JSON is YAML, and a value inserted with `| json` is always one JSON value, so no
 writes can add a key, a document or a line to the result; the text is parsed straight back into a
 dict. Undefined variables are errors. Jinja2 is imported here only, on first use (it costs ~90 ms).
 
-Within `remembering_templates`, a template's text is taken from the texts kept before (the edge
-keeps them, llmops/render_cache.py) when it was rendered with the same values: a render whose
-objects did not change neither imports Jinja2 nor compiles a template. A template's text is a pure
-function of its source (part of the cache's code digest) and of its values' exact types, orders,
-strings and numbers, which their `marshal` form at version 0 holds (see compiler/emit/memo.py).
+A template's text is a `remembered_text` of its name and values (compiler/render/remembered.py): a
+render whose objects did not change neither imports Jinja2 nor compiles a template.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
-import marshal
-from collections.abc import Iterator
-from contextvars import ContextVar
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+from compiler.render.remembered import remembered_text
 
 if TYPE_CHECKING:
     import jinja2
@@ -69,48 +63,8 @@ def _template(name: str) -> jinja2.Template:
     return _environment().get_template(name)
 
 
-class TemplateTexts(Protocol):
-    """Texts of templates rendered before, by `template_key`."""
-
-    def get(self, key: bytes) -> str | None: ...
-
-    def put(self, key: bytes, text: str) -> None: ...
-
-
-_remembered: ContextVar[TemplateTexts | None] = ContextVar("remembered_templates", default=None)
-MARSHAL_VERSION = 0  # no references, no interning flags: the same values give the same bytes
-_KEY_PREFIX = b"llmops template\0"  # never the key of an emitted object kept beside them
-
-
-@contextlib.contextmanager
-def remembering_templates(texts: TemplateTexts | None) -> Iterator[None]:
-    """While entered, `render_template` takes the texts it rendered before from ``texts`` and
-    gives them every text it renders."""
-    token = _remembered.set(texts)
-    try:
-        yield
-    finally:
-        _remembered.reset(token)
-
-
-def template_key(name: str, values: dict[str, Any]) -> bytes | None:
-    """The SHA-256 of the template's name and its values' exact form, or None for values holding
-    a type `marshal` does not write (anything but builtins) or nested too deep to write."""
-    try:
-        written = marshal.dumps((name, values), MARSHAL_VERSION)
-    except ValueError:
-        return None
-    return hashlib.sha256(_KEY_PREFIX + written).digest()
-
-
 def render_template(name: str, **values: Any) -> dict[str, Any]:
     """Render `templates/<name>` with `values` and parse the JSON it produces."""
-    texts = _remembered.get()
-    key = None if texts is None else template_key(name, values)
-    text = None if texts is None or key is None else texts.get(key)
-    if text is None:
-        text = _template(name).render(**values)
-        if texts is not None and key is not None:
-            texts.put(key, text)
+    text = remembered_text("template", (name, values), lambda: _template(name).render(**values))
     obj: dict[str, Any] = json.loads(text)
     return obj
