@@ -970,6 +970,8 @@ class CheckStore:
         self._asked: dict[Question, str] = {}
         # the trace as loading left it (the first lookup comes right after resolving)
         self._trace: dict[Question, str] | None = None
+        # environment -> `_manifests_digest` of that trace (asked per check and peer)
+        self._peer_digests: dict[str, str] = {}
 
     def lookup(self, env: Any) -> dict[str, list[Attributed]]:
         if self._trace is None:
@@ -1001,10 +1003,7 @@ class CheckStore:
                 if (
                     check not in rules
                     or not _is_text_map(peers)
-                    or not all(
-                        _manifests_digest(self._trace, name) == digest
-                        for name, digest in peers.items()
-                    )
+                    or not all(self._peer_digest(name) == digest for name, digest in peers.items())
                 ):
                     continue
                 known[check] = [_reported_of(found, rules[check]) for found in written]
@@ -1014,6 +1013,14 @@ class CheckStore:
         if known:
             self.cache._touch(path)
         return known
+
+    def _peer_digest(self, name: str) -> str:
+        """`_manifests_digest` of the trace the keys were made from, once per environment: each
+        costs a pass over the whole trace, and every check names its peers."""
+        assert self._trace is not None, "made at the first lookup"
+        if name not in self._peer_digests:
+            self._peer_digests[name] = _manifests_digest(self._trace, name)
+        return self._peer_digests[name]
 
     @contextlib.contextmanager
     def checking(self, env: Any, check: str) -> Iterator[None]:
@@ -1037,7 +1044,7 @@ class CheckStore:
             if run.reported and not _reported_keeps(run.reported, rules[check]):
                 continue
             records[check] = {
-                "peers": {name: _manifests_digest(self._trace, name) for name in sorted(run.peers)},
+                "peers": {name: self._peer_digest(name) for name in sorted(run.peers)},
                 "reported": [_reported_json(found) for found in run.reported],
             }
         asked = [[*question, digest] for question, digest in sorted(self._asked.items())]
