@@ -312,7 +312,7 @@ class RenderCache:
         if found is None:
             return None
         groups, used = found
-        output = _output_of(groups, entry["stream"])
+        output = _output_of(groups, entry.get("stream"))
         if output is None:
             return None
         for path in (self._path(key), *used):

@@ -140,11 +140,20 @@ def _damaged(data: bytes, how: str) -> bytes:
     if how == "longer":  # whole and signed, but its texts are not where it says they are
         body += b"\n"
         return render_cache.FORMAT + b" " + render_cache._digest(body).encode() + b"\n" + body
+    if how == "no stream":  # whole and signed, but its layout lacks a field
+        assert b'"stream": true}' in body
+        body = body.replace(b'"stream": true}', b'"streamed": true}', 1)
+        return render_cache.FORMAT + b" " + render_cache._digest(body).encode() + b"\n" + body
+    if how == "elsewhere":  # whole and signed, but it names a file outside the directory
+        assert b'"entry", "' in body
+        body = body.replace(b'"entry", "', b'"entry", "../', 1)
+        return render_cache.FORMAT + b" " + render_cache._digest(body).encode() + b"\n" + body
     raise AssertionError(how)
 
 
 @pytest.mark.parametrize(
-    "how", ["truncated", "flipped", "empty", "other key", "not json", "longer"]
+    "how",
+    ["truncated", "flipped", "empty", "other key", "not json", "longer", "no stream", "elsewhere"],
 )
 def test_a_damaged_entry_is_a_miss_and_is_replaced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
