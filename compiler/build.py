@@ -31,6 +31,9 @@ class RenderOutput:
     directories: list[str]
     files: dict[str, str] = field(default_factory=dict)
     stream: str | None = None
+    # the same text by group (`directories`), when it was rendered one group at a time: the
+    # cache keeps a whole render as its environments' entries, not as a copy of their text
+    groups: dict[str, RenderedGroup] = field(default_factory=dict, compare=False, repr=False)
 
 
 @record
@@ -144,29 +147,27 @@ def _render_by_group(
         render_environment,
         render_reads,
     )
+    from compiler.render.remembered import remembering
 
     laid_out: dict[str, RenderedGroup] = {}
     for env in result.estate.environments:
         reads = render_reads(env)
         group = groups.lookup(env, reads)
         if group is None:
+            texts = None if emitted is None else emitted.group(env.name)
             with groups.rendering(env):
-                group = lay_out_group(
-                    render_environment(env),
-                    files=files,
-                    stream=stream,
-                    emitted=None if emitted is None else emitted.group(env.name),
-                )
+                with remembering(texts):
+                    objects = render_environment(env)
+                group = lay_out_group(objects, files=files, stream=stream, emitted=texts)
             groups.store(env, reads, group)
         laid_out[env.name] = group
     if include_argocd:
-        argocd_objects = render_argocd(result.estate.environments)
+        texts = None if emitted is None else emitted.group(ARGOCD_GROUP)
+        with remembering(texts):
+            argocd_objects = render_argocd(result.estate.environments)
         if argocd_objects:
             laid_out[ARGOCD_GROUP] = lay_out_group(
-                order_objects(argocd_objects),
-                files=files,
-                stream=stream,
-                emitted=None if emitted is None else emitted.group(ARGOCD_GROUP),
+                order_objects(argocd_objects), files=files, stream=stream, emitted=texts
             )
     return RenderOutput(
         objects=sum(group.objects for group in laid_out.values()),
@@ -177,4 +178,5 @@ def _render_by_group(
             for file, text in group.files.items()
         },
         stream="".join(group.stream or "" for group in laid_out.values()) if stream else None,
+        groups=laid_out,
     )

@@ -5,7 +5,10 @@ An entry is found by the render's settings (the environment, files or stream), l
 the digest of its own code and templates, the Python and library installation, and the names of
 the files under `environments/`. It is used only when replaying its trace, the answer to every
 question the render asked the repository (which files exist, the SHA-256 of each file it read),
-gives the same answers now: otherwise the render runs cold and the entry is replaced. Entries are
+gives the same answers now: otherwise the render runs cold and the entry is replaced. An entry
+holds the text of the groups rendered in that run only (the Argo CD objects): for each environment
+it names the environment's own entry (`GroupStore`) by key and SHA-256, so a render after a change
+writes the changed environment's text once, not again with every other. Entries are
 written whole (a temporary file renamed into place) and carry the SHA-256 of their content, so a
 truncated or corrupt entry is a miss, never trusted. Only renders without any diagnostic are kept
 (a render with warnings prints them, so it runs every time). Deleting the directory is always
@@ -39,7 +42,7 @@ if TYPE_CHECKING:
     from compiler.check.runner import Attributed, CheckRun
 
 CACHE_VARIABLE = "LLMOPS_CACHE_DIR"
-FORMAT = b"llmops-render-cache 3"
+FORMAT = b"llmops-render-cache 4"
 SUFFIX = ".render"
 KEEP = 16  # entries kept; the least recently used beyond these are removed
 # what the rendered text also depends on, besides llmops's own code
@@ -303,22 +306,82 @@ class RenderCache:
         blob = view[ends[2] + 1 :]
         try:
             entry = json.loads(data[ends[1] + 1 : ends[2]])
-            output = _output_of(entry, blob) if isinstance(entry, dict) else None
-        except (ValueError, TypeError, KeyError):
+            found = self._groups_of(entry, blob) if isinstance(entry, dict) else None
+        except (ValueError, TypeError, KeyError, IndexError):
             return None
+        if found is None:
+            return None
+        groups, used = found
+        output = _output_of(groups, entry.get("stream"))
         if output is None:
             return None
-        self._touch(self._path(key))
+        for path in (self._path(key), *used):
+            self._touch(path)
         return output
 
-    def store(self, key: str, tree: RecordingTree, output: RenderOutput) -> str | None:
-        """Write the entry; returns why it could not be written (it is only a cache), or None."""
+    def _groups_of(
+        self, entry: dict[str, Any], blob: memoryview
+    ) -> tuple[dict[str, RenderedGroup], list[Path]] | None:
+        """The groups an entry lists, in order: its own texts (in ``blob``, exactly), and those
+        of the environments' entries it names, each exactly as it was written then (its SHA-256
+        the same); and those entries' paths. None for anything else."""
+        groups: dict[str, RenderedGroup] = {}
+        used: list[Path] = []
+        start = 0
+        for part in entry["groups"]:
+            name, how = part[0], part[1]
+            if not isinstance(name, str) or name in groups:
+                return None
+            if how == "entry":
+                key, digest = part[2], part[3]
+                if not _is_digest(key):
+                    return None  # an entry names only files of this directory
+                path = self._path(key, GROUP_SUFFIX)
+                read = _read_signed_entry(path, key)
+                if read is None or read[2] != digest:
+                    return None
+                group = _group_of(read[0], read[1])
+                used.append(path)
+            elif how == "text":
+                length = part[3]
+                if type(length) is not int or length < 0:
+                    return None
+                group = _group_of(part[2], blob[start : start + length])
+                start += length
+            else:
+                return None
+            if group is None:
+                return None
+            groups[name] = group
+        return (groups, used) if start == len(blob) else None
+
+    def store(
+        self,
+        key: str,
+        tree: RecordingTree,
+        output: RenderOutput,
+        written: dict[str, tuple[str, str, RenderedGroup]],
+    ) -> str | None:
+        """Write the entry; ``written`` are the environments' entries (key, SHA-256, group) it
+        may name. Returns why it could not be written (it is only a cache), or None."""
         trace = [[*question, digest] for question, digest in sorted(tree.trace.items())]
-        packed = _packed(output.files, output.stream)
-        if packed is None:
-            return None  # text that is not UTF-8 (a lone surrogate): rendered again next time
-        texts, blob = packed
-        layout = {"objects": output.objects, "directories": output.directories, **texts}
+        if list(output.groups) != output.directories:
+            return None  # not rendered one group at a time
+        parts: list[list[Any]] = []
+        blobs: list[bytes] = []
+        for name, group in output.groups.items():
+            entry = written.get(name)
+            if entry is not None and entry[2] is group:
+                parts.append([name, "entry", entry[0], entry[1]])
+                continue
+            packed = _packed(group.files, group.stream)
+            if packed is None:
+                return None  # text that is not UTF-8 (a lone surrogate): rendered again next time
+            texts, blob = packed
+            parts.append([name, "text", {"objects": group.objects, **texts}, len(blob)])
+            blobs.append(blob)
+        layout = {"groups": parts, "stream": output.stream is not None}
+        blob = b"".join(blobs)
         body = b"\n".join(
             [
                 json.dumps({"key": key, "trace": trace}, ensure_ascii=False).encode(),
@@ -408,6 +471,12 @@ def _entry_bytes(body: dict[str, Any], blob: bytes = b"") -> bytes:
 def _read_entry(path: Path, key: str) -> tuple[dict[str, Any], memoryview] | None:
     """An entry's body and the bytes after it, or None for anything not exactly as `_entry_bytes`
     wrote it for ``key``."""
+    read = _read_signed_entry(path, key)
+    return None if read is None else (read[0], read[1])
+
+
+def _read_signed_entry(path: Path, key: str) -> tuple[dict[str, Any], memoryview, str] | None:
+    """`_read_entry`, and the SHA-256 of the entry's content (its header says it, and it is)."""
     try:
         data = path.read_bytes()
     except OSError:
@@ -416,7 +485,8 @@ def _read_entry(path: Path, key: str) -> tuple[dict[str, Any], memoryview] | Non
     if ends is None:
         return None
     view = memoryview(data)
-    if data[: ends[0]] != FORMAT + b" " + _digest(view[ends[0] + 1 :]).encode():
+    digest = _digest(view[ends[0] + 1 :])
+    if data[: ends[0]] != FORMAT + b" " + digest.encode():
         return None
     try:
         entry = json.loads(data[ends[0] + 1 : ends[1]])
@@ -424,7 +494,7 @@ def _read_entry(path: Path, key: str) -> tuple[dict[str, Any], memoryview] | Non
         return None
     if not isinstance(entry, dict) or entry.get("key") != key:
         return None
-    return entry, view[ends[1] + 1 :]
+    return entry, view[ends[1] + 1 :], digest
 
 
 def _trace_of(written: Any) -> list[tuple[Question, str]]:
@@ -447,25 +517,46 @@ def _same_answers(
     return True
 
 
+def _is_digest(value: Any) -> bool:
+    """A SHA-256 as `_digest` writes it (64 lowercase hexadecimal digits)."""
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )
+
+
 def _is_text_map(value: Any) -> bool:
     return isinstance(value, dict) and all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     )
 
 
-def _output_of(entry: dict[str, Any], blob: bytes | memoryview) -> RenderOutput | None:
-    directories = entry["directories"]
+def _group_of(entry: Any, blob: bytes | memoryview) -> RenderedGroup | None:
+    """A group's texts as `_packed` wrote them beside its object count, or None."""
+    if not isinstance(entry, dict):
+        return None
     objects = entry["objects"]
     texts = _unpacked(entry, blob)
-    if (
-        texts is None
-        or not isinstance(directories, list)
-        or not all(isinstance(d, str) for d in directories)
-        or type(objects) is not int
-    ):
+    if texts is None or type(objects) is not int:
         return None
     files, stream = texts
-    return RenderOutput(objects=objects, directories=directories, files=files, stream=stream)
+    return RenderedGroup(objects=objects, files=files, stream=stream)
+
+
+def _output_of(groups: dict[str, RenderedGroup], stream: Any) -> RenderOutput | None:
+    """The whole render, its groups in order, as `compiler.build` lays them out."""
+    if type(stream) is not bool or any((g.stream is not None) != stream for g in groups.values()):
+        return None
+    return RenderOutput(
+        objects=sum(group.objects for group in groups.values()),
+        directories=list(groups),
+        files={
+            f"{name}/{file}": text
+            for name, group in groups.items()
+            for file, text in group.files.items()
+        },
+        stream="".join(group.stream or "" for group in groups.values()) if stream else None,
+        groups=groups,
+    )
 
 
 PARSED_SUFFIX = ".parsed"
@@ -723,6 +814,8 @@ class GroupStore:
         self.tree = tree
         self.settings = settings
         self.problems: list[str] = []
+        # environment -> its entry as read or written in this run: key, SHA-256, the group
+        self.written: dict[str, tuple[str, str, RenderedGroup]] = {}
         self._asked: dict[str, dict[Question, str]] = {}
         self._keys: dict[str, str] = {}
         # the trace as validation left it (the first lookup comes right after): every key is made
@@ -737,10 +830,10 @@ class GroupStore:
     def lookup(self, env: Any, reads: set[str]) -> RenderedGroup | None:
         key = self._keys[env.name] = self._key(env.name, reads)
         path = self.cache._path(key, GROUP_SUFFIX)
-        read = _read_entry(path, key)
+        read = _read_signed_entry(path, key)
         if read is None:
             return None
-        entry, blob = read
+        entry, blob, digest = read
         try:
             asked = _trace_of(entry["asked"])
             texts, objects = _unpacked(entry, blob), entry["objects"]
@@ -757,7 +850,9 @@ class GroupStore:
         ):
             return None
         self.cache._touch(path)
-        return RenderedGroup(objects=objects, files=files, stream=stream)
+        group = RenderedGroup(objects=objects, files=files, stream=stream)
+        self.written[env.name] = (key, digest, group)
+        return group
 
     @contextlib.contextmanager
     def rendering(self, env: Any) -> Iterator[None]:
@@ -780,11 +875,15 @@ class GroupStore:
             "objects": group.objects,
             **texts,
         }
+        data = _entry_bytes(body, blob)
         problem = self.cache._write(
-            self.cache._path(key, GROUP_SUFFIX), _entry_bytes(body, blob), GROUP_SUFFIX, KEEP_GROUPS
+            self.cache._path(key, GROUP_SUFFIX), data, GROUP_SUFFIX, KEEP_GROUPS
         )
         if problem is not None:
             self.problems.append(problem)
+            return
+        digest = data[len(FORMAT) + 1 : data.index(b"\n")].decode()
+        self.written[env.name] = (key, digest, group)
 
 
 CHECKED_SUFFIX = ".checked"
@@ -851,10 +950,18 @@ class CheckStore:
     until then: all of them must have the same answers; and each check is skipped only while the
     manifests of the peers it read are the same."""
 
-    def __init__(self, cache: RenderCache, tree: RecordingTree, settings: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        cache: RenderCache,
+        tree: RecordingTree,
+        settings: dict[str, Any],
+        texts: EmittedGroups | None = None,
+    ) -> None:
         self.cache = cache
         self.tree = tree
         self.settings = settings
+        # texts made before in each environment (K009 measures the JSON render writes)
+        self.texts = texts
         self.problems: list[str] = []
         self._keys: dict[str, str] = {}
         # environment -> check -> {"peers": the peers it read, "reported": its diagnostics}
@@ -863,6 +970,8 @@ class CheckStore:
         self._asked: dict[Question, str] = {}
         # the trace as loading left it (the first lookup comes right after resolving)
         self._trace: dict[Question, str] | None = None
+        # environment -> `_manifests_digest` of that trace (asked per check and peer)
+        self._peer_digests: dict[str, str] = {}
 
     def lookup(self, env: Any) -> dict[str, list[Attributed]]:
         if self._trace is None:
@@ -894,10 +1003,7 @@ class CheckStore:
                 if (
                     check not in rules
                     or not _is_text_map(peers)
-                    or not all(
-                        _manifests_digest(self._trace, name) == digest
-                        for name, digest in peers.items()
-                    )
+                    or not all(self._peer_digest(name) == digest for name, digest in peers.items())
                 ):
                     continue
                 known[check] = [_reported_of(found, rules[check]) for found in written]
@@ -908,11 +1014,23 @@ class CheckStore:
             self.cache._touch(path)
         return known
 
+    def _peer_digest(self, name: str) -> str:
+        """`_manifests_digest` of the trace the keys were made from, once per environment: each
+        costs a pass over the whole trace, and every check names its peers."""
+        assert self._trace is not None, "made at the first lookup"
+        if name not in self._peer_digests:
+            self._peer_digests[name] = _manifests_digest(self._trace, name)
+        return self._peer_digests[name]
+
     @contextlib.contextmanager
     def checking(self, env: Any, check: str) -> Iterator[None]:
+        from compiler.render.remembered import remembering
+
+        texts = None if self.texts is None else self.texts.group(env.name)
         outer, self.tree.asked = self.tree.asked, self._asked
         try:
-            yield
+            with remembering(texts):
+                yield
         finally:
             self.tree.asked = outer
 
@@ -926,7 +1044,7 @@ class CheckStore:
             if run.reported and not _reported_keeps(run.reported, rules[check]):
                 continue
             records[check] = {
-                "peers": {name: _manifests_digest(self._trace, name) for name in sorted(run.peers)},
+                "peers": {name: self._peer_digest(name) for name in sorted(run.peers)},
                 "reported": [_reported_json(found) for found in run.reported],
             }
         asked = [[*question, digest] for question, digest in sorted(self._asked.items())]

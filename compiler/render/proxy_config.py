@@ -16,6 +16,7 @@ from compiler.capacity.adapters import served_adapters
 from compiler.render.canary import canary_proxy_entry
 from compiler.render.context import RenderContext
 from compiler.render.json_text import indented_json
+from compiler.render.remembered import remembered_text
 from compiler.resolve.approvals import approval_state
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
@@ -214,8 +215,10 @@ def environment_proxy_config(env: ResolvedEnvironment) -> dict[str, Any]:
 
 
 def proxy_config_text(config: dict[str, Any]) -> str:
-    """Stable, readable JSON: the ConfigMap's content and the input of the pods' config checksum."""
-    return indented_json(config) + "\n"
+    """Stable, readable JSON: the ConfigMap's content and the input of the pods' config checksum.
+    A `remembered_text`: megabytes of JSON written in Python cost several times the configuration's
+    key (a small one's, about as much as its key: those are written every time)."""
+    return remembered_text("proxy config", config, lambda: indented_json(config) + "\n")
 
 
 def environment_proxy_text(ctx: RenderContext, endpoints: list[ServedEndpoint]) -> str:

@@ -67,7 +67,8 @@ def _rendered_output(
     if cache is not None:
         # what is the same as in an earlier run is not parsed, checked, rendered nor emitted again
         parsed, groups = ParsedStore(cache), GroupStore(cache, tree, settings)
-        known, emitted = CheckStore(cache, tree, settings), EmittedGroups(cache)
+        emitted = EmittedGroups(cache)
+        known = CheckStore(cache, tree, settings, emitted)
     result, output = render_repository(
         tree,
         env,
@@ -81,8 +82,8 @@ def _rendered_output(
     problems = []
     if result.diagnostics:
         print_report(result.diagnostics, result, "text", sys.stderr)
-    elif cache is not None and output is not None and not tree.unusual:
-        problems.append(cache.store(key, tree, output))
+    elif cache is not None and groups is not None and output is not None and not tree.unusual:
+        problems.append(cache.store(key, tree, output, groups.written))
     if (
         parsed is not None
         and groups is not None

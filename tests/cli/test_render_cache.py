@@ -1,9 +1,11 @@
 """The render cache hands out only what a cold render would print and write, byte for byte: the
 estate's files are changed at random (seeded) and every cached render is compared with a cold one;
-damaged entries are misses, never trusted."""
+damaged entries are misses, never trusted. ``LLMOPS_TEST_ROUNDS`` sets how many changes the estate
+sees (default 16)."""
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from compiler.load.estate import ENVIRONMENTS_DIR
 from llmops import render_cache
 from tests.helpers.estate import CliResult, copy_bundled_estate, run_cli
 
-ROUNDS = 16
+ROUNDS = int(os.environ.get("LLMOPS_TEST_ROUNDS", "16"))
 
 
 def cold(*argv: str) -> CliResult:
@@ -138,11 +140,20 @@ def _damaged(data: bytes, how: str) -> bytes:
     if how == "longer":  # whole and signed, but its texts are not where it says they are
         body += b"\n"
         return render_cache.FORMAT + b" " + render_cache._digest(body).encode() + b"\n" + body
+    if how == "no stream":  # whole and signed, but its layout lacks a field
+        assert b'"stream": true}' in body
+        body = body.replace(b'"stream": true}', b'"streamed": true}', 1)
+        return render_cache.FORMAT + b" " + render_cache._digest(body).encode() + b"\n" + body
+    if how == "elsewhere":  # whole and signed, but it names a file outside the directory
+        assert b'"entry", "' in body
+        body = body.replace(b'"entry", "', b'"entry", "../', 1)
+        return render_cache.FORMAT + b" " + render_cache._digest(body).encode() + b"\n" + body
     raise AssertionError(how)
 
 
 @pytest.mark.parametrize(
-    "how", ["truncated", "flipped", "empty", "other key", "not json", "longer"]
+    "how",
+    ["truncated", "flipped", "empty", "other key", "not json", "longer", "no stream", "elsewhere"],
 )
 def test_a_damaged_entry_is_a_miss_and_is_replaced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
@@ -160,6 +171,45 @@ def test_a_damaged_entry_is_a_miss_and_is_replaced(
     assert _entry(cache).read_bytes() == whole
     assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
     assert renders.count == 2, "the repaired entry was not used"
+
+
+def _resigned(data: bytes) -> bytes:
+    """An environment's entry whole and signed for its key, but not the one written: it says its
+    render asked one more question (whose answer is not the same now)."""
+    _, _, body = data.partition(b"\n")
+    asked = b'"asked": ['
+    more = b'["is_dir", "not-there", 0, "value 0"]'
+    body = body.replace(asked, asked + more + (b"" if asked + b"]" in body else b", "), 1)
+    return render_cache.FORMAT + b" " + render_cache._digest(body).encode() + b"\n" + body
+
+
+@pytest.mark.parametrize("how", ["removed", "truncated", "re-signed"])
+def test_a_whole_render_whose_environment_entries_changed_is_a_miss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A whole render names each environment's entry by key and SHA-256 instead of repeating its
+    text: one removed, damaged, or written again with other content is a miss, never used."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    cache = tmp_path / "cache"
+    expected = cold(str(estate))
+    renders = Renders(monkeypatch)
+    assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
+    assert len(_entry(cache).read_bytes()) < len(expected.stdout.encode())
+    groups = sorted(cache.glob("*" + render_cache.GROUP_SUFFIX))
+    assert len(groups) == 3
+    for group in groups:
+        data = group.read_bytes()
+        if how == "removed":
+            group.unlink()
+        elif how == "truncated":
+            group.write_bytes(data[: len(data) // 2])
+        else:
+            group.write_bytes(_resigned(data))
+        assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
+        assert renders.count == 2, f"a whole render naming a {how} {group.name} was used"
+        renders.count = 1
+    assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
+    assert renders.count == 1, "the entries written again were not used"
 
 
 def test_the_cache_directory_comes_from_the_flag_the_variable_or_the_xdg_cache(

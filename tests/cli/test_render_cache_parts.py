@@ -1,11 +1,11 @@
 """The parts of the render cache a changed estate still uses, the values of unchanged manifest files
 (``.parsed``), what the checks reported, nothing or diagnostics (``.checked``), environments
-rendered before (``.group``) and the texts of objects emitted before (``.emitted``), give what a
-cold render prints and
-writes, byte for byte, diagnostics and exit codes included: estates with several environments (one
-whose `_shared` model names a job of dev) are changed at random (seeded; manifests and dataset
-samples), each changed estate rendered with the cache and cold. Damaged parts are misses, never
-trusted. ``LLMOPS_TEST_ROUNDS`` sets how many changes each estate sees (default 16)."""
+rendered before (``.group``) and the texts of objects emitted, templates rendered and proxy
+configurations written before (``.emitted``), give what a cold render prints and writes, byte for
+byte, diagnostics and exit codes included: estates with several environments (one whose `_shared`
+model names a job of dev) are changed at random (seeded; manifests and dataset samples), each
+changed estate rendered with the cache and cold. Damaged parts are misses, never trusted.
+``LLMOPS_TEST_ROUNDS`` sets how many changes each estate sees (default 16)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import pytest
 
 from benchmarks.generate_estate import generate_estate
 from compiler.load.estate import ENVIRONMENTS_DIR
+from compiler.render import remembered
 from llmops import render_cache
 from tests.helpers.estate import CliResult, copy_bundled_estate, run_cli
 
@@ -41,12 +42,20 @@ class Hits:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.groups = self.files = self.checks = self.reported = self.texts = 0
+        self.made = 0  # of the texts: templates and proxy configurations not made again
         lookup, get = render_cache.GroupStore.lookup, render_cache.ParsedStore.get
         known, text = render_cache.CheckStore.lookup, render_cache.EmittedStore.get
+        text_key, made_keys = remembered.text_key, set()
+
+        def recorded_key(kind: str, value: object) -> bytes | None:
+            key = text_key(kind, value)
+            made_keys.add(key)
+            return key
 
         def counted_text(store: render_cache.EmittedStore, key: bytes) -> str | None:
             found = text(store, key)
             self.texts += found is not None
+            self.made += found is not None and key in made_keys
             return found
 
         def counted_known(store: render_cache.CheckStore, *args: object) -> dict[str, list[object]]:
@@ -69,6 +78,7 @@ class Hits:
         monkeypatch.setattr(render_cache.ParsedStore, "get", counted_get)
         monkeypatch.setattr(render_cache.CheckStore, "lookup", counted_known)
         monkeypatch.setattr(render_cache.EmittedStore, "get", counted_text)
+        monkeypatch.setattr(remembered, "text_key", recorded_key)
 
 
 def mutate(estate: Path, rng: random.Random) -> str:
@@ -84,8 +94,10 @@ def mutate(estate: Path, rng: random.Random) -> str:
     files = sorted((estate / ENVIRONMENTS_DIR).rglob("*.yaml"))
     target = rng.choice(files)
     text = target.read_text(encoding="utf-8")
-    choice = rng.randrange(7)
-    what = ["comment", "digit", "label", "new manifest", "remove", "reference", "word"][choice]
+    choice = rng.randrange(8)
+    what = ["comment", "digit", "label", "new manifest", "remove", "reference", "word", "float"][
+        choice
+    ]
     if choice == 0:
         text += f"# note {rng.random()}\n"
     elif choice == 1:
@@ -112,6 +124,12 @@ def mutate(estate: Path, rng: random.Random) -> str:
             return mutate(estate, rng)
         found = rng.choice(references)
         text = text[: found.start(2)] + "missing-thing" + text[found.end(2) :]
+    elif choice == 7:  # an integer written as a float: the same number, another type
+        numbers = list(re.finditer(r"(?m)^\s+\w+: (\d+)$", text))
+        if not numbers:
+            return mutate(estate, rng)
+        found = rng.choice(numbers)
+        text = text[: found.end(1)] + ".0" + text[found.end(1) :]
     else:  # a word of a value changed (paths, URIs, names)
         words = list(re.finditer(r"(?m)^\s+\w+: ([a-z][a-z-]+)$", text))
         if not words:
@@ -171,12 +189,13 @@ def test_warm_renders_equal_cold_renders_while_files_change_at_random(
     )
     print(
         f"reused: {hits.groups} environments, {hits.files} files, {hits.checks} checks "
-        f"({hits.reported} with diagnostics), {hits.texts} objects' texts"
+        f"({hits.reported} with diagnostics), {hits.texts} texts ({hits.made} made)"
     )
     assert hits.files >= 10 * ROUNDS, "files were hardly ever reused: the test proves nothing"
     assert hits.checks >= 10 * ROUNDS, "checks were hardly ever skipped: the test proves nothing"
     assert hits.reported > 0, "no check's diagnostics were handed out: the test proves nothing"
     assert hits.texts >= 10 * ROUNDS, "texts were hardly ever reused: the test proves nothing"
+    assert hits.made >= 10 * ROUNDS, "templates were hardly ever reused: the test proves nothing"
 
 
 def test_a_change_in_the_environment_a_model_is_trained_in_renders_the_others_again(

@@ -1,0 +1,70 @@
+"""Texts made before, handed out again (the edge keeps them, llmops/render_cache.py): a template's
+JSON text, a ConfigMap's indented JSON. While `remembering` is entered, `remembered_text` takes a
+text from what was kept when it was made from the same value, else makes it and keeps it.
+
+A text is a pure function of the code that makes it (part of the cache's code digest) and of its
+value's exact types (``True`` is not ``1``, a tuple is not a list), dict orders, strings and
+numbers, which the value's `marshal` form at version 0 holds: only builtins (anything else raises,
+and such a value's text is made every time), no references, no interning flags; see
+compiler/emit/memo.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from typing import Any, Protocol
+
+MARSHAL_VERSION = 0  # no references, no interning flags: the same value gives the same bytes
+
+
+class RememberedTexts(Protocol):
+    """Texts made before, by `text_key`."""
+
+    def get(self, key: bytes) -> str | None: ...
+
+    def put(self, key: bytes, text: str) -> None: ...
+
+
+_remembered: ContextVar[RememberedTexts | None] = ContextVar("remembered_texts", default=None)
+
+
+@contextlib.contextmanager
+def remembering(texts: RememberedTexts | None) -> Iterator[None]:
+    """While entered, `remembered_text` takes texts from ``texts`` and gives them every text it
+    makes (``None``: every text is made)."""
+    token = _remembered.set(texts)
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
+
+
+def text_key(kind: str, value: Any) -> bytes | None:
+    """The SHA-256 of what a text is made by (``kind``) and of its value's exact form, or None
+    for a value holding a type `marshal` does not write or nested too deep to write. ``kind``
+    keeps these keys apart from each other's and from an emitted object's
+    (compiler/emit/memo.py)."""
+    try:
+        written = marshal.dumps(value, MARSHAL_VERSION)
+    except ValueError:
+        return None
+    return hashlib.sha256(b"llmops " + kind.encode() + b"\0" + written).digest()
+
+
+def remembered_text(kind: str, value: Any, make: Callable[[], str]) -> str:
+    """``make()``, or the text it made before from the same ``value``."""
+    texts = _remembered.get()
+    if texts is None:
+        return make()
+    key = text_key(kind, value)
+    if key is None:
+        return make()
+    text = texts.get(key)
+    if text is None:
+        text = make()
+        texts.put(key, text)
+    return text
