@@ -7,9 +7,6 @@ rejected by mypy, run here on a small snippet (a cold run takes about 5 s).
 from __future__ import annotations
 
 import ast
-import re
-import subprocess
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from compiler.positions import Span
 from compiler.records import record
 from compiler.resolve.manifest import Manifest
 from tests.helpers.estate import PROJECT_ROOT
+from tests.helpers.mypy_snippet import run_mypy
 
 
 @record
@@ -78,29 +76,8 @@ def test_mypy_rejects_assigning_to_a_record_field(tmp_path: Path) -> None:
         "span.line = 2",
         "print({span}, span == span)",
     ]
-    snippet = tmp_path / "snippet.py"
-    snippet.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--config-file",
-            str(PROJECT_ROOT / "pyproject.toml"),
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "--no-error-summary",
-            str(snippet),
-        ],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    found = [
-        (int(match.group(1)), match.group(2))
-        for match in re.finditer(r"snippet\.py:(\d+): error: (.*)", run.stdout)
-    ]
+    run = run_mypy(tmp_path, lines, severity="error")
+    found = run.found
     assert [line for line, _ in found] == [4], run.stdout
     assert 'Property "line" defined in "Span" is read-only' in found[0][1]
     assert run.returncode == 1

@@ -7,9 +7,6 @@ misspelled field. One cold mypy run takes about 5 s.
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -18,7 +15,8 @@ from pydantic import BaseModel
 from compiler.spec.dataset import DatasetSpec
 from compiler.spec.kinds import KINDS
 from compiler.spec.model import ModelSpec
-from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate, validate
+from tests.helpers.estate import copy_bundled_estate, validate
+from tests.helpers.mypy_snippet import run_mypy
 
 
 def spec_model(kind: str) -> type[BaseModel]:
@@ -65,29 +63,8 @@ def test_mypy_types_each_kind_and_rejects_a_misspelled_field(tmp_path: Path) -> 
         '    for endpoint in env.of_kind("ServingEndpoint"):',
         "        print(endpoint.spec.min_replica)",
     ]
-    snippet = tmp_path / "snippet.py"
-    snippet.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--config-file",
-            str(PROJECT_ROOT / "pyproject.toml"),
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "--no-error-summary",
-            str(snippet),
-        ],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    found = [
-        (int(match.group(1)), match.group(2))
-        for match in re.finditer(r"snippet\.py:(\d+): \w+: (.*)", run.stdout)
-    ]
+    run = run_mypy(tmp_path, lines)
+    found = run.found
     manifest = "compiler.resolve.manifest.Manifest"
     expected = [
         *(f'Revealed type is "{qualified(spec_model(kind))}"' for kind in KINDS),
