@@ -35,6 +35,22 @@ class RenderOutput:
     # cache keeps a whole render as its environments' entries, not as a copy of their text
     groups: dict[str, RenderedGroup] = field(default_factory=dict, compare=False, repr=False)
 
+    @classmethod
+    def joining(cls, groups: dict[str, RenderedGroup], stream: bool) -> RenderOutput:
+        """The whole render from its groups in render order: as rendered, or as the cache kept
+        them (one layout for both, so a cached render is the same text)."""
+        return cls(
+            objects=sum(group.objects for group in groups.values()),
+            directories=list(groups),
+            files={
+                f"{name}/{file}": text
+                for name, group in groups.items()
+                for file, text in group.files.items()
+            },
+            stream="".join(group.stream or "" for group in groups.values()) if stream else None,
+            groups=groups,
+        )
+
 
 @record
 class RenderedGroup:
@@ -169,14 +185,4 @@ def _render_by_group(
             laid_out[ARGOCD_GROUP] = lay_out_group(
                 order_objects(argocd_objects), files=files, stream=stream, emitted=texts
             )
-    return RenderOutput(
-        objects=sum(group.objects for group in laid_out.values()),
-        directories=list(laid_out),
-        files={
-            f"{name}/{file}": text
-            for name, group in laid_out.items()
-            for file, text in group.files.items()
-        },
-        stream="".join(group.stream or "" for group in laid_out.values()) if stream else None,
-        groups=laid_out,
-    )
+    return RenderOutput.joining(laid_out, stream)

@@ -546,17 +546,7 @@ def _output_of(groups: dict[str, RenderedGroup], stream: Any) -> RenderOutput | 
     """The whole render, its groups in order, as `compiler.build` lays them out."""
     if type(stream) is not bool or any((g.stream is not None) != stream for g in groups.values()):
         return None
-    return RenderOutput(
-        objects=sum(group.objects for group in groups.values()),
-        directories=list(groups),
-        files={
-            f"{name}/{file}": text
-            for name, group in groups.items()
-            for file, text in group.files.items()
-        },
-        stream="".join(group.stream or "" for group in groups.values()) if stream else None,
-        groups=groups,
-    )
+    return RenderOutput.joining(groups, stream)
 
 
 PARSED_SUFFIX = ".parsed"
