@@ -26,7 +26,7 @@ BYTECODE = -m compileall -q compiler llmops
 UV_COMPILE = $(LOCK_VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
-.PHONY: run test browser screenshots lock bench bench-render bench-proxy bench-console kserve-venv train-venv serve-venv lock-trainer sandbox-backend schemas clean
+.PHONY: run test browser screenshots lock bench bench-render bench-cache bench-proxy bench-console kserve-venv train-venv serve-venv lock-trainer sandbox-backend schemas clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -136,6 +136,9 @@ bench: $(BIN)/.installed-run
 
 bench-render: $(BIN)/.installed-run
 	$(BIN)/python benchmarks/bench_render.py
+
+bench-cache: $(BIN)/.installed-run
+	$(BIN)/python benchmarks/bench_cache.py
 
 # Compared against nginx in the same run: installed from Debian's packages when missing (as root).
 bench-proxy: $(BIN)/.installed-test
