@@ -545,26 +545,52 @@ class _FastReader:
         raise _Unclean
 
     def mapping(self, node: yaml.MappingNode, depth: int) -> dict[str, Any]:
+        """Nearly every node of a manifest is a key or a scalar value of a mapping: both are read
+        here without a call when their text was read before (a key known to be a plain string, a
+        value in `_PLAIN_VALUES`, or a quoted string), and the scalar values are counted at the
+        end. Stopping later than `value` would (budget, a key written twice) changes nothing:
+        `_Unclean` discards the reading."""
         result: dict[str, Any] = {}
         value = self.value
         plain_keys = _PLAIN_KEYS
-        for key_node, value_node in node.value:
-            if key_node.__class__ is not _ScalarNode:
+        plain_values = _PLAIN_VALUES
+        scalars = 0
+        scalar_type, str_tag, implicit_tag = _ScalarNode, _STR, _IMPLICIT
+        inline = depth <= MAX_DEPTH  # else `value` refuses each value
+        pairs = node.value
+        for key_node, value_node in pairs:
+            if key_node.__class__ is not scalar_type:
                 raise _Unclean
             key = key_node.value
             if not key_node.style and key not in plain_keys:
-                if (
-                    key == "<<"
-                    or key in YAML11_BOOLEANS
-                    or not isinstance(resolve_plain_scalar(key), str)
-                ):
-                    raise _Unclean
-                if len(plain_keys) < _CACHE_LIMIT:
-                    plain_keys.add(key)
-            if key in result:
-                raise _Unclean
+                _check_plain_key(key)
+            if inline and value_node.__class__ is scalar_type:
+                if value_node.style:
+                    if value_node.tag != str_tag:
+                        raise _Unclean
+                    result[key] = value_node.value
+                    scalars += 1
+                    continue
+                if value_node.tag == implicit_tag:
+                    known = plain_values.get(value_node.value)
+                    if known is not None:
+                        result[key] = known[0]
+                        scalars += 1
+                        continue
             result[key] = value(value_node, depth)
+        self.budget -= scalars
+        if self.budget < 0 or len(result) != len(pairs):
+            raise _Unclean
         return result
+
+
+def _check_plain_key(key: str) -> None:
+    """A plain key read for the first time: `_Unclean` unless it is a string without a
+    diagnostic (then remembered in `_PLAIN_KEYS`)."""
+    if key == "<<" or key in YAML11_BOOLEANS or not isinstance(resolve_plain_scalar(key), str):
+        raise _Unclean
+    if len(_PLAIN_KEYS) < _CACHE_LIMIT:
+        _PLAIN_KEYS.add(key)
 
 
 def _fast_scalar(node: yaml.ScalarNode) -> Any:

@@ -55,6 +55,16 @@ def quantity_value(text: str) -> Decimal | None:
     return Decimal(text[: len(text) - len(suffix)]) * _SCALE[suffix]
 
 
+def _bound(text: str) -> Decimal:
+    amount = quantity_value(text)
+    assert amount is not None, text
+    return amount
+
+
+# computed once, not for each memory size validated
+_LEAST_MEMORY, _MOST_MEMORY = _bound(MIN_MEMORY), _bound(MAX_MEMORY)
+
+
 def _refuse(written: str, rule: str) -> PydanticCustomError:
     return PydanticCustomError("quantity", "must be {rule}", {"written": written, "rule": rule})
 
@@ -72,9 +82,7 @@ def _cpu(text: str) -> str:
 
 def _memory(text: str) -> str:
     amount = quantity_value(text)
-    low, high = quantity_value(MIN_MEMORY), quantity_value(MAX_MEMORY)
-    assert low is not None and high is not None
-    if amount is None or not low <= amount <= high:
+    if amount is None or not _LEAST_MEMORY <= amount <= _MOST_MEMORY:
         raise _refuse(
             text, f"a memory size from {MIN_MEMORY} to {MAX_MEMORY} (such as `16Gi` or `512Mi`)"
         )
