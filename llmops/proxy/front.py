@@ -88,8 +88,11 @@ _DATE = _Date()
 _JSON_200 = f"HTTP/1.1 200 OK\r\nContent-Type: {envelope.JSON}\r\nContent-Length: ".encode()
 
 
-def _head(status: int, fields: list[str], headers: Mapping[str, str] | None, close: bool) -> bytes:
-    """An answer's head. **Raises:** ``ValueError`` for a header that would break the head."""
+def _head_lines(
+    status: int, fields: list[str], headers: Mapping[str, str] | None, close: bool
+) -> bytes:
+    """An answer's head up to its Date line. **Raises:** ``ValueError`` for a header that would
+    break the head."""
     lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n", *fields]
     if headers:
         for name, value in headers.items():
@@ -98,7 +101,29 @@ def _head(status: int, fields: list[str], headers: Mapping[str, str] | None, clo
             lines.append(f"{name}: {value}\r\n")
     if close:
         lines.append("Connection: close\r\n")
-    return "".join(lines).encode() + _DATE.get() + b"\r\n"
+    return "".join(lines).encode()
+
+
+def _head(status: int, fields: list[str], headers: Mapping[str, str] | None, close: bool) -> bytes:
+    """An answer's head. **Raises:** ``ValueError`` for a header that would break the head."""
+    return _head_lines(status, fields, headers, close) + _DATE.get() + b"\r\n"
+
+
+# A stream's head up to its Date line, by its headers: a few sets (the event stream's own, with a
+# canary's or an experiment's variant), each made and checked once rather than for every stream.
+_STREAM_HEADS: dict[tuple[tuple[tuple[str, str], ...], bool], bytes] = {}
+_STREAM_HEADS_HELD = 256
+
+
+def _stream_head(headers: Mapping[str, str], close: bool) -> bytes:
+    key = (tuple(headers.items()), close)
+    lines = _STREAM_HEADS.get(key)
+    if lines is None:
+        lines = _head_lines(200, ["Transfer-Encoding: chunked\r\n"], headers, close)
+        if len(_STREAM_HEADS) >= _STREAM_HEADS_HELD:
+            _STREAM_HEADS.clear()
+        _STREAM_HEADS[key] = lines
+    return lines + _DATE.get() + b"\r\n"
 
 
 class Front:
@@ -459,9 +484,7 @@ class LeanExchange(Exchange):
             )
 
     async def start_stream(self, headers: Mapping[str, str]) -> None:
-        self._chunked_head = _head(
-            200, ["Transfer-Encoding: chunked\r\n"], headers, self._connection.front.closing
-        )
+        self._chunked_head = _stream_head(headers, self._connection.front.closing)
 
     def _framed(self, data: bytes) -> bytes:
         head, self._chunked_head = self._chunked_head or b"", b""

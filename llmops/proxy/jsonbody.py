@@ -148,6 +148,22 @@ def is_plain_object(data: bytes, start: int) -> bool:
     return type(_quick(data[start:])) is dict
 
 
+def decided_by_orjson(data: bytes | bytearray) -> bool:
+    """Whether, for every part of ``data``, ``is_plain_object`` would ask only orjson: no run of
+    19 digits and at most ``MAX_DEPTH`` brackets in the whole means none in any part. A stream's
+    events mostly arrive several at once: checked once for all of them rather than per event."""
+    return data.count(b"[") + data.count(b"{") <= MAX_DEPTH and not _has_long_digit_run(data)
+
+
+def orjson_object(data: bytes | bytearray) -> bool:
+    """Whether orjson reads ``data`` as one JSON object; with ``decided_by_orjson`` true of it (or
+    of text holding it), what ``is_plain_object`` says."""
+    try:
+        return type(orjson.loads(data)) is dict
+    except orjson.JSONDecodeError:
+        return False
+
+
 def _too_deep(max_depth: int) -> str:
     return f"arrays and objects nest more than {max_depth} levels deep"
 

@@ -10,9 +10,18 @@ held, never the stream.
 
 from __future__ import annotations
 
-from llmops.proxy.jsonbody import NotJson, is_plain_object, loads
+from llmops.proxy.jsonbody import (
+    NotJson,
+    decided_by_orjson,
+    is_plain_object,
+    loads,
+    orjson_object,
+)
 
 MAX_EVENT_BYTES = 1024 * 1024
+# what arrived is checked once for all its events (``decided_by_orjson``) up to this size; past it,
+# each event alone (an event arriving in many pieces would be checked again with each)
+SHARED_CHECK_BYTES = 64 * 1024
 DONE = b"[DONE]"
 
 
@@ -99,35 +108,45 @@ class EventStream:
         nothing more is returned)."""
         if self.done or self.failure is not None:
             return b""
-        self._pending += chunk
+        pending = self._pending
+        pending += chunk
         ready = 0
         # without a CR, an event ends at the first LF LF: one ``find`` each (most streams)
-        plain = b"\r" not in self._pending
+        plain = b"\r" not in pending
+        # most events are one `data:` line holding an object, checked by orjson alone when what
+        # arrived needs no other check (its numbers and nesting looked at once for all events)
+        shared = plain and len(pending) <= SHARED_CHECK_BYTES and decided_by_orjson(pending)
         while True:
             if plain:
-                start = self._pending.find(b"\n\n", self._scanned)
+                start = pending.find(b"\n\n", self._scanned)
                 if start < 0:
                     break
                 end = start + 2
             else:
-                found = _event_end(self._pending, self._scanned)
+                found = _event_end(pending, self._scanned)
                 if found is None:
                     break
                 start, end = found
-            try:
-                self._check(bytes(self._pending[ready:start]))
-            except BadEvent as bad:
-                self.failure = bad
-                break
+            if not (
+                shared
+                and pending.startswith(b"data: {", ready)
+                and pending.find(b"\n", ready, start) < 0
+                and orjson_object(pending[ready + 6 : start])
+            ):
+                try:
+                    self._check(bytes(pending[ready:start]))
+                except BadEvent as bad:
+                    self.failure = bad
+                    break
             ready = self._scanned = end
             if self.done:
                 break
-        if self.failure is None and len(self._pending) - ready > MAX_EVENT_BYTES:
+        if self.failure is None and len(pending) - ready > MAX_EVENT_BYTES:
             self.failure = BadEvent("too_large", f"an event of more than {MAX_EVENT_BYTES} bytes")
-        complete = bytes(self._pending[:ready])
-        del self._pending[:ready]
+        complete = bytes(pending[:ready])
+        del pending[:ready]
         # a line end may be split across chunks: look again at the last 3 bytes
-        self._scanned = max(0, len(self._pending) - 3)
+        self._scanned = max(0, len(pending) - 3)
         return complete
 
     @property

@@ -294,6 +294,22 @@ def test_a_bug_is_a_500_in_the_routes_shape_and_one_log_line(
 def test_a_header_value_with_a_line_break_is_never_written() -> None:
     with pytest.raises(ValueError, match="a head cannot carry"):
         front._head(200, [], {"X-LLMOps-Variant": "a\r\nSet-Cookie: x"}, False)
+    for _ in range(2):  # a stream's head, made once per set of headers, is refused every time
+        with pytest.raises(ValueError, match="a head cannot carry"):
+            front._stream_head({"X-LLMOps-Variant": "a\r\nSet-Cookie: x"}, False)
+
+
+def test_a_streams_head_carries_its_own_headers_and_the_current_date() -> None:
+    heads = {
+        (variant, close): front._stream_head({"X-LLMOps-Variant": variant}, close)
+        for variant in ("a", "b", "a")
+        for close in (False, True)
+    }
+    for (variant, close), head in heads.items():
+        assert head.startswith(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n")
+        assert f"\r\nX-LLMOps-Variant: {variant}\r\n".encode() in head
+        assert (b"\r\nConnection: close\r\n" in head) is close
+        assert head.endswith(front._DATE.get() + b"\r\n")
 
 
 def test_a_request_in_flight_finishes_when_the_proxy_stops() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given
@@ -160,3 +161,40 @@ def test_a_data_line_continued_on_another_line_is_not_read_as_one_object() -> No
     stream = EventStream()
     assert stream.feed(GOOD + b'data: {"a":\n1}\n\n' + DONE) == GOOD
     assert stream.failure is not None and stream.failure.kind == "invalid_json"
+
+
+EVENT_DATA = st.sampled_from(
+    [
+        '{"choices": [{"delta": {"content": "w"}}]}',
+        '{"n": 1234567890123456789012}',  # a run of 19 digits: the standard library decides
+        '{"x": NaN}',
+        '{"x": 1e999}',
+        "[" * 40 + "]" * 40,
+        "{" * 30 + "}" * 30,
+        '{"a": ' * 70 + "1" + "}" * 70,  # too deep
+        '{"a": 1}x',
+        "[DONE]",
+        "[1]",
+        '"text"',
+        '{"a":\n1}',
+    ]
+)
+
+
+@given(events=st.lists(EVENT_DATA, min_size=1, max_size=8))
+def test_events_arriving_together_are_judged_as_events_arriving_one_by_one(
+    events: list[str],
+) -> None:
+    """What arrived is checked once for all its events: an event passes or fails as it would
+    alone (a number, a nesting or a bracket count that needs a closer look in one event is looked
+    at closely, whatever the other events hold)."""
+    data = [f"data: {event}\n\n".encode() for event in events]
+    together, one_by_one = EventStream(), EventStream()
+    relayed = together.feed(b"".join(data))
+    with patch("llmops.proxy.sse.SHARED_CHECK_BYTES", -1):  # each event checked by itself
+        alone = b"".join(one_by_one.feed(event) for event in data)
+    assert relayed == alone
+    assert (together.done, together.failure and together.failure.kind) == (
+        one_by_one.done,
+        one_by_one.failure and one_by_one.failure.kind,
+    )
