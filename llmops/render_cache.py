@@ -632,9 +632,12 @@ class ParsedStore:
 
 EMITTED_SUFFIX = ".emitted"
 KEEP_EMITTED = 64  # one per group (environment) and version of the code
-# texts of a group kept beside those a run used: as many again (earlier versions of its objects),
-# and at least this many
+# texts of a group kept beside those a run used (earlier versions of its objects): as many again,
+# and at least this many; and in bytes a quarter of those the run used, and at least this many
+# (counted alone, each changed proxy configuration, megabytes, stayed as one more text: a prod
+# .emitted grew past 80 MB, every byte written again by each run that changed something)
 KEEP_TEXTS = 1024
+KEEP_TEXT_BYTES = 1 << 20
 _TEXT_INDEX = struct.Struct(">32sQ")  # an object's key, the length of its text
 
 
@@ -707,18 +710,23 @@ class EmittedStore:
         self._learnt = True
 
     def save(self) -> str | None:
-        """Write what this run emitted, and of what earlier runs emitted as much again, or up to
-        `KEEP_TEXTS` texts; returns why it could not be written, or None."""
+        """Write what this run emitted, and of what earlier runs emitted as many texts again (or up
+        to `KEEP_TEXTS`) within a quarter of its bytes again (or `KEEP_TEXT_BYTES`); returns why
+        it could not be written, or None."""
         if not self._learnt:
             if self._used:
                 self.cache._touch(self.path)
             return None
         texts = dict(self._used)
         limit = max(2 * len(self._used), KEEP_TEXTS)
+        size = sum(len(text) for text in texts.values())
+        size_limit = size + max(size // 4, KEEP_TEXT_BYTES)
         for key, known in self._known.items():
             if len(texts) >= limit:
                 break
-            texts.setdefault(key, known)
+            if key not in texts and size + len(known) <= size_limit:
+                texts[key] = known
+                size += len(known)
         index = b"".join(_TEXT_INDEX.pack(key, len(text)) for key, text in texts.items())
         body = b"".join([str(len(texts)).encode(), b"\n", index, *texts.values()])
         data = FORMAT + b" emitted " + _digest(body).encode() + b"\n" + body

@@ -297,3 +297,30 @@ def test_a_directory_others_may_write_in_is_not_used(
     assert (hits.groups, hits.files, hits.checks) == (0, 0, 0)
     cache.chmod(0o700)
     assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
+
+
+def test_a_group_s_texts_stay_within_their_bound_while_a_large_one_keeps_changing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each changed proxy configuration is a new text of megabytes: earlier ones are kept only
+    within a quarter of the bytes a run used (or `KEEP_TEXT_BYTES`), not one more per run."""
+    monkeypatch.setattr(render_cache, "KEEP_TEXT_BYTES", 4_000)
+    cache = render_cache.RenderCache(tmp_path / "cache")
+    small = {bytes([n]) * 32: f"object {n}\n" for n in range(20)}
+    for run in range(30):
+        store = render_cache.EmittedStore(cache, "prod")
+        for key, text in small.items():
+            if run == 0:
+                store.put(key, text)
+            else:
+                assert store.get(key) == text
+        large_key = bytes([100 + run]) * 32
+        assert store.get(large_key) is None
+        store.put(large_key, f"{run:02} " + "x" * 3_000)
+        assert store.save() is None
+        used = sum(len(text) for text in small.values()) + 3_003
+        assert store.path.stat().st_size <= used + 4_000 + 1_000, f"run {run}"
+    kept = render_cache.EmittedStore(cache, "prod")
+    assert kept.get(bytes([129]) * 32) == "29 " + "x" * 3_000  # the last run's
+    assert kept.get(bytes([128]) * 32) == "28 " + "x" * 3_000  # an earlier one, within the bound
+    assert kept.get(bytes([100]) * 32) is None  # the first run's, long gone
