@@ -108,12 +108,15 @@ def child_environment() -> dict[str, str]:
 
     PYTHONDONTWRITEBYTECODE is dropped so that the untimed warm-up leaves .pyc files behind, as an
     installed package has them; otherwise every timed run would compile the sources again.
+    The render cache is off: every run here is cold (the warm-up would otherwise fill the cache
+    and each timed run be a hit; `bench_cache.py` measures the cache).
     """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     for name in ("LLMOPS_DEBUG", "PYTHONDONTWRITEBYTECODE", "PYTHONPROFILEIMPORTTIME"):
         env.pop(name, None)
     env["NO_COLOR"] = "1"
+    env["LLMOPS_CACHE_DIR"] = "off"
     return env
 
 
