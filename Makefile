@@ -26,7 +26,7 @@ BYTECODE = -m compileall -q compiler llmops
 UV_COMPILE = $(LOCK_VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
-.PHONY: run test browser screenshots lock bench bench-render bench-cache bench-proxy bench-console kserve-venv train-venv serve-venv lock-trainer sandbox-backend schemas clean
+.PHONY: run test browser screenshots lock bench bench-render bench-cache bench-proxy soak-proxy bench-console kserve-venv train-venv serve-venv lock-trainer sandbox-backend schemas clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -145,6 +145,10 @@ bench-proxy: $(BIN)/.installed-test
 	command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
 		(apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx-light)
 	$(BIN)/python benchmarks/bench_proxy.py
+
+# Memory under valid and hostile traffic mixed (benchmarks/soak_proxy.py): fails when it grows.
+soak-proxy: $(BIN)/.installed-test
+	$(BIN)/python benchmarks/soak_proxy.py --check
 
 bench-console: $(BIN)/.installed-test
 	$(BIN)/python benchmarks/bench_console.py

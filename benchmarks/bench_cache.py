@@ -192,16 +192,74 @@ def cache_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
     ]
 
 
+CASES = {
+    "validate": "cold `llmops validate` of the bundled estate",
+    "prod": "cold `render -o` of all three environments and of `--env prod`",
+    "cache": "renders with the render cache: cold, empty, unchanged, one file changed",
+}
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _sizes(text: str) -> list[int]:
+    sizes = [int(size) for size in text.split(",") if size]
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("endpoints per environment, comma-separated, each >= 1")
+    return sizes
+
+
+def _cases(text: str) -> set[str]:
+    wanted = {case for case in text.split(",") if case}
+    unknown = sorted(wanted - CASES.keys())
+    if unknown or not wanted:
+        raise argparse.ArgumentTypeError(
+            f"unknown case {', '.join(unknown) or '(none given)'}: choose from {', '.join(CASES)}"
+        )
+    return wanted
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--runs", type=_positive, default=15, help="timed runs per case and tree")
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default="100,1000,3000",
+        help="endpoints per environment of the generated estates (prod and cache cases)",
+    )
+    parser.add_argument(
+        "--trees",
+        default=str(PROJECT_ROOT),
+        help="source trees to compare, comma-separated (runs alternate between them)",
+    )
+    parser.add_argument(
+        "--cases",
+        type=_cases,
+        default="validate,prod,cache",
+        help="comma-separated: " + "; ".join(f"{name}: {what}" for name, what in CASES.items()),
+    )
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--sizes", default="100,1000,3000")
-    parser.add_argument("--trees", default=str(PROJECT_ROOT), help="source trees, comma-separated")
-    parser.add_argument("--cases", default="validate,prod,cache")
-    args = parser.parse_args(argv)
-    trees = [Path(tree).resolve() for tree in args.trees.split(",")]
-    wanted = set(args.cases.split(","))
-    sizes = [int(size) for size in args.sizes.split(",") if size]
+    args = parse_arguments(argv)
+    trees = [Path(tree).resolve() for tree in args.trees.split(",") if tree]
+    for tree in trees:
+        if not (tree / "llmops" / "cli" / "main.py").is_file():
+            raise SystemExit(
+                f"--trees: {tree} is not an llmops source tree (no llmops/cli/main.py)"
+            )
+    wanted: set[str] = args.cases
+    # only the render cases read a generated estate: `--cases validate` generates none
+    sizes: list[int] = args.sizes if wanted & {"prod", "cache"} else []
     from benchmarks.bench_render import cached_estate
 
     estates = {size: cached_estate(ESTATES_DIR, size) for size in sizes}
@@ -218,13 +276,19 @@ def main(argv: list[str] | None = None) -> int:
         results = measure(cases, trees, args.runs)
         # before the outputs are removed, which takes long on a busy machine
         print(f"{args.runs} runs per case; seconds: wall median, wall min, CPU median, CPU min")
+        labels = [_label(case.label, tree, trees) for case in cases for tree in trees]
+        width = max(map(len, labels), default=0) + 1
         for case in cases:
             for tree in trees:
-                label = case.label + (f"  [{tree.name}]" if len(trees) > 1 else "")
-                print(f"{label:<64} {results[(case.label, tree)].row()}", flush=True)
+                label = _label(case.label, tree, trees)
+                print(f"{label:<{width}} {results[(case.label, tree)].row()}", flush=True)
         if "cache" in wanted:
-            print_ratios(results, sizes, trees)
+            print_ratios(results, sizes, trees, width)
     return 0
+
+
+def _label(label: str, tree: Path, trees: list[Path]) -> str:
+    return label + (f"  [{tree.name}]" if len(trees) > 1 else "")
 
 
 RATIOS = (
@@ -236,7 +300,7 @@ RATIOS = (
 
 
 def print_ratios(
-    results: dict[tuple[str, Path], Samples], sizes: list[int], trees: list[Path]
+    results: dict[tuple[str, Path], Samples], sizes: list[int], trees: list[Path], width: int
 ) -> None:
     """A warm case's median as a share of the cold one's (wall, CPU)."""
     print("share of the cold render (median wall, median CPU)")
@@ -247,8 +311,8 @@ def print_ratios(
                 cold_samples = results[(f"{size:,}: {cold}", tree)]
                 wall = statistics.median(warm_samples.wall) / statistics.median(cold_samples.wall)
                 cpu = statistics.median(warm_samples.cpu) / statistics.median(cold_samples.cpu)
-                label = f"{size:,}: {warm}" + (f"  [{tree.name}]" if len(trees) > 1 else "")
-                print(f"{label:<64} {wall:8.0%} {cpu:8.0%}", flush=True)
+                label = _label(f"{size:,}: {warm}", tree, trees)
+                print(f"{label:<{width}} {wall:8.0%} {cpu:8.0%}", flush=True)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:  # run as a script from a checkout without `pip install -e`
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from benchmarks.needs import require_proxy_extras  # noqa: E402  (after the path is set)
+
 TARGET_CPU_RATIO = 2.0  # CPU per request, llmops / nginx, at concurrency 32
 TARGET_P50_MARGIN_MS = 0.5  # added p50 at concurrency 1, llmops minus nginx
 TARGET_P99_RATIO = 2.0  # added p99 at concurrency 32, llmops / nginx
@@ -380,6 +382,7 @@ def main() -> int:
     )
     parser.add_argument("--serve-backend", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    require_proxy_extras("bench_proxy.py", "bench-proxy")
     if args.serve_backend:
         serve_backend(args.serve_backend)
         return 0

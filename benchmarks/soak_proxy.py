@@ -49,6 +49,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:  # run as a script from a checkout without `pip install -e`
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from benchmarks.needs import require_proxy_extras  # noqa: E402  (after the path is set)
+
 CONCURRENCY = 32
 IDLE_CONNECTIONS = 300
 USER = {"X-User-Id": "soak", "X-User-Roles": "llm-ops-user"}
@@ -483,6 +485,7 @@ def main() -> int:
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--serve-backend", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    require_proxy_extras("soak_proxy.py", "soak-proxy")
     if args.serve_backend:
         serve_backend(args.serve_backend)
         return 0
@@ -517,7 +520,13 @@ def main() -> int:
             cwd=PROJECT_ROOT,
         )
         assert proxy.stdout is not None
-        base = proxy.stdout.readline().rsplit(" on ", 1)[1].strip()
+        first_line = proxy.stdout.readline()
+        if " on " not in first_line:  # it did not start: say why instead of failing on the line
+            proxy.kill()
+            backend.terminate()
+            _, stderr = proxy.communicate(timeout=60)
+            raise SystemExit(f"llmops proxy did not start:\n{first_line}{stderr}")
+        base = first_line.rsplit(" on ", 1)[1].strip()
         time.sleep(0.5)
         print(
             f"soak: {args.requests:,} requests at concurrency {CONCURRENCY} plus "
