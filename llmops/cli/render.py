@@ -196,7 +196,7 @@ def _emit(rendered: RenderOutput, repo: str | None, output: str | None, check: b
     shown = escape_controls(str(root))
     print(
         f"rendered {rendered.objects} objects into {shown} "
-        f"({len(difference.missing)} new, {len(difference.changed)} changed, "
+        f"(files: {len(difference.missing)} new, {len(difference.changed)} changed, "
         f"{len(difference.stale)} removed)"
     )
     for path in difference.kept:

@@ -165,8 +165,9 @@ def test_output_directory_files_and_index(estate: Path, tmp_path: Path) -> None:
             )
             seen.append(obj)
     assert sorted(map(repr, seen)) == sorted(map(repr, stream))
+    files = len(seen) + 4  # each object's file and the kustomization.yaml of each folder
     assert result.stdout.startswith(
-        f"rendered {len(stream)} objects into {out} ({len(seen) + 4} new, 0 changed, 0 removed)"
+        f"rendered {len(stream)} objects into {out} (files: {files} new, 0 changed, 0 removed)"
     )
 
 
@@ -176,7 +177,7 @@ def test_second_run_changes_nothing(estate: Path, tmp_path: Path) -> None:
     before = snapshot(out)
     again = run_cli("render", str(estate), "-o", str(out))
     assert again.exit_code == 0
-    assert "(0 new, 0 changed, 0 removed)" in again.stdout
+    assert "(files: 0 new, 0 changed, 0 removed)" in again.stdout
     assert snapshot(out) == before  # not even rewritten with the same bytes
 
 
@@ -200,7 +201,7 @@ def test_stale_files_llmops_wrote_are_removed_and_nothing_else(
     assert result.exit_code == 0, result.stderr
     # the Job and its ConfigMap are new and old; the index, and the proxy (its config lists training
     # jobs)
-    assert "(2 new, 3 changed, 2 removed)" in result.stdout
+    assert "(files: 2 new, 3 changed, 2 removed)" in result.stdout
     assert not (out / "dev" / old_job).exists()
     for relative, text in handwritten.items():
         assert (out / relative).read_text() == text  # never llmops's to delete
@@ -424,7 +425,7 @@ def test_training_job_name_follows_its_content(estate: Path, tmp_path: Path) -> 
     # training runs in dev only: its Job and ConfigMap are new, the old ones removed; dev's index
     # changed, and so did the proxy's configuration (its catalog lists training jobs) and the proxy
     # Deployment's checksum
-    assert "(2 new, 3 changed, 2 removed)" in result.stdout
+    assert "(files: 2 new, 3 changed, 2 removed)" in result.stdout
     for env in ENVS:
         assert [p.name for p in (out / env).glob("batch_v1_job_*")] == (
             jobs_after if env == "dev" else []
