@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import resource
 import shutil
 import statistics
@@ -35,6 +36,7 @@ if str(PROJECT_ROOT) not in sys.path:  # run as a script from a checkout without
     sys.path.insert(0, str(PROJECT_ROOT))
 
 ESTATES_DIR = PROJECT_ROOT / "benchmarks" / ".estates"
+MAX_REPLICAS = re.compile(r"^  maxReplicas: (\d+)$", re.MULTILINE)
 
 
 @dataclass
@@ -133,13 +135,14 @@ def render_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
 
 def cache_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
     """Cold (no cache, or an empty one), unchanged (the cache holds this very estate) and one file
-    changed (a different endpoint file of prod each run, its bytes changed by a comment), to stdout
-    (as `cmp generate`) and with -o: into a new DIR (every file created), and into the DIR of the
-    run before (as CI re-renders a checked-out folder: only changed files are written)."""
+    changed (a different endpoint file of prod each run: its first endpoint's `maxReplicas`, which
+    its Deployment and the proxy's configuration carry, goes up by one, or back to 2 after 8), to
+    stdout (as `cmp generate`) and with -o: into a new DIR (every file created), and into the DIR
+    of the run before (as CI re-renders a checked-out folder: only changed files are written)."""
     cache = scratch / f"cache-{size}"
     copy = scratch / f"estate-copy-{size}"
     shutil.copytree(estate, copy)
-    prod_files = sorted((copy / "environments" / "prod").rglob("*.yaml"))
+    prod_files = sorted((copy / "environments" / "prod" / "serving").glob("*.yaml"))
     same_output: dict[Path, Path] = {}  # tree -> the DIR it renders into again
 
     def render(run: int) -> list[str]:
@@ -161,7 +164,12 @@ def cache_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
 
     def change(run: int) -> None:
         target = prod_files[run % len(prod_files)]
-        target.write_text(target.read_text() + f"# edit {run} {random.random()}\n")
+        text = target.read_text()
+        found = MAX_REPLICAS.search(text)
+        if found is None:
+            raise SystemExit(f"{target}: no maxReplicas to change")
+        replicas = int(found[1]) + 1 if int(found[1]) < 8 else 2
+        target.write_text(f"{text[: found.start(1)]}{replicas}{text[found.end(1) :]}")
 
     def change_one_file(run: int, tree: Path) -> None:
         filled_cache(run, tree)

@@ -10,21 +10,7 @@ import pytest
 
 from compiler.emit.memo import object_key, remembering_emitter
 from compiler.emit.yaml_text import emit_document
-
-
-class Texts:
-    def __init__(self) -> None:
-        self.texts: dict[bytes, str] = {}
-        self.hits = 0
-
-    def get(self, key: bytes) -> str | None:
-        text = self.texts.get(key)
-        self.hits += text is not None
-        return text
-
-    def put(self, key: bytes, text: str) -> None:
-        self.texts[key] = text
-
+from tests.helpers.texts import CountingTexts as Texts
 
 # values equal in Python (or in JSON) that the emitter writes apart, or must refuse apart
 LOOK_ALIKES: list[list[Any]] = [

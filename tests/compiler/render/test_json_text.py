@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from compiler.errors import UnrepresentableValue
 from compiler.render.json_text import indented_json
 from tests.helpers.hostile import TEXT
+from tests.helpers.texts import CountingTexts
 
 FINITE = st.floats(allow_nan=False, allow_infinity=False)
 SCALARS = st.one_of(
@@ -96,3 +97,51 @@ def test_templates_and_content_hashes_refuse_non_finite_numbers(value: float) ->
         )
     with pytest.raises(ValueError, match="Out of range float"):
         content_hash({"learning_rate": value})
+
+
+# what render builds: plain dicts, lists and scalars (the kind of value `marshal` keys)
+PLAIN = st.recursive(
+    SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(TEXT, children, max_size=4)
+    ),
+    max_leaves=20,
+)
+PROXY_CONFIGS = st.dictionaries(
+    TEXT, st.one_of(PLAIN, st.lists(st.dictionaries(TEXT, PLAIN, max_size=3), max_size=4))
+)
+
+
+@given(PROXY_CONFIGS)
+def test_proxy_config_text_is_the_indented_json_of_the_whole(config: dict[str, Any]) -> None:
+    """The proxy's configuration is written entry by entry (each entry's text kept by the render
+    cache), and must still be the very text of the whole, with and without kept texts."""
+    from compiler.render.proxy_config import proxy_config_text
+    from compiler.render.remembered import remembering
+
+    whole = expected(config) + "\n"
+    assert proxy_config_text(config) == whole
+    texts = CountingTexts()
+    with remembering(texts):
+        assert proxy_config_text(config) == whole  # every entry's text made and kept
+        texts.hits = 0
+        assert proxy_config_text(config) == whole  # every entry's text handed out
+    assert texts.hits == sum(len(value) for value in config.values() if isinstance(value, list))
+
+
+def test_proxy_config_entry_changed_is_the_only_text_made_again() -> None:
+    from compiler.render.proxy_config import proxy_config_text
+    from compiler.render.remembered import remembering
+
+    config: dict[str, Any] = {
+        "version": 1,
+        "endpoints": [{"name": f"ep-{n}", "maxReplicas": 4} for n in range(50)],
+        "models": [],
+    }
+    texts = CountingTexts()
+    with remembering(texts):
+        proxy_config_text(config)
+        config["endpoints"][7]["maxReplicas"] = 5
+        again = proxy_config_text(config)
+    assert again == expected(config) + "\n"
+    assert texts.hits == 49 and len(texts.texts) == 51
