@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from compiler.records import record
@@ -38,6 +39,56 @@ FORBIDDEN_KEYS = frozenset(
 )
 
 
+# What a manifest gives the metadata of the objects rendered from it: its own labels, its own
+# annotations and its file, as plain values (a render remembered by its inputs,
+# compiler/render/remembered.py, is made from nothing else).
+SourceFacts = tuple[dict[str, str], dict[str, str], str]
+
+
+def source_facts(source: Manifest) -> SourceFacts:
+    metadata = source.model.metadata
+    return dict(metadata.labels), dict(metadata.annotations), source.file
+
+
+def labels_for(
+    environment: str, source: SourceFacts | None, extra: Mapping[str, str]
+) -> dict[str, str]:
+    """User labels first, then ours (ours win): managed-by, environment, and what the object is
+    for."""
+    user = dict(source[0]) if source is not None else {}
+    labels = {**user, **MANAGED_BY, ENVIRONMENT_LABEL: environment}
+    labels.update({f"llmops.io/{key.replace('_', '-')}": value for key, value in extra.items()})
+    return {key: value for key, value in labels.items() if key not in FORBIDDEN_KEYS}
+
+
+def annotations_for(
+    kind: str, source: SourceFacts | None, extra: Mapping[str, str]
+) -> dict[str, str]:
+    user = dict(source[1]) if source is not None else {}
+    annotations = {**user, **extra, SYNC_WAVE: WAVES[kind]}
+    if source is not None:
+        annotations[SOURCE_ANNOTATION] = source[2]
+    return {key: value for key, value in annotations.items() if key not in FORBIDDEN_KEYS}
+
+
+def metadata_for(
+    kind: str,
+    name: str,
+    *,
+    namespace: str,
+    environment: str,
+    source: SourceFacts | None = None,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "namespace": namespace,
+        "labels": labels_for(environment, source, labels or {}),
+        "annotations": annotations_for(kind, source, annotations or {}),
+    }
+
+
 @record(eq=False, repr=False)
 class RenderContext:
     """What the renderers of one environment share: its names, labels and settings."""
@@ -53,21 +104,13 @@ class RenderContext:
         return self.env.namespace
 
     def labels(self, source: Manifest | None = None, **extra: str) -> dict[str, str]:
-        """User labels first, then ours (ours win): managed-by, environment, and what the object is
-        for."""
-        user = dict(source.model.metadata.labels) if source is not None else {}
-        labels = {**user, **MANAGED_BY, ENVIRONMENT_LABEL: self.name}
-        labels.update({f"llmops.io/{key.replace('_', '-')}": value for key, value in extra.items()})
-        return {key: value for key, value in labels.items() if key not in FORBIDDEN_KEYS}
+        """`labels_for` this environment and ``source``."""
+        return labels_for(self.name, source_facts(source) if source is not None else None, extra)
 
     def annotations(
         self, kind: str, source: Manifest | None = None, **extra: str
     ) -> dict[str, str]:
-        user = dict(source.model.metadata.annotations) if source is not None else {}
-        annotations = {**user, **extra, SYNC_WAVE: WAVES[kind]}
-        if source is not None:
-            annotations[SOURCE_ANNOTATION] = source.file
-        return {key: value for key, value in annotations.items() if key not in FORBIDDEN_KEYS}
+        return annotations_for(kind, source_facts(source) if source is not None else None, extra)
 
     def metadata(
         self,
@@ -77,9 +120,12 @@ class RenderContext:
         labels: dict[str, str] | None = None,
         annotations: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        return {
-            "name": name,
-            "namespace": self.namespace,
-            "labels": self.labels(source, **(labels or {})),
-            "annotations": self.annotations(kind, source, **(annotations or {})),
-        }
+        return metadata_for(
+            kind,
+            name,
+            namespace=self.namespace,
+            environment=self.name,
+            source=source_facts(source) if source is not None else None,
+            labels=labels,
+            annotations=annotations,
+        )

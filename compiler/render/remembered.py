@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import marshal
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -57,14 +58,61 @@ def text_key(kind: str, value: Any) -> bytes | None:
 
 def remembered_text(kind: str, value: Any, make: Callable[[], str]) -> str:
     """``make()``, or the text it made before from the same ``value``."""
-    texts = _remembered.get()
-    if texts is None:
+    found = _texts_and_key(kind, value)
+    if found is None:
         return make()
-    key = text_key(kind, value)
-    if key is None:
-        return make()
+    texts, key = found
     text = texts.get(key)
     if text is None:
         text = make()
         texts.put(key, text)
     return text
+
+
+def _texts_and_key(kind: str, value: Any) -> tuple[RememberedTexts, bytes] | None:
+    """What is remembered now and ``value``'s key there, or None when nothing is remembered or
+    ``value`` has no key (what it makes is made every time)."""
+    texts = _remembered.get()
+    key = None if texts is None else text_key(kind, value)
+    return None if texts is None or key is None else (texts, key)
+
+
+def _json_exact(objects: list[dict[str, Any]]) -> str | None:
+    """Compact JSON text of ``objects`` when reading it back gives exactly the same value (every
+    type and order, as `marshal` sees it), else None: a tuple, a non-string key or a non-finite
+    float would come back different, and such objects are made every time."""
+    try:
+        text = json.dumps(objects, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        same = marshal.dumps(json.loads(text), MARSHAL_VERSION) == marshal.dumps(
+            objects, MARSHAL_VERSION
+        )
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return text if same else None
+
+
+def remembered_objects(
+    kind: str, value: Any, make: Callable[[], list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """``make()``, or the objects it made before from the same ``value``, read back from their
+    JSON text. ``make`` must be a function of ``value`` alone (pass it nothing else): that is what
+    makes the objects it made before the ones it would make now. Texts ``make`` itself would
+    remember (its templates') are not kept: the objects are."""
+    found = _texts_and_key(kind, value)
+    if found is None:
+        return make()
+    texts, key = found
+    text = texts.get(key)
+    if text is not None:
+        try:
+            loaded = json.loads(text)
+        except ValueError:
+            loaded = None
+        if isinstance(loaded, list) and all(isinstance(obj, dict) for obj in loaded):
+            return loaded
+    with remembering(None):
+        objects = make()
+    text = _json_exact(objects)
+    if text is not None:
+        texts.put(key, text)
+    return objects

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
-from compiler.render.context import RenderContext
+from compiler.render.context import (
+    RenderContext,
+    SourceFacts,
+    labels_for,
+    metadata_for,
+    source_facts,
+)
 from compiler.render.json_text import indented_json
 from compiler.render.kserve import gpu_tolerations
+from compiler.render.remembered import remembered_objects
 from compiler.render.templating import render_template
 from compiler.resolve.lineage import job_output_uri
 from compiler.resolve.manifest import Manifest
@@ -117,25 +125,37 @@ def _environment_variables(config: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
-def _config_files(
+class _TrainerConfig:
+    """The trainer's configuration and, made when first asked, the files it is mounted as (its
+    indented JSON)."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self._files: dict[str, str] | None = None
+
+    def files(self) -> dict[str, str]:
+        if self._files is None:
+            self._files = {
+                JOB_FILE: indented_json(self.config) + "\n",
+                HYPERPARAMETERS_FILE: indented_json(self.config["hyperparameters"]) + "\n",
+            }
+        return self._files
+
+
+def _trainer_config(
     ctx: RenderContext,
     job: Manifest[TrainingJobSpec],
     model: Manifest[ModelSpec],
     dataset: Manifest[DatasetSpec],
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """The trainer's configuration and the files it is mounted as. They depend on the three
-    manifests and the output URI only, so a job from `_shared` gets them once per output, not once
-    per environment (read-only: the environments share them)."""
+) -> _TrainerConfig:
+    """The trainer's configuration. It depends on the three manifests and the output URI only, so
+    a job from `_shared` gets it (and its files) once per output, not once per environment
+    (read-only: the environments share it)."""
     output = output_uri(ctx, job)
     key = ("render-training-config", job, model, dataset, output)
-    cached: tuple[dict[str, Any], dict[str, str]] | None = ctx.env.cache.get(key)
+    cached: _TrainerConfig | None = ctx.env.cache.get(key)
     if cached is None:
-        config = _job_config(job, model, dataset, output)
-        files = {
-            JOB_FILE: indented_json(config) + "\n",
-            HYPERPARAMETERS_FILE: indented_json(config["hyperparameters"]) + "\n",
-        }
-        cached = ctx.env.cache[key] = (config, files)
+        cached = ctx.env.cache[key] = _TrainerConfig(_job_config(job, model, dataset, output))
     return cached
 
 
@@ -152,19 +172,67 @@ def render_training_job(
     model: Manifest[ModelSpec],
     dataset: Manifest[DatasetSpec],
 ) -> list[dict[str, Any]]:
+    """The job's objects, made from `TrainingInputs` alone, so a job whose inputs are those of a
+    run before gets that run's objects (`remembered_objects`)."""
     settings = ctx.env.settings
-    config, files = _config_files(ctx, job, model, dataset)
-    image = job.spec.image or settings.training.image
+    trainer = _trainer_config(ctx, job, model, dataset)
     command = list(job.spec.command) if job.spec.command else []
     if not command and settings.training.backend == "trainjob":
         # not the runtime's own command: the same trainer as a batch/v1 Job
         command = list(TRAINER_COMMAND)
-    resources = _resources(ctx, job)
-    node_selector = dict(settings.gpu.node_selector) if _gpus(job) > 0 else {}
-    tolerations = gpu_tolerations(ctx) if _gpus(job) > 0 else []
-    deadline = job.spec.resource_profile.max_duration * 60 if job.spec.resource_profile else None
-    backend = settings.training.backend
-    digest = content_hash(
+    inputs: TrainingInputs = (
+        settings.training.backend,
+        trainer.config,
+        job.spec.image or settings.training.image,
+        command,
+        _resources(ctx, job),
+        dict(settings.gpu.node_selector) if _gpus(job) > 0 else {},
+        gpu_tolerations(ctx) if _gpus(job) > 0 else [],
+        job.spec.resource_profile.max_duration * 60 if job.spec.resource_profile else None,
+        settings.service_account_name,
+        settings.training.runtime,
+        ctx.namespace,
+        ctx.name,
+        source_facts(job),
+        job.name,
+        model.name,
+        dataset.name,
+    )
+    return remembered_objects(
+        "training job", inputs, lambda: _training_objects(inputs, trainer.files)
+    )
+
+
+# Everything a training job's objects are made of, as plain values: the backend, the trainer's
+# configuration, image, command, resources, node selector, tolerations, deadline, service account,
+# TrainJob runtime, namespace, environment, the job's own labels, annotations and file, and the
+# names of the job, its model and its dataset.
+TrainingInputs = tuple[
+    str,
+    dict[str, Any],
+    str,
+    list[str],
+    dict[str, dict[str, str]],
+    dict[str, str],
+    list[dict[str, str]],
+    int | None,
+    str | None,
+    str | None,
+    str,
+    str,
+    SourceFacts,
+    str,
+    str,
+    str,
+]
+
+
+def _training_objects(
+    inputs: TrainingInputs, files_of: Callable[[], dict[str, str]]
+) -> list[dict[str, Any]]:
+    """The objects of a training job from its inputs alone (``files_of``: the indented JSON of its
+    configuration, made once per run and configuration)."""
+    (
         backend,
         config,
         image,
@@ -173,32 +241,55 @@ def render_training_job(
         node_selector,
         tolerations,
         deadline,
-        settings.service_account_name,
-        settings.training.runtime if backend == "trainjob" else None,
-    )
-    name = naming.training_job_name(job.name, digest)
-    labels = {"training-job": job.name, "model": model.name, "dataset": dataset.name}
+        service_account,
+        runtime,
+        namespace,
+        environment,
+        source,
+        job_name,
+        model_name,
+        dataset_name,
+    ) = inputs
+    # the first nine inputs, then the runtime only where it runs the job
+    digest = content_hash(*inputs[:9], runtime if backend == "trainjob" else None)
+    name = naming.training_job_name(job_name, digest)
+    labels = {"training-job": job_name, "model": model_name, "dataset": dataset_name}
     annotations = {"llmops.io/content-sha256": digest}
+
+    def metadata(
+        kind: str, object_name: str, annotations: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        return metadata_for(
+            kind,
+            object_name,
+            namespace=namespace,
+            environment=environment,
+            source=source,
+            labels=labels,
+            annotations=annotations,
+        )
+
     # The digest covers everything the Job runs; the trainer records it in its metadata file
     # (llmops-training.json).
-    environment = [*_environment_variables(config), {"name": ENV_JOB_DIGEST, "value": digest}]
+    environment_variables = [
+        *_environment_variables(config),
+        {"name": ENV_JOB_DIGEST, "value": digest},
+    ]
     if backend == "trainjob":
         # Trainer pods get no ConfigMap mount: the configuration travels as environment variables.
         mounted = {ENV_TRAINING_CONFIG, ENV_HYPERPARAMETERS}
-        environment = [
-            *(variable for variable in environment if variable["name"] not in mounted),
-            {"name": ENV_TRAINING_CONFIG_JSON, "value": files[JOB_FILE]},
+        environment_variables = [
+            *(variable for variable in environment_variables if variable["name"] not in mounted),
+            {"name": ENV_TRAINING_CONFIG_JSON, "value": files_of()[JOB_FILE]},
         ]
         return [
             render_template(
                 "training/trainjob.json.j2",
-                metadata=ctx.metadata(
-                    "TrainJob", name, job, labels=labels, annotations=annotations
-                ),
-                runtime=settings.training.runtime,
+                metadata=metadata("TrainJob", name, annotations=annotations),
+                runtime=runtime,
                 image=image,
                 command=command,
-                env=environment,
+                env=environment_variables,
                 resources=resources,
                 deadline=deadline,
             )
@@ -206,21 +297,21 @@ def render_training_job(
     config_name = f"{name}-config"
     config_map = render_template(
         "training/configmap.json.j2",
-        metadata=ctx.metadata("ConfigMap", config_name, job, labels=labels),
-        files=files,
+        metadata=metadata("ConfigMap", config_name),
+        files=files_of(),
     )
     job_object = render_template(
         "training/job.json.j2",
-        metadata=ctx.metadata("Job", name, job, labels=labels, annotations=annotations),
-        pod_labels=ctx.labels(job, **labels),
+        metadata=metadata("Job", name, annotations=annotations),
+        pod_labels=labels_for(environment, source, labels),
         deadline=deadline,
         backoff_limit=BACKOFF_LIMIT,
         node_selector=node_selector,
         tolerations=tolerations,
-        service_account=settings.service_account_name,
+        service_account=service_account,
         image=image,
         command=command,
-        env=environment,
+        env=environment_variables,
         resources=resources,
         config_name=config_name,
         mount=CONFIG_MOUNT,

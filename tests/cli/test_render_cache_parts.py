@@ -43,19 +43,23 @@ class Hits:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.groups = self.files = self.checks = self.reported = self.texts = 0
         self.made = 0  # of the texts: templates and proxy configurations not made again
+        self.objects = 0  # of the texts: training jobs' objects not made again
         lookup, get = render_cache.GroupStore.lookup, render_cache.ParsedStore.get
         known, text = render_cache.CheckStore.lookup, render_cache.EmittedStore.get
-        text_key, made_keys = remembered.text_key, set()
+        text_key, made_keys, object_keys = remembered.text_key, set(), set()
 
         def recorded_key(kind: str, value: object) -> bytes | None:
             key = text_key(kind, value)
             made_keys.add(key)
+            if kind == "training job":
+                object_keys.add(key)
             return key
 
         def counted_text(store: render_cache.EmittedStore, key: bytes) -> str | None:
             found = text(store, key)
             self.texts += found is not None
             self.made += found is not None and key in made_keys
+            self.objects += found is not None and key in object_keys
             return found
 
         def counted_known(store: render_cache.CheckStore, *args: object) -> dict[str, list[object]]:
@@ -92,6 +96,9 @@ def mutate(estate: Path, rng: random.Random) -> str:
         sample.write_text("".join(kept), encoding="utf-8")
         return f"sample {sample.relative_to(estate).as_posix()} ({len(kept)} lines)"
     files = sorted((estate / ENVIRONMENTS_DIR).rglob("*.yaml"))
+    settings = [path for path in files if path.name == "environment.yaml"]
+    if settings and rng.random() < 0.1:  # what an environment renders training jobs as
+        return _change_training_settings(rng.choice(settings), rng)
     target = rng.choice(files)
     text = target.read_text(encoding="utf-8")
     choice = rng.randrange(8)
@@ -138,6 +145,23 @@ def mutate(estate: Path, rng: random.Random) -> str:
         text = text[: found.start(1)] + found.group(1) + "z" + text[found.end(1) :]
     target.write_text(text, encoding="utf-8")
     return f"{what} {target.relative_to(estate).as_posix()}"
+
+
+def _change_training_settings(settings: Path, rng: random.Random) -> str:
+    """Training jobs as Jobs or TrainJobs, with another image or runtime, or GPU tolerations: what a
+    training job's remembered objects are made of besides its manifests."""
+    text = settings.read_text(encoding="utf-8")
+    if "\n  training:\n" in text:
+        text = text.replace("backend: trainjob", "backend: job", 1)
+    else:
+        backend = rng.choice(["job", "trainjob"])
+        text = text.rstrip("\n") + (
+            f"\n  training:\n    backend: {backend}\n"
+            f"    image: registry.example.com/trainer:{rng.randrange(3)}\n"
+            f"    runtime: runtime-{rng.randrange(3)}\n"
+        )
+    settings.write_text(text, encoding="utf-8")
+    return f"training settings {settings.parent.name}"
 
 
 def _estates(root: Path) -> list[Path]:
@@ -189,13 +213,15 @@ def test_warm_renders_equal_cold_renders_while_files_change_at_random(
     )
     print(
         f"reused: {hits.groups} environments, {hits.files} files, {hits.checks} checks "
-        f"({hits.reported} with diagnostics), {hits.texts} texts ({hits.made} made)"
+        f"({hits.reported} with diagnostics), {hits.texts} texts ({hits.made} made, "
+        f"{hits.objects} training jobs' objects)"
     )
     assert hits.files >= 10 * ROUNDS, "files were hardly ever reused: the test proves nothing"
     assert hits.checks >= 10 * ROUNDS, "checks were hardly ever skipped: the test proves nothing"
     assert hits.reported > 0, "no check's diagnostics were handed out: the test proves nothing"
     assert hits.texts >= 10 * ROUNDS, "texts were hardly ever reused: the test proves nothing"
     assert hits.made >= 10 * ROUNDS, "templates were hardly ever reused: the test proves nothing"
+    assert hits.objects >= ROUNDS, "training jobs were hardly ever reused: the test proves nothing"
 
 
 def test_a_change_in_the_environment_a_model_is_trained_in_renders_the_others_again(
