@@ -242,8 +242,8 @@ class RenderCache:
     with a different key may still use: ``<key>.group`` (one environment rendered),
     ``<key>.checked`` (what the checks reported in one environment), ``<code>.parsed`` (the
     values of manifest files by their bytes) and ``.emitted`` (one group's objects' YAML texts by
-    their values). Rendered text follows an entry's JSON lines as raw
-    UTF-8 (`_packed`)."""
+    their values, and beside it ``.emitted-new``, those learnt since). Rendered text follows an
+    entry's JSON lines as raw UTF-8 (`_packed`)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -631,6 +631,8 @@ class ParsedStore:
 
 
 EMITTED_SUFFIX = ".emitted"
+# what runs learnt since their group's .emitted was written whole, beside it (`EmittedStore.save`)
+EMITTED_NEW_SUFFIX = ".emitted-new"
 KEEP_EMITTED = 64  # one per group (environment) and version of the code
 # texts of a group kept beside those a run used (earlier versions of its objects): as many again,
 # and at least this many; and in bytes a quarter of those the run used, and at least this many
@@ -641,19 +643,87 @@ KEEP_TEXT_BYTES = 1 << 20
 _TEXT_INDEX = struct.Struct(">32sQ")  # an object's key, the length of its text
 
 
+def _texts_file(header: bytes, texts: dict[bytes, bytes | memoryview]) -> bytes:
+    """``header``, the SHA-256 of the body, a line break, then the body: how many texts, their
+    index (key and length each), and the texts."""
+    index = b"".join(_TEXT_INDEX.pack(key, len(text)) for key, text in texts.items())
+    body = b"".join([str(len(texts)).encode(), b"\n", index, *texts.values()])
+    return header + _digest(body).encode() + b"\n" + body
+
+
+def _read_texts(path: Path, header: bytes) -> tuple[bytes, dict[bytes, memoryview]] | None:
+    """The SHA-256 of the body and the texts of a file `_texts_file` wrote with ``header``, or None
+    when it cannot be read or does not hold exactly what its header and index say."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    ends = _line_ends(data, 2)  # the header, how many texts
+    if ends is None or not data.startswith(header):
+        return None
+    view = memoryview(data)
+    digest = data[len(header) : ends[0]]
+    if digest != _digest(view[ends[0] + 1 :]).encode():
+        return None
+    try:
+        count = int(data[ends[0] + 1 : ends[1]])
+    except ValueError:
+        return None
+    start = ends[1] + 1
+    texts_start = start + count * _TEXT_INDEX.size
+    if count < 0 or texts_start > len(data):
+        return None
+    known = {}
+    offset = texts_start
+    for key, length in _TEXT_INDEX.iter_unpack(view[start:texts_start]):
+        known[key] = view[offset : offset + length]
+        offset += length
+    if offset != len(data):
+        return None  # the texts are not where the index says
+    return digest, known
+
+
+def _with_earlier(
+    texts: dict[bytes, bytes | memoryview], earlier: dict[bytes, memoryview]
+) -> dict[bytes, bytes | memoryview]:
+    """``texts`` (those a run used), then ``earlier`` ones it did not use: as many again (at least
+    `KEEP_TEXTS` in all) within a quarter of their bytes again (at least `KEEP_TEXT_BYTES`)."""
+    limit = max(2 * len(texts), KEEP_TEXTS)
+    size = sum(len(text) for text in texts.values())
+    size_limit = size + max(size // 4, KEEP_TEXT_BYTES)
+    for key, known in earlier.items():
+        if len(texts) >= limit:
+            break
+        if key not in texts and size + len(known) <= size_limit:
+            texts[key] = known
+            size += len(known)
+    return texts
+
+
 class EmittedStore:
     """`compiler.emit.memo.EmittedTexts` in the cache for one group (an environment, or the Argo
     CD objects): one file per group and version of the code (the emitter is part of it), the YAML
     text of every object by its key, so a run that renders one environment again reads and writes
-    that environment's texts only. Read whole when the group's first object is emitted, written
-    again at the end of a run if it learnt a text; a text is handed out only for the key it was
-    written with, and a file whose digest does not match is not read at all."""
+    that environment's texts only. Read whole when the group's first object is emitted; a text is
+    handed out only for the key it was written with, and a file whose digest does not match is
+    not read at all.
+
+    A run that learnt a text writes, while they stay small beside it, only the texts it used that
+    the file does not hold, into a second file (`EMITTED_NEW_SUFFIX`) naming the first by its
+    digest: after a change to one endpoint, a few objects and the proxy's configuration, not the
+    twenty megabytes of every object of a thousand endpoints again. Once they would exceed half
+    the first file's texts or bytes, the first is written again whole and the second removed."""
 
     def __init__(self, cache: RenderCache, group: str) -> None:
         self.cache = cache
         name = _digest(json.dumps([cache.code_digest(), group]).encode())
         self.path = cache.directory / f"{name}{EMITTED_SUFFIX}"
+        self.new_path = cache.directory / f"{name}{EMITTED_NEW_SUFFIX}"
         self._texts: dict[bytes, memoryview] | None = None
+        # the digest, text count and bytes of the file written whole, when it could be read
+        self._whole: tuple[bytes, int, int] | None = None
+        self._in_whole: dict[bytes, memoryview] = {}
+        self._learnt_before: dict[bytes, memoryview] = {}  # what the second file holds
         self._used: dict[bytes, bytes | memoryview] = {}
         self._learnt = False
 
@@ -664,32 +734,17 @@ class EmittedStore:
         return self._texts
 
     def _read(self) -> dict[bytes, memoryview]:
-        try:
-            data = self.path.read_bytes()
-        except OSError:
+        whole = _read_texts(self.path, FORMAT + b" emitted ")
+        if whole is None:
             return {}
-        ends = _line_ends(data, 2)  # the header, how many texts
-        if ends is None:
-            return {}
-        view = memoryview(data)
-        if data[: ends[0]] != FORMAT + b" emitted " + _digest(view[ends[0] + 1 :]).encode():
-            return {}
-        try:
-            count = int(data[ends[0] + 1 : ends[1]])
-        except ValueError:
-            return {}
-        start = ends[1] + 1
-        texts_start = start + count * _TEXT_INDEX.size
-        if count < 0 or texts_start > len(data):
-            return {}
-        known = {}
-        offset = texts_start
-        for key, length in _TEXT_INDEX.iter_unpack(view[start:texts_start]):
-            known[key] = view[offset : offset + length]
-            offset += length
-        if offset != len(data):
-            return {}  # the texts are not where the index says
-        return known
+        digest, known = whole
+        self._in_whole = known
+        self._whole = digest, len(known), sum(len(text) for text in known.values())
+        learnt = _read_texts(self.new_path, FORMAT + b" emitted-new " + digest + b" ")
+        if learnt is None:
+            return known
+        self._learnt_before = learnt[1]
+        return {**learnt[1], **known}
 
     def get(self, key: bytes) -> str | None:
         data = self._known.get(key)
@@ -710,27 +765,30 @@ class EmittedStore:
         self._learnt = True
 
     def save(self) -> str | None:
-        """Write what this run emitted, and of what earlier runs emitted as many texts again (or up
-        to `KEEP_TEXTS`) within a quarter of its bytes again (or `KEEP_TEXT_BYTES`); returns why
-        it could not be written, or None."""
+        """Write what this run emitted that the whole file does not hold beside it, or, when that
+        is no longer small beside it, write the whole file again: what this run emitted, and of
+        what earlier runs emitted as many texts again (or up to `KEEP_TEXTS`) within a quarter of
+        its bytes again (or `KEEP_TEXT_BYTES`). Returns why it could not be written, or None."""
         if not self._learnt:
             if self._used:
                 self.cache._touch(self.path)
             return None
-        texts = dict(self._used)
-        limit = max(2 * len(self._used), KEEP_TEXTS)
-        size = sum(len(text) for text in texts.values())
-        size_limit = size + max(size // 4, KEEP_TEXT_BYTES)
-        for key, known in self._known.items():
-            if len(texts) >= limit:
-                break
-            if key not in texts and size + len(known) <= size_limit:
-                texts[key] = known
-                size += len(known)
-        index = b"".join(_TEXT_INDEX.pack(key, len(text)) for key, text in texts.items())
-        body = b"".join([str(len(texts)).encode(), b"\n", index, *texts.values()])
-        data = FORMAT + b" emitted " + _digest(body).encode() + b"\n" + body
-        return self.cache._write(self.path, data, EMITTED_SUFFIX, KEEP_EMITTED)
+        if self._whole is not None:
+            digest, whole_count, whole_size = self._whole
+            fresh = {key: text for key, text in self._used.items() if key not in self._in_whole}
+            fresh = _with_earlier(fresh, self._learnt_before)
+            if 2 * len(fresh) <= max(whole_count, KEEP_TEXTS) and 2 * sum(
+                len(text) for text in fresh.values()
+            ) <= max(whole_size, KEEP_TEXT_BYTES):
+                self.cache._touch(self.path)
+                data = _texts_file(FORMAT + b" emitted-new " + digest + b" ", fresh)
+                return self.cache._write(self.new_path, data, EMITTED_NEW_SUFFIX, KEEP_EMITTED)
+        data = _texts_file(FORMAT + b" emitted ", _with_earlier(dict(self._used), self._known))
+        problem = self.cache._write(self.path, data, EMITTED_SUFFIX, KEEP_EMITTED)
+        if problem is None:
+            with contextlib.suppress(OSError):
+                self.new_path.unlink()  # it names the file written before by its digest
+        return problem
 
 
 class EmittedGroups:
