@@ -20,6 +20,7 @@ from compiler.render.json_text import indented_json
 from compiler.render.proxy_config import (
     Entry,
     ServedEndpoint,
+    environment_proxy_entry_texts,
     environment_proxy_text,
     proxy_entries,
 )
@@ -118,8 +119,8 @@ def _training_config_size(
 
 def _proxy_config_sizes(env: ResolvedEnvironment) -> tuple[int, Entry | None, int]:
     """The bytes of the proxy's ConfigMap (its `proxy.json`, as render writes it), and, when that is
-    over the limit, the entry that weighs most with its compact size (None when no manifest adds
-    any)."""
+    over the limit, the entry that adds most to it with the bytes it adds (None when no manifest
+    adds any)."""
     endpoints: list[ServedEndpoint] = []
     for endpoint in env.of_kind("ServingEndpoint"):
         model = env.resolve_model(endpoint.spec.model_id).manifest
@@ -130,11 +131,11 @@ def _proxy_config_sizes(env: ResolvedEnvironment) -> tuple[int, Entry | None, in
     total = len(environment_proxy_text(ctx, endpoints).encode())
     if total <= MAX_CONFIGMAP_BYTES:
         return total, None, 0
-    # compact JSON ranks the entries as the indented text would, at a fraction of the cost
+    texts = environment_proxy_entry_texts(ctx, endpoints)
     weights = [
-        (len(json.dumps(entry, ensure_ascii=False).encode()), (manifest, entry))
-        for items in entries.values()
-        for manifest, entry in items
+        (len(text.encode()), item)
+        for section, items in entries.items()
+        for item, text in zip(items, texts.get(section, ()), strict=True)
     ]
     if not weights:
         return total, None, 0

@@ -220,24 +220,34 @@ ENTRY_NEWLINE = "\n    "
 
 def proxy_config_text(config: dict[str, Any]) -> str:
     """Stable, readable JSON, exactly `indented_json(config) + "\\n"`: the ConfigMap's content and
-    the input of the pods' config checksum. Each entry of its lists is a `remembered_text`: the
+    the input of the pods' config checksum."""
+    return _proxy_text(config)[0]
+
+
+# The proxy's configuration text, and the text of each entry of its lists as it stands there.
+ProxyText = tuple[str, dict[str, list[str]]]
+
+
+def _proxy_text(config: dict[str, Any]) -> ProxyText:
+    """`proxy_config_text`, and its lists' entries' texts. Each entry is a `remembered_text`: the
     configuration of an environment with a thousand endpoints is megabytes of JSON, costly to write
     in Python, and a change to one endpoint changes one entry (its key is a fraction of writing it).
     """
     parts: list[str] = []
+    entry_texts: dict[str, list[str]] = {}
     separator = "{\n  "
     for key, value in config.items():
         parts.append(separator)
         parts.append(indented_json(key))
         parts.append(": ")
         if value.__class__ is list and value:
-            entries = [_entry_text(entry) for entry in value]
+            entries = entry_texts[key] = [_entry_text(entry) for entry in value]
             parts.append("[" + ENTRY_NEWLINE + ("," + ENTRY_NEWLINE).join(entries) + "\n  ]")
         else:
             parts.append(indented_json(value).replace("\n", "\n  "))
         separator = ",\n  "
     parts.append("\n}\n" if parts else "{}\n")
-    return "".join(parts)
+    return "".join(parts), entry_texts
 
 
 def _entry_text(entry: Any) -> str:
@@ -250,9 +260,21 @@ def _entry_text(entry: Any) -> str:
 def environment_proxy_text(ctx: RenderContext, endpoints: list[ServedEndpoint]) -> str:
     """`proxy_config_text(proxy_config(ctx, endpoints))`, written once per run and environment:
     K009 measures the text render then writes."""
+    return _environment_proxy_text(ctx, endpoints)[0]
+
+
+def environment_proxy_entry_texts(
+    ctx: RenderContext, endpoints: list[ServedEndpoint]
+) -> dict[str, list[str]]:
+    """The texts of the entries of `environment_proxy_text`'s lists, by list, in order: what each
+    of `proxy_entries` adds to it (K009 names the one that adds most)."""
+    return _environment_proxy_text(ctx, endpoints)[1]
+
+
+def _environment_proxy_text(ctx: RenderContext, endpoints: list[ServedEndpoint]) -> ProxyText:
     env = ctx.env
-    text: str = env.remember(
+    text: ProxyText = env.remember(
         ("proxy-text", env.name, tuple(endpoints)),
-        lambda: proxy_config_text(proxy_config(ctx, endpoints)),
+        lambda: _proxy_text(proxy_config(ctx, endpoints)),
     )
     return text

@@ -176,3 +176,25 @@ def test_a_training_configuration_is_measured_as_the_standard_library_writes_it(
 
     for value in (hyperparameters, {"hyperparameters": hyperparameters}):
         assert _indented_json_size(value) == _json_size(value, indent=2)
+
+
+def test_k009_names_the_bytes_the_heaviest_manifest_adds_to_proxy_json(tmp_path: Path) -> None:
+    """ "about N from here" is what the manifest's entry adds to the rendered proxy.json: removing
+    the manifest takes N bytes away, and the separator before its entry."""
+    root = copy_bundled_estate(tmp_path)
+    handbook = "environments/dev/prompts/handbook.yaml"  # the heaviest: 600 KB
+    write_files(
+        root,
+        {
+            handbook: TEMPLATE.format(name="handbook", text="    " + "x" * 600_000),
+            "environments/dev/prompts/guide.yaml": TEMPLATE.format(
+                name="guide", text="    " + "y" * 500_000
+            ),
+        },
+    )
+    (message,) = [d.message for d in validate(root, "dev").diagnostics if d.code == "K009"]
+    with_it = configmap_bytes(root, "llmops-proxy-config")
+    (root / handbook).unlink()
+    without_it = configmap_bytes(root, "llmops-proxy-config")
+    added = int(message.split("about ")[1].split(" from here")[0].replace(",", ""))
+    assert with_it - without_it == added + len(",\n    ")
