@@ -772,6 +772,8 @@ class EmittedStore:
         if not self._learnt:
             if self._used:
                 self.cache._touch(self.path)
+                if self._learnt_before:
+                    self.cache._touch(self.new_path)  # pruned by its own age
             return None
         if self._whole is not None:
             digest, whole_count, whole_size = self._whole
