@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from aiohttp import web
 
+from compiler.collector import serving_settled
 from llmops.proxy.allocator import pin_mmap_threshold
 from llmops.proxy.app import build_app
 from llmops.proxy.config import ProxyConfig
@@ -104,6 +105,10 @@ def serve(
 
     async def main() -> None:
         runner, url = await start(app, host, port, reuse_port)
+        # what serving needs (modules, configuration, application) lives as long as the process:
+        # under load a full collection walked all of it, every request in flight stopped for 18 ms
+        # (the configuration is never replaced in a running proxy: a new one rolls the pods)
+        serving_settled()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
