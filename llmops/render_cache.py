@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from compiler.check.runner import Attributed, CheckRun
 
 CACHE_VARIABLE = "LLMOPS_CACHE_DIR"
+# the most the directory's files may hold in all, in MiB (`RenderCache.trim`)
+BUDGET_VARIABLE = "LLMOPS_CACHE_MAX_MB"
+DEFAULT_BUDGET_MB = 1024
 FORMAT = b"llmops-render-cache 4"
 SUFFIX = ".render"
 KEEP = 16  # entries kept; the least recently used beyond these are removed
@@ -61,6 +64,21 @@ def default_cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME", "")
     base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
     return base / "llmops" / "render"
+
+
+def cache_budget() -> tuple[int, str | None]:
+    """The bytes the cache's files may hold in all: ``$LLMOPS_CACHE_MAX_MB`` MiB, else
+    `DEFAULT_BUDGET_MB`; and why the variable was not used, when it was set to anything but a
+    whole number of MiB."""
+    written = os.environ.get(BUDGET_VARIABLE, "").strip()
+    if not written:
+        return DEFAULT_BUDGET_MB << 20, None
+    if not written.isdigit() or not written.isascii() or len(written) > 9:
+        return DEFAULT_BUDGET_MB << 20, (
+            f"{BUDGET_VARIABLE} is not a whole number of MiB (up to 9 digits): "
+            f"{written[:40]!r}; {DEFAULT_BUDGET_MB} MiB are used"
+        )
+    return int(written) << 20, None
 
 
 def _digest(data: bytes | memoryview) -> str:
@@ -248,6 +266,7 @@ class RenderCache:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._code: str | None = None
+        self._in_use: set[str] = set()  # files this run wrote or used: never trimmed
 
     def distrust(self) -> str | None:
         """Why the directory's entries cannot be believed (another user owns it, or others may
@@ -393,8 +412,34 @@ class RenderCache:
         return self._write(self._path(key), data, SUFFIX, KEEP)
 
     def _touch(self, path: Path) -> None:
+        self._in_use.add(str(path))
         with contextlib.suppress(OSError):
             os.utime(path)  # recently used: pruned last
+
+    def trim(self, budget: int) -> None:
+        """Remove the least recently used of the cache's files until they hold at most ``budget``
+        bytes in all (a whole render's parts at 1,000 endpoints x 3 are about 100 MB, and each
+        kind's count alone let the directory grow past 2 GB): never a file this run wrote or
+        used, nor any file the cache does not name."""
+        files: list[tuple[int, int, str]] = []
+        total = 0
+        try:
+            with os.scandir(self.directory) as scan:
+                for entry in scan:
+                    if not entry.name.endswith(CACHE_SUFFIXES) or not entry.is_file():
+                        continue
+                    stat = entry.stat()
+                    total += stat.st_size
+                    if entry.path not in self._in_use:
+                        files.append((stat.st_mtime_ns, stat.st_size, entry.path))
+        except OSError:
+            return
+        for _, size, path in sorted(files):
+            if total <= budget:
+                break
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+                total -= size
 
     def _write(self, path: Path, data: bytes, suffix: str, keep: int) -> str | None:
         try:
@@ -405,6 +450,7 @@ class RenderCache:
                 with os.fdopen(handle, "wb") as stream:
                     stream.write(data)
                 os.replace(temporary, path)
+                self._in_use.add(str(path))
             except BaseException:
                 os.unlink(temporary)
                 raise
@@ -946,6 +992,15 @@ class GroupStore:
 
 CHECKED_SUFFIX = ".checked"
 KEEP_CHECKED = 64
+# every kind of file the cache writes (`RenderCache.trim` counts and removes these only)
+CACHE_SUFFIXES = (
+    SUFFIX,
+    PARSED_SUFFIX,
+    GROUP_SUFFIX,
+    EMITTED_SUFFIX,
+    EMITTED_NEW_SUFFIX,
+    CHECKED_SUFFIX,
+)
 
 
 def _span_json(span: Span) -> list[object]:

@@ -45,6 +45,7 @@ def _rendered_output(
         ParsedStore,
         RecordingTree,
         RenderCache,
+        cache_budget,
     )
 
     tree = RecordingTree(DirectoryTree(find_estate_root(repo)))
@@ -95,6 +96,11 @@ def _rendered_output(
     problem = next((problem for problem in problems if problem is not None), None)
     if problem is not None:
         print(escape_controls(f"llmops: render cache not written: {problem}"), file=sys.stderr)
+    if cache is not None:
+        budget, refused = cache_budget()
+        if refused is not None:
+            print(escape_controls(f"llmops: render cache: {refused}"), file=sys.stderr)
+        cache.trim(budget)
     return output
 
 
@@ -242,7 +248,7 @@ command = click.Command(
             envvar="LLMOPS_CACHE_DIR",
             help="where renders are kept for reuse while every file they read is unchanged "
             "(default: $XDG_CACHE_HOME/llmops/render, i.e. ~/.cache/llmops/render; `off`: none). "
-            "Safe to delete.",
+            "Safe to delete. Its files stay within $LLMOPS_CACHE_MAX_MB MiB (default 1024).",
         ),
     ],
 )

@@ -255,3 +255,72 @@ def test_a_render_with_warnings_is_not_kept(tmp_path: Path) -> None:
 
 def test_the_cache_names_the_loaders_folder() -> None:
     assert render_cache.ENVIRONMENTS == ENVIRONMENTS_DIR
+
+
+def _cache_files(cache: Path) -> dict[str, tuple[int, int]]:
+    """The cache's files (not others), each with its size and modification time."""
+    return {
+        path.name: (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in cache.iterdir()
+        if path.name.endswith(render_cache.CACHE_SUFFIXES)
+    }
+
+
+def test_the_cache_stays_within_its_budget_least_recently_used_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each kind of file was bounded by count alone: at 1,000 endpoints x 3 the directory could
+    pass 2 GB, more than an Argo CD repo-server's ephemeral storage may hold. Past its budget the
+    least recently used files go, never one the run wrote or used, nor a file not the cache's."""
+    estate = copy_bundled_estate(tmp_path)
+    cache = tmp_path / "cache"
+    endpoint = estate / ENVIRONMENTS_DIR / "dev" / "serving" / "example-model.yaml"
+    original = endpoint.read_text(encoding="utf-8")
+    assert "maxReplicas: 3" in original
+    for replicas in range(4, 12):  # eight renders of different estates fill the cache
+        endpoint.write_text(original.replace("maxReplicas: 3", f"maxReplicas: {replicas}"))
+        run_cli("render", str(estate), "--cache-dir", str(cache))
+    (cache / "notes.txt").write_bytes(b"x" * 100_000)  # not the cache's: never counted or removed
+    before = _cache_files(cache)
+    filled = sum(size for size, _ in before.values())
+
+    monkeypatch.setenv(render_cache.BUDGET_VARIABLE, "0")  # nothing but this run's may stay
+    endpoint.write_text(original, encoding="utf-8")
+    expected = cold(str(estate))
+    first = run_cli("render", str(estate), "--cache-dir", str(cache))
+    assert first.stdout == expected.stdout and first.stderr == ""
+    after = _cache_files(cache)
+    assert 0 < sum(size for size, _ in after.values()) < filled
+    assert (cache / "notes.txt").stat().st_size == 100_000
+    renders = Renders(monkeypatch)
+    again = run_cli("render", str(estate), "--cache-dir", str(cache))
+    assert again.stdout == expected.stdout
+    assert renders.count == 0  # what the run before wrote and used was kept: a hit
+
+    # within a budget, the least recently used go first
+    for replicas in range(4, 12):
+        endpoint.write_text(original.replace("maxReplicas: 3", f"maxReplicas: {replicas}"))
+        run_cli("render", str(estate), "--cache-dir", str(cache))
+    monkeypatch.setenv(render_cache.BUDGET_VARIABLE, "1")
+    filler = {f"{n:064x}.group": n for n in range(3)}  # old parts of 400 KB each
+    for name, age in filler.items():
+        (cache / name).write_bytes(b"x" * 400_000)
+        os.utime(cache / name, ns=(age, age))
+    endpoint.write_text(original.replace("maxReplicas: 3", "maxReplicas: 12"), encoding="utf-8")
+    run_cli("render", str(estate), "--cache-dir", str(cache))
+    left = _cache_files(cache)
+    assert sum(size for size, _ in left.values()) <= 1 << 20
+    removed = [name for name in filler if name not in left]
+    assert removed and removed == list(filler)[: len(removed)]  # the oldest first
+
+
+def test_an_unreadable_budget_is_named_and_the_default_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(render_cache.BUDGET_VARIABLE, "2GB")
+    estate = copy_bundled_estate(tmp_path)
+    result = run_cli("render", str(estate), "--cache-dir", str(tmp_path / "cache"))
+    assert result.exit_code == 0
+    assert result.stdout == cold(str(estate)).stdout
+    assert "LLMOPS_CACHE_MAX_MB is not a whole number of MiB" in result.stderr
+    assert "1024 MiB are used" in result.stderr
