@@ -596,6 +596,7 @@ def _output_of(groups: dict[str, RenderedGroup], stream: Any) -> RenderOutput | 
 
 
 PARSED_SUFFIX = ".parsed"
+PARSED_NEW_SUFFIX = ".parsed-new"  # what runs learnt since `.parsed` was written whole
 KEEP_PARSED = 4  # one per version of the code
 GROUP_SUFFIX = ".group"
 KEEP_GROUPS = 64
@@ -604,33 +605,35 @@ KEEP_GROUPS = 64
 class ParsedStore:
     """`compiler.load.estate.ParsedFiles` in the cache: one file per version of the code, a line
     per manifest file (the SHA-256 of its path and bytes, then its documents' values as JSON).
-    Read whole at the start of a run, written again at its end if it learnt a file."""
+    Read whole at the start of a run. A run that learnt a file writes the lines it used that the
+    file lacks into a second file beside it (`PARSED_NEW_SUFFIX`), which names the first by the
+    SHA-256 of its body, while they stay fewer than half its lines and bytes (a changed file
+    among a thousand: a line, not the 4.7 MB of every file's values again); else the first is
+    written again whole and the second removed."""
 
     def __init__(self, cache: RenderCache) -> None:
         self.cache = cache
         self.path = cache.directory / f"{cache.code_digest()}{PARSED_SUFFIX}"
+        self.new_path = cache.directory / f"{cache.code_digest()}{PARSED_NEW_SUFFIX}"
+        # the digest of the whole file's body, its lines and bytes, when it could be read
+        self._whole: tuple[bytes, int, int] | None = None
+        self._in_whole: dict[str, str] = {}
+        self._learnt_before: dict[str, str] = {}
         self._known = self._read()
         self._used: dict[str, str] = {}
         self._learnt = False
 
     def _read(self) -> dict[str, str]:
-        try:
-            data = self.path.read_bytes()
-        except OSError:
+        whole = _read_lines(self.path, FORMAT + b" parsed ")
+        if whole is None:
             return {}
-        header, newline, body = data.partition(b"\n")
-        if not newline or header != FORMAT + b" parsed " + _digest(body).encode():
-            return {}
-        known = {}
-        try:
-            for line in body.decode("ascii").splitlines():
-                key, space, values = line.partition(" ")
-                if not space or len(key) != 64:
-                    return {}  # not a line `save` writes
-                known[key] = values
-        except UnicodeDecodeError:
-            return {}
-        return known
+        digest, size, known = whole
+        self._in_whole, self._whole = known, (digest, len(known), size)
+        learnt = _read_lines(self.new_path, FORMAT + b" parsed-new " + digest + b" ")
+        if learnt is None:
+            return known
+        self._learnt_before = learnt[2]
+        return {**learnt[2], **known}
 
     @staticmethod
     def _key(path: str, data: bytes) -> str:
@@ -660,20 +663,70 @@ class ParsedStore:
         self._learnt = True
 
     def save(self) -> str | None:
-        """Write what this run read, and as much again of what earlier runs read (other
-        environments); returns why it could not be written, or None."""
+        """Write what this run read that the whole file lacks beside it, or, once that is no
+        longer small beside it, the whole file again: what this run read, and as much again of
+        what earlier runs read (other environments). Returns why it could not be written, or
+        None."""
         if not self._learnt:
+            if self._used:
+                self.cache._touch(self.path)
+                if self._learnt_before:
+                    self.cache._touch(self.new_path)
             return None
-        if self._known:
-            self.cache._touch(self.path)
+        if self._whole is not None:
+            digest, whole_lines, whole_size = self._whole
+            fresh = {key: text for key, text in self._used.items() if key not in self._in_whole}
+            for key, text in self._learnt_before.items():
+                if len(fresh) >= 2 * len(self._used):
+                    break
+                fresh.setdefault(key, text)
+            body = _lines_body(fresh)
+            if 2 * len(fresh) <= whole_lines and 2 * len(body) <= whole_size:
+                self.cache._touch(self.path)
+                data = FORMAT + b" parsed-new " + digest + b" " + _digest(body).encode()
+                return self.cache._write(
+                    self.new_path, data + b"\n" + body, PARSED_NEW_SUFFIX, KEEP_PARSED
+                )
         lines = dict(self._used)
         for key, text in self._known.items():
             if len(lines) >= 2 * len(self._used):
                 break
             lines.setdefault(key, text)
-        body = "".join(f"{key} {text}\n" for key, text in lines.items()).encode("ascii")
+        body = _lines_body(lines)
         data = FORMAT + b" parsed " + _digest(body).encode() + b"\n" + body
-        return self.cache._write(self.path, data, PARSED_SUFFIX, KEEP_PARSED)
+        problem = self.cache._write(self.path, data, PARSED_SUFFIX, KEEP_PARSED)
+        if problem is None:
+            with contextlib.suppress(OSError):
+                self.new_path.unlink()  # it names the file written before by its digest
+        return problem
+
+
+def _lines_body(lines: dict[str, str]) -> bytes:
+    return "".join(f"{key} {text}\n" for key, text in lines.items()).encode("ascii")
+
+
+def _read_lines(path: Path, header: bytes) -> tuple[bytes, int, dict[str, str]] | None:
+    """The SHA-256 of the body, its bytes and its lines (key, then values) of a file written with
+    ``header`` and that digest, or None when it cannot be read or holds a line `save` does not
+    write."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    head, newline, body = data.partition(b"\n")
+    digest = _digest(body).encode()
+    if not newline or head != header + digest:
+        return None
+    known = {}
+    try:
+        for line in body.decode("ascii").splitlines():
+            key, space, values = line.partition(" ")
+            if not space or len(key) != 64:
+                return None
+            known[key] = values
+    except UnicodeDecodeError:
+        return None
+    return digest, len(body), known
 
 
 EMITTED_SUFFIX = ".emitted"
@@ -996,6 +1049,7 @@ KEEP_CHECKED = 64
 CACHE_SUFFIXES = (
     SUFFIX,
     PARSED_SUFFIX,
+    PARSED_NEW_SUFFIX,
     GROUP_SUFFIX,
     EMITTED_SUFFIX,
     EMITTED_NEW_SUFFIX,

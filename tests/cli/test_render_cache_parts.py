@@ -389,6 +389,55 @@ def test_texts_learnt_beside_an_earlier_whole_file_are_not_handed_out(tmp_path: 
     assert store.get((5_000).to_bytes(32, "big")) is None
 
 
+def _parsed_run(
+    cache: render_cache.RenderCache, used: dict[str, bytes], learnt: dict[str, bytes]
+) -> render_cache.ParsedStore:
+    """A run of the parsed files: ``used`` handed out (each must be), ``learnt`` parsed anew
+    (each file's bytes by its path; its values say which)."""
+    store = render_cache.ParsedStore(cache)
+    for path, data in used.items():
+        assert store.get(path, data) == [(0, {"file": path, "bytes": len(data)})], path
+    for path, data in learnt.items():
+        assert store.get(path, data) is None
+        store.put(path, data, [(0, {"file": path, "bytes": len(data)})])
+    assert store.save() is None
+    return store
+
+
+def test_a_run_that_parsed_a_few_files_writes_those_not_every_file_s_values_again(
+    tmp_path: Path,
+) -> None:
+    """After a change to one file among a thousand, a run writes that file's values beside the
+    parsed values of all (naming them by digest), not all of them again; a damaged or stale
+    second file is not read."""
+    cache = render_cache.RenderCache(tmp_path / "cache")
+    files = {f"environments/prod/serving/f{n}.yaml": b"x" * (100 + n) for n in range(200)}
+    store = _parsed_run(cache, {}, files)
+    whole = store.path.read_bytes()
+    changed = {"environments/prod/serving/f7.yaml": b"changed"}
+    store = _parsed_run(cache, files, changed)
+    assert store.path.read_bytes() == whole  # not written again
+    assert 0 < store.new_path.stat().st_size < 500
+    store = _parsed_run(cache, {**files, **changed}, {})  # both read
+    assert store.path.read_bytes() == whole
+
+    learnt = store.new_path.read_bytes()
+    store.new_path.write_bytes(learnt[:-2] + bytes([learnt[-2] ^ 1]) + learnt[-1:])
+    _parsed_run(cache, files, changed)  # damaged: parsed again (and written again)
+
+    many = {f"environments/dev/serving/g{n}.yaml": b"y" * n for n in range(150)}
+    store = _parsed_run(cache, files, many)  # more than half again: the whole file is written
+    assert not store.new_path.exists()
+    stale = _parsed_run(cache, {**files, **many}, {"environments/stg/a.yaml": b"a"}).new_path
+    kept = stale.read_bytes()
+    store.path.unlink()
+    others = {path: data + b"!" for path, data in files.items()}
+    _parsed_run(cache, {}, others)  # another whole file, without that line
+    stale.write_bytes(kept)  # beside it, what was learnt beside the one before
+    fresh = render_cache.ParsedStore(cache)
+    assert fresh.get("environments/stg/a.yaml", b"a") is None
+
+
 def test_a_group_s_texts_stay_within_their_bound_while_a_large_one_keeps_changing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
