@@ -57,6 +57,9 @@ def _rendered_output(
         print(escape_controls(shown), file=sys.stderr)
     elif cache_dir is not None:
         cache = RenderCache(cache_dir)
+        budget, refused = cache_budget()
+        if refused is not None:  # said on every run that uses the cache, a hit too
+            print(escape_controls(f"llmops: render cache: {refused}"), file=sys.stderr)
         key = cache.key(tree, settings)
         cached = cache.lookup(key, tree)
         if cached is not None:
@@ -97,9 +100,6 @@ def _rendered_output(
     if problem is not None:
         print(escape_controls(f"llmops: render cache not written: {problem}"), file=sys.stderr)
     if cache is not None:
-        budget, refused = cache_budget()
-        if refused is not None:
-            print(escape_controls(f"llmops: render cache: {refused}"), file=sys.stderr)
         cache.trim(budget)
     return output
 

@@ -324,3 +324,5 @@ def test_an_unreadable_budget_is_named_and_the_default_used(
     assert result.stdout == cold(str(estate)).stdout
     assert "LLMOPS_CACHE_MAX_MB is not a whole number of MiB" in result.stderr
     assert "1024 MiB are used" in result.stderr
+    hit = run_cli("render", str(estate), "--cache-dir", str(tmp_path / "cache"))
+    assert "LLMOPS_CACHE_MAX_MB is not a whole number of MiB" in hit.stderr  # a hit says it too
