@@ -50,15 +50,14 @@ def process_ends_with_command() -> None:
     _process_ends = True
 
 
-def serving_settled() -> bool:
+def serving_settled() -> None:
     """A serving command (`llmops proxy`) has built what it keeps for the rest of the process: when
     the process ends with the command, freeze it (left out of every pass), so a full collection
     under load walks what the requests made, not every module and the configuration, and stops no
     request in flight for long. Not in a process that goes on (a test): what it froze would never
-    be collected. **Returns:** whether it froze."""
+    be collected."""
     if _process_ends:
         gc.freeze()
-    return _process_ends
 
 
 def command_ended() -> None:

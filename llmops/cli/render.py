@@ -49,7 +49,7 @@ def _rendered_output(
     )
 
     tree = RecordingTree(DirectoryTree(find_estate_root(repo)))
-    cache, key = None, ""
+    cache, key, budget = None, "", 0
     settings = {"env": env, "files": files, "stream": stream}
     distrusted = None if cache_dir is None else RenderCache(cache_dir).distrust()
     if distrusted is not None:
