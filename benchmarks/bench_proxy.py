@@ -1,20 +1,23 @@
 """What the llmops proxy adds: the same load against a model server directly and through the proxy.
 
-Four processes on this machine: a minimal OpenAI-style model server (aiohttp on uvloop, answering
-at once: a chat completion, or a stream of 8 chunks and `data: [DONE]`), `llmops proxy --config` in
+Five processes on this machine: a minimal OpenAI-style model server (aiohttp on uvloop, answering at
+once: a chat completion, or a stream of 8 chunks and `data: [DONE]`), `llmops proxy --config` in
 front of it (governance headers, runtime limits and metrics all active), nginx as a plain reverse
 proxy in front of the same server (the physical floor of relaying: one worker, keep-alive to the
 server, no buffering; its configuration is generated here; skipped with a note when nginx is not
-installed, `make bench-proxy` installs it from Debian's packages), and this script as the load
-generator (aiohttp on uvloop, one connection per concurrent client, keep-alive). For each
+installed, `make bench-proxy` installs it from Debian's packages), a bare Python relay
+(benchmarks/bare_relay.py: uvloop, a task and a future per request, no checks at all: what Python
+itself costs, so the gap to nginx splits into Python's part and llmops's own), and this script as
+the load generator (aiohttp on uvloop, one connection per concurrent client, keep-alive). For each
 concurrency (1 and 32) and kind of request (whole answer, stream), each round runs the same requests
-directly (`/openai/v1/chat/completions`), through nginx, through the OpenAI passthrough, and, for
-whole answers, through the original platform's `/chat` (which wraps the answer in the envelope);
-rounds alternate between the paths so drift on a shared machine hits all alike. Latency is until the
-answer or stream has been read completely. The table gives the median over rounds of p50 and p99,
-the added milliseconds (proxy minus direct), requests per second, and the CPU time the relaying
-process(es) spent per request (user + system, from /proc; all workers of the llmops proxy), with
-its ratio to nginx's. The machine is shared: read the ratios, not the absolute times.
+directly (`/openai/v1/chat/completions`), through nginx, through the bare relay, through the OpenAI
+passthrough, and, for whole answers, through the original platform's `/chat` (which wraps the answer
+in the envelope); rounds alternate between the paths so drift on a shared machine hits all alike.
+Latency is until the answer or stream has been read completely. The table gives the median over
+rounds of p50 and p99, the added milliseconds (proxy minus direct), requests per second, and the CPU
+time the relaying process(es) spent per request (user + system, from /proc; all workers of the
+llmops proxy), with its ratio to nginx's. The machine is shared: read the ratios, not the absolute
+times.
 
 Then memory: 10,000 requests through the proxy at concurrency 32, half of them streamed, with the
 proxy's resident set size (VmRSS) read every 1,000 requests; it should stay flat.
@@ -49,6 +52,8 @@ if str(PROJECT_ROOT) not in sys.path:  # run as a script from a checkout without
 
 from benchmarks.needs import require_proxy_extras  # noqa: E402  (after the path is set)
 
+BARE_RELAY = Path(__file__).resolve().parent / "bare_relay.py"
+BARE = "bare python relay"  # Python's own floor (benchmarks/bare_relay.py): no target applies
 TARGET_CPU_RATIO = 2.0  # CPU per request, llmops / nginx, at concurrency 32
 TARGET_P50_MARGIN_MS = 0.5  # added p50 at concurrency 1, llmops minus nginx
 TARGET_P99_RATIO = 2.0  # added p99 at concurrency 32, llmops / nginx
@@ -141,6 +146,19 @@ def proxy_config(backend_url: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+def wait_for_port(port: int, seconds: float = 30) -> None:
+    import socket
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"port {port} did not open")
 
 
 def wait_for(url: str, seconds: float = 30) -> None:
@@ -418,6 +436,15 @@ def main() -> int:
                 wait_for(f"http://127.0.0.1:{nginx_port}/v1/models/bench")
                 paths["nginx"] = f"http://127.0.0.1:{nginx_port}/openai/v1/chat/completions"
                 relays["nginx"] = [processes[-1].pid]
+            bare_port = free_port()
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, str(BARE_RELAY), str(backend_port), str(bare_port)]
+                )
+            )
+            paths[BARE] = f"http://127.0.0.1:{bare_port}/llm-ops/v1/serve/bench/v1/chat/completions"
+            relays[BARE] = [processes[-1].pid]
+            wait_for_port(bare_port)
             for tree in args.baseline:
                 base_port = free_port()
                 base = subprocess.Popen(
@@ -492,7 +519,7 @@ def missed_targets(rows: list[dict[str, Any]]) -> list[str]:
     missed = []
     for row in rows:
         base = nginx.get((row["concurrency"], row["kind"]))
-        if base is None or row["path"] in ("direct", "nginx"):
+        if base is None or row["path"] in ("direct", "nginx", BARE):
             continue
         where = f"c={row['concurrency']} {row['kind']} {row['path']}"
         if row["concurrency"] == 32 and row["cpu_ms"] > TARGET_CPU_RATIO * base["cpu_ms"]:
