@@ -1,6 +1,7 @@
 """Time what Argo CD and CI pay per call: cold `llmops validate` of the bundled estate, `render
---env prod` against all three environments, and renders with the render cache (cold, unchanged,
-one file changed), and how much of a cold render the warm ones cost.
+--env prod` against all three environments, renders with the render cache (cold, unchanged, one
+file changed), one environment's render as an Argo CD Application refreshes it, and how much of a
+cold render the warm ones cost.
 
 Every timing is a fresh interpreter, after an untimed warm-up that leaves the `.pyc` files an
 installed package has. Both wall time and the child's CPU time (user + system) are reported: on a
@@ -11,7 +12,7 @@ its runs, which `python -m` puts first on sys.path, and first on PYTHONPATH), al
 run, so a before/after comparison on a busy machine sees the same load.
 
 Usage: ``python benchmarks/bench_cache.py [--runs 15] [--sizes 100,1000,3000]
-[--trees OLD,NEW] [--cases validate,prod,cache]``
+[--trees OLD,NEW] [--cases validate,prod,cache,argo]``
 """
 
 from __future__ import annotations
@@ -133,6 +134,51 @@ def render_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
     ]
 
 
+def bump_max_replicas(target: Path) -> None:
+    """A change of value, not only of bytes: the file's first endpoint's `maxReplicas` (which its
+    Deployment and the proxy's configuration carry) goes up by one, or back to 2 after 8."""
+    text = target.read_text()
+    found = MAX_REPLICAS.search(text)
+    if found is None:
+        raise SystemExit(f"{target}: no maxReplicas to change")
+    replicas = int(found[1]) + 1 if int(found[1]) < 8 else 2
+    target.write_text(f"{text[: found.start(1)]}{replicas}{text[found.end(1) :]}")
+
+
+def argo_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
+    """What one Argo CD Application (one environment) pays per refresh: `render --env prod` to
+    stdout, as `cmp generate` runs it, without the cache, with it when nothing changed, after a
+    change to one of prod's endpoint files, and after a change to one of dev's (a commit for
+    another Application, which refreshes this one too)."""
+    cache = scratch / f"argo-cache-{size}"
+    copy = scratch / f"argo-estate-{size}"
+    shutil.copytree(estate, copy)
+    files = {
+        env: sorted((copy / "environments" / env / "serving").glob("*.yaml"))
+        for env in ("prod", "dev")
+    }
+
+    def prod(run: int) -> list[str]:
+        return llmops("render", str(copy), "--env", "prod", "--cache-dir", str(cache))
+
+    def filled(run: int, tree: Path) -> None:  # by the tree timed next: code is part of the key
+        run_child(prod(run), tree)
+
+    def changed(env: str) -> Callable[[int, Path], None]:
+        def prepare(run: int, tree: Path) -> None:
+            filled(run, tree)
+            bump_max_replicas(files[env][run % len(files[env])])
+
+        return prepare
+
+    return [
+        Case(f"{size:,}: render --env prod, no cache", lambda run: prod(run)[:-2]),
+        Case(f"{size:,}: render --env prod, cache, unchanged", prod, filled),
+        Case(f"{size:,}: render --env prod, cache, a prod file changed", prod, changed("prod")),
+        Case(f"{size:,}: render --env prod, cache, a dev file changed", prod, changed("dev")),
+    ]
+
+
 def cache_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
     """Cold (no cache, or an empty one), unchanged (the cache holds this very estate) and one file
     changed (a different endpoint file of prod each run: its first endpoint's `maxReplicas`, which
@@ -163,13 +209,7 @@ def cache_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
         run_child(stdout(run), tree)
 
     def change(run: int) -> None:
-        target = prod_files[run % len(prod_files)]
-        text = target.read_text()
-        found = MAX_REPLICAS.search(text)
-        if found is None:
-            raise SystemExit(f"{target}: no maxReplicas to change")
-        replicas = int(found[1]) + 1 if int(found[1]) < 8 else 2
-        target.write_text(f"{text[: found.start(1)]}{replicas}{text[found.end(1) :]}")
+        bump_max_replicas(prod_files[run % len(prod_files)])
 
     def change_one_file(run: int, tree: Path) -> None:
         filled_cache(run, tree)
@@ -210,6 +250,8 @@ CASES = {
     "validate": "cold `llmops validate` of the bundled estate",
     "prod": "cold `render` of all three environments and of `--env prod`, -o and stdout",
     "cache": "renders with the render cache: cold, empty, unchanged, one file changed",
+    "argo": "`render --env prod` to stdout as one Argo CD Application runs it: no cache, cache "
+    "unchanged, a prod file changed, a dev file changed",
 }
 
 
@@ -257,7 +299,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--cases",
         type=_cases,
-        default="validate,prod,cache",
+        default="validate,prod,cache,argo",
         help="comma-separated: " + "; ".join(f"{name}: {what}" for name, what in CASES.items()),
     )
     return parser.parse_args(argv)
@@ -273,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     wanted: set[str] = args.cases
     # only the render cases read a generated estate: `--cases validate` generates none
-    sizes: list[int] = args.sizes if wanted & {"prod", "cache"} else []
+    sizes: list[int] = args.sizes if wanted & {"prod", "cache", "argo"} else []
     from benchmarks.bench_render import cached_estate
 
     estates = {size: cached_estate(ESTATES_DIR, size) for size in sizes}
@@ -287,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
                 cases.extend(render_cases(estate, scratch, size))
             if "cache" in wanted:
                 cases.extend(cache_cases(estate, scratch, size))
+            if "argo" in wanted:
+                cases.extend(argo_cases(estate, scratch, size))
         results = measure(cases, trees, args.runs)
         # before the outputs are removed, which takes long on a busy machine
         print(f"{args.runs} runs per case; seconds: wall median, wall min, CPU median, CPU min")
@@ -317,6 +361,11 @@ RATIOS = {  # by the case set that times both: (the part, the whole it is a shar
         ("render (stdout), cache, one file changed", "render (stdout), no cache"),
         ("render (stdout), cache, unchanged", "render (stdout), no cache"),
     ),
+    "argo": (
+        ("render --env prod, cache, unchanged", "render --env prod, no cache"),
+        ("render --env prod, cache, a prod file changed", "render --env prod, no cache"),
+        ("render --env prod, cache, a dev file changed", "render --env prod, no cache"),
+    ),
 }
 
 
@@ -329,7 +378,7 @@ def print_ratios(
 ) -> None:
     """A case's median as a share of another's (wall, CPU): a warm render's of the cold one, and
     one environment's of all three."""
-    print("share of the cold render of all three environments (median wall, median CPU)")
+    print("share of a cold render (median wall, median CPU) of the render named after `of`")
     for size in sizes:
         for warm, cold in ratios:
             for tree in trees:
@@ -338,7 +387,7 @@ def print_ratios(
                 wall = statistics.median(warm_samples.wall) / statistics.median(cold_samples.wall)
                 cpu = statistics.median(warm_samples.cpu) / statistics.median(cold_samples.cpu)
                 label = _label(f"{size:,}: {warm}", tree, trees)
-                print(f"{label:<{width}} {wall:8.0%} {cpu:8.0%}", flush=True)
+                print(f"{label:<{width}} {wall:8.0%} {cpu:8.0%}  of {cold}", flush=True)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def test_a_cold_render_benchmark_never_uses_the_render_cache(
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--cases", "caches"], "unknown case caches: choose from validate, prod, cache"),
+        (["--cases", "caches"], "unknown case caches: choose from validate, prod, cache, argo"),
         (["--cases", ","], "unknown case (none given)"),
         (["--runs", "0"], "must be at least 1, not 0"),
         (["--sizes", "0"], "each >= 1"),
