@@ -55,7 +55,9 @@ command = click.Command(
     callback=cmp_generate,
     help=f"Argo CD config-management plugin (generate)\n\n`llmops cmp generate [REPO]` renders the "
     f"environment named by {ENV_VARIABLE} to stdout, logs on stderr; any problem is a non-zero "
-    "exit with nothing on stdout. REPO defaults to the current directory.",
+    "exit with nothing on stdout. REPO defaults to the current directory. Renders are kept in "
+    "the render cache, as `llmops render` keeps them: $LLMOPS_CACHE_DIR (`off`: none), else "
+    "$XDG_CACHE_HOME/llmops/render, within $LLMOPS_CACHE_MAX_MB MiB (default 1024).",
     params=[
         click.Argument(["action"], type=click.Choice(("generate",)), expose_value=False),
         options.repo_argument(),

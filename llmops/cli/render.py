@@ -246,6 +246,7 @@ command = click.Command(
             ["--cache-dir"],
             metavar="DIR",
             envvar="LLMOPS_CACHE_DIR",
+            show_envvar=True,
             help="where renders are kept for reuse while every file they read is unchanged "
             "(default: $XDG_CACHE_HOME/llmops/render, i.e. ~/.cache/llmops/render; `off`: none). "
             "Safe to delete. Its files stay within $LLMOPS_CACHE_MAX_MB MiB (default 1024).",

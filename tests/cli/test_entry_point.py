@@ -112,6 +112,22 @@ def test_environment_variables_give_defaults(estate: Path, tmp_path: Path) -> No
     assert "default: $LLMOPS_REPO" in documented
 
 
+@pytest.mark.parametrize(
+    ("command", "variables"),
+    [
+        (("render",), ("LLMOPS_ENV", "LLMOPS_REPO", "LLMOPS_CACHE_DIR", "LLMOPS_CACHE_MAX_MB")),
+        (("cmp",), ("ARGOCD_ENV_LLMOPS_ENV", "LLMOPS_CACHE_DIR", "LLMOPS_CACHE_MAX_MB")),
+    ],
+)
+def test_help_names_every_variable_the_command_reads(
+    estate: Path, command: tuple[str, ...], variables: tuple[str, ...]
+) -> None:
+    """The README sends people to `--help` for the variables: a variable read and not named there
+    cannot be found (the render cache's directory was not)."""
+    documented = llmops(*command, "--help", cwd=estate).stdout
+    assert [name for name in variables if name not in documented] == []
+
+
 def test_a_usage_error_is_one_line_and_exit_2(estate: Path) -> None:
     result = llmops("validate", "--format", "yaml", cwd=estate)
     assert result.returncode == 2
