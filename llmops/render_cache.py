@@ -24,9 +24,11 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import struct
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from importlib.util import find_spec
 from pathlib import Path
@@ -426,7 +428,10 @@ class RenderCache:
         try:
             with os.scandir(self.directory) as scan:
                 for entry in scan:
-                    if not entry.name.endswith(CACHE_SUFFIXES) or not entry.is_file():
+                    if entry.name.startswith(TEMPORARY_PREFIX) and entry.is_file():
+                        self._sweep_temporary(entry)
+                        continue
+                    if not CACHE_FILE.fullmatch(entry.name) or not entry.is_file():
                         continue
                     stat = entry.stat()
                     total += stat.st_size
@@ -441,11 +446,20 @@ class RenderCache:
                 os.unlink(path)
                 total -= size
 
+    @staticmethod
+    def _sweep_temporary(entry: os.DirEntry[str]) -> None:
+        """A file a write began and never finished (its process was killed between creating it and
+        renaming it): removed once older than any write takes, else kept, as a run beside this one
+        may be writing it."""
+        with contextlib.suppress(OSError):
+            if time.time() - entry.stat().st_mtime > STALE_TEMPORARY_SECONDS:
+                os.unlink(entry.path)
+
     def _write(self, path: Path, data: bytes, suffix: str, keep: int) -> str | None:
         try:
             # only its owner may write entries: an entry whose trace matches is believed
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=".entry-", dir=self.directory)
+            handle, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, dir=self.directory)
             try:
                 with os.fdopen(handle, "wb") as stream:
                     stream.write(data)
@@ -463,7 +477,8 @@ class RenderCache:
         entries = []
         with os.scandir(self.directory) as scan:
             for entry in scan:
-                if entry.name.endswith(suffix) and entry.is_file():
+                name = entry.name
+                if name.endswith(suffix) and CACHE_FILE.fullmatch(name) and entry.is_file():
                     entries.append((entry.stat().st_mtime_ns, entry.path))
         for _, path in sorted(entries, reverse=True)[keep:]:
             with contextlib.suppress(OSError):
@@ -1055,6 +1070,13 @@ CACHE_SUFFIXES = (
     EMITTED_NEW_SUFFIX,
     CHECKED_SUFFIX,
 )
+# the name of a file the cache writes: a SHA-256 in hex and one of those suffixes (a user's
+# `notes.checked` in the same directory is not the cache's to remove)
+CACHE_FILE = re.compile(
+    "[0-9a-f]{64}(?:" + "|".join(re.escape(suffix) for suffix in CACHE_SUFFIXES) + ")"
+)
+TEMPORARY_PREFIX = ".entry-"  # a file being written, renamed to its entry's name when whole
+STALE_TEMPORARY_SECONDS = 3600
 
 
 def _span_json(span: Span) -> list[object]:

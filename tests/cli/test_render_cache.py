@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -262,7 +263,7 @@ def _cache_files(cache: Path) -> dict[str, tuple[int, int]]:
     return {
         path.name: (path.stat().st_size, path.stat().st_mtime_ns)
         for path in cache.iterdir()
-        if path.name.endswith(render_cache.CACHE_SUFFIXES)
+        if render_cache.CACHE_FILE.fullmatch(path.name)
     }
 
 
@@ -281,6 +282,13 @@ def test_the_cache_stays_within_its_budget_least_recently_used_first(
         endpoint.write_text(original.replace("maxReplicas: 3", f"maxReplicas: {replicas}"))
         run_cli("render", str(estate), "--cache-dir", str(cache))
     (cache / "notes.txt").write_bytes(b"x" * 100_000)  # not the cache's: never counted or removed
+    (cache / "notes.checked").write_bytes(b"x" * 100_000)  # nor is this, whatever its ending
+    # what killed writers left (older than any write takes) goes; what a running one writes stays
+    stale, fresh = cache / ".entry-killed", cache / ".entry-writing"
+    stale.write_bytes(b"x" * 100_000)
+    fresh.write_bytes(b"x" * 100_000)
+    long_ago = time.time() - render_cache.STALE_TEMPORARY_SECONDS - 60
+    os.utime(stale, (long_ago, long_ago))
     before = _cache_files(cache)
     filled = sum(size for size, _ in before.values())
 
@@ -292,6 +300,8 @@ def test_the_cache_stays_within_its_budget_least_recently_used_first(
     after = _cache_files(cache)
     assert 0 < sum(size for size, _ in after.values()) < filled
     assert (cache / "notes.txt").stat().st_size == 100_000
+    assert (cache / "notes.checked").stat().st_size == 100_000
+    assert not stale.exists() and fresh.exists()
     renders = Renders(monkeypatch)
     again = run_cli("render", str(estate), "--cache-dir", str(cache))
     assert again.stdout == expected.stdout
