@@ -96,9 +96,12 @@ class _Caller(asyncio.Protocol):
 
     async def _relay(self, request: bytes) -> None:
         assert self.transport is not None
-        if self.pool:
-            upstream = self.pool.pop()
-        else:
+        upstream = None
+        while self.pool and upstream is None:  # one the model server closed while idle: dropped
+            pooled = self.pool.pop()
+            if pooled.transport is not None and not pooled.transport.is_closing():
+                upstream = pooled
+        if upstream is None:
             loop = asyncio.get_running_loop()
             _, upstream = await loop.create_connection(_Upstream, "127.0.0.1", self.upstream_port)
         try:
