@@ -1,6 +1,7 @@
 # The two commands of the README quickstart:
 #   make run   installs what running llmops needs into .venv, validates the bundled environments/ and renders them into out/
-#   make test  installs llmops with its test tools into .venv, lints, type-checks and runs every test (CI)
+#   make test  installs llmops with its test tools into .venv, compiles the proxy's hot path, lints, type-checks
+#              and runs every test (CI), the proxy's also on its Python sources
 # Every install comes from the hash-checked lock files in requirements/ (`make lock` refreshes them).
 PYTHON ?= python3
 VENV ?= .venv
@@ -26,7 +27,7 @@ BYTECODE = -m compileall -q compiler llmops
 UV_COMPILE = $(LOCK_VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
-.PHONY: run test browser screenshots lock bench bench-render bench-cache bench-proxy soak-proxy bench-console kserve-venv train-venv serve-venv lock-trainer sandbox-backend schemas clean
+.PHONY: run test native browser screenshots lock bench bench-render bench-cache bench-proxy soak-proxy bench-console kserve-venv train-venv serve-venv lock-trainer sandbox-backend schemas clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -108,12 +109,23 @@ browser:
 screenshots: $(BIN)/.installed-test $(KSERVE_VENV)/.installed browser
 	$(BIN)/python -m tests.console.screenshots docs/console
 
-test: $(BIN)/.installed-test $(KSERVE_VENV)/.installed $(TRAIN_VENV)/.installed $(SERVE_VENV)/.installed browser
+# The proxy's hot path compiled to C by mypyc (llmops/proxy/native.py; needs a C compiler and Python's
+# headers), into llmops/proxy/_compiled/. Built again when a proxy source changes: until then the proxy
+# runs its sources as written (a stamp of their digests decides), never a stale build.
+NATIVE = llmops/proxy/_compiled/sources.sha256
+$(NATIVE): $(BIN)/.installed-test $(wildcard llmops/proxy/*.py)
+	$(BIN)/python -m llmops.proxy.native_build
+
+native: $(NATIVE)
+
+test: $(BIN)/.installed-test $(NATIVE) $(KSERVE_VENV)/.installed $(TRAIN_VENV)/.installed $(SERVE_VENV)/.installed browser
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/llmops schema --check
 	$(BIN)/python -m pytest
+	# the proxy's tests again on its Python sources: what runs where the compiled build is missing or stale
+	LLMOPS_PROXY_COMPILED=0 $(BIN)/python -m pytest -q tests/proxy
 
 # Refresh the lock files from pyproject.toml and the *.in files: keeps every pin that still fits, and
 # takes the newest versions with `make lock UPGRADE=1`. test.txt is resolved first; the other llmops
@@ -141,13 +153,13 @@ bench-cache: $(BIN)/.installed-run
 	$(BIN)/python benchmarks/bench_cache.py
 
 # Compared against nginx in the same run: installed from Debian's packages when missing (as root).
-bench-proxy: $(BIN)/.installed-test
+bench-proxy: $(BIN)/.installed-test $(NATIVE)
 	command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
 		(apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx-light)
 	$(BIN)/python benchmarks/bench_proxy.py
 
 # Memory under valid and hostile traffic mixed (benchmarks/soak_proxy.py): fails when it grows.
-soak-proxy: $(BIN)/.installed-test
+soak-proxy: $(BIN)/.installed-test $(NATIVE)
 	$(BIN)/python benchmarks/soak_proxy.py --check
 
 bench-console: $(BIN)/.installed-test
@@ -161,4 +173,4 @@ schemas: $(BIN)/.installed-run
 	$(BIN)/llmops schema
 
 clean:
-	rm -rf $(VENV) $(KSERVE_VENV) $(TRAIN_VENV) $(SERVE_VENV) $(LOCK_VENV) .pytest_cache .hypothesis
+	rm -rf llmops/proxy/_compiled $(VENV) $(KSERVE_VENV) $(TRAIN_VENV) $(SERVE_VENV) $(LOCK_VENV) .pytest_cache .hypothesis

@@ -51,9 +51,12 @@ if str(PROJECT_ROOT) not in sys.path:  # run as a script from a checkout without
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from benchmarks.needs import require_proxy_extras  # noqa: E402  (after the path is set)
+from llmops.proxy.native import SWITCH, compiled_dir  # noqa: E402
 
 BARE_RELAY = Path(__file__).resolve().parent / "bare_relay.py"
 BARE = "bare python relay"  # Python's own floor (benchmarks/bare_relay.py): no target applies
+# the same proxy running its Python sources (LLMOPS_PROXY_COMPILED=0): what compiling buys
+SOURCES = "llmops, sources"
 TARGET_CPU_RATIO = 2.0  # CPU per request, llmops / nginx, at concurrency 32
 TARGET_P50_MARGIN_MS = 0.5  # added p50 at concurrency 1, llmops minus nginx
 TARGET_P99_RATIO = 2.0  # added p99 at concurrency 32, llmops / nginx
@@ -460,14 +463,29 @@ def main() -> int:
                     f"http://127.0.0.1:{base_port}/llm-ops/v1/serve/bench/v1/chat/completions"
                 )
                 relays[name] = [base.pid]
+            compiled, compiled_state = compiled_dir()
+            if compiled is not None:
+                sources_port = free_port()
+                processes.append(
+                    subprocess.Popen(
+                        [*command[:6], "--port", str(sources_port)],  # one worker
+                        env={**env, SWITCH: "0"},
+                        stdout=subprocess.DEVNULL,
+                    )
+                )
+                wait_for(f"http://127.0.0.1:{sources_port}/llm-ops/v1/health")
+                paths[SOURCES] = (
+                    f"http://127.0.0.1:{sources_port}/llm-ops/v1/serve/bench/v1/chat/completions"
+                )
+                relays[SOURCES] = [processes[-1].pid]
             paths["proxy passthrough"] = f"{proxy_url}/llm-ops/v1/serve/bench/v1/chat/completions"
             paths["platform /chat"] = f"{proxy_url}/llm-ops/v1/serve/bench/chat"
             time.sleep(1.0 if args.workers > 1 else 0.0)  # every worker listening
             relays["proxy passthrough"] = relays["platform /chat"] = process_tree(proxy.pid)
             print(
                 f"{os.cpu_count()} CPUs; {args.requests} requests per path, {args.rounds} rounds; "
-                f"llmops proxy with {args.workers} worker(s); medians over rounds; latency and "
-                "CPU in ms\n"
+                f"llmops proxy with {args.workers} worker(s), its hot path {compiled_state}; "
+                "medians over rounds; latency and CPU in ms\n"
                 + ("" if nginx else "nginx is not installed: no comparison (make bench-proxy)\n")
             )
             rows = measure(paths, relays, args)
@@ -519,7 +537,7 @@ def missed_targets(rows: list[dict[str, Any]]) -> list[str]:
     missed = []
     for row in rows:
         base = nginx.get((row["concurrency"], row["kind"]))
-        if base is None or row["path"] in ("direct", "nginx", BARE):
+        if base is None or row["path"] in ("direct", "nginx", BARE, SOURCES):
             continue
         where = f"c={row['concurrency']} {row['kind']} {row['path']}"
         if row["concurrency"] == 32 and row["cpu_ms"] > TARGET_CPU_RATIO * base["cpu_ms"]:

@@ -12,3 +12,10 @@ Configured by `proxy.json` (version 1), which `llmops render` writes into the pr
 This package imports aiohttp only in the modules that need it (``app``, ``server``, the route and
 upstream modules), so ``config`` and ``config_source`` stay cheap to import.
 """
+
+from llmops.proxy.native import compiled_dir as _compiled_dir
+
+# The hot path compiled by mypyc (llmops/proxy/native.py), when built from these very sources.
+COMPILED_DIR, COMPILED_STATE = _compiled_dir()
+if COMPILED_DIR is not None:
+    __path__.insert(0, str(COMPILED_DIR))

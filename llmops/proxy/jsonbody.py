@@ -131,8 +131,8 @@ def _loads_strictly(data: bytes | str, max_depth: int) -> Any:
         raise NotJson("invalid", "it is not UTF-8 text") from None
     except json.JSONDecodeError as error:
         raise NotJson("invalid", str(error)[:200], error.lineno, error.colno) from None
-    except ValueError as error:  # the int-string length limit
-        raise NotJson("invalid", str(error)[:200]) from None
+    except ValueError as limit:  # the int-string length limit
+        raise NotJson("invalid", str(limit)[:200]) from None
     if _may_nest_deeper(data, max_depth) and depth(value, max_depth) > max_depth:
         raise NotJson("too_deep", _too_deep(max_depth))
     return value

@@ -176,8 +176,8 @@ async def _json_body(
         )
     try:
         check_fields(kind, body)
-    except FieldError as error:
-        raise Refused(400, error.message, "invalid") from None
+    except FieldError as wrong:
+        raise Refused(400, wrong.message, "invalid") from None
     return body, len(raw)
 
 
