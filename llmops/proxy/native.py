@@ -40,6 +40,9 @@ COMPILED = (
     "upstream",
     "upstream_pool",
     "metrics",
+    "exchange",
+    "state",
+    "options",
 )
 PACKAGE_DIR = Path(__file__).resolve().parent
 COMPILED_DIR = PACKAGE_DIR / "_compiled"
