@@ -53,17 +53,26 @@ ENTRYPOINT ["llmops-train"]
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
-# Dependencies first (a layer that changes only with the locks): the build backend into this stage,
-# the runtime packages (base and the proxy extra: the rendered llmops-proxy Deployment runs
-# `llmops proxy` from this image too) into /install.
-COPY requirements/build.txt requirements/image.txt ./requirements/
-RUN pip install --require-hashes --no-deps -r requirements/build.txt \
-    && pip install --prefix=/install --require-hashes --no-deps -r requirements/image.txt
+# A C compiler for the proxy's compiled hot path (llmops/proxy/native.py); only in this stage.
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
+# Dependencies first (a layer that changes only with the locks): the build backend and mypyc into
+# this stage, the runtime packages (base and the proxy extra: the rendered llmops-proxy Deployment
+# runs `llmops proxy` from this image too) into /install, every one of them even when this stage
+# has it already (typing-extensions, which mypy needs too).
+COPY requirements/build.txt requirements/native.txt requirements/image.txt ./requirements/
+RUN pip install --require-hashes --no-deps -r requirements/build.txt -r requirements/native.txt \
+    && pip install --prefix=/install --ignore-installed --require-hashes --no-deps \
+        -r requirements/image.txt
 COPY pyproject.toml README.md ./
 COPY compiler ./compiler
 COPY llmops ./llmops
 COPY templates ./templates
 COPY conformance ./conformance
+# The proxy's hot path compiled by mypyc into llmops/proxy/_compiled/ (the type checker reads the
+# runtime packages from /install), which the install below carries as package data.
+RUN PYTHONPATH=/install/lib/python3.11/site-packages python -m llmops.proxy.native_build
 # A regular (non-editable) install with the locked setuptools: the templates and the vendored CRDs
 # travel inside the package (compiler/templates, llmops/conformance/vendored).
 RUN pip install --prefix=/install --no-deps --no-build-isolation .
@@ -75,8 +84,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --gid 999 argocd \
     && useradd --uid 999 --gid 999 --home-dir /home/argocd --create-home --shell /usr/sbin/nologin argocd
 COPY --from=build /install /usr/local
-# The lock is complete: every installed package's dependencies are installed too.
-RUN python -m pip check && llmops --version
+# The lock is complete (every installed package's dependencies are installed too), and the proxy
+# runs its compiled hot path.
+RUN python -m pip check && llmops --version \
+    && python -c "from llmops.proxy import native; assert native.in_use(), native.compiled_dir()"
 USER 999:999
 WORKDIR /home/argocd
 ENTRYPOINT ["llmops"]

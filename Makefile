@@ -140,6 +140,7 @@ lock: $(LOCK_VENV)/.installed
 	$(UV_COMPILE) -o requirements/run.txt pyproject.toml -c requirements/test.txt
 	$(UV_COMPILE) -o requirements/image.txt pyproject.toml --extra proxy -c requirements/test.txt
 	$(UV_COMPILE) -o requirements/build.txt requirements/build.in
+	$(UV_COMPILE) -o requirements/native.txt requirements/native.in -c requirements/test.txt
 	$(UV_COMPILE) -o requirements/tools.txt requirements/tools.in
 	$(UV_COMPILE) -o $(KSERVE_REQUIREMENTS) examples/sandbox/requirements-kserve.in
 

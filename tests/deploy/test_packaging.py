@@ -81,7 +81,7 @@ def test_dockerfile_installs_only_from_the_locks() -> None:
     """Every `pip install` of the image is hash-checked from a lock file, or llmops itself without
     deps."""
     installs = [command for command in dockerfile_commands() if "pip install" in command]
-    # the trainer's lock and llmops; the CLI image's build tools, lock and llmops
+    # the trainer's lock and llmops; the CLI image's build tools and mypyc, lock and llmops
     assert len(installs) == 5
     for command in installs:
         words = command.split()
@@ -93,9 +93,25 @@ def test_dockerfile_installs_only_from_the_locks() -> None:
     assert locked == {
         "requirements/build.txt",
         "requirements/image.txt",
+        "requirements/native.txt",
         "requirements/trainer.txt",
     }
     assert all((PROJECT_ROOT / name).is_file() for name in locked)
+
+
+def test_the_image_installs_every_runtime_package_and_the_compiled_proxy() -> None:
+    """The build stage has mypy's own dependencies (typing-extensions among them): without
+    --ignore-installed, pip would leave those out of /install, and the image without them. The
+    proxy's hot path is compiled before llmops is installed, and the image checks it is used."""
+    commands = dockerfile_commands()
+    (runtime,) = [c for c in commands if "requirements/image.txt" in c]
+    assert "--prefix=/install" in runtime and "--ignore-installed" in runtime.split()
+    build = next(i for i, c in enumerate(commands) if "-m llmops.proxy.native_build" in c)
+    (install,) = [
+        i for i, c in enumerate(commands) if "--prefix=/install" in c and c.endswith(" .")
+    ]
+    assert build < install, commands
+    assert any("native.in_use()" in c for c in commands[install:]), commands
 
 
 def test_every_file_the_dockerfile_copies_exists() -> None:
@@ -164,7 +180,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         path = PROJECT_ROOT / name
         if path.is_dir():
             shutil.copytree(
-                path, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+                path,
+                source / name,
+                # as .dockerignore leaves them out: a host's compiled proxy modules among them
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "_compiled*"),
             )
         else:
             (source / name).parent.mkdir(parents=True, exist_ok=True)
