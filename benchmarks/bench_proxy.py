@@ -1,23 +1,24 @@
 """What the llmops proxy adds: the same load against a model server directly and through the proxy.
 
-Five processes on this machine: a minimal OpenAI-style model server (aiohttp on uvloop, answering at
-once: a chat completion, or a stream of 8 chunks and `data: [DONE]`), `llmops proxy --config` in
-front of it (governance headers, runtime limits and metrics all active), nginx as a plain reverse
-proxy in front of the same server (the physical floor of relaying: one worker, keep-alive to the
-server, no buffering; its configuration is generated here; skipped with a note when nginx is not
-installed, `make bench-proxy` installs it from Debian's packages), a bare Python relay
-(benchmarks/bare_relay.py: uvloop, a task and a future per request, no checks at all: what Python
-itself costs, so the gap to nginx splits into Python's part and llmops's own), and this script as
-the load generator (aiohttp on uvloop, one connection per concurrent client, keep-alive). For each
-concurrency (1 and 32) and kind of request (whole answer, stream), each round runs the same requests
-directly (`/openai/v1/chat/completions`), through nginx, through the bare relay, through the OpenAI
-passthrough, and, for whole answers, through the original platform's `/chat` (which wraps the answer
-in the envelope); rounds alternate between the paths so drift on a shared machine hits all alike.
-Latency is until the answer or stream has been read completely. The table gives the median over
-rounds of p50 and p99, the added milliseconds (proxy minus direct), requests per second, and the CPU
-time the relaying process(es) spent per request (user + system, from /proc; all workers of the
-llmops proxy), with its ratio to nginx's. The machine is shared: read the ratios, not the absolute
-times.
+Five processes on this machine (six when the proxy is compiled): a minimal OpenAI-style model server
+(aiohttp on uvloop, answering at once: a chat completion, or a stream of 8 chunks and `data:
+[DONE]`), `llmops proxy --config` in front of it (governance headers, runtime limits and metrics all
+active), nginx as a plain reverse proxy in front of the same server (the physical floor of relaying:
+one worker, keep-alive to the server, no buffering; its configuration is generated here; skipped
+with a note when nginx is not installed, `make bench-proxy` installs it from Debian's packages), a
+bare Python relay (benchmarks/bare_relay.py: uvloop, a task and a future per request, no checks at
+all: what Python itself costs, so the gap to nginx splits into Python's part and llmops's own), when
+the proxy's hot path is compiled the same proxy on its Python sources (the row `llmops, sources`:
+what compiling buys), and this script as the load generator (aiohttp on uvloop, one connection per
+concurrent client, keep-alive). For each concurrency (1 and 32) and kind of request (whole answer,
+stream), each round runs the same requests directly (`/openai/v1/chat/completions`), through nginx,
+through the bare relay, through the OpenAI passthrough, and, for whole answers, through the original
+platform's `/chat` (which wraps the answer in the envelope); rounds alternate between the paths so
+drift on a shared machine hits all alike. Latency is until the answer or stream has been read
+completely. The table gives the median over rounds of p50 and p99, the added milliseconds (proxy
+minus direct), requests per second, and the CPU time the relaying process(es) spent per request
+(user + system, from /proc; all workers of the llmops proxy), with its ratio to nginx's. The machine
+is shared: read the ratios, not the absolute times.
 
 Then memory: 10,000 requests through the proxy at concurrency 32, half of them streamed, with the
 proxy's resident set size (VmRSS) read every 1,000 requests; it should stay flat.
