@@ -47,7 +47,10 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    # an integer is finite however long (math.isfinite would overflow converting one past 1e308)
+    if isinstance(value, int):
+        return not isinstance(value, bool)
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def boolean(value: Any) -> str | None:
@@ -188,6 +191,7 @@ BY_KIND: dict[str, dict[str, Check]] = {
     "chat": {
         **COMMON,
         "logprobs": boolean,
+        "best_of": integer(1, MAX_SEQUENCES),  # vLLM reads it on chat too
         # vLLM renders a caller's Jinja template: its output has no size the proxy could estimate
         "chat_template": refused("left out: the model server's own chat template applies"),
     },

@@ -102,6 +102,14 @@ WRONG = [
     ("repetition_penalty", 0),
     ("stop_token_ids", [-1]),
     ("ignore_eos", "no"),
+    # an integer too long for a float once made these a 500 (math.isfinite overflowed)
+    pytest.param("top_p", 10**400, id="top_p-400-digits"),
+    pytest.param("logit_bias", {"50256": -(10**400)}, id="logit_bias-400-digits"),
+    # once unchecked on chat, and then compared with `n`: a 500
+    ("best_of", "x"),
+    ("best_of", [1]),
+    ("best_of", 1.5),
+    ("best_of", 17),
 ]
 
 
