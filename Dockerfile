@@ -70,12 +70,14 @@ COPY compiler ./compiler
 COPY llmops ./llmops
 COPY templates ./templates
 COPY conformance ./conformance
-# The proxy's hot path compiled by mypyc into llmops/proxy/_compiled/ (the type checker reads the
-# runtime packages from /install), which the install below carries as package data.
-RUN PYTHONPATH=/install/lib/python3.11/site-packages python -m llmops.proxy.native_build
 # A regular (non-editable) install with the locked setuptools: the templates and the vendored CRDs
 # travel inside the package (compiler/templates, llmops/conformance/vendored).
 RUN pip install --prefix=/install --no-deps --no-build-isolation .
+# The proxy's hot path compiled by mypyc (the type checker reads the runtime packages from /install)
+# and put beside the installed package's sources, whose digests its stamp holds. Not package data:
+# a wheel stays free of one machine's binaries.
+RUN PYTHONPATH=/install/lib/python3.11/site-packages python -m llmops.proxy.native_build \
+    && cp -r llmops/proxy/_compiled /install/lib/python3.11/site-packages/llmops/proxy/
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -110,15 +110,13 @@ screenshots: $(BIN)/.installed-test $(KSERVE_VENV)/.installed browser
 	$(BIN)/python -m tests.console.screenshots docs/console
 
 # The proxy's hot path compiled to C by mypyc (llmops/proxy/native.py; needs a C compiler and Python's
-# headers), into llmops/proxy/_compiled/. Built again when a proxy source changes: until then the proxy
-# runs its sources as written (a stamp of their digests decides), never a stale build.
-NATIVE = llmops/proxy/_compiled/sources.sha256
-$(NATIVE): $(BIN)/.installed-test $(wildcard llmops/proxy/*.py)
+# headers), into llmops/proxy/_compiled/. The build's stamp (the digest of every proxy source) decides,
+# not file times: it returns at once when the build is up to date; until it runs again after an edit,
+# the proxy runs its sources as written, never a stale build.
+native: $(BIN)/.installed-test
 	$(BIN)/python -m llmops.proxy.native_build
 
-native: $(NATIVE)
-
-test: $(BIN)/.installed-test $(NATIVE) $(KSERVE_VENV)/.installed $(TRAIN_VENV)/.installed $(SERVE_VENV)/.installed browser
+test: $(BIN)/.installed-test native $(KSERVE_VENV)/.installed $(TRAIN_VENV)/.installed $(SERVE_VENV)/.installed browser
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -154,13 +152,13 @@ bench-cache: $(BIN)/.installed-run
 	$(BIN)/python benchmarks/bench_cache.py
 
 # Compared against nginx in the same run: installed from Debian's packages when missing (as root).
-bench-proxy: $(BIN)/.installed-test $(NATIVE)
+bench-proxy: $(BIN)/.installed-test native
 	command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
 		(apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx-light)
 	$(BIN)/python benchmarks/bench_proxy.py
 
 # Memory under valid and hostile traffic mixed (benchmarks/soak_proxy.py): fails when it grows.
-soak-proxy: $(BIN)/.installed-test $(NATIVE)
+soak-proxy: $(BIN)/.installed-test native
 	$(BIN)/python benchmarks/soak_proxy.py --check
 
 bench-console: $(BIN)/.installed-test
@@ -174,4 +172,4 @@ schemas: $(BIN)/.installed-run
 	$(BIN)/llmops schema
 
 clean:
-	rm -rf llmops/proxy/_compiled $(VENV) $(KSERVE_VENV) $(TRAIN_VENV) $(SERVE_VENV) $(LOCK_VENV) .pytest_cache .hypothesis
+	rm -rf llmops/proxy/_compiled llmops/proxy/_compiled.new-* llmops/proxy/.compiled.lock $(VENV) $(KSERVE_VENV) $(TRAIN_VENV) $(SERVE_VENV) $(LOCK_VENV) .pytest_cache .hypothesis

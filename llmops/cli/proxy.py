@@ -40,7 +40,7 @@ def proxy(
         raise LlmopsError(
             f"the proxy needs {error.name}, which is not installed", hint=MISSING_EXTRA_HINT
         ) from None
-    from llmops.proxy import COMPILED_STATE
+    from llmops.proxy import native
     from llmops.proxy.backends import apply_overrides
     from llmops.proxy.canary import apply_canary_overrides
     from llmops.proxy.config import ProxyConfig
@@ -99,7 +99,7 @@ def proxy(
                 max_connections,
             )
         print(f"  console: {url}/console/", flush=True)
-        print(f"  hot path: {COMPILED_STATE}", flush=True)
+        print(f"  hot path: {native.describe()}", flush=True)
         if local is not None:
             logging.getLogger("llmops.proxy").warning(
                 "--local-identity: requests without X-User-Id act as %s (roles %s); "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sysconfig
 from pathlib import Path
 
 # the modules a relayed request runs through (llmops/proxy/front.py to upstream_pool.py), in
@@ -50,28 +51,63 @@ STAMP = "sources.sha256"
 # the name mypyc gives the shared library holding every compiled module (plus "__mypyc")
 GROUP = "llmops.proxy.native"
 SWITCH = "LLMOPS_PROXY_COMPILED"
+OFF = frozenset(("0", "false", "no", "off"))
+BUILT = "built "  # the stamp's lines naming a file of the build: "built <size> <name>"
 
 
 def source_stamp(package_dir: Path = PACKAGE_DIR) -> str:
     """One line per source of the package: its digest and name. The compiled modules call the
-    others directly and trust their types, so an edit to any of them makes a build stale."""
+    others directly and trust their types, so an edit to any of them makes a build stale. Hidden
+    names (an editor's lock or backup file) and anything not a regular file are no source.
+    **Raises:** ``OSError`` when a source cannot be read."""
     lines = []
     for path in sorted(package_dir.glob("*.py")):
+        if path.name.startswith(".") or not path.is_file():
+            continue
         lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n")
     return "".join(lines)
 
 
-def compiled_dir(package_dir: Path = PACKAGE_DIR) -> tuple[Path | None, str]:
-    """The folder of compiled modules to search first, or None; and why, in a few words."""
-    if os.environ.get(SWITCH, "1") == "0":
-        return None, f"{SWITCH}=0"
+def built_files(modules: tuple[str, ...] = COMPILED) -> list[str]:
+    """The files a build holds for this Python: one extension module each, and the shared library
+    (a Python with another ABI tag looks for other names, and finds none)."""
+    suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+    return sorted([f"{name}{suffix}" for name in modules] + [f"native__mypyc{suffix}"])
+
+
+def built_stamp(folder: Path, modules: tuple[str, ...] = COMPILED) -> str:
+    """The stamp's lines for the build in ``folder``: each file's size (-1: missing) and name."""
+    lines = []
+    for name in built_files(modules):
+        try:
+            size = (folder / name).stat().st_size
+        except FileNotFoundError:
+            size = -1
+        lines.append(f"{BUILT}{size} {name}\n")
+    return "".join(lines)
+
+
+def compiled_dir(
+    package_dir: Path = PACKAGE_DIR, modules: tuple[str, ...] = COMPILED
+) -> tuple[Path | None, str]:
+    """The folder of compiled modules to search first, or None; and why, in a few words. Only a
+    whole build, made from the sources as they are, for this Python: a module missing or cut short
+    would hang or crash the proxy, not fall back."""
+    if os.environ.get(SWITCH, "1").strip().lower() in OFF:
+        return None, f"{SWITCH}={os.environ[SWITCH]}"
     folder = package_dir / "_compiled"
     try:
         stamp = (folder / STAMP).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        return None, "not built (make native)"
-    if stamp != source_stamp(package_dir):
-        return None, "built from other sources (make native)"
+        return None, "not built"
+    sources = "".join(line for line in stamp.splitlines(True) if not line.startswith(BUILT))
+    try:
+        if sources != source_stamp(package_dir):
+            return None, "built from other sources"
+        if stamp[len(sources) :] != built_stamp(folder, modules):
+            return None, "built for another Python, or incomplete"
+    except OSError as error:
+        return None, f"cannot check the build ({error.strerror or error})"
     return folder, "compiled with mypyc"
 
 
@@ -80,3 +116,16 @@ def in_use() -> bool:
     from llmops.proxy import front
 
     return not str(front.__file__).endswith(".py")
+
+
+def describe() -> str:
+    """Which code serves the requests, and why: what `llmops proxy` prints when it starts."""
+    from llmops.proxy import COMPILED_DIR, COMPILED_STATE
+
+    if in_use():
+        return COMPILED_STATE
+    if COMPILED_DIR is not None:
+        return "its Python sources (the compiled build did not load)"
+    if COMPILED_STATE.startswith(SWITCH):
+        return f"its Python sources ({COMPILED_STATE})"
+    return f"its Python sources ({COMPILED_STATE}; `make native` compiles it)"

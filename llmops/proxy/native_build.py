@@ -8,16 +8,27 @@ leaves the proxy on its sources, never on a mix.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import sys
-import sysconfig
 import tempfile
 from pathlib import Path
 
-from llmops.proxy.native import COMPILED, COMPILED_DIR, GROUP, PACKAGE_DIR, STAMP, source_stamp
+from llmops.proxy.native import (
+    COMPILED,
+    COMPILED_DIR,
+    GROUP,
+    PACKAGE_DIR,
+    STAMP,
+    built_files,
+    built_stamp,
+    compiled_dir,
+    source_stamp,
+)
 
 REPO = PACKAGE_DIR.parent.parent
+LOCK = PACKAGE_DIR / ".compiled.lock"  # two builds at once (two terminals, an editor's test run)
 
 
 def build(target: Path = COMPILED_DIR) -> list[Path]:
@@ -27,7 +38,6 @@ def build(target: Path = COMPILED_DIR) -> list[Path]:
 
     stamp = source_stamp()
     sources = [f"llmops/proxy/{name}.py" for name in COMPILED]
-    suffix = sysconfig.get_config_var("EXT_SUFFIX")
     with tempfile.TemporaryDirectory(prefix="llmops-native-") as scratch:
         work = Path(scratch)
         previous = Path.cwd()
@@ -43,25 +53,32 @@ def build(target: Path = COMPILED_DIR) -> list[Path]:
             distribution.run_command("build_ext")
         finally:
             os.chdir(previous)
-        built = sorted((work / "lib" / "llmops" / "proxy").glob(f"*{suffix}"))
-        expected = {f"{name}{suffix}" for name in COMPILED} | {f"native__mypyc{suffix}"}
-        if {path.name for path in built} != expected:
-            raise SystemExit(f"mypyc built {[path.name for path in built]}, not {sorted(expected)}")
-        staging = target.with_name(target.name + ".new")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
-        for path in built:
-            shutil.copy2(path, staging / path.name)
-        if source_stamp() != stamp:  # a source edited while the build ran
-            shutil.rmtree(staging)
-            raise SystemExit("a proxy source changed during the build; build again")
-        (staging / STAMP).write_text(stamp, encoding="utf-8")
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
+        built = work / "lib" / "llmops" / "proxy"
+        expected = built_files()
+        found = sorted(path.name for path in built.iterdir() if path.is_file())
+        if found != expected:
+            raise SystemExit(f"mypyc built {found}, not {expected}")
+        staging = Path(tempfile.mkdtemp(prefix="_compiled.new-", dir=target.parent))
+        try:
+            for name in expected:
+                shutil.copy2(built / name, staging / name)
+            if source_stamp() != stamp:  # a source edited while the build ran
+                raise SystemExit("a proxy source changed during the build; build again")
+            (staging / STAMP).write_text(stamp + built_stamp(staging), encoding="utf-8")
+            with LOCK.open("w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                shutil.rmtree(target, ignore_errors=True)
+                staging.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return sorted(target.iterdir())
 
 
 def main() -> None:
+    folder, _ = compiled_dir()
+    if folder is not None:
+        print(f"the proxy's compiled modules in {folder} are up to date")
+        return
     written = build()
     print(f"compiled {len(COMPILED)} proxy modules into {COMPILED_DIR} ({len(written)} files)")
     sys.stdout.flush()

@@ -102,7 +102,8 @@ def test_dockerfile_installs_only_from_the_locks() -> None:
 def test_the_image_installs_every_runtime_package_and_the_compiled_proxy() -> None:
     """The build stage has mypy's own dependencies (typing-extensions among them): without
     --ignore-installed, pip would leave those out of /install, and the image without them. The
-    proxy's hot path is compiled before llmops is installed, and the image checks it is used."""
+    proxy's hot path is compiled and put beside the installed sources, and the image checks it is
+    used."""
     commands = dockerfile_commands()
     (runtime,) = [c for c in commands if "requirements/image.txt" in c]
     assert "--prefix=/install" in runtime and "--ignore-installed" in runtime.split()
@@ -110,8 +111,10 @@ def test_the_image_installs_every_runtime_package_and_the_compiled_proxy() -> No
     (install,) = [
         i for i, c in enumerate(commands) if "--prefix=/install" in c and c.endswith(" .")
     ]
-    assert build < install, commands
-    assert any("native.in_use()" in c for c in commands[install:]), commands
+    # beside the installed sources (after the install), never packed into the wheel
+    assert install < build, commands
+    assert commands[build + 1].startswith("cp -r llmops/proxy/_compiled /install/"), commands
+    assert any("native.in_use()" in c for c in commands[build:]), commands
 
 
 def test_every_file_the_dockerfile_copies_exists() -> None:
