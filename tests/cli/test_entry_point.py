@@ -16,6 +16,7 @@ import pytest
 from tests.cli.test_imports import FORBIDDEN
 from tests.helpers.estate import copy_bundled_estate
 from tests.helpers.kube_api import KubeApiServer
+from tests.helpers.signals import ctrl_c_reaches_it
 from tests.status.conftest import Rendered, deploy_healthy
 
 pytestmark = pytest.mark.slow  # every test starts the program
@@ -161,6 +162,7 @@ def test_ctrl_c_exits_130(estate: Path, tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
             text=True,
             env={**environ, "NO_COLOR": "1"},
+            preexec_fn=ctrl_c_reaches_it,
         )
         try:
             assert process.stdout is not None

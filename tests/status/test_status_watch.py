@@ -14,6 +14,7 @@ import pytest
 from tests.helpers import live_objects as live
 from tests.helpers.estate import PROJECT_ROOT, run_cli
 from tests.helpers.kube_api import KubeApiServer
+from tests.helpers.signals import ctrl_c_reaches_it
 from tests.status.conftest import Rendered, deploy_healthy
 
 pytestmark = pytest.mark.slow  # starts a server (in a thread) and, once, the CLI as a process
@@ -134,6 +135,7 @@ def test_ctrl_c_exits_130(
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=ctrl_c_reaches_it,
     )
     try:
         assert process.stdout is not None
