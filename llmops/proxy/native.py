@@ -9,9 +9,11 @@ The extension modules live in ``_compiled/`` beside this file, never beside the 
 prefers an extension module to a ``.py`` of the same name, so one left next to an edited source
 would run the old code. Instead ``llmops/proxy/__init__.py`` puts ``_compiled/`` first on the
 package's search path only when its stamp holds the digest of every source of this package as it is
-now; after any edit the proxy runs the sources as written until the next build. A Python whose ABI
-tag differs from the build's finds no module it can load there and falls through to the sources.
-``LLMOPS_PROXY_COMPILED=0`` turns the compiled modules off (for a debugger, or to compare).
+now, and the size of every file the build needs under this Python's names; after any edit the proxy
+runs the sources as written until the next build, and a build missing a module, cut short, or made
+for another Python is never loaded (one module missing hung the proxy's own server; one cut short
+crashed the process). ``LLMOPS_PROXY_COMPILED=0`` (or false, no, off) turns the compiled modules
+off (for a debugger, or to compare).
 """
 
 from __future__ import annotations
