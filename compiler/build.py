@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from compiler.records import record
 
@@ -30,10 +30,24 @@ class RenderOutput:
     objects: int
     directories: list[str]
     files: dict[str, str] = field(default_factory=dict)
-    stream: str | None = None
+    # the stream as each group's part of it, in render order (None: not asked for); joined only
+    # when read whole: written part by part, a render of megabytes is not copied twice more (the
+    # joined text, then its UTF-8 bytes)
+    stream_parts: tuple[str, ...] | None = None
     # the same text by group (`directories`), when it was rendered one group at a time: the
     # cache keeps a whole render as its environments' entries, not as a copy of their text
     groups: dict[str, RenderedGroup] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def stream(self) -> str | None:
+        """Every object in one YAML stream."""
+        return None if self.stream_parts is None else "".join(self.stream_parts)
+
+    def write_stream(self, out: TextIO) -> None:
+        """Write the stream (nothing when it was not asked for) to ``out``, part by part: the same
+        text as ``out.write(self.stream)``, without making it whole."""
+        for part in self.stream_parts or ():
+            out.write(part)
 
     @classmethod
     def joining(cls, groups: dict[str, RenderedGroup], stream: bool) -> RenderOutput:
@@ -47,7 +61,7 @@ class RenderOutput:
                 for name, group in groups.items()
                 for file, text in group.files.items()
             },
-            stream="".join(group.stream or "" for group in groups.values()) if stream else None,
+            stream_parts=tuple(group.stream or "" for group in groups.values()) if stream else None,
             groups=groups,
         )
 
@@ -111,7 +125,7 @@ def lay_out(rendered: RenderedEstate, *, files: bool, stream: bool) -> RenderOut
         objects=sum(len(objects) for objects in rendered.groups.values()),
         directories=list(rendered.groups),
         files=laid_out,
-        stream="".join(map(emit_stream, rendered.groups.values())) if stream else None,
+        stream_parts=tuple(map(emit_stream, rendered.groups.values())) if stream else None,
     )
 
 

@@ -401,7 +401,7 @@ class RenderCache:
             texts, blob = packed
             parts.append([name, "text", {"objects": group.objects, **texts}, len(blob)])
             blobs.append(blob)
-        layout = {"groups": parts, "stream": output.stream is not None}
+        layout = {"groups": parts, "stream": output.stream_parts is not None}
         blob = b"".join(blobs)
         body = b"\n".join(
             [

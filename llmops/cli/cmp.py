@@ -46,7 +46,7 @@ def cmp_generate(*, repo: str | None) -> int:
         )
         return exit_codes.FAILED
     print(f"llmops: generated {objects} objects for environment `{env}`", file=sys.stderr)
-    sys.stdout.write(rendered.stream or "")
+    rendered.write_stream(sys.stdout)
     return exit_codes.OK
 
 

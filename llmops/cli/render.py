@@ -176,7 +176,7 @@ def _emit(rendered: RenderOutput, repo: str | None, output: str | None, check: b
         if check:
             print("llmops: --check needs -o DIR (the directory to compare)", file=sys.stderr)
             return exit_codes.USAGE
-        sys.stdout.write(rendered.stream or "")
+        rendered.write_stream(sys.stdout)
         return exit_codes.OK
     root = Path(output)
     plan = plan_of(rendered)
