@@ -10,6 +10,7 @@ as possible: an estate renders thousands of them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -32,7 +33,8 @@ _NEW_FILE_FLAGS = (
     os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 )
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-_FILE_MODE = 0o600  # what `tempfile.mkstemp`, which wrote rendered files before, gives them
+_FILE_MODE = 0o666  # less the umask, as `open` creates files: rendered objects are no secret (CI,
+# kubectl and Argo CD read them, often as other users)
 _DIRECTORY_MODE = 0o777  # less the umask, as `Path.mkdir` creates directories
 _MAX_LISTED = 5
 
@@ -43,6 +45,11 @@ class OutputPlan:
 
     files: dict[str, str] = field(default_factory=dict)
     directories: list[str] = field(default_factory=list)
+    # a render of every environment (not `--env`): it writes every folder a render of the estate
+    # writes, so a folder its record lists but it does not (an environment removed, the Argo CD
+    # objects no longer rendered) holds files no longer rendered too. One environment's render
+    # leaves the other folders alone.
+    whole: bool = False
 
 
 @dataclass
@@ -133,7 +140,25 @@ def _difference(
             difference.stale.append(relative)
         else:
             difference.kept.append(relative)
+    for relative in _recorded_elsewhere(root, plan, record):
+        if unchanged_since_written(root / relative, record[relative]):
+            difference.stale.append(relative)
+        else:
+            difference.kept.append(relative)
     return difference
+
+
+def _recorded_elsewhere(root: Path, plan: OutputPlan, record: Record) -> list[str]:
+    """For a whole render, the files its record lists in folders it no longer writes that are
+    still there (None of them for one environment's render: those folders are not its own)."""
+    if not plan.whole:
+        return []
+    rendered = set(plan.directories)
+    return sorted(
+        relative
+        for relative in record
+        if relative.partition("/")[0] not in rendered and os.path.lexists(root / relative)
+    )
 
 
 def compare_output(root: Path, plan: OutputPlan) -> OutputDifference:
@@ -253,13 +278,25 @@ def write_output(root: Path, plan: OutputPlan, record: Record | None = None) -> 
     for relative in difference.stale:
         (root / relative).unlink()
     rendered = set(plan.directories)
+    if plan.whole:
+        _remove_emptied_folders(root, {relative.partition("/")[0] for relative in difference.stale})
     kept = {
         relative: value
         for relative, value in record.items()
-        if relative.partition("/")[0] not in rendered
+        if relative.partition("/")[0] not in rendered and not plan.whole
     }
     _write_record(record_path, {**record, **written}, {**kept, **written})
     return difference
+
+
+def _remove_emptied_folders(root: Path, folders: set[str]) -> None:
+    """Remove the folders a whole render no longer writes once pruning left them empty (one that
+    still holds anything, a file of the user's or one they changed, stays)."""
+    for folder in sorted(folders - {""}):
+        path = confined_path(root, folder, what="cannot delete")
+        if path.is_dir() and not path.is_symlink():
+            with contextlib.suppress(OSError):  # not empty: left alone
+                os.rmdir(path)
 
 
 def _write_record(path: Path, current: Record, wanted: Record) -> None:

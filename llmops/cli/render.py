@@ -119,8 +119,9 @@ def output_plan(rendered: RenderedEstate) -> OutputPlan:
     return plan_of(lay_out(rendered, files=True, stream=False))
 
 
-def plan_of(output: RenderOutput) -> OutputPlan:
-    return OutputPlan(files=output.files, directories=output.directories)
+def plan_of(output: RenderOutput, *, whole: bool = False) -> OutputPlan:
+    """The files of ``output``; ``whole``: a render of every environment (see `OutputPlan`)."""
+    return OutputPlan(files=output.files, directories=output.directories, whole=whole)
 
 
 def render(
@@ -143,7 +144,7 @@ def render(
         )
         if rendered is None:
             return exit_codes.FAILED
-        code = _emit(rendered, repo, output, check)
+        code = _emit(rendered, repo, output, check, whole=env is None)
     if not verify:
         return code
     return max(code, verify_files(rendered.files, output, kubernetes_version))
@@ -171,7 +172,9 @@ def verify_files(files: dict[str, str], output: str | None, kubernetes_version: 
     return verdict(diagnostics)
 
 
-def _emit(rendered: RenderOutput, repo: str | None, output: str | None, check: bool) -> int:
+def _emit(
+    rendered: RenderOutput, repo: str | None, output: str | None, check: bool, *, whole: bool
+) -> int:
     if output is None:
         if check:
             print("llmops: --check needs -o DIR (the directory to compare)", file=sys.stderr)
@@ -179,7 +182,7 @@ def _emit(rendered: RenderOutput, repo: str | None, output: str | None, check: b
         rendered.write_stream(sys.stdout)
         return exit_codes.OK
     root = Path(output)
-    plan = plan_of(rendered)
+    plan = plan_of(rendered, whole=whole)
     if check:
         difference = compare_output(root, plan)
         for label, paths in (

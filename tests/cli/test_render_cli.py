@@ -323,6 +323,32 @@ def test_check_in_sync_then_out_of_sync(estate: Path, tmp_path: Path) -> None:
     assert snapshot(out) == before  # --check writes nothing
 
 
+def test_a_whole_render_prunes_what_it_no_longer_renders_and_check_sees_it(
+    estate: Path, tmp_path: Path
+) -> None:
+    """The Argo CD objects rendered before (its settings removed since): `--check` reports them,
+    a render removes them with their folder; `--env dev` alone never prunes another folder."""
+    out = tmp_path / "out"
+    assert run_cli("render", str(estate), "-o", str(out)).exit_code == 0
+    argocd_files = sorted(path.name for path in (out / "_argocd").iterdir())
+    assert argocd_files
+    for env in ("dev", "stg", "prod"):
+        edit_yaml(
+            estate / f"environments/{env}/environment.yaml", lambda d: d["spec"].pop("argocd")
+        )
+    assert run_cli("render", str(estate), "-o", str(out), "--env", "dev").exit_code == 0
+    assert sorted(path.name for path in (out / "_argocd").iterdir()) == argocd_files
+    stale = run_cli("render", str(estate), "-o", str(out), "--check")
+    assert stale.exit_code == 1
+    for name in argocd_files:
+        assert f"{out / '_argocd' / name}: not rendered any more" in stale.stderr.splitlines()
+    result = run_cli("render", str(estate), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert f"0 new, 0 changed, {len(argocd_files)} removed" in result.stdout
+    assert not (out / "_argocd").exists()
+    assert run_cli("render", str(estate), "-o", str(out), "--check").exit_code == 0
+
+
 def test_check_with_a_missing_directory_lists_every_file(estate: Path, tmp_path: Path) -> None:
     assert run_cli("render", str(estate), "-o", str(tmp_path / "reference")).exit_code == 0
     rendered_files = [path for path in (tmp_path / "reference").rglob("*.yaml")]

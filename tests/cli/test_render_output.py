@@ -163,3 +163,52 @@ def test_render_never_overwrites_or_removes_what_it_cannot_prove_it_wrote(
             )
             for relative in files
         )
+
+
+def whole_plan_of(groups: dict[str, dict[str, str]]) -> OutputPlan:
+    plan = plan_of(groups)
+    plan.whole = True
+    return plan
+
+
+def test_a_whole_render_prunes_the_folders_it_no_longer_renders(tmp_path: Path) -> None:
+    before = {
+        **GROUPS,
+        "stg": {"s.yaml": "s: 1\n", "t.yaml": "t: 1\n"},
+        "_argocd": {"a.yaml": "a\n"},
+    }
+    write_output(tmp_path, whole_plan_of(before))
+    (tmp_path / "stg" / "t.yaml").write_text("t: mine\n")  # changed since written: kept
+    (tmp_path / "stg" / "notes.txt").write_text("mine\n")
+    assert compare_output(tmp_path, whole_plan_of(GROUPS)).stale == ["_argocd/a.yaml", "stg/s.yaml"]
+    difference = write_output(tmp_path, whole_plan_of(GROUPS))
+    assert (difference.stale, difference.kept) == (["_argocd/a.yaml", "stg/s.yaml"], ["stg/t.yaml"])
+    assert not (tmp_path / "_argocd").exists()  # emptied: removed
+    assert sorted(path.name for path in (tmp_path / "stg").iterdir()) == ["notes.txt", "t.yaml"]
+    assert read_record(tmp_path).keys() == plan_of(GROUPS).files.keys()  # no longer claimed
+    assert not compare_output(tmp_path, whole_plan_of(GROUPS)).any
+
+
+def test_one_environment_s_render_leaves_the_other_folders_alone(tmp_path: Path) -> None:
+    write_output(tmp_path, whole_plan_of(GROUPS))
+    before = tree(tmp_path)
+    only_dev = {"dev": GROUPS["dev"]}
+    assert not compare_output(tmp_path, plan_of(only_dev)).any
+    difference = write_output(tmp_path, plan_of(only_dev))
+    assert not difference.stale and tree(tmp_path) == before
+    assert read_record(tmp_path).keys() == plan_of(GROUPS).files.keys()  # prod's still claimed
+
+
+def test_rendered_files_are_created_as_the_umask_allows(tmp_path: Path) -> None:
+    import os
+
+    previous = os.umask(0o022)
+    try:
+        write_output(tmp_path / "new", plan_of(GROUPS))  # new folders: written whole
+        write_output(tmp_path / "new", plan_of({"dev": {"x.yaml": "x: 1\n"}}))  # into one there
+    finally:
+        os.umask(previous)
+    modes = {
+        path.stat().st_mode & 0o777 for path in (tmp_path / "new").rglob("*") if path.is_file()
+    }
+    assert modes == {0o644}  # readable by the CI user, kubectl and Argo CD, as git would check out
