@@ -23,8 +23,16 @@ from llmops.estate import find_estate_root
 from llmops.reporting import print_report
 
 
-def _render_side(label: str, tree: RepoTree, env: str | None) -> Side | None:
-    """The side's estate and objects; None (after reporting why) when it has errors."""
+class _Absent:
+    """A side without the estate, or without the environment asked for: why (its error)."""
+
+    def __init__(self, error: LlmopsError) -> None:
+        self.error = error
+
+
+def _render_side(label: str, tree: RepoTree, env: str | None) -> Side | _Absent | None:
+    """The side's estate and objects; None (after reporting why) when it has errors; `_Absent`
+    when it has no estate, or not the environment asked for."""
     try:
         result = validate_repository(tree, env)
     except LlmopsError as error:
@@ -32,8 +40,7 @@ def _render_side(label: str, tree: RepoTree, env: str | None) -> Side | None:
 
         if isinstance(error, MissingObject):
             raise  # an incomplete repository is not an empty side
-        # No estate (or not this environment) on this side: everything on the other side is new.
-        return ResolvedEstate(environments=[]), RenderedEstate()
+        return _Absent(error)
     errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]
     if errors:
         print(
@@ -63,11 +70,27 @@ def _diff(
     head_tree: RepoTree = (
         DirectoryTree(root) if head is None else GitTree(resolve_commit(git_repo, head), prefix)
     )
-    base_side = _render_side(f"base ({base})", base_tree, env)
-    head_side = _render_side(f"head ({head or 'working tree'})", head_tree, env)
+    base_label, head_label = f"base ({base})", f"head ({head or 'working tree'})"
+    base_side = _render_side(base_label, base_tree, env)
+    head_side = _render_side(head_label, head_tree, env)
     if base_side is None or head_side is None:
         return exit_codes.USAGE
-    result = diff_estates(base_side, head_side)
+    if isinstance(base_side, _Absent) and isinstance(head_side, _Absent):
+        # nothing on either side: a misspelt --env (or the wrong REPO), not "no changes"
+        base_why, head_why = base_side.error.message, head_side.error.message
+        raise LlmopsError(
+            f"{head_why}, neither at the {base_label} nor at the {head_label}"
+            if base_why == head_why
+            else f"neither side has it: at the {base_label}, {base_why}; at the {head_label}, "
+            f"{head_why}",
+            hint=head_side.error.hint or base_side.error.hint,
+        )
+    # No estate (or not this environment) on one side: everything on the other side is new.
+    empty: Side = (ResolvedEstate(environments=[]), RenderedEstate())
+    result = diff_estates(
+        empty if isinstance(base_side, _Absent) else base_side,
+        empty if isinstance(head_side, _Absent) else head_side,
+    )
     sys.stdout.write(FORMATTERS[output_format](result))
     return exit_codes.OK if result.empty else exit_codes.FAILED
 

@@ -172,3 +172,32 @@ def test_an_estate_in_a_subdirectory_and_a_new_environment(tmp_path: Path) -> No
     assert result.exit_code == 1
     assert "dev:\n  endpoints added: example-model\n" in result.stdout
     assert " removed" in result.stdout and "0 changed, 0 removed" in result.stdout
+
+
+def test_an_environment_neither_side_has_is_a_usage_error_not_no_changes(estate: Path) -> None:
+    """A misspelt --env in CI must not post "no changes" on a pull request."""
+    result = run_cli("diff", str(estate), "--base", "HEAD", "--env", "develop")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert (
+        "environment `develop` does not exist (environments: dev, prod, stg), neither at the base "
+        "(HEAD) nor at the head (working tree)" in result.stderr
+    )
+    for output_format in ("text", "markdown"):
+        markdown = run_cli(
+            "diff", str(estate), "--base", "HEAD", "--env", "develop", "--format", output_format
+        )
+        assert (markdown.exit_code, markdown.stdout) == (2, "")
+
+
+def test_an_environment_added_since_the_base_is_all_new(estate: Path) -> None:
+    import shutil
+
+    shutil.copytree(estate / "environments" / "dev", estate / "environments" / "qa")
+    edit(estate, "environments/qa/environment.yaml", "name: dev", "name: qa")
+    edit(estate, "environments/qa/environment.yaml", "llm-ops-dev", "llm-ops-qa")
+    edit(
+        estate, "environments/qa/serving/example-model.yaml", "environment: dev", "environment: qa"
+    )
+    result = run_cli("diff", str(estate), "--base", "HEAD", "--env", "qa")
+    assert result.exit_code == 1, result.stderr
+    assert "qa:\n  endpoints added: example-model\n" in result.stdout
