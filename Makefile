@@ -27,7 +27,7 @@ BYTECODE = -m compileall -q compiler llmops
 UV_COMPILE = $(LOCK_VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
-.PHONY: run test native browser screenshots lock bench bench-render bench-cache bench-proxy soak-proxy bench-console kserve-venv train-venv serve-venv lock-trainer sandbox-backend schemas clean
+.PHONY: run extras test native browser screenshots lock bench bench-render bench-cache bench-proxy soak-proxy bench-console kserve-venv train-venv serve-venv lock-trainer sandbox-backend schemas clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ $(BIN)/.installed-test: $(VENV)/.created pyproject.toml requirements/build.txt r
 	touch $@
 
 # KServe 0.14.1 for the sandbox model server and tests/proxy, in its own virtualenv (its pins clash with ours).
+# Every optional extra (status, proxy, conform) into the .venv of `make run`, from the lock: test.txt
+# holds them (with the test tools; one lock, so one version of each package everywhere).
+extras: $(BIN)/.installed-test
+
 $(KSERVE_VENV)/.installed: $(KSERVE_REQUIREMENTS)
 	$(PYTHON) -m venv $(KSERVE_VENV)
 	$(KSERVE_VENV)/bin/python $(LOCKED) -r $(KSERVE_REQUIREMENTS)

@@ -12,11 +12,11 @@ from click.core import ParameterSource
 
 from compiler.errors import LlmopsError
 from llmops.cli import exit_codes, options
+from llmops.extras import missing_extra
 
 # As many as environment.yaml's proxy.workers allows (a test holds the two together): one core each,
 # so more than a node's cores only adds processes.
 MAX_WORKERS = 32
-MISSING_EXTRA_HINT = "install the proxy's dependencies: pip install 'llmops[proxy]'"
 
 
 def proxy(
@@ -37,9 +37,7 @@ def proxy(
         from llmops.proxy.app import build_app
         from llmops.proxy.server import WorkersNotStarted, serve, serve_workers
     except ImportError as error:
-        raise LlmopsError(
-            f"the proxy needs {error.name}, which is not installed", hint=MISSING_EXTRA_HINT
-        ) from None
+        raise missing_extra(error, "proxy", "the proxy") from None
     from llmops.proxy import native
     from llmops.proxy.backends import apply_overrides
     from llmops.proxy.canary import apply_canary_overrides

@@ -12,6 +12,7 @@ from compiler.collector import collector_paused
 from compiler.printable import escape_controls
 from llmops.cli import exit_codes, options
 from llmops.estate import find_estate_root
+from llmops.extras import require_extra
 from llmops.render_output import OutputPlan, compare_output, write_output
 from llmops.render_record import read_record, refuse_estate_folders
 from llmops.write_guard import output_folder
@@ -134,6 +135,8 @@ def render(
     kubernetes_version: str | None,
     cache_dir: str | None = None,
 ) -> int:
+    if verify:  # refused before anything is rendered, printed or written
+        require_extra("conform", "--verify")
     with collector_paused():  # the rendered text is still on the heap: written out, then freed
         rendered = rendered_output(
             repo,

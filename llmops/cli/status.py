@@ -17,12 +17,12 @@ from typing import TextIO
 import click
 
 from compiler.diagnostics import Severity
-from compiler.errors import LlmopsError
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import validate_repository
 from compiler.printable import escape_controls
 from llmops.cli import exit_codes, options
 from llmops.estate import find_estate_root
+from llmops.extras import missing_extra
 from llmops.reporting import print_report
 from llmops.status.collect import collect_status
 from llmops.status.model import StatusReport
@@ -126,13 +126,8 @@ def status(
         return exit_codes.USAGE
     try:
         from llmops.cluster.client import connect
-    except ModuleNotFoundError as error:  # installed without the `status` extra
-        if (error.name or "").partition(".")[0] != "kubernetes":
-            raise
-        raise LlmopsError(
-            "llmops status needs the `kubernetes` package",
-            hint="install llmops with its `status` extra: pip install 'llmops[status]'",
-        ) from error
+    except ImportError as error:  # installed without the `status` extra
+        raise missing_extra(error, "status", "llmops status") from None
     cluster = connect(kubeconfig, context)
     try:
 

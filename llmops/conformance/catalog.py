@@ -25,13 +25,12 @@ from llmops.conformance import go_regex
 from llmops.conformance.builtin_rules import metadata_schema, tighten_definitions
 from llmops.conformance.crd_schema import resource_schema
 from llmops.conformance.sources import data_dir, kind_index, read_sources
+from llmops.extras import install_hint
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
-INSTALL_HINT = (
-    "install the extra: pip install 'llmops[conform]' (jsonschema and kubernetes-validate)"
-)
+INSTALL_HINT = install_hint("conform")
 _SCHEMA_ROOT = "kubernetes-json-schema"
 # Defaults of list keys that the built-in schemas (converted from OpenAPI v2) do not state: a port
 # without a protocol is a TCP port, the same key as one that says TCP.
