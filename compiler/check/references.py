@@ -268,6 +268,18 @@ def duplicate_identity(env: ResolvedEnvironment) -> Iterator[Finding]:
           storageUri: s3://models/support-model/1.1/
     """
     for first, second in env.duplicates:
+        if second.kind == "Environment" and second.name != first.name:
+            # not the same name twice: one Environment too many (renaming it fixes nothing)
+            yield Finding(
+                second,
+                ("kind",),
+                f"a second Environment (`{second.name}`) in the folder of `{first.name}`: an "
+                "environment has one Environment manifest",
+                "remove this one; the environment's settings belong in its Environment manifest "
+                f"({first.file}), and another environment needs a folder of its own",
+                related=(RelatedPlace(first, ("metadata", "name"), "the environment's own"),),
+            )
+            continue
         yield Finding(
             second,
             ("metadata", "name"),

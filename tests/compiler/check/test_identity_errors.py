@@ -111,3 +111,20 @@ def test_an_endpoint_that_is_not_valid_in_stg_gives_prod_no_promotion_error(esta
     (estate / "environments/stg/approvals/example-base-model-1-0-admin.yaml").unlink()
     edit(estate, STG_ENDPOINT, "  minReplicas: 1", '  minReplicas: "one"')
     assert [d["code"] for d in found(estate, "--env", "prod") if d["severity"] == "error"] == []
+
+
+def test_a_second_environment_manifest_in_a_folder_is_named_as_one_too_many(estate: Path) -> None:
+    """Not "defined twice" (it is defined once, and renaming it fixes nothing)."""
+    (estate / "environments/dev/extra-env.yaml").write_text(
+        "apiVersion: llmops.io/v1\nkind: Environment\nmetadata:\n  name: foo\n"
+        "spec:\n  namespace: llm-ops-foo\n",
+        encoding="utf-8",
+    )
+    result = run_cli("validate", str(estate), "--env", "dev")
+    assert result.exit_code == 1
+    assert (
+        "environments/dev/extra-env.yaml:2:7: error[R005]: a second Environment (`foo`) in the "
+        "folder of `dev`: an environment has one Environment manifest" in result.stdout
+    )
+    assert "defined twice" not in result.stdout
+    assert "environments/dev/environment.yaml:5:9: the environment's own" in result.stdout
