@@ -135,9 +135,11 @@ def refuse_estate_folders(
     output = os.path.realpath(root)
     shown = escape_controls(str(root))
     if output == environments or output.startswith(environments.rstrip(os.sep) + os.sep):
+        beside = escape_controls(os.path.relpath(estate_root / "out"))
         raise LlmopsError(
             f"cannot render into {shown}: it is inside the estate's environments/ folder",
-            hint="render into a folder of its own, e.g. `-o out`",
+            hint=f"-o is relative to the working directory; render into a folder of its own, "
+            f"such as the estate's out/: `-o {beside}`",
         )
     for prefix, folder in (
         ("", root),

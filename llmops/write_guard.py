@@ -84,3 +84,33 @@ def output_folder(given: str, *, estate_root: Path | None = None) -> Path:
 
 def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def refuse_estate_interior(target: Path, *, verb: str, hint: str) -> None:
+    """Refuse a folder inside an estate's `environments/` (one holding `_shared/` or an
+    environment's `environment.yaml`): whatever is written there is read as the estate's manifests
+    (a nested estate's examples would be duplicates of dev's). ``verb`` opens the message ("cannot
+    create an estate in", "cannot write schemas into")."""
+    resolved = Path(os.path.realpath(target))
+    for folder in (resolved, *resolved.parents):
+        if folder.name == "environments" and _holds_environments(folder):
+            raise LlmopsError(
+                f"{verb} {escape_controls(str(target))}: it is inside the estate's environments/ "
+                f"folder ({escape_controls(str(folder))})",
+                hint=hint,
+            )
+
+
+def _holds_environments(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return any(
+                entry.is_dir()
+                and (
+                    entry.name == "_shared"
+                    or os.path.isfile(os.path.join(entry.path, "environment.yaml"))
+                )
+                for entry in entries
+            )
+    except OSError:
+        return False

@@ -14,11 +14,17 @@ from compiler.printable import escape_controls
 from llmops import scaffold
 from llmops.cli import exit_codes
 from llmops.manifest_files import dump_manifests, write_atomically
-from llmops.write_guard import output_folder
+from llmops.write_guard import output_folder, refuse_estate_interior
 
 
 def init(*, directory: str) -> int:
     root = output_folder(directory)
+    refuse_estate_interior(
+        root,
+        verb="cannot create an estate in",
+        hint="an estate is a folder of its own; inside another one's environments/ its manifests "
+        "would be read as that estate's",
+    )
     estate = root / ENVIRONMENTS_DIR
     if os.path.lexists(estate):
         raise LlmopsError(f"{estate} already exists; `llmops init` only creates new estates")

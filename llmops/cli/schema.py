@@ -3,20 +3,29 @@ current)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
 
+from compiler.load.estate import ENVIRONMENTS_DIR
 from compiler.spec.field_reference import REFERENCE_FILE, generate_reference
 from compiler.spec.schemas import generate_schemas
 from llmops.cli import exit_codes
 from llmops.manifest_files import write_atomically
-from llmops.write_guard import confined_path, output_folder
+from llmops.write_guard import confined_path, output_folder, refuse_estate_interior
 
 
-def schema(*, output: str, check: bool) -> int:
+def schema(*, output: str | None, check: bool) -> int:
+    output = output or str(_default_folder())
     directory = Path(output)
+    refuse_estate_interior(
+        directory,
+        verb="cannot write schemas into",
+        hint="write them beside environments/, as `llmops schema` does from anywhere in the "
+        "estate, or name a folder outside it with --output",
+    )
     wanted = {**generate_schemas(), REFERENCE_FILE: generate_reference()}
     existing = (
         {path.name for path in directory.glob("*.schema.json")} if directory.is_dir() else set()
@@ -50,12 +59,27 @@ def schema(*, output: str, check: bool) -> int:
     return exit_codes.OK
 
 
+def _default_folder() -> Path:
+    """The estate's `schemas/` (of the working directory or the nearest parent holding
+    environments/), else `schemas/` here."""
+    here = Path.cwd()
+    for candidate in (here, *here.parents):
+        if (candidate / ENVIRONMENTS_DIR).is_dir():
+            return Path(os.path.relpath(candidate / "schemas"))
+    return Path("schemas")
+
+
 command = click.Command(
     "schema",
     callback=schema,
     help="write the JSON Schemas of every manifest kind\n\nAnd the field reference, into DIR.",
     params=[
-        click.Option(["--output"], default="schemas", show_default=True, metavar="DIR"),
+        click.Option(
+            ["--output"],
+            default=None,
+            metavar="DIR",
+            help="default: the estate's schemas/ (beside environments/), else schemas/ here",
+        ),
         click.Option(["--check"], is_flag=True, help="write nothing; exit 1 if DIR is out of date"),
     ],
 )

@@ -167,3 +167,29 @@ def test_the_guard_follows_every_link_on_the_way(tmp_path: Path, outside: Path) 
     for relative in ("to-outside/file.yaml", "dangling", "inner/up/file.yaml", "to-inner/up/x"):
         with pytest.raises(LlmopsError, match="outside"):
             confined_path(base, relative)
+
+
+def test_init_and_schema_refuse_an_estate_s_environments_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What they would write there is read as the estate's manifests (a nested estate's examples
+    are duplicates of dev's), as `render -o` refuses to write there."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    before = sorted(path.relative_to(estate) for path in estate.rglob("*"))
+    nested = run_cli("init", str(estate / "environments" / "dev"))
+    assert nested.exit_code == 2
+    assert "cannot create an estate in" in nested.stderr
+    assert "inside the estate's environments/ folder" in nested.stderr
+    inside = run_cli("schema", "--output", str(estate / "environments" / "dev" / "schemas"))
+    assert inside.exit_code == 2 and "cannot write schemas into" in inside.stderr
+    assert sorted(path.relative_to(estate) for path in estate.rglob("*")) == before
+
+    monkeypatch.chdir(estate / "environments" / "dev" / "serving")
+    default = run_cli("schema")  # from deep in the estate: its schemas/, beside environments/
+    assert default.exit_code == 0, default.stderr
+    assert (estate / "schemas" / "manifest.schema.json").is_file()
+    assert not (estate / "environments" / "dev" / "serving" / "schemas").exists()
+
+    elsewhere = tmp_path / "estates" / "environments"  # a folder of estates, not an estate's
+    elsewhere.mkdir(parents=True)
+    assert run_cli("init", str(elsewhere / "team-a")).exit_code == 0
