@@ -105,10 +105,21 @@ def proxy(
                 local.user_id,
                 ",".join(sorted(local.roles)),
             )
+        in_cluster = []
         for endpoint in config.endpoints:
             print(
                 f"  {endpoint.route} -> {endpoint.backend.url} ({endpoint.backend.api}, model "
                 f"{endpoint.backend.served_model_name})",
+                flush=True,
+            )
+            if _cluster_local(endpoint.backend.url):
+                in_cluster.append(endpoint.name)
+        if in_cluster:
+            example = in_cluster[0]
+            print(
+                f"  note: {_these_addresses(len(in_cluster))} only inside the cluster; outside "
+                f"it, point each endpoint at a server you can reach: --backend "
+                f"{example}=http://127.0.0.1:8080",
                 flush=True,
             )
 
@@ -127,6 +138,18 @@ def proxy(
     except OSError as error:
         raise LlmopsError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     return exit_codes.OK
+
+
+def _cluster_local(url: str) -> bool:
+    """A Kubernetes Service's in-cluster name (`<service>.<namespace>.svc.cluster.local`)."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    return host.endswith(".svc.cluster.local") or host.endswith(".svc")
+
+
+def _these_addresses(count: int) -> str:
+    return "the address above resolves" if count == 1 else f"the {count} addresses above resolve"
 
 
 def _console(repo: str | None, config: Any, *, from_estate: bool) -> Any:

@@ -23,6 +23,7 @@ errors.
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any, NamedTuple
 
 from llmops.proxy.backends import health_url, is_ready
@@ -80,9 +81,13 @@ def _fault(error: BaseException, who: str, timeout: float) -> UpstreamError:
     if isinstance(error, TimeoutError):
         return UpstreamError(504, "timeout", f"{who} did not answer within {timeout:g} s")
     if isinstance(error, ConnectFailed):
-        return UpstreamError(
-            502, "connect", f"cannot connect to {who}: {error.error.strerror or error}"
-        )
+        why = f"cannot connect to {who}: {error.error.strerror or error}"
+        if isinstance(error.error, socket.gaierror) and ".svc.cluster.local" in who:
+            why += (
+                " (an address that resolves only inside the cluster: outside it, start the proxy "
+                "with --backend ENDPOINT=URL)"
+            )
+        return UpstreamError(502, "connect", why)
     if isinstance(error, Disconnected):
         return UpstreamError(
             502, "disconnected", f"{who} closed the connection before the answer was complete"
