@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 from compiler.collector import collector_paused, command_ended, process_ends_with_command
 from llmops import __version__
-from llmops.cli import exit_codes
+from llmops.cli import exit_codes, options
 from llmops.pydantic_plugins import PLUGINS_VARIABLE, skip_plugin_discovery
 
 # pydantic looks for plugins in every installed package's metadata the first time a model is built
@@ -101,6 +101,18 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command), cmd_name
         return command
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        written = args[0] if args else ""
+        if written not in COMMANDS and not written.startswith("-"):
+            import difflib
+
+            close = difflib.get_close_matches(written, list(COMMANDS), n=1, cutoff=0.6)
+            if close:
+                ctx.fail(f"No such command {written!r}; did you mean {close[0]!r}?")
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl(list(COMMANDS.items()))
@@ -172,12 +184,23 @@ def usage_error_line(error: click.UsageError) -> str:
     return line
 
 
+def _environment_from_variable(context: click.Context | None) -> str | None:
+    """The `--env` a command took from `LLMOPS_ENV` (not written on its command line), if any."""
+    from click.core import ParameterSource
+
+    if context is None or context.get_parameter_source("env") is not ParameterSource.ENVIRONMENT:
+        return None
+    value = context.params.get("env")
+    return value if isinstance(value, str) else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command in-process and return its exit code (tests call this directly)."""
     from compiler.errors import LlmopsError
     from compiler.printable import escape_controls
 
     debug = bool(os.environ.get(DEBUG_VARIABLE))
+    context: click.Context | None = None
     try:
         context = parse_arguments(sys.argv[1:] if argv is None else argv)
         debug = debug or bool(context.find_root().params.get("debug"))
@@ -194,6 +217,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if error.hint:
             print(f"  hint: {escape_controls(error.hint, keep_newlines=True)}", file=sys.stderr)
+        unseen = _environment_from_variable(context)
+        if unseen is not None and f"`{unseen}`" in error.message:
+            shown = escape_controls(f"{options.ENV_VARIABLE}={unseen}")
+            print(
+                f"  note: the environment came from {shown}, not the command line", file=sys.stderr
+            )
         return exit_codes.USAGE
     except KeyboardInterrupt:
         print("llmops: interrupted", file=sys.stderr)

@@ -31,14 +31,31 @@ def rules_markdown() -> str:
     return "\n".join([*lines, "", README_END]) + "\n"
 
 
+def find_rule(written: str) -> Rule:
+    """The rule with code or name ``written`` (`S001`, `unknown-field`: a diagnostic shows both).
+    **Raises:** ``LlmopsError`` naming the closest ones."""
+    import difflib
+
+    by_name = {rule.name: rule for rule in ALL_RULES}
+    rule = RULES_BY_CODE.get(written.upper()) or by_name.get(written.lower())
+    if rule is not None:
+        return rule
+    close = difflib.get_close_matches(written.lower(), list(by_name), n=3, cutoff=0.6)
+    close += difflib.get_close_matches(written.upper(), list(RULES_BY_CODE), n=1, cutoff=0.75)
+    shown = ", ".join(
+        f"`{by_name[name].code}` ({name})" if name in by_name else f"`{name}`" for name in close
+    )
+    raise LlmopsError(
+        f"no rule {written}" + (f"; did you mean {shown}?" if close else ""),
+        hint="`llmops rules` lists them all, by code and name",
+    )
+
+
 def rules(*, code: str | None, output_format: str) -> int:
     from compiler.check import rule_docs
 
     if code is not None:
-        rule = RULES_BY_CODE.get(code.upper())
-        if rule is None:
-            raise LlmopsError(f"no rule {code}", hint="`llmops rules` lists them all")
-        chosen: tuple[Rule, ...] = (rule,)
+        chosen: tuple[Rule, ...] = (find_rule(code),)
     else:
         chosen = ALL_RULES
     if output_format == "json":
@@ -72,7 +89,8 @@ def rules(*, code: str | None, output_format: str) -> int:
 command = click.Command(
     "rules",
     callback=rules,
-    help="list the rules, or explain one\n\nCODE: a rule's code (`llmops rules P002`).",
+    help="list the rules, or explain one\n\nCODE: a rule's code or name, as a diagnostic shows "
+    "them (`llmops rules P002`, `llmops rules unknown-field`).",
     params=[
         click.Argument(["code"], required=False),
         options.format_option(("text", "markdown", "json")),

@@ -241,9 +241,11 @@ def test_schemas_accept_the_bundled_manifests() -> None:
 
 
 def test_rules_table_in_readme_is_current() -> None:
-    from llmops.cli.rules import rules_markdown
+    from llmops.cli.rules import README_BEGIN, README_END, rules_markdown
 
-    assert rules_markdown() in (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert rules_markdown() in readme
+    assert readme.count(README_BEGIN) == readme.count(README_END) == 1, "one table, marked once"
 
 
 def test_rules_explains_one_rule() -> None:
@@ -251,6 +253,32 @@ def test_rules_explains_one_rule() -> None:
     assert result.exit_code == 0
     assert result.stdout.startswith("P002 approval-digest-stale (error, approval)")
     assert run_cli("rules", "Z999").exit_code == 2
+
+
+def test_rules_takes_the_name_a_diagnostic_shows_and_suggests_close_ones() -> None:
+    assert run_cli("rules", "unknown-field").stdout == run_cli("rules", "S001").stdout
+    misspelt = run_cli("rules", "unknwn-field")
+    assert misspelt.exit_code == 2
+    assert "no rule unknwn-field; did you mean `S001` (unknown-field)" in misspelt.stderr
+
+
+def test_a_misspelt_command_is_answered_with_the_closest() -> None:
+    result = run_cli("valdate")
+    assert result.exit_code == 2
+    assert "no such command 'valdate'; did you mean 'validate'?" in result.stderr
+    assert "did you mean" not in run_cli("frobnicate").stderr
+
+
+def test_an_environment_from_llmops_env_says_so_when_it_does_not_exist(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LLMOPS_ENV", "prd")
+    from_variable = run_cli("validate", str(PROJECT_ROOT))
+    assert from_variable.exit_code == 2
+    assert "environment `prd` does not exist" in from_variable.stderr
+    assert "note: the environment came from LLMOPS_ENV=prd" in from_variable.stderr
+    written = run_cli("validate", str(PROJECT_ROOT), "--env", "prd")
+    assert written.exit_code == 2 and "LLMOPS_ENV" not in written.stderr
 
 
 @pytest.mark.parametrize("output_format", ["text", "markdown", "json"])
