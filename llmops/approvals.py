@@ -42,6 +42,14 @@ def plan_approval(
     result = env.resolve_model(model_reference)
     if result.manifest is None:
         known = ", ".join(result.candidates) or "none"
+        versions = [c for c in result.candidates if c.partition("@")[0] == model_reference]
+        if "@" not in model_reference and versions:
+            # the name is right: an approval is of one version (`name@version`)
+            raise LlmopsError(
+                f"model `{model_reference}` needs a version: an approval is of one version "
+                f"(in environment `{env.name}`: {', '.join(versions)})",
+                hint=f"llmops approve {versions[-1]} ...",
+            )
         raise LlmopsError(
             f"model `{model_reference}` does not exist in environment `{env.name}` "
             f"(models: {known})"

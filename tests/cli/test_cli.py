@@ -173,6 +173,12 @@ def test_approve_refuses_unknown_model_and_disallowed_role(tmp_path: Path) -> No
         "approve", "nope@1", "--env", "dev", "--by", "a", "--role", "admin", str(root)
     )
     assert unknown.exit_code == 2 and "does not exist" in unknown.stderr
+    unversioned = run_cli(
+        "approve", "example-base-model", "--env", "dev", "--by", "a", "--role", "admin", str(root)
+    )
+    assert unversioned.exit_code == 2
+    assert "model `example-base-model` needs a version" in unversioned.stderr
+    assert "hint: llmops approve example-base-model@1.0 ..." in unversioned.stderr
     role = run_cli(
         "approve",
         "example-base-model@1.0",
