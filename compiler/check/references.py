@@ -51,13 +51,29 @@ def dataset_references(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, Pat
             yield manifest, ("spec", "trainJobSpec", "dataset_ref"), spec.train_job_spec.dataset_ref
 
 
-def _missing_hint(result: RefResult, noun: str, versioned: bool = True) -> str:
+def _missing_hint(
+    result: RefResult, noun: str, versioned: bool = True, written: str | None = None
+) -> str:
+    """What the environment has instead: the versions of the name written, else the closest
+    identity, then those it has; how to write a version only when ``written`` has none."""
     if not result.candidates:
         return f"no {noun} is defined in this environment (or _shared)"
     shown = ", ".join(result.candidates[:5]) + (" …" if len(result.candidates) > 5 else "")
-    if not versioned:  # templates and endpoints are named by metadata.name alone
-        return f"{noun}s here: {shown}"
-    return f"write `name@version` or `name-version`; {noun}s here: {shown}"
+    here = f"{noun}s here: {shown}"
+    if written is None:
+        return here if not versioned else f"write `name@version` or `name-version`; {here}"
+    name, at, _ = written.partition("@")
+    versions = [c for c in result.candidates if versioned and c.partition("@")[0] == name]
+    if at and versions:  # the name is right, the version is not
+        return f"the versions of `{name}` here: {', '.join(versions)}"
+    import difflib  # only for a reference that names nothing: a valid estate never needs it
+
+    close = difflib.get_close_matches(written, result.candidates, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean `{close[0]}`? {here}"
+    if versioned and not at:
+        return f"write `name@version` or `name-version`; {here}"
+    return here
 
 
 @rule(
@@ -101,7 +117,7 @@ def unresolved_model_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
                 manifest,
                 path,
                 f"model `{reference}` does not exist in environment `{env.name}`",
-                _missing_hint(result, "model"),
+                _missing_hint(result, "model", written=reference),
             )
 
 
@@ -142,7 +158,7 @@ def unresolved_dataset_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
                 manifest,
                 path,
                 f"dataset `{reference}` does not exist in environment `{env.name}`",
-                _missing_hint(result, "dataset"),
+                _missing_hint(result, "dataset", written=reference),
             )
 
 
@@ -189,7 +205,7 @@ def unresolved_template_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
                     manifest,
                     ("spec", field),
                     f"prompt template `{reference}` does not exist in environment `{env.name}`",
-                    _missing_hint(result, "template", versioned=False),
+                    _missing_hint(result, "template", versioned=False, written=reference),
                 )
 
 
@@ -229,7 +245,7 @@ def unresolved_endpoint_ref(env: ResolvedEnvironment) -> Iterator[Finding]:
                     manifest,
                     ("spec", "endpoint"),
                     f"serving endpoint `{endpoint}` does not exist in environment `{env.name}`",
-                    _missing_hint(result, "endpoint", versioned=False),
+                    _missing_hint(result, "endpoint", versioned=False, written=endpoint),
                 )
 
 

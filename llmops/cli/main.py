@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 from compiler.collector import collector_paused, command_ended, process_ends_with_command
 from llmops import __version__
-from llmops.cli import exit_codes, options
+from llmops.cli import exit_codes
 from llmops.pydantic_plugins import PLUGINS_VARIABLE, skip_plugin_discovery
 
 # pydantic looks for plugins in every installed package's metadata the first time a model is built
@@ -219,7 +219,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  hint: {escape_controls(error.hint, keep_newlines=True)}", file=sys.stderr)
         unseen = _environment_from_variable(context)
         if unseen is not None and f"`{unseen}`" in error.message:
-            shown = escape_controls(f"{options.ENV_VARIABLE}={unseen}")
+            from llmops.cli.options import ENV_VARIABLE
+
+            shown = escape_controls(f"{ENV_VARIABLE}={unseen}")
             print(
                 f"  note: the environment came from {shown}, not the command line", file=sys.stderr
             )
