@@ -25,6 +25,13 @@ __all__ = ["ApprovalState", "approval_state", "approvals_by_model", "current_dig
 E = Severity.ERROR
 
 
+def only_role(env: ResolvedEnvironment) -> str:
+    """The role to write in a suggested `llmops approve`: the environment's one allowed role, or a
+    placeholder when it allows several."""
+    roles = env.settings.approval.roles
+    return roles[0] if len(roles) == 1 else "<role>"
+
+
 def approve_command(
     model: Manifest[ModelSpec], env: str, who: str = "<user>", role: str = "<role>"
 ) -> str:
@@ -93,7 +100,7 @@ def model_not_approved(env: ResolvedEnvironment) -> Iterator[Finding]:
                     path,
                     f"{model.subject} is not approved for environment `{env.name}`: "
                     f"{_summary(state)}",
-                    approve_command(model, env.name),
+                    approve_command(model, env.name, role=only_role(env)),
                 )
 
 
@@ -219,7 +226,7 @@ def approved_status_without_approval(env: ResolvedEnvironment) -> Iterator[Findi
                     ("spec", "status"),
                     f"status is approved but in environment `{env.name}` "
                     f"{model.subject} has {_summary(state)}",
-                    approve_command(model, env.name),
+                    approve_command(model, env.name, role=only_role(env)),
                 )
 
 
