@@ -157,12 +157,30 @@ def _recorded_elsewhere(root: Path, plan: OutputPlan, record: Record) -> list[st
     return sorted(
         relative
         for relative in record
-        if relative.partition("/")[0] not in rendered and os.path.lexists(root / relative)
+        if relative.partition("/")[0] not in rendered
+        and not os.path.islink(root / relative.partition("/")[0])  # leads to another folder
+        and os.path.lexists(root / relative)
     )
 
 
 def compare_output(root: Path, plan: OutputPlan) -> OutputDifference:
+    _refuse_linked_folders(root, plan)
     return _difference(root, plan, _encoded(plan), read_record(root))
+
+
+def _refuse_linked_folders(root: Path, plan: OutputPlan) -> None:
+    """Refuse a rendered folder that is a link, even one that stays inside ``root``: `out/stg ->
+    prod` would have stg's objects overwrite prod's, and each render report success."""
+    for directory in plan.directories:
+        folder = root / directory
+        if os.path.islink(folder):
+            shown = escape_controls(str(folder))
+            target = escape_controls(os.readlink(folder))
+            raise LlmopsError(
+                f"cannot render into {escape_controls(str(root))}: {shown} is a link (to "
+                f"{target}), and each environment's objects go into a folder of their own",
+                hint=f"remove the link {shown}; render writes the folder itself",
+            )
 
 
 def _write_new_file(path: str, data: bytes) -> None:
@@ -249,6 +267,7 @@ def write_output(root: Path, plan: OutputPlan, record: Record | None = None) -> 
     llmops wrote before that are no longer rendered and unchanged since. Files llmops did not write
     are never overwritten or removed; every path is checked to stay inside `root`. ``record``: the
     record the caller has just read from `root`, else it is read here."""
+    _refuse_linked_folders(root, plan)
     if record is None:
         record = read_record(root)
     encoded = _encoded(plan)

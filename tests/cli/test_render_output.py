@@ -212,3 +212,19 @@ def test_rendered_files_are_created_as_the_umask_allows(tmp_path: Path) -> None:
         path.stat().st_mode & 0o777 for path in (tmp_path / "new").rglob("*") if path.is_file()
     }
     assert modes == {0o644}  # readable by the CI user, kubectl and Argo CD, as git would check out
+
+
+def test_a_rendered_folder_that_is_a_link_is_refused_even_inside(tmp_path: Path) -> None:
+    """`out/stg -> prod` stays inside `out`, but stg's objects would overwrite prod's."""
+    groups = {**GROUPS, "stg": {"a.yaml": "a: 1\n"}}  # the same text as prod's a.yaml
+    write_output(tmp_path, whole_plan_of(groups))
+    render_output._remove_tree(tmp_path / "stg")
+    (tmp_path / "stg").symlink_to("prod", target_is_directory=True)
+    before = tree(tmp_path)
+    for attempt in (write_output, compare_output):
+        with pytest.raises(LlmopsError, match="stg is a link"):
+            attempt(tmp_path, whole_plan_of(groups))
+    assert tree(tmp_path) == before
+    # a whole render no longer writing stg prunes nothing through the link either
+    write_output(tmp_path, whole_plan_of(GROUPS))
+    assert (tmp_path / "prod" / "a.yaml").read_text() == "a: 1\n"
