@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import struct
 import sys
 import tempfile
@@ -50,6 +51,9 @@ DEFAULT_BUDGET_MB = 1024
 FORMAT = b"llmops-render-cache 4"
 SUFFIX = ".render"
 KEEP = 16  # entries kept; the least recently used beyond these are removed
+# the largest file the cache reads: a thousand endpoints x 3 write tens of MB; anything past this is
+# no file of its, read whole it would only exhaust memory
+MAX_CACHE_FILE_BYTES = 2 << 30
 # what the rendered text also depends on, besides llmops's own code
 LIBRARIES = ("yaml", "pydantic", "pydantic_core", "jinja2", "markupsafe")
 ENVIRONMENTS = "environments"  # compiler.load.estate.ENVIRONMENTS_DIR, without importing the loader
@@ -306,7 +310,7 @@ class RenderCache:
         """The entry's output if it is whole and every answer of its trace is still the same. The
         trace is its first line: an entry of other files is a miss before its output is read."""
         try:
-            data = self._path(key).read_bytes()
+            data = _cache_file_bytes(self._path(key))
         except OSError:
             return None
         ends = _line_ends(data, 3)  # the header, the key and trace, where the texts lie
@@ -536,10 +540,32 @@ def _read_entry(path: Path, key: str) -> tuple[dict[str, Any], memoryview] | Non
     return None if read is None else (read[0], read[1])
 
 
+def _cache_file_bytes(path: Path) -> bytes:
+    """A cache file's bytes. **Raises:** ``OSError`` (a miss) for anything but a regular file of at
+    most `MAX_CACHE_FILE_BYTES`: a FIFO would block the read forever, a link to /dev/zero would
+    never end, and neither is a file the cache wrote (it writes regular files, never links)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    descriptor = os.open(path, flags)
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_CACHE_FILE_BYTES:
+            raise OSError(f"{path}: not a file the render cache wrote")
+        pieces = [os.read(descriptor, status.st_size + 1)]
+        size = len(pieces[0])
+        while pieces[-1]:  # it grew since fstat: read on, within the bound
+            if size > MAX_CACHE_FILE_BYTES:
+                raise OSError(f"{path}: larger than any file the render cache writes")
+            pieces.append(os.read(descriptor, 1 << 20))
+            size += len(pieces[-1])
+    finally:
+        os.close(descriptor)
+    return pieces[0] if len(pieces) <= 2 else b"".join(pieces)
+
+
 def _read_signed_entry(path: Path, key: str) -> tuple[dict[str, Any], memoryview, str] | None:
     """`_read_entry`, and the SHA-256 of the entry's content (its header says it, and it is)."""
     try:
-        data = path.read_bytes()
+        data = _cache_file_bytes(path)
     except OSError:
         return None
     ends = _line_ends(data, 2)
@@ -725,7 +751,7 @@ def _read_lines(path: Path, header: bytes) -> tuple[bytes, int, dict[str, str]] 
     ``header`` and that digest, or None when it cannot be read or holds a line `save` does not
     write."""
     try:
-        data = path.read_bytes()
+        data = _cache_file_bytes(path)
     except OSError:
         return None
     head, newline, body = data.partition(b"\n")
@@ -769,7 +795,7 @@ def _read_texts(path: Path, header: bytes) -> tuple[bytes, dict[bytes, memoryvie
     """The SHA-256 of the body and the texts of a file `_texts_file` wrote with ``header``, or None
     when it cannot be read or does not hold exactly what its header and index say."""
     try:
-        data = path.read_bytes()
+        data = _cache_file_bytes(path)
     except OSError:
         return None
     ends = _line_ends(data, 2)  # the header, how many texts

@@ -264,11 +264,19 @@ def _damage(path: Path, how: str) -> None:
         body += b"\n"
         head = header.rpartition(b" ")[0]
         path.write_bytes(head + b" " + render_cache._digest(body).encode() + b"\n" + body)
+    elif how == "fifo":  # reading it would wait forever for a writer
+        path.unlink()
+        os.mkfifo(path)
+    elif how == "endless":  # reading it would never end
+        path.unlink()
+        path.symlink_to("/dev/zero")
     else:
         raise AssertionError(how)
 
 
-@pytest.mark.parametrize("how", ["truncated", "flipped", "empty", "not json", "longer"])
+@pytest.mark.parametrize(
+    "how", ["truncated", "flipped", "empty", "not json", "longer", "fifo", "endless"]
+)
 def test_damaged_parts_are_misses_and_are_replaced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
@@ -468,3 +476,30 @@ def test_a_group_s_texts_stay_within_their_bound_while_a_large_one_keeps_changin
     assert kept.get(bytes([129]) * 32) == "29 " + "x" * 3_000  # the last run's
     assert kept.get(bytes([128]) * 32) == "28 " + "x" * 3_000  # an earlier one, within the bound
     assert kept.get(bytes([100]) * 32) is None  # the first run's, long gone
+
+
+@pytest.mark.parametrize("how", ["fifo", "endless"])
+def test_a_whole_render_entry_that_is_no_file_is_a_miss(tmp_path: Path, how: str) -> None:
+    """In a process of its own, with a time limit: a FIFO entry blocked the read forever, a link
+    to /dev/zero read until memory ran out."""
+    import subprocess
+    import sys
+
+    estate = copy_bundled_estate(tmp_path / "estate")
+    cache = tmp_path / "cache"
+    expected = run_cli("render", str(estate), "--cache-dir", "off")
+    assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
+    entries = [*cache.glob("*" + render_cache.SUFFIX), *cache.glob("*.group")]
+    assert entries
+    for entry in entries:
+        _damage(entry, how)
+    done = subprocess.run(
+        [sys.executable, "-m", "llmops.cli.main", "render", str(estate), "--cache-dir", str(cache)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, expected.stdout, expected.stderr)
