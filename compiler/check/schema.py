@@ -183,7 +183,7 @@ def _field_at(model: type[Envelope], path: Path) -> Any:
 
 
 def _deeper_home(
-    document: SourceDocument, model: type[Envelope], path: Path
+    document: SourceDocument, model: type[Envelope], path: Path, predecessors: _Predecessors
 ) -> tuple[Path, int] | None:
     """For an unknown key, the deepest mapping that ends right above it (inside the entry before
     it) and has that field, with the column of that mapping's keys: where a key lands whose
@@ -192,12 +192,11 @@ def _deeper_home(
     siblings = document.get(parent)
     if not isinstance(siblings, dict) or key not in siblings:
         return None
-    names = list(siblings)
-    position = names.index(key)
-    if position == 0:
+    before = predecessors.before(siblings, key)
+    if before is None:
         return None
     found: tuple[Path, int] | None = None
-    probe: Path = (*parent, names[position - 1])
+    probe: Path = (*parent, before)
     while isinstance(value := document.get(probe), dict) and value:
         owner = _model_at(model, probe)
         if owner is None:
@@ -209,7 +208,27 @@ def _deeper_home(
     return found
 
 
-def _error_diagnostic(document: SourceDocument, model: type[Envelope], error: Any) -> Diagnostic:
+class _Predecessors:
+    """Each key's predecessor in the mappings of one document whose errors are being reported:
+    one pass per mapping, not one per unknown key (60,000 of them in a file under the size limit
+    took a minute)."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[dict[Any, Any], dict[Any, Any]]] = {}
+
+    def before(self, mapping: dict[Any, Any], key: Any) -> Any:
+        """The key written before ``key`` in ``mapping`` (None for its first)."""
+        known = self._known.get(id(mapping))
+        if known is None or known[0] is not mapping:
+            names = list(mapping)
+            known = (mapping, dict(zip(names[1:], names, strict=False)))
+            self._known[id(mapping)] = known
+        return known[1].get(key)
+
+
+def _error_diagnostic(
+    document: SourceDocument, model: type[Envelope], error: Any, predecessors: _Predecessors
+) -> Diagnostic:
     kind = error["type"]
     path = _error_path(document, error)
     where = format_path(path)
@@ -224,7 +243,7 @@ def _error_diagnostic(document: SourceDocument, model: type[Envelope], error: An
             if suggestion
             else (f"known fields here: {', '.join(known)}" if known else None)
         )
-        home = _deeper_home(document, model, path)
+        home = _deeper_home(document, model, path, predecessors)
         if home is not None:
             # `use_gpu:` dedented out of deploymentSpec: the field exists, one level further in
             mapping, column = home
@@ -398,7 +417,8 @@ def validate_document(document: SourceDocument) -> tuple[Envelope | None, list[D
         manifest = model.model_validate(data)
     except ValidationError as error:
         errors = _merge_union_errors(document, error.errors())
-        diagnostics = [_error_diagnostic(document, model, item) for item in errors]
+        predecessors = _Predecessors()
+        diagnostics = [_error_diagnostic(document, model, item, predecessors) for item in errors]
         # One mistake, one diagnostic: a value the loader reported (`!!int abc`, `on`) is not
         # reported again.
         return None, merge_missing_fields(

@@ -125,3 +125,31 @@ def test_a_long_value_is_shortened_in_the_message() -> None:
     ((code, line, message),) = messages(text)
     assert (code, line) == ("S005", 6)
     assert len(message) < 400 and "(5,004 characters)" in message
+
+
+class _CountedKeys(dict[str, int]):
+    """A mapping that counts how often its keys are gone through."""
+
+    passes = 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        type(self).passes += 1
+        return super().__iter__()
+
+
+def test_many_unknown_keys_in_one_mapping_cost_one_pass_over_it() -> None:
+    """Each unknown key looks up the key before it (where a dedented field may belong): done by
+    going through the whole mapping once per key, 60,000 keys in a file under the size limit took
+    a minute."""
+    from compiler.check.schema import _Predecessors
+
+    mapping = _CountedKeys({f"k{index}": index for index in range(3000)})
+    predecessors = _Predecessors()
+    found = [predecessors.before(mapping, f"k{index}") for index in range(3000)]
+    assert found == [None, *(f"k{index}" for index in range(2999))]
+    assert _CountedKeys.passes == 1
+    keys = "".join(f"  k{index}: {index}\n" for index in range(3000))
+    text = "apiVersion: llmops.io/v1\nkind: Model\nmetadata: {name: m}\nspec:\n" + keys
+    diagnosed = diagnose(text)
+    assert sum(1 for code, *_ in diagnosed if code == "S001") == 3000
+    assert ("S001", 6, 3) in [entry[:3] for entry in diagnosed]  # `k1`, at its own key
