@@ -18,6 +18,7 @@ Choices worth knowing:
 from __future__ import annotations
 
 from compiler.diagnostics import Diagnostic, Severity
+from compiler.printable import escape_controls
 from compiler.report.base import ReportContext
 from compiler.report.limit import left_out_note, shown_per_file
 from compiler.report.text import summary_line
@@ -51,10 +52,13 @@ def _properties(diagnostic: Diagnostic) -> list[tuple[str, str]]:
     if one_line and span.end_column is not None:
         pairs.append(("endColumn", str(span.end_column)))
     pairs.append(("title", _title(diagnostic)))
-    return pairs
+    # no control character from a manifest (an escape sequence in a folder's name) reaches the log
+    return [(key, escape_controls(value)) for key, value in pairs]
 
 
 def _message(diagnostic: Diagnostic) -> str:
+    # each part one line of the annotation, every control character in it (a newline or an escape
+    # sequence a manifest's value or a folder's name brought) shown as an escape (`\x0a`)
     lines = [diagnostic.message]
     if diagnostic.environments:
         lines.append(f"found in: {', '.join(diagnostic.environments)} (a shared file)")
@@ -63,7 +67,7 @@ def _message(diagnostic: Diagnostic) -> str:
     for related in diagnostic.related:
         where = related.span
         lines.append(f"note: {where.file}:{where.line}:{where.column}: {related.message}")
-    return "\n".join(lines)
+    return "\n".join(escape_controls(line) for line in lines)
 
 
 def format_command(diagnostic: Diagnostic) -> str:
@@ -78,6 +82,8 @@ def format_report(diagnostics: list[Diagnostic], context: ReportContext) -> str:
     shown = shown_per_file(diagnostics)
     lines = [format_command(diagnostic) for diagnostic in shown.diagnostics]
     # plain lines, not commands: GitHub prints them in the log and annotates nothing
-    lines.extend(escape_data(left_out_note(f, n)) for f, n in shown.left_out.items())
+    lines.extend(
+        escape_data(escape_controls(left_out_note(f, n))) for f, n in shown.left_out.items()
+    )
     lines.append(summary_line(diagnostics, context, shown.total_left_out))
     return "\n".join(lines) + "\n"

@@ -34,12 +34,16 @@ def format_diagnostic(diagnostic: Diagnostic, context: ReportContext) -> str:
     span = diagnostic.span
     color = context.color
     severity = _paint(diagnostic.severity.value, "1;" + _COLORS[diagnostic.severity], color)
-    first, *rest = escape_controls(diagnostic.message, keep_newlines=True).splitlines() or [""]
+    # A message or hint is one line: a newline in it comes from a value a manifest wrote (a name,
+    # a reference, a folder's name) and is shown as `\n`, so no text in a manifest can print a
+    # line that looks like a diagnostic of its own.
+    message = escape_controls(diagnostic.message)
     place = escape_controls(f"{span.file}:{span.line}:{span.column}")
     head = (
-        f"{_paint(place, '1', color)}: {severity}[{diagnostic.code}]: {first}  ({diagnostic.name})"
+        f"{_paint(place, '1', color)}: {severity}[{diagnostic.code}]: {message}  "
+        f"({diagnostic.name})"
     )
-    out = [head, *(f"  {line}" for line in rest)]
+    out = [head]
     line = source_line(context, span.file, span.line)
     if line is not None:
         gutter = str(span.line)
@@ -53,10 +57,7 @@ def format_diagnostic(diagnostic: Diagnostic, context: ReportContext) -> str:
         found_in = escape_controls(", ".join(diagnostic.environments))
         out.append(f"  found in: {found_in} (a shared file is checked in each environment)")
     if diagnostic.hint:
-        out.append(
-            f"  {_paint('hint', '1;32', color)}: "
-            f"{escape_controls(diagnostic.hint, keep_newlines=True)}"
-        )
+        out.append(f"  {_paint('hint', '1;32', color)}: {escape_controls(diagnostic.hint)}")
     for related in diagnostic.related:
         r = related.span
         out.append(escape_controls(f"  note: {r.file}:{r.line}:{r.column}: {related.message}"))

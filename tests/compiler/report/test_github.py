@@ -34,7 +34,7 @@ CASES: list[tuple[str, Diagnostic, str]] = [
         "::error file=environments/dev/serving/chat.yaml,line=7,col=10,endLine=7,endColumn=27,"
         "title=S005 invalid-value%3A ServingEndpoint/chat::"
         'spec.route: not in the expected format (got the string "/a, b: 100%25 <&>")'
-        "%0Aroutes look like: /llm-ops/v1/serve/<name>"
+        "\\x0aroutes look like: /llm-ops/v1/serve/<name>"
         '%0Ahint: write it as: "/llm-ops/v1/serve/chat" (100%25 <literal>, no commas)',
     ),
     (

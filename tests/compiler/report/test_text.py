@@ -27,12 +27,11 @@ CASES: list[tuple[str, Diagnostic, str]] = [
         "llama@3 --env dev --by ID --role ROLE",
     ),
     (
-        "special characters pass through; later message lines are indented",
+        "special characters pass through; a newline in a message is shown as an escape",
         sample.TRICKY,
         "environments/dev/serving/chat.yaml:7:10: error[S005]: "
-        'spec.route: not in the expected format (got the string "/a, b: 100% <&>")  '
-        "(invalid-value)\n"
-        "  routes look like: /llm-ops/v1/serve/<name>\n"
+        'spec.route: not in the expected format (got the string "/a, b: 100% <&>")'
+        "\\x0aroutes look like: /llm-ops/v1/serve/<name>  (invalid-value)\n"
         ' 7 |   route: "/a, b: 100% <&>"\n'
         "   |          ^^^^^^^^^^^^^^^^^\n"
         '  hint: write it as: "/llm-ops/v1/serve/chat" (100% <literal>, no commas)',
