@@ -27,10 +27,8 @@ def test_a_newline_in_a_value_never_starts_a_line(tmp_path: Path, output_format:
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert "fake.yaml:1:1" in result.stdout  # shown, inside a message or hint
-    assert not any(
-        FORGED in line and not line.startswith(("environments/", "::")) for line in lines
-    )
-    assert not any(line.lstrip().startswith("fake.yaml") for line in lines)
+    assert not any(line.lstrip().startswith("fake.yaml") for line in lines), result.stdout
+    assert sum(FORGED in line for line in lines) >= 2  # in the messages and hints, escaped
 
 
 def test_an_escape_sequence_in_a_folder_name_is_shown_escaped_in_annotations(
