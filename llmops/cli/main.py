@@ -184,6 +184,39 @@ def usage_error_line(error: click.UsageError) -> str:
     return line
 
 
+# parameters naming files: the file system may hold names that are not UTF-8, and Python carries
+# them through as surrogate escapes (`os.fsencode` gives the bytes back)
+_PATH_PARAMETERS = frozenset(
+    {"repo", "output", "directory", "config_path", "paths", "kubeconfig", "cache_dir"}
+)
+
+
+def _refuse_undecodable_text(context: click.Context) -> None:
+    """Refuse a text argument holding bytes that are not UTF-8 (a `--notes` from a Latin-1
+    terminal): it would reach a file, a commit or a request as text no UTF-8 writer can encode.
+    **Raises:** ``click.BadParameter`` naming the option."""
+    for parameter in context.command.params:
+        name = parameter.name or ""
+        values = context.params.get(name)
+        if name in _PATH_PARAMETERS or values is None:
+            continue
+        for value in values if isinstance(values, tuple | list) else (values,):
+            if isinstance(value, str) and not _encodable(value):
+                raise click.BadParameter(
+                    "not UTF-8 text (a byte that is no UTF-8 character)",
+                    ctx=context,
+                    param=parameter,
+                )
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _environment_from_variable(context: click.Context | None) -> str | None:
     """The `--env` a command took from `LLMOPS_ENV` (not written on its command line), if any."""
     from click.core import ParameterSource
@@ -204,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         context = parse_arguments(sys.argv[1:] if argv is None else argv)
         debug = debug or bool(context.find_root().params.get("debug"))
+        _refuse_undecodable_text(context)
         with context:
             return int(context.command.invoke(context))
     except click.exceptions.Exit as stop:  # --help, --version

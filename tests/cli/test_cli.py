@@ -350,3 +350,34 @@ def test_spec_accepts_the_original_payloads_verbatim(tmp_path: Path) -> None:
         },
     )
     assert validate(root, "dev").diagnostics == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [
+            "approve",
+            "example-base-model@1.0",
+            "--env",
+            "dev",
+            "--by",
+            "zoe",
+            "--role",
+            "admin",
+            "--notes",
+            "a\udc85b",
+        ],
+        ["chat", "example-model", "--env", "dev", "h\udcffi"],
+        ["rules", "S0\udcff1"],
+    ],
+)
+def test_text_that_is_not_utf8_is_a_usage_error_naming_it(tmp_path: Path, argv: list[str]) -> None:
+    """Bytes that are not UTF-8 on the command line (a Latin-1 terminal) arrive as surrogate
+    escapes: no file, commit or request can carry them. A path may hold them: the file system's."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    result = run_cli(*argv, str(estate)) if argv[0] == "approve" else run_cli(*argv)
+    assert result.exit_code == 2, result.stderr
+    assert "not UTF-8 text" in result.stderr
+    assert "internal error" not in result.stderr
+    written = {path.name for path in (estate / "environments" / "dev" / "approvals").iterdir()}
+    assert written == {"example-base-model-1-0-admin.yaml"}  # nothing was written
