@@ -68,6 +68,21 @@ def normalize_repo_path(path: str) -> str:
     return normal
 
 
+# names the estate reads as manifests (compiler.load.estate.MANIFEST_SUFFIXES: this module is
+# imported by it)
+_MANIFEST_NAMES = (".yaml", ".yml")
+
+
+def _kind_of(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (a named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a file"
+
+
 def _format_size(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MiB" if size >= 1024 * 1024 else f"{size / 1024:.1f} KiB"
 
@@ -179,6 +194,17 @@ class DirectoryTree:
                     visit(child)
                 elif stat.S_ISREG(mode):
                     found.append(child)
+                elif name.endswith(_MANIFEST_NAMES):  # a FIFO, a socket, a device named as one
+                    problems.append(
+                        (
+                            child,
+                            FileProblem(
+                                rules.UNREADABLE_FILE,
+                                f"`{name}` is {_kind_of(mode)}, not a regular file",
+                                "replace it with the manifest file itself",
+                            ),
+                        )
+                    )
 
         visit(path)
         return sorted(found), problems

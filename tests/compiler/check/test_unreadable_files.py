@@ -185,3 +185,28 @@ def test_a_misspelt_kind_loses_the_identity_but_not_the_estate(estate: Path) -> 
 )
 def test_the_kinds_a_lost_text_may_hold(text: str, kinds: set[str]) -> None:
     assert kinds_written(kind_words(text)) == kinds
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket"])
+def test_a_manifest_name_that_is_no_regular_file_is_reported_not_skipped(
+    estate: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It may be meant to hold an endpoint: reading it would block (a FIFO) or fail, and skipping
+    it said "no problems" for an estate that lacks it."""
+    import os
+    import socket
+
+    path = estate / "environments" / "dev" / "serving" / "pipe.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        monkeypatch.chdir(path.parent)  # a socket's path is limited to about 100 bytes
+        bound = socket.socket(socket.AF_UNIX)
+        bound.bind(path.name)
+        bound.close()
+    result = run_cli("validate", str(estate), "--format", "json")
+    assert result.exit_code == 1
+    found = json.loads(result.stdout)["diagnostics"]
+    unreadable = [d for d in found if d["code"] == "Y015"]
+    assert [d["file"] for d in unreadable] == ["environments/dev/serving/pipe.yaml"]
+    assert "not a regular file" in unreadable[0]["message"]
