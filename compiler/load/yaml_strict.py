@@ -322,19 +322,19 @@ class _DocumentBuilder:
                     self.plain_scalars[path] = text
                 return known[0]
         else:
-            implicit = _implicit_tag(text)
-            if tag != implicit:
-                if tag not in _ALLOWED_EXPLICIT_TAGS:
-                    self.report(
-                        rules.UNKNOWN_TAG,
-                        f"tag {tag!r} is not accepted",
-                        self.span(node),
-                        path,
-                        "remove the tag; quote the value if a string is meant",
-                    )
-                    return text
-                if tag == _STR:
-                    return text
+            # a tag written out: one outside YAML 1.2's core schema is refused even when YAML 1.1
+            # would give the value that tag anyway (`!!timestamp 2001-12-14`: a date to PyYAML)
+            if tag not in _ALLOWED_EXPLICIT_TAGS:
+                self.report(
+                    rules.UNKNOWN_TAG,
+                    f"tag {tag!r} is not accepted",
+                    self.span(node),
+                    path,
+                    "remove the tag; quote the value if a string is meant",
+                )
+                return text
+            if tag == _STR and tag != _implicit_tag(text):
+                return text
         if text in YAML11_BOOLEANS:
             self.report(
                 rules.YAML11_BOOLEAN,

@@ -74,6 +74,25 @@ def test_unknown_tags_are_refused() -> None:
     assert [code for code, _, _ in diagnostics] == ["Y004", "Y004", "Y004"]
 
 
+@pytest.mark.parametrize(
+    "text", ["a: !!timestamp 2001-12-14\n", "a: !!timestamp 2001-12-14 10:00:00\n"]
+)
+def test_a_written_tag_outside_the_core_schema_is_refused_even_where_yaml11_implies_it(
+    text: str,
+) -> None:
+    """PyYAML reads a date: llmops would have read a string, silently."""
+    _, diagnostics = load(text)
+    assert [code for code, _, _ in diagnostics] == ["Y004"]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("a: !!str 5\n", "5"), ("a: !!int 5\n", 5), ("a: !!str x\n", "x")]
+)
+def test_core_schema_tags_are_taken(text: str, value: object) -> None:
+    data, diagnostics = load(text)
+    assert (data, diagnostics) == ([{"a": value}], [])
+
+
 def test_merge_key_is_refused() -> None:
     _, diagnostics = load("base: &b {x: 1}\nother:\n  <<: *b\n")
     assert diagnostics == [("Y011", 3, 3)]
