@@ -691,6 +691,37 @@ def _reader_diagnostic(file: str, text: str, error: yaml.reader.ReaderError) -> 
     )
 
 
+# Line breaks to YAML 1.1 (libyaml, PyYAML) that YAML 1.2 and editors read as ordinary characters:
+# libyaml folds a NEL in a quoted string into a space and counts lines past any of them, so the
+# value read and the lines reported would both differ from what the file says.
+_DISPUTED_BREAKS = {
+    "\x85": "next line, NEL",
+    "\u2028": "line separator",
+    "\u2029": "paragraph separator",
+}
+
+
+def _disputed_break(file: str, text: str) -> Diagnostic | None:
+    """The first raw U+0085, U+2028 or U+2029 in ``text`` as an error at its place, or None."""
+    found = [index for index in (text.find(char) for char in _DISPUTED_BREAKS) if index >= 0]
+    if not found:
+        return None
+    index = min(found)
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    character = text[index]
+    code = f"U+{ord(character):04X}"
+    return make_diagnostic(
+        rules.YAML_SYNTAX,
+        f"the character {code} ({_DISPUTED_BREAKS[character]}) is a line break to YAML 1.1 "
+        "readers (libyaml, PyYAML) and not to YAML 1.2 ones, so they read different values and "
+        "lines from this file",
+        Span(file, line, column),
+        hint=f'write it as an escape inside a double-quoted string ("\\u{ord(character):04x}"), '
+        "or remove it",
+    )
+
+
 def _syntax_diagnostic(file: str, text: str, error: yaml.YAMLError) -> Diagnostic:
     if isinstance(error, yaml.reader.ReaderError):
         return _reader_diagnostic(file, text, error)
@@ -806,9 +837,14 @@ def parse_manifest_file(
     diagnostics: list[Diagnostic] = []
     roots: list[yaml.Node | None] = []
     stopped = False
+    disputed = _disputed_break(file, text)
     try:
-        for composed in yaml.compose_all(text, Loader=_Loader):
-            roots.append(composed)
+        if disputed is not None:  # read as the reader's refusal of a character: nothing composed
+            stopped = True
+            diagnostics.append(disputed)
+        else:
+            for composed in yaml.compose_all(text, Loader=_Loader):
+                roots.append(composed)
     except yaml.YAMLError as error:
         stopped = True
         diagnostics.append(_syntax_diagnostic(file, text, error))

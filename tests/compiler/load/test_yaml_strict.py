@@ -184,3 +184,18 @@ def test_a_huge_file_without_aliases_is_bounded_with_a_fitting_hint() -> None:
     )
     assert [d.code for d in diagnostics] == ["Y005"]
     assert diagnostics[0].hint is not None and "alias" not in diagnostics[0].hint
+
+
+@pytest.mark.parametrize("character", ["\x85", "\u2028", "\u2029"])
+@pytest.mark.parametrize(
+    ("written", "column"),
+    [('b: "A{c}B"\n', 6), ("b: A{c}B\n", 5), ("b: AB  # note{c}\n", 14)],
+)
+def test_a_break_yaml_11_and_12_disagree_on_is_refused_where_it_is(
+    character: str, written: str, column: int
+) -> None:
+    """libyaml (YAML 1.1) folds a NEL in a quoted string into a space and counts lines past all
+    three: read silently, the value and every later line number would be wrong."""
+    data, diagnostics = load("a: 1\n" + written.format(c=character) + "c: 2\n")
+    assert data == []  # nothing read that might differ from what the file says
+    assert diagnostics == [("Y001", 2, column)]
