@@ -48,6 +48,11 @@ def output_folder(given: str, *, estate_root: Path | None = None) -> Path:
     where it leads, as the user named the place, unless it names a place inside the estate: then it
     must lead to a place inside the estate too."""
     shown = escape_controls(given)
+    if not given.strip():
+        raise LlmopsError(
+            "no folder to write into: the name given is empty",
+            hint="name a folder of its own, e.g. `out` (`.` for the working directory)",
+        )
     hint = (
         "replace the link with a real folder, or give the place it leads to as an absolute path if "
         "that is where you mean to write"
@@ -61,6 +66,14 @@ def output_folder(given: str, *, estate_root: Path | None = None) -> Path:
         base = os.path.realpath(os.path.join(os.getcwd(), *parts[:leading]))
         resolved = os.path.realpath(os.path.join(base, *parts[leading:]))
         if not _inside(resolved, base):
+            if os.path.normpath(os.path.join(base, *parts[leading:])) == resolved:
+                # no link on the way: a `..` after a folder's name climbs out
+                raise LlmopsError(
+                    f"cannot write into {shown}: its `..` lead out of {escape_controls(base)}, to "
+                    f"{escape_controls(resolved)}",
+                    hint="name the folder without `..` after a folder's name, or give it as an "
+                    "absolute path if that is where you mean to write",
+                )
             raise LlmopsError(
                 f"cannot write into {shown}: it leads to {escape_controls(resolved)}, outside "
                 f"{escape_controls(base)} (through a link)",

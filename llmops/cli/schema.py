@@ -18,7 +18,10 @@ from llmops.write_guard import confined_path, output_folder, refuse_estate_inter
 
 
 def schema(*, output: str | None, check: bool) -> int:
-    output = output or str(_default_folder())
+    if output is None:
+        output = str(_default_folder())
+    elif not output.strip():
+        output_folder(output)  # refuses it, saying why
     directory = Path(output)
     refuse_estate_interior(
         directory,

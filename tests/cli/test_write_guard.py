@@ -193,3 +193,31 @@ def test_init_and_schema_refuse_an_estate_s_environments_folder(
     elsewhere = tmp_path / "estates" / "environments"  # a folder of estates, not an estate's
     elsewhere.mkdir(parents=True)
     assert run_cli("init", str(elsewhere / "team-a")).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["render", "-o", ""], ["render", "-o", " "], ["init", ""], ["schema", "--output", ""]],
+)
+def test_an_empty_folder_name_is_refused_not_read_as_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    """`-o ''` rendered into the estate's own root, beside environments/."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    monkeypatch.chdir(estate)
+    before = sorted(path.relative_to(estate) for path in estate.rglob("*"))
+    result = run_cli(*argv)
+    assert result.exit_code == 2
+    assert "no folder to write into: the name given is empty" in result.stderr
+    assert sorted(path.relative_to(estate) for path in estate.rglob("*")) == before
+
+
+def test_dot_dots_climbing_out_are_named_as_such_not_as_a_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    estate = copy_bundled_estate(tmp_path / "estate")
+    monkeypatch.chdir(estate)
+    result = run_cli("render", "-o", "out/../../x")
+    assert result.exit_code == 2
+    assert "its `..` lead out of" in result.stderr and "link" not in result.stderr
+    assert not (tmp_path / "x").exists()
