@@ -14,13 +14,18 @@ _C1 = range(0x7F, 0xA0)  # DEL and the C1 controls (0x9b is a one-byte CSI on so
 # Invisible formatting: zero-width characters, bidi marks, embeddings, overrides and isolates, the
 # line and paragraph separators, the byte-order mark.
 _FORMAT = (0x061C, *range(0x200B, 0x2010), *range(0x2028, 0x202F), *range(0x2060, 0x2070), 0xFEFF)
+# Lone surrogates: how Python carries a file name's bytes that are not UTF-8 (`\udcff` for 0xff);
+# written raw, they reach the terminal as those bytes
+_SURROGATES = range(0xD800, 0xE000)
 
 
 def _escape_of(code: int) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-_TABLE: dict[int, str] = {code: _escape_of(code) for code in (*_C0, *_C1, *_FORMAT) if code != 0x09}
+_TABLE: dict[int, str] = {
+    code: _escape_of(code) for code in (*_C0, *_C1, *_FORMAT, *_SURROGATES) if code != 0x09
+}
 _TABLE_KEEPING_NEWLINES: dict[int, str] = {
     code: escape for code, escape in _TABLE.items() if code != 0x0A
 }

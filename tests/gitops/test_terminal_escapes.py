@@ -89,8 +89,15 @@ def test_the_helper_leaves_nothing_raw_and_keeps_the_rest(text: str) -> None:
     if not has_controls(text):
         assert escaped == text
     for char in text:  # every C0/C1 control, bidi control and separator counts as control
-        if unicodedata.category(char) in ("Cc", "Zl", "Zp") and char != "\t":
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp", "Cs") and char != "\t":
             assert has_controls(char)
+
+
+def test_a_file_name_s_bytes_that_are_not_utf8_are_shown_as_escapes() -> None:
+    """Python carries them as lone surrogates; printed raw they are those bytes on the terminal."""
+    name = b"b\xffd.yaml".decode("utf-8", "surrogateescape")
+    assert escape_controls(name) == "b\\udcffd.yaml"
+    assert escape_controls(name).encode("utf-8")  # printable by any UTF-8 writer
 
 
 @settings(max_examples=200)
