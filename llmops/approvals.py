@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -93,9 +94,18 @@ def plan_approval(
             )
         document["metadata"]["name"] = target.name
         return ApprovalPlan(path=target.file, document=document, replaces=True)
-    return ApprovalPlan(
-        path=f"{approvals_folder(env.name)}/{name}.yaml", document=document, replaces=False
-    )
+    taken = {
+        (other.name, other.file) for other in env.of_kind("Approval") if other.origin == env.name
+    }
+    path = f"{approvals_folder(env.name)}/{name}.yaml"
+    if any(name == other_name or path == other_file for other_name, other_file in taken):
+        # another approver whose name makes the same label (`Zoë` and `Zoé` are both `zo`): the
+        # approver's own digest tells them apart
+        suffix = hashlib.sha256(approver.encode("utf-8")).hexdigest()[:8]
+        name = f"{name[: 63 - len(suffix) - 1].rstrip('-')}-{suffix}"
+        document["metadata"]["name"] = name
+        path = f"{approvals_folder(env.name)}/{name}.yaml"
+    return ApprovalPlan(path=path, document=document, replaces=False)
 
 
 def _documents_in(env: ResolvedEnvironment, manifest: Manifest) -> int:

@@ -381,3 +381,37 @@ def test_text_that_is_not_utf8_is_a_usage_error_naming_it(tmp_path: Path, argv: 
     assert "internal error" not in result.stderr
     written = {path.name for path in (estate / "environments" / "dev" / "approvals").iterdir()}
     assert written == {"example-base-model-1-0-admin.yaml"}  # nothing was written
+
+
+def test_two_approvers_whose_names_make_the_same_file_name_both_approve(tmp_path: Path) -> None:
+    """`Zoë` and `Zoé` both make the label `zo`: the second approval was refused."""
+    root = copy_bundled_estate(tmp_path)
+    for approver in ("Zoë", "Zoé"):
+        result = run_cli(
+            "approve",
+            "example-base-model@1.0",
+            "--env",
+            "dev",
+            "--by",
+            approver,
+            "--role",
+            "admin",
+            str(root),
+        )
+        assert result.exit_code == 0, result.stderr
+    written = sorted(path.name for path in (root / "environments/dev/approvals").iterdir())
+    assert len(written) == 3 and "example-base-model-1-0-zo.yaml" in written
+    assert run_cli("validate", str(root), "--env", "dev").exit_code == 0
+    again = run_cli(
+        "approve",
+        "example-base-model@1.0",
+        "--env",
+        "dev",
+        "--by",
+        "Zoé",
+        "--role",
+        "admin",
+        str(root),
+    )
+    assert again.exit_code == 0, again.stderr  # the same person's approval is updated in place
+    assert sorted(path.name for path in (root / "environments/dev/approvals").iterdir()) == written
