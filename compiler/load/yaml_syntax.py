@@ -360,6 +360,16 @@ def _after_block_text(source: _Source, index: int, line: int, column: int) -> Sy
     )
 
 
+def _inline_value(text: str, key_column: int) -> str:
+    """What a `key: value` line writes after its key's colon (its comment left out), or "" for a
+    key whose value follows on the next lines."""
+    _, colon, rest = text[key_column - 1 :].partition(":")
+    if not colon:
+        return ""
+    value = rest.split(" #", 1)[0].strip()
+    return "" if value.startswith(("|", ">", "&", "!")) else value
+
+
 def _previous_key(source: _Source, before: int, line: int) -> tuple[str, int, int, int] | None:
     """(name, line, column, index) of the last key written on a line before ``line``."""
     for index in range(before - 1, -1, -1):
@@ -458,13 +468,30 @@ def _unexpected_in_mapping(source: _Source, error: yaml.MarkedYAMLError) -> Synt
     if column > above_column:
         odd = _odd_one(source, earlier, later, source.first_key_of_its_mapping(above_index))
         if odd is later:
+            written = _inline_value(source.line(above_line), above_column)
+            nest = (
+                f"; to nest it under `{above_name}`, remove the value `{_shorten(written)}` after "
+                f"`{above_name}:`"
+                if written
+                else ""
+            )
             return SyntaxProblem(
                 f"`{name}` is indented more than `{above_name}` on line {above_line}",
                 line,
                 column,
-                f"start `{name}` in column {above_column}, like `{above_name}`",
+                f"start `{name}` in column {above_column}, like `{above_name}`{nest}",
             )
         if odd is earlier:
+            written = _inline_value(source.line(above_line), above_column)
+            if written:
+                # `spec: {}` above keys meant for it: the value written shuts them out
+                return SyntaxProblem(
+                    f"`{above_name}` already has the value `{_shorten(written)}` on line "
+                    f"{above_line}, so the keys indented below it cannot be its keys",
+                    above_line,
+                    above_column,
+                    f"remove `{_shorten(written)}` after `{above_name}:` to give it the keys below",
+                )
             return SyntaxProblem(
                 f"`{above_name}` is indented less than `{name}` on line {line} and the keys "
                 "around it",

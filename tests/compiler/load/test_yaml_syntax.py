@@ -82,6 +82,28 @@ CASES: dict[str, tuple[str, tuple[str, int, int, str, str]]] = {
             "`gpus`, column 5 to sit beside `resources`",
         ),
     ),
+    "a key with a value written above the keys meant for it": (
+        edit(5, "spec: {}"),
+        (
+            "Y001",
+            5,
+            1,
+            "`spec` already has the value `{}` on line 5, so the keys indented below it cannot "
+            "be its keys",
+            "remove `{}` after `spec:` to give it the keys below",
+        ),
+    ),
+    "a key with a quoted value above the keys meant for it": (
+        edit(8, '  deploymentSpec: "cpu"  # for now'),
+        (
+            "Y001",
+            9,
+            5,
+            "`resources` is indented more than `deploymentSpec` on line 8",
+            "start `resources` in column 3, like `deploymentSpec`; to nest it under "
+            '`deploymentSpec`, remove the value `"cpu"` after `deploymentSpec:`',
+        ),
+    ),
     "key dedented out of its block": (
         "spec:\n  modelId: m@1\nroute: /llm-ops/v1/serve/x\n  minReplicas: 1\n  maxReplicas: 2\n",
         (
