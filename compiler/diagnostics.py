@@ -102,8 +102,20 @@ class Diagnostic:
     rule: Rule | None = field(default=None, compare=False, repr=False)
 
     @property
-    def sort_key(self) -> tuple[str, int, int, str, str]:
-        return (self.span.file, self.span.line, self.span.column, self.code, self.message)
+    def sort_key(self) -> tuple[str, bool, int, int, str, str]:
+        """By file, then place; in a file, the note that checks stood aside (`Y017`, about the
+        file's problems) after the problems it follows from, which it would otherwise precede
+        (it points at where the unread part starts)."""
+        from compiler.load.rules import CHECKS_SKIPPED  # it imports this module
+
+        return (
+            self.span.file,
+            self.code == CHECKS_SKIPPED.code,
+            self.span.line,
+            self.span.column,
+            self.code,
+            self.message,
+        )
 
 
 def make_diagnostic(

@@ -50,8 +50,9 @@ def test_a_broken_endpoint_file_gives_no_false_reference_error_elsewhere(estate:
     break_line(estate, DEV_ENDPOINT, "  minReplicas: 1", "  minReplicas 1")
     code, found = diagnostics(estate)
     assert code == 1
-    assert summary(found) == [("Y017", DEV_ENDPOINT, 1), ("Y001", DEV_ENDPOINT, 10)]
-    note = found[0]
+    # the file's own error first, then the note about what it made skip
+    assert summary(found) == [("Y001", DEV_ENDPOINT, 10), ("Y017", DEV_ENDPOINT, 1)]
+    note = found[1]
     assert note["severity"] == "info"
     assert note["message"] == (
         "R004 not checked in environment `dev`: it needs every ServingEndpoint there, and "
@@ -82,8 +83,8 @@ def test_a_broken_approval_does_not_make_the_endpoint_unapproved(estate: Path) -
     break_line(estate, PROD_APPROVAL, "  role: admin", "  role admin")
     code, found = diagnostics(estate)
     assert code == 1
-    assert summary(found) == [("Y017", PROD_APPROVAL, 1), ("Y001", PROD_APPROVAL, 10)]
-    assert found[0]["message"].startswith(
+    assert summary(found) == [("Y001", PROD_APPROVAL, 10), ("Y017", PROD_APPROVAL, 1)]
+    assert found[1]["message"].startswith(
         "P001 not checked in environment `prod`: it needs every Approval there"
     )
 
@@ -94,7 +95,7 @@ def test_a_broken_file_in_the_required_environment_gives_no_promotion_error(esta
     break_line(estate, STG_ENDPOINT, "  minReplicas: 1", "  minReplicas 1")
     code, found = diagnostics(estate)
     assert code == 1
-    assert [d["code"] for d in found] == ["Y017", "Y001"]
+    assert [d["code"] for d in found] == ["Y001", "Y017"]
     assert all(d["file"] == STG_ENDPOINT for d in found)
     code, found = diagnostics(estate, "--env", "prod")
     assert (code, found) == (0, [])
@@ -106,8 +107,8 @@ def test_broken_settings_leave_the_environment_to_its_schemas(estate: Path) -> N
     break_line(estate, PROD_SETTINGS, "    minApprovers: 2", "    minApprovers 2")
     code, found = diagnostics(estate)
     assert code == 1
-    assert summary(found) == [("Y017", PROD_SETTINGS, 1), ("Y001", PROD_SETTINGS, 27)]
-    assert found[0]["message"] == (
+    assert summary(found) == [("Y001", PROD_SETTINGS, 27), ("Y017", PROD_SETTINGS, 1)]
+    assert found[1]["message"] == (
         "environment `prod` was checked only against the schemas: its settings may be "
         "in this file, which could not be read from line 1 on"
     )
@@ -116,10 +117,10 @@ def test_broken_settings_leave_the_environment_to_its_schemas(estate: Path) -> N
 def test_an_invalid_environment_manifest_also_leaves_its_settings_unknown(estate: Path) -> None:
     break_line(estate, PROD_SETTINGS, "    minApprovers: 2", "    minApprover: 2")
     _, found = diagnostics(estate)
-    assert [d["code"] for d in found] == ["Y017", "S001"]
+    assert [d["code"] for d in found] == ["S001", "Y017"]
     assert (
         "its settings may be in this file, which holds an Environment that is not valid (line 2)"
-        in found[0]["message"]
+        in found[1]["message"]
     )
 
 
@@ -161,10 +162,10 @@ def test_a_misspelt_kind_loses_the_identity_but_not_the_estate(estate: Path) -> 
     break_line(estate, DEV_ENDPOINT, "kind: ServingEndpoint", "kind: ServingEndpont")
     code, found = diagnostics(estate)
     assert code == 1
-    assert [(d["code"], d["line"]) for d in found] == [("Y017", 2), ("S006", 3)]
+    assert [(d["code"], d["line"]) for d in found] == [("S006", 3), ("Y017", 2)]
     assert (
         "this file may hold more but holds a document whose kind or name is not valid (line 2)"
-        in found[0]["message"]
+        in found[1]["message"]
     )
 
 

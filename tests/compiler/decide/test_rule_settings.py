@@ -163,8 +163,8 @@ def test_a_rule_both_disabled_and_given_a_severity_is_refused(tmp_path: Path) ->
     root = fixture("C004", "good", tmp_path)
     append(root, STG, "  rules:\n    severity: {C004: error}\n    disabled: [C004]\n")
     code, document = validate_json(root)
-    assert (code, codes_of(document)) == (1, ["Y017", "S005"])
-    assert document["diagnostics"][1]["message"] == (
+    assert (code, codes_of(document)) == (1, ["S005", "Y017"])
+    assert document["diagnostics"][0]["message"] == (
         "spec.rules: a rule is either disabled or given a severity, not both: C004 (got a mapping)"
     )
 
