@@ -4,7 +4,6 @@ resolve: it says so when it starts, and a request's 502 says how to point the en
 from __future__ import annotations
 
 import os
-import selectors
 import signal
 import socket
 import subprocess
@@ -35,15 +34,9 @@ def banner(estate: Path, *argv: str) -> str:
             lines.append(line)
             if "/llm-ops/v1/serve/example-model ->" in line:
                 break
-        # what follows the endpoints at once (printed before it serves), within a generous wait
-        waiting = selectors.DefaultSelector()
-        waiting.register(process.stdout, selectors.EVENT_READ)
-        while waiting.select(timeout=3):
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
     finally:
+        # the banner is printed in one step of the event loop, which handles SIGTERM only after
+        # it: what follows the endpoints comes with the rest (read from the reader's buffer too)
         process.send_signal(signal.SIGTERM)
         rest, _ = process.communicate(timeout=30)
     return "".join(lines) + rest
