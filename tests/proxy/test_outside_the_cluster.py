@@ -36,9 +36,11 @@ def banner(estate: Path, *argv: str) -> str:
                 break
     finally:
         # the banner is printed in one step of the event loop, which handles SIGTERM only after
-        # it: what follows the endpoints comes with the rest (read from the reader's buffer too)
+        # it. What follows the endpoints is read through the same reader: `communicate` reads the
+        # pipe itself and would miss the lines already in the reader's buffer.
         process.send_signal(signal.SIGTERM)
-        rest, _ = process.communicate(timeout=30)
+        rest = process.stdout.read()
+        process.wait(timeout=30)
     return "".join(lines) + rest
 
 
