@@ -190,15 +190,41 @@ def dataset_columns_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
             else:
                 problem = f"the header lacks the column(s) {', '.join(missing)}"
                 present = f"it has: {present}"
+            needed = REQUIRED_COLUMNS[dataset.spec.type]
+            renames = _renames(missing, sample.columns - set(needed))
             yield Finding(
                 dataset,
                 ("spec", "files", index),
                 f"{problem}, which `{dataset.spec.type}` datasets need ({present})",
-                f"`{dataset.spec.type}` datasets need: "
-                f"{', '.join(REQUIRED_COLUMNS[dataset.spec.type])}",
+                (f"rename {renames}; " if renames else "")
+                + f"`{dataset.spec.type}` datasets need: {', '.join(needed)}",
                 span=Span(sample.path, line, 1),
                 related=(RelatedPlace(dataset, ("spec", "type"), "the dataset's type"),),
             )
+
+
+# What other tools' exports call the columns llmops reads (Alpaca, OpenAI, ShareGPT, ...): a
+# column of one of these names where a needed one is missing is most likely that one.
+_OTHER_NAMES = {
+    "output": ("response", "completion", "answer", "target", "assistant"),
+    "instruction": ("prompt", "question", "query"),
+    "prompt": ("instruction", "question", "query"),
+    "input": ("question", "prompt", "query"),
+    "expected": ("answer", "reference", "target", "label", "output"),
+    "text": ("content", "document"),
+    "messages": ("conversations", "conversation"),
+}
+
+
+def _renames(missing: list[str], spare: set[str]) -> str:
+    """ "`response` to `output`" for each missing column a spare column most likely is."""
+    pairs = []
+    for column in missing:
+        found = next((name for name in _OTHER_NAMES.get(column, ()) if name in spare), None)
+        if found is not None:
+            spare = spare - {found}
+            pairs.append(f"`{found}` to `{column}`")
+    return " and ".join(pairs)
 
 
 @rule(

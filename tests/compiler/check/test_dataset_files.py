@@ -9,6 +9,7 @@ needs is D002 at its line.
 
 from __future__ import annotations
 
+import json
 import math
 import tracemalloc
 from pathlib import Path
@@ -213,3 +214,21 @@ def test_any_number_is_read_or_d002_never_a_crash(tmp_path: Path, text: str) -> 
     is_float = any(c in text for c in ".eE")
     portable = math.isfinite(float(text)) if is_float else digits <= MAX_INTEGER_DIGITS
     assert (sample.parse_error is None) == portable, (text[:40], sample.parse_error)
+
+
+@pytest.mark.parametrize(
+    ("header", "dataset_type", "rename"),
+    [
+        ("instruction,response", "sft_pair", "rename `response` to `output`; "),
+        ("question,answer", "eval", "rename `question` to `input` and `answer` to `expected`; "),
+        ("instruction,notes", "sft_pair", ""),  # nothing that is most likely `output`
+    ],
+)
+def test_a_column_another_tool_names_otherwise_is_named_in_the_hint(
+    tmp_path: Path, header: str, dataset_type: str, rename: str
+) -> None:
+    content = f"{header}\nHow do I reset my password?,Open settings.\n".encode()
+    root = estate(tmp_path, "sample.csv", content, dataset_type)
+    result = run_cli("validate", str(root), "--format", "json")
+    (found,) = [d for d in json.loads(result.stdout)["diagnostics"] if d["code"] == "D003"]
+    assert found["hint"].startswith(rename + f"`{dataset_type}` datasets need: ")
