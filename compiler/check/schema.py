@@ -4,6 +4,7 @@ diagnostic."""
 from __future__ import annotations
 
 import json
+import math
 import typing
 from dataclasses import replace
 from typing import Any
@@ -164,6 +165,40 @@ def _either(expected: list[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
+_TRUE_WORDS = frozenset({"true", "yes", "on", "y", "1"})
+_FALSE_WORDS = frozenset({"false", "no", "off", "n", "0"})
+_NUMBER_WORDS = {
+    word: number
+    for number, word in enumerate(
+        ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    )
+}
+
+
+def _written_as(kind: str, value: Any) -> str | None:
+    """How to write ``value`` as the type ``kind`` asks for, when it plainly means one (`"no"` for
+    a boolean, `"2"` or `two` for an integer), else what such a value looks like."""
+    text = value.strip().lower() if isinstance(value, str) else None
+    if kind == "bool_type":
+        if text in _TRUE_WORDS or text in _FALSE_WORDS:
+            return f"write {'true' if text in _TRUE_WORDS else 'false'}, without quotes"
+        return "write true or false, without quotes"
+    if kind in ("int_type", "int_from_float"):
+        if text is not None and (text.isdecimal() or text in _NUMBER_WORDS):
+            number = _NUMBER_WORDS.get(text) if text in _NUMBER_WORDS else int(text)
+            return f"write the number {number}"
+        if isinstance(value, float) and value.is_integer():
+            return f"write {int(value)}, without a decimal point"
+        return "write a whole number, such as 1"
+    if kind == "float_type" and text is not None:
+        try:
+            number = float(text)
+        except ValueError:
+            return "write a number, such as 0.5"
+        return f"write the number {text}, without quotes" if math.isfinite(number) else None
+    return None
+
+
 def _range_hint(model: type[Envelope], path: Path) -> str | None:
     field = _field_at(model, path)
     if field is None:
@@ -292,6 +327,8 @@ def _error_diagnostic(
         hint = None
         if kind == "string_type" and written is not None:
             hint = f'quote it to keep it as written: "{shortened(written)}"'
+        elif kind in _TYPE_NAMES:
+            hint = _written_as(kind, value)
         expected = _either(error["ctx"]["expected"]) if kind == _UNION_TYPE else _TYPE_NAMES[kind]
         return make_diagnostic(
             rules.WRONG_TYPE,

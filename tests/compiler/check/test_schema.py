@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from compiler.check.schema import validate_document
 from compiler.load.yaml_strict import parse_documents
 
@@ -153,3 +155,36 @@ def test_many_unknown_keys_in_one_mapping_cost_one_pass_over_it() -> None:
     diagnosed = diagnose(text)
     assert sum(1 for code, *_ in diagnosed if code == "S001") == 3000
     assert ("S001", 6, 3) in [entry[:3] for entry in diagnosed]  # `k1`, at its own key
+
+
+TYPED_ENDPOINT = """\
+apiVersion: llmops.io/v1
+kind: ServingEndpoint
+metadata: {{name: e}}
+spec:
+  modelId: m@1
+  route: /llm-ops/v1/serve/e
+  minReplicas: {replicas}
+  maxReplicas: 2
+  deploymentSpec:
+    use_gpu: {gpu}
+"""
+
+
+@pytest.mark.parametrize(
+    ("replicas", "gpu", "hints"),
+    [
+        ("two", "false", ["write the number 2"]),
+        ('"3"', "false", ["write the number 3"]),
+        ("1.0", "false", ["write 1, without a decimal point"]),
+        ("many", "false", ["write a whole number, such as 1"]),
+        ("1", '"no"', ["write false, without quotes"]),
+        ("1", "'Yes'", ["write true, without quotes"]),
+        ("1", '"maybe"', ["write true or false, without quotes"]),
+    ],
+)
+def test_a_value_of_the_wrong_type_gets_how_to_write_it(
+    replicas: str, gpu: str, hints: list[str]
+) -> None:
+    found = diagnose(TYPED_ENDPOINT.format(replicas=replicas, gpu=gpu))
+    assert [hint for code, _, _, hint in found if code == "S003"] == hints
