@@ -185,17 +185,17 @@ def _written_as(kind: str, value: Any) -> str | None:
         return "write true or false, without quotes"
     if kind in ("int_type", "int_from_float"):
         if text is not None and (text.isdecimal() or text in _NUMBER_WORDS):
-            number = _NUMBER_WORDS.get(text) if text in _NUMBER_WORDS else int(text)
-            return f"write the number {number}"
+            whole = _NUMBER_WORDS[text] if text in _NUMBER_WORDS else int(text)
+            return f"write the number {whole}"
         if isinstance(value, float) and value.is_integer():
             return f"write {int(value)}, without a decimal point"
         return "write a whole number, such as 1"
     if kind == "float_type" and text is not None:
         try:
-            number = float(text)
+            real = float(text)
         except ValueError:
             return "write a number, such as 0.5"
-        return f"write the number {text}, without quotes" if math.isfinite(number) else None
+        return f"write the number {text}, without quotes" if math.isfinite(real) else None
     return None
 
 
