@@ -184,7 +184,7 @@ def _written_as(kind: str, value: Any) -> str | None:
             return f"write {'true' if text in _TRUE_WORDS else 'false'}, without quotes"
         return "write true or false, without quotes"
     if kind in ("int_type", "int_from_float"):
-        if text is not None and (text.isdecimal() or text in _NUMBER_WORDS):
+        if text is not None and ((text.isdecimal() and len(text) <= 18) or text in _NUMBER_WORDS):
             whole = _NUMBER_WORDS[text] if text in _NUMBER_WORDS else int(text)
             return f"write the number {whole}"
         if isinstance(value, float) and value.is_integer():

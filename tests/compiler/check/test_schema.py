@@ -178,6 +178,7 @@ spec:
         ('"3"', "false", ["write the number 3"]),
         ("1.0", "false", ["write 1, without a decimal point"]),
         ("many", "false", ["write a whole number, such as 1"]),
+        ('"' + "9" * 5000 + '"', "false", ["write a whole number, such as 1"]),  # no int()
         ("1", '"no"', ["write false, without quotes"]),
         ("1", "'Yes'", ["write true, without quotes"]),
         ("1", '"maybe"', ["write true or false, without quotes"]),
