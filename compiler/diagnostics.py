@@ -54,6 +54,9 @@ class Rule:
     summary: str
     explanation: str = ""
     category: Category = field(kw_only=True)
+    # a note about the other problems of its file (what they made skip): listed after them, though
+    # it points at an earlier line
+    after_the_file_s_problems: bool = field(default=False, kw_only=True)
 
     def __post_init__(self) -> None:
         if not CODE_PATTERN.fullmatch(self.code):
@@ -103,14 +106,12 @@ class Diagnostic:
 
     @property
     def sort_key(self) -> tuple[str, bool, int, int, str, str]:
-        """By file, then place; in a file, the note that checks stood aside (`Y017`, about the
-        file's problems) after the problems it follows from, which it would otherwise precede
-        (it points at where the unread part starts)."""
-        from compiler.load.rules import CHECKS_SKIPPED  # it imports this module
-
+        """By file, then place; in a file, a note about the file's problems (that checks stood
+        aside) after them, which it would otherwise precede (it points at where the unread part
+        starts)."""
         return (
             self.span.file,
-            self.code == CHECKS_SKIPPED.code,
+            self.rule is not None and self.rule.after_the_file_s_problems,
             self.span.line,
             self.span.column,
             self.code,

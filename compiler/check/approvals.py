@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Category, Severity
-from compiler.positions import Path
+from compiler.load.estate import ENVIRONMENTS_DIR
+from compiler.positions import Path, Span
 from compiler.resolve.approvals import (
     ApprovalState,
     approval_state,
@@ -281,7 +282,10 @@ def environment_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
 def misplaced_manifest(env: ResolvedEnvironment) -> Iterator[Finding]:
     """What it checks:
         Environment settings and Approvals are not in `_shared/` (they belong to one environment),
-        and an Environment's `metadata.name` is its folder's name.
+        an Environment's `metadata.name` is its folder's name, and a folder right under
+        `environments/` without an Environment manifest is not named like the folders inside one
+        (`serving`, `approvals`, `catalog`...): moved one level too high, it would be read as an
+        environment of its own.
     Why it matters:
         A shared Environment would be ignored (settings are read from each environment's own
         folder), so defaults meant for all would apply to none, silently; a shared Approval would
@@ -316,7 +320,24 @@ def misplaced_manifest(env: ResolvedEnvironment) -> Iterator[Finding]:
             f'the Environment is named "{settings.name}" but its folder is `{env.name}`',
             f"set metadata.name: {env.name}",
         )
+    own = [manifest for manifest in env.manifests if manifest.origin == env.name]
+    if settings is None and env.name in FOLDERS_INSIDE_AN_ENVIRONMENT and own:
+        folder = f"{ENVIRONMENTS_DIR}/{env.name}"
+        yield Finding(
+            own[0],
+            ("kind",),
+            f"`{folder}/` is read as an environment named `{env.name}`, but it has no "
+            "Environment manifest and is named like a folder inside an environment",
+            f"move it into an environment's folder (environments/<env>/{env.name}/); if "
+            f"`{env.name}` is meant as an environment, give it {folder}/environment.yaml",
+            span=Span(folder, 1, 1),
+        )
 
+
+# the folders the estate's README, `llmops init` and the examples put inside an environment
+FOLDERS_INSIDE_AN_ENVIRONMENT = frozenset(
+    {"serving", "approvals", "catalog", "training", "prompts", "experiments", "datasets", "models"}
+)
 
 CHECKS = (
     model_not_approved,

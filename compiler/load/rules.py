@@ -9,9 +9,20 @@ from compiler.diagnostics import Category, Rule, Severity
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
-def _loader_rule(code: str, name: str, severity: Severity, summary: str, doc: str) -> Rule:
-    """A rule with its documentation in the fixed sections (see compiler/check/rule_docs.py)."""
-    return Rule(code, name, severity, summary, inspect.cleandoc(doc), category=Category.SYNTAX)
+def _loader_rule(
+    code: str, name: str, severity: Severity, summary: str, doc: str, *, note: bool = False
+) -> Rule:
+    """A rule with its documentation in the fixed sections (see compiler/check/rule_docs.py);
+    ``note``: about its file's other problems, listed after them."""
+    return Rule(
+        code,
+        name,
+        severity,
+        summary,
+        inspect.cleandoc(doc),
+        category=Category.SYNTAX,
+        after_the_file_s_problems=note,
+    )
 
 
 YAML_SYNTAX = _loader_rule(
@@ -484,6 +495,7 @@ CHECKS_SKIPPED = _loader_rule(
         ...
           route: /llm-ops/v1/serve/support-chat
     """,
+    note=True,
 )
 NUMBER_TOO_LONG = _loader_rule(
     "Y018",

@@ -128,3 +128,23 @@ def test_a_second_environment_manifest_in_a_folder_is_named_as_one_too_many(esta
     )
     assert "defined twice" not in result.stdout
     assert "environments/dev/environment.yaml:5:9: the environment's own" in result.stdout
+
+
+def test_a_folder_moved_one_level_too_high_is_not_taken_for_an_environment(estate: Path) -> None:
+    """`environments/serving/` (meant as `environments/dev/serving/`) made an environment named
+    `serving` without a word; with environment.yaml it is one, and nothing is said."""
+    import shutil
+
+    shutil.copytree(estate / "environments/dev/serving", estate / "environments/serving")
+    result = run_cli("validate", str(estate))
+    assert result.exit_code == 1
+    assert (
+        "environments/serving:1:1: error[P006]: `environments/serving/` is read as an environment "
+        "named `serving`, but it has no Environment manifest" in result.stdout
+    )
+    assert "(environments/<env>/serving/)" in result.stdout
+    (estate / "environments/serving/environment.yaml").write_text(
+        "apiVersion: llmops.io/v1\nkind: Environment\nmetadata:\n  name: serving\nspec: {}\n",
+        encoding="utf-8",
+    )
+    assert "error[P006]" not in run_cli("validate", str(estate)).stdout
