@@ -276,7 +276,8 @@ def environment_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
     "P006",
     "misplaced-manifest",
     E,
-    "An Environment or Approval is in `_shared/`, or an Environment is misnamed.",
+    "An Environment or Approval is in `_shared/`, an Environment is misnamed, or a folder looks "
+    "like part of an environment.",
     category=Category.PLACEMENT,
 )
 def misplaced_manifest(env: ResolvedEnvironment) -> Iterator[Finding]:
