@@ -131,4 +131,18 @@ endpoints, and both `llmops validate` and `llmops audit` pass on its first commi
    writes as themselves (THEIR-USER is the name or e-mail local part of their git identity, or list
    their addresses under `approval.identities` in environment.yaml). prod needs two approvers.
 4. `llmops validate && llmops audit`, then open a pull request.
+
+## Deploying with Argo CD
+
+`llmops render -o out` writes `out/_argocd/` (an AppProject and one Application per environment,
+which run the llmops plugin) only for environments whose environment.yaml names the repository Argo
+CD reads:
+
+```yaml
+spec:
+  argocd:
+    repoURL: https://git.example.com/you/this-estate.git
+```
+
+Until then it renders the environments' objects alone.
 """
