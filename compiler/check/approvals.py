@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Category, Severity
-from compiler.load.estate import ENVIRONMENTS_DIR
+from compiler.load.estate import ENVIRONMENTS_DIR, is_valid_environment_name
 from compiler.positions import Path, Span
 from compiler.resolve.approvals import (
     ApprovalState,
@@ -264,11 +264,18 @@ def environment_mismatch(env: ResolvedEnvironment) -> Iterator[Finding]:
                     if manifest.origin == "_shared"
                     else f"environments/{env.name}/"
                 )
+                # a folder that is no valid environment name (K005) is the thing to change
+                hint = (
+                    f"set environment: {env.name}, or remove the field"
+                    if is_valid_environment_name(env.name)
+                    else f"rename the folder environments/{env.name}/ to `{written}` (K005), or "
+                    "remove the field"
+                )
                 yield Finding(
                     manifest,
                     ("spec", "environment"),
                     f'environment is "{written}" but the manifest is in {where}',
-                    f"set environment: {env.name}, or remove the field",
+                    hint,
                 )
 
 

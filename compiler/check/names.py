@@ -261,12 +261,18 @@ def invalid_namespace(env: ResolvedEnvironment) -> Iterator[Finding]:
     # A manifest from _shared says nothing about this folder: point at the folder itself instead.
     span = None if anchor.origin == env.name else Span(f"{ENVIRONMENTS_DIR}/{env.name}", 1, 1)
     if not is_valid_environment_name(env.name):
+        lower = env.name.lower()
         yield Finding(
             anchor,
             ("metadata", "name"),
             f"environment folder `{env.name}` is not a valid name",
-            "use lowercase letters, digits and '-'",
-            span=span,
+            f"rename the folder to `{lower}`"
+            if is_valid_environment_name(lower)
+            else "use lowercase letters, digits and '-'",
+            # the folder's name, not another manifest's: only the Environment's mirrors it
+            span=span
+            if anchor is env.settings_manifest
+            else Span(f"{ENVIRONMENTS_DIR}/{env.name}", 1, 1),
         )
     elif len(env.namespace) > naming.MAX_LABEL or not naming.DNS1123_LABEL.fullmatch(env.namespace):
         path = ("spec", "namespace") if env.settings.namespace else ("metadata", "name")

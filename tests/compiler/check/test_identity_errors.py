@@ -148,3 +148,17 @@ def test_a_folder_moved_one_level_too_high_is_not_taken_for_an_environment(estat
         encoding="utf-8",
     )
     assert "error[P006]" not in run_cli("validate", str(estate)).stdout
+
+
+def test_a_folder_named_with_capitals_gets_its_lowercase_name_in_every_hint(
+    estate: Path,
+) -> None:
+    """`environments/Dev/`: K005 names the folder's valid spelling, and P005 no longer suggests
+    writing `environment: Dev`, which K005 refuses."""
+    (estate / "environments/dev").rename(estate / "environments/Dev")
+    result = run_cli("validate", str(estate))
+    assert result.exit_code == 1
+    assert "error[K005]: environment folder `Dev` is not a valid name" in result.stdout
+    assert "hint: rename the folder to `dev`" in result.stdout
+    assert "set environment: Dev" not in result.stdout
+    assert "hint: rename the folder environments/Dev/ to `dev` (K005)" in result.stdout
