@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from compiler.spec.schemas import generate_schemas
-from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate, run_cli, validate, write_files
+from tests.helpers.estate import (
+    PROJECT_ROOT,
+    CliResult,
+    copy_bundled_estate,
+    run_cli,
+    validate,
+    write_files,
+)
 
 ENDPOINT = "environments/dev/serving/example-model.yaml"
 
@@ -383,35 +390,22 @@ def test_text_that_is_not_utf8_is_a_usage_error_naming_it(tmp_path: Path, argv: 
     assert written == {"example-base-model-1-0-admin.yaml"}  # nothing was written
 
 
+def approve_as(root: Path, approver: str) -> CliResult:
+    return run_cli(
+        *("approve", "example-base-model@1.0", "--env", "dev", "--by", approver),
+        *("--role", "admin", str(root)),
+    )
+
+
 def test_two_approvers_whose_names_make_the_same_file_name_both_approve(tmp_path: Path) -> None:
     """`Zoë` and `Zoé` both make the label `zo`: the second approval was refused."""
     root = copy_bundled_estate(tmp_path)
     for approver in ("Zoë", "Zoé"):
-        result = run_cli(
-            "approve",
-            "example-base-model@1.0",
-            "--env",
-            "dev",
-            "--by",
-            approver,
-            "--role",
-            "admin",
-            str(root),
-        )
+        result = approve_as(root, approver)
         assert result.exit_code == 0, result.stderr
     written = sorted(path.name for path in (root / "environments/dev/approvals").iterdir())
     assert len(written) == 3 and "example-base-model-1-0-zo.yaml" in written
     assert run_cli("validate", str(root), "--env", "dev").exit_code == 0
-    again = run_cli(
-        "approve",
-        "example-base-model@1.0",
-        "--env",
-        "dev",
-        "--by",
-        "Zoé",
-        "--role",
-        "admin",
-        str(root),
-    )
+    again = approve_as(root, "Zoé")
     assert again.exit_code == 0, again.stderr  # the same person's approval is updated in place
     assert sorted(path.name for path in (root / "environments/dev/approvals").iterdir()) == written

@@ -157,20 +157,6 @@ def test_many_unknown_keys_in_one_mapping_cost_one_pass_over_it() -> None:
     assert ("S001", 6, 3) in [entry[:3] for entry in diagnosed]  # `k1`, at its own key
 
 
-TYPED_ENDPOINT = """\
-apiVersion: llmops.io/v1
-kind: ServingEndpoint
-metadata: {{name: e}}
-spec:
-  modelId: m@1
-  route: /llm-ops/v1/serve/e
-  minReplicas: {replicas}
-  maxReplicas: 2
-  deploymentSpec:
-    use_gpu: {gpu}
-"""
-
-
 @pytest.mark.parametrize(
     ("replicas", "gpu", "hints"),
     [
@@ -187,5 +173,6 @@ spec:
 def test_a_value_of_the_wrong_type_gets_how_to_write_it(
     replicas: str, gpu: str, hints: list[str]
 ) -> None:
-    found = diagnose(TYPED_ENDPOINT.format(replicas=replicas, gpu=gpu))
+    text = ENDPOINT.format(value=80) + f"    use_gpu: {gpu}\n  minReplicas: {replicas}\n"
+    found = diagnose(text + "  maxReplicas: 2\n")
     assert [hint for code, _, _, hint in found if code == "S003"] == hints
