@@ -9,10 +9,11 @@ from pathlib import Path
 
 import click
 
-from compiler.load.estate import ENVIRONMENTS_DIR
+from compiler.errors import LlmopsError
 from compiler.spec.field_reference import REFERENCE_FILE, generate_reference
 from compiler.spec.schemas import generate_schemas
 from llmops.cli import exit_codes
+from llmops.estate import find_estate_root
 from llmops.manifest_files import write_atomically
 from llmops.write_guard import confined_path, output_folder, refuse_estate_interior
 
@@ -65,11 +66,11 @@ def schema(*, output: str | None, check: bool) -> int:
 def _default_folder() -> Path:
     """The estate's `schemas/` (of the working directory or the nearest parent holding
     environments/), else `schemas/` here."""
-    here = Path.cwd()
-    for candidate in (here, *here.parents):
-        if (candidate / ENVIRONMENTS_DIR).is_dir():
-            return Path(os.path.relpath(candidate / "schemas"))
-    return Path("schemas")
+    try:
+        root = find_estate_root(None)
+    except LlmopsError:  # not in an estate
+        return Path("schemas")
+    return Path(os.path.relpath(root / "schemas"))
 
 
 command = click.Command(
