@@ -707,8 +707,10 @@ def _disputed_break(file: str, text: str) -> Diagnostic | None:
     if not found:
         return None
     index = min(found)
-    line = text.count("\n", 0, index) + 1
-    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    # lines end as YAML ends them: LF, CRLF or a lone CR (a file saved with CR line ends)
+    before = text[:index].replace("\r\n", "\n").replace("\r", "\n")
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
     character = text[index]
     code = f"U+{ord(character):04X}"
     return make_diagnostic(

@@ -199,3 +199,10 @@ def test_a_break_yaml_11_and_12_disagree_on_is_refused_where_it_is(
     data, diagnostics = load("a: 1\n" + written.format(c=character) + "c: 2\n")
     assert data == []  # nothing read that might differ from what the file says
     assert diagnostics == [("Y001", 2, column)]
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_the_break_is_placed_where_an_editor_shows_it_whatever_the_line_ends(end: str) -> None:
+    text = end.join(["# c", "a: 1", "b: x\u2028y", ""])
+    assert load(text)[1] == [("Y001", 3, 5)]
+
