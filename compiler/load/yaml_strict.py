@@ -418,7 +418,18 @@ class _DocumentBuilder:
 
     def key(self, node: yaml.Node, path: Path) -> str | None:
         if isinstance(node, yaml.ScalarNode):
-            if node.style:
+            if node.tag not in (_IMPLICIT, _STR):  # a tag written on the key
+                known, written = node.tag in _ALLOWED_EXPLICIT_TAGS, _shortened(node.value)
+                self.report(
+                    rules.NON_STRING_KEY if known else rules.UNKNOWN_TAG,
+                    f"key `{written}` is tagged {node.tag!r}"
+                    + (", not a string" if known else ", which is not accepted"),
+                    self.span(node),
+                    path,
+                    f'remove the tag; quote the key if a string is meant: "{written}"',
+                )
+                return None
+            if node.style or node.tag == _STR:  # quoted, or written `!!str`: a string as written
                 return str(node.value)
             if node.value == "<<":
                 self.report(
@@ -562,6 +573,8 @@ class _FastReader:
             if key_node.__class__ is not scalar_type:
                 raise _Unclean
             key = key_node.value
+            if key_node.tag != implicit_tag and key_node.tag != str_tag:
+                raise _Unclean  # a tag written on the key: the builder judges it
             if not key_node.style and key not in plain_keys:
                 _check_plain_key(key)
             if inline and value_node.__class__ is scalar_type:

@@ -206,3 +206,19 @@ def test_the_break_is_placed_where_an_editor_shows_it_whatever_the_line_ends(end
     text = end.join(["# c", "a: 1", "b: x\u2028y", ""])
     assert load(text)[1] == [("Y001", 3, 5)]
 
+
+@pytest.mark.parametrize(
+    ("key", "code"),
+    [("!!timestamp 2001-12-14", "Y004"), ("!!binary aGVsbG8=", "Y004"), ("!!int 5", "Y013")],
+)
+def test_a_tag_written_on_a_key_is_judged_as_on_a_value(key: str, code: str) -> None:
+    """PyYAML makes those keys a date, the bytes `hello` and the number 5."""
+    data, diagnostics = load(f"a:\n  {key}: x\n")
+    assert (data, diagnostics) == ([{"a": {}}], [(code, 2, 3)])
+
+
+@pytest.mark.parametrize("key", ["!!str <<", "!!str yes"])
+def test_a_key_tagged_as_a_string_is_that_string(key: str) -> None:
+    """Not a merge key, not a YAML 1.1 boolean: the tag says a string, for PyYAML too."""
+    written = key.removeprefix("!!str ")
+    assert load(f"a:\n  {key}: x\n") == ([{"a": {written: "x"}}], [])
