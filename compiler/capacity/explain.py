@@ -26,6 +26,7 @@ from compiler.capacity.serving import (
 )
 from compiler.diagnostics import Assumption, Category, Diagnostic, Severity
 from compiler.positions import format_path
+from compiler.printable import escape_controls
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.lineage import served_models
 from compiler.resolve.lineage_report import lineage_report
@@ -333,7 +334,9 @@ def format_text(explanation: dict[str, Any], capacity: EndpointCapacity) -> str:
         )
         if diagnostic["hint"]:
             lines.append(f"    hint: {diagnostic['hint']}")
-    return "\n".join(lines) + "\n"
+    # one line each: a newline in a value or a file's name is shown as an escape, never starts
+    # a line of its own
+    return "\n".join(escape_controls(line) for line in lines) + "\n"
 
 
 def _arithmetic_lines(capacity: EndpointCapacity) -> list[str]:

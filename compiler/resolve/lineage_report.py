@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.diagnostics import Category, Diagnostic
+from compiler.printable import escape_controls
 from compiler.resolve.approvals import approval_state
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.lineage import (
@@ -157,4 +158,6 @@ def format_lineage_text(report: dict[str, Any]) -> str:
     for problem in report["problems"]:
         where = f"{problem['file']}:{problem['line']}"
         lines.append(f"  problem   {problem['code']} {problem['message']}  {where}")
-    return "\n".join(lines) + "\n"
+    # one line each: a newline in a value or a file's name is shown as an escape, never starts
+    # a line of its own
+    return "\n".join(escape_controls(line) for line in lines) + "\n"

@@ -43,3 +43,22 @@ def test_an_escape_sequence_in_a_folder_name_is_shown_escaped_in_annotations(
     result = run_cli("validate", str(estate), "--format", "github")
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert "\\x1b" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["explain", "example-model", "--env", "prod"],
+        ["lineage", "example-base-model@1.0", "--env", "prod"],
+    ],
+)
+def test_a_newline_in_a_file_name_never_starts_a_line_of_explain_or_lineage(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    estate = copy_bundled_estate(tmp_path / "estate")
+    serving = estate / "environments" / "prod" / "serving"
+    (serving / "example-model.yaml").rename(serving / "ex\nINJ1.yaml")
+    result = run_cli(*argv, str(estate))
+    assert result.exit_code == 0, result.stderr
+    assert "ex\\x0aINJ1.yaml" in result.stdout
+    assert not any(line.startswith("INJ") for line in result.stdout.splitlines())
