@@ -39,3 +39,27 @@ def escape_controls(text: str, *, keep_newlines: bool = False) -> str:
 def has_controls(text: str) -> bool:
     """Whether `escape_controls` would change `text` (newlines count)."""
     return any(ord(char) in _TABLE for char in text)
+
+
+# What JSON writers leave raw (they escape only C0): C1 controls, the invisible formatting
+# characters and line separators (a reader splitting lines on U+2028 or NEL would start a line with
+# a manifest's text), and lone surrogates (no UTF-8 writer can write them). In a JSON document they
+# stand only inside strings, where `\uXXXX` is the same character.
+_JSON_TABLE: dict[int, str] = {code: f"\\u{code:04x}" for code in (*_C1, *_FORMAT, *_SURROGATES)}
+# The same in XML: a character reference, except for a surrogate, which no XML document may hold:
+# shown as the escape `escape_controls` writes.
+_XML_TABLE: dict[int, str] = {
+    **{code: f"&#x{code:x};" for code in (*_C1, *_FORMAT)},
+    **{code: _escape_of(code) for code in _SURROGATES},
+}
+
+
+def json_printable(text: str) -> str:
+    """JSON text (as `json.dumps(..., ensure_ascii=False)` writes it) with those characters
+    escaped: the same document to a JSON reader, and no raw control reaches a terminal or log."""
+    return text.translate(_JSON_TABLE)
+
+
+def xml_printable(text: str) -> str:
+    """Serialized XML with those characters written as character references."""
+    return text.translate(_XML_TABLE)

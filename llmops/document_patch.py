@@ -17,6 +17,7 @@ import yaml
 from compiler.load.document import SourceDocument
 from compiler.load.yaml_strict import parse_documents
 from compiler.positions import Path
+from compiler.printable import json_printable
 
 _Edit = tuple[Path, Any]  # where, and the new value
 
@@ -54,7 +55,8 @@ def _written(value: Any, style: str) -> str:
         return "'" + value.replace("'", "''") + "'"
     if style not in ('"', "'") and value.isprintable() and _reads_back_plain(value):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    # escaped as JSON escapes where the loader would refuse or misread the raw character (U+2028)
+    return json_printable(json.dumps(value, ensure_ascii=False))
 
 
 def _offsets(text: str) -> list[int]:

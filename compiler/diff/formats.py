@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from compiler.diff.changes import EnvironmentSummary, EstateDiff, FieldChange, ObjectChange
-from compiler.printable import escape_controls
+from compiler.printable import escape_controls, json_printable
 
 _MARK = {"added": "+", "removed": "-", "changed": "~"}
 _MAX_VALUE = 120
@@ -137,7 +137,7 @@ def format_json(diff: EstateDiff) -> str:
             for s in diff.summaries
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_printable(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
 
 
 FORMATTERS = {"text": format_text, "markdown": format_markdown, "json": format_json}

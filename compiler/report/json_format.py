@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from compiler.diagnostics import Diagnostic, Severity, Suppressed, count_by_severity
+from compiler.printable import json_printable
 from compiler.report.base import ReportContext
 
 
@@ -67,4 +68,4 @@ def format_report(diagnostics: list[Diagnostic], context: ReportContext) -> str:
             "environments": list(context.environments),
         },
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_printable(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"

@@ -21,6 +21,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from compiler.diagnostics import Diagnostic, Severity
+from compiler.printable import xml_printable
 from compiler.report.base import TOOL_NAME, ReportContext
 from compiler.report.limit import left_out_note, shown_per_file
 from compiler.report.text import format_diagnostic
@@ -129,4 +130,4 @@ def junit_tree(diagnostics: list[Diagnostic], context: ReportContext) -> ET.Elem
 def format_report(diagnostics: list[Diagnostic], context: ReportContext) -> str:
     root = junit_tree(diagnostics, context)
     ET.indent(root)
-    return XML_DECLARATION + ET.tostring(root, encoding="unicode") + "\n"
+    return XML_DECLARATION + xml_printable(ET.tostring(root, encoding="unicode")) + "\n"

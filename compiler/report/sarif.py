@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from compiler.diagnostics import Diagnostic, Related, Severity, Suppressed
 from compiler.positions import Span, format_path
+from compiler.printable import json_printable
 from compiler.report.base import TOOL_NAME, TOOL_URI, ReportContext
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -150,7 +151,5 @@ def sarif_log(diagnostics: list[Diagnostic], context: ReportContext) -> dict[str
 
 
 def format_report(diagnostics: list[Diagnostic], context: ReportContext) -> str:
-    return (
-        json.dumps(sarif_log(diagnostics, context), indent=2, sort_keys=False, ensure_ascii=False)
-        + "\n"
-    )
+    text = json.dumps(sarif_log(diagnostics, context), indent=2, ensure_ascii=False)
+    return json_printable(text) + "\n"

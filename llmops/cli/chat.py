@@ -21,7 +21,7 @@ import click
 
 from compiler.errors import LlmopsError
 from compiler.load.strict_json import JsonRefused, loads
-from compiler.printable import escape_controls
+from compiler.printable import escape_controls, json_printable
 from compiler.records import record
 from llmops.cli import exit_codes, options
 
@@ -189,7 +189,7 @@ def _whole(base: str, request: ChatRequest) -> int:
         ) from None
     data: Any = document.get("data") if isinstance(document, dict) else None
     if request.raw:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(json_printable(json.dumps(data, indent=2, ensure_ascii=False)))
         return exit_codes.OK
     try:
         print(escape_controls(str(data["choices"][0]["message"]["content"]), keep_newlines=True))

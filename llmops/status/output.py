@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from compiler.printable import escape_controls
+from compiler.printable import escape_controls, json_printable
 from llmops.status.model import EndpointStatus, StatusReport, TrainingJobStatus, Verdict
 
 COLOURS = {
@@ -23,8 +23,10 @@ NONE = "-"
 def format_json(report: StatusReport, *, compact: bool = False) -> str:
     """One JSON document (``compact``: on one line, as `--watch` prints one per poll)."""
     if compact:
-        return json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
-    return json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
+        text = json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":"))
+    else:
+        text = json.dumps(report.to_json(), ensure_ascii=False, indent=2)
+    return json_printable(text) + "\n"
 
 
 def _paint(text: str, verdict: Verdict | None, colour: bool) -> str:

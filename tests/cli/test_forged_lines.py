@@ -4,6 +4,7 @@ and no escape sequence reaches a GitHub annotation raw."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,23 @@ def test_a_newline_in_a_file_name_never_starts_a_line_of_explain_or_lineage(
     assert result.exit_code == 0, result.stderr
     assert "ex\\x0aINJ1.yaml" in result.stdout
     assert not any(line.startswith("INJ") for line in result.stdout.splitlines())
+
+
+@pytest.mark.parametrize("output_format", ["json", "sarif", "junit"])
+def test_structured_reports_escape_unicode_line_breaks_from_values(
+    tmp_path: Path, output_format: str
+) -> None:
+    """A reader that splits on U+2028 or NEL (Python's `splitlines`) must not see a line start with
+    a manifest's text; JSON and XML readers still read the same characters."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    endpoint = estate / "environments" / "dev" / "serving" / "example-model.yaml"
+    text = endpoint.read_text(encoding="utf-8")
+    written = 'modelId: "ex\\u2028INJ3\\u0085INJ4\\u009bINJ5"'
+    endpoint.write_text(text.replace("modelId: example-base-model-1.0", written), encoding="utf-8")
+    result = run_cli("validate", str(estate), "--format", output_format)
+    assert result.exit_code == 1
+    assert not any(line.startswith("INJ") for line in result.stdout.splitlines())
+    assert not {"\u2028", "\x85", "\x9b"} & set(result.stdout)
+    if output_format == "json":
+        (found,) = [d for d in json.loads(result.stdout)["diagnostics"] if d["code"] == "R001"]
+        assert "ex\u2028INJ3\x85INJ4\x9bINJ5" in found["message"]  # the same text, escaped
