@@ -56,20 +56,49 @@ class ProxyRefused(Exception):
 
 def base_url(given: str | None) -> str:
     url = (given or os.environ.get("LLM_OPS_API_BASE_URL") or DEFAULT_URL).rstrip("/")
+    if not url.isascii() or not url.isprintable():
+        source = "--url" if given else "$LLM_OPS_API_BASE_URL"
+        raise LlmopsError(
+            f"the proxy's address from {source} is not printable ASCII: {escape_controls(url)}",
+            hint="percent-encode what is not ASCII (a URL on the wire is ASCII)",
+        )
     return url[: -len(API_SUFFIX)] if url.endswith(API_SUFFIX) else url
 
 
 def _headers(request: ChatRequest) -> dict[str, str]:
+    user = _header_value(request.user, "--user", "LLM_OPS_USER_ID", "admin")
+    roles = _header_value(request.roles, "--roles", "LLM_OPS_USER_ROLES", "admin,llm-ops-user")
     headers = {
         "Content-Type": "application/json",
         "Accept": "application/json, text/event-stream",
-        "X-User-Id": request.user or os.environ.get("LLM_OPS_USER_ID", "admin"),
-        "X-User-Roles": request.roles or os.environ.get("LLM_OPS_USER_ROLES", "admin,llm-ops-user"),
+        "X-User-Id": user,
+        "X-User-Roles": roles,
     }
     token = os.environ.get("LLMOPS_PROXY_TOKEN")
     if token:
         headers["Authorization"] = f"Bearer {token}"
     return headers
+
+
+def _header_value(given: str | None, option: str, variable: str, default: str) -> str:
+    """An identity header's value as http.client sends it: the UTF-8 bytes the proxy reads
+    (http.client writes a header's text as Latin-1, so the text holds those bytes one per
+    character). **Raises:** ``LlmopsError`` for text that is not UTF-8 or holds a line break."""
+    value = given or os.environ.get(variable, default)
+    source = option if given else f"${variable}"
+    try:
+        encoded = value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LlmopsError(
+            f"{source} is not UTF-8 text: {escape_controls(value)}",
+            hint="give it as UTF-8 (the proxy reads identity headers as UTF-8)",
+        ) from None
+    if not value.isprintable():
+        raise LlmopsError(
+            f"{source} holds a control character: {escape_controls(value)}",
+            hint="an HTTP header is one line of text",
+        )
+    return encoded.decode("latin-1")
 
 
 def _open(url: str, headers: dict[str, str], body: dict[str, Any] | None = None) -> Any:

@@ -109,3 +109,45 @@ def test_a_hostile_health_answer_is_not_a_proxy(health: bytes) -> None:
     assert result.exit_code == 2, (result.exit_code, result.stderr[-2000:])
     assert "does not answer /health like an llmops proxy" in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 2  # the message and its hint
+
+
+def test_identity_headers_go_as_utf8_and_text_no_header_can_carry_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--user 용` crashed with exit 3 (http.client writes a header as Latin-1); the proxy reads
+    identity headers as UTF-8, so that is what is sent. Text that is not UTF-8 (from a Latin-1
+    terminal's variable) or not ASCII in the URL is a usage error."""
+    seen: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("X-User-Id", "").encode("latin-1"))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(HEALTH)))
+            self.end_headers()
+            self.wfile.write(HEALTH)
+
+        def do_POST(self) -> None:
+            self.do_GET()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        result = run_cli(
+            "chat", "example-model", "hi", "--env", "dev", "--user", "용", "--url", url
+        )
+        assert "internal error" not in result.stderr and seen
+        assert set(seen) == {"용".encode()}
+    finally:
+        server.shutdown()
+        server.server_close()
+    monkeypatch.setenv("LLM_OPS_USER_ID", "a\udc85b")
+    unusable = run_cli("chat", "example-model", "hi", "--env", "dev", "--url", url)
+    assert unusable.exit_code == 2 and "$LLM_OPS_USER_ID is not UTF-8 text" in unusable.stderr
+    monkeypatch.delenv("LLM_OPS_USER_ID")
+    address = run_cli("chat", "example-model", "hi", "--env", "dev", "--url", url + "/용")
+    assert address.exit_code == 2 and "is not printable ASCII" in address.stderr
