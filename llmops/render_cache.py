@@ -474,7 +474,10 @@ class RenderCache:
                 raise
             self._prune(suffix, keep)
         except OSError as error:
-            return f"{self.directory}: {error.strerror or error}"
+            # the entry in the way (a folder where a file goes), else the directory
+            return (
+                f"{error.filename2 or error.filename or self.directory}: {error.strerror or error}"
+            )
         return None
 
     def _prune(self, suffix: str = SUFFIX, keep: int = KEEP) -> None:

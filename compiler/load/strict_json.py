@@ -143,7 +143,9 @@ def loads(
             refused.line, refused.column = _token_position(text, refused.token)
         raise
     except json.JSONDecodeError as error:
-        raise JsonRefused(f"not valid JSON: {error.msg}", error.lineno, error.colno) from None
+        # the standard library's "Invalid control character at" ends where it adds the position
+        reason = error.msg.removesuffix(" at")
+        raise JsonRefused(f"not valid JSON: {reason}", error.lineno, error.colno) from None
     except RecursionError:  # not reached after the scan above; kept so no traceback can escape
         raise JsonRefused(too_deep) from None
     except ValueError as error:  # int() under a lower PYTHONINTMAXSTRDIGITS than ours
