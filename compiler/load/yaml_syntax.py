@@ -579,6 +579,30 @@ def _unexpected_in_list(source: _Source, error: yaml.MarkedYAMLError) -> SyntaxP
     return None
 
 
+# YAML 1.2 (7.4.2, and libyaml) reads an implicit key only up to 1,024 characters
+MAX_SIMPLE_KEY = 1024
+
+
+def _overlong_key(source: _Source, line: int) -> SyntaxProblem | None:
+    """A `key: value` line whose plain key is longer than YAML reads a key: libyaml then reports
+    a `:` in a value, or a key without one."""
+    written = source.line(line)
+    start = len(written) - len(written.lstrip(" -"))
+    colon = written.find(":", start)
+    key = written[start:colon] if colon >= 0 else ""
+    if len(key) <= MAX_SIMPLE_KEY or key[:1] in ("'", '"', "[", "{", "?", "#"):
+        return None
+    if colon + 1 < len(written) and written[colon + 1] not in " \t":
+        return None  # `a:b` is text, not a key
+    return SyntaxProblem(
+        f"this key is {len(key):,} characters long; YAML reads a key written without `?` only up "
+        f"to {MAX_SIMPLE_KEY:,} characters before its `:`",
+        line,
+        start + 1,
+        "shorten the key (a field's name is a few words)",
+    )
+
+
 def _key_without_colon(source: _Source, error: yaml.MarkedYAMLError) -> SyntaxProblem | None:
     context = error.context_mark
     if context is None:
@@ -613,6 +637,9 @@ def _key_without_colon(source: _Source, error: yaml.MarkedYAMLError) -> SyntaxPr
                 f"indent the block's lines more than `{owner[0]}`, e.g. from column "
                 f"{owner[2] + source.indent_step()}",
             )
+    overlong = _overlong_key(source, line)
+    if overlong is not None:
+        return overlong
     key, _, value = text.partition(" ")
     fix = f"`{key}: {value.strip()}`" if value.strip() else f"`{key}: <value>`"
     return SyntaxProblem(
@@ -814,6 +841,9 @@ def explain(text: str, error: yaml.MarkedYAMLError) -> SyntaxProblem | None:
         return None  # the caller's tab rule says it plainly
     source = _Source(text)
     if problem.startswith("mapping values are not allowed") and mark is not None:
+        overlong = _overlong_key(source, mark.line + 1)
+        if overlong is not None:
+            return overlong
         return _mapping_value_in_text(source, mark.line + 1, mark.column + 1)
     if context == "while parsing a block mapping" and problem.startswith(
         ("did not find expected key", "expected <block end>")

@@ -422,3 +422,17 @@ def test_validate_points_at_the_dedented_line(tmp_path: Path) -> None:
     ) in result.stdout
     assert "hint: start `gpus` in column 7, like the keys around it" in result.stdout
     assert "mapping values are not allowed" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column"),
+    [("k" * 1500 + ": 1\n", 1, 1), ("a:\n  " + "k" * 15_400 + ": 1\n", 2, 3)],
+)
+def test_a_key_longer_than_yaml_reads_is_named_as_too_long(
+    text: str, line: int, column: int
+) -> None:
+    """libyaml reports a `:` in a value, or a key without one: the line has its `:`, too far."""
+    code, found_line, found_column, message, hint = only_problem(text)
+    assert (code, found_line, found_column) == ("Y001", line, column)
+    assert message.startswith("this key is ") and "only up to 1,024 characters" in message
+    assert hint == "shorten the key (a field's name is a few words)"
