@@ -188,9 +188,11 @@ def _emit(
     plan = plan_of(rendered, whole=whole)
     if check:
         difference = compare_output(root, plan)
+        in_the_way = set(difference.conflicts) & set(difference.missing)
         for label, paths in (
             ("differs", difference.changed),
-            ("missing", difference.missing),
+            ("missing", [path for path in difference.missing if path not in in_the_way]),
+            ("a link or a folder where the rendered file goes", sorted(in_the_way)),
             ("not rendered any more", difference.stale),
         ):
             for path in paths:

@@ -349,6 +349,19 @@ def test_a_whole_render_prunes_what_it_no_longer_renders_and_check_sees_it(
     assert run_cli("render", str(estate), "-o", str(out), "--check").exit_code == 0
 
 
+def test_check_names_a_link_where_a_rendered_file_goes(estate: Path, tmp_path: Path) -> None:
+    """Not "missing": the file is there, as a link, and render would refuse to write over it."""
+    out = tmp_path / "out"
+    assert run_cli("render", str(estate), "-o", str(out)).exit_code == 0
+    rendered = sorted((out / "dev").glob("*.yaml"))[0]
+    rendered.rename(tmp_path / "moved.yaml")
+    rendered.symlink_to(tmp_path / "moved.yaml")
+    result = run_cli("render", str(estate), "-o", str(out), "--check")
+    assert result.exit_code == 1
+    assert f"{rendered}: a link or a folder where the rendered file goes" in result.stderr
+    assert f"{rendered}: missing" not in result.stderr
+
+
 def test_check_with_a_missing_directory_lists_every_file(estate: Path, tmp_path: Path) -> None:
     assert run_cli("render", str(estate), "-o", str(tmp_path / "reference")).exit_code == 0
     rendered_files = [path for path in (tmp_path / "reference").rglob("*.yaml")]
