@@ -24,6 +24,7 @@ from compiler.resolve.manifest import Identity, Manifest, raw_identity, spec_of
 from compiler.spec.dataset import DatasetSpec
 from compiler.spec.kinds import KINDS
 from compiler.spec.model import ModelSpec
+from compiler.spelling import suggestion_budget
 
 
 @dataclass(eq=False, repr=False)
@@ -163,7 +164,7 @@ def validate_repository(
     **Returns:** the resolved estate and every diagnostic, sorted and without repeats.
     **Raises:** ``LlmopsError`` when the repository is not an estate or the environment is unknown.
     """
-    with collector_paused():
+    with collector_paused(), suggestion_budget():
         loaded = load_estate(tree, only_env, parsed=parsed)
         manifests, broken, gaps, schema_diagnostics = validate_manifests(loaded)
         estate = resolve_estate(tree, loaded.environments, manifests, broken, gaps)

@@ -14,6 +14,7 @@ from compiler.resolve.refs import RefResult
 from compiler.spec.approval import ApprovalSpec
 from compiler.spec.serving import ServingEndpointSpec
 from compiler.spec.training import TrainingJobSpec
+from compiler.spelling import close_match
 
 E = Severity.ERROR
 
@@ -66,11 +67,9 @@ def _missing_hint(
     versions = [c for c in result.candidates if versioned and c.partition("@")[0] == name]
     if at and versions:  # the name is right, the version is not
         return f"the versions of `{name}` here: {', '.join(versions)}"
-    import difflib  # only for a reference that names nothing: a valid estate never needs it
-
-    close = difflib.get_close_matches(written, result.candidates, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean `{close[0]}`? {here}"
+    close = close_match(written, result.candidates)
+    if close is not None:
+        return f"did you mean `{close}`? {here}"
     if versioned and not at:
         return f"write `name@version` or `name-version`; {here}"
     return here

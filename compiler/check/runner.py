@@ -17,6 +17,7 @@ from compiler.records import record
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.estate import ResolvedEstate
 from compiler.resolve.gaps import Gap, describe_kinds
+from compiler.spelling import CHECK_BUDGET, suggestion_budget
 
 
 @record
@@ -233,9 +234,14 @@ def check_estate(estate: ResolvedEstate, known: KnownChecks | None = None) -> li
             seen: set[str] = set()
             if reported is None:
                 if known is None:
-                    findings = list(check(env))
+                    with suggestion_budget(CHECK_BUDGET):
+                        findings = list(check(env))
                 else:
-                    with known.checking(env, name), _peers_noted(everyone, seen):
+                    with (
+                        known.checking(env, name),
+                        _peers_noted(everyone, seen),
+                        suggestion_budget(CHECK_BUDGET),
+                    ):
                         findings = list(check(env))
                 if not findings and known is not None:
                     ran[name] = CheckRun(frozenset(seen), [])

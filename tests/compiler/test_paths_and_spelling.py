@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from compiler.positions import child_path, format_path
-from compiler.spelling import closest_name
+from compiler.spelling import CUTOFF, close_match, closest_name, suggestion_budget
 
 
 def test_paths_read_the_way_users_write_them() -> None:
@@ -62,3 +62,40 @@ def test_nothing_close_is_no_suggestion() -> None:
     assert closest_name("xyz", ["ServingEndpoint", "Model"]) is None
     assert closest_name("", ["a"]) is None
     assert closest_name("anything", []) is None
+
+
+_NAMES = st.text(alphabet="abcdeAB_-1", max_size=8)
+
+
+@given(word=_NAMES, choices=st.lists(_NAMES, max_size=12))
+def test_close_match_answers_as_difflib_does(word: str, choices: list[str]) -> None:
+    """The budgeted search finds what `difflib.get_close_matches(..., n=1)` finds, ties
+    included (the greatest name of equal ratios), with and without a run's budget."""
+    import difflib
+
+    expected = difflib.get_close_matches(word, choices, n=1, cutoff=CUTOFF)
+    assert close_match(word, choices) == (expected[0] if expected else None)
+    with suggestion_budget():
+        assert close_match(word, choices) == (expected[0] if expected else None)
+
+
+def test_a_run_stops_suggesting_once_its_budget_is_spent() -> None:
+    """Past the budget a hint offers no name, every later question too (a stable cut), while a
+    question answered before is answered again."""
+    catalog = [f"model-{index:04d}" for index in range(200)]
+    with suggestion_budget(60_000):
+        first = close_match("model-0007x", catalog)
+        assert first == "model-0007"
+        answers = [close_match(f"model-{index:04d}x", catalog) for index in range(10, 100)]
+        assert answers[0] == "model-0010" and answers[-1] is None
+        spent = answers.index(None)
+        assert all(answer is None for answer in answers[spent:])
+        assert close_match("model-0007x", catalog) == first
+    # a new run has a budget of its own
+    with suggestion_budget(60_000):
+        assert close_match("model-0099x", catalog) == "model-0099"
+
+
+def test_suggestions_outside_a_run_have_no_budget() -> None:
+    catalog = [f"model-{index:04d}" for index in range(50)]
+    assert all(close_match(f"model-{i:04d}x", catalog) == f"model-{i:04d}" for i in range(50))
