@@ -436,3 +436,41 @@ def test_a_key_longer_than_yaml_reads_is_named_as_too_long(
     assert (code, found_line, found_column) == ("Y001", line, column)
     assert message.startswith("this key is ") and "only up to 1,024 characters" in message
     assert hint == "shorten the key (a field's name is a few words)"
+
+
+def test_a_value_s_trailing_spaces_and_comment_are_not_part_of_the_hint() -> None:
+    text = edit(14, "      max_output_tokens:1024    # the answer's share")
+    code, line, column, message, hint = only_problem(text)
+    assert (code, line, column, hint) == ("Y001", 14, 24, "write `max_output_tokens: 1024`")
+    assert message.startswith("`max_output_tokens:1024` has no space after `:`")
+
+
+_HOSTILE_LINES = (
+    "a:b" + " " * 200_000 + "x",  # a lazy value before `\s*` backtracked over every space
+    "a:b" + " " * 200_000 + "# c",
+    "a:b" + " \t" * 100_000 + "x:",
+    "a:" + "b:" * 100_000 + " c",
+)
+
+
+def test_syntax_explanations_take_linear_time_on_long_lines() -> None:
+    """Each line, 200 KB, is explained well within the limit (it took 29 s at 40 KB when a
+    regular expression backtracked quadratically; minutes here). Run in a process of its own, so
+    a regression fails on the limit instead of hanging the suite."""
+    import subprocess
+    import sys
+
+    program = (
+        "import sys\n"
+        "from compiler.load.yaml_strict import parse_documents\n"
+        "for text in sys.stdin.read().split('\\0'):\n"
+        "    parse_documents('f.yaml', text + '\\n  c: d\\n')\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", program],
+        input="\0".join(_HOSTILE_LINES),
+        text=True,
+        check=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[3],
+    )
