@@ -23,6 +23,8 @@ from compiler.load.text import decode_utf8
 from compiler.load.tree import FileProblem, RepoTree, normalize_repo_path
 
 MAX_DATASET_FILE_BYTES = 16 * 1024 * 1024
+# the short lines whose keys are remembered, and how many at most (at most 16 MiB in all)
+_REMEMBERED_LINE, _REMEMBERED_LINES = 256, 65_536
 MAX_RECORD_DEPTH = 100  # chat messages with tool calls nest about 6 levels; no dataset needs 100
 DATASET_FORMATS = (".csv", ".jsonl")
 NOT_PORTABLE_HINT = (
@@ -77,31 +79,38 @@ def _read_csv(sample: SampleFile, data: bytes) -> None:
 
 def _read_jsonl(sample: SampleFile, data: bytes) -> None:
     common: set[str] | None = None
+    # the keys of each short record read before: a file of millions of short lines repeats them
+    seen: dict[str, frozenset[str]] = {}
     # Split on "\n" only: str.splitlines() also breaks at U+2028, U+0085 and others, which JSON
     # allows raw in strings.
     for number, line in enumerate(_lines(data, "\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = loads(line, max_depth=MAX_RECORD_DEPTH)
-        except JsonRefused as refused:
-            sample.error_line, sample.error_column = number, refused.column or 1
-            if refused.message.startswith(("not valid JSON", "arrays and objects nested")):
-                sample.parse_error = refused.message
-            else:  # valid JSON text whose value JSON readers disagree on or refuse
-                sample.parse_error = f"not portable JSON: {refused.message}"
-                sample.parse_hint = NOT_PORTABLE_HINT
-            return
-        if not isinstance(record, dict):
-            sample.parse_error, sample.error_line = "each line must be a JSON object", number
-            return
-        keys = set(record)
+        keys = seen.get(line)
+        if keys is None:
+            if not line.strip():
+                continue
+            try:
+                record = loads(line, max_depth=MAX_RECORD_DEPTH)
+            except JsonRefused as refused:
+                sample.error_line, sample.error_column = number, refused.column or 1
+                if refused.message.startswith(("not valid JSON", "arrays and objects nested")):
+                    sample.parse_error = refused.message
+                else:  # valid JSON text whose value JSON readers disagree on or refuse
+                    sample.parse_error = f"not portable JSON: {refused.message}"
+                    sample.parse_hint = NOT_PORTABLE_HINT
+                return
+            if not isinstance(record, dict):
+                sample.parse_error, sample.error_line = "each line must be a JSON object", number
+                return
+            keys = frozenset(record)
+            if len(line) <= _REMEMBERED_LINE and len(seen) < _REMEMBERED_LINES:
+                seen[line] = keys
         if common is None:
             sample.first_record_line = number
-        else:
+            common = set(keys)
+        elif not common <= keys:
             for missing in common - keys:
                 sample.missing_by_line.setdefault(missing, number)
-        common = keys if common is None else common & keys
+            common &= keys
         sample.records += 1
     sample.columns = common or set()
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from compiler.check.dataset_files import SampleFile, read_sample_file
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Category, Severity
+from compiler.load.tree import FileProblem, normalize_repo_path
 from compiler.positions import Span
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
@@ -26,6 +27,15 @@ TRAINABLE_AS: dict[str, frozenset[str]] = {
 }
 
 
+def _sample_key(written: str) -> tuple[str, str]:
+    """A sample file is read once per run, however its path is written (`data/s.jsonl`,
+    `data/./s.jsonl`: each spelling read it again, 23 s a time for 16 MiB of short lines)."""
+    try:
+        return ("dataset-file", normalize_repo_path(written))
+    except FileProblem:  # reported by the path as written
+        return ("dataset-file-as-written", written)
+
+
 def _samples(env: ResolvedEnvironment) -> Iterator[tuple[Manifest[DatasetSpec], int, SampleFile]]:
     for dataset in env.of_kind("Dataset"):
         for index, written in enumerate(dataset.spec.files):
@@ -33,8 +43,7 @@ def _samples(env: ResolvedEnvironment) -> Iterator[tuple[Manifest[DatasetSpec], 
                 dataset,
                 index,
                 env.remember(
-                    ("dataset-file", written),
-                    functools.partial(read_sample_file, env.tree, written),
+                    _sample_key(written), functools.partial(read_sample_file, env.tree, written)
                 ),
             )
 

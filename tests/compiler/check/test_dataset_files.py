@@ -13,6 +13,7 @@ import json
 import math
 import tracemalloc
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -112,6 +113,8 @@ def test_reading_holds_the_file_once_not_decoded_copies_of_it(tmp_path: Path) ->
         (b'{"text": "a\xe2\x80\xa8b"}\r\n{"text": "c"}\n', 2, None),
         (b'{"text": "a"}\n\n   \n{"text": "b"}', 2, None),
         (b'{"text": "a"}\n{"text": \n', 1, "not valid JSON"),
+        # a byte order mark is allowed before the first record only, as `json.loads` reads lines
+        (b'{"text": "a"}\n\xef\xbb\xbf{"text": "b"}\n', 1, "not valid JSON: Unexpected UTF-8 BOM"),
     ],
 )
 def test_jsonl_lines_are_read_as_before(
@@ -232,3 +235,39 @@ def test_a_column_another_tool_names_otherwise_is_named_in_the_hint(
     result = run_cli("validate", str(root), "--format", "json")
     (found,) = [d for d in json.loads(result.stdout)["diagnostics"] if d["code"] == "D003"]
     assert found["hint"].startswith(rename + f"`{dataset_type}` datasets need: ")
+
+
+def test_repeated_records_are_summarized_as_if_each_were_read(tmp_path: Path) -> None:
+    """Short records read before are not parsed again; what the file says stays the same: the
+    first record missing a key, and a bad line after thousands of repeats, at its line."""
+    content = b'{"text": "a"}\n' * 3000 + b'{"other": 1}\n' + b'{"text": "a"}\n' + b"[1]\n"
+    root = estate(tmp_path, "s.jsonl", content, "text")
+    sample = read_sample_file(DirectoryTree(root), "examples/s.jsonl")
+    assert sample.records == 3002
+    assert sample.missing_by_line == {"text": 3001}
+    assert (sample.parse_error, sample.error_line) == ("each line must be a JSON object", 3003)
+
+
+class _CountingTree(DirectoryTree):
+    reads: ClassVar[list[str]] = []
+
+    def read_bytes(self, path: str, limit: int) -> bytes:
+        type(self).reads.append(path)
+        return super().read_bytes(path, limit)
+
+
+def test_a_sample_file_is_read_once_however_its_path_is_written(tmp_path: Path) -> None:
+    """Each spelling of one path (`data/./s.jsonl`) read the file again: 23 s each for 16 MiB."""
+    from compiler.pipeline import validate_repository
+
+    spellings = ["examples/s.jsonl", "examples/./s.jsonl", "./examples/s.jsonl"]
+    text = DATASET.format(type="text", name="s.jsonl").replace(
+        "    - examples/s.jsonl\n", "".join(f"    - {path}\n" for path in spellings)
+    )
+    root = write_files(
+        tmp_path,
+        {"environments/dev/dataset.yaml": text, "examples/s.jsonl": b'{"text": "a"}\n'},
+    )
+    _CountingTree.reads = []
+    validate_repository(_CountingTree(root))
+    assert _CountingTree.reads.count("examples/s.jsonl") == 1
