@@ -130,6 +130,37 @@ def _error_path(document: SourceDocument, error: Any) -> Path:
     return path
 
 
+def _one_per_written_place(document: SourceDocument, errors: list[Any]) -> list[tuple[Any, int]]:
+    """One mistake, one diagnostic, however often an alias (`*t`) repeats the text it is in: each
+    error with how many more the same written place gave (the same kind of error, at the same key
+    or value). A 16 KB file whose 900 wrong keys an alias repeated 220 times made 198,000
+    diagnostics, 13 s and 490 MB of them."""
+    kept: dict[tuple[Any, ...], int] = {}
+    found: list[tuple[Any, int]] = []
+    for error in errors:
+        path = _error_path(document, error)
+        span = document.span_of(path, key=error["type"] == "extra_forbidden")
+        last = path[-1] if path and isinstance(path[-1], str) else None
+        place = (error["type"], error["msg"], last, span.line, span.column, span.end_line)
+        index = kept.get(place)
+        if index is None:
+            kept[place] = len(found)
+            found.append((error, 0))
+        else:
+            found[index] = (found[index][0], found[index][1] + 1)
+    return found
+
+
+def _repeated(diagnostic: Diagnostic, repeats: int) -> Diagnostic:
+    if not repeats:
+        return diagnostic
+    places = "place" if repeats == 1 else "places"
+    return replace(
+        diagnostic,
+        message=f"{diagnostic.message} (and in {repeats} more {places}: an alias repeats it)",
+    )
+
+
 def _merge_union_errors(document: SourceDocument, errors: list[Any]) -> list[Any]:
     """One value, one diagnostic: a union (`int | float`, a hyperparameter's four types) reports
     each branch. Where one branch took the value's type but refused the value (a range, NaN), that
@@ -453,9 +484,12 @@ def validate_document(document: SourceDocument) -> tuple[Envelope | None, list[D
     try:
         manifest = model.model_validate(data)
     except ValidationError as error:
-        errors = _merge_union_errors(document, error.errors())
+        errors = _merge_union_errors(document, error.errors(include_url=False))
         predecessors = _Predecessors()
-        diagnostics = [_error_diagnostic(document, model, item, predecessors) for item in errors]
+        diagnostics = [
+            _repeated(_error_diagnostic(document, model, item, predecessors), repeats)
+            for item, repeats in _one_per_written_place(document, errors)
+        ]
         # One mistake, one diagnostic: a value the loader reported (`!!int abc`, `on`) is not
         # reported again.
         return None, merge_missing_fields(
