@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any, Protocol
@@ -17,6 +15,7 @@ from compiler.records import record
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.estate import ResolvedEstate
 from compiler.resolve.gaps import Gap, describe_kinds
+from compiler.resolve.peers import noting_peers
 from compiler.spelling import CHECK_BUDGET, suggestion_budget
 
 
@@ -148,82 +147,11 @@ def check_id(index: int, check: CheckFunction) -> str:
     return f"{index}:{check.rule.code}"
 
 
-class _PeersRead(dict[str, ResolvedEnvironment]):
-    """An environment's peers that note every name asked for (all of them when listed)."""
-
-    def __init__(self, peers: dict[str, ResolvedEnvironment], seen: set[str]) -> None:
-        super().__init__(peers)
-        self.seen = seen
-
-    def _all(self) -> None:
-        self.seen.update(dict.keys(self))
-
-    def __getitem__(self, name: str) -> ResolvedEnvironment:
-        self.seen.add(name)
-        return dict.__getitem__(self, name)
-
-    def get(self, name: str, default: Any = None) -> Any:
-        self.seen.add(name)
-        return dict.get(self, name, default)
-
-    def __contains__(self, name: object) -> bool:
-        if isinstance(name, str):
-            self.seen.add(name)
-        else:
-            self._all()
-        return dict.__contains__(self, name)
-
-    def __iter__(self) -> Iterator[str]:
-        self._all()
-        return dict.__iter__(self)
-
-    def __len__(self) -> int:
-        self._all()
-        return dict.__len__(self)
-
-    def keys(self) -> Any:
-        self._all()
-        return dict.keys(self)
-
-    def values(self) -> Any:
-        self._all()
-        return dict.values(self)
-
-    def items(self) -> Any:
-        self._all()
-        return dict.items(self)
-
-
-def _all_environments(estate: ResolvedEstate) -> list[ResolvedEnvironment]:
-    found: dict[int, ResolvedEnvironment] = {}
-    waiting = list(estate.environments)
-    while waiting:
-        env = waiting.pop()
-        if id(env) not in found:
-            found[id(env)] = env
-            waiting.extend(env.peers.values())
-    return list(found.values())
-
-
-@contextlib.contextmanager
-def _peers_noted(everyone: list[ResolvedEnvironment], seen: set[str]) -> Iterator[None]:
-    """Every environment's peers note what is read of them into ``seen``."""
-    originals = [env.peers for env in everyone]
-    for env in everyone:
-        env.peers = _PeersRead(env.peers, seen)
-    try:
-        yield
-    finally:
-        for env, peers in zip(everyone, originals, strict=True):
-            env.peers = peers
-
-
 def check_estate(estate: ResolvedEstate, known: KnownChecks | None = None) -> list[Attributed]:
     """`run_checks`, each diagnostic with the environment that reported it. ``known`` spares the
     checks whose report is known (the result is the same without it)."""
     diagnostics: list[Attributed] = []
     skipped = _Skipped()
-    everyone = _all_environments(estate) if known is not None else []
     for env in estate.environments:
         before = known.lookup(env) if known is not None else {}
         ran: dict[str, CheckRun] = {}
@@ -239,7 +167,7 @@ def check_estate(estate: ResolvedEstate, known: KnownChecks | None = None) -> li
                 else:
                     with (
                         known.checking(env, name),
-                        _peers_noted(everyone, seen),
+                        noting_peers(seen),
                         suggestion_budget(CHECK_BUDGET),
                     ):
                         findings = list(check(env))

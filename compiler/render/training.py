@@ -153,10 +153,7 @@ def _trainer_config(
     (read-only: the environments share it)."""
     output = output_uri(ctx, job)
     key = ("render-training-config", job, model, dataset, output)
-    cached: _TrainerConfig | None = ctx.env.cache.get(key)
-    if cached is None:
-        cached = ctx.env.cache[key] = _TrainerConfig(_job_config(job, model, dataset, output))
-    return cached
+    return ctx.env.remember(key, lambda: _TrainerConfig(_job_config(job, model, dataset, output)))
 
 
 def content_hash(*parts: Any) -> str:

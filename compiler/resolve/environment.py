@@ -9,6 +9,7 @@ from typing import Any, Literal, TypeVar, overload
 from compiler.load.tree import RepoTree
 from compiler.resolve.gaps import Gap
 from compiler.resolve.manifest import Manifest
+from compiler.resolve.peers import PeerMap, computed_noting_peers, note_peers
 from compiler.resolve.provenance import Provenance
 from compiler.resolve.refs import RefResult, VersionedIndex
 from compiler.spec.approval import ApprovalSpec
@@ -20,6 +21,8 @@ from compiler.spec.serving import ServingEndpointSpec
 from compiler.spec.training import TrainingJobSpec
 
 T = TypeVar("T")
+# the key, in `ResolvedEnvironment.cache`, of the peers each remembered value was computed from
+_PEERS_READ = object()
 
 
 @dataclass(eq=False, repr=False)
@@ -42,7 +45,7 @@ class ResolvedEnvironment:
     cache: dict[Any, Any] = field(default_factory=dict)  # shared by all environments of one run
     provenance: Provenance | None = None  # git authorship, only for `validate --audit`
     # the run's other environments
-    peers: dict[str, ResolvedEnvironment] = field(default_factory=dict, repr=False)
+    peers: dict[str, ResolvedEnvironment] = field(default_factory=PeerMap, repr=False)
     gaps: list[Gap] = field(default_factory=list)  # manifests it may have that could not be read
     settings_gap: Gap | None = None  # set when its settings themselves may be among them
     _by_kind: dict[str, list[Manifest]] | None = field(default=None, repr=False)
@@ -85,9 +88,16 @@ class ResolvedEnvironment:
 
     def remember(self, key: Any, compute: Callable[[], T]) -> T:
         """`compute()` once per run and key (the cache is shared by the run's environments, so a key
-        naming a `_shared` manifest is computed once for all of them)."""
-        if key not in self.cache:
-            self.cache[key] = compute()
+        naming a `_shared` manifest is computed once for all of them). The peers the computation
+        read count as read wherever the value is handed out (compiler/resolve/peers.py)."""
+        reads: dict[Any, frozenset[str]] = self.cache.setdefault(_PEERS_READ, {})
+        if key in self.cache:
+            note_peers(reads.get(key, ()))
+        else:
+            read: set[str] = set()
+            self.cache[key] = computed_noting_peers(compute, read)
+            if read:
+                reads[key] = frozenset(read)
         value: T = self.cache[key]
         return value
 

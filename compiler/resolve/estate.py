@@ -16,6 +16,7 @@ from compiler.load.tree import RepoTree
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.gaps import Gap
 from compiler.resolve.manifest import Identity, Manifest, has_spec
+from compiler.resolve.peers import PeerMap
 from compiler.spec.dataset import DatasetSpec
 from compiler.spec.environment import EnvironmentSpec
 from compiler.spec.model import ModelSpec
@@ -148,5 +149,5 @@ def resolve_estate(
             )
         )
     for env in resolved:
-        env.peers = {other.name: other for other in resolved if other is not env}
+        env.peers = PeerMap({other.name: other for other in resolved if other is not env})
     return ResolvedEstate(environments=resolved)

@@ -503,3 +503,55 @@ def test_a_whole_render_entry_that_is_no_file_is_a_miss(tmp_path: Path, how: str
         check=False,
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, expected.stdout, expected.stderr)
+
+
+def test_a_check_that_took_a_peer_s_value_from_another_check_follows_that_peer(
+    tmp_path: Path,
+) -> None:
+    """stg serves an adapter trained by dev's job and approves it. The model's digest covers the
+    job, read through dev; P001 computes it and P002 takes it from the run's memo. P002's findings
+    were kept as if it had read no peer, so after dev's job changed the cached render passed
+    while a cold one reported the stale approval (P002) and rendered nothing."""
+    estate = tmp_path / "estate"
+    shutil.copytree(PROJECT_ROOT / "examples" / "adapters", estate, dirs_exist_ok=True)
+    shutil.copytree(PROJECT_ROOT / "examples" / "datasets", estate / "examples" / "datasets")
+    environments = estate / ENVIRONMENTS_DIR
+    (environments / "stg" / "serving").mkdir(parents=True)
+    settings = (environments / "dev" / "environment.yaml").read_text(encoding="utf-8")
+    settings = settings.replace("name: dev", "name: stg").replace("llm-ops-dev", "llm-ops-stg")
+    (environments / "stg" / "environment.yaml").write_text(
+        settings + "  rules:\n    locked: []\n    severity:\n      P001: warning\n", "utf-8"
+    )
+    shutil.copy(
+        environments / "dev" / "serving" / "support-chat.yaml", environments / "stg" / "serving"
+    )
+    for model in ("support-base@3.1", "support-sft@1.0"):
+        approved = run_cli(
+            "approve", model, "--env", "stg", "--by", "alice", "--role", "admin", str(estate)
+        )
+        assert approved.exit_code == 0, approved.stderr
+    cache = tmp_path / "cache"
+    assert run_cli("render", str(estate), "--cache-dir", str(cache)).exit_code == 0
+    job = environments / "dev" / "training" / "support-sft.yaml"
+    text = job.read_text(encoding="utf-8")
+    assert "learning_rate: 0.0002" in text
+    job.write_text(text.replace("learning_rate: 0.0002", "learning_rate: 0.0003"), "utf-8")
+    approved = run_cli(
+        "approve",
+        "support-sft@1.0",
+        "--env",
+        "dev",
+        "--by",
+        "alice",
+        "--role",
+        "admin",
+        str(estate),
+    )
+    assert approved.exit_code == 0, approved.stderr
+
+    cold = run_cli("render", str(estate), "--cache-dir", "off")
+    assert cold.exit_code == 1 and "P002" in cold.stderr
+    assert run_cli("render", str(estate), "--cache-dir", str(cache)) == cold
+    assert run_cli("render", str(estate), "--env", "stg", "--cache-dir", str(cache)) == run_cli(
+        "render", str(estate), "--env", "stg", "--cache-dir", "off"
+    )
