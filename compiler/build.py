@@ -146,18 +146,20 @@ def render_repository(
     checks reported, what they rendered and the texts of the objects they emitted (``emitted`` is
     used with ``groups``); the output is the same without them."""
     from compiler.pipeline import validate_repository
+    from compiler.resolve.peers import peer_reads_run
 
-    result = validate_repository(tree, env, parsed=parsed, known=known)
-    if result.error_count:
-        return result, None
-    if groups is None:
-        from compiler.render.estate import render_estate
+    with peer_reads_run():  # the render reads peers too: its log is the run's
+        result = validate_repository(tree, env, parsed=parsed, known=known)
+        if result.error_count:
+            return result, None
+        if groups is None:
+            from compiler.render.estate import render_estate
 
-        rendered = render_estate(result.estate, include_argocd=env is None)
-        return result, lay_out(rendered, files=files, stream=stream)
-    return result, _render_by_group(
-        result, groups, include_argocd=env is None, files=files, stream=stream, emitted=emitted
-    )
+            rendered = render_estate(result.estate, include_argocd=env is None)
+            return result, lay_out(rendered, files=files, stream=stream)
+        return result, _render_by_group(
+            result, groups, include_argocd=env is None, files=files, stream=stream, emitted=emitted
+        )
 
 
 def _render_by_group(

@@ -21,6 +21,7 @@ from compiler.resolve.estate import ResolvedEstate, resolve_estate
 from compiler.resolve.gaps import Gap, kinds_written, unread_gap
 from compiler.resolve.lineage import split_trained_by
 from compiler.resolve.manifest import Identity, Manifest, raw_identity, spec_of
+from compiler.resolve.peers import peer_reads_run
 from compiler.spec.dataset import DatasetSpec
 from compiler.spec.kinds import KINDS
 from compiler.spec.model import ModelSpec
@@ -164,7 +165,7 @@ def validate_repository(
     **Returns:** the resolved estate and every diagnostic, sorted and without repeats.
     **Raises:** ``LlmopsError`` when the repository is not an estate or the environment is unknown.
     """
-    with collector_paused(), suggestion_budget():
+    with collector_paused(), suggestion_budget(), peer_reads_run():
         loaded = load_estate(tree, only_env, parsed=parsed)
         manifests, broken, gaps, schema_diagnostics = validate_manifests(loaded)
         estate = resolve_estate(tree, loaded.environments, manifests, broken, gaps)

@@ -27,6 +27,7 @@ TRAINABLE_AS: dict[str, frozenset[str]] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # asked by each dataset check, for every file of every dataset
 def _sample_key(written: str) -> tuple[str, str]:
     """A sample file is read once per run, however its path is written (`data/s.jsonl`,
     `data/./s.jsonl`: each spelling read it again, 23 s a time for 16 MiB of short lines)."""

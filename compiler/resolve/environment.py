@@ -9,7 +9,7 @@ from typing import Any, Literal, TypeVar, overload
 from compiler.load.tree import RepoTree
 from compiler.resolve.gaps import Gap
 from compiler.resolve.manifest import Manifest
-from compiler.resolve.peers import PeerMap, computed_noting_peers, note_peers
+from compiler.resolve.peers import PeerMap, peer_log
 from compiler.resolve.provenance import Provenance
 from compiler.resolve.refs import RefResult, VersionedIndex
 from compiler.spec.approval import ApprovalSpec
@@ -90,14 +90,17 @@ class ResolvedEnvironment:
         """`compute()` once per run and key (the cache is shared by the run's environments, so a key
         naming a `_shared` manifest is computed once for all of them). The peers the computation
         read count as read wherever the value is handed out (compiler/resolve/peers.py)."""
-        reads: dict[Any, frozenset[str]] = self.cache.setdefault(_PEERS_READ, {})
-        if key in self.cache:
-            note_peers(reads.get(key, ()))
-        else:
-            read: set[str] = set()
-            self.cache[key] = computed_noting_peers(compute, read)
+        cache = self.cache
+        if key in cache:
+            read = cache[_PEERS_READ].get(key) if _PEERS_READ in cache else None
             if read:
-                reads[key] = frozenset(read)
+                peer_log().extend(read)
+        else:
+            log = peer_log()
+            start = len(log)
+            cache[key] = compute()
+            if len(log) > start:
+                cache.setdefault(_PEERS_READ, {})[key] = tuple(sorted(set(log[start:])))
         value: T = self.cache[key]
         return value
 

@@ -4,53 +4,59 @@ Why: the render cache keeps each check's findings for an environment by what the
 the names of the other environments (peers) it read are part of that: a check of stg that read
 dev's training job is stale once dev changes. Checks share what they compute
 (`ResolvedEnvironment.remember`), so a value one check computed from a peer and another took from
-the memo must count as read by both. Every environment's peers are a `PeerMap`, which notes each
-name asked for into every `noting_peers` set entered; `remember` keeps the names its computation
-read with the value and notes them again whenever the value is handed out.
+the memo must count as read by both. Every environment's peers are a `PeerMap`, which appends
+each name asked for to the run's log of peer reads; `noting_peers` collects what was logged while
+it was entered, and `remember` keeps what its computation logged with the value and logs it again
+whenever the value is handed out. (A log, not a set entered per computation: remembered values
+are computed thousands of times a run, and a set for each cost 2 % of a render.)
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from compiler.resolve.environment import ResolvedEnvironment
 
-T = TypeVar("T")
-_notes: ContextVar[tuple[set[str], ...]] = ContextVar("peer_notes", default=())
+_log: ContextVar[list[str] | None] = ContextVar("peer_reads", default=None)
+
+
+def peer_log() -> list[str]:
+    """The names of the peers read so far in this run (or in this context, outside a run)."""
+    log = _log.get()
+    if log is None:
+        log = []
+        _log.set(log)
+    return log
+
+
+@contextlib.contextmanager
+def peer_reads_run() -> Iterator[None]:
+    """A run of its own: while entered, peer reads go to a log of its own, dropped at the end."""
+    token = _log.set([])
+    try:
+        yield
+    finally:
+        _log.reset(token)
 
 
 @contextlib.contextmanager
 def noting_peers(into: set[str]) -> Iterator[None]:
-    """While entered, the name of every peer read (by any environment) is added to ``into``, as
-    well as to the sets of the `noting_peers` entered around this one."""
-    token = _notes.set((*_notes.get(), into))
+    """Add to ``into`` the name of every peer read (by any environment) while entered."""
+    log = peer_log()
+    start = len(log)
     try:
         yield
     finally:
-        _notes.reset(token)
-
-
-def computed_noting_peers(compute: Callable[[], T], into: set[str]) -> T:
-    """``compute()`` within `noting_peers(into)`, without a context manager's cost (remembered
-    values are computed thousands of times a run)."""
-    token = _notes.set((*_notes.get(), into))
-    try:
-        return compute()
-    finally:
-        _notes.reset(token)
+        into.update(log[start:])
 
 
 def note_peers(names: Iterable[str]) -> None:
-    """Count ``names`` as read, for every `noting_peers` entered."""
-    notes = _notes.get()
-    if notes:
-        names = tuple(names)
-        for into in notes:
-            into.update(names)
+    """Count ``names`` as read."""
+    peer_log().extend(names)
 
 
 class PeerMap(dict[str, "ResolvedEnvironment"]):
