@@ -189,11 +189,23 @@ def test_health_listing_and_experiment_stats(proxy_url: str) -> None:
         headers=USER,
     ).json()["data"]
     assert [e["id"] for e in listed] == ["example-model"]
-    stats = call(
-        "GET", f"{proxy_url}/llm-ops/v1/prompts/experiments/support-tone", headers=USER
-    ).json()["data"]
-    served = stats["variants"]["A"]["requests"] + stats["variants"]["B"]["requests"]
-    assert served >= 4 and stats["variants"]["A"]["errors"] + stats["variants"]["B"]["errors"] == 0
+
+    def counted() -> tuple[int, int]:
+        variants = call(
+            "GET", f"{proxy_url}/llm-ops/v1/prompts/experiments/support-tone", headers=USER
+        ).json()["data"]["variants"]
+        return (
+            variants["A"]["requests"] + variants["B"]["requests"],
+            variants["A"]["errors"] + variants["B"]["errors"],
+        )
+
+    before = counted()
+    for _ in range(4):  # of its own: the test passes alone, not only after the others
+        client(proxy_url).chat.completions.create(
+            model="example-model", messages=[{"role": "user", "content": QUESTION}]
+        )
+    served, errors = counted()
+    assert (served - before[0], errors - before[1]) == (4, 0)
 
 
 def test_max_tokens_over_the_dev_limit_is_refused(proxy_url: str) -> None:
