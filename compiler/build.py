@@ -145,8 +145,7 @@ def render_repository(
     ``parsed``, ``known``, ``groups`` and ``emitted`` hand out what earlier runs parsed, what their
     checks reported, what they rendered and the texts of the objects they emitted (``emitted`` is
     used with ``groups``); the output is the same without them."""
-    from compiler.pipeline import validate_repository
-    from compiler.resolve.peers import peer_reads_run
+    from compiler.pipeline import peer_reads_run, validate_repository
 
     with peer_reads_run():  # the render reads peers too: its log is the run's
         result = validate_repository(tree, env, parsed=parsed, known=known)

@@ -17,11 +17,13 @@ from compiler.load.document import SourceDocument
 from compiler.load.estate import SHARED_ENV, LoadedEstate, ParsedFiles, load_estate
 from compiler.load.tree import RepoTree
 from compiler.records import record
+from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.estate import ResolvedEstate, resolve_estate
 from compiler.resolve.gaps import Gap, kinds_written, unread_gap
 from compiler.resolve.lineage import split_trained_by
 from compiler.resolve.manifest import Identity, Manifest, raw_identity, spec_of
-from compiler.resolve.peers import peer_reads_run
+from compiler.resolve.peers import PeerMap
+from compiler.resolve.peers import peer_reads_run as peer_reads_run  # for compiler.build
 from compiler.spec.dataset import DatasetSpec
 from compiler.spec.kinds import KINDS
 from compiler.spec.model import ModelSpec
@@ -208,20 +210,28 @@ class _SharedPart:
         )
 
 
+def _named_environments(env: ResolvedEnvironment) -> set[str]:
+    """The environments ``env``'s promotion policy and its models' `trainedBy: ENV/JOB` name."""
+    named = {env.settings.promotion.requires}
+    for model in env.of_kind("Model"):
+        if model.spec.trained_by is not None:
+            named.add(split_trained_by(model.spec.trained_by)[0])
+    return {name for name in named if name is not None and name != env.name}
+
+
 def _add_required_peers(
     tree: RepoTree, estate: ResolvedEstate, shared: _SharedPart, parsed: ParsedFiles | None = None
 ) -> None:
     """`validate --env prod` still sees the environment prod's promotion policy names, and those a
-    model's `trainedBy: ENV/JOB` names (read only as context: their own problems are reported when
-    they are validated themselves)."""
-    for env in estate.environments:
-        wanted = {env.settings.promotion.requires}
-        for model in env.of_kind("Model"):
-            if model.spec.trained_by is not None:
-                wanted.add(split_trained_by(model.spec.trained_by)[0])
-        for peer_name in sorted(name for name in wanted if name is not None):
-            if peer_name in env.peers or peer_name == env.name:
-                continue
+    model's `trainedBy: ENV/JOB` names, and in turn those these name (read only as context: their
+    own problems are reported when they are validated themselves). Each sees the others as a run
+    of every environment would: stg's digest of a model trained in dev covers dev's job, so P012
+    compares prod's digest with the same digest stg has in a run of all three."""
+    known = {env.name: env for env in estate.environments}
+    waiting = list(estate.environments)
+    while waiting:
+        env = waiting.pop(0)
+        for peer_name in sorted(_named_environments(env) - known.keys()):
             try:
                 loaded = load_estate(tree, peer_name, with_shared=False, parsed=parsed)
             except LlmopsError:
@@ -237,4 +247,9 @@ def _add_required_peers(
                 cache=env.cache,
             )
             for peer in peers.environments:
-                env.peers[peer.name] = peer
+                known[peer.name] = peer
+                waiting.append(peer)
+    for env in known.values():
+        env.peers = PeerMap(
+            {name: other for name, other in sorted(known.items()) if other is not env}
+        )

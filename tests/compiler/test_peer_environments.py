@@ -17,7 +17,7 @@ import compiler.pipeline
 from compiler.build import render_repository
 from compiler.load.tree import DirectoryTree
 from compiler.resolve.estate import ResolvedEstate, resolve_estate
-from tests.helpers.estate import copy_bundled_estate
+from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate
 
 STG = "environments/stg"
 STG_ENDPOINT = f"{STG}/serving/example-model.yaml"
@@ -156,3 +156,38 @@ def test_peers_sharing_the_cache_change_nothing(
     assert sorted(d.code for d in diagnostics) == expected
     monkeypatch.setattr(compiler.pipeline, "resolve_estate", _peers_apart)
     assert _outcome(root) == shared
+
+
+def test_one_environment_sees_each_peer_s_digests_as_a_run_of_all_does(tmp_path: Path) -> None:
+    """stg and prod serve a model trained by dev's job; prod requires stg. `--env prod` read stg
+    without dev, so stg's digest of the model left out the job: P012 compared prod's digest with
+    one stg never has, and a promotion that a run of every environment accepts could fail."""
+    from compiler.pipeline import validate_repository
+    from compiler.resolve.approvals import current_digest
+
+    estate = tmp_path / "estate"
+    shutil.copytree(PROJECT_ROOT / "examples" / "adapters", estate)
+    shutil.copytree(PROJECT_ROOT / "examples" / "datasets", estate / "examples" / "datasets")
+    environments = estate / "environments"
+    dev_settings = (environments / "dev" / "environment.yaml").read_text(encoding="utf-8")
+    for name in ("stg", "prod"):
+        (environments / name / "serving").mkdir(parents=True)
+        settings = dev_settings.replace("name: dev", f"name: {name}")
+        settings = settings.replace("llm-ops-dev", f"llm-ops-{name}")
+        if name == "prod":
+            settings += "  promotion:\n    requires: stg\n"
+        (environments / name / "environment.yaml").write_text(settings, encoding="utf-8")
+
+    def digests(only: str | None) -> dict[tuple[str, str], str]:
+        result = validate_repository(DirectoryTree(estate), only)
+        seen = [env for root in result.estate.environments for env in (root, *root.peers.values())]
+        return {
+            (env.name, model.name): current_digest(env, model)
+            for env in seen
+            for model in env.of_kind("Model")
+            if model.spec.trained_by is not None
+        }
+
+    everyone, prod_only = digests(None), digests("prod")
+    assert ("stg", "support-sft") in prod_only and ("dev", "support-sft") in prod_only
+    assert all(everyone[place] == digest for place, digest in prod_only.items())
