@@ -110,12 +110,31 @@ def _cover(
 
 def _comment_in(number: int, line: str, ranges: list[tuple[int, int]]) -> list[Comment]:
     """The comment on one line, if any: the first `#` outside every token, after space or at the
-    start."""
+    start. The tokens' ranges are sorted once and walked beside the `#`s: testing each `#` against
+    every range took 19 s for a 60 KB line of `a#` items."""
+    spans = _merged(ranges)
+    index = 0
     column = line.find("#")
     while column != -1:
-        inside = any(low <= column < high for low, high in ranges)
-        if not inside and (column == 0 or line[column - 1] in " \t"):
+        while index < len(spans) and spans[index][1] <= column:
+            index += 1
+        if index < len(spans) and spans[index][0] <= column:  # inside a token: past its end
+            column = line.find("#", spans[index][1])
+            continue
+        if column == 0 or line[column - 1] in " \t":
             before = line[:column]
             return [Comment(number + 1, column + 1, line[column:].rstrip(), not before.strip())]
         column = line.find("#", column + 1)
     return []
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The ranges as sorted, disjoint ones covering the same columns."""
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(ranges):
+        if merged and low <= merged[-1][1]:
+            if high > merged[-1][1]:
+                merged[-1] = (merged[-1][0], high)
+        else:
+            merged.append((low, high))
+    return merged

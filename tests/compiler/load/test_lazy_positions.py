@@ -43,7 +43,10 @@ def recorded(document: SourceDocument) -> SourceDocument:
     """The same document read by the recording builder."""
     roots = list(yaml.compose_all(TEXT, Loader=yaml_strict._Loader))
     builder = yaml_strict._DocumentBuilder(
-        document.file, document.index, [yaml_strict.MAX_NODES_PER_FILE], []
+        document.file,
+        document.index,
+        [yaml_strict.MAX_NODES_PER_FILE, yaml_strict.MAX_ALIASED_TEXT],
+        [],
     )
     return builder.build(roots[document.index])
 

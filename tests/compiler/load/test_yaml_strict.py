@@ -222,3 +222,23 @@ def test_a_key_tagged_as_a_string_is_that_string(key: str) -> None:
     """Not a merge key, not a YAML 1.1 boolean: the tag says a string, for PyYAML too."""
     written = key.removeprefix("!!str ")
     assert load(f"a:\n  {key}: x\n") == ([{"a": {written: "x"}}], [])
+
+
+def test_text_repeated_through_aliases_is_bounded() -> None:
+    """An alias counts as one value: 4,000 aliases of a 500,000-character string (a 555 KB file)
+    made 2 GB of text. What aliases repeat is bounded per file, and said where."""
+    from compiler.load.yaml_strict import MAX_ALIASED_TEXT
+
+    anchored = "A" * 100_000
+    aliases = "".join(f"    v{index}: *s\n" for index in range(1, 200))
+    text = (
+        "apiVersion: llmops.io/v1\nkind: PromptTemplate\nmetadata:\n  name: t\nspec:\n"
+        f'  version: "1"\n  variables:\n    v0: &s {anchored}\n{aliases}'
+    )
+    documents, diagnostics = parse_documents("t.yaml", text)
+    assert [d.code for d in diagnostics] == ["Y005"]
+    assert f"more than {MAX_ALIASED_TEXT >> 20} MiB of text" in diagnostics[0].message
+    assert diagnostics[0].span.line > 8  # at an alias, not the anchor
+    small = text.replace(anchored, "A" * 1_000)  # 200 KB repeated: read as written
+    documents, diagnostics = parse_documents("t.yaml", small)
+    assert diagnostics == [] and documents[0].data["spec"]["variables"]["v199"] == "A" * 1_000
