@@ -7,6 +7,7 @@ reason is required: a suppression without one suppresses nothing.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -51,23 +52,33 @@ class FileSuppressions:
     layout: YamlLayout
     suppressions: tuple[Suppression, ...]
 
+    @functools.cached_property
+    def _by_place(self) -> tuple[dict[int, list[Suppression]], dict[int, list[Suppression]]]:
+        """The suppressions by the line they cover, and by document for those covering a whole
+        one, each in file order: a diagnostic looks up its own (going through all of them for
+        each one took 69 s for 20,000 suppressions and 10,000 diagnostics in one file)."""
+        by_line: dict[int, list[Suppression]] = {}
+        by_document: dict[int, list[Suppression]] = {}
+        for suppression in self.suppressions:
+            if suppression.line is not None:
+                by_line.setdefault(suppression.line, []).append(suppression)
+            else:
+                by_document.setdefault(suppression.document, []).append(suppression)
+        return by_line, by_document
+
     def matching(self, code: str, span: Span, document: Span) -> Suppression | None:
         """The suppression of ``code`` covering a diagnostic at ``span`` whose document holds
         ``document`` (a line suppression wins over a document one)."""
-        found: Suppression | None = None
-        for suppression in self.suppressions:
-            if not suppression.covers(code):
-                continue
-            if suppression.line is not None:
-                if span.file == self.file and span.line == suppression.line:
+        by_line, by_document = self._by_place
+        if span.file == self.file:
+            for suppression in by_line.get(span.line, ()):
+                if suppression.covers(code):
                     return suppression
-            elif (
-                found is None
-                and document.file == self.file
-                and self.layout.document_of(document.line) == suppression.document
-            ):
-                found = suppression
-        return found
+        if document.file == self.file:
+            for suppression in by_document.get(self.layout.document_of(document.line), ()):
+                if suppression.covers(code):
+                    return suppression
+        return None
 
 
 def read_suppressions(
