@@ -4,6 +4,7 @@ type."""
 from __future__ import annotations
 
 import functools
+import heapq
 from collections.abc import Iterator
 
 from compiler.check.dataset_files import SampleFile, read_sample_file
@@ -179,6 +180,7 @@ def dataset_columns_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
         # file: examples/datasets/customer-support-sample.csv
         instruction,output
     """
+    listed: dict[int, str] = {}
     for dataset, index, sample in _samples(env):
         if sample.unreadable is not None or sample.parse_error is not None:
             continue
@@ -193,7 +195,9 @@ def dataset_columns_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
                 ),
                 default=1,
             )
-            present = ", ".join(sorted(sample.columns)) or "none"
+            if id(sample) not in listed:  # a file listed again is not listed again
+                listed[id(sample)] = _column_list(sample.columns)
+            present = listed[id(sample)]
             if sample.path.endswith(".jsonl"):
                 problem = f"not every record has the key(s) {', '.join(missing)}"
                 present = f"keys in every record: {present}"
@@ -201,7 +205,7 @@ def dataset_columns_missing(env: ResolvedEnvironment) -> Iterator[Finding]:
                 problem = f"the header lacks the column(s) {', '.join(missing)}"
                 present = f"it has: {present}"
             needed = REQUIRED_COLUMNS[dataset.spec.type]
-            renames = _renames(missing, sample.columns - set(needed))
+            renames = _renames(missing, sample.columns, set(needed))
             yield Finding(
                 dataset,
                 ("spec", "files", index),
@@ -226,15 +230,36 @@ _OTHER_NAMES = {
 }
 
 
-def _renames(missing: list[str], spare: set[str]) -> str:
-    """ "`response` to `output`" for each missing column a spare column most likely is."""
+def _renames(missing: list[str], columns: set[str], needed: set[str]) -> str:
+    """ "`response` to `output`" for each missing column a spare column (one of ``columns`` not
+    ``needed``) most likely is."""
     pairs = []
+    taken = set(needed)
     for column in missing:
-        found = next((name for name in _OTHER_NAMES.get(column, ()) if name in spare), None)
+        found = next(
+            (
+                name
+                for name in _OTHER_NAMES.get(column, ())
+                if name in columns and name not in taken
+            ),
+            None,
+        )
         if found is not None:
-            spare = spare - {found}
+            taken.add(found)
             pairs.append(f"`{found}` to `{column}`")
     return " and ".join(pairs)
+
+
+_LISTED_COLUMNS = 20  # a header of 200,000 columns made each finding's message 1.7 MB
+
+
+def _column_list(columns: set[str]) -> str:
+    """The columns in order, the first `_LISTED_COLUMNS` of them and how many more."""
+    if not columns:
+        return "none"
+    first = heapq.nsmallest(_LISTED_COLUMNS, columns)
+    more = len(columns) - len(first)
+    return ", ".join(first) + (f" and {more:,} more" if more else "")
 
 
 @rule(
