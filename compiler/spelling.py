@@ -45,15 +45,23 @@ def _measure(word: str, name: str) -> int:
 
 
 class _Budget:
-    """What is left of a run's budget, and the answers already given in the run."""
+    """What is left of a budget, and the answers already worked out in the run with what each
+    cost: an answer found again is charged as if worked out again, so what a check suggests never
+    depends on what was asked before it (only the time to find it does)."""
 
     __slots__ = ("answers", "left", "lowered", "squashed")
 
-    def __init__(self, units: int) -> None:
+    def __init__(self, units: int, within: _Budget | None = None) -> None:
         self.left = units
-        self.answers: dict[tuple[str, tuple[str, ...], float], str | None] = {}
-        self.squashed: dict[tuple[str, ...], dict[str, list[str]]] = {}
-        self.lowered: dict[tuple[str, ...], dict[str, str]] = {}
+        self.answers: dict[tuple[str, tuple[str, ...], float], tuple[str | None, int]] = (
+            {} if within is None else within.answers
+        )
+        self.squashed: dict[tuple[str, ...], dict[str, list[str]]] = (
+            {} if within is None else within.squashed
+        )
+        self.lowered: dict[tuple[str, ...], dict[str, str]] = (
+            {} if within is None else within.lowered
+        )
 
 
 _budget: ContextVar[_Budget | None] = ContextVar("suggestion_budget", default=None)
@@ -63,7 +71,7 @@ _budget: ContextVar[_Budget | None] = ContextVar("suggestion_budget", default=No
 def suggestion_budget(units: int | None = None) -> Iterator[None]:
     """While entered, every suggestion draws on one budget of ``units`` (`RUN_BUDGET` unless
     given; see the module's docstring)."""
-    token = _budget.set(_Budget(RUN_BUDGET if units is None else units))
+    token = _budget.set(_Budget(RUN_BUDGET if units is None else units, _budget.get()))
     try:
         yield
     finally:
@@ -121,11 +129,14 @@ def close_match(word: str, choices: Iterable[str], cutoff: float = CUTOFF) -> st
     if budget is None:
         return _best_match(word, names, cutoff, None)[1]
     key = (word, names, cutoff)
-    if key in budget.answers:
-        return budget.answers[key]
+    known = budget.answers.get(key)
+    if known is not None:
+        answer, cost = known
+        return answer if _spend(budget, cost) else None
+    before = budget.left
     paid, answer = _best_match(word, names, cutoff, budget)
     if paid:
-        budget.answers[key] = answer
+        budget.answers[key] = (answer, before - budget.left)
     return answer
 
 

@@ -64,7 +64,7 @@ def _missing_hint(
     if written is None:
         return here if not versioned else f"write `name@version` or `name-version`; {here}"
     name, at, _ = written.partition("@")
-    versions = [c for c in result.candidates if versioned and c.partition("@")[0] == name]
+    versions = list(result.by_name.get(name, ())) if versioned else []
     if at and versions:  # the name is right, the version is not
         return f"the versions of `{name}` here: {', '.join(versions)}"
     close = close_match(written, result.candidates)

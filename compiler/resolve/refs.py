@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Generic, Literal
 
 from typing_extensions import TypeVar
@@ -13,6 +15,7 @@ from compiler.spec.base import StrictModel
 from compiler.spec.reference_syntax import VersionedName, dashed_form, split_at_form
 
 RefStatus = Literal["found", "missing", "broken", "ambiguous"]
+_NO_NAMES: Mapping[str, tuple[str, ...]] = MappingProxyType({})
 FoundSpec = TypeVar("FoundSpec", bound=StrictModel, covariant=True, default=StrictModel)
 IndexedSpec = TypeVar("IndexedSpec", bound=StrictModel)
 
@@ -24,6 +27,8 @@ class RefResult(Generic[FoundSpec]):
     status: RefStatus
     manifest: Manifest[FoundSpec] | None = None
     candidates: tuple[str, ...] = ()  # for "ambiguous", and close names for "missing"
+    # for "missing": every identity of the index by its name (shared by all its results)
+    by_name: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _NO_NAMES)
 
 
 @dataclass(eq=False, repr=False)
@@ -40,6 +45,11 @@ class VersionedIndex(Generic[IndexedSpec]):
     _resolved: dict[str, RefResult[IndexedSpec]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # every identity (sorted) and by name, made once for all the references it names nothing for
+    # (made per reference, 5,000 missing ones against 5,000 models held 2 GB)
+    _catalog: tuple[tuple[str, ...], Mapping[str, tuple[str, ...]]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def add(self, manifest: Manifest[IndexedSpec]) -> None:
         assert manifest.version is not None
@@ -47,6 +57,7 @@ class VersionedIndex(Generic[IndexedSpec]):
         key = dashed_form(VersionedName(manifest.name, manifest.version))
         self.by_dashed.setdefault(key, []).append(manifest)
         self._resolved.clear()
+        self._catalog = None
 
     def add_broken(self, name: str, version: str | None) -> None:
         """`version` None: the broken manifest's version could not be read, so a reference to any
@@ -58,6 +69,7 @@ class VersionedIndex(Generic[IndexedSpec]):
         else:
             self.broken_any_version.add(name)
         self._resolved.clear()
+        self._catalog = None
 
     def resolve(self, reference: str) -> RefResult[IndexedSpec]:
         """What ``reference`` names (remembered: the index only changes through `add` and
@@ -87,5 +99,11 @@ class VersionedIndex(Generic[IndexedSpec]):
             for name in self.broken_any_version
         ):
             return RefResult("broken")
-        known = sorted(f"{name}@{version}" for name, version in self.by_identity)
-        return RefResult("missing", None, tuple(known))
+        if self._catalog is None:
+            known = tuple(sorted(f"{name}@{version}" for name, version in self.by_identity))
+            by_name: dict[str, list[str]] = {}
+            for identity in known:
+                by_name.setdefault(identity.partition("@")[0], []).append(identity)
+            self._catalog = known, {name: tuple(found) for name, found in by_name.items()}
+        known, by_name_found = self._catalog
+        return RefResult("missing", None, known, by_name_found)

@@ -80,8 +80,9 @@ def test_close_match_answers_as_difflib_does(word: str, choices: list[str]) -> N
 
 
 def test_a_run_stops_suggesting_once_its_budget_is_spent() -> None:
-    """Past the budget a hint offers no name, every later question too (a stable cut), while a
-    question answered before is answered again."""
+    """Past the budget a hint offers no name, every later question too (a stable cut), even one
+    answered before: an answer found again costs what working it out did, so what is suggested
+    never depends on what was asked before."""
     catalog = [f"model-{index:04d}" for index in range(200)]
     with suggestion_budget(60_000):
         first = close_match("model-0007x", catalog)
@@ -90,7 +91,7 @@ def test_a_run_stops_suggesting_once_its_budget_is_spent() -> None:
         assert answers[0] == "model-0010" and answers[-1] is None
         spent = answers.index(None)
         assert all(answer is None for answer in answers[spent:])
-        assert close_match("model-0007x", catalog) == first
+        assert close_match("model-0007x", catalog) is None
     # a new run has a budget of its own
     with suggestion_budget(60_000):
         assert close_match("model-0099x", catalog) == "model-0099"
@@ -99,3 +100,22 @@ def test_a_run_stops_suggesting_once_its_budget_is_spent() -> None:
 def test_suggestions_outside_a_run_have_no_budget() -> None:
     catalog = [f"model-{index:04d}" for index in range(50)]
     assert all(close_match(f"model-{i:04d}x", catalog) == f"model-{i:04d}" for i in range(50))
+
+
+def test_an_answer_found_again_costs_what_working_it_out_did() -> None:
+    """Within a run, a check's budget gives the same suggestions whether or not another check
+    asked the same question first (the render cache keeps each check's findings on their own)."""
+    catalog = [f"model-{index:04d}" for index in range(200)]
+    questions = [f"model-{index:04d}x" for index in range(30)]
+
+    def asked_in_a_check_of_its_own(first: list[str]) -> list[str | None]:
+        with suggestion_budget():
+            with suggestion_budget(20_000):
+                for question in first:
+                    close_match(question, catalog)
+            with suggestion_budget(40_000):
+                return [close_match(question, catalog) for question in questions]
+
+    alone = asked_in_a_check_of_its_own([])
+    assert alone[0] == "model-0000" and alone[-1] is None
+    assert asked_in_a_check_of_its_own(questions) == alone
