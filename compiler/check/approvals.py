@@ -45,8 +45,15 @@ def _summary(state: ApprovalState) -> str:
     if state.valid_approvers:
         text += f" ({', '.join(state.valid_approvers)})"
     if state.problems:
-        text += "; " + "; ".join(state.problems)
+        shown = state.problems[:_LISTED_PROBLEMS]
+        more = len(state.problems) - len(shown)
+        text += "; " + "; ".join(shown) + (f"; and {more:,} more" if more else "")
     return text
+
+
+# the approvals' problems a message names (5,000 stale approvals of one model made each of its
+# endpoints' messages 300 KB, and 1.5 GB of JSON)
+_LISTED_PROBLEMS = 5
 
 
 @rule(

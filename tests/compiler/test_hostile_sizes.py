@@ -79,3 +79,32 @@ def test_a_line_of_many_hashes_inside_tokens_is_scanned_once(tmp_path: Path) -> 
     codes = [d["code"] for d in json.loads(done.stdout)["diagnostics"]]
     assert "S001" in codes  # `junk`, read whole
     assert "L005" in codes  # the comment was found and read: S001 cannot be suppressed
+
+
+def test_an_endpoint_s_approval_message_names_a_few_problems_and_counts_the_rest(
+    tmp_path: Path,
+) -> None:
+    """5,000 stale approvals of one model made each of its endpoints' P001 messages name all of
+    them (12 s, 2 GB; 1.5 GB of JSON). The state is worked out once per model, and the message
+    names five problems and counts the rest (P002 reports each approval)."""
+    from compiler.load.tree import DirectoryTree
+    from compiler.pipeline import validate_repository
+
+    estate = copy_bundled_estate(tmp_path)
+    approvals = estate / "environments" / "dev" / "approvals"
+    for path in approvals.iterdir():
+        path.unlink()
+    rejected = "".join(
+        f"---\napiVersion: llmops.io/v1\nkind: Approval\nmetadata:\n  name: no-{index}\n"
+        f"spec:\n  modelId: example-base-model@1.0\n  status: rejected\n"
+        f"  approvedBy: person-{index:02d}\n  role: admin\n  modelDigest: sha256:{'0' * 64}\n"
+        for index in range(7)
+    )
+    write_files(estate, {"environments/dev/approvals/rejected.yaml": rejected})
+
+    result = validate_repository(DirectoryTree(estate), "dev")
+
+    (unapproved,) = [d for d in result.diagnostics if d.code == "P001"]
+    assert "person-00 rejected it" in unapproved.message
+    assert "person-04 rejected it; and 2 more" in unapproved.message
+    assert "person-05" not in unapproved.message
