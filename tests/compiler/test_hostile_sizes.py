@@ -11,20 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.estate import PROJECT_ROOT, copy_bundled_estate, write_files
+from tests.helpers.estate import (
+    PROJECT_ROOT,
+    copy_bundled_estate,
+    environment_settings,
+    write_files,
+)
 
 pytestmark = pytest.mark.slow
-ENVIRONMENT = """\
-apiVersion: llmops.io/v1
-kind: Environment
-metadata:
-  name: dev
-spec:
-  namespace: llm-ops-dev
-  ingress:
-    host: dev.llm-ops.local
-    className: nginx
-"""
+ENVIRONMENT = environment_settings()
 
 
 def _validate_within(root: Path, seconds: float) -> subprocess.CompletedProcess[str]:

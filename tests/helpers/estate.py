@@ -28,6 +28,16 @@ def write_files(root: Path, files: dict[str, str | bytes]) -> Path:
     return root
 
 
+def environment_settings(spec: str = "", name: str = "dev") -> str:
+    """A small Environment manifest: its namespace and ingress, then ``spec``'s lines (indented
+    two spaces, as under `spec:`)."""
+    return (
+        f"apiVersion: llmops.io/v1\nkind: Environment\nmetadata:\n  name: {name}\nspec:\n"
+        f"  namespace: llm-ops-{name}\n  ingress:\n    host: {name}.llm-ops.local\n"
+        f"    className: nginx\n{spec}"
+    )
+
+
 def copy_bundled_estate(destination: Path) -> Path:
     """A private copy of the bundled example (environments/ and the sample data it references)."""
     shutil.copytree(PROJECT_ROOT / "environments", destination / "environments")

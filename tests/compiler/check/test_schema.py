@@ -6,6 +6,7 @@ import pytest
 
 from compiler.check.schema import validate_document
 from compiler.load.yaml_strict import parse_documents
+from tests.helpers.estate import environment_settings
 
 MODEL = """\
 apiVersion: llmops.io/v1
@@ -178,20 +179,7 @@ def test_a_value_of_the_wrong_type_gets_how_to_write_it(
     assert [hint for code, _, _, hint in found if code == "S003"] == hints
 
 
-ENVIRONMENT = """\
-apiVersion: llmops.io/v1
-kind: Environment
-metadata:
-  name: dev
-spec:
-  namespace: llm-ops-dev
-  ingress:
-    host: dev.llm-ops.local
-    className: nginx
-  gpu:
-    allowed: false
-    tolerations: {tolerations}
-"""
+ENVIRONMENT = environment_settings("  gpu:\n    allowed: false\n    tolerations: {tolerations}\n")
 
 
 def _messages(text: str) -> list[tuple[int, int, str]]:
