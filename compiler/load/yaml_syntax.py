@@ -170,6 +170,20 @@ def _no_space_after_colon(source: _Source, line: int, column: int) -> SyntaxProb
     )
 
 
+def _value_key_without_space(
+    source: _Source, key_index: int, key_line: int, line: int
+) -> SyntaxProblem | None:
+    """The key at ``key_index`` has, on a line of its own below it and above ``line``, a plain
+    value written like a key without the space after `:` (`gpus:0`): YAML read the nested key as
+    the value, and the next line as one indented too far."""
+    for token in source.tokens[key_index + 1 : key_index + 4]:
+        if isinstance(token, yaml.ScalarToken) and token.plain:
+            start = token.start_mark
+            if key_line < start.line + 1 < line:
+                return _no_space_after_colon(source, start.line + 1, start.column + 1)
+    return None
+
+
 def _quoted(value: str) -> str:
     value = value.strip()
     if '"' not in value and "\\" not in value:
@@ -466,6 +480,11 @@ def _unexpected_in_mapping(source: _Source, error: yaml.MarkedYAMLError) -> Synt
         return None
     above_name, above_line, above_column, above_index = above
     earlier, later = _Key(above_name, above_line, above_column), _Key(name, line, column)
+    if column > above_column:
+        # `gpus:0  # a comment` on the line below the key above: its value is that text
+        without_space = _value_key_without_space(source, above_index, above_line, line)
+        if without_space is not None:
+            return without_space
     # the key above has a quoted or bracketed value, which cannot continue here
     if column > above_column:
         odd = _odd_one(source, earlier, later, source.first_key_of_its_mapping(above_index))

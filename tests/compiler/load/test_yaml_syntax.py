@@ -438,6 +438,17 @@ def test_a_key_longer_than_yaml_reads_is_named_as_too_long(
     assert hint == "shorten the key (a field's name is a few words)"
 
 
+def test_a_key_without_its_space_before_a_comment_is_named_as_such() -> None:
+    """With a comment after it, `gpus:0` was explained as the next key indented too far."""
+    assert only_problem(edit(10, "      gpus:0    # one GPU")) == (
+        "Y001",
+        10,
+        11,
+        "`gpus:0` has no space after `:`, so YAML reads it as text, not as the key `gpus`",
+        "write `gpus: 0`",
+    )
+
+
 def test_a_value_s_trailing_spaces_and_comment_are_not_part_of_the_hint() -> None:
     text = edit(14, "      max_output_tokens:1024    # the answer's share")
     code, line, column, message, hint = only_problem(text)
