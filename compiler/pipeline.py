@@ -210,9 +210,10 @@ class _SharedPart:
         )
 
 
-def _named_environments(env: ResolvedEnvironment) -> set[str]:
-    """The environments ``env``'s promotion policy and its models' `trainedBy: ENV/JOB` name."""
-    named = {env.settings.promotion.requires}
+def _named_environments(env: ResolvedEnvironment, *, policy: bool) -> set[str]:
+    """The environments ``env``'s models' `trainedBy: ENV/JOB` name, and with ``policy`` the one
+    its promotion policy names."""
+    named = {env.settings.promotion.requires if policy else None}
     for model in env.of_kind("Model"):
         if model.spec.trained_by is not None:
             named.add(split_trained_by(model.spec.trained_by)[0])
@@ -223,15 +224,18 @@ def _add_required_peers(
     tree: RepoTree, estate: ResolvedEstate, shared: _SharedPart, parsed: ParsedFiles | None = None
 ) -> None:
     """`validate --env prod` still sees the environment prod's promotion policy names, and those a
-    model's `trainedBy: ENV/JOB` names, and in turn those these name (read only as context: their
-    own problems are reported when they are validated themselves). Each sees the others as a run
-    of every environment would: stg's digest of a model trained in dev covers dev's job, so P012
-    compares prod's digest with the same digest stg has in a run of all three."""
+    model's `trainedBy: ENV/JOB` names, and in turn those its models' `trainedBy` name (read only
+    as context: their own problems are reported when they are validated themselves). Each sees
+    the others as a run of every environment would: stg's digest of a model trained in dev covers
+    dev's job, so P012 compares prod's digest with the same digest stg has in a run of all three.
+    A peer's own promotion policy is not followed: nothing checked here reads what it names."""
     known = {env.name: env for env in estate.environments}
+    checked = set(known)
     waiting = list(estate.environments)
     while waiting:
         env = waiting.pop(0)
-        for peer_name in sorted(_named_environments(env) - known.keys()):
+        named = _named_environments(env, policy=env.name in checked)
+        for peer_name in sorted(named - known.keys()):
             try:
                 loaded = load_estate(tree, peer_name, with_shared=False, parsed=parsed)
             except LlmopsError:

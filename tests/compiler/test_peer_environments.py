@@ -191,3 +191,18 @@ def test_one_environment_sees_each_peer_s_digests_as_a_run_of_all_does(tmp_path:
     everyone, prod_only = digests(None), digests("prod")
     assert ("stg", "support-sft") in prod_only and ("dev", "support-sft") in prod_only
     assert all(everyone[place] == digest for place, digest in prod_only.items())
+
+
+def test_one_environment_reads_no_peer_of_a_peer_s_promotion_policy(tmp_path: Path) -> None:
+    """prod requires stg, which requires dev: `--env prod` reads stg (P012), not dev, which
+    nothing checked there reads (the bundled estate's chain, one environment more to load)."""
+    from compiler.pipeline import validate_repository
+
+    estate = copy_bundled_estate(tmp_path)
+    settings = estate / "environments" / "stg" / "environment.yaml"
+    text = settings.read_text(encoding="utf-8")
+    assert "promotion:" not in text
+    settings.write_text(text + "  promotion:\n    requires: dev\n", encoding="utf-8")
+
+    (prod,) = validate_repository(DirectoryTree(estate), "prod").estate.environments
+    assert sorted(dict.keys(prod.peers)) == ["stg"]
