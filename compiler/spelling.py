@@ -8,7 +8,8 @@ million pairs. So every suggestion made inside a run (`suggestion_budget`, enter
 and each check on each environment on one of its own (`compiler.check.runner`); once it is
 spent, hints offer no more names (each diagnostic still says what is wrong and what is known).
 A suggestion made outside a run (a single command-line word) has no budget: its own input
-bounds it. Within a run, the same question is answered once.
+bounds it. Within a run, the same question is worked out once; asked again, it costs the
+budget what working it out did, so what a check suggests depends only on what it asks.
 """
 
 from __future__ import annotations
