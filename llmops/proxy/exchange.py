@@ -45,7 +45,7 @@ class Exchange(ABC):
 
     __slots__ = ()
 
-    headers: Mapping[str, str]  # case-insensitive
+    headers: Mapping[str, str]  # read by lower-case name (aiohttp's are case-insensitive)
     loop: asyncio.AbstractEventLoop  # the one serving the request
 
     @abstractmethod

@@ -22,6 +22,7 @@ from llmops.proxy.config import Access, Endpoint
 
 USER_HEADER = "X-User-Id"
 ROLES_HEADER = "X-User-Roles"
+_USER_KEY, _ROLES_KEY = USER_HEADER.lower(), ROLES_HEADER.lower()  # what headers are read by
 SETTING = "spec.proxy.requiredRole"
 SHOWN_CHARS = 80  # how much of a caller's header value an error message repeats
 
@@ -56,8 +57,8 @@ def _raw_bytes(value: str) -> bytes:
     return value.encode("utf-8", "surrogateescape")
 
 
-def _text_header(headers: Mapping[str, str], name: str) -> str:
-    value = headers.get(name, "")
+def _text_header(headers: Mapping[str, str], name: str, key: str) -> str:
+    value = headers.get(key, "")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -80,16 +81,17 @@ def identify(
 ) -> Caller:
     """The caller of a request, or ``Denied``.
 
-    **Parameters:** ``headers`` case-insensitive request headers; ``access`` the role every caller
-    must hold (or None) and whether it is the default; ``token`` the shared bearer token, or None
-    when the proxy has none; ``environment`` names the environment whose setting a refusal points
-    to; ``local`` the caller of a request without ``X-User-Id`` (``--local-identity``, on a
+    **Parameters:** ``headers`` the request's headers, read by lower-case name (aiohttp's
+    case-insensitive ones, or the proxy's own server's lower-case dict); ``access`` the role every
+    caller must hold (or None) and whether it is the default; ``token`` the shared bearer token,
+    or None when the proxy has none; ``environment`` names the environment whose setting a refusal
+    points to; ``local`` the caller of a request without ``X-User-Id`` (``--local-identity``, on a
     loopback address only), held to the same role rules.
     """
-    if token and not _token_matches(headers.get("Authorization", ""), token):
+    if token and not _token_matches(headers.get("authorization", ""), token):
         raise Denied(401, "a valid bearer token is required (Authorization: Bearer <token>)")
-    user_id = _text_header(headers, USER_HEADER)
-    roles = parse_roles(_text_header(headers, ROLES_HEADER))
+    user_id = _text_header(headers, USER_HEADER, _USER_KEY)
+    roles = parse_roles(_text_header(headers, ROLES_HEADER, _ROLES_KEY))
     if local is not None and not user_id:
         user_id, roles = local.user_id, local.roles
     if not user_id or not roles:

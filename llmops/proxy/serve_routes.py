@@ -227,7 +227,7 @@ JSON_BODY = b"Content-Type: application/json\r\n"
 def _upstream_headers(headers: Mapping[str, str]) -> bytes:
     """The header lines sent to the model server: the body's type, and the caller's request id when
     it is a plain token (so no line break can reach the request head)."""
-    request_id = headers.get("X-Request-Id")
+    request_id = headers.get("x-request-id")
     if request_id is not None and REQUEST_ID.fullmatch(request_id):
         return JSON_BODY + b"X-Request-Id: " + request_id.encode("ascii") + b"\r\n"
     return JSON_BODY

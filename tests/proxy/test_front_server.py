@@ -474,9 +474,9 @@ def test_header_values_lose_only_the_whitespace_around_them() -> None:
     )
     assert head is not None
     assert list(head.headers.items()) == [
-        ("Host", "p"),
-        ("Content-Length", "2"),
-        ("X-User-Id", "a  b"),
-        ("X-Empty", ""),
-        ("X-A", "x:y"),
+        ("host", "p"),
+        ("content-length", "2"),
+        ("x-user-id", "a  b"),
+        ("x-empty", ""),
+        ("x-a", "x:y"),
     ]
