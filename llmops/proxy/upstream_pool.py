@@ -25,7 +25,6 @@ import ssl
 import zlib
 from collections import deque
 from functools import lru_cache
-from operator import itemgetter
 from typing import NamedTuple, cast
 
 from yarl import URL
@@ -33,10 +32,8 @@ from yarl import URL
 BUFFER_BYTES = 256 * 1024
 MAX_HEAD_BYTES = 64 * 1024
 _NO_BODY = frozenset({204, 304})
-_DECIMAL = frozenset(b"0123456789")
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 MAX_LENGTH_DIGITS = 18  # a length no answer reaches, and no int() cost or error on the way
-_NAME, _COLON, _VALUE = itemgetter(0), itemgetter(1), itemgetter(2)  # of a header line's partition
 # a chunk's size line as servers write it: hex digits only (what the general parse reads the same)
 _PLAIN_SIZE_LINE = re.compile(rb"([0-9a-fA-F]{1,%d})\r\n" % MAX_LENGTH_DIGITS)
 
@@ -44,9 +41,8 @@ _PLAIN_SIZE_LINE = re.compile(rb"([0-9a-fA-F]{1,%d})\r\n" % MAX_LENGTH_DIGITS)
 def _decimal(text: str) -> int | None:
     """A Content-Length as HTTP writes it (ASCII digits only: ``str.isdigit`` also takes "²",
     which ``int`` refuses), else None."""
-    raw = text.encode("latin-1")
-    if 0 < len(raw) <= MAX_LENGTH_DIGITS and _DECIMAL.issuperset(raw):
-        return int(raw)
+    if 0 < len(text) <= MAX_LENGTH_DIGITS and text.isascii() and text.isdigit():
+        return int(text)
     return None
 
 
@@ -355,14 +351,8 @@ def _fields(lines: list[str]) -> dict[str, str]:
     """The header lines of an answer's head (after its status line), by lower-case name; a name
     given twice has its values joined by ", ". **Raises:** ``NotHttp`` for a malformed line or two
     different Content-Lengths."""
-    # Most heads: every line well formed and every name once, told with C's loops (``map``)
-    # rather than Python's step per line; anything else is read line by line below.
-    parts = [line.partition(":") for line in lines[1:]]
-    names = list(map(_NAME, parts))
-    if "" not in names and "" not in map(_COLON, parts) and list(map(str.strip, names)) == names:
-        plain = dict(zip(map(str.lower, names), map(str.strip, map(_VALUE, parts)), strict=True))
-        if len(plain) == len(parts):
-            return plain
+    # A plain loop: compiled, it costs a third of what ``map`` over each step did (which was the
+    # faster of the two for the interpreter).
     headers: dict[str, str] = {}
     for line in lines[1:]:
         name, colon, value = line.partition(":")
