@@ -297,7 +297,7 @@ def lone_surrogate(raw: bytes, value: Any) -> str | None:
     """The first text in ``value`` (parsed from ``raw``) holding a UTF-16 surrogate that is not
     part of a pair, which is not a character (UTF-8 cannot carry it; a model server fails on it).
     Only bodies with a surrogate escape are walked."""
-    if not _SURROGATE_ESCAPE.search(raw):
+    if b"\\u" not in raw or not _SURROGATE_ESCAPE.search(raw):  # most bodies have no escape
         return None
     stack = [value]
     while stack:
