@@ -297,7 +297,8 @@ def lone_surrogate(raw: bytes, value: Any) -> str | None:
     """The first text in ``value`` (parsed from ``raw``) holding a UTF-16 surrogate that is not
     part of a pair, which is not a character (UTF-8 cannot carry it; a model server fails on it).
     Only bodies with a surrogate escape are walked."""
-    if b"\\u" not in raw or not _SURROGATE_ESCAPE.search(raw):  # most bodies have no escape
+    # most bodies have no escape (``find``: ``in`` on bytes makes and clears a TypeError first)
+    if raw.find(b"\\u") < 0 or not _SURROGATE_ESCAPE.search(raw):
         return None
     stack = [value]
     while stack:

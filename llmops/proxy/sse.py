@@ -57,7 +57,7 @@ class BadEvent(Exception):
 def _data(event: bytes) -> bytes | None:
     """The data of an event (its `data:` lines joined by newlines), or None when it has none (a
     comment, or only `event:`, `id:`, `retry:` lines)."""
-    if event.startswith(b"data: ") and b"\n" not in event:  # most events: one data line
+    if event.startswith(b"data: ") and event.find(b"\n") < 0:  # most events: one data line
         return event[6:].removesuffix(b"\r")
     values = []
     for line in event.split(b"\n"):
@@ -87,7 +87,7 @@ class EventStream:
         if len(event) > MAX_EVENT_BYTES:
             raise BadEvent("too_large", f"an event of more than {MAX_EVENT_BYTES} bytes")
         # most events: one data line holding an object
-        if event.startswith(b"data: {") and b"\n" not in event and is_plain_object(event, 6):
+        if event.startswith(b"data: {") and event.find(b"\n") < 0 and is_plain_object(event, 6):
             return
         data = _data(event)
         if data is None:
@@ -112,7 +112,7 @@ class EventStream:
         pending += chunk
         ready = 0
         # without a CR, an event ends at the first LF LF: one ``find`` each (most streams)
-        plain = b"\r" not in pending
+        plain = pending.find(b"\r") < 0
         # most events are one `data:` line holding an object, checked by orjson alone when what
         # arrived needs no other check (its numbers and nesting looked at once for all events)
         shared = plain and len(pending) <= SHARED_CHECK_BYTES and decided_by_orjson(pending)
