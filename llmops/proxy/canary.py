@@ -16,15 +16,15 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from compiler.target.canary import CANARY_SUFFIX
 from llmops.proxy.backends import overridden_backend, override_env_name, parse_override
 from llmops.proxy.config import CanaryBackend, Endpoint, ProxyConfig
 from llmops.proxy.experiments import VariantStats
 
-STABLE = "stable"
-CANARY = "canary"
+STABLE: Final = "stable"
+CANARY: Final = "canary"
 
 
 def canary_bucket(endpoint: str, canary_model_id: str, user: str) -> int:

@@ -19,12 +19,13 @@ then written), so memory stays bounded however many callers stall.
 from __future__ import annotations
 
 import asyncio
+from typing import Final
 
 import aiohttp
 from aiohttp import web
 
-WRITE_BUFFER_BYTES = 16 * 1024
-PIECE_BYTES = 64 * 1024
+WRITE_BUFFER_BYTES: Final = 16 * 1024
+PIECE_BYTES: Final = 64 * 1024
 
 
 class ClientGone(Exception):
@@ -78,9 +79,9 @@ async def end_within(
 
 
 # room for a chunk's framing (its size line and line end) beside its data
-CHUNK_FRAMING_BYTES = 32
+CHUNK_FRAMING_BYTES: Final = 32
 # room for an answer's status line and the headers aiohttp adds, beside the headers and the body
-HEAD_BYTES = 1024
+HEAD_BYTES: Final = 1024
 
 
 def _cannot_wait(request: web.BaseRequest, size: int) -> bool:

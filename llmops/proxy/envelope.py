@@ -8,15 +8,15 @@ official `openai` client shows the message in its exception.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from aiohttp import web
 
-JSON = "application/json"
+JSON: Final = "application/json"
 # Made once: `json.dumps` with options builds an encoder per call, a quarter of encoding a request.
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-_COMPACT_ASCII = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+_COMPACT: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_COMPACT_ASCII: Final = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False)
 
 
 def dumps(value: Any) -> bytes:

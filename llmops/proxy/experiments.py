@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from typing import Any
+from typing import Any, Final
 
 # the syntax `llmops validate` checks (rule X003)
 from compiler.check.experiments import PLACEHOLDER
 from llmops.proxy.config import Experiment, Template
 
-LATENCY_WINDOW = 2048
+LATENCY_WINDOW: Final = 2048
 
 
 def bucket(experiment_id: str, user_id: str) -> int:

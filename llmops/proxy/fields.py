@@ -16,18 +16,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
-MAX_SEQUENCES = 16
-MAX_INPUTS = 2048  # OpenAI's bound on the inputs of one embeddings request
-MAX_STOP_SEQUENCES = 16
-MAX_LIST_ITEMS = 1024  # token ids in `stop_token_ids`, entries of `logit_bias`
-MAX_PARAMETER_CHARS = 1024  # a text the model does not read: a stop sequence, `user`
-INT32 = 2**31 - 1
-INT64 = 2**63 - 1
-MAX_ROLE_CHARS = 64  # roles are names (system, user, tool, ipython, ...), not text
+MAX_SEQUENCES: Final = 16
+MAX_INPUTS: Final = 2048  # OpenAI's bound on the inputs of one embeddings request
+MAX_STOP_SEQUENCES: Final = 16
+MAX_LIST_ITEMS: Final = 1024  # token ids in `stop_token_ids`, entries of `logit_bias`
+MAX_PARAMETER_CHARS: Final = 1024  # a text the model does not read: a stop sequence, `user`
+INT32: Final = 2**31 - 1
+INT64: Final = 2**63 - 1
+MAX_ROLE_CHARS: Final = 64  # roles are names (system, user, tool, ipython, ...), not text
 # A JSON `\uXXXX` escape of a UTF-16 surrogate: the only way a lone one gets into a body.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 class FieldError(ValueError):
@@ -255,7 +255,7 @@ def _check_messages(messages: Any) -> None:
             )
 
 
-_ORDER = {
+_ORDER: Final = {
     kind: {name: index for index, name in enumerate(checks)} for kind, checks in BY_KIND.items()
 }
 

@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Mapping
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Final, cast
 
 from aiohttp.tcp_helpers import tcp_nodelay
 
@@ -59,11 +59,11 @@ if TYPE_CHECKING:
     from llmops.proxy.state import ProxyState
 
 log = logging.getLogger("llmops.proxy")
-PIPELINE_BYTES = 64 * 1024
-_REASONS = {status.value: status.phrase for status in HTTPStatus}
-_FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_CRLF2 = b"\r\n\r\n"
+PIPELINE_BYTES: Final = 64 * 1024
+_REASONS: Final = {status.value: status.phrase for status in HTTPStatus}
+_FIELD_NAME: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_CRLF2: Final = b"\r\n\r\n"
 
 
 class _Date:
@@ -83,9 +83,9 @@ class _Date:
         return self.line
 
 
-_DATE = _Date()
+_DATE: Final = _Date()
 # what _head writes for a 200 with a JSON body and no other header, up to the length's digits
-_JSON_200 = f"HTTP/1.1 200 OK\r\nContent-Type: {envelope.JSON}\r\nContent-Length: ".encode()
+_JSON_200: Final = f"HTTP/1.1 200 OK\r\nContent-Type: {envelope.JSON}\r\nContent-Length: ".encode()
 
 
 def _head_lines(
@@ -112,7 +112,7 @@ def _head(status: int, fields: list[str], headers: Mapping[str, str] | None, clo
 # A stream's head up to its Date line, by its headers: a few sets (the event stream's own, with a
 # canary's or an experiment's variant), each made and checked once rather than for every stream.
 _STREAM_HEADS: dict[tuple[tuple[tuple[str, str], ...], bool], bytes] = {}
-_STREAM_HEADS_HELD = 256
+_STREAM_HEADS_HELD: Final = 256
 
 
 def _stream_head(headers: Mapping[str, str], close: bool) -> bytes:

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from llmops.proxy.config import Access, Endpoint
 
-USER_HEADER = "X-User-Id"
-ROLES_HEADER = "X-User-Roles"
+USER_HEADER: Final = "X-User-Id"
+ROLES_HEADER: Final = "X-User-Roles"
 _USER_KEY, _ROLES_KEY = USER_HEADER.lower(), ROLES_HEADER.lower()  # what headers are read by
-SETTING = "spec.proxy.requiredRole"
-SHOWN_CHARS = 80  # how much of a caller's header value an error message repeats
+SETTING: Final = "spec.proxy.requiredRole"
+SHOWN_CHARS: Final = 80  # how much of a caller's header value an error message repeats
 
 
 class Denied(Exception):

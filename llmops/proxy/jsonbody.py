@@ -21,7 +21,7 @@ from typing import Any, Final
 
 import orjson
 
-MAX_DEPTH = 64  # OpenAI bodies nest about 6 levels; tool parameter schemas a dozen or two
+MAX_DEPTH: Final = 64  # OpenAI bodies nest about 6 levels; tool parameter schemas a dozen or two
 
 
 class NotJson(ValueError):
@@ -70,7 +70,7 @@ def depth(value: Any, limit: int = MAX_DEPTH) -> int:
 
 # One decoder for every call: `json.loads` with parse hooks builds a new one each time, which cost
 # a tenth of parsing an ordinary request body.
-_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+_DECODER: Final = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
 
 
 # Every digit made a 0, every `[` and `{` a `[`, everything else a space: a run of 19 zeros in the

@@ -15,11 +15,12 @@ Content-Encoding, Expect or Upgrade; a Connection header, if any, of `keep-alive
 from __future__ import annotations
 
 import re
+from typing import Final
 
 # aiohttp's parser refuses a line or a field over 8,190 bytes: a head this short has none
-HEAD_LIMIT = 8190
-MAX_FIELDS = 100  # aiohttp's parser allows 128
-_ROUTES = {
+HEAD_LIMIT: Final = 8190
+MAX_FIELDS: Final = 100  # aiohttp's parser allows 128
+_ROUTES: Final = {
     "chat": ("chat", False),
     "completion": ("completion", False),
     "embeddings": ("embeddings", False),
@@ -27,24 +28,26 @@ _ROUTES = {
     "v1/completions": ("completion", True),
     "v1/embeddings": ("embeddings", True),
 }
-_REQUEST_LINE = re.compile(
+_REQUEST_LINE: Final = re.compile(
     r"POST /llm-ops/v1/serve/([A-Za-z0-9][A-Za-z0-9._-]{0,252})/"
     r"(chat|completion|embeddings|v1/chat/completions|v1/completions|v1/embeddings)"
     r"(?:\?[!\"$-~]*)? HTTP/1\.1\r\n"
 )
-_TOKEN_TEXT = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-_TOKEN = re.compile(_TOKEN_TEXT)
-_FIELDS = re.compile(rf"(?:{_TOKEN_TEXT}:[\t -~]*\r\n)*")  # visible ASCII, spaces and tabs
+_TOKEN_TEXT: Final = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_TOKEN: Final = re.compile(_TOKEN_TEXT)
+_FIELDS: Final = re.compile(rf"(?:{_TOKEN_TEXT}:[\t -~]*\r\n)*")  # visible ASCII, spaces and tabs
 # the start of a request line in the subset, or of a header line
-_BEGUN = re.compile(r"P(?:O(?:S(?:T(?: (?:/(?:[!-~]*(?: (?:H[!-~]*\r?)?)?)?)?)?)?)?)?")
-_LINE_BEGUN = re.compile(r"[!-~]*(?::[ \t!-~]*)?\r?")
-_CONNECTION_TOKENS = frozenset(("keep-alive", "close"))
-_ONCE = frozenset(("host", "content-length"))  # exactly one of each
-_REFUSED = frozenset(("transfer-encoding", "content-encoding", "expect", "upgrade"))
-_HEAD_BYTES = bytes(range(0x20, 0x7F)) + b"\t\r\n"  # every byte a head in the subset may hold
+_BEGUN: Final = re.compile(r"P(?:O(?:S(?:T(?: (?:/(?:[!-~]*(?: (?:H[!-~]*\r?)?)?)?)?)?)?)?)?")
+_LINE_BEGUN: Final = re.compile(r"[!-~]*(?::[ \t!-~]*)?\r?")
+_CONNECTION_TOKENS: Final = frozenset(("keep-alive", "close"))
+_ONCE: Final = frozenset(("host", "content-length"))  # exactly one of each
+_REFUSED: Final = frozenset(("transfer-encoding", "content-encoding", "expect", "upgrade"))
+_HEAD_BYTES: Final = (
+    bytes(range(0x20, 0x7F)) + b"\t\r\n"
+)  # every byte a head in the subset may hold
 # names that need no check of their characters (found by the lower-case name, whose hash the
 # dict of fields reuses)
-_COMMON = frozenset(
+_COMMON: Final = frozenset(
     (
         "accept",
         "accept-encoding",

@@ -13,15 +13,15 @@ model.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from llmops.proxy.config import Limits
 from llmops.proxy.tokens import estimate_request, most_tokens
 
-RETRY_AFTER_SECONDS = 1
-OUTPUT_FIELDS = ("max_tokens", "max_completion_tokens")
+RETRY_AFTER_SECONDS: Final = 1
+OUTPUT_FIELDS: Final = ("max_tokens", "max_completion_tokens")
 # inputs are counted exactly up to this many times the limit, then reported as "more than"
-COUNT_FACTOR = 16
+COUNT_FACTOR: Final = 16
 
 
 class LimitExceeded(Exception):

@@ -21,12 +21,12 @@ import os
 from bisect import bisect_left
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-LATENCY_BUCKETS = (
+LATENCY_BUCKETS: Final = (
     0.005,
     0.01,
     0.025,
@@ -44,12 +44,12 @@ LATENCY_BUCKETS = (
     300.0,
 )
 # prometheus_client's setting: where the workers of one proxy keep their values
-MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+MULTIPROCESS_DIR: Final = "PROMETHEUS_MULTIPROC_DIR"
 _shared: dict[str, str] = {}  # "directory": set in a worker process by share_with_workers
 # endpoint names are DNS labels, so no configured name can look like this
-UNKNOWN_ENDPOINT = "(unknown)"
-CLIENT_CLOSED = 499  # nginx's code for a client that went away
-_CODES = frozenset(status.value for status in HTTPStatus) | {CLIENT_CLOSED}
+UNKNOWN_ENDPOINT: Final = "(unknown)"
+CLIENT_CLOSED: Final = 499  # nginx's code for a client that went away
+_CODES: Final = frozenset(status.value for status in HTTPStatus) | {CLIENT_CLOSED}
 
 
 def code_label(status: int) -> str:

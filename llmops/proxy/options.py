@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from compiler.records import record
 
 if TYPE_CHECKING:
     from llmops.proxy.governance import Caller
 
-TOKEN_ENV = "LLMOPS_PROXY_TOKEN"  # the proxy Deployment fills it from `proxy.tokenSecretName`
+TOKEN_ENV: Final = (
+    "LLMOPS_PROXY_TOKEN"  # the proxy Deployment fills it from `proxy.tokenSecretName`
+)
 
 
 @record

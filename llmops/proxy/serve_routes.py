@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from aiohttp import web
 
@@ -46,22 +46,26 @@ from llmops.proxy.upstream import (
     relay_stream,
 )
 
-OPENAI_PATHS = {"chat/completions": "chat", "completions": "completion", "embeddings": "embeddings"}
-PLATFORM_KINDS = {"chat": "chat", "completion": "completion", "embeddings": "embeddings"}
-UPSTREAM_PATH = {
+OPENAI_PATHS: Final = {
+    "chat/completions": "chat",
+    "completions": "completion",
+    "embeddings": "embeddings",
+}
+PLATFORM_KINDS: Final = {"chat": "chat", "completion": "completion", "embeddings": "embeddings"}
+UPSTREAM_PATH: Final = {
     "chat": "/chat/completions",
     "completion": "/completions",
     "embeddings": "/embeddings",
 }
 # What each DeploymentSpec serve_target answers (a target this proxy does not know answers
 # everything).
-KINDS_OF_TARGET = {"GENERATION": ("chat", "completion"), "EMBEDDING": ("embeddings",)}
-SSE_HEADERS = {
+KINDS_OF_TARGET: Final = {"GENERATION": ("chat", "completion"), "EMBEDDING": ("embeddings",)}
+SSE_HEADERS: Final = {
     "Content-Type": "text/event-stream",
     "Cache-Control": "no-cache",
     "X-Accel-Buffering": "no",
 }
-REQUEST_ID = re.compile(r"[!-~]{1,200}")  # forwarded only when it is a plain token
+REQUEST_ID: Final = re.compile(r"[!-~]{1,200}")  # forwarded only when it is a plain token
 
 
 class Refused(Exception):
@@ -221,7 +225,7 @@ def canary_headers(runtime: EndpointRuntime) -> dict[str, str]:
     return {"X-LLMOps-Canary": runtime.variant, "X-LLMOps-Model": f"{model.name}@{model.version}"}
 
 
-JSON_BODY = b"Content-Type: application/json\r\n"
+JSON_BODY: Final = b"Content-Type: application/json\r\n"
 
 
 def _upstream_headers(headers: Mapping[str, str]) -> bytes:

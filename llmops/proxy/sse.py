@@ -10,6 +10,8 @@ held, never the stream.
 
 from __future__ import annotations
 
+from typing import Final
+
 from llmops.proxy.jsonbody import (
     NotJson,
     decided_by_orjson,
@@ -18,11 +20,11 @@ from llmops.proxy.jsonbody import (
     orjson_object,
 )
 
-MAX_EVENT_BYTES = 1024 * 1024
+MAX_EVENT_BYTES: Final = 1024 * 1024
 # what arrived is checked once for all its events (``decided_by_orjson``) up to this size; past it,
 # each event alone (an event arriving in many pieces would be checked again with each)
 SHARED_CHECK_BYTES = 64 * 1024
-DONE = b"[DONE]"
+DONE: Final = b"[DONE]"
 
 
 def _event_end(pending: bytearray, start: int) -> tuple[int, int] | None:

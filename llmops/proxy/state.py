@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Final
 
 from aiohttp import web
 
@@ -98,4 +99,4 @@ def _canary_runtime(stable: EndpointRuntime, canary: CanaryBackend) -> EndpointR
     )
 
 
-STATE = web.AppKey("llmops_proxy_state", ProxyState)
+STATE: Final = web.AppKey("llmops_proxy_state", ProxyState)

@@ -35,15 +35,17 @@ work per request is bounded by the limit, not by the body's size.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Final
 
-MESSAGE_OVERHEAD = 4
-MEDIA_PART_TOKENS = 1024  # a high figure for one image in today's vision-language models
-MEDIA_PART_TYPES = frozenset(
+MESSAGE_OVERHEAD: Final = 4
+MEDIA_PART_TOKENS: Final = 1024  # a high figure for one image in today's vision-language models
+MEDIA_PART_TYPES: Final = frozenset(
     {"image_url", "image", "input_image", "input_audio", "audio_url", "video_url", "file"}
 )
-MEDIA_PAYLOAD_KEYS = frozenset({"url", "data", "file_data", "image_url", "audio_url", "video_url"})
-NOT_READ = frozenset(
+MEDIA_PAYLOAD_KEYS: Final = frozenset(
+    {"url", "data", "file_data", "image_url", "audio_url", "video_url"}
+)
+NOT_READ: Final = frozenset(
     {
         "model",
         "user",
@@ -75,13 +77,13 @@ NOT_READ = frozenset(
     }
 )
 # letters, other scripts, one digit or punctuation mark, a run of spaces, one other ASCII character
-_PIECE = re.compile(r"[A-Za-z]+|[^\x00-\x7f]+| +|[\x00-\x7f]")
+_PIECE: Final = re.compile(r"[A-Za-z]+|[^\x00-\x7f]+| +|[\x00-\x7f]")
 # The same count with one match per token, so the regex engine counts: up to 3 ASCII letters, a
 # space after a space, any other character (a second token for one of 3 or 4 UTF-8 bytes: `_WIDE`).
-_TOKEN = re.compile(r"[A-Za-z]{1,3}|(?<= ) |[^A-Za-z ]")
-_WIDE = re.compile(r"[^\x00-\u07ff]")
+_TOKEN: Final = re.compile(r"[A-Za-z]{1,3}|(?<= ) |[^A-Za-z ]")
+_WIDE: Final = re.compile(r"[^\x00-\u07ff]")
 # texts up to this long are counted in one pass (longer ones piece by piece, up to the budget)
-WHOLE_COUNT_CHARS = 4096
+WHOLE_COUNT_CHARS: Final = 4096
 
 
 def _piece_tokens(piece: str) -> int:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from llmops.proxy.backends import health_url, is_ready
 from llmops.proxy.config import Backend
@@ -44,11 +44,11 @@ from llmops.proxy.upstream_pool import (
     UpstreamPool,
 )
 
-EXCERPT_CHARS = 200
-HEALTH_BODY_LIMIT = 64 * 1024
+EXCERPT_CHARS: Final = 200
+HEALTH_BODY_LIMIT: Final = 64 * 1024
 # a whole answer may come compressed (it is decoded, within bounds); a stream is asked for as is
-WHOLE_ENCODINGS = b"Accept-Encoding: gzip, deflate\r\n"
-STREAM_ENCODINGS = b"Accept-Encoding: identity\r\n"
+WHOLE_ENCODINGS: Final = b"Accept-Encoding: gzip, deflate\r\n"
+STREAM_ENCODINGS: Final = b"Accept-Encoding: identity\r\n"
 
 
 class UpstreamError(Exception):
@@ -257,7 +257,7 @@ async def read_error_body(
 
 # How long the end of a stream's body may take to follow its [DONE] before the connection is closed
 # rather than pooled (a server sends the two at once or nearly).
-STREAM_END_SECONDS = 0.05
+STREAM_END_SECONDS: Final = 0.05
 
 
 async def ended_cleanly(upstream: Reply) -> bool:

@@ -25,17 +25,17 @@ import ssl
 import zlib
 from collections import deque
 from functools import lru_cache
-from typing import NamedTuple, cast
+from typing import Final, NamedTuple, cast
 
 from yarl import URL
 
-BUFFER_BYTES = 256 * 1024
-MAX_HEAD_BYTES = 64 * 1024
-_NO_BODY = frozenset({204, 304})
-_HEX = frozenset(b"0123456789abcdefABCDEF")
-MAX_LENGTH_DIGITS = 18  # a length no answer reaches, and no int() cost or error on the way
+BUFFER_BYTES: Final = 256 * 1024
+MAX_HEAD_BYTES: Final = 64 * 1024
+_NO_BODY: Final = frozenset({204, 304})
+_HEX: Final = frozenset(b"0123456789abcdefABCDEF")
+MAX_LENGTH_DIGITS: Final = 18  # a length no answer reaches, and no int() cost or error on the way
 # a chunk's size line as servers write it: hex digits only (what the general parse reads the same)
-_PLAIN_SIZE_LINE = re.compile(rb"([0-9a-fA-F]{1,%d})\r\n" % MAX_LENGTH_DIGITS)
+_PLAIN_SIZE_LINE: Final = re.compile(rb"([0-9a-fA-F]{1,%d})\r\n" % MAX_LENGTH_DIGITS)
 
 
 def _decimal(text: str) -> int | None:
