@@ -242,15 +242,24 @@ def process_tree(pid: int) -> list[int]:
 
 
 def cpu_seconds(pids: list[int]) -> float:
-    """User plus system time of ``pids`` so far (from /proc/PID/stat)."""
-    ticks = 0
+    """CPU time (user plus system) of ``pids`` so far: the nanoseconds each thread ran, from
+    /proc/PID/task/TID/schedstat. /proc/PID/stat counts in 10 ms ticks, and a round of 3,000
+    requests through nginx takes about 8 of them, so its figure moved by an eighth from a tick
+    more or less; where a thread has no schedstat, its ticks are counted instead."""
+    total = 0.0
     for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / CLOCK_TICKS
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                total += int((task / "schedstat").read_text().split()[0]) / 1e9
+                continue
+            except (OSError, ValueError, IndexError):
+                pass
+            try:
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the thread ended
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
 
 
 def rss_kib(pid: int) -> int:
