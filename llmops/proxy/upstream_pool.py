@@ -369,6 +369,18 @@ def _fields(lines: list[str]) -> dict[str, str]:
     return headers
 
 
+def _answer_head(block: bytes) -> tuple[str, int, dict[str, str]]:
+    """An answer head's HTTP version, status and header fields (``block``: up to its blank line).
+    **Raises:** ``NotHttp``."""
+    lines = block.decode("latin-1").split("\r\n")
+    version, _, rest_of_line = lines[0].partition(" ")
+    status_text = rest_of_line[:3]
+    status = _decimal(status_text) if len(status_text) == 3 else None
+    if not version.startswith("HTTP/1.") or status is None or status < 100:
+        raise NotHttp(f"an answer that is not HTTP/1.x: {lines[0][:60]!r}")
+    return version, status, _fields(lines)
+
+
 class _Connection(asyncio.Protocol):
     """One connection to a model server, carrying one request at a time."""
 
@@ -460,29 +472,32 @@ class _Connection(asyncio.Protocol):
         return self._head_waiter
 
     def _read_head(self, data: bytes) -> bytes:
-        """Parse the answer's head once it is complete; returns the bytes after it."""
+        """Parse the answer's head once it is complete; returns the bytes after it. A head that
+        came whole in one piece (most) is read from that piece, without the buffer's copies."""
         head = self._head
-        head += data
         while True:
-            end = head.find(b"\r\n\r\n")
-            if end < 0:
-                if len(head) > MAX_HEAD_BYTES:
-                    raise NotHttp(f"an answer head of more than {MAX_HEAD_BYTES} bytes")
-                return b""
-            lines = bytes(head[:end]).decode("latin-1").split("\r\n")
-            rest = bytes(head[end + 4 :])
-            head.clear()
-            version, _, rest_of_line = lines[0].partition(" ")
-            status_text = rest_of_line[:3]
-            status = _decimal(status_text) if len(status_text) == 3 else None
-            if not version.startswith("HTTP/1.") or status is None or status < 100:
-                raise NotHttp(f"an answer that is not HTTP/1.x: {lines[0][:60]!r}")
-            headers = _fields(lines)
+            if head:
+                head += data
+                end = head.find(b"\r\n\r\n")
+                if end < 0:
+                    if len(head) > MAX_HEAD_BYTES:
+                        raise NotHttp(f"an answer head of more than {MAX_HEAD_BYTES} bytes")
+                    return b""
+                block, data = bytes(head[:end]), bytes(head[end + 4 :])
+                head.clear()
+            else:
+                end = data.find(b"\r\n\r\n")
+                if end < 0:
+                    if len(data) > MAX_HEAD_BYTES:
+                        raise NotHttp(f"an answer head of more than {MAX_HEAD_BYTES} bytes")
+                    head += data
+                    return b""
+                block, data = data[:end], data[end + 4 :]
+            version, status, headers = _answer_head(block)
             if 100 <= status < 200:  # 100 Continue and the like: the answer follows
-                head += rest
                 continue
             self._start_answer(version, status, headers)
-            return rest
+            return data
 
     def _start_answer(self, version: str, status: int, headers: dict[str, str]) -> None:
         connection = headers.get("connection")
