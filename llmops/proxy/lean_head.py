@@ -42,9 +42,8 @@ _LINE_BEGUN: Final = re.compile(r"[!-~]*(?::[ \t!-~]*)?\r?")
 _CONNECTION_TOKENS: Final = frozenset(("keep-alive", "close"))
 _ONCE: Final = frozenset(("host", "content-length"))  # exactly one of each
 _REFUSED: Final = frozenset(("transfer-encoding", "content-encoding", "expect", "upgrade"))
-_HEAD_BYTES: Final = (
-    bytes(range(0x20, 0x7F)) + b"\t\r\n"
-)  # every byte a head in the subset may hold
+# every byte a head in the subset may hold
+_HEAD_BYTES: Final = bytes(range(0x20, 0x7F)) + b"\t\r\n"
 # names that need no check of their characters (found by the lower-case name, whose hash the
 # dict of fields reuses)
 _COMMON: Final = frozenset(
@@ -62,6 +61,10 @@ _COMMON: Final = frozenset(
         "x-user-roles",
     )
 )
+# the usual spellings of those names, to their lower case: found with one lookup, no new string
+_SPELLED: Final = {
+    spelling: name for name in _COMMON for spelling in (name, name.title(), name.upper())
+}
 
 
 class Head:
@@ -136,9 +139,13 @@ def parse_head(head: bytes) -> Head | None:
         if colon <= 0:
             return None
         name = line[:colon]
-        key = name.lower()
-        if key not in _COMMON and not (name.replace("-", "").isalnum() or _TOKEN.fullmatch(name)):
-            return None
+        key = _SPELLED.get(name)  # most names: a common one as clients write it
+        if key is None:
+            key = name.lower()
+            if key not in _COMMON and not (
+                name.replace("-", "").isalnum() or _TOKEN.fullmatch(name)
+            ):
+                return None
         value = line[colon + 1 :].strip(" \t")
         if key == "connection":  # every Connection header counts
             tokens = {token.strip().lower() for token in value.split(",")}

@@ -10,9 +10,8 @@ from compiler.records import record
 if TYPE_CHECKING:
     from llmops.proxy.governance import Caller
 
-TOKEN_ENV: Final = (
-    "LLMOPS_PROXY_TOKEN"  # the proxy Deployment fills it from `proxy.tokenSecretName`
-)
+# the proxy Deployment fills it from `proxy.tokenSecretName`
+TOKEN_ENV: Final = "LLMOPS_PROXY_TOKEN"
 
 
 @record
