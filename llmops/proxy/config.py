@@ -88,7 +88,7 @@ class Endpoint(_Model):
     def served_name_for(self, requested: object) -> str:
         """The model server's name for a request's `model` field: an adapter's when it names one,
         the base model's otherwise (callers may write anything there, as with one model)."""
-        if any(adapter.name == requested for adapter in self.adapters):
+        if self.adapters and any(adapter.name == requested for adapter in self.adapters):
             assert isinstance(requested, str)
             return requested
         return self.backend.served_model_name

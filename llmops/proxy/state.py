@@ -4,7 +4,6 @@ clients."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Final
 
 from aiohttp import web
@@ -32,11 +31,12 @@ class EndpointRuntime:
     split: CanarySplit | None = None
     variant: str = STABLE
     canary: EndpointRuntime | None = None
+    # how error messages name the model server: made once, as every request passes it on (a
+    # cached_property, compiled by mypyc, was made again at each use)
+    who: str = field(init=False)
 
-    @cached_property
-    def who(self) -> str:
-        """How error messages name the model server (made once: every request passes it on)."""
-        return f"the model server of {self.endpoint.name} ({self.endpoint.backend.url})"
+    def __post_init__(self) -> None:
+        self.who = f"the model server of {self.endpoint.name} ({self.endpoint.backend.url})"
 
 
 @dataclass
