@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from typing import Final, NamedTuple
+from typing import Final
 
 from llmops.proxy.config import Access, Endpoint
 
@@ -36,14 +36,35 @@ class Denied(Exception):
         self.message = message
 
 
-class Caller(NamedTuple):
-    """Made per request: a named tuple costs a fraction of a frozen dataclass to make."""
+class Caller:
+    """Who made a request: the user and the roles they hold. (Made per request: compiled, a plain
+    class costs less than a named tuple, whose constructor is Python code.)"""
 
-    user_id: str
-    roles: frozenset[str]
+    __slots__ = ("roles", "user_id")
+
+    def __init__(self, user_id: str, roles: frozenset[str]) -> None:
+        self.user_id = user_id
+        self.roles = roles
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Caller)
+            and self.user_id == other.user_id
+            and self.roles == other.roles
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.user_id, self.roles))
+
+    def __repr__(self) -> str:
+        return f"Caller(user_id={self.user_id!r}, roles={set(self.roles)!r})"
 
 
 def parse_roles(value: str) -> frozenset[str]:
+    """The roles of a comma-separated list."""
+    if "," not in value:  # most callers: one role
+        role = value.strip()
+        return frozenset((role,)) if role else frozenset()
     return frozenset(role.strip() for role in value.split(",") if role.strip())
 
 
@@ -59,10 +80,11 @@ def _raw_bytes(value: str) -> bytes:
 
 def _text_header(headers: Mapping[str, str], name: str, key: str) -> str:
     value = headers.get(key, "")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise Denied(400, f"the {name} header is not valid UTF-8") from None
+    if not value.isascii():  # aiohttp keeps undecodable bytes as surrogates: refused here
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Denied(400, f"the {name} header is not valid UTF-8") from None
     return value.strip()
 
 
