@@ -22,7 +22,9 @@ from llmops.proxy.config import Access, Endpoint
 
 USER_HEADER: Final = "X-User-Id"
 ROLES_HEADER: Final = "X-User-Roles"
-_USER_KEY, _ROLES_KEY = USER_HEADER.lower(), ROLES_HEADER.lower()  # what headers are read by
+# what the headers are read by
+_USER_KEY: Final = USER_HEADER.lower()
+_ROLES_KEY: Final = ROLES_HEADER.lower()
 SETTING: Final = "spec.proxy.requiredRole"
 SHOWN_CHARS: Final = 80  # how much of a caller's header value an error message repeats
 
@@ -57,7 +59,7 @@ class Caller:
         return hash((self.user_id, self.roles))
 
     def __repr__(self) -> str:
-        return f"Caller(user_id={self.user_id!r}, roles={set(self.roles)!r})"
+        return f"Caller(user_id={self.user_id!r}, roles={sorted(self.roles)!r})"
 
 
 def parse_roles(value: str) -> frozenset[str]:
