@@ -79,7 +79,7 @@ _DECODER: Final = json.JSONDecoder(parse_constant=_no_constant, parse_float=_fin
 _MARKS: Final = bytes(
     0x30 if 0x30 <= byte <= 0x39 else 0x5B if byte in b"[{" else 0x20 for byte in range(256)
 )
-_LONG_DIGIT_RUN: Final = b"0" * 19
+_LONG_DIGIT_RUN: Final = "0" * 19
 _UNDECIDED: Final = object()
 
 
@@ -87,10 +87,14 @@ def _marks(data: bytes | bytearray | memoryview) -> tuple[bool, int]:
     """Whether ``data`` holds 19 digits in a row, and how many `[` and `{` it holds: one pass in C
     for both, then a search and a count (a regular expression took six times as long as orjson's
     whole parse; counting each bracket on its own cost a pass each)."""
-    marked = bytes(data).translate(_MARKS)
-    # ``find``, not ``in``: CPython's ``in`` on bytes first tries the needle as an integer, and
-    # makes and clears a TypeError (about 2,000 instructions) for every bytes needle
-    return marked.find(_LONG_DIGIT_RUN) >= 0, marked.count(b"[")
+    raw: bytes = data if isinstance(data, bytes) else bytes(data)  # bytes: no copy made
+    marked = raw.translate(_MARKS)
+    # searched and counted as text: compiled, `str.find` and `str.count` are direct calls into
+    # CPython, where the `bytes` methods go through its argument parser (about 1,800 instructions
+    # a call); and not with `in` on bytes, which first tries the needle as an integer, making and
+    # clearing a TypeError
+    text = marked.decode("ascii")
+    return text.find(_LONG_DIGIT_RUN) >= 0, text.count("[")
 
 
 def _quick(data: bytes | bytearray | memoryview, max_depth: int = MAX_DEPTH) -> Any:

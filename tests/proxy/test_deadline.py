@@ -93,3 +93,48 @@ def test_the_inner_of_two_deadlines_fires_first() -> None:
         return "none"
 
     assert asyncio.run(main()) == "inner"
+
+
+def test_many_deadlines_each_fire_at_their_own_time_never_early() -> None:
+    """Blocks share one timer: each still ends at its own deadline (within a slot, 16 ms, and
+    never more than the loop's millisecond before it), whatever order they were entered in."""
+
+    async def main() -> list[tuple[float, float]]:
+        loop = asyncio.get_running_loop()
+        ended: list[tuple[float, float]] = []
+
+        async def wait(delay: float) -> None:
+            when = loop.time() + delay
+            try:
+                async with within(loop, when):
+                    await loop.create_future()
+            except TimeoutError:
+                ended.append((when, loop.time()))
+
+        delays = [0.3, 0.02, 0.15, 0.05, 0.25, 0.1, 0.01, 0.2]
+        await asyncio.gather(*(wait(delay) for delay in delays))
+        return ended
+
+    ended = asyncio.run(main())
+    assert len(ended) == 8
+    for when, at in ended:
+        assert when - 0.001 <= at <= when + 1 / 64 + 0.05
+    assert [when for when, _ in ended] == sorted(when for when, _ in ended)
+
+
+def test_blocks_that_end_in_time_leave_nothing_waiting() -> None:
+    """A proxy that served a million requests keeps nothing for those that ended: the deadlines
+    kept are those of the blocks still waiting."""
+    from llmops.proxy import deadline
+
+    async def main() -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        for index in range(2_000):
+            async with within(loop, loop.time() + 300 + index / 100):
+                await asyncio.sleep(0)
+        kept = deadline._deadlines_of(loop)._slots
+        async with within(loop, loop.time() + 300):
+            waiting = len(kept)
+        return len(kept), waiting
+
+    assert asyncio.run(main()) == (0, 1)
