@@ -43,7 +43,7 @@ def proxy(
     from llmops.proxy.canary import apply_canary_overrides
     from llmops.proxy.config import ProxyConfig
     from llmops.proxy.config_source import EstateHasErrors, config_from_estate, config_from_file
-    from llmops.proxy.connections import connection_cap
+    from llmops.proxy.guard import connection_cap
     from llmops.proxy.local_identity import BadLocalIdentity, parse_local_identity
     from llmops.proxy.options import TOKEN_ENV, ProxyOptions
 

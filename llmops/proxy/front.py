@@ -46,11 +46,11 @@ from typing import TYPE_CHECKING, Final, cast
 from aiohttp.tcp_helpers import tcp_nodelay
 
 from llmops.proxy import envelope
-from llmops.proxy.connections import refuse_when_full
 from llmops.proxy.deadline import within
 from llmops.proxy.delivery import PIECE_BYTES, WRITE_BUFFER_BYTES, ClientGone, ClientStalled
 from llmops.proxy.exchange import Exchange, too_large, too_slow
 from llmops.proxy.governance import shown
+from llmops.proxy.guard import refuse_when_full
 from llmops.proxy.lean_head import Head, may_become, parse_head
 from llmops.proxy.serve_routes import forward
 

@@ -28,6 +28,7 @@ from pathlib import Path
 COMPILED = (
     "lean_head",
     "front",
+    "guard",
     "serve_routes",
     "governance",
     "jsonbody",

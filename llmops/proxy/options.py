@@ -29,7 +29,7 @@ class ProxyOptions:
     - ``keepalive_timeout``: an idle connection, before its first request or between two.
     - ``max_connections``: open client connections; at the cap, the longest-idle one is closed to
       make room, and when none is idle the new one gets a 503. The proxy lowers it to what its
-      open-file limit allows (see ``llmops.proxy.connections.connection_cap``).
+      open-file limit allows (see ``llmops.proxy.guard.connection_cap``).
     - ``write_timeout``: a caller taking each piece of an answer (64 KiB, or a stream's events);
       one that does not is cut off (llmops/proxy/delivery.py).
     - ``max_request_bytes`` / ``max_response_bytes``: request bodies and non-streamed answers held

@@ -11,9 +11,9 @@ from aiohttp import web
 from llmops.proxy.backends import openai_base
 from llmops.proxy.canary import CANARY, STABLE, CanarySplit, canary_as_endpoint
 from llmops.proxy.config import CanaryBackend, Endpoint, ProxyConfig
-from llmops.proxy.connections import ConnectionGuard
 from llmops.proxy.delivery import AnswerBudget
 from llmops.proxy.experiments import ExperimentRun
+from llmops.proxy.guard import ConnectionGuard
 from llmops.proxy.limits import ConcurrencyGate
 from llmops.proxy.metrics import ProxyMetrics
 from llmops.proxy.options import ProxyOptions
