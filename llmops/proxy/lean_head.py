@@ -42,8 +42,9 @@ _LINE_BEGUN: Final = re.compile(r"[!-~]*(?::[ \t!-~]*)?\r?")
 _CONNECTION_TOKENS: Final = frozenset(("keep-alive", "close"))
 _ONCE: Final = frozenset(("host", "content-length"))  # exactly one of each
 _REFUSED: Final = frozenset(("transfer-encoding", "content-encoding", "expect", "upgrade"))
-# every byte a head in the subset may hold
-_HEAD_BYTES: Final = bytes(range(0x20, 0x7F)) + b"\t\r\n"
+# every byte a header line may hold: what is left of a head without them is its line ends, and
+# any byte it may not hold
+_LINE_BYTES: Final = bytes(range(0x20, 0x7F)) + b"\t"
 # names that need no check of their characters (found by the lower-case name, whose hash the
 # dict of fields reuses)
 _COMMON: Final = frozenset(
@@ -116,11 +117,12 @@ def parse_head(head: bytes) -> Head | None:
 
     Checked with string methods in C rather than one regular expression over the head, which with
     a case-insensitive multidict cost about 40 % more, for every request: the head holds only
-    visible ASCII, spaces, tabs and CRLFs; a name is a common header's, or letters, digits and
+    visible ASCII, spaces, tabs and CRLFs (the bytes left when the others are deleted are counted); a name is a common header's, or letters, digits and
     hyphens, or else matches ``_TOKEN``; a value is what is left of its line."""
-    if len(head) > HEAD_LIMIT or head.translate(None, _HEAD_BYTES):
+    if len(head) > HEAD_LIMIT:
         return None
-    text = head.decode("ascii")
+    rest_bytes = head.translate(None, _LINE_BYTES)  # CRs, LFs and bytes no head may hold
+    text = head.decode("latin-1")  # any byte above ASCII is in ``rest_bytes``: refused below
     request_line = _REQUEST_LINE.match(text)
     if request_line is None:
         return None
@@ -129,8 +131,9 @@ def parse_head(head: bytes) -> Head | None:
         return None
     rest = text[start:-2]
     lines = rest.split("\r\n")
-    # as many CRs and LFs as line ends: none alone
-    if len(lines) > MAX_FIELDS or not len(lines) - 1 == rest.count("\r") == rest.count("\n"):
+    # the request line's CRLF, one between each two header lines and the last line's are every
+    # byte ``rest_bytes`` holds: no CR or LF alone, no byte outside the subset's
+    if len(lines) > MAX_FIELDS or len(rest_bytes) != 2 * len(lines) + 2:
         return None
     fields: dict[str, str] = {}
     close = False
