@@ -33,6 +33,8 @@ _REQUEST_LINE: Final = re.compile(
     r"(chat|completion|embeddings|v1/chat/completions|v1/completions|v1/embeddings)"
     r"(?:\?[!\"$-~]*)? HTTP/1\.1\r\n"
 )
+_PREFIX: Final = "POST /llm-ops/v1/serve/"
+_VERSION: Final = " HTTP/1.1\r\n"
 _TOKEN_TEXT: Final = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _TOKEN: Final = re.compile(_TOKEN_TEXT)
 _FIELDS: Final = re.compile(rf"(?:{_TOKEN_TEXT}:[\t -~]*\r\n)*")  # visible ASCII, spaces and tabs
@@ -115,18 +117,42 @@ def parse_head(head: bytes) -> Head | None:
     blank line excluded). **Returns:** the head when it is in the subset, else None (never raises
     for any bytes).
 
-    Checked with string methods in C rather than one regular expression over the head, which with
-    a case-insensitive multidict cost about 40 % more, for every request: the head holds only
-    visible ASCII, spaces, tabs and CRLFs (the bytes left when the others are deleted are counted); a name is a common header's, or letters, digits and
-    hyphens, or else matches ``_TOKEN``; a value is what is left of its line."""
+    Checked with string methods in C rather than regular expressions over the head, which with a
+    case-insensitive multidict cost about 40 % more, for every request: the head holds only
+    visible ASCII, spaces, tabs and CRLFs (the bytes left when the others are deleted are
+    counted); the request line is ``_REQUEST_LINE``'s; a name is a common header's, or letters,
+    digits and hyphens, or else matches ``_TOKEN``; a value is what is left of its line."""
     if len(head) > HEAD_LIMIT:
         return None
     rest_bytes = head.translate(None, _LINE_BYTES)  # CRs, LFs and bytes no head may hold
     text = head.decode("latin-1")  # any byte above ASCII is in ``rest_bytes``: refused below
-    request_line = _REQUEST_LINE.match(text)
-    if request_line is None:
+    # the request line, as ``_REQUEST_LINE`` reads it: a CR or LF before the version's (that is,
+    # in the line) is a byte ``rest_bytes`` holds beyond those counted below
+    if not text.startswith(_PREFIX):
         return None
-    start = request_line.end()
+    start = text.find(_VERSION, len(_PREFIX))
+    if start < 0:
+        return None
+    target = text[len(_PREFIX) : start]
+    start += len(_VERSION)
+    slash = target.find("/")
+    if not 0 < slash <= 253:
+        return None
+    endpoint = target[:slash]
+    route = target[slash + 1 :]
+    mark = route.find("?")
+    if mark >= 0:
+        query = route[mark + 1 :]
+        route = route[:mark]
+        if " " in query or "\t" in query or "#" in query:
+            return None
+    known = _ROUTES.get(route)
+    if known is None or endpoint[0] in "._-":
+        return None
+    if not (
+        endpoint.isalnum() or endpoint.replace(".", "").replace("_", "").replace("-", "").isalnum()
+    ):
+        return None
     if start == len(text) or not text.endswith("\r\n"):  # no header lines: no Content-Length
         return None
     rest = text[start:-2]
@@ -166,5 +192,4 @@ def parse_head(head: bytes) -> Head | None:
         return None
     if not host or " " in host or "\t" in host or len(length) > 15 or not length.isdigit():
         return None
-    kind, openai = _ROUTES[request_line.group(2)]
-    return Head(request_line.group(1), kind, openai, fields, int(length), close)
+    return Head(endpoint, known[0], known[1], fields, int(length), close)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -102,8 +103,31 @@ _REQUEST_LINES = st.sampled_from(
         "POST /llm-ops/v1/serve/m/completion HTTP/1.1\r\n",
         "POST /llm-ops/v1/serve/m/chat?\xe9 HTTP/1.1\r\n",
         "POST /llm-ops/v1/serve/m/chat HTTP/1.0\r\n",
+        "POST /llm-ops/v1/serve/m/chat\r\nX: HTTP/1.1\r\n",  # the version only in a header line
+        "POST /llm-ops/v1/serve/m/chat HTTP/1.1 HTTP/1.1\r\n",
+        "POST /llm-ops/v1/serve/m/chat\rX HTTP/1.1\r\n",
     ]
 )
+# request lines put together from parts, each part mostly what the subset holds: the endpoint's
+# name (its characters, its first one, its length), the route, and the query's characters
+_ENDPOINT_NAMES = st.one_of(
+    st.sampled_from(["m", "m-1.x", "a_b", "9", "x" * 253, "x" * 254, ".m", "_m", "-m", ""]),
+    st.text("aZ09._-?#/ \t\xe9\xb2\x7f", min_size=1, max_size=6),
+)
+_ROUTE_NAMES = st.sampled_from([*_ROUTES, "chat/", "Chat", "v1/chat", ""])
+_QUERIES = st.one_of(
+    st.just(""),
+    st.sampled_from(["?", "?a=b", "?a=b&c=%20", "?a#b", "?a\tb", "?a b", "?\x7f"]),
+    st.text('a=&?#/ \t\r\n\x7f\xe9"!$~', max_size=6).map(lambda text: "?" + text),
+)
+_BUILT_LINES = st.builds(
+    lambda name, route, query, version: f"POST /llm-ops/v1/serve/{name}/{route}{query}{version}",
+    _ENDPOINT_NAMES,
+    _ROUTE_NAMES,
+    _QUERIES,
+    st.sampled_from([" HTTP/1.1\r\n"] * 4 + [" HTTP/1.1\n", "  HTTP/1.1\r\n", " HTTP/1.1"]),
+)
+_REQUEST_LINES = st.one_of(_REQUEST_LINES, _BUILT_LINES)
 
 
 # most heads hold the one Host and Content-Length the subset needs, so that the other lines decide
@@ -145,3 +169,32 @@ def test_a_head_with_every_field_it_needs_is_served_with_lower_case_names() -> N
     assert parsed is not None and parsed.fields() == _defined(head)
     assert parsed.headers["x-user-id"] == "a"  # the first of a repeated field, as aiohttp reads it
     assert (parsed.length, parsed.close) == (12, False)
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    [
+        f"POST /llm-ops/v1/serve/{name}/{route}{query} HTTP/1.1\r\n"
+        for name in [
+            "m",
+            "m-1.x",
+            "a_b",
+            "9",
+            "x" * 253,
+            "x" * 254,
+            ".m",
+            "_m",
+            "-m",
+            "",
+            "caf\xe9",
+        ]
+        for route in ["chat", "v1/chat/completions", "Chat", "chat/"]
+        for query in ["", "?", "?a=b", "?a#b", "?a\tb", "?a b", "?\x7f", "?\xe9", '?"!$~']
+    ],
+)
+def test_request_lines_at_the_edges_of_the_subset(request_line: str) -> None:
+    """Every part of the request line at and past the subset's edge, with header lines it serves:
+    the line-by-line check and the definition agree."""
+    head = (request_line + "Host: p\r\nContent-Length: 12\r\n").encode("latin-1")
+    parsed = parse_head(head)
+    assert (None if parsed is None else parsed.fields()) == _defined(head)
