@@ -347,6 +347,22 @@ class Reply:
         self._connection.finished(False)
 
 
+# the header names model servers send most, as they spell them, to their lower case
+_COMMON: Final = (
+    "connection",
+    "content-encoding",
+    "content-length",
+    "content-type",
+    "date",
+    "keep-alive",
+    "server",
+    "transfer-encoding",
+)
+_SPELLED: Final = {
+    spelling: name for name in _COMMON for spelling in (name, name.title(), name.upper())
+}
+
+
 def _fields(lines: list[str]) -> dict[str, str]:
     """The header lines of an answer's head (after its status line), by lower-case name; a name
     given twice has its values joined by ", ". **Raises:** ``NotHttp`` for a malformed line or two
@@ -356,9 +372,13 @@ def _fields(lines: list[str]) -> dict[str, str]:
     headers: dict[str, str] = {}
     for line in lines[1:]:
         name, colon, value = line.partition(":")
-        if not colon or not name or name[0] in " \t" or name != name.strip():
+        known = _SPELLED.get(name)  # most names: a common one as servers write it
+        if known is not None and colon:
+            name = known
+        elif not colon or not name or name[0] in " \t" or name != name.strip():
             raise NotHttp(f"a malformed header line {line[:60]!r}")
-        name = name.lower()
+        else:
+            name = name.lower()
         value = value.strip()
         if name in headers:
             if name == "content-length" and headers[name] != value:
