@@ -18,8 +18,7 @@ import asyncio
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from aiohttp import web
 
@@ -89,19 +88,29 @@ class Refused(Exception):
         )
 
 
-class Whole(NamedTuple):
-    """An answer in one piece: its status, JSON body and extra headers."""
+class Whole:
+    """An answer in one piece: its status, JSON body and extra headers. (Made per request:
+    compiled, a plain class's constructor is native, where a named tuple's is Python code.)"""
 
-    status: int
-    body: bytes
-    headers: Mapping[str, str] | None = None
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, body: bytes, headers: Mapping[str, str] | None = None):
+        self.status = status
+        self.body = body
+        self.headers = headers
 
 
-@dataclass(slots=True)
 class Outcome:
-    status: int = 502
-    failed: bool = True
-    output_tokens: int | None = None
+    """How a relayed request ended, for its metrics and its experiment's statistics. (Made per
+    request: compiled, a plain class's constructor is native, where a dataclass's is Python code
+    the dataclasses module wrote.)"""
+
+    __slots__ = ("failed", "output_tokens", "status")
+
+    def __init__(self) -> None:
+        self.status = 502
+        self.failed = True
+        self.output_tokens: int | None = None
 
 
 def _runtime(state: ProxyState, name: str) -> EndpointRuntime:
@@ -205,7 +214,7 @@ def _prepare(
         except LimitExceeded as exceeded:
             reason = "input_too_long" if "input" in exceeded.message else "output_too_long"
             raise Refused(exceeded.status, exceeded.message, reason) from None
-    body["model"] = runtime.endpoint.served_name_for(body.get("model"))
+    body["model"] = runtime.served_name_for(body.get("model"))
     return variant
 
 
@@ -367,7 +376,7 @@ async def _call(
             )
         # written while the slot and the held bytes are still taken
         if whole is not None:
-            await exchange.send(*whole)
+            await exchange.send(whole.status, whole.body, whole.headers)
     except ClientStalled:
         metrics.connection_closed("write_timeout")
         outcome.status = CLIENT_CLOSED
@@ -566,7 +575,7 @@ async def models_call(request: web.Request) -> web.StreamResponse:
                 if answer.status >= 400
                 else Whole(answer.status, answer.body)
             )
-        await exchange.send(*whole)
+        await exchange.send(whole.status, whole.body, whole.headers)
         return exchange.answer()
     finally:
         hold.release()

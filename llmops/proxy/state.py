@@ -34,9 +34,21 @@ class EndpointRuntime:
     # how error messages name the model server: made once, as every request passes it on (a
     # cached_property, compiled by mypyc, was made again at each use)
     who: str = field(init=False)
+    # the model server's names, read at every request (``Endpoint``'s method is not compiled)
+    _served_name: str = field(init=False)
+    _adapter_names: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.who = f"the model server of {self.endpoint.name} ({self.endpoint.backend.url})"
+        self._served_name = self.endpoint.backend.served_model_name
+        self._adapter_names = frozenset(adapter.name for adapter in self.endpoint.adapters)
+
+    def served_name_for(self, requested: object) -> str:
+        """``Endpoint.served_name_for``: an adapter's name when the request's `model` names one,
+        the base model's otherwise."""
+        if self._adapter_names and isinstance(requested, str) and requested in self._adapter_names:
+            return requested
+        return self._served_name
 
 
 @dataclass

@@ -281,9 +281,10 @@ def test_a_bug_is_a_500_in_the_routes_shape_and_one_log_line(
     def broken(*_args: Any) -> str:
         raise RuntimeError("a bug")
 
-    # a bug in the route code, reached through a class the compiled modules call as Python does
-    monkeypatch.setattr(Endpoint, "served_name_for", broken)
     url = proxy_for(document(endpoint("chat", "http://127.0.0.1:1")))
+    # a bug in the route code, reached through a class the compiled modules call as Python does:
+    # the endpoint's settings, read at every request
+    monkeypatch.setattr(Endpoint, "limits", property(broken), raising=False)
     with connect(url) as sock:
         sock.sendall(request(OPENAI))
         (reply,) = answers(sock, 1)
