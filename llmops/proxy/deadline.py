@@ -18,8 +18,14 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import Final
+from typing import Any, Final
 
+# each loop's running task, where asyncio keeps it in Python (3.11)
+_RUNNING: Final[dict[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None] = (
+    getattr(asyncio.tasks, "_current_tasks", None)
+    if isinstance(getattr(asyncio.tasks, "_current_tasks", None), dict)
+    else None
+)
 SLOTS_PER_SECOND: Final = 64  # a power of two: a slot's start is an exact float
 # a timer's callback may run this much before its time (uvloop keeps time in milliseconds)
 _EARLY: Final = 0.001
@@ -42,7 +48,7 @@ class within:  # lower case, as the `asyncio.timeout` it replaces
 
     async def __aenter__(self) -> within:
         loop = self._loop
-        task = asyncio.current_task(loop)  # with the loop given: no lookup
+        task = _current_task(loop)
         if task is None:
             raise RuntimeError("within() must be used inside a task")
         self._task = task
@@ -73,6 +79,15 @@ class within:  # lower case, as the `asyncio.timeout` it replaces
             assert self._task is not None
             if self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
                 raise TimeoutError from exc
+
+
+def _current_task(loop: asyncio.AbstractEventLoop) -> asyncio.Task[Any] | None:
+    """`asyncio.current_task(loop)`: on Python 3.11 a Python function reading the dict asyncio
+    keeps of each loop's running task, read here directly (later versions keep it in C, and
+    their `current_task` is in C too)."""
+    if _RUNNING is None:
+        return asyncio.current_task(loop)
+    return _RUNNING.get(loop)
 
 
 class _Deadlines:
