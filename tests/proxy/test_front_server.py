@@ -124,6 +124,45 @@ def test_a_pipelined_request_for_another_route_is_answered_after_by_aiohttp(
     assert again.status == 200
 
 
+def test_a_request_for_another_route_after_a_wait_is_answered_by_aiohttp(
+    proxy_for: Any, model: FakeModelServer
+) -> None:
+    """Between two requests the connection's task waits for the next head; a head the proxy's
+    own server does not serve ends that wait, and aiohttp serves the connection from then on."""
+    url = proxy_for(document(endpoint("chat", model.url)))
+    with connect(url) as sock:
+        for _ in range(3):  # the same connection's task serves each in turn
+            sock.sendall(request())
+            (chat,) = answers(sock, 1)
+            assert chat.status == 200
+        time.sleep(0.05)  # idle: the task waits for the next head
+        sock.sendall(b"GET /llm-ops/v1/health HTTP/1.1\r\nHost: proxy\r\n\r\n")
+        health, _ = _one(sock, b"", last=False)
+        assert health.status == 200 and health.json()["status"] == "success"
+        sock.sendall(request())
+        (again,) = answers(sock, 1)
+    assert again.status == 200
+
+
+def test_stopping_does_not_wait_for_connections_between_requests(model: FakeModelServer) -> None:
+    """A keep-alive connection waiting for its next request is closed at once when the proxy
+    stops; only requests in flight get the shutdown's 10 seconds."""
+    context = running_proxy(config_of(document(endpoint("chat", model.url))), ProxyOptions())
+    url = context.__enter__()
+    try:
+        with connect(url) as sock:
+            sock.sendall(request())
+            (chat,) = answers(sock, 1)
+            assert chat.status == 200
+            started = time.monotonic()
+            context.__exit__(None, None, None)
+            stopped = time.monotonic() - started
+            assert sock.recv(1) == b""  # closed by the proxy
+    finally:
+        context.__exit__(None, None, None)
+    assert stopped < 5
+
+
 def test_a_body_that_comes_after_its_head_is_waited_for(
     proxy_for: Any, model: FakeModelServer
 ) -> None:
