@@ -64,10 +64,15 @@ _COMMON: Final = frozenset(
         "x-user-roles",
     )
 )
-# the usual spellings of those names, to their lower case: found with one lookup, no new string
-_SPELLED: Final = {
-    spelling: name for name in _COMMON for spelling in (name, name.title(), name.upper())
-}
+
+
+def usual_spellings(names: frozenset[str] | tuple[str, ...]) -> dict[str, str]:
+    """Lower-case header names by the ways HTTP clients and servers usually spell them (as
+    written, capitalized, upper case): a name found with one lookup, with no new string made."""
+    return {spelling: name for name in names for spelling in (name, name.title(), name.upper())}
+
+
+_SPELLED: Final = usual_spellings(_COMMON)
 
 
 class Head:

@@ -29,6 +29,8 @@ from typing import Final, NamedTuple, cast
 
 from yarl import URL
 
+from llmops.proxy.lean_head import usual_spellings
+
 BUFFER_BYTES: Final = 256 * 1024
 MAX_HEAD_BYTES: Final = 64 * 1024
 _NO_BODY: Final = frozenset({204, 304})
@@ -358,9 +360,7 @@ _COMMON: Final = (
     "server",
     "transfer-encoding",
 )
-_SPELLED: Final = {
-    spelling: name for name in _COMMON for spelling in (name, name.title(), name.upper())
-}
+_SPELLED: Final = usual_spellings(_COMMON)
 
 
 def _fields(lines: list[str]) -> dict[str, str]:
