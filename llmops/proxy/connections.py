@@ -42,7 +42,7 @@ from llmops.proxy.delivery import WRITE_BUFFER_BYTES
 from llmops.proxy.guard import (
     ConnectionGuard as ConnectionGuard,  # where the server and tests have found it
 )
-from llmops.proxy.guard import both_shapes, refuse_when_full
+from llmops.proxy.guard import both_shapes, refuse_when_full, writable
 
 log = logging.getLogger("llmops.proxy")
 
@@ -93,9 +93,10 @@ class GuardedRequestHandler(RequestHandler):
             refuse_when_full(transport, self._guard.cap)
             return
         self._admitted = True
-        if isinstance(transport, asyncio.WriteTransport):
+        writer = writable(transport)
+        if writer is not None:
             # a write waits for the caller beyond this, within write_timeout (delivery.py)
-            transport.set_write_buffer_limits(high=WRITE_BUFFER_BYTES)
+            writer.set_write_buffer_limits(high=WRITE_BUFFER_BYTES)
         super().connection_made(transport)
 
     def data_received(self, data: bytes) -> None:

@@ -14,7 +14,7 @@ import contextlib
 import resource
 from collections import OrderedDict
 from http import HTTPStatus
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
 from llmops.proxy import envelope
 from llmops.proxy.metrics import ProxyMetrics
@@ -53,9 +53,22 @@ def raw_answer(transport: asyncio.BaseTransport, status: int, message: str) -> N
         f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: {envelope.JSON}\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
-    if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
-        transport.write(head.encode() + body)
+    writer = writable(transport)
+    if writer is not None and not writer.is_closing():
+        writer.write(head.encode() + body)
     transport.close()
+
+
+def writable(transport: asyncio.BaseTransport) -> asyncio.WriteTransport | None:
+    """``transport`` as one the proxy can write to, else None. asyncio's transports subclass
+    ``WriteTransport``; uvloop's, which serve the proxy, have its methods without subclassing it,
+    so an ``isinstance`` check alone said no to every one of them (and the 408 for a late head and
+    the 503 for a full proxy were never written)."""
+    if isinstance(transport, asyncio.WriteTransport) or (
+        hasattr(transport, "write") and hasattr(transport, "set_write_buffer_limits")
+    ):
+        return cast(asyncio.WriteTransport, transport)
+    return None
 
 
 class Connection(Protocol):
