@@ -299,8 +299,8 @@ class InferenceConnection(asyncio.Protocol):
 
     async def _work(self, head: Head) -> None:
         """Serve the connection's requests, one after the other, and wait for each next head: one
-        task for the connection rather than one per request (a task made and ended cost about
-        9,000 instructions, some 5 % of a relayed request's, much of it asyncio's registry of
+        task for the connection rather than one per request (a task made and ended for each cost
+        about 4,300 instructions more than waking this one, much of it asyncio's registry of
         tasks, in Python)."""
         try:
             while True:
