@@ -66,3 +66,44 @@ def test_fast_path_on_nested_lists_of_mappings() -> None:
         }
     }
     assert emit.emit_document(document) == reference(document)
+
+
+def reference_literal_block(text: str, indent: str) -> str | None:
+    """The literal block's definition: each line indented unless empty, and only for a text whose
+    characters need no escape (the regular expressions that define that)."""
+    if "\n" not in text or text.startswith((" ", "\n")) or text.endswith("\n\n"):
+        return None
+    if "\t" in text or "\r" in text or " \n" in text or text.endswith(" "):
+        return None
+    if emit._needs_escape(text).search(text):
+        return None
+    body, chomp = (text[:-1], "|") if text.endswith("\n") else (text, "|-")
+    lines = "\n".join(f"{indent}{line}" if line else "" for line in body.split("\n"))
+    return f"{chomp}\n{lines}"
+
+
+# lines of printable ASCII, of any character, or empty; every ASCII character on its own (the
+# byte deletion must refuse exactly what the pattern refuses: DEL, NUL, the C0 controls)
+LINES = st.lists(
+    st.one_of(
+        st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12),
+        st.text(max_size=6),
+        st.just(""),
+        st.sampled_from([chr(code) for code in range(0x80)]),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@given(LINES, st.booleans(), st.sampled_from(["", "  ", "      "]))
+def test_literal_block_writes_its_definition(lines: list[str], ending: bool, indent: str) -> None:
+    text = "\n".join(lines) + ("\n" if ending else "")
+    assert emit._literal_block(text, indent) == reference_literal_block(text, indent)
+
+
+def test_literal_block_of_a_large_text_without_empty_lines() -> None:
+    text = "\n".join(f'  "endpoint-{n}": {{"replicas": {n}}},' for n in range(3000)) + "\n}\n"
+    text = "{\n" + text
+    assert emit._literal_block(text, "    ") == reference_literal_block(text, "    ")
+    assert emit._literal_block(text + "\x7f", "    ") is None
