@@ -36,7 +36,9 @@ class EmittedGroups(Protocol):
     """`EmittedTexts` by group (an environment, or the Argo CD objects): a group rendered again
     needs only its own."""
 
-    def group(self, name: str) -> EmittedTexts: ...
+    def group(self, name: str) -> EmittedTexts | None:
+        """The group's texts, or None when none are kept for it (its texts are made as usual)."""
+        ...
 
 
 def object_key(obj: dict[str, Any]) -> bytes | None:

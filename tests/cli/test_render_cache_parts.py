@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.generate_estate import generate_estate
+from compiler.emit import memo
 from compiler.load.estate import ENVIRONMENTS_DIR
 from compiler.render import remembered
 from llmops import render_cache
@@ -331,6 +332,55 @@ def test_a_directory_others_may_write_in_is_not_used(
     assert (hits.groups, hits.files, hits.checks) == (0, 0, 0)
     cache.chmod(0o700)
     assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
+
+
+def test_a_group_keeps_texts_from_its_second_render_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A render into an empty cache makes no keys for texts and keeps none (it writes an empty file
+    of texts per group); the group's next render keeps the texts it makes; the one after uses
+    them. Every render prints what a cold one prints."""
+    estate = tmp_path / "estate"
+    generate_estate(estate, 4)
+    cache = tmp_path / "cache"
+    keys = {"texts": 0, "objects": 0}
+    text_key, object_key = remembered.text_key, memo.object_key
+
+    def counted_text_key(kind: str, value: object) -> bytes | None:
+        keys["texts"] += 1
+        return text_key(kind, value)
+
+    def counted_object_key(obj: dict[str, object]) -> bytes | None:
+        keys["objects"] += 1
+        return object_key(obj)
+
+    monkeypatch.setattr(remembered, "text_key", counted_text_key)
+    monkeypatch.setattr(memo, "object_key", counted_object_key)
+    endpoint = estate / ENVIRONMENTS_DIR / "prod" / "serving" / "group-0000.yaml"
+
+    def render_and_compare() -> None:
+        expected = run_cli("render", str(estate), "--cache-dir", "off")
+        assert run_cli("render", str(estate), "--cache-dir", str(cache)) == expected
+
+    render_and_compare()
+    assert keys == {"texts": 0, "objects": 0}
+    texts_files = sorted(cache.glob("*" + render_cache.EMITTED_SUFFIX))
+    assert len(texts_files) == 4  # dev, stg, prod and the Argo CD objects
+    sizes = {path: path.stat().st_size for path in texts_files}
+    assert len(set(sizes.values())) == 1  # the same empty file, named by group
+
+    hits = Hits(monkeypatch)
+    endpoint.write_text(endpoint.read_text(encoding="utf-8") + "# changed\n", encoding="utf-8")
+    render_and_compare()
+    assert hits.texts == 0 and keys["texts"] > 0 and keys["objects"] > 0
+    # a small group's texts go beside its (empty) file, a large group's into it
+    grown = [path for path in texts_files if path.stat().st_size > sizes[path]]
+    beside = list(cache.glob("*" + render_cache.EMITTED_NEW_SUFFIX))
+    assert len(grown) + len(beside) == 2, "prod's texts and the Argo CD objects' (rendered anew)"
+
+    endpoint.write_text(endpoint.read_text(encoding="utf-8") + "# again\n", encoding="utf-8")
+    render_and_compare()
+    assert hits.texts > 0 and hits.made > 0 and hits.objects > 0
 
 
 def _texts_run(cache: render_cache.RenderCache, used: dict[bytes, str], learnt: dict[bytes, str]):
