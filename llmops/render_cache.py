@@ -20,6 +20,7 @@ Where: ``--cache-dir DIR``, else ``$LLMOPS_CACHE_DIR``, else ``$XDG_CACHE_HOME/l
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import hashlib
 import json
@@ -35,7 +36,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compiler.build import RenderedGroup, RenderOutput
+from compiler.build import RenderedGroup, RenderOutput, Utf8Text
 from compiler.diagnostics import Diagnostic, Related, Rule, Severity
 from compiler.load.tree import FileProblem, RepoTree
 from compiler.positions import Span
@@ -492,12 +493,17 @@ class RenderCache:
                 os.unlink(path)
 
 
-def _packed(files: dict[str, str], stream: str | None) -> tuple[dict[str, Any], bytes] | None:
+def _packed(
+    files: dict[str, str], stream: str | Utf8Text | None
+) -> tuple[dict[str, Any], bytes] | None:
     """Rendered texts as one run of UTF-8 bytes, and where each lies in it (JSON): far cheaper to
     write and read than the same texts as JSON strings. None for text UTF-8 cannot hold."""
     try:
         blobs = [text.encode() for text in files.values()]
-        tail = stream.encode() if stream is not None else b""
+        if stream is None:
+            tail = b""
+        else:
+            tail = stream.encode() if isinstance(stream, str) else bytes(stream)
     except UnicodeEncodeError:
         return None
     texts = {
@@ -509,9 +515,9 @@ def _packed(files: dict[str, str], stream: str | None) -> tuple[dict[str, Any], 
 
 def _unpacked(
     texts: dict[str, Any], blob: bytes | memoryview
-) -> tuple[dict[str, str], str | None] | None:
-    """`_packed` undone: the files and the stream, or None unless the lengths cover ``blob``
-    exactly and every text is UTF-8."""
+) -> tuple[dict[str, str], Utf8Text | None] | None:
+    """`_packed` undone: the files and the stream (as its UTF-8 bytes, written out as they are),
+    or None unless the lengths cover ``blob`` exactly and every text is UTF-8."""
     files, stream = texts["files"], texts["stream"]
     if not isinstance(files, list) or not (stream is None or type(stream) is int):
         return None
@@ -523,12 +529,32 @@ def _unpacked(
                 return None
             found[name] = str(blob[start : start + length], "utf-8")
             start += length
-        text = None if stream is None else str(blob[start : start + stream], "utf-8")
+        text = None if stream is None else memoryview(blob)[start : start + stream]
+        if text is not None and not _is_utf8(text):
+            return None
     except UnicodeDecodeError:
         return None
     if start + (stream or 0) != len(blob) or len(found) != len(files):
         return None
     return found, text
+
+
+_CHECKED_PIECE = 1 << 20
+
+
+def _is_utf8(data: memoryview) -> bool:
+    """Whether ``data`` is UTF-8, checked a MiB at a time without keeping its text: a piece of
+    ASCII (nearly all of a rendered stream) at the speed of a copy, any other piece decoded."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for start in range(0, len(data), _CHECKED_PIECE):
+            piece = bytes(data[start : start + _CHECKED_PIECE])
+            if not piece.isascii() or decoder.getstate()[0]:  # or a character begun before it
+                decoder.decode(piece)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _entry_bytes(body: dict[str, Any], blob: bytes = b"") -> bytes:

@@ -5,19 +5,26 @@ sees (default 16)."""
 
 from __future__ import annotations
 
+import io
 import os
 import random
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import compiler.build
+from benchmarks.generate_estate import generate_estate
+from compiler.build import RenderOutput
 from compiler.load.estate import ENVIRONMENTS_DIR
 from llmops import render_cache
 from tests.helpers.estate import CliResult, copy_bundled_estate, run_cli
 
 ROUNDS = int(os.environ.get("LLMOPS_TEST_ROUNDS", "16"))
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def cold(*argv: str) -> CliResult:
@@ -336,3 +343,78 @@ def test_an_unreadable_budget_is_named_and_the_default_used(
     assert "1024 MiB are used" in result.stderr
     hit = run_cli("render", str(estate), "--cache-dir", str(tmp_path / "cache"))
     assert "LLMOPS_CACHE_MAX_MB is not a whole number of MiB" in hit.stderr  # a hit says it too
+
+
+def _render_process(estate: Path, cache: str, *, unbuffered: bool) -> bytes:
+    """`llmops render ESTATE --cache-dir CACHE` as its own process: its standard output's bytes
+    (``unbuffered``: with `PYTHONUNBUFFERED`, as the project's image sets it)."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-m", "llmops.cli.main", "render", str(estate), "--cache-dir", cache],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    return done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("unbuffered", [False, True])
+def test_a_process_writes_the_cached_stream_byte_for_byte(tmp_path: Path, unbuffered: bool) -> None:
+    """Written to the process's standard output, the texts the cache kept (as their UTF-8 bytes)
+    are the bytes a cold render writes: an environment that is not ASCII, the whole render handed
+    out, and a change that renders one environment anew between two handed out."""
+    estate = tmp_path / "estate"
+    generate_estate(estate, 4)  # renders without a warning: kept by the cache
+    serving = sorted((estate / ENVIRONMENTS_DIR / "prod").rglob("*.yaml"))[-1]
+    serving.write_text(
+        serving.read_text(encoding="utf-8") + "# ünïcödé, 日本語, emoji 🚀\n", encoding="utf-8"
+    )
+    cache = str(tmp_path / "cache")
+    for round_number in range(3):
+        expected = _render_process(estate, "off", unbuffered=unbuffered)
+        # filled (or one environment rendered anew between two handed out), then handed out whole
+        assert _render_process(estate, cache, unbuffered=unbuffered) == expected, round_number
+        assert _render_process(estate, cache, unbuffered=unbuffered) == expected, round_number
+        assert list(Path(cache).glob("*" + render_cache.SUFFIX)), "nothing was kept"
+        serving.write_text(
+            serving.read_text(encoding="utf-8") + f"# round {round_number} ✓\n", encoding="utf-8"
+        )
+
+
+@pytest.mark.parametrize(
+    "make_out",
+    [
+        lambda raw: io.TextIOWrapper(raw, encoding="utf-8"),
+        lambda raw: io.TextIOWrapper(raw, encoding="utf-8", newline="\n"),
+        lambda raw: io.TextIOWrapper(raw, encoding="utf-16"),
+        lambda raw: io.TextIOWrapper(raw, encoding="latin-1", errors="replace"),
+    ],
+)
+def test_kept_bytes_and_text_interleave_as_the_text_would(
+    make_out: Callable[[io.BytesIO], io.TextIOWrapper],
+) -> None:
+    parts: tuple[str | bytes | memoryview, ...] = (
+        "---\nkind: A\n",
+        "---\nname: é ✓\n".encode(),
+        memoryview("---\nkind: 日本\n".encode()),
+        "---\nlast: z\n",
+    )
+    output = RenderOutput(objects=4, directories=["a", "b", "c", "d"], stream_parts=parts)
+    written, reference = io.BytesIO(), io.BytesIO()
+    out, text_out = make_out(written), make_out(reference)
+    output.write_stream(out)
+    out.flush()
+    assert output.stream is not None
+    text_out.write(output.stream)
+    text_out.flush()
+    assert written.getvalue() == reference.getvalue()
+    assert output.stream == "---\nkind: A\n---\nname: é ✓\n---\nkind: 日本\n---\nlast: z\n"
+    plain = io.StringIO()
+    output.write_stream(plain)
+    assert plain.getvalue() == output.stream
