@@ -8,8 +8,6 @@ The stages are imported when the function runs: a render served from the cache n
 from __future__ import annotations
 
 import contextlib
-import io
-import os
 from dataclasses import field
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
@@ -31,29 +29,6 @@ Utf8Text = bytes | memoryview
 
 def _as_text(part: str | Utf8Text) -> str:
     return part if isinstance(part, str) else str(part, "utf-8")
-
-
-def _bytes_as_written(out: TextIO) -> io.BufferedIOBase | io.RawIOBase | None:
-    """Where UTF-8 bytes written give exactly what ``out.write`` of their text gives: the binary
-    stream under a plain UTF-8 `io.TextIOWrapper` (such as the process's standard output, buffered
-    or, with `PYTHONUNBUFFERED`, not) where a line break is written as it is; None for anything
-    else."""
-    if type(out) is not io.TextIOWrapper or os.linesep != "\n":
-        return None
-    if out.encoding.lower().replace("-", "").replace("_", "") != "utf8":
-        return None
-    buffer = out.buffer
-    return buffer if isinstance(buffer, io.BufferedIOBase | io.RawIOBase) else None
-
-
-def _write_all(raw: io.BufferedIOBase | io.RawIOBase, data: Utf8Text) -> None:
-    """All of ``data``: a raw stream may take part of it at a time."""
-    view = memoryview(data)
-    while view:
-        written = raw.write(view)
-        if written is None:  # a stream that would block: as a buffered one says it
-            raise BlockingIOError("the output cannot take more now")
-        view = view[written:]
 
 
 @record
@@ -80,17 +55,10 @@ class RenderOutput:
 
     def write_stream(self, out: TextIO) -> None:
         """Write the stream (nothing when it was not asked for) to ``out``, part by part: the same
-        text as ``out.write(self.stream)``, without making it whole, and a part the cache kept as
-        UTF-8 bytes written as they are where that gives the same text."""
-        raw = _bytes_as_written(out)
+        text as ``out.write(self.stream)``, without making it whole. (A process's standard output
+        takes the parts the cache kept as their bytes: llmops/stream_output.py.)"""
         for part in self.stream_parts or ():
-            if isinstance(part, str):
-                out.write(part)
-            elif raw is None:
-                out.write(str(part, "utf-8"))
-            else:
-                out.flush()  # what was written as text goes first
-                _write_all(raw, part)
+            out.write(_as_text(part))
 
     @classmethod
     def joining(cls, groups: dict[str, RenderedGroup], stream: bool) -> RenderOutput:

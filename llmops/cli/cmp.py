@@ -46,7 +46,9 @@ def cmp_generate(*, repo: str | None) -> int:
         )
         return exit_codes.FAILED
     print(f"llmops: generated {objects} objects for environment `{env}`", file=sys.stderr)
-    rendered.write_stream(sys.stdout)
+    from llmops.stream_output import write_rendered_stream
+
+    write_rendered_stream(rendered, sys.stdout)
     return exit_codes.OK
 
 

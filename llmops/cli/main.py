@@ -4,6 +4,7 @@ never pays for git, kubernetes or aiohttp, and `llmops --help` imports no comman
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import os
@@ -297,6 +298,36 @@ def _use_utf8_streams() -> None:
             stream.reconfigure(encoding="utf-8", errors="replace")
 
 
+def _output_written(code: int) -> int:
+    """``code``, once what the command printed has left the process: flushed now, so a full disk
+    or an output that cannot be written is the command's failure (said on stderr), not an error
+    Python reports on its way out after the command succeeded. A reader that went away (`| head`)
+    ends the command quietly, as `main` does when that happens while it prints."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_standard_output()
+        return code
+    except OSError as error:
+        _discard_standard_output()
+        with contextlib.suppress(OSError, ValueError):
+            print(
+                f"llmops: error: cannot write the output: {error.strerror or error}",
+                file=sys.stderr,
+            )
+        return code if code != exit_codes.OK else exit_codes.USAGE
+    return code
+
+
+def _discard_standard_output() -> None:
+    """Point standard output at the null device: what is still buffered is dropped on the way out
+    instead of failing again there."""
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+
+
 def entrypoint() -> None:
     _use_utf8_streams()
     instruction = os.environ.get(COMPLETE_VARIABLE)
@@ -306,7 +337,16 @@ def entrypoint() -> None:
         raise SystemExit(shell_complete(cli, {}, "llmops", COMPLETE_VARIABLE, instruction))
     cli.freeze_imports = True
     process_ends_with_command()
-    code = main()
+    if sys.stdout is None:  # started with standard output closed (`>&-`)
+        if sys.stderr is not None:
+            print(
+                "llmops: error: standard output is closed: nothing can be printed", file=sys.stderr
+            )
+        raise SystemExit(exit_codes.USAGE)
+    from llmops.stream_output import whole_standard_output
+
+    whole_standard_output()
+    code = _output_written(main())
     # The process ends: what the command built lives until then. Frozen, it is left out of the
     # garbage collections the interpreter runs on its way out, which would walk every object (the
     # modules, the spec models' schemas, the estate) to free nothing: tens of milliseconds, a

@@ -182,7 +182,9 @@ def _emit(
         if check:
             print("llmops: --check needs -o DIR (the directory to compare)", file=sys.stderr)
             return exit_codes.USAGE
-        rendered.write_stream(sys.stdout)
+        from llmops.stream_output import write_rendered_stream
+
+        write_rendered_stream(rendered, sys.stdout)
         return exit_codes.OK
     root = Path(output)
     plan = plan_of(rendered, whole=whole)

@@ -1,0 +1,121 @@
+"""Writing a rendered stream to a process's standard output, whole or not at all.
+
+What a render prints is what Argo CD applies (`llmops cmp generate`), so a stream cut short must
+never end in success. Two ways it could: Python's text layer does not check how much an unbuffered
+stream (`PYTHONUNBUFFERED`, which the project's image sets) took of a write, and loses the rest
+when standard output does not block (a pipe set non-blocking by its reader); and what is still
+buffered when the command returns is written as the interpreter exits, where a full disk or a
+reader that went away no longer changes the exit code. So the stream's UTF-8 is written here,
+through the binary stream under the text one, until every byte is taken (waiting while it would
+block), and flushed before the command returns: an error is the command's own (`llmops.cli.main`
+reports it). Parts the render cache kept as UTF-8 are written as they are, not decoded and encoded
+again (26 MB for 1,000 endpoints x 3).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import select
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from compiler.build import RenderOutput, Utf8Text
+
+Sink = io.RawIOBase | io.BufferedIOBase
+
+
+class WholeWrites(io.RawIOBase):
+    """A file descriptor that takes every byte of each write: it writes on after a partial write
+    and waits while the descriptor would block, where a plain one returns what it took (which
+    Python's text layer does not check) or raises."""
+
+    def __init__(self, descriptor: int) -> None:
+        super().__init__()
+        self._descriptor = descriptor
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._descriptor
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        total = len(view)
+        while view:
+            try:
+                view = view[os.write(self._descriptor, view) :]
+            except BlockingIOError:
+                select.select([], [self._descriptor], [])
+        return total
+
+
+def whole_standard_output() -> None:
+    """Give the process's standard output a `WholeWrites` under its text layer, buffered as it was
+    (with `PYTHONUNBUFFERED`, not at all): every command's output then leaves whole or the command
+    fails. Called once by the entry point of a process that runs one command."""
+    out = sys.stdout
+    if type(out) is not io.TextIOWrapper:
+        return
+    try:
+        descriptor = out.fileno()
+        out.flush()
+    except (OSError, ValueError):
+        return  # not a descriptor, or already failing: the command says so when it prints
+    buffered = isinstance(out.buffer, io.BufferedIOBase)
+    raw = WholeWrites(descriptor)
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(raw) if buffered else raw,
+        encoding=out.encoding,
+        errors=out.errors,
+        line_buffering=out.line_buffering,
+        write_through=out.write_through,
+    )
+
+
+def binary_sink(out: TextIO) -> Sink | None:
+    """Where UTF-8 bytes written give exactly what ``out.write`` of their text gives: the binary
+    stream under a plain UTF-8 `io.TextIOWrapper` (such as the process's standard output) that
+    writes a line break as it is; the raw stream under its buffer, when it has one. None for
+    anything else (text is then written as text)."""
+    if type(out) is not io.TextIOWrapper or os.linesep != "\n":
+        return None
+    if out.encoding.lower().replace("-", "").replace("_", "") != "utf8":
+        return None
+    buffer = out.buffer
+    raw = getattr(buffer, "raw", None)
+    if isinstance(buffer, io.BufferedWriter) and isinstance(raw, io.RawIOBase):
+        return raw  # written after the buffer is flushed: it is the one place bytes wait
+    return buffer if isinstance(buffer, io.RawIOBase | io.BufferedIOBase) else None
+
+
+def write_all(sink: Sink, data: Utf8Text) -> None:
+    """Every byte of ``data``: a raw stream may take part of a write, or none while it would
+    block (then this waits until it can take more)."""
+    view = memoryview(data).cast("B")
+    while view:
+        try:
+            written = sink.write(view)
+        except BlockingIOError as error:  # a buffered stream that would block
+            written = error.characters_written
+        if not written:
+            select.select([], [sink.fileno()], [])
+            continue
+        view = view[written:]
+
+
+def write_rendered_stream(output: RenderOutput, out: TextIO) -> None:
+    """`RenderOutput.write_stream` to ``out``, every byte taken and flushed before it returns."""
+    sink = binary_sink(out)
+    if sink is None:
+        output.write_stream(out)
+        out.flush()
+        return
+    out.flush()  # what was written to it as text goes first
+    errors = out.errors or "strict"
+    for part in output.stream_parts or ():
+        write_all(sink, part.encode("utf-8", errors) if isinstance(part, str) else part)
+    if isinstance(sink, io.BufferedIOBase):
+        sink.flush()
