@@ -47,6 +47,15 @@ def _commands(estate: Path, cache: Path) -> dict[str, list[str]]:
     }
 
 
+def _run_into(
+    argv: list[str], env: dict[str, str], stdout: int
+) -> subprocess.CompletedProcess[str]:
+    """``llmops ARGV`` with its standard output on the descriptor ``stdout``."""
+    return subprocess.run(
+        [str(LLMOPS), *argv], env=env, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120
+    )
+
+
 def _read_late(argv: list[str], env: dict[str, str]) -> tuple[int, bytes, bytes]:
     """Run ``llmops ARGV`` with its standard output on a non-blocking pipe nobody reads for half a
     second; then read all of it."""
@@ -91,14 +100,7 @@ def test_a_full_disk_fails_the_command(estate: Path, tmp_path: Path, unbuffered:
     # a short output waits in a buffer until the command returns
     for name, argv in {**commands, "the version": ["--version"]}.items():
         with open("/dev/full", "w") as full:
-            done = subprocess.run(
-                [str(LLMOPS), *argv],
-                env=env,
-                stdout=full,
-                stderr=subprocess.PIPE,
-                text=True,
-                timeout=120,
-            )
+            done = _run_into(argv, env, full.fileno())
         assert done.returncode == 2, name
         assert "No space left on device" in done.stderr, name
         assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr, name
@@ -113,14 +115,7 @@ def test_a_reader_that_went_away_ends_the_command_quietly(
     for name, argv in commands.items():
         reader, writer = os.pipe()
         os.close(reader)
-        done = subprocess.run(
-            [str(LLMOPS), *argv],
-            env=env,
-            stdout=writer,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=120,
-        )
+        done = _run_into(argv, env, writer)
         os.close(writer)
         assert (done.returncode, done.stderr) == (0, ""), name
 
