@@ -31,15 +31,20 @@ class WholeWrites(io.RawIOBase):
     and waits while the descriptor would block, where a plain one returns what it took (which
     Python's text layer does not check) or raises."""
 
-    def __init__(self, descriptor: int) -> None:
+    def __init__(self, descriptor: int, name: object = None) -> None:
         super().__init__()
         self._descriptor = descriptor
+        self.name = descriptor if name is None else name  # as `io.FileIO` names its stream
 
     def writable(self) -> bool:
         return True
 
     def fileno(self) -> int:
         return self._descriptor
+
+    def isatty(self) -> bool:
+        """Whether a terminal is written to: colours and screen updates depend on it."""
+        return os.isatty(self._descriptor)
 
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
@@ -65,14 +70,16 @@ def whole_standard_output() -> None:
     except (OSError, ValueError):
         return  # not a descriptor, or already failing: the command says so when it prints
     buffered = isinstance(out.buffer, io.BufferedIOBase)
-    raw = WholeWrites(descriptor)
-    sys.stdout = io.TextIOWrapper(
+    raw = WholeWrites(descriptor, getattr(out, "name", None))
+    whole = io.TextIOWrapper(
         io.BufferedWriter(raw) if buffered else raw,
         encoding=out.encoding,
         errors=out.errors,
         line_buffering=out.line_buffering,
         write_through=out.write_through,
     )
+    whole.mode = getattr(out, "mode", "w")  # type: ignore[misc]  # as `open` sets it
+    sys.stdout = whole
 
 
 def binary_sink(out: TextIO) -> Sink | None:

@@ -310,12 +310,14 @@ def _output_written(code: int) -> int:
         return code
     except OSError as error:
         _discard_standard_output()
+        if code != exit_codes.OK:
+            return code  # the command failed already, and said why (the same error, most often)
         with contextlib.suppress(OSError, ValueError):
             print(
                 f"llmops: error: cannot write the output: {error.strerror or error}",
                 file=sys.stderr,
             )
-        return code if code != exit_codes.OK else exit_codes.USAGE
+        return exit_codes.USAGE
     return code
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+import pty
+import re
 import subprocess
 import sys
 import threading
@@ -19,6 +21,7 @@ import pytest
 
 from benchmarks.generate_estate import generate_estate
 from llmops.stream_output import WholeWrites
+from tests.helpers.estate import copy_bundled_estate
 
 pytestmark = pytest.mark.slow  # every test starts the program
 
@@ -151,3 +154,55 @@ def test_whole_writes_take_every_byte_of_a_pipe_that_does_not_block() -> None:
     thread.join(timeout=30)
     os.close(reader)
     assert b"".join(received) == data
+
+
+def _read_terminal(argv: list[str], env: dict[str, str]) -> bytes:
+    """What ``llmops ARGV`` prints on a terminal (a pseudo-terminal it is started on)."""
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the program, its output on the terminal
+        os.execve(str(LLMOPS), [str(LLMOPS), *argv], env)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(terminal, 1 << 16)
+        except OSError:  # the program ended and closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.waitpid(pid, 0)
+    os.close(terminal)
+    return b"".join(chunks)
+
+
+@BUFFERING
+def test_a_terminal_is_still_a_terminal(tmp_path: Path, unbuffered: bool) -> None:
+    """Diagnostics are coloured on a terminal (and only there): the standard output that takes
+    every byte still says it writes to one."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    serving = sorted((estate / "environments" / "dev" / "serving").glob("*.yaml"))[0]
+    text = serving.read_text(encoding="utf-8")
+    serving.write_text(
+        re.sub(r"(?m)^(\s*modelId:) .*$", r"\1 no-such-model@9.9", text), encoding="utf-8"
+    )
+    env = {key: value for key, value in _environment(unbuffered).items() if key != "NO_COLOR"}
+    on_terminal = _read_terminal(["validate", str(estate)], env)
+    assert b"no-such-model" in on_terminal and b"\x1b[" in on_terminal
+    piped = subprocess.run(
+        [str(LLMOPS), "validate", str(estate)], env=env, capture_output=True, timeout=120
+    )
+    assert b"no-such-model" in piped.stdout + piped.stderr
+    assert b"\x1b[" not in piped.stdout + piped.stderr
+
+
+def test_whole_writes_name_their_descriptor_as_it_was_named() -> None:
+    reader, writer = os.pipe()
+    primary, secondary = os.openpty()
+    try:
+        assert not WholeWrites(writer).isatty()
+        assert WholeWrites(secondary, "<stdout>").isatty()
+        assert WholeWrites(secondary, "<stdout>").name == "<stdout>"
+        assert WholeWrites(writer).name == writer
+    finally:
+        for descriptor in (reader, writer, primary, secondary):
+            os.close(descriptor)
