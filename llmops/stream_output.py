@@ -21,7 +21,7 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from compiler.build import RenderOutput, Utf8Text
+    from compiler.build import RenderOutput
 
 Sink = io.RawIOBase | io.BufferedIOBase
 
@@ -83,34 +83,25 @@ def whole_standard_output() -> None:
 
 
 def binary_sink(out: TextIO) -> Sink | None:
-    """Where UTF-8 bytes written give exactly what ``out.write`` of their text gives: the binary
-    stream under a plain UTF-8 `io.TextIOWrapper` (such as the process's standard output) that
-    writes a line break as it is; the raw stream under its buffer, when it has one. None for
-    anything else (text is then written as text)."""
+    """Where UTF-8 bytes written give exactly what ``out.write`` of their text gives, each write
+    taken whole: under a plain UTF-8 `io.TextIOWrapper` (such as the process's standard output)
+    that writes a line break as it is, its descriptor as a `WholeWrites` (below its buffer, when it
+    has one: the buffer is flushed first), or an in-memory buffer. None for anything else (text is
+    then written as text)."""
     if type(out) is not io.TextIOWrapper or os.linesep != "\n":
         return None
     if out.encoding.lower().replace("-", "").replace("_", "") != "utf8":
         return None
     buffer = out.buffer
-    raw = getattr(buffer, "raw", None)
-    if isinstance(buffer, io.BufferedWriter) and isinstance(raw, io.RawIOBase):
-        return raw  # written after the buffer is flushed: it is the one place bytes wait
-    return buffer if isinstance(buffer, io.RawIOBase | io.BufferedIOBase) else None
-
-
-def write_all(sink: Sink, data: Utf8Text) -> None:
-    """Every byte of ``data``: a raw stream may take part of a write, or none while it would
-    block (then this waits until it can take more)."""
-    view = memoryview(data).cast("B")
-    while view:
+    raw = buffer.raw if isinstance(buffer, io.BufferedWriter) else buffer
+    if isinstance(raw, WholeWrites):
+        return raw
+    if isinstance(raw, io.RawIOBase):
         try:
-            written = sink.write(view)
-        except BlockingIOError as error:  # a buffered stream that would block
-            written = error.characters_written
-        if not written:
-            select.select([], [sink.fileno()], [])
-            continue
-        view = view[written:]
+            return WholeWrites(raw.fileno())
+        except (OSError, ValueError):
+            return None  # no descriptor under it
+    return buffer if isinstance(buffer, io.BufferedIOBase) else None
 
 
 def write_rendered_stream(output: RenderOutput, out: TextIO) -> None:
@@ -123,6 +114,5 @@ def write_rendered_stream(output: RenderOutput, out: TextIO) -> None:
     out.flush()  # what was written to it as text goes first
     errors = out.errors or "strict"
     for part in output.stream_parts or ():
-        write_all(sink, part.encode("utf-8", errors) if isinstance(part, str) else part)
-    if isinstance(sink, io.BufferedIOBase):
-        sink.flush()
+        sink.write(part.encode("utf-8", errors) if isinstance(part, str) else part)
+    sink.flush()
