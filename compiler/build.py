@@ -15,7 +15,7 @@ from compiler.records import record
 
 if TYPE_CHECKING:
     from compiler.emit.memo import EmittedGroups, EmittedTexts
-    from compiler.load.estate import ParsedFiles
+    from compiler.load.estate import ParsedFiles, SourceFiles
     from compiler.load.tree import RepoTree
     from compiler.pipeline import KnownChecks, ValidationResult
     from compiler.render.estate import RenderedEstate
@@ -150,16 +150,18 @@ def render_repository(
     groups: RenderedGroups | None = None,
     known: KnownChecks | None = None,
     emitted: EmittedGroups | None = None,
+    sources: SourceFiles | None = None,
 ) -> tuple[ValidationResult, RenderOutput | None]:
     """Validate the estate (or one environment of it, then without the Argo CD objects) and, when
     no error was found, render it as files (`render -o`), as one stream (stdout), or both.
     ``parsed``, ``known``, ``groups`` and ``emitted`` hand out what earlier runs parsed, what their
     checks reported, what they rendered and the texts of the objects they emitted (``emitted`` is
-    used with ``groups``); the output is the same without them."""
+    used with ``groups``), ``sources`` the files an earlier command of this process read; the
+    output is the same without them."""
     from compiler.pipeline import peer_reads_run, validate_repository
 
     with peer_reads_run():  # the render reads peers too: its log is the run's
-        result = validate_repository(tree, env, parsed=parsed, known=known)
+        result = validate_repository(tree, env, parsed=parsed, known=known, sources=sources)
         if result.error_count:
             return result, None
         if groups is None:

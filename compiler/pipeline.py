@@ -14,7 +14,7 @@ from compiler.decide.engine import Decider
 from compiler.diagnostics import Diagnostic, DiagnosticSet, Severity, Suppressed
 from compiler.errors import LlmopsError
 from compiler.load.document import SourceDocument
-from compiler.load.estate import SHARED_ENV, LoadedEstate, ParsedFiles, load_estate
+from compiler.load.estate import SHARED_ENV, LoadedEstate, ParsedFiles, SourceFiles, load_estate
 from compiler.load.tree import RepoTree
 from compiler.records import record
 from compiler.resolve.environment import ResolvedEnvironment
@@ -158,22 +158,24 @@ def validate_repository(
     *,
     parsed: ParsedFiles | None = None,
     known: KnownChecks | None = None,
+    sources: SourceFiles | None = None,
 ) -> ValidationResult:
     """Load, validate, resolve and check an estate.
 
     **Parameters:** ``tree`` the repository; ``only_env`` restricts the work to one environment
     (plus ``_shared``); ``parsed`` what earlier runs parsed, ``known`` what their checks
-    reported (the result is the same without them).
+    reported, ``sources`` the files an earlier command of this process read (the result is the
+    same without them).
     **Returns:** the resolved estate and every diagnostic, sorted and without repeats.
     **Raises:** ``LlmopsError`` when the repository is not an estate or the environment is unknown.
     """
     with collector_paused(), suggestion_budget(), peer_reads_run():
-        loaded = load_estate(tree, only_env, parsed=parsed)
+        loaded = load_estate(tree, only_env, parsed=parsed, sources=sources)
         manifests, broken, gaps, schema_diagnostics = validate_manifests(loaded)
         estate = resolve_estate(tree, loaded.environments, manifests, broken, gaps)
         if only_env is not None:
             shared = _SharedPart.of(manifests, broken, gaps)
-            _add_required_peers(tree, estate, shared, parsed)
+            _add_required_peers(tree, estate, shared, parsed, sources)
         found = [
             *(Attributed(d, None, d.span) for d in (*loaded.diagnostics, *schema_diagnostics)),
             *check_estate(estate, known),
@@ -221,7 +223,11 @@ def _named_environments(env: ResolvedEnvironment, *, policy: bool) -> set[str]:
 
 
 def _add_required_peers(
-    tree: RepoTree, estate: ResolvedEstate, shared: _SharedPart, parsed: ParsedFiles | None = None
+    tree: RepoTree,
+    estate: ResolvedEstate,
+    shared: _SharedPart,
+    parsed: ParsedFiles | None = None,
+    sources: SourceFiles | None = None,
 ) -> None:
     """`validate --env prod` still sees the environment prod's promotion policy names, and those a
     model's `trainedBy: ENV/JOB` names, and in turn those its models' `trainedBy` name (read only
@@ -237,7 +243,9 @@ def _add_required_peers(
         named = _named_environments(env, policy=env.name in checked)
         for peer_name in sorted(named - known.keys()):
             try:
-                loaded = load_estate(tree, peer_name, with_shared=False, parsed=parsed)
+                loaded = load_estate(
+                    tree, peer_name, with_shared=False, parsed=parsed, sources=sources
+                )
             except LlmopsError:
                 continue  # an unknown environment: the policy or lineage rule reports it
             manifests, broken, gaps, _ = validate_manifests(loaded)

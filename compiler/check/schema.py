@@ -7,7 +7,7 @@ import json
 import math
 import typing
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -448,7 +448,10 @@ def _may_have_name(spec_type: type) -> bool:
 
 def validate_document(document: SourceDocument) -> tuple[Envelope | None, list[Diagnostic]]:
     """Validate one document against its kind. Returns the typed manifest, or None with
-    diagnostics."""
+    diagnostics. A manifest found without a diagnostic is kept on the document (its data does
+    not change), for a process that reads the same file again."""
+    if document.validated is not None:
+        return cast(Envelope, document.validated), []
     data = document.data
     api_version = data.get("apiVersion")
     kind = data.get("kind")
@@ -514,4 +517,5 @@ def validate_document(document: SourceDocument) -> tuple[Envelope | None, list[D
                 hint=f'set spec.name to "{manifest.metadata.name}" or remove it',
             )
         ]
+    document.validated = manifest
     return manifest, []

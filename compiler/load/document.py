@@ -79,6 +79,10 @@ class SourceDocument:
         # Paths of values the loader already reported (a tag contradicting its value, a YAML 1.1
         # boolean): the schema stage does not report the same value again.
         self.reported: set[Path] = set()
+        # The typed manifest validating this document gave without a diagnostic (the schema
+        # stage's `validate_document`): a process that reads the same file again (the warm
+        # server) does not validate it again.
+        self.validated: object | None = None
         self._fill = fill
         if fill is not None and values is None and keys is None and plain_scalars is None:
             return  # made by `fill`, through `set_positions`

@@ -48,6 +48,16 @@ class ParsedFiles(Protocol):
     def put(self, path: str, data: bytes, values: list[tuple[int, Any]]) -> None: ...
 
 
+class SourceFiles(Protocol):
+    """What a process that goes on (the warm server, llmops/cli/warm_server.py) read in earlier
+    commands: a file's bytes give back the very `SourceFile` read then, whose documents keep what
+    validating them found. Only files read without any diagnostic or unread part are kept."""
+
+    def get(self, path: str, data: bytes) -> SourceFile | None: ...
+
+    def put(self, path: str, data: bytes, source: SourceFile) -> None: ...
+
+
 def list_environments(tree: RepoTree) -> list[str]:
     """Environment folder names, sorted; folders starting with ``.`` or ``_`` are not
     environments."""
@@ -78,10 +88,11 @@ def load_estate(
     *,
     with_shared: bool = True,
     parsed: ParsedFiles | None = None,
+    sources: SourceFiles | None = None,
 ) -> LoadedEstate:
     """Read the manifests of every environment (or just ``only_env``) and of ``_shared`` (unless
-    ``with_shared`` is false: a caller that has read it already). ``parsed`` spares parsing files
-    read before (the result is the same).
+    ``with_shared`` is false: a caller that has read it already). ``parsed`` and ``sources`` spare
+    parsing files read before (the result is the same).
 
     Raises ``LlmopsError`` only when the repository itself is unusable; everything wrong inside a
     file becomes a diagnostic.
@@ -115,7 +126,7 @@ def load_estate(
             if path.endswith(MANIFEST_SUFFIXES):
                 estate.origin[path] = origin
                 estate.files[path] = _read_manifest_file(
-                    tree, path, estate.diagnostics, estate.unread, parsed
+                    tree, path, estate.diagnostics, estate.unread, parsed, sources
                 )
     return estate
 
@@ -152,6 +163,7 @@ def _read_manifest_file(
     diagnostics: list[Diagnostic],
     unread: list[UnreadPart],
     parsed: ParsedFiles | None = None,
+    sources: SourceFiles | None = None,
 ) -> SourceFile:
     try:
         data = tree.read_bytes(path, MAX_MANIFEST_BYTES)
@@ -167,20 +179,30 @@ def _read_manifest_file(
         words = kind_words(data.decode("utf-8", errors="replace"))
         unread.append(UnreadPart(path, 1, words, whole_file=True))
         return SourceFile(path=path, text="")
+    if sources is not None:
+        kept = sources.get(path, data)
+        if kept is not None:
+            return kept
     if parsed is not None:
         known = parsed.get(path, data)
         if known is not None:
-            return SourceFile(
+            source = SourceFile(
                 path=path, text=text, documents=documents_read_before(path, text, known)
             )
+            if sources is not None:
+                sources.put(path, data, source)
+            return source
     documents, problems, parts = parse_manifest_file(path, text)
-    if parsed is not None:
+    source = SourceFile(path=path, text=text, documents=documents)
+    if parsed is not None or sources is not None:
         values = clean_values(documents, problems, parts)
-        if values is not None:
+        if values is not None and parsed is not None:
             parsed.put(path, data, values)
+        if values is not None and sources is not None:
+            sources.put(path, data, source)
     diagnostics.extend(problems)
     unread.extend(parts)
-    return SourceFile(path=path, text=text, documents=documents)
+    return source
 
 
 def is_valid_environment_name(name: str) -> bool:

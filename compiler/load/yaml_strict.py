@@ -8,6 +8,7 @@ duplicate keys, YAML 1.1 booleans, foreign tags, alias bombs and recursive alias
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -651,7 +652,12 @@ class _LazyPositions:
     def __init__(self, file: str, text: str):
         self.file = file
         self.text = text
-        self.waiting: dict[int, SourceDocument] = {}
+        # Weak: each document holds this (its `fill`), and a cycle would leave every document, and
+        # all that refers to them, to the cyclic collector instead of freeing them with the last
+        # reference (a process that goes on, such as the warm server, would walk them all).
+        self.waiting: weakref.WeakValueDictionary[int, SourceDocument] = (
+            weakref.WeakValueDictionary()
+        )
 
     def add(self, file: str, index: int, data: Any) -> SourceDocument:
         document = SourceDocument(file, index, data, fill=self.fill)
@@ -659,7 +665,8 @@ class _LazyPositions:
         return document
 
     def fill(self, document: SourceDocument) -> None:
-        waiting, self.waiting = self.waiting, {}
+        waiting = dict(self.waiting)
+        self.waiting.clear()
         text, self.text = self.text, ""
         try:
             for index, root in enumerate(yaml.compose_all(text, Loader=_Loader)):

@@ -94,7 +94,7 @@ def test_colour_only_on_a_terminal_without_no_color(
 def test_internal_errors_are_one_line_exit_3(monkeypatch: pytest.MonkeyPatch) -> None:
     import llmops.cli.validate as validate_module
 
-    def explode(*_args: object) -> None:
+    def explode(*_args: object, **_keywords: object) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(validate_module, "validate_repository", explode)

@@ -33,7 +33,7 @@ def test_the_listing_says_what_the_command_says(name: str) -> None:
 def test_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     import llmops.cli.validate as validate_module
 
-    def explode(*_args: object) -> None:
+    def explode(*_args: object, **_keywords: object) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(validate_module, "validate_repository", explode)
