@@ -12,17 +12,20 @@ its runs, which `python -m` puts first on sys.path, and first on PYTHONPATH), al
 run, so a before/after comparison on a busy machine sees the same load.
 
 Usage: ``python benchmarks/bench_cache.py [--runs 15] [--sizes 100,1000,3000]
-[--trees OLD,NEW] [--cases validate,prod,cache,argo]``
+[--trees OLD,NEW] [--cases validate,prod,cache,argo,server]`` (``server`` is not among the
+default cases: it needs a tree with the warm server)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -90,27 +93,89 @@ def llmops(*arguments: str) -> list[str]:
 @dataclass
 class Case:
     """A command line; ``prepare`` runs untimed before each run (a new output directory, a file
-    to change)."""
+    to change). With a ``server`` (a folder), the command runs in a warm server of the tree's
+    code listening there (`LLMOPS_SERVER`): its CPU time for the command counts too."""
 
     label: str
     argv: Callable[[int], list[str]]
     prepare: Callable[[int, Path], None] = lambda run, tree: None
+    server: Path | None = None
 
 
 def measure(cases: list[Case], trees: list[Path], runs: int) -> dict[tuple[str, Path], Samples]:
     results: dict[tuple[str, Path], Samples] = {}
     for case in cases:
-        for tree in trees:  # warm-up: .pyc files, page cache
+        for tree in trees:  # warm-up: .pyc files, page cache (and a server started)
             case.prepare(-1, tree)
-            timed_run(case.argv(-1), child_environment(tree), tree)
+            timed_case(case, -1, tree)
         for run in range(runs):
             for tree in trees:
                 case.prepare(run, tree)
-                wall, cpu = timed_run(case.argv(run), child_environment(tree), tree)
+                wall, cpu = timed_case(case, run, tree)
                 samples = results.setdefault((case.label, tree), Samples())
                 samples.wall.append(wall)
                 samples.cpu.append(cpu)
     return results
+
+
+def timed_case(case: Case, run: int, tree: Path) -> tuple[float, float]:
+    env = child_environment(tree)
+    if case.server is None:
+        return timed_run(case.argv(run), env, tree)
+    socket_path = server_socket(case.server, tree)
+    env["LLMOPS_SERVER"] = str(socket_path)
+    if not socket_path.exists():  # the first command starts it, and runs in its own process
+        run_child_with(case.argv(run), env, tree)
+        wait_for(socket_path.exists, f"a server at {socket_path}")
+    before = server_cpu(socket_path)
+    wall, cpu = timed_run(case.argv(run), env, tree)
+    # what the server does after its answer (freeing the command's objects) counts too
+    return wall, cpu + settled_server_cpu(socket_path) - before
+
+
+def server_socket(folder: Path, tree: Path) -> Path:
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder / f"{tree.name}.sock"
+
+
+def run_child_with(argv: list[str], env: dict[str, str], tree: Path) -> None:
+    subprocess.run(argv, env=env, cwd=tree, check=True, capture_output=True)
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 120.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"waited {seconds} s for {what}")
+        time.sleep(0.05)
+
+
+def server_pid(socket_path: Path) -> int:
+    return int(Path(f"{socket_path}.lock").read_text().strip())
+
+
+def server_cpu(socket_path: Path) -> float:
+    """CPU seconds the server process has run (every thread, in nanoseconds)."""
+    task = Path(f"/proc/{server_pid(socket_path)}/task")
+    return sum(int((t / "schedstat").read_text().split()[0]) for t in task.iterdir()) / 1e9
+
+
+def settled_server_cpu(socket_path: Path) -> float:
+    """The server's CPU seconds once it stopped running (it frees a command's objects after it
+    answered)."""
+    last = server_cpu(socket_path)
+    while True:
+        time.sleep(0.05)
+        now = server_cpu(socket_path)
+        if now - last < 0.001:
+            return now
+        last = now
+
+
+def stop_servers(folder: Path) -> None:
+    for lock in folder.glob("*.sock.lock") if folder.is_dir() else []:
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(lock.read_text().strip()), signal.SIGTERM)
 
 
 def render_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
@@ -246,12 +311,71 @@ def cache_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
     ]
 
 
+def server_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
+    """The render cache's and Argo CD's warm cases with the warm server (`LLMOPS_SERVER`), beside
+    the cold render in a process of its own they are a share of: all three to stdout, unchanged
+    and after one of prod's files changed (a different one each run), and `--env prod` the same."""
+    cache = scratch / f"server-cache-{size}"
+    copy = scratch / f"server-estate-{size}"
+    shutil.copytree(estate, copy)
+    servers = scratch / "servers"
+    prod_files = sorted((copy / "environments" / "prod" / "serving").glob("*.yaml"))
+
+    def everything(run: int) -> list[str]:
+        return llmops("render", str(copy), "--cache-dir", str(cache))
+
+    def prod(run: int) -> list[str]:
+        return llmops("render", str(copy), "--env", "prod", "--cache-dir", str(cache))
+
+    def filled(command: Callable[[int], list[str]]) -> Callable[[int, Path], None]:
+        def prepare(run: int, tree: Path) -> None:
+            env = child_environment(tree)
+            env["LLMOPS_SERVER"] = str(server_socket(servers, tree))
+            run_child_with(command(run), env, tree)
+
+        return prepare
+
+    def changed(command: Callable[[int], list[str]]) -> Callable[[int, Path], None]:
+        def prepare(run: int, tree: Path) -> None:
+            filled(command)(run, tree)
+            bump_max_replicas(prod_files[(run + 7) % len(prod_files)])
+
+        return prepare
+
+    return [
+        Case(f"{size:,}: render (stdout), no cache, own process", lambda run: everything(run)[:-2]),
+        Case(f"{size:,}: render --env prod, no cache, own process", lambda run: prod(run)[:-2]),
+        Case(
+            f"{size:,}: server: render (stdout), no cache",
+            lambda run: everything(run)[:-2],
+            server=servers,
+        ),
+        Case(
+            f"{size:,}: server: render (stdout), unchanged", everything, filled(everything), servers
+        ),
+        Case(
+            f"{size:,}: server: render (stdout), one file changed",
+            everything,
+            changed(everything),
+            servers,
+        ),
+        Case(f"{size:,}: server: render --env prod, unchanged", prod, filled(prod), servers),
+        Case(
+            f"{size:,}: server: render --env prod, a prod file changed",
+            prod,
+            changed(prod),
+            servers,
+        ),
+    ]
+
+
 CASES = {
     "validate": "cold `llmops validate` of the bundled estate",
     "prod": "cold `render` of all three environments and of `--env prod`, -o and stdout",
     "cache": "renders with the render cache: cold, empty, unchanged, one file changed",
     "argo": "`render --env prod` to stdout as one Argo CD Application runs it: no cache, cache "
     "unchanged, a prod file changed, a dev file changed",
+    "server": "the same warm renders with the warm server (LLMOPS_SERVER): server CPU counted",
 }
 
 
@@ -315,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     wanted: set[str] = args.cases
     # only the render cases read a generated estate: `--cases validate` generates none
-    sizes: list[int] = args.sizes if wanted & {"prod", "cache", "argo"} else []
+    sizes: list[int] = args.sizes if wanted & {"prod", "cache", "argo", "server"} else []
     from benchmarks.bench_render import cached_estate
 
     estates = {size: cached_estate(ESTATES_DIR, size) for size in sizes}
@@ -331,7 +455,12 @@ def main(argv: list[str] | None = None) -> int:
                 cases.extend(cache_cases(estate, scratch, size))
             if "argo" in wanted:
                 cases.extend(argo_cases(estate, scratch, size))
-        results = measure(cases, trees, args.runs)
+            if "server" in wanted:
+                cases.extend(server_cases(estate, scratch, size))
+        try:
+            results = measure(cases, trees, args.runs)
+        finally:
+            stop_servers(scratch / "servers")
         # before the outputs are removed, which takes long on a busy machine
         print(f"{args.runs} runs per case; seconds: wall median, wall min, CPU median, CPU min")
         labels = [_label(case.label, tree, trees) for case in cases for tree in trees]
@@ -365,6 +494,17 @@ RATIOS = {  # by the case set that times both: (the part, the whole it is a shar
         ("render --env prod, cache, unchanged", "render --env prod, no cache"),
         ("render --env prod, cache, a prod file changed", "render --env prod, no cache"),
         ("render --env prod, cache, a dev file changed", "render --env prod, no cache"),
+    ),
+    "server": (
+        ("server: render (stdout), no cache", "render (stdout), no cache, own process"),
+        ("server: render (stdout), unchanged", "render (stdout), no cache, own process"),
+        ("server: render (stdout), one file changed", "render (stdout), no cache, own process"),
+        ("render --env prod, no cache, own process", "render (stdout), no cache, own process"),
+        ("server: render --env prod, unchanged", "render --env prod, no cache, own process"),
+        (
+            "server: render --env prod, a prod file changed",
+            "render --env prod, no cache, own process",
+        ),
     ),
 }
 

@@ -298,7 +298,7 @@ def _use_utf8_streams() -> None:
             stream.reconfigure(encoding="utf-8", errors="replace")
 
 
-def _output_written(code: int) -> int:
+def output_written(code: int) -> int:
     """``code``, once what the command printed has left the process: flushed now, so a full disk
     or an output that cannot be written is the command's failure (said on stderr), not an error
     Python reports on its way out after the command succeeded. A reader that went away (`| head`)
@@ -348,7 +348,7 @@ def entrypoint() -> None:
     from llmops.stream_output import whole_standard_output
 
     whole_standard_output()
-    code = _output_written(main())
+    code = output_written(main())
     # The process ends: what the command built lives until then. Frozen, it is left out of the
     # garbage collections the interpreter runs on its way out, which would walk every object (the
     # modules, the spec models' schemas, the estate) to free nothing: tens of milliseconds, a
@@ -358,4 +358,7 @@ def entrypoint() -> None:
 
 
 if __name__ == "__main__":
+    from llmops.cli.launch import serve_if_asked
+
+    serve_if_asked()
     entrypoint()

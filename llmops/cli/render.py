@@ -67,11 +67,14 @@ def _rendered_output(
             return cached
     from compiler.build import render_repository
     from llmops.reporting import print_report
+    from llmops.warm.memo import kept_sources
 
+    sources = kept_sources()  # in the warm server: the files it read before, in its memory
     parsed = groups = known = emitted = None
     if cache is not None:
         # what is the same as in an earlier run is not parsed, checked, rendered nor emitted again
-        parsed, groups = ParsedStore(cache), GroupStore(cache, tree, settings)
+        parsed = ParsedStore(cache) if sources is None else None
+        groups = GroupStore(cache, tree, settings)
         emitted = EmittedGroups(cache)
         known = CheckStore(cache, tree, settings, emitted)
     result, output = render_repository(
@@ -83,20 +86,16 @@ def _rendered_output(
         groups=groups,
         known=known,
         emitted=emitted,
+        sources=sources,
     )
     problems = []
     if result.diagnostics:
         print_report(result.diagnostics, result, "text", sys.stderr)
     elif cache is not None and groups is not None and output is not None and not tree.unusual:
         problems.append(cache.store(key, tree, output, groups.written))
-    if (
-        parsed is not None
-        and groups is not None
-        and known is not None
-        and emitted is not None
-        and not tree.unusual
-    ):
-        problems.extend([parsed.save(), emitted.save(), *known.problems, *groups.problems])
+    if groups is not None and known is not None and emitted is not None and not tree.unusual:
+        saved_parsed = [] if parsed is None else [parsed.save()]
+        problems.extend([*saved_parsed, emitted.save(), *known.problems, *groups.problems])
     problem = next((problem for problem in problems if problem is not None), None)
     if problem is not None:
         print(escape_controls(f"llmops: render cache not written: {problem}"), file=sys.stderr)

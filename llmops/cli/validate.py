@@ -13,6 +13,7 @@ from compiler.pipeline import ValidationResult, validate_repository
 from llmops.cli import exit_codes, options
 from llmops.estate import find_estate_root
 from llmops.reporting import print_report
+from llmops.warm.memo import kept_sources
 
 
 def promote_warnings(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -55,7 +56,7 @@ def validate(
     audit: bool = False,
 ) -> int:
     root = find_estate_root(repo)
-    result = validate_repository(DirectoryTree(root), env)
+    result = validate_repository(DirectoryTree(root), env, sources=kept_sources())
     if audit:
         result.add_audit(audit_diagnostics(root, result))
     diagnostics = promote_warnings(result.diagnostics) if warnings_as_errors else result.diagnostics

@@ -205,5 +205,7 @@ def test_help_and_validate_import_none_of_the_heavy_libraries(
     if argv == ("--help",):
         assert sorted(name for name in names if name.startswith("llmops.cli.")) == [
             "llmops.cli.exit_codes",
+            "llmops.cli.launch",
             "llmops.cli.main",
         ], "--help lists the commands without importing them"
+        assert not any(name.startswith("llmops.warm") for name in names), "no server asked for"

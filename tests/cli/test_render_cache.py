@@ -53,6 +53,18 @@ class Renders:
         monkeypatch.setattr(compiler.build, "render_repository", counted)
 
 
+def next_round(estate: Path, pristine: dict[str, bytes], rng: random.Random) -> str:
+    """Half the time back to the manifests ``pristine`` holds first, then one random change
+    (`mutate`). Returns what was done."""
+    if rng.random() < 0.5:
+        folder = estate / ENVIRONMENTS_DIR
+        for name in everything_in(folder).keys() - pristine.keys():
+            (folder / name).unlink()
+        for name, data in pristine.items():
+            (folder / name).write_bytes(data)
+    return mutate(estate, rng)
+
+
 def mutate(estate: Path, rng: random.Random) -> str:
     """One random change to a manifest: some keep the estate valid and change what is rendered,
     some change only bytes, some break it. Returns what was done."""
@@ -96,12 +108,7 @@ def test_cached_renders_equal_cold_renders_while_files_change_at_random(
     for round_number in range(ROUNDS):
         done = "nothing"
         if round_number:
-            if rng.random() < 0.5:  # back to the bundled estate, then one change
-                for name in everything_in(estate / ENVIRONMENTS_DIR).keys() - pristine.keys():
-                    (estate / ENVIRONMENTS_DIR / name).unlink()
-                for name, data in pristine.items():
-                    (estate / ENVIRONMENTS_DIR / name).write_bytes(data)
-            done = mutate(estate, rng)
+            done = next_round(estate, pristine, rng)
         for env in ([], ["--env", "prod"]):
             for as_files in (False, True):
                 for _ in range(2):  # the first may fill the cache, the second may use it

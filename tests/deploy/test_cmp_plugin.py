@@ -8,7 +8,7 @@ import glob
 import os
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -130,6 +130,11 @@ def test_sidecar_patch() -> None:
     plugin_configmap = load(PLUGIN_CONFIGMAP_PATH)
     assert volumes[config["name"]]["configMap"]["name"] == plugin_configmap["metadata"]["name"]
     assert "plugin.yaml" in plugin_configmap["data"]
+    # the warm server's socket: an absolute path in the sidecar's own /tmp, short enough for a
+    # Unix socket (107 bytes)
+    variables = {item["name"]: item["value"] for item in container["env"]}
+    server = PurePosixPath(variables["LLMOPS_SERVER"])
+    assert server.is_absolute() and server.parts[1] == "tmp" and len(str(server)) < 100
 
 
 def load_pyproject_version() -> str:

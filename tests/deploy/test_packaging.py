@@ -210,7 +210,7 @@ def test_wheel_contains_the_templates(wheel: Path) -> None:
     )
     assert packaged == TEMPLATES
     assert "compiler/render/templating.py" in names
-    assert "llmops = llmops.cli.main:entrypoint" in entry_points
+    assert "llmops = llmops.cli.launch:entrypoint" in entry_points
     assert not any(
         name.startswith(("templates/", "tests/", "environments/", "conformance/")) for name in names
     )

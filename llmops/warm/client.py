@@ -1,0 +1,125 @@
+"""A command handed to the warm server (`llmops.cli.warm_server`) when ``$LLMOPS_SERVER`` names its
+socket: the command runs there, on this process's standard streams, and this process exits with
+its code. When no server listens, the command runs here and a server is started for the next one.
+Standard library only: this runs before the command line is imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from llmops.warm import wire
+
+# What Argo CD's plugin and a CI job run over and over; everything else runs in its own process.
+SERVED_COMMANDS = frozenset({"validate", "render", "cmp"})
+_BUG = 3  # llmops.cli.exit_codes.BUG, without importing the command line
+_INTERRUPTED = 130
+
+
+def served_exit_code(
+    arguments: list[str], descriptors: tuple[int, int, int] = (0, 1, 2)
+) -> int | None:
+    """The exit code of the command ``arguments`` as the server ran it on ``descriptors`` (its
+    standard input, output and error), or None when it is to run in this process (no server asked
+    for, another command, no server listening yet: one is started for the next command, or the
+    server declined)."""
+    command = next((word for word in arguments if not word.startswith("-")), None)
+    if command not in SERVED_COMMANDS:
+        return None
+    value = os.environ.get(wire.SERVER_VARIABLE)
+    path = wire.socket_path(value)
+    if path is None:
+        if value and value != "off":
+            _warn(f"{wire.SERVER_VARIABLE} is not an absolute path ({value!r}); no server used")
+        return None
+    request = _request(arguments)
+    if len(request) > wire.MAX_REQUEST_BYTES:
+        return None  # an environment of megabytes: not worth a server
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(str(path))
+    except (FileNotFoundError, ConnectionRefusedError):
+        connection.close()
+        start_server(path)
+        return None
+    except OSError as error:
+        connection.close()
+        _warn(f"cannot reach the server at {path}: {error.strerror or error}")
+        return None
+    with connection:
+        if not wire.peer_is_self(connection):
+            _warn(f"the server at {path} runs as another user; not using it")
+            return None
+        try:
+            wire.send_request(connection, request, list(descriptors))
+        except OSError:
+            return None  # a standard stream is closed, or the server went: nothing ran yet
+        try:
+            answer = wire.receive_answer(connection)
+        except KeyboardInterrupt:
+            return _INTERRUPTED
+        except (wire.WireError, OSError) as error:
+            _warn(f"the server ended during the command ({error}); its output may be incomplete")
+            return _BUG
+    code = answer.get("code")
+    if isinstance(code, int) and not isinstance(code, bool):
+        return code
+    if answer.get("stale") is True:
+        start_server(path)  # a stale server ends as it declines: the next command finds a new one
+    return None
+
+
+def _request(arguments: list[str]) -> bytes:
+    from llmops.warm.identity import installation
+
+    umask = os.umask(0)
+    os.umask(umask)
+    return wire.encode_request(
+        {
+            "protocol": wire.PROTOCOL,
+            "installation": installation(),
+            "argv": arguments,
+            "cwd": os.getcwd(),
+            "umask": umask,
+            "environ": dict(os.environ),
+        }
+    )
+
+
+def start_server(path: Path) -> None:
+    """Start a server on ``path`` in the background, detached from this process and its terminal,
+    importing the same llmops as this process (whatever the working directory holds)."""
+    try:
+        wire.private_folder(path.parent)
+    except (wire.WireError, OSError) as error:
+        _warn(f"cannot use {path.parent} for the server's socket: {error}")
+        return
+    import llmops
+
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(llmops.__file__)))
+    bootstrap = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from llmops.cli.warm_server import main; "
+        "raise SystemExit(main(sys.argv[2:]))"
+    )
+    try:
+        subprocess.Popen(
+            [sys.executable, "-c", bootstrap, package_parent, str(path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd="/",
+            start_new_session=True,
+            close_fds=True,
+        )
+    except OSError as error:
+        _warn(f"cannot start the server: {error.strerror or error}")
+
+
+def _warn(message: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        print(f"llmops: warning: {message}", file=sys.stderr)

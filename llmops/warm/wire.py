@@ -1,0 +1,126 @@
+"""What a command and the warm server say to each other over a Unix socket, and who may talk.
+
+A request is one message: the command's standard input, output and error as file descriptors
+(`SCM_RIGHTS`), and a length-prefixed JSON body with its arguments, working directory, umask,
+environment and the code stamp it expects. The answer is one JSON line: the exit code, or why the
+server declined (the command then runs in its own process). Standard library only: the client
+side runs before anything else of llmops is imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import struct
+from pathlib import Path
+from typing import Any
+
+SERVER_VARIABLE = "LLMOPS_SERVER"
+IDLE_VARIABLE = "LLMOPS_SERVER_IDLE"
+PROTOCOL = 1
+MAX_REQUEST_BYTES = 4 << 20  # arguments and environment; a real one is a few KB
+_LENGTH = struct.Struct("!I")
+
+
+class WireError(Exception):
+    """The other side broke the protocol, went away, or is not trusted."""
+
+
+def socket_path(value: str | None) -> Path | None:
+    """The socket ``$LLMOPS_SERVER`` names: an absolute path, or None (unset, empty, `off`)."""
+    if not value or value == "off":
+        return None
+    path = Path(value)
+    return path if path.is_absolute() else None
+
+
+def private_folder(folder: Path) -> None:
+    """Create ``folder`` for its owner alone, or check that it is: a socket others could replace
+    would hand them the user's environment and the command's output.
+    **Raises:** ``WireError`` naming what is wrong."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    status = folder.stat()
+    if status.st_uid != os.getuid():
+        raise WireError(f"{folder} belongs to another user")
+    if status.st_mode & 0o022:
+        raise WireError(f"{folder} is writable by others (mode {stat.filemode(status.st_mode)})")
+
+
+def peer_is_self(connection: socket.socket) -> bool:
+    """Whether the process at the other end runs as this user (Linux's `SO_PEERCRED`)."""
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None:
+        return False
+    credentials = connection.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", credentials)
+    return bool(uid == os.getuid())
+
+
+def encode_request(body: dict[str, Any]) -> bytes:
+    """The request's body as sent (ASCII JSON: a name that is not UTF-8 travels as its escapes)."""
+    return json.dumps(body, ensure_ascii=True).encode("ascii")
+
+
+def send_request(connection: socket.socket, data: bytes, descriptors: list[int]) -> None:
+    framed = _LENGTH.pack(len(data)) + data
+    sent = socket.send_fds(connection, [framed[:4096]], descriptors)
+    connection.sendall(framed[sent:])
+
+
+def receive_request(connection: socket.socket) -> tuple[dict[str, Any], list[int]]:
+    """The body and the descriptors of one request. **Raises:** ``WireError``."""
+    try:
+        first, descriptors, _flags, _address = socket.recv_fds(connection, 4096, 3)
+    except OSError as error:
+        raise WireError(f"no request: {error}") from error
+    try:
+        if len(descriptors) != 3:
+            raise WireError("a request carries three descriptors")
+        data = bytearray(first)
+        while len(data) < _LENGTH.size:
+            data += _received(connection, _LENGTH.size - len(data))
+        (length,) = _LENGTH.unpack_from(data)
+        if length > MAX_REQUEST_BYTES:
+            raise WireError(f"a request of {length} bytes")
+        while len(data) < _LENGTH.size + length:
+            data += _received(connection, _LENGTH.size + length - len(data))
+        body = json.loads(bytes(data[_LENGTH.size :]))
+        if not isinstance(body, dict):
+            raise WireError("a request is a JSON object")
+        return body, descriptors
+    except (WireError, ValueError, OSError) as error:
+        for descriptor in descriptors:
+            os.close(descriptor)
+        raise error if isinstance(error, WireError) else WireError(str(error)) from error
+
+
+def _received(connection: socket.socket, wanted: int) -> bytes:
+    chunk = connection.recv(min(wanted, 1 << 16))
+    if not chunk:
+        raise WireError("the request ended early")
+    return chunk
+
+
+def send_answer(connection: socket.socket, answer: dict[str, Any]) -> None:
+    connection.sendall(json.dumps(answer).encode("ascii") + b"\n")
+
+
+def receive_answer(connection: socket.socket) -> dict[str, Any]:
+    """The server's one-line answer. **Raises:** ``WireError`` when the server went away first."""
+    data = bytearray()
+    while not data.endswith(b"\n"):
+        chunk = connection.recv(4096)
+        if not chunk:
+            raise WireError("the server ended before it answered")
+        data += chunk
+        if len(data) > 1 << 16:
+            raise WireError("an answer too long")
+    try:
+        answer = json.loads(bytes(data))
+    except ValueError as error:
+        raise WireError(f"an answer that is not JSON: {error}") from error
+    if not isinstance(answer, dict):
+        raise WireError("an answer that is not a JSON object")
+    return answer

@@ -1,0 +1,314 @@
+"""The warm server (`LLMOPS_SERVER`) runs `validate`, `render` and `cmp generate` for the installed
+program: what a served command prints, writes and exits with is what the command's own process
+gives, byte for byte, while the estate's files change at random (the server keeps the files it
+read in memory); a server whose code changed, or that is asked by another installation, declines
+and the command runs in its own process; a folder others may write in is not used; an idle server
+ends; a broken request does not stop it."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from compiler.load.estate import ENVIRONMENTS_DIR
+from llmops.warm import wire
+from llmops.warm.client import served_exit_code
+from llmops.warm.identity import loaded_code
+from tests.cli.test_render_cache import everything_in, next_round
+from tests.helpers.estate import copy_bundled_estate, write_files
+
+pytestmark = pytest.mark.slow  # every test starts the server, most the program
+
+LLMOPS = Path(sys.executable).with_name("llmops")
+ROUNDS = int(os.environ.get("LLMOPS_TEST_ROUNDS", "16"))
+
+
+@pytest.fixture
+def socket_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A socket in a private folder of its own (short: a socket's path has at most 107 bytes), the
+    variable that names it set; the server stopped afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="llmops-warm-"))
+    path = folder / "server.sock"
+    monkeypatch.setenv(wire.SERVER_VARIABLE, str(path))
+    try:
+        yield path
+    finally:
+        _stop(path)
+        for leftover in sorted(folder.iterdir()):
+            leftover.unlink()
+        folder.rmdir()
+
+
+def _server_pid(path: Path) -> int | None:
+    try:
+        return int(Path(f"{path}.lock").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _stop(path: Path) -> None:
+    pid = _server_pid(path)
+    if pid is None:
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    _wait(lambda: not path.exists(), "the server to end")
+
+
+def _wait(condition: object, what: str, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {seconds} s for {what}")
+        time.sleep(0.05)
+
+
+def _listening(path: Path) -> bool:
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
+def _start(path: Path) -> None:
+    """Start the server as the first command would, and wait until it listens."""
+    from llmops.warm.client import start_server
+
+    start_server(path)
+    _wait(lambda: _listening(path), "the server to listen")
+
+
+def _program(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, bytes, bytes]:
+    """The installed program's exit code, stdout and stderr."""
+    done = subprocess.run(
+        [str(LLMOPS), *argv], cwd=cwd, env=env, capture_output=True, timeout=300, check=False
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def _served(argv: list[str], cwd: Path, tmp: Path) -> tuple[int, bytes, bytes]:
+    """``argv`` as the server runs it for this process (from ``cwd``), on files for its standard
+    streams: fails when the server did not run it."""
+    out, err = tmp / "served-out", tmp / "served-err"
+    with open(os.devnull, "rb") as stdin, open(out, "wb") as stdout, open(err, "wb") as stderr:
+        here = os.getcwd()
+        os.chdir(cwd)
+        try:
+            code = served_exit_code(argv, (stdin.fileno(), stdout.fileno(), stderr.fileno()))
+        finally:
+            os.chdir(here)
+    assert code is not None, f"the server did not run {argv}: {_log()}"
+    return code, out.read_bytes(), err.read_bytes()
+
+
+def _log() -> str:
+    """What the server named by the variable wrote in its log."""
+    try:
+        return Path(f"{os.environ[wire.SERVER_VARIABLE]}.log").read_text()
+    except (KeyError, OSError) as error:
+        return f"no log ({error})"
+
+
+def _without_server() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != wire.SERVER_VARIABLE}
+
+
+def test_served_commands_give_what_their_own_process_gives_while_files_change(
+    socket_path: Path, tmp_path: Path
+) -> None:
+    estate = copy_bundled_estate(tmp_path / "estate")
+    pristine = everything_in(estate / ENVIRONMENTS_DIR)
+    _start(socket_path)
+    rng = random.Random(4242)
+    own = _without_server()
+    commands = [
+        ["render", "--cache-dir", "off"],
+        ["render"],  # with the test run's cache
+        ["render", "--env", "prod"],
+        ["validate"],
+        ["validate", "--env", "stg", "--format", "json"],
+    ]
+    for round_number in range(ROUNDS):
+        done = "nothing"
+        if round_number:
+            done = next_round(estate, pristine, rng)
+        for argv in commands:
+            context = f"round {round_number} ({done}): {' '.join(argv)}"
+            assert _served(argv, estate, tmp_path) == _program(argv, estate, own), context
+    assert _server_pid(socket_path) is not None
+
+
+def test_a_served_command_takes_the_callers_folder_variables_and_umask(
+    socket_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-o` relative to the caller's working directory, files made with its umask, `LLMOPS_ENV`
+    and Argo CD's `ARGOCD_ENV_LLMOPS_ENV` from its environment."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    _start(socket_path)
+    monkeypatch.setenv("LLMOPS_ENV", "stg")
+    monkeypatch.setenv("ARGOCD_ENV_LLMOPS_ENV", "dev")
+    env, own = dict(os.environ), _without_server()
+    for umask in (0o022, 0o077):
+        served_out, own_out = f"served-{umask:o}", f"own-{umask:o}"
+        served = _program_with_umask(["render", "-o", served_out], estate, env, umask)
+        mine = _program_with_umask(["render", "-o", own_out], estate, own, umask)
+        assert served[0] == mine[0] == 0
+        assert served[2].replace(served_out.encode(), b"") == mine[2].replace(own_out.encode(), b"")
+        assert everything_in(estate / served_out) == everything_in(estate / own_out)
+        assert sorted(everything_in(estate / served_out)) == sorted(everything_in(estate / own_out))
+        assert [p.name for p in (estate / served_out).iterdir() if p.is_dir()] == ["stg"]
+        modes = {p.stat().st_mode & 0o777 for p in (estate / served_out).rglob("*") if p.is_file()}
+        assert modes == {0o666 & ~umask}
+    generated = _program(["cmp", "generate"], estate, own)
+    assert generated[0] == 0
+    assert _program(["cmp", "generate"], estate, env) == generated
+    assert _served(["cmp", "generate"], estate, tmp_path) == generated
+    monkeypatch.delenv("ARGOCD_ENV_LLMOPS_ENV")  # the server keeps no caller's variable
+    assert _served(["cmp", "generate"], estate, tmp_path)[0] == 2
+
+
+def _program_with_umask(
+    argv: list[str], cwd: Path, env: dict[str, str], umask: int
+) -> tuple[int, bytes, bytes]:
+    done = subprocess.run(
+        [str(LLMOPS), *argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        timeout=300,
+        check=False,
+        preexec_fn=lambda: os.umask(umask),
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_the_first_command_starts_the_server_and_runs_in_its_own_process(
+    socket_path: Path, tmp_path: Path
+) -> None:
+    estate = copy_bundled_estate(tmp_path / "estate")
+    first = _program(["validate"], estate, dict(os.environ))
+    assert first == _program(["validate"], estate, _without_server())
+    _wait(lambda: _listening(socket_path), "the server the first command started")
+    assert _served(["validate"], estate, tmp_path) == first
+    log = Path(f"{socket_path}.log").read_text()
+    assert "started: process" in log
+
+
+def test_commands_the_server_does_not_run_stay_in_their_own_process(
+    socket_path: Path, tmp_path: Path
+) -> None:
+    _start(socket_path)
+    for argv in (["rules"], ["schema", "--help"], ["--version"]):
+        assert served_exit_code(argv) is None
+
+
+def test_a_stale_server_declines_ends_and_the_next_command_starts_a_new_one(
+    socket_path: Path, tmp_path: Path
+) -> None:
+    estate = copy_bundled_estate(tmp_path / "estate")
+    _start(socket_path)
+    first = _server_pid(socket_path)
+    # another installation: declined, the server goes on
+    answer = _raw_request(socket_path, {"installation": {"llmops": "/elsewhere"}})
+    assert answer == {"declined": "another installation of llmops", "stale": False}
+    assert _served(["validate"], estate, tmp_path)[0] == 0
+    assert _server_pid(socket_path) == first
+
+
+def test_loaded_code_notices_a_changed_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = tmp_path / "warm_probe_module.py"
+    module.write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    __import__("warm_probe_module")
+    try:
+        code = loaded_code()
+        assert code.changed() is None
+        module.write_text("VALUE = 22\n")
+        assert code.changed() == f"{module} changed since the server loaded it"
+        module.unlink()
+        assert code.changed() is not None
+    finally:
+        sys.modules.pop("warm_probe_module", None)
+
+
+def _raw_request(path: Path, changes: dict[str, object]) -> dict[str, object]:
+    """A request as the client makes it, with ``changes``, answered by the server."""
+    from llmops.warm.client import _request
+
+    body = {**json.loads(_request(["validate"])), **changes}
+    with (
+        socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection,
+        open(os.devnull, "wb") as null,
+    ):
+        connection.connect(str(path))
+        wire.send_request(connection, wire.encode_request(body), [null.fileno()] * 3)
+        return wire.receive_answer(connection)
+
+
+def test_a_broken_request_does_not_stop_the_server(socket_path: Path, tmp_path: Path) -> None:
+    estate = copy_bundled_estate(tmp_path / "estate")
+    _start(socket_path)
+    for junk in (b"", b"\x00\x00\x00\x05{", b"GET / HTTP/1.1\r\n\r\n", b"\xff" * 70000):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.connect(str(socket_path))
+            if junk:
+                connection.sendall(junk)
+    assert _raw_request(socket_path, {"argv": "validate"})["declined"] == (
+        "arguments that are not a list of strings"
+    )
+    assert _served(["validate"], estate, tmp_path)[0] == 0
+
+
+def test_an_idle_server_ends_and_says_why(
+    socket_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(wire.IDLE_VARIABLE, "1")
+    _start(socket_path)
+    _wait(lambda: not socket_path.exists(), "the idle server to end")
+    assert "ended after 0 commands: idle for 1 s" in Path(f"{socket_path}.log").read_text()
+
+
+def test_a_folder_others_may_write_in_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o777)
+    folder.chmod(0o777)
+    monkeypatch.setenv(wire.SERVER_VARIABLE, str(folder / "server.sock"))
+    estate = copy_bundled_estate(tmp_path / "estate")
+    code, stdout, stderr = _program(["validate"], estate, dict(os.environ))
+    assert code == 0
+    assert b"is writable by others" in stderr
+    assert stdout == _program(["validate"], estate, _without_server())[1]
+    time.sleep(1)
+    assert not (folder / "server.sock").exists()
+
+
+def test_a_relative_socket_path_is_named_and_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(wire.SERVER_VARIABLE, "server.sock")
+    root = write_files(tmp_path, {"environments/dev/.keep": ""})
+    code, _, stderr = _program(["validate"], root, dict(os.environ))
+    assert b"LLMOPS_SERVER is not an absolute path" in stderr
+    assert not (root / "server.sock").exists()
+    assert code == _program(["validate"], root, _without_server())[0]
