@@ -59,7 +59,7 @@ def serve(path: Path, idle_seconds: float) -> int:
     when another server holds the socket or it cannot be made. What it did is written to
     ``<path>.log`` (started, what it declined, why it ended)."""
     try:
-        wire.private_folder(path.parent)
+        wire.private_folder(str(path.parent))
         lock = open(f"{path}.lock", "a+")  # noqa: SIM115 - held for the process's life
     except (wire.WireError, OSError) as error:
         print(f"llmops server: {error}", file=sys.stderr)
@@ -313,7 +313,7 @@ def main(arguments: list[str]) -> int:
         idle_seconds = DEFAULT_IDLE_SECONDS
     path = wire.socket_path(arguments[0])
     assert path is not None
-    return serve(path, max(idle_seconds, 1.0))
+    return serve(Path(path), max(idle_seconds, 1.0))
 
 
 if __name__ == "__main__":

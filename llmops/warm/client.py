@@ -6,12 +6,9 @@ Standard library only: this runs before the command line is imported.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
-import subprocess
 import sys
-from pathlib import Path
 
 from llmops.warm import wire
 
@@ -42,7 +39,7 @@ def served_exit_code(
         return None  # an environment of megabytes: not worth a server
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        connection.connect(str(path))
+        connection.connect(path)
     except (FileNotFoundError, ConnectionRefusedError):
         connection.close()
         start_server(path)
@@ -91,14 +88,17 @@ def _request(arguments: list[str]) -> bytes:
     )
 
 
-def start_server(path: Path) -> None:
+def start_server(path: str) -> None:
     """Start a server on ``path`` in the background, detached from this process and its terminal,
     importing the same llmops as this process (whatever the working directory holds)."""
+    folder = os.path.dirname(path)
     try:
-        wire.private_folder(path.parent)
+        wire.private_folder(folder)
     except (wire.WireError, OSError) as error:
-        _warn(f"cannot use {path.parent} for the server's socket: {error}")
+        _warn(f"cannot use {folder} for the server's socket: {error}")
         return
+    import subprocess
+
     import llmops
 
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(llmops.__file__)))
@@ -108,7 +108,7 @@ def start_server(path: Path) -> None:
     )
     try:
         subprocess.Popen(
-            [sys.executable, "-c", bootstrap, package_parent, str(path)],
+            [sys.executable, "-c", bootstrap, package_parent, path],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -121,5 +121,7 @@ def start_server(path: Path) -> None:
 
 
 def _warn(message: str) -> None:
-    with contextlib.suppress(OSError, ValueError):
+    try:
         print(f"llmops: warning: {message}", file=sys.stderr)
+    except (OSError, ValueError):
+        return  # no standard error to say it on

@@ -14,8 +14,10 @@ import os
 import socket
 import stat
 import struct
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # nothing more imported before a served command: every call pays it
+    from typing import Any
 
 SERVER_VARIABLE = "LLMOPS_SERVER"
 IDLE_VARIABLE = "LLMOPS_SERVER_IDLE"
@@ -28,20 +30,19 @@ class WireError(Exception):
     """The other side broke the protocol, went away, or is not trusted."""
 
 
-def socket_path(value: str | None) -> Path | None:
+def socket_path(value: str | None) -> str | None:
     """The socket ``$LLMOPS_SERVER`` names: an absolute path, or None (unset, empty, `off`)."""
-    if not value or value == "off":
+    if not value or value == "off" or not os.path.isabs(value):
         return None
-    path = Path(value)
-    return path if path.is_absolute() else None
+    return value
 
 
-def private_folder(folder: Path) -> None:
+def private_folder(folder: str) -> None:
     """Create ``folder`` for its owner alone, or check that it is: a socket others could replace
     would hand them the user's environment and the command's output.
-    **Raises:** ``WireError`` naming what is wrong."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    status = folder.stat()
+    **Raises:** ``WireError`` naming what is wrong, ``OSError`` when it cannot be made."""
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    status = os.stat(folder)
     if status.st_uid != os.getuid():
         raise WireError(f"{folder} belongs to another user")
     if status.st_mode & 0o022:

@@ -91,7 +91,7 @@ def _start(path: Path) -> None:
     """Start the server as the first command would, and wait until it listens."""
     from llmops.warm.client import start_server
 
-    start_server(path)
+    start_server(str(path))
     _wait(lambda: _listening(path), "the server to listen")
 
 
