@@ -49,8 +49,12 @@ def served_exit_code(
         _warn(f"cannot reach the server at {path}: {error.strerror or error}")
         return None
     with connection:
-        if not wire.peer_is_self(connection):
+        found = wire.peer(connection)
+        if found is None or found[1] != os.getuid():
             _warn(f"the server at {path} runs as another user; not using it")
+            return None
+        if found[0] != wire.server_pid(path):  # a listener that is no llmops server
+            _warn(f"{path} is not the socket of an llmops server; not using it")
             return None
         try:
             wire.send_request(connection, request, list(descriptors))

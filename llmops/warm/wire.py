@@ -49,14 +49,30 @@ def private_folder(folder: str) -> None:
         raise WireError(f"{folder} is writable by others (mode {stat.filemode(status.st_mode)})")
 
 
-def peer_is_self(connection: socket.socket) -> bool:
-    """Whether the process at the other end runs as this user (Linux's `SO_PEERCRED`)."""
+def peer(connection: socket.socket) -> tuple[int, int] | None:
+    """The process id and user id of the process at the other end (Linux's `SO_PEERCRED`), or
+    None where the system cannot say."""
     option = getattr(socket, "SO_PEERCRED", None)
     if option is None:
-        return False
+        return None
     credentials = connection.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", credentials)
-    return bool(uid == os.getuid())
+    pid, uid, _gid = struct.unpack("3i", credentials)
+    return pid, uid
+
+
+def peer_is_self(connection: socket.socket) -> bool:
+    """Whether the process at the other end runs as this user."""
+    found = peer(connection)
+    return found is not None and found[1] == os.getuid()
+
+
+def server_pid(path: str) -> int | None:
+    """The process id the server listening at ``path`` wrote beside it (``<path>.lock``)."""
+    try:
+        with open(f"{path}.lock", encoding="ascii") as lock:
+            return int(lock.read().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def encode_request(body: dict[str, Any]) -> bytes:

@@ -312,3 +312,16 @@ def test_a_relative_socket_path_is_named_and_not_used(
     assert b"LLMOPS_SERVER is not an absolute path" in stderr
     assert not (root / "server.sock").exists()
     assert code == _program(["validate"], root, _without_server())[0]
+
+
+def test_a_listener_that_is_no_server_is_not_used(socket_path: Path, tmp_path: Path) -> None:
+    """Another program listening at the path (here this test, which never answers) is not sent
+    the command: the command runs in its own process, with a warning, and does not wait."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    socket_path.parent.chmod(0o700)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(socket_path))
+        listener.listen(4)
+        code, stdout, stderr = _program(["validate"], estate, dict(os.environ))
+    assert b"is not the socket of an llmops server; not using it" in stderr
+    assert (code, stdout) == _program(["validate"], estate, _without_server())[:2]
