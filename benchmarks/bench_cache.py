@@ -173,9 +173,15 @@ def settled_server_cpu(socket_path: Path) -> float:
 
 
 def stop_servers(folder: Path) -> None:
-    for lock in folder.glob("*.sock.lock") if folder.is_dir() else []:
-        with contextlib.suppress(OSError, ValueError):
-            os.kill(int(lock.read_text().strip()), signal.SIGTERM)
+    for socket_path in folder.glob("*.sock") if folder.is_dir() else []:
+        stop_server(socket_path)
+
+
+def stop_server(socket_path: Path) -> None:
+    """Stop the server listening at ``socket_path``, if any, and wait until it has ended."""
+    with contextlib.suppress(OSError, ValueError):
+        os.kill(server_pid(socket_path), signal.SIGTERM)
+    wait_for(lambda: not socket_path.exists(), f"the server at {socket_path} to end")
 
 
 def render_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
@@ -342,6 +348,21 @@ def server_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
 
         return prepare
 
+    def one_env(env: str) -> list[str]:
+        return llmops("render", str(copy), "--env", env)
+
+    def after_dev_and_stg(run: int, tree: Path) -> None:
+        """A new server that has rendered dev and stg (so it holds `_shared` and stg), as Argo CD's
+        other Applications leave it; nothing in a render cache."""
+        socket_path = server_socket(servers, tree)
+        stop_server(socket_path)
+        env = child_environment(tree)
+        env["LLMOPS_SERVER"] = str(socket_path)
+        run_child_with(one_env("dev"), env, tree)  # in its own process; starts the server
+        wait_for(socket_path.exists, f"a server at {socket_path}")
+        for name in ("dev", "stg"):
+            run_child_with(one_env(name), env, tree)
+
     return [
         Case(f"{size:,}: render (stdout), no cache, own process", lambda run: everything(run)[:-2]),
         Case(f"{size:,}: render --env prod, no cache, own process", lambda run: prod(run)[:-2]),
@@ -357,6 +378,12 @@ def server_cases(estate: Path, scratch: Path, size: int) -> list[Case]:
             f"{size:,}: server: render (stdout), one file changed",
             everything,
             changed(everything),
+            servers,
+        ),
+        Case(
+            f"{size:,}: server: render --env prod, no cache, after dev and stg",
+            lambda run: one_env("prod"),
+            after_dev_and_stg,
             servers,
         ),
         Case(f"{size:,}: server: render --env prod, unchanged", prod, filled(prod), servers),
@@ -500,6 +527,10 @@ RATIOS = {  # by the case set that times both: (the part, the whole it is a shar
         ("server: render (stdout), unchanged", "render (stdout), no cache, own process"),
         ("server: render (stdout), one file changed", "render (stdout), no cache, own process"),
         ("render --env prod, no cache, own process", "render (stdout), no cache, own process"),
+        (
+            "server: render --env prod, no cache, after dev and stg",
+            "render (stdout), no cache, own process",
+        ),
         ("server: render --env prod, unchanged", "render --env prod, no cache, own process"),
         (
             "server: render --env prod, a prod file changed",
