@@ -410,8 +410,8 @@ class RenderCache:
         blob = b"".join(blobs)
         body = b"\n".join(
             [
-                json.dumps({"key": key, "trace": trace}, ensure_ascii=False).encode(),
-                json.dumps(layout, ensure_ascii=False).encode(),
+                json.dumps({"key": key, "trace": trace}).encode(),
+                json.dumps(layout).encode(),
                 blob,
             ]
         )
@@ -558,7 +558,7 @@ def _is_utf8(data: memoryview) -> bool:
 
 
 def _entry_bytes(body: dict[str, Any], blob: bytes = b"") -> bytes:
-    data = json.dumps(body, ensure_ascii=False).encode() + b"\n" + blob
+    data = json.dumps(body).encode() + b"\n" + blob
     return FORMAT + b" " + _digest(data).encode() + b"\n" + data
 
 

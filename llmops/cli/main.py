@@ -321,6 +321,17 @@ def output_written(code: int) -> int:
     return code
 
 
+def _discard_standard_error() -> None:
+    """Standard error closed at the start: what would be said there goes nowhere, as the user
+    chose. (Left as None, every `print(..., file=sys.stderr)` would print on standard output
+    instead, into a render's objects.)"""
+    null = os.open(os.devnull, os.O_WRONLY)
+    if null != 2:
+        os.dup2(null, 2)
+        os.close(null)
+    sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
+
+
 def _discard_standard_output() -> None:
     """Point standard output at the null device: what is still buffered is dropped on the way out
     instead of failing again there."""
@@ -339,6 +350,8 @@ def entrypoint() -> None:
         raise SystemExit(shell_complete(cli, {}, "llmops", COMPLETE_VARIABLE, instruction))
     cli.freeze_imports = True
     process_ends_with_command()
+    if sys.stderr is None:  # started with standard error closed (`2>&-`)
+        _discard_standard_error()
     if sys.stdout is None:  # started with standard output closed (`>&-`)
         if sys.stderr is not None:
             print(

@@ -22,9 +22,11 @@ import gc
 import importlib
 import io
 import os
+import select
 import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,20 +48,38 @@ SERVED_MODULES = (
 )
 DEFAULT_IDLE_SECONDS = 900
 MAX_REQUESTS = 10_000  # then a fresh process: a long-lived heap fragments
-REQUEST_READ_SECONDS = 10.0
+# A client sends its whole request at once: one that has not within this (all of it, not per read)
+# is dropped, so a connection that never sends holds the commands behind it this long at most.
+REQUEST_SECONDS = 2.0
+MAX_LOG_BYTES = 64 << 10
 _SERVED = "served"  # what `_handle` returns for a command it ran
 
 
 class _Stop(BaseException):
-    """SIGTERM or SIGINT: stop between requests."""
+    """SIGTERM or SIGINT to the server while it waits for a command: end now."""
+
+
+class _ClientGone(BaseException):
+    """The client went away (or was terminated) while its command ran: stop the command quietly."""
+
+
+class _Command:
+    """What the signal handlers need to know about the command running, if any."""
+
+    running = False
+    interrupted: str | None = None  # "interrupt" (Ctrl-C at the client) or "gone"
+    stop_after = False  # SIGTERM or SIGINT came while a command ran: end after it
 
 
 def serve(path: Path, idle_seconds: float) -> int:
     """Serve on ``path`` until idle, stale or stopped. Returns the process's exit code: 0, or 1
-    when another server holds the socket or it cannot be made. What it did is written to
+    when another server holds the socket or it cannot be made. What it did is added to
     ``<path>.log`` (started, what it declined, why it ended)."""
     try:
         wire.private_folder(str(path.parent))
+        refused = wire.not_ours(str(path))
+        if refused is not None:
+            raise wire.WireError(refused)
         lock = open(f"{path}.lock", "a+")  # noqa: SIM115 - held for the process's life
     except (wire.WireError, OSError) as error:
         print(f"llmops server: {error}", file=sys.stderr)
@@ -77,7 +97,7 @@ def serve(path: Path, idle_seconds: float) -> int:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+            path.unlink()  # a socket (`not_ours` said so) that no server holds: its lock was free
         old_umask = os.umask(0o177)
         try:
             listener.bind(str(path))
@@ -91,72 +111,99 @@ def serve(path: Path, idle_seconds: float) -> int:
         return 1
     listener.settimeout(idle_seconds)
     log.write(f"started: process {os.getpid()}, {sys.executable}")
-    ending = "stopped"
-    served = 0
     try:
-        _stop_on_signals()
-        kept = _prepare()
-        code = loaded_code()
-        home = installation()
-        ending = f"served {MAX_REQUESTS} commands"
-        while served < MAX_REQUESTS:
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                ending = f"idle for {idle_seconds:g} s"
-                break
-            with connection:
-                stale = code.changed()
-                outcome = _handle(connection, home, stale)
-            if outcome is not _SERVED:
-                if outcome is not None:
-                    log.write(f"declined: {outcome}")
-                if stale is not None:
-                    ending = "its code changed on disk"
-                    break
-                continue
-            served += 1
-            kept.command_done()
-            _settle()
-            code = code.with_new_modules()
+        ending = _serve_commands(listener, log, idle_seconds)
     except _Stop:
         ending = "stopped by a signal"
     finally:
         with contextlib.suppress(OSError):
             path.unlink()  # before the lock goes: a new server may bind the same path then
         listener.close()
-        log.write(f"ended after {served} commands: {ending}")
-        lock.close()
+    log.write(f"ended: {ending}")
+    lock.close()
     return 0
 
 
-class _Log:
-    """A few lines about the server's life, beside its socket (written anew by each server)."""
+def _serve_commands(listener: socket.socket, log: _Log, idle_seconds: float) -> str:
+    """Accept and serve commands; returns why it stopped."""
+    _handle_signals()
+    kept = _prepare()
+    code = loaded_code()
+    home = installation()
+    served = 0
+    while served < MAX_REQUESTS:
+        try:
+            connection, _ = listener.accept()
+        except TimeoutError:
+            return f"idle for {idle_seconds:g} s after {served} commands"
+        with connection:
+            stale = code.changed()
+            try:
+                outcome = _handle(connection, home, stale)
+            except Exception as error:  # a request must never end the server
+                log.write(f"internal error: {type(error).__name__}: {error}")
+                outcome = None
+        if outcome == _SERVED:
+            served += 1
+            kept.command_done()
+            _settle()
+            code = code.with_new_modules()
+        elif outcome is not None:
+            log.write(f"declined: {outcome}")
+        if stale is not None and outcome != _SERVED:
+            return f"its code changed on disk ({stale}) after {served} commands"
+        if _Command.stop_after:
+            return f"stopped by a signal after {served} commands"
+    return f"served {served} commands"
 
-    MAX_LINES = 200
+
+class _Log:
+    """A few lines about each server's life, beside its socket: added to, and cut to its last half
+    when it grows beyond `MAX_LOG_BYTES`."""
+
+    MAX_LINES = 200  # per server
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lines = 0
         with contextlib.suppress(OSError):
-            path.write_text("")
-            path.chmod(0o600)
+            if path.stat().st_size > MAX_LOG_BYTES:
+                kept = path.read_bytes()[-MAX_LOG_BYTES // 2 :]
+                path.write_bytes(kept[kept.find(b"\n") + 1 :])
 
     def write(self, line: str) -> None:
         if self.lines >= self.MAX_LINES:
             return
         self.lines += 1
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        with contextlib.suppress(OSError), open(self.path, "a", encoding="utf-8") as file:
-            file.write(f"{stamp} {line}\n")
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+        with contextlib.suppress(OSError):
+            descriptor = os.open(self.path, flags, 0o600)
+            with open(descriptor, "a", encoding="utf-8", errors="backslashreplace") as file:
+                file.write(f"{stamp} {line}\n")
 
 
-def _stop_on_signals() -> None:
+def _handle_signals() -> None:
+    """SIGTERM and SIGINT end the server while it waits, and after the command it runs; SIGUSR1 is
+    how the watcher of a connection (`_watch`) stops a command whose client was interrupted or went
+    away."""
+
     def stop(_signal: int, _frame: object) -> None:
-        raise _Stop
+        if _Command.running:
+            _Command.stop_after = True
+        else:
+            raise _Stop
+
+    def interrupt(_signal: int, _frame: object) -> None:
+        if not _Command.running:
+            return  # the command ended before the signal was seen
+        if _Command.interrupted == "interrupt":
+            raise KeyboardInterrupt
+        raise _ClientGone
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGUSR1, interrupt)
 
 
 def _prepare() -> KeptSources:
@@ -184,9 +231,8 @@ def _handle(connection: socket.socket, home: dict[str, str], stale: str | None) 
     user (dropped unanswered) or a request that breaks the protocol (declined, not logged)."""
     if not wire.peer_is_self(connection):
         return None
-    connection.settimeout(REQUEST_READ_SECONDS)
     try:
-        body, descriptors = wire.receive_request(connection)
+        body, descriptors = wire.receive_request(connection, time.monotonic() + REQUEST_SECONDS)
     except wire.WireError as error:
         with contextlib.suppress(OSError):
             wire.send_answer(connection, {"declined": str(error)})
@@ -198,14 +244,56 @@ def _handle(connection: socket.socket, home: dict[str, str], stale: str | None) 
             with contextlib.suppress(OSError):
                 wire.send_answer(connection, {"declined": declined, "stale": stale is not None})
             return declined
-        code = _run(body, descriptors)
+        try:
+            # the client runs the command itself if the server ends before saying this
+            wire.send_answer(connection, {"running": True})
+        except OSError:
+            return None
+        code = _run_watched(body, descriptors, connection)
     finally:
         for descriptor in descriptors:
             os.close(descriptor)
-    connection.settimeout(None)
     with contextlib.suppress(OSError):
         wire.send_answer(connection, {"code": code})
     return _SERVED
+
+
+def _run_watched(body: dict[str, Any], descriptors: list[int], connection: socket.socket) -> int:
+    """`_run`, stopped when the client is interrupted (it sends `wire.INTERRUPT`: the command
+    stops as on Ctrl-C, saying so) or goes away (it stops quietly)."""
+    done_read, done_write = os.pipe()
+    watcher = threading.Thread(
+        target=_watch, args=(connection, done_read, threading.get_ident()), daemon=True
+    )
+    _Command.interrupted = None
+    watcher.start()
+    try:
+        return _run(body, descriptors)
+    finally:
+        os.write(done_write, b"x")
+        watcher.join()
+        os.close(done_read)
+        os.close(done_write)
+
+
+def _watch(connection: socket.socket, done: int, main_thread: int) -> None:
+    """Wait until the command is done, or the client says it was interrupted, or goes away; in the
+    two last cases stop the command (SIGUSR1 to the main thread, see `_handle_signals`)."""
+    poller = select.poll()
+    poller.register(connection.fileno(), select.POLLIN | select.POLLHUP)
+    poller.register(done, select.POLLIN)
+    while True:
+        ready = {descriptor for descriptor, _ in poller.poll()}
+        if done in ready:
+            return
+        try:
+            data = connection.recv(1)
+        except OSError:
+            data = b""
+        _Command.interrupted = "interrupt" if data == wire.INTERRUPT else "gone"
+        signal.pthread_kill(main_thread, signal.SIGUSR1)
+        if data != wire.INTERRUPT:
+            return
 
 
 def _mismatch(body: dict[str, Any], home: dict[str, str]) -> str | None:
@@ -218,15 +306,25 @@ def _mismatch(body: dict[str, Any], home: dict[str, str]) -> str | None:
         return "arguments that are not a list of strings"
     environment = body.get("environ")
     if not isinstance(environment, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in environment.items()
+        _variable(k, v) for k, v in environment.items()
     ):
-        return "an environment that is not strings by name"
+        return "an environment that is not strings by name (a name with `=`, a NUL)"
     umask, directory = body.get("umask"), body.get("cwd")
     if not isinstance(umask, int) or not isinstance(directory, str):
         return "no umask or working directory"
     if not os.path.isdir(directory):
         return f"the working directory {directory!r} is gone"
     return None
+
+
+def _variable(name: object, value: object) -> bool:
+    """Whether ``name=value`` can be set in the environment (`os.putenv` refuses the others)."""
+    if not isinstance(name, str) or not isinstance(value, str) or not name or "=" in name:
+        return False
+    try:
+        return b"\0" not in os.fsencode(name) + os.fsencode(value)
+    except UnicodeError:
+        return False
 
 
 def _run(body: dict[str, Any], descriptors: list[int]) -> int:
@@ -237,19 +335,39 @@ def _run(body: dict[str, Any], descriptors: list[int]) -> int:
     try:
         with _as_client(body, descriptors):
             try:
-                return output_written(main(body["argv"]))
+                _Command.running = True
+                try:
+                    return output_written(main(body["argv"]))
+                finally:
+                    _Command.running = False
             except SystemExit as stop:  # as a process exits with it
                 code = stop.code
                 return code if isinstance(code, int) else (0 if code is None else 1)
+            except KeyboardInterrupt:  # outside the command's own handler (`main` has one)
+                print("llmops: interrupted", file=sys.stderr)
+                return exit_codes.INTERRUPTED
+            except _ClientGone:
+                return exit_codes.INTERRUPTED
             except Exception:  # `--debug` lets an internal error out: its traceback, as a process
-                import traceback
-
-                traceback.print_exc()
-                return exit_codes.BUG
+                _print_command_traceback()
+                return 1  # as Python exits on an exception nothing caught
     except OSError as error:  # the working directory went between the check and the command
         with contextlib.suppress(OSError):
             os.write(descriptors[2], f"llmops: error: {error}\n".encode(errors="replace"))
         return exit_codes.USAGE
+
+
+def _print_command_traceback() -> None:
+    """The traceback of the exception being handled, from the command line's `main` down (the
+    server's own frames above it are no part of the command)."""
+    import traceback
+
+    error = sys.exc_info()[1]
+    assert error is not None
+    frames = error.__traceback__
+    while frames is not None and frames.tb_frame.f_code.co_name != "main":
+        frames = frames.tb_next
+    traceback.print_exception(type(error), error, frames or error.__traceback__)
 
 
 @contextlib.contextmanager

@@ -23,8 +23,8 @@ def served_exit_code(
 ) -> int | None:
     """The exit code of the command ``arguments`` as the server ran it on ``descriptors`` (its
     standard input, output and error), or None when it is to run in this process (no server asked
-    for, another command, no server listening yet: one is started for the next command, or the
-    server declined)."""
+    for, another command, a standard stream closed, no server listening yet: one is started for
+    the next command, or the server declined or ended before it began the command)."""
     command = next((word for word in arguments if not word.startswith("-")), None)
     if command not in SERVED_COMMANDS:
         return None
@@ -34,9 +34,11 @@ def served_exit_code(
         if value and value != "off":
             _warn(f"{wire.SERVER_VARIABLE} is not an absolute path ({value!r}); no server used")
         return None
+    if not all(_is_open(descriptor) for descriptor in descriptors):
+        return None  # the command's own process says what a closed stream means
     request = _request(arguments)
-    if len(request) > wire.MAX_REQUEST_BYTES:
-        return None  # an environment of megabytes: not worth a server
+    if request is None or len(request) > wire.MAX_REQUEST_BYTES:
+        return None  # no working directory, or an environment of megabytes
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         connection.connect(path)
@@ -56,36 +58,66 @@ def served_exit_code(
         if found[0] != wire.server_pid(path):  # a listener that is no llmops server
             _warn(f"{path} is not the socket of an llmops server; not using it")
             return None
+        answers = wire.Answers(connection)
         try:
             wire.send_request(connection, request, list(descriptors))
-        except OSError:
-            return None  # a standard stream is closed, or the server went: nothing ran yet
-        try:
-            answer = wire.receive_answer(connection)
-        except KeyboardInterrupt:
-            return _INTERRUPTED
-        except (wire.WireError, OSError) as error:
-            _warn(f"the server ended during the command ({error}); its output may be incomplete")
-            return _BUG
-    code = answer.get("code")
-    if isinstance(code, int) and not isinstance(code, bool):
-        return code
+            answer = answers.next()
+        except (wire.WireError, OSError):
+            return None  # the server ended before it began the command (it was ending)
+        if answer.get("running") is True:
+            return _code_when_done(connection, answers)
     if answer.get("stale") is True:
         start_server(path)  # a stale server ends as it declines: the next command finds a new one
     return None
 
 
-def _request(arguments: list[str]) -> bytes:
+def _code_when_done(connection: socket.socket, answers: wire.Answers) -> int:
+    """The command's exit code once the server has run it. Ctrl-C while it runs is passed on (the
+    command stops as it would in its own process, and says so); a second one, or this process
+    ending, leaves it to stop quietly."""
+    try:
+        try:
+            answer = answers.next()
+        except KeyboardInterrupt:
+            connection.sendall(wire.INTERRUPT)
+            answer = answers.next()
+    except KeyboardInterrupt:
+        return _INTERRUPTED
+    except (wire.WireError, OSError) as error:
+        _warn(f"the server ended during the command ({error}); its output may be incomplete")
+        return _BUG
+    code = answer.get("code")
+    if isinstance(code, int) and not isinstance(code, bool):
+        return code
+    _warn(f"the server answered {answer!r}; its output may be incomplete")
+    return _BUG
+
+
+def _is_open(descriptor: int) -> bool:
+    try:
+        os.fstat(descriptor)
+    except OSError:
+        return False
+    return True
+
+
+def _request(arguments: list[str]) -> bytes | None:
+    """The request for ``arguments`` as sent, or None when this process has no working directory
+    (it was removed)."""
     from llmops.warm.identity import installation
 
     umask = os.umask(0)
     os.umask(umask)
+    try:
+        directory = os.getcwd()
+    except OSError:
+        return None
     return wire.encode_request(
         {
             "protocol": wire.PROTOCOL,
             "installation": installation(),
             "argv": arguments,
-            "cwd": os.getcwd(),
+            "cwd": directory,
             "umask": umask,
             "environ": dict(os.environ),
         }
@@ -98,8 +130,12 @@ def start_server(path: str) -> None:
     folder = os.path.dirname(path)
     try:
         wire.private_folder(folder)
+        refused = wire.not_ours(path)
     except (wire.WireError, OSError) as error:
         _warn(f"cannot use {folder} for the server's socket: {error}")
+        return
+    if refused is not None:
+        _warn(f"{refused}: no server started there")
         return
     import subprocess
 

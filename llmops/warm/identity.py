@@ -12,14 +12,21 @@ Signature = tuple[int, int, int]  # size, modification time (ns), inode
 
 
 def installation() -> dict[str, str]:
-    """The interpreter, environment (virtualenv) and llmops package a process runs: a client and a
-    server must agree. (`sys.executable` is no identity: a virtualenv's `python` and `python3`
-    are one interpreter.)"""
+    """The interpreter, environment (virtualenv), llmops and compiler packages and `PYTHONPATH` a
+    process runs with: a client and a server must agree. (`sys.executable` is no identity: a
+    virtualenv's `python` and `python3` are one interpreter; the compiler, and the templates beside
+    it, may come from another folder than llmops.)"""
+    from importlib.util import find_spec
+
+    found = find_spec("compiler")
+    places = [] if found is None else list(found.submodule_search_locations or [])
     return {
         "python": os.path.realpath(sys.executable),
         "version": sys.version,
         "prefix": sys.prefix,
         "llmops": os.path.dirname(os.path.abspath(llmops.__file__)),
+        "compiler": next((os.path.abspath(p) for p in places if os.path.isdir(p)), ""),
+        "pythonpath": os.environ.get("PYTHONPATH", ""),
     }
 
 

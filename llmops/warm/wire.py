@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # nothing more imported before a served command: every call p
     from typing import Any
 
 SERVER_VARIABLE = "LLMOPS_SERVER"
+INTERRUPT = b"I"  # sent by a client interrupted (Ctrl-C) while its command runs
 IDLE_VARIABLE = "LLMOPS_SERVER_IDLE"
 PROTOCOL = 1
 MAX_REQUEST_BYTES = 4 << 20  # arguments and environment; a real one is a few KB
@@ -66,6 +67,34 @@ def peer_is_self(connection: socket.socket) -> bool:
     return found is not None and found[1] == os.getuid()
 
 
+def not_ours(path: str) -> str | None:
+    """Why ``path`` (and the ``.lock`` and ``.log`` beside it) must not be used for a server's
+    socket: something that is not a socket is there, or a lock that holds no process id. None when
+    they are free or a server's."""
+    try:
+        if not stat.S_ISSOCK(os.lstat(path).st_mode):
+            return f"{path} is there and is no socket"
+    except FileNotFoundError:
+        pass
+    for beside in (f"{path}.lock", f"{path}.log"):
+        try:
+            status = os.lstat(beside)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(status.st_mode):
+            return f"{beside} is there and is no file"
+    if os.path.exists(f"{path}.lock") and server_pid(path) is None and _has_text(f"{path}.lock"):
+        return f"{path}.lock is there and holds no process id"
+    return None
+
+
+def _has_text(path: str) -> bool:
+    try:
+        return os.path.getsize(path) > 0
+    except OSError:
+        return False
+
+
 def server_pid(path: str) -> int | None:
     """The process id the server listening at ``path`` wrote beside it (``<path>.lock``)."""
     try:
@@ -83,12 +112,25 @@ def encode_request(body: dict[str, Any]) -> bytes:
 def send_request(connection: socket.socket, data: bytes, descriptors: list[int]) -> None:
     framed = _LENGTH.pack(len(data)) + data
     sent = socket.send_fds(connection, [framed[:4096]], descriptors)
-    connection.sendall(framed[sent:])
+    if sent < len(framed):  # an empty send to a server that answered and closed would fail
+        connection.sendall(framed[sent:])
 
 
-def receive_request(connection: socket.socket) -> tuple[dict[str, Any], list[int]]:
-    """The body and the descriptors of one request. **Raises:** ``WireError``."""
+def receive_request(
+    connection: socket.socket, deadline: float
+) -> tuple[dict[str, Any], list[int]]:
+    """The body and the descriptors of one request, all of it before ``deadline`` (a
+    `time.monotonic` value). **Raises:** ``WireError``."""
+    import time
+
+    def wait() -> None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise WireError("the request took too long")
+        connection.settimeout(left)
+
     try:
+        wait()
         first, descriptors, _flags, _address = socket.recv_fds(connection, 4096, 3)
     except OSError as error:
         raise WireError(f"no request: {error}") from error
@@ -97,12 +139,15 @@ def receive_request(connection: socket.socket) -> tuple[dict[str, Any], list[int
             raise WireError("a request carries three descriptors")
         data = bytearray(first)
         while len(data) < _LENGTH.size:
+            wait()
             data += _received(connection, _LENGTH.size - len(data))
         (length,) = _LENGTH.unpack_from(data)
         if length > MAX_REQUEST_BYTES:
             raise WireError(f"a request of {length} bytes")
         while len(data) < _LENGTH.size + length:
+            wait()
             data += _received(connection, _LENGTH.size + length - len(data))
+        connection.settimeout(None)
         body = json.loads(bytes(data[_LENGTH.size :]))
         if not isinstance(body, dict):
             raise WireError("a request is a JSON object")
@@ -124,20 +169,29 @@ def send_answer(connection: socket.socket, answer: dict[str, Any]) -> None:
     connection.sendall(json.dumps(answer).encode("ascii") + b"\n")
 
 
-def receive_answer(connection: socket.socket) -> dict[str, Any]:
-    """The server's one-line answer. **Raises:** ``WireError`` when the server went away first."""
-    data = bytearray()
-    while not data.endswith(b"\n"):
-        chunk = connection.recv(4096)
-        if not chunk:
-            raise WireError("the server ended before it answered")
-        data += chunk
-        if len(data) > 1 << 16:
-            raise WireError("an answer too long")
-    try:
-        answer = json.loads(bytes(data))
-    except ValueError as error:
-        raise WireError(f"an answer that is not JSON: {error}") from error
-    if not isinstance(answer, dict):
-        raise WireError("an answer that is not a JSON object")
-    return answer
+class Answers:
+    """The server's answers on a connection, one JSON object per line: whether it runs the command
+    (or why it declined), then the command's exit code."""
+
+    def __init__(self, connection: socket.socket) -> None:
+        self.connection = connection
+        self.buffer = bytearray()
+
+    def next(self) -> dict[str, Any]:
+        """The next answer. **Raises:** ``WireError`` when the server went away first."""
+        while b"\n" not in self.buffer:
+            chunk = self.connection.recv(4096)
+            if not chunk:
+                raise WireError("the server ended before it answered")
+            self.buffer += chunk
+            if len(self.buffer) > 1 << 16:
+                raise WireError("an answer too long")
+        line, _, rest = bytes(self.buffer).partition(b"\n")
+        self.buffer = bytearray(rest)
+        try:
+            answer = json.loads(line)
+        except ValueError as error:
+            raise WireError(f"an answer that is not JSON: {error}") from error
+        if not isinstance(answer, dict):
+            raise WireError("an answer that is not a JSON object")
+        return answer

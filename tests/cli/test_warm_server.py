@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.generate_estate import generate_estate
 from compiler.load.estate import ENVIRONMENTS_DIR
 from llmops.warm import wire
 from llmops.warm.client import served_exit_code
@@ -261,7 +262,7 @@ def _raw_request(path: Path, changes: dict[str, object]) -> dict[str, object]:
     ):
         connection.connect(str(path))
         wire.send_request(connection, wire.encode_request(body), [null.fileno()] * 3)
-        return wire.receive_answer(connection)
+        return wire.Answers(connection).next()
 
 
 def test_a_broken_request_does_not_stop_the_server(socket_path: Path, tmp_path: Path) -> None:
@@ -284,7 +285,7 @@ def test_an_idle_server_ends_and_says_why(
     monkeypatch.setenv(wire.IDLE_VARIABLE, "1")
     _start(socket_path)
     _wait(lambda: not socket_path.exists(), "the idle server to end")
-    assert "ended after 0 commands: idle for 1 s" in Path(f"{socket_path}.log").read_text()
+    assert "ended: idle for 1 s after 0 commands" in Path(f"{socket_path}.log").read_text()
 
 
 def test_a_folder_others_may_write_in_is_not_used(
@@ -325,3 +326,199 @@ def test_a_listener_that_is_no_server_is_not_used(socket_path: Path, tmp_path: P
         code, stdout, stderr = _program(["validate"], estate, dict(os.environ))
     assert b"is not the socket of an llmops server; not using it" in stderr
     assert (code, stdout) == _program(["validate"], estate, _without_server())[:2]
+
+
+def test_commands_at_once_each_run_once(socket_path: Path, tmp_path: Path) -> None:
+    """Twelve `cmp generate` at a time against one server: each prints its stream once (a client
+    once took the server's closing for a refusal and ran the command a second time itself)."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    _start(socket_path)
+    env = {**os.environ, "ARGOCD_ENV_LLMOPS_ENV": "dev"}
+    expected = _program(["cmp", "generate"], estate, {**_without_server(), **env_of(env)})
+    for _ in range(3):
+        processes = [
+            subprocess.Popen(
+                [str(LLMOPS), "cmp", "generate"],
+                cwd=estate,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(12)
+        ]
+        for process in processes:
+            stdout, stderr = process.communicate(timeout=300)
+            assert (process.returncode, stdout, stderr) == expected
+
+
+def env_of(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k != wire.SERVER_VARIABLE}
+
+
+def _shell(command: str, cwd: Path, env: dict[str, str]) -> tuple[int, bytes, bytes]:
+    done = subprocess.run(
+        ["/bin/sh", "-c", command], cwd=cwd, env=env, capture_output=True, timeout=120, check=False
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.mark.parametrize(
+    "redirect", [">&-", "2>&- >/dev/null", "<&-"], ids=["stdout", "stderr", "stdin"]
+)
+def test_a_closed_standard_stream_gives_what_the_commands_own_process_gives(
+    socket_path: Path, tmp_path: Path, redirect: str
+) -> None:
+    """A closed stream's number would go to the socket, and the server would write the command's
+    output into its own connection (and, for a large one, wait on it for ever)."""
+    estate = tmp_path / "estate"
+    generate_estate(estate, 30)  # more than a socket's buffer holds
+    _start(socket_path)
+    for command in ("render", "validate"):
+        line = f"{LLMOPS} {command} {redirect}"
+        served = _shell(line, estate, dict(os.environ))
+        assert served == _shell(line, estate, _without_server()), line
+    assert _served(["validate"], estate, tmp_path)[0] == 0  # the server serves on
+
+
+def test_standard_error_closed_leaves_standard_output_to_the_objects(tmp_path: Path) -> None:
+    """`2>&-`: what would be said on standard error goes nowhere (it used to go to standard
+    output, into a render's objects, and end as an internal error)."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    (estate / "environments/dev/serving/example-model.yaml").write_text("kind: [\n")
+    assert _shell(f"{LLMOPS} render 2>&-", estate, _without_server())[:2] == (1, b"")
+
+
+def test_ctrl_c_stops_the_served_command_as_it_stops_its_own_process(
+    socket_path: Path, tmp_path: Path
+) -> None:
+    """Ctrl-C at the client stops the command in the server (it says `interrupted`, exits 130
+    and writes no files); a client that is killed stops it quietly. The server serves on."""
+    estate = tmp_path / "estate"
+    generate_estate(estate, 600)
+    _start(socket_path)
+    for how in (signal.SIGINT, signal.SIGKILL):
+        out = estate / f"out-{how.name}"
+        process = subprocess.Popen(
+            [str(LLMOPS), "render", "--cache-dir", "off", "-o", str(out)],
+            cwd=estate,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        # the server has begun the command: about 2 s the first time at this size, 1 s after
+        time.sleep(1.0 if how is signal.SIGINT else 0.3)
+        process.send_signal(how)
+        stdout, stderr = process.communicate(timeout=60)
+        if how is signal.SIGINT:
+            assert (process.returncode, stdout, stderr) == (130, b"", b"llmops: interrupted\n")
+        time.sleep(3)  # long enough for the command to have finished, had it gone on
+        assert not out.exists(), f"the command went on after {how.name}"
+    assert _served(["validate"], estate, tmp_path)[0] == 0
+
+
+def test_commands_waiting_when_the_server_is_stopped_run_in_their_own_process(
+    socket_path: Path, tmp_path: Path
+) -> None:
+    """SIGTERM while a command runs: it runs to its end; the commands queued behind it run in
+    their own processes (they used to fail, exit 3)."""
+    estate = tmp_path / "estate"
+    generate_estate(estate, 600)
+    _start(socket_path)
+    argv = [str(LLMOPS), "render", "--cache-dir", "off", "--env", "dev"]
+    expected = _program(argv[1:], estate, _without_server())
+    running = subprocess.Popen(argv, cwd=estate, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.7)
+    queued = [
+        subprocess.Popen(argv, cwd=estate, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    time.sleep(0.3)
+    pid = _server_pid(socket_path)
+    assert pid is not None
+    os.kill(pid, signal.SIGTERM)
+    for process in [running, *queued]:
+        stdout, stderr = process.communicate(timeout=300)
+        assert (process.returncode, stdout, stderr) == expected
+    _wait(lambda: not socket_path.exists(), "the stopped server to end")
+    assert "stopped by a signal after 1 commands" in Path(f"{socket_path}.log").read_text()
+
+
+def test_a_removed_working_directory_gives_what_its_own_process_gives(
+    socket_path: Path, tmp_path: Path
+) -> None:
+    estate = copy_bundled_estate(tmp_path / "estate")
+    _start(socket_path)
+    gone = tmp_path / "gone"
+    line = f"mkdir {gone} && cd {gone} && rmdir {gone} && {LLMOPS} validate {estate}"
+    served = _shell(line, tmp_path, dict(os.environ))
+    assert served == _shell(line, tmp_path, _without_server())
+    assert served[0] == 0
+
+
+def test_a_path_that_holds_something_else_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`LLMOPS_SERVER` naming a file (or a folder) that is there: no server replaces it, nor the
+    `.lock` and `.log` beside it."""
+    folder = Path(tempfile.mkdtemp(prefix="llmops-warm-"))
+    estate = copy_bundled_estate(tmp_path / "estate")
+    try:
+        precious = folder / "precious"
+        for path, text in ((precious, "important"), (folder / "precious.lock", "mine")):
+            path.write_text(text)
+        monkeypatch.setenv(wire.SERVER_VARIABLE, str(precious))
+        code, stdout, stderr = _program(["validate"], estate, dict(os.environ))
+        assert b"is there and is no socket: no server started there" in stderr
+        assert (code, stdout) == _program(["validate"], estate, _without_server())[:2]
+        time.sleep(1)
+        assert precious.read_text() == "important"
+        assert (folder / "precious.lock").read_text() == "mine"
+        assert not (folder / "precious.log").exists()
+    finally:
+        for leftover in sorted(folder.iterdir()):
+            leftover.unlink()
+        folder.rmdir()
+
+
+def test_another_pythonpath_is_another_installation(
+    socket_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Modules found through `PYTHONPATH` (a compiler or templates of another checkout) may differ
+    from the server's: such a command is declined and runs in its own process."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    _start(socket_path)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "elsewhere"))
+    with open(os.devnull, "wb") as null:
+        assert served_exit_code(["validate", str(estate)], (null.fileno(),) * 3) is None
+    assert "declined: another installation of llmops" in Path(f"{socket_path}.log").read_text()
+
+
+def test_a_connection_that_never_sends_holds_the_next_command_briefly(
+    socket_path: Path, tmp_path: Path
+) -> None:
+    estate = copy_bundled_estate(tmp_path / "estate")
+    _start(socket_path)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as silent:
+        silent.connect(str(socket_path))
+        started = time.monotonic()
+        assert _served(["validate"], estate, tmp_path)[0] == 0
+        assert time.monotonic() - started < 10  # the request's 2 s, and the command's own time
+
+
+def test_an_environment_that_cannot_be_set_is_declined_and_the_server_serves_on(
+    socket_path: Path, tmp_path: Path
+) -> None:
+    estate = copy_bundled_estate(tmp_path / "estate")
+    _start(socket_path)
+    for environment in ({"A=B": "1"}, {"A": "nul\x00"}, {"": "1"}, {"A": "\ud800"}):
+        answer = _raw_request(socket_path, {"environ": environment})
+        assert answer["declined"].startswith("an environment that is not strings by name")
+    assert _served(["validate"], estate, tmp_path)[0] == 0
+
+
+def test_the_log_keeps_what_servers_before_said(socket_path: Path) -> None:
+    _start(socket_path)
+    _stop(socket_path)
+    _start(socket_path)
+    log = Path(f"{socket_path}.log").read_text()
+    assert log.count("started: process") == 2
+    assert "ended: stopped by a signal" in log
