@@ -116,9 +116,7 @@ def send_request(connection: socket.socket, data: bytes, descriptors: list[int])
         connection.sendall(framed[sent:])
 
 
-def receive_request(
-    connection: socket.socket, deadline: float
-) -> tuple[dict[str, Any], list[int]]:
+def receive_request(connection: socket.socket, deadline: float) -> tuple[dict[str, Any], list[int]]:
     """The body and the descriptors of one request, all of it before ``deadline`` (a
     `time.monotonic` value). **Raises:** ``WireError``."""
     import time
