@@ -425,3 +425,22 @@ def test_kept_bytes_and_text_interleave_as_the_text_would(
     plain = io.StringIO()
     output.write_stream(plain)
     assert plain.getvalue() == output.stream
+
+
+def test_a_file_name_that_is_not_utf8_is_kept_and_handed_out(tmp_path: Path) -> None:
+    """The trace names every file read: one whose name is not UTF-8 (a lone surrogate in Python)
+    used to end the render as an internal error when its entry was written."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    serving = estate / ENVIRONMENTS_DIR / "dev" / "serving"
+    os.rename(serving / "example-model.yaml", os.path.join(os.fsencode(serving), b"\xff\xfe.yaml"))
+    cache = tmp_path / "cache"
+    expected = cold(str(estate))
+    assert expected.exit_code == 0, expected.stderr
+    for _ in range(2):  # kept, then handed out
+        cached = run_cli("render", str(estate), "--cache-dir", str(cache))
+        assert (cached.exit_code, cached.stdout, cached.stderr) == (
+            expected.exit_code,
+            expected.stdout,
+            expected.stderr,
+        )
+    assert list(cache.glob("*.render"))
