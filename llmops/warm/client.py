@@ -59,19 +59,33 @@ def served_exit_code(
             _warn(f"{path} is not the socket of an llmops server; not using it")
             return None
         answers = wire.Answers(connection)
+        interrupted = False
         try:
             wire.send_request(connection, request, list(descriptors))
-            answer = answers.next()
+            try:
+                answer = answers.next()
+            except KeyboardInterrupt:  # before the server began: it stops the command at once
+                interrupted = True
+                connection.sendall(wire.INTERRUPT)
+                answer = answers.next()
         except (wire.WireError, OSError):
+            if interrupted:
+                return _interrupted()
             return None  # the server ended before it began the command (it was ending)
+        except KeyboardInterrupt:
+            return _interrupted()
         if answer.get("running") is True:
-            return _code_when_done(connection, answers)
+            return _code_when_done(connection, answers, interrupted)
+        if interrupted:
+            return _interrupted()
     if answer.get("stale") is True:
         start_server(path)  # a stale server ends as it declines: the next command finds a new one
     return None
 
 
-def _code_when_done(connection: socket.socket, answers: wire.Answers) -> int:
+def _code_when_done(
+    connection: socket.socket, answers: wire.Answers, interrupted: bool = False
+) -> int:
     """The command's exit code once the server has run it. Ctrl-C while it runs is passed on (the
     command stops as it would in its own process, and says so); a second one, or this process
     ending, leaves it to stop quietly."""
@@ -79,6 +93,8 @@ def _code_when_done(connection: socket.socket, answers: wire.Answers) -> int:
         try:
             answer = answers.next()
         except KeyboardInterrupt:
+            if interrupted:
+                raise
             connection.sendall(wire.INTERRUPT)
             answer = answers.next()
     except KeyboardInterrupt:
@@ -91,6 +107,12 @@ def _code_when_done(connection: socket.socket, answers: wire.Answers) -> int:
         return code
     _warn(f"the server answered {answer!r}; its output may be incomplete")
     return _BUG
+
+
+def _interrupted() -> int:
+    """Ctrl-C before the server began the command: said as the command itself says it."""
+    _say("llmops: interrupted")
+    return _INTERRUPTED
 
 
 def _is_open(descriptor: int) -> bool:
@@ -161,7 +183,11 @@ def start_server(path: str) -> None:
 
 
 def _warn(message: str) -> None:
+    _say(f"llmops: warning: {message}")
+
+
+def _say(line: str) -> None:
     try:
-        print(f"llmops: warning: {message}", file=sys.stderr)
+        print(line, file=sys.stderr)
     except (OSError, ValueError):
         return  # no standard error to say it on
