@@ -21,7 +21,10 @@ def serve_if_asked() -> None:
 
 
 def entrypoint() -> None:
-    serve_if_asked()
-    from llmops.cli.main import entrypoint as run_here
-
+    try:
+        serve_if_asked()
+        from llmops.cli.main import entrypoint as run_here
+    except KeyboardInterrupt:  # Ctrl-C while starting: said as a command says it
+        print("llmops: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
     run_here()

@@ -93,6 +93,7 @@ def serve(path: Path, idle_seconds: float) -> int:
     lock.truncate()
     lock.write(f"{os.getpid()}\n")
     lock.flush()
+    os.chmod(lock.fileno(), 0o600)
     log = _Log(Path(f"{path}.log"))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -119,7 +120,9 @@ def serve(path: Path, idle_seconds: float) -> int:
         with contextlib.suppress(OSError):
             path.unlink()  # before the lock goes: a new server may bind the same path then
         listener.close()
-    log.write(f"ended: {ending}")
+    log.write(f"ended: {ending}", always=True)
+    with contextlib.suppress(OSError):
+        lock.truncate(0)  # no process id of a process that is gone (it may be another's soon)
     lock.close()
     return 0
 
@@ -171,10 +174,12 @@ class _Log:
                 kept = path.read_bytes()[-MAX_LOG_BYTES // 2 :]
                 path.write_bytes(kept[kept.find(b"\n") + 1 :])
 
-    def write(self, line: str) -> None:
-        if self.lines >= self.MAX_LINES:
+    def write(self, line: str, *, always: bool = False) -> None:
+        if self.lines >= self.MAX_LINES and not always:
             return
         self.lines += 1
+        if self.lines == self.MAX_LINES and not always:
+            line = f"{line} (and no more lines until this server ends)"
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
         with contextlib.suppress(OSError):
@@ -232,23 +237,29 @@ def _handle(connection: socket.socket, home: dict[str, str], stale: str | None) 
     if not wire.peer_is_self(connection):
         return None
     try:
-        body, descriptors = wire.receive_request(connection, time.monotonic() + REQUEST_SECONDS)
+        body = wire.receive_request(connection, time.monotonic() + REQUEST_SECONDS)
     except wire.WireError as error:
         with contextlib.suppress(OSError):
             wire.send_answer(connection, {"declined": str(error)})
         return None
+    declined = stale or _mismatch(body, home)
+    if declined is not None:
+        with contextlib.suppress(OSError):
+            wire.send_answer(connection, {"declined": declined, "stale": stale is not None})
+        return declined
+    # The client commits to the server running its command only now (it may have given up
+    # waiting, or been interrupted, and run it itself), and sends its standard streams with it.
+    try:
+        wire.send_answer(connection, {"ready": True})
+        connection.settimeout(REQUEST_SECONDS)
+        descriptors = wire.receive_go(connection)
+        connection.settimeout(None)
+    except OSError:
+        return None
+    if descriptors is None:
+        return None
     gc.disable()  # as in a process of its own: paused while the command runs (`_settle` after)
     try:
-        declined = stale or _mismatch(body, home)
-        if declined is not None:
-            with contextlib.suppress(OSError):
-                wire.send_answer(connection, {"declined": declined, "stale": stale is not None})
-            return declined
-        try:
-            # the client runs the command itself if the server ends before saying this
-            wire.send_answer(connection, {"running": True})
-        except OSError:
-            return None
         code = _run_watched(body, descriptors, connection)
     finally:
         for descriptor in descriptors:
@@ -337,19 +348,28 @@ def _run(body: dict[str, Any], descriptors: list[int]) -> int:
             try:
                 _Command.running = True
                 try:
+                    if _Command.interrupted == "interrupt":  # its signal came before the flag
+                        raise KeyboardInterrupt
+                    if _Command.interrupted is not None:
+                        raise _ClientGone
                     return output_written(main(body["argv"]))
                 finally:
                     _Command.running = False
             except SystemExit as stop:  # as a process exits with it
                 code = stop.code
-                return code if isinstance(code, int) else (0 if code is None else 1)
+                if code is None or isinstance(code, int):
+                    return code or 0
+                print(code, file=sys.stderr)  # as Python prints a message it exits with
+                return 1
             except KeyboardInterrupt:  # outside the command's own handler (`main` has one)
                 print("llmops: interrupted", file=sys.stderr)
                 return exit_codes.INTERRUPTED
             except _ClientGone:
                 return exit_codes.INTERRUPTED
-            except Exception:  # `--debug` lets an internal error out: its traceback, as a process
-                _print_command_traceback()
+            except _Stop:
+                raise
+            except BaseException:  # `--debug` lets an internal error out: its traceback, as in
+                _print_command_traceback()  # a process of its own
                 return 1  # as Python exits on an exception nothing caught
     except OSError as error:  # the working directory went between the check and the command
         with contextlib.suppress(OSError):
@@ -383,12 +403,14 @@ def _as_client(body: dict[str, Any], descriptors: list[int]) -> Iterator[None]:
         for target, descriptor in enumerate(descriptors):
             os.dup2(descriptor, target)
         sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
-        sys.stdout = _standard_output()
+        unbuffered = bool(body["environ"].get("PYTHONUNBUFFERED"))
+        sys.stdout = _standard_output(unbuffered)
         sys.stderr = io.TextIOWrapper(
             io.FileIO(2, "w", closefd=False),
             encoding="utf-8",
             errors="backslashreplace",
             line_buffering=True,
+            write_through=unbuffered,
         )
         os.environ.clear()
         os.environ.update(body["environ"])
@@ -409,12 +431,14 @@ def _as_client(body: dict[str, Any], descriptors: list[int]) -> Iterator[None]:
             os.close(descriptor)
 
 
-def _standard_output() -> io.TextIOWrapper:
+def _standard_output(unbuffered: bool) -> io.TextIOWrapper:
     """The client's standard output as its own process would have it under `llmops.cli.main`:
-    every byte taken, line-buffered on a terminal."""
+    every byte taken, line-buffered on a terminal, not buffered at all with `PYTHONUNBUFFERED`."""
     from llmops.stream_output import WholeWrites
 
     raw = WholeWrites(1, "<stdout>")
+    if unbuffered:
+        return io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
     return io.TextIOWrapper(
         io.BufferedWriter(raw, 8192), encoding="utf-8", line_buffering=raw.isatty()
     )

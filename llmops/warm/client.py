@@ -59,33 +59,39 @@ def served_exit_code(
             _warn(f"{path} is not the socket of an llmops server; not using it")
             return None
         answers = wire.Answers(connection)
-        interrupted = False
         try:
-            wire.send_request(connection, request, list(descriptors))
-            try:
-                answer = answers.next()
-            except KeyboardInterrupt:  # before the server began: it stops the command at once
-                interrupted = True
-                connection.sendall(wire.INTERRUPT)
-                answer = answers.next()
+            wire.send_request(connection, request)
+            connection.settimeout(_wait_seconds())
+            answer = answers.next()
+            if answer.get("ready") is True:
+                connection.settimeout(None)
+                # from here on the server runs it, not this process
+                wire.send_go(connection, list(descriptors))
+                return _code_when_done(connection, answers)
+        except KeyboardInterrupt:  # the server has not begun it, and will not
+            return _interrupted()
+        except TimeoutError:
+            _warn(f"the server at {path} was busy for {_wait_seconds():g} s; running here")
+            return None
         except (wire.WireError, OSError):
-            if interrupted:
-                return _interrupted()
             return None  # the server ended before it began the command (it was ending)
-        except KeyboardInterrupt:
-            return _interrupted()
-        if answer.get("running") is True:
-            return _code_when_done(connection, answers, interrupted)
-        if interrupted:
-            return _interrupted()
     if answer.get("stale") is True:
         start_server(path)  # a stale server ends as it declines: the next command finds a new one
     return None
 
 
-def _code_when_done(
-    connection: socket.socket, answers: wire.Answers, interrupted: bool = False
-) -> int:
+def _wait_seconds() -> float:
+    """How long a command waits for the server to take it (`LLMOPS_SERVER_WAIT`) before it runs
+    in its own process: the server runs one command at a time, and one whose output is not read
+    (`| less`) holds the others."""
+    try:
+        seconds = float(os.environ.get(wire.WAIT_VARIABLE, "") or wire.DEFAULT_WAIT_SECONDS)
+    except ValueError:
+        return wire.DEFAULT_WAIT_SECONDS
+    return seconds if 0 < seconds < 86400 else wire.DEFAULT_WAIT_SECONDS
+
+
+def _code_when_done(connection: socket.socket, answers: wire.Answers) -> int:
     """The command's exit code once the server has run it. Ctrl-C while it runs is passed on (the
     command stops as it would in its own process, and says so); a second one, or this process
     ending, leaves it to stop quietly."""
@@ -93,8 +99,6 @@ def _code_when_done(
         try:
             answer = answers.next()
         except KeyboardInterrupt:
-            if interrupted:
-                raise
             connection.sendall(wire.INTERRUPT)
             answer = answers.next()
     except KeyboardInterrupt:

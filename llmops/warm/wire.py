@@ -1,9 +1,10 @@
 """What a command and the warm server say to each other over a Unix socket, and who may talk.
 
-A request is one message: the command's standard input, output and error as file descriptors
-(`SCM_RIGHTS`), and a length-prefixed JSON body with its arguments, working directory, umask,
-environment and the code stamp it expects. The answer is one JSON line: the exit code, or why the
-server declined (the command then runs in its own process). Standard library only: the client
+A request is a length-prefixed JSON body with the command's arguments, working directory, umask,
+environment and the installation it runs. The server answers with a JSON line: why it declined
+(the command then runs in its own process), or that it is ready; the client then says go, sending
+its standard input, output and error as file descriptors (`SCM_RIGHTS`), and the server's last
+line is the exit code. Standard library only: the client
 side runs before anything else of llmops is imported.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import stat
 import struct
@@ -21,6 +23,9 @@ if TYPE_CHECKING:  # nothing more imported before a served command: every call p
 
 SERVER_VARIABLE = "LLMOPS_SERVER"
 INTERRUPT = b"I"  # sent by a client interrupted (Ctrl-C) while its command runs
+GO = b"G"  # sent by a client when the server is ready: run the command (it will not run it itself)
+WAIT_VARIABLE = "LLMOPS_SERVER_WAIT"
+DEFAULT_WAIT_SECONDS = 10.0
 IDLE_VARIABLE = "LLMOPS_SERVER_IDLE"
 PROTOCOL = 1
 MAX_REQUEST_BYTES = 4 << 20  # arguments and environment; a real one is a few KB
@@ -76,23 +81,28 @@ def not_ours(path: str) -> str | None:
             return f"{path} is there and is no socket"
     except FileNotFoundError:
         pass
-    for beside in (f"{path}.lock", f"{path}.log"):
+    for beside, ours in ((f"{path}.lock", _LOCK_TEXT), (f"{path}.log", _LOG_TEXT)):
         try:
             status = os.lstat(beside)
         except FileNotFoundError:
             continue
-        if not stat.S_ISREG(status.st_mode):
-            return f"{beside} is there and is no file"
-    if os.path.exists(f"{path}.lock") and server_pid(path) is None and _has_text(f"{path}.lock"):
-        return f"{path}.lock is there and holds no process id"
+        if not stat.S_ISREG(status.st_mode) or status.st_nlink != 1:
+            return f"{beside} is there and is no file of its own"
+        if status.st_mode & 0o077:
+            return f"{beside} is there and others may read it: not a server's"
+        try:
+            with open(beside, "rb") as file:
+                start = file.read(64)
+        except OSError as error:
+            return f"{beside} cannot be read: {error.strerror or error}"
+        if start and not ours.match(start):
+            return f"{beside} is there and was not written by a server"
     return None
 
 
-def _has_text(path: str) -> bool:
-    try:
-        return os.path.getsize(path) > 0
-    except OSError:
-        return False
+# what a server writes in the files beside its socket (made for its owner alone, mode 0600)
+_LOCK_TEXT = re.compile(rb"[0-9]{1,10}\n\Z")
+_LOG_TEXT = re.compile(rb"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z ")
 
 
 def server_pid(path: str) -> int | None:
@@ -109,16 +119,32 @@ def encode_request(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=True).encode("ascii")
 
 
-def send_request(connection: socket.socket, data: bytes, descriptors: list[int]) -> None:
-    framed = _LENGTH.pack(len(data)) + data
-    sent = socket.send_fds(connection, [framed[:4096]], descriptors)
-    if sent < len(framed):  # an empty send to a server that answered and closed would fail
-        connection.sendall(framed[sent:])
+def send_request(connection: socket.socket, data: bytes) -> None:
+    """The request's body, length first. The standard streams follow only with `send_go`: a
+    request waiting in the server's queue holds none of them open (a reader of this process's
+    output would wait for the server otherwise)."""
+    connection.sendall(_LENGTH.pack(len(data)) + data)
 
 
-def receive_request(connection: socket.socket, deadline: float) -> tuple[dict[str, Any], list[int]]:
-    """The body and the descriptors of one request, all of it before ``deadline`` (a
-    `time.monotonic` value). **Raises:** ``WireError``."""
+def send_go(connection: socket.socket, descriptors: list[int]) -> None:
+    """Run the command, on these standard streams (sent with it)."""
+    socket.send_fds(connection, [GO], descriptors)
+
+
+def receive_go(connection: socket.socket) -> list[int] | None:
+    """The client's standard streams when it said to run the command, or None (it went away,
+    or said something else). **Raises:** ``OSError`` (a timeout among them)."""
+    message, descriptors, _flags, _address = socket.recv_fds(connection, 1, 3)
+    if message == GO and len(descriptors) == 3:
+        return descriptors
+    for descriptor in descriptors:
+        os.close(descriptor)
+    return None
+
+
+def receive_request(connection: socket.socket, deadline: float) -> dict[str, Any]:
+    """The body of one request, all of it before ``deadline`` (a `time.monotonic` value).
+    **Raises:** ``WireError``."""
     import time
 
     def wait() -> None:
@@ -128,14 +154,7 @@ def receive_request(connection: socket.socket, deadline: float) -> tuple[dict[st
         connection.settimeout(left)
 
     try:
-        wait()
-        first, descriptors, _flags, _address = socket.recv_fds(connection, 4096, 3)
-    except OSError as error:
-        raise WireError(f"no request: {error}") from error
-    try:
-        if len(descriptors) != 3:
-            raise WireError("a request carries three descriptors")
-        data = bytearray(first)
+        data = bytearray()
         while len(data) < _LENGTH.size:
             wait()
             data += _received(connection, _LENGTH.size - len(data))
@@ -149,11 +168,11 @@ def receive_request(connection: socket.socket, deadline: float) -> tuple[dict[st
         body = json.loads(bytes(data[_LENGTH.size :]))
         if not isinstance(body, dict):
             raise WireError("a request is a JSON object")
-        return body, descriptors
-    except (WireError, ValueError, OSError) as error:
-        for descriptor in descriptors:
-            os.close(descriptor)
-        raise error if isinstance(error, WireError) else WireError(str(error)) from error
+        return body
+    except WireError:
+        raise
+    except Exception as error:  # JSON nested too deep is a RecursionError
+        raise WireError(f"{type(error).__name__}: {error}") from error
 
 
 def _received(connection: socket.socket, wanted: int) -> bytes:

@@ -255,13 +255,10 @@ def _raw_request(path: Path, changes: dict[str, object]) -> dict[str, object]:
     """A request as the client makes it, with ``changes``, answered by the server."""
     from llmops.warm.client import _request
 
-    body = {**json.loads(_request(["validate"])), **changes}
-    with (
-        socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection,
-        open(os.devnull, "wb") as null,
-    ):
+    body = {**json.loads(_request(["validate"]) or b"{}"), **changes}
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
         connection.connect(str(path))
-        wire.send_request(connection, wire.encode_request(body), [null.fileno()] * 3)
+        wire.send_request(connection, wire.encode_request(body))
         return wire.Answers(connection).next()
 
 
@@ -521,3 +518,123 @@ def test_the_log_keeps_what_servers_before_said(socket_path: Path) -> None:
     log = Path(f"{socket_path}.log").read_text()
     assert log.count("started: process") == 2
     assert "ended: stopped by a signal" in log
+    _stop(socket_path)
+    assert Path(f"{socket_path}.lock").read_text() == ""  # no process id of one that is gone
+
+
+def test_ctrl_c_at_a_command_waiting_for_the_server_stops_it_at_once(
+    socket_path: Path, tmp_path: Path
+) -> None:
+    """A command waiting behind another is stopped by Ctrl-C there and then; the server never
+    runs it (it used to run it to its end once its turn came, exit 0)."""
+    big, small = tmp_path / "big", copy_bundled_estate(tmp_path / "small")
+    generate_estate(big, 1000)
+    _start(socket_path)
+    running = subprocess.Popen(
+        [str(LLMOPS), "render", "--cache-dir", "off", "-o", str(tmp_path / "a")],
+        cwd=big,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(0.5)
+    waiting = subprocess.Popen(
+        [str(LLMOPS), "render", "--cache-dir", "off", "-o", str(tmp_path / "b")],
+        cwd=small,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(0.5)
+    waiting.send_signal(signal.SIGINT)
+    assert waiting.communicate(timeout=60) == (b"", b"llmops: interrupted\n")
+    assert waiting.returncode == 130
+    assert running.poll() is None, "it did not wait for the running command"
+    running.communicate(timeout=300)
+    assert running.returncode == 0
+    time.sleep(1)
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_command_whose_output_is_not_read_holds_the_others_only_so_long(
+    socket_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`llmops render | less` left open: a command behind it runs in its own process after
+    `LLMOPS_SERVER_WAIT` seconds, with a warning, instead of waiting for the reader."""
+    estate = tmp_path / "estate"
+    generate_estate(estate, 30)  # more than a pipe holds
+    _start(socket_path)
+    unread = subprocess.Popen(
+        [str(LLMOPS), "render", "--cache-dir", "off"],
+        cwd=estate,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(1.0)
+        monkeypatch.setenv(wire.WAIT_VARIABLE, "1")
+        started = time.monotonic()
+        code, stdout, stderr = _program(["validate"], estate, dict(os.environ))
+        assert time.monotonic() - started < 15
+        assert b"was busy for 1 s; running here" in stderr
+        assert (code, stdout) == _program(["validate"], estate, _without_server())[:2]
+    finally:
+        assert unread.stdout is not None
+        unread.stdout.read()
+        unread.wait(timeout=60)
+    assert unread.returncode == 0
+
+
+def test_files_beside_the_socket_that_are_not_a_servers_are_left_alone(
+    socket_path: Path, tmp_path: Path
+) -> None:
+    estate = copy_bundled_estate(tmp_path / "estate")
+    folder = socket_path.parent
+    other = tmp_path / "other"
+    other.write_text("someone's file\n")
+    cases = {
+        f"{socket_path}.log": lambda path: Path(path).write_text("my diary\n"),
+        f"{socket_path}.lock": lambda path: Path(path).write_text("12345\n"),  # readable by all
+    }
+    for beside, make in [*cases.items(), (f"{socket_path}.log", None)]:
+        if make is None:
+            os.link(other, beside)  # a second name of another file
+        else:
+            make(beside)
+        before = Path(beside).read_bytes()
+        code, _, stderr = _program(["validate"], estate, dict(os.environ))
+        assert code == 0
+        assert b"no server started there" in stderr, beside
+        time.sleep(0.5)
+        assert Path(beside).read_bytes() == before
+        assert not socket_path.exists()
+        os.unlink(beside)
+    assert sorted(p.name for p in folder.iterdir()) == []
+
+
+def test_a_served_command_is_as_unbuffered_as_its_own_process(
+    socket_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `PYTHONUNBUFFERED` (the project's image sets it), standard output and error in one
+    file keep their order, and a full disk is reported where the command writes."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    monkeypatch.setenv("PYTHONUNBUFFERED", "1")
+    _start(socket_path)
+    for line in (f"{LLMOPS} render -o out --verify 2>&1", f"{LLMOPS} validate >/dev/full"):
+        served = _shell(line.replace("out", "served"), estate, dict(os.environ))
+        own = _shell(line.replace("out", "own"), estate, _without_server())
+        assert served == (own[0], own[1].replace(b"own", b"served"), own[2]), line
+
+
+def test_a_request_nested_too_deep_is_declined_and_keeps_no_descriptor(
+    socket_path: Path, tmp_path: Path
+) -> None:
+    estate = copy_bundled_estate(tmp_path / "estate")
+    _start(socket_path)
+    pid = _server_pid(socket_path)
+    before = len(os.listdir(f"/proc/{pid}/fd"))
+    for _ in range(20):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.connect(str(socket_path))
+            wire.send_request(connection, b"[" * 100_000)
+            assert "RecursionError" in wire.Answers(connection).next()["declined"]
+    assert len(os.listdir(f"/proc/{pid}/fd")) == before
+    assert _served(["validate"], estate, tmp_path)[0] == 0
