@@ -67,6 +67,8 @@ Environment variables (an option given on the command line wins):
   LLMOPS_FORMAT  --format of validate, audit and conform
   {DEBUG_VARIABLE}   set: as --debug
   NO_COLOR       set: no colour in text output
+  LLMOPS_SERVER  a socket's absolute path: validate, render and cmp run in a warm server
+                 (README, "The warm server"); LLMOPS_SERVER_IDLE, LLMOPS_SERVER_WAIT
 
 \b
 Shell completion (commands, options, environment and endpoint names):
