@@ -96,6 +96,14 @@ def _start(path: Path) -> None:
     _wait(lambda: _listening(path), "the server to listen")
 
 
+@pytest.fixture
+def served_estate(socket_path: Path, tmp_path: Path) -> Path:
+    """A copy of the bundled estate, and a server listening at ``socket_path``."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    _start(socket_path)
+    return estate
+
+
 def _program(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, bytes, bytes]:
     """The installed program's exit code, stdout and stderr."""
     done = subprocess.run(
@@ -157,12 +165,11 @@ def test_served_commands_give_what_their_own_process_gives_while_files_change(
 
 
 def test_a_served_command_takes_the_callers_folder_variables_and_umask(
-    socket_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    served_estate: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`-o` relative to the caller's working directory, files made with its umask, `LLMOPS_ENV`
     and Argo CD's `ARGOCD_ENV_LLMOPS_ENV` from its environment."""
-    estate = copy_bundled_estate(tmp_path / "estate")
-    _start(socket_path)
+    estate = served_estate
     monkeypatch.setenv("LLMOPS_ENV", "stg")
     monkeypatch.setenv("ARGOCD_ENV_LLMOPS_ENV", "dev")
     env, own = dict(os.environ), _without_server()
@@ -221,10 +228,9 @@ def test_commands_the_server_does_not_run_stay_in_their_own_process(
 
 
 def test_a_stale_server_declines_ends_and_the_next_command_starts_a_new_one(
-    socket_path: Path, tmp_path: Path
+    socket_path: Path, served_estate: Path, tmp_path: Path
 ) -> None:
-    estate = copy_bundled_estate(tmp_path / "estate")
-    _start(socket_path)
+    estate = served_estate
     first = _server_pid(socket_path)
     # another installation: declined, the server goes on
     answer = _raw_request(socket_path, {"installation": {"llmops": "/elsewhere"}})
@@ -262,9 +268,10 @@ def _raw_request(path: Path, changes: dict[str, object]) -> dict[str, object]:
         return wire.Answers(connection).next()
 
 
-def test_a_broken_request_does_not_stop_the_server(socket_path: Path, tmp_path: Path) -> None:
-    estate = copy_bundled_estate(tmp_path / "estate")
-    _start(socket_path)
+def test_a_broken_request_does_not_stop_the_server(
+    socket_path: Path, served_estate: Path, tmp_path: Path
+) -> None:
+    estate = served_estate
     for junk in (b"", b"\x00\x00\x00\x05{", b"GET / HTTP/1.1\r\n\r\n", b"\xff" * 70000):
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
             connection.connect(str(socket_path))
@@ -325,11 +332,10 @@ def test_a_listener_that_is_no_server_is_not_used(socket_path: Path, tmp_path: P
     assert (code, stdout) == _program(["validate"], estate, _without_server())[:2]
 
 
-def test_commands_at_once_each_run_once(socket_path: Path, tmp_path: Path) -> None:
+def test_commands_at_once_each_run_once(served_estate: Path, tmp_path: Path) -> None:
     """Twelve `cmp generate` at a time against one server: each prints its stream once (a client
     once took the server's closing for a refusal and ran the command a second time itself)."""
-    estate = copy_bundled_estate(tmp_path / "estate")
-    _start(socket_path)
+    estate = served_estate
     env = {**os.environ, "ARGOCD_ENV_LLMOPS_ENV": "dev"}
     expected = _program(["cmp", "generate"], estate, {**_without_server(), **env_of(env)})
     for _ in range(3):
@@ -439,10 +445,9 @@ def test_commands_waiting_when_the_server_is_stopped_run_in_their_own_process(
 
 
 def test_a_removed_working_directory_gives_what_its_own_process_gives(
-    socket_path: Path, tmp_path: Path
+    served_estate: Path, tmp_path: Path
 ) -> None:
-    estate = copy_bundled_estate(tmp_path / "estate")
-    _start(socket_path)
+    estate = served_estate
     gone = tmp_path / "gone"
     line = f"mkdir {gone} && cd {gone} && rmdir {gone} && {LLMOPS} validate {estate}"
     served = _shell(line, tmp_path, dict(os.environ))
@@ -476,12 +481,11 @@ def test_a_path_that_holds_something_else_is_left_alone(
 
 
 def test_another_pythonpath_is_another_installation(
-    socket_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    socket_path: Path, served_estate: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Modules found through `PYTHONPATH` (a compiler or templates of another checkout) may differ
     from the server's: such a command is declined and runs in its own process."""
-    estate = copy_bundled_estate(tmp_path / "estate")
-    _start(socket_path)
+    estate = served_estate
     monkeypatch.setenv("PYTHONPATH", str(tmp_path / "elsewhere"))
     with open(os.devnull, "wb") as null:
         assert served_exit_code(["validate", str(estate)], (null.fileno(),) * 3) is None
@@ -489,10 +493,9 @@ def test_another_pythonpath_is_another_installation(
 
 
 def test_a_connection_that_never_sends_holds_the_next_command_briefly(
-    socket_path: Path, tmp_path: Path
+    socket_path: Path, served_estate: Path, tmp_path: Path
 ) -> None:
-    estate = copy_bundled_estate(tmp_path / "estate")
-    _start(socket_path)
+    estate = served_estate
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as silent:
         silent.connect(str(socket_path))
         started = time.monotonic()
@@ -501,10 +504,9 @@ def test_a_connection_that_never_sends_holds_the_next_command_briefly(
 
 
 def test_an_environment_that_cannot_be_set_is_declined_and_the_server_serves_on(
-    socket_path: Path, tmp_path: Path
+    socket_path: Path, served_estate: Path, tmp_path: Path
 ) -> None:
-    estate = copy_bundled_estate(tmp_path / "estate")
-    _start(socket_path)
+    estate = served_estate
     for environment in ({"A=B": "1"}, {"A": "nul\x00"}, {"": "1"}, {"A": "\ud800"}):
         answer = _raw_request(socket_path, {"environ": environment})
         assert answer["declined"].startswith("an environment that is not strings by name")
@@ -530,19 +532,9 @@ def test_ctrl_c_at_a_command_waiting_for_the_server_stops_it_at_once(
     big, small = tmp_path / "big", copy_bundled_estate(tmp_path / "small")
     generate_estate(big, 1000)
     _start(socket_path)
-    running = subprocess.Popen(
-        [str(LLMOPS), "render", "--cache-dir", "off", "-o", str(tmp_path / "a")],
-        cwd=big,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    running = _render_into(tmp_path / "a", big)
     time.sleep(0.5)
-    waiting = subprocess.Popen(
-        [str(LLMOPS), "render", "--cache-dir", "off", "-o", str(tmp_path / "b")],
-        cwd=small,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    waiting = _render_into(tmp_path / "b", small)
     time.sleep(0.5)
     waiting.send_signal(signal.SIGINT)
     assert waiting.communicate(timeout=60) == (b"", b"llmops: interrupted\n")
@@ -552,6 +544,16 @@ def test_ctrl_c_at_a_command_waiting_for_the_server_stops_it_at_once(
     assert running.returncode == 0
     time.sleep(1)
     assert not (tmp_path / "b").exists()
+
+
+def _render_into(out: Path, estate: Path) -> subprocess.Popen[bytes]:
+    """`llmops render -o OUT` of ``estate`` without a render cache, started (not waited for)."""
+    return subprocess.Popen(
+        [str(LLMOPS), "render", "--cache-dir", "off", "-o", str(out)],
+        cwd=estate,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_a_command_whose_output_is_not_read_holds_the_others_only_so_long(
@@ -625,10 +627,9 @@ def test_a_served_command_is_as_unbuffered_as_its_own_process(
 
 
 def test_a_request_nested_too_deep_is_declined_and_keeps_no_descriptor(
-    socket_path: Path, tmp_path: Path
+    socket_path: Path, served_estate: Path, tmp_path: Path
 ) -> None:
-    estate = copy_bundled_estate(tmp_path / "estate")
-    _start(socket_path)
+    estate = served_estate
     pid = _server_pid(socket_path)
     before = len(os.listdir(f"/proc/{pid}/fd"))
     for _ in range(20):
