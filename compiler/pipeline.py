@@ -4,6 +4,7 @@ RepoTree."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from compiler.check.names import is_label_name
 from compiler.check.runner import Attributed, check_estate
@@ -75,55 +76,79 @@ def validate_manifests(
     diagnostics: list[Diagnostic] = []
     for path, source in loaded.files.items():
         origin = loaded.origin[path]
-        for document in source.documents:
-            model, problems = validate_document(document)
-            diagnostics.extend(problems)
-            if model is None:
-                identity = raw_identity(document)
-                failed = {d.path for d in problems}
-                if (
-                    identity is not None
-                    and identity[0] in KINDS
-                    and KINDS[identity[0]].versioned
-                    and failed & {("spec",), ("spec", "version")}
-                ):
-                    # a version with a schema error (missing, a list) is not the one meant
-                    identity = (identity[0], identity[1], None)
-                if identity is not None and (
-                    failed & {("metadata",), ("metadata", "name")} or not is_label_name(identity[1])
-                ):
-                    identity = None  # a name that is not valid names nothing for sure
-                if identity is not None:
-                    broken.setdefault(origin, []).append(identity)
-                gap = _identity_gap(document, identity, origin)
-                if gap is not None:
-                    gaps.append(gap)
-                continue
-            kind = document.data["kind"]
-            if kind != "Environment" and not is_label_name(model.metadata.name):
-                # K001 reports the name; what refers to this manifest may mean it by another name
-                gaps.append(
-                    Gap(
-                        document.file,
-                        document.start.line,
-                        origin,
-                        frozenset({kind}),
-                        f"holds a {kind} whose name is not valid (line {document.start.line})",
-                    )
-                )
-            spec = spec_of(model)
-            manifests.append(
-                Manifest(
-                    kind=kind,
-                    name=model.metadata.name,
-                    version=spec.version if isinstance(spec, ModelSpec | DatasetSpec) else None,
-                    model=model,
-                    spec=spec,
-                    document=document,
-                    origin=origin,
+        kept = source.manifests
+        if kept is not None and kept[0] == origin:
+            manifests.extend(cast("list[Manifest]", kept[1]))
+            continue
+        file_manifests, file_gaps = _validate_file(source.documents, origin, broken, diagnostics)
+        manifests.extend(file_manifests)
+        gaps.extend(file_gaps)
+        if not file_gaps and all(d.validated is not None for d in source.documents):
+            # every document valid, nothing to report: a process that reads the same file again
+            # (the warm server) takes the same manifests
+            source.manifests = (origin, file_manifests)
+    return manifests, broken, gaps, diagnostics
+
+
+def _validate_file(
+    documents: list[SourceDocument],
+    origin: str,
+    broken: dict[str, list[Identity]],
+    diagnostics: list[Diagnostic],
+) -> tuple[list[Manifest], list[Gap]]:
+    """One file's typed manifests and gaps; adds its failed identities to ``broken`` and its
+    diagnostics to ``diagnostics``."""
+    manifests: list[Manifest] = []
+    gaps: list[Gap] = []
+    for document in documents:
+        model, problems = validate_document(document)
+        diagnostics.extend(problems)
+        if model is None:
+            identity = raw_identity(document)
+            failed = {d.path for d in problems}
+            if (
+                identity is not None
+                and identity[0] in KINDS
+                and KINDS[identity[0]].versioned
+                and failed & {("spec",), ("spec", "version")}
+            ):
+                # a version with a schema error (missing, a list) is not the one meant
+                identity = (identity[0], identity[1], None)
+            if identity is not None and (
+                failed & {("metadata",), ("metadata", "name")} or not is_label_name(identity[1])
+            ):
+                identity = None  # a name that is not valid names nothing for sure
+            if identity is not None:
+                broken.setdefault(origin, []).append(identity)
+            gap = _identity_gap(document, identity, origin)
+            if gap is not None:
+                gaps.append(gap)
+            continue
+        kind = document.data["kind"]
+        if kind != "Environment" and not is_label_name(model.metadata.name):
+            # K001 reports the name; what refers to this manifest may mean it by another name
+            gaps.append(
+                Gap(
+                    document.file,
+                    document.start.line,
+                    origin,
+                    frozenset({kind}),
+                    f"holds a {kind} whose name is not valid (line {document.start.line})",
                 )
             )
-    return manifests, broken, gaps, diagnostics
+        spec = spec_of(model)
+        manifests.append(
+            Manifest(
+                kind=kind,
+                name=model.metadata.name,
+                version=spec.version if isinstance(spec, ModelSpec | DatasetSpec) else None,
+                model=model,
+                spec=spec,
+                document=document,
+                origin=origin,
+            )
+        )
+    return manifests, gaps
 
 
 def _identity_gap(document: SourceDocument, identity: Identity | None, origin: str) -> Gap | None:

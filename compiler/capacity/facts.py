@@ -201,8 +201,9 @@ def assumptions_of(*facts: Fact[Any] | None) -> tuple[Assumption, ...]:
 
 
 def cached_model_facts(env: ResolvedEnvironment, model: Manifest[ModelSpec]) -> ModelFacts:
-    """`model_facts`, once per run: a `_shared` model is served and trained in every environment."""
-    return env.remember(("model-facts", model), lambda: model_facts(model))
+    """`model_facts`, once per manifest: a `_shared` model is served and trained in every
+    environment, and the warm server keeps it while the model's file is unchanged."""
+    return model.derived(model_facts)
 
 
 def weight_bytes(model: Manifest[ModelSpec], on_gpu: bool) -> Fact[float]:

@@ -77,7 +77,7 @@ def invalid_name(env: ResolvedEnvironment) -> Iterator[Finding]:
           name: support-concise
     """
     for manifest in env.manifests:
-        problem = _name_problem(manifest)
+        problem = manifest.derived(_name_problem)
         if problem is not None:
             yield Finding(
                 manifest,
@@ -112,7 +112,7 @@ def derived_name_too_long(env: ResolvedEnvironment) -> Iterator[Finding]:
           name: support-llama-3-8b-sft-v2-eu-canary
     """
     for manifest in env.manifests:
-        if _name_problem(manifest) is not None:
+        if manifest.derived(_name_problem) is not None:
             continue
         for what, derived in naming.derived_label_names(
             manifest.kind, manifest.name, env.namespace
@@ -337,41 +337,46 @@ def invalid_label(env: ResolvedEnvironment) -> Iterator[Finding]:
           annotations:
             contact: alice@example.com
     """
-    places: list[tuple[Manifest, Path, dict[str, str], bool]] = [
-        (manifest, ("metadata", field), getattr(manifest.model.metadata, field), field == "labels")
-        for manifest in env.manifests
-        for field in ("labels", "annotations")
-    ]
+    for manifest in env.manifests:
+        yield from manifest.derived(_metadata_label_findings)
     if env.settings_manifest is not None:  # node selectors match node labels
-        places.append(
-            (
-                env.settings_manifest,
-                ("spec", "gpu", "nodeSelector"),
-                env.settings.gpu.node_selector,
-                True,
-            )
+        yield from _label_findings(
+            env.settings_manifest, ("spec", "gpu", "nodeSelector"), env.settings.gpu.node_selector
         )
-    for manifest, path, entries, is_label in places:
-        what = "label" if is_label else "annotation"
-        for key, value in entries.items():
-            problem = label_key_problem(key)
-            if problem is not None:
-                yield Finding(
-                    manifest, (*path, key), f"{what} key {json.dumps(key)} {problem}", key=True
-                )
-            elif (
-                is_label
-                and value
-                and (len(value) > naming.MAX_LABEL or not naming.LABEL_NAME.fullmatch(value))
-            ):
-                yield Finding(
-                    manifest,
-                    (*path, key),
-                    f"label value {json.dumps(value)} is not valid: "
-                    "at most 63 characters of letters, digits, '-', '_' and '.', starting and "
-                    "ending with a letter or digit",
-                    "labels hold short identifiers; put free text under metadata.annotations",
-                )
+
+
+def _metadata_label_findings(manifest: Manifest) -> tuple[Finding, ...]:
+    """K006's findings in one manifest's own labels and annotations."""
+    metadata = manifest.model.metadata
+    return (
+        *_label_findings(manifest, ("metadata", "labels"), metadata.labels),
+        *_label_findings(manifest, ("metadata", "annotations"), metadata.annotations, False),
+    )
+
+
+def _label_findings(
+    manifest: Manifest, path: Path, entries: dict[str, str], is_label: bool = True
+) -> Iterator[Finding]:
+    what = "label" if is_label else "annotation"
+    for key, value in entries.items():
+        problem = label_key_problem(key)
+        if problem is not None:
+            yield Finding(
+                manifest, (*path, key), f"{what} key {json.dumps(key)} {problem}", key=True
+            )
+        elif (
+            is_label
+            and value
+            and (len(value) > naming.MAX_LABEL or not naming.LABEL_NAME.fullmatch(value))
+        ):
+            yield Finding(
+                manifest,
+                (*path, key),
+                f"label value {json.dumps(value)} is not valid: "
+                "at most 63 characters of letters, digits, '-', '_' and '.', starting and "
+                "ending with a letter or digit",
+                "labels hold short identifiers; put free text under metadata.annotations",
+            )
 
 
 # Namespaces of the cluster itself, of its distribution (OpenShift, Rancher, GKE) and of the

@@ -68,8 +68,7 @@ def annotations_too_large(env: ResolvedEnvironment) -> Iterator[Finding]:
     """
     limit = MAX_ANNOTATION_BYTES - LLMOPS_ANNOTATION_RESERVE
     for manifest in env.manifests:
-        annotations = manifest.model.metadata.annotations
-        size = sum(len(key.encode()) + len(value.encode()) for key, value in annotations.items())
+        size = manifest.derived(_annotation_bytes)
         if size > limit:
             yield Finding(
                 manifest,
@@ -79,6 +78,11 @@ def annotations_too_large(env: ResolvedEnvironment) -> Iterator[Finding]:
                 f"{LLMOPS_ANNOTATION_RESERVE:,} of its own)",
                 "keep large text out of annotations",
             )
+
+
+def _annotation_bytes(manifest: Manifest) -> int:
+    annotations = manifest.model.metadata.annotations
+    return sum(len(key.encode()) + len(value.encode()) for key, value in annotations.items())
 
 
 # Kubernetes refuses a ConfigMap whose data exceeds 1 MiB (MaxSecretSize applies to ConfigMaps as
@@ -105,16 +109,21 @@ def _training_config_size(
 ) -> tuple[int, tuple[str, ...]]:
     """At least the bytes of a training job's configuration: its hyperparameters, indented as the
     renderer writes them, ``copies`` times."""
-    inner = job.spec.train_job_spec
-    hyperparameters = dict(inner.hyperparameters) if inner is not None else {}
-    once = _indented_json_size(hyperparameters)
-    # job.json nests them one level deeper: two more spaces on each of their lines
-    nested = _indented_json_size({"hyperparameters": hyperparameters})
+    once, nested = job.derived(_hyperparameter_sizes)
     return (once + nested if copies == 2 else once), (
         "spec",
         "trainJobSpec",
         "hyperparameters",
     )
+
+
+def _hyperparameter_sizes(job: Manifest[TrainingJobSpec]) -> tuple[int, int]:
+    """The bytes of a job's hyperparameters indented as written alone, and as nested in job.json
+    (two more spaces on each of their lines)."""
+    inner = job.spec.train_job_spec
+    hyperparameters = dict(inner.hyperparameters) if inner is not None else {}
+    once = _indented_json_size(hyperparameters)
+    return once, _indented_json_size({"hyperparameters": hyperparameters})
 
 
 def _proxy_config_sizes(env: ResolvedEnvironment) -> tuple[int, Entry | None, int]:

@@ -22,26 +22,26 @@ E = Severity.ERROR
 def model_references(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, Path, str]]:
     """Every place in the environment that names a model."""
     for manifest in env.manifests:
-        spec = manifest.spec
-        if isinstance(spec, ServingEndpointSpec | TrainingJobSpec | ApprovalSpec):
-            yield manifest, ("spec", "modelId"), spec.model_id
-        if (
-            isinstance(spec, ServingEndpointSpec)
-            and spec.deployment_spec
-            and spec.deployment_spec.model_ref
-        ):
-            yield manifest, ("spec", "deploymentSpec", "model_ref"), spec.deployment_spec.model_ref
-        if isinstance(spec, ServingEndpointSpec):
-            for index, adapter in enumerate(spec.adapters):
-                yield manifest, ("spec", "adapters", index), adapter
-            if spec.canary is not None:
-                yield manifest, ("spec", "canary", "model"), spec.canary.model
-        if (
-            isinstance(spec, TrainingJobSpec)
-            and spec.train_job_spec
-            and spec.train_job_spec.model_ref
-        ):
-            yield manifest, ("spec", "trainJobSpec", "model_ref"), spec.train_job_spec.model_ref
+        for path, reference in manifest.derived(_model_reference_places):
+            yield manifest, path, reference
+
+
+def _model_reference_places(manifest: Manifest) -> tuple[tuple[Path, str], ...]:
+    """Where one manifest names a model, and the name written there."""
+    places: list[tuple[Path, str]] = []
+    spec = manifest.spec
+    if isinstance(spec, ServingEndpointSpec | TrainingJobSpec | ApprovalSpec):
+        places.append((("spec", "modelId"), spec.model_id))
+    if isinstance(spec, ServingEndpointSpec):
+        if spec.deployment_spec and spec.deployment_spec.model_ref:
+            places.append((("spec", "deploymentSpec", "model_ref"), spec.deployment_spec.model_ref))
+        for index, adapter in enumerate(spec.adapters):
+            places.append((("spec", "adapters", index), adapter))
+        if spec.canary is not None:
+            places.append((("spec", "canary", "model"), spec.canary.model))
+    if isinstance(spec, TrainingJobSpec) and spec.train_job_spec and spec.train_job_spec.model_ref:
+        places.append((("spec", "trainJobSpec", "model_ref"), spec.train_job_spec.model_ref))
+    return tuple(places)
 
 
 def dataset_references(env: ResolvedEnvironment) -> Iterator[tuple[Manifest, Path, str]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -204,3 +204,6 @@ class SourceFile:
     path: str
     text: str
     documents: list[SourceDocument] = field(default_factory=list)
+    # The origin and the typed manifests of a file whose every document validated without a
+    # diagnostic (`compiler.pipeline.validate_manifests`): the warm server reads it again.
+    manifests: tuple[str, Sequence[object]] | None = field(default=None, compare=False)

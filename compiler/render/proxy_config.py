@@ -134,7 +134,7 @@ def _model(ctx: RenderContext, model: Manifest[ModelSpec]) -> dict[str, Any]:
         "id": f"{model.name}@{model.version}",
         "name": model.name,
         "version": model.version,
-        **_written(model),
+        **model.derived(_written),
         "status": "approved" if approvals.approved else model.spec.status,
         "approvedBy": list(approvals.valid_approvers),
         "requiredApprovals": approvals.needed,
@@ -166,11 +166,11 @@ def proxy_entries(ctx: RenderContext, endpoints: list[ServedEndpoint]) -> dict[s
     def build() -> dict[str, list[Entry]]:
         return {
             "endpoints": [(e, _endpoint(ctx, e, model)) for e, model in endpoints],
-            "templates": [(t, _template(t)) for t in env.of_kind("PromptTemplate")],
-            "experiments": [(e, _experiment(e)) for e in env.of_kind("PromptExperiment")],
+            "templates": [(t, t.derived(_template)) for t in env.of_kind("PromptTemplate")],
+            "experiments": [(e, e.derived(_experiment)) for e in env.of_kind("PromptExperiment")],
             "models": [(m, _model(ctx, m)) for m in env.of_kind("Model")],
-            "datasets": [(d, _dataset(d)) for d in env.of_kind("Dataset")],
-            "trainingJobs": [(j, _training_job(j)) for j in env.of_kind("TrainingJob")],
+            "datasets": [(d, d.derived(_dataset)) for d in env.of_kind("Dataset")],
+            "trainingJobs": [(j, j.derived(_training_job)) for j in env.of_kind("TrainingJob")],
         }
 
     return env.remember(("proxy-entries", env.name, tuple(endpoints)), build)
@@ -228,10 +228,11 @@ def proxy_config_text(config: dict[str, Any]) -> str:
 ProxyText = tuple[str, dict[str, list[str]]]
 
 
-def _proxy_text(config: dict[str, Any]) -> ProxyText:
+def _proxy_text(config: dict[str, Any], written: dict[int, str] | None = None) -> ProxyText:
     """`proxy_config_text`, and its lists' entries' texts. Each entry is a `remembered_text`: the
     configuration of an environment with a thousand endpoints is megabytes of JSON, costly to write
     in Python, and a change to one endpoint changes one entry (its key is a fraction of writing it).
+    ``written`` holds the texts of entries written before, by the entry's `id`.
     """
     parts: list[str] = []
     entry_texts: dict[str, list[str]] = {}
@@ -241,7 +242,12 @@ def _proxy_text(config: dict[str, Any]) -> ProxyText:
         parts.append(indented_json(key))
         parts.append(": ")
         if value.__class__ is list and value:
-            entries = entry_texts[key] = [_entry_text(entry) for entry in value]
+            entries = entry_texts[key] = [
+                _entry_text(entry)
+                if written is None or id(entry) not in written
+                else written[id(entry)]
+                for entry in value
+            ]
             parts.append("[" + ENTRY_NEWLINE + ("," + ENTRY_NEWLINE).join(entries) + "\n  ]")
         else:
             parts.append(indented_json(value).replace("\n", "\n  "))
@@ -273,8 +279,42 @@ def environment_proxy_entry_texts(
 
 def _environment_proxy_text(ctx: RenderContext, endpoints: list[ServedEndpoint]) -> ProxyText:
     env = ctx.env
-    text: ProxyText = env.remember(
-        ("proxy-text", env.name, tuple(endpoints)),
-        lambda: _proxy_text(proxy_config(ctx, endpoints)),
-    )
+
+    def write() -> ProxyText:
+        entries = proxy_entries(ctx, endpoints)
+        written = {
+            id(entry): manifest.derived(_OWN_ENTRY_TEXTS[section])
+            for section in _OWN_ENTRY_TEXTS
+            for manifest, entry in entries[section]
+        }
+        return _proxy_text(proxy_config(ctx, endpoints, entries), written)
+
+    text: ProxyText = env.remember(("proxy-text", env.name, tuple(endpoints)), write)
     return text
+
+
+def _template_text(template: Manifest[PromptTemplateSpec]) -> str:
+    return _entry_text(template.derived(_template))
+
+
+def _experiment_text(experiment: Manifest[PromptExperimentSpec]) -> str:
+    return _entry_text(experiment.derived(_experiment))
+
+
+def _dataset_text(dataset: Manifest[DatasetSpec]) -> str:
+    return _entry_text(dataset.derived(_dataset))
+
+
+def _training_job_text(job: Manifest[TrainingJobSpec]) -> str:
+    return _entry_text(job.derived(_training_job))
+
+
+# The lists whose entries are made from their manifest alone, and the text of such an entry: a
+# manifest keeps it (`Manifest.derived`), so the warm server writes it once while the file is the
+# same.
+_OWN_ENTRY_TEXTS: dict[str, Any] = {
+    "templates": _template_text,
+    "experiments": _experiment_text,
+    "datasets": _dataset_text,
+    "trainingJobs": _training_job_text,
+}

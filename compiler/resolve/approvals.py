@@ -79,8 +79,13 @@ def current_digest(env: ResolvedEnvironment, model: Manifest[ModelSpec]) -> str:
     """The model's digest, computed once per run (a shared model is checked in every
     environment)."""
     if model.spec.trained_by is None:
-        return env.remember(("model-digest", model), lambda: model_digest(model.model))
+        return model.derived(_own_digest)
     # a trained model's digest covers its job, which `trainedBy` resolves per environment
     return env.remember(
         ("model-digest", model, env.name), lambda: model_digest(model.model, made_by(env, model))
     )
+
+
+def _own_digest(model: Manifest[ModelSpec]) -> str:
+    """The digest of a model that no job of the estate made: a function of its manifest alone."""
+    return model_digest(model.model)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Generic
+from collections.abc import Callable
+from dataclasses import field
+from typing import Any, Generic, Self
 
 from typing_extensions import TypeIs, TypeVar
 
@@ -16,6 +18,7 @@ Identity = tuple[str, str, str | None]  # kind, name, version (None for unversio
 # `Manifest` is one of any kind: its spec is only a `StrictModel` until narrowed (`of_kind`).
 SpecT = TypeVar("SpecT", bound=StrictModel, covariant=True, default=StrictModel)
 KindSpec = TypeVar("KindSpec", bound=StrictModel)
+T = TypeVar("T")
 
 
 @record(eq=False, repr=False)
@@ -29,6 +32,22 @@ class Manifest(Generic[SpecT]):
     spec: SpecT
     document: SourceDocument
     origin: str  # the environment folder it was read from, or "_shared"
+    # what `derived` computed, by the function that computed it (not an argument: a manifest made
+    # by `dataclasses.replace`, another spec, starts with nothing derived)
+    _derived: dict[Callable[[Any], Any], Any] = field(default_factory=dict, init=False, repr=False)
+
+    def derived(self, compute: Callable[[Self], T]) -> T:
+        """``compute(self)``, computed once per manifest. ``compute`` must read nothing but the
+        manifest it is given (and constants): a manifest lives for one run, or, in the warm server,
+        for as long as its file is unchanged (`compiler.pipeline.validate_manifests`), and what it
+        derived lives as long. Pass a function defined once, not a closure: the function is the
+        key."""
+        derived = self._derived
+        if compute in derived:
+            value: T = derived[compute]
+            return value
+        value = derived[compute] = compute(self)
+        return value
 
     @property
     def identity(self) -> Identity:
