@@ -3,12 +3,13 @@
 file changed), one environment's render as an Argo CD Application refreshes it, and how much of a
 cold render the warm ones cost.
 
-Every timing is a fresh interpreter, after an untimed warm-up that leaves the `.pyc` files an
-installed package has. Both wall time and the child's CPU time (user + system) are reported: on a
-machine shared with other work the wall time swings with the load, the CPU time far less.
+Every timing is a fresh interpreter running what the installed `llmops` script runs, after an
+untimed warm-up that leaves the `.pyc` files an installed package has. Both wall time and the
+child's CPU time (user + system) are reported: on a machine shared with other work the wall time
+swings with the load, the CPU time far less.
 
 ``--trees A,B`` times the same cases with the source trees A and B (each the working directory of
-its runs, which `python -m` puts first on sys.path, and first on PYTHONPATH), alternating run by
+its runs, which `python -c` puts first on sys.path, and first on PYTHONPATH), alternating run by
 run, so a before/after comparison on a busy machine sees the same load.
 
 Usage: ``python benchmarks/bench_cache.py [--runs 15] [--sizes 100,1000,3000]
@@ -73,7 +74,7 @@ def run_child(argv: list[str], tree: Path) -> None:
 
 
 def timed_run(argv: list[str], env: dict[str, str], tree: Path) -> tuple[float, float]:
-    """(wall, CPU) seconds of one child process, run in ``tree`` (`python -m` puts the working
+    """(wall, CPU) seconds of one child process, run in ``tree`` (`python -c` puts the working
     directory first on sys.path, before PYTHONPATH and the editable install); it must succeed."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -86,8 +87,13 @@ def timed_run(argv: list[str], env: dict[str, str], tree: Path) -> tuple[float, 
     return wall, cpu
 
 
+# What the installed `llmops` script runs (its entry point, llmops/cli/launch.py: a served command's
+# client imports no more than it needs), from the tree that is the working directory.
+ENTRY_POINT = "import sys; from llmops.cli.launch import entrypoint; sys.exit(entrypoint())"
+
+
 def llmops(*arguments: str) -> list[str]:
-    return [sys.executable, "-m", "llmops.cli.main", *arguments]
+    return [sys.executable, "-c", ENTRY_POINT, *arguments]
 
 
 @dataclass

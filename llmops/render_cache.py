@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -311,7 +312,7 @@ class RenderCache:
         """The entry's output if it is whole and every answer of its trace is still the same. The
         trace is its first line: an entry of other files is a miss before its output is read."""
         try:
-            data = _cache_file_bytes(self._path(key))
+            data, version = _cache_file(self._path(key))
         except OSError:
             return None
         ends = _line_ends(data, 3)  # the header, the key and trace, where the texts lie
@@ -327,7 +328,7 @@ class RenderCache:
             return None
         if not _same_answers(trace, tree):
             return None
-        if data[: ends[0]] != FORMAT + b" " + _digest(view[ends[0] + 1 :]).encode():
+        if data[: ends[0]] != FORMAT + b" " + _body_digest(version, view, ends[0] + 1).encode():
             return None
         blob = view[ends[2] + 1 :]
         try:
@@ -421,7 +422,9 @@ class RenderCache:
     def _touch(self, path: Path) -> None:
         self._in_use.add(str(path))
         with contextlib.suppress(OSError):
-            os.utime(path)  # recently used: pruned last
+            before = _version_of(path, os.stat(path, follow_symlinks=False))
+            os.utime(path, follow_symlinks=False)  # recently used: pruned last
+            _touched(before, _version_of(path, os.stat(path, follow_symlinks=False)))
 
     def trim(self, budget: int) -> None:
         """Remove the least recently used of the cache's files until they hold at most ``budget``
@@ -573,6 +576,15 @@ def _cache_file_bytes(path: Path) -> bytes:
     """A cache file's bytes. **Raises:** ``OSError`` (a miss) for anything but a regular file of at
     most `MAX_CACHE_FILE_BYTES`: a FIFO would block the read forever, a link to /dev/zero would
     never end, and neither is a file the cache wrote (it writes regular files, never links)."""
+    return _cache_file(path)[0]
+
+
+# A file as it was read: its path, device, inode, size and times (see `_body_digest`).
+FileVersion = tuple[str, int, int, int, int, int]
+
+
+def _cache_file(path: Path) -> tuple[bytes, FileVersion | None]:
+    """`_cache_file_bytes`, and which version of the file was read (None: it grew while read)."""
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     descriptor = os.open(path, flags)
     try:
@@ -588,20 +600,67 @@ def _cache_file_bytes(path: Path) -> bytes:
             size += len(pieces[-1])
     finally:
         os.close(descriptor)
-    return pieces[0] if len(pieces) <= 2 else b"".join(pieces)
+    if len(pieces) > 2:
+        return b"".join(pieces), None
+    return pieces[0], _version_of(path, status)
+
+
+def _version_of(path: Path, status: os.stat_result) -> FileVersion:
+    return (
+        str(path),
+        status.st_dev,
+        status.st_ino,
+        status.st_size,
+        status.st_mtime_ns,
+        status.st_ctime_ns,
+    )
+
+
+# What the warm server found the digest of a cache file's body to be, by the file's version: it
+# reads the same files on every render (the texts of an environment, twenty megabytes and more at
+# a thousand endpoints), and the cache never writes a file in place (it writes another and renames
+# it over), so a file of the same path, inode, size and times holds the same bytes.
+_BODY_DIGESTS: dict[tuple[FileVersion, int], str] = {}
+_BODY_DIGESTS_KEPT = 256
+
+
+def _touched(before: FileVersion, after: FileVersion) -> None:
+    """The digests known of a file's version before the cache touched it (new times, the same
+    file) are those of its version after."""
+    if before[:4] != after[:4]:
+        return  # another file took its place meanwhile
+    for (version, start), digest in list(_BODY_DIGESTS.items()):
+        if version == before:
+            _BODY_DIGESTS[(after, start)] = digest
+
+
+def _body_digest(version: FileVersion | None, data: bytes | memoryview, start: int) -> str:
+    """The digest of ``data`` from ``start`` (the body after a file's header), computed once per
+    version of the file in the warm server, each time in any other process."""
+    from llmops.warm.memo import kept_sources
+
+    if version is None or kept_sources() is None:
+        return _digest(memoryview(data)[start:])
+    known = _BODY_DIGESTS.get((version, start))
+    if known is None:
+        known = _digest(memoryview(data)[start:])
+        if len(_BODY_DIGESTS) >= _BODY_DIGESTS_KEPT:
+            del _BODY_DIGESTS[next(iter(_BODY_DIGESTS))]
+        _BODY_DIGESTS[(version, start)] = known
+    return known
 
 
 def _read_signed_entry(path: Path, key: str) -> tuple[dict[str, Any], memoryview, str] | None:
     """`_read_entry`, and the SHA-256 of the entry's content (its header says it, and it is)."""
     try:
-        data = _cache_file_bytes(path)
+        data, version = _cache_file(path)
     except OSError:
         return None
     ends = _line_ends(data, 2)
     if ends is None:
         return None
     view = memoryview(data)
-    digest = _digest(view[ends[0] + 1 :])
+    digest = _body_digest(version, view, ends[0] + 1)
     if data[: ends[0]] != FORMAT + b" " + digest.encode():
         return None
     try:
@@ -780,11 +839,11 @@ def _read_lines(path: Path, header: bytes) -> tuple[bytes, int, dict[str, str]] 
     ``header`` and that digest, or None when it cannot be read or holds a line `save` does not
     write."""
     try:
-        data = _cache_file_bytes(path)
+        data, version = _cache_file(path)
     except OSError:
         return None
     head, newline, body = data.partition(b"\n")
-    digest = _digest(body).encode()
+    digest = _body_digest(version, data, len(head) + 1).encode()
     if not newline or head != header + digest:
         return None
     known = {}
@@ -824,7 +883,7 @@ def _read_texts(path: Path, header: bytes) -> tuple[bytes, dict[bytes, memoryvie
     """The SHA-256 of the body and the texts of a file `_texts_file` wrote with ``header``, or None
     when it cannot be read or does not hold exactly what its header and index say."""
     try:
-        data = _cache_file_bytes(path)
+        data, version = _cache_file(path)
     except OSError:
         return None
     ends = _line_ends(data, 2)  # the header, how many texts
@@ -832,7 +891,7 @@ def _read_texts(path: Path, header: bytes) -> tuple[bytes, dict[bytes, memoryvie
         return None
     view = memoryview(data)
     digest = data[len(header) : ends[0]]
-    if digest != _digest(view[ends[0] + 1 :]).encode():
+    if digest != _body_digest(version, view, ends[0] + 1).encode():
         return None
     try:
         count = int(data[ends[0] + 1 : ends[1]])
@@ -1011,6 +1070,7 @@ class EmittedGroups:
         return next((problem for problem in problems if problem is not None), None)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a key is made from every question of a trace, keys often
 def _other_manifest(question: Question) -> str | None:
     """The environment whose manifests ``question`` is about (listing its folder, reading one of
     its manifest files as the loader does), or None for any other question."""

@@ -76,3 +76,24 @@ def test_a_proxy_benchmark_without_the_proxy_extras_says_what_to_install(
     assert "`make soak-proxy`" in str(exited.value)
     monkeypatch.setattr(needs, "PROXY_MODULES", ("orjson",))
     needs.require_proxy_extras("soak_proxy.py", "soak-proxy")  # all there: nothing said
+
+
+def test_the_cache_benchmark_runs_what_the_installed_script_runs(tmp_path: Path) -> None:
+    """The script's entry point (its client of the warm server imports little), not `python -m
+    llmops.cli.main`, which imports the whole command line first: the server's figures would
+    count CPU no user pays. Its arguments and exit code pass through."""
+    import tomllib
+
+    scripts = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module, _, function = scripts["llmops"].partition(":")
+    assert f"from {module} import {function}" in bench_cache.ENTRY_POINT
+    done = subprocess.run(
+        bench_cache.llmops("validate", str(tmp_path)),
+        env=bench_cache.child_environment(PROJECT_ROOT),
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "not an llmops estate" in done.stderr

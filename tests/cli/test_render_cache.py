@@ -444,3 +444,58 @@ def test_a_file_name_that_is_not_utf8_is_kept_and_handed_out(tmp_path: Path) -> 
             expected.stderr,
         )
     assert list(cache.glob("*.render"))
+
+
+@pytest.fixture
+def warm_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process as the warm server is: it keeps what it read between commands."""
+    from llmops.warm import memo
+
+    monkeypatch.setattr(memo, "_kept", memo.KeptSources())
+    monkeypatch.setattr(render_cache, "_BODY_DIGESTS", {})
+
+
+def _texts_file_at(path: Path, texts: dict[bytes, bytes]) -> None:
+    """Written as the cache writes: another file renamed over the old one."""
+    header = render_cache.FORMAT + b" emitted "
+    other = path.with_name("written-first")
+    other.write_bytes(render_cache._texts_file(header, dict(texts)))
+    other.replace(path)
+
+
+def test_the_warm_server_trusts_a_cache_file_it_verified_only_while_it_is_that_file(
+    tmp_path: Path, warm_process: None
+) -> None:
+    """It reads the same texts on every render and checks their digest once per version of the
+    file (its inode, size and times); the cache touching the file keeps what was checked, and any
+    file put in its place is checked again, a damaged one of the same size included."""
+    path = tmp_path / "group.emitted"
+    header = render_cache.FORMAT + b" emitted "
+    key = b"k" * 32
+    _texts_file_at(path, {key: b"replicas: 2\n"})
+    assert render_cache._read_texts(path, header) is not None
+    assert len(render_cache._BODY_DIGESTS) == 1
+    cache = render_cache.RenderCache(tmp_path)
+    time.sleep(0.01)
+    cache._touch(path)  # new times, the same file: what was checked still holds
+    assert len(render_cache._BODY_DIGESTS) == 2
+    read = render_cache._read_texts(path, header)
+    assert read is not None and bytes(read[1][key]) == b"replicas: 2\n"
+    good = path.read_bytes()
+    damaged = good.replace(b"replicas: 2", b"replicas: 3")
+    assert len(damaged) == len(good)
+    other = tmp_path / "damaged"
+    other.write_bytes(damaged)
+    os.utime(other, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns))
+    other.replace(path)  # same size and times, another file: its digest does not match
+    assert render_cache._read_texts(path, header) is None
+    _texts_file_at(path, {key: b"replicas: 3\n"})  # a whole file of the same size: read anew
+    read = render_cache._read_texts(path, header)
+    assert read is not None and bytes(read[1][key]) == b"replicas: 3\n"
+
+
+def test_a_process_of_its_own_checks_every_digest_it_reads(tmp_path: Path) -> None:
+    path = tmp_path / "group.emitted"
+    _texts_file_at(path, {b"k" * 32: b"a: 1\n"})
+    assert render_cache._read_texts(path, render_cache.FORMAT + b" emitted ") is not None
+    assert render_cache._BODY_DIGESTS == {}
