@@ -16,7 +16,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compiler.render.remembered import remembered_text
+from compiler.render.remembered import remembered_json
 
 if TYPE_CHECKING:
     import jinja2
@@ -65,6 +65,7 @@ def _template(name: str) -> jinja2.Template:
 
 def render_template(name: str, **values: Any) -> dict[str, Any]:
     """Render `templates/<name>` with `values` and parse the JSON it produces."""
-    text = remembered_text("template", (name, values), lambda: _template(name).render(**values))
-    obj: dict[str, Any] = json.loads(text)
+    obj: dict[str, Any] = remembered_json(
+        "template", (name, values), lambda: _template(name).render(**values)
+    )
     return obj

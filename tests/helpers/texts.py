@@ -1,7 +1,10 @@
 """A `compiler.render.remembered.RememberedTexts` in memory for tests: what a render keeps and
-hands out again, and how often it was handed out."""
+hands out again, and how often it was handed out (it keeps no values read from JSON, as a
+process of its own keeps none)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class CountingTexts:
@@ -16,3 +19,9 @@ class CountingTexts:
 
     def put(self, key: bytes, text: str) -> None:
         self.texts[key] = text
+
+    def loaded(self, key: bytes) -> bytes | None:
+        return None
+
+    def keep_loaded(self, key: bytes, value: Any) -> None:
+        return None
