@@ -83,6 +83,12 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
+# tini: the Argo CD sidecar runs its plugin server under it (deploy/argocd/repo-server-sidecar.yaml).
+# The warm llmops server outlives the command that starts it; when it ends, the container's first
+# process must reap it, and the plugin server does not.
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tini \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --gid 999 argocd \
     && useradd --uid 999 --gid 999 --home-dir /home/argocd --create-home --shell /usr/sbin/nologin argocd
 COPY --from=build /install /usr/local

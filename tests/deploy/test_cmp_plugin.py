@@ -111,7 +111,8 @@ def test_sidecar_patch() -> None:
     assert patch["metadata"] == {"name": "argocd-repo-server", "namespace": "argocd"}
     pod = patch["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["command"] == ["/var/run/argocd/argocd-cmp-server"]
+    # the CMP server, under an init that reaps the warm servers it outlives (the image has it)
+    assert container["command"] == ["/usr/bin/tini", "--", "/var/run/argocd/argocd-cmp-server"]
     version = load_pyproject_version()
     assert container["image"] == f"ghcr.io/llmops/llmops:{version}"
     assert container["securityContext"]["runAsNonRoot"] is True
@@ -153,6 +154,10 @@ def test_image_runs_as_the_sidecar_user() -> None:
     users = [line.split()[1] for line in lines if line.startswith("USER ")]
     assert users and users[-1].split(":")[0] == "999"
     assert 'ENTRYPOINT ["llmops"]' in lines
+    # the final image installs tini, which the sidecar's command runs (Debian's package puts it in
+    # /usr/bin)
+    final_stage = lines[max(i for i, line in enumerate(lines) if line.startswith("FROM ")) :]
+    assert any("apt-get install" in line and " tini" in line for line in final_stage)
 
 
 # --- the Applications
