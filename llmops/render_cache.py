@@ -398,7 +398,7 @@ class RenderCache:
         if list(output.groups) != output.directories:
             return None  # not rendered one group at a time
         parts: list[list[Any]] = []
-        blobs: list[bytes] = []
+        blobs: list[bytes | memoryview] = []
         for name, group in output.groups.items():
             entry = written.get(name)
             if entry is not None and entry[2] is group:
@@ -407,20 +407,23 @@ class RenderCache:
             packed = _packed(group.files, group.stream)
             if packed is None:
                 return None  # text that is not UTF-8 (a lone surrogate): rendered again next time
-            texts, blob = packed
-            parts.append([name, "text", {"objects": group.objects, **texts}, len(blob)])
-            blobs.append(blob)
+            texts, pieces = packed
+            size = sum(len(piece) for piece in pieces)
+            parts.append([name, "text", {"objects": group.objects, **texts}, size])
+            blobs.extend(pieces)
         layout = {"groups": parts, "stream": output.stream_parts is not None}
-        blob = b"".join(blobs)
-        body = b"\n".join(
-            [
-                json.dumps({"key": key, "trace": trace}).encode(),
-                json.dumps(layout).encode(),
-                blob,
-            ]
-        )
-        data = FORMAT + b" " + _digest(body).encode() + b"\n" + body
-        return self._write(self._path(key), data, SUFFIX, KEEP)
+        body: list[bytes | memoryview] = [
+            json.dumps({"key": key, "trace": trace}).encode(),
+            b"\n",
+            json.dumps(layout).encode(),
+            b"\n",
+            *blobs,
+        ]
+        hashed = hashlib.sha256()
+        for piece in body:
+            hashed.update(piece)
+        header = FORMAT + b" " + hashed.hexdigest().encode() + b"\n"
+        return self._write(self._path(key), [header, *body], SUFFIX, KEEP)
 
     def _touch(self, path: Path) -> None:
         self._in_use.add(str(path))
@@ -466,14 +469,21 @@ class RenderCache:
             if time.time() - entry.stat().st_mtime > STALE_TEMPORARY_SECONDS:
                 os.unlink(entry.path)
 
-    def _write(self, path: Path, data: bytes, suffix: str, keep: int) -> str | None:
+    def _write(
+        self, path: Path, data: bytes | list[bytes | memoryview], suffix: str, keep: int
+    ) -> str | None:
+        """Write ``data`` (or its pieces, one after the other: an entry of megabytes is not copied
+        into one first) as the file ``path``, whole or not at all."""
         try:
             # only its owner may write entries: an entry whose trace matches is believed
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, dir=self.directory)
             try:
                 with os.fdopen(handle, "wb") as stream:
-                    stream.write(data)
+                    if isinstance(data, list):
+                        stream.writelines(data)
+                    else:
+                        stream.write(data)
                 os.replace(temporary, path)
                 self._in_use.add(str(path))
             except BaseException:
@@ -501,22 +511,23 @@ class RenderCache:
 
 def _packed(
     files: dict[str, str], stream: str | Utf8Text | None
-) -> tuple[dict[str, Any], bytes] | None:
-    """Rendered texts as one run of UTF-8 bytes, and where each lies in it (JSON): far cheaper to
-    write and read than the same texts as JSON strings. None for text UTF-8 cannot hold."""
+) -> tuple[dict[str, Any], list[bytes | memoryview]] | None:
+    """Rendered texts as one run of UTF-8 bytes (in pieces), and where each lies in it (JSON): far
+    cheaper to write and read than the same texts as JSON strings. None for text UTF-8 cannot
+    hold."""
     try:
-        blobs = [text.encode() for text in files.values()]
+        blobs: list[bytes | memoryview] = [text.encode() for text in files.values()]
         if stream is None:
-            tail = b""
+            tail: bytes | memoryview = b""
         else:
-            tail = stream.encode() if isinstance(stream, str) else bytes(stream)
+            tail = stream.encode() if isinstance(stream, str) else stream
     except UnicodeEncodeError:
         return None
     texts = {
         "files": [[name, len(blob)] for name, blob in zip(files, blobs, strict=True)],
         "stream": None if stream is None else len(tail),
     }
-    return texts, b"".join([*blobs, tail])
+    return texts, [*blobs, tail]
 
 
 def _unpacked(
@@ -564,8 +575,20 @@ def _is_utf8(data: memoryview) -> bool:
 
 
 def _entry_bytes(body: dict[str, Any], blob: bytes = b"") -> bytes:
-    data = json.dumps(body).encode() + b"\n" + blob
-    return FORMAT + b" " + _digest(data).encode() + b"\n" + data
+    return b"".join(_entry_pieces(body, [blob])[0])
+
+
+def _entry_pieces(
+    body: dict[str, Any], blob: list[bytes | memoryview]
+) -> tuple[list[bytes | memoryview], str]:
+    """`_entry_bytes` of ``body`` and the bytes of ``blob`` one after the other, as pieces to
+    write, and its digest."""
+    pieces: list[bytes | memoryview] = [json.dumps(body).encode(), b"\n", *blob]
+    hashed = hashlib.sha256()
+    for piece in pieces:
+        hashed.update(piece)
+    digest = hashed.hexdigest()
+    return [FORMAT + b" " + digest.encode() + b"\n", *pieces], digest
 
 
 def _read_entry(path: Path, key: str) -> tuple[dict[str, Any], memoryview] | None:
@@ -1213,14 +1236,13 @@ class GroupStore:
             "objects": group.objects,
             **texts,
         }
-        data = _entry_bytes(body, blob)
+        pieces, digest = _entry_pieces(body, blob)
         problem = self.cache._write(
-            self.cache._path(key, GROUP_SUFFIX), data, GROUP_SUFFIX, KEEP_GROUPS
+            self.cache._path(key, GROUP_SUFFIX), pieces, GROUP_SUFFIX, KEEP_GROUPS
         )
         if problem is not None:
             self.problems.append(problem)
             return
-        digest = data[len(FORMAT) + 1 : data.index(b"\n")].decode()
         self.written[env.name] = (key, digest, group)
 
 

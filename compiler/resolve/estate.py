@@ -9,7 +9,7 @@ deploys is always one complete manifest you can read in one file.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 from compiler.load.estate import SHARED_ENV
 from compiler.load.tree import RepoTree
@@ -47,6 +47,11 @@ def _dedupe(
     return first, duplicates
 
 
+def _file_order(manifest: Manifest) -> tuple[str, int]:
+    document = manifest.document
+    return document.file, document.index
+
+
 def resolve_environment(
     name: str,
     tree: RepoTree,
@@ -80,7 +85,7 @@ def resolve_environment(
     effective = [m for identity, m in shared_by_id.items() if identity not in own_by_id] + list(
         own_by_id.values()
     )
-    effective.sort(key=lambda m: (m.file, m.document.index))
+    effective.sort(key=_file_order)
     own_settings = own_by_id.get(("Environment", "", None))
     settings_manifest = (
         own_settings
@@ -102,12 +107,13 @@ def resolve_environment(
     if settings_manifest is None:
         env.settings_gap = next((gap for gap in own_gaps if "Environment" in gap.kinds), None)
     for manifest in effective:
-        if has_spec(manifest, ModelSpec):
-            env.models.add(manifest)
-        elif has_spec(manifest, DatasetSpec):
-            env.datasets.add(manifest)
+        kind = manifest.kind  # a kind has one spec model (compiler/spec/kinds.py)
+        if kind == "Model":
+            env.models.add(cast("Manifest[ModelSpec]", manifest))
+        elif kind == "Dataset":
+            env.datasets.add(cast("Manifest[DatasetSpec]", manifest))
         else:
-            env.named.setdefault(manifest.kind, {})[manifest.name] = manifest
+            env.named.setdefault(kind, {})[manifest.name] = manifest
     for kind, broken_name, version in broken:
         if kind == "Model":
             env.models.add_broken(broken_name, version)
