@@ -46,6 +46,11 @@ SourceFacts = tuple[dict[str, str], dict[str, str], str]
 
 
 def source_facts(source: Manifest) -> SourceFacts:
+    """Made once per manifest (read only: `labels_for` and `annotations_for` copy them)."""
+    return source.derived(_source_facts)
+
+
+def _source_facts(source: Manifest) -> SourceFacts:
     metadata = source.model.metadata
     return dict(metadata.labels), dict(metadata.annotations), source.file
 
