@@ -14,23 +14,11 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 from compiler.records import record
 
 if TYPE_CHECKING:
-    from compiler.emit.memo import EmittedTexts
+    from compiler.emit.memo import EmittedGroups, EmittedTexts
     from compiler.load.estate import ParsedFiles, SourceFiles
     from compiler.load.tree import RepoTree
     from compiler.pipeline import KnownChecks, ValidationResult
     from compiler.render.estate import RenderedEstate
-    from compiler.render.remembered import RememberedTexts
-
-    class GroupTexts(EmittedTexts, RememberedTexts, Protocol):
-        """A group's texts: of the objects emitted before, and of what its renderers made."""
-
-    class EmittedGroups(Protocol):
-        """`GroupTexts` by group (an environment, or the Argo CD objects): a group rendered again
-        needs only its own."""
-
-        def group(self, name: str) -> GroupTexts | None:
-            """The group's texts, or None when none are kept for it (made as usual)."""
-            ...
 
 
 # Text as the render cache keeps it: UTF-8 bytes, written out as they are and decoded only when read

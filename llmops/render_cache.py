@@ -25,7 +25,6 @@ import contextlib
 import functools
 import hashlib
 import json
-import marshal
 import os
 import re
 import stat
@@ -42,9 +41,7 @@ from compiler.build import RenderedGroup, RenderOutput, Utf8Text
 from compiler.diagnostics import Diagnostic, Related, Rule, Severity
 from compiler.load.tree import FileProblem, RepoTree
 from compiler.positions import Span
-from compiler.render.remembered import MARSHAL_VERSION
 from llmops import __version__
-from llmops.warm.memo import kept_values
 
 if TYPE_CHECKING:
     from compiler.check.runner import Attributed, CheckRun
@@ -955,7 +952,7 @@ def _with_earlier(
 
 
 class EmittedStore:
-    """`compiler.build.GroupTexts` in the cache for one group (an environment, or the Argo
+    """`compiler.emit.memo.EmittedTexts` in the cache for one group (an environment, or the Argo
     CD objects): one file per group and version of the code (the emitter is part of it), the YAML
     text of every object by its key, so a run that renders one environment again reads and writes
     that environment's texts only. Read whole when the group's first object is emitted; a text is
@@ -1032,24 +1029,6 @@ class EmittedStore:
             return  # text UTF-8 cannot hold (a lone surrogate): emitted again next time
         self._learnt = True
 
-    def loaded(self, key: bytes) -> bytes | None:
-        """What the warm server kept of the value of text ``key``, while this file holds the text
-        (which then counts as used, as a text handed out does)."""
-        kept = kept_values()
-        form = None if kept is None else kept.get(key)
-        if form is None:
-            return None
-        data = self._known.get(key)
-        if data is None:
-            return None
-        self._used[key] = data
-        return form
-
-    def keep_loaded(self, key: bytes, value: Any) -> None:
-        kept = kept_values()
-        if kept is not None:
-            kept.put(key, marshal.dumps(value, MARSHAL_VERSION))
-
     def save(self) -> str | None:
         """Write what this run emitted that the whole file does not hold beside it, or, when that
         is no longer small beside it, write the whole file again: what this run emitted, and of
@@ -1080,7 +1059,7 @@ class EmittedStore:
 
 
 class EmittedGroups:
-    """`compiler.build.EmittedGroups` in the cache: an `EmittedStore` per group.
+    """`compiler.emit.memo.EmittedGroups` in the cache: an `EmittedStore` per group.
 
     A group rendered for the first time with this code (no file of its texts in the cache) keeps
     no texts: its objects are emitted and its templates rendered as without a cache, and an empty

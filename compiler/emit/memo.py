@@ -32,6 +32,15 @@ class EmittedTexts(Protocol):
     def put(self, key: bytes, text: str) -> None: ...
 
 
+class EmittedGroups(Protocol):
+    """`EmittedTexts` by group (an environment, or the Argo CD objects): a group rendered again
+    needs only its own."""
+
+    def group(self, name: str) -> EmittedTexts | None:
+        """The group's texts, or None when none are kept for it (its texts are made as usual)."""
+        ...
+
+
 def object_key(obj: dict[str, Any]) -> bytes | None:
     """The SHA-256 of the object's exact value, or None for one holding a type `marshal` does not
     write (anything but builtins: dicts, lists, tuples, strings, numbers, booleans, None and the

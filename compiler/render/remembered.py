@@ -23,21 +23,11 @@ MARSHAL_VERSION = 0  # no references, no interning flags: the same value gives t
 
 
 class RememberedTexts(Protocol):
-    """Texts made before, by `text_key`; and, where a process keeps them (the warm server), the
-    values read from JSON texts, in `marshal` form (read back in a fraction of parsing JSON)."""
+    """Texts made before, by `text_key`."""
 
     def get(self, key: bytes) -> str | None: ...
 
     def put(self, key: bytes, text: str) -> None: ...
-
-    def loaded(self, key: bytes) -> bytes | None:
-        """The `marshal` form of the value the JSON text of ``key`` holds, if kept."""
-        ...
-
-    def keep_loaded(self, key: bytes, value: Any) -> None:
-        """Keep ``value``, just read from (or written as) the JSON text of ``key``, if this
-        process keeps such values."""
-        ...
 
 
 _remembered: ContextVar[RememberedTexts | None] = ContextVar("remembered_texts", default=None)
@@ -79,24 +69,6 @@ def remembered_text(kind: str, value: Any, make: Callable[[], str]) -> str:
     return text
 
 
-def remembered_json(kind: str, value: Any, make: Callable[[], str]) -> Any:
-    """The value of the JSON text ``make()`` makes (`remembered_text`): a new value each time."""
-    found = _texts_and_key(kind, value)
-    if found is None:
-        return json.loads(make())
-    texts, key = found
-    form = texts.loaded(key)
-    if form is not None:
-        return marshal.loads(form)
-    text = texts.get(key)
-    if text is None:
-        text = make()
-        texts.put(key, text)
-    loaded = json.loads(text)
-    texts.keep_loaded(key, loaded)
-    return loaded
-
-
 def _texts_and_key(kind: str, value: Any) -> tuple[RememberedTexts, bytes] | None:
     """What is remembered now and ``value``'s key there, or None when nothing is remembered or
     ``value`` has no key (what it makes is made every time)."""
@@ -130,10 +102,6 @@ def remembered_objects(
     if found is None:
         return make()
     texts, key = found
-    form = texts.loaded(key)
-    if form is not None:
-        kept: list[dict[str, Any]] = marshal.loads(form)
-        return kept
     text = texts.get(key)
     if text is not None:
         try:
@@ -141,12 +109,10 @@ def remembered_objects(
         except ValueError:
             loaded = None
         if isinstance(loaded, list) and all(isinstance(obj, dict) for obj in loaded):
-            texts.keep_loaded(key, loaded)
             return loaded
     with remembering(None):
         objects = make()
     text = _json_exact(objects)
     if text is not None:
         texts.put(key, text)
-        texts.keep_loaded(key, objects)  # the same value as read back from ``text``
     return objects

@@ -16,7 +16,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compiler.render.remembered import remembered_json
+from compiler.render.remembered import remembered_text
 
 if TYPE_CHECKING:
     import jinja2
@@ -65,7 +65,6 @@ def _template(name: str) -> jinja2.Template:
 
 def render_template(name: str, **values: Any) -> dict[str, Any]:
     """Render `templates/<name>` with `values` and parse the JSON it produces."""
-    obj: dict[str, Any] = remembered_json(
-        "template", (name, values), lambda: _template(name).render(**values)
-    )
+    text = remembered_text("template", (name, values), lambda: _template(name).render(**values))
+    obj: dict[str, Any] = json.loads(text)
     return obj

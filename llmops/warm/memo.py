@@ -1,8 +1,6 @@
-"""What a warm server keeps in its memory between commands: the manifest files it read
-(`compiler.load.estate.SourceFiles`: a file whose bytes are the same is neither parsed nor
-validated again), and the values it read from the render cache's JSON texts (in `marshal` form,
-read back far faster: `compiler.render.remembered.remembered_json`). Set up by the server alone;
-every other process keeps nothing."""
+"""The manifest files a warm server read in its earlier commands, kept in its memory
+(`compiler.load.estate.SourceFiles`): a file whose bytes are the same is neither parsed nor
+validated again. Set up by the server alone; every other process keeps nothing."""
 
 from __future__ import annotations
 
@@ -38,44 +36,12 @@ class KeptSources:
         self._command += 1
         oldest = self._command - KEEP_COMMANDS
         self._files = {path: kept for path, kept in self._files.items() if kept[2] >= oldest}
-        if _values is not None:
-            _values.command_done()
 
     def __len__(self) -> int:
         return len(self._files)
 
 
-class KeptValues:
-    """Values read from the render cache's JSON texts, in `marshal` form, by the text's key, and
-    the command that last used each."""
-
-    def __init__(self) -> None:
-        self._values: dict[bytes, tuple[bytes, int]] = {}
-        self._command = 0
-
-    def get(self, key: bytes) -> bytes | None:
-        kept = self._values.get(key)
-        if kept is None:
-            return None
-        if kept[1] != self._command:
-            self._values[key] = (kept[0], self._command)
-        return kept[0]
-
-    def put(self, key: bytes, form: bytes) -> None:
-        self._values[key] = (form, self._command)
-
-    def command_done(self) -> None:
-        """Let go of what the last `KEEP_COMMANDS` commands did not use."""
-        self._command += 1
-        oldest = self._command - KEEP_COMMANDS
-        self._values = {key: kept for key, kept in self._values.items() if kept[1] >= oldest}
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-
 _kept: KeptSources | None = None
-_values: KeptValues | None = None
 
 
 def kept_sources() -> KeptSources | None:
@@ -83,16 +49,9 @@ def kept_sources() -> KeptSources | None:
     return _kept
 
 
-def kept_values() -> KeptValues | None:
-    """The server's kept values, or None in any other process."""
-    return _values
-
-
 def keep_sources() -> KeptSources:
-    """Start keeping files and values in this process (the server, once)."""
-    global _kept, _values
+    """Start keeping files in this process (the server, once)."""
+    global _kept
     if _kept is None:
         _kept = KeptSources()
-    if _values is None:
-        _values = KeptValues()
     return _kept

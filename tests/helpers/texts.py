@@ -1,10 +1,7 @@
 """A `compiler.render.remembered.RememberedTexts` in memory for tests: what a render keeps and
-hands out again, and how often it was handed out (it keeps no values read from JSON, as a
-process of its own keeps none)."""
+hands out again, and how often it was handed out."""
 
 from __future__ import annotations
-
-from typing import Any
 
 
 class CountingTexts:
@@ -19,9 +16,3 @@ class CountingTexts:
 
     def put(self, key: bytes, text: str) -> None:
         self.texts[key] = text
-
-    def loaded(self, key: bytes) -> bytes | None:
-        return None
-
-    def keep_loaded(self, key: bytes, value: Any) -> None:
-        return None

@@ -7,32 +7,18 @@ from __future__ import annotations
 import marshal
 from typing import Any
 
-from compiler.render.remembered import (
-    remembered_json,
-    remembered_objects,
-    remembering,
-    text_key,
-)
+from compiler.render.remembered import remembered_objects, remembering, text_key
 
 
 class Texts:
-    """A store that keeps the values read from its texts too, as the warm server's does."""
-
     def __init__(self) -> None:
         self.texts: dict[bytes, str] = {}
-        self.values: dict[bytes, bytes] = {}
 
     def get(self, key: bytes) -> str | None:
         return self.texts.get(key)
 
     def put(self, key: bytes, text: str) -> None:
         self.texts[key] = text
-
-    def loaded(self, key: bytes) -> bytes | None:
-        return self.values.get(key) if key in self.texts else None
-
-    def keep_loaded(self, key: bytes, value: Any) -> None:
-        self.values[key] = marshal.dumps(value, 0)
 
 
 def _exact(value: Any) -> bytes:
@@ -110,20 +96,3 @@ def test_texts_the_objects_are_made_with_are_not_kept_beside_them() -> None:
     with remembering(texts):
         remembered_objects("test", 6, make)
     assert list(texts.texts) == [text_key("test", 6)]
-
-
-def test_a_kept_value_is_handed_out_new_each_time() -> None:
-    """What a renderer does with the objects it was handed (adds a label) is not in the next
-    render's objects, nor in a template's."""
-    texts, made = Texts(), []
-    with remembering(texts):
-        first = remembered_objects("test", 3, lambda: _made(3, made))
-        first[0]["data"]["value"] = "changed"
-        again = remembered_objects("test", 3, lambda: _made(3, made))
-        template = remembered_json("template", ("t", 1), lambda: '{"a": {"b": [1, 2.5, null]}}')
-        template["a"]["b"].append(3)
-        template_again = remembered_json("template", ("t", 1), lambda: "not made again")
-    assert made == [3]
-    assert len(texts.values) == 2  # both kept, and handed out from there the second time
-    assert again == _made(3, [])
-    assert template_again == {"a": {"b": [1, 2.5, None]}}
