@@ -426,8 +426,9 @@ class RenderCache:
         self._in_use.add(str(path))
         with contextlib.suppress(OSError):
             before = _version_of(path, os.stat(path, follow_symlinks=False))
-            os.utime(path, follow_symlinks=False)  # recently used: pruned last
-            _touched(before, _version_of(path, os.stat(path, follow_symlinks=False)))
+            now = time.time_ns()
+            os.utime(path, ns=(now, now), follow_symlinks=False)  # recently used: pruned last
+            _touched(before, _version_of(path, os.stat(path, follow_symlinks=False)), now)
 
     def trim(self, budget: int) -> None:
         """Remove the least recently used of the cache's files until they hold at most ``budget``
@@ -639,22 +640,21 @@ def _version_of(path: Path, status: os.stat_result) -> FileVersion:
     )
 
 
-# What the warm server found the digest of a cache file's body to be, by the file's version: it
-# reads the same files on every render (the texts of an environment, twenty megabytes and more at
-# a thousand endpoints), and the cache never writes a file in place (it writes another and renames
-# it over), so a file of the same path, inode, size and times holds the same bytes.
-_BODY_DIGESTS: dict[tuple[FileVersion, int], str] = {}
+# What the warm server found the digest of a cache file's body to be, by the file's version and
+# where the body starts: it reads the same files on every render (the texts of an environment,
+# twenty megabytes and more at a thousand endpoints), and the cache never writes a file in place (it
+# writes another and renames it over), so a file of the same path, inode, size and times holds the
+# same bytes. The versions least recently found go first.
+_BODY_DIGESTS: dict[FileVersion, dict[int, str]] = {}
 _BODY_DIGESTS_KEPT = 256
 
 
-def _touched(before: FileVersion, after: FileVersion) -> None:
-    """The digests known of a file's version before the cache touched it (new times, the same
-    file) are those of its version after."""
-    if before[:4] != after[:4]:
-        return  # another file took its place meanwhile
-    for (version, start), digest in list(_BODY_DIGESTS.items()):
-        if version == before:
-            _BODY_DIGESTS[(after, start)] = digest
+def _touched(before: FileVersion, after: FileVersion, times: int) -> None:
+    """The digests known of a file's version before the cache set its times (to ``times``, the
+    same file) are those of its version after; the version before is gone."""
+    known = _BODY_DIGESTS.pop(before, None)
+    if known is not None and before[:4] == after[:4] and after[4] == times:
+        _BODY_DIGESTS[after] = known  # else another file took its place, or was written since
 
 
 def _body_digest(version: FileVersion | None, data: bytes | memoryview, start: int) -> str:
@@ -664,13 +664,14 @@ def _body_digest(version: FileVersion | None, data: bytes | memoryview, start: i
 
     if version is None or kept_sources() is None:
         return _digest(memoryview(data)[start:])
-    known = _BODY_DIGESTS.get((version, start))
-    if known is None:
-        known = _digest(memoryview(data)[start:])
-        if len(_BODY_DIGESTS) >= _BODY_DIGESTS_KEPT:
-            del _BODY_DIGESTS[next(iter(_BODY_DIGESTS))]
-        _BODY_DIGESTS[(version, start)] = known
-    return known
+    known = _BODY_DIGESTS.pop(version, {})
+    _BODY_DIGESTS[version] = known  # the most recently found last
+    digest = known.get(start)
+    if digest is None:
+        digest = known[start] = _digest(memoryview(data)[start:])
+    while len(_BODY_DIGESTS) > _BODY_DIGESTS_KEPT:
+        del _BODY_DIGESTS[next(iter(_BODY_DIGESTS))]
+    return digest
 
 
 def _read_signed_entry(path: Path, key: str) -> tuple[dict[str, Any], memoryview, str] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from compiler.positions import Path, Span
 
@@ -206,4 +206,19 @@ class SourceFile:
     documents: list[SourceDocument] = field(default_factory=list)
     # The origin and the typed manifests of a file whose every document validated without a
     # diagnostic (`compiler.pipeline.validate_manifests`): the warm server reads it again.
-    manifests: tuple[str, Sequence[object]] | None = field(default=None, compare=False)
+    manifests: tuple[str, Sequence[Releasable]] | None = field(default=None, compare=False)
+
+    def release(self) -> None:
+        """Let go of what was kept with the file for a command that reads it again: the warm
+        server calls this when it lets the file go. A value a manifest derived may refer to the
+        manifest, a cycle that a process which freezes what it keeps (`gc.freeze`) never
+        collects; let go of here, it is freed at once."""
+        kept, self.manifests = self.manifests, None
+        for manifest in kept[1] if kept is not None else ():
+            manifest.release()
+
+
+class Releasable(Protocol):
+    """What a `SourceFile` keeps its manifests as (`compiler.resolve.manifest.Manifest`)."""
+
+    def release(self) -> None: ...

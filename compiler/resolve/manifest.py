@@ -49,6 +49,10 @@ class Manifest(Generic[SpecT]):
         value = derived[compute] = compute(self)
         return value
 
+    def release(self) -> None:
+        """Forget what was derived (`SourceFile.release`)."""
+        self._derived.clear()
+
     @property
     def identity(self) -> Identity:
         return (self.kind, self.name, self.version)

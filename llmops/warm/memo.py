@@ -29,13 +29,22 @@ class KeptSources:
         return kept[1]
 
     def put(self, path: str, data: bytes, source: SourceFile) -> None:
+        before = self._files.get(path)
+        if before is not None and before[1] is not source:
+            before[1].release()
         self._files[path] = (data, source, self._command)
 
     def command_done(self) -> None:
         """Let go of what the last `KEEP_COMMANDS` commands did not read."""
         self._command += 1
         oldest = self._command - KEEP_COMMANDS
-        self._files = {path: kept for path, kept in self._files.items() if kept[2] >= oldest}
+        kept = {}
+        for path, entry in self._files.items():
+            if entry[2] >= oldest:
+                kept[path] = entry
+            else:
+                entry[1].release()
+        self._files = kept
 
     def __len__(self) -> int:
         return len(self._files)

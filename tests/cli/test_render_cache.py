@@ -477,9 +477,15 @@ def test_the_warm_server_trusts_a_cache_file_it_verified_only_while_it_is_that_f
     assert len(render_cache._BODY_DIGESTS) == 1
     cache = render_cache.RenderCache(tmp_path)
     time.sleep(0.01)
-    cache._touch(path)  # new times, the same file: what was checked still holds
-    assert len(render_cache._BODY_DIGESTS) == 2
-    read = render_cache._read_texts(path, header)
+    cache._touch(path)  # new times, the same file: what was checked still holds, once
+    assert len(render_cache._BODY_DIGESTS) == 1
+    with pytest.MonkeyPatch.context() as patch:
+
+        def computed(_data: object) -> str:
+            raise AssertionError("the digest was computed again")
+
+        patch.setattr(render_cache, "_digest", computed)
+        read = render_cache._read_texts(path, header)
     assert read is not None and bytes(read[1][key]) == b"replicas: 2\n"
     good = path.read_bytes()
     damaged = good.replace(b"replicas: 2", b"replicas: 3")
@@ -492,6 +498,26 @@ def test_the_warm_server_trusts_a_cache_file_it_verified_only_while_it_is_that_f
     _texts_file_at(path, {key: b"replicas: 3\n"})  # a whole file of the same size: read anew
     read = render_cache._read_texts(path, header)
     assert read is not None and bytes(read[1][key]) == b"replicas: 3\n"
+
+
+def test_the_warm_server_keeps_a_bounded_number_of_digests(
+    tmp_path: Path, warm_process: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every render touches the files it used: each touch moves what was checked to the file's
+    new version, and versions beyond the bound go, the least recently found first."""
+    monkeypatch.setattr(render_cache, "_BODY_DIGESTS_KEPT", 4)
+    header = render_cache.FORMAT + b" emitted "
+    cache = render_cache.RenderCache(tmp_path)
+    paths = [tmp_path / f"{n}.emitted" for n in range(6)]
+    for path in paths:
+        _texts_file_at(path, {b"k" * 32: path.name.encode()})
+    for _ in range(50):
+        for path in paths:
+            assert render_cache._read_texts(path, header) is not None
+            cache._touch(path)
+        assert len(render_cache._BODY_DIGESTS) <= 4
+    newest = render_cache._version_of(paths[-1], os.stat(paths[-1]))
+    assert newest in render_cache._BODY_DIGESTS
 
 
 def test_a_process_of_its_own_checks_every_digest_it_reads(tmp_path: Path) -> None:

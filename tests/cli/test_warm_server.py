@@ -639,3 +639,43 @@ def test_a_request_nested_too_deep_is_declined_and_keeps_no_descriptor(
             assert "RecursionError" in wire.Answers(connection).next()["declined"]
     assert len(os.listdir(f"/proc/{pid}/fd")) == before
     assert _served(["validate"], estate, tmp_path)[0] == 0
+
+
+@pytest.mark.parametrize("how", ["changed", "let go"])
+def test_a_file_the_server_no_longer_keeps_is_freed_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The server freezes what it keeps out of the collector's reach (`gc.freeze`), so what it lets
+    go must be freed by its references alone: a model's manifest, with what it derived (capacity
+    facts, findings: values that refer back to it), when its file changes or goes unread."""
+    import gc
+    import weakref
+
+    from compiler.load.tree import DirectoryTree
+    from compiler.pipeline import validate_repository
+    from llmops.warm import memo
+
+    monkeypatch.setattr(memo, "_kept", None)
+    kept = memo.keep_sources()
+    estate = copy_bundled_estate(tmp_path / "estate")
+    model_file = "environments/_shared/catalog/example-base-model.yaml"
+    assert not validate_repository(DirectoryTree(estate), None, sources=kept).error_count
+    kept_file = kept._files[model_file][1]
+    assert kept_file.manifests is not None
+    (model,) = kept_file.manifests[1]
+    assert model._derived  # type: ignore[attr-defined]  # the checks derived its facts
+    manifest = weakref.ref(model)
+    del model, kept_file
+    gc.collect()
+    gc.disable()
+    try:
+        if how == "changed":
+            path = estate / model_file
+            path.write_text(path.read_text() + "# changed\n")
+            validate_repository(DirectoryTree(estate), None, sources=kept)
+        else:
+            for _ in range(memo.KEEP_COMMANDS + 1):
+                kept.command_done()
+        assert manifest() is None
+    finally:
+        gc.enable()
