@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, overload
@@ -49,6 +50,15 @@ class ResolvedEnvironment:
     gaps: list[Gap] = field(default_factory=list)  # manifests it may have that could not be read
     settings_gap: Gap | None = None  # set when its settings themselves may be among them
     _by_kind: dict[str, list[Manifest]] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        _made.add(self)
+
+    def release(self) -> None:
+        """Let go of the run's values and the other environments (`release_environments`)."""
+        self.cache.clear()
+        self.peers = PeerMap()
+        self._by_kind = None
 
     @property
     def namespace(self) -> str:
@@ -145,3 +155,17 @@ class ResolvedEnvironment:
         if name in self.broken_names.get(kind, set()):
             return RefResult("broken")
         return RefResult("missing", None, tuple(sorted(self.named.get(kind, {}))))
+
+
+# Every environment made and not yet freed: they refer to each other (as peers), and the values the
+# run's cache keeps (an endpoint's capacity) refer to them, so only the cyclic collector frees them.
+_made: weakref.WeakSet[ResolvedEnvironment] = weakref.WeakSet()
+
+
+def release_environments() -> None:
+    """Break the cycles of every environment still alive, so that reference counts free them at
+    once, for a process that goes on after a command (the warm server): a collection that walks
+    them cost 0.15 s after a render of 3,000 endpoints x 3. None may be used afterwards."""
+    for env in list(_made):
+        env.release()
+    _made.clear()

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from compiler.resolve.environment import release_environments
 from llmops.warm import wire
 from llmops.warm.identity import installation, loaded_code
 from llmops.warm.memo import KeptSources, keep_sources
@@ -148,6 +149,7 @@ def _serve_commands(listener: socket.socket, log: _Log, idle_seconds: float) -> 
                 outcome = None
         if outcome == _SERVED:
             served += 1
+            release_environments()  # the command's estate, freed at once: no collection walks it
             kept.command_done()
             _settle()
             code = code.with_new_modules()

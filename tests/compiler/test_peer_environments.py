@@ -206,3 +206,29 @@ def test_one_environment_reads_no_peer_of_a_peer_s_promotion_policy(tmp_path: Pa
 
     (prod,) = validate_repository(DirectoryTree(estate), "prod").estate.environments
     assert sorted(dict.keys(prod.peers)) == ["stg"]
+
+
+def test_released_environments_are_freed_without_the_cyclic_collector(tmp_path: Path) -> None:
+    """Environments refer to each other (peers), and what the run computed of them (an endpoint's
+    capacity) refers back to them: a process that goes on after a command (the warm server)
+    releases them, and reference counts alone free them; nothing else it keeps holds one."""
+    import gc
+    import weakref
+
+    from compiler.pipeline import validate_repository
+    from compiler.resolve.environment import release_environments
+
+    estate = copy_bundled_estate(tmp_path / "estate")
+    gc.collect()
+    gc.disable()
+    try:
+        result = validate_repository(DirectoryTree(estate), "prod")  # stg joins as its peer
+        environments = [weakref.ref(env) for env in result.estate.environments]
+        peers = [weakref.ref(peer) for peer in result.estate.environments[0].peers.values()]
+        assert len(environments) == 1 and peers
+        del result
+        assert any(ref() is not None for ref in environments + peers)  # held in cycles
+        release_environments()
+        assert all(ref() is None for ref in environments + peers)
+    finally:
+        gc.enable()
