@@ -445,7 +445,10 @@ class RenderCache:
                         continue
                     if not CACHE_FILE.fullmatch(entry.name) or not entry.is_file():
                         continue
-                    stat = entry.stat()
+                    try:
+                        stat = entry.stat()
+                    except FileNotFoundError:
+                        continue  # another run removed it meanwhile
                     total += stat.st_size
                     if entry.path not in self._in_use:
                         files.append((stat.st_mtime_ns, stat.st_size, entry.path))
@@ -501,7 +504,10 @@ class RenderCache:
             for entry in scan:
                 name = entry.name
                 if name.endswith(suffix) and CACHE_FILE.fullmatch(name) and entry.is_file():
-                    entries.append((entry.stat().st_mtime_ns, entry.path))
+                    try:
+                        entries.append((entry.stat().st_mtime_ns, entry.path))
+                    except FileNotFoundError:
+                        continue  # another run removed it meanwhile: not this write's problem
         for _, path in sorted(entries, reverse=True)[keep:]:
             with contextlib.suppress(OSError):
                 os.unlink(path)

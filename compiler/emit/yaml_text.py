@@ -84,10 +84,15 @@ def _go_yaml_reads_a_number(text: str) -> bool:
         return False
 
 
-@functools.lru_cache(maxsize=65536)
 def is_plain_safe(text: str) -> bool:
     """True when `text` reads back as this same string unquoted: YAML 1.1, 1.2 and go-yaml v2
-    alike."""
+    alike (remembered for short texts only: see `_CACHED_TEXT_LIMIT`)."""
+    if len(text) <= _CACHED_TEXT_LIMIT:
+        return _is_plain_safe_remembered(text)
+    return _is_plain_safe(text)
+
+
+def _is_plain_safe(text: str) -> bool:
     if not _PLAIN.fullmatch(text) or text[-1] in "./-":
         return False
     if text in _GO_YAML_BOOLEANS or _go_yaml_reads_a_number(text):
@@ -96,6 +101,9 @@ def is_plain_safe(text: str) -> bool:
         return False
     tag: str = _IMPLICIT_11.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     return tag == _STR_TAG
+
+
+_is_plain_safe_remembered = functools.lru_cache(maxsize=65536)(_is_plain_safe)
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -212,14 +220,17 @@ def _emit_sequence(items: list[Any], indent: str, out: list[str]) -> None:
 
 _STRINGS: dict[str, str] = {}  # text -> `scalar(text)`
 _KEYS: dict[str, str] = {}  # key -> `_key(key)`
-_CACHE_LIMIT = 1 << 16  # each, bounded: a long-running process renders many estates
+# Each bounded in entries and in their length: a long-running process (the warm server) renders
+# many estates, and kept every changed annotation of a hundred kilobytes.
+_CACHE_LIMIT = 1 << 16
+_CACHED_TEXT_LIMIT = 128  # characters
 
 
 def _string(value: str) -> str:
     written = _STRINGS.get(value)
     if written is None:
         written = scalar(value)
-        if len(_STRINGS) < _CACHE_LIMIT:
+        if len(_STRINGS) < _CACHE_LIMIT and len(value) <= _CACHED_TEXT_LIMIT:
             _STRINGS[value] = written
     return written
 
@@ -242,7 +253,11 @@ def _fast_mapping(mapping: dict[str, Any], indent: str, out: list[str], item: bo
                     _emit_entry(f"{indent}:", value, indent, out)
                     lead = indent
                     continue
-            elif key.__class__ is str and len(known_keys) < _CACHE_LIMIT:
+            elif (
+                key.__class__ is str
+                and len(known_keys) < _CACHE_LIMIT
+                and len(key) <= _CACHED_TEXT_LIMIT
+            ):
                 known_keys[key] = written_key
         kind = value.__class__
         if kind is str:

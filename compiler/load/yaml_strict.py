@@ -86,10 +86,13 @@ _store: Callable[[dict[Any, Any], Any, Any], None] = dict.__setitem__
 
 # What a plain scalar reads as, by its text: (value, whether its source text is kept in
 # `plain_scalars`). Only texts that need no diagnostic are remembered; so are plain keys that are
-# ordinary strings. Both are bounded and hold only what any run would compute again.
+# ordinary strings. Both are bounded, in entries and in each entry's length (a long text is read
+# again each time, which costs little beside its length: a process that goes on, the warm server,
+# kept every changed paragraph), and hold only what any run would compute again.
 _PLAIN_VALUES: dict[str, tuple[Any, bool]] = {}
 _PLAIN_KEYS: set[str] = set()
 _CACHE_LIMIT = 1 << 17
+_CACHED_TEXT_LIMIT = 128  # characters
 # the top-level keys of every manifest: one of them twice means two manifests run together
 _MANIFEST_KEYS = frozenset({"apiVersion", "kind", "metadata", "spec"})
 
@@ -376,7 +379,7 @@ class _DocumentBuilder:
                 path,
                 f'quote it ("{text}") if a string is meant',
             )
-        elif len(_PLAIN_VALUES) < _CACHE_LIMIT:
+        elif len(_PLAIN_VALUES) < _CACHE_LIMIT and len(text) <= _CACHED_TEXT_LIMIT:
             _PLAIN_VALUES[text] = (value, keep_text)
         return value
 
@@ -467,7 +470,7 @@ class _DocumentBuilder:
                 return str(node.value)
             value = resolve_plain_scalar(node.value)
             if isinstance(value, str):
-                if len(_PLAIN_KEYS) < _CACHE_LIMIT:
+                if len(_PLAIN_KEYS) < _CACHE_LIMIT and len(value) <= _CACHED_TEXT_LIMIT:
                     _PLAIN_KEYS.add(value)
                 return value
             written = _shortened(node.value)
@@ -618,7 +621,7 @@ def _check_plain_key(key: str) -> None:
     diagnostic (then remembered in `_PLAIN_KEYS`)."""
     if key == "<<" or key in YAML11_BOOLEANS or not isinstance(resolve_plain_scalar(key), str):
         raise _Unclean
-    if len(_PLAIN_KEYS) < _CACHE_LIMIT:
+    if len(_PLAIN_KEYS) < _CACHE_LIMIT and len(key) <= _CACHED_TEXT_LIMIT:
         _PLAIN_KEYS.add(key)
 
 
@@ -639,7 +642,7 @@ def _fast_scalar(node: yaml.ScalarNode) -> Any:
     value = resolve_plain_scalar(text)
     if value.__class__ is OversizedInteger:
         raise _Unclean
-    if len(_PLAIN_VALUES) < _CACHE_LIMIT:
+    if len(_PLAIN_VALUES) < _CACHE_LIMIT and len(text) <= _CACHED_TEXT_LIMIT:
         _PLAIN_VALUES[text] = (value, isinstance(value, (bool, int, float)))
     return value
 

@@ -5,14 +5,16 @@ sees (default 16)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import random
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -525,3 +527,39 @@ def test_a_process_of_its_own_checks_every_digest_it_reads(tmp_path: Path) -> No
     _texts_file_at(path, {b"k" * 32: b"a: 1\n"})
     assert render_cache._read_texts(path, render_cache.FORMAT + b" emitted ") is not None
     assert render_cache._BODY_DIGESTS == {}
+
+
+def test_a_file_another_run_removes_meanwhile_is_no_problem_of_this_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs that share a cache prune and trim it at once: a file one of them lists and another
+    removes before it is looked at is skipped, not reported as a write that failed (it named
+    another run's file), and trimming goes on past it."""
+    cache = render_cache.RenderCache(tmp_path)
+    gone = f"{'a' * 64}{render_cache.SUFFIX}"
+    for name in (gone, f"{'b' * 64}{render_cache.SUFFIX}"):
+        (tmp_path / name).write_bytes(b"x" * 100)
+    real_scandir = os.scandir
+
+    class Removed:
+        def __init__(self, entry: os.DirEntry[str]) -> None:
+            self.name, self.path, self._entry = entry.name, entry.path, entry
+
+        def is_file(self) -> bool:
+            return True
+
+        def stat(self) -> os.stat_result:
+            if self.name == gone:
+                raise FileNotFoundError(2, "No such file or directory", self.path)
+            return self._entry.stat()
+
+    @contextlib.contextmanager
+    def scandir(path: Any) -> Iterator[list[Removed]]:
+        with real_scandir(path) as entries:
+            yield [Removed(entry) for entry in entries]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    written = tmp_path / f"{'c' * 64}{render_cache.SUFFIX}"
+    assert cache._write(written, b"y", render_cache.SUFFIX, 1) is None
+    cache.trim(0)  # within a budget of nothing: every file not in use goes, the vanished skipped
+    assert sorted(path.name for path in tmp_path.iterdir()) == [gone, written.name]

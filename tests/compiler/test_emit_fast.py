@@ -107,3 +107,15 @@ def test_literal_block_of_a_large_text_without_empty_lines() -> None:
     text = "{\n" + text
     assert emit._literal_block(text, "    ") == reference_literal_block(text, "    ")
     assert emit._literal_block(text + "\x7f", "    ") is None
+
+
+def test_only_short_texts_are_remembered_by_the_writer() -> None:
+    """The same for the emitter: a long annotation that changes every render is written anew,
+    not kept (a process that goes on renders many of them)."""
+    long_text, long_key = "note " * 100 + "end", "k" * 200
+    written = emit.emit_document({"metadata": {"annotations": {long_key: long_text}}})
+    assert long_text not in emit._STRINGS and long_key not in emit._KEYS
+    before = emit._is_plain_safe_remembered.cache_info().currsize
+    emit.is_plain_safe(long_text)
+    assert emit._is_plain_safe_remembered.cache_info().currsize == before
+    assert written == emit.emit_document({"metadata": {"annotations": {long_key: long_text}}})

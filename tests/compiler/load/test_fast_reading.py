@@ -123,3 +123,15 @@ def test_the_node_budget_counts_the_values_of_a_mapping() -> None:
     fast, recorded = read(text, fast=True), read(text, fast=False)
     assert fast == recorded
     assert "Y005" in [code for code, *_ in fast[1]]
+
+
+def test_only_short_texts_are_remembered_by_the_reader() -> None:
+    """A process that goes on (the warm server) reads many versions of its files: a long value or
+    key that changes each time must not be kept, one version after another."""
+    short, long = "replicas-two", "word " * 200 + "end"
+    key = "k" * 300
+    read(f"a: {short}\nb: {long}\n{key}: 1\n", fast=True)
+    assert short in yaml_strict._PLAIN_VALUES
+    assert long not in yaml_strict._PLAIN_VALUES
+    assert key not in yaml_strict._PLAIN_KEYS
+    assert read(f"b: {long}\n", fast=True) == read(f"b: {long}\n", fast=False)
