@@ -1100,10 +1100,16 @@ class EmittedGroups:
         return next((problem for problem in problems if problem is not None), None)
 
 
-@functools.lru_cache(maxsize=1 << 16)  # a key is made from every question of a trace, keys often
 def _other_manifest(question: Question) -> str | None:
     """The environment whose manifests ``question`` is about (listing its folder, reading one of
-    its manifest files as the loader does), or None for any other question."""
+    its manifest files as the loader does), or None for any other question. Remembered for paths
+    of up to 256 characters (a key is made from every question of a trace, keys often)."""
+    if len(question[1]) <= 256:
+        return _remembered_other_manifest(question)
+    return _other_manifest_of(question)
+
+
+def _other_manifest_of(question: Question) -> str | None:
     from compiler.load.estate import MAX_MANIFEST_BYTES, SHARED_ENV
 
     method, path, limit = question
@@ -1115,6 +1121,9 @@ def _other_manifest(question: Question) -> str | None:
     if method == "read_bytes" and limit == MAX_MANIFEST_BYTES and len(parts) > 2:
         return parts[1]
     return None
+
+
+_remembered_other_manifest = functools.lru_cache(maxsize=1 << 16)(_other_manifest_of)
 
 
 def _part_key(

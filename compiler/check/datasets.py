@@ -28,14 +28,23 @@ TRAINABLE_AS: dict[str, frozenset[str]] = {
 }
 
 
-@functools.lru_cache(maxsize=4096)  # asked by each dataset check, for every file of every dataset
 def _sample_key(written: str) -> tuple[str, str]:
     """A sample file is read once per run, however its path is written (`data/s.jsonl`,
-    `data/./s.jsonl`: each spelling read it again, 23 s a time for 16 MiB of short lines)."""
+    `data/./s.jsonl`: each spelling read it again, 23 s a time for 16 MiB of short lines).
+    Remembered for paths of up to 256 characters: a process that goes on (the warm server) must
+    not keep every version of a long one."""
+    return _remembered_sample_key(written) if len(written) <= 256 else _sample_key_of(written)
+
+
+def _sample_key_of(written: str) -> tuple[str, str]:
     try:
         return ("dataset-file", normalize_repo_path(written))
     except FileProblem:  # reported by the path as written
         return ("dataset-file-as-written", written)
+
+
+# asked by each dataset check, for every file of every dataset
+_remembered_sample_key = functools.lru_cache(maxsize=4096)(_sample_key_of)
 
 
 def _samples(env: ResolvedEnvironment) -> Iterator[tuple[Manifest[DatasetSpec], int, SampleFile]]:

@@ -563,3 +563,11 @@ def test_a_file_another_run_removes_meanwhile_is_no_problem_of_this_write(
     assert cache._write(written, b"y", render_cache.SUFFIX, 1) is None
     cache.trim(0)  # within a budget of nothing: every file not in use goes, the vanished skipped
     assert sorted(path.name for path in tmp_path.iterdir()) == [gone, written.name]
+
+
+def test_only_short_question_paths_are_remembered() -> None:
+    before = render_cache._remembered_other_manifest.cache_info().currsize
+    long_path = "environments/prod/" + "d/" * 200 + "x.yaml"
+    question = ("read_bytes", long_path, 1 << 20)
+    assert render_cache._other_manifest(question) == render_cache._other_manifest_of(question)
+    assert render_cache._remembered_other_manifest.cache_info().currsize == before

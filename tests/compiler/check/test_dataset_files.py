@@ -282,3 +282,15 @@ def test_a_wide_header_is_named_by_its_first_columns_and_how_many_more(tmp_path:
     (columns,) = [d for d in json.loads(found.stdout)["diagnostics"] if d["code"] == "D003"]
     listed = ", ".join(f"c{index:05d}" for index in range(20))
     assert f"(it has: {listed} and 4,980 more)" in columns["message"]
+
+
+def test_only_short_sample_paths_are_remembered() -> None:
+    """A process that goes on (the warm server) must not keep every version of a long path: the
+    spelling of a sample file's path is remembered only up to 256 characters."""
+    from compiler.check import datasets
+
+    before = datasets._remembered_sample_key.cache_info().currsize
+    long_path = "data/" + "d/" * 200 + "s.jsonl"
+    assert datasets._sample_key(long_path) == datasets._sample_key_of(long_path)
+    assert datasets._remembered_sample_key.cache_info().currsize == before
+    assert datasets._sample_key("data/./s.jsonl") == datasets._sample_key("data/s.jsonl")
