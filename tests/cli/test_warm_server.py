@@ -28,6 +28,7 @@ from llmops.warm.client import served_exit_code
 from llmops.warm.identity import loaded_code
 from tests.cli.test_render_cache import everything_in, next_round
 from tests.helpers.estate import copy_bundled_estate, write_files
+from tests.helpers.signals import ctrl_c_reaches_it
 
 pytestmark = pytest.mark.slow  # every test starts the server, most the program
 
@@ -401,12 +402,7 @@ def test_ctrl_c_stops_the_served_command_as_it_stops_its_own_process(
     _start(socket_path)
     for how in (signal.SIGINT, signal.SIGKILL):
         out = estate / f"out-{how.name}"
-        process = subprocess.Popen(
-            [str(LLMOPS), "render", "--cache-dir", "off", "-o", str(out)],
-            cwd=estate,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        process = _render_into(out, estate)
         time.sleep(0.5)  # the server has begun the command
         process.send_signal(how)
         stdout, stderr = process.communicate(timeout=60)
@@ -547,12 +543,14 @@ def test_ctrl_c_at_a_command_waiting_for_the_server_stops_it_at_once(
 
 
 def _render_into(out: Path, estate: Path) -> subprocess.Popen[bytes]:
-    """`llmops render -o OUT` of ``estate`` without a render cache, started (not waited for)."""
+    """`llmops render -o OUT` of ``estate`` without a render cache, started (not waited for), as
+    from a terminal: Ctrl-C reaches it even when the tests run as a background job."""
     return subprocess.Popen(
         [str(LLMOPS), "render", "--cache-dir", "off", "-o", str(out)],
         cwd=estate,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=ctrl_c_reaches_it,
     )
 
 
