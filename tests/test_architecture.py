@@ -194,3 +194,45 @@ def test_only_the_command_line_imports_the_command_line() -> None:
         if name == "llmops.cli" or name.startswith("llmops.cli.")
     ]
     assert offenders == []
+
+
+def _module_level_names(tree: ast.Module) -> set[str]:
+    """The functions, classes, assignments and imports a module defines at its top level."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(target.id for target in targets if isinstance(target, ast.Name))
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return names
+
+
+def _derived_by_a_defined_function(argument: ast.expr, defined: set[str]) -> bool:
+    """A module's own function (or an entry of one of its tables of them), not a lambda or a
+    function made in a call."""
+    if isinstance(argument, ast.Subscript):
+        argument = argument.value
+    return isinstance(argument, ast.Name) and argument.id in defined
+
+
+@pytest.mark.parametrize("path", modules(COMPILER), ids=lambda p: str(p.relative_to(PROJECT_ROOT)))
+def test_what_a_manifest_derives_is_keyed_by_a_function_defined_once(path: Path) -> None:
+    """`Manifest.derived(compute)` keeps what ``compute`` returned, keyed by ``compute``, for as
+    long as the manifest lives (in the warm server, as long as its file is unchanged). A lambda or
+    a function made in the call is a new key each time: it would never be found again, and each
+    call would keep one more value (a server's memory growing with every command). A module-level
+    function also cannot close over the environment, which a derived value must not read."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    defined = _module_level_names(tree)
+    bad = [
+        f"line {node.lineno}: {ast.unparse(node.args[0]) if node.args else '(no argument)'}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "derived"
+        and not (len(node.args) == 1 and _derived_by_a_defined_function(node.args[0], defined))
+    ]
+    assert bad == [], f"{path.relative_to(PROJECT_ROOT)} derives with {bad}"
