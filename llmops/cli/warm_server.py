@@ -136,6 +136,8 @@ def _serve_commands(listener: socket.socket, log: _Log, idle_seconds: float) -> 
     home = installation()
     served = 0
     while served < MAX_REQUESTS:
+        if _Command.stop_after:  # a signal whose `_Stop` was lost while the server started
+            return f"stopped by a signal after {served} commands"
         try:
             connection, _ = listener.accept()
         except TimeoutError:
@@ -196,9 +198,10 @@ def _handle_signals() -> None:
     away."""
 
     def stop(_signal: int, _frame: object) -> None:
-        if _Command.running:
-            _Command.stop_after = True
-        else:
+        # noted first: an exception a handler raises while Python runs a finalizer or a weakref's
+        # callback (the collections of a server starting up) is only printed, and lost
+        _Command.stop_after = True
+        if not _Command.running:
             raise _Stop
 
     def interrupt(_signal: int, _frame: object) -> None:

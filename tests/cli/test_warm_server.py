@@ -677,3 +677,45 @@ def test_a_file_the_server_no_longer_keeps_is_freed_at_once(
         assert manifest() is None
     finally:
         gc.enable()
+
+
+def test_a_stop_signal_lost_while_the_server_starts_still_ends_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM's handler raises to end the server; raised while Python runs a finalizer or a
+    weakref's callback (the server's start-up collects its imports' garbage), the exception is
+    only printed and lost. The server must still end, not wait for commands until it idles out
+    (once in a CI run it outlived the test's 60 s)."""
+    import contextlib
+    import signal as signals
+    from collections.abc import Callable
+
+    from llmops.cli import warm_server
+    from llmops.warm import memo
+
+    handlers: dict[int, Callable[[int, object], None]] = {}
+
+    def record(number: int, handler: Callable[[int, object], None]) -> None:
+        handlers[number] = handler  # this process's own handlers stay as they are
+
+    monkeypatch.setattr(signals, "signal", record)
+    monkeypatch.setattr(warm_server._Command, "stop_after", False)
+    monkeypatch.setattr(memo, "_kept", None)
+
+    def start_up_losing_the_signal() -> memo.KeptSources:
+        with contextlib.suppress(warm_server._Stop):  # as a finalizer running then would lose it
+            handlers[signals.SIGTERM](signals.SIGTERM, None)
+        return memo.keep_sources()
+
+    monkeypatch.setattr(warm_server, "_prepare", start_up_losing_the_signal)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / "s.sock"))
+    listener.listen(1)
+    listener.settimeout(30)
+    started = time.monotonic()
+    try:
+        ending = warm_server._serve_commands(listener, warm_server._Log(tmp_path / "log"), 30)
+    finally:
+        listener.close()
+    assert ending == "stopped by a signal after 0 commands"
+    assert time.monotonic() - started < 10
