@@ -22,6 +22,12 @@ from compiler.emit.yaml_text import emit_document
 
 Emitter = Callable[[dict[str, Any]], str]
 MARSHAL_VERSION = 0  # no references, no interning flags: the same value gives the same bytes
+# An object whose exact form is larger is emitted every time, never kept. In practice that is an
+# environment's proxy ConfigMap (2.8 MB at 1,000 endpoints), which any change to the environment
+# changes: keeping it cost more than emitting it (hashing it, writing it into the cache and reading
+# it back on the next run, about 0.03 s a change at 1,000 endpoints), and a text this large is
+# written almost as fast as it is hashed.
+KEPT_FORM_LIMIT = 64 * 1024
 
 
 class EmittedTexts(Protocol):
@@ -44,11 +50,12 @@ class EmittedGroups(Protocol):
 def object_key(obj: dict[str, Any]) -> bytes | None:
     """The SHA-256 of the object's exact value, or None for one holding a type `marshal` does not
     write (anything but builtins: dicts, lists, tuples, strings, numbers, booleans, None and the
-    like), or nested too deep to write."""
+    like), nested too deep to write, or larger than `KEPT_FORM_LIMIT`."""
     try:
-        return hashlib.sha256(marshal.dumps(obj, MARSHAL_VERSION)).digest()
+        written = marshal.dumps(obj, MARSHAL_VERSION)
     except ValueError:
         return None
+    return hashlib.sha256(written).digest() if len(written) <= KEPT_FORM_LIMIT else None
 
 
 def remembering_emitter(texts: EmittedTexts) -> Emitter:

@@ -20,6 +20,11 @@ from contextvars import ContextVar
 from typing import Any, Protocol
 
 MARSHAL_VERSION = 0  # no references, no interning flags: the same value gives the same bytes
+# A value whose exact form is larger has its text made every time, never kept: in practice the
+# proxy ConfigMap's template values, whose configuration text (2.8 MB at 1,000 endpoints) any change
+# to the environment changes. Hashing, keeping and reading back such a text costs about as much as
+# making it again. (The emitter's memo has the same limit for objects: compiler/emit/memo.py.)
+KEPT_FORM_LIMIT = 64 * 1024
 
 
 class RememberedTexts(Protocol):
@@ -46,12 +51,14 @@ def remembering(texts: RememberedTexts | None) -> Iterator[None]:
 
 def text_key(kind: str, value: Any) -> bytes | None:
     """The SHA-256 of what a text is made by (``kind``) and of its value's exact form, or None
-    for a value holding a type `marshal` does not write or nested too deep to write. ``kind``
-    keeps these keys apart from each other's and from an emitted object's
-    (compiler/emit/memo.py)."""
+    for a value holding a type `marshal` does not write, nested too deep to write, or whose form
+    is larger than `KEPT_FORM_LIMIT` (its text is made every time: see there). ``kind`` keeps
+    these keys apart from each other's and from an emitted object's (compiler/emit/memo.py)."""
     try:
         written = marshal.dumps(value, MARSHAL_VERSION)
     except ValueError:
+        return None
+    if len(written) > KEPT_FORM_LIMIT:
         return None
     return hashlib.sha256(b"llmops " + kind.encode() + b"\0" + written).digest()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from compiler.emit.memo import object_key, remembering_emitter
+from compiler.emit.memo import KEPT_FORM_LIMIT, object_key, remembering_emitter
 from compiler.emit.yaml_text import emit_document
 from tests.helpers.texts import CountingTexts as Texts
 
@@ -72,3 +72,17 @@ def test_a_text_is_the_same_object_s_whatever_its_strings_share() -> None:
     one = {"kind": "Thing", "a": shared, "b": shared}
     other = {"kind": "Thing", "a": "name-7", "b": "".join(["name", "-7"])}
     assert object_key(one) == object_key(other)
+
+
+def test_an_object_too_large_to_keep_is_emitted_every_time_and_never_kept() -> None:
+    """An environment's proxy ConfigMap at a thousand endpoints: any change changes it, and
+    hashing, keeping and reading back its megabytes cost more than writing it again."""
+    texts = Texts()
+    emit = remembering_emitter(texts)
+    large = {"kind": "ConfigMap", "data": {"proxy.json": "x" * KEPT_FORM_LIMIT}}
+    small = {"kind": "ConfigMap", "data": {"proxy.json": "x" * (KEPT_FORM_LIMIT // 2)}}
+    assert object_key(large) is None and object_key(small) is not None
+    for _ in range(2):
+        assert emit(large) == emit_document(large)
+        assert emit(small) == emit_document(small)
+    assert list(texts.texts) == [object_key(small)] and texts.hits == 1

@@ -96,3 +96,20 @@ def test_texts_the_objects_are_made_with_are_not_kept_beside_them() -> None:
     with remembering(texts):
         remembered_objects("test", 6, make)
     assert list(texts.texts) == [text_key("test", 6)]
+
+
+def test_a_text_made_from_a_value_too_large_to_keep_is_made_every_time() -> None:
+    """The proxy ConfigMap's values hold the whole configuration's text, which any change to the
+    environment changes: it is made again, never hashed and kept."""
+    from compiler.render.remembered import KEPT_FORM_LIMIT, remembered_text
+
+    texts, made = Texts(), []
+    large, small = "y" * KEPT_FORM_LIMIT, "y" * (KEPT_FORM_LIMIT // 2)
+    with remembering(texts):
+        for _ in range(2):
+            for value in (large, small):
+                text = remembered_text("test", value, lambda v=value: made.append(len(v)) or v)
+                assert text == value
+    assert text_key("test", large) is None
+    assert made == [len(large), len(small), len(large)]
+    assert list(texts.texts) == [text_key("test", small)]
