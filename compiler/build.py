@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from compiler.load.tree import RepoTree
     from compiler.pipeline import KnownChecks, ValidationResult
     from compiler.render.estate import RenderedEstate
+    from compiler.render.remembered import Origins
 
 
 # Text as the render cache keeps it: UTF-8 bytes, written out as they are and decoded only when read
@@ -109,13 +110,16 @@ def lay_out_group(
     files: bool,
     stream: bool,
     emitted: EmittedTexts | None = None,
+    origins: Origins | None = None,
 ) -> RenderedGroup:
-    """One group's objects as text; ``emitted`` hands out the texts of objects emitted before."""
+    """One group's objects as text; ``emitted`` hands out the texts of objects emitted before,
+    ``origins`` knows the objects parsed from texts kept there."""
     from compiler.emit.layout import layout_group
     from compiler.emit.memo import remembering_emitter
     from compiler.emit.yaml_text import emit_document, emit_stream
 
-    emit = emit_document if emitted is None else remembering_emitter(emitted)
+    known_key = None if origins is None else origins.key_of
+    emit = emit_document if emitted is None else remembering_emitter(emitted, known_key)
     return RenderedGroup(
         objects=len(objects),
         files=layout_group(objects, emit) if files else {},
@@ -191,7 +195,7 @@ def _render_by_group(
         render_environment,
         render_reads,
     )
-    from compiler.render.remembered import remembering
+    from compiler.render.remembered import Origins, remembering
 
     laid_out: dict[str, RenderedGroup] = {}
     for env in result.estate.environments:
@@ -199,18 +203,26 @@ def _render_by_group(
         group = groups.lookup(env, reads)
         if group is None:
             texts = None if emitted is None else emitted.group(env.name)
+            origins = Origins()
             with groups.rendering(env):
-                with remembering(texts):
+                with remembering(texts, origins):
                     objects = render_environment(env)
-                group = lay_out_group(objects, files=files, stream=stream, emitted=texts)
+                group = lay_out_group(
+                    objects, files=files, stream=stream, emitted=texts, origins=origins
+                )
             groups.store(env, reads, group)
         laid_out[env.name] = group
     if include_argocd:
         texts = None if emitted is None else emitted.group(ARGOCD_GROUP)
-        with remembering(texts):
+        origins = Origins()
+        with remembering(texts, origins):
             argocd_objects = render_argocd(result.estate.environments)
         if argocd_objects:
             laid_out[ARGOCD_GROUP] = lay_out_group(
-                order_objects(argocd_objects), files=files, stream=stream, emitted=texts
+                order_objects(argocd_objects),
+                files=files,
+                stream=stream,
+                emitted=texts,
+                origins=origins,
             )
     return RenderOutput.joining(laid_out, stream)

@@ -58,12 +58,17 @@ def object_key(obj: dict[str, Any]) -> bytes | None:
     return hashlib.sha256(written).digest() if len(written) <= KEPT_FORM_LIMIT else None
 
 
-def remembering_emitter(texts: EmittedTexts) -> Emitter:
+def remembering_emitter(
+    texts: EmittedTexts, known_key: Callable[[dict[str, Any]], bytes | None] | None = None
+) -> Emitter:
     """`emit_document`, taking the text of an object emitted before from ``texts`` and giving
-    them the text of every other object it emits."""
+    them the text of every other object it emits. ``known_key`` gives the key of an object whose
+    text follows from how it was made (or None: the object is keyed by its value)."""
 
     def emit(obj: dict[str, Any]) -> str:
-        key = object_key(obj)
+        key = None if known_key is None else known_key(obj)
+        if key is None:
+            key = object_key(obj)
         if key is None:
             return emit_document(obj)
         text = texts.get(key)

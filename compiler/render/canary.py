@@ -45,11 +45,19 @@ def render_canary(
         service = llmisvc.render_llm_inference_service(ctx, canary, model, route)
     else:
         service = kserve.render_inference_service(ctx, canary, model)
+    # a new object under the canary's name: the template's own is not changed (its emitted text
+    # is known by how it was made: compiler/render/remembered.py)
     metadata = service["metadata"]
-    metadata["name"] = canary_service_name(endpoint.name)
-    metadata["labels"][VARIANT_LABEL] = "canary"
-    metadata["annotations"][WEIGHT_ANNOTATION] = str(endpoint.spec.canary.weight)
-    return [service]
+    renamed = {
+        **metadata,
+        "name": canary_service_name(endpoint.name),
+        "labels": {**metadata["labels"], VARIANT_LABEL: "canary"},
+        "annotations": {
+            **metadata["annotations"],
+            WEIGHT_ANNOTATION: str(endpoint.spec.canary.weight),
+        },
+    }
+    return [{**service, "metadata": renamed}]
 
 
 def _canary_backend(ctx: RenderContext, endpoint: Manifest[ServingEndpointSpec]) -> dict[str, str]:

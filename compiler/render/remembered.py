@@ -7,6 +7,13 @@ value's exact types (``True`` is not ``1``, a tuple is not a list), dict orders,
 numbers, which the value's `marshal` form at version 0 holds: only builtins (anything else raises,
 and such a value's text is made every time), no references, no interning flags; see
 compiler/emit/memo.py.
+
+An object parsed from such a text is a function of the text's key, so its emitted YAML is too:
+`Origins` notes each object a render took from a keyed text, and the emitter knows it by that
+key without reading the object again (`marshal` and SHA-256 of 4,000 objects of a thousand
+endpoints: about 0.04 s of a change to one of them). That holds only while nothing changes the
+object between its parse and its emission: renderers build a new object instead of editing one a
+template made (tests/compiler/render/test_template_objects_unchanged.py holds them to it).
 """
 
 from __future__ import annotations
@@ -35,18 +42,53 @@ class RememberedTexts(Protocol):
     def put(self, key: bytes, text: str) -> None: ...
 
 
+class Origins:
+    """Objects parsed from keyed texts during a render, each with the key of its emitted text
+    (`origin_key`). An object is known by identity, and kept here so its identity stays its own
+    while the render's objects are emitted."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[object, bytes]] = {}
+
+    def note(self, obj: object, key: bytes) -> None:
+        self._known[id(obj)] = (obj, key)
+
+    def key_of(self, obj: object) -> bytes | None:
+        """The key of ``obj``'s emitted text, or None for an object not parsed from a keyed
+        text (the emitter keys it by its value)."""
+        found = self._known.get(id(obj))
+        return found[1] if found is not None and found[0] is obj else None
+
+
 _remembered: ContextVar[RememberedTexts | None] = ContextVar("remembered_texts", default=None)
+_origins: ContextVar[Origins | None] = ContextVar("remembered_origins", default=None)
 
 
 @contextlib.contextmanager
-def remembering(texts: RememberedTexts | None) -> Iterator[None]:
+def remembering(texts: RememberedTexts | None, origins: Origins | None = None) -> Iterator[None]:
     """While entered, `remembered_text` takes texts from ``texts`` and gives them every text it
-    makes (``None``: every text is made)."""
+    makes (``None``: every text is made); ``origins`` learns the objects parsed from them."""
     token = _remembered.set(texts)
+    origins_token = _origins.set(origins if texts is not None else None)
     try:
         yield
     finally:
+        _origins.reset(origins_token)
         _remembered.reset(token)
+
+
+def origin_key(text_key: bytes, index: int) -> bytes:
+    """The key of the emitted YAML of the ``index``-th object parsed from the text keyed
+    ``text_key``: apart from `text_key`'s keys (another prefix) and from the emitter's own (the
+    SHA-256 of an object's `marshal` form, which begins with ``{``)."""
+    return hashlib.sha256(b"llmops object " + text_key + index.to_bytes(8, "big")).digest()
+
+
+def _note_origins(objects: list[Any], key: bytes) -> None:
+    origins = _origins.get()
+    if origins is not None:
+        for index, obj in enumerate(objects):
+            origins.note(obj, origin_key(key, index))
 
 
 def text_key(kind: str, value: Any) -> bytes | None:
@@ -65,15 +107,32 @@ def text_key(kind: str, value: Any) -> bytes | None:
 
 def remembered_text(kind: str, value: Any, make: Callable[[], str]) -> str:
     """``make()``, or the text it made before from the same ``value``."""
+    return _remembered_text_and_key(kind, value, make)[0]
+
+
+def remembered_document(kind: str, value: Any, make: Callable[[], str]) -> dict[str, Any]:
+    """The JSON object ``make()`` writes (or wrote before from the same ``value``), parsed; noted
+    in the render's `Origins` by its text's key. Nothing may change it afterwards (see the module's
+    docstring)."""
+    text, key = _remembered_text_and_key(kind, value, make)
+    obj: dict[str, Any] = json.loads(text)
+    if key is not None:
+        _note_origins([obj], key)
+    return obj
+
+
+def _remembered_text_and_key(
+    kind: str, value: Any, make: Callable[[], str]
+) -> tuple[str, bytes | None]:
     found = _texts_and_key(kind, value)
     if found is None:
-        return make()
+        return make(), None
     texts, key = found
     text = texts.get(key)
     if text is None:
         text = make()
         texts.put(key, text)
-    return text
+    return text, key
 
 
 def _texts_and_key(kind: str, value: Any) -> tuple[RememberedTexts, bytes] | None:
@@ -116,10 +175,12 @@ def remembered_objects(
         except ValueError:
             loaded = None
         if isinstance(loaded, list) and all(isinstance(obj, dict) for obj in loaded):
+            _note_origins(loaded, key)
             return loaded
     with remembering(None):
         objects = make()
     text = _json_exact(objects)
-    if text is not None:
+    if text is not None:  # the objects are exactly those its text gives
         texts.put(key, text)
+        _note_origins(objects, key)
     return objects

@@ -5,8 +5,9 @@ JSON is YAML, and a value inserted with `| json` is always one JSON value, so no
 writes can add a key, a document or a line to the result; the text is parsed straight back into a
 dict. Undefined variables are errors. Jinja2 is imported here only, on first use (it costs ~90 ms).
 
-A template's text is a `remembered_text` of its name and values (compiler/render/remembered.py): a
-render whose objects did not change neither imports Jinja2 nor compiles a template.
+A template's object is a `remembered_document` of its name and values
+(compiler/render/remembered.py): a render whose objects did not change neither imports Jinja2 nor
+compiles a template, and emits none of them again.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compiler.render.remembered import remembered_text
+from compiler.render.remembered import remembered_document
 
 if TYPE_CHECKING:
     import jinja2
@@ -64,7 +65,6 @@ def _template(name: str) -> jinja2.Template:
 
 
 def render_template(name: str, **values: Any) -> dict[str, Any]:
-    """Render `templates/<name>` with `values` and parse the JSON it produces."""
-    text = remembered_text("template", (name, values), lambda: _template(name).render(**values))
-    obj: dict[str, Any] = json.loads(text)
-    return obj
+    """Render `templates/<name>` with `values` and parse the JSON it produces. The object is the
+    template's: a renderer that needs another makes a new one (compiler/render/remembered.py)."""
+    return remembered_document("template", (name, values), lambda: _template(name).render(**values))
