@@ -45,6 +45,7 @@ from llmops import __version__
 
 if TYPE_CHECKING:
     from compiler.check.runner import Attributed, CheckRun
+    from llmops.warm.memo import ParsedObjects
 
 CACHE_VARIABLE = "LLMOPS_CACHE_DIR"
 # the most the directory's files may hold in all, in MiB (`RenderCache.trim`)
@@ -972,8 +973,10 @@ class EmittedStore:
     twenty megabytes of every object of a thousand endpoints again. Once they would exceed half
     the first file's texts or bytes, the first is written again whole and the second removed."""
 
-    def __init__(self, cache: RenderCache, group: str) -> None:
+    def __init__(self, cache: RenderCache, group: str, parsed: ParsedObjects | None = None) -> None:
         self.cache = cache
+        self.group = group
+        self._parsed = parsed  # the warm server's values parsed from these texts before
         name = _digest(json.dumps([cache.code_digest(), group]).encode())
         self.path = cache.directory / f"{name}{EMITTED_SUFFIX}"
         self.new_path = cache.directory / f"{name}{EMITTED_NEW_SUFFIX}"
@@ -1036,6 +1039,22 @@ class EmittedStore:
             return  # text UTF-8 cannot hold (a lone surrogate): emitted again next time
         self._learnt = True
 
+    def parsed(self, key: bytes) -> Any | None:
+        """`compiler.render.remembered.ParsedTexts`: the value the warm server parsed from the
+        text of ``key`` before, while this file holds that text (which counts as used, as `get`
+        would count it)."""
+        if self._parsed is None:
+            return None
+        data = self._known.get(key)
+        value = None if data is None else self._parsed.get(self.group, key)
+        if value is not None and data is not None:
+            self._used[key] = data
+        return value
+
+    def keep_parsed(self, key: bytes, value: Any, size: int) -> None:
+        if self._parsed is not None:
+            self._parsed.put(self.group, key, value, size)
+
     def save(self) -> str | None:
         """Write what this run emitted that the whole file does not hold beside it, or, when that
         is no longer small beside it, write the whole file again: what this run emitted, and of
@@ -1076,8 +1095,9 @@ class EmittedGroups:
     cache added to it (0.6 of 0.8 s) on keys and texts no later run might ask for. What it costs
     instead: the group's second render, the first change after that, makes every text once more."""
 
-    def __init__(self, cache: RenderCache) -> None:
+    def __init__(self, cache: RenderCache, parsed: ParsedObjects | None = None) -> None:
         self.cache = cache
+        self._parsed = parsed  # the warm server's (`llmops.warm.memo.ParsedObjects`)
         self._stores: dict[str, EmittedStore] = {}
         self._first: dict[str, EmittedStore] = {}  # groups rendered for the first time
 
@@ -1085,7 +1105,7 @@ class EmittedGroups:
         if name in self._first:
             return None
         if name not in self._stores:
-            store = EmittedStore(self.cache, name)
+            store = EmittedStore(self.cache, name, self._parsed)
             if not store.started():
                 self._first[name] = store
                 return None

@@ -75,7 +75,7 @@ def _rendered_output(
         # what is the same as in an earlier run is not parsed, checked, rendered nor emitted again
         parsed = ParsedStore(cache) if sources is None else None
         groups = GroupStore(cache, tree, settings)
-        emitted = EmittedGroups(cache)
+        emitted = EmittedGroups(cache, None if sources is None else sources.parsed)
         known = CheckStore(cache, tree, settings, emitted)
     result, output = render_repository(
         tree,

@@ -1,10 +1,11 @@
-"""The manifest files a warm server read in its earlier commands, kept in its memory
-(`compiler.load.estate.SourceFiles`): a file whose bytes are the same is neither parsed nor
-validated again. Set up by the server alone; every other process keeps nothing."""
+"""What a warm server keeps in its memory from its earlier commands: the manifest files it read
+(`compiler.load.estate.SourceFiles`: a file whose bytes are the same is neither parsed nor
+validated again), and the objects its renders parsed from the render cache's texts
+(`ParsedObjects`). Set up by the server alone; every other process keeps nothing."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from compiler.load.document import SourceFile
@@ -12,14 +13,66 @@ if TYPE_CHECKING:
 # A file no command read in this many commands is let go: Argo CD's Applications of one repository
 # take turns (dev, stg, prod), each reading `_shared` and its own environment.
 KEEP_COMMANDS = 8
+# The most text the parsed objects kept were parsed from, in characters. An environment of a
+# thousand endpoints renders about 5.7 million (its objects take about 27 MB as Python values).
+KEEP_PARSED_CHARACTERS = 16 * 1024 * 1024
+
+
+class ParsedObjects:
+    """The values a group's renders parsed from the render cache's kept texts (the objects of a
+    template, of a training job), by group and text key: the group's next render takes them
+    instead of parsing the same texts again (compiler/render/remembered.py). Kept: what each
+    group's last render took or parsed, the groups rendered most recently first, up to
+    `KEEP_PARSED_CHARACTERS` of their texts in all."""
+
+    def __init__(self) -> None:
+        # by group, in the order they were last rendered; each value with its text's length
+        self._kept: dict[str, dict[bytes, tuple[Any, int]]] = {}
+        self._now: dict[str, dict[bytes, tuple[Any, int]]] = {}  # this command's
+
+    def get(self, group: str, key: bytes) -> Any | None:
+        now = self._now.setdefault(group, {})
+        found = now.get(key)
+        if found is None:
+            found = self._kept.get(group, {}).get(key)
+            if found is None:
+                return None
+            now[key] = found
+        return found[0]
+
+    def put(self, group: str, key: bytes, value: Any, size: int) -> None:
+        self._now.setdefault(group, {})[key] = (value, size)
+
+    def command_done(self) -> None:
+        """Each group rendered now keeps what this render used; then the budget is applied."""
+        for group, used in self._now.items():
+            self._kept.pop(group, None)
+            self._kept[group] = used
+        self._now = {}
+        left = KEEP_PARSED_CHARACTERS
+        kept: dict[str, dict[bytes, tuple[Any, int]]] = {}
+        for group in reversed(self._kept):
+            entries = {}
+            for key, entry in self._kept[group].items():
+                if entry[1] <= left:
+                    entries[key] = entry
+                    left -= entry[1]
+            kept[group] = entries
+        self._kept = dict(reversed(kept.items()))
+
+    def characters(self) -> int:
+        """The characters of text the kept values were parsed from."""
+        return sum(size for entries in self._kept.values() for _, size in entries.values())
 
 
 class KeptSources:
-    """Each manifest path's last clean read, by its bytes, and the command that last used it."""
+    """Each manifest path's last clean read, by its bytes, and the command that last used it; and
+    the renders' `ParsedObjects`."""
 
     def __init__(self) -> None:
         self._files: dict[str, tuple[bytes, SourceFile, int]] = {}
         self._command = 0
+        self.parsed = ParsedObjects()
 
     def get(self, path: str, data: bytes) -> SourceFile | None:
         kept = self._files.get(path)
@@ -35,7 +88,9 @@ class KeptSources:
         self._files[path] = (data, source, self._command)
 
     def command_done(self) -> None:
-        """Let go of what the last `KEEP_COMMANDS` commands did not read."""
+        """Let go of what the last `KEEP_COMMANDS` commands did not read (and of the parsed
+        objects past their budget)."""
+        self.parsed.command_done()
         self._command += 1
         oldest = self._command - KEEP_COMMANDS
         kept = {}

@@ -9,10 +9,12 @@ changed estate rendered with the cache and cold. Damaged parts are misses, never
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -45,8 +47,10 @@ class Hits:
         self.groups = self.files = self.checks = self.reported = self.texts = 0
         self.made = 0  # of the texts: templates and proxy configurations not made again
         self.objects = 0  # of the texts: training jobs' objects not made again
+        self.parsed = 0  # values the warm server parsed before, handed out again (no text parsed)
         lookup, get = render_cache.GroupStore.lookup, render_cache.ParsedStore.get
         known, text = render_cache.CheckStore.lookup, render_cache.EmittedStore.get
+        parsed = render_cache.EmittedStore.parsed
         text_key, made_keys, object_keys = remembered.text_key, set(), set()
 
         def recorded_key(kind: str, value: object) -> bytes | None:
@@ -59,6 +63,13 @@ class Hits:
         def counted_text(store: render_cache.EmittedStore, key: bytes) -> str | None:
             found = text(store, key)
             self.texts += found is not None
+            self.made += found is not None and key in made_keys
+            self.objects += found is not None and key in object_keys
+            return found
+
+        def counted_parsed(store: render_cache.EmittedStore, key: bytes) -> object:
+            found = parsed(store, key)
+            self.parsed += found is not None
             self.made += found is not None and key in made_keys
             self.objects += found is not None and key in object_keys
             return found
@@ -83,6 +94,7 @@ class Hits:
         monkeypatch.setattr(render_cache.ParsedStore, "get", counted_get)
         monkeypatch.setattr(render_cache.CheckStore, "lookup", counted_known)
         monkeypatch.setattr(render_cache.EmittedStore, "get", counted_text)
+        monkeypatch.setattr(render_cache.EmittedStore, "parsed", counted_parsed)
         monkeypatch.setattr(remembered, "text_key", recorded_key)
 
 
@@ -183,9 +195,43 @@ def _compare(
         assert everything_in(out) == everything_in(cold_out), context
 
 
+def _kept_between_commands(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """This process as the warm server is (it keeps files read and objects parsed between
+    commands); returns what the server does after each command."""
+    from compiler.resolve.environment import release_environments
+    from llmops.warm import memo
+
+    kept = memo.KeptSources()
+    monkeypatch.setattr(memo, "_kept", kept)
+    monkeypatch.setattr(render_cache, "_BODY_DIGESTS", {})
+
+    def command_done() -> None:
+        release_environments()
+        kept.command_done()
+
+    return command_done
+
+
+@contextlib.contextmanager
+def _own_process() -> Iterator[None]:
+    """A command as its own process runs it (nothing kept from earlier commands)."""
+    from llmops.warm import memo
+
+    kept = memo._kept
+    memo._kept = None
+    try:
+        yield
+    finally:
+        memo._kept = kept
+
+
+@pytest.mark.parametrize("served", [False, True], ids=["own process", "warm server"])
 def test_warm_renders_equal_cold_renders_while_files_change_at_random(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, served: bool
 ) -> None:
+    """``served``: the cached renders run as the warm server runs them, one after another in one
+    process that keeps what it read and parsed (the cold renders as their own process)."""
+    command_done = _kept_between_commands(monkeypatch) if served else lambda: None
     hits = Hits(monkeypatch)
     rng = random.Random(4242)
     runs = 0
@@ -205,8 +251,12 @@ def test_warm_renders_equal_cold_renders_while_files_change_at_random(
                 out, cold_out = tmp_path / f"out-{runs}", tmp_path / f"cold-{runs}"
                 where = ["-o", str(out)] if as_files else []
                 cached = run_cli("render", str(estate), *env, *where, "--cache-dir", str(cache))
+                command_done()
                 cold_where = ["-o", str(cold_out)] if as_files else []
-                expected = run_cli("render", str(estate), *env, *cold_where, "--cache-dir", "off")
+                with _own_process():
+                    expected = run_cli(
+                        "render", str(estate), *env, *cold_where, "--cache-dir", "off"
+                    )
                 context = f"{estate.name}, round {round_number} ({done}), {env or 'all'}, {where}"
                 _compare(cached, expected, out, cold_out, context)
     assert hits.groups >= ROUNDS // 2, (
@@ -215,14 +265,17 @@ def test_warm_renders_equal_cold_renders_while_files_change_at_random(
     print(
         f"reused: {hits.groups} environments, {hits.files} files, {hits.checks} checks "
         f"({hits.reported} with diagnostics), {hits.texts} texts ({hits.made} made, "
-        f"{hits.objects} training jobs' objects)"
+        f"{hits.objects} training jobs' objects), {hits.parsed} objects parsed before"
     )
-    assert hits.files >= 10 * ROUNDS, "files were hardly ever reused: the test proves nothing"
+    if not served:  # the server keeps the files it read in its memory, not the cache's values
+        assert hits.files >= 10 * ROUNDS, "files were hardly ever reused: the test proves nothing"
     assert hits.checks >= 10 * ROUNDS, "checks were hardly ever skipped: the test proves nothing"
     assert hits.reported > 0, "no check's diagnostics were handed out: the test proves nothing"
     assert hits.texts >= 10 * ROUNDS, "texts were hardly ever reused: the test proves nothing"
     assert hits.made >= 10 * ROUNDS, "templates were hardly ever reused: the test proves nothing"
     assert hits.objects >= ROUNDS, "training jobs were hardly ever reused: the test proves nothing"
+    if served:
+        assert hits.parsed >= 10 * ROUNDS, "parsed objects were hardly ever reused: proves nothing"
 
 
 def test_a_change_in_the_environment_a_model_is_trained_in_renders_the_others_again(

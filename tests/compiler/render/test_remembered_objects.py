@@ -7,6 +7,8 @@ from __future__ import annotations
 import marshal
 from typing import Any
 
+import pytest
+
 from compiler.render.remembered import remembered_objects, remembering, text_key
 
 
@@ -113,3 +115,45 @@ def test_a_text_made_from_a_value_too_large_to_keep_is_made_every_time() -> None
     assert text_key("test", large) is None
     assert made == [len(large), len(small), len(large)]
     assert list(texts.texts) == [text_key("test", small)]
+
+
+class KeepingTexts(Texts):
+    """Texts and the values parsed from them, as the warm server keeps them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[bytes, Any] = {}
+
+    def parsed(self, key: bytes) -> Any | None:
+        return self.values.get(key)
+
+    def keep_parsed(self, key: bytes, value: Any, size: int) -> None:
+        self.values[key] = value
+
+
+def test_objects_parsed_once_are_handed_out_again_without_parsing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A store that keeps parsed values (the warm server's) parses a text once; until then, and
+    for a store that keeps none, each use parses it."""
+    from compiler.render import remembered
+
+    parses: list[str] = []
+    loads = remembered.json.loads
+
+    def counted(text: str) -> Any:
+        parses.append(text)
+        return loads(text)
+
+    monkeypatch.setattr(remembered.json, "loads", counted)
+    for texts, expected_parses in ((KeepingTexts(), 1), (Texts(), 2)):
+        with remembering(texts):
+            made = remembered_objects("test", 7, lambda: _made(7, []))
+        parses.clear()  # made, then its text checked: now kept
+        with remembering(texts):
+            first = remembered_objects("test", 7, lambda: _made(7, []))
+        with remembering(texts):
+            again = remembered_objects("test", 7, lambda: _made(7, []))
+        assert _exact(first) == _exact(again) == _exact(made)
+        assert (first is again) == isinstance(texts, KeepingTexts)
+        assert len(parses) == expected_parses, parses
