@@ -150,7 +150,7 @@ def remembered_document(kind: str, value: Any, make: Callable[[], str]) -> dict[
     texts, key = found
     parsed = _parsed.get()
     obj = None if parsed is None else parsed.parsed(key)
-    if obj is None:
+    if obj.__class__ is not dict:
         text = texts.get(key)
         if text is None:
             text = make()
@@ -159,7 +159,7 @@ def remembered_document(kind: str, value: Any, make: Callable[[], str]) -> dict[
         if parsed is not None:
             parsed.keep_parsed(key, obj, len(text))
     _note_origins([obj], key)
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
 def _texts_and_key(kind: str, value: Any) -> tuple[RememberedTexts, bytes] | None:
@@ -197,9 +197,9 @@ def remembered_objects(
     texts, key = found
     parsed = _parsed.get()
     kept = None if parsed is None else parsed.parsed(key)
-    if kept is not None:
+    if kept.__class__ is list:
         _note_origins(kept, key)
-        return kept  # type: ignore[no-any-return]
+        return kept
     text = texts.get(key)
     if text is not None:
         try:
