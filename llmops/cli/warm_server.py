@@ -113,15 +113,17 @@ def serve(path: Path, idle_seconds: float) -> int:
         return 1
     listener.settimeout(idle_seconds)
     log.write(f"started: process {os.getpid()}, {sys.executable}")
+    ending = "an unexpected error"
     try:
         ending = _serve_commands(listener, log, idle_seconds)
     except _Stop:
         ending = "stopped by a signal"
     finally:
+        # said before the socket goes: whoever sees it gone (a command, a new server) finds why
+        log.write(f"ended: {ending}", always=True)
         with contextlib.suppress(OSError):
             path.unlink()  # before the lock goes: a new server may bind the same path then
         listener.close()
-    log.write(f"ended: {ending}", always=True)
     with contextlib.suppress(OSError):
         lock.truncate(0)  # no process id of a process that is gone (it may be another's soon)
     lock.close()
@@ -145,7 +147,7 @@ def _serve_commands(listener: socket.socket, log: _Log, idle_seconds: float) -> 
         with connection:
             stale = code.changed()
             try:
-                outcome = _handle(connection, home, stale)
+                outcome = _handle(connection, home, stale, log)
             except Exception as error:  # a request must never end the server
                 log.write(f"internal error: {type(error).__name__}: {error}")
                 outcome = None
@@ -155,8 +157,6 @@ def _serve_commands(listener: socket.socket, log: _Log, idle_seconds: float) -> 
             kept.command_done()
             _settle()
             code = code.with_new_modules()
-        elif outcome is not None:
-            log.write(f"declined: {outcome}")
         if stale is not None and outcome != _SERVED:
             return f"its code changed on disk ({stale}) after {served} commands"
         if _Command.stop_after:
@@ -235,10 +235,13 @@ def _settle() -> None:
     gc.enable()
 
 
-def _handle(connection: socket.socket, home: dict[str, str], stale: str | None) -> str | None:
+def _handle(
+    connection: socket.socket, home: dict[str, str], stale: str | None, log: _Log
+) -> str | None:
     """Serve one request: `_SERVED`, why it was declined (the client then runs the command itself;
     when this server is stale, it also starts a new one), or None for a connection from another
-    user (dropped unanswered) or a request that breaks the protocol (declined, not logged)."""
+    user (dropped unanswered) or a request that breaks the protocol (declined, not logged). A
+    decline is logged before it is answered: once the client has its answer, the log says why."""
     if not wire.peer_is_self(connection):
         return None
     try:
@@ -249,6 +252,7 @@ def _handle(connection: socket.socket, home: dict[str, str], stale: str | None) 
         return None
     declined = stale or _mismatch(body, home)
     if declined is not None:
+        log.write(f"declined: {declined}")
         with contextlib.suppress(OSError):
             wire.send_answer(connection, {"declined": declined, "stale": stale is not None})
         return declined

@@ -719,3 +719,56 @@ def test_a_stop_signal_lost_while_the_server_starts_still_ends_it(
         listener.close()
     assert ending == "stopped by a signal after 0 commands"
     assert time.monotonic() - started < 10
+
+
+def test_the_log_says_why_before_the_client_or_anyone_else_can_see_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A declined command reads the log once it has its answer, and whoever finds the socket gone
+    reads why the server ended: each line is written before what it explains can be seen (under
+    load a CI run read the log between the answer and the line)."""
+    from llmops.cli import warm_server
+
+    events: list[str] = []
+
+    class RecordingLog(warm_server._Log):
+        def write(self, line: str, *, always: bool = False) -> None:
+            events.append(f"log {line}")
+            super().write(line, always=always)
+
+    sent = wire.send_answer
+
+    def recorded_answer(connection: socket.socket, answer: dict[str, object]) -> None:
+        events.append(f"answer {answer.get('declined')}")
+        sent(connection, answer)
+
+    monkeypatch.setattr(wire, "peer_is_self", lambda connection: True)
+    monkeypatch.setattr(wire, "send_answer", recorded_answer)
+    server_side, client_side = socket.socketpair()
+    with server_side, client_side:
+        from llmops.warm.client import _request
+
+        body = {**json.loads(_request(["validate"]) or b"{}"), "installation": {"llmops": "/x"}}
+        wire.send_request(client_side, wire.encode_request(body))
+        log = RecordingLog(tmp_path / "server.log")
+        outcome = warm_server._handle(server_side, dict(os.environ), None, log)
+    assert outcome == "another installation of llmops"
+    assert events == [
+        "log declined: another installation of llmops",
+        "answer another installation of llmops",
+    ]
+
+    events.clear()
+    socket_path = tmp_path / "sockets" / "s.sock"
+    monkeypatch.setattr(warm_server, "_Log", RecordingLog)
+    monkeypatch.setattr(warm_server, "_serve_commands", lambda *args: "served 0 commands")
+    unlink = Path.unlink
+
+    def recorded_unlink(path: Path, missing_ok: bool = False) -> None:
+        if path == socket_path:
+            events.append("socket removed")
+        unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", recorded_unlink)
+    assert warm_server.serve(socket_path, 30) == 0
+    assert events[-2:] == ["log ended: served 0 commands", "socket removed"]
