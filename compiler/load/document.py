@@ -94,13 +94,26 @@ class SourceDocument:
 
     def _filled(self) -> None:
         fill, self._fill = self._fill, None
-        if fill is not None:
-            try:
-                fill(self)
-            finally:
-                # the fill failed: no positions rather than no attribute
-                if not hasattr(self, "_values"):
-                    self.set_positions(PositionMap(self.file), PositionMap(self.file), {})
+        if fill is None:
+            return
+        try:
+            fill(self)
+        except Exception:
+            self._no_positions_unless_filled()
+            raise
+        except BaseException:
+            # stopped while filling (Ctrl-C, or the warm server stopping a command whose client
+            # went away): filled on the next use, as if never asked. The warm server keeps the
+            # document for its next commands, whose diagnostics must not all point at line 1.
+            if not hasattr(self, "_values"):
+                self._fill = fill
+            raise
+        self._no_positions_unless_filled()
+
+    def _no_positions_unless_filled(self) -> None:
+        """The fill failed or gave nothing: no positions rather than no attribute."""
+        if not hasattr(self, "_values"):
+            self.set_positions(PositionMap(self.file), PositionMap(self.file), {})
 
     def set_positions(
         self, values: PositionMap, keys: PositionMap, plain_scalars: dict[Path, str]

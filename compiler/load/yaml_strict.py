@@ -673,18 +673,25 @@ class _LazyPositions:
         text, self.text = self.text, ""
         try:
             for index, root in enumerate(yaml.compose_all(text, Loader=_Loader)):
-                target = waiting.pop(index, None)
+                target = waiting.get(index)
                 if target is not None:
                     builder = _DocumentBuilder(
                         self.file, index, [MAX_NODES_PER_FILE, MAX_ALIASED_TEXT], []
                     )
                     builder.build(root)
                     target.set_positions(builder.values, builder.keys, builder.plain_scalars)
+                    del waiting[index]
                 if not waiting:
                     break
         # after these documents, as when first read
         except (yaml.YAMLError, RecursionError, MemoryError):
             pass
+        except BaseException:
+            # stopped midway (see `SourceDocument._filled`): the documents still without positions
+            # are filled from the same text when next asked
+            self.text = text
+            self.waiting.update(waiting)
+            raise
         for target in waiting.values():  # cannot happen: every document waiting was composed before
             target.set_positions(PositionMap(self.file), PositionMap(self.file), {})
 

@@ -3,6 +3,9 @@ must give exactly what the recording builder gives (diagnostic positions depend 
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 import yaml
 
 from compiler.load import yaml_strict
@@ -87,3 +90,42 @@ def test_a_document_given_positions_keeps_them() -> None:
     document = SourceDocument("f.yaml", 0, {"a": 1}, values={("a",): span})
     assert document.values[("a",)] is span and document.keys == {} and document.plain_scalars == {}
     assert document.span_of(("a", "b")) == span
+
+
+def test_positions_stopped_while_made_are_made_when_next_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C, or the warm server stopping a command whose client went away, may come while a
+    file's positions are made. The server keeps the file's documents for its next commands: they
+    must still give their positions then, not point every diagnostic at the file's first line."""
+    clean = TEXT.replace("enabled: yes", "enabled: true")  # no diagnostic: positions on first use
+    parsed, diagnostics = yaml_strict.parse_documents("f.yaml", clean)
+    assert diagnostics == []
+    documents = yaml_strict.documents_read_before(
+        "f.yaml", clean, [(document.index, document.data) for document in parsed]
+    )
+    build = yaml_strict._DocumentBuilder.build
+    calls = {"n": 0}
+
+    def stopped_on_the_second(builder: yaml_strict._DocumentBuilder, root: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return build(builder, root)
+
+    monkeypatch.setattr(yaml_strict._DocumentBuilder, "build", stopped_on_the_second)
+    try:
+        documents[0].span_of(("spec", "version"))
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("the positions were made without the second document's")
+    monkeypatch.setattr(yaml_strict._DocumentBuilder, "build", build)
+    roots = list(yaml.compose_all(clean, Loader=yaml_strict._Loader))
+    for document in documents:
+        limits = [yaml_strict.MAX_NODES_PER_FILE, yaml_strict.MAX_ALIASED_TEXT]
+        builder = yaml_strict._DocumentBuilder(document.file, document.index, limits, [])
+        expected = builder.build(roots[document.index])
+        for path in every_path(document.data):
+            assert document.span_of(path) == expected.span_of(path), (document.index, path)
+        assert document.span_of(("spec",)).line > 1
