@@ -22,13 +22,18 @@ class ParsedObjects:
     """The values a group's renders parsed from the render cache's kept texts (the objects of a
     template, of a training job), by group and text key: the group's next render takes them
     instead of parsing the same texts again (compiler/render/remembered.py). Kept: what each
-    group's last render took or parsed, the groups rendered most recently first, up to
+    group's last render took or parsed, while one of the last `KEEP_COMMANDS` commands that
+    rendered anything rendered the group (an environment removed, or of a repository no longer
+    asked about, is let go; commands that render nothing, each environment handed out whole by
+    the cache, let go of nothing), the groups rendered most recently first, up to
     `KEEP_PARSED_CHARACTERS` of their texts in all."""
 
     def __init__(self) -> None:
         # by group, in the order they were last rendered; each value with its text's length
         self._kept: dict[str, dict[bytes, tuple[Any, int]]] = {}
         self._now: dict[str, dict[bytes, tuple[Any, int]]] = {}  # this command's
+        self._renders = 0  # commands that rendered a group
+        self._rendered: dict[str, int] = {}  # by group, the last of them that rendered it
 
     def get(self, group: str, key: bytes) -> Any | None:
         now = self._now.setdefault(group, {})
@@ -44,20 +49,30 @@ class ParsedObjects:
         self._now.setdefault(group, {})[key] = (value, size)
 
     def command_done(self) -> None:
-        """Each group rendered now keeps what this render used; then the budget is applied."""
+        """Each group rendered now keeps what this render used; then the groups no recent render
+        rendered are let go, and the budget is applied."""
+        if not self._now:
+            return
+        self._renders += 1
         for group, used in self._now.items():
             self._kept.pop(group, None)
             self._kept[group] = used
+            self._rendered[group] = self._renders
         self._now = {}
+        oldest = self._renders - KEEP_COMMANDS
         left = KEEP_PARSED_CHARACTERS
         kept: dict[str, dict[bytes, tuple[Any, int]]] = {}
         for group in reversed(self._kept):
             entries = {}
-            for key, entry in self._kept[group].items():
-                if entry[1] <= left:
-                    entries[key] = entry
-                    left -= entry[1]
-            kept[group] = entries
+            if self._rendered[group] > oldest:
+                for key, entry in self._kept[group].items():
+                    if entry[1] <= left:
+                        entries[key] = entry
+                        left -= entry[1]
+            if entries:
+                kept[group] = entries
+            else:
+                del self._rendered[group]
         self._kept = dict(reversed(kept.items()))
 
     def characters(self) -> int:

@@ -104,3 +104,21 @@ def test_outside_the_server_nothing_parsed_is_kept(tmp_path: Path) -> None:
     own = render_cache.EmittedStore(store.cache, "prod")
     own.keep_parsed(b"k" * 32, {"kind": "Thing"}, 17)
     assert own.parsed(b"k" * 32) is None
+
+
+def test_an_environment_no_recent_render_rendered_is_let_go() -> None:
+    """An environment removed (or of a repository no longer asked about) holds no memory for
+    long: after `KEEP_COMMANDS` commands that rendered others, its values are gone, names and
+    all, while environments come and go."""
+    parsed = memo.ParsedObjects()
+    _parsed_in_command(parsed, "removed", {b"r": 10})
+    for command in range(memo.KEEP_COMMANDS - 1):
+        _parsed_in_command(parsed, f"other-{command}", {b"o": 10})
+    assert parsed.get("removed", b"r") is not None
+    parsed.command_done()  # that `get` counts as a render of it
+    for command in range(memo.KEEP_COMMANDS):
+        _parsed_in_command(parsed, f"next-{command}", {b"n": 10})
+    assert parsed.get("removed", b"r") is None
+    for command in range(200):
+        _parsed_in_command(parsed, f"env-{command}", {b"e": 10})
+    assert len(parsed._kept) <= memo.KEEP_COMMANDS and len(parsed._rendered) <= memo.KEEP_COMMANDS
