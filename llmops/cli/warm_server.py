@@ -105,6 +105,8 @@ def serve(path: Path, idle_seconds: float) -> int:
             listener.bind(str(path))
         finally:
             os.umask(old_umask)
+        # said before it listens: whoever can connect finds it in the log
+        log.write(f"started: process {os.getpid()}, {sys.executable}")
         listener.listen(16)
     except OSError as error:
         log.write(f"cannot listen on {path}: {error.strerror or error}")
@@ -112,7 +114,6 @@ def serve(path: Path, idle_seconds: float) -> int:
         lock.close()
         return 1
     listener.settimeout(idle_seconds)
-    log.write(f"started: process {os.getpid()}, {sys.executable}")
     ending = "an unexpected error"
     try:
         ending = _serve_commands(listener, log, idle_seconds)

@@ -517,7 +517,8 @@ def test_the_log_keeps_what_servers_before_said(socket_path: Path) -> None:
     assert log.count("started: process") == 2
     assert "ended: stopped by a signal" in log
     _stop(socket_path)
-    assert Path(f"{socket_path}.lock").read_text() == ""  # no process id of one that is gone
+    # no process id of one that is gone (cleared once its socket is removed)
+    _wait(lambda: Path(f"{socket_path}.lock").read_text() == "", "the process id to be cleared")
 
 
 def test_ctrl_c_at_a_command_waiting_for_the_server_stops_it_at_once(
