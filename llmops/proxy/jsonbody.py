@@ -64,7 +64,7 @@ def depth(value: Any, limit: int = MAX_DEPTH) -> int:
         deepest = max(deepest, level)
         if deepest > limit:
             return deepest
-        stack.extend((child, level) for child in children if isinstance(child, dict | list))
+        stack.extend((child, level) for child in children if isinstance(child, (dict, list)))
     return deepest
 
 
@@ -123,6 +123,16 @@ def loads(data: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
         if value is not _UNDECIDED:
             return value
     return _loads_strictly(data, max_depth)
+
+
+def loads_noting_orjson(data: bytes, max_depth: int = MAX_DEPTH) -> tuple[Any, bool]:
+    """``loads``, and whether orjson read ``data``. orjson refuses every UTF-16 surrogate escape
+    that is not half of a pair, and every byte sequence that is not UTF-8, so no string of a value
+    it read holds a lone surrogate: a request body it read needs no search for one."""
+    value = _quick(data, max_depth)
+    if value is not _UNDECIDED:
+        return value, True
+    return _loads_strictly(data, max_depth), False
 
 
 def _loads_strictly(data: bytes | str, max_depth: int) -> Any:

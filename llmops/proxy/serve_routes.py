@@ -29,7 +29,7 @@ from llmops.proxy.exchange import AiohttpExchange, BodyRefused, Exchange
 from llmops.proxy.experiments import apply_template, assign_variant
 from llmops.proxy.fields import FieldError, check_fields, lone_surrogate
 from llmops.proxy.governance import Denied, authorize, identify
-from llmops.proxy.jsonbody import NotJson, loads
+from llmops.proxy.jsonbody import NotJson, loads_noting_orjson
 from llmops.proxy.limits import LimitExceeded, check_input, check_output
 from llmops.proxy.metrics import CLIENT_CLOSED
 from llmops.proxy.state import STATE, EndpointRuntime, ProxyState
@@ -172,14 +172,15 @@ async def _json_body(
     except BodyRefused as refused:  # the body is unread or its framing lost: the connection ends
         raise Refused(refused.status, refused.message, "invalid", close=True) from None
     try:
-        body = loads(raw)
+        body, read_by_orjson = loads_noting_orjson(raw)
     except NotJson as error:
         raise Refused(
             400, f"the request body is not valid JSON ({error.message})", "invalid"
         ) from None
     if not isinstance(body, dict):
         raise Refused(400, "the request body must be a JSON object", "invalid")
-    surrogate = lone_surrogate(raw, body)
+    # orjson refuses a lone surrogate: only a body the standard library read can hold one
+    surrogate = None if read_by_orjson else lone_surrogate(raw, body)
     if surrogate is not None:
         raise Refused(
             400,

@@ -149,7 +149,7 @@ class Estimate:
                     self.text(item)
             elif isinstance(item, bool) or item is None:
                 continue
-            elif isinstance(item, int | float):
+            elif isinstance(item, (int, float)):
                 self.total += 1
             elif isinstance(item, list):
                 stack.extend((key, element) for element in item)

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from llmops.proxy import jsonbody
 from llmops.proxy.envelope import dumps, dumps_document
-from llmops.proxy.jsonbody import MAX_DEPTH, NotJson, is_plain_object, loads
+from llmops.proxy.fields import lone_surrogate
+from llmops.proxy.jsonbody import MAX_DEPTH, NotJson, is_plain_object, loads, loads_noting_orjson
 
 SCALARS = (
     st.none()
@@ -101,10 +102,21 @@ def check(data: bytes) -> None:
     if quick is not jsonbody._UNDECIDED:  # orjson passed it: the strict reader takes it too
         kind, value = strict(data)
         assert kind == "value" and same(quick, value)
+        # and it holds no lone surrogate: the route looks for one only in what orjson refused
+        assert lone_surrogate(data, quick) is None
     kind, value = read(data)
     expected_kind, expected = strict(data)
     assert kind == expected_kind
     assert same(value, expected) if kind == "value" else value == expected
+    try:
+        noted, by_orjson = loads_noting_orjson(data)
+    except NotJson as refused:
+        assert kind != "value" and value == (refused.message, refused.line, refused.column)
+    else:
+        assert kind == "value" and same(noted, value)
+        assert by_orjson == (
+            quick is not jsonbody._UNDECIDED and jsonbody.depth(quick) <= MAX_DEPTH
+        )
 
 
 @given(VALUES, st.booleans(), st.booleans())
@@ -171,6 +183,15 @@ def test_duplicate_keys_keep_the_last_value_in_the_first_place() -> None:
 def test_lone_surrogates_are_read_as_before_for_the_route_to_refuse() -> None:
     assert loads(b'{"content": "\\ud800 alone"}') == {"content": "\ud800 alone"}
     assert loads(b'{"content": "\xed\xa0\x80 alone"}') == {"content": "\ud800 alone"}
+    # read by the standard library, so the route looks for them (a body orjson read holds none)
+    escaped = b'{"content": "\\ud800 alone"}'
+    value, by_orjson = loads_noting_orjson(escaped)
+    assert not by_orjson and lone_surrogate(escaped, value) == "\ud800 alone"
+    assert loads_noting_orjson(b'{"content": "\xed\xa0\x80 alone"}')[1] is False
+    assert loads_noting_orjson(b'{"content": "\\ud83d\\ude00"}') == (
+        {"content": "\U0001f600"},
+        True,
+    )
 
 
 def test_integers_past_64_bits_stay_exact_integers() -> None:

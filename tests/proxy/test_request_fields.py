@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmops.proxy.fields import BY_KIND, MAX_SEQUENCES
+from llmops.proxy.fields import BY_KIND, MAX_SEQUENCES, FieldError, check_fields
 from tests.helpers.loopback import FakeModelServer, call, serving
 from tests.proxy.conftest import USER, document, endpoint
 
@@ -240,3 +240,20 @@ def test_no_value_of_a_known_field_is_an_internal_error_or_reaches_the_server_un
             assert reply.json()["message"].startswith(f"`{field}` must be ")
 
     check()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**CHAT, "top_logprobs": 99, "stream": "yes", "max_tokens": "10"},
+        {**CHAT, "max_tokens": "10", "stream": "yes", "top_logprobs": 99},
+    ],
+)
+def test_of_several_wrong_fields_the_first_in_the_checks_order_is_named(
+    body: dict[str, Any],
+) -> None:
+    """Whatever order the caller wrote them in, the same field is named: `stream`, the first of
+    the three in the order the checks are listed."""
+    with pytest.raises(FieldError) as refused:
+        check_fields("chat", body)
+    assert refused.value.message == "`stream` must be true or false, not 'yes'"
