@@ -18,6 +18,9 @@ JSON: Final = "application/json"
 _COMPACT: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _COMPACT_ASCII: Final = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False)
 
+# held here: compiled, `orjson.dumps` is an attribute lookup on the module at every call
+_ORJSON_DUMPS: Final = orjson.dumps
+
 
 def dumps(value: Any) -> bytes:
     """Strict JSON as UTF-8 (a NaN raises rather than being written as JSON no client can read).
@@ -35,7 +38,7 @@ def dumps_document(value: Any) -> bytes:
     JSON (numbers in exponent form may differ in their digits, not their value). What orjson cannot
     write (a lone surrogate, an integer past 64 bits) goes to ``dumps``."""
     try:
-        return orjson.dumps(value)
+        return _ORJSON_DUMPS(value)
     except orjson.JSONEncodeError:
         return dumps(value)
 

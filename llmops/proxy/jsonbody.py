@@ -21,6 +21,9 @@ from typing import Any, Final
 
 import orjson
 
+# orjson's parser, held here: compiled, `orjson.loads` is an attribute lookup on the module at
+# every call
+_ORJSON_LOADS: Final = orjson.loads
 MAX_DEPTH: Final = 64  # OpenAI bodies nest about 6 levels; tool parameter schemas a dozen or two
 
 
@@ -105,7 +108,7 @@ def _quick(data: bytes | bytearray | memoryview, max_depth: int = MAX_DEPTH) -> 
     if long_run:
         return _UNDECIDED
     try:
-        value = orjson.loads(data)
+        value = _ORJSON_LOADS(data)
     except orjson.JSONDecodeError:
         return _UNDECIDED
     # every level of nesting opens with a `[` or `{`: text holding at most ``max_depth`` of them
@@ -174,7 +177,7 @@ def is_plain_object(data: bytes, start: int) -> bool:
     if long_run or brackets > MAX_DEPTH:
         return False
     try:
-        return type(orjson.loads(part)) is dict
+        return type(_ORJSON_LOADS(part)) is dict
     except orjson.JSONDecodeError:
         return False
 
@@ -191,7 +194,7 @@ def orjson_object(data: bytes | bytearray) -> bool:
     """Whether orjson reads ``data`` as one JSON object; with ``decided_by_orjson`` true of it (or
     of text holding it), what ``is_plain_object`` says."""
     try:
-        return type(orjson.loads(data)) is dict
+        return type(_ORJSON_LOADS(data)) is dict
     except orjson.JSONDecodeError:
         return False
 

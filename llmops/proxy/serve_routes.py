@@ -128,13 +128,10 @@ def _runtime(state: ProxyState, name: str) -> EndpointRuntime:
 def _caller_id(state: ProxyState, headers: Mapping[str, str], runtime: EndpointRuntime) -> str:
     try:
         caller = identify(
-            headers,
-            state.config.access,
-            state.options.token,
-            state.config.environment,
-            state.options.local_identity,
+            headers, state.access, state.token, state.environment, state.local_identity
         )
-        authorize(caller, runtime.endpoint)
+        if runtime.allowed_roles:  # most endpoints admit every caller the proxy admits
+            authorize(caller, runtime.endpoint)
     except Denied as denied:
         reason = {400: "invalid", 401: "unauthorized"}.get(denied.status, "forbidden")
         raise Refused(denied.status, denied.message, reason) from None
@@ -144,10 +141,10 @@ def _caller_id(state: ProxyState, headers: Mapping[str, str], runtime: EndpointR
 def _check_target(runtime: EndpointRuntime, kind: str) -> None:
     """A GENERATION model server has no embeddings route and an EMBEDDING one no chat: say so,
     rather than pass on the model server's bare 404."""
-    endpoint = runtime.endpoint
-    served = KINDS_OF_TARGET.get(endpoint.serve_target)
+    served = KINDS_OF_TARGET.get(runtime.serve_target)
     if served is None or kind in served:
         return
+    endpoint = runtime.endpoint
     names = {
         "chat": "chat completions",
         "completion": "text completions",
@@ -205,7 +202,7 @@ def _prepare(
     if run is not None and kind != "embeddings":
         variant = assign_variant(run.experiment, user_id)
         apply_template(kind, body, run.texts[variant])
-    limits = runtime.endpoint.limits
+    limits = runtime.limits
     if limits is not None:
         try:
             # a template changed the body: its size as received says nothing
@@ -287,7 +284,7 @@ async def forward(
         runtime = _runtime(state, name)
         user_id = _caller_id(state, exchange.headers, runtime)
         _check_target(runtime, kind)
-        body, size = await _json_body(exchange, kind, state.options.header_timeout)
+        body, size = await _json_body(exchange, kind, state.header_timeout)
         runtime = routed(runtime, user_id, body)
         stream = body.get("stream") is True
         if stream and not openai:
@@ -323,7 +320,7 @@ async def _call(
     variant: str | None,
     started: float,
 ) -> None:
-    metrics, name = state.metrics, runtime.endpoint.name
+    metrics, name = state.metrics, runtime.name
     if runtime.split is None and (variant is None or runtime.experiment is None):
         headers = {}  # most endpoints: no canary, no experiment
     else:

@@ -10,9 +10,10 @@ from aiohttp import web
 
 from llmops.proxy.backends import openai_base
 from llmops.proxy.canary import CANARY, STABLE, CanarySplit, canary_as_endpoint
-from llmops.proxy.config import CanaryBackend, Endpoint, ProxyConfig
+from llmops.proxy.config import Access, CanaryBackend, Endpoint, Limits, ProxyConfig
 from llmops.proxy.delivery import AnswerBudget
 from llmops.proxy.experiments import ExperimentRun
+from llmops.proxy.governance import Caller
 from llmops.proxy.guard import ConnectionGuard
 from llmops.proxy.limits import ConcurrencyGate
 from llmops.proxy.metrics import ProxyMetrics
@@ -37,11 +38,22 @@ class EndpointRuntime:
     # the model server's names, read at every request (``Endpoint``'s method is not compiled)
     _served_name: str = field(init=False)
     _adapter_names: frozenset[str] = field(init=False)
+    # the endpoint's settings every request reads, held here: a field of ``Endpoint`` (pydantic,
+    # not compiled) is a generic attribute lookup, about 350 instructions each time
+    name: str = field(init=False)
+    serve_target: str = field(init=False)
+    allowed_roles: tuple[str, ...] = field(init=False)
+    limits: Limits | None = field(init=False)
 
     def __post_init__(self) -> None:
-        self.who = f"the model server of {self.endpoint.name} ({self.endpoint.backend.url})"
-        self._served_name = self.endpoint.backend.served_model_name
-        self._adapter_names = frozenset(adapter.name for adapter in self.endpoint.adapters)
+        endpoint = self.endpoint
+        self.who = f"the model server of {endpoint.name} ({endpoint.backend.url})"
+        self._served_name = endpoint.backend.served_model_name
+        self._adapter_names = frozenset(adapter.name for adapter in endpoint.adapters)
+        self.name = endpoint.name
+        self.serve_target = endpoint.serve_target
+        self.allowed_roles = endpoint.allowed_roles
+        self.limits = endpoint.limits
 
     def served_name_for(self, requested: object) -> str:
         """``Endpoint.served_name_for``: an adapter's name when the request's `model` names one,
@@ -61,6 +73,20 @@ class ProxyState:
     pool: UpstreamPool | None = None
     connections: ConnectionGuard = field(init=False)
     budget: AnswerBudget = field(init=False)
+    # what every request reads of the configuration and the options (neither class is compiled:
+    # each of their fields is a generic attribute lookup)
+    access: Access = field(init=False)
+    environment: str = field(init=False)
+    token: str | None = field(init=False)
+    local_identity: Caller | None = field(init=False)
+    header_timeout: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.access = self.config.access
+        self.environment = self.config.environment
+        self.token = self.options.token
+        self.local_identity = self.options.local_identity
+        self.header_timeout = self.options.header_timeout
 
     @classmethod
     def build(cls, config: ProxyConfig, options: ProxyOptions) -> ProxyState:

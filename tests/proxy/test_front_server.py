@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from llmops.proxy import front
-from llmops.proxy.config import Endpoint
 from llmops.proxy.lean_head import parse_head
 from llmops.proxy.options import ProxyOptions
 from llmops.proxy.server import running_proxy
@@ -322,8 +321,8 @@ def test_a_bug_is_a_500_in_the_routes_shape_and_one_log_line(
 
     url = proxy_for(document(endpoint("chat", "http://127.0.0.1:1")))
     # a bug in the route code, reached through a class the compiled modules call as Python does:
-    # the endpoint's settings, read at every request
-    monkeypatch.setattr(Endpoint, "limits", property(broken), raising=False)
+    # the proxy's options, of which every whole answer reads its size bound
+    monkeypatch.setattr(ProxyOptions, "max_response_bytes", property(broken), raising=False)
     with connect(url) as sock:
         sock.sendall(request(OPENAI))
         (reply,) = answers(sock, 1)
