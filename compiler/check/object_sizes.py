@@ -80,9 +80,16 @@ def annotations_too_large(env: ResolvedEnvironment) -> Iterator[Finding]:
             )
 
 
+def _utf8_size(text: str) -> int:
+    """The bytes ``text`` takes as written. A folder name that is not UTF-8 (an environment's, in
+    the proxy's configuration) reaches it as Python keeps such names, its bytes escaped as lone
+    surrogates: counted as those bytes (K005 reports the name), not refused as unwritable text."""
+    return len(text.encode("utf-8", "surrogateescape"))
+
+
 def _annotation_bytes(manifest: Manifest) -> int:
     annotations = manifest.model.metadata.annotations
-    return sum(len(key.encode()) + len(value.encode()) for key, value in annotations.items())
+    return sum(_utf8_size(key) + _utf8_size(value) for key, value in annotations.items())
 
 
 # Kubernetes refuses a ConfigMap whose data exceeds 1 MiB (MaxSecretSize applies to ConfigMaps as
@@ -91,7 +98,7 @@ MAX_CONFIGMAP_BYTES = 1024 * 1024
 
 
 def _json_size(value: Any, indent: int | None = None) -> int:
-    return len(json.dumps(value, indent=indent, ensure_ascii=False).encode())
+    return _utf8_size(json.dumps(value, indent=indent, ensure_ascii=False))
 
 
 def _indented_json_size(value: Any) -> int:
@@ -99,7 +106,7 @@ def _indented_json_size(value: Any) -> int:
     standard library indents in Python: two calls per training job and environment); NaN and
     infinity, which that writer refuses, as `json.dumps` writes them."""
     try:
-        return len(indented_json(value).encode())
+        return _utf8_size(indented_json(value))
     except UnrepresentableValue:
         return _json_size(value, indent=2)
 
@@ -137,12 +144,12 @@ def _proxy_config_sizes(env: ResolvedEnvironment) -> tuple[int, Entry | None, in
             endpoints.append((endpoint, model))
     ctx = RenderContext(env)
     entries = proxy_entries(ctx, endpoints)
-    total = len(environment_proxy_text(ctx, endpoints).encode())
+    total = _utf8_size(environment_proxy_text(ctx, endpoints))
     if total <= MAX_CONFIGMAP_BYTES:
         return total, None, 0
     texts = environment_proxy_entry_texts(ctx, endpoints)
     weights = [
-        (len(text.encode()), item)
+        (_utf8_size(text), item)
         for section, items in entries.items()
         for item, text in zip(items, texts.get(section, ()), strict=True)
     ]

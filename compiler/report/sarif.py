@@ -25,8 +25,10 @@ LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "
 
 
 def artifact_uri(file: str) -> str:
-    """A repo-relative POSIX path as a relative URI reference (spaces, `%`, `#` encoded)."""
-    return quote(file, safe="/")
+    """A repo-relative POSIX path as a relative URI reference (spaces, `%`, `#` encoded). A name's
+    bytes that are not UTF-8 (kept by Python as lone surrogates) are percent-encoded as the bytes
+    they are."""
+    return quote(file.encode("utf-8", "surrogateescape"), safe="/")
 
 
 def region(span: Span) -> dict[str, int]:

@@ -5,6 +5,7 @@ deeply. Each is a usage error or a record llmops did not write, never a hang or 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,64 @@ def test_a_proxy_configuration_nested_too_deeply_is_a_usage_error(
     result = run_cli("proxy", "--config", str(config))
     assert result.exit_code == 2
     assert f"{config}: not valid JSON: arrays and objects nest more than" in result.stderr
+
+
+NOT_UTF8 = b"q\xff"  # a name as Python keeps it when its bytes are not UTF-8: `q\udcff`
+
+
+def _with_a_name_that_is_not_utf8(tmp_path: Path, place: str) -> Path:
+    """The bundled estate with an environment folder, or a manifest file, whose name is not
+    UTF-8 (the file holds a model without its required fields, so it has diagnostics of its
+    own)."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    environments = os.fsencode(estate / "environments")
+    if place == "environment":
+        shutil.copytree(os.path.join(environments, b"dev"), os.path.join(environments, NOT_UTF8))
+    else:
+        with open(os.path.join(environments, b"dev", NOT_UTF8 + b".yaml"), "wb") as manifest:
+            manifest.write(
+                b"apiVersion: llmops.io/v1\nkind: Model\nmetadata:\n  name: m\nspec: {}\n"
+            )
+    return estate
+
+
+@pytest.mark.parametrize("place", ["environment", "manifest"])
+@pytest.mark.parametrize("form", ["text", "json", "sarif", "junit", "github"])
+def test_a_folder_or_file_name_that_is_not_utf8_is_reported_in_every_format(
+    tmp_path: Path, place: str, form: str
+) -> None:
+    """Found by a hostile pass: an environment folder named so made `validate` and `render` end in
+    an internal error (the proxy's configuration, holding the name, was measured as UTF-8 text),
+    and SARIF's file URIs could not hold such a name."""
+    estate = _with_a_name_that_is_not_utf8(tmp_path, place)
+    result = run_cli("validate", str(estate), "--format", form)
+    assert result.exit_code == 1, result.stderr
+    assert "internal error" not in result.stderr + result.stdout
+    if place == "environment" and form == "text":
+        assert "error[K005]: environment folder `q\\udcff` is not a valid name" in result.stdout
+    if form == "sarif":
+        assert (
+            "environments/dev/q%FF.yaml" in result.stdout or "environments/q%FF/" in result.stdout
+        )
+
+
+@pytest.mark.parametrize("place", ["environment", "manifest"])
+@pytest.mark.parametrize("command", ["validate", "render"])
+def test_a_name_that_is_not_utf8_is_written_by_a_process_of_its_own(
+    tmp_path: Path, place: str, command: str
+) -> None:
+    """The same through a real standard output and error (UTF-8 writers refuse lone surrogates)."""
+    estate = _with_a_name_that_is_not_utf8(tmp_path, place)
+    result = subprocess.run(
+        [sys.executable, "-m", "llmops.cli.main", command, str(estate)],
+        capture_output=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "LLMOPS_CACHE_DIR": "off"},
+    )
+    stderr = result.stderr.decode("utf-8")
+    assert result.returncode == 1, stderr
+    assert "internal error" not in stderr and "Traceback" not in stderr
+    assert ("q\\udcff" if place == "environment" else "dev/q\\udcff.yaml") in (
+        result.stdout.decode("utf-8") + stderr
+    )
