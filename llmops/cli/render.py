@@ -198,6 +198,7 @@ def _emit(
         ):
             for path in paths:
                 print(escape_controls(f"{root / path}: {label}"), file=sys.stderr)
+        _note_foreign(difference.foreign, escape_controls(str(root)), "were not compared")
         if difference.any:
             print("run `llmops render -o DIR` to update it", file=sys.stderr)
             return exit_codes.FAILED
@@ -222,13 +223,18 @@ def _emit(
             ),
             file=sys.stderr,
         )
-    if difference.foreign:
+    _note_foreign(difference.foreign, shown, "were left alone")
+    return exit_codes.OK
+
+
+def _note_foreign(foreign: list[str], shown: str, what: str) -> None:
+    """How many YAML files in the rendered folders llmops did not write (a hand-written patch is
+    one): never removed nor compared, but Argo CD applies them with the rest."""
+    if foreign:
         print(
-            f"{len(difference.foreign)} file(s) in {shown} that llmops did not write were left "
-            "alone",
+            f"{len(foreign)} YAML file(s) in {shown} that llmops did not write {what}",
             file=sys.stderr,
         )
-    return exit_codes.OK
 
 
 command = click.Command(

@@ -206,7 +206,14 @@ def test_stale_files_llmops_wrote_are_removed_and_nothing_else(
     for relative, text in handwritten.items():
         assert (out / relative).read_text() == text  # never llmops's to delete
     assert (
-        "2 file(s) in" in result.stderr and "llmops did not write were left alone" in result.stderr
+        "2 YAML file(s) in" in result.stderr
+        and "llmops did not write were left alone" in result.stderr
+    )
+    checked = run_cli("render", str(estate), "-o", str(out), "--check")
+    assert checked.exit_code == 0, checked.stderr
+    assert (
+        "2 YAML file(s) in" in checked.stderr
+        and "did not write were not compared" in checked.stderr
     )
 
 
