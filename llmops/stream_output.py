@@ -54,6 +54,10 @@ class WholeWrites(io.RawIOBase):
                 view = view[os.write(self._descriptor, view) :]
             except BlockingIOError:
                 select.select([], [self._descriptor], [])
+            except OSError as error:  # a full disk: said with what could not be written
+                if error.filename is None and not isinstance(error, BrokenPipeError):
+                    error.filename = "standard output" if self.name == "<stdout>" else self.name
+                raise
         return total
 
 

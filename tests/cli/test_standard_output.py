@@ -106,6 +106,7 @@ def test_a_full_disk_fails_the_command(estate: Path, tmp_path: Path, unbuffered:
             done = _run_into(argv, env, full.fileno())
         assert done.returncode == 2, name
         assert "No space left on device" in done.stderr, name
+        assert "standard output" in done.stderr or "cannot write the output" in done.stderr, name
         assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr, name
 
 
