@@ -64,6 +64,8 @@ _REASONS: Final = {status.value: status.phrase for status in HTTPStatus}
 _FIELD_NAME: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _CRLF2: Final = b"\r\n\r\n"
+# held here: compiled, `time.time` is an attribute lookup on the module at every call
+_WALL_CLOCK: Final = time.time
 
 
 class _Date:
@@ -76,7 +78,7 @@ class _Date:
         self.line = b""
 
     def get(self) -> bytes:
-        now = int(time.time())
+        now = int(_WALL_CLOCK())
         if now != self.second:
             self.second = now
             self.line = f"Date: {formatdate(now, usegmt=True)}\r\n".encode()
@@ -355,7 +357,7 @@ class InferenceConnection(asyncio.Protocol):
 
     async def read_body(self, length: int, timeout: float) -> bytes:
         """The next ``length`` bytes, within ``timeout``. **Raises:** ``BodyRefused``."""
-        limit = self.front.state.options.max_request_bytes
+        limit = self.front.state.max_request_bytes
         if length > limit:
             raise too_large(limit)
         buffer = self._buffer
@@ -504,7 +506,7 @@ class LeanExchange(Exchange):
         return body
 
     def _options_write_timeout(self) -> float:
-        return self._connection.front.state.options.write_timeout
+        return self._connection.front.state.write_timeout
 
     async def send(
         self, status: int, body: bytes, headers: Mapping[str, str] | None, close: bool = False

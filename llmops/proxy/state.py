@@ -80,6 +80,8 @@ class ProxyState:
     token: str | None = field(init=False)
     local_identity: Caller | None = field(init=False)
     header_timeout: float = field(init=False)
+    write_timeout: float = field(init=False)
+    max_request_bytes: int = field(init=False)
 
     def __post_init__(self) -> None:
         self.access = self.config.access
@@ -87,6 +89,8 @@ class ProxyState:
         self.token = self.options.token
         self.local_identity = self.options.local_identity
         self.header_timeout = self.options.header_timeout
+        self.write_timeout = self.options.write_timeout
+        self.max_request_bytes = self.options.max_request_bytes
 
     @classmethod
     def build(cls, config: ProxyConfig, options: ProxyOptions) -> ProxyState:
