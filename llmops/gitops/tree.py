@@ -65,23 +65,37 @@ class GitTree:
 
     def _lookup(self, full: str) -> Any:
         """The git object at `full` (a repository path), following links inside the repository."""
+        resolved = self._resolve(full)
+        return self._entries().get("" if resolved == "." else resolved)
+
+    def _resolve(self, full: str) -> str:
+        """`full` with every link along it followed, in its folders as in its last part, as the
+        file system follows them in a checkout (a file under a linked folder was "a broken link"
+        here, where `validate` of the checkout read it)."""
         entries = self._entries()
-        for _ in range(_MAX_LINK_HOPS):
-            entry = entries.get("" if full == "." else full)
-            if entry is None:
-                return None
-            if getattr(entry, "mode", 0) & 0o170000 != _SYMLINK_MODE:
-                return entry
+        parts = [] if full in ("", ".") else full.split("/")
+        done: list[str] = []
+        hops = 0
+        while len(done) < len(parts):
+            path = "/".join([*done, parts[len(done)]])
+            entry = entries.get(path)
+            if entry is None or getattr(entry, "mode", 0) & 0o170000 != _SYMLINK_MODE:
+                done.append(parts[len(done)])
+                continue
+            hops += 1
+            if hops > _MAX_LINK_HOPS:
+                raise FileProblem(rules.UNREADABLE_FILE, f"`{path}`: too many levels of links")
             target = entry.data_stream.read().decode("utf-8", errors="replace")
-            joined = posixpath.normpath(posixpath.join(posixpath.dirname(full), target))
+            joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
             if target.startswith("/") or joined == ".." or joined.startswith("../"):
                 raise FileProblem(
                     rules.PATH_ESCAPES_REPO,
-                    f"`{full}` is a link to a place outside the repository",
+                    f"`{path}` is a link to a place outside the repository",
                     "replace the link with the file itself",
                 )
-            full = joined
-        raise FileProblem(rules.UNREADABLE_FILE, f"`{full}`: too many levels of links")
+            parts = ([] if joined == "." else joined.split("/")) + parts[len(done) + 1 :]
+            done = []
+        return "/".join(done) or "."
 
     def is_dir(self, path: str) -> bool:
         try:
@@ -101,8 +115,17 @@ class GitTree:
     def walk_files(self, path: str) -> tuple[list[str], list[tuple[str, FileProblem]]]:
         found: list[str] = []
         problems: list[tuple[str, FileProblem]] = []
+        seen: set[str] = set()  # folders by the path their links lead to, as the checkout's walk
 
         def visit(relative: str) -> None:
+            try:
+                real = self._resolve(self._full(relative))
+            except FileProblem as problem:
+                problems.append((relative, problem))
+                return
+            if real in seen:
+                return
+            seen.add(real)
             for name in self.list_dir(relative):
                 if name.startswith("."):
                     continue
