@@ -568,6 +568,28 @@ YAML_VERSION = _loader_rule(
     """,
 )
 
+LINK_LOOP = _loader_rule(
+    "Y021",
+    "link-loop",
+    E,
+    "A link inside an environment leads back to a folder that holds it.",
+    """
+    What it checks:
+        No link inside an environment's folder leads to that folder or to one above it (the
+        environment's folder, `environments/`, the repository's root). Such a link is not followed.
+    Why it matters:
+        Followed, it would make everything the folders above it hold part of this environment: the
+        other environments' settings, endpoints and approvals would be read a second time as this
+        one's, and reported as defined twice or as misplaced, far from the link that caused it.
+    Wrong: a link back to the folder above it
+        $ readlink environments/dev/catalog/up
+        ..
+    Right: a link to the folder it shares, elsewhere in the repository
+        $ readlink environments/dev/catalog/shared
+        ../../../models
+    """,
+)
+
 LOADER_RULES: tuple[Rule, ...] = (
     YAML_SYNTAX,
     DUPLICATE_KEY,
@@ -589,4 +611,5 @@ LOADER_RULES: tuple[Rule, ...] = (
     NUMBER_TOO_LONG,
     TAG_MISMATCH,
     YAML_VERSION,
+    LINK_LOOP,
 )

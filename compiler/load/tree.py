@@ -28,6 +28,16 @@ class FileProblem(Exception):
     column: int = 1
 
 
+def link_loop(path: str) -> FileProblem:
+    """The problem of a link at ``path`` that leads to a folder holding it (rule Y021)."""
+    return FileProblem(
+        rules.LINK_LOOP,
+        f"`{path}` is a link to a folder that holds it: what that folder holds would be read "
+        "again as this environment's",
+        "link to the folder to share, not to one above the link, or remove the link",
+    )
+
+
 class RepoTree(Protocol):
     """The repository as the compiler sees it: repo-relative POSIX paths, bytes, no writes."""
 
@@ -191,6 +201,9 @@ class DirectoryTree:
                     )
                     continue
                 if stat.S_ISDIR(mode):
+                    if child_real == real or real.startswith(child_real + os.sep):
+                        problems.append((child, link_loop(child)))
+                        continue
                     visit(child)
                 elif stat.S_ISREG(mode):
                     found.append(child)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from compiler.errors import LlmopsError
 from compiler.load import rules
-from compiler.load.tree import FileProblem
+from compiler.load.tree import FileProblem, link_loop
 
 if TYPE_CHECKING:
     import git
@@ -138,6 +138,10 @@ class GitTree:
                 if entry is None:
                     problems.append((child, FileProblem(rules.UNREADABLE_FILE, "a broken link")))
                 elif entry.type == "tree":
+                    target = self._resolve(self._full(child))
+                    if target in (real, ".") or real.startswith(target + "/"):
+                        problems.append((child, link_loop(child)))
+                        continue
                     visit(child)
                 elif entry.type == "blob":
                     found.append(child)

@@ -1,7 +1,7 @@
 """A committed revision reads links as a checkout does: an environment's folder linked to a folder
 elsewhere in the repository is read through the link in every part of a path (its files were "a
 broken link" in a revision while `validate` of the checkout read them, so `diff --base` refused to
-compare), and a link back to a folder that holds it is walked once, as in the checkout."""
+compare), and a link back to a folder that holds it is Y021 in both, and not followed."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import shutil
 
 import git
+import pytest
 
 from compiler.load.tree import DirectoryTree
 from llmops.gitops.tree import GitTree
@@ -47,18 +48,24 @@ def test_an_environment_folder_linked_elsewhere_in_the_repository_reads_alike(
     assert "broken link" not in compared.stderr
 
 
-def test_a_link_to_a_folder_that_holds_it_is_walked_once_in_a_revision_too(
-    repo: git.Repo,
+@pytest.mark.parametrize("target", ["..", ".", "../.."])  # environments/, dev itself, the root
+def test_a_link_to_a_folder_that_holds_it_is_y021_in_the_checkout_and_in_a_revision(
+    repo: git.Repo, target: str
 ) -> None:
+    """Not followed: the other environments' manifests are not read again as dev's (they were,
+    reported as defined twice or misplaced at paths through the link)."""
     root = root_of(repo)
-    os.symlink("..", root / "environments/dev/up")
+    os.symlink(target, root / "environments/dev/up")
     commit_all(repo, "a link back up")
 
     checkout_files, head_files, checkout_problems, head_problems = _walks(repo, "environments/dev")
-    assert "environments/dev/up/prod/environment.yaml" in checkout_files
-    assert head_files == checkout_files and head_problems == checkout_problems
+    assert not any("/up/" in path for path in checkout_files)
+    assert head_files == checkout_files
+    assert head_problems == checkout_problems == ["environments/dev/up"]
+    result = run_cli("validate", str(root))
+    assert result.exit_code == 1
+    assert "environments/dev/up:1:1: error[Y021]:" in result.stdout
+    assert "R005" not in result.stdout and "P003" not in result.stdout
     base = run_cli("diff", str(root), "--base", "HEAD")
     assert "broken link" not in base.stderr
-    # both sides report the same problems: the base's list is the head's
-    said = base.stderr.split("llmops: the head")
-    assert len(said) == 2 and said[0].split("\n", 1)[1] == said[1].split("\n", 1)[1]
+    assert base.stderr.count("error[Y021]") == 2  # the base's, and the head's
