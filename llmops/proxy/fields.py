@@ -14,7 +14,6 @@ are (their text still counts towards `max_input_tokens`).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -26,8 +25,6 @@ MAX_PARAMETER_CHARS: Final = 1024  # a text the model does not read: a stop sequ
 INT32: Final = 2**31 - 1
 INT64: Final = 2**63 - 1
 MAX_ROLE_CHARS: Final = 64  # roles are names (system, user, tool, ipython, ...), not text
-# A JSON `\uXXXX` escape of a UTF-16 surrogate: the only way a lone one gets into a body.
-_SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 class FieldError(ValueError):
@@ -300,13 +297,12 @@ def check_fields(kind: str, body: dict[str, Any]) -> None:
             )
 
 
-def lone_surrogate(raw: bytes, value: Any) -> str | None:
-    """The first text in ``value`` (parsed from ``raw``) holding a UTF-16 surrogate that is not
-    part of a pair, which is not a character (UTF-8 cannot carry it; a model server fails on it).
-    Only bodies with a surrogate escape are walked."""
-    # most bodies have no escape (``find``: ``in`` on bytes makes and clears a TypeError first)
-    if raw.find(b"\\u") < 0 or not _SURROGATE_ESCAPE.search(raw):
-        return None
+def lone_surrogate(value: Any) -> str | None:
+    """The first text in ``value`` holding a UTF-16 surrogate that is not part of a pair, which is
+    not a character (UTF-8 cannot carry it; a model server fails on it). A body orjson read holds
+    none (it refuses one): the route asks only about the others, whose every text is looked at.
+    (Looking only where the body's bytes held a `\\u` escape missed a surrogate written as its
+    bytes, and every one in a body in UTF-16 or UTF-32, where the escape's bytes are apart.)"""
     stack = [value]
     while stack:
         item = stack.pop()

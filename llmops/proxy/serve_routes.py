@@ -181,12 +181,12 @@ async def _json_body(
     if not isinstance(body, dict):
         raise Refused(400, "the request body must be a JSON object", "invalid")
     # orjson refuses a lone surrogate: only a body the standard library read can hold one
-    surrogate = None if read_by_orjson else lone_surrogate(raw, body)
+    surrogate = None if read_by_orjson else lone_surrogate(body)
     if surrogate is not None:
         raise Refused(
             400,
-            "the request body holds a UTF-16 surrogate escape that is not part of a pair, "
-            f"which is no character: {surrogate.encode('utf-8', 'backslashreplace').decode()}",
+            "the request body holds a UTF-16 surrogate that is not part of a pair, which is no "
+            f"character: {surrogate.encode('utf-8', 'backslashreplace').decode()}",
             "invalid",
         )
     try:

@@ -188,6 +188,13 @@ def test_deep_nesting_is_refused_not_an_internal_error(
         b'{"messages": [{"role": "user", "content": "hi", "name": "\\ud83d"}]}',
         b'{"messages": [{"role": "user", "content": "hi"}], "x": {"\\udbff": 1}}',
         b'{"messages": [{"role": "user", "content": [{"type": "text", "text": "\\udc00"}]}]}',
+        # not escaped, or not UTF-8 (found from outside: these reached the model server)
+        b'{"messages": [{"role": "user", "content": "a\xed\xa0\x80b"}]}',
+        '{"messages": [{"role": "user", "content": "a\\ud800b"}]}'.encode("utf-16-le"),
+        '{"messages": [{"role": "user", "content": "a\\ud800b"}]}'.encode("utf-32"),
+        '{"messages": [{"role": "user", "content": "a\ud800b"}]}'.encode(
+            "utf-16-be", "surrogatepass"
+        ),
     ],
 )
 def test_a_lone_surrogate_anywhere_is_a_400(
@@ -197,7 +204,7 @@ def test_a_lone_surrogate_anywhere_is_a_400(
     for path in ("/llm-ops/v1/serve/chat/chat", "/llm-ops/v1/serve/chat/v1/chat/completions"):
         reply = call("POST", url + path, raw, headers=USER)
         assert reply.status == 400, reply.body
-        assert "surrogate escape that is not part of a pair" in reply.json()["message"]
+        assert "surrogate that is not part of a pair" in reply.json()["message"]
     assert model_server.requests == []
 
 
