@@ -28,8 +28,8 @@ MAX_DEPTH: Final = 64  # OpenAI bodies nest about 6 levels; tool parameter schem
 
 
 class NotJson(ValueError):
-    """``message`` says why, for people; ``kind`` is `invalid`, `non_finite` or `too_deep`;
-    ``line`` and ``column`` where the parser stopped, when it says."""
+    """``message`` says why, for people; ``kind`` is `invalid`, `non_finite`, `too_deep` or
+    `not_utf8` (``loads_utf8``); ``line`` and ``column`` where the parser stopped, when it says."""
 
     def __init__(self, kind: str, message: str, line: int | None = None, column: int | None = None):
         super().__init__(message)
@@ -136,6 +136,20 @@ def loads_noting_orjson(data: bytes, max_depth: int = MAX_DEPTH) -> tuple[Any, b
     if value is not _UNDECIDED:
         return value, True
     return _loads_strictly(data, max_depth), False
+
+
+def loads_utf8(data: bytes, max_depth: int = MAX_DEPTH) -> Any:
+    """``loads`` of JSON text in UTF-8, as a model server's answer and each event of its stream
+    must be, the proxy passing their bytes on as received (RFC 8259 asks UTF-8 of JSON between
+    systems). The standard library's parser also takes UTF-16 and UTF-32, and a surrogate written
+    as its bytes (ED A0 80): **Raises:** ``NotJson`` for those too. orjson reads UTF-8 alone."""
+    value, read_by_orjson = loads_noting_orjson(data, max_depth)
+    if not read_by_orjson:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise NotJson("not_utf8", "it is not UTF-8 text") from None
+    return value
 
 
 def _loads_strictly(data: bytes | str, max_depth: int) -> Any:

@@ -16,7 +16,7 @@ from llmops.proxy.jsonbody import (
     NotJson,
     decided_by_orjson,
     is_plain_object,
-    loads,
+    loads_utf8,
     orjson_object,
 )
 
@@ -98,7 +98,7 @@ class EventStream:
             self.done = True
             return
         try:
-            loads(data)
+            loads_utf8(data)
         except NotJson as error:
             raise BadEvent(
                 "invalid_json", f"an event that is not JSON ({error.message}): {_excerpt(data)}"

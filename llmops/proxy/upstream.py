@@ -32,7 +32,7 @@ from llmops.proxy.deadline import within
 from llmops.proxy.delivery import BudgetExhausted, Hold
 from llmops.proxy.envelope import dumps
 from llmops.proxy.exchange import Exchange
-from llmops.proxy.jsonbody import NotJson, loads
+from llmops.proxy.jsonbody import NotJson, loads, loads_utf8
 from llmops.proxy.options import ProxyOptions
 from llmops.proxy.sse import EventStream
 from llmops.proxy.upstream_pool import (
@@ -176,7 +176,7 @@ def check_answer(status: int, body: bytes, who: str) -> Any:
             "does not follow: check the endpoint's backend address",
         )
     try:
-        return loads(body)
+        return loads_utf8(body)
     except NotJson as error:
         if 400 <= status < 500:
             return None

@@ -46,7 +46,8 @@ class FakeModelServer:
     ends; ``done_in_content_cut``: then is cut) · late_start (a stream whose first piece comes after
     ``delay`` s) · teapot (418 with a text/plain body) · stream_events (a stream of exactly the
     ``events`` given, bytes as they are, then the end) · gzip_stream (a gzip-compressed stream that
-    decodes to ``bomb_bytes`` of events) · big (a chat answer of about ``bomb_bytes``, uncompressed)
+    decodes to ``bomb_bytes`` of events) · big (a chat answer of about ``bomb_bytes``,
+    uncompressed) · raw (a 200 of exactly the ``raw_body`` given, as JSON)
     """
 
     mode: str = "ok"
@@ -55,6 +56,7 @@ class FakeModelServer:
     bomb_bytes: int = 16 * 1024 * 1024
     redirect_to: str = ""
     events: list[bytes] = field(default_factory=list)
+    raw_body: bytes = b""
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[CIMultiDict[str]] = field(default_factory=list)  # case-insensitive, as HTTP
     # the client address of each request: which connection
@@ -99,6 +101,8 @@ class FakeModelServer:
             return web.Response(status=500)
         if self.mode == "bad_json":
             return web.Response(text="this is {not json", content_type="application/json")
+        if self.mode == "raw":
+            return web.Response(body=self.raw_body, content_type="application/json")
         if self.mode == "reject":
             return web.json_response({"error": {"message": "the model refuses this"}}, status=400)
         if self.mode == "reject_plain":

@@ -50,6 +50,7 @@ def _error(event: str) -> dict[str, Any]:
         (b"data: {not json\n\n", "invalid_json"),
         (b"data: " + b"[" * 100 + b"]" * 100 + b"\n\n", "invalid_json"),
         (b"data: \xff\xfe\n\n", "invalid_json"),
+        (b'data: {"x": "\xed\xa0\x80"}\n\n', "invalid_json"),  # a surrogate as its bytes
         (b'data: {"x": "' + b"a" * (MAX_EVENT_BYTES + 10) + b'"}\n\n', "too_large"),
     ],
 )

@@ -224,3 +224,24 @@ def test_a_4xx_whose_body_is_not_json_is_passed_on(proxy_for: Any) -> None:
             )
         assert raised.value.status_code == 418
         assert "I'm a teapot" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b'{"choices": [{"message": {"role": "assistant", "content": "a\xed\xa0\x80b"}}]}',
+        '{"choices": [{"message": {"role": "assistant", "content": "ab"}}]}'.encode("utf-16"),
+    ],
+)
+def test_an_answer_that_is_not_utf8_is_a_502_not_relayed(proxy_for: Any, answer: bytes) -> None:
+    """JSON between systems is UTF-8 (RFC 8259); the OpenAI route relays an answer's bytes as
+    received, so one that is not (a surrogate written as its bytes, UTF-16) reached the caller as
+    text no UTF-8 reader takes (found from outside). The standard library's parser, which reads
+    what orjson refuses, takes both."""
+    server = FakeModelServer(mode="raw", raw_body=answer)
+    with serving(server):
+        url = proxy_for(document(endpoint("chat", server.url)))
+        for path in ("/llm-ops/v1/serve/chat/v1/chat/completions", "/llm-ops/v1/serve/chat/chat"):
+            reply = call("POST", url + path, CHAT, headers=USER)
+            assert reply.status == 502, (path, reply.body[:200])
+            assert "not UTF-8" in reply.body.decode()
