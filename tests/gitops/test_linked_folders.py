@@ -34,8 +34,8 @@ def test_an_environment_folder_linked_elsewhere_in_the_repository_reads_alike(
     repo: git.Repo,
 ) -> None:
     root = root_of(repo)
-    shutil.move(root / "environments/dev/serving", root / "shared-serving")
-    os.symlink("../../shared-serving", root / "environments/dev/serving")
+    shutil.move(root / "environments/dev/serving", root / "common-serving")
+    os.symlink("../../common-serving", root / "environments/dev/serving")
     commit_all(repo, "dev's endpoints from a folder the link names")
     assert git_cli(root, "ls-files", "-s", "environments/dev/serving").stdout.startswith("120000")
 
