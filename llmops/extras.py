@@ -4,7 +4,12 @@ the lock files. Never a traceback: a missing package is the installation's state
 
 from __future__ import annotations
 
+import json
+import shlex
+import sys
 from importlib.util import find_spec
+from pathlib import Path
+from urllib.parse import unquote
 
 from compiler.errors import LlmopsError
 
@@ -18,10 +23,40 @@ _OWN_PACKAGES = frozenset({"llmops", "compiler"})
 
 
 def install_hint(extra: str) -> str:
+    """How to add ``extra`` to the llmops that runs: from where it was installed, since the
+    `llmops` on PyPI is another project (`pip install 'llmops[proxy]'` would replace this one)."""
+    source = _installed_from()
+    where = (
+        f"{shlex.quote(sys.executable)} -m pip install {source[1]}"
+        f"{shlex.quote(f'{source[0]}[{extra}]')}"
+        if source is not None
+        else f"pip install the llmops you installed, with [{extra}] after its path or wheel"
+    )
     return (
         f"install llmops's `{extra}` extra: in a checkout of llmops, `make extras` (every extra, "
-        f"from the hash-checked lock files); else pip install 'llmops[{extra}]'"
+        f"from the hash-checked lock files); else {where}"
     )
+
+
+def _installed_from() -> tuple[str, str] | None:
+    """The folder or wheel this llmops was installed from (PEP 610's record), if it still exists
+    (a wheel built in an image's build stage, or a checkout since moved, is not named), and `-e `
+    when the install is editable."""
+    try:
+        from importlib.metadata import distributions
+
+        # a checkout on the path also holds the egg-info of its editable install, without the record
+        records = (found.read_text("direct_url.json") for found in distributions(name="llmops"))
+        recorded = next((record for record in records if record), None)
+        record = json.loads(recorded) if recorded else {}
+        url = record.get("url")
+        editable = record.get("dir_info", {}).get("editable") is True
+    except (ImportError, OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(url, str) or not url.startswith("file://"):
+        return None
+    path = Path(unquote(url.removeprefix("file://")))
+    return (str(path), "-e " if editable else "") if path.exists() else None
 
 
 def missing_extra(error: ImportError, extra: str, needs: str) -> LlmopsError:

@@ -30,7 +30,6 @@ from llmops.extras import install_hint
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
-INSTALL_HINT = install_hint("conform")
 _SCHEMA_ROOT = "kubernetes-json-schema"
 # Defaults of list keys that the built-in schemas (converted from OpenAPI v2) do not state: a port
 # without a protocol is a TCP port, the same key as one that says TCP.
@@ -47,7 +46,7 @@ def _require(module: str) -> Any:
         raise LlmopsError(
             f"checking conformance needs the Python package {module.split('.')[0]!r}, which is not "
             f"installed ({error})",
-            hint=INSTALL_HINT,
+            hint=install_hint("conform"),
         ) from error
 
 

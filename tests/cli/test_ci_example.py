@@ -32,3 +32,24 @@ def test_workflow_runs_validate_render_check_and_diff() -> None:
         parse_arguments(command)  # raises SystemExit on an unknown command or option
     assert commands[1][1:4] == ["--audit", "--format", "sarif"] and "--audit" in commands[0]
     assert "--check" in commands[2] and "markdown" in commands[3]
+
+
+def test_workflow_installs_llmops_from_its_source_and_lock() -> None:
+    """`pip install llmops` would install the unrelated project of that name on PyPI: the workflow
+    checks out the team's llmops and installs it with the lock files that exist in this project."""
+    steps = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))["jobs"]["review"]["steps"]
+    source = next(
+        step["with"]["path"]
+        for step in steps
+        if step.get("uses", "").startswith("actions/checkout") and "repository" in step["with"]
+    )
+    install = next(step["run"] for step in steps if step.get("name") == "Install llmops")
+    words = shlex.split(install.replace("\\\n", " "))
+    locks = [words[i + 1] for i, word in enumerate(words) if word == "-r"]
+    assert locks == [f"{source}/requirements/build.txt", f"{source}/requirements/run.txt"]
+    for lock in locks:
+        assert (PROJECT_ROOT / lock.removeprefix(f"{source}/")).is_file(), lock
+    assert "--require-hashes" in words and f"./{source}" in words
+    for step in steps:
+        for line in str(step.get("run", "")).splitlines():
+            assert not re.search(r"pip install\s+['\"]?llmops\b", line), line

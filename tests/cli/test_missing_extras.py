@@ -4,7 +4,9 @@ refuses before it renders, prints or writes anything."""
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +56,46 @@ def test_a_missing_extra_is_named_with_how_to_install_it(
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr
     assert f"needs {missing}, which is not installed" in done.stderr
-    assert "`make extras`" in done.stderr and f"pip install 'llmops[{extra}]'" in done.stderr
+    assert (
+        "`make extras`" in done.stderr
+        and f"pip install -e '{PROJECT_ROOT}[{extra}]'" in done.stderr
+    )
+    assert "pip install 'llmops[" not in done.stderr  # PyPI's llmops is another project
     assert done.stdout == ""
     assert not (estate / "out").exists()
+
+
+class _Installed:
+    """A distribution as `importlib.metadata` gives it, with or without PEP 610's record."""
+
+    def __init__(self, record: str | None) -> None:
+        self.record = record
+
+    def read_text(self, name: str) -> str | None:
+        return self.record if name == "direct_url.json" else None
+
+
+@pytest.mark.parametrize("editable", [True, False])
+def test_the_hint_installs_the_extra_from_where_llmops_came_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, editable: bool
+) -> None:
+    """A wheel or a folder: the extra is installed from it, into the Python that runs llmops, and
+    never by the bare name, which would fetch PyPI's unrelated `llmops` in its place."""
+    import importlib.metadata
+
+    from llmops.extras import install_hint
+
+    source = tmp_path / ("my llmops" if editable else "llmops-0.1.0-py3-none-any.whl")
+    source.mkdir() if editable else source.write_bytes(b"")
+    record = json.dumps(
+        {"url": source.as_uri(), **({"dir_info": {"editable": True}} if editable else {})}
+    )
+    found = [_Installed(None), _Installed(record)]  # a checkout's egg-info comes first
+    monkeypatch.setattr(importlib.metadata, "distributions", lambda name: iter(found))
+    hint = install_hint("proxy")
+    flag = "-e " if editable else ""
+    assert hint.endswith(f"{shlex.quote(sys.executable)} -m pip install {flag}'{source}[proxy]'")
+    source.rmdir() if editable else source.unlink()  # moved since: not named
+    assert "pip install the llmops you installed, with [proxy]" in install_hint("proxy")
+    found[1] = _Installed(json.dumps({"url": "https://example.invalid/x.whl"}))
+    assert "pip install the llmops you installed" in install_hint("proxy")
