@@ -134,8 +134,21 @@ def render(
     kubernetes_version: str | None,
     cache_dir: str | None = None,
 ) -> int:
-    if verify:  # refused before anything is rendered, printed or written
+    # refused before anything is rendered, printed or written
+    if check and output is None:
+        print("llmops: --check needs -o DIR (the directory to compare)", file=sys.stderr)
+        return exit_codes.USAGE
+    if kubernetes_version is not None and not verify:
+        print(
+            "llmops: --kubernetes-version chooses the schemas of --verify, which is not given",
+            file=sys.stderr,
+        )
+        return exit_codes.USAGE
+    if verify:
         require_extra("conform", "--verify")
+        from llmops.conformance.catalog import schema_version
+
+        schema_version(kubernetes_version)
     with collector_paused():  # the rendered text is still on the heap: written out, then freed
         rendered = rendered_output(
             repo,
@@ -178,9 +191,6 @@ def _emit(
     rendered: RenderOutput, repo: str | None, output: str | None, check: bool, *, whole: bool
 ) -> int:
     if output is None:
-        if check:
-            print("llmops: --check needs -o DIR (the directory to compare)", file=sys.stderr)
-            return exit_codes.USAGE
         from llmops.stream_output import write_rendered_stream
 
         write_rendered_stream(rendered, sys.stdout)

@@ -237,10 +237,9 @@ def kubernetes_versions() -> list[str]:
     return [f"{major}.{minor}" for major, minor in sorted(found)]
 
 
-@cache
-def builtin_schemas(wanted: str | None) -> BuiltinSchemas:
-    from importlib.resources import files
-
+def schema_version(wanted: str | None) -> str:
+    """The Kubernetes version ``wanted`` (`X.Y` or `vX.Y`; None: the newest) names. **Raises:**
+    ``LlmopsError`` when no schemas ship for it: a command checks this before it does anything."""
     versions = kubernetes_versions()
     version = wanted.removeprefix("v") if wanted else versions[-1]
     if version not in versions:
@@ -248,6 +247,14 @@ def builtin_schemas(wanted: str | None) -> BuiltinSchemas:
             f"no schemas for Kubernetes {version}",
             hint=f"choose one of {', '.join(versions)} (or upgrade kubernetes-validate)",
         )
+    return version
+
+
+@cache
+def builtin_schemas(wanted: str | None) -> BuiltinSchemas:
+    from importlib.resources import files
+
+    version = schema_version(wanted)
     referencing = _require("referencing")
     folder = next(
         entry

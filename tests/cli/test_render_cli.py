@@ -385,6 +385,28 @@ def test_check_without_output_is_a_usage_error(estate: Path) -> None:
     assert "--check needs -o DIR" in result.stderr
 
 
+@pytest.mark.parametrize("output", [False, True])
+def test_an_unknown_kubernetes_version_is_refused_before_anything_is_written(
+    estate: Path, tmp_path: Path, output: bool
+) -> None:
+    """`--verify` judges with one version's schemas: a version none ship for fails the command,
+    so it must fail before the render reaches a pipe or DIR, not after."""
+    target = tmp_path / "out"
+    argv = ["render", str(estate), "--verify", "--kubernetes-version", "1.10"]
+    result = run_cli(*argv, *(["-o", str(target)] if output else []))
+    assert result.exit_code == 2
+    assert "no schemas for Kubernetes 1.10" in result.stderr and "choose one of" in result.stderr
+    assert result.stdout == "" and not target.exists()
+
+
+def test_a_kubernetes_version_without_verify_is_a_usage_error(estate: Path) -> None:
+    """The option only chooses `--verify`'s schemas: alone it would be silently ignored."""
+    result = run_cli("render", str(estate), "--kubernetes-version", "1.30")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "--kubernetes-version chooses the schemas of --verify" in result.stderr
+
+
 # -- failures: nothing, not something partial
 # ----------------------------------------------------------
 
