@@ -4,7 +4,7 @@ commit)."""
 
 from __future__ import annotations
 
-import shutil
+import re
 import subprocess
 from pathlib import Path
 
@@ -67,13 +67,13 @@ def test_the_readmes_steps_serve_the_model_and_keep_the_audit_passing(tmp_path: 
     root = tmp_path / "estate"
     assert run_cli("init", str(root)).exit_code == 0
     readme = (root / "environments" / "README.md").read_text(encoding="utf-8")
-    assert "cp environments/_examples/dev/serving/my-model.yaml environments/dev/serving/" in readme
+    step = re.search(r"^2\. Add the endpoint: `([^`]+)`", readme, re.MULTILINE)
+    assert step is not None and "_examples/dev/serving/my-model.yaml" in step.group(1)
     git(root, "init", "-q", "-b", "main")
     commit_everything(root, "llmops init", "alice")
-    for env in scaffold.ENVIRONMENTS:
-        target = root / "environments" / env / "serving"
-        target.mkdir()
-        shutil.copy(root / "environments" / scaffold.example_endpoint_file(env), target)
+    for env in scaffold.ENVIRONMENTS:  # the step as written, run by a shell in the estate
+        command = step.group(1).replace("/dev/", f"/{env}/")
+        subprocess.run(["sh", "-c", command], cwd=root, check=True)
     commit_everything(root, "serve my-model", "alice")
     approvers = {"dev": ["bob"], "stg": ["bob"], "prod": ["bob", "carol"]}
     for env, people in approvers.items():
