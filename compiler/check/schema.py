@@ -253,7 +253,8 @@ def _deeper_home(
 ) -> tuple[Path, int] | None:
     """For an unknown key, the deepest mapping that ends right above it (inside the entry before
     it) and has that field, with the column of that mapping's keys: where a key lands whose
-    indentation was cut (the last line of a block, dedented)."""
+    indentation was cut (the last line of a block, dedented). Or the entry before it, when that is
+    empty and has that field: its only field dedented, with the column one step in."""
     parent, key = path[:-1], path[-1]
     siblings = document.get(parent)
     if not isinstance(siblings, dict) or key not in siblings:
@@ -263,6 +264,14 @@ def _deeper_home(
         return None
     found: tuple[Path, int] | None = None
     probe: Path = (*parent, before)
+    if document.get(probe) is None:
+        # `autoscalePolicy:` left empty, its only field dedented beside it
+        owner = _model_at(model, probe)
+        if owner is None or key not in field_names(owner):
+            return None
+        column = document.span_of(probe, key=True).column
+        outer = document.span_of(parent, key=True).column if parent else 1
+        return probe, column + (column - outer if column > outer else 2)
     while isinstance(value := document.get(probe), dict) and value:
         owner = _model_at(model, probe)
         if owner is None:
@@ -317,6 +326,9 @@ def _error_diagnostic(
                 f"`{key}` is a field of {format_path(mapping)}, which ends just above: indented "
                 f"too little? Indent it to column {column}, like the other fields of "
                 f"`{mapping[-1]}`"
+                if document.get(mapping) is not None
+                else f"`{key}` is a field of {format_path(mapping)}, which is empty just above: "
+                f"indented too little? Indent it to column {column}, under `{mapping[-1]}`"
             )
         where_key = format_path(path[:-1]) or "the manifest"
         return make_diagnostic(

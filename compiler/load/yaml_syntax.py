@@ -239,12 +239,22 @@ def _mapping_value_in_text(source: _Source, line: int, column: int) -> SyntaxPro
             f"`{key_name}`, remove the value `{first_value}` after `{key_name}:`",
         )
     if odd is earlier:
+        hint = f"start `{key_name}` in column {later.column}, like the keys around it"
+        if source.opens_block(key_line, later.column):
+            # `autoscalePolicy:` just above, empty: the key may be its only field
+            opener = next(n for n in range(key_line - 1, 0, -1) if source.significant(n))
+            opened = source.line(opener)[source.indent(opener) - 1 :].split(" #")[0]
+            opened = opened.rstrip().removesuffix(":")
+            hint += (
+                f", or in column {later.column + source.indent_step()} to put it under "
+                f"`{opened}` on line {opener}, which is empty"
+            )
         return SyntaxProblem(
             f"`{key_name}` is indented less than `{name}` on line {line} and the keys around "
             f"it, {reads_as}",
             key_line,
             key_column,
-            f"start `{key_name}` in column {later.column}, like the keys around it",
+            hint,
         )
     return _not_lined_up(earlier, later, reads_as)
 

@@ -66,3 +66,28 @@ def test_a_dedented_last_field_is_told_where_it_belongs(
         "`use_gpu` is a field of spec.deploymentSpec, which ends just above: indented too little? "
         "Indent it to column 5, like the other fields of `deploymentSpec`"
     )
+
+
+def test_the_only_field_of_an_empty_mapping_dedented_is_led_back_under_it(tmp_path: Path) -> None:
+    """`autoscalePolicy:` keeps one field; dedented to column 1 it is a syntax error whose hint
+    offers both places, and at its siblings' column (valid YAML, the mapping now empty) it is an
+    unknown field whose hint points under the empty mapping. Each hint, followed, is right."""
+    estate = copy_bundled_estate(tmp_path / "estate")
+    field = "    cpuUtilization: 70"
+    replace_line(estate, DEV_ENDPOINT, field, "cpuUtilization: 70")
+    result = run_cli("validate", str(estate), "--format", "json")
+    diagnostics = json.loads(result.stdout)["diagnostics"]
+    (error,) = [found for found in diagnostics if found["severity"] == "error"]
+    assert (error["code"], error["line"], error["column"]) == ("Y001", 13, 1)
+    assert error["hint"] == (
+        "start `cpuUtilization` in column 3, like the keys around it, or in column 5 to put it "
+        "under `autoscalePolicy` on line 12, which is empty"
+    )
+    replace_line(estate, DEV_ENDPOINT, "cpuUtilization: 70", "  cpuUtilization: 70")
+    error = only_error(estate)
+    assert error["code"] == "S001" and error["hint"] == (
+        "`cpuUtilization` is a field of spec.autoscalePolicy, which is empty just above: indented "
+        "too little? Indent it to column 5, under `autoscalePolicy`"
+    )
+    replace_line(estate, DEV_ENDPOINT, "  cpuUtilization: 70", field)
+    assert run_cli("validate", str(estate)).exit_code == 0
