@@ -124,8 +124,8 @@ first commit as the model could never pass, so this estate starts without any, a
 endpoints, and both `llmops validate` and `llmops audit` pass on its first commit.
 
 1. Put your model in `_shared/models/my-model.yaml` and commit.
-2. Add the endpoint: `mkdir -p environments/dev/serving && cp environments/_examples/dev/serving/my-model.yaml environments/dev/serving/`
-   (the same for stg and prod).
+2. Add the endpoint: `cp -r environments/_examples/dev/serving environments/dev/` (the same for
+   stg and prod).
 3. An approver, someone other than the last author of the model, runs
    `llmops approve my-model@1.0 --env dev --by THEIR-USER --role admin` and commits the file it
    writes as themselves (THEIR-USER is the name or e-mail local part of their git identity, or list

@@ -28,7 +28,7 @@ def cmp_generate(*, repo: str | None) -> int:
         )
     # the cache: $LLMOPS_CACHE_DIR, else the default (see `llmops render --cache-dir`)
     rendered = rendered_output(
-        repo if repo is not None else ".",
+        repo,  # as every command finds it: the Application's path is the estate's root
         env,
         files=False,
         stream=True,
@@ -57,7 +57,8 @@ command = click.Command(
     callback=cmp_generate,
     help=f"Argo CD config-management plugin (generate)\n\n`llmops cmp generate [REPO]` renders the "
     f"environment named by {ENV_VARIABLE} to stdout, logs on stderr; any problem is a non-zero "
-    "exit with nothing on stdout. REPO defaults to the current directory. Renders are kept in "
+    "exit with nothing on stdout. REPO defaults to $LLMOPS_REPO, else the nearest directory upward "
+    "that holds environments/ (the Application's path: the estate's root). Renders are kept in "
     "the render cache, as `llmops render` keeps them: $LLMOPS_CACHE_DIR (`off`: none), else "
     "$XDG_CACHE_HOME/llmops/render, within $LLMOPS_CACHE_MAX_MB MiB (default 1024).",
     params=[
