@@ -84,5 +84,12 @@ def resolve_commit(repo: git.Repo, revision: str) -> git.Commit:
         named = run_git(repo, "rev-parse", "--verify", "--end-of-options", revision).strip()
         sha = run_git(repo, "rev-parse", "--verify", f"{named}^{{commit}}").strip()
     except GitRefused as refused:
+        if os.path.isfile(os.path.join(repo.git_dir, "shallow")):
+            # CI's usual checkout: one commit, one branch; `HEAD~5` or `origin/main` is not there
+            hint = (
+                f"this is a shallow clone, which may not hold `{shown}`: fetch the whole history "
+                "with `git fetch --unshallow` (in GitHub Actions: actions/checkout with "
+                "`fetch-depth: 0`)"
+            )
         raise LlmopsError(f"unknown revision `{shown}`: {refused.words}", hint=hint) from None
     return repo.commit(sha)

@@ -109,3 +109,27 @@ def test_a_missing_commit_or_tree_in_the_walk_is_a_usage_error(
         assert result.exit_code == 2, (command, result.stderr)
         assert "internal error" not in result.stderr and sha[:12] in result.stderr, command
         assert "git fsck" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("diff", "--base", "HEAD~2"),
+        ("diff", "--base", "origin/elsewhere"),
+        ("diff", "--base", "HEAD", "--head", "HEAD~2"),
+        ("rollback", "example-model", "--env", "dev", "--to", "HEAD~2", "--dry-run"),
+    ],
+)
+def test_a_revision_a_shallow_clone_lacks_says_it_is_shallow(
+    repo: git.Repo, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """CI's default checkout holds one commit of one branch: the base revision of a `diff` is
+    then unknown, and the message says why and how to fetch it, not only git's `bad revision`."""
+    _set_replicas(repo, 4)
+    _set_replicas(repo, 5)
+    clone = tmp_path / "clone"
+    _git(tmp_path, "clone", "-q", "--depth=1", f"file://{root_of(repo)}", str(clone))
+    result = run_cli(*command, str(clone))
+    assert result.exit_code == 2, (command, result.stderr)
+    assert "unknown revision" in result.stderr and "shallow clone" in result.stderr
+    assert "git fetch --unshallow" in result.stderr and "fetch-depth: 0" in result.stderr
