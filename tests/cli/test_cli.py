@@ -268,6 +268,21 @@ def test_rules_explains_one_rule() -> None:
     assert run_cli("rules", "Z999").exit_code == 2
 
 
+def test_rules_explains_the_codes_conform_reports() -> None:
+    """`llmops conform` and `render --verify` report V codes: each is listed and explained like
+    the estate's rules, by code and by name."""
+    from llmops.conformance.codes import CONFORMANCE_RULES
+
+    listed = run_cli("rules").stdout.splitlines()
+    for rule in CONFORMANCE_RULES:
+        assert any(line.startswith(f"{rule.code}  error    {rule.name} ") for line in listed)
+        explained = run_cli("rules", rule.code.lower())
+        assert explained.exit_code == 0
+        assert explained.stdout.startswith(f"{rule.code} {rule.name} (error, schema)")
+        assert rule.explanation in explained.stdout
+        assert run_cli("rules", rule.name).stdout == explained.stdout
+
+
 def test_rules_takes_the_name_a_diagnostic_shows_and_suggests_close_ones() -> None:
     assert run_cli("rules", "unknown-field").stdout == run_cli("rules", "S001").stdout
     misspelt = run_cli("rules", "unknwn-field")
