@@ -215,9 +215,12 @@ def _written_as(kind: str, value: Any) -> str | None:
             return f"write {'true' if text in _TRUE_WORDS else 'false'}, without quotes"
         return "write true or false, without quotes"
     if kind in ("int_type", "int_from_float"):
-        if text is not None and ((text.isdecimal() and len(text) <= 18) or text in _NUMBER_WORDS):
-            whole = _NUMBER_WORDS[text] if text in _NUMBER_WORDS else int(text)
-            return f"write the number {whole}"
+        # `8_192` and `8,192` are YAML 1.1's and people's ways to group digits: 8192 is meant
+        digits = text.replace("_", "").replace(",", "") if text is not None else None
+        if digits is not None and digits.isdecimal() and len(digits) <= 18:
+            return f"write the number {int(digits)}"
+        if text is not None and text in _NUMBER_WORDS:
+            return f"write the number {_NUMBER_WORDS[text]}"
         if isinstance(value, float) and value.is_integer():
             return f"write {int(value)}, without a decimal point"
         return "write a whole number, such as 1"

@@ -33,9 +33,14 @@ def explain(*, endpoint: str, env: str, repo: str | None, output_format: str) ->
     served = endpoints.get(endpoint)
     if served is None:
         known = ", ".join(sorted(endpoints)) or "none"
+        from llmops.cli.rules import EVERY_RULE_BY_CODE
+
+        rule = EVERY_RULE_BY_CODE.get(endpoint.upper())
         raise LlmopsError(
             f"no ServingEndpoint `{endpoint}` in environment `{env}` (endpoints: {known})",
-            hint="`llmops validate --env ENV` reports endpoints that failed validation",
+            hint=f"`llmops rules {rule.code}` explains the rule {rule.code}"
+            if rule is not None
+            else "`llmops validate --env ENV` reports endpoints that failed validation",
         )
     explained = explain_endpoint(environment, served, result.diagnostics)
     if explained is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -159,7 +160,7 @@ def render(
         )
         if rendered is None:
             return exit_codes.FAILED
-        code = _emit(rendered, repo, output, check, whole=env is None)
+        code = _emit(rendered, repo, output, check, env)
     if not verify:
         return code
     return max(code, verify_files(rendered.files, output, kubernetes_version))
@@ -188,8 +189,9 @@ def verify_files(files: dict[str, str], output: str | None, kubernetes_version: 
 
 
 def _emit(
-    rendered: RenderOutput, repo: str | None, output: str | None, check: bool, *, whole: bool
+    rendered: RenderOutput, repo: str | None, output: str | None, check: bool, env: str | None
 ) -> int:
+    whole = env is None
     if output is None:
         from llmops.stream_output import write_rendered_stream
 
@@ -210,7 +212,11 @@ def _emit(
                 print(escape_controls(f"{root / path}: {label}"), file=sys.stderr)
         _note_foreign(difference.foreign, escape_controls(str(root)), "were not compared")
         if difference.any:
-            print("run `llmops render -o DIR` to update it", file=sys.stderr)
+            where = [] if repo is None else [repo]
+            again = shlex.join(
+                ["llmops", "render", *where, *([] if env is None else ["--env", env]), "-o", output]
+            )
+            print(escape_controls(f"run `{again}` to update it"), file=sys.stderr)
             return exit_codes.FAILED
         print(escape_controls(f"{len(plan.files)} files in {root} are up to date"))
         return exit_codes.OK

@@ -43,7 +43,8 @@ def schema(*, output: str | None, check: bool) -> int:
     extra = sorted(existing - set(wanted))
     if check:
         for name in stale:
-            print(f"{directory / name}: out of date", file=sys.stderr)
+            state = "out of date" if (directory / name).is_file() else "missing"
+            print(f"{directory / name}: {state}", file=sys.stderr)
         for name in extra:
             print(f"{directory / name}: no longer generated", file=sys.stderr)
         if stale or extra:

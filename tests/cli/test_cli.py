@@ -233,6 +233,9 @@ def test_schema_check_detects_a_stale_file(tmp_path: Path) -> None:
     (tmp_path / "model.schema.json").write_text("{}\n")
     stale = run_cli("schema", "--output", str(tmp_path), "--check")
     assert stale.exit_code == 1 and "model.schema.json: out of date" in stale.stderr
+    (tmp_path / "model.schema.json").unlink()
+    gone = run_cli("schema", "--output", str(tmp_path), "--check")
+    assert gone.exit_code == 1 and "model.schema.json: missing" in gone.stderr
 
 
 def test_schemas_accept_the_bundled_manifests() -> None:

@@ -137,6 +137,10 @@ def test_unknown_endpoint_or_environment_is_a_usage_error() -> None:
         "no ServingEndpoint `nope` in environment `prod` (endpoints: example-model)"
         in missing.stderr
     )
+    assert "llmops rules" not in missing.stderr
+    # a rule's code typed into the wrong command: pointed to the one that explains rules
+    code = run_cli("explain", "p002", "--env", "prod", str(PROJECT_ROOT))
+    assert code.exit_code == 2 and "`llmops rules P002` explains the rule P002" in code.stderr
     assert run_cli("explain", "example-model", "--env", "qa", str(PROJECT_ROOT)).exit_code == 2
     # --env is required
     assert run_cli("explain", "example-model", str(PROJECT_ROOT)).exit_code == 2

@@ -326,7 +326,7 @@ def test_check_in_sync_then_out_of_sync(estate: Path, tmp_path: Path) -> None:
         for line in lines
     )
     assert "README.md" not in stale.stderr
-    assert lines[-1] == "run `llmops render -o DIR` to update it"
+    assert lines[-1] == f"run `llmops render {estate} -o {out}` to update it"  # as given
     assert snapshot(out) == before  # --check writes nothing
 
 

@@ -273,3 +273,30 @@ def test_a_hostile_job_json_is_a_contract_error(text: str, expected: str) -> Non
     with pytest.raises(ContractError) as refused:
         read_request({"LLMOPS_TRAINING_CONFIG_JSON": text, "LLMOPS_TRAINING_METHOD": "SFT"})
     assert expected in str(refused.value) and "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_the_trainer_explains_itself_and_takes_no_arguments(flag: str) -> None:
+    """`llmops-train --help` says what the trainer reads and how it exits, without a Job; any other
+    argument is refused (exit 2) rather than ignored."""
+    import subprocess
+    import sys
+
+    from compiler.target.training_contract import ENV_TRAINING_CONFIG, ENV_TRAINING_CONFIG_JSON
+
+    script = "from llmops.train.main import entrypoint; entrypoint()"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LLMOPS_")}
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-c", script, *argv]
+        return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+
+    helped = run(flag)
+    assert helped.returncode == 0 and helped.stderr == ""
+    assert helped.stdout.startswith("usage: llmops-train\n")
+    assert ENV_TRAINING_CONFIG in helped.stdout and ENV_TRAINING_CONFIG_JSON in helped.stdout
+    assert "exit codes: 0 trained and written" in helped.stdout
+    refused = run("--epochs", "3")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "takes no arguments (got '--epochs')" in refused.stderr

@@ -164,6 +164,8 @@ def test_many_unknown_keys_in_one_mapping_cost_one_pass_over_it() -> None:
         ("two", "false", ["write the number 2"]),
         ('"3"', "false", ["write the number 3"]),
         ("1.0", "false", ["write 1, without a decimal point"]),
+        ('"8_192"', "false", ["write the number 8192"]),  # YAML 1.1's digit grouping
+        ('"8,192"', "false", ["write the number 8192"]),
         ("many", "false", ["write a whole number, such as 1"]),
         ('"' + "9" * 5000 + '"', "false", ["write a whole number, such as 1"]),  # no int()
         ("1", '"no"', ["write false, without quotes"]),
