@@ -18,17 +18,8 @@ import traceback
 from collections.abc import Mapping
 from pathlib import Path
 
-from compiler.target.training_contract import (
-    ENV_BASE_MODEL_URI,
-    ENV_DATASET_URI,
-    ENV_HYPERPARAMETERS,
-    ENV_JOB_DIGEST,
-    ENV_OUTPUT_URI,
-    ENV_TRAINING_CONFIG,
-    ENV_TRAINING_CONFIG_JSON,
-    ENV_TRAINING_METHOD,
-    METADATA_FILE,
-)
+from compiler.target import training_contract as contract
+from compiler.target.training_contract import METADATA_FILE
 from llmops.train.errors import TrainerError
 from llmops.train.formats import to_examples, training_format
 from llmops.train.hyperparameters import resolve_hyperparameters
@@ -110,17 +101,26 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     return 0
 
 
+_AS_RENDERED = ", ".join(
+    (
+        contract.ENV_OUTPUT_URI,
+        contract.ENV_BASE_MODEL_URI,
+        contract.ENV_DATASET_URI,
+        contract.ENV_TRAINING_METHOD,
+        contract.ENV_JOB_DIGEST,
+    )
+)
 USAGE = f"""\
 usage: llmops-train
 
 Runs the training job a Job rendered by `llmops render` describes, and exits 0 once its output is
 written (README: Training). It takes no arguments: the Job's environment says everything.
 
-  {ENV_TRAINING_CONFIG}       the job's job.json (the batch/v1 Job backend), or
-  {ENV_TRAINING_CONFIG_JSON}  its text (the Kubeflow TrainJob backend)
-  {ENV_HYPERPARAMETERS}       a JSON file of hyperparameters that replaces the job's
-  {ENV_OUTPUT_URI}, {ENV_BASE_MODEL_URI}, {ENV_DATASET_URI}, {ENV_TRAINING_METHOD}, {ENV_JOB_DIGEST}
-                                 as the rendered Job sets them
+  {contract.ENV_TRAINING_CONFIG}       the job's job.json (the batch/v1 Job backend), or
+  {contract.ENV_TRAINING_CONFIG_JSON}  its text (the Kubeflow TrainJob backend)
+  {contract.ENV_HYPERPARAMETERS}       a JSON file of hyperparameters that replaces the job's
+  {_AS_RENDERED}
+                               as the rendered Job sets them
 
 exit codes: 0 trained and written; 1 a problem with the data, the model, the request or the
 storage; 2 the Job's contract is broken (a variable or job.json missing or malformed); 3 a bug in
