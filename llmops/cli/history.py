@@ -84,9 +84,10 @@ def history(
 command = click.Command(
     "history",
     callback=history,
-    help="the commits that changed an endpoint or what it depends on\n\nNewest first: its model "
-    "version, that model's approvals, its prompt experiments and their templates.\n\n"
-    + options.REPO_HELP,
+    help="the commits that changed an endpoint or what it depends on\n\nNewest first: its own "
+    "manifest, the model version it serves and that model's approvals, the adapters it serves, "
+    "the training job and dataset that made them, and its prompt experiments with their "
+    "templates.\n\n" + options.REPO_HELP,
     params=[
         options.endpoint_argument(),
         options.env_option("the environment", required=True),

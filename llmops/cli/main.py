@@ -69,6 +69,8 @@ Environment variables (an option given on the command line wins):
   NO_COLOR       set: no colour in text output
   LLMOPS_SERVER  a socket's absolute path: validate, render and cmp run in a warm server
                  (README, "The warm server"); LLMOPS_SERVER_IDLE, LLMOPS_SERVER_WAIT
+  LLMOPS_CACHE_DIR  --cache-dir of render and cmp (`off`: no render cache);
+                 LLMOPS_CACHE_MAX_MB, the cache's size (default 1024)
 
 \b
 Shell completion (commands, options, environment and endpoint names):

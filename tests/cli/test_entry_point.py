@@ -118,6 +118,10 @@ def test_environment_variables_give_defaults(estate: Path, tmp_path: Path) -> No
     [
         (("render",), ("LLMOPS_ENV", "LLMOPS_REPO", "LLMOPS_CACHE_DIR", "LLMOPS_CACHE_MAX_MB")),
         (("cmp",), ("ARGOCD_ENV_LLMOPS_ENV", "LLMOPS_CACHE_DIR", "LLMOPS_CACHE_MAX_MB")),
+        (  # the list of every command's variables
+            (),
+            ("LLMOPS_ENV", "LLMOPS_REPO", "LLMOPS_FORMAT", "LLMOPS_SERVER", "LLMOPS_CACHE_DIR"),
+        ),
     ],
 )
 def test_help_names_every_variable_the_command_reads(
