@@ -296,7 +296,7 @@ command = click.Command(
             help="X-User-Roles (default: $LLM_OPS_USER_ROLES or admin,llm-ops-user)",
         ),
         click.Option(["--system"], metavar="TEXT", help="a system message to send first"),
-        click.Option(["--max-tokens"], type=int, metavar="N"),
+        click.Option(["--max-tokens"], type=options.WholeNumber(), metavar="N"),
         click.Option(["--temperature"], type=float, metavar="T"),
         click.Option(["--stream"], is_flag=True, help="print the answer as it is generated"),
         click.Option(

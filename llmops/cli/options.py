@@ -29,18 +29,36 @@ class WholeNumber(click.ParamType):  # type: ignore[type-arg]
         self.maximum = maximum
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            number = value
-        else:
-            try:
-                number = int(value)
-            except ValueError:
-                number = 0
-        if number < 1:
+        number = _digits(value)
+        if number is None or number < 1:
             self.fail(f"expected a whole number of at least 1, got {value!r}", param, ctx)
         if self.maximum is not None and number > self.maximum:
             self.fail(f"at most {self.maximum}, got {value!r}", param, ctx)
         return number
+
+
+class Port(click.ParamType):  # type: ignore[type-arg]
+    """A TCP port, 0 to 65535 (`--port`): the socket layer reads 70000 as 4464, and refuses -1
+    with an internal error."""
+
+    name = "port"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        number = _digits(value)
+        if number is None or number > 65535:
+            self.fail(f"expected a port from 0 to 65535, got {value!r}", param, ctx)
+        return number
+
+
+def _digits(value: Any) -> int | None:
+    """``value`` as a number when it is one written in ASCII digits alone: `int()` also takes
+    ` 2`, `+2`, `2_0` and digits of other scripts, which a count given on a command line never
+    means."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
 
 
 class Seconds(click.ParamType):  # type: ignore[type-arg]

@@ -199,7 +199,7 @@ command = click.Command(
         ),
         click.Option(
             ["--port"],
-            type=int,
+            type=options.Port(),
             metavar="PORT",
             default=8000,
             show_default=True,

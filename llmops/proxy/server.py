@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Coroutine, Iterator
@@ -36,6 +37,14 @@ if TYPE_CHECKING:
 # in-flight requests get this long to finish on SIGTERM (Kubernetes waits 30 s)
 SHUTDOWN_SECONDS = 10.0
 START_SECONDS = 30.0
+
+# what stops the workers: SIGHUP too (a closed terminal), whose default would end this process alone
+# and leave its workers serving
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# after the workers were told to stop: how long they get before SIGKILL (one that is stopped or
+# hung never ends otherwise, nor would this process)
+KILL_AFTER_SECONDS = SHUTDOWN_SECONDS + 5.0
+_log = logging.getLogger("llmops.proxy")
 
 
 async def start(
@@ -144,14 +153,17 @@ def serve_workers(
     **Raises:** ``OSError`` when the address cannot be bound (checked here, before any worker
     starts); ``WorkersNotStarted`` when a process cannot be created."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        probe.bind((host, port))  # a listener without SO_REUSEPORT there: "in use"
+        # Without SO_REUSEPORT: any socket bound there makes this "in use", one with the option too
+        # (another llmops with workers, or any program that set it), which the workers' sockets
+        # would otherwise silently share the port and its connections with.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed one's TIME_WAIT
+        probe.bind((host, port))
     metrics_dir = tempfile.mkdtemp(prefix="llmops-proxy-metrics-")
-    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    handlers = {signum: signal.getsignal(signum) for signum in (*_STOP_SIGNALS, signal.SIGALRM)}
     try:
         return _fork_and_wait(build, host, port, workers, announce, metrics_dir)
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
         shutil.rmtree(metrics_dir, ignore_errors=True)
@@ -167,24 +179,42 @@ def _fork_and_wait(
 ) -> int:
     children: list[int] = []
     stopping = False
+    signalled = False
+    remaining: set[int] = set()
 
     def stop(_signum: int, _frame: object) -> None:
         nonlocal stopping
+        if not stopping:
+            signal.setitimer(signal.ITIMER_REAL, KILL_AFTER_SECONDS)
         stopping = True
         for child in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGTERM)
 
+    def signalled_stop(signum: int, frame: object) -> None:
+        nonlocal signalled
+        signalled = True
+        stop(signum, frame)
+
+    def kill_the_rest(_signum: int, _frame: object) -> None:
+        for child in remaining:
+            _log.error("worker %d did not stop within %g s: killed", child, KILL_AFTER_SECONDS)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+
     # before the first fork: a signal while workers start stops those started
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    for signum in _STOP_SIGNALS:
+        signal.signal(signum, signalled_stop)
+    signal.signal(signal.SIGALRM, kill_the_rest)
+    parent = os.getpid()
     listening, ready = os.pipe()  # each worker writes a byte once it listens
     try:
         for _ in range(workers):
             pid = os.fork()
             if pid == 0:  # the worker
-                _worker(build, host, port, metrics_dir, listening, ready)
+                _worker(build, host, port, metrics_dir, listening, ready, parent)
             children.append(pid)
+            remaining.add(pid)
     except OSError as error:  # no more processes: stop those started, leave none behind
         os.close(ready)
         os.close(listening)
@@ -196,19 +226,34 @@ def _fork_and_wait(
         ) from None
     os.close(ready)
     with os.fdopen(listening, "rb") as started:  # ends early when a worker died before listening
-        failed = len(started.read(workers)) < workers
+        failed = len(started.read(workers)) < workers and not signalled
     if failed:
         stop(signal.SIGTERM, None)
-    else:
+    elif not signalled:
         announce(base_url(host, port))
-    remaining = set(children)
     while remaining:
         pid, status = os.wait()
         remaining.discard(pid)
-        if os.waitstatus_to_exitcode(status) != 0 and not stopping:
+        if not stopping:  # a worker ended by itself, or by a signal sent to it alone
             failed = True
+            _log.error(
+                "worker %d ended (%s) while serving: stopping the others",
+                pid,
+                _ending(status),
+            )
             stop(signal.SIGTERM, None)
     return 1 if failed else 0
+
+
+def _ending(status: int) -> str:
+    """How a process ended, in words: `exit code 1`, `signal SIGKILL`."""
+    code = os.waitstatus_to_exitcode(status)
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        return f"signal {signal.Signals(-code).name}"
+    except ValueError:
+        return f"signal {-code}"
 
 
 def _worker(
@@ -218,22 +263,40 @@ def _worker(
     metrics_dir: str,
     listening: int,
     ready: int,
+    parent: int,
 ) -> NoReturn:
     """One worker's life, in the forked process: it never returns to the caller's code."""
     code = 0
     try:
+        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # serve() handles them once it listens
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        # a closed terminal's SIGHUP reaches the whole group: the parent stops the workers gently
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        _stop_with(parent)
         os.close(listening)
         share_with_workers(metrics_dir)
         serve(build(), host, port, lambda _url: _tell(ready), reuse_port=True)
     except BaseException as error:  # the parent stops the others
-        logging.getLogger("llmops.proxy").error(
-            "worker %d stopped: %s: %s", os.getpid(), type(error).__name__, error
-        )
+        _log.error("worker %d stopped: %s: %s", os.getpid(), type(error).__name__, error)
         code = 1
     finally:
         os._exit(code)
+
+
+def _stop_with(parent: int) -> None:
+    """SIGTERM this worker when the process that started it ends, however it ends (`kill -9`): on
+    Linux, where the kernel offers it; a worker left behind would serve on, unseen, and share the
+    port with the next proxy started there."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    set_parent_death_signal = 1  # PR_SET_PDEATHSIG, <linux/prctl.h>
+    ctypes.CDLL(None, use_errno=True).prctl(set_parent_death_signal, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # it ended before the request was made
+        os._exit(1)
 
 
 def _tell(ready: int) -> None:

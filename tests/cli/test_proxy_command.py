@@ -242,6 +242,20 @@ def test_proxy_from_the_rendered_configmap(tmp_path: Path) -> None:
             "at most 32, got '100000'",
         ),
         (("proxy", str(PROJECT_ROOT), "--env", "dev", "--workers", "0"), "at least 1"),
+        # read by int() as 2: a count on a command line is ASCII digits alone
+        *(
+            (("proxy", str(PROJECT_ROOT), "--env", "dev", "--workers", odd), "at least 1")
+            for odd in (" 2", "+2", "\u0662", "2_0")
+        ),
+        # a port past 65535 wrapped round (70000 served on 4464), -1 was an internal error
+        *(
+            (
+                ("proxy", str(PROJECT_ROOT), "--env", "dev", "--workers", workers, "--port", port),
+                "expected a port from 0 to 65535",
+            )
+            for workers in ("1", "2")
+            for port in ("70000", "-1", "65536")
+        ),
     ],
 )
 def test_usage_errors(monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], message: str) -> None:

@@ -1,0 +1,165 @@
+"""`llmops proxy --workers N` as an operator meets it: the port is its alone, its workers never
+outlive it nor serve on short of one, and a worker that will not stop cannot keep it from ending.
+Real processes, real signals, loopback only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from llmops.proxy.server import KILL_AFTER_SECONDS
+from tests.helpers.estate import PROJECT_ROOT
+from tests.helpers.loopback import free_port, wait_until
+
+
+def _command(port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "llmops.cli.main",
+        "proxy",
+        str(PROJECT_ROOT),
+        "--env",
+        "dev",
+        "--backend",
+        "example-model=http://127.0.0.1:1",
+        "--workers",
+        "2",
+        "--port",
+        str(port),
+    ]
+
+
+@contextmanager
+def workers_proxy(port: int) -> Iterator[tuple[subprocess.Popen[str], list[int]]]:
+    """The proxy with two workers, once both listen; yields it and its workers' pids. Whatever the
+    test did, nothing of it is left running after."""
+    process = subprocess.Popen(
+        _command(port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    workers = _children(process.pid)
+    try:
+        assert " on http://" in first, first
+        assert len(workers) == 2
+        yield process, workers
+    finally:
+        for pid in [process.pid, *workers]:
+            for sent in (signal.SIGCONT, signal.SIGKILL):
+                try:
+                    os.kill(pid, sent)
+                except ProcessLookupError:
+                    break
+        process.communicate(timeout=30)
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a worker whose parent was killed is reaped by init)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.slow
+def test_a_port_another_program_shares_with_so_reuseport_is_in_use() -> None:
+    """Workers listen with SO_REUSEPORT; a listener that set it too (another program, or another
+    llmops with workers) would share the port and its connections, so it is refused."""
+    port = free_port()
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        done = subprocess.run(
+            _command(port),
+            capture_output=True,
+            text=True,
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 2, done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    with workers_proxy(port):  # and a second proxy beside a first
+        second = subprocess.run(
+            _command(port),
+            capture_output=True,
+            text=True,
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+            timeout=60,
+            check=False,
+        )
+        assert second.returncode == 2, second.stderr
+        assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sent", [signal.SIGKILL, signal.SIGHUP])
+def test_the_workers_end_with_the_process_that_started_them(sent: signal.Signals) -> None:
+    """Killed outright, or hung up on: no worker serves on, unseen, on the port."""
+    port = free_port()
+    with workers_proxy(port) as (process, workers):
+        os.kill(process.pid, sent)
+        assert process.wait(timeout=30) == (-signal.SIGKILL if sent == signal.SIGKILL else 0)
+        assert wait_until(lambda: not any(map(_running, workers)), timeout=20)
+        assert not _listening(port)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_a_worker_stopped_alone_stops_the_proxy_and_says_so(sent: signal.Signals) -> None:
+    """Whichever way one worker ends (a clean exit after its own SIGTERM too), the proxy does not
+    serve on short of it: it stops the others, logs which worker ended and how, and exits 1."""
+    port = free_port()
+    with workers_proxy(port) as (process, workers):
+        os.kill(workers[0], sent)
+        assert process.wait(timeout=30) == 1
+        assert process.stderr is not None
+        log = process.stderr.read()
+        how = "signal SIGKILL" if sent == signal.SIGKILL else "exit code 0"
+        assert f"worker {workers[0]} ended ({how}) while serving: stopping the others" in log
+        assert not any(map(_running, workers))
+
+
+@pytest.mark.slow
+def test_a_worker_that_will_not_stop_is_killed() -> None:
+    """A stopped (or hung) worker ignores SIGTERM: after the grace period it is killed, and the
+    proxy ends instead of waiting for ever."""
+    port = free_port()
+    with workers_proxy(port) as (process, workers):
+        os.kill(workers[0], signal.SIGSTOP)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=KILL_AFTER_SECONDS + 20) == 0
+        assert time.monotonic() - started >= KILL_AFTER_SECONDS - 1
+        assert process.stderr is not None
+        assert f"worker {workers[0]} did not stop within" in process.stderr.read()
+        assert not any(map(_running, workers))
