@@ -34,7 +34,12 @@ from typing import Any
 
 from compiler.resolve.environment import release_environments
 from llmops.warm import wire
-from llmops.warm.identity import installation, loaded_code
+from llmops.warm.identity import (
+    context_difference,
+    installation,
+    loaded_code,
+    process_context,
+)
 from llmops.warm.memo import KeptSources, keep_sources
 
 # what `validate`, `render` and `cmp generate` import
@@ -47,7 +52,6 @@ SERVED_MODULES = (
     "compiler.build",
     "compiler.render.estate",
 )
-DEFAULT_IDLE_SECONDS = 900
 MAX_REQUESTS = 10_000  # then a fresh process: a long-lived heap fragments
 # A client sends its whole request at once: one that has not within this (all of it, not per read)
 # is dropped, so a connection that never sends holds the commands behind it this long at most.
@@ -137,6 +141,7 @@ def _serve_commands(listener: socket.socket, log: _Log, idle_seconds: float) -> 
     kept = _prepare()
     code = loaded_code()
     home = installation()
+    context = process_context()
     served = 0
     while served < MAX_REQUESTS:
         if _Command.stop_after:  # a signal whose `_Stop` was lost while the server started
@@ -148,7 +153,7 @@ def _serve_commands(listener: socket.socket, log: _Log, idle_seconds: float) -> 
         with connection:
             stale = code.changed()
             try:
-                outcome = _handle(connection, home, stale, log)
+                outcome = _handle(connection, home, context, stale, log)
             except Exception as error:  # a request must never end the server
                 log.write(f"internal error: {type(error).__name__}: {error}")
                 outcome = None
@@ -237,7 +242,11 @@ def _settle() -> None:
 
 
 def _handle(
-    connection: socket.socket, home: dict[str, str], stale: str | None, log: _Log
+    connection: socket.socket,
+    home: dict[str, str],
+    context: dict[str, object],
+    stale: str | None,
+    log: _Log,
 ) -> str | None:
     """Serve one request: `_SERVED`, why it was declined (the client then runs the command itself;
     when this server is stale, it also starts a new one), or None for a connection from another
@@ -251,7 +260,7 @@ def _handle(
         with contextlib.suppress(OSError):
             wire.send_answer(connection, {"declined": str(error)})
         return None
-    declined = stale or _mismatch(body, home)
+    declined = stale or _mismatch(body, home, context)
     if declined is not None:
         log.write(f"declined: {declined}")
         with contextlib.suppress(OSError):
@@ -317,11 +326,14 @@ def _watch(connection: socket.socket, done: int, main_thread: int) -> None:
             return
 
 
-def _mismatch(body: dict[str, Any], home: dict[str, str]) -> str | None:
+def _mismatch(body: dict[str, Any], home: dict[str, str], context: dict[str, object]) -> str | None:
     if body.get("protocol") != wire.PROTOCOL:
         return "another protocol"
     if body.get("installation") != home:
         return "another installation of llmops"
+    different = context_difference(body.get("process"), context)
+    if different is not None:
+        return different
     arguments = body.get("argv")
     if not isinstance(arguments, list) or not all(isinstance(a, str) for a in arguments):
         return "arguments that are not a list of strings"
@@ -335,7 +347,16 @@ def _mismatch(body: dict[str, Any], home: dict[str, str]) -> str | None:
         return "no umask or working directory"
     if not os.path.isdir(directory):
         return f"the working directory {directory!r} is gone"
+    if any(_names_its_own_process(text) for text in (directory, *arguments)):
+        return "a path that names the caller's own process (/dev/fd, /proc/self)"
     return None
+
+
+def _names_its_own_process(text: str) -> bool:
+    """A path whose meaning is the process that opens it: the server's, once served."""
+    return text.startswith(("/dev/fd", "/dev/std", "/proc/self", "/proc/thread-self")) or (
+        "=/dev/fd" in text or "=/proc/self" in text  # --option=PATH
+    )
 
 
 def _variable(name: object, value: object) -> bool:
@@ -458,14 +479,10 @@ def main(arguments: list[str]) -> int:
     if len(arguments) != 1 or wire.socket_path(arguments[0]) is None:
         print("usage: python -m llmops.cli.warm_server ABSOLUTE-SOCKET-PATH", file=sys.stderr)
         return 2
-    idle = os.environ.get(wire.IDLE_VARIABLE, "")
-    try:
-        idle_seconds = float(idle) if idle else DEFAULT_IDLE_SECONDS
-    except ValueError:
-        idle_seconds = DEFAULT_IDLE_SECONDS
+    idle_seconds, _ = wire.idle_seconds(os.environ.get(wire.IDLE_VARIABLE, ""))  # the client warns
     path = wire.socket_path(arguments[0])
     assert path is not None
-    return serve(Path(path), max(idle_seconds, 1.0))
+    return serve(Path(path), idle_seconds)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from llmops.warm import wire
 SERVED_COMMANDS = frozenset({"validate", "render", "cmp"})
 _BUG = 3  # llmops.cli.exit_codes.BUG, without importing the command line
 _INTERRUPTED = 130
+_SERVER_LOST = 2  # llmops.cli.exit_codes.USAGE: the environment failed the command
 
 
 def served_exit_code(
@@ -104,8 +105,13 @@ def _code_when_done(connection: socket.socket, answers: wire.Answers) -> int:
     except KeyboardInterrupt:
         return _INTERRUPTED
     except (wire.WireError, OSError) as error:
-        _warn(f"the server ended during the command ({error}); its output may be incomplete")
-        return _BUG
+        # killed from outside (SIGKILL, the OOM killer): the machine's state, not a bug of llmops,
+        # which a server answers with the command's own exit code 3
+        _say(
+            f"llmops: error: the server ended during the command ({error}), killed or out of "
+            "memory; its output may be incomplete: run the command again"
+        )
+        return _SERVER_LOST
     code = answer.get("code")
     if isinstance(code, int) and not isinstance(code, bool):
         return code
@@ -130,7 +136,7 @@ def _is_open(descriptor: int) -> bool:
 def _request(arguments: list[str]) -> bytes | None:
     """The request for ``arguments`` as sent, or None when this process has no working directory
     (it was removed)."""
-    from llmops.warm.identity import installation
+    from llmops.warm.identity import installation, process_context
 
     umask = os.umask(0)
     os.umask(umask)
@@ -142,6 +148,7 @@ def _request(arguments: list[str]) -> bytes | None:
         {
             "protocol": wire.PROTOCOL,
             "installation": installation(),
+            "process": process_context(),
             "argv": arguments,
             "cwd": directory,
             "umask": umask,
@@ -163,6 +170,9 @@ def start_server(path: str) -> None:
     if refused is not None:
         _warn(f"{refused}: no server started there")
         return
+    _, idle_warning = wire.idle_seconds(os.environ.get(wire.IDLE_VARIABLE, ""))
+    if idle_warning is not None:
+        _warn(idle_warning)
     import subprocess
 
     import llmops

@@ -8,7 +8,10 @@ import sys
 
 import llmops
 
-Signature = tuple[int, int, int]  # size, modification time (ns), inode
+# size, modification time (ns), inode, and change time (ns): a file written in place with its size
+# and modification time put back (`touch -r`, `cp -p` over it, `rsync --inplace -t`) keeps the
+# first three, but the system sets the change time on every write and no one can set it back
+Signature = tuple[int, int, int, int]
 
 
 def installation() -> dict[str, str]:
@@ -77,4 +80,66 @@ def _signature(path: str) -> Signature | None:
         status = os.stat(path)
     except OSError:
         return None
-    return (status.st_size, status.st_mtime_ns, status.st_ino)
+    return (status.st_size, status.st_mtime_ns, status.st_ino, status.st_ctime_ns)
+
+
+# the limits a command's writes and reads meet (a file over `ulimit -f`, too many open files)
+_LIMITS = (
+    "RLIMIT_FSIZE",
+    "RLIMIT_NOFILE",
+    "RLIMIT_AS",
+    "RLIMIT_DATA",
+    "RLIMIT_STACK",
+    "RLIMIT_CPU",
+)
+
+
+def process_context() -> dict[str, object]:
+    """What a command's outcome depends on besides its arguments, environment, umask and working
+    directory, and a server cannot take over from its client: which files the paths name (mount
+    namespace, root), what may be read and written (groups, capabilities) and the resource limits.
+    A client and a server must agree, or the command runs in the client's own process: served, it
+    rendered another folder's estate, read a file the caller may not, wrote past `ulimit -f`."""
+    import resource
+
+    context: dict[str, object] = {"gid": os.getgid(), "egid": os.getegid()}
+    context["groups"] = sorted(os.getgroups())
+    root = os.stat("/")
+    context["root"] = [root.st_dev, root.st_ino]
+    for namespace in ("mnt", "user"):
+        try:
+            context[namespace] = os.readlink(f"/proc/self/ns/{namespace}")
+        except OSError:
+            context[namespace] = None
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            context["capabilities"] = [
+                line.split()[1] for line in status if line.startswith(("CapEff:", "CapBnd:"))
+            ]
+    except OSError:
+        context["capabilities"] = None
+    context["limits"] = [
+        list(resource.getrlimit(getattr(resource, name)))
+        for name in _LIMITS
+        if hasattr(resource, name)
+    ]
+    return context
+
+
+def context_difference(client: object, server: dict[str, object]) -> str | None:
+    """What differs between a client's process context and the server's, in words; None."""
+    if not isinstance(client, dict):
+        return "no process context"
+    for key, words in (
+        ("mnt", "another mount namespace"),
+        ("root", "another root folder"),
+        ("user", "another user namespace"),
+        ("gid", "another group"),
+        ("egid", "another group"),
+        ("groups", "other supplementary groups"),
+        ("capabilities", "other capabilities"),
+        ("limits", "other resource limits (ulimit)"),
+    ):
+        if client.get(key) != server.get(key):
+            return f"a process with {words} than the server's"
+    return None

@@ -11,6 +11,7 @@ side runs before anything else of llmops is imported.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import socket
@@ -27,6 +28,30 @@ GO = b"G"  # sent by a client when the server is ready: run the command (it will
 WAIT_VARIABLE = "LLMOPS_SERVER_WAIT"
 DEFAULT_WAIT_SECONDS = 10.0
 IDLE_VARIABLE = "LLMOPS_SERVER_IDLE"
+DEFAULT_IDLE_SECONDS = 900.0
+# a server that should never idle out is given a large number: it waits this long at most (a
+# socket's timeout past the system clock's range ended every server at once)
+MAX_IDLE_SECONDS = 365 * 86400.0
+
+
+def idle_seconds(text: str) -> tuple[float, str | None]:
+    """How long a server waits for a command before it ends (`LLMOPS_SERVER_IDLE`), from the
+    variable's text, and a warning when the text is not a number of seconds (the default is used
+    then). At least 1 s, at most a year."""
+    if not text.strip():
+        return DEFAULT_IDLE_SECONDS, None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not seconds > 0:  # NaN too
+        return DEFAULT_IDLE_SECONDS, (
+            f"{IDLE_VARIABLE}={text!r} is not a number of seconds; the server waits "
+            f"{DEFAULT_IDLE_SECONDS:g} s"
+        )
+    return min(max(seconds, 1.0), MAX_IDLE_SECONDS), None
+
+
 PROTOCOL = 1
 MAX_REQUEST_BYTES = 4 << 20  # arguments and environment; a real one is a few KB
 _LENGTH = struct.Struct("!I")

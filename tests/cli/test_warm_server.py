@@ -7,6 +7,7 @@ ends; a broken request does not stop it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -250,6 +251,15 @@ def test_loaded_code_notices_a_changed_module(
     try:
         code = loaded_code()
         assert code.changed() is None
+        # written in place with its size and modification time put back (`touch -r`, `cp -p`):
+        # the server would answer with what it loaded, and its renders fill the render cache
+        # under the new code's key
+        before = module.stat()
+        with module.open("r+b") as rewritten:
+            rewritten.write(b"VALUE = 2\n")
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert module.stat().st_size == before.st_size
+        assert code.changed() == f"{module} changed since the server loaded it"
         module.write_text("VALUE = 22\n")
         assert code.changed() == f"{module} changed since the server loaded it"
         module.unlink()
@@ -291,6 +301,137 @@ def test_an_idle_server_ends_and_says_why(
     _start(socket_path)
     _wait(lambda: not socket_path.exists(), "the idle server to end")
     assert "ended: idle for 1 s after 0 commands" in Path(f"{socket_path}.log").read_text()
+
+
+@pytest.mark.parametrize("idle", ["inf", "1e309", "99999999999", "nan", "soon", "-5"])
+def test_an_idle_time_of_any_text_starts_a_server_that_serves(
+    socket_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    idle: str,
+) -> None:
+    """A number past the socket timeout's range (a server that should never idle out) ended every
+    server at once, silently: now it waits at most a year; text that is no number of seconds is
+    named in a warning and the default used."""
+    monkeypatch.setenv(wire.IDLE_VARIABLE, idle)
+    _start(socket_path)
+    warned = capsys.readouterr().err
+    number = idle not in ("nan", "soon", "-5")
+    assert (warned == "") if number else (f"{wire.IDLE_VARIABLE}={idle!r}" in warned)
+    estate = copy_bundled_estate(tmp_path / "estate")
+    assert _served(["validate"], estate, tmp_path)[0] == 0
+    assert wire.idle_seconds(idle)[0] == (wire.MAX_IDLE_SECONDS if number else 900.0)
+
+
+def test_a_server_killed_during_a_command_is_an_error_not_a_bug(
+    socket_path: Path, served_estate: Path
+) -> None:
+    """The server killed from outside (SIGKILL, the OOM killer) while it writes a render: the
+    command fails (exit 2) and says to run it again, not exit 3, which means a bug in llmops."""
+    import fcntl
+
+    reader, writer = os.pipe()
+    fcntl.fcntl(writer, 1031, 4096)  # F_SETPIPE_SZ: the render (40 KB) fills it, and waits
+    with open(reader, "rb") as output:
+        client = subprocess.Popen(
+            [str(LLMOPS), "render"],
+            cwd=served_estate,
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "LLMOPS_CACHE_DIR": "off"},
+        )
+        os.close(writer)
+        pid = _server_pid(socket_path)
+        assert pid is not None
+        pipe = f"pipe:[{os.fstat(output.fileno()).st_ino}]"
+        _wait(lambda: _holds(pid, pipe), "the server to take the command's standard output")
+        time.sleep(0.5)  # writing, into a pipe nobody reads
+        os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):  # started from this process: reaped here
+            os.waitpid(pid, 0)
+        output.read()
+        _, errors = client.communicate(timeout=60)
+    assert client.returncode == 2, errors
+    assert b"the server ended during the command" in errors and b"run the command again" in errors
+
+
+def _holds(pid: int, target: str) -> bool:
+    """Whether process ``pid`` has a descriptor open on ``target`` (`pipe:[INODE]`)."""
+    try:
+        descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    return any(_link(descriptor) == target for descriptor in descriptors)
+
+
+def _link(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ""
+
+
+def test_a_caller_with_other_limits_or_its_own_paths_runs_in_its_own_process(
+    socket_path: Path, served_estate: Path, tmp_path: Path
+) -> None:
+    """The server cannot take over the caller's resource limits, nor paths that name the caller's
+    own process: served, a render past `ulimit -f` was written whole (exit 0), and `/dev/fd/N`
+    named the server's descriptor. Such a command runs in its own process, as without a server."""
+    import resource
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+
+    with open(tmp_path / "out", "wb") as output:
+        limited = subprocess.run(
+            [str(LLMOPS), "render"],
+            cwd=served_estate,
+            stdout=output,
+            stderr=subprocess.PIPE,
+            preexec_fn=small_files,
+            env={**os.environ, "LLMOPS_CACHE_DIR": "off"},
+            timeout=120,
+            check=False,
+        )
+    assert limited.returncode == 2, limited.stderr
+    assert b"cannot use standard output: File too large" in limited.stderr
+    assert "declined: a process with other resource limits (ulimit)" in _log()
+    folder = os.open(served_estate, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        by_descriptor = subprocess.run(
+            [str(LLMOPS), "validate", f"/dev/fd/{folder}"],
+            cwd=tmp_path,
+            capture_output=True,
+            pass_fds=(folder,),
+            env={**os.environ, "LLMOPS_CACHE_DIR": "off"},
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(folder)
+    assert by_descriptor.returncode == 0, by_descriptor.stderr
+    assert b"no problems" in by_descriptor.stdout
+    assert "declined: a path that names the caller's own process" in _log()
+
+
+def test_every_difference_of_process_context_is_named() -> None:
+    """What the server compares, each named when it differs (a mount namespace: another folder's
+    estate rendered; groups or capabilities: a file read the caller may not read)."""
+    from llmops.warm.identity import context_difference, process_context
+
+    own = process_context()
+    assert context_difference(process_context(), own) is None
+    assert context_difference(None, own) == "no process context"
+    for key, words in (
+        ("mnt", "another mount namespace"),
+        ("root", "another root folder"),
+        ("groups", "other supplementary groups"),
+        ("capabilities", "other capabilities"),
+        ("limits", "other resource limits (ulimit)"),
+    ):
+        other = {**own, key: "something else"}
+        assert context_difference(other, own) == f"a process with {words} than the server's"
 
 
 def test_a_folder_others_may_write_in_is_not_used(
@@ -753,7 +894,7 @@ def test_the_log_says_why_before_the_client_or_anyone_else_can_see_it(
         body = {**json.loads(_request(["validate"]) or b"{}"), "installation": {"llmops": "/x"}}
         wire.send_request(client_side, wire.encode_request(body))
         log = RecordingLog(tmp_path / "server.log")
-        outcome = warm_server._handle(server_side, dict(os.environ), None, log)
+        outcome = warm_server._handle(server_side, dict(os.environ), {}, None, log)
     assert outcome == "another installation of llmops"
     assert events == [
         "log declined: another installation of llmops",
