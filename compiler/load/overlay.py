@@ -7,7 +7,7 @@ import posixpath
 from collections.abc import Mapping
 
 from compiler.load import rules
-from compiler.load.tree import FileProblem, RepoTree
+from compiler.load.tree import FileProblem, RepoTree, format_size
 
 
 class OverlayTree:
@@ -56,7 +56,7 @@ class OverlayTree:
             if len(content) > limit:
                 raise FileProblem(
                     rules.FILE_TOO_LARGE,
-                    f"the file is {len(content):,} bytes; the limit is {limit:,}",
+                    f"the file is {format_size(len(content))}; the limit is {format_size(limit)}",
                 )
             return content
         return self.base.read_bytes(path, limit)

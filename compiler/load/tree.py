@@ -93,8 +93,13 @@ def _kind_of(mode: int) -> str:
     return "not a file"
 
 
-def _format_size(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MiB" if size >= 1024 * 1024 else f"{size / 1024:.1f} KiB"
+def format_size(size: int) -> str:
+    """A file's size for a person, exact where rounding would hide that it is over a limit: a
+    file one byte over 1 MiB read "1.0 MiB; the limit is 1.0 MiB"."""
+    if size < 1024:
+        return f"{size:,} bytes"
+    rounded = f"{size / (1024 * 1024):.1f} MiB" if size >= 1024 * 1024 else f"{size / 1024:.1f} KiB"
+    return f"{size:,} bytes ({rounded})"
 
 
 class DirectoryTree:
@@ -231,13 +236,13 @@ class DirectoryTree:
             if size > limit:
                 raise FileProblem(
                     rules.FILE_TOO_LARGE,
-                    f"the file is {_format_size(size)}; the limit is {_format_size(limit)}",
+                    f"the file is {format_size(size)}; the limit is {format_size(limit)}",
                 )
             with open(real, "rb") as handle:
                 data = handle.read(size + 1)  # not `limit`: reading allocates the size asked for
             if len(data) > limit:  # the file grew since it was measured
                 raise FileProblem(
-                    rules.FILE_TOO_LARGE, f"the file is over the limit of {_format_size(limit)}"
+                    rules.FILE_TOO_LARGE, f"the file is over the limit of {format_size(limit)}"
                 )
             return data
         except FileNotFoundError:

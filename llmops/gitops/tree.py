@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from compiler.errors import LlmopsError
 from compiler.load import rules
-from compiler.load.tree import FileProblem, link_loop
+from compiler.load.tree import FileProblem, format_size, link_loop
 
 if TYPE_CHECKING:
     import git
@@ -157,7 +157,8 @@ class GitTree:
             )
         if entry.size > limit:
             raise FileProblem(
-                rules.FILE_TOO_LARGE, f"the file is {entry.size:,} bytes; the limit is {limit:,}"
+                rules.FILE_TOO_LARGE,
+                f"the file is {format_size(entry.size)}; the limit is {format_size(limit)}",
             )
         data: bytes = entry.data_stream.read()
         return data

@@ -59,7 +59,7 @@ def test_a_file_over_the_limit_is_d001_with_the_limit_in_the_message(tmp_path: P
     result = run_cli("validate", str(root))
     assert result.exit_code == 1
     assert "environments/dev/dataset.yaml:10:7: error[D001]" in result.stdout
-    assert f"the limit is {MAX_DATASET_FILE_BYTES // (1024 * 1024)}.0 MiB" in result.stdout
+    assert f"the limit is {MAX_DATASET_FILE_BYTES:,} bytes (16.0 MiB)" in result.stdout
 
 
 @pytest.mark.parametrize("depth", [MAX_RECORD_DEPTH, 5_000, 100_000])

@@ -32,6 +32,9 @@ def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
 def test_oversized_file_is_refused_without_reading_it(tmp_path: Path) -> None:
     write_files(tmp_path, {"environments/dev/big.yaml": b"#" * (MAX_MANIFEST_BYTES + 1)})
     assert diagnostics_of(tmp_path) == [("Y007", "environments/dev/big.yaml", 1, 1)]
+    # one byte over: rounded alone, both sizes read "1.0 MiB"
+    said = run_cli("validate", str(tmp_path)).stdout
+    assert "the file is 1,048,577 bytes (1.0 MiB); the limit is 1,048,576 bytes (1.0 MiB)" in said
 
 
 def test_symlink_leaving_the_repository_is_refused(tmp_path: Path) -> None:
