@@ -106,12 +106,14 @@ def _rendered_output(
 
 
 def cache_directory(cache_dir: str | None) -> Path | None:
-    """``--cache-dir`` (or ``$LLMOPS_CACHE_DIR``), else the default; ``off`` for none."""
+    """``--cache-dir`` (or ``$LLMOPS_CACHE_DIR``), else the default; ``off`` for none. A leading
+    `~` is the home folder, as a shell would make it: a variable set in quotes, or in a manifest,
+    reaches llmops unexpanded (a folder named `~` was made in the working directory)."""
     from llmops.render_cache import default_cache_dir
 
     if cache_dir == NO_CACHE:
         return None
-    return Path(cache_dir) if cache_dir else default_cache_dir()
+    return Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
 
 
 def output_plan(rendered: RenderedEstate) -> OutputPlan:

@@ -245,6 +245,13 @@ def test_the_cache_directory_comes_from_the_flag_the_variable_or_the_xdg_cache(
     renders = Renders(monkeypatch)
     assert run_cli("render", str(estate), "--cache-dir", "off") == cold(str(estate))
     assert renders.count == 2
+    # `~` unexpanded (set in quotes, or in a manifest's env): the home folder, not a folder `~`
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LLMOPS_CACHE_DIR", "~/renders")
+    monkeypatch.chdir(tmp_path)
+    run_cli("render", str(estate))
+    assert len(_entries(tmp_path / "home" / "renders")) == 1
+    assert not (tmp_path / "~").exists()
 
 
 def test_an_unwritable_cache_only_costs_time(tmp_path: Path) -> None:
