@@ -211,7 +211,21 @@ def _refuse_undecodable_text(context: click.Context) -> None:
                     "not UTF-8 text (a byte that is no UTF-8 character)",
                     ctx=context,
                     param=parameter,
+                    param_hint=_where_given(context, parameter),
                 )
+
+
+def _where_given(context: click.Context, parameter: click.Parameter) -> str:
+    """The option as the error names it: with its variable only when the value came from there
+    (click names the variable whenever the option has one, so `--env` typed on the command line
+    read "(env var: 'LLMOPS_ENV')")."""
+    from click.core import ParameterSource
+
+    if context.get_parameter_source(parameter.name or "") is ParameterSource.ENVIRONMENT:
+        return parameter.get_error_hint(context)
+    if isinstance(parameter, click.Option):
+        return " / ".join(f"'{option}'" for option in parameter.opts)
+    return f"'{parameter.human_readable_name}'"
 
 
 def _encodable(text: str) -> bool:

@@ -406,6 +406,17 @@ def test_text_that_is_not_utf8_is_a_usage_error_naming_it(tmp_path: Path, argv: 
     assert "internal error" not in result.stderr
     written = {path.name for path in (estate / "environments" / "dev" / "approvals").iterdir()}
     assert written == {"example-base-model-1-0-admin.yaml"}  # nothing was written
+    assert "env var" not in result.stderr  # typed, not taken from a variable
+
+
+def test_an_environment_not_utf8_names_the_variable_only_when_it_came_from_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    typed = run_cli("validate", str(PROJECT_ROOT), "--env", "p\udcffrod")
+    assert "invalid value for '--env': not UTF-8 text" in typed.stderr
+    monkeypatch.setenv("LLMOPS_ENV", "p\udcffrod")
+    inherited = run_cli("validate", str(PROJECT_ROOT))
+    assert "invalid value for '--env' (env var: 'LLMOPS_ENV'): not UTF-8" in inherited.stderr
 
 
 def approve_as(root: Path, approver: str) -> CliResult:
