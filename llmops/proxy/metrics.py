@@ -45,6 +45,12 @@ LATENCY_BUCKETS: Final = (
 )
 # prometheus_client's setting: where the workers of one proxy keep their values
 MULTIPROCESS_DIR: Final = "PROMETHEUS_MULTIPROC_DIR"
+
+
+class MetricsLost(Exception):
+    """The metrics the workers share are gone: `/metrics` says so (503) instead of failing."""
+
+
 _shared: dict[str, str] = {}  # "directory": set in a worker process by share_with_workers
 # endpoint names are DNS labels, so no configured name can look like this
 UNKNOWN_ENDPOINT: Final = "(unknown)"
@@ -302,9 +308,17 @@ class ProxyMetrics:
         self._child(self.connections_closed, reason).inc()
 
     def exposition(self) -> bytes:
+        """The Prometheus text of every worker's metrics. **Raises:** ``MetricsLost`` when the
+        workers' shared folder was removed while they ran (a clean-up of /tmp)."""
         directory = _shared.get("directory")
         if directory is not None:
             from prometheus_client.multiprocess import MultiProcessCollector
+
+            if not os.path.isdir(directory):
+                raise MetricsLost(
+                    f"the workers' metrics folder {directory} was removed while the proxy ran; "
+                    "restart the proxy to count again"
+                )
 
             workers = CollectorRegistry()
             MultiProcessCollector(workers, path=directory)  # type: ignore[no-untyped-call]

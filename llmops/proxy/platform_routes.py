@@ -21,6 +21,7 @@ from llmops.proxy import envelope
 from llmops.proxy.canary import CANARY, STABLE
 from llmops.proxy.config import CatalogEntry, ProxyConfig
 from llmops.proxy.governance import Denied, identify, shown
+from llmops.proxy.metrics import MetricsLost
 from llmops.proxy.state import STATE, EndpointRuntime, ProxyState
 from llmops.proxy.upstream import probe
 
@@ -309,6 +310,10 @@ def catalog_item(noun: str) -> Handler:
 
 async def metrics(request: web.Request) -> web.Response:
     exposition = request.app[STATE].metrics
-    response = web.Response(body=exposition.exposition())
+    try:
+        body = exposition.exposition()
+    except MetricsLost as lost:
+        return envelope.failure(503, str(lost))
+    response = web.Response(body=body)
     response.headers["Content-Type"] = exposition.content_type
     return response

@@ -163,3 +163,42 @@ def test_a_worker_that_will_not_stop_is_killed() -> None:
         assert process.stderr is not None
         assert f"worker {workers[0]} did not stop within" in process.stderr.read()
         assert not any(map(_running, workers))
+
+
+@pytest.mark.slow
+def test_metrics_whose_folder_was_removed_say_so() -> None:
+    """A clean-up of /tmp removed the folder the workers share their metrics in: `/metrics`
+    answered 500 (an internal error) on every scrape; now 503 saying what happened and what to do,
+    while the proxy goes on serving."""
+    import shutil
+    import urllib.error
+    import urllib.request
+
+    port = free_port()
+    with workers_proxy(port) as (_, workers):
+        import tempfile
+
+        for _ in range(4):  # counted (a 502: no model server), so each worker has value files
+            chat = urllib.request.Request(
+                f"http://127.0.0.1:{port}/llm-ops/v1/serve/example-model/chat",
+                data=b'{"messages": [{"role": "user", "content": "Hi"}]}',
+                headers={"Content-Type": "application/json", "X-User-Id": "u1"},
+            )
+            with pytest.raises(urllib.error.HTTPError):
+                urllib.request.urlopen(chat, timeout=10)
+        # the folder holding the first worker's value files (prometheus_client's `*_PID.db`)
+        folder = next(
+            str(candidate)
+            for candidate in Path(tempfile.gettempdir()).glob("llmops-proxy-metrics-*")
+            if any(candidate.glob(f"*_{workers[0]}.db"))
+            or any(candidate.glob(f"*_{workers[1]}.db"))
+        )
+        shutil.rmtree(folder)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10)
+        assert refused.value.code == 503
+        said = refused.value.read().decode()
+        assert f"the workers' metrics folder {folder} was removed" in said and "restart" in said
+        health = f"http://127.0.0.1:{port}/llm-ops/v1/health"
+        with urllib.request.urlopen(health, timeout=10) as answer:
+            assert answer.status == 200
