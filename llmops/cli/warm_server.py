@@ -28,7 +28,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,8 @@ MAX_REQUESTS = 10_000  # then a fresh process: a long-lived heap fragments
 # is dropped, so a connection that never sends holds the commands behind it this long at most.
 REQUEST_SECONDS = 2.0
 MAX_LOG_BYTES = 64 << 10
+# how often an idle server checks that its socket is still there
+SOCKET_CHECK_SECONDS = 5.0
 _SERVED = "served"  # what `_handle` returns for a command it ran
 
 
@@ -117,17 +119,18 @@ def serve(path: Path, idle_seconds: float) -> int:
         listener.close()
         lock.close()
         return 1
-    listener.settimeout(idle_seconds)
+    bound = os.stat(path).st_ino
     ending = "an unexpected error"
     try:
-        ending = _serve_commands(listener, log, idle_seconds)
+        ending = _serve_commands(listener, log, idle_seconds, lambda: _socket_is(path, bound))
     except _Stop:
         ending = "stopped by a signal"
     finally:
         # said before the socket goes: whoever sees it gone (a command, a new server) finds why
         log.write(f"ended: {ending}", always=True)
-        with contextlib.suppress(OSError):
-            path.unlink()  # before the lock goes: a new server may bind the same path then
+        if _socket_is(path, bound):
+            with contextlib.suppress(OSError):
+                path.unlink()  # before the lock goes: a new server may bind the same path then
         listener.close()
     with contextlib.suppress(OSError):
         lock.truncate(0)  # no process id of a process that is gone (it may be another's soon)
@@ -135,9 +138,23 @@ def serve(path: Path, idle_seconds: float) -> int:
     return 0
 
 
-def _serve_commands(listener: socket.socket, log: _Log, idle_seconds: float) -> str:
-    """Accept and serve commands; returns why it stopped."""
+def _socket_is(path: Path, inode: int) -> bool:
+    """Whether ``path`` is still the socket this server bound (not removed, nor replaced)."""
+    try:
+        return os.stat(path).st_ino == inode
+    except OSError:
+        return False
+
+
+def _serve_commands(
+    listener: socket.socket, log: _Log, idle_seconds: float, reachable: Callable[[], bool]
+) -> str:
+    """Accept and serve commands; returns why it stopped. Every few seconds while idle it checks
+    that its socket is still there: a server whose socket was removed can be found by no command,
+    yet holds the lock, so every command started a server that ended at once."""
     _handle_signals()
+    listener.settimeout(min(idle_seconds, SOCKET_CHECK_SECONDS))
+    last_command = time.monotonic()
     kept = _prepare()
     code = loaded_code()
     home = installation()
@@ -149,7 +166,12 @@ def _serve_commands(listener: socket.socket, log: _Log, idle_seconds: float) -> 
         try:
             connection, _ = listener.accept()
         except TimeoutError:
-            return f"idle for {idle_seconds:g} s after {served} commands"
+            if not reachable():
+                return f"its socket was removed, after {served} commands"
+            if time.monotonic() - last_command >= idle_seconds:
+                return f"idle for {idle_seconds:g} s after {served} commands"
+            continue
+        last_command = time.monotonic()
         with connection:
             stale = code.changed()
             try:

@@ -33,7 +33,11 @@ def served_exit_code(
     path = wire.socket_path(value)
     if path is None:
         if value and value != "off":
-            _warn(f"{wire.SERVER_VARIABLE} is not an absolute path ({value!r}); no server used")
+            what = "names a folder" if value.endswith("/") else "is not an absolute path"
+            _warn(
+                f"{wire.SERVER_VARIABLE} {what} ({value!r}), not a socket's path such as "
+                "/tmp/llmops-$(id -u)/server.sock; no server used"
+            )
         return None
     if not all(_is_open(descriptor) for descriptor in descriptors):
         return None  # the command's own process says what a closed stream means

@@ -62,8 +62,9 @@ class WireError(Exception):
 
 
 def socket_path(value: str | None) -> str | None:
-    """The socket ``$LLMOPS_SERVER`` names: an absolute path, or None (unset, empty, `off`)."""
-    if not value or value == "off" or not os.path.isabs(value):
+    """The socket ``$LLMOPS_SERVER`` names: an absolute path, or None (unset, empty, `off`, or a
+    folder: a path ending in `/`)."""
+    if not value or value == "off" or not os.path.isabs(value) or value.endswith("/"):
         return None
     return value
 

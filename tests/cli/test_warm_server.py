@@ -434,6 +434,20 @@ def test_every_difference_of_process_context_is_named() -> None:
         assert context_difference(other, own) == f"a process with {words} than the server's"
 
 
+def test_a_server_whose_socket_was_removed_ends_so_the_next_one_can_start(
+    socket_path: Path, served_estate: Path, tmp_path: Path
+) -> None:
+    """`rm $LLMOPS_SERVER` (a clean-up of /tmp): no command can reach that server, which held the
+    lock, so each command started a server that ended at once, until the first idled out."""
+    first = _server_pid(socket_path)
+    socket_path.unlink()
+    _wait(lambda: "ended: its socket was removed" in _log(), "the server to notice")
+    assert _program(["validate"], served_estate, dict(os.environ))[0] == 0  # starts a new one
+    _wait(lambda: _listening(socket_path), "a new server")
+    assert _server_pid(socket_path) not in (None, first)
+    assert _served(["validate"], served_estate, tmp_path)[0] == 0
+
+
 def test_a_folder_others_may_write_in_is_not_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -458,6 +472,12 @@ def test_a_relative_socket_path_is_named_and_not_used(
     code, _, stderr = _program(["validate"], root, dict(os.environ))
     assert b"LLMOPS_SERVER is not an absolute path" in stderr
     assert not (root / "server.sock").exists()
+    assert code == _program(["validate"], root, _without_server())[0]
+    # a folder's path (a trailing `/`): named, and no folder made for a server
+    monkeypatch.setenv(wire.SERVER_VARIABLE, f"{tmp_path}/sockets/")
+    code, _, stderr = _program(["validate"], root, dict(os.environ))
+    assert b"LLMOPS_SERVER names a folder" in stderr
+    assert not (tmp_path / "sockets").exists()
     assert code == _program(["validate"], root, _without_server())[0]
 
 
@@ -857,7 +877,8 @@ def test_a_stop_signal_lost_while_the_server_starts_still_ends_it(
     listener.settimeout(30)
     started = time.monotonic()
     try:
-        ending = warm_server._serve_commands(listener, warm_server._Log(tmp_path / "log"), 30)
+        log = warm_server._Log(tmp_path / "log")
+        ending = warm_server._serve_commands(listener, log, 30, lambda: True)
     finally:
         listener.close()
     assert ending == "stopped by a signal after 0 commands"
