@@ -9,9 +9,24 @@ from typing import Any
 
 import yaml
 
+from compiler.load.scalars import resolve_plain_scalar
 from llmops.write_guard import confined_path
 
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
+    """PyYAML's safe dumper, quoting every string llmops would read back as something else."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    """PyYAML leaves plain what YAML 1.1 reads as a string, but llmops reads YAML 1.2, where
+    `1e3`, `-1e-3` and `0o17` are numbers: written plain, an `approve --by 1e3` broke the estate."""
+    quoted = bool(text) and resolve_plain_scalar(text) != text
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="'" if quoted else None)
+
+
+_Dumper.add_representer(str, _represent_text)
 
 
 def dump_manifests(documents: list[dict[str, Any]], header: str | None = None) -> str:

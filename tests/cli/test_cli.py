@@ -438,3 +438,24 @@ def test_two_approvers_whose_names_make_the_same_file_name_both_approve(tmp_path
     again = approve_as(root, "Zoé")
     assert again.exit_code == 0, again.stderr  # the same person's approval is updated in place
     assert sorted(path.name for path in (root / "environments/dev/approvals").iterdir()) == written
+
+
+@pytest.mark.parametrize("written", ["1e3", "-1e-3", "+1e3", "0e0", "0o17", "1E3"])
+def test_an_approver_or_note_yaml_12_reads_as_a_number_is_written_quoted(
+    tmp_path: Path, written: str
+) -> None:
+    """PyYAML quotes by YAML 1.1's rules, where `1e3` is a string; llmops reads YAML 1.2, where it
+    is a number: written plain, the approval broke the estate and every later `approve` in it."""
+    import yaml
+
+    root = copy_bundled_estate(tmp_path)
+    result = run_cli(
+        *("approve", "example-base-model@1.0", "--env", "dev", "--by", written),
+        *("--role", "admin", "--notes", written, str(root)),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert run_cli("validate", str(root), "--env", "dev").exit_code == 0
+    approvals = root / "environments/dev/approvals"
+    mine = next(path for path in approvals.iterdir() if f"'{written}'" in path.read_text())
+    spec = yaml.safe_load(mine.read_text())["spec"]
+    assert spec["approvedBy"] == written and spec["notes"] == written
