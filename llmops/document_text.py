@@ -93,4 +93,21 @@ def append_document(text: str, body: str) -> str:
         return _body(body)
     newline = newline_of(text)
     separator = "" if text.endswith("\n") else newline
+    if separator and _values(text) != _values(text + separator):
+        # `template: |` ending the file without its line break: the break a new document needs
+        # before it would become part of that text ("hello" read "hello\n" on the new branch)
+        raise LlmopsError(
+            "the file ends inside a block of text without a final line break, and adding a "
+            "document after it would add one to that text",
+            hint="end the file with a line break (for text that must not end with one, write "
+            "`|-` instead of `|`), commit, and run the command again",
+        )
     return text + with_newline(f"{separator}{_MARKER}\n{_body(body)}", newline)
+
+
+def _values(text: str) -> list[object] | None:
+    """The file's documents as values (None when it cannot be read as YAML)."""
+    try:
+        return list(yaml.load_all(text, Loader=_Loader))  # _Loader: a safe loader
+    except yaml.YAMLError:
+        return None

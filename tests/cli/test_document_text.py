@@ -45,6 +45,20 @@ def test_removing_and_appending() -> None:
     assert replace_document("only: 1\n", 0, None, "f.yaml") == ""
     assert append_document("a: 1", "b: 2") == "a: 1\n---\nb: 2\n"
     assert append_document("", "b: 2") == "b: 2\n"
+    assert append_document("t: |\n  hi\n", "b: 2") == "t: |\n  hi\n---\nb: 2\n"
+
+
+@pytest.mark.parametrize("indicator", ["|", "|+", ">"])
+def test_appending_never_changes_the_text_that_ends_a_file(indicator: str) -> None:
+    """A block of text ending the file without its line break: the break before the new document
+    would become part of it (a prompt template's "hello" became "hello\n" on promote's branch,
+    which validated). Refused, saying how to make room."""
+    with pytest.raises(LlmopsError, match="ends inside a block of text") as refused:
+        append_document(f"template: {indicator}\n  hello", "b: 2")
+    assert "end the file with a line break" in (refused.value.hint or "")
+    assert append_document("template: |-\n  hello", "b: 2") == (
+        "template: |-\n  hello\n---\nb: 2\n"
+    )
 
 
 def test_a_broken_file_is_a_clear_error() -> None:
