@@ -95,7 +95,25 @@ def current_branch(repo: git.Repo) -> git.Head:
             f"HEAD is detached at {repo.head.commit.hexsha[:12]}",
             hint="switch to a branch first (git switch <branch>)",
         )
+    for marker, operation, command in _IN_PROGRESS:
+        if os.path.exists(os.path.join(repo.git_dir, marker)):
+            # a commit now would be made in the middle of it, and the next `git commit` would
+            # finish the user's operation on top of it
+            raise LlmopsError(
+                f"a {operation} is in progress in this repository",
+                hint=f"finish it (or `git {command} --abort`) first",
+            )
     return repo.active_branch
+
+
+# what git leaves in its folder while an operation waits for the user
+_IN_PROGRESS = (
+    ("MERGE_HEAD", "merge", "merge"),
+    ("CHERRY_PICK_HEAD", "cherry-pick", "cherry-pick"),
+    ("REVERT_HEAD", "revert", "revert"),
+    ("rebase-merge", "rebase", "rebase"),
+    ("rebase-apply", "rebase or `git am`", "rebase"),
+)
 
 
 def require_clean(repo: git.Repo, prefix: str) -> None:

@@ -325,6 +325,30 @@ def test_refuses_unborn_and_detached_head_and_unknown_endpoint(
     assert detached.exit_code == 2 and "HEAD is detached" in detached.stderr
 
 
+def test_refuses_while_a_merge_or_cherry_pick_waits_for_the_user(repo: git.Repo) -> None:
+    """With a merge in progress (its tree clean), a rollback committed in the middle of it, and
+    the user's next `git commit` finished the merge on top: refused, saying how to get out."""
+    root = root_of(repo)
+    edit(repo, DEV_ENDPOINT, "maxReplicas: 3", "maxReplicas: 4")
+    commit_all(repo, "dev: four")  # something to roll back
+    head = repo.head.commit.hexsha
+    repo.git.branch("side", "HEAD~1")
+    repo.git.checkout("side")
+    edit(repo, PROD_ENDPOINT, "maxReplicas: 6", "maxReplicas: 8")
+    commit_all(repo, "side: eight")
+    repo.git.checkout("main")
+    repo.git.merge("-s", "ours", "--no-commit", "side")
+    assert (Path(repo.git_dir) / "MERGE_HEAD").exists()
+    result = run_cli("rollback", "example-model", "--env", "dev", str(root))
+    assert result.exit_code == 2, result.stderr
+    assert "a merge is in progress" in result.stderr and "git merge --abort" in result.stderr
+    assert repo.head.commit.hexsha == head
+    repo.git.merge("--abort")
+    (Path(repo.git_dir) / "CHERRY_PICK_HEAD").write_text(head + "\n")
+    picking = run_cli("rollback", "example-model", "--env", "dev", str(root))
+    assert picking.exit_code == 2 and "a cherry-pick is in progress" in picking.stderr
+
+
 def test_rolling_back_a_shared_endpoint_overrides_it_in_one_environment_only(
     tmp_path: Path,
 ) -> None:
