@@ -70,7 +70,15 @@ def _offsets(text: str) -> list[int]:
 
 def patch_values(text: str, document: SourceDocument, new_data: Any) -> str | None:
     """The file `text` with `document`'s values changed to `new_data`'s, each written where and as
-    the old one was; None when that is not possible or would not read back as `new_data`."""
+    the old one was; None when that is not possible or would not read back as `new_data`. A byte
+    order mark opening the file stays; the positions, as the loader read them, are after it."""
+    if text.startswith("\ufeff"):
+        patched = _patch_values(text[1:], document, new_data)
+        return None if patched is None else "\ufeff" + patched
+    return _patch_values(text, document, new_data)
+
+
+def _patch_values(text: str, document: SourceDocument, new_data: Any) -> str | None:
     edits: list[_Edit] = []
     if not _changed_scalars(document.data, new_data, (), edits):
         return None

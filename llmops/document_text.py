@@ -13,6 +13,9 @@ from compiler.errors import LlmopsError
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MARKER = "---"
+# a UTF-8 file may open with a byte order mark (the loader allows it; editors on Windows write it):
+# it is the file's, kept at its start, and never part of a document moved elsewhere
+_BOM = "\ufeff"
 
 
 def _chunks(text: str, file: str) -> list[str]:
@@ -45,6 +48,11 @@ def _body(chunk: str) -> str:
 
 
 def document_text(text: str, index: int, file: str) -> str:
+    """Document ``index``'s own text (never the file's byte order mark, which is the file's)."""
+    return _document_text(text.removeprefix(_BOM), index, file)
+
+
+def _document_text(text: str, index: int, file: str) -> str:
     """The text of document `index` (0-based, as the loader counts), without its `---` line."""
     chunks = _chunks(text, file)
     if index >= len(chunks):
@@ -69,6 +77,14 @@ def with_newline(text: str, newline: str) -> str:
 
 
 def replace_document(text: str, index: int, new_body: str | None, file: str) -> str:
+    """The file with document `index` replaced by `new_body` (None: removed); a byte order mark
+    the file starts with stays where it is, whichever document is replaced."""
+    mark = _BOM if text.startswith(_BOM) else ""
+    replaced = _replace_document(text.removeprefix(_BOM), index, new_body, file)
+    return mark + replaced if replaced else replaced
+
+
+def _replace_document(text: str, index: int, new_body: str | None, file: str) -> str:
     """The file with document `index` replaced by `new_body` (None: removed). What is written
     takes the file's line endings, so a CRLF file stays CRLF."""
     chunks = _chunks(text, file)
@@ -88,7 +104,10 @@ def replace_document(text: str, index: int, new_body: str | None, file: str) -> 
 
 
 def append_document(text: str, body: str) -> str:
-    """The file with one more document at its end, in the file's line endings."""
+    """The file with one more document at its end, in the file's line endings (and its byte
+    order mark, if it has one)."""
+    if text.startswith(_BOM):
+        return _BOM + append_document(text.removeprefix(_BOM), body)
     if not text.strip():
         return _body(body)
     newline = newline_of(text)

@@ -7,11 +7,13 @@ from compiler.load.tree import FileProblem, RepoTree
 
 
 def manifest_text(tree: RepoTree, path: str) -> str | None:
-    """A manifest file's text for editing it, or None when it is missing, too large or not UTF-8."""
+    """A manifest file's text for editing it, or None when it is missing, too large or not UTF-8.
+    A byte order mark it opens with is kept (as U+FEFF): an edit writes the file back with it."""
     from compiler.load.estate import MAX_MANIFEST_BYTES
 
     try:
-        return decode_utf8(tree.read_bytes(path, MAX_MANIFEST_BYTES))
+        data = tree.read_bytes(path, MAX_MANIFEST_BYTES)
+        return ("\ufeff" if data.startswith(b"\xef\xbb\xbf") else "") + decode_utf8(data)
     except FileProblem:
         return None
 

@@ -64,3 +64,17 @@ def test_appending_never_changes_the_text_that_ends_a_file(indicator: str) -> No
 def test_a_broken_file_is_a_clear_error() -> None:
     with pytest.raises(LlmopsError, match="is not valid YAML"):
         replace_document("a: [\n", 0, "b: 1\n", "broken.yaml")
+
+
+def test_a_byte_order_mark_stays_the_files() -> None:
+    """Editors on Windows open UTF-8 files with a BOM, which the loader allows: an edit keeps it
+    at the file's start, and a document taken out of such a file does not carry it elsewhere."""
+    text = "\ufeff# lead\r\na: 1\r\n---\r\nb: 2\r\n"
+    assert (
+        replace_document(text, 1, "b: 3\n", "f.yaml") == "\ufeff# lead\r\na: 1\r\n---\r\nb: 3\r\n"
+    )
+    assert replace_document(text, 0, "a: 9\n", "f.yaml").startswith("\ufeffa: 9\r\n")
+    assert replace_document(text, 0, None, "f.yaml").startswith("\ufeffb: 2")
+    assert append_document(text, "c: 3\n") == text + "---\r\nc: 3\r\n"
+    assert document_text(text, 0, "f.yaml") == "# lead\r\na: 1\r\n"
+    assert not document_text(text, 0, "f.yaml").startswith("\ufeff")

@@ -89,3 +89,37 @@ def test_approving_again_keeps_the_approvals_line_endings(repo: git.Repo) -> Non
     assert result.stdout.strip() == STG_APPROVAL
     data = (root_of(repo) / STG_APPROVAL).read_bytes()
     assert b"notes: again\r\n" in data and all_crlf(data)
+
+
+def test_a_byte_order_mark_is_kept_by_rollback_and_promote(repo: git.Repo) -> None:
+    """A file opening with a BOM (which the loader allows) came back from a rollback or a
+    promotion without it: a change to another document's first line, on the diff of a change to
+    one endpoint."""
+    bom = b"\xef\xbb\xbf"
+    to_crlf(repo, DEV_ENDPOINT, "# lead\n" + second_endpoint(repo))
+    to_crlf(repo, STG_ENDPOINT, "# lead\n")
+    for relative in (DEV_ENDPOINT, STG_ENDPOINT):
+        path = root_of(repo) / relative
+        path.write_bytes(bom + path.read_bytes())
+    commit_all(repo, "dev and stg: BOM and CRLF")
+    dev = root_of(repo) / DEV_ENDPOINT
+    data = dev.read_bytes()
+    at = data.index(b"name: example-model")
+    dev.write_bytes(
+        data[:at] + data[at:].replace(b"max_output_tokens: 1024", b"max_output_tokens: 512")
+    )
+    commit_all(repo, "dev: shorter answers")
+
+    promoted = run_cli(
+        "promote", "example-model", "--from", "dev", "--to", "stg", str(root_of(repo))
+    )
+    assert promoted.exit_code == 0, promoted.stdout + promoted.stderr
+    data = committed(repo, "promote/example-model-dev-to-stg", STG_ENDPOINT)
+    assert data.startswith(bom + b"# lead\r\n") and b"max_output_tokens: 512\r\n" in data
+    assert all_crlf(data)
+
+    rolled = run_cli("rollback", "example-model", "--env", "dev", str(root_of(repo)))
+    assert rolled.exit_code == 0, rolled.stdout + rolled.stderr
+    data = committed(repo, "HEAD", DEV_ENDPOINT)
+    assert data.startswith(bom + b"# lead\r\n") and b"max_output_tokens: 1024\r\n" in data
+    assert data.count(bom) == 1 and all_crlf(data)
