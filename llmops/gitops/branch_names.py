@@ -77,6 +77,9 @@ def check_branch_name(repo: git.Repo, name: str) -> None:
     reason = special_name_reason(name)
     if reason is None and "\0" in name:
         reason = "it contains a NUL character"
+    if reason is None and any(ord(character) < 32 or ord(character) == 127 for character in name):
+        # git refuses it too, but quotes it raw: its explanation broke off at the line break
+        reason = "it contains a control character (a line break, a tab)"
     if reason is None:
         try:
             normalized = run_git(repo, "check-ref-format", "--branch", name).rstrip("\n")

@@ -66,7 +66,15 @@ def run_git(
     )
     if completed.returncode != 0:
         words = git_words(completed.stderr.decode("utf-8", "replace"))
-        raise GitRefused(f"{what}: {words}" if what else f"git {args[0]}: {words}", words)
+        hint = (
+            "another git command is running here, or one ended without cleaning up: once none "
+            "runs, remove the index.lock file it names"
+            if "index.lock" in words and "exists" in words
+            else None
+        )
+        raise GitRefused(
+            f"{what}: {words}" if what else f"git {args[0]}: {words}", words, hint=hint
+        )
     return completed.stdout.decode("utf-8", "replace")
 
 

@@ -75,6 +75,9 @@ def test_promote_refuses_names_git_refuses_or_reads_otherwise(repo: git.Repo, na
     assert result.exit_code == 2, result.stdout + result.stderr
     assert "is not a valid branch name" in result.stderr and "internal error" not in result.stderr
     assert "\x1b" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2  # the message and its hint, whole
+    if any(ord(character) < 32 for character in name):
+        assert "it contains a control character" in result.stderr
     assert git_cli(root, "for-each-ref", "--format=%(refname)").stdout.split() == [
         "refs/heads/main"
     ]

@@ -110,6 +110,7 @@ def test_a_held_index_lock_is_a_usage_error_in_gits_words(repo: git.Repo) -> Non
         result = run_cli(*command, str(root))
         assert result.exit_code == 2, result.stderr
         assert "index.lock" in result.stderr and "File exists" in result.stderr
+        assert "once none runs, remove the index.lock file" in result.stderr
         assert "internal error" not in result.stderr
     lock.unlink()
     assert git_cli(root, "rev-parse", "HEAD").stdout.strip() == head
