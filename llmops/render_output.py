@@ -281,6 +281,34 @@ def write_output(root: Path, plan: OutputPlan, record: Record | None = None) -> 
     written = {relative: digest(data) for relative, data in encoded.items()}
     record_path = confined_path(root, RECORD_FILE)
     _write_record(record_path, record, {**record, **written})  # first: a crash loses no proof
+    try:
+        _write_changes(root, plan, encoded, difference)
+    except OSError as error:
+        # some files may be the new render's already: said, with the way out (the record lists
+        # every file this render writes, so a run after the cause is fixed finishes the update)
+        where = f"{escape_controls(str(error.filename))}: " if error.filename else ""
+        raise LlmopsError(
+            f"cannot write the render into {escape_controls(str(root))}: {where}"
+            f"{error.strerror or error}; some files "
+            "there may be the new render's, others not yet",
+            hint="fix the cause (permissions, space) and run the same command again: it "
+            "finishes the update",
+        ) from None
+    rendered = set(plan.directories)
+    if plan.whole:
+        _remove_emptied_folders(root, {relative.partition("/")[0] for relative in difference.stale})
+    kept = {
+        relative: value
+        for relative, value in record.items()
+        if relative.partition("/")[0] not in rendered and not plan.whole
+    }
+    _write_record(record_path, {**record, **written}, {**kept, **written})
+    return difference
+
+
+def _write_changes(
+    root: Path, plan: OutputPlan, encoded: dict[str, bytes], difference: OutputDifference
+) -> None:
     whole: dict[str, dict[str, bytes]] = {}  # directories that do not exist: written whole
     for directory in plan.directories:
         if not os.path.lexists(root / directory):
@@ -296,16 +324,6 @@ def write_output(root: Path, plan: OutputPlan, record: Record | None = None) -> 
             _write_new_directory(root / directory, files)
     for relative in difference.stale:
         (root / relative).unlink()
-    rendered = set(plan.directories)
-    if plan.whole:
-        _remove_emptied_folders(root, {relative.partition("/")[0] for relative in difference.stale})
-    kept = {
-        relative: value
-        for relative, value in record.items()
-        if relative.partition("/")[0] not in rendered and not plan.whole
-    }
-    _write_record(record_path, {**record, **written}, {**kept, **written})
-    return difference
 
 
 def _remove_emptied_folders(root: Path, folders: set[str]) -> None:

@@ -3,7 +3,11 @@ say."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -596,3 +600,42 @@ def test_an_output_path_the_file_system_refuses_is_a_clear_usage_error(tmp_path:
         result.stderr
         == f"llmops: error: cannot use {tmp_path / 'a-file' / 'out'}: Not a directory\n"
     )
+
+
+@pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("setpriv"), reason="needs a non-root")
+def test_a_write_that_fails_half_way_says_so_and_a_rerun_finishes(
+    estate: Path, tmp_path: Path
+) -> None:
+    """A folder of DIR that cannot be written (its permissions): the message says some files may
+    already be the new render's and that running the command again finishes the update; it does."""
+    out = tmp_path / "out"
+    assert run_cli("render", str(estate), "-o", str(out)).exit_code == 0
+    for env, replicas in (("dev", 3), ("prod", 6)):  # dev's files are written, prod's cannot be
+        path = estate / f"environments/{env}/serving/example-model.yaml"
+        text = path.read_text()
+        assert f"maxReplicas: {replicas}\n" in text
+        path.write_text(
+            text.replace(f"maxReplicas: {replicas}\n", f"maxReplicas: {replicas + 1}\n")
+        )
+    (out / "prod").chmod(0o555)
+    try:
+        command = [sys.executable, "-m", "llmops.cli.main", "render", str(estate), "-o", str(out)]
+        if os.geteuid() == 0:  # root writes anywhere: drop the capability that lets it
+            command = ["setpriv", "--inh-caps=-all", "--bounding-set=-all", *command]
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "LLMOPS_CACHE_DIR": "off"},
+            timeout=120,
+            check=False,
+        )
+    finally:
+        (out / "prod").chmod(0o755)
+    assert done.returncode == 2, done.stderr
+    assert f"cannot write the render into {out}" in done.stderr
+    assert "some files there may be the new render's" in done.stderr
+    assert "run the same command again: it finishes the update" in done.stderr
+    again = run_cli("render", str(estate), "-o", str(out))
+    assert again.exit_code == 0, again.stderr
+    assert run_cli("render", str(estate), "-o", str(out), "--check").exit_code == 0
