@@ -40,4 +40,5 @@ def page_caller(request: web.Request) -> Caller:
         state.options.token,
         state.config.environment,
         state.options.local_identity,
+        reading=request.method in ("GET", "HEAD"),
     )

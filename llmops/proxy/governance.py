@@ -96,12 +96,57 @@ def _token_matches(authorization: str, token: str) -> bool:
     return scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), token.encode())
 
 
+# the names a browser on this machine reaches a loopback proxy by
+_LOOPBACK_NAMES: Final = frozenset({"localhost", "127.0.0.1", "[::1]", "::1", "localhost."})
+# what `Sec-Fetch-Site` says of a request a page of the proxy's own made, or a person typed
+_OWN_FETCH_SITES: Final = frozenset({"same-origin", "none"})
+
+
+def _host_name(authority: str) -> str:
+    """`127.0.0.1:8000` -> `127.0.0.1`, `[::1]:8000` -> `[::1]`, lower case."""
+    authority = authority.strip().lower()
+    if authority.startswith("["):
+        return authority[: authority.find("]") + 1]
+    return authority.rpartition(":")[0] if authority.count(":") == 1 else authority
+
+
+def _refuse_other_sites(headers: Mapping[str, str], reading: bool) -> None:
+    """`--local-identity` is the person at this machine's browser, so only the proxy's own pages
+    and what they fetch may act as them. Any other page the browser opens could: a form or a
+    `no-cors` fetch needs no permission to reach 127.0.0.1 (it ran chats as the local user), and a
+    name an attacker's DNS points at 127.0.0.1 (rebinding) made every answer readable. **Raises:**
+    ``Denied`` (403) for a request of another site, or to a name that is not loopback's."""
+    host = headers.get("host", "")
+    name = _host_name(host)
+    if name not in _LOOPBACK_NAMES and not name.startswith("127."):
+        raise Denied(
+            403,
+            f"the local identity answers only requests to this machine's own names (localhost, "
+            f"127.0.0.1, [::1]), not to {shown(host)}: another name that leads here is a page "
+            "of another site",
+        )
+    if reading:  # a link from elsewhere to a page: nothing changes, and no other page reads it
+        return
+    site = headers.get("sec-fetch-site", "")
+    origin = headers.get("origin", "")
+    if (site and site.lower() not in _OWN_FETCH_SITES) or (
+        origin and origin.lower().partition("://")[2] != host.strip().lower()
+    ):
+        raise Denied(
+            403,
+            "a request from another site's page does not get the local identity (Origin: "
+            f"{shown(origin) or 'none'}, Sec-Fetch-Site: {shown(site) or 'none'}); open the "
+            "console from this proxy's own address",
+        )
+
+
 def identify(
     headers: Mapping[str, str],
     access: Access,
     token: str | None,
     environment: str,
     local: Caller | None = None,
+    reading: bool = False,
 ) -> Caller:
     """The caller of a request, or ``Denied``.
 
@@ -110,13 +155,16 @@ def identify(
     caller must hold (or None) and whether it is the default; ``token`` the shared bearer token,
     or None when the proxy has none; ``environment`` names the environment whose setting a refusal
     points to; ``local`` the caller of a request without ``X-User-Id`` (``--local-identity``, on a
-    loopback address only), held to the same role rules.
+    loopback address only), held to the same role rules, and only for requests to a loopback
+    name from the proxy's own pages (``reading``: a console page's GET, which a link from
+    another site may make).
     """
     if token and not _token_matches(headers.get("authorization", ""), token):
         raise Denied(401, "a valid bearer token is required (Authorization: Bearer <token>)")
     user_id = _text_header(headers, USER_HEADER, _USER_KEY)
     roles = parse_roles(_text_header(headers, ROLES_HEADER, _ROLES_KEY))
     if local is not None and not user_id:
+        _refuse_other_sites(headers, reading)
         user_id, roles = local.user_id, local.roles
     if not user_id or not roles:
         raise Denied(401, f"the {USER_HEADER} and {ROLES_HEADER} headers are required")

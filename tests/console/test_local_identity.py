@@ -3,6 +3,7 @@ without an auth proxy, and nothing else changes. Real `llmops proxy` processes, 
 
 from __future__ import annotations
 
+import html
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,6 +58,54 @@ def test_an_explicit_header_still_wins(as_ann: str, as_viewer: str) -> None:
     # and the other way round: a caller with the role gets in where the local identity may not
     user = {"X-User-Id": "bob", "X-User-Roles": "llm-ops-user"}
     assert call("GET", as_viewer + OVERVIEW, headers=user).status == 200
+
+
+CHAT = "/llm-ops/v1/serve/example-model/v1/chat/completions"
+BODY = b'{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}'
+
+
+@pytest.mark.parametrize(
+    "other_site",
+    [
+        {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},  # a form, a fetch
+        {"Origin": "https://evil.example"},  # a browser without Fetch Metadata
+        {"Sec-Fetch-Site": "same-site"},  # another port or subdomain of the same site
+        {"Origin": "null"},  # a sandboxed frame, a file
+    ],
+)
+def test_another_sites_page_does_not_act_as_the_local_identity(
+    as_ann: str, other_site: dict[str, str]
+) -> None:
+    """Any page the person opens could post a form or a `no-cors` fetch to 127.0.0.1: it ran
+    chats as them. Refused before anything reaches the model server; the API and the console's
+    data answer the same way."""
+    headers = {"Content-Type": "text/plain", **other_site}
+    refused = call("POST", as_ann + CHAT, BODY, headers=headers)
+    assert refused.status == 403
+    assert "does not get the local identity" in refused.body.decode()
+    assert call("GET", as_ann + ENDPOINTS, headers=other_site).status == 403
+    # the proxy's own pages, and a program (no Origin, no Fetch Metadata), still do
+    port = as_ann.rsplit(":", 1)[1]
+    own = {"Origin": f"http://127.0.0.1:{port}", "Sec-Fetch-Site": "same-origin"}
+    assert call("GET", as_ann + ENDPOINTS, headers=own).status == 200
+    assert call("GET", as_ann + ENDPOINTS).status == 200
+    # a link from another site to a page only shows it (nothing changes, no page reads it)
+    link = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+    assert call("GET", as_ann + OVERVIEW, headers=link).status == 200
+
+
+@pytest.mark.parametrize("name", ["evil.example", "attacker.test:8000", "10.0.0.5", "[::2]"])
+def test_a_name_that_is_not_loopbacks_gets_no_local_identity(as_ann: str, name: str) -> None:
+    """DNS rebinding: an attacker's name answered with 127.0.0.1 makes its page same-origin with
+    the proxy, which then read everything the console shows and chatted. Only requests to this
+    machine's own names act as the local identity."""
+    for path in (OVERVIEW, ENDPOINTS):
+        refused = call("GET", as_ann + path, headers={"Host": name})
+        assert refused.status == 403, path
+        said = html.unescape(refused.body.decode())
+        assert "answers only requests to this machine's own names" in said, said
+    for own in ("localhost", "127.0.0.1", "127.0.0.1:8000", "[::1]:8000", "LOCALHOST"):
+        assert call("GET", as_ann + ENDPOINTS, headers={"Host": own}).status == 200, own
 
 
 def test_the_local_identity_keeps_to_the_role_rules(as_viewer: str) -> None:
