@@ -74,11 +74,19 @@ def _render(request: web.Request, template: str, status: int = 200, **values: An
         **values,
     )
     response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
-    response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
         "frame-ancestors 'none'"
     )
+    return _guarded(response)
+
+
+def _guarded(response: web.Response, cache: str = "no-store") -> web.Response:
+    """What every console answer says beside its body: not to be read as another type, framed
+    (for browsers without CSP's frame-ancestors), or kept when it holds a caller's data."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cache-Control"] = cache
     return response
 
 
@@ -126,8 +134,7 @@ async def static(request: web.Request) -> web.StreamResponse:
     if name not in console.static:
         raise web.HTTPNotFound()
     response = web.Response(body=console.static[name], content_type=STATIC[name])
-    response.headers["Cache-Control"] = "max-age=300"
-    return response
+    return _guarded(response, cache="max-age=300")
 
 
 async def signin(request: web.Request) -> web.StreamResponse:
@@ -238,8 +245,10 @@ async def endpoint_figures_json(request: web.Request, caller: Caller) -> web.Str
     """The live figures for the page's script to refresh (only this proxy's environment)."""
     state = request.app[STATE]
     name = request.match_info["name"]
-    if state.config.endpoint_named(name) is None:
+    configured = state.config.endpoint_named(name)
+    if configured is None:
         raise web.HTTPNotFound()
+    authorize(caller, configured)  # as its page: an endpoint's allowedRoles cover its figures
     shown = endpoint_figures(state.metrics, name).to_json()
     split = _canary_split(state, name)
     if split is not None:  # each variant's, for the canary table
@@ -251,7 +260,7 @@ async def endpoint_figures_json(request: web.Request, caller: Caller) -> web.Str
             }
             for variant, v in split["variants"].items()
         }
-    return web.json_response(shown)
+    return _guarded(web.json_response(shown))  # the figures of an endpoint the caller may see
 
 
 @record
@@ -417,7 +426,11 @@ def _variant_charts(
 @governed
 async def experiments(request: web.Request, caller: Caller) -> web.StreamResponse:
     state = request.app[STATE]
-    snapshots = [run.snapshot() for run in state.experiments.values()]
+    snapshots = [
+        snapshot
+        for snapshot in (run.snapshot() for run in state.experiments.values())
+        if _may_see(caller, state, snapshot["endpoint"])  # filtered as the canaries are
+    ]
     splits = [
         {"id": r.endpoint.name, **r.split.snapshot()}
         for r in sorted(state.by_route.values(), key=lambda r: r.endpoint.name)
@@ -431,6 +444,13 @@ async def experiments(request: web.Request, caller: Caller) -> web.StreamRespons
         experiments=[(s, _variant_charts(s)) for s in snapshots],
         canaries=[(s, _variant_charts(s, _model_version)) for s in splits],
     )
+
+
+def _may_see(caller: Caller, state: ProxyState, endpoint: str) -> bool:
+    """Whether ``caller`` may see figures of ``endpoint`` (its allowedRoles, if any)."""
+    configured = state.config.endpoint_named(endpoint)
+    allowed = configured.allowed_roles if configured is not None else ()
+    return not allowed or not caller.roles.isdisjoint(allowed)
 
 
 @governed

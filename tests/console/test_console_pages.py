@@ -164,3 +164,32 @@ def test_an_endpoint_open_to_some_roles_is_hidden_from_the_others(tmp_path: Path
             assert call("GET", page, headers=allowed).status == 200
         chat = call("GET", f"{url}/console/chat", headers=USER).body.decode()
         assert 'value="example-model"' not in chat
+        # the page's live figures, and its experiments, are governed as the page is
+        figures = f"{url}/console/env/dev/endpoints/example-model/figures"
+        assert call("GET", figures, headers=USER).status == 403
+        assert call("GET", figures, headers=allowed).status == 200
+        shown = call("GET", f"{url}/console/experiments", headers=USER).body.decode()
+        assert "support-tone" not in shown
+        assert (
+            "support-tone"
+            in call("GET", f"{url}/console/experiments", headers=allowed).body.decode()
+        )
+
+
+def test_every_console_answer_is_neither_sniffed_framed_nor_kept_with_a_callers_data() -> None:
+    """A page, its script and its live figures: `nosniff`, not framed (also where CSP's
+    frame-ancestors is unknown), and what holds a caller's data is not cached."""
+    config = config_from_estate(str(PROJECT_ROOT), "dev")
+    console = console_from_estate(PROJECT_ROOT, "dev")
+    with running_proxy(config, ProxyOptions(), console=console) as url:
+        for path, cache in (
+            ("/console/env/dev", "no-store"),
+            ("/console/env/dev/endpoints/example-model/figures", "no-store"),
+            ("/console/static/console.js", "max-age=300"),
+            ("/console/env/dev/endpoints/nope", "no-store"),  # a 404 page
+        ):
+            answer = call("GET", url + path, headers=USER)
+            headers = {name.lower(): value for name, value in answer.headers.items()}
+            assert headers.get("x-content-type-options") == "nosniff", path
+            assert headers.get("x-frame-options") == "DENY", path
+            assert headers.get("cache-control") == cache, path
