@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.errors import LlmopsError
+from compiler.printable import escape_controls
 
 SHOWN_COMMITS = 10
 
@@ -29,7 +30,7 @@ def recent_history(root: Path, env: str, endpoint: str) -> tuple[list[dict[str, 
         endpoint_history = EndpointHistory(EstateSnapshots(repo, prefix), env, endpoint)
         entries: list[dict[str, Any]] = []
         for marked in marked_changes(endpoint_history.changes(head), endpoint_history):
-            entries.append(history_entry(marked))
+            entries.append(_printable(history_entry(marked)))
             if len(entries) >= SHOWN_COMMITS:
                 break
     except LlmopsError as error:
@@ -37,6 +38,18 @@ def recent_history(root: Path, env: str, endpoint: str) -> tuple[list[dict[str, 
     if not entries:
         return [], "no commit has changed this endpoint yet (is it committed?)"
     return entries, None
+
+
+def _printable(value: Any) -> Any:
+    """``value`` with control, bidi and zero-width characters in its text escaped, as `llmops
+    history` prints them: a commit subject's U+202E reordered the page's history line."""
+    if isinstance(value, str):
+        return escape_controls(value)
+    if isinstance(value, dict):
+        return {key: _printable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_printable(item) for item in value]
+    return value
 
 
 def last_committed(root: Path, files: list[str]) -> tuple[dict[str, str], str | None]:

@@ -193,3 +193,21 @@ def test_every_console_answer_is_neither_sniffed_framed_nor_kept_with_a_callers_
             assert headers.get("x-content-type-options") == "nosniff", path
             assert headers.get("x-frame-options") == "DENY", path
             assert headers.get("cache-control") == cache, path
+
+
+def test_a_commit_subjects_bidi_characters_are_shown_escaped(tmp_path: Path) -> None:
+    """`llmops history` prints a subject's U+202E as `\\u202e`; the endpoint's page showed it raw,
+    so a committer could reorder the text of their own line in its recent history."""
+    from tests.helpers.git_repo import commit_all, init_repository
+
+    estate = copy_bundled_estate(tmp_path / "estate")
+    repo = init_repository(estate)
+    endpoint = estate / "environments/dev/serving/example-model.yaml"
+    endpoint.write_text(endpoint.read_text().replace("maxReplicas: 3", "maxReplicas: 4"))
+    commit_all(repo, "raise replicas \u202eevil")
+    config = config_from_estate(str(estate), "dev")
+    with running_proxy(config, ProxyOptions(), console=console_from_estate(estate, "dev")) as url:
+        page = call("GET", f"{url}/console/env/dev/endpoints/example-model", headers=USER)
+    text = page.body.decode()
+    assert "raise replicas" in text
+    assert "\u202e" not in text and "\\u202eevil" in text
