@@ -18,7 +18,7 @@ from aiohttp import web
 from compiler.capacity.explain import explain_endpoint, format_text
 from compiler.records import record
 from llmops.console import charts
-from llmops.console.access import page_caller
+from llmops.console.access import page_caller, signed_in, signed_out
 from llmops.console.estate_view import (
     EnvironmentView,
     EstateView,
@@ -140,6 +140,20 @@ async def static(request: web.Request) -> web.StreamResponse:
 async def signin(request: web.Request) -> web.StreamResponse:
     """Open to anyone: it only holds the form that keeps the token in the browser."""
     return _render(request, "signin.html.j2")
+
+
+async def sign_in(request: web.Request) -> web.StreamResponse:
+    """The form's fetch, with the token as `Authorization`: the page cookie, or a 401."""
+    response = _guarded(web.Response(status=204))
+    if not signed_in(request, response):
+        return _guarded(web.Response(status=401, text="the bearer token is not this proxy's"))
+    return response
+
+
+async def sign_out(request: web.Request) -> web.StreamResponse:
+    response = _guarded(web.Response(status=204))
+    signed_out(response)
+    return response
 
 
 @governed
@@ -483,6 +497,8 @@ def add_routes(app: web.Application, console: Console) -> None:
     router.add_get("/console/", root)
     router.add_get("/console/static/{file}", static)
     router.add_get("/console/signin", signin)
+    router.add_post("/console/signin", sign_in)
+    router.add_post("/console/signout", sign_out)
     router.add_get("/console/experiments", experiments)
     router.add_get("/console/chat", chat)
     router.add_get("/console/env/{env}", overview)

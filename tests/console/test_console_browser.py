@@ -209,3 +209,34 @@ def test_the_chat_works_from_the_keyboard_alone(page: Any, proxy: str) -> None:
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_have_text(re.compile("^Done"), timeout=30_000)
     assert page.locator("#answer").inner_text().endswith("echo: keys only")
+
+
+def test_signing_in_with_the_token_opens_the_pages_and_no_page_reads_it(
+    chromium: Any, estate: Path, logs: Path
+) -> None:
+    """The sign-in form in a real browser: a wrong token is refused; the right one opens every
+    console page by plain navigation; what the browser keeps for that is an HttpOnly key, not the
+    token (a cookie goes to every port of the host); signing out closes the pages again."""
+    with llmops_proxy(estate, logs, token="s3cret-token") as url:
+        context = chromium.new_context(extra_http_headers=USER)
+        page = context.new_page()
+        page.goto(f"{url}/console/env/dev")
+        assert "401" in page.title() or "sign in" in page.inner_text("#main").lower()
+        page.goto(f"{url}/console/signin")
+        page.get_by_label("Bearer token").fill("wrong")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator("#signin-status")).to_have_text("This proxy refused that token.")
+        page.get_by_label("Bearer token").fill("s3cret-token")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator("#signin-status")).to_have_text("Signed in for this browser session.")
+        cookies = context.cookies()
+        assert [c["name"] for c in cookies] == ["llmops_console_key"]
+        assert cookies[0]["httpOnly"] and "s3cret-token" not in cookies[0]["value"]
+        assert "s3cret" not in page.evaluate("document.cookie")
+        page.goto(f"{url}/console/env/dev")
+        assert page.get_by_role("heading", name="Endpoints (1)").is_visible()
+        page.goto(f"{url}/console/signin")
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.locator("#signin-status")).to_have_text("Signed out.")
+        assert context.cookies() == []
+        context.close()

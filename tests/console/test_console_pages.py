@@ -94,12 +94,31 @@ def test_the_bearer_token_guards_the_pages(tmp_path: Path) -> None:
             call("GET", page, headers={**USER, "Cookie": "llmops_console_token=nope"}).status == 401
         )
         assert call("GET", page, headers={**USER, "Authorization": "Bearer s3cret"}).status == 200
-        signed_in = {**USER, "Cookie": "llmops_console_token=s3cret"}
+        # signing in gives a cookie holding a key derived from the token, never the token: a
+        # browser sends a cookie to every port of the host, so another program there received
+        # the environment's bearer token (which opens the API as anyone)
+        wrong = call("POST", f"{url}/console/signin", b"", headers={"Authorization": "Bearer no"})
+        assert wrong.status == 401 and "Set-Cookie" not in wrong.headers
+        answer = call(
+            "POST", f"{url}/console/signin", b"", headers={"Authorization": "Bearer s3cret"}
+        )
+        assert answer.status == 204
+        cookie = answer.headers["Set-Cookie"]
+        name, _, rest = cookie.partition("=")
+        key = rest.split(";")[0]
+        assert name == "llmops_console_key" and key and "s3cret" not in cookie
+        attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
+        assert {"httponly", "path=/console", "samesite=strict"} <= attributes
+        signed_in = {**USER, "Cookie": f"llmops_console_key={key}"}
         assert call("GET", page, headers=signed_in).status == 200
+        raw = {**USER, "Cookie": "llmops_console_token=s3cret"}  # the old cookie: no longer a key
+        assert call("GET", page, headers=raw).status == 401
         # the cookie stands for the header on console pages only, not on the API
         api = call("GET", f"{url}/llm-ops/v1/serving/endpoints", headers=signed_in)
         assert api.status == 401
         assert call("GET", f"{url}/console/signin").status == 200
+        out = call("POST", f"{url}/console/signout", b"")
+        assert out.status == 204 and "llmops_console_key=" in out.headers["Set-Cookie"]
 
 
 def test_every_asset_ships_in_the_package_and_none_comes_from_elsewhere() -> None:

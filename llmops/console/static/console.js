@@ -4,30 +4,32 @@
 "use strict";
 (function () {
   var KEY = "llmopsConsoleToken";
-  var COOKIE = "llmops_console_token";
 
-  function setCookie(token) {
-    var secure = location.protocol === "https:" ? "; Secure" : "";
-    document.cookie = COOKIE + "=" + encodeURIComponent(token) + "; Path=/console; SameSite=Strict" + secure;
-  }
-
-  // The cookie lets plain navigations carry the token; keep it in step with sessionStorage.
-  var stored = sessionStorage.getItem(KEY);
-  if (stored) { setCookie(stored); }
-
+  // Plain navigations cannot carry the token: the proxy answers a sign-in with a session cookie
+  // for /console pages that holds a key derived from it (HttpOnly: never the token itself, which
+  // a browser would send to every port of this host).
   var form = document.getElementById("signin");
   if (form) {
+    var status = document.getElementById("signin-status");
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var token = document.getElementById("token").value.trim();
-      sessionStorage.setItem(KEY, token);
-      setCookie(token);
-      document.getElementById("signin-status").textContent = "Signed in for this browser session.";
+      fetch("/console/signin", { method: "POST", headers: { "Authorization": "Bearer " + token } })
+        .then(function (response) {
+          if (response.ok) {
+            sessionStorage.setItem(KEY, token);
+            status.textContent = "Signed in for this browser session.";
+          } else {
+            status.textContent = "This proxy refused that token.";
+          }
+        })
+        .catch(function () { status.textContent = "The proxy could not be reached."; });
     });
     document.getElementById("signout").addEventListener("click", function () {
       sessionStorage.removeItem(KEY);
-      document.cookie = COOKIE + "=; Path=/console; Max-Age=0; SameSite=Strict";
-      document.getElementById("signin-status").textContent = "Signed out.";
+      fetch("/console/signout", { method: "POST" }).then(function () {
+        status.textContent = "Signed out.";
+      });
     });
   }
 
