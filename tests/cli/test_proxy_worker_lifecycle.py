@@ -186,13 +186,18 @@ def test_metrics_whose_folder_was_removed_say_so() -> None:
             )
             with pytest.raises(urllib.error.HTTPError):
                 urllib.request.urlopen(chat, timeout=10)
-        # the folder holding the first worker's value files (prometheus_client's `*_PID.db`)
-        folder = next(
-            str(candidate)
-            for candidate in Path(tempfile.gettempdir()).glob("llmops-proxy-metrics-*")
-            if any(candidate.glob(f"*_{workers[0]}.db"))
-            or any(candidate.glob(f"*_{workers[1]}.db"))
-        )
+
+        # the folder holding a worker's value files (prometheus_client's `*_PID.db`; counted as
+        # the answer ends, so perhaps a moment after the client has it)
+        def holding() -> list[Path]:
+            return [
+                candidate
+                for candidate in Path(tempfile.gettempdir()).glob("llmops-proxy-metrics-*")
+                if any(any(candidate.glob(f"*_{pid}.db")) for pid in workers)
+            ]
+
+        assert wait_until(lambda: bool(holding()), timeout=20)
+        folder = str(holding()[0])
         shutil.rmtree(folder)
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10)

@@ -74,7 +74,7 @@ def test_a_failure_in_a_new_directory_leaves_no_part_of_it(
         real_write(path, data)
 
     monkeypatch.setattr(render_output, "_write_new_file", fail_on_the_tenth)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(LlmopsError, match="No space left on device; some files there may be"):
         write_output(tmp_path, plan_of({"dev": GROUPS["dev"]}))
     assert [path.name for path in tmp_path.iterdir()] == [RECORD_FILE], (
         "neither dev/ nor its staging directory"

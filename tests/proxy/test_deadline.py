@@ -6,6 +6,7 @@ cancellation, never mistaken for a timeout."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -119,7 +120,10 @@ def test_many_deadlines_each_fire_at_their_own_time_never_early() -> None:
     assert len(ended) == 8
     for when, at in ended:
         assert when - 0.001 <= at <= when + 1 / 64 + 0.05
-    assert [when for when, _ in ended] == sorted(when for when, _ in ended)
+    # in the order of their deadlines, but for those that share a slot: on a busy machine two
+    # deadlines 10 ms apart are both due at one check, and end in the order they were entered
+    whens = [when for when, _ in ended]
+    assert all(later >= earlier - 1 / 64 for earlier, later in itertools.pairwise(whens))
 
 
 def test_blocks_that_end_in_time_leave_nothing_waiting() -> None:
