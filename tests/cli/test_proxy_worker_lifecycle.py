@@ -40,16 +40,21 @@ def _command(port: int) -> list[str]:
 
 
 @contextmanager
-def workers_proxy(port: int) -> Iterator[tuple[subprocess.Popen[str], list[int]]]:
-    """The proxy with two workers, once both listen; yields it and its workers' pids. Whatever the
-    test did, nothing of it is left running after."""
+def workers_proxy(
+    port: int, temporary: Path | None = None
+) -> Iterator[tuple[subprocess.Popen[str], list[int]]]:
+    """The proxy with two workers, once both listen (``temporary``: its TMPDIR); yields it and its
+    workers' pids. Whatever the test did, nothing of it is left running after."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    if temporary is not None:
+        env["TMPDIR"] = str(temporary)
     process = subprocess.Popen(
         _command(port),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=PROJECT_ROOT,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        env=env,
     )
     assert process.stdout is not None
     first = process.stdout.readline()
@@ -88,7 +93,7 @@ def _listening(port: int) -> bool:
 
 
 @pytest.mark.slow
-def test_a_port_another_program_shares_with_so_reuseport_is_in_use() -> None:
+def test_a_port_another_program_shares_with_so_reuseport_is_in_use(tmp_path: Path) -> None:
     """Workers listen with SO_REUSEPORT; a listener that set it too (another program, or another
     llmops with workers) would share the port and its connections, so it is refused."""
     port = free_port()
@@ -107,7 +112,7 @@ def test_a_port_another_program_shares_with_so_reuseport_is_in_use() -> None:
         )
     assert done.returncode == 2, done.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
-    with workers_proxy(port):  # and a second proxy beside a first
+    with workers_proxy(port, tmp_path):  # and a second proxy beside a first
         second = subprocess.run(
             _command(port),
             capture_output=True,
@@ -123,10 +128,12 @@ def test_a_port_another_program_shares_with_so_reuseport_is_in_use() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sent", [signal.SIGKILL, signal.SIGHUP])
-def test_the_workers_end_with_the_process_that_started_them(sent: signal.Signals) -> None:
+def test_the_workers_end_with_the_process_that_started_them(
+    sent: signal.Signals, tmp_path: Path
+) -> None:
     """Killed outright, or hung up on: no worker serves on, unseen, on the port."""
     port = free_port()
-    with workers_proxy(port) as (process, workers):
+    with workers_proxy(port, tmp_path) as (process, workers):
         os.kill(process.pid, sent)
         assert process.wait(timeout=30) == (-signal.SIGKILL if sent == signal.SIGKILL else 0)
         assert wait_until(lambda: not any(map(_running, workers)), timeout=20)
@@ -135,11 +142,13 @@ def test_the_workers_end_with_the_process_that_started_them(sent: signal.Signals
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
-def test_a_worker_stopped_alone_stops_the_proxy_and_says_so(sent: signal.Signals) -> None:
+def test_a_worker_stopped_alone_stops_the_proxy_and_says_so(
+    sent: signal.Signals, tmp_path: Path
+) -> None:
     """Whichever way one worker ends (a clean exit after its own SIGTERM too), the proxy does not
     serve on short of it: it stops the others, logs which worker ended and how, and exits 1."""
     port = free_port()
-    with workers_proxy(port) as (process, workers):
+    with workers_proxy(port, tmp_path) as (process, workers):
         os.kill(workers[0], sent)
         assert process.wait(timeout=30) == 1
         assert process.stderr is not None
@@ -150,11 +159,11 @@ def test_a_worker_stopped_alone_stops_the_proxy_and_says_so(sent: signal.Signals
 
 
 @pytest.mark.slow
-def test_a_worker_that_will_not_stop_is_killed() -> None:
+def test_a_worker_that_will_not_stop_is_killed(tmp_path: Path) -> None:
     """A stopped (or hung) worker ignores SIGTERM: after the grace period it is killed, and the
     proxy ends instead of waiting for ever."""
     port = free_port()
-    with workers_proxy(port) as (process, workers):
+    with workers_proxy(port, tmp_path) as (process, workers):
         os.kill(workers[0], signal.SIGSTOP)
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
@@ -166,7 +175,7 @@ def test_a_worker_that_will_not_stop_is_killed() -> None:
 
 
 @pytest.mark.slow
-def test_metrics_whose_folder_was_removed_say_so() -> None:
+def test_metrics_whose_folder_was_removed_say_so(tmp_path: Path) -> None:
     """A clean-up of /tmp removed the folder the workers share their metrics in: `/metrics`
     answered 500 (an internal error) on every scrape; now 503 saying what happened and what to do,
     while the proxy goes on serving."""
@@ -175,9 +184,7 @@ def test_metrics_whose_folder_was_removed_say_so() -> None:
     import urllib.request
 
     port = free_port()
-    with workers_proxy(port) as (_, workers):
-        import tempfile
-
+    with workers_proxy(port, temporary=tmp_path) as (_, workers):
         for _ in range(4):  # counted (a 502: no model server), so each worker has value files
             chat = urllib.request.Request(
                 f"http://127.0.0.1:{port}/llm-ops/v1/serve/example-model/chat",
@@ -192,7 +199,7 @@ def test_metrics_whose_folder_was_removed_say_so() -> None:
         def holding() -> list[Path]:
             return [
                 candidate
-                for candidate in Path(tempfile.gettempdir()).glob("llmops-proxy-metrics-*")
+                for candidate in tmp_path.glob("llmops-proxy-metrics-*")
                 if any(any(candidate.glob(f"*_{pid}.db")) for pid in workers)
             ]
 
