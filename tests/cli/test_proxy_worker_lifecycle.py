@@ -97,33 +97,27 @@ def test_a_port_another_program_shares_with_so_reuseport_is_in_use(tmp_path: Pat
     """Workers listen with SO_REUSEPORT; a listener that set it too (another program, or another
     llmops with workers) would share the port and its connections, so it is refused."""
     port = free_port()
-    with socket.socket() as squatter:
-        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        squatter.bind(("127.0.0.1", port))
-        squatter.listen()
+
+    def refused_as_in_use() -> None:
         done = subprocess.run(
             _command(port),
             capture_output=True,
             text=True,
             cwd=PROJECT_ROOT,
-            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "TMPDIR": str(tmp_path)},
             timeout=60,
             check=False,
         )
-    assert done.returncode == 2, done.stderr
-    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+        assert done.returncode == 2, done.stderr
+        assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        refused_as_in_use()
     with workers_proxy(port, tmp_path):  # and a second proxy beside a first
-        second = subprocess.run(
-            _command(port),
-            capture_output=True,
-            text=True,
-            cwd=PROJECT_ROOT,
-            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
-            timeout=60,
-            check=False,
-        )
-        assert second.returncode == 2, second.stderr
-        assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
+        refused_as_in_use()
 
 
 @pytest.mark.slow

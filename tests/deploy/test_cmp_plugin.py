@@ -232,33 +232,25 @@ def test_generate_prints_only_kubernetes_objects(tmp_path: Path) -> None:
     assert f"llmops: generated {len(documents)} objects for environment `dev`" in done.stderr
 
 
+RENDER_DEV = ("render", "--env", "dev")
+
+
 def test_generate_without_repo_finds_the_estate_as_every_command_does(tmp_path: Path) -> None:
     """By hand, from inside the estate (the plugin itself passes `.`): the nearest folder upward
     holding environments/, as `llmops render` finds it, not "this is not an llmops estate"."""
     root = copy_bundled_estate(tmp_path / "estate")
     env = {key: value for key, value in os.environ.items() if key != "LLMOPS_REPO"}
     env.update({"PYTHONPATH": str(PROJECT_ROOT), ENV_VARIABLE: "dev", "LLMOPS_CACHE_DIR": "off"})
-    command = [sys.executable, "-m", "llmops.cli.main"]
-    done = subprocess.run(
-        [*command, "cmp", "generate"],
-        cwd=root / "environments" / "dev",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    rendered = subprocess.run(
-        [*command, "render", "--env", "dev"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert done.stdout == rendered.stdout != ""
+    outputs = []
+    for argv, where in ((("cmp", "generate"), root / "environments" / "dev"), (RENDER_DEV, root)):
+        command = [sys.executable, "-m", "llmops.cli.main", *argv]
+        done = subprocess.run(
+            command, cwd=where, env=env, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, (argv, done.stderr)
+        outputs.append(done.stdout)
+    generated, rendered = outputs
+    assert generated == rendered != ""
 
 
 @pytest.mark.slow
