@@ -369,16 +369,19 @@ def _mismatch(body: dict[str, Any], home: dict[str, str], context: dict[str, obj
         return "no umask or working directory"
     if not os.path.isdir(directory):
         return f"the working directory {directory!r} is gone"
-    if any(_names_its_own_process(text) for text in (directory, *arguments)):
+    if any(
+        _names_its_own_process(path)
+        for text in (directory, *arguments)
+        for path in (text, os.path.normpath(os.path.join(directory, text.rpartition("=")[2])))
+    ):
         return "a path that names the caller's own process (/dev/fd, /proc/self)"
     return None
 
 
-def _names_its_own_process(text: str) -> bool:
-    """A path whose meaning is the process that opens it: the server's, once served."""
-    return text.startswith(("/dev/fd", "/dev/std", "/proc/self", "/proc/thread-self")) or (
-        "=/dev/fd" in text or "=/proc/self" in text  # --option=PATH
-    )
+def _names_its_own_process(path: str) -> bool:
+    """A path whose meaning is the process that opens it: the server's, once served. Checked as
+    written and as read from the working directory (`fd/5` in /dev; `--option=PATH`)."""
+    return path.startswith(("/dev/fd", "/dev/std", "/proc/self", "/proc/thread-self"))
 
 
 def _variable(name: object, value: object) -> bool:

@@ -110,6 +110,17 @@ def _host_name(authority: str) -> str:
     return authority.rpartition(":")[0] if authority.count(":") == 1 else authority
 
 
+def _loopback_address(name: str) -> bool:
+    """Whether ``name`` is a loopback address literal (127.0.0.0/8, ::1), not a name that merely
+    begins like one (`127.attacker.example` resolves wherever its owner likes)."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _refuse_other_sites(headers: Mapping[str, str], reading: bool) -> None:
     """`--local-identity` is the person at this machine's browser, so only the proxy's own pages
     and what they fetch may act as them. Any other page the browser opens could: a form or a
@@ -118,7 +129,7 @@ def _refuse_other_sites(headers: Mapping[str, str], reading: bool) -> None:
     ``Denied`` (403) for a request of another site, or to a name that is not loopback's."""
     host = headers.get("host", "")
     name = _host_name(host)
-    if name not in _LOOPBACK_NAMES and not name.startswith("127."):
+    if name not in _LOOPBACK_NAMES and not _loopback_address(name):
         raise Denied(
             403,
             f"the local identity answers only requests to this machine's own names (localhost, "

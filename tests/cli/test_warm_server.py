@@ -413,6 +413,21 @@ def test_a_caller_with_other_limits_or_its_own_paths_runs_in_its_own_process(
     assert by_descriptor.returncode == 0, by_descriptor.stderr
     assert b"no problems" in by_descriptor.stdout
     assert "declined: a path that names the caller's own process" in _log()
+    # the same path relative to the working directory
+    folder = os.open(served_estate, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        relative = subprocess.run(
+            [str(LLMOPS), "validate", f"fd/{folder}"],
+            cwd="/dev",
+            capture_output=True,
+            pass_fds=(folder,),
+            env={**os.environ, "LLMOPS_CACHE_DIR": "off"},
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(folder)
+    assert relative.returncode == 0 and b"no problems" in relative.stdout, relative.stderr
 
 
 def test_every_difference_of_process_context_is_named() -> None:

@@ -94,7 +94,9 @@ def test_another_sites_page_does_not_act_as_the_local_identity(
     assert call("GET", as_ann + OVERVIEW, headers=link).status == 200
 
 
-@pytest.mark.parametrize("name", ["evil.example", "attacker.test:8000", "10.0.0.5", "[::2]"])
+@pytest.mark.parametrize(
+    "name", ["evil.example", "attacker.test:8000", "10.0.0.5", "[::2]", "127.attacker.test:8000"]
+)
 def test_a_name_that_is_not_loopbacks_gets_no_local_identity(as_ann: str, name: str) -> None:
     """DNS rebinding: an attacker's name answered with 127.0.0.1 makes its page same-origin with
     the proxy, which then read everything the console shows and chatted. Only requests to this
@@ -104,7 +106,7 @@ def test_a_name_that_is_not_loopbacks_gets_no_local_identity(as_ann: str, name: 
         assert refused.status == 403, path
         said = html.unescape(refused.body.decode())
         assert "answers only requests to this machine's own names" in said, said
-    for own in ("localhost", "127.0.0.1", "127.0.0.1:8000", "[::1]:8000", "LOCALHOST"):
+    for own in ("localhost", "127.0.0.1", "127.0.0.1:8000", "[::1]:8000", "LOCALHOST", "127.3.2.1"):
         assert call("GET", as_ann + ENDPOINTS, headers={"Host": own}).status == 200, own
 
 
