@@ -397,37 +397,24 @@ def test_a_caller_with_other_limits_or_its_own_paths_runs_in_its_own_process(
     assert limited.returncode == 2, limited.stderr
     assert b"cannot use standard output: File too large" in limited.stderr
     assert "declined: a process with other resource limits (ulimit)" in _log()
-    folder = os.open(served_estate, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        by_descriptor = subprocess.run(
-            [str(LLMOPS), "validate", f"/dev/fd/{folder}"],
-            cwd=tmp_path,
-            capture_output=True,
-            pass_fds=(folder,),
-            env={**os.environ, "LLMOPS_CACHE_DIR": "off"},
-            timeout=120,
-            check=False,
-        )
-    finally:
-        os.close(folder)
-    assert by_descriptor.returncode == 0, by_descriptor.stderr
-    assert b"no problems" in by_descriptor.stdout
-    assert "declined: a path that names the caller's own process" in _log()
-    # the same path relative to the working directory
-    folder = os.open(served_estate, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        relative = subprocess.run(
-            [str(LLMOPS), "validate", f"fd/{folder}"],
-            cwd="/dev",
-            capture_output=True,
-            pass_fds=(folder,),
-            env={**os.environ, "LLMOPS_CACHE_DIR": "off"},
-            timeout=120,
-            check=False,
-        )
-    finally:
-        os.close(folder)
-    assert relative.returncode == 0 and b"no problems" in relative.stdout, relative.stderr
+    # the estate by a descriptor only the caller holds, absolute and relative to /dev
+    for written, where in (("/dev/fd/{}", tmp_path), ("fd/{}", Path("/dev"))):
+        folder = os.open(served_estate, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            by_descriptor = subprocess.run(
+                [str(LLMOPS), "validate", written.format(folder)],
+                cwd=where,
+                capture_output=True,
+                pass_fds=(folder,),
+                env={**os.environ, "LLMOPS_CACHE_DIR": "off"},
+                timeout=120,
+                check=False,
+            )
+        finally:
+            os.close(folder)
+        assert by_descriptor.returncode == 0, (written, by_descriptor.stderr)
+        assert b"no problems" in by_descriptor.stdout
+    assert _log().count("declined: a path that names the caller's own process") == 2
 
 
 def test_every_difference_of_process_context_is_named() -> None:
