@@ -17,6 +17,9 @@ from llmops.extras import missing_extra
 # As many as environment.yaml's proxy.workers allows (a test holds the two together): one core each,
 # so more than a node's cores only adds processes.
 MAX_WORKERS = 32
+# a worker whose event loop has not run for this long is killed, which stops the proxy as any
+# worker's end does (gunicorn's --timeout is 30 s too)
+WORKER_TIMEOUT_SECONDS = 30.0
 
 
 def proxy(
@@ -31,6 +34,7 @@ def proxy(
     stream_idle_timeout: float,
     max_connections: int,
     workers: int,
+    worker_timeout: float,
     local_identity: str | None,
 ) -> int:
     try:
@@ -128,7 +132,12 @@ def proxy(
     try:
         if workers > 1:
             return serve_workers(
-                lambda: build_app(config, options, console), host, port, workers, announce
+                lambda: build_app(config, options, console),
+                host,
+                port,
+                workers,
+                announce,
+                worker_timeout=worker_timeout,
             )
         serve(build_app(config, options, console), host, port, announce)
     except WorkersNotStarted as error:
@@ -245,6 +254,15 @@ command = click.Command(
             metavar="N",
             help="processes serving the port together (SO_REUSEPORT), one core each; limits, "
             "connections and experiment statistics are per worker, /metrics adds them up",
+        ),
+        click.Option(
+            ["--worker-timeout"],
+            type=options.Seconds(),
+            default=WORKER_TIMEOUT_SECONDS,
+            show_default=True,
+            metavar="SECONDS",
+            help="with --workers 2 or more: a worker whose event loop has not run for this long "
+            "(hung, or stopped) is killed, which stops the proxy (exit 1)",
         ),
         click.Option(
             ["--local-identity"],

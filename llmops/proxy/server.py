@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
+import select
 import shutil
 import signal
 import socket
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -27,6 +30,7 @@ from llmops.proxy.app import build_app
 from llmops.proxy.config import ProxyConfig
 from llmops.proxy.connections import GuardedSite
 from llmops.proxy.front import Front
+from llmops.proxy.heartbeat import BEAT_SECONDS, Heartbeats
 from llmops.proxy.metrics import share_with_workers
 from llmops.proxy.options import ProxyOptions
 from llmops.proxy.state import STATE
@@ -44,6 +48,10 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # after the workers were told to stop: how long they get before SIGKILL (one that is stopped or
 # hung never ends otherwise, nor would this process)
 KILL_AFTER_SECONDS = SHUTDOWN_SECONDS + 5.0
+# how long every worker together gets to build its application and listen
+WORKERS_START_SECONDS = 60.0
+# how often the waiting process looks for ended workers and silent heartbeats
+_WATCH_SECONDS = 0.25
 _log = logging.getLogger("llmops.proxy")
 
 
@@ -106,8 +114,10 @@ def serve(
     port: int,
     announce: Callable[[str], None] = print,
     reuse_port: bool = False,
+    heartbeat: Callable[[], None] | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM, then let requests in flight finish (up to SHUTDOWN_SECONDS).
+    ``heartbeat`` is called by the event loop every `BEAT_SECONDS` while it serves (a worker's).
 
     **Raises:** ``OSError`` when the address cannot be bound (in use, not local).
     """
@@ -122,6 +132,8 @@ def serve(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        if heartbeat is not None:
+            _beat_every_second(loop, heartbeat)
         announce(url)
         try:
             await stop.wait()
@@ -129,6 +141,17 @@ def serve(
             await runner.cleanup()
 
     _run(main())
+
+
+def _beat_every_second(loop: asyncio.AbstractEventLoop, heartbeat: Callable[[], None]) -> None:
+    """``heartbeat()`` now and every `BEAT_SECONDS` after, for as long as ``loop`` runs callbacks:
+    when it stops calling, the loop is stuck."""
+
+    def beat() -> None:
+        heartbeat()
+        loop.call_later(BEAT_SECONDS, beat)
+
+    beat()
 
 
 class WorkersNotStarted(RuntimeError):
@@ -141,15 +164,19 @@ def serve_workers(
     port: int,
     workers: int,
     announce: Callable[[str], None] = print,
+    *,
+    worker_timeout: float,
 ) -> int:
     """Serve in ``workers`` processes, each with its own application (``build()``, called in the
     worker: its own event loop, limits, budgets and metrics values) and its own socket on host:port
     (SO_REUSEPORT: the kernel spreads new connections among them). This process only waits: SIGINT
-    or SIGTERM is passed on to every worker, which lets its requests finish; a worker that dies
-    stops the others, so the pod is restarted whole rather than serving on with fewer workers.
+    or SIGTERM is passed on to every worker, which lets its requests finish; a worker that dies, or
+    whose event loop has not run for ``worker_timeout`` seconds (then it is killed), stops the
+    others, so the pod is restarted whole rather than serving on with fewer workers.
     The workers' metrics share a temporary directory, removed when they have stopped; this process
     gets its signal handlers back and its environment and prometheus_client untouched (it may be a
-    test or a script that runs more after). **Returns:** 0 after a signal, 1 when a worker died.
+    test or a script that runs more after). **Returns:** 0 after a signal, 1 when a worker died,
+    hung, or did not start within `WORKERS_START_SECONDS`.
     **Raises:** ``OSError`` when the address cannot be bound (checked here, before any worker
     starts); ``WorkersNotStarted`` when a process cannot be created."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
@@ -160,89 +187,169 @@ def serve_workers(
         probe.bind((host, port))
     metrics_dir = tempfile.mkdtemp(prefix="llmops-proxy-metrics-")
     handlers = {signum: signal.getsignal(signum) for signum in (*_STOP_SIGNALS, signal.SIGALRM)}
+    heartbeats = Heartbeats(workers)
     try:
-        return _fork_and_wait(build, host, port, workers, announce, metrics_dir)
+        return _Workers(build, host, port, metrics_dir, heartbeats, worker_timeout).run(announce)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
+        heartbeats.close()
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-def _fork_and_wait(
-    build: Callable[[], web.Application],
-    host: str,
-    port: int,
-    workers: int,
-    announce: Callable[[str], None],
-    metrics_dir: str,
-) -> int:
-    children: list[int] = []
-    stopping = False
-    signalled = False
-    remaining: set[int] = set()
+class _Workers:
+    """The waiting process: starts the workers, passes signals on, watches them until all ended."""
 
-    def stop(_signum: int, _frame: object) -> None:
-        nonlocal stopping
-        if not stopping:
+    def __init__(
+        self,
+        build: Callable[[], web.Application],
+        host: str,
+        port: int,
+        metrics_dir: str,
+        heartbeats: Heartbeats,
+        timeout: float,
+    ) -> None:
+        self.build, self.host, self.port = build, host, port
+        self.metrics_dir = metrics_dir
+        self.heartbeats = heartbeats
+        self.timeout = timeout
+        self.children: list[int] = []  # by worker index, as their heartbeat slots
+        self.remaining: set[int] = set()
+        self.stopping = False
+        self.signalled = False
+        self.failed = False
+
+    def stop(self, _signum: int = signal.SIGTERM, _frame: object = None) -> None:
+        if not self.stopping:
             signal.setitimer(signal.ITIMER_REAL, KILL_AFTER_SECONDS)
-        stopping = True
-        for child in children:
+        self.stopping = True
+        for child in self.children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGTERM)
 
-    def signalled_stop(signum: int, frame: object) -> None:
-        nonlocal signalled
-        signalled = True
-        stop(signum, frame)
+    def signalled_stop(self, signum: int, frame: object) -> None:
+        self.signalled = True
+        self.stop(signum, frame)
 
-    def kill_the_rest(_signum: int, _frame: object) -> None:
-        for child in remaining:
+    def kill_the_rest(self, _signum: int, _frame: object) -> None:
+        for child in self.remaining:
             _log.error("worker %d did not stop within %g s: killed", child, KILL_AFTER_SECONDS)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGKILL)
 
-    # before the first fork: a signal while workers start stops those started
-    for signum in _STOP_SIGNALS:
-        signal.signal(signum, signalled_stop)
-    signal.signal(signal.SIGALRM, kill_the_rest)
-    parent = os.getpid()
-    listening, ready = os.pipe()  # each worker writes a byte once it listens
-    try:
-        for _ in range(workers):
-            pid = os.fork()
-            if pid == 0:  # the worker
-                _worker(build, host, port, metrics_dir, listening, ready, parent)
-            children.append(pid)
-            remaining.add(pid)
-    except OSError as error:  # no more processes: stop those started, leave none behind
+    def run(self, announce: Callable[[str], None]) -> int:
+        # before the first fork: a signal while workers start stops those started
+        for signum in _STOP_SIGNALS:
+            signal.signal(signum, self.signalled_stop)
+        signal.signal(signal.SIGALRM, self.kill_the_rest)
+        self._start()
+        if not self.failed and not self.signalled:
+            announce(base_url(self.host, self.port))
+        self._watch()
+        return 1 if self.failed else 0
+
+    def _start(self) -> None:
+        workers = self.heartbeats.workers
+        parent = os.getpid()
+        listening, ready = os.pipe()  # each worker writes a byte once it listens
+        try:
+            for index in range(workers):
+                pid = os.fork()
+                if pid == 0:  # the worker
+                    beat = functools.partial(self.heartbeats.beat, index)
+                    _worker(
+                        self.build,
+                        self.host,
+                        self.port,
+                        self.metrics_dir,
+                        listening,
+                        ready,
+                        parent,
+                        beat,
+                    )
+                self.children.append(pid)
+                self.remaining.add(pid)
+        except OSError as error:  # no more processes: stop those started, leave none behind
+            os.close(ready)
+            os.close(listening)
+            self.stop()
+            for child in self.children:
+                os.waitpid(child, 0)
+            raise WorkersNotStarted(
+                f"cannot start {workers} workers (started {len(self.children)}): "
+                f"{error.strerror or error}"
+            ) from None
         os.close(ready)
-        os.close(listening)
-        stop(signal.SIGTERM, None)
-        for child in children:
-            os.waitpid(child, 0)
-        raise WorkersNotStarted(
-            f"cannot start {workers} workers (started {len(children)}): {error.strerror or error}"
-        ) from None
-    os.close(ready)
-    with os.fdopen(listening, "rb") as started:  # ends early when a worker died before listening
-        failed = len(started.read(workers)) < workers and not signalled
-    if failed:
-        stop(signal.SIGTERM, None)
-    elif not signalled:
-        announce(base_url(host, port))
-    while remaining:
-        pid, status = os.wait()
-        remaining.discard(pid)
-        if not stopping:  # a worker ended by itself, or by a signal sent to it alone
-            failed = True
+        deadline = time.monotonic() + WORKERS_START_SECONDS
+        try:
+            told = _read_until(listening, workers, deadline)
+        finally:
+            os.close(listening)
+        if told < workers and not self.signalled:  # one died before listening, or hangs starting
+            self.failed = True
+            if time.monotonic() >= deadline:
+                _log.error(
+                    "%d of %d workers did not start within %g s: stopping them",
+                    workers - told,
+                    workers,
+                    WORKERS_START_SECONDS,
+                )
+            self.stop()
+
+    def _watch(self) -> None:
+        """Until every worker ended: reap the ended ones (one ending while serving stops the
+        others), and kill a worker whose heartbeat stopped."""
+        killed: set[int] = set()
+        while self.remaining:
+            if self._reap_one():
+                continue
+            if not self.stopping:
+                for index in self.heartbeats.silent(self.timeout):
+                    pid = self.children[index]
+                    if pid in self.remaining and pid not in killed:
+                        killed.add(pid)
+                        _log.error(
+                            "worker %d has not run its event loop for %g s (hung, or stopped): "
+                            "killed",
+                            pid,
+                            self.timeout,
+                        )
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(pid, signal.SIGKILL)
+            time.sleep(_WATCH_SECONDS)
+
+    def _reap_one(self) -> bool:
+        """Reap one ended worker, if one has ended."""
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid == 0:
+            return False
+        self.remaining.discard(pid)
+        if not self.stopping:  # a worker ended by itself, or by a signal sent to it alone
+            self.failed = True
             _log.error(
-                "worker %d ended (%s) while serving: stopping the others",
-                pid,
-                _ending(status),
+                "worker %d ended (%s) while serving: stopping the others", pid, _ending(status)
             )
-            stop(signal.SIGTERM, None)
-    return 1 if failed else 0
+            self.stop()
+        return True
+
+
+def _read_until(descriptor: int, count: int, deadline: float) -> int:
+    """Read up to ``count`` bytes from a pipe until they came, every writer closed it, or
+    ``deadline`` (`time.monotonic()`) passed. **Returns:** how many bytes came."""
+    got = 0
+    while got < count:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        readable, _, _ = select.select([descriptor], [], [], left)
+        if not readable:
+            continue
+        chunk = os.read(descriptor, count - got)
+        if not chunk:
+            break
+        got += len(chunk)
+    return got
 
 
 def _ending(status: int) -> str:
@@ -264,6 +371,7 @@ def _worker(
     listening: int,
     ready: int,
     parent: int,
+    heartbeat: Callable[[], None],
 ) -> NoReturn:
     """One worker's life, in the forked process: it never returns to the caller's code."""
     code = 0
@@ -277,7 +385,7 @@ def _worker(
         _stop_with(parent)
         os.close(listening)
         share_with_workers(metrics_dir)
-        serve(build(), host, port, lambda _url: _tell(ready), reuse_port=True)
+        serve(build(), host, port, lambda _url: _tell(ready), reuse_port=True, heartbeat=heartbeat)
     except BaseException as error:  # the parent stops the others
         _log.error("worker %d stopped: %s: %s", os.getpid(), type(error).__name__, error)
         code = 1

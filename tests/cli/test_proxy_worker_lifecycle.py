@@ -21,7 +21,7 @@ from tests.helpers.estate import PROJECT_ROOT
 from tests.helpers.loopback import free_port, wait_until
 
 
-def _command(port: int) -> list[str]:
+def _command(port: int, *extra: str) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -36,20 +36,22 @@ def _command(port: int) -> list[str]:
         "2",
         "--port",
         str(port),
+        *extra,
     ]
 
 
 @contextmanager
 def workers_proxy(
-    port: int, temporary: Path | None = None
+    port: int, temporary: Path | None = None, *extra: str
 ) -> Iterator[tuple[subprocess.Popen[str], list[int]]]:
-    """The proxy with two workers, once both listen (``temporary``: its TMPDIR); yields it and its
-    workers' pids. Whatever the test did, nothing of it is left running after."""
+    """The proxy with two workers, once both listen (``temporary``: its TMPDIR; ``extra``: more
+    options); yields it and its workers' pids. Whatever the test did, nothing of it is left running
+    after."""
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     if temporary is not None:
         env["TMPDIR"] = str(temporary)
     process = subprocess.Popen(
-        _command(port),
+        _command(port, *extra),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -169,6 +171,29 @@ def test_a_worker_that_will_not_stop_is_killed(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_hung_worker_is_killed_and_stops_the_proxy(tmp_path: Path) -> None:
+    """A worker whose event loop stopped running (here: SIGSTOP) still holds its listening
+    socket, so the kernel goes on handing it connections nobody answers. Once its heartbeat has
+    been silent for --worker-timeout it is killed, and the proxy stops (exit 1) for a restart; a
+    worker that is merely idle is never taken for hung."""
+    port = free_port()
+    with workers_proxy(port, tmp_path, "--worker-timeout", "1") as (process, workers):
+        time.sleep(3)  # idle workers beat on
+        assert process.poll() is None
+        assert all(map(_running, workers))
+        os.kill(workers[0], signal.SIGSTOP)
+        started = time.monotonic()
+        assert process.wait(timeout=30) == 1
+        assert time.monotonic() - started >= 1
+        assert process.stderr is not None
+        log = process.stderr.read()
+        assert f"worker {workers[0]} has not run its event loop for 1 s (hung, or stopped)" in log
+        assert f"worker {workers[0]} ended (signal SIGKILL) while serving" in log
+        assert not any(map(_running, workers))
+        assert not _listening(port)
+
+
+@pytest.mark.slow
 def test_metrics_whose_folder_was_removed_say_so(tmp_path: Path) -> None:
     """A clean-up of /tmp removed the folder the workers share their metrics in: `/metrics`
     answered 500 (an internal error) on every scrape; now 503 saying what happened and what to do,
@@ -208,3 +233,38 @@ def test_metrics_whose_folder_was_removed_say_so(tmp_path: Path) -> None:
         health = f"http://127.0.0.1:{port}/llm-ops/v1/health"
         with urllib.request.urlopen(health, timeout=10) as answer:
             assert answer.status == 200
+
+
+def test_start_up_waits_for_every_worker_only_until_its_deadline() -> None:
+    """A worker that hangs while it builds its application never tells it listens, nor closes the
+    pipe: waiting for it ends at the deadline (the proxy then stops the workers), not never."""
+    from llmops.proxy.server import _read_until
+
+    listening, ready = os.pipe()
+    try:
+        os.write(ready, b"+")  # one of two workers listens; the other hangs, its end held open
+        started = time.monotonic()
+        assert _read_until(listening, 2, time.monotonic() + 0.3) == 1
+        assert 0.3 <= time.monotonic() - started < 5
+        os.write(ready, b"+")
+        assert _read_until(listening, 1, time.monotonic() + 5) == 1
+    finally:
+        os.close(ready)
+    assert _read_until(listening, 1, time.monotonic() + 5) == 0  # every writer gone: at once
+    os.close(listening)
+
+
+def test_only_a_heartbeat_that_stopped_is_silent() -> None:
+    from llmops.proxy.heartbeat import Heartbeats
+
+    beats = Heartbeats(3)
+    try:
+        beats.beat(0)
+        beats.beat(2)
+        now = time.monotonic()
+        assert beats.silent(30, now) == []  # worker 1 has not started beating: not yet watched
+        assert beats.silent(30, now + 31) == [0, 2]
+        beats.beat(2)
+        assert beats.silent(30, beats.last(2) + 29) == []
+    finally:
+        beats.close()
