@@ -408,7 +408,11 @@ def _stop_with(parent: int) -> None:
 
 
 def _tell(ready: int) -> None:
-    os.write(ready, b"+")
+    """Tell the waiting process this worker listens. It may have stopped waiting (a fork that
+    failed, start-up past its deadline): then it is stopping the workers, and the closed pipe is
+    no error of this worker's to log."""
+    with contextlib.suppress(BrokenPipeError):
+        os.write(ready, b"+")
     os.close(ready)
 
 

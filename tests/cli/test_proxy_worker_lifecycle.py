@@ -268,3 +268,16 @@ def test_only_a_heartbeat_that_stopped_is_silent() -> None:
         assert beats.silent(30, beats.last(2) + 29) == []
     finally:
         beats.close()
+
+
+def test_a_worker_told_to_stop_before_it_listens_logs_no_broken_pipe() -> None:
+    """When the waiting process stopped waiting (a fork refused, start-up past its deadline), a
+    worker that then says it listens finds the pipe closed: no error of its own to report (it was
+    logged as `worker N stopped: BrokenPipeError`, misleading the reader about the cause)."""
+    from llmops.proxy.server import _tell
+
+    listening, ready = os.pipe()
+    os.close(listening)
+    _tell(ready)  # raises nothing, and closes its end
+    with pytest.raises(OSError):
+        os.fstat(ready)
