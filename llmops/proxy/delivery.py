@@ -26,6 +26,8 @@ from aiohttp import web
 
 WRITE_BUFFER_BYTES: Final = 16 * 1024
 PIECE_BYTES: Final = 64 * 1024
+# a request cut by the server's shutdown gets this long to tell its caller so (Exchange.stopped)
+LAST_WORDS_SECONDS: Final = 1.0
 
 
 class ClientGone(Exception):

@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from llmops.proxy.delivery import deliver, end_within, write_within
+from llmops.proxy.delivery import ClientGone, ClientStalled, deliver, end_within, write_within
 from llmops.proxy.envelope import JSON
 
 
@@ -74,12 +74,33 @@ class Exchange(ABC):
     async def finish(self) -> None:
         """The stream's end, unless ``end`` wrote it."""
 
+    @abstractmethod
+    def answered(self) -> bool | None:
+        """Whether the answer is out whole (True), begun as a stream (None) or not begun (False)."""
+
+    async def stopped(self, refusal: bytes, event: bytes, deadline: float) -> None:
+        """The server stops while this request is not answered (its handler cancelled after the
+        shutdown's grace period): tell the caller, if it still listens, instead of closing its
+        connection without a word. Not begun: ``refusal``, a 503 with Retry-After that closes the
+        connection (the `openai` client retries it); a stream: ``event`` as its last event, then
+        its end. Never raises for a caller gone or not reading."""
+        answered = self.answered()
+        if answered:
+            return
+        try:
+            if answered is None:
+                await self.end(event, deadline)
+            else:
+                await self.send(503, refusal, {"Retry-After": "1"}, close=True)
+        except (ClientGone, ClientStalled, ConnectionError, RuntimeError):
+            pass  # gone, or its connection already closing: nobody to tell
+
 
 class AiohttpExchange(Exchange):
     """A request aiohttp parsed: the answer goes out through aiohttp's response objects, written
     with ``delivery``'s bounded waits; ``answer()`` is what the route handler returns."""
 
-    __slots__ = ("_sent", "_write_timeout", "headers", "loop", "request")
+    __slots__ = ("_ended", "_sent", "_write_timeout", "headers", "loop", "request")
 
     def __init__(self, request: web.BaseRequest, write_timeout: float):
         self.request = request
@@ -87,6 +108,7 @@ class AiohttpExchange(Exchange):
         self.headers = request.headers
         self._write_timeout = write_timeout
         self._sent: web.StreamResponse | None = None
+        self._ended = False  # the answer whole, or its stream's end, written
 
     def answer(self) -> web.StreamResponse:
         """What was sent, for aiohttp to finish; an empty answer when the caller went away before
@@ -115,6 +137,7 @@ class AiohttpExchange(Exchange):
         response = web.Response(status=status, body=body, content_type=JSON, headers=headers)
         if close:
             response.force_close()
+        self._ended = True
         self._sent = await deliver(self.request, response, self._write_timeout)
 
     async def start_stream(self, headers: Mapping[str, str]) -> None:
@@ -128,8 +151,13 @@ class AiohttpExchange(Exchange):
 
     async def end(self, data: bytes, deadline: float) -> None:
         assert self._sent is not None, "start_stream comes first"
+        self._ended = True
         await end_within(self.request, self._sent, data, deadline)
 
     async def finish(self) -> None:
         assert self._sent is not None, "start_stream comes first"
+        self._ended = True
         await self._sent.write_eof()
+
+    def answered(self) -> bool | None:
+        return True if self._ended else None if self._sent is not None else False

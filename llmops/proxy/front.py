@@ -47,7 +47,13 @@ from aiohttp.tcp_helpers import tcp_nodelay
 
 from llmops.proxy import envelope
 from llmops.proxy.deadline import within
-from llmops.proxy.delivery import PIECE_BYTES, WRITE_BUFFER_BYTES, ClientGone, ClientStalled
+from llmops.proxy.delivery import (
+    LAST_WORDS_SECONDS,
+    PIECE_BYTES,
+    WRITE_BUFFER_BYTES,
+    ClientGone,
+    ClientStalled,
+)
 from llmops.proxy.exchange import Exchange, too_large, too_slow
 from llmops.proxy.governance import shown
 from llmops.proxy.guard import refuse_when_full
@@ -142,18 +148,25 @@ class Front:
         return InferenceConnection(self)
 
     async def shutdown(self, timeout: float) -> None:
-        """Close idle connections, let requests in flight finish within ``timeout``, then cancel
-        those that have not."""
+        """Close idle connections, let inference requests in flight (this server's and aiohttp's)
+        finish within ``timeout``, then cancel those that have not: each tells its caller the
+        proxy stopped (`Exchange.stopped`) within `LAST_WORDS_SECONDS`."""
         self.closing = True
         for connection in list(self.held):
             if not connection.serving:
                 connection.force_close()
         tasks = [c.task for c in self.held if c.serving and c.task is not None]
+        tasks += self.state.aiohttp_calls
         if tasks:
             await asyncio.wait(tasks, timeout=timeout)
+        # those still running, and requests that came during the wait
+        tasks += [c.task for c in self.held if c.task is not None]
+        cancelled = {task for task in tasks if not task.done()}
+        for task in cancelled:
+            task.cancel()
+        if cancelled:
+            await asyncio.wait(cancelled, timeout=LAST_WORDS_SECONDS)
         for connection in list(self.held):
-            if connection.task is not None:
-                connection.task.cancel()
             connection.force_close()
 
 
@@ -553,6 +566,9 @@ class LeanExchange(Exchange):
         self.ended = True
         framed = self._framed(data) if data else self._chunked_head or b""
         await self._connection.write(framed + b"0\r\n\r\n", deadline)
+
+    def answered(self) -> bool | None:
+        return True if self.ended else None if self._chunked_head is not None else False
 
     async def finish(self) -> None:
         if self.ended:

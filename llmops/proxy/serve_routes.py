@@ -24,7 +24,7 @@ from aiohttp import web
 
 from llmops.proxy import envelope
 from llmops.proxy.canary import CANARY, sticky_user
-from llmops.proxy.delivery import ClientGone, ClientStalled, Hold
+from llmops.proxy.delivery import LAST_WORDS_SECONDS, ClientGone, ClientStalled, Hold
 from llmops.proxy.envelope import dumps_document
 from llmops.proxy.exchange import AiohttpExchange, BodyRefused, Exchange
 from llmops.proxy.experiments import apply_template, assign_variant
@@ -39,6 +39,7 @@ from llmops.proxy.upstream import (
     UpstreamError,
     check_answer,
     ended_cleanly,
+    error_event,
     excerpt,
     fetch,
     open_stream,
@@ -46,6 +47,11 @@ from llmops.proxy.upstream import (
     relay_stream,
 )
 
+# what a caller whose request the proxy's shutdown cut hears (after its grace period)
+STOPPED: Final = (
+    "the proxy stopped before this request was answered (it is restarting or scaling in); "
+    "send the request again"
+)
 OPENAI_PATHS: Final = {
     "chat/completions": "chat",
     "completions": "completion",
@@ -260,18 +266,24 @@ async def _refuse(exchange: Exchange, refused: Refused, openai: bool) -> None:
 
 
 async def platform_call(request: web.Request) -> web.StreamResponse:
-    state = request.app[STATE]
-    exchange = AiohttpExchange(request, state.options.write_timeout)
-    kind = PLATFORM_KINDS[request.match_info["kind"]]
-    await forward(exchange, state, request.match_info["name"], kind, openai=False)
-    return exchange.answer()
+    return await _aiohttp_call(request, PLATFORM_KINDS[request.match_info["kind"]], False)
 
 
 async def openai_call(request: web.Request) -> web.StreamResponse:
+    return await _aiohttp_call(request, OPENAI_PATHS[request.match_info["path"]], True)
+
+
+async def _aiohttp_call(request: web.Request, kind: str, openai: bool) -> web.StreamResponse:
+    """An inference request aiohttp's server parsed, known to the shutdown while it runs."""
     state = request.app[STATE]
     exchange = AiohttpExchange(request, state.options.write_timeout)
-    kind = OPENAI_PATHS[request.match_info["path"]]
-    await forward(exchange, state, request.match_info["name"], kind, openai=True)
+    task = asyncio.current_task()
+    assert task is not None, "aiohttp runs each handler in a task"
+    state.aiohttp_calls.add(task)
+    try:
+        await forward(exchange, state, request.match_info["name"], kind, openai)
+    finally:
+        state.aiohttp_calls.discard(task)
     return exchange.answer()
 
 
@@ -384,8 +396,14 @@ async def _call(
         outcome.status = CLIENT_CLOSED
     except ClientGone:
         outcome.status = CLIENT_CLOSED
-    except asyncio.CancelledError:  # the client went away; the upstream request is closed with it
+    except asyncio.CancelledError:  # the client went away, or the proxy stops: the upstream
+        # request is closed with it
         outcome.status = CLIENT_CLOSED
+        await exchange.stopped(
+            envelope.failure_body(503, STOPPED, openai=openai),
+            error_event(STOPPED, 503),
+            exchange.loop.time() + LAST_WORDS_SECONDS,
+        )
         raise
     except Exception:
         outcome.status = 500

@@ -3,6 +3,7 @@ clients."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -71,6 +72,9 @@ class ProxyState:
     by_route: dict[str, EndpointRuntime] = field(default_factory=dict)
     experiments: dict[str, ExperimentRun] = field(default_factory=dict)
     pool: UpstreamPool | None = None
+    # the inference calls aiohttp's server is serving (the proxy's own server's are its
+    # connections' tasks): a shutdown cuts both alike (llmops/proxy/front.py, Front.shutdown)
+    aiohttp_calls: set[asyncio.Task[None]] = field(default_factory=set)
     connections: ConnectionGuard = field(init=False)
     budget: AnswerBudget = field(init=False)
     # what every request reads of the configuration and the options (neither class is compiled:
