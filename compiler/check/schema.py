@@ -418,7 +418,7 @@ def _error_diagnostic(
     hint = _range_hint(model, path)
     return make_diagnostic(
         rules.INVALID_VALUE,
-        f"{where}: {message[0].lower()}{message[1:]} (got {describe_value(value)})",
+        f"{where}: {_sentence_inside(message)} (got {describe_value(value)})",
         span,
         path=path,
         hint=hint,
@@ -534,3 +534,12 @@ def validate_document(document: SourceDocument) -> tuple[Envelope | None, list[D
         ]
     document.validated = manifest
     return manifest, []
+
+
+def _sentence_inside(message: str) -> str:
+    """A validator's sentence continued after a colon: its first letter lower-cased, unless the
+    first word is an acronym or a name (`CPU is counted ...` stays; `cPU` is nobody's word)."""
+    first = message.split(" ", 1)[0]
+    if len(first) > 1 and first[1].isupper():
+        return message
+    return message[:1].lower() + message[1:]

@@ -224,7 +224,12 @@ class KServeSettings(StrictModel):
 
 class ArgoCDSettings(StrictModel):
     namespace: DnsLabel = Field("argocd", description="Namespace Argo CD runs in.")
-    project: DnsSubdomain = Field("llmops", description="AppProject name.")
+    project: DnsSubdomain = Field(
+        "llmops",
+        description="AppProject name (not `default`: llmops renders the project, and would "
+        "replace Argo CD's own).",
+        json_schema_extra={"not": {"const": "default"}},
+    )
     server: HttpUrl = Field(
         "https://kubernetes.default.svc", description="Destination cluster API server."
     )
@@ -237,6 +242,20 @@ class ArgoCDSettings(StrictModel):
     target_revision: GitRevision = Field(
         "HEAD", alias="targetRevision", description="Branch, tag or commit to deploy."
     )
+
+    @field_validator("project")
+    @classmethod
+    def _own_project(cls, value: str) -> str:
+        """The render writes the AppProject whole (its repositories, namespaces and kinds): under
+        the name `default`, applying it would narrow Argo CD's built-in project, which every other
+        Application in the cluster without a project of its own uses."""
+        if value == "default":
+            raise ValueError(
+                "`default` is Argo CD's built-in AppProject: llmops renders the project it names, "
+                "and this one would replace it, limiting every other Application that uses it to "
+                "this estate; name a project of llmops's own, such as `llmops`"
+            )
+        return value
 
 
 class ProxySettings(StrictModel):

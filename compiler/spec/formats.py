@@ -169,7 +169,8 @@ def _ingress_host(text: str) -> bool:
     """Ingress rule hosts: a DNS subdomain, optionally with a leading `*.` wildcard label; never an
     IP address."""
     name = text[2:] if text.startswith("*.") else text
-    return is_dns_subdomain(name) and not _IPV4.fullmatch(name)
+    # the length is the whole host's, `*.` included (Kubernetes' IsWildcardDNS1123Subdomain)
+    return len(text) <= MAX_DNS_SUBDOMAIN and is_dns_subdomain(name) and not _IPV4.fullmatch(name)
 
 
 def _image_reference(text: str) -> bool:

@@ -57,8 +57,8 @@ def ingress_host(text: str) -> bool:
         return False
     except ValueError:
         pass
-    if text.startswith("*."):
-        return dns1123_subdomain(text[2:])
+    if text.startswith("*."):  # IsWildcardDNS1123Subdomain: the length counts the `*.`
+        return len(text) <= 253 and dns1123_subdomain(text[2:])
     return dns1123_subdomain(text)
 
 

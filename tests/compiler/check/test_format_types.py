@@ -120,6 +120,7 @@ def test_real_world_values_are_accepted(name: str) -> None:
 @example(value="i@https://x.y/z")
 @example(value="https://:x.y/z")  # no host
 @example(value="xkubernetes.io/gpu")  # Kubernetes' own resource domain
+@example(value="*." + "a." * 126 + "a")  # a wildcard host of 255 characters, 253 after its `*.`
 def test_what_a_format_accepts_kubernetes_accepts(name: str, value: str) -> None:
     annotation, rule, _ = FORMATS[name]
     if accepts(annotation, value):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from compiler.check.schema import validate_document
@@ -215,3 +217,25 @@ def test_the_same_mistake_written_twice_is_two_diagnostics() -> None:
     text = ENVIRONMENT.format(tolerations="[{operatr: x}, {operatr: x}]")
     assert [(line, column) for line, column, _ in _messages(text)] == [(12, 20), (12, 34)]
     assert not any("alias" in message for *_, message in _messages(text))
+
+
+def test_a_validators_sentence_keeps_its_acronym_after_the_colon() -> None:
+    """`CPU is counted in millicores` continues the message after a colon: lower-casing its first
+    letter made `cPU`."""
+    text = Path(__file__).parents[3] / "environments/dev/training/customer-support-sft.yaml"
+    documents, problems = parse_documents(
+        "t.yaml", text.read_text().replace("cpuCores: 4", "cpuCores: 1.0005")
+    )
+    assert problems == []
+    _, diagnostics = validate_document(documents[0])
+    (found,) = diagnostics
+    assert ": CPU is counted in millicores" in found.message, found.message
+
+
+def test_the_argo_cd_project_is_never_argo_cds_own_default() -> None:
+    """The render writes the AppProject it names whole; named `default`, applying it narrowed the
+    project every other Application in the cluster uses to this estate's repository."""
+    settings = "  argocd:\n    repoURL: https://example.com/estate.git\n    project: {name}\n"
+    (refused,) = diagnose(environment_settings(settings.format(name="default")))
+    assert refused[:3] == ("S005", 12, 14)
+    assert diagnose(environment_settings(settings.format(name="llm-platform"))) == []
