@@ -12,6 +12,7 @@ from compiler.diagnostics import Category, Severity
 from compiler.positions import Path
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
+from compiler.resolve.serving_backend import is_llm_inference_service
 from compiler.spec.serving import ServingEndpointSpec
 from compiler.spec.training import TrainingJobSpec
 
@@ -128,17 +129,23 @@ def gpu_flags_disagree(env: ResolvedEnvironment) -> Iterator[Finding]:
     "E002",
     "replica-bounds-invalid",
     E,
-    "minReplicas is greater than maxReplicas, or maxReplicas is 0.",
+    "minReplicas is greater than maxReplicas, maxReplicas is 0, or minReplicas is 0 where KServe "
+    "keeps one.",
     category=Category.SERVING,
 )
 def replica_bounds_invalid(env: ResolvedEnvironment) -> Iterator[Finding]:
     """What it checks:
         An endpoint's replica bounds make a range: `minReplicas` is at most `maxReplicas`, and
-        `maxReplicas` is at least 1.
+        `maxReplicas` is at least 1. An endpoint served as an InferenceService keeps at least one
+        replica: `minReplicas: 0` is refused there (an LLMInferenceService is held to the same by
+        E011).
     Why it matters:
         The autoscaler needs a valid range to work in; with min above max, Kubernetes refuses the
         autoscaler (or KServe picks one bound silently), and `maxReplicas: 0` serves nothing. It
-        usually happens when one bound is raised and the other forgotten.
+        usually happens when one bound is raised and the other forgotten. llmops renders KServe's
+        raw Deployment mode, whose autoscaler never goes below one replica: KServe raises a
+        `minReplicas` of 0 to 1 (scaling to zero is its Serverless mode's), so the endpoint would
+        run, and hold its GPUs, while the proxy, `llmops diff` and the GPU policy count none.
     Wrong: minReplicas raised to 3, maxReplicas left at 2
         # file: environments/dev/serving/example-model.yaml
           minReplicas: 3
@@ -156,6 +163,15 @@ def replica_bounds_invalid(env: ResolvedEnvironment) -> Iterator[Finding]:
                 ("spec", "maxReplicas"),
                 "maxReplicas is 0, so the endpoint can never serve",
                 "set maxReplicas to 1 or more",
+            )
+        elif low == 0 and not is_llm_inference_service(env, endpoint):
+            yield Finding(
+                endpoint,
+                ("spec", "minReplicas"),
+                "minReplicas is 0, but an InferenceService in KServe's raw Deployment mode keeps "
+                "at least one replica (KServe raises 0 to 1)",
+                "set minReplicas: 1 (KServe scales to zero only in its Serverless mode, which "
+                "llmops does not render)",
             )
         elif low > high:
             default = "" if "max_replicas" in endpoint.spec.model_fields_set else ", the default"
