@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from compiler.capacity.adapters import VLLM_LORA_RANKS, adapter_rank
 from compiler.check.rule import Finding, RelatedPlace, rule
 from compiler.diagnostics import Category, Severity
 from compiler.resolve.environment import ResolvedEnvironment
@@ -20,6 +21,7 @@ from compiler.resolve.lineage import (
 from compiler.resolve.manifest import Manifest
 from compiler.resolve.serving_backend import is_llm_inference_service
 from compiler.spec.model import ModelSpec
+from compiler.spec.training import TrainingJobSpec
 from compiler.target.kserve_versions import serves_lora_adapters
 from compiler.target.naming import inference_service_name
 
@@ -460,6 +462,70 @@ def adapter_name_taken(env: ResolvedEnvironment) -> Iterator[Finding]:
                 taken[adapter.name] = adapter.subject
 
 
+@rule(
+    "M009",
+    "adapter-rank-unsupported",
+    E,
+    "An endpoint serves a LoRA adapter of a rank vLLM cannot load.",
+    category=Category.LINEAGE,
+)
+def adapter_rank_unsupported(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """What it checks:
+        Every LoRA adapter an endpoint serves was trained with a rank (its training job's
+        `lora_r`, or the trainer's default) that vLLM can load: at most 512. llmops sets vLLM's
+        `--max-lora-rank` (an LLMInferenceService's `maxRank`) to the smallest rank vLLM offers
+        that holds every adapter's: 1, 8, 16, 32, 64, 128, 256, 320 or 512.
+    Why it matters:
+        vLLM refuses any other `--max-lora-rank` when it starts, so the whole endpoint, its base
+        model too, would never become ready. The rank is fixed when the adapter is trained:
+        serving it needs an adapter trained again with a lower `lora_r`.
+    Wrong: an adapter whose training job set `lora_r: 1024`
+        # file: environments/dev/serving/support-chat.yaml
+          adapters:
+            # Wrong: trained with rank 1024; vLLM loads adapters of rank 512 at most.
+            - support-sft@1.0
+    Right: an adapter trained with `lora_r: 64`
+        # file: environments/dev/serving/support-chat.yaml
+          adapters:
+            - support-sft@1.0
+    """
+    largest = VLLM_LORA_RANKS[-1]
+    for endpoint in env.of_kind("ServingEndpoint"):
+        for index, reference in enumerate(endpoint.spec.adapters):
+            adapter = env.resolve_model(reference).manifest
+            if adapter is None:
+                continue
+            rank = adapter_rank(env, adapter)
+            if rank is None or rank <= largest:
+                continue
+            job = _trained_by(env, adapter)
+            yield Finding(
+                endpoint,
+                ("spec", "adapters", index),
+                f"adapter {adapter.subject} was trained with LoRA rank {rank}; vLLM loads adapters "
+                f"of rank {largest} at most, and would not start",
+                f"train the adapter again with lora_r of {largest} or less (a new version), and "
+                "serve that",
+                related=()
+                if job is None
+                else (
+                    RelatedPlace(
+                        job,
+                        ("spec", "trainJobSpec", "hyperparameters", "lora_r"),
+                        "the rank it was trained with",
+                    ),
+                ),
+            )
+
+
+def _trained_by(
+    env: ResolvedEnvironment, adapter: Manifest[ModelSpec]
+) -> Manifest[TrainingJobSpec] | None:
+    if adapter.spec.trained_by is None:
+        return None
+    return training_job(env, adapter.spec.trained_by)[1]
+
+
 CHECKS = (
     unresolved_lineage_ref,
     base_model_mismatch,
@@ -468,5 +534,6 @@ CHECKS = (
     training_output_mismatch,
     adapter_served_on_wrong_base,
     adapters_need_vllm,
+    adapter_rank_unsupported,
     adapter_name_taken,
 )
