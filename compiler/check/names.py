@@ -98,7 +98,11 @@ def derived_name_too_long(env: ResolvedEnvironment) -> Iterator[Finding]:
     """What it checks:
         The names llmops and KServe derive from a manifest fit in one DNS label of 63 characters:
         the predictor `<name>-predictor`, the InferenceService's host label `<name>-<namespace>`,
-        and a training Job's `<name>-<8 hex>`. The message names the derived name that is too long.
+        and a training Job's `<name>-<8 hex>`. With `training.backend: trainjob`, Kubeflow Trainer
+        runs the TrainJob as a JobSet whose pods are named `<name>-<8 hex>-node-0-0-<5 random>`:
+        JobSet refuses it unless that name fits and starts with a letter (a DNS-1035 label), so a
+        training job's name is then at most 39 characters and starts with a letter. The message
+        names the derived name that is too long.
     Why it matters:
         The manifest's own name is valid, so nothing looks wrong until KServe creates the derived
         objects in the cluster and fails, after the merge; the endpoint never becomes ready.
@@ -111,13 +115,22 @@ def derived_name_too_long(env: ResolvedEnvironment) -> Iterator[Finding]:
         metadata:
           name: support-llama-3-8b-sft-v2-eu-canary
     """
+    backend = env.settings.training.backend
     for manifest in env.manifests:
         if manifest.derived(_name_problem) is not None:
             continue
         for what, derived in naming.derived_label_names(
-            manifest.kind, manifest.name, env.namespace
+            manifest.kind, manifest.name, env.namespace, backend
         ):
-            if len(derived) > naming.MAX_LABEL:
+            if not derived[:1].isalpha() and derived.endswith(naming.TRAINJOB_POD_SUFFIX):
+                yield Finding(
+                    manifest,
+                    ("metadata", "name"),
+                    f'the {what} "{derived}" starts with a digit; JobSet requires a letter first '
+                    "(a DNS-1035 label)",
+                    "start the training job's name with a letter",
+                )
+            elif len(derived) > naming.MAX_LABEL:
                 yield Finding(
                     manifest,
                     ("metadata", "name"),

@@ -64,12 +64,29 @@ def training_job_name(job: str, content_hash: str) -> str:
     return f"{job}-{content_hash[:CONTENT_HASH_LENGTH]}"
 
 
-def derived_label_names(kind: str, name: str, namespace: str) -> list[tuple[str, str]]:
+# Kubeflow Trainer runs a TrainJob as a JobSet of its own name, whose replicated job `node` (the
+# torch runtimes') makes pods `<jobset>-node-<job index>-<pod index>-<5 random>`; JobSet's webhook
+# refuses the JobSet unless the longest such name is a DNS-1035 label (one node: indices 0)
+TRAINJOB_POD_SUFFIX = "-node-0-0-abcde"
+
+
+def trainjob_pod_name(job: str) -> str:
+    """The longest pod name of a one-node TrainJob, as JobSet's webhook checks it."""
+    return training_job_name(job, "0" * CONTENT_HASH_LENGTH) + TRAINJOB_POD_SUFFIX
+
+
+def derived_label_names(
+    kind: str, name: str, namespace: str, training_backend: str = "job"
+) -> list[tuple[str, str]]:
     """(what, name) pairs of derived names that must fit in one DNS label (63 characters)."""
     if kind == "ServingEndpoint":
         return [
             ("KServe predictor name", predictor_name(name)),
             ("KServe host label (<name>-<namespace>)", kserve_host_label(name, namespace)),
+        ]
+    if kind == "TrainingJob" and training_backend == "trainjob":
+        return [
+            ("TrainJob's pod name (JobSet: <job>-<hash>-node-0-0-<5>)", trainjob_pod_name(name))
         ]
     if kind == "TrainingJob":
         return [
