@@ -331,7 +331,9 @@ def invalid_label(env: ResolvedEnvironment) -> Iterator[Finding]:
         Label and annotation keys of every manifest, and label values, are valid in Kubernetes: keys
         are an optional DNS-subdomain prefix and a name of at most 63 characters; label values at
         most 63 characters of letters, digits, '-', '_' and '.', starting and ending with a letter
-        or digit. Node-selector labels in environment.yaml are checked too.
+        or digit. Node-selector labels in environment.yaml are checked too. A TrainingJob's labels,
+        which its Job's pods carry, leave the Job controller's own to it: `job-name`,
+        `controller-uid` and `batch.kubernetes.io/...`.
     Why it matters:
         Labels and annotations are copied onto the rendered objects; the API server rejects a
         malformed one with the whole object, at sync time. Free text (an e-mail address, a sentence)
@@ -358,13 +360,35 @@ def invalid_label(env: ResolvedEnvironment) -> Iterator[Finding]:
         )
 
 
+# Labels the Job controller sets on the pods of a Job (its template): the API server refuses a Job
+# whose template sets them to anything but the Job's own name and uid, and a TrainingJob's labels
+# are copied onto its Job's template
+JOB_CONTROLLER_LABELS = frozenset({"job-name", "controller-uid"})
+JOB_CONTROLLER_PREFIX = "batch.kubernetes.io/"
+
+
 def _metadata_label_findings(manifest: Manifest) -> tuple[Finding, ...]:
     """K006's findings in one manifest's own labels and annotations."""
     metadata = manifest.model.metadata
     return (
         *_label_findings(manifest, ("metadata", "labels"), metadata.labels),
         *_label_findings(manifest, ("metadata", "annotations"), metadata.annotations, False),
+        *(_job_controller_findings(manifest) if manifest.kind == "TrainingJob" else ()),
     )
+
+
+def _job_controller_findings(manifest: Manifest) -> Iterator[Finding]:
+    for key in manifest.model.metadata.labels:
+        if key in JOB_CONTROLLER_LABELS or key.startswith(JOB_CONTROLLER_PREFIX):
+            yield Finding(
+                manifest,
+                ("metadata", "labels", key),
+                f"label key {json.dumps(key)} belongs to Kubernetes' Job controller, which sets it "
+                "on the pods of the Job this manifest renders; the API server refuses a Job whose "
+                "pod template sets it to anything but the Job's own name and uid",
+                "name the label otherwise, e.g. with your own prefix (`example.com/job-name`)",
+                key=True,
+            )
 
 
 def _label_findings(
