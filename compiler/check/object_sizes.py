@@ -27,6 +27,7 @@ from compiler.render.proxy_config import (
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.spec.training import TrainingJobSpec
+from compiler.target.training_contract import JOB_FILE
 
 E = Severity.ERROR
 
@@ -124,6 +125,27 @@ def _training_config_size(
     )
 
 
+# More than job.json holds besides its hyperparameters: names, three URIs of at most 2,048
+# characters (4 bytes each in UTF-8 at most), a few words, and their keys and indentation
+_REST_OF_CONFIG_BOUND = 64 * 1024
+
+
+def _rendered_config_size(
+    env: ResolvedEnvironment, job: Manifest[TrainingJobSpec], in_configmap: bool
+) -> int | None:
+    """The bytes of the job's configuration as the render writes it: its ConfigMap's two files,
+    or the TrainJob's job.json; None when its model or dataset does not resolve (R001, R002)."""
+    from compiler.render.training import trainer_config
+
+    model = env.resolve_model(job.spec.model_id).manifest
+    dataset = env.resolve_dataset(job.spec.dataset_id).manifest
+    if model is None or dataset is None:
+        return None
+    files = trainer_config(env, job, model, dataset).files()
+    written = files.values() if in_configmap else [files[JOB_FILE]]
+    return sum(_utf8_size(text) for text in written)
+
+
 def _hyperparameter_sizes(job: Manifest[TrainingJobSpec]) -> tuple[int, int]:
     """The bytes of a job's hyperparameters indented as written alone, and as nested in job.json
     (two more spaces on each of their lines)."""
@@ -207,16 +229,21 @@ def configmap_too_large(env: ResolvedEnvironment) -> Iterator[Finding]:
     in_configmap = env.settings.training.backend == "job"
     for job in env.of_kind("TrainingJob"):
         size, path = _training_config_size(job, 2 if in_configmap else 1)
+        exact = None
+        if size > MAX_CONFIGMAP_BYTES - _REST_OF_CONFIG_BOUND:  # near the limit: count it all
+            exact = _rendered_config_size(env, job, in_configmap)
+        size = size if exact is None else exact
         if size > MAX_CONFIGMAP_BYTES:
             where = (
-                "the job's ConfigMap (the hyperparameters, twice)"
+                "the job's ConfigMap (job.json and hyperparameters.json)"
                 if in_configmap
                 else "the TrainJob"
             )
             yield Finding(
                 job,
                 path,
-                f"the configuration would hold at least {size:,} bytes in {where}; "
+                f"the configuration would hold {'' if exact else 'at least '}{size:,} bytes in "
+                f"{where}; "
                 f"Kubernetes refuses more than {MAX_CONFIGMAP_BYTES:,}",
                 "keep large data out of hyperparameters: put it in storage and pass its URI",
             )

@@ -24,6 +24,7 @@ from compiler.render.json_text import indented_json
 from compiler.render.kserve import gpu_tolerations
 from compiler.render.remembered import remembered_objects
 from compiler.render.templating import render_template
+from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.lineage import job_output_uri
 from compiler.resolve.manifest import Manifest
 from compiler.spec.dataset import DatasetSpec
@@ -142,18 +143,18 @@ class _TrainerConfig:
         return self._files
 
 
-def _trainer_config(
-    ctx: RenderContext,
+def trainer_config(
+    env: ResolvedEnvironment,
     job: Manifest[TrainingJobSpec],
     model: Manifest[ModelSpec],
     dataset: Manifest[DatasetSpec],
 ) -> _TrainerConfig:
     """The trainer's configuration. It depends on the three manifests and the output URI only, so
     a job from `_shared` gets it (and its files) once per output, not once per environment
-    (read-only: the environments share it)."""
-    output = output_uri(ctx, job)
+    (read-only: the environments share it); K009 measures the same files."""
+    output = job_output_uri(env, job)
     key = ("render-training-config", job, model, dataset, output)
-    return ctx.env.remember(key, lambda: _TrainerConfig(_job_config(job, model, dataset, output)))
+    return env.remember(key, lambda: _TrainerConfig(_job_config(job, model, dataset, output)))
 
 
 def content_hash(*parts: Any) -> str:
@@ -172,7 +173,7 @@ def render_training_job(
     """The job's objects, made from `TrainingInputs` alone, so a job whose inputs are those of a
     run before gets that run's objects (`remembered_objects`)."""
     settings = ctx.env.settings
-    trainer = _trainer_config(ctx, job, model, dataset)
+    trainer = trainer_config(ctx.env, job, model, dataset)
     command = list(job.spec.command) if job.spec.command else []
     if not command and settings.training.backend == "trainjob":
         # not the runtime's own command: the same trainer as a batch/v1 Job

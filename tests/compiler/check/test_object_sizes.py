@@ -1,6 +1,6 @@
 """K009 measures the ConfigMaps render writes: the proxy's exactly (its proxy.json, as render writes
-it), a training job's from its hyperparameters; it reports one exactly when the rendered ConfigMap
-is over Kubernetes' 1 MiB."""
+it), a training job's from its hyperparameters, and whole near the limit; it reports one exactly
+when the rendered ConfigMap is over Kubernetes' 1 MiB."""
 
 from __future__ import annotations
 
@@ -198,3 +198,31 @@ def test_k009_names_the_bytes_the_heaviest_manifest_adds_to_proxy_json(tmp_path:
     without_it = configmap_bytes(root, "llmops-proxy-config")
     added = int(message.split("about ")[1].split(" from here")[0].replace(",", ""))
     assert with_it - without_it == added + len(",\n    ")
+
+
+@pytest.mark.parametrize("past_the_limit", [-1, 0, 1, 2])
+def test_a_training_configmap_is_measured_whole_near_the_limit(
+    tmp_path: Path, past_the_limit: int
+) -> None:
+    """K009 counted only the hyperparameters: a ConfigMap whose hyperparameters fitted, with
+    job.json's names and URIs over the limit (by up to a few KB), validated and was refused."""
+
+    def rendered_with(note: int) -> tuple[int, list[str]]:
+        root = copy_bundled_estate(tmp_path / str(note))
+        _put(
+            root,
+            TRAINING,
+            "      num_epochs: 1\n",
+            f"      num_epochs: 1\n      notes: {'n' * note}\n",
+        )
+        found = [d.message for d in validate(root, "dev").diagnostics if d.code == "K009"]
+        return configmap_bytes(root, "customer-support-sft-"), found
+
+    small, _ = rendered_with(10)
+    rest = small - 2 * 10  # everything but the note, which the ConfigMap holds twice
+    note = (MAX_CONFIGMAP_BYTES - rest) // 2 + past_the_limit
+    rendered, found = rendered_with(note)
+    assert rendered - MAX_CONFIGMAP_BYTES in (2 * past_the_limit - 1, 2 * past_the_limit)
+    assert bool(found) == (rendered > MAX_CONFIGMAP_BYTES), (rendered, found)
+    if found:
+        assert f"would hold {rendered:,} bytes" in found[0]

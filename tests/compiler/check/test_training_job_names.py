@@ -1,8 +1,8 @@
 """Training jobs' names and labels, as the objects they become need them. With
-`training.backend: trainjob`, Kubeflow Trainer runs each TrainJob as a JobSet of its name, whose pods
-are `<job>-<8 hex>-node-0-0-<5 random>`: JobSet refuses the JobSet unless that is a DNS-1035 label.
-K002 holds a training job's name to it (39 characters, a letter first); a batch/v1 Job's names
-allow 54. A TrainingJob's labels go onto its Job's pods, where the Job controller's own are
+`training.backend: trainjob`, Kubeflow Trainer runs each TrainJob as a JobSet of its name, whose
+pods are `<job>-<8 hex>-node-0-0-<5 random>`: JobSet refuses the JobSet unless that is a DNS-1035
+label. K002 holds a training job's name to it (39 characters, a letter first); a batch/v1 Job's
+names allow 54. A TrainingJob's labels go onto its Job's pods, where the Job controller's own are
 refused (K006)."""
 
 from __future__ import annotations
