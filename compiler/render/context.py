@@ -134,3 +134,10 @@ class RenderContext:
             labels=labels,
             annotations=annotations,
         )
+
+
+def env_variable(name: str, value: str) -> dict[str, str]:
+    """A container's environment variable holding ``value`` as it is: Kubernetes expands `$(NAME)`
+    and `$$` in env values, and reads `$$` as `$`, so every `$` is written doubled (a
+    hyperparameter `$(HOME)` in the TrainJob's job.json stays that text for the trainer)."""
+    return {"name": name, "value": value.replace("$", "$$")}

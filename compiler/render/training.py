@@ -16,6 +16,7 @@ from typing import Any
 from compiler.render.context import (
     RenderContext,
     SourceFacts,
+    env_variable,
     labels_for,
     metadata_for,
     source_facts,
@@ -117,12 +118,12 @@ def _job_config(
 def _environment_variables(config: dict[str, Any]) -> list[dict[str, str]]:
     """The contract of compiler/training_contract.py; the job digest is added once it is known."""
     return [
-        {"name": ENV_BASE_MODEL_URI, "value": config["baseModel"]["storageUri"]},
-        {"name": ENV_DATASET_URI, "value": config["dataset"]["storageUri"]},
-        {"name": ENV_TRAINING_METHOD, "value": config["method"]},
-        {"name": ENV_TRAINING_CONFIG, "value": f"{CONFIG_MOUNT}/{JOB_FILE}"},
-        {"name": ENV_HYPERPARAMETERS, "value": f"{CONFIG_MOUNT}/{HYPERPARAMETERS_FILE}"},
-        {"name": ENV_OUTPUT_URI, "value": config["output"]["storageUri"]},
+        env_variable(ENV_BASE_MODEL_URI, config["baseModel"]["storageUri"]),
+        env_variable(ENV_DATASET_URI, config["dataset"]["storageUri"]),
+        env_variable(ENV_TRAINING_METHOD, config["method"]),
+        env_variable(ENV_TRAINING_CONFIG, f"{CONFIG_MOUNT}/{JOB_FILE}"),
+        env_variable(ENV_HYPERPARAMETERS, f"{CONFIG_MOUNT}/{HYPERPARAMETERS_FILE}"),
+        env_variable(ENV_OUTPUT_URI, config["output"]["storageUri"]),
     ]
 
 
@@ -271,14 +272,14 @@ def _training_objects(
     # (llmops-training.json).
     environment_variables = [
         *_environment_variables(config),
-        {"name": ENV_JOB_DIGEST, "value": digest},
+        env_variable(ENV_JOB_DIGEST, digest),
     ]
     if backend == "trainjob":
         # Trainer pods get no ConfigMap mount: the configuration travels as environment variables.
         mounted = {ENV_TRAINING_CONFIG, ENV_HYPERPARAMETERS}
         environment_variables = [
             *(variable for variable in environment_variables if variable["name"] not in mounted),
-            {"name": ENV_TRAINING_CONFIG_JSON, "value": files_of()[JOB_FILE]},
+            env_variable(ENV_TRAINING_CONFIG_JSON, files_of()[JOB_FILE]),
         ]
         return [
             render_template(

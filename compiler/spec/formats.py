@@ -304,8 +304,38 @@ ImageReference = Annotated[
     _validator(_image_reference, _RULES["image"]),
     _schema(IMAGE_REFERENCE, MAX_IMAGE_REFERENCE),
 ]
+# What Kubernetes expands in a container's command, args and env values, where the storage URIs go
+# (the trainer's environment, KServe's storage initializer's args): `$(NAME)` is replaced by the
+# variable's value and `$$` by `$`, so the program would read another URI than the manifest's
+_KUBERNETES_EXPANDED = re.compile(r"\$[($]")
+
+
+def _not_expanded(text: str) -> str:
+    if _KUBERNETES_EXPANDED.search(text):
+        raise PydanticCustomError(
+            "string_format",
+            "must not hold `$(` or `$$`: Kubernetes expands them in the container arguments and "
+            "environment this URI is passed in (`$(NAME)` becomes a variable's value, `$$` "
+            "becomes `$`), so the program would read another URI; rename the folder, or write "
+            "the `$` percent-encoded (%24) if the storage accepts that",
+            {},
+        )
+    return text
+
+
 StorageUri = Annotated[
-    str, FormatName("URI"), _validator(_url(URI), _RULES["uri"]), _schema(URI, MAX_URL)
+    str,
+    FormatName("URI"),
+    _validator(_url(URI), _RULES["uri"]),
+    AfterValidator(_not_expanded),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^{URI}$",
+            "maxLength": MAX_URL,
+            "not": {"pattern": _KUBERNETES_EXPANDED.pattern},
+        }
+    ),
 ]
 HttpUrl = Annotated[
     str,

@@ -125,3 +125,11 @@ def test_what_a_format_accepts_kubernetes_accepts(name: str, value: str) -> None
     annotation, rule, _ = FORMATS[name]
     if accepts(annotation, value):
         assert rule(value), f"{name} accepts {value!r}"
+
+
+def test_a_storage_uri_kubernetes_would_expand_is_refused() -> None:
+    """Storage URIs go into containers' env values and KServe's storage initializer's args, where
+    Kubernetes replaces `$(NAME)` and `$$`: the program would read another URI."""
+    for expanded in ("s3://models/run-$(LLMOPS_TRAINING_METHOD)/", "s3://models/cost$$1/"):
+        assert not accepts(formats.StorageUri, expanded), expanded
+    assert accepts(formats.StorageUri, "s3://models/$1/")  # a lone `$` stays itself

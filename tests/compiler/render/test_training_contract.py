@@ -148,3 +148,54 @@ def test_a_trainjob_runs_the_same_trainer_with_the_same_contract(tmp_path: Path)
     assert {k: v for k, v in env.items() if k not in mounted} == {
         k: v for k, v in job_env.items() if k not in mounted
     }
+
+
+def _as_the_kubelet_reads(value: str, variables: dict[str, str]) -> str:
+    """An env value after Kubernetes' expansion: `$$` is `$`, `$(NAME)` a defined variable's
+    value (left as written when undefined), any other `$` itself."""
+    out, index = [], 0
+    while index < len(value):
+        if value.startswith("$$", index):
+            out.append("$")
+            index += 2
+        elif value.startswith("$(", index) and ")" in value[index:]:
+            end = value.index(")", index)
+            name = value[index + 2 : end]
+            out.append(variables.get(name, value[index : end + 1]))
+            index = end + 1
+        else:
+            out.append(value[index])
+            index += 1
+    return "".join(out)
+
+
+@pytest.mark.parametrize("backend", ["job", "trainjob"])
+def test_the_trainer_reads_its_environment_as_written_whatever_dollars_it_holds(
+    tmp_path: Path, backend: str
+) -> None:
+    """Kubernetes expands `$(NAME)` and `$$` in env values: a hyperparameter `$(HOME)` in the
+    TrainJob's job.json reached the trainer as the home folder, and the contract check failed."""
+    root = copy_bundled_estate(tmp_path)
+    _edit(root, SETTINGS, lambda doc: doc["spec"].update(training={"backend": backend}))
+    tricky = "$(LLMOPS_TRAINING_METHOD) costs $$5, $HOME and $(HOME)"
+    _edit(
+        root,
+        JOB,
+        lambda doc: doc["spec"]["trainJobSpec"]["hyperparameters"].update(notes=tricky),
+    )
+    kind = "TrainJob" if backend == "trainjob" else "Job"
+    (job,) = _rendered(root, kind)
+    container = (
+        job["spec"]["trainer"]
+        if backend == "trainjob"
+        else job["spec"]["template"]["spec"]["containers"][0]
+    )
+    written = _env(container)
+    variables = {"HOME": "/root"}
+    read: dict[str, str] = {}
+    for name, value in written.items():  # in order: a variable may name those before it
+        read[name] = _as_the_kubelet_reads(value, {**variables, **read})
+    assert read["LLMOPS_TRAINING_METHOD"] == "SFT"
+    if backend == "trainjob":
+        config = json.loads(read["LLMOPS_TRAINING_CONFIG_JSON"])
+        assert config["hyperparameters"]["notes"] == tricky
