@@ -21,6 +21,7 @@ from compiler.check import (
     rollout,
     serving,
     shared_places,
+    trainer,
     training_capacity,
 )
 from compiler.check.rule import CheckFunction
@@ -47,6 +48,7 @@ CHECKS: tuple[CheckFunction, ...] = (
     *canary.CHECKS,
     *model_size.CHECKS,
     *training_capacity.CHECKS,
+    *trainer.CHECKS,
     *audit.CHECKS,
 )
 

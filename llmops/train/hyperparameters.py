@@ -1,29 +1,19 @@
-"""The job's hyperparameters, checked against the ones the trainer honours
-(compiler/training_contract.py).
-
-An unknown name is refused with the closest known one: `learnig_rate` silently training at the
-default rate would waste a GPU-day. So is a value of the wrong type or out of range.
-"""
+"""The job's hyperparameters as the run uses them, over the documented defaults: checked by
+compiler/target/trainer_hyperparameters.py, whose refusals `llmops validate` reports as M010."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.target.training_contract import HYPERPARAMETER_NAMES, HYPERPARAMETERS
+from compiler.target.trainer_hyperparameters import (
+    HyperparameterRefused,
+    checked_hyperparameters,
+    target_modules,
+)
 from llmops.train.errors import TrainerError
 
-SCHEDULERS = (
-    "linear",
-    "cosine",
-    "cosine_with_restarts",
-    "polynomial",
-    "constant",
-    "constant_with_warmup",
-    "inverse_sqrt",
-)
 LORA_LEARNING_RATE = 2e-4
 FULL_LEARNING_RATE = 2e-5
 
@@ -60,85 +50,13 @@ class Hyperparameters:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-def _kind_name(kinds: tuple[type, ...]) -> str:
-    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
-    return " or ".join(dict.fromkeys(names[kind] for kind in kinds))
-
-
-def _checked(given: Mapping[str, Any]) -> dict[str, Any]:
-    known = {parameter.name: parameter for parameter in HYPERPARAMETERS}
-    values: dict[str, Any] = {name: parameter.default for name, parameter in known.items()}
-    for name, value in given.items():
-        if name not in known:
-            close = difflib.get_close_matches(name, HYPERPARAMETER_NAMES, n=1)
-            hint = (
-                f"did you mean `{close[0]}`?"
-                if close
-                else "known: " + ", ".join(HYPERPARAMETER_NAMES)
-            )
-            raise TrainerError(f"hyperparameter `{name}` is not one this trainer honours; {hint}")
-        kinds = known[name].kinds
-        # JSON has one number type: 1.0 is a whole number where one is wanted; true is never a
-        # number.
-        if isinstance(value, float) and value.is_integer() and int in kinds and float not in kinds:
-            value = int(value)
-        if isinstance(value, bool) != (bool in kinds) or not isinstance(value, kinds):
-            raise TrainerError(
-                f"hyperparameter `{name}` must be {_kind_name(kinds)}, not {value!r}"
-            )
-        values[name] = value
-    return values
-
-
-def _at_least(values: dict[str, Any], name: str, minimum: float, *, strictly: bool = False) -> None:
-    value = values[name]
-    if value is not None and (value <= minimum if strictly else value < minimum):
-        relation = "above" if strictly else "at least"
-        raise TrainerError(f"hyperparameter `{name}` must be {relation} {minimum:g}, not {value!r}")
-
-
 def resolve_hyperparameters(given: Mapping[str, Any], *, adapters: bool) -> Hyperparameters:
     """The run's settings: the job's values over the documented defaults (TrainerError on a bad
     one)."""
-    values = _checked(given)
-    if values["max_steps"] == -1:  # transformers' way of saying "not set": train for num_epochs
-        values["max_steps"] = None
-    for name in (
-        "batch_size",
-        "gradient_accumulation_steps",
-        "max_seq_length",
-        "logging_steps",
-        "lora_r",
-        "max_steps",
-    ):
-        _at_least(values, name, 1)
-    for name in ("learning_rate", "num_epochs", "lora_alpha"):
-        _at_least(values, name, 0, strictly=True)
-    for name in (
-        "weight_decay",
-        "max_grad_norm",
-        "lora_dropout",
-        "warmup_ratio",
-        "warmup_steps",
-        "seed",
-    ):
-        _at_least(values, name, 0)
-    if values["warmup_ratio"] >= 1 or values["lora_dropout"] >= 1:
-        name = "warmup_ratio" if values["warmup_ratio"] >= 1 else "lora_dropout"
-        raise TrainerError(f"hyperparameter `{name}` must be below 1, not {values[name]!r}")
-    if values["lr_scheduler_type"] not in SCHEDULERS:
-        raise TrainerError(
-            f"hyperparameter `lr_scheduler_type` must be one of {', '.join(SCHEDULERS)}, "
-            f"not {values['lr_scheduler_type']!r}"
-        )
-    modules = values["lora_target_modules"].strip()
-    targets: str | list[str] = (
-        modules
-        if modules == "all-linear"
-        else [name.strip() for name in modules.split(",") if name.strip()]
-    )
-    if not targets:
-        raise TrainerError("hyperparameter `lora_target_modules` names no module")
+    try:
+        values = checked_hyperparameters(given)
+    except HyperparameterRefused as refused:
+        raise TrainerError(str(refused)) from None
     learning_rate = values["learning_rate"]
     if learning_rate is None:
         learning_rate = LORA_LEARNING_RATE if adapters else FULL_LEARNING_RATE
@@ -161,5 +79,5 @@ def resolve_hyperparameters(given: Mapping[str, Any], *, adapters: bool) -> Hype
         lora_r=values["lora_r"],
         lora_alpha=float(values["lora_alpha"]),
         lora_dropout=float(values["lora_dropout"]),
-        lora_target_modules=targets,
+        lora_target_modules=target_modules(values["lora_target_modules"]),
     )

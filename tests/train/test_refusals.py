@@ -153,10 +153,12 @@ def test_a_dataset_uri_no_filesystem_reads(tmp_path: Path) -> None:
 
 
 def test_a_misspelt_hyperparameter(tmp_path: Path) -> None:
+    """`llmops validate` refuses it first (M010, the same check); the trainer refuses a
+    hand-edited file too."""
     message = _refusal(
         tmp_path,
         data={"train.csv": SAMPLE_CSV.read_bytes()},
-        hyperparameters={"learnig_rate": 0.01},
+        edit_hyperparameters={"learnig_rate": 0.01},
     )
     assert message == (
         "hyperparameter `learnig_rate` is not one this trainer honours; did you mean "

@@ -177,11 +177,13 @@ def test_the_trainer_reads_its_environment_as_written_whatever_dollars_it_holds(
     TrainJob's job.json reached the trainer as the home folder, and the contract check failed."""
     root = copy_bundled_estate(tmp_path)
     _edit(root, SETTINGS, lambda doc: doc["spec"].update(training={"backend": backend}))
-    tricky = "$(LLMOPS_TRAINING_METHOD) costs $$5, $HOME and $(HOME)"
+    tricky = "q_proj,$(LLMOPS_TRAINING_METHOD),v$$proj,$HOME,$(HOME)"
     _edit(
         root,
         JOB,
-        lambda doc: doc["spec"]["trainJobSpec"]["hyperparameters"].update(notes=tricky),
+        lambda doc: doc["spec"]["trainJobSpec"]["hyperparameters"].update(
+            lora_target_modules=tricky
+        ),
     )
     kind = "TrainJob" if backend == "trainjob" else "Job"
     (job,) = _rendered(root, kind)
@@ -198,4 +200,4 @@ def test_the_trainer_reads_its_environment_as_written_whatever_dollars_it_holds(
     assert read["LLMOPS_TRAINING_METHOD"] == "SFT"
     if backend == "trainjob":
         config = json.loads(read["LLMOPS_TRAINING_CONFIG_JSON"])
-        assert config["hyperparameters"]["notes"] == tricky
+        assert config["hyperparameters"]["lora_target_modules"] == tricky
