@@ -66,6 +66,8 @@ class EstateSnapshots:
         self.prefix = prefix
         self._blobs: dict[str, list[tuple[int, Key, Any, str]]] = {}
         self._folders: dict[tuple[str, str], dict[Key, DocumentState]] = {}
+        # folders with links, by commit and origin (their documents depend on more than their tree)
+        self._linked_folders: dict[tuple[str, str], dict[Key, DocumentState]] = {}
         self._effective: dict[tuple[str, str], dict[Key, DocumentState]] = {}
 
     def folder_path(self, origin: str) -> str:
@@ -96,25 +98,40 @@ class EstateSnapshots:
 
     def folder(self, commit: git.Commit, origin: str) -> dict[Key, DocumentState]:
         """The documents of one environment folder (first of each identity wins, as in the
-        compiler)."""
-        try:
-            tree = commit.tree / self.folder_path(origin)
-        except KeyError:
-            return {}
-        if tree.type != "tree":
+        compiler), links inside the repository followed as a checkout follows them: a manifest
+        reached through a link is audited, and its history read, like any other. A folder
+        without links is cached by its tree, so a walk over many commits parses each version of
+        it once."""
+        tree = _follow(commit.tree, self.folder_path(origin))
+        if tree is None or tree.type != "tree":
             return {}
         cache_key = (tree.hexsha, origin)
         documents = self._folders.get(cache_key)
-        if documents is None:
-            documents = {}
-            for blob in _manifest_blobs(tree):
-                relative = f"{ENVIRONMENTS_DIR}/{origin}/{posixpath.relpath(blob.path, tree.path)}"
-                for index, key, data, digest in self._parsed(blob, relative):
-                    documents.setdefault(
-                        key, DocumentState(origin, relative, index, key, data, digest)
-                    )
+        if documents is not None:
+            return documents
+        linked_key = (commit.hexsha, origin)
+        documents = self._linked_folders.get(linked_key)
+        if documents is not None:
+            return documents
+        documents = {}
+        linked = False
+        for relative, blob, through_link in _manifest_blobs(commit.tree, tree):
+            linked = linked or through_link
+            path = f"{ENVIRONMENTS_DIR}/{origin}/{relative}"
+            for index, key, data, digest in self._parsed(blob, path):
+                documents.setdefault(key, DocumentState(origin, path, index, key, data, digest))
+        if linked:  # what it holds depends on other trees of the commit too
+            self._linked_folders[linked_key] = documents
+        else:
             self._folders[cache_key] = documents
         return documents
+
+    def has_links(self, commit: git.Commit, origin: str) -> bool:
+        """Whether the folder, or anything in it, is a link at ``commit``."""
+        self.folder(commit, origin)
+        return (commit.hexsha, origin) in self._linked_folders or _path_has_link(
+            commit.tree, self.folder_path(origin)
+        )
 
     def effective(self, commit: git.Commit, env: str) -> dict[Key, DocumentState]:
         """What `env` deploys at `commit`: its own documents, plus the shared ones it does not
@@ -141,6 +158,9 @@ class EstateSnapshots:
         from llmops.gitops.object_store import walk_failed
 
         paths = [self.folder_path(env), self.folder_path(SHARED_ENV)]
+        if self.has_links(head, env) or self.has_links(head, SHARED_ENV):
+            # a commit that changes only what a link leads to changes the environment too
+            paths = []
         try:
             yield from self.repo.iter_commits(head, paths=paths, topo_order=True)
         except git.GitCommandError as error:
@@ -148,10 +168,78 @@ class EstateSnapshots:
             raise walk_failed(str(self.repo.common_dir), stderr) from None
 
 
-def _manifest_blobs(tree: Any) -> Iterator[Any]:
-    for item in tree.traverse(
-        prune=lambda entry, depth: entry.name.startswith("."),
-        predicate=lambda entry, depth: entry.type == "blob",
-    ):
-        if item.path.endswith(MANIFEST_SUFFIXES) and item.mode & 0o170000 != 0o120000:
-            yield item
+_LINK_MODE = 0o120000
+_MAX_LINK_HOPS = 8
+_MAX_LINKED_FOLDERS = 64  # linked folders followed in one environment folder
+
+
+def _is_link(entry_or_root: Any, path: str | None = None) -> bool:
+    if path is not None:
+        try:
+            entry_or_root = entry_or_root / path
+        except KeyError:
+            return False
+    return bool(getattr(entry_or_root, "mode", 0) & 0o170000 == _LINK_MODE)
+
+
+def _path_has_link(root: Any, path: str) -> bool:
+    """Whether the folder at ``path``, or a folder above it, is a link."""
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    return any(_is_link(root, "/".join(parts[:end])) for end in range(1, len(parts) + 1))
+
+
+def _follow(root: Any, path: str) -> Any:
+    """The object at ``path`` of the commit whose tree is ``root``, with every link along it
+    followed; None when there is none, or a link leaves the repository or loops."""
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    done: list[str] = []
+    hops = 0
+    while len(done) < len(parts):
+        current = "/".join([*done, parts[len(done)]])
+        try:
+            entry = root / current
+        except KeyError:
+            return None
+        if not _is_link(entry):
+            done.append(parts[len(done)])
+            continue
+        hops += 1
+        if hops > _MAX_LINK_HOPS:
+            return None
+        target = entry.data_stream.read().decode("utf-8", errors="replace")
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
+        if target.startswith("/") or joined == ".." or joined.startswith("../"):
+            return None
+        parts = ([] if joined == "." else joined.split("/")) + parts[len(done) + 1 :]
+        done = []
+    return root if not done else root / "/".join(done)
+
+
+def _manifest_blobs(root: Any, folder: Any) -> Iterator[tuple[str, Any, bool]]:
+    """(path under ``folder``, blob, whether reached through a link) of every manifest file in
+    ``folder``, in the commit whose tree is ``root``; links to files and folders inside the
+    repository are followed (a folder reached twice is read once)."""
+    seen = {folder.hexsha}
+    pending: list[tuple[str, Any, bool]] = [("", folder, False)]
+    while pending:
+        prefix, tree, through_link = pending.pop(0)
+        for item in tree.traverse(
+            # by path: a submodule's entry has no name without its .gitmodules
+            prune=lambda entry, depth: posixpath.basename(entry.path).startswith("."),
+            predicate=lambda entry, depth: entry.type == "blob",
+        ):
+            relative = prefix + posixpath.relpath(item.path, tree.path)
+            if not _is_link(item):
+                if item.path.endswith(MANIFEST_SUFFIXES):
+                    yield relative, item, through_link
+                continue
+            target = _follow(root, item.path)
+            if target is None:
+                continue  # broken, or leaving the repository: the compiler reports it
+            if target.type == "blob" and relative.endswith(MANIFEST_SUFFIXES):
+                yield relative, target, True
+            elif target.type == "tree" and target.hexsha not in seen:
+                if len(seen) > _MAX_LINKED_FOLDERS:
+                    continue
+                seen.add(target.hexsha)
+                pending.append((relative + "/", target, True))

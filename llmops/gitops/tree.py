@@ -42,6 +42,7 @@ class GitTree:
         self.commit = commit
         self.prefix = prefix
         self._index: dict[str, Any] | None = None
+        self._submodules: set[str] = set()
 
     def _entries(self) -> dict[str, Any]:
         """Every object of the commit by repository path, from one traversal (GitPython's `tree /
@@ -51,9 +52,11 @@ class GitTree:
         if self._index is None:
             self._index = {"": self.commit.tree}
             for item in self.commit.tree.traverse():
-                # a submodule has no content in this commit
+                # a submodule has no content in this commit: known by its path alone
                 if isinstance(item, (git.Blob, git.Tree)):
                     self._index[str(item.path)] = item
+                elif isinstance(item, git.Submodule):
+                    self._submodules.add(str(item.path))
         return self._index
 
     def _full(self, path: str) -> str:
@@ -106,8 +109,9 @@ class GitTree:
 
     def list_dir(self, path: str) -> list[str]:
         entry = self._lookup(self._full(path))
+        # by path: a submodule's entry has no name GitPython can give without its .gitmodules
         return (
-            sorted(child.name for child in entry)
+            sorted(posixpath.basename(str(child.path)) for child in entry)
             if entry is not None and entry.type == "tree"
             else []
         )
@@ -135,7 +139,9 @@ class GitTree:
                 except FileProblem as problem:
                     problems.append((child, problem))
                     continue
-                if entry is None:
+                if entry is None and self._resolve(self._full(child)) in self._submodules:
+                    problems.append((child, _submodule_problem()))
+                elif entry is None:
                     problems.append((child, FileProblem(rules.UNREADABLE_FILE, "a broken link")))
                 elif entry.type == "tree":
                     target = self._resolve(self._full(child))
@@ -162,3 +168,12 @@ class GitTree:
             )
         data: bytes = entry.data_stream.read()
         return data
+
+
+def _submodule_problem() -> FileProblem:
+    return FileProblem(
+        rules.UNREADABLE_FILE,
+        "a git submodule: its files are in another repository, not in this one's commits, so no "
+        "revision of this repository holds them",
+        "commit the manifests into this repository instead of a submodule",
+    )

@@ -153,3 +153,58 @@ def test_uncommitted_approvals_are_a_warning_and_no_repository_is_a_usage_error(
     plain = copy_bundled_estate(tmp_path / "plain")
     outside = run_cli("validate", "--audit", str(plain))
     assert outside.exit_code == 2 and "not inside a git repository" in outside.stderr
+
+
+def _moved_behind_a_link(root: Path, relative: str, to: str) -> list[str]:
+    """Move ``relative`` to ``to`` (both repository paths) and leave a relative link in its
+    place: the checkout, and so `validate`, reads the same text. **Returns:** both paths."""
+    import os
+
+    source, target = root / relative, root / to
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source.rename(target)
+    os.symlink(os.path.relpath(target, source.parent), source)
+    return [relative, to]
+
+
+def test_an_approval_reached_through_a_link_is_audited_like_any_other(tmp_path: Path) -> None:
+    """The audit's history reader skipped links, so a forged approval committed behind one was
+    only "not committed yet" (G004, a warning, exit 0); also when only the link's target changes
+    later, in a commit that touches nothing under environments/."""
+    import json
+
+    from tests.helpers.git_repo import git_cli
+
+    repo = audited_estate(tmp_path)
+    root = root_of(repo)
+    link, vault = _moved_behind_a_link(root, PROD_APPROVALS[1], "vault/bob.yaml")
+    commit_paths(repo, [link, vault], "keep approvals in the vault", ALICE)  # bob's, unchanged
+    assert git_cli(root, "ls-files", "-s", link).stdout.startswith("120000")
+    assert run_cli("audit", str(root)).exit_code == 0  # moving a genuine approval forges nothing
+    text = (root / vault).read_text()
+    (root / vault).write_text(text + "  notes: looks fine to me\n")
+    commit_paths(repo, [vault], "tidy the vault", ALICE)  # alice edits bob's, outside environments/
+    result = run_cli("audit", str(root), "--format", "json")
+    found = [(d["code"], d["file"]) for d in json.loads(result.stdout)["diagnostics"]]
+    assert found == [("G001", link)], result.stdout
+    assert result.exit_code == 1
+
+
+def test_an_environment_folder_behind_a_link_is_audited(tmp_path: Path) -> None:
+    import json
+
+    repo = audited_estate(tmp_path)
+    root = root_of(repo)
+    approval = root / PROD_APPROVALS[1]
+    approval.write_text(approval.read_text() + "  notes: looks fine to me\n")
+    commit_paths(repo, PROD_APPROVALS[1:], "tidy bob's approval", ALICE)  # alice edits bob's
+    (root / "real").mkdir()
+    repo.git.mv("environments/prod", "real/prod")
+    import os
+
+    os.symlink("../real/prod", root / "environments/prod")
+    repo.git.add("environments/prod")
+    repo.index.commit("prod's folder elsewhere", author=CAROL, committer=CAROL)
+    result = run_cli("audit", str(root), "--env", "prod", "--format", "json")
+    found = [(d["code"], d["file"]) for d in json.loads(result.stdout)["diagnostics"]]
+    assert ("G001", PROD_APPROVALS[1]) in found, result.stdout

@@ -84,3 +84,39 @@ def test_long_subjects_and_author_names_are_cut_in_history_and_rollback(repo: gi
     assert rollback.exit_code == 0, rollback.stderr
     assert len(rollback.stdout) < 20_000 and "s" * MAX_SUBJECT_CHARS not in rollback.stdout
     assert "s" * (MAX_SUBJECT_CHARS - 1) + "…" in rollback.stdout
+
+
+def test_a_submodule_under_environments_is_a_diagnostic_not_a_crash(
+    repo: git.Repo, tmp_path: Path
+) -> None:
+    """GitPython cannot name a submodule without its .gitmodules entry: `diff`, `history` and
+    `audit` ended with an internal error (exit 3) on a folder that is one."""
+    elsewhere = tmp_path / "elsewhere"
+    other = git.Repo.init(elsewhere, initial_branch="main")
+    (elsewhere / "example-model.yaml").write_text(
+        (root_of(repo) / "environments/stg/serving/example-model.yaml").read_text()
+    )
+    commit_all(other, "endpoints of their own")
+    root = root_of(repo)
+    git_cli(root, "rm", "-rq", "environments/stg/serving")
+    git_cli(
+        root,
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        str(elsewhere),
+        "environments/stg/serving",
+    )
+    git_cli(root, "commit", "-qm", "stg's endpoints from another repository")
+    for command in (
+        ("diff", "--base", "HEAD"),
+        ("history", "example-model", "--env", "stg"),
+        ("audit",),
+    ):
+        result = run_cli(*command, str(root))
+        assert result.exit_code in (0, 1, 2), (command, result.stderr)
+        assert "internal error" not in result.stderr
+    said = run_cli("diff", str(root), "--base", "HEAD").stderr
+    assert "a git submodule" in said
