@@ -10,6 +10,7 @@ sent (no model classes in between), so drift is judged against exactly what is s
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ GROUP_OWNERS = {
 # What is read from the API server is bounded: objects are stored in etcd at 1.5 MiB at most, and
 # none nests near 100 levels (managedFields mirrors the object's own depth plus a few).
 MAX_OBJECT_BYTES = 8 * 1024 * 1024
+# the longest an answer's body may take to arrive, whole (each read has READ_TIMEOUT_SECONDS too)
+ANSWER_SECONDS = 30.0
+BODY_PIECE_BYTES = 64 * 1024
 MAX_OBJECT_DEPTH = 100
 MAX_KUBECONFIG_BYTES = 4 * 1024 * 1024
 MAX_KUBECONFIG_DEPTH = 64
@@ -86,7 +90,36 @@ class Cluster:
             raise ClusterError(
                 f"cannot reach the cluster at {self.server}: {_why(error)}"
             ) from error
-        return Lookup(self._decode(ref, response.data))
+        return Lookup(self._decode(ref, self._bounded_body(ref, response)))
+
+    def _bounded_body(self, ref: ObjectRef, response: Any) -> bytes:
+        """The answer's body, read as it arrives: at most `MAX_OBJECT_BYTES` and within
+        `ANSWER_SECONDS` in all. A body without end held all of it in memory (gigabytes in
+        seconds), and one dripping a byte a second never tripped the timeout of each read."""
+        deadline = time.monotonic() + ANSWER_SECONDS
+        body = bytearray()
+        try:
+            while True:
+                if time.monotonic() > deadline:
+                    raise ClusterError(
+                        f"the cluster at {self.server} did not finish answering the read of {ref} "
+                        f"within {ANSWER_SECONDS:g} s ({len(body):,} bytes came)"
+                    )
+                chunk = response.read1(BODY_PIECE_BYTES)
+                if not chunk:
+                    return bytes(body)
+                body += chunk
+                if len(body) > MAX_OBJECT_BYTES:
+                    raise ClusterError(
+                        f"the cluster at {self.server} answered the read of {ref} with more than "
+                        f"{MAX_OBJECT_BYTES:,} bytes; no Kubernetes object is that large"
+                    )
+        except urllib3.exceptions.HTTPError as error:
+            raise ClusterError(
+                f"cannot read the answer of the cluster at {self.server}: {_why(error)}"
+            ) from error
+        finally:
+            response.close()
 
     def close(self) -> None:
         self.api.close()

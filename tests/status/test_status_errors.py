@@ -240,3 +240,68 @@ def test_deeply_nested_kubeconfig(estate: Path, tmp_path: Path, text: str, expec
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(text, encoding="utf-8")
     assert_one_line_error(status(estate, "--kubeconfig", str(kubeconfig)), expected)
+
+
+class _Answering:
+    """An API server on 127.0.0.1 that answers every GET 200 with a body that never ends:
+    ``endless`` megabytes as fast as it can, or a byte at a time (``drip``)."""
+
+    def __init__(self, how: str) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        stop = threading.Event()
+        self.stop = stop
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                try:
+                    self.wfile.write(b'{"a": "')
+                    while not stop.is_set():
+                        self.wfile.write(b"x" * (1 << 20) if how == "endless" else b"x")
+                        self.wfile.flush()
+                        if how == "drip":
+                            stop.wait(0.2)
+                except OSError:
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("how", "said"), [("endless", "more than 8,388,608 bytes"), ("drip", "did not finish")]
+)
+def test_an_answer_without_end_is_bounded_in_size_and_time(
+    estate: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str, said: str
+) -> None:
+    """The body was read whole before its size was checked: an endless one took gigabytes in
+    seconds, and one dripping a byte at a time never tripped the timeout of each read."""
+    import resource
+
+    from llmops.cluster import client
+
+    monkeypatch.setattr(client, "ANSWER_SECONDS", 2.0)
+    server = _Answering(how)
+    try:
+        kubeconfig = KubeApiServer().write_kubeconfig(tmp_path / "kubeconfig", server=server.url)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        assert_one_line_error(status(estate, "--kubeconfig", str(kubeconfig)), said)
+        grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+        assert grown_kib < 200 * 1024, grown_kib
+    finally:
+        server.close()
