@@ -13,6 +13,9 @@ from llmops.gitops.snapshots import EstateSnapshots
 if TYPE_CHECKING:
     import git
 
+# first-parent commits searched back for a readable version of an endpoint
+MAX_UNREADABLE_RUN = 200
+
 
 @record
 class EndpointChange:
@@ -55,12 +58,47 @@ class EndpointHistory:
             self._footprints[commit.hexsha] = endpoint_footprint(documents, self.endpoint, self.env)
         return self._footprints[commit.hexsha]
 
+    def unreadable(self, commit: git.Commit) -> dict[str, str] | None:
+        """When the endpoint is missing at ``commit`` because files there cannot be read (a
+        syntax error, bytes that are not UTF-8, a file over the size limit): those files and why;
+        else None (the endpoint is there, or really absent)."""
+        if self.footprint(commit) is not None:
+            return None
+        return self.snapshots.unreadable(commit, self.env) or None
+
+    def readable_footprint(self, commit: git.Commit) -> Footprint | None:
+        """The footprint at ``commit``, or, where it cannot be read, at the nearest first-parent
+        ancestor where it can: the change a commit that repairs a file makes is against what the
+        file said before it broke."""
+        for _ in range(MAX_UNREADABLE_RUN):
+            if self.unreadable(commit) is None or not commit.parents:
+                break
+            commit = commit.parents[0]
+        return self.footprint(commit)
+
     def changes(self, head: git.Commit) -> Iterator[EndpointChange]:
         """Commits whose footprint differs from every parent's (a merge that took one side as it was
-        did not change anything); described against the first parent."""
+        did not change anything); described against the first parent. A commit where the
+        endpoint's manifests cannot be read says so (it is no removal), and the commit after it
+        is described against the last version that could be read."""
         for commit in self.snapshots.commits(head, self.env):
+            problems = self.unreadable(commit)
+            if problems is not None:
+                if any(self.unreadable(parent) == problems for parent in commit.parents):
+                    continue  # unreadable as before
+                yield EndpointChange(
+                    commit,
+                    tuple(
+                        f"cannot be read here: {path}: {why}"
+                        for path, why in sorted(problems.items())[:3]
+                    ),
+                    False,
+                    None,
+                    None,
+                )
+                continue
             after = self.footprint(commit)
-            befores = [self.footprint(parent) for parent in commit.parents] or [None]
+            befores = [self.readable_footprint(parent) for parent in commit.parents] or [None]
             if any(before == after for before in befores):
                 continue
             before = befores[0]

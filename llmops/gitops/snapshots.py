@@ -13,9 +13,11 @@ import posixpath
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from compiler.diagnostics import Severity
+from compiler.load import rules
 from compiler.load.estate import ENVIRONMENTS_DIR, MANIFEST_SUFFIXES, MAX_MANIFEST_BYTES, SHARED_ENV
 from compiler.load.text import decode_utf8
-from compiler.load.tree import FileProblem
+from compiler.load.tree import FileProblem, format_size
 from compiler.load.yaml_strict import parse_documents
 from compiler.records import record
 from compiler.resolve.estate import ENV_ONLY_KINDS
@@ -65,6 +67,10 @@ class EstateSnapshots:
         self.repo = repo
         self.prefix = prefix
         self._blobs: dict[str, list[tuple[int, Key, Any, str]]] = {}
+        # why a blob's documents could not all be read (by object id), for history to say so
+        self._unreadable_blobs: dict[str, str] = {}
+        # the folders' unreadable files, by the key of their documents' cache
+        self._unreadable: dict[tuple[str, str], dict[str, str]] = {}
         self._folders: dict[tuple[str, str], dict[Key, DocumentState]] = {}
         # folders with links, by commit and origin (their documents depend on more than their tree)
         self._linked_folders: dict[tuple[str, str], dict[Key, DocumentState]] = {}
@@ -81,12 +87,22 @@ class EstateSnapshots:
         cached = self._blobs.get(blob.hexsha)
         if cached is None:
             cached = []
-            if blob.size <= MAX_MANIFEST_BYTES:
+            if blob.size > MAX_MANIFEST_BYTES:
+                self._unreadable_blobs[blob.hexsha] = (
+                    f"{rules.FILE_TOO_LARGE.code}: larger than {format_size(MAX_MANIFEST_BYTES)}"
+                )
+            else:
                 try:
                     text = decode_utf8(blob.data_stream.read())
-                except FileProblem:
+                except FileProblem as problem:
                     text = ""
-                documents, _ = parse_documents(path, text)
+                    self._unreadable_blobs[blob.hexsha] = f"{problem.rule.code}: {problem.message}"
+                documents, problems = parse_documents(path, text)
+                error = next((p for p in problems if p.severity is Severity.ERROR), None)
+                if error is not None and blob.hexsha not in self._unreadable_blobs:
+                    self._unreadable_blobs[blob.hexsha] = (
+                        f"{error.code}: {error.message} (line {error.span.line})"
+                    )
                 for document in documents:
                     key = _key(document.data)
                     if key is not None:
@@ -114,17 +130,38 @@ class EstateSnapshots:
         if documents is not None:
             return documents
         documents = {}
+        unreadable = {}
         linked = False
         for relative, blob, through_link in _manifest_blobs(commit.tree, tree):
             linked = linked or through_link
             path = f"{ENVIRONMENTS_DIR}/{origin}/{relative}"
             for index, key, data, digest in self._parsed(blob, path):
                 documents.setdefault(key, DocumentState(origin, path, index, key, data, digest))
+            if blob.hexsha in self._unreadable_blobs:
+                unreadable[path] = self._unreadable_blobs[blob.hexsha]
         if linked:  # what it holds depends on other trees of the commit too
             self._linked_folders[linked_key] = documents
+            self._unreadable[linked_key] = unreadable
         else:
             self._folders[cache_key] = documents
+            self._unreadable[cache_key] = unreadable
         return documents
+
+    def unreadable(self, commit: git.Commit, env: str) -> dict[str, str]:
+        """The files of ``env`` and `_shared` at ``commit`` whose documents could not all be read,
+        and why (`Y001: ...`)."""
+        found: dict[str, str] = {}
+        for origin in (env, SHARED_ENV):
+            self.folder(commit, origin)
+            tree = _follow(commit.tree, self.folder_path(origin))
+            if tree is None or tree.type != "tree":
+                continue
+            found.update(
+                self._unreadable.get((tree.hexsha, origin))
+                or self._unreadable.get((commit.hexsha, origin))
+                or {}
+            )
+        return found
 
     def has_links(self, commit: git.Commit, origin: str) -> bool:
         """Whether the folder, or anything in it, is a link at ``commit``."""

@@ -371,3 +371,27 @@ def test_rolling_back_a_shared_endpoint_overrides_it_in_one_environment_only(
     override = root / "environments/dev/serving/example-model.yaml"
     assert "maxReplicas: 3" in override.read_text()
     assert "overriding environments/_shared/serving/example-model.yaml in dev only" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("broken", "said"),
+    [(b"garbage: [\n", "Y001"), (b"# caf\xe9\n", "Y008")],
+)
+def test_a_version_that_cannot_be_read_is_no_removal(
+    repo: git.Repo, broken: bytes, said: str
+) -> None:
+    """A commit that broke the endpoint's file read as "endpoint removed", and the commit that
+    repaired it (and changed maxReplicas) as "endpoint added", hiding the change."""
+    root = root_of(repo)
+    path = root / DEV_ENDPOINT
+    good = path.read_bytes()
+    path.write_bytes(good + broken)
+    commit_all(repo, "break the file")
+    path.write_bytes(good.replace(b"maxReplicas: 3", b"maxReplicas: 6"))
+    commit_all(repo, "repair it, and scale")
+    result = run_cli("history", "example-model", str(root), "--env", "dev", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    newest, broke = json.loads(result.stdout)["commits"][:2]
+    assert newest["changes"] == ["maxReplicas 3 -> 6"]
+    (line,) = broke["changes"]
+    assert line.startswith(f"cannot be read here: {DEV_ENDPOINT}: {said}"), line
