@@ -3,6 +3,7 @@ about."""
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -98,21 +99,72 @@ def field_changes(before: Any, after: Any, path: str = "") -> list[FieldChange]:
                         None if new is _ABSENT else new,
                     )
                 )
-            elif old != new:
+            elif not same_value(old, new):
                 changes.extend(field_changes(old, new, child_path(path, key)))
         return changes
     if isinstance(before, str) and isinstance(after, str) and before != after:
         embedded = _json_documents(before, after)
-        # ConfigMaps carry JSON documents (proxy.json, job.json): diff inside them
+        # ConfigMaps carry JSON documents (proxy.json, job.json): diff inside them; text whose
+        # values are the same (spacing) changed all the same
         if embedded is not None:
-            return field_changes(*embedded, path)
-    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        return [
-            change
-            for index, (old, new) in enumerate(zip(before, after, strict=True))
-            for change in field_changes(old, new, child_path(path, index))
-        ]
-    return [] if before == after else [FieldChange(path, before, after)]
+            return field_changes(*embedded, path) or [FieldChange(path, before, after)]
+    if isinstance(before, list) and isinstance(after, list):
+        if len(before) == len(after):
+            return [
+                change
+                for index, (old, new) in enumerate(zip(before, after, strict=True))
+                for change in field_changes(old, new, child_path(path, index))
+            ]
+        return _list_changes(before, after, path)
+    return [] if same_value(before, after) else [FieldChange(path, before, after)]
+
+
+def _list_changes(before: list[Any], after: list[Any], path: str) -> list[FieldChange]:
+    """A list that grew or shrank, item by item: the items taken out (at their index before) and
+    put in (at their index after), and the ones changed in place. Printed whole, two long lists
+    were cut to the same first 120 characters on both sides."""
+    texts = [
+        [json.dumps(item, sort_keys=True, default=str) for item in side] for side in (before, after)
+    ]
+    changes: list[FieldChange] = []
+    matcher = difflib.SequenceMatcher(None, texts[0], texts[1], autojunk=False)
+    for operation, low, high, new_low, new_high in matcher.get_opcodes():
+        if operation == "equal":
+            continue
+        if operation == "replace" and high - low == new_high - new_low:
+            for offset in range(high - low):
+                changes.extend(
+                    field_changes(
+                        before[low + offset],
+                        after[new_low + offset],
+                        child_path(path, low + offset),
+                    )
+                )
+            continue
+        changes.extend(
+            FieldChange(child_path(path, index), before[index], None) for index in range(low, high)
+        )
+        changes.extend(
+            FieldChange(child_path(path, index), None, after[index])
+            for index in range(new_low, new_high)
+        )
+    return changes
+
+
+def same_value(before: Any, after: Any) -> bool:
+    """Equal as the rendered YAML writes them: Python's `==` takes `1` for `true` and `2` for
+    `2.0`, which are other text in the object (a changed annotation listed no field)."""
+    if type(before) is not type(after):
+        return False
+    if isinstance(before, dict):
+        return before.keys() == after.keys() and all(
+            same_value(value, after[key]) for key, value in before.items()
+        )
+    if isinstance(before, list):
+        return len(before) == len(after) and all(
+            same_value(old, new) for old, new in zip(before, after, strict=True)
+        )
+    return bool(before == after)
 
 
 def _json_documents(before: str, after: str) -> tuple[Any, Any] | None:
