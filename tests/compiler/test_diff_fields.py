@@ -14,9 +14,7 @@ def test_true_and_1_and_2_and_2_0_are_other_values() -> None:
         FieldChange('metadata.annotations["team.example.com/limits"][0]', 1, True),
         FieldChange('metadata.annotations["team.example.com/limits"][1]', 2, 2.0),
     ]
-    assert field_changes({"replicas": 1}, {"replicas": True}) == [
-        FieldChange("replicas", 1, True)
-    ]
+    assert field_changes({"replicas": 1}, {"replicas": True}) == [FieldChange("replicas", 1, True)]
 
 
 def test_json_text_changed_only_in_its_spacing_is_a_change_of_the_text() -> None:
