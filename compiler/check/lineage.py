@@ -26,6 +26,8 @@ from compiler.target.kserve_versions import serves_lora_adapters
 from compiler.target.naming import inference_service_name
 
 E = Severity.ERROR
+# base models followed from one model before giving up (no real lineage is this deep)
+MAX_LINEAGE_DEPTH = 64
 
 
 def _key(model: Manifest[ModelSpec] | None) -> tuple[str, str | None] | None:
@@ -526,6 +528,56 @@ def _trained_by(
     return training_job(env, adapter.spec.trained_by)[1]
 
 
+@rule(
+    "M011",
+    "base-model-cycle",
+    E,
+    "A model's chain of base models leads back to itself.",
+    category=Category.LINEAGE,
+)
+def base_model_cycle(env: ResolvedEnvironment) -> Iterator[Finding]:
+    """What it checks:
+        Following `baseModel` from model to model ends at a model without one (a base model
+        trained by nobody here): it never comes back to a model already on the way, itself
+        included.
+    Why it matters:
+        A lineage is where a model comes from. A loop names no origin, so what it was trained on,
+        and the approvals and capacity facts that follow the chain, rest on nothing; `llmops
+        lineage` would show each model fine-tuned on the other.
+    Wrong: two models, each the other's base
+        # file: environments/dev/catalog/support-sft.yaml
+          type: fine-tuned
+          # Wrong: support-base@1.0 names support-sft@1.0 as its base.
+          baseModel: support-base@1.0
+    Right: the chain ends at a base model
+        # file: environments/dev/catalog/support-sft.yaml
+          type: fine-tuned
+          baseModel: support-base@1.0
+    """
+    for model in env.of_kind("Model"):
+        if model.spec.base_model is None:
+            continue
+        seen = [model]
+        current = model
+        while current.spec.base_model is not None and len(seen) <= MAX_LINEAGE_DEPTH:
+            base = env.resolve_model(current.spec.base_model).manifest
+            if base is None:  # M001 reports it
+                break
+            if base is model:
+                chain = " -> ".join(step.subject for step in [*seen, model])
+                yield Finding(
+                    model,
+                    ("spec", "baseModel"),
+                    f"the chain of base models comes back to {model.subject}: {chain}",
+                    "end the chain at the model the others were trained from, without baseModel",
+                )
+                break
+            if any(step is base for step in seen):  # a loop further up, reported at its models
+                break
+            seen.append(base)
+            current = base
+
+
 CHECKS = (
     unresolved_lineage_ref,
     base_model_mismatch,
@@ -536,4 +588,5 @@ CHECKS = (
     adapters_need_vllm,
     adapter_rank_unsupported,
     adapter_name_taken,
+    base_model_cycle,
 )
