@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from compiler.spec.base import StrictModel, empty_list
 from compiler.spec.formats import DnsLabel, DnsSubdomain, HttpUrl, ImageReference
@@ -45,6 +46,23 @@ class LLMInferenceServiceSettings(StrictModel):
             "Service Istio creates for KServe's default Gateway `kserve/kserve-ingress-gateway`."
         ),
     )
+
+    @model_validator(mode="after")
+    def _proxy_reaches_the_gateways(self) -> LLMInferenceServiceSettings:
+        """Gateways of one's own with the default gatewayUrl: the route attaches to those, the
+        proxy sends to KServe's default Gateway, which has no route to the endpoint (404)."""
+        if self.gateway_refs and "gateway_url" not in self.model_fields_set:
+            first = self.gateway_refs[0]
+            raise PydanticCustomError(
+                "gateway_url",
+                "gatewayRefs names a Gateway of its own ({gateway}), but gatewayUrl is left at "
+                "KServe's default Gateway's Service: the proxy would send every request to a "
+                "Gateway the endpoints' routes do not attach to (404); set gatewayUrl to the "
+                "in-cluster URL of {gateway}'s Service",
+                {"gateway": f"{first.namespace}/{first.name}", "entry": "gatewayRefs"},
+            )
+        return self
+
     base_refs: list[DnsSubdomain] = Field(
         default_factory=empty_list,
         alias="baseRefs",

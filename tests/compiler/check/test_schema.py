@@ -239,3 +239,16 @@ def test_the_argo_cd_project_is_never_argo_cds_own_default() -> None:
     (refused,) = diagnose(environment_settings(settings.format(name="default")))
     assert refused[:3] == ("S005", 12, 14)
     assert diagnose(environment_settings(settings.format(name="llm-platform"))) == []
+
+
+def test_gateways_of_ones_own_need_their_url() -> None:
+    """With gatewayRefs and the default gatewayUrl, the routes attached to one Gateway and the
+    proxy sent every request to another (404)."""
+    settings = (
+        "  kserve:\n    llmInferenceService:\n      gatewayRefs:\n"
+        "        - name: inference-gateway\n          namespace: gateways\n{url}"
+    )
+    (refused,) = diagnose(environment_settings(settings.format(url="")))
+    assert refused[0] == "S005"
+    url = "      gatewayUrl: http://inference-gateway.gateways.svc.cluster.local\n"
+    assert diagnose(environment_settings(settings.format(url=url))) == []
