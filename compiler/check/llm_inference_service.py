@@ -128,6 +128,8 @@ def _unsupported(
     if prefill is not None:
         yield from _prefill(prefill, gpus)
     yield from _canary_without_gpus(spec)
+    if env.settings.pod_security == "baseline":
+        yield from _multi_node_capabilities(spec)
 
 
 def _canary_without_gpus(spec: ServingEndpointSpec) -> Iterator[tuple[Path, str, str]]:
@@ -226,7 +228,8 @@ def llm_inference_service_cannot_serve(env: ResolvedEnvironment) -> Iterator[Fin
         least 1 when it scales, names a `canary` only on KServe 0.20 or newer (whose route groups
         split the traffic by weight), and splits its GPUs evenly among `parallelism.data` ranks. A
         replica over several nodes (`parallelism.nodes`) has GPUs and one data-parallel rank per
-        node; `prefill` needs the endpoint on GPUs, prefill minReplicas at most maxReplicas, and
+        node, in an environment with `podSecurity: privileged`; `prefill` needs the endpoint on
+        GPUs, prefill minReplicas at most maxReplicas, and
         the same of its own parallelism. An endpoint served as an InferenceService has no
         `parallelism` and no `prefill`.
     Why it matters:
@@ -234,9 +237,10 @@ def llm_inference_service_cannot_serve(env: ResolvedEnvironment) -> Iterator[Fin
         the Workload Variant Autoscaler has no CPU target and no scale to zero, an older KServe
         rejects `router.route.group`, and vLLM refuses
         ranks of unequal size. Over several nodes each pod's first rank is its LeaderWorkerSet
-        index (`$(LWS_WORKER_INDEX)` in vLLM's arguments), right only for one rank per node;
-        prefill/decode moves KV caches between GPUs. `parallelism` and `prefill`
-        mean nothing to an InferenceService.
+        index (`$(LWS_WORKER_INDEX)` in vLLM's arguments), right only for one rank per node,
+        and KServe's multi-node presets add capabilities for RDMA (IPC_LOCK, SYS_RAWIO, NET_RAW)
+        that a Namespace at Pod Security `baseline` refuses; prefill/decode moves KV caches
+        between GPUs. `parallelism` and `prefill` mean nothing to an InferenceService.
     Wrong: a CPU utilization target
         # file: environments/dev/serving/support-chat.yaml
           maxReplicas: 3
@@ -253,6 +257,28 @@ def llm_inference_service_cannot_serve(env: ResolvedEnvironment) -> Iterator[Fin
             continue
         for path, message, hint in _unsupported(env, endpoint):
             yield Finding(endpoint, path, message, hint)
+
+
+def _multi_node_capabilities(spec: ServingEndpointSpec) -> Iterator[tuple[Path, str, str]]:
+    """KServe's multi-node presets (`kserve-config-llm-worker-data-parallel` and the prefill and
+    decode ones) add IPC_LOCK, SYS_RAWIO and NET_RAW to the main container, for RDMA; a Namespace
+    enforcing Pod Security `baseline` refuses every such pod."""
+    places: list[tuple[Path, Parallelism | None]] = [
+        (("spec", "parallelism", "nodes"), spec.parallelism)
+    ]
+    if spec.prefill is not None:
+        places.append((("spec", "prefill", "parallelism", "nodes"), spec.prefill.parallelism))
+    for path, parallelism in places:
+        if parallelism is not None and parallelism.nodes > 1:
+            yield (
+                path,
+                "KServe's multi-node preset adds the capabilities IPC_LOCK, SYS_RAWIO and NET_RAW "
+                "to every pod of this replica (for RDMA), which the environment's Namespace, at "
+                "Pod Security `baseline`, refuses: no pod would start",
+                "set `podSecurity: privileged` in environment.yaml (its Namespace then admits "
+                "them), or serve the replica on one node",
+            )
+            return
 
 
 def _inference_service_refusals(endpoint: Manifest[ServingEndpointSpec]) -> Iterator[Finding]:

@@ -389,6 +389,14 @@ class EnvironmentSpec(StrictModel):
     ingress: IngressSettings = Field(
         default_factory=IngressSettings, description="How endpoints are exposed."
     )
+    pod_security: Literal["baseline", "privileged"] = Field(
+        "baseline",
+        alias="podSecurity",
+        description="Pod Security level the environment's Namespace enforces. `baseline` refuses "
+        "privileged pods, host access and added capabilities; `privileged` admits them, which "
+        "KServe's multi-node LLMInferenceService presets need (IPC_LOCK, SYS_RAWIO, NET_RAW for "
+        "RDMA).",
+    )
     gpu: GpuPolicy = Field(default_factory=GpuPolicy, description="GPU policy.")
     approval: ApprovalPolicy = Field(
         default_factory=ApprovalPolicy, description="Who approves models, and how many."

@@ -191,3 +191,44 @@ def test_prefill_gpus_over_the_environment_s_limit(tmp_path: Path) -> None:
         _place(root, PROD_CHAT, ["spec", "prefill", "gpus"])
     ]
     assert "16 GPUs requested per prefill replica" in found[0][2]
+
+
+@pytest.mark.parametrize("where", [["parallelism"], ["prefill", "parallelism"]])
+def test_several_nodes_need_a_namespace_that_admits_their_capabilities(
+    tmp_path: Path, where: list[str]
+) -> None:
+    """KServe's multi-node presets add IPC_LOCK, SYS_RAWIO and NET_RAW to every pod; at the
+    Namespace's default Pod Security `baseline` no pod would start, so it is E011 until the
+    environment says `podSecurity: privileged`, whose Namespace then admits them."""
+    import shutil
+
+    import yaml
+
+    from compiler.render.estate import render_estate
+    from tests.helpers.llm_inference_service_estate import EXAMPLE
+
+    shutil.copytree(EXAMPLE / "environments", tmp_path / "environments")
+    path = tmp_path / PROD_CHAT
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    values: dict[str, Any] = {"nodes": 2}
+    for key in reversed(where):
+        values = {key: values}
+    if where[0] == "prefill":
+        values["prefill"].update(minReplicas=1, gpus=1)
+    document["spec"].update(values)
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    (refused,) = [d for d in validate(tmp_path).diagnostics if d.code == "E011"]
+    assert "IPC_LOCK, SYS_RAWIO and NET_RAW" in refused.message
+    assert refused.span.file == PROD_CHAT
+    assert "podSecurity: privileged" in (refused.hint or "")
+
+    settings = tmp_path / PROD_ENV
+    environment = yaml.safe_load(settings.read_text(encoding="utf-8"))
+    environment["spec"]["podSecurity"] = "privileged"
+    settings.write_text(yaml.safe_dump(environment, sort_keys=False), encoding="utf-8")
+    result = validate(tmp_path)
+    assert [d for d in result.diagnostics if d.severity.value == "error"] == []
+    (namespace,) = [
+        o for o in render_estate(result.estate).groups["prod"] if o["kind"] == "Namespace"
+    ]
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"

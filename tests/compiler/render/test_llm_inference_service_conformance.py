@@ -15,6 +15,7 @@ from compiler.emit.yaml_text import emit_stream
 from compiler.render.estate import render_estate
 from tests.helpers.conformance import conformance_failures
 from tests.helpers.estate import PROJECT_ROOT, validate
+from tests.helpers.llm_inference_service_estate import admit_multi_node
 
 EXAMPLE = PROJECT_ROOT / "examples" / "llm_inference_service"
 DEV_ENV = "environments/dev/environment.yaml"
@@ -94,7 +95,7 @@ VERSIONS = ("0.16", "0.17", "0.20")
 
 
 def _render(root: Path) -> list[dict[str, Any]]:
-    result = validate(root)
+    result = validate(admit_multi_node(root))
     errors = [
         f"{d.span.file}:{d.span.line}: {d.code} {d.message}"
         for d in result.diagnostics

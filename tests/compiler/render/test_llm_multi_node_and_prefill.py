@@ -13,6 +13,7 @@ import yaml
 from compiler.emit.yaml_text import emit_stream
 from compiler.render.estate import render_estate
 from tests.helpers.estate import PROJECT_ROOT, validate
+from tests.helpers.llm_inference_service_estate import admit_multi_node
 
 EXAMPLE = PROJECT_ROOT / "examples" / "llm_inference_service"
 CANARY_EXAMPLE = PROJECT_ROOT / "examples" / "llm_inference_service_canary"
@@ -26,7 +27,7 @@ def _render(root: Path, example: Path, relative: str, spec: dict[str, Any]) -> l
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     document["spec"].update(spec)
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    result = validate(root)
+    result = validate(admit_multi_node(root))
     assert [d.code for d in result.diagnostics if d.severity.value == "error"] == []
     return [obj for objects in render_estate(result.estate).groups.values() for obj in objects]
 
