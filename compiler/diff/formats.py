@@ -6,6 +6,7 @@ escaped."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from compiler.diff.changes import EnvironmentSummary, EstateDiff, FieldChange, ObjectChange
@@ -73,6 +74,12 @@ def format_text(diff: EstateDiff) -> str:
     return escape_controls("\n".join(out), keep_newlines=True) + "\n"
 
 
+_BACKTICKS = re.compile(r"`+")
+# what could start markdown of its own in a cell: code spans, emphasis, links and images,
+# strikethrough, GitHub's math (`$`) and mentions (`@`), and the cell's end; each escaped
+_MARKDOWN_PUNCTUATION = re.compile(r"[\\`*_\[\]()!~|$@]")
+
+
 def format_markdown(diff: EstateDiff) -> str:
     if diff.empty:
         return "### llmops diff\n\nNo changes to the cluster.\n"
@@ -91,16 +98,30 @@ def format_markdown(diff: EstateDiff) -> str:
             for s in _MARK
             if any(c.status == s for c in changes)
         )
-        out += [f"<details><summary><b>{_escape(group)}</b>: {counts}</summary>", "", "```diff"]
+        lines = []
         for change in changes:
-            out.append(f"{_MARK[change.status]} {change.title}")
-            out += [f"~     {_field_line(field)}" for field in change.fields]
-        out += ["```", "", "</details>", ""]
+            lines.append(f"{_MARK[change.status]} {change.title}")
+            lines += [f"~     {_field_line(field)}" for field in change.fields]
+        # a fence longer than any run of backticks inside: a value holding ``` cannot end the
+        # block and write markdown of its own into the pull request
+        fence = "`" * max(
+            3, 1 + max((len(run) for run in _BACKTICKS.findall("\n".join(lines))), default=0)
+        )
+        out += [
+            f"<details><summary><b>{_escape(group)}</b>: {counts}</summary>",
+            "",
+            f"{fence}diff",
+        ]
+        out += [*lines, fence, "", "</details>", ""]
     return escape_controls("\n".join(out), keep_newlines=True) + "\n"
 
 
 def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    """Text in a table cell, read as text: markdown's punctuation escaped (a link, emphasis or
+    code span a value or an approver's id wrote), HTML's characters as entities, `|` kept in its
+    cell."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\g<0>", text)
 
 
 def format_json(diff: EstateDiff) -> str:

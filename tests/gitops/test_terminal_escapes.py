@@ -251,3 +251,29 @@ def test_promote_escapes_file_names_in_its_output_and_commit(repo: git.Repo) -> 
     assert "environments/stg/serving/chat\\x1b[2J\\u202e.yaml: endpoint copied" in promoted.stdout
     assert_no_controls(promoted.stdout + promoted.stderr)
     assert_no_controls(git_cli(root, "log", "-1", "--format=%B", "promote/chat-dev-to-stg").stdout)
+
+
+def test_markdown_values_write_no_markdown_of_their_own() -> None:
+    """An approver's id became a link in the pull request comment, and a value holding ``` ended
+    the code block and went on as markdown."""
+    fence_breaker = "x\n```\n# heading [link](http://evil.example) @team"
+    change = ObjectChange(
+        "dev",
+        "v1",
+        "ConfigMap",
+        "llm-ops-dev",
+        "c",
+        "changed",
+        (FieldChange("data.x", "a", fence_breaker),),
+    )
+    summary = EnvironmentSummary("dev", approvals_added=("x[l](http://e.example) @everyone",))
+    text = format_markdown(EstateDiff(changes=[change], summaries=[summary]))
+    assert "](http://e.example)" not in text and "\\[l\\]\\(http" in text
+    assert "\\@everyone" in text
+    opening = next(
+        line for line in text.splitlines() if line.endswith("diff") and line.startswith("```")
+    )
+    fence = opening.removesuffix("diff")
+    assert len(fence) > 3
+    body = text.split(opening, 1)[1]
+    assert body.index(f"\n{fence}\n") > body.index("heading")  # the value stays inside the block
