@@ -85,8 +85,9 @@ def approval_not_by_approver(env: ResolvedEnvironment) -> Iterator[Finding]:
 def approver_changed_model(env: ResolvedEnvironment) -> Iterator[Finding]:
     """What it checks:
         With `validate --audit`: the approver an Approval names is not the author of the last change
-        to the Model manifest it approves (four eyes). The note points at the model and names who
-        changed it.
+        to the Model manifest it approves, nor, for a trained model, to its training job or
+        dataset, which the approval's digest covers too (four eyes). The note points at what was
+        changed and names who changed it.
     Why it matters:
         If the person who changed a model may approve it, one person can ship any change alone, and
         the approval certifies nothing. Another approver must review what was changed.
@@ -110,17 +111,39 @@ def approver_changed_model(env: ResolvedEnvironment) -> Iterator[Finding]:
         model = env.resolve_model(approval.spec.model_id).manifest
         if model is None:
             continue
-        changed = env.provenance.last_change.get(document_key(model))
         approver = approval.spec.approved_by
-        if changed is not None and is_person(changed, approver, identities):
+        for covered in approved_manifests(env, approval):
+            changed = env.provenance.last_change.get(document_key(covered))
+            if changed is None or not is_person(changed, approver, identities):
+                continue
+            what = "manifest" if covered is model else f"{_COVERED[covered.kind]} ({covered.name})"
             yield Finding(
                 approval,
                 ("spec", "approvedBy"),
                 f"`{approver}` approves {model.name}@{model.version}, "
-                f"whose manifest they last changed themselves ({changed.revision[:12]})",
+                f"whose {what} they last changed themselves ({changed.revision[:12]})",
                 "another approver must review and approve this model",
-                related=(RelatedPlace(model, ("spec",), f"last changed by {changed.author}"),),
+                related=(RelatedPlace(covered, ("spec",), f"last changed by {changed.author}"),),
             )
+            break
+
+
+# what an approval of a trained model covers besides the model, as a model's part
+_COVERED = {"TrainingJob": "training job", "Dataset": "training dataset"}
+
+
+def approved_manifests(
+    env: ResolvedEnvironment, approval: Manifest[ApprovalSpec]
+) -> list[Manifest]:
+    """What an approval's digest covers: the model it names and, for a model trained here, the
+    training job and its dataset (a retrained model is another model to review)."""
+    from compiler.resolve.lineage import lineage_of
+
+    model = env.resolve_model(approval.spec.model_id).manifest
+    if model is None:
+        return []
+    lineage = lineage_of(env, model)
+    return [model, *(part for part in (lineage.job, lineage.dataset) if part is not None)]
 
 
 @rule(

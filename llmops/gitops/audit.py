@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from compiler.check.audit import approved_manifests
+from compiler.load.estate import SHARED_ENV
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from compiler.resolve.provenance import Authorship, DocumentKey, Provenance, document_key
@@ -26,13 +28,15 @@ def _authorship(commit: git.Commit) -> Authorship:
 
 
 def _audited(env: ResolvedEnvironment) -> list[Manifest]:
-    """The environment's Approvals and the models they approve."""
+    """The environment's Approvals and what each approves: the model, and for a trained model the
+    training job and dataset its approval digest covers (those of this environment or
+    `_shared`, whose history this walk reads)."""
     manifests: dict[int, Manifest] = {}
     for approval in env.of_kind("Approval"):
         manifests[id(approval)] = approval
-        model = env.resolve_model(approval.spec.model_id).manifest
-        if model is not None:
-            manifests[id(model)] = model
+        for covered in approved_manifests(env, approval):
+            if covered.origin in (env.name, SHARED_ENV):
+                manifests[id(covered)] = covered
     return list(manifests.values())
 
 

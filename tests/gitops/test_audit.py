@@ -208,3 +208,40 @@ def test_an_environment_folder_behind_a_link_is_audited(tmp_path: Path) -> None:
     result = run_cli("audit", str(root), "--env", "prod", "--format", "json")
     found = [(d["code"], d["file"]) for d in json.loads(result.stdout)["diagnostics"]]
     assert ("G001", PROD_APPROVALS[1]) in found, result.stdout
+
+
+def test_an_approver_who_retrained_the_model_cannot_approve_it(tmp_path: Path) -> None:
+    """The approval of a trained model covers its training job and dataset (its digest does):
+    an approver who changed the job and approved the result was let through."""
+    import json
+    import shutil
+
+    from tests.helpers.estate import PROJECT_ROOT
+
+    example = PROJECT_ROOT / "examples" / "adapters"
+    root = tmp_path / "repo"
+    shutil.copytree(example / "environments", root / "environments")
+    shutil.copytree(PROJECT_ROOT / "examples" / "datasets", root / "examples" / "datasets")
+    approvals = sorted(
+        str(path.relative_to(root)) for path in (root / "environments/dev/approvals").iterdir()
+    )
+    repo = init_repository(root)
+    everything = sorted(
+        str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".git" not in p.parts
+    )
+    commit_paths(repo, [p for p in everything if p not in approvals], "estate", CAROL)
+    commit_paths(repo, approvals, "alice approves", ALICE)
+    assert run_cli("audit", str(root), "--env", "dev").exit_code == 0
+
+    job = root / "environments/dev/training/support-sft.yaml"
+    job.write_text(job.read_text().replace("num_epochs: 2", "num_epochs: 20"))
+    commit_paths(repo, ["environments/dev/training/support-sft.yaml"], "retrain", ALICE)
+    approved = run_cli(
+        "approve", "support-sft@1.0", str(root), "--env", "dev", "--by", "alice", "--role", "admin"
+    )
+    assert approved.exit_code == 0, approved.stderr
+    commit_paths(repo, approvals, "alice approves the retrained adapter", ALICE)
+    result = run_cli("audit", str(root), "--env", "dev", "--format", "json")
+    found = [(d["code"], d["message"]) for d in json.loads(result.stdout)["diagnostics"]]
+    assert [code for code, _ in found] == ["G002"], result.stdout
+    assert "training job (support-sft)" in found[0][1]
