@@ -458,12 +458,16 @@ def explain_endpoint(
     capacity = endpoint_capacity(env, served)
     if capacity is None:
         return None
+    model = capacity.model.subject
     mine = [
         d
         for d in diagnostics
         if (d.subject or "").startswith(f"{served.subject} (")
         # C001 on the model names its endpoint
         or f"{served.subject} on GPUs in `{env.name}`" in d.message
+        # the model's own capacity findings bear on this arithmetic (C011: its parameters
+        # contradict the preset whose layers it uses)
+        or (d.code.startswith("C") and (d.subject or "").startswith(f"{model} ("))
     ]
     explanation = explain(capacity, mine)
     lineages = [

@@ -173,3 +173,15 @@ def test_without_the_models_shape_the_weights_are_still_explained(tmp_path: Path
         in result.stdout
     )
     assert "verdict: will not start" in result.stdout and "error[C002]" in result.stdout
+
+
+def test_a_model_whose_parameters_contradict_its_preset_is_named(tmp_path: Path) -> None:
+    """The arithmetic weighs the model's parameters with its preset's layers: when the two
+    disagree (C011, on the model), `explain` said "fits" without a word of it."""
+    root = copy_bundled_estate(tmp_path)
+    model = root / MODEL_FILE
+    text = model.read_text(encoding="utf-8")
+    assert '"parameters": "7B"' in text
+    model.write_text(text.replace('"parameters": "7B"', '"parameters": "70B"'), encoding="utf-8")
+    result = run_cli("explain", "example-model", "--env", "dev", str(root))
+    assert "warning[C011]" in result.stdout, result.stdout
