@@ -149,7 +149,13 @@ def format_lineage_text(report: dict[str, Any]) -> str:
     approval = report["approval"]
     who = ", ".join(approval["approvers"]) or "nobody"
     verdict = "approved" if approval["approved"] else "not approved"
-    covers = "; the approval covers the job and the dataset" if approval["coversJob"] else ""
+    covers = ""
+    if approval["coversJob"]:  # what an approval of it covers, or would
+        covers = (
+            "; the approval covers the job and the dataset"
+            if approval["approvers"]
+            else "; an approval covers the job and the dataset too"
+        )
     lines.append(
         f"  approval  {verdict}: {who} ({len(approval['approvers'])} of {approval['needed']} "
         f"needed){covers}"

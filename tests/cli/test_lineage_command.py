@@ -90,3 +90,27 @@ def test_history_marks_a_change_of_the_job_that_trained_a_served_adapter(tmp_pat
     assert commits[0]["changes"] == [
         "lineage: job support-sft: trainJobSpec.hyperparameters.learning_rate 0.0002 -> 0.0003"
     ]
+
+
+def test_an_unapproved_trained_model_does_not_claim_an_approval() -> None:
+    from compiler.resolve.lineage_report import format_lineage_text
+
+    report = {
+        "model": "m@1",
+        "environment": "dev",
+        "ancestry": [],
+        "servedBy": [],
+        "approval": {
+            "approved": False,
+            "approvers": [],
+            "needed": 1,
+            "problems": [],
+            "coversJob": True,
+        },
+        "problems": [],
+    }
+    text = format_lineage_text(report)
+    assert (
+        "not approved: nobody (0 of 1 needed); an approval covers the job and the dataset too"
+        in text
+    )

@@ -41,8 +41,8 @@ def test_walkthrough_runs_every_step(tmp_path_factory: pytest.TempPathFactory) -
         "-> s3://models/support-sft/1/",
         "llmops-train: dataset: 8 instruction examples from 1 file(s)",
         "  job       dev/support-sft (SFT, full) trains tiny-llama@1, writes s3://models/support-sft/1/",
-        "  approval  not approved: nobody (0 of 1 needed); the approval covers the job and the "
-        "dataset",
+        "  approval  not approved: nobody (0 of 1 needed); an approval covers the job and the "
+        "dataset too",
         "--model_name=support-chat --backend=huggingface --max_model_len=512 "
         "--model_dir=.sandbox/mnt/models",
     ):
