@@ -63,3 +63,15 @@ def json_printable(text: str) -> str:
 def xml_printable(text: str) -> str:
     """Serialized XML with those characters written as character references."""
     return text.translate(_XML_TABLE)
+
+
+# the most of a name a person typed that a message repeats
+MAX_SHOWN_ARGUMENT = 80
+
+
+def shown_argument(text: str) -> str:
+    """A name from the command line as a message repeats it: escaped, and cut with `…` past
+    `MAX_SHOWN_ARGUMENT` characters (a 5,000-character name was printed whole)."""
+    if len(text) > MAX_SHOWN_ARGUMENT:
+        text = text[: MAX_SHOWN_ARGUMENT - 1] + "…"
+    return escape_controls(text)

@@ -9,6 +9,7 @@ from typing import Any
 
 from compiler.errors import LlmopsError
 from compiler.load.estate import ENVIRONMENTS_DIR
+from compiler.printable import shown_argument
 from compiler.records import record
 from compiler.resolve.approvals import current_digest
 from compiler.resolve.environment import ResolvedEnvironment
@@ -52,14 +53,14 @@ def plan_approval(
                 hint=f"llmops approve {versions[-1]} ...",
             )
         raise LlmopsError(
-            f"model `{model_reference}` does not exist in environment `{env.name}` "
+            f"model `{shown_argument(model_reference)}` does not exist in environment `{env.name}` "
             f"(models: {known})"
         )
     model: Manifest[ModelSpec] = result.manifest
     roles = env.settings.approval.roles
     if role not in roles:
         raise LlmopsError(
-            f"role `{role}` may not approve models in environment `{env.name}`",
+            f"role `{shown_argument(role)}` may not approve models in environment `{env.name}`",
             hint=f"allowed roles: {', '.join(roles)}",
         )
     name = _label(f"{model.name}-{model.version}-{approver}")

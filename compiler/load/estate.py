@@ -16,6 +16,7 @@ from compiler.load.tree import FileProblem, RepoTree
 from compiler.load.unread import UnreadPart, kind_words
 from compiler.load.yaml_strict import clean_values, documents_read_before, parse_manifest_file
 from compiler.positions import Span
+from compiler.printable import shown_argument
 
 ENVIRONMENTS_DIR = "environments"
 SHARED_ENV = "_shared"
@@ -78,7 +79,9 @@ def select_environments(available: list[str], only: str | None) -> list[str]:
         return available
     if only not in available:
         known = ", ".join(available) or "none"
-        raise LlmopsError(f"environment `{only}` does not exist (environments: {known})")
+        raise LlmopsError(
+            f"environment `{shown_argument(only)}` does not exist (environments: {known})"
+        )
     return [only]
 
 

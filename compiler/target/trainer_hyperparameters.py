@@ -8,7 +8,6 @@ default rate would waste a GPU-day. So is a value of the wrong type or out of ra
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -121,6 +120,8 @@ def _typed(given: Mapping[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {name: parameter.default for name, parameter in known.items()}
     for name, value in given.items():
         if name not in known:
+            import difflib  # only for a name to correct: `validate` of a valid estate skips it
+
             close = OTHER_TRAINERS_NAMES.get(name) or next(
                 iter(difflib.get_close_matches(name, HYPERPARAMETER_NAMES, n=1)), None
             )

@@ -12,7 +12,7 @@ from compiler.capacity.explain import explain_endpoint, format_text, is_error
 from compiler.errors import LlmopsError
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import validate_repository
-from compiler.printable import escape_controls
+from compiler.printable import escape_controls, shown_argument
 from compiler.resolve.lineage_report import format_lineage_text
 from llmops.cli import exit_codes, options
 from llmops.estate import find_estate_root
@@ -25,7 +25,7 @@ def explain(*, endpoint: str, env: str, repo: str | None, output_format: str) ->
     environment = next(e for e in result.estate.environments if e.name == env)
     if environment.settings_gap is not None:
         raise LlmopsError(
-            f"the settings of environment `{escape_controls(env)}` could not be read "
+            f"the settings of environment `{shown_argument(env)}` could not be read "
             f"({escape_controls(environment.settings_gap.file)}), and the arithmetic rests on them",
             hint=f"`llmops validate --env {escape_controls(env)}` says what to fix",
         )
@@ -37,7 +37,8 @@ def explain(*, endpoint: str, env: str, repo: str | None, output_format: str) ->
 
         rule = EVERY_RULE_BY_CODE.get(endpoint.upper())
         raise LlmopsError(
-            f"no ServingEndpoint `{endpoint}` in environment `{env}` (endpoints: {known})",
+            f"no ServingEndpoint `{shown_argument(endpoint)}` in environment "
+            f"`{shown_argument(env)}` (endpoints: {known})",
             hint=f"`llmops rules {rule.code}` explains the rule {rule.code}"
             if rule is not None
             else "`llmops validate --env ENV` reports endpoints that failed validation",

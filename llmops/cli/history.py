@@ -8,8 +8,6 @@ from typing import Any
 
 import click
 
-from compiler.errors import LlmopsError
-from compiler.load.estate import list_environments
 from compiler.printable import escape_controls
 from llmops.cli import exit_codes, options
 from llmops.estate import find_estate_root
@@ -53,15 +51,12 @@ def history(
     from llmops.gitops.history import EndpointHistory, unknown_endpoint
     from llmops.gitops.rollback_marks import marked_changes
     from llmops.gitops.snapshots import EstateSnapshots
-    from llmops.gitops.tree import GitTree, open_repository
+    from llmops.gitops.tree import open_repository, require_environment
 
     root = find_estate_root(repo)
     git_repo, prefix = open_repository(root)
     head = current_commit(git_repo)
-    if env not in list_environments(GitTree(head, prefix)):
-        raise LlmopsError(
-            f"environment `{escape_controls(env)}` does not exist at HEAD ({head.hexsha[:12]})"
-        )
+    require_environment(head, prefix, env)
     snapshots = EstateSnapshots(git_repo, prefix)
     entries = []
     endpoint_history = EndpointHistory(snapshots, env, endpoint)

@@ -11,7 +11,7 @@ import click
 from compiler.errors import LlmopsError
 from compiler.load.tree import DirectoryTree
 from compiler.pipeline import validate_repository
-from compiler.printable import escape_controls
+from compiler.printable import escape_controls, shown_argument
 from compiler.resolve.lineage_report import format_lineage_text, lineage_report
 from llmops.cli import exit_codes, options
 from llmops.estate import find_estate_root
@@ -25,7 +25,7 @@ def lineage(*, model: str, env: str, repo: str | None, output_format: str) -> in
     if found.manifest is None:
         known = ", ".join(found.candidates[:10]) or "none"
         raise LlmopsError(
-            f"no Model `{escape_controls(model)}` in environment `{escape_controls(env)}` "
+            f"no Model `{shown_argument(model)}` in environment `{shown_argument(env)}` "
             f"(models: {escape_controls(known)})",
             hint="name it `name@version`; `llmops validate --env ENV` reports models that failed "
             "validation",

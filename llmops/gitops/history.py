@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from compiler.diff.footprint import Footprint, describe_changes, endpoint_footprint
 from compiler.errors import LlmopsError
+from compiler.printable import shown_argument
 from compiler.records import record
 from llmops.gitops.snapshots import EstateSnapshots
 
@@ -35,7 +36,7 @@ def unknown_endpoint(
         name for kind, name, _ in snapshots.effective(head, env) if kind == "ServingEndpoint"
     )
     return LlmopsError(
-        f"no endpoint `{endpoint}` in {env}, now or in its history",
+        f"no endpoint `{shown_argument(endpoint)}` in {env}, now or in its history",
         hint=f"endpoints in {env}: {', '.join(known) or 'none'}",
     )
 

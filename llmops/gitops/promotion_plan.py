@@ -22,7 +22,7 @@ from compiler.check.registry import codes_in
 from compiler.diagnostics import Category
 from compiler.errors import LlmopsError
 from compiler.load.estate import ENVIRONMENTS_DIR
-from compiler.printable import escape_controls
+from compiler.printable import escape_controls, shown_argument
 from compiler.resolve.environment import ResolvedEnvironment
 from compiler.resolve.manifest import Manifest
 from llmops.document_patch import dump_double_quoted, leading_comments, patch_values
@@ -205,7 +205,7 @@ def plan_promotion(
     if found is None:
         known = ", ".join(m.name for m in source.of_kind("ServingEndpoint")) or "none"
         raise LlmopsError(
-            f"no endpoint `{endpoint}` in {source.name}",
+            f"no endpoint `{shown_argument(endpoint)}` in {source.name}",
             hint=f"endpoints in {source.name}: {known}",
         )
     model = source.resolve_model(found.spec.model_id).manifest

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from compiler.errors import LlmopsError
-from compiler.load.estate import ENVIRONMENTS_DIR, SHARED_ENV, list_environments
+from compiler.load.estate import ENVIRONMENTS_DIR, SHARED_ENV
 from compiler.load.overlay import OverlayTree
 from compiler.load.text import manifest_text
 from compiler.printable import escape_controls
@@ -29,7 +29,7 @@ from llmops.gitops.rollback_marks import (
     merges_between,
 )
 from llmops.gitops.snapshots import DocumentState, EstateSnapshots, document_digest
-from llmops.gitops.tree import GitTree
+from llmops.gitops.tree import GitTree, require_environment
 
 if TYPE_CHECKING:
     import git
@@ -133,8 +133,7 @@ def plan_rollback(
     to: str | None = None,
     steps: int = 1,
 ) -> RollbackPlan:
-    if env not in list_environments(GitTree(head, prefix)):
-        raise LlmopsError(f"environment `{env}` does not exist at HEAD")
+    require_environment(head, prefix, env)
     snapshots = EstateSnapshots(repo, prefix)
     history = EndpointHistory(snapshots, env, endpoint)
     key = ("ServingEndpoint", endpoint, None)

@@ -177,3 +177,17 @@ def _submodule_problem() -> FileProblem:
         "revision of this repository holds them",
         "commit the manifests into this repository instead of a submodule",
     )
+
+
+def require_environment(head: git.Commit, prefix: str, env: str) -> None:
+    """Refuse an environment HEAD does not have, naming those it has."""
+    from compiler.load.estate import list_environments
+    from compiler.printable import shown_argument
+
+    known = list_environments(GitTree(head, prefix))
+    if env not in known:
+        raise LlmopsError(
+            f"environment `{shown_argument(env)}` does not exist at HEAD ({head.hexsha[:12]})",
+            hint=f"environments at HEAD: {', '.join(known) or 'none'} (one deleted since lives "
+            "on in the commits before it: check one out)",
+        )

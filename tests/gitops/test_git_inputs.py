@@ -120,3 +120,25 @@ def test_a_submodule_under_environments_is_a_diagnostic_not_a_crash(
         assert "internal error" not in result.stderr
     said = run_cli("diff", str(root), "--base", "HEAD").stderr
     assert "a git submodule" in said
+
+
+def test_an_environment_head_lacks_is_named_with_those_it_has(repo: git.Repo) -> None:
+    result = run_cli("history", "example-model", str(root_of(repo)), "--env", "qa")
+    assert result.exit_code == 2
+    assert "environment `qa` does not exist at HEAD" in result.stderr
+    assert "environments at HEAD: dev, prod, stg" in result.stderr
+
+
+def test_a_long_name_is_repeated_cut_short() -> None:
+    """Every command repeated a name it did not know in full: a 5,000-character one too."""
+    from tests.helpers.estate import PROJECT_ROOT
+
+    name = "x" * 5_000
+    for command in (
+        ("explain", name, "--env", "dev"),
+        ("lineage", f"{name}@1", "--env", "dev"),
+        ("validate", "--env", name),
+    ):
+        result = run_cli(*command, str(PROJECT_ROOT))
+        assert result.exit_code == 2, (command, result.stderr)
+        assert "x" * 79 + "…" in result.stderr and "x" * 81 not in result.stderr, command
