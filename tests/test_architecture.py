@@ -50,6 +50,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
         "render.proxy_config",
         "render.context",
         "render.json_text",
+        "render.trainer_config",
     ),
     "render": (*VOCABULARY, "load", "spec", "resolve", "capacity", "target"),
     "emit": (*VOCABULARY, "load"),

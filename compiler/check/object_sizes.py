@@ -135,7 +135,7 @@ def _rendered_config_size(
 ) -> int | None:
     """The bytes of the job's configuration as the render writes it: its ConfigMap's two files,
     or the TrainJob's job.json; None when its model or dataset does not resolve (R001, R002)."""
-    from compiler.render.training import trainer_config
+    from compiler.render.trainer_config import trainer_config
 
     model = env.resolve_model(job.spec.model_id).manifest
     dataset = env.resolve_dataset(job.spec.dataset_id).manifest

@@ -21,11 +21,10 @@ from compiler.render.context import (
     metadata_for,
     source_facts,
 )
-from compiler.render.json_text import indented_json
 from compiler.render.kserve import gpu_tolerations
 from compiler.render.remembered import remembered_objects
 from compiler.render.templating import render_template
-from compiler.resolve.environment import ResolvedEnvironment
+from compiler.render.trainer_config import job_gpus, trainer_config
 from compiler.resolve.lineage import job_output_uri
 from compiler.resolve.manifest import Manifest
 from compiler.spec.dataset import DatasetSpec
@@ -52,11 +51,6 @@ DEFAULT_RESOURCES = TRAINING_DEFAULT_RESOURCES
 BACKOFF_LIMIT = 2
 
 
-def _gpus(job: Manifest[TrainingJobSpec]) -> int:
-    inner = job.spec.train_job_spec
-    return inner.resources.gpus if inner is not None else 0
-
-
 def cpu_quantity(cores: int | float) -> str:
     """Kubernetes CPU as a string: `4`, or millicores for fractions (`0.5` -> `500m`); never a
     float."""
@@ -70,8 +64,8 @@ def _resources(ctx: RenderContext, job: Manifest[TrainingJobSpec]) -> dict[str, 
     amounts = dict(DEFAULT_RESOURCES)
     if profile is not None:
         amounts = {"cpu": cpu_quantity(profile.cpu_cores), "memory": profile.memory}
-    if _gpus(job) > 0:
-        amounts[ctx.env.settings.gpu.resource_name] = str(_gpus(job))
+    if job_gpus(job) > 0:
+        amounts[ctx.env.settings.gpu.resource_name] = str(job_gpus(job))
     return {"requests": dict(amounts), "limits": dict(amounts)}
 
 
@@ -79,40 +73,6 @@ def output_uri(ctx: RenderContext, job: Manifest[TrainingJobSpec]) -> str:
     """Where the job's trainer writes: the job's output.storageUri, or the environment's
     training.outputUri plus the job's name."""
     return job_output_uri(ctx.env, job)
-
-
-def _job_config(
-    job: Manifest[TrainingJobSpec],
-    model: Manifest[ModelSpec],
-    dataset: Manifest[DatasetSpec],
-    output: str,
-) -> dict[str, Any]:
-    """What the trainer reads from its mounted config: the whole request, resolved."""
-    spec = job.spec
-    inner = spec.train_job_spec
-    config: dict[str, Any] = {
-        "job": job.name,
-        "jobType": spec.job_type,
-        "method": inner.job_type if inner else "SFT",
-        "baseModel": {
-            "id": f"{model.name}@{model.version}",
-            "storageUri": model.spec.storage_uri,
-            "family": model.spec.metadata.model_family,
-        },
-        "dataset": {
-            "id": f"{dataset.name}@{dataset.version}",
-            "storageUri": dataset.spec.storage_uri,
-            "type": dataset.spec.type,
-            "readAs": inner.dataset_type if inner else None,
-        },
-        "hyperparameters": dict(inner.hyperparameters) if inner else {},
-        "output": {"storageUri": output},
-        "gpus": _gpus(job),
-    }
-    # only when set: other jobs keep their hash
-    if inner is not None and inner.finetuning_type is not None:
-        config["finetuningType"] = inner.finetuning_type
-    return config
 
 
 def _environment_variables(config: dict[str, Any]) -> list[dict[str, str]]:
@@ -125,37 +85,6 @@ def _environment_variables(config: dict[str, Any]) -> list[dict[str, str]]:
         env_variable(ENV_HYPERPARAMETERS, f"{CONFIG_MOUNT}/{HYPERPARAMETERS_FILE}"),
         env_variable(ENV_OUTPUT_URI, config["output"]["storageUri"]),
     ]
-
-
-class _TrainerConfig:
-    """The trainer's configuration and, made when first asked, the files it is mounted as (its
-    indented JSON)."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.config = config
-        self._files: dict[str, str] | None = None
-
-    def files(self) -> dict[str, str]:
-        if self._files is None:
-            self._files = {
-                JOB_FILE: indented_json(self.config) + "\n",
-                HYPERPARAMETERS_FILE: indented_json(self.config["hyperparameters"]) + "\n",
-            }
-        return self._files
-
-
-def trainer_config(
-    env: ResolvedEnvironment,
-    job: Manifest[TrainingJobSpec],
-    model: Manifest[ModelSpec],
-    dataset: Manifest[DatasetSpec],
-) -> _TrainerConfig:
-    """The trainer's configuration. It depends on the three manifests and the output URI only, so
-    a job from `_shared` gets it (and its files) once per output, not once per environment
-    (read-only: the environments share it); K009 measures the same files."""
-    output = job_output_uri(env, job)
-    key = ("render-training-config", job, model, dataset, output)
-    return env.remember(key, lambda: _TrainerConfig(_job_config(job, model, dataset, output)))
 
 
 def content_hash(*parts: Any) -> str:
@@ -185,8 +114,8 @@ def render_training_job(
         job.spec.image or settings.training.image,
         command,
         _resources(ctx, job),
-        dict(settings.gpu.node_selector) if _gpus(job) > 0 else {},
-        gpu_tolerations(ctx) if _gpus(job) > 0 else [],
+        dict(settings.gpu.node_selector) if job_gpus(job) > 0 else {},
+        gpu_tolerations(ctx) if job_gpus(job) > 0 else [],
         job.spec.resource_profile.max_duration * 60 if job.spec.resource_profile else None,
         settings.service_account_name,
         settings.training.runtime,

@@ -115,9 +115,10 @@ def serve(
     announce: Callable[[str], None] = print,
     reuse_port: bool = False,
     heartbeat: Callable[[], None] | None = None,
+    beat_seconds: float = BEAT_SECONDS,
 ) -> None:
     """Serve until SIGINT or SIGTERM, then let requests in flight finish (up to SHUTDOWN_SECONDS).
-    ``heartbeat`` is called by the event loop every `BEAT_SECONDS` while it serves (a worker's).
+    ``heartbeat`` is called by the event loop every ``beat_seconds`` while it serves (a worker's).
 
     **Raises:** ``OSError`` when the address cannot be bound (in use, not local).
     """
@@ -133,7 +134,7 @@ def serve(
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         if heartbeat is not None:
-            _beat_every_second(loop, heartbeat)
+            _beat_every(loop, heartbeat, beat_seconds)
         announce(url)
         try:
             await stop.wait()
@@ -143,13 +144,15 @@ def serve(
     _run(main())
 
 
-def _beat_every_second(loop: asyncio.AbstractEventLoop, heartbeat: Callable[[], None]) -> None:
-    """``heartbeat()`` now and every `BEAT_SECONDS` after, for as long as ``loop`` runs callbacks:
+def _beat_every(
+    loop: asyncio.AbstractEventLoop, heartbeat: Callable[[], None], seconds: float
+) -> None:
+    """``heartbeat()`` now and every ``seconds`` after, for as long as ``loop`` runs callbacks:
     when it stops calling, the loop is stuck."""
 
     def beat() -> None:
         heartbeat()
-        loop.call_later(BEAT_SECONDS, beat)
+        loop.call_later(seconds, beat)
 
     beat()
 
@@ -258,6 +261,8 @@ class _Workers:
                 pid = os.fork()
                 if pid == 0:  # the worker
                     beat = functools.partial(self.heartbeats.beat, index)
+                    # four beats a timeout at least: one late beat is no silence
+                    every = min(BEAT_SECONDS, self.timeout / 4)
                     _worker(
                         self.build,
                         self.host,
@@ -267,6 +272,7 @@ class _Workers:
                         ready,
                         parent,
                         beat,
+                        every,
                     )
                 self.children.append(pid)
                 self.remaining.add(pid)
@@ -372,6 +378,7 @@ def _worker(
     ready: int,
     parent: int,
     heartbeat: Callable[[], None],
+    beat_seconds: float,
 ) -> NoReturn:
     """One worker's life, in the forked process: it never returns to the caller's code."""
     code = 0
@@ -385,7 +392,15 @@ def _worker(
         _stop_with(parent)
         os.close(listening)
         share_with_workers(metrics_dir)
-        serve(build(), host, port, lambda _url: _tell(ready), reuse_port=True, heartbeat=heartbeat)
+        serve(
+            build(),
+            host,
+            port,
+            lambda _url: _tell(ready),
+            reuse_port=True,
+            heartbeat=heartbeat,
+            beat_seconds=beat_seconds,
+        )
     except BaseException as error:  # the parent stops the others
         _log.error("worker %d stopped: %s: %s", os.getpid(), type(error).__name__, error)
         code = 1
