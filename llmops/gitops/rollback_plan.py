@@ -19,7 +19,12 @@ from compiler.load.text import manifest_text
 from compiler.printable import escape_controls
 from llmops.document_text import append_document, document_count, document_text, replace_document
 from llmops.gitops.commits import subject
-from llmops.gitops.history import EndpointChange, EndpointHistory, unknown_endpoint
+from llmops.gitops.history import (
+    MAX_UNREADABLE_RUN,
+    EndpointChange,
+    EndpointHistory,
+    unknown_endpoint,
+)
 from llmops.gitops.plumbing import resolve_commit
 from llmops.gitops.rollback_marks import (
     TRAILER_REVERTS,
@@ -146,6 +151,17 @@ def plan_rollback(
         if now is None and not any(True for _ in history.changes(head)):
             raise unknown_endpoint(snapshots, head, env, endpoint)
         target, reverted = _targets(history, head, steps)
+        # a change after a revision whose manifests could not be read undoes to the version
+        # before it: the one that change was made from
+        target = _readable(history, target)
+    if target is not None and history.unreadable(target) is not None:
+        problems = history.unreadable(target) or {}
+        path, why = sorted(problems.items())[0]
+        raise LlmopsError(
+            f"`{endpoint}` cannot be read at {target.hexsha[:12]} ({path}: {why}); rolling back "
+            "to it would delete the endpoint",
+            hint="`llmops history` lists its versions: give --to one that can be read",
+        )
     then = snapshots.effective(target, env).get(key) if target is not None else None
     if now is None and then is None:
         raise unknown_endpoint(snapshots, head, env, endpoint)
@@ -292,3 +308,13 @@ def commit_message(plan: RollbackPlan) -> str:
         lines.append(f"{TRAILER_TARGET}: {target.hexsha}")
     lines.extend(f"{TRAILER_REVERTS}: {change.commit.hexsha}" for change in plan.reverted)
     return "\n".join(lines) + "\n"
+
+
+def _readable(history: EndpointHistory, target: git.Commit | None) -> git.Commit | None:
+    """``target``, or its nearest first-parent ancestor where the endpoint's manifests can be
+    read (at most `MAX_UNREADABLE_RUN` back)."""
+    for _ in range(MAX_UNREADABLE_RUN):
+        if target is None or history.unreadable(target) is None or not target.parents:
+            break
+        target = target.parents[0]
+    return target

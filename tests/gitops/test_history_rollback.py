@@ -395,3 +395,21 @@ def test_a_version_that_cannot_be_read_is_no_removal(
     assert newest["changes"] == ["maxReplicas 3 -> 6"]
     (line,) = broke["changes"]
     assert line.startswith(f"cannot be read here: {DEV_ENDPOINT}: {said}"), line
+
+
+def test_rollback_never_restores_a_version_that_cannot_be_read(repo: git.Repo) -> None:
+    """The change after a broken revision was rolled back to the broken one, whose endpoint could
+    not be read: the rollback deleted the endpoint, and committed that."""
+    root = root_of(repo)
+    path = root / DEV_ENDPOINT
+    good = path.read_bytes()
+    path.write_bytes(good + b"garbage: [\n")
+    broken = commit_all(repo, "break the file")
+    path.write_bytes(good.replace(b"maxReplicas: 3", b"maxReplicas: 5"))
+    commit_all(repo, "repair it, and scale")
+    rolled = run_cli("rollback", "example-model", str(root), "--env", "dev")
+    assert rolled.exit_code == 0, rolled.stderr
+    assert path.read_bytes() == good  # the version the change was made from
+    refused = run_cli("rollback", "example-model", str(root), "--env", "dev", "--to", broken)
+    assert refused.exit_code == 2
+    assert "cannot be read at" in refused.stderr and "would delete the endpoint" in refused.stderr
