@@ -62,6 +62,17 @@ def approval_not_by_approver(env: ResolvedEnvironment) -> Iterator[Finding]:
         Carol Owner <carol@example.com>: Add the model and its endpoint
     """
     identities = env.settings.approval.identities
+    if env.provenance is not None:
+        for approval in env.of_kind("Approval"):
+            why = env.provenance.outside_history.get(document_key(approval))
+            if why is not None:
+                yield Finding(
+                    approval,
+                    ("spec", "approvedBy"),
+                    f"approved by `{approval.spec.approved_by}`, but {why}: who committed it "
+                    "cannot be audited here",
+                    "commit the approval into this repository itself",
+                )
     for approval, authorship in _approvals(env):
         approver = approval.spec.approved_by
         if not is_person(authorship, approver, identities):
@@ -226,6 +237,8 @@ def approval_not_committed(env: ResolvedEnvironment) -> Iterator[Finding]:
         return
     for approval in env.of_kind("Approval"):
         key = document_key(approval)
+        if key in env.provenance.outside_history:
+            continue  # G001
         if key in env.provenance.last_change and env.provenance.last_change[key] is None:
             yield Finding(
                 approval,

@@ -40,6 +40,9 @@ class Provenance:
     HEAD (an uncommitted change has no author yet)."""
 
     last_change: dict[DocumentKey, Authorship | None] = field(default_factory=dict)
+    # documents whose commits are in no history the audit reads (a git submodule's files: they are
+    # committed in another repository), and why
+    outside_history: dict[DocumentKey, str] = field(default_factory=dict)
 
 
 def document_key(manifest: Manifest) -> DocumentKey:

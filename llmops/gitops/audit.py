@@ -52,7 +52,14 @@ def environment_provenance(
     for manifest in _audited(env):
         key = document_key(manifest)
         committed = snapshots.folder(head, manifest.origin).get(key[1:])
-        if committed is None or (
+        submodule = snapshots.submodule_holding(head, manifest.file)
+        if committed is None and submodule is not None:
+            provenance.outside_history[key] = (
+                f"{manifest.file} is in the git submodule {submodule}, committed in another "
+                "repository"
+            )
+            provenance.last_change[key] = None
+        elif committed is None or (
             from_working_tree and committed.digest != document_digest(manifest.document.data)
         ):
             provenance.last_change[key] = None

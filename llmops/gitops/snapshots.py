@@ -163,6 +163,12 @@ class EstateSnapshots:
             )
         return found
 
+    def submodule_holding(self, commit: git.Commit, file: str) -> str | None:
+        """The git submodule (its repository path) that ``file`` (estate-relative) is in at
+        ``commit``, links along it followed; None when it is in this repository."""
+        path = posixpath.join(self.prefix, file) if self.prefix else file
+        return _submodule_on(commit.tree, path)
+
     def has_links(self, commit: git.Commit, origin: str) -> bool:
         """Whether the folder, or anything in it, is a link at ``commit``."""
         self.folder(commit, origin)
@@ -225,9 +231,24 @@ def _path_has_link(root: Any, path: str) -> bool:
     return any(_is_link(root, "/".join(parts[:end])) for end in range(1, len(parts) + 1))
 
 
+_SUBMODULE_MODE = 0o160000
+
+
+def _submodule_on(root: Any, path: str) -> str | None:
+    """The submodule entry on ``path`` of the commit whose tree is ``root``, links followed."""
+    return _walk(root, path)[1]
+
+
 def _follow(root: Any, path: str) -> Any:
     """The object at ``path`` of the commit whose tree is ``root``, with every link along it
     followed; None when there is none, or a link leaves the repository or loops."""
+    return _walk(root, path)[0]
+
+
+def _walk(root: Any, path: str) -> tuple[Any, str | None]:
+    """(the object at ``path``, None) with every link along it followed, or (None, the submodule
+    it goes into); (None, None) when there is nothing there, or a link leaves the repository or
+    loops."""
     parts = [part for part in path.split("/") if part not in ("", ".")]
     done: list[str] = []
     hops = 0
@@ -236,20 +257,23 @@ def _follow(root: Any, path: str) -> Any:
         try:
             entry = root / current
         except KeyError:
-            return None
-        if not _is_link(entry):
+            return None, None
+        mode = getattr(entry, "mode", 0) & 0o170000
+        if mode == _SUBMODULE_MODE:
+            return None, current
+        if mode != _LINK_MODE:
             done.append(parts[len(done)])
             continue
         hops += 1
         if hops > _MAX_LINK_HOPS:
-            return None
+            return None, None
         target = entry.data_stream.read().decode("utf-8", errors="replace")
         joined = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
         if target.startswith("/") or joined == ".." or joined.startswith("../"):
-            return None
+            return None, None
         parts = ([] if joined == "." else joined.split("/")) + parts[len(done) + 1 :]
         done = []
-    return root if not done else root / "/".join(done)
+    return (root if not done else root / "/".join(done)), None
 
 
 def _manifest_blobs(root: Any, folder: Any) -> Iterator[tuple[str, Any, bool]]:

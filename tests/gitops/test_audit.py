@@ -245,3 +245,26 @@ def test_an_approver_who_retrained_the_model_cannot_approve_it(tmp_path: Path) -
     found = [(d["code"], d["message"]) for d in json.loads(result.stdout)["diagnostics"]]
     assert [code for code, _ in found] == ["G002"], result.stdout
     assert "training job (support-sft)" in found[0][1]
+
+
+def test_an_approval_in_a_git_submodule_cannot_pass_the_audit(tmp_path: Path) -> None:
+    """A submodule's files are committed in another repository, which the audit does not read: a
+    forged approval there was only "not committed yet" (G004, a warning, exit 0)."""
+    import json
+    import shutil
+
+    from tests.helpers.git_repo import commit_all, replace_with_submodule
+
+    repo = audited_estate(tmp_path)
+    root = root_of(repo)
+    elsewhere = tmp_path / "approvals-elsewhere"
+    shutil.copytree(root / "environments/prod/approvals", elsewhere)
+    other = init_repository(elsewhere)
+    commit_all(other, "approvals, by whoever", ALICE)
+    replace_with_submodule(
+        root, "environments/prod/approvals", elsewhere, "prod's approvals from another repository"
+    )
+    result = run_cli("audit", str(root), "--env", "prod", "--format", "json")
+    found = {(d["code"], d["file"]) for d in json.loads(result.stdout)["diagnostics"]}
+    assert found == {("G001", path) for path in PROD_APPROVALS}, result.stdout
+    assert result.exit_code == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 import git
 
 from tests.helpers.estate import run_cli
-from tests.helpers.git_repo import commit_all, git_cli, root_of
+from tests.helpers.git_repo import commit_all, git_cli, replace_with_submodule, root_of
 
 DEV_ENDPOINT = "environments/dev/serving/example-model.yaml"
 MAX_SUBJECT_CHARS = 200  # as the README documents
@@ -98,18 +98,9 @@ def test_a_submodule_under_environments_is_a_diagnostic_not_a_crash(
     )
     commit_all(other, "endpoints of their own")
     root = root_of(repo)
-    git_cli(root, "rm", "-rq", "environments/stg/serving")
-    git_cli(
-        root,
-        "-c",
-        "protocol.file.allow=always",
-        "submodule",
-        "add",
-        "-q",
-        str(elsewhere),
-        "environments/stg/serving",
+    replace_with_submodule(
+        root, "environments/stg/serving", elsewhere, "stg's endpoints from another repository"
     )
-    git_cli(root, "commit", "-qm", "stg's endpoints from another repository")
     for command in (
         ("diff", "--base", "HEAD"),
         ("history", "example-model", "--env", "stg"),

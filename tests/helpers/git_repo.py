@@ -107,3 +107,11 @@ def assert_git_agrees(root: Path) -> None:
     assert fsck.returncode == 0 and fsck.stdout.strip() == "" and "error" not in fsck.stderr, (
         fsck.stderr
     )
+
+
+def replace_with_submodule(root: Path, folder: str, source: Path, message: str) -> None:
+    """Replace ``folder`` of the repository at ``root`` with a git submodule of the repository at
+    ``source`` (a local path, which git allows only when told), and commit."""
+    git_cli(root, "rm", "-rq", folder)
+    git_cli(root, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(source), folder)
+    git_cli(root, "commit", "-qm", message)
