@@ -10,10 +10,12 @@ sent (no model classes in between), so drift is judged against exactly what is s
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import urllib3
 import yaml
@@ -65,35 +67,65 @@ class Cluster:
     server: str
 
     def read(self, ref: ObjectRef) -> Lookup:
-        """The live object, or a Lookup saying why there is none. Raises ClusterError otherwise."""
-        timeout = (CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)
+        """The live object, or a Lookup saying why there is none. Raises ClusterError otherwise.
+        The whole read, from connecting to the answer's last byte, takes at most
+        `CONNECT_TIMEOUT_SECONDS` plus `ANSWER_SECONDS` plus `READ_TIMEOUT_SECONDS`: a server
+        dripping its head a byte at a time, or sending `100 Continue` for ever, is given up on."""
+        outcome: list[Lookup | BaseException] = []
+
+        def run() -> None:
+            try:
+                outcome.append(self._read(ref))
+            except BaseException as error:  # handed to the caller's thread
+                outcome.append(error)
+
+        worker = threading.Thread(target=run, name="llmops-cluster-read", daemon=True)
+        worker.start()
+        worker.join(CONNECT_TIMEOUT_SECONDS + ANSWER_SECONDS + READ_TIMEOUT_SECONDS)
+        if not outcome:  # the thread is left to the server's mercy; its reads are bounded
+            raise ClusterError(
+                f"the cluster at {self.server} did not answer the read of {ref} within "
+                f"{CONNECT_TIMEOUT_SECONDS + ANSWER_SECONDS + READ_TIMEOUT_SECONDS:g} s"
+            )
+        result = outcome[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def _read(self, ref: ObjectRef) -> Lookup:
+        """One GET through the client's connection pool (its TLS settings and credentials), its
+        answer read by llmops with bounds whatever its status: the client library read an error's
+        body whole (and decoded: a gzip bomb on a 404 too) before raising."""
+        path = (
+            f"/apis/{ref.group}/{ref.version}" if ref.group else f"/api/{ref.version}"
+        ) + f"/namespaces/{quote(ref.namespace, safe='')}/{ref.plural}/{quote(ref.name, safe='')}"
+        headers = {"Accept": "application/json", "User-Agent": "llmops-status"}
+        self.api.update_params_for_auth(headers, [], ["BearerToken"], path, "GET", None)
         try:
-            if ref.kind == "Job":
-                response = client.BatchV1Api(self.api).read_namespaced_job(
-                    ref.name, ref.namespace, _preload_content=False, _request_timeout=timeout
-                )
-            else:
-                response = client.CustomObjectsApi(self.api).get_namespaced_custom_object(
-                    ref.group,
-                    ref.version,
-                    ref.namespace,
-                    ref.plural,
-                    ref.name,
-                    _preload_content=False,
-                    _request_timeout=timeout,
-                )
-        except client.ApiException as error:
-            if error.status == 404:
-                return Lookup(None, _not_found(ref, error.body))
-            raise self._refused(ref, error) from error
+            response = self.api.rest_client.pool_manager.request(
+                "GET",
+                str(self.api.configuration.host).rstrip("/") + path,
+                headers=headers,
+                preload_content=False,
+                redirect=False,
+                retries=urllib3.Retry(
+                    total=RETRIES, connect=RETRIES, read=0, redirect=0, status=0, other=0
+                ),
+                timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_SECONDS, read=READ_TIMEOUT_SECONDS),
+            )
         except urllib3.exceptions.HTTPError as error:
             raise ClusterError(
                 f"cannot reach the cluster at {self.server}: {_why(error)}"
             ) from error
-        return Lookup(self._decode(ref, self._bounded_body(ref, response)))
+        body = self._bounded_body(ref, response)
+        if 200 <= response.status <= 299:
+            return Lookup(self._decode(ref, body))
+        if response.status == 404:
+            return Lookup(None, _not_found(ref, body))
+        raise self._refused(ref, _Refusal(response.status, str(response.reason or ""), body))
 
     def _bounded_body(self, ref: ObjectRef, response: Any) -> bytes:
-        """The answer's body, read as it arrives: at most `MAX_OBJECT_BYTES` and within
+        """The answer's body, read as it arrives: at most `MAX_OBJECT_BYTES` (decoded) and within
         `ANSWER_SECONDS` in all. A body without end held all of it in memory (gigabytes in
         seconds), and one dripping a byte a second never tripped the timeout of each read."""
         deadline = time.monotonic() + ANSWER_SECONDS
@@ -162,6 +194,15 @@ class Cluster:
             f"{ref}".replace("  ", " ")
             + (f": {message}" if message else "")
         )
+
+
+@dataclass
+class _Refusal:
+    """A failed answer as `Cluster._refused` reads it."""
+
+    status: int
+    reason: str
+    body: bytes
 
 
 def _status(body: Any) -> Any:

@@ -243,36 +243,57 @@ def test_deeply_nested_kubeconfig(estate: Path, tmp_path: Path, text: str, expec
 
 
 class _Answering:
-    """An API server on 127.0.0.1 that answers every GET 200 with a body that never ends:
-    ``endless`` megabytes as fast as it can, or a byte at a time (``drip``)."""
+    """An API server on 127.0.0.1 whose every answer misbehaves (``how``): a body without end
+    (``endless``, with ``status``), one dripping a byte at a time (``drip``), a gzip body that
+    decodes to gigabytes (``bomb``), a head dripping a byte at a time (``drip-head``), or
+    `100 Continue` for ever (``continue``)."""
 
-    def __init__(self, how: str) -> None:
+    def __init__(self, how: str, status: int = 200) -> None:
+        import gzip
+        import socketserver
         import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         stop = threading.Event()
         self.stop = stop
+        bomb = gzip.compress(b"x" * (256 << 20), compresslevel=9) if how == "bomb" else b""
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
                 try:
-                    self.wfile.write(b'{"a": "')
+                    self.rfile.readline()  # the request line; the rest is not read
+                    out = self.wfile
+                    if how == "drip-head":
+                        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 10_000:
+                            if stop.wait(0.2):
+                                return
+                            out.write(bytes([byte]))
+                            out.flush()
+                        return
+                    if how == "continue":
+                        while not stop.is_set():
+                            out.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                            out.flush()
+                            stop.wait(0.01)
+                        return
+                    head = f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+                    if how == "bomb":
+                        head += f"Content-Encoding: gzip\r\nContent-Length: {len(bomb)}\r\n\r\n"
+                        out.write(head.encode() + bomb)
+                        return
+                    out.write(head.encode() + b"\r\n" + b'{"a": "')
                     while not stop.is_set():
-                        self.wfile.write(b"x" * (1 << 20) if how == "endless" else b"x")
-                        self.wfile.flush()
+                        out.write(b"x" * (1 << 20) if how == "endless" else b"x")
+                        out.flush()
                         if how == "drip":
                             stop.wait(0.2)
                 except OSError:
                     pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -284,19 +305,36 @@ class _Answering:
 
 
 @pytest.mark.parametrize(
-    ("how", "said"), [("endless", "more than 8,388,608 bytes"), ("drip", "did not finish")]
+    ("how", "code", "said"),
+    [
+        ("endless", 200, "more than 8,388,608 bytes"),
+        ("endless", 404, "more than 8,388,608 bytes"),
+        ("endless", 500, "more than 8,388,608 bytes"),
+        ("bomb", 500, "more than 8,388,608 bytes"),
+        ("drip", 200, "did not finish"),
+        ("drip", 403, "did not finish"),
+        ("drip-head", 200, "did not answer"),
+        ("continue", 200, "did not answer"),
+    ],
 )
 def test_an_answer_without_end_is_bounded_in_size_and_time(
-    estate: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str, said: str
+    estate: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+    code: int,
+    said: str,
 ) -> None:
-    """The body was read whole before its size was checked: an endless one took gigabytes in
-    seconds, and one dripping a byte at a time never tripped the timeout of each read."""
+    """The body was read whole before its size was checked, an error's body whole by the client
+    library (decoded: a gzip bomb too), and a head or body dripping a byte at a time never
+    tripped the timeout of each read: gigabytes of memory, or no end."""
     import resource
 
     from llmops.cluster import client
 
     monkeypatch.setattr(client, "ANSWER_SECONDS", 2.0)
-    server = _Answering(how)
+    monkeypatch.setattr(client, "READ_TIMEOUT_SECONDS", 2.0)
+    server = _Answering(how, code)
     try:
         kubeconfig = KubeApiServer().write_kubeconfig(tmp_path / "kubeconfig", server=server.url)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
