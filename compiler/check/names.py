@@ -333,7 +333,9 @@ def invalid_label(env: ResolvedEnvironment) -> Iterator[Finding]:
         most 63 characters of letters, digits, '-', '_' and '.', starting and ending with a letter
         or digit. Node-selector labels in environment.yaml are checked too. A TrainingJob's labels,
         which its Job's pods carry, leave the Job controller's own to it: `job-name`,
-        `controller-uid` and `batch.kubernetes.io/...`.
+        `controller-uid` and `batch.kubernetes.io/...`; no manifest sets KServe's
+        (`serving.kserve.io/...`) or the proxy's selector (`app.kubernetes.io/name:
+        llmops-proxy`), which its pods would carry.
     Why it matters:
         Labels and annotations are copied onto the rendered objects; the API server rejects a
         malformed one with the whole object, at sync time. Free text (an e-mail address, a sentence)
@@ -374,7 +376,35 @@ def _metadata_label_findings(manifest: Manifest) -> tuple[Finding, ...]:
         *_label_findings(manifest, ("metadata", "labels"), metadata.labels),
         *_label_findings(manifest, ("metadata", "annotations"), metadata.annotations, False),
         *(_job_controller_findings(manifest) if manifest.kind == "TrainingJob" else ()),
+        *_selector_findings(manifest),
     )
+
+
+# Labels that select pods: KServe's own on the pods of an InferenceService (which carry its
+# labels), and the proxy's Service selector, which any other pod of the environment carrying it
+# would join (model pods answering the proxy's traffic)
+KSERVE_LABEL_PREFIX = "serving.kserve.io/"
+PROXY_SELECTOR = ("app.kubernetes.io/name", naming.PROXY_NAME)
+
+
+def _selector_findings(manifest: Manifest) -> Iterator[Finding]:
+    for key, value in manifest.model.metadata.labels.items():
+        if key.startswith(KSERVE_LABEL_PREFIX):
+            why = "KServe sets it on the pods it makes, and selects them by it"
+        elif (key, value) == PROXY_SELECTOR:
+            why = (
+                "it is the proxy's: the proxy's Service would send its traffic to every pod "
+                "carrying it"
+            )
+        else:
+            continue
+        yield Finding(
+            manifest,
+            ("metadata", "labels", key),
+            f"label {json.dumps(key)}: {json.dumps(value)} is not this manifest's to set: {why}",
+            "name the label otherwise, e.g. with your own prefix (`example.com/...`)",
+            key=True,
+        )
 
 
 def _job_controller_findings(manifest: Manifest) -> Iterator[Finding]:

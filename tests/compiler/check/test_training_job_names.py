@@ -81,3 +81,27 @@ def test_a_serving_endpoint_may_use_those_labels(tmp_path: Path) -> None:
         )
     )
     assert [d for d in validate(root, "dev").diagnostics if d.code == "K006"] == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("app.kubernetes.io/name", "llmops-proxy"),
+        ("serving.kserve.io/inferenceservice", "other"),
+        ("serving.kserve.io/anything", "x"),
+    ],
+)
+def test_an_endpoint_leaves_selector_labels_to_their_owners(
+    tmp_path: Path, key: str, value: str
+) -> None:
+    """An endpoint's labels reach its pods: the proxy's selector there made the proxy's Service
+    send its traffic to the model server, and KServe's own labels select KServe's pods."""
+    root = copy_bundled_estate(tmp_path)
+    endpoint = root / "environments/dev/serving/example-model.yaml"
+    endpoint.write_text(
+        endpoint.read_text().replace(
+            "  name: example-model\n", f"  name: example-model\n  labels:\n    {key}: {value}\n"
+        )
+    )
+    (found,) = [d for d in validate(root, "dev").diagnostics if d.code == "K006"]
+    assert "is not this manifest's to set" in found.message
