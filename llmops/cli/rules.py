@@ -10,6 +10,7 @@ import click
 from compiler.check.registry import ALL_RULES
 from compiler.diagnostics import Rule
 from compiler.errors import LlmopsError
+from compiler.printable import shown_argument
 from llmops.cli import exit_codes, options
 from llmops.conformance.codes import CONFORMANCE_RULES
 
@@ -51,7 +52,7 @@ def find_rule(written: str) -> Rule:
         f"`{by_name[name].code}` ({name})" if name in by_name else f"`{name}`" for name in close
     )
     raise LlmopsError(
-        f"no rule {written}" + (f"; did you mean {shown}?" if close else ""),
+        f"no rule {shown_argument(written)}" + (f"; did you mean {shown}?" if close else ""),
         hint="`llmops rules` lists them all, by code and name",
     )
 

@@ -25,6 +25,7 @@ from kubernetes.config.kube_config import KubeConfigMerger
 
 from compiler.errors import LlmopsError
 from compiler.load.strict_json import JsonRefused, loads
+from compiler.printable import shown_argument
 from llmops.status.model import Lookup, ObjectRef
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
@@ -339,7 +340,7 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluste
         names, current = _contexts(setting, files)
         if context is not None and context not in names:
             raise ClusterError(
-                f"context `{context}` is not in kubeconfig {setting}",
+                f"context `{shown_argument(context)}` is not in kubeconfig {setting}",
                 hint=f"its contexts: {', '.join(names) or 'none'}",
             )
         if context is None and not current:

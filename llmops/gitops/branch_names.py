@@ -15,7 +15,7 @@ import re
 from typing import TYPE_CHECKING
 
 from compiler.errors import LlmopsError
-from compiler.printable import escape_controls
+from compiler.printable import escape_controls, shown_argument
 from llmops.gitops.plumbing import GitRefused, run_git
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def _ambiguity_reason(repo: git.Repo, name: str) -> str | None:
 
 def check_branch_name(repo: git.Repo, name: str) -> None:
     """Refuse, as a usage error, a name git refuses or would read as something else."""
-    shown = escape_controls(name)
+    shown = shown_argument(name)
     reason = special_name_reason(name)
     if reason is None and "\0" in name:
         reason = "it contains a NUL character"

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from compiler.errors import LlmopsError
-from compiler.printable import escape_controls
+from compiler.printable import escape_controls, shown_argument
 
 if TYPE_CHECKING:
     import git
@@ -81,7 +81,7 @@ def run_git(
 def resolve_commit(repo: git.Repo, revision: str) -> git.Commit:
     """The commit `revision` names, as git resolves it (`HEAD~2`, `main@{1}`, `:/subject`, a
     tag...); anything git cannot resolve to one commit is a usage error in git's words."""
-    shown = escape_controls(revision)
+    shown = shown_argument(revision)
     hint = "give a commit, branch or tag that `git rev-parse --verify REV^{commit}` accepts"
     if not revision.strip() or revision != revision.strip() or any(c in revision for c in "\0\n\r"):
         raise LlmopsError(f"`{shown}` is not a revision", hint=hint)
@@ -99,5 +99,6 @@ def resolve_commit(repo: git.Repo, revision: str) -> git.Commit:
                 "with `git fetch --unshallow` (in GitHub Actions: actions/checkout with "
                 "`fetch-depth: 0`)"
             )
-        raise LlmopsError(f"unknown revision `{shown}`: {refused.words}", hint=hint) from None
+        words = refused.words if len(refused.words) <= 240 else refused.words[:239] + "…"
+        raise LlmopsError(f"unknown revision `{shown}`: {words}", hint=hint) from None
     return repo.commit(sha)

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
 from compiler.errors import LlmopsError
+from compiler.printable import shown_argument
 from llmops.proxy.config import Backend, ProxyConfig
 
 OPENAI_PREFIX = {"kserve-openai": "/openai/v1", "vllm-openai": "/v1"}
@@ -56,7 +57,7 @@ def parse_override(text: str) -> tuple[str, str]:
     name, sep, url = text.partition("=")
     if not sep or not name.strip() or not url.strip():
         raise LlmopsError(
-            f"--backend {text!r} is not NAME=URL",
+            f"--backend `{shown_argument(text)}` is not NAME=URL",
             hint="e.g. --backend example-model=http://127.0.0.1:8080",
         )
     return name.strip(), url.strip()
@@ -105,7 +106,8 @@ def apply_overrides(
         name, url = parse_override(flag)
         if name not in known:
             raise LlmopsError(
-                f"--backend names {name!r}, which is not an endpoint of {config.environment}",
+                f"--backend names `{shown_argument(name)}`, which is not an endpoint of "
+                f"{config.environment}",
                 hint=f"endpoints: {', '.join(sorted(known)) or 'none'}",
             )
         urls[name] = url

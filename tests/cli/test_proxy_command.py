@@ -216,7 +216,7 @@ def test_proxy_from_the_rendered_configmap(tmp_path: Path) -> None:
         (("proxy", str(PROJECT_ROOT), "--env", "qa"), "qa"),
         (
             ("proxy", str(PROJECT_ROOT), "--env", "dev", "--backend", "nope=http://127.0.0.1:1"),
-            "--backend names 'nope', which is not an endpoint of dev",
+            "--backend names `nope`, which is not an endpoint of dev",
         ),
         (("proxy", "--config", "/nonexistent/proxy.json"), "/nonexistent/proxy.json: no such file"),
         (

@@ -133,3 +133,17 @@ def test_a_long_name_is_repeated_cut_short() -> None:
         result = run_cli(*command, str(PROJECT_ROOT))
         assert result.exit_code == 2, (command, result.stderr)
         assert "x" * 79 + "…" in result.stderr and "x" * 81 not in result.stderr, command
+
+
+def test_long_revisions_branches_and_options_are_repeated_cut_short(repo: git.Repo) -> None:
+    root = str(root_of(repo))
+    name = "a" * 5_000
+    for command in (
+        ("rollback", "example-model", root, "--env", "dev", "--to", name, "--dry-run"),
+        ("diff", root, "--base", name),
+        ("promote", "example-model", root, "--from", "dev", "--to", "stg", "--branch", name),
+        ("rules", name),
+    ):
+        result = run_cli(*command)
+        assert result.exit_code == 2, (command[0], result.stderr)
+        assert len(result.stderr) < 1_500, (command[0], len(result.stderr))
