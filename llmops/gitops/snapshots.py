@@ -135,6 +135,12 @@ class EstateSnapshots:
         for relative, blob, through_link in _manifest_blobs(commit.tree, tree):
             linked = linked or through_link
             path = f"{ENVIRONMENTS_DIR}/{origin}/{relative}"
+            if blob is None:
+                unreadable[path] = (
+                    f"{rules.UNREADABLE_FILE.code}: a link that leads nowhere in the repository "
+                    "(broken, leaving it, or looping)"
+                )
+                continue
             for index, key, data, digest in self._parsed(blob, path):
                 documents.setdefault(key, DocumentState(origin, path, index, key, data, digest))
             if blob.hexsha in self._unreadable_blobs:
@@ -279,7 +285,8 @@ def _walk(root: Any, path: str) -> tuple[Any, str | None]:
 def _manifest_blobs(root: Any, folder: Any) -> Iterator[tuple[str, Any, bool]]:
     """(path under ``folder``, blob, whether reached through a link) of every manifest file in
     ``folder``, in the commit whose tree is ``root``; links to files and folders inside the
-    repository are followed (a folder reached twice is read once)."""
+    repository are followed (a folder reached twice is read once), and a manifest's link that
+    leads nowhere in it comes with no blob (None)."""
     seen = {folder.hexsha}
     pending: list[tuple[str, Any, bool]] = [("", folder, False)]
     while pending:
@@ -295,8 +302,10 @@ def _manifest_blobs(root: Any, folder: Any) -> Iterator[tuple[str, Any, bool]]:
                     yield relative, item, through_link
                 continue
             target = _follow(root, item.path)
-            if target is None:
-                continue  # broken, or leaving the repository: the compiler reports it
+            if target is None:  # broken, leaving the repository or looping: nothing to read
+                if relative.endswith(MANIFEST_SUFFIXES):
+                    yield relative, None, True
+                continue
             if target.type == "blob" and relative.endswith(MANIFEST_SUFFIXES):
                 yield relative, target, True
             elif target.type == "tree" and target.hexsha not in seen:

@@ -413,3 +413,25 @@ def test_rollback_never_restores_a_version_that_cannot_be_read(repo: git.Repo) -
     refused = run_cli("rollback", "example-model", str(root), "--env", "dev", "--to", broken)
     assert refused.exit_code == 2
     assert "cannot be read at" in refused.stderr and "would delete the endpoint" in refused.stderr
+
+
+@pytest.mark.parametrize("target", ["nothere.yaml", "/etc/hostname", "../../../../outside.yaml"])
+def test_a_version_behind_a_link_that_leads_nowhere_is_no_removal(
+    repo: git.Repo, target: str
+) -> None:
+    import os
+
+    root = root_of(repo)
+    path = root / DEV_ENDPOINT
+    good = path.read_bytes()
+    path.unlink()
+    os.symlink(target, path)
+    commit_all(repo, "the endpoint behind a link that leads nowhere")
+    path.unlink()
+    path.write_bytes(good.replace(b"maxReplicas: 3", b"maxReplicas: 6"))
+    commit_all(repo, "the file again, and scale")
+    result = run_cli("history", "example-model", str(root), "--env", "dev", "--format", "json")
+    newest, broke = json.loads(result.stdout)["commits"][:2]
+    assert newest["changes"] == ["maxReplicas 3 -> 6"]
+    (line,) = broke["changes"]
+    assert line.startswith(f"cannot be read here: {DEV_ENDPOINT}: Y015"), line
