@@ -29,14 +29,13 @@ def _authorship(commit: git.Commit) -> Authorship:
 
 def _audited(env: ResolvedEnvironment) -> list[Manifest]:
     """The environment's Approvals and what each approves: the model, and for a trained model the
-    training job and dataset its approval digest covers (those of this environment or
-    `_shared`, whose history this walk reads)."""
+    training job and dataset its approval digest covers (in another environment too: a model
+    trained in dev and approved in stg)."""
     manifests: dict[int, Manifest] = {}
     for approval in env.of_kind("Approval"):
         manifests[id(approval)] = approval
         for covered in approved_manifests(env, approval):
-            if covered.origin in (env.name, SHARED_ENV):
-                manifests[id(covered)] = covered
+            manifests[id(covered)] = covered
     return list(manifests.values())
 
 
@@ -67,7 +66,8 @@ def environment_provenance(
             pending[key] = committed.digest
     if not pending:
         return provenance
-    for commit in snapshots.commits(head, env.name):
+    others = tuple(sorted({key[0] for key in pending} - {env.name, SHARED_ENV}))
+    for commit in snapshots.commits(head, env.name, others):
         for key in list(pending):
             origin, identity = key[0], key[1:]
             here = snapshots.folder(commit, origin).get(identity)

@@ -198,16 +198,19 @@ class EstateSnapshots:
             self._effective[cache_key] = result
         return result
 
-    def commits(self, head: git.Commit, env: str) -> Iterator[git.Commit]:
-        """Commits that touched the environment or _shared, newest first (git's history
-        simplification: a merge that took one side unchanged is skipped, and so is the side it did
-        not take)."""
+    def commits(
+        self, head: git.Commit, env: str, also: tuple[str, ...] = ()
+    ) -> Iterator[git.Commit]:
+        """Commits that touched the environment, _shared or the environments in ``also``, newest
+        first (git's history simplification: a merge that took one side unchanged is skipped, and
+        so is the side it did not take)."""
         import git
 
         from llmops.gitops.object_store import walk_failed
 
-        paths = [self.folder_path(env), self.folder_path(SHARED_ENV)]
-        if self.has_links(head, env) or self.has_links(head, SHARED_ENV):
+        origins = (env, SHARED_ENV, *also)
+        paths = [self.folder_path(origin) for origin in dict.fromkeys(origins)]
+        if any(self.has_links(head, origin) for origin in origins):
             # a commit that changes only what a link leads to changes the environment too
             paths = []
         try:

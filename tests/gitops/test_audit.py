@@ -268,3 +268,40 @@ def test_an_approval_in_a_git_submodule_cannot_pass_the_audit(tmp_path: Path) ->
     found = {(d["code"], d["file"]) for d in json.loads(result.stdout)["diagnostics"]}
     assert found == {("G001", path) for path in PROD_APPROVALS}, result.stdout
     assert result.exit_code == 1
+
+
+def test_an_approver_who_retrained_the_model_in_another_environment_cannot_approve_it(
+    tmp_path: Path,
+) -> None:
+    """Trained in dev, approved in stg: the walk read stg and _shared only, so a change to dev's
+    training job by the approver went unseen."""
+    import json
+    import shutil
+
+    from tests.helpers.estate import PROJECT_ROOT
+
+    root = tmp_path / "repo"
+    shutil.copytree(PROJECT_ROOT / "examples/adapters/environments", root / "environments")
+    shutil.copytree(PROJECT_ROOT / "examples/datasets", root / "examples/datasets")
+    shutil.rmtree(root / "environments/dev/approvals")
+    settings = (root / "environments/dev/environment.yaml").read_text()
+    (root / "environments/stg").mkdir()
+    (root / "environments/stg/environment.yaml").write_text(settings.replace("dev", "stg"))
+    repo = init_repository(root)
+    everything = sorted(
+        str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".git" not in p.parts
+    )
+    commit_paths(repo, everything, "estate", CAROL)
+    job = "environments/dev/training/support-sft.yaml"
+    (root / job).write_text((root / job).read_text().replace("num_epochs: 2", "num_epochs: 3"))
+    commit_paths(repo, [job], "retrain", ALICE)
+    approved = run_cli(
+        "approve", "support-sft@1.0", str(root), "--env", "stg", "--by", "alice", "--role", "admin"
+    )
+    assert approved.exit_code == 0, approved.stderr
+    approvals = [str(p.relative_to(root)) for p in (root / "environments/stg/approvals").iterdir()]
+    commit_paths(repo, approvals, "alice approves", ALICE)
+    result = run_cli("audit", str(root), "--env", "stg", "--format", "json")
+    found = [(d["code"], d["message"]) for d in json.loads(result.stdout)["diagnostics"]]
+    assert [code for code, _ in found] == ["G002"], result.stdout
+    assert "training job (support-sft)" in found[0][1]
