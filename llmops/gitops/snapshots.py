@@ -103,6 +103,8 @@ class EstateSnapshots:
                     self._unreadable_blobs[blob.hexsha] = (
                         f"{error.code}: {error.message} (line {error.span.line})"
                     )
+                if error is not None:  # a version the loader refuses is none (`!!python/...`)
+                    documents = []
                 for document in documents:
                     key = _key(document.data)
                     if key is not None:

@@ -375,7 +375,11 @@ def test_rolling_back_a_shared_endpoint_overrides_it_in_one_environment_only(
 
 @pytest.mark.parametrize(
     ("broken", "said"),
-    [(b"garbage: [\n", "Y001"), (b"# caf\xe9\n", "Y008")],
+    [
+        (b"garbage: [\n", "Y001"),
+        (b"# caf\xe9\n", "Y008"),
+        (b"  extra: !!python/object:os.system x\n", "Y004"),
+    ],
 )
 def test_a_version_that_cannot_be_read_is_no_removal(
     repo: git.Repo, broken: bytes, said: str
