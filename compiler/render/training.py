@@ -25,7 +25,6 @@ from compiler.render.kserve import gpu_tolerations
 from compiler.render.remembered import remembered_objects
 from compiler.render.templating import render_template
 from compiler.render.trainer_config import job_gpus, trainer_config
-from compiler.resolve.lineage import job_output_uri
 from compiler.resolve.manifest import Manifest
 from compiler.spec.dataset import DatasetSpec
 from compiler.spec.model import ModelSpec
@@ -67,12 +66,6 @@ def _resources(ctx: RenderContext, job: Manifest[TrainingJobSpec]) -> dict[str, 
     if job_gpus(job) > 0:
         amounts[ctx.env.settings.gpu.resource_name] = str(job_gpus(job))
     return {"requests": dict(amounts), "limits": dict(amounts)}
-
-
-def output_uri(ctx: RenderContext, job: Manifest[TrainingJobSpec]) -> str:
-    """Where the job's trainer writes: the job's output.storageUri, or the environment's
-    training.outputUri plus the job's name."""
-    return job_output_uri(ctx.env, job)
 
 
 def _environment_variables(config: dict[str, Any]) -> list[dict[str, str]]:
